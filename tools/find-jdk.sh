@@ -9,6 +9,8 @@ parley_java_major() {
 }
 
 parley_find_jdk() {
+    # Quiets Maven's own sun.misc.Unsafe warnings on new JDKs.
+    export MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}"
     local candidate major
     for candidate in "${JAVA_HOME:-}" \
         /usr/lib/jvm/* /usr/java/* /opt/java/* /opt/jdk* \

@@ -1,0 +1,60 @@
+package dev.parley.api;
+
+import java.util.List;
+
+/**
+ * One message of a conversation ({@code messages[i]}), or the assistant's reply ({@code choices[i].message}).
+ *
+ * <p>{@code role} is kept as the string that was sent, so that an unknown role can be reported precisely
+ * by validation rather than failing inside the JSON reader. {@code content} is null for an assistant
+ * message that only calls tools; {@code name}, {@code toolCalls}, {@code toolCallId}, {@code functionCall}
+ * and {@code refusal} are null when absent.
+ */
+public record ChatMessage(
+        String role,
+        Content content,
+        String name,
+        List<ToolCall> toolCalls,
+        String toolCallId,
+        FunctionCall functionCall,
+        String refusal) {
+
+    public static final String SYSTEM = "system";
+    public static final String DEVELOPER = "developer";
+    public static final String USER = "user";
+    public static final String ASSISTANT = "assistant";
+    public static final String TOOL = "tool";
+    public static final String FUNCTION = "function";
+
+    /** Every role OpenAI accepts, in the order its error messages list them. */
+    public static final List<String> ROLES = List.of(SYSTEM, ASSISTANT, USER, FUNCTION, TOOL, DEVELOPER);
+
+    public static ChatMessage of(String role, String content) {
+        return new ChatMessage(role, Content.of(content), null, null, null, null, null);
+    }
+
+    public static ChatMessage system(String content) {
+        return of(SYSTEM, content);
+    }
+
+    public static ChatMessage user(String content) {
+        return of(USER, content);
+    }
+
+    public static ChatMessage assistant(String content) {
+        return of(ASSISTANT, content);
+    }
+
+    public static ChatMessage tool(String toolCallId, String content) {
+        return new ChatMessage(TOOL, Content.of(content), null, null, toolCallId, null, null);
+    }
+
+    public ChatMessage withName(String name) {
+        return new ChatMessage(role, content, name, toolCalls, toolCallId, functionCall, refusal);
+    }
+
+    /** The text of the content, or the empty string when there is none. */
+    public String text() {
+        return content == null ? "" : content.text();
+    }
+}
