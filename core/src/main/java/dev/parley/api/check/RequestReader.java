@@ -1,0 +1,169 @@
+package dev.parley.api.check;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.databind.DatabindException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.CompletionRequest;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.api.Json;
+import java.io.IOException;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a request body and checks it: malformed JSON, a value of the wrong type and every rule of
+ * {@link RequestCheck} become one {@link InvalidRequestException}, never a parser's own exception.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class RequestReader {
+
+    private RequestReader() {}
+
+    /** A checked chat request read from a JSON body. */
+    public static ChatCompletionRequest chat(byte[] body) {
+        ChatCompletionRequest request = read(body, ChatCompletionRequest.class);
+        RequestCheck.chat(request);
+        return request;
+    }
+
+    /** A checked legacy completion request read from a JSON body. */
+    public static CompletionRequest completion(byte[] body) {
+        CompletionRequest request = read(body, CompletionRequest.class);
+        RequestCheck.completion(request);
+        return request;
+    }
+
+    /** Reads any wire type from a JSON object body; errors come out in OpenAI's shape. */
+    public static <T> T read(byte[] body, Class<T> type) {
+        if (body == null || isBlank(body)) {
+            throw unparsable("the body is empty");
+        }
+        try (JsonParser parser = Json.mapper().createParser(body)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw InvalidRequestException.of(null, "invalid_type",
+                        "Invalid type for the request body: expected a JSON object, but got %s instead."
+                                .formatted(kind(parser.currentToken())));
+            }
+            T value = Json.mapper().readValue(parser, type);
+            if (parser.nextToken() != null) throw unparsable("there is more after the JSON object");
+            return value;
+        } catch (MismatchedInputException e) {
+            if (e.getPath().isEmpty()) throw unparsable(e.getOriginalMessage());
+            throw wrongType(e, body);
+        } catch (DatabindException e) {
+            if (e.getCause() instanceof InputCoercionException) throw outOfRange(e);
+            throw unparsable(e.getOriginalMessage());
+        } catch (InputCoercionException e) {
+            throw unparsable(e.getOriginalMessage());
+        } catch (StreamReadException e) {
+            throw unparsable(e.getOriginalMessage());
+        } catch (IOException e) {
+            throw unparsable(e.getMessage());
+        }
+    }
+
+    private static boolean isBlank(byte[] body) {
+        for (byte b : body) if (b != ' ' && b != '\t' && b != '\r' && b != '\n') return false;
+        return true;
+    }
+
+    private static InvalidRequestException unparsable(String detail) {
+        String firstLine = detail == null ? "" : detail.lines().findFirst().orElse("");
+        return InvalidRequestException.of(null, null,
+                "We could not parse the JSON body of your request (%s). The API expects a JSON object as the body."
+                        .formatted(firstLine));
+    }
+
+    private static InvalidRequestException wrongType(MismatchedInputException e, byte[] body) {
+        String param = path(e.getPath());
+        return InvalidRequestException.of(param, "invalid_type",
+                "Invalid type for '%s': expected %s, but got %s instead."
+                        .formatted(param, expected(e.getTargetType()), kind(valueAt(body, e.getPath()))));
+    }
+
+    /**
+     * The value the reader choked on, found again in the body by its path: the parser's own position
+     * is unreliable by then, since records are read through a buffer.
+     */
+    private static JsonNode valueAt(byte[] body, List<JsonMappingException.Reference> path) {
+        try {
+            JsonNode node = Json.mapper().readTree(body);
+            for (var reference : path) {
+                node = reference.getIndex() >= 0 ? node.path(reference.getIndex()) : node.path(reference.getFieldName());
+            }
+            return node;
+        } catch (IOException e) {
+            return MissingNode.getInstance();
+        }
+    }
+
+    private static InvalidRequestException outOfRange(DatabindException e) {
+        String param = path(((JsonMappingException) e).getPath());
+        return InvalidRequestException.of(param, "integer_above_max_value",
+                "Invalid '%s': number out of range. Expected a value that fits in %s."
+                        .formatted(param, "a 32-bit integer"));
+    }
+
+    /** messages[0].content[1].text — the way OpenAI names a nested parameter. */
+    static String path(List<JsonMappingException.Reference> references) {
+        StringBuilder path = new StringBuilder();
+        for (var reference : references) {
+            if (reference.getIndex() >= 0) {
+                path.append('[').append(reference.getIndex()).append(']');
+            } else if (reference.getFieldName() != null) {
+                if (!path.isEmpty()) path.append('.');
+                path.append(reference.getFieldName());
+            }
+        }
+        return path.isEmpty() ? null : path.toString();
+    }
+
+    private static String expected(Class<?> type) {
+        if (type == null) return "another type";
+        if (type == Double.class || type == double.class || type == Float.class) return "a number";
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) return "an integer";
+        if (type == String.class) return "a string";
+        if (type == Boolean.class || type == boolean.class) return "a boolean";
+        if (Collection.class.isAssignableFrom(type)) return "an array";
+        if (type == dev.parley.api.Content.class) return "a string or an array of content parts";
+        if (type == dev.parley.api.Prompt.class) return "a string, an array of strings, or an array of token ids";
+        if (type == dev.parley.api.ToolChoice.class) return "a string or an object";
+        if (Map.class.isAssignableFrom(type) || type.isRecord()) return "an object";
+        return "another type";
+    }
+
+    private static String kind(JsonNode node) {
+        return switch (node.getNodeType()) {
+            case OBJECT, POJO -> "an object";
+            case ARRAY -> "an array";
+            case STRING, BINARY -> "a string";
+            case NUMBER -> node.isIntegralNumber() ? "an integer" : "a decimal";
+            case BOOLEAN -> "a boolean";
+            case NULL -> "null";
+            case MISSING -> "nothing";
+        };
+    }
+
+    private static String kind(JsonToken token) {
+        if (token == null) return "nothing";
+        return switch (token) {
+            case START_OBJECT, END_OBJECT, FIELD_NAME -> "an object";
+            case START_ARRAY, END_ARRAY -> "an array";
+            case VALUE_STRING -> "a string";
+            case VALUE_NUMBER_INT -> "an integer";
+            case VALUE_NUMBER_FLOAT -> "a decimal";
+            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+            case VALUE_NULL -> "null";
+            default -> "an unexpected value";
+        };
+    }
+}
