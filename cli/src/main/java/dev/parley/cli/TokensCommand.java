@@ -36,10 +36,8 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "tokens",
         mixinStandardHelpOptions = true,
-        description = {
-            "Counts tokens of TEXT (or of standard input, counted exactly as read, final newline included),",
-            "or the prompt tokens of a chat request, as OpenAI counts them."
-        },
+        description = "Counts the tokens of TEXT (or of standard input, counted exactly as read, a final newline "
+                + "included), or the prompt tokens of a chat request, as OpenAI counts them.",
         footer = {
             "",
             "Examples:",
@@ -88,10 +86,17 @@ final class TokensCommand implements Callable<Integer> {
         try {
             return run();
         } catch (Failure failure) {
-            err().println("parley tokens: " + failure.getMessage());
-            err().flush();
-            return failure.exitCode;
+            return fail(failure.exitCode, failure.getMessage());
+        } catch (RuntimeException e) {
+            // A bug, not the user's fault; still one line, as promised, with enough to report it.
+            return fail(INPUT, "unexpected error: " + e);
         }
+    }
+
+    private int fail(int exitCode, String message) {
+        err().println("parley tokens: " + message);
+        err().flush();
+        return exitCode;
     }
 
     private int run() {
@@ -128,14 +133,32 @@ final class TokensCommand implements Callable<Integer> {
     }
 
     private Prompt prompt(JsonNode request) {
-        if (request.isArray()) return Prompt.of(convert(request, ChatMessage.class));
+        if (request.isArray()) return Prompt.of(checked(convert(request, ChatMessage.class)));
         if (request.isObject() && request.path("messages").isArray()) {
             return new Prompt(
-                    convert(request.path("messages"), ChatMessage.class),
-                    convert(request.path("tools"), Tool.class),
-                    convert(request.path("functions"), FunctionDefinition.class));
+                    checked(convert(request.path("messages"), ChatMessage.class)),
+                    withoutNulls(convert(request.path("tools"), Tool.class), "tools"),
+                    withoutNulls(convert(request.path("functions"), FunctionDefinition.class), "functions"));
         }
         throw new Failure(INPUT, messages + " holds neither a messages array nor a request object with messages");
+    }
+
+    // Counting needs each message's role; OpenAI rejects a message without one, and so does this command.
+    private List<ChatMessage> checked(List<ChatMessage> list) {
+        withoutNulls(list, "messages");
+        for (int i = 0; i < list.size(); i++) {
+            if (list.get(i).role() == null) {
+                throw new Failure(INPUT, "cannot read %s: messages[%d] has no role".formatted(messages, i));
+            }
+        }
+        return list;
+    }
+
+    private <T> List<T> withoutNulls(List<T> list, String param) {
+        for (int i = 0; i < list.size(); i++) {
+            if (list.get(i) == null) throw new Failure(INPUT, "cannot read %s: %s[%d] is null".formatted(messages, param, i));
+        }
+        return list;
     }
 
     private <T> List<T> convert(JsonNode array, Class<T> type) {

@@ -135,6 +135,17 @@ class TokensCommandTest {
     }
 
     @Test
+    void rejectsAMessageWithoutARoleAsInput() throws Exception {
+        Path roleless = Files.writeString(dir.resolve("roleless.json"),
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"content\": \"no role\"}, null]}");
+        assertThat(parley("tokens", "--messages", roleless.toString()))
+                .isEqualTo(new Run(1, "", "parley tokens: cannot read " + roleless + ": messages[2] is null\n"));
+        Files.writeString(roleless, "[{\"content\": \"no role\"}]");
+        assertThat(parley("tokens", "--messages", roleless.toString()))
+                .isEqualTo(new Run(1, "", "parley tokens: cannot read " + roleless + ": messages[0] has no role\n"));
+    }
+
+    @Test
     void rejectsTextTogetherWithMessagesAsUsage() {
         assertThat(parley("tokens", "--messages", resource("seed-messages.json"), "hi"))
                 .isEqualTo(new Run(2, "", "parley tokens: give TEXT or --messages, not both\n"));
