@@ -1,0 +1,39 @@
+package dev.parley.tokens;
+
+import dev.parley.api.ChatMessage;
+import dev.parley.api.FunctionDefinition;
+import dev.parley.api.Tool;
+import java.util.List;
+
+/**
+ * What of a chat request costs prompt tokens: its messages and the definitions the model is shown.
+ *
+ * @param messages {@code messages}
+ * @param tools {@code tools}; empty when the request has none
+ * @param functions the legacy {@code functions}; empty when the request has none
+ */
+public record Prompt(List<ChatMessage> messages, List<Tool> tools, List<FunctionDefinition> functions) {
+
+    public Prompt {
+        messages = List.copyOf(messages);
+        tools = tools == null ? List.of() : List.copyOf(tools);
+        functions = functions == null ? List.of() : List.copyOf(functions);
+    }
+
+    public static Prompt of(List<ChatMessage> messages) {
+        return new Prompt(messages, List.of(), List.of());
+    }
+
+    public Prompt withTools(List<Tool> tools) {
+        return new Prompt(messages, tools, functions);
+    }
+
+    public Prompt withFunctions(List<FunctionDefinition> functions) {
+        return new Prompt(messages, tools, functions);
+    }
+
+    /** Whether the model is shown function definitions, from {@code tools} or {@code functions}. */
+    public boolean hasDefinitions() {
+        return !tools.isEmpty() || !functions.isEmpty();
+    }
+}
