@@ -21,7 +21,20 @@ public final class Main implements Runnable {
 
     /** The configured command line, shared by {@link #main} and the tests. */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        return new CommandLine(new Main())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setParameterExceptionHandler(Main::badArguments);
+    }
+
+    /** A mistyped command line gets one line saying what is wrong and where help is, not the whole usage. */
+    private static int badArguments(CommandLine.ParameterException e, String[] args) {
+        CommandLine command = e.getCommandLine();
+        var err = command.getErr();
+        err.println(command.getCommandName().equals("parley")
+                ? "parley: " + e.getMessage()
+                : "parley " + command.getCommandName() + ": " + e.getMessage());
+        err.println("Try '" + command.getCommandSpec().qualifiedName() + " --help'.");
+        return command.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     @Override

@@ -150,4 +150,13 @@ class TokensCommandTest {
         assertThat(parley("tokens", "--messages", resource("seed-messages.json"), "hi"))
                 .isEqualTo(new Run(2, "", "parley tokens: give TEXT or --messages, not both\n"));
     }
+
+    @Test
+    void aMistypedCommandLineGetsOneLineAndAPointerToHelp() {
+        Run run = parley("tokens", "--modle");
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.out()).isEmpty();
+        assertThat(run.err().lines().toList()).containsExactly(
+                "parley tokens: Unknown option: '--modle'", "Try 'parley tokens --help'.");
+    }
 }
