@@ -39,9 +39,14 @@ final class JdkTransport implements Transport {
         };
     }
 
-    /** The JDK's messages are often empty (a reset connection, a refused one): name the kind then. */
+    /**
+     * The JDK's messages are often empty at the top (a refused connection keeps its words in a cause):
+     * the first message down the cause chain, else the kind of failure.
+     */
     static String describe(IOException e) {
-        String message = e.getMessage();
-        return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) return t.getMessage();
+        }
+        return e instanceof java.net.ConnectException ? "could not connect" : e.getClass().getSimpleName();
     }
 }
