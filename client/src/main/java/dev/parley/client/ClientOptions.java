@@ -22,7 +22,8 @@ import java.util.random.RandomGenerator;
  * .maxRetries(5)}.
  *
  * <p>{@code apiKey}, {@code organization} and {@code project} are null when not set (no header is sent);
- * {@code usageCounter} is null when streams without usage should stay without. {@code clock} dates
+ * {@code usageCounter} is null when streams without usage should stay without; {@code pacer} is null when
+ * requests are sent without pacing (see {@link Pacer}). {@code clock} dates
  * {@code retry-after} HTTP-dates; {@code sleeper} and {@code random} drive the waits, so tests need no
  * real time.
  */
@@ -41,7 +42,8 @@ public record ClientOptions(
         Clock clock,
         Sleeper sleeper,
         RandomGenerator random,
-        UsageCounter usageCounter) {
+        UsageCounter usageCounter,
+        Pacer pacer) {
 
     public static final String DEFAULT_BASE_URL = "https://api.openai.com/v1";
     public static final int DEFAULT_MAX_RETRIES = 2;
@@ -103,6 +105,7 @@ public record ClientOptions(
         private Sleeper sleeper = Sleeper.REAL;
         private RandomGenerator random = new Random();
         private UsageCounter usageCounter;
+        private Pacer pacer;
 
         private Builder(Function<String, String> env) {
             String url = env.apply("OPENAI_BASE_URL");
@@ -129,6 +132,7 @@ public record ClientOptions(
             sleeper = o.sleeper;
             random = o.random;
             usageCounter = o.usageCounter;
+            pacer = o.pacer;
         }
 
         /** Up to and including the version path, e.g. {@code http://127.0.0.1:8080/v1}; default env or OpenAI. */
@@ -157,10 +161,12 @@ public record ClientOptions(
         public Builder sleeper(Sleeper sleeper) { this.sleeper = sleeper; return this; }
         public Builder random(RandomGenerator random) { this.random = random; return this; }
         public Builder usageCounter(UsageCounter counter) { this.usageCounter = counter; return this; }
+        /** Shares one key's budget between threads and clients; default none. */
+        public Builder pacer(Pacer pacer) { this.pacer = pacer; return this; }
 
         public ClientOptions build() {
             return new ClientOptions(baseUrl, apiKey, organization, project, connectTimeout, timeout, maxRetries,
-                    initialRetryDelay, minRetryDelay, maxRetryDelay, maxRetryWait, clock, sleeper, random, usageCounter);
+                    initialRetryDelay, minRetryDelay, maxRetryDelay, maxRetryWait, clock, sleeper, random, usageCounter, pacer);
         }
 
         private static String blankToNull(String value) {

@@ -44,7 +44,9 @@ public final class ParleyClient implements AutoCloseable {
                 .connectTimeout(options.connectTimeout())
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
-        this.transport = new RetryingTransport(new JdkTransport(http), RetryRules.from(options), options.sleeper());
+        Transport attempt = new JdkTransport(http);
+        if (options.pacer() != null) attempt = new PacingTransport(attempt, options.pacer(), options.sleeper(), options);
+        this.transport = new RetryingTransport(attempt, RetryRules.from(options), options.sleeper());
     }
 
     public static ParleyClient create(ClientOptions options) {
