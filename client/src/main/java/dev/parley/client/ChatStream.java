@@ -15,9 +15,11 @@ public interface ChatStream extends Iterable<ChatCompletionChunk>, AutoCloseable
     ResponseInfo info();
 
     /**
-     * Reads the rest of the stream and merges every chunk into the whole answer (see
+     * Instead of iterating: reads the whole stream and merges every chunk into the answer (see
      * {@link ChatAccumulator}), then closes the stream. Counts usage with the client's
-     * {@link UsageCounter} when the server sent none.
+     * {@link UsageCounter} when the server sent none. Throws what the iterator throws;
+     * {@link IllegalStateException} when the stream was already iterated (feed a {@link ChatAccumulator}
+     * while iterating instead).
      */
     AccumulatedChat accumulate();
 

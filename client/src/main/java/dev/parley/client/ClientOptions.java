@@ -25,7 +25,8 @@ import java.util.random.RandomGenerator;
  * {@code usageCounter} is null when streams without usage should stay without; {@code pacer} is null when
  * requests are sent without pacing (see {@link Pacer}). {@code clock} dates
  * {@code retry-after} HTTP-dates; {@code sleeper} and {@code random} drive the waits, so tests need no
- * real time.
+ * real time. A client is shared by threads, so its sleeper, random and usage counter must be thread-safe
+ * ({@link java.util.Random} is; {@link java.util.SplittableRandom} is not).
  */
 public record ClientOptions(
         String baseUrl,

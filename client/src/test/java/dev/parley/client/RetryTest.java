@@ -180,6 +180,19 @@ class RetryTest {
     }
 
     @Test
+    void retriesARequestThatGetsNoAnswerInTimeThenReportsTheTimeout() {
+        server.enqueue(ScriptedServer.Reply.silence(), json(200, COMPLETION), ScriptedServer.Reply.silence());
+        try (var client = client(server, waits, o -> o.timeout(Duration.ofMillis(200)).maxRetries(1))) {
+            assertThat(client.chat(hello()).text()).isEqualTo("Hello!");
+            assertThat(waits.waits()).hasSize(1);
+            server.enqueue(ScriptedServer.Reply.silence());
+            assertThatThrownBy(() -> client.chat(hello()))
+                    .isInstanceOf(TransportException.class)
+                    .hasCauseInstanceOf(java.net.http.HttpTimeoutException.class);
+        }
+    }
+
+    @Test
     void zeroRetriesMeansOneAttempt() {
         server.enqueue(json(500, SERVER_ERROR), json(200, COMPLETION));
         try (var client = client(server, waits, o -> o.maxRetries(0))) {

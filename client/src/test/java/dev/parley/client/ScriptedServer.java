@@ -62,6 +62,11 @@ public final class ScriptedServer implements AutoCloseable {
             return new Drop();
         }
 
+        /** Reads the request and answers nothing until the client hangs up. */
+        static Reply silence() {
+            return new Raw("", true);
+        }
+
         private static String head(int status, String contentType, String... headers) {
             var head = new StringBuilder("HTTP/1.1 ").append(status).append(" Scripted\r\n")
                     .append("Content-Type: ").append(contentType).append("\r\n")
