@@ -84,12 +84,12 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
             } catch (IOException e) {
                 if (closed) return null;
                 throw new IncompleteStreamException(
-                        "the stream broke after %d events, before [DONE]: %s".formatted(received, JdkTransport.describe(e)), e);
+                        "the stream broke after %d events, before [DONE]: %s%s".formatted(received, JdkTransport.describe(e), request()), e);
             }
             if (line == null) {
                 if (closed) return null;
                 throw new IncompleteStreamException(
-                        "the stream ended after %d events without [DONE]: the answer is incomplete".formatted(received), null);
+                        "the stream ended after %d events without [DONE]: the answer is incomplete%s".formatted(received, request()), null);
             }
             Optional<SseEvent> event = parser.line(line);
             if (event.isEmpty()) continue;
@@ -102,6 +102,11 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
             received++;
             return decode(data);
         }
+    }
+
+    /** Names the request in a message, when the server gave it an id. */
+    private String request() {
+        return info.requestId() == null ? "" : " (request " + info.requestId() + ")";
     }
 
     private T decode(String data) {

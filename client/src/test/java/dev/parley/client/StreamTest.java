@@ -137,12 +137,13 @@ class StreamTest {
 
     @Test
     void aStreamCutBeforeDoneThrowsInsteadOfEndingShort() {
-        server.enqueue(sse(ROLE + chunk("Hel")), sse(chunk("never asked for") + DONE));
+        server.enqueue(sse(ROLE + chunk("Hel"), "x-request-id", "req_cut"), sse(chunk("never asked for") + DONE));
         try (var client = client(server, waits); var stream = client.stream(hello())) {
             var received = new ArrayList<String>();
             assertThatThrownBy(() -> stream.forEach(chunk -> received.add(chunk.deltaText())))
                     .isInstanceOf(IncompleteStreamException.class)
-                    .hasMessageContaining("ended after 2 events without [DONE]");
+                    .hasMessageContaining("ended after 2 events without [DONE]")
+                    .hasMessageEndingWith("(request req_cut)");
             assertThat(received).containsExactly("", "Hel");
         }
         assertThat(server.requests()).as("a stream is not retried once it began").hasSize(1);

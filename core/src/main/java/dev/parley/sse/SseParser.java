@@ -60,6 +60,7 @@ public final class SseParser {
 
     /** Feeds one line, without its terminator; answers the event a blank line dispatches. */
     public Optional<SseEvent> line(String line) {
+        if (!started && line.startsWith("\uFEFF")) line = line.substring(1);
         started = true;
         if (line.isEmpty()) return dispatch();
         if (line.startsWith(":")) return Optional.empty();

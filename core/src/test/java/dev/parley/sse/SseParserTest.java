@@ -99,5 +99,9 @@ class SseParserTest {
     @Test
     void dropsAByteOrderMarkAtTheStart() {
         assertThat(SseParser.parseAll("\uFEFFdata: x\n\n")).containsExactly(SseEvent.data("x"));
+        assertThat(new SseParser().line("\uFEFFdata: x")).isEmpty();
+        var parser = new SseParser();
+        parser.line("\uFEFFdata: x");
+        assertThat(parser.line("")).contains(SseEvent.data("x"));
     }
 }
