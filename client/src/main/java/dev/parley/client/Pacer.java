@@ -10,7 +10,7 @@ import java.time.Instant;
  * Every response teaches it: a snapshot with no requests or no tokens left holds all requests until that
  * budget's reset, and a 429's wait holds them until it is over. Give one pacer to every client that spends
  * the same key's budget ({@link ClientOptions.Builder#pacer}); each request then waits {@link #delay()}
- * before it is sent.
+ * before it is sent, capped by the client's {@code maxRetryWait}.
  *
  * <p>Thread-safe: shared by every thread and client that uses it. It knows only what responses told it,
  * so the first requests of a burst may still meet a 429, which the retry rules handle.

@@ -44,6 +44,7 @@ public final class ParleyClient implements AutoCloseable {
                 .connectTimeout(options.connectTimeout())
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .build();
+        // The request path: retry (backoff, retry-after) around pace (shared budget) around one HTTP exchange.
         Transport attempt = new JdkTransport(http);
         if (options.pacer() != null) attempt = new PacingTransport(attempt, options.pacer(), options.sleeper(), options);
         this.transport = new RetryingTransport(attempt, RetryRules.from(options), options.sleeper());
