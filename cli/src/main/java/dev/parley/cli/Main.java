@@ -9,7 +9,13 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "OpenAI-style chat completions, both sides of the wire.",
-        subcommands = {CommandLine.HelpCommand.class, TokensCommand.class})
+        subcommands = {
+            ChatCommand.class,
+            CompleteCommand.class,
+            ModelsCommand.class,
+            TokensCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Main implements Runnable {
 
     @CommandLine.Spec

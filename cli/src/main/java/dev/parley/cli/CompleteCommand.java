@@ -1,0 +1,56 @@
+package dev.parley.cli;
+
+import dev.parley.api.ApiException;
+import dev.parley.api.CompletionRequest;
+import dev.parley.api.TextCompletion;
+import dev.parley.client.CompletionStream;
+import dev.parley.client.ParleyClient;
+import dev.parley.client.TransportException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code parley complete "1,2,3,"} streams a legacy completion of the prompt to stdout. */
+@Command(name = "complete", mixinStandardHelpOptions = true, description = "Continue a prompt (legacy completions).")
+final class CompleteCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ClientFlags flags;
+
+    @Parameters(index = "0", paramLabel = "PROMPT", description = "The text to continue.")
+    String prompt;
+
+    @Option(names = {"-m", "--model"}, description = "Model id (default: ${DEFAULT-VALUE}).")
+    String model = "gpt-3.5-turbo-instruct";
+
+    @Option(names = {"-t", "--temperature"}, description = "Sampling temperature, 0 to 2.")
+    Double temperature;
+
+    @Option(names = "--max-tokens", paramLabel = "N", description = "Most tokens to add (the server's default is 16).")
+    Integer maxTokens;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        var request = CompletionRequest.of(model, prompt).withTemperature(temperature).withMaxTokens(maxTokens);
+        try (ParleyClient client = flags.client(); CompletionStream stream = client.streamCompletion(request)) {
+            for (TextCompletion piece : stream) {
+                out.print(piece.text());
+                out.flush();
+            }
+            out.println();
+            out.flush();
+            return 0;
+        } catch (ApiException | TransportException | IllegalArgumentException e) {
+            return Failures.report(spec.commandLine().getErr(), "complete", e);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package dev.parley.cli;
+
+import dev.parley.api.ApiException;
+import java.io.PrintWriter;
+
+/** How a command reports a failure: one line on stderr, {@code parley NAME: message}, and exit code 1. */
+final class Failures {
+    static final int EXIT = 1;
+
+    private Failures() {}
+
+    static int report(PrintWriter err, String command, RuntimeException e) {
+        err.println("parley " + command + ": " + describe(e));
+        err.flush();
+        return EXIT;
+    }
+
+    /** The message with, for an error response, its status and request id: what a bug report needs. */
+    static String describe(RuntimeException e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        if (e instanceof ApiException api) {
+            return message + " (HTTP " + api.status() + api.requestId().map(id -> ", request " + id).orElse("") + ")";
+        }
+        return message;
+    }
+}

@@ -1,0 +1,35 @@
+package dev.parley.cli;
+
+import dev.parley.api.ApiException;
+import dev.parley.api.Model;
+import dev.parley.client.ParleyClient;
+import dev.parley.client.TransportException;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code parley models} prints the server's model ids, one per line. */
+@Command(name = "models", mixinStandardHelpOptions = true, description = "List the models the server offers.")
+final class ModelsCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ClientFlags flags;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        try (ParleyClient client = flags.client()) {
+            for (Model model : client.models().data()) out.println(model.id());
+            out.flush();
+            return 0;
+        } catch (ApiException | TransportException | IllegalArgumentException e) {
+            return Failures.report(spec.commandLine().getErr(), "models", e);
+        }
+    }
+}

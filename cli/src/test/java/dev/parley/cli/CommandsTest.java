@@ -1,0 +1,180 @@
+package dev.parley.cli;
+
+import static dev.parley.client.ScriptedServer.Reply.json;
+import static dev.parley.client.ScriptedServer.Reply.sse;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.Json;
+import dev.parley.client.ScriptedServer;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class CommandsTest {
+    static final String DONE = "data: [DONE]\n\n";
+    static final String USAGE = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+            + "\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n";
+
+    final ScriptedServer server = ScriptedServer.start();
+    final StringWriter out = new StringWriter();
+    final StringWriter err = new StringWriter();
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    static String chunk(String content) {
+        return "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + content + "\"},\"finish_reason\":null}]}\n\n";
+    }
+
+    static String answer(String... pieces) {
+        var body = new StringBuilder();
+        for (String piece : pieces) body.append(chunk(piece));
+        return body.append(DONE).toString();
+    }
+
+    int run(CommandLine commandLine, String... args) {
+        commandLine.setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
+        var all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--base-url", server.baseUrl(), "--api-key", "sk-cli"));
+        return commandLine.execute(all.toArray(String[]::new));
+    }
+
+    int parley(String... args) {
+        return run(Main.commandLine(), args);
+    }
+
+    int chatReading(String stdin, String... args) {
+        var command = new ChatCommand(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), false);
+        return run(new CommandLine(command), args);
+    }
+
+    JsonNode sent(int request) {
+        return Json.tree(server.requests().get(request).body());
+    }
+
+    @Test
+    void chatStreamsTheAnswerToStdout() {
+        server.enqueue(sse(answer("Hel", "lo", "!")));
+        int exit = parley("chat", "--system", "Be brief.", "--model", "tiny", "--temperature", "0.2", "--max-tokens", "20", "Say", "hi");
+        assertThat(exit).isZero();
+        assertThat(out).hasToString("Hello!" + System.lineSeparator());
+        assertThat(err.toString()).isEmpty();
+        JsonNode body = sent(0);
+        assertThat(body.get("model").asText()).isEqualTo("tiny");
+        assertThat(body.get("stream").asBoolean()).isTrue();
+        assertThat(body.get("temperature").asDouble()).isEqualTo(0.2);
+        assertThat(body.get("max_tokens").asInt()).isEqualTo(20);
+        assertThat(body.get("messages").toString()).isEqualTo(
+                "[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Say hi\"}]");
+        assertThat(server.lastRequest().header("authorization")).isEqualTo("Bearer sk-cli");
+    }
+
+    @Test
+    void chatPrintsUsageOnStderrWhenAsked() {
+        server.enqueue(sse(chunk("ok") + USAGE + DONE));
+        assertThat(parley("chat", "--usage", "hi")).isZero();
+        assertThat(out).hasToString("ok" + System.lineSeparator());
+        assertThat(err.toString().strip()).isEqualTo("usage: 5 prompt + 2 completion = 7 tokens");
+        assertThat(sent(0).get("stream_options").get("include_usage").asBoolean()).isTrue();
+    }
+
+    @Test
+    void chatKeepsTheConversationOfPipedLinesUntilResetAndExit() {
+        server.enqueue(sse(answer("One")), sse(answer("Two")), sse(answer("Three")));
+        int exit = chatReading("Hi\n\nMore\n/reset\nAgain\n/exit\nNever sent\n", "--system", "S");
+        assertThat(exit).isZero();
+        assertThat(out.toString().lines()).containsExactly("One", "Two", "Three");
+        assertThat(server.requests()).hasSize(3);
+        assertThat(sent(1).get("messages").toString()).isEqualTo("[{\"role\":\"system\",\"content\":\"S\"},"
+                + "{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"One\"},"
+                + "{\"role\":\"user\",\"content\":\"More\"}]");
+        assertThat(sent(2).get("messages").toString())
+                .isEqualTo("[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"Again\"}]");
+    }
+
+    @Test
+    void aFailedTurnIsReportedAndLeftOutOfTheConversation() {
+        server.enqueue(
+                json(400, "{\"error\":{\"message\":\"bad turn\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}"),
+                sse(answer("Fine")));
+        int exit = chatReading("Broken\nHello\n");
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString().strip()).isEqualTo("parley chat: bad turn (HTTP 400)");
+        assertThat(sent(1).get("messages").toString()).isEqualTo("[{\"role\":\"user\",\"content\":\"Hello\"}]");
+    }
+
+    @Test
+    void anErrorResponseIsOneLineOnStderrAndExitOne() {
+        server.enqueue(json(401, "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\","
+                + "\"param\":null,\"code\":\"invalid_api_key\"}}", "x-request-id", "req_9"));
+        assertThat(parley("chat", "hi")).isEqualTo(1);
+        assertThat(err).hasToString("parley chat: Incorrect API key provided (HTTP 401, request req_9)" + System.lineSeparator());
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @Test
+    void aCutStreamIsAnErrorNotAShortAnswer() {
+        server.enqueue(sse(chunk("partial")));
+        assertThat(parley("chat", "hi")).isEqualTo(1);
+        assertThat(err.toString()).startsWith("parley chat: the stream ended after 1 events without [DONE]");
+        assertThat(err.toString().lines()).hasSize(1);
+    }
+
+    @Test
+    void anUnreachableServerIsOneLineOnStderr() throws IOException {
+        int closedPort;
+        try (var probe = new ServerSocket(0)) {
+            closedPort = probe.getLocalPort();
+        }
+        var commandLine = Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
+        int exit = commandLine.execute("chat", "--max-retries", "0", "--base-url", "http://127.0.0.1:" + closedPort + "/v1", "hi");
+        assertThat(exit).isEqualTo(1);
+        assertThat(err.toString()).startsWith("parley chat: POST http://127.0.0.1:" + closedPort + "/v1/chat/completions failed");
+        assertThat(err.toString().lines()).hasSize(1);
+        assertThat(err.toString()).doesNotContain("\tat ");
+    }
+
+    @Test
+    void completeStreamsTheLegacyCompletion() {
+        String event = "data: {\"id\":\"cmpl\",\"object\":\"text_completion\",\"created\":1,\"model\":\"m\","
+                + "\"choices\":[{\"text\":\"%s\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+        server.enqueue(sse(event.formatted("4,") + event.formatted("5,") + DONE));
+        assertThat(parley("complete", "--max-tokens", "4", "1,2,3,")).isZero();
+        assertThat(out).hasToString("4,5," + System.lineSeparator());
+        assertThat(sent(0).get("prompt").asText()).isEqualTo("1,2,3,");
+        assertThat(sent(0).get("max_tokens").asInt()).isEqualTo(4);
+        assertThat(server.lastRequest().path()).isEqualTo("/v1/completions");
+    }
+
+    @Test
+    void modelsListsOneIdPerLine() {
+        server.enqueue(json(200, "{\"object\":\"list\",\"data\":[{\"id\":\"a\",\"object\":\"model\",\"created\":1,\"owned_by\":\"x\"},"
+                + "{\"id\":\"b\",\"object\":\"model\",\"created\":1,\"owned_by\":\"x\"}]}"));
+        assertThat(parley("models")).isZero();
+        assertThat(out.toString().lines()).containsExactly("a", "b");
+    }
+
+    @Test
+    void modelsReportsErrorsUnderItsOwnName() {
+        server.enqueue(json(404, "{\"error\":{\"message\":\"Not found\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}"));
+        assertThat(parley("models")).isEqualTo(1);
+        assertThat(err.toString().strip()).isEqualTo("parley models: Not found (HTTP 404)");
+    }
+
+    @Test
+    void theCommandsAreRegistered() {
+        assertThat(Main.commandLine().getSubcommands()).containsKeys("chat", "complete", "models");
+    }
+}

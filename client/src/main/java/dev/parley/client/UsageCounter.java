@@ -1,0 +1,16 @@
+package dev.parley.client;
+
+import dev.parley.api.ChatCompletion;
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.Usage;
+
+/**
+ * Counts the tokens of a streamed answer whose server sent no {@code usage} (it was not asked for with
+ * {@code stream_options.include_usage}, or the server ignores it). Meant to be backed by
+ * {@code dev.parley.tokens}: the prompt tokens of {@code request.messages()} and the completion tokens
+ * of the accumulated answer. Must be thread-safe when the client is shared.
+ */
+@FunctionalInterface
+public interface UsageCounter {
+    Usage count(ChatCompletionRequest request, ChatCompletion answer);
+}
