@@ -51,6 +51,7 @@ final class Bindings {
     private static final MethodHandle DECODE = function("llama_decode", of(JAVA_INT, ADDRESS, Structs.BATCH));
     private static final MethodHandle GET_LOGITS_ITH = function("llama_get_logits_ith", of(ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle KV_SELF_SEQ_RM = function("llama_kv_self_seq_rm", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle KV_SELF_USED_CELLS = function("llama_kv_self_used_cells", of(JAVA_INT, ADDRESS));
     private static final MethodHandle KV_SELF_CLEAR = function("llama_kv_self_clear", ofVoid(ADDRESS));
     private static final MethodHandle CHAT_APPLY_TEMPLATE = function("llama_chat_apply_template",
             of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
@@ -241,7 +242,11 @@ final class Bindings {
         }
     }
 
-    /** 0 ok, 1 no KV slot for the batch, negative an error (the KV cache is then as before). */
+    /**
+     * 0 ok, 1 no KV slot for the batch, negative an error (the KV cache is then as before). b4916 in fact
+     * reports a missing KV slot as -3 ("failed to prepare ubatch"), the code it also uses for a failed
+     * graph computation.
+     */
     static int decode(MemorySegment context, MemorySegment batch) {
         try {
             return (int) DECODE.invokeExact(context, batch);
@@ -262,6 +267,15 @@ final class Bindings {
     static boolean kvSelfSeqRm(MemorySegment context, int seqId, int p0, int p1) {
         try {
             return (boolean) KV_SELF_SEQ_RM.invokeExact(context, seqId, p0, p1);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** KV cells holding at least one sequence's token. */
+    static int kvSelfUsedCells(MemorySegment context) {
+        try {
+            return (int) KV_SELF_USED_CELLS.invokeExact(context);
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -139,11 +139,15 @@ public final class LlamaContext implements AutoCloseable {
         batch.set(JAVA_INT, Structs.BATCH_N_TOKENS, count);
         outputs = new boolean[0];
         int result = Bindings.decode(context, batch);
-        if (result == 1) {
-            throw new ContextFullException("no room in the KV cache for a batch of " + count + " tokens");
-        }
         if (result != 0) {
-            throw new LlamaException("llama_decode failed with " + result);
+            int used = Bindings.kvSelfUsedCells(context);
+            // b4916 says -3 both when the KV cache has no slot and when computing fails: tell them apart.
+            if (result == 1 || (result == -3 && used + count > contextLength)) {
+                throw new ContextFullException("no room in the KV cache for %d tokens: %d of %d cells in use"
+                        .formatted(count, used, contextLength));
+            }
+            throw new LlamaException("llama_decode failed with %d (%d of %d KV cells in use; a batch needs %d free cells in a row)"
+                    .formatted(result, used, contextLength, count));
         }
         outputs = wanted;
     }
@@ -155,6 +159,12 @@ public final class LlamaContext implements AutoCloseable {
      */
     public synchronized float[] logits(int batchIndex) {
         return logitsSegment(batchIndex).toArray(JAVA_FLOAT);
+    }
+
+    /** KV cache cells in use by any sequence; a decode of n tokens needs n free cells in a row. */
+    public synchronized int usedCells() {
+        requireOpen();
+        return Bindings.kvSelfUsedCells(context);
     }
 
     /** Forgets every token of one sequence, so that its id can start a new one. */
