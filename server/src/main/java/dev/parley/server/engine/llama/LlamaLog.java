@@ -13,7 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Routes llama.cpp's and ggml's log into SLF4J, logger {@code dev.parley.server.engine.llama.native}.
+ * Routes llama.cpp's and ggml's logs into SLF4J, logger {@code dev.parley.server.engine.llama.native}.
  *
  * <p>Levels: ggml ERROR → error, WARN → warn, INFO → debug (the loader prints dozens of lines per model at
  * INFO; they are diagnostics, not events), DEBUG → trace, CONT continues the previous message. Messages
@@ -49,8 +49,10 @@ final class LlamaLog {
                     MethodType.methodType(void.class, int.class, MemorySegment.class, MemorySegment.class));
             MemorySegment stub = NativeLibrary.linker().upcallStub(
                     target, FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS, ADDRESS), Arena.global());
-            NativeLibrary.function("llama_log_set", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS))
-                    .invokeExact(stub, MemorySegment.NULL);
+            // llama.cpp and ggml keep separate loggers in this build (gguf's header errors go to ggml's).
+            FunctionDescriptor setter = FunctionDescriptor.ofVoid(ADDRESS, ADDRESS);
+            NativeLibrary.function("llama_log_set", setter).invokeExact(stub, MemorySegment.NULL);
+            NativeLibrary.function("ggml_log_set", setter).invokeExact(stub, MemorySegment.NULL);
         } catch (Throwable e) {
             throw new LlamaException("cannot install the llama.cpp log callback", e);
         }

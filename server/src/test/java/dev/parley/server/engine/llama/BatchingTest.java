@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 class BatchingTest {
     private static final List<String> PROMPTS = List.of("Once upon a time", "The little dog", "Lily and Ben went to the park");
     private static final int STEPS = 24;
-    private static final ContextOptions THREE = ContextOptions.defaults()
-            .withContextLength(512).withMaxSequences(3).withThreads(2).withKvCache(KvCacheType.F32);
+    private static final ContextOptions THREE = Generate.ONE_THREAD
+            .withContextLength(512).withMaxSequences(3).withKvCache(KvCacheType.F32);
     private static LlamaModel demo;
 
     @BeforeAll
@@ -101,7 +101,7 @@ class BatchingTest {
 
     @Test
     void aFullContextRefusesTheBatchAndRecoversOnceASequenceIsCleared() {
-        try (LlamaContext context = demo.newContext(ContextOptions.defaults().withContextLength(64).withMaxSequences(2).withThreads(2))) {
+        try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
             int[] filler = new int[context.contextLength()];
             java.util.Arrays.fill(filler, 300);
             context.decode(BatchToken.prompt(filler, 0, 0));
@@ -117,7 +117,7 @@ class BatchingTest {
 
     @Test
     void rejectsBatchesThatDoNotFitTheContext() {
-        try (LlamaContext context = demo.newContext(ContextOptions.defaults().withContextLength(64).withMaxSequences(2).withBatchCapacity(16))) {
+        try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2).withBatchCapacity(16))) {
             assertThat(context.batchCapacity()).isEqualTo(16);
             assertThat(context.maxSequences()).isEqualTo(2);
             List<BatchToken> tooMany = new ArrayList<>();

@@ -5,6 +5,12 @@ import java.util.List;
 
 /** Test helper: the plain decode-sample loop, one sequence at a time. */
 final class Generate {
+    /**
+     * Test contexts decode on one thread: the test machines are small and shared, and llama.cpp's worker
+     * threads wait by spinning, which turns a busy second core into a tenfold slowdown.
+     */
+    static final ContextOptions ONE_THREAD = ContextOptions.defaults().withThreads(1);
+
     private Generate() {}
 
     /** Decodes the prompt on {@code sequenceId} from position 0, then samples up to {@code maxTokens} tokens. */

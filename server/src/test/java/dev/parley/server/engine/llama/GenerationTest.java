@@ -13,7 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class GenerationTest {
-    private static final ContextOptions SMALL = ContextOptions.defaults().withContextLength(256).withThreads(2);
+    private static final ContextOptions SMALL = Generate.ONE_THREAD.withContextLength(256);
     private static LlamaModel demo;
 
     @BeforeAll

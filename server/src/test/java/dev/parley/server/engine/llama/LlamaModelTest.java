@@ -126,11 +126,11 @@ class LlamaModelTest {
         assertThatThrownBy(() -> demo.applyChatTemplate(List.of(new ChatTurn(null, "x")), true)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> demo.applyChatTemplate(List.of(ChatTurn.user("a\0b")), true)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> demo.newContext(null)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(ContextOptions.defaults().withMaxSequences(0))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(ContextOptions.defaults().withMaxSequences(65))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(ContextOptions.defaults().withContextLength(-1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(ContextOptions.defaults().withThreads(0))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(ContextOptions.defaults().withKvCache(null))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withMaxSequences(0))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withMaxSequences(65))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withContextLength(-1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withThreads(0))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withKvCache(null))).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -149,19 +149,19 @@ class LlamaModelTest {
     void vocabularyOnlyModelTokenizesButCannotDecode() {
         try (LlamaModel vocab = LlamaModel.open(DemoModel.path(), ModelOptions.defaults().withVocabularyOnly(true))) {
             assertThat(vocab.tokenize("Once upon a time", true, false)).isEqualTo(demo.tokenize("Once upon a time", true, false));
-            assertThatThrownBy(() -> vocab.newContext(ContextOptions.defaults())).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> vocab.newContext(Generate.ONE_THREAD)).isInstanceOf(IllegalArgumentException.class);
         }
     }
 
     @Test
     void closeIsIdempotentAndClosesWhatTheModelMade() {
         LlamaModel model = LlamaModel.open(DemoModel.path());
-        LlamaContext context = model.newContext(ContextOptions.defaults().withContextLength(64));
+        LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(64));
         Sampler sampler = model.newSampler(SamplingOptions.greedy());
         context.close();
         context.close();
 
-        LlamaContext open = model.newContext(ContextOptions.defaults().withContextLength(64));
+        LlamaContext open = model.newContext(Generate.ONE_THREAD.withContextLength(64));
         model.close();
         model.close();
         open.close();
@@ -170,6 +170,6 @@ class LlamaModelTest {
         assertThatThrownBy(() -> model.tokenize("x", false, false)).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> open.decode(List.of(new BatchToken(1, 0, 0, true)))).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> sampler.sample(open, 0)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> model.newContext(ContextOptions.defaults())).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> model.newContext(Generate.ONE_THREAD)).isInstanceOf(IllegalStateException.class);
     }
 }
