@@ -39,6 +39,11 @@ public final class DemoModel {
         if (url == null) {
             throw new IllegalStateException("demo model resource " + RESOURCE + " is missing from the classpath");
         }
+        return locate(url);
+    }
+
+    /** The resource itself when it is a file, else a temporary copy (inside a jar, llama.cpp cannot read it). */
+    static Path locate(URL url) {
         try {
             if ("file".equals(url.getProtocol())) {
                 return Path.of(url.toURI());

@@ -58,8 +58,8 @@ final class LlamaLog {
         }
     }
 
-    @SuppressWarnings("unused") // called from native code
-    private static void callback(int level, MemorySegment text, MemorySegment userData) {
+    /** The upcall target; package-private so that a test can feed it what native code might. */
+    static void callback(int level, MemorySegment text, MemorySegment userData) {
         try {
             if (text.equals(MemorySegment.NULL)) {
                 return;

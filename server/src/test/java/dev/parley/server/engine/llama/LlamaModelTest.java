@@ -146,6 +146,15 @@ class LlamaModelTest {
     }
 
     @Test
+    void loadsWithoutMemoryMappingToo() {
+        try (LlamaModel copy = LlamaModel.open(DemoModel.path(), ModelOptions.defaults().withMemoryMap(false));
+                LlamaContext context = copy.newContext(Generate.ONE_THREAD.withContextLength(64));
+                Sampler sampler = copy.newSampler(SamplingOptions.greedy())) {
+            assertThat(Generate.tokens(copy, context, sampler, "Once upon a time", 0, 8)).hasSize(8);
+        }
+    }
+
+    @Test
     void vocabularyOnlyModelTokenizesButCannotDecode() {
         try (LlamaModel vocab = LlamaModel.open(DemoModel.path(), ModelOptions.defaults().withVocabularyOnly(true))) {
             assertThat(vocab.tokenize("Once upon a time", true, false)).isEqualTo(demo.tokenize("Once upon a time", true, false));
