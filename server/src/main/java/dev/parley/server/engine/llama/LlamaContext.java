@@ -19,6 +19,7 @@ import java.util.List;
  * frees the context and its batch; later calls throw {@link IllegalStateException}. Every argument is
  * checked in Java before the native call and a bad one throws {@link IllegalArgumentException}.
  */
+@SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 public final class LlamaContext implements AutoCloseable {
     private final LlamaModel owner;
     private final MemorySegment context;

@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
  * process. It may run on native threads, and it catches everything: an exception escaping an upcall would
  * end the JVM.
  */
+@SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 final class LlamaLog {
     private static final Logger LOG = LoggerFactory.getLogger("dev.parley.server.engine.llama.native");
 

@@ -27,6 +27,7 @@ import java.util.function.Supplier;
  * idempotent. Any other call after close throws {@link IllegalStateException}. Invalid arguments throw
  * {@link IllegalArgumentException} before anything reaches native code.
  */
+@SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 public final class LlamaModel implements AutoCloseable {
     private static final int LLAMA_TOKEN_NULL = -1;
 

@@ -27,6 +27,7 @@ import java.util.Locale;
  *
  * <p>Thread-safe: initialisation runs once, under the class-initialisation lock of the holder.
  */
+@SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 final class NativeLibrary {
     private static final Linker LINKER = Linker.nativeLinker();
 
@@ -34,7 +35,7 @@ final class NativeLibrary {
 
     /** Looks up {@code name} in llama.cpp's library, failing with its name when the build lacks it. */
     static MethodHandle function(String name, FunctionDescriptor descriptor) {
-        MemorySegment symbol = Holder.LOOKUP.find(name)
+        MemorySegment symbol = lookup().find(name)
                 .orElseThrow(() -> new LlamaException("llama.cpp library has no symbol " + name));
         return LINKER.downcallHandle(symbol, descriptor);
     }
@@ -43,23 +44,48 @@ final class NativeLibrary {
         return LINKER;
     }
 
-    /** Loads the library, if no one has yet, so that its failures surface at a clear point. */
+    /**
+     * Loads the library, if no one has yet, so that its failures surface at a clear point.
+     *
+     * @throws LlamaException when the library cannot be loaded; every later call throws it again
+     */
     static void ensureLoaded() {
-        Holder.LOOKUP.hashCode();
+        lookup();
     }
 
+    private static SymbolLookup lookup() {
+        if (Holder.FAILURE != null) {
+            // A new exception per call, with this caller's stack, carrying the one failure as its cause.
+            throw new LlamaException(Holder.FAILURE.getMessage(), Holder.FAILURE);
+        }
+        return Holder.LOOKUP;
+    }
+
+    /** Loads once; remembers a failure instead of leaving an ExceptionInInitializerError behind. */
     private static final class Holder {
-        static final SymbolLookup LOOKUP = open(extract());
+        static final SymbolLookup LOOKUP;
+        static final RuntimeException FAILURE;
 
         static {
-            // Order matters: the log callback must be in place before the backend prints anything.
-            // Handles are made here rather than taken from Bindings, whose own initialisation runs through
-            // this holder and may be in progress on this very thread.
-            LlamaLog.install();
+            SymbolLookup lookup = null;
+            RuntimeException failure = null;
             try {
-                function("llama_backend_init", FunctionDescriptor.ofVoid()).invokeExact();
-            } catch (Throwable e) {
-                throw new LlamaException("llama_backend_init failed", e);
+                lookup = open(extract());
+            } catch (LlamaException | UncheckedIOException e) {
+                failure = e;
+            }
+            LOOKUP = lookup;
+            FAILURE = failure;
+            if (lookup != null) {
+                // Order matters: the log callback must be in place before the backend prints anything.
+                // Handles are made here rather than taken from Bindings, whose own initialisation runs
+                // through this holder and may be in progress on this very thread.
+                LlamaLog.install();
+                try {
+                    function("llama_backend_init", FunctionDescriptor.ofVoid()).invokeExact();
+                } catch (Throwable e) {
+                    throw new LlamaException("llama_backend_init failed", e);
+                }
             }
         }
     }

@@ -58,7 +58,7 @@ public final class Sampler implements AutoCloseable {
             SamplerBindings.chainAdd(chain, SamplerBindings.initPenalties(
                     window, 1.0f, (float) options.frequencyPenalty(), (float) options.presencePenalty()));
         }
-        if (options.temperature() == 0) {
+        if (options.temperature() < SamplingOptions.GREEDY_BELOW) {
             SamplerBindings.chainAdd(chain, SamplerBindings.initGreedy());
         } else {
             if (options.topK() > 0) {

@@ -8,7 +8,8 @@ import java.util.Map;
  * <p>Order of the chain: logit bias, presence/frequency penalties, then either greedy (temperature 0) or
  * top-k, top-p, min-p, temperature and a seeded random draw.
  *
- * @param temperature 0 picks the most likely token (greedy); otherwise divides the logits, finite and > 0
+ * @param temperature 0 picks the most likely token (greedy); otherwise divides the logits, finite. Values
+ *     below {@value #GREEDY_BELOW} count as 0: dividing by them would overflow the logits to infinity
  * @param topP nucleus sampling mass, in (0, 1]; 1 disables
  * @param topK keep the k most likely tokens, 0 disables
  * @param minP drop tokens below minP × the top probability, in [0, 1); 0 disables
@@ -28,6 +29,9 @@ public record SamplingOptions(
         double presencePenalty,
         double frequencyPenalty,
         Map<Integer, Double> logitBias) {
+
+    /** Temperatures below this sample greedily. */
+    public static final double GREEDY_BELOW = 1e-4;
 
     public SamplingOptions {
         if (logitBias == null) {

@@ -45,6 +45,12 @@ class GenerationTest {
     }
 
     @Test
+    void aTemperatureTooSmallToDivideBySamplesGreedily() {
+        assertThat(generate(SamplingOptions.seeded(5).withTemperature(1e-30), "Once upon a time", 20))
+                .isEqualTo(generate(SamplingOptions.greedy(), "Once upon a time", 20));
+    }
+
+    @Test
     void theSameSeedSamplesTheSameTokens() {
         SamplingOptions options = SamplingOptions.seeded(42).withTemperature(0.9).withTopP(0.95);
 
