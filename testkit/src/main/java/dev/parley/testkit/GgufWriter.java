@@ -12,7 +12,8 @@ import java.util.SplittableRandom;
  * <p>The weights are Gaussian with a standard deviation of 1/√(row length), from a seeded generator: the same
  * settings give the same file, byte for byte. Norms are ones. The vocabulary is SentencePiece-style with
  * byte fallback ({@code <unk>}=0, {@code <s>}=1, {@code </s>}=2, {@code <0x00>..<0xFF>}, then text pieces),
- * so llama.cpp tokenizes any text. The model generates fluent nonsense.
+ * so llama.cpp tokenizes any text. The output layer favours text pieces over byte tokens, so the model
+ * generates readable ASCII nonsense.
  *
  * <pre>{@code
  * Path model = GgufWriter.llama().dim(64).layers(2).vocabSize(300).type(TensorType.Q8_0).write(dir.resolve("tiny.gguf"));
@@ -21,6 +22,8 @@ import java.util.SplittableRandom;
  * <p>Not thread-safe; a builder is used by one thread.
  */
 public final class GgufWriter {
+    private static final float TEXT_LOGIT_SCALE = 4;
+
     private int dim = 64;
     private int layers = 2;
     private int heads = 4;
@@ -138,7 +141,7 @@ public final class GgufWriter {
         SplittableRandom random = new SplittableRandom(seed);
         gguf.tensor("token_embd.weight", type, () -> gaussian(random, dim, vocabSize), dim, vocabSize);
         gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
-        gguf.tensor("output.weight", type, () -> gaussian(random, dim, vocabSize), dim, vocabSize);
+        gguf.tensor("output.weight", type, () -> readableOutput(gaussian(random, dim, vocabSize)), dim, vocabSize);
         for (int i = 0; i < layers; i++) {
             String block = "blk." + i + ".";
             gguf.tensor(block + "attn_norm.weight", TensorType.F32, () -> ones(dim), dim);
@@ -185,6 +188,21 @@ public final class GgufWriter {
             values[i] = (float) (random.nextGaussian() * std);
         }
         return values;
+    }
+
+    /**
+     * Scales the output rows so that generation reads as text: text pieces get large logits, byte and
+     * control tokens none (a lone byte token would be half a character), {@code </s>} its random ones. The
+     * model then writes ASCII nonsense and rarely ends by itself.
+     */
+    private float[] readableOutput(float[] weights) {
+        for (int token = 0; token < vocabSize; token++) {
+            float scale = token >= SpmVocabulary.MIN_SIZE ? TEXT_LOGIT_SCALE : token == SpmVocabulary.EOS ? 1 : 0;
+            for (int i = token * dim; i < (token + 1) * dim; i++) {
+                weights[i] *= scale;
+            }
+        }
+        return weights;
     }
 
     private static float[] ones(int n) {

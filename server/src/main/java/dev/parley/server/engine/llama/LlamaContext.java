@@ -18,6 +18,9 @@ import java.util.List;
  * scheduler may hand a context between threads but calls never overlap. {@link #close} is idempotent and
  * frees the context and its batch; later calls throw {@link IllegalStateException}. Every argument is
  * checked in Java before the native call and a bad one throws {@link IllegalArgumentException}.
+ *
+ * <p>A decode is a long native call: on a virtual thread it pins the carrier for its whole duration, so a
+ * scheduler should decode on a platform thread of its own.
  */
 @SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 public final class LlamaContext implements AutoCloseable {

@@ -37,6 +37,7 @@ class GgufWriterModelTest {
 
             List<Integer> generated = Generate.tokens(model, context, sampler, "Once upon a time", 0, 20);
             assertThat(generated).isNotEmpty().allSatisfy(token -> assertThat(token).isBetween(0, 299));
+            assertThat(Generate.text(model, generated)).matches("[\\x20-\\x7E]+"); // readable, no half characters
         }
     }
 
