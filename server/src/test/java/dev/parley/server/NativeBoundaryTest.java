@@ -1,0 +1,44 @@
+package dev.parley.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/** Convention 8 of STYLE.md, held by scanning the sources: native code sits behind one package. */
+class NativeBoundaryTest {
+    private static final Path MAIN = Path.of("src/main/java");
+    private static final String BOUNDARY = "dev/parley/server/engine/llama/";
+
+    @Test
+    void onlyTheLlamaEnginePackageTouchesNativeMemory() throws IOException {
+        assertThat(sourcesUsing("java.lang.foreign")).allSatisfy(file -> assertThat(file).contains(BOUNDARY));
+    }
+
+    @Test
+    void noClassUsesTheJniWrapperOfTheLibraryItBorrows() throws IOException {
+        assertThat(sourcesUsing("import de.kherud")).isEmpty();
+    }
+
+    private static List<String> sourcesUsing(String text) throws IOException {
+        try (Stream<Path> files = Files.walk(MAIN)) {
+            return files.filter(file -> file.toString().endsWith(".java"))
+                    .filter(file -> read(file).contains(text))
+                    .map(file -> MAIN.relativize(file).toString().replace('\\', '/'))
+                    .toList();
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,184 @@
+package dev.parley.server.engine.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.server.demo.DemoModel;
+import dev.parley.testkit.GgufWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class LlamaModelTest {
+    private static LlamaModel demo;
+
+    @BeforeAll
+    static void open() {
+        demo = LlamaModel.open(DemoModel.path());
+    }
+
+    @AfterAll
+    static void close() {
+        demo.close();
+    }
+
+    @Test
+    void loadsTheDemoModelWithItsVocabularyAndMetadata() {
+        assertThat(demo.vocabSize()).isEqualTo(512);
+        assertThat(demo.contextTrainLength()).isEqualTo(2048);
+        assertThat(demo.chatTemplate()).isEmpty();
+        assertThat(demo.bosToken()).hasValue(1);
+        assertThat(demo.eosToken()).hasValue(2);
+        assertThat(demo.isEndOfGeneration(2)).isTrue();
+        assertThat(demo.isEndOfGeneration(300)).isFalse();
+        assertThat(demo.metadata("general.architecture")).hasValue("llama");
+        assertThat(demo.metadata("no.such.key")).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"Once upon a time", "Hello, world!", "héllo wörld", "日本語のテキスト", "emoji 😀👍🏽 and 🇩🇪 flags",
+            "tabs\tand\nnewlines", "  leading spaces", ""})
+    void tokenizesAndDetokenizesBackToTheSameText(String text) {
+        assertThat(demo.detokenize(demo.tokenize(text, false, false))).isEqualTo(text);
+        assertThat(demo.detokenize(demo.tokenize(text, true, false))).isEqualTo(text);
+    }
+
+    @Test
+    void addsBosOnlyWhenAskedToAddSpecialTokens() {
+        assertThat(demo.tokenize("Once", true, false)).startsWith(1);
+        assertThat(demo.tokenize("Once", false, false)).doesNotContain(1);
+    }
+
+    @Test
+    void streamingDetokenizerNeverEmitsHalfACharacter() {
+        int[] tokens = demo.tokenize("a😀b日", false, false);
+        Detokenizer detokenizer = demo.detokenizer();
+        List<String> pieces = new ArrayList<>();
+        for (int token : tokens) {
+            pieces.add(detokenizer.append(token));
+        }
+        pieces.add(detokenizer.finish());
+
+        assertThat(String.join("", pieces)).isEqualTo(" a😀b日");
+        assertThat(pieces).allSatisfy(piece -> assertThat(piece).doesNotContain("\uFFFD"));
+        assertThat(pieces).allSatisfy(piece -> assertThat(piece.isEmpty() || !Character.isHighSurrogate(piece.charAt(piece.length() - 1))).isTrue());
+        assertThat(pieces).contains("😀"); // held back over its four byte tokens, then emitted whole
+    }
+
+    @Test
+    void streamingDetokenizerEndsAnIncompleteCharacterWithAReplacementCharacter() {
+        int[] emoji = demo.tokenize("😀", false, false);
+        Detokenizer detokenizer = demo.detokenizer();
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < emoji.length - 1; i++) {
+            text.append(detokenizer.append(emoji[i]));
+        }
+        assertThat(text.toString()).doesNotContain("\uFFFD");
+        assertThat(detokenizer.finish()).isEqualTo("\uFFFD");
+    }
+
+    @Test
+    void chatTemplateFallsBackToChatMlWhenTheModelHasNone() {
+        String prompt = demo.applyChatTemplate(List.of(ChatTurn.system("Be kind."), ChatTurn.user("Hi 😀")), true);
+
+        assertThat(prompt).isEqualTo("<|im_start|>system\nBe kind.<|im_end|>\n<|im_start|>user\nHi 😀<|im_end|>\n<|im_start|>assistant\n");
+    }
+
+    @Test
+    void chatTemplateUsesTheModelsOwnTemplateWhenItHasOne(@TempDir Path dir) {
+        String gemma = "{{ bos_token }}{% for message in messages %}<start_of_turn>{{ message['role'] }}\n"
+                + "{{ message['content'] | trim }}<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}";
+        Path file = GgufWriter.llama().chatTemplate(gemma).write(dir.resolve("gemma-template.gguf"));
+        try (LlamaModel model = LlamaModel.open(file)) {
+            assertThat(model.chatTemplate()).hasValue(gemma);
+            assertThat(model.applyChatTemplate(List.of(ChatTurn.user("Hello"), ChatTurn.assistant("Hi!")), true))
+                    .isEqualTo("<start_of_turn>user\nHello<end_of_turn>\n<start_of_turn>model\nHi!<end_of_turn>\n<start_of_turn>model\n");
+        }
+    }
+
+    @Test
+    void chatTemplateFallsBackToChatMlWhenLlamaCppDoesNotKnowTheModelsTemplate(@TempDir Path dir) {
+        Path file = GgufWriter.llama().chatTemplate("{{ something llama.cpp has never seen }}").write(dir.resolve("odd.gguf"));
+        try (LlamaModel model = LlamaModel.open(file)) {
+            assertThat(model.applyChatTemplate(List.of(ChatTurn.user("Hello")), false))
+                    .isEqualTo("<|im_start|>user\nHello<|im_end|>\n");
+        }
+    }
+
+    @Test
+    void rejectsInvalidArgumentsBeforeCallingLlamaCpp() {
+        assertThatThrownBy(() -> demo.tokenize(null, true, false)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.detokenize(new int[] {5, 512})).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.detokenize(new int[] {-1})).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.tokenBytes(Integer.MAX_VALUE)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.isEndOfGeneration(-7)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.detokenizer().append(512)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.metadata("general.name\0evil")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.applyChatTemplate(null, true)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.applyChatTemplate(List.of(new ChatTurn(null, "x")), true)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.applyChatTemplate(List.of(ChatTurn.user("a\0b")), true)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withMaxSequences(0))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withMaxSequences(65))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withContextLength(-1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withThreads(0))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withKvCache(null))).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void refusesFilesThatAreMissingOrNotModels(@TempDir Path dir) throws IOException {
+        assertThatThrownBy(() -> LlamaModel.open(dir.resolve("missing.gguf"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LlamaModel.open(dir)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LlamaModel.open(null)).isInstanceOf(IllegalArgumentException.class);
+        Path garbage = Files.write(dir.resolve("garbage.gguf"), "GGUF but not really a model".getBytes());
+        assertThatThrownBy(() -> LlamaModel.open(garbage)).isInstanceOf(LlamaException.class);
+        byte[] model = Files.readAllBytes(DemoModel.path());
+        Path truncated = Files.write(dir.resolve("truncated.gguf"), java.util.Arrays.copyOf(model, model.length / 2));
+        assertThatThrownBy(() -> LlamaModel.open(truncated)).isInstanceOf(LlamaException.class);
+    }
+
+    @Test
+    void loadsWithoutMemoryMappingToo() {
+        try (LlamaModel copy = LlamaModel.open(DemoModel.path(), ModelOptions.defaults().withMemoryMap(false));
+                LlamaContext context = copy.newContext(Generate.ONE_THREAD.withContextLength(64));
+                Sampler sampler = copy.newSampler(SamplingOptions.greedy())) {
+            assertThat(Generate.tokens(copy, context, sampler, "Once upon a time", 0, 8)).hasSize(8);
+        }
+    }
+
+    @Test
+    void vocabularyOnlyModelTokenizesButCannotDecode() {
+        try (LlamaModel vocab = LlamaModel.open(DemoModel.path(), ModelOptions.defaults().withVocabularyOnly(true))) {
+            assertThat(vocab.tokenize("Once upon a time", true, false)).isEqualTo(demo.tokenize("Once upon a time", true, false));
+            assertThatThrownBy(() -> vocab.newContext(Generate.ONE_THREAD)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void closeIsIdempotentAndClosesWhatTheModelMade() {
+        LlamaModel model = LlamaModel.open(DemoModel.path());
+        LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(64));
+        Sampler sampler = model.newSampler(SamplingOptions.greedy());
+        context.close();
+        context.close();
+
+        LlamaContext open = model.newContext(Generate.ONE_THREAD.withContextLength(64));
+        model.close();
+        model.close();
+        open.close();
+        sampler.close();
+
+        assertThatThrownBy(() -> model.tokenize("x", false, false)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> open.decode(List.of(new BatchToken(1, 0, 0, true)))).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> sampler.sample(open, 0)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> model.newContext(Generate.ONE_THREAD)).isInstanceOf(IllegalStateException.class);
+    }
+}

@@ -1,0 +1,92 @@
+package dev.parley.testkit;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A SentencePiece-style ("llama") vocabulary that llama.cpp can tokenize any text with: {@code <unk>},
+ * {@code <s>}, {@code </s>}, the 256 byte tokens {@code <0x00>..<0xFF>} (the fallback for every character
+ * without a piece), then pieces of English text scored so that llama.cpp merges them greedily.
+ */
+record SpmVocabulary(List<String> tokens, float[] scores, int[] types) {
+    static final int UNKNOWN = 0;
+    static final int BOS = 1;
+    static final int EOS = 2;
+    /** Specials plus byte tokens: the smallest vocabulary. */
+    static final int MIN_SIZE = 3 + 256;
+
+    // llama_token_type values
+    private static final int NORMAL = 1;
+    private static final int UNKNOWN_TYPE = 2;
+    private static final int CONTROL = 3;
+    private static final int BYTE = 6;
+
+    private static final String SPACE = "\u2581"; // SentencePiece's word-start mark
+
+    static SpmVocabulary of(int size) {
+        List<String> tokens = new ArrayList<>(List.of("<unk>", "<s>", "</s>"));
+        for (int b = 0; b < 256; b++) {
+            tokens.add("<0x%02X>".formatted(b));
+        }
+        for (String piece : pieces(size - tokens.size())) {
+            tokens.add(piece);
+        }
+        float[] scores = new float[size];
+        int[] types = new int[size];
+        types[UNKNOWN] = UNKNOWN_TYPE;
+        types[BOS] = CONTROL;
+        types[EOS] = CONTROL;
+        for (int i = 3; i < MIN_SIZE; i++) {
+            types[i] = BYTE;
+        }
+        for (int i = MIN_SIZE; i < size; i++) {
+            types[i] = NORMAL;
+            scores[i] = -(i - MIN_SIZE); // earlier pieces merge first
+        }
+        return new SpmVocabulary(List.copyOf(tokens), scores, types);
+    }
+
+    /** {@code count} distinct text pieces: single characters first, then word starts, then letter pairs. */
+    private static Set<String> pieces(int count) {
+        Set<String> pieces = new LinkedHashSet<>();
+        String letters = "etaoinshrdlucmfwypvbgkjqxz";
+        List<String> candidates = new ArrayList<>();
+        candidates.add(SPACE);
+        for (char c : letters.toCharArray()) {
+            candidates.add(String.valueOf(c));
+        }
+        for (char c : "TOSWAHILBMDNC.,!?'\"-0123456789".toCharArray()) {
+            candidates.add(String.valueOf(c));
+        }
+        for (String word : List.of("the", "and", "was", "to", "a", "he", "she", "it", "they", "said", "Once", "upon", "time")) {
+            candidates.add(SPACE + word);
+        }
+        for (char c : letters.toCharArray()) {
+            candidates.add(SPACE + c);
+        }
+        for (char a : letters.toCharArray()) {
+            for (char b : letters.toCharArray()) {
+                candidates.add("" + a + b);
+            }
+        }
+        for (char a : letters.toCharArray()) {
+            for (char b : letters.toCharArray()) {
+                for (char c : letters.toCharArray()) {
+                    candidates.add("" + a + b + c);
+                }
+            }
+        }
+        for (String candidate : candidates) {
+            if (pieces.size() == count) {
+                break;
+            }
+            pieces.add(candidate);
+        }
+        if (pieces.size() < count) {
+            throw new IllegalArgumentException("vocabulary size must be at most " + (MIN_SIZE + pieces.size()));
+        }
+        return pieces;
+    }
+}

@@ -1,0 +1,110 @@
+package dev.parley.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The file format only; that llama.cpp loads and runs these files is tested in the server module. */
+class GgufWriterTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void writesAGgufV3HeaderWithLlamaMetadataAndAlignedTensors() throws IOException {
+        Path file = GgufWriter.llama().dim(64).layers(2).vocabSize(300).chatTemplate("{{ x }}").write(dir.resolve("m.gguf"));
+        ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+
+        assertThat(in.getInt()).isEqualTo(0x46554747); // "GGUF"
+        assertThat(in.getInt()).isEqualTo(3);
+        long tensors = in.getLong();
+        long keys = in.getLong();
+        assertThat(tensors).isEqualTo(3 + 2 * 9);
+        Map<String, Object> metadata = new LinkedHashMap<>();
+        for (long i = 0; i < keys; i++) {
+            metadata.put(string(in), value(in, in.getInt()));
+        }
+        assertThat(metadata).containsEntry("general.architecture", "llama")
+                .containsEntry("llama.embedding_length", 64)
+                .containsEntry("llama.block_count", 2)
+                .containsEntry("tokenizer.ggml.model", "llama")
+                .containsEntry("tokenizer.chat_template", "{{ x }}")
+                .containsEntry("tokenizer.ggml.tokens", 300L);
+
+        long expectedOffset = 0;
+        long lastSize = 0;
+        for (long i = 0; i < tensors; i++) {
+            string(in);
+            int dims = in.getInt();
+            long count = 1;
+            for (int d = 0; d < dims; d++) {
+                count *= in.getLong();
+            }
+            assertThat(in.getInt()).isZero(); // F32
+            long offset = in.getLong();
+            assertThat(offset).isEqualTo(expectedOffset).isEqualTo(offset / 32 * 32);
+            lastSize = count * 4;
+            expectedOffset = (offset + lastSize + 31) / 32 * 32;
+        }
+        long dataStart = (in.position() + 31) / 32 * 32;
+        assertThat(Files.size(file)).isEqualTo(dataStart + expectedOffset);
+    }
+
+    @Test
+    void refusesShapesLlamaCppCannotLoad() {
+        assertThatThrownBy(() -> GgufWriter.llama().dim(60).heads(8).write(dir.resolve("x.gguf"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GgufWriter.llama().heads(4).kvHeads(3).write(dir.resolve("x.gguf"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GgufWriter.llama().vocabSize(258).write(dir.resolve("x.gguf"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GgufWriter.llama().dim(48).heads(4).type(TensorType.Q8_0).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void quantisesQ8_0AsGgmlDoes() {
+        float[] values = new float[32];
+        for (int i = 0; i < 32; i++) {
+            values[i] = (i - 16) / 4f; // -4 .. 3.75
+        }
+        ByteBuffer out = ByteBuffer.allocate(34).order(ByteOrder.LITTLE_ENDIAN);
+        TensorType.Q8_0.encode(values, out);
+
+        assertThat(Float.float16ToFloat(out.getShort(0))).isCloseTo(4f / 127, org.assertj.core.data.Offset.offset(1e-4f));
+        assertThat(out.get(2)).isEqualTo((byte) -127);
+        assertThat(out.get(2 + 16)).isEqualTo((byte) 0);
+        assertThat(out.get(2 + 31)).isEqualTo((byte) Math.round(3.75f / (4f / 127)));
+    }
+
+    private static String string(ByteBuffer in) {
+        byte[] bytes = new byte[Math.toIntExact(in.getLong())];
+        in.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    /** Scalars as Java values; arrays as their length. */
+    private static Object value(ByteBuffer in, int type) {
+        return switch (type) {
+            case 4, 5 -> in.getInt();
+            case 6 -> in.getFloat();
+            case 7 -> in.get() != 0;
+            case 8 -> string(in);
+            case 9 -> {
+                int elementType = in.getInt();
+                long length = in.getLong();
+                for (long i = 0; i < length; i++) {
+                    value(in, elementType);
+                }
+                yield length;
+            }
+            default -> throw new IllegalStateException("unexpected GGUF type " + type);
+        };
+    }
+}
