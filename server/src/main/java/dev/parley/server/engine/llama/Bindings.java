@@ -1,0 +1,298 @@
+package dev.parley.server.engine.llama;
+
+import static dev.parley.server.engine.llama.NativeLibrary.function;
+import static java.lang.foreign.FunctionDescriptor.of;
+import static java.lang.foreign.FunctionDescriptor.ofVoid;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Downcalls into llama.h (b4916) for models, vocabularies, contexts, batches and chat templates; one typed
+ * static method per C function, named after it.
+ *
+ * <p>These methods check nothing: callers ({@link LlamaModel}, {@link LlamaContext}) validate every
+ * argument first and own every pointer. A struct returned by value is written into the given allocator;
+ * one passed by value is a segment of its layout, copied by the call.
+ */
+final class Bindings {
+    private Bindings() {}
+
+    private static final MethodHandle MODEL_DEFAULT_PARAMS = function("llama_model_default_params", of(Structs.MODEL_PARAMS));
+    private static final MethodHandle CONTEXT_DEFAULT_PARAMS = function("llama_context_default_params", of(Structs.CONTEXT_PARAMS));
+    private static final MethodHandle MODEL_LOAD_FROM_FILE = function("llama_model_load_from_file", of(ADDRESS, ADDRESS, Structs.MODEL_PARAMS));
+    private static final MethodHandle MODEL_FREE = function("llama_model_free", ofVoid(ADDRESS));
+    private static final MethodHandle MODEL_GET_VOCAB = function("llama_model_get_vocab", of(ADDRESS, ADDRESS));
+    private static final MethodHandle MODEL_N_CTX_TRAIN = function("llama_model_n_ctx_train", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle MODEL_CHAT_TEMPLATE = function("llama_model_chat_template", of(ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle MODEL_META_VAL_STR = function("llama_model_meta_val_str", of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+    private static final MethodHandle VOCAB_N_TOKENS = function("llama_vocab_n_tokens", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle VOCAB_BOS = function("llama_vocab_bos", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle VOCAB_EOS = function("llama_vocab_eos", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle VOCAB_IS_EOG = function("llama_vocab_is_eog", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT));
+    private static final MethodHandle TOKENIZE = function("llama_tokenize",
+            of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
+    private static final MethodHandle TOKEN_TO_PIECE = function("llama_token_to_piece",
+            of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_BOOLEAN));
+    private static final MethodHandle DETOKENIZE = function("llama_detokenize",
+            of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
+    private static final MethodHandle INIT_FROM_MODEL = function("llama_init_from_model", of(ADDRESS, ADDRESS, Structs.CONTEXT_PARAMS));
+    private static final MethodHandle FREE = function("llama_free", ofVoid(ADDRESS));
+    private static final MethodHandle N_CTX = function("llama_n_ctx", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle N_BATCH = function("llama_n_batch", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle N_SEQ_MAX = function("llama_n_seq_max", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle BATCH_INIT = function("llama_batch_init", of(Structs.BATCH, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle BATCH_FREE = function("llama_batch_free", ofVoid(Structs.BATCH));
+    private static final MethodHandle DECODE = function("llama_decode", of(JAVA_INT, ADDRESS, Structs.BATCH));
+    private static final MethodHandle GET_LOGITS_ITH = function("llama_get_logits_ith", of(ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle KV_SELF_SEQ_RM = function("llama_kv_self_seq_rm", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle KV_SELF_CLEAR = function("llama_kv_self_clear", ofVoid(ADDRESS));
+    private static final MethodHandle CHAT_APPLY_TEMPLATE = function("llama_chat_apply_template",
+            of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
+
+    static MemorySegment modelDefaultParams(SegmentAllocator allocator) {
+        try {
+            return (MemorySegment) MODEL_DEFAULT_PARAMS.invokeExact(allocator);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static MemorySegment contextDefaultParams(SegmentAllocator allocator) {
+        try {
+            return (MemorySegment) CONTEXT_DEFAULT_PARAMS.invokeExact(allocator);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Returns NULL when the file is not a model this build can load. */
+    static MemorySegment modelLoadFromFile(MemorySegment path, MemorySegment params) {
+        try {
+            return (MemorySegment) MODEL_LOAD_FROM_FILE.invokeExact(path, params);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static void modelFree(MemorySegment model) {
+        try {
+            MODEL_FREE.invokeExact(model);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static MemorySegment modelGetVocab(MemorySegment model) {
+        try {
+            return (MemorySegment) MODEL_GET_VOCAB.invokeExact(model);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static int modelNCtxTrain(MemorySegment model) {
+        try {
+            return (int) MODEL_N_CTX_TRAIN.invokeExact(model);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** The model's {@code tokenizer.chat_template} (name NULL), or NULL when it has none. */
+    static MemorySegment modelChatTemplate(MemorySegment model, MemorySegment name) {
+        try {
+            return (MemorySegment) MODEL_CHAT_TEMPLATE.invokeExact(model, name);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Length of the value (without NUL) or -1 when the key is absent; always NUL-terminates buf. */
+    static int modelMetaValStr(MemorySegment model, MemorySegment key, MemorySegment buf, long bufSize) {
+        try {
+            return (int) MODEL_META_VAL_STR.invokeExact(model, key, buf, bufSize);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static int vocabNTokens(MemorySegment vocab) {
+        try {
+            return (int) VOCAB_N_TOKENS.invokeExact(vocab);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static int vocabBos(MemorySegment vocab) {
+        try {
+            return (int) VOCAB_BOS.invokeExact(vocab);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static int vocabEos(MemorySegment vocab) {
+        try {
+            return (int) VOCAB_EOS.invokeExact(vocab);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static boolean vocabIsEog(MemorySegment vocab, int token) {
+        try {
+            return (boolean) VOCAB_IS_EOG.invokeExact(vocab, token);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Token count, or minus the count needed when {@code tokens} is too small. {@code textLength} is in bytes. */
+    static int tokenize(MemorySegment vocab, MemorySegment text, int textLength, MemorySegment tokens, int maxTokens,
+            boolean addSpecial, boolean parseSpecial) {
+        try {
+            return (int) TOKENIZE.invokeExact(vocab, text, textLength, tokens, maxTokens, addSpecial, parseSpecial);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Bytes written (no NUL), or minus the size needed when {@code buf} is too small. */
+    static int tokenToPiece(MemorySegment vocab, int token, MemorySegment buf, int length, int lstrip, boolean special) {
+        try {
+            return (int) TOKEN_TO_PIECE.invokeExact(vocab, token, buf, length, lstrip, special);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Bytes written, or minus the size needed when {@code text} is too small. */
+    static int detokenize(MemorySegment vocab, MemorySegment tokens, int count, MemorySegment text, int maxLength,
+            boolean removeSpecial, boolean unparseSpecial) {
+        try {
+            return (int) DETOKENIZE.invokeExact(vocab, tokens, count, text, maxLength, removeSpecial, unparseSpecial);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Returns NULL when the context cannot be created (e.g. not enough memory for the KV cache). */
+    static MemorySegment initFromModel(MemorySegment model, MemorySegment params) {
+        try {
+            return (MemorySegment) INIT_FROM_MODEL.invokeExact(model, params);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static void free(MemorySegment context) {
+        try {
+            FREE.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static int nCtx(MemorySegment context) {
+        try {
+            return (int) N_CTX.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static int nBatch(MemorySegment context) {
+        try {
+            return (int) N_BATCH.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static int nSeqMax(MemorySegment context) {
+        try {
+            return (int) N_SEQ_MAX.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** A batch of {@code capacity} tokens, one sequence id each; its arrays are malloc'd and uninitialised. */
+    static MemorySegment batchInit(SegmentAllocator allocator, int capacity, int embd, int seqMax) {
+        try {
+            return (MemorySegment) BATCH_INIT.invokeExact(allocator, capacity, embd, seqMax);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static void batchFree(MemorySegment batch) {
+        try {
+            BATCH_FREE.invokeExact(batch);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** 0 ok, 1 no KV slot for the batch, negative an error (the KV cache is then as before). */
+    static int decode(MemorySegment context, MemorySegment batch) {
+        try {
+            return (int) DECODE.invokeExact(context, batch);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** n_vocab floats for output {@code i} of the last decode, or NULL when i had no output. */
+    static MemorySegment getLogitsIth(MemorySegment context, int i) {
+        try {
+            return (MemorySegment) GET_LOGITS_ITH.invokeExact(context, i);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static boolean kvSelfSeqRm(MemorySegment context, int seqId, int p0, int p1) {
+        try {
+            return (boolean) KV_SELF_SEQ_RM.invokeExact(context, seqId, p0, p1);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    static void kvSelfClear(MemorySegment context) {
+        try {
+            KV_SELF_CLEAR.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Full length of the prompt, even when larger than {@code length} (then buf is not NUL-terminated); -1 for an unknown template. */
+    static int chatApplyTemplate(MemorySegment template, MemorySegment messages, long count, boolean addAssistant,
+            MemorySegment buf, int length) {
+        try {
+            return (int) CHAT_APPLY_TEMPLATE.invokeExact(template, messages, count, addAssistant, buf, length);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Downcalls throw nothing checked; anything else is passed on unchanged or wrapped. */
+    static RuntimeException rethrow(Throwable e) {
+        if (e instanceof RuntimeException runtime) {
+            return runtime;
+        }
+        if (e instanceof Error error) {
+            throw error;
+        }
+        return new LlamaException("native call failed", e);
+    }
+}

@@ -1,0 +1,220 @@
+package dev.parley.server.engine.llama;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * A llama.cpp context: a KV cache shared by up to {@link #maxSequences()} sequences, decoded one batch at a
+ * time, and the logits of the last batch.
+ *
+ * <p>Thread-safe by confinement to one call at a time: every method holds this context's lock, so a
+ * scheduler may hand a context between threads but calls never overlap. {@link #close} is idempotent and
+ * frees the context and its batch; later calls throw {@link IllegalStateException}. Every argument is
+ * checked in Java before the native call and a bad one throws {@link IllegalArgumentException}.
+ */
+public final class LlamaContext implements AutoCloseable {
+    private final LlamaModel owner;
+    private final MemorySegment context;
+    private final Arena arena; // holds the llama_batch struct; shared so any thread may call
+    private final MemorySegment batch;
+    private final MemorySegment tokens;
+    private final MemorySegment positions;
+    private final MemorySegment seqCounts;
+    private final MemorySegment[] seqIds;
+    private final MemorySegment wantLogits;
+    private final int contextLength;
+    private final int maxSequences;
+    private final int batchCapacity;
+    private final int vocabSize;
+    private boolean[] outputs = new boolean[0]; // which batch indices of the last decode have logits
+    private boolean closed;
+
+    private LlamaContext(LlamaModel owner, MemorySegment context, int batchCapacity) {
+        this.owner = owner;
+        this.context = context;
+        this.contextLength = Bindings.nCtx(context);
+        this.maxSequences = Bindings.nSeqMax(context);
+        this.batchCapacity = batchCapacity;
+        this.vocabSize = owner.vocabSize();
+        this.arena = Arena.ofShared();
+        this.batch = Bindings.batchInit(arena, batchCapacity, 0, 1);
+        // Pointers from C have size 0: give each array its real length so that overruns throw.
+        this.tokens = batch.get(ADDRESS, Structs.BATCH_TOKEN).reinterpret(batchCapacity * JAVA_INT.byteSize());
+        this.positions = batch.get(ADDRESS, Structs.BATCH_POS).reinterpret(batchCapacity * JAVA_INT.byteSize());
+        this.seqCounts = batch.get(ADDRESS, Structs.BATCH_N_SEQ_ID).reinterpret(batchCapacity * JAVA_INT.byteSize());
+        this.wantLogits = batch.get(ADDRESS, Structs.BATCH_LOGITS).reinterpret(batchCapacity);
+        MemorySegment seqIdArray = batch.get(ADDRESS, Structs.BATCH_SEQ_ID).reinterpret(batchCapacity * ADDRESS.byteSize());
+        this.seqIds = new MemorySegment[batchCapacity];
+        for (int i = 0; i < batchCapacity; i++) {
+            seqIds[i] = seqIdArray.getAtIndex(ADDRESS, i).reinterpret(JAVA_INT.byteSize());
+        }
+    }
+
+    static LlamaContext create(LlamaModel owner, MemorySegment model, ContextOptions options) {
+        MemorySegment context;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = Bindings.contextDefaultParams(arena);
+            set(params, "n_ctx", options.contextLength());
+            set(params, "n_batch", options.batchCapacity());
+            set(params, "n_ubatch", options.batchCapacity());
+            set(params, "n_seq_max", options.maxSequences());
+            set(params, "n_threads", options.threads());
+            set(params, "n_threads_batch", options.threads());
+            set(params, "type_k", options.kvCache().ggmlType);
+            set(params, "type_v", options.kvCache().ggmlType);
+            params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "no_perf"), true);
+            context = Bindings.initFromModel(model, params);
+        }
+        if (context.equals(MemorySegment.NULL)) {
+            throw new LlamaException("llama.cpp could not create a context with " + options + " (its log says why)");
+        }
+        // llama.cpp caps the batch at the context length: use what it actually allows.
+        int capacity = Math.min(options.batchCapacity(), Bindings.nBatch(context));
+        try {
+            return new LlamaContext(owner, context, capacity);
+        } catch (RuntimeException e) {
+            Bindings.free(context);
+            throw e;
+        }
+    }
+
+    /** KV cache cells shared by all sequences; no position may reach it. */
+    public int contextLength() {
+        return contextLength;
+    }
+
+    /** Sequence ids are {@code 0 .. maxSequences()-1}. */
+    public int maxSequences() {
+        return maxSequences;
+    }
+
+    /** Most tokens one {@link #decode} accepts. */
+    public int batchCapacity() {
+        return batchCapacity;
+    }
+
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    /**
+     * Runs the model over one batch, which may mix tokens of several sequences, and keeps the logits of
+     * the tokens that want them until the next decode.
+     *
+     * @throws IllegalArgumentException when the batch is empty or larger than {@link #batchCapacity()}, or a
+     *     token id, position or sequence id is out of range
+     * @throws ContextFullException when the KV cache has no room for the batch; nothing was decoded
+     * @throws LlamaException when llama.cpp fails otherwise
+     */
+    public synchronized void decode(List<BatchToken> batchTokens) {
+        Checks.notNull(batchTokens, "batch");
+        int count = batchTokens.size();
+        Checks.require(count >= 1 && count <= batchCapacity, "batch must hold 1..%d tokens, got %d", batchCapacity, count);
+        for (BatchToken t : batchTokens) {
+            Checks.notNull(t, "batch token");
+            Checks.token(t.token(), vocabSize);
+            Checks.require(t.position() >= 0 && t.position() < contextLength,
+                    "position must be 0..%d, got %d", contextLength - 1, t.position());
+            Checks.require(t.sequenceId() >= 0 && t.sequenceId() < maxSequences,
+                    "sequence id must be 0..%d, got %d", maxSequences - 1, t.sequenceId());
+        }
+        requireOpen();
+        boolean[] wanted = new boolean[count];
+        for (int i = 0; i < count; i++) {
+            BatchToken t = batchTokens.get(i);
+            tokens.setAtIndex(JAVA_INT, i, t.token());
+            positions.setAtIndex(JAVA_INT, i, t.position());
+            seqCounts.setAtIndex(JAVA_INT, i, 1);
+            seqIds[i].set(JAVA_INT, 0, t.sequenceId());
+            wantLogits.set(JAVA_BYTE, i, (byte) (t.wantLogits() ? 1 : 0));
+            wanted[i] = t.wantLogits();
+        }
+        batch.set(JAVA_INT, Structs.BATCH_N_TOKENS, count);
+        outputs = new boolean[0];
+        int result = Bindings.decode(context, batch);
+        if (result == 1) {
+            throw new ContextFullException("no room in the KV cache for a batch of " + count + " tokens");
+        }
+        if (result != 0) {
+            throw new LlamaException("llama_decode failed with " + result);
+        }
+        outputs = wanted;
+    }
+
+    /**
+     * A copy of the logits (one per vocabulary id) of the token at {@code batchIndex} of the last decode.
+     *
+     * @throws IllegalArgumentException when that token did not ask for logits
+     */
+    public synchronized float[] logits(int batchIndex) {
+        return logitsSegment(batchIndex).toArray(JAVA_FLOAT);
+    }
+
+    /** Forgets every token of one sequence, so that its id can start a new one. */
+    public synchronized void clearSequence(int sequenceId) {
+        Checks.require(sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d", maxSequences - 1, sequenceId);
+        requireOpen();
+        Bindings.kvSelfSeqRm(context, sequenceId, -1, -1); // removing a whole sequence never fails
+    }
+
+    /** Forgets every sequence. */
+    public synchronized void clear() {
+        requireOpen();
+        Bindings.kvSelfClear(context);
+        outputs = new boolean[0];
+    }
+
+    /** Frees the KV cache and the batch. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        outputs = new boolean[0];
+        Bindings.batchFree(batch);
+        arena.close();
+        Bindings.free(context);
+        owner.forget(this);
+    }
+
+    @Override
+    public String toString() {
+        return "LlamaContext[n_ctx=" + contextLength + ", n_seq_max=" + maxSequences + ", batch=" + batchCapacity + "]";
+    }
+
+    /** Samples with a chain from one output of the last decode, under this context's lock. */
+    synchronized int sample(MemorySegment chain, int batchIndex) {
+        logitsSegment(batchIndex); // checks the index before llama.cpp dereferences it
+        return SamplerBindings.sample(chain, context, batchIndex);
+    }
+
+    private MemorySegment logitsSegment(int batchIndex) {
+        requireOpen();
+        Checks.require(batchIndex >= 0 && batchIndex < outputs.length && outputs[batchIndex],
+                "batch index %d has no logits: the last decode kept logits only for tokens that asked for them", batchIndex);
+        MemorySegment logits = Bindings.getLogitsIth(context, batchIndex);
+        if (logits.equals(MemorySegment.NULL)) {
+            throw new LlamaException("llama.cpp has no logits for batch index " + batchIndex);
+        }
+        return logits.reinterpret(vocabSize * JAVA_FLOAT.byteSize());
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException(this + " is closed");
+        }
+    }
+
+    private static void set(MemorySegment params, String field, int value) {
+        params.set(JAVA_INT, Structs.offset(Structs.CONTEXT_PARAMS, field), value);
+    }
+}

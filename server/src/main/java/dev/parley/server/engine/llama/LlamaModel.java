@@ -1,0 +1,328 @@
+package dev.parley.server.engine.llama;
+
+import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+
+/**
+ * A GGUF model loaded by llama.cpp: its vocabulary, metadata and chat template, and the factory of the
+ * {@link LlamaContext}s and {@link Sampler}s that run it.
+ *
+ * <p>Thread-safe: tokenizing and templating may run concurrently. {@link #close} waits for calls in
+ * progress, closes every context and sampler still open from this model, then frees the model; it is
+ * idempotent. Any other call after close throws {@link IllegalStateException}. Invalid arguments throw
+ * {@link IllegalArgumentException} before anything reaches native code.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private static final int LLAMA_TOKEN_NULL = -1;
+
+    private final Path path;
+    private final MemorySegment model;
+    private final MemorySegment vocab;
+    private final int vocabSize;
+    private final int contextTrainLength;
+    private final String chatTemplate; // null when the model has none
+    private final boolean vocabularyOnly;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Set<AutoCloseable> children = new LinkedHashSet<>(); // guarded by itself
+    private boolean closed; // guarded by lock
+
+    private LlamaModel(Path path, MemorySegment model, boolean vocabularyOnly) {
+        this.path = path;
+        this.model = model;
+        this.vocab = Bindings.modelGetVocab(model);
+        this.vocabSize = Bindings.vocabNTokens(vocab);
+        this.contextTrainLength = Bindings.modelNCtxTrain(model);
+        MemorySegment template = Bindings.modelChatTemplate(model, MemorySegment.NULL);
+        this.chatTemplate = template.equals(MemorySegment.NULL) ? null : template.reinterpret(Long.MAX_VALUE).getString(0);
+        this.vocabularyOnly = vocabularyOnly;
+    }
+
+    /**
+     * Loads a GGUF model.
+     *
+     * @throws IllegalArgumentException when the path is not a readable regular file
+     * @throws LlamaException when llama.cpp cannot load it (not GGUF, unknown architecture, truncated)
+     */
+    public static LlamaModel open(Path path, ModelOptions options) {
+        Checks.notNull(path, "path");
+        Checks.notNull(options, "options");
+        Path file = path.toAbsolutePath();
+        Checks.require(Files.isRegularFile(file) && Files.isReadable(file), "no readable model file at %s", file);
+        NativeLibrary.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = Bindings.modelDefaultParams(arena);
+            params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "n_gpu_layers"), 0);
+            params.set(JAVA_BOOLEAN, Structs.offset(Structs.MODEL_PARAMS, "use_mmap"), options.memoryMap());
+            params.set(JAVA_BOOLEAN, Structs.offset(Structs.MODEL_PARAMS, "vocab_only"), options.vocabularyOnly());
+            MemorySegment model = Bindings.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
+            if (model.equals(MemorySegment.NULL)) {
+                throw new LlamaException("llama.cpp could not load the model " + file + " (its log says why)");
+            }
+            return new LlamaModel(file, model, options.vocabularyOnly());
+        }
+    }
+
+    public static LlamaModel open(Path path) {
+        return open(path, ModelOptions.defaults());
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Number of token ids; valid ids are {@code 0 .. vocabSize()-1}. */
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    /** The context length the model was trained with ({@code <arch>.context_length}). */
+    public int contextTrainLength() {
+        return contextTrainLength;
+    }
+
+    /** The model's {@code tokenizer.chat_template}, if it has one. */
+    public Optional<String> chatTemplate() {
+        return Optional.ofNullable(chatTemplate);
+    }
+
+    /** A metadata value rendered as text, e.g. {@code general.name}; arrays are not available. */
+    public Optional<String> metadata(String key) {
+        Checks.cString(key, "key");
+        return read(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment name = arena.allocateFrom(key);
+                MemorySegment buf = arena.allocate(256);
+                int length = Bindings.modelMetaValStr(model, name, buf, buf.byteSize());
+                if (length < 0) {
+                    return Optional.<String>empty();
+                }
+                if (length >= buf.byteSize()) {
+                    buf = arena.allocate(length + 1L);
+                    Bindings.modelMetaValStr(model, name, buf, buf.byteSize());
+                }
+                return Optional.of(buf.getString(0));
+            }
+        });
+    }
+
+    public OptionalInt bosToken() {
+        int token = read(() -> Bindings.vocabBos(vocab));
+        return token == LLAMA_TOKEN_NULL ? OptionalInt.empty() : OptionalInt.of(token);
+    }
+
+    public OptionalInt eosToken() {
+        int token = read(() -> Bindings.vocabEos(vocab));
+        return token == LLAMA_TOKEN_NULL ? OptionalInt.empty() : OptionalInt.of(token);
+    }
+
+    /** Whether generating {@code token} ends a generation (EOS, EOT and the like). */
+    public boolean isEndOfGeneration(int token) {
+        Checks.token(token, vocabSize);
+        return read(() -> Bindings.vocabIsEog(vocab, token));
+    }
+
+    /**
+     * Converts text to token ids.
+     *
+     * @param addSpecial add BOS/EOS as the model's metadata asks (for a prompt that starts a sequence)
+     * @param parseSpecial turn the text of special tokens, e.g. {@code <|im_start|>}, into those tokens;
+     *     otherwise it is tokenized as plain text (what user-supplied content needs)
+     */
+    public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
+        Checks.notNull(text, "text");
+        byte[] utf8 = text.getBytes(UTF_8);
+        return read(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment bytes = arena.allocate(Math.max(1, utf8.length));
+                MemorySegment.copy(utf8, 0, bytes, JAVA_BYTE, 0, utf8.length);
+                int capacity = utf8.length + 4; // SPM/BPE yield at most one token per byte, plus BOS/EOS
+                MemorySegment tokens = arena.allocate(JAVA_INT, capacity);
+                int count = Bindings.tokenize(vocab, bytes, utf8.length, tokens, capacity, addSpecial, parseSpecial);
+                if (count < 0) {
+                    capacity = -count;
+                    tokens = arena.allocate(JAVA_INT, capacity);
+                    count = Bindings.tokenize(vocab, bytes, utf8.length, tokens, capacity, addSpecial, parseSpecial);
+                }
+                if (count < 0) {
+                    throw new LlamaException("llama_tokenize failed with " + count);
+                }
+                return tokens.asSlice(0, count * JAVA_INT.byteSize()).toArray(JAVA_INT);
+            }
+        });
+    }
+
+    /**
+     * Converts token ids back to text, the inverse of {@link #tokenize} without {@code parseSpecial}:
+     * special tokens are dropped, and the space that SentencePiece vocabularies put before the first word
+     * is removed. Bytes that are not valid UTF-8 become U+FFFD.
+     */
+    public String detokenize(int[] tokens) {
+        Checks.notNull(tokens, "tokens");
+        for (int token : tokens) {
+            Checks.token(token, vocabSize);
+        }
+        return read(() -> {
+            // llama.cpp keeps the SentencePiece space when it drops a leading BOS itself; dropping the BOS
+            // here first makes tokenize(text, true, false) and tokenize(text, false, false) both round-trip.
+            int bos = Bindings.vocabBos(vocab);
+            int from = tokens.length > 0 && tokens[0] == bos ? 1 : 0;
+            int count = tokens.length - from;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment ids = arena.allocate(JAVA_INT, Math.max(1, count));
+                MemorySegment.copy(tokens, from, ids, JAVA_INT, 0, count);
+                int capacity = count * 8 + 16;
+                MemorySegment text = arena.allocate(capacity);
+                int length = Bindings.detokenize(vocab, ids, count, text, capacity, true, false);
+                if (length < 0) {
+                    capacity = -length;
+                    text = arena.allocate(capacity);
+                    length = Bindings.detokenize(vocab, ids, count, text, capacity, true, false);
+                }
+                if (length < 0) {
+                    throw new LlamaException("llama_detokenize failed with " + length);
+                }
+                return new String(text.asSlice(0, length).toArray(JAVA_BYTE), UTF_8);
+            }
+        });
+    }
+
+    /**
+     * The raw bytes of one token's text. Control tokens give none. A multi-byte character may be split
+     * across tokens, so these are bytes, not text: {@link #detokenizer()} joins them safely.
+     */
+    public byte[] tokenBytes(int token) {
+        Checks.token(token, vocabSize);
+        return read(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(64);
+                int length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, false);
+                if (length < 0) {
+                    buf = arena.allocate(-length);
+                    length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, false);
+                }
+                if (length < 0) {
+                    throw new LlamaException("llama_token_to_piece failed with " + length);
+                }
+                return buf.asSlice(0, length).toArray(JAVA_BYTE);
+            }
+        });
+    }
+
+    /** A new streaming detokenizer over this model's vocabulary, for one generation. */
+    public Detokenizer detokenizer() {
+        return new Detokenizer(this);
+    }
+
+    /**
+     * Renders messages into a prompt with the model's chat template, or ChatML when the model has none or
+     * llama.cpp does not recognise its template. llama.cpp matches templates by pattern against a built-in
+     * list (no Jinja).
+     *
+     * @param addAssistant end with the opening of an assistant turn, for the model to continue
+     */
+    public String applyChatTemplate(List<ChatTurn> messages, boolean addAssistant) {
+        Checks.notNull(messages, "messages");
+        List<ChatTurn> copy = new ArrayList<>(messages.size());
+        for (ChatTurn turn : messages) {
+            Checks.notNull(turn, "message");
+            Checks.cString(turn.role(), "role");
+            Checks.cString(turn.content(), "content");
+            copy.add(turn);
+        }
+        return read(() -> ChatTemplates.apply(chatTemplate, copy, addAssistant));
+    }
+
+    /**
+     * Creates a context that decodes with this model; closed by its caller, or at the latest with the model.
+     *
+     * @throws IllegalArgumentException when the options are out of range or the model was opened
+     *     vocabulary-only
+     * @throws LlamaException when llama.cpp cannot create the context (e.g. out of memory)
+     */
+    public LlamaContext newContext(ContextOptions options) {
+        Checks.notNull(options, "options").check();
+        Checks.require(!vocabularyOnly, "a vocabulary-only model cannot decode");
+        return adopt(() -> LlamaContext.create(this, model, options));
+    }
+
+    /** Creates a sampler for this model's vocabulary; closed by its caller, or at the latest with the model. */
+    public Sampler newSampler(SamplingOptions options) {
+        Checks.notNull(options, "options").check(vocabSize);
+        return adopt(() -> Sampler.create(this, options));
+    }
+
+    /** Closes every context and sampler still open from this model, then frees it. Idempotent. */
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            List<AutoCloseable> open;
+            synchronized (children) {
+                open = new ArrayList<>(children);
+            }
+            for (AutoCloseable child : open) {
+                try {
+                    child.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("cannot close " + child, e); // children's close throws nothing
+                }
+            }
+            Bindings.modelFree(model);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LlamaModel[" + path.getFileName() + "]";
+    }
+
+    /** Called by a child as it closes, so that the model does not close it again. */
+    void forget(AutoCloseable child) {
+        synchronized (children) {
+            children.remove(child);
+        }
+    }
+
+    private <T extends AutoCloseable> T adopt(Supplier<T> factory) {
+        return read(() -> {
+            T child = factory.get();
+            synchronized (children) {
+                children.add(child);
+            }
+            return child;
+        });
+    }
+
+    private <T> T read(Supplier<T> action) {
+        lock.readLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException(this + " is closed");
+            }
+            return action.get();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+}

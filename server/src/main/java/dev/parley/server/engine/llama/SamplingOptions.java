@@ -1,0 +1,91 @@
+package dev.parley.server.engine.llama;
+
+import java.util.Map;
+
+/**
+ * How a {@link Sampler} picks the next token; checked by {@link LlamaModel#newSampler}.
+ *
+ * <p>Order of the chain: logit bias, presence/frequency penalties, then either greedy (temperature 0) or
+ * top-k, top-p, min-p, temperature and a seeded random draw.
+ *
+ * @param temperature 0 picks the most likely token (greedy); otherwise divides the logits, finite and > 0
+ * @param topP nucleus sampling mass, in (0, 1]; 1 disables
+ * @param topK keep the k most likely tokens, 0 disables
+ * @param minP drop tokens below minP × the top probability, in [0, 1); 0 disables
+ * @param seed random seed; the same seed over the same logits draws the same tokens. Folded to the 32 bits
+ *     llama.cpp takes
+ * @param presencePenalty subtracted once from every token already generated (OpenAI's meaning), finite
+ * @param frequencyPenalty subtracted per occurrence of a token already generated, finite
+ * @param logitBias added to the logits of the given token ids before sampling; -100 or 100 effectively bans
+ *     or forces a token; values finite
+ */
+public record SamplingOptions(
+        double temperature,
+        double topP,
+        int topK,
+        double minP,
+        long seed,
+        double presencePenalty,
+        double frequencyPenalty,
+        Map<Integer, Double> logitBias) {
+
+    public SamplingOptions {
+        if (logitBias == null) {
+            logitBias = Map.of();
+        } else {
+            logitBias.forEach((token, bias) -> Checks.require(token != null && bias != null, "logit bias entries must not be null"));
+            logitBias = Map.copyOf(logitBias);
+        }
+    }
+
+    /** Always the most likely token. */
+    public static SamplingOptions greedy() {
+        return new SamplingOptions(0, 1, 0, 0, 0, 0, 0, Map.of());
+    }
+
+    /** Draws from the full distribution at temperature 1 with the given seed. */
+    public static SamplingOptions seeded(long seed) {
+        return new SamplingOptions(1, 1, 0, 0, seed, 0, 0, Map.of());
+    }
+
+    public SamplingOptions withTemperature(double temperature) {
+        return new SamplingOptions(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty, logitBias);
+    }
+
+    public SamplingOptions withTopP(double topP) {
+        return new SamplingOptions(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty, logitBias);
+    }
+
+    public SamplingOptions withTopK(int topK) {
+        return new SamplingOptions(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty, logitBias);
+    }
+
+    public SamplingOptions withMinP(double minP) {
+        return new SamplingOptions(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty, logitBias);
+    }
+
+    public SamplingOptions withSeed(long seed) {
+        return new SamplingOptions(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty, logitBias);
+    }
+
+    public SamplingOptions withPenalties(double presencePenalty, double frequencyPenalty) {
+        return new SamplingOptions(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty, logitBias);
+    }
+
+    public SamplingOptions withLogitBias(Map<Integer, Double> logitBias) {
+        return new SamplingOptions(temperature, topP, topK, minP, seed, presencePenalty, frequencyPenalty, logitBias);
+    }
+
+    void check(int vocabSize) {
+        Checks.require(Double.isFinite(temperature) && temperature >= 0, "temperature must be finite and >= 0, got %s", temperature);
+        Checks.require(topP > 0 && topP <= 1, "topP must be in (0, 1], got %s", topP);
+        Checks.require(topK >= 0, "topK must be >= 0, got %d", topK);
+        Checks.require(minP >= 0 && minP < 1, "minP must be in [0, 1), got %s", minP);
+        Checks.require(Double.isFinite(presencePenalty), "presencePenalty must be finite, got %s", presencePenalty);
+        Checks.require(Double.isFinite(frequencyPenalty), "frequencyPenalty must be finite, got %s", frequencyPenalty);
+        logitBias.forEach((token, bias) -> {
+            Checks.token(token, vocabSize);
+            Checks.require(Double.isFinite(bias), "logit bias of token %d must be finite, got %s", token, bias);
+        });
+    }
+}
