@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "OpenAI-style chat completions, both sides of the wire.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
