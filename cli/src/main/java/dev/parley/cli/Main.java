@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "OpenAI-style chat completions, both sides of the wire.",
         subcommands = {
+            ServeCommand.class,
             ChatCommand.class,
             CompleteCommand.class,
             ModelsCommand.class,

@@ -1,0 +1,28 @@
+package dev.parley.server.engine;
+
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.CompletionRequest;
+import java.util.List;
+
+/**
+ * A model runtime: local weights or an upstream provider. Requests reach it already checked against
+ * OpenAI's rules; what only the engine can know (the model exists, the prompt fits its context, a slot
+ * is free) it checks itself and reports as an {@link dev.parley.api.ApiException}: 404
+ * {@code model_not_found}, 400 {@code context_length_exceeded}, 503 when busy.
+ *
+ * <p>Implementations are thread-safe; {@link #close} frees the model and cancels what is running.
+ */
+public interface Engine extends AutoCloseable {
+
+    /** The models this engine serves. */
+    List<ModelCard> models();
+
+    /** Starts generating the answer to a chat request. The caller closes the generation. */
+    Generation chat(ChatCompletionRequest request);
+
+    /** Starts generating the answer to a legacy completion request. The caller closes the generation. */
+    Generation complete(CompletionRequest request);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,20 @@
+package dev.parley.server.engine;
+
+import dev.parley.api.Logprobs;
+
+/** What a generation produces next, for one of its choices. */
+public sealed interface GenerationEvent {
+
+    /**
+     * Text for choice {@code choice}: whole UTF-8 characters only, possibly empty when a token holds
+     * part of a character. {@code logprob} is null unless log-probabilities were asked for.
+     */
+    record Token(int choice, String text, Logprobs.TokenLogprob logprob) implements GenerationEvent {}
+
+    /**
+     * Choice {@code choice} is done: {@code reason} is {@code stop} (end of text or a stop sequence),
+     * {@code length} (the output cap or the context was reached) or {@code tool_calls}.
+     * {@code completionTokens} counts the tokens it generated.
+     */
+    record Finished(int choice, String reason, int completionTokens) implements GenerationEvent {}
+}

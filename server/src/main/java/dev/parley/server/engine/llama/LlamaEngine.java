@@ -1,0 +1,218 @@
+package dev.parley.server.engine.llama;
+
+import dev.parley.api.ApiError;
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.ChatMessage;
+import dev.parley.api.CompletionRequest;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.api.Prompt;
+import dev.parley.server.engine.Engine;
+import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.engine.ModelCard;
+import dev.parley.server.http.HttpApi;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Runs one GGUF model in-process through llama.cpp. Everything a request asks is checked here, in Java,
+ * before it reaches native code: the model name, the prompt's fit in the context, token ids, logit bias
+ * ids. Generation itself is the {@link Scheduler}'s.
+ *
+ * <p>Thread-safe. {@link #close} cancels what runs and frees the model.
+ */
+public final class LlamaEngine implements Engine {
+    /** llama.cpp's training contexts run to 128k; a server default that large would eat memory for nothing. */
+    private static final int DEFAULT_CONTEXT_CAP = 4096;
+
+    private final LlamaEngineOptions options;
+    private final LlamaModel model;
+    private final LlamaContext context;
+    private final Scheduler scheduler;
+    private final ModelCard card;
+
+    private LlamaEngine(LlamaEngineOptions options, LlamaModel model, LlamaContext context, int queue) {
+        this.options = options;
+        this.model = model;
+        this.context = context;
+        this.scheduler = new Scheduler(model, context, queue);
+        this.card = new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", scheduler.positionsPerSequence());
+    }
+
+    public static LlamaEngine open(LlamaEngineOptions options) {
+        if (options.parallel() < 1) throw new IllegalArgumentException("parallel must be at least 1, got " + options.parallel());
+        if (options.threads() < 1) throw new IllegalArgumentException("threads must be at least 1, got " + options.threads());
+        if (options.queue() < 1) throw new IllegalArgumentException("queue must be at least 1, got " + options.queue());
+        if (options.contextPerSequence() < 0) throw new IllegalArgumentException("context must not be negative");
+        LlamaModel model = LlamaModel.open(options.model());
+        try {
+            int perSequence = options.contextPerSequence() > 0
+                    ? options.contextPerSequence()
+                    : Math.min(model.contextTrainLength(), DEFAULT_CONTEXT_CAP);
+            LlamaContext context = model.newContext(ContextOptions.defaults()
+                    .withContextLength(perSequence * options.parallel())
+                    .withMaxSequences(options.parallel())
+                    .withThreads(options.threads())
+                    .withKvCache(options.kvCache()));
+            return new LlamaEngine(options, model, context, options.queue());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public List<ModelCard> models() {
+        return List.of(card);
+    }
+
+    @Override
+    public Generation chat(ChatCompletionRequest request) {
+        requireModel(request.model());
+        int[] prompt = model.tokenize(model.applyChatTemplate(turns(request.messages()), true), true, true);
+        int maxTokens = fit(prompt.length, request.outputLimit(), "messages");
+        var sampling = sampling(request.temperature(), request.topP(), request.seed(), request.presencePenalty(),
+                request.frequencyPenalty(), request.logitBias());
+        int top = Boolean.TRUE.equals(request.logprobs()) ? (request.topLogprobs() == null ? 0 : request.topLogprobs()) : -1;
+        var generation = new LlamaGeneration(card.id(), prompt.length, request.choices());
+        var sequences = new ArrayList<Sequence>();
+        for (int i = 0; i < request.choices(); i++) {
+            sequences.add(new Sequence(generation, i, prompt, maxTokens, choiceSampling(sampling, request.seed(), i),
+                    top, request.stop(), ""));
+        }
+        scheduler.submit(sequences);
+        return generation;
+    }
+
+    @Override
+    public Generation complete(CompletionRequest request) {
+        requireModel(request.model());
+        if (request.suffix() != null) {
+            throw InvalidRequestException.of("suffix", "unsupported_value",
+                    "Unsupported parameter: 'suffix' (insertion) is not supported by model %s.".formatted(card.id()));
+        }
+        if (request.bestOf() != null && request.bestOf() > request.choices()) {
+            throw InvalidRequestException.of("best_of", "unsupported_value",
+                    "Unsupported value: 'best_of' greater than 'n' is not supported by model %s.".formatted(card.id()));
+        }
+        List<int[]> prompts = prompts(request.prompt());
+        var sampling = sampling(request.temperature(), request.topP(), request.seed(), request.presencePenalty(),
+                request.frequencyPenalty(), request.logitBias());
+        int top = request.logprobs() == null ? -1 : request.logprobs();
+        int total = prompts.stream().mapToInt(p -> p.length).sum();
+        var generation = new LlamaGeneration(card.id(), total, prompts.size() * request.choices());
+        var sequences = new ArrayList<Sequence>();
+        for (int p = 0; p < prompts.size(); p++) {
+            int[] prompt = prompts.get(p);
+            int maxTokens = fit(prompt.length, request.outputLimit(), "prompt");
+            String echo = Boolean.TRUE.equals(request.echo()) ? model.detokenize(prompt) : "";
+            for (int i = 0; i < request.choices(); i++) {
+                int choice = p * request.choices() + i;
+                sequences.add(new Sequence(generation, choice, prompt, maxTokens,
+                        choiceSampling(sampling, request.seed(), choice), top, request.stop(), echo));
+            }
+        }
+        if (sequences.stream().allMatch(s -> s.maxTokens == 0)) {
+            // max_tokens 0 with echo: the prompt is the whole answer; nothing needs the model.
+            sequences.forEach(s -> {
+                if (!s.echo.isEmpty()) generation.emit(new GenerationEvent.Token(s.choice, s.echo, null));
+                generation.emit(new GenerationEvent.Finished(s.choice, "length", 0));
+            });
+            return generation;
+        }
+        scheduler.submit(sequences);
+        return generation;
+    }
+
+    private void requireModel(String id) {
+        if (!card.id().equals(id)) throw HttpApi.modelNotFound(id);
+    }
+
+    /**
+     * The output cap for a prompt: what was asked, which must fit with the prompt in one sequence's
+     * context (400 {@code context_length_exceeded} otherwise), or all the room that is left.
+     */
+    private int fit(int promptTokens, Integer asked, String param) {
+        int limit = card.contextLength();
+        if (promptTokens >= limit || asked != null && promptTokens + asked > limit) {
+            String request = asked == null
+                    ? "your %s resulted in %d tokens".formatted(param, promptTokens)
+                    : "you requested %d tokens (%d in the %s, %d in the completion)"
+                            .formatted(promptTokens + asked, promptTokens, param, asked);
+            throw InvalidRequestException.of(param, "context_length_exceeded",
+                    "This model's maximum context length is %d tokens. However, %s. Please reduce the length of the %s."
+                            .formatted(limit, request, param));
+        }
+        return asked != null ? asked : limit - promptTokens;
+    }
+
+    private List<ChatTurn> turns(List<ChatMessage> messages) {
+        boolean chatMl = model.chatTemplate().isEmpty();
+        List<ChatTurn> turns = new ArrayList<>(messages.size());
+        for (ChatMessage message : messages) {
+            // ChatML names the speaker in the header; as in OpenAI's own ChatML, a name stands for the role.
+            String role = chatMl && message.name() != null ? message.name() : message.role();
+            turns.add(new ChatTurn(role, message.text()));
+        }
+        return turns;
+    }
+
+    private List<int[]> prompts(Prompt prompt) {
+        return switch (prompt) {
+            case Prompt.Texts(var texts) -> texts.stream().map(text -> model.tokenize(text, true, false)).toList();
+            case Prompt.Tokens(var lists) -> {
+                for (int i = 0; i < lists.size(); i++) {
+                    for (int id : lists.get(i)) {
+                        if (id >= model.vocabSize()) {
+                            throw InvalidRequestException.of("prompt[" + i + "]", "invalid_value",
+                                    "Invalid token id %d in 'prompt[%d]': the model's vocabulary has %d tokens."
+                                            .formatted(id, i, model.vocabSize()));
+                        }
+                    }
+                }
+                yield lists.stream().map(ids -> ids.stream().mapToInt(Integer::intValue).toArray()).toList();
+            }
+        };
+    }
+
+    private SamplingOptions sampling(Double temperature, Double topP, Long seed, Double presence, Double frequency,
+            Map<String, Double> logitBias) {
+        Map<Integer, Double> bias = new HashMap<>();
+        if (logitBias != null) {
+            logitBias.forEach((key, value) -> {
+                int id = Integer.parseInt(key); // digits only: checked by RequestCheck
+                if (id >= model.vocabSize()) {
+                    throw InvalidRequestException.of("logit_bias", "invalid_value",
+                            "Invalid key in 'logit_bias': %d is not a token id of this model (vocabulary of %d)."
+                                    .formatted(id, model.vocabSize()));
+                }
+                bias.put(id, value);
+            });
+        }
+        return new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, 0, 0,
+                seed == null ? ThreadLocalRandom.current().nextLong() : seed,
+                presence == null ? 0 : presence, frequency == null ? 0 : frequency, bias);
+    }
+
+    /** Choices of one request draw differently: a given seed is offset per choice, so n>1 is not n copies. */
+    private static SamplingOptions choiceSampling(SamplingOptions base, Long seed, int choice) {
+        long choiceSeed = seed == null ? ThreadLocalRandom.current().nextLong() : seed + choice;
+        return base.withSeed(choiceSeed);
+    }
+
+    @Override
+    public void close() {
+        scheduler.close();
+        context.close();
+        model.close();
+    }
+
+    @Override
+    public String toString() {
+        return "LlamaEngine[" + card.id() + ", " + options.parallel() + " parallel]";
+    }
+}

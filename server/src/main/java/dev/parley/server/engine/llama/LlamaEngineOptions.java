@@ -1,0 +1,54 @@
+package dev.parley.server.engine.llama;
+
+import java.nio.file.Path;
+
+/**
+ * How to run one GGUF model.
+ *
+ * @param model the GGUF file
+ * @param modelId the id clients use; the file's base name when null
+ * @param parallel sequences decoded together (each choice of each request takes one)
+ * @param contextPerSequence positions one sequence may use, prompt and answer together; 0 takes the
+ *     model's training context, capped at 4096
+ * @param threads llama.cpp threads; on 2 cores one was measured faster and steadier than two under load
+ * @param kvCache F32 keeps batched and solo greedy outputs identical; F16 halves the cache's memory
+ * @param queue sequences that may wait for a slot before requests are answered 503
+ */
+public record LlamaEngineOptions(
+        Path model, String modelId, int parallel, int contextPerSequence, int threads, KvCacheType kvCache, int queue) {
+
+    public static LlamaEngineOptions of(Path model) {
+        return new LlamaEngineOptions(model, null, 4, 0, 1, KvCacheType.F32, 64);
+    }
+
+    public LlamaEngineOptions withModelId(String modelId) {
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+    }
+
+    public LlamaEngineOptions withParallel(int parallel) {
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+    }
+
+    public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+    }
+
+    public LlamaEngineOptions withThreads(int threads) {
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+    }
+
+    public LlamaEngineOptions withKvCache(KvCacheType kvCache) {
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+    }
+
+    public LlamaEngineOptions withQueue(int queue) {
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+    }
+
+    /** The model id: as given, or the file name without {@code .gguf}. */
+    public String id() {
+        if (modelId != null) return modelId;
+        String name = model.getFileName().toString();
+        return name.endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
+    }
+}

@@ -1,0 +1,64 @@
+package dev.parley.server.engine.llama;
+
+import dev.parley.api.Logprobs;
+import dev.parley.server.engine.GenerationEvent;
+import java.util.List;
+
+/**
+ * One choice being generated: its prompt, its place in the KV cache, and what it has produced. Owned by
+ * the scheduler thread from admission to release.
+ */
+final class Sequence {
+    final LlamaGeneration generation;
+    final int choice;
+    final int[] prompt;
+    final int maxTokens;
+    final SamplingOptions sampling;
+    /** How many alternatives to report per token; -1 when log-probabilities were not asked for. */
+    final int topLogprobs;
+    /** Text sent before any generated text (the prompt, for a legacy request with {@code echo}); may be empty. */
+    final String echo;
+    private final StopMatcher stops;
+
+    int id = -1;
+    int position;
+    int generated;
+    int lastToken;
+    int logitsIndex = -1;
+    Sampler sampler;
+    Detokenizer detokenizer;
+
+    Sequence(LlamaGeneration generation, int choice, int[] prompt, int maxTokens, SamplingOptions sampling,
+            int topLogprobs, List<String> stops, String echo) {
+        this.generation = generation;
+        this.choice = choice;
+        this.prompt = prompt;
+        this.maxTokens = maxTokens;
+        this.sampling = sampling;
+        this.topLogprobs = topLogprobs;
+        this.stops = new StopMatcher(stops);
+        this.echo = echo;
+    }
+
+    boolean prefilling() {
+        return position < prompt.length;
+    }
+
+    /** Emits text for this choice, holding back what may start a stop sequence; true once a stop sequence was seen. */
+    boolean emit(String text, Logprobs.TokenLogprob logprob) {
+        String released = stops.append(text);
+        if (!released.isEmpty() || logprob != null) {
+            generation.emit(new GenerationEvent.Token(choice, released, logprob));
+        }
+        return stops.stopped();
+    }
+
+    /** Releases what is held back and ends this choice. */
+    void finish(String reason) {
+        if (!stops.stopped()) {
+            String rest = stops.append(detokenizer.finish()) + stops.finish();
+            if (!rest.isEmpty()) generation.emit(new GenerationEvent.Token(choice, rest, null));
+        }
+        generation.emit(new GenerationEvent.Finished(choice, reason, generated));
+    }
+}

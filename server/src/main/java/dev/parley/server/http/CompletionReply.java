@@ -1,0 +1,101 @@
+package dev.parley.server.http;
+
+import dev.parley.api.ApiException;
+import dev.parley.api.CompletionRequest;
+import dev.parley.api.Json;
+import dev.parley.api.Logprobs;
+import dev.parley.api.TextCompletion;
+import dev.parley.api.TextCompletion.CompletionLogprobs;
+import dev.parley.api.Usage;
+import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.GenerationEvent;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Answers a legacy completion request: one {@code text_completion}, or a stream of them (each holding one
+ * choice's new text) ending in {@code [DONE]}. Log-probabilities come in the legacy array shape.
+ */
+final class CompletionReply {
+    private final Clock clock;
+
+    CompletionReply(Clock clock) {
+        this.clock = clock;
+    }
+
+    void json(Context ctx, CompletionRequest request, Generation generation) throws InterruptedException {
+        Collected all = Collected.from(generation);
+        var choices = new ArrayList<TextCompletion.Choice>(all.choices());
+        for (int i = 0; i < all.choices(); i++) {
+            var logprobs = request.logprobs() == null ? null : legacy(all.logprobs().get(i), 0);
+            choices.add(new TextCompletion.Choice(all.texts().get(i), i, logprobs, all.reasons().get(i)));
+        }
+        var completion = TextCompletion.of(Ids.completion(), clock.instant().getEpochSecond(), generation.model(),
+                choices, Usage.of(generation.promptTokens(), all.completionTokens()));
+        ctx.status(200).contentType("application/json").result(Json.write(completion));
+    }
+
+    void stream(Context ctx, CompletionRequest request, Generation generation) throws InterruptedException {
+        String id = Ids.completion();
+        long created = clock.instant().getEpochSecond();
+        String model = generation.model();
+        int[] offsets = new int[generation.choices()];
+        try {
+            EventStream events = EventStream.open(ctx);
+            int completionTokens = 0;
+            try {
+                for (GenerationEvent event; (event = generation.next()) != null; ) {
+                    switch (event) {
+                        case GenerationEvent.Token(var choice, var text, var logprob) -> {
+                            if (text.isEmpty() && logprob == null) continue;
+                            var legacy = request.logprobs() == null || logprob == null
+                                    ? null : legacy(List.of(logprob), offsets[choice]);
+                            offsets[choice] += text.length();
+                            events.send(event(id, created, model, new TextCompletion.Choice(text, choice, legacy, null)));
+                        }
+                        case GenerationEvent.Finished(var choice, var reason, var tokens) -> {
+                            completionTokens += tokens;
+                            events.send(event(id, created, model, TextCompletion.Choice.of("", choice, reason)));
+                        }
+                    }
+                }
+            } catch (ApiException e) {
+                events.send(e.error().body());
+                return;
+            }
+            if (request.streamOptions() != null && Boolean.TRUE.equals(request.streamOptions().includeUsage())) {
+                events.send(TextCompletion.of(id, created, model, List.of(), Usage.of(generation.promptTokens(), completionTokens)));
+            }
+            events.done();
+        } catch (IOException clientGone) {
+            // The caller closes, and so cancels, the generation.
+        }
+    }
+
+    private static TextCompletion event(String id, long created, String model, TextCompletion.Choice choice) {
+        return TextCompletion.of(id, created, model, List.of(choice), null);
+    }
+
+    /** The legacy arrays for a run of tokens whose text starts at {@code offset} characters into the choice. */
+    static CompletionLogprobs legacy(List<Logprobs.TokenLogprob> tokens, int offset) {
+        var texts = new ArrayList<String>(tokens.size());
+        var values = new ArrayList<Double>(tokens.size());
+        var tops = new ArrayList<Map<String, Double>>(tokens.size());
+        var offsets = new ArrayList<Integer>(tokens.size());
+        for (var token : tokens) {
+            texts.add(token.token());
+            values.add(token.logprob());
+            Map<String, Double> top = new LinkedHashMap<>();
+            if (token.topLogprobs() != null) token.topLogprobs().forEach(t -> top.putIfAbsent(t.token(), t.logprob()));
+            tops.add(top);
+            offsets.add(offset);
+            offset += token.token().length();
+        }
+        return new CompletionLogprobs(texts, values, tops, offsets);
+    }
+}
