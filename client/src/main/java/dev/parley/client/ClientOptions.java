@@ -22,7 +22,8 @@ import java.util.random.RandomGenerator;
  * .maxRetries(5)}.
  *
  * <p>{@code apiKey}, {@code organization} and {@code project} are null when not set (no header is sent);
- * {@code usageCounter} is null when streams without usage should stay without; {@code pacer} is null when
+ * {@code usageCounter} counts streams the server sent no usage for ({@link UsageCounter#tiktoken()} by
+ * default, null to leave them without); {@code pacer} is null when
  * requests are sent without pacing (see {@link Pacer}). {@code clock} dates
  * {@code retry-after} HTTP-dates; {@code sleeper} and {@code random} drive the waits, so tests need no
  * real time. A client is shared by threads, so its sleeper, random and usage counter must be thread-safe
@@ -105,7 +106,7 @@ public record ClientOptions(
         private Clock clock = Clock.systemUTC();
         private Sleeper sleeper = Sleeper.REAL;
         private RandomGenerator random = new Random();
-        private UsageCounter usageCounter;
+        private UsageCounter usageCounter = UsageCounter.tiktoken();
         private Pacer pacer;
 
         private Builder(Function<String, String> env) {

@@ -13,4 +13,13 @@ import dev.parley.api.Usage;
 @FunctionalInterface
 public interface UsageCounter {
     Usage count(ChatCompletionRequest request, ChatCompletion answer);
+
+    /**
+     * Counts as OpenAI's tokenizers do, for the request's model ({@link dev.parley.tokens.ModelCatalog}
+     * resolution; unknown models count with {@code cl100k_base}): the prompt exactly as the API bills it,
+     * the answer as the tokens of its text and tool calls. Thread-safe.
+     */
+    static UsageCounter tiktoken() {
+        return TiktokenUsage.INSTANCE;
+    }
 }

@@ -12,6 +12,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.api.ChatCompletionChunk;
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.Json;
 import dev.parley.api.RateLimitException;
@@ -104,9 +106,26 @@ class StreamTest {
     }
 
     @Test
+    void countsTheSeedsKnockKnockAsTheApiBilledItByDefault() {
+        // The seed's answer "Orange who?" was billed 39 prompt + 3 completion tokens by gpt-3.5-turbo-0301.
+        server.enqueue(sse(ROLE + chunk("Orange") + chunk(" who?") + STOP + DONE));
+        var knockKnock = ChatCompletionRequest.builder("gpt-3.5-turbo-0301")
+                .messages(ChatMessage.system("You are a helpful assistant."), ChatMessage.user("Knock knock."),
+                        ChatMessage.assistant("Who's there?"), ChatMessage.user("Orange."))
+                .temperature(0.0)
+                .build();
+        try (var client = client(server, waits)) {
+            var result = client.stream(knockKnock).accumulate();
+            assertThat(result.completion().text()).isEqualTo("Orange who?");
+            assertThat(result.completion().usage()).isEqualTo(Usage.of(39, 3));
+            assertThat(result.usageCountedLocally()).isTrue();
+        }
+    }
+
+    @Test
     void leavesUsageNullWithoutCounterOrServerUsage() {
         server.enqueue(sse(ROLE + chunk("Hello") + STOP + DONE));
-        try (var client = client(server, waits)) {
+        try (var client = client(server, waits, o -> o.usageCounter(null))) {
             var result = client.stream(hello()).accumulate();
             assertThat(result.completion().usage()).isNull();
             assertThat(result.usageCountedLocally()).isFalse();
