@@ -48,6 +48,15 @@ public final class Json {
         }
     }
 
+    /** Indented JSON, for people to read. */
+    public static String pretty(Object value) {
+        try {
+            return MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static <T> T read(String json, Class<T> type) {
         try {
             return MAPPER.readValue(json, type);
