@@ -68,7 +68,7 @@ final class Scheduler implements AutoCloseable {
         this.slots = new Sequence[context.maxSequences()];
         this.costs = new DecodeCosts(context.batchCapacity());
         Calibration.run(model, context, costs, nanoTime);
-        log.debug("Calibrated {}", costs);
+        log.info("Calibrated decode costs: {}", costs);
         this.thread = Thread.ofPlatform().name("parley-llama-scheduler").daemon().start(this::run);
     }
 
