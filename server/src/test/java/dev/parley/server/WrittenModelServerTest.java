@@ -170,6 +170,34 @@ class WrittenModelServerTest {
     }
 
     @Test
+    void anEmojiWrittenByteByByteArrivesWholeInEveryChunk() throws Exception {
+        // A model that, after the template's closing newline, writes the four bytes of 😀 over and over.
+        int[] emoji = {GgufWriter.byteToken(0xF0), GgufWriter.byteToken(0x9F), GgufWriter.byteToken(0x98), GgufWriter.byteToken(0x80)};
+        GgufWriter writer = GgufWriter.llama().vocabSize(600).chatTemplate(LLAMA3_TEMPLATE).seed(8);
+        writer.successor(GgufWriter.byteToken('\n'), emoji[0]);
+        for (int i = 0; i < 4; i++) writer.successor(emoji[i], emoji[(i + 1) % 4]);
+        Path model = writer.write(dir.resolve("emoji.gguf"));
+        try (var emojiServer = ParleyServer.start(LlamaEngine.open(LlamaEngineOptions.of(model).withModelId("tiny").withParallel(1)
+                        .withContextPerSequence(256)), "127.0.0.1", 0);
+                var client = Loopback.to(emojiServer)) {
+            var stream = client.http().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(client.base() + "/v1/chat/completions"))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(chat("Smile", ",\"max_tokens\":12,\"stream\":true"))).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            String body = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(stream.body())).toString(); // throws on a split character
+            List<String> contents = chunks(body).stream().map(ChatCompletionChunk::deltaText).filter(t -> !t.isEmpty()).toList();
+            assertThat(contents).hasSize(3).allSatisfy(text -> assertThat(text).isEqualTo("😀"));
+            var whole = Json.read(client.post("/v1/chat/completions", chat("Smile", ",\"max_tokens\":12")).body(), ChatCompletion.class);
+            assertThat(whole.text()).isEqualTo("😀😀😀");
+            // Cut after two bytes of the fourth emoji: its bytes become one U+FFFD at the end, never half a character.
+            var cut = Json.read(client.post("/v1/chat/completions", chat("Smile", ",\"max_tokens\":14")).body(), ChatCompletion.class);
+            assertThat(cut.text()).isEqualTo("😀😀😀\uFFFD");
+            assertThat(cut.usage().completionTokens()).isEqualTo(14);
+        }
+    }
+
+    @Test
     void aFullWaitQueueAnswers503AndTheQueuedRequestIsServedOnceTheSlotFrees() throws Exception {
         Path model = GgufWriter.llama().dim(256).layers(4).heads(4).kvHeads(2).ffnDim(512).vocabSize(600).contextLength(4096)
                 .type(TensorType.Q8_0).seed(6).write(dir.resolve("slow.gguf"));
