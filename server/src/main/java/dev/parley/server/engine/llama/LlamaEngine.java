@@ -207,6 +207,11 @@ public final class LlamaEngine implements Engine {
         return base.withSeed(choiceSeed);
     }
 
+    /** For tests of the scheduling policy. */
+    Scheduler scheduler() {
+        return scheduler;
+    }
+
     @Override
     public void close() {
         scheduler.close();

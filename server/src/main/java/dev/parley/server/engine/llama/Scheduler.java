@@ -57,6 +57,7 @@ final class Scheduler implements AutoCloseable {
     private final DecodeCosts costs;
     private final Thread thread;
     private long steps;
+    private volatile long shrunk; // decodes retried with fewer tokens; written by the scheduler thread only
     private volatile boolean closed;
 
     Scheduler(LlamaModel model, LlamaContext context, int queueCapacity, LongSupplier nanoTime) {
@@ -74,6 +75,11 @@ final class Scheduler implements AutoCloseable {
 
     int positionsPerSequence() {
         return positionsPerSequence;
+    }
+
+    /** How many decodes found no room in a row of KV cells and were retried with fewer tokens. */
+    long shrunkDecodes() {
+        return shrunk;
     }
 
     /** Queues every choice of a request, or none of them: 503 when the wait queue has no room. */
@@ -180,6 +186,7 @@ final class Scheduler implements AutoCloseable {
                 if (batch.tokens.size() > 1) {
                     log.debug("Decode of {} tokens failed ({}); trying half as many", batch.tokens.size(), e.getMessage());
                     limit = batch.tokens.size() / 2;
+                    shrunk++;
                 } else {
                     endAlone(batch.members.getFirst().sequence, e);
                     return;
