@@ -57,7 +57,9 @@ final class Scheduler implements AutoCloseable {
     private final DecodeCosts costs;
     private final Thread thread;
     private long steps;
-    private volatile long shrunk; // decodes retried with fewer tokens; written by the scheduler thread only
+    // Counters for tests and operators, written by the scheduler thread only.
+    private volatile long shrunk; // decodes retried with fewer tokens
+    private volatile long decoded; // tokens decoded while serving
     private volatile boolean closed;
 
     Scheduler(LlamaModel model, LlamaContext context, int queueCapacity, LongSupplier nanoTime) {
@@ -75,6 +77,11 @@ final class Scheduler implements AutoCloseable {
 
     int positionsPerSequence() {
         return positionsPerSequence;
+    }
+
+    /** Tokens decoded while serving (calibration not counted). */
+    long decodedTokens() {
+        return decoded;
     }
 
     /** How many decodes found no room in a row of KV cells and were retried with fewer tokens. */
@@ -119,6 +126,7 @@ final class Scheduler implements AutoCloseable {
                 }
             }
         }
+        log.info("Decode costs learned while serving: {}", costs);
         ServerException shutdown = busy("The engine is shutting down.");
         for (Sequence sequence : List.copyOf(running)) {
             sequence.generation.fail(shutdown);
@@ -180,6 +188,7 @@ final class Scheduler implements AutoCloseable {
                 context.decode(batch.tokens);
                 costs.record(batch.tokens.size(), nanoTime.getAsLong() - start);
                 steps++;
+                decoded += batch.tokens.size();
                 afterDecode(batch);
                 return;
             } catch (LlamaException e) {

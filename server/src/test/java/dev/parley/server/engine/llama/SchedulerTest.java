@@ -19,10 +19,14 @@ class SchedulerTest {
 
     /** A legacy request for greedy text after the given prompt token ids; end-of-text is ruled out. */
     private static dev.parley.api.CompletionRequest request(int promptTokens, int maxTokens) {
+        return request(promptTokens, maxTokens, 1);
+    }
+
+    private static dev.parley.api.CompletionRequest request(int promptTokens, int maxTokens, int n) {
         String ids = IntStream.range(0, promptTokens).mapToObj(i -> String.valueOf(300 + (i * 7) % 200))
                 .reduce((a, b) -> a + "," + b).orElseThrow();
-        String json = "{\"model\":\"demo\",\"prompt\":[[%s]],\"max_tokens\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
-                .formatted(ids, maxTokens);
+        String json = "{\"model\":\"demo\",\"prompt\":[[%s]],\"max_tokens\":%d,\"n\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
+                .formatted(ids, maxTokens, n);
         return RequestReader.completion(json.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -56,6 +60,30 @@ class SchedulerTest {
             Generation third = engine.complete(c); // waits for a slot: B's, once B is done
             assertThat(List.of(text(first), text(second), text(third))).isEqualTo(alone);
             assertThat(engine.scheduler().shrunkDecodes()).isGreaterThan(before);
+        }
+    }
+
+    @Test
+    void choicesOfOneRequestReadTheirSharedPromptOnce() throws Exception {
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+                .withContextPerSequence(64))) {
+            long before = engine.scheduler().decodedTokens();
+            String one = text(engine.complete(request(40, 5)));
+            long single = engine.scheduler().decodedTokens() - before;
+            assertThat(single).isEqualTo(40 + 4); // the prompt, then every sampled token but the last
+
+            before = engine.scheduler().decodedTokens();
+            Generation four = engine.complete(request(40, 5, 4));
+            StringBuilder[] texts = {new StringBuilder(), new StringBuilder(), new StringBuilder(), new StringBuilder()};
+            try (four) {
+                for (GenerationEvent event; (event = four.next()) != null; ) {
+                    if (event instanceof GenerationEvent.Token token) texts[token.choice()].append(token.text());
+                }
+            }
+            long shared = engine.scheduler().decodedTokens() - before;
+            // The prompt once, plus at most its last token again per choice that joined after it was read.
+            assertThat(shared).isBetween(40L + 4 * 4, 40L + 4 * 4 + 3);
+            assertThat(texts).extracting(StringBuilder::toString).containsOnly(one);
         }
     }
 }
