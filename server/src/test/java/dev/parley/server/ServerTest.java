@@ -262,6 +262,43 @@ class ServerTest {
         assertThat(Json.tree(response.body()).path("error").path("message").asText()).contains("maximum context length is 256 tokens");
     }
 
+    @Test
+    void answersHealth() throws Exception {
+        var health = get("/health");
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(health.headers().firstValue("x-request-id")).isPresent();
+        assertThat(Json.tree(health.body()).path("status").asText()).isEqualTo("ok");
+    }
+
+    @Test
+    void greedyChoicesThatShareTheirPromptEachGiveTheSingleAnswer() throws Exception {
+        // n=3 reads the prompt once and copies it: the copies must be as good as reading it.
+        var one = Json.read(post("/v1/chat/completions", chatBody(",\"max_tokens\":20")).body(), ChatCompletion.class);
+        var three = Json.read(post("/v1/chat/completions", chatBody(",\"max_tokens\":20,\"n\":3")).body(), ChatCompletion.class);
+        assertThat(three.choices()).extracting(c -> c.message().text()).containsExactly(one.text(), one.text(), one.text());
+        assertThat(three.usage().promptTokens()).isEqualTo(one.usage().promptTokens());
+        assertThat(three.usage().completionTokens()).isEqualTo(3 * one.usage().completionTokens());
+        var streamed = post("/v1/chat/completions", chatBody(",\"max_tokens\":20,\"n\":2,\"stream\":true"));
+        List<String> data = events(streamed.body());
+        StringBuilder[] texts = {new StringBuilder(), new StringBuilder()};
+        for (String d : data.subList(0, data.size() - 1)) {
+            var choice = Json.read(d, ChatCompletionChunk.class).choices().getFirst();
+            if (choice.delta().content() != null) texts[choice.index()].append(choice.delta().content());
+        }
+        assertThat(texts[0].toString()).isEqualTo(one.text());
+        assertThat(texts[1].toString()).isEqualTo(one.text());
+    }
+
+    @Test
+    void differentSeedsGiveDifferentAnswers() throws Exception {
+        String body = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Tom\"}],\"temperature\":1,\"max_tokens\":25,\"seed\":";
+        var answers = new java.util.HashSet<String>();
+        for (int seed = 1; seed <= 3; seed++) {
+            answers.add(Json.read(post("/v1/chat/completions", body + seed + "}").body(), ChatCompletion.class).text());
+        }
+        assertThat(answers).hasSizeGreaterThan(1);
+    }
+
     static void assertError(HttpResponse<String> response, int status, String param, String code) {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
         assertThat(response.headers().firstValue("x-request-id")).isPresent();

@@ -3,6 +3,8 @@ package dev.parley.testkit;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -35,6 +37,7 @@ public final class GgufWriter {
     private long seed = 1;
     private String chatTemplate;
     private String name = "parley-testkit-llama";
+    private final Map<Integer, Integer> successors = new LinkedHashMap<>();
 
     private GgufWriter() {}
 
@@ -96,6 +99,25 @@ public final class GgufWriter {
         return this;
     }
 
+    /**
+     * Makes the model a bigram model that, after {@code token}, writes {@code next} (with logits far above
+     * every other token's): attention and feed-forward outputs become zero, so the next token depends on
+     * the last one only, and {@code next}'s output row becomes {@code token}'s embedding, scaled (summed
+     * over its predecessors, so give a token few of them). Tokens
+     * without a successor are followed by random text pieces as usual. Chains such as the byte tokens of
+     * an emoji ({@link #byteToken}) make a model whose output is known in advance.
+     */
+    public GgufWriter successor(int token, int next) {
+        successors.put(token, next);
+        return this;
+    }
+
+    /** The id of the byte-fallback token for {@code value} (0–255) in the written vocabulary. */
+    public static int byteToken(int value) {
+        if (value < 0 || value > 255) throw new IllegalArgumentException("a byte is 0..255, got " + value);
+        return SpmVocabulary.MIN_SIZE - 256 + value;
+    }
+
     public GgufWriter name(String name) {
         this.name = name;
         return this;
@@ -139,20 +161,26 @@ public final class GgufWriter {
         }
         // One generator for the whole file, drawn in tensor order: the file depends only on the settings.
         SplittableRandom random = new SplittableRandom(seed);
-        gguf.tensor("token_embd.weight", type, () -> gaussian(random, dim, vocabSize), dim, vocabSize);
+        float[][] embeddings = new float[1][]; // kept only for successors, which copy embedding rows
+        gguf.tensor("token_embd.weight", type, () -> {
+            float[] values = gaussian(random, dim, vocabSize);
+            if (!successors.isEmpty()) embeddings[0] = values;
+            return values;
+        }, dim, vocabSize);
         gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
-        gguf.tensor("output.weight", type, () -> readableOutput(gaussian(random, dim, vocabSize)), dim, vocabSize);
+        gguf.tensor("output.weight", type, () -> withSuccessors(readableOutput(gaussian(random, dim, vocabSize)), embeddings[0]),
+                dim, vocabSize);
         for (int i = 0; i < layers; i++) {
             String block = "blk." + i + ".";
             gguf.tensor(block + "attn_norm.weight", TensorType.F32, () -> ones(dim), dim);
             gguf.tensor(block + "attn_q.weight", type, () -> gaussian(random, dim, dim), dim, dim);
             gguf.tensor(block + "attn_k.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
             gguf.tensor(block + "attn_v.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
-            gguf.tensor(block + "attn_output.weight", type, () -> gaussian(random, dim, dim), dim, dim);
+            gguf.tensor(block + "attn_output.weight", type, () -> silenced(gaussian(random, dim, dim)), dim, dim);
             gguf.tensor(block + "ffn_norm.weight", TensorType.F32, () -> ones(dim), dim);
             gguf.tensor(block + "ffn_gate.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
             gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
-            gguf.tensor(block + "ffn_down.weight", type, () -> gaussian(random, ffnDim, dim), ffnDim, dim);
+            gguf.tensor(block + "ffn_down.weight", type, () -> silenced(gaussian(random, ffnDim, dim)), ffnDim, dim);
         }
         try {
             gguf.write(file);
@@ -170,6 +198,8 @@ public final class GgufWriter {
         require((dim / heads) % 2 == 0, "head size %d must be even for RoPE", dim / heads);
         require(vocabSize >= SpmVocabulary.MIN_SIZE, "vocabSize must be >= %d, got %d", SpmVocabulary.MIN_SIZE, vocabSize);
         require(type != null, "type must not be null");
+        successors.forEach((token, next) -> require(token >= 0 && token < vocabSize && next >= 0 && next < vocabSize,
+                "successor %d -> %d is outside the vocabulary of %d", token, next, vocabSize));
         require(type != TensorType.Q8_0 || (dim % 32 == 0 && ffnDim % 32 == 0),
                 "Q8_0 needs dim and ffnDim to be multiples of 32, got %d and %d", dim, ffnDim);
     }
@@ -202,6 +232,27 @@ public final class GgufWriter {
                 weights[i] *= scale;
             }
         }
+        return weights;
+    }
+
+    /** Zeroes a block's output for a bigram model (still drawn, so the other tensors stay the same). */
+    private float[] silenced(float[] weights) {
+        if (!successors.isEmpty()) java.util.Arrays.fill(weights, 0f);
+        return weights;
+    }
+
+    /**
+     * With the blocks silenced, the final hidden state is the last token's embedding e, RMS-normalised; the
+     * row scaled × e then scores scale × √dim, far above any random row (about 4 at most ±4σ).
+     */
+    private float[] withSuccessors(float[] weights, float[] embeddings) {
+        float scale = 16;
+        successors.values().stream().distinct().forEach(next -> java.util.Arrays.fill(weights, next * dim, (next + 1) * dim, 0f));
+        // A token that follows several others gets the sum of their embeddings: each still scores about
+        // scale × √dim against its own, plus noise of about scale per other predecessor. Keep them few.
+        successors.forEach((token, next) -> {
+            for (int i = 0; i < dim; i++) weights[next * dim + i] += scale * embeddings[token * dim + i];
+        });
         return weights;
     }
 

@@ -48,7 +48,7 @@ record SpmVocabulary(List<String> tokens, float[] scores, int[] types) {
         return new SpmVocabulary(List.copyOf(tokens), scores, types);
     }
 
-    /** {@code count} distinct text pieces: single characters first, then word starts, then letter pairs. */
+    /** {@code count} distinct text pieces: single characters first, then word starts, letter pairs, triples, quadruples. */
     private static Set<String> pieces(int count) {
         Set<String> pieces = new LinkedHashSet<>();
         String letters = "etaoinshrdlucmfwypvbgkjqxz";
@@ -83,6 +83,11 @@ record SpmVocabulary(List<String> tokens, float[] scores, int[] types) {
                 break;
             }
             pieces.add(candidate);
+        }
+        // Four-letter pieces only when asked for: a 49152-token vocabulary (a 135M Llama's) needs them.
+        for (int i = 0; pieces.size() < count && i < 26 * 26 * 26 * 26; i++) {
+            pieces.add("" + letters.charAt(i / (26 * 26 * 26)) + letters.charAt(i / (26 * 26) % 26)
+                    + letters.charAt(i / 26 % 26) + letters.charAt(i % 26));
         }
         if (pieces.size() < count) {
             throw new IllegalArgumentException("vocabulary size must be at most " + (MIN_SIZE + pieces.size()));

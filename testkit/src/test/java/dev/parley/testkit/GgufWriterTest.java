@@ -107,4 +107,11 @@ class GgufWriterTest {
             default -> throw new IllegalStateException("unexpected GGUF type " + type);
         };
     }
+
+    @Test
+    void aVocabularyAsLargeAsA135mLlamasHasDistinctPieces() {
+        SpmVocabulary vocabulary = SpmVocabulary.of(49152);
+        assertThat(vocabulary.tokens()).hasSize(49152).doesNotHaveDuplicates();
+        assertThat(vocabulary.tokens().getLast()).hasSize(4);
+    }
 }

@@ -53,6 +53,7 @@ final class Bindings {
     private static final MethodHandle KV_SELF_SEQ_RM = function("llama_kv_self_seq_rm", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle KV_SELF_USED_CELLS = function("llama_kv_self_used_cells", of(JAVA_INT, ADDRESS));
     private static final MethodHandle KV_SELF_CLEAR = function("llama_kv_self_clear", ofVoid(ADDRESS));
+    private static final MethodHandle KV_SELF_SEQ_CP = function("llama_kv_self_seq_cp", ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle CHAT_APPLY_TEMPLATE = function("llama_chat_apply_template",
             of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
 
@@ -288,6 +289,22 @@ final class Bindings {
             throw rethrow(e);
         }
     }
+
+    /**
+     * Lets {@code dst} share the cells of {@code src} at positions [p0, p1) (p0 &lt; 0: from 0; p1 &lt; 0: to
+     * the end). In the unified cache this tags cells with one more sequence id; nothing is copied.
+     */
+    static void kvSelfSeqCp(MemorySegment context, int src, int dst, int p0, int p1) {
+        try {
+            KV_SELF_SEQ_CP.invokeExact(context, src, dst, p0, p1);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    // llama_kv_self_defrag is deliberately not bound: on b4916 a defragmentation of a cache with
+    // interleaved sequences aborts the process (GGML_ASSERT in ggml_view_impl). The scheduler retries with
+    // smaller batches instead, which always find room while any cell is free.
 
     /** Full length of the prompt, even when larger than {@code length} (then buf is not NUL-terminated); -1 for an unknown template. */
     static int chatApplyTemplate(MemorySegment template, MemorySegment messages, long count, boolean addAssistant,

@@ -179,6 +179,20 @@ public final class LlamaContext implements AutoCloseable {
         Bindings.kvSelfSeqRm(context, sequenceId, -1, -1); // removing a whole sequence never fails
     }
 
+    /**
+     * Makes sequence {@code target} hold the tokens of sequence {@code source} at positions {@code 0 ..
+     * length-1}, without decoding them again: both then share those KV cells. {@code target} should be
+     * empty (see {@link #clearSequence}).
+     */
+    public synchronized void copySequence(int source, int target, int length) {
+        Checks.require(source >= 0 && source < maxSequences, "source sequence id must be 0..%d, got %d", maxSequences - 1, source);
+        Checks.require(target >= 0 && target < maxSequences, "target sequence id must be 0..%d, got %d", maxSequences - 1, target);
+        Checks.require(source != target, "source and target must differ, both are %d", source);
+        Checks.require(length >= 0 && length <= contextLength, "length must be 0..%d, got %d", contextLength, length);
+        requireOpen();
+        if (length > 0) Bindings.kvSelfSeqCp(context, source, target, 0, length);
+    }
+
     /** Forgets every sequence. */
     public synchronized void clear() {
         requireOpen();

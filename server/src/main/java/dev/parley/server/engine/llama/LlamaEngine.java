@@ -39,7 +39,7 @@ public final class LlamaEngine implements Engine {
         this.options = options;
         this.model = model;
         this.context = context;
-        this.scheduler = new Scheduler(model, context, queue);
+        this.scheduler = new Scheduler(model, context, queue, System::nanoTime);
         this.card = new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", scheduler.positionsPerSequence());
     }
 
@@ -82,7 +82,7 @@ public final class LlamaEngine implements Engine {
         var sequences = new ArrayList<Sequence>();
         for (int i = 0; i < request.choices(); i++) {
             sequences.add(new Sequence(generation, i, prompt, maxTokens, choiceSampling(sampling, request.seed(), i),
-                    top, request.stop(), ""));
+                    top, request.stop(), "", sequences.isEmpty() ? null : sequences.getFirst()));
         }
         scheduler.submit(sequences);
         return generation;
@@ -110,10 +110,13 @@ public final class LlamaEngine implements Engine {
             int[] prompt = prompts.get(p);
             int maxTokens = fit(prompt.length, request.outputLimit(), "prompt");
             String echo = Boolean.TRUE.equals(request.echo()) ? model.detokenize(prompt) : "";
+            Sequence leader = null;
             for (int i = 0; i < request.choices(); i++) {
                 int choice = p * request.choices() + i;
-                sequences.add(new Sequence(generation, choice, prompt, maxTokens,
-                        choiceSampling(sampling, request.seed(), choice), top, request.stop(), echo));
+                var sequence = new Sequence(generation, choice, prompt, maxTokens,
+                        choiceSampling(sampling, request.seed(), choice), top, request.stop(), echo, leader);
+                if (leader == null) leader = sequence;
+                sequences.add(sequence);
             }
         }
         if (sequences.stream().allMatch(s -> s.maxTokens == 0)) {
@@ -202,6 +205,11 @@ public final class LlamaEngine implements Engine {
     private static SamplingOptions choiceSampling(SamplingOptions base, Long seed, int choice) {
         long choiceSeed = seed == null ? ThreadLocalRandom.current().nextLong() : seed + choice;
         return base.withSeed(choiceSeed);
+    }
+
+    /** For tests of the scheduling policy. */
+    Scheduler scheduler() {
+        return scheduler;
     }
 
     @Override

@@ -18,6 +18,8 @@ final class Sequence {
     final int topLogprobs;
     /** Text sent before any generated text (the prompt, for a legacy request with {@code echo}); may be empty. */
     final String echo;
+    /** The choice of the same request and prompt that reads the prompt for this one; null if it reads its own. */
+    final Sequence leader;
     private final StopMatcher stops;
 
     int id = -1;
@@ -25,11 +27,13 @@ final class Sequence {
     int generated;
     int lastToken;
     int logitsIndex = -1;
+    /** The scheduler step that last decoded a token of this sequence: who waited longest goes first. */
+    long lastStep;
     Sampler sampler;
     Detokenizer detokenizer;
 
     Sequence(LlamaGeneration generation, int choice, int[] prompt, int maxTokens, SamplingOptions sampling,
-            int topLogprobs, List<String> stops, String echo) {
+            int topLogprobs, List<String> stops, String echo, Sequence leader) {
         this.generation = generation;
         this.choice = choice;
         this.prompt = prompt;
@@ -38,6 +42,7 @@ final class Sequence {
         this.topLogprobs = topLogprobs;
         this.stops = new StopMatcher(stops);
         this.echo = echo;
+        this.leader = leader;
     }
 
     boolean prefilling() {

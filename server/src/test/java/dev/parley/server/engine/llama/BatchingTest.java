@@ -100,6 +100,41 @@ class BatchingTest {
     }
 
     @Test
+    void aCopiedPromptSharesItsCellsAndGivesTheSameLogitsAsReadingIt() {
+        try (LlamaContext context = demo.newContext(THREE)) {
+            int[] prompt = demo.tokenize("Once upon a time there was a cat", true, false);
+            context.decode(BatchToken.prompt(prompt, 0, 0));
+            float[] read = context.logits(prompt.length - 1);
+
+            context.copySequence(0, 1, prompt.length - 1);
+            context.decode(List.of(new BatchToken(prompt[prompt.length - 1], prompt.length - 1, 1, true)));
+
+            assertThat(context.logits(0)).containsExactly(read, org.assertj.core.data.Offset.offset(1e-4f));
+            assertThat(context.usedCells()).isEqualTo(prompt.length + 1); // shared, not copied
+            context.clearSequence(0);
+            assertThat(context.usedCells()).isEqualTo(prompt.length); // still held by sequence 1
+        }
+    }
+
+    @Test
+    void aBatchThatNeedsMoreFreeCellsInARowThanExistFailsButFitsInSmallerPieces() {
+        try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
+            List<BatchToken> interleaved = new ArrayList<>();
+            for (int i = 0; i < 32; i++) interleaved.add(new BatchToken(300, i / 2, i % 2, false));
+            context.decode(interleaved);
+            context.clearSequence(1); // 48 free cells: 15 alone between sequence 0's, then 33 in a row
+            List<BatchToken> forty = BatchToken.prompt(new int[40], 16, 0);
+
+            assertThatThrownBy(() -> context.decode(forty))
+                    .isInstanceOf(LlamaException.class).isNotInstanceOf(ContextFullException.class);
+            assertThat(context.usedCells()).isEqualTo(16); // the failed decode left the cache as it was
+            context.decode(forty.subList(0, 32));
+            for (BatchToken token : forty.subList(32, 40)) context.decode(List.of(token));
+            assertThat(context.usedCells()).isEqualTo(56);
+        }
+    }
+
+    @Test
     void aFullContextRefusesTheBatchAndRecoversOnceASequenceIsCleared() {
         try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
             int[] filler = new int[context.contextLength()];
