@@ -1,7 +1,8 @@
 package dev.parley.batch;
 
 /**
- * A token bucket that refills continuously at {@code perMinute / 60 s}, holding at most {@code capacity}.
+ * A token bucket that refills continuously at {@code perMinute / 60 s}, holding at most {@code capacity};
+ * it starts half full.
  * A cost larger than the capacity is let through once the bucket is full and leaves it in debt, so that a
  * request bigger than the burst still runs, at the average rate. Counts what it offered (the first fill plus
  * every refill, including what a full bucket could not hold) and what was spent, so that utilisation is
@@ -24,7 +25,10 @@ final class Bucket {
         this.perMinute = perMinute;
         this.burstMinutes = burstMinutes;
         this.capacity = Math.max(perMinute * burstMinutes, Double.MIN_NORMAL);
-        this.level = capacity;
+        // Half full: a fresh process sends its first requests slowly (class loading, new connections), so
+        // they arrive late and together; a server whose own bucket was full meanwhile lost that refill, and a
+        // whole burst would meet 429s. Offered still counts the whole burst, so utilisation stays honest.
+        this.level = capacity / 2;
         this.offered = capacity;
         this.updated = now;
     }

@@ -14,18 +14,31 @@ final class LocalBudget implements Budget {
     private final LongSupplier clock;
     private final Sleeper sleeper;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Bucket requests;
-    private final Bucket tokens;
+    private final BudgetLimits limits;
+    private Bucket requests;
+    private Bucket tokens;
     private long pausedUntil;
 
     LocalBudget(BudgetLimits limits, LongSupplier clock, Sleeper sleeper) {
+        this.limits = limits;
         this.clock = clock;
         this.sleeper = sleeper;
+    }
+
+    /**
+     * The buckets start full at the first call, not at construction, so that "over the run" means from
+     * the first request on: reading the input and loading encodings before it is not counted as unused
+     * budget. Called under the lock.
+     */
+    private long start() {
         long now = clock.getAsLong();
-        double burstMinutes = limits.burst().toNanos() / 60e9;
-        this.requests = new Bucket(limits.requestsPerMinute(), burstMinutes, now);
-        this.tokens = new Bucket(limits.tokensPerMinute(), burstMinutes, now);
-        this.pausedUntil = now;
+        if (requests == null) {
+            double burstMinutes = limits.burst().toNanos() / 60e9;
+            requests = new Bucket(limits.requestsPerMinute(), burstMinutes, now);
+            tokens = new Bucket(limits.tokensPerMinute(), burstMinutes, now);
+            pausedUntil = now;
+        }
+        return now;
     }
 
     @Override
@@ -34,7 +47,7 @@ final class LocalBudget implements Budget {
             long wait;
             lock.lock();
             try {
-                long now = clock.getAsLong();
+                long now = start();
                 wait = Math.max(pausedUntil - now, Math.max(requests.waitFor(1, now), tokens.waitFor(cost, now)));
                 if (wait <= 0) {
                     requests.take(1, now);
@@ -51,7 +64,7 @@ final class LocalBudget implements Budget {
     private void settle(long estimate, long used) {
         lock.lock();
         try {
-            tokens.adjust(estimate - used, clock.getAsLong());
+            tokens.adjust(estimate - used, start());
         } finally {
             lock.unlock();
         }
@@ -61,7 +74,7 @@ final class LocalBudget implements Budget {
     public void observe(RateLimitSnapshot snapshot, Duration latency) {
         lock.lock();
         try {
-            long now = clock.getAsLong();
+            long now = start();
             if (snapshot.limitRequests() != null) requests.lowerLimit(snapshot.limitRequests(), now);
             if (snapshot.limitTokens() != null) tokens.lowerLimit(snapshot.limitTokens(), now);
             // The server counted what is left at some moment while the request was out; since then at most
@@ -78,7 +91,8 @@ final class LocalBudget implements Budget {
     public void pauseFor(Duration wait) {
         lock.lock();
         try {
-            pausedUntil = Math.max(pausedUntil, clock.getAsLong() + wait.toNanos());
+            long now = start();
+            pausedUntil = Math.max(pausedUntil, now + wait.toNanos());
         } finally {
             lock.unlock();
         }
@@ -88,7 +102,7 @@ final class LocalBudget implements Budget {
     public Usage usage() {
         lock.lock();
         try {
-            long now = clock.getAsLong();
+            long now = start();
             return new Usage(requests.spent(), requests.unlimited() ? Double.POSITIVE_INFINITY : requests.offered(now),
                     tokens.spent(), tokens.unlimited() ? Double.POSITIVE_INFINITY : tokens.offered(now),
                     requests.perMinute(), tokens.perMinute());
