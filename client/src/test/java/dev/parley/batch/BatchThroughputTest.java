@@ -68,4 +68,13 @@ class BatchThroughputTest {
             assertThat(summary.rateLimitedShare()).isLessThan(0.02);
         }
     }
+
+    @Test
+    void aBatchConfiguredAboveTheServersLimitFollowsItsHeadersDown() throws Exception {
+        try (var server = new LimitingServer(3000, 10_000_000)) {
+            var summary = run(server, new BudgetLimits(6000, 10_000_000, Duration.ofSeconds(1)));
+            assertThat(summary.usage().requestsPerMinute()).isEqualTo(3000);   // learnt from x-ratelimit-limit-requests
+            assertThat(summary.rateLimitedShare()).isLessThan(0.02);
+        }
+    }
 }
