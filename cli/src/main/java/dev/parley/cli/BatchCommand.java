@@ -41,16 +41,20 @@ import picocli.CommandLine.Model.CommandSpec;
         },
         footer = {
             "",
-            "OpenAI's api_request_parallel_processor.py flags are accepted too:",
-            "  --requests_filepath F   = INPUT             --save_filepath F = --output F",
-            "  --request_url URL       = --base-url and --endpoint, from the URL",
-            "  --api_key K             = --api-key K       --max_attempts N  = --max-attempts N (default 5 in both)",
-            "  --max_requests_per_minute N, --max_tokens_per_minute N  (defaults 1500 and 125000 in both)",
-            "  --token_encoding_name E = --token-encoding E (the script's default is cl100k_base; here each model's own)",
-            "  --logging_level L       = --log-level L (INFO in both)",
-            "The script's 15 s pause after a rate-limit error is --cooldown, used when the 429 does not say how long to wait.",
+            "OpenAI's api_request_parallel_processor.py flags work too:",
+            "  --requests_filepath F      INPUT",
+            "  --save_filepath F          --output F (same default)",
+            "  --request_url URL          --base-url and --endpoint, taken from the URL",
+            "  --api_key K                --api-key K",
+            "  --max_requests_per_minute  --max-requests-per-minute (1500 in both)",
+            "  --max_tokens_per_minute    --max-tokens-per-minute (125000 in both)",
+            "  --token_encoding_name E    --token-encoding E (script: cl100k_base)",
+            "  --max_attempts N           --max-attempts N (5 in both)",
+            "  --logging_level L          --log-level L (INFO in both)",
+            "  its 15 s pause after a rate-limit error: --cooldown, if a 429 names no wait",
             "",
-            "Exit: 0 every line succeeded; 3 some lines failed or were invalid; 1 the run stopped early."
+            "Exit: 0 every line succeeded; 3 some lines failed or were invalid;",
+            "1 the run stopped early (invalid API key, quota used up, unreadable input)."
         })
 final class BatchCommand implements Callable<Integer> {
     static final int EXIT_SOME_FAILED = 3;
@@ -71,15 +75,15 @@ final class BatchCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--endpoint", paramLabel = "auto|chat|completions",
-            description = "Where each line goes; auto decides by the line (default: ${DEFAULT-VALUE}).")
+            description = "Where each line goes; auto decides by the line (default: auto).")
     Endpoint endpoint = Endpoint.AUTO;
 
     @Option(names = {"--max-requests-per-minute", "--max_requests_per_minute"}, paramLabel = "N",
-            description = "Requests per minute to stay under (default: ${DEFAULT-VALUE}).")
+            description = "Requests per minute to stay under (default: 1500).")
     double maxRequestsPerMinute = BudgetLimits.DEFAULT_REQUESTS_PER_MINUTE;
 
     @Option(names = {"--max-tokens-per-minute", "--max_tokens_per_minute"}, paramLabel = "N",
-            description = "Tokens per minute to stay under, prompt + max_tokens x n estimated, settled by usage (default: ${DEFAULT-VALUE}).")
+            description = "Tokens per minute to stay under, prompt + max_tokens x n estimated, settled by usage (default: 125000).")
     double maxTokensPerMinute = BudgetLimits.DEFAULT_TOKENS_PER_MINUTE;
 
     @Option(names = "--max-concurrency", paramLabel = "N", description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
@@ -90,11 +94,11 @@ final class BatchCommand implements Callable<Integer> {
     int maxAttempts = BatchOptions.DEFAULT_MAX_ATTEMPTS;
 
     @Option(names = "--cooldown", paramLabel = "SECONDS",
-            description = "Pause of every request after a 429 that does not say how long to wait (default: ${DEFAULT-VALUE}).")
+            description = "Pause of every request after a 429 that does not say how long to wait (default: 15).")
     double cooldownSeconds = BatchOptions.DEFAULT_COOLDOWN.toSeconds();
 
     @Option(names = "--burst", paramLabel = "SECONDS",
-            description = "Seconds' worth of each limit that may be spent at once after an idle spell (default: ${DEFAULT-VALUE}).")
+            description = "Seconds' worth of each limit that may be spent at once after an idle spell (default: 1).")
     double burstSeconds = BudgetLimits.DEFAULT_BURST.toSeconds();
 
     @Option(names = "--keep-order", description = "Write results in input order instead of as they finish.")

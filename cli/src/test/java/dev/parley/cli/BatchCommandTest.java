@@ -158,9 +158,9 @@ class BatchCommandTest {
     void helpMapsTheSeedScriptsFlagsAndDefaults() {
         parley("batch", "--help");
         assertThat(out.toString())
-                .contains("--max-requests-per-minute=N", "(default: 1500.0)", "(default: 125000.0)", "(default: 5)")
+                .contains("--max-requests-per-minute=N", "(default: 1500)", "(default: 125000)", "(default: 5)")
                 .contains("--max_requests_per_minute", "--token_encoding_name", "--logging_level", "--save_filepath")
-                .contains("--requests_filepath F   = INPUT", "--request_url URL", "15 s pause");
+                .contains("--requests_filepath F      INPUT", "--request_url URL", "15 s pause");
     }
 
     @Test
