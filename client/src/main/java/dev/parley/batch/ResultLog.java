@@ -2,12 +2,12 @@ package dev.parley.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
@@ -59,28 +59,41 @@ final class ResultLog implements AutoCloseable {
         }
     }
 
-    /** Reads the ids of the whole lines, answering where the whole lines end. */
+    /**
+     * Reads the ids of the whole lines, a buffer at a time (a results file may be larger than memory
+     * allows as one array), answering where the whole lines end.
+     */
     private static long readDone(FileChannel file, Set<String> done, Consumer<String> warn) throws IOException {
-        byte[] bytes = new byte[Math.toIntExact(file.size())];
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        while (buffer.hasRemaining() && file.read(buffer, buffer.position()) >= 0) {}
-        int start = 0;
+        ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
+        var line = new ByteArrayOutputStream();
+        long position = 0;
         long lineNumber = 0;
-        for (int i = 0; i < bytes.length; i++) {
-            if (bytes[i] != '\n') continue;
-            lineNumber++;
-            String line = new String(bytes, start, i - start, StandardCharsets.UTF_8);
-            start = i + 1;
-            if (line.isBlank()) continue;
-            try {
-                JsonNode id = Json.tree(line).get("id");
-                if (id != null && id.isTextual()) done.add(id.asText());
-                else warn.accept("results line %d has no id; its request will be sent again".formatted(lineNumber));
-            } catch (UncheckedIOException e) {
-                warn.accept("results line %d is not JSON; its request will be sent again".formatted(lineNumber));
+        for (int read = file.read(buffer, 0); read > 0; read = file.read(buffer, position)) {
+            byte[] bytes = buffer.array();
+            int start = 0;
+            for (int i = 0; i < read; i++) {
+                if (bytes[i] != '\n') continue;
+                line.write(bytes, start, i - start);
+                remember(line.toString(StandardCharsets.UTF_8), ++lineNumber, done, warn);
+                line.reset();
+                start = i + 1;
             }
+            line.write(bytes, start, read - start);
+            position += read;
+            buffer.clear();
         }
-        return start;
+        return position - line.size();
+    }
+
+    private static void remember(String line, long lineNumber, Set<String> done, Consumer<String> warn) {
+        if (line.isBlank()) return;
+        try {
+            JsonNode id = Json.tree(line).get("id");
+            if (id != null && id.isTextual()) done.add(id.asText());
+            else warn.accept("results line %d has no id; its request will be sent again".formatted(lineNumber));
+        } catch (UncheckedIOException e) {
+            warn.accept("results line %d is not JSON; its request will be sent again".formatted(lineNumber));
+        }
     }
 
     /** The ids of the results already written when the log was opened. */

@@ -56,4 +56,16 @@ class ResultLogTest {
         assertThat(Files.readAllLines(file)).extracting(line -> line.substring(0, 10))
                 .containsExactly("{\"id\":\"a\",", "{\"id\":\"b\",", "{\"id\":\"c\",");
     }
+
+    @Test
+    void readsAResultsFileLongerThanOneBufferWithLinesAcrossTheBufferEdges() throws IOException {
+        Path file = dir.resolve("out.jsonl");
+        var text = new StringBuilder();
+        for (int i = 0; i < 3000; i++) text.append("{\"id\":\"r").append(i).append("\",\"pad\":\"").append("x".repeat(i % 50)).append("\"}\n");
+        Files.writeString(file, text + "{\"id\":\"r3000\"");
+        try (var log = ResultLog.open(file, false, warning -> {})) {
+            assertThat(log.done()).hasSize(3000).contains("r0", "r2999").doesNotContain("r3000");
+        }
+        assertThat(Files.readString(file)).isEqualTo(text.toString());
+    }
 }
