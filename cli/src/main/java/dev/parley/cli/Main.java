@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             ServeCommand.class,
             ChatCommand.class,
+            BatchCommand.class,
             CompleteCommand.class,
             ModelsCommand.class,
             TokensCommand.class,

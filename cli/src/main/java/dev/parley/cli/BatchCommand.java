@@ -1,0 +1,302 @@
+package dev.parley.cli;
+
+import dev.parley.batch.BatchListener;
+import dev.parley.batch.BatchOptions;
+import dev.parley.batch.BatchResult;
+import dev.parley.batch.BatchRunner;
+import dev.parley.batch.BatchSummary;
+import dev.parley.batch.BudgetLimits;
+import dev.parley.batch.Endpoint;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code parley batch INPUT.jsonl --output RESULTS.jsonl} sends every request of a JSONL file as fast as the
+ * limits allow and appends each result as it finishes; rerunning it finishes an interrupted run. Progress
+ * goes to stderr (a bar on a terminal, plain lines otherwise), the summary to stdout.
+ *
+ * <p>Exit codes: 0 when every line succeeded, 3 when some lines failed or were invalid (see the results
+ * and stderr), 1 when the run stopped early (an invalid API key, a used-up quota, unreadable input).
+ */
+@Command(name = "batch", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Send every request of a JSONL file, as fast as the rate limits allow, and append each result to a JSONL file.",
+            "Each line is a chat or legacy completion body (optionally with \"custom_id\" and \"metadata\", which are echoed, not sent), "
+                    + "or an OpenAI Batch API line {\"custom_id\",\"method\",\"url\",\"body\"}. Each result line holds the id, the request, "
+                    + "the response or the final error, the attempts and the metadata.",
+            "Rerunning the same command after a crash or Ctrl-C skips the lines already written (by custom_id, else by line number "
+                    + "and a hash of the line) and does the rest."
+        },
+        footer = {
+            "",
+            "OpenAI's api_request_parallel_processor.py flags work too:",
+            "  --requests_filepath F      INPUT",
+            "  --save_filepath F          --output F (same default)",
+            "  --request_url URL          --base-url and --endpoint, taken from the URL",
+            "  --api_key K                --api-key K",
+            "  --max_requests_per_minute  --max-requests-per-minute (1500 in both)",
+            "  --max_tokens_per_minute    --max-tokens-per-minute (125000 in both)",
+            "  --token_encoding_name E    --token-encoding E (script: cl100k_base)",
+            "  --max_attempts N           --max-attempts N (5 in both)",
+            "  --logging_level L          --log-level L (INFO in both)",
+            "  its 15 s pause after a rate-limit error: --cooldown, if a 429 names no wait",
+            "",
+            "Exit: 0 every line succeeded; 3 some lines failed or were invalid;",
+            "1 the run stopped early (invalid API key, quota used up, unreadable input)."
+        })
+final class BatchCommand implements Callable<Integer> {
+    static final int EXIT_SOME_FAILED = 3;
+
+    enum LogLevel { ERROR, WARNING, INFO, DEBUG }
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ConnectionFlags connection;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "INPUT", description = "The requests, one JSON object per line.")
+    Path input;
+
+    @Option(names = {"-o", "--output", "--save_filepath"}, paramLabel = "FILE",
+            description = "Where results are appended (default: INPUT with _results.jsonl, as the script does).")
+    Path output;
+
+    @Option(names = "--endpoint", paramLabel = "auto|chat|completions",
+            description = "Where each line goes; auto decides by the line (default: auto).")
+    Endpoint endpoint = Endpoint.AUTO;
+
+    @Option(names = {"--max-requests-per-minute", "--max_requests_per_minute"}, paramLabel = "N",
+            description = "Requests per minute to stay under (default: 1500).")
+    double maxRequestsPerMinute = BudgetLimits.DEFAULT_REQUESTS_PER_MINUTE;
+
+    @Option(names = {"--max-tokens-per-minute", "--max_tokens_per_minute"}, paramLabel = "N",
+            description = "Tokens per minute to stay under, prompt + max_tokens x n estimated, settled by usage (default: 125000).")
+    double maxTokensPerMinute = BudgetLimits.DEFAULT_TOKENS_PER_MINUTE;
+
+    @Option(names = "--max-concurrency", paramLabel = "N", description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
+    int maxConcurrency = BatchOptions.DEFAULT_MAX_CONCURRENCY;
+
+    @Option(names = {"--max-attempts", "--max_attempts"}, paramLabel = "N",
+            description = "Sends of a failing request before it is written as a failure (default: ${DEFAULT-VALUE}).")
+    int maxAttempts = BatchOptions.DEFAULT_MAX_ATTEMPTS;
+
+    @Option(names = "--cooldown", paramLabel = "SECONDS",
+            description = "Pause of every request after a 429 that does not say how long to wait (default: 15).")
+    double cooldownSeconds = BatchOptions.DEFAULT_COOLDOWN.toSeconds();
+
+    @Option(names = "--burst", paramLabel = "SECONDS",
+            description = "Seconds' worth of each limit that may be spent at once after an idle spell (default: 1).")
+    double burstSeconds = BudgetLimits.DEFAULT_BURST.toSeconds();
+
+    @Option(names = "--keep-order", description = "Write results in input order instead of as they finish.")
+    boolean keepOrder;
+
+    @Option(names = {"--token-encoding", "--token_encoding_name"}, paramLabel = "NAME",
+            description = "Count every model's tokens with this encoding, e.g. cl100k_base (default: each model's own).")
+    String tokenEncoding;
+
+    @Option(names = {"--log-level", "--logging_level"}, paramLabel = "LEVEL",
+            description = "ERROR, WARNING, INFO (progress) or DEBUG (every result) (default: ${DEFAULT-VALUE}).")
+    LogLevel logLevel = LogLevel.INFO;
+
+    @Option(names = "--requests_filepath", hidden = true, paramLabel = "FILE")
+    Path requestsFilepath;
+
+    @Option(names = "--request_url", hidden = true, paramLabel = "URL")
+    String requestUrl;
+
+    @Option(names = "--api_key", hidden = true, paramLabel = "KEY")
+    String apiKeyAlias;
+
+    private final boolean terminal;
+
+    BatchCommand() {
+        this(System.console() != null && System.console().isTerminal());
+    }
+
+    /** With {@code terminal} saying whether stderr is one, for tests. */
+    BatchCommand(boolean terminal) {
+        this.terminal = terminal;
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Path in = input != null ? input : requestsFilepath;
+        if (in == null) return Failures.report(err, "batch", new IllegalArgumentException("no INPUT file given"));
+        Path results = output != null ? output : Path.of(in.toString().replaceFirst("(\\.jsonl)?$", "_results.jsonl"));
+        if (!Files.isReadable(in)) return Failures.report(err, "batch", new IllegalArgumentException("cannot read " + in));
+
+        var client = connection.options();
+        if (apiKeyAlias != null) client.apiKey(apiKeyAlias);
+        if (requestUrl != null) {
+            String url = requestUrl.replaceAll("/+$", "");
+            if (url.endsWith("/chat/completions")) endpoint = Endpoint.CHAT;
+            else if (url.endsWith("/completions")) endpoint = Endpoint.COMPLETIONS;
+            else return Failures.report(err, "batch", new IllegalArgumentException("--request_url must end in /chat/completions or /completions"));
+            client.baseUrl(url.substring(0, url.lastIndexOf(endpoint == Endpoint.CHAT ? "/chat/completions" : "/completions")));
+        }
+
+        var log = new Log(err, terminal, logLevel);
+        BatchRunner runner;
+        try {
+            runner = BatchRunner.create(client.build(), BatchOptions.builder()
+                    .endpoint(endpoint)
+                    .limits(new BudgetLimits(maxRequestsPerMinute, maxTokensPerMinute, seconds(burstSeconds)))
+                    .maxConcurrency(maxConcurrency)
+                    .maxAttempts(maxAttempts)
+                    .cooldown(seconds(cooldownSeconds))
+                    .keepOrder(keepOrder)
+                    .tokenEncoding(tokenEncoding)
+                    .listener(log)
+                    .build());
+        } catch (IllegalArgumentException e) {
+            return Failures.report(err, "batch", e);
+        }
+
+        log.info("%s -> %s: %,d lines; limits %,.0f requests and %,.0f tokens per minute, %d at once".formatted(
+                in, results, lineCount(in), maxRequestsPerMinute, maxTokensPerMinute, maxConcurrency));
+        Thread progress = Thread.ofPlatform().daemon().start(() -> log.progressEvery(runner, terminal ? Duration.ofMillis(250) : Duration.ofSeconds(10)));
+        Thread interrupted = new Thread(() -> log.interrupted(runner, results));
+        Runtime.getRuntime().addShutdownHook(interrupted);
+        BatchSummary summary;
+        try {
+            summary = runner.run(in, results);
+        } catch (UncheckedIOException e) {
+            return Failures.report(err, "batch", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Failures.EXIT;
+        } finally {
+            progress.interrupt();
+            try {
+                Runtime.getRuntime().removeShutdownHook(interrupted);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running already
+            }
+        }
+        log.done();
+        out.println("parley batch: " + summary.describe());
+        out.println("results: " + results);
+        out.flush();
+        if (summary.stoppedBy() != null) return Failures.EXIT;
+        return summary.progress().failed() + summary.progress().invalid() > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    private static Duration seconds(double seconds) {
+        return Duration.ofNanos((long) (seconds * 1e9));
+    }
+
+    private static long lineCount(Path file) {
+        try (var lines = Files.lines(file)) {
+            return lines.count();
+        } catch (java.io.IOException | UncheckedIOException e) {
+            return 0;
+        }
+    }
+
+    /** Progress and events on stderr: a bar redrawn in place on a terminal, timestamped lines otherwise. */
+    static final class Log implements BatchListener {
+        private final PrintWriter err;
+        private final boolean terminal;
+        private final LogLevel level;
+        private boolean barShown;
+
+        Log(PrintWriter err, boolean terminal, LogLevel level) {
+            this.err = err;
+            this.terminal = terminal;
+            this.level = level;
+        }
+
+        @Override
+        public void invalidLine(long line, String message) {
+            at(LogLevel.WARNING, "line %d skipped: %s".formatted(line, message));
+        }
+
+        @Override
+        public void warning(String message) {
+            at(LogLevel.WARNING, message);
+        }
+
+        @Override
+        public void paused(Duration wait, String message) {
+            at(LogLevel.INFO, "429 (%s): every request waits %d ms".formatted(message, wait.toMillis()));
+        }
+
+        @Override
+        public void written(BatchResult result) {
+            if (!result.succeeded()) {
+                at(LogLevel.WARNING, "line %d (%s) failed after %d attempts: %s".formatted(
+                        result.line(), result.id(), result.attempts(), result.error().message()));
+            } else {
+                at(LogLevel.DEBUG, "line %d (%s) done in %d attempts".formatted(result.line(), result.id(), result.attempts()));
+            }
+        }
+
+        void info(String message) {
+            at(LogLevel.INFO, message);
+        }
+
+        void progressEvery(BatchRunner runner, Duration every) {
+            if (level.compareTo(LogLevel.INFO) < 0) return;
+            try {
+                while (true) {
+                    Thread.sleep(every);
+                    synchronized (this) {
+                        if (terminal) {
+                            err.print("\r\033[K" + ProgressLine.bar(runner.progress()));
+                            barShown = true;
+                        } else {
+                            err.println(stamp() + ProgressLine.counts(runner.progress()));
+                        }
+                        err.flush();
+                    }
+                }
+            } catch (InterruptedException e) {
+                // the run is over
+            }
+        }
+
+        synchronized void done() {
+            clearBar();
+            err.flush();
+        }
+
+        synchronized void interrupted(BatchRunner runner, Path results) {
+            clearBar();
+            err.println("parley batch: interrupted with %d results written to %s (%d in flight are not); run the same command again to finish"
+                    .formatted(runner.progress().written(), results, runner.progress().inFlight()));
+            err.flush();
+        }
+
+        private synchronized void at(LogLevel needed, String message) {
+            if (level.compareTo(needed) < 0) return;
+            clearBar();
+            err.println(terminal ? message : stamp() + message);
+            err.flush();
+        }
+
+        private void clearBar() {
+            if (barShown) err.print("\r\033[K");
+            barShown = false;
+        }
+
+        private static String stamp() {
+            return LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " ";
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package dev.parley.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.Json;
+import dev.parley.batch.BatchOptions;
+import dev.parley.batch.BatchRunner;
+import dev.parley.batch.BudgetLimits;
+import dev.parley.client.ClientOptions;
+import dev.parley.server.ParleyServer;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.llama.LlamaEngine;
+import dev.parley.server.engine.llama.LlamaEngineOptions;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code parley batch} against the real server on loopback with the demo model through llama.cpp. */
+@Timeout(120)
+class BatchCommandTest {
+    static ParleyServer server;
+    static String baseUrl;
+
+    @TempDir
+    Path dir;
+
+    final StringWriter out = new StringWriter();
+    final StringWriter err = new StringWriter();
+
+    @BeforeAll
+    static void start() {
+        var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+                .withContextPerSequence(256));
+        server = ParleyServer.start(engine, "127.0.0.1", 0);
+        baseUrl = "http://127.0.0.1:" + server.port() + "/v1";
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    /** Chat lines, every third a legacy completion, every other one with a custom_id and metadata. */
+    static List<String> requests(int count) {
+        return IntStream.range(0, count).mapToObj(i -> {
+            String head = i % 2 == 0 ? "{\"custom_id\":\"story-" + i + "\",\"metadata\":{\"i\":" + i + "}," : "{";
+            return i % 3 == 2
+                    ? head + "\"model\":\"demo\",\"prompt\":\"Lily and Tom " + i + "\",\"max_tokens\":6,\"temperature\":0}"
+                    : head + "\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time " + i + "\"}],\"max_tokens\":6,\"temperature\":0}";
+        }).toList();
+    }
+
+    int parley(String... args) {
+        CommandLine command = Main.commandLine();
+        command.setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
+        return command.execute(args);
+    }
+
+    static List<JsonNode> results(Path file) throws IOException {
+        return Files.readAllLines(file).stream().map(Json::tree).toList();
+    }
+
+    @Test
+    void sendsEveryLineToARealServerAndReportsBadLinesByNumber() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        var lines = new java.util.ArrayList<>(requests(30));
+        lines.add(7, "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":5}");
+        Files.write(input, lines);
+        Path output = dir.resolve("out.jsonl");
+
+        int exit = parley("batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none",
+                "--max-concurrency", "4");
+
+        assertThat(exit).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(err.toString()).contains("line 8 skipped: temperature");
+        List<JsonNode> results = results(output);
+        assertThat(results).hasSize(30).allSatisfy(line -> {
+            assertThat(line.has("error")).as(line.toString()).isFalse();
+            assertThat(line.get("response").get("usage").get("completion_tokens").asInt()).isPositive();
+        });
+        assertThat(results).filteredOn(line -> line.get("request").has("prompt"))
+                .allSatisfy(line -> assertThat(line.get("response").get("object").asText()).isEqualTo("text_completion"));
+        assertThat(results).filteredOn(line -> line.has("custom_id"))
+                .allSatisfy(line -> assertThat(line.get("metadata").get("i").asInt())
+                        .isEqualTo(Integer.parseInt(line.get("custom_id").asText().substring(6))));
+        assertThat(out.toString()).contains("parley batch: 30 succeeded, 0 failed, 1 invalid");
+    }
+
+    @Test
+    void keepsUnderTheClientSideLimitsWhileUsingMostOfThem() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(60));
+        var client = ClientOptions.builder(name -> null).baseUrl(baseUrl).apiKey("none").build();
+        // 1200 requests a minute is 20 a second: the 60 take about 3 s after the first half-second's burst.
+        var summary = BatchRunner.create(client, BatchOptions.builder()
+                .limits(new BudgetLimits(1200, 1_000_000, Duration.ofSeconds(1))).maxConcurrency(8).build())
+                .run(input, dir.resolve("out.jsonl"));
+
+        System.out.println("[batch against parley] " + summary.describe());
+        assertThat(summary.progress().succeeded()).isEqualTo(60);
+        assertThat(summary.usage().requestsSpent()).isLessThanOrEqualTo(summary.usage().requestsOffered());
+        assertThat(summary.utilisation()).isGreaterThan(0.75);   // generous: the demo model shares two cores
+    }
+
+    @Test
+    void afterSigkillMidRunTheSameCommandFinishesWithEveryLineExactlyOnce() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(60));
+        Path output = dir.resolve("out.jsonl");
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // 300 a minute: five a second, so the child is mid-run for a good ten seconds.
+        Process child = new ProcessBuilder(java, "-cp", classpath, "dev.parley.cli.Main", "batch", input.toString(),
+                "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none",
+                "--max-requests-per-minute", "300", "--max-concurrency", "2", "--log-level", "ERROR")
+                .redirectOutput(dir.resolve("child.out").toFile())
+                .redirectError(dir.resolve("child.err").toFile())
+                .start();
+        try {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (lineCount(output) < 8 && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
+            assertThat(child.isAlive()).as("child still running; stderr: %s", Files.readString(dir.resolve("child.err"))).isTrue();
+        } finally {
+            child.destroyForcibly().waitFor();
+        }
+        long written = lineCount(output);
+        assertThat(written).isBetween(8L, 59L);
+        Files.writeString(output, "{\"id\":\"story-58\",\"line\":59,\"requ", StandardOpenOption.APPEND);  // a torn last write
+
+        int exit = parley("batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none");
+
+        assertThat(exit).as(err.toString()).isZero();
+        List<JsonNode> results = results(output);
+        assertThat(results).hasSize(60);
+        assertThat(new TreeSet<>(results.stream().map(line -> line.get("line").asLong()).toList()))
+                .containsExactlyElementsOf(LongStream.rangeClosed(1, 60).boxed().toList());
+        assertThat(new TreeSet<>(results.stream().map(line -> line.get("id").asText()).toList())).hasSize(60);
+        assertThat(out.toString()).contains("%d already done".formatted(written));
+        assertThat(err.toString()).contains("cutting off an unfinished last line");
+    }
+
+    @Test
+    void helpMapsTheSeedScriptsFlagsAndDefaults() {
+        parley("batch", "--help");
+        assertThat(out.toString())
+                .contains("--max-requests-per-minute=N", "(default: 1500)", "(default: 125000)", "(default: 5)")
+                .contains("--max_requests_per_minute", "--token_encoding_name", "--logging_level", "--save_filepath")
+                .contains("--requests_filepath F      INPUT", "--request_url URL", "15 s pause");
+    }
+
+    @Test
+    void aSeedStyleCommandLineWorksAsIs() throws Exception {
+        Path input = dir.resolve("requests.jsonl");
+        Files.write(input, requests(2));                                    // both chat: the URL says so
+        int exit = parley("batch", "--requests_filepath", input.toString(), "--request_url", baseUrl + "/chat/completions",
+                "--api_key", "none", "--max_requests_per_minute", "1500", "--max_tokens_per_minute", "125000",
+                "--token_encoding_name", "cl100k_base", "--max_attempts", "5", "--logging_level", "INFO");
+        assertThat(exit).as(err.toString()).isZero();
+        List<JsonNode> results = results(dir.resolve("requests_results.jsonl"));
+        assertThat(results).hasSize(2).allSatisfy(line -> assertThat(line.get("response").get("object").asText()).isEqualTo("chat.completion"));
+    }
+
+    static long lineCount(Path file) throws IOException {
+        if (!Files.exists(file)) return 0;
+        return Files.readString(file).chars().filter(c -> c == '\n').count();
+    }
+}

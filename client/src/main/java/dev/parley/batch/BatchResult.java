@@ -1,0 +1,35 @@
+package dev.parley.batch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.ApiError;
+
+/**
+ * One line of the results file: the request, and either its response or its final error.
+ *
+ * @param id the input line's identity, by which a rerun knows it is done: its {@code custom_id}, else
+ *     {@code line-N-HASH} (line number and a hash of its text)
+ * @param customId the input's {@code custom_id}; null (absent) when it had none
+ * @param line the input line number, from 1
+ * @param request the body as sent
+ * @param response the server's answer; null (absent) when the request failed
+ * @param error the last failure: the server's error, or for a connection failure one of type
+ *     {@code connection_error}; null (absent) when the request succeeded
+ * @param status the HTTP status of the last attempt; 0 when the server was not reached
+ * @param attempts how many times the request was sent
+ * @param metadata the input line's {@code metadata}, echoed; null (absent) when it had none
+ */
+public record BatchResult(
+        String id,
+        String customId,
+        long line,
+        JsonNode request,
+        JsonNode response,
+        ApiError error,
+        int status,
+        int attempts,
+        JsonNode metadata) {
+
+    public boolean succeeded() {
+        return error == null;
+    }
+}

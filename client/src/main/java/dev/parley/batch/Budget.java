@@ -1,0 +1,73 @@
+package dev.parley.batch;
+
+import dev.parley.client.Sleeper;
+import dev.parley.limits.RateLimitSnapshot;
+import java.time.Duration;
+import java.util.function.LongSupplier;
+
+/**
+ * The request and token budget a batch spends: each attempt first {@link #acquire acquires} one request and
+ * its estimated tokens, and settles the estimate against the real usage afterwards. What servers answer
+ * teaches it: {@link #observe} lowers it to the {@code x-ratelimit-*} a response reports, {@link #pauseFor}
+ * holds every request after a 429.
+ *
+ * <p>{@link #local} keeps the budget in this process. This interface is the seam for a budget that
+ * several batch processes share (one organisation's RPM and TPM kept in Redis): such an implementation
+ * answers the same four calls from a shared store. Implementations are thread-safe.
+ */
+public interface Budget {
+
+    /**
+     * A budget of {@code limits} in this process: both buckets refill continuously and hold at most
+     * {@link BudgetLimits#burst} worth of the limit, so that a server enforcing its limit over short
+     * windows (OpenAI quantises per-minute limits to per-second ones) is not overrun at the start.
+     *
+     * @param nanoTime the clock, in nanoseconds, e.g. {@link System#nanoTime}
+     * @param sleeper waits while the budget is spent
+     */
+    static Budget local(BudgetLimits limits, LongSupplier nanoTime, Sleeper sleeper) {
+        return new LocalBudget(limits, nanoTime, sleeper);
+    }
+
+    /**
+     * Waits until one request and {@code tokens} estimated tokens fit, takes them, and answers the permit
+     * that settles them. A pause after a 429 is waited out first.
+     *
+     * @throws InterruptedException when interrupted while waiting; nothing is taken then
+     */
+    Permit acquire(long tokens) throws InterruptedException;
+
+    /** Learns from a response's {@code x-ratelimit-*}: limits are lowered to the server's, never raised. */
+    void observe(RateLimitSnapshot snapshot, Duration latency);
+
+    /** Holds every request for {@code wait} from now; never shortens a pause already under way. */
+    void pauseFor(Duration wait);
+
+    /** What was spent and offered so far, for the summary. */
+    Usage usage();
+
+    /** One attempt's share of the budget. */
+    interface Permit {
+        /**
+         * Replaces the estimate by the tokens the attempt really used: the difference is given back or
+         * charged. A failed attempt that used none settles with zero. Call once.
+         */
+        void settle(long usedTokens);
+    }
+
+    /**
+     * Requests and tokens spent, and what the limits offered over the same time (the first burst plus the
+     * continuous refill). Offered is infinite for an unlimited budget.
+     */
+    record Usage(double requestsSpent, double requestsOffered, double tokensSpent, double tokensOffered,
+            double requestsPerMinute, double tokensPerMinute) {
+
+        public double requestShare() {
+            return requestsOffered > 0 && Double.isFinite(requestsOffered) ? requestsSpent / requestsOffered : 0;
+        }
+
+        public double tokenShare() {
+            return tokensOffered > 0 && Double.isFinite(tokensOffered) ? tokensSpent / tokensOffered : 0;
+        }
+    }
+}

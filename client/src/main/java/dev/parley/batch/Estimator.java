@@ -1,0 +1,50 @@
+package dev.parley.batch;
+
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.CompletionRequest;
+import dev.parley.api.Prompt;
+import dev.parley.tokens.TokenCounter;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The tokens a request is expected to cost against a tokens-per-minute limit, as servers reserve them:
+ * the prompt counted with {@code dev.parley.tokens} (messages, tools and functions for chat), plus the
+ * output cap ({@code max_completion_tokens}, else {@code max_tokens}) times {@code n}. A chat request
+ * without a cap is reserved at {@link #DEFAULT_COMPLETION_TOKENS}; the estimate is settled against the
+ * real {@code usage} afterwards either way.
+ *
+ * <p>Thread-safe.
+ */
+final class Estimator {
+    /** The output reserved for a chat request with no cap; the legacy endpoint's own default. */
+    static final int DEFAULT_COMPLETION_TOKENS = CompletionRequest.DEFAULT_MAX_TOKENS;
+
+    private final String encoding;
+    private final Map<String, TokenCounter> counters = new ConcurrentHashMap<>();
+
+    /** @param encoding the encoding to count every model with; null to count each by its own */
+    Estimator(String encoding) {
+        this.encoding = encoding;
+        if (encoding != null) TokenCounter.forEncoding(encoding);    // fail fast on an unknown name
+    }
+
+    long estimate(BatchRequest request) {
+        TokenCounter counter = counters.computeIfAbsent(request.model(),
+                model -> encoding != null ? TokenCounter.forEncoding(encoding) : TokenCounter.forModel(model));
+        return switch (request) {
+            case BatchRequest.Chat(ChatCompletionRequest chat) -> {
+                long prompt = counter.count(new dev.parley.tokens.Prompt(chat.messages(), chat.tools(), chat.functions()));
+                int output = chat.outputLimit() == null ? DEFAULT_COMPLETION_TOKENS : chat.outputLimit();
+                yield prompt + (long) output * chat.choices();
+            }
+            case BatchRequest.Completion(CompletionRequest completion) -> {
+                long prompt = switch (completion.prompt()) {
+                    case Prompt.Texts(var texts) -> texts.stream().mapToLong(counter::count).sum();
+                    case Prompt.Tokens(var tokens) -> tokens.stream().mapToLong(java.util.List::size).sum();
+                };
+                yield prompt + (long) completion.outputLimit() * completion.choices() * completion.prompt().size();
+            }
+        };
+    }
+}

@@ -1,0 +1,27 @@
+package dev.parley.batch;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/** What one line of the input is: a request to send, or a line to report and skip. */
+sealed interface InputLine {
+    /** 1-based, as editors count. */
+    long number();
+
+    /**
+     * A request to send.
+     *
+     * @param id the line's identity in the results (see {@link LineReader#identity})
+     * @param customId the line's {@code custom_id}; null when it has none
+     * @param body the request body as it is sent (without {@code custom_id} and {@code metadata})
+     * @param metadata echoed in the result, never sent; null when the line has none
+     * @param estimate the tokens the request is expected to cost, prompt and completion
+     */
+    record Job(long number, String id, String customId, BatchRequest request, JsonNode body, JsonNode metadata, long estimate)
+            implements InputLine {}
+
+    /** A line that is not a valid request (bad JSON, a broken rule, a repeated {@code custom_id}). */
+    record Invalid(long number, String message) implements InputLine {}
+
+    /** A blank line: nothing to do. */
+    record Blank(long number) implements InputLine {}
+}

@@ -1,0 +1,104 @@
+package dev.parley.batch;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.api.Json;
+import dev.parley.api.check.RequestReader;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Set;
+
+/**
+ * Turns input lines into {@link InputLine}s. A line is a JSON object in one of two shapes:
+ * <ul>
+ *   <li>a request body, optionally with {@code custom_id} and {@code metadata}, which are taken out
+ *       before sending (so chat's own {@code metadata} parameter cannot be sent from a batch);
+ *   <li>the OpenAI Batch API's {@code {"custom_id","method","url","body"}}, where {@code url} names the
+ *       endpoint ({@code /v1/chat/completions} or {@code /v1/completions}).
+ * </ul>
+ * The endpoint is the Batch API line's {@code url}, else the configured one, else the body's shape
+ * ({@code prompt} without {@code messages} is legacy; anything else is chat).
+ *
+ * <p>Not thread-safe: one reader reads one input in order, remembering the {@code custom_id}s seen.
+ */
+final class LineReader {
+    private final Endpoint endpoint;
+    private final Estimator estimator;
+    private final Set<String> customIds = new HashSet<>();
+
+    LineReader(Endpoint endpoint, Estimator estimator) {
+        this.endpoint = endpoint;
+        this.estimator = estimator;
+    }
+
+    /**
+     * The identity of a line in the results: its {@code custom_id} when it has one, else
+     * {@code line-N-HASH} with its line number and the first 16 hex digits of the SHA-256 of its text, so
+     * that a rerun over an edited input redoes exactly the lines that moved or changed.
+     */
+    static String identity(long number, String customId, String text) {
+        if (customId != null) return customId;
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(text.strip().getBytes(StandardCharsets.UTF_8));
+            return "line-" + number + "-" + HexFormat.of().formatHex(hash, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    InputLine read(long number, String text) {
+        if (text.isBlank()) return new InputLine.Blank(number);
+        JsonNode node;
+        try {
+            node = Json.mapper().readTree(text);
+        } catch (JsonProcessingException e) {
+            return new InputLine.Invalid(number, "not JSON: " + e.getOriginalMessage());
+        }
+        if (!(node instanceof ObjectNode line)) return new InputLine.Invalid(number, "not a JSON object");
+
+        JsonNode customIdNode = line.get("custom_id");
+        if (customIdNode != null && !customIdNode.isTextual()) return new InputLine.Invalid(number, "custom_id must be a string");
+        String customId = customIdNode == null ? null : customIdNode.asText();
+        if (customId != null && customIds.contains(customId)) {
+            return new InputLine.Invalid(number, "custom_id '%s' was already used by an earlier line".formatted(customId));
+        }
+        JsonNode metadata = line.get("metadata");
+
+        ObjectNode body;
+        Endpoint target;
+        if (line.has("body") && line.has("url")) {
+            if (!(line.get("body") instanceof ObjectNode batchBody)) return new InputLine.Invalid(number, "body must be a JSON object");
+            body = batchBody.deepCopy();
+            String url = line.get("url").asText();
+            if (url.endsWith("/chat/completions")) target = Endpoint.CHAT;
+            else if (url.endsWith("/completions")) target = Endpoint.COMPLETIONS;
+            else return new InputLine.Invalid(number, "url '%s' is neither /v1/chat/completions nor /v1/completions".formatted(url));
+        } else {
+            body = line.deepCopy();
+            body.remove("custom_id");
+            body.remove("metadata");
+            target = endpoint != Endpoint.AUTO ? endpoint
+                    : body.has("prompt") && !body.has("messages") ? Endpoint.COMPLETIONS : Endpoint.CHAT;
+        }
+
+        try {
+            byte[] bytes = Json.mapper().writeValueAsBytes(body);
+            BatchRequest request = target == Endpoint.COMPLETIONS
+                    ? new BatchRequest.Completion(RequestReader.completion(bytes))
+                    : new BatchRequest.Chat(RequestReader.chat(bytes));
+            if (customId != null) customIds.add(customId);
+            return new InputLine.Job(number, identity(number, customId, text), customId, request, body, metadata,
+                    estimator.estimate(request));
+        } catch (InvalidRequestException e) {
+            String param = e.error().param();
+            return new InputLine.Invalid(number, (param == null ? "" : param + ": ") + e.getMessage());
+        } catch (JsonProcessingException e) {
+            return new InputLine.Invalid(number, e.getOriginalMessage());
+        }
+    }
+}

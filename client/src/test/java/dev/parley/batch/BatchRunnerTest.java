@@ -1,0 +1,174 @@
+package dev.parley.batch;
+
+import static dev.parley.client.ScriptedServer.Reply.json;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.Json;
+import dev.parley.client.ClientOptions;
+import dev.parley.client.ScriptedServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The runner against a scripted loopback server, one request at a time, on a clock that only sleeps move. */
+class BatchRunnerTest {
+    static final String COMPLETION = """
+            {"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",\
+            "choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],\
+            "usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}""";
+    static final String RATE_LIMITED = """
+            {"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}""";
+    static final String SERVER_ERROR = """
+            {"error":{"message":"The server had an error","type":"server_error","param":null,"code":null}}""";
+    static final String BAD_KEY = """
+            {"error":{"message":"Incorrect API key provided","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}""";
+
+    @TempDir
+    Path dir;
+
+    final ScriptedServer server = ScriptedServer.start();
+    final SteppingTime time = new SteppingTime();
+    final List<String> heard = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    static String chat(String content) {
+        return "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}],\"max_tokens\":5}";
+    }
+
+    Path input(String... lines) throws IOException {
+        return Files.writeString(dir.resolve("in.jsonl"), String.join("\n", lines) + "\n");
+    }
+
+    BatchSummary run(Path input, UnaryOperator<BatchOptions.Builder> tweak) throws InterruptedException {
+        var client = ClientOptions.builder(name -> null).baseUrl(server.baseUrl()).apiKey("sk-batch")
+                .clock(Clock.fixed(Instant.parse("2026-11-25T20:00:00Z"), ZoneOffset.UTC)).build();
+        var options = BatchOptions.builder()
+                .limits(BudgetLimits.unlimited())
+                .maxConcurrency(1)
+                .nanoTime(time).sleeper(time).random(() -> Long.MIN_VALUE)   // nextDouble() = 0.5
+                .listener(new BatchListener() {
+                    @Override public void invalidLine(long line, String message) { heard.add("invalid " + line + ": " + message); }
+                    @Override public void warning(String message) { heard.add("warning: " + message); }
+                    @Override public void paused(Duration wait, String message) { heard.add("paused " + wait); }
+                });
+        return BatchRunner.create(client, tweak.apply(options).build()).run(input, dir.resolve("out.jsonl"));
+    }
+
+    List<JsonNode> results() throws IOException {
+        return Files.readAllLines(dir.resolve("out.jsonl")).stream().map(Json::tree).toList();
+    }
+
+    @Test
+    void writesOneLinePerRequestWithTheRequestItsResponseAndItsMetadata() throws Exception {
+        server.enqueue(json(200, COMPLETION));
+        var summary = run(input("{\"custom_id\":\"a\",\"metadata\":{\"row\":1}," + chat("Hi").substring(1)), o -> o);
+
+        JsonNode line = results().getFirst();
+        assertThat(line.get("id").asText()).isEqualTo("a");
+        assertThat(line.get("custom_id").asText()).isEqualTo("a");
+        assertThat(line.get("line").asInt()).isEqualTo(1);
+        assertThat(line.get("request").toString()).isEqualTo(chat("Hi"));
+        assertThat(line.get("response").get("choices").get(0).get("message").get("content").asText()).isEqualTo("Hello!");
+        assertThat(line.get("metadata").toString()).isEqualTo("{\"row\":1}");
+        assertThat(line.get("attempts").asInt()).isEqualTo(1);
+        assertThat(line.has("error")).isFalse();
+        assertThat(Json.tree(server.lastRequest().body()).has("metadata")).isFalse();
+        assertThat(server.lastRequest().header("authorization")).isEqualTo("Bearer sk-batch");
+        assertThat(summary.progress().succeeded()).isEqualTo(1);
+        assertThat(summary.progress().tokens()).isEqualTo(11);    // settled by usage, not the estimate
+    }
+
+    @Test
+    void after429EveryRequestPausesForTheServersWaitThenItIsSentAgain() throws Exception {
+        server.enqueue(json(429, RATE_LIMITED, "retry-after-ms", "1500"), json(200, COMPLETION));
+        var summary = run(input(chat("Hi")), o -> o);
+
+        assertThat(time.sleeps()).containsExactly(Duration.ofMillis(1500));
+        assertThat(heard).containsExactly("paused PT1.5S");
+        assertThat(results().getFirst().get("attempts").asInt()).isEqualTo(2);
+        assertThat(summary.progress().rateLimited()).isEqualTo(1);
+        assertThat(summary.rateLimitedShare()).isEqualTo(0.5);
+    }
+
+    @Test
+    void a429ThatSaysNoWaitPausesForTheCooldown() throws Exception {
+        server.enqueue(json(429, RATE_LIMITED), json(200, COMPLETION));
+        run(input(chat("Hi")), o -> o.cooldown(Duration.ofSeconds(15)));
+        assertThat(time.sleeps()).containsExactly(Duration.ofSeconds(15));
+    }
+
+    @Test
+    void aRequestThatKeepsFailingIsWrittenAsAFailureAfterMaxAttemptsWithItsOwnBackoff() throws Exception {
+        server.enqueue(json(500, SERVER_ERROR), json(500, SERVER_ERROR), json(500, SERVER_ERROR));
+        var summary = run(input(chat("Hi")), o -> o.maxAttempts(3).initialBackoff(Duration.ofSeconds(2)));
+
+        JsonNode line = results().getFirst();
+        assertThat(line.has("response")).isFalse();
+        assertThat(line.get("error").get("message").asText()).isEqualTo("The server had an error");
+        assertThat(line.get("status").asInt()).isEqualTo(500);
+        assertThat(line.get("attempts").asInt()).isEqualTo(3);
+        assertThat(time.sleeps()).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2));   // half of 2 s, 4 s
+        assertThat(summary.progress().failed()).isEqualTo(1);
+    }
+
+    @Test
+    void aRequestTheServerRejectsAsInvalidIsWrittenAtOnce() throws Exception {
+        server.enqueue(json(404, "{\"error\":{\"message\":\"The model does not exist\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}"));
+        run(input(chat("Hi")), o -> o);
+        assertThat(results().getFirst().get("error").get("code").asText()).isEqualTo("model_not_found");
+        assertThat(server.requests()).hasSize(1);
+    }
+
+    @Test
+    void badLinesAreReportedWithTheirNumbersAndSkipped() throws Exception {
+        server.enqueue(json(200, COMPLETION));
+        var summary = run(input("{oops", chat("Hi"), "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":0}"), o -> o);
+
+        assertThat(heard).hasSize(2);
+        assertThat(heard.get(0)).startsWith("invalid 1: not JSON");
+        assertThat(heard.get(1)).startsWith("invalid 3: n: ");
+        assertThat(results()).singleElement().satisfies(line -> assertThat(line.get("line").asInt()).isEqualTo(2));
+        assertThat(summary.progress().invalid()).isEqualTo(2);
+    }
+
+    @Test
+    void aRerunSkipsWhatIsWrittenAndDoesTheRest() throws Exception {
+        Path input = input(chat("one"), chat("two"), chat("three"));
+        String first = LineReader.identity(1, null, chat("one"));
+        Files.writeString(dir.resolve("out.jsonl"), "{\"id\":\"" + first + "\",\"line\":1}\n{\"id\":\"line-2-");   // crashed mid-line
+        server.enqueue(json(200, COMPLETION), json(200, COMPLETION));
+
+        var summary = run(input, o -> o);
+
+        assertThat(server.requests()).extracting(r -> Json.tree(r.body()).get("messages").get(0).get("content").asText())
+                .containsExactly("two", "three");
+        assertThat(results()).extracting(line -> line.get("line").asInt()).containsExactly(1, 2, 3);
+        assertThat(summary.progress().alreadyDone()).isEqualTo(1);
+        assertThat(heard).singleElement().asString().contains("unfinished last line");
+    }
+
+    @Test
+    void anInvalidApiKeyStopsTheRunAndWritesNothingForIt() throws Exception {
+        server.enqueue(json(401, BAD_KEY));
+        var summary = run(input(chat("one"), chat("two")), o -> o);
+
+        assertThat(summary.stoppedBy()).contains("Incorrect API key");
+        assertThat(server.requests()).hasSize(1);
+        assertThat(Files.readString(dir.resolve("out.jsonl"))).isEmpty();
+    }
+}
