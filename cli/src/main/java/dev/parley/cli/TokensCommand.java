@@ -8,7 +8,7 @@ import dev.parley.api.Json;
 import dev.parley.api.Tool;
 import dev.parley.tokens.ModelCatalog;
 import dev.parley.tokens.ModelLookup;
-import dev.parley.tokens.Prompt;
+import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.TokenCounter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -132,10 +132,10 @@ final class TokensCommand implements Callable<Integer> {
         return TokenCounter.of(lookup.model());
     }
 
-    private Prompt prompt(JsonNode request) {
-        if (request.isArray()) return Prompt.of(checked(convert(request, ChatMessage.class)));
+    private ChatPrompt prompt(JsonNode request) {
+        if (request.isArray()) return ChatPrompt.of(checked(convert(request, ChatMessage.class)));
         if (request.isObject() && request.path("messages").isArray()) {
-            return new Prompt(
+            return new ChatPrompt(
                     checked(convert(request.path("messages"), ChatMessage.class)),
                     withoutNulls(convert(request.path("tools"), Tool.class), "tools"),
                     withoutNulls(convert(request.path("functions"), FunctionDefinition.class), "functions"));

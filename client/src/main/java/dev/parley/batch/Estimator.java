@@ -3,6 +3,7 @@ package dev.parley.batch;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.Prompt;
+import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.TokenCounter;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,7 +35,7 @@ final class Estimator {
                 model -> encoding != null ? TokenCounter.forEncoding(encoding) : TokenCounter.forModel(model));
         return switch (request) {
             case BatchRequest.Chat(ChatCompletionRequest chat) -> {
-                long prompt = counter.count(new dev.parley.tokens.Prompt(chat.messages(), chat.tools(), chat.functions()));
+                long prompt = counter.count(ChatPrompt.of(chat));
                 int output = chat.outputLimit() == null ? DEFAULT_COMPLETION_TOKENS : chat.outputLimit();
                 yield prompt + (long) output * chat.choices();
             }

@@ -4,7 +4,7 @@ import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
-import dev.parley.tokens.Prompt;
+import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.TokenCounter;
 
 /**
@@ -18,9 +18,6 @@ enum TiktokenUsage implements UsageCounter {
     @Override
     public Usage count(ChatCompletionRequest request, ChatCompletion answer) {
         TokenCounter counter = TokenCounter.forModel(request.model());
-        Prompt prompt = Prompt.of(request.messages());
-        if (request.tools() != null) prompt = prompt.withTools(request.tools());
-        if (request.functions() != null) prompt = prompt.withFunctions(request.functions());
         int completion = 0;
         for (ChatCompletion.Choice choice : answer.choices()) {
             completion += counter.count(choice.message().text());
@@ -32,7 +29,7 @@ enum TiktokenUsage implements UsageCounter {
                 }
             }
         }
-        return Usage.of(counter.count(prompt), completion);
+        return Usage.of(counter.count(ChatPrompt.of(request)), completion);
     }
 
     private static String nullToEmpty(String text) {

@@ -30,11 +30,11 @@ record MessageCounter(Encoding encoding, MessageRules rules) implements TokenCou
 
     @Override
     public int count(List<ChatMessage> messages) {
-        return count(Prompt.of(messages));
+        return count(ChatPrompt.of(messages));
     }
 
     @Override
-    public int count(Prompt prompt) {
+    public int count(ChatPrompt prompt) {
         boolean definitions = prompt.hasDefinitions();
         int tokens = 0;
         boolean padded = false;
@@ -87,7 +87,7 @@ record MessageCounter(Encoding encoding, MessageRules rules) implements TokenCou
         return tokens;
     }
 
-    private static List<FunctionDefinition> definitionsOf(Prompt prompt) {
+    private static List<FunctionDefinition> definitionsOf(ChatPrompt prompt) {
         var all = new ArrayList<FunctionDefinition>(prompt.functions());
         for (Tool tool : prompt.tools()) {
             if (tool.function() != null) all.add(tool.function());

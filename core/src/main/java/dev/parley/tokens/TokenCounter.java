@@ -47,7 +47,7 @@ public interface TokenCounter {
      * tokens plus the tokens of its role, content and name (and the name adjustment), then the priming.
      * Assistant {@code function_call}s count as name + arguments + 3, as measured against OpenAI by the
      * openai-chat-tokens project; {@code tool_calls} are counted the same way per call, which is an
-     * estimate. Images count by OpenAI's tile rule (see {@link #count(Prompt)}).
+     * estimate. Images count by OpenAI's tile rule (see {@link #count(ChatPrompt)}).
      */
     int count(List<ChatMessage> messages);
 
@@ -59,5 +59,5 @@ public interface TokenCounter {
      * read from a {@code data:} URI (PNG, GIF, JPEG), or, for images that would have to be fetched, the most
      * a high-detail image can cost (1445), so that an estimate for rate limiting errs high.
      */
-    int count(Prompt prompt);
+    int count(ChatPrompt prompt);
 }

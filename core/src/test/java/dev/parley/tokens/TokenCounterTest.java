@@ -46,13 +46,13 @@ class TokenCounterTest {
     static Stream<Arguments> openaiChatTokensCases() {
         JsonNode cases = Fixtures.json("openai-chat-tokens-cases.json").path("cases");
         return StreamSupport.stream(cases.spliterator(), false)
-                .map(c -> Arguments.of(c.path("tokens").asInt(), new Prompt(
+                .map(c -> Arguments.of(c.path("tokens").asInt(), new ChatPrompt(
                         Fixtures.messages(c.path("messages")), List.of(), Fixtures.functions(c.path("functions")))));
     }
 
     @ParameterizedTest(name = "{0} tokens: {1}")
     @MethodSource("openaiChatTokensCases")
-    void countsPromptsWithFunctionsAsOpenAIReportedForGpt35Turbo(int expected, Prompt prompt) {
+    void countsPromptsWithFunctionsAsOpenAIReportedForGpt35Turbo(int expected, ChatPrompt prompt) {
         assertThat(TokenCounter.forModel("gpt-3.5-turbo").count(prompt)).isEqualTo(expected);
     }
 
@@ -60,7 +60,7 @@ class TokenCounterTest {
     @CsvSource({"gpt-3.5-turbo, 105", "gpt-4, 105", "gpt-4o, 101", "gpt-4o-mini, 101"})
     void countsTheCookbookToolExampleAsOpenAIReported(String model, int expected) {
         JsonNode request = Fixtures.json("cookbook-tools.json");
-        Prompt prompt = Prompt.of(Fixtures.messages(request.path("messages")))
+        ChatPrompt prompt = ChatPrompt.of(Fixtures.messages(request.path("messages")))
                 .withTools(Fixtures.tools(request.path("tools")));
         assertThat(TokenCounter.forModel(model).count(prompt)).isEqualTo(expected);
     }
@@ -71,14 +71,14 @@ class TokenCounterTest {
         var messages = Fixtures.messages(request.path("messages"));
         var tools = Fixtures.tools(request.path("tools"));
         var counter = TokenCounter.forModel("gpt-4o");
-        assertThat(counter.count(Prompt.of(messages).withFunctions(List.of(tools.getFirst().function()))))
-                .isEqualTo(counter.count(Prompt.of(messages).withTools(tools)));
+        assertThat(counter.count(ChatPrompt.of(messages).withFunctions(List.of(tools.getFirst().function()))))
+                .isEqualTo(counter.count(ChatPrompt.of(messages).withTools(tools)));
     }
 
     @Test
     void countsAPromptWithoutDefinitionsAsItsMessages() {
         var counter = TokenCounter.forModel("gpt-4");
-        assertThat(counter.count(Prompt.of(Fixtures.seedMessages()))).isEqualTo(129);
+        assertThat(counter.count(ChatPrompt.of(Fixtures.seedMessages()))).isEqualTo(129);
         assertThat(counter.count(List.of())).isEqualTo(3); // only the reply priming
     }
 

@@ -1,5 +1,6 @@
 package dev.parley.tokens;
 
+import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.FunctionDefinition;
 import dev.parley.api.Tool;
@@ -12,24 +13,29 @@ import java.util.List;
  * @param tools {@code tools}; empty when the request has none
  * @param functions the legacy {@code functions}; empty when the request has none
  */
-public record Prompt(List<ChatMessage> messages, List<Tool> tools, List<FunctionDefinition> functions) {
+public record ChatPrompt(List<ChatMessage> messages, List<Tool> tools, List<FunctionDefinition> functions) {
 
-    public Prompt {
+    public ChatPrompt {
         messages = List.copyOf(messages);
         tools = tools == null ? List.of() : List.copyOf(tools);
         functions = functions == null ? List.of() : List.copyOf(functions);
     }
 
-    public static Prompt of(List<ChatMessage> messages) {
-        return new Prompt(messages, List.of(), List.of());
+    public static ChatPrompt of(List<ChatMessage> messages) {
+        return new ChatPrompt(messages, List.of(), List.of());
     }
 
-    public Prompt withTools(List<Tool> tools) {
-        return new Prompt(messages, tools, functions);
+    /** The parts of a chat request that are billed as prompt tokens. */
+    public static ChatPrompt of(ChatCompletionRequest request) {
+        return new ChatPrompt(request.messages(), request.tools(), request.functions());
     }
 
-    public Prompt withFunctions(List<FunctionDefinition> functions) {
-        return new Prompt(messages, tools, functions);
+    public ChatPrompt withTools(List<Tool> tools) {
+        return new ChatPrompt(messages, tools, functions);
+    }
+
+    public ChatPrompt withFunctions(List<FunctionDefinition> functions) {
+        return new ChatPrompt(messages, tools, functions);
     }
 
     /** Whether the model is shown function definitions, from {@code tools} or {@code functions}. */
