@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>When the limiter is unavailable (Redis down): by default requests fail closed with 503, since
  * admitting them unchecked could exceed an upstream budget the keys exist to protect; with
- * {@code failOpen} they are admitted without limits or headers, and the outage is logged once per
- * outage. Settlements lost during an outage are dropped (the tokens come back by refill).
+ * {@code failOpen} they are admitted without limits (their replies carry only the two limit headers);
+ * either way the outage is logged once when it starts and once when it ends. Settlements lost during an
+ * outage are dropped (the tokens come back by refill).
  *
  * <p>Thread-safe. Closing closes the limiter.
  */
@@ -107,8 +108,8 @@ public final class RateLimits implements AutoCloseable {
         return new RateLimitException(new ApiError(message + MORE, budget.type(), null, "rate_limit_exceeded"), headers);
     }
 
-    private static ServerException unavailable(LimiterUnavailableException e) {
-        log.warn("Refusing requests while the rate limiter is unavailable: {}", e.getMessage());
+    private ServerException unavailable(LimiterUnavailableException e) {
+        if (down.compareAndSet(false, true)) log.warn("Refusing requests (503) while the rate limiter is unavailable: {}", e.getMessage());
         return new ServerException(503, new ApiError("The rate limiter is unavailable; please retry shortly.",
                 ApiError.SERVER_ERROR, null, "rate_limiter_unavailable"));
     }

@@ -116,7 +116,7 @@ final class RedisLimiter implements Limiter {
     }
 
     private static Decision.Levels levels(List<Long> r) {
-        return new Decision.Levels(r.get(4), r.get(5), Rules.micros(r.get(6)), Rules.micros(r.get(7)));
+        return new Decision.Levels(r.get(4), r.get(5), Rules.reset(r.get(6)), Rules.reset(r.get(7)));
     }
 
     private static String script() {

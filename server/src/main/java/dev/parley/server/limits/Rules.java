@@ -72,7 +72,12 @@ final class Rules {
         double requests = level[Budget.RPM.ordinal()];
         double tokens = level[Budget.TPM.ordinal()];
         return new Decision.Levels(rpm.remaining(requests), tpm.remaining(tokens),
-                micros(rpm.microsUntilFull(requests)), micros(tpm.microsUntilFull(tokens)));
+                reset(rpm.microsUntilFull(requests)), reset(tpm.microsUntilFull(tokens)));
+    }
+
+    /** A reset as headers show it: rounded up to the millisecond ({@code 2.1s}, not {@code 2.100371s}). */
+    static Duration reset(long micros) {
+        return Duration.ofMillis((micros + 999) / 1_000);
     }
 
     static Duration micros(long micros) {
