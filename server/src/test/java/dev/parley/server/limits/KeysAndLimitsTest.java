@@ -47,6 +47,7 @@ class KeysAndLimitsTest {
                 key("exact", 100, p + 9, null, null, List.of()),
                 key("headers", 60, 6_000, null, null, List.of("demo")),
                 key("refund", 100, 10_000, null, null, List.of()),
+                key("stream", 100, 10_000, null, null, List.of()),
                 key("elsewhere", 100, 10_000, null, null, List.of("gpt-4o")));
         server = ParleyServer.start(engine, ApiKeys.load(keys), new RateLimits(Limiter.inMemory(clock), false),
                 "127.0.0.1", 0);
@@ -188,5 +189,20 @@ class KeysAndLimitsTest {
         assertThat(limits(response).remainingTokens()).isEqualTo(10_000 - usage.promptTokens() - 50);
         assertThat(limits(get(base, "refund", "/v1/models")).remainingTokens())
                 .isEqualTo(10_000 - usage.totalTokens());
+    }
+
+    @Test
+    void aStreamCarriesTheHeadersAndIsSettledWhenItEnds() throws Exception {
+        String body = chat(50);
+        var response = post(base, "stream", "/v1/chat/completions",
+                body.substring(0, body.length() - 1) + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
+        String[] events = response.body().split("\n\n");
+        var usage = Json.tree(events[events.length - 2].substring("data: ".length())).get("usage");
+        int prompt = usage.get("prompt_tokens").asInt();
+        assertThat(limits(response).remainingTokens()).isEqualTo(10_000 - prompt - 50);
+        assertThat(limits(get(base, "stream", "/v1/models")).remainingTokens())
+                .isEqualTo(10_000 - usage.get("total_tokens").asInt());
     }
 }
