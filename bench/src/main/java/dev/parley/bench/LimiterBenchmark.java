@@ -24,6 +24,10 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code memory} is the in-process limiter; {@code redis} runs the Lua script in the Redis at
  * {@code -Dparley.redis=redis://host:port}, or in a redis-server it starts on a loopback port. Run with
  * {@code -t 4} to see several request threads share one connection.
+ *
+ * <p>Measured on the shared 2-core build machine (JDK 25, Redis 7.0 on loopback, {@code -f 1 -wi 2 -i 5
+ * -w 2s -r 2s}): memory 10.7 M/s with one thread, 10.0 M/s with four; Redis 10.0 k/s with one thread
+ * (one round trip each), 28.7 k/s with four (Lettuce pipelines them on one connection).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)

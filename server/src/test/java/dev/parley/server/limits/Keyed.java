@@ -26,7 +26,7 @@ final class Keyed {
 
     static LlamaEngine engine() {
         return LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
-                .withContextPerSequence(256));
+                .withContextPerSequence(512));
     }
 
     /** The tokens of {@link #PROMPT} as a legacy prompt, counted by the engine itself. */

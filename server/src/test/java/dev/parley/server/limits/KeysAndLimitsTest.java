@@ -15,6 +15,9 @@ import dev.parley.limits.RateLimitDuration;
 import dev.parley.limits.RateLimitSnapshot;
 import dev.parley.server.ParleyServer;
 import dev.parley.server.auth.ApiKeys;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,6 +51,7 @@ class KeysAndLimitsTest {
                 key("headers", 60, 6_000, null, null, List.of("demo")),
                 key("refund", 100, 10_000, null, null, List.of()),
                 key("stream", 100, 10_000, null, null, List.of()),
+                key("cut", 100, 10_000, null, null, List.of()),
                 key("elsewhere", 100, 10_000, null, null, List.of("gpt-4o")));
         server = ParleyServer.start(engine, ApiKeys.load(keys), new RateLimits(Limiter.inMemory(clock), false),
                 "127.0.0.1", 0);
@@ -204,5 +208,26 @@ class KeysAndLimitsTest {
         assertThat(limits(response).remainingTokens()).isEqualTo(10_000 - prompt - 50);
         assertThat(limits(get(base, "stream", "/v1/models")).remainingTokens())
                 .isEqualTo(10_000 - usage.get("total_tokens").asInt());
+    }
+
+    @Test
+    void aStreamTheClientCutsOffIsSettledForWhatWasGenerated() throws Exception {
+        String body = chat(460);
+        var request = HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
+                .header("Authorization", "Bearer " + Keyed.secret("cut"))
+                .POST(HttpRequest.BodyPublishers.ofString(body.substring(0, body.length() - 1) + ",\"stream\":true}"))
+                .build();
+        var response = Keyed.HTTP.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        long reserved = 10_000 - limits(response).remainingTokens();
+        try (InputStream events = response.body()) {
+            assertThat(events.read(new byte[64])).isPositive(); // the role chunk has begun; then the client goes away
+        }
+        long remaining = 10_000 - reserved;
+        for (int attempt = 0; attempt < 100 && remaining == 10_000 - reserved; attempt++) {
+            Thread.sleep(50);
+            remaining = limits(get(base, "cut", "/v1/models")).remainingTokens();
+        }
+        // Settled for the prompt and the tokens made before the server noticed, not for all 460.
+        assertThat(remaining).isGreaterThan(10_000 - reserved);
     }
 }
