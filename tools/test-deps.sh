@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages Parley's tests use, when they are missing (Debian/Ubuntu, as root or via sudo).
 #   libgomp1, libstdc++6: the llama.cpp library the engine loads needs them.
+#   redis-server: the shared rate-limit tests start their own instance on a loopback port
+#                 (installed only when no redis-server is on the PATH already).
 set -euo pipefail
 needed=()
 for pkg in libgomp1 libstdc++6; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || needed+=("$pkg")
 done
+command -v redis-server >/dev/null || needed+=(redis-server)
 [ ${#needed[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
     echo "check: please install ${needed[*]} (the tests need them); no apt-get here to do it." >&2
@@ -15,4 +18,5 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 echo "check: installing ${needed[*]}..." >&2
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${needed[@]}" >/dev/null
+# The package's own service is not needed (tests start their own instances); RUNLEVEL=1 asks invoke-rc.d not to start it.
+DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq "${needed[@]}" >/dev/null

@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             CompleteCommand.class,
             ModelsCommand.class,
             TokensCommand.class,
+            KeysCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -1,12 +1,17 @@
 package dev.parley.cli;
 
 import dev.parley.server.ParleyServer;
+import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.KvCacheType;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.RateLimits;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -30,7 +35,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model-id", paramLabel = "ID", description = "Model id clients use (default: the file's base name).")
     String modelId;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}); without --keys, anyone who reaches it may use it.")
     String host;
 
     @Option(names = "--port", defaultValue = "8080", description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
@@ -53,6 +59,18 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", defaultValue = "64", description = "Sequences that may wait for a slot before 503 (default: ${DEFAULT-VALUE}).")
     int queue;
 
+    @Option(names = "--keys", paramLabel = "FILE",
+            description = "API keys file (see 'parley keys'); without it every request is accepted.")
+    Path keys;
+
+    @Option(names = "--redis", paramLabel = "redis://host:port",
+            description = "Keep each key's rate limits in this Redis, shared by every replica using it (default: in memory).")
+    URI redis;
+
+    @Option(names = "--redis-fail-open",
+            description = "While Redis is unreachable, admit requests without limits (and log it) instead of answering 503.")
+    boolean redisFailOpen;
+
     @Override
     public Integer call() throws InterruptedException {
         var err = spec.commandLine().getErr();
@@ -66,13 +84,23 @@ final class ServeCommand implements Callable<Integer> {
         var options = new LlamaEngineOptions(path, id, parallel, context, threads, kvCache, queue);
         ParleyServer server;
         try {
-            server = ParleyServer.start(LlamaEngine.open(options), host, port);
+            ApiKeys apiKeys = keys == null ? ApiKeys.open() : ApiKeys.load(keys);
+            Limiter limiter = redis == null ? Limiter.inMemory(Clock.systemUTC()) : Limiter.redis(redis, Clock.systemUTC());
+            RateLimits limits = new RateLimits(limiter, redisFailOpen);
+            LlamaEngine engine;
+            try {
+                engine = LlamaEngine.open(options);
+            } catch (RuntimeException e) {
+                limits.close();
+                throw e;
+            }
+            server = ParleyServer.start(engine, apiKeys, limits, host, port); // closes both if it cannot start
         } catch (RuntimeException e) {
             err.println("parley serve: " + e.getMessage());
             return 1;
         }
         var out = spec.commandLine().getOut();
-        out.printf("Serving %s at %s (no API keys: loopback use only)%n", options.id(), server.baseUrl(host));
+        out.printf("Serving %s at %s (%s)%n", options.id(), server.baseUrl(host), access());
         out.flush();
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -81,5 +109,16 @@ final class ServeCommand implements Callable<Integer> {
         }));
         stopped.await();
         return 0;
+    }
+
+    /** What the start line says about who may use the server and where limits live. */
+    private String access() {
+        if (keys == null) {
+            boolean loopback = host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
+            return loopback ? "no API keys: loopback use only" : "no API keys: anyone who reaches " + host + " may use it";
+        }
+        String where = redis == null ? "limits in memory"
+                : "limits shared in Redis at " + redis + (redisFailOpen ? ", failing open" : ", failing closed");
+        return "API keys from " + keys + ", " + where;
     }
 }

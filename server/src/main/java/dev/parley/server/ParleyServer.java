@@ -1,32 +1,46 @@
 package dev.parley.server;
 
+import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.http.HttpApi;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.RateLimits;
 import io.javalin.Javalin;
 import java.time.Clock;
 
 /**
- * A running Parley server: the HTTP surface over one engine. Closing it stops the HTTP server first,
- * then the engine.
+ * A running Parley server: the HTTP surface over one engine, for the holders of its keys within their
+ * limits. Closing it stops the HTTP server first, then the limits and the engine.
  *
  * <p>Thread-safe; {@link #close} is idempotent.
  */
 public final class ParleyServer implements AutoCloseable {
     private final Javalin http;
     private final Engine engine;
+    private final RateLimits limits;
     private boolean closed;
 
-    private ParleyServer(Javalin http, Engine engine) {
+    private ParleyServer(Javalin http, Engine engine, RateLimits limits) {
         this.http = http;
         this.engine = engine;
+        this.limits = limits;
     }
 
-    /** Starts serving {@code engine} on {@code host}:{@code port} (0 picks a free port). Takes ownership of the engine. */
+    /** Starts serving {@code engine} to anyone on {@code host}:{@code port} (0 picks a free port). Takes ownership of the engine. */
     public static ParleyServer start(Engine engine, String host, int port) {
+        return start(engine, ApiKeys.open(), new RateLimits(Limiter.inMemory(Clock.systemUTC()), false), host, port);
+    }
+
+    /**
+     * Starts serving {@code engine} to the holders of {@code keys} within {@code limits} on
+     * {@code host}:{@code port}. Takes ownership of the engine and the limits.
+     */
+    public static ParleyServer start(Engine engine, ApiKeys keys, RateLimits limits, String host, int port) {
         try {
-            Javalin http = HttpApi.create(engine, host, port, Clock.systemUTC()).start();
-            return new ParleyServer(http, engine);
+            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC()).start();
+            return new ParleyServer(http, engine, limits);
         } catch (RuntimeException e) {
+            limits.close();
             engine.close();
             throw e;
         }
@@ -46,6 +60,7 @@ public final class ParleyServer implements AutoCloseable {
         if (closed) return;
         closed = true;
         http.stop();
+        limits.close();
         engine.close();
     }
 }

@@ -17,11 +17,11 @@ public interface Engine extends AutoCloseable {
     /** The models this engine serves. */
     List<ModelCard> models();
 
-    /** Starts generating the answer to a chat request. The caller closes the generation. */
-    Generation chat(ChatCompletionRequest request);
+    /** Checks and tokenizes a chat request; nothing runs until {@link Prepared#start}. */
+    Prepared chat(ChatCompletionRequest request);
 
-    /** Starts generating the answer to a legacy completion request. The caller closes the generation. */
-    Generation complete(CompletionRequest request);
+    /** Checks and tokenizes a legacy completion request; nothing runs until {@link Prepared#start}. */
+    Prepared complete(CompletionRequest request);
 
     @Override
     void close();

@@ -14,6 +14,12 @@ public interface Generation extends AutoCloseable {
     /** Tokens of the prompt, as the model's own tokenizer counts them (all prompts of a legacy request). */
     int promptTokens();
 
+    /**
+     * Tokens generated so far, all choices together; once every choice has finished, the sum of their
+     * {@link GenerationEvent.Finished#completionTokens}. Read by any thread, e.g. after a cut-off stream.
+     */
+    int completionTokens();
+
     /** How many choices this generation produces; each ends with one {@link GenerationEvent.Finished}. */
     int choices();
 

@@ -8,9 +8,15 @@ import dev.parley.api.Json;
 import dev.parley.api.ModelList;
 import dev.parley.api.NotFoundException;
 import dev.parley.api.check.RequestReader;
+import dev.parley.limits.RateLimitSnapshot;
+import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.Tenant;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.ModelCard;
+import dev.parley.server.engine.Prepared;
+import dev.parley.server.limits.RateLimits;
+import dev.parley.server.limits.Reservation;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -20,30 +26,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The OpenAI-compatible routes over one {@link Engine}, assembled once; each route reads and checks its
- * body, asks the engine, and replies. Every response carries {@code x-request-id}; every error, including
- * unknown routes and oversized bodies, is an OpenAI error body.
+ * The OpenAI-compatible routes over one {@link Engine}, assembled once. A generating route authenticates
+ * the key, reads and checks its body, checks the key may use the model, lets the engine count the
+ * prompt, admits the request against the key's budgets, generates, replies, and settles the budgets
+ * against what was used. Every response carries {@code x-request-id}; once a key is known, every response
+ * also carries its {@code x-ratelimit-*}; every error, including unknown routes and oversized bodies, is
+ * an OpenAI error body.
  */
 public final class HttpApi {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
     private static final String REPLIED = "parley.replied";
+    private static final String TENANT = "parley.tenant";
 
     /** The largest request body accepted; larger ones get 413 before they are read. */
     public static final long MAX_BODY_BYTES = 32L << 20;
 
     private final Engine engine;
+    private final ApiKeys keys;
+    private final RateLimits limits;
     private final ChatReply chat;
     private final CompletionReply completion;
 
-    private HttpApi(Engine engine, Clock clock) {
+    private HttpApi(Engine engine, ApiKeys keys, RateLimits limits, Clock clock) {
         this.engine = engine;
+        this.keys = keys;
+        this.limits = limits;
         this.chat = new ChatReply(clock);
         this.completion = new CompletionReply(clock);
     }
 
-    /** A Javalin server serving {@code engine} on {@code host}:{@code port}, not yet started. */
-    public static Javalin create(Engine engine, String host, int port, Clock clock) {
-        HttpApi api = new HttpApi(engine, clock);
+    /**
+     * A Javalin server serving {@code engine} on {@code host}:{@code port} to the holders of {@code keys},
+     * within {@code limits}; not yet started.
+     */
+    public static Javalin create(Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Clock clock) {
+        HttpApi api = new HttpApi(engine, keys, limits, clock);
         return Javalin.create(config -> {
             config.jetty.host = host;
             config.jetty.port = port;
@@ -56,7 +73,11 @@ public final class HttpApi {
             config.routes.get("/v1/models", api::models);
             config.routes.get("/v1/models/{id}", api::model);
             config.routes.get("/health", ctx -> api.reply(ctx, 200, Map.of("status", "ok")));
-            config.routes.exception(ApiException.class, (e, ctx) -> api.reply(ctx, e.status(), e.error().body()));
+            config.routes.exception(ApiException.class, (e, ctx) -> {
+                e.headers().forEach((name, values) -> ctx.header(name, values.getFirst()));
+                api.rateLimitHeaders(ctx);
+                api.reply(ctx, e.status(), e.error().body());
+            });
             config.routes.exception(HttpResponseException.class, (e, ctx) -> api.reply(ctx, e.getStatus(),
                     new ApiError(e.getMessage(), ApiError.INVALID_REQUEST, null, null).body()));
             config.routes.exception(Exception.class, (e, ctx) -> {
@@ -70,34 +91,98 @@ public final class HttpApi {
     }
 
     private void chat(Context ctx) throws InterruptedException {
-        ChatCompletionRequest request = RequestReader.chat(ctx.bodyAsBytes());
-        try (Generation generation = engine.chat(request)) {
-            ctx.attribute(REPLIED, true);
+        Tenant tenant = authenticate(ctx);                                              // 401
+        ChatCompletionRequest request = RequestReader.chat(ctx.bodyAsBytes());         // 400
+        requireAccess(tenant, request.model());                                         // 404
+        Prepared prepared = engine.chat(request);                                       // 404, 400 context_length_exceeded
+        Reservation reservation = admit(ctx, tenant, request.model(), prepared);        // 429
+        generate(ctx, prepared, reservation, generation -> {                            // 503 when the engine is full
             if (request.streaming()) chat.stream(ctx, request, generation);
             else chat.json(ctx, request, generation);
-        }
+        });
     }
 
     private void complete(Context ctx) throws InterruptedException {
+        Tenant tenant = authenticate(ctx);
         CompletionRequest request = RequestReader.completion(ctx.bodyAsBytes());
-        try (Generation generation = engine.complete(request)) {
-            ctx.attribute(REPLIED, true);
+        requireAccess(tenant, request.model());
+        Prepared prepared = engine.complete(request);
+        Reservation reservation = admit(ctx, tenant, request.model(), prepared);
+        generate(ctx, prepared, reservation, generation -> {
             if (request.streaming()) completion.stream(ctx, request, generation);
             else completion.json(ctx, request, generation);
-        }
+        });
     }
 
     private void models(Context ctx) {
-        reply(ctx, 200, ModelList.of(engine.models().stream().map(ModelCard::toModel).toList()));
+        Tenant tenant = authenticate(ctx);
+        rateLimitHeaders(ctx);
+        reply(ctx, 200, ModelList.of(engine.models().stream()
+                .filter(m -> tenant.mayUse(m.id()))
+                .map(ModelCard::toModel)
+                .toList()));
     }
 
     private void model(Context ctx) {
+        Tenant tenant = authenticate(ctx);
         String id = ctx.pathParam("id");
+        requireAccess(tenant, id);
         ModelCard card = engine.models().stream()
                 .filter(m -> m.id().equals(id))
                 .findFirst()
                 .orElseThrow(() -> modelNotFound(id));
+        rateLimitHeaders(ctx);
         reply(ctx, 200, card.toModel());
+    }
+
+    /** The key's tenant, remembered on the request so every later reply can carry its budgets. */
+    private Tenant authenticate(Context ctx) {
+        Tenant tenant = keys.authenticate(ctx.header("Authorization"));
+        ctx.attribute(TENANT, tenant);
+        return tenant;
+    }
+
+    /** A model the key may not use does not exist for it, as at OpenAI. */
+    private static void requireAccess(Tenant tenant, String model) {
+        if (!tenant.mayUse(model)) throw modelNotFound(model);
+    }
+
+    /** Reserves the prompt plus the most the answer may take; the budgets' headers go on the reply. */
+    private Reservation admit(Context ctx, Tenant tenant, String model, Prepared prepared) {
+        long estimate = (long) prepared.promptTokens() + prepared.completionCap();
+        Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
+        reservation.snapshot().toHeaders().forEach(ctx::header);
+        return reservation;
+    }
+
+    private interface Reply {
+        void send(Generation generation) throws InterruptedException;
+    }
+
+    /**
+     * Runs a prepared request and replies; then settles the reservation against the tokens really used,
+     * whether the reply completed, failed or was cut off, so what was reserved but not used comes back.
+     */
+    private void generate(Context ctx, Prepared prepared, Reservation reservation, Reply reply) throws InterruptedException {
+        long used = 0;
+        try (Generation generation = prepared.start()) {
+            used = prepared.promptTokens();
+            ctx.attribute(REPLIED, true);
+            try {
+                reply.send(generation);
+            } finally {
+                used += generation.completionTokens();
+            }
+        } finally {
+            reservation.settle(used);
+        }
+    }
+
+    /** Puts the key's budgets on a reply that has none yet (an error before admission, the model routes). */
+    private void rateLimitHeaders(Context ctx) {
+        Tenant tenant = ctx.attribute(TENANT);
+        if (tenant == null || tenant.limits() == null || ctx.res().getHeader(RateLimitSnapshot.LIMIT_REQUESTS) != null) return;
+        limits.peek(tenant.name(), tenant.limits()).toHeaders().forEach(ctx::header);
     }
 
     /** 404 {@code model_not_found}, in OpenAI's words. */

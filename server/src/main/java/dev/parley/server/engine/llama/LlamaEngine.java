@@ -10,6 +10,7 @@ import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import dev.parley.server.engine.ModelCard;
+import dev.parley.server.engine.Prepared;
 import dev.parley.server.http.HttpApi;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -71,7 +72,7 @@ public final class LlamaEngine implements Engine {
     }
 
     @Override
-    public Generation chat(ChatCompletionRequest request) {
+    public Prepared chat(ChatCompletionRequest request) {
         requireModel(request.model());
         int[] prompt = model.tokenize(model.applyChatTemplate(turns(request.messages()), true), true, true);
         int maxTokens = fit(prompt.length, request.outputLimit(), "messages");
@@ -84,12 +85,11 @@ public final class LlamaEngine implements Engine {
             sequences.add(new Sequence(generation, i, prompt, maxTokens, choiceSampling(sampling, request.seed(), i),
                     top, request.stop(), "", sequences.isEmpty() ? null : sequences.getFirst()));
         }
-        scheduler.submit(sequences);
-        return generation;
+        return prepared(generation, sequences, false);
     }
 
     @Override
-    public Generation complete(CompletionRequest request) {
+    public Prepared complete(CompletionRequest request) {
         requireModel(request.model());
         if (request.suffix() != null) {
             throw InvalidRequestException.of("suffix", "unsupported_value",
@@ -119,16 +119,37 @@ public final class LlamaEngine implements Engine {
                 sequences.add(sequence);
             }
         }
-        if (sequences.stream().allMatch(s -> s.maxTokens == 0)) {
-            // max_tokens 0 with echo: the prompt is the whole answer; nothing needs the model.
-            sequences.forEach(s -> {
-                if (!s.echo.isEmpty()) generation.emit(new GenerationEvent.Token(s.choice, s.echo, null));
-                generation.emit(new GenerationEvent.Finished(s.choice, "length", 0));
-            });
-            return generation;
-        }
-        scheduler.submit(sequences);
-        return generation;
+        return prepared(generation, sequences, sequences.stream().allMatch(s -> s.maxTokens == 0));
+    }
+
+    /** The sequences of one request, counted, to be submitted on start; {@code echoOnly} needs no model. */
+    private Prepared prepared(LlamaGeneration generation, List<Sequence> sequences, boolean echoOnly) {
+        int cap = sequences.stream().mapToInt(s -> s.maxTokens).sum();
+        return new Prepared() {
+            @Override
+            public int promptTokens() {
+                return generation.promptTokens();
+            }
+
+            @Override
+            public int completionCap() {
+                return cap;
+            }
+
+            @Override
+            public Generation start() {
+                if (echoOnly) {
+                    // max_tokens 0 with echo: the prompt is the whole answer; nothing needs the model.
+                    sequences.forEach(s -> {
+                        if (!s.echo.isEmpty()) generation.emit(new GenerationEvent.Token(s.choice, s.echo, null));
+                        generation.emit(new GenerationEvent.Finished(s.choice, "length", 0));
+                    });
+                } else {
+                    scheduler.submit(sequences);
+                }
+                return generation;
+            }
+        };
     }
 
     private void requireModel(String id) {

@@ -4,6 +4,7 @@ import dev.parley.api.ApiException;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One request's view of its sequences: the scheduler thread puts events in, the request thread takes
@@ -14,6 +15,7 @@ final class LlamaGeneration implements Generation {
     private final int promptTokens;
     private final int choices;
     private final LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
+    private final AtomicInteger generated = new AtomicInteger();
     private volatile boolean cancelled;
     private int finished;
 
@@ -31,6 +33,16 @@ final class LlamaGeneration implements Generation {
     @Override
     public int promptTokens() {
         return promptTokens;
+    }
+
+    @Override
+    public int completionTokens() {
+        return generated.get();
+    }
+
+    /** Called by the scheduler thread only, once per sampled token. */
+    void generated() {
+        generated.incrementAndGet();
     }
 
     @Override

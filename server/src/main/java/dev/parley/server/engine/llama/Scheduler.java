@@ -289,6 +289,7 @@ final class Scheduler implements AutoCloseable {
             return;
         }
         sequence.generated++;
+        sequence.generation.generated();
         var logprob = logits == null ? null : TokenProbabilities.of(model, logits, token, sequence.topLogprobs);
         boolean stopped = sequence.emit(sequence.detokenizer.append(token), logprob);
         if (stopped) {

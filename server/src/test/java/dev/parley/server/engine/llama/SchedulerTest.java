@@ -52,12 +52,12 @@ class SchedulerTest {
         try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
                 .withContextPerSequence(64))) {
             List<String> alone = new ArrayList<>();
-            for (var request : List.of(a, b, c)) alone.add(text(engine.complete(request)));
+            for (var request : List.of(a, b, c)) alone.add(text(engine.complete(request).start()));
             long before = engine.scheduler().shrunkDecodes();
 
-            Generation first = engine.complete(a);
-            Generation second = engine.complete(b);
-            Generation third = engine.complete(c); // waits for a slot: B's, once B is done
+            Generation first = engine.complete(a).start();
+            Generation second = engine.complete(b).start();
+            Generation third = engine.complete(c).start(); // waits for a slot: B's, once B is done
             assertThat(List.of(text(first), text(second), text(third))).isEqualTo(alone);
             assertThat(engine.scheduler().shrunkDecodes()).isGreaterThan(before);
         }
@@ -68,12 +68,12 @@ class SchedulerTest {
         try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
                 .withContextPerSequence(64))) {
             long before = engine.scheduler().decodedTokens();
-            String one = text(engine.complete(request(40, 5)));
+            String one = text(engine.complete(request(40, 5)).start());
             long single = engine.scheduler().decodedTokens() - before;
             assertThat(single).isEqualTo(40 + 4); // the prompt, then every sampled token but the last
 
             before = engine.scheduler().decodedTokens();
-            Generation four = engine.complete(request(40, 5, 4));
+            Generation four = engine.complete(request(40, 5, 4)).start();
             StringBuilder[] texts = {new StringBuilder(), new StringBuilder(), new StringBuilder(), new StringBuilder()};
             try (four) {
                 for (GenerationEvent event; (event = four.next()) != null; ) {

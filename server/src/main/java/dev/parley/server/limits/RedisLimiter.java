@@ -1,0 +1,136 @@
+package dev.parley.server.limits;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+/**
+ * Budgets in Redis: every call is one run of {@code limiter.lua}, which Redis executes atomically, so
+ * replicas sharing a Redis share each key's buckets exactly. One connection, pipelined by Lettuce.
+ *
+ * <p>While Redis is unreachable, calls fail at once (commands are rejected, not queued) or within
+ * {@link #TIMEOUT}; the connection reconnects every {@link #RECONNECT} until Redis answers again.
+ */
+final class RedisLimiter implements Limiter {
+    static final Duration TIMEOUT = Duration.ofSeconds(1);
+    static final Duration RECONNECT = Duration.ofMillis(200);
+    private static final String SCRIPT = script();
+
+    private final URI uri;
+    private final InstantSource clock;
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final StatefulRedisConnection<String, String> connection;
+    private final String sha;
+
+    private RedisLimiter(URI uri, InstantSource clock, ClientResources resources, RedisClient client,
+            StatefulRedisConnection<String, String> connection, String sha) {
+        this.uri = uri;
+        this.clock = clock;
+        this.resources = resources;
+        this.client = client;
+        this.connection = connection;
+        this.sha = sha;
+    }
+
+    static RedisLimiter connect(URI uri, InstantSource clock) {
+        ClientResources resources = ClientResources.builder().reconnectDelay(Delay.constant(RECONNECT)).build();
+        RedisURI redisUri = RedisURI.create(uri);
+        redisUri.setTimeout(TIMEOUT);
+        RedisClient client = RedisClient.create(resources, redisUri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(TIMEOUT))
+                .build());
+        try {
+            StatefulRedisConnection<String, String> connection = client.connect();
+            String sha = connection.sync().scriptLoad(SCRIPT);
+            return new RedisLimiter(uri, clock, resources, client, connection, sha);
+        } catch (RedisException e) {
+            client.shutdown();
+            resources.shutdown();
+            throw new LimiterUnavailableException("cannot reach Redis at " + uri + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Decision admit(String key, Limits limits, long tokens) {
+        List<Long> r = run(key, limits, "admit", tokens);
+        Decision.Levels levels = levels(r);
+        int outcome = r.get(0).intValue();
+        if (outcome == 0) return new Decision.Admitted(levels);
+        Limits.Budget budget = Rules.BUDGETS[r.get(1).intValue() - 1];
+        if (outcome == 2) return new Decision.TooLarge(budget, tokens, levels);
+        long requested = budget.countsRequests() ? 1 : tokens;
+        return new Decision.Limited(budget, r.get(3), requested, Rules.micros(r.get(2)), levels);
+    }
+
+    @Override
+    public Decision.Levels settle(String key, Limits limits, long unused) {
+        return levels(run(key, limits, "settle", unused));
+    }
+
+    @Override
+    public Decision.Levels peek(String key, Limits limits) {
+        return levels(run(key, limits, "peek", 0));
+    }
+
+    private List<Long> run(String key, Limits limits, String op, long n) {
+        // One hash tag per key keeps its four buckets in one slot, should the Redis be a cluster.
+        String prefix = "parley:limits:{" + key + "}:";
+        String[] keys = {prefix + "rpm", prefix + "tpm", prefix + "rpd", prefix + "tpd"};
+        long now = ChronoUnit.MICROS.between(Instant.EPOCH, clock.instant());
+        String[] args = {op, Long.toString(now), Long.toString(limits.of(Limits.Budget.RPM)),
+            Long.toString(limits.of(Limits.Budget.TPM)), Long.toString(limits.of(Limits.Budget.RPD)),
+            Long.toString(limits.of(Limits.Budget.TPD)), Long.toString(n)};
+        RedisCommands<String, String> redis = connection.sync();
+        try {
+            try {
+                return redis.evalsha(sha, ScriptOutputType.MULTI, keys, args);
+            } catch (RedisNoScriptException e) {
+                // A restarted Redis has forgotten the script; EVAL runs it and loads it again.
+                return redis.eval(SCRIPT, ScriptOutputType.MULTI, keys, args);
+            }
+        } catch (RedisException e) {
+            throw new LimiterUnavailableException("Redis at " + uri + " is unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    private static Decision.Levels levels(List<Long> r) {
+        return new Decision.Levels(r.get(4), r.get(5), Rules.reset(r.get(6)), Rules.reset(r.get(7)));
+    }
+
+    private static String script() {
+        try (InputStream in = RedisLimiter.class.getResourceAsStream("limiter.lua")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        resources.shutdown(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+    }
+}

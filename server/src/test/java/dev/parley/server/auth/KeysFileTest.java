@@ -1,0 +1,65 @@
+package dev.parley.server.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.api.AuthenticationException;
+import dev.parley.server.limits.Limits;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class KeysFileTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void addingAKeyCreatesTheFileAndStoresOnlyItsHash() throws Exception {
+        Path file = dir.resolve("sub/keys.json");
+        String key = KeysFile.newKey();
+        KeysFile.add(file, new KeyEntry("team-a", KeysFile.sha256(key), 60, 10_000, null, 1_000_000L, List.of("demo")));
+        assertThat(Files.readString(file)).doesNotContain(key).contains(KeysFile.sha256(key));
+        assertThat(KeysFile.read(file)).singleElement().satisfies(entry -> {
+            assertThat(entry.limits()).isEqualTo(new Limits(60, 10_000, null, 1_000_000L));
+            assertThat(entry.models()).containsExactly("demo");
+        });
+    }
+
+    @Test
+    void aKeyAuthenticatesAsItsTenantAndNoOtherDoes() {
+        Path file = dir.resolve("keys.json");
+        KeysFile.add(file, new KeyEntry("a", KeysFile.sha256("sk-a"), 1, 1, null, null, List.of()));
+        KeysFile.add(file, new KeyEntry("b", KeysFile.sha256("sk-b"), 2, 2, null, null, List.of("demo")));
+        ApiKeys keys = ApiKeys.load(file);
+        assertThat(keys.authenticate("Bearer sk-b")).isEqualTo(new Tenant("b", Limits.perMinute(2, 2), Set.of("demo")));
+        assertThat(keys.authenticate("bearer  sk-a ").name()).isEqualTo("a");
+        assertThatThrownBy(() -> keys.authenticate("Bearer sk-c")).isInstanceOf(AuthenticationException.class);
+        assertThatThrownBy(() -> keys.authenticate("sk-a")).isInstanceOf(AuthenticationException.class);
+        assertThatThrownBy(() -> keys.authenticate(null)).isInstanceOf(AuthenticationException.class);
+    }
+
+    @Test
+    void aYamlFileReadsLikeJson() throws Exception {
+        Path file = dir.resolve("keys.yaml");
+        Files.writeString(file, """
+                keys:
+                  - name: batch
+                    sha256: %s
+                    rpm: 10
+                    tpm: 2000
+                    rpd: 500
+                """.formatted(KeysFile.sha256("sk-x")));
+        assertThat(ApiKeys.load(file).authenticate("Bearer sk-x").limits()).isEqualTo(new Limits(10, 2_000, 500L, null));
+    }
+
+    @Test
+    void twoKeysOfOneNameAreRefused() {
+        Path file = dir.resolve("keys.json");
+        KeysFile.add(file, new KeyEntry("a", KeysFile.sha256("sk-a"), 1, 1, null, null, List.of()));
+        assertThatThrownBy(() -> KeysFile.add(file, new KeyEntry("a", KeysFile.sha256("sk-b"), 1, 1, null, null, List.of())))
+                .hasMessageContaining("already");
+    }
+}
