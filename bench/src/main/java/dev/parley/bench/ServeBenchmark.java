@@ -125,7 +125,7 @@ public final class ServeBenchmark {
             if (response.statusCode() != 200) throw new IllegalStateException("HTTP " + response.statusCode());
             viaHttp[i] = System.nanoTime() - start;
             start = System.nanoTime();
-            try (Generation generation = engine.chat(direct)) {
+            try (Generation generation = engine.chat(direct).start()) {
                 while (generation.next() != null) {
                     // drain
                 }
