@@ -1,22 +1,21 @@
 package dev.parley.server.http;
 
-import dev.parley.api.ApiException;
 import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
 import dev.parley.api.ChatCompletionChunk.ChunkChoice;
 import dev.parley.api.ChatCompletionChunk.Delta;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
+import dev.parley.api.StreamOptions;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
-import dev.parley.server.engine.GenerationEvent;
 import io.javalin.http.Context;
-import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /** Answers a chat request from a running generation: one {@code chat.completion}, or a stream of chunks. */
 final class ChatReply {
@@ -43,44 +42,35 @@ final class ChatReply {
     /**
      * Streams chunks as OpenAI does: a role chunk per choice, content chunks, a finish chunk per choice,
      * the usage chunk when asked for, then {@code [DONE]}. One id and {@code created} for the whole stream.
-     * A client that goes away ends the loop; the caller's close of the generation then cancels it.
      */
     void stream(Context ctx, ChatCompletionRequest request, Generation generation) throws InterruptedException {
         String id = Ids.chatCompletion();
         long created = clock.instant().getEpochSecond();
         String model = generation.model();
-        try {
-            EventStream events = EventStream.open(ctx);
-            for (int i = 0; i < generation.choices(); i++) {
-                events.send(chunk(id, created, model, ChunkChoice.of(i, Delta.role(ChatMessage.ASSISTANT), null)));
+        var roles = IntStream.range(0, generation.choices())
+                .mapToObj(i -> chunk(id, created, model, ChunkChoice.of(i, Delta.role(ChatMessage.ASSISTANT), null)))
+                .toList();
+        EventStream.relay(ctx, generation, roles, new EventStream.Frames() {
+            @Override
+            public Object token(int choice, String text, Logprobs.TokenLogprob logprob) {
+                var logprobs = logprob == null ? null : Logprobs.of(List.of(logprob));
+                return chunk(id, created, model, new ChunkChoice(choice, Delta.content(text), logprobs, null));
             }
-            int completionTokens = 0;
-            try {
-                for (GenerationEvent event; (event = generation.next()) != null; ) {
-                    switch (event) {
-                        case GenerationEvent.Token(var choice, var text, var logprob) -> {
-                            if (text.isEmpty() && logprob == null) continue;
-                            var logprobs = logprob == null ? null : Logprobs.of(List.of(logprob));
-                            events.send(chunk(id, created, model, new ChunkChoice(choice, Delta.content(text), logprobs, null)));
-                        }
-                        case GenerationEvent.Finished(var choice, var reason, var tokens) -> {
-                            completionTokens += tokens;
-                            events.send(chunk(id, created, model, ChunkChoice.of(choice, Delta.EMPTY, reason)));
-                        }
-                    }
-                }
-            } catch (ApiException e) {
-                // Headers are gone already: the error travels as an event, as OpenAI sends it.
-                events.send(e.error().body());
-                return;
+
+            @Override
+            public Object finished(int choice, String reason) {
+                return chunk(id, created, model, ChunkChoice.of(choice, Delta.EMPTY, reason));
             }
-            if (request.streamOptions() != null && Boolean.TRUE.equals(request.streamOptions().includeUsage())) {
-                events.send(ChatCompletionChunk.usage(id, created, model, Usage.of(generation.promptTokens(), completionTokens)));
+
+            @Override
+            public Object usage(Usage usage) {
+                return ChatCompletionChunk.usage(id, created, model, usage);
             }
-            events.done();
-        } catch (IOException clientGone) {
-            // Nothing to answer to; returning lets the caller close (and so cancel) the generation.
-        }
+        }, includeUsage(request.streamOptions()));
+    }
+
+    static boolean includeUsage(StreamOptions options) {
+        return options != null && Boolean.TRUE.equals(options.includeUsage());
     }
 
     private static ChatCompletionChunk chunk(String id, long created, String model, ChunkChoice choice) {

@@ -1,6 +1,5 @@
 package dev.parley.server.http;
 
-import dev.parley.api.ApiException;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
@@ -8,9 +7,7 @@ import dev.parley.api.TextCompletion;
 import dev.parley.api.TextCompletion.CompletionLogprobs;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
-import dev.parley.server.engine.GenerationEvent;
 import io.javalin.http.Context;
-import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,36 +42,24 @@ final class CompletionReply {
         long created = clock.instant().getEpochSecond();
         String model = generation.model();
         int[] offsets = new int[generation.choices()];
-        try {
-            EventStream events = EventStream.open(ctx);
-            int completionTokens = 0;
-            try {
-                for (GenerationEvent event; (event = generation.next()) != null; ) {
-                    switch (event) {
-                        case GenerationEvent.Token(var choice, var text, var logprob) -> {
-                            if (text.isEmpty() && logprob == null) continue;
-                            var legacy = request.logprobs() == null || logprob == null
-                                    ? null : legacy(List.of(logprob), offsets[choice]);
-                            offsets[choice] += text.length();
-                            events.send(event(id, created, model, new TextCompletion.Choice(text, choice, legacy, null)));
-                        }
-                        case GenerationEvent.Finished(var choice, var reason, var tokens) -> {
-                            completionTokens += tokens;
-                            events.send(event(id, created, model, TextCompletion.Choice.of("", choice, reason)));
-                        }
-                    }
-                }
-            } catch (ApiException e) {
-                events.send(e.error().body());
-                return;
+        EventStream.relay(ctx, generation, List.of(), new EventStream.Frames() {
+            @Override
+            public Object token(int choice, String text, Logprobs.TokenLogprob logprob) {
+                var legacy = request.logprobs() == null || logprob == null ? null : legacy(List.of(logprob), offsets[choice]);
+                offsets[choice] += text.length();
+                return event(id, created, model, new TextCompletion.Choice(text, choice, legacy, null));
             }
-            if (request.streamOptions() != null && Boolean.TRUE.equals(request.streamOptions().includeUsage())) {
-                events.send(TextCompletion.of(id, created, model, List.of(), Usage.of(generation.promptTokens(), completionTokens)));
+
+            @Override
+            public Object finished(int choice, String reason) {
+                return event(id, created, model, TextCompletion.Choice.of("", choice, reason));
             }
-            events.done();
-        } catch (IOException clientGone) {
-            // The caller closes, and so cancels, the generation.
-        }
+
+            @Override
+            public Object usage(Usage usage) {
+                return TextCompletion.of(id, created, model, List.of(), usage);
+            }
+        }, ChatReply.includeUsage(request.streamOptions()));
     }
 
     private static TextCompletion event(String id, long created, String model, TextCompletion.Choice choice) {

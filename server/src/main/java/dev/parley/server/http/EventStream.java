@@ -1,8 +1,14 @@
 package dev.parley.server.http;
 
+import dev.parley.api.ApiException;
 import dev.parley.api.Json;
+import dev.parley.api.Logprobs;
+import dev.parley.api.Usage;
+import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.GenerationEvent;
 import io.javalin.http.Context;
 import java.io.IOException;
+import java.util.List;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
@@ -19,7 +25,54 @@ final class EventStream {
         this.out = out;
     }
 
-    static EventStream open(Context ctx) throws IOException {
+    /** The objects one kind of stream sends; the order, errors, usage and {@code [DONE]} are {@link #relay}'s. */
+    interface Frames {
+        /** Text (and its log-probability, or null) for a choice. */
+        Object token(int choice, String text, Logprobs.TokenLogprob logprob);
+
+        /** The last event of a choice. */
+        Object finished(int choice, String reason);
+
+        /** The usage event of a stream that asked for it. */
+        Object usage(Usage usage);
+    }
+
+    /**
+     * Streams a generation: the opening events, one event per token with text (or log-probabilities)
+     * and per finished choice, the usage event when asked for, then {@code [DONE]}. An engine failure
+     * mid-way goes out as an error event, as OpenAI sends it, since the status line is long gone. A client
+     * that goes away ends the loop; the caller's close of the generation then cancels it.
+     */
+    static void relay(Context ctx, Generation generation, List<?> opening, Frames frames, boolean withUsage)
+            throws InterruptedException {
+        try {
+            EventStream events = open(ctx);
+            for (Object event : opening) events.send(event);
+            int completionTokens = 0;
+            try {
+                for (GenerationEvent event; (event = generation.next()) != null; ) {
+                    switch (event) {
+                        case GenerationEvent.Token(var choice, var text, var logprob) -> {
+                            if (!text.isEmpty() || logprob != null) events.send(frames.token(choice, text, logprob));
+                        }
+                        case GenerationEvent.Finished(var choice, var reason, var tokens) -> {
+                            completionTokens += tokens;
+                            events.send(frames.finished(choice, reason));
+                        }
+                    }
+                }
+            } catch (ApiException e) {
+                events.send(e.error().body());
+                return;
+            }
+            if (withUsage) events.send(frames.usage(Usage.of(generation.promptTokens(), completionTokens)));
+            events.done();
+        } catch (IOException clientGone) {
+            // Nothing to answer to; returning lets the caller close (and so cancel) the generation.
+        }
+    }
+
+    private static EventStream open(Context ctx) throws IOException {
         ctx.status(200);
         var response = ctx.res();
         response.setContentType("text/event-stream; charset=utf-8");
