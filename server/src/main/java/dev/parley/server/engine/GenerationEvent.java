@@ -1,6 +1,7 @@
 package dev.parley.server.engine;
 
 import dev.parley.api.Logprobs;
+import dev.parley.api.ToolCall;
 
 /** What a generation produces next, for one of its choices. */
 public sealed interface GenerationEvent {
@@ -17,4 +18,11 @@ public sealed interface GenerationEvent {
      * {@code completionTokens} counts the tokens it generated.
      */
     record Finished(int choice, String reason, int completionTokens) implements GenerationEvent {}
+
+    /**
+     * A piece of a tool call that choice {@code choice} is making, shaped as in a stream delta: its
+     * {@code index} says which call it belongs to; {@code id}, {@code type} and the function's name come
+     * once, the arguments in pieces to be joined.
+     */
+    record ToolCallPiece(int choice, ToolCall piece) implements GenerationEvent {}
 }

@@ -6,7 +6,9 @@ import dev.parley.api.ChatCompletionChunk.ChunkChoice;
 import dev.parley.api.ChatCompletionChunk.Delta;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
+import dev.parley.api.Content;
 import dev.parley.api.StreamOptions;
+import dev.parley.api.ToolCall;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
 import dev.parley.api.Usage;
@@ -31,11 +33,11 @@ final class ChatReply {
         boolean withLogprobs = Boolean.TRUE.equals(request.logprobs());
         var choices = new ArrayList<ChatCompletion.Choice>(all.choices());
         for (int i = 0; i < all.choices(); i++) {
-            choices.add(new ChatCompletion.Choice(i, ChatMessage.assistant(all.texts().get(i)),
+            choices.add(new ChatCompletion.Choice(i, message(all.texts().get(i), all.toolCalls().get(i)),
                     withLogprobs ? Logprobs.of(all.logprobs().get(i)) : null, all.reasons().get(i)));
         }
         var completion = ChatCompletion.of(Ids.chatCompletion(), clock.instant().getEpochSecond(), generation.model(),
-                choices, Usage.of(generation.promptTokens(), all.completionTokens()));
+                choices, Usage.of(generation.promptTokens(), generation.completionTokens()));
         ctx.status(200).contentType("application/json").result(Json.write(completion));
     }
 
@@ -58,6 +60,11 @@ final class ChatReply {
             }
 
             @Override
+            public Object toolCall(int choice, ToolCall piece) {
+                return chunk(id, created, model, ChunkChoice.of(choice, new Delta(null, null, List.of(piece), null, null), null));
+            }
+
+            @Override
             public Object finished(int choice, String reason) {
                 return chunk(id, created, model, ChunkChoice.of(choice, Delta.EMPTY, reason));
             }
@@ -67,6 +74,12 @@ final class ChatReply {
                 return ChatCompletionChunk.usage(id, created, model, usage);
             }
         }, includeUsage(request.streamOptions()));
+    }
+
+    /** The assistant's message: its text, and its tool calls when it made any (then null text when it wrote none). */
+    private static ChatMessage message(String text, List<ToolCall> toolCalls) {
+        if (toolCalls.isEmpty()) return ChatMessage.assistant(text);
+        return new ChatMessage(ChatMessage.ASSISTANT, text.isEmpty() ? null : Content.of(text), null, toolCalls, null, null, null);
     }
 
     static boolean includeUsage(StreamOptions options) {

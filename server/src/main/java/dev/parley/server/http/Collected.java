@@ -1,38 +1,70 @@
 package dev.parley.server.http;
 
+import dev.parley.api.FunctionCall;
 import dev.parley.api.Logprobs;
+import dev.parley.api.ToolCall;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeMap;
 
-/** A whole generation read to its end: each choice's text, token log-probabilities and finish reason. */
-record Collected(List<String> texts, List<List<Logprobs.TokenLogprob>> logprobs, List<String> reasons, int completionTokens) {
+/** A whole generation read to its end: each choice's text, token log-probabilities, tool calls and finish reason. */
+record Collected(
+        List<String> texts,
+        List<List<Logprobs.TokenLogprob>> logprobs,
+        List<List<ToolCall>> toolCalls,
+        List<String> reasons) {
 
     static Collected from(Generation generation) throws InterruptedException {
         int n = generation.choices();
         var texts = new ArrayList<StringBuilder>(n);
         var logprobs = new ArrayList<List<Logprobs.TokenLogprob>>(n);
         var reasons = new ArrayList<String>(n);
+        var calls = new ArrayList<TreeMap<Integer, ToolCallBuilder>>(n);
         for (int i = 0; i < n; i++) {
             texts.add(new StringBuilder());
             logprobs.add(new ArrayList<>());
             reasons.add(null);
+            calls.add(new TreeMap<>());
         }
-        int completionTokens = 0;
         for (GenerationEvent event; (event = generation.next()) != null; ) {
             switch (event) {
                 case GenerationEvent.Token(var choice, var text, var logprob) -> {
                     texts.get(choice).append(text);
                     if (logprob != null) logprobs.get(choice).add(logprob);
                 }
-                case GenerationEvent.Finished(var choice, var reason, var tokens) -> {
-                    reasons.set(choice, reason);
-                    completionTokens += tokens;
-                }
+                case GenerationEvent.ToolCallPiece(var choice, var piece) -> calls.get(choice)
+                        .computeIfAbsent(piece.index() == null ? 0 : piece.index(), index -> new ToolCallBuilder())
+                        .add(piece);
+                case GenerationEvent.Finished(var choice, var reason, var tokens) -> reasons.set(choice, reason);
             }
         }
-        return new Collected(texts.stream().map(StringBuilder::toString).toList(), logprobs, reasons, completionTokens);
+        var toolCalls = calls.stream()
+                .map(byIndex -> byIndex.values().stream().map(ToolCallBuilder::build).toList())
+                .toList();
+        return new Collected(texts.stream().map(StringBuilder::toString).toList(), logprobs, toolCalls, reasons);
+    }
+
+    /** One tool call put together from its pieces: the first id, type and name, the arguments joined. */
+    private static final class ToolCallBuilder {
+        private String id;
+        private String type;
+        private String name;
+        private final StringBuilder arguments = new StringBuilder();
+
+        void add(ToolCall piece) {
+            if (id == null) id = piece.id();
+            if (type == null) type = piece.type();
+            if (piece.function() != null) {
+                if (name == null) name = piece.function().name();
+                if (piece.function().arguments() != null) arguments.append(piece.function().arguments());
+            }
+        }
+
+        ToolCall build() {
+            return new ToolCall(null, id, type == null ? "function" : type, new FunctionCall(name, arguments.toString()));
+        }
     }
 
     int choices() {

@@ -4,6 +4,7 @@ import dev.parley.api.CompletionRequest;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
 import dev.parley.api.TextCompletion;
+import dev.parley.api.ToolCall;
 import dev.parley.api.TextCompletion.CompletionLogprobs;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
@@ -33,7 +34,7 @@ final class CompletionReply {
             choices.add(new TextCompletion.Choice(all.texts().get(i), i, logprobs, all.reasons().get(i)));
         }
         var completion = TextCompletion.of(Ids.completion(), clock.instant().getEpochSecond(), generation.model(),
-                choices, Usage.of(generation.promptTokens(), all.completionTokens()));
+                choices, Usage.of(generation.promptTokens(), generation.completionTokens()));
         ctx.status(200).contentType("application/json").result(Json.write(completion));
     }
 
@@ -48,6 +49,11 @@ final class CompletionReply {
                 var legacy = request.logprobs() == null || logprob == null ? null : legacy(List.of(logprob), offsets[choice]);
                 offsets[choice] += text.length();
                 return event(id, created, model, new TextCompletion.Choice(text, choice, legacy, null));
+            }
+
+            @Override
+            public Object toolCall(int choice, ToolCall piece) {
+                throw new IllegalStateException("a legacy completion has no tool calls");
             }
 
             @Override

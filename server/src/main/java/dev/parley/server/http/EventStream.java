@@ -3,6 +3,7 @@ package dev.parley.server.http;
 import dev.parley.api.ApiException;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
+import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
@@ -30,6 +31,9 @@ final class EventStream {
         /** Text (and its log-probability, or null) for a choice. */
         Object token(int choice, String text, Logprobs.TokenLogprob logprob);
 
+        /** A piece of a tool call of a choice. */
+        Object toolCall(int choice, ToolCall piece);
+
         /** The last event of a choice. */
         Object finished(int choice, String reason);
 
@@ -48,24 +52,21 @@ final class EventStream {
         try {
             EventStream events = open(ctx);
             for (Object event : opening) events.send(event);
-            int completionTokens = 0;
             try {
                 for (GenerationEvent event; (event = generation.next()) != null; ) {
                     switch (event) {
                         case GenerationEvent.Token(var choice, var text, var logprob) -> {
                             if (!text.isEmpty() || logprob != null) events.send(frames.token(choice, text, logprob));
                         }
-                        case GenerationEvent.Finished(var choice, var reason, var tokens) -> {
-                            completionTokens += tokens;
-                            events.send(frames.finished(choice, reason));
-                        }
+                        case GenerationEvent.ToolCallPiece(var choice, var piece) -> events.send(frames.toolCall(choice, piece));
+                        case GenerationEvent.Finished(var choice, var reason, var tokens) -> events.send(frames.finished(choice, reason));
                     }
                 }
             } catch (ApiException e) {
                 events.send(e.error().body());
                 return;
             }
-            if (withUsage) events.send(frames.usage(Usage.of(generation.promptTokens(), completionTokens)));
+            if (withUsage) events.send(frames.usage(Usage.of(generation.promptTokens(), generation.completionTokens())));
             events.done();
         } catch (IOException clientGone) {
             // Nothing to answer to; returning lets the caller close (and so cancel) the generation.

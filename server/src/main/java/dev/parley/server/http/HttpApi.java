@@ -166,12 +166,11 @@ public final class HttpApi {
     private void generate(Context ctx, Prepared prepared, Reservation reservation, Reply reply) throws InterruptedException {
         long used = 0;
         try (Generation generation = prepared.start()) {
-            used = prepared.promptTokens();
             ctx.attribute(REPLIED, true);
             try {
                 reply.send(generation);
             } finally {
-                used += generation.completionTokens();
+                used = (long) generation.promptTokens() + generation.completionTokens();
             }
         } finally {
             reservation.settle(used);
