@@ -1,6 +1,10 @@
 package dev.parley.cli;
 
+import dev.parley.client.ClientOptions;
 import dev.parley.server.ParleyServer;
+import dev.parley.server.engine.Engine;
+import dev.parley.server.engine.ModelCard;
+import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.KvCacheType;
@@ -13,7 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.CountDownLatch;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -23,7 +29,10 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(
         name = "serve",
         mixinStandardHelpOptions = true,
-        description = "Serve a GGUF model over an OpenAI-compatible HTTP API (without --model: the bundled demo model).")
+        description = {
+            "Serve a GGUF model over an OpenAI-compatible HTTP API (without --model: the bundled demo model),",
+            "or, with --upstream, the models of another OpenAI-compatible provider behind Parley's keys and limits."
+        })
 final class ServeCommand implements Callable<Integer> {
 
     @Spec
@@ -59,6 +68,18 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", defaultValue = "64", description = "Sequences that may wait for a slot before 503 (default: ${DEFAULT-VALUE}).")
     int queue;
 
+    @Option(names = "--upstream", paramLabel = "URL",
+            description = "Serve the models of this OpenAI-compatible provider instead of a local model, e.g. https://api.openai.com/v1.")
+    String upstream;
+
+    @Option(names = "--upstream-key", paramLabel = "KEY", defaultValue = "${env:OPENAI_API_KEY}",
+            description = "API key for the upstream provider (default: $OPENAI_API_KEY).")
+    String upstreamKey;
+
+    @Option(names = "--upstream-models", paramLabel = "ID", split = ",",
+            description = "Serve only these upstream models (default: every model the upstream lists at start).")
+    List<String> upstreamModels = List.of();
+
     @Option(names = "--keys", paramLabel = "FILE",
             description = "API keys file (see 'parley keys'); without it every request is accepted.")
     Path keys;
@@ -74,22 +95,18 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         var err = spec.commandLine().getErr();
-        Path path = model == null ? DemoModel.path() : model;
-        if (!Files.isRegularFile(path)) {
-            err.println("parley serve: no model file at " + path);
-            return 1;
+        if (upstream != null && model != null) {
+            err.println("parley serve: --model and --upstream exclude each other");
+            return 2;
         }
-        // The bundled model is unpacked to a temporary file; its id stays its own name.
-        String id = modelId == null && model == null ? DemoModel.ID : modelId;
-        var options = new LlamaEngineOptions(path, id, parallel, context, threads, kvCache, queue);
         ParleyServer server;
+        Engine engine;
         try {
             ApiKeys apiKeys = keys == null ? ApiKeys.open() : ApiKeys.load(keys);
             Limiter limiter = redis == null ? Limiter.inMemory(Clock.systemUTC()) : Limiter.redis(redis, Clock.systemUTC());
             RateLimits limits = new RateLimits(limiter, redisFailOpen);
-            LlamaEngine engine;
             try {
-                engine = LlamaEngine.open(options);
+                engine = upstream != null ? proxy() : local();
             } catch (RuntimeException e) {
                 limits.close();
                 throw e;
@@ -100,7 +117,8 @@ final class ServeCommand implements Callable<Integer> {
             return 1;
         }
         var out = spec.commandLine().getOut();
-        out.printf("Serving %s at %s (%s)%n", options.id(), server.baseUrl(host), access());
+        String served = engine.models().stream().map(ModelCard::id).collect(Collectors.joining(", "));
+        out.printf("Serving %s at %s (%s)%n", served.isEmpty() ? "no models" : served, server.baseUrl(host), access());
         out.flush();
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -109,6 +127,20 @@ final class ServeCommand implements Callable<Integer> {
         }));
         stopped.await();
         return 0;
+    }
+
+    private Engine local() {
+        Path path = model == null ? DemoModel.path() : model;
+        if (!Files.isRegularFile(path)) throw new IllegalArgumentException("no model file at " + path);
+        // The bundled model is unpacked to a temporary file; its id stays its own name.
+        String id = modelId == null && model == null ? DemoModel.ID : modelId;
+        return LlamaEngine.open(new LlamaEngineOptions(path, id, parallel, context, threads, kvCache, queue));
+    }
+
+    private Engine proxy() {
+        var options = ClientOptions.builder(name -> null).baseUrl(upstream);
+        if (upstreamKey != null && !upstreamKey.isBlank()) options.apiKey(upstreamKey);
+        return ProxyEngine.connect(options.build(), upstreamModels);
     }
 
     /** What the start line says about who may use the server and where limits live. */

@@ -1,0 +1,179 @@
+package dev.parley.server.engine.proxy;
+
+import static dev.parley.client.ScriptedServer.Reply.json;
+import static dev.parley.client.ScriptedServer.Reply.sse;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.ChatMessage;
+import dev.parley.api.CompletionRequest;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.api.Json;
+import dev.parley.api.NotFoundException;
+import dev.parley.api.StreamOptions;
+import dev.parley.api.ToolCall;
+import dev.parley.client.ClientOptions;
+import dev.parley.client.ParleyClient;
+import dev.parley.client.ScriptedServer;
+import dev.parley.server.ParleyServer;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.llama.LlamaEngine;
+import dev.parley.server.engine.llama.LlamaEngineOptions;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A Parley server proxying to another Parley server (the demo model through llama.cpp), both real, on
+ * loopback: what a client gets through the proxy is what it gets from the upstream. Tool calls come from
+ * a scripted upstream, since the demo model makes none.
+ */
+@Timeout(120)
+class ProxyEngineTest {
+    static ParleyServer upstream;
+    static ParleyServer proxy;
+    static ParleyClient direct;
+    static ParleyClient proxied;
+
+    @BeforeAll
+    static void start() {
+        upstream = ParleyServer.start(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo")
+                .withParallel(2).withContextPerSequence(256)), "127.0.0.1", 0);
+        direct = client(upstream.baseUrl("127.0.0.1"));
+        proxy = ParleyServer.start(ProxyEngine.connect(options(upstream.baseUrl("127.0.0.1")), List.of()), "127.0.0.1", 0);
+        proxied = client(proxy.baseUrl("127.0.0.1"));
+    }
+
+    @AfterAll
+    static void stop() {
+        proxied.close();
+        direct.close();
+        proxy.close();
+        upstream.close();
+    }
+
+    static ClientOptions options(String baseUrl) {
+        return ClientOptions.builder(name -> null).baseUrl(baseUrl).apiKey("test").maxRetries(0).build();
+    }
+
+    static ParleyClient client(String baseUrl) {
+        return ParleyClient.create(options(baseUrl));
+    }
+
+    static ChatCompletionRequest.Builder story() {
+        return ChatCompletionRequest.builder("demo").messages(ChatMessage.user("Once upon a time")).temperature(0.0).maxTokens(20);
+    }
+
+    @Test
+    void servesTheModelsTheUpstreamLists() {
+        assertThat(proxied.models().data()).extracting(m -> m.id()).containsExactly("demo");
+    }
+
+    @Test
+    void answersAsTheUpstreamDoesWithItsUsage() {
+        var expected = direct.chat(story().build());
+        var answer = proxied.chat(story().build());
+        assertThat(answer.text()).isEqualTo(expected.text()).isNotBlank();
+        assertThat(answer.choices().getFirst().finishReason()).isEqualTo(expected.choices().getFirst().finishReason());
+        assertThat(answer.usage()).isEqualTo(expected.usage());
+        assertThat(answer.id()).isNotEqualTo(expected.id());
+    }
+
+    @Test
+    void streamsAsTheUpstreamDoesEndingWithItsUsage() {
+        var expected = direct.chat(story().n(2).build());
+        var streamed = proxied.stream(story().n(2).streamOptions(StreamOptions.withUsage()).build()).accumulate();
+        assertThat(streamed.completion().choices()).extracting(c -> c.message().text())
+                .isEqualTo(expected.choices().stream().map(c -> c.message().text()).toList());
+        assertThat(streamed.completion().usage()).isEqualTo(expected.usage());
+        assertThat(streamed.usageCountedLocally()).isFalse();
+    }
+
+    @Test
+    void passesLegacyCompletionsThroughWholeAndStreamed() {
+        var request = CompletionRequest.of("demo", "Once upon a time").withMaxTokens(10).withTemperature(0.0);
+        var expected = direct.complete(request);
+        assertThat(proxied.complete(request).text()).isEqualTo(expected.text());
+        StringBuilder streamed = new StringBuilder();
+        try (var stream = proxied.streamCompletion(request)) {
+            stream.forEach(event -> streamed.append(event.text()));
+        }
+        assertThat(streamed.toString()).isEqualTo(expected.text());
+    }
+
+    @Test
+    void refusesAModelTheUpstreamDoesNotServeWithoutAskingIt() {
+        assertThatThrownBy(() -> proxied.chat(story().model("gpt-4o").build()))
+                .isInstanceOfSatisfying(NotFoundException.class, e -> assertThat(e.error().code()).isEqualTo("model_not_found"));
+    }
+
+    @Test
+    void passesTheUpstreamsErrorsOnWithTheirStatus() {
+        String tooLong = "Once upon a time there was a little girl. ".repeat(60);
+        assertThatThrownBy(() -> proxied.chat(story().messages(ChatMessage.user(tooLong)).build()))
+                .isInstanceOfSatisfying(InvalidRequestException.class,
+                        e -> assertThat(e.error().code()).isEqualTo("context_length_exceeded"));
+    }
+
+    @Test
+    void aClientLeavingMidStreamCancelsTheUpstreamRequest() throws Exception {
+        var http = HttpClient.newHttpClient();
+        String body = Json.write(story().maxTokens(200).stream(true).build());
+        for (int i = 0; i < 4; i++) { // more than the upstream's 2 slots: uncancelled requests would hold them
+            var request = HttpRequest.newBuilder(URI.create(proxy.baseUrl("127.0.0.1") + "/chat/completions"))
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            try (InputStream in = response.body()) {
+                assertThat(in.readNBytes(64)).hasSize(64);
+            }
+        }
+        assertThat(proxied.chat(story().maxTokens(3).build()).usage().completionTokens()).isEqualTo(3);
+    }
+
+    @Test
+    void putsTheUpstreamsToolCallPiecesTogetherAndStreamsThemOn() {
+        String pieces = """
+                data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}
+
+                data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\\"city\\":"}}]},"finish_reason":null}]}
+
+                data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\\"Paris\\"}"}}]},"finish_reason":null}]}
+
+                data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
+
+                data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":57,"completion_tokens":15,"total_tokens":72}}
+
+                data: [DONE]
+
+                """;
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}"));
+            scripted.enqueue(sse(pieces), sse(pieces));
+            try (var toolProxy = ParleyServer.start(ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
+                    var client = client(toolProxy.baseUrl("127.0.0.1"))) {
+                var request = ChatCompletionRequest.builder("gpt-4o").messages(ChatMessage.user("Weather in Paris?")).build();
+                var answer = client.chat(request);
+                var message = answer.choices().getFirst().message();
+                assertThat(message.content()).isNull();
+                assertThat(message.toolCalls()).containsExactly(ToolCall.function("call_1", "get_weather", "{\"city\":\"Paris\"}"));
+                assertThat(answer.choices().getFirst().finishReason()).isEqualTo("tool_calls");
+                assertThat(answer.usage().promptTokens()).isEqualTo(57);
+                assertThat(answer.usage().completionTokens()).isEqualTo(15);
+
+                var streamed = client.stream(request).accumulate().completion();
+                assertThat(streamed.choices().getFirst().message().toolCalls()).isEqualTo(message.toolCalls());
+                String sent = scripted.lastRequest().body();
+                assertThat(Json.tree(sent).path("stream").asBoolean()).isTrue();
+                assertThat(Json.tree(sent).path("stream_options").path("include_usage").asBoolean()).isTrue();
+            }
+        }
+    }
+}
