@@ -36,7 +36,7 @@ public interface Budget extends AutoCloseable {
      * the same buckets as {@link #local}, kept and changed by one atomic script per call, timed by Redis's
      * clock. While Redis is unreachable, {@link #acquire} waits and retries every second (nothing is sent,
      * nothing lost), settlements are kept and applied once Redis answers, and {@code warnings} hears of the
-     * outage and the recovery once each. Connects at first use.
+     * outage and the recovery once each. Connects at first use; needs Redis 5 or newer.
      *
      * @param redis e.g. {@code redis://host:6379}, {@code rediss://:password@host:6380/2}
      * @param name the budget's name: processes spending the same limits use the same name

@@ -2,6 +2,7 @@
 -- line (continuous refill, one burst's capacity, half full when new, a cost above the capacity let through
 -- from a full bucket into debt), and the pause after a 429. Redis runs each call atomically, so every
 -- process sharing the keys spends one budget. Time is Redis's own clock, the one clock all machines share.
+-- (Writing after reading TIME needs Redis 5 or newer, which replicates a script by its effects.)
 -- KEYS: the request bucket and the token bucket (hashes: l = level, t = time in microseconds), the pause
 --       (a string: microseconds until which every request waits).
 -- ARGV: op (acquire | observe | pause | settle), requests per minute, tokens per minute (0 = unlimited),

@@ -1,6 +1,7 @@
 package dev.parley.batch;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.api.Json;
 import dev.parley.client.ClientOptions;
@@ -65,6 +66,46 @@ class RedisBudgetTest {
         List<String> ids = Files.readAllLines(output).stream().map(line -> Json.tree(line).get("custom_id").asText()).toList();
         assertThat(ids).hasSize(lines).doesNotHaveDuplicates()
                 .containsExactlyInAnyOrderElementsOf(IntStream.range(0, lines).mapToObj(i -> name + i).toList());
+    }
+
+    /** A sleeper that answers the first wait it is asked for by interrupting: the acquire would have waited. */
+    static final class Refusing implements dev.parley.client.Sleeper {
+        final Queue<Duration> waits = new ConcurrentLinkedQueue<>();
+
+        @Override
+        public void sleep(Duration duration) throws InterruptedException {
+            waits.add(duration);
+            throw new InterruptedException("would wait " + duration);
+        }
+    }
+
+    static Budget shared(String name, BudgetLimits limits, dev.parley.client.Sleeper sleeper) {
+        return Budget.redis(redis.uri(), name, limits, System::nanoTime, sleeper, message -> {});
+    }
+
+    @Test
+    void aPauseAfterA429InOneProcessHoldsTheRequestsOfAnother() throws Exception {
+        var refusing = new Refusing();
+        try (Budget one = shared("pause", LIMITS, new Refusing()); Budget other = shared("pause", LIMITS, refusing)) {
+            one.pauseFor(Duration.ofSeconds(30));
+            assertThatThrownBy(() -> other.acquire(10)).isInstanceOf(InterruptedException.class);
+            assertThat(refusing.waits).singleElement()
+                    .satisfies(wait -> assertThat(wait).isBetween(Duration.ofSeconds(29), Duration.ofSeconds(30)));
+        }
+    }
+
+    @Test
+    void aSettlementInOneProcessGivesTheUnusedTokensToAnother() throws Exception {
+        // 60,000 tokens a minute with a one-second burst: the bucket holds 1,000 and starts with 500.
+        var limits = new BudgetLimits(Double.POSITIVE_INFINITY, 60_000, Duration.ofSeconds(1));
+        var refusing = new Refusing();
+        try (Budget one = shared("settle", limits, new Refusing()); Budget other = shared("settle", limits, refusing)) {
+            Budget.Permit permit = one.acquire(500);
+            assertThatThrownBy(() -> other.acquire(400)).isInstanceOf(InterruptedException.class);
+            permit.settle(50);                                   // 450 of the estimate were not used
+            other.acquire(400);
+            assertThat(refusing.waits).hasSize(1);               // the second acquire did not wait
+        }
     }
 
     @Test
