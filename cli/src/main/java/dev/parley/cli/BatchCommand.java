@@ -9,6 +9,7 @@ import dev.parley.batch.BudgetLimits;
 import dev.parley.batch.Endpoint;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -101,6 +102,15 @@ final class BatchCommand implements Callable<Integer> {
             description = "Seconds' worth of each limit that may be spent at once after an idle spell (default: 1).")
     double burstSeconds = BudgetLimits.DEFAULT_BURST.toSeconds();
 
+    @Option(names = "--redis", paramLabel = "URL",
+            description = "Share the per-minute limits with every batch spending them through this Redis, "
+                    + "e.g. redis://host:6379; if it goes away, requests wait for it (default: none).")
+    URI redis;
+
+    @Option(names = "--budget-name", paramLabel = "NAME",
+            description = "The shared budget's name in Redis (default: a hash of the base URL and API key).")
+    String budgetName;
+
     @Option(names = "--keep-order", description = "Write results in input order instead of as they finish.")
     boolean keepOrder;
 
@@ -162,14 +172,17 @@ final class BatchCommand implements Callable<Integer> {
                     .cooldown(seconds(cooldownSeconds))
                     .keepOrder(keepOrder)
                     .tokenEncoding(tokenEncoding)
+                    .redis(redis)
+                    .budgetName(budgetName)
                     .listener(log)
                     .build());
         } catch (IllegalArgumentException e) {
             return Failures.report(err, "batch", e);
         }
 
-        log.info("%s -> %s: %,d lines; limits %,.0f requests and %,.0f tokens per minute, %d at once".formatted(
-                in, results, lineCount(in), maxRequestsPerMinute, maxTokensPerMinute, maxConcurrency));
+        log.info("%s -> %s: %,d lines; limits %,.0f requests and %,.0f tokens per minute%s, %d at once".formatted(
+                in, results, lineCount(in), maxRequestsPerMinute, maxTokensPerMinute,
+                redis == null ? "" : " shared in Redis at " + redis.getHost() + ":" + redis.getPort(), maxConcurrency));
         Thread progress = Thread.ofPlatform().daemon().start(() -> log.progressEvery(runner, terminal ? Duration.ofMillis(250) : Duration.ofSeconds(10)));
         Thread interrupted = new Thread(() -> log.interrupted(runner, results));
         Runtime.getRuntime().addShutdownHook(interrupted);

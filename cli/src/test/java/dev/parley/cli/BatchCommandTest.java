@@ -12,6 +12,7 @@ import dev.parley.server.ParleyServer;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.testkit.RedisServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -152,6 +153,22 @@ class BatchCommandTest {
         assertThat(new TreeSet<>(results.stream().map(line -> line.get("id").asText()).toList())).hasSize(60);
         assertThat(out.toString()).contains("%d already done".formatted(written));
         assertThat(err.toString()).contains("cutting off an unfinished last line");
+    }
+
+    @Test
+    void withRedisTheBudgetIsSharedThereAndEveryLineIsSent() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(6));
+        Path output = dir.resolve("out.jsonl");
+        try (var redis = RedisServer.start()) {
+            int exit = parley("batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl,
+                    "--api-key", "none", "--max-concurrency", "4", "--redis", redis.uri().toString());
+
+            assertThat(exit).as(err.toString()).isZero();
+            assertThat(err.toString()).contains("shared in Redis at 127.0.0.1:" + redis.port());
+            assertThat(results(output)).hasSize(6);
+            assertThat(out.toString()).contains("parley batch: 6 succeeded, 0 failed");
+        }
     }
 
     @Test

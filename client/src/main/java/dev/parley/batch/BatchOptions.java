@@ -1,7 +1,13 @@
 package dev.parley.batch;
 
 import dev.parley.client.Sleeper;
+import dev.parley.client.ClientOptions;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
+import java.util.HexFormat;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Random;
@@ -12,8 +18,10 @@ import java.util.random.RandomGenerator;
  * How a {@link BatchRunner} runs. Build with {@link #builder()}; every option has the default named on
  * its builder method, chosen to match OpenAI's {@code api_request_parallel_processor.py} where it has one.
  *
- * <p>{@code tokenEncoding} and {@code budget} are null when unset: each model is then counted with its
- * own encoding, and the budget is {@link Budget#local} over {@code limits}. {@code nanoTime},
+ * <p>{@code tokenEncoding}, {@code budget}, {@code redis} and {@code budgetName} are null when unset: each
+ * model is then counted with its own encoding, and the budget is the one given, else {@link Budget#redis}
+ * over {@code limits} when {@code redis} is set (named {@code budgetName}, else after the base URL and API
+ * key), else {@link Budget#local} over {@code limits}. {@code nanoTime},
  * {@code clock}, {@code sleeper} and {@code random} drive every wait and backoff, so tests need no real
  * time; they must be thread-safe.
  */
@@ -28,6 +36,8 @@ public record BatchOptions(
         Duration maxBackoff,
         String tokenEncoding,
         Budget budget,
+        URI redis,
+        String budgetName,
         LongSupplier nanoTime,
         Clock clock,
         Sleeper sleeper,
@@ -57,9 +67,29 @@ public record BatchOptions(
         return new Builder();
     }
 
-    /** The budget to spend: the one given, else a local one over {@code limits}. */
-    Budget budgetOrLocal() {
-        return budget != null ? budget : Budget.local(limits, nanoTime, sleeper);
+    /**
+     * The budget to spend: the one given (the caller's to close), else a new one over {@code limits}, in
+     * Redis or local (the runner's to close).
+     */
+    Budget openBudget(ClientOptions client) {
+        if (budget != null) return budget;
+        if (redis == null) return Budget.local(limits, nanoTime, sleeper);
+        return Budget.redis(redis, budgetName != null ? budgetName : sharedName(client), limits, nanoTime, sleeper,
+                listener::warning);
+    }
+
+    /**
+     * Batches with the same API key at the same base URL spend the same limits, so they share a budget by
+     * default; the name is a hash, so that the key is not written to Redis.
+     */
+    static String sharedName(ClientOptions client) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256")
+                    .digest((client.baseUrl() + "\n" + client.apiKey()).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(hash, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     /** Collects options; not thread-safe. */
@@ -74,6 +104,8 @@ public record BatchOptions(
         private Duration maxBackoff = Duration.ofSeconds(60);
         private String tokenEncoding;
         private Budget budget;
+        private URI redis;
+        private String budgetName;
         private LongSupplier nanoTime = System::nanoTime;
         private Clock clock = Clock.systemUTC();
         private Sleeper sleeper = Sleeper.REAL;
@@ -102,6 +134,13 @@ public record BatchOptions(
         public Builder tokenEncoding(String encoding) { this.tokenEncoding = encoding; return this; }
         /** A budget shared with others; default a local one over {@link #limits}. */
         public Builder budget(Budget budget) { this.budget = budget; return this; }
+        /**
+         * Shares the budget with every batch spending it through this Redis, e.g. {@code redis://host:6379}
+         * (see {@link Budget#redis}); default none: the budget is this process's.
+         */
+        public Builder redis(URI redis) { this.redis = redis; return this; }
+        /** The shared budget's name in Redis; default a hash of the base URL and API key. */
+        public Builder budgetName(String name) { this.budgetName = name; return this; }
         public Builder nanoTime(LongSupplier nanoTime) { this.nanoTime = nanoTime; return this; }
         /** Dates {@code retry-after} HTTP-dates. */
         public Builder clock(Clock clock) { this.clock = clock; return this; }
@@ -111,7 +150,7 @@ public record BatchOptions(
 
         public BatchOptions build() {
             return new BatchOptions(endpoint, limits, maxConcurrency, maxAttempts, keepOrder, cooldown,
-                    initialBackoff, maxBackoff, tokenEncoding, budget, nanoTime, clock, sleeper, random, listener);
+                    initialBackoff, maxBackoff, tokenEncoding, budget, redis, budgetName, nanoTime, clock, sleeper, random, listener);
         }
     }
 }

@@ -70,7 +70,7 @@ public final class BatchRunner {
     public BatchSummary run(Path input, Path output) throws InterruptedException {
         started = options.nanoTime().getAsLong();
         counters.lines.set(countLines(input));
-        Budget budget = options.budgetOrLocal();
+        Budget budget = options.openBudget(client);
         LineReader reader = new LineReader(options.endpoint(), new Estimator(options.tokenEncoding()));
         Semaphore slots = new Semaphore(options.maxConcurrency());
         try (ResultLog results = ResultLog.open(output, options.keepOrder(), options.listener()::warning);
@@ -121,6 +121,8 @@ public final class BatchRunner {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + input, e);
+        } finally {
+            if (budget != options.budget()) budget.close();
         }
         return new BatchSummary(progress(), budget.usage(), stoppedBy.get());
     }

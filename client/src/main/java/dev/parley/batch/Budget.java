@@ -2,7 +2,9 @@ package dev.parley.batch;
 
 import dev.parley.client.Sleeper;
 import dev.parley.limits.RateLimitSnapshot;
+import java.net.URI;
 import java.time.Duration;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -11,11 +13,11 @@ import java.util.function.LongSupplier;
  * teaches it: {@link #observe} lowers it to the {@code x-ratelimit-*} a response reports, {@link #pauseFor}
  * holds every request after a 429.
  *
- * <p>{@link #local} keeps the budget in this process. This interface is the seam for a budget that
- * several batch processes share (one organisation's RPM and TPM kept in Redis): such an implementation
- * answers the same four calls from a shared store. Implementations are thread-safe.
+ * <p>{@link #local} keeps the budget in this process; {@link #redis} shares it among batch processes on
+ * any number of machines (one organisation's RPM and TPM), answering the same calls from Redis.
+ * Implementations are thread-safe. Whoever makes a budget closes it; a local one holds nothing.
  */
-public interface Budget {
+public interface Budget extends AutoCloseable {
 
     /**
      * A budget of {@code limits} in this process: both buckets refill continuously and hold at most
@@ -27,6 +29,23 @@ public interface Budget {
      */
     static Budget local(BudgetLimits limits, LongSupplier nanoTime, Sleeper sleeper) {
         return new LocalBudget(limits, nanoTime, sleeper);
+    }
+
+    /**
+     * A budget of {@code limits} in Redis, spent together by every process that names the same budget there:
+     * the same buckets as {@link #local}, kept and changed by one atomic script per call, timed by Redis's
+     * clock. While Redis is unreachable, {@link #acquire} waits and retries every second (nothing is sent,
+     * nothing lost), settlements are kept and applied once Redis answers, and {@code warnings} hears of the
+     * outage and the recovery once each. Connects at first use; needs Redis 5 or newer.
+     *
+     * @param redis e.g. {@code redis://host:6379}, {@code rediss://:password@host:6380/2}
+     * @param name the budget's name: processes spending the same limits use the same name
+     * @param nanoTime the clock of this process's accounting (its {@link #usage}), e.g. {@link System#nanoTime}
+     * @param sleeper waits while the budget is spent or Redis is away
+     */
+    static Budget redis(URI redis, String name, BudgetLimits limits, LongSupplier nanoTime, Sleeper sleeper,
+            Consumer<String> warnings) {
+        return new RedisBudget(redis, name, limits, nanoTime, sleeper, warnings);
     }
 
     /**
@@ -45,6 +64,10 @@ public interface Budget {
 
     /** What was spent and offered so far, for the summary. */
     Usage usage();
+
+    /** Lets go of what the budget holds (a connection); does nothing for a local one. Never throws. */
+    @Override
+    default void close() {}
 
     /** One attempt's share of the budget. */
     interface Permit {
