@@ -2,12 +2,11 @@ package dev.parley.batch;
 
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.Json;
+import dev.parley.client.ScriptedServer;
 import dev.parley.limits.RateLimitSnapshot;
 import dev.parley.limits.RetryAfter;
 import dev.parley.tokens.TokenCounter;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -16,7 +15,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -97,9 +95,9 @@ final class LimitingServer implements AutoCloseable {
 
     private void answer(Socket connection) {
         try (connection) {
-            String body = readBody(connection.getInputStream());
-            if (body == null) return;
-            ChatCompletionRequest request = Json.read(body, ChatCompletionRequest.class);
+            var received = ScriptedServer.read(connection.getInputStream());
+            if (received == null) return;
+            ChatCompletionRequest request = Json.read(received.body(), ChatCompletionRequest.class);
             int prompt = TokenCounter.forModel(request.model()).count(request.messages());
             int completion = request.maxTokens() == null ? 16 : request.maxTokens();
             Map<String, String> headers = new LinkedHashMap<>();
@@ -121,25 +119,6 @@ final class LimitingServer implements AutoCloseable {
         } catch (IOException e) {
             // the client went away
         }
-    }
-
-    private static String readBody(InputStream in) throws IOException {
-        String requestLine = line(in);
-        if (requestLine == null || requestLine.isEmpty()) return null;
-        int length = 0;
-        for (String line = line(in); line != null && !line.isEmpty(); line = line(in)) {
-            if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) length = Integer.parseInt(line.substring(15).strip());
-        }
-        return new String(in.readNBytes(length), StandardCharsets.UTF_8);
-    }
-
-    private static String line(InputStream in) throws IOException {
-        var bytes = new ByteArrayOutputStream();
-        for (int b = in.read(); b >= 0; b = in.read()) {
-            if (b == '\n') return bytes.toString(StandardCharsets.ISO_8859_1).stripTrailing();
-            bytes.write(b);
-        }
-        return bytes.size() == 0 ? null : bytes.toString(StandardCharsets.ISO_8859_1);
     }
 
     @Override

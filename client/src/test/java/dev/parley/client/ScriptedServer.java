@@ -179,7 +179,8 @@ public final class ScriptedServer implements AutoCloseable {
         }
     }
 
-    private static Recorded read(InputStream in) throws IOException {
+    /** Reads one HTTP/1.1 request (line, headers, Content-Length body); null when the connection closed first. */
+    public static Recorded read(InputStream in) throws IOException {
         String requestLine = line(in);
         if (requestLine == null || requestLine.isEmpty()) return null;
         Map<String, String> headers = new TreeMap<>();
