@@ -1,0 +1,133 @@
+package dev.parley.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.Json;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code parley serve} as a user runs it: its own JVM, flags on the command line, real HTTP. */
+@Timeout(120)
+class ServeCommandTest {
+    private static final Pattern START_LINE = Pattern.compile("Serving (.+) at (http://127\\.0\\.0\\.1:\\d+/v1) \\((.+)\\)");
+
+    @TempDir
+    Path dir;
+
+    final List<Process> servers = new ArrayList<>();
+    final HttpClient http = HttpClient.newHttpClient();
+
+    @AfterEach
+    void stopServers() throws InterruptedException {
+        for (Process server : servers) {
+            server.destroy(); // SIGTERM: the shutdown hook closes the server
+            assertThat(server.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        }
+        http.close();
+    }
+
+    /** Starts {@code parley serve ARGS --port 0} and returns its start line's parts: models, base URL, access. */
+    Matcher serve(String... args) throws Exception {
+        var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                "dev.parley.cli.Main", "serve", "--port", "0"));
+        command.addAll(List.of(args));
+        Process server = new ProcessBuilder(command).redirectErrorStream(true).start();
+        servers.add(server);
+        var lines = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+        List<String> seen = new ArrayList<>();
+        for (String line; (line = lines.readLine()) != null; ) {
+            seen.add(line);
+            Matcher matcher = START_LINE.matcher(line);
+            if (matcher.matches()) {
+                Thread.ofVirtual().start(() -> lines.lines().forEach(ignored -> {})); // keep its pipe drained
+                return matcher;
+            }
+        }
+        throw new AssertionError("parley serve ended without starting: " + seen);
+    }
+
+    HttpResponse<String> chat(String baseUrl, String key, String model) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create(baseUrl + "/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\","
+                        + "\"content\":\"Once upon a time\"}],\"max_tokens\":8,\"temperature\":0}"));
+        if (key != null) request.header("Authorization", "Bearer " + key);
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void servesTheBundledDemoModelOnLoopbackAndSaysSo() throws Exception {
+        Matcher started = serve();
+        assertThat(started.group(1)).isEqualTo("stories260K");
+        assertThat(started.group(3)).isEqualTo("no API keys: loopback use only");
+        var response = chat(started.group(2), null, "stories260K");
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(Json.tree(response.body()).path("usage").path("completion_tokens").asInt()).isEqualTo(8);
+    }
+
+    @Test
+    void withAKeysFileAnswersOnlyItsKeysWithinTheirLimits() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        var out = new StringWriter();
+        assertThat(Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(new StringWriter(), true))
+                .execute("keys", "add", "--file", keys.toString(), "--name", "team-a", "--rpm", "2", "--tpm", "100000")).isZero();
+        String key = out.toString().strip();
+        Matcher started = serve("--keys", keys.toString());
+        assertThat(started.group(3)).isEqualTo("API keys from " + keys + ", limits in memory");
+        String baseUrl = started.group(2);
+
+        assertThat(chat(baseUrl, null, "stories260K").statusCode()).isEqualTo(401);
+        assertThat(chat(baseUrl, "sk-parley-wrong", "stories260K").statusCode()).isEqualTo(401);
+        var first = chat(baseUrl, key, "stories260K");
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(first.headers().firstValue("x-ratelimit-limit-requests")).hasValue("2");
+        assertThat(chat(baseUrl, key, "stories260K").statusCode()).isEqualTo(200);
+        var third = chat(baseUrl, key, "stories260K");
+        assertThat(third.statusCode()).isEqualTo(429);
+        assertThat(third.headers().firstValue("retry-after")).isPresent();
+        JsonNode error = Json.tree(third.body()).path("error");
+        assertThat(error.path("code").asText()).isEqualTo("rate_limit_exceeded");
+        assertThat(error.path("message").asText()).contains("in organization team-a on requests per min (RPM): Limit 2");
+    }
+
+    @Test
+    void withAnUpstreamServesItsModelsInstead() throws Exception {
+        String upstream = serve().group(2);
+        Matcher proxy = serve("--upstream", upstream, "--upstream-key", "none");
+        assertThat(proxy.group(1)).isEqualTo("stories260K");
+        var direct = Json.tree(chat(upstream, null, "stories260K").body());
+        var proxied = Json.tree(chat(proxy.group(2), null, "stories260K").body());
+        assertThat(proxied.path("choices").path(0).path("message").path("content").asText())
+                .isEqualTo(direct.path("choices").path(0).path("message").path("content").asText());
+        assertThat(proxied.path("usage")).isEqualTo(direct.path("usage"));
+    }
+
+    @Test
+    void refusesAModelAndAnUpstreamTogether() {
+        var err = new StringWriter();
+        int exit = Main.commandLine().setOut(new PrintWriter(new StringWriter(), true)).setErr(new PrintWriter(err, true))
+                .execute("serve", "--model", "x.gguf", "--upstream", "http://127.0.0.1:9/v1");
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).isEqualTo("parley serve: --model and --upstream exclude each other" + System.lineSeparator());
+    }
+}
