@@ -21,8 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Java struct layouts against the C compiler's view of llama.h b4916. The gcc check is a development
- * check: it runs where the reference headers ({@code ../shared/reference/llama.cpp-b4916/}, or the folder
- * named by {@code PARLEY_LLAMA_HEADERS}) and gcc are present, and is skipped elsewhere, e.g. in a user's clone.
+ * check: it runs where gcc and a copy of the b4916 public headers are present (the folder named by
+ * {@code PARLEY_LLAMA_HEADERS}, or a {@code shared/reference/llama.cpp-b4916} folder in a directory above the
+ * checkout), and is skipped elsewhere, e.g. in a user's clone.
  */
 class StructLayoutTest {
     private static final List<StructLayout> STRUCTS = List.of(Structs.MODEL_PARAMS, Structs.CONTEXT_PARAMS, Structs.BATCH,
@@ -91,7 +92,7 @@ class StructLayoutTest {
         if (configured != null) {
             return Optional.of(Path.of(configured)).filter(dir -> Files.isRegularFile(dir.resolve("llama.h")));
         }
-        // The reference folder sits beside the repository: ../shared/reference/llama.cpp-b4916/.
+        // Otherwise a reference copy kept beside the checkout, in any directory above it.
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
             Path candidate = dir.resolve("shared/reference/llama.cpp-b4916");
             if (Files.isRegularFile(candidate.resolve("llama.h"))) {
