@@ -76,7 +76,7 @@ public final class LlamaEngine implements Engine {
         requireModel(request.model());
         int[] prompt = model.tokenize(model.applyChatTemplate(turns(request.messages()), true), true, true);
         int maxTokens = fit(prompt.length, request.outputLimit(), "messages");
-        var sampling = sampling(request.temperature(), request.topP(), request.seed(), request.presencePenalty(),
+        var sampling = sampling(request.temperature(), request.topP(), request.presencePenalty(),
                 request.frequencyPenalty(), request.logitBias());
         int top = Boolean.TRUE.equals(request.logprobs()) ? (request.topLogprobs() == null ? 0 : request.topLogprobs()) : -1;
         var generation = new LlamaGeneration(card.id(), prompt.length, request.choices());
@@ -100,7 +100,7 @@ public final class LlamaEngine implements Engine {
                     "Unsupported value: 'best_of' greater than 'n' is not supported by model %s.".formatted(card.id()));
         }
         List<int[]> prompts = prompts(request.prompt());
-        var sampling = sampling(request.temperature(), request.topP(), request.seed(), request.presencePenalty(),
+        var sampling = sampling(request.temperature(), request.topP(), request.presencePenalty(),
                 request.frequencyPenalty(), request.logitBias());
         int top = request.logprobs() == null ? -1 : request.logprobs();
         int total = prompts.stream().mapToInt(p -> p.length).sum();
@@ -203,7 +203,8 @@ public final class LlamaEngine implements Engine {
         };
     }
 
-    private SamplingOptions sampling(Double temperature, Double topP, Long seed, Double presence, Double frequency,
+    /** The request's sampling settings; the seed is left for {@link #choiceSampling} to set per choice. */
+    private SamplingOptions sampling(Double temperature, Double topP, Double presence, Double frequency,
             Map<String, Double> logitBias) {
         Map<Integer, Double> bias = new HashMap<>();
         if (logitBias != null) {
@@ -217,8 +218,7 @@ public final class LlamaEngine implements Engine {
                 bias.put(id, value);
             });
         }
-        return new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, 0, 0,
-                seed == null ? ThreadLocalRandom.current().nextLong() : seed,
+        return new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, 0, 0, 0,
                 presence == null ? 0 : presence, frequency == null ? 0 : frequency, bias);
     }
 
