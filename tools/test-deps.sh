@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs the system packages Parley's tests use, when they are missing (Debian/Ubuntu, as root or via sudo).
-#   libgomp1, libstdc++6: the llama.cpp library the engine loads needs them.
+#   libstdc++6:   the llama.cpp libraries the engine loads need it.
+#   npm:          the engine fetches llama.cpp's prebuilt libraries with it, once, into a cache folder
+#                 (installed only when no npm is on the PATH already).
 #   redis-server: the shared rate-limit tests start their own instance on a loopback port
 #                 (installed only when no redis-server is on the PATH already).
 set -euo pipefail
 needed=()
-for pkg in libgomp1 libstdc++6; do
+for pkg in libstdc++6; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || needed+=("$pkg")
 done
 command -v redis-server >/dev/null || needed+=(redis-server)
+command -v npm >/dev/null || needed+=(npm)
 [ ${#needed[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
     echo "check: please install ${needed[*]} (the tests need them); no apt-get here to do it." >&2

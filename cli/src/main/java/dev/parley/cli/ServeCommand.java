@@ -68,6 +68,20 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queue", defaultValue = "64", description = "Sequences that may wait for a slot before 503 (default: ${DEFAULT-VALUE}).")
     int queue;
 
+    @Option(names = "--llama-lib", paramLabel = "DIR", defaultValue = "${env:PARLEY_LLAMA_LIB}",
+            description = {"A folder holding another build of llama.cpp v0.5.0 (libllama, libggml, libggml-base and its backends:"
+                    + " a CUDA, Vulkan or Metal build, or one compiled for this CPU) (default: $PARLEY_LLAMA_LIB, else the"
+                    + " prebuilt CPU libraries, fetched once with npm and verified)."})
+    Path llamaLib;
+
+    @Option(names = "--llama-variant", paramLabel = "cuda|vulkan", defaultValue = "${env:PARLEY_LLAMA_VARIANT}",
+            description = "Fetch this GPU build of the prebuilt libraries instead of the CPU one (default: $PARLEY_LLAMA_VARIANT, else CPU).")
+    String llamaVariant;
+
+    @Option(names = "--gpu-layers", defaultValue = "-1", paramLabel = "N",
+            description = "Model layers to offload when llama.cpp finds a GPU: -1 all of them (default), 0 none. Ignored on CPU.")
+    int gpuLayers;
+
     @Option(names = "--upstream", paramLabel = "URL",
             description = "Serve the models of this OpenAI-compatible provider instead of a local model, e.g. https://api.openai.com/v1.")
     String upstream;
@@ -134,7 +148,9 @@ final class ServeCommand implements Callable<Integer> {
         if (!Files.isRegularFile(path)) throw new IllegalArgumentException("no model file at " + path);
         // The bundled model is unpacked to a temporary file; its id stays its own name.
         String id = modelId == null && model == null ? DemoModel.ID : modelId;
-        return LlamaEngine.open(new LlamaEngineOptions(path, id, parallel, context, threads, kvCache, queue));
+        LlamaEngine.useLibrary(llamaLib, llamaVariant);
+        spec.commandLine().getOut().println(LlamaEngine.library());
+        return LlamaEngine.open(new LlamaEngineOptions(path, id, parallel, context, threads, kvCache, queue, gpuLayers));
     }
 
     private Engine proxy() {

@@ -13,9 +13,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -33,6 +35,8 @@ class ServeCommandTest {
     Path dir;
 
     final List<Process> servers = new ArrayList<>();
+    /** What the last server started by {@link #serve} printed up to its start line. */
+    List<String> printed = List.of();
     final HttpClient http = HttpClient.newHttpClient();
 
     @AfterEach
@@ -46,12 +50,18 @@ class ServeCommandTest {
 
     /** Starts {@code parley serve ARGS --port 0} and returns its start line's parts: models, base URL, access. */
     Matcher serve(String... args) throws Exception {
+        return serve(Map.of(), args);
+    }
+
+    Matcher serve(Map<String, String> environment, String... args) throws Exception {
         var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
                 "dev.parley.cli.Main", "serve", "--port", "0"));
         command.addAll(List.of(args));
-        Process server = new ProcessBuilder(command).redirectErrorStream(true).start();
+        var builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process server = builder.start();
         servers.add(server);
         var lines = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
         List<String> seen = new ArrayList<>();
@@ -59,6 +69,7 @@ class ServeCommandTest {
             seen.add(line);
             Matcher matcher = START_LINE.matcher(line);
             if (matcher.matches()) {
+                printed = List.copyOf(seen);
                 Thread.ofVirtual().start(() -> lines.lines().forEach(ignored -> {})); // keep its pipe drained
                 return matcher;
             }
@@ -83,6 +94,65 @@ class ServeCommandTest {
         var response = chat(started.group(2), null, "stories260K");
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(Json.tree(response.body()).path("usage").path("completion_tokens").asInt()).isEqualTo(8);
+    }
+
+    @Test
+    void saysWhichLlamaCppItLoadedFromWhereAndOnWhichDevices() throws Exception {
+        serve();
+        assertThat(printed).anySatisfy(line -> assertThat(line).matches(
+                "llama\\.cpp 0\\.5\\.\\S* from npm package @node-llama-cpp/linux-x64@3\\.22\\.1 \\(.+\\); devices: CPU \\(.+\\)"));
+    }
+
+    @Test
+    void servesWithAnotherBuildOfTheReleaseFromLlamaLib() throws Exception {
+        serve(); // the prebuilt libraries are in the cache now: copy them as "another build"
+        String fetched = printed.stream().filter(line -> line.startsWith("llama.cpp ")).findFirst().orElseThrow();
+        Path cached = Path.of(fetched.substring(fetched.indexOf(" (") + 2, fetched.indexOf("); devices")));
+        Path build = Files.createDirectories(dir.resolve("my-build"));
+        try (var files = Files.list(cached)) {
+            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".so")).toList()) {
+                Files.copy(file, build.resolve(file.getFileName()));
+            }
+        }
+        Matcher started = serve("--llama-lib", build.toString(), "--gpu-layers", "0");
+        assertThat(printed).anySatisfy(line -> assertThat(line).startsWith("llama.cpp 0.5.").contains(" from --llama-lib (" + build + ")"));
+        assertThat(chat(started.group(2), null, "stories260K").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void saysClearlyWhenTheLibraryFolderHoldsNoLlamaCpp() throws Exception {
+        var result = run(Map.of(), "serve", "--port", "0", "--llama-lib", dir.toString());
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.output()).contains("parley serve: No llama library in " + dir);
+    }
+
+    @Test
+    void withoutNpmOrACachedLibrarySaysWhatToDoAndLeavesNoHalfFetchedLibrary() throws Exception {
+        Path cache = Files.createDirectories(dir.resolve("cache"));
+        String java = Path.of(System.getProperty("java.home"), "bin").toString();
+        var result = run(Map.of("PARLEY_CACHE_DIR", cache.toString(), "PATH", java), "serve", "--port", "0");
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.output()).contains("no npm was found").contains("--llama-lib");
+        try (var left = Files.walk(cache)) {
+            assertThat(left.filter(Files::isRegularFile).toList()).isEmpty();
+        }
+    }
+
+    record Result(int exit, String output) {}
+
+    /** Runs {@code parley ARGS} in its own JVM to its end. */
+    Result run(Map<String, String> environment, String... args) throws Exception {
+        var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.parley.cli.Main"));
+        command.addAll(List.of(args));
+        var builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().remove("PARLEY_LLAMA_LIB");
+        builder.environment().putAll(environment);
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return new Result(process.exitValue(), output);
     }
 
     @Test

@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** Convention 8 of STYLE.md, held by scanning the sources: native code sits behind one package. */
+/**
+ * Convention 8 of STYLE.md, held by scanning the sources: native code sits behind the llama engine's package,
+ * and its raw bindings ({@code engine.llama.ffi}) are used by that package alone.
+ */
 class NativeBoundaryTest {
     private static final Path MAIN = Path.of("src/main/java");
     private static final String BOUNDARY = "dev/parley/server/engine/llama/";
@@ -21,8 +24,13 @@ class NativeBoundaryTest {
     }
 
     @Test
-    void noClassUsesTheJniWrapperOfTheLibraryItBorrows() throws IOException {
-        assertThat(sourcesUsing("import de.kherud")).isEmpty();
+    void onlyTheLlamaEnginePackageImportsTheBindings() throws IOException {
+        assertThat(sourcesUsing("import dev.parley.server.engine.llama.ffi."))
+                .allSatisfy(file -> assertThat(file).startsWith("dev/parley/server/engine/llama/"));
+        // The bindings are the bottom layer: they know nothing of the engine above them but its exception type.
+        assertThat(sourcesUsing("import dev.parley.server.engine.llama.")).filteredOn(file -> file.contains("/ffi/"))
+                .allSatisfy(file -> assertThat(read(MAIN.resolve(file))).doesNotContainPattern(
+                        "import dev\\.parley\\.server\\.engine\\.llama\\.(?!ffi\\.|LlamaException;)"));
     }
 
     private static List<String> sourcesUsing(String text) throws IOException {

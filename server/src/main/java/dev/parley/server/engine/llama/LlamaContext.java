@@ -1,5 +1,8 @@
 package dev.parley.server.engine.llama;
 
+import dev.parley.server.engine.llama.ffi.Bindings;
+import dev.parley.server.engine.llama.ffi.SamplerBindings;
+import dev.parley.server.engine.llama.ffi.Structs;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -24,8 +27,11 @@ import java.util.List;
  */
 @SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 public final class LlamaContext implements AutoCloseable {
+    private static final int FLASH_ATTN_DISABLED = 0; // enum llama_flash_attn_type
+
     private final LlamaModel owner;
     private final MemorySegment context;
+    private final MemorySegment memory; // the context's KV cache, freed with it
     private final Arena arena; // holds the llama_batch struct; shared so any thread may call
     private final MemorySegment batch;
     private final MemorySegment tokens;
@@ -43,6 +49,7 @@ public final class LlamaContext implements AutoCloseable {
     private LlamaContext(LlamaModel owner, MemorySegment context, int batchCapacity) {
         this.owner = owner;
         this.context = context;
+        this.memory = Bindings.getMemory(context);
         this.contextLength = Bindings.nCtx(context);
         this.maxSequences = Bindings.nSeqMax(context);
         this.batchCapacity = batchCapacity;
@@ -74,6 +81,10 @@ public final class LlamaContext implements AutoCloseable {
             set(params, "type_k", options.kvCache().ggmlType);
             set(params, "type_v", options.kvCache().ggmlType);
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "no_perf"), true);
+            // One cache shared by all sequences: a choice's prompt is shared with its siblings by tagging
+            // cells (llama_memory_seq_cp), and a sequence may use any free cell.
+            params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "kv_unified"), true);
+            set(params, "flash_attn_type", FLASH_ATTN_DISABLED);
             context = Bindings.initFromModel(model, params);
         }
         if (context.equals(MemorySegment.NULL)) {
@@ -143,15 +154,11 @@ public final class LlamaContext implements AutoCloseable {
         batch.set(JAVA_INT, Structs.BATCH_N_TOKENS, count);
         outputs = new boolean[0];
         int result = Bindings.decode(context, batch);
+        if (result == 1) {
+            throw new ContextFullException("no room in the KV cache for %d tokens (%d cells in all)".formatted(count, contextLength));
+        }
         if (result != 0) {
-            int used = Bindings.kvSelfUsedCells(context);
-            // b4916 says -3 both when the KV cache has no slot and when computing fails: tell them apart.
-            if (result == 1 || (result == -3 && used + count > contextLength)) {
-                throw new ContextFullException("no room in the KV cache for %d tokens: %d of %d cells in use"
-                        .formatted(count, used, contextLength));
-            }
-            throw new LlamaException("llama_decode failed with %d (%d of %d KV cells in use; a batch needs %d free cells in a row)"
-                    .formatted(result, used, contextLength, count));
+            throw new LlamaException("llama_decode failed with %d on a batch of %d tokens".formatted(result, count));
         }
         outputs = wanted;
     }
@@ -165,10 +172,13 @@ public final class LlamaContext implements AutoCloseable {
         return logitsSegment(batchIndex).toArray(JAVA_FLOAT);
     }
 
-    /** KV cache cells in use by any sequence; a decode of n tokens needs n free cells in a row. */
-    public synchronized int usedCells() {
+    /** How many positions sequence {@code sequenceId} holds in the KV cache (0 when it is empty). */
+    public synchronized int sequenceLength(int sequenceId) {
+        Checks.require(sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d", maxSequences - 1, sequenceId);
         requireOpen();
-        return Bindings.kvSelfUsedCells(context);
+        int max = Bindings.memorySeqPosMax(memory, sequenceId);
+        return max < 0 ? 0 : max - Bindings.memorySeqPosMin(memory, sequenceId) + 1;
     }
 
     /** Forgets every token of one sequence, so that its id can start a new one. */
@@ -176,7 +186,7 @@ public final class LlamaContext implements AutoCloseable {
         Checks.require(sequenceId >= 0 && sequenceId < maxSequences,
                 "sequence id must be 0..%d, got %d", maxSequences - 1, sequenceId);
         requireOpen();
-        Bindings.kvSelfSeqRm(context, sequenceId, -1, -1); // removing a whole sequence never fails
+        Bindings.memorySeqRm(memory, sequenceId, -1, -1); // removing a whole sequence never fails
     }
 
     /**
@@ -190,13 +200,13 @@ public final class LlamaContext implements AutoCloseable {
         Checks.require(source != target, "source and target must differ, both are %d", source);
         Checks.require(length >= 0 && length <= contextLength, "length must be 0..%d, got %d", contextLength, length);
         requireOpen();
-        if (length > 0) Bindings.kvSelfSeqCp(context, source, target, 0, length);
+        if (length > 0) Bindings.memorySeqCp(memory, source, target, 0, length);
     }
 
     /** Forgets every sequence. */
     public synchronized void clear() {
         requireOpen();
-        Bindings.kvSelfClear(context);
+        Bindings.memoryClear(memory, false);
         outputs = new boolean[0];
     }
 

@@ -11,7 +11,9 @@ import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
+import dev.parley.server.engine.llama.ffi.NativeLibrary;
 import dev.parley.server.http.HttpApi;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -49,7 +51,8 @@ public final class LlamaEngine implements Engine {
         if (options.threads() < 1) throw new IllegalArgumentException("threads must be at least 1, got " + options.threads());
         if (options.queue() < 1) throw new IllegalArgumentException("queue must be at least 1, got " + options.queue());
         if (options.contextPerSequence() < 0) throw new IllegalArgumentException("context must not be negative");
-        LlamaModel model = LlamaModel.open(options.model());
+        if (options.gpuLayers() < ModelOptions.ALL_LAYERS) throw new IllegalArgumentException("gpu layers must be -1 (all) or more, got " + options.gpuLayers());
+        LlamaModel model = LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));
         try {
             int perSequence = options.contextPerSequence() > 0
                     ? options.contextPerSequence()
@@ -64,6 +67,25 @@ public final class LlamaEngine implements Engine {
             model.close();
             throw e;
         }
+    }
+
+    /**
+     * Chooses the llama.cpp build this JVM loads, before the first engine opens: a folder holding a build of
+     * release v0.5.0 (null: {@code PARLEY_LLAMA_LIB}, else the prebuilt package, fetched once and verified),
+     * and for the prebuilt package a GPU variant ({@code cuda}, {@code vulkan}; null: the CPU build).
+     *
+     * @throws IllegalStateException when another build is loaded already
+     */
+    public static void useLibrary(Path folder, String variant) {
+        NativeLibrary.configure(folder, variant);
+    }
+
+    /**
+     * Which llama.cpp was loaded, from where, and which backend devices it found: one line for the start-up
+     * log, loading the library if no engine has yet.
+     */
+    public static String library() {
+        return NativeLibrary.load().describe();
     }
 
     @Override

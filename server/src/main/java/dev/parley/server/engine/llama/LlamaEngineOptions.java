@@ -13,36 +13,47 @@ import java.nio.file.Path;
  * @param threads llama.cpp threads; on 2 cores one was measured faster and steadier than two under load
  * @param kvCache F32 keeps batched and solo greedy outputs identical; F16 halves the cache's memory
  * @param queue sequences that may wait for a slot before requests are answered 503
+ * @param gpuLayers layers offloaded to a GPU: -1 all of them when llama.cpp found a GPU backend, 0 none
  */
 public record LlamaEngineOptions(
-        Path model, String modelId, int parallel, int contextPerSequence, int threads, KvCacheType kvCache, int queue) {
+        Path model, String modelId, int parallel, int contextPerSequence, int threads, KvCacheType kvCache, int queue,
+        int gpuLayers) {
+
+    public LlamaEngineOptions(
+            Path model, String modelId, int parallel, int contextPerSequence, int threads, KvCacheType kvCache, int queue) {
+        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, ModelOptions.ALL_LAYERS);
+    }
 
     public static LlamaEngineOptions of(Path model) {
         return new LlamaEngineOptions(model, null, 4, 0, 1, KvCacheType.F32, 64);
     }
 
+    public LlamaEngineOptions withGpuLayers(int gpuLayers) {
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
+    }
+
     public LlamaEngineOptions withModelId(String modelId) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
     }
 
     public LlamaEngineOptions withParallel(int parallel) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
     }
 
     public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
     }
 
     public LlamaEngineOptions withThreads(int threads) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
     }
 
     public LlamaEngineOptions withKvCache(KvCacheType kvCache) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
     }
 
     public LlamaEngineOptions withQueue(int queue) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue);
+        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
     }
 
     /** The model id: as given, or the file name without {@code .gguf}. */

@@ -1,5 +1,8 @@
 package dev.parley.server.engine.llama;
 
+import dev.parley.server.engine.llama.ffi.Bindings;
+import dev.parley.server.engine.llama.ffi.NativeLibrary;
+import dev.parley.server.engine.llama.ffi.Structs;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -30,6 +33,7 @@ import java.util.function.Supplier;
 @SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 public final class LlamaModel implements AutoCloseable {
     private static final int LLAMA_TOKEN_NULL = -1;
+    private static final int LOAD_MODE_NONE = 0; // enum llama_load_mode: read the file, no mmap
 
     private final Path path;
     private final MemorySegment model;
@@ -64,11 +68,13 @@ public final class LlamaModel implements AutoCloseable {
         Checks.notNull(options, "options");
         Path file = path.toAbsolutePath();
         Checks.require(Files.isRegularFile(file) && Files.isReadable(file), "no readable model file at %s", file);
-        NativeLibrary.ensureLoaded();
+        Checks.require(options.gpuLayers() >= ModelOptions.ALL_LAYERS, "gpuLayers must be -1 (all) or more, got %d", options.gpuLayers());
+        NativeLibrary.Loaded library = NativeLibrary.load();
+        int gpuLayers = library.offloads() ? options.gpuLayers() : 0;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = Bindings.modelDefaultParams(arena);
-            params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "n_gpu_layers"), 0);
-            params.set(JAVA_BOOLEAN, Structs.offset(Structs.MODEL_PARAMS, "use_mmap"), options.memoryMap());
+            params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "n_gpu_layers"), gpuLayers);
+            if (!options.memoryMap()) params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "load_mode"), LOAD_MODE_NONE);
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.MODEL_PARAMS, "vocab_only"), options.vocabularyOnly());
             MemorySegment model = Bindings.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
             if (model.equals(MemorySegment.NULL)) {

@@ -1,5 +1,7 @@
 package dev.parley.server.engine.llama;
 
+import dev.parley.server.engine.llama.ffi.SamplerBindings;
+import dev.parley.server.engine.llama.ffi.Structs;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -56,7 +58,7 @@ public final class Sampler implements AutoCloseable {
         if (options.presencePenalty() != 0 || options.frequencyPenalty() != 0) {
             int window = Math.min(PENALTY_WINDOW, Math.max(64, owner.contextTrainLength()));
             SamplerBindings.chainAdd(chain, SamplerBindings.initPenalties(
-                    window, 1.0f, (float) options.frequencyPenalty(), (float) options.presencePenalty()));
+                    owner.vocabSize(), window, 1.0f, (float) options.frequencyPenalty(), (float) options.presencePenalty()));
         }
         if (options.temperature() < SamplingOptions.GREEDY_BELOW) {
             SamplerBindings.chainAdd(chain, SamplerBindings.initGreedy());

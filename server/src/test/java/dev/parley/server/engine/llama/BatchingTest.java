@@ -110,27 +110,26 @@ class BatchingTest {
             context.decode(List.of(new BatchToken(prompt[prompt.length - 1], prompt.length - 1, 1, true)));
 
             assertThat(context.logits(0)).containsExactly(read, org.assertj.core.data.Offset.offset(1e-4f));
-            assertThat(context.usedCells()).isEqualTo(prompt.length + 1); // shared, not copied
+            assertThat(context.sequenceLength(1)).isEqualTo(prompt.length);
             context.clearSequence(0);
-            assertThat(context.usedCells()).isEqualTo(prompt.length); // still held by sequence 1
+            assertThat(context.sequenceLength(0)).isZero();
+            assertThat(context.sequenceLength(1)).isEqualTo(prompt.length); // its own cells, kept
         }
     }
 
     @Test
-    void aBatchThatNeedsMoreFreeCellsInARowThanExistFailsButFitsInSmallerPieces() {
+    void aBatchFitsInFreeCellsScatteredBetweenAnotherSequencesCells() {
         try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
+            int cells = context.contextLength();
             List<BatchToken> interleaved = new ArrayList<>();
-            for (int i = 0; i < 32; i++) interleaved.add(new BatchToken(300, i / 2, i % 2, false));
+            for (int i = 0; i < Math.min(64, context.batchCapacity()); i++) interleaved.add(new BatchToken(300, i / 2, i % 2, false));
             context.decode(interleaved);
-            context.clearSequence(1); // 48 free cells: 15 alone between sequence 0's, then 33 in a row
-            List<BatchToken> forty = BatchToken.prompt(new int[40], 16, 0);
+            context.clearSequence(1); // sequence 1's cells are free again, one between each of sequence 0's
+            int own = context.sequenceLength(0);
+            List<BatchToken> rest = BatchToken.prompt(new int[Math.min(context.batchCapacity(), cells - own)], own, 0);
 
-            assertThatThrownBy(() -> context.decode(forty))
-                    .isInstanceOf(LlamaException.class).isNotInstanceOf(ContextFullException.class);
-            assertThat(context.usedCells()).isEqualTo(16); // the failed decode left the cache as it was
-            context.decode(forty.subList(0, 32));
-            for (BatchToken token : forty.subList(32, 40)) context.decode(List.of(token));
-            assertThat(context.usedCells()).isEqualTo(56);
+            context.decode(rest); // v0.5.0 places a batch in any free cells, not only in a row of them
+            assertThat(context.sequenceLength(0)).isEqualTo(own + rest.size());
         }
     }
 
@@ -139,12 +138,15 @@ class BatchingTest {
         try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
             int[] filler = new int[context.contextLength()];
             java.util.Arrays.fill(filler, 300);
-            context.decode(BatchToken.prompt(filler, 0, 0));
-            assertThat(context.usedCells()).isEqualTo(context.contextLength());
+            List<BatchToken> all = BatchToken.prompt(filler, 0, 0);
+            for (int from = 0; from < all.size(); from += context.batchCapacity()) {
+                context.decode(all.subList(from, Math.min(all.size(), from + context.batchCapacity())));
+            }
+            assertThat(context.sequenceLength(0)).isEqualTo(context.contextLength());
 
             assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, 1, true)))).isInstanceOf(ContextFullException.class);
             context.clearSequence(0);
-            assertThat(context.usedCells()).isZero();
+            assertThat(context.sequenceLength(0)).isZero();
             context.decode(List.of(new BatchToken(1, 0, 1, true)));
             assertThat(context.logits(0)).hasSize(demo.vocabSize());
         }

@@ -75,7 +75,7 @@ class ConcurrencyTest {
                 }
             }
             assertThat(failures).isEmpty();
-            assertThat(context.usedCells()).isZero();
+            for (int id = 0; id < context.maxSequences(); id++) assertThat(context.sequenceLength(id)).isZero();
         }
     }
 }

@@ -1,8 +1,9 @@
-package dev.parley.server.engine.llama;
+package dev.parley.server.engine.llama.ffi;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.parley.server.engine.llama.LlamaException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * end the JVM.
  */
 @SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
-final class LlamaLog {
+public final class LlamaLog {
     private static final Logger LOG = LoggerFactory.getLogger("dev.parley.server.engine.llama.native");
 
     private static final int GGML_LOG_LEVEL_DEBUG = 1;
@@ -60,7 +61,7 @@ final class LlamaLog {
     }
 
     /** The upcall target; package-private so that a test can feed it what native code might. */
-    static void callback(int level, MemorySegment text, MemorySegment userData) {
+    public static void callback(int level, MemorySegment text, MemorySegment userData) {
         try {
             if (text.equals(MemorySegment.NULL)) {
                 return;

@@ -1,4 +1,4 @@
-package dev.parley.server.engine.llama;
+package dev.parley.server.engine.llama.ffi;
 
 import static org.assertj.core.api.Assertions.assertThatCode;
 

@@ -1,7 +1,7 @@
-package dev.parley.server.engine.llama;
+package dev.parley.server.engine.llama.ffi;
 
-import static dev.parley.server.engine.llama.Bindings.rethrow;
-import static dev.parley.server.engine.llama.NativeLibrary.function;
+import static dev.parley.server.engine.llama.ffi.Bindings.rethrow;
+import static dev.parley.server.engine.llama.ffi.NativeLibrary.function;
 import static java.lang.foreign.FunctionDescriptor.of;
 import static java.lang.foreign.FunctionDescriptor.ofVoid;
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -13,10 +13,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Downcalls into llama.h's sampling API (b4916). A chain takes ownership of every sampler added to it and
+ * Downcalls into llama.h's sampling API (release v0.5.0). A chain takes ownership of every sampler added to it and
  * frees them with itself; a sampler added to a chain must never be freed on its own. Callers validate.
  */
-final class SamplerBindings {
+public final class SamplerBindings {
     private SamplerBindings() {}
 
     private static final MethodHandle CHAIN_INIT = function("llama_sampler_chain_init", of(ADDRESS, Structs.SAMPLER_CHAIN_PARAMS));
@@ -28,12 +28,12 @@ final class SamplerBindings {
     private static final MethodHandle INIT_TOP_P = function("llama_sampler_init_top_p", of(ADDRESS, JAVA_FLOAT, JAVA_LONG));
     private static final MethodHandle INIT_MIN_P = function("llama_sampler_init_min_p", of(ADDRESS, JAVA_FLOAT, JAVA_LONG));
     private static final MethodHandle INIT_PENALTIES = function("llama_sampler_init_penalties",
-            of(ADDRESS, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
+            of(ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
     private static final MethodHandle INIT_LOGIT_BIAS = function("llama_sampler_init_logit_bias", of(ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle SAMPLE = function("llama_sampler_sample", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle FREE = function("llama_sampler_free", ofVoid(ADDRESS));
 
-    static MemorySegment chainInit(MemorySegment params) {
+    public static MemorySegment chainInit(MemorySegment params) {
         try {
             return (MemorySegment) CHAIN_INIT.invokeExact(params);
         } catch (Throwable e) {
@@ -41,7 +41,7 @@ final class SamplerBindings {
         }
     }
 
-    static void chainAdd(MemorySegment chain, MemorySegment sampler) {
+    public static void chainAdd(MemorySegment chain, MemorySegment sampler) {
         try {
             CHAIN_ADD.invokeExact(chain, sampler);
         } catch (Throwable e) {
@@ -49,7 +49,7 @@ final class SamplerBindings {
         }
     }
 
-    static MemorySegment initGreedy() {
+    public static MemorySegment initGreedy() {
         try {
             return (MemorySegment) INIT_GREEDY.invokeExact();
         } catch (Throwable e) {
@@ -58,7 +58,7 @@ final class SamplerBindings {
     }
 
     /** Samples from the distribution; seed 0xFFFFFFFF (LLAMA_DEFAULT_SEED) means a random seed. */
-    static MemorySegment initDist(int seed) {
+    public static MemorySegment initDist(int seed) {
         try {
             return (MemorySegment) INIT_DIST.invokeExact(seed);
         } catch (Throwable e) {
@@ -66,7 +66,7 @@ final class SamplerBindings {
         }
     }
 
-    static MemorySegment initTemp(float temperature) {
+    public static MemorySegment initTemp(float temperature) {
         try {
             return (MemorySegment) INIT_TEMP.invokeExact(temperature);
         } catch (Throwable e) {
@@ -74,7 +74,7 @@ final class SamplerBindings {
         }
     }
 
-    static MemorySegment initTopK(int k) {
+    public static MemorySegment initTopK(int k) {
         try {
             return (MemorySegment) INIT_TOP_K.invokeExact(k);
         } catch (Throwable e) {
@@ -82,7 +82,7 @@ final class SamplerBindings {
         }
     }
 
-    static MemorySegment initTopP(float p, long minKeep) {
+    public static MemorySegment initTopP(float p, long minKeep) {
         try {
             return (MemorySegment) INIT_TOP_P.invokeExact(p, minKeep);
         } catch (Throwable e) {
@@ -90,7 +90,7 @@ final class SamplerBindings {
         }
     }
 
-    static MemorySegment initMinP(float p, long minKeep) {
+    public static MemorySegment initMinP(float p, long minKeep) {
         try {
             return (MemorySegment) INIT_MIN_P.invokeExact(p, minKeep);
         } catch (Throwable e) {
@@ -99,16 +99,16 @@ final class SamplerBindings {
     }
 
     /** lastN 0 disables; repeat 1 and freq/present 0 are neutral. */
-    static MemorySegment initPenalties(int lastN, float repeat, float frequency, float presence) {
+    public static MemorySegment initPenalties(int vocabSize, int lastN, float repeat, float frequency, float presence) {
         try {
-            return (MemorySegment) INIT_PENALTIES.invokeExact(lastN, repeat, frequency, presence);
+            return (MemorySegment) INIT_PENALTIES.invokeExact(vocabSize, lastN, repeat, frequency, presence);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
     /** {@code biases} is an array of {@code count} llama_logit_bias structs, copied by the call. */
-    static MemorySegment initLogitBias(int vocabSize, int count, MemorySegment biases) {
+    public static MemorySegment initLogitBias(int vocabSize, int count, MemorySegment biases) {
         try {
             return (MemorySegment) INIT_LOGIT_BIAS.invokeExact(vocabSize, count, biases);
         } catch (Throwable e) {
@@ -117,7 +117,7 @@ final class SamplerBindings {
     }
 
     /** Samples from output {@code index} of the context's last decode and accepts the token into the chain. */
-    static int sample(MemorySegment sampler, MemorySegment context, int index) {
+    public static int sample(MemorySegment sampler, MemorySegment context, int index) {
         try {
             return (int) SAMPLE.invokeExact(sampler, context, index);
         } catch (Throwable e) {
@@ -125,7 +125,7 @@ final class SamplerBindings {
         }
     }
 
-    static void free(MemorySegment sampler) {
+    public static void free(MemorySegment sampler) {
         try {
             FREE.invokeExact(sampler);
         } catch (Throwable e) {

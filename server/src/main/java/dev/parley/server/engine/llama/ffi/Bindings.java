@@ -1,6 +1,6 @@
-package dev.parley.server.engine.llama;
+package dev.parley.server.engine.llama.ffi;
 
-import static dev.parley.server.engine.llama.NativeLibrary.function;
+import static dev.parley.server.engine.llama.ffi.NativeLibrary.function;
 import static java.lang.foreign.FunctionDescriptor.of;
 import static java.lang.foreign.FunctionDescriptor.ofVoid;
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -8,19 +8,20 @@ import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.parley.server.engine.llama.LlamaException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Downcalls into llama.h (b4916) for models, vocabularies, contexts, batches and chat templates; one typed
+ * Downcalls into llama.h (release v0.5.0) for models, vocabularies, contexts, batches and chat templates; one typed
  * static method per C function, named after it.
  *
  * <p>These methods check nothing: callers ({@link LlamaModel}, {@link LlamaContext}) validate every
  * argument first and own every pointer. A struct returned by value is written into the given allocator;
  * one passed by value is a segment of its layout, copied by the call.
  */
-final class Bindings {
+public final class Bindings {
     private Bindings() {}
 
     private static final MethodHandle MODEL_DEFAULT_PARAMS = function("llama_model_default_params", of(Structs.MODEL_PARAMS));
@@ -50,14 +51,17 @@ final class Bindings {
     private static final MethodHandle BATCH_FREE = function("llama_batch_free", ofVoid(Structs.BATCH));
     private static final MethodHandle DECODE = function("llama_decode", of(JAVA_INT, ADDRESS, Structs.BATCH));
     private static final MethodHandle GET_LOGITS_ITH = function("llama_get_logits_ith", of(ADDRESS, ADDRESS, JAVA_INT));
-    private static final MethodHandle KV_SELF_SEQ_RM = function("llama_kv_self_seq_rm", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle KV_SELF_USED_CELLS = function("llama_kv_self_used_cells", of(JAVA_INT, ADDRESS));
-    private static final MethodHandle KV_SELF_CLEAR = function("llama_kv_self_clear", ofVoid(ADDRESS));
-    private static final MethodHandle KV_SELF_SEQ_CP = function("llama_kv_self_seq_cp", ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle GET_MEMORY = function("llama_get_memory", of(ADDRESS, ADDRESS));
+    private static final MethodHandle MEMORY_SEQ_RM = function("llama_memory_seq_rm", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle MEMORY_SEQ_CP = function("llama_memory_seq_cp", ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle MEMORY_CLEAR = function("llama_memory_clear", ofVoid(ADDRESS, JAVA_BOOLEAN));
+    private static final MethodHandle MEMORY_SEQ_POS_MIN = function("llama_memory_seq_pos_min", of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle MEMORY_SEQ_POS_MAX = function("llama_memory_seq_pos_max", of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle N_CTX_SEQ = function("llama_n_ctx_seq", of(JAVA_INT, ADDRESS));
     private static final MethodHandle CHAT_APPLY_TEMPLATE = function("llama_chat_apply_template",
             of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
 
-    static MemorySegment modelDefaultParams(SegmentAllocator allocator) {
+    public static MemorySegment modelDefaultParams(SegmentAllocator allocator) {
         try {
             return (MemorySegment) MODEL_DEFAULT_PARAMS.invokeExact(allocator);
         } catch (Throwable e) {
@@ -65,7 +69,7 @@ final class Bindings {
         }
     }
 
-    static MemorySegment contextDefaultParams(SegmentAllocator allocator) {
+    public static MemorySegment contextDefaultParams(SegmentAllocator allocator) {
         try {
             return (MemorySegment) CONTEXT_DEFAULT_PARAMS.invokeExact(allocator);
         } catch (Throwable e) {
@@ -74,7 +78,7 @@ final class Bindings {
     }
 
     /** Returns NULL when the file is not a model this build can load. */
-    static MemorySegment modelLoadFromFile(MemorySegment path, MemorySegment params) {
+    public static MemorySegment modelLoadFromFile(MemorySegment path, MemorySegment params) {
         try {
             return (MemorySegment) MODEL_LOAD_FROM_FILE.invokeExact(path, params);
         } catch (Throwable e) {
@@ -82,7 +86,7 @@ final class Bindings {
         }
     }
 
-    static void modelFree(MemorySegment model) {
+    public static void modelFree(MemorySegment model) {
         try {
             MODEL_FREE.invokeExact(model);
         } catch (Throwable e) {
@@ -90,7 +94,7 @@ final class Bindings {
         }
     }
 
-    static MemorySegment modelGetVocab(MemorySegment model) {
+    public static MemorySegment modelGetVocab(MemorySegment model) {
         try {
             return (MemorySegment) MODEL_GET_VOCAB.invokeExact(model);
         } catch (Throwable e) {
@@ -98,7 +102,7 @@ final class Bindings {
         }
     }
 
-    static int modelNCtxTrain(MemorySegment model) {
+    public static int modelNCtxTrain(MemorySegment model) {
         try {
             return (int) MODEL_N_CTX_TRAIN.invokeExact(model);
         } catch (Throwable e) {
@@ -107,7 +111,7 @@ final class Bindings {
     }
 
     /** The model's {@code tokenizer.chat_template} (name NULL), or NULL when it has none. */
-    static MemorySegment modelChatTemplate(MemorySegment model, MemorySegment name) {
+    public static MemorySegment modelChatTemplate(MemorySegment model, MemorySegment name) {
         try {
             return (MemorySegment) MODEL_CHAT_TEMPLATE.invokeExact(model, name);
         } catch (Throwable e) {
@@ -116,7 +120,7 @@ final class Bindings {
     }
 
     /** Length of the value (without NUL) or -1 when the key is absent; always NUL-terminates buf. */
-    static int modelMetaValStr(MemorySegment model, MemorySegment key, MemorySegment buf, long bufSize) {
+    public static int modelMetaValStr(MemorySegment model, MemorySegment key, MemorySegment buf, long bufSize) {
         try {
             return (int) MODEL_META_VAL_STR.invokeExact(model, key, buf, bufSize);
         } catch (Throwable e) {
@@ -124,7 +128,7 @@ final class Bindings {
         }
     }
 
-    static int vocabNTokens(MemorySegment vocab) {
+    public static int vocabNTokens(MemorySegment vocab) {
         try {
             return (int) VOCAB_N_TOKENS.invokeExact(vocab);
         } catch (Throwable e) {
@@ -132,7 +136,7 @@ final class Bindings {
         }
     }
 
-    static int vocabBos(MemorySegment vocab) {
+    public static int vocabBos(MemorySegment vocab) {
         try {
             return (int) VOCAB_BOS.invokeExact(vocab);
         } catch (Throwable e) {
@@ -140,7 +144,7 @@ final class Bindings {
         }
     }
 
-    static int vocabEos(MemorySegment vocab) {
+    public static int vocabEos(MemorySegment vocab) {
         try {
             return (int) VOCAB_EOS.invokeExact(vocab);
         } catch (Throwable e) {
@@ -148,7 +152,7 @@ final class Bindings {
         }
     }
 
-    static boolean vocabIsEog(MemorySegment vocab, int token) {
+    public static boolean vocabIsEog(MemorySegment vocab, int token) {
         try {
             return (boolean) VOCAB_IS_EOG.invokeExact(vocab, token);
         } catch (Throwable e) {
@@ -157,7 +161,7 @@ final class Bindings {
     }
 
     /** Token count, or minus the count needed when {@code tokens} is too small. {@code textLength} is in bytes. */
-    static int tokenize(MemorySegment vocab, MemorySegment text, int textLength, MemorySegment tokens, int maxTokens,
+    public static int tokenize(MemorySegment vocab, MemorySegment text, int textLength, MemorySegment tokens, int maxTokens,
             boolean addSpecial, boolean parseSpecial) {
         try {
             return (int) TOKENIZE.invokeExact(vocab, text, textLength, tokens, maxTokens, addSpecial, parseSpecial);
@@ -167,7 +171,7 @@ final class Bindings {
     }
 
     /** Bytes written (no NUL), or minus the size needed when {@code buf} is too small. */
-    static int tokenToPiece(MemorySegment vocab, int token, MemorySegment buf, int length, int lstrip, boolean special) {
+    public static int tokenToPiece(MemorySegment vocab, int token, MemorySegment buf, int length, int lstrip, boolean special) {
         try {
             return (int) TOKEN_TO_PIECE.invokeExact(vocab, token, buf, length, lstrip, special);
         } catch (Throwable e) {
@@ -176,7 +180,7 @@ final class Bindings {
     }
 
     /** Bytes written, or minus the size needed when {@code text} is too small. */
-    static int detokenize(MemorySegment vocab, MemorySegment tokens, int count, MemorySegment text, int maxLength,
+    public static int detokenize(MemorySegment vocab, MemorySegment tokens, int count, MemorySegment text, int maxLength,
             boolean removeSpecial, boolean unparseSpecial) {
         try {
             return (int) DETOKENIZE.invokeExact(vocab, tokens, count, text, maxLength, removeSpecial, unparseSpecial);
@@ -186,7 +190,7 @@ final class Bindings {
     }
 
     /** Returns NULL when the context cannot be created (e.g. not enough memory for the KV cache). */
-    static MemorySegment initFromModel(MemorySegment model, MemorySegment params) {
+    public static MemorySegment initFromModel(MemorySegment model, MemorySegment params) {
         try {
             return (MemorySegment) INIT_FROM_MODEL.invokeExact(model, params);
         } catch (Throwable e) {
@@ -194,7 +198,7 @@ final class Bindings {
         }
     }
 
-    static void free(MemorySegment context) {
+    public static void free(MemorySegment context) {
         try {
             FREE.invokeExact(context);
         } catch (Throwable e) {
@@ -202,7 +206,7 @@ final class Bindings {
         }
     }
 
-    static int nCtx(MemorySegment context) {
+    public static int nCtx(MemorySegment context) {
         try {
             return (int) N_CTX.invokeExact(context);
         } catch (Throwable e) {
@@ -210,7 +214,7 @@ final class Bindings {
         }
     }
 
-    static int nBatch(MemorySegment context) {
+    public static int nBatch(MemorySegment context) {
         try {
             return (int) N_BATCH.invokeExact(context);
         } catch (Throwable e) {
@@ -218,7 +222,7 @@ final class Bindings {
         }
     }
 
-    static int nSeqMax(MemorySegment context) {
+    public static int nSeqMax(MemorySegment context) {
         try {
             return (int) N_SEQ_MAX.invokeExact(context);
         } catch (Throwable e) {
@@ -227,7 +231,7 @@ final class Bindings {
     }
 
     /** A batch of {@code capacity} tokens, one sequence id each; its arrays are malloc'd and uninitialised. */
-    static MemorySegment batchInit(SegmentAllocator allocator, int capacity, int embd, int seqMax) {
+    public static MemorySegment batchInit(SegmentAllocator allocator, int capacity, int embd, int seqMax) {
         try {
             return (MemorySegment) BATCH_INIT.invokeExact(allocator, capacity, embd, seqMax);
         } catch (Throwable e) {
@@ -235,7 +239,7 @@ final class Bindings {
         }
     }
 
-    static void batchFree(MemorySegment batch) {
+    public static void batchFree(MemorySegment batch) {
         try {
             BATCH_FREE.invokeExact(batch);
         } catch (Throwable e) {
@@ -244,11 +248,10 @@ final class Bindings {
     }
 
     /**
-     * 0 ok, 1 no KV slot for the batch, negative an error (the KV cache is then as before). b4916 in fact
-     * reports a missing KV slot as -3 ("failed to prepare ubatch"), the code it also uses for a failed
-     * graph computation.
+     * 0 ok; 1 no KV slot for the batch (the memory is as before); 2 aborted; -1 an invalid batch; below -1 a
+     * fatal error (ubatches already processed stay in the memory).
      */
-    static int decode(MemorySegment context, MemorySegment batch) {
+    public static int decode(MemorySegment context, MemorySegment batch) {
         try {
             return (int) DECODE.invokeExact(context, batch);
         } catch (Throwable e) {
@@ -257,7 +260,7 @@ final class Bindings {
     }
 
     /** n_vocab floats for output {@code i} of the last decode, or NULL when i had no output. */
-    static MemorySegment getLogitsIth(MemorySegment context, int i) {
+    public static MemorySegment getLogitsIth(MemorySegment context, int i) {
         try {
             return (MemorySegment) GET_LOGITS_ITH.invokeExact(context, i);
         } catch (Throwable e) {
@@ -265,49 +268,74 @@ final class Bindings {
         }
     }
 
-    static boolean kvSelfSeqRm(MemorySegment context, int seqId, int p0, int p1) {
+    /** The context's memory (its KV cache), owned by the context. */
+    public static MemorySegment getMemory(MemorySegment context) {
         try {
-            return (boolean) KV_SELF_SEQ_RM.invokeExact(context, seqId, p0, p1);
+            return (MemorySegment) GET_MEMORY.invokeExact(context);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    /** KV cells holding at least one sequence's token. */
-    static int kvSelfUsedCells(MemorySegment context) {
+    /** Removes a sequence's tokens at positions [p0, p1) (p0 &lt; 0: from 0; p1 &lt; 0: to the end); removing a whole sequence never fails. */
+    public static boolean memorySeqRm(MemorySegment memory, int seqId, int p0, int p1) {
         try {
-            return (int) KV_SELF_USED_CELLS.invokeExact(context);
-        } catch (Throwable e) {
-            throw rethrow(e);
-        }
-    }
-
-    static void kvSelfClear(MemorySegment context) {
-        try {
-            KV_SELF_CLEAR.invokeExact(context);
+            return (boolean) MEMORY_SEQ_RM.invokeExact(memory, seqId, p0, p1);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
     /**
-     * Lets {@code dst} share the cells of {@code src} at positions [p0, p1) (p0 &lt; 0: from 0; p1 &lt; 0: to
-     * the end). In the unified cache this tags cells with one more sequence id; nothing is copied.
+     * Lets {@code dst} hold the tokens of {@code src} at positions [p0, p1) (p0 &lt; 0: from 0; p1 &lt; 0: to the
+     * end). In a unified cache this tags cells with one more sequence id; nothing is copied.
      */
-    static void kvSelfSeqCp(MemorySegment context, int src, int dst, int p0, int p1) {
+    public static void memorySeqCp(MemorySegment memory, int src, int dst, int p0, int p1) {
         try {
-            KV_SELF_SEQ_CP.invokeExact(context, src, dst, p0, p1);
+            MEMORY_SEQ_CP.invokeExact(memory, src, dst, p0, p1);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
-    // llama_kv_self_defrag is deliberately not bound: on b4916 a defragmentation of a cache with
-    // interleaved sequences aborts the process (GGML_ASSERT in ggml_view_impl). The scheduler retries with
-    // smaller batches instead, which always find room while any cell is free.
+    /** Forgets every sequence; {@code data} also zeroes the buffers. */
+    public static void memoryClear(MemorySegment memory, boolean data) {
+        try {
+            MEMORY_CLEAR.invokeExact(memory, data);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** The smallest position a sequence holds, -1 when it is empty. */
+    public static int memorySeqPosMin(MemorySegment memory, int seqId) {
+        try {
+            return (int) MEMORY_SEQ_POS_MIN.invokeExact(memory, seqId);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** The largest position a sequence holds, -1 when it is empty; every position from the smallest up is present. */
+    public static int memorySeqPosMax(MemorySegment memory, int seqId) {
+        try {
+            return (int) MEMORY_SEQ_POS_MAX.invokeExact(memory, seqId);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Positions one sequence may use (the whole context when the cache is unified). */
+    public static int nCtxSeq(MemorySegment context) {
+        try {
+            return (int) N_CTX_SEQ.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
 
     /** Full length of the prompt, even when larger than {@code length} (then buf is not NUL-terminated); -1 for an unknown template. */
-    static int chatApplyTemplate(MemorySegment template, MemorySegment messages, long count, boolean addAssistant,
+    public static int chatApplyTemplate(MemorySegment template, MemorySegment messages, long count, boolean addAssistant,
             MemorySegment buf, int length) {
         try {
             return (int) CHAT_APPLY_TEMPLATE.invokeExact(template, messages, count, addAssistant, buf, length);
@@ -317,7 +345,7 @@ final class Bindings {
     }
 
     /** Downcalls throw nothing checked; anything else is passed on unchanged or wrapped. */
-    static RuntimeException rethrow(Throwable e) {
+    public static RuntimeException rethrow(Throwable e) {
         if (e instanceof RuntimeException runtime) {
             return runtime;
         }
