@@ -61,8 +61,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "llama.cpp threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--kv-cache", defaultValue = "f32", paramLabel = "f32|f16",
-            description = "KV cache precision: f32 keeps batched and solo answers identical, f16 halves its memory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--kv-cache", defaultValue = "f16", paramLabel = "f16|f32",
+            description = "KV cache precision: f16 takes half f32's memory; both keep batched and solo answers identical (default: ${DEFAULT-VALUE}).")
     KvCacheType kvCache;
 
     @Option(names = "--queue", defaultValue = "64", description = "Sequences that may wait for a slot before 503 (default: ${DEFAULT-VALUE}).")

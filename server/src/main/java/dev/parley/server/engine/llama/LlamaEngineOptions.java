@@ -11,7 +11,8 @@ import java.nio.file.Path;
  * @param contextPerSequence positions one sequence may use, prompt and answer together; 0 takes the
  *     model's training context, capped at 4096
  * @param threads llama.cpp threads; on 2 cores one was measured faster and steadier than two under load
- * @param kvCache F32 keeps batched and solo greedy outputs identical; F16 halves the cache's memory
+ * @param kvCache element type of the KV cache: F16 (the default) keeps batched and solo answers identical
+ *     on this release at half F32's memory
  * @param queue sequences that may wait for a slot before requests are answered 503
  * @param gpuLayers layers offloaded to a GPU: -1 all of them when llama.cpp found a GPU backend, 0 none
  */
@@ -25,7 +26,7 @@ public record LlamaEngineOptions(
     }
 
     public static LlamaEngineOptions of(Path model) {
-        return new LlamaEngineOptions(model, null, 4, 0, 1, KvCacheType.F32, 64);
+        return new LlamaEngineOptions(model, null, 4, 0, 1, KvCacheType.F16, 64);
     }
 
     public LlamaEngineOptions withGpuLayers(int gpuLayers) {

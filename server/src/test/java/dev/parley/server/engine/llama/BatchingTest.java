@@ -14,7 +14,7 @@ class BatchingTest {
     private static final List<String> PROMPTS = List.of("Once upon a time", "The little dog", "Lily and Ben went to the park");
     private static final int STEPS = 24;
     private static final ContextOptions THREE = Generate.ONE_THREAD
-            .withContextLength(512).withMaxSequences(3).withKvCache(KvCacheType.F32);
+            .withContextLength(512).withMaxSequences(3).withKvCache(KvCacheType.F16);
     private static LlamaModel demo;
 
     @BeforeAll
