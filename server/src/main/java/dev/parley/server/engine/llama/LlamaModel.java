@@ -160,6 +160,9 @@ public final class LlamaModel implements AutoCloseable {
                 int capacity = utf8.length + 4; // SPM/BPE yield at most one token per byte, plus BOS/EOS
                 MemorySegment tokens = arena.allocate(JAVA_INT, capacity);
                 int count = Bindings.tokenize(vocab, bytes, utf8.length, tokens, capacity, addSpecial, parseSpecial);
+                if (count == Integer.MIN_VALUE) { // more tokens than an int32 counts: never for a body we accept
+                    throw new LlamaException("llama_tokenize overflowed on " + utf8.length + " bytes");
+                }
                 if (count < 0) {
                     capacity = -count;
                     tokens = arena.allocate(JAVA_INT, capacity);
