@@ -54,10 +54,7 @@ class ServeCommandTest {
     }
 
     Matcher serve(Map<String, String> environment, String... args) throws Exception {
-        var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                "dev.parley.cli.Main", "serve", "--port", "0"));
+        var command = parley("serve", "--port", "0");
         command.addAll(List.of(args));
         var builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().putAll(environment);
@@ -140,12 +137,18 @@ class ServeCommandTest {
 
     record Result(int exit, String output) {}
 
-    /** Runs {@code parley ARGS} in its own JVM to its end. */
-    Result run(Map<String, String> environment, String... args) throws Exception {
+    /** The command line of {@code parley ARGS} in a JVM of its own, on this test's class path. */
+    static List<String> parley(String... args) {
         var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.parley.cli.Main"));
         command.addAll(List.of(args));
+        return command;
+    }
+
+    /** Runs {@code parley ARGS} in its own JVM to its end. */
+    Result run(Map<String, String> environment, String... args) throws Exception {
+        var command = parley(args);
         var builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().remove("PARLEY_LLAMA_LIB");
         builder.environment().putAll(environment);
