@@ -77,7 +77,9 @@ public final class GgufWriter {
      * ({@code post_attention_norm}, {@code post_ffw_norm}); llama.cpp adds GELU and scales the embeddings by
      * √dim. Every other layer, starting with the first, attends over a sliding window ({@link #slidingWindow},
      * default 64, RoPE base 10000), the others over the whole context (base 1000000). Same defaults as
-     * {@link #llama} otherwise.
+     * {@link #llama} otherwise. Gemma 3 ties its output layer to the embeddings ({@link #tiedOutput}), and
+     * llama.cpp releases that do not read the layer pattern assume one global layer in six: give a model
+     * for them at least six layers.
      */
     public static GgufWriter gemma3() {
         return new GgufWriter(Architecture.GEMMA3).slidingWindow(64);
