@@ -211,11 +211,36 @@ public final class GgufWriter {
      */
     public Path write(Path file) {
         check();
-        Vocabulary vocabulary = this.vocabulary != null ? this.vocabulary : SpmVocabulary.of(this.vocabSize);
-        int vocabSize = vocabulary.size();
+        Vocabulary vocabulary = this.vocabulary != null ? this.vocabulary : SpmVocabulary.of(vocabSize);
         int headDim = this.headDim != 0 ? this.headDim : dim / heads;
-        int qDim = headDim * heads;
-        int kvDim = headDim * kvHeads;
+        GgufFile gguf = metadata(vocabulary, headDim);
+        // One generator for the whole file, drawn in tensor order: the file depends only on the settings.
+        SplittableRandom random = new SplittableRandom(seed);
+        int tokens = vocabulary.size();
+        float[][] embeddings = new float[1][]; // kept only for successors, which copy embedding rows
+        gguf.tensor("token_embd.weight", type, () -> {
+            float[] values = gaussian(random, dim, tokens);
+            if (!successors.isEmpty()) embeddings[0] = values;
+            return tiedOutput ? tiedRows(values, vocabulary) : values;
+        }, dim, tokens);
+        gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        if (!tiedOutput) {
+            gguf.tensor("output.weight", type,
+                    () -> withSuccessors(readableOutput(gaussian(random, dim, tokens), vocabulary), embeddings[0]), dim, tokens);
+        }
+        for (int i = 0; i < layers; i++) {
+            block(gguf, random, "blk." + i + ".", headDim);
+        }
+        try {
+            gguf.write(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+        return file;
+    }
+
+    /** The header: the keys llama.cpp reads for the architecture, then the tokenizer's. */
+    private GgufFile metadata(Vocabulary vocabulary, int headDim) {
         String arch = architecture.id;
         GgufFile gguf = new GgufFile()
                 .string("general.architecture", arch)
@@ -233,57 +258,42 @@ public final class GgufWriter {
                 .float32(arch + ".rope.freq_base", ropeFreqBase)
                 .float32(arch + ".attention.layer_norm_rms_epsilon", architecture.normEpsilon);
         if (architecture == Architecture.GEMMA3) {
-            // Pattern 2: layer il slides when il % 2 < 1, so a 2-layer model has one layer of each kind.
+            // Pattern 2: layers 0, 2, 4, … slide, 1, 3, 5, … attend globally; two layers have one of each.
             gguf.uint32(arch + ".attention.sliding_window", slidingWindow)
                     .uint32(arch + ".attention.sliding_window_pattern", 2)
                     .float32(arch + ".rope.freq_base_swa", 10_000f);
         }
-        gguf.uint32(arch + ".vocab_size", vocabSize);
+        gguf.uint32(arch + ".vocab_size", vocabulary.size());
         vocabulary.writeTo(gguf, chatTemplate == null);
         if (chatTemplate != null) {
             gguf.string(Vocabulary.CHAT_TEMPLATE, chatTemplate);
         }
-        // One generator for the whole file, drawn in tensor order: the file depends only on the settings.
-        SplittableRandom random = new SplittableRandom(seed);
-        float[][] embeddings = new float[1][]; // kept only for successors, which copy embedding rows
-        gguf.tensor("token_embd.weight", type, () -> {
-            float[] values = gaussian(random, dim, vocabSize);
-            if (!successors.isEmpty()) embeddings[0] = values;
-            return tiedOutput ? tiedRows(values, vocabulary) : values;
-        }, dim, vocabSize);
-        gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
-        if (!tiedOutput) {
-            gguf.tensor("output.weight", type,
-                    () -> withSuccessors(readableOutput(gaussian(random, dim, vocabSize), vocabulary), embeddings[0]), dim, vocabSize);
+        return gguf;
+    }
+
+    /** One transformer block's tensors, named as llama.cpp's loader asks for them for the architecture. */
+    private void block(GgufFile gguf, SplittableRandom random, String block, int headDim) {
+        int qDim = headDim * heads;
+        int kvDim = headDim * kvHeads;
+        gguf.tensor(block + "attn_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(block + "attn_q.weight", type, () -> gaussian(random, dim, qDim), dim, qDim);
+        gguf.tensor(block + "attn_k.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
+        gguf.tensor(block + "attn_v.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
+        if (architecture != Architecture.LLAMA) {
+            gguf.tensor(block + "attn_q_norm.weight", TensorType.F32, () -> ones(headDim), headDim);
+            gguf.tensor(block + "attn_k_norm.weight", TensorType.F32, () -> ones(headDim), headDim);
         }
-        for (int i = 0; i < layers; i++) {
-            String block = "blk." + i + ".";
-            gguf.tensor(block + "attn_norm.weight", TensorType.F32, () -> ones(dim), dim);
-            gguf.tensor(block + "attn_q.weight", type, () -> gaussian(random, dim, qDim), dim, qDim);
-            gguf.tensor(block + "attn_k.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
-            gguf.tensor(block + "attn_v.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
-            if (architecture != Architecture.LLAMA) {
-                gguf.tensor(block + "attn_q_norm.weight", TensorType.F32, () -> ones(headDim), headDim);
-                gguf.tensor(block + "attn_k_norm.weight", TensorType.F32, () -> ones(headDim), headDim);
-            }
-            gguf.tensor(block + "attn_output.weight", type, () -> silenced(gaussian(random, qDim, dim)), qDim, dim);
-            if (architecture == Architecture.GEMMA3) {
-                gguf.tensor(block + "post_attention_norm.weight", TensorType.F32, () -> ones(dim), dim);
-            }
-            gguf.tensor(block + "ffn_norm.weight", TensorType.F32, () -> ones(dim), dim);
-            gguf.tensor(block + "ffn_gate.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
-            gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
-            gguf.tensor(block + "ffn_down.weight", type, () -> silenced(gaussian(random, ffnDim, dim)), ffnDim, dim);
-            if (architecture == Architecture.GEMMA3) {
-                gguf.tensor(block + "post_ffw_norm.weight", TensorType.F32, () -> ones(dim), dim);
-            }
+        gguf.tensor(block + "attn_output.weight", type, () -> silenced(gaussian(random, qDim, dim)), qDim, dim);
+        if (architecture == Architecture.GEMMA3) {
+            gguf.tensor(block + "post_attention_norm.weight", TensorType.F32, () -> ones(dim), dim);
         }
-        try {
-            gguf.write(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file, e);
+        gguf.tensor(block + "ffn_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(block + "ffn_gate.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_down.weight", type, () -> silenced(gaussian(random, ffnDim, dim)), ffnDim, dim);
+        if (architecture == Architecture.GEMMA3) {
+            gguf.tensor(block + "post_ffw_norm.weight", TensorType.F32, () -> ones(dim), dim);
         }
-        return file;
     }
 
     private void check() {
