@@ -43,9 +43,9 @@ class ArchitecturesServerTest {
             + "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}";
 
     /**
-     * Each architecture with its tokenizer and, as llama.cpp's own tokenizer gives them (checked against the
-     * release the engine moves to), the ids of "Hello world" as a prompt (with the BOS the model adds, if
-     * any) and of one user turn "Hello" rendered with the model's chat template.
+     * Each architecture with its tokenizer and, as llama.cpp's own tokenizer gives them (v0.5.0; b4916 agrees
+     * where it loads the model), the ids of "Hello world" as a prompt (with the BOS the model adds, if any)
+     * and of one user turn "Hello" rendered with the model's chat template.
      */
     enum Architecture {
         /**
