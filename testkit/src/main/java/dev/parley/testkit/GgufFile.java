@@ -84,6 +84,13 @@ final class GgufFile {
         return this;
     }
 
+    /** Adds one key/value exactly as another GGUF file stores it: key, gguf_type, value. */
+    GgufFile raw(byte[] entry) {
+        header.write(entry, 0, entry.length);
+        keyCount++;
+        return this;
+    }
+
     /** Adds a tensor; {@code shape} is ggml's order, the row length (ne0) first. */
     GgufFile tensor(String name, TensorType type, Supplier<float[]> values, long... shape) {
         tensors.add(new Tensor(name, shape, type, values));

@@ -8,42 +8,81 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Writes a small llama-architecture GGUF v3 model with random weights, for tests that need llama.cpp to
- * load and run a model of a chosen shape without shipping one.
+ * Writes a small GGUF v3 model with random weights in the shape of a real architecture ({@link #llama},
+ * {@link #qwen3}, {@link #gemma3}), for tests that need llama.cpp to load and run a model of a chosen shape
+ * without shipping one.
  *
  * <p>The weights are Gaussian with a standard deviation of 1/√(row length), from a seeded generator: the same
- * settings give the same file, byte for byte. Norms are ones. The vocabulary is SentencePiece-style with
- * byte fallback ({@code <unk>}=0, {@code <s>}=1, {@code </s>}=2, {@code <0x00>..<0xFF>}, then text pieces),
- * so llama.cpp tokenizes any text. The output layer favours text pieces over byte tokens, so the model
- * generates readable ASCII nonsense.
+ * settings give the same file, byte for byte. Norms are ones. The vocabulary is either made up on the spot,
+ * SentencePiece-style with byte fallback ({@code <unk>}=0, {@code <s>}=1, {@code </s>}=2,
+ * {@code <0x00>..<0xFF>}, then text pieces), so llama.cpp tokenizes any text, or copied from a real model's
+ * GGUF ({@link #vocabulary}). The output layer favours text pieces over byte and control tokens, so the model
+ * generates readable nonsense.
  *
  * <pre>{@code
  * Path model = GgufWriter.llama().dim(64).layers(2).vocabSize(300).type(TensorType.Q8_0).write(dir.resolve("tiny.gguf"));
+ * Path qwen3 = GgufWriter.qwen3().vocabulary(qwen2Vocabulary).tiedOutput(true).type(TensorType.Q8_0).write(dir.resolve("q.gguf"));
  * }</pre>
  *
  * <p>Not thread-safe; a builder is used by one thread.
  */
 public final class GgufWriter {
     private static final float TEXT_LOGIT_SCALE = 4;
+    /** With a tied output, the embedding rows of tokens that are not text are this small: they win no argmax. */
+    private static final float TIED_NON_TEXT_SCALE = 0.1f;
 
+    private final Architecture architecture;
     private int dim = 64;
     private int layers = 2;
     private int heads = 4;
     private int kvHeads = 2;
+    private int headDim; // 0: dim / heads
     private int ffnDim = 128;
     private int vocabSize = 300;
+    private GgufVocabulary vocabulary; // null: a made-up one of vocabSize tokens
+    private boolean tiedOutput;
     private int contextLength = 256;
+    private float ropeFreqBase;
+    private int slidingWindow; // gemma3 only
     private TensorType type = TensorType.F32;
     private long seed = 1;
     private String chatTemplate;
-    private String name = "parley-testkit-llama";
+    private String name;
     private final Map<Integer, Integer> successors = new LinkedHashMap<>();
 
-    private GgufWriter() {}
+    private GgufWriter(Architecture architecture) {
+        this.architecture = architecture;
+        this.ropeFreqBase = architecture.ropeFreqBase;
+        this.name = "parley-testkit-" + architecture.id;
+    }
 
-    /** A 64-dim, 2-layer, 4-head (2 KV heads), 128-FFN, 300-token, 256-context F32 model, seed 1, no template. */
+    /**
+     * A {@code llama} model (Llama 2 and 3, SmolLM, TinyLlama, Mistral 7B): 64-dim, 2-layer, 4-head (2 KV heads),
+     * 128-FFN, 300-token, 256-context F32, RoPE base 10000, seed 1, no template.
+     */
     public static GgufWriter llama() {
-        return new GgufWriter();
+        return new GgufWriter(Architecture.LLAMA);
+    }
+
+    /**
+     * A {@code qwen3} model: the llama shape plus per-head RMS norms of queries and keys
+     * ({@code attn_q_norm}, {@code attn_k_norm}), NeoX RoPE with base 1000000. Same defaults as {@link #llama}.
+     */
+    public static GgufWriter qwen3() {
+        return new GgufWriter(Architecture.QWEN3);
+    }
+
+    /**
+     * A {@code gemma3} model: the qwen3 shape plus norms after attention and after the feed-forward
+     * ({@code post_attention_norm}, {@code post_ffw_norm}); llama.cpp adds GELU and scales the embeddings by
+     * √dim. Every other layer, starting with the first, attends over a sliding window ({@link #slidingWindow},
+     * default 64, RoPE base 10000), the others over the whole context (base 1000000). Same defaults as
+     * {@link #llama} otherwise. Gemma 3 ties its output layer to the embeddings ({@link #tiedOutput}), and
+     * llama.cpp releases that do not read the layer pattern assume one global layer in six: give a model
+     * for them at least six layers.
+     */
+    public static GgufWriter gemma3() {
+        return new GgufWriter(Architecture.GEMMA3).slidingWindow(64);
     }
 
     public GgufWriter dim(int dim) {
@@ -66,19 +105,60 @@ public final class GgufWriter {
         return this;
     }
 
+    /**
+     * Size of one attention head (key and value); by default dim / heads. Qwen 3 and Gemma 3 models often
+     * have heads × headDim ≠ dim.
+     */
+    public GgufWriter headDim(int headDim) {
+        this.headDim = headDim;
+        return this;
+    }
+
     public GgufWriter ffnDim(int ffnDim) {
         this.ffnDim = ffnDim;
         return this;
     }
 
-    /** At least 259: three special tokens and 256 byte tokens. */
+    /** Size of the made-up vocabulary; at least 259: three special tokens and 256 byte tokens. */
     public GgufWriter vocabSize(int vocabSize) {
         this.vocabSize = vocabSize;
         return this;
     }
 
+    /**
+     * Takes the tokenizer of a real model instead of a made-up one: every {@code tokenizer.*} key/value is
+     * copied, the vocabulary size follows it, and its chat template is kept unless {@link #chatTemplate}
+     * gives another.
+     */
+    public GgufWriter vocabulary(GgufVocabulary vocabulary) {
+        this.vocabulary = vocabulary;
+        return this;
+    }
+
+    /**
+     * Writes no {@code output.weight}: llama.cpp then uses the token embeddings as the output layer, as
+     * small Llama 3.2, Qwen 3 and Gemma 3 models do. Halves the size of a model with a large vocabulary.
+     * Incompatible with {@link #successor}.
+     */
+    public GgufWriter tiedOutput(boolean tiedOutput) {
+        this.tiedOutput = tiedOutput;
+        return this;
+    }
+
     public GgufWriter contextLength(int contextLength) {
         this.contextLength = contextLength;
+        return this;
+    }
+
+    /** {@code rope.freq_base}: 500000 for Llama 3; the default is the architecture's. */
+    public GgufWriter ropeFreqBase(float ropeFreqBase) {
+        this.ropeFreqBase = ropeFreqBase;
+        return this;
+    }
+
+    /** Tokens a sliding-window layer of a {@link #gemma3} model attends over. */
+    public GgufWriter slidingWindow(int slidingWindow) {
+        this.slidingWindow = slidingWindow;
         return this;
     }
 
@@ -112,7 +192,7 @@ public final class GgufWriter {
         return this;
     }
 
-    /** The id of the byte-fallback token for {@code value} (0–255) in the written vocabulary. */
+    /** The id of the byte-fallback token for {@code value} (0–255) in the made-up vocabulary. */
     public static int byteToken(int value) {
         if (value < 0 || value > 255) throw new IllegalArgumentException("a byte is 0..255, got " + value);
         return SpmVocabulary.MIN_SIZE - 256 + value;
@@ -131,56 +211,25 @@ public final class GgufWriter {
      */
     public Path write(Path file) {
         check();
-        int headDim = dim / heads;
-        int kvDim = headDim * kvHeads;
-        SpmVocabulary vocabulary = SpmVocabulary.of(vocabSize);
-        GgufFile gguf = new GgufFile()
-                .string("general.architecture", "llama")
-                .string("general.name", name)
-                .uint32("general.file_type", type.fileType())
-                .uint32("llama.context_length", contextLength)
-                .uint32("llama.embedding_length", dim)
-                .uint32("llama.feed_forward_length", ffnDim)
-                .uint32("llama.block_count", layers)
-                .uint32("llama.attention.head_count", heads)
-                .uint32("llama.attention.head_count_kv", kvHeads)
-                .uint32("llama.rope.dimension_count", headDim)
-                .float32("llama.attention.layer_norm_rms_epsilon", 1e-5f)
-                .uint32("llama.vocab_size", vocabSize)
-                .string("tokenizer.ggml.model", "llama")
-                .strings("tokenizer.ggml.tokens", vocabulary.tokens())
-                .float32s("tokenizer.ggml.scores", vocabulary.scores())
-                .int32s("tokenizer.ggml.token_type", vocabulary.types())
-                .uint32("tokenizer.ggml.unknown_token_id", SpmVocabulary.UNKNOWN)
-                .uint32("tokenizer.ggml.bos_token_id", SpmVocabulary.BOS)
-                .uint32("tokenizer.ggml.eos_token_id", SpmVocabulary.EOS)
-                .bool("tokenizer.ggml.add_bos_token", true)
-                .bool("tokenizer.ggml.add_eos_token", false);
-        if (chatTemplate != null) {
-            gguf.string("tokenizer.chat_template", chatTemplate);
-        }
+        Vocabulary vocabulary = this.vocabulary != null ? this.vocabulary : SpmVocabulary.of(vocabSize);
+        int headDim = this.headDim != 0 ? this.headDim : dim / heads;
+        GgufFile gguf = metadata(vocabulary, headDim);
         // One generator for the whole file, drawn in tensor order: the file depends only on the settings.
         SplittableRandom random = new SplittableRandom(seed);
+        int tokens = vocabulary.size();
         float[][] embeddings = new float[1][]; // kept only for successors, which copy embedding rows
         gguf.tensor("token_embd.weight", type, () -> {
-            float[] values = gaussian(random, dim, vocabSize);
+            float[] values = gaussian(random, dim, tokens);
             if (!successors.isEmpty()) embeddings[0] = values;
-            return values;
-        }, dim, vocabSize);
+            return tiedOutput ? tiedRows(values, vocabulary) : values;
+        }, dim, tokens);
         gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
-        gguf.tensor("output.weight", type, () -> withSuccessors(readableOutput(gaussian(random, dim, vocabSize)), embeddings[0]),
-                dim, vocabSize);
+        if (!tiedOutput) {
+            gguf.tensor("output.weight", type,
+                    () -> withSuccessors(readableOutput(gaussian(random, dim, tokens), vocabulary), embeddings[0]), dim, tokens);
+        }
         for (int i = 0; i < layers; i++) {
-            String block = "blk." + i + ".";
-            gguf.tensor(block + "attn_norm.weight", TensorType.F32, () -> ones(dim), dim);
-            gguf.tensor(block + "attn_q.weight", type, () -> gaussian(random, dim, dim), dim, dim);
-            gguf.tensor(block + "attn_k.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
-            gguf.tensor(block + "attn_v.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
-            gguf.tensor(block + "attn_output.weight", type, () -> silenced(gaussian(random, dim, dim)), dim, dim);
-            gguf.tensor(block + "ffn_norm.weight", TensorType.F32, () -> ones(dim), dim);
-            gguf.tensor(block + "ffn_gate.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
-            gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
-            gguf.tensor(block + "ffn_down.weight", type, () -> silenced(gaussian(random, ffnDim, dim)), ffnDim, dim);
+            block(gguf, random, "blk." + i + ".", headDim);
         }
         try {
             gguf.write(file);
@@ -190,18 +239,82 @@ public final class GgufWriter {
         return file;
     }
 
+    /** The header: the keys llama.cpp reads for the architecture, then the tokenizer's. */
+    private GgufFile metadata(Vocabulary vocabulary, int headDim) {
+        String arch = architecture.id;
+        GgufFile gguf = new GgufFile()
+                .string("general.architecture", arch)
+                .string("general.name", name)
+                .uint32("general.file_type", type.fileType())
+                .uint32(arch + ".context_length", contextLength)
+                .uint32(arch + ".embedding_length", dim)
+                .uint32(arch + ".feed_forward_length", ffnDim)
+                .uint32(arch + ".block_count", layers)
+                .uint32(arch + ".attention.head_count", heads)
+                .uint32(arch + ".attention.head_count_kv", kvHeads)
+                .uint32(arch + ".attention.key_length", headDim)
+                .uint32(arch + ".attention.value_length", headDim)
+                .uint32(arch + ".rope.dimension_count", headDim)
+                .float32(arch + ".rope.freq_base", ropeFreqBase)
+                .float32(arch + ".attention.layer_norm_rms_epsilon", architecture.normEpsilon);
+        if (architecture == Architecture.GEMMA3) {
+            // Pattern 2: layers 0, 2, 4, … slide, 1, 3, 5, … attend globally; two layers have one of each.
+            gguf.uint32(arch + ".attention.sliding_window", slidingWindow)
+                    .uint32(arch + ".attention.sliding_window_pattern", 2)
+                    .float32(arch + ".rope.freq_base_swa", 10_000f);
+        }
+        gguf.uint32(arch + ".vocab_size", vocabulary.size());
+        vocabulary.writeTo(gguf, chatTemplate == null);
+        if (chatTemplate != null) {
+            gguf.string(Vocabulary.CHAT_TEMPLATE, chatTemplate);
+        }
+        return gguf;
+    }
+
+    /** One transformer block's tensors, named as llama.cpp's loader asks for them for the architecture. */
+    private void block(GgufFile gguf, SplittableRandom random, String block, int headDim) {
+        int qDim = headDim * heads;
+        int kvDim = headDim * kvHeads;
+        gguf.tensor(block + "attn_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(block + "attn_q.weight", type, () -> gaussian(random, dim, qDim), dim, qDim);
+        gguf.tensor(block + "attn_k.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
+        gguf.tensor(block + "attn_v.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
+        if (architecture != Architecture.LLAMA) {
+            gguf.tensor(block + "attn_q_norm.weight", TensorType.F32, () -> ones(headDim), headDim);
+            gguf.tensor(block + "attn_k_norm.weight", TensorType.F32, () -> ones(headDim), headDim);
+        }
+        gguf.tensor(block + "attn_output.weight", type, () -> silenced(gaussian(random, qDim, dim)), qDim, dim);
+        if (architecture == Architecture.GEMMA3) {
+            gguf.tensor(block + "post_attention_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        }
+        gguf.tensor(block + "ffn_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(block + "ffn_gate.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_down.weight", type, () -> silenced(gaussian(random, ffnDim, dim)), ffnDim, dim);
+        if (architecture == Architecture.GEMMA3) {
+            gguf.tensor(block + "post_ffw_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        }
+    }
+
     private void check() {
-        require(dim > 0 && layers > 0 && heads > 0 && kvHeads > 0 && ffnDim > 0 && contextLength > 0,
+        int vocabSize = vocabulary != null ? vocabulary.size() : this.vocabSize;
+        require(dim > 0 && layers > 0 && heads > 0 && kvHeads > 0 && headDim >= 0 && ffnDim > 0 && contextLength > 0,
                 "every dimension must be positive");
-        require(dim % heads == 0, "dim %d is not a multiple of heads %d", dim, heads);
+        require(headDim != 0 || dim % heads == 0, "dim %d is not a multiple of heads %d", dim, heads);
         require(heads % kvHeads == 0, "heads %d is not a multiple of kvHeads %d", heads, kvHeads);
-        require((dim / heads) % 2 == 0, "head size %d must be even for RoPE", dim / heads);
-        require(vocabSize >= SpmVocabulary.MIN_SIZE, "vocabSize must be >= %d, got %d", SpmVocabulary.MIN_SIZE, vocabSize);
+        int head = headDim != 0 ? headDim : dim / heads;
+        require(head % 2 == 0, "head size %d must be even for RoPE", head);
+        require(vocabulary != null || vocabSize >= SpmVocabulary.MIN_SIZE,
+                "vocabSize must be >= %d, got %d", SpmVocabulary.MIN_SIZE, vocabSize);
         require(type != null, "type must not be null");
+        require(successors.isEmpty() || !tiedOutput, "successors need an output layer of their own, not a tied one");
         successors.forEach((token, next) -> require(token >= 0 && token < vocabSize && next >= 0 && next < vocabSize,
                 "successor %d -> %d is outside the vocabulary of %d", token, next, vocabSize));
-        require(type != TensorType.Q8_0 || (dim % 32 == 0 && ffnDim % 32 == 0),
-                "Q8_0 needs dim and ffnDim to be multiples of 32, got %d and %d", dim, ffnDim);
+        require(type != TensorType.Q8_0 || (dim % 32 == 0 && ffnDim % 32 == 0 && head * heads % 32 == 0),
+                "Q8_0 needs dim, ffnDim and heads × head size to be multiples of 32, got %d, %d and %d", dim, ffnDim, head * heads);
+        require(architecture == Architecture.GEMMA3 || slidingWindow == 0, "only gemma3 models have a sliding window");
+        require(architecture != Architecture.GEMMA3 || slidingWindow > 0 && slidingWindow < contextLength,
+                "the sliding window must be shorter than the context, got %d and %d", slidingWindow, contextLength);
     }
 
     private static void require(boolean condition, String format, Object... args) {
@@ -222,17 +335,32 @@ public final class GgufWriter {
 
     /**
      * Scales the output rows so that generation reads as text: text pieces get large logits, byte and
-     * control tokens none (a lone byte token would be half a character), {@code </s>} its random ones. The
-     * model then writes ASCII nonsense and rarely ends by itself.
+     * control tokens none (a lone byte token would be half a character), the end-of-text token its random
+     * ones. The model then writes nonsense of text pieces and rarely ends by itself.
      */
-    private float[] readableOutput(float[] weights) {
-        for (int token = 0; token < vocabSize; token++) {
-            float scale = token >= SpmVocabulary.MIN_SIZE ? TEXT_LOGIT_SCALE : token == SpmVocabulary.EOS ? 1 : 0;
+    private float[] readableOutput(float[] weights, Vocabulary vocabulary) {
+        for (int token = 0; token < vocabulary.size(); token++) {
+            boolean text = vocabulary.tokenType(token) == Vocabulary.NORMAL;
+            float scale = text ? TEXT_LOGIT_SCALE : token == vocabulary.eos() ? 1 : 0;
             for (int i = token * dim; i < (token + 1) * dim; i++) {
                 weights[i] *= scale;
             }
         }
         return weights;
+    }
+
+    /**
+     * As {@link #readableOutput} for a tied output, where the same rows are also the input embeddings: those
+     * of tokens that are not text are scaled down, not zeroed, so that a prompt of them still means something.
+     */
+    private float[] tiedRows(float[] embeddings, Vocabulary vocabulary) {
+        for (int token = 0; token < vocabulary.size(); token++) {
+            if (vocabulary.tokenType(token) == Vocabulary.NORMAL) continue;
+            for (int i = token * dim; i < (token + 1) * dim; i++) {
+                embeddings[i] *= TIED_NON_TEXT_SCALE;
+            }
+        }
+        return embeddings;
     }
 
     /** Zeroes a block's output for a bigram model (still drawn, so the other tensors stay the same). */
@@ -254,6 +382,23 @@ public final class GgufWriter {
             for (int i = 0; i < dim; i++) weights[next * dim + i] += scale * embeddings[token * dim + i];
         });
         return weights;
+    }
+
+    /** What llama.cpp calls the architecture, and its customary defaults. */
+    private enum Architecture {
+        LLAMA("llama", 10_000f, 1e-5f),
+        QWEN3("qwen3", 1_000_000f, 1e-6f),
+        GEMMA3("gemma3", 1_000_000f, 1e-6f);
+
+        final String id;
+        final float ropeFreqBase;
+        final float normEpsilon;
+
+        Architecture(String id, float ropeFreqBase, float normEpsilon) {
+            this.id = id;
+            this.ropeFreqBase = ropeFreqBase;
+            this.normEpsilon = normEpsilon;
+        }
     }
 
     private static float[] ones(int n) {

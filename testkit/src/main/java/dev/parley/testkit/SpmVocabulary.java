@@ -10,18 +10,12 @@ import java.util.Set;
  * {@code <s>}, {@code </s>}, the 256 byte tokens {@code <0x00>..<0xFF>} (the fallback for every character
  * without a piece), then pieces of English text scored so that llama.cpp merges them greedily.
  */
-record SpmVocabulary(List<String> tokens, float[] scores, int[] types) {
+record SpmVocabulary(List<String> tokens, float[] scores, int[] types) implements Vocabulary {
     static final int UNKNOWN = 0;
     static final int BOS = 1;
     static final int EOS = 2;
     /** Specials plus byte tokens: the smallest vocabulary. */
     static final int MIN_SIZE = 3 + 256;
-
-    // llama_token_type values
-    private static final int NORMAL = 1;
-    private static final int UNKNOWN_TYPE = 2;
-    private static final int CONTROL = 3;
-    private static final int BYTE = 6;
 
     private static final String SPACE = "\u2581"; // SentencePiece's word-start mark
 
@@ -46,6 +40,39 @@ record SpmVocabulary(List<String> tokens, float[] scores, int[] types) {
             scores[i] = -(i - MIN_SIZE); // earlier pieces merge first
         }
         return new SpmVocabulary(List.copyOf(tokens), scores, types);
+    }
+
+    @Override
+    public int size() {
+        return tokens.size();
+    }
+
+    @Override
+    public int tokenType(int token) {
+        return types[token];
+    }
+
+    @Override
+    public int eos() {
+        return EOS;
+    }
+
+    @Override
+    public boolean hasChatTemplate() {
+        return false;
+    }
+
+    @Override
+    public void writeTo(GgufFile gguf, boolean withChatTemplate) {
+        gguf.string("tokenizer.ggml.model", "llama")
+                .strings("tokenizer.ggml.tokens", tokens)
+                .float32s("tokenizer.ggml.scores", scores)
+                .int32s("tokenizer.ggml.token_type", types)
+                .uint32("tokenizer.ggml.unknown_token_id", UNKNOWN)
+                .uint32("tokenizer.ggml.bos_token_id", BOS)
+                .uint32("tokenizer.ggml.eos_token_id", EOS)
+                .bool("tokenizer.ggml.add_bos_token", true)
+                .bool("tokenizer.ggml.add_eos_token", false);
     }
 
     /** {@code count} distinct text pieces: single characters first, then word starts, letter pairs, triples, quadruples. */

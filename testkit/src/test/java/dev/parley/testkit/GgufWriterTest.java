@@ -83,6 +83,75 @@ class GgufWriterTest {
         assertThat(out.get(2 + 31)).isEqualTo((byte) Math.round(3.75f / (4f / 127)));
     }
 
+    @Test
+    void writesQwen3sPerHeadNormsAndAHeadSizeOfItsOwn() throws IOException {
+        Gguf gguf = Gguf.read(GgufWriter.qwen3().dim(64).heads(4).kvHeads(2).headDim(32).layers(1).tiedOutput(true)
+                .write(dir.resolve("q.gguf")));
+
+        assertThat(gguf.metadata()).containsEntry("general.architecture", "qwen3")
+                .containsEntry("qwen3.attention.key_length", 32)
+                .containsEntry("qwen3.rope.dimension_count", 32)
+                .containsEntry("qwen3.rope.freq_base", 1_000_000f);
+        assertThat(gguf.tensors()).containsOnlyKeys("token_embd.weight", "output_norm.weight", "blk.0.attn_norm.weight",
+                "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight", "blk.0.attn_q_norm.weight",
+                "blk.0.attn_k_norm.weight", "blk.0.attn_output.weight", "blk.0.ffn_norm.weight", "blk.0.ffn_gate.weight",
+                "blk.0.ffn_up.weight", "blk.0.ffn_down.weight");
+        assertThat(gguf.tensors().get("blk.0.attn_q.weight")).containsExactly(64, 128);
+        assertThat(gguf.tensors().get("blk.0.attn_k.weight")).containsExactly(64, 64);
+        assertThat(gguf.tensors().get("blk.0.attn_q_norm.weight")).containsExactly(32);
+        assertThat(gguf.tensors().get("blk.0.attn_output.weight")).containsExactly(128, 64);
+    }
+
+    @Test
+    void writesGemma3sPostNormsAndSlidingWindow() throws IOException {
+        Gguf gguf = Gguf.read(GgufWriter.gemma3().slidingWindow(16).layers(2).write(dir.resolve("g.gguf")));
+
+        assertThat(gguf.metadata()).containsEntry("general.architecture", "gemma3")
+                .containsEntry("gemma3.attention.sliding_window", 16)
+                .containsEntry("gemma3.attention.sliding_window_pattern", 2)
+                .containsEntry("gemma3.rope.freq_base_swa", 10_000f);
+        assertThat(gguf.tensors()).containsKeys("output.weight", "blk.1.post_attention_norm.weight", "blk.1.post_ffw_norm.weight",
+                "blk.1.attn_q_norm.weight", "blk.1.attn_k_norm.weight");
+        assertThat(gguf.tensors()).hasSize(3 + 2 * 13);
+    }
+
+    @Test
+    void refusesSettingsThatDoNotFitTheArchitecture() {
+        assertThatThrownBy(() -> GgufWriter.llama().slidingWindow(16).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gemma3");
+        assertThatThrownBy(() -> GgufWriter.gemma3().slidingWindow(256).contextLength(256).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GgufWriter.llama().tiedOutput(true).successor(300, 301).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GgufWriter.qwen3().headDim(20).type(TensorType.Q8_0).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** A written file read back: metadata (arrays as their length) and tensor shapes. */
+    record Gguf(Map<String, Object> metadata, Map<String, long[]> tensors) {
+        static Gguf read(Path file) throws IOException {
+            ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+            in.getInt();
+            in.getInt();
+            long tensors = in.getLong();
+            long keys = in.getLong();
+            Map<String, Object> metadata = new LinkedHashMap<>();
+            for (long i = 0; i < keys; i++) {
+                metadata.put(string(in), value(in, in.getInt()));
+            }
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            for (long i = 0; i < tensors; i++) {
+                String name = string(in);
+                long[] shape = new long[in.getInt()];
+                for (int d = 0; d < shape.length; d++) shape[d] = in.getLong();
+                in.getInt();
+                in.getLong();
+                shapes.put(name, shape);
+            }
+            return new Gguf(metadata, shapes);
+        }
+    }
+
     private static String string(ByteBuffer in) {
         byte[] bytes = new byte[Math.toIntExact(in.getLong())];
         in.get(bytes);

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Models written by the testkit's GgufWriter, run by the real llama.cpp. */
 class GgufWriterModelTest {
@@ -38,6 +39,34 @@ class GgufWriterModelTest {
             List<Integer> generated = Generate.tokens(model, context, sampler, "Once upon a time", 0, 20);
             assertThat(generated).isNotEmpty().allSatisfy(token -> assertThat(token).isBetween(0, 299));
             assertThat(Generate.text(model, generated)).matches("[\\x20-\\x7E]+"); // readable, no half characters
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen3", "gemma3"})
+    void eachArchitectureWithATiedOutputLoadsAndGeneratesFromFiniteLogits(String architecture) {
+        GgufWriter writer = switch (architecture) {
+            case "llama" -> GgufWriter.llama().kvHeads(1);
+            case "qwen3" -> GgufWriter.qwen3().headDim(32); // heads × head size (128) ≠ dim (64), as Qwen 3 has it
+            case "gemma3" -> GgufWriter.gemma3().layers(6).slidingWindow(8); // one global layer in six, as Gemma 3 has it
+            default -> throw new IllegalArgumentException(architecture);
+        };
+        Path file = writer.tiedOutput(true).contextLength(128).seed(7).write(dir.resolve(architecture + ".gguf"));
+
+        try (LlamaModel model = LlamaModel.open(file);
+                LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(128));
+                Sampler sampler = model.newSampler(SamplingOptions.greedy())) {
+            assertThat(model.metadata("general.architecture")).hasValue(architecture);
+            int[] prompt = model.tokenize("Once upon a time, in a land far away", true, false); // longer than the window
+            context.decode(BatchToken.prompt(prompt, 0, 0));
+            float[] logits = context.logits(prompt.length - 1);
+            assertThat(logits).hasSize(300);
+            for (float logit : logits) assertThat(Float.isFinite(logit)).isTrue();
+            context.clear();
+
+            List<Integer> generated = Generate.tokens(model, context, sampler, "Once upon a time", 0, 12);
+            assertThat(generated).isNotEmpty();
+            assertThat(Generate.text(model, generated)).matches("[\\x20-\\x7E]+"); // text pieces, not byte or control tokens
         }
     }
 
