@@ -9,6 +9,7 @@ import dev.parley.api.Prompt;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.http.HttpApi;
@@ -119,10 +120,11 @@ public final class LlamaEngine implements Engine {
                 sequences.add(sequence);
             }
         }
-        return prepared(generation, sequences, sequences.stream().allMatch(s -> s.maxTokens == 0));
+        boolean modelFree = sequences.stream().allMatch(s -> s.maxTokens == 0 && !s.promptLogprobs);
+        return prepared(generation, sequences, modelFree);
     }
 
-    /** The sequences of one request, counted, to be submitted on start; {@code echoOnly} needs no model. */
+    /** The sequences of one request, counted, to be submitted on start; {@code echoOnly} needs no model (no scores, no answer). */
     private Prepared prepared(LlamaGeneration generation, List<Sequence> sequences, boolean echoOnly) {
         int cap = sequences.stream().mapToInt(s -> s.maxTokens).sum();
         return new Prepared() {
@@ -141,7 +143,7 @@ public final class LlamaEngine implements Engine {
                 if (echoOnly) {
                     // max_tokens 0 with echo: the prompt is the whole answer; nothing needs the model.
                     sequences.forEach(s -> {
-                        if (!s.echo.isEmpty()) generation.emit(new GenerationEvent.Token(s.choice, s.echo, null));
+                        if (!s.echo.isEmpty()) s.echo(null);
                         generation.emit(new GenerationEvent.Finished(s.choice, "length", 0));
                     });
                 } else {
@@ -226,6 +228,11 @@ public final class LlamaEngine implements Engine {
     private static SamplingOptions choiceSampling(SamplingOptions base, Long seed, int choice) {
         long choiceSeed = seed == null ? ThreadLocalRandom.current().nextLong() : seed + choice;
         return base.withSeed(choiceSeed);
+    }
+
+    @Override
+    public Health health() {
+        return scheduler.health();
     }
 
     /** For tests of the scheduling policy. */
