@@ -9,6 +9,7 @@ import dev.parley.server.engine.GenerationEvent;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -96,6 +97,27 @@ class SchedulerTest {
             // way the prompt is read at most once per pair, never once per choice (4 × 40 + 16).
             assertThat(decoded).isLessThanOrEqualTo(2 * 40 + 4 * 4);
             assertThat(four).containsOnly(one);
+        }
+    }
+
+    @Test
+    void aGenerationNobodyReadsStopsAtTheBacklogBoundWhileOthersAreServed() throws Exception {
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+                .withContextPerSequence(2048))) {
+            Scheduler scheduler = engine.scheduler();
+            String alone = text(engine.complete(request(8, 1500)).start());
+            Generation unread = engine.complete(request(8, 1500)).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (scheduler.highestBacklog() < Scheduler.MAX_BACKLOG) {
+                assertThat(System.nanoTime()).as("waiting for the backlog to fill").isLessThan(deadline);
+                Thread.sleep(5);
+            }
+            // Paused, not finished: another request is served meanwhile, and the unread one has not grown.
+            assertThat(text(engine.complete(request(8, 20)).start())).isNotEmpty();
+            assertThat(((LlamaGeneration) unread).backlog()).isBetween(Scheduler.MAX_BACKLOG, Scheduler.MAX_BACKLOG + 2);
+            // Its reader catches up: it resumes and ends as it would have alone.
+            assertThat(text(unread)).isEqualTo(alone);
+            assertThat(scheduler.highestBacklog()).isLessThanOrEqualTo(Scheduler.MAX_BACKLOG + 2);
         }
     }
 
