@@ -120,11 +120,14 @@ public final class LlamaEngine implements Engine {
                 sequences.add(sequence);
             }
         }
-        boolean modelFree = sequences.stream().allMatch(s -> s.maxTokens == 0 && !s.promptLogprobs);
-        return prepared(generation, sequences, modelFree);
+        boolean echoOnly = sequences.stream().allMatch(s -> s.maxTokens == 0 && !s.promptLogprobs);
+        return prepared(generation, sequences, echoOnly);
     }
 
-    /** The sequences of one request, counted, to be submitted on start; {@code echoOnly} needs no model (no scores, no answer). */
+    /**
+     * The sequences of one request, counted, to be submitted on start; {@code echoOnly} needs no model: no
+     * answer, and no prompt to score.
+     */
     private Prepared prepared(LlamaGeneration generation, List<Sequence> sequences, boolean echoOnly) {
         int cap = sequences.stream().mapToInt(s -> s.maxTokens).sum();
         return new Prepared() {
