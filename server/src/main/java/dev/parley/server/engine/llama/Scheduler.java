@@ -77,7 +77,7 @@ final class Scheduler implements AutoCloseable {
     private final List<Sequence> running = new ArrayList<>();
     private final DecodeCosts costs;
     private final Thread thread;
-    private Calibration calibration; // null once done
+    private volatile Calibration calibration; // null once done; read by tests from other threads
     private long steps;
     // Counters for tests and operators, written by the scheduler thread only.
     private volatile long shrunk; // decodes retried with fewer tokens

@@ -101,6 +101,21 @@ class SchedulerTest {
     }
 
     @Test
+    void calibratesInItsIdleMomentsAndServesMeanwhile() throws Exception {
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+                .withContextPerSequence(64))) {
+            // Answered whether or not calibration has begun: a request waits at most for one piece of it.
+            assertThat(text(engine.complete(request(8, 5)).start())).isNotEmpty();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!engine.scheduler().calibrated()) {
+                assertThat(System.nanoTime()).as("waiting for calibration").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            assertThat(text(engine.complete(request(8, 5)).start())).isNotEmpty();
+        }
+    }
+
+    @Test
     void aGenerationNobodyReadsStopsAtTheBacklogBoundWhileOthersAreServed() throws Exception {
         try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
                 .withContextPerSequence(2048))) {
