@@ -17,8 +17,8 @@ import org.eclipse.jetty.io.SocketChannelEndPoint;
  * its request is being handled, so nobody would see the close.
  *
  * <p>How: every {@link #PERIOD_MILLIS}, a virtual thread reads the connection's socket without blocking.
- * End of stream means the client has gone (a client that only shut down its sending side counts as gone:
- * Jetty treats that the same way). Bytes mean the client sent its next request before this answer
+ * End of stream means the client has gone (a client that only shut down its sending side looks the same and
+ * is treated as gone; HTTP clients do not do that while they wait for an answer). Bytes mean the client sent its next request before this answer
  * (pipelining); they cannot be put back, so watching stops and the answer closes the connection
  * ({@code Connection: close}), which tells such a client to send that request again. Only plain HTTP/1.1
  * connections are watched: a TLS or HTTP/2 connection's socket carries more than this request.
