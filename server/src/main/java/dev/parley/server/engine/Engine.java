@@ -23,6 +23,14 @@ public interface Engine extends AutoCloseable {
     /** Checks and tokenizes a legacy completion request; nothing runs until {@link Prepared#start}. */
     Prepared complete(CompletionRequest request);
 
+    /**
+     * Whether the engine is serving; a local engine also reports its slots and wait queue. Never blocks.
+     * An engine that does not know better is {@link Health#OK}.
+     */
+    default Health health() {
+        return Health.OK;
+    }
+
     @Override
     void close();
 }

@@ -1,6 +1,7 @@
 package dev.parley.server.engine;
 
 import dev.parley.api.Logprobs;
+import dev.parley.api.TextCompletion;
 import dev.parley.api.ToolCall;
 
 /** What a generation produces next, for one of its choices. */
@@ -11,6 +12,14 @@ public sealed interface GenerationEvent {
      * part of a character. {@code logprob} is null unless log-probabilities were asked for.
      */
     record Token(int choice, String text, Logprobs.TokenLogprob logprob) implements GenerationEvent {}
+
+    /**
+     * The prompt of choice {@code choice}, sent back before its answer (a legacy request with {@code echo}).
+     * {@code logprobs} is null unless log-probabilities were asked for; then it has one entry per prompt
+     * token, the first without a log-probability or alternatives (nothing precedes it), and its
+     * {@code text_offset}s count from the start of {@code text}.
+     */
+    record Echo(int choice, String text, TextCompletion.CompletionLogprobs logprobs) implements GenerationEvent {}
 
     /**
      * Choice {@code choice} is done: {@code reason} is {@code stop} (end of text or a stop sequence),

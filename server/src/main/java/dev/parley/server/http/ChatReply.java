@@ -8,6 +8,7 @@ import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.Content;
 import dev.parley.api.StreamOptions;
+import dev.parley.api.TextCompletion;
 import dev.parley.api.ToolCall;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
@@ -57,6 +58,11 @@ final class ChatReply {
             public Object token(int choice, String text, Logprobs.TokenLogprob logprob) {
                 var logprobs = logprob == null ? null : Logprobs.of(List.of(logprob));
                 return chunk(id, created, model, new ChunkChoice(choice, Delta.content(text), logprobs, null));
+            }
+
+            @Override
+            public Object echo(int choice, String text, TextCompletion.CompletionLogprobs logprobs) {
+                throw new IllegalStateException("a chat answer has no echo");
             }
 
             @Override

@@ -2,6 +2,7 @@ package dev.parley.server.http;
 
 import dev.parley.api.FunctionCall;
 import dev.parley.api.Logprobs;
+import dev.parley.api.TextCompletion;
 import dev.parley.api.ToolCall;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
@@ -9,9 +10,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 
-/** A whole generation read to its end: each choice's text, token log-probabilities, tool calls and finish reason. */
+/**
+ * A whole generation read to its end: each choice's text (echoed prompt included), its echoed prompt and that
+ * prompt's log-probabilities (null when none), its generated tokens' log-probabilities, tool calls and finish
+ * reason.
+ */
 record Collected(
         List<String> texts,
+        List<String> echoes,
+        List<TextCompletion.CompletionLogprobs> echoLogprobs,
         List<List<Logprobs.TokenLogprob>> logprobs,
         List<List<ToolCall>> toolCalls,
         List<String> reasons) {
@@ -21,11 +28,15 @@ record Collected(
         var texts = new ArrayList<StringBuilder>(n);
         var logprobs = new ArrayList<List<Logprobs.TokenLogprob>>(n);
         var reasons = new ArrayList<String>(n);
+        var echoes = new ArrayList<String>(n);
+        var echoLogprobs = new ArrayList<TextCompletion.CompletionLogprobs>(n);
         var calls = new ArrayList<TreeMap<Integer, ToolCallBuilder>>(n);
         for (int i = 0; i < n; i++) {
             texts.add(new StringBuilder());
             logprobs.add(new ArrayList<>());
             reasons.add(null);
+            echoes.add("");
+            echoLogprobs.add(null);
             calls.add(new TreeMap<>());
         }
         for (GenerationEvent event; (event = generation.next()) != null; ) {
@@ -33,6 +44,11 @@ record Collected(
                 case GenerationEvent.Token(var choice, var text, var logprob) -> {
                     texts.get(choice).append(text);
                     if (logprob != null) logprobs.get(choice).add(logprob);
+                }
+                case GenerationEvent.Echo(var choice, var text, var scores) -> {
+                    texts.get(choice).append(text);
+                    echoes.set(choice, text);
+                    echoLogprobs.set(choice, scores);
                 }
                 case GenerationEvent.ToolCallPiece(var choice, var piece) -> calls.get(choice)
                         .computeIfAbsent(piece.index() == null ? 0 : piece.index(), index -> new ToolCallBuilder())
@@ -43,7 +59,8 @@ record Collected(
         var toolCalls = calls.stream()
                 .map(byIndex -> byIndex.values().stream().map(ToolCallBuilder::build).toList())
                 .toList();
-        return new Collected(texts.stream().map(StringBuilder::toString).toList(), logprobs, toolCalls, reasons);
+        return new Collected(texts.stream().map(StringBuilder::toString).toList(), echoes, echoLogprobs, logprobs, toolCalls,
+                reasons);
     }
 
     /** One tool call put together from its pieces: the first id, type and name, the arguments joined. */

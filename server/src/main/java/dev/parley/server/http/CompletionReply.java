@@ -30,7 +30,8 @@ final class CompletionReply {
         Collected all = Collected.from(generation);
         var choices = new ArrayList<TextCompletion.Choice>(all.choices());
         for (int i = 0; i < all.choices(); i++) {
-            var logprobs = request.logprobs() == null ? null : legacy(all.logprobs().get(i), 0);
+            var logprobs = request.logprobs() == null ? null
+                    : join(all.echoLogprobs().get(i), legacy(all.logprobs().get(i), all.echoes().get(i).length()));
             choices.add(new TextCompletion.Choice(all.texts().get(i), i, logprobs, all.reasons().get(i)));
         }
         var completion = TextCompletion.of(Ids.completion(), clock.instant().getEpochSecond(), generation.model(),
@@ -52,6 +53,12 @@ final class CompletionReply {
             }
 
             @Override
+            public Object echo(int choice, String text, CompletionLogprobs logprobs) {
+                offsets[choice] += text.length();
+                return event(id, created, model, new TextCompletion.Choice(text, choice, request.logprobs() == null ? null : logprobs, null));
+            }
+
+            @Override
             public Object toolCall(int choice, ToolCall piece) {
                 throw new IllegalStateException("a legacy completion has no tool calls");
             }
@@ -70,6 +77,20 @@ final class CompletionReply {
 
     private static TextCompletion event(String id, long created, String model, TextCompletion.Choice choice) {
         return TextCompletion.of(id, created, model, List.of(choice), null);
+    }
+
+    /** The echoed prompt's arrays (when there are any) followed by the generated tokens'. */
+    private static CompletionLogprobs join(CompletionLogprobs echo, CompletionLogprobs generated) {
+        if (echo == null) return generated;
+        return new CompletionLogprobs(concat(echo.tokens(), generated.tokens()), concat(echo.tokenLogprobs(), generated.tokenLogprobs()),
+                concat(echo.topLogprobs(), generated.topLogprobs()), concat(echo.textOffset(), generated.textOffset()));
+    }
+
+    private static <T> List<T> concat(List<T> first, List<T> second) {
+        var all = new ArrayList<T>(first.size() + second.size());
+        all.addAll(first);
+        all.addAll(second);
+        return all;
     }
 
     /** The legacy arrays for a run of tokens whose text starts at {@code offset} characters into the choice. */

@@ -3,6 +3,7 @@ package dev.parley.server.http;
 import dev.parley.api.ApiException;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
+import dev.parley.api.TextCompletion;
 import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
@@ -31,6 +32,9 @@ final class EventStream {
         /** Text (and its log-probability, or null) for a choice. */
         Object token(int choice, String text, Logprobs.TokenLogprob logprob);
 
+        /** A choice's echoed prompt, with its log-probabilities or null. */
+        Object echo(int choice, String text, TextCompletion.CompletionLogprobs logprobs);
+
         /** A piece of a tool call of a choice. */
         Object toolCall(int choice, ToolCall piece);
 
@@ -57,6 +61,9 @@ final class EventStream {
                     switch (event) {
                         case GenerationEvent.Token(var choice, var text, var logprob) -> {
                             if (!text.isEmpty() || logprob != null) events.send(frames.token(choice, text, logprob));
+                        }
+                        case GenerationEvent.Echo(var choice, var text, var logprobs) -> {
+                            if (!text.isEmpty() || logprobs != null) events.send(frames.echo(choice, text, logprobs));
                         }
                         case GenerationEvent.ToolCallPiece(var choice, var piece) -> events.send(frames.toolCall(choice, piece));
                         case GenerationEvent.Finished(var choice, var reason, var tokens) -> events.send(frames.finished(choice, reason));

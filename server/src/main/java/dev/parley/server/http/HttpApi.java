@@ -13,6 +13,7 @@ import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.Tenant;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.limits.RateLimits;
@@ -21,6 +22,7 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.time.Clock;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,7 +74,7 @@ public final class HttpApi {
             config.routes.post("/v1/completions", api::complete);
             config.routes.get("/v1/models", api::models);
             config.routes.get("/v1/models/{id}", api::model);
-            config.routes.get("/health", ctx -> api.reply(ctx, 200, Map.of("status", "ok")));
+            config.routes.get("/health", api::health);
             config.routes.exception(ApiException.class, (e, ctx) -> {
                 e.headers().forEach((name, values) -> ctx.header(name, values.getFirst()));
                 api.rateLimitHeaders(ctx);
@@ -96,7 +98,7 @@ public final class HttpApi {
         requireAccess(tenant, request.model());                                         // 404
         Prepared prepared = engine.chat(request);                                       // 404, 400 context_length_exceeded
         Reservation reservation = admit(ctx, tenant, request.model(), prepared);        // 429
-        generate(ctx, prepared, reservation, generation -> {                            // 503 when the engine is full
+        generate(ctx, prepared, reservation, request.streaming(), generation -> {       // 503 when the engine is full
             if (request.streaming()) chat.stream(ctx, request, generation);
             else chat.json(ctx, request, generation);
         });
@@ -108,7 +110,7 @@ public final class HttpApi {
         requireAccess(tenant, request.model());
         Prepared prepared = engine.complete(request);
         Reservation reservation = admit(ctx, tenant, request.model(), prepared);
-        generate(ctx, prepared, reservation, generation -> {
+        generate(ctx, prepared, reservation, request.streaming(), generation -> {
             if (request.streaming()) completion.stream(ctx, request, generation);
             else completion.json(ctx, request, generation);
         });
@@ -162,19 +164,45 @@ public final class HttpApi {
     /**
      * Runs a prepared request and replies; then settles the reservation against the tokens really used,
      * whether the reply completed, failed or was cut off, so what was reserved but not used comes back.
+     * While a non-streaming answer is generated, its connection is watched: a client that goes cancels it
+     * (a stream notices by itself, when a write fails).
      */
-    private void generate(Context ctx, Prepared prepared, Reservation reservation, Reply reply) throws InterruptedException {
+    private void generate(Context ctx, Prepared prepared, Reservation reservation, boolean streaming, Reply reply)
+            throws InterruptedException {
         long used = 0;
         try (Generation generation = prepared.start()) {
             ctx.attribute(REPLIED, true);
+            Thread replying = Thread.currentThread();
+            ClientWatch watch = streaming ? ClientWatch.none() : ClientWatch.start(ctx, () -> {
+                generation.close();
+                replying.interrupt(); // stops waiting for events that will never come
+            });
             try {
                 reply.send(generation);
+            } catch (InterruptedException | RuntimeException e) {
+                if (!watch.stop()) throw e;
+                log.debug("The client of {} {} has gone; its generation is cancelled", ctx.method(), ctx.path());
             } finally {
+                if (watch.stop()) Thread.interrupted(); // the watch's own interrupt, not the server's
+                if (watch.consumedInput()) ctx.header("Connection", "close");
                 used = (long) generation.promptTokens() + generation.completionTokens();
             }
         } finally {
             reservation.settle(used);
         }
+    }
+
+    /**
+     * {@code status} first, then what the engine says of its slots and queue; 503 with status
+     * {@code unhealthy} when the engine is wedged.
+     */
+    private void health(Context ctx) {
+        Health health = engine.health();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", health.ok() ? "ok" : "unhealthy");
+        if (health.slots() != null) body.put("slots", health.slots());
+        if (health.queue() != null) body.put("queue", health.queue());
+        reply(ctx, health.ok() ? 200 : 503, body);
     }
 
     /** Puts the key's budgets on a reply that has none yet (an error before admission, the model routes). */

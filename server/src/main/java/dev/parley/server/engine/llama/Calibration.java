@@ -6,31 +6,70 @@ import java.util.List;
 import java.util.function.LongSupplier;
 
 /**
- * Seeds {@link DecodeCosts} before the first request: times decodes of the group sizes the scheduler can
- * choose between (1 to the number of slots, spread out past 16), three times each after a warm-up, and
- * records the median. Takes well under a second on a 135M-parameter model; the cache is cleared after.
+ * Seeds {@link DecodeCosts}: times decodes of the group sizes the scheduler can choose between (1 to the
+ * number of slots, spread out past 16), three times each after a warm-up, and records the median. Takes well
+ * under a second on a 135M-parameter model.
+ *
+ * <p>It runs in pieces, one size per {@link #step}, on the thread that owns the context, and only while that
+ * context holds no sequence: each piece clears the whole KV cache after it. So the scheduler serves at once
+ * with a default cost model and calibrates in its idle moments. It must be the scheduler's own thread,
+ * because llama.cpp keeps a pool of worker threads per calling thread, and two pools on a small machine make
+ * every decode's barrier wait for a core.
+ *
+ * <p>Not thread-safe: owned by the scheduler thread.
  */
 final class Calibration {
     private static final int REPEATS = 3;
 
-    private Calibration() {}
+    private final LlamaContext context;
+    private final DecodeCosts costs;
+    private final LongSupplier nanoTime;
+    private final int token;
+    private final List<Integer> sizes;
+    private int next = -1; // the index in sizes of the next size to measure; -1 before the warm-up
 
+    Calibration(LlamaModel model, LlamaContext context, DecodeCosts costs, LongSupplier nanoTime) {
+        this.context = context;
+        this.costs = costs;
+        this.nanoTime = nanoTime;
+        this.token = model.bosToken().orElse(0);
+        this.sizes = sizes(Math.min(context.maxSequences(), context.batchCapacity()));
+    }
+
+    /** Measures every size at once. */
     static void run(LlamaModel model, LlamaContext context, DecodeCosts costs, LongSupplier nanoTime) {
-        int token = model.bosToken().orElse(0);
-        context.decode(tokens(token, 1, context.maxSequences())); // warm-up: the first decode allocates
-        context.clear();
-        for (int size : sizes(Math.min(context.maxSequences(), context.batchCapacity()))) {
-            long[] elapsed = new long[REPEATS];
-            for (int i = 0; i < REPEATS; i++) {
-                List<BatchToken> batch = tokens(token, size, context.maxSequences());
-                long start = nanoTime.getAsLong();
-                context.decode(batch);
-                elapsed[i] = nanoTime.getAsLong() - start;
-                context.clear();
-            }
-            Arrays.sort(elapsed);
-            costs.record(size, elapsed[REPEATS / 2]);
+        Calibration calibration = new Calibration(model, context, costs, nanoTime);
+        while (calibration.step()) {
+            // one size at a time
         }
+    }
+
+    /**
+     * Warms up (the first decode allocates) or measures the next size, then clears the cache. Only while the
+     * context holds no sequence.
+     *
+     * @return whether there is more to measure
+     */
+    boolean step() {
+        if (next < 0) {
+            context.decode(tokens(1));
+            context.clear();
+            next = 0;
+            return true;
+        }
+        if (next >= sizes.size()) return false;
+        int size = sizes.get(next++);
+        long[] elapsed = new long[REPEATS];
+        for (int i = 0; i < REPEATS; i++) {
+            List<BatchToken> batch = tokens(size);
+            long start = nanoTime.getAsLong();
+            context.decode(batch);
+            elapsed[i] = nanoTime.getAsLong() - start;
+            context.clear();
+        }
+        Arrays.sort(elapsed);
+        costs.record(size, elapsed[REPEATS / 2]);
+        return next < sizes.size();
     }
 
     /** 1..16 each, then every power of two and the midpoints between, up to {@code max}; always {@code max}. */
@@ -46,7 +85,8 @@ final class Calibration {
     }
 
     /** One token per sequence, as a generation step has them. */
-    private static List<BatchToken> tokens(int token, int count, int sequences) {
+    private List<BatchToken> tokens(int count) {
+        int sequences = context.maxSequences();
         List<BatchToken> batch = new ArrayList<>(count);
         for (int i = 0; i < count; i++) batch.add(new BatchToken(token, i / sequences, i % sequences, true));
         return batch;

@@ -2,8 +2,8 @@ package dev.parley.server.engine.llama;
 
 /**
  * What one decode of {@code n} tokens costs on this machine, learned while serving: an exponentially
- * weighted mean of measured durations per batch size, seeded by a short calibration when the engine
- * starts. The scheduler asks it how many of the ready sequences to decode together.
+ * weighted mean of measured durations per batch size, seeded by a short {@link Calibration} in the
+ * scheduler's first idle moments. The scheduler asks it how many of the ready sequences to decode together.
  *
  * <p>Why it exists: llama.cpp's cost per token is not monotone in the batch size. On the 2-core CPU build
  * of b4916, a 135M-shape Q8_0 model decodes 1 token in 9.3 ms but 2–4 tokens at 13–15 ms each, and only

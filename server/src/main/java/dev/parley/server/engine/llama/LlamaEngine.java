@@ -9,6 +9,7 @@ import dev.parley.api.Prompt;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.engine.llama.ffi.NativeLibrary;
@@ -141,10 +142,14 @@ public final class LlamaEngine implements Engine {
                 sequences.add(sequence);
             }
         }
-        return prepared(generation, sequences, sequences.stream().allMatch(s -> s.maxTokens == 0));
+        boolean echoOnly = sequences.stream().allMatch(s -> s.maxTokens == 0 && !s.promptLogprobs);
+        return prepared(generation, sequences, echoOnly);
     }
 
-    /** The sequences of one request, counted, to be submitted on start; {@code echoOnly} needs no model. */
+    /**
+     * The sequences of one request, counted, to be submitted on start; {@code echoOnly} needs no model: no
+     * answer, and no prompt to score.
+     */
     private Prepared prepared(LlamaGeneration generation, List<Sequence> sequences, boolean echoOnly) {
         int cap = sequences.stream().mapToInt(s -> s.maxTokens).sum();
         return new Prepared() {
@@ -163,7 +168,7 @@ public final class LlamaEngine implements Engine {
                 if (echoOnly) {
                     // max_tokens 0 with echo: the prompt is the whole answer; nothing needs the model.
                     sequences.forEach(s -> {
-                        if (!s.echo.isEmpty()) generation.emit(new GenerationEvent.Token(s.choice, s.echo, null));
+                        if (!s.echo.isEmpty()) s.echo(null);
                         generation.emit(new GenerationEvent.Finished(s.choice, "length", 0));
                     });
                 } else {
@@ -248,6 +253,11 @@ public final class LlamaEngine implements Engine {
     private static SamplingOptions choiceSampling(SamplingOptions base, Long seed, int choice) {
         long choiceSeed = seed == null ? ThreadLocalRandom.current().nextLong() : seed + choice;
         return base.withSeed(choiceSeed);
+    }
+
+    @Override
+    public Health health() {
+        return scheduler.health();
     }
 
     /** For tests of the scheduling policy. */

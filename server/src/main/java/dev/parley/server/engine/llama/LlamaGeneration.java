@@ -8,13 +8,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One request's view of its sequences: the scheduler thread puts events in, the request thread takes
- * them out. Closing marks it cancelled; the scheduler then frees its sequences at its next step.
+ * them out. Closing marks it cancelled; the scheduler then frees its sequences at its next step. The
+ * queue itself is unbounded, but the scheduler stops generating for a generation whose {@link #backlog}
+ * reaches {@link Scheduler#MAX_BACKLOG} until its reader catches up.
  */
 final class LlamaGeneration implements Generation {
     private final String model;
     private final int promptTokens;
     private final int choices;
     private final LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
+    private final AtomicInteger backlog = new AtomicInteger();
     private final AtomicInteger generated = new AtomicInteger();
     private volatile boolean cancelled;
     private int finished;
@@ -54,6 +57,7 @@ final class LlamaGeneration implements Generation {
     public GenerationEvent next() throws InterruptedException {
         if (finished == choices) return null;
         Object event = events.take();
+        backlog.decrementAndGet();
         if (event instanceof ApiException failure) {
             finished = choices;
             throw failure;
@@ -67,17 +71,29 @@ final class LlamaGeneration implements Generation {
         cancelled = true;
     }
 
+    /** Closed by its reader, or failed: the scheduler drops what is left of it. */
     boolean cancelled() {
         return cancelled;
     }
 
+    /** Events emitted but not yet taken by the reader. */
+    int backlog() {
+        return backlog.get();
+    }
+
     /** Called by the scheduler thread only. */
     void emit(GenerationEvent event) {
+        backlog.incrementAndGet();
         events.add(event);
     }
 
-    /** Called by the scheduler thread only: ends the generation with an error for its reader. */
+    /**
+     * Called by the scheduler thread only: ends the generation with an error for its reader, and cancels
+     * its other choices (their answer can no longer be delivered).
+     */
     void fail(ApiException failure) {
+        cancelled = true;
+        backlog.incrementAndGet();
         events.add(failure);
     }
 }

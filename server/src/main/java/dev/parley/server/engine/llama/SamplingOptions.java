@@ -3,18 +3,21 @@ package dev.parley.server.engine.llama;
 import java.util.Map;
 
 /**
- * How a {@link Sampler} picks the next token; checked by {@link LlamaModel#newSampler}.
+ * How the next token is picked: by the scheduler's {@link TokenSampler}, or a native {@link Sampler} chain;
+ * checked by both.
  *
- * <p>Order of the chain: logit bias, presence/frequency penalties, then either greedy (temperature 0) or
- * top-k, top-p, min-p, temperature and a seeded random draw.
+ * <p>Order: logit bias, presence/frequency penalties, then either greedy (temperature 0, or top-p 0) or a
+ * seeded random draw at the temperature within the top-p nucleus. (The native chain also knows top-k and
+ * min-p, which no OpenAI request asks for.)
  *
  * @param temperature 0 picks the most likely token (greedy); otherwise divides the logits, finite. Values
  *     below {@value #GREEDY_BELOW} count as 0: dividing by them would overflow the logits to infinity
- * @param topP nucleus sampling mass, in (0, 1]; 1 disables
+ * @param topP nucleus sampling mass, in [0, 1]; 1 disables, 0 keeps only the most likely token (greedy), as
+ *     OpenAI accepts it
  * @param topK keep the k most likely tokens, 0 disables
  * @param minP drop tokens below minP × the top probability, in [0, 1); 0 disables
- * @param seed random seed; the same seed over the same logits draws the same tokens. Folded to the 32 bits
- *     llama.cpp takes
+ * @param seed random seed; the same seed over the same logits draws the same tokens (the native chain folds
+ *     it to the 32 bits llama.cpp takes)
  * @param presencePenalty subtracted once from every token already generated (OpenAI's meaning), finite
  * @param frequencyPenalty subtracted per occurrence of a token already generated, finite
  * @param logitBias added to the logits of the given token ids before sampling; -100 or 100 effectively bans
@@ -82,7 +85,7 @@ public record SamplingOptions(
 
     void check(int vocabSize) {
         Checks.require(Double.isFinite(temperature) && temperature >= 0, "temperature must be finite and >= 0, got %s", temperature);
-        Checks.require(topP > 0 && topP <= 1, "topP must be in (0, 1], got %s", topP);
+        Checks.require(topP >= 0 && topP <= 1, "topP must be in [0, 1], got %s", topP);
         Checks.require(topK >= 0, "topK must be >= 0, got %d", topK);
         Checks.require(minP >= 0 && minP < 1, "minP must be in [0, 1), got %s", minP);
         Checks.require(Double.isFinite(presencePenalty), "presencePenalty must be finite, got %s", presencePenalty);

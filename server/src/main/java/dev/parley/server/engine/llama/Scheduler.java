@@ -2,13 +2,12 @@ package dev.parley.server.engine.llama;
 
 import dev.parley.api.ApiError;
 import dev.parley.api.ServerException;
-import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.engine.Health;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -29,37 +28,63 @@ import org.slf4j.LoggerFactory;
  *       never falls below serving the same requests one after another.
  * </ul>
  *
- * <p>Choices of one request that share a prompt read it once: the first ("leader") decodes it, the others
- * get its KV cells by {@link LlamaContext#copySequence} and sample their first token from its logits.
+ * <p>The costs start empty (every group size looks alike, so all ready sequences decode together) and are
+ * learned from every decode; a {@link Calibration} measures them properly in the thread's idle moments.
+ *
+ * <p>Choices of one request that share a prompt read it once: the first to start reads it, and the others
+ * get its KV cells by {@link LlamaContext#copySequence} and sample their first token from its logits. A
+ * choice that starts after a sibling has read the prompt copies all of it but the last token, whose logits
+ * are gone, and reads that one itself.
  *
  * <p>A decode that finds no room (the KV cache's free cells are scattered, and a batch needs them in a
- * row: b4916 then fails with -3) is retried at once with half as many tokens, down to one; a single token
- * that still does not fit ends its own sequence ({@code length} when the cache is full). Nobody else
- * fails. (Defragmenting instead is not an option on b4916: {@code llama_kv_self_defrag} aborts the
- * process on such a cache.) Each sequence stays within its share of the cache, prompt and answer
- * together, so the cache as a whole never overflows.
+ * row: b4916 then fails with -3) or fails otherwise is retried at once with half as many tokens, down to
+ * one; a single token that still does not fit ends its own sequence ({@code length} when the cache is
+ * full, an error otherwise). Nobody else fails. (Defragmenting instead is not an option on b4916:
+ * {@code llama_kv_self_defrag} aborts the process on such a cache.) Each sequence stays within its share of
+ * the cache, prompt and answer together, so the cache as a whole never overflows.
  *
- * <p>Thread-safe: {@link #submit} may be called from any thread; everything else runs on the scheduler
- * thread.
+ * <p>One request never hurts another: whatever fails while starting, sampling or emitting for one sequence
+ * ends that sequence's request alone, with a 500 in OpenAI's shape, and frees its slot. A sequence whose
+ * reader has more than {@link #MAX_BACKLOG} events still to take waits, skipped by every step, until the
+ * reader catches up.
+ *
+ * <p>Thread-safe: {@link #submit}, {@link #health} and the counters may be called from any thread;
+ * everything else runs on the scheduler thread.
  */
 final class Scheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
     /** Prompt tokens one step may hold while other sequences generate: bounds how long they wait for it. */
     static final int PREFILL_PER_STEP = 64;
+    /**
+     * Undelivered events at which a generation's sequences stop generating until their reader takes some:
+     * a slow reader costs a bounded queue, never unbounded memory. A step adds at most one token event (and
+     * a finish) per choice, so a generation never holds more than this plus two per choice.
+     */
+    static final int MAX_BACKLOG = 1000;
+    /** How long the scheduler's loop may take to come round before the engine counts as wedged. */
+    static final long STALL_NANOS = TimeUnit.MINUTES.toNanos(2);
+    /** How long a loop waits when no sequence can take a step (nothing runs, or every reader is behind). */
+    private static final long IDLE_MILLIS = 100;
+    private static final long PAUSED_MILLIS = 5;
 
     private final LlamaModel model;
     private final LlamaContext context;
     private final LongSupplier nanoTime;
     private final int positionsPerSequence;
-    private final BlockingQueue<Sequence> waiting;
+    private final int queueCapacity;
+    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>(); // guarded by itself
     private final Sequence[] slots;
     private final List<Sequence> running = new ArrayList<>();
     private final DecodeCosts costs;
     private final Thread thread;
+    private volatile Calibration calibration; // null once done; read by tests from other threads
     private long steps;
     // Counters for tests and operators, written by the scheduler thread only.
     private volatile long shrunk; // decodes retried with fewer tokens
     private volatile long decoded; // tokens decoded while serving
+    private volatile int busy; // slots in use
+    private volatile int highestBacklog; // the most undelivered events any generation has held
+    private volatile long lastRound; // nanoTime when the loop last came round
     private volatile boolean closed;
 
     Scheduler(LlamaModel model, LlamaContext context, int queueCapacity, LongSupplier nanoTime) {
@@ -67,11 +92,11 @@ final class Scheduler implements AutoCloseable {
         this.context = context;
         this.nanoTime = nanoTime;
         this.positionsPerSequence = context.contextLength() / context.maxSequences();
-        this.waiting = new ArrayBlockingQueue<>(queueCapacity);
+        this.queueCapacity = queueCapacity;
         this.slots = new Sequence[context.maxSequences()];
         this.costs = new DecodeCosts(context.batchCapacity());
-        Calibration.run(model, context, costs, nanoTime);
-        log.info("Calibrated decode costs: {}", costs);
+        this.calibration = new Calibration(model, context, costs, nanoTime);
+        this.lastRound = nanoTime.getAsLong();
         this.thread = Thread.ofPlatform().name("parley-llama-scheduler").daemon().start(this::run);
     }
 
@@ -89,16 +114,44 @@ final class Scheduler implements AutoCloseable {
         return shrunk;
     }
 
+    /** Slots holding a sequence. */
+    int busySlots() {
+        return busy;
+    }
+
+    /** The most events any generation has had waiting for its reader. */
+    int highestBacklog() {
+        return highestBacklog;
+    }
+
+    /** Whether calibration has measured every group size. */
+    boolean calibrated() {
+        return calibration == null;
+    }
+
     /** Queues every choice of a request, or none of them: 503 when the wait queue has no room. */
     void submit(List<Sequence> sequences) {
         synchronized (waiting) {
             if (closed) throw busy("The engine is shutting down.");
-            if (waiting.remainingCapacity() < sequences.size()) {
+            if (queueCapacity - waiting.size() < sequences.size()) {
                 throw busy("The engine is overloaded: %d sequences are waiting for a slot. Please retry later."
                         .formatted(waiting.size()));
             }
+            // All at once under the lock: the scheduler admits a request's choices together, so that they
+            // start together and read their shared prompt once.
             waiting.addAll(sequences);
+            waiting.notifyAll();
         }
+    }
+
+    /** Serving unless the thread has died or its loop has not come round for {@link #STALL_NANOS}. */
+    Health health() {
+        int queued;
+        synchronized (waiting) {
+            queued = waiting.size();
+        }
+        boolean ok = thread.isAlive() && !closed && nanoTime.getAsLong() - lastRound < STALL_NANOS;
+        return new Health(ok, new Health.Slots(slots.length, busy), new Health.Queue(queued, queueCapacity));
     }
 
     private static ServerException busy(String message) {
@@ -110,21 +163,18 @@ final class Scheduler implements AutoCloseable {
             try {
                 admit();
                 if (running.isEmpty()) {
-                    Sequence next = waiting.poll(100, TimeUnit.MILLISECONDS);
-                    if (next != null) start(next);
-                    continue;
+                    idle();
+                } else if (!step()) {
+                    pause(PAUSED_MILLIS); // every sequence waits for its reader
                 }
-                step();
             } catch (InterruptedException e) {
                 if (closed) break;
             } catch (RuntimeException e) {
-                log.error("A decode step failed; failing the sequences it held", e);
-                for (Sequence sequence : List.copyOf(running)) {
-                    sequence.generation.fail(new ServerException(500, new ApiError(
-                            "The model failed while generating: " + e.getMessage(), ApiError.SERVER_ERROR, null, null)));
-                    release(sequence);
-                }
+                // Per-sequence work is guarded where it happens; this is the scheduler's own failure.
+                log.error("The scheduler failed outside any one sequence; failing the sequences it held", e);
+                for (Sequence sequence : List.copyOf(running)) fail(sequence, e);
             }
+            lastRound = nanoTime.getAsLong();
         }
         log.info("Decode costs learned while serving: {}", costs);
         ServerException shutdown = busy("The engine is shutting down.");
@@ -132,14 +182,50 @@ final class Scheduler implements AutoCloseable {
             sequence.generation.fail(shutdown);
             release(sequence);
         }
-        for (Sequence sequence; (sequence = waiting.poll()) != null; ) sequence.generation.fail(shutdown);
+        synchronized (waiting) {
+            for (Sequence sequence; (sequence = waiting.poll()) != null; ) sequence.generation.fail(shutdown);
+        }
     }
 
-    private void admit() {
-        while (freeSlot() >= 0 && !waiting.isEmpty()) {
-            Sequence sequence = waiting.poll();
-            if (sequence != null) start(sequence);
+    /** With nothing running: calibrate a piece while nobody waits, or wait for work. */
+    private void idle() throws InterruptedException {
+        if (calibration != null && queued() == 0) {
+            try {
+                if (!calibration.step()) {
+                    calibration = null;
+                    log.info("Calibrated decode costs: {}", costs);
+                }
+            } catch (RuntimeException e) {
+                calibration = null; // serve on the costs learned while serving
+                log.warn("Calibrating decode costs failed; learning them while serving instead", e);
+            }
+            return;
         }
+        pause(IDLE_MILLIS);
+    }
+
+    private int queued() {
+        synchronized (waiting) {
+            return waiting.size();
+        }
+    }
+
+    /** Waits up to {@code millis} for a submission, unless one is already waiting. */
+    private void pause(long millis) throws InterruptedException {
+        synchronized (waiting) {
+            if (waiting.isEmpty() || freeSlot() < 0) waiting.wait(millis);
+        }
+    }
+
+    /** Starts waiting sequences while slots are free, in order; the choices of one request come together. */
+    private void admit() {
+        List<Sequence> starting = new ArrayList<>();
+        synchronized (waiting) {
+            int free = 0;
+            for (Sequence slot : slots) if (slot == null) free++;
+            while (starting.size() < free && !waiting.isEmpty()) starting.add(waiting.poll());
+        }
+        for (Sequence sequence : starting) start(sequence);
     }
 
     private int freeSlot() {
@@ -152,68 +238,92 @@ final class Scheduler implements AutoCloseable {
         int slot = freeSlot();
         sequence.id = slot;
         slots[slot] = sequence;
-        context.clearSequence(slot);
-        sequence.sampler = model.newSampler(sequence.sampling);
-        sequence.detokenizer = model.detokenizer();
-        sequence.lastStep = steps;
-        if (!sequence.echo.isEmpty()) sequence.generation.emit(new GenerationEvent.Token(
-                sequence.choice, sequence.echo, null));
-        Sequence leader = sequence.leader;
-        if (leader != null && isRunning(leader) && !leader.prefilling()) {
-            // The leader has read the shared prompt: take all but its last token, whose logits are gone.
-            context.copySequence(leader.id, sequence.id, sequence.prompt.length - 1);
-            sequence.position = sequence.prompt.length - 1;
-        }
+        busy++;
         running.add(sequence);
+        try {
+            context.clearSequence(slot);
+            sequence.sampler = new TokenSampler(sequence.sampling, model.vocabSize());
+            sequence.detokenizer = model.detokenizer();
+            sequence.lastStep = steps;
+            if (!sequence.echo.isEmpty() && !sequence.promptLogprobs) sequence.echo(null);
+            joinSiblings(sequence);
+        } catch (RuntimeException e) {
+            fail(sequence, e);
+        }
+    }
+
+    /**
+     * A choice whose sibling has read their shared prompt takes all of it but the last token, whose logits
+     * are gone; one whose sibling is reading it waits for its cells; otherwise it reads the prompt itself.
+     */
+    private void joinSiblings(Sequence sequence) {
+        boolean reading = false;
+        for (Sequence sibling : running) {
+            if (sibling == sequence || sibling.group() != sequence.group()) continue;
+            if (!sibling.prefilling()) {
+                context.copySequence(sibling.id, sequence.id, sequence.prompt.length - 1);
+                sequence.position = sequence.prompt.length - 1;
+                return;
+            }
+            reading |= !sibling.awaitsPrompt;
+        }
+        sequence.awaitsPrompt = reading;
     }
 
     private boolean isRunning(Sequence sequence) {
         return sequence.id >= 0 && slots[sequence.id] == sequence;
     }
 
-    /** A follower waits while its leader is still reading their shared prompt. */
-    private boolean waitsForLeader(Sequence sequence) {
-        return sequence.position == 0 && sequence.leader != null && isRunning(sequence.leader) && sequence.leader.prefilling();
+    /**
+     * Whether a choice waits for a sibling that is reading their prompt. If that sibling has gone
+     * (cancelled, failed), the first choice to ask reads the prompt itself and the others wait for it.
+     */
+    private boolean waitsForSibling(Sequence sequence) {
+        if (!sequence.awaitsPrompt) return false;
+        for (Sequence sibling : running) {
+            if (sibling != sequence && sibling.group() == sequence.group() && sibling.prefilling() && !sibling.awaitsPrompt) {
+                return true;
+            }
+        }
+        sequence.awaitsPrompt = false;
+        return false;
     }
 
-    /** One decode of the batch the policy chooses, shrunk until it fits the KV cache. */
-    private void step() {
+    /** One decode of the batch the policy chooses, shrunk until it fits the KV cache; false if nothing could step. */
+    private boolean step() {
         dropCancelled();
         int limit = context.batchCapacity();
         while (true) {
             Batch batch = plan(limit);
-            if (batch.isEmpty()) return;
+            if (batch.isEmpty()) return false;
             try {
                 long start = nanoTime.getAsLong();
                 context.decode(batch.tokens);
                 costs.record(batch.tokens.size(), nanoTime.getAsLong() - start);
-                steps++;
-                decoded += batch.tokens.size();
-                afterDecode(batch);
-                return;
-            } catch (LlamaException e) {
+            } catch (RuntimeException e) {
                 if (batch.tokens.size() > 1) {
                     log.debug("Decode of {} tokens failed ({}); trying half as many", batch.tokens.size(), e.getMessage());
                     limit = batch.tokens.size() / 2;
                     shrunk++;
-                } else {
-                    endAlone(batch.members.getFirst().sequence, e);
-                    return;
+                    continue;
                 }
+                endAlone(batch.members.getFirst().sequence, e);
+                return true;
             }
+            steps++;
+            decoded += batch.tokens.size();
+            afterDecode(batch);
+            return true;
         }
     }
 
     /** A single token that cannot be decoded ends its own sequence: {@code length} if the cache is full. */
-    private void endAlone(Sequence sequence, LlamaException e) {
+    private void endAlone(Sequence sequence, RuntimeException e) {
         if (e instanceof ContextFullException) {
             log.warn("No KV cell left for sequence {}; ending it with length", sequence.id);
             finish(sequence, "length");
         } else {
-            log.error("Decoding sequence {} failed; failing its request", sequence.id, e);
-            sequence.generation.fail(new ServerException(500, new ApiError(
-                    "The model failed while generating: " + e.getMessage(), ApiError.SERVER_ERROR, null, null)));
-            release(sequence);
+            fail(sequence, e);
         }
     }
 
@@ -232,8 +342,11 @@ final class Scheduler implements AutoCloseable {
         List<Sequence> ready = new ArrayList<>();
         List<Sequence> filling = new ArrayList<>();
         for (Sequence sequence : running) {
-            if (!sequence.prefilling()) ready.add(sequence);
-            else if (!waitsForLeader(sequence)) filling.add(sequence);
+            if (!sequence.prefilling()) {
+                if (sequence.generation.backlog() < MAX_BACKLOG) ready.add(sequence);
+            } else if (!waitsForSibling(sequence)) {
+                filling.add(sequence);
+            }
         }
         ready.sort(Comparator.comparingLong(s -> s.lastStep)); // served longest ago first: round-robin
         Batch batch = new Batch();
@@ -251,47 +364,86 @@ final class Scheduler implements AutoCloseable {
         return batch;
     }
 
-    /** Advances every member, lets followers share a prompt their leader just read, and samples. */
+    /**
+     * Advances every member, scores prompts that asked for it, lets waiting siblings share a prompt just
+     * read, and samples. Each sequence's work is guarded on its own.
+     */
     private void afterDecode(Batch batch) {
         List<Sequence> sampled = new ArrayList<>();
         for (Batch.Member member : batch.members) {
-            Sequence sequence = member.sequence;
-            sequence.position += member.count;
-            sequence.lastStep = steps;
-            sequence.logitsIndex = member.logitsIndex;
-            if (sequence.logitsIndex < 0) continue;
-            sampled.add(sequence);
-            if (member.prefill) sampled.addAll(shareWithFollowers(sequence));
-        }
-        for (Sequence sequence : sampled) sample(sequence);
-    }
-
-    /** Followers waiting on {@code leader}'s prompt get its cells and its last logits. */
-    private List<Sequence> shareWithFollowers(Sequence leader) {
-        List<Sequence> followers = new ArrayList<>();
-        for (Sequence sequence : running) {
-            if (sequence.leader == leader && sequence.position == 0) {
-                context.copySequence(leader.id, sequence.id, leader.prompt.length);
-                sequence.position = leader.prompt.length;
-                sequence.logitsIndex = leader.logitsIndex;
+            Sequence sequence = member.sequence();
+            try {
+                sequence.position += member.count();
                 sequence.lastStep = steps;
-                followers.add(sequence);
+                sequence.logitsIndex = member.logitsIndex();
+                if (member.prefill() && sequence.promptLogprobs) scorePrompt(sequence, member);
+                if (sequence.logitsIndex < 0) continue;
+                sampled.add(sequence);
+                if (member.prefill()) {
+                    if (sequence.promptLogprobs) {
+                        sequence.echo(TokenProbabilities.echo(model, sequence.prompt, sequence.echo, sequence.promptScores));
+                    }
+                    sampled.addAll(shareWithSiblings(sequence));
+                }
+            } catch (RuntimeException e) {
+                sampled.remove(sequence);
+                fail(sequence, e);
             }
         }
-        return followers;
+        for (Sequence sequence : sampled) {
+            if (!isRunning(sequence) || sequence.generation.cancelled()) continue; // dropped at the next step
+            try {
+                if (sequence.maxTokens == 0) finish(sequence, "length"); // a prompt scored, nothing to generate
+                else sample(sequence);
+            } catch (RuntimeException e) {
+                fail(sequence, e);
+            }
+        }
+    }
+
+    /** Each prompt token of this member but the last predicts the next: its logits score that one. */
+    private void scorePrompt(Sequence sequence, Batch.Member member) {
+        int first = sequence.position - member.count();
+        for (int i = 0; i < member.count(); i++) {
+            int position = first + i;
+            if (position + 1 >= sequence.prompt.length) break;
+            float[] logits = context.logits(member.firstIndex() + i);
+            sequence.promptScores.add(TokenProbabilities.of(model, logits, sequence.prompt[position + 1], sequence.topLogprobs));
+        }
+    }
+
+    /** Siblings waiting for {@code reader}'s prompt get its cells and its last logits. */
+    private List<Sequence> shareWithSiblings(Sequence reader) {
+        List<Sequence> siblings = new ArrayList<>();
+        for (Sequence sequence : List.copyOf(running)) {
+            if (sequence == reader || sequence.group() != reader.group() || !sequence.awaitsPrompt) continue;
+            try {
+                context.copySequence(reader.id, sequence.id, reader.prompt.length);
+                sequence.position = reader.prompt.length;
+                sequence.logitsIndex = reader.logitsIndex;
+                sequence.lastStep = steps;
+                sequence.awaitsPrompt = false;
+                siblings.add(sequence);
+            } catch (RuntimeException e) {
+                fail(sequence, e);
+            }
+        }
+        return siblings;
     }
 
     private void sample(Sequence sequence) {
-        float[] logits = sequence.topLogprobs >= 0 ? context.logits(sequence.logitsIndex) : null;
-        int token = sequence.sampler.sample(context, sequence.logitsIndex);
+        float[] logits = context.logits(sequence.logitsIndex);
+        float[] raw = sequence.topLogprobs >= 0 ? logits.clone() : null;
+        int token = sequence.sampler.sample(logits);
         if (model.isEndOfGeneration(token)) {
             finish(sequence, "stop");
             return;
         }
         sequence.generated++;
         sequence.generation.generated();
-        var logprob = logits == null ? null : TokenProbabilities.of(model, logits, token, sequence.topLogprobs);
+        var logprob = raw == null ? null : TokenProbabilities.of(model, raw, token, sequence.topLogprobs);
         boolean stopped = sequence.emit(sequence.detokenizer.append(token), logprob);
+        highestBacklog = Math.max(highestBacklog, sequence.generation.backlog());
         if (stopped) {
             finish(sequence, "stop");
         } else if (sequence.generated >= sequence.maxTokens || sequence.position >= positionsPerSequence) {
@@ -302,7 +454,19 @@ final class Scheduler implements AutoCloseable {
     }
 
     private void finish(Sequence sequence, String reason) {
-        sequence.finish(reason);
+        try {
+            sequence.finish(reason);
+            release(sequence);
+        } catch (RuntimeException e) {
+            fail(sequence, e);
+        }
+    }
+
+    /** Ends one sequence's request with a 500 and frees its slot; its siblings are dropped at the next step. */
+    private void fail(Sequence sequence, RuntimeException e) {
+        log.error("Generating choice {} in slot {} failed; failing its request", sequence.choice, sequence.id, e);
+        sequence.generation.fail(new ServerException(500, new ApiError(
+                "The model failed while generating: " + e.getMessage(), ApiError.SERVER_ERROR, null, null)));
         release(sequence);
     }
 
@@ -312,11 +476,14 @@ final class Scheduler implements AutoCloseable {
     }
 
     private void free(Sequence sequence) {
-        if (isRunning(sequence)) {
-            slots[sequence.id] = null;
+        if (!isRunning(sequence)) return;
+        slots[sequence.id] = null;
+        busy--;
+        try {
             context.clearSequence(sequence.id);
+        } catch (RuntimeException e) {
+            log.error("Clearing slot {} failed", sequence.id, e);
         }
-        if (sequence.sampler != null) sequence.sampler.close();
     }
 
     @Override
@@ -332,7 +499,8 @@ final class Scheduler implements AutoCloseable {
 
     /** The tokens of one decode and whose they are. */
     private static final class Batch {
-        record Member(Sequence sequence, int count, int logitsIndex, boolean prefill) {}
+        /** {@code count} tokens of {@code sequence} from batch index {@code firstIndex}; logits for sampling at {@code logitsIndex}, or -1. */
+        record Member(Sequence sequence, int count, int firstIndex, int logitsIndex, boolean prefill) {}
 
         final List<BatchToken> tokens = new ArrayList<>();
         final List<Member> members = new ArrayList<>();
@@ -342,20 +510,21 @@ final class Scheduler implements AutoCloseable {
         }
 
         void generate(Sequence sequence) {
-            members.add(new Member(sequence, 1, tokens.size(), false));
+            members.add(new Member(sequence, 1, tokens.size(), tokens.size(), false));
             tokens.add(new BatchToken(sequence.lastToken, sequence.position, sequence.id, true));
         }
 
         /** Adds up to {@code room} prompt tokens of {@code sequence}; returns how many. */
         int prefill(Sequence sequence, int room) {
             int end = Math.min(sequence.prompt.length, sequence.position + room);
+            int first = tokens.size();
             int logitsIndex = -1;
             for (int i = sequence.position; i < end; i++) {
                 boolean last = i == sequence.prompt.length - 1;
                 if (last) logitsIndex = tokens.size();
-                tokens.add(new BatchToken(sequence.prompt[i], i, sequence.id, last));
+                tokens.add(new BatchToken(sequence.prompt[i], i, sequence.id, last || sequence.promptLogprobs));
             }
-            members.add(new Member(sequence, end - sequence.position, logitsIndex, true));
+            members.add(new Member(sequence, end - sequence.position, first, logitsIndex, true));
             return end - sequence.position;
         }
     }

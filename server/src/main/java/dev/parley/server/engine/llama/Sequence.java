@@ -1,7 +1,9 @@
 package dev.parley.server.engine.llama;
 
 import dev.parley.api.Logprobs;
+import dev.parley.api.TextCompletion;
 import dev.parley.server.engine.GenerationEvent;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -18,7 +20,15 @@ final class Sequence {
     final int topLogprobs;
     /** Text sent before any generated text (the prompt, for a legacy request with {@code echo}); may be empty. */
     final String echo;
-    /** The choice of the same request and prompt that reads the prompt for this one; null if it reads its own. */
+    /**
+     * Whether the echoed prompt comes with log-probabilities: then every prompt token keeps its logits, and
+     * the echo is sent once the prompt has been read.
+     */
+    final boolean promptLogprobs;
+    /**
+     * The first choice of the same request and prompt; null for that choice itself. Choices of one group read
+     * their shared prompt once, and each gets the KV cells of a sibling that has read it.
+     */
     final Sequence leader;
     private final StopMatcher stops;
 
@@ -27,9 +37,13 @@ final class Sequence {
     int generated;
     int lastToken;
     int logitsIndex = -1;
+    /** Waits for a sibling that is reading the shared prompt, to get its cells instead of reading it too. */
+    boolean awaitsPrompt;
+    /** With {@link #promptLogprobs}: the log-probability of each prompt token after the first, as read so far. */
+    final List<Logprobs.TokenLogprob> promptScores = new ArrayList<>();
     /** The scheduler step that last decoded a token of this sequence: who waited longest goes first. */
     long lastStep;
-    Sampler sampler;
+    TokenSampler sampler;
     Detokenizer detokenizer;
 
     Sequence(LlamaGeneration generation, int choice, int[] prompt, int maxTokens, SamplingOptions sampling,
@@ -42,11 +56,23 @@ final class Sequence {
         this.topLogprobs = topLogprobs;
         this.stops = new StopMatcher(stops);
         this.echo = echo;
-        this.leader = leader;
+        this.promptLogprobs = !echo.isEmpty() && topLogprobs >= 0;
+        // A choice that scores its prompt needs the logits of every prompt token: it reads the prompt itself.
+        this.leader = promptLogprobs ? null : leader;
     }
 
     boolean prefilling() {
         return position < prompt.length;
+    }
+
+    /** The choices that share this one's prompt are those of the same group. */
+    Sequence group() {
+        return leader == null ? this : leader;
+    }
+
+    /** Sends the echoed prompt, with its log-probabilities when asked for (null otherwise). */
+    void echo(TextCompletion.CompletionLogprobs logprobs) {
+        generation.emit(new GenerationEvent.Echo(choice, echo, logprobs));
     }
 
     /** Emits text for this choice, holding back what may start a stop sequence; true once a stop sequence was seen. */

@@ -1,14 +1,18 @@
 package dev.parley.server.engine.llama;
 
 import dev.parley.api.Logprobs;
+import dev.parley.api.TextCompletion;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Log-probabilities of a chosen token and its most likely alternatives, from raw logits (log-softmax). */
 final class TokenProbabilities {
     private TokenProbabilities() {}
 
+    /** {@code chosen} and the {@code top} most likely tokens (none when {@code top} is 0), most likely first. */
     static Logprobs.TokenLogprob of(LlamaModel model, float[] logits, int chosen, int top) {
         double max = Double.NEGATIVE_INFINITY;
         for (float logit : logits) max = Math.max(max, logit);
@@ -24,9 +28,38 @@ final class TokenProbabilities {
         return new Logprobs.TokenLogprob(text(bytes), logits[chosen] - logSum, unsigned(bytes), alternatives);
     }
 
+    /**
+     * The legacy arrays for an echoed prompt: one entry per prompt token; the first has no log-probability
+     * and no alternatives, the others are {@code scores} in order. Offsets count from the start of
+     * {@code echo}, the prompt's text: a SentencePiece vocabulary's tokens carry a space that the text drops
+     * at its start, so the tokens' texts may run ahead of it by that much, and offsets never go below 0.
+     */
+    static TextCompletion.CompletionLogprobs echo(LlamaModel model, int[] prompt, String echo, List<Logprobs.TokenLogprob> scores) {
+        var tokens = new ArrayList<String>(prompt.length);
+        for (int token : prompt) tokens.add(text(model.tokenBytes(token)));
+        var values = new ArrayList<Double>(prompt.length);
+        var tops = new ArrayList<Map<String, Double>>(prompt.length);
+        values.add(null);
+        tops.add(null);
+        for (Logprobs.TokenLogprob score : scores) {
+            values.add(score.logprob());
+            Map<String, Double> top = new LinkedHashMap<>();
+            score.topLogprobs().forEach(t -> top.putIfAbsent(t.token(), t.logprob()));
+            tops.add(top);
+        }
+        int offset = echo.length() - tokens.stream().mapToInt(String::length).sum();
+        var offsets = new ArrayList<Integer>(prompt.length);
+        for (String token : tokens) {
+            offsets.add(Math.max(0, offset));
+            offset += token.length();
+        }
+        return new TextCompletion.CompletionLogprobs(tokens, values, tops, offsets);
+    }
+
     /** The ids of the {@code k} largest logits, largest first. */
     private static int[] topIds(float[] logits, int k) {
         k = Math.min(k, logits.length);
+        if (k <= 0) return new int[0];
         int[] best = new int[k];
         int size = 0;
         for (int id = 0; id < logits.length; id++) {

@@ -26,9 +26,10 @@ class GenerationTest {
         demo.close();
     }
 
+    /** Generation as the scheduler samples it: in Java, over the logits of each decode. */
     private static List<Integer> generate(SamplingOptions options, String prompt, int maxTokens) {
-        try (LlamaContext context = demo.newContext(SMALL); Sampler sampler = demo.newSampler(options)) {
-            return Generate.tokens(demo, context, sampler, prompt, 0, maxTokens);
+        try (LlamaContext context = demo.newContext(SMALL)) {
+            return Generate.tokens(demo, context, new TokenSampler(options, demo.vocabSize()), prompt, 0, maxTokens);
         }
     }
 
@@ -89,7 +90,7 @@ class GenerationTest {
 
     @Test
     void logitsAreAvailableOnlyForTokensThatAskedForThem() {
-        try (LlamaContext context = demo.newContext(SMALL); Sampler sampler = demo.newSampler(SamplingOptions.greedy())) {
+        try (LlamaContext context = demo.newContext(SMALL)) {
             int[] prompt = demo.tokenize("Once upon a time", true, false);
             context.decode(BatchToken.prompt(prompt, 0, 0));
             float[] logits = context.logits(prompt.length - 1);
@@ -99,25 +100,87 @@ class GenerationTest {
             for (int i = 1; i < logits.length; i++) {
                 argmax = logits[i] > logits[argmax] ? i : argmax;
             }
-            assertThat(sampler.sample(context, prompt.length - 1)).isEqualTo(argmax);
+            assertThat(sampler(SamplingOptions.greedy()).sample(logits.clone())).isEqualTo(argmax);
+            try (Sampler chain = demo.newSampler(SamplingOptions.greedy())) {
+                assertThat(chain.sample(context, prompt.length - 1)).isEqualTo(argmax); // llama.cpp agrees
+            }
             assertThatThrownBy(() -> context.logits(0)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.logits(prompt.length)).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> sampler.sample(context, 0)).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> sampler.sample(context, -1)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.logits(-1)).isInstanceOf(IllegalArgumentException.class);
         }
+    }
+
+    private static TokenSampler sampler(SamplingOptions options) {
+        return new TokenSampler(options, demo.vocabSize());
     }
 
     @Test
     void rejectsInvalidSamplingOptions() {
-        assertThatThrownBy(() -> demo.newSampler(SamplingOptions.greedy().withTemperature(-0.1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newSampler(SamplingOptions.greedy().withTemperature(Double.NaN))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newSampler(SamplingOptions.greedy().withTopP(0))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newSampler(SamplingOptions.greedy().withTopP(1.5))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newSampler(SamplingOptions.greedy().withTopK(-1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newSampler(SamplingOptions.greedy().withPenalties(Double.POSITIVE_INFINITY, 0))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newSampler(SamplingOptions.greedy().withLogitBias(Map.of(512, 1.0)))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newSampler(SamplingOptions.greedy().withLogitBias(Map.of(3, Double.NaN)))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newSampler(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTemperature(-0.1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTemperature(Double.NaN))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopP(-0.1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopP(1.5))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopK(-1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withPenalties(Double.POSITIVE_INFINITY, 0))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withLogitBias(Map.of(512, 1.0)))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withLogitBias(Map.of(3, Double.NaN)))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(null)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void topPZeroAndATinyNucleusSampleGreedilyAsOpenAiDoes() {
+        List<Integer> greedy = generate(SamplingOptions.greedy(), "Once upon a time", 20);
+        assertThat(generate(SamplingOptions.seeded(5).withTemperature(1.5).withTopP(0), "Once upon a time", 20)).isEqualTo(greedy);
+        assertThat(generate(SamplingOptions.seeded(5).withTemperature(1.5).withTopP(1e-9), "Once upon a time", 20)).isEqualTo(greedy);
+    }
+
+    @Test
+    void aNucleusKeepsOnlyTheMostLikelyTokensThatAddUpToTopP() {
+        // Probabilities 0.5, 0.3, 0.15, 0.05: top_p 0.75 keeps the first two, so token 2 and 3 never come.
+        float[] logits = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.15), (float) Math.log(0.05)};
+        int[] counts = draws(SamplingOptions.seeded(3).withTopP(0.75), logits, 4000);
+        assertThat(counts[2]).isZero();
+        assertThat(counts[3]).isZero();
+        assertThat(counts[0] / 4000.0).isBetween(0.5 / 0.8 - 0.03, 0.5 / 0.8 + 0.03); // renormalised within the nucleus
+    }
+
+    @Test
+    void drawsFollowTheSoftmaxAtTheTemperature() {
+        float[] logits = {0, (float) Math.log(3)}; // 1 : 3 at temperature 1
+        int[] counts = draws(SamplingOptions.seeded(9), logits, 4000);
+        assertThat(counts[1] / 4000.0).isBetween(0.72, 0.78);
+        int[] hot = draws(SamplingOptions.seeded(9).withTemperature(2), logits, 4000); // 1 : √3
+        assertThat(hot[1] / 4000.0).isBetween(Math.sqrt(3) / (1 + Math.sqrt(3)) - 0.03, Math.sqrt(3) / (1 + Math.sqrt(3)) + 0.03);
+    }
+
+    /** How often each token is drawn from the same logits by fresh samplers of successive seeds (no penalties). */
+    private static int[] draws(SamplingOptions options, float[] logits, int times) {
+        int[] counts = new int[logits.length];
+        for (int i = 0; i < times; i++) counts[new TokenSampler(options.withSeed(options.seed() + i), logits.length).sample(logits.clone())]++;
+        return counts;
+    }
+
+    @Test
+    void penaltiesFollowOpenAisDefinitionOverTheTokensPickedSoFar() {
+        // logit -= presence × (count > 0) + frequency × count. Greedy over fixed logits 1.0, 0.7, 0.0:
+        float[] logits = {1.0f, 0.7f, 0.0f};
+        var frequency = new TokenSampler(SamplingOptions.greedy().withPenalties(0, 0.2), 3);
+        List<Integer> picked = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) picked.add(frequency.sample(logits.clone()));
+        // 1.0 → 0.8 (> 0.7) → 0.6: then 0.7 wins, → 0.5, and 0.6 wins again, → 0.4, then 0.5.
+        assertThat(picked).containsExactly(0, 0, 1, 0, 1);
+        var presence = new TokenSampler(SamplingOptions.greedy().withPenalties(0.5, 0), 3);
+        picked.clear();
+        for (int i = 0; i < 4; i++) picked.add(presence.sample(logits.clone()));
+        // Once each: 0.5, 0.2, -0.5 after their first pick, and never more.
+        assertThat(picked).containsExactly(0, 1, 0, 0);
+    }
+
+    @Test
+    void greedyTiesGoToTheLowestId() {
+        assertThat(TokenSampler.argmax(new float[] {0.5f, 2f, 2f, 1f})).isEqualTo(1);
+        var biased = new TokenSampler(SamplingOptions.greedy().withLogitBias(Map.of(3, 1.0)), 4);
+        assertThat(biased.sample(new float[] {0.5f, 2f, 2f, 1f})).isEqualTo(1); // 1 + 1 = 2 ties, lower id wins
     }
 
     @Test

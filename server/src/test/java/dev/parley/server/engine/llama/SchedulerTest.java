@@ -9,6 +9,7 @@ import dev.parley.server.engine.GenerationEvent;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -69,17 +70,77 @@ class SchedulerTest {
             assertThat(single).isEqualTo(40 + 4); // the prompt, then every sampled token but the last
 
             before = engine.scheduler().decodedTokens();
-            Generation four = engine.complete(request(40, 5, 4)).start();
-            StringBuilder[] texts = {new StringBuilder(), new StringBuilder(), new StringBuilder(), new StringBuilder()};
-            try (four) {
-                for (GenerationEvent event; (event = four.next()) != null; ) {
-                    if (event instanceof GenerationEvent.Token token) texts[token.choice()].append(token.text());
-                }
-            }
+            List<String> four = texts(engine.complete(request(40, 5, 4)).start(), 4);
             long shared = engine.scheduler().decodedTokens() - before;
-            // The prompt once, plus at most its last token again per choice that joined after it was read.
-            assertThat(shared).isBetween(40L + 4 * 4, 40L + 4 * 4 + 3);
-            assertThat(texts).extracting(StringBuilder::toString).containsOnly(one);
+            // All four are queued at once and start together in four free slots: the first reads the prompt,
+            // the others get its cells; then each decodes every sampled token but its last.
+            assertThat(shared).isEqualTo(40 + 4 * 4);
+            assertThat(four).containsOnly(one);
         }
+    }
+
+    @Test
+    void choicesThatStartAfterTheirSiblingsReadThePromptStillShareIt() throws Exception {
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+                .withContextPerSequence(64))) {
+            String one = text(engine.complete(request(40, 5)).start());
+
+            long before = engine.scheduler().decodedTokens();
+            List<String> four = texts(engine.complete(request(40, 5, 4)).start(), 4);
+            long decoded = engine.scheduler().decodedTokens() - before;
+            // Two slots: two choices start, two wait. A late one copies the prompt from a sibling still running
+            // (reading only its last token again), or, when both have finished, one reads it for the two. Either
+            // way the prompt is read at most once per pair, never once per choice (4 × 40 + 16).
+            assertThat(decoded).isLessThanOrEqualTo(2 * 40 + 4 * 4);
+            assertThat(four).containsOnly(one);
+        }
+    }
+
+    @Test
+    void calibratesInItsIdleMomentsAndServesMeanwhile() throws Exception {
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+                .withContextPerSequence(64))) {
+            // Answered whether or not calibration has begun: a request waits at most for one piece of it.
+            assertThat(text(engine.complete(request(8, 5)).start())).isNotEmpty();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!engine.scheduler().calibrated()) {
+                assertThat(System.nanoTime()).as("waiting for calibration").isLessThan(deadline);
+                Thread.sleep(10);
+            }
+            assertThat(text(engine.complete(request(8, 5)).start())).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aGenerationNobodyReadsStopsAtTheBacklogBoundWhileOthersAreServed() throws Exception {
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+                .withContextPerSequence(2048))) {
+            Scheduler scheduler = engine.scheduler();
+            String alone = text(engine.complete(request(8, 1500)).start());
+            Generation unread = engine.complete(request(8, 1500)).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (scheduler.highestBacklog() < Scheduler.MAX_BACKLOG) {
+                assertThat(System.nanoTime()).as("waiting for the backlog to fill").isLessThan(deadline);
+                Thread.sleep(5);
+            }
+            // Paused, not finished: another request is served meanwhile, and the unread one has not grown.
+            assertThat(text(engine.complete(request(8, 20)).start())).isNotEmpty();
+            assertThat(((LlamaGeneration) unread).backlog()).isBetween(Scheduler.MAX_BACKLOG, Scheduler.MAX_BACKLOG + 2);
+            // Its reader catches up: it resumes and ends as it would have alone.
+            assertThat(text(unread)).isEqualTo(alone);
+            assertThat(scheduler.highestBacklog()).isLessThanOrEqualTo(Scheduler.MAX_BACKLOG + 2);
+        }
+    }
+
+    /** The text of each of {@code n} choices, read to the end. */
+    private static List<String> texts(Generation generation, int n) throws InterruptedException {
+        StringBuilder[] texts = new StringBuilder[n];
+        for (int i = 0; i < n; i++) texts[i] = new StringBuilder();
+        try (generation) {
+            for (GenerationEvent event; (event = generation.next()) != null; ) {
+                if (event instanceof GenerationEvent.Token token) texts[token.choice()].append(token.text());
+            }
+        }
+        return java.util.Arrays.stream(texts).map(StringBuilder::toString).toList();
     }
 }

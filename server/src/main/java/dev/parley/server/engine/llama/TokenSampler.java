@@ -1,0 +1,162 @@
+package dev.parley.server.engine.llama;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Picks one choice's next token from the logits of its last decode, in Java. In order: the logit bias, the
+ * presence and frequency penalties as OpenAI defines them ({@code logit -= presence × (count > 0) +
+ * frequency × count}, over the tokens this sampler picked so far), then either the most likely token
+ * (temperature 0, or {@code top_p} 0 as OpenAI accepts it; ties go to the lowest id) or a draw from the
+ * softmax at the temperature, restricted to the {@code top_p} nucleus when {@code top_p} is below 1. The
+ * draw uses a generator seeded from the options, so the same seed over the same logits picks the same
+ * tokens.
+ *
+ * <p>Cost per token: without a nucleus, one pass for the largest logit, one for the weights and their sum,
+ * and one cumulative pass for the draw; nothing is sorted. With a nucleus, a heap is built over the weights
+ * in linear time and only the tokens inside the nucleus are taken from it.
+ *
+ * <p>Not thread-safe: one sampler follows one choice.
+ */
+final class TokenSampler {
+    private final double temperature;
+    private final double topP;
+    private final double presence;
+    private final double frequency;
+    private final int[] biasIds;
+    private final float[] biasValues;
+    private final SplittableRandom random;
+    private final int[] counts; // how often each token was picked
+    private int[] picked = new int[16]; // the distinct tokens picked, in order of first pick
+    private int distinct;
+    private double[] weights = new double[0]; // scratch: unnormalised probabilities
+    private int[] heap = new int[0]; // scratch: token ids, a max-heap by weight
+
+    /**
+     * @throws IllegalArgumentException when the options are out of range or bias a token outside the
+     *     vocabulary
+     */
+    TokenSampler(SamplingOptions options, int vocabSize) {
+        Checks.notNull(options, "sampling options");
+        options.check(vocabSize);
+        this.temperature = options.temperature();
+        this.topP = options.topP();
+        this.presence = options.presencePenalty();
+        this.frequency = options.frequencyPenalty();
+        this.biasIds = new int[options.logitBias().size()];
+        this.biasValues = new float[biasIds.length];
+        int i = 0;
+        for (Map.Entry<Integer, Double> bias : options.logitBias().entrySet()) {
+            biasIds[i] = bias.getKey();
+            biasValues[i++] = bias.getValue().floatValue();
+        }
+        this.random = new SplittableRandom(options.seed());
+        this.counts = new int[vocabSize];
+    }
+
+    /** Picks the next token from {@code logits} (one per vocabulary id), which it adjusts in place, and remembers it. */
+    int sample(float[] logits) {
+        Checks.require(logits.length == counts.length, "logits for %d tokens, sampler for %d", logits.length, counts.length);
+        for (int i = 0; i < biasIds.length; i++) logits[biasIds[i]] += biasValues[i];
+        for (int i = 0; i < distinct; i++) {
+            int id = picked[i];
+            logits[id] -= (float) (presence + frequency * counts[id]);
+        }
+        int token = greedy() ? argmax(logits) : draw(logits);
+        remember(token);
+        return token;
+    }
+
+    private boolean greedy() {
+        return temperature < SamplingOptions.GREEDY_BELOW || topP <= 0;
+    }
+
+    /** The id of the largest logit; the lowest such id on a tie. */
+    static int argmax(float[] logits) {
+        int best = 0;
+        for (int id = 1; id < logits.length; id++) if (logits[id] > logits[best]) best = id;
+        return best;
+    }
+
+    private int draw(float[] logits) {
+        int n = logits.length;
+        if (weights.length != n) weights = new double[n];
+        float max = logits[argmax(logits)];
+        double scale = 1 / temperature;
+        double sum = 0;
+        for (int id = 0; id < n; id++) {
+            double weight = Math.exp((logits[id] - max) * scale);
+            weights[id] = weight;
+            sum += weight;
+        }
+        return topP < 1 ? drawFromNucleus(sum) : drawFrom(sum);
+    }
+
+    /** A draw over the whole vocabulary by cumulative sum. */
+    private int drawFrom(double sum) {
+        double left = random.nextDouble() * sum;
+        int last = 0;
+        for (int id = 0; id < weights.length; id++) {
+            if (weights[id] == 0) continue;
+            left -= weights[id];
+            if (left < 0) return id;
+            last = id;
+        }
+        return last; // rounding left a sliver: the last token with any weight
+    }
+
+    /**
+     * A draw among the most likely tokens whose probabilities first add up to {@code top_p}: they are taken
+     * from a max-heap one by one, so only the nucleus is ever ordered.
+     */
+    private int drawFromNucleus(double sum) {
+        int n = weights.length;
+        if (heap.length != n) heap = new int[n];
+        for (int id = 0; id < n; id++) heap[id] = id;
+        for (int i = n / 2 - 1; i >= 0; i--) siftDown(i, n);
+        double target = topP * sum;
+        double mass = 0;
+        int size = n;
+        int taken = 0; // the nucleus sits at heap[n - taken .. n), the most likely token at n - 1
+        while (size > 0 && mass < target) {
+            int top = heap[0];
+            heap[0] = heap[--size];
+            heap[size] = top;
+            siftDown(0, size);
+            mass += weights[top];
+            taken++;
+        }
+        double left = random.nextDouble() * mass;
+        for (int i = n - 1; i >= n - taken; i--) {
+            left -= weights[heap[i]];
+            if (left < 0) return heap[i];
+        }
+        return heap[n - taken];
+    }
+
+    private void siftDown(int i, int size) {
+        int id = heap[i];
+        while (true) {
+            int child = 2 * i + 1;
+            if (child >= size) break;
+            if (child + 1 < size && before(heap[child + 1], heap[child])) child++;
+            if (!before(heap[child], id)) break;
+            heap[i] = heap[child];
+            i = child;
+        }
+        heap[i] = id;
+    }
+
+    /** Heap order: larger weight first, then lower id, so that the nucleus is the same on every run. */
+    private boolean before(int a, int b) {
+        return weights[a] > weights[b] || weights[a] == weights[b] && a < b;
+    }
+
+    private void remember(int token) {
+        if (counts[token]++ == 0) {
+            if (distinct == picked.length) picked = Arrays.copyOf(picked, 2 * distinct);
+            picked[distinct++] = token;
+        }
+    }
+}
