@@ -103,6 +103,18 @@ class HostileInputTest {
     }
 
     @Test
+    void topPZeroIsServedAsTheMostLikelyTokenOnly() throws Exception {
+        for (String topP : new String[] {"0", "-0.0"}) {
+            String body = "{\"model\":\"demo\",\"messages\":" + user("Tom") + ",\"max_tokens\":8,\"temperature\":";
+            var response = loopback.post("/v1/chat/completions", body + "1,\"top_p\":" + topP + "}");
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            var greedy = loopback.post("/v1/chat/completions", body + "0}");
+            assertThat(Json.read(response.body(), ChatCompletion.class).text())
+                    .isEqualTo(Json.read(greedy.body(), ChatCompletion.class).text());
+        }
+    }
+
+    @Test
     void nullArrayElementsAre400sNamingTheElement() throws Exception {
         String message = "{\"role\":\"user\",\"content\":\"Hi\"}";
         assertError(loopback.post("/v1/chat/completions", chat("[null]", "")), 400, "invalid_request_error", "messages[0]", "invalid_type");

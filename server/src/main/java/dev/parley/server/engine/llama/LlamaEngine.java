@@ -243,8 +243,18 @@ public final class LlamaEngine implements Engine {
                 bias.put(id, value);
             });
         }
-        return new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, 0, 0, 0,
-                presence == null ? 0 : presence, frequency == null ? 0 : frequency, bias);
+        // OpenAI allows top_p 0: a nucleus of no mass keeps only the most likely token, which is top-k 1
+        // (llama.cpp's top-p takes only (0, 1]).
+        boolean onlyTop = topP != null && topP <= 0;
+        var options = new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null || onlyTop ? 1.0 : topP,
+                onlyTop ? 1 : 0, 0, 0, presence == null ? 0 : presence, frequency == null ? 0 : frequency, bias);
+        try {
+            // Checked here, not when the scheduler creates the sampler: there a bad value would fail a decode step.
+            options.check(model.vocabSize());
+        } catch (IllegalArgumentException e) {
+            throw InvalidRequestException.of(null, "invalid_value", "Invalid sampling parameters: " + e.getMessage() + ".");
+        }
+        return options;
     }
 
     /** Choices of one request draw differently: a given seed is offset per choice, so n>1 is not n copies. */
