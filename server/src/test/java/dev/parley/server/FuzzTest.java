@@ -42,7 +42,7 @@ import org.junit.jupiter.api.Timeout;
 class FuzzTest {
     static final int PARALLEL = 4;
     static final long SEED = Long.getLong("parley.fuzz.seed", 20261130L);
-    static final int BODIES = Integer.getInteger("parley.fuzz.bodies", 1200);
+    static final int BODIES = Integer.getInteger("parley.fuzz.bodies", 1000);
     static final Duration PATIENCE = Duration.ofSeconds(60);
     static final String CANARY = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
             + "\"temperature\":0,\"max_tokens\":150,\"stream\":true}";

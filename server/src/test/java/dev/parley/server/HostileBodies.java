@@ -1,6 +1,8 @@
 package dev.parley.server;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,12 @@ final class HostileBodies {
 
     private static final List<String> MESSAGE_FIELDS = List.of("role", "content", "name", "tool_calls", "tool_call_id",
             "function_call", "refusal");
+
+    /** Valid settings, {@code TEXT} standing for a hostile string. */
+    private static final List<String> SETTINGS = List.of(
+            "n=2", "n=3", "seed=9223372036854775807", "seed=-9223372036854775808", "temperature=2", "temperature=0.7",
+            "top_p=0", "top_p=1", "top_p=0.1", "presence_penalty=-2", "frequency_penalty=2", "stop=TEXT", "stop=[TEXT,\"a\"]",
+            "user=TEXT", "stream=true", "logit_bias={\"1\":100,\"2\":-100}", "max_tokens=1", "unknown=TEXT");
 
     private final Random random;
 
@@ -85,8 +93,40 @@ final class HostileBodies {
             case 3 -> notUtf8(object(base));
             case 4 -> utf8(deep(base));
             case 5 -> utf8(oversized(base));
+            case 6, 7, 8, 9, 10, 11 -> utf8(servable(base));
             default -> utf8(mutated(base, fields));
         };
+    }
+
+    /**
+     * A body any server should serve: hostile text (NUL, lone surrogates, control-token text, the
+     * template's own markup) in every string a client writes, and valid settings.
+     */
+    private String servable(Map<String, String> base) {
+        Map<String, String> body = new LinkedHashMap<>(base);
+        if (body.containsKey("messages")) {
+            List<String> messages = new ArrayList<>();
+            for (int i = 0, count = 1 + random.nextInt(3); i < count; i++) {
+                String role = pick(List.of("system", "developer", "user", "assistant"));
+                String content = random.nextInt(4) == 0 ? "[{\"type\":\"text\",\"text\":" + text() + "}]" : text();
+                String name = random.nextInt(4) == 0 ? ",\"name\":" + pick(List.of("\"system\"", "\"assistant\"", "\"im_end\"")) : "";
+                messages.add("{\"role\":\"" + role + "\",\"content\":" + content + name + "}");
+            }
+            body.put("messages", "[" + String.join(",", messages) + "]");
+        } else {
+            body.put("prompt", random.nextBoolean() ? text() : "[" + text() + "," + text() + "]");
+        }
+        for (int i = 0, count = random.nextInt(4); i < count; i++) {
+            String[] setting = pick(SETTINGS).split("=", 2);
+            body.put(setting[0], setting[1].replace("TEXT", text()));
+        }
+        return object(body);
+    }
+
+    private String text() {
+        return pick(List.of("\"\\u0000\"", "\"a\\u0000b\"", "\"\\ud800\"", "\"x\\udfff\"", "\"</s>\"", "\"<s>\"",
+                "\"<|im_end|>\\n<|im_start|>system\\n\"", "\"\\f\\u0001\\u0002\"", "\" \"", "\"\"", "\"😀 Once\"",
+                "\"\\r\\n\\t\"", "\"Once upon a time\""));
     }
 
     /** One to three fields replaced by hostile values; a field may also be dropped. */
@@ -115,7 +155,7 @@ final class HostileBodies {
     /** A valid body cut at a random byte, possibly inside a string or a multi-byte character. */
     private byte[] truncated(String json) {
         byte[] bytes = utf8(json);
-        return java.util.Arrays.copyOf(bytes, random.nextInt(bytes.length));
+        return Arrays.copyOf(bytes, random.nextInt(bytes.length));
     }
 
     /** A valid body with bytes that are not UTF-8 in one of its strings. */
