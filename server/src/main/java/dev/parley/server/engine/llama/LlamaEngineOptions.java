@@ -12,7 +12,8 @@ import java.nio.file.Path;
  *     model's training context, capped at 4096
  * @param threads llama.cpp threads; on 2 cores one was measured faster and steadier than two under load
  * @param kvCache F32 keeps batched and solo greedy outputs identical; F16 halves the cache's memory
- * @param queue sequences that may wait for a slot before requests are answered 503
+ * @param queue sequences that may wait for a slot before requests are answered 503; since every choice of a
+ *     request waits at once, also the most choices ({@code n} × prompts) one request may ask for: more is a 400
  */
 public record LlamaEngineOptions(
         Path model, String modelId, int parallel, int contextPerSequence, int threads, KvCacheType kvCache, int queue) {
