@@ -20,8 +20,10 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Runs one GGUF model in-process through llama.cpp. Everything a request asks is checked here, in Java,
- * before it reaches native code: the model name, the prompt's fit in the context, token ids, logit bias
- * ids. Generation itself is the {@link Scheduler}'s.
+ * before it reaches native code: the model name, the number of choices, the prompt's fit in the context
+ * (a text that can never fit is refused before it is tokenized), token ids, logit bias ids, sampling
+ * settings. Prompts are tokenized by {@link PromptTokenizer}, which reads what clients wrote as text only.
+ * Generation itself is the {@link Scheduler}'s.
  *
  * <p>Thread-safe. {@link #close} cancels what runs and frees the model.
  */
@@ -246,15 +248,15 @@ public final class LlamaEngine implements Engine {
         // OpenAI allows top_p 0: a nucleus of no mass keeps only the most likely token, which is top-k 1
         // (llama.cpp's top-p takes only (0, 1]).
         boolean onlyTop = topP != null && topP <= 0;
-        var options = new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null || onlyTop ? 1.0 : topP,
+        var settings = new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null || onlyTop ? 1.0 : topP,
                 onlyTop ? 1 : 0, 0, 0, presence == null ? 0 : presence, frequency == null ? 0 : frequency, bias);
         try {
             // Checked here, not when the scheduler creates the sampler: there a bad value would fail a decode step.
-            options.check(model.vocabSize());
+            settings.check(model.vocabSize());
         } catch (IllegalArgumentException e) {
             throw InvalidRequestException.of(null, "invalid_value", "Invalid sampling parameters: " + e.getMessage() + ".");
         }
-        return options;
+        return settings;
     }
 
     /** Choices of one request draw differently: a given seed is offset per choice, so n>1 is not n copies. */
