@@ -136,9 +136,17 @@ class FuzzTest {
         }
     }
 
-    /** What is wrong with an answer, or null: a 200, or a 4xx whose body is an OpenAI error. */
+    /**
+     * What is wrong with an answer, or null: a 200 (a stream that ends with {@code [DONE]} and carries no
+     * error event), or a 4xx whose body is an OpenAI error.
+     */
     static String problem(HttpResponse<String> response) {
         int status = response.statusCode();
+        boolean stream = response.headers().firstValue("content-type").orElse("").startsWith("text/event-stream");
+        if (status == 200 && stream) {
+            String body = response.body();
+            return body.endsWith("data: [DONE]\n\n") && !body.contains("data: {\"error\"") ? null : "broken stream: " + body;
+        }
         if (status == 200) return null;
         if (status < 400 || status >= 500) return "status " + status + " " + response.body();
         try {
