@@ -201,14 +201,23 @@ class HostileInputTest {
 
     @Test
     void aTextLongerThanAnyContextIsRefusedBeforeTokenizing() throws Exception {
-        // 19 MB: the JSON reader takes strings of up to 20 million characters.
-        String huge = "Once upon a time. ".repeat(19_000_000 / 18);
+        String huge = "Once upon a time. ".repeat((24 << 20) / 18); // 24 MB
         var chat = loopback.post("/v1/chat/completions", chat(user(huge), ""));
         assertError(chat, 400, "invalid_request_error", "messages", "context_length_exceeded");
         assertThat(Json.tree(chat.body()).path("error").path("message").asText())
                 .contains("maximum context length is " + CONTEXT + " tokens").contains("at least");
         var legacy = loopback.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":" + Json.write(huge) + "}");
         assertError(legacy, 400, "invalid_request_error", "prompt", "context_length_exceeded");
+    }
+
+    @Test
+    void aMalformedChunkIsA400AndNothingIsLogged() throws Exception {
+        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n";
+        var reply = new String[1];
+        String logged = logged(() -> reply[0] = sendThenHalfClose(head + "zz\r\n{}\r\n0\r\n\r\n"));
+        assertThat(reply[0]).as(logged).startsWith("HTTP/1.1 400");
+        assertThat(logged).doesNotContain("Exception").doesNotContain("\tat ");
     }
 
     /** Sends raw bytes, half-closes (the server sees the body end early) and reads the whole reply. */
