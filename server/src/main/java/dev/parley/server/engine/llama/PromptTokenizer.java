@@ -232,7 +232,10 @@ final class PromptTokenizer {
         return c == ' ' || c == '\t' || c == '\n' || c == '\u000B' || c == '\f' || c == '\r';
     }
 
-    /** UTF-8 length without encoding; a lone surrogate counts as the 3 bytes of its replacement. */
+    /**
+     * The length of {@code text} as {@link LlamaModel#tokenize} encodes it, without encoding it: UTF-8, in
+     * which a lone surrogate becomes the one byte of {@code ?}.
+     */
     static long utf8Length(String text) {
         long bytes = 0;
         for (int i = 0; i < text.length(); i++) {
@@ -242,7 +245,8 @@ final class PromptTokenizer {
             else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
                 bytes += 4;
                 i++;
-            } else bytes += 3;
+            } else if (Character.isSurrogate(c)) bytes += 1;
+            else bytes += 3;
         }
         return bytes;
     }

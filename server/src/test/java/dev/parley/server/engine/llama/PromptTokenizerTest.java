@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.parley.api.ChatMessage;
 import dev.parley.testkit.GgufWriter;
 import dev.parley.testkit.TensorType;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -86,6 +87,13 @@ class PromptTokenizerTest {
         int[] withNul = ids(List.of(ChatMessage.user("a\u0000b")));
         int[] without = ids(List.of(ChatMessage.user("ab")));
         assertThat(withNul.length).isGreaterThan(without.length);
+    }
+
+    @Test
+    void countsBytesAsTheTokenizerIsGivenThem() {
+        for (String text : List.of("", "a", "é", "日本", "😀", "\ud800", "x\udfffy", "\udc00\ud800", "a\u0000b")) {
+            assertThat(PromptTokenizer.utf8Length(text)).as(text).isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
+        }
     }
 
     @Test
