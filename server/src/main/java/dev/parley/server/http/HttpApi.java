@@ -19,12 +19,12 @@ import dev.parley.server.engine.Prepared;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.limits.Reservation;
 import io.javalin.Javalin;
-import org.eclipse.jetty.http.BadMessageException;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.Map;
+import org.eclipse.jetty.http.BadMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,9 +95,9 @@ public final class HttpApi {
 
     private void chat(Context ctx) throws InterruptedException {
         Tenant tenant = authenticate(ctx);                                              // 401
-        ChatCompletionRequest request = RequestReader.chat(body(ctx));         // 400
+        ChatCompletionRequest request = RequestReader.chat(body(ctx));                  // 400
         requireAccess(tenant, request.model());                                         // 404
-        Prepared prepared = engine.chat(request);                                       // 404, 400 context_length_exceeded
+        Prepared prepared = engine.chat(request);                                       // 404, 400 context_length_exceeded, n
         Reservation reservation = admit(ctx, tenant, request.model(), prepared);        // 429
         generate(ctx, prepared, reservation, generation -> {                            // 503 when the engine is full
             if (request.streaming()) chat.stream(ctx, request, generation);
