@@ -65,7 +65,8 @@ final class ServeCommand implements Callable<Integer> {
             description = "KV cache precision: f16 takes half f32's memory; both keep batched and solo answers identical (default: ${DEFAULT-VALUE}).")
     KvCacheType kvCache;
 
-    @Option(names = "--queue", defaultValue = "64", description = "Sequences that may wait for a slot before 503 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--queue", defaultValue = "128",
+            description = "Sequences that may wait for a slot before 503, and so the most choices (n) one request may ask for (default: ${DEFAULT-VALUE}, OpenAI's most).")
     int queue;
 
     @Option(names = "--llama-lib", paramLabel = "DIR", defaultValue = "${env:PARLEY_LLAMA_LIB}",

@@ -245,7 +245,7 @@ class ServerTest {
         assertError(post("/v1/chat/completions", chatBody(",\"temperature\":3")), 400, "temperature", "decimal_above_max_value");
         assertError(post("/v1/chat/completions", chatBody(",\"n\":0")), 400, "n", "integer_below_min_value");
         assertError(post("/v1/chat/completions", chatBody("").replace("\"demo\"", "\"gpt-4\"")), 404, null, "model_not_found");
-        assertError(post("/v1/chat/completions", chatBody(",\"max_tokens\":10000")), 400, "messages", "context_length_exceeded");
+        assertError(post("/v1/chat/completions", chatBody(",\"max_tokens\":10000")), 400, "max_tokens", "context_length_exceeded");
         assertError(post("/v1/chat/completions", chatBody(",\"logit_bias\":{\"99999\":5}")), 400, "logit_bias", "invalid_value");
         assertError(post("/v1/completions", "{\"model\":\"demo\",\"prompt\":[[1,2,99999]]}"), 400, "prompt[0]", "invalid_value");
         assertError(post("/v1/completions", "{\"model\":\"demo\",\"prompt\":\"a\",\"suffix\":\"b\"}"), 400, "suffix", "unsupported_value");

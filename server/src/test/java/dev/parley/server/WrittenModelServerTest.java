@@ -156,7 +156,7 @@ class WrittenModelServerTest {
         assertError(loopback.post("/v1/chat/completions", chat("x", "").replace("\"tiny\"", "\"gpt-4o\"")), 404,
                 "invalid_request_error", null, "model_not_found");
         assertError(loopback.post("/v1/chat/completions", chat("x", ",\"max_tokens\":200")), 400,
-                "invalid_request_error", "messages", "context_length_exceeded");
+                "invalid_request_error", "max_tokens", "context_length_exceeded");
         assertError(loopback.post("/v1/chat/completions", chat("word ".repeat(200), "")), 400,
                 "invalid_request_error", "messages", "context_length_exceeded");
     }

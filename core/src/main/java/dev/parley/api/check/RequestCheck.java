@@ -1,5 +1,6 @@
 package dev.parley.api.check;
 
+import static dev.parley.api.check.Rules.element;
 import static dev.parley.api.check.Rules.invalid;
 import static dev.parley.api.check.Rules.maxItems;
 import static dev.parley.api.check.Rules.name;
@@ -91,6 +92,7 @@ public final class RequestCheck {
     }
 
     private static void message(String at, ChatMessage message) {
+        element(at, message);
         required(at + ".role", message.role());
         oneOf(at + ".role", message.role(), ChatMessage.ROLES);
         name(at + ".name", message.name());
@@ -124,6 +126,7 @@ public final class RequestCheck {
     }
 
     private static void part(String at, ContentPart part) {
+        element(at, part);
         required(at + ".type", part.type());
         oneOf(at + ".type", part.type(), PART_TYPES);
         switch (part.type()) {
@@ -140,6 +143,7 @@ public final class RequestCheck {
     }
 
     private static void toolCall(String at, ToolCall call) {
+        element(at, call);
         required(at + ".id", call.id());
         required(at + ".type", call.type());
         oneOf(at + ".type", call.type(), List.of("function"));
@@ -218,6 +222,7 @@ public final class RequestCheck {
             for (int i = 0; i < tools.size(); i++) {
                 String at = "tools[" + i + "]";
                 Tool tool = tools.get(i);
+                element(at, tool);
                 required(at + ".type", tool.type());
                 oneOf(at + ".type", tool.type(), List.of("function"));
                 required(at + ".function", tool.function());
@@ -248,6 +253,7 @@ public final class RequestCheck {
     }
 
     private static void function(String at, FunctionDefinition function) {
+        element(at, function);
         required(at + ".name", function.name());
         name(at + ".name", function.name());
         if (function.parameters() != null && !function.parameters().isObject()) {

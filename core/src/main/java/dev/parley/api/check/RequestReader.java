@@ -1,7 +1,9 @@
 package dev.parley.api.check;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DatabindException;
@@ -25,6 +27,15 @@ import java.util.Map;
  * <p>Stateless and thread-safe.
  */
 public final class RequestReader {
+    /**
+     * The shared mapper's parsers, but with no cap on a string's length (the default cap is 20 million
+     * characters): a string cannot be longer than the body that holds it, and the server bounds the body.
+     * A text too long for a model is then refused by the model's own check, naming its param, rather than
+     * reported as JSON that could not be parsed. Nesting depth and number length stay capped.
+     */
+    private static final JsonFactory BODIES = Json.mapper().getFactory().rebuild()
+            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
+            .build();
 
     private RequestReader() {}
 
@@ -47,7 +58,7 @@ public final class RequestReader {
         if (body == null || isBlank(body)) {
             throw unparsable("the body is empty");
         }
-        try (JsonParser parser = Json.mapper().createParser(body)) {
+        try (JsonParser parser = BODIES.createParser(body)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw InvalidRequestException.of(null, "invalid_type",
                         "Invalid type for the request body: expected a JSON object, but got %s instead."

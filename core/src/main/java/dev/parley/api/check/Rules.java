@@ -22,6 +22,14 @@ final class Rules {
         }
     }
 
+    /** An array element that must be an object: {@code [null]} is a wrong type, as OpenAI reports it. */
+    static void element(String param, Object value) {
+        if (value == null) {
+            throw InvalidRequestException.of(param, "invalid_type",
+                    "Invalid type for '%s': expected an object, but got null instead.".formatted(param));
+        }
+    }
+
     static void nonEmpty(String param, Collection<?> values) {
         if (values != null && values.isEmpty()) {
             throw InvalidRequestException.of(param, "empty_array",

@@ -8,7 +8,8 @@ import java.util.List;
  * A model runtime: local weights or an upstream provider. Requests reach it already checked against
  * OpenAI's rules; what only the engine can know (the model exists, the prompt fits its context, a slot
  * is free) it checks itself and reports as an {@link dev.parley.api.ApiException}: 404
- * {@code model_not_found}, 400 {@code context_length_exceeded}, 503 when busy.
+ * {@code model_not_found}, 400 {@code context_length_exceeded}, 400 naming {@code n} for more choices
+ * than it can ever run at once, 503 when busy.
  *
  * <p>Implementations are thread-safe; {@link #close} frees the model and cancels what is running.
  */

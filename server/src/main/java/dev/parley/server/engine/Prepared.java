@@ -12,8 +12,9 @@ public interface Prepared {
     /**
      * The most completion tokens all its choices together may generate: {@code max_tokens} (or
      * {@code max_completion_tokens}) × choices, or, when neither is given, what fits in the context.
+     * A {@code long}: a cap of {@link Integer#MAX_VALUE} times 128 choices does not fit in an int.
      */
-    int completionCap();
+    long completionCap();
 
     /** Starts generating. The caller closes the generation. */
     Generation start();

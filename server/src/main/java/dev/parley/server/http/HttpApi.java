@@ -4,6 +4,7 @@ import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
+import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.ModelList;
 import dev.parley.api.NotFoundException;
@@ -21,9 +22,11 @@ import dev.parley.server.limits.Reservation;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import java.io.IOException;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.eclipse.jetty.http.BadMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,9 +97,9 @@ public final class HttpApi {
 
     private void chat(Context ctx) throws InterruptedException {
         Tenant tenant = authenticate(ctx);                                              // 401
-        ChatCompletionRequest request = RequestReader.chat(ctx.bodyAsBytes());         // 400
+        ChatCompletionRequest request = RequestReader.chat(body(ctx));                  // 400
         requireAccess(tenant, request.model());                                         // 404
-        Prepared prepared = engine.chat(request);                                       // 404, 400 context_length_exceeded
+        Prepared prepared = engine.chat(request);                                       // 404, 400 context_length_exceeded, n
         Reservation reservation = admit(ctx, tenant, request.model(), prepared);        // 429
         generate(ctx, prepared, reservation, request.streaming(), generation -> {       // 503 when the engine is full
             if (request.streaming()) chat.stream(ctx, request, generation);
@@ -106,7 +109,7 @@ public final class HttpApi {
 
     private void complete(Context ctx) throws InterruptedException {
         Tenant tenant = authenticate(ctx);
-        CompletionRequest request = RequestReader.completion(ctx.bodyAsBytes());
+        CompletionRequest request = RequestReader.completion(body(ctx));
         requireAccess(tenant, request.model());
         Prepared prepared = engine.complete(request);
         Reservation reservation = admit(ctx, tenant, request.model(), prepared);
@@ -114,6 +117,29 @@ public final class HttpApi {
             if (request.streaming()) completion.stream(ctx, request, generation);
             else completion.json(ctx, request, generation);
         });
+    }
+
+    /**
+     * The whole request body. One that ends before it is complete (the client closed its upload mid-body,
+     * or sent fewer bytes than its {@code Content-Length}) is a 400: the request is the client's to fix,
+     * and nothing on the server failed.
+     */
+    private static byte[] body(Context ctx) {
+        try {
+            return ctx.bodyAsBytes();
+        } catch (Exception e) { // Jetty's EofException is checked, yet thrown through Javalin undeclared
+            if (!readFailure(e)) throw e;
+            throw InvalidRequestException.of(null, null,
+                    "We could not read the body of your request: it ended before it was complete.");
+        }
+    }
+
+    /** Whether reading failed on the wire (an I/O error, or a malformed chunk), not in our code. */
+    private static boolean readFailure(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof IOException || cause instanceof BadMessageException) return true;
+        }
+        return false;
     }
 
     private void models(Context ctx) {

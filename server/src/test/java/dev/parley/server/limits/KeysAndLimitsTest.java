@@ -52,7 +52,8 @@ class KeysAndLimitsTest {
                 key("refund", 100, 10_000, null, null, List.of()),
                 key("stream", 100, 10_000, null, null, List.of()),
                 key("cut", 100, 10_000, null, null, List.of()),
-                key("elsewhere", 100, 10_000, null, null, List.of("gpt-4o")));
+                key("elsewhere", 100, 10_000, null, null, List.of("gpt-4o")),
+                key("thousand", 100, 1_000, null, null, List.of()));
         server = ParleyServer.start(engine, ApiKeys.load(keys), new RateLimits(Limiter.inMemory(clock), false),
                 "127.0.0.1", 0);
         base = "http://127.0.0.1:" + server.port();
@@ -132,6 +133,23 @@ class KeysAndLimitsTest {
         assertThat(limits(refused).remainingRequests()).isEqualTo(96);
         // The wait asked for is exactly the time p tokens take to come back at 3p per minute: 20 s.
         assertThat(refused.headers().firstValue("retry-after-ms")).hasValue("20000");
+    }
+
+    @Test
+    void hugeCapsTimesManyChoicesAreRefusedNeverAdmittedByOverflow() throws Exception {
+        // 8 × 2^31-1 overflows an int to a negative estimate: it must be refused, not admitted.
+        var overflowing = post(base, "thousand", "/v1/completions", completion(Integer.MAX_VALUE).replace("}", ",\"n\":8}"));
+        assertThat(overflowing.statusCode()).isEqualTo(400);
+        assertThat(error(overflowing).get("param").asText()).isEqualTo("max_tokens");
+        assertThat(error(overflowing).get("code").asText()).isEqualTo("context_length_exceeded");
+
+        // Each choice fits the context, all 8 together not the key's 1,000 TPM: exactly p + 8 × 200 requested.
+        var tooLarge = post(base, "thousand", "/v1/completions", completion(200).replace("}", ",\"n\":8}"));
+        assertThat(tooLarge.statusCode()).isEqualTo(429);
+        assertThat(error(tooLarge).get("message").asText()).startsWith(
+                "Request too large for demo in organization thousand on tokens per min (TPM): Limit 1000, Requested %d."
+                        .formatted(p + 8 * 200));
+        assertThat(limits(tooLarge).remainingTokens()).isEqualTo(1_000);
     }
 
     @Test

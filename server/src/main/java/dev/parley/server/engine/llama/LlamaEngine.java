@@ -2,7 +2,6 @@ package dev.parley.server.engine.llama;
 
 import dev.parley.api.ApiError;
 import dev.parley.api.ChatCompletionRequest;
-import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Prompt;
@@ -24,8 +23,10 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Runs one GGUF model in-process through llama.cpp. Everything a request asks is checked here, in Java,
- * before it reaches native code: the model name, the prompt's fit in the context, token ids, logit bias
- * ids. Generation itself is the {@link Scheduler}'s.
+ * before it reaches native code: the model name, the number of choices, the prompt's fit in the context
+ * (a text that can never fit is refused before it is tokenized), token ids, logit bias ids, sampling
+ * settings. Prompts are tokenized by {@link PromptTokenizer}, which reads what clients wrote as text only.
+ * Generation itself is the {@link Scheduler}'s.
  *
  * <p>Thread-safe. {@link #close} cancels what runs and frees the model.
  */
@@ -37,6 +38,7 @@ public final class LlamaEngine implements Engine {
     private final LlamaModel model;
     private final LlamaContext context;
     private final Scheduler scheduler;
+    private final PromptTokenizer tokenizer;
     private final ModelCard card;
 
     private LlamaEngine(LlamaEngineOptions options, LlamaModel model, LlamaContext context, int queue) {
@@ -44,6 +46,7 @@ public final class LlamaEngine implements Engine {
         this.model = model;
         this.context = context;
         this.scheduler = new Scheduler(model, context, queue, System::nanoTime);
+        this.tokenizer = new PromptTokenizer(model);
         this.card = new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", scheduler.positionsPerSequence());
     }
 
@@ -97,8 +100,10 @@ public final class LlamaEngine implements Engine {
     @Override
     public Prepared chat(ChatCompletionRequest request) {
         requireModel(request.model());
-        int[] prompt = model.tokenize(model.applyChatTemplate(turns(request.messages()), true), true, true);
-        int maxTokens = fit(prompt.length, request.outputLimit(), "messages");
+        requireRoom(request.choices(), "n", "choices");
+        String capParam = request.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
+        int[] prompt = fitting(tokenizer.chat(request.messages(), card.contextLength()), "messages");
+        int maxTokens = fit(prompt.length, request.outputLimit(), "messages", capParam);
         var sampling = sampling(request.temperature(), request.topP(), request.presencePenalty(),
                 request.frequencyPenalty(), request.logitBias());
         int top = Boolean.TRUE.equals(request.logprobs()) ? (request.topLogprobs() == null ? 0 : request.topLogprobs()) : -1;
@@ -122,16 +127,18 @@ public final class LlamaEngine implements Engine {
             throw InvalidRequestException.of("best_of", "unsupported_value",
                     "Unsupported value: 'best_of' greater than 'n' is not supported by model %s.".formatted(card.id()));
         }
+        requireRoom((long) request.choices() * request.prompt().size(), request.choices() > 1 ? "n" : "prompt",
+                "choices (n × the number of prompts)");
         List<int[]> prompts = prompts(request.prompt());
         var sampling = sampling(request.temperature(), request.topP(), request.presencePenalty(),
                 request.frequencyPenalty(), request.logitBias());
         int top = request.logprobs() == null ? -1 : request.logprobs();
-        int total = prompts.stream().mapToInt(p -> p.length).sum();
+        int total = prompts.stream().mapToInt(p -> p.length).sum(); // at most queue × context: no overflow
         var generation = new LlamaGeneration(card.id(), total, prompts.size() * request.choices());
         var sequences = new ArrayList<Sequence>();
         for (int p = 0; p < prompts.size(); p++) {
             int[] prompt = prompts.get(p);
-            int maxTokens = fit(prompt.length, request.outputLimit(), "prompt");
+            int maxTokens = fit(prompt.length, request.outputLimit(), "prompt", "max_tokens");
             String echo = Boolean.TRUE.equals(request.echo()) ? model.detokenize(prompt) : "";
             Sequence leader = null;
             for (int i = 0; i < request.choices(); i++) {
@@ -151,7 +158,7 @@ public final class LlamaEngine implements Engine {
      * answer, and no prompt to score.
      */
     private Prepared prepared(LlamaGeneration generation, List<Sequence> sequences, boolean echoOnly) {
-        int cap = sequences.stream().mapToInt(s -> s.maxTokens).sum();
+        long cap = sequences.stream().mapToLong(s -> s.maxTokens).sum();
         return new Prepared() {
             @Override
             public int promptTokens() {
@@ -159,7 +166,7 @@ public final class LlamaEngine implements Engine {
             }
 
             @Override
-            public int completionCap() {
+            public long completionCap() {
                 return cap;
             }
 
@@ -184,37 +191,57 @@ public final class LlamaEngine implements Engine {
     }
 
     /**
-     * The output cap for a prompt: what was asked, which must fit with the prompt in one sequence's
-     * context (400 {@code context_length_exceeded} otherwise), or all the room that is left.
+     * Refuses, before anything is tokenized, a request with more choices than the scheduler can ever
+     * queue: it takes every choice of a request or none, so such a request could never run, and a
+     * retryable 503 would invite clients to try again forever.
      */
-    private int fit(int promptTokens, Integer asked, String param) {
+    private void requireRoom(long sequences, String param, String what) {
+        if (sequences > options.queue()) {
+            throw InvalidRequestException.of(param, "invalid_value",
+                    "Invalid '%s': this server runs at most %d choices per request, but the request asks for %d %s. Please reduce '%s'."
+                            .formatted(param, options.queue(), sequences, what, param));
+        }
+    }
+
+    /** The prompt's ids, or 400 {@code context_length_exceeded} when its length alone exceeds the context. */
+    private int[] fitting(PromptTokenizer.Tokens tokens, String param) {
+        return switch (tokens) {
+            case PromptTokenizer.Tokens.Ids(var ids) -> ids;
+            case PromptTokenizer.Tokens.AtLeast(var least) -> throw tooLong(param, "your %s resulted in at least %d tokens"
+                    .formatted(param, least), "the " + param);
+        };
+    }
+
+    /**
+     * The output cap for one choice of a prompt: what was asked, which must fit with the prompt in one
+     * sequence's context, or all the room that is left. 400 {@code context_length_exceeded} names the
+     * prompt's parameter when the prompt alone fills the context, else the cap's. Sums are in {@code
+     * long}: a cap may be as large as {@link Integer#MAX_VALUE}.
+     */
+    private int fit(int promptTokens, Integer asked, String promptParam, String capParam) {
         int limit = card.contextLength();
-        if (promptTokens >= limit || asked != null && promptTokens + asked > limit) {
-            String request = asked == null
-                    ? "your %s resulted in %d tokens".formatted(param, promptTokens)
-                    : "you requested %d tokens (%d in the %s, %d in the completion)"
-                            .formatted(promptTokens + asked, promptTokens, param, asked);
-            throw InvalidRequestException.of(param, "context_length_exceeded",
-                    "This model's maximum context length is %d tokens. However, %s. Please reduce the length of the %s."
-                            .formatted(limit, request, param));
+        if (promptTokens >= limit) {
+            throw tooLong(promptParam, "your %s resulted in %d tokens".formatted(promptParam, promptTokens), "the " + promptParam);
+        }
+        if (asked != null && (long) promptTokens + asked > limit) {
+            throw tooLong(capParam, "you requested %d tokens (%d in the %s, %d in the completion)"
+                    .formatted((long) promptTokens + asked, promptTokens, promptParam, asked),
+                    "the %s or completion".formatted(promptParam));
         }
         return asked != null ? asked : limit - promptTokens;
     }
 
-    private List<ChatTurn> turns(List<ChatMessage> messages) {
-        boolean chatMl = model.chatTemplate().isEmpty();
-        List<ChatTurn> turns = new ArrayList<>(messages.size());
-        for (ChatMessage message : messages) {
-            // ChatML names the speaker in the header; as in OpenAI's own ChatML, a name stands for the role.
-            String role = chatMl && message.name() != null ? message.name() : message.role();
-            turns.add(new ChatTurn(role, message.text()));
-        }
-        return turns;
+    private InvalidRequestException tooLong(String param, String request, String reduce) {
+        return InvalidRequestException.of(param, "context_length_exceeded",
+                "This model's maximum context length is %d tokens. However, %s. Please reduce the length of %s."
+                        .formatted(card.contextLength(), request, reduce));
     }
 
     private List<int[]> prompts(Prompt prompt) {
         return switch (prompt) {
-            case Prompt.Texts(var texts) -> texts.stream().map(text -> model.tokenize(text, true, false)).toList();
+            case Prompt.Texts(var texts) -> texts.stream()
+                    .map(text -> fitting(tokenizer.text(text, card.contextLength()), "prompt"))
+                    .toList();
             case Prompt.Tokens(var lists) -> {
                 for (int i = 0; i < lists.size(); i++) {
                     for (int id : lists.get(i)) {
@@ -245,8 +272,16 @@ public final class LlamaEngine implements Engine {
                 bias.put(id, value);
             });
         }
-        return new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP, 0, 0, 0,
-                presence == null ? 0 : presence, frequency == null ? 0 : frequency, bias);
+        // OpenAI allows top_p 0: a nucleus of no mass keeps only the most likely token (TokenSampler: greedy).
+        var settings = new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP,
+                0, 0, 0, presence == null ? 0 : presence, frequency == null ? 0 : frequency, bias);
+        try {
+            // Checked here, not when the scheduler creates the sampler: there a bad value would fail a decode step.
+            settings.check(model.vocabSize());
+        } catch (IllegalArgumentException e) {
+            throw InvalidRequestException.of(null, "invalid_value", "Invalid sampling parameters: " + e.getMessage() + ".");
+        }
+        return settings;
     }
 
     /** Choices of one request draw differently: a given seed is offset per choice, so n>1 is not n copies. */

@@ -13,7 +13,8 @@ import java.nio.file.Path;
  * @param threads llama.cpp threads; on 2 cores one was measured faster and steadier than two under load
  * @param kvCache element type of the KV cache: F16 (the default) keeps batched and solo answers identical
  *     on this release at half F32's memory
- * @param queue sequences that may wait for a slot before requests are answered 503
+ * @param queue sequences that may wait for a slot before requests are answered 503; since every choice of a
+ *     request waits at once, also the most choices ({@code n} × prompts) one request may ask for: more is a 400
  * @param gpuLayers layers offloaded to a GPU: -1 all of them when llama.cpp found a GPU backend, 0 none
  */
 public record LlamaEngineOptions(
@@ -26,7 +27,7 @@ public record LlamaEngineOptions(
     }
 
     public static LlamaEngineOptions of(Path model) {
-        return new LlamaEngineOptions(model, null, 4, 0, 1, KvCacheType.F16, 64);
+        return new LlamaEngineOptions(model, null, 4, 0, 1, KvCacheType.F16, 128);
     }
 
     public LlamaEngineOptions withGpuLayers(int gpuLayers) {

@@ -76,7 +76,7 @@ public final class ProxyEngine implements Engine {
         ModelCard card = require(request.model());
         TokenCounter counter = TokenCounter.forModel(request.model());
         int prompt = counter.count(ChatPrompt.of(request));
-        int cap = cap(card, prompt, request.outputLimit(), request.choices());
+        long cap = cap(card, prompt, request.outputLimit(), request.choices());
         var upstreamRequest = request.toBuilder().stream(true).streamOptions(StreamOptions.withUsage()).build();
         return prepared(prompt, cap, () -> ProxyGeneration.chat(upstream.stream(upstreamRequest), request, counter, prompt));
     }
@@ -90,7 +90,7 @@ public final class ProxyEngine implements Engine {
             case Prompt.Tokens(var tokens) -> tokens.stream().mapToInt(List::size).sum();
         };
         int choices = request.choices() * request.prompt().size();
-        int cap = cap(card, prompt, request.outputLimit(), choices);
+        long cap = cap(card, prompt, request.outputLimit(), choices);
         var upstreamRequest = new CompletionRequest(request.model(), request.prompt(), request.suffix(),
                 request.maxTokens(), request.temperature(), request.topP(), request.n(), true, StreamOptions.withUsage(),
                 request.logprobs(), request.echo(), request.stop(), request.presencePenalty(), request.frequencyPenalty(),
@@ -106,10 +106,10 @@ public final class ProxyEngine implements Engine {
     }
 
     /** What the answer may take: the cap asked for, for every choice, else the room the context leaves. */
-    private static int cap(ModelCard card, int prompt, Integer asked, int choices) {
-        if (asked != null) return asked * choices;
+    private static long cap(ModelCard card, int prompt, Integer asked, int choices) {
+        if (asked != null) return (long) asked * choices;
         int room = card.contextLength() > prompt ? card.contextLength() - prompt : UNKNOWN_MODEL_OUTPUT;
-        return room * choices;
+        return (long) room * choices;
     }
 
     private static int contextWindow(String model) {
@@ -117,7 +117,7 @@ public final class ProxyEngine implements Engine {
         return window == null ? 0 : window;
     }
 
-    private static Prepared prepared(int promptTokens, int completionCap, Supplier<Generation> start) {
+    private static Prepared prepared(int promptTokens, long completionCap, Supplier<Generation> start) {
         return new Prepared() {
             @Override
             public int promptTokens() {
@@ -125,7 +125,7 @@ public final class ProxyEngine implements Engine {
             }
 
             @Override
-            public int completionCap() {
+            public long completionCap() {
                 return completionCap;
             }
 

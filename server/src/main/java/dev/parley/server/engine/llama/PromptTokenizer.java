@@ -1,0 +1,273 @@
+package dev.parley.server.engine.llama;
+
+import dev.parley.api.ChatMessage;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.IntPredicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
+
+/**
+ * Turns requests into prompt token ids so that what a client wrote is always read as text: only the chat
+ * template's own markup may become control tokens ({@code <|im_start|>}, {@code </s>}), never message
+ * content. A user who writes {@code </s>} gets the letters, not an end of sequence.
+ *
+ * <p>A chat is rendered with each message's content replaced by a sentinel, so the template's markup is
+ * known apart from the content, and the content itself never reaches the C string boundary (it may hold
+ * NUL). The prompt is then tokenized the way llama.cpp tokenizes a whole prompt with special parsing,
+ * except that control tokens are looked for in markup only: plain text runs, markup text and content
+ * joined, are tokenized as text, and the control tokens between them are kept as they are.
+ *
+ * <p>Before anything is tokenized, the prompt's length in UTF-8 bytes gives a lower bound on its tokens,
+ * so that a text far too long for the context is refused without reading it all; see {@link
+ * #bytesPerToken}.
+ *
+ * <p>Thread-safe.
+ */
+final class PromptTokenizer {
+    /** Markup pieces whose partition is remembered; a template yields a handful (one or two per role). */
+    private static final int MARKUP_CACHE = 256;
+
+    /**
+     * The padding around each sentinel: a form feed, which no template writes and which C's
+     * {@code isspace} (and so llama.cpp's {@code trim}) removes. Whether it survives tells whether the
+     * template trims the content.
+     */
+    private static final char PAD = '\f';
+
+    private final LlamaModel model;
+    private final int[] leading;
+    private final int[] trailing;
+    private final int bytesPerToken;
+    private final Map<String, List<Fragment>> markup = new ConcurrentHashMap<>();
+
+    PromptTokenizer(LlamaModel model) {
+        this.model = model;
+        int[] special = model.tokenize("", true, false);
+        int bos = model.bosToken().orElse(-1);
+        int split = special.length > 0 && special[0] == bos ? 1 : 0;
+        this.leading = Arrays.copyOfRange(special, 0, split);
+        this.trailing = Arrays.copyOfRange(special, split, special.length);
+        this.bytesPerToken = bytesPerToken(model);
+    }
+
+    /** A prompt's token ids, or, when it cannot fit in {@code limit} tokens, a lower bound of its length. */
+    sealed interface Tokens {
+        record Ids(int[] ids) implements Tokens {}
+
+        record AtLeast(long tokens) implements Tokens {}
+    }
+
+    /** The chat prompt of {@code messages} ending with the opening of the assistant's turn. */
+    Tokens chat(List<ChatMessage> messages, int limit) {
+        return tokenize(fragments(messages), limit);
+    }
+
+    /** A legacy prompt: all of it is text, with the model's BOS/EOS added as its vocabulary asks. */
+    Tokens text(String text, int limit) {
+        long least = leastTokens(List.of(new Fragment.Text(text)));
+        return least > limit ? new Tokens.AtLeast(least) : new Tokens.Ids(model.tokenize(text, true, false));
+    }
+
+    /** Plain text, or control tokens that stand for markup. */
+    private sealed interface Fragment {
+        record Text(String text) implements Fragment {}
+
+        record Control(int[] ids) implements Fragment {}
+    }
+
+    private Tokens tokenize(List<Fragment> fragments, int limit) {
+        List<Fragment> joined = join(fragments);
+        long least = leastTokens(joined);
+        if (least > limit) return new Tokens.AtLeast(least);
+        var ids = IntStream.builder();
+        for (int id : leading) ids.add(id);
+        for (Fragment fragment : joined) {
+            int[] part = switch (fragment) {
+                case Fragment.Text(var text) -> model.tokenize(text, false, false);
+                case Fragment.Control(var control) -> control;
+            };
+            for (int id : part) ids.add(id);
+        }
+        for (int id : trailing) ids.add(id);
+        return new Tokens.Ids(ids.build().toArray());
+    }
+
+    /** Adjacent text joined into one run, as llama.cpp reads it between two control tokens. */
+    private static List<Fragment> join(List<Fragment> fragments) {
+        List<Fragment> joined = new ArrayList<>();
+        StringBuilder run = new StringBuilder();
+        for (Fragment fragment : fragments) {
+            switch (fragment) {
+                case Fragment.Text(var text) -> run.append(text);
+                case Fragment.Control control -> {
+                    if (!run.isEmpty()) joined.add(new Fragment.Text(run.toString()));
+                    run.setLength(0);
+                    joined.add(control);
+                }
+            }
+        }
+        if (!run.isEmpty()) joined.add(new Fragment.Text(run.toString()));
+        return joined;
+    }
+
+    /** Counted without tokenizing: every control token, and at least one token per {@link #bytesPerToken} bytes of text. */
+    private long leastTokens(List<Fragment> fragments) {
+        long tokens = leading.length + trailing.length;
+        for (Fragment fragment : fragments) {
+            tokens += switch (fragment) {
+                case Fragment.Text(var text) -> bytesPerToken == 0 ? 0 : (utf8Length(text) + bytesPerToken - 1) / bytesPerToken;
+                case Fragment.Control(var ids) -> ids.length;
+            };
+        }
+        return tokens;
+    }
+
+    /** The rendered chat as markup (partitioned) and content (text), in order. */
+    private List<Fragment> fragments(List<ChatMessage> messages) {
+        String nonce = Long.toHexString(ThreadLocalRandom.current().nextLong());
+        List<ChatTurn> turns = new ArrayList<>(messages.size());
+        for (int i = 0; i < messages.size(); i++) {
+            // The role is always the message's role: a name never stands for it (a user named
+            // "system" must not get a system turn). The template is given no name at all.
+            turns.add(new ChatTurn(messages.get(i).role(), PAD + sentinel(nonce, i) + PAD));
+        }
+        String rendered = model.applyChatTemplate(turns, true);
+        Matcher matcher = Pattern.compile(PAD + "?\u0001" + nonce + ":(\\d+)\u0002" + PAD + "?").matcher(rendered);
+        List<Fragment> fragments = new ArrayList<>();
+        int at = 0;
+        while (matcher.find()) {
+            fragments.addAll(partition(rendered.substring(at, matcher.start())));
+            String content = messages.get(Integer.parseInt(matcher.group(1))).text();
+            boolean keepsStart = rendered.charAt(matcher.start()) == PAD;
+            boolean keepsEnd = rendered.charAt(matcher.end() - 1) == PAD;
+            fragments.add(new Fragment.Text(trim(content, !keepsStart, !keepsEnd)));
+            at = matcher.end();
+        }
+        fragments.addAll(partition(rendered.substring(at)));
+        return fragments;
+    }
+
+    /** Stands for message {@code index} in a rendering; control characters no template writes. */
+    private static String sentinel(String nonce, int index) {
+        return "\u0001" + nonce + ":" + index + "\u0002";
+    }
+
+    /**
+     * Markup split into its leading text, its control tokens (with whatever text lies between them) and
+     * its trailing text, so that the text at either end joins the content beside it as it would in
+     * llama.cpp. Control tokens are found by tokenizing with and without special parsing; when the split
+     * does not reproduce llama.cpp's own reading of the markup, the markup stays one opaque piece.
+     */
+    private List<Fragment> partition(String text) {
+        if (text.isEmpty()) return List.of();
+        List<Fragment> known = markup.get(text);
+        if (known != null) return known;
+        List<Fragment> fragments = split(text);
+        if (markup.size() < MARKUP_CACHE) markup.put(text, fragments);
+        return fragments;
+    }
+
+    private List<Fragment> split(String text) {
+        int[] special = model.tokenize(text, false, true);
+        if (Arrays.equals(special, model.tokenize(text, false, false))) return List.of(new Fragment.Text(text));
+        int[] points = text.codePoints().toArray();
+        int firstEnd = smallest(1, points.length, b -> hasControl(points, 0, b));
+        int firstStart = largest(0, firstEnd - 1, a -> hasControl(points, a, firstEnd));
+        int lastStart = largest(0, points.length - 1, a -> hasControl(points, a, points.length));
+        int lastEnd = smallest(lastStart + 1, points.length, b -> hasControl(points, lastStart, b));
+        if (firstStart > lastStart || firstEnd > lastEnd) return List.of(new Fragment.Control(special));
+        String head = new String(points, 0, firstStart);
+        String middle = new String(points, firstStart, lastEnd - firstStart);
+        String tail = new String(points, lastEnd, points.length - lastEnd);
+        int[] control = model.tokenize(middle, false, true);
+        int[] again = IntStream.concat(IntStream.concat(
+                Arrays.stream(model.tokenize(head, false, false)), Arrays.stream(control)),
+                Arrays.stream(model.tokenize(tail, false, false))).toArray();
+        if (!Arrays.equals(again, special)) return List.of(new Fragment.Control(special));
+        return List.of(new Fragment.Text(head), new Fragment.Control(control), new Fragment.Text(tail));
+    }
+
+    /** Whether code points {@code [from, to)} hold the text of a control token. */
+    private boolean hasControl(int[] points, int from, int to) {
+        String text = new String(points, from, to - from);
+        return !Arrays.equals(model.tokenize(text, false, true), model.tokenize(text, false, false));
+    }
+
+    /** The smallest value in [low, high] for which a monotone test holds (high when none does). */
+    private static int smallest(int low, int high, IntPredicate holds) {
+        while (low < high) {
+            int mid = (low + high) >>> 1;
+            if (holds.test(mid)) high = mid;
+            else low = mid + 1;
+        }
+        return low;
+    }
+
+    /** The largest value in [low, high] for which a test that holds up to a point holds (low when none does). */
+    private static int largest(int low, int high, IntPredicate holds) {
+        while (low < high) {
+            int mid = (low + high + 1) >>> 1;
+            if (holds.test(mid)) low = mid;
+            else high = mid - 1;
+        }
+        return low;
+    }
+
+    /** {@code text} without the whitespace C's {@code isspace} sees at the ends the template trimmed. */
+    private static String trim(String text, boolean start, boolean end) {
+        int from = 0;
+        int to = text.length();
+        while (start && from < to && isSpace(text.charAt(from))) from++;
+        while (end && to > from && isSpace(text.charAt(to - 1))) to--;
+        return text.substring(from, to);
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\u000B' || c == '\f' || c == '\r';
+    }
+
+    /**
+     * The length of {@code text} as {@link LlamaModel#tokenize} encodes it, without encoding it: UTF-8, in
+     * which a lone surrogate becomes the one byte of {@code ?}.
+     */
+    static long utf8Length(String text) {
+        long bytes = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) bytes += 1;
+            else if (c < 0x800) bytes += 2;
+            else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) bytes += 1;
+            else bytes += 3;
+        }
+        return bytes;
+    }
+
+    /**
+     * The most bytes of text one token can stand for, or 0 when no such bound holds.
+     *
+     * <p>BPE and SentencePiece vocabularies spell out every byte of the text they read: each token is
+     * one piece of the text (a SentencePiece {@code ▁} stands for one space byte, which {@link
+     * LlamaModel#tokenBytes} already gives as a space), and text with no piece of its own falls back to
+     * byte tokens or to one unknown token per character, at most 4 bytes of UTF-8. So a text of {@code
+     * b} bytes takes at least {@code b / max(longest piece, 4)} tokens. (The space SentencePiece adds
+     * before a text only adds to that.) Tokenizers that normalise text (WordPiece drops whitespace,
+     * Unigram collapses it) can read many bytes as no token at all; for them no bound holds, and a
+     * probe of 1000 spaces tells them apart.
+     */
+    private static int bytesPerToken(LlamaModel model) {
+        int longest = 4;
+        for (int id = 0; id < model.vocabSize(); id++) longest = Math.max(longest, model.tokenBytes(id).length);
+        int[] spaces = model.tokenize(" ".repeat(1000) + "x", false, false);
+        return (long) spaces.length * longest < 1001 ? 0 : longest;
+    }
+
+}

@@ -1,0 +1,181 @@
+package dev.parley.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.ChatCompletion;
+import dev.parley.api.Json;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.llama.LlamaEngine;
+import dev.parley.server.engine.llama.LlamaEngineOptions;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Thousands of hostile bodies from {@link HostileBodies} against the real server and the demo model, on
+ * both generating routes, while a greedy canary stream is served alongside. Every answer is a 200 or a 4xx
+ * in OpenAI's error shape, never a 5xx or a hang; the canary's text is what it is alone; and afterwards
+ * every slot is free.
+ *
+ * <p>Seeded: the seed is printed, and {@code -Dparley.fuzz.seed=N} replays a run; {@code
+ * -Dparley.fuzz.bodies=N} sets how many bodies each route gets.
+ */
+@Timeout(300)
+class FuzzTest {
+    static final int PARALLEL = 4;
+    static final long SEED = Long.getLong("parley.fuzz.seed", 20261130L);
+    static final int BODIES = Integer.getInteger("parley.fuzz.bodies", 1000);
+    static final Duration PATIENCE = Duration.ofSeconds(60);
+    static final String CANARY = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
+            + "\"temperature\":0,\"max_tokens\":150,\"stream\":true}";
+
+    static ParleyServer server;
+    static HttpClient http;
+
+    @BeforeAll
+    static void start() {
+        server = ParleyServer.start(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo")
+                .withParallel(PARALLEL).withContextPerSequence(256)), "127.0.0.1", 0);
+        http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        http.close();
+    }
+
+    record Sent(String route, byte[] body) {
+        @Override
+        public String toString() {
+            String text = new String(body, StandardCharsets.UTF_8);
+            return route + " " + (text.length() > 300 ? text.substring(0, 300) + "… (" + body.length + " bytes)" : text);
+        }
+    }
+
+    @Test
+    void everyHostileBodyIsAnsweredWithA200OrAn4xxWhileACanaryStreamIsUndisturbed() throws Exception {
+        System.out.println("FuzzTest seed " + SEED + " (-Dparley.fuzz.seed=" + SEED + " replays it)");
+        List<Sent> bodies = bodies();
+        String alone = Loopback.streamedText(send(new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8))).body());
+        assertThat(alone).isNotEmpty();
+
+        var failures = new ConcurrentLinkedQueue<String>();
+        var answers = new ConcurrentHashMap<String, LongAdder>();
+        var fuzzing = new AtomicBoolean(true);
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<List<String>> canary = pool.submit(() -> canaries(fuzzing));
+            var queue = new ConcurrentLinkedQueue<>(bodies);
+            List<Future<?>> workers = new ArrayList<>();
+            for (int w = 0; w < 6; w++) {
+                workers.add(pool.submit(() -> {
+                    for (Sent sent; (sent = queue.poll()) != null; ) check(sent, failures, answers);
+                    return null;
+                }));
+            }
+            for (Future<?> worker : workers) worker.get();
+            fuzzing.set(false);
+            List<String> canaries = canary.get();
+            System.out.println("FuzzTest answers " + new TreeMap<>(answers) + ", canary streams " + canaries.size());
+            assertThat(canaries).isNotEmpty().containsOnly(alone);
+        }
+        assertThat(failures).as("seed " + SEED).isEmpty();
+        // The bodies must reach generation too, not only the checks in front of it.
+        assertThat(answers).containsKeys("/v1/chat/completions 200", "/v1/completions 200");
+        assertEverySlotIsFree();
+    }
+
+    /** The same bodies for the same seed, half to each route, interleaved. */
+    static List<Sent> bodies() {
+        var generator = new HostileBodies(SEED);
+        List<Sent> bodies = new ArrayList<>();
+        for (int i = 0; i < BODIES; i++) {
+            bodies.add(new Sent("/v1/chat/completions", generator.chat()));
+            bodies.add(new Sent("/v1/completions", generator.completion()));
+        }
+        return bodies;
+    }
+
+    /** Greedy streams, one after another, for as long as the fuzzing lasts (at least one). */
+    static List<String> canaries(AtomicBoolean fuzzing) throws Exception {
+        List<String> texts = new ArrayList<>();
+        do {
+            var response = send(new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8)));
+            assertThat(response.statusCode()).isEqualTo(200);
+            texts.add(Loopback.streamedText(response.body()));
+        } while (fuzzing.get());
+        return texts;
+    }
+
+    static void check(Sent sent, ConcurrentLinkedQueue<String> failures, Map<String, LongAdder> answers) {
+        try {
+            var response = send(sent);
+            answers.computeIfAbsent(sent.route() + " " + response.statusCode(), k -> new LongAdder()).increment();
+            String problem = problem(response);
+            if (problem != null) failures.add(problem + " for " + sent);
+        } catch (Exception e) {
+            failures.add(e + " for " + sent);
+        }
+    }
+
+    /**
+     * What is wrong with an answer, or null: a 200 (a stream that ends with {@code [DONE]} and carries no
+     * error event), or a 4xx whose body is an OpenAI error.
+     */
+    static String problem(HttpResponse<String> response) {
+        int status = response.statusCode();
+        boolean stream = response.headers().firstValue("content-type").orElse("").startsWith("text/event-stream");
+        if (status == 200 && stream) {
+            String body = response.body();
+            return body.endsWith("data: [DONE]\n\n") && !body.contains("data: {\"error\"") ? null : "broken stream: " + body;
+        }
+        if (status == 200) return null;
+        if (status < 400 || status >= 500) return "status " + status + " " + response.body();
+        try {
+            JsonNode error = Json.tree(response.body()).path("error");
+            boolean shaped = error.path("message").isTextual() && error.path("type").isTextual()
+                    && error.has("param") && error.has("code");
+            return shaped ? null : "not an OpenAI error: " + response.body();
+        } catch (RuntimeException e) {
+            return "not JSON: " + response.body();
+        }
+    }
+
+    static HttpResponse<String> send(Sent sent) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + sent.route()))
+                .timeout(PATIENCE)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(sent.body()))
+                .build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A request for one choice per slot completes: no slot was left held by a fuzzed request. */
+    static void assertEverySlotIsFree() throws Exception {
+        String body = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Tom\"}],\"max_tokens\":8,\"n\":"
+                + PARALLEL + "}";
+        var response = send(new Sent("/v1/chat/completions", body.getBytes(StandardCharsets.UTF_8)));
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        assertThat(Json.read(response.body(), ChatCompletion.class).choices())
+                .hasSize(PARALLEL)
+                .allSatisfy(choice -> assertThat(choice.finishReason()).isIn("stop", "length"));
+    }
+}
