@@ -208,7 +208,7 @@ class ServingTest {
         awaitAllSlotsFree();
         var health = http.send(HttpRequest.newBuilder(URI.create(base + "/health")).GET().build(), HttpResponse.BodyHandlers.ofString());
         assertThat(health.statusCode()).isEqualTo(200);
-        assertThat(health.body()).isEqualTo("{\"status\":\"ok\",\"slots\":{\"total\":4,\"busy\":0},\"queue\":{\"waiting\":0,\"capacity\":64}}");
+        assertThat(health.body()).isEqualTo("{\"status\":\"ok\",\"slots\":{\"total\":4,\"busy\":0},\"queue\":{\"waiting\":0,\"capacity\":128}}");
     }
 
     @Test
