@@ -181,6 +181,18 @@ public final class LlamaContext implements AutoCloseable {
         return max < 0 ? 0 : max - Bindings.memorySeqPosMin(memory, sequenceId) + 1;
     }
 
+    /**
+     * Forgets a sequence's tokens from position {@code from} on, keeping those before it. False when the
+     * model's memory cannot cut a sequence short (recurrent state); then nothing was removed.
+     */
+    public synchronized boolean truncateSequence(int sequenceId, int from) {
+        Checks.require(sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d", maxSequences - 1, sequenceId);
+        Checks.require(from >= 0 && from <= contextLength, "from must be 0..%d, got %d", contextLength, from);
+        requireOpen();
+        return Bindings.memorySeqRm(memory, sequenceId, from, -1);
+    }
+
     /** Forgets every token of one sequence, so that its id can start a new one. */
     public synchronized void clearSequence(int sequenceId) {
         Checks.require(sequenceId >= 0 && sequenceId < maxSequences,

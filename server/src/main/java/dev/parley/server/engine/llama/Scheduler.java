@@ -5,6 +5,7 @@ import dev.parley.api.ServerException;
 import dev.parley.server.engine.Health;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
@@ -36,12 +37,17 @@ import org.slf4j.LoggerFactory;
  * choice that starts after a sibling has read the prompt copies all of it but the last token, whose logits
  * are gone, and reads that one itself.
  *
- * <p>A decode that finds no room (the KV cache's free cells are scattered, and a batch needs them in a
- * row: b4916 then fails with -3) or fails otherwise is retried at once with half as many tokens, down to
- * one; a single token that still does not fit ends its own sequence ({@code length} when the cache is
- * full, an error otherwise). Nobody else fails. (Defragmenting instead is not an option on b4916:
- * {@code llama_kv_self_defrag} aborts the process on such a cache.) Each sequence stays within its share of
- * the cache, prompt and answer together, so the cache as a whole never overflows.
+ * <p>A finished sequence leaves its cells (prompt and answer) in its slot. A new prompt goes to the free
+ * slot holding the longest start of it, keeps those cells and reads only the rest: a repeated system prompt
+ * or a growing conversation costs only its new tokens. A slot's cells are those of one sequence at most,
+ * within its share of the cache, so what slots hold never takes room from a running sequence; it is
+ * cleared when a sequence fails or is cancelled, and by calibration. Batched or not, and read now or
+ * before, a prompt's cells are the same, so a reused prefix answers exactly as a fresh read would.
+ *
+ * <p>A decode that fails (no room in the KV cache, or otherwise) is retried at once with half as many
+ * tokens, down to one; a single token that still fails ends its own sequence ({@code length} when the
+ * cache is full, an error otherwise). Nobody else fails. Each sequence stays within its share of the
+ * cache, prompt and answer together, so the cache as a whole never overflows.
  *
  * <p>One request never hurts another: whatever fails while starting, sampling or emitting for one sequence
  * ends that sequence's request alone, with a 500 in OpenAI's shape, and frees its slot. A sequence whose
@@ -66,6 +72,7 @@ final class Scheduler implements AutoCloseable {
     /** How long a loop waits when no sequence can take a step (nothing runs, or every reader is behind). */
     private static final long IDLE_MILLIS = 100;
     private static final long PAUSED_MILLIS = 5;
+    private static final int[] NOTHING = new int[0];
 
     private final LlamaModel model;
     private final LlamaContext context;
@@ -74,6 +81,8 @@ final class Scheduler implements AutoCloseable {
     private final int queueCapacity;
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>(); // guarded by itself
     private final Sequence[] slots;
+    /** Per free slot, the tokens its KV cells still hold from the sequence that last finished there. */
+    private final int[][] held;
     private final List<Sequence> running = new ArrayList<>();
     private final DecodeCosts costs;
     private final Thread thread;
@@ -82,6 +91,7 @@ final class Scheduler implements AutoCloseable {
     // Counters for tests and operators, written by the scheduler thread only.
     private volatile long shrunk; // decodes retried with fewer tokens
     private volatile long decoded; // tokens decoded while serving
+    private volatile long reused; // prompt tokens found in a slot's cells instead of decoded
     private volatile int busy; // slots in use
     private volatile int highestBacklog; // the most undelivered events any generation has held
     private volatile long lastRound; // nanoTime when the loop last came round
@@ -94,6 +104,8 @@ final class Scheduler implements AutoCloseable {
         this.positionsPerSequence = context.contextLength() / context.maxSequences();
         this.queueCapacity = queueCapacity;
         this.slots = new Sequence[context.maxSequences()];
+        this.held = new int[slots.length][];
+        Arrays.fill(held, NOTHING);
         this.costs = new DecodeCosts(context.batchCapacity());
         this.calibration = new Calibration(model, context, costs, nanoTime);
         this.lastRound = nanoTime.getAsLong();
@@ -109,7 +121,12 @@ final class Scheduler implements AutoCloseable {
         return decoded;
     }
 
-    /** How many decodes found no room in a row of KV cells and were retried with fewer tokens. */
+    /** Prompt tokens that were already in a slot's KV cells, from the request served there before. */
+    long reusedTokens() {
+        return reused;
+    }
+
+    /** How many decodes failed and were retried with fewer tokens. */
     long shrunkDecodes() {
         return shrunk;
     }
@@ -190,6 +207,7 @@ final class Scheduler implements AutoCloseable {
     /** With nothing running: calibrate a piece while nobody waits, or wait for work. */
     private void idle() throws InterruptedException {
         if (calibration != null && queued() == 0) {
+            Arrays.fill(held, NOTHING); // each piece of calibration clears the whole cache
             try {
                 if (!calibration.step()) {
                     calibration = null;
@@ -235,13 +253,18 @@ final class Scheduler implements AutoCloseable {
 
     private void start(Sequence sequence) {
         if (sequence.generation.cancelled()) return;
-        int slot = freeSlot();
+        boolean alone = !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
+        int slot = chooseSlot(sequence.prompt, alone);
         sequence.id = slot;
         slots[slot] = sequence;
         busy++;
         running.add(sequence);
         try {
-            context.clearSequence(slot);
+            int kept = alone ? keepPrefix(slot, sequence.prompt) : 0;
+            if (kept == 0) context.clearSequence(slot);
+            held[slot] = NOTHING;
+            sequence.position = kept;
+            reused += kept;
             sequence.sampler = new TokenSampler(sequence.sampling, model.vocabSize());
             sequence.detokenizer = model.detokenizer();
             sequence.lastStep = steps;
@@ -250,6 +273,42 @@ final class Scheduler implements AutoCloseable {
         } catch (RuntimeException e) {
             fail(sequence, e);
         }
+    }
+
+    /**
+     * The free slot for a prompt: the one whose cells hold the longest start of it (a repeated system prompt,
+     * a growing conversation), else the one holding least, so that other slots keep their prompts.
+     */
+    private int chooseSlot(int[] prompt, boolean mayReuse) {
+        int best = -1;
+        int bestShared = -1;
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i] != null) continue;
+            int shared = mayReuse ? sharedPrefix(held[i], prompt) : 0;
+            boolean better = shared > bestShared || shared == bestShared && held[i].length < held[best].length;
+            if (better) {
+                best = i;
+                bestShared = shared;
+            }
+        }
+        return best;
+    }
+
+    /** How many leading tokens of {@code prompt} the cells hold, all but its last token at most (its logits are needed). */
+    private static int sharedPrefix(int[] cells, int[] prompt) {
+        int limit = Math.min(cells.length, prompt.length - 1);
+        int n = 0;
+        while (n < limit && cells[n] == prompt[n]) n++;
+        return n;
+    }
+
+    /** Cuts the slot's cells to the start they share with the prompt; how many were kept (0: cleared). */
+    private int keepPrefix(int slot, int[] prompt) {
+        int shared = sharedPrefix(held[slot], prompt);
+        // A model whose memory cannot be cut short, or that no longer holds the oldest positions (a sliding
+        // window), reads the prompt again from the start.
+        if (shared == 0 || !context.truncateSequence(slot, shared) || context.sequenceLength(slot) != shared) return 0;
+        return shared;
     }
 
     /**
@@ -332,7 +391,7 @@ final class Scheduler implements AutoCloseable {
             Sequence sequence = it.next();
             if (sequence.generation.cancelled()) {
                 it.remove();
-                free(sequence);
+                free(sequence, false);
             }
         }
     }
@@ -439,6 +498,7 @@ final class Scheduler implements AutoCloseable {
             finish(sequence, "stop");
             return;
         }
+        sequence.recordSampled(token);
         sequence.generated++;
         sequence.generation.generated();
         var logprob = raw == null ? null : TokenProbabilities.of(model, raw, token, sequence.topLogprobs);
@@ -456,7 +516,8 @@ final class Scheduler implements AutoCloseable {
     private void finish(Sequence sequence, String reason) {
         try {
             sequence.finish(reason);
-            release(sequence);
+            running.remove(sequence);
+            free(sequence, true);
         } catch (RuntimeException e) {
             fail(sequence, e);
         }
@@ -472,17 +533,25 @@ final class Scheduler implements AutoCloseable {
 
     private void release(Sequence sequence) {
         running.remove(sequence);
-        free(sequence);
+        free(sequence, false);
     }
 
-    private void free(Sequence sequence) {
+    /**
+     * Frees a sequence's slot. A sequence that finished leaves its cells for the next prompt that starts the
+     * same way; one that failed or was cancelled leaves nothing.
+     */
+    private void free(Sequence sequence, boolean keepCells) {
         if (!isRunning(sequence)) return;
-        slots[sequence.id] = null;
+        int slot = sequence.id;
+        slots[slot] = null;
         busy--;
+        held[slot] = NOTHING;
         try {
-            context.clearSequence(sequence.id);
+            if (keepCells) held[slot] = sequence.decodedTokens();
+            else context.clearSequence(slot);
         } catch (RuntimeException e) {
-            log.error("Clearing slot {} failed", sequence.id, e);
+            log.error("Freeing slot {} failed", slot, e);
+            held[slot] = NOTHING;
         }
     }
 

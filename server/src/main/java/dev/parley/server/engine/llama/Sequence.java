@@ -61,6 +61,23 @@ final class Sequence {
         this.leader = promptLogprobs ? null : leader;
     }
 
+    /** Tokens sampled so far, in order; the last one is decoded only by the step after it was sampled. */
+    private int[] sampledTokens = new int[16];
+
+    void recordSampled(int token) {
+        if (generated >= sampledTokens.length) sampledTokens = java.util.Arrays.copyOf(sampledTokens, sampledTokens.length * 2);
+        sampledTokens[generated] = token;
+    }
+
+    /** The tokens at positions {@code 0 .. position-1} of this sequence's KV cells: the prompt, then what it sampled. */
+    int[] decodedTokens() {
+        int[] tokens = new int[position];
+        int fromPrompt = Math.min(position, prompt.length);
+        System.arraycopy(prompt, 0, tokens, 0, fromPrompt);
+        System.arraycopy(sampledTokens, 0, tokens, fromPrompt, position - fromPrompt);
+        return tokens;
+    }
+
     boolean prefilling() {
         return position < prompt.length;
     }

@@ -24,11 +24,26 @@ class SchedulerTest {
     }
 
     private static dev.parley.api.CompletionRequest request(int promptTokens, int maxTokens, int n) {
-        String ids = IntStream.range(0, promptTokens).mapToObj(i -> String.valueOf(300 + (i * 7) % 200))
-                .reduce((a, b) -> a + "," + b).orElseThrow();
+        return request(IntStream.range(0, promptTokens).map(i -> 300 + (i * 7) % 200).toArray(), maxTokens, n);
+    }
+
+    private static dev.parley.api.CompletionRequest request(int[] prompt, int maxTokens) {
+        return request(prompt, maxTokens, 1);
+    }
+
+    private static dev.parley.api.CompletionRequest request(int[] prompt, int maxTokens, int n) {
+        String ids = IntStream.of(prompt).mapToObj(String::valueOf).reduce((a, b) -> a + "," + b).orElseThrow();
         String json = "{\"model\":\"demo\",\"prompt\":[[%s]],\"max_tokens\":%d,\"n\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
                 .formatted(ids, maxTokens, n);
         return RequestReader.completion(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void awaitCalibrated(LlamaEngine engine) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (!engine.scheduler().calibrated()) {
+            assertThat(System.nanoTime()).as("calibrated within a minute").isLessThan(deadline);
+            Thread.sleep(10);
+        }
     }
 
     private static String text(Generation generation) throws InterruptedException {
@@ -64,18 +79,42 @@ class SchedulerTest {
     void choicesOfOneRequestReadTheirSharedPromptOnce() throws Exception {
         try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
                 .withContextPerSequence(64))) {
+            awaitCalibrated(engine); // calibrating clears the cache: after it, what slots hold is certain
             long before = engine.scheduler().decodedTokens();
-            String one = text(engine.complete(request(40, 5)).start());
-            long single = engine.scheduler().decodedTokens() - before;
-            assertThat(single).isEqualTo(40 + 4); // the prompt, then every sampled token but the last
-
-            before = engine.scheduler().decodedTokens();
             List<String> four = texts(engine.complete(request(40, 5, 4)).start(), 4);
             long shared = engine.scheduler().decodedTokens() - before;
             // All four are queued at once and start together in four free slots: the first reads the prompt,
             // the others get its cells; then each decodes every sampled token but its last.
             assertThat(shared).isEqualTo(40 + 4 * 4);
+
+            before = engine.scheduler().decodedTokens();
+            String one = text(engine.complete(request(40, 5)).start());
+            // The same prompt again finds all of it but its last token in a slot's cells.
+            assertThat(engine.scheduler().decodedTokens() - before).isEqualTo(1 + 4);
             assertThat(four).containsOnly(one);
+        }
+    }
+
+    @Test
+    void aPromptThatStartsLikeAFinishedOneReadsOnlyTheRestAndAnswersAsIfAlone() throws Exception {
+        int[] system = IntStream.range(0, 30).map(i -> 300 + (i * 7) % 200).toArray();
+        int[] first = IntStream.concat(IntStream.of(system), IntStream.range(0, 10).map(i -> 100 + i)).toArray();
+        int[] second = IntStream.concat(IntStream.of(system), IntStream.range(0, 12).map(i -> 150 + i)).toArray();
+        String alone;
+        try (var fresh = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+                .withContextPerSequence(64))) {
+            alone = text(fresh.complete(request(second, 6)).start());
+        }
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+                .withContextPerSequence(64))) {
+            awaitCalibrated(engine);
+            text(engine.complete(request(first, 6)).start());
+            long decoded = engine.scheduler().decodedTokens();
+            long reused = engine.scheduler().reusedTokens();
+
+            assertThat(text(engine.complete(request(second, 6)).start())).isEqualTo(alone);
+            assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(system.length);
+            assertThat(engine.scheduler().decodedTokens() - decoded).isEqualTo(12 + 5);
         }
     }
 
