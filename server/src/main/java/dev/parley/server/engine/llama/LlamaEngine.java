@@ -52,7 +52,7 @@ public final class LlamaEngine implements Engine {
 
     public static LlamaEngine open(LlamaEngineOptions options) {
         if (options.parallel() < 1) throw new IllegalArgumentException("parallel must be at least 1, got " + options.parallel());
-        if (options.threads() < 1) throw new IllegalArgumentException("threads must be at least 1, got " + options.threads());
+        if (options.threads() < 0) throw new IllegalArgumentException("threads must be 0 (one per physical core) or more, got " + options.threads());
         if (options.queue() < 1) throw new IllegalArgumentException("queue must be at least 1, got " + options.queue());
         if (options.contextPerSequence() < 0) throw new IllegalArgumentException("context must not be negative");
         if (options.gpuLayers() < ModelOptions.ALL_LAYERS) throw new IllegalArgumentException("gpu layers must be -1 (all) or more, got " + options.gpuLayers());
@@ -64,7 +64,7 @@ public final class LlamaEngine implements Engine {
             LlamaContext context = model.newContext(ContextOptions.defaults()
                     .withContextLength(perSequence * options.parallel())
                     .withMaxSequences(options.parallel())
-                    .withThreads(options.threads())
+                    .withThreads(options.threads() == 0 ? Cores.physical() : options.threads())
                     .withKvCache(options.kvCache()));
             return new LlamaEngine(options, model, context, options.queue());
         } catch (RuntimeException e) {
