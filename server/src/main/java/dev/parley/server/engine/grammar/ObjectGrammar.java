@@ -15,7 +15,7 @@ import java.util.Set;
  * <p>Keys come in a fixed order, as llama.cpp writes them: required properties in declared order, then any of
  * the optional ones in declared order, then extra keys if {@code additionalProperties} allows them. Without
  * {@code additionalProperties} no extra key is written (JSON Schema would allow any; llama.cpp and OpenAI's
- * strict mode write none). Extra keys never spell a declared key, and use no escapes, so that an escape cannot
+ * strict mode write none), unless the object declares nothing at all: then it is any object. Extra keys never spell a declared key, and use no escapes, so that an escape cannot
  * spell one either.
  */
 final class ObjectGrammar {
@@ -25,6 +25,9 @@ final class ObjectGrammar {
     record Property(JsonNode schema, Pointer at) {}
 
     static String of(SchemaConverter converter, JsonNode schema, Pointer at, String hint) {
+        if (Keywords.OBJECT.stream().noneMatch(schema::has)) {
+            return Primitives.use(converter.rules, "object"); // a bare {"type": "object"} is any object, as in llama.cpp
+        }
         Map<String, Property> properties = new LinkedHashMap<>();
         JsonNode declared = schema.get("properties");
         if (declared != null) {

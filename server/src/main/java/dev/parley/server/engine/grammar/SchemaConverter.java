@@ -105,6 +105,7 @@ final class SchemaConverter {
     private String typed(String type, JsonNode schema, Pointer at, String hint) {
         return switch (type) {
             case "null", "boolean" -> Primitives.use(rules, type);
+            case "any" -> Primitives.use(rules, "value");
             case "integer" -> Numbers.integer(this, schema, at);
             case "number" -> Numbers.number(this, schema, at);
             case "string" -> Strings.of(this, schema, at, hint);

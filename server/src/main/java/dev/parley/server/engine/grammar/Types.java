@@ -14,7 +14,7 @@ final class Types {
     /**
      * The types in a stable order. Without {@code type}, the types whose keywords appear (e.g. {@code properties}
      * → object); with none, every type. Inferring is narrower than JSON Schema, where such keywords leave other
-     * types unconstrained, but what it produces is valid.
+     * types unconstrained, but what it produces is valid. A schema that constrains nothing gives {@code any}.
      */
     static List<String> of(JsonNode schema, Pointer at) {
         List<String> types = new ArrayList<>();
@@ -25,7 +25,7 @@ final class Types {
             addIf(types, schema, Keywords.STRING, "string");
             addIf(types, schema, Keywords.NUMBER, "number");
             if (types.isEmpty()) {
-                types.addAll(List.of("object", "array", "string", "number", "boolean", "null"));
+                types.add("any");
             }
         } else if (type.isTextual()) {
             types.add(known(type, at.child("type")));
