@@ -54,6 +54,7 @@ final class DecimalRange {
     }
 
     private static String integer(long from, long to) {
-        return "( " + IntegerRange.magnitudes(from, to) + " )";
+        String spelled = IntegerRange.magnitudes(from, to);
+        return spelled.contains(" | ") ? "( " + spelled + " )" : spelled;
     }
 }

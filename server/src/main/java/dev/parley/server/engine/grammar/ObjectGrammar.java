@@ -101,10 +101,14 @@ final class ObjectGrammar {
         // tails.get(i): optional members i.. each present or not, each after a comma; the extra-key member repeats.
         List<String> tails = new ArrayList<>();
         String tail = "";
+        List<String> optionalNames = new ArrayList<>(properties.keySet().stream().filter(name -> !required.contains(name)).toList());
+        if (extras) {
+            optionalNames.add("additional");
+        }
         for (int i = optional.size() - 1; i >= 0; i--) {
             boolean repeats = extras && i == optional.size() - 1;
             String step = "( " + comma + optional.get(i) + " )" + (repeats ? "*" : "?");
-            tail = rules.add(hint + "-tail", tail.isEmpty() ? step : step + " " + tail);
+            tail = rules.add(hint + "-from-" + optionalNames.get(i), tail.isEmpty() ? step : step + " " + tail);
             tails.addFirst(tail);
         }
         String after = optional.isEmpty() ? "" : " " + tails.getFirst();
