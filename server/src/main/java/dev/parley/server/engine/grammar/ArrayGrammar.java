@@ -67,7 +67,7 @@ final class ArrayGrammar {
             if (max == 0) {
                 return "\"[\" " + space + " \"]\"";
             }
-            String more = Repetition.of("( " + comma + extraRule + " )", Math.max(0, min - 1), max == -1 ? -1 : max - 1);
+            String more = Repetition.of(rules, hint + "-more", "( " + comma + extraRule + " )", Math.max(0, min - 1), max == -1 ? -1 : max - 1);
             elements = extraRule + (more.isEmpty() ? "" : " " + more);
         } else {
             int explicit = max == -1 ? prefix.size() : Math.min(prefix.size(), max);
@@ -77,7 +77,7 @@ final class ArrayGrammar {
             // After the last prefix item come the extra items: at least what minItems still needs, at most what maxItems leaves.
             String rest = "";
             if (explicit == prefix.size() && extraRule != null) {
-                rest = Repetition.of("( " + comma + extraRule + " )", Math.max(0, min - prefix.size()), max == -1 ? -1 : max - prefix.size());
+                rest = Repetition.of(rules, hint + "-more", "( " + comma + extraRule + " )", Math.max(0, min - prefix.size()), max == -1 ? -1 : max - prefix.size());
             }
             for (int i = explicit - 1; i >= 1; i--) {
                 String step = comma + prefix.get(i) + (rest.isEmpty() ? "" : " " + rest);

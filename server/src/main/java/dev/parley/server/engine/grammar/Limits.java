@@ -10,8 +10,10 @@ final class Limits {
 
     /** Nesting of schema objects, counted in JSON pointer tokens. */
     static final int MAX_DEPTH = 128;
-    /** minItems, maxItems, minLength, maxLength and regex counts. Half of llama.cpp's 2000, for headroom. */
-    static final int MAX_REPEAT = 1000;
+    /** Largest count written as GBNF's own {@code {m,n}}: half of llama.cpp's 2000, for headroom. */
+    static final int DIRECT_REPEAT = 1000;
+    /** minItems, maxItems, minLength, maxLength and regex counts; past {@link #DIRECT_REPEAT} they are chunked. */
+    static final int MAX_COUNT = 100_000;
     /** Rules in one grammar. */
     static final int MAX_RULES = 4000;
     /** Characters of grammar text. */

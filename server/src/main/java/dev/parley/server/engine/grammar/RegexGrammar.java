@@ -107,7 +107,7 @@ final class RegexGrammar {
         // a repeated rule reference is one symbol, so anything but a single terminal becomes a rule first.
         boolean single = item instanceof Regex.Literal || (spelled.startsWith("[") && spelled.indexOf(" | ") < 0);
         String atom = single ? spelled : rules.add(hint, spelled);
-        return Repetition.of(atom, min, max);
+        return Repetition.of(rules, hint, atom, min, max);
     }
 
     /** A character set as JSON text: unescaped characters in one class, escaped ones as literals beside it. */

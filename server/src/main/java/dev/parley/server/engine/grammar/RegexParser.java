@@ -73,8 +73,8 @@ final class RegexParser {
             if (max != -1 && max < min) {
                 throw refuse("quantifier {" + min + "," + max + "} is out of order");
             }
-            if (Math.max(min, max) > Limits.MAX_REPEAT) {
-                throw SchemaException.tooLarge(at, "pattern quantifier over " + Limits.MAX_REPEAT);
+            if (Math.max(min, max) > Limits.MAX_COUNT) {
+                throw SchemaException.tooLarge(at, "pattern quantifier over " + Limits.MAX_COUNT);
             }
         } else {
             return atom;

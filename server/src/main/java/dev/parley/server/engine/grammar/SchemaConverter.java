@@ -88,6 +88,12 @@ final class SchemaConverter {
             }
         }
         if (schema.has("allOf")) {
+            JsonNode allOf = schema.get("allOf");
+            boolean alone = names(schema).stream().allMatch(k -> k.equals("allOf") || Keywords.ANNOTATIONS.contains(k));
+            if (alone && allOf.isArray() && allOf.size() == 1) {
+                // {"allOf": [{"$ref": ...}], "description": ...}: how generators attach a description to a reference.
+                return visit(allOf.get(0), at.child("allOf").child(0), hint, pendingRefs);
+            }
             return ObjectGrammar.merged(this, schema, at, hint);
         }
         List<String> types = Types.of(schema, at);
@@ -180,7 +186,7 @@ final class SchemaConverter {
         }
     }
 
-    /** A keyword's value as a count: a non-negative whole number up to {@link Limits#MAX_REPEAT}, or -1 when absent. */
+    /** A keyword's value as a count: a non-negative whole number up to {@link Limits#MAX_COUNT}, or -1 when absent. */
     static int count(JsonNode schema, Pointer at, String keyword) {
         JsonNode value = schema.get(keyword);
         if (value == null) {
@@ -190,8 +196,8 @@ final class SchemaConverter {
         if (number.signum() < 0) {
             throw SchemaException.invalid(at.child(keyword), "must be a non-negative integer");
         }
-        if (number.compareTo(BigDecimal.valueOf(Limits.MAX_REPEAT)) > 0) {
-            throw SchemaException.tooLarge(at.child(keyword), keyword + " over " + Limits.MAX_REPEAT);
+        if (number.compareTo(BigDecimal.valueOf(Limits.MAX_COUNT)) > 0) {
+            throw SchemaException.tooLarge(at.child(keyword), keyword + " over " + Limits.MAX_COUNT);
         }
         return number.intValueExact();
     }

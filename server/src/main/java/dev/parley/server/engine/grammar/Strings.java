@@ -34,7 +34,7 @@ final class Strings {
         if (max != -1 && max < min) {
             throw SchemaException.invalid(at.child("maxLength"), "maxLength is below minLength");
         }
-        String chars = Repetition.of(Primitives.use(rules, "char"), min, max);
+        String chars = Repetition.of(rules, hint + "-chars", Primitives.use(rules, "char"), min, max);
         return chars.isEmpty() ? "\"\\\"\\\"\"" : quoted(chars);
     }
 

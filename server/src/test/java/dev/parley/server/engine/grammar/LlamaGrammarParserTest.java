@@ -40,6 +40,9 @@ class LlamaGrammarParserTest {
                         "{\"type\":\"string\",\"minLength\":999,\"maxLength\":1000}",
                         "{\"type\":\"string\",\"pattern\":\"^(a{0,1000}b){0,1000}$\"}",
                         "{\"type\":\"string\",\"pattern\":\"^((x[0-9]{1,1000}){2,1000}y){0,1000}$\"}",
+                        "{\"type\":\"string\",\"maxLength\":100000}",
+                        "{\"type\":\"array\",\"minItems\":99999,\"maxItems\":100000}",
+                        "{\"type\":\"string\",\"pattern\":\"^(a{0,1000}b){0,100000}$\"}",
                         "{\"type\":\"integer\",\"minimum\":-9999999999999999,\"maximum\":9999999999999999}",
                         "{\"type\":\"number\",\"exclusiveMinimum\":-123456789,\"maximum\":987654321}")
                 .map(text -> DynamicTest.dynamicTest(text, () -> {

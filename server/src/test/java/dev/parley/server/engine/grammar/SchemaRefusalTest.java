@@ -35,9 +35,9 @@ class SchemaRefusalTest {
             {"type":"number","minimum":0.5}                                                  | /minimum                          | whole numbers
             {"type":"integer","minimum":10,"maximum":5}                                      | ''                                | no integer lies between its bounds
             {"type":"integer","maximum":1e20}                                                | /maximum                          | more than 16 digits
-            {"type":"array","maxItems":100000}                                               | /maxItems                         | too large for a grammar at /maxItems
-            {"type":"string","minLength":5000}                                               | /minLength                        | minLength over 1000
-            {"type":"string","pattern":"^a{0,5000}$"}                                        | /pattern                          | quantifier over 1000
+            {"type":"array","maxItems":100001}                                               | /maxItems                         | too large for a grammar at /maxItems
+            {"type":"string","minLength":500000}                                             | /minLength                        | minLength over 100000
+            {"type":"string","pattern":"^a{0,500000}$"}                                      | /pattern                          | quantifier over 100000
             {"type":"array","prefixItems":[{"type":"string"}],"minItems":2}                  | /minItems                         | more items required than prefixItems
             {"allOf":[{"type":"object","properties":{"a":{"type":"string"}}},{"properties":{"a":{"type":"integer"}}}]} | /allOf/1/properties/a | different schemas
             {"allOf":[{"type":"string"},{"minLength":2}]}                                    | /allOf/0/type                     | allOf members must be of type object
