@@ -33,14 +33,40 @@ final class IntegerRange {
     /** The spellings of the non-negative integers in {@code [min, max]}. */
     static String magnitudes(long min, long max) {
         List<String> parts = new ArrayList<>();
+        if (min == 0) {
+            parts.add("\"0\"");
+            if (max == 0) {
+                return parts.getFirst();
+            }
+            min = 1;
+        }
         String low = Long.toString(min);
         String high = Long.toString(max);
+        int fullFrom = -1; // first digit count of a run of lengths whose every number is in range
         for (int digits = low.length(); digits <= high.length(); digits++) {
             String from = digits == low.length() ? low : "1" + "0".repeat(digits - 1);
             String to = digits == high.length() ? high : "9".repeat(digits);
+            boolean full = from.equals("1" + "0".repeat(digits - 1)) && to.equals("9".repeat(digits));
+            if (full) {
+                fullFrom = fullFrom == -1 ? digits : fullFrom;
+                continue;
+            }
+            if (fullFrom != -1) {
+                parts.add(fullLengths(fullFrom, digits - 1));
+                fullFrom = -1;
+            }
             parts.add(sameLength(from, to));
         }
+        if (fullFrom != -1) {
+            parts.add(fullLengths(fullFrom, high.length()));
+        }
         return String.join(" | ", parts);
+    }
+
+    /** Every number without leading zeros of {@code from} to {@code to} digits: {@code [1-9] [0-9]{from-1,to-1}}. */
+    private static String fullLengths(int from, int to) {
+        String tail = Repetition.direct("[0-9]", from - 1, to - 1);
+        return tail.isEmpty() ? "[1-9]" : "[1-9] " + tail;
     }
 
     /** Every digit string from {@code from} to {@code to}, both of one length, {@code from <= to}. */
@@ -60,7 +86,7 @@ final class IntegerRange {
         int tail = fromTail.length();
         String rest;
         if (fromTail.equals("0".repeat(tail)) && toTail.equals("9".repeat(tail))) {
-            rest = digits(a, b) + anyDigits(tail);
+            rest = a == '0' && b == '9' ? anyDigits(tail + 1).strip() : digits(a, b) + anyDigits(tail);
         } else {
             List<String> parts = new ArrayList<>();
             boolean lowFull = fromTail.equals("0".repeat(tail));
@@ -90,6 +116,25 @@ final class IntegerRange {
     }
 
     private static String group(String alternatives) {
-        return "( " + alternatives + " )";
+        return alternatives.contains(" | ") && !wrapped(alternatives) ? "( " + alternatives + " )" : alternatives;
+    }
+
+    /** Whether the text is one parenthesised group: its first parenthesis closes at its end. */
+    private static boolean wrapped(String text) {
+        if (!text.startsWith("(")) {
+            return false;
+        }
+        int depth = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '"') {
+                i = text.indexOf('"', i + 1); // digit literals hold no quotes or parentheses
+            } else if (c == '(') {
+                depth++;
+            } else if (c == ')' && --depth == 0) {
+                return i == text.length() - 1;
+            }
+        }
+        return false;
     }
 }

@@ -98,20 +98,21 @@ final class ObjectGrammar {
             return "\"{\" " + space + " \"}\"";
         }
         String comma = "\",\" " + space + " ";
-        // tails.get(i): optional members i.. each present or not, each after a comma; the extra-key member repeats.
-        List<String> tails = new ArrayList<>();
+        // tails[i]: optional members i.. each present or not, each after a comma; the extra-key member repeats.
+        // Without required members the first one written has no comma before it, so tails[0] is never used.
+        String[] tails = new String[optional.size() + 1];
         String tail = "";
         List<String> optionalNames = new ArrayList<>(properties.keySet().stream().filter(name -> !required.contains(name)).toList());
         if (extras) {
             optionalNames.add("additional");
         }
-        for (int i = optional.size() - 1; i >= 0; i--) {
+        for (int i = optional.size() - 1; i >= (required.isEmpty() ? 1 : 0); i--) {
             boolean repeats = extras && i == optional.size() - 1;
             String step = "( " + comma + optional.get(i) + " )" + (repeats ? "*" : "?");
             tail = rules.add(hint + "-from-" + optionalNames.get(i), tail.isEmpty() ? step : step + " " + tail);
-            tails.addFirst(tail);
+            tails[i] = tail;
         }
-        String after = optional.isEmpty() ? "" : " " + tails.getFirst();
+        String after = optional.isEmpty() ? "" : " " + tails[0];
         if (!required.isEmpty()) {
             List<String> first = required.stream().map(members::get).toList();
             return "\"{\" " + space + " " + String.join(" " + comma, first) + after + " " + space + " \"}\"";
@@ -119,7 +120,7 @@ final class ObjectGrammar {
         // No required member: the first member written is one of the optional ones, the rest follow its tail.
         List<String> starts = new ArrayList<>();
         for (int i = 0; i < optional.size(); i++) {
-            String rest = i + 1 < tails.size() ? " " + tails.get(i + 1) : "";
+            String rest = tails[i + 1] == null ? "" : " " + tails[i + 1];
             boolean repeats = extras && i == optional.size() - 1;
             starts.add(optional.get(i) + (repeats ? " ( " + comma + optional.get(i) + " )*" : "") + rest);
         }
