@@ -6,9 +6,9 @@ import java.math.RoundingMode;
 
 /**
  * Integers and numbers, with {@code minimum}, {@code maximum}, {@code exclusiveMinimum} and
- * {@code exclusiveMaximum} (also draft-04's boolean {@code exclusiveMinimum}/{@code exclusiveMaximum}). Integer
- * bounds may be any number; number bounds must be whole, since only then does the integer part alone decide
- * (see {@link DecimalRange}). Bounds past 16 digits are refused: no spelled number reaches them.
+ * {@code exclusiveMaximum} (also draft-04's boolean {@code exclusiveMinimum}/{@code exclusiveMaximum}). Bounds
+ * past 16 integer digits (or, for numbers, 15 fraction digits) are refused: spelled numbers stop at 16 digits.
+ * A bounded number is written without an exponent (see {@link DecimalRange}).
  */
 final class Numbers {
     private Numbers() {}
@@ -21,8 +21,8 @@ final class Numbers {
         if (low == null && high == null) {
             return Primitives.use(converter.rules, "integer");
         }
-        long min = low == null ? -IntegerRange.OPEN : low.exclusive() ? low.value() + 1 : low.value();
-        long max = high == null ? IntegerRange.OPEN : high.exclusive() ? high.value() - 1 : high.value();
+        long min = low == null ? -IntegerRange.OPEN : low.value().longValueExact() + (low.exclusive() ? 1 : 0);
+        long max = high == null ? IntegerRange.OPEN : high.value().longValueExact() - (high.exclusive() ? 1 : 0);
         if (min > max) {
             throw SchemaException.invalid(at, "no integer lies between its bounds");
         }
@@ -67,29 +67,34 @@ final class Numbers {
         if (side.inclusive() == null || side.exclusive() == null) {
             return side.inclusive() == null ? side.exclusive() : side.inclusive();
         }
-        long a = side.inclusive().value();
-        long b = side.exclusive().value();
-        if (a == b) {
+        int order = side.inclusive().value().compareTo(side.exclusive().value());
+        if (order == 0) {
             return side.exclusive();
         }
-        return (lower ? a > b : a < b) ? side.inclusive() : side.exclusive();
+        return (lower ? order > 0 : order < 0) ? side.inclusive() : side.exclusive();
     }
 
     private static Bound whole(JsonNode value, Pointer at, boolean integer, RoundingMode round, boolean exclusive) {
         if (!value.isNumber()) {
             throw SchemaException.invalid(at, "must be a number");
         }
-        BigDecimal number = value.decimalValue();
+        BigDecimal number = value.decimalValue().stripTrailingZeros();
+        if (number.setScale(0, RoundingMode.DOWN).abs().compareTo(OPEN) > 0) {
+            throw SchemaException.tooLarge(at, "bound " + number + " has more than 16 integer digits");
+        }
+        if (!integer) {
+            if (number.scale() >= Fractions.MAX_DIGITS) {
+                throw SchemaException.unsupported(at, "bound " + number + " has more than " + (Fractions.MAX_DIGITS - 1) + " fraction digits");
+            }
+            return new Bound(number, exclusive);
+        }
         BigDecimal rounded = number.setScale(0, round);
         if (rounded.compareTo(number) != 0) {
-            if (!integer) {
-                throw SchemaException.unsupported(at, "number bounds must be whole numbers to be enforced by a grammar");
-            }
             exclusive = false; // an integer bound rounded inward already excludes the fractional bound
         }
         if (rounded.abs().compareTo(OPEN) > 0) {
             throw SchemaException.tooLarge(at, "bound " + number + " has more than 16 digits");
         }
-        return new Bound(rounded.longValueExact(), exclusive);
+        return new Bound(rounded, exclusive);
     }
 }

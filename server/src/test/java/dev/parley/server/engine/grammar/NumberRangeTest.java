@@ -46,31 +46,44 @@ class NumberRangeTest {
 
     @Test
     void numberRangesAcceptExactlyTheirNumbers() {
-        for (int i = 0; i < 60; i++) {
-            Bound low = RANDOM.nextInt(5) == 0 ? null : new Bound(RANDOM.nextLong(-12, 12), RANDOM.nextBoolean());
-            Bound high = RANDOM.nextInt(5) == 0 ? null : new Bound(RANDOM.nextLong(-12, 12), RANDOM.nextBoolean());
+        for (int i = 0; i < 80; i++) {
+            Bound low = RANDOM.nextInt(5) == 0 ? null : randomBound();
+            Bound high = RANDOM.nextInt(5) == 0 ? null : randomBound();
             String spelled = DecimalRange.of(low, high);
             GbnfRecognizer grammar = spelled.isEmpty() ? null : GbnfRecognizer.parse("root ::= " + spelled + "\n");
-            for (int quarters = -60; quarters <= 60; quarters++) {
-                BigDecimal x = BigDecimal.valueOf(quarters).divide(BigDecimal.valueOf(4));
-                boolean inside = (low == null || compare(x, low) > 0 || (compare(x, low) == 0 && !low.exclusive()))
-                        && (high == null || compare(x, high) < 0 || (compare(x, high) == 0 && !high.exclusive()));
+            for (int eighths = -100; eighths <= 100; eighths++) {
+                BigDecimal x = BigDecimal.valueOf(eighths).divide(BigDecimal.valueOf(8));
+                boolean inside = (low == null || x.compareTo(low.value()) > 0 || (x.compareTo(low.value()) == 0 && !low.exclusive()))
+                        && (high == null || x.compareTo(high.value()) < 0 || (x.compareTo(high.value()) == 0 && !high.exclusive()));
                 for (String text : spellings(x)) {
                     boolean accepted = grammar != null && grammar.accepts(text);
-                    assertThat(accepted).as("%s between %s and %s", text, low, high).isEqualTo(inside);
+                    assertThat(accepted).as("%s between %s and %s: %s", text, low, high, spelled).isEqualTo(inside);
                 }
             }
         }
     }
 
-    private static int compare(BigDecimal x, Bound bound) {
-        return x.compareTo(BigDecimal.valueOf(bound.value()));
+    @Test
+    void aFractionBoundComparesEveryDigit() {
+        GbnfRecognizer grammar = GbnfRecognizer.parse("root ::= " + DecimalRange.of(new Bound(new BigDecimal("0.1"), true), new Bound(new BigDecimal("0.30103"), false)) + "\n");
+        assertThat(grammar.accepts("0.1")).isFalse();
+        assertThat(grammar.accepts("0.100000000000001")).isTrue();
+        assertThat(grammar.accepts("0.30103")).isTrue();
+        assertThat(grammar.accepts("0.301030")).isTrue();
+        assertThat(grammar.accepts("0.3010300000001")).isFalse();
+        assertThat(grammar.accepts("0.30102999")).isTrue();
+        assertThat(grammar.accepts("0.31")).isFalse();
+    }
+
+    /** A whole, half or quarter bound between -12 and 12. */
+    private static Bound randomBound() {
+        BigDecimal value = BigDecimal.valueOf(RANDOM.nextLong(-48, 48)).divide(BigDecimal.valueOf(RANDOM.nextBoolean() ? 4 : 1));
+        return new Bound(value.stripTrailingZeros(), RANDOM.nextBoolean());
     }
 
     /** Ways JSON writes x without an exponent: plain, and with trailing fraction zeros (never -0). */
     private static List<String> spellings(BigDecimal x) {
         String plain = x.stripTrailingZeros().toPlainString();
-        List<String> texts = new ArrayList<>(List.of(plain, plain.contains(".") ? plain + "00" : plain + ".0"));
-        return texts;
+        return List.of(plain, plain.contains(".") ? plain + "00" : plain + ".0");
     }
 }

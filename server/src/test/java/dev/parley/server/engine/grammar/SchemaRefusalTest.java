@@ -32,9 +32,9 @@ class SchemaRefusalTest {
             {"$ref":"#/$defs/missing"}                                                       | /$ref                             | does not exist
             {"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"anyOf":[{"$ref":"#/$defs/a"}]}},"$ref":"#/$defs/a"} | /$defs/b/anyOf/0/$ref | recurses without consuming any input
             {"anyOf":[{"$ref":"#"},{"type":"null"}]}                                         | /anyOf/0/$ref                     | recurses without consuming any input
-            {"type":"number","minimum":0.5}                                                  | /minimum                          | whole numbers
+            {"type":"number","minimum":0.1234567890123456}                                   | /minimum                          | more than 15 fraction digits
             {"type":"integer","minimum":10,"maximum":5}                                      | ''                                | no integer lies between its bounds
-            {"type":"integer","maximum":1e20}                                                | /maximum                          | more than 16 digits
+            {"type":"integer","maximum":1e20}                                                | /maximum                          | more than 16 integer digits
             {"type":"array","maxItems":100001}                                               | /maxItems                         | too large for a grammar at /maxItems
             {"type":"string","minLength":500000}                                             | /minLength                        | minLength over 100000
             {"type":"string","pattern":"^a{0,500000}$"}                                      | /pattern                          | quantifier over 100000
