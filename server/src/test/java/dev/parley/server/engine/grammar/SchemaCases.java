@@ -15,7 +15,8 @@ import java.util.Optional;
 /**
  * The table of schemas in {@code schemas.json}: each with instances labelled valid, invalid, or narrower (valid
  * JSON for the schema that the grammar deliberately never writes, such as keys out of declared order). An instance
- * is a JSON value, tried both compact and pretty-printed, or {@code {"$text": "..."}} for exact text.
+ * is a JSON value, tried both compact and pretty-printed, or {@code {"$text": "..."}} for exact text, or
+ * {@code {"$repeat": v, "times": n}} for a long one: a string or array {@code v} concatenated n times.
  */
 record SchemaCases(List<Case> cases) {
     enum Label { VALID, INVALID, NARROWER }
@@ -56,6 +57,8 @@ record SchemaCases(List<Case> cases) {
         for (JsonNode value : values) {
             if (value.isObject() && value.has("$text")) {
                 instances.add(new Instance(value.get("$text").asText(), label));
+            } else if (value.isObject() && value.has("$repeat")) {
+                instances.add(new Instance(repeat(value.get("$repeat"), value.get("times").asInt()), label));
             } else {
                 instances.add(new Instance(STRICT.writeValueAsString(value), label));
                 if (value.isContainerNode() && !value.isEmpty()) {
@@ -63,6 +66,17 @@ record SchemaCases(List<Case> cases) {
                 }
             }
         }
+    }
+
+    private static String repeat(JsonNode unit, int times) throws IOException {
+        if (unit.isTextual()) {
+            return STRICT.writeValueAsString(unit.asText().repeat(times));
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode array = STRICT.createArrayNode();
+        for (int i = 0; i < times; i++) {
+            array.addAll((com.fasterxml.jackson.databind.node.ArrayNode) unit);
+        }
+        return STRICT.writeValueAsString(array);
     }
 
     /** The text as a JSON value, or empty when it is not exactly one JSON value. */
