@@ -26,7 +26,7 @@ public record JsonGrammar(String gbnf) {
      *     the offending keyword
      */
     public static JsonGrammar fromSchema(JsonNode schema) {
-        return new JsonGrammar(new SchemaConverter(schema).convert());
+        return new JsonGrammar(new SchemaConverter(java.util.Objects.requireNonNull(schema, "schema")).convert());
     }
 
     /** Any JSON object, the grammar of {@code response_format} {@code json_object}. */

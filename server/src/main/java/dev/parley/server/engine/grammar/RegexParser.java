@@ -147,6 +147,9 @@ final class RegexParser {
         if (negated) {
             pos++;
         }
+        if (peek(']')) {
+            throw refuse(negated ? "'[^]'" : "empty character class '[]'"); // ECMA-262 and java.util.regex read these differently
+        }
         List<int[]> ranges = new ArrayList<>();
         boolean first = true;
         while (true) {

@@ -15,6 +15,8 @@ class SchemaRefusalTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             {"type":"object","properties":{"x":{"not":{"type":"string"}}}}                  | /properties/x/not                 | Unsupported JSON Schema keyword 'not' at /properties/x/not
+            {"properties":{"a/b~c":{"not":{}}}}                                              | /properties/a~1b~0c/not           | at /properties/a~1b~0c/not
+            {"type":"string","pattern":"^[]a]$"}                                             | /pattern                          | empty character class
             {"if":{"type":"string"},"then":{"minLength":1}}                                  | /if                               | keyword 'if'
             {"type":"object","patternProperties":{"^a":{}}}                                  | /patternProperties                | keyword 'patternProperties'
             {"type":"object","minProperties":1}                                              | /minProperties                    | keyword 'minProperties'
