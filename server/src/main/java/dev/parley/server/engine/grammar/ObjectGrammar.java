@@ -15,8 +15,8 @@ import java.util.Set;
  * <p>Keys come in a fixed order, as llama.cpp writes them: required properties in declared order, then any of
  * the optional ones in declared order, then extra keys if {@code additionalProperties} allows them. Without
  * {@code additionalProperties} no extra key is written (JSON Schema would allow any; llama.cpp and OpenAI's
- * strict mode write none), unless the object declares nothing at all: then it is any object. Extra keys never spell a declared key, and use no escapes, so that an escape cannot
- * spell one either.
+ * strict mode write none), unless the object declares nothing at all: then it is any object. Extra keys never
+ * spell a declared key, and use no escapes, so that an escape cannot spell one either.
  */
 final class ObjectGrammar {
     private ObjectGrammar() {}

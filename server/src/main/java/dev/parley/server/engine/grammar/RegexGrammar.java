@@ -5,9 +5,9 @@ import java.util.List;
 
 /**
  * Spells a parsed {@code pattern} as GBNF for the inside of a JSON string (between its quotes). The grammar
- * works on the JSON text, so each character is written as JSON writes it: {@code "} as backslash-quote, a line
- * break as backslash-n, other control characters as a six-character {@code u} escape. Only one spelling of each character is
- * produced, which is narrower than JSON but decodes to exactly the strings the pattern matches.
+ * works on the JSON text, so each character is written as JSON writes it: a quote as backslash-quote, a line
+ * break as backslash-n, other control characters as a six-character {@code u} escape. Only one spelling of
+ * each character is produced: narrower than JSON, but it decodes to exactly the strings the pattern matches.
  *
  * <p>JSON Schema patterns are not anchored: a branch without {@code ^} may be preceded by any characters, one
  * without {@code $} followed by any. Anchors elsewhere than at a branch's ends are refused.

@@ -84,7 +84,11 @@ final class SchemaConverter {
         for (String keyword : List.of("anyOf", "oneOf")) {
             if (schema.has(keyword)) {
                 onlyBeside(schema, at, keyword, Set.of());
-                return alternatives(schema.get(keyword), at.child(keyword), hint, pendingRefs);
+                String spelled = alternatives(schema.get(keyword), at.child(keyword), hint, pendingRefs);
+                if (keyword.equals("oneOf")) {
+                    OneOf.requireDisjoint(this, schema.get(keyword), at.child(keyword));
+                }
+                return spelled;
             }
         }
         if (schema.has("allOf")) {
@@ -128,7 +132,7 @@ final class SchemaConverter {
         if (branches.size() > Limits.MAX_ALTERNATIVES) {
             throw SchemaException.tooLarge(at, "more than " + Limits.MAX_ALTERNATIVES + " branches");
         }
-        // oneOf is spelled as anyOf, as llama.cpp and OpenAI do: branches are expected to be disjoint.
+        // oneOf is spelled as anyOf, which is exact when its branches are disjoint (see OneOf).
         Set<String> names = new LinkedHashSet<>();
         for (int i = 0; i < branches.size(); i++) {
             names.add(rule(branches.get(i), at.child(i), hint + "-" + i, pendingRefs));

@@ -17,6 +17,9 @@ class SchemaRefusalTest {
             {"type":"object","properties":{"x":{"not":{"type":"string"}}}}                  | /properties/x/not                 | Unsupported JSON Schema keyword 'not' at /properties/x/not
             {"properties":{"a/b~c":{"not":{}}}}                                              | /properties/a~1b~0c/not           | at /properties/a~1b~0c/not
             {"type":"string","pattern":"^[]a]$"}                                             | /pattern                          | empty character class
+            {"properties":{"d":{"oneOf":[{"type":"string"},{"type":"string","format":"date"}]}}} | /properties/d/oneOf             | branches 0 and 1 may both match
+            {"oneOf":[{"type":"number"},{"type":"integer"}]}                                  | /oneOf                            | branches 0 and 1 may both match
+            {"oneOf":[{"properties":{"url":{}},"required":["url"],"additionalProperties":false},{"properties":{"path":{}}}]} | /oneOf | branches 0 and 1 may both match
             {"if":{"type":"string"},"then":{"minLength":1}}                                  | /if                               | keyword 'if'
             {"type":"object","patternProperties":{"^a":{}}}                                  | /patternProperties                | keyword 'patternProperties'
             {"type":"object","minProperties":1}                                              | /minProperties                    | keyword 'minProperties'
