@@ -191,7 +191,8 @@ final class RegexParser {
         return switch (escaped) {
             case Regex.Literal(int point) -> List.of(r(point));
             case Regex.CharSet(List<int[]> ranges, boolean inverted) when !inverted -> ranges;
-            default -> throw refuse("negated class escape inside a character class");
+            case Regex.CharSet(List<int[]> ranges, boolean inverted) when !negated -> complement(ranges); // [\s\S]
+            default -> throw refuse("negated class escape inside a negated character class");
         };
     }
 
@@ -286,9 +287,24 @@ final class RegexParser {
         return List.copyOf(merged);
     }
 
+    /** Every code point not in {@code ranges} (sorted and merged). */
+    static List<int[]> complement(List<int[]> ranges) {
+        List<int[]> out = new ArrayList<>();
+        int next = 0;
+        for (int[] range : ranges) {
+            if (range[0] > next) {
+                out.add(r(next, range[0] - 1));
+            }
+            next = range[1] + 1;
+        }
+        if (next <= MAX_CODE_POINT) {
+            out.add(r(next, MAX_CODE_POINT));
+        }
+        return out;
+    }
+
     static boolean contains(List<int[]> ranges, int cp) {
         return ranges.stream().anyMatch(range -> range[0] <= cp && cp <= range[1]);
     }
 
-    static final int MAX = MAX_CODE_POINT;
 }
