@@ -12,8 +12,8 @@ import java.util.Set;
  * Objects with {@code properties}, {@code required} and {@code additionalProperties}, and {@code allOf} merges
  * of such objects.
  *
- * <p>Keys come in a fixed order, as llama.cpp writes them: required properties in declared order, then any of
- * the optional ones in declared order, then extra keys if {@code additionalProperties} allows them. Without
+ * <p>Keys come in a fixed order, as llama.cpp writes them: required properties in the order {@code properties}
+ * declares them, then any of the optional ones in that order, then extra keys if {@code additionalProperties} allows them. Without
  * {@code additionalProperties} no extra key is written (JSON Schema would allow any; llama.cpp and OpenAI's
  * strict mode write none), unless the object declares nothing at all: then it is any object. Extra keys never
  * spell a declared key, and use no escapes, so that an escape cannot spell one either.
@@ -78,51 +78,56 @@ final class ObjectGrammar {
             }
         }
         String space = Primitives.use(rules, Primitives.SPACE);
-        Map<String, String> members = new LinkedHashMap<>(); // property → its "key": value rule
+        List<String> first = new ArrayList<>();
+        List<Member> optional = new ArrayList<>();
         for (var entry : properties.entrySet()) {
             String name = entry.getKey();
-            Property property = entry.getValue();
-            String value = converter.rule(property.schema(), property.at(), hint + "-" + name, Set.of());
-            members.put(name, rules.add(hint + "-" + name + "-kv", Gbnf.literal(key(name)) + " " + space + " \":\" " + space + " " + value));
+            String value = converter.rule(entry.getValue().schema(), entry.getValue().at(), hint + "-" + name, Set.of());
+            String member = rules.add(hint + "-" + name + "-kv", Gbnf.literal(key(name)) + " " + space + " \":\" " + space + " " + value);
+            if (required.contains(name)) {
+                first.add(member);
+            } else {
+                optional.add(new Member(name, member, false));
+            }
         }
-        List<String> optional = new ArrayList<>();
-        properties.keySet().stream().filter(name -> !required.contains(name)).forEach(name -> optional.add(members.get(name)));
-        boolean extras = additional != null && !(additional.isBoolean() && !additional.booleanValue());
-        if (extras) {
+        if (additional != null && !(additional.isBoolean() && !additional.booleanValue())) {
             String value = additional.isBoolean() ? Primitives.use(rules, "value")
                     : converter.rule(additional, at.child("additionalProperties"), hint + "-additional", Set.of());
             String key = rules.add(hint + "-additional-key", ExtraKeys.excluding(properties.keySet(), rules));
-            optional.add(rules.add(hint + "-additional-kv", key + " " + space + " \":\" " + space + " " + value));
+            optional.add(new Member("additional", rules.add(hint + "-additional-kv", key + " " + space + " \":\" " + space + " " + value), true));
         }
+        return layout(rules, space, first, optional, hint);
+    }
+
+    /** One optional member: its rule, and whether it may repeat (the extra keys). */
+    private record Member(String name, String rule, boolean repeats) {}
+
+    /** {@code "{"}, the required members in order, then the optional ones each present or not, then {@code "}"}. */
+    private static String layout(Rules rules, String space, List<String> required, List<Member> optional, String hint) {
         if (required.isEmpty() && optional.isEmpty()) {
             return "\"{\" " + space + " \"}\"";
         }
         String comma = "\",\" " + space + " ";
-        // tails[i]: optional members i.. each present or not, each after a comma; the extra-key member repeats.
-        // Without required members the first one written has no comma before it, so tails[0] is never used.
+        // tails[i]: optional members i.. each present or not, each after a comma. Without required members the
+        // first one written has no comma before it, so tails[0] is never used and not made.
         String[] tails = new String[optional.size() + 1];
         String tail = "";
-        List<String> optionalNames = new ArrayList<>(properties.keySet().stream().filter(name -> !required.contains(name)).toList());
-        if (extras) {
-            optionalNames.add("additional");
-        }
         for (int i = optional.size() - 1; i >= (required.isEmpty() ? 1 : 0); i--) {
-            boolean repeats = extras && i == optional.size() - 1;
-            String step = "( " + comma + optional.get(i) + " )" + (repeats ? "*" : "?");
-            tail = rules.add(hint + "-from-" + optionalNames.get(i), tail.isEmpty() ? step : step + " " + tail);
+            Member member = optional.get(i);
+            String step = "( " + comma + member.rule() + " )" + (member.repeats() ? "*" : "?");
+            tail = rules.add(hint + "-from-" + member.name(), tail.isEmpty() ? step : step + " " + tail);
             tails[i] = tail;
         }
-        String after = optional.isEmpty() ? "" : " " + tails[0];
         if (!required.isEmpty()) {
-            List<String> first = required.stream().map(members::get).toList();
-            return "\"{\" " + space + " " + String.join(" " + comma, first) + after + " " + space + " \"}\"";
+            String after = optional.isEmpty() ? "" : " " + tails[0];
+            return "\"{\" " + space + " " + String.join(" " + comma, required) + after + " " + space + " \"}\"";
         }
         // No required member: the first member written is one of the optional ones, the rest follow its tail.
         List<String> starts = new ArrayList<>();
         for (int i = 0; i < optional.size(); i++) {
-            String rest = tails[i + 1] == null ? "" : " " + tails[i + 1];
-            boolean repeats = extras && i == optional.size() - 1;
-            starts.add(optional.get(i) + (repeats ? " ( " + comma + optional.get(i) + " )*" : "") + rest);
+            Member member = optional.get(i);
+            String again = member.repeats() ? " ( " + comma + member.rule() + " )*" : "";
+            starts.add(member.rule() + again + (tails[i + 1] == null ? "" : " " + tails[i + 1]));
         }
         return "\"{\" " + space + " ( ( " + String.join(" | ", starts) + " ) " + space + " )? \"}\"";
     }
