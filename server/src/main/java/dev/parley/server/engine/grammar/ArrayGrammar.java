@@ -1,6 +1,7 @@
 package dev.parley.server.engine.grammar;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -16,7 +17,6 @@ final class ArrayGrammar {
     private static final int MAX_PREFIX = 100;
 
     static String of(SchemaConverter converter, JsonNode schema, Pointer at, String hint) {
-        Rules rules = converter.rules;
         JsonNode unique = schema.get("uniqueItems");
         if (unique != null && !(unique.isBoolean() && !unique.booleanValue())) {
             throw SchemaException.unsupported(at.child("uniqueItems"));
@@ -41,7 +41,7 @@ final class ArrayGrammar {
             if (schema.has("additionalItems")) {
                 throw SchemaException.unsupported(at.child("additionalItems"), "additionalItems without an array of items");
             }
-            extra = items == null ? com.fasterxml.jackson.databind.node.BooleanNode.TRUE : items;
+            extra = items == null ? BooleanNode.TRUE : items;
             extraAt = at.child("items");
         }
         if (extra != null && extra.isBoolean() && !extra.booleanValue()) {
@@ -60,6 +60,14 @@ final class ArrayGrammar {
                 throw SchemaException.unsupported(at.child("minItems"), "more items required than prefixItems gives schemas for");
             }
         }
+        return layout(converter.rules, prefix, extraRule, min, max, hint);
+    }
+
+    /**
+     * {@code "["}, the prefix items in order, then the extra items, {@code min} to {@code max} in all (-1:
+     * unbounded), then {@code "]"}. {@code extraRule} null: no extra items.
+     */
+    private static String layout(Rules rules, List<String> prefix, String extraRule, int min, int max, String hint) {
         String space = Primitives.use(rules, Primitives.SPACE);
         String comma = "\",\" " + space + " ";
         String elements;
