@@ -6,9 +6,13 @@ import java.util.Set;
 final class Keywords {
     private Keywords() {}
 
-    /** Say nothing about which values are valid; ignored. {@code $defs} and {@code definitions} only hold schemas for {@code $ref}. */
+    /**
+     * Say nothing about which values are valid; ignored. {@code $defs} and {@code definitions} only hold schemas for
+     * {@code $ref}; OpenAPI's {@code discriminator} (which Pydantic writes beside {@code oneOf}) only names the
+     * property that {@link OneOf} checks anyway.
+     */
     static final Set<String> ANNOTATIONS = Set.of("title", "description", "$comment", "examples", "default", "deprecated",
-            "readOnly", "writeOnly", "$schema", "$id", "$defs", "definitions");
+            "readOnly", "writeOnly", "$schema", "$id", "$defs", "definitions", "discriminator");
 
     static final Set<String> OBJECT = Set.of("properties", "required", "additionalProperties");
     static final Set<String> ARRAY = Set.of("items", "prefixItems", "additionalItems", "minItems", "maxItems", "uniqueItems");
