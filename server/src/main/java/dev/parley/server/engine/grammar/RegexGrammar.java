@@ -23,7 +23,7 @@ final class RegexGrammar {
         this.at = at;
     }
 
-    /** The GBNF for string contents that {@code pattern} matches; helper rules are added to {@code rules}. */
+    /** The GBNF for string contents that {@code pattern} matches; the rules it needs are added to {@code rules}. */
     static String contents(String pattern, Rules rules, String hint, Pointer at) {
         Regex regex = RegexParser.parse(pattern, at);
         RegexGrammar grammar = new RegexGrammar(rules, hint, at);
