@@ -2,6 +2,7 @@ package dev.parley.server.engine.llama;
 
 import dev.parley.server.engine.llama.ffi.Bindings;
 import dev.parley.server.engine.llama.ffi.NativeLibrary;
+import dev.parley.server.engine.llama.ffi.SamplerBindings;
 import dev.parley.server.engine.llama.ffi.Structs;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -274,6 +275,25 @@ public final class LlamaModel implements AutoCloseable {
     public Sampler newSampler(SamplingOptions options) {
         Checks.notNull(options, "options").check(vocabSize);
         return adopt(() -> Sampler.create(this, options));
+    }
+
+    /**
+     * Whether llama.cpp's grammar parser accepts {@code gbnf} with start rule {@code root} for this model's
+     * vocabulary. The sampler it builds to find out is freed at once.
+     */
+    public boolean checkGrammar(String gbnf, String root) {
+        Checks.notNull(gbnf, "gbnf");
+        Checks.notNull(root, "root");
+        return read(() -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment sampler = SamplerBindings.initGrammar(vocab, arena.allocateFrom(gbnf), arena.allocateFrom(root));
+                if (sampler.equals(MemorySegment.NULL)) {
+                    return false;
+                }
+                SamplerBindings.free(sampler);
+                return true;
+            }
+        });
     }
 
     /** Closes every context and sampler still open from this model, then frees it. Idempotent. */

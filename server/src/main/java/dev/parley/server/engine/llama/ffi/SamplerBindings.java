@@ -32,6 +32,7 @@ public final class SamplerBindings {
     private static final MethodHandle INIT_LOGIT_BIAS = function("llama_sampler_init_logit_bias", of(ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle SAMPLE = function("llama_sampler_sample", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle FREE = function("llama_sampler_free", ofVoid(ADDRESS));
+    private static final MethodHandle INIT_GRAMMAR = function("llama_sampler_init_grammar", of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
 
     public static MemorySegment chainInit(MemorySegment params) {
         try {
@@ -128,6 +129,19 @@ public final class SamplerBindings {
     public static void free(MemorySegment sampler) {
         try {
             FREE.invokeExact(sampler);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * A grammar sampler for {@code vocab}, from GBNF text and the name of its start rule (both NUL-terminated
+     * UTF-8); NULL when the grammar does not parse, names an undefined rule or is left-recursive (llama.cpp
+     * catches its own parse errors and logs them).
+     */
+    public static MemorySegment initGrammar(MemorySegment vocab, MemorySegment grammar, MemorySegment root) {
+        try {
+            return (MemorySegment) INIT_GRAMMAR.invokeExact(vocab, grammar, root);
         } catch (Throwable e) {
             throw rethrow(e);
         }
