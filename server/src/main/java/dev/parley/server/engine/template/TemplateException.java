@@ -1,0 +1,43 @@
+package dev.parley.server.engine.template;
+
+/**
+ * A template that cannot be compiled, or that refuses a context while rendering: a syntax error, a Python type error,
+ * an undefined value used where jinja2 raises, a {@code raise_exception(...)} of the template itself, an operation the
+ * sandbox forbids, or a render that exceeds its bounds.
+ */
+public final class TemplateException extends RuntimeException {
+    /** Which jinja2 exception (or bound) this corresponds to. */
+    public enum Kind {
+        SYNTAX,
+        /** {@code raise_exception(message)} called by the template: the template refuses the conversation. */
+        RAISED,
+        TYPE,
+        UNDEFINED,
+        SECURITY,
+        /** Loop iterations, output size or nesting exceeded the render's bounds. */
+        LIMIT
+    }
+
+    private final Kind kind;
+
+    TemplateException(Kind kind, String message) {
+        super(message);
+        this.kind = kind;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    static TemplateException syntax(int line, String message) {
+        return new TemplateException(Kind.SYNTAX, "line " + line + ": " + message);
+    }
+
+    static TemplateException type(String message) {
+        return new TemplateException(Kind.TYPE, message);
+    }
+
+    static TemplateException undefined(String message) {
+        return new TemplateException(Kind.UNDEFINED, message);
+    }
+}
