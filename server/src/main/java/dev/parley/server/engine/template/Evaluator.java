@@ -32,7 +32,7 @@ final class Evaluator {
             case Expr.TupleOf(List<Expr> items) -> new PyTuple(all(items, scope));
             case Expr.DictOf(List<Expr> keys, List<Expr> values) -> {
                 Map<Object, Object> map = new LinkedHashMap<>();
-                for (int i = 0; i < keys.size(); i++) map.put(eval(keys.get(i), scope), eval(values.get(i), scope));
+                for (int i = 0; i < keys.size(); i++) Values.put(map, eval(keys.get(i), scope), eval(values.get(i), scope));
                 yield map;
             }
             case Expr.Attribute(Expr object, String name) -> Attributes.attribute(eval(object, scope), name, budget);

@@ -195,7 +195,7 @@ final class Filters {
             }
             case "format" -> Percent.format(Values.str(v), kw.isEmpty() ? new PyTuple(args) : kw);
             case "attr" -> Attributes.attribute(v, Values.str(a.get(0, "name", "")), budget);
-            default -> throw TemplateException.type("No filter named '" + name + "'.");
+            default -> throw TemplateException.syntax(0, "No filter named '" + name + "'.");
         };
     }
 

@@ -22,6 +22,7 @@ final class Parser {
         Parser parser = new Parser(Lexer.tokenize(source));
         List<Node> body = parser.body(Set.of());
         if (parser.peek().type() != Type.END) throw parser.error("unexpected '" + parser.peek().text() + "'");
+        KnownNames.check(body, false);
         return body;
     }
 

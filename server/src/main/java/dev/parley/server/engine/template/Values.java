@@ -263,6 +263,20 @@ final class Values {
         };
     }
 
+    /** Python's {@code d[key] = value}: 1, 1.0 and True are one key, and the first spelling of it stays. */
+    static void put(Map<Object, Object> map, Object key, Object value) {
+        Object k = plain(key);
+        if (isNumber(k)) {
+            for (Object existing : map.keySet()) {
+                if (isNumber(existing) && eq(existing, k)) {
+                    map.put(existing, value);
+                    return;
+                }
+            }
+        }
+        map.put(k, value);
+    }
+
     /** A {@link Markup} as the plain string it is everywhere but in {@code +}. */
     static Object plain(Object v) {
         return v instanceof Markup m ? m.text() : v;

@@ -1,0 +1,48 @@
+package dev.parley.server.engine.template;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * One behaviour per snippet (whitespace control, slices, tojson, namespace, loop variables, macros, undefined values,
+ * string methods, filters, tests, Python printing), each compared with what jinja2 rendered: {@code snippets/cases.py}
+ * holds the snippets, {@code snippets/render_snippets.py} wrote {@code snippets/expected.json}.
+ */
+class JinjaSnippetsTest {
+    @TestFactory
+    Stream<DynamicTest> rendersEachSnippetAsJinja2Does() throws IOException {
+        JsonNode cases = new ObjectMapper().readTree(JinjaSnippetsTest.class.getResource("snippets/expected.json"));
+        Stream.Builder<DynamicTest> tests = Stream.builder();
+        cases.fields().forEachRemaining(e -> tests.add(DynamicTest.dynamicTest(e.getKey(), () -> check(e.getValue()))));
+        return tests.build();
+    }
+
+    private static void check(JsonNode snippet) {
+        String template = snippet.get("template").textValue();
+        String expected = snippet.get("expected").textValue();
+        Map<String, Object> context = new LinkedHashMap<>();
+        snippet.get("context").fields().forEachRemaining(f -> context.put(f.getKey(), f.getValue()));
+        if (expected.startsWith("!ERROR ")) {
+            TemplateException.Kind kind = switch (expected.substring("!ERROR ".length())) {
+                case "TemplateError" -> TemplateException.Kind.RAISED;
+                case "TypeError" -> TemplateException.Kind.TYPE;
+                case "UndefinedError" -> TemplateException.Kind.UNDEFINED;
+                case "SecurityError" -> TemplateException.Kind.SECURITY;
+                default -> TemplateException.Kind.SYNTAX; // TemplateSyntaxError, TemplateAssertionError
+            };
+            assertThatThrownBy(() -> ChatTemplate.compile(template).render(context, ReferenceRendersTest.CLOCK))
+                    .isInstanceOfSatisfying(TemplateException.class, e -> assertThat(e.kind()).isEqualTo(kind));
+        } else {
+            assertThat(ChatTemplate.compile(template).render(context, ReferenceRendersTest.CLOCK)).isEqualTo(expected);
+        }
+    }
+}
