@@ -40,8 +40,8 @@ final class Arithmetic {
             }
             case "*" -> {
                 if (numbers) return floats ? (Object) (Values.toDouble(a) * Values.toDouble(b)) : exact(() -> Math.multiplyExact(Values.toLong(a), Values.toLong(b)));
-                if (a instanceof String s && isInt(b)) return budget.string(s.repeat((int) Math.max(0, Math.min(Values.toLong(b), budget.maxChars()))));
-                if (b instanceof String s && isInt(a)) return budget.string(s.repeat((int) Math.max(0, Math.min(Values.toLong(a), budget.maxChars()))));
+                if (a instanceof String s && isInt(b)) return budget.repeat(s, Values.toLong(b));
+                if (b instanceof String s && isInt(a)) return budget.repeat(s, Values.toLong(a));
                 if (a instanceof List<?> l && isInt(b)) return repeat(l, Values.toLong(b), budget);
                 if (b instanceof List<?> l && isInt(a)) return repeat(l, Values.toLong(a), budget);
             }

@@ -20,10 +20,6 @@ final class Budget {
         this.maxChars = maxChars;
     }
 
-    int maxChars() {
-        return maxChars;
-    }
-
     /** One more loop iteration or call. */
     void step() {
         if (++steps > maxSteps) throw limit("more than " + maxSteps + " loop iterations and calls");
@@ -32,6 +28,13 @@ final class Budget {
     String string(String s) {
         if (s.length() > maxChars) throw limit("a string longer than " + maxChars + " characters");
         return s;
+    }
+
+    /** Python's {@code s * times}, refused before it is built if it would be too long. */
+    String repeat(String s, long times) {
+        if (times <= 0 || s.isEmpty()) return "";
+        if (times > maxChars / s.length()) throw limit("a string longer than " + maxChars + " characters");
+        return s.repeat((int) times);
     }
 
     void items(int count) {

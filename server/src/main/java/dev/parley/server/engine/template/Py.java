@@ -186,8 +186,13 @@ final class Py {
         if (Double.isInfinite(d)) return d > 0 ? "inf" : "-inf";
         if (d == 0) return (1 / d < 0) ? "-0.0" : "0.0";
         var decimal = new java.math.BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
+        if (decimal.precision() == 2) {
+            // Java prints at least two digits (4.9E-324) where one may already round-trip (5e-324).
+            var one = decimal.round(new java.math.MathContext(1, java.math.RoundingMode.HALF_EVEN));
+            if (one.doubleValue() == Math.abs(d)) decimal = one.stripTrailingZeros();
+        }
         String digits = decimal.unscaledValue().toString();
-        int exponent = digits.length() - 1 - decimal.scale(); // d = 0.digits × 10^(exponent + 1)
+        int exponent = digits.length() - 1 - decimal.scale(); // d = d.igits × 10^exponent
         String sign = d < 0 ? "-" : "";
         if (exponent < -4 || exponent >= 16) {
             String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);

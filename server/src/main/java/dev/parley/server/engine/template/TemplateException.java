@@ -29,8 +29,9 @@ public final class TemplateException extends RuntimeException {
         return kind;
     }
 
+    /** @param line 1-based, or 0 when not known */
     static TemplateException syntax(int line, String message) {
-        return new TemplateException(Kind.SYNTAX, "line " + line + ": " + message);
+        return new TemplateException(Kind.SYNTAX, line > 0 ? "line " + line + ": " + message : message);
     }
 
     static TemplateException type(String message) {
