@@ -10,7 +10,8 @@ final class Arithmetic {
     static Object apply(String op, Object left, Object right, Budget budget) {
         if (op.equals("+") && (left instanceof Markup || right instanceof Markup)) {
             if (!(Values.plain(left) instanceof String && Values.plain(right) instanceof String)) {
-                throw TemplateException.type("unsupported operand type(s) for +: '" + Values.typeName(left) + "' and '" + Values.typeName(right) + "'");
+                throw TemplateException.type("unsupported operand type(s) for +: '" + Values.typeName(left) + "' and '"
+                        + Values.typeName(right) + "'");
             }
             return new Markup(budget.string(escaped(left) + escaped(right)));
         }
@@ -22,9 +23,14 @@ final class Arithmetic {
         boolean floats = a instanceof Double || b instanceof Double;
         switch (op) {
             case "+" -> {
-                if (numbers) return floats ? (Object) (Values.toDouble(a) + Values.toDouble(b)) : exact(() -> Math.addExact(Values.toLong(a), Values.toLong(b)));
+                if (numbers)
+                    return floats
+                            ? (Object) (Values.toDouble(a) + Values.toDouble(b))
+                            : exact(() -> Math.addExact(Values.toLong(a), Values.toLong(b)));
                 if (a instanceof String x && b instanceof String y) return budget.string(x + y);
-                if (a instanceof List<?> x && b instanceof List<?> y && (a instanceof PyTuple) == (b instanceof PyTuple)) {
+                if (a instanceof List<?> x
+                        && b instanceof List<?> y
+                        && (a instanceof PyTuple) == (b instanceof PyTuple)) {
                     List<Object> out = new ArrayList<>(x);
                     out.addAll(y);
                     budget.items(out.size());
@@ -32,14 +38,21 @@ final class Arithmetic {
                 }
                 if (a instanceof String || a instanceof List<?>) {
                     String kind = a instanceof String ? "str" : Values.typeName(a);
-                    throw TemplateException.type("can only concatenate " + kind + " (not \"" + Values.typeName(b) + "\") to " + kind);
+                    throw TemplateException.type(
+                            "can only concatenate " + kind + " (not \"" + Values.typeName(b) + "\") to " + kind);
                 }
             }
             case "-" -> {
-                if (numbers) return floats ? (Object) (Values.toDouble(a) - Values.toDouble(b)) : exact(() -> Math.subtractExact(Values.toLong(a), Values.toLong(b)));
+                if (numbers)
+                    return floats
+                            ? (Object) (Values.toDouble(a) - Values.toDouble(b))
+                            : exact(() -> Math.subtractExact(Values.toLong(a), Values.toLong(b)));
             }
             case "*" -> {
-                if (numbers) return floats ? (Object) (Values.toDouble(a) * Values.toDouble(b)) : exact(() -> Math.multiplyExact(Values.toLong(a), Values.toLong(b)));
+                if (numbers)
+                    return floats
+                            ? (Object) (Values.toDouble(a) * Values.toDouble(b))
+                            : exact(() -> Math.multiplyExact(Values.toLong(a), Values.toLong(b)));
                 if (a instanceof String s && isInt(b)) return budget.repeat(s, Values.toLong(b));
                 if (b instanceof String s && isInt(a)) return budget.repeat(s, Values.toLong(a));
                 if (a instanceof List<?> l && isInt(b)) return repeat(l, Values.toLong(b), budget);
@@ -54,14 +67,16 @@ final class Arithmetic {
             }
             case "//" -> {
                 if (numbers) {
-                    if (Values.toDouble(b) == 0) throw TemplateException.type("ZeroDivisionError: integer division or modulo by zero");
+                    if (Values.toDouble(b) == 0)
+                        throw TemplateException.type("ZeroDivisionError: integer division or modulo by zero");
                     if (floats) return Math.floor(Values.toDouble(a) / Values.toDouble(b));
                     return Math.floorDiv(Values.toLong(a), Values.toLong(b));
                 }
             }
             case "%" -> {
                 if (numbers) {
-                    if (Values.toDouble(b) == 0) throw TemplateException.type("ZeroDivisionError: integer modulo by zero");
+                    if (Values.toDouble(b) == 0)
+                        throw TemplateException.type("ZeroDivisionError: integer modulo by zero");
                     if (floats) {
                         double x = Values.toDouble(a);
                         double y = Values.toDouble(b);

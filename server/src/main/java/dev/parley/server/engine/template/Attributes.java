@@ -27,7 +27,8 @@ final class Attributes {
         return switch (object) {
             case null -> Undefined.attribute(null, name);
             case Map<?, ?> map -> map.containsKey(name) ? map.get(name) : Undefined.attribute(object, name);
-            case Namespace ns -> ns.attributes.containsKey(name) ? ns.attributes.get(name) : Undefined.attribute(object, name);
+            case Namespace ns ->
+                ns.attributes.containsKey(name) ? ns.attributes.get(name) : Undefined.attribute(object, name);
             case Loop loop -> loop.attribute(name);
             default -> Undefined.attribute(object, name);
         };
@@ -46,12 +47,14 @@ final class Attributes {
                     if (Values.eq(e.getKey(), key)) return e.getValue();
                 }
             }
-            case List<?> list when key instanceof Long || key instanceof Boolean -> {
+            case List<?> list
+            when key instanceof Long || key instanceof Boolean -> {
                 long i = Values.toLong(key);
                 if (i < 0) i += list.size();
                 return i >= 0 && i < list.size() ? list.get((int) i) : Undefined.item(object, key);
             }
-            case String s when key instanceof Long || key instanceof Boolean -> {
+            case String s
+            when key instanceof Long || key instanceof Boolean -> {
                 int[] cps = s.codePoints().toArray();
                 long i = Values.toLong(key);
                 if (i < 0) i += cps.length;
@@ -77,7 +80,8 @@ final class Attributes {
         if (st == 0) throw TemplateException.type("ValueError: slice step cannot be zero");
         List<Object> source;
         if (object instanceof String s) {
-            source = new ArrayList<>(s.codePoints().mapToObj(Character::toString).toList());
+            source =
+                    new ArrayList<>(s.codePoints().mapToObj(Character::toString).toList());
         } else if (object instanceof List<?> list) {
             source = new ArrayList<>(list);
         } else {
@@ -88,7 +92,8 @@ final class Attributes {
         long to = bound(stop, n, st, st < 0 ? -1 : n);
         List<Object> out = new ArrayList<>();
         for (long i = from; st > 0 ? i < to : i > to; i += st) out.add(source.get((int) i));
-        if (object instanceof String) return String.join("", out.stream().map(o -> (String) o).toList());
+        if (object instanceof String)
+            return String.join("", out.stream().map(o -> (String) o).toList());
         return object instanceof PyTuple ? new PyTuple(out) : out;
     }
 
@@ -117,33 +122,40 @@ final class Attributes {
             case Map<?, ?> map -> {
                 if (DICT_MUTATORS.contains(name)) yield Undefined.forbidden(object, name);
                 yield switch (name) {
-                    case "items" -> (Invocable) (args, kwargs) -> {
-                        List<Object> items = new ArrayList<>();
-                        map.forEach((k, v) -> items.add(new PyTuple(java.util.Arrays.asList(k, v))));
-                        return items;
-                    };
+                    case "items" ->
+                        (Invocable) (args, kwargs) -> {
+                            List<Object> items = new ArrayList<>();
+                            map.forEach((k, v) -> items.add(new PyTuple(java.util.Arrays.asList(k, v))));
+                            return items;
+                        };
                     case "keys" -> (Invocable) (args, kwargs) -> new ArrayList<Object>(map.keySet());
                     case "values" -> (Invocable) (args, kwargs) -> new ArrayList<Object>(map.values());
                     case "copy" -> (Invocable) (args, kwargs) -> new java.util.LinkedHashMap<Object, Object>(map);
-                    case "get" -> (Invocable) (args, kwargs) -> {
-                        if (args.isEmpty()) throw TemplateException.type("get expected at least 1 argument, got 0");
-                        for (var e : map.entrySet()) {
-                            if (Values.eq(e.getKey(), args.get(0))) return e.getValue();
-                        }
-                        return args.size() > 1 ? args.get(1) : null;
-                    };
+                    case "get" ->
+                        (Invocable) (args, kwargs) -> {
+                            if (args.isEmpty()) throw TemplateException.type("get expected at least 1 argument, got 0");
+                            for (var e : map.entrySet()) {
+                                if (Values.eq(e.getKey(), args.get(0))) return e.getValue();
+                            }
+                            return args.size() > 1 ? args.get(1) : null;
+                        };
                     default -> null;
                 };
             }
             case List<?> list -> {
-                if (LIST_MUTATORS.contains(name) && !(object instanceof PyTuple)) yield Undefined.forbidden(object, name);
+                if (LIST_MUTATORS.contains(name) && !(object instanceof PyTuple))
+                    yield Undefined.forbidden(object, name);
                 yield switch (name) {
-                    case "index" -> (Invocable) (args, kwargs) -> {
-                        for (int i = 0; i < list.size(); i++) if (Values.eq(list.get(i), args.get(0))) return (long) i;
-                        throw TemplateException.type("ValueError: " + Values.repr(args.get(0)) + " is not in list");
-                    };
-                    case "count" -> (Invocable) (args, kwargs) ->
-                            list.stream().filter(i -> Values.eq(i, args.get(0))).count();
+                    case "index" ->
+                        (Invocable) (args, kwargs) -> {
+                            for (int i = 0; i < list.size(); i++)
+                                if (Values.eq(list.get(i), args.get(0))) return (long) i;
+                            throw TemplateException.type("ValueError: " + Values.repr(args.get(0)) + " is not in list");
+                        };
+                    case "count" ->
+                        (Invocable) (args, kwargs) -> list.stream()
+                                .filter(i -> Values.eq(i, args.get(0)))
+                                .count();
                     case "copy" -> (Invocable) (args, kwargs) -> new ArrayList<Object>(list);
                     default -> null;
                 };

@@ -32,29 +32,37 @@ final class Evaluator {
             case Expr.TupleOf(List<Expr> items) -> new PyTuple(all(items, scope));
             case Expr.DictOf(List<Expr> keys, List<Expr> values) -> {
                 Map<Object, Object> map = new LinkedHashMap<>();
-                for (int i = 0; i < keys.size(); i++) Values.put(map, eval(keys.get(i), scope), eval(values.get(i), scope));
+                for (int i = 0; i < keys.size(); i++)
+                    Values.put(map, eval(keys.get(i), scope), eval(values.get(i), scope));
                 yield map;
             }
             case Expr.Attribute(Expr object, String name) -> Attributes.attribute(eval(object, scope), name, budget);
             case Expr.Item(Expr object, Expr key) -> Attributes.item(eval(object, scope), eval(key, scope), budget);
-            case Expr.Slice(Expr object, Expr start, Expr stop, Expr step) -> Attributes.slice(
-                    eval(object, scope), optional(start, scope), optional(stop, scope), optional(step, scope));
+            case Expr.Slice(Expr object, Expr start, Expr stop, Expr step) ->
+                Attributes.slice(
+                        eval(object, scope), optional(start, scope), optional(stop, scope), optional(step, scope));
             case Expr.Call call -> call(call, scope, null);
             case Expr.Filter filter -> filterChain(filter, ABSENT, scope);
             case Expr.Test(Expr value, String name, Expr.Args args, boolean negated) -> {
                 Object subject = eval(value, scope);
                 yield negated != Tests.apply(name, subject, all(args.positional(), scope));
             }
-            case Expr.Unary(String op, Expr operand) -> switch (op) {
-                case "not" -> !Values.truthy(eval(operand, scope));
-                case "-" -> Arithmetic.negate(eval(operand, scope));
-                default -> Arithmetic.plus(eval(operand, scope));
-            };
+            case Expr.Unary(String op, Expr operand) ->
+                switch (op) {
+                    case "not" -> !Values.truthy(eval(operand, scope));
+                    case "-" -> Arithmetic.negate(eval(operand, scope));
+                    default -> Arithmetic.plus(eval(operand, scope));
+                };
             case Expr.Binary(String op, Expr left, Expr right) -> binary(op, left, right, scope);
             case Expr.Compare compare -> compare(compare, scope);
-            case Expr.Conditional(Expr test, Expr then, Expr otherwise) -> Values.truthy(eval(test, scope))
-                    ? eval(then, scope)
-                    : otherwise == null ? new Undefined("the inline if-expression evaluated to false and no else section was defined.", false) : eval(otherwise, scope);
+            case Expr.Conditional(Expr test, Expr then, Expr otherwise) ->
+                Values.truthy(eval(test, scope))
+                        ? eval(then, scope)
+                        : otherwise == null
+                                ? new Undefined(
+                                        "the inline if-expression evaluated to false and no else section was defined.",
+                                        false)
+                                : eval(otherwise, scope);
         };
     }
 
@@ -109,7 +117,11 @@ final class Evaluator {
                 ? filterChain(inner, base, scope)
                 : base == ABSENT ? eval(filter.value(), scope) : base;
         interpreter.budget.step();
-        return Filters.apply(filter.name(), value, all(filter.args().positional(), scope), named(filter.args(), scope),
+        return Filters.apply(
+                filter.name(),
+                value,
+                all(filter.args().positional(), scope),
+                named(filter.args(), scope),
                 interpreter.budget);
     }
 
@@ -121,7 +133,8 @@ final class Evaluator {
 
     private Map<String, Object> named(Expr.Args args, Scope scope) {
         Map<String, Object> kwargs = new LinkedHashMap<>();
-        for (int i = 0; i < args.names().size(); i++) kwargs.put(args.names().get(i), eval(args.named().get(i), scope));
+        for (int i = 0; i < args.names().size(); i++)
+            kwargs.put(args.names().get(i), eval(args.named().get(i), scope));
         return kwargs;
     }
 

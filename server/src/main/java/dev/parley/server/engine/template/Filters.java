@@ -8,11 +8,49 @@ import java.util.Map;
 
 /** jinja2's built-in filters that chat templates use, plus Hugging Face's {@code tojson}, with jinja2's argument names. */
 final class Filters {
-    private static final List<String> NAMES = List.of("tojson", "trim", "length", "count", "first", "last", "list",
-            "join", "default", "d", "upper", "lower", "title", "capitalize", "replace", "items", "selectattr",
-            "rejectattr", "select", "reject", "map", "unique", "reverse", "sort", "string", "int", "float", "abs",
-            "round", "safe", "indent", "wordcount", "dictsort", "batch", "min", "max", "sum", "center", "escape", "e",
-            "format", "attr");
+    private static final List<String> NAMES = List.of(
+            "tojson",
+            "trim",
+            "length",
+            "count",
+            "first",
+            "last",
+            "list",
+            "join",
+            "default",
+            "d",
+            "upper",
+            "lower",
+            "title",
+            "capitalize",
+            "replace",
+            "items",
+            "selectattr",
+            "rejectattr",
+            "select",
+            "reject",
+            "map",
+            "unique",
+            "reverse",
+            "sort",
+            "string",
+            "int",
+            "float",
+            "abs",
+            "round",
+            "safe",
+            "indent",
+            "wordcount",
+            "dictsort",
+            "batch",
+            "min",
+            "max",
+            "sum",
+            "center",
+            "escape",
+            "e",
+            "format",
+            "attr");
 
     private Filters() {}
 
@@ -23,14 +61,16 @@ final class Filters {
     static Object apply(String name, Object v, List<Object> args, Map<String, Object> kw, Budget budget) {
         if (v instanceof Undefined u && u.unsafe()) throw u.error();
         if (name.equals("safe")) return v instanceof Markup ? v : new Markup(Values.str(v));
-        if (name.equals("escape") || name.equals("e")) return v instanceof Markup ? v : new Markup(Markup.escape(Values.str(v)));
+        if (name.equals("escape") || name.equals("e"))
+            return v instanceof Markup ? v : new Markup(Markup.escape(Values.str(v)));
         v = Values.plain(v);
         var a = new Arguments(name, args.stream().map(Values::plain).toList(), kw);
         return switch (name) {
-            case "tojson" -> budget.string(PyJson.of(
-                            Values.truthy(a.get(0, "ensure_ascii", false)), a.get(1, "indent", null),
-                            a.get(2, "separators", null), Values.truthy(a.get(3, "sort_keys", false)))
-                    .dumps(v, budget));
+            case "tojson" ->
+                budget.string(PyJson.of(
+                                Values.truthy(a.get(0, "ensure_ascii", false)), a.get(1, "indent", null),
+                                a.get(2, "separators", null), Values.truthy(a.get(3, "sort_keys", false)))
+                        .dumps(v, budget));
             case "trim" -> Py.strip(Values.str(v), a.get(0, "chars", null) instanceof String s ? s : null);
             case "length", "count" -> Values.length(v);
             case "first" -> {
@@ -66,15 +106,20 @@ final class Filters {
             case "title" -> Py.title(Values.str(v));
             case "replace" -> {
                 Object count = a.get(2, "count", null);
-                yield StringMethods.bind(Values.str(v), "replace", budget).call(
-                        count == null
-                                ? List.of(Values.str(a.get(0, "old", "")), Values.str(a.get(1, "new", "")))
-                                : List.of(Values.str(a.get(0, "old", "")), Values.str(a.get(1, "new", "")), count),
-                        Map.of());
+                yield StringMethods.bind(Values.str(v), "replace", budget)
+                        .call(
+                                count == null
+                                        ? List.of(Values.str(a.get(0, "old", "")), Values.str(a.get(1, "new", "")))
+                                        : List.of(
+                                                Values.str(a.get(0, "old", "")),
+                                                Values.str(a.get(1, "new", "")),
+                                                count),
+                                Map.of());
             }
             case "items" -> {
                 if (v instanceof Undefined) yield new Generator(List.of());
-                if (!(v instanceof Map<?, ?> map)) throw TemplateException.type("Can only get item pairs from a mapping.");
+                if (!(v instanceof Map<?, ?> map))
+                    throw TemplateException.type("Can only get item pairs from a mapping.");
                 List<Object> items = new ArrayList<>();
                 map.forEach((k, val) -> items.add(new PyTuple(java.util.Arrays.asList(k, val))));
                 yield new Generator(items);
@@ -126,7 +171,8 @@ final class Filters {
                 yield items;
             }
             case "dictsort" -> {
-                if (!(v instanceof Map<?, ?> map)) throw TemplateException.type("You can only sort by either \"key\" or \"value\"");
+                if (!(v instanceof Map<?, ?> map))
+                    throw TemplateException.type("You can only sort by either \"key\" or \"value\"");
                 boolean caseSensitive = Values.truthy(a.get(0, "case_sensitive", false));
                 int by = "value".equals(a.get(1, "by", "key")) ? 1 : 0;
                 boolean reverse = Values.truthy(a.get(2, "reverse", false));
@@ -146,8 +192,12 @@ final class Filters {
                 throw TemplateException.type("bad operand type for abs(): '" + Values.typeName(v) + "'");
             }
             case "round" -> Numbers.round(v, a.get(0, "precision", 0L), Values.str(a.get(1, "method", "common")));
-            case "indent" -> indent(Values.str(v), a.get(0, "width", 4L), Values.truthy(a.get(1, "first", false)),
-                    Values.truthy(a.get(2, "blank", false)));
+            case "indent" ->
+                indent(
+                        Values.str(v),
+                        a.get(0, "width", 4L),
+                        Values.truthy(a.get(1, "first", false)),
+                        Values.truthy(a.get(2, "blank", false)));
             case "wordcount" -> (long) Values.str(v).split("[\\p{L}\\p{N}_]+", -1).length - 1;
             case "batch" -> {
                 long size = Values.toLong(a.get(0, "linecount", 1L));
@@ -176,13 +226,16 @@ final class Filters {
                 Comparator<Object> order = Comparator.comparing(
                         item -> sortKey(attribute == null ? item : path(item, attribute, null, budget), caseSensitive),
                         (x, y) -> Values.compare(x, y, "<"));
-                yield name.equals("min") ? items.stream().min(order).orElseThrow() : items.stream().max(order).orElseThrow();
+                yield name.equals("min")
+                        ? items.stream().min(order).orElseThrow()
+                        : items.stream().max(order).orElseThrow();
             }
             case "sum" -> {
                 Object attribute = a.get(0, "attribute", null);
                 Object total = a.get(1, "start", 0L);
                 for (Object item : Values.iterate(v)) {
-                    total = Arithmetic.apply("+", total, attribute == null ? item : path(item, attribute, null, budget), budget);
+                    total = Arithmetic.apply(
+                            "+", total, attribute == null ? item : path(item, attribute, null, budget), budget);
                 }
                 yield total;
             }
@@ -225,7 +278,11 @@ final class Filters {
     private static Object path(Object item, Object attribute, Object fallback, Budget budget) {
         List<Object> parts = new ArrayList<>();
         if (attribute instanceof String s) {
-            for (String part : s.split("\\.", -1)) parts.add(part.chars().allMatch(Character::isDigit) && !part.isEmpty() ? (Object) Long.parseLong(part) : part);
+            for (String part : s.split("\\.", -1))
+                parts.add(
+                        part.chars().allMatch(Character::isDigit) && !part.isEmpty()
+                                ? (Object) Long.parseLong(part)
+                                : part);
         } else {
             parts.add(attribute);
         }
@@ -241,14 +298,16 @@ final class Filters {
     }
 
     private static String indent(String s, Object width, boolean first, boolean blank) {
-        String unit = width instanceof String w ? w : " ".repeat((int) Math.max(0, Math.min(Values.toLong(width), 1000)));
+        String unit =
+                width instanceof String w ? w : " ".repeat((int) Math.max(0, Math.min(Values.toLong(width), 1000)));
         List<String> lines = Py.splitlines(s + "\n");
         StringBuilder out = new StringBuilder();
         if (blank) {
             out.append(String.join("\n" + unit, lines));
         } else {
             out.append(lines.getFirst());
-            for (String line : lines.subList(1, lines.size())) out.append('\n').append(line.isEmpty() ? "" : unit + line);
+            for (String line : lines.subList(1, lines.size()))
+                out.append('\n').append(line.isEmpty() ? "" : unit + line);
         }
         return first ? unit + out : out.toString();
     }

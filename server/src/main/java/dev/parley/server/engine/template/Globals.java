@@ -42,9 +42,11 @@ final class Globals {
             };
         });
         g.put("raise_exception", (Invocable) (args, kw) -> {
-            throw new TemplateException(TemplateException.Kind.RAISED, args.isEmpty() ? "" : Values.str(args.getFirst()));
+            throw new TemplateException(
+                    TemplateException.Kind.RAISED, args.isEmpty() ? "" : Values.str(args.getFirst()));
         });
-        g.put("strftime_now", (Invocable) (args, kw) -> Strftime.format(Values.str(args.isEmpty() ? "" : args.getFirst()), now));
+        g.put("strftime_now", (Invocable)
+                (args, kw) -> Strftime.format(Values.str(args.isEmpty() ? "" : args.getFirst()), now));
         return g;
     }
 
@@ -67,9 +69,13 @@ final class Globals {
             default -> throw TemplateException.type("range expected 1 to 3 arguments, got " + args.size());
         }
         if (step == 0) throw TemplateException.type("ValueError: range() arg 3 must not be zero");
-        long count = step > 0 ? Math.max(0, (stop - start + step - 1) / step) : Math.max(0, (start - stop - step - 1) / -step);
+        long count = step > 0
+                ? Math.max(0, (stop - start + step - 1) / step)
+                : Math.max(0, (start - stop - step - 1) / -step);
         if (count > MAX_RANGE) {
-            throw new TemplateException(TemplateException.Kind.LIMIT, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + MAX_RANGE + ").");
+            throw new TemplateException(
+                    TemplateException.Kind.LIMIT,
+                    "Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + MAX_RANGE + ").");
         }
         List<Object> out = new ArrayList<>();
         for (long i = 0; i < count; i++) out.add(start + i * step);

@@ -53,18 +53,19 @@ final class Interpreter {
             }
             case Node.For f -> loop(f, scope);
             case Node.Set(List<String> names, String attribute, Expr value) ->
-                    assign(names, attribute, evaluator.eval(value, scope), scope);
+                assign(names, attribute, evaluator.eval(value, scope), scope);
             case Node.SetBlock(String name, Expr.Filter filter, List<Node> body) -> {
                 Object value = capture(body, new Scope(scope));
                 scope.set(name, filter == null ? value : evaluator.filterChain(filter, value, scope));
             }
-            case Node.Macro m -> scope.set(m.name(), new Macro(this, m.name(), m.params(), m.defaults(), m.body(), scope));
+            case Node.Macro m ->
+                scope.set(m.name(), new Macro(this, m.name(), m.params(), m.defaults(), m.body(), scope));
             case Node.CallBlock c -> {
                 Macro caller = new Macro(this, "caller", c.params(), c.defaults(), c.body(), scope);
                 write(Values.str(evaluator.call(c.call(), scope, caller)));
             }
             case Node.FilterBlock(Expr.Filter filter, List<Node> body) ->
-                    write(Values.str(evaluator.filterChain(filter, capture(body, scope), scope)));
+                write(Values.str(evaluator.filterChain(filter, capture(body, scope), scope)));
             case Node.Scoped(List<Node> body) -> run(body, new Scope(scope));
             case Node.Break() -> throw BREAK;
             case Node.Continue() -> throw CONTINUE;
@@ -144,7 +145,13 @@ final class Interpreter {
     }
 
     /** A {@code macro} (or the body of a {@code call} block): called with arguments, it renders its body to a string. */
-    record Macro(Interpreter interpreter, String name, List<String> params, List<Expr> defaults, List<Node> body, Scope closure)
+    record Macro(
+            Interpreter interpreter,
+            String name,
+            List<String> params,
+            List<Expr> defaults,
+            List<Node> body,
+            Scope closure)
             implements Invocable {
         @Override
         public Object call(List<Object> args, Map<String, Object> kwargs) {
@@ -158,7 +165,9 @@ final class Interpreter {
                     String param = params.get(i);
                     if (i < args.size()) {
                         scope.set(param, args.get(i));
-                        if (extra.containsKey(param)) throw TemplateException.type("macro '" + name + "' got multiple values for argument '" + param + "'");
+                        if (extra.containsKey(param))
+                            throw TemplateException.type(
+                                    "macro '" + name + "' got multiple values for argument '" + param + "'");
                     } else if (extra.containsKey(param)) {
                         scope.set(param, extra.remove(param));
                     } else if (defaults.get(i) != null) {
@@ -168,7 +177,11 @@ final class Interpreter {
                     }
                 }
                 if (extra.containsKey("caller")) scope.set("caller", extra.remove("caller"));
-                scope.set("varargs", args.size() > params.size() ? new ArrayList<>(args.subList(params.size(), args.size())) : new ArrayList<>());
+                scope.set(
+                        "varargs",
+                        args.size() > params.size()
+                                ? new ArrayList<>(args.subList(params.size(), args.size()))
+                                : new ArrayList<>());
                 scope.set("kwargs", new LinkedHashMap<Object, Object>(extra));
                 return interpreter.capture(body, scope);
             } finally {

@@ -78,7 +78,8 @@ final class KnownNames {
                 check(args, soft);
             }
             case Expr.Filter(Expr value, String name, Expr.Args args) -> {
-                if (!soft && !Filters.exists(name)) throw TemplateException.syntax(0, "No filter named '" + name + "'.");
+                if (!soft && !Filters.exists(name))
+                    throw TemplateException.syntax(0, "No filter named '" + name + "'.");
                 check(value, soft);
                 check(args, soft);
             }

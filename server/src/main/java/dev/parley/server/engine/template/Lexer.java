@@ -103,7 +103,8 @@ final class Lexer {
         if (end < 0) throw TemplateException.syntax(line(body), "missing end of comment tag");
         int after = end + 2;
         if (end > body && src.charAt(end - 1) == '-') after = skipWhitespace(after);
-        else if (!(end > body && src.charAt(end - 1) == '+') && after < src.length() && src.charAt(after) == '\n') after++;
+        else if (!(end > body && src.charAt(end - 1) == '+') && after < src.length() && src.charAt(after) == '\n')
+            after++;
         finish(after);
     }
 

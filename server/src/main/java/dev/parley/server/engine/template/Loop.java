@@ -39,16 +39,18 @@ final class Loop {
             case "depth0" -> 0L;
             case "previtem" -> index0 > 0 ? items.get(index0 - 1) : new Undefined("there is no previous item", false);
             case "nextitem" -> index0 < n - 1 ? items.get(index0 + 1) : new Undefined("there is no next item", false);
-            case "cycle" -> (Invocable) (args, kwargs) -> {
-                if (args.isEmpty()) throw TemplateException.type("no items for cycling given");
-                return args.get(index0 % args.size());
-            };
-            case "changed" -> (Invocable) (args, kwargs) -> {
-                Object value = new PyTuple(args);
-                if (lastChanged != Generator.EXHAUSTED && Values.eq(lastChanged, value)) return false;
-                lastChanged = value;
-                return true;
-            };
+            case "cycle" ->
+                (Invocable) (args, kwargs) -> {
+                    if (args.isEmpty()) throw TemplateException.type("no items for cycling given");
+                    return args.get(index0 % args.size());
+                };
+            case "changed" ->
+                (Invocable) (args, kwargs) -> {
+                    Object value = new PyTuple(args);
+                    if (lastChanged != Generator.EXHAUSTED && Values.eq(lastChanged, value)) return false;
+                    lastChanged = value;
+                    return true;
+                };
             default -> Undefined.attribute(this, name);
         };
     }

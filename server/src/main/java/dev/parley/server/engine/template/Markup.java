@@ -6,6 +6,10 @@ package dev.parley.server.engine.template;
  */
 record Markup(String text) {
     static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&#34;").replace("'", "&#39;");
+        return s.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace("\"", "&#34;")
+                .replace("'", "&#39;");
     }
 }

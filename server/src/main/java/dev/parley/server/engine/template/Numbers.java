@@ -44,7 +44,8 @@ final class Numbers {
     }
 
     static Object round(Object v, Object precision, String method) {
-        if (!Values.isNumber(v)) throw TemplateException.type("type " + Values.typeName(v) + " doesn't define __round__ method");
+        if (!Values.isNumber(v))
+            throw TemplateException.type("type " + Values.typeName(v) + " doesn't define __round__ method");
         int digits = (int) Values.toLong(precision);
         double d = Values.toDouble(v);
         if (!Double.isFinite(d)) return d;

@@ -8,7 +8,8 @@ import java.util.Set;
 
 /** Builds the statement tree from tokens, following jinja2's grammar and operator precedence. */
 final class Parser {
-    private static final int MAX_DEPTH = 200; // nesting of statements and expressions; deeper is refused, not a stack overflow
+    private static final int MAX_DEPTH =
+            200; // nesting of statements and expressions; deeper is refused, not a stack overflow
 
     private final List<Token> tokens;
     private int at;
@@ -21,7 +22,8 @@ final class Parser {
     static List<Node> parse(String source) {
         Parser parser = new Parser(Lexer.tokenize(source));
         List<Node> body = parser.body(Set.of());
-        if (parser.peek().type() != Type.END) throw parser.error("unexpected '" + parser.peek().text() + "'");
+        if (parser.peek().type() != Type.END)
+            throw parser.error("unexpected '" + parser.peek().text() + "'");
         KnownNames.check(body, false);
         return body;
     }
@@ -256,8 +258,11 @@ final class Parser {
 
     private boolean tupleEnds() {
         Token t = peek();
-        return t.type() == Type.VARIABLE_END || t.type() == Type.BLOCK_END || t.isOperator(")")
-                || t.isOperator("=") || t.isName("in");
+        return t.type() == Type.VARIABLE_END
+                || t.type() == Type.BLOCK_END
+                || t.isOperator(")")
+                || t.isOperator("=")
+                || t.isName("in");
     }
 
     private Expr expression(boolean conditional) {
@@ -389,12 +394,13 @@ final class Parser {
     private Expr primary() {
         Token t = next();
         return switch (t.type()) {
-            case NAME -> switch (t.text()) {
-                case "true", "True" -> new Expr.Literal(true);
-                case "false", "False" -> new Expr.Literal(false);
-                case "none", "None" -> new Expr.Literal(null);
-                default -> new Expr.Name(t.text());
-            };
+            case NAME ->
+                switch (t.text()) {
+                    case "true", "True" -> new Expr.Literal(true);
+                    case "false", "False" -> new Expr.Literal(false);
+                    case "none", "None" -> new Expr.Literal(null);
+                    default -> new Expr.Name(t.text());
+                };
             case STRING -> {
                 StringBuilder s = new StringBuilder(Strings.decode(t.text()));
                 while (peek().type() == Type.STRING) s.append(Strings.decode(next().text()));
@@ -408,33 +414,34 @@ final class Parser {
                 }
             }
             case FLOAT -> new Expr.Literal(Double.parseDouble(t.text()));
-            case OPERATOR -> switch (t.text()) {
-                case "(" -> parenthesised();
-                case "[" -> {
-                    List<Expr> items = new ArrayList<>();
-                    while (!peek().isOperator("]")) {
-                        if (!items.isEmpty()) expectOperator(",");
-                        if (peek().isOperator("]")) break;
-                        items.add(expression(true));
+            case OPERATOR ->
+                switch (t.text()) {
+                    case "(" -> parenthesised();
+                    case "[" -> {
+                        List<Expr> items = new ArrayList<>();
+                        while (!peek().isOperator("]")) {
+                            if (!items.isEmpty()) expectOperator(",");
+                            if (peek().isOperator("]")) break;
+                            items.add(expression(true));
+                        }
+                        next();
+                        yield new Expr.ListOf(items);
                     }
-                    next();
-                    yield new Expr.ListOf(items);
-                }
-                case "{" -> {
-                    List<Expr> keys = new ArrayList<>();
-                    List<Expr> values = new ArrayList<>();
-                    while (!peek().isOperator("}")) {
-                        if (!keys.isEmpty()) expectOperator(",");
-                        if (peek().isOperator("}")) break;
-                        keys.add(expression(true));
-                        expectOperator(":");
-                        values.add(expression(true));
+                    case "{" -> {
+                        List<Expr> keys = new ArrayList<>();
+                        List<Expr> values = new ArrayList<>();
+                        while (!peek().isOperator("}")) {
+                            if (!keys.isEmpty()) expectOperator(",");
+                            if (peek().isOperator("}")) break;
+                            keys.add(expression(true));
+                            expectOperator(":");
+                            values.add(expression(true));
+                        }
+                        next();
+                        yield new Expr.DictOf(keys, values);
                     }
-                    next();
-                    yield new Expr.DictOf(keys, values);
-                }
-                default -> throw error("unexpected '" + t.text() + "'");
-            };
+                    default -> throw error("unexpected '" + t.text() + "'");
+                };
             default -> throw error("unexpected " + (t.type() == Type.END ? "end of template" : "'" + t.text() + "'"));
         };
     }
@@ -466,7 +473,8 @@ final class Parser {
                 next();
                 Token attr = next();
                 if (attr.type() == Type.NAME) e = new Expr.Attribute(e, attr.text());
-                else if (attr.type() == Type.INTEGER) e = new Expr.Item(e, new Expr.Literal(Long.parseLong(attr.text())));
+                else if (attr.type() == Type.INTEGER)
+                    e = new Expr.Item(e, new Expr.Literal(Long.parseLong(attr.text())));
                 else throw error("expected a name after '.'");
             } else if (t.isOperator("[")) {
                 next();
@@ -575,9 +583,15 @@ final class Parser {
         if (t.isOperator("(")) {
             next();
             args = args();
-        } else if ((t.type() == Type.NAME || t.type() == Type.STRING || t.type() == Type.INTEGER
-                        || t.type() == Type.FLOAT || t.isOperator("[") || t.isOperator("{"))
-                && !t.isName("else") && !t.isName("or") && !t.isName("and")) {
+        } else if ((t.type() == Type.NAME
+                        || t.type() == Type.STRING
+                        || t.type() == Type.INTEGER
+                        || t.type() == Type.FLOAT
+                        || t.isOperator("[")
+                        || t.isOperator("{"))
+                && !t.isName("else")
+                && !t.isName("or")
+                && !t.isName("and")) {
             if (t.isName("is")) throw error("you cannot chain multiple tests with is");
             args = new Args(List.of(postfix(primary())), List.of(), List.of());
         }
@@ -596,7 +610,8 @@ final class Parser {
     // ---- tokens
 
     private void enter() {
-        if (++depth > MAX_DEPTH) throw new TemplateException(TemplateException.Kind.LIMIT, "template nested too deeply");
+        if (++depth > MAX_DEPTH)
+            throw new TemplateException(TemplateException.Kind.LIMIT, "template nested too deeply");
     }
 
     private Token peek() {

@@ -29,7 +29,8 @@ final class Percent {
                 case 'r' -> out.append(Values.repr(value));
                 case 'd', 'i' -> {
                     if (!Values.isNumber(value)) {
-                        throw TemplateException.type("%" + conversion + " format: a real number is required, not " + Values.typeName(value));
+                        throw TemplateException.type(
+                                "%" + conversion + " format: a real number is required, not " + Values.typeName(value));
                     }
                     out.append(Values.toLong(value));
                 }

@@ -112,8 +112,14 @@ final class Py {
         int i = 0;
         while (i < s.length()) {
             char c = s.charAt(i);
-            boolean boundary = c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || (c >= 0x1c && c <= 0x1e)
-                    || c == 0x85 || c == 0x2028 || c == 0x2029;
+            boolean boundary = c == '\n'
+                    || c == '\r'
+                    || c == 0x0b
+                    || c == 0x0c
+                    || (c >= 0x1c && c <= 0x1e)
+                    || c == 0x85
+                    || c == 0x2028
+                    || c == 0x2029;
             if (boundary) {
                 out.add(s.substring(start, i));
                 i += c == '\r' && i + 1 < s.length() && s.charAt(i + 1) == '\n' ? 2 : 1;
@@ -129,7 +135,8 @@ final class Py {
     static String capitalize(String s) {
         if (s.isEmpty()) return s;
         int first = s.codePointAt(0);
-        return new StringBuilder().appendCodePoint(Character.toTitleCase(first))
+        return new StringBuilder()
+                .appendCodePoint(Character.toTitleCase(first))
                 .append(s.substring(Character.charCount(first)).toLowerCase(java.util.Locale.ROOT))
                 .toString();
     }
@@ -175,9 +182,14 @@ final class Py {
     private static boolean isPrintable(int c) {
         if (c == ' ') return true;
         int type = Character.getType(c);
-        return !(type == Character.CONTROL || type == Character.FORMAT || type == Character.SURROGATE
-                || type == Character.PRIVATE_USE || type == Character.UNASSIGNED || type == Character.LINE_SEPARATOR
-                || type == Character.PARAGRAPH_SEPARATOR || type == Character.SPACE_SEPARATOR);
+        return !(type == Character.CONTROL
+                || type == Character.FORMAT
+                || type == Character.SURROGATE
+                || type == Character.PRIVATE_USE
+                || type == Character.UNASSIGNED
+                || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR
+                || type == Character.SPACE_SEPARATOR);
     }
 
     /** Python's {@code repr(float)}: the shortest digits that round-trip, in Python's layout ({@code 1e-05}, {@code 1e+16}, {@code 2.0}). */

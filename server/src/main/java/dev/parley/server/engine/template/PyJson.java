@@ -23,7 +23,10 @@ record PyJson(boolean ensureAscii, String indent, String itemSeparator, String k
         };
         String item = unit == null ? ", " : ",";
         String key = ": ";
-        if (separators instanceof List<?> pair && pair.size() == 2 && pair.get(0) instanceof String i && pair.get(1) instanceof String k) {
+        if (separators instanceof List<?> pair
+                && pair.size() == 2
+                && pair.get(0) instanceof String i
+                && pair.get(1) instanceof String k) {
             item = i;
             key = k;
         } else if (separators != null) {
@@ -83,7 +86,8 @@ record PyJson(boolean ensureAscii, String indent, String itemSeparator, String k
                 newline(out, level);
                 out.append('}');
             }
-            default -> throw TemplateException.type("Object of type " + Values.typeName(v) + " is not JSON serializable");
+            default ->
+                throw TemplateException.type("Object of type " + Values.typeName(v) + " is not JSON serializable");
         }
     }
 
@@ -100,7 +104,8 @@ record PyJson(boolean ensureAscii, String indent, String itemSeparator, String k
             case Boolean b -> b ? "true" : "false";
             case Long l -> l.toString();
             case Double d -> number(d);
-            default -> throw TemplateException.type("keys must be str, int, float, bool or None, not " + Values.typeName(k));
+            default ->
+                throw TemplateException.type("keys must be str, int, float, bool or None, not " + Values.typeName(k));
         };
     }
 

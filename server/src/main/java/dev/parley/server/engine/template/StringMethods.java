@@ -24,47 +24,65 @@ final class StringMethods {
             case "lower" -> (args, kw) -> s.toLowerCase(Locale.ROOT);
             case "title" -> (args, kw) -> Py.title(s);
             case "capitalize" -> (args, kw) -> Py.capitalize(s);
-            case "replace" -> (args, kw) -> replace(s, string(args, 0), string(args, 1), args.size() > 2 ? Values.toLong(args.get(2)) : -1, budget);
+            case "replace" ->
+                (args, kw) -> replace(
+                        s, string(args, 0), string(args, 1), args.size() > 2 ? Values.toLong(args.get(2)) : -1, budget);
             case "find" -> (args, kw) -> (long) codePointIndex(s, s.indexOf(string(args, 0)));
             case "rfind" -> (args, kw) -> (long) codePointIndex(s, s.lastIndexOf(string(args, 0)));
-            case "index" -> (args, kw) -> {
-                int i = s.indexOf(string(args, 0));
-                if (i < 0) throw TemplateException.type("ValueError: substring not found");
-                return (long) codePointIndex(s, i);
-            };
+            case "index" ->
+                (args, kw) -> {
+                    int i = s.indexOf(string(args, 0));
+                    if (i < 0) throw TemplateException.type("ValueError: substring not found");
+                    return (long) codePointIndex(s, i);
+                };
             case "count" -> (args, kw) -> count(s, string(args, 0));
             case "format" -> (args, kw) -> budget.string(Strings.format(s, args, kw));
-            case "join" -> (args, kw) -> {
-                List<String> parts = new ArrayList<>();
-                for (Object item : Values.iterate(args.get(0))) {
-                    if (!(item instanceof String part)) {
-                        throw TemplateException.type("sequence item " + parts.size() + ": expected str instance, " + Values.typeName(item) + " found");
+            case "join" ->
+                (args, kw) -> {
+                    List<String> parts = new ArrayList<>();
+                    for (Object item : Values.iterate(args.get(0))) {
+                        if (!(item instanceof String part)) {
+                            throw TemplateException.type("sequence item " + parts.size() + ": expected str instance, "
+                                    + Values.typeName(item) + " found");
+                        }
+                        parts.add(part);
                     }
-                    parts.add(part);
-                }
-                return budget.string(String.join(s, parts));
-            };
-            case "isdigit", "isnumeric", "isdecimal" -> (args, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isDigit);
+                    return budget.string(String.join(s, parts));
+                };
+            case "isdigit", "isnumeric", "isdecimal" ->
+                (args, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isDigit);
             case "isalpha" -> (args, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isLetter);
             case "isalnum" -> (args, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isLetterOrDigit);
             case "isspace" -> (args, kw) -> !s.isEmpty() && Py.isBlank(s);
-            case "isupper" -> (args, kw) -> s.codePoints().anyMatch(Character::isLetter) && s.equals(s.toUpperCase(Locale.ROOT));
-            case "islower" -> (args, kw) -> s.codePoints().anyMatch(Character::isLetter) && s.equals(s.toLowerCase(Locale.ROOT));
-            case "removeprefix" -> (args, kw) -> s.startsWith(string(args, 0)) ? s.substring(string(args, 0).length()) : s;
-            case "removesuffix" -> (args, kw) -> {
-                String suffix = string(args, 0);
-                return !suffix.isEmpty() && s.endsWith(suffix) ? s.substring(0, s.length() - suffix.length()) : s;
-            };
-            case "partition" -> (args, kw) -> {
-                String sep = string(args, 0);
-                int i = s.indexOf(sep);
-                return i < 0 ? new PyTuple(List.of(s, "", "")) : new PyTuple(List.of(s.substring(0, i), sep, s.substring(i + sep.length())));
-            };
-            case "rpartition" -> (args, kw) -> {
-                String sep = string(args, 0);
-                int i = s.lastIndexOf(sep);
-                return i < 0 ? new PyTuple(List.of("", "", s)) : new PyTuple(List.of(s.substring(0, i), sep, s.substring(i + sep.length())));
-            };
+            case "isupper" ->
+                (args, kw) -> s.codePoints().anyMatch(Character::isLetter) && s.equals(s.toUpperCase(Locale.ROOT));
+            case "islower" ->
+                (args, kw) -> s.codePoints().anyMatch(Character::isLetter) && s.equals(s.toLowerCase(Locale.ROOT));
+            case "removeprefix" ->
+                (args, kw) -> s.startsWith(string(args, 0))
+                        ? s.substring(string(args, 0).length())
+                        : s;
+            case "removesuffix" ->
+                (args, kw) -> {
+                    String suffix = string(args, 0);
+                    return !suffix.isEmpty() && s.endsWith(suffix) ? s.substring(0, s.length() - suffix.length()) : s;
+                };
+            case "partition" ->
+                (args, kw) -> {
+                    String sep = string(args, 0);
+                    int i = s.indexOf(sep);
+                    return i < 0
+                            ? new PyTuple(List.of(s, "", ""))
+                            : new PyTuple(List.of(s.substring(0, i), sep, s.substring(i + sep.length())));
+                };
+            case "rpartition" ->
+                (args, kw) -> {
+                    String sep = string(args, 0);
+                    int i = s.lastIndexOf(sep);
+                    return i < 0
+                            ? new PyTuple(List.of("", "", s))
+                            : new PyTuple(List.of(s.substring(0, i), sep, s.substring(i + sep.length())));
+                };
             default -> null;
         };
     }

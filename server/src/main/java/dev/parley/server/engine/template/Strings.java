@@ -98,7 +98,8 @@ final class Strings {
 
     private static Object positional(List<Object> args, int index) {
         if (index >= args.size()) {
-            throw TemplateException.type("IndexError: Replacement index " + index + " out of range for positional args tuple");
+            throw TemplateException.type(
+                    "IndexError: Replacement index " + index + " out of range for positional args tuple");
         }
         return args.get(index);
     }

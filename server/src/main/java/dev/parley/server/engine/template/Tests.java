@@ -15,9 +15,14 @@ final class Tests {
             case "none" -> v == null;
             case "string" -> v instanceof String;
             case "mapping" -> v instanceof Map<?, ?>;
-            case "iterable" -> v instanceof String || v instanceof List<?> || v instanceof Map<?, ?>
-                    || v instanceof Generator || v instanceof Undefined;
-            case "sequence" -> v instanceof String || v instanceof List<?> || v instanceof Map<?, ?> || v instanceof Undefined;
+            case "iterable" ->
+                v instanceof String
+                        || v instanceof List<?>
+                        || v instanceof Map<?, ?>
+                        || v instanceof Generator
+                        || v instanceof Undefined;
+            case "sequence" ->
+                v instanceof String || v instanceof List<?> || v instanceof Map<?, ?> || v instanceof Undefined;
             case "number" -> Values.isNumber(v);
             case "integer" -> v instanceof Long;
             case "float" -> v instanceof Double;
@@ -48,10 +53,46 @@ final class Tests {
         };
     }
 
-    private static final java.util.Set<String> NAMES = java.util.Set.of("defined", "undefined", "none", "string",
-            "mapping", "iterable", "sequence", "number", "integer", "float", "boolean", "true", "false", "callable",
-            "odd", "even", "divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt",
-            "greaterthan", ">", "ge", ">=", "in", "sameas", "lower", "upper", "filter", "test", "escaped");
+    private static final java.util.Set<String> NAMES = java.util.Set.of(
+            "defined",
+            "undefined",
+            "none",
+            "string",
+            "mapping",
+            "iterable",
+            "sequence",
+            "number",
+            "integer",
+            "float",
+            "boolean",
+            "true",
+            "false",
+            "callable",
+            "odd",
+            "even",
+            "divisibleby",
+            "eq",
+            "equalto",
+            "==",
+            "ne",
+            "!=",
+            "lt",
+            "lessthan",
+            "<",
+            "le",
+            "<=",
+            "gt",
+            "greaterthan",
+            ">",
+            "ge",
+            ">=",
+            "in",
+            "sameas",
+            "lower",
+            "upper",
+            "filter",
+            "test",
+            "escaped");
 
     static boolean exists(String name) {
         return NAMES.contains(name);

@@ -23,7 +23,8 @@ record Undefined(String message, boolean unsafe) {
     }
 
     static Undefined forbidden(Object owner, String name) {
-        return new Undefined("access to attribute '" + name + "' of '" + Values.typeName(owner) + "' object is unsafe.", true);
+        return new Undefined(
+                "access to attribute '" + name + "' of '" + Values.typeName(owner) + "' object is unsafe.", true);
     }
 
     TemplateException error() {

@@ -47,7 +47,9 @@ final class Values {
             }
             case Object[] items -> of(List.of(items));
             case java.util.Optional<?> o -> of(o.orElse(null));
-            default -> throw new IllegalArgumentException("not a template value: " + value.getClass().getName());
+            default ->
+                throw new IllegalArgumentException(
+                        "not a template value: " + value.getClass().getName());
         };
     }
 
@@ -55,7 +57,8 @@ final class Values {
         if (node.isNull() || node.isMissingNode()) return null;
         if (node.isTextual()) return node.textValue();
         if (node.isBoolean()) return node.booleanValue();
-        if (node.isIntegralNumber()) return node.canConvertToLong() ? (Object) node.longValue() : (Object) node.doubleValue();
+        if (node.isIntegralNumber())
+            return node.canConvertToLong() ? (Object) node.longValue() : (Object) node.doubleValue();
         if (node.isNumber()) return node.doubleValue();
         if (node.isArray()) {
             List<Object> items = new ArrayList<>();
@@ -132,10 +135,12 @@ final class Values {
             case Double d -> Py.repr(d);
             case String s -> Py.repr(s);
             case Markup m -> "Markup(" + Py.repr(m.text()) + ")";
-            case PyTuple t -> t.size() == 1
-                    ? "(" + repr(t.get(0)) + ",)"
-                    : "(" + String.join(", ", t.stream().map(Values::repr).toList()) + ")";
-            case List<?> l -> "[" + String.join(", ", l.stream().map(Values::repr).toList()) + "]";
+            case PyTuple t ->
+                t.size() == 1
+                        ? "(" + repr(t.get(0)) + ",)"
+                        : "(" + String.join(", ", t.stream().map(Values::repr).toList()) + ")";
+            case List<?> l ->
+                "[" + String.join(", ", l.stream().map(Values::repr).toList()) + "]";
             case Map<?, ?> m -> {
                 List<String> parts = new ArrayList<>();
                 m.forEach((k, val) -> parts.add(repr(k) + ": " + repr(val)));
@@ -195,8 +200,8 @@ final class Values {
         }
         if (a instanceof Undefined u) throw u.error();
         if (b instanceof Undefined u) throw u.error();
-        throw TemplateException.type("'" + op + "' not supported between instances of '" + typeName(a) + "' and '"
-                + typeName(b) + "'");
+        throw TemplateException.type(
+                "'" + op + "' not supported between instances of '" + typeName(a) + "' and '" + typeName(b) + "'");
     }
 
     private static int compareCodePoints(String x, String y) {
@@ -242,7 +247,8 @@ final class Values {
             case null -> throw TemplateException.type("'NoneType' object is not iterable");
             case List<?> l -> new ArrayList<>(l);
             case Map<?, ?> m -> new ArrayList<>(m.keySet());
-            case String s -> new ArrayList<>(s.codePoints().mapToObj(Character::toString).toList());
+            case String s ->
+                new ArrayList<>(s.codePoints().mapToObj(Character::toString).toList());
             case Generator g -> new ArrayList<>(g.drain());
             case Undefined u -> {
                 if (u.unsafe()) throw u.error();

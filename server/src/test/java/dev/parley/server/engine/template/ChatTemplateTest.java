@@ -18,17 +18,19 @@ import org.junit.jupiter.api.Test;
 
 class ChatTemplateTest {
     private static final String QWEN_LIKE = """
-            {%- for message in messages %}
-                {{- '<|im_start|>' + message.role + '\\n' + message.content | trim + '<|im_end|>\\n' }}
-            {%- endfor %}
-            {%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}""";
+        {%- for message in messages %}
+            {{- '<|im_start|>' + message.role + '\\n' + message.content | trim + '<|im_end|>\\n' }}
+        {%- endfor %}
+        {%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}\
+        """;
 
     @Test
     void rendersPlainJavaMapsAndJacksonTreesAlike() throws Exception {
         String json = """
-                {"messages": [{"role": "user", "content": " Hi "}], "add_generation_prompt": true}""";
-        Map<String, Object> plain = Map.of(
-                "messages", List.of(Map.of("role", "user", "content", " Hi ")), "add_generation_prompt", true);
+            {"messages": [{"role": "user", "content": " Hi "}], "add_generation_prompt": true}\
+            """;
+        Map<String, Object> plain =
+                Map.of("messages", List.of(Map.of("role", "user", "content", " Hi ")), "add_generation_prompt", true);
         Map<String, Object> tree = new HashMap<>();
         new ObjectMapper().readTree(json).fields().forEachRemaining(e -> tree.put(e.getKey(), e.getValue()));
 
@@ -42,14 +44,16 @@ class ChatTemplateTest {
     @Test
     void javaNumbersBecomePythonIntsAndFloats() {
         var template = ChatTemplate.compile("{{ [i, l, f, d, big] | tojson }} {{ i is integer }} {{ f is float }}");
-        var context = Map.<String, Object>of("i", 2, "l", 3L, "f", 1.5f, "d", 0.1, "big", new java.math.BigDecimal("2.50"));
+        var context =
+                Map.<String, Object>of("i", 2, "l", 3L, "f", 1.5f, "d", 0.1, "big", new java.math.BigDecimal("2.50"));
         assertThat(template.render(context)).isEqualTo("[2, 3, 1.5, 0.1, 2.5] True True");
     }
 
     @Test
     void strftimeNowFormatsTheInjectedClock() {
         Clock clock = Clock.fixed(Instant.parse("2025-01-05T08:09:10Z"), ZoneOffset.UTC);
-        assertThat(ChatTemplate.compile("{{ strftime_now('%d %b %Y, %A %H:%M') }}").render(Map.of(), clock))
+        assertThat(ChatTemplate.compile("{{ strftime_now('%d %b %Y, %A %H:%M') }}")
+                        .render(Map.of(), clock))
                 .isEqualTo("05 Jan 2025, Sunday 08:09");
     }
 
@@ -85,14 +89,17 @@ class ChatTemplateTest {
                     assertThat(e.getMessage()).startsWith("line 3:");
                 });
         assertThatThrownBy(() -> ChatTemplate.compile("{% for x in y %}unclosed"))
-                .isInstanceOfSatisfying(TemplateException.class, e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.SYNTAX));
+                .isInstanceOfSatisfying(
+                        TemplateException.class, e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.SYNTAX));
         assertThatThrownBy(() -> ChatTemplate.compile("{% exec 'x' %}"))
-                .isInstanceOfSatisfying(TemplateException.class, e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.SYNTAX));
+                .isInstanceOfSatisfying(
+                        TemplateException.class, e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.SYNTAX));
     }
 
     @Test
     void raiseExceptionCarriesTheTemplatesMessage() {
-        assertThatThrownBy(() -> ChatTemplate.compile("{{ raise_exception('System role not supported') }}").render(Map.of()))
+        assertThatThrownBy(() -> ChatTemplate.compile("{{ raise_exception('System role not supported') }}")
+                        .render(Map.of()))
                 .isInstanceOfSatisfying(TemplateException.class, e -> {
                     assertThat(e.kind()).isEqualTo(TemplateException.Kind.RAISED);
                     assertThat(e.getMessage()).isEqualTo("System role not supported");
@@ -104,7 +111,8 @@ class ChatTemplateTest {
     @Test
     void stopsALoopThatWouldRunForever() {
         var template = ChatTemplate.compile(
-                "{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}{% endfor %}{% endfor %}{% endfor %}");
+                "{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}{% endfor %}{%"
+                        + " endfor %}{% endfor %}");
         assertLimit(() -> template.withBounds(100_000, 1 << 20).render(Map.of()));
     }
 
@@ -117,9 +125,14 @@ class ChatTemplateTest {
     void stopsOutputThatWouldExhaustMemory() {
         var template = ChatTemplate.compile("{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}");
         assertLimit(() -> template.withBounds(Long.MAX_VALUE, 1 << 20).render(Map.of()));
-        assertLimit(() -> ChatTemplate.compile("{{ 'x' * 100000000000 }}").withBounds(1000, 1 << 20).render(Map.of()));
-        assertLimit(() -> ChatTemplate.compile("{% set ns = namespace(s='xx') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}")
-                .withBounds(1000, 1 << 20).render(Map.of()));
+        assertLimit(() -> ChatTemplate.compile("{{ 'x' * 100000000000 }}")
+                .withBounds(1000, 1 << 20)
+                .render(Map.of()));
+        assertLimit(() -> ChatTemplate.compile(
+                        "{% set ns = namespace(s='xx') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor"
+                                + " %}")
+                .withBounds(1000, 1 << 20)
+                .render(Map.of()));
     }
 
     @Test
@@ -144,16 +157,22 @@ class ChatTemplateTest {
 
     @Test
     void forbidsChangingListsAndDictsAndReachingPythonInternals() {
-        for (String source : List.of("{{ messages.append(1) }}", "{{ messages[0].update({}) }}", "{{ messages.pop() }}",
+        for (String source : List.of(
+                "{{ messages.append(1) }}",
+                "{{ messages[0].update({}) }}",
+                "{{ messages.pop() }}",
                 "{{ messages.__class__.__mro__() }}")) {
             assertThatThrownBy(() -> ChatTemplate.compile(source).render(Map.of("messages", List.of(Map.of("a", 1)))))
                     .as(source)
-                    .isInstanceOfSatisfying(TemplateException.class, e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.SECURITY));
+                    .isInstanceOfSatisfying(
+                            TemplateException.class,
+                            e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.SECURITY));
         }
     }
 
     private static void assertLimit(org.assertj.core.api.ThrowableAssert.ThrowingCallable render) {
-        assertThatThrownBy(render).isInstanceOfSatisfying(TemplateException.class,
-                e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.LIMIT));
+        assertThatThrownBy(render)
+                .isInstanceOfSatisfying(
+                        TemplateException.class, e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.LIMIT));
     }
 }

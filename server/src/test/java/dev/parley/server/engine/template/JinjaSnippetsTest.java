@@ -40,9 +40,11 @@ class JinjaSnippetsTest {
                 default -> TemplateException.Kind.SYNTAX; // TemplateSyntaxError, TemplateAssertionError
             };
             assertThatThrownBy(() -> ChatTemplate.compile(template).render(context, ReferenceRendersTest.CLOCK))
-                    .isInstanceOfSatisfying(TemplateException.class, e -> assertThat(e.kind()).isEqualTo(kind));
+                    .isInstanceOfSatisfying(
+                            TemplateException.class, e -> assertThat(e.kind()).isEqualTo(kind));
         } else {
-            assertThat(ChatTemplate.compile(template).render(context, ReferenceRendersTest.CLOCK)).isEqualTo(expected);
+            assertThat(ChatTemplate.compile(template).render(context, ReferenceRendersTest.CLOCK))
+                    .isEqualTo(expected);
         }
     }
 }

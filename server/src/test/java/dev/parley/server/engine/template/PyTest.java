@@ -16,19 +16,24 @@ class PyTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "abc|'abc'",
-        "it's|\"it's\"",
-        "say \"hi\"|'say \"hi\"'",
-        "both ' and \"|'both \\' and \"'",
-        "é ☕|'é ☕'",
-    })
+    @CsvSource(
+            delimiter = '|',
+            quoteCharacter = '`',
+            value = {
+                "abc|'abc'",
+                "it's|\"it's\"",
+                "say \"hi\"|'say \"hi\"'",
+                "both ' and \"|'both \\' and \"'",
+                "é ☕|'é ☕'",
+            })
     void quotesStringsAsPythonsRepr(String s, String repr) {
         assertThat(Py.repr(s)).isEqualTo(repr);
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {"hello world|Hello World", "o'neil mc-x|O'Neil Mc-X", "ABC def|Abc Def"})
+    @CsvSource(
+            delimiter = '|',
+            value = {"hello world|Hello World", "o'neil mc-x|O'Neil Mc-X", "ABC def|Abc Def"})
     void titleCasesAsPython(String s, String title) {
         assertThat(Py.title(s)).isEqualTo(title);
     }

@@ -44,7 +44,8 @@ class ReferenceRendersTest {
             for (Path conversation : list(root.resolve("conversations"), ".json")) {
                 String pair = name + "." + strip(conversation, ".json");
                 Path expected = root.resolve("expected").resolve(pair + ".txt");
-                tests.add(DynamicTest.dynamicTest(pair, () -> check(template, conversation, expected, notExact.get(pair))));
+                tests.add(DynamicTest.dynamicTest(
+                        pair, () -> check(template, conversation, expected, notExact.get(pair))));
             }
         }
         return tests.stream();
@@ -65,14 +66,17 @@ class ReferenceRendersTest {
         String source = Files.readString(templateFile, StandardCharsets.UTF_8);
         if (knownDifference != null) {
             assertThat(outcome(source, context))
-                    .as("listed in not-exact.txt (%s) but now renders as jinja2 does: remove it from the list", knownDifference)
+                    .as(
+                            "listed in not-exact.txt (%s) but now renders as jinja2 does: remove it from the list",
+                            knownDifference)
                     .isNotEqualTo(expected.startsWith("!ERROR") ? "!ERROR" : expected);
             return;
         }
         if (expected.startsWith("!ERROR")) {
             assertThatThrownBy(() -> ChatTemplate.compile(source).render(context, CLOCK))
                     .as("jinja2 refuses this conversation with %s", expected)
-                    .isInstanceOfSatisfying(TemplateException.class, e -> assertThat(e.kind()).isEqualTo(kindOf(expected)));
+                    .isInstanceOfSatisfying(
+                            TemplateException.class, e -> assertThat(e.kind()).isEqualTo(kindOf(expected)));
         } else {
             assertThat(ChatTemplate.compile(source).render(context, CLOCK)).isEqualTo(expected);
         }
@@ -110,14 +114,16 @@ class ReferenceRendersTest {
         for (String line : Files.readAllLines(root.resolve("not-exact.txt"), StandardCharsets.UTF_8)) {
             if (line.isBlank() || line.startsWith("#")) continue;
             int colon = line.indexOf(':');
-            pairs.put(line.substring(0, colon).strip(), line.substring(colon + 1).strip());
+            pairs.put(
+                    line.substring(0, colon).strip(), line.substring(colon + 1).strip());
         }
         return pairs;
     }
 
     static Path resources() {
         try {
-            return Path.of(ReferenceRendersTest.class.getResource("templates").toURI()).getParent();
+            return Path.of(ReferenceRendersTest.class.getResource("templates").toURI())
+                    .getParent();
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
