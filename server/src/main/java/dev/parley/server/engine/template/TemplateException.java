@@ -8,6 +8,7 @@ package dev.parley.server.engine.template;
 public final class TemplateException extends RuntimeException {
     /** Which jinja2 exception (or bound) this corresponds to. */
     public enum Kind {
+        /** Not valid jinja2, or a filter or test jinja2 does not have. */
         SYNTAX,
         /** {@code raise_exception(message)} called by the template: the template refuses the conversation. */
         RAISED,
