@@ -103,7 +103,7 @@ final class Filters {
             case "upper" -> Values.str(v).toUpperCase(Locale.ROOT);
             case "lower" -> Values.str(v).toLowerCase(Locale.ROOT);
             case "capitalize" -> Py.capitalize(Values.str(v));
-            case "title" -> Py.title(Values.str(v));
+            case "title" -> titleFilter(Values.str(v));
             case "replace" -> {
                 Object count = a.get(2, "count", null);
                 yield StringMethods.bind(Values.str(v), "replace", budget)
@@ -291,6 +291,25 @@ final class Filters {
             if (fallback != null && item instanceof Undefined) item = fallback;
         }
         return item;
+    }
+
+    /** jinja2's {@code title} filter, which is not {@code str.title}: words start after whitespace, - ( { [ or <. */
+    private static String titleFilter(String s) {
+        StringBuilder out = new StringBuilder(s.length());
+        boolean wordStart = true;
+        for (int i = 0; i < s.length(); ) {
+            int c = s.codePointAt(i);
+            i += Character.charCount(c);
+            boolean separator = Py.isSpace(c) || "-({[<".indexOf(c) >= 0;
+            if (separator) out.appendCodePoint(c);
+            else
+                out.append(
+                        wordStart
+                                ? Character.toString(c).toUpperCase(Locale.ROOT)
+                                : Character.toString(c).toLowerCase(Locale.ROOT));
+            wordStart = separator;
+        }
+        return out.toString();
     }
 
     private static Object sortKey(Object v, boolean caseSensitive) {

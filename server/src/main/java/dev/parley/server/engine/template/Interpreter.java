@@ -67,6 +67,13 @@ final class Interpreter {
             case Node.FilterBlock(Expr.Filter filter, List<Node> body) ->
                 write(Values.str(evaluator.filterChain(filter, capture(body, scope), scope)));
             case Node.Scoped(List<Node> body) -> run(body, new Scope(scope));
+            case Node.With(List<String> names, List<Expr> values, List<Node> body) -> {
+                Scope inner = new Scope(scope);
+                List<Object> evaluated = new ArrayList<>();
+                for (Expr value : values) evaluated.add(evaluator.eval(value, scope));
+                for (int i = 0; i < names.size(); i++) inner.set(names.get(i), evaluated.get(i));
+                run(body, inner);
+            }
             case Node.Break() -> throw BREAK;
             case Node.Continue() -> throw CONTINUE;
         }

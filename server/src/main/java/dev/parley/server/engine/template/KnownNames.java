@@ -46,6 +46,10 @@ final class KnownNames {
                 check(f.body(), false);
             }
             case Node.Scoped s -> check(s.body(), false);
+            case Node.With w -> {
+                w.values().forEach(v -> check(v, soft));
+                check(w.body(), false);
+            }
             case Node.Break b -> {}
             case Node.Continue c -> {}
         }

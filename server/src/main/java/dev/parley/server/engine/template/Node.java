@@ -33,6 +33,9 @@ sealed interface Node {
     /** A body rendered in its own scope, as the {@code generation} tag of transformers does. */
     record Scoped(List<Node> body) implements Node {}
 
+    /** {@code with a = x, b = y}: values evaluated outside, then bound in a scope of the body's own. */
+    record With(List<String> names, List<Expr> values, List<Node> body) implements Node {}
+
     record Break() implements Node {}
 
     record Continue() implements Node {}

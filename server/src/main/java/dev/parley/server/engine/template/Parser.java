@@ -73,6 +73,7 @@ final class Parser {
             case "macro" -> macro();
             case "call" -> callBlock();
             case "filter" -> filterBlock();
+            case "with" -> withBlock();
             case "generation" -> {
                 blockEnd();
                 List<Node> body = body(Set.of("endgeneration"));
@@ -229,6 +230,22 @@ final class Parser {
         List<Node> body = body(Set.of("endfilter"));
         endTag("endfilter");
         return new Node.FilterBlock(filter, body);
+    }
+
+    /** {@code with a = 1, b = 2}...{@code endwith}. */
+    private Node withBlock() {
+        List<String> names = new ArrayList<>();
+        List<Expr> values = new ArrayList<>();
+        while (peek().type() != Type.BLOCK_END) {
+            if (!names.isEmpty()) expectOperator(",");
+            names.add(name());
+            expectOperator("=");
+            values.add(expression(true));
+        }
+        blockEnd();
+        List<Node> body = body(Set.of("endwith"));
+        endTag("endwith");
+        return new Node.With(names, values, body);
     }
 
     private void endTag(String tag) {

@@ -147,7 +147,7 @@ final class Py {
         boolean previousCased = false;
         for (int i = 0; i < s.length(); ) {
             int c = s.codePointAt(i);
-            boolean cased = Character.isLetter(c);
+            boolean cased = Character.isUpperCase(c) || Character.isLowerCase(c) || Character.isTitleCase(c);
             out.appendCodePoint(cased ? (previousCased ? Character.toLowerCase(c) : Character.toTitleCase(c)) : c);
             previousCased = cased;
             i += Character.charCount(c);

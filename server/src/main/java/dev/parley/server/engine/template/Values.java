@@ -45,7 +45,7 @@ final class Values {
                 items.forEach(i -> copy.add(of(i)));
                 yield copy;
             }
-            case Object[] items -> of(List.of(items));
+            case Object[] items -> of(java.util.Arrays.asList(items));
             case java.util.Optional<?> o -> of(o.orElse(null));
             default ->
                 throw new IllegalArgumentException(

@@ -90,7 +90,8 @@ class ReferenceRendersTest {
             case "UndefinedError" -> TemplateException.Kind.UNDEFINED;
             case "SecurityError" -> TemplateException.Kind.SECURITY;
             // an unknown filter: at compile time, or when used inside an if
-            case "TemplateSyntaxError", "TemplateAssertionError", "TemplateRuntimeError" -> TemplateException.Kind.SYNTAX;
+            case "TemplateSyntaxError", "TemplateAssertionError", "TemplateRuntimeError" ->
+                TemplateException.Kind.SYNTAX;
             default -> throw new IllegalArgumentException("no kind for " + expected);
         };
     }

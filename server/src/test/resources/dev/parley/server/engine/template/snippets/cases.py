@@ -147,6 +147,8 @@ CASES = {
     "split_and_strip_chain": ("{{ (messages[1].content.split(',') | map('trim') | list) }}{{ ' a '.strip().upper() }}", CTX),
     "string_multiplication": ("{{ '-' * 3 }}{{ 2 * 'ab' }}{{ [0] * 2 }}", {}),
     "integer_filters_on_strings": ("{{ ' 42 ' | int }}{{ '-7' | int }}{{ '3.0' | float }}{{ '1e3' | float }}{{ true | int }}", {}),
+    "title_filter_is_not_str_title": ("{{ \"o'neil 1st mcdonald-smith (x) 中文abc\" | title }}|{{ \"o'neil 1st 中文abc\".title() }}", {}),
+    "with_block": ("{% set a = 1 %}{% with a = 2, b = a %}{{ a }}{{ b }}{% endwith %}{{ a }}{{ b is defined }}", {}),
     "strftime": ("{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%Y-%m-%d %H:%M:%S %A %B %j %-d %I%p') }}", {}),
     "dict_literal_and_list_literal": ("{% set m = {'a': 1, 'b': [1, 2], 3: 'x'} %}{{ m }}{{ m.a }}{{ m['b'][1] }}{{ m[3] }}{{ [] }}{{ {} }}", {}),
     "is_defined_chains": ("{% if messages[0].tool_calls is defined %}A{% else %}B{% endif %}{% if messages[2].tool_calls is defined and messages[2].tool_calls %}C{% endif %}", CTX),
