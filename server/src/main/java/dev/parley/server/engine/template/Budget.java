@@ -6,7 +6,9 @@ package dev.parley.server.engine.template;
  * Exceeding one throws a {@link TemplateException} of kind {@code LIMIT}.
  */
 final class Budget {
-    static final long DEFAULT_STEPS = 10_000_000;
+    // Some published templates are quadratic in the number of messages (Gemma 4 looks back from each message):
+    // 50 million steps is a few seconds of work, and a few thousand messages on those templates.
+    static final long DEFAULT_STEPS = 50_000_000;
     static final int DEFAULT_CHARS = 16 * 1024 * 1024;
     static final int MAX_DEPTH = 64;
 

@@ -44,8 +44,11 @@ public final class ChatTemplate {
         }
     }
 
-    /** The same template with other bounds: loop iterations and calls, and characters of output. */
-    ChatTemplate withBounds(long maxSteps, int maxChars) {
+    /**
+     * The same template with other bounds per render: loop iterations plus calls (default 50 million), and characters
+     * of output or of any one string (default 16 Mi).
+     */
+    public ChatTemplate withBounds(long maxSteps, int maxChars) {
         return new ChatTemplate(template, maxSteps, maxChars);
     }
 
