@@ -17,6 +17,7 @@ final class Arithmetic {
         }
         Object a = Values.plain(left);
         Object b = Values.plain(right);
+        if (op.equals("%") && a instanceof String s) return Percent.format(s, b);
         if (a instanceof Undefined u) throw u.error();
         if (b instanceof Undefined u) throw u.error();
         boolean numbers = Values.isNumber(a) && Values.isNumber(b);

@@ -73,7 +73,8 @@ final class Attributes {
     }
 
     /** Python's slicing of a list, tuple or string; anything else gives undefined, as jinja2's getitem does. */
-    static Object slice(Object value, Object start, Object stop, Object step) {
+    /** @param folded true when jinja2 would have evaluated the slice at compile time (see Evaluator.output) */
+    static Object slice(Object value, Object start, Object stop, Object step, boolean folded) {
         Object object = Values.plain(value);
         if (object instanceof Undefined u) throw u.error();
         long st = step == null ? 1 : index(step);
@@ -85,7 +86,11 @@ final class Attributes {
         } else if (object instanceof List<?> list) {
             source = new ArrayList<>(list);
         } else {
-            return Undefined.item(object, "slice");
+            // jinja2 compiles a slice to Python's own subscript, which raises where getitem would not;
+            // its optimizer folds constant ones through getitem, which gives undefined instead
+            if (folded) return Undefined.item(object, "slice");
+            if (object instanceof Undefined u) throw u.error();
+            throw TemplateException.type("'" + Values.typeName(object) + "' object is not subscriptable");
         }
         int n = source.size();
         long from = bound(start, n, st, st < 0 ? n - 1 : 0);

@@ -8,9 +8,13 @@ import java.util.Map;
 /** Evaluates expressions with Python's semantics, in a scope, for one render. */
 final class Evaluator {
     private static final Object ABSENT = new Object();
+    /** jinja2's filters that take the render context, which its optimizer does not fold. */
+    private static final java.util.Set<String> CONTEXT_FILTERS =
+            java.util.Set.of("map", "select", "reject", "selectattr", "rejectattr");
 
     private final Interpreter interpreter;
     private final Map<String, Object> globals;
+    private boolean folding;
 
     Evaluator(Interpreter interpreter, Map<String, Object> globals) {
         this.interpreter = interpreter;
@@ -23,11 +27,39 @@ final class Evaluator {
         return globals.containsKey(name) ? globals.get(name) : Undefined.named(name);
     }
 
+    /**
+     * What {@code {{ expr }}} prints. jinja2 evaluates a constant output at compile time with its own getitem, where a
+     * slice of something that cannot be sliced is undefined instead of an error; if that fails it evaluates at run time.
+     */
+    Object output(Expr expr, Scope scope) {
+        folding = true;
+        try {
+            return eval(expr, scope);
+        } catch (TemplateException | NotConstant e) {
+            // not foldable: evaluated again, as at run time
+        } finally {
+            folding = false;
+        }
+        return eval(expr, scope);
+    }
+
+    /** Thrown while folding when the expression needs a variable, a call, or a filter that takes the context. */
+    private static final class NotConstant extends RuntimeException {
+        NotConstant() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static final NotConstant NOT_CONSTANT = new NotConstant();
+
     Object eval(Expr expr, Scope scope) {
         Budget budget = interpreter.budget;
         return switch (expr) {
             case Expr.Literal(Object value) -> value;
-            case Expr.Name(String name) -> lookup(name, scope);
+            case Expr.Name(String name) -> {
+                if (folding) throw NOT_CONSTANT;
+                yield lookup(name, scope);
+            }
             case Expr.ListOf(List<Expr> items) -> all(items, scope);
             case Expr.TupleOf(List<Expr> items) -> new PyTuple(all(items, scope));
             case Expr.DictOf(List<Expr> keys, List<Expr> values) -> {
@@ -40,7 +72,11 @@ final class Evaluator {
             case Expr.Item(Expr object, Expr key) -> Attributes.item(eval(object, scope), eval(key, scope), budget);
             case Expr.Slice(Expr object, Expr start, Expr stop, Expr step) ->
                 Attributes.slice(
-                        eval(object, scope), optional(start, scope), optional(stop, scope), optional(step, scope));
+                        eval(object, scope),
+                        optional(start, scope),
+                        optional(stop, scope),
+                        optional(step, scope),
+                        folding);
             case Expr.Call call -> call(call, scope, null);
             case Expr.Filter filter -> filterChain(filter, ABSENT, scope);
             case Expr.Test(Expr value, String name, Expr.Args args, boolean negated) -> {
@@ -99,6 +135,7 @@ final class Evaluator {
 
     /** Calls a function; a {@code call} block passes its body as {@code caller}. */
     Object call(Expr.Call call, Scope scope, Invocable caller) {
+        if (folding) throw NOT_CONSTANT;
         Object callee = eval(call.callee(), scope);
         List<Object> args = all(call.args().positional(), scope);
         Map<String, Object> kwargs = named(call.args(), scope);
@@ -113,6 +150,7 @@ final class Evaluator {
 
     /** A filter and the filters before it; {@code base}, when given, replaces the innermost value (filter blocks). */
     Object filterChain(Expr.Filter filter, Object base, Scope scope) {
+        if (folding && CONTEXT_FILTERS.contains(filter.name())) throw NOT_CONSTANT;
         Object value = filter.value() instanceof Expr.Filter inner
                 ? filterChain(inner, base, scope)
                 : base == ABSENT ? eval(filter.value(), scope) : base;

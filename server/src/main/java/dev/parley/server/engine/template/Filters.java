@@ -56,12 +56,13 @@ final class Filters {
         return NAMES.contains(name);
     }
 
-    static Object apply(String name, Object v, List<Object> args, Map<String, Object> kw, Budget budget) {
-        if (v instanceof Undefined u && u.unsafe()) throw u.error();
-        if (name.equals("safe")) return v instanceof Markup ? v : new Markup(Values.str(v));
-        if (name.equals("escape") || name.equals("e"))
-            return v instanceof Markup ? v : new Markup(Markup.escape(Values.str(v)));
-        v = Values.plain(v);
+    static Object apply(String name, Object input, List<Object> args, Map<String, Object> kw, Budget budget) {
+        if (input instanceof Undefined u && u.unsafe()) throw u.error();
+        if (name.equals("safe")) return input instanceof Markup ? input : new Markup(Values.str(input));
+        if (name.equals("escape") || name.equals("e")) {
+            return input instanceof Markup ? input : new Markup(Markup.escape(Values.str(input)));
+        }
+        Object v = Values.plain(input);
         var a = new Arguments(name, args.stream().map(Values::plain).toList(), kw);
         return switch (name) {
             case "tojson" ->
@@ -95,10 +96,11 @@ final class Filters {
                                                 count),
                                 Map.of());
             }
-            case "items" -> Sequences.items(v);
-            case "selectattr", "rejectattr", "select", "reject" -> Sequences.select(name, v, args, kw, budget);
-            case "map" -> Sequences.map(v, args, kw, budget);
-            case "unique" -> Sequences.unique(v, a, budget);
+            case "items" -> Generator.lazy(() -> Sequences.items(v));
+            case "selectattr", "rejectattr", "select", "reject" ->
+                Generator.lazy(() -> Sequences.select(name, v, args, kw, budget));
+            case "map" -> Generator.lazy(() -> Sequences.map(v, args, kw, budget));
+            case "unique" -> Generator.lazy(() -> Sequences.unique(v, a, budget));
             case "reverse" -> Sequences.reverse(v);
             case "sort" -> Sequences.sort(v, a, budget);
             case "dictsort" -> Sequences.dictsort(v, a);
@@ -113,12 +115,12 @@ final class Filters {
             case "round" -> Numbers.round(v, a.get(0, "precision", 0L), Values.str(a.get(1, "method", "common")));
             case "indent" ->
                 indent(
-                        Values.str(v),
+                        text(v, "indent"),
                         a.get(0, "width", 4L),
                         Values.truthy(a.get(1, "first", false)),
                         Values.truthy(a.get(2, "blank", false)));
             case "wordcount" -> (long) Values.str(v).split("[\\p{L}\\p{N}_]+", -1).length - 1;
-            case "batch" -> Sequences.batch(v, a);
+            case "batch" -> Generator.lazy(() -> Sequences.batch(v, a));
             case "min", "max" -> Sequences.minMax(name, v, a, budget);
             case "sum" -> Sequences.sum(v, a, budget);
             case "center" -> {
@@ -151,6 +153,13 @@ final class Filters {
             wordStart = separator;
         }
         return out.toString();
+    }
+
+    /** The filters written for strings only ({@code s += "\n"} in jinja2) raise for anything else. */
+    private static String text(Object v, String filter) {
+        if (v instanceof String s) return s;
+        if (v instanceof Undefined u) throw u.error();
+        throw TemplateException.type(filter + " expects a string, got " + Values.typeName(v));
     }
 
     private static String indent(String s, Object width, boolean first, boolean blank) {

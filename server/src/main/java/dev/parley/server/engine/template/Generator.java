@@ -1,30 +1,50 @@
 package dev.parley.server.engine.template;
 
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
- * What {@code map}, {@code select}, {@code selectattr} and friends return in jinja2: a Python generator. It is always
- * true, has no length, cannot be serialised to JSON, and is used up by the first pass over it.
+ * What {@code map}, {@code select}, {@code selectattr}, {@code unique}, {@code batch} and {@code items} return in
+ * jinja2: a Python generator. It is always true, has no length, cannot be serialised to JSON, does nothing (and so
+ * raises nothing) until iterated, and is used up by the first pass over it.
  */
 final class Generator {
     /** What {@link #take} returns once the generator is used up. */
     static final Object EXHAUSTED = new Object();
 
-    private final List<Object> items;
+    private Supplier<List<Object>> source;
+    private List<Object> items;
     private int next;
 
     Generator(List<Object> items) {
         this.items = items;
     }
 
+    /** A generator whose items are computed, errors included, only when first iterated. */
+    static Generator lazy(Supplier<Generator> body) {
+        Generator g = new Generator(null);
+        g.source = () -> body.get().items();
+        return g;
+    }
+
+    private List<Object> items() {
+        if (items == null) {
+            items = source.get();
+            source = null;
+        }
+        return items;
+    }
+
     /** The items not yet taken; taking them all uses the generator up. */
     List<Object> drain() {
-        List<Object> rest = items.subList(next, items.size());
-        next = items.size();
+        List<Object> all = items();
+        List<Object> rest = all.subList(next, all.size());
+        next = all.size();
         return rest;
     }
 
     Object take() {
-        return next < items.size() ? items.get(next++) : EXHAUSTED;
+        List<Object> all = items();
+        return next < all.size() ? all.get(next++) : EXHAUSTED;
     }
 }

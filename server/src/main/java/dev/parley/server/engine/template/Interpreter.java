@@ -41,7 +41,7 @@ final class Interpreter {
     private void execute(Node node, Scope scope) {
         switch (node) {
             case Node.Text(String text) -> write(text);
-            case Node.Output(Expr value) -> write(Values.str(evaluator.eval(value, scope)));
+            case Node.Output(Expr value) -> write(Values.str(evaluator.output(value, scope)));
             case Node.If(List<Expr> tests, List<List<Node>> bodies, List<Node> otherwise) -> {
                 for (int i = 0; i < tests.size(); i++) {
                     if (Values.truthy(evaluator.eval(tests.get(i), scope))) {

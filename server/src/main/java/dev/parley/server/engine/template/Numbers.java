@@ -8,6 +8,7 @@ final class Numbers {
     private Numbers() {}
 
     static Object toInt(Object v, Object fallback, Object base) {
+        if (v instanceof Undefined u) throw u.error(); // int(Undefined) raises in jinja2
         if (v instanceof Long) return v;
         if (v instanceof Boolean b) return b ? 1L : 0L;
         if (v instanceof Double d) return Double.isFinite(d) ? (Object) d.longValue() : fallback;
@@ -24,6 +25,7 @@ final class Numbers {
     }
 
     static Object toFloat(Object v, Object fallback) {
+        if (v instanceof Undefined u) throw u.error();
         if (v instanceof Double) return v;
         if (v instanceof Long || v instanceof Boolean) return Values.toDouble(v);
         if (v instanceof String s) {

@@ -1,6 +1,7 @@
 package dev.parley.server.engine.template;
 
 import java.util.List;
+import java.util.Map;
 
 /** Python's printf-style {@code "text %s" % value} for {@code %s}, {@code %r}, {@code %d}, {@code %i} and {@code %%}. */
 final class Percent {
@@ -8,6 +9,11 @@ final class Percent {
 
     static String format(String pattern, Object args) {
         List<?> values = args instanceof PyTuple t ? t : java.util.Collections.singletonList(args);
+        // Python takes anything with __getitem__ (dict, list, undefined) but a tuple or str as a mapping: unused is
+        // fine
+        boolean mappingLike = args instanceof Map<?, ?>
+                || args instanceof Undefined
+                || (args instanceof List<?> && !(args instanceof PyTuple));
         StringBuilder out = new StringBuilder();
         int next = 0;
         for (int i = 0; i < pattern.length(); i++) {
@@ -37,7 +43,8 @@ final class Percent {
                 default -> throw TemplateException.type("unsupported format character '" + conversion + "'");
             }
         }
-        if (next < values.size()) throw TemplateException.type("not all arguments converted during string formatting");
+        if (next < values.size() && !mappingLike)
+            throw TemplateException.type("not all arguments converted during string formatting");
         return out.toString();
     }
 }

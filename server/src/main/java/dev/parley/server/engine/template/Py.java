@@ -132,6 +132,23 @@ final class Py {
         return out;
     }
 
+    /** Python's {@code str.isupper()} / {@code str.islower()}: some cased character, and all of them in that case. */
+    static boolean isCased(String s, boolean upper) {
+        boolean any = false;
+        for (int i = 0; i < s.length(); ) {
+            int c = s.codePointAt(i);
+            i += Character.charCount(c);
+            if (Character.isUpperCase(c) || Character.isTitleCase(c)) {
+                if (!upper) return false;
+                any = true;
+            } else if (Character.isLowerCase(c)) {
+                if (upper) return false;
+                any = true;
+            }
+        }
+        return any;
+    }
+
     static String capitalize(String s) {
         if (s.isEmpty()) return s;
         int first = s.codePointAt(0);

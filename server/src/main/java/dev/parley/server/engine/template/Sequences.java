@@ -40,7 +40,7 @@ final class Sequences {
         return budget.string(String.join(separator, parts));
     }
 
-    static Object items(Object v) {
+    static Generator items(Object v) {
         if (v instanceof Undefined) return new Generator(List.of());
         if (!(v instanceof Map<?, ?> map)) throw TemplateException.type("Can only get item pairs from a mapping.");
         List<Object> items = new ArrayList<>();
@@ -48,7 +48,7 @@ final class Sequences {
         return new Generator(items);
     }
 
-    static Object map(Object v, List<Object> args, Map<String, Object> kw, Budget budget) {
+    static Generator map(Object v, List<Object> args, Map<String, Object> kw, Budget budget) {
         List<Object> out = new ArrayList<>();
         if (!Values.truthy(v)) return new Generator(out); // jinja2 maps nothing over a false value
         Object attribute = kw.get("attribute");
@@ -63,7 +63,7 @@ final class Sequences {
         return new Generator(out);
     }
 
-    static Object unique(Object v, Arguments a, Budget budget) {
+    static Generator unique(Object v, Arguments a, Budget budget) {
         boolean caseSensitive = Values.truthy(a.get(0, "case_sensitive", false));
         Object attribute = a.get(1, "attribute", null);
         List<Object> seen = new ArrayList<>();
@@ -79,7 +79,7 @@ final class Sequences {
     }
 
     static Object reverse(Object v) {
-        if (v instanceof String s) return Attributes.slice(s, null, null, -1L);
+        if (v instanceof String s) return Attributes.slice(s, null, null, -1L, false);
         List<Object> items = Values.iterate(v);
         java.util.Collections.reverse(items);
         return new Generator(items);
@@ -111,7 +111,7 @@ final class Sequences {
         return items;
     }
 
-    static Object batch(Object v, Arguments a) {
+    static Generator batch(Object v, Arguments a) {
         long size = Values.toLong(a.get(0, "linecount", 1L));
         if (size <= 0) throw TemplateException.type("batch size must be positive");
         Object fill = a.get(1, "fill_with", null);
@@ -159,7 +159,7 @@ final class Sequences {
     }
 
     /** select/reject by a test on each item, selectattr/rejectattr by a test on an attribute of each item. */
-    static Object select(String name, Object v, List<Object> args, Map<String, Object> kw, Budget budget) {
+    static Generator select(String name, Object v, List<Object> args, Map<String, Object> kw, Budget budget) {
         boolean byAttribute = name.endsWith("attr");
         boolean keep = name.startsWith("select");
         int testAt = byAttribute ? 1 : 0;

@@ -54,10 +54,8 @@ final class StringMethods {
             case "isalpha" -> (args, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isLetter);
             case "isalnum" -> (args, kw) -> !s.isEmpty() && s.codePoints().allMatch(Character::isLetterOrDigit);
             case "isspace" -> (args, kw) -> !s.isEmpty() && Py.isBlank(s);
-            case "isupper" ->
-                (args, kw) -> s.codePoints().anyMatch(Character::isLetter) && s.equals(s.toUpperCase(Locale.ROOT));
-            case "islower" ->
-                (args, kw) -> s.codePoints().anyMatch(Character::isLetter) && s.equals(s.toLowerCase(Locale.ROOT));
+            case "isupper" -> (args, kw) -> Py.isCased(s, true);
+            case "islower" -> (args, kw) -> Py.isCased(s, false);
             case "removeprefix" ->
                 (args, kw) -> s.startsWith(string(args, 0))
                         ? s.substring(string(args, 0).length())

@@ -30,8 +30,8 @@ final class Tests {
             case "true" -> Boolean.TRUE.equals(v);
             case "false" -> Boolean.FALSE.equals(v);
             case "callable" -> v instanceof Invocable;
-            case "odd" -> Values.toLong(integer(v)) % 2 != 0;
-            case "even" -> Values.toLong(integer(v)) % 2 == 0;
+            case "odd" -> Values.eq(Arithmetic.apply("%", integer(v), 2L, null), 1L);
+            case "even" -> Values.eq(Arithmetic.apply("%", integer(v), 2L, null), 0L);
             case "divisibleby" -> {
                 Object r = Arithmetic.apply("%", v, arg(args, 0), null);
                 yield Values.eq(r, 0L);
@@ -44,8 +44,8 @@ final class Tests {
             case "ge", ">=" -> Values.compare(v, arg(args, 0), ">=") >= 0;
             case "in" -> Values.contains(arg(args, 0), v);
             case "sameas" -> v == arg(args, 0) || (v instanceof Boolean && v.equals(arg(args, 0)));
-            case "lower" -> v instanceof String s && s.equals(s.toLowerCase(java.util.Locale.ROOT));
-            case "upper" -> v instanceof String s && s.equals(s.toUpperCase(java.util.Locale.ROOT));
+            case "lower" -> Py.isCased(Values.str(v), false);
+            case "upper" -> Py.isCased(Values.str(v), true);
             case "filter" -> v instanceof String s && Filters.exists(s);
             case "test" -> v instanceof String s && exists(s);
             case "escaped" -> false;

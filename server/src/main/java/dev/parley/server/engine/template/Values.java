@@ -224,7 +224,12 @@ final class Values {
                 if (item instanceof Undefined u) throw u.error();
                 throw TemplateException.type("'in <string>' requires string as left operand, not " + typeName(item));
             }
-            case Map<?, ?> m -> m.keySet().stream().anyMatch(k -> eq(k, item));
+            case Map<?, ?> m -> {
+                if (item instanceof List<?> && !(item instanceof PyTuple) || item instanceof Map<?, ?>) {
+                    throw TemplateException.type("unhashable type: '" + typeName(item) + "'");
+                }
+                yield m.keySet().stream().anyMatch(k -> eq(k, item));
+            }
             case List<?> l -> l.stream().anyMatch(i -> eq(i, item));
             case Generator g -> {
                 while (true) {
