@@ -43,6 +43,18 @@ final class Evaluator {
         return eval(expr, scope);
     }
 
+    /** The value of an expression without variables or calls, or {@code otherwise} if it has them or fails. */
+    Object constant(Expr expr, Object otherwise) {
+        folding = true;
+        try {
+            return eval(expr, new Scope(null));
+        } catch (TemplateException | NotConstant e) {
+            return otherwise;
+        } finally {
+            folding = false;
+        }
+    }
+
     /** Thrown while folding when the expression needs a variable, a call, or a filter that takes the context. */
     private static final class NotConstant extends RuntimeException {
         NotConstant() {

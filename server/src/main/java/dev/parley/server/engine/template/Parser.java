@@ -17,7 +17,7 @@ final class Parser extends ExpressionParser {
         if (parser.peek().type() != Type.END)
             throw parser.error("unexpected '" + parser.peek().text() + "'");
         KnownNames.check(body, false);
-        return body;
+        return Folding.fold(body);
     }
 
     /** Statements up to (not including) a block whose tag is one of {@code ends}; the caller consumes it. */
