@@ -20,6 +20,7 @@ final class Arithmetic {
         if (op.equals("%") && a instanceof String s) return Percent.format(s, b);
         if (a instanceof Undefined u) throw u.error();
         if (b instanceof Undefined u) throw u.error();
+        if (a instanceof DictView || b instanceof DictView) throw unsupported(op, a, b);
         boolean numbers = Values.isNumber(a) && Values.isNumber(b);
         boolean floats = a instanceof Double || b instanceof Double;
         switch (op) {
@@ -91,17 +92,24 @@ final class Arithmetic {
             case "**" -> {
                 if (numbers) {
                     if (!floats && Values.toLong(b) >= 0) return power(Values.toLong(a), Values.toLong(b));
+                    if (Values.toDouble(a) == 0 && Values.toDouble(b) < 0) {
+                        throw TemplateException.type("ZeroDivisionError: 0.0 cannot be raised to a negative power");
+                    }
                     return Math.pow(Values.toDouble(a), Values.toDouble(b));
                 }
             }
             default -> throw new IllegalStateException(op);
         }
-        throw TemplateException.type("unsupported operand type(s) for " + op + ": '" + Values.typeName(a) + "' and '"
-                + Values.typeName(b) + "'");
+        throw unsupported(op, a, b);
     }
 
     private static String escaped(Object v) {
         return v instanceof Markup m ? m.text() : Markup.escape((String) v);
+    }
+
+    private static TemplateException unsupported(String op, Object a, Object b) {
+        return TemplateException.type("unsupported operand type(s) for " + op + ": '" + Values.typeName(a) + "' and '"
+                + Values.typeName(b) + "'");
     }
 
     static Object negate(Object v) {
@@ -128,7 +136,7 @@ final class Arithmetic {
             budget.items(out.size() + items.size());
             out.addAll(items);
         }
-        return out;
+        return items instanceof PyTuple ? new PyTuple(out) : out;
     }
 
     private static long power(long base, long exponent) {

@@ -42,6 +42,9 @@ final class Attributes {
         if (key instanceof Undefined u && !(object instanceof Map<?, ?>)) throw u.error();
         switch (object) {
             case null -> {}
+            case DictView view -> {
+                return Undefined.item(object, key);
+            }
             case Map<?, ?> map -> {
                 for (var e : map.entrySet()) {
                     if (Values.eq(e.getKey(), key)) return e.getValue();
@@ -83,7 +86,7 @@ final class Attributes {
         if (object instanceof String s) {
             source =
                     new ArrayList<>(s.codePoints().mapToObj(Character::toString).toList());
-        } else if (object instanceof List<?> list) {
+        } else if (object instanceof List<?> list && !(object instanceof DictView)) {
             source = new ArrayList<>(list);
         } else {
             // jinja2 compiles a slice to Python's own subscript, which raises where getitem would not;
@@ -131,10 +134,12 @@ final class Attributes {
                         (Invocable) (args, kwargs) -> {
                             List<Object> items = new ArrayList<>();
                             map.forEach((k, v) -> items.add(new PyTuple(java.util.Arrays.asList(k, v))));
-                            return items;
+                            return new DictView("dict_items", items);
                         };
-                    case "keys" -> (Invocable) (args, kwargs) -> new ArrayList<Object>(map.keySet());
-                    case "values" -> (Invocable) (args, kwargs) -> new ArrayList<Object>(map.values());
+                    case "keys" ->
+                        (Invocable) (args, kwargs) -> new DictView("dict_keys", new ArrayList<Object>(map.keySet()));
+                    case "values" ->
+                        (Invocable) (args, kwargs) -> new DictView("dict_values", new ArrayList<Object>(map.values()));
                     case "copy" -> (Invocable) (args, kwargs) -> new java.util.LinkedHashMap<Object, Object>(map);
                     case "get" ->
                         (Invocable) (args, kwargs) -> {
@@ -147,6 +152,7 @@ final class Attributes {
                     default -> null;
                 };
             }
+            case DictView view -> null;
             case List<?> list -> {
                 if (LIST_MUTATORS.contains(name) && !(object instanceof PyTuple))
                     yield Undefined.forbidden(object, name);

@@ -13,7 +13,7 @@ final class Percent {
         // fine
         boolean mappingLike = args instanceof Map<?, ?>
                 || args instanceof Undefined
-                || (args instanceof List<?> && !(args instanceof PyTuple));
+                || (args instanceof List<?> && !(args instanceof PyTuple) && !(args instanceof DictView));
         StringBuilder out = new StringBuilder();
         int next = 0;
         for (int i = 0; i < pattern.length(); i++) {

@@ -51,6 +51,8 @@ record PyJson(boolean ensureAscii, String indent, String itemSeparator, String k
             case Double d -> out.append(number(d));
             case String s -> string(s, out);
             case Markup m -> string(m.text(), out);
+            case DictView view ->
+                throw TemplateException.type("Object of type " + view.kind() + " is not JSON serializable");
             case List<?> list -> {
                 if (list.isEmpty()) {
                     out.append("[]");

@@ -22,7 +22,10 @@ final class Tests {
                         || v instanceof Generator
                         || v instanceof Undefined;
             case "sequence" ->
-                v instanceof String || v instanceof List<?> || v instanceof Map<?, ?> || v instanceof Undefined;
+                v instanceof String
+                        || (v instanceof List<?> && !(v instanceof DictView))
+                        || v instanceof Map<?, ?>
+                        || v instanceof Undefined;
             case "number" -> Values.isNumber(v);
             case "integer" -> v instanceof Long;
             case "float" -> v instanceof Double;

@@ -86,6 +86,7 @@ final class Values {
             case Double d -> "float";
             case String s -> "str";
             case PyTuple t -> "tuple";
+            case DictView view -> view.kind();
             case List<?> l -> "list";
             case Map<?, ?> m -> "dict";
             case Undefined u -> "Undefined";
@@ -139,6 +140,9 @@ final class Values {
                 t.size() == 1
                         ? "(" + repr(t.get(0)) + ",)"
                         : "(" + String.join(", ", t.stream().map(Values::repr).toList()) + ")";
+            case DictView view ->
+                view.kind() + "(["
+                        + String.join(", ", view.stream().map(Values::repr).toList()) + "])";
             case List<?> l ->
                 "[" + String.join(", ", l.stream().map(Values::repr).toList()) + "]";
             case Map<?, ?> m -> {
@@ -169,6 +173,7 @@ final class Values {
         if (a instanceof String x && b instanceof String y) return x.equals(y);
         if (a instanceof List<?> x && b instanceof List<?> y) {
             if ((a instanceof PyTuple) != (b instanceof PyTuple) || x.size() != y.size()) return false;
+            if ((a instanceof DictView) != (b instanceof DictView)) return false;
             for (int i = 0; i < x.size(); i++) if (!eq(x.get(i), y.get(i))) return false;
             return true;
         }
