@@ -96,11 +96,11 @@ final class Filters {
                                                 count),
                                 Map.of());
             }
-            case "items" -> Generator.lazy(() -> Sequences.items(v));
+            case "items" -> Generator.lazy("do_items", () -> Sequences.items(v));
             case "selectattr", "rejectattr", "select", "reject" ->
-                Generator.lazy(() -> Sequences.select(name, v, args, kw, budget));
-            case "map" -> Generator.lazy(() -> Sequences.map(v, args, kw, budget));
-            case "unique" -> Generator.lazy(() -> Sequences.unique(v, a, budget));
+                Generator.lazy("select_or_reject", () -> Sequences.select(name, v, args, kw, budget));
+            case "map" -> Generator.lazy("sync_do_map", () -> Sequences.map(v, args, kw, budget));
+            case "unique" -> Generator.lazy("sync_do_unique", () -> Sequences.unique(v, a, budget));
             case "reverse" -> Sequences.reverse(v);
             case "sort" -> Sequences.sort(v, a, budget);
             case "dictsort" -> Sequences.dictsort(v, a);
@@ -120,7 +120,7 @@ final class Filters {
                         Values.truthy(a.get(1, "first", false)),
                         Values.truthy(a.get(2, "blank", false)));
             case "wordcount" -> (long) Values.str(v).split("[\\p{L}\\p{N}_]+", -1).length - 1;
-            case "batch" -> Generator.lazy(() -> Sequences.batch(v, a));
+            case "batch" -> Generator.lazy("do_batch", () -> Sequences.batch(v, a));
             case "min", "max" -> Sequences.minMax(name, v, a, budget);
             case "sum" -> Sequences.sum(v, a, budget);
             case "center" -> {

@@ -12,6 +12,9 @@ final class Generator {
     /** What {@link #take} returns once the generator is used up. */
     static final Object EXHAUSTED = new Object();
 
+    /** How Python prints it, less the address: {@code generator object sync_do_map}. */
+    private String label = "generator object";
+
     private Supplier<List<Object>> source;
     private List<Object> items;
     private int next;
@@ -21,10 +24,22 @@ final class Generator {
     }
 
     /** A generator whose items are computed, errors included, only when first iterated. */
-    static Generator lazy(Supplier<Generator> body) {
+    static Generator lazy(String function, Supplier<Generator> body) {
         Generator g = new Generator(null);
+        g.label = "generator object " + function;
         g.source = () -> body.get().items();
         return g;
+    }
+
+    /** A reversed list, which Python prints as a {@code list_reverseiterator}. */
+    static Generator reversed(List<Object> items) {
+        Generator g = new Generator(items);
+        g.label = "list_reverseiterator object";
+        return g;
+    }
+
+    String label() {
+        return label;
     }
 
     private List<Object> items() {

@@ -82,7 +82,7 @@ final class Sequences {
         if (v instanceof String s) return Attributes.slice(s, null, null, -1L, false);
         List<Object> items = Values.iterate(v);
         java.util.Collections.reverse(items);
-        return new Generator(items);
+        return Generator.reversed(items);
     }
 
     static Object sort(Object v, Arguments a, Budget budget) {

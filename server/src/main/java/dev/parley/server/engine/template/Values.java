@@ -152,7 +152,7 @@ final class Values {
             }
             case Undefined u -> "";
             case Namespace n -> n.toString();
-            case Generator g -> "<generator object sync_do_map at 0x7f0000000000>";
+            case Generator g -> "<" + g.label() + " at 0x7f0000000000>"; // the address is never the same
             case Loop l -> "<LoopContext " + l.index() + "/" + l.length() + ">";
             default -> "<function>";
         };
