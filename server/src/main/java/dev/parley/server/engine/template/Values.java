@@ -226,7 +226,6 @@ final class Values {
         return switch (plain(container)) {
             case String s -> {
                 if (item instanceof String needle) yield s.contains(needle);
-                if (item instanceof Undefined u) throw u.error();
                 throw TemplateException.type("'in <string>' requires string as left operand, not " + typeName(item));
             }
             case Map<?, ?> m -> {

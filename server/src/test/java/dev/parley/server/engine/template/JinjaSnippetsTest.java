@@ -26,6 +26,44 @@ class JinjaSnippetsTest {
         return tests.build();
     }
 
+    /**
+     * Templates drawn at random from the expressions, filters, tests, methods and whitespace control chat templates
+     * use ({@code snippets/random_cases.py}, fixed seeds), compared with jinja2's renders.
+     */
+    @TestFactory
+    Stream<DynamicTest> rendersRandomTemplatesAsJinja2Does() throws IOException {
+        Stream.Builder<DynamicTest> tests = Stream.builder();
+        for (String file : new String[] {"random-expressions.json", "random-whitespace.json"}) {
+            JsonNode suite = new ObjectMapper().readTree(JinjaSnippetsTest.class.getResource("snippets/" + file));
+            Map<String, Object> context = new LinkedHashMap<>();
+            suite.get("context").fields().forEachRemaining(f -> context.put(f.getKey(), f.getValue()));
+            int i = 0;
+            for (JsonNode pair : suite.get("cases")) {
+                String template = pair.get(0).textValue();
+                String expected = pair.get(1).textValue();
+                tests.add(DynamicTest.dynamicTest(file + " #" + i++, () -> {
+                    if (expected.startsWith("!ERROR ")) {
+                        assertThatThrownBy(() ->
+                                        ChatTemplate.compile(template).render(context, ReferenceRendersTest.CLOCK))
+                                .as(template)
+                                .isInstanceOfSatisfying(
+                                        TemplateException.class,
+                                        e -> assertThat(e.kind())
+                                                .isEqualTo(
+                                                        expected.equals("!ERROR UndefinedError")
+                                                                ? TemplateException.Kind.UNDEFINED
+                                                                : TemplateException.Kind.TYPE));
+                    } else {
+                        assertThat(ChatTemplate.compile(template).render(context, ReferenceRendersTest.CLOCK))
+                                .as(template)
+                                .isEqualTo(expected);
+                    }
+                }));
+            }
+        }
+        return tests.build();
+    }
+
     private static void check(JsonNode snippet) {
         String template = snippet.get("template").textValue();
         String expected = snippet.get("expected").textValue();
