@@ -2,6 +2,7 @@ package dev.parley.server.engine.template;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /** Python's arithmetic operators on template values: ints stay exact (overflow is refused), {@code /} is true division. */
 final class Arithmetic {
@@ -150,7 +151,7 @@ final class Arithmetic {
         return result;
     }
 
-    private static long exact(java.util.function.LongSupplier op) {
+    private static long exact(LongSupplier op) {
         try {
             return op.getAsLong();
         } catch (ArithmeticException e) {

@@ -1,6 +1,8 @@
 package dev.parley.server.engine.template;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -133,14 +135,14 @@ final class Attributes {
                     case "items" ->
                         (Invocable) (args, kwargs) -> {
                             List<Object> items = new ArrayList<>();
-                            map.forEach((k, v) -> items.add(new PyTuple(java.util.Arrays.asList(k, v))));
+                            map.forEach((k, v) -> items.add(new PyTuple(Arrays.asList(k, v))));
                             return new DictView("dict_items", items);
                         };
                     case "keys" ->
                         (Invocable) (args, kwargs) -> new DictView("dict_keys", new ArrayList<Object>(map.keySet()));
                     case "values" ->
                         (Invocable) (args, kwargs) -> new DictView("dict_values", new ArrayList<Object>(map.values()));
-                    case "copy" -> (Invocable) (args, kwargs) -> new java.util.LinkedHashMap<Object, Object>(map);
+                    case "copy" -> (Invocable) (args, kwargs) -> new LinkedHashMap<Object, Object>(map);
                     case "get" ->
                         (Invocable) (args, kwargs) -> {
                             if (args.isEmpty()) throw TemplateException.type("get expected at least 1 argument, got 0");

@@ -4,13 +4,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** Evaluates expressions with Python's semantics, in a scope, for one render. */
 final class Evaluator {
     private static final Object ABSENT = new Object();
     /** jinja2's filters that take the render context, which its optimizer does not fold. */
-    private static final java.util.Set<String> CONTEXT_FILTERS =
-            java.util.Set.of("map", "select", "reject", "selectattr", "rejectattr");
+    private static final Set<String> CONTEXT_FILTERS = Set.of("map", "select", "reject", "selectattr", "rejectattr");
 
     private final Interpreter interpreter;
     private final Map<String, Object> globals;

@@ -2,6 +2,7 @@ package dev.parley.server.engine.template;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.util.Locale;
 
 /** The {@code int}, {@code float} and {@code round} filters, with Python's parsing and rounding. */
 final class Numbers {
@@ -29,7 +30,7 @@ final class Numbers {
         if (v instanceof Double) return v;
         if (v instanceof Long || v instanceof Boolean) return Values.toDouble(v);
         if (v instanceof String s) {
-            String t = Py.strip(s, null).replace("_", "").toLowerCase(java.util.Locale.ROOT);
+            String t = Py.strip(s, null).replace("_", "").toLowerCase(Locale.ROOT);
             switch (t.startsWith("+") || t.startsWith("-") ? t.substring(1) : t) {
                 case "inf", "infinity" -> {
                     return t.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;

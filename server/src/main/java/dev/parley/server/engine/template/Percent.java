@@ -1,5 +1,6 @@
 package dev.parley.server.engine.template;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -8,7 +9,7 @@ final class Percent {
     private Percent() {}
 
     static String format(String pattern, Object args) {
-        List<?> values = args instanceof PyTuple t ? t : java.util.Collections.singletonList(args);
+        List<?> values = args instanceof PyTuple t ? t : Collections.singletonList(args);
         // Python takes anything with __getitem__ (dict, list, undefined) but a tuple or str as a mapping: unused is
         // fine
         boolean mappingLike = args instanceof Map<?, ?>

@@ -1,7 +1,11 @@
 package dev.parley.server.engine.template;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /** Python's {@code str} methods where they differ from Java's: whitespace is {@code str.isspace}, splits keep Python's rules. */
 final class Py {
@@ -154,7 +158,7 @@ final class Py {
         int first = s.codePointAt(0);
         return new StringBuilder()
                 .appendCodePoint(Character.toTitleCase(first))
-                .append(s.substring(Character.charCount(first)).toLowerCase(java.util.Locale.ROOT))
+                .append(s.substring(Character.charCount(first)).toLowerCase(Locale.ROOT))
                 .toString();
     }
 
@@ -214,10 +218,10 @@ final class Py {
         if (Double.isNaN(d)) return "nan";
         if (Double.isInfinite(d)) return d > 0 ? "inf" : "-inf";
         if (d == 0) return (1 / d < 0) ? "-0.0" : "0.0";
-        var decimal = new java.math.BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
+        var decimal = new BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
         if (decimal.precision() == 2) {
             // Java prints at least two digits (4.9E-324) where one may already round-trip (5e-324).
-            var one = decimal.round(new java.math.MathContext(1, java.math.RoundingMode.HALF_EVEN));
+            var one = decimal.round(new MathContext(1, RoundingMode.HALF_EVEN));
             if (one.doubleValue() == Math.abs(d)) decimal = one.stripTrailingZeros();
         }
         String digits = decimal.unscaledValue().toString();

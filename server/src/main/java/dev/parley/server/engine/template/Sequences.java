@@ -2,6 +2,8 @@ package dev.parley.server.engine.template;
 
 import dev.parley.server.engine.template.Filters.Arguments;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -44,7 +46,7 @@ final class Sequences {
         if (v instanceof Undefined) return new Generator(List.of());
         if (!(v instanceof Map<?, ?> map)) throw TemplateException.type("Can only get item pairs from a mapping.");
         List<Object> items = new ArrayList<>();
-        map.forEach((k, val) -> items.add(new PyTuple(java.util.Arrays.asList(k, val))));
+        map.forEach((k, val) -> items.add(new PyTuple(Arrays.asList(k, val))));
         return new Generator(items);
     }
 
@@ -81,7 +83,7 @@ final class Sequences {
     static Object reverse(Object v) {
         if (v instanceof String s) return Attributes.slice(s, null, null, -1L, false);
         List<Object> items = Values.iterate(v);
-        java.util.Collections.reverse(items);
+        Collections.reverse(items);
         return Generator.reversed(items);
     }
 
@@ -104,7 +106,7 @@ final class Sequences {
         int by = "value".equals(a.get(1, "by", "key")) ? 1 : 0;
         boolean reverse = Values.truthy(a.get(2, "reverse", false));
         List<Object> items = new ArrayList<>();
-        map.forEach((k, val) -> items.add(new PyTuple(java.util.Arrays.asList(k, val))));
+        map.forEach((k, val) -> items.add(new PyTuple(Arrays.asList(k, val))));
         Comparator<Object> order = Comparator.comparing(
                 item -> sortKey(((List<?>) item).get(by), caseSensitive), (x, y) -> Values.compare(x, y, "<"));
         items.sort(reverse ? order.reversed() : order);

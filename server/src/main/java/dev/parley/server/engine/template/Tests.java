@@ -2,6 +2,7 @@ package dev.parley.server.engine.template;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** jinja2's tests ({@code x is defined}, {@code x is mapping}, ...), with Python's idea of each type. */
 final class Tests {
@@ -57,7 +58,7 @@ final class Tests {
         };
     }
 
-    private static final java.util.Set<String> NAMES = java.util.Set.of(
+    private static final Set<String> NAMES = Set.of(
             "defined",
             "undefined",
             "none",

@@ -4,10 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The Python values of a render and what Python does with them: {@code None} is {@code null}, {@code bool} is
@@ -45,8 +46,8 @@ final class Values {
                 items.forEach(i -> copy.add(of(i)));
                 yield copy;
             }
-            case Object[] items -> of(java.util.Arrays.asList(items));
-            case java.util.Optional<?> o -> of(o.orElse(null));
+            case Object[] items -> of(Arrays.asList(items));
+            case Optional<?> o -> of(o.orElse(null));
             default ->
                 throw new IllegalArgumentException(
                         "not a template value: " + value.getClass().getName());
@@ -67,10 +68,7 @@ final class Values {
         }
         if (node.isObject()) {
             Map<Object, Object> map = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                var e = it.next();
-                map.put(e.getKey(), ofJson(e.getValue()));
-            }
+            for (Map.Entry<String, JsonNode> e : node.properties()) map.put(e.getKey(), ofJson(e.getValue()));
             return map;
         }
         return node.asText();

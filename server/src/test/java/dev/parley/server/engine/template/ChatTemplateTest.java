@@ -32,7 +32,7 @@ class ChatTemplateTest {
         Map<String, Object> plain =
                 Map.of("messages", List.of(Map.of("role", "user", "content", " Hi ")), "add_generation_prompt", true);
         Map<String, Object> tree = new HashMap<>();
-        new ObjectMapper().readTree(json).fields().forEachRemaining(e -> tree.put(e.getKey(), e.getValue()));
+        new ObjectMapper().readTree(json).properties().forEach(e -> tree.put(e.getKey(), e.getValue()));
 
         ChatTemplate template = ChatTemplate.compile(QWEN_LIKE);
 

@@ -20,9 +20,10 @@ import org.junit.jupiter.api.TestFactory;
 class JinjaSnippetsTest {
     @TestFactory
     Stream<DynamicTest> rendersEachSnippetAsJinja2Does() throws IOException {
-        JsonNode cases = new ObjectMapper().readTree(JinjaSnippetsTest.class.getResource("snippets/expected.json"));
+        JsonNode cases =
+                new ObjectMapper().readTree(JinjaSnippetsTest.class.getResourceAsStream("snippets/expected.json"));
         Stream.Builder<DynamicTest> tests = Stream.builder();
-        cases.fields().forEachRemaining(e -> tests.add(DynamicTest.dynamicTest(e.getKey(), () -> check(e.getValue()))));
+        cases.properties().forEach(e -> tests.add(DynamicTest.dynamicTest(e.getKey(), () -> check(e.getValue()))));
         return tests.build();
     }
 
@@ -34,9 +35,10 @@ class JinjaSnippetsTest {
     Stream<DynamicTest> rendersRandomTemplatesAsJinja2Does() throws IOException {
         Stream.Builder<DynamicTest> tests = Stream.builder();
         for (String file : new String[] {"random-expressions.json", "random-whitespace.json"}) {
-            JsonNode suite = new ObjectMapper().readTree(JinjaSnippetsTest.class.getResource("snippets/" + file));
+            JsonNode suite =
+                    new ObjectMapper().readTree(JinjaSnippetsTest.class.getResourceAsStream("snippets/" + file));
             Map<String, Object> context = new LinkedHashMap<>();
-            suite.get("context").fields().forEachRemaining(f -> context.put(f.getKey(), f.getValue()));
+            suite.get("context").properties().forEach(f -> context.put(f.getKey(), f.getValue()));
             int i = 0;
             for (JsonNode pair : suite.get("cases")) {
                 String template = pair.get(0).textValue();
@@ -68,7 +70,7 @@ class JinjaSnippetsTest {
         String template = snippet.get("template").textValue();
         String expected = snippet.get("expected").textValue();
         Map<String, Object> context = new LinkedHashMap<>();
-        snippet.get("context").fields().forEachRemaining(f -> context.put(f.getKey(), f.getValue()));
+        snippet.get("context").properties().forEach(f -> context.put(f.getKey(), f.getValue()));
         if (expected.startsWith("!ERROR ")) {
             TemplateException.Kind kind = switch (expected.substring("!ERROR ".length())) {
                 case "TemplateError" -> TemplateException.Kind.RAISED;

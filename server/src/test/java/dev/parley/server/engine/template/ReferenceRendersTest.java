@@ -107,7 +107,7 @@ class ReferenceRendersTest {
     static Map<String, Object> context(Path conversation) throws IOException {
         Map<String, Object> context = new LinkedHashMap<>();
         JsonNode tree = JSON.readTree(conversation.toFile());
-        tree.fields().forEachRemaining(e -> context.put(e.getKey(), e.getValue()));
+        tree.properties().forEach(e -> context.put(e.getKey(), e.getValue()));
         return context;
     }
 
