@@ -11,15 +11,20 @@ import java.util.Map;
  *
  * <pre>{@code
  * ChatTemplate template = ChatTemplate.compile(gguf.chatTemplate());
- * String prompt = template.render(Map.of(
- *         "messages", messages,             // role, content, and name, tool_calls, tool_call_id where present
- *         "tools", tools,                   // JSON-schema function definitions, or null
- *         "add_generation_prompt", true,
- *         "bos_token", "<s>", "eos_token", "</s>"), clock);
+ * Map<String, Object> context = new HashMap<>();
+ * context.put("messages", messages);      // role, content, and name, tool_calls, tool_call_id where present
+ * context.put("tools", tools);            // JSON-schema function definitions, or null: present either way
+ * context.put("add_generation_prompt", true);
+ * context.put("bos_token", "<s>");
+ * context.put("eos_token", "</s>");
+ * String prompt = template.render(context, clock);
  * }</pre>
  *
- * <p>Context values may be Jackson {@code JsonNode}s or plain Java maps, lists, strings, numbers and booleans;
- * a tool call's {@code arguments} should be a map, as Hugging Face passes it. The context is copied, never changed.
+ * <p>Pass what Hugging Face passes: it always sets {@code tools}, to {@code None} when there are none, and templates
+ * test {@code tools is not none} as often as {@code tools is defined}. Template options such as
+ * {@code enable_thinking} are further keys. Values may be Jackson {@code JsonNode}s or plain Java maps, lists,
+ * strings, numbers and booleans; a tool call's {@code arguments} should be a map, as Hugging Face passes it (many
+ * templates refuse or mangle a JSON string there). The context is copied, never changed.
  *
  * <p>Thread-safe once compiled: each render has its own state. A render is bounded in loop iterations, output size and
  * call depth, so a hostile template fails with a {@link TemplateException} instead of hanging or overflowing the stack.
