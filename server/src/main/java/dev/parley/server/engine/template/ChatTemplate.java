@@ -70,10 +70,11 @@ public final class ChatTemplate {
     public String render(Map<String, ?> context, Clock clock) {
         Map<String, Object> globals = Globals.of(ZonedDateTime.now(clock));
         Scope root = new Scope(null);
-        context.forEach((name, value) -> root.set(name, Values.of(value)));
         try {
+            context.forEach((name, value) -> root.set(name, Values.of(value)));
             return new Interpreter(new Budget(maxSteps, maxChars), globals).render(template, new Scope(root));
         } catch (StackOverflowError e) {
+            // a macro chain within the call-depth bound, or context data nested thousands deep
             throw new TemplateException(TemplateException.Kind.LIMIT, "template exceeded its bounds: nesting too deep");
         }
     }

@@ -150,6 +150,14 @@ class ChatTemplateTest {
     }
 
     @Test
+    void refusesContextDataNestedTooDeeply() {
+        Object nested = List.of();
+        for (int i = 0; i < 200_000; i++) nested = List.of(nested);
+        Object deep = nested;
+        assertLimit(() -> ChatTemplate.compile("{{ x }}").render(Map.of("x", deep)));
+    }
+
+    @Test
     void refusesBigIntegersInsteadOfWrapping() {
         assertLimit(() -> ChatTemplate.compile("{{ 2 ** 64 }}").render(Map.of()));
         assertLimit(() -> ChatTemplate.compile("{{ 9223372036854775807 + 1 }}").render(Map.of()));
