@@ -45,7 +45,9 @@ final class ServerProcess implements AutoCloseable {
         this.startNanos = System.nanoTime();
         this.process = new ProcessBuilder(command).redirectErrorStream(true).start();
         var lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        this.drain = Thread.ofVirtual().start(() -> {
+        // A platform thread: a virtual one would pin a carrier in the blocking pipe read, and a few quiet
+        // servers would then hold every carrier while the streams' virtual threads wait to run.
+        this.drain = Thread.ofPlatform().daemon().start(() -> {
             try {
                 for (String line; (line = lines.readLine()) != null; ) {
                     synchronized (tail) {
@@ -77,7 +79,7 @@ final class ServerProcess implements AutoCloseable {
         var command = new ArrayList<>(List.of(binary.toString()));
         command.addAll(args);
         command.addAll(List.of("--host", "127.0.0.1", "--port", String.valueOf(port)));
-        return new ServerProcess(name, command, port, line -> line.contains("system_info") || line.contains("build:"));
+        return new ServerProcess(name, command, port, line -> line.contains("system_info") || line.contains("build_info") || line.startsWith("version:"));
     }
 
     /**
