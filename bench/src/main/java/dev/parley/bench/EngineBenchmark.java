@@ -1,6 +1,5 @@
 package dev.parley.bench;
 
-import dev.parley.bench.StreamClient.Endpoint;
 import dev.parley.bench.StreamClient.Mode;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.ChatTurn;
@@ -30,8 +29,11 @@ import java.util.Map;
  *   <li>the server's resident memory after the runs beside model file + KV cache, and the time from
  *       process start to the first {@code /health} 200 serving the bundled demo model;
  *   <li>with {@code --llama-server PATH}, the same rounds and measurements against llama.cpp's
- *       {@code llama-server} (started here with the same slots, context, threads and KV cache type),
- *       and Parley/llama-server ratios.
+ *       {@code llama-server}, and Parley/llama-server ratios. It is started with Parley's settings: the same
+ *       slots, cells, threads and KV cache type, one unified cache, no flash attention, no prompt reuse.
+ *       It keeps its host-memory cache of finished slots ({@code --cache-ram}, up to 8 GiB), which Parley
+ *       does not have: that grows its RSS over a run (by about 450 MB here; with {@code -cram 0} it stays
+ *       near 400 MB, but its streams were no faster).
  * </ol>
  *
  * <p>The servers are child processes ({@code java -jar cli/target/parley.jar serve}, as the {@code parley}
@@ -58,7 +60,7 @@ public final class EngineBenchmark {
     private static final int WARM_UP_TOKENS = 8;
     private static final long SEED = 1234;
 
-    private final Settings settings;
+    private final EngineSettings settings;
     private final LlamaModel library;
     private final HttpClient http = StreamClient.newHttp();
     private final Map<Integer, Side> sides = new LinkedHashMap<>(); // by llama.cpp threads
@@ -69,13 +71,13 @@ public final class EngineBenchmark {
     private record Side(int threads, ServerProcess parley, StreamClient parleyClient, ServerProcess llamaServer,
             StreamClient llamaServerClient, DecodeLoop loop) {}
 
-    private EngineBenchmark(Settings settings, LlamaModel library) {
+    private EngineBenchmark(EngineSettings settings, LlamaModel library) {
         this.settings = settings;
         this.library = library;
     }
 
     public static void main(String[] args) throws Exception {
-        Settings settings = Settings.parse(args);
+        EngineSettings settings = EngineSettings.parse(args);
         System.out.printf("%d cores; load average %s; %s%n", Runtime.getRuntime().availableProcessors(), load(), settings);
         Path model = BenchModel.fromArgs(args);
         try (LlamaModel library = LlamaModel.open(model)) {
@@ -305,7 +307,7 @@ public final class EngineBenchmark {
     }
 
     /** Part 4: process start to the first /health 200 on the bundled demo model, default settings, interleaved. */
-    private static void startTimes(Settings settings) throws Exception {
+    private static void startTimes(EngineSettings settings) throws Exception {
         Path demo = DemoModel.path();
         var http = StreamClient.newHttp();
         Samples parley = new Samples();
@@ -351,51 +353,6 @@ public final class EngineBenchmark {
             return String.join(" ", Arrays.copyOf(fields, 3));
         } catch (Exception e) {
             return "unknown";
-        }
-    }
-
-    /** The command line's flags; see the class comment. */
-    private record Settings(int tokens, int rounds, List<Integer> streams, List<Integer> threads, List<Mode> modes,
-            List<String> parts, int ttftRuns, int startRuns, int context, KvCacheType kvCache, Endpoint endpoint,
-            Path parleyJar, Path llamaServer) {
-
-        static Settings parse(String[] args) {
-            String llamaServer = flag(args, "--llama-server", null);
-            return new Settings(Integer.parseInt(flag(args, "--tokens", "64")), Integer.parseInt(flag(args, "--rounds", "3")),
-                    integers(flag(args, "--streams", "1,4,8,16")), integers(flag(args, "--threads", "1,2")),
-                    Arrays.stream(flag(args, "--modes", "greedy,sampling").split(",")).map(m -> Mode.valueOf(m.toUpperCase())).toList(),
-                    List.of(flag(args, "--parts", "throughput,ttft,memory,start").split(",")),
-                    Integer.parseInt(flag(args, "--ttft-runs", "30")), Integer.parseInt(flag(args, "--start-runs", "3")),
-                    Integer.parseInt(flag(args, "--context", "256")),
-                    KvCacheType.valueOf(flag(args, "--kv-cache", "f32").toUpperCase()),
-                    Endpoint.valueOf(flag(args, "--endpoint", "completions").toUpperCase()),
-                    Path.of(flag(args, "--parley-jar", "cli/target/parley.jar")),
-                    llamaServer == null ? null : Path.of(llamaServer));
-        }
-
-        /** Slots of every server: enough for the most streams, at least 16. */
-        int parallel() {
-            return Math.max(16, streams.stream().mapToInt(Integer::intValue).max().orElse(16));
-        }
-
-        boolean has(String part) {
-            return parts.contains(part);
-        }
-
-        @Override
-        public String toString() {
-            return "%d tokens per stream, %d rounds, streams %s, threads %s, %s, %s endpoint, %d context per sequence, %s KV cache%s"
-                    .formatted(tokens, rounds, streams, threads, modes.stream().map(Mode::label).toList(),
-                            endpoint.name().toLowerCase(), context, kvCache, llamaServer == null ? "" : ", llama-server " + llamaServer);
-        }
-
-        private static String flag(String[] args, String name, String fallback) {
-            for (int i = 0; i + 1 < args.length; i++) if (args[i].equals(name)) return args[i + 1];
-            return fallback;
-        }
-
-        private static List<Integer> integers(String list) {
-            return Arrays.stream(list.split(",")).map(Integer::parseInt).toList();
         }
     }
 }

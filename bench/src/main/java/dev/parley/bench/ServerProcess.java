@@ -79,7 +79,7 @@ final class ServerProcess implements AutoCloseable {
         var command = new ArrayList<>(List.of(binary.toString()));
         command.addAll(args);
         command.addAll(List.of("--host", "127.0.0.1", "--port", String.valueOf(port)));
-        return new ServerProcess(name, command, port, line -> line.contains("system_info") || line.contains("build_info") || line.startsWith("version:"));
+        return new ServerProcess(name, command, port, line -> line.contains("load_model:"));
     }
 
     /**
@@ -127,7 +127,7 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
-    /** Lines of output worth reporting (Parley's decode costs, llama-server's build); complete after {@link #close}. */
+    /** Lines of output worth reporting (Parley's decode costs, llama-server's slots); complete after {@link #close}. */
     List<String> kept() {
         synchronized (tail) {
             return List.copyOf(kept);
