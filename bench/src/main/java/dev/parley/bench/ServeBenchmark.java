@@ -10,14 +10,11 @@ import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.llama.KvCacheType;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
-import dev.parley.testkit.GgufWriter;
-import dev.parley.testkit.TensorType;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -58,7 +55,7 @@ public final class ServeBenchmark {
         int tokens = intArg(args, "--tokens", 64);
         int threads = intArg(args, "--threads", 1);
         int overheadRuns = intArg(args, "--overhead-runs", 41);
-        Path model = modelArg(args);
+        Path model = BenchModel.fromArgs(args);
         var options = LlamaEngineOptions.of(model).withModelId("bench").withParallel(8).withContextPerSequence(256)
                 .withThreads(threads).withKvCache(KvCacheType.F32).withQueue(64);
         long opened = System.nanoTime();
@@ -153,18 +150,6 @@ public final class ServeBenchmark {
         long[] sorted = values.clone();
         Arrays.sort(sorted);
         return sorted[sorted.length / 2];
-    }
-
-    private static Path modelArg(String[] args) throws Exception {
-        for (int i = 0; i + 1 < args.length; i++) if (args[i].equals("--model")) return Path.of(args[i + 1]);
-        Path file = Files.createTempFile("parley-bench-135m-", ".gguf");
-        file.toFile().deleteOnExit();
-        long start = System.nanoTime();
-        GgufWriter.llama().dim(576).layers(30).heads(9).kvHeads(3).ffnDim(1536).vocabSize(49152).contextLength(2048)
-                .type(TensorType.Q8_0).seed(1).name("parley-bench-135m").write(file);
-        System.out.printf("wrote a 135M-shape Q8_0 model (%d MB) in %.1f s%n", Files.size(file) >> 20,
-                (System.nanoTime() - start) / 1e9);
-        return file;
     }
 
     private static int intArg(String[] args, String name, int fallback) {

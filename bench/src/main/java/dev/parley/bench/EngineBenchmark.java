@@ -1,0 +1,358 @@
+package dev.parley.bench;
+
+import dev.parley.bench.StreamClient.Mode;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.llama.ChatTurn;
+import dev.parley.server.engine.llama.ContextOptions;
+import dev.parley.server.engine.llama.KvCacheType;
+import dev.parley.server.engine.llama.LlamaModel;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code parley serve} costs over the llama.cpp library it runs, and over llama.cpp's own server. Not a
+ * test: it prints numbers. One run prints:
+ *
+ * <ol>
+ *   <li>aggregate generated tokens/s of 1, 4, 8 and 16 concurrent streams, greedy and sampling
+ *       (temperature 1, seeded), at 1 and 2 llama.cpp threads, through a real {@code parley serve} on
+ *       loopback; beside each, the same number of tokens decoded straight through the binding (one token
+ *       per sequence per step, argmax over the logits, no HTTP, no sampler), and the ratio of the two;
+ *   <li>time to first token on an idle server (request sent to first chunk with text, p50 of
+ *       {@code --ttft-runs}) beside the library reading the same prompt tokens and choosing the first one;
+ *   <li>the server's resident memory after the runs beside model file + KV cache, and the time from
+ *       process start to the first {@code /health} 200 serving the bundled demo model;
+ *   <li>with {@code --llama-server PATH}, the same rounds and measurements against llama.cpp's
+ *       {@code llama-server}, and Parley/llama-server ratios. It is started with Parley's settings: the same
+ *       slots, cells, threads and KV cache type, one unified cache, no flash attention, no prompt reuse.
+ *       It keeps its host-memory cache of finished slots ({@code --cache-ram}, up to 8 GiB), which Parley
+ *       does not have: that grows its RSS over a run (by about 450 MB here; with {@code -cram 0} it stays
+ *       near 400 MB, but its streams were no faster).
+ * </ol>
+ *
+ * <p>The servers are child processes ({@code java -jar cli/target/parley.jar serve}, as the {@code parley}
+ * launcher runs it), so their memory and start time are their own; the library loop runs in this JVM with
+ * a context of the server's shape. Every measurement is repeated {@code --rounds} times, interleaved
+ * (server, library, llama-server, then the next row), and reported as median (min–max), since a shared
+ * machine drifts; the load average is printed before and after. The model is {@link BenchModel}'s.
+ *
+ * <pre>
+ * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
+ * java --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar dev.parley.bench.EngineBenchmark \
+ *     [--tokens 64] [--rounds 3] [--streams 1,4,8,16] [--threads 1,2] [--modes greedy,sampling]
+ *     [--parts throughput,ttft,memory,start] [--ttft-runs 30] [--start-runs 3] [--context 256]
+ *     [--kv-cache f32|f16] [--endpoint completions|chat] [--model FILE] [--parley-jar FILE] [--llama-server PATH]
+ * </pre>
+ */
+public final class EngineBenchmark {
+    /** Sixteen prompts, one per stream; the same texts go to every server and, tokenized, to the library. */
+    private static final List<String> PROMPTS = List.of("Once upon a time", "The little dog", "Lily went to the park",
+            "Tom had a red ball", "The sun was hot", "A bird sang", "Mom made a cake", "The cat sat",
+            "A boy found a stick", "The rain fell on the roof", "Ben and Sue played", "The old tree was tall",
+            "A fish swam in the pond", "Sam lost his hat", "The moon came out", "Anna liked to draw");
+    private static final int TTFT_TOKENS = 2;
+    private static final int WARM_UP_TOKENS = 8;
+    private static final long SEED = 1234;
+
+    private final EngineSettings settings;
+    private final LlamaModel library;
+    private final HttpClient http = StreamClient.newHttp();
+    private final Map<Integer, Side> sides = new LinkedHashMap<>(); // by llama.cpp threads
+    private final List<ServerProcess> servers = new ArrayList<>(); // stopped at the end, whatever happened
+    private final List<DecodeLoop> loops = new ArrayList<>();
+
+    /** Everything measured at one thread count: its servers and library loop. */
+    private record Side(int threads, ServerProcess parley, StreamClient parleyClient, ServerProcess llamaServer,
+            StreamClient llamaServerClient, DecodeLoop loop) {}
+
+    private EngineBenchmark(EngineSettings settings, LlamaModel library) {
+        this.settings = settings;
+        this.library = library;
+    }
+
+    public static void main(String[] args) throws Exception {
+        EngineSettings settings = EngineSettings.parse(args);
+        System.out.printf("%d cores; load average %s; %s%n", Runtime.getRuntime().availableProcessors(), load(), settings);
+        Path model = BenchModel.fromArgs(args);
+        try (LlamaModel library = LlamaModel.open(model)) {
+            var bench = new EngineBenchmark(settings, library);
+            try {
+                bench.startServers(model);
+                if (settings.has("throughput")) bench.throughput();
+                if (settings.has("ttft")) bench.timeToFirstToken();
+                if (settings.has("memory")) bench.memory(model);
+            } finally {
+                bench.stopServers();
+            }
+        }
+        if (settings.has("start")) startTimes(settings);
+        System.out.printf("%nload average at the end: %s%n", load());
+    }
+
+    /** A Parley server (and a llama-server) per thread count, one after another, each timed to its first /health 200. */
+    private void startServers(Path model) throws Exception {
+        int cells = settings.context() * settings.parallel();
+        System.out.printf("%nstart to /health 200 with this model (--parallel %d, %d KV cells):%n", settings.parallel(), cells);
+        for (int threads : settings.threads()) {
+            ServerProcess parley = started(ServerProcess.parley("parley, %d thread(s)".formatted(threads), settings.parleyJar(),
+                    List.of("--model", model.toString(), "--model-id", "bench", "--parallel", String.valueOf(settings.parallel()),
+                            "--context", String.valueOf(settings.context()), "--threads", String.valueOf(threads),
+                            "--kv-cache", settings.kvCache().name().toLowerCase(), "--queue", "64")));
+            ServerProcess llamaServer = null;
+            if (settings.llamaServer() != null) {
+                String kv = settings.kvCache().name().toLowerCase();
+                llamaServer = started(ServerProcess.llamaServer("llama-server, %d thread(s)".formatted(threads),
+                        settings.llamaServer(), List.of("-m", model.toString(), "-np", String.valueOf(settings.parallel()),
+                                "-t", String.valueOf(threads), "-c", String.valueOf(cells), "-kvu", "-ctk", kv, "-ctv", kv,
+                                "-fa", "off", "--no-cache-prompt")));
+            }
+            var loop = new DecodeLoop(library, ContextOptions.defaults().withContextLength(cells)
+                    .withMaxSequences(settings.parallel()).withThreads(threads).withKvCache(settings.kvCache()));
+            loops.add(loop);
+            sides.put(threads, new Side(threads, parley, client(parley, false), llamaServer,
+                    llamaServer == null ? null : client(llamaServer, true), loop));
+        }
+    }
+
+    /** Keeps a just-started server to be stopped at the end, and waits for its first /health 200. */
+    private ServerProcess started(ServerProcess server) throws InterruptedException {
+        servers.add(server);
+        System.out.printf("  %-26s %5.2f s%n", server.name(), server.awaitHealthy(http).toNanos() / 1e9);
+        return server;
+    }
+
+    private StreamClient client(ServerProcess server, boolean llamaServer) {
+        return new StreamClient(http, server.baseUrl(), "bench", settings.endpoint(), llamaServer);
+    }
+
+    /** Part 1: the rounds, interleaved row by row, then the table. */
+    private void throughput() throws Exception {
+        List<int[]> tokenized = prompts(settings.parallel()).stream().map(this::promptTokens).toList();
+        for (Side side : sides.values()) { // warm-up: JIT, connections, the scheduler's first cost estimates
+            for (Mode mode : settings.modes()) {
+                side.parleyClient().concurrent(prompts(settings.parallel()), WARM_UP_TOKENS, mode, SEED);
+                if (side.llamaServerClient() != null) {
+                    side.llamaServerClient().concurrent(prompts(settings.parallel()), WARM_UP_TOKENS, mode, SEED);
+                }
+            }
+            side.loop().generate(tokenized, WARM_UP_TOKENS);
+        }
+        Map<Row, Cell> cells = new LinkedHashMap<>();
+        int endedEarly = 0;
+        for (int round = 1; round <= settings.rounds(); round++) {
+            for (Side side : sides.values()) {
+                for (int streams : settings.streams()) {
+                    for (Mode mode : settings.modes()) {
+                        Cell cell = cells.computeIfAbsent(new Row(streams, side.threads(), mode), row -> new Cell());
+                        endedEarly += measure(side, streams, mode, round, tokenized, cell);
+                    }
+                }
+            }
+            System.out.printf("round %d/%d done, load average %s%n", round, settings.rounds(), load());
+        }
+        printThroughput(cells, endedEarly);
+    }
+
+    /** One row of one round; returns how many streams ended before {@code --tokens}. */
+    private int measure(Side side, int streams, Mode mode, int round, List<int[]> tokenized, Cell cell) throws Exception {
+        List<String> prompts = prompts(streams);
+        long seed = SEED + 100L * round;
+        var parley = side.parleyClient().concurrent(prompts, settings.tokens(), mode, seed);
+        double library = streams * settings.tokens() / (side.loop().generate(tokenized.subList(0, streams), settings.tokens()) / 1e9);
+        cell.parley.add(parley.tokensPerSecond());
+        cell.library.add(library);
+        cell.ratio.add(parley.tokensPerSecond() / library);
+        cell.stepOverhead.add((streams / parley.tokensPerSecond() - streams / library) * 1e3);
+        int endedEarly = parley.endedEarly();
+        String progress = "  round %d, %2d streams, %d thread(s), %-8s: parley %6.1f, library %6.1f".formatted(
+                round, streams, side.threads(), mode.label(), parley.tokensPerSecond(), library);
+        if (side.llamaServerClient() != null) {
+            var nativeRound = side.llamaServerClient().concurrent(prompts, settings.tokens(), mode, seed);
+            cell.llamaServer.add(nativeRound.tokensPerSecond());
+            cell.nativeRatio.add(parley.tokensPerSecond() / nativeRound.tokensPerSecond());
+            endedEarly += nativeRound.endedEarly();
+            progress += ", llama-server %6.1f".formatted(nativeRound.tokensPerSecond());
+        }
+        System.out.println(progress + " tok/s");
+        return endedEarly;
+    }
+
+    private record Row(int streams, int threads, Mode mode) {}
+
+    /** One row's measurements over the rounds; ratios are taken per round, of measurements made side by side. */
+    private static final class Cell {
+        final Samples parley = new Samples();
+        final Samples library = new Samples();
+        final Samples ratio = new Samples();
+        final Samples stepOverhead = new Samples(); // ms per step (one token of every stream) the server adds
+        final Samples llamaServer = new Samples();
+        final Samples nativeRatio = new Samples();
+    }
+
+    private void printThroughput(Map<Row, Cell> cells, int endedEarly) {
+        boolean withNative = settings.llamaServer() != null;
+        System.out.printf("%nAggregate generated tokens/s, %d tokens per stream, median (min–max) of %d rounds;"
+                + " ratio = parley / library per round; +ms/step = time per step (one token of every stream) the server adds%n",
+                settings.tokens(), settings.rounds());
+        String header = "%-7s | %-7s | %-8s | %-22s | %-22s | %-19s | %-19s".formatted(
+                "streams", "threads", "mode", "parley tok/s", "library tok/s", "ratio", "+ms/step");
+        if (withNative) header += " | %-22s | %-19s".formatted("llama-server tok/s", "parley/llama-server");
+        System.out.println(header);
+        System.out.println("-".repeat(header.length()));
+        cells.forEach((row, cell) -> {
+            String line = "%-7d | %-7d | %-8s | %-22s | %-22s | %-19s | %-19s".formatted(row.streams(), row.threads(),
+                    row.mode().label(), cell.parley.summary("%.1f"), cell.library.summary("%.1f"), cell.ratio.summary("%.2f"),
+                    cell.stepOverhead.summary("%.1f"));
+            if (withNative) line += " | %-22s | %-19s".formatted(cell.llamaServer.summary("%.1f"), cell.nativeRatio.summary("%.2f"));
+            System.out.println(line);
+        });
+        if (endedEarly > 0) System.out.printf("(%d streams ended before %d tokens; their tokens are counted as generated)%n",
+                endedEarly, settings.tokens());
+    }
+
+    /** Part 2: TTFT on the idle servers beside the library's prefill + first token, interleaved run by run. */
+    private void timeToFirstToken() throws Exception {
+        String prompt = PROMPTS.getFirst();
+        int[] tokens = promptTokens(prompt);
+        System.out.printf("%nTime to first token, prompt \"%s\" (%d tokens), max_tokens %d, %d runs after 5 warm-up runs;"
+                + " ms p50 (p10–p90)%n", prompt, tokens.length, TTFT_TOKENS, settings.ttftRuns());
+        String header = "%-7s | %-22s | %-22s | %-9s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
+        if (settings.llamaServer() != null) header += " | %-22s | %-9s".formatted("llama-server TTFT", "overhead");
+        System.out.println(header);
+        System.out.println("-".repeat(header.length()));
+        for (Side side : sides.values()) {
+            Samples parley = new Samples();
+            Samples loop = new Samples();
+            Samples llamaServer = new Samples();
+            for (int run = -5; run < settings.ttftRuns(); run++) {
+                long p = side.parleyClient().timeToFirstContent(prompt, TTFT_TOKENS);
+                long l = side.loop().firstToken(tokens);
+                long n = side.llamaServerClient() == null ? -1 : side.llamaServerClient().timeToFirstContent(prompt, TTFT_TOKENS);
+                if (run < 0) continue;
+                parley.add(p / 1e6);
+                loop.add(l / 1e6);
+                if (n >= 0) llamaServer.add(n / 1e6);
+            }
+            String line = "%-7d | %-22s | %-22s | %-9s".formatted(side.threads(), percentiles(parley), percentiles(loop),
+                    "%.2f ms".formatted(parley.median() - loop.median()));
+            if (!llamaServer.isEmpty()) line += " | %-22s | %-9s".formatted(percentiles(llamaServer),
+                    "%.2f ms".formatted(llamaServer.median() - loop.median()));
+            System.out.println(line);
+        }
+    }
+
+    private static String percentiles(Samples samples) {
+        return "%.2f (%.2f–%.2f)".formatted(samples.median(), samples.quantile(0.1), samples.quantile(0.9));
+    }
+
+    /** Part 3: resident memory of each server now, beside what the model and its KV cache take by arithmetic. */
+    private void memory(Path model) throws Exception {
+        long file = Files.size(model);
+        long kv = kvCacheBytes(settings.context() * settings.parallel());
+        System.out.printf("%nMemory after the runs: model file %.0f MB + KV cache %.0f MB (%d cells x %s) = %.0f MB%n",
+                mb(file), mb(kv), settings.context() * settings.parallel(), kvShape(), mb(file + kv));
+        String header = "%-26s | %-12s | %-12s | %-18s".formatted("server", "VmRSS MB", "VmHWM MB", "RSS - (file+KV) MB");
+        System.out.println(header);
+        System.out.println("-".repeat(header.length()));
+        for (Side side : sides.values()) {
+            for (ServerProcess server : new ServerProcess[] {side.parley(), side.llamaServer()}) {
+                if (server == null) continue;
+                long[] resident = server.residentBytes();
+                System.out.printf("%-26s | %-12.0f | %-12.0f | %-18.0f%n", server.name(), mb(resident[0]), mb(resident[1]),
+                        mb(resident[0] - file - kv));
+            }
+        }
+    }
+
+    /** n_ctx × n_layer × n_embd_kv × 2 (K and V) × bytes per element, from the model's metadata. */
+    private long kvCacheBytes(int cells) {
+        int[] shape = kvShapeNumbers();
+        return (long) cells * shape[0] * shape[1] * 2 * (settings.kvCache() == KvCacheType.F32 ? 4 : 2);
+    }
+
+    private String kvShape() {
+        int[] shape = kvShapeNumbers();
+        return "%d layers x %d n_embd_kv x 2 x %s".formatted(shape[0], shape[1], settings.kvCache());
+    }
+
+    /** {n_layer, n_embd_kv}: the KV heads' width, from {@code <arch>.attention.*}. */
+    private int[] kvShapeNumbers() {
+        String arch = library.metadata("general.architecture").orElseThrow();
+        int layers = metadataInt(arch + ".block_count", -1);
+        int embedding = metadataInt(arch + ".embedding_length", -1);
+        int heads = metadataInt(arch + ".attention.head_count", -1);
+        int kvHeads = metadataInt(arch + ".attention.head_count_kv", heads);
+        int keyLength = metadataInt(arch + ".attention.key_length", embedding / heads);
+        return new int[] {layers, kvHeads * keyLength};
+    }
+
+    private int metadataInt(String key, int fallback) {
+        return library.metadata(key).map(Integer::parseInt).orElse(fallback);
+    }
+
+    /** Stops every server, then prints what they logged about decode costs. */
+    private void stopServers() throws Exception {
+        loops.forEach(DecodeLoop::close);
+        for (ServerProcess server : servers) {
+            server.close();
+            System.out.printf("%n%s said:%n", server.name());
+            server.kept().forEach(line -> System.out.println("  " + line));
+        }
+    }
+
+    /** Part 4: process start to the first /health 200 on the bundled demo model, default settings, interleaved. */
+    private static void startTimes(EngineSettings settings) throws Exception {
+        Path demo = DemoModel.path();
+        var http = StreamClient.newHttp();
+        Samples parley = new Samples();
+        Samples llamaServer = new Samples();
+        for (int run = 0; run < settings.startRuns(); run++) {
+            try (var server = ServerProcess.parley("parley", settings.parleyJar(), List.of())) {
+                parley.add(server.awaitHealthy(http).toNanos() / 1e9);
+            }
+            if (settings.llamaServer() != null) {
+                try (var server = ServerProcess.llamaServer("llama-server", settings.llamaServer(), List.of("-m", demo.toString()))) {
+                    llamaServer.add(server.awaitHealthy(http).toNanos() / 1e9);
+                }
+            }
+        }
+        System.out.printf("%nStart to first /health 200 on the demo model (%s), s, median (min–max) of %d:%n",
+                DemoModel.ID, settings.startRuns());
+        System.out.printf("  parley serve  %s%n", parley.summary("%.2f"));
+        if (!llamaServer.isEmpty()) System.out.printf("  llama-server  %s%n", llamaServer.summary("%.2f"));
+    }
+
+    /** One prompt per stream, the list repeated past its sixteen. */
+    private static List<String> prompts(int streams) {
+        List<String> prompts = new ArrayList<>(streams);
+        for (int i = 0; i < streams; i++) prompts.add(PROMPTS.get(i % PROMPTS.size()));
+        return prompts;
+    }
+
+    /** The prompt's tokens as the server reads them at the chosen endpoint. */
+    private int[] promptTokens(String prompt) {
+        return switch (settings.endpoint()) {
+            case COMPLETIONS -> library.tokenize(prompt, true, false);
+            case CHAT -> library.tokenize(library.applyChatTemplate(List.of(new ChatTurn("user", prompt)), true), true, true);
+        };
+    }
+
+    private static double mb(long bytes) {
+        return bytes / (1024.0 * 1024.0);
+    }
+
+    private static String load() {
+        try {
+            String[] fields = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return String.join(" ", Arrays.copyOf(fields, 3));
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package dev.parley.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * An HTTP server in a child process on a loopback port: Parley's {@code serve} from its runnable jar, or
+ * llama.cpp's {@code llama-server}. Started with the port chosen here, so that the time from process start
+ * to the first {@code /health} 200 can be measured by polling.
+ *
+ * <p>Not thread-safe. {@link #close} stops the process (SIGTERM, then SIGKILL after 20 s) and waits for it;
+ * the lines it kept ({@link #kept}) are complete only after that.
+ */
+final class ServerProcess implements AutoCloseable {
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
+
+    private final String name;
+    private final Process process;
+    private final int port;
+    private final long startNanos;
+    private final Deque<String> tail = new ArrayDeque<>(); // last lines of output, for errors; guarded by itself
+    private final List<String> kept = new ArrayList<>(); // guarded by tail
+    private final Thread drain;
+
+    private ServerProcess(String name, List<String> command, int port, Predicate<String> keep) throws IOException {
+        this.name = name;
+        this.port = port;
+        this.startNanos = System.nanoTime();
+        this.process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        var lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        // A platform thread: a virtual one would pin a carrier in the blocking pipe read, and a few quiet
+        // servers would then hold every carrier while the streams' virtual threads wait to run.
+        this.drain = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                for (String line; (line = lines.readLine()) != null; ) {
+                    synchronized (tail) {
+                        if (tail.size() == 40) tail.removeFirst();
+                        tail.addLast(line);
+                        if (keep.test(line)) kept.add(line);
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        });
+    }
+
+    /** {@code java -jar parley.jar serve ARGS --port P}: the command the {@code parley} launcher runs. */
+    static ServerProcess parley(String name, Path jar, List<String> args) throws IOException {
+        requireFile(jar, "Parley's runnable jar");
+        int port = freePort();
+        var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "serve", "--port", String.valueOf(port)));
+        command.addAll(args);
+        return new ServerProcess(name, command, port, line -> line.toLowerCase().contains("decode costs"));
+    }
+
+    /** {@code llama-server ARGS --host 127.0.0.1 --port P}. */
+    static ServerProcess llamaServer(String name, Path binary, List<String> args) throws IOException {
+        requireFile(binary, "llama-server");
+        int port = freePort();
+        var command = new ArrayList<>(List.of(binary.toString()));
+        command.addAll(args);
+        command.addAll(List.of("--host", "127.0.0.1", "--port", String.valueOf(port)));
+        return new ServerProcess(name, command, port, line -> line.contains("load_model:"));
+    }
+
+    /**
+     * Polls {@code /health} every 5 ms until it answers 200; returns the time since the process was started.
+     *
+     * @throws IllegalStateException when the process ends first or does not answer within two minutes
+     */
+    Duration awaitHealthy(HttpClient http) throws InterruptedException {
+        var health = HttpRequest.newBuilder(URI.create(baseUrl() + "/health")).timeout(Duration.ofSeconds(5)).build();
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) throw new IllegalStateException(name + " ended before answering /health:\n" + tail());
+            try {
+                if (http.send(health, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return Duration.ofNanos(System.nanoTime() - startNanos);
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(5);
+        }
+        throw new IllegalStateException(name + " did not answer /health within " + START_TIMEOUT + ":\n" + tail());
+    }
+
+    String name() {
+        return name;
+    }
+
+    String baseUrl() {
+        return "http://127.0.0.1:" + port;
+    }
+
+    /** Resident set size now, and its peak so far, in bytes ({@code VmRSS}, {@code VmHWM} of /proc/PID/status). */
+    long[] residentBytes() {
+        try {
+            long rss = 0;
+            long peak = 0;
+            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(process.pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) rss = kilobytes(line);
+                if (line.startsWith("VmHWM:")) peak = kilobytes(line);
+            }
+            return new long[] {rss, peak};
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the memory of " + name, e);
+        }
+    }
+
+    /** Lines of output worth reporting (Parley's decode costs, llama-server's slots); complete after {@link #close}. */
+    List<String> kept() {
+        synchronized (tail) {
+            return List.copyOf(kept);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.toHandle().destroy(); // SIGTERM; Process.destroy would also close the pipe before its last lines
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+        drain.join(Duration.ofSeconds(5));
+    }
+
+    private String tail() {
+        synchronized (tail) {
+            return String.join("\n", tail);
+        }
+    }
+
+    private static long kilobytes(String statusLine) {
+        return Long.parseLong(statusLine.replaceAll("[^0-9]", "")) * 1024;
+    }
+
+    private static int freePort() throws IOException {
+        // The port may be taken again between this close and the child's bind; on loopback that is rare,
+        // and the child then fails visibly.
+        try (var socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void requireFile(Path file, String what) {
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("no " + what + " at " + file.toAbsolutePath());
+    }
+}
