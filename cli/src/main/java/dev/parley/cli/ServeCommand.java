@@ -58,7 +58,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "Context per sequence, prompt and answer together; 0: the model's own, capped at 4096.")
     int context;
 
-    @Option(names = "--threads", defaultValue = "1", description = "llama.cpp threads; 0: one per physical core (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", defaultValue = "0", description = "llama.cpp threads; 0: one per physical core (default: ${DEFAULT-VALUE}).")
     int threads;
 
     @Option(names = "--kv-cache", defaultValue = "f16", paramLabel = "f16|f32",

@@ -54,7 +54,8 @@ class ServeCommandTest {
     }
 
     Matcher serve(Map<String, String> environment, String... args) throws Exception {
-        var command = parley("serve", "--port", "0");
+        // One llama.cpp thread: its workers spin at barriers, and a test machine is busy with the tests too.
+        var command = parley("serve", "--port", "0", "--threads", "1");
         command.addAll(List.of(args));
         var builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().putAll(environment);

@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * @param parallel sequences decoded together (each choice of each request takes one)
  * @param contextPerSequence positions one sequence may use, prompt and answer together; 0 takes the
  *     model's training context, capped at 4096
- * @param threads llama.cpp threads, 0 for one per physical core
+ * @param threads llama.cpp threads, 0 for one per physical core (fastest on an idle machine: {@code parley serve}'s
+ *     default); {@link #of} takes 1, which stays steady when other work shares the cores (tests, embedders)
  * @param kvCache element type of the KV cache: F16 (the default) keeps batched and solo answers identical
  *     on this release at half F32's memory
  * @param queue sequences that may wait for a slot before requests are answered 503; since every choice of a
