@@ -9,6 +9,7 @@ import dev.parley.server.engine.llama.LlamaModel;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -104,6 +105,7 @@ public final class EngineBenchmark {
                     List.of("--model", model.toString(), "--model-id", "bench", "--parallel", String.valueOf(settings.parallel()),
                             "--context", String.valueOf(settings.context()), "--threads", String.valueOf(threads),
                             "--kv-cache", settings.kvCache().name().toLowerCase(), "--queue", "64")));
+            parley.awaitLine(line -> line.contains("Calibrated decode costs"), Duration.ofMinutes(2));
             ServerProcess llamaServer = null;
             if (settings.llamaServer() != null) {
                 String kv = settings.kvCache().name().toLowerCase();

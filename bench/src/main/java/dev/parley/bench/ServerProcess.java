@@ -72,6 +72,22 @@ final class ServerProcess implements AutoCloseable {
         return new ServerProcess(name, command, port, line -> line.toLowerCase().contains("decode costs"));
     }
 
+    /**
+     * Waits until the server has printed a line that {@code done} accepts (Parley: its calibrated decode
+     * costs, measured in its first idle moments: nothing else may run meanwhile, or they are skewed).
+     */
+    void awaitLine(Predicate<String> done, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            synchronized (tail) {
+                if (kept.stream().anyMatch(done)) return;
+            }
+            if (!process.isAlive()) throw new IllegalStateException(name + " ended:\n" + tail());
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException(name + " printed no such line within " + timeout + ":\n" + tail());
+    }
+
     /** {@code llama-server ARGS --host 127.0.0.1 --port P}. */
     static ServerProcess llamaServer(String name, Path binary, List<String> args) throws IOException {
         requireFile(binary, "llama-server");

@@ -37,12 +37,14 @@ import org.slf4j.LoggerFactory;
  * choice that starts after a sibling has read the prompt copies all of it but the last token, whose logits
  * are gone, and reads that one itself.
  *
- * <p>A finished sequence leaves its cells (prompt and answer) in its slot. A new prompt goes to the free
- * slot holding the longest start of it, keeps those cells and reads only the rest: a repeated system prompt
- * or a growing conversation costs only its new tokens. A slot's cells are those of one sequence at most,
- * within its share of the cache, so what slots hold never takes room from a running sequence; it is
- * cleared when a sequence fails or is cancelled, and by calibration. Batched or not, and read now or
- * before, a prompt's cells are the same, so a reused prefix answers exactly as a fresh read would.
+ * <p>The last sequence to finish leaves its cells (prompt and answer) in its slot while the engine is
+ * idle. The next prompt goes to the free slot holding the longest start of it, keeps those cells and reads
+ * only the rest: a repeated system prompt or the next turn of a conversation costs only its new tokens.
+ * Held cells never stay beside running sequences (each decode attends over every occupied cell of the
+ * shared cache, so they would slow every step): a sequence that finishes while others run leaves nothing,
+ * and a starting sequence clears whatever the other free slots hold. Failures, cancellations and
+ * calibration leave nothing either. Batched or not, and read now or before, a prompt's cells are the same,
+ * so a reused prefix answers exactly as a fresh read would.
  *
  * <p>A decode that fails (no room in the KV cache, or otherwise) is retried at once with half as many
  * tokens, down to one; a single token that still fails ends its own sequence ({@code length} when the
@@ -263,6 +265,7 @@ final class Scheduler implements AutoCloseable {
             int kept = alone ? keepPrefix(slot, sequence.prompt) : 0;
             if (kept == 0) context.clearSequence(slot);
             held[slot] = NOTHING;
+            forgetHeld(); // cells nobody runs on would widen every running sequence's attention
             sequence.position = kept;
             reused += kept;
             sequence.sampler = new TokenSampler(sequence.sampling, model.vocabSize());
@@ -300,6 +303,16 @@ final class Scheduler implements AutoCloseable {
         int n = 0;
         while (n < limit && cells[n] == prompt[n]) n++;
         return n;
+    }
+
+    /** Clears what free slots hold. */
+    private void forgetHeld() {
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i] == null && held[i].length > 0) {
+                held[i] = NOTHING;
+                context.clearSequence(i);
+            }
+        }
     }
 
     /** Cuts the slot's cells to the start they share with the prompt; how many were kept (0: cleared). */
@@ -547,7 +560,9 @@ final class Scheduler implements AutoCloseable {
         busy--;
         held[slot] = NOTHING;
         try {
-            if (keepCells) held[slot] = sequence.decodedTokens();
+            // Held only while nothing else runs: in llama.cpp's shared cache every decode attends over all
+            // occupied cells, so cells kept beside running sequences would slow each of their steps.
+            if (keepCells && running.isEmpty()) held[slot] = sequence.decodedTokens();
             else context.clearSequence(slot);
         } catch (RuntimeException e) {
             log.error("Freeing slot {} failed", slot, e);
