@@ -21,10 +21,21 @@ final class BenchModel {
         Path file = Files.createTempFile("parley-bench-135m-", ".gguf");
         file.toFile().deleteOnExit();
         long start = System.nanoTime();
-        GgufWriter.llama().dim(576).layers(30).heads(9).kvHeads(3).ffnDim(1536).vocabSize(49152).contextLength(2048)
-                .type(TensorType.Q8_0).seed(1).name("parley-bench-135m").write(file);
-        System.out.printf("wrote a 135M-shape Q8_0 model (%d MB) in %.1f s%n", Files.size(file) >> 20,
-                (System.nanoTime() - start) / 1e9);
+        GgufWriter.llama()
+                .dim(576)
+                .layers(30)
+                .heads(9)
+                .kvHeads(3)
+                .ffnDim(1536)
+                .vocabSize(49152)
+                .contextLength(2048)
+                .type(TensorType.Q8_0)
+                .seed(1)
+                .name("parley-bench-135m")
+                .write(file);
+        System.out.printf(
+                "wrote a 135M-shape Q8_0 model (%d MB) in %.1f s%n",
+                Files.size(file) >> 20, (System.nanoTime() - start) / 1e9);
         return file;
     }
 }

@@ -11,12 +11,12 @@ final class Corpus {
 
     static final int TARGET_CHARS = 64 * 1024;
 
-    private static final String[] WORDS = (
-            "the of and to in is that for it as was with be by on not he this are or his from at which but have an "
-            + "they you were her she there been one all we their has would when if so no will more can who about "
-            + "tokenizer streaming request response latency throughput model context window budget limit retry "
-            + "completion message assistant system user function argument schema encoding vocabulary merge rank")
-            .split(" ");
+    private static final String[] WORDS =
+            ("the of and to in is that for it as was with be by on not he this are or his from at which but have an "
+                            + "they you were her she there been one all we their has would when if so no will more can who about "
+                            + "tokenizer streaming request response latency throughput model context window budget limit retry "
+                            + "completion message assistant system user function argument schema encoding vocabulary merge rank")
+                    .split(" ");
 
     private static final String[] CODE = {
         "public static int count(List<ChatMessage> messages) {\n    return messages.stream().mapToInt(this::count).sum();\n}\n",
@@ -27,8 +27,15 @@ final class Corpus {
     };
 
     private static final String[] UNICODE = {
-        "我能吞下玻璃而不伤身体。", "お誕生日おめでとう", "Привет, как дела?", "Γειά σου Κόσμε", "مرحبا بالعالم",
-        "naïve café — “quoted” … ½ €", "emoji 👋🌍🍣🫡 👨‍👩‍👧", "한국어 텍스트입니다", "क्षत्रिय देवनागरी",
+        "我能吞下玻璃而不伤身体。",
+        "お誕生日おめでとう",
+        "Привет, как дела?",
+        "Γειά σου Κόσμε",
+        "مرحبا بالعالم",
+        "naïve café — “quoted” … ½ €",
+        "emoji 👋🌍🍣🫡 👨‍👩‍👧",
+        "한국어 텍스트입니다",
+        "क्षत्रिय देवनागरी",
     };
 
     private Corpus() {}

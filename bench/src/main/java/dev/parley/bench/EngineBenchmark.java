@@ -53,10 +53,24 @@ import java.util.Map;
  */
 public final class EngineBenchmark {
     /** Sixteen prompts, one per stream; the same texts go to every server and, tokenized, to the library. */
-    private static final List<String> PROMPTS = List.of("Once upon a time", "The little dog", "Lily went to the park",
-            "Tom had a red ball", "The sun was hot", "A bird sang", "Mom made a cake", "The cat sat",
-            "A boy found a stick", "The rain fell on the roof", "Ben and Sue played", "The old tree was tall",
-            "A fish swam in the pond", "Sam lost his hat", "The moon came out", "Anna liked to draw");
+    private static final List<String> PROMPTS = List.of(
+            "Once upon a time",
+            "The little dog",
+            "Lily went to the park",
+            "Tom had a red ball",
+            "The sun was hot",
+            "A bird sang",
+            "Mom made a cake",
+            "The cat sat",
+            "A boy found a stick",
+            "The rain fell on the roof",
+            "Ben and Sue played",
+            "The old tree was tall",
+            "A fish swam in the pond",
+            "Sam lost his hat",
+            "The moon came out",
+            "Anna liked to draw");
+
     private static final int TTFT_TOKENS = 2;
     private static final int WARM_UP_TOKENS = 8;
     private static final long SEED = 1234;
@@ -69,8 +83,13 @@ public final class EngineBenchmark {
     private final List<DecodeLoop> loops = new ArrayList<>();
 
     /** Everything measured at one thread count: its servers and library loop. */
-    private record Side(int threads, ServerProcess parley, StreamClient parleyClient, ServerProcess llamaServer,
-            StreamClient llamaServerClient, DecodeLoop loop) {}
+    private record Side(
+            int threads,
+            ServerProcess parley,
+            StreamClient parleyClient,
+            ServerProcess llamaServer,
+            StreamClient llamaServerClient,
+            DecodeLoop loop) {}
 
     private EngineBenchmark(EngineSettings settings, LlamaModel library) {
         this.settings = settings;
@@ -79,7 +98,8 @@ public final class EngineBenchmark {
 
     public static void main(String[] args) throws Exception {
         EngineSettings settings = EngineSettings.parse(args);
-        System.out.printf("%d cores; load average %s; %s%n", Runtime.getRuntime().availableProcessors(), load(), settings);
+        System.out.printf(
+                "%d cores; load average %s; %s%n", Runtime.getRuntime().availableProcessors(), load(), settings);
         Path model = BenchModel.fromArgs(args);
         try (LlamaModel library = LlamaModel.open(model)) {
             var bench = new EngineBenchmark(settings, library);
@@ -99,33 +119,77 @@ public final class EngineBenchmark {
     /** A Parley server (and a llama-server) per thread count, one after another, each timed to its first /health 200. */
     private void startServers(Path model) throws Exception {
         int cells = settings.context() * settings.parallel();
-        System.out.printf("%nstart to /health 200 with this model (--parallel %d, %d KV cells):%n", settings.parallel(), cells);
+        System.out.printf(
+                "%nstart to /health 200 with this model (--parallel %d, %d KV cells):%n", settings.parallel(), cells);
         for (int threads : settings.threads()) {
-            ServerProcess parley = started(ServerProcess.parley("parley, %d thread(s)".formatted(threads), settings.parleyJar(),
-                    List.of("--model", model.toString(), "--model-id", "bench", "--parallel", String.valueOf(settings.parallel()),
-                            "--context", String.valueOf(settings.context()), "--threads", String.valueOf(threads),
-                            "--kv-cache", settings.kvCache().name().toLowerCase(), "--queue", "64")));
+            ServerProcess parley = started(ServerProcess.parley(
+                    "parley, %d thread(s)".formatted(threads),
+                    settings.parleyJar(),
+                    List.of(
+                            "--model",
+                            model.toString(),
+                            "--model-id",
+                            "bench",
+                            "--parallel",
+                            String.valueOf(settings.parallel()),
+                            "--context",
+                            String.valueOf(settings.context()),
+                            "--threads",
+                            String.valueOf(threads),
+                            "--kv-cache",
+                            settings.kvCache().name().toLowerCase(),
+                            "--queue",
+                            "64")));
             parley.awaitLine(line -> line.contains("Calibrated decode costs"), Duration.ofMinutes(2));
             ServerProcess llamaServer = null;
             if (settings.llamaServer() != null) {
                 String kv = settings.kvCache().name().toLowerCase();
-                llamaServer = started(ServerProcess.llamaServer("llama-server, %d thread(s)".formatted(threads),
-                        settings.llamaServer(), List.of("-m", model.toString(), "-np", String.valueOf(settings.parallel()),
-                                "-t", String.valueOf(threads), "-c", String.valueOf(cells), "-kvu", "-ctk", kv, "-ctv", kv,
-                                "-fa", "off", "--no-cache-prompt")));
+                llamaServer = started(ServerProcess.llamaServer(
+                        "llama-server, %d thread(s)".formatted(threads),
+                        settings.llamaServer(),
+                        List.of(
+                                "-m",
+                                model.toString(),
+                                "-np",
+                                String.valueOf(settings.parallel()),
+                                "-t",
+                                String.valueOf(threads),
+                                "-c",
+                                String.valueOf(cells),
+                                "-kvu",
+                                "-ctk",
+                                kv,
+                                "-ctv",
+                                kv,
+                                "-fa",
+                                "off",
+                                "--no-cache-prompt")));
             }
-            var loop = new DecodeLoop(library, ContextOptions.defaults().withContextLength(cells)
-                    .withMaxSequences(settings.parallel()).withThreads(threads).withKvCache(settings.kvCache()));
+            var loop = new DecodeLoop(
+                    library,
+                    ContextOptions.defaults()
+                            .withContextLength(cells)
+                            .withMaxSequences(settings.parallel())
+                            .withThreads(threads)
+                            .withKvCache(settings.kvCache()));
             loops.add(loop);
-            sides.put(threads, new Side(threads, parley, client(parley, false), llamaServer,
-                    llamaServer == null ? null : client(llamaServer, true), loop));
+            sides.put(
+                    threads,
+                    new Side(
+                            threads,
+                            parley,
+                            client(parley, false),
+                            llamaServer,
+                            llamaServer == null ? null : client(llamaServer, true),
+                            loop));
         }
     }
 
     /** Keeps a just-started server to be stopped at the end, and waits for its first /health 200. */
     private ServerProcess started(ServerProcess server) throws InterruptedException {
         servers.add(server);
-        System.out.printf("  %-26s %5.2f s%n", server.name(), server.awaitHealthy(http).toNanos() / 1e9);
+        System.out.printf(
+                "  %-26s %5.2f s%n", server.name(), server.awaitHealthy(http).toNanos() / 1e9);
         return server;
     }
 
@@ -135,7 +199,8 @@ public final class EngineBenchmark {
 
     /** Part 1: the rounds, interleaved row by row, then the table. */
     private void throughput() throws Exception {
-        List<int[]> tokenized = prompts(settings.parallel()).stream().map(this::promptTokens).toList();
+        List<int[]> tokenized =
+                prompts(settings.parallel()).stream().map(this::promptTokens).toList();
         for (Side side : sides.values()) { // warm-up: JIT, connections, the scheduler's first cost estimates
             for (Mode mode : settings.modes()) {
                 side.parleyClient().concurrent(prompts(settings.parallel()), WARM_UP_TOKENS, mode, SEED);
@@ -162,18 +227,21 @@ public final class EngineBenchmark {
     }
 
     /** One row of one round; returns how many streams ended before {@code --tokens}. */
-    private int measure(Side side, int streams, Mode mode, int round, List<int[]> tokenized, Cell cell) throws Exception {
+    private int measure(Side side, int streams, Mode mode, int round, List<int[]> tokenized, Cell cell)
+            throws Exception {
         List<String> prompts = prompts(streams);
         long seed = SEED + 100L * round;
         var parley = side.parleyClient().concurrent(prompts, settings.tokens(), mode, seed);
-        double library = streams * settings.tokens() / (side.loop().generate(tokenized.subList(0, streams), settings.tokens()) / 1e9);
+        double library = streams
+                * settings.tokens()
+                / (side.loop().generate(tokenized.subList(0, streams), settings.tokens()) / 1e9);
         cell.parley.add(parley.tokensPerSecond());
         cell.library.add(library);
         cell.ratio.add(parley.tokensPerSecond() / library);
         cell.stepOverhead.add((streams / parley.tokensPerSecond() - streams / library) * 1e3);
         int endedEarly = parley.endedEarly();
-        String progress = "  round %d, %2d streams, %d thread(s), %-8s: parley %6.1f, library %6.1f".formatted(
-                round, streams, side.threads(), mode.label(), parley.tokensPerSecond(), library);
+        String progress = "  round %d, %2d streams, %d thread(s), %-8s: parley %6.1f, library %6.1f"
+                .formatted(round, streams, side.threads(), mode.label(), parley.tokensPerSecond(), library);
         if (side.llamaServerClient() != null) {
             var nativeRound = side.llamaServerClient().concurrent(prompts, settings.tokens(), mode, seed);
             cell.llamaServer.add(nativeRound.tokensPerSecond());
@@ -199,32 +267,46 @@ public final class EngineBenchmark {
 
     private void printThroughput(Map<Row, Cell> cells, int endedEarly) {
         boolean withNative = settings.llamaServer() != null;
-        System.out.printf("%nAggregate generated tokens/s, %d tokens per stream, median (min–max) of %d rounds;"
-                + " ratio = parley / library per round; +ms/step = time per step (one token of every stream) the server adds%n",
+        System.out.printf(
+                "%nAggregate generated tokens/s, %d tokens per stream, median (min–max) of %d rounds;"
+                        + " ratio = parley / library per round; +ms/step = time per step (one token of every stream) the server adds%n",
                 settings.tokens(), settings.rounds());
-        String header = "%-7s | %-7s | %-8s | %-22s | %-22s | %-19s | %-19s".formatted(
-                "streams", "threads", "mode", "parley tok/s", "library tok/s", "ratio", "+ms/step");
+        String header = "%-7s | %-7s | %-8s | %-22s | %-22s | %-19s | %-19s"
+                .formatted("streams", "threads", "mode", "parley tok/s", "library tok/s", "ratio", "+ms/step");
         if (withNative) header += " | %-22s | %-19s".formatted("llama-server tok/s", "parley/llama-server");
         System.out.println(header);
         System.out.println("-".repeat(header.length()));
         cells.forEach((row, cell) -> {
-            String line = "%-7d | %-7d | %-8s | %-22s | %-22s | %-19s | %-19s".formatted(row.streams(), row.threads(),
-                    row.mode().label(), cell.parley.summary("%.1f"), cell.library.summary("%.1f"), cell.ratio.summary("%.2f"),
-                    cell.stepOverhead.summary("%.1f"));
-            if (withNative) line += " | %-22s | %-19s".formatted(cell.llamaServer.summary("%.1f"), cell.nativeRatio.summary("%.2f"));
+            String line = "%-7d | %-7d | %-8s | %-22s | %-22s | %-19s | %-19s"
+                    .formatted(
+                            row.streams(),
+                            row.threads(),
+                            row.mode().label(),
+                            cell.parley.summary("%.1f"),
+                            cell.library.summary("%.1f"),
+                            cell.ratio.summary("%.2f"),
+                            cell.stepOverhead.summary("%.1f"));
+            if (withNative)
+                line += " | %-22s | %-19s"
+                        .formatted(cell.llamaServer.summary("%.1f"), cell.nativeRatio.summary("%.2f"));
             System.out.println(line);
         });
-        if (endedEarly > 0) System.out.printf("(%d streams ended before %d tokens; their tokens are counted as generated)%n",
-                endedEarly, settings.tokens());
+        if (endedEarly > 0)
+            System.out.printf(
+                    "(%d streams ended before %d tokens; their tokens are counted as generated)%n",
+                    endedEarly, settings.tokens());
     }
 
     /** Part 2: TTFT on the idle servers beside the library's prefill + first token, interleaved run by run. */
     private void timeToFirstToken() throws Exception {
         String prompt = PROMPTS.getFirst();
         int[] tokens = promptTokens(prompt);
-        System.out.printf("%nTime to first token, prompt \"%s\" (%d tokens), max_tokens %d, %d runs after 5 warm-up runs;"
-                + " ms p50 (p10–p90)%n", prompt, tokens.length, TTFT_TOKENS, settings.ttftRuns());
-        String header = "%-7s | %-22s | %-22s | %-9s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
+        System.out.printf(
+                "%nTime to first token, prompt \"%s\" (%d tokens), max_tokens %d, %d runs after 5 warm-up runs;"
+                        + " ms p50 (p10–p90)%n",
+                prompt, tokens.length, TTFT_TOKENS, settings.ttftRuns());
+        String header =
+                "%-7s | %-22s | %-22s | %-9s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
         if (settings.llamaServer() != null) header += " | %-22s | %-9s".formatted("llama-server TTFT", "overhead");
         System.out.println(header);
         System.out.println("-".repeat(header.length()));
@@ -235,16 +317,23 @@ public final class EngineBenchmark {
             for (int run = -5; run < settings.ttftRuns(); run++) {
                 long p = side.parleyClient().timeToFirstContent(prompt, TTFT_TOKENS);
                 long l = side.loop().firstToken(tokens);
-                long n = side.llamaServerClient() == null ? -1 : side.llamaServerClient().timeToFirstContent(prompt, TTFT_TOKENS);
+                long n = side.llamaServerClient() == null
+                        ? -1
+                        : side.llamaServerClient().timeToFirstContent(prompt, TTFT_TOKENS);
                 if (run < 0) continue;
                 parley.add(p / 1e6);
                 loop.add(l / 1e6);
                 if (n >= 0) llamaServer.add(n / 1e6);
             }
-            String line = "%-7d | %-22s | %-22s | %-9s".formatted(side.threads(), percentiles(parley), percentiles(loop),
-                    "%.2f ms".formatted(parley.median() - loop.median()));
-            if (!llamaServer.isEmpty()) line += " | %-22s | %-9s".formatted(percentiles(llamaServer),
-                    "%.2f ms".formatted(llamaServer.median() - loop.median()));
+            String line = "%-7d | %-22s | %-22s | %-9s"
+                    .formatted(
+                            side.threads(),
+                            percentiles(parley),
+                            percentiles(loop),
+                            "%.2f ms".formatted(parley.median() - loop.median()));
+            if (!llamaServer.isEmpty())
+                line += " | %-22s | %-9s"
+                        .formatted(percentiles(llamaServer), "%.2f ms".formatted(llamaServer.median() - loop.median()));
             System.out.println(line);
         }
     }
@@ -257,17 +346,20 @@ public final class EngineBenchmark {
     private void memory(Path model) throws Exception {
         long file = Files.size(model);
         long kv = kvCacheBytes(settings.context() * settings.parallel());
-        System.out.printf("%nMemory after the runs: model file %.0f MB + KV cache %.0f MB (%d cells x %s) = %.0f MB%n",
+        System.out.printf(
+                "%nMemory after the runs: model file %.0f MB + KV cache %.0f MB (%d cells x %s) = %.0f MB%n",
                 mb(file), mb(kv), settings.context() * settings.parallel(), kvShape(), mb(file + kv));
-        String header = "%-26s | %-12s | %-12s | %-18s".formatted("server", "VmRSS MB", "VmHWM MB", "RSS - (file+KV) MB");
+        String header =
+                "%-26s | %-12s | %-12s | %-18s".formatted("server", "VmRSS MB", "VmHWM MB", "RSS - (file+KV) MB");
         System.out.println(header);
         System.out.println("-".repeat(header.length()));
         for (Side side : sides.values()) {
             for (ServerProcess server : new ServerProcess[] {side.parley(), side.llamaServer()}) {
                 if (server == null) continue;
                 long[] resident = server.residentBytes();
-                System.out.printf("%-26s | %-12.0f | %-12.0f | %-18.0f%n", server.name(), mb(resident[0]), mb(resident[1]),
-                        mb(resident[0] - file - kv));
+                System.out.printf(
+                        "%-26s | %-12.0f | %-12.0f | %-18.0f%n",
+                        server.name(), mb(resident[0]), mb(resident[1]), mb(resident[0] - file - kv));
             }
         }
     }
@@ -319,12 +411,14 @@ public final class EngineBenchmark {
                 parley.add(server.awaitHealthy(http).toNanos() / 1e9);
             }
             if (settings.llamaServer() != null) {
-                try (var server = ServerProcess.llamaServer("llama-server", settings.llamaServer(), List.of("-m", demo.toString()))) {
+                try (var server = ServerProcess.llamaServer(
+                        "llama-server", settings.llamaServer(), List.of("-m", demo.toString()))) {
                     llamaServer.add(server.awaitHealthy(http).toNanos() / 1e9);
                 }
             }
         }
-        System.out.printf("%nStart to first /health 200 on the demo model (%s), s, median (min–max) of %d:%n",
+        System.out.printf(
+                "%nStart to first /health 200 on the demo model (%s), s, median (min–max) of %d:%n",
                 DemoModel.ID, settings.startRuns());
         System.out.printf("  parley serve  %s%n", parley.summary("%.2f"));
         if (!llamaServer.isEmpty()) System.out.printf("  llama-server  %s%n", llamaServer.summary("%.2f"));
@@ -341,7 +435,8 @@ public final class EngineBenchmark {
     private int[] promptTokens(String prompt) {
         return switch (settings.endpoint()) {
             case COMPLETIONS -> library.tokenize(prompt, true, false);
-            case CHAT -> library.tokenize(library.applyChatTemplate(List.of(new ChatTurn("user", prompt)), true), true, true);
+            case CHAT ->
+                library.tokenize(library.applyChatTemplate(List.of(new ChatTurn("user", prompt)), true), true, true);
         };
     }
 

@@ -8,17 +8,34 @@ import java.util.Arrays;
 import java.util.List;
 
 /** {@link EngineBenchmark}'s command line; see its class comment. {@code llamaServer} is null when not given. */
-record EngineSettings(int tokens, int rounds, List<Integer> streams, List<Integer> threads, List<Mode> modes,
-        List<String> parts, int ttftRuns, int startRuns, int context, KvCacheType kvCache, Endpoint endpoint,
-        Path parleyJar, Path llamaServer) {
+record EngineSettings(
+        int tokens,
+        int rounds,
+        List<Integer> streams,
+        List<Integer> threads,
+        List<Mode> modes,
+        List<String> parts,
+        int ttftRuns,
+        int startRuns,
+        int context,
+        KvCacheType kvCache,
+        Endpoint endpoint,
+        Path parleyJar,
+        Path llamaServer) {
 
     static EngineSettings parse(String[] args) {
         String llamaServer = flag(args, "--llama-server", null);
-        return new EngineSettings(Integer.parseInt(flag(args, "--tokens", "64")), Integer.parseInt(flag(args, "--rounds", "3")),
-                integers(flag(args, "--streams", "1,4,8,16")), integers(flag(args, "--threads", "1,2")),
-                Arrays.stream(flag(args, "--modes", "greedy,sampling").split(",")).map(m -> Mode.valueOf(m.toUpperCase())).toList(),
+        return new EngineSettings(
+                Integer.parseInt(flag(args, "--tokens", "64")),
+                Integer.parseInt(flag(args, "--rounds", "3")),
+                integers(flag(args, "--streams", "1,4,8,16")),
+                integers(flag(args, "--threads", "1,2")),
+                Arrays.stream(flag(args, "--modes", "greedy,sampling").split(","))
+                        .map(m -> Mode.valueOf(m.toUpperCase()))
+                        .toList(),
                 List.of(flag(args, "--parts", "throughput,ttft,memory,start").split(",")),
-                Integer.parseInt(flag(args, "--ttft-runs", "30")), Integer.parseInt(flag(args, "--start-runs", "3")),
+                Integer.parseInt(flag(args, "--ttft-runs", "30")),
+                Integer.parseInt(flag(args, "--start-runs", "3")),
                 Integer.parseInt(flag(args, "--context", "256")),
                 KvCacheType.valueOf(flag(args, "--kv-cache", "f32").toUpperCase()),
                 Endpoint.valueOf(flag(args, "--endpoint", "completions").toUpperCase()),
@@ -38,8 +55,16 @@ record EngineSettings(int tokens, int rounds, List<Integer> streams, List<Intege
     @Override
     public String toString() {
         return "%d tokens per stream, %d rounds, streams %s, threads %s, %s, %s endpoint, %d context per sequence, %s KV cache%s"
-                .formatted(tokens, rounds, streams, threads, modes.stream().map(Mode::label).toList(),
-                        endpoint.name().toLowerCase(), context, kvCache, llamaServer == null ? "" : ", llama-server " + llamaServer);
+                .formatted(
+                        tokens,
+                        rounds,
+                        streams,
+                        threads,
+                        modes.stream().map(Mode::label).toList(),
+                        endpoint.name().toLowerCase(),
+                        context,
+                        kvCache,
+                        llamaServer == null ? "" : ", llama-server " + llamaServer);
     }
 
     private static String flag(String[] args, String name, String fallback) {

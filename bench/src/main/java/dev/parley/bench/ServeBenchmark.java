@@ -39,8 +39,15 @@ import java.util.concurrent.Future;
  * </pre>
  */
 public final class ServeBenchmark {
-    private static final List<String> PROMPTS = List.of("Once upon a time", "The little dog", "Lily went to the park",
-            "Tom had a red ball", "The sun was hot", "A bird sang", "Mom made a cake", "The cat sat");
+    private static final List<String> PROMPTS = List.of(
+            "Once upon a time",
+            "The little dog",
+            "Lily went to the park",
+            "Tom had a red ball",
+            "The sun was hot",
+            "A bird sang",
+            "Mom made a cake",
+            "The cat sat");
 
     private final HttpClient http = HttpClient.newHttpClient();
     private final String base;
@@ -56,11 +63,18 @@ public final class ServeBenchmark {
         int threads = intArg(args, "--threads", 1);
         int overheadRuns = intArg(args, "--overhead-runs", 41);
         Path model = BenchModel.fromArgs(args);
-        var options = LlamaEngineOptions.of(model).withModelId("bench").withParallel(8).withContextPerSequence(256)
-                .withThreads(threads).withKvCache(KvCacheType.F32).withQueue(64);
+        var options = LlamaEngineOptions.of(model)
+                .withModelId("bench")
+                .withParallel(8)
+                .withContextPerSequence(256)
+                .withThreads(threads)
+                .withKvCache(KvCacheType.F32)
+                .withQueue(64);
         long opened = System.nanoTime();
         Engine engine = LlamaEngine.open(options);
-        System.out.printf("engine open (load; decode costs calibrate once the scheduler is idle): %.1f s%n", (System.nanoTime() - opened) / 1e9);
+        System.out.printf(
+                "engine open (load; decode costs calibrate once the scheduler is idle): %.1f s%n",
+                (System.nanoTime() - opened) / 1e9);
         try (ParleyServer server = ParleyServer.start(engine, "127.0.0.1", 0)) {
             var bench = new ServeBenchmark("http://127.0.0.1:" + server.port(), tokens);
             bench.stream(PROMPTS.getFirst()); // warm-up: JIT, HTTP connection
@@ -69,7 +83,8 @@ public final class ServeBenchmark {
                 List<String> prompts = PROMPTS.subList(0, streams);
                 double sequential = bench.sequential(prompts);
                 double concurrent = bench.concurrent(prompts);
-                System.out.printf("%-8d %16.1f %16.1f %7.2fx%n", streams, concurrent, sequential, concurrent / sequential);
+                System.out.printf(
+                        "%-8d %16.1f %16.1f %7.2fx%n", streams, concurrent, sequential, concurrent / sequential);
             }
             bench.overhead(engine, overheadRuns);
         }
@@ -131,7 +146,8 @@ public final class ServeBenchmark {
         }
         double http = median(viaHttp) / 1e6;
         double local = median(viaEngine) / 1e6;
-        System.out.printf("%nmax_tokens=1, median of %d: through HTTP %.2f ms, through the engine %.2f ms, HTTP layer %.2f ms%n",
+        System.out.printf(
+                "%nmax_tokens=1, median of %d: through HTTP %.2f ms, through the engine %.2f ms, HTTP layer %.2f ms%n",
                 runs, http, local, http - local);
     }
 
@@ -143,7 +159,8 @@ public final class ServeBenchmark {
     private HttpRequest post(String body) {
         return HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
     }
 
     private static double median(long[] values) {

@@ -66,8 +66,14 @@ final class ServerProcess implements AutoCloseable {
     static ServerProcess parley(String name, Path jar, List<String> args) throws IOException {
         requireFile(jar, "Parley's runnable jar");
         int port = freePort();
-        var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-jar", jar.toString(), "serve", "--port", String.valueOf(port)));
+        var command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-jar",
+                jar.toString(),
+                "serve",
+                "--port",
+                String.valueOf(port)));
         command.addAll(args);
         return new ServerProcess(name, command, port, line -> line.toLowerCase().contains("decode costs"));
     }
@@ -104,10 +110,13 @@ final class ServerProcess implements AutoCloseable {
      * @throws IllegalStateException when the process ends first or does not answer within two minutes
      */
     Duration awaitHealthy(HttpClient http) throws InterruptedException {
-        var health = HttpRequest.newBuilder(URI.create(baseUrl() + "/health")).timeout(Duration.ofSeconds(5)).build();
+        var health = HttpRequest.newBuilder(URI.create(baseUrl() + "/health"))
+                .timeout(Duration.ofSeconds(5))
+                .build();
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) throw new IllegalStateException(name + " ended before answering /health:\n" + tail());
+            if (!process.isAlive())
+                throw new IllegalStateException(name + " ended before answering /health:\n" + tail());
             try {
                 if (http.send(health, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
                     return Duration.ofNanos(System.nanoTime() - startNanos);
@@ -179,6 +188,7 @@ final class ServerProcess implements AutoCloseable {
     }
 
     private static void requireFile(Path file, String what) {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("no " + what + " at " + file.toAbsolutePath());
+        if (!Files.isRegularFile(file))
+            throw new IllegalArgumentException("no " + what + " at " + file.toAbsolutePath());
     }
 }

@@ -84,7 +84,9 @@ record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endp
         requireOk(response);
         long first = -1;
         for (String line : (Iterable<String>) response.body()::iterator) {
-            if (first < 0 && line.startsWith("data: {") && !text(Json.tree(line.substring(6))).isEmpty()) {
+            if (first < 0
+                    && line.startsWith("data: {")
+                    && !text(Json.tree(line.substring(6))).isEmpty()) {
                 first = System.nanoTime() - start;
             }
         }
@@ -101,7 +103,8 @@ record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endp
             // Only the usage chunk is parsed: the load generator shares the CPU with the server.
             if (line.startsWith("data: {") && line.contains("\"usage\"")) {
                 JsonNode usage = Json.tree(line.substring(6)).path("usage");
-                if (usage.isObject()) completion = usage.path("completion_tokens").asInt();
+                if (usage.isObject())
+                    completion = usage.path("completion_tokens").asInt();
             }
         }
         if (completion < 0) throw new IllegalStateException(baseUrl + ": the stream had no usage chunk");
@@ -109,11 +112,13 @@ record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endp
     }
 
     private String body(String prompt, int maxTokens, Mode mode, long seed) {
-        var body = Json.object().put("model", model).put("max_tokens", maxTokens).put("stream", true);
+        var body =
+                Json.object().put("model", model).put("max_tokens", maxTokens).put("stream", true);
         body.putObject("stream_options").put("include_usage", true);
         switch (endpoint) {
             case COMPLETIONS -> body.put("prompt", prompt);
-            case CHAT -> body.putArray("messages").addObject().put("role", "user").put("content", prompt);
+            case CHAT ->
+                body.putArray("messages").addObject().put("role", "user").put("content", prompt);
         }
         switch (mode) {
             case GREEDY -> body.put("temperature", 0);
@@ -137,10 +142,12 @@ record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endp
     private HttpRequest post(String body) {
         return HttpRequest.newBuilder(URI.create(baseUrl + endpoint.path))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
     }
 
     private void requireOk(HttpResponse<?> response) {
-        if (response.statusCode() != 200) throw new IllegalStateException(baseUrl + " answered HTTP " + response.statusCode());
+        if (response.statusCode() != 200)
+            throw new IllegalStateException(baseUrl + " answered HTTP " + response.statusCode());
     }
 }

@@ -36,12 +36,19 @@ public class TokensBenchmark {
         o200k = Encodings.byName("o200k_base");
         gpt4 = TokenCounter.forModel("gpt-4");
         seedMessages = List.of(
-                ChatMessage.system("You are a helpful, pattern-following assistant that translates corporate jargon into plain English."),
-                ChatMessage.system("New synergies will help drive top-line growth.").withName("example_user"),
-                ChatMessage.system("Things working well together will increase revenue.").withName("example_assistant"),
-                ChatMessage.system("Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.").withName("example_user"),
-                ChatMessage.system("Let's talk later when we're less busy about how to do better.").withName("example_assistant"),
-                ChatMessage.user("This late pivot means we don't have time to boil the ocean for the client deliverable."));
+                ChatMessage.system(
+                        "You are a helpful, pattern-following assistant that translates corporate jargon into plain English."),
+                ChatMessage.system("New synergies will help drive top-line growth.")
+                        .withName("example_user"),
+                ChatMessage.system("Things working well together will increase revenue.")
+                        .withName("example_assistant"),
+                ChatMessage.system(
+                                "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.")
+                        .withName("example_user"),
+                ChatMessage.system("Let's talk later when we're less busy about how to do better.")
+                        .withName("example_assistant"),
+                ChatMessage.user(
+                        "This late pivot means we don't have time to boil the ocean for the client deliverable."));
         if (gpt4.count(seedMessages) != 129) throw new IllegalStateException("seed example must count 129");
     }
 

@@ -18,10 +18,10 @@ import java.time.temporal.ChronoUnit;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code parley batch INPUT.jsonl --output RESULTS.jsonl} sends every request of a JSONL file as fast as the
@@ -31,7 +31,10 @@ import picocli.CommandLine.Model.CommandSpec;
  * <p>Exit codes: 0 when every line succeeded, 3 when some lines failed or were invalid (see the results
  * and stderr), 1 when the run stopped early (an invalid API key, a used-up quota, unreadable input).
  */
-@Command(name = "batch", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(
+        name = "batch",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
         description = {
             "Send every request of a JSONL file, as fast as the rate limits allow, and append each result to a JSONL file.",
             "Each line is a chat or legacy completion body (optionally with \"custom_id\" and \"metadata\", which are echoed, not sent), "
@@ -60,7 +63,12 @@ import picocli.CommandLine.Model.CommandSpec;
 final class BatchCommand implements Callable<Integer> {
     static final int EXIT_SOME_FAILED = 3;
 
-    enum LogLevel { ERROR, WARNING, INFO, DEBUG }
+    enum LogLevel {
+        ERROR,
+        WARNING,
+        INFO,
+        DEBUG
+    }
 
     @Spec
     CommandSpec spec;
@@ -68,57 +76,88 @@ final class BatchCommand implements Callable<Integer> {
     @Mixin
     ConnectionFlags connection;
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "INPUT", description = "The requests, one JSON object per line.")
+    @Parameters(
+            index = "0",
+            arity = "0..1",
+            paramLabel = "INPUT",
+            description = "The requests, one JSON object per line.")
     Path input;
 
-    @Option(names = {"-o", "--output", "--save_filepath"}, paramLabel = "FILE",
+    @Option(
+            names = {"-o", "--output", "--save_filepath"},
+            paramLabel = "FILE",
             description = "Where results are appended (default: INPUT with _results.jsonl, as the script does).")
     Path output;
 
-    @Option(names = "--endpoint", paramLabel = "auto|chat|completions",
+    @Option(
+            names = "--endpoint",
+            paramLabel = "auto|chat|completions",
             description = "Where each line goes; auto decides by the line (default: auto).")
     Endpoint endpoint = Endpoint.AUTO;
 
-    @Option(names = {"--max-requests-per-minute", "--max_requests_per_minute"}, paramLabel = "N",
+    @Option(
+            names = {"--max-requests-per-minute", "--max_requests_per_minute"},
+            paramLabel = "N",
             description = "Requests per minute to stay under (default: 1500).")
     double maxRequestsPerMinute = BudgetLimits.DEFAULT_REQUESTS_PER_MINUTE;
 
-    @Option(names = {"--max-tokens-per-minute", "--max_tokens_per_minute"}, paramLabel = "N",
-            description = "Tokens per minute to stay under, prompt + max_tokens x n estimated, settled by usage (default: 125000).")
+    @Option(
+            names = {"--max-tokens-per-minute", "--max_tokens_per_minute"},
+            paramLabel = "N",
+            description =
+                    "Tokens per minute to stay under, prompt + max_tokens x n estimated, settled by usage (default: 125000).")
     double maxTokensPerMinute = BudgetLimits.DEFAULT_TOKENS_PER_MINUTE;
 
-    @Option(names = "--max-concurrency", paramLabel = "N", description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-concurrency",
+            paramLabel = "N",
+            description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
     int maxConcurrency = BatchOptions.DEFAULT_MAX_CONCURRENCY;
 
-    @Option(names = {"--max-attempts", "--max_attempts"}, paramLabel = "N",
+    @Option(
+            names = {"--max-attempts", "--max_attempts"},
+            paramLabel = "N",
             description = "Sends of a failing request before it is written as a failure (default: ${DEFAULT-VALUE}).")
     int maxAttempts = BatchOptions.DEFAULT_MAX_ATTEMPTS;
 
-    @Option(names = "--cooldown", paramLabel = "SECONDS",
+    @Option(
+            names = "--cooldown",
+            paramLabel = "SECONDS",
             description = "Pause of every request after a 429 that does not say how long to wait (default: 15).")
     double cooldownSeconds = BatchOptions.DEFAULT_COOLDOWN.toSeconds();
 
-    @Option(names = "--burst", paramLabel = "SECONDS",
+    @Option(
+            names = "--burst",
+            paramLabel = "SECONDS",
             description = "Seconds' worth of each limit that may be spent at once after an idle spell (default: 1).")
     double burstSeconds = BudgetLimits.DEFAULT_BURST.toSeconds();
 
-    @Option(names = "--redis", paramLabel = "URL",
+    @Option(
+            names = "--redis",
+            paramLabel = "URL",
             description = "Share the per-minute limits with every batch spending them through this Redis, "
                     + "e.g. redis://host:6379; if it goes away, requests wait for it (default: none).")
     URI redis;
 
-    @Option(names = "--budget-name", paramLabel = "NAME",
+    @Option(
+            names = "--budget-name",
+            paramLabel = "NAME",
             description = "The shared budget's name in Redis (default: a hash of the base URL and API key).")
     String budgetName;
 
     @Option(names = "--keep-order", description = "Write results in input order instead of as they finish.")
     boolean keepOrder;
 
-    @Option(names = {"--token-encoding", "--token_encoding_name"}, paramLabel = "NAME",
-            description = "Count every model's tokens with this encoding, e.g. cl100k_base (default: each model's own).")
+    @Option(
+            names = {"--token-encoding", "--token_encoding_name"},
+            paramLabel = "NAME",
+            description =
+                    "Count every model's tokens with this encoding, e.g. cl100k_base (default: each model's own).")
     String tokenEncoding;
 
-    @Option(names = {"--log-level", "--logging_level"}, paramLabel = "LEVEL",
+    @Option(
+            names = {"--log-level", "--logging_level"},
+            paramLabel = "LEVEL",
             description = "ERROR, WARNING, INFO (progress) or DEBUG (every result) (default: ${DEFAULT-VALUE}).")
     LogLevel logLevel = LogLevel.INFO;
 
@@ -149,7 +188,8 @@ final class BatchCommand implements Callable<Integer> {
         Path in = input != null ? input : requestsFilepath;
         if (in == null) return Failures.report(err, "batch", new IllegalArgumentException("no INPUT file given"));
         Path results = output != null ? output : Path.of(in.toString().replaceFirst("(\\.jsonl)?$", "_results.jsonl"));
-        if (!Files.isReadable(in)) return Failures.report(err, "batch", new IllegalArgumentException("cannot read " + in));
+        if (!Files.isReadable(in))
+            return Failures.report(err, "batch", new IllegalArgumentException("cannot read " + in));
 
         var client = connection.options();
         if (apiKeyAlias != null) client.apiKey(apiKeyAlias);
@@ -157,33 +197,48 @@ final class BatchCommand implements Callable<Integer> {
             String url = requestUrl.replaceAll("/+$", "");
             if (url.endsWith("/chat/completions")) endpoint = Endpoint.CHAT;
             else if (url.endsWith("/completions")) endpoint = Endpoint.COMPLETIONS;
-            else return Failures.report(err, "batch", new IllegalArgumentException("--request_url must end in /chat/completions or /completions"));
-            client.baseUrl(url.substring(0, url.lastIndexOf(endpoint == Endpoint.CHAT ? "/chat/completions" : "/completions")));
+            else
+                return Failures.report(
+                        err,
+                        "batch",
+                        new IllegalArgumentException("--request_url must end in /chat/completions or /completions"));
+            client.baseUrl(url.substring(
+                    0, url.lastIndexOf(endpoint == Endpoint.CHAT ? "/chat/completions" : "/completions")));
         }
 
         var log = new Log(err, terminal, logLevel);
         BatchRunner runner;
         try {
-            runner = BatchRunner.create(client.build(), BatchOptions.builder()
-                    .endpoint(endpoint)
-                    .limits(new BudgetLimits(maxRequestsPerMinute, maxTokensPerMinute, seconds(burstSeconds)))
-                    .maxConcurrency(maxConcurrency)
-                    .maxAttempts(maxAttempts)
-                    .cooldown(seconds(cooldownSeconds))
-                    .keepOrder(keepOrder)
-                    .tokenEncoding(tokenEncoding)
-                    .redis(redis)
-                    .budgetName(budgetName)
-                    .listener(log)
-                    .build());
+            runner = BatchRunner.create(
+                    client.build(),
+                    BatchOptions.builder()
+                            .endpoint(endpoint)
+                            .limits(new BudgetLimits(maxRequestsPerMinute, maxTokensPerMinute, seconds(burstSeconds)))
+                            .maxConcurrency(maxConcurrency)
+                            .maxAttempts(maxAttempts)
+                            .cooldown(seconds(cooldownSeconds))
+                            .keepOrder(keepOrder)
+                            .tokenEncoding(tokenEncoding)
+                            .redis(redis)
+                            .budgetName(budgetName)
+                            .listener(log)
+                            .build());
         } catch (IllegalArgumentException e) {
             return Failures.report(err, "batch", e);
         }
 
-        log.info("%s -> %s: %,d lines; limits %,.0f requests and %,.0f tokens per minute%s, %d at once".formatted(
-                in, results, lineCount(in), maxRequestsPerMinute, maxTokensPerMinute,
-                redis == null ? "" : " shared in Redis at " + redis.getHost() + ":" + redis.getPort(), maxConcurrency));
-        Thread progress = Thread.ofPlatform().daemon().start(() -> log.progressEvery(runner, terminal ? Duration.ofMillis(250) : Duration.ofSeconds(10)));
+        log.info("%s -> %s: %,d lines; limits %,.0f requests and %,.0f tokens per minute%s, %d at once"
+                .formatted(
+                        in,
+                        results,
+                        lineCount(in),
+                        maxRequestsPerMinute,
+                        maxTokensPerMinute,
+                        redis == null ? "" : " shared in Redis at " + redis.getHost() + ":" + redis.getPort(),
+                        maxConcurrency));
+        Thread progress = Thread.ofPlatform()
+                .daemon()
+                .start(() -> log.progressEvery(runner, terminal ? Duration.ofMillis(250) : Duration.ofSeconds(10)));
         Thread interrupted = new Thread(() -> log.interrupted(runner, results));
         Runtime.getRuntime().addShutdownHook(interrupted);
         BatchSummary summary;
@@ -253,10 +308,18 @@ final class BatchCommand implements Callable<Integer> {
         @Override
         public void written(BatchResult result) {
             if (!result.succeeded()) {
-                at(LogLevel.WARNING, "line %d (%s) failed after %d attempts: %s".formatted(
-                        result.line(), result.id(), result.attempts(), result.error().message()));
+                at(
+                        LogLevel.WARNING,
+                        "line %d (%s) failed after %d attempts: %s"
+                                .formatted(
+                                        result.line(),
+                                        result.id(),
+                                        result.attempts(),
+                                        result.error().message()));
             } else {
-                at(LogLevel.DEBUG, "line %d (%s) done in %d attempts".formatted(result.line(), result.id(), result.attempts()));
+                at(
+                        LogLevel.DEBUG,
+                        "line %d (%s) done in %d attempts".formatted(result.line(), result.id(), result.attempts()));
             }
         }
 
@@ -291,8 +354,12 @@ final class BatchCommand implements Callable<Integer> {
 
         synchronized void interrupted(BatchRunner runner, Path results) {
             clearBar();
-            err.println("parley batch: interrupted with %d results written to %s (%d in flight are not); run the same command again to finish"
-                    .formatted(runner.progress().written(), results, runner.progress().inFlight()));
+            err.println(
+                    "parley batch: interrupted with %d results written to %s (%d in flight are not); run the same command again to finish"
+                            .formatted(
+                                    runner.progress().written(),
+                                    results,
+                                    runner.progress().inFlight()));
             err.flush();
         }
 

@@ -22,17 +22,19 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code parley chat "message"} streams one answer to stdout. Without a message it reads turns from
  * stdin, one per line, keeping the conversation: {@code /reset} forgets it, {@code /exit} ends. A failed
  * turn prints one line on stderr and is dropped from the conversation; the exit code is then 1.
  */
-@Command(name = "chat", mixinStandardHelpOptions = true,
+@Command(
+        name = "chat",
+        mixinStandardHelpOptions = true,
         description = "Chat with a model: one message, or a conversation read from stdin (/reset, /exit).")
 final class ChatCommand implements Callable<Integer> {
     private static final int EXIT_OK = 0;
@@ -46,13 +48,19 @@ final class ChatCommand implements Callable<Integer> {
     @Parameters(arity = "0..*", paramLabel = "MESSAGE", description = "The message; words are joined with spaces.")
     List<String> words = List.of();
 
-    @Option(names = {"-m", "--model"}, description = "Model id (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-m", "--model"},
+            description = "Model id (default: ${DEFAULT-VALUE}).")
     String model = "gpt-4o-mini";
 
-    @Option(names = {"-s", "--system"}, description = "A system message that starts the conversation.")
+    @Option(
+            names = {"-s", "--system"},
+            description = "A system message that starts the conversation.")
     String system;
 
-    @Option(names = {"-t", "--temperature"}, description = "Sampling temperature, 0 to 2.")
+    @Option(
+            names = {"-t", "--temperature"},
+            description = "Sampling temperature, 0 to 2.")
     Double temperature;
 
     @Option(names = "--max-tokens", paramLabel = "N", description = "Most tokens per answer.")
@@ -154,10 +162,11 @@ final class ChatCommand implements Callable<Integer> {
 
     private int finish(PrintWriter err, Usage total, int exit) {
         if (usage) {
-            err.println(total == null
-                    ? "usage: the server reported none"
-                    : "usage: %d prompt + %d completion = %d tokens".formatted(
-                            total.promptTokens(), total.completionTokens(), total.totalTokens()));
+            err.println(
+                    total == null
+                            ? "usage: the server reported none"
+                            : "usage: %d prompt + %d completion = %d tokens"
+                                    .formatted(total.promptTokens(), total.completionTokens(), total.totalTokens()));
             err.flush();
         }
         return exit;

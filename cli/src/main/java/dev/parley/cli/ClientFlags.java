@@ -11,7 +11,10 @@ final class ClientFlags {
     @Mixin
     ConnectionFlags connection;
 
-    @Option(names = "--max-retries", paramLabel = "N", description = "Retries of a failed request (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--max-retries",
+            paramLabel = "N",
+            description = "Retries of a failed request (default: ${DEFAULT-VALUE}).")
     int maxRetries = ClientOptions.DEFAULT_MAX_RETRIES;
 
     ParleyClient client() {

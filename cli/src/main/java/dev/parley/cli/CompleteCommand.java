@@ -10,10 +10,10 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code parley complete "1,2,3,"} streams a legacy completion of the prompt to stdout. */
 @Command(name = "complete", mixinStandardHelpOptions = true, description = "Continue a prompt (legacy completions).")
@@ -28,10 +28,14 @@ final class CompleteCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PROMPT", description = "The text to continue.")
     String prompt;
 
-    @Option(names = {"-m", "--model"}, description = "Model id (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-m", "--model"},
+            description = "Model id (default: ${DEFAULT-VALUE}).")
     String model = "gpt-3.5-turbo-instruct";
 
-    @Option(names = {"-t", "--temperature"}, description = "Sampling temperature, 0 to 2.")
+    @Option(
+            names = {"-t", "--temperature"},
+            description = "Sampling temperature, 0 to 2.")
     Double temperature;
 
     @Option(names = "--max-tokens", paramLabel = "N", description = "Most tokens to add (the server's default is 16).")
@@ -40,8 +44,10 @@ final class CompleteCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        var request = CompletionRequest.of(model, prompt).withTemperature(temperature).withMaxTokens(maxTokens);
-        try (ParleyClient client = flags.client(); CompletionStream stream = client.streamCompletion(request)) {
+        var request =
+                CompletionRequest.of(model, prompt).withTemperature(temperature).withMaxTokens(maxTokens);
+        try (ParleyClient client = flags.client();
+                CompletionStream stream = client.streamCompletion(request)) {
             for (TextCompletion piece : stream) {
                 out.print(piece.text());
                 out.flush();

@@ -6,8 +6,11 @@ import picocli.CommandLine.Option;
 /** Where the server is and how to authenticate: shared by every command that talks to one. */
 final class ConnectionFlags {
 
-    @Option(names = "--base-url", paramLabel = "URL",
-            description = "Server URL up to the version, e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL, else OpenAI's).")
+    @Option(
+            names = "--base-url",
+            paramLabel = "URL",
+            description =
+                    "Server URL up to the version, e.g. http://127.0.0.1:8080/v1 (default: $OPENAI_BASE_URL, else OpenAI's).")
     String baseUrl;
 
     @Option(names = "--api-key", paramLabel = "KEY", description = "API key (default: $OPENAI_API_KEY).")

@@ -19,7 +19,8 @@ final class Failures {
     static String describe(RuntimeException e) {
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         if (e instanceof ApiException api) {
-            return message + " (HTTP " + api.status() + api.requestId().map(id -> ", request " + id).orElse("") + ")";
+            return message + " (HTTP " + api.status()
+                    + api.requestId().map(id -> ", request " + id).orElse("") + ")";
         }
         return message;
     }

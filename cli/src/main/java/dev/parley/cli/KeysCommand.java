@@ -26,8 +26,11 @@ final class KeysCommand implements Runnable {
     }
 
     /** Prints a new key once, on stdout alone, and adds its SHA-256 to the file. */
-    @Command(name = "add", mixinStandardHelpOptions = true,
-            description = "Create a key: print it once on stdout and store only its SHA-256 in the file (created if needed).")
+    @Command(
+            name = "add",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Create a key: print it once on stdout and store only its SHA-256 in the file (created if needed).")
     static final class Add implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -35,13 +38,19 @@ final class KeysCommand implements Runnable {
         @Option(names = "--file", required = true, paramLabel = "FILE", description = "The keys file.")
         Path file;
 
-        @Option(names = "--name", required = true, description = "The key's name, unique in the file; quoted in 429 messages.")
+        @Option(
+                names = "--name",
+                required = true,
+                description = "The key's name, unique in the file; quoted in 429 messages.")
         String name;
 
         @Option(names = "--rpm", defaultValue = "60", description = "Requests per minute (default: ${DEFAULT-VALUE}).")
         long rpm;
 
-        @Option(names = "--tpm", defaultValue = "100000", description = "Tokens per minute (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--tpm",
+                defaultValue = "100000",
+                description = "Tokens per minute (default: ${DEFAULT-VALUE}).")
         long tpm;
 
         @Option(names = "--rpd", description = "Requests per day (default: none).")
@@ -50,7 +59,11 @@ final class KeysCommand implements Runnable {
         @Option(names = "--tpd", description = "Tokens per day (default: none).")
         Long tpd;
 
-        @Option(names = "--models", split = ",", paramLabel = "a,b", description = "Models the key may use (default: all).")
+        @Option(
+                names = "--models",
+                split = ",",
+                paramLabel = "a,b",
+                description = "Models the key may use (default: all).")
         List<String> models;
 
         @Override
@@ -69,7 +82,10 @@ final class KeysCommand implements Runnable {
     }
 
     /** Names and limits of the file's keys; keys are not in the file, so they cannot be shown. */
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "Show the names and limits of the keys (never the keys).")
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
+            description = "Show the names and limits of the keys (never the keys).")
     static final class ListKeys implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -87,15 +103,21 @@ final class KeysCommand implements Runnable {
                 return 1;
             }
             var out = spec.commandLine().getOut();
-            int width = Math.max(4, keys.stream().mapToInt(k -> k.name().length()).max().orElse(0));
+            int width = Math.max(
+                    4, keys.stream().mapToInt(k -> k.name().length()).max().orElse(0));
             String row = "%-" + width + "s  %8s  %10s  %8s  %12s  %s%n";
             out.printf(row, "NAME", "RPM", "TPM", "RPD", "TPD", "MODELS");
             for (KeyEntry k : keys) {
-                out.printf(row, k.name(), k.rpm(), k.tpm(), k.rpd() == null ? "-" : k.rpd(), k.tpd() == null ? "-" : k.tpd(),
+                out.printf(
+                        row,
+                        k.name(),
+                        k.rpm(),
+                        k.tpm(),
+                        k.rpd() == null ? "-" : k.rpd(),
+                        k.tpd() == null ? "-" : k.tpd(),
                         k.models().isEmpty() ? "(all)" : String.join(",", k.models()));
             }
             return 0;
         }
     }
-
 }

@@ -39,9 +39,10 @@ public final class Main implements Runnable {
     private static int badArguments(CommandLine.ParameterException e, String[] args) {
         CommandLine command = e.getCommandLine();
         var err = command.getErr();
-        err.println(command.getCommandName().equals("parley")
-                ? "parley: " + e.getMessage()
-                : "parley " + command.getCommandName() + ": " + e.getMessage());
+        err.println(
+                command.getCommandName().equals("parley")
+                        ? "parley: " + e.getMessage()
+                        : "parley " + command.getCommandName() + ": " + e.getMessage());
         err.println("Try '" + command.getCommandSpec().qualifiedName() + " --help'.");
         return command.getCommandSpec().exitCodeOnInvalidInput();
     }

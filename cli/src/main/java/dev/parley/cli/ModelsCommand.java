@@ -8,8 +8,8 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code parley models} prints the server's model ids, one per line. */
 @Command(name = "models", mixinStandardHelpOptions = true, description = "List the models the server offers.")

@@ -22,14 +22,23 @@ final class ProgressLine {
     /** The same without the bar, for a log line. */
     static String counts(BatchProgress p) {
         long accounted = p.alreadyDone() + p.invalid() + p.written();
-        return "%d/%d  done %d  failed %d  in flight %d  %,.0f req/min  %,.0f tok/min  ETA %s".formatted(
-                accounted, p.lines(), p.succeeded() + p.alreadyDone(), p.failed(), p.inFlight(),
-                p.requestsPerMinute(), p.tokensPerMinute(), clock(p.eta()));
+        return "%d/%d  done %d  failed %d  in flight %d  %,.0f req/min  %,.0f tok/min  ETA %s"
+                .formatted(
+                        accounted,
+                        p.lines(),
+                        p.succeeded() + p.alreadyDone(),
+                        p.failed(),
+                        p.inFlight(),
+                        p.requestsPerMinute(),
+                        p.tokensPerMinute(),
+                        clock(p.eta()));
     }
 
     static String clock(Duration d) {
         if (d == null) return "-";
         long s = d.toSeconds();
-        return s >= 3600 ? "%d:%02d:%02d".formatted(s / 3600, s / 60 % 60, s % 60) : "%d:%02d".formatted(s / 60, s % 60);
+        return s >= 3600
+                ? "%d:%02d:%02d".formatted(s / 3600, s / 60 % 60, s % 60)
+                : "%d:%02d".formatted(s / 60, s % 60);
     }
 }

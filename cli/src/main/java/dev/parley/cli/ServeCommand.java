@@ -2,28 +2,28 @@ package dev.parley.cli;
 
 import dev.parley.client.ClientOptions;
 import dev.parley.server.ParleyServer;
-import dev.parley.server.engine.Engine;
-import dev.parley.server.engine.ModelCard;
-import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.Engine;
+import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.llama.KvCacheType;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.concurrent.CountDownLatch;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code parley serve}: the OpenAI-compatible server over a local GGUF model. */
 @Command(
@@ -38,73 +38,130 @@ final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "FILE", description = "GGUF model file (default: the bundled stories260K demo model).")
+    @Option(
+            names = "--model",
+            paramLabel = "FILE",
+            description = "GGUF model file (default: the bundled stories260K demo model).")
     Path model;
 
-    @Option(names = "--model-id", paramLabel = "ID", description = "Model id clients use (default: the file's base name).")
+    @Option(
+            names = "--model-id",
+            paramLabel = "ID",
+            description = "Model id clients use (default: the file's base name).")
     String modelId;
 
-    @Option(names = "--host", defaultValue = "127.0.0.1",
-            description = "Address to listen on (default: ${DEFAULT-VALUE}); without --keys, anyone who reaches it may use it.")
+    @Option(
+            names = "--host",
+            defaultValue = "127.0.0.1",
+            description =
+                    "Address to listen on (default: ${DEFAULT-VALUE}); without --keys, anyone who reaches it may use it.")
     String host;
 
-    @Option(names = "--port", defaultValue = "8080", description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--port",
+            defaultValue = "8080",
+            description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--parallel", defaultValue = "4", description = "Sequences generated together (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--parallel",
+            defaultValue = "4",
+            description = "Sequences generated together (default: ${DEFAULT-VALUE}).")
     int parallel;
 
-    @Option(names = "--context", defaultValue = "0", paramLabel = "TOKENS",
+    @Option(
+            names = "--context",
+            defaultValue = "0",
+            paramLabel = "TOKENS",
             description = "Context per sequence, prompt and answer together; 0: the model's own, capped at 4096.")
     int context;
 
-    @Option(names = "--threads", defaultValue = "0", description = "llama.cpp threads; 0: one per physical core (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--threads",
+            defaultValue = "0",
+            description = "llama.cpp threads; 0: one per physical core (default: ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--kv-cache", defaultValue = "f16", paramLabel = "f16|f32",
-            description = "KV cache precision: f16 takes half f32's memory; both keep batched and solo answers identical (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--kv-cache",
+            defaultValue = "f16",
+            paramLabel = "f16|f32",
+            description =
+                    "KV cache precision: f16 takes half f32's memory; both keep batched and solo answers identical (default: ${DEFAULT-VALUE}).")
     KvCacheType kvCache;
 
-    @Option(names = "--queue", defaultValue = "128",
-            description = "Sequences that may wait for a slot before 503, and so the most choices (n) one request may ask for (default: ${DEFAULT-VALUE}, OpenAI's most).")
+    @Option(
+            names = "--queue",
+            defaultValue = "128",
+            description =
+                    "Sequences that may wait for a slot before 503, and so the most choices (n) one request may ask for (default: ${DEFAULT-VALUE}, OpenAI's most).")
     int queue;
 
-    @Option(names = "--llama-lib", paramLabel = "DIR", defaultValue = "${env:PARLEY_LLAMA_LIB}",
-            description = {"A folder holding another build of llama.cpp v0.5.0 (libllama, libggml, libggml-base and its backends:"
-                    + " a CUDA, Vulkan or Metal build, or one compiled for this CPU) (default: $PARLEY_LLAMA_LIB, else the"
-                    + " prebuilt CPU libraries, fetched once with npm and verified)."})
+    @Option(
+            names = "--llama-lib",
+            paramLabel = "DIR",
+            defaultValue = "${env:PARLEY_LLAMA_LIB}",
+            description = {
+                "A folder holding another build of llama.cpp v0.5.0 (libllama, libggml, libggml-base and its backends:"
+                        + " a CUDA, Vulkan or Metal build, or one compiled for this CPU) (default: $PARLEY_LLAMA_LIB, else the"
+                        + " prebuilt CPU libraries, fetched once with npm and verified)."
+            })
     Path llamaLib;
 
-    @Option(names = "--llama-variant", paramLabel = "cuda|vulkan", defaultValue = "${env:PARLEY_LLAMA_VARIANT}",
-            description = "Fetch this GPU build of the prebuilt libraries instead of the CPU one (default: $PARLEY_LLAMA_VARIANT, else CPU).")
+    @Option(
+            names = "--llama-variant",
+            paramLabel = "cuda|vulkan",
+            defaultValue = "${env:PARLEY_LLAMA_VARIANT}",
+            description =
+                    "Fetch this GPU build of the prebuilt libraries instead of the CPU one (default: $PARLEY_LLAMA_VARIANT, else CPU).")
     String llamaVariant;
 
-    @Option(names = "--gpu-layers", defaultValue = "-1", paramLabel = "N",
-            description = "Model layers to offload when llama.cpp finds a GPU: -1 all of them (default), 0 none. Ignored on CPU.")
+    @Option(
+            names = "--gpu-layers",
+            defaultValue = "-1",
+            paramLabel = "N",
+            description =
+                    "Model layers to offload when llama.cpp finds a GPU: -1 all of them (default), 0 none. Ignored on CPU.")
     int gpuLayers;
 
-    @Option(names = "--upstream", paramLabel = "URL",
-            description = "Serve the models of this OpenAI-compatible provider instead of a local model, e.g. https://api.openai.com/v1.")
+    @Option(
+            names = "--upstream",
+            paramLabel = "URL",
+            description =
+                    "Serve the models of this OpenAI-compatible provider instead of a local model, e.g. https://api.openai.com/v1.")
     String upstream;
 
-    @Option(names = "--upstream-key", paramLabel = "KEY", defaultValue = "${env:OPENAI_API_KEY}",
+    @Option(
+            names = "--upstream-key",
+            paramLabel = "KEY",
+            defaultValue = "${env:OPENAI_API_KEY}",
             description = "API key for the upstream provider (default: $OPENAI_API_KEY).")
     String upstreamKey;
 
-    @Option(names = "--upstream-models", paramLabel = "ID", split = ",",
+    @Option(
+            names = "--upstream-models",
+            paramLabel = "ID",
+            split = ",",
             description = "Serve only these upstream models (default: every model the upstream lists at start).")
     List<String> upstreamModels = List.of();
 
-    @Option(names = "--keys", paramLabel = "FILE",
+    @Option(
+            names = "--keys",
+            paramLabel = "FILE",
             description = "API keys file (see 'parley keys'); without it every request is accepted.")
     Path keys;
 
-    @Option(names = "--redis", paramLabel = "redis://host:port",
-            description = "Keep each key's rate limits in this Redis, shared by every replica using it (default: in memory).")
+    @Option(
+            names = "--redis",
+            paramLabel = "redis://host:port",
+            description =
+                    "Keep each key's rate limits in this Redis, shared by every replica using it (default: in memory).")
     URI redis;
 
-    @Option(names = "--redis-fail-open",
-            description = "While Redis is unreachable, admit requests without limits (and log it) instead of answering 503.")
+    @Option(
+            names = "--redis-fail-open",
+            description =
+                    "While Redis is unreachable, admit requests without limits (and log it) instead of answering 503.")
     boolean redisFailOpen;
 
     @Override
@@ -118,7 +175,8 @@ final class ServeCommand implements Callable<Integer> {
         Engine engine;
         try {
             ApiKeys apiKeys = keys == null ? ApiKeys.open() : ApiKeys.load(keys);
-            Limiter limiter = redis == null ? Limiter.inMemory(Clock.systemUTC()) : Limiter.redis(redis, Clock.systemUTC());
+            Limiter limiter =
+                    redis == null ? Limiter.inMemory(Clock.systemUTC()) : Limiter.redis(redis, Clock.systemUTC());
             RateLimits limits = new RateLimits(limiter, redisFailOpen);
             try {
                 engine = upstream != null ? proxy() : local();
@@ -151,7 +209,8 @@ final class ServeCommand implements Callable<Integer> {
         String id = modelId == null && model == null ? DemoModel.ID : modelId;
         LlamaEngine.useLibrary(llamaLib, llamaVariant);
         spec.commandLine().getOut().println(LlamaEngine.library());
-        return LlamaEngine.open(new LlamaEngineOptions(path, id, parallel, context, threads, kvCache, queue, gpuLayers));
+        return LlamaEngine.open(
+                new LlamaEngineOptions(path, id, parallel, context, threads, kvCache, queue, gpuLayers));
     }
 
     private Engine proxy() {
@@ -164,9 +223,12 @@ final class ServeCommand implements Callable<Integer> {
     private String access() {
         if (keys == null) {
             boolean loopback = host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
-            return loopback ? "no API keys: loopback use only" : "no API keys: anyone who reaches " + host + " may use it";
+            return loopback
+                    ? "no API keys: loopback use only"
+                    : "no API keys: anyone who reaches " + host + " may use it";
         }
-        String where = redis == null ? "limits in memory"
+        String where = redis == null
+                ? "limits in memory"
                 : "limits shared in Redis at " + redis + (redisFailOpen ? ", failing open" : ", failing closed");
         return "API keys from " + keys + ", " + where;
     }

@@ -6,9 +6,9 @@ import dev.parley.api.ChatMessage;
 import dev.parley.api.FunctionDefinition;
 import dev.parley.api.Json;
 import dev.parley.api.Tool;
+import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.ModelCatalog;
 import dev.parley.tokens.ModelLookup;
-import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.TokenCounter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,8 +65,8 @@ final class TokensCommand implements Callable<Integer> {
     @Option(
             names = "--model",
             paramLabel = "MODEL",
-            description = "The model whose encoding and message rules apply. Default: the request's model, "
-                    + "else " + DEFAULT_MODEL + ".")
+            description = "The model whose encoding and message rules apply. Default: the request's model, " + "else "
+                    + DEFAULT_MODEL + ".")
     String model;
 
     @Option(
@@ -156,7 +156,8 @@ final class TokensCommand implements Callable<Integer> {
 
     private <T> List<T> withoutNulls(List<T> list, String param) {
         for (int i = 0; i < list.size(); i++) {
-            if (list.get(i) == null) throw new Failure(INPUT, "cannot read %s: %s[%d] is null".formatted(messages, param, i));
+            if (list.get(i) == null)
+                throw new Failure(INPUT, "cannot read %s: %s[%d] is null".formatted(messages, param, i));
         }
         return list;
     }
@@ -179,8 +180,8 @@ final class TokensCommand implements Callable<Integer> {
         } catch (JsonProcessingException e) {
             var at = e.getLocation();
             String where = at == null ? "" : " at line %d, column %d".formatted(at.getLineNr(), at.getColumnNr());
-            throw new Failure(INPUT, "cannot read " + file + ": invalid JSON" + where + ": "
-                    + firstLine(e.getOriginalMessage()));
+            throw new Failure(
+                    INPUT, "cannot read " + file + ": invalid JSON" + where + ": " + firstLine(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new Failure(INPUT, "cannot read " + file + ": " + describe(e));
         }

@@ -49,6 +49,7 @@ class BatchAgainstALimitedKeyTest {
     static final int LINES = 400;
     /** Requests the key has left when the batch starts: two seconds' worth. */
     static final int LEFT = 40;
+
     static final Pattern SUMMARY = Pattern.compile(
             "binding limit: ([0-9.]+)% of ([0-9,]+) RPM; answered 429: ([0-9.]+)% \\((\\d+) of (\\d+)\\)");
 
@@ -60,19 +61,30 @@ class BatchAgainstALimitedKeyTest {
             throws Exception {
         Path keys = dir.resolve("keys.json");
         KeysFile.add(keys, new KeyEntry("batch", KeysFile.sha256(SECRET), RPM, TPM, null, null, List.of()));
-        var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+        var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(4)
                 .withContextPerSequence(256));
-        try (var server = ParleyServer.start(engine, ApiKeys.load(keys),
-                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false), "127.0.0.1", 0)) {
+        try (var server = ParleyServer.start(
+                engine,
+                ApiKeys.load(keys),
+                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                "127.0.0.1",
+                0)) {
             String base = "http://127.0.0.1:" + server.port() + "/v1";
             // A key's bucket starts full, a whole minute's worth: a 20 s run could never meet the server's limit.
             // The key has been busy instead: its minute is spent but for two seconds' worth, so the server's limit
             // binds from the first request on and any overrun is answered 429.
             spendAllBut(base, LEFT);
             Path input = dir.resolve("in.jsonl");
-            Files.write(input, IntStream.range(0, LINES).mapToObj(i -> "{\"custom_id\":\"r" + i
-                    + "\",\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time " + i
-                    + "\"}],\"max_tokens\":4,\"temperature\":0}").toList());
+            Files.write(
+                    input,
+                    IntStream.range(0, LINES)
+                            .mapToObj(i -> "{\"custom_id\":\"r" + i
+                                    + "\",\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time "
+                                    + i
+                                    + "\"}],\"max_tokens\":4,\"temperature\":0}")
+                            .toList());
             Path output = dir.resolve("out.jsonl");
 
             // Told twice the key's limits: the x-ratelimit-* headers bring it down.
@@ -80,23 +92,43 @@ class BatchAgainstALimitedKeyTest {
             var err = new StringWriter();
             CommandLine command = Main.commandLine();
             command.setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
-            int exit = command.execute("batch", input.toString(), "--output", output.toString(), "--base-url", base,
-                    "--api-key", SECRET, "--max-requests-per-minute", Integer.toString(2 * RPM),
-                    "--max-tokens-per-minute", Integer.toString(2 * TPM), "--max-concurrency", "8",
-                    "--log-level", "WARNING");
+            int exit = command.execute(
+                    "batch",
+                    input.toString(),
+                    "--output",
+                    output.toString(),
+                    "--base-url",
+                    base,
+                    "--api-key",
+                    SECRET,
+                    "--max-requests-per-minute",
+                    Integer.toString(2 * RPM),
+                    "--max-tokens-per-minute",
+                    Integer.toString(2 * TPM),
+                    "--max-concurrency",
+                    "8",
+                    "--log-level",
+                    "WARNING");
 
-            System.out.println("[batch against a key limited to 1,200 RPM] " + out.toString().lines().findFirst().orElse(""));
+            System.out.println("[batch against a key limited to 1,200 RPM] "
+                    + out.toString().lines().findFirst().orElse(""));
             assertThat(exit).as(err.toString()).isZero();
             var summary = SUMMARY.matcher(out.toString());
             assertThat(summary.find()).as(out.toString()).isTrue();
-            assertThat(summary.group(2)).isEqualTo("1,200");                          // the server's limit, not 2,400
+            assertThat(summary.group(2)).isEqualTo("1,200"); // the server's limit, not 2,400
             assertThat(Double.parseDouble(summary.group(1))).isGreaterThanOrEqualTo(90.0);
             assertThat(Double.parseDouble(summary.group(3))).isLessThan(2.0);
             assertThat(Long.parseLong(summary.group(5))).isGreaterThanOrEqualTo(LINES);
-            List<JsonNode> results = Files.readAllLines(output).stream().map(Json::tree).toList();
-            assertThat(results).hasSize(LINES).allSatisfy(line -> assertThat(line.has("response")).as(line.toString()).isTrue());
-            Set<String> ids = results.stream().map(line -> line.get("custom_id").asText()).collect(Collectors.toSet());
-            assertThat(ids).isEqualTo(IntStream.range(0, LINES).mapToObj(i -> "r" + i).collect(Collectors.toSet()));
+            List<JsonNode> results =
+                    Files.readAllLines(output).stream().map(Json::tree).toList();
+            assertThat(results)
+                    .hasSize(LINES)
+                    .allSatisfy(line ->
+                            assertThat(line.has("response")).as(line.toString()).isTrue());
+            Set<String> ids =
+                    results.stream().map(line -> line.get("custom_id").asText()).collect(Collectors.toSet());
+            assertThat(ids)
+                    .isEqualTo(IntStream.range(0, LINES).mapToObj(i -> "r" + i).collect(Collectors.toSet()));
         }
     }
 
@@ -104,7 +136,8 @@ class BatchAgainstALimitedKeyTest {
     static void spendAllBut(String base, int left) throws Exception {
         var http = HttpClient.newHttpClient();
         var request = HttpRequest.newBuilder(URI.create(base + "/completions"))
-                .header("Content-Type", "application/json").header("Authorization", "Bearer " + SECRET)
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + SECRET)
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"prompt\":\"Once\",\"max_tokens\":0}"))
                 .build();
         var enough = new AtomicBoolean();
@@ -114,8 +147,10 @@ class BatchAgainstALimitedKeyTest {
                     while (!enough.get()) {
                         var response = http.send(request, HttpResponse.BodyHandlers.discarding());
                         assertThat(response.statusCode()).isEqualTo(200);
-                        Long remaining = RateLimitSnapshot.parse(response.headers().map()).remainingRequests();
-                        if (remaining != null && remaining <= left + 4) enough.set(true);  // four may be on their way
+                        Long remaining = RateLimitSnapshot.parse(
+                                        response.headers().map())
+                                .remainingRequests();
+                        if (remaining != null && remaining <= left + 4) enough.set(true); // four may be on their way
                     }
                     return null;
                 });

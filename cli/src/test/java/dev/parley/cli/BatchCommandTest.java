@@ -45,7 +45,9 @@ class BatchCommandTest {
 
     @BeforeAll
     static void start() {
-        var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+        var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(4)
                 .withContextPerSequence(256));
         server = ParleyServer.start(engine, "127.0.0.1", 0);
         baseUrl = "http://127.0.0.1:" + server.port() + "/v1";
@@ -58,12 +60,18 @@ class BatchCommandTest {
 
     /** Chat lines, every third a legacy completion, every other one with a custom_id and metadata. */
     static List<String> requests(int count) {
-        return IntStream.range(0, count).mapToObj(i -> {
-            String head = i % 2 == 0 ? "{\"custom_id\":\"story-" + i + "\",\"metadata\":{\"i\":" + i + "}," : "{";
-            return i % 3 == 2
-                    ? head + "\"model\":\"demo\",\"prompt\":\"Lily and Tom " + i + "\",\"max_tokens\":6,\"temperature\":0}"
-                    : head + "\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time " + i + "\"}],\"max_tokens\":6,\"temperature\":0}";
-        }).toList();
+        return IntStream.range(0, count)
+                .mapToObj(i -> {
+                    String head =
+                            i % 2 == 0 ? "{\"custom_id\":\"story-" + i + "\",\"metadata\":{\"i\":" + i + "}," : "{";
+                    return i % 3 == 2
+                            ? head + "\"model\":\"demo\",\"prompt\":\"Lily and Tom " + i
+                                    + "\",\"max_tokens\":6,\"temperature\":0}"
+                            : head
+                                    + "\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time "
+                                    + i + "\"}],\"max_tokens\":6,\"temperature\":0}";
+                })
+                .toList();
     }
 
     int parley(String... args) {
@@ -84,21 +92,38 @@ class BatchCommandTest {
         Files.write(input, lines);
         Path output = dir.resolve("out.jsonl");
 
-        int exit = parley("batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none",
-                "--max-concurrency", "4");
+        int exit = parley(
+                "batch",
+                input.toString(),
+                "--output",
+                output.toString(),
+                "--base-url",
+                baseUrl,
+                "--api-key",
+                "none",
+                "--max-concurrency",
+                "4");
 
         assertThat(exit).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
         assertThat(err.toString()).contains("line 8 skipped: temperature");
         List<JsonNode> results = results(output);
         assertThat(results).hasSize(30).allSatisfy(line -> {
             assertThat(line.has("error")).as(line.toString()).isFalse();
-            assertThat(line.get("response").get("usage").get("completion_tokens").asInt()).isPositive();
+            assertThat(line.get("response")
+                            .get("usage")
+                            .get("completion_tokens")
+                            .asInt())
+                    .isPositive();
         });
-        assertThat(results).filteredOn(line -> line.get("request").has("prompt"))
-                .allSatisfy(line -> assertThat(line.get("response").get("object").asText()).isEqualTo("text_completion"));
-        assertThat(results).filteredOn(line -> line.has("custom_id"))
+        assertThat(results)
+                .filteredOn(line -> line.get("request").has("prompt"))
+                .allSatisfy(line ->
+                        assertThat(line.get("response").get("object").asText()).isEqualTo("text_completion"));
+        assertThat(results)
+                .filteredOn(line -> line.has("custom_id"))
                 .allSatisfy(line -> assertThat(line.get("metadata").get("i").asInt())
-                        .isEqualTo(Integer.parseInt(line.get("custom_id").asText().substring(6))));
+                        .isEqualTo(
+                                Integer.parseInt(line.get("custom_id").asText().substring(6))));
         assertThat(out.toString()).contains("parley batch: 30 succeeded, 0 failed, 1 invalid");
     }
 
@@ -106,15 +131,23 @@ class BatchCommandTest {
     void keepsUnderTheClientSideLimits() throws Exception {
         Path input = dir.resolve("in.jsonl");
         Files.write(input, requests(60));
-        var client = ClientOptions.builder(name -> null).baseUrl(baseUrl).apiKey("none").build();
+        var client = ClientOptions.builder(name -> null)
+                .baseUrl(baseUrl)
+                .apiKey("none")
+                .build();
         // 1200 requests a minute is 20 a second: the 60 take about 3 s after the first half-second's burst.
-        var summary = BatchRunner.create(client, BatchOptions.builder()
-                .limits(new BudgetLimits(1200, 1_000_000, Duration.ofSeconds(1))).maxConcurrency(8).build())
+        var summary = BatchRunner.create(
+                        client,
+                        BatchOptions.builder()
+                                .limits(new BudgetLimits(1200, 1_000_000, Duration.ofSeconds(1)))
+                                .maxConcurrency(8)
+                                .build())
                 .run(input, dir.resolve("out.jsonl"));
 
         System.out.println("[batch against parley] " + summary.describe());
         assertThat(summary.progress().succeeded()).isEqualTo(60);
-        assertThat(summary.usage().requestsSpent()).isLessThanOrEqualTo(summary.usage().requestsOffered());
+        assertThat(summary.usage().requestsSpent())
+                .isLessThanOrEqualTo(summary.usage().requestsOffered());
         // How much of the limit it uses depends on how fast this machine serves the model: a benchmark's
         // question (see the README's batch measurements), not a test's.
     }
@@ -127,31 +160,54 @@ class BatchCommandTest {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // 300 a minute: five a second, so the child is mid-run for a good ten seconds.
-        Process child = new ProcessBuilder(java, "-cp", classpath, "dev.parley.cli.Main", "batch", input.toString(),
-                "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none",
-                "--max-requests-per-minute", "300", "--max-concurrency", "2", "--log-level", "ERROR")
+        Process child = new ProcessBuilder(
+                        java,
+                        "-cp",
+                        classpath,
+                        "dev.parley.cli.Main",
+                        "batch",
+                        input.toString(),
+                        "--output",
+                        output.toString(),
+                        "--base-url",
+                        baseUrl,
+                        "--api-key",
+                        "none",
+                        "--max-requests-per-minute",
+                        "300",
+                        "--max-concurrency",
+                        "2",
+                        "--log-level",
+                        "ERROR")
                 .redirectOutput(dir.resolve("child.out").toFile())
                 .redirectError(dir.resolve("child.err").toFile())
                 .start();
         try {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (lineCount(output) < 8 && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
-            assertThat(child.isAlive()).as("child still running; stderr: %s", Files.readString(dir.resolve("child.err"))).isTrue();
+            assertThat(child.isAlive())
+                    .as("child still running; stderr: %s", Files.readString(dir.resolve("child.err")))
+                    .isTrue();
         } finally {
             child.destroyForcibly().waitFor();
         }
         long written = lineCount(output);
         assertThat(written).isBetween(8L, 59L);
-        Files.writeString(output, "{\"id\":\"story-58\",\"line\":59,\"requ", StandardOpenOption.APPEND);  // a torn last write
+        Files.writeString(
+                output, "{\"id\":\"story-58\",\"line\":59,\"requ", StandardOpenOption.APPEND); // a torn last write
 
-        int exit = parley("batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none");
+        int exit = parley(
+                "batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none");
 
         assertThat(exit).as(err.toString()).isZero();
         List<JsonNode> results = results(output);
         assertThat(results).hasSize(60);
-        assertThat(new TreeSet<>(results.stream().map(line -> line.get("line").asLong()).toList()))
+        assertThat(new TreeSet<>(
+                        results.stream().map(line -> line.get("line").asLong()).toList()))
                 .containsExactlyElementsOf(LongStream.rangeClosed(1, 60).boxed().toList());
-        assertThat(new TreeSet<>(results.stream().map(line -> line.get("id").asText()).toList())).hasSize(60);
+        assertThat(new TreeSet<>(
+                        results.stream().map(line -> line.get("id").asText()).toList()))
+                .hasSize(60);
         assertThat(out.toString()).contains("%d already done".formatted(written));
         assertThat(err.toString()).contains("cutting off an unfinished last line");
     }
@@ -162,8 +218,19 @@ class BatchCommandTest {
         Files.write(input, requests(6));
         Path output = dir.resolve("out.jsonl");
         try (var redis = RedisServer.start()) {
-            int exit = parley("batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl,
-                    "--api-key", "none", "--max-concurrency", "4", "--redis", redis.uri().toString());
+            int exit = parley(
+                    "batch",
+                    input.toString(),
+                    "--output",
+                    output.toString(),
+                    "--base-url",
+                    baseUrl,
+                    "--api-key",
+                    "none",
+                    "--max-concurrency",
+                    "4",
+                    "--redis",
+                    redis.uri().toString());
 
             assertThat(exit).as(err.toString()).isZero();
             assertThat(err.toString()).contains("shared in Redis at 127.0.0.1:" + redis.port());
@@ -184,13 +251,31 @@ class BatchCommandTest {
     @Test
     void aSeedStyleCommandLineWorksAsIs() throws Exception {
         Path input = dir.resolve("requests.jsonl");
-        Files.write(input, requests(2));                                    // both chat: the URL says so
-        int exit = parley("batch", "--requests_filepath", input.toString(), "--request_url", baseUrl + "/chat/completions",
-                "--api_key", "none", "--max_requests_per_minute", "1500", "--max_tokens_per_minute", "125000",
-                "--token_encoding_name", "cl100k_base", "--max_attempts", "5", "--logging_level", "INFO");
+        Files.write(input, requests(2)); // both chat: the URL says so
+        int exit = parley(
+                "batch",
+                "--requests_filepath",
+                input.toString(),
+                "--request_url",
+                baseUrl + "/chat/completions",
+                "--api_key",
+                "none",
+                "--max_requests_per_minute",
+                "1500",
+                "--max_tokens_per_minute",
+                "125000",
+                "--token_encoding_name",
+                "cl100k_base",
+                "--max_attempts",
+                "5",
+                "--logging_level",
+                "INFO");
         assertThat(exit).as(err.toString()).isZero();
         List<JsonNode> results = results(dir.resolve("requests_results.jsonl"));
-        assertThat(results).hasSize(2).allSatisfy(line -> assertThat(line.get("response").get("object").asText()).isEqualTo("chat.completion"));
+        assertThat(results)
+                .hasSize(2)
+                .allSatisfy(line ->
+                        assertThat(line.get("response").get("object").asText()).isEqualTo("chat.completion"));
     }
 
     static long lineCount(Path file) throws IOException {

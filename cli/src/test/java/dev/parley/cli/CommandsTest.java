@@ -21,8 +21,9 @@ import picocli.CommandLine;
 
 class CommandsTest {
     static final String DONE = "data: [DONE]\n\n";
-    static final String USAGE = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
-            + "\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n";
+    static final String USAGE =
+            "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                    + "\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}\n\n";
 
     final ScriptedServer server = ScriptedServer.start();
     final StringWriter out = new StringWriter();
@@ -67,7 +68,18 @@ class CommandsTest {
     @Test
     void chatStreamsTheAnswerToStdout() {
         server.enqueue(sse(answer("Hel", "lo", "!")));
-        int exit = parley("chat", "--system", "Be brief.", "--model", "tiny", "--temperature", "0.2", "--max-tokens", "20", "Say", "hi");
+        int exit = parley(
+                "chat",
+                "--system",
+                "Be brief.",
+                "--model",
+                "tiny",
+                "--temperature",
+                "0.2",
+                "--max-tokens",
+                "20",
+                "Say",
+                "hi");
         assertThat(exit).isZero();
         assertThat(out).hasToString("Hello!" + System.lineSeparator());
         assertThat(err.toString()).isEmpty();
@@ -76,8 +88,9 @@ class CommandsTest {
         assertThat(body.get("stream").asBoolean()).isTrue();
         assertThat(body.get("temperature").asDouble()).isEqualTo(0.2);
         assertThat(body.get("max_tokens").asInt()).isEqualTo(20);
-        assertThat(body.get("messages").toString()).isEqualTo(
-                "[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Say hi\"}]");
+        assertThat(body.get("messages").toString())
+                .isEqualTo(
+                        "[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Say hi\"}]");
         assertThat(server.lastRequest().header("authorization")).isEqualTo("Bearer sk-cli");
     }
 
@@ -87,7 +100,8 @@ class CommandsTest {
         assertThat(parley("chat", "--usage", "hi")).isZero();
         assertThat(out).hasToString("ok" + System.lineSeparator());
         assertThat(err.toString().strip()).isEqualTo("usage: 5 prompt + 2 completion = 7 tokens");
-        assertThat(sent(0).get("stream_options").get("include_usage").asBoolean()).isTrue();
+        assertThat(sent(0).get("stream_options").get("include_usage").asBoolean())
+                .isTrue();
     }
 
     @Test
@@ -97,9 +111,10 @@ class CommandsTest {
         assertThat(exit).isZero();
         assertThat(out.toString().lines()).containsExactly("One", "Two", "Three");
         assertThat(server.requests()).hasSize(3);
-        assertThat(sent(1).get("messages").toString()).isEqualTo("[{\"role\":\"system\",\"content\":\"S\"},"
-                + "{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"One\"},"
-                + "{\"role\":\"user\",\"content\":\"More\"}]");
+        assertThat(sent(1).get("messages").toString())
+                .isEqualTo("[{\"role\":\"system\",\"content\":\"S\"},"
+                        + "{\"role\":\"user\",\"content\":\"Hi\"},{\"role\":\"assistant\",\"content\":\"One\"},"
+                        + "{\"role\":\"user\",\"content\":\"More\"}]");
         assertThat(sent(2).get("messages").toString())
                 .isEqualTo("[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\",\"content\":\"Again\"}]");
     }
@@ -107,7 +122,9 @@ class CommandsTest {
     @Test
     void aFailedTurnIsReportedAndLeftOutOfTheConversation() {
         server.enqueue(
-                json(400, "{\"error\":{\"message\":\"bad turn\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}"),
+                json(
+                        400,
+                        "{\"error\":{\"message\":\"bad turn\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}"),
                 sse(answer("Fine")));
         int exit = chatReading("Broken\nHello\n");
         assertThat(exit).isEqualTo(1);
@@ -117,10 +134,16 @@ class CommandsTest {
 
     @Test
     void anErrorResponseIsOneLineOnStderrAndExitOne() {
-        server.enqueue(json(401, "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\","
-                + "\"param\":null,\"code\":\"invalid_api_key\"}}", "x-request-id", "req_9"));
+        server.enqueue(json(
+                401,
+                "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\","
+                        + "\"param\":null,\"code\":\"invalid_api_key\"}}",
+                "x-request-id",
+                "req_9"));
         assertThat(parley("chat", "hi")).isEqualTo(1);
-        assertThat(err).hasToString("parley chat: Incorrect API key provided (HTTP 401, request req_9)" + System.lineSeparator());
+        assertThat(err)
+                .hasToString(
+                        "parley chat: Incorrect API key provided (HTTP 401, request req_9)" + System.lineSeparator());
         assertThat(out.toString()).isEmpty();
     }
 
@@ -139,9 +162,11 @@ class CommandsTest {
             closedPort = probe.getLocalPort();
         }
         var commandLine = Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
-        int exit = commandLine.execute("chat", "--max-retries", "0", "--base-url", "http://127.0.0.1:" + closedPort + "/v1", "hi");
+        int exit = commandLine.execute(
+                "chat", "--max-retries", "0", "--base-url", "http://127.0.0.1:" + closedPort + "/v1", "hi");
         assertThat(exit).isEqualTo(1);
-        assertThat(err.toString()).startsWith("parley chat: POST http://127.0.0.1:" + closedPort + "/v1/chat/completions failed");
+        assertThat(err.toString())
+                .startsWith("parley chat: POST http://127.0.0.1:" + closedPort + "/v1/chat/completions failed");
         assertThat(err.toString().lines()).hasSize(1);
         assertThat(err.toString()).doesNotContain("\tat ");
     }
@@ -160,15 +185,20 @@ class CommandsTest {
 
     @Test
     void modelsListsOneIdPerLine() {
-        server.enqueue(json(200, "{\"object\":\"list\",\"data\":[{\"id\":\"a\",\"object\":\"model\",\"created\":1,\"owned_by\":\"x\"},"
-                + "{\"id\":\"b\",\"object\":\"model\",\"created\":1,\"owned_by\":\"x\"}]}"));
+        server.enqueue(json(
+                200,
+                "{\"object\":\"list\",\"data\":[{\"id\":\"a\",\"object\":\"model\",\"created\":1,\"owned_by\":\"x\"},"
+                        + "{\"id\":\"b\",\"object\":\"model\",\"created\":1,\"owned_by\":\"x\"}]}"));
         assertThat(parley("models")).isZero();
         assertThat(out.toString().lines()).containsExactly("a", "b");
     }
 
     @Test
     void modelsReportsErrorsUnderItsOwnName() {
-        server.enqueue(json(404, "{\"error\":{\"message\":\"Not found\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}"));
+        server.enqueue(
+                json(
+                        404,
+                        "{\"error\":{\"message\":\"Not found\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}"));
         assertThat(parley("models")).isEqualTo(1);
         assertThat(err.toString().strip()).isEqualTo("parley models: Not found (HTTP 404)");
     }

@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@code parley serve} as a user runs it: its own JVM, flags on the command line, real HTTP. */
 @Timeout(120)
 class ServeCommandTest {
-    private static final Pattern START_LINE = Pattern.compile("Serving (.+) at (http://127\\.0\\.0\\.1:\\d+/v1) \\((.+)\\)");
+    private static final Pattern START_LINE =
+            Pattern.compile("Serving (.+) at (http://127\\.0\\.0\\.1:\\d+/v1) \\((.+)\\)");
 
     @TempDir
     Path dir;
@@ -37,6 +38,7 @@ class ServeCommandTest {
     final List<Process> servers = new ArrayList<>();
     /** What the last server started by {@link #serve} printed up to its start line. */
     List<String> printed = List.of();
+
     final HttpClient http = HttpClient.newHttpClient();
 
     @AfterEach
@@ -78,8 +80,9 @@ class ServeCommandTest {
     HttpResponse<String> chat(String baseUrl, String key, String model) throws Exception {
         var request = HttpRequest.newBuilder(URI.create(baseUrl + "/chat/completions"))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\","
-                        + "\"content\":\"Once upon a time\"}],\"max_tokens\":8,\"temperature\":0}"));
+                .POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\","
+                                + "\"content\":\"Once upon a time\"}],\"max_tokens\":8,\"temperature\":0}"));
         if (key != null) request.header("Authorization", "Bearer " + key);
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -91,29 +94,42 @@ class ServeCommandTest {
         assertThat(started.group(3)).isEqualTo("no API keys: loopback use only");
         var response = chat(started.group(2), null, "stories260K");
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(Json.tree(response.body()).path("usage").path("completion_tokens").asInt()).isEqualTo(8);
+        assertThat(Json.tree(response.body())
+                        .path("usage")
+                        .path("completion_tokens")
+                        .asInt())
+                .isEqualTo(8);
     }
 
     @Test
     void saysWhichLlamaCppItLoadedFromWhereAndOnWhichDevices() throws Exception {
         serve();
-        assertThat(printed).anySatisfy(line -> assertThat(line).matches(
-                "llama\\.cpp 0\\.5\\.\\S* from npm package @node-llama-cpp/linux-x64@3\\.22\\.1 \\(.+\\); devices: CPU \\(.+\\)"));
+        assertThat(printed)
+                .anySatisfy(
+                        line -> assertThat(line)
+                                .matches(
+                                        "llama\\.cpp 0\\.5\\.\\S* from npm package @node-llama-cpp/linux-x64@3\\.22\\.1 \\(.+\\); devices: CPU \\(.+\\)"));
     }
 
     @Test
     void servesWithAnotherBuildOfTheReleaseFromLlamaLib() throws Exception {
         serve(); // the prebuilt libraries are in the cache now: copy them as "another build"
-        String fetched = printed.stream().filter(line -> line.startsWith("llama.cpp ")).findFirst().orElseThrow();
+        String fetched = printed.stream()
+                .filter(line -> line.startsWith("llama.cpp "))
+                .findFirst()
+                .orElseThrow();
         Path cached = Path.of(fetched.substring(fetched.indexOf(" (") + 2, fetched.indexOf("); devices")));
         Path build = Files.createDirectories(dir.resolve("my-build"));
         try (var files = Files.list(cached)) {
-            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".so")).toList()) {
+            for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".so"))
+                    .toList()) {
                 Files.copy(file, build.resolve(file.getFileName()));
             }
         }
         Matcher started = serve("--llama-lib", build.toString(), "--gpu-layers", "0");
-        assertThat(printed).anySatisfy(line -> assertThat(line).startsWith("llama.cpp 0.5.").contains(" from --llama-lib (" + build + ")"));
+        assertThat(printed)
+                .anySatisfy(line ->
+                        assertThat(line).startsWith("llama.cpp 0.5.").contains(" from --llama-lib (" + build + ")"));
         assertThat(chat(started.group(2), null, "stories260K").statusCode()).isEqualTo(200);
     }
 
@@ -140,9 +156,12 @@ class ServeCommandTest {
 
     /** The command line of {@code parley ARGS} in a JVM of its own, on this test's class path. */
     static List<String> parley(String... args) {
-        var command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.parley.cli.Main"));
+        var command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                "dev.parley.cli.Main"));
         command.addAll(List.of(args));
         return command;
     }
@@ -163,8 +182,21 @@ class ServeCommandTest {
     void withAKeysFileAnswersOnlyItsKeysWithinTheirLimits() throws Exception {
         Path keys = dir.resolve("keys.json");
         var out = new StringWriter();
-        assertThat(Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(new StringWriter(), true))
-                .execute("keys", "add", "--file", keys.toString(), "--name", "team-a", "--rpm", "2", "--tpm", "100000")).isZero();
+        assertThat(Main.commandLine()
+                        .setOut(new PrintWriter(out, true))
+                        .setErr(new PrintWriter(new StringWriter(), true))
+                        .execute(
+                                "keys",
+                                "add",
+                                "--file",
+                                keys.toString(),
+                                "--name",
+                                "team-a",
+                                "--rpm",
+                                "2",
+                                "--tpm",
+                                "100000"))
+                .isZero();
         String key = out.toString().strip();
         Matcher started = serve("--keys", keys.toString());
         assertThat(started.group(3)).isEqualTo("API keys from " + keys + ", limits in memory");
@@ -181,7 +213,8 @@ class ServeCommandTest {
         assertThat(third.headers().firstValue("retry-after")).isPresent();
         JsonNode error = Json.tree(third.body()).path("error");
         assertThat(error.path("code").asText()).isEqualTo("rate_limit_exceeded");
-        assertThat(error.path("message").asText()).contains("in organization team-a on requests per min (RPM): Limit 2");
+        assertThat(error.path("message").asText())
+                .contains("in organization team-a on requests per min (RPM): Limit 2");
     }
 
     @Test
@@ -191,17 +224,28 @@ class ServeCommandTest {
         assertThat(proxy.group(1)).isEqualTo("stories260K");
         var direct = Json.tree(chat(upstream, null, "stories260K").body());
         var proxied = Json.tree(chat(proxy.group(2), null, "stories260K").body());
-        assertThat(proxied.path("choices").path(0).path("message").path("content").asText())
-                .isEqualTo(direct.path("choices").path(0).path("message").path("content").asText());
+        assertThat(proxied.path("choices")
+                        .path(0)
+                        .path("message")
+                        .path("content")
+                        .asText())
+                .isEqualTo(direct.path("choices")
+                        .path(0)
+                        .path("message")
+                        .path("content")
+                        .asText());
         assertThat(proxied.path("usage")).isEqualTo(direct.path("usage"));
     }
 
     @Test
     void refusesAModelAndAnUpstreamTogether() {
         var err = new StringWriter();
-        int exit = Main.commandLine().setOut(new PrintWriter(new StringWriter(), true)).setErr(new PrintWriter(err, true))
+        int exit = Main.commandLine()
+                .setOut(new PrintWriter(new StringWriter(), true))
+                .setErr(new PrintWriter(err, true))
                 .execute("serve", "--model", "x.gguf", "--upstream", "http://127.0.0.1:9/v1");
         assertThat(exit).isEqualTo(2);
-        assertThat(err.toString()).isEqualTo("parley serve: --model and --upstream exclude each other" + System.lineSeparator());
+        assertThat(err.toString())
+                .isEqualTo("parley serve: --model and --upstream exclude each other" + System.lineSeparator());
     }
 }

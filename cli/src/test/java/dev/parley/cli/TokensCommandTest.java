@@ -89,8 +89,9 @@ class TokensCommandTest {
         Run run = parley("tokens", "--model", "my-llama", "--messages", resource("seed-messages.json"));
         assertThat(run.exitCode()).isZero();
         assertThat(run.out()).isEqualTo("129\n");
-        assertThat(run.err()).isEqualTo("parley tokens: warning: model 'my-llama' not found; "
-                + "counting with cl100k_base and the message rules of gpt-4-0613\n");
+        assertThat(run.err())
+                .isEqualTo("parley tokens: warning: model 'my-llama' not found; "
+                        + "counting with cl100k_base and the message rules of gpt-4-0613\n");
     }
 
     @Test
@@ -101,9 +102,12 @@ class TokensCommandTest {
 
     @Test
     void rejectsAnUnknownEncodingAsUsageListingTheKnownOnes() {
-        assertThat(parley("tokens", "--encoding", "gpt2", "hi")).isEqualTo(new Run(2, "",
-                "parley tokens: unknown encoding 'gpt2'; known encodings: "
-                        + "o200k_base, cl100k_base, p50k_base, p50k_edit, r50k_base\n"));
+        assertThat(parley("tokens", "--encoding", "gpt2", "hi"))
+                .isEqualTo(new Run(
+                        2,
+                        "",
+                        "parley tokens: unknown encoding 'gpt2'; known encodings: "
+                                + "o200k_base, cl100k_base, p50k_base, p50k_edit, r50k_base\n"));
     }
 
     @Test
@@ -119,24 +123,33 @@ class TokensCommandTest {
         Run run = parley("tokens", "--messages", bad.toString());
         assertThat(run.exitCode()).isEqualTo(1);
         assertThat(run.out()).isEmpty();
-        assertThat(run.err()).startsWith("parley tokens: cannot read " + bad + ": invalid JSON at line 1, column ")
-                .endsWith("\n").hasLineCount(1);
+        assertThat(run.err())
+                .startsWith("parley tokens: cannot read " + bad + ": invalid JSON at line 1, column ")
+                .endsWith("\n")
+                .hasLineCount(1);
     }
 
     @Test
     void rejectsJsonThatHoldsNoMessagesAsInput() throws Exception {
         Path other = Files.writeString(dir.resolve("other.json"), "{\"prompt\": \"hi\"}");
-        assertThat(parley("tokens", "--messages", other.toString())).isEqualTo(new Run(1, "",
-                "parley tokens: " + other + " holds neither a messages array nor a request object with messages\n"));
+        assertThat(parley("tokens", "--messages", other.toString()))
+                .isEqualTo(new Run(
+                        1,
+                        "",
+                        "parley tokens: " + other
+                                + " holds neither a messages array nor a request object with messages\n"));
         Path wrong = Files.writeString(dir.resolve("wrong.json"), "[{\"role\": \"user\", \"content\": 42}]");
         Run run = parley("tokens", "--messages", wrong.toString());
         assertThat(run.exitCode()).isEqualTo(1);
-        assertThat(run.err()).startsWith("parley tokens: cannot read " + wrong + ": ").hasLineCount(1);
+        assertThat(run.err())
+                .startsWith("parley tokens: cannot read " + wrong + ": ")
+                .hasLineCount(1);
     }
 
     @Test
     void rejectsAMessageWithoutARoleAsInput() throws Exception {
-        Path roleless = Files.writeString(dir.resolve("roleless.json"),
+        Path roleless = Files.writeString(
+                dir.resolve("roleless.json"),
                 "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"content\": \"no role\"}, null]}");
         assertThat(parley("tokens", "--messages", roleless.toString()))
                 .isEqualTo(new Run(1, "", "parley tokens: cannot read " + roleless + ": messages[2] is null\n"));
@@ -156,7 +169,7 @@ class TokensCommandTest {
         Run run = parley("tokens", "--modle");
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.out()).isEmpty();
-        assertThat(run.err().lines().toList()).containsExactly(
-                "parley tokens: Unknown option: '--modle'", "Try 'parley tokens --help'.");
+        assertThat(run.err().lines().toList())
+                .containsExactly("parley tokens: Unknown option: '--modle'", "Try 'parley tokens --help'.");
     }
 }

@@ -1,14 +1,14 @@
 package dev.parley.batch;
 
-import dev.parley.client.Sleeper;
 import dev.parley.client.ClientOptions;
+import dev.parley.client.Sleeper;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
-import java.util.HexFormat;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Random;
 import java.util.function.LongSupplier;
@@ -59,7 +59,8 @@ public record BatchOptions(
         Objects.requireNonNull(sleeper, "sleeper");
         Objects.requireNonNull(random, "random");
         Objects.requireNonNull(listener, "listener");
-        if (maxConcurrency < 1) throw new IllegalArgumentException("maxConcurrency must be >= 1, got " + maxConcurrency);
+        if (maxConcurrency < 1)
+            throw new IllegalArgumentException("maxConcurrency must be >= 1, got " + maxConcurrency);
         if (maxAttempts < 1) throw new IllegalArgumentException("maxAttempts must be >= 1, got " + maxAttempts);
     }
 
@@ -74,7 +75,12 @@ public record BatchOptions(
     Budget openBudget(ClientOptions client) {
         if (budget != null) return budget;
         if (redis == null) return Budget.local(limits, nanoTime, sleeper);
-        return Budget.redis(redis, budgetName != null ? budgetName : sharedName(client), limits, nanoTime, sleeper,
+        return Budget.redis(
+                redis,
+                budgetName != null ? budgetName : sharedName(client),
+                limits,
+                nanoTime,
+                sleeper,
                 listener::warning);
     }
 
@@ -115,42 +121,113 @@ public record BatchOptions(
         private Builder() {}
 
         /** Default {@link Endpoint#AUTO}: by each line's shape. */
-        public Builder endpoint(Endpoint endpoint) { this.endpoint = endpoint; return this; }
+        public Builder endpoint(Endpoint endpoint) {
+            this.endpoint = endpoint;
+            return this;
+        }
         /** Default 1500 requests and 125,000 tokens per minute, 1 s burst. */
-        public Builder limits(BudgetLimits limits) { this.limits = limits; return this; }
+        public Builder limits(BudgetLimits limits) {
+            this.limits = limits;
+            return this;
+        }
         /** Requests in flight at once, retries and their waits included; default 100. */
-        public Builder maxConcurrency(int max) { this.maxConcurrency = max; return this; }
+        public Builder maxConcurrency(int max) {
+            this.maxConcurrency = max;
+            return this;
+        }
         /** Sends of one request before it is written as a failure; default 5. */
-        public Builder maxAttempts(int max) { this.maxAttempts = max; return this; }
+        public Builder maxAttempts(int max) {
+            this.maxAttempts = max;
+            return this;
+        }
         /** Writes results in input order instead of as they finish; default off. */
-        public Builder keepOrder(boolean keepOrder) { this.keepOrder = keepOrder; return this; }
+        public Builder keepOrder(boolean keepOrder) {
+            this.keepOrder = keepOrder;
+            return this;
+        }
         /** The pause after a 429 that does not say how long to wait; default 15 s. */
-        public Builder cooldown(Duration cooldown) { this.cooldown = cooldown; return this; }
+        public Builder cooldown(Duration cooldown) {
+            this.cooldown = cooldown;
+            return this;
+        }
         /** The backoff before the first retry of a failure other than a 429 (full jitter); default 1 s. */
-        public Builder initialBackoff(Duration backoff) { this.initialBackoff = backoff; return this; }
+        public Builder initialBackoff(Duration backoff) {
+            this.initialBackoff = backoff;
+            return this;
+        }
         /** The backoff's ceiling; default 60 s. */
-        public Builder maxBackoff(Duration backoff) { this.maxBackoff = backoff; return this; }
+        public Builder maxBackoff(Duration backoff) {
+            this.maxBackoff = backoff;
+            return this;
+        }
         /** Counts every model's tokens with this encoding, e.g. {@code cl100k_base}; default each model's own. */
-        public Builder tokenEncoding(String encoding) { this.tokenEncoding = encoding; return this; }
+        public Builder tokenEncoding(String encoding) {
+            this.tokenEncoding = encoding;
+            return this;
+        }
         /** A budget shared with others; default a local one over {@link #limits}. */
-        public Builder budget(Budget budget) { this.budget = budget; return this; }
+        public Builder budget(Budget budget) {
+            this.budget = budget;
+            return this;
+        }
         /**
          * Shares the budget with every batch spending it through this Redis, e.g. {@code redis://host:6379}
          * (see {@link Budget#redis}); default none: the budget is this process's.
          */
-        public Builder redis(URI redis) { this.redis = redis; return this; }
+        public Builder redis(URI redis) {
+            this.redis = redis;
+            return this;
+        }
         /** The shared budget's name in Redis; default a hash of the base URL and API key. */
-        public Builder budgetName(String name) { this.budgetName = name; return this; }
-        public Builder nanoTime(LongSupplier nanoTime) { this.nanoTime = nanoTime; return this; }
+        public Builder budgetName(String name) {
+            this.budgetName = name;
+            return this;
+        }
+
+        public Builder nanoTime(LongSupplier nanoTime) {
+            this.nanoTime = nanoTime;
+            return this;
+        }
         /** Dates {@code retry-after} HTTP-dates. */
-        public Builder clock(Clock clock) { this.clock = clock; return this; }
-        public Builder sleeper(Sleeper sleeper) { this.sleeper = sleeper; return this; }
-        public Builder random(RandomGenerator random) { this.random = random; return this; }
-        public Builder listener(BatchListener listener) { this.listener = listener; return this; }
+        public Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
+        public Builder sleeper(Sleeper sleeper) {
+            this.sleeper = sleeper;
+            return this;
+        }
+
+        public Builder random(RandomGenerator random) {
+            this.random = random;
+            return this;
+        }
+
+        public Builder listener(BatchListener listener) {
+            this.listener = listener;
+            return this;
+        }
 
         public BatchOptions build() {
-            return new BatchOptions(endpoint, limits, maxConcurrency, maxAttempts, keepOrder, cooldown,
-                    initialBackoff, maxBackoff, tokenEncoding, budget, redis, budgetName, nanoTime, clock, sleeper, random, listener);
+            return new BatchOptions(
+                    endpoint,
+                    limits,
+                    maxConcurrency,
+                    maxAttempts,
+                    keepOrder,
+                    cooldown,
+                    initialBackoff,
+                    maxBackoff,
+                    tokenEncoding,
+                    budget,
+                    redis,
+                    budgetName,
+                    nanoTime,
+                    clock,
+                    sleeper,
+                    random,
+                    listener);
         }
     }
 }

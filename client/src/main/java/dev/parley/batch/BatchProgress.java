@@ -17,8 +17,16 @@ import java.time.Duration;
  * @param elapsed since the run started
  */
 public record BatchProgress(
-        long lines, long alreadyDone, long succeeded, long failed, long invalid, long inFlight,
-        long attempts, long rateLimited, long tokens, Duration elapsed) {
+        long lines,
+        long alreadyDone,
+        long succeeded,
+        long failed,
+        long invalid,
+        long inFlight,
+        long attempts,
+        long rateLimited,
+        long tokens,
+        Duration elapsed) {
 
     /** Results written by this run. */
     public long written() {

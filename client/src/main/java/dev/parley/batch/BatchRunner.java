@@ -89,14 +89,14 @@ public final class BatchRunner {
                     }
                     case InputLine.Job job when done.contains(job.id()) -> counters.alreadyDone.incrementAndGet();
                     case InputLine.Job job -> {
-                        slots.acquire();                                       // at most maxConcurrency in flight
+                        slots.acquire(); // at most maxConcurrency in flight
                         counters.inFlight.incrementAndGet();
                         long place = sequence++;
                         workers.submit(() -> {
                             try {
-                                BatchResult result = send(parley, budget, job);   // retried, paced by the budget
+                                BatchResult result = send(parley, budget, job); // retried, paced by the budget
                                 if (result != null) {
-                                    results.write(place, result);                  // appended and flushed
+                                    results.write(place, result); // appended and flushed
                                     (result.succeeded() ? counters.succeeded : counters.failed).incrementAndGet();
                                     options.listener().written(result);
                                 }
@@ -116,8 +116,9 @@ public final class BatchRunner {
             workers.shutdown();
             while (!workers.isTerminated()) workers.awaitTermination(1, java.util.concurrent.TimeUnit.SECONDS);
             if (results.held() > 0) {
-                options.listener().warning("%d results held back for input order were not written; a rerun sends them again"
-                        .formatted(results.held()));
+                options.listener()
+                        .warning("%d results held back for input order were not written; a rerun sends them again"
+                                .formatted(results.held()));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + input, e);
@@ -130,10 +131,19 @@ public final class BatchRunner {
     /** Where the run stands; callable from any thread while it runs. */
     public BatchProgress progress() {
         long start = started;
-        Duration elapsed = start == 0 ? Duration.ZERO : Duration.ofNanos(options.nanoTime().getAsLong() - start);
-        return new BatchProgress(counters.lines.get(), counters.alreadyDone.get(), counters.succeeded.get(),
-                counters.failed.get(), counters.invalid.get(), counters.inFlight.get(), counters.attempts.get(),
-                counters.rateLimited.get(), counters.tokens.get(), elapsed);
+        Duration elapsed =
+                start == 0 ? Duration.ZERO : Duration.ofNanos(options.nanoTime().getAsLong() - start);
+        return new BatchProgress(
+                counters.lines.get(),
+                counters.alreadyDone.get(),
+                counters.succeeded.get(),
+                counters.failed.get(),
+                counters.invalid.get(),
+                counters.inFlight.get(),
+                counters.attempts.get(),
+                counters.rateLimited.get(),
+                counters.tokens.get(),
+                elapsed);
     }
 
     /** Sends one request until it succeeds, fails for good, or the run stops (then null: nothing to write). */
@@ -149,7 +159,12 @@ public final class BatchRunner {
                 long used = usedTokens(response.body(), job.estimate());
                 permit.settle(used);
                 counters.tokens.addAndGet(used);
-                return result(job, Json.mapper().valueToTree(response.body()), null, response.info().status(), attempt);
+                return result(
+                        job,
+                        Json.mapper().valueToTree(response.body()),
+                        null,
+                        response.info().status(),
+                        attempt);
             } catch (ApiException e) {
                 budget.observe(e.rateLimit(), since(sent));
                 permit.settle(0);
@@ -159,11 +174,13 @@ public final class BatchRunner {
                 }
                 if (e instanceof RateLimitException limited) {
                     counters.rateLimited.incrementAndGet();
-                    Duration wait = limited.retryAfter(options.clock().instant()).orElse(options.cooldown());
-                    budget.pauseFor(wait);                                      // every worker waits it out
+                    Duration wait =
+                            limited.retryAfter(options.clock().instant()).orElse(options.cooldown());
+                    budget.pauseFor(wait); // every worker waits it out
                     options.listener().paused(wait, e.getMessage());
                 }
-                if (!retryable(e) || attempt >= options.maxAttempts()) return result(job, null, e.error(), e.status(), attempt);
+                if (!retryable(e) || attempt >= options.maxAttempts())
+                    return result(job, null, e.error(), e.status(), attempt);
                 if (!(e instanceof RateLimitException)) options.sleeper().sleep(backoff(attempt));
             } catch (TransportException e) {
                 permit.settle(0);
@@ -178,7 +195,8 @@ public final class BatchRunner {
     private static Response<?> call(ParleyClient parley, BatchRequest request) {
         return switch (request) {
             case BatchRequest.Chat(var chat) -> parley.withResponse().chat(chat);
-            case BatchRequest.Completion(var completion) -> parley.withResponse().complete(completion);
+            case BatchRequest.Completion(var completion) ->
+                parley.withResponse().complete(completion);
         };
     }
 
@@ -209,14 +227,16 @@ public final class BatchRunner {
     }
 
     private static BatchResult result(InputLine.Job job, JsonNode response, ApiError error, int status, int attempts) {
-        return new BatchResult(job.id(), job.customId(), job.number(), job.body(), response, error, status, attempts, job.metadata());
+        return new BatchResult(
+                job.id(), job.customId(), job.number(), job.body(), response, error, status, attempts, job.metadata());
     }
 
     private static long countLines(Path input) {
         try (var lines = Files.lines(input, StandardCharsets.UTF_8)) {
             return lines.count();
         } catch (IOException | UncheckedIOException e) {
-            throw new UncheckedIOException("cannot read " + input, e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
+            throw new UncheckedIOException(
+                    "cannot read " + input, e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
         }
     }
 

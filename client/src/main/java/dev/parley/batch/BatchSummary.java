@@ -30,12 +30,23 @@ public record BatchSummary(BatchProgress progress, Budget.Usage usage, String st
         var p = progress;
         String limit = tokensBound()
                 ? "%.1f%% of %,.0f TPM".formatted(100 * usage.tokenShare(), usage.tokensPerMinute())
-                : Double.isInfinite(usage.requestsPerMinute()) ? "no limit"
-                : "%.1f%% of %,.0f RPM".formatted(100 * usage.requestShare(), usage.requestsPerMinute());
+                : Double.isInfinite(usage.requestsPerMinute())
+                        ? "no limit"
+                        : "%.1f%% of %,.0f RPM".formatted(100 * usage.requestShare(), usage.requestsPerMinute());
         return "%d succeeded, %d failed, %d invalid, %d already done; %d requests in %.1f s (%,.0f req/min, %,.0f tok/min); binding limit: %s; answered 429: %.1f%% (%d of %d)%s"
-                .formatted(p.succeeded(), p.failed(), p.invalid(), p.alreadyDone(), p.attempts(),
-                        p.elapsed().toMillis() / 1000.0, p.requestsPerMinute(), p.tokensPerMinute(), limit,
-                        100 * rateLimitedShare(), p.rateLimited(), p.attempts(),
+                .formatted(
+                        p.succeeded(),
+                        p.failed(),
+                        p.invalid(),
+                        p.alreadyDone(),
+                        p.attempts(),
+                        p.elapsed().toMillis() / 1000.0,
+                        p.requestsPerMinute(),
+                        p.tokensPerMinute(),
+                        limit,
+                        100 * rateLimitedShare(),
+                        p.rateLimited(),
+                        p.attempts(),
                         stoppedBy == null ? "" : "; stopped: " + stoppedBy);
     }
 }

@@ -43,7 +43,12 @@ public interface Budget extends AutoCloseable {
      * @param nanoTime the clock of this process's accounting (its {@link #usage}), e.g. {@link System#nanoTime}
      * @param sleeper waits while the budget is spent or Redis is away
      */
-    static Budget redis(URI redis, String name, BudgetLimits limits, LongSupplier nanoTime, Sleeper sleeper,
+    static Budget redis(
+            URI redis,
+            String name,
+            BudgetLimits limits,
+            LongSupplier nanoTime,
+            Sleeper sleeper,
             Consumer<String> warnings) {
         return new RedisBudget(redis, name, limits, nanoTime, sleeper, warnings);
     }
@@ -82,8 +87,13 @@ public interface Budget extends AutoCloseable {
      * Requests and tokens spent, and what the limits offered over the same time (the first burst plus the
      * continuous refill). Offered is infinite for an unlimited budget.
      */
-    record Usage(double requestsSpent, double requestsOffered, double tokensSpent, double tokensOffered,
-            double requestsPerMinute, double tokensPerMinute) {
+    record Usage(
+            double requestsSpent,
+            double requestsOffered,
+            double tokensSpent,
+            double tokensOffered,
+            double requestsPerMinute,
+            double tokensPerMinute) {
 
         public double requestShare() {
             return requestsOffered > 0 && Double.isFinite(requestsOffered) ? requestsSpent / requestsOffered : 0;

@@ -15,8 +15,10 @@ public record BudgetLimits(double requestsPerMinute, double tokensPerMinute, Dur
     public static final Duration DEFAULT_BURST = Duration.ofSeconds(1);
 
     public BudgetLimits {
-        if (!(requestsPerMinute > 0)) throw new IllegalArgumentException("requests per minute must be > 0, got " + requestsPerMinute);
-        if (!(tokensPerMinute > 0)) throw new IllegalArgumentException("tokens per minute must be > 0, got " + tokensPerMinute);
+        if (!(requestsPerMinute > 0))
+            throw new IllegalArgumentException("requests per minute must be > 0, got " + requestsPerMinute);
+        if (!(tokensPerMinute > 0))
+            throw new IllegalArgumentException("tokens per minute must be > 0, got " + tokensPerMinute);
         if (burst.isNegative() || burst.isZero()) throw new IllegalArgumentException("burst must be > 0, got " + burst);
     }
 

@@ -27,11 +27,12 @@ final class Estimator {
     /** @param encoding the encoding to count every model with; null to count each by its own */
     Estimator(String encoding) {
         this.encoding = encoding;
-        if (encoding != null) TokenCounter.forEncoding(encoding);    // fail fast on an unknown name
+        if (encoding != null) TokenCounter.forEncoding(encoding); // fail fast on an unknown name
     }
 
     long estimate(BatchRequest request) {
-        TokenCounter counter = counters.computeIfAbsent(request.model(),
+        TokenCounter counter = counters.computeIfAbsent(
+                request.model(),
                 model -> encoding != null ? TokenCounter.forEncoding(encoding) : TokenCounter.forModel(model));
         return switch (request) {
             case BatchRequest.Chat(ChatCompletionRequest chat) -> {
@@ -41,10 +42,15 @@ final class Estimator {
             }
             case BatchRequest.Completion(CompletionRequest completion) -> {
                 long prompt = switch (completion.prompt()) {
-                    case Prompt.Texts(var texts) -> texts.stream().mapToLong(counter::count).sum();
-                    case Prompt.Tokens(var tokens) -> tokens.stream().mapToLong(java.util.List::size).sum();
+                    case Prompt.Texts(var texts) ->
+                        texts.stream().mapToLong(counter::count).sum();
+                    case Prompt.Tokens(var tokens) ->
+                        tokens.stream().mapToLong(java.util.List::size).sum();
                 };
-                yield prompt + (long) completion.outputLimit() * completion.choices() * completion.prompt().size();
+                yield prompt
+                        + (long) completion.outputLimit()
+                                * completion.choices()
+                                * completion.prompt().size();
             }
         };
     }

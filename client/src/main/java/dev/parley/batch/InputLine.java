@@ -16,7 +16,14 @@ sealed interface InputLine {
      * @param metadata echoed in the result, never sent; null when the line has none
      * @param estimate the tokens the request is expected to cost, prompt and completion
      */
-    record Job(long number, String id, String customId, BatchRequest request, JsonNode body, JsonNode metadata, long estimate)
+    record Job(
+            long number,
+            String id,
+            String customId,
+            BatchRequest request,
+            JsonNode body,
+            JsonNode metadata,
+            long estimate)
             implements InputLine {}
 
     /** A line that is not a valid request (bad JSON, a broken rule, a repeated {@code custom_id}). */

@@ -44,7 +44,8 @@ final class LineReader {
     static String identity(long number, String customId, String text) {
         if (customId != null) return customId;
         try {
-            byte[] hash = MessageDigest.getInstance("SHA-256").digest(text.strip().getBytes(StandardCharsets.UTF_8));
+            byte[] hash =
+                    MessageDigest.getInstance("SHA-256").digest(text.strip().getBytes(StandardCharsets.UTF_8));
             return "line-" + number + "-" + HexFormat.of().formatHex(hash, 0, 8);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
@@ -62,27 +63,33 @@ final class LineReader {
         if (!(node instanceof ObjectNode line)) return new InputLine.Invalid(number, "not a JSON object");
 
         JsonNode customIdNode = line.get("custom_id");
-        if (customIdNode != null && !customIdNode.isTextual()) return new InputLine.Invalid(number, "custom_id must be a string");
+        if (customIdNode != null && !customIdNode.isTextual())
+            return new InputLine.Invalid(number, "custom_id must be a string");
         String customId = customIdNode == null ? null : customIdNode.asText();
         if (customId != null && customIds.contains(customId)) {
-            return new InputLine.Invalid(number, "custom_id '%s' was already used by an earlier line".formatted(customId));
+            return new InputLine.Invalid(
+                    number, "custom_id '%s' was already used by an earlier line".formatted(customId));
         }
         JsonNode metadata = line.get("metadata");
 
         ObjectNode body;
         Endpoint target;
         if (line.has("body") && line.has("url")) {
-            if (!(line.get("body") instanceof ObjectNode batchBody)) return new InputLine.Invalid(number, "body must be a JSON object");
+            if (!(line.get("body") instanceof ObjectNode batchBody))
+                return new InputLine.Invalid(number, "body must be a JSON object");
             body = batchBody.deepCopy();
             String url = line.get("url").asText();
             if (url.endsWith("/chat/completions")) target = Endpoint.CHAT;
             else if (url.endsWith("/completions")) target = Endpoint.COMPLETIONS;
-            else return new InputLine.Invalid(number, "url '%s' is neither /v1/chat/completions nor /v1/completions".formatted(url));
+            else
+                return new InputLine.Invalid(
+                        number, "url '%s' is neither /v1/chat/completions nor /v1/completions".formatted(url));
         } else {
             body = line.deepCopy();
             body.remove("custom_id");
             body.remove("metadata");
-            target = endpoint != Endpoint.AUTO ? endpoint
+            target = endpoint != Endpoint.AUTO
+                    ? endpoint
                     : body.has("prompt") && !body.has("messages") ? Endpoint.COMPLETIONS : Endpoint.CHAT;
         }
 
@@ -92,7 +99,13 @@ final class LineReader {
                     ? new BatchRequest.Completion(RequestReader.completion(bytes))
                     : new BatchRequest.Chat(RequestReader.chat(bytes));
             if (customId != null) customIds.add(customId);
-            return new InputLine.Job(number, identity(number, customId, text), customId, request, body, metadata,
+            return new InputLine.Job(
+                    number,
+                    identity(number, customId, text),
+                    customId,
+                    request,
+                    body,
+                    metadata,
                     estimator.estimate(request));
         } catch (InvalidRequestException e) {
             String param = e.error().param();

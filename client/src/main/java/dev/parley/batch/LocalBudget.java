@@ -80,8 +80,10 @@ final class LocalBudget implements Budget {
             // The server counted what is left at some moment while the request was out; since then at most
             // the latency's refill came back. Trusting that much keeps a stale header from starving us.
             long age = latency.toNanos();
-            if (snapshot.remainingRequests() != null) requests.lowerLevel(snapshot.remainingRequests(), requests.refillIn(age), now);
-            if (snapshot.remainingTokens() != null) tokens.lowerLevel(snapshot.remainingTokens(), tokens.refillIn(age), now);
+            if (snapshot.remainingRequests() != null)
+                requests.lowerLevel(snapshot.remainingRequests(), requests.refillIn(age), now);
+            if (snapshot.remainingTokens() != null)
+                tokens.lowerLevel(snapshot.remainingTokens(), tokens.refillIn(age), now);
         } finally {
             lock.unlock();
         }
@@ -103,9 +105,13 @@ final class LocalBudget implements Budget {
         lock.lock();
         try {
             long now = start();
-            return new Usage(requests.spent(), requests.unlimited() ? Double.POSITIVE_INFINITY : requests.offered(now),
-                    tokens.spent(), tokens.unlimited() ? Double.POSITIVE_INFINITY : tokens.offered(now),
-                    requests.perMinute(), tokens.perMinute());
+            return new Usage(
+                    requests.spent(),
+                    requests.unlimited() ? Double.POSITIVE_INFINITY : requests.offered(now),
+                    tokens.spent(),
+                    tokens.unlimited() ? Double.POSITIVE_INFINITY : tokens.offered(now),
+                    requests.perMinute(),
+                    tokens.perMinute());
         } finally {
             lock.unlock();
         }

@@ -56,6 +56,7 @@ final class RedisBudget implements Budget {
     private final RedisClient client;
     /** Tokens to give back (negative: to charge) whose settlement could not reach Redis yet. */
     private final AtomicLong owed = new AtomicLong();
+
     private final AtomicBoolean down = new AtomicBoolean();
     private final ReentrantLock lock = new ReentrantLock();
     // Guarded by lock: the connection, made on first use and again after a failed first connect, and this
@@ -66,9 +67,10 @@ final class RedisBudget implements Budget {
     private Bucket tokens;
     private volatile long pausedUntil;
 
-    RedisBudget(URI uri, String name, BudgetLimits limits, LongSupplier clock, Sleeper sleeper, Consumer<String> warnings) {
+    RedisBudget(
+            URI uri, String name, BudgetLimits limits, LongSupplier clock, Sleeper sleeper, Consumer<String> warnings) {
         this.uri = uri;
-        this.where = uri.getHost() + ":" + uri.getPort();           // never the password a URI may hold
+        this.where = uri.getHost() + ":" + uri.getPort(); // never the password a URI may hold
         // One hash tag keeps the three keys in one slot, should the Redis be a cluster.
         String prefix = "parley:batch:{" + name + "}:";
         this.keys = new String[] {prefix + "requests", prefix + "tokens", prefix + "pause"};
@@ -77,7 +79,9 @@ final class RedisBudget implements Budget {
         this.sleeper = sleeper;
         this.warnings = warnings;
         this.pausedUntil = clock.getAsLong();
-        this.resources = ClientResources.builder().reconnectDelay(Delay.constant(Duration.ofMillis(200))).build();
+        this.resources = ClientResources.builder()
+                .reconnectDelay(Delay.constant(Duration.ofMillis(200)))
+                .build();
         RedisURI redisUri = RedisURI.create(uri);
         redisUri.setTimeout(TIMEOUT);
         this.client = RedisClient.create(resources, redisUri);
@@ -98,7 +102,7 @@ final class RedisBudget implements Budget {
             }
             List<Long> answer = run("acquire", Long.toString(cost));
             if (answer == null) {
-                sleeper.sleep(RETRY);                                  // Redis is away: wait, lose nothing
+                sleeper.sleep(RETRY); // Redis is away: wait, lose nothing
             } else if (answer.get(0) == 1) {
                 account(() -> {
                     requests.take(1, now());
@@ -114,7 +118,7 @@ final class RedisBudget implements Budget {
     private void settle(long estimate, long used) {
         account(() -> tokens.adjust(estimate - used, now()));
         owed.addAndGet(estimate - used);
-        run("settle");                                                 // else the next call that reaches Redis settles
+        run("settle"); // else the next call that reaches Redis settles
     }
 
     @Override
@@ -124,15 +128,18 @@ final class RedisBudget implements Budget {
             if (snapshot.limitTokens() != null) tokens.lowerLimit(snapshot.limitTokens(), now());
         });
         if (snapshot.remainingRequests() == null && snapshot.remainingTokens() == null) return;
-        run("observe", remaining(snapshot.remainingRequests()), remaining(snapshot.remainingTokens()),
-                Long.toString(latency.toNanos() / 1000));              // advice: lost when Redis is away
+        run(
+                "observe",
+                remaining(snapshot.remainingRequests()),
+                remaining(snapshot.remainingTokens()),
+                Long.toString(latency.toNanos() / 1000)); // advice: lost when Redis is away
     }
 
     @Override
     public void pauseFor(Duration wait) {
         if (run("pause", Long.toString(wait.toNanos() / 1000)) == null) {
             long until = clock.getAsLong() + wait.toNanos();
-            if (until - pausedUntil > 0) pausedUntil = until;            // held here while Redis is away
+            if (until - pausedUntil > 0) pausedUntil = until; // held here while Redis is away
         }
     }
 
@@ -142,9 +149,13 @@ final class RedisBudget implements Budget {
         try {
             start();
             long now = now();
-            return new Usage(requests.spent(), requests.unlimited() ? Double.POSITIVE_INFINITY : requests.offered(now),
-                    tokens.spent(), tokens.unlimited() ? Double.POSITIVE_INFINITY : tokens.offered(now),
-                    requests.perMinute(), tokens.perMinute());
+            return new Usage(
+                    requests.spent(),
+                    requests.unlimited() ? Double.POSITIVE_INFINITY : requests.offered(now),
+                    tokens.spent(),
+                    tokens.unlimited() ? Double.POSITIVE_INFINITY : tokens.offered(now),
+                    requests.perMinute(),
+                    tokens.perMinute());
         } finally {
             lock.unlock();
         }
@@ -173,13 +184,15 @@ final class RedisBudget implements Budget {
                 // A restarted Redis has forgotten the script; EVAL runs it and loads it again.
                 answer = redis.eval(SCRIPT, ScriptOutputType.MULTI, keys, args);
             }
-            if (down.compareAndSet(true, false)) warnings.accept("Redis at " + where + " answers again: the batch goes on");
+            if (down.compareAndSet(true, false))
+                warnings.accept("Redis at " + where + " answers again: the batch goes on");
             return answer;
         } catch (RedisException e) {
             owed.addAndGet(giveBack);
             if (down.compareAndSet(false, true)) {
-                warnings.accept("Redis at %s is unreachable (%s): no request is sent until it answers; trying every %d s"
-                        .formatted(where, e.getMessage(), RETRY.toSeconds()));
+                warnings.accept(
+                        "Redis at %s is unreachable (%s): no request is sent until it answers; trying every %d s"
+                                .formatted(where, e.getMessage(), RETRY.toSeconds()));
             }
             return null;
         }
@@ -189,7 +202,7 @@ final class RedisBudget implements Budget {
         lock.lock();
         try {
             if (connection == null) {
-                var made = client.connect();                   // reconnects by itself once made
+                var made = client.connect(); // reconnects by itself once made
                 try {
                     sha = made.sync().scriptLoad(SCRIPT);
                 } catch (RedisException e) {

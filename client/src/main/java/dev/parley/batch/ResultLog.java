@@ -44,7 +44,8 @@ final class ResultLog implements AutoCloseable {
      */
     static ResultLog open(Path path, boolean keepOrder, Consumer<String> warn) {
         try {
-            FileChannel file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            FileChannel file = FileChannel.open(
+                    path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             Set<String> done = new HashSet<>();
             long whole = readDone(file, done, warn);
             if (whole < file.size()) {

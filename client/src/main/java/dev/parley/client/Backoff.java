@@ -11,7 +11,8 @@ import java.util.random.RandomGenerator;
 record Backoff(Duration initial, Duration min, Duration max, RandomGenerator random) {
 
     static Backoff from(ClientOptions options) {
-        return new Backoff(options.initialRetryDelay(), options.minRetryDelay(), options.maxRetryDelay(), options.random());
+        return new Backoff(
+                options.initialRetryDelay(), options.minRetryDelay(), options.maxRetryDelay(), options.random());
     }
 
     Duration delay(int retry) {

@@ -42,7 +42,8 @@ public final class ChatAccumulator {
         if (chunk.usage() != null) usage = chunk.usage();
         if (chunk.choices() != null) {
             for (ChunkChoice choice : chunk.choices()) {
-                choices.computeIfAbsent(choice.index(), index -> new ChoiceState()).add(choice);
+                choices.computeIfAbsent(choice.index(), index -> new ChoiceState())
+                        .add(choice);
             }
         }
         return this;
@@ -58,7 +59,14 @@ public final class ChatAccumulator {
         List<ChatCompletion.Choice> merged = new ArrayList<>();
         choices.forEach((index, state) -> merged.add(state.toChoice(index)));
         return new ChatCompletion(
-                id, ChatCompletion.OBJECT, created == null ? 0 : created, model, merged, usage, systemFingerprint, serviceTier);
+                id,
+                ChatCompletion.OBJECT,
+                created == null ? 0 : created,
+                model,
+                merged,
+                usage,
+                systemFingerprint,
+                serviceTier);
     }
 
     private static final class ChoiceState {
@@ -80,7 +88,9 @@ public final class ChatAccumulator {
                 for (ToolCall piece : delta.toolCalls()) {
                     // A server that streams one call at a time may omit the index: pieces then go to the last call.
                     int index = piece.index() != null ? piece.index() : toolCalls.isEmpty() ? 0 : toolCalls.lastKey();
-                    toolCalls.computeIfAbsent(index, i -> new ToolCallState()).add(piece.id(), piece.type(), piece.function());
+                    toolCalls
+                            .computeIfAbsent(index, i -> new ToolCallState())
+                            .add(piece.id(), piece.type(), piece.function());
                 }
             }
             if (delta.functionCall() != null) {
@@ -130,7 +140,8 @@ public final class ChatAccumulator {
         }
 
         FunctionCall function() {
-            return new FunctionCall(name == null ? null : name.toString(), arguments == null ? "" : arguments.toString());
+            return new FunctionCall(
+                    name == null ? null : name.toString(), arguments == null ? "" : arguments.toString());
         }
 
         ToolCall toToolCall() {

@@ -63,7 +63,8 @@ public record ClientOptions(
         Objects.requireNonNull(random, "random");
         if (maxRetries < 0) throw new IllegalArgumentException("maxRetries must be >= 0, got " + maxRetries);
         if (minRetryDelay.compareTo(maxRetryDelay) > 0) {
-            throw new IllegalArgumentException("minRetryDelay " + minRetryDelay + " exceeds maxRetryDelay " + maxRetryDelay);
+            throw new IllegalArgumentException(
+                    "minRetryDelay " + minRetryDelay + " exceeds maxRetryDelay " + maxRetryDelay);
         }
         while (baseUrl.endsWith("/")) baseUrl = baseUrl.substring(0, baseUrl.length() - 1);
     }
@@ -72,8 +73,18 @@ public record ClientOptions(
     @Override
     public String toString() {
         return "ClientOptions[baseUrl=%s, apiKey=%s, organization=%s, project=%s, connectTimeout=%s, timeout=%s, maxRetries=%d, initialRetryDelay=%s, minRetryDelay=%s, maxRetryDelay=%s, maxRetryWait=%s]"
-                .formatted(baseUrl, apiKey == null ? null : "(set)", organization, project, connectTimeout, timeout,
-                        maxRetries, initialRetryDelay, minRetryDelay, maxRetryDelay, maxRetryWait);
+                .formatted(
+                        baseUrl,
+                        apiKey == null ? null : "(set)",
+                        organization,
+                        project,
+                        connectTimeout,
+                        timeout,
+                        maxRetries,
+                        initialRetryDelay,
+                        minRetryDelay,
+                        maxRetryDelay,
+                        maxRetryWait);
     }
 
     /** Defaults from the process environment: {@code OPENAI_BASE_URL}, {@code OPENAI_API_KEY}. */
@@ -138,37 +149,104 @@ public record ClientOptions(
         }
 
         /** Up to and including the version path, e.g. {@code http://127.0.0.1:8080/v1}; default env or OpenAI. */
-        public Builder baseUrl(String baseUrl) { this.baseUrl = baseUrl; return this; }
+        public Builder baseUrl(String baseUrl) {
+            this.baseUrl = baseUrl;
+            return this;
+        }
         /** Sent as {@code Authorization: Bearer …}; default {@code OPENAI_API_KEY}, none when null. */
-        public Builder apiKey(String apiKey) { this.apiKey = apiKey; return this; }
+        public Builder apiKey(String apiKey) {
+            this.apiKey = apiKey;
+            return this;
+        }
         /** Sent as {@code OpenAI-Organization}; default {@code OPENAI_ORG_ID}. */
-        public Builder organization(String organization) { this.organization = organization; return this; }
+        public Builder organization(String organization) {
+            this.organization = organization;
+            return this;
+        }
         /** Sent as {@code OpenAI-Project}; default {@code OPENAI_PROJECT_ID}. */
-        public Builder project(String project) { this.project = project; return this; }
+        public Builder project(String project) {
+            this.project = project;
+            return this;
+        }
         /** Default 10 s. */
-        public Builder connectTimeout(Duration timeout) { this.connectTimeout = timeout; return this; }
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = timeout;
+            return this;
+        }
         /** Per attempt, until the response headers arrive; default 10 min. */
-        public Builder timeout(Duration timeout) { this.timeout = timeout; return this; }
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
         /** Default 2, as OpenAI's SDKs. */
-        public Builder maxRetries(int maxRetries) { this.maxRetries = maxRetries; return this; }
+        public Builder maxRetries(int maxRetries) {
+            this.maxRetries = maxRetries;
+            return this;
+        }
         /** The backoff's first ceiling, doubled per retry; default 0.5 s. */
-        public Builder initialRetryDelay(Duration delay) { this.initialRetryDelay = delay; return this; }
+        public Builder initialRetryDelay(Duration delay) {
+            this.initialRetryDelay = delay;
+            return this;
+        }
         /** The shortest backoff; default 0 (full jitter). */
-        public Builder minRetryDelay(Duration delay) { this.minRetryDelay = delay; return this; }
+        public Builder minRetryDelay(Duration delay) {
+            this.minRetryDelay = delay;
+            return this;
+        }
         /** The backoff's largest ceiling; default 8 s. */
-        public Builder maxRetryDelay(Duration delay) { this.maxRetryDelay = delay; return this; }
+        public Builder maxRetryDelay(Duration delay) {
+            this.maxRetryDelay = delay;
+            return this;
+        }
         /** The longest wait before a retry, also when the server asks for more; default 60 s. */
-        public Builder maxRetryWait(Duration wait) { this.maxRetryWait = wait; return this; }
-        public Builder clock(Clock clock) { this.clock = clock; return this; }
-        public Builder sleeper(Sleeper sleeper) { this.sleeper = sleeper; return this; }
-        public Builder random(RandomGenerator random) { this.random = random; return this; }
-        public Builder usageCounter(UsageCounter counter) { this.usageCounter = counter; return this; }
+        public Builder maxRetryWait(Duration wait) {
+            this.maxRetryWait = wait;
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = clock;
+            return this;
+        }
+
+        public Builder sleeper(Sleeper sleeper) {
+            this.sleeper = sleeper;
+            return this;
+        }
+
+        public Builder random(RandomGenerator random) {
+            this.random = random;
+            return this;
+        }
+
+        public Builder usageCounter(UsageCounter counter) {
+            this.usageCounter = counter;
+            return this;
+        }
         /** Shares one key's budget between threads and clients; default none. */
-        public Builder pacer(Pacer pacer) { this.pacer = pacer; return this; }
+        public Builder pacer(Pacer pacer) {
+            this.pacer = pacer;
+            return this;
+        }
 
         public ClientOptions build() {
-            return new ClientOptions(baseUrl, apiKey, organization, project, connectTimeout, timeout, maxRetries,
-                    initialRetryDelay, minRetryDelay, maxRetryDelay, maxRetryWait, clock, sleeper, random, usageCounter, pacer);
+            return new ClientOptions(
+                    baseUrl,
+                    apiKey,
+                    organization,
+                    project,
+                    connectTimeout,
+                    timeout,
+                    maxRetries,
+                    initialRetryDelay,
+                    minRetryDelay,
+                    maxRetryDelay,
+                    maxRetryWait,
+                    clock,
+                    sleeper,
+                    random,
+                    usageCounter,
+                    pacer);
         }
 
         private static String blankToNull(String value) {

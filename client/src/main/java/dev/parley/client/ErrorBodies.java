@@ -23,7 +23,8 @@ final class ErrorBodies {
         if (error == null) {
             String quoted = text.strip().replaceAll("\\s+", " ");
             if (quoted.length() > QUOTED_BODY) quoted = quoted.substring(0, QUOTED_BODY) + "…";
-            String message = quoted.isEmpty() ? "HTTP " + status + " with an empty body" : "HTTP " + status + ": " + quoted;
+            String message =
+                    quoted.isEmpty() ? "HTTP " + status + " with an empty body" : "HTTP " + status + ": " + quoted;
             error = new ApiError(message, status >= 500 ? ApiError.SERVER_ERROR : null, null, null);
         }
         return ApiException.of(status, error, headers);
@@ -35,7 +36,9 @@ final class ErrorBodies {
             var node = Json.tree(text).get("error");
             if (node == null || !node.isObject()) return null;
             ApiError error = Json.mapper().treeToValue(node, ApiError.class);
-            return error.message() == null ? new ApiError("(no message)", error.type(), error.param(), error.code()) : error;
+            return error.message() == null
+                    ? new ApiError("(no message)", error.type(), error.param(), error.code())
+                    : error;
         } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
             return null;
         }
@@ -48,8 +51,10 @@ final class ErrorBodies {
     static int statusOf(ApiError error) {
         String type = error.type() == null ? "" : error.type();
         String code = error.code() == null ? "" : error.code();
-        if (code.equals("insufficient_quota") || code.equals("rate_limit_exceeded")
-                || type.equals("requests") || type.equals("tokens")) return 429;
+        if (code.equals("insufficient_quota")
+                || code.equals("rate_limit_exceeded")
+                || type.equals("requests")
+                || type.equals("tokens")) return 429;
         if (type.equals("invalid_request_error")) return 400;
         if (type.equals("authentication_error") || code.equals("invalid_api_key")) return 401;
         return 500;

@@ -84,12 +84,16 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
             } catch (IOException e) {
                 if (closed) return null;
                 throw new IncompleteStreamException(
-                        "the stream broke after %d events, before [DONE]: %s%s".formatted(received, JdkTransport.describe(e), request()), e);
+                        "the stream broke after %d events, before [DONE]: %s%s"
+                                .formatted(received, JdkTransport.describe(e), request()),
+                        e);
             }
             if (line == null) {
                 if (closed) return null;
                 throw new IncompleteStreamException(
-                        "the stream ended after %d events without [DONE]: the answer is incomplete%s".formatted(received, request()), null);
+                        "the stream ended after %d events without [DONE]: the answer is incomplete%s"
+                                .formatted(received, request()),
+                        null);
             }
             Optional<SseEvent> event = parser.line(line);
             if (event.isEmpty()) continue;
@@ -119,7 +123,8 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
             }
             return Json.mapper().treeToValue(node, type);
         } catch (JsonProcessingException e) {
-            throw new TransportException("event %d of the stream is not a %s: %s".formatted(received, type.getSimpleName(), data), e);
+            throw new TransportException(
+                    "event %d of the stream is not a %s: %s".formatted(received, type.getSimpleName(), data), e);
         }
     }
 }

@@ -14,7 +14,11 @@ final class HttpChatStream implements ChatStream {
     private final UsageCounter counter;
     private boolean iterated;
 
-    HttpChatStream(EventReader<ChatCompletionChunk> events, ResponseInfo info, ChatCompletionRequest request, UsageCounter counter) {
+    HttpChatStream(
+            EventReader<ChatCompletionChunk> events,
+            ResponseInfo info,
+            ChatCompletionRequest request,
+            UsageCounter counter) {
         this.events = events;
         this.info = info;
         this.request = request;
@@ -42,8 +46,15 @@ final class HttpChatStream implements ChatStream {
             if (completion.usage() != null || counter == null) return new AccumulatedChat(completion, false);
             Usage usage = counter.count(request, completion);
             if (usage == null) return new AccumulatedChat(completion, false);
-            var counted = new ChatCompletion(completion.id(), completion.object(), completion.created(), completion.model(),
-                    completion.choices(), usage, completion.systemFingerprint(), completion.serviceTier());
+            var counted = new ChatCompletion(
+                    completion.id(),
+                    completion.object(),
+                    completion.created(),
+                    completion.model(),
+                    completion.choices(),
+                    usage,
+                    completion.systemFingerprint(),
+                    completion.serviceTier());
             return new AccumulatedChat(counted, true);
         }
     }

@@ -22,19 +22,23 @@ final class JdkTransport implements Transport {
         try {
             response = http.send(request, Body.handler(wanted));
         } catch (IOException e) {
-            throw new TransportException(
-                    "%s %s failed: %s".formatted(request.method(), request.uri(), describe(e)), e);
+            throw new TransportException("%s %s failed: %s".formatted(request.method(), request.uri(), describe(e)), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TransportException("interrupted while waiting for " + request.uri(), e);
         }
         var headers = response.headers().map();
         return switch (response.body()) {
-            case Body.Ok<T>(var value) -> new Response<>(value, new ResponseInfo(
-                    response.statusCode(),
-                    response.headers().firstValue(ApiException.REQUEST_ID).orElse(null),
-                    RateLimitSnapshot.parse(headers),
-                    headers));
+            case Body.Ok<T>(var value) ->
+                new Response<>(
+                        value,
+                        new ResponseInfo(
+                                response.statusCode(),
+                                response.headers()
+                                        .firstValue(ApiException.REQUEST_ID)
+                                        .orElse(null),
+                                RateLimitSnapshot.parse(headers),
+                                headers));
             case Body.Failed<T>(var bytes) -> throw ErrorBodies.exception(response.statusCode(), bytes, headers);
         };
     }
@@ -47,6 +51,8 @@ final class JdkTransport implements Transport {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t.getMessage() != null && !t.getMessage().isBlank()) return t.getMessage();
         }
-        return e instanceof java.net.ConnectException ? "could not connect" : e.getClass().getSimpleName();
+        return e instanceof java.net.ConnectException
+                ? "could not connect"
+                : e.getClass().getSimpleName();
     }
 }

@@ -38,7 +38,8 @@ final class PacingTransport implements Transport {
             return response;
         } catch (ApiException e) {
             pacer.observe(e.rateLimit());
-            if (e instanceof RateLimitException limited) limited.retryAfter(options.clock().instant()).ifPresent(pacer::holdFor);
+            if (e instanceof RateLimitException limited)
+                limited.retryAfter(options.clock().instant()).ifPresent(pacer::holdFor);
             throw e;
         }
     }

@@ -46,7 +46,8 @@ public final class ParleyClient implements AutoCloseable {
                 .build();
         // The request path: retry (backoff, retry-after) around pace (shared budget) around one HTTP exchange.
         Transport attempt = new JdkTransport(http);
-        if (options.pacer() != null) attempt = new PacingTransport(attempt, options.pacer(), options.sleeper(), options);
+        if (options.pacer() != null)
+            attempt = new PacingTransport(attempt, options.pacer(), options.sleeper(), options);
         this.transport = new RetryingTransport(attempt, RetryRules.from(options), options.sleeper());
     }
 
@@ -76,7 +77,8 @@ public final class ParleyClient implements AutoCloseable {
     public ChatStream stream(ChatCompletionRequest request) {
         ChatCompletionRequest streaming = request.toBuilder().stream(true).build();
         RequestCheck.chat(streaming);
-        Response<InputStream> response = transport.send(post("/chat/completions", streaming, EVENT_STREAM), BodyHandlers.ofInputStream());
+        Response<InputStream> response =
+                transport.send(post("/chat/completions", streaming, EVENT_STREAM), BodyHandlers.ofInputStream());
         var events = new EventReader<>(response.body(), ChatCompletionChunk.class, response.info());
         return new HttpChatStream(events, response.info(), streaming, options.usageCounter());
     }
@@ -90,8 +92,10 @@ public final class ParleyClient implements AutoCloseable {
     public CompletionStream streamCompletion(CompletionRequest request) {
         CompletionRequest streaming = request.withStream(true);
         RequestCheck.completion(streaming);
-        Response<InputStream> response = transport.send(post("/completions", streaming, EVENT_STREAM), BodyHandlers.ofInputStream());
-        return new HttpCompletionStream(new EventReader<>(response.body(), TextCompletion.class, response.info()), response.info());
+        Response<InputStream> response =
+                transport.send(post("/completions", streaming, EVENT_STREAM), BodyHandlers.ofInputStream());
+        return new HttpCompletionStream(
+                new EventReader<>(response.body(), TextCompletion.class, response.info()), response.info());
     }
 
     /** {@code GET /models}. */
@@ -117,17 +121,23 @@ public final class ParleyClient implements AutoCloseable {
         public Response<ChatCompletion> chat(ChatCompletionRequest request) {
             ChatCompletionRequest plain = request.toBuilder().stream(null).build();
             RequestCheck.chat(plain);
-            return read(transport.send(post("/chat/completions", plain, JSON), BodyHandlers.ofByteArray()), ChatCompletion.class);
+            return read(
+                    transport.send(post("/chat/completions", plain, JSON), BodyHandlers.ofByteArray()),
+                    ChatCompletion.class);
         }
 
         public Response<TextCompletion> complete(CompletionRequest request) {
             CompletionRequest plain = request.withStream(null);
             RequestCheck.completion(plain);
-            return read(transport.send(post("/completions", plain, JSON), BodyHandlers.ofByteArray()), TextCompletion.class);
+            return read(
+                    transport.send(post("/completions", plain, JSON), BodyHandlers.ofByteArray()),
+                    TextCompletion.class);
         }
 
         public Response<ModelList> models() {
-            return read(transport.send(request("/models", JSON).GET().build(), BodyHandlers.ofByteArray()), ModelList.class);
+            return read(
+                    transport.send(request("/models", JSON).GET().build(), BodyHandlers.ofByteArray()),
+                    ModelList.class);
         }
     }
 
@@ -153,7 +163,8 @@ public final class ParleyClient implements AutoCloseable {
         try {
             return new Response<>(Json.mapper().readValue(response.body(), type), response.info());
         } catch (IOException | UncheckedIOException e) {
-            String start = new String(response.body(), 0, Math.min(200, response.body().length), java.nio.charset.StandardCharsets.UTF_8);
+            String start = new String(
+                    response.body(), 0, Math.min(200, response.body().length), java.nio.charset.StandardCharsets.UTF_8);
             throw new TransportException("the response is not a %s: %s".formatted(type.getSimpleName(), start), e);
         }
     }

@@ -9,4 +9,5 @@ import java.util.Map;
  * server sent none), the {@code x-ratelimit-*} budget it reported ({@link RateLimitSnapshot#EMPTY} when
  * none) and every header (names ignore case).
  */
-public record ResponseInfo(int status, String requestId, RateLimitSnapshot rateLimit, Map<String, List<String>> headers) {}
+public record ResponseInfo(
+        int status, String requestId, RateLimitSnapshot rateLimit, Map<String, List<String>> headers) {}

@@ -22,7 +22,8 @@ record RetryRules(int maxRetries, Backoff backoff, Duration maxWait, Clock clock
      */
     boolean retryable(ApiException e) {
         List<String> shouldRetry = e.headers().get("x-should-retry");
-        if (shouldRetry != null && !shouldRetry.isEmpty()) return Boolean.parseBoolean(shouldRetry.getFirst().strip());
+        if (shouldRetry != null && !shouldRetry.isEmpty())
+            return Boolean.parseBoolean(shouldRetry.getFirst().strip());
         if (e instanceof QuotaExceededException) return false;
         int status = e.status();
         return status == 408 || status == 409 || status == 429 || status >= 500;

@@ -47,7 +47,8 @@ class BatchRunnerTest {
     }
 
     static String chat(String content) {
-        return "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}],\"max_tokens\":5}";
+        return "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content
+                + "\"}],\"max_tokens\":5}";
     }
 
     Path input(String... lines) throws IOException {
@@ -55,42 +56,69 @@ class BatchRunnerTest {
     }
 
     BatchSummary run(Path input, UnaryOperator<BatchOptions.Builder> tweak) throws InterruptedException {
-        var client = ClientOptions.builder(name -> null).baseUrl(server.baseUrl()).apiKey("sk-batch")
-                .clock(Clock.fixed(Instant.parse("2026-11-25T20:00:00Z"), ZoneOffset.UTC)).build();
+        var client = ClientOptions.builder(name -> null)
+                .baseUrl(server.baseUrl())
+                .apiKey("sk-batch")
+                .clock(Clock.fixed(Instant.parse("2026-11-25T20:00:00Z"), ZoneOffset.UTC))
+                .build();
         var options = BatchOptions.builder()
                 .limits(BudgetLimits.unlimited())
                 .maxConcurrency(1)
-                .nanoTime(time).sleeper(time).random(() -> Long.MIN_VALUE)   // nextDouble() = 0.5
+                .nanoTime(time)
+                .sleeper(time)
+                .random(() -> Long.MIN_VALUE) // nextDouble() = 0.5
                 .listener(new BatchListener() {
-                    @Override public void invalidLine(long line, String message) { heard.add("invalid " + line + ": " + message); }
-                    @Override public void warning(String message) { heard.add("warning: " + message); }
-                    @Override public void paused(Duration wait, String message) { heard.add("paused " + wait); }
+                    @Override
+                    public void invalidLine(long line, String message) {
+                        heard.add("invalid " + line + ": " + message);
+                    }
+
+                    @Override
+                    public void warning(String message) {
+                        heard.add("warning: " + message);
+                    }
+
+                    @Override
+                    public void paused(Duration wait, String message) {
+                        heard.add("paused " + wait);
+                    }
                 });
         return BatchRunner.create(client, tweak.apply(options).build()).run(input, dir.resolve("out.jsonl"));
     }
 
     List<JsonNode> results() throws IOException {
-        return Files.readAllLines(dir.resolve("out.jsonl")).stream().map(Json::tree).toList();
+        return Files.readAllLines(dir.resolve("out.jsonl")).stream()
+                .map(Json::tree)
+                .toList();
     }
 
     @Test
     void writesOneLinePerRequestWithTheRequestItsResponseAndItsMetadata() throws Exception {
         server.enqueue(json(200, COMPLETION));
-        var summary = run(input("{\"custom_id\":\"a\",\"metadata\":{\"row\":1}," + chat("Hi").substring(1)), o -> o);
+        var summary = run(
+                input("{\"custom_id\":\"a\",\"metadata\":{\"row\":1},"
+                        + chat("Hi").substring(1)),
+                o -> o);
 
         JsonNode line = results().getFirst();
         assertThat(line.get("id").asText()).isEqualTo("a");
         assertThat(line.get("custom_id").asText()).isEqualTo("a");
         assertThat(line.get("line").asInt()).isEqualTo(1);
         assertThat(line.get("request").toString()).isEqualTo(chat("Hi"));
-        assertThat(line.get("response").get("choices").get(0).get("message").get("content").asText()).isEqualTo("Hello!");
+        assertThat(line.get("response")
+                        .get("choices")
+                        .get(0)
+                        .get("message")
+                        .get("content")
+                        .asText())
+                .isEqualTo("Hello!");
         assertThat(line.get("metadata").toString()).isEqualTo("{\"row\":1}");
         assertThat(line.get("attempts").asInt()).isEqualTo(1);
         assertThat(line.has("error")).isFalse();
         assertThat(Json.tree(server.lastRequest().body()).has("metadata")).isFalse();
         assertThat(server.lastRequest().header("authorization")).isEqualTo("Bearer sk-batch");
         assertThat(summary.progress().succeeded()).isEqualTo(1);
-        assertThat(summary.progress().tokens()).isEqualTo(11);    // settled by usage, not the estimate
+        assertThat(summary.progress().tokens()).isEqualTo(11); // settled by usage, not the estimate
     }
 
     @Test
@@ -122,13 +150,16 @@ class BatchRunnerTest {
         assertThat(line.get("error").get("message").asText()).isEqualTo("The server had an error");
         assertThat(line.get("status").asInt()).isEqualTo(500);
         assertThat(line.get("attempts").asInt()).isEqualTo(3);
-        assertThat(time.sleeps()).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2));   // half of 2 s, 4 s
+        assertThat(time.sleeps()).containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2)); // half of 2 s, 4 s
         assertThat(summary.progress().failed()).isEqualTo(1);
     }
 
     @Test
     void aRequestTheServerRejectsAsInvalidIsWrittenAtOnce() throws Exception {
-        server.enqueue(json(404, "{\"error\":{\"message\":\"The model does not exist\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}"));
+        server.enqueue(
+                json(
+                        404,
+                        "{\"error\":{\"message\":\"The model does not exist\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}"));
         run(input(chat("Hi")), o -> o);
         assertThat(results().getFirst().get("error").get("code").asText()).isEqualTo("model_not_found");
         assertThat(server.requests()).hasSize(1);
@@ -137,12 +168,19 @@ class BatchRunnerTest {
     @Test
     void badLinesAreReportedWithTheirNumbersAndSkipped() throws Exception {
         server.enqueue(json(200, COMPLETION));
-        var summary = run(input("{oops", chat("Hi"), "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":0}"), o -> o);
+        var summary = run(
+                input(
+                        "{oops",
+                        chat("Hi"),
+                        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":0}"),
+                o -> o);
 
         assertThat(heard).hasSize(2);
         assertThat(heard.get(0)).startsWith("invalid 1: not JSON");
         assertThat(heard.get(1)).startsWith("invalid 3: n: ");
-        assertThat(results()).singleElement().satisfies(line -> assertThat(line.get("line").asInt()).isEqualTo(2));
+        assertThat(results())
+                .singleElement()
+                .satisfies(line -> assertThat(line.get("line").asInt()).isEqualTo(2));
         assertThat(summary.progress().invalid()).isEqualTo(2);
     }
 
@@ -150,12 +188,19 @@ class BatchRunnerTest {
     void aRerunSkipsWhatIsWrittenAndDoesTheRest() throws Exception {
         Path input = input(chat("one"), chat("two"), chat("three"));
         String first = LineReader.identity(1, null, chat("one"));
-        Files.writeString(dir.resolve("out.jsonl"), "{\"id\":\"" + first + "\",\"line\":1}\n{\"id\":\"line-2-");   // crashed mid-line
+        Files.writeString(
+                dir.resolve("out.jsonl"),
+                "{\"id\":\"" + first + "\",\"line\":1}\n{\"id\":\"line-2-"); // crashed mid-line
         server.enqueue(json(200, COMPLETION), json(200, COMPLETION));
 
         var summary = run(input, o -> o);
 
-        assertThat(server.requests()).extracting(r -> Json.tree(r.body()).get("messages").get(0).get("content").asText())
+        assertThat(server.requests())
+                .extracting(r -> Json.tree(r.body())
+                        .get("messages")
+                        .get(0)
+                        .get("content")
+                        .asText())
                 .containsExactly("two", "three");
         assertThat(results()).extracting(line -> line.get("line").asInt()).containsExactly(1, 2, 3);
         assertThat(summary.progress().alreadyDone()).isEqualTo(1);

@@ -34,23 +34,36 @@ class BatchThroughputTest {
 
     BatchSummary batch(LimitingServer server, BudgetLimits limits, Path dir, int requests) throws Exception {
         Path input = dir.resolve("in.jsonl");
-        Files.write(input, IntStream.range(0, requests).mapToObj(i ->
-                "{\"custom_id\":\"r" + i + "\",\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Question " + i + "\"}],\"max_tokens\":100}")
-                .toList());
+        Files.write(
+                input,
+                IntStream.range(0, requests)
+                        .mapToObj(i -> "{\"custom_id\":\"r" + i
+                                + "\",\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Question "
+                                + i + "\"}],\"max_tokens\":100}")
+                        .toList());
         Path output = dir.resolve("out.jsonl");
-        var client = ClientOptions.builder(name -> null).baseUrl(server.baseUrl()).apiKey("sk-x").build();
-        var summary = BatchRunner.create(client, BatchOptions.builder().limits(limits).maxConcurrency(50).build()).run(input, output);
+        var client = ClientOptions.builder(name -> null)
+                .baseUrl(server.baseUrl())
+                .apiKey("sk-x")
+                .build();
+        var summary = BatchRunner.create(
+                        client,
+                        BatchOptions.builder().limits(limits).maxConcurrency(50).build())
+                .run(input, output);
 
         List<String> lines = Files.readAllLines(output);
         assertThat(lines).hasSize(requests);
-        assertThat(new HashSet<>(lines.stream().map(line -> Json.tree(line).get("id").asText()).toList())).hasSize(requests);
+        assertThat(new HashSet<>(lines.stream()
+                        .map(line -> Json.tree(line).get("id").asText())
+                        .toList()))
+                .hasSize(requests);
         assertThat(summary.progress().succeeded()).isEqualTo(requests);
         return summary;
     }
 
     @Test
     void aRequestBoundBatchUsesNinetyPercentOfTheRpmWithUnderTwoPercent429() throws Exception {
-        try (var server = new LimitingServer(3000, 10_000_000)) {           // 50 requests a second
+        try (var server = new LimitingServer(3000, 10_000_000)) { // 50 requests a second
             var summary = run(server, new BudgetLimits(3000, 10_000_000, Duration.ofSeconds(1)));
             assertThat(summary.tokensBound()).isFalse();
             assertThat(summary.utilisation()).isGreaterThanOrEqualTo(0.9);
@@ -73,7 +86,7 @@ class BatchThroughputTest {
     void aBatchConfiguredAboveTheServersLimitFollowsItsHeadersDown() throws Exception {
         try (var server = new LimitingServer(3000, 10_000_000)) {
             var summary = run(server, new BudgetLimits(6000, 10_000_000, Duration.ofSeconds(1)));
-            assertThat(summary.usage().requestsPerMinute()).isEqualTo(3000);   // learnt from x-ratelimit-limit-requests
+            assertThat(summary.usage().requestsPerMinute()).isEqualTo(3000); // learnt from x-ratelimit-limit-requests
             assertThat(summary.rateLimitedShare()).isLessThan(0.02);
         }
     }

@@ -71,10 +71,14 @@ final class LimitingServer implements AutoCloseable {
         } else {
             double waitSeconds = Math.max((1 - requests) / (rpm / 60), (neededTokens - tokens) / (tpm / 60));
             wait = Duration.ofNanos((long) (Math.max(waitSeconds, 0.001) * 1e9));
-            if (requests >= 1) requests -= 1;                     // a rejected request spends a request too
+            if (requests >= 1) requests -= 1; // a rejected request spends a request too
             rejected.incrementAndGet();
         }
-        var snapshot = new RateLimitSnapshot((long) rpm, (long) tpm, (long) Math.max(0, requests), (long) Math.max(0, tokens),
+        var snapshot = new RateLimitSnapshot(
+                (long) rpm,
+                (long) tpm,
+                (long) Math.max(0, requests),
+                (long) Math.max(0, tokens),
                 Duration.ofNanos((long) ((rpm / 60 - requests) / (rpm / 60) * 1e9)),
                 Duration.ofNanos((long) (Math.max(0, tpm / 60 - tokens) / (tpm / 60) * 1e9)));
         headers.putAll(snapshot.toHeaders());
@@ -104,14 +108,20 @@ final class LimitingServer implements AutoCloseable {
             Duration wait = admit(prompt + (long) completion * request.choices(), headers);
             String json = wait != null
                     ? "{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}"
-                    : "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + request.model()
+                    : "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\""
+                            + request.model()
                             + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"length\"}],"
                             + "\"usage\":{\"prompt_tokens\":" + prompt + ",\"completion_tokens\":" + completion
                             + ",\"total_tokens\":" + (prompt + completion) + "}}";
             byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-            var head = new StringBuilder("HTTP/1.1 ").append(wait != null ? "429 Too Many Requests" : "200 OK").append("\r\n")
-                    .append("Content-Type: application/json\r\nConnection: close\r\nContent-Length: ").append(bytes.length).append("\r\n");
-            headers.forEach((name, value) -> head.append(name).append(": ").append(value).append("\r\n"));
+            var head = new StringBuilder("HTTP/1.1 ")
+                    .append(wait != null ? "429 Too Many Requests" : "200 OK")
+                    .append("\r\n")
+                    .append("Content-Type: application/json\r\nConnection: close\r\nContent-Length: ")
+                    .append(bytes.length)
+                    .append("\r\n");
+            headers.forEach((name, value) ->
+                    head.append(name).append(": ").append(value).append("\r\n"));
             OutputStream out = connection.getOutputStream();
             out.write(head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
             out.write(bytes);

@@ -30,9 +30,10 @@ class LineReaderTest {
 
     @Test
     void aLineWithAPromptAndNoMessagesIsALegacyCompletion() {
-        var job = job(reader.read(1, "{\"model\":\"gpt-3.5-turbo-instruct\",\"prompt\":[\"a b\",\"c\"],\"max_tokens\":5,\"n\":2}"));
+        var job = job(reader.read(
+                1, "{\"model\":\"gpt-3.5-turbo-instruct\",\"prompt\":[\"a b\",\"c\"],\"max_tokens\":5,\"n\":2}"));
         assertThat(job.request()).isInstanceOf(BatchRequest.Completion.class);
-        assertThat(job.estimate()).isEqualTo(3 + 5 * 2 * 2);          // 2 + 1 prompt tokens, 5 × n for each prompt
+        assertThat(job.estimate()).isEqualTo(3 + 5 * 2 * 2); // 2 + 1 prompt tokens, 5 × n for each prompt
     }
 
     @Test
@@ -41,7 +42,7 @@ class LineReaderTest {
                 {"custom_id":"r1","method":"POST","url":"/v1/completions","body":{"model":"m","prompt":"x"}}"""));
         assertThat(job.request()).isInstanceOf(BatchRequest.Completion.class);
         assertThat(job.body().toString()).isEqualTo("{\"model\":\"m\",\"prompt\":\"x\"}");
-        assertThat(job.estimate()).isEqualTo(1 + 16);                  // the legacy default max_tokens of 16
+        assertThat(job.estimate()).isEqualTo(1 + 16); // the legacy default max_tokens of 16
     }
 
     @Test
@@ -57,18 +58,24 @@ class LineReaderTest {
 
     @Test
     void aBadLineIsReportedWithItsNumberAndWhatIsWrong() {
-        assertThat(reader.read(4, "{\"model\": ")).isInstanceOfSatisfying(InputLine.Invalid.class,
-                bad -> assertThat(bad.number()).isEqualTo(4));
+        assertThat(reader.read(4, "{\"model\": "))
+                .isInstanceOfSatisfying(
+                        InputLine.Invalid.class, bad -> assertThat(bad.number()).isEqualTo(4));
         assertThat(reader.read(5, "{\"model\":\"m\",\"messages\":[],\"temperature\":3}"))
-                .isInstanceOfSatisfying(InputLine.Invalid.class, bad -> assertThat(bad.message()).startsWith("messages"));
+                .isInstanceOfSatisfying(
+                        InputLine.Invalid.class,
+                        bad -> assertThat(bad.message()).startsWith("messages"));
         assertThat(reader.read(6, "[1,2]")).isInstanceOf(InputLine.Invalid.class);
         assertThat(reader.read(7, "  ")).isInstanceOf(InputLine.Blank.class);
     }
 
     @Test
     void aRepeatedCustomIdIsInvalidSoNoResultCouldBeMistakenForAnother() {
-        job(reader.read(1, "{\"custom_id\":\"a\",\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
-        assertThat(reader.read(2, "{\"custom_id\":\"a\",\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"y\"}]}"))
+        job(reader.read(
+                1, "{\"custom_id\":\"a\",\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
+        assertThat(reader.read(
+                        2,
+                        "{\"custom_id\":\"a\",\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"y\"}]}"))
                 .isInstanceOf(InputLine.Invalid.class);
     }
 

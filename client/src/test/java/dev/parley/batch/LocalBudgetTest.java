@@ -15,11 +15,11 @@ class LocalBudgetTest {
 
     @Test
     void halfABurstGoesAtOnceThenRequestsWaitForTheContinuousRefill() throws InterruptedException {
-        Budget budget = budget(600, 1_000_000);              // 10 per second, a burst of 10, starting with 5
+        Budget budget = budget(600, 1_000_000); // 10 per second, a burst of 10, starting with 5
         for (int i = 0; i < 5; i++) budget.acquire(1);
         assertThat(time.sleeps()).isEmpty();
         budget.acquire(1);
-        assertThat(time.sleeps()).containsExactly(Duration.ofMillis(100));   // one request's worth, not a whole window
+        assertThat(time.sleeps()).containsExactly(Duration.ofMillis(100)); // one request's worth, not a whole window
     }
 
     @Test
@@ -35,7 +35,7 @@ class LocalBudgetTest {
 
     @Test
     void tokensBindWhenRequestsCostMoreThanTheTokenRateRefills() throws InterruptedException {
-        Budget budget = budget(1_000_000, 6000);             // 100 tokens per second, a burst of 100, starting with 50
+        Budget budget = budget(1_000_000, 6000); // 100 tokens per second, a burst of 100, starting with 50
         budget.acquire(50);
         budget.acquire(50);
         assertThat(time.sleeps()).containsExactly(Duration.ofMillis(500));
@@ -44,15 +44,16 @@ class LocalBudgetTest {
     @Test
     void aRequestBiggerThanTheBurstWaitsForAFullBucketAndRunsIntoDebt() throws InterruptedException {
         Budget budget = budget(1_000_000, 6000);
-        budget.acquire(300);                                 // three seconds' worth: let through once full
+        budget.acquire(300); // three seconds' worth: let through once full
         budget.acquire(100);
-        assertThat(time.sleeps()).containsExactly(Duration.ofMillis(500), Duration.ofSeconds(3));  // to full; the debt of 200 plus 100
+        assertThat(time.sleeps())
+                .containsExactly(Duration.ofMillis(500), Duration.ofSeconds(3)); // to full; the debt of 200 plus 100
     }
 
     @Test
     void settlingGivesBackWhatTheEstimateOverstated() throws InterruptedException {
         Budget budget = budget(1_000_000, 6000);
-        budget.acquire(50).settle(10);                       // 40 come back
+        budget.acquire(50).settle(10); // 40 come back
         budget.acquire(40);
         assertThat(time.sleeps()).isEmpty();
         assertThat(budget.usage().tokensSpent()).isEqualTo(50);
@@ -62,7 +63,7 @@ class LocalBudgetTest {
     void aPauseHoldsEveryRequestUntilItEnds() throws InterruptedException {
         Budget budget = budget(600, 1_000_000);
         budget.pauseFor(Duration.ofSeconds(15));
-        budget.pauseFor(Duration.ofSeconds(2));              // never shortens the pause under way
+        budget.pauseFor(Duration.ofSeconds(2)); // never shortens the pause under way
         budget.acquire(1);
         assertThat(time.sleeps()).containsExactly(Duration.ofSeconds(15));
     }
@@ -80,23 +81,23 @@ class LocalBudgetTest {
 
     @Test
     void trustsWhatTheServerSaysIsLeftPlusTheRefillDuringTheRequest() throws InterruptedException {
-        Budget budget = budget(600, 1_000_000);              // burst of 10
+        Budget budget = budget(600, 1_000_000); // burst of 10
         budget.observe(new RateLimitSnapshot(null, null, 0L, null, null, null), Duration.ofMillis(100));
-        budget.acquire(1);                                   // the 100 ms of latency refilled one
+        budget.acquire(1); // the 100 ms of latency refilled one
         budget.acquire(1);
         assertThat(time.sleeps()).containsExactly(Duration.ofMillis(100));
         budget.observe(new RateLimitSnapshot(null, null, 1000L, null, null, null), Duration.ZERO);
-        budget.acquire(1);                                   // a generous header never adds
+        budget.acquire(1); // a generous header never adds
         assertThat(time.sleeps()).hasSize(2);
     }
 
     @Test
     void utilisationIsTheShareSpentOfTheBurstPlusTheRefillOverTheRun() throws InterruptedException {
         Budget budget = budget(600, 1_000_000);
-        for (int i = 0; i < 25; i++) budget.acquire(1);      // 5 at once, then 20 over 2 s
-        time.step(Duration.ofSeconds(1));                    // idle: offered but not used
+        for (int i = 0; i < 25; i++) budget.acquire(1); // 5 at once, then 20 over 2 s
+        time.step(Duration.ofSeconds(1)); // idle: offered but not used
         Budget.Usage usage = budget.usage();
-        assertThat(usage.requestsOffered()).isEqualTo(40);   // the whole first burst, and 3 s of refill
+        assertThat(usage.requestsOffered()).isEqualTo(40); // the whole first burst, and 3 s of refill
         assertThat(usage.requestShare()).isEqualTo(25 / 40.0);
     }
 }

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(60)
 class RedisBudgetTest {
-    static final BudgetLimits LIMITS = new BudgetLimits(3000, 10_000_000, Duration.ofSeconds(1));   // 50 a second
+    static final BudgetLimits LIMITS = new BudgetLimits(3000, 10_000_000, Duration.ofSeconds(1)); // 50 a second
     static RedisServer redis;
 
     @TempDir
@@ -50,22 +50,42 @@ class RedisBudgetTest {
 
     static Path input(Path dir, String name, int lines) throws Exception {
         Path input = dir.resolve(name + ".jsonl");
-        Files.write(input, IntStream.range(0, lines).mapToObj(i -> "{\"custom_id\":\"" + name + i
-                + "\",\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Question " + i
-                + "\"}],\"max_tokens\":20}").toList());
+        Files.write(
+                input,
+                IntStream.range(0, lines)
+                        .mapToObj(i -> "{\"custom_id\":\"" + name + i
+                                + "\",\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Question "
+                                + i
+                                + "\"}],\"max_tokens\":20}")
+                        .toList());
         return input;
     }
 
     static BatchRunner runner(LimitingServer server, String budget, BatchListener listener) {
-        var client = ClientOptions.builder(name -> null).baseUrl(server.baseUrl()).apiKey("sk-x").build();
-        return BatchRunner.create(client, BatchOptions.builder().limits(LIMITS).maxConcurrency(25)
-                .redis(redis.uri()).budgetName(budget).listener(listener).build());
+        var client = ClientOptions.builder(name -> null)
+                .baseUrl(server.baseUrl())
+                .apiKey("sk-x")
+                .build();
+        return BatchRunner.create(
+                client,
+                BatchOptions.builder()
+                        .limits(LIMITS)
+                        .maxConcurrency(25)
+                        .redis(redis.uri())
+                        .budgetName(budget)
+                        .listener(listener)
+                        .build());
     }
 
     static void assertEveryLineOnce(Path output, String name, int lines) throws Exception {
-        List<String> ids = Files.readAllLines(output).stream().map(line -> Json.tree(line).get("custom_id").asText()).toList();
-        assertThat(ids).hasSize(lines).doesNotHaveDuplicates()
-                .containsExactlyInAnyOrderElementsOf(IntStream.range(0, lines).mapToObj(i -> name + i).toList());
+        List<String> ids = Files.readAllLines(output).stream()
+                .map(line -> Json.tree(line).get("custom_id").asText())
+                .toList();
+        assertThat(ids)
+                .hasSize(lines)
+                .doesNotHaveDuplicates()
+                .containsExactlyInAnyOrderElementsOf(
+                        IntStream.range(0, lines).mapToObj(i -> name + i).toList());
     }
 
     /** A sleeper that answers the first wait it is asked for by interrupting: the acquire would have waited. */
@@ -86,10 +106,12 @@ class RedisBudgetTest {
     @Test
     void aPauseAfterA429InOneProcessHoldsTheRequestsOfAnother() throws Exception {
         var refusing = new Refusing();
-        try (Budget one = shared("pause", LIMITS, new Refusing()); Budget other = shared("pause", LIMITS, refusing)) {
+        try (Budget one = shared("pause", LIMITS, new Refusing());
+                Budget other = shared("pause", LIMITS, refusing)) {
             one.pauseFor(Duration.ofSeconds(30));
             assertThatThrownBy(() -> other.acquire(10)).isInstanceOf(InterruptedException.class);
-            assertThat(refusing.waits).singleElement()
+            assertThat(refusing.waits)
+                    .singleElement()
                     .satisfies(wait -> assertThat(wait).isBetween(Duration.ofSeconds(29), Duration.ofSeconds(30)));
         }
     }
@@ -99,28 +121,31 @@ class RedisBudgetTest {
         // 60,000 tokens a minute with a one-second burst: the bucket holds 1,000 and starts with 500.
         var limits = new BudgetLimits(Double.POSITIVE_INFINITY, 60_000, Duration.ofSeconds(1));
         var refusing = new Refusing();
-        try (Budget one = shared("settle", limits, new Refusing()); Budget other = shared("settle", limits, refusing)) {
+        try (Budget one = shared("settle", limits, new Refusing());
+                Budget other = shared("settle", limits, refusing)) {
             Budget.Permit permit = one.acquire(500);
             assertThatThrownBy(() -> other.acquire(400)).isInstanceOf(InterruptedException.class);
-            permit.settle(50);                                   // 450 of the estimate were not used
+            permit.settle(50); // 450 of the estimate were not used
             other.acquire(400);
-            assertThat(refusing.waits).hasSize(1);               // the second acquire did not wait
+            assertThat(refusing.waits).hasSize(1); // the second acquire did not wait
         }
     }
 
     @Test
     void twoBatchesSharingARedisBudgetTogetherStayWithinItAndEachWritesEveryLineOnce() throws Exception {
-        int lines = 150;                                       // 300 together at 50 a second: some 6 s
+        int lines = 150; // 300 together at 50 a second: some 6 s
         try (var server = new LimitingServer(LIMITS.requestsPerMinute(), LIMITS.tokensPerMinute());
                 var processes = Executors.newFixedThreadPool(2)) {
             var ready = new CountDownLatch(2);
-            List<Future<BatchSummary>> runs = List.of("a", "b").stream().map(name -> processes.submit(() -> {
-                Path input = input(dir, name, lines);
-                BatchRunner runner = runner(server, "shared", BatchListener.NONE);
-                ready.countDown();
-                ready.await();
-                return runner.run(input, dir.resolve(name + "-out.jsonl"));
-            })).toList();
+            List<Future<BatchSummary>> runs = List.of("a", "b").stream()
+                    .map(name -> processes.submit(() -> {
+                        Path input = input(dir, name, lines);
+                        BatchRunner runner = runner(server, "shared", BatchListener.NONE);
+                        ready.countDown();
+                        ready.await();
+                        return runner.run(input, dir.resolve(name + "-out.jsonl"));
+                    }))
+                    .toList();
             BatchSummary a = runs.get(0).get(50, TimeUnit.SECONDS);
             BatchSummary b = runs.get(1).get(50, TimeUnit.SECONDS);
             System.out.println("[shared budget] a: " + a.describe());
@@ -130,7 +155,9 @@ class RedisBudgetTest {
             assertEveryLineOnce(dir.resolve("b-out.jsonl"), "b", lines);
             // Within one budget: the server turned (almost) nothing away, and each batch had about half of it.
             long sent = server.admitted.get() + server.rejected.get();
-            assertThat((double) server.rejected.get() / sent).as("429s of %d", sent).isLessThan(0.02);
+            assertThat((double) server.rejected.get() / sent)
+                    .as("429s of %d", sent)
+                    .isLessThan(0.02);
             assertThat(a.utilisation() + b.utilisation()).isBetween(0.8, 1.1);
         }
     }
@@ -168,8 +195,7 @@ class RedisBudgetTest {
 
             assertThat(writtenWhileDown).as("only what was in flight finishes").isLessThanOrEqualTo(25);
             assertEveryLineOnce(output, "c", lines);
-            assertThat(warnings.stream().collect(Collectors.joining("\n")))
-                    .contains("is unreachable", "answers again");
+            assertThat(warnings.stream().collect(Collectors.joining("\n"))).contains("is unreachable", "answers again");
         }
     }
 }

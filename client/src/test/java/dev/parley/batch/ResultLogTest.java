@@ -28,8 +28,9 @@ class ResultLogTest {
             assertThat(log.done()).containsExactlyInAnyOrder("a", "b");
             log.write(0, result("c", 3));
         }
-        assertThat(Files.readAllLines(file)).containsExactly("{\"id\":\"a\"}", "{\"id\":\"b\"}",
-                "{\"id\":\"c\",\"line\":3,\"status\":200,\"attempts\":1}");
+        assertThat(Files.readAllLines(file))
+                .containsExactly(
+                        "{\"id\":\"a\"}", "{\"id\":\"b\"}", "{\"id\":\"c\",\"line\":3,\"status\":200,\"attempts\":1}");
         assertThat(warnings).singleElement().asString().contains("unfinished last line");
     }
 
@@ -53,7 +54,8 @@ class ResultLogTest {
             assertThat(Files.readString(file)).isEmpty();
             log.write(0, result("a", 1));
         }
-        assertThat(Files.readAllLines(file)).extracting(line -> line.substring(0, 10))
+        assertThat(Files.readAllLines(file))
+                .extracting(line -> line.substring(0, 10))
                 .containsExactly("{\"id\":\"a\",", "{\"id\":\"b\",", "{\"id\":\"c\",");
     }
 
@@ -61,7 +63,12 @@ class ResultLogTest {
     void readsAResultsFileLongerThanOneBufferWithLinesAcrossTheBufferEdges() throws IOException {
         Path file = dir.resolve("out.jsonl");
         var text = new StringBuilder();
-        for (int i = 0; i < 3000; i++) text.append("{\"id\":\"r").append(i).append("\",\"pad\":\"").append("x".repeat(i % 50)).append("\"}\n");
+        for (int i = 0; i < 3000; i++)
+            text.append("{\"id\":\"r")
+                    .append(i)
+                    .append("\",\"pad\":\"")
+                    .append("x".repeat(i % 50))
+                    .append("\"}\n");
         Files.writeString(file, text + "{\"id\":\"r3000\"");
         try (var log = ResultLog.open(file, false, warning -> {})) {
             assertThat(log.done()).hasSize(3000).contains("r0", "r2999").doesNotContain("r3000");

@@ -12,25 +12,36 @@ import org.junit.jupiter.api.Test;
 class ChatAccumulatorTest {
 
     static ChatCompletionChunk chunk(String choicesJson) {
-        return Json.read("{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":5,\"model\":\"m\",\"choices\":"
-                + choicesJson + "}", ChatCompletionChunk.class);
+        return Json.read(
+                "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":5,\"model\":\"m\",\"choices\":"
+                        + choicesJson + "}",
+                ChatCompletionChunk.class);
     }
 
     @Test
     void mergesToolCallPiecesByIndex() {
         var accumulator = new ChatAccumulator()
-                .add(chunk("[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
-                        + "{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]"))
-                .add(chunk("[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":null}]"))
-                .add(chunk("[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"{}\"}}]},\"finish_reason\":null}]"))
-                .add(chunk("[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"finish_reason\":null}]"))
+                .add(
+                        chunk(
+                                "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+                                        + "{\"index\":0,\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"\"}}]},\"finish_reason\":null}]"))
+                .add(
+                        chunk(
+                                "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}]},\"finish_reason\":null}]"))
+                .add(
+                        chunk(
+                                "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_b\",\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"arguments\":\"{}\"}}]},\"finish_reason\":null}]"))
+                .add(
+                        chunk(
+                                "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"Paris\\\"}\"}}]},\"finish_reason\":null}]"))
                 .add(chunk("[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]"));
         var choice = accumulator.completion().choices().getFirst();
         assertThat(choice.finishReason()).isEqualTo("tool_calls");
         assertThat(choice.message().content()).isNull();
-        assertThat(choice.message().toolCalls()).containsExactly(
-                ToolCall.function("call_a", "get_weather", "{\"city\":\"Paris\"}"),
-                ToolCall.function("call_b", "get_time", "{}"));
+        assertThat(choice.message().toolCalls())
+                .containsExactly(
+                        ToolCall.function("call_a", "get_weather", "{\"city\":\"Paris\"}"),
+                        ToolCall.function("call_b", "get_time", "{}"));
     }
 
     @Test
@@ -40,13 +51,16 @@ class ChatAccumulatorTest {
                         + "{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"A\"},\"finish_reason\":null}]"))
                 .add(chunk("[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}]"))
                 .add(chunk("[{\"index\":1,\"delta\":{\"content\":\"b\"},\"finish_reason\":\"length\"}]"))
-                .add(Json.read("{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":5,\"model\":\"m\",\"choices\":[],"
-                        + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}", ChatCompletionChunk.class));
+                .add(Json.read(
+                        "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":5,\"model\":\"m\",\"choices\":[],"
+                                + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}",
+                        ChatCompletionChunk.class));
         var completion = accumulator.completion();
         assertThat(completion.id()).isEqualTo("c1");
         assertThat(completion.object()).isEqualTo("chat.completion");
         assertThat(completion.created()).isEqualTo(5);
-        assertThat(completion.choices()).extracting(c -> c.index(), c -> c.message().text(), c -> c.finishReason())
+        assertThat(completion.choices())
+                .extracting(c -> c.index(), c -> c.message().text(), c -> c.finishReason())
                 .containsExactly(
                         org.assertj.core.groups.Tuple.tuple(0, "Aa", "stop"),
                         org.assertj.core.groups.Tuple.tuple(1, "Bb", "length"));
@@ -56,15 +70,22 @@ class ChatAccumulatorTest {
     @Test
     void concatenatesRefusalsAndLegacyFunctionCalls() {
         var completion = new ChatAccumulator()
-                .add(chunk("[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"refusal\":\"I can't \"},\"finish_reason\":null}]"))
+                .add(
+                        chunk(
+                                "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"refusal\":\"I can't \"},\"finish_reason\":null}]"))
                 .add(chunk("[{\"index\":0,\"delta\":{\"refusal\":\"help.\"},\"finish_reason\":\"stop\"}]"))
                 .completion();
         assertThat(completion.choices().getFirst().message().refusal()).isEqualTo("I can't help.");
         var called = new ChatAccumulator()
-                .add(chunk("[{\"index\":0,\"delta\":{\"function_call\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\"\"}},\"finish_reason\":null}]"))
-                .add(chunk("[{\"index\":0,\"delta\":{\"function_call\":{\"arguments\":\":1}\"}},\"finish_reason\":\"function_call\"}]"))
+                .add(
+                        chunk(
+                                "[{\"index\":0,\"delta\":{\"function_call\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\"\"}},\"finish_reason\":null}]"))
+                .add(
+                        chunk(
+                                "[{\"index\":0,\"delta\":{\"function_call\":{\"arguments\":\":1}\"}},\"finish_reason\":\"function_call\"}]"))
                 .completion();
-        assertThat(called.choices().getFirst().message().functionCall().arguments()).isEqualTo("{\"a\":1}");
+        assertThat(called.choices().getFirst().message().functionCall().arguments())
+                .isEqualTo("{\"a\":1}");
         assertThat(called.choices().getFirst().message().functionCall().name()).isEqualTo("f");
     }
 

@@ -34,7 +34,9 @@ final class Fixtures {
     private Fixtures() {}
 
     static ChatCompletionRequest hello() {
-        return ChatCompletionRequest.builder("gpt-4o-mini").messages(ChatMessage.user("Hi")).build();
+        return ChatCompletionRequest.builder("gpt-4o-mini")
+                .messages(ChatMessage.user("Hi"))
+                .build();
     }
 
     /** A data line of one content chunk. */

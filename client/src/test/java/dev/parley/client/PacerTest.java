@@ -26,9 +26,20 @@ class PacerTest {
         private volatile Instant now = Fixtures.NOW;
         final List<Duration> sleeps = new CopyOnWriteArrayList<>();
 
-        @Override public Instant instant() { return now; }
-        @Override public ZoneId getZone() { return ZoneOffset.UTC; }
-        @Override public Clock withZone(ZoneId zone) { return this; }
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
 
         @Override
         public synchronized void sleep(Duration duration) {
@@ -91,7 +102,8 @@ class PacerTest {
         server.enqueue(
                 json(200, COMPLETION, "x-ratelimit-remaining-tokens", "0", "x-ratelimit-reset-tokens", "6m0s"),
                 json(200, COMPLETION));
-        try (var first = client(0); var second = client(0)) {
+        try (var first = client(0);
+                var second = client(0)) {
             first.chat(hello());
             second.chat(hello());
         }
@@ -101,7 +113,8 @@ class PacerTest {
     @Test
     void aRateLimitsWaitHoldsEveryoneNotJustTheRetry() {
         server.enqueue(json(429, RATE_LIMITED, "retry-after", "5"), json(200, COMPLETION));
-        try (var first = client(0); var second = client(0)) {
+        try (var first = client(0);
+                var second = client(0)) {
             assertThatThrownBy(() -> first.chat(hello())).isInstanceOf(RateLimitException.class);
             second.chat(hello());
         }

@@ -59,17 +59,31 @@ class ParleyClientTest {
 
     @Test
     void exposesTheRequestIdAndRateLimitHeadersOfAnAnswer() {
-        server.enqueue(json(200, COMPLETION, "x-request-id", "req_42",
-                "x-ratelimit-limit-requests", "60", "x-ratelimit-remaining-requests", "59",
-                "x-ratelimit-limit-tokens", "150000", "x-ratelimit-remaining-tokens", "149990",
-                "x-ratelimit-reset-requests", "1s", "x-ratelimit-reset-tokens", "6m0s"));
+        server.enqueue(json(
+                200,
+                COMPLETION,
+                "x-request-id",
+                "req_42",
+                "x-ratelimit-limit-requests",
+                "60",
+                "x-ratelimit-remaining-requests",
+                "59",
+                "x-ratelimit-limit-tokens",
+                "150000",
+                "x-ratelimit-remaining-tokens",
+                "149990",
+                "x-ratelimit-reset-requests",
+                "1s",
+                "x-ratelimit-reset-tokens",
+                "6m0s"));
         try (var client = client(server, waits)) {
             var response = client.withResponse().chat(hello());
             assertThat(response.body().text()).isEqualTo("Hello!");
             assertThat(response.info().status()).isEqualTo(200);
             assertThat(response.info().requestId()).isEqualTo("req_42");
-            assertThat(response.info().rateLimit()).isEqualTo(new RateLimitSnapshot(
-                    60L, 150_000L, 59L, 149_990L, Duration.ofSeconds(1), Duration.ofMinutes(6)));
+            assertThat(response.info().rateLimit())
+                    .isEqualTo(new RateLimitSnapshot(
+                            60L, 150_000L, 59L, 149_990L, Duration.ofSeconds(1), Duration.ofMinutes(6)));
         }
     }
 
@@ -100,19 +114,29 @@ class ParleyClientTest {
                 {"id":"cmpl-1","object":"text_completion","created":1,"model":"gpt-3.5-turbo-instruct",
                  "choices":[{"text":"4,5","index":0,"logprobs":null,"finish_reason":"length"}]}"""));
         try (var client = client(server, waits)) {
-            assertThat(client.complete(CompletionRequest.of("gpt-3.5-turbo-instruct", "1,2,3,")).text()).isEqualTo("4,5");
+            assertThat(client.complete(CompletionRequest.of("gpt-3.5-turbo-instruct", "1,2,3,"))
+                            .text())
+                    .isEqualTo("4,5");
         }
         assertThat(server.lastRequest().path()).isEqualTo("/v1/completions");
-        assertThat(Json.tree(server.lastRequest().body()).get("prompt").asText()).isEqualTo("1,2,3,");
+        assertThat(Json.tree(server.lastRequest().body()).get("prompt").asText())
+                .isEqualTo("1,2,3,");
     }
 
     @Test
     void failsFastOnARequestThatBreaksOpenAisRulesWithoutSendingIt() {
         try (var client = client(server, waits)) {
-            assertThatThrownBy(() -> client.chat(hello().toBuilder().temperature(3.0).build()))
-                    .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.error().param()).isEqualTo("temperature"));
-            assertThatThrownBy(() -> client.chat(hello().toBuilder().streamOptions(StreamOptions.withUsage()).build()))
-                    .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertThat(e.error().param()).isEqualTo("stream_options"));
+            assertThatThrownBy(() ->
+                            client.chat(hello().toBuilder().temperature(3.0).build()))
+                    .isInstanceOfSatisfying(
+                            InvalidRequestException.class,
+                            e -> assertThat(e.error().param()).isEqualTo("temperature"));
+            assertThatThrownBy(() -> client.chat(hello().toBuilder()
+                            .streamOptions(StreamOptions.withUsage())
+                            .build()))
+                    .isInstanceOfSatisfying(
+                            InvalidRequestException.class,
+                            e -> assertThat(e.error().param()).isEqualTo("stream_options"));
         }
         assertThat(server.requests()).isEmpty();
     }
@@ -120,8 +144,7 @@ class ParleyClientTest {
     @Test
     void turnsAnErrorBodyIntoTheExceptionOfItsStatusWithItsRequestIdAndHeaders() {
         server.enqueue(json(400, """
-                {"error":{"message":"Invalid 'messages[0].name'","type":"invalid_request_error","param":"messages[0].name","code":"invalid_value"}}""",
-                "x-request-id", "req_bad", "x-custom", "yes"));
+                {"error":{"message":"Invalid 'messages[0].name'","type":"invalid_request_error","param":"messages[0].name","code":"invalid_value"}}""", "x-request-id", "req_bad", "x-custom", "yes"));
         try (var client = client(server, waits)) {
             assertThatThrownBy(() -> client.chat(hello())).isInstanceOfSatisfying(InvalidRequestException.class, e -> {
                 assertThat(e.status()).isEqualTo(400);
@@ -172,10 +195,11 @@ class ParleyClientTest {
     @Test
     void readsTheBaseUrlAndKeyFromTheEnvironmentWithOpenAiAsDefault() {
         var fromEnv = ClientOptions.builder(name -> switch (name) {
-            case "OPENAI_BASE_URL" -> "http://localhost:8080/v1/";
-            case "OPENAI_API_KEY" -> "sk-env";
-            default -> null;
-        }).build();
+                    case "OPENAI_BASE_URL" -> "http://localhost:8080/v1/";
+                    case "OPENAI_API_KEY" -> "sk-env";
+                    default -> null;
+                })
+                .build();
         assertThat(fromEnv.baseUrl()).isEqualTo("http://localhost:8080/v1");
         assertThat(fromEnv.apiKey()).isEqualTo("sk-env");
         assertThat(fromEnv.toString()).doesNotContain("sk-env");

@@ -62,8 +62,17 @@ class RetryTest {
     @Test
     void withoutRetryAfterWaitsForTheResetOfTheExhaustedBudget() {
         server.enqueue(
-                json(429, RATE_LIMITED, "x-ratelimit-remaining-requests", "10", "x-ratelimit-remaining-tokens", "0",
-                        "x-ratelimit-reset-requests", "120ms", "x-ratelimit-reset-tokens", "17.28s"),
+                json(
+                        429,
+                        RATE_LIMITED,
+                        "x-ratelimit-remaining-requests",
+                        "10",
+                        "x-ratelimit-remaining-tokens",
+                        "0",
+                        "x-ratelimit-reset-requests",
+                        "120ms",
+                        "x-ratelimit-reset-tokens",
+                        "17.28s"),
                 json(200, COMPLETION));
         try (var client = client(server, waits)) {
             client.chat(hello());
@@ -120,7 +129,8 @@ class RetryTest {
 
     @Test
     void givesUpAfterMaxRetriesWithTheLastError() {
-        server.enqueue(json(500, SERVER_ERROR), json(500, SERVER_ERROR), json(503, OVERLOADED, "x-request-id", "req_last"));
+        server.enqueue(
+                json(500, SERVER_ERROR), json(500, SERVER_ERROR), json(503, OVERLOADED, "x-request-id", "req_last"));
         try (var client = client(server, waits)) {
             assertThatThrownBy(() -> client.chat(hello())).isInstanceOfSatisfying(ServerException.class, e -> {
                 assertThat(e.status()).isEqualTo(503);
@@ -135,8 +145,10 @@ class RetryTest {
     void aRateLimitThatOutlastsTheRetriesIsThrownWithItsWait() {
         server.enqueue(json(429, RATE_LIMITED, "retry-after", "1"), json(429, RATE_LIMITED, "retry-after", "1"));
         try (var client = client(server, waits, o -> o.maxRetries(1))) {
-            assertThatThrownBy(() -> client.chat(hello())).isInstanceOfSatisfying(RateLimitException.class,
-                    e -> assertThat(e.retryAfter(Fixtures.NOW)).contains(Duration.ofSeconds(1)));
+            assertThatThrownBy(() -> client.chat(hello()))
+                    .isInstanceOfSatisfying(
+                            RateLimitException.class,
+                            e -> assertThat(e.retryAfter(Fixtures.NOW)).contains(Duration.ofSeconds(1)));
         }
     }
 
@@ -182,7 +194,8 @@ class RetryTest {
     @Test
     void retriesARequestThatGetsNoAnswerInTimeThenReportsTheTimeout() {
         server.enqueue(ScriptedServer.Reply.silence(), json(200, COMPLETION), ScriptedServer.Reply.silence());
-        try (var client = client(server, waits, o -> o.timeout(Duration.ofMillis(200)).maxRetries(1))) {
+        try (var client =
+                client(server, waits, o -> o.timeout(Duration.ofMillis(200)).maxRetries(1))) {
             assertThat(client.chat(hello()).text()).isEqualTo("Hello!");
             assertThat(waits.waits()).hasSize(1);
             server.enqueue(ScriptedServer.Reply.silence());
@@ -206,12 +219,14 @@ class RetryTest {
     void expressesTenacitysRandomExponentialWaitAndSixAttempts() {
         for (int i = 0; i < 6; i++) server.enqueue(json(500, SERVER_ERROR));
         RandomGenerator highest = () -> -1L; // nextDouble() just below 1: the top of each range
-        try (var client = client(server, waits, o -> o
-                .initialRetryDelay(Duration.ofSeconds(1))
-                .minRetryDelay(Duration.ofSeconds(1))
-                .maxRetryDelay(Duration.ofSeconds(60))
-                .maxRetries(5)
-                .random(highest))) {
+        try (var client = client(
+                server,
+                waits,
+                o -> o.initialRetryDelay(Duration.ofSeconds(1))
+                        .minRetryDelay(Duration.ofSeconds(1))
+                        .maxRetryDelay(Duration.ofSeconds(60))
+                        .maxRetries(5)
+                        .random(highest))) {
             assertThatThrownBy(() -> client.chat(hello())).isInstanceOf(ServerException.class);
         }
         assertThat(server.requests()).hasSize(6);
@@ -219,7 +234,8 @@ class RetryTest {
         long[] ceilings = {1, 2, 4, 8, 16};
         for (int i = 0; i < 5; i++) {
             assertThat(waits.waits().get(i)).isBetween(Duration.ofSeconds(1), Duration.ofSeconds(ceilings[i]));
-            assertThat(waits.waits().get(i)).isGreaterThan(Duration.ofSeconds(ceilings[i]).minusMillis(1));
+            assertThat(waits.waits().get(i))
+                    .isGreaterThan(Duration.ofSeconds(ceilings[i]).minusMillis(1));
         }
     }
 }

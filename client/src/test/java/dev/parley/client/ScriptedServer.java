@@ -38,14 +38,18 @@ public final class ScriptedServer implements AutoCloseable {
 
         /** A JSON response with a Content-Length; {@code headers} are name, value pairs. */
         static Reply json(int status, String body, String... headers) {
-            return new Raw(head(status, "application/json", headers) + "Content-Length: "
-                    + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body, false);
+            return new Raw(
+                    head(status, "application/json", headers) + "Content-Length: "
+                            + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body,
+                    false);
         }
 
         /** A response of any type with a Content-Length. */
         static Reply text(int status, String contentType, String body, String... headers) {
-            return new Raw(head(status, contentType, headers) + "Content-Length: "
-                    + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body, false);
+            return new Raw(
+                    head(status, contentType, headers) + "Content-Length: "
+                            + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body,
+                    false);
         }
 
         /** A 200 event stream with exactly {@code body}, ended by closing the connection. */
@@ -68,10 +72,15 @@ public final class ScriptedServer implements AutoCloseable {
         }
 
         private static String head(int status, String contentType, String... headers) {
-            var head = new StringBuilder("HTTP/1.1 ").append(status).append(" Scripted\r\n")
-                    .append("Content-Type: ").append(contentType).append("\r\n")
+            var head = new StringBuilder("HTTP/1.1 ")
+                    .append(status)
+                    .append(" Scripted\r\n")
+                    .append("Content-Type: ")
+                    .append(contentType)
+                    .append("\r\n")
                     .append("Connection: close\r\n");
-            for (int i = 0; i < headers.length; i += 2) head.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
+            for (int i = 0; i < headers.length; i += 2)
+                head.append(headers[i]).append(": ").append(headers[i + 1]).append("\r\n");
             return head.toString();
         }
     }
@@ -156,7 +165,10 @@ public final class ScriptedServer implements AutoCloseable {
             if (request == null) return;
             requests.add(request);
             Reply reply = script.poll();
-            if (reply == null) reply = Reply.json(500, "{\"error\":{\"message\":\"no scripted reply\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+            if (reply == null)
+                reply = Reply.json(
+                        500,
+                        "{\"error\":{\"message\":\"no scripted reply\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
             switch (reply) {
                 case Reply.Drop() -> {}
                 case Reply.Raw(var bytes, var holdOpen) -> {
@@ -186,7 +198,10 @@ public final class ScriptedServer implements AutoCloseable {
         Map<String, String> headers = new TreeMap<>();
         for (String line = line(in); line != null && !line.isEmpty(); line = line(in)) {
             int colon = line.indexOf(':');
-            if (colon > 0) headers.put(line.substring(0, colon).strip().toLowerCase(Locale.ROOT), line.substring(colon + 1).strip());
+            if (colon > 0)
+                headers.put(
+                        line.substring(0, colon).strip().toLowerCase(Locale.ROOT),
+                        line.substring(colon + 1).strip());
         }
         int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
         byte[] body = in.readNBytes(length);

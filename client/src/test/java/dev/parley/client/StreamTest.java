@@ -28,12 +28,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class StreamTest {
-    static final String ROLE = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
-            + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n";
-    static final String STOP = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
-            + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
-    static final String USAGE = "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
-            + "\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":8,\"completion_tokens\":3,\"total_tokens\":11}}\n\n";
+    static final String ROLE =
+            "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                    + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n";
+    static final String STOP =
+            "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                    + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    static final String USAGE =
+            "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
+                    + "\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":8,\"completion_tokens\":3,\"total_tokens\":11}}\n\n";
     static final String DONE = "data: [DONE]\n\n";
 
     final ScriptedServer server = ScriptedServer.start();
@@ -53,8 +56,10 @@ class StreamTest {
     @Test
     void streamsChunksUntilDoneAndAsksForAStreamKeepingTheCallersStreamOptions() {
         server.enqueue(sse(ROLE + chunk("Hel") + chunk("lo") + STOP + USAGE + DONE, "x-request-id", "req_s"));
-        var request = hello().toBuilder().streamOptions(StreamOptions.withUsage()).build();
-        try (var client = client(server, waits); var stream = client.stream(request)) {
+        var request =
+                hello().toBuilder().streamOptions(StreamOptions.withUsage()).build();
+        try (var client = client(server, waits);
+                var stream = client.stream(request)) {
             assertThat(stream.info().requestId()).isEqualTo("req_s");
             assertThat(texts(stream)).containsExactly("", "Hel", "lo", "", "");
         }
@@ -68,7 +73,8 @@ class StreamTest {
     void ignoresCommentsAndKeepAlivesAndReadsCrlfFrames() {
         String crlf = (": OPENROUTER PROCESSING\n\n" + ROLE + ":\n\n" + chunk("a") + STOP + DONE).replace("\n", "\r\n");
         server.enqueue(sse(crlf));
-        try (var client = client(server, waits); var stream = client.stream(hello())) {
+        try (var client = client(server, waits);
+                var stream = client.stream(hello())) {
             assertThat(texts(stream)).containsExactly("", "a", "");
         }
     }
@@ -76,7 +82,8 @@ class StreamTest {
     @Test
     void readsNothingAfterDone() {
         server.enqueue(sse(chunk("a") + DONE + chunk("after")));
-        try (var client = client(server, waits); var stream = client.stream(hello())) {
+        try (var client = client(server, waits);
+                var stream = client.stream(hello())) {
             assertThat(texts(stream)).containsExactly("a");
         }
     }
@@ -88,7 +95,8 @@ class StreamTest {
             var result = client.stream(hello()).accumulate();
             assertThat(result.completion().text()).isEqualTo("Hello");
             assertThat(result.completion().choices().getFirst().finishReason()).isEqualTo("stop");
-            assertThat(result.completion().choices().getFirst().message().role()).isEqualTo("assistant");
+            assertThat(result.completion().choices().getFirst().message().role())
+                    .isEqualTo("assistant");
             assertThat(result.completion().usage()).isEqualTo(Usage.of(8, 3));
             assertThat(result.usageCountedLocally()).isFalse();
         }
@@ -97,7 +105,8 @@ class StreamTest {
     @Test
     void countsUsageLocallyWhenTheStreamSentNoneAndSaysSo() {
         server.enqueue(sse(ROLE + chunk("Hello") + STOP + DONE));
-        UsageCounter counter = (request, answer) -> Usage.of(request.messages().size(), answer.text().length());
+        UsageCounter counter = (request, answer) ->
+                Usage.of(request.messages().size(), answer.text().length());
         try (var client = client(server, waits, o -> o.usageCounter(counter))) {
             var result = client.stream(hello()).accumulate();
             assertThat(result.completion().usage()).isEqualTo(Usage.of(1, 5));
@@ -110,8 +119,11 @@ class StreamTest {
         // The seed's answer "Orange who?" was billed 39 prompt + 3 completion tokens by gpt-3.5-turbo-0301.
         server.enqueue(sse(ROLE + chunk("Orange") + chunk(" who?") + STOP + DONE));
         var knockKnock = ChatCompletionRequest.builder("gpt-3.5-turbo-0301")
-                .messages(ChatMessage.system("You are a helpful assistant."), ChatMessage.user("Knock knock."),
-                        ChatMessage.assistant("Who's there?"), ChatMessage.user("Orange."))
+                .messages(
+                        ChatMessage.system("You are a helpful assistant."),
+                        ChatMessage.user("Knock knock."),
+                        ChatMessage.assistant("Who's there?"),
+                        ChatMessage.user("Orange."))
                 .temperature(0.0)
                 .build();
         try (var client = client(server, waits)) {
@@ -135,7 +147,8 @@ class StreamTest {
     @Test
     void anErrorEventMidStreamThrowsItsTypedException() {
         server.enqueue(sse(chunk("a") + "data: " + Fixtures.RATE_LIMITED + "\n\n" + DONE, "x-request-id", "req_mid"));
-        try (var client = client(server, waits); var stream = client.stream(hello())) {
+        try (var client = client(server, waits);
+                var stream = client.stream(hello())) {
             var iterator = stream.iterator();
             assertThat(iterator.next().deltaText()).isEqualTo("a");
             assertThatThrownBy(iterator::hasNext).isInstanceOfSatisfying(RateLimitException.class, e -> {
@@ -149,15 +162,19 @@ class StreamTest {
     @Test
     void aServerErrorEventIsAServerException() {
         server.enqueue(sse("event: error\ndata: " + OVERLOADED + "\n\n"));
-        try (var client = client(server, waits); var stream = client.stream(hello())) {
-            assertThatThrownBy(() -> texts(stream)).isInstanceOf(ServerException.class).hasMessage("The engine is currently overloaded");
+        try (var client = client(server, waits);
+                var stream = client.stream(hello())) {
+            assertThatThrownBy(() -> texts(stream))
+                    .isInstanceOf(ServerException.class)
+                    .hasMessage("The engine is currently overloaded");
         }
     }
 
     @Test
     void aStreamCutBeforeDoneThrowsInsteadOfEndingShort() {
         server.enqueue(sse(ROLE + chunk("Hel"), "x-request-id", "req_cut"), sse(chunk("never asked for") + DONE));
-        try (var client = client(server, waits); var stream = client.stream(hello())) {
+        try (var client = client(server, waits);
+                var stream = client.stream(hello())) {
             var received = new ArrayList<String>();
             assertThatThrownBy(() -> stream.forEach(chunk -> received.add(chunk.deltaText())))
                     .isInstanceOf(IncompleteStreamException.class)
@@ -165,7 +182,9 @@ class StreamTest {
                     .hasMessageEndingWith("(request req_cut)");
             assertThat(received).containsExactly("", "Hel");
         }
-        assertThat(server.requests()).as("a stream is not retried once it began").hasSize(1);
+        assertThat(server.requests())
+                .as("a stream is not retried once it began")
+                .hasSize(1);
     }
 
     @Test
@@ -179,7 +198,8 @@ class StreamTest {
     @Test
     void retriesAStreamThatFailsBeforeItsFirstByte() {
         server.enqueue(json(503, OVERLOADED), drop(), sse(chunk("ok") + DONE));
-        try (var client = client(server, waits); var stream = client.stream(hello())) {
+        try (var client = client(server, waits);
+                var stream = client.stream(hello())) {
             assertThat(texts(stream)).containsExactly("ok");
         }
         assertThat(server.requests()).hasSize(3);
@@ -226,7 +246,8 @@ class StreamTest {
     @Test
     void aStreamIsReadOnce() {
         server.enqueue(sse(DONE));
-        try (var client = client(server, waits); var stream = client.stream(hello())) {
+        try (var client = client(server, waits);
+                var stream = client.stream(hello())) {
             stream.iterator();
             assertThatThrownBy(stream::iterator).isInstanceOf(IllegalStateException.class);
         }
@@ -238,19 +259,24 @@ class StreamTest {
                 + "\"choices\":[{\"text\":\"%s\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n";
         server.enqueue(sse(event.formatted("4,") + event.formatted(" 5") + DONE));
         var texts = new ArrayList<String>();
-        try (var client = client(server, waits); var stream = client.streamCompletion(CompletionRequest.of("m", "1,2,3,"))) {
+        try (var client = client(server, waits);
+                var stream = client.streamCompletion(CompletionRequest.of("m", "1,2,3,"))) {
             for (TextCompletion piece : stream) texts.add(piece.text());
         }
         assertThat(texts).containsExactly("4,", " 5");
-        assertThat(Json.tree(server.lastRequest().body()).get("stream").asBoolean()).isTrue();
+        assertThat(Json.tree(server.lastRequest().body()).get("stream").asBoolean())
+                .isTrue();
         assertThat(server.lastRequest().path()).isEqualTo("/v1/completions");
     }
 
     @Test
     void aMalformedEventIsATransportFailure() {
         server.enqueue(sse("data: {not json}\n\n" + DONE));
-        try (var client = client(server, waits); var stream = client.stream(hello())) {
-            assertThatThrownBy(() -> texts(stream)).isInstanceOf(TransportException.class).hasMessageContaining("{not json}");
+        try (var client = client(server, waits);
+                var stream = client.stream(hello())) {
+            assertThatThrownBy(() -> texts(stream))
+                    .isInstanceOf(TransportException.class)
+                    .hasMessageContaining("{not json}");
         }
     }
 }

@@ -50,10 +50,12 @@ public class ApiException extends RuntimeException {
             case 403 -> new PermissionDeniedException(error, headers);
             case 404 -> new NotFoundException(error, headers);
             case 422 -> new UnprocessableEntityException(error, headers);
-            case 429 -> QuotaExceededException.CODE.equals(error.code())
-                    ? new QuotaExceededException(error, headers)
-                    : new RateLimitException(error, headers);
-            default -> status >= 500 ? new ServerException(status, error, headers) : new ApiException(status, error, headers);
+            case 429 ->
+                QuotaExceededException.CODE.equals(error.code())
+                        ? new QuotaExceededException(error, headers)
+                        : new RateLimitException(error, headers);
+            default ->
+                status >= 500 ? new ServerException(status, error, headers) : new ApiException(status, error, headers);
         };
     }
 
@@ -83,6 +85,7 @@ public class ApiException extends RuntimeException {
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + ": " + status + " " + error + requestId().map(id -> " (request " + id + ")").orElse("");
+        return getClass().getSimpleName() + ": " + status + " " + error
+                + requestId().map(id -> " (request " + id + ")").orElse("");
     }
 }

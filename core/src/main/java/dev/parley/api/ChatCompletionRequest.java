@@ -20,7 +20,10 @@ public record ChatCompletionRequest(
         Integer n,
         Boolean stream,
         StreamOptions streamOptions,
-        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> stop,
+
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+        List<String> stop,
+
         Integer maxTokens,
         Integer maxCompletionTokens,
         Double presencePenalty,
@@ -113,36 +116,153 @@ public record ChatCompletionRequest(
             functionCall = r.functionCall;
         }
 
-        public Builder model(String model) { this.model = model; return this; }
-        public Builder messages(List<ChatMessage> messages) { this.messages = messages; return this; }
-        public Builder messages(ChatMessage... messages) { return messages(List.of(messages)); }
-        public Builder temperature(Double temperature) { this.temperature = temperature; return this; }
-        public Builder topP(Double topP) { this.topP = topP; return this; }
-        public Builder n(Integer n) { this.n = n; return this; }
-        public Builder stream(Boolean stream) { this.stream = stream; return this; }
-        public Builder streamOptions(StreamOptions streamOptions) { this.streamOptions = streamOptions; return this; }
-        public Builder stop(List<String> stop) { this.stop = stop; return this; }
-        public Builder stop(String... stop) { return stop(List.of(stop)); }
-        public Builder maxTokens(Integer maxTokens) { this.maxTokens = maxTokens; return this; }
-        public Builder maxCompletionTokens(Integer max) { this.maxCompletionTokens = max; return this; }
-        public Builder presencePenalty(Double penalty) { this.presencePenalty = penalty; return this; }
-        public Builder frequencyPenalty(Double penalty) { this.frequencyPenalty = penalty; return this; }
-        public Builder logitBias(Map<String, Double> logitBias) { this.logitBias = logitBias; return this; }
-        public Builder logprobs(Boolean logprobs) { this.logprobs = logprobs; return this; }
-        public Builder topLogprobs(Integer topLogprobs) { this.topLogprobs = topLogprobs; return this; }
-        public Builder seed(Long seed) { this.seed = seed; return this; }
-        public Builder user(String user) { this.user = user; return this; }
-        public Builder responseFormat(ResponseFormat format) { this.responseFormat = format; return this; }
-        public Builder tools(List<Tool> tools) { this.tools = tools; return this; }
-        public Builder toolChoice(ToolChoice toolChoice) { this.toolChoice = toolChoice; return this; }
-        public Builder parallelToolCalls(Boolean parallel) { this.parallelToolCalls = parallel; return this; }
-        public Builder functions(List<FunctionDefinition> functions) { this.functions = functions; return this; }
-        public Builder functionCall(JsonNode functionCall) { this.functionCall = functionCall; return this; }
+        public Builder model(String model) {
+            this.model = model;
+            return this;
+        }
+
+        public Builder messages(List<ChatMessage> messages) {
+            this.messages = messages;
+            return this;
+        }
+
+        public Builder messages(ChatMessage... messages) {
+            return messages(List.of(messages));
+        }
+
+        public Builder temperature(Double temperature) {
+            this.temperature = temperature;
+            return this;
+        }
+
+        public Builder topP(Double topP) {
+            this.topP = topP;
+            return this;
+        }
+
+        public Builder n(Integer n) {
+            this.n = n;
+            return this;
+        }
+
+        public Builder stream(Boolean stream) {
+            this.stream = stream;
+            return this;
+        }
+
+        public Builder streamOptions(StreamOptions streamOptions) {
+            this.streamOptions = streamOptions;
+            return this;
+        }
+
+        public Builder stop(List<String> stop) {
+            this.stop = stop;
+            return this;
+        }
+
+        public Builder stop(String... stop) {
+            return stop(List.of(stop));
+        }
+
+        public Builder maxTokens(Integer maxTokens) {
+            this.maxTokens = maxTokens;
+            return this;
+        }
+
+        public Builder maxCompletionTokens(Integer max) {
+            this.maxCompletionTokens = max;
+            return this;
+        }
+
+        public Builder presencePenalty(Double penalty) {
+            this.presencePenalty = penalty;
+            return this;
+        }
+
+        public Builder frequencyPenalty(Double penalty) {
+            this.frequencyPenalty = penalty;
+            return this;
+        }
+
+        public Builder logitBias(Map<String, Double> logitBias) {
+            this.logitBias = logitBias;
+            return this;
+        }
+
+        public Builder logprobs(Boolean logprobs) {
+            this.logprobs = logprobs;
+            return this;
+        }
+
+        public Builder topLogprobs(Integer topLogprobs) {
+            this.topLogprobs = topLogprobs;
+            return this;
+        }
+
+        public Builder seed(Long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Builder user(String user) {
+            this.user = user;
+            return this;
+        }
+
+        public Builder responseFormat(ResponseFormat format) {
+            this.responseFormat = format;
+            return this;
+        }
+
+        public Builder tools(List<Tool> tools) {
+            this.tools = tools;
+            return this;
+        }
+
+        public Builder toolChoice(ToolChoice toolChoice) {
+            this.toolChoice = toolChoice;
+            return this;
+        }
+
+        public Builder parallelToolCalls(Boolean parallel) {
+            this.parallelToolCalls = parallel;
+            return this;
+        }
+
+        public Builder functions(List<FunctionDefinition> functions) {
+            this.functions = functions;
+            return this;
+        }
+
+        public Builder functionCall(JsonNode functionCall) {
+            this.functionCall = functionCall;
+            return this;
+        }
 
         public ChatCompletionRequest build() {
-            return new ChatCompletionRequest(model, messages, temperature, topP, n, stream, streamOptions, stop,
-                    maxTokens, maxCompletionTokens, presencePenalty, frequencyPenalty, logitBias, logprobs,
-                    topLogprobs, seed, user, responseFormat, tools, toolChoice, parallelToolCalls, functions,
+            return new ChatCompletionRequest(
+                    model,
+                    messages,
+                    temperature,
+                    topP,
+                    n,
+                    stream,
+                    streamOptions,
+                    stop,
+                    maxTokens,
+                    maxCompletionTokens,
+                    presencePenalty,
+                    frequencyPenalty,
+                    logitBias,
+                    logprobs,
+                    topLogprobs,
+                    seed,
+                    user,
+                    responseFormat,
+                    tools,
+                    toolChoice,
+                    parallelToolCalls,
+                    functions,
                     functionCall);
         }
     }

@@ -21,7 +21,10 @@ public record CompletionRequest(
         StreamOptions streamOptions,
         Integer logprobs,
         Boolean echo,
-        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> stop,
+
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+        List<String> stop,
+
         Double presencePenalty,
         Double frequencyPenalty,
         Integer bestOf,
@@ -33,23 +36,91 @@ public record CompletionRequest(
     public static final int DEFAULT_MAX_TOKENS = 16;
 
     public static CompletionRequest of(String model, String prompt) {
-        return new CompletionRequest(model, Prompt.of(prompt), null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null);
+        return new CompletionRequest(
+                model,
+                Prompt.of(prompt),
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null,
+                null);
     }
 
     public CompletionRequest withMaxTokens(Integer maxTokens) {
-        return new CompletionRequest(model, prompt, suffix, maxTokens, temperature, topP, n, stream, streamOptions,
-                logprobs, echo, stop, presencePenalty, frequencyPenalty, bestOf, logitBias, seed, user);
+        return new CompletionRequest(
+                model,
+                prompt,
+                suffix,
+                maxTokens,
+                temperature,
+                topP,
+                n,
+                stream,
+                streamOptions,
+                logprobs,
+                echo,
+                stop,
+                presencePenalty,
+                frequencyPenalty,
+                bestOf,
+                logitBias,
+                seed,
+                user);
     }
 
     public CompletionRequest withTemperature(Double temperature) {
-        return new CompletionRequest(model, prompt, suffix, maxTokens, temperature, topP, n, stream, streamOptions,
-                logprobs, echo, stop, presencePenalty, frequencyPenalty, bestOf, logitBias, seed, user);
+        return new CompletionRequest(
+                model,
+                prompt,
+                suffix,
+                maxTokens,
+                temperature,
+                topP,
+                n,
+                stream,
+                streamOptions,
+                logprobs,
+                echo,
+                stop,
+                presencePenalty,
+                frequencyPenalty,
+                bestOf,
+                logitBias,
+                seed,
+                user);
     }
 
     public CompletionRequest withStream(Boolean stream) {
-        return new CompletionRequest(model, prompt, suffix, maxTokens, temperature, topP, n, stream, streamOptions,
-                logprobs, echo, stop, presencePenalty, frequencyPenalty, bestOf, logitBias, seed, user);
+        return new CompletionRequest(
+                model,
+                prompt,
+                suffix,
+                maxTokens,
+                temperature,
+                topP,
+                n,
+                stream,
+                streamOptions,
+                logprobs,
+                echo,
+                stop,
+                presencePenalty,
+                frequencyPenalty,
+                bestOf,
+                logitBias,
+                seed,
+                user);
     }
 
     public boolean streaming() {

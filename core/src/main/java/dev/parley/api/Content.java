@@ -35,10 +35,11 @@ public sealed interface Content {
     default String text() {
         return switch (this) {
             case Text(var text) -> text;
-            case Parts(var parts) -> parts.stream()
-                    .filter(part -> part.text() != null)
-                    .map(ContentPart::text)
-                    .collect(Collectors.joining());
+            case Parts(var parts) ->
+                parts.stream()
+                        .filter(part -> part.text() != null)
+                        .map(ContentPart::text)
+                        .collect(Collectors.joining());
         };
     }
 

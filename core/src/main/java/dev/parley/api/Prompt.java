@@ -49,7 +49,8 @@ public sealed interface Prompt {
             switch (prompt) {
                 case Texts(var texts) when texts.size() == 1 -> out.writeString(texts.getFirst());
                 case Texts(var texts) -> provider.defaultSerializeValue(texts, out);
-                case Tokens(var tokens) when tokens.size() == 1 -> provider.defaultSerializeValue(tokens.getFirst(), out);
+                case Tokens(var tokens)
+                when tokens.size() == 1 -> provider.defaultSerializeValue(tokens.getFirst(), out);
                 case Tokens(var tokens) -> provider.defaultSerializeValue(tokens, out);
             }
         }

@@ -28,6 +28,7 @@ public class RateLimitException extends ApiException {
      * Empty when the response said none of these.
      */
     public Optional<Duration> retryAfter(Instant now) {
-        return RetryAfter.parse(headers(), now).or(() -> Optional.ofNullable(rateLimit().resetWait()));
+        return RetryAfter.parse(headers(), now)
+                .or(() -> Optional.ofNullable(rateLimit().resetWait()));
     }
 }

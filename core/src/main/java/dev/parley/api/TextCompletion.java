@@ -9,7 +9,13 @@ import java.util.Map;
  * stream (which repeats one {@code id} and {@code created}). {@code usage} is null on stream events.
  */
 public record TextCompletion(
-        String id, String object, long created, String model, List<Choice> choices, Usage usage, String systemFingerprint) {
+        String id,
+        String object,
+        long created,
+        String model,
+        List<Choice> choices,
+        Usage usage,
+        String systemFingerprint) {
 
     public static final String OBJECT = "text_completion";
 

@@ -47,7 +47,8 @@ public final class RateLimitDuration {
                 default -> throw bad(text);
             };
             try {
-                nanos = Math.addExact(nanos, number.multiply(BigDecimal.valueOf(unit)).longValue());
+                nanos = Math.addExact(
+                        nanos, number.multiply(BigDecimal.valueOf(unit)).longValue());
             } catch (ArithmeticException e) {
                 throw bad(text);
             }
@@ -84,7 +85,10 @@ public final class RateLimitDuration {
     }
 
     private static String decimal(long nanos, long unit) {
-        return BigDecimal.valueOf(nanos).divide(BigDecimal.valueOf(unit)).stripTrailingZeros().toPlainString();
+        return BigDecimal.valueOf(nanos)
+                .divide(BigDecimal.valueOf(unit))
+                .stripTrailingZeros()
+                .toPlainString();
     }
 
     private static IllegalArgumentException bad(String text) {

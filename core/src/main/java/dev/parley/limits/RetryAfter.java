@@ -33,7 +33,8 @@ public final class RetryAfter {
         Duration seconds = decimal(value, 1_000_000_000L);
         if (seconds != null) return Optional.of(seconds);
         try {
-            Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+            Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME)
+                    .toInstant();
             return Optional.of(at.isAfter(now) ? Duration.between(now, at) : Duration.ZERO);
         } catch (DateTimeParseException e) {
             return Optional.empty();

@@ -15,7 +15,8 @@ public record TokenBucket(long limit, Duration window) {
 
     public TokenBucket {
         if (limit < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit);
-        if (window.isNegative() || window.isZero()) throw new IllegalArgumentException("window must be positive, got " + window);
+        if (window.isNegative() || window.isZero())
+            throw new IllegalArgumentException("window must be positive, got " + window);
     }
 
     public long windowMicros() {

@@ -94,7 +94,8 @@ public final class SseParser {
 
     private Optional<SseEvent> dispatch() {
         Optional<SseEvent> dispatched = dataSeen
-                ? Optional.of(new SseEvent(event == null || event.isEmpty() ? null : event, lastId, data.toString(), retry))
+                ? Optional.of(
+                        new SseEvent(event == null || event.isEmpty() ? null : event, lastId, data.toString(), retry))
                 : Optional.empty();
         data.setLength(0);
         dataSeen = false;

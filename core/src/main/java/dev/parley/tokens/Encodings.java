@@ -29,9 +29,18 @@ public final class Encodings {
             R50K_BASE, Map.of(ENDOFTEXT, 50256),
             P50K_BASE, Map.of(ENDOFTEXT, 50256),
             P50K_EDIT, Map.of(ENDOFTEXT, 50256, FIM_PREFIX, 50281, FIM_MIDDLE, 50282, FIM_SUFFIX, 50283),
-            CL100K_BASE, Map.of(
-                    ENDOFTEXT, 100257, FIM_PREFIX, 100258, FIM_MIDDLE, 100259, FIM_SUFFIX, 100260,
-                    ENDOFPROMPT, 100276),
+            CL100K_BASE,
+                    Map.of(
+                            ENDOFTEXT,
+                            100257,
+                            FIM_PREFIX,
+                            100258,
+                            FIM_MIDDLE,
+                            100259,
+                            FIM_SUFFIX,
+                            100260,
+                            ENDOFPROMPT,
+                            100276),
             O200K_BASE, Map.of(ENDOFTEXT, 199999, ENDOFPROMPT, 200018));
 
     private static final List<String> NAMES = List.of(O200K_BASE, CL100K_BASE, P50K_BASE, P50K_EDIT, R50K_BASE);

@@ -58,8 +58,8 @@ final class FunctionNamespace {
             JsonNode schema = property.getValue();
             String description = schema.path("description").asText("");
             if (!description.isEmpty() && indent < 2) lines.add("// " + description);
-            boolean isRequired = StreamSupport.stream(required.spliterator(), false)
-                    .anyMatch(value -> name.equals(value.asText()));
+            boolean isRequired =
+                    StreamSupport.stream(required.spliterator(), false).anyMatch(value -> name.equals(value.asText()));
             lines.add(name + (isRequired ? "" : "?") + ": " + type(schema, indent) + ",");
         }
         String pad = " ".repeat(indent);

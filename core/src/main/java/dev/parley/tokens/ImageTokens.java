@@ -61,8 +61,10 @@ final class ImageTokens {
             return new int[] {b.getInt(16), b.getInt(20)};
         }
         if (b.remaining() >= 10 && b.get(0) == 'G' && b.get(1) == 'I' && b.get(2) == 'F') {
-            return new int[] {Short.toUnsignedInt(Short.reverseBytes(b.getShort(6))),
-                Short.toUnsignedInt(Short.reverseBytes(b.getShort(8)))};
+            return new int[] {
+                Short.toUnsignedInt(Short.reverseBytes(b.getShort(6))),
+                Short.toUnsignedInt(Short.reverseBytes(b.getShort(8)))
+            };
         }
         if (b.remaining() >= 4 && Short.toUnsignedInt(b.getShort(0)) == 0xFFD8) return jpegSize(b);
         return null;
@@ -78,7 +80,8 @@ final class ImageTokens {
                 at++;
                 continue;
             }
-            boolean startOfFrame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+            boolean startOfFrame =
+                    marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
             if (startOfFrame) {
                 return new int[] {Short.toUnsignedInt(b.getShort(at + 7)), Short.toUnsignedInt(b.getShort(at + 5))};
             }

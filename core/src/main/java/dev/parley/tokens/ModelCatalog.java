@@ -43,22 +43,26 @@ public final class ModelCatalog {
         if (model.startsWith("ft:")) {
             String base = model.substring(3).split(":", 2)[0];
             ModelLookup ofBase = lookup(base);
-            String warning = ofBase.warning() == null
-                    ? null
-                    : "fine-tuned model '%s': %s".formatted(model, ofBase.warning());
+            String warning =
+                    ofBase.warning() == null ? null : "fine-tuned model '%s': %s".formatted(model, ofBase.warning());
             return new ModelLookup(model, ofBase.model().named(model), warning);
         }
 
         var family = ModelTable.familyOf(model);
         if (family != null) {
             ModelInfo like = ModelTable.MODELS.get(family.getValue());
-            return new ModelLookup(model, like.named(model), "model '%s' is not in the catalog; counting it as %s (%s)"
-                    .formatted(model, family.getValue(), like.encoding()));
+            return new ModelLookup(
+                    model,
+                    like.named(model),
+                    "model '%s' is not in the catalog; counting it as %s (%s)"
+                            .formatted(model, family.getValue(), like.encoding()));
         }
 
-        ModelInfo fallback = new ModelInfo(
-                model, Encodings.CL100K_BASE, null, null, ModelInfo.Kind.CHAT, MessageRules.STANDARD);
-        return new ModelLookup(model, fallback,
+        ModelInfo fallback =
+                new ModelInfo(model, Encodings.CL100K_BASE, null, null, ModelInfo.Kind.CHAT, MessageRules.STANDARD);
+        return new ModelLookup(
+                model,
+                fallback,
                 "model '%s' not found; counting with cl100k_base and the message rules of gpt-4-0613".formatted(model));
     }
 

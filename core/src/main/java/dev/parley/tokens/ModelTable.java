@@ -79,38 +79,90 @@ final class ModelTable {
         // gpt-4
         chat(t, CL100K_BASE, 8_192, 8_192, "gpt-4", "gpt-4-0314", "gpt-4-0613");
         chat(t, CL100K_BASE, 32_768, null, "gpt-4-32k", "gpt-4-32k-0314", "gpt-4-32k-0613");
-        chat(t, CL100K_BASE, K128, 4_096,
-                "gpt-4-turbo", "gpt-4-turbo-2024-04-09", "gpt-4-turbo-preview", "gpt-4-1106-preview",
-                "gpt-4-0125-preview", "gpt-4-vision-preview", "gpt-4-1106-vision-preview");
+        chat(
+                t,
+                CL100K_BASE,
+                K128,
+                4_096,
+                "gpt-4-turbo",
+                "gpt-4-turbo-2024-04-09",
+                "gpt-4-turbo-preview",
+                "gpt-4-1106-preview",
+                "gpt-4-0125-preview",
+                "gpt-4-vision-preview",
+                "gpt-4-1106-vision-preview");
         // gpt-4o and later: o200k_base
         chat(t, O200K_BASE, K128, 16_384, "gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-2024-11-20", "chatgpt-4o-latest");
         chat(t, O200K_BASE, K128, 4_096, "gpt-4o-2024-05-13");
         chat(t, O200K_BASE, K128, 16_384, "gpt-4o-mini", "gpt-4o-mini-2024-07-18");
-        chat(t, O200K_BASE, 1_047_576, 32_768,
-                "gpt-4.1", "gpt-4.1-2025-04-14", "gpt-4.1-mini", "gpt-4.1-mini-2025-04-14",
-                "gpt-4.1-nano", "gpt-4.1-nano-2025-04-14");
+        chat(
+                t,
+                O200K_BASE,
+                1_047_576,
+                32_768,
+                "gpt-4.1",
+                "gpt-4.1-2025-04-14",
+                "gpt-4.1-mini",
+                "gpt-4.1-mini-2025-04-14",
+                "gpt-4.1-nano",
+                "gpt-4.1-nano-2025-04-14");
         chat(t, O200K_BASE, K128, 16_384, "gpt-4.5-preview", "gpt-4.5-preview-2025-02-27");
-        chat(t, O200K_BASE, 400_000, 128_000,
-                "gpt-5", "gpt-5-2025-08-07", "gpt-5-mini", "gpt-5-mini-2025-08-07", "gpt-5-nano", "gpt-5-nano-2025-08-07");
+        chat(
+                t,
+                O200K_BASE,
+                400_000,
+                128_000,
+                "gpt-5",
+                "gpt-5-2025-08-07",
+                "gpt-5-mini",
+                "gpt-5-mini-2025-08-07",
+                "gpt-5-nano",
+                "gpt-5-nano-2025-08-07");
         // reasoning models
         chat(t, O200K_BASE, 200_000, 100_000, "o1", "o1-2024-12-17");
         chat(t, O200K_BASE, K128, 32_768, "o1-preview", "o1-preview-2024-09-12");
         chat(t, O200K_BASE, K128, 65_536, "o1-mini", "o1-mini-2024-09-12");
-        chat(t, O200K_BASE, 200_000, 100_000,
-                "o3", "o3-2025-04-16", "o3-mini", "o3-mini-2025-01-31", "o4-mini", "o4-mini-2025-04-16");
+        chat(
+                t,
+                O200K_BASE,
+                200_000,
+                100_000,
+                "o3",
+                "o3-2025-04-16",
+                "o3-mini",
+                "o3-mini-2025-01-31",
+                "o4-mini",
+                "o4-mini-2025-04-16");
         // completion models
         completion(t, CL100K_BASE, 4_096, "gpt-3.5-turbo-instruct", "gpt-3.5-turbo-instruct-0914");
         completion(t, CL100K_BASE, 16_384, "davinci-002", "babbage-002");
         completion(t, P50K_BASE, 4_097, "text-davinci-003", "text-davinci-002");
-        completion(t, R50K_BASE, 2_049,
-                "text-davinci-001", "text-curie-001", "text-babbage-001", "text-ada-001",
-                "davinci", "curie", "babbage", "ada");
+        completion(
+                t,
+                R50K_BASE,
+                2_049,
+                "text-davinci-001",
+                "text-curie-001",
+                "text-babbage-001",
+                "text-ada-001",
+                "davinci",
+                "curie",
+                "babbage",
+                "ada");
         completion(t, P50K_BASE, 8_001, "code-davinci-002", "code-davinci-001");
         completion(t, P50K_BASE, 2_048, "code-cushman-002", "code-cushman-001");
         completion(t, P50K_EDIT, null, "text-davinci-edit-001", "code-davinci-edit-001");
         // embeddings
-        put(t, EMBEDDING, CL100K_BASE, 8_191, null, MessageRules.STANDARD,
-                "text-embedding-ada-002", "text-embedding-3-small", "text-embedding-3-large");
+        put(
+                t,
+                EMBEDDING,
+                CL100K_BASE,
+                8_191,
+                null,
+                MessageRules.STANDARD,
+                "text-embedding-ada-002",
+                "text-embedding-3-small",
+                "text-embedding-3-large");
         return t;
     }
 
@@ -118,7 +170,8 @@ final class ModelTable {
         return new ArrayList<>(MODELS.keySet());
     }
 
-    private static void chat(Map<String, ModelInfo> t, String encoding, Integer context, Integer output, String... names) {
+    private static void chat(
+            Map<String, ModelInfo> t, String encoding, Integer context, Integer output, String... names) {
         put(t, CHAT, encoding, context, output, MessageRules.STANDARD, names);
     }
 
@@ -127,7 +180,12 @@ final class ModelTable {
     }
 
     private static void put(
-            Map<String, ModelInfo> t, Kind kind, String encoding, Integer context, Integer output, MessageRules rules,
+            Map<String, ModelInfo> t,
+            Kind kind,
+            String encoding,
+            Integer context,
+            Integer output,
+            MessageRules rules,
             String... names) {
         for (String name : names) {
             if (t.put(name, new ModelInfo(name, encoding, context, output, kind, rules)) != null) {

@@ -22,15 +22,19 @@ class ApiExceptionTest {
         assertThat(e.rateLimit().remainingRequests()).isZero();
         assertThat(ApiException.of(429, new ApiError("no", "insufficient_quota", null, "insufficient_quota"), headers))
                 .isInstanceOf(QuotaExceededException.class);
-        assertThat(ApiException.of(503, LIMITED, headers)).isInstanceOf(ServerException.class).extracting(ApiException::status).isEqualTo(503);
+        assertThat(ApiException.of(503, LIMITED, headers))
+                .isInstanceOf(ServerException.class)
+                .extracting(ApiException::status)
+                .isEqualTo(503);
     }
 
     @Test
     void aRateLimitSaysHowLongToWaitFromRetryAfterElseFromTheReset() {
         Instant now = Instant.parse("2026-11-25T20:00:00Z");
-        var withRetryAfter = (RateLimitException) ApiException.of(429, LIMITED, Map.of(
-                "retry-after", List.of("3"), "x-ratelimit-reset-requests", List.of("20s")));
-        var withReset = (RateLimitException) ApiException.of(429, LIMITED, Map.of("x-ratelimit-reset-requests", List.of("20s")));
+        var withRetryAfter = (RateLimitException) ApiException.of(
+                429, LIMITED, Map.of("retry-after", List.of("3"), "x-ratelimit-reset-requests", List.of("20s")));
+        var withReset = (RateLimitException)
+                ApiException.of(429, LIMITED, Map.of("x-ratelimit-reset-requests", List.of("20s")));
         assertThat(withRetryAfter.retryAfter(now)).contains(Duration.ofSeconds(3));
         assertThat(withReset.retryAfter(now)).contains(Duration.ofSeconds(20));
         assertThat(new RateLimitException(LIMITED).retryAfter(now)).isEmpty();

@@ -70,7 +70,8 @@ class WireRoundTripTest {
 
     @Test
     void readsTheSeedStreamIntoTheDeltaTextsTheNotebookJoins() {
-        String joined = fixture("chat-chunks.jsonl").lines()
+        String joined = fixture("chat-chunks.jsonl")
+                .lines()
                 .map(line -> Json.read(line, ChatCompletionChunk.class).deltaText())
                 .reduce("", String::concat);
         assertThat(joined).isEqualTo("\n\n2");
@@ -87,7 +88,8 @@ class WireRoundTripTest {
 
     @Test
     void toleratesFieldsItDoesNotKnow() {
-        var message = Json.read("{\"role\":\"user\",\"content\":\"hi\",\"audio\":{\"id\":\"x\"},\"future\":1}", ChatMessage.class);
+        var message = Json.read(
+                "{\"role\":\"user\",\"content\":\"hi\",\"audio\":{\"id\":\"x\"},\"future\":1}", ChatMessage.class);
         assertThat(message).isEqualTo(ChatMessage.user("hi"));
     }
 
@@ -110,13 +112,16 @@ class WireRoundTripTest {
     }
 
     private static Prompt prompt(String json) {
-        return Json.read("{\"model\":\"m\",\"prompt\":" + json + "}", CompletionRequest.class).prompt();
+        return Json.read("{\"model\":\"m\",\"prompt\":" + json + "}", CompletionRequest.class)
+                .prompt();
     }
 
     @Test
     void readsContentAsAStringOrParts() {
-        var parts = Json.read("{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
-                + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}},{\"type\":\"text\",\"text\":\"b\"}]}", ChatMessage.class);
+        var parts = Json.read(
+                "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+                        + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}},{\"type\":\"text\",\"text\":\"b\"}]}",
+                ChatMessage.class);
         assertThat(parts.content()).isInstanceOf(Content.Parts.class);
         assertThat(parts.text()).isEqualTo("ab");
         assertThat(Json.write(parts)).contains("\"image_url\":{\"url\":\"u\"}");
@@ -125,7 +130,8 @@ class WireRoundTripTest {
     @Test
     void writesToolChoiceInBothShapes() {
         assertThat(Json.write(ToolChoice.AUTO)).isEqualTo("\"auto\"");
-        assertThat(Json.write(ToolChoice.function("f"))).isEqualTo("{\"type\":\"function\",\"function\":{\"name\":\"f\"}}");
+        assertThat(Json.write(ToolChoice.function("f")))
+                .isEqualTo("{\"type\":\"function\",\"function\":{\"name\":\"f\"}}");
     }
 
     @Test
@@ -143,7 +149,10 @@ class WireRoundTripTest {
         assertThat(ApiException.of(400, rate)).isInstanceOf(InvalidRequestException.class);
         assertThat(ApiException.of(401, rate)).isInstanceOf(AuthenticationException.class);
         assertThat(ApiException.of(404, rate)).isInstanceOf(NotFoundException.class);
-        assertThat(ApiException.of(503, rate)).isInstanceOf(ServerException.class).extracting(ApiException::status).isEqualTo(503);
+        assertThat(ApiException.of(503, rate))
+                .isInstanceOf(ServerException.class)
+                .extracting(ApiException::status)
+                .isEqualTo(503);
         assertThat(ApiException.of(409, rate).getClass()).isEqualTo(ApiException.class);
     }
 

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class RateLimitDurationTest {
 
@@ -33,7 +33,8 @@ class RateLimitDurationTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"0, 0", "1m, 60000000000", "1.5h, 5400000000000", "2us, 2000", "1m30s, 90000000000", "  7s , 7000000000"})
+    @CsvSource({"0, 0", "1m, 60000000000", "1.5h, 5400000000000", "2us, 2000", "1m30s, 90000000000", "  7s , 7000000000"
+    })
     void readsOtherSpellingsGoAccepts(String text, long nanos) {
         assertThat(RateLimitDuration.parse(text)).isEqualTo(Duration.ofNanos(nanos));
     }
@@ -46,7 +47,8 @@ class RateLimitDurationTest {
 
     @Test
     void rejectsNegativeDurationsOnOutput() {
-        assertThatThrownBy(() -> RateLimitDuration.format(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> RateLimitDuration.format(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -60,7 +62,8 @@ class RateLimitDurationTest {
                 default -> random.nextLong(1_000_000_000_000_000L);
             };
             Duration duration = Duration.ofNanos(nanos);
-            assertThat(RateLimitDuration.parse(RateLimitDuration.format(duration))).isEqualTo(duration);
+            assertThat(RateLimitDuration.parse(RateLimitDuration.format(duration)))
+                    .isEqualTo(duration);
         }
     }
 }

@@ -18,15 +18,20 @@ class RateLimitSnapshotTest {
                 "x-ratelimit-remaining-tokens", List.of("149984"),
                 "x-ratelimit-reset-requests", List.of("1s"),
                 "x-ratelimit-reset-tokens", List.of("6m0s")));
-        assertThat(snapshot).isEqualTo(new RateLimitSnapshot(
-                60L, 150_000L, 59L, 149_984L, Duration.ofSeconds(1), Duration.ofMinutes(6)));
+        assertThat(snapshot)
+                .isEqualTo(new RateLimitSnapshot(
+                        60L, 150_000L, 59L, 149_984L, Duration.ofSeconds(1), Duration.ofMinutes(6)));
     }
 
     @Test
     void leavesAbsentAndMalformedHeadersNull() {
         var snapshot = RateLimitSnapshot.parse(Map.of(
-                "x-ratelimit-limit-requests", List.of("lots"), "x-ratelimit-reset-tokens", List.of("soon"),
-                "x-ratelimit-remaining-tokens", List.of("12")));
+                "x-ratelimit-limit-requests",
+                List.of("lots"),
+                "x-ratelimit-reset-tokens",
+                List.of("soon"),
+                "x-ratelimit-remaining-tokens",
+                List.of("12")));
         assertThat(snapshot).isEqualTo(new RateLimitSnapshot(null, null, null, 12L, null, null));
         assertThat(RateLimitSnapshot.parse(Map.of())).isEqualTo(RateLimitSnapshot.EMPTY);
         assertThat(RateLimitSnapshot.EMPTY.isEmpty()).isTrue();
@@ -36,7 +41,9 @@ class RateLimitSnapshotTest {
     void writesHeadersThatReadBackTheSame() {
         var snapshot = new RateLimitSnapshot(60L, 1000L, 0L, 10L, Duration.ofMillis(120), Duration.ofMillis(17_280));
         Map<String, String> headers = snapshot.toHeaders();
-        assertThat(headers).containsEntry("x-ratelimit-reset-requests", "120ms").containsEntry("x-ratelimit-reset-tokens", "17.28s");
+        assertThat(headers)
+                .containsEntry("x-ratelimit-reset-requests", "120ms")
+                .containsEntry("x-ratelimit-reset-tokens", "17.28s");
         var asLists = new java.util.HashMap<String, List<String>>();
         headers.forEach((name, value) -> asLists.put(name, List.of(value)));
         assertThat(RateLimitSnapshot.parse(asLists)).isEqualTo(snapshot);

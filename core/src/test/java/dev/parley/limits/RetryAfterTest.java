@@ -34,7 +34,8 @@ class RetryAfterTest {
     void readsRetryAfterAsAnHttpDateMeasuredFromNow() {
         assertThat(RetryAfter.parse(headers("retry-after", "Wed, 25 Nov 2026 20:00:30 GMT"), NOW))
                 .contains(Duration.ofSeconds(30));
-        assertThat(RetryAfter.parse(headers("retry-after", "Wed, 25 Nov 2026 19:00:00 GMT"), NOW)).contains(Duration.ZERO);
+        assertThat(RetryAfter.parse(headers("retry-after", "Wed, 25 Nov 2026 19:00:00 GMT"), NOW))
+                .contains(Duration.ZERO);
     }
 
     @Test
@@ -42,11 +43,14 @@ class RetryAfterTest {
         assertThat(RetryAfter.parse(Map.of(), NOW)).isEmpty();
         assertThat(RetryAfter.parse(headers("retry-after", "soon"), NOW)).isEmpty();
         assertThat(RetryAfter.parse(headers("retry-after", "-3"), NOW)).isEmpty();
-        assertThat(RetryAfter.parse(headers("retry-after-ms", "x", "retry-after", "4"), NOW)).contains(Duration.ofSeconds(4));
+        assertThat(RetryAfter.parse(headers("retry-after-ms", "x", "retry-after", "4"), NOW))
+                .contains(Duration.ofSeconds(4));
     }
 
     @Test
     void writesSecondsRoundedUpAndMilliseconds() {
-        assertThat(RetryAfter.toHeaders(Duration.ofMillis(1200))).containsEntry("retry-after", "2").containsEntry("retry-after-ms", "1200");
+        assertThat(RetryAfter.toHeaders(Duration.ofMillis(1200)))
+                .containsEntry("retry-after", "2")
+                .containsEntry("retry-after-ms", "1200");
     }
 }

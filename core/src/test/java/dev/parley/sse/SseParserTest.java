@@ -15,7 +15,8 @@ class SseParserTest {
 
     @Test
     void joinsMultiLineDataWithNewlines() {
-        assertThat(SseParser.parseAll("data: {\"a\":\r\ndata: 1}\r\n\r\n")).containsExactly(SseEvent.data("{\"a\":\n1}"));
+        assertThat(SseParser.parseAll("data: {\"a\":\r\ndata: 1}\r\n\r\n"))
+                .containsExactly(SseEvent.data("{\"a\":\n1}"));
     }
 
     @Test
@@ -77,13 +78,16 @@ class SseParserTest {
 
     @Test
     void findsLinesSplitAnywhereAcrossPiecesIncludingBetweenCrAndLf() {
-        byte[] bytes = "data: h\u00e9llo\r\ndata: w\r\n\r\n: ka\r\ndata: [DONE]\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] bytes = "data: h\u00e9llo\r\ndata: w\r\n\r\n: ka\r\ndata: [DONE]\r\n\r\n"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
         String text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
         for (int split = 0; split <= text.length(); split++) {
             var parser = new SseParser();
             var events = new ArrayList<SseEvent>(parser.feed(text.substring(0, split)));
             events.addAll(parser.feed(text.substring(split)));
-            assertThat(events).as("split at %d", split).containsExactly(SseEvent.data("h\u00e9llo\nw"), SseEvent.data("[DONE]"));
+            assertThat(events)
+                    .as("split at %d", split)
+                    .containsExactly(SseEvent.data("h\u00e9llo\nw"), SseEvent.data("[DONE]"));
         }
     }
 

@@ -22,7 +22,8 @@ class SseWriterTest {
 
     @Test
     void writesEventIdAndRetryFieldsBeforeData() {
-        assertThat(SseWriter.format(new SseEvent("e", "9", "x", 250L))).isEqualTo("event: e\nid: 9\nretry: 250\ndata: x\n\n");
+        assertThat(SseWriter.format(new SseEvent("e", "9", "x", 250L)))
+                .isEqualTo("event: e\nid: 9\nretry: 250\ndata: x\n\n");
     }
 
     @Test

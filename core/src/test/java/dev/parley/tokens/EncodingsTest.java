@@ -20,9 +20,13 @@ class EncodingsTest {
     static final List<String> ALL = List.of("r50k_base", "p50k_base", "p50k_edit", "cl100k_base", "o200k_base");
 
     static Stream<Arguments> publishedIds() {
-        return StreamSupport.stream(Fixtures.json("published-ids.json").path("cases").spliterator(), false)
-                .map(c -> Arguments.of(c.path("encoding").asText(), c.path("text").asText(),
-                        "allowed".equals(c.path("special").asText()) ? Special.ALLOWED : Special.AS_TEXT, ids(c)));
+        return StreamSupport.stream(
+                        Fixtures.json("published-ids.json").path("cases").spliterator(), false)
+                .map(c -> Arguments.of(
+                        c.path("encoding").asText(),
+                        c.path("text").asText(),
+                        "allowed".equals(c.path("special").asText()) ? Special.ALLOWED : Special.AS_TEXT,
+                        ids(c)));
     }
 
     @ParameterizedTest(name = "{0}: {1}")
@@ -54,7 +58,9 @@ class EncodingsTest {
         for (String name : ALL) {
             Encoding e = Encodings.byName(name);
             e.specialTokens().forEach((token, id) -> {
-                assertThat(e.encode("a" + token + "b", Special.ALLOWED)).contains(id).hasSize(3);
+                assertThat(e.encode("a" + token + "b", Special.ALLOWED))
+                        .contains(id)
+                        .hasSize(3);
                 assertThat(e.decode(new int[] {id})).isEqualTo(token);
             });
         }
@@ -63,15 +69,26 @@ class EncodingsTest {
     @Test
     void knowsTheSpecialTokensTiktokenDefines() {
         assertThat(Encodings.byName("o200k_base").specialTokens())
-                .containsEntry("<|endoftext|>", 199999).containsEntry("<|endofprompt|>", 200018).hasSize(2);
-        assertThat(Encodings.byName("cl100k_base").specialTokens()).containsEntry("<|endofprompt|>", 100276).hasSize(5);
-        assertThat(Encodings.byName("p50k_edit").specialTokens()).containsEntry("<|fim_suffix|>", 50283).hasSize(4);
+                .containsEntry("<|endoftext|>", 199999)
+                .containsEntry("<|endofprompt|>", 200018)
+                .hasSize(2);
+        assertThat(Encodings.byName("cl100k_base").specialTokens())
+                .containsEntry("<|endofprompt|>", 100276)
+                .hasSize(5);
+        assertThat(Encodings.byName("p50k_edit").specialTokens())
+                .containsEntry("<|fim_suffix|>", 50283)
+                .hasSize(4);
         assertThat(Encodings.byName("r50k_base").specialTokens()).containsOnlyKeys("<|endoftext|>");
     }
 
     static Stream<Arguments> roundTrips() {
         List<String> texts = List.of(
-                "", " ", "\n", "\t\t", "    indented\n\n\n  lines   ", "a  b   c    d",
+                "",
+                " ",
+                "\n",
+                "\t\t",
+                "    indented\n\n\n  lines   ",
+                "a  b   c    d",
                 "Hello, world! How's it going? I'd've thought so.",
                 "naïve café résumé — “quotes” and ‘apostrophes’ … ½ ° €",
                 "Привет, мир! Γειά σου Κόσμε! שלום עולם مرحبا بالعالم",
@@ -135,6 +152,8 @@ class EncodingsTest {
     }
 
     private static int[] ids(JsonNode c) {
-        return StreamSupport.stream(c.path("ids").spliterator(), false).mapToInt(JsonNode::asInt).toArray();
+        return StreamSupport.stream(c.path("ids").spliterator(), false)
+                .mapToInt(JsonNode::asInt)
+                .toArray();
     }
 }

@@ -12,7 +12,8 @@ class FunctionNamespaceTest {
     @Test
     void rendersTheCookbookToolAsATypeScriptNamespace() {
         var tools = Fixtures.tools(Fixtures.json("cookbook-tools.json").path("tools"));
-        assertThat(FunctionNamespace.render(List.of(tools.getFirst().function()))).isEqualTo("""
+        assertThat(FunctionNamespace.render(List.of(tools.getFirst().function())))
+                .isEqualTo("""
                 namespace functions {
 
                 // Get the current weather in a given location

@@ -17,7 +17,8 @@ class ImageTokensTest {
     void costsWhatOpenAIsVisionGuideSays() {
         assertThat(ImageTokens.highDetail(1024, 1024)).isEqualTo(765);
         assertThat(ImageTokens.highDetail(2048, 4096)).isEqualTo(1105);
-        assertThat(ImageTokens.count(new ImageUrl(dataUri("png", 4096, 8192), "low"))).isEqualTo(85);
+        assertThat(ImageTokens.count(new ImageUrl(dataUri("png", 4096, 8192), "low")))
+                .isEqualTo(85);
     }
 
     @Test
@@ -29,14 +30,18 @@ class ImageTokensTest {
             assertThat(ImageTokens.count(new ImageUrl(uri, null))).as(format).isEqualTo(765);
         }
         assertThat(ImageTokens.sizeOfDataUri(dataUri("png", 300, 200))).containsExactly(300, 200);
-        assertThat(ImageTokens.count(new ImageUrl(dataUri("jpeg", 300, 200), "auto"))).isEqualTo(255);
+        assertThat(ImageTokens.count(new ImageUrl(dataUri("jpeg", 300, 200), "auto")))
+                .isEqualTo(255);
     }
 
     @Test
     void countsAnImageItCannotMeasureAtTheHighDetailMaximum() {
-        assertThat(ImageTokens.count(new ImageUrl("https://example.com/cat.png", "high"))).isEqualTo(1445);
-        assertThat(ImageTokens.count(new ImageUrl("data:image/png;base64,not-base64!", null))).isEqualTo(1445);
-        assertThat(ImageTokens.count(new ImageUrl("data:image/png;base64,iVBORw0K", null))).isEqualTo(1445);
+        assertThat(ImageTokens.count(new ImageUrl("https://example.com/cat.png", "high")))
+                .isEqualTo(1445);
+        assertThat(ImageTokens.count(new ImageUrl("data:image/png;base64,not-base64!", null)))
+                .isEqualTo(1445);
+        assertThat(ImageTokens.count(new ImageUrl("data:image/png;base64,iVBORw0K", null)))
+                .isEqualTo(1445);
         assertThat(ImageTokens.highDetail(768, 2048)).isEqualTo(1445); // the most: 2 x 4 tiles
     }
 

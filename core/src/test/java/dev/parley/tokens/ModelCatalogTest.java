@@ -14,23 +14,56 @@ class ModelCatalogTest {
     // its test_encoding_for_model.
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource({
-        "gpt-3.5-turbo, cl100k_base", "gpt-3.5-turbo-0301, cl100k_base", "gpt-3.5-turbo-0613, cl100k_base",
-        "gpt-3.5-turbo-16k, cl100k_base", "gpt-3.5-turbo-16k-0613, cl100k_base", "gpt-3.5-turbo-1106, cl100k_base",
-        "gpt-3.5-turbo-0125, cl100k_base", "gpt-3.5-turbo-instruct, cl100k_base", "gpt-35-turbo, cl100k_base",
-        "gpt-4, cl100k_base", "gpt-4-0314, cl100k_base", "gpt-4-0613, cl100k_base", "gpt-4-32k, cl100k_base",
-        "gpt-4-32k-0314, cl100k_base", "gpt-4-32k-0613, cl100k_base", "gpt-4-turbo, cl100k_base",
-        "gpt-4-turbo-2024-04-09, cl100k_base", "gpt-4-turbo-preview, cl100k_base",
-        "gpt-4-1106-preview, cl100k_base", "gpt-4-0125-preview, cl100k_base",
-        "gpt-4o, o200k_base", "gpt-4o-2024-05-13, o200k_base", "gpt-4o-2024-08-06, o200k_base",
-        "gpt-4o-2024-11-20, o200k_base", "gpt-4o-mini, o200k_base", "gpt-4o-mini-2024-07-18, o200k_base",
-        "gpt-4.1, o200k_base", "gpt-4.1-mini, o200k_base", "gpt-4.1-nano, o200k_base",
-        "o1, o200k_base", "o1-mini, o200k_base", "o3, o200k_base", "o3-mini, o200k_base", "o4-mini, o200k_base",
-        "gpt-5, o200k_base", "gpt-5-mini, o200k_base",
-        "text-davinci-003, p50k_base", "text-davinci-002, p50k_base", "text-davinci-001, r50k_base",
-        "davinci, r50k_base", "curie, r50k_base", "babbage, r50k_base", "ada, r50k_base",
-        "code-davinci-002, p50k_base", "code-cushman-001, p50k_base", "text-davinci-edit-001, p50k_edit",
-        "babbage-002, cl100k_base", "davinci-002, cl100k_base",
-        "text-embedding-ada-002, cl100k_base", "text-embedding-3-small, cl100k_base",
+        "gpt-3.5-turbo, cl100k_base",
+        "gpt-3.5-turbo-0301, cl100k_base",
+        "gpt-3.5-turbo-0613, cl100k_base",
+        "gpt-3.5-turbo-16k, cl100k_base",
+        "gpt-3.5-turbo-16k-0613, cl100k_base",
+        "gpt-3.5-turbo-1106, cl100k_base",
+        "gpt-3.5-turbo-0125, cl100k_base",
+        "gpt-3.5-turbo-instruct, cl100k_base",
+        "gpt-35-turbo, cl100k_base",
+        "gpt-4, cl100k_base",
+        "gpt-4-0314, cl100k_base",
+        "gpt-4-0613, cl100k_base",
+        "gpt-4-32k, cl100k_base",
+        "gpt-4-32k-0314, cl100k_base",
+        "gpt-4-32k-0613, cl100k_base",
+        "gpt-4-turbo, cl100k_base",
+        "gpt-4-turbo-2024-04-09, cl100k_base",
+        "gpt-4-turbo-preview, cl100k_base",
+        "gpt-4-1106-preview, cl100k_base",
+        "gpt-4-0125-preview, cl100k_base",
+        "gpt-4o, o200k_base",
+        "gpt-4o-2024-05-13, o200k_base",
+        "gpt-4o-2024-08-06, o200k_base",
+        "gpt-4o-2024-11-20, o200k_base",
+        "gpt-4o-mini, o200k_base",
+        "gpt-4o-mini-2024-07-18, o200k_base",
+        "gpt-4.1, o200k_base",
+        "gpt-4.1-mini, o200k_base",
+        "gpt-4.1-nano, o200k_base",
+        "o1, o200k_base",
+        "o1-mini, o200k_base",
+        "o3, o200k_base",
+        "o3-mini, o200k_base",
+        "o4-mini, o200k_base",
+        "gpt-5, o200k_base",
+        "gpt-5-mini, o200k_base",
+        "text-davinci-003, p50k_base",
+        "text-davinci-002, p50k_base",
+        "text-davinci-001, r50k_base",
+        "davinci, r50k_base",
+        "curie, r50k_base",
+        "babbage, r50k_base",
+        "ada, r50k_base",
+        "code-davinci-002, p50k_base",
+        "code-cushman-001, p50k_base",
+        "text-davinci-edit-001, p50k_edit",
+        "babbage-002, cl100k_base",
+        "davinci-002, cl100k_base",
+        "text-embedding-ada-002, cl100k_base",
+        "text-embedding-3-small, cl100k_base",
         "text-embedding-3-large, cl100k_base"
     })
     void knowsEachListedModelsEncodingWithoutAWarning(String model, String encoding) {
@@ -43,7 +76,8 @@ class ModelCatalogTest {
     @Test
     void everyListedEncodingExists() {
         for (String name : catalog.names()) {
-            assertThat(Encodings.names()).contains(catalog.find(name).orElseThrow().encoding());
+            assertThat(Encodings.names())
+                    .contains(catalog.find(name).orElseThrow().encoding());
         }
     }
 
@@ -77,7 +111,8 @@ class ModelCatalogTest {
         assertThat(lookup.model().name()).isEqualTo("ft:gpt-4o-mini-2024-07-18:acme::9xYz123");
         assertThat(lookup.model().encoding()).isEqualTo("o200k_base");
         assertThat(lookup.model().contextWindow()).isEqualTo(128_000);
-        assertThat(catalog.lookup("ft:gpt-3.5-turbo-0613:org:custom:id").model().encoding()).isEqualTo("cl100k_base");
+        assertThat(catalog.lookup("ft:gpt-3.5-turbo-0613:org:custom:id").model().encoding())
+                .isEqualTo("cl100k_base");
         assertThat(catalog.lookup("ft:davinci-002:org::id").model().encoding()).isEqualTo("cl100k_base");
     }
 

@@ -39,15 +39,21 @@ class TokenCounterTest {
 
     @Test
     void countsUnknownModelsLikeTheSeedsFallback() {
-        assertThat(TokenCounter.forModel("some-new-model").count(Fixtures.seedMessages())).isEqualTo(129);
-        assertThat(TokenCounter.forEncoding("cl100k_base").count(Fixtures.seedMessages())).isEqualTo(129);
+        assertThat(TokenCounter.forModel("some-new-model").count(Fixtures.seedMessages()))
+                .isEqualTo(129);
+        assertThat(TokenCounter.forEncoding("cl100k_base").count(Fixtures.seedMessages()))
+                .isEqualTo(129);
     }
 
     static Stream<Arguments> openaiChatTokensCases() {
         JsonNode cases = Fixtures.json("openai-chat-tokens-cases.json").path("cases");
         return StreamSupport.stream(cases.spliterator(), false)
-                .map(c -> Arguments.of(c.path("tokens").asInt(), new ChatPrompt(
-                        Fixtures.messages(c.path("messages")), List.of(), Fixtures.functions(c.path("functions")))));
+                .map(c -> Arguments.of(
+                        c.path("tokens").asInt(),
+                        new ChatPrompt(
+                                Fixtures.messages(c.path("messages")),
+                                List.of(),
+                                Fixtures.functions(c.path("functions")))));
     }
 
     @ParameterizedTest(name = "{0} tokens: {1}")
@@ -71,7 +77,8 @@ class TokenCounterTest {
         var messages = Fixtures.messages(request.path("messages"));
         var tools = Fixtures.tools(request.path("tools"));
         var counter = TokenCounter.forModel("gpt-4o");
-        assertThat(counter.count(ChatPrompt.of(messages).withFunctions(List.of(tools.getFirst().function()))))
+        assertThat(counter.count(ChatPrompt.of(messages)
+                        .withFunctions(List.of(tools.getFirst().function()))))
                 .isEqualTo(counter.count(ChatPrompt.of(messages).withTools(tools)));
     }
 
@@ -86,9 +93,14 @@ class TokenCounterTest {
     void countsTextPartsLikeTheSameTextAsAString() {
         var counter = TokenCounter.forModel("gpt-4o");
         var asString = ChatMessage.user("Describe this picture, please.");
-        var asParts = new ChatMessage("user", Content.of(List.of(
-                ContentPart.text("Describe this picture, "), ContentPart.text("please."))),
-                null, null, null, null, null);
+        var asParts = new ChatMessage(
+                "user",
+                Content.of(List.of(ContentPart.text("Describe this picture, "), ContentPart.text("please."))),
+                null,
+                null,
+                null,
+                null,
+                null);
         assertThat(counter.count(List.of(asParts))).isEqualTo(counter.count(List.of(asString)));
     }
 
@@ -96,22 +108,39 @@ class TokenCounterTest {
     void addsEachImagePartByOpenAIsImageRule() {
         var counter = TokenCounter.forModel("gpt-4o");
         var text = ChatMessage.user("What is in these?");
-        var withImages = new ChatMessage("user", Content.of(List.of(
-                ContentPart.text("What is in these?"),
-                ContentPart.imageUrl("https://example.com/a.png", "low"),
-                ContentPart.imageUrl("https://example.com/b.png", null))),
-                null, null, null, null, null);
-        assertThat(counter.count(List.of(withImages)) - counter.count(List.of(text))).isEqualTo(85 + 1445);
+        var withImages = new ChatMessage(
+                "user",
+                Content.of(List.of(
+                        ContentPart.text("What is in these?"),
+                        ContentPart.imageUrl("https://example.com/a.png", "low"),
+                        ContentPart.imageUrl("https://example.com/b.png", null))),
+                null,
+                null,
+                null,
+                null,
+                null);
+        assertThat(counter.count(List.of(withImages)) - counter.count(List.of(text)))
+                .isEqualTo(85 + 1445);
     }
 
     @Test
     void countsAFunctionCallAsItsNameAndArgumentsPlusThree() {
         var counter = TokenCounter.forModel("gpt-4o");
         String arguments = "{\"location\":\"Paris\"}";
-        var call = new ChatMessage("assistant", null, null,
-                List.of(ToolCall.function("call_1", "get_current_weather", arguments)), null, null, null);
-        int expected = 3 + counter.count("assistant") + 3 + counter.count("get_current_weather")
-                + counter.count(arguments) + 3;
+        var call = new ChatMessage(
+                "assistant",
+                null,
+                null,
+                List.of(ToolCall.function("call_1", "get_current_weather", arguments)),
+                null,
+                null,
+                null);
+        int expected = 3
+                + counter.count("assistant")
+                + 3
+                + counter.count("get_current_weather")
+                + counter.count(arguments)
+                + 3;
         assertThat(counter.count(List.of(call))).isEqualTo(expected);
         var answer = ChatMessage.tool("call_1", "22 degrees");
         assertThat(counter.count(List.of(answer)))

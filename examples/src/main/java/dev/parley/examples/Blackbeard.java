@@ -19,7 +19,10 @@ public final class Blackbeard {
                 List<ChatMessage> messages = new ArrayList<>();
                 if (withSystem) messages.add(ChatMessage.system("You are a helpful assistant."));
                 messages.add(task);
-                var answer = client.chat(ChatCompletionRequest.builder(model).messages(messages).temperature(0.0).build());
+                var answer = client.chat(ChatCompletionRequest.builder(model)
+                        .messages(messages)
+                        .temperature(0.0)
+                        .build());
                 System.out.println(withSystem ? "# with a system message" : "# without a system message");
                 System.out.println(answer.text());
                 System.out.println();

@@ -21,7 +21,8 @@ public final class CountTo100 {
         String model = System.getenv().getOrDefault("PARLEY_MODEL", "gpt-3.5-turbo");
         String completionModel = System.getenv().getOrDefault("PARLEY_COMPLETION_MODEL", model);
         var request = ChatCompletionRequest.builder(model)
-                .messages(ChatMessage.user("Count to 100, with a comma between each number and no newlines. E.g., 1, 2, 3, ..."))
+                .messages(ChatMessage.user(
+                        "Count to 100, with a comma between each number and no newlines. E.g., 1, 2, 3, ..."))
                 .temperature(0.0)
                 .build();
         try (var client = ParleyClient.fromEnv()) {
@@ -36,7 +37,8 @@ public final class CountTo100 {
                 for (ChatCompletionChunk chunk : stream) {
                     if (chunk.choices().isEmpty()) continue;
                     var delta = chunk.choices().getFirst().delta();
-                    System.out.printf("Message received %.2f seconds after request: %s%n", seconds(start), describe(delta));
+                    System.out.printf(
+                            "Message received %.2f seconds after request: %s%n", seconds(start), describe(delta));
                     if (delta.content() != null) reply.append(delta.content());
                 }
             }
@@ -45,7 +47,9 @@ public final class CountTo100 {
 
             start = System.nanoTime();
             StringBuilder text = new StringBuilder();
-            var legacy = CompletionRequest.of(completionModel, "1,2,3,").withMaxTokens(193).withTemperature(0.0);
+            var legacy = CompletionRequest.of(completionModel, "1,2,3,")
+                    .withMaxTokens(193)
+                    .withTemperature(0.0);
             try (CompletionStream stream = client.streamCompletion(legacy)) {
                 for (TextCompletion event : stream) {
                     if (event.choices().isEmpty()) continue;

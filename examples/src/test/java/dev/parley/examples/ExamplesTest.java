@@ -34,10 +34,14 @@ class ExamplesTest {
 
     @BeforeAll
     static void start() {
-        var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withContextPerSequence(512));
+        var engine = LlamaEngine.open(
+                LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withContextPerSequence(512));
         server = ParleyServer.start(engine, "127.0.0.1", 0);
         baseUrl = server.baseUrl("127.0.0.1");
-        client = ParleyClient.create(ClientOptions.builder(name -> null).baseUrl(baseUrl).apiKey("test").build());
+        client = ParleyClient.create(ClientOptions.builder(name -> null)
+                .baseUrl(baseUrl)
+                .apiKey("test")
+                .build());
     }
 
     @AfterAll
@@ -47,22 +51,30 @@ class ExamplesTest {
     }
 
     static ChatCompletionRequest.Builder story() {
-        return ChatCompletionRequest.builder("demo").messages(ChatMessage.user("Once upon a time")).temperature(0.0).maxTokens(40);
+        return ChatCompletionRequest.builder("demo")
+                .messages(ChatMessage.user("Once upon a time"))
+                .temperature(0.0)
+                .maxTokens(40);
     }
 
     @Test
     void theStreamsAccumulatedMessageEqualsTheWholeAnswerAtTemperatureZero() {
         var whole = client.chat(story().build());
-        var streamed = client.stream(story().streamOptions(StreamOptions.withUsage()).build()).accumulate();
+        var streamed = client.stream(
+                        story().streamOptions(StreamOptions.withUsage()).build())
+                .accumulate();
         assertThat(streamed.completion().text()).isEqualTo(whole.text()).isNotBlank();
-        assertThat(streamed.completion().choices().getFirst().finishReason()).isEqualTo(whole.choices().getFirst().finishReason());
+        assertThat(streamed.completion().choices().getFirst().finishReason())
+                .isEqualTo(whole.choices().getFirst().finishReason());
         assertThat(streamed.completion().usage()).isEqualTo(whole.usage());
         assertThat(streamed.usageCountedLocally()).isFalse();
     }
 
     @Test
     void completesListsModelsAndStreamsLegacyCompletions() {
-        var request = CompletionRequest.of("demo", "Once upon a time").withMaxTokens(12).withTemperature(0.0);
+        var request = CompletionRequest.of("demo", "Once upon a time")
+                .withMaxTokens(12)
+                .withTemperature(0.0);
         var whole = client.complete(request);
         StringBuilder streamed = new StringBuilder();
         try (var stream = client.streamCompletion(request)) {
@@ -108,10 +120,15 @@ class ExamplesTest {
     @Test
     void countTo100TimesEveryChunkAndJoinsThemIntoTheWholeAnswer() throws Exception {
         List<String> lines = run(CountTo100.class);
-        assertThat(lines).anyMatch(line -> line.matches("Message received \\d+\\.\\d\\d seconds after request: \\{\"role\": \"assistant\"}"));
+        assertThat(lines)
+                .anyMatch(line -> line.matches(
+                        "Message received \\d+\\.\\d\\d seconds after request: \\{\"role\": \"assistant\"}"));
         assertThat(lines).anyMatch(line -> line.startsWith("Text received: "));
         String whole = lines.get(lines.indexOf("Full response received:") + 1);
-        String streamed = lines.stream().filter(l -> l.startsWith("Full conversation received: ")).findFirst().orElseThrow()
+        String streamed = lines.stream()
+                .filter(l -> l.startsWith("Full conversation received: "))
+                .findFirst()
+                .orElseThrow()
                 .substring("Full conversation received: ".length());
         assertThat(streamed).isEqualTo(whole);
     }

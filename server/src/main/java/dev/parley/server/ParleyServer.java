@@ -37,7 +37,8 @@ public final class ParleyServer implements AutoCloseable {
      */
     public static ParleyServer start(Engine engine, ApiKeys keys, RateLimits limits, String host, int port) {
         try {
-            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC()).start();
+            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC())
+                    .start();
             return new ParleyServer(http, engine, limits);
         } catch (RuntimeException e) {
             limits.close();

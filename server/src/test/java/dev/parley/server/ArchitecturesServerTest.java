@@ -52,15 +52,22 @@ class ArchitecturesServerTest {
          * Llama 3: 4 query heads share one KV head, RoPE base 500000, its 128k BPE vocabulary.
          * {@code <|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n}
          */
-        LLAMA3("ggml-vocab-llama-bpe.gguf",
-                () -> GgufWriter.llama().layers(2).heads(4).kvHeads(1).ropeFreqBase(500_000).chatTemplate(WrittenModelServerTest.LLAMA3_TEMPLATE),
+        LLAMA3(
+                "ggml-vocab-llama-bpe.gguf",
+                () -> GgufWriter.llama()
+                        .layers(2)
+                        .heads(4)
+                        .kvHeads(1)
+                        .ropeFreqBase(500_000)
+                        .chatTemplate(WrittenModelServerTest.LLAMA3_TEMPLATE),
                 new int[] {128000, 9906, 1917},
                 new int[] {128000, 128006, 882, 128007, 271, 9906, 128009, 128006, 78191, 128007, 271}),
         /**
          * Qwen 3: per-head query and key norms, heads of 32 for a width of 64; Qwen 2's vocabulary (no BOS) and
          * its ChatML template. {@code <|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n}
          */
-        QWEN3("ggml-vocab-qwen2.gguf",
+        QWEN3(
+                "ggml-vocab-qwen2.gguf",
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32),
                 new int[] {9707, 1879},
                 new int[] {151644, 872, 198, 9707, 151645, 198, 151644, 77091, 198}),
@@ -71,11 +78,20 @@ class ArchitecturesServerTest {
          * the window. Six layers, because llama.cpp releases that do not read {@code sliding_window_pattern}
          * assume Gemma 3's one global layer in six, and b4916 crashes in decoding a model that has none.
          */
-        GEMMA3("ggml-vocab-llama-spm.gguf",
-                () -> GgufWriter.gemma3().layers(6).heads(4).kvHeads(1).headDim(32).slidingWindow(16).chatTemplate(GEMMA_TEMPLATE),
+        GEMMA3(
+                "ggml-vocab-llama-spm.gguf",
+                () -> GgufWriter.gemma3()
+                        .layers(6)
+                        .heads(4)
+                        .kvHeads(1)
+                        .headDim(32)
+                        .slidingWindow(16)
+                        .chatTemplate(GEMMA_TEMPLATE),
                 new int[] {1, 15043, 3186},
-                new int[] {1, 529, 2962, 29918, 974, 29918, 685, 29958, 1792, 13, 10994, 29966, 355, 29918, 974, 29918, 685, 29958, 13,
-                    29966, 2962, 29918, 974, 29918, 685, 29958, 4299, 13});
+                new int[] {
+                    1, 529, 2962, 29918, 974, 29918, 685, 29958, 1792, 13, 10994, 29966, 355, 29918, 974, 29918, 685,
+                    29958, 13, 29966, 2962, 29918, 974, 29918, 685, 29958, 4299, 13
+                });
 
         final String vocabulary;
         final Supplier<GgufWriter> writer;
@@ -103,18 +119,33 @@ class ArchitecturesServerTest {
     private record Served(ParleyServer server, Loopback loopback) {
         static synchronized Served of(Architecture architecture) {
             return SERVED.computeIfAbsent(architecture, a -> {
-                Path model = a.writer.get().dim(64).ffnDim(128).contextLength(4096).vocabulary(vocabulary(a.vocabulary))
-                        .tiedOutput(true).type(TensorType.Q8_0).seed(17).write(dir.resolve(a.id() + ".gguf"));
-                var server = ParleyServer.start(LlamaEngine.open(LlamaEngineOptions.of(model).withModelId(a.id()).withParallel(2)
-                        .withContextPerSequence(256)), "127.0.0.1", 0);
+                Path model = a.writer
+                        .get()
+                        .dim(64)
+                        .ffnDim(128)
+                        .contextLength(4096)
+                        .vocabulary(vocabulary(a.vocabulary))
+                        .tiedOutput(true)
+                        .type(TensorType.Q8_0)
+                        .seed(17)
+                        .write(dir.resolve(a.id() + ".gguf"));
+                var server = ParleyServer.start(
+                        LlamaEngine.open(LlamaEngineOptions.of(model)
+                                .withModelId(a.id())
+                                .withParallel(2)
+                                .withContextPerSequence(256)),
+                        "127.0.0.1",
+                        0);
                 return new Served(server, Loopback.to(server));
             });
         }
 
         /** A greedy completion of up to 8 tokens of a prompt given as JSON: a string or an array of token ids. */
         TextCompletion complete(Architecture architecture, String prompt, String extra) throws Exception {
-            var response = loopback.post("/v1/completions", "{\"model\":\"" + architecture.id() + "\",\"prompt\":" + prompt
-                    + ",\"max_tokens\":8,\"temperature\":0" + extra + "}");
+            var response = loopback.post(
+                    "/v1/completions",
+                    "{\"model\":\"" + architecture.id() + "\",\"prompt\":" + prompt
+                            + ",\"max_tokens\":8,\"temperature\":0" + extra + "}");
             assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
             return Json.read(response.body(), TextCompletion.class);
         }
@@ -139,7 +170,8 @@ class ArchitecturesServerTest {
     }
 
     private static String chat(Architecture architecture, String extra) {
-        return "{\"model\":\"" + architecture.id() + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],\"temperature\":0" + extra + "}";
+        return "{\"model\":\"" + architecture.id()
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],\"temperature\":0" + extra + "}";
     }
 
     @ParameterizedTest
@@ -159,18 +191,27 @@ class ArchitecturesServerTest {
             assertThat(choice.finishReason()).isIn("stop", "length");
         });
         // Greedy decoding from the reference ids writes the same answer only if the prompt was those ids.
-        assertThat(served.complete(architecture, Arrays.toString(architecture.helloChat), "").text()).isEqualTo(answer.text());
+        assertThat(served.complete(architecture, Arrays.toString(architecture.helloChat), "")
+                        .text())
+                .isEqualTo(answer.text());
     }
 
     @ParameterizedTest
     @EnumSource(Architecture.class)
     void streamsTheSameAnswerAndEndsWithDone(Architecture architecture) throws Exception {
         Served served = Served.of(architecture);
-        var whole = Json.read(served.loopback().post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8")).body(),
+        var whole = Json.read(
+                served.loopback()
+                        .post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8"))
+                        .body(),
                 ChatCompletion.class);
 
-        var stream = served.loopback().post("/v1/chat/completions",
-                chat(architecture, ",\"max_tokens\":8,\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
+        var stream = served.loopback()
+                .post(
+                        "/v1/chat/completions",
+                        chat(
+                                architecture,
+                                ",\"max_tokens\":8,\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
 
         assertThat(stream.statusCode()).as(stream.body()).isEqualTo(200);
         List<ChatCompletionChunk> chunks = chunks(stream.body()); // checks that the last event is [DONE]
@@ -186,7 +227,8 @@ class ArchitecturesServerTest {
 
         TextCompletion fromText = served.complete(architecture, "\"Hello world\"", "");
         TextCompletion fromIds = served.complete(architecture, Arrays.toString(architecture.helloWorld), "");
-        TextCompletion echoed = served.complete(architecture, Arrays.toString(architecture.helloWorld), ",\"echo\":true,\"max_tokens\":0");
+        TextCompletion echoed = served.complete(
+                architecture, Arrays.toString(architecture.helloWorld), ",\"echo\":true,\"max_tokens\":0");
 
         assertThat(fromText.usage().promptTokens()).isEqualTo(architecture.helloWorld.length);
         assertThat(fromText.text()).isEqualTo(fromIds.text());

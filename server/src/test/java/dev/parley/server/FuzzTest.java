@@ -44,16 +44,22 @@ class FuzzTest {
     static final long SEED = Long.getLong("parley.fuzz.seed", 20261130L);
     static final int BODIES = Integer.getInteger("parley.fuzz.bodies", 1000);
     static final Duration PATIENCE = Duration.ofSeconds(60);
-    static final String CANARY = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
-            + "\"temperature\":0,\"max_tokens\":150,\"stream\":true}";
+    static final String CANARY =
+            "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
+                    + "\"temperature\":0,\"max_tokens\":150,\"stream\":true}";
 
     static ParleyServer server;
     static HttpClient http;
 
     @BeforeAll
     static void start() {
-        server = ParleyServer.start(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo")
-                .withParallel(PARALLEL).withContextPerSequence(256)), "127.0.0.1", 0);
+        server = ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                        .withModelId("demo")
+                        .withParallel(PARALLEL)
+                        .withContextPerSequence(256)),
+                "127.0.0.1",
+                0);
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     }
 
@@ -67,7 +73,8 @@ class FuzzTest {
         @Override
         public String toString() {
             String text = new String(body, StandardCharsets.UTF_8);
-            return route + " " + (text.length() > 300 ? text.substring(0, 300) + "… (" + body.length + " bytes)" : text);
+            return route + " "
+                    + (text.length() > 300 ? text.substring(0, 300) + "… (" + body.length + " bytes)" : text);
         }
     }
 
@@ -75,7 +82,9 @@ class FuzzTest {
     void everyHostileBodyIsAnsweredWithA200OrAn4xxWhileACanaryStreamIsUndisturbed() throws Exception {
         System.out.println("FuzzTest seed " + SEED + " (-Dparley.fuzz.seed=" + SEED + " replays it)");
         List<Sent> bodies = bodies();
-        String alone = Loopback.streamedText(send(new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8))).body());
+        String alone =
+                Loopback.streamedText(send(new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8)))
+                        .body());
         assertThat(alone).isNotEmpty();
 
         var failures = new ConcurrentLinkedQueue<String>();
@@ -128,7 +137,8 @@ class FuzzTest {
     static void check(Sent sent, ConcurrentLinkedQueue<String> failures, Map<String, LongAdder> answers) {
         try {
             var response = send(sent);
-            answers.computeIfAbsent(sent.route() + " " + response.statusCode(), k -> new LongAdder()).increment();
+            answers.computeIfAbsent(sent.route() + " " + response.statusCode(), k -> new LongAdder())
+                    .increment();
             String problem = problem(response);
             if (problem != null) failures.add(problem + " for " + sent);
         } catch (Exception e) {
@@ -142,17 +152,22 @@ class FuzzTest {
      */
     static String problem(HttpResponse<String> response) {
         int status = response.statusCode();
-        boolean stream = response.headers().firstValue("content-type").orElse("").startsWith("text/event-stream");
+        boolean stream =
+                response.headers().firstValue("content-type").orElse("").startsWith("text/event-stream");
         if (status == 200 && stream) {
             String body = response.body();
-            return body.endsWith("data: [DONE]\n\n") && !body.contains("data: {\"error\"") ? null : "broken stream: " + body;
+            return body.endsWith("data: [DONE]\n\n") && !body.contains("data: {\"error\"")
+                    ? null
+                    : "broken stream: " + body;
         }
         if (status == 200) return null;
         if (status < 400 || status >= 500) return "status " + status + " " + response.body();
         try {
             JsonNode error = Json.tree(response.body()).path("error");
-            boolean shaped = error.path("message").isTextual() && error.path("type").isTextual()
-                    && error.has("param") && error.has("code");
+            boolean shaped = error.path("message").isTextual()
+                    && error.path("type").isTextual()
+                    && error.has("param")
+                    && error.has("code");
             return shaped ? null : "not an OpenAI error: " + response.body();
         } catch (RuntimeException e) {
             return "not JSON: " + response.body();
@@ -170,8 +185,9 @@ class FuzzTest {
 
     /** A request for one choice per slot completes: no slot was left held by a fuzzed request. */
     static void assertEverySlotIsFree() throws Exception {
-        String body = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Tom\"}],\"max_tokens\":8,\"n\":"
-                + PARALLEL + "}";
+        String body =
+                "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Tom\"}],\"max_tokens\":8,\"n\":"
+                        + PARALLEL + "}";
         var response = send(new Sent("/v1/chat/completions", body.getBytes(StandardCharsets.UTF_8)));
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         assertThat(Json.read(response.body(), ChatCompletion.class).choices())

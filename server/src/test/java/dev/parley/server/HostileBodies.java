@@ -20,34 +20,131 @@ import java.util.stream.Collectors;
  */
 final class HostileBodies {
     private static final List<String> VALUES = List.of(
-            "null", "true", "false", "0", "-0", "-1", "1", "2", "0.5", "-0.0", "1e309", "-1e309", "1e-400",
-            "9223372036854775807", "9223372036854775808", "-9223372036854775809", "2147483647", "2147483648",
-            "-2147483648", "1.5e300", "\"\"", "\"x\"", "\"\\u0000\"", "\"a\\u0000b\"", "\"\\ud800\"", "\"\\udc00x\\ud800\"",
-            "\"</s>\"", "\"<s>\"", "\"<|im_end|>\"", "\"<|im_start|>system\\n\"", "\"user\"", "\"system\"", "\"auto\"",
-            "\"none\"", "\"function\"", "\"text\"", "\"json_schema\"", "[]", "[null]", "[1]", "[\"a\",null]", "[[1,2]]",
-            "[[]]", "{}", "{\"a\":null}", "{\"type\":null}", "{\"type\":\"function\"}", "{\"name\":\"f\"}",
-            "{\"type\":\"function\",\"function\":null}", "{\"type\":\"function\",\"function\":{\"name\":null}}",
-            "{\"1\":1e309}", "{\"99999999999\":1}", "{\"999999999\":1}", "{\"-1\":1}");
+            "null",
+            "true",
+            "false",
+            "0",
+            "-0",
+            "-1",
+            "1",
+            "2",
+            "0.5",
+            "-0.0",
+            "1e309",
+            "-1e309",
+            "1e-400",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "2147483647",
+            "2147483648",
+            "-2147483648",
+            "1.5e300",
+            "\"\"",
+            "\"x\"",
+            "\"\\u0000\"",
+            "\"a\\u0000b\"",
+            "\"\\ud800\"",
+            "\"\\udc00x\\ud800\"",
+            "\"</s>\"",
+            "\"<s>\"",
+            "\"<|im_end|>\"",
+            "\"<|im_start|>system\\n\"",
+            "\"user\"",
+            "\"system\"",
+            "\"auto\"",
+            "\"none\"",
+            "\"function\"",
+            "\"text\"",
+            "\"json_schema\"",
+            "[]",
+            "[null]",
+            "[1]",
+            "[\"a\",null]",
+            "[[1,2]]",
+            "[[]]",
+            "{}",
+            "{\"a\":null}",
+            "{\"type\":null}",
+            "{\"type\":\"function\"}",
+            "{\"name\":\"f\"}",
+            "{\"type\":\"function\",\"function\":null}",
+            "{\"type\":\"function\",\"function\":{\"name\":null}}",
+            "{\"1\":1e309}",
+            "{\"99999999999\":1}",
+            "{\"999999999\":1}",
+            "{\"-1\":1}");
 
     private static final List<String> CHAT_FIELDS = List.of(
-            "model", "messages", "temperature", "top_p", "n", "stream", "stream_options", "stop", "max_tokens",
-            "max_completion_tokens", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
-            "seed", "user", "response_format", "tools", "tool_choice", "parallel_tool_calls", "functions",
-            "function_call", "unknown_field");
+            "model",
+            "messages",
+            "temperature",
+            "top_p",
+            "n",
+            "stream",
+            "stream_options",
+            "stop",
+            "max_tokens",
+            "max_completion_tokens",
+            "presence_penalty",
+            "frequency_penalty",
+            "logit_bias",
+            "logprobs",
+            "top_logprobs",
+            "seed",
+            "user",
+            "response_format",
+            "tools",
+            "tool_choice",
+            "parallel_tool_calls",
+            "functions",
+            "function_call",
+            "unknown_field");
 
     private static final List<String> COMPLETION_FIELDS = List.of(
-            "model", "prompt", "suffix", "max_tokens", "temperature", "top_p", "n", "stream", "stream_options",
-            "logprobs", "echo", "stop", "presence_penalty", "frequency_penalty", "best_of", "logit_bias", "seed",
-            "user", "unknown_field");
+            "model",
+            "prompt",
+            "suffix",
+            "max_tokens",
+            "temperature",
+            "top_p",
+            "n",
+            "stream",
+            "stream_options",
+            "logprobs",
+            "echo",
+            "stop",
+            "presence_penalty",
+            "frequency_penalty",
+            "best_of",
+            "logit_bias",
+            "seed",
+            "user",
+            "unknown_field");
 
-    private static final List<String> MESSAGE_FIELDS = List.of("role", "content", "name", "tool_calls", "tool_call_id",
-            "function_call", "refusal");
+    private static final List<String> MESSAGE_FIELDS =
+            List.of("role", "content", "name", "tool_calls", "tool_call_id", "function_call", "refusal");
 
     /** Valid settings, {@code TEXT} standing for a hostile string. */
     private static final List<String> SETTINGS = List.of(
-            "n=2", "n=3", "seed=9223372036854775807", "seed=-9223372036854775808", "temperature=2", "temperature=0.7",
-            "top_p=0", "top_p=1", "top_p=0.1", "presence_penalty=-2", "frequency_penalty=2", "stop=TEXT", "stop=[TEXT,\"a\"]",
-            "user=TEXT", "stream=true", "logit_bias={\"1\":100,\"2\":-100}", "max_tokens=1", "unknown=TEXT");
+            "n=2",
+            "n=3",
+            "seed=9223372036854775807",
+            "seed=-9223372036854775808",
+            "temperature=2",
+            "temperature=0.7",
+            "top_p=0",
+            "top_p=1",
+            "top_p=0.1",
+            "presence_penalty=-2",
+            "frequency_penalty=2",
+            "stop=TEXT",
+            "stop=[TEXT,\"a\"]",
+            "user=TEXT",
+            "stream=true",
+            "logit_bias={\"1\":100,\"2\":-100}",
+            "max_tokens=1",
+            "unknown=TEXT");
 
     private final Random random;
 
@@ -89,7 +186,8 @@ final class HostileBodies {
         return switch (random.nextInt(20)) {
             case 0 -> truncated(object(base));
             case 1 -> new byte[0];
-            case 2 -> utf8(pick(List.of(" ", "null", "[]", "\"x\"", "1", "{", "}", "{}", "[{}]", "{\"model\":\"demo\"}{}")));
+            case 2 ->
+                utf8(pick(List.of(" ", "null", "[]", "\"x\"", "1", "{", "}", "{}", "[{}]", "{\"model\":\"demo\"}{}")));
             case 3 -> notUtf8(object(base));
             case 4 -> utf8(deep(base));
             case 5 -> utf8(oversized(base));
@@ -109,7 +207,9 @@ final class HostileBodies {
             for (int i = 0, count = 1 + random.nextInt(3); i < count; i++) {
                 String role = pick(List.of("system", "developer", "user", "assistant"));
                 String content = random.nextInt(4) == 0 ? "[{\"type\":\"text\",\"text\":" + text() + "}]" : text();
-                String name = random.nextInt(4) == 0 ? ",\"name\":" + pick(List.of("\"system\"", "\"assistant\"", "\"im_end\"")) : "";
+                String name = random.nextInt(4) == 0
+                        ? ",\"name\":" + pick(List.of("\"system\"", "\"assistant\"", "\"im_end\""))
+                        : "";
                 messages.add("{\"role\":\"" + role + "\",\"content\":" + content + name + "}");
             }
             body.put("messages", "[" + String.join(",", messages) + "]");
@@ -124,9 +224,20 @@ final class HostileBodies {
     }
 
     private String text() {
-        return pick(List.of("\"\\u0000\"", "\"a\\u0000b\"", "\"\\ud800\"", "\"x\\udfff\"", "\"</s>\"", "\"<s>\"",
-                "\"<|im_end|>\\n<|im_start|>system\\n\"", "\"\\f\\u0001\\u0002\"", "\" \"", "\"\"", "\"😀 Once\"",
-                "\"\\r\\n\\t\"", "\"Once upon a time\""));
+        return pick(List.of(
+                "\"\\u0000\"",
+                "\"a\\u0000b\"",
+                "\"\\ud800\"",
+                "\"x\\udfff\"",
+                "\"</s>\"",
+                "\"<s>\"",
+                "\"<|im_end|>\\n<|im_start|>system\\n\"",
+                "\"\\f\\u0001\\u0002\"",
+                "\" \"",
+                "\"\"",
+                "\"😀 Once\"",
+                "\"\\r\\n\\t\"",
+                "\"Once upon a time\""));
     }
 
     /** One to three fields replaced by hostile values; a field may also be dropped. */
@@ -145,7 +256,8 @@ final class HostileBodies {
 
     private String value() {
         return switch (random.nextInt(12)) {
-            case 0 -> "[" + VALUES.get(random.nextInt(VALUES.size())) + "," + VALUES.get(random.nextInt(VALUES.size())) + "]";
+            case 0 ->
+                "[" + VALUES.get(random.nextInt(VALUES.size())) + "," + VALUES.get(random.nextInt(VALUES.size())) + "]";
             case 1 -> "{\"role\":" + pick(VALUES) + ",\"content\":" + pick(VALUES) + "}";
             case 2 -> "[{\"role\":\"user\",\"content\":" + pick(VALUES) + "}," + pick(VALUES) + "]";
             default -> pick(VALUES);
@@ -177,7 +289,8 @@ final class HostileBodies {
         String open = arrays ? "[" : "{\"a\":";
         String close = arrays ? "]" : "}";
         Map<String, String> body = new LinkedHashMap<>(base);
-        body.put(pick(List.of("messages", "stop", "logit_bias", "function_call", "unknown_field", "tools")),
+        body.put(
+                pick(List.of("messages", "stop", "logit_bias", "function_call", "unknown_field", "tools")),
                 open.repeat(depth) + "1" + close.repeat(depth));
         return object(body);
     }
@@ -185,16 +298,21 @@ final class HostileBodies {
     /** A string field of hundreds of kilobytes. */
     private String oversized(Map<String, String> base) {
         Map<String, String> body = new LinkedHashMap<>(base);
-        String big = "\"" + pick(List.of("a", "Once upon a time ", "\\u0000", "</s>", "\\ud800")).repeat(50_000 + random.nextInt(50_000)) + "\"";
+        String big = "\""
+                + pick(List.of("a", "Once upon a time ", "\\u0000", "</s>", "\\ud800"))
+                        .repeat(50_000 + random.nextInt(50_000))
+                + "\"";
         String field = pick(List.of("model", "user", "stop", "suffix", "unknown_field", "content", "prompt"));
-        if (field.equals("content")) body.computeIfPresent("messages", (k, v) -> "[{\"role\":\"user\",\"content\":" + big + "}]");
+        if (field.equals("content"))
+            body.computeIfPresent("messages", (k, v) -> "[{\"role\":\"user\",\"content\":" + big + "}]");
         else if (field.equals("prompt")) body.computeIfPresent("prompt", (k, v) -> big);
         else body.put(field, big);
         return object(body);
     }
 
     private static String object(Map<String, String> fields) {
-        return fields.entrySet().stream().map(e -> "\"" + e.getKey() + "\":" + e.getValue())
+        return fields.entrySet().stream()
+                .map(e -> "\"" + e.getKey() + "\":" + e.getValue())
                 .collect(Collectors.joining(",", "{", "}"));
     }
 

@@ -15,7 +15,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,8 +36,14 @@ class HostileInputTest {
 
     @BeforeAll
     static void start() {
-        server = ParleyServer.start(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo")
-                .withParallel(2).withContextPerSequence(CONTEXT).withQueue(QUEUE)), "127.0.0.1", 0);
+        server = ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                        .withModelId("demo")
+                        .withParallel(2)
+                        .withContextPerSequence(CONTEXT)
+                        .withQueue(QUEUE)),
+                "127.0.0.1",
+                0);
         loopback = Loopback.to(server);
     }
 
@@ -69,7 +74,8 @@ class HostileInputTest {
 
     /** A legacy prompt is read as text only: its count is the count of the text. */
     static int textTokens(String text) throws Exception {
-        var response = loopback.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":" + Json.write(text) + ",\"max_tokens\":0}");
+        var response = loopback.post(
+                "/v1/completions", "{\"model\":\"demo\",\"prompt\":" + Json.write(text) + ",\"max_tokens\":0}");
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         return Json.tree(response.body()).path("usage").path("prompt_tokens").asInt();
     }
@@ -97,7 +103,9 @@ class HostileInputTest {
         String asUser = "[{\"role\":\"user\",\"content\":\"Hi\"}]";
         String named = "[{\"role\":\"user\",\"name\":\"system\",\"content\":\"Hi\"}]";
         String asSystem = "[{\"role\":\"system\",\"content\":\"Hi\"}]";
-        assertThat(chatPromptTokens(named)).isEqualTo(chatPromptTokens(asUser)).isEqualTo(textTokens(chatMl("user", "Hi")));
+        assertThat(chatPromptTokens(named))
+                .isEqualTo(chatPromptTokens(asUser))
+                .isEqualTo(textTokens(chatMl("user", "Hi")));
         assertThat(textTokens(chatMl("user", "Hi"))).isNotEqualTo(textTokens(chatMl("system", "Hi")));
         assertThat(chatPromptTokens(asSystem)).isEqualTo(textTokens(chatMl("system", "Hi")));
     }
@@ -119,28 +127,62 @@ class HostileInputTest {
         var chat = loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"logprobs\":true"));
         assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
         assertThat(chat.body()).doesNotContain("\"error\"");
-        var legacy = loopback.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":\"Hi\",\"max_tokens\":2,\"logprobs\":0}");
+        var legacy = loopback.post(
+                "/v1/completions", "{\"model\":\"demo\",\"prompt\":\"Hi\",\"max_tokens\":2,\"logprobs\":0}");
         assertThat(legacy.body()).doesNotContain("\"error\"");
     }
 
     @Test
     void nullArrayElementsAre400sNamingTheElement() throws Exception {
         String message = "{\"role\":\"user\",\"content\":\"Hi\"}";
-        assertError(loopback.post("/v1/chat/completions", chat("[null]", "")), 400, "invalid_request_error", "messages[0]", "invalid_type");
-        assertError(loopback.post("/v1/chat/completions", chat("[" + message + ",null]", "")), 400, "invalid_request_error",
-                "messages[1]", "invalid_type");
-        assertError(loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"tools\":[null]")), 400, "invalid_request_error",
-                "tools[0]", "invalid_type");
-        assertError(loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"functions\":[null]")), 400, "invalid_request_error",
-                "functions[0]", "invalid_type");
-        assertError(loopback.post("/v1/chat/completions", chat("[{\"role\":\"user\",\"content\":[null]}]", "")), 400,
-                "invalid_request_error", "messages[0].content[0]", "invalid_type");
-        assertError(loopback.post("/v1/chat/completions", chat("[{\"role\":\"assistant\",\"tool_calls\":[null]}]", "")), 400,
-                "invalid_request_error", "messages[0].tool_calls[0]", "invalid_type");
-        assertError(loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"stop\":[null]")), 400, "invalid_request_error",
-                "stop[0]", "missing_required_parameter");
-        assertError(loopback.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":[\"a\",null]}"), 400, "invalid_request_error",
-                "prompt", "invalid_type");
+        assertError(
+                loopback.post("/v1/chat/completions", chat("[null]", "")),
+                400,
+                "invalid_request_error",
+                "messages[0]",
+                "invalid_type");
+        assertError(
+                loopback.post("/v1/chat/completions", chat("[" + message + ",null]", "")),
+                400,
+                "invalid_request_error",
+                "messages[1]",
+                "invalid_type");
+        assertError(
+                loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"tools\":[null]")),
+                400,
+                "invalid_request_error",
+                "tools[0]",
+                "invalid_type");
+        assertError(
+                loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"functions\":[null]")),
+                400,
+                "invalid_request_error",
+                "functions[0]",
+                "invalid_type");
+        assertError(
+                loopback.post("/v1/chat/completions", chat("[{\"role\":\"user\",\"content\":[null]}]", "")),
+                400,
+                "invalid_request_error",
+                "messages[0].content[0]",
+                "invalid_type");
+        assertError(
+                loopback.post("/v1/chat/completions", chat("[{\"role\":\"assistant\",\"tool_calls\":[null]}]", "")),
+                400,
+                "invalid_request_error",
+                "messages[0].tool_calls[0]",
+                "invalid_type");
+        assertError(
+                loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"stop\":[null]")),
+                400,
+                "invalid_request_error",
+                "stop[0]",
+                "missing_required_parameter");
+        assertError(
+                loopback.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":[\"a\",null]}"),
+                400,
+                "invalid_request_error",
+                "prompt",
+                "invalid_type");
     }
 
     @Test
@@ -169,15 +211,27 @@ class HostileInputTest {
     @Test
     void aHugeCapIsRefusedNamingItNeverAdmittedByOverflow() throws Exception {
         for (String n : new String[] {"1", "8", "128"}) {
-            var response = loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"n\":" + n + ",\"max_tokens\":2147483647"));
-            assertError(response, 400, "invalid_request_error", Integer.parseInt(n) > QUEUE ? "n" : "max_tokens",
+            var response = loopback.post(
+                    "/v1/chat/completions", chat(user("Hi"), ",\"n\":" + n + ",\"max_tokens\":2147483647"));
+            assertError(
+                    response,
+                    400,
+                    "invalid_request_error",
+                    Integer.parseInt(n) > QUEUE ? "n" : "max_tokens",
                     Integer.parseInt(n) > QUEUE ? "invalid_value" : "context_length_exceeded");
         }
-        var message = Json.tree(loopback.post("/v1/chat/completions", "{\"model\":\"demo\",\"messages\":" + user("Hi")
-                + ",\"max_completion_tokens\":2147483647}").body()).path("error");
+        var message = Json.tree(loopback.post(
+                                "/v1/chat/completions",
+                                "{\"model\":\"demo\",\"messages\":" + user("Hi")
+                                        + ",\"max_completion_tokens\":2147483647}")
+                        .body())
+                .path("error");
         assertThat(message.path("param").asText()).isEqualTo("max_completion_tokens");
-        assertThat(message.path("message").asText()).contains("you requested 21474836").contains("2147483647 in the completion");
-        var legacy = loopback.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":[\"a\",\"b\"],\"n\":8,\"max_tokens\":2147483647}");
+        assertThat(message.path("message").asText())
+                .contains("you requested 21474836")
+                .contains("2147483647 in the completion");
+        var legacy = loopback.post(
+                "/v1/completions", "{\"model\":\"demo\",\"prompt\":[\"a\",\"b\"],\"n\":8,\"max_tokens\":2147483647}");
         assertError(legacy, 400, "invalid_request_error", "max_tokens", "context_length_exceeded");
     }
 
@@ -189,11 +243,17 @@ class HostileInputTest {
         for (int n : new int[] {QUEUE + 1, 128}) {
             var refused = loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"n\":" + n));
             assertError(refused, 400, "invalid_request_error", "n", "invalid_value");
-            assertThat(Json.tree(refused.body()).path("error").path("message").asText()).contains("at most " + QUEUE + " choices");
+            assertThat(Json.tree(refused.body()).path("error").path("message").asText())
+                    .contains("at most " + QUEUE + " choices");
         }
-        assertError(loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"n\":129")), 400, "invalid_request_error", "n",
+        assertError(
+                loopback.post("/v1/chat/completions", chat(user("Hi"), ",\"n\":129")),
+                400,
+                "invalid_request_error",
+                "n",
                 "integer_above_max_value");
-        var prompts = loopback.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":[\"a\",\"b\",\"c\"],\"n\":6,\"max_tokens\":1}");
+        var prompts = loopback.post(
+                "/v1/completions", "{\"model\":\"demo\",\"prompt\":[\"a\",\"b\",\"c\"],\"n\":6,\"max_tokens\":1}");
         assertError(prompts, 400, "invalid_request_error", "n", "invalid_value");
     }
 
@@ -203,7 +263,8 @@ class HostileInputTest {
         var chat = loopback.post("/v1/chat/completions", chat(user(huge), ""));
         assertError(chat, 400, "invalid_request_error", "messages", "context_length_exceeded");
         assertThat(Json.tree(chat.body()).path("error").path("message").asText())
-                .contains("maximum context length is " + CONTEXT + " tokens").contains("at least");
+                .contains("maximum context length is " + CONTEXT + " tokens")
+                .contains("at least");
         var legacy = loopback.post("/v1/completions", "{\"model\":\"demo\",\"prompt\":" + Json.write(huge) + "}");
         assertError(legacy, 400, "invalid_request_error", "prompt", "context_length_exceeded");
     }

@@ -18,7 +18,8 @@ import java.util.List;
 record Loopback(HttpClient http, String base) implements AutoCloseable {
 
     static Loopback to(ParleyServer server) {
-        return new Loopback(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build(),
+        return new Loopback(
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build(),
                 "http://127.0.0.1:" + server.port());
     }
 
@@ -31,13 +32,15 @@ record Loopback(HttpClient http, String base) implements AutoCloseable {
     }
 
     HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create(base + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private HttpRequest request(String path, String body) {
         return HttpRequest.newBuilder(URI.create(base + path))
                 .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
     }
 
     @Override
@@ -59,7 +62,9 @@ record Loopback(HttpClient http, String base) implements AutoCloseable {
 
     static List<ChatCompletionChunk> chunks(String body) {
         List<String> data = events(body);
-        return data.subList(0, data.size() - 1).stream().map(d -> Json.read(d, ChatCompletionChunk.class)).toList();
+        return data.subList(0, data.size() - 1).stream()
+                .map(d -> Json.read(d, ChatCompletionChunk.class))
+                .toList();
     }
 
     static String streamedText(String body) {
@@ -71,13 +76,16 @@ record Loopback(HttpClient http, String base) implements AutoCloseable {
     static void assertError(HttpResponse<String> response, int status, String type, String param, String code) {
         assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
         assertThat(response.headers().firstValue("x-request-id")).isPresent();
-        assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+        assertThat(response.headers().firstValue("content-type"))
+                .hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
         JsonNode error = Json.tree(response.body()).path("error");
         assertThat(error.path("message").asText()).isNotBlank();
         if (type != null) assertThat(error.path("type").asText()).isEqualTo(type);
         assertThat(error.has("param")).isTrue();
         assertThat(error.has("code")).isTrue();
-        assertThat(error.path("param").isNull() ? null : error.path("param").asText()).isEqualTo(param);
-        assertThat(error.path("code").isNull() ? null : error.path("code").asText()).isEqualTo(code);
+        assertThat(error.path("param").isNull() ? null : error.path("param").asText())
+                .isEqualTo(param);
+        assertThat(error.path("code").isNull() ? null : error.path("code").asText())
+                .isEqualTo(code);
     }
 }

@@ -20,7 +20,8 @@ class NativeBoundaryTest {
 
     @Test
     void onlyTheLlamaEnginePackageTouchesNativeMemory() throws IOException {
-        assertThat(sourcesUsing("java.lang.foreign")).allSatisfy(file -> assertThat(file).contains(BOUNDARY));
+        assertThat(sourcesUsing("java.lang.foreign"))
+                .allSatisfy(file -> assertThat(file).contains(BOUNDARY));
     }
 
     @Test
@@ -28,9 +29,11 @@ class NativeBoundaryTest {
         assertThat(sourcesUsing("import dev.parley.server.engine.llama.ffi."))
                 .allSatisfy(file -> assertThat(file).startsWith("dev/parley/server/engine/llama/"));
         // The bindings are the bottom layer: they know nothing of the engine above them but its exception type.
-        assertThat(sourcesUsing("import dev.parley.server.engine.llama.")).filteredOn(file -> file.contains("/ffi/"))
-                .allSatisfy(file -> assertThat(read(MAIN.resolve(file))).doesNotContainPattern(
-                        "import dev\\.parley\\.server\\.engine\\.llama\\.(?!ffi\\.|LlamaException;)"));
+        assertThat(sourcesUsing("import dev.parley.server.engine.llama."))
+                .filteredOn(file -> file.contains("/ffi/"))
+                .allSatisfy(file -> assertThat(read(MAIN.resolve(file)))
+                        .doesNotContainPattern(
+                                "import dev\\.parley\\.server\\.engine\\.llama\\.(?!ffi\\.|LlamaException;)"));
     }
 
     private static List<String> sourcesUsing(String text) throws IOException {

@@ -27,9 +27,18 @@ class OpenAiSdkTest {
 
     @BeforeAll
     static void start() {
-        server = ParleyServer.start(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo")
-                .withParallel(2).withContextPerSequence(256)), "127.0.0.1", 0);
-        openai = OpenAIOkHttpClient.builder().baseUrl(server.baseUrl("127.0.0.1")).apiKey("not-needed").maxRetries(0).build();
+        server = ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                        .withModelId("demo")
+                        .withParallel(2)
+                        .withContextPerSequence(256)),
+                "127.0.0.1",
+                0);
+        openai = OpenAIOkHttpClient.builder()
+                .baseUrl(server.baseUrl("127.0.0.1"))
+                .apiKey("not-needed")
+                .maxRetries(0)
+                .build();
     }
 
     @AfterAll
@@ -39,19 +48,24 @@ class OpenAiSdkTest {
     }
 
     static ChatCompletionCreateParams.Builder onceUponATime() {
-        return ChatCompletionCreateParams.builder().model("demo").addUserMessage("Once upon a time").temperature(0.0)
+        return ChatCompletionCreateParams.builder()
+                .model("demo")
+                .addUserMessage("Once upon a time")
+                .temperature(0.0)
                 .maxCompletionTokens(20);
     }
 
     @Test
     void theSdksChatCallGetsACompletion() {
-        ChatCompletion completion = openai.chat().completions().create(onceUponATime().build());
+        ChatCompletion completion =
+                openai.chat().completions().create(onceUponATime().build());
 
         assertThat(completion.id()).startsWith("chatcmpl-");
         assertThat(completion.model()).isEqualTo("demo");
         assertThat(completion.choices()).hasSize(1);
         ChatCompletion.Choice choice = completion.choices().getFirst();
-        assertThat(choice.message().content()).hasValueSatisfying(text -> assertThat(text).isNotBlank());
+        assertThat(choice.message().content())
+                .hasValueSatisfying(text -> assertThat(text).isNotBlank());
         assertThat(choice.finishReason().asString()).isIn("stop", "length");
         CompletionUsage usage = completion.usage().orElseThrow();
         assertThat(usage.totalTokens()).isEqualTo(usage.promptTokens() + usage.completionTokens());
@@ -59,21 +73,37 @@ class OpenAiSdkTest {
 
     @Test
     void theSdksStreamingCallGetsTheSameText() {
-        String whole = openai.chat().completions().create(onceUponATime().build())
-                .choices().getFirst().message().content().orElseThrow();
+        String whole = openai.chat()
+                .completions()
+                .create(onceUponATime().build())
+                .choices()
+                .getFirst()
+                .message()
+                .content()
+                .orElseThrow();
         List<ChatCompletionChunk> chunks = new ArrayList<>();
-        try (StreamResponse<ChatCompletionChunk> stream = openai.chat().completions().createStreaming(onceUponATime()
-                .streamOptions(com.openai.models.chat.completions.ChatCompletionStreamOptions.builder().includeUsage(true).build())
-                .build())) {
+        try (StreamResponse<ChatCompletionChunk> stream = openai.chat()
+                .completions()
+                .createStreaming(onceUponATime()
+                        .streamOptions(com.openai.models.chat.completions.ChatCompletionStreamOptions.builder()
+                                .includeUsage(true)
+                                .build())
+                        .build())) {
             stream.stream().forEach(chunks::add);
         }
         StringBuilder text = new StringBuilder();
         for (ChatCompletionChunk chunk : chunks) {
-            for (ChatCompletionChunk.Choice choice : chunk.choices()) choice.delta().content().ifPresent(text::append);
+            for (ChatCompletionChunk.Choice choice : chunk.choices())
+                choice.delta().content().ifPresent(text::append);
         }
         assertThat(text.toString()).isEqualTo(whole);
-        assertThat(chunks).extracting(ChatCompletionChunk::id).containsOnly(chunks.getFirst().id());
+        assertThat(chunks)
+                .extracting(ChatCompletionChunk::id)
+                .containsOnly(chunks.getFirst().id());
         assertThat(chunks.getLast().usage()).isPresent();
-        assertThat(chunks.stream().flatMap(c -> c.choices().stream()).filter(c -> c.finishReason().isPresent())).hasSize(1);
+        assertThat(chunks.stream()
+                        .flatMap(c -> c.choices().stream())
+                        .filter(c -> c.finishReason().isPresent()))
+                .hasSize(1);
     }
 }

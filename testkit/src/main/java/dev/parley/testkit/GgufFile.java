@@ -118,12 +118,13 @@ final class GgufFile {
         while (out.size() % ALIGNMENT != 0) {
             out.write(0);
         }
-        try (FileChannel channel = FileChannel.open(file,
-                StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        try (FileChannel channel = FileChannel.open(
+                file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
             writeFully(channel, ByteBuffer.wrap(out.toByteArray()));
             for (Tensor t : tensors) {
                 long size = t.type.byteSize(t.count());
-                ByteBuffer data = ByteBuffer.allocate(Math.toIntExact(align(size))).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer data =
+                        ByteBuffer.allocate(Math.toIntExact(align(size))).order(ByteOrder.LITTLE_ENDIAN);
                 t.type.encode(t.values.get(), data);
                 data.position(data.capacity()); // the rest is zero padding
                 writeFully(channel, data.flip());

@@ -141,7 +141,10 @@ public final class GgufVocabulary implements Vocabulary {
                     default -> {}
                 }
             }
-            require(types != null && entries.containsKey("tokenizer.ggml.tokens"), "%s has no tokens and token types", source);
+            require(
+                    types != null && entries.containsKey("tokenizer.ggml.tokens"),
+                    "%s has no tokens and token types",
+                    source);
             return new GgufVocabulary(entries, model, types, eos);
         } catch (BufferUnderflowException | IndexOutOfBoundsException e) {
             throw new IllegalArgumentException(source + " ends inside its metadata", e);

@@ -218,15 +218,24 @@ public final class GgufWriter {
         SplittableRandom random = new SplittableRandom(seed);
         int tokens = vocabulary.size();
         float[][] embeddings = new float[1][]; // kept only for successors, which copy embedding rows
-        gguf.tensor("token_embd.weight", type, () -> {
-            float[] values = gaussian(random, dim, tokens);
-            if (!successors.isEmpty()) embeddings[0] = values;
-            return tiedOutput ? tiedRows(values, vocabulary) : values;
-        }, dim, tokens);
+        gguf.tensor(
+                "token_embd.weight",
+                type,
+                () -> {
+                    float[] values = gaussian(random, dim, tokens);
+                    if (!successors.isEmpty()) embeddings[0] = values;
+                    return tiedOutput ? tiedRows(values, vocabulary) : values;
+                },
+                dim,
+                tokens);
         gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
         if (!tiedOutput) {
-            gguf.tensor("output.weight", type,
-                    () -> withSuccessors(readableOutput(gaussian(random, dim, tokens), vocabulary), embeddings[0]), dim, tokens);
+            gguf.tensor(
+                    "output.weight",
+                    type,
+                    () -> withSuccessors(readableOutput(gaussian(random, dim, tokens), vocabulary), embeddings[0]),
+                    dim,
+                    tokens);
         }
         for (int i = 0; i < layers; i++) {
             block(gguf, random, "blk." + i + ".", headDim);
@@ -298,23 +307,38 @@ public final class GgufWriter {
 
     private void check() {
         int vocabSize = vocabulary != null ? vocabulary.size() : this.vocabSize;
-        require(dim > 0 && layers > 0 && heads > 0 && kvHeads > 0 && headDim >= 0 && ffnDim > 0 && contextLength > 0,
+        require(
+                dim > 0 && layers > 0 && heads > 0 && kvHeads > 0 && headDim >= 0 && ffnDim > 0 && contextLength > 0,
                 "every dimension must be positive");
         require(headDim != 0 || dim % heads == 0, "dim %d is not a multiple of heads %d", dim, heads);
         require(heads % kvHeads == 0, "heads %d is not a multiple of kvHeads %d", heads, kvHeads);
         int head = headDim != 0 ? headDim : dim / heads;
         require(head % 2 == 0, "head size %d must be even for RoPE", head);
-        require(vocabulary != null || vocabSize >= SpmVocabulary.MIN_SIZE,
-                "vocabSize must be >= %d, got %d", SpmVocabulary.MIN_SIZE, vocabSize);
+        require(
+                vocabulary != null || vocabSize >= SpmVocabulary.MIN_SIZE,
+                "vocabSize must be >= %d, got %d",
+                SpmVocabulary.MIN_SIZE,
+                vocabSize);
         require(type != null, "type must not be null");
         require(successors.isEmpty() || !tiedOutput, "successors need an output layer of their own, not a tied one");
-        successors.forEach((token, next) -> require(token >= 0 && token < vocabSize && next >= 0 && next < vocabSize,
-                "successor %d -> %d is outside the vocabulary of %d", token, next, vocabSize));
-        require(type != TensorType.Q8_0 || (dim % 32 == 0 && ffnDim % 32 == 0 && head * heads % 32 == 0),
-                "Q8_0 needs dim, ffnDim and heads × head size to be multiples of 32, got %d, %d and %d", dim, ffnDim, head * heads);
+        successors.forEach((token, next) -> require(
+                token >= 0 && token < vocabSize && next >= 0 && next < vocabSize,
+                "successor %d -> %d is outside the vocabulary of %d",
+                token,
+                next,
+                vocabSize));
+        require(
+                type != TensorType.Q8_0 || (dim % 32 == 0 && ffnDim % 32 == 0 && head * heads % 32 == 0),
+                "Q8_0 needs dim, ffnDim and heads × head size to be multiples of 32, got %d, %d and %d",
+                dim,
+                ffnDim,
+                head * heads);
         require(architecture == Architecture.GEMMA3 || slidingWindow == 0, "only gemma3 models have a sliding window");
-        require(architecture != Architecture.GEMMA3 || slidingWindow > 0 && slidingWindow < contextLength,
-                "the sliding window must be shorter than the context, got %d and %d", slidingWindow, contextLength);
+        require(
+                architecture != Architecture.GEMMA3 || slidingWindow > 0 && slidingWindow < contextLength,
+                "the sliding window must be shorter than the context, got %d and %d",
+                slidingWindow,
+                contextLength);
     }
 
     private static void require(boolean condition, String format, Object... args) {
@@ -375,7 +399,9 @@ public final class GgufWriter {
      */
     private float[] withSuccessors(float[] weights, float[] embeddings) {
         float scale = 16;
-        successors.values().stream().distinct().forEach(next -> java.util.Arrays.fill(weights, next * dim, (next + 1) * dim, 0f));
+        successors.values().stream()
+                .distinct()
+                .forEach(next -> java.util.Arrays.fill(weights, next * dim, (next + 1) * dim, 0f));
         // A token that follows several others gets the sum of their embeddings: each still scores about
         // scale × √dim against its own, plus noise of about scale per other predecessor. Keep them few.
         successors.forEach((token, next) -> {

@@ -39,7 +39,8 @@ public final class RedisServer implements AutoCloseable {
     /** Starts a redis-server on a free loopback port; skips the test when there is none installed. */
     public static RedisServer start() {
         Path executable = find();
-        Assumptions.assumeTrue(executable != null,
+        Assumptions.assumeTrue(
+                executable != null,
                 "redis-server is not installed (tools/test-deps.sh installs it): skipping the Redis test");
         RedisServer server = new RedisServer(executable, freePort());
         server.startAgain();
@@ -59,8 +60,16 @@ public final class RedisServer implements AutoCloseable {
     public synchronized void startAgain() {
         if (process != null && process.isAlive()) return;
         try {
-            process = new ProcessBuilder(executable.toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                    "--save", "", "--appendonly", "no")
+            process = new ProcessBuilder(
+                            executable.toString(),
+                            "--port",
+                            Integer.toString(port),
+                            "--bind",
+                            "127.0.0.1",
+                            "--save",
+                            "",
+                            "--appendonly",
+                            "no")
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .start();
@@ -70,7 +79,8 @@ public final class RedisServer implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!answersPing()) {
             if (!process.isAlive()) throw new IllegalStateException("redis-server exited with " + process.exitValue());
-            if (System.nanoTime() > deadline) throw new IllegalStateException("redis-server did not answer PING on port " + port);
+            if (System.nanoTime() > deadline)
+                throw new IllegalStateException("redis-server did not answer PING on port " + port);
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {

@@ -87,7 +87,8 @@ record SpmVocabulary(List<String> tokens, float[] scores, int[] types) implement
         for (char c : "TOSWAHILBMDNC.,!?'\"-0123456789".toCharArray()) {
             candidates.add(String.valueOf(c));
         }
-        for (String word : List.of("the", "and", "was", "to", "a", "he", "she", "it", "they", "said", "Once", "upon", "time")) {
+        for (String word :
+                List.of("the", "and", "was", "to", "a", "he", "she", "it", "they", "said", "Once", "upon", "time")) {
             candidates.add(SPACE + word);
         }
         for (char c : letters.toCharArray()) {

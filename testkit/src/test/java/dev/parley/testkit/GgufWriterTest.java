@@ -21,7 +21,12 @@ class GgufWriterTest {
 
     @Test
     void writesAGgufV3HeaderWithLlamaMetadataAndAlignedTensors() throws IOException {
-        Path file = GgufWriter.llama().dim(64).layers(2).vocabSize(300).chatTemplate("{{ x }}").write(dir.resolve("m.gguf"));
+        Path file = GgufWriter.llama()
+                .dim(64)
+                .layers(2)
+                .vocabSize(300)
+                .chatTemplate("{{ x }}")
+                .write(dir.resolve("m.gguf"));
         ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
 
         assertThat(in.getInt()).isEqualTo(0x46554747); // "GGUF"
@@ -33,7 +38,8 @@ class GgufWriterTest {
         for (long i = 0; i < keys; i++) {
             metadata.put(string(in), value(in, in.getInt()));
         }
-        assertThat(metadata).containsEntry("general.architecture", "llama")
+        assertThat(metadata)
+                .containsEntry("general.architecture", "llama")
                 .containsEntry("llama.embedding_length", 64)
                 .containsEntry("llama.block_count", 2)
                 .containsEntry("tokenizer.ggml.model", "llama")
@@ -61,10 +67,17 @@ class GgufWriterTest {
 
     @Test
     void refusesShapesLlamaCppCannotLoad() {
-        assertThatThrownBy(() -> GgufWriter.llama().dim(60).heads(8).write(dir.resolve("x.gguf"))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> GgufWriter.llama().heads(4).kvHeads(3).write(dir.resolve("x.gguf"))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> GgufWriter.llama().vocabSize(258).write(dir.resolve("x.gguf"))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> GgufWriter.llama().dim(48).heads(4).type(TensorType.Q8_0).write(dir.resolve("x.gguf")))
+        assertThatThrownBy(() -> GgufWriter.llama().dim(60).heads(8).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GgufWriter.llama().heads(4).kvHeads(3).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GgufWriter.llama().vocabSize(258).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GgufWriter.llama()
+                        .dim(48)
+                        .heads(4)
+                        .type(TensorType.Q8_0)
+                        .write(dir.resolve("x.gguf")))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
@@ -77,7 +90,8 @@ class GgufWriterTest {
         ByteBuffer out = ByteBuffer.allocate(34).order(ByteOrder.LITTLE_ENDIAN);
         TensorType.Q8_0.encode(values, out);
 
-        assertThat(Float.float16ToFloat(out.getShort(0))).isCloseTo(4f / 127, org.assertj.core.data.Offset.offset(1e-4f));
+        assertThat(Float.float16ToFloat(out.getShort(0)))
+                .isCloseTo(4f / 127, org.assertj.core.data.Offset.offset(1e-4f));
         assertThat(out.get(2)).isEqualTo((byte) -127);
         assertThat(out.get(2 + 16)).isEqualTo((byte) 0);
         assertThat(out.get(2 + 31)).isEqualTo((byte) Math.round(3.75f / (4f / 127)));
@@ -85,17 +99,35 @@ class GgufWriterTest {
 
     @Test
     void writesQwen3sPerHeadNormsAndAHeadSizeOfItsOwn() throws IOException {
-        Gguf gguf = Gguf.read(GgufWriter.qwen3().dim(64).heads(4).kvHeads(2).headDim(32).layers(1).tiedOutput(true)
+        Gguf gguf = Gguf.read(GgufWriter.qwen3()
+                .dim(64)
+                .heads(4)
+                .kvHeads(2)
+                .headDim(32)
+                .layers(1)
+                .tiedOutput(true)
                 .write(dir.resolve("q.gguf")));
 
-        assertThat(gguf.metadata()).containsEntry("general.architecture", "qwen3")
+        assertThat(gguf.metadata())
+                .containsEntry("general.architecture", "qwen3")
                 .containsEntry("qwen3.attention.key_length", 32)
                 .containsEntry("qwen3.rope.dimension_count", 32)
                 .containsEntry("qwen3.rope.freq_base", 1_000_000f);
-        assertThat(gguf.tensors()).containsOnlyKeys("token_embd.weight", "output_norm.weight", "blk.0.attn_norm.weight",
-                "blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight", "blk.0.attn_q_norm.weight",
-                "blk.0.attn_k_norm.weight", "blk.0.attn_output.weight", "blk.0.ffn_norm.weight", "blk.0.ffn_gate.weight",
-                "blk.0.ffn_up.weight", "blk.0.ffn_down.weight");
+        assertThat(gguf.tensors())
+                .containsOnlyKeys(
+                        "token_embd.weight",
+                        "output_norm.weight",
+                        "blk.0.attn_norm.weight",
+                        "blk.0.attn_q.weight",
+                        "blk.0.attn_k.weight",
+                        "blk.0.attn_v.weight",
+                        "blk.0.attn_q_norm.weight",
+                        "blk.0.attn_k_norm.weight",
+                        "blk.0.attn_output.weight",
+                        "blk.0.ffn_norm.weight",
+                        "blk.0.ffn_gate.weight",
+                        "blk.0.ffn_up.weight",
+                        "blk.0.ffn_down.weight");
         assertThat(gguf.tensors().get("blk.0.attn_q.weight")).containsExactly(64, 128);
         assertThat(gguf.tensors().get("blk.0.attn_k.weight")).containsExactly(64, 64);
         assertThat(gguf.tensors().get("blk.0.attn_q_norm.weight")).containsExactly(32);
@@ -106,24 +138,36 @@ class GgufWriterTest {
     void writesGemma3sPostNormsAndSlidingWindow() throws IOException {
         Gguf gguf = Gguf.read(GgufWriter.gemma3().slidingWindow(16).layers(2).write(dir.resolve("g.gguf")));
 
-        assertThat(gguf.metadata()).containsEntry("general.architecture", "gemma3")
+        assertThat(gguf.metadata())
+                .containsEntry("general.architecture", "gemma3")
                 .containsEntry("gemma3.attention.sliding_window", 16)
                 .containsEntry("gemma3.attention.sliding_window_pattern", 2)
                 .containsEntry("gemma3.rope.freq_base_swa", 10_000f);
-        assertThat(gguf.tensors()).containsKeys("output.weight", "blk.1.post_attention_norm.weight", "blk.1.post_ffw_norm.weight",
-                "blk.1.attn_q_norm.weight", "blk.1.attn_k_norm.weight");
+        assertThat(gguf.tensors())
+                .containsKeys(
+                        "output.weight",
+                        "blk.1.post_attention_norm.weight",
+                        "blk.1.post_ffw_norm.weight",
+                        "blk.1.attn_q_norm.weight",
+                        "blk.1.attn_k_norm.weight");
         assertThat(gguf.tensors()).hasSize(3 + 2 * 13);
     }
 
     @Test
     void refusesSettingsThatDoNotFitTheArchitecture() {
         assertThatThrownBy(() -> GgufWriter.llama().slidingWindow(16).write(dir.resolve("x.gguf")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gemma3");
-        assertThatThrownBy(() -> GgufWriter.gemma3().slidingWindow(256).contextLength(256).write(dir.resolve("x.gguf")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("gemma3");
+        assertThatThrownBy(() -> GgufWriter.gemma3()
+                        .slidingWindow(256)
+                        .contextLength(256)
+                        .write(dir.resolve("x.gguf")))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> GgufWriter.llama().tiedOutput(true).successor(300, 301).write(dir.resolve("x.gguf")))
+        assertThatThrownBy(() ->
+                        GgufWriter.llama().tiedOutput(true).successor(300, 301).write(dir.resolve("x.gguf")))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> GgufWriter.qwen3().headDim(20).type(TensorType.Q8_0).write(dir.resolve("x.gguf")))
+        assertThatThrownBy(() ->
+                        GgufWriter.qwen3().headDim(20).type(TensorType.Q8_0).write(dir.resolve("x.gguf")))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 

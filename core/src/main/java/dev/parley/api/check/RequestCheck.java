@@ -57,14 +57,22 @@ public final class RequestCheck {
         for (int i = 0; i < request.messages().size(); i++) {
             message("messages[" + i + "]", request.messages().get(i));
         }
-        sampling(request.temperature(), request.topP(), request.n(), request.presencePenalty(),
-                request.frequencyPenalty(), request.logitBias(), request.stop());
+        sampling(
+                request.temperature(),
+                request.topP(),
+                request.n(),
+                request.presencePenalty(),
+                request.frequencyPenalty(),
+                request.logitBias(),
+                request.stop());
         stream(request.stream(), request.streamOptions());
         range("max_tokens", request.maxTokens(), 1, Integer.MAX_VALUE);
         range("max_completion_tokens", request.maxCompletionTokens(), 1, Integer.MAX_VALUE);
         range("top_logprobs", request.topLogprobs(), 0, MAX_TOP_LOGPROBS);
         if (request.topLogprobs() != null && !Boolean.TRUE.equals(request.logprobs())) {
-            throw invalid("top_logprobs", "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is specified.");
+            throw invalid(
+                    "top_logprobs",
+                    "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is specified.");
         }
         responseFormat(request.responseFormat());
         tools(request.tools(), request.toolChoice());
@@ -76,8 +84,14 @@ public final class RequestCheck {
         nonBlank("model", request.model());
         required("prompt", request.prompt());
         prompt(request.prompt());
-        sampling(request.temperature(), request.topP(), request.n(), request.presencePenalty(),
-                request.frequencyPenalty(), request.logitBias(), request.stop());
+        sampling(
+                request.temperature(),
+                request.topP(),
+                request.n(),
+                request.presencePenalty(),
+                request.frequencyPenalty(),
+                request.logitBias(),
+                request.stop());
         stream(request.stream(), request.streamOptions());
         // The legacy endpoint allows 0: with echo it returns the prompt's log-probabilities only.
         range("max_tokens", request.maxTokens(), 0, Integer.MAX_VALUE);
@@ -87,7 +101,9 @@ public final class RequestCheck {
             throw invalid("best_of", "Invalid value for 'best_of': 'best_of' must be greater than or equal to 'n'.");
         }
         if (request.bestOf() != null && request.bestOf() > 1 && request.streaming()) {
-            throw invalid("best_of", "Invalid value for 'best_of': 'best_of' cannot be greater than 1 when 'stream' is enabled.");
+            throw invalid(
+                    "best_of",
+                    "Invalid value for 'best_of': 'best_of' cannot be greater than 1 when 'stream' is enabled.");
         }
     }
 
@@ -97,8 +113,8 @@ public final class RequestCheck {
         oneOf(at + ".role", message.role(), ChatMessage.ROLES);
         name(at + ".name", message.name());
         String role = message.role();
-        boolean callsSomething = message.toolCalls() != null && !message.toolCalls().isEmpty()
-                || message.functionCall() != null;
+        boolean callsSomething =
+                message.toolCalls() != null && !message.toolCalls().isEmpty() || message.functionCall() != null;
         if (!(role.equals(ChatMessage.ASSISTANT) && callsSomething)) {
             required(at + ".content", message.content());
         }
@@ -107,7 +123,9 @@ public final class RequestCheck {
         if (role.equals(ChatMessage.FUNCTION)) required(at + ".name", message.name());
         if (message.toolCalls() != null) {
             if (!role.equals(ChatMessage.ASSISTANT)) {
-                throw invalid(at + ".tool_calls", "Invalid parameter: only messages with role 'assistant' can have 'tool_calls'.");
+                throw invalid(
+                        at + ".tool_calls",
+                        "Invalid parameter: only messages with role 'assistant' can have 'tool_calls'.");
             }
             for (int i = 0; i < message.toolCalls().size(); i++) {
                 toolCall(at + ".tool_calls[" + i + "]", message.toolCalls().get(i));
@@ -152,8 +170,14 @@ public final class RequestCheck {
         required(at + ".function.arguments", call.function().arguments());
     }
 
-    private static void sampling(Double temperature, Double topP, Integer n, Double presencePenalty,
-            Double frequencyPenalty, Map<String, Double> logitBias, List<String> stop) {
+    private static void sampling(
+            Double temperature,
+            Double topP,
+            Integer n,
+            Double presencePenalty,
+            Double frequencyPenalty,
+            Map<String, Double> logitBias,
+            List<String> stop) {
         range("temperature", temperature, 0, 2);
         range("top_p", topP, 0, 1);
         range("n", n, 1, MAX_CHOICES);
@@ -162,8 +186,10 @@ public final class RequestCheck {
         if (logitBias != null) {
             for (var entry : logitBias.entrySet()) {
                 if (!entry.getKey().matches("\\d{1,9}")) {
-                    throw invalid("logit_bias", "Invalid key in 'logit_bias': %s. Only non-negative integer token IDs are allowed."
-                            .formatted(entry.getKey()));
+                    throw invalid(
+                            "logit_bias",
+                            "Invalid key in 'logit_bias': %s. Only non-negative integer token IDs are allowed."
+                                    .formatted(entry.getKey()));
                 }
                 required("logit_bias." + entry.getKey(), entry.getValue());
                 range("logit_bias." + entry.getKey(), entry.getValue(), -100, 100);
@@ -174,7 +200,9 @@ public final class RequestCheck {
             for (int i = 0; i < stop.size(); i++) {
                 required("stop[" + i + "]", stop.get(i));
                 if (stop.get(i).isEmpty()) {
-                    throw invalid("stop[" + i + "]", "Invalid 'stop[%d]': empty string. Stop sequences must not be empty.".formatted(i));
+                    throw invalid(
+                            "stop[" + i + "]",
+                            "Invalid 'stop[%d]': empty string. Stop sequences must not be empty.".formatted(i));
                 }
             }
         }
@@ -197,7 +225,9 @@ public final class RequestCheck {
                 for (int i = 0; i < tokens.size(); i++) {
                     nonEmpty("prompt[" + i + "]", tokens.get(i));
                     if (tokens.get(i).stream().anyMatch(id -> id < 0)) {
-                        throw invalid("prompt[" + i + "]", "Invalid 'prompt[%d]': token ids must be non-negative.".formatted(i));
+                        throw invalid(
+                                "prompt[" + i + "]",
+                                "Invalid 'prompt[%d]': token ids must be non-negative.".formatted(i));
                     }
                 }
             }
@@ -235,11 +265,16 @@ public final class RequestCheck {
             case ToolChoice.Function(var name) -> {
                 required("tool_choice.function.name", name);
                 if (tools == null || tools.isEmpty()) {
-                    throw invalid("tool_choice", "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
+                    throw invalid(
+                            "tool_choice",
+                            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
                 }
-                if (tools.stream().noneMatch(tool -> Objects.equals(tool.function().name(), name))) {
-                    throw invalid("tool_choice", "Invalid value for 'tool_choice': no function named '%s' was specified in the 'tools' parameter."
-                            .formatted(name));
+                if (tools.stream()
+                        .noneMatch(tool -> Objects.equals(tool.function().name(), name))) {
+                    throw invalid(
+                            "tool_choice",
+                            "Invalid value for 'tool_choice': no function named '%s' was specified in the 'tools' parameter."
+                                    .formatted(name));
                 }
             }
         }
@@ -257,9 +292,16 @@ public final class RequestCheck {
         required(at + ".name", function.name());
         name(at + ".name", function.name());
         if (function.parameters() != null && !function.parameters().isObject()) {
-            throw InvalidRequestException.of(at + ".parameters", "invalid_type",
+            throw InvalidRequestException.of(
+                    at + ".parameters",
+                    "invalid_type",
                     "Invalid type for '%s.parameters': expected an object, but got %s instead."
-                            .formatted(at, function.parameters().getNodeType().toString().toLowerCase()));
+                            .formatted(
+                                    at,
+                                    function.parameters()
+                                            .getNodeType()
+                                            .toString()
+                                            .toLowerCase()));
         }
     }
 }

@@ -9,8 +9,8 @@ import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DatabindException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.InvalidRequestException;
@@ -33,8 +33,12 @@ public final class RequestReader {
      * A text too long for a model is then refused by the model's own check, naming its param, rather than
      * reported as JSON that could not be parsed. Nesting depth and number length stay capped.
      */
-    private static final JsonFactory BODIES = Json.mapper().getFactory().rebuild()
-            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
+    private static final JsonFactory BODIES = Json.mapper()
+            .getFactory()
+            .rebuild()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxStringLength(Integer.MAX_VALUE)
+                    .build())
             .build();
 
     private RequestReader() {}
@@ -60,7 +64,9 @@ public final class RequestReader {
         }
         try (JsonParser parser = BODIES.createParser(body)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
-                throw InvalidRequestException.of(null, "invalid_type",
+                throw InvalidRequestException.of(
+                        null,
+                        "invalid_type",
                         "Invalid type for the request body: expected a JSON object, but got %s instead."
                                 .formatted(kind(parser.currentToken())));
             }
@@ -89,14 +95,18 @@ public final class RequestReader {
 
     private static InvalidRequestException unparsable(String detail) {
         String firstLine = detail == null ? "" : detail.lines().findFirst().orElse("");
-        return InvalidRequestException.of(null, null,
+        return InvalidRequestException.of(
+                null,
+                null,
                 "We could not parse the JSON body of your request (%s). The API expects a JSON object as the body."
                         .formatted(firstLine));
     }
 
     private static InvalidRequestException wrongType(MismatchedInputException e, byte[] body) {
         String param = path(e.getPath());
-        return InvalidRequestException.of(param, "invalid_type",
+        return InvalidRequestException.of(
+                param,
+                "invalid_type",
                 "Invalid type for '%s': expected %s, but got %s instead."
                         .formatted(param, expected(e.getTargetType()), kind(valueAt(body, e.getPath()))));
     }
@@ -109,7 +119,9 @@ public final class RequestReader {
         try {
             JsonNode node = Json.mapper().readTree(body);
             for (var reference : path) {
-                node = reference.getIndex() >= 0 ? node.path(reference.getIndex()) : node.path(reference.getFieldName());
+                node = reference.getIndex() >= 0
+                        ? node.path(reference.getIndex())
+                        : node.path(reference.getFieldName());
             }
             return node;
         } catch (IOException e) {
@@ -119,7 +131,9 @@ public final class RequestReader {
 
     private static InvalidRequestException outOfRange(DatabindException e) {
         String param = path(((JsonMappingException) e).getPath());
-        return InvalidRequestException.of(param, "integer_above_max_value",
+        return InvalidRequestException.of(
+                param,
+                "integer_above_max_value",
                 "Invalid '%s': number out of range. Expected a value that fits in %s."
                         .formatted(param, "a 32-bit integer"));
     }

@@ -1,7 +1,6 @@
 package dev.parley.api.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.api.ApiError;
 import dev.parley.api.ChatCompletionRequest;
@@ -37,7 +36,8 @@ class RequestReaderTest {
 
     @Test
     void readsAValidRequest() {
-        ChatCompletionRequest request = RequestReader.chat(("{\"model\":\"m\"," + HELLO + ",\"temperature\":0}").getBytes());
+        ChatCompletionRequest request =
+                RequestReader.chat(("{\"model\":\"m\"," + HELLO + ",\"temperature\":0}").getBytes());
         assertThat(request.messages().getFirst().text()).isEqualTo("hi");
         assertThat(request.temperature()).isZero();
     }
@@ -88,12 +88,17 @@ class RequestReaderTest {
 
     @Test
     void saysWhatWasExpectedAndWhatCame() {
-        assertThat(chatError("{\"model\":\"m\"," + HELLO + ",\"temperature\":2.5}").message())
-                .isEqualTo("Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 2.5 instead.");
-        assertThat(chatError("{\"model\":\"m\"," + HELLO + ",\"temperature\":\"hot\"}").message())
+        assertThat(chatError("{\"model\":\"m\"," + HELLO + ",\"temperature\":2.5}")
+                        .message())
+                .isEqualTo(
+                        "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 2.5 instead.");
+        assertThat(chatError("{\"model\":\"m\"," + HELLO + ",\"temperature\":\"hot\"}")
+                        .message())
                 .isEqualTo("Invalid type for 'temperature': expected a number, but got a string instead.");
-        assertThat(chatError("{\"model\":\"m\",\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}").message())
-                .isEqualTo("Invalid value: 'robot'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.");
+        assertThat(chatError("{\"model\":\"m\",\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}")
+                        .message())
+                .isEqualTo(
+                        "Invalid value: 'robot'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.");
     }
 
     @ParameterizedTest
@@ -120,8 +125,9 @@ class RequestReaderTest {
 
     @Test
     void acceptsAnAssistantMessageThatOnlyCallsTools() {
-        String body = "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\","
-                + "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"ok\"}]}";
+        String body =
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\","
+                        + "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"ok\"}]}";
         assertThat(RequestReader.chat(body.getBytes()).messages()).hasSize(2);
     }
 
@@ -146,7 +152,8 @@ class RequestReaderTest {
     void acceptsEveryLegacyPromptShape() {
         for (String prompt : new String[] {"\"a\"", "[\"a\",\"b\"]", "[1,2]", "[[1],[2]]"}) {
             String body = "{\"model\":\"m\",\"prompt\":" + prompt + ",\"max_tokens\":0,\"echo\":true}";
-            assertThat(RequestReader.completion(body.getBytes()).prompt().size()).isPositive();
+            assertThat(RequestReader.completion(body.getBytes()).prompt().size())
+                    .isPositive();
         }
     }
 

@@ -14,7 +14,8 @@ import java.util.List;
  * never logged or echoed.
  */
 public final class ApiKeys {
-    private static final String LEARN_MORE = " You can find your API key at https://platform.openai.com/account/api-keys.";
+    private static final String LEARN_MORE =
+            " You can find your API key at https://platform.openai.com/account/api-keys.";
 
     private final List<Stored> keys;
 
@@ -61,7 +62,8 @@ public final class ApiKeys {
         if (key.regionMatches(true, 0, "Bearer ", 0, 7)) key = key.substring(7).strip();
         else key = "";
         if (key.isEmpty()) {
-            throw invalid("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
+            throw invalid(
+                    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
         }
         byte[] digest = KeysFile.digest(key);
         Tenant found = null;
@@ -74,6 +76,7 @@ public final class ApiKeys {
     }
 
     private static AuthenticationException invalid(String message) {
-        return new AuthenticationException(new ApiError(message + LEARN_MORE, ApiError.INVALID_REQUEST, null, "invalid_api_key"));
+        return new AuthenticationException(
+                new ApiError(message + LEARN_MORE, ApiError.INVALID_REQUEST, null, "invalid_api_key"));
     }
 }

@@ -1,12 +1,12 @@
 package dev.parley.server.auth;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import com.fasterxml.jackson.annotation.JsonInclude;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -17,10 +17,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HexFormat;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Base64;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
 
 /**
  * A keys file: {@code {"keys":[{"name","sha256","rpm","tpm","rpd","tpd","models"}]}} in JSON, or the same
@@ -47,7 +47,8 @@ public final class KeysFile {
         List<KeyEntry> keys = contents == null || contents.keys() == null ? List.of() : contents.keys();
         var names = new HashSet<String>();
         for (KeyEntry key : keys) {
-            if (key.name() == null || key.name().isBlank()) throw new IllegalArgumentException(file + ": a key has no name");
+            if (key.name() == null || key.name().isBlank())
+                throw new IllegalArgumentException(file + ": a key has no name");
             if (!names.add(key.name())) throw new IllegalArgumentException(file + ": two keys are named " + key.name());
             if (key.sha256() == null || !key.sha256().matches("[0-9a-f]{64}")) {
                 throw new IllegalArgumentException(file + ": key " + key.name() + " has no sha256 of 64 hex digits");

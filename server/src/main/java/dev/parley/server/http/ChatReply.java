@@ -7,11 +7,11 @@ import dev.parley.api.ChatCompletionChunk.Delta;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.Content;
+import dev.parley.api.Json;
+import dev.parley.api.Logprobs;
 import dev.parley.api.StreamOptions;
 import dev.parley.api.TextCompletion;
 import dev.parley.api.ToolCall;
-import dev.parley.api.Json;
-import dev.parley.api.Logprobs;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import io.javalin.http.Context;
@@ -34,11 +34,18 @@ final class ChatReply {
         boolean withLogprobs = Boolean.TRUE.equals(request.logprobs());
         var choices = new ArrayList<ChatCompletion.Choice>(all.choices());
         for (int i = 0; i < all.choices(); i++) {
-            choices.add(new ChatCompletion.Choice(i, message(all.texts().get(i), all.toolCalls().get(i)),
-                    withLogprobs ? Logprobs.of(all.logprobs().get(i)) : null, all.reasons().get(i)));
+            choices.add(new ChatCompletion.Choice(
+                    i,
+                    message(all.texts().get(i), all.toolCalls().get(i)),
+                    withLogprobs ? Logprobs.of(all.logprobs().get(i)) : null,
+                    all.reasons().get(i)));
         }
-        var completion = ChatCompletion.of(Ids.chatCompletion(), clock.instant().getEpochSecond(), generation.model(),
-                choices, Usage.of(generation.promptTokens(), generation.completionTokens()));
+        var completion = ChatCompletion.of(
+                Ids.chatCompletion(),
+                clock.instant().getEpochSecond(),
+                generation.model(),
+                choices,
+                Usage.of(generation.promptTokens(), generation.completionTokens()));
         ctx.status(200).contentType("application/json").result(Json.write(completion));
     }
 
@@ -53,39 +60,49 @@ final class ChatReply {
         var roles = IntStream.range(0, generation.choices())
                 .mapToObj(i -> chunk(id, created, model, ChunkChoice.of(i, Delta.role(ChatMessage.ASSISTANT), null)))
                 .toList();
-        EventStream.relay(ctx, generation, roles, new EventStream.Frames() {
-            @Override
-            public Object token(int choice, String text, Logprobs.TokenLogprob logprob) {
-                var logprobs = logprob == null ? null : Logprobs.of(List.of(logprob));
-                return chunk(id, created, model, new ChunkChoice(choice, Delta.content(text), logprobs, null));
-            }
+        EventStream.relay(
+                ctx,
+                generation,
+                roles,
+                new EventStream.Frames() {
+                    @Override
+                    public Object token(int choice, String text, Logprobs.TokenLogprob logprob) {
+                        var logprobs = logprob == null ? null : Logprobs.of(List.of(logprob));
+                        return chunk(id, created, model, new ChunkChoice(choice, Delta.content(text), logprobs, null));
+                    }
 
-            @Override
-            public Object echo(int choice, String text, TextCompletion.CompletionLogprobs logprobs) {
-                throw new IllegalStateException("a chat answer has no echo");
-            }
+                    @Override
+                    public Object echo(int choice, String text, TextCompletion.CompletionLogprobs logprobs) {
+                        throw new IllegalStateException("a chat answer has no echo");
+                    }
 
-            @Override
-            public Object toolCall(int choice, ToolCall piece) {
-                return chunk(id, created, model, ChunkChoice.of(choice, new Delta(null, null, List.of(piece), null, null), null));
-            }
+                    @Override
+                    public Object toolCall(int choice, ToolCall piece) {
+                        return chunk(
+                                id,
+                                created,
+                                model,
+                                ChunkChoice.of(choice, new Delta(null, null, List.of(piece), null, null), null));
+                    }
 
-            @Override
-            public Object finished(int choice, String reason) {
-                return chunk(id, created, model, ChunkChoice.of(choice, Delta.EMPTY, reason));
-            }
+                    @Override
+                    public Object finished(int choice, String reason) {
+                        return chunk(id, created, model, ChunkChoice.of(choice, Delta.EMPTY, reason));
+                    }
 
-            @Override
-            public Object usage(Usage usage) {
-                return ChatCompletionChunk.usage(id, created, model, usage);
-            }
-        }, includeUsage(request.streamOptions()));
+                    @Override
+                    public Object usage(Usage usage) {
+                        return ChatCompletionChunk.usage(id, created, model, usage);
+                    }
+                },
+                includeUsage(request.streamOptions()));
     }
 
     /** The assistant's message: its text, and its tool calls when it made any (then null text when it wrote none). */
     private static ChatMessage message(String text, List<ToolCall> toolCalls) {
         if (toolCalls.isEmpty()) return ChatMessage.assistant(text);
-        return new ChatMessage(ChatMessage.ASSISTANT, text.isEmpty() ? null : Content.of(text), null, toolCalls, null, null, null);
+        return new ChatMessage(
+                ChatMessage.ASSISTANT, text.isEmpty() ? null : Content.of(text), null, toolCalls, null, null, null);
     }
 
     static boolean includeUsage(StreamOptions options) {

@@ -55,8 +55,11 @@ final class ClientWatch {
     private static SocketChannel plainChannel(Context ctx) {
         try {
             EndPoint endPoint = ServletContextRequest.getServletContextRequest(ctx.req())
-                    .getConnectionMetaData().getConnection().getEndPoint();
-            if (endPoint instanceof SocketChannelEndPoint socket && socket.getChannel() instanceof SocketChannel channel
+                    .getConnectionMetaData()
+                    .getConnection()
+                    .getEndPoint();
+            if (endPoint instanceof SocketChannelEndPoint socket
+                    && socket.getChannel() instanceof SocketChannel channel
                     && "HTTP/1.1".equals(ctx.req().getProtocol())) {
                 return channel;
             }

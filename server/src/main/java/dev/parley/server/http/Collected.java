@@ -50,16 +50,23 @@ record Collected(
                     echoes.set(choice, text);
                     echoLogprobs.set(choice, scores);
                 }
-                case GenerationEvent.ToolCallPiece(var choice, var piece) -> calls.get(choice)
-                        .computeIfAbsent(piece.index() == null ? 0 : piece.index(), index -> new ToolCallBuilder())
-                        .add(piece);
+                case GenerationEvent.ToolCallPiece(var choice, var piece) ->
+                    calls.get(choice)
+                            .computeIfAbsent(piece.index() == null ? 0 : piece.index(), index -> new ToolCallBuilder())
+                            .add(piece);
                 case GenerationEvent.Finished(var choice, var reason, var tokens) -> reasons.set(choice, reason);
             }
         }
         var toolCalls = calls.stream()
-                .map(byIndex -> byIndex.values().stream().map(ToolCallBuilder::build).toList())
+                .map(byIndex ->
+                        byIndex.values().stream().map(ToolCallBuilder::build).toList())
                 .toList();
-        return new Collected(texts.stream().map(StringBuilder::toString).toList(), echoes, echoLogprobs, logprobs, toolCalls,
+        return new Collected(
+                texts.stream().map(StringBuilder::toString).toList(),
+                echoes,
+                echoLogprobs,
+                logprobs,
+                toolCalls,
                 reasons);
     }
 
@@ -75,12 +82,14 @@ record Collected(
             if (type == null) type = piece.type();
             if (piece.function() != null) {
                 if (name == null) name = piece.function().name();
-                if (piece.function().arguments() != null) arguments.append(piece.function().arguments());
+                if (piece.function().arguments() != null)
+                    arguments.append(piece.function().arguments());
             }
         }
 
         ToolCall build() {
-            return new ToolCall(null, id, type == null ? "function" : type, new FunctionCall(name, arguments.toString()));
+            return new ToolCall(
+                    null, id, type == null ? "function" : type, new FunctionCall(name, arguments.toString()));
         }
     }
 

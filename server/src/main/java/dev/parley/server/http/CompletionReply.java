@@ -4,8 +4,8 @@ import dev.parley.api.CompletionRequest;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
 import dev.parley.api.TextCompletion;
-import dev.parley.api.ToolCall;
 import dev.parley.api.TextCompletion.CompletionLogprobs;
+import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import io.javalin.http.Context;
@@ -30,12 +30,20 @@ final class CompletionReply {
         Collected all = Collected.from(generation);
         var choices = new ArrayList<TextCompletion.Choice>(all.choices());
         for (int i = 0; i < all.choices(); i++) {
-            var logprobs = request.logprobs() == null ? null
-                    : join(all.echoLogprobs().get(i), legacy(all.logprobs().get(i), all.echoes().get(i).length()));
-            choices.add(new TextCompletion.Choice(all.texts().get(i), i, logprobs, all.reasons().get(i)));
+            var logprobs = request.logprobs() == null
+                    ? null
+                    : join(
+                            all.echoLogprobs().get(i),
+                            legacy(all.logprobs().get(i), all.echoes().get(i).length()));
+            choices.add(new TextCompletion.Choice(
+                    all.texts().get(i), i, logprobs, all.reasons().get(i)));
         }
-        var completion = TextCompletion.of(Ids.completion(), clock.instant().getEpochSecond(), generation.model(),
-                choices, Usage.of(generation.promptTokens(), generation.completionTokens()));
+        var completion = TextCompletion.of(
+                Ids.completion(),
+                clock.instant().getEpochSecond(),
+                generation.model(),
+                choices,
+                Usage.of(generation.promptTokens(), generation.completionTokens()));
         ctx.status(200).contentType("application/json").result(Json.write(completion));
     }
 
@@ -44,35 +52,47 @@ final class CompletionReply {
         long created = clock.instant().getEpochSecond();
         String model = generation.model();
         int[] offsets = new int[generation.choices()];
-        EventStream.relay(ctx, generation, List.of(), new EventStream.Frames() {
-            @Override
-            public Object token(int choice, String text, Logprobs.TokenLogprob logprob) {
-                var legacy = request.logprobs() == null || logprob == null ? null : legacy(List.of(logprob), offsets[choice]);
-                offsets[choice] += text.length();
-                return event(id, created, model, new TextCompletion.Choice(text, choice, legacy, null));
-            }
+        EventStream.relay(
+                ctx,
+                generation,
+                List.of(),
+                new EventStream.Frames() {
+                    @Override
+                    public Object token(int choice, String text, Logprobs.TokenLogprob logprob) {
+                        var legacy = request.logprobs() == null || logprob == null
+                                ? null
+                                : legacy(List.of(logprob), offsets[choice]);
+                        offsets[choice] += text.length();
+                        return event(id, created, model, new TextCompletion.Choice(text, choice, legacy, null));
+                    }
 
-            @Override
-            public Object echo(int choice, String text, CompletionLogprobs logprobs) {
-                offsets[choice] += text.length();
-                return event(id, created, model, new TextCompletion.Choice(text, choice, request.logprobs() == null ? null : logprobs, null));
-            }
+                    @Override
+                    public Object echo(int choice, String text, CompletionLogprobs logprobs) {
+                        offsets[choice] += text.length();
+                        return event(
+                                id,
+                                created,
+                                model,
+                                new TextCompletion.Choice(
+                                        text, choice, request.logprobs() == null ? null : logprobs, null));
+                    }
 
-            @Override
-            public Object toolCall(int choice, ToolCall piece) {
-                throw new IllegalStateException("a legacy completion has no tool calls");
-            }
+                    @Override
+                    public Object toolCall(int choice, ToolCall piece) {
+                        throw new IllegalStateException("a legacy completion has no tool calls");
+                    }
 
-            @Override
-            public Object finished(int choice, String reason) {
-                return event(id, created, model, TextCompletion.Choice.of("", choice, reason));
-            }
+                    @Override
+                    public Object finished(int choice, String reason) {
+                        return event(id, created, model, TextCompletion.Choice.of("", choice, reason));
+                    }
 
-            @Override
-            public Object usage(Usage usage) {
-                return TextCompletion.of(id, created, model, List.of(), usage);
-            }
-        }, ChatReply.includeUsage(request.streamOptions()));
+                    @Override
+                    public Object usage(Usage usage) {
+                        return TextCompletion.of(id, created, model, List.of(), usage);
+                    }
+                },
+                ChatReply.includeUsage(request.streamOptions()));
     }
 
     private static TextCompletion event(String id, long created, String model, TextCompletion.Choice choice) {
@@ -82,8 +102,11 @@ final class CompletionReply {
     /** The echoed prompt's arrays (when there are any) followed by the generated tokens'. */
     private static CompletionLogprobs join(CompletionLogprobs echo, CompletionLogprobs generated) {
         if (echo == null) return generated;
-        return new CompletionLogprobs(concat(echo.tokens(), generated.tokens()), concat(echo.tokenLogprobs(), generated.tokenLogprobs()),
-                concat(echo.topLogprobs(), generated.topLogprobs()), concat(echo.textOffset(), generated.textOffset()));
+        return new CompletionLogprobs(
+                concat(echo.tokens(), generated.tokens()),
+                concat(echo.tokenLogprobs(), generated.tokenLogprobs()),
+                concat(echo.topLogprobs(), generated.topLogprobs()),
+                concat(echo.textOffset(), generated.textOffset()));
     }
 
     private static <T> List<T> concat(List<T> first, List<T> second) {

@@ -10,9 +10,9 @@ import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import io.javalin.http.Context;
 import java.io.IOException;
-import java.util.List;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * A {@code text/event-stream} response, one {@code data:} event per JSON object, flushed at once.
@@ -65,15 +65,18 @@ final class EventStream {
                         case GenerationEvent.Echo(var choice, var text, var logprobs) -> {
                             if (!text.isEmpty() || logprobs != null) events.send(frames.echo(choice, text, logprobs));
                         }
-                        case GenerationEvent.ToolCallPiece(var choice, var piece) -> events.send(frames.toolCall(choice, piece));
-                        case GenerationEvent.Finished(var choice, var reason, var tokens) -> events.send(frames.finished(choice, reason));
+                        case GenerationEvent.ToolCallPiece(var choice, var piece) ->
+                            events.send(frames.toolCall(choice, piece));
+                        case GenerationEvent.Finished(var choice, var reason, var tokens) ->
+                            events.send(frames.finished(choice, reason));
                     }
                 }
             } catch (ApiException e) {
                 events.send(e.error().body());
                 return;
             }
-            if (withUsage) events.send(frames.usage(Usage.of(generation.promptTokens(), generation.completionTokens())));
+            if (withUsage)
+                events.send(frames.usage(Usage.of(generation.promptTokens(), generation.completionTokens())));
             events.done();
         } catch (IOException clientGone) {
             // Nothing to answer to; returning lets the caller close (and so cancel) the generation.

@@ -83,12 +83,23 @@ public final class HttpApi {
                 api.rateLimitHeaders(ctx);
                 api.reply(ctx, e.status(), e.error().body());
             });
-            config.routes.exception(HttpResponseException.class, (e, ctx) -> api.reply(ctx, e.getStatus(),
-                    new ApiError(e.getMessage(), ApiError.INVALID_REQUEST, null, null).body()));
+            config.routes.exception(
+                    HttpResponseException.class,
+                    (e, ctx) -> api.reply(
+                            ctx,
+                            e.getStatus(),
+                            new ApiError(e.getMessage(), ApiError.INVALID_REQUEST, null, null).body()));
             config.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("Unexpected failure answering {} {}", ctx.method(), ctx.path(), e);
-                api.reply(ctx, 500, new ApiError("The server had an error while processing your request.",
-                        ApiError.SERVER_ERROR, null, null).body());
+                api.reply(
+                        ctx,
+                        500,
+                        new ApiError(
+                                        "The server had an error while processing your request.",
+                                        ApiError.SERVER_ERROR,
+                                        null,
+                                        null)
+                                .body());
             });
             config.routes.error(404, ctx -> api.unknownRoute(ctx));
             config.routes.error(405, ctx -> api.unknownRoute(ctx));
@@ -96,15 +107,20 @@ public final class HttpApi {
     }
 
     private void chat(Context ctx) throws InterruptedException {
-        Tenant tenant = authenticate(ctx);                                              // 401
-        ChatCompletionRequest request = RequestReader.chat(body(ctx));                  // 400
-        requireAccess(tenant, request.model());                                         // 404
-        Prepared prepared = engine.chat(request);                                       // 404, 400 context_length_exceeded, n
-        Reservation reservation = admit(ctx, tenant, request.model(), prepared);        // 429
-        generate(ctx, prepared, reservation, request.streaming(), generation -> {       // 503 when the engine is full
-            if (request.streaming()) chat.stream(ctx, request, generation);
-            else chat.json(ctx, request, generation);
-        });
+        Tenant tenant = authenticate(ctx); // 401
+        ChatCompletionRequest request = RequestReader.chat(body(ctx)); // 400
+        requireAccess(tenant, request.model()); // 404
+        Prepared prepared = engine.chat(request); // 404, 400 context_length_exceeded, n
+        Reservation reservation = admit(ctx, tenant, request.model(), prepared); // 429
+        generate(
+                ctx,
+                prepared,
+                reservation,
+                request.streaming(),
+                generation -> { // 503 when the engine is full
+                    if (request.streaming()) chat.stream(ctx, request, generation);
+                    else chat.json(ctx, request, generation);
+                });
     }
 
     private void complete(Context ctx) throws InterruptedException {
@@ -129,8 +145,8 @@ public final class HttpApi {
             return ctx.bodyAsBytes();
         } catch (Exception e) { // Jetty's EofException is checked, yet thrown through Javalin undeclared
             if (!readFailure(e)) throw e;
-            throw InvalidRequestException.of(null, null,
-                    "We could not read the body of your request: it ended before it was complete.");
+            throw InvalidRequestException.of(
+                    null, null, "We could not read the body of your request: it ended before it was complete.");
         }
     }
 
@@ -145,10 +161,13 @@ public final class HttpApi {
     private void models(Context ctx) {
         Tenant tenant = authenticate(ctx);
         rateLimitHeaders(ctx);
-        reply(ctx, 200, ModelList.of(engine.models().stream()
-                .filter(m -> tenant.mayUse(m.id()))
-                .map(ModelCard::toModel)
-                .toList()));
+        reply(
+                ctx,
+                200,
+                ModelList.of(engine.models().stream()
+                        .filter(m -> tenant.mayUse(m.id()))
+                        .map(ModelCard::toModel)
+                        .toList()));
     }
 
     private void model(Context ctx) {
@@ -199,10 +218,12 @@ public final class HttpApi {
         try (Generation generation = prepared.start()) {
             ctx.attribute(REPLIED, true);
             Thread replying = Thread.currentThread();
-            ClientWatch watch = streaming ? ClientWatch.none() : ClientWatch.start(ctx, () -> {
-                generation.close();
-                replying.interrupt(); // stops waiting for events that will never come
-            });
+            ClientWatch watch = streaming
+                    ? ClientWatch.none()
+                    : ClientWatch.start(ctx, () -> {
+                        generation.close();
+                        replying.interrupt(); // stops waiting for events that will never come
+                    });
             try {
                 reply.send(generation);
             } catch (InterruptedException | RuntimeException e) {
@@ -234,7 +255,8 @@ public final class HttpApi {
     /** Puts the key's budgets on a reply that has none yet (an error before admission, the model routes). */
     private void rateLimitHeaders(Context ctx) {
         Tenant tenant = ctx.attribute(TENANT);
-        if (tenant == null || tenant.limits() == null || ctx.res().getHeader(RateLimitSnapshot.LIMIT_REQUESTS) != null) return;
+        if (tenant == null || tenant.limits() == null || ctx.res().getHeader(RateLimitSnapshot.LIMIT_REQUESTS) != null)
+            return;
         limits.peek(tenant.name(), tenant.limits()).toHeaders().forEach(ctx::header);
     }
 
@@ -242,13 +264,22 @@ public final class HttpApi {
     public static NotFoundException modelNotFound(String id) {
         return new NotFoundException(new ApiError(
                 "The model `%s` does not exist or you do not have access to it.".formatted(id),
-                ApiError.INVALID_REQUEST, null, "model_not_found"));
+                ApiError.INVALID_REQUEST,
+                null,
+                "model_not_found"));
     }
 
     private void unknownRoute(Context ctx) {
         if (ctx.attribute(REPLIED) != null) return;
-        reply(ctx, 404, new ApiError("Invalid URL (%s %s)".formatted(ctx.method(), ctx.path()),
-                ApiError.INVALID_REQUEST, null, null).body());
+        reply(
+                ctx,
+                404,
+                new ApiError(
+                                "Invalid URL (%s %s)".formatted(ctx.method(), ctx.path()),
+                                ApiError.INVALID_REQUEST,
+                                null,
+                                null)
+                        .body());
     }
 
     private void reply(Context ctx, int status, Object body) {

@@ -6,7 +6,8 @@ import java.util.HexFormat;
 /** Random identifiers in OpenAI's shapes: {@code chatcmpl-…}, {@code cmpl-…}, {@code req_…}. Thread-safe. */
 final class Ids {
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final char[] ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
+    private static final char[] ALPHABET =
+            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
 
     private Ids() {}
 

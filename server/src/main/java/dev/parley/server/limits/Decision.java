@@ -24,8 +24,13 @@ public sealed interface Decision {
     /** The minute budgets after a decision: whole tokens left, and how long until each is full. */
     record Levels(long remainingRequests, long remainingTokens, Duration resetRequests, Duration resetTokens) {
         public RateLimitSnapshot snapshot(Limits limits) {
-            return new RateLimitSnapshot(limits.requestsPerMinute(), limits.tokensPerMinute(), remainingRequests,
-                    remainingTokens, resetRequests, resetTokens);
+            return new RateLimitSnapshot(
+                    limits.requestsPerMinute(),
+                    limits.tokensPerMinute(),
+                    remainingRequests,
+                    remainingTokens,
+                    resetRequests,
+                    resetTokens);
         }
     }
 }

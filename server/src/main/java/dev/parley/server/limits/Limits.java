@@ -42,8 +42,12 @@ public record Limits(long requestsPerMinute, long tokensPerMinute, Long requests
 
     @Override
     public String toString() {
-        return "rpm=%d tpm=%d rpd=%s tpd=%s".formatted(requestsPerMinute, tokensPerMinute,
-                requestsPerDay == null ? "-" : requestsPerDay, tokensPerDay == null ? "-" : tokensPerDay);
+        return "rpm=%d tpm=%d rpd=%s tpd=%s"
+                .formatted(
+                        requestsPerMinute,
+                        tokensPerMinute,
+                        requestsPerDay == null ? "-" : requestsPerDay,
+                        tokensPerDay == null ? "-" : tokensPerDay);
     }
 
     /** The four budgets, in the order the Redis script keeps them; the minute ones are the ones in headers. */

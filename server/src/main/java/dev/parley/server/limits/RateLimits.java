@@ -64,14 +64,32 @@ public final class RateLimits implements AutoCloseable {
             case Decision.Limited limited -> {
                 long millis = Math.max(1, (limited.retryAfter().toNanos() + 999_999) / 1_000_000);
                 Duration shown = Duration.ofMillis(millis);
-                throw refusal(limited.budget(), "Rate limit reached for %s in organization %s on %s: Limit %d, Used %d, Requested %d. Please try again in %s."
-                        .formatted(model, key, limited.budget().wording(), limits.of(limited.budget()), limited.used(),
-                                limited.requested(), RateLimitDuration.format(shown)), snapshot, shown);
+                throw refusal(
+                        limited.budget(),
+                        "Rate limit reached for %s in organization %s on %s: Limit %d, Used %d, Requested %d. Please try again in %s."
+                                .formatted(
+                                        model,
+                                        key,
+                                        limited.budget().wording(),
+                                        limits.of(limited.budget()),
+                                        limited.used(),
+                                        limited.requested(),
+                                        RateLimitDuration.format(shown)),
+                        snapshot,
+                        shown);
             }
-            case Decision.TooLarge tooLarge -> throw refusal(tooLarge.budget(),
-                    "Request too large for %s in organization %s on %s: Limit %d, Requested %d. The input or output tokens must be reduced in order to run successfully."
-                            .formatted(model, key, tooLarge.budget().wording(), limits.of(tooLarge.budget()), tooLarge.requested()),
-                    snapshot, null);
+            case Decision.TooLarge tooLarge ->
+                throw refusal(
+                        tooLarge.budget(),
+                        "Request too large for %s in organization %s on %s: Limit %d, Requested %d. The input or output tokens must be reduced in order to run successfully."
+                                .formatted(
+                                        model,
+                                        key,
+                                        tooLarge.budget().wording(),
+                                        limits.of(tooLarge.budget()),
+                                        tooLarge.requested()),
+                        snapshot,
+                        null);
         };
     }
 
@@ -100,18 +118,26 @@ public final class RateLimits implements AutoCloseable {
         if (down.compareAndSet(true, false)) log.info("Rate limiter available again");
     }
 
-    private static RateLimitException refusal(Limits.Budget budget, String message, RateLimitSnapshot snapshot, Duration wait) {
+    private static RateLimitException refusal(
+            Limits.Budget budget, String message, RateLimitSnapshot snapshot, Duration wait) {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         snapshot.toHeaders().forEach((name, value) -> headers.put(name, List.of(value)));
         // A request that can never fit gets no invitation to retry.
         if (wait != null) RetryAfter.toHeaders(wait).forEach((name, value) -> headers.put(name, List.of(value)));
-        return new RateLimitException(new ApiError(message + MORE, budget.type(), null, "rate_limit_exceeded"), headers);
+        return new RateLimitException(
+                new ApiError(message + MORE, budget.type(), null, "rate_limit_exceeded"), headers);
     }
 
     private ServerException unavailable(LimiterUnavailableException e) {
-        if (down.compareAndSet(false, true)) log.warn("Refusing requests (503) while the rate limiter is unavailable: {}", e.getMessage());
-        return new ServerException(503, new ApiError("The rate limiter is unavailable; please retry shortly.",
-                ApiError.SERVER_ERROR, null, "rate_limiter_unavailable"));
+        if (down.compareAndSet(false, true))
+            log.warn("Refusing requests (503) while the rate limiter is unavailable: {}", e.getMessage());
+        return new ServerException(
+                503,
+                new ApiError(
+                        "The rate limiter is unavailable; please retry shortly.",
+                        ApiError.SERVER_ERROR,
+                        null,
+                        "rate_limiter_unavailable"));
     }
 
     private static RateLimitSnapshot limitsOnly(Limits limits) {

@@ -41,8 +41,13 @@ final class RedisLimiter implements Limiter {
     private final StatefulRedisConnection<String, String> connection;
     private final String sha;
 
-    private RedisLimiter(URI uri, InstantSource clock, ClientResources resources, RedisClient client,
-            StatefulRedisConnection<String, String> connection, String sha) {
+    private RedisLimiter(
+            URI uri,
+            InstantSource clock,
+            ClientResources resources,
+            RedisClient client,
+            StatefulRedisConnection<String, String> connection,
+            String sha) {
         this.uri = uri;
         this.clock = clock;
         this.resources = resources;
@@ -52,7 +57,9 @@ final class RedisLimiter implements Limiter {
     }
 
     static RedisLimiter connect(URI uri, InstantSource clock) {
-        ClientResources resources = ClientResources.builder().reconnectDelay(Delay.constant(RECONNECT)).build();
+        ClientResources resources = ClientResources.builder()
+                .reconnectDelay(Delay.constant(RECONNECT))
+                .build();
         RedisURI redisUri = RedisURI.create(uri);
         redisUri.setTimeout(TIMEOUT);
         RedisClient client = RedisClient.create(resources, redisUri);
@@ -99,9 +106,15 @@ final class RedisLimiter implements Limiter {
         String prefix = "parley:limits:{" + key + "}:";
         String[] keys = {prefix + "rpm", prefix + "tpm", prefix + "rpd", prefix + "tpd"};
         long now = ChronoUnit.MICROS.between(Instant.EPOCH, clock.instant());
-        String[] args = {op, Long.toString(now), Long.toString(limits.of(Limits.Budget.RPM)),
-            Long.toString(limits.of(Limits.Budget.TPM)), Long.toString(limits.of(Limits.Budget.RPD)),
-            Long.toString(limits.of(Limits.Budget.TPD)), Long.toString(n)};
+        String[] args = {
+            op,
+            Long.toString(now),
+            Long.toString(limits.of(Limits.Budget.RPM)),
+            Long.toString(limits.of(Limits.Budget.TPM)),
+            Long.toString(limits.of(Limits.Budget.RPD)),
+            Long.toString(limits.of(Limits.Budget.TPD)),
+            Long.toString(n)
+        };
         RedisCommands<String, String> redis = connection.sync();
         try {
             try {

@@ -32,7 +32,8 @@ final class Rules {
         if (limited != null) return limited;
         for (Budget b : REQUESTS) if (limits.of(b) > 0) level[b.ordinal()] -= 1;
         for (Budget b : TOKENS) {
-            if (limits.of(b) > 0 && tokens > limits.of(b)) return new Decision.TooLarge(b, tokens, levels(limits, level));
+            if (limits.of(b) > 0 && tokens > limits.of(b))
+                return new Decision.TooLarge(b, tokens, levels(limits, level));
         }
         limited = shortest(limits, level, TOKENS, tokens);
         if (limited != null) return limited;
@@ -71,8 +72,11 @@ final class Rules {
         TokenBucket tpm = limits.bucket(Budget.TPM);
         double requests = level[Budget.RPM.ordinal()];
         double tokens = level[Budget.TPM.ordinal()];
-        return new Decision.Levels(rpm.remaining(requests), tpm.remaining(tokens),
-                reset(rpm.microsUntilFull(requests)), reset(tpm.microsUntilFull(tokens)));
+        return new Decision.Levels(
+                rpm.remaining(requests),
+                tpm.remaining(tokens),
+                reset(rpm.microsUntilFull(requests)),
+                reset(tpm.microsUntilFull(tokens)));
     }
 
     /** A reset as headers show it: rounded up to the millisecond ({@code 2.1s}, not {@code 2.100371s}). */

@@ -52,14 +52,16 @@ class KeysFileTest {
                     tpm: 2000
                     rpd: 500
                 """.formatted(KeysFile.sha256("sk-x")));
-        assertThat(ApiKeys.load(file).authenticate("Bearer sk-x").limits()).isEqualTo(new Limits(10, 2_000, 500L, null));
+        assertThat(ApiKeys.load(file).authenticate("Bearer sk-x").limits())
+                .isEqualTo(new Limits(10, 2_000, 500L, null));
     }
 
     @Test
     void twoKeysOfOneNameAreRefused() {
         Path file = dir.resolve("keys.json");
         KeysFile.add(file, new KeyEntry("a", KeysFile.sha256("sk-a"), 1, 1, null, null, List.of()));
-        assertThatThrownBy(() -> KeysFile.add(file, new KeyEntry("a", KeysFile.sha256("sk-b"), 1, 1, null, null, List.of())))
+        assertThatThrownBy(() ->
+                        KeysFile.add(file, new KeyEntry("a", KeysFile.sha256("sk-b"), 1, 1, null, null, List.of())))
                 .hasMessageContaining("already");
     }
 }

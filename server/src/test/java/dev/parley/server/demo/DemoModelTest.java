@@ -29,13 +29,15 @@ class DemoModelTest {
     void copiesTheModelOutOfAJarToAFileLlamaCppCanRead(@TempDir Path dir) throws Exception {
         Path jar = dir.resolve("server.jar");
         String entry = "dev/parley/server/demo/stories260K.gguf";
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream jarOut = new JarOutputStream(out)) {
+        try (OutputStream out = Files.newOutputStream(jar);
+                JarOutputStream jarOut = new JarOutputStream(out)) {
             jarOut.putNextEntry(new JarEntry(entry));
             jarOut.write(Files.readAllBytes(DemoModel.path()));
             jarOut.closeEntry();
         }
 
-        Path extracted = DemoModel.locate(URI.create("jar:" + jar.toUri() + "!/" + entry).toURL());
+        Path extracted =
+                DemoModel.locate(URI.create("jar:" + jar.toUri() + "!/" + entry).toURL());
 
         assertThat(extracted).isRegularFile().isNotEqualTo(DemoModel.path());
         assertThat(sha256(Files.readAllBytes(extracted))).isEqualTo(SHA256);

@@ -35,11 +35,16 @@ class ClientRetryTest {
 
     @BeforeAll
     static void start(@TempDir Path dir) {
-        Path keys = Keyed.keysFile(dir,
+        Path keys = Keyed.keysFile(
+                dir,
                 key("parley", 60, 1_000_000, null, null, List.of()),
                 key("sdk", 60, 1_000_000, null, null, List.of()));
-        server = ParleyServer.start(Keyed.engine(), ApiKeys.load(keys),
-                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false), "127.0.0.1", 0);
+        server = ParleyServer.start(
+                Keyed.engine(),
+                ApiKeys.load(keys),
+                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                "127.0.0.1",
+                0);
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -64,7 +69,10 @@ class ClientRetryTest {
         try (var client = ParleyClient.create(options)) {
             // Spend the key's requests until one call meets a 429, waits, and still succeeds.
             for (int call = 0; call < 200 && waits.isEmpty(); call++) {
-                assertThat(client.complete(CompletionRequest.of("demo", Keyed.PROMPT).withMaxTokens(0)).choices()).hasSize(1);
+                assertThat(client.complete(CompletionRequest.of("demo", Keyed.PROMPT)
+                                        .withMaxTokens(0))
+                                .choices())
+                        .hasSize(1);
             }
         }
         assertThat(waits).hasSize(1);
@@ -80,11 +88,12 @@ class ClientRetryTest {
                 .maxRetries(3)
                 .build();
         try {
-            var completion = client.completions().create(CompletionCreateParams.builder()
-                    .model("demo")
-                    .prompt(Keyed.PROMPT)
-                    .maxTokens(0)
-                    .build());
+            var completion = client.completions()
+                    .create(CompletionCreateParams.builder()
+                            .model("demo")
+                            .prompt(Keyed.PROMPT)
+                            .maxTokens(0)
+                            .build());
             assertThat(completion.choices()).hasSize(1);
         } finally {
             client.close();
@@ -100,7 +109,8 @@ class ClientRetryTest {
             var response = post(base, key, "/v1/completions", promptOnly());
             if (response.statusCode() == 200) continue;
             assertThat(response.statusCode()).isEqualTo(429);
-            long waitMs = Long.parseLong(response.headers().firstValue("retry-after-ms").orElseThrow());
+            long waitMs = Long.parseLong(
+                    response.headers().firstValue("retry-after-ms").orElseThrow());
             if (waitMs >= 500) return;
             Thread.sleep(waitMs + 10);
         }

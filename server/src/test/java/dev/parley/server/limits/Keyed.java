@@ -19,13 +19,16 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /** Helpers of the keyed-server tests: the demo engine, keys files, a hand-stepped clock, real HTTP. */
 final class Keyed {
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     static final String PROMPT = "Once upon a time";
 
     private Keyed() {}
 
     static LlamaEngine engine() {
-        return LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+        return LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
                 .withContextPerSequence(512));
     }
 

@@ -44,7 +44,8 @@ class KeysAndLimitsTest {
     static void start(@TempDir Path dir) {
         var engine = Keyed.engine();
         p = Keyed.promptTokens(engine);
-        Path keys = Keyed.keysFile(dir,
+        Path keys = Keyed.keysFile(
+                dir,
                 key("rpm", 5, 1_000_000, null, null, List.of()),
                 key("tpm", 100, 3L * p, null, null, List.of()),
                 key("exact", 100, p + 9, null, null, List.of()),
@@ -54,8 +55,8 @@ class KeysAndLimitsTest {
                 key("cut", 100, 10_000, null, null, List.of()),
                 key("elsewhere", 100, 10_000, null, null, List.of("gpt-4o")),
                 key("thousand", 100, 1_000, null, null, List.of()));
-        server = ParleyServer.start(engine, ApiKeys.load(keys), new RateLimits(Limiter.inMemory(clock), false),
-                "127.0.0.1", 0);
+        server = ParleyServer.start(
+                engine, ApiKeys.load(keys), new RateLimits(Limiter.inMemory(clock), false), "127.0.0.1", 0);
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -89,7 +90,8 @@ class KeysAndLimitsTest {
         var response = post(base, "elsewhere", "/v1/chat/completions", chat(1));
         assertThat(response.statusCode()).isEqualTo(404);
         assertThat(error(response).get("code").asText()).isEqualTo("model_not_found");
-        assertThat(Json.tree(get(base, "elsewhere", "/v1/models").body()).get("data")).isEmpty();
+        assertThat(Json.tree(get(base, "elsewhere", "/v1/models").body()).get("data"))
+                .isEmpty();
         assertThat(get(base, "elsewhere", "/v1/models/demo").statusCode()).isEqualTo(404);
     }
 
@@ -105,15 +107,18 @@ class KeysAndLimitsTest {
         assertThat(error(refused).get("type").asText()).isEqualTo("requests");
         assertThat(error(refused).get("code").asText()).isEqualTo("rate_limit_exceeded");
         assertThat(error(refused).get("param").isNull()).isTrue();
-        assertThat(error(refused).get("message").asText()).startsWith(
-                "Rate limit reached for demo in organization rpm on requests per min (RPM): Limit 5, Used 5, Requested 1. Please try again in 12s.");
+        assertThat(error(refused).get("message").asText())
+                .startsWith(
+                        "Rate limit reached for demo in organization rpm on requests per min (RPM): Limit 5, Used 5, Requested 1. Please try again in 12s.");
         assertThat(refused.headers().firstValue("retry-after")).hasValue("12");
         assertThat(refused.headers().firstValue("retry-after-ms")).hasValue("12000");
         assertThat(refused.headers().firstValue("x-ratelimit-reset-requests")).hasValue("1m0s");
 
         clock.advance(Duration.ofSeconds(12));
-        assertThat(post(base, "rpm", "/v1/completions", promptOnly()).statusCode()).isEqualTo(200);
-        assertThat(post(base, "rpm", "/v1/completions", promptOnly()).statusCode()).isEqualTo(429);
+        assertThat(post(base, "rpm", "/v1/completions", promptOnly()).statusCode())
+                .isEqualTo(200);
+        assertThat(post(base, "rpm", "/v1/completions", promptOnly()).statusCode())
+                .isEqualTo(429);
     }
 
     @Test
@@ -126,9 +131,10 @@ class KeysAndLimitsTest {
         var refused = post(base, "tpm", "/v1/completions", promptOnly());
         assertThat(refused.statusCode()).isEqualTo(429);
         assertThat(error(refused).get("type").asText()).isEqualTo("tokens");
-        assertThat(error(refused).get("message").asText()).startsWith(
-                "Rate limit reached for demo in organization tpm on tokens per min (TPM): Limit %d, Used %d, Requested %d. Please try again in "
-                        .formatted(3 * p, 3 * p, p));
+        assertThat(error(refused).get("message").asText())
+                .startsWith(
+                        "Rate limit reached for demo in organization tpm on tokens per min (TPM): Limit %d, Used %d, Requested %d. Please try again in "
+                                .formatted(3 * p, 3 * p, p));
         assertThat(limits(refused).remainingTokens()).isZero();
         assertThat(limits(refused).remainingRequests()).isEqualTo(96);
         // The wait asked for is exactly the time p tokens take to come back at 3p per minute: 20 s.
@@ -138,7 +144,11 @@ class KeysAndLimitsTest {
     @Test
     void hugeCapsTimesManyChoicesAreRefusedNeverAdmittedByOverflow() throws Exception {
         // 8 × 2^31-1 overflows an int to a negative estimate: it must be refused, not admitted.
-        var overflowing = post(base, "thousand", "/v1/completions", completion(Integer.MAX_VALUE).replace("}", ",\"n\":8}"));
+        var overflowing = post(
+                base,
+                "thousand",
+                "/v1/completions",
+                completion(Integer.MAX_VALUE).replace("}", ",\"n\":8}"));
         assertThat(overflowing.statusCode()).isEqualTo(400);
         assertThat(error(overflowing).get("param").asText()).isEqualTo("max_tokens");
         assertThat(error(overflowing).get("code").asText()).isEqualTo("context_length_exceeded");
@@ -146,9 +156,10 @@ class KeysAndLimitsTest {
         // Each choice fits the context, all 8 together not the key's 1,000 TPM: exactly p + 8 × 200 requested.
         var tooLarge = post(base, "thousand", "/v1/completions", completion(200).replace("}", ",\"n\":8}"));
         assertThat(tooLarge.statusCode()).isEqualTo(429);
-        assertThat(error(tooLarge).get("message").asText()).startsWith(
-                "Request too large for demo in organization thousand on tokens per min (TPM): Limit 1000, Requested %d."
-                        .formatted(p + 8 * 200));
+        assertThat(error(tooLarge).get("message").asText())
+                .startsWith(
+                        "Request too large for demo in organization thousand on tokens per min (TPM): Limit 1000, Requested %d."
+                                .formatted(p + 8 * 200));
         assertThat(limits(tooLarge).remainingTokens()).isEqualTo(1_000);
     }
 
@@ -156,9 +167,10 @@ class KeysAndLimitsTest {
     void anEstimateThatFitsToTheTokenIsAdmittedAndOneTokenMoreCanNeverBe() throws Exception {
         var tooLarge = post(base, "exact", "/v1/completions", completion(10));
         assertThat(tooLarge.statusCode()).isEqualTo(429);
-        assertThat(error(tooLarge).get("message").asText()).startsWith(
-                "Request too large for demo in organization exact on tokens per min (TPM): Limit %d, Requested %d. The input or output tokens must be reduced"
-                        .formatted(p + 9, p + 10));
+        assertThat(error(tooLarge).get("message").asText())
+                .startsWith(
+                        "Request too large for demo in organization exact on tokens per min (TPM): Limit %d, Requested %d. The input or output tokens must be reduced"
+                                .formatted(p + 9, p + 10));
         assertThat(tooLarge.headers().firstValue("retry-after")).isEmpty();
         assertThat(limits(tooLarge).remainingTokens()).isEqualTo(p + 9);
 
@@ -170,17 +182,27 @@ class KeysAndLimitsTest {
     @Test
     void everyResponseOfAKeyCarriesConsistentHeadersWhoseResetsParseBackToTheInstantItIsFull() throws Exception {
         var responses = List.of(
-                post(base, "headers", "/v1/chat/completions", chat(5)),                                   // 200
-                post(base, "headers", "/v1/chat/completions", chat(5).replace("\"temperature\":0", "\"temperature\":3")), // 400
-                post(base, "headers", "/v1/chat/completions", chat(5).replace("demo", "gpt-4o")),          // 404
-                post(base, "headers", "/v1/chat/completions", "{not json"),                                // 400
-                get(base, "headers", "/v1/models"));                                                        // 200
+                post(base, "headers", "/v1/chat/completions", chat(5)), // 200
+                post(
+                        base,
+                        "headers",
+                        "/v1/chat/completions",
+                        chat(5).replace("\"temperature\":0", "\"temperature\":3")), // 400
+                post(base, "headers", "/v1/chat/completions", chat(5).replace("demo", "gpt-4o")), // 404
+                post(base, "headers", "/v1/chat/completions", "{not json"), // 400
+                get(base, "headers", "/v1/models")); // 200
         assertThat(responses).extracting(HttpResponse::statusCode).containsExactly(200, 400, 404, 400, 200);
         for (var response : responses) {
-            for (String header : List.of(RateLimitSnapshot.LIMIT_REQUESTS, RateLimitSnapshot.LIMIT_TOKENS,
-                    RateLimitSnapshot.REMAINING_REQUESTS, RateLimitSnapshot.REMAINING_TOKENS,
-                    RateLimitSnapshot.RESET_REQUESTS, RateLimitSnapshot.RESET_TOKENS)) {
-                assertThat(response.headers().firstValue(header)).as(header + " of a " + response.statusCode()).isPresent();
+            for (String header : List.of(
+                    RateLimitSnapshot.LIMIT_REQUESTS,
+                    RateLimitSnapshot.LIMIT_TOKENS,
+                    RateLimitSnapshot.REMAINING_REQUESTS,
+                    RateLimitSnapshot.REMAINING_TOKENS,
+                    RateLimitSnapshot.RESET_REQUESTS,
+                    RateLimitSnapshot.RESET_TOKENS)) {
+                assertThat(response.headers().firstValue(header))
+                        .as(header + " of a " + response.statusCode())
+                        .isPresent();
             }
             var limits = limits(response);
             assertThat(limits.limitRequests()).isEqualTo(60);
@@ -192,7 +214,11 @@ class KeysAndLimitsTest {
         assertThat(limits(responses.getLast()).remainingRequests()).isEqualTo(59);
 
         var last = limits(responses.getLast());
-        clock.advance(RateLimitDuration.parse(responses.getLast().headers().firstValue("x-ratelimit-reset-tokens").orElseThrow())
+        clock.advance(RateLimitDuration.parse(responses
+                        .getLast()
+                        .headers()
+                        .firstValue("x-ratelimit-reset-tokens")
+                        .orElseThrow())
                 .minusMillis(10));
         var almost = limits(get(base, "headers", "/v1/models"));
         assertThat(almost.remainingTokens()).isEqualTo(5_999);
@@ -209,19 +235,23 @@ class KeysAndLimitsTest {
         assertThat(response.statusCode()).isEqualTo(200);
         var usage = Json.read(response.body(), ChatCompletion.class).usage();
         assertThat(limits(response).remainingTokens()).isEqualTo(10_000 - usage.promptTokens() - 50);
-        assertThat(limits(get(base, "refund", "/v1/models")).remainingTokens())
-                .isEqualTo(10_000 - usage.totalTokens());
+        assertThat(limits(get(base, "refund", "/v1/models")).remainingTokens()).isEqualTo(10_000 - usage.totalTokens());
     }
 
     @Test
     void aStreamCarriesTheHeadersAndIsSettledWhenItEnds() throws Exception {
         String body = chat(50);
-        var response = post(base, "stream", "/v1/chat/completions",
+        var response = post(
+                base,
+                "stream",
+                "/v1/chat/completions",
                 body.substring(0, body.length() - 1) + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
+        assertThat(response.headers().firstValue("content-type"))
+                .hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
         String[] events = response.body().split("\n\n");
-        var usage = Json.tree(events[events.length - 2].substring("data: ".length())).get("usage");
+        var usage = Json.tree(events[events.length - 2].substring("data: ".length()))
+                .get("usage");
         int prompt = usage.get("prompt_tokens").asInt();
         assertThat(limits(response).remainingTokens()).isEqualTo(10_000 - prompt - 50);
         assertThat(limits(get(base, "stream", "/v1/models")).remainingTokens())

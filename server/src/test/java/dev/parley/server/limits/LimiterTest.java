@@ -9,7 +9,6 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -48,7 +47,8 @@ class LimiterTest {
     void admitsExactlyTheRequestsPerMinuteThenSaysWhenTheNextFits(String kind) {
         try (Limiter limiter = limiter(kind)) {
             var limits = Limits.perMinute(3, 1_000);
-            for (int i = 0; i < 3; i++) assertThat(limiter.admit(key, limits, 1)).isInstanceOf(Decision.Admitted.class);
+            for (int i = 0; i < 3; i++)
+                assertThat(limiter.admit(key, limits, 1)).isInstanceOf(Decision.Admitted.class);
             var refused = (Decision.Limited) limiter.admit(key, limits, 1);
             assertThat(refused.budget()).isEqualTo(Budget.RPM);
             assertThat(refused.used()).isEqualTo(3);
@@ -65,7 +65,8 @@ class LimiterTest {
         try (Limiter limiter = limiter(kind)) {
             var limits = Limits.perMinute(10, 100);
             assertThat(limiter.admit(key, limits, 60)).isInstanceOf(Decision.Admitted.class);
-            assertThat(limiter.admit(key, limits, 40).levels().remainingTokens()).isZero();
+            assertThat(limiter.admit(key, limits, 40).levels().remainingTokens())
+                    .isZero();
             var refused = (Decision.Limited) limiter.admit(key, limits, 1);
             assertThat(refused.budget()).isEqualTo(Budget.TPM);
             assertThat(refused.used()).isEqualTo(100);
@@ -91,7 +92,8 @@ class LimiterTest {
     void settlingGivesBackWhatWasReservedButNotUsed(String kind) {
         try (Limiter limiter = limiter(kind)) {
             var limits = Limits.perMinute(10, 100);
-            assertThat(limiter.admit(key, limits, 80).levels().remainingTokens()).isEqualTo(20);
+            assertThat(limiter.admit(key, limits, 80).levels().remainingTokens())
+                    .isEqualTo(20);
             assertThat(limiter.settle(key, limits, 80 - 30).remainingTokens()).isEqualTo(70);
             assertThat(limiter.peek(key, limits).remainingTokens()).isEqualTo(70);
         }

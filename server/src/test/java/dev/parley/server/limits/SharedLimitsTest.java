@@ -37,13 +37,22 @@ class SharedLimitsTest {
     @BeforeAll
     static void start(@TempDir Path dir) {
         redis = RedisServer.start();
-        Path keys = Keyed.keysFile(dir,
+        Path keys = Keyed.keysFile(
+                dir,
                 key("shared", 50, 1_000_000, null, null, List.of()),
                 key("outage", 1_000_000, 100_000_000, null, null, List.of()));
-        closed = ParleyServer.start(Keyed.engine(), ApiKeys.load(keys),
-                new RateLimits(Limiter.redis(redis.uri(), clock), false), "127.0.0.1", 0);
-        open = ParleyServer.start(Keyed.engine(), ApiKeys.load(keys),
-                new RateLimits(Limiter.redis(redis.uri(), clock), true), "127.0.0.1", 0);
+        closed = ParleyServer.start(
+                Keyed.engine(),
+                ApiKeys.load(keys),
+                new RateLimits(Limiter.redis(redis.uri(), clock), false),
+                "127.0.0.1",
+                0);
+        open = ParleyServer.start(
+                Keyed.engine(),
+                ApiKeys.load(keys),
+                new RateLimits(Limiter.redis(redis.uri(), clock), true),
+                "127.0.0.1",
+                0);
     }
 
     @AfterAll
@@ -63,7 +72,8 @@ class SharedLimitsTest {
         try (var clients = Executors.newFixedThreadPool(8)) {
             for (int i = 0; i < 200; i++) {
                 ParleyServer replica = i % 2 == 0 ? closed : open;
-                Callable<Integer> send = () -> post(base(replica), "shared", "/v1/completions", promptOnly()).statusCode();
+                Callable<Integer> send = () -> post(base(replica), "shared", "/v1/completions", promptOnly())
+                        .statusCode();
                 statuses.add(clients.submit(send));
             }
         }
@@ -79,17 +89,21 @@ class SharedLimitsTest {
 
     @Test
     void withRedisAwayAFailClosedReplicaAnswers503AndAFailOpenOneAdmitsAndBothRecoverWhenItReturns() throws Exception {
-        assertThat(post(base(closed), "outage", "/v1/completions", promptOnly()).statusCode()).isEqualTo(200);
+        assertThat(post(base(closed), "outage", "/v1/completions", promptOnly()).statusCode())
+                .isEqualTo(200);
         redis.stop();
         try {
             var refused = post(base(closed), "outage", "/v1/completions", promptOnly());
             assertThat(refused.statusCode()).isEqualTo(503);
-            assertThat(Json.tree(refused.body()).get("error").get("code").asText()).isEqualTo("rate_limiter_unavailable");
+            assertThat(Json.tree(refused.body()).get("error").get("code").asText())
+                    .isEqualTo("rate_limiter_unavailable");
 
             HttpResponse<String> admitted = post(base(open), "outage", "/v1/completions", promptOnly());
             assertThat(admitted.statusCode()).isEqualTo(200);
-            assertThat(admitted.headers().firstValue("x-ratelimit-limit-requests")).hasValue("1000000");
-            assertThat(admitted.headers().firstValue("x-ratelimit-remaining-requests")).isEmpty();
+            assertThat(admitted.headers().firstValue("x-ratelimit-limit-requests"))
+                    .hasValue("1000000");
+            assertThat(admitted.headers().firstValue("x-ratelimit-remaining-requests"))
+                    .isEmpty();
         } finally {
             redis.startAgain();
         }
@@ -103,7 +117,10 @@ class SharedLimitsTest {
         HttpResponse<String> response = null;
         for (int attempt = 0; attempt < 200; attempt++) {
             response = post(base(replica), "outage", "/v1/completions", promptOnly());
-            if (response.statusCode() == 200 && response.headers().firstValue("x-ratelimit-remaining-requests").isPresent()) {
+            if (response.statusCode() == 200
+                    && response.headers()
+                            .firstValue("x-ratelimit-remaining-requests")
+                            .isPresent()) {
                 return response;
             }
             Thread.sleep(100);

@@ -17,7 +17,8 @@ import java.util.Set;
  * Anything else in a member is refused: a general intersection of schemas is not spelled.
  */
 record AllOf(Map<String, ObjectGrammar.Property> properties, List<String> required, JsonNode additional) {
-    private static final Set<String> MEMBER_KEYWORDS = Set.of("type", "properties", "required", "additionalProperties", "allOf", "$ref");
+    private static final Set<String> MEMBER_KEYWORDS =
+            Set.of("type", "properties", "required", "additionalProperties", "allOf", "$ref");
 
     static AllOf merge(SchemaConverter converter, JsonNode schema, Pointer at) {
         List<Member> members = new ArrayList<>();
@@ -30,16 +31,19 @@ record AllOf(Map<String, ObjectGrammar.Property> properties, List<String> requir
             if (declared != null) {
                 for (String name : SchemaConverter.names(declared)) {
                     Pointer where = member.at().child("properties").child(name);
-                    ObjectGrammar.Property previous = properties.putIfAbsent(name, new ObjectGrammar.Property(declared.get(name), where));
+                    ObjectGrammar.Property previous =
+                            properties.putIfAbsent(name, new ObjectGrammar.Property(declared.get(name), where));
                     if (previous != null && !previous.schema().equals(declared.get(name))) {
-                        throw SchemaException.unsupported(where, "allOf members give property '" + name + "' different schemas");
+                        throw SchemaException.unsupported(
+                                where, "allOf members give property '" + name + "' different schemas");
                     }
                 }
             }
             required.addAll(ObjectGrammar.required(member.schema(), member.at()));
             JsonNode additional = member.schema().get("additionalProperties");
             if (additional != null && !additional.isBoolean()) {
-                throw SchemaException.unsupported(member.at().child("additionalProperties"), "a schema for additionalProperties inside allOf");
+                throw SchemaException.unsupported(
+                        member.at().child("additionalProperties"), "a schema for additionalProperties inside allOf");
             }
             allOpen &= additional != null && additional.booleanValue();
         }
@@ -52,7 +56,8 @@ record AllOf(Map<String, ObjectGrammar.Property> properties, List<String> requir
         }
         for (String name : required) {
             if (!properties.containsKey(name)) {
-                throw SchemaException.unsupported(at.child("allOf"), "required property '" + name + "' is not allowed by every allOf member");
+                throw SchemaException.unsupported(
+                        at.child("allOf"), "required property '" + name + "' is not allowed by every allOf member");
             }
         }
         return new AllOf(properties, List.copyOf(required), allOpen ? BooleanNode.TRUE : null);
@@ -64,13 +69,15 @@ record AllOf(Map<String, ObjectGrammar.Property> properties, List<String> requir
 
     private record Member(JsonNode schema, Pointer at) {}
 
-    private static void flatten(SchemaConverter converter, JsonNode schema, Pointer at, List<Member> members, Set<String> seenRefs) {
+    private static void flatten(
+            SchemaConverter converter, JsonNode schema, Pointer at, List<Member> members, Set<String> seenRefs) {
         if (!schema.isObject()) {
             throw SchemaException.unsupported(at, "allOf members must be object schemas");
         }
         for (String keyword : SchemaConverter.names(schema)) {
             if (!MEMBER_KEYWORDS.contains(keyword) && !Keywords.ANNOTATIONS.contains(keyword)) {
-                throw SchemaException.unsupported(at.child(keyword), "only merges of object schemas are supported in allOf");
+                throw SchemaException.unsupported(
+                        at.child(keyword), "only merges of object schemas are supported in allOf");
             }
         }
         JsonNode type = schema.get("type");

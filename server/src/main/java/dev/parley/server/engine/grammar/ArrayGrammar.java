@@ -25,7 +25,8 @@ final class ArrayGrammar {
         JsonNode extra; // schema of the items after the prefix; null: none
         Pointer extraAt;
         JsonNode items = schema.get("items");
-        JsonNode tuple = schema.has("prefixItems") ? schema.get("prefixItems") : items != null && items.isArray() ? items : null;
+        JsonNode tuple =
+                schema.has("prefixItems") ? schema.get("prefixItems") : items != null && items.isArray() ? items : null;
         if (tuple != null) {
             Pointer tupleAt = at.child(schema.has("prefixItems") ? "prefixItems" : "items");
             if (!tuple.isArray() || tuple.size() > MAX_PREFIX) {
@@ -39,7 +40,8 @@ final class ArrayGrammar {
             extraAt = at.child(extraKey);
         } else {
             if (schema.has("additionalItems")) {
-                throw SchemaException.unsupported(at.child("additionalItems"), "additionalItems without an array of items");
+                throw SchemaException.unsupported(
+                        at.child("additionalItems"), "additionalItems without an array of items");
             }
             extra = items == null ? BooleanNode.TRUE : items;
             extraAt = at.child("items");
@@ -57,7 +59,8 @@ final class ArrayGrammar {
         if (extraRule == null) {
             max = max == -1 ? prefix.size() : Math.min(max, prefix.size());
             if (min > max) {
-                throw SchemaException.unsupported(at.child("minItems"), "more items required than prefixItems gives schemas for");
+                throw SchemaException.unsupported(
+                        at.child("minItems"), "more items required than prefixItems gives schemas for");
             }
         }
         return layout(converter.rules, prefix, extraRule, min, max, hint);
@@ -75,17 +78,28 @@ final class ArrayGrammar {
             if (max == 0) {
                 return "\"[\" " + space + " \"]\"";
             }
-            String more = Repetition.of(rules, hint + "-more", "( " + comma + extraRule + " )", Math.max(0, min - 1), max == -1 ? -1 : max - 1);
+            String more = Repetition.of(
+                    rules,
+                    hint + "-more",
+                    "( " + comma + extraRule + " )",
+                    Math.max(0, min - 1),
+                    max == -1 ? -1 : max - 1);
             elements = extraRule + (more.isEmpty() ? "" : " " + more);
         } else {
             int explicit = max == -1 ? prefix.size() : Math.min(prefix.size(), max);
             if (explicit == 0) {
                 return "\"[\" " + space + " \"]\"";
             }
-            // After the last prefix item come the extra items: at least what minItems still needs, at most what maxItems leaves.
+            // After the last prefix item come the extra items: at least what minItems still needs, at most what
+            // maxItems leaves.
             String rest = "";
             if (explicit == prefix.size() && extraRule != null) {
-                rest = Repetition.of(rules, hint + "-more", "( " + comma + extraRule + " )", Math.max(0, min - prefix.size()), max == -1 ? -1 : max - prefix.size());
+                rest = Repetition.of(
+                        rules,
+                        hint + "-more",
+                        "( " + comma + extraRule + " )",
+                        Math.max(0, min - prefix.size()),
+                        max == -1 ? -1 : max - prefix.size());
             }
             for (int i = explicit - 1; i >= 1; i--) {
                 String step = comma + prefix.get(i) + (rest.isEmpty() ? "" : " " + rest);

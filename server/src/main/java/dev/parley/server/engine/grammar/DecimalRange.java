@@ -44,7 +44,10 @@ final class DecimalRange {
         long lowInteger = integerPart(low.value());
         String lowFraction = fractionDigits(low.value());
         if (high != null && integerPart(high.value()) == lowInteger) {
-            add(parts, lowInteger, lowInteger,
+            add(
+                    parts,
+                    lowInteger,
+                    lowInteger,
                     Fractions.between(lowFraction, !low.exclusive(), fractionDigits(high.value()), !high.exclusive()));
             return parts;
         }
@@ -53,7 +56,8 @@ final class DecimalRange {
         String aboveLow = Fractions.between(lowFraction, !low.exclusive(), null, false);
         boolean lowAny = any.equals(aboveLow);
         // With no upper bound, the largest integer part may take any fraction, as the middle ones do.
-        String belowHigh = high == null ? any : Fractions.between("", true, fractionDigits(high.value()), !high.exclusive());
+        String belowHigh =
+                high == null ? any : Fractions.between("", true, fractionDigits(high.value()), !high.exclusive());
         boolean highAny = any.equals(belowHigh);
         if (!lowAny) {
             add(parts, lowInteger, lowInteger, aboveLow);
@@ -79,7 +83,8 @@ final class DecimalRange {
 
     /** The digits after the point, without trailing zeros: "" for a whole number. */
     private static String fractionDigits(BigDecimal value) {
-        BigDecimal fraction = value.subtract(value.setScale(0, RoundingMode.DOWN)).stripTrailingZeros();
+        BigDecimal fraction =
+                value.subtract(value.setScale(0, RoundingMode.DOWN)).stripTrailingZeros();
         return fraction.signum() == 0 ? "" : fraction.toPlainString().substring(2);
     }
 

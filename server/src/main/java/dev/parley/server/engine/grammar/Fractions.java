@@ -52,7 +52,11 @@ final class Fractions {
                 // write more than 16 digits in all; it stays exact.)
                 String zeros = Repetition.direct("\"0\"", 0, MAX_DIGITS - i - 1);
                 String free = Repetition.direct("[0-9]", 0, MAX_DIGITS - i - 1);
-                return String.join(" ", java.util.stream.Stream.of(zeros, "[1-9]", free).filter(s -> !s.isEmpty()).toList());
+                return String.join(
+                        " ",
+                        java.util.stream.Stream.of(zeros, "[1-9]", free)
+                                .filter(s -> !s.isEmpty())
+                                .toList());
             }
             if (tightHigh && i >= high.length()) {
                 // Past high's last digit only zeros stay below it, and they equal it.
@@ -77,8 +81,11 @@ final class Fractions {
                 String free = Repetition.direct("[0-9]", 0, MAX_DIGITS - i - 1);
                 alternatives.add(free.isEmpty() ? digit : digit + " " + free);
             }
-            return alternatives.isEmpty() ? null
-                    : alternatives.size() == 1 ? alternatives.getFirst() : "( " + String.join(" | ", alternatives) + " )";
+            return alternatives.isEmpty()
+                    ? null
+                    : alternatives.size() == 1
+                            ? alternatives.getFirst()
+                            : "( " + String.join(" | ", alternatives) + " )";
         }
 
         /** Digit {@code d}, then what may follow it at {@code next} while the given bounds stay tight. */

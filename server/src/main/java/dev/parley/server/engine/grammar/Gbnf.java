@@ -33,7 +33,9 @@ final class Gbnf {
                 if (cp >= 0x20 && cp < 0x7F && cp != '^') {
                     yield Character.toString(cp);
                 }
-                yield cp <= 0xFF ? "\\x%02X".formatted(cp) : cp <= 0xFFFF ? "\\u%04X".formatted(cp) : "\\U%08X".formatted(cp);
+                yield cp <= 0xFF
+                        ? "\\x%02X".formatted(cp)
+                        : cp <= 0xFFFF ? "\\u%04X".formatted(cp) : "\\U%08X".formatted(cp);
             }
         };
     }

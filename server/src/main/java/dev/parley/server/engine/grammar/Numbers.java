@@ -53,13 +53,25 @@ final class Numbers {
     /** The inclusive and the exclusive bound of one side, either possibly null. */
     private record Side(Bound inclusive, Bound exclusive) {}
 
-    private static Side bound(JsonNode schema, Pointer at, String inclusiveKey, String exclusiveKey, boolean integer, RoundingMode round) {
+    private static Side bound(
+            JsonNode schema,
+            Pointer at,
+            String inclusiveKey,
+            String exclusiveKey,
+            boolean integer,
+            RoundingMode round) {
         JsonNode exclusive = schema.get(exclusiveKey);
         boolean draft4 = exclusive != null && exclusive.isBoolean(); // draft-04: a flag on minimum/maximum
         Bound inclusive = schema.has(inclusiveKey)
-                ? whole(schema.get(inclusiveKey), at.child(inclusiveKey), integer, round, draft4 && exclusive.booleanValue())
+                ? whole(
+                        schema.get(inclusiveKey),
+                        at.child(inclusiveKey),
+                        integer,
+                        round,
+                        draft4 && exclusive.booleanValue())
                 : null;
-        Bound strict = exclusive == null || draft4 ? null : whole(exclusive, at.child(exclusiveKey), integer, round, true);
+        Bound strict =
+                exclusive == null || draft4 ? null : whole(exclusive, at.child(exclusiveKey), integer, round, true);
         return new Side(inclusive, strict);
     }
 
@@ -84,7 +96,8 @@ final class Numbers {
         }
         if (!integer) {
             if (number.scale() >= Fractions.MAX_DIGITS) {
-                throw SchemaException.unsupported(at, "bound " + number + " has more than " + (Fractions.MAX_DIGITS - 1) + " fraction digits");
+                throw SchemaException.unsupported(
+                        at, "bound " + number + " has more than " + (Fractions.MAX_DIGITS - 1) + " fraction digits");
             }
             return new Bound(number, exclusive);
         }

@@ -26,7 +26,8 @@ final class ObjectGrammar {
 
     static String of(SchemaConverter converter, JsonNode schema, Pointer at, String hint) {
         if (Keywords.OBJECT.stream().noneMatch(schema::has)) {
-            return Primitives.use(converter.rules, "object"); // a bare {"type": "object"} is any object, as in llama.cpp
+            return Primitives.use(
+                    converter.rules, "object"); // a bare {"type": "object"} is any object, as in llama.cpp
         }
         Map<String, Property> properties = new LinkedHashMap<>();
         JsonNode declared = schema.get("properties");
@@ -35,7 +36,9 @@ final class ObjectGrammar {
                 throw SchemaException.invalid(at.child("properties"), "must be an object");
             }
             for (String name : SchemaConverter.names(declared)) {
-                properties.put(name, new Property(declared.get(name), at.child("properties").child(name)));
+                properties.put(
+                        name,
+                        new Property(declared.get(name), at.child("properties").child(name)));
             }
         }
         return build(converter, properties, required(schema, at), schema.get("additionalProperties"), at, hint);
@@ -65,15 +68,22 @@ final class ObjectGrammar {
     }
 
     /** {@code additional}: null when absent (no extra keys), else {@code additionalProperties}'s value. */
-    static String build(SchemaConverter converter, Map<String, Property> properties, List<String> required, JsonNode additional, Pointer at,
+    static String build(
+            SchemaConverter converter,
+            Map<String, Property> properties,
+            List<String> required,
+            JsonNode additional,
+            Pointer at,
             String hint) {
         Rules rules = converter.rules;
         if (properties.size() > Limits.MAX_ALTERNATIVES) {
-            throw SchemaException.tooLarge(at.child("properties"), "more than " + Limits.MAX_ALTERNATIVES + " properties");
+            throw SchemaException.tooLarge(
+                    at.child("properties"), "more than " + Limits.MAX_ALTERNATIVES + " properties");
         }
         for (int i = 0; i < required.size(); i++) {
             if (!properties.containsKey(required.get(i))) {
-                throw SchemaException.unsupported(at.child("required").child(i),
+                throw SchemaException.unsupported(
+                        at.child("required").child(i),
                         "required property '" + required.get(i) + "' must be declared in properties");
             }
         }
@@ -82,8 +92,10 @@ final class ObjectGrammar {
         List<Member> optional = new ArrayList<>();
         for (var entry : properties.entrySet()) {
             String name = entry.getKey();
-            String value = converter.rule(entry.getValue().schema(), entry.getValue().at(), hint + "-" + name, Set.of());
-            String member = rules.add(hint + "-" + name + "-kv", Gbnf.literal(key(name)) + " " + space + " \":\" " + space + " " + value);
+            String value =
+                    converter.rule(entry.getValue().schema(), entry.getValue().at(), hint + "-" + name, Set.of());
+            String member = rules.add(
+                    hint + "-" + name + "-kv", Gbnf.literal(key(name)) + " " + space + " \":\" " + space + " " + value);
             if (required.contains(name)) {
                 first.add(member);
             } else {
@@ -91,10 +103,14 @@ final class ObjectGrammar {
             }
         }
         if (additional != null && !(additional.isBoolean() && !additional.booleanValue())) {
-            String value = additional.isBoolean() ? Primitives.use(rules, "value")
+            String value = additional.isBoolean()
+                    ? Primitives.use(rules, "value")
                     : converter.rule(additional, at.child("additionalProperties"), hint + "-additional", Set.of());
             String key = rules.add(hint + "-additional-key", ExtraKeys.excluding(properties.keySet(), rules));
-            optional.add(new Member("additional", rules.add(hint + "-additional-kv", key + " " + space + " \":\" " + space + " " + value), true));
+            optional.add(new Member(
+                    "additional",
+                    rules.add(hint + "-additional-kv", key + " " + space + " \":\" " + space + " " + value),
+                    true));
         }
         return layout(rules, space, first, optional, hint);
     }

@@ -21,8 +21,10 @@ final class OneOf {
                 JsonNode a = resolve(converter, branches.get(i), at.child(i));
                 JsonNode b = resolve(converter, branches.get(j), at.child(j));
                 if (!disjoint(converter, a, b, at)) {
-                    throw SchemaException.unsupported(at, "branches " + i + " and " + j
-                            + " may both match a value, and a grammar cannot exclude it; use anyOf, or give each branch a distinct const");
+                    throw SchemaException.unsupported(
+                            at,
+                            "branches " + i + " and " + j
+                                    + " may both match a value, and a grammar cannot exclude it; use anyOf, or give each branch a distinct const");
                 }
             }
         }

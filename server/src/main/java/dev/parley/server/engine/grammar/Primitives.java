@@ -31,34 +31,65 @@ final class Primitives {
 
     private static final Map<String, Rule> RULES = Map.ofEntries(
             Map.entry(SPACE, new Rule("| \" \" | \"\\n\" [ \\t]{0,20}", List.of())),
-            Map.entry("char", new Rule("[^\"\\\\\\x7F\\x00-\\x1F] | \"\\\\\" ( [\"\\\\/bfnrt] | \"u\" ( [0-9a-cA-CefEF] "
-                    + HEX + "{3} | [dD] [0-7] " + HEX + "{2} ) )", List.of())),
+            Map.entry(
+                    "char",
+                    new Rule(
+                            "[^\"\\\\\\x7F\\x00-\\x1F] | \"\\\\\" ( [\"\\\\/bfnrt] | \"u\" ( [0-9a-cA-CefEF] " + HEX
+                                    + "{3} | [dD] [0-7] " + HEX + "{2} ) )",
+                            List.of())),
             Map.entry("string", new Rule("\"\\\"\" char* \"\\\"\"", List.of("char"))),
             Map.entry("integral", new Rule("\"0\" | [1-9] [0-9]{0,15}", List.of())),
             Map.entry("integer", new Rule("\"-\"? integral", List.of("integral"))),
-            Map.entry("number", new Rule("\"-\"? integral ( \".\" [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,2} )?", List.of("integral"))),
+            Map.entry(
+                    "number",
+                    new Rule("\"-\"? integral ( \".\" [0-9]{1,16} )? ( [eE] [-+]? [0-9]{1,2} )?", List.of("integral"))),
             Map.entry("boolean", new Rule("\"true\" | \"false\"", List.of())),
             Map.entry("null", new Rule("\"null\"", List.of())),
-            Map.entry("value", new Rule("object | array | string | number | boolean | null",
-                    List.of("object", "array", "string", "number", "boolean", "null"))),
+            Map.entry(
+                    "value",
+                    new Rule(
+                            "object | array | string | number | boolean | null",
+                            List.of("object", "array", "string", "number", "boolean", "null"))),
             Map.entry("member", new Rule("string space \":\" space value", List.of("string", SPACE, "value"))),
-            Map.entry("object", new Rule("\"{\" space ( member ( \",\" space member )* space )? \"}\"", List.of(SPACE, "member"))),
-            Map.entry("array", new Rule("\"[\" space ( value ( \",\" space value )* space )? \"]\"", List.of(SPACE, "value"))),
+            Map.entry(
+                    "object",
+                    new Rule("\"{\" space ( member ( \",\" space member )* space )? \"}\"", List.of(SPACE, "member"))),
+            Map.entry(
+                    "array",
+                    new Rule("\"[\" space ( value ( \",\" space value )* space )? \"]\"", List.of(SPACE, "value"))),
             // RFC 3339 full-date with each month's own length; 29 February only in leap years (divisible by 4,
             // and centuries only when divisible by 400).
-            Map.entry("date", new Rule("[0-9]{4} \"-\" ( ( \"0\" [13578] | \"1\" [02] ) \"-\" " + DAY31
-                    + " | ( \"0\" [469] | \"11\" ) \"-\" " + DAY30 + " | \"02-\" " + DAY28 + " ) | leap-year \"-02-29\"",
-                    List.of("leap-year"))),
-            Map.entry("leap-year", new Rule("[0-9] [0-9] ( [02468] [48] | [13579] [26] | [2468] \"0\" )"
-                    + " | ( [02468] [048] | [13579] [26] ) \"00\"", List.of())),
+            Map.entry(
+                    "date",
+                    new Rule(
+                            "[0-9]{4} \"-\" ( ( \"0\" [13578] | \"1\" [02] ) \"-\" " + DAY31
+                                    + " | ( \"0\" [469] | \"11\" ) \"-\" " + DAY30 + " | \"02-\" " + DAY28
+                                    + " ) | leap-year \"-02-29\"",
+                            List.of("leap-year"))),
+            Map.entry(
+                    "leap-year",
+                    new Rule(
+                            "[0-9] [0-9] ( [02468] [48] | [13579] [26] | [2468] \"0\" )"
+                                    + " | ( [02468] [048] | [13579] [26] ) \"00\"",
+                            List.of())),
             // RFC 3339 full-time; the offset is required, seconds stop at 59 (no leap second).
-            Map.entry("time", new Rule(HOUR + " \":\" [0-5] [0-9] \":\" [0-5] [0-9] ( \".\" [0-9]{1,9} )? ( \"Z\" | [+-] "
-                    + HOUR + " \":\" [0-5] [0-9] )", List.of())),
+            Map.entry(
+                    "time",
+                    new Rule(
+                            HOUR + " \":\" [0-5] [0-9] \":\" [0-5] [0-9] ( \".\" [0-9]{1,9} )? ( \"Z\" | [+-] " + HOUR
+                                    + " \":\" [0-5] [0-9] )",
+                            List.of())),
             Map.entry("date-time", new Rule("date \"T\" time", List.of("date", "time"))),
-            Map.entry("uuid", new Rule(HEX + "{8} \"-\" " + HEX + "{4} \"-\" " + HEX + "{4} \"-\" " + HEX + "{4} \"-\" " + HEX + "{12}",
-                    List.of())),
+            Map.entry(
+                    "uuid",
+                    new Rule(
+                            HEX + "{8} \"-\" " + HEX + "{4} \"-\" " + HEX + "{4} \"-\" " + HEX + "{4} \"-\" " + HEX
+                                    + "{12}",
+                            List.of())),
             Map.entry("ipv4", new Rule("octet \".\" octet \".\" octet \".\" octet", List.of("octet"))),
-            Map.entry("octet", new Rule("\"25\" [0-5] | \"2\" [0-4] [0-9] | \"1\" [0-9] [0-9] | [1-9] [0-9] | [0-9]", List.of())));
+            Map.entry(
+                    "octet",
+                    new Rule("\"25\" [0-5] | \"2\" [0-4] [0-9] | \"1\" [0-9] [0-9] | [1-9] [0-9] | [0-9]", List.of())));
 
     /** The string formats a grammar can spell exactly; the value of {@code format} is also the rule's name. */
     static final List<String> FORMATS = List.of("date", "time", "date-time", "uuid", "ipv4");

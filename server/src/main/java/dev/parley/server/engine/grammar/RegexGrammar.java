@@ -68,10 +68,17 @@ final class RegexGrammar {
                 String body = sequence(items);
                 yield body.isEmpty() ? "\"\"" : "( " + body + " )";
             }
-            case Regex.Alternation(var branches) -> "( " + String.join(" | ", branches.stream().map(this::alternative).toList()) + " )";
+            case Regex.Alternation(var branches) ->
+                "( "
+                        + String.join(
+                                " | ", branches.stream().map(this::alternative).toList()) + " )";
             case Regex.Repeat(var item, var min, var max) -> repeat(item, min, max);
-            case Regex.Start() -> throw SchemaException.unsupported(at, "regular expression feature not supported: '^' inside the pattern");
-            case Regex.End() -> throw SchemaException.unsupported(at, "regular expression feature not supported: '$' inside the pattern");
+            case Regex.Start() ->
+                throw SchemaException.unsupported(
+                        at, "regular expression feature not supported: '^' inside the pattern");
+            case Regex.End() ->
+                throw SchemaException.unsupported(
+                        at, "regular expression feature not supported: '$' inside the pattern");
         };
     }
 

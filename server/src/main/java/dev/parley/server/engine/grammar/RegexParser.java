@@ -126,7 +126,10 @@ final class RegexParser {
             String rest = text.substring(pos);
             if (rest.startsWith("?:")) {
                 pos += 2;
-            } else if (rest.startsWith("?=") || rest.startsWith("?!") || rest.startsWith("?<=") || rest.startsWith("?<!")) {
+            } else if (rest.startsWith("?=")
+                    || rest.startsWith("?!")
+                    || rest.startsWith("?<=")
+                    || rest.startsWith("?<!")) {
                 throw refuse("lookaround");
             } else if (rest.matches("(?s)\\?P?<[A-Za-z_][A-Za-z0-9_]*>.*")) {
                 pos = text.indexOf('>', pos) + 1;
@@ -148,7 +151,10 @@ final class RegexParser {
             pos++;
         }
         if (peek(']')) {
-            throw refuse(negated ? "'[^]'" : "empty character class '[]'"); // ECMA-262 and java.util.regex read these differently
+            throw refuse(
+                    negated
+                            ? "'[^]'"
+                            : "empty character class '[]'"); // ECMA-262 and java.util.regex read these differently
         }
         List<int[]> ranges = new ArrayList<>();
         boolean first = true;
@@ -252,8 +258,9 @@ final class RegexParser {
     }
 
     private SchemaException refuse(String what) {
-        return SchemaException.unsupported(at, "regular expression feature not supported: " + what + " (at character " + pos
-                + " of " + text + ")");
+        return SchemaException.unsupported(
+                at,
+                "regular expression feature not supported: " + what + " (at character " + pos + " of " + text + ")");
     }
 
     private static final List<int[]> DIGITS = List.of(r('0', '9'));
@@ -261,8 +268,18 @@ final class RegexParser {
     // Validators disagree on \s (ECMA-262 counts Unicode spaces, java.util.regex only ASCII ones): a grammar
     // produces only what both call a space, and where a space is excluded, excludes what either calls one.
     private static final List<int[]> NARROW_SPACE = sorted(List.of(r('\t', '\r'), r(' ')));
-    private static final List<int[]> WIDE_SPACE = sorted(List.of(r('\t', '\r'), r(' '), r(0xA0), r(0x1680), r(0x2000, 0x200A),
-            r(0x2028, 0x2029), r(0x202F), r(0x205F), r(0x3000), r(0xFEFF), r(0x85)));
+    private static final List<int[]> WIDE_SPACE = sorted(List.of(
+            r('\t', '\r'),
+            r(' '),
+            r(0xA0),
+            r(0x1680),
+            r(0x2000, 0x200A),
+            r(0x2028, 0x2029),
+            r(0x202F),
+            r(0x205F),
+            r(0x3000),
+            r(0xFEFF),
+            r(0x85)));
 
     private static int[] r(int cp) {
         return new int[] {cp, cp};
@@ -306,5 +323,4 @@ final class RegexParser {
     static boolean contains(List<int[]> ranges, int cp) {
         return ranges.stream().anyMatch(range -> range[0] <= cp && cp <= range[1]);
     }
-
 }

@@ -59,7 +59,8 @@ final class Rules {
         namesByBody.putIfAbsent(body, name);
         chars += name.length() + body.length() + 6;
         if (chars > Limits.MAX_GRAMMAR_CHARS) {
-            throw SchemaException.tooLarge(Pointer.ROOT, "grammar text over " + Limits.MAX_GRAMMAR_CHARS + " characters");
+            throw SchemaException.tooLarge(
+                    Pointer.ROOT, "grammar text over " + Limits.MAX_GRAMMAR_CHARS + " characters");
         }
     }
 

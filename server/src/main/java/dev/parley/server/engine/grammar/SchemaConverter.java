@@ -161,10 +161,12 @@ final class SchemaConverter {
 
     Pointer target(JsonNode reference, Pointer at) {
         if (!reference.isTextual() || !reference.asText().startsWith("#")) {
-            throw SchemaException.unsupported(at, "only local references ('#/$defs/...') are supported, got " + reference);
+            throw SchemaException.unsupported(
+                    at, "only local references ('#/$defs/...') are supported, got " + reference);
         }
         try {
-            return Pointer.parse(java.net.URLDecoder.decode(reference.asText(), java.nio.charset.StandardCharsets.UTF_8));
+            return Pointer.parse(
+                    java.net.URLDecoder.decode(reference.asText(), java.nio.charset.StandardCharsets.UTF_8));
         } catch (IllegalArgumentException e) {
             throw SchemaException.unsupported(at, "only JSON pointer references are supported, got " + reference);
         }
@@ -185,7 +187,8 @@ final class SchemaConverter {
     static void onlyBeside(JsonNode schema, Pointer at, String keyword, Set<String> allowed) {
         for (String other : names(schema)) {
             if (!other.equals(keyword) && !Keywords.ANNOTATIONS.contains(other) && !allowed.contains(other)) {
-                throw SchemaException.unsupported(at.child(other), "'" + other + "' beside '" + keyword + "' is not supported");
+                throw SchemaException.unsupported(
+                        at.child(other), "'" + other + "' beside '" + keyword + "' is not supported");
             }
         }
     }

@@ -20,11 +20,14 @@ public final class SchemaException extends RuntimeException {
     }
 
     static SchemaException unsupported(Pointer at) {
-        return new SchemaException("Unsupported JSON Schema keyword '%s' at %s".formatted(at.last(), at.display()), at.toString());
+        return new SchemaException(
+                "Unsupported JSON Schema keyword '%s' at %s".formatted(at.last(), at.display()), at.toString());
     }
 
     static SchemaException unsupported(Pointer at, String what) {
-        return new SchemaException("Unsupported JSON Schema keyword '%s' at %s: %s".formatted(at.last(), at.display(), what), at.toString());
+        return new SchemaException(
+                "Unsupported JSON Schema keyword '%s' at %s: %s".formatted(at.last(), at.display(), what),
+                at.toString());
     }
 
     static SchemaException invalid(Pointer at, String problem) {
@@ -32,6 +35,7 @@ public final class SchemaException extends RuntimeException {
     }
 
     static SchemaException tooLarge(Pointer at, String problem) {
-        return new SchemaException("JSON Schema too large for a grammar at %s: %s".formatted(at.display(), problem), at.toString());
+        return new SchemaException(
+                "JSON Schema too large for a grammar at %s: %s".formatted(at.display(), problem), at.toString());
     }
 }

@@ -12,8 +12,10 @@ final class Strings {
         if (schema.has("format")) {
             JsonNode format = schema.get("format");
             if (!format.isTextual() || !Primitives.FORMATS.contains(format.asText())) {
-                throw SchemaException.unsupported(at.child("format"), "format " + format + " cannot be enforced; supported: "
-                        + String.join(", ", Primitives.FORMATS));
+                throw SchemaException.unsupported(
+                        at.child("format"),
+                        "format " + format + " cannot be enforced; supported: "
+                                + String.join(", ", Primitives.FORMATS));
             }
             only(schema, at, "format");
             return quoted(Primitives.use(rules, format.asText()));
@@ -42,7 +44,8 @@ final class Strings {
     private static void only(JsonNode schema, Pointer at, String keyword) {
         for (String other : Set.of("format", "pattern", "minLength", "maxLength")) {
             if (!other.equals(keyword) && schema.has(other)) {
-                throw SchemaException.unsupported(at.child(other), "'" + other + "' beside '" + keyword + "' is not supported");
+                throw SchemaException.unsupported(
+                        at.child(other), "'" + other + "' beside '" + keyword + "' is not supported");
             }
         }
     }

@@ -72,7 +72,10 @@ final class Types {
             case "array" -> value.isArray();
             case "string" -> value.isTextual();
             case "number" -> value.isNumber();
-            case "integer" -> value.isIntegralNumber() || (value.isNumber() && value.decimalValue().stripTrailingZeros().scale() <= 0);
+            case "integer" ->
+                value.isIntegralNumber()
+                        || (value.isNumber()
+                                && value.decimalValue().stripTrailingZeros().scale() <= 0);
             case "boolean" -> value.isBoolean();
             case "null" -> value.isNull();
             default -> false;

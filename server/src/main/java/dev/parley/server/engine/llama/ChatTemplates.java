@@ -1,11 +1,11 @@
 package dev.parley.server.engine.llama;
 
-import dev.parley.server.engine.llama.ffi.Bindings;
-import dev.parley.server.engine.llama.ffi.Structs;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import dev.parley.server.engine.llama.ffi.Bindings;
+import dev.parley.server.engine.llama.ffi.Structs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;

@@ -19,7 +19,8 @@ final class Checks {
 
     static void token(int token, int vocabSize) {
         if (token < 0 || token >= vocabSize) {
-            throw new IllegalArgumentException("token id %d is outside the vocabulary 0..%d".formatted(token, vocabSize - 1));
+            throw new IllegalArgumentException(
+                    "token id %d is outside the vocabulary 0..%d".formatted(token, vocabSize - 1));
         }
     }
 

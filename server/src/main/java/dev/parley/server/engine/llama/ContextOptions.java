@@ -40,8 +40,11 @@ public record ContextOptions(int contextLength, int maxSequences, int batchCapac
 
     void check() {
         Checks.require(contextLength >= 0, "contextLength must be >= 0, got %d", contextLength);
-        Checks.require(maxSequences >= 1 && maxSequences <= MAX_SEQUENCES,
-                "maxSequences must be 1..%d, got %d", MAX_SEQUENCES, maxSequences);
+        Checks.require(
+                maxSequences >= 1 && maxSequences <= MAX_SEQUENCES,
+                "maxSequences must be 1..%d, got %d",
+                MAX_SEQUENCES,
+                maxSequences);
         Checks.require(batchCapacity >= 1, "batchCapacity must be >= 1, got %d", batchCapacity);
         Checks.require(threads >= 1 && threads <= 1024, "threads must be 1..1024, got %d", threads);
         Checks.require(kvCache != null, "kvCache must not be null");

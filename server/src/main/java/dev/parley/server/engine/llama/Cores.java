@@ -24,12 +24,16 @@ final class Cores {
         if (!Files.isDirectory(cpus)) return available;
         Set<String> cores = new HashSet<>();
         try (Stream<Path> entries = Files.list(cpus)) {
-            for (Path cpu : entries.filter(p -> p.getFileName().toString().matches("cpu[0-9]+")).toList()) {
+            for (Path cpu : entries.filter(p -> p.getFileName().toString().matches("cpu[0-9]+"))
+                    .toList()) {
                 Path topology = cpu.resolve("topology");
                 if (!Files.isDirectory(topology)) continue;
-                String online = cpu.resolve("online").toFile().exists() ? Files.readString(cpu.resolve("online")).strip() : "1";
+                String online = cpu.resolve("online").toFile().exists()
+                        ? Files.readString(cpu.resolve("online")).strip()
+                        : "1";
                 if (!online.equals("1")) continue;
-                cores.add(Files.readString(topology.resolve("physical_package_id")).strip() + ":"
+                cores.add(Files.readString(topology.resolve("physical_package_id"))
+                                .strip() + ":"
                         + Files.readString(topology.resolve("core_id")).strip());
             }
         } catch (IOException | RuntimeException e) {

@@ -1,14 +1,14 @@
 package dev.parley.server.engine.llama;
 
-import dev.parley.server.engine.llama.ffi.Bindings;
-import dev.parley.server.engine.llama.ffi.SamplerBindings;
-import dev.parley.server.engine.llama.ffi.Structs;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.parley.server.engine.llama.ffi.Bindings;
+import dev.parley.server.engine.llama.ffi.SamplerBindings;
+import dev.parley.server.engine.llama.ffi.Structs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -61,7 +61,8 @@ public final class LlamaContext implements AutoCloseable {
         this.positions = batch.get(ADDRESS, Structs.BATCH_POS).reinterpret(batchCapacity * JAVA_INT.byteSize());
         this.seqCounts = batch.get(ADDRESS, Structs.BATCH_N_SEQ_ID).reinterpret(batchCapacity * JAVA_INT.byteSize());
         this.wantLogits = batch.get(ADDRESS, Structs.BATCH_LOGITS).reinterpret(batchCapacity);
-        MemorySegment seqIdArray = batch.get(ADDRESS, Structs.BATCH_SEQ_ID).reinterpret(batchCapacity * ADDRESS.byteSize());
+        MemorySegment seqIdArray =
+                batch.get(ADDRESS, Structs.BATCH_SEQ_ID).reinterpret(batchCapacity * ADDRESS.byteSize());
         this.seqIds = new MemorySegment[batchCapacity];
         for (int i = 0; i < batchCapacity; i++) {
             seqIds[i] = seqIdArray.getAtIndex(ADDRESS, i).reinterpret(JAVA_INT.byteSize());
@@ -131,14 +132,21 @@ public final class LlamaContext implements AutoCloseable {
     public synchronized void decode(List<BatchToken> batchTokens) {
         Checks.notNull(batchTokens, "batch");
         int count = batchTokens.size();
-        Checks.require(count >= 1 && count <= batchCapacity, "batch must hold 1..%d tokens, got %d", batchCapacity, count);
+        Checks.require(
+                count >= 1 && count <= batchCapacity, "batch must hold 1..%d tokens, got %d", batchCapacity, count);
         for (BatchToken t : batchTokens) {
             Checks.notNull(t, "batch token");
             Checks.token(t.token(), vocabSize);
-            Checks.require(t.position() >= 0 && t.position() < contextLength,
-                    "position must be 0..%d, got %d", contextLength - 1, t.position());
-            Checks.require(t.sequenceId() >= 0 && t.sequenceId() < maxSequences,
-                    "sequence id must be 0..%d, got %d", maxSequences - 1, t.sequenceId());
+            Checks.require(
+                    t.position() >= 0 && t.position() < contextLength,
+                    "position must be 0..%d, got %d",
+                    contextLength - 1,
+                    t.position());
+            Checks.require(
+                    t.sequenceId() >= 0 && t.sequenceId() < maxSequences,
+                    "sequence id must be 0..%d, got %d",
+                    maxSequences - 1,
+                    t.sequenceId());
         }
         requireOpen();
         boolean[] wanted = new boolean[count];
@@ -155,7 +163,8 @@ public final class LlamaContext implements AutoCloseable {
         outputs = new boolean[0];
         int result = Bindings.decode(context, batch);
         if (result == 1) {
-            throw new ContextFullException("no room in the KV cache for %d tokens (%d cells in all)".formatted(count, contextLength));
+            throw new ContextFullException(
+                    "no room in the KV cache for %d tokens (%d cells in all)".formatted(count, contextLength));
         }
         if (result != 0) {
             throw new LlamaException("llama_decode failed with %d on a batch of %d tokens".formatted(result, count));
@@ -174,8 +183,11 @@ public final class LlamaContext implements AutoCloseable {
 
     /** How many positions sequence {@code sequenceId} holds in the KV cache (0 when it is empty). */
     public synchronized int sequenceLength(int sequenceId) {
-        Checks.require(sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d", maxSequences - 1, sequenceId);
+        Checks.require(
+                sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                sequenceId);
         requireOpen();
         int max = Bindings.memorySeqPosMax(memory, sequenceId);
         return max < 0 ? 0 : max - Bindings.memorySeqPosMin(memory, sequenceId) + 1;
@@ -186,8 +198,11 @@ public final class LlamaContext implements AutoCloseable {
      * model's memory cannot cut a sequence short (recurrent state); then nothing was removed.
      */
     public synchronized boolean truncateSequence(int sequenceId, int from) {
-        Checks.require(sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d", maxSequences - 1, sequenceId);
+        Checks.require(
+                sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                sequenceId);
         Checks.require(from >= 0 && from <= contextLength, "from must be 0..%d, got %d", contextLength, from);
         requireOpen();
         return Bindings.memorySeqRm(memory, sequenceId, from, -1);
@@ -195,8 +210,11 @@ public final class LlamaContext implements AutoCloseable {
 
     /** Forgets every token of one sequence, so that its id can start a new one. */
     public synchronized void clearSequence(int sequenceId) {
-        Checks.require(sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d", maxSequences - 1, sequenceId);
+        Checks.require(
+                sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                sequenceId);
         requireOpen();
         Bindings.memorySeqRm(memory, sequenceId, -1, -1); // removing a whole sequence never fails
     }
@@ -207,8 +225,16 @@ public final class LlamaContext implements AutoCloseable {
      * empty (see {@link #clearSequence}).
      */
     public synchronized void copySequence(int source, int target, int length) {
-        Checks.require(source >= 0 && source < maxSequences, "source sequence id must be 0..%d, got %d", maxSequences - 1, source);
-        Checks.require(target >= 0 && target < maxSequences, "target sequence id must be 0..%d, got %d", maxSequences - 1, target);
+        Checks.require(
+                source >= 0 && source < maxSequences,
+                "source sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                source);
+        Checks.require(
+                target >= 0 && target < maxSequences,
+                "target sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                target);
         Checks.require(source != target, "source and target must differ, both are %d", source);
         Checks.require(length >= 0 && length <= contextLength, "length must be 0..%d, got %d", contextLength, length);
         requireOpen();
@@ -249,8 +275,10 @@ public final class LlamaContext implements AutoCloseable {
 
     private MemorySegment logitsSegment(int batchIndex) {
         requireOpen();
-        Checks.require(batchIndex >= 0 && batchIndex < outputs.length && outputs[batchIndex],
-                "batch index %d has no logits: the last decode kept logits only for tokens that asked for them", batchIndex);
+        Checks.require(
+                batchIndex >= 0 && batchIndex < outputs.length && outputs[batchIndex],
+                "batch index %d has no logits: the last decode kept logits only for tokens that asked for them",
+                batchIndex);
         MemorySegment logits = Bindings.getLogitsIth(context, batchIndex);
         if (logits.equals(MemorySegment.NULL)) {
             throw new LlamaException("llama.cpp has no logits for batch index " + batchIndex);

@@ -1,6 +1,5 @@
 package dev.parley.server.engine.llama;
 
-import dev.parley.api.ApiError;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.InvalidRequestException;
@@ -47,16 +46,22 @@ public final class LlamaEngine implements Engine {
         this.context = context;
         this.scheduler = new Scheduler(model, context, queue, System::nanoTime);
         this.tokenizer = new PromptTokenizer(model);
-        this.card = new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", scheduler.positionsPerSequence());
+        this.card =
+                new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", scheduler.positionsPerSequence());
     }
 
     public static LlamaEngine open(LlamaEngineOptions options) {
-        if (options.parallel() < 1) throw new IllegalArgumentException("parallel must be at least 1, got " + options.parallel());
-        if (options.threads() < 0) throw new IllegalArgumentException("threads must be 0 (one per physical core) or more, got " + options.threads());
+        if (options.parallel() < 1)
+            throw new IllegalArgumentException("parallel must be at least 1, got " + options.parallel());
+        if (options.threads() < 0)
+            throw new IllegalArgumentException(
+                    "threads must be 0 (one per physical core) or more, got " + options.threads());
         if (options.queue() < 1) throw new IllegalArgumentException("queue must be at least 1, got " + options.queue());
         if (options.contextPerSequence() < 0) throw new IllegalArgumentException("context must not be negative");
-        if (options.gpuLayers() < ModelOptions.ALL_LAYERS) throw new IllegalArgumentException("gpu layers must be -1 (all) or more, got " + options.gpuLayers());
-        LlamaModel model = LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));
+        if (options.gpuLayers() < ModelOptions.ALL_LAYERS)
+            throw new IllegalArgumentException("gpu layers must be -1 (all) or more, got " + options.gpuLayers());
+        LlamaModel model =
+                LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));
         try {
             int perSequence = options.contextPerSequence() > 0
                     ? options.contextPerSequence()
@@ -104,14 +109,28 @@ public final class LlamaEngine implements Engine {
         String capParam = request.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         int[] prompt = fitting(tokenizer.chat(request.messages(), card.contextLength()), "messages");
         int maxTokens = fit(prompt.length, request.outputLimit(), "messages", capParam);
-        var sampling = sampling(request.temperature(), request.topP(), request.presencePenalty(),
-                request.frequencyPenalty(), request.logitBias());
-        int top = Boolean.TRUE.equals(request.logprobs()) ? (request.topLogprobs() == null ? 0 : request.topLogprobs()) : -1;
+        var sampling = sampling(
+                request.temperature(),
+                request.topP(),
+                request.presencePenalty(),
+                request.frequencyPenalty(),
+                request.logitBias());
+        int top = Boolean.TRUE.equals(request.logprobs())
+                ? (request.topLogprobs() == null ? 0 : request.topLogprobs())
+                : -1;
         var generation = new LlamaGeneration(card.id(), prompt.length, request.choices());
         var sequences = new ArrayList<Sequence>();
         for (int i = 0; i < request.choices(); i++) {
-            sequences.add(new Sequence(generation, i, prompt, maxTokens, choiceSampling(sampling, request.seed(), i),
-                    top, request.stop(), "", sequences.isEmpty() ? null : sequences.getFirst()));
+            sequences.add(new Sequence(
+                    generation,
+                    i,
+                    prompt,
+                    maxTokens,
+                    choiceSampling(sampling, request.seed(), i),
+                    top,
+                    request.stop(),
+                    "",
+                    sequences.isEmpty() ? null : sequences.getFirst()));
         }
         return prepared(generation, sequences, false);
     }
@@ -120,18 +139,28 @@ public final class LlamaEngine implements Engine {
     public Prepared complete(CompletionRequest request) {
         requireModel(request.model());
         if (request.suffix() != null) {
-            throw InvalidRequestException.of("suffix", "unsupported_value",
+            throw InvalidRequestException.of(
+                    "suffix",
+                    "unsupported_value",
                     "Unsupported parameter: 'suffix' (insertion) is not supported by model %s.".formatted(card.id()));
         }
         if (request.bestOf() != null && request.bestOf() > request.choices()) {
-            throw InvalidRequestException.of("best_of", "unsupported_value",
+            throw InvalidRequestException.of(
+                    "best_of",
+                    "unsupported_value",
                     "Unsupported value: 'best_of' greater than 'n' is not supported by model %s.".formatted(card.id()));
         }
-        requireRoom((long) request.choices() * request.prompt().size(), request.choices() > 1 ? "n" : "prompt",
+        requireRoom(
+                (long) request.choices() * request.prompt().size(),
+                request.choices() > 1 ? "n" : "prompt",
                 "choices (n × the number of prompts)");
         List<int[]> prompts = prompts(request.prompt());
-        var sampling = sampling(request.temperature(), request.topP(), request.presencePenalty(),
-                request.frequencyPenalty(), request.logitBias());
+        var sampling = sampling(
+                request.temperature(),
+                request.topP(),
+                request.presencePenalty(),
+                request.frequencyPenalty(),
+                request.logitBias());
         int top = request.logprobs() == null ? -1 : request.logprobs();
         int total = prompts.stream().mapToInt(p -> p.length).sum(); // at most queue × context: no overflow
         var generation = new LlamaGeneration(card.id(), total, prompts.size() * request.choices());
@@ -143,8 +172,16 @@ public final class LlamaEngine implements Engine {
             Sequence leader = null;
             for (int i = 0; i < request.choices(); i++) {
                 int choice = p * request.choices() + i;
-                var sequence = new Sequence(generation, choice, prompt, maxTokens,
-                        choiceSampling(sampling, request.seed(), choice), top, request.stop(), echo, leader);
+                var sequence = new Sequence(
+                        generation,
+                        choice,
+                        prompt,
+                        maxTokens,
+                        choiceSampling(sampling, request.seed(), choice),
+                        top,
+                        request.stop(),
+                        echo,
+                        leader);
                 if (leader == null) leader = sequence;
                 sequences.add(sequence);
             }
@@ -197,7 +234,9 @@ public final class LlamaEngine implements Engine {
      */
     private void requireRoom(long sequences, String param, String what) {
         if (sequences > options.queue()) {
-            throw InvalidRequestException.of(param, "invalid_value",
+            throw InvalidRequestException.of(
+                    param,
+                    "invalid_value",
                     "Invalid '%s': this server runs at most %d choices per request, but the request asks for %d %s. Please reduce '%s'."
                             .formatted(param, options.queue(), sequences, what, param));
         }
@@ -207,8 +246,8 @@ public final class LlamaEngine implements Engine {
     private int[] fitting(PromptTokenizer.Tokens tokens, String param) {
         return switch (tokens) {
             case PromptTokenizer.Tokens.Ids(var ids) -> ids;
-            case PromptTokenizer.Tokens.AtLeast(var least) -> throw tooLong(param, "your %s resulted in at least %d tokens"
-                    .formatted(param, least), "the " + param);
+            case PromptTokenizer.Tokens.AtLeast(var least) ->
+                throw tooLong(param, "your %s resulted in at least %d tokens".formatted(param, least), "the " + param);
         };
     }
 
@@ -221,51 +260,65 @@ public final class LlamaEngine implements Engine {
     private int fit(int promptTokens, Integer asked, String promptParam, String capParam) {
         int limit = card.contextLength();
         if (promptTokens >= limit) {
-            throw tooLong(promptParam, "your %s resulted in %d tokens".formatted(promptParam, promptTokens), "the " + promptParam);
+            throw tooLong(
+                    promptParam,
+                    "your %s resulted in %d tokens".formatted(promptParam, promptTokens),
+                    "the " + promptParam);
         }
         if (asked != null && (long) promptTokens + asked > limit) {
-            throw tooLong(capParam, "you requested %d tokens (%d in the %s, %d in the completion)"
-                    .formatted((long) promptTokens + asked, promptTokens, promptParam, asked),
+            throw tooLong(
+                    capParam,
+                    "you requested %d tokens (%d in the %s, %d in the completion)"
+                            .formatted((long) promptTokens + asked, promptTokens, promptParam, asked),
                     "the %s or completion".formatted(promptParam));
         }
         return asked != null ? asked : limit - promptTokens;
     }
 
     private InvalidRequestException tooLong(String param, String request, String reduce) {
-        return InvalidRequestException.of(param, "context_length_exceeded",
+        return InvalidRequestException.of(
+                param,
+                "context_length_exceeded",
                 "This model's maximum context length is %d tokens. However, %s. Please reduce the length of %s."
                         .formatted(card.contextLength(), request, reduce));
     }
 
     private List<int[]> prompts(Prompt prompt) {
         return switch (prompt) {
-            case Prompt.Texts(var texts) -> texts.stream()
-                    .map(text -> fitting(tokenizer.text(text, card.contextLength()), "prompt"))
-                    .toList();
+            case Prompt.Texts(var texts) ->
+                texts.stream()
+                        .map(text -> fitting(tokenizer.text(text, card.contextLength()), "prompt"))
+                        .toList();
             case Prompt.Tokens(var lists) -> {
                 for (int i = 0; i < lists.size(); i++) {
                     for (int id : lists.get(i)) {
                         if (id >= model.vocabSize()) {
-                            throw InvalidRequestException.of("prompt[" + i + "]", "invalid_value",
+                            throw InvalidRequestException.of(
+                                    "prompt[" + i + "]",
+                                    "invalid_value",
                                     "Invalid token id %d in 'prompt[%d]': the model's vocabulary has %d tokens."
                                             .formatted(id, i, model.vocabSize()));
                         }
                     }
                 }
-                yield lists.stream().map(ids -> ids.stream().mapToInt(Integer::intValue).toArray()).toList();
+                yield lists.stream()
+                        .map(ids -> ids.stream().mapToInt(Integer::intValue).toArray())
+                        .toList();
             }
         };
     }
 
     /** The request's sampling settings; the seed is left for {@link #choiceSampling} to set per choice. */
-    private SamplingOptions sampling(Double temperature, Double topP, Double presence, Double frequency,
-            Map<String, Double> logitBias) {
+    private SamplingOptions sampling(
+            Double temperature, Double topP, Double presence, Double frequency, Map<String, Double> logitBias) {
         Map<Integer, Double> bias = new HashMap<>();
         if (logitBias != null) {
             logitBias.forEach((key, value) -> {
                 int id = Integer.parseInt(key); // digits only: checked by RequestCheck
                 if (id >= model.vocabSize()) {
-                    throw InvalidRequestException.of("logit_bias", "invalid_value",
+                    throw InvalidRequestException.of(
+                            "logit_bias",
+                            "invalid_value",
                             "Invalid key in 'logit_bias': %d is not a token id of this model (vocabulary of %d)."
                                     .formatted(id, model.vocabSize()));
                 }
@@ -273,13 +326,21 @@ public final class LlamaEngine implements Engine {
             });
         }
         // OpenAI allows top_p 0: a nucleus of no mass keeps only the most likely token (TokenSampler: greedy).
-        var settings = new SamplingOptions(temperature == null ? 1.0 : temperature, topP == null ? 1.0 : topP,
-                0, 0, 0, presence == null ? 0 : presence, frequency == null ? 0 : frequency, bias);
+        var settings = new SamplingOptions(
+                temperature == null ? 1.0 : temperature,
+                topP == null ? 1.0 : topP,
+                0,
+                0,
+                0,
+                presence == null ? 0 : presence,
+                frequency == null ? 0 : frequency,
+                bias);
         try {
             // Checked here, not when the scheduler creates the sampler: there a bad value would fail a decode step.
             settings.check(model.vocabSize());
         } catch (IllegalArgumentException e) {
-            throw InvalidRequestException.of(null, "invalid_value", "Invalid sampling parameters: " + e.getMessage() + ".");
+            throw InvalidRequestException.of(
+                    null, "invalid_value", "Invalid sampling parameters: " + e.getMessage() + ".");
         }
         return settings;
     }

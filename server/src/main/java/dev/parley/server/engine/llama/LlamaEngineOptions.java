@@ -19,11 +19,23 @@ import java.nio.file.Path;
  * @param gpuLayers layers offloaded to a GPU: -1 all of them when llama.cpp found a GPU backend, 0 none
  */
 public record LlamaEngineOptions(
-        Path model, String modelId, int parallel, int contextPerSequence, int threads, KvCacheType kvCache, int queue,
+        Path model,
+        String modelId,
+        int parallel,
+        int contextPerSequence,
+        int threads,
+        KvCacheType kvCache,
+        int queue,
         int gpuLayers) {
 
     public LlamaEngineOptions(
-            Path model, String modelId, int parallel, int contextPerSequence, int threads, KvCacheType kvCache, int queue) {
+            Path model,
+            String modelId,
+            int parallel,
+            int contextPerSequence,
+            int threads,
+            KvCacheType kvCache,
+            int queue) {
         this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, ModelOptions.ALL_LAYERS);
     }
 

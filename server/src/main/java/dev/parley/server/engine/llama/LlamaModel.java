@@ -1,14 +1,14 @@
 package dev.parley.server.engine.llama;
 
-import dev.parley.server.engine.llama.ffi.Bindings;
-import dev.parley.server.engine.llama.ffi.NativeLibrary;
-import dev.parley.server.engine.llama.ffi.SamplerBindings;
-import dev.parley.server.engine.llama.ffi.Structs;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import dev.parley.server.engine.llama.ffi.Bindings;
+import dev.parley.server.engine.llama.ffi.NativeLibrary;
+import dev.parley.server.engine.llama.ffi.SamplerBindings;
+import dev.parley.server.engine.llama.ffi.Structs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -54,7 +54,9 @@ public final class LlamaModel implements AutoCloseable {
         this.vocabSize = Bindings.vocabNTokens(vocab);
         this.contextTrainLength = Bindings.modelNCtxTrain(model);
         MemorySegment template = Bindings.modelChatTemplate(model, MemorySegment.NULL);
-        this.chatTemplate = template.equals(MemorySegment.NULL) ? null : template.reinterpret(Long.MAX_VALUE).getString(0);
+        this.chatTemplate = template.equals(MemorySegment.NULL)
+                ? null
+                : template.reinterpret(Long.MAX_VALUE).getString(0);
         this.vocabularyOnly = vocabularyOnly;
     }
 
@@ -69,13 +71,17 @@ public final class LlamaModel implements AutoCloseable {
         Checks.notNull(options, "options");
         Path file = path.toAbsolutePath();
         Checks.require(Files.isRegularFile(file) && Files.isReadable(file), "no readable model file at %s", file);
-        Checks.require(options.gpuLayers() >= ModelOptions.ALL_LAYERS, "gpuLayers must be -1 (all) or more, got %d", options.gpuLayers());
+        Checks.require(
+                options.gpuLayers() >= ModelOptions.ALL_LAYERS,
+                "gpuLayers must be -1 (all) or more, got %d",
+                options.gpuLayers());
         NativeLibrary.Loaded library = NativeLibrary.load();
         int gpuLayers = library.offloads() ? options.gpuLayers() : 0;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = Bindings.modelDefaultParams(arena);
             params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "n_gpu_layers"), gpuLayers);
-            if (!options.memoryMap()) params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "load_mode"), LOAD_MODE_NONE);
+            if (!options.memoryMap())
+                params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "load_mode"), LOAD_MODE_NONE);
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.MODEL_PARAMS, "vocab_only"), options.vocabularyOnly());
             MemorySegment model = Bindings.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
             if (model.equals(MemorySegment.NULL)) {
@@ -286,7 +292,8 @@ public final class LlamaModel implements AutoCloseable {
         Checks.notNull(root, "root");
         return read(() -> {
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment sampler = SamplerBindings.initGrammar(vocab, arena.allocateFrom(gbnf), arena.allocateFrom(root));
+                MemorySegment sampler =
+                        SamplerBindings.initGrammar(vocab, arena.allocateFrom(gbnf), arena.allocateFrom(root));
                 if (sampler.equals(MemorySegment.NULL)) {
                     return false;
                 }

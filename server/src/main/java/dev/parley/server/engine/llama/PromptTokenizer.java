@@ -121,7 +121,8 @@ final class PromptTokenizer {
         long tokens = leading.length + trailing.length;
         for (Fragment fragment : fragments) {
             tokens += switch (fragment) {
-                case Fragment.Text(var text) -> bytesPerToken == 0 ? 0 : (utf8Length(text) + bytesPerToken - 1) / bytesPerToken;
+                case Fragment.Text(var text) ->
+                    bytesPerToken == 0 ? 0 : (utf8Length(text) + bytesPerToken - 1) / bytesPerToken;
                 case Fragment.Control(var ids) -> ids.length;
             };
         }
@@ -138,7 +139,8 @@ final class PromptTokenizer {
             turns.add(new ChatTurn(messages.get(i).role(), PAD + sentinel(nonce, i) + PAD));
         }
         String rendered = model.applyChatTemplate(turns, true);
-        Matcher matcher = Pattern.compile(PAD + "?\u0001" + nonce + ":(\\d+)\u0002" + PAD + "?").matcher(rendered);
+        Matcher matcher = Pattern.compile(PAD + "?\u0001" + nonce + ":(\\d+)\u0002" + PAD + "?")
+                .matcher(rendered);
         List<Fragment> fragments = new ArrayList<>();
         int at = 0;
         while (matcher.find()) {
@@ -186,9 +188,10 @@ final class PromptTokenizer {
         String middle = new String(points, firstStart, lastEnd - firstStart);
         String tail = new String(points, lastEnd, points.length - lastEnd);
         int[] control = model.tokenize(middle, false, true);
-        int[] again = IntStream.concat(IntStream.concat(
-                Arrays.stream(model.tokenize(head, false, false)), Arrays.stream(control)),
-                Arrays.stream(model.tokenize(tail, false, false))).toArray();
+        int[] again = IntStream.concat(
+                        IntStream.concat(Arrays.stream(model.tokenize(head, false, false)), Arrays.stream(control)),
+                        Arrays.stream(model.tokenize(tail, false, false)))
+                .toArray();
         if (!Arrays.equals(again, special)) return List.of(new Fragment.Control(special));
         return List.of(new Fragment.Text(head), new Fragment.Control(control), new Fragment.Text(tail));
     }
@@ -242,7 +245,9 @@ final class PromptTokenizer {
             char c = text.charAt(i);
             if (c < 0x80) bytes += 1;
             else if (c < 0x800) bytes += 2;
-            else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+            else if (Character.isHighSurrogate(c)
+                    && i + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(i + 1))) {
                 bytes += 4;
                 i++;
             } else if (Character.isSurrogate(c)) bytes += 1;
@@ -269,5 +274,4 @@ final class PromptTokenizer {
         int[] spaces = model.tokenize(" ".repeat(1000) + "x", false, false);
         return (long) spaces.length * longest < 1001 ? 0 : longest;
     }
-
 }

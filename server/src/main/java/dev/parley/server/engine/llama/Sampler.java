@@ -1,11 +1,11 @@
 package dev.parley.server.engine.llama;
 
-import dev.parley.server.engine.llama.ffi.SamplerBindings;
-import dev.parley.server.engine.llama.ffi.Structs;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import dev.parley.server.engine.llama.ffi.SamplerBindings;
+import dev.parley.server.engine.llama.ffi.Structs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -50,15 +50,21 @@ public final class Sampler implements AutoCloseable {
                 for (Map.Entry<Integer, Double> entry : bias.entrySet()) {
                     MemorySegment slot = entries.asSlice(i++ * Structs.LOGIT_BIAS.byteSize(), Structs.LOGIT_BIAS);
                     slot.set(JAVA_INT, Structs.offset(Structs.LOGIT_BIAS, "token"), entry.getKey());
-                    slot.set(JAVA_FLOAT, Structs.offset(Structs.LOGIT_BIAS, "bias"), entry.getValue().floatValue());
+                    slot.set(
+                            JAVA_FLOAT,
+                            Structs.offset(Structs.LOGIT_BIAS, "bias"),
+                            entry.getValue().floatValue());
                 }
                 SamplerBindings.chainAdd(chain, SamplerBindings.initLogitBias(owner.vocabSize(), bias.size(), entries));
             }
         }
         if (options.presencePenalty() != 0 || options.frequencyPenalty() != 0) {
             int window = Math.min(PENALTY_WINDOW, Math.max(64, owner.contextTrainLength()));
-            SamplerBindings.chainAdd(chain, SamplerBindings.initPenalties(
-                    owner.vocabSize(), window, 1.0f, (float) options.frequencyPenalty(), (float) options.presencePenalty()));
+            SamplerBindings.chainAdd(
+                    chain,
+                    SamplerBindings.initPenalties(
+                            owner.vocabSize(), window, 1.0f, (float) options.frequencyPenalty(), (float)
+                                    options.presencePenalty()));
         }
         if (options.temperature() < SamplingOptions.GREEDY_BELOW) {
             SamplerBindings.chainAdd(chain, SamplerBindings.initGreedy());
@@ -86,8 +92,11 @@ public final class Sampler implements AutoCloseable {
      */
     public synchronized int sample(LlamaContext context, int batchIndex) {
         Checks.notNull(context, "context");
-        Checks.require(context.vocabSize() == vocabSize,
-                "context has a vocabulary of %d tokens, this sampler %d", context.vocabSize(), vocabSize);
+        Checks.require(
+                context.vocabSize() == vocabSize,
+                "context has a vocabulary of %d tokens, this sampler %d",
+                context.vocabSize(),
+                vocabSize);
         requireOpen();
         return context.sample(chain, batchIndex);
     }

@@ -40,7 +40,8 @@ public record SamplingOptions(
         if (logitBias == null) {
             logitBias = Map.of();
         } else {
-            logitBias.forEach((token, bias) -> Checks.require(token != null && bias != null, "logit bias entries must not be null"));
+            logitBias.forEach((token, bias) ->
+                    Checks.require(token != null && bias != null, "logit bias entries must not be null"));
             logitBias = Map.copyOf(logitBias);
         }
     }
@@ -84,7 +85,10 @@ public record SamplingOptions(
     }
 
     void check(int vocabSize) {
-        Checks.require(Double.isFinite(temperature) && temperature >= 0, "temperature must be finite and >= 0, got %s", temperature);
+        Checks.require(
+                Double.isFinite(temperature) && temperature >= 0,
+                "temperature must be finite and >= 0, got %s",
+                temperature);
         Checks.require(topP >= 0 && topP <= 1, "topP must be in [0, 1], got %s", topP);
         Checks.require(topK >= 0, "topK must be >= 0, got %d", topK);
         Checks.require(minP >= 0 && minP < 1, "minP must be in [0, 1), got %s", minP);

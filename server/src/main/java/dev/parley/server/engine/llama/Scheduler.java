@@ -73,6 +73,7 @@ final class Scheduler implements AutoCloseable {
     static final long STALL_NANOS = TimeUnit.MINUTES.toNanos(2);
     /** How long a loop waits when no sequence can take a step (nothing runs, or every reader is behind). */
     private static final long IDLE_MILLIS = 100;
+
     private static final long PAUSED_MILLIS = 5;
     private static final int[] NOTHING = new int[0];
 
@@ -85,6 +86,7 @@ final class Scheduler implements AutoCloseable {
     private final Sequence[] slots;
     /** Per free slot, the tokens its KV cells still hold from the sequence that last finished there. */
     private final int[][] held;
+
     private final List<Sequence> running = new ArrayList<>();
     private final DecodeCosts costs;
     private final Thread thread;
@@ -111,7 +113,8 @@ final class Scheduler implements AutoCloseable {
         this.costs = new DecodeCosts(context.batchCapacity());
         this.calibration = new Calibration(model, context, costs, nanoTime);
         this.lastRound = nanoTime.getAsLong();
-        this.thread = Thread.ofPlatform().name("parley-llama-scheduler").daemon().start(this::run);
+        this.thread =
+                Thread.ofPlatform().name("parley-llama-scheduler").daemon().start(this::run);
     }
 
     int positionsPerSequence() {
@@ -255,7 +258,8 @@ final class Scheduler implements AutoCloseable {
 
     private void start(Sequence sequence) {
         if (sequence.generation.cancelled()) return;
-        boolean alone = !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
+        boolean alone =
+                !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
         int slot = chooseSlot(sequence.prompt, alone);
         sequence.id = slot;
         slots[slot] = sequence;
@@ -353,7 +357,10 @@ final class Scheduler implements AutoCloseable {
     private boolean waitsForSibling(Sequence sequence) {
         if (!sequence.awaitsPrompt) return false;
         for (Sequence sibling : running) {
-            if (sibling != sequence && sibling.group() == sequence.group() && sibling.prefilling() && !sibling.awaitsPrompt) {
+            if (sibling != sequence
+                    && sibling.group() == sequence.group()
+                    && sibling.prefilling()
+                    && !sibling.awaitsPrompt) {
                 return true;
             }
         }
@@ -374,7 +381,10 @@ final class Scheduler implements AutoCloseable {
                 costs.record(batch.tokens.size(), nanoTime.getAsLong() - start);
             } catch (RuntimeException e) {
                 if (batch.tokens.size() > 1) {
-                    log.debug("Decode of {} tokens failed ({}); trying half as many", batch.tokens.size(), e.getMessage());
+                    log.debug(
+                            "Decode of {} tokens failed ({}); trying half as many",
+                            batch.tokens.size(),
+                            e.getMessage());
                     limit = batch.tokens.size() / 2;
                     shrunk++;
                     continue;
@@ -453,7 +463,8 @@ final class Scheduler implements AutoCloseable {
                 sampled.add(sequence);
                 if (member.prefill()) {
                     if (sequence.promptLogprobs) {
-                        sequence.echo(TokenProbabilities.echo(model, sequence.prompt, sequence.echo, sequence.promptScores));
+                        sequence.echo(
+                                TokenProbabilities.echo(model, sequence.prompt, sequence.echo, sequence.promptScores));
                     }
                     sampled.addAll(shareWithSiblings(sequence));
                 }
@@ -480,7 +491,8 @@ final class Scheduler implements AutoCloseable {
             int position = first + i;
             if (position + 1 >= sequence.prompt.length) break;
             float[] logits = context.logits(member.firstIndex() + i);
-            sequence.promptScores.add(TokenProbabilities.of(model, logits, sequence.prompt[position + 1], sequence.topLogprobs));
+            sequence.promptScores.add(
+                    TokenProbabilities.of(model, logits, sequence.prompt[position + 1], sequence.topLogprobs));
         }
     }
 
@@ -539,8 +551,10 @@ final class Scheduler implements AutoCloseable {
     /** Ends one sequence's request with a 500 and frees its slot; its siblings are dropped at the next step. */
     private void fail(Sequence sequence, RuntimeException e) {
         log.error("Generating choice {} in slot {} failed; failing its request", sequence.choice, sequence.id, e);
-        sequence.generation.fail(new ServerException(500, new ApiError(
-                "The model failed while generating: " + e.getMessage(), ApiError.SERVER_ERROR, null, null)));
+        sequence.generation.fail(new ServerException(
+                500,
+                new ApiError(
+                        "The model failed while generating: " + e.getMessage(), ApiError.SERVER_ERROR, null, null)));
         release(sequence);
     }
 

@@ -30,6 +30,7 @@ final class Sequence {
      * their shared prompt once, and each gets the KV cells of a sibling that has read it.
      */
     final Sequence leader;
+
     private final StopMatcher stops;
 
     int id = -1;
@@ -43,11 +44,20 @@ final class Sequence {
     final List<Logprobs.TokenLogprob> promptScores = new ArrayList<>();
     /** The scheduler step that last decoded a token of this sequence: who waited longest goes first. */
     long lastStep;
+
     TokenSampler sampler;
     Detokenizer detokenizer;
 
-    Sequence(LlamaGeneration generation, int choice, int[] prompt, int maxTokens, SamplingOptions sampling,
-            int topLogprobs, List<String> stops, String echo, Sequence leader) {
+    Sequence(
+            LlamaGeneration generation,
+            int choice,
+            int[] prompt,
+            int maxTokens,
+            SamplingOptions sampling,
+            int topLogprobs,
+            List<String> stops,
+            String echo,
+            Sequence leader) {
         this.generation = generation;
         this.choice = choice;
         this.prompt = prompt;
@@ -65,7 +75,8 @@ final class Sequence {
     private int[] sampledTokens = new int[16];
 
     void recordSampled(int token) {
-        if (generated >= sampledTokens.length) sampledTokens = java.util.Arrays.copyOf(sampledTokens, sampledTokens.length * 2);
+        if (generated >= sampledTokens.length)
+            sampledTokens = java.util.Arrays.copyOf(sampledTokens, sampledTokens.length * 2);
         sampledTokens[generated] = token;
     }
 

@@ -34,7 +34,8 @@ final class TokenProbabilities {
      * {@code echo}, the prompt's text: a SentencePiece vocabulary's tokens carry a space that the text drops
      * at its start, so the tokens' texts may run ahead of it by that much, and offsets never go below 0.
      */
-    static TextCompletion.CompletionLogprobs echo(LlamaModel model, int[] prompt, String echo, List<Logprobs.TokenLogprob> scores) {
+    static TextCompletion.CompletionLogprobs echo(
+            LlamaModel model, int[] prompt, String echo, List<Logprobs.TokenLogprob> scores) {
         var tokens = new ArrayList<String>(prompt.length);
         for (int token : prompt) tokens.add(text(model.tokenBytes(token)));
         var values = new ArrayList<Double>(prompt.length);

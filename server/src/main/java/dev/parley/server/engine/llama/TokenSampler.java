@@ -57,7 +57,8 @@ final class TokenSampler {
 
     /** Picks the next token from {@code logits} (one per vocabulary id), which it adjusts in place, and remembers it. */
     int sample(float[] logits) {
-        Checks.require(logits.length == counts.length, "logits for %d tokens, sampler for %d", logits.length, counts.length);
+        Checks.require(
+                logits.length == counts.length, "logits for %d tokens, sampler for %d", logits.length, counts.length);
         for (int i = 0; i < biasIds.length; i++) logits[biasIds[i]] += biasValues[i];
         for (int i = 0; i < distinct; i++) {
             int id = picked[i];

@@ -19,9 +19,9 @@ import dev.parley.server.http.HttpApi;
 import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.ModelCatalog;
 import dev.parley.tokens.TokenCounter;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.LinkedHashMap;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
@@ -56,9 +56,13 @@ public final class ProxyEngine implements Engine {
             List<Model> listed = onlyModels.isEmpty()
                     ? client.models().data()
                     : onlyModels.stream().map(id -> Model.of(id, 0, "upstream")).toList();
-            Map<String, ModelCard> cards = listed.stream().collect(Collectors.toMap(Model::id,
-                    model -> new ModelCard(model.id(), model.created(), model.ownedBy(), contextWindow(model.id())),
-                    (a, b) -> a, LinkedHashMap::new));
+            Map<String, ModelCard> cards = listed.stream()
+                    .collect(Collectors.toMap(
+                            Model::id,
+                            model -> new ModelCard(
+                                    model.id(), model.created(), model.ownedBy(), contextWindow(model.id())),
+                            (a, b) -> a,
+                            LinkedHashMap::new));
             return new ProxyEngine(client, cards);
         } catch (RuntimeException e) {
             client.close();
@@ -77,8 +81,11 @@ public final class ProxyEngine implements Engine {
         TokenCounter counter = TokenCounter.forModel(request.model());
         int prompt = counter.count(ChatPrompt.of(request));
         long cap = cap(card, prompt, request.outputLimit(), request.choices());
-        var upstreamRequest = request.toBuilder().stream(true).streamOptions(StreamOptions.withUsage()).build();
-        return prepared(prompt, cap, () -> ProxyGeneration.chat(upstream.stream(upstreamRequest), request, counter, prompt));
+        var upstreamRequest = request.toBuilder().stream(true)
+                .streamOptions(StreamOptions.withUsage())
+                .build();
+        return prepared(
+                prompt, cap, () -> ProxyGeneration.chat(upstream.stream(upstreamRequest), request, counter, prompt));
     }
 
     @Override
@@ -86,17 +93,37 @@ public final class ProxyEngine implements Engine {
         ModelCard card = require(request.model());
         TokenCounter counter = TokenCounter.forModel(request.model());
         int prompt = switch (request.prompt()) {
-            case Prompt.Texts(var texts) -> texts.stream().mapToInt(counter::count).sum();
-            case Prompt.Tokens(var tokens) -> tokens.stream().mapToInt(List::size).sum();
+            case Prompt.Texts(var texts) ->
+                texts.stream().mapToInt(counter::count).sum();
+            case Prompt.Tokens(var tokens) ->
+                tokens.stream().mapToInt(List::size).sum();
         };
         int choices = request.choices() * request.prompt().size();
         long cap = cap(card, prompt, request.outputLimit(), choices);
-        var upstreamRequest = new CompletionRequest(request.model(), request.prompt(), request.suffix(),
-                request.maxTokens(), request.temperature(), request.topP(), request.n(), true, StreamOptions.withUsage(),
-                request.logprobs(), request.echo(), request.stop(), request.presencePenalty(), request.frequencyPenalty(),
-                request.bestOf(), request.logitBias(), request.seed(), request.user());
-        return prepared(prompt, cap,
-                () -> ProxyGeneration.completion(upstream.streamCompletion(upstreamRequest), request, counter, prompt, choices));
+        var upstreamRequest = new CompletionRequest(
+                request.model(),
+                request.prompt(),
+                request.suffix(),
+                request.maxTokens(),
+                request.temperature(),
+                request.topP(),
+                request.n(),
+                true,
+                StreamOptions.withUsage(),
+                request.logprobs(),
+                request.echo(),
+                request.stop(),
+                request.presencePenalty(),
+                request.frequencyPenalty(),
+                request.bestOf(),
+                request.logitBias(),
+                request.seed(),
+                request.user());
+        return prepared(
+                prompt,
+                cap,
+                () -> ProxyGeneration.completion(
+                        upstream.streamCompletion(upstreamRequest), request, counter, prompt, choices));
     }
 
     private ModelCard require(String model) {
@@ -113,7 +140,10 @@ public final class ProxyEngine implements Engine {
     }
 
     private static int contextWindow(String model) {
-        Integer window = ModelCatalog.standard().find(model).map(info -> info.contextWindow()).orElse(null);
+        Integer window = ModelCatalog.standard()
+                .find(model)
+                .map(info -> info.contextWindow())
+                .orElse(null);
         return window == null ? 0 : window;
     }
 
@@ -137,8 +167,13 @@ public final class ProxyEngine implements Engine {
                     // The upstream's status and error, without its headers: the reply has its own.
                     throw ApiException.of(e.status(), e.error());
                 } catch (TransportException e) {
-                    throw new ServerException(502, new ApiError("The upstream provider could not be reached: " + e.getMessage(),
-                            ApiError.SERVER_ERROR, null, "upstream_error"));
+                    throw new ServerException(
+                            502,
+                            new ApiError(
+                                    "The upstream provider could not be reached: " + e.getMessage(),
+                                    ApiError.SERVER_ERROR,
+                                    null,
+                                    "upstream_error"));
                 }
             }
         };

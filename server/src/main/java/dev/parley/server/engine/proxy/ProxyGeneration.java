@@ -41,8 +41,14 @@ final class ProxyGeneration<E> implements Generation {
     private volatile int completionTokens;
     private Usage reported;
 
-    private ProxyGeneration(AutoCloseable stream, Iterable<E> events, BiConsumer<E, ProxyGeneration<E>> translate,
-            String model, int choices, TokenCounter counter, int promptTokens) {
+    private ProxyGeneration(
+            AutoCloseable stream,
+            Iterable<E> events,
+            BiConsumer<E, ProxyGeneration<E>> translate,
+            String model,
+            int choices,
+            TokenCounter counter,
+            int promptTokens) {
         this.stream = stream;
         this.events = events.iterator();
         this.translate = translate;
@@ -55,26 +61,29 @@ final class ProxyGeneration<E> implements Generation {
     }
 
     static Generation chat(ChatStream stream, ChatCompletionRequest request, TokenCounter counter, int promptTokens) {
-        return new ProxyGeneration<>(stream, stream, ProxyGeneration::chunk, request.model(), request.choices(),
-                counter, promptTokens);
+        return new ProxyGeneration<>(
+                stream, stream, ProxyGeneration::chunk, request.model(), request.choices(), counter, promptTokens);
     }
 
-    static Generation completion(CompletionStream stream, CompletionRequest request, TokenCounter counter,
-            int promptTokens, int choices) {
-        return new ProxyGeneration<>(stream, stream, ProxyGeneration::legacy, request.model(), choices, counter,
-                promptTokens);
+    static Generation completion(
+            CompletionStream stream, CompletionRequest request, TokenCounter counter, int promptTokens, int choices) {
+        return new ProxyGeneration<>(
+                stream, stream, ProxyGeneration::legacy, request.model(), choices, counter, promptTokens);
     }
 
     private static void chunk(ChatCompletionChunk chunk, ProxyGeneration<ChatCompletionChunk> generation) {
         if (chunk.usage() != null) generation.reported(chunk.usage());
         for (var choice : chunk.choices()) {
             var delta = choice.delta();
-            List<Logprobs.TokenLogprob> logprobs = choice.logprobs() == null || choice.logprobs().content() == null
-                    ? List.of() : choice.logprobs().content();
+            List<Logprobs.TokenLogprob> logprobs =
+                    choice.logprobs() == null || choice.logprobs().content() == null
+                            ? List.of()
+                            : choice.logprobs().content();
             String text = delta == null || delta.content() == null ? "" : delta.content();
             generation.text(choice.index(), text, logprobs);
             if (delta != null && delta.toolCalls() != null) {
-                for (ToolCall piece : delta.toolCalls()) generation.emit(new GenerationEvent.ToolCallPiece(choice.index(), piece));
+                for (ToolCall piece : delta.toolCalls())
+                    generation.emit(new GenerationEvent.ToolCallPiece(choice.index(), piece));
             }
             if (choice.finishReason() != null) generation.finish(choice.index(), choice.finishReason());
         }
@@ -112,7 +121,8 @@ final class ProxyGeneration<E> implements Generation {
 
     private void requireChoice(int choice) {
         if (choice < 0 || choice >= choices) {
-            throw upstreamFailed("the upstream answered choice %d of a request for %d".formatted(choice, choices), null);
+            throw upstreamFailed(
+                    "the upstream answered choice %d of a request for %d".formatted(choice, choices), null);
         }
     }
 
@@ -134,8 +144,10 @@ final class ProxyGeneration<E> implements Generation {
     }
 
     private static ServerException upstreamFailed(String message, Throwable cause) {
-        var failure = new ServerException(502, new ApiError("The upstream provider failed: " + message,
-                ApiError.SERVER_ERROR, null, "upstream_error"));
+        var failure = new ServerException(
+                502,
+                new ApiError(
+                        "The upstream provider failed: " + message, ApiError.SERVER_ERROR, null, "upstream_error"));
         if (cause != null) failure.initCause(cause);
         return failure;
     }

@@ -51,7 +51,9 @@ final class GbnfRecognizer {
 
     /** Whether the whole of {@code text} is derived from rule {@code root}. */
     boolean accepts(String text) {
-        return new Match(text.codePoints().toArray()).ends(new Ref("root"), 0).get(text.codePointCount(0, text.length()));
+        return new Match(text.codePoints().toArray())
+                .ends(new Ref("root"), 0)
+                .get(text.codePointCount(0, text.length()));
     }
 
     private void checkRefs(Expr expr) {
@@ -83,7 +85,8 @@ final class GbnfRecognizer {
             BitSet out = new BitSet();
             switch (expr) {
                 case Lit(int[] cps) -> {
-                    if (pos + cps.length <= text.length && java.util.Arrays.equals(text, pos, pos + cps.length, cps, 0, cps.length)) {
+                    if (pos + cps.length <= text.length
+                            && java.util.Arrays.equals(text, pos, pos + cps.length, cps, 0, cps.length)) {
                         out.set(pos + cps.length);
                     }
                 }

@@ -47,14 +47,17 @@ class GbnfRecognizerTest {
                 number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
                 ws ::= | " " | "\\n" [ \\t]{0,20}
                 """);
-        assertThat(grammar.accepts("{\"a\": [1, 2.5, \"x\\\"y\", {\"b\": null}]}")).isTrue();
+        assertThat(grammar.accepts("{\"a\": [1, 2.5, \"x\\\"y\", {\"b\": null}]}"))
+                .isTrue();
         assertThat(grammar.accepts("{\"a\": [1, 2.5,]}")).isFalse();
         assertThat(grammar.accepts("[1]")).isFalse();
     }
 
     @Test
     void refusesUndefinedRulesAndBadSyntax() {
-        assertThatThrownBy(() -> GbnfRecognizer.parse("root ::= missing\n")).hasMessageContaining("undefined rule missing");
-        assertThatThrownBy(() -> GbnfRecognizer.parse("root ::= \"a\" )\n")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> GbnfRecognizer.parse("root ::= missing\n"))
+                .hasMessageContaining("undefined rule missing");
+        assertThatThrownBy(() -> GbnfRecognizer.parse("root ::= \"a\" )\n"))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

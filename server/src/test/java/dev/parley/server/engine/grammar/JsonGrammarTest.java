@@ -17,7 +17,8 @@ import org.junit.jupiter.api.TestFactory;
  * 2020-12, formats asserted) calls valid, except the ones labelled narrower, which it must reject by design.
  */
 class JsonGrammarTest {
-    private static final SchemaRegistry VALIDATORS = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+    private static final SchemaRegistry VALIDATORS =
+            SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
     @TestFactory
     Stream<DynamicTest> grammarsAcceptValidInstancesAndRejectInvalidOnes() {
@@ -31,10 +32,16 @@ class JsonGrammarTest {
         for (SchemaCases.Instance instance : c.instances()) {
             Optional<com.fasterxml.jackson.databind.JsonNode> value = SchemaCases.parse(instance.text());
             boolean valid = value.isPresent()
-                    && validator.validate(value.get(), context -> context.executionConfig(config -> config.formatAssertionsEnabled(true))).isEmpty();
-            assertThat(valid).as("validator on %s (labelled %s)", instance.text(), instance.label())
+                    && validator
+                            .validate(
+                                    value.get(),
+                                    context -> context.executionConfig(config -> config.formatAssertionsEnabled(true)))
+                            .isEmpty();
+            assertThat(valid)
+                    .as("validator on %s (labelled %s)", instance.text(), instance.label())
                     .isEqualTo(instance.label() != SchemaCases.Label.INVALID);
-            assertThat(grammar.accepts(instance.text())).as("grammar on %s (labelled %s)\n%s", instance.text(), instance.label(), gbnf)
+            assertThat(grammar.accepts(instance.text()))
+                    .as("grammar on %s (labelled %s)\n%s", instance.text(), instance.label(), gbnf)
                     .isEqualTo(instance.label() == SchemaCases.Label.VALID);
         }
     }
@@ -43,12 +50,33 @@ class JsonGrammarTest {
     void theTableCoversEveryFeatureWithValidAndInvalidInstances() {
         List<SchemaCases.Case> cases = SchemaCases.load().cases();
         assertThat(cases).hasSizeGreaterThanOrEqualTo(40);
-        assertThat(cases).allSatisfy(c -> assertThat(c.instances()).anyMatch(i -> i.label() == SchemaCases.Label.VALID));
+        assertThat(cases)
+                .allSatisfy(c -> assertThat(c.instances()).anyMatch(i -> i.label() == SchemaCases.Label.VALID));
         String all = cases.stream().map(c -> c.schema().toString()).reduce("", String::concat);
-        for (String keyword : List.of("\"properties\"", "\"required\"", "\"additionalProperties\"", "\"enum\"", "\"const\"", "\"items\"",
-                "\"prefixItems\"", "\"minItems\"", "\"maxItems\"", "\"anyOf\"", "\"oneOf\"", "\"allOf\"", "\"$ref\"", "\"$defs\"",
-                "\"definitions\"", "\"minLength\"", "\"maxLength\"", "\"format\"", "\"pattern\"", "\"minimum\"", "\"maximum\"",
-                "\"exclusiveMinimum\"", "\"exclusiveMaximum\"")) {
+        for (String keyword : List.of(
+                "\"properties\"",
+                "\"required\"",
+                "\"additionalProperties\"",
+                "\"enum\"",
+                "\"const\"",
+                "\"items\"",
+                "\"prefixItems\"",
+                "\"minItems\"",
+                "\"maxItems\"",
+                "\"anyOf\"",
+                "\"oneOf\"",
+                "\"allOf\"",
+                "\"$ref\"",
+                "\"$defs\"",
+                "\"definitions\"",
+                "\"minLength\"",
+                "\"maxLength\"",
+                "\"format\"",
+                "\"pattern\"",
+                "\"minimum\"",
+                "\"maximum\"",
+                "\"exclusiveMinimum\"",
+                "\"exclusiveMaximum\"")) {
             assertThat(all).as("a schema uses %s", keyword).contains(keyword);
         }
     }
@@ -57,7 +85,8 @@ class JsonGrammarTest {
     void anyObjectAcceptsEveryJsonObjectAndNothingElse() {
         GbnfRecognizer grammar = GbnfRecognizer.parse(JsonGrammar.anyObject().gbnf());
         assertThat(grammar.accepts("{}")).isTrue();
-        assertThat(grammar.accepts("{\"a\": [1, -2.5e3, \"x\\u00e9\", {\"b\": null}, true], \"c\" : {}}")).isTrue();
+        assertThat(grammar.accepts("{\"a\": [1, -2.5e3, \"x\\u00e9\", {\"b\": null}, true], \"c\" : {}}"))
+                .isTrue();
         assertThat(grammar.accepts("{\n  \"a\": 1\n}")).isTrue();
         assertThat(grammar.accepts("[]")).isFalse();
         assertThat(grammar.accepts("\"x\"")).isFalse();

@@ -28,8 +28,12 @@ class LlamaGrammarParserTest {
 
     @TestFactory
     Stream<DynamicTest> parsesTheGrammarOfEverySchemaInTheTable() {
-        return SchemaCases.load().cases().stream().map(c -> DynamicTest.dynamicTest(c.name(),
-                () -> assertThat(model.checkGrammar(JsonGrammar.fromSchema(c.schema()).gbnf(), JsonGrammar.ROOT)).isTrue()));
+        return SchemaCases.load().cases().stream()
+                .map(c -> DynamicTest.dynamicTest(
+                        c.name(),
+                        () -> assertThat(model.checkGrammar(
+                                        JsonGrammar.fromSchema(c.schema()).gbnf(), JsonGrammar.ROOT))
+                                .isTrue()));
     }
 
     @TestFactory
@@ -50,13 +54,15 @@ class LlamaGrammarParserTest {
                         "{\"type\":\"number\",\"exclusiveMinimum\":-123456789,\"maximum\":987654321}")
                 .map(text -> DynamicTest.dynamicTest(text, () -> {
                     JsonNode schema = SchemaCases.STRICT.readTree(text);
-                    assertThat(model.checkGrammar(JsonGrammar.fromSchema(schema).gbnf(), JsonGrammar.ROOT)).isTrue();
+                    assertThat(model.checkGrammar(JsonGrammar.fromSchema(schema).gbnf(), JsonGrammar.ROOT))
+                            .isTrue();
                 }));
     }
 
     @Test
     void parsesTheAnyObjectGrammar() {
-        assertThat(model.checkGrammar(JsonGrammar.anyObject().gbnf(), JsonGrammar.ROOT)).isTrue();
+        assertThat(model.checkGrammar(JsonGrammar.anyObject().gbnf(), JsonGrammar.ROOT))
+                .isTrue();
     }
 
     @Test
@@ -66,6 +72,7 @@ class LlamaGrammarParserTest {
         assertThat(model.checkGrammar("root ::= missing\n", "root")).isFalse();
         assertThat(model.checkGrammar("root ::= root \"a\" | \"b\"\n", "root")).isFalse();
         assertThat(model.checkGrammar("start ::= \"a\"\n", "root")).isFalse();
-        assertThat(model.checkGrammar("root ::= (\"a\"{0,100}){0,100}\n", "root")).isFalse();
+        assertThat(model.checkGrammar("root ::= (\"a\"{0,100}){0,100}\n", "root"))
+                .isFalse();
     }
 }

@@ -46,18 +46,23 @@ class LlamaGrammarSamplingTest {
         NativeLibrary.Loaded library = NativeLibrary.load();
         SymbolLookup lookup = SymbolLookup.libraryLookup(llamaLibrary(library.folder()), Arena.global());
         Linker linker = Linker.nativeLinker();
-        apply = linker.downcallHandle(lookup.find("llama_sampler_apply").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
-        accept = linker.downcallHandle(lookup.find("llama_sampler_accept").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
+        apply = linker.downcallHandle(
+                lookup.find("llama_sampler_apply").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
+        accept = linker.downcallHandle(
+                lookup.find("llama_sampler_accept").orElseThrow(), FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = Bindings.modelDefaultParams(arena);
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.MODEL_PARAMS, "vocab_only"), true);
-            model = Bindings.modelLoadFromFile(arena.allocateFrom(DemoModel.path().toString()), params);
+            model = Bindings.modelLoadFromFile(
+                    arena.allocateFrom(DemoModel.path().toString()), params);
             vocab = Bindings.modelGetVocab(model);
             pieces = new byte[Bindings.vocabNTokens(vocab)][];
             MemorySegment buffer = arena.allocate(256);
             for (int token = 0; token < pieces.length; token++) {
                 int length = Bindings.tokenToPiece(vocab, token, buffer, 256, 0, false);
-                pieces[token] = length <= 0 ? new byte[0] : buffer.asSlice(0, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                pieces[token] = length <= 0
+                        ? new byte[0]
+                        : buffer.asSlice(0, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             }
             endOfText = Bindings.vocabEos(vocab);
         }
@@ -66,7 +71,9 @@ class LlamaGrammarSamplingTest {
     /** The llama library in the folder, however the build names it ({@code libllama.so}, {@code libllama.v0.5.0.so}). */
     private static java.nio.file.Path llamaLibrary(java.nio.file.Path folder) {
         try (Stream<java.nio.file.Path> files = java.nio.file.Files.list(folder)) {
-            return files.filter(file -> file.getFileName().toString().matches("(lib)?llama[.].*(so|dylib|dll)")).findFirst().orElseThrow();
+            return files.filter(file -> file.getFileName().toString().matches("(lib)?llama[.].*(so|dylib|dll)"))
+                    .findFirst()
+                    .orElseThrow();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -79,21 +86,24 @@ class LlamaGrammarSamplingTest {
 
     @TestFactory
     Stream<DynamicTest> llamaCppsMatcherAgreesWithTheRecogniser() {
-        return SchemaCases.load().cases().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
-            String gbnf = JsonGrammar.fromSchema(c.schema()).gbnf();
-            GbnfRecognizer recogniser = GbnfRecognizer.parse(gbnf);
-            for (SchemaCases.Instance instance : c.instances()) {
-                assertThat(llamaAccepts(gbnf, instance.text())).as("llama.cpp on %s (labelled %s)", instance.text(), instance.label())
-                        .isEqualTo(recogniser.accepts(instance.text()))
-                        .isEqualTo(instance.label() == SchemaCases.Label.VALID);
-            }
-        }));
+        return SchemaCases.load().cases().stream()
+                .map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+                    String gbnf = JsonGrammar.fromSchema(c.schema()).gbnf();
+                    GbnfRecognizer recogniser = GbnfRecognizer.parse(gbnf);
+                    for (SchemaCases.Instance instance : c.instances()) {
+                        assertThat(llamaAccepts(gbnf, instance.text()))
+                                .as("llama.cpp on %s (labelled %s)", instance.text(), instance.label())
+                                .isEqualTo(recogniser.accepts(instance.text()))
+                                .isEqualTo(instance.label() == SchemaCases.Label.VALID);
+                    }
+                }));
     }
 
     private static boolean llamaAccepts(String gbnf, String text) throws Throwable {
         byte[] bytes = text.getBytes(UTF_8);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sampler = SamplerBindings.initGrammar(vocab, arena.allocateFrom(gbnf), arena.allocateFrom(JsonGrammar.ROOT));
+            MemorySegment sampler =
+                    SamplerBindings.initGrammar(vocab, arena.allocateFrom(gbnf), arena.allocateFrom(JsonGrammar.ROOT));
             assertThat(sampler).isNotEqualTo(MemorySegment.NULL);
             try {
                 MemorySegment data = arena.allocate(12L * pieces.length, 4); // llama_token_data {id, logit, p}
@@ -106,7 +116,9 @@ class LlamaGrammarSamplingTest {
                     int best = -1;
                     for (int token = 0; token < pieces.length; token++) {
                         byte[] piece = pieces[token];
-                        if (logits[token] != Float.NEGATIVE_INFINITY && piece.length > 0 && at + piece.length <= bytes.length
+                        if (logits[token] != Float.NEGATIVE_INFINITY
+                                && piece.length > 0
+                                && at + piece.length <= bytes.length
                                 && (best == -1 || piece.length > pieces[best].length)
                                 && Arrays.equals(piece, 0, piece.length, bytes, at, at + piece.length)) {
                             best = token;

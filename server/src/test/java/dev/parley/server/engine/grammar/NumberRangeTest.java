@@ -14,8 +14,16 @@ class NumberRangeTest {
 
     @Test
     void integerRangesAcceptExactlyTheirIntegers() {
-        List<long[]> ranges = new ArrayList<>(List.of(new long[] {0, 0}, new long[] {-1, 1}, new long[] {1, 9}, new long[] {10, 99},
-                new long[] {-999, -100}, new long[] {99, 1001}, new long[] {-1200, 1200}, new long[] {7, 7}, new long[] {-7, -7}));
+        List<long[]> ranges = new ArrayList<>(List.of(
+                new long[] {0, 0},
+                new long[] {-1, 1},
+                new long[] {1, 9},
+                new long[] {10, 99},
+                new long[] {-999, -100},
+                new long[] {99, 1001},
+                new long[] {-1200, 1200},
+                new long[] {7, 7},
+                new long[] {-7, -7}));
         for (int i = 0; i < 40; i++) {
             long a = RANDOM.nextLong(-1300, 1300);
             long b = RANDOM.nextLong(-1300, 1300);
@@ -24,7 +32,8 @@ class NumberRangeTest {
         for (long[] range : ranges) {
             GbnfRecognizer grammar = GbnfRecognizer.parse("root ::= " + IntegerRange.of(range[0], range[1]) + "\n");
             for (long n = -1400; n <= 1400; n++) {
-                assertThat(grammar.accepts(Long.toString(n))).as("%d in [%d, %d]", n, range[0], range[1])
+                assertThat(grammar.accepts(Long.toString(n)))
+                        .as("%d in [%d, %d]", n, range[0], range[1])
                         .isEqualTo(range[0] <= n && n <= range[1]);
             }
             assertThat(grammar.accepts("-0")).isFalse();
@@ -53,11 +62,17 @@ class NumberRangeTest {
             GbnfRecognizer grammar = spelled.isEmpty() ? null : GbnfRecognizer.parse("root ::= " + spelled + "\n");
             for (int eighths = -100; eighths <= 100; eighths++) {
                 BigDecimal x = BigDecimal.valueOf(eighths).divide(BigDecimal.valueOf(8));
-                boolean inside = (low == null || x.compareTo(low.value()) > 0 || (x.compareTo(low.value()) == 0 && !low.exclusive()))
-                        && (high == null || x.compareTo(high.value()) < 0 || (x.compareTo(high.value()) == 0 && !high.exclusive()));
+                boolean inside = (low == null
+                                || x.compareTo(low.value()) > 0
+                                || (x.compareTo(low.value()) == 0 && !low.exclusive()))
+                        && (high == null
+                                || x.compareTo(high.value()) < 0
+                                || (x.compareTo(high.value()) == 0 && !high.exclusive()));
                 for (String text : spellings(x)) {
                     boolean accepted = grammar != null && grammar.accepts(text);
-                    assertThat(accepted).as("%s between %s and %s: %s", text, low, high, spelled).isEqualTo(inside);
+                    assertThat(accepted)
+                            .as("%s between %s and %s: %s", text, low, high, spelled)
+                            .isEqualTo(inside);
                 }
             }
         }
@@ -65,7 +80,9 @@ class NumberRangeTest {
 
     @Test
     void aFractionBoundComparesEveryDigit() {
-        GbnfRecognizer grammar = GbnfRecognizer.parse("root ::= " + DecimalRange.of(new Bound(new BigDecimal("0.1"), true), new Bound(new BigDecimal("0.30103"), false)) + "\n");
+        GbnfRecognizer grammar = GbnfRecognizer.parse("root ::= "
+                + DecimalRange.of(new Bound(new BigDecimal("0.1"), true), new Bound(new BigDecimal("0.30103"), false))
+                + "\n");
         assertThat(grammar.accepts("0.1")).isFalse();
         assertThat(grammar.accepts("0.100000000000001")).isTrue();
         assertThat(grammar.accepts("0.30103")).isTrue();
@@ -77,7 +94,8 @@ class NumberRangeTest {
 
     /** A whole, half or quarter bound between -12 and 12. */
     private static Bound randomBound() {
-        BigDecimal value = BigDecimal.valueOf(RANDOM.nextLong(-48, 48)).divide(BigDecimal.valueOf(RANDOM.nextBoolean() ? 4 : 1));
+        BigDecimal value =
+                BigDecimal.valueOf(RANDOM.nextLong(-48, 48)).divide(BigDecimal.valueOf(RANDOM.nextBoolean() ? 4 : 1));
         return new Bound(value.stripTrailingZeros(), RANDOM.nextBoolean());
     }
 

@@ -19,7 +19,11 @@ import java.util.Optional;
  * {@code {"$repeat": v, "times": n}} for a long one: a string or array {@code v} concatenated n times.
  */
 record SchemaCases(List<Case> cases) {
-    enum Label { VALID, INVALID, NARROWER }
+    enum Label {
+        VALID,
+        INVALID,
+        NARROWER
+    }
 
     record Instance(String text, Label label) {}
 
@@ -58,11 +62,13 @@ record SchemaCases(List<Case> cases) {
             if (value.isObject() && value.has("$text")) {
                 instances.add(new Instance(value.get("$text").asText(), label));
             } else if (value.isObject() && value.has("$repeat")) {
-                instances.add(new Instance(repeat(value.get("$repeat"), value.get("times").asInt()), label));
+                instances.add(new Instance(
+                        repeat(value.get("$repeat"), value.get("times").asInt()), label));
             } else {
                 instances.add(new Instance(STRICT.writeValueAsString(value), label));
                 if (value.isContainerNode() && !value.isEmpty()) {
-                    instances.add(new Instance(STRICT.writerWithDefaultPrettyPrinter().writeValueAsString(value), label));
+                    instances.add(
+                            new Instance(STRICT.writerWithDefaultPrettyPrinter().writeValueAsString(value), label));
                 }
             }
         }

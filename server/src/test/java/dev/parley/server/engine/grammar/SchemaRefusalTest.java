@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 /** What a grammar cannot honour is refused with a SchemaException naming the keyword's JSON pointer, never ignored. */
 class SchemaRefusalTest {
@@ -66,32 +66,47 @@ class SchemaRefusalTest {
     void refusesSchemasNestedTooDeeply() {
         String deep = "{\"type\":\"array\",\"items\":".repeat(200) + "{}" + "}".repeat(200);
         assertThatThrownBy(() -> JsonGrammar.fromSchema(json(deep)))
-                .isInstanceOfSatisfying(SchemaException.class, e -> assertThat(e.getMessage()).contains("nested deeper than"));
+                .isInstanceOfSatisfying(
+                        SchemaException.class, e -> assertThat(e.getMessage()).contains("nested deeper than"));
     }
 
     @Test
     void refusesGrammarsWithTooManyRules() {
         StringBuilder properties = new StringBuilder();
         for (int i = 0; i < 900; i++) {
-            properties.append(i == 0 ? "" : ",").append("\"p").append(i).append("\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":")
-                    .append(i).append("},\"b\":{\"type\":\"string\",\"maxLength\":").append(i + 1).append("}}}");
+            properties
+                    .append(i == 0 ? "" : ",")
+                    .append("\"p")
+                    .append(i)
+                    .append("\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"minimum\":")
+                    .append(i)
+                    .append("},\"b\":{\"type\":\"string\",\"maxLength\":")
+                    .append(i + 1)
+                    .append("}}}");
         }
-        assertThatThrownBy(() -> JsonGrammar.fromSchema(json("{\"type\":\"object\",\"properties\":{" + properties + "}}")))
-                .isInstanceOfSatisfying(SchemaException.class, e -> assertThat(e.getMessage()).contains("more than 4000 grammar rules"));
+        assertThatThrownBy(
+                        () -> JsonGrammar.fromSchema(json("{\"type\":\"object\",\"properties\":{" + properties + "}}")))
+                .isInstanceOfSatisfying(
+                        SchemaException.class,
+                        e -> assertThat(e.getMessage()).contains("more than 4000 grammar rules"));
     }
 
     @Test
     void recursionThroughAnObjectIsNotLeftRecursion() {
-        JsonNode schema = json("{\"$defs\":{\"list\":{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"object\",\"properties\":{\"next\":{\"$ref\":\"#/$defs/list\"}},"
-                + "\"required\":[\"next\"],\"additionalProperties\":false}]}},\"$ref\":\"#/$defs/list\"}");
-        GbnfRecognizer grammar = GbnfRecognizer.parse(JsonGrammar.fromSchema(schema).gbnf());
+        JsonNode schema = json(
+                "{\"$defs\":{\"list\":{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"object\",\"properties\":{\"next\":{\"$ref\":\"#/$defs/list\"}},"
+                        + "\"required\":[\"next\"],\"additionalProperties\":false}]}},\"$ref\":\"#/$defs/list\"}");
+        GbnfRecognizer grammar =
+                GbnfRecognizer.parse(JsonGrammar.fromSchema(schema).gbnf());
         assertThat(grammar.accepts("{\"next\":{\"next\":null}}")).isTrue();
         assertThat(grammar.accepts("{\"next\":{}}")).isFalse();
     }
 
     @Test
     void nullableAddsNullAsOpenApiMeansIt() {
-        GbnfRecognizer grammar = GbnfRecognizer.parse(JsonGrammar.fromSchema(json("{\"type\":\"integer\",\"nullable\":true,\"maximum\":3}")).gbnf());
+        GbnfRecognizer grammar = GbnfRecognizer.parse(
+                JsonGrammar.fromSchema(json("{\"type\":\"integer\",\"nullable\":true,\"maximum\":3}"))
+                        .gbnf());
         assertThat(grammar.accepts("null")).isTrue();
         assertThat(grammar.accepts("3")).isTrue();
         assertThat(grammar.accepts("4")).isFalse();

@@ -11,10 +11,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 class BatchingTest {
-    private static final List<String> PROMPTS = List.of("Once upon a time", "The little dog", "Lily and Ben went to the park");
+    private static final List<String> PROMPTS =
+            List.of("Once upon a time", "The little dog", "Lily and Ben went to the park");
     private static final int STEPS = 24;
-    private static final ContextOptions THREE = Generate.ONE_THREAD
-            .withContextLength(512).withMaxSequences(3).withKvCache(KvCacheType.F16);
+    private static final ContextOptions THREE =
+            Generate.ONE_THREAD.withContextLength(512).withMaxSequences(3).withKvCache(KvCacheType.F16);
     private static LlamaModel demo;
 
     @BeforeAll
@@ -32,7 +33,8 @@ class BatchingTest {
         List<List<Integer>> alone = new ArrayList<>();
         long aloneNanos = 0;
         for (String prompt : PROMPTS) {
-            try (LlamaContext context = demo.newContext(THREE); Sampler sampler = demo.newSampler(SamplingOptions.greedy())) {
+            try (LlamaContext context = demo.newContext(THREE);
+                    Sampler sampler = demo.newSampler(SamplingOptions.greedy())) {
                 long start = System.nanoTime();
                 alone.add(Generate.tokens(demo, context, sampler, prompt, 0, STEPS));
                 aloneNanos += System.nanoTime() - start;
@@ -45,7 +47,8 @@ class BatchingTest {
             long togetherNanos = System.nanoTime() - start;
 
             assertThat(together).isEqualTo(alone);
-            System.out.printf("stories260K, %d steps: 3 sequences alone %.2f ms/step in total, together %.2f ms/step%n",
+            System.out.printf(
+                    "stories260K, %d steps: 3 sequences alone %.2f ms/step in total, together %.2f ms/step%n",
                     STEPS, aloneNanos / 1e6 / STEPS, togetherNanos / 1e6 / STEPS);
         }
     }
@@ -77,24 +80,28 @@ class BatchingTest {
         }
         samplers.forEach(Sampler::close);
         // Alone, a sequence stops at end-of-generation; cut the same way for comparison.
-        return generated.stream().map(tokens -> {
-            int end = 0;
-            while (end < tokens.size() && !demo.isEndOfGeneration(tokens.get(end))) {
-                end++;
-            }
-            return tokens.subList(0, end);
-        }).toList();
+        return generated.stream()
+                .map(tokens -> {
+                    int end = 0;
+                    while (end < tokens.size() && !demo.isEndOfGeneration(tokens.get(end))) {
+                        end++;
+                    }
+                    return tokens.subList(0, end);
+                })
+                .toList();
     }
 
     @Test
     void clearingASequenceFreesItsIdForANewGeneration() {
-        try (LlamaContext context = demo.newContext(THREE); Sampler sampler = demo.newSampler(SamplingOptions.greedy())) {
+        try (LlamaContext context = demo.newContext(THREE);
+                Sampler sampler = demo.newSampler(SamplingOptions.greedy())) {
             List<Integer> first = Generate.tokens(demo, context, sampler, "Once upon a time", 1, 16);
             Generate.tokens(demo, context, sampler, "The little dog", 2, 16);
 
             context.clearSequence(1);
             try (Sampler fresh = demo.newSampler(SamplingOptions.greedy())) {
-                assertThat(Generate.tokens(demo, context, fresh, "Once upon a time", 1, 16)).isEqualTo(first);
+                assertThat(Generate.tokens(demo, context, fresh, "Once upon a time", 1, 16))
+                        .isEqualTo(first);
             }
         }
     }
@@ -119,10 +126,12 @@ class BatchingTest {
 
     @Test
     void aBatchFitsInFreeCellsScatteredBetweenAnotherSequencesCells() {
-        try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
+        try (LlamaContext context =
+                demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
             int cells = context.contextLength();
             List<BatchToken> interleaved = new ArrayList<>();
-            for (int i = 0; i < Math.min(64, context.batchCapacity()); i++) interleaved.add(new BatchToken(300, i / 2, i % 2, false));
+            for (int i = 0; i < Math.min(64, context.batchCapacity()); i++)
+                interleaved.add(new BatchToken(300, i / 2, i % 2, false));
             context.decode(interleaved);
             context.clearSequence(1); // sequence 1's cells are free again, one between each of sequence 0's
             int own = context.sequenceLength(0);
@@ -135,7 +144,8 @@ class BatchingTest {
 
     @Test
     void aFullContextRefusesTheBatchAndRecoversOnceASequenceIsCleared() {
-        try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
+        try (LlamaContext context =
+                demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
             int[] filler = new int[context.contextLength()];
             java.util.Arrays.fill(filler, 300);
             List<BatchToken> all = BatchToken.prompt(filler, 0, 0);
@@ -144,7 +154,8 @@ class BatchingTest {
             }
             assertThat(context.sequenceLength(0)).isEqualTo(context.contextLength());
 
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, 1, true)))).isInstanceOf(ContextFullException.class);
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, 1, true))))
+                    .isInstanceOf(ContextFullException.class);
             context.clearSequence(0);
             assertThat(context.sequenceLength(0)).isZero();
             context.decode(List.of(new BatchToken(1, 0, 1, true)));
@@ -154,7 +165,8 @@ class BatchingTest {
 
     @Test
     void rejectsBatchesThatDoNotFitTheContext() {
-        try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2).withBatchCapacity(16))) {
+        try (LlamaContext context = demo.newContext(
+                Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2).withBatchCapacity(16))) {
             assertThat(context.batchCapacity()).isEqualTo(16);
             assertThat(context.maxSequences()).isEqualTo(2);
             List<BatchToken> tooMany = new ArrayList<>();
@@ -164,14 +176,21 @@ class BatchingTest {
             assertThatThrownBy(() -> context.decode(tooMany)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.decode(List.of())).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.decode(null)).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(512, 0, 0, true)))).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(-1, 0, 0, true)))).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, -1, 0, true)))).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, context.contextLength(), 0, true)))).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, 2, true)))).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, -1, true)))).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(512, 0, 0, true))))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(-1, 0, 0, true))))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, -1, 0, true))))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, context.contextLength(), 0, true))))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, 2, true))))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, -1, true))))
+                    .isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.clearSequence(2)).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.logits(0)).isInstanceOf(IllegalArgumentException.class); // nothing decoded yet
+            assertThatThrownBy(() -> context.logits(0))
+                    .isInstanceOf(IllegalArgumentException.class); // nothing decoded yet
         }
     }
 }

@@ -24,7 +24,8 @@ class ConcurrencyTest {
         int workers = 4;
         CountDownLatch working = new CountDownLatch(workers);
         ConcurrentLinkedQueue<Throwable> endings = new ConcurrentLinkedQueue<>();
-        try (ExecutorService threads = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
+        try (ExecutorService threads =
+                Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
             for (int w = 0; w < workers; w++) {
                 int worker = w;
                 threads.submit(() -> {
@@ -34,7 +35,8 @@ class ConcurrencyTest {
                                 model.detokenize(model.tokenize("Once upon a time 😀", true, false));
                                 model.applyChatTemplate(List.of(ChatTurn.user("hi")), true);
                             } else {
-                                try (LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(64));
+                                try (LlamaContext context =
+                                                model.newContext(Generate.ONE_THREAD.withContextLength(64));
                                         Sampler sampler = model.newSampler(SamplingOptions.seeded(i))) {
                                     Generate.tokens(model, context, sampler, "Once", 0, 4);
                                 }
@@ -57,9 +59,11 @@ class ConcurrencyTest {
     @Test
     void oneContextServesSeveralThreadsOneCallAtATime() throws InterruptedException {
         try (LlamaModel model = LlamaModel.open(DemoModel.path());
-                LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(512).withMaxSequences(4))) {
+                LlamaContext context = model.newContext(
+                        Generate.ONE_THREAD.withContextLength(512).withMaxSequences(4))) {
             ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
-            try (ExecutorService threads = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
+            try (ExecutorService threads =
+                    Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
                 for (int seq = 0; seq < 4; seq++) {
                     int sequenceId = seq;
                     threads.submit(() -> {
@@ -75,7 +79,8 @@ class ConcurrencyTest {
                 }
             }
             assertThat(failures).isEmpty();
-            for (int id = 0; id < context.maxSequences(); id++) assertThat(context.sequenceLength(id)).isZero();
+            for (int id = 0; id < context.maxSequences(); id++)
+                assertThat(context.sequenceLength(id)).isZero();
         }
     }
 }

@@ -47,7 +47,8 @@ class DecodeCostsTest {
     @Test
     void interpolatesBetweenMeasuredSizes() {
         var costs = measuredCurve();
-        assertThat(costs.estimate(6)).isEqualTo((4 * 15 * MS + 8 * 4.9 * MS) / 2, org.assertj.core.data.Offset.offset(1.0));
+        assertThat(costs.estimate(6))
+                .isEqualTo((4 * 15 * MS + 8 * 4.9 * MS) / 2, org.assertj.core.data.Offset.offset(1.0));
     }
 
     @Test
@@ -79,6 +80,9 @@ class DecodeCostsTest {
     void calibratesEverySmallGroupAndSpreadsOutBeyond() {
         assertThat(Calibration.sizes(1)).containsExactly(1);
         assertThat(Calibration.sizes(4)).containsExactly(1, 2, 3, 4);
-        assertThat(Calibration.sizes(64)).startsWith(1, 2, 3).contains(16, 24, 32, 48, 64).doesNotHaveDuplicates();
+        assertThat(Calibration.sizes(64))
+                .startsWith(1, 2, 3)
+                .contains(16, 24, 32, 48, 64)
+                .doesNotHaveDuplicates();
     }
 }

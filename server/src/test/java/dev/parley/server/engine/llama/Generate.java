@@ -15,17 +15,30 @@ final class Generate {
     private Generate() {}
 
     /** Decodes the prompt on {@code sequenceId} from position 0, then samples up to {@code maxTokens} tokens. */
-    static List<Integer> tokens(LlamaModel model, LlamaContext context, Sampler sampler, String prompt, int sequenceId, int maxTokens) {
+    static List<Integer> tokens(
+            LlamaModel model, LlamaContext context, Sampler sampler, String prompt, int sequenceId, int maxTokens) {
         return tokens(model, context, index -> sampler.sample(context, index), prompt, sequenceId, maxTokens);
     }
 
     /** The same loop, sampling in Java as the scheduler does. */
-    static List<Integer> tokens(LlamaModel model, LlamaContext context, TokenSampler sampler, String prompt, int sequenceId, int maxTokens) {
+    static List<Integer> tokens(
+            LlamaModel model,
+            LlamaContext context,
+            TokenSampler sampler,
+            String prompt,
+            int sequenceId,
+            int maxTokens) {
         return tokens(model, context, index -> sampler.sample(context.logits(index)), prompt, sequenceId, maxTokens);
     }
 
     /** {@code pick} takes the batch index whose logits to sample from. */
-    private static List<Integer> tokens(LlamaModel model, LlamaContext context, IntUnaryOperator pick, String prompt, int sequenceId, int maxTokens) {
+    private static List<Integer> tokens(
+            LlamaModel model,
+            LlamaContext context,
+            IntUnaryOperator pick,
+            String prompt,
+            int sequenceId,
+            int maxTokens) {
         int[] promptTokens = model.tokenize(prompt, true, false);
         context.decode(BatchToken.prompt(promptTokens, 0, sequenceId));
         int position = promptTokens.length;

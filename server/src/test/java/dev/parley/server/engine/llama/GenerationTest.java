@@ -41,7 +41,8 @@ class GenerationTest {
         assertThat(second).isEqualTo(first);
         String text = Generate.text(demo, first);
         assertThat(text).hasSizeGreaterThan(80).matches("[\\x20-\\x7E\\n]+"); // plain English text
-        assertThat(text.split("\\W+")).hasSizeGreaterThan(15)
+        assertThat(text.split("\\W+"))
+                .hasSizeGreaterThan(15)
                 .containsAnyOf("girl", "boy", "day", "little", "was", "the", "named");
     }
 
@@ -53,7 +54,8 @@ class GenerationTest {
 
     @Test
     void theSameSeedSamplesTheSameTokens() {
-        SamplingOptions options = SamplingOptions.seeded(42).withTemperature(0.9).withTopP(0.95);
+        SamplingOptions options =
+                SamplingOptions.seeded(42).withTemperature(0.9).withTopP(0.95);
 
         assertThat(generate(options, "Once upon a time", 30)).isEqualTo(generate(options, "Once upon a time", 30));
     }
@@ -71,7 +73,8 @@ class GenerationTest {
     void logitBiasCanBanATokenAndForceAnother() {
         List<Integer> greedy = generate(SamplingOptions.greedy(), "Once upon a time", 5);
         int banned = greedy.getFirst();
-        List<Integer> withoutIt = generate(SamplingOptions.greedy().withLogitBias(Map.of(banned, -100.0)), "Once upon a time", 5);
+        List<Integer> withoutIt =
+                generate(SamplingOptions.greedy().withLogitBias(Map.of(banned, -100.0)), "Once upon a time", 5);
         assertThat(withoutIt).doesNotContain(banned);
 
         int forced = demo.tokenize(" dragon", false, false)[0];
@@ -116,22 +119,32 @@ class GenerationTest {
 
     @Test
     void rejectsInvalidSamplingOptions() {
-        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTemperature(-0.1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTemperature(Double.NaN))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopP(-0.1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopP(1.5))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopK(-1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withPenalties(Double.POSITIVE_INFINITY, 0))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withLogitBias(Map.of(512, 1.0)))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withLogitBias(Map.of(3, Double.NaN)))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTemperature(-0.1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTemperature(Double.NaN)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopP(-0.1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopP(1.5)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withTopK(-1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withPenalties(Double.POSITIVE_INFINITY, 0)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withLogitBias(Map.of(512, 1.0))))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> sampler(SamplingOptions.greedy().withLogitBias(Map.of(3, Double.NaN))))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> sampler(null)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void topPZeroAndATinyNucleusSampleGreedilyAsOpenAiDoes() {
         List<Integer> greedy = generate(SamplingOptions.greedy(), "Once upon a time", 20);
-        assertThat(generate(SamplingOptions.seeded(5).withTemperature(1.5).withTopP(0), "Once upon a time", 20)).isEqualTo(greedy);
-        assertThat(generate(SamplingOptions.seeded(5).withTemperature(1.5).withTopP(1e-9), "Once upon a time", 20)).isEqualTo(greedy);
+        assertThat(generate(SamplingOptions.seeded(5).withTemperature(1.5).withTopP(0), "Once upon a time", 20))
+                .isEqualTo(greedy);
+        assertThat(generate(SamplingOptions.seeded(5).withTemperature(1.5).withTopP(1e-9), "Once upon a time", 20))
+                .isEqualTo(greedy);
     }
 
     @Test
@@ -150,13 +163,15 @@ class GenerationTest {
         int[] counts = draws(SamplingOptions.seeded(9), logits, 4000);
         assertThat(counts[1] / 4000.0).isBetween(0.72, 0.78);
         int[] hot = draws(SamplingOptions.seeded(9).withTemperature(2), logits, 4000); // 1 : √3
-        assertThat(hot[1] / 4000.0).isBetween(Math.sqrt(3) / (1 + Math.sqrt(3)) - 0.03, Math.sqrt(3) / (1 + Math.sqrt(3)) + 0.03);
+        assertThat(hot[1] / 4000.0)
+                .isBetween(Math.sqrt(3) / (1 + Math.sqrt(3)) - 0.03, Math.sqrt(3) / (1 + Math.sqrt(3)) + 0.03);
     }
 
     /** How often each token is drawn from the same logits by fresh samplers of successive seeds (no penalties). */
     private static int[] draws(SamplingOptions options, float[] logits, int times) {
         int[] counts = new int[logits.length];
-        for (int i = 0; i < times; i++) counts[new TokenSampler(options.withSeed(options.seed() + i), logits.length).sample(logits.clone())]++;
+        for (int i = 0; i < times; i++)
+            counts[new TokenSampler(options.withSeed(options.seed() + i), logits.length).sample(logits.clone())]++;
         return counts;
     }
 

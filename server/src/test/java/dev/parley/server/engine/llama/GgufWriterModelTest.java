@@ -20,24 +20,37 @@ class GgufWriterModelTest {
     @ParameterizedTest
     @EnumSource(TensorType.class)
     void aWrittenModelLoadsTokenizesAndGenerates(TensorType type) {
-        Path file = GgufWriter.llama().dim(64).layers(2).heads(4).kvHeads(2).ffnDim(128).vocabSize(300).contextLength(128)
-                .type(type).seed(7).write(dir.resolve(type + ".gguf"));
+        Path file = GgufWriter.llama()
+                .dim(64)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .ffnDim(128)
+                .vocabSize(300)
+                .contextLength(128)
+                .type(type)
+                .seed(7)
+                .write(dir.resolve(type + ".gguf"));
 
         try (LlamaModel model = LlamaModel.open(file);
                 LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(128));
                 Sampler sampler = model.newSampler(SamplingOptions.greedy())) {
             assertThat(model.vocabSize()).isEqualTo(300);
             assertThat(model.contextTrainLength()).isEqualTo(128);
-            assertThat(model.metadata("general.file_type")).hasValue(switch (type) {
-                case F32 -> "0";
-                case F16 -> "1";
-                case Q8_0 -> "7";
-            });
+            assertThat(model.metadata("general.file_type"))
+                    .hasValue(
+                            switch (type) {
+                                case F32 -> "0";
+                                case F16 -> "1";
+                                case Q8_0 -> "7";
+                            });
             String text = "Once upon a time, 日本 😀";
             assertThat(model.detokenize(model.tokenize(text, true, false))).isEqualTo(text);
 
             List<Integer> generated = Generate.tokens(model, context, sampler, "Once upon a time", 0, 20);
-            assertThat(generated).isNotEmpty().allSatisfy(token -> assertThat(token).isBetween(0, 299));
+            assertThat(generated)
+                    .isNotEmpty()
+                    .allSatisfy(token -> assertThat(token).isBetween(0, 299));
             assertThat(Generate.text(model, generated)).matches("[\\x20-\\x7E]+"); // readable, no half characters
         }
     }
@@ -48,7 +61,8 @@ class GgufWriterModelTest {
         GgufWriter writer = switch (architecture) {
             case "llama" -> GgufWriter.llama().kvHeads(1);
             case "qwen3" -> GgufWriter.qwen3().headDim(32); // heads × head size (128) ≠ dim (64), as Qwen 3 has it
-            case "gemma3" -> GgufWriter.gemma3().layers(6).slidingWindow(8); // one global layer in six, as Gemma 3 has it
+            case "gemma3" ->
+                GgufWriter.gemma3().layers(6).slidingWindow(8); // one global layer in six, as Gemma 3 has it
             default -> throw new IllegalArgumentException(architecture);
         };
         Path file = writer.tiedOutput(true).contextLength(128).seed(7).write(dir.resolve(architecture + ".gguf"));
@@ -57,7 +71,8 @@ class GgufWriterModelTest {
                 LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(128));
                 Sampler sampler = model.newSampler(SamplingOptions.greedy())) {
             assertThat(model.metadata("general.architecture")).hasValue(architecture);
-            int[] prompt = model.tokenize("Once upon a time, in a land far away", true, false); // longer than the window
+            int[] prompt =
+                    model.tokenize("Once upon a time, in a land far away", true, false); // longer than the window
             context.decode(BatchToken.prompt(prompt, 0, 0));
             float[] logits = context.logits(prompt.length - 1);
             assertThat(logits).hasSize(300);
@@ -66,7 +81,8 @@ class GgufWriterModelTest {
 
             List<Integer> generated = Generate.tokens(model, context, sampler, "Once upon a time", 0, 12);
             assertThat(generated).isNotEmpty();
-            assertThat(Generate.text(model, generated)).matches("[\\x20-\\x7E]+"); // text pieces, not byte or control tokens
+            assertThat(Generate.text(model, generated))
+                    .matches("[\\x20-\\x7E]+"); // text pieces, not byte or control tokens
         }
     }
 
@@ -99,7 +115,8 @@ class GgufWriterModelTest {
     private float[] lastLogits(TensorType type) {
         Path file = GgufWriter.llama().type(type).seed(11).write(dir.resolve("logits-" + type + ".gguf"));
         try (LlamaModel model = LlamaModel.open(file);
-                LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(64).withKvCache(KvCacheType.F32))) {
+                LlamaContext context = model.newContext(
+                        Generate.ONE_THREAD.withContextLength(64).withKvCache(KvCacheType.F32))) {
             int[] prompt = model.tokenize("the cat sat", true, false);
             context.decode(BatchToken.prompt(prompt, 0, 0));
             return context.logits(prompt.length - 1);

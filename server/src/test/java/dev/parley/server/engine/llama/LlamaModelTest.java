@@ -44,8 +44,17 @@ class LlamaModelTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Once upon a time", "Hello, world!", "héllo wörld", "日本語のテキスト", "emoji 😀👍🏽 and 🇩🇪 flags",
-            "tabs\tand\nnewlines", "  leading spaces", ""})
+    @ValueSource(
+            strings = {
+                "Once upon a time",
+                "Hello, world!",
+                "héllo wörld",
+                "日本語のテキスト",
+                "emoji 😀👍🏽 and 🇩🇪 flags",
+                "tabs\tand\nnewlines",
+                "  leading spaces",
+                ""
+            })
     void tokenizesAndDetokenizesBackToTheSameText(String text) {
         assertThat(demo.detokenize(demo.tokenize(text, false, false))).isEqualTo(text);
         assertThat(demo.detokenize(demo.tokenize(text, true, false))).isEqualTo(text);
@@ -69,7 +78,10 @@ class LlamaModelTest {
 
         assertThat(String.join("", pieces)).isEqualTo(" a😀b日");
         assertThat(pieces).allSatisfy(piece -> assertThat(piece).doesNotContain("\uFFFD"));
-        assertThat(pieces).allSatisfy(piece -> assertThat(piece.isEmpty() || !Character.isHighSurrogate(piece.charAt(piece.length() - 1))).isTrue());
+        assertThat(pieces)
+                .allSatisfy(piece -> assertThat(
+                                piece.isEmpty() || !Character.isHighSurrogate(piece.charAt(piece.length() - 1)))
+                        .isTrue());
         assertThat(pieces).contains("😀"); // held back over its four byte tokens, then emitted whole
     }
 
@@ -89,7 +101,9 @@ class LlamaModelTest {
     void chatTemplateFallsBackToChatMlWhenTheModelHasNone() {
         String prompt = demo.applyChatTemplate(List.of(ChatTurn.system("Be kind."), ChatTurn.user("Hi 😀")), true);
 
-        assertThat(prompt).isEqualTo("<|im_start|>system\nBe kind.<|im_end|>\n<|im_start|>user\nHi 😀<|im_end|>\n<|im_start|>assistant\n");
+        assertThat(prompt)
+                .isEqualTo(
+                        "<|im_start|>system\nBe kind.<|im_end|>\n<|im_start|>user\nHi 😀<|im_end|>\n<|im_start|>assistant\n");
     }
 
     @Test
@@ -100,13 +114,16 @@ class LlamaModelTest {
         try (LlamaModel model = LlamaModel.open(file)) {
             assertThat(model.chatTemplate()).hasValue(gemma);
             assertThat(model.applyChatTemplate(List.of(ChatTurn.user("Hello"), ChatTurn.assistant("Hi!")), true))
-                    .isEqualTo("<start_of_turn>user\nHello<end_of_turn>\n<start_of_turn>model\nHi!<end_of_turn>\n<start_of_turn>model\n");
+                    .isEqualTo(
+                            "<start_of_turn>user\nHello<end_of_turn>\n<start_of_turn>model\nHi!<end_of_turn>\n<start_of_turn>model\n");
         }
     }
 
     @Test
     void chatTemplateFallsBackToChatMlWhenLlamaCppDoesNotKnowTheModelsTemplate(@TempDir Path dir) {
-        Path file = GgufWriter.llama().chatTemplate("{{ something llama.cpp has never seen }}").write(dir.resolve("odd.gguf"));
+        Path file = GgufWriter.llama()
+                .chatTemplate("{{ something llama.cpp has never seen }}")
+                .write(dir.resolve("odd.gguf"));
         try (LlamaModel model = LlamaModel.open(file)) {
             assertThat(model.applyChatTemplate(List.of(ChatTurn.user("Hello")), false))
                     .isEqualTo("<|im_start|>user\nHello<|im_end|>\n");
@@ -123,19 +140,27 @@ class LlamaModelTest {
         assertThatThrownBy(() -> demo.detokenizer().append(512)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> demo.metadata("general.name\0evil")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> demo.applyChatTemplate(null, true)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.applyChatTemplate(List.of(new ChatTurn(null, "x")), true)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.applyChatTemplate(List.of(ChatTurn.user("a\0b")), true)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.applyChatTemplate(List.of(new ChatTurn(null, "x")), true))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.applyChatTemplate(List.of(ChatTurn.user("a\0b")), true))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> demo.newContext(null)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withMaxSequences(0))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withMaxSequences(65))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withContextLength(-1))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withThreads(0))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withKvCache(null))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withMaxSequences(0)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withMaxSequences(65)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withContextLength(-1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withThreads(0)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> demo.newContext(Generate.ONE_THREAD.withKvCache(null)))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void refusesFilesThatAreMissingOrNotModels(@TempDir Path dir) throws IOException {
-        assertThatThrownBy(() -> LlamaModel.open(dir.resolve("missing.gguf"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LlamaModel.open(dir.resolve("missing.gguf")))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> LlamaModel.open(dir)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> LlamaModel.open(null)).isInstanceOf(IllegalArgumentException.class);
         Path garbage = Files.write(dir.resolve("garbage.gguf"), "GGUF but not really a model".getBytes());
@@ -147,18 +172,23 @@ class LlamaModelTest {
 
     @Test
     void loadsWithoutMemoryMappingToo() {
-        try (LlamaModel copy = LlamaModel.open(DemoModel.path(), ModelOptions.defaults().withMemoryMap(false));
+        try (LlamaModel copy = LlamaModel.open(
+                        DemoModel.path(), ModelOptions.defaults().withMemoryMap(false));
                 LlamaContext context = copy.newContext(Generate.ONE_THREAD.withContextLength(64));
                 Sampler sampler = copy.newSampler(SamplingOptions.greedy())) {
-            assertThat(Generate.tokens(copy, context, sampler, "Once upon a time", 0, 8)).hasSize(8);
+            assertThat(Generate.tokens(copy, context, sampler, "Once upon a time", 0, 8))
+                    .hasSize(8);
         }
     }
 
     @Test
     void vocabularyOnlyModelTokenizesButCannotDecode() {
-        try (LlamaModel vocab = LlamaModel.open(DemoModel.path(), ModelOptions.defaults().withVocabularyOnly(true))) {
-            assertThat(vocab.tokenize("Once upon a time", true, false)).isEqualTo(demo.tokenize("Once upon a time", true, false));
-            assertThatThrownBy(() -> vocab.newContext(Generate.ONE_THREAD)).isInstanceOf(IllegalArgumentException.class);
+        try (LlamaModel vocab =
+                LlamaModel.open(DemoModel.path(), ModelOptions.defaults().withVocabularyOnly(true))) {
+            assertThat(vocab.tokenize("Once upon a time", true, false))
+                    .isEqualTo(demo.tokenize("Once upon a time", true, false));
+            assertThatThrownBy(() -> vocab.newContext(Generate.ONE_THREAD))
+                    .isInstanceOf(IllegalArgumentException.class);
         }
     }
 
@@ -177,7 +207,8 @@ class LlamaModelTest {
         sampler.close();
 
         assertThatThrownBy(() -> model.tokenize("x", false, false)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> open.decode(List.of(new BatchToken(1, 0, 0, true)))).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> open.decode(List.of(new BatchToken(1, 0, 0, true))))
+                .isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> sampler.sample(open, 0)).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> model.newContext(Generate.ONE_THREAD)).isInstanceOf(IllegalStateException.class);
     }

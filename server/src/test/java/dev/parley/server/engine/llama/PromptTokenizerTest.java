@@ -28,8 +28,18 @@ class PromptTokenizerTest {
 
     @BeforeAll
     static void open() {
-        Path file = GgufWriter.llama().dim(64).layers(2).heads(4).kvHeads(2).ffnDim(128).vocabSize(600).contextLength(512)
-                .type(TensorType.Q8_0).seed(3).chatTemplate("llama2").write(dir.resolve("llama2.gguf"));
+        Path file = GgufWriter.llama()
+                .dim(64)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .ffnDim(128)
+                .vocabSize(600)
+                .contextLength(512)
+                .type(TensorType.Q8_0)
+                .seed(3)
+                .chatTemplate("llama2")
+                .write(dir.resolve("llama2.gguf"));
         model = LlamaModel.open(file);
         tokenizer = new PromptTokenizer(model);
         eos = model.eosToken().orElseThrow();
@@ -56,9 +66,12 @@ class PromptTokenizerTest {
 
     @Test
     void theTemplatesMarkupHoldsControlTokens() {
-        String rendered = model.applyChatTemplate(List.of(ChatTurn.user("Hi"), ChatTurn.assistant("Yo"), ChatTurn.user("Ok")), true);
+        String rendered = model.applyChatTemplate(
+                List.of(ChatTurn.user("Hi"), ChatTurn.assistant("Yo"), ChatTurn.user("Ok")), true);
         assertThat(rendered).contains("</s>");
-        assertThat(count(whole(List.of(ChatMessage.user("Hi"), ChatMessage.assistant("Yo"), ChatMessage.user("Ok"))), eos))
+        assertThat(count(
+                        whole(List.of(ChatMessage.user("Hi"), ChatMessage.assistant("Yo"), ChatMessage.user("Ok"))),
+                        eos))
                 .isEqualTo(1);
     }
 
@@ -66,7 +79,11 @@ class PromptTokenizerTest {
     void plainContentGivesExactlyWhatLlamaCppReadsFromTheWholePrompt() {
         for (var messages : List.of(
                 List.of(ChatMessage.user("Hello there")),
-                List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hello"), ChatMessage.assistant("Hi!"), ChatMessage.user("Bye")),
+                List.of(
+                        ChatMessage.system("Be brief."),
+                        ChatMessage.user("Hello"),
+                        ChatMessage.assistant("Hi!"),
+                        ChatMessage.user("Bye")),
                 List.of(ChatMessage.user("  padded  \n"), ChatMessage.assistant(" x "), ChatMessage.user("日本 😀")))) {
             assertThat(ids(messages)).as(messages.toString()).containsExactly(whole(messages));
         }
@@ -78,7 +95,8 @@ class PromptTokenizerTest {
         assertThat(count(whole(messages), eos)).isEqualTo(3); // what reading content as markup did
         assertThat(count(ids(messages), eos)).isEqualTo(1); // the template's own, after the assistant turn
         assertThat(count(ids(messages), model.bosToken().orElseThrow()))
-                .isEqualTo(count(whole(List.of(ChatMessage.user("abc"), ChatMessage.assistant("d"), ChatMessage.user("e"))),
+                .isEqualTo(count(
+                        whole(List.of(ChatMessage.user("abc"), ChatMessage.assistant("d"), ChatMessage.user("e"))),
                         model.bosToken().orElseThrow()));
     }
 
@@ -92,15 +110,19 @@ class PromptTokenizerTest {
     @Test
     void countsBytesAsTheTokenizerIsGivenThem() {
         for (String text : List.of("", "a", "é", "日本", "😀", "\ud800", "x\udfffy", "\udc00\ud800", "a\u0000b")) {
-            assertThat(PromptTokenizer.utf8Length(text)).as(text).isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
+            assertThat(PromptTokenizer.utf8Length(text))
+                    .as(text)
+                    .isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
         }
     }
 
     @Test
     void aTextTooLongForTheContextIsBoundedWithoutTokenizing() {
         var tokens = tokenizer.chat(List.of(ChatMessage.user("x".repeat(1_000_000))), 512);
-        assertThat(tokens).isInstanceOfSatisfying(PromptTokenizer.Tokens.AtLeast.class,
-                least -> assertThat(least.tokens()).isGreaterThan(512));
+        assertThat(tokens)
+                .isInstanceOfSatisfying(
+                        PromptTokenizer.Tokens.AtLeast.class,
+                        least -> assertThat(least.tokens()).isGreaterThan(512));
         assertThat(tokenizer.text("x".repeat(1_000_000), 512)).isInstanceOf(PromptTokenizer.Tokens.AtLeast.class);
         // Just over the bound of bytes is still tokenized: the bound only refuses what can never fit.
         assertThat(tokenizer.text("x".repeat(600), 512)).isInstanceOf(PromptTokenizer.Tokens.Ids.class);

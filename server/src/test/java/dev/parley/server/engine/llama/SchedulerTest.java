@@ -24,7 +24,8 @@ class SchedulerTest {
     }
 
     private static dev.parley.api.CompletionRequest request(int promptTokens, int maxTokens, int n) {
-        return request(IntStream.range(0, promptTokens).map(i -> 300 + (i * 7) % 200).toArray(), maxTokens, n);
+        return request(
+                IntStream.range(0, promptTokens).map(i -> 300 + (i * 7) % 200).toArray(), maxTokens, n);
     }
 
     private static dev.parley.api.CompletionRequest request(int[] prompt, int maxTokens) {
@@ -32,9 +33,13 @@ class SchedulerTest {
     }
 
     private static dev.parley.api.CompletionRequest request(int[] prompt, int maxTokens, int n) {
-        String ids = IntStream.of(prompt).mapToObj(String::valueOf).reduce((a, b) -> a + "," + b).orElseThrow();
-        String json = "{\"model\":\"demo\",\"prompt\":[[%s]],\"max_tokens\":%d,\"n\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
-                .formatted(ids, maxTokens, n);
+        String ids = IntStream.of(prompt)
+                .mapToObj(String::valueOf)
+                .reduce((a, b) -> a + "," + b)
+                .orElseThrow();
+        String json =
+                "{\"model\":\"demo\",\"prompt\":[[%s]],\"max_tokens\":%d,\"n\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
+                        .formatted(ids, maxTokens, n);
         return RequestReader.completion(json.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -51,7 +56,8 @@ class SchedulerTest {
         try (generation) {
             for (GenerationEvent event; (event = generation.next()) != null; ) {
                 if (event instanceof GenerationEvent.Token token) text.append(token.text());
-                if (event instanceof GenerationEvent.Finished finished) assertThat(finished.reason()).isEqualTo("length");
+                if (event instanceof GenerationEvent.Finished finished)
+                    assertThat(finished.reason()).isEqualTo("length");
             }
         }
         return text.toString();
@@ -64,10 +70,13 @@ class SchedulerTest {
         var a = request(5, 59);
         var b = request(20, 40);
         var c = request(30, 20);
-        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
                 .withContextPerSequence(64))) {
             List<String> alone = new ArrayList<>();
-            for (var request : List.of(a, b, c)) alone.add(text(engine.complete(request).start()));
+            for (var request : List.of(a, b, c))
+                alone.add(text(engine.complete(request).start()));
             Generation first = engine.complete(a).start();
             Generation second = engine.complete(b).start();
             Generation third = engine.complete(c).start(); // waits for a slot: B's, once B is done
@@ -77,7 +86,9 @@ class SchedulerTest {
 
     @Test
     void choicesOfOneRequestReadTheirSharedPromptOnce() throws Exception {
-        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(4)
                 .withContextPerSequence(64))) {
             awaitCalibrated(engine); // calibrating clears the cache: after it, what slots hold is certain
             long before = engine.scheduler().decodedTokens();
@@ -98,14 +109,22 @@ class SchedulerTest {
     @Test
     void aPromptThatStartsLikeAFinishedOneReadsOnlyTheRestAndAnswersAsIfAlone() throws Exception {
         int[] system = IntStream.range(0, 30).map(i -> 300 + (i * 7) % 200).toArray();
-        int[] first = IntStream.concat(IntStream.of(system), IntStream.range(0, 10).map(i -> 100 + i)).toArray();
-        int[] second = IntStream.concat(IntStream.of(system), IntStream.range(0, 12).map(i -> 150 + i)).toArray();
+        int[] first = IntStream.concat(
+                        IntStream.of(system), IntStream.range(0, 10).map(i -> 100 + i))
+                .toArray();
+        int[] second = IntStream.concat(
+                        IntStream.of(system), IntStream.range(0, 12).map(i -> 150 + i))
+                .toArray();
         String alone;
-        try (var fresh = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+        try (var fresh = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
                 .withContextPerSequence(64))) {
             alone = text(fresh.complete(request(second, 6)).start());
         }
-        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
                 .withContextPerSequence(64))) {
             awaitCalibrated(engine);
             text(engine.complete(request(first, 6)).start());
@@ -120,7 +139,9 @@ class SchedulerTest {
 
     @Test
     void choicesThatStartAfterTheirSiblingsReadThePromptStillShareIt() throws Exception {
-        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
                 .withContextPerSequence(64))) {
             String one = text(engine.complete(request(40, 5)).start());
 
@@ -137,7 +158,9 @@ class SchedulerTest {
 
     @Test
     void calibratesInItsIdleMomentsAndServesMeanwhile() throws Exception {
-        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(4)
                 .withContextPerSequence(64))) {
             // Answered whether or not calibration has begun: a request waits at most for one piece of it.
             assertThat(text(engine.complete(request(8, 5)).start())).isNotEmpty();
@@ -152,19 +175,24 @@ class SchedulerTest {
 
     @Test
     void aGenerationNobodyReadsStopsAtTheBacklogBoundWhileOthersAreServed() throws Exception {
-        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(2)
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
                 .withContextPerSequence(2048))) {
             Scheduler scheduler = engine.scheduler();
             String alone = text(engine.complete(request(8, 1500)).start());
             Generation unread = engine.complete(request(8, 1500)).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (scheduler.highestBacklog() < Scheduler.MAX_BACKLOG) {
-                assertThat(System.nanoTime()).as("waiting for the backlog to fill").isLessThan(deadline);
+                assertThat(System.nanoTime())
+                        .as("waiting for the backlog to fill")
+                        .isLessThan(deadline);
                 Thread.sleep(5);
             }
             // Paused, not finished: another request is served meanwhile, and the unread one has not grown.
             assertThat(text(engine.complete(request(8, 20)).start())).isNotEmpty();
-            assertThat(((LlamaGeneration) unread).backlog()).isBetween(Scheduler.MAX_BACKLOG, Scheduler.MAX_BACKLOG + 2);
+            assertThat(((LlamaGeneration) unread).backlog())
+                    .isBetween(Scheduler.MAX_BACKLOG, Scheduler.MAX_BACKLOG + 2);
             // Its reader catches up: it resumes and ends as it would have alone.
             assertThat(text(unread)).isEqualTo(alone);
             assertThat(scheduler.highestBacklog()).isLessThanOrEqualTo(Scheduler.MAX_BACKLOG + 2);

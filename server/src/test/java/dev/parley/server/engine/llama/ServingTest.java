@@ -43,8 +43,9 @@ class ServingTest {
      * Long enough that a reader who never reads fills its socket's buffers (up to 4 MiB on Linux) and then
      * the backlog: end-of-text banned, and 20 alternatives per token make each event about 2 KiB.
      */
-    private static final String LONG_STREAM = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
-            + "\"temperature\":0,\"max_tokens\":4000,\"logit_bias\":{\"2\":-100},\"logprobs\":true,\"top_logprobs\":20";
+    private static final String LONG_STREAM =
+            "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
+                    + "\"temperature\":0,\"max_tokens\":4000,\"logit_bias\":{\"2\":-100},\"logprobs\":true,\"top_logprobs\":20";
 
     private static LlamaEngine engine;
     private static ParleyServer server;
@@ -53,7 +54,9 @@ class ServingTest {
 
     @BeforeAll
     static void start() {
-        engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(4)
+        engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(4)
                 .withContextPerSequence(4096));
         server = ParleyServer.start(engine, "127.0.0.1", 0);
         base = "http://127.0.0.1:" + server.port();
@@ -67,8 +70,12 @@ class ServingTest {
     }
 
     private static HttpResponse<String> post(String path, String body) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create(base + path))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static JsonNode postJson(String path, String body) throws Exception {
@@ -78,7 +85,8 @@ class ServingTest {
     }
 
     private static String chat(String extra) {
-        return "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Lily\"}],\"max_tokens\":12" + extra + "}";
+        return "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Lily\"}],\"max_tokens\":12" + extra
+                + "}";
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
@@ -95,8 +103,13 @@ class ServingTest {
 
     @Test
     void logprobsWithoutAlternativesAnswerAnEmptyTopLogprobsPerToken() throws Exception {
-        for (String shape : List.of(",\"temperature\":0,\"logprobs\":true", ",\"temperature\":0,\"logprobs\":true,\"top_logprobs\":0")) {
-            JsonNode content = postJson("/v1/chat/completions", chat(shape)).path("choices").path(0).path("logprobs").path("content");
+        for (String shape : List.of(
+                ",\"temperature\":0,\"logprobs\":true", ",\"temperature\":0,\"logprobs\":true,\"top_logprobs\":0")) {
+            JsonNode content = postJson("/v1/chat/completions", chat(shape))
+                    .path("choices")
+                    .path(0)
+                    .path("logprobs")
+                    .path("content");
             assertThat(content.size()).isEqualTo(12);
             for (JsonNode token : content) {
                 assertThat(token.path("logprob").asDouble()).isLessThanOrEqualTo(0.0);
@@ -104,18 +117,31 @@ class ServingTest {
                 assertThat(token.path("top_logprobs").size()).isZero();
             }
         }
-        JsonNode legacy = postJson("/v1/completions",
-                "{\"model\":\"demo\",\"prompt\":\"Lily\",\"max_tokens\":6,\"temperature\":0,\"logprobs\":0}").path("choices").path(0);
+        JsonNode legacy = postJson(
+                        "/v1/completions",
+                        "{\"model\":\"demo\",\"prompt\":\"Lily\",\"max_tokens\":6,\"temperature\":0,\"logprobs\":0}")
+                .path("choices")
+                .path(0);
         assertThat(legacy.path("logprobs").path("tokens").size()).isEqualTo(6);
         assertThat(legacy.path("logprobs").path("token_logprobs").size()).isEqualTo(6);
-        for (JsonNode top : legacy.path("logprobs").path("top_logprobs")) assertThat(top.isObject() && top.isEmpty()).isTrue();
+        for (JsonNode top : legacy.path("logprobs").path("top_logprobs"))
+            assertThat(top.isObject() && top.isEmpty()).isTrue();
     }
 
     @Test
     void topPZeroAnswersGreedilyAsOpenAiDoes() throws Exception {
-        String greedy = postJson("/v1/chat/completions", chat(",\"temperature\":0")).path("choices").path(0).path("message").path("content").asText();
+        String greedy = postJson("/v1/chat/completions", chat(",\"temperature\":0"))
+                .path("choices")
+                .path(0)
+                .path("message")
+                .path("content")
+                .asText();
         String topP0 = postJson("/v1/chat/completions", chat(",\"temperature\":1.5,\"top_p\":0,\"seed\":3"))
-                .path("choices").path(0).path("message").path("content").asText();
+                .path("choices")
+                .path(0)
+                .path("message")
+                .path("content")
+                .asText();
         assertThat(topP0).isEqualTo(greedy);
     }
 
@@ -123,7 +149,9 @@ class ServingTest {
     void echoWithLogprobsAndNoAnswerScoresThePromptAsLmEvalExpects() throws Exception {
         // First a greedy answer with its log-probabilities; then the prompt and that answer, scored as one prompt.
         String start = "{\"model\":\"demo\",\"temperature\":0,\"logprobs\":1,\"echo\":true,\"prompt\":";
-        JsonNode answered = postJson("/v1/completions", start + "\"Once upon a time\",\"max_tokens\":6}").path("choices").path(0);
+        JsonNode answered = postJson("/v1/completions", start + "\"Once upon a time\",\"max_tokens\":6}")
+                .path("choices")
+                .path(0);
         String text = answered.path("text").asText();
         JsonNode scored = postJson("/v1/completions", start + Json.write(text) + ",\"max_tokens\":0}");
         JsonNode choice = scored.path("choices").path(0);
@@ -149,7 +177,8 @@ class ServingTest {
             String token = logprobs.path("tokens").path(i).asText();
             int offset = logprobs.path("text_offset").path(i).asInt();
             assertThat(text.startsWith(token, offset) || offset == 0 && text.startsWith(token.stripLeading()))
-                    .as("token %d %s at %d", i, Json.write(token), offset).isTrue();
+                    .as("token %d %s at %d", i, Json.write(token), offset)
+                    .isTrue();
         }
         // The same tokens as the answered request: echoed prompt, then answer. Scored in one prefill, each
         // answer token has the log-probability it had when it was generated, and was the most likely one.
@@ -158,21 +187,29 @@ class ServingTest {
         assertThat(logprobs.path("text_offset")).isEqualTo(generated.path("text_offset"));
         for (int i = prompt - 6; i < prompt; i++) {
             double score = logprobs.path("token_logprobs").path(i).asDouble();
-            assertThat(score).isCloseTo(generated.path("token_logprobs").path(i).asDouble(), org.assertj.core.data.Offset.offset(1e-3));
+            assertThat(score)
+                    .isCloseTo(
+                            generated.path("token_logprobs").path(i).asDouble(),
+                            org.assertj.core.data.Offset.offset(1e-3));
             String token = logprobs.path("tokens").path(i).asText();
-            assertThat(logprobs.path("top_logprobs").path(i).has(token)).as("greedy token %d is the top one", i).isTrue();
+            assertThat(logprobs.path("top_logprobs").path(i).has(token))
+                    .as("greedy token %d is the top one", i)
+                    .isTrue();
         }
     }
 
     @Test
     void aSlowReaderIsPausedAtTheBacklogBoundWhileOthersAreServedAndPoisonShapesEndAlone() throws Exception {
-        String alone = sseText(post("/v1/chat/completions", LONG_STREAM + ",\"stream\":true}").body());
+        String alone = sseText(
+                post("/v1/chat/completions", LONG_STREAM + ",\"stream\":true}").body());
         awaitAllSlotsFree();
         try (Socket reader = new Socket()) {
             reader.setReceiveBufferSize(4096); // a small window: what the reader leaves stays in the server's buffers
             reader.connect(new InetSocketAddress("127.0.0.1", server.port()));
             send(reader, "/v1/chat/completions", LONG_STREAM + ",\"stream\":true}");
-            await("the stream waits for its reader", () -> engine.scheduler().highestBacklog() >= Scheduler.MAX_BACKLOG);
+            await(
+                    "the stream waits for its reader",
+                    () -> engine.scheduler().highestBacklog() >= Scheduler.MAX_BACKLOG);
             long paused = engine.scheduler().decodedTokens();
 
             // While it waits: requests that once failed every sequence of the engine are answered, alone.
@@ -189,10 +226,15 @@ class ServingTest {
                     Callable<HttpResponse<String>> call = () -> post(path, shape);
                     answers.add(pool.submit(call));
                 }
-                for (var answer : answers) assertThat(answer.get().statusCode()).as(answer.get().body()).isEqualTo(200);
+                for (var answer : answers)
+                    assertThat(answer.get().statusCode())
+                            .as(answer.get().body())
+                            .isEqualTo(200);
             }
             // Each answered request's slot frees just after its answer: soon only the paused stream holds one.
-            await("only the paused stream holds a slot", () -> engine.scheduler().busySlots() == 1);
+            await(
+                    "only the paused stream holds a slot",
+                    () -> engine.scheduler().busySlots() == 1);
             assertThat(engine.scheduler().highestBacklog()).isLessThanOrEqualTo(Scheduler.MAX_BACKLOG + 2);
 
             String streamed = sseText(dechunk(readAll(reader.getInputStream())));
@@ -206,20 +248,33 @@ class ServingTest {
     @Test
     void healthReportsSlotsAndQueueWithStatusFirst() throws Exception {
         awaitAllSlotsFree();
-        var health = http.send(HttpRequest.newBuilder(URI.create(base + "/health")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        var health = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/health")).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(health.statusCode()).isEqualTo(200);
-        assertThat(health.body()).isEqualTo("{\"status\":\"ok\",\"slots\":{\"total\":4,\"busy\":0},\"queue\":{\"waiting\":0,\"capacity\":128}}");
+        assertThat(health.body())
+                .isEqualTo(
+                        "{\"status\":\"ok\",\"slots\":{\"total\":4,\"busy\":0},\"queue\":{\"waiting\":0,\"capacity\":128}}");
     }
 
     @Test
     void healthFailsWhenTheSchedulerHasStopped() throws Exception {
-        var stopped = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo").withParallel(1).withContextPerSequence(128));
+        var stopped = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(1)
+                .withContextPerSequence(128));
         try (var other = ParleyServer.start(stopped, "127.0.0.1", 0)) {
             String health = "http://127.0.0.1:" + other.port() + "/health";
-            assertThat(http.send(HttpRequest.newBuilder(URI.create(health)).GET().build(), HttpResponse.BodyHandlers.ofString())
-                    .statusCode()).isEqualTo(200);
+            assertThat(http.send(
+                                    HttpRequest.newBuilder(URI.create(health))
+                                            .GET()
+                                            .build(),
+                                    HttpResponse.BodyHandlers.ofString())
+                            .statusCode())
+                    .isEqualTo(200);
             stopped.scheduler().close(); // its thread ends, as if it had died
-            var response = http.send(HttpRequest.newBuilder(URI.create(health)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            var response = http.send(
+                    HttpRequest.newBuilder(URI.create(health)).GET().build(), HttpResponse.BodyHandlers.ofString());
             assertThat(response.statusCode()).isEqualTo(503);
             assertThat(response.body()).startsWith("{\"status\":\"unhealthy\"");
         }
@@ -229,22 +284,39 @@ class ServingTest {
     void aClientThatLeavesBeforeItsJsonAnswerCancelsTheGenerationAndFreesTheSlot(@TempDir Path dir) throws Exception {
         // A model slow enough per token that 4000 of them take seconds, while noticing a closed socket takes a
         // fraction of one: the counts below are far apart, not a race.
-        Path model = GgufWriter.llama().dim(256).layers(4).heads(4).kvHeads(2).ffnDim(512).vocabSize(600).contextLength(4096)
-                .type(TensorType.Q8_0).seed(6).write(dir.resolve("slow.gguf"));
-        var slow = LlamaEngine.open(LlamaEngineOptions.of(model).withModelId("slow").withParallel(1).withContextPerSequence(4096));
+        Path model = GgufWriter.llama()
+                .dim(256)
+                .layers(4)
+                .heads(4)
+                .kvHeads(2)
+                .ffnDim(512)
+                .vocabSize(600)
+                .contextLength(4096)
+                .type(TensorType.Q8_0)
+                .seed(6)
+                .write(dir.resolve("slow.gguf"));
+        var slow = LlamaEngine.open(
+                LlamaEngineOptions.of(model).withModelId("slow").withParallel(1).withContextPerSequence(4096));
         try (var other = ParleyServer.start(slow, "127.0.0.1", 0)) {
             Scheduler scheduler = slow.scheduler();
             long before = scheduler.decodedTokens();
             try (Socket client = new Socket("127.0.0.1", other.port())) {
-                send(client, "/v1/chat/completions", "{\"model\":\"slow\",\"messages\":[{\"role\":\"user\",\"content\":\"Once\"}],"
-                        + "\"max_tokens\":4000,\"logit_bias\":{\"2\":-100}}");
+                send(
+                        client,
+                        "/v1/chat/completions",
+                        "{\"model\":\"slow\",\"messages\":[{\"role\":\"user\",\"content\":\"Once\"}],"
+                                + "\"max_tokens\":4000,\"logit_bias\":{\"2\":-100}}");
                 await("the answer is being generated", () -> scheduler.decodedTokens() - before > 20);
             } // the client goes without its answer
             await("the slot is free again", () -> scheduler.busySlots() == 0);
             assertThat(scheduler.decodedTokens() - before).isLessThan(2000);
-            var next = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + other.port() + "/v1/chat/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"slow\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"max_tokens\":3}"))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            var next = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + other.port() + "/v1/chat/completions"))
+                            .POST(
+                                    HttpRequest.BodyPublishers.ofString(
+                                            "{\"model\":\"slow\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"max_tokens\":3}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(next.statusCode()).isEqualTo(200);
         }
     }
@@ -254,8 +326,10 @@ class ServingTest {
     private static void send(Socket socket, String path, String body) throws Exception {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         OutputStream out = socket.getOutputStream();
-        out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(("POST " + path
+                        + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        + "Content-Length: " + bytes.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
         out.write(bytes);
         out.flush();
     }
@@ -289,7 +363,10 @@ class ServingTest {
         List<String> events = List.of(body.split("\n\n"));
         assertThat(events.getLast()).isEqualTo("data: [DONE]");
         for (String event : events.subList(0, events.size() - 1)) {
-            JsonNode delta = Json.tree(event.substring("data: ".length())).path("choices").path(0).path("delta");
+            JsonNode delta = Json.tree(event.substring("data: ".length()))
+                    .path("choices")
+                    .path(0)
+                    .path("delta");
             if (delta.has("content")) text.append(delta.path("content").asText());
         }
         return text.toString();

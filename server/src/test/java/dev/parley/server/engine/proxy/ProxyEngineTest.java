@@ -45,10 +45,16 @@ class ProxyEngineTest {
 
     @BeforeAll
     static void start() {
-        upstream = ParleyServer.start(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path()).withModelId("demo")
-                .withParallel(2).withContextPerSequence(256)), "127.0.0.1", 0);
+        upstream = ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                        .withModelId("demo")
+                        .withParallel(2)
+                        .withContextPerSequence(256)),
+                "127.0.0.1",
+                0);
         direct = client(upstream.baseUrl("127.0.0.1"));
-        proxy = ParleyServer.start(ProxyEngine.connect(options(upstream.baseUrl("127.0.0.1")), List.of()), "127.0.0.1", 0);
+        proxy = ParleyServer.start(
+                ProxyEngine.connect(options(upstream.baseUrl("127.0.0.1")), List.of()), "127.0.0.1", 0);
         proxied = client(proxy.baseUrl("127.0.0.1"));
     }
 
@@ -61,7 +67,11 @@ class ProxyEngineTest {
     }
 
     static ClientOptions options(String baseUrl) {
-        return ClientOptions.builder(name -> null).baseUrl(baseUrl).apiKey("test").maxRetries(0).build();
+        return ClientOptions.builder(name -> null)
+                .baseUrl(baseUrl)
+                .apiKey("test")
+                .maxRetries(0)
+                .build();
     }
 
     static ParleyClient client(String baseUrl) {
@@ -69,7 +79,10 @@ class ProxyEngineTest {
     }
 
     static ChatCompletionRequest.Builder story() {
-        return ChatCompletionRequest.builder("demo").messages(ChatMessage.user("Once upon a time")).temperature(0.0).maxTokens(20);
+        return ChatCompletionRequest.builder("demo")
+                .messages(ChatMessage.user("Once upon a time"))
+                .temperature(0.0)
+                .maxTokens(20);
     }
 
     @Test
@@ -82,7 +95,8 @@ class ProxyEngineTest {
         var expected = direct.chat(story().build());
         var answer = proxied.chat(story().build());
         assertThat(answer.text()).isEqualTo(expected.text()).isNotBlank();
-        assertThat(answer.choices().getFirst().finishReason()).isEqualTo(expected.choices().getFirst().finishReason());
+        assertThat(answer.choices().getFirst().finishReason())
+                .isEqualTo(expected.choices().getFirst().finishReason());
         assertThat(answer.usage()).isEqualTo(expected.usage());
         assertThat(answer.id()).isNotEqualTo(expected.id());
     }
@@ -90,16 +104,22 @@ class ProxyEngineTest {
     @Test
     void streamsAsTheUpstreamDoesEndingWithItsUsage() {
         var expected = direct.chat(story().n(2).build());
-        var streamed = proxied.stream(story().n(2).streamOptions(StreamOptions.withUsage()).build()).accumulate();
-        assertThat(streamed.completion().choices()).extracting(c -> c.message().text())
-                .isEqualTo(expected.choices().stream().map(c -> c.message().text()).toList());
+        var streamed = proxied.stream(
+                        story().n(2).streamOptions(StreamOptions.withUsage()).build())
+                .accumulate();
+        assertThat(streamed.completion().choices())
+                .extracting(c -> c.message().text())
+                .isEqualTo(
+                        expected.choices().stream().map(c -> c.message().text()).toList());
         assertThat(streamed.completion().usage()).isEqualTo(expected.usage());
         assertThat(streamed.usageCountedLocally()).isFalse();
     }
 
     @Test
     void passesLegacyCompletionsThroughWholeAndStreamed() {
-        var request = CompletionRequest.of("demo", "Once upon a time").withMaxTokens(10).withTemperature(0.0);
+        var request = CompletionRequest.of("demo", "Once upon a time")
+                .withMaxTokens(10)
+                .withTemperature(0.0);
         var expected = direct.complete(request);
         assertThat(proxied.complete(request).text()).isEqualTo(expected.text());
         StringBuilder streamed = new StringBuilder();
@@ -112,14 +132,18 @@ class ProxyEngineTest {
     @Test
     void refusesAModelTheUpstreamDoesNotServeWithoutAskingIt() {
         assertThatThrownBy(() -> proxied.chat(story().model("gpt-4o").build()))
-                .isInstanceOfSatisfying(NotFoundException.class, e -> assertThat(e.error().code()).isEqualTo("model_not_found"));
+                .isInstanceOfSatisfying(
+                        NotFoundException.class,
+                        e -> assertThat(e.error().code()).isEqualTo("model_not_found"));
     }
 
     @Test
     void passesTheUpstreamsErrorsOnWithTheirStatus() {
         String tooLong = "Once upon a time there was a little girl. ".repeat(60);
-        assertThatThrownBy(() -> proxied.chat(story().messages(ChatMessage.user(tooLong)).build()))
-                .isInstanceOfSatisfying(InvalidRequestException.class,
+        assertThatThrownBy(() ->
+                        proxied.chat(story().messages(ChatMessage.user(tooLong)).build()))
+                .isInstanceOfSatisfying(
+                        InvalidRequestException.class,
                         e -> assertThat(e.error().code()).isEqualTo("context_length_exceeded"));
     }
 
@@ -129,13 +153,15 @@ class ProxyEngineTest {
         String body = Json.write(story().maxTokens(200).stream(true).build());
         for (int i = 0; i < 4; i++) { // more than the upstream's 2 slots: uncancelled requests would hold them
             var request = HttpRequest.newBuilder(URI.create(proxy.baseUrl("127.0.0.1") + "/chat/completions"))
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                    .POST(HttpRequest.BodyPublishers.ofString(body))
+                    .build();
             HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream in = response.body()) {
                 assertThat(in.readNBytes(64)).hasSize(64);
             }
         }
-        assertThat(proxied.chat(story().maxTokens(3).build()).usage().completionTokens()).isEqualTo(3);
+        assertThat(proxied.chat(story().maxTokens(3).build()).usage().completionTokens())
+                .isEqualTo(3);
     }
 
     @Test
@@ -155,15 +181,22 @@ class ProxyEngineTest {
 
                 """;
         try (var scripted = ScriptedServer.start()) {
-            scripted.enqueue(json(200, "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}"));
+            scripted.enqueue(
+                    json(
+                            200,
+                            "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}"));
             scripted.enqueue(sse(pieces), sse(pieces));
-            try (var toolProxy = ParleyServer.start(ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
+            try (var toolProxy = ParleyServer.start(
+                            ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
                     var client = client(toolProxy.baseUrl("127.0.0.1"))) {
-                var request = ChatCompletionRequest.builder("gpt-4o").messages(ChatMessage.user("Weather in Paris?")).build();
+                var request = ChatCompletionRequest.builder("gpt-4o")
+                        .messages(ChatMessage.user("Weather in Paris?"))
+                        .build();
                 var answer = client.chat(request);
                 var message = answer.choices().getFirst().message();
                 assertThat(message.content()).isNull();
-                assertThat(message.toolCalls()).containsExactly(ToolCall.function("call_1", "get_weather", "{\"city\":\"Paris\"}"));
+                assertThat(message.toolCalls())
+                        .containsExactly(ToolCall.function("call_1", "get_weather", "{\"city\":\"Paris\"}"));
                 assertThat(answer.choices().getFirst().finishReason()).isEqualTo("tool_calls");
                 assertThat(answer.usage().promptTokens()).isEqualTo(57);
                 assertThat(answer.usage().completionTokens()).isEqualTo(15);
@@ -172,7 +205,11 @@ class ProxyEngineTest {
                 assertThat(streamed.choices().getFirst().message().toolCalls()).isEqualTo(message.toolCalls());
                 String sent = scripted.lastRequest().body();
                 assertThat(Json.tree(sent).path("stream").asBoolean()).isTrue();
-                assertThat(Json.tree(sent).path("stream_options").path("include_usage").asBoolean()).isTrue();
+                assertThat(Json.tree(sent)
+                                .path("stream_options")
+                                .path("include_usage")
+                                .asBoolean())
+                        .isTrue();
             }
         }
     }

@@ -24,42 +24,55 @@ import java.lang.invoke.MethodHandle;
 public final class Bindings {
     private Bindings() {}
 
-    private static final MethodHandle MODEL_DEFAULT_PARAMS = function("llama_model_default_params", of(Structs.MODEL_PARAMS));
-    private static final MethodHandle CONTEXT_DEFAULT_PARAMS = function("llama_context_default_params", of(Structs.CONTEXT_PARAMS));
-    private static final MethodHandle MODEL_LOAD_FROM_FILE = function("llama_model_load_from_file", of(ADDRESS, ADDRESS, Structs.MODEL_PARAMS));
+    private static final MethodHandle MODEL_DEFAULT_PARAMS =
+            function("llama_model_default_params", of(Structs.MODEL_PARAMS));
+    private static final MethodHandle CONTEXT_DEFAULT_PARAMS =
+            function("llama_context_default_params", of(Structs.CONTEXT_PARAMS));
+    private static final MethodHandle MODEL_LOAD_FROM_FILE =
+            function("llama_model_load_from_file", of(ADDRESS, ADDRESS, Structs.MODEL_PARAMS));
     private static final MethodHandle MODEL_FREE = function("llama_model_free", ofVoid(ADDRESS));
     private static final MethodHandle MODEL_GET_VOCAB = function("llama_model_get_vocab", of(ADDRESS, ADDRESS));
     private static final MethodHandle MODEL_N_CTX_TRAIN = function("llama_model_n_ctx_train", of(JAVA_INT, ADDRESS));
-    private static final MethodHandle MODEL_CHAT_TEMPLATE = function("llama_model_chat_template", of(ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle MODEL_META_VAL_STR = function("llama_model_meta_val_str", of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+    private static final MethodHandle MODEL_CHAT_TEMPLATE =
+            function("llama_model_chat_template", of(ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle MODEL_META_VAL_STR =
+            function("llama_model_meta_val_str", of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
     private static final MethodHandle VOCAB_N_TOKENS = function("llama_vocab_n_tokens", of(JAVA_INT, ADDRESS));
     private static final MethodHandle VOCAB_BOS = function("llama_vocab_bos", of(JAVA_INT, ADDRESS));
     private static final MethodHandle VOCAB_EOS = function("llama_vocab_eos", of(JAVA_INT, ADDRESS));
-    private static final MethodHandle VOCAB_IS_EOG = function("llama_vocab_is_eog", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT));
-    private static final MethodHandle TOKENIZE = function("llama_tokenize",
+    private static final MethodHandle VOCAB_IS_EOG =
+            function("llama_vocab_is_eog", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT));
+    private static final MethodHandle TOKENIZE = function(
+            "llama_tokenize", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
+    private static final MethodHandle TOKEN_TO_PIECE = function(
+            "llama_token_to_piece", of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_BOOLEAN));
+    private static final MethodHandle DETOKENIZE = function(
+            "llama_detokenize",
             of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
-    private static final MethodHandle TOKEN_TO_PIECE = function("llama_token_to_piece",
-            of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_BOOLEAN));
-    private static final MethodHandle DETOKENIZE = function("llama_detokenize",
-            of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
-    private static final MethodHandle INIT_FROM_MODEL = function("llama_init_from_model", of(ADDRESS, ADDRESS, Structs.CONTEXT_PARAMS));
+    private static final MethodHandle INIT_FROM_MODEL =
+            function("llama_init_from_model", of(ADDRESS, ADDRESS, Structs.CONTEXT_PARAMS));
     private static final MethodHandle FREE = function("llama_free", ofVoid(ADDRESS));
     private static final MethodHandle N_CTX = function("llama_n_ctx", of(JAVA_INT, ADDRESS));
     private static final MethodHandle N_BATCH = function("llama_n_batch", of(JAVA_INT, ADDRESS));
     private static final MethodHandle N_SEQ_MAX = function("llama_n_seq_max", of(JAVA_INT, ADDRESS));
-    private static final MethodHandle BATCH_INIT = function("llama_batch_init", of(Structs.BATCH, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle BATCH_INIT =
+            function("llama_batch_init", of(Structs.BATCH, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle BATCH_FREE = function("llama_batch_free", ofVoid(Structs.BATCH));
     private static final MethodHandle DECODE = function("llama_decode", of(JAVA_INT, ADDRESS, Structs.BATCH));
     private static final MethodHandle GET_LOGITS_ITH = function("llama_get_logits_ith", of(ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle GET_MEMORY = function("llama_get_memory", of(ADDRESS, ADDRESS));
-    private static final MethodHandle MEMORY_SEQ_RM = function("llama_memory_seq_rm", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle MEMORY_SEQ_CP = function("llama_memory_seq_cp", ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle MEMORY_SEQ_RM =
+            function("llama_memory_seq_rm", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle MEMORY_SEQ_CP =
+            function("llama_memory_seq_cp", ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle MEMORY_CLEAR = function("llama_memory_clear", ofVoid(ADDRESS, JAVA_BOOLEAN));
-    private static final MethodHandle MEMORY_SEQ_POS_MIN = function("llama_memory_seq_pos_min", of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle MEMORY_SEQ_POS_MAX = function("llama_memory_seq_pos_max", of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle MEMORY_SEQ_POS_MIN =
+            function("llama_memory_seq_pos_min", of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle MEMORY_SEQ_POS_MAX =
+            function("llama_memory_seq_pos_max", of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle N_CTX_SEQ = function("llama_n_ctx_seq", of(JAVA_INT, ADDRESS));
-    private static final MethodHandle CHAT_APPLY_TEMPLATE = function("llama_chat_apply_template",
-            of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
+    private static final MethodHandle CHAT_APPLY_TEMPLATE = function(
+            "llama_chat_apply_template", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
 
     public static MemorySegment modelDefaultParams(SegmentAllocator allocator) {
         try {
@@ -161,8 +174,14 @@ public final class Bindings {
     }
 
     /** Token count, or minus the count needed when {@code tokens} is too small. {@code textLength} is in bytes. */
-    public static int tokenize(MemorySegment vocab, MemorySegment text, int textLength, MemorySegment tokens, int maxTokens,
-            boolean addSpecial, boolean parseSpecial) {
+    public static int tokenize(
+            MemorySegment vocab,
+            MemorySegment text,
+            int textLength,
+            MemorySegment tokens,
+            int maxTokens,
+            boolean addSpecial,
+            boolean parseSpecial) {
         try {
             return (int) TOKENIZE.invokeExact(vocab, text, textLength, tokens, maxTokens, addSpecial, parseSpecial);
         } catch (Throwable e) {
@@ -171,7 +190,8 @@ public final class Bindings {
     }
 
     /** Bytes written (no NUL), or minus the size needed when {@code buf} is too small. */
-    public static int tokenToPiece(MemorySegment vocab, int token, MemorySegment buf, int length, int lstrip, boolean special) {
+    public static int tokenToPiece(
+            MemorySegment vocab, int token, MemorySegment buf, int length, int lstrip, boolean special) {
         try {
             return (int) TOKEN_TO_PIECE.invokeExact(vocab, token, buf, length, lstrip, special);
         } catch (Throwable e) {
@@ -180,8 +200,14 @@ public final class Bindings {
     }
 
     /** Bytes written, or minus the size needed when {@code text} is too small. */
-    public static int detokenize(MemorySegment vocab, MemorySegment tokens, int count, MemorySegment text, int maxLength,
-            boolean removeSpecial, boolean unparseSpecial) {
+    public static int detokenize(
+            MemorySegment vocab,
+            MemorySegment tokens,
+            int count,
+            MemorySegment text,
+            int maxLength,
+            boolean removeSpecial,
+            boolean unparseSpecial) {
         try {
             return (int) DETOKENIZE.invokeExact(vocab, tokens, count, text, maxLength, removeSpecial, unparseSpecial);
         } catch (Throwable e) {
@@ -335,8 +361,13 @@ public final class Bindings {
     }
 
     /** Full length of the prompt, even when larger than {@code length} (then buf is not NUL-terminated); -1 for an unknown template. */
-    public static int chatApplyTemplate(MemorySegment template, MemorySegment messages, long count, boolean addAssistant,
-            MemorySegment buf, int length) {
+    public static int chatApplyTemplate(
+            MemorySegment template,
+            MemorySegment messages,
+            long count,
+            boolean addAssistant,
+            MemorySegment buf,
+            int length) {
         try {
             return (int) CHAT_APPLY_TEMPLATE.invokeExact(template, messages, count, addAssistant, buf, length);
         } catch (Throwable e) {

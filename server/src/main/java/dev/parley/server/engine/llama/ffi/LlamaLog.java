@@ -47,10 +47,13 @@ public final class LlamaLog {
     /** Installs the callback; called once, while the library is being loaded. */
     static void install() {
         try {
-            MethodHandle target = MethodHandles.lookup().findStatic(LlamaLog.class, "callback",
-                    MethodType.methodType(void.class, int.class, MemorySegment.class, MemorySegment.class));
-            MemorySegment stub = NativeLibrary.linker().upcallStub(
-                    target, FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS, ADDRESS), Arena.global());
+            MethodHandle target = MethodHandles.lookup()
+                    .findStatic(
+                            LlamaLog.class,
+                            "callback",
+                            MethodType.methodType(void.class, int.class, MemorySegment.class, MemorySegment.class));
+            MemorySegment stub = NativeLibrary.linker()
+                    .upcallStub(target, FunctionDescriptor.ofVoid(JAVA_INT, ADDRESS, ADDRESS), Arena.global());
             // llama.cpp and ggml keep separate loggers in this build (gguf's header errors go to ggml's).
             FunctionDescriptor setter = FunctionDescriptor.ofVoid(ADDRESS, ADDRESS);
             NativeLibrary.function("llama_log_set", setter).invokeExact(stub, MemorySegment.NULL);

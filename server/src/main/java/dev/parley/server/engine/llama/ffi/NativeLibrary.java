@@ -63,8 +63,16 @@ public final class NativeLibrary {
 
         /** One line for the start-up log. */
         public String describe() {
-            return "llama.cpp %s from %s (%s); devices: %s".formatted(version, origin, folder,
-                    String.join(", ", devices.stream().map(BackendDevice::toString).toList()));
+            return "llama.cpp %s from %s (%s); devices: %s"
+                    .formatted(
+                            version,
+                            origin,
+                            folder,
+                            String.join(
+                                    ", ",
+                                    devices.stream()
+                                            .map(BackendDevice::toString)
+                                            .toList()));
         }
     }
 
@@ -78,10 +86,12 @@ public final class NativeLibrary {
         Path normalised = folder == null ? null : folder.toAbsolutePath().normalize();
         String variantName = variant == null ? "" : variant.strip().toLowerCase(Locale.ROOT);
         if (loaded != null) {
-            boolean same = normalised == null ? variantName.equals(configuredVariant == null ? "" : configuredVariant)
+            boolean same = normalised == null
+                    ? variantName.equals(configuredVariant == null ? "" : configuredVariant)
                     : normalised.equals(loaded.folder());
-            if (!same) throw new IllegalStateException("llama.cpp is loaded already, from " + loaded.folder()
-                    + "; one JVM serves one build of it");
+            if (!same)
+                throw new IllegalStateException(
+                        "llama.cpp is loaded already, from " + loaded.folder() + "; one JVM serves one build of it");
             return;
         }
         configuredFolder = normalised;
@@ -115,9 +125,10 @@ public final class NativeLibrary {
     /** Looks up {@code name} in the loaded libraries, failing with its name when the build lacks it. */
     static MethodHandle function(String name, FunctionDescriptor descriptor) {
         if (Symbols.LOOKUP == null) load(); // during loading itself the lookup is already set
-        MemorySegment symbol = Symbols.LOOKUP.find(name)
-                .orElseThrow(() -> new LlamaLibraryException("The llama.cpp library has no symbol " + name
-                        + ": it is not a build of release v" + RELEASE));
+        MemorySegment symbol = Symbols.LOOKUP
+                .find(name)
+                .orElseThrow(() -> new LlamaLibraryException(
+                        "The llama.cpp library has no symbol " + name + ": it is not a build of release v" + RELEASE));
         return LINKER.downcallHandle(symbol, descriptor);
     }
 
@@ -141,8 +152,12 @@ public final class NativeLibrary {
             folder = Path.of(env).toAbsolutePath().normalize();
             origin = "PARLEY_LLAMA_LIB";
         } else {
-            String variant = configuredVariant != null && !configuredVariant.isEmpty() ? configuredVariant
-                    : Optional.ofNullable(System.getenv("PARLEY_LLAMA_VARIANT")).orElse("").strip().toLowerCase(Locale.ROOT);
+            String variant = configuredVariant != null && !configuredVariant.isEmpty()
+                    ? configuredVariant
+                    : Optional.ofNullable(System.getenv("PARLEY_LLAMA_VARIANT"))
+                            .orElse("")
+                            .strip()
+                            .toLowerCase(Locale.ROOT);
             PrebuiltLibrary.Package pkg = PrebuiltLibrary.forThisMachine(variant);
             folder = PrebuiltLibrary.ensure(pkg, PrebuiltLibrary.cacheRoot());
             origin = "npm package " + pkg.spec();
@@ -158,8 +173,9 @@ public final class NativeLibrary {
         Symbols.LOOKUP = lookup;
         String version = callString(lookup, "llama_version");
         if (!version.startsWith(RELEASE + ".")) {
-            throw new LlamaLibraryException("The llama.cpp library at %s is release %s; Parley binds release v%s (its structs differ between releases)"
-                    .formatted(llama, version, RELEASE));
+            throw new LlamaLibraryException(
+                    "The llama.cpp library at %s is release %s; Parley binds release v%s (its structs differ between releases)"
+                            .formatted(llama, version, RELEASE));
         }
         // Order matters: the log callback must be in place before the backends print anything.
         LlamaLog.install();
@@ -172,8 +188,8 @@ public final class NativeLibrary {
         }
         List<BackendDevice> devices = devices(lookup);
         if (devices.isEmpty()) {
-            throw new LlamaLibraryException("ggml found no backend in " + folder + " (it holds " + PrebuiltLibrary.listing(folder)
-                    + "); a CPU backend, libggml-cpu*, is needed");
+            throw new LlamaLibraryException("ggml found no backend in " + folder + " (it holds "
+                    + PrebuiltLibrary.listing(folder) + "); a CPU backend, libggml-cpu*, is needed");
         }
         return new Loaded(folder, origin, version, List.copyOf(devices));
     }
@@ -187,7 +203,8 @@ public final class NativeLibrary {
             throw new LlamaLibraryException("Cannot list the llama.cpp library folder " + folder + ": " + e, e);
         }
         if (matches.isEmpty()) {
-            throw new LlamaLibraryException("No %s library in %s (it holds %s)".formatted(kind, folder, PrebuiltLibrary.listing(folder)));
+            throw new LlamaLibraryException(
+                    "No %s library in %s (it holds %s)".formatted(kind, folder, PrebuiltLibrary.listing(folder)));
         }
         matches.sort(null);
         return matches.getFirst();
@@ -197,7 +214,8 @@ public final class NativeLibrary {
         String name = file.startsWith("lib") ? file.substring(3) : file;
         if (!name.startsWith(kind)) return false;
         String rest = name.substring(kind.length()); // "" + suffix, or ".v0.5.0" + suffix, or ".so.0"
-        return rest.matches("(\\.v?[0-9][0-9.]*)?\\.(so|dylib|dll)(\\.[0-9.]+)?") || rest.matches("\\.(metal|cuda|vulkan)\\.v[0-9.]+\\.(so|dylib|dll)");
+        return rest.matches("(\\.v?[0-9][0-9.]*)?\\.(so|dylib|dll)(\\.[0-9.]+)?")
+                || rest.matches("\\.(metal|cuda|vulkan)\\.v[0-9.]+\\.(so|dylib|dll)");
     }
 
     private static SymbolLookup open(Path library) {
@@ -218,19 +236,26 @@ public final class NativeLibrary {
                 missing.add(needed[0] + " (Debian/Ubuntu package " + needed[1] + ")");
             }
         }
-        return missing.isEmpty() ? " (is it a build for this processor and operating system?)"
+        return missing.isEmpty()
+                ? " (is it a build for this processor and operating system?)"
                 : ": missing system libraries " + String.join(", ", missing);
     }
 
     private static MethodHandle downcall(SymbolLookup lookup, String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(lookup.find(name).orElseThrow(() -> new LlamaLibraryException(
-                "The llama.cpp library has no symbol " + name + ": it is not a build of release v" + RELEASE)), descriptor);
+        return LINKER.downcallHandle(
+                lookup.find(name)
+                        .orElseThrow(() -> new LlamaLibraryException("The llama.cpp library has no symbol " + name
+                                + ": it is not a build of release v" + RELEASE)),
+                descriptor);
     }
 
     private static String callString(SymbolLookup lookup, String name) {
         try {
-            MemorySegment text = (MemorySegment) downcall(lookup, name, FunctionDescriptor.of(ADDRESS)).invokeExact();
-            return text.equals(MemorySegment.NULL) ? "" : text.reinterpret(Long.MAX_VALUE).getString(0);
+            MemorySegment text = (MemorySegment)
+                    downcall(lookup, name, FunctionDescriptor.of(ADDRESS)).invokeExact();
+            return text.equals(MemorySegment.NULL)
+                    ? ""
+                    : text.reinterpret(Long.MAX_VALUE).getString(0);
         } catch (Throwable e) {
             throw Bindings.rethrow(e);
         }
@@ -241,9 +266,11 @@ public final class NativeLibrary {
             MethodHandle count = downcall(lookup, "ggml_backend_dev_count", FunctionDescriptor.of(JAVA_LONG));
             MethodHandle get = downcall(lookup, "ggml_backend_dev_get", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
             MethodHandle name = downcall(lookup, "ggml_backend_dev_name", FunctionDescriptor.of(ADDRESS, ADDRESS));
-            MethodHandle description = downcall(lookup, "ggml_backend_dev_description", FunctionDescriptor.of(ADDRESS, ADDRESS));
+            MethodHandle description =
+                    downcall(lookup, "ggml_backend_dev_description", FunctionDescriptor.of(ADDRESS, ADDRESS));
             MethodHandle type = downcall(lookup, "ggml_backend_dev_type", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-            MethodHandle memory = downcall(lookup, "ggml_backend_dev_memory", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
+            MethodHandle memory =
+                    downcall(lookup, "ggml_backend_dev_memory", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
             List<BackendDevice> devices = new ArrayList<>();
             long n = (long) count.invokeExact();
             try (Arena arena = Arena.ofConfined()) {
@@ -255,7 +282,8 @@ public final class NativeLibrary {
                     MemorySegment descriptionText = (MemorySegment) description.invokeExact(device);
                     int kind = (int) type.invokeExact(device);
                     memory.invokeExact(device, free, total);
-                    devices.add(new BackendDevice(string(nameText), string(descriptionText), typeName(kind), total.get(JAVA_LONG, 0)));
+                    devices.add(new BackendDevice(
+                            string(nameText), string(descriptionText), typeName(kind), total.get(JAVA_LONG, 0)));
                 }
             }
             return devices;
@@ -265,7 +293,9 @@ public final class NativeLibrary {
     }
 
     private static String string(MemorySegment text) {
-        return text.equals(MemorySegment.NULL) ? "" : text.reinterpret(Long.MAX_VALUE).getString(0);
+        return text.equals(MemorySegment.NULL)
+                ? ""
+                : text.reinterpret(Long.MAX_VALUE).getString(0);
     }
 
     private static String typeName(int type) {

@@ -58,13 +58,21 @@ public final class PrebuiltLibrary {
 
     /** The packages of llama.cpp v0.5.0 (node-llama-cpp 3.22.1): CPU builds, and GPU siblings chosen by name. */
     static final Map<String, Package> PACKAGES = packages(
-            new Package("linux-x64", "3.22.1",
+            new Package(
+                    "linux-x64",
+                    "3.22.1",
                     "sha512-5uCCDNqWCNfaAm8aR/Uzxbo4HBpKgNF91kCHPepKhgMgV2OAmatoefbOlMihsqCiH2Od35E/eUHQCFbfRBJuOg=="),
-            new Package("linux-arm64", "3.22.1",
+            new Package(
+                    "linux-arm64",
+                    "3.22.1",
                     "sha512-W+7naKCXX9/eEjjFmRS8vvx91QyLXDbeFxexZc3bh/PtQABZgmRL3C0AtYYXn4YGTj/3Qor4lWZn2tpjZFPLdQ=="),
-            new Package("linux-x64-cuda", "3.22.1",
+            new Package(
+                    "linux-x64-cuda",
+                    "3.22.1",
                     "sha512-8rQCjyNNLZJUFit+YpjwlC4hwkKgOMIkB2wuycKBf8NU2O3ySKbiWZQ8aw9ku2nUTXjSnUIrE6KB88itduTBuA=="),
-            new Package("linux-x64-vulkan", "3.22.1",
+            new Package(
+                    "linux-x64-vulkan",
+                    "3.22.1",
                     "sha512-bBxqU+JOcBu1nb5Qj2zcMci+JByT1E8EajHvYodyNfVIPkEhXh+/HMwR1/BT7xP08YK0hks+kM8fglER0P8JEg=="));
 
     private PrebuiltLibrary() {}
@@ -128,7 +136,9 @@ public final class PrebuiltLibrary {
         }
         fetch(pkg, folder);
         String problem = verify(pkg, folder);
-        if (problem != null) throw new LlamaLibraryException("The llama.cpp library just unpacked at " + folder + " fails its check: " + problem);
+        if (problem != null)
+            throw new LlamaLibraryException(
+                    "The llama.cpp library just unpacked at " + folder + " fails its check: " + problem);
         return folder;
     }
 
@@ -149,7 +159,8 @@ public final class PrebuiltLibrary {
                 try (InputStream in = Files.newInputStream(path)) {
                     actual = HexFormat.of().formatHex(digest("SHA-256", in));
                 }
-                if (!actual.equals(file.getValue())) return file.getKey() + " has SHA-256 " + actual + ", expected " + file.getValue();
+                if (!actual.equals(file.getValue()))
+                    return file.getKey() + " has SHA-256 " + actual + ", expected " + file.getValue();
             }
             return null;
         } catch (IOException e) {
@@ -159,7 +170,8 @@ public final class PrebuiltLibrary {
 
     /** The checksums this project pins for a package's files, or null when it pins none for it. */
     private static Map<String, String> pinned(Package pkg) throws IOException {
-        try (InputStream in = PrebuiltLibrary.class.getResourceAsStream(pkg.platform() + "-" + pkg.version() + ".sha256")) {
+        try (InputStream in =
+                PrebuiltLibrary.class.getResourceAsStream(pkg.platform() + "-" + pkg.version() + ".sha256")) {
             return in == null ? null : parseManifest(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         }
     }
@@ -179,15 +191,20 @@ public final class PrebuiltLibrary {
         try {
             Files.createDirectories(root);
             work = Files.createTempDirectory(root, ".fetch-");
-            log.info("Fetching llama.cpp v0.5.0 for {} ({}) with npm; once only, into {}", pkg.platform(), pkg.spec(), folder);
+            log.info(
+                    "Fetching llama.cpp v0.5.0 for {} ({}) with npm; once only, into {}",
+                    pkg.platform(),
+                    pkg.spec(),
+                    folder);
             Path archive = npmPack(pkg, work);
             String integrity;
             try (InputStream in = Files.newInputStream(archive)) {
                 integrity = "sha512-" + Base64.getEncoder().encodeToString(digest("SHA-512", in));
             }
             if (!integrity.equals(pkg.integrity())) {
-                throw new LlamaLibraryException("The package %s fetched by npm has integrity %s, but the registry published %s: refusing to use it"
-                        .formatted(pkg.spec(), integrity, pkg.integrity()));
+                throw new LlamaLibraryException(
+                        "The package %s fetched by npm has integrity %s, but the registry published %s: refusing to use it"
+                                .formatted(pkg.spec(), integrity, pkg.integrity()));
             }
             Path unpacked = Files.createDirectory(work.resolve("lib"));
             unpack(archive, "package/bins/" + pkg.platform() + "/", unpacked);
@@ -207,17 +224,29 @@ public final class PrebuiltLibrary {
 
     /** Runs {@code npm pack} into {@code into}; returns the archive. */
     private static Path npmPack(Package pkg, Path into) throws IOException {
-        boolean windows = System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("win");
-        List<String> command = List.of(windows ? "npm.cmd" : "npm", "pack", pkg.spec(), "--pack-destination", into.toString(),
-                "--silent", "--no-fund", "--no-audit", "--no-update-notifier");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).directory(into.toFile());
+        boolean windows =
+                System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("win");
+        List<String> command = List.of(
+                windows ? "npm.cmd" : "npm",
+                "pack",
+                pkg.spec(),
+                "--pack-destination",
+                into.toString(),
+                "--silent",
+                "--no-fund",
+                "--no-audit",
+                "--no-update-notifier");
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).directory(into.toFile());
         Process process;
         try {
             process = builder.start();
         } catch (IOException e) {
-            throw new LlamaLibraryException(("Parley fetches llama.cpp v0.5.0 with npm (npm pack %s), and no npm was found: install"
-                            + " Node.js with npm, or pass --llama-lib DIR (or PARLEY_LLAMA_LIB) with a llama.cpp v0.5.0 build.")
-                    .formatted(pkg.spec()), e);
+            throw new LlamaLibraryException(
+                    ("Parley fetches llama.cpp v0.5.0 with npm (npm pack %s), and no npm was found: install"
+                                    + " Node.js with npm, or pass --llama-lib DIR (or PARLEY_LLAMA_LIB) with a llama.cpp v0.5.0 build.")
+                            .formatted(pkg.spec()),
+                    e);
         }
         process.getOutputStream().close();
         String output;
@@ -235,14 +264,16 @@ public final class PrebuiltLibrary {
             throw new LlamaLibraryException("Interrupted while fetching " + pkg.spec(), e);
         }
         if (process.exitValue() != 0) {
-            throw new LlamaLibraryException(("Cannot fetch llama.cpp v0.5.0: npm pack %s failed (exit %d). Is this machine offline?"
-                            + " npm said: %s%nOnce fetched, it is cached; alternatively pass --llama-lib DIR (or PARLEY_LLAMA_LIB).")
-                    .formatted(pkg.spec(), process.exitValue(), output.isEmpty() ? "(nothing)" : output));
+            throw new LlamaLibraryException(
+                    ("Cannot fetch llama.cpp v0.5.0: npm pack %s failed (exit %d). Is this machine offline?"
+                                    + " npm said: %s%nOnce fetched, it is cached; alternatively pass --llama-lib DIR (or PARLEY_LLAMA_LIB).")
+                            .formatted(pkg.spec(), process.exitValue(), output.isEmpty() ? "(nothing)" : output));
         }
         try (Stream<Path> files = Files.list(into)) {
             return files.filter(f -> f.getFileName().toString().endsWith(".tgz"))
                     .findFirst()
-                    .orElseThrow(() -> new LlamaLibraryException("npm pack " + pkg.spec() + " left no archive; npm said: " + output));
+                    .orElseThrow(() -> new LlamaLibraryException(
+                            "npm pack " + pkg.spec() + " left no archive; npm said: " + output));
         }
     }
 
@@ -256,7 +287,10 @@ public final class PrebuiltLibrary {
                 if (!isCLibrary(name)) continue;
                 byte[] data = tar.readEntry();
                 Files.write(into.resolve(name), data);
-                manifest.append(HexFormat.of().formatHex(digest("SHA-256", data))).append("  ").append(name).append('\n');
+                manifest.append(HexFormat.of().formatHex(digest("SHA-256", data)))
+                        .append("  ")
+                        .append(name)
+                        .append('\n');
             }
         }
         if (manifest.isEmpty()) throw new LlamaLibraryException("The package holds no libraries under " + prefix);
@@ -267,7 +301,10 @@ public final class PrebuiltLibrary {
     static boolean isCLibrary(String name) {
         if (name.contains("/") || name.contains("..")) return false;
         boolean library = name.endsWith(".so") || name.endsWith(".dylib") || name.endsWith(".dll");
-        boolean ours = name.startsWith("libllama") || name.startsWith("libggml") || name.startsWith("llama") || name.startsWith("ggml");
+        boolean ours = name.startsWith("libllama")
+                || name.startsWith("libggml")
+                || name.startsWith("llama")
+                || name.startsWith("ggml");
         return library && ours && !name.contains("llama-common") && !name.contains("addon");
     }
 
@@ -292,7 +329,8 @@ public final class PrebuiltLibrary {
 
     private static void deleteTree(Path root) {
         try (Stream<Path> walk = Files.walk(root)) {
-            List<Path> paths = new ArrayList<>(walk.sorted(Comparator.reverseOrder()).toList());
+            List<Path> paths =
+                    new ArrayList<>(walk.sorted(Comparator.reverseOrder()).toList());
             for (Path path : paths) Files.deleteIfExists(path);
         } catch (IOException | UncheckedIOException e) {
             log.warn("Could not delete {}: {}", root, e.toString());

@@ -19,20 +19,26 @@ import java.lang.invoke.MethodHandle;
 public final class SamplerBindings {
     private SamplerBindings() {}
 
-    private static final MethodHandle CHAIN_INIT = function("llama_sampler_chain_init", of(ADDRESS, Structs.SAMPLER_CHAIN_PARAMS));
+    private static final MethodHandle CHAIN_INIT =
+            function("llama_sampler_chain_init", of(ADDRESS, Structs.SAMPLER_CHAIN_PARAMS));
     private static final MethodHandle CHAIN_ADD = function("llama_sampler_chain_add", ofVoid(ADDRESS, ADDRESS));
     private static final MethodHandle INIT_GREEDY = function("llama_sampler_init_greedy", of(ADDRESS));
     private static final MethodHandle INIT_DIST = function("llama_sampler_init_dist", of(ADDRESS, JAVA_INT));
     private static final MethodHandle INIT_TEMP = function("llama_sampler_init_temp", of(ADDRESS, JAVA_FLOAT));
     private static final MethodHandle INIT_TOP_K = function("llama_sampler_init_top_k", of(ADDRESS, JAVA_INT));
-    private static final MethodHandle INIT_TOP_P = function("llama_sampler_init_top_p", of(ADDRESS, JAVA_FLOAT, JAVA_LONG));
-    private static final MethodHandle INIT_MIN_P = function("llama_sampler_init_min_p", of(ADDRESS, JAVA_FLOAT, JAVA_LONG));
-    private static final MethodHandle INIT_PENALTIES = function("llama_sampler_init_penalties",
-            of(ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
-    private static final MethodHandle INIT_LOGIT_BIAS = function("llama_sampler_init_logit_bias", of(ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle SAMPLE = function("llama_sampler_sample", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    private static final MethodHandle INIT_TOP_P =
+            function("llama_sampler_init_top_p", of(ADDRESS, JAVA_FLOAT, JAVA_LONG));
+    private static final MethodHandle INIT_MIN_P =
+            function("llama_sampler_init_min_p", of(ADDRESS, JAVA_FLOAT, JAVA_LONG));
+    private static final MethodHandle INIT_PENALTIES = function(
+            "llama_sampler_init_penalties", of(ADDRESS, JAVA_INT, JAVA_INT, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT));
+    private static final MethodHandle INIT_LOGIT_BIAS =
+            function("llama_sampler_init_logit_bias", of(ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle SAMPLE =
+            function("llama_sampler_sample", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle FREE = function("llama_sampler_free", ofVoid(ADDRESS));
-    private static final MethodHandle INIT_GRAMMAR = function("llama_sampler_init_grammar", of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle INIT_GRAMMAR =
+            function("llama_sampler_init_grammar", of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
 
     public static MemorySegment chainInit(MemorySegment params) {
         try {

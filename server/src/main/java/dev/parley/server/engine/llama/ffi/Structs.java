@@ -86,14 +86,14 @@ public final class Structs {
             .withName("llama_context_params");
 
     public static final StructLayout BATCH = structLayout(
-            JAVA_INT.withName("n_tokens"),
-            paddingLayout(4),
-            ADDRESS.withName("token"),
-            ADDRESS.withName("embd"),
-            ADDRESS.withName("pos"),
-            ADDRESS.withName("n_seq_id"),
-            ADDRESS.withName("seq_id"),
-            ADDRESS.withName("logits"))
+                    JAVA_INT.withName("n_tokens"),
+                    paddingLayout(4),
+                    ADDRESS.withName("token"),
+                    ADDRESS.withName("embd"),
+                    ADDRESS.withName("pos"),
+                    ADDRESS.withName("n_seq_id"),
+                    ADDRESS.withName("seq_id"),
+                    ADDRESS.withName("logits"))
             .withName("llama_batch");
 
     public static final StructLayout SAMPLER_CHAIN_PARAMS =
@@ -114,8 +114,8 @@ public final class Structs {
                     paddingLayout(7))
             .withName("llama_token_data_array");
 
-    public static final StructLayout LOGIT_BIAS =
-            structLayout(JAVA_INT.withName("token"), JAVA_FLOAT.withName("bias")).withName("llama_logit_bias");
+    public static final StructLayout LOGIT_BIAS = structLayout(JAVA_INT.withName("token"), JAVA_FLOAT.withName("bias"))
+            .withName("llama_logit_bias");
 
     /** Byte offset of a named field, for the plain {@code get}/{@code set} accessors of MemorySegment. */
     public static long offset(StructLayout struct, String field) {

@@ -113,7 +113,9 @@ final class TarGz implements AutoCloseable {
         for (String record : records.split("\n")) {
             int space = record.indexOf(' ');
             int equals = record.indexOf('=');
-            if (space > 0 && equals > space && record.substring(space + 1, equals).equals(key)) {
+            if (space > 0
+                    && equals > space
+                    && record.substring(space + 1, equals).equals(key)) {
                 return record.substring(equals + 1);
             }
         }

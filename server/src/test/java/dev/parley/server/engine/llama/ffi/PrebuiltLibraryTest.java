@@ -23,15 +23,25 @@ class PrebuiltLibraryTest {
         Path folder = PrebuiltLibrary.ensure(LINUX_X64, cache);
 
         assertThat(folder).isEqualTo(cache.resolve("llama.cpp/linux-x64-3.22.1"));
-        assertThat(PrebuiltLibrary.listing(folder)).contains("libllama.v0.5.0.so", "libggml.v0.5.0.so", "libggml-base.so",
-                "libggml-cpu-x64.so", "SHA256SUMS").noneMatch(name -> name.contains("common") || name.contains("addon"));
+        assertThat(PrebuiltLibrary.listing(folder))
+                .contains(
+                        "libllama.v0.5.0.so",
+                        "libggml.v0.5.0.so",
+                        "libggml-base.so",
+                        "libggml-cpu-x64.so",
+                        "SHA256SUMS")
+                .noneMatch(name -> name.contains("common") || name.contains("addon"));
         assertThat(PrebuiltLibrary.verify(LINUX_X64, folder)).isNull();
         try (Stream<Path> left = Files.list(folder.getParent())) {
-            assertThat(left.map(path -> path.getFileName().toString())).containsExactly("linux-x64-3.22.1"); // no work folder left
+            assertThat(left.map(path -> path.getFileName().toString()))
+                    .containsExactly("linux-x64-3.22.1"); // no work folder left
         }
-        long modified = Files.getLastModifiedTime(folder.resolve("libllama.v0.5.0.so")).toMillis();
+        long modified =
+                Files.getLastModifiedTime(folder.resolve("libllama.v0.5.0.so")).toMillis();
         assertThat(PrebuiltLibrary.ensure(LINUX_X64, cache)).isEqualTo(folder);
-        assertThat(Files.getLastModifiedTime(folder.resolve("libllama.v0.5.0.so")).toMillis()).isEqualTo(modified);
+        assertThat(Files.getLastModifiedTime(folder.resolve("libllama.v0.5.0.so"))
+                        .toMillis())
+                .isEqualTo(modified);
     }
 
     @Test
@@ -48,7 +58,8 @@ class PrebuiltLibraryTest {
     void aPackageWhoseArchiveDoesNotMatchThePinnedIntegrityIsRefusedAndLeavesNothing() throws IOException {
         var forged = new PrebuiltLibrary.Package("linux-x64", "3.22.1", "sha512-" + "A".repeat(86) + "==");
         assertThatThrownBy(() -> PrebuiltLibrary.ensure(forged, cache))
-                .isInstanceOf(LlamaLibraryException.class).hasMessageContaining("refusing to use it");
+                .isInstanceOf(LlamaLibraryException.class)
+                .hasMessageContaining("refusing to use it");
         try (Stream<Path> left = Files.walk(cache)) {
             assertThat(left.filter(Files::isRegularFile).toList()).isEmpty();
         }

@@ -26,8 +26,15 @@ import org.junit.jupiter.api.io.TempDir;
  * checkout), and is skipped elsewhere, e.g. in a user's clone.
  */
 class StructLayoutTest {
-    private static final List<StructLayout> STRUCTS = List.of(Structs.MODEL_PARAMS, Structs.CONTEXT_PARAMS, Structs.BATCH,
-            Structs.SAMPLER_CHAIN_PARAMS, Structs.CHAT_MESSAGE, Structs.TOKEN_DATA, Structs.TOKEN_DATA_ARRAY, Structs.LOGIT_BIAS);
+    private static final List<StructLayout> STRUCTS = List.of(
+            Structs.MODEL_PARAMS,
+            Structs.CONTEXT_PARAMS,
+            Structs.BATCH,
+            Structs.SAMPLER_CHAIN_PARAMS,
+            Structs.CHAT_MESSAGE,
+            Structs.TOKEN_DATA,
+            Structs.TOKEN_DATA_ARRAY,
+            Structs.LOGIT_BIAS);
 
     @Test
     void layoutsHaveTheSizesOfTheReleaseStructs() {
@@ -48,20 +55,35 @@ class StructLayoutTest {
         assumeTrue(onPath("gcc"), "gcc not found; development check skipped");
 
         Map<String, Long> expected = new LinkedHashMap<>();
-        StringBuilder program = new StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include \"llama.h\"\nint main(void) {\n");
+        StringBuilder program =
+                new StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include \"llama.h\"\nint main(void) {\n");
         for (StructLayout struct : STRUCTS) {
             String type = struct.name().orElseThrow();
             String ref = "struct " + type;
-            program.append("  printf(\"%s size %zu\\n\", \"").append(type).append("\", sizeof(").append(ref).append("));\n");
+            program.append("  printf(\"%s size %zu\\n\", \"")
+                    .append(type)
+                    .append("\", sizeof(")
+                    .append(ref)
+                    .append("));\n");
             expected.put(type + " size", struct.byteSize());
             for (MemoryLayout member : struct.memberLayouts()) {
                 if (member instanceof PaddingLayout) {
                     continue;
                 }
                 String field = member.name().orElseThrow();
-                program.append("  printf(\"%s.%s %zu %zu\\n\", \"").append(type).append("\", \"").append(field)
-                        .append("\", offsetof(").append(ref).append(", ").append(field)
-                        .append("), sizeof(((").append(ref).append(" *) 0)->").append(field).append("));\n");
+                program.append("  printf(\"%s.%s %zu %zu\\n\", \"")
+                        .append(type)
+                        .append("\", \"")
+                        .append(field)
+                        .append("\", offsetof(")
+                        .append(ref)
+                        .append(", ")
+                        .append(field)
+                        .append("), sizeof(((")
+                        .append(ref)
+                        .append(" *) 0)->")
+                        .append(field)
+                        .append("));\n");
                 expected.put(type + "." + field, Structs.offset(struct, field) * 1000 + member.byteSize());
             }
         }
@@ -73,8 +95,16 @@ class StructLayoutTest {
             Files.writeString(dir.resolve("ggml-alloc.h"), "/* empty stand-in */\n");
         }
         Path binary = dir.resolve("layouts");
-        run(List.of("gcc", "-std=c11", "-I", dir.toString(), "-I", headers.get().toString(),
-                "-o", binary.toString(), source.toString()));
+        run(List.of(
+                "gcc",
+                "-std=c11",
+                "-I",
+                dir.toString(),
+                "-I",
+                headers.get().toString(),
+                "-o",
+                binary.toString(),
+                source.toString()));
 
         Map<String, Long> actual = new LinkedHashMap<>();
         for (String line : run(List.of(binary.toString())).split("\n")) {
