@@ -308,17 +308,7 @@ class WrittenModelServerTest {
 
     @Test
     void aFullWaitQueueAnswers503AndTheQueuedRequestIsServedOnceTheSlotFrees() throws Exception {
-        Path model = GgufWriter.llama()
-                .dim(256)
-                .layers(4)
-                .heads(4)
-                .kvHeads(2)
-                .ffnDim(512)
-                .vocabSize(600)
-                .contextLength(4096)
-                .type(TensorType.Q8_0)
-                .seed(6)
-                .write(dir.resolve("slow.gguf"));
+        Path model = SlowModel.write(dir);
         try (var single = ParleyServer.start(
                         LlamaEngine.open(LlamaEngineOptions.of(model)
                                 .withModelId("tiny")

@@ -5,9 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import dev.parley.server.ParleyServer;
+import dev.parley.server.SlowModel;
 import dev.parley.server.demo.DemoModel;
-import dev.parley.testkit.GgufWriter;
-import dev.parley.testkit.TensorType;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -284,17 +283,7 @@ class ServingTest {
     void aClientThatLeavesBeforeItsJsonAnswerCancelsTheGenerationAndFreesTheSlot(@TempDir Path dir) throws Exception {
         // A model slow enough per token that 4000 of them take seconds, while noticing a closed socket takes a
         // fraction of one: the counts below are far apart, not a race.
-        Path model = GgufWriter.llama()
-                .dim(256)
-                .layers(4)
-                .heads(4)
-                .kvHeads(2)
-                .ffnDim(512)
-                .vocabSize(600)
-                .contextLength(4096)
-                .type(TensorType.Q8_0)
-                .seed(6)
-                .write(dir.resolve("slow.gguf"));
+        Path model = SlowModel.write(dir);
         var slow = LlamaEngine.open(
                 LlamaEngineOptions.of(model).withModelId("slow").withParallel(1).withContextPerSequence(4096));
         try (var other = ParleyServer.start(slow, "127.0.0.1", 0)) {
