@@ -5,6 +5,7 @@ import dev.parley.testkit.TensorType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The model the serving benchmarks run: a GGUF of the caller's, or a random-weight model of a 135M-parameter
@@ -13,6 +14,25 @@ import java.nio.file.Path;
  * nonsense and rarely ends a stream early.
  */
 final class BenchModel {
+    /** Sixteen prompts, one per stream; the same texts go to every server and, tokenized, to the library. */
+    static final List<String> PROMPTS = List.of(
+            "Once upon a time",
+            "The little dog",
+            "Lily went to the park",
+            "Tom had a red ball",
+            "The sun was hot",
+            "A bird sang",
+            "Mom made a cake",
+            "The cat sat",
+            "A boy found a stick",
+            "The rain fell on the roof",
+            "Ben and Sue played",
+            "The old tree was tall",
+            "A fish swam in the pond",
+            "Sam lost his hat",
+            "The moon came out",
+            "Anna liked to draw");
+
     private BenchModel() {}
 
     /** The file after {@code --model} in {@code args}, or a 135M-shape model written to a temporary file deleted on exit. */

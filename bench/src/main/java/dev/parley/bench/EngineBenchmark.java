@@ -52,24 +52,6 @@ import java.util.Map;
  * </pre>
  */
 public final class EngineBenchmark {
-    /** Sixteen prompts, one per stream; the same texts go to every server and, tokenized, to the library. */
-    private static final List<String> PROMPTS = List.of(
-            "Once upon a time",
-            "The little dog",
-            "Lily went to the park",
-            "Tom had a red ball",
-            "The sun was hot",
-            "A bird sang",
-            "Mom made a cake",
-            "The cat sat",
-            "A boy found a stick",
-            "The rain fell on the roof",
-            "Ben and Sue played",
-            "The old tree was tall",
-            "A fish swam in the pond",
-            "Sam lost his hat",
-            "The moon came out",
-            "Anna liked to draw");
 
     private static final int TTFT_TOKENS = 2;
     private static final int WARM_UP_TOKENS = 8;
@@ -299,7 +281,7 @@ public final class EngineBenchmark {
 
     /** Part 2: TTFT on the idle servers beside the library's prefill + first token, interleaved run by run. */
     private void timeToFirstToken() throws Exception {
-        String prompt = PROMPTS.getFirst();
+        String prompt = BenchModel.PROMPTS.getFirst();
         int[] tokens = promptTokens(prompt);
         System.out.printf(
                 "%nTime to first token, prompt \"%s\" (%d tokens), max_tokens %d, %d runs after 5 warm-up runs;"
@@ -427,7 +409,7 @@ public final class EngineBenchmark {
     /** One prompt per stream, the list repeated past its sixteen. */
     private static List<String> prompts(int streams) {
         List<String> prompts = new ArrayList<>(streams);
-        for (int i = 0; i < streams; i++) prompts.add(PROMPTS.get(i % PROMPTS.size()));
+        for (int i = 0; i < streams; i++) prompts.add(BenchModel.PROMPTS.get(i % BenchModel.PROMPTS.size()));
         return prompts;
     }
 

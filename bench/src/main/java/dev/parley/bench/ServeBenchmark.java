@@ -39,16 +39,6 @@ import java.util.concurrent.Future;
  * </pre>
  */
 public final class ServeBenchmark {
-    private static final List<String> PROMPTS = List.of(
-            "Once upon a time",
-            "The little dog",
-            "Lily went to the park",
-            "Tom had a red ball",
-            "The sun was hot",
-            "A bird sang",
-            "Mom made a cake",
-            "The cat sat");
-
     private final HttpClient http = HttpClient.newHttpClient();
     private final String base;
     private final int tokens;
@@ -77,10 +67,10 @@ public final class ServeBenchmark {
                 (System.nanoTime() - opened) / 1e9);
         try (ParleyServer server = ParleyServer.start(engine, "127.0.0.1", 0)) {
             var bench = new ServeBenchmark("http://127.0.0.1:" + server.port(), tokens);
-            bench.stream(PROMPTS.getFirst()); // warm-up: JIT, HTTP connection
+            bench.stream(BenchModel.PROMPTS.getFirst()); // warm-up: JIT, HTTP connection
             System.out.printf("%n%-8s %16s %16s %8s%n", "streams", "concurrent tok/s", "one-by-one tok/s", "ratio");
             for (int streams : new int[] {1, 4, 8}) {
-                List<String> prompts = PROMPTS.subList(0, streams);
+                List<String> prompts = BenchModel.PROMPTS.subList(0, streams);
                 double sequential = bench.sequential(prompts);
                 double concurrent = bench.concurrent(prompts);
                 System.out.printf(
@@ -127,7 +117,7 @@ public final class ServeBenchmark {
 
     /** Median time of a max_tokens=1 request through HTTP minus the same straight through the engine. */
     private void overhead(Engine engine, int runs) throws Exception {
-        String body = request(PROMPTS.getFirst(), 1, "");
+        String body = request(BenchModel.PROMPTS.getFirst(), 1, "");
         ChatCompletionRequest direct = RequestReader.chat(body.getBytes(StandardCharsets.UTF_8));
         long[] viaHttp = new long[runs];
         long[] viaEngine = new long[runs];

@@ -58,8 +58,7 @@ public final class LlamaEngine implements Engine {
                     "threads must be 0 (one per physical core) or more, got " + options.threads());
         if (options.queue() < 1) throw new IllegalArgumentException("queue must be at least 1, got " + options.queue());
         if (options.contextPerSequence() < 0) throw new IllegalArgumentException("context must not be negative");
-        if (options.gpuLayers() < ModelOptions.ALL_LAYERS)
-            throw new IllegalArgumentException("gpu layers must be -1 (all) or more, got " + options.gpuLayers());
+        // gpuLayers is checked by LlamaModel.open, where it meets native code.
         LlamaModel model =
                 LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));
         try {

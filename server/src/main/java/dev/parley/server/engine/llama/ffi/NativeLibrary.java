@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -41,7 +42,7 @@ public final class NativeLibrary {
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static Path configuredFolder; // guarded by the class
-    private static String configuredVariant; // guarded by the class
+    private static String configuredVariant = ""; // guarded by the class
     private static volatile Loaded loaded;
     private static RuntimeException failure; // guarded by the class
 
@@ -86,12 +87,11 @@ public final class NativeLibrary {
         Path normalised = folder == null ? null : folder.toAbsolutePath().normalize();
         String variantName = variant == null ? "" : variant.strip().toLowerCase(Locale.ROOT);
         if (loaded != null) {
-            boolean same = normalised == null
-                    ? variantName.equals(configuredVariant == null ? "" : configuredVariant)
-                    : normalised.equals(loaded.folder());
-            if (!same)
+            // Asking again for what was loaded is fine; asking for another build is not.
+            if (!Objects.equals(normalised, configuredFolder) || !variantName.equals(configuredVariant)) {
                 throw new IllegalStateException(
                         "llama.cpp is loaded already, from " + loaded.folder() + "; one JVM serves one build of it");
+            }
             return;
         }
         configuredFolder = normalised;
@@ -152,7 +152,7 @@ public final class NativeLibrary {
             folder = Path.of(env).toAbsolutePath().normalize();
             origin = "PARLEY_LLAMA_LIB";
         } else {
-            String variant = configuredVariant != null && !configuredVariant.isEmpty()
+            String variant = !configuredVariant.isEmpty()
                     ? configuredVariant
                     : Optional.ofNullable(System.getenv("PARLEY_LLAMA_VARIANT"))
                             .orElse("")
@@ -251,11 +251,8 @@ public final class NativeLibrary {
 
     private static String callString(SymbolLookup lookup, String name) {
         try {
-            MemorySegment text = (MemorySegment)
-                    downcall(lookup, name, FunctionDescriptor.of(ADDRESS)).invokeExact();
-            return text.equals(MemorySegment.NULL)
-                    ? ""
-                    : text.reinterpret(Long.MAX_VALUE).getString(0);
+            return string((MemorySegment)
+                    downcall(lookup, name, FunctionDescriptor.of(ADDRESS)).invokeExact());
         } catch (Throwable e) {
             throw Bindings.rethrow(e);
         }

@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -210,10 +208,8 @@ public final class PrebuiltLibrary {
             unpack(archive, "package/bins/" + pkg.platform() + "/", unpacked);
             try {
                 Files.move(unpacked, folder, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
-                if (!Files.isDirectory(folder)) throw e; // else another process finished first: use its copy
             } catch (IOException e) {
-                if (!Files.isDirectory(folder)) throw e; // a non-empty target: another process finished first
+                if (!Files.isDirectory(folder)) throw e; // else another process finished first: use its copy
             }
         } catch (IOException e) {
             throw new LlamaLibraryException("Cannot store the llama.cpp library under " + root + ": " + e, e);
@@ -329,9 +325,7 @@ public final class PrebuiltLibrary {
 
     private static void deleteTree(Path root) {
         try (Stream<Path> walk = Files.walk(root)) {
-            List<Path> paths =
-                    new ArrayList<>(walk.sorted(Comparator.reverseOrder()).toList());
-            for (Path path : paths) Files.deleteIfExists(path);
+            for (Path path : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(path);
         } catch (IOException | UncheckedIOException e) {
             log.warn("Could not delete {}: {}", root, e.toString());
         }
