@@ -43,9 +43,9 @@ class ArchitecturesServerTest {
             + "{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}";
 
     /**
-     * Each architecture with its tokenizer and, as llama.cpp's own tokenizer gives them (v0.5.0; b4916 agrees
-     * where it loads the model), the ids of "Hello world" as a prompt (with the BOS the model adds, if any)
-     * and of one user turn "Hello" rendered with the model's chat template.
+     * Each architecture with its tokenizer and, as llama.cpp's own tokenizer gives them (v0.5.0), the ids of
+     * "Hello world" as a prompt (with the BOS the model adds, if any) and of one user turn "Hello" rendered with
+     * the model's chat template as Hugging Face renders it.
      */
     enum Architecture {
         /**
@@ -64,13 +64,17 @@ class ArchitecturesServerTest {
                 new int[] {128000, 128006, 882, 128007, 271, 9906, 128009, 128006, 78191, 128007, 271}),
         /**
          * Qwen 3: per-head query and key norms, heads of 32 for a width of 64; Qwen 2's vocabulary (no BOS) and
-         * its ChatML template. {@code <|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n}
+         * its Jinja template, which adds a system turn when there is none. {@code <|im_start|>system\nYou are a
+         * helpful assistant<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n}
          */
         QWEN3(
                 "ggml-vocab-qwen2.gguf",
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32),
                 new int[] {9707, 1879},
-                new int[] {151644, 872, 198, 9707, 151645, 198, 151644, 77091, 198}),
+                new int[] {
+                    151644, 8948, 198, 2610, 525, 264, 10950, 17847, 151645, 198, 151644, 872, 198, 9707, 151645, 198,
+                    151644, 77091, 198
+                }),
         /**
          * Gemma 3: post-norms, GELU, a 16-token sliding window on every other layer; Llama 2's SentencePiece
          * vocabulary stands in for Gemma's, so the turn markers are plain text.

@@ -24,6 +24,7 @@ import dev.parley.api.Tool;
 import dev.parley.api.ToolCall;
 import dev.parley.api.ToolChoice;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -77,6 +78,34 @@ public final class RequestCheck {
         responseFormat(request.responseFormat());
         tools(request.tools(), request.toolChoice());
         functions(request.functions());
+        toolResults(request.messages());
+        if (request.responseFormat() != null
+                && "json_object".equals(request.responseFormat().type())
+                && request.messages().stream()
+                        .noneMatch(m -> m.text().toLowerCase(Locale.ROOT).contains("json"))) {
+            throw invalid(
+                    "messages",
+                    "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.");
+        }
+    }
+
+    /** Each {@code tool} message answers a call of an earlier assistant message, with only tool results between. */
+    private static void toolResults(List<ChatMessage> messages) {
+        boolean answering = false;
+        for (int i = 0; i < messages.size(); i++) {
+            ChatMessage message = messages.get(i);
+            if (message.role().equals(ChatMessage.TOOL)) {
+                if (!answering) {
+                    throw invalid(
+                            "messages.[%d].role".formatted(i),
+                            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.");
+                }
+            } else {
+                answering = message.role().equals(ChatMessage.ASSISTANT)
+                        && message.toolCalls() != null
+                        && !message.toolCalls().isEmpty();
+            }
+        }
     }
 
     public static void completion(CompletionRequest request) {
@@ -259,16 +288,16 @@ public final class RequestCheck {
                 function(at + ".function", tool.function());
             }
         }
+        if (choice != null && (tools == null || tools.isEmpty())) {
+            throw invalid(
+                    "tool_choice",
+                    "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
+        }
         switch (choice) {
             case null -> {}
             case ToolChoice.Mode(var mode) -> oneOf("tool_choice", mode, TOOL_CHOICE_MODES);
             case ToolChoice.Function(var name) -> {
                 required("tool_choice.function.name", name);
-                if (tools == null || tools.isEmpty()) {
-                    throw invalid(
-                            "tool_choice",
-                            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.");
-                }
                 if (tools.stream()
                         .noneMatch(tool -> Objects.equals(tool.function().name(), name))) {
                     throw invalid(

@@ -78,6 +78,10 @@ class RequestReaderTest {
         {"model":"m",MSG,"tool_choice":"sometimes"}                           | tool_choice              | invalid_value
         {"model":"m",MSG,"tool_choice":{"type":"function","function":{"name":"f"}}} | tool_choice        | invalid_value
         {"model":"m",MSG,"stream":"yes"}                                      | stream                   | invalid_type
+        {"model":"m",MSG,"tool_choice":"required"}                            | tool_choice              | invalid_value
+        {"model":"m",MSG,"response_format":{"type":"json_object"}}            | messages                 | invalid_value
+        {"model":"m","messages":[{"role":"tool","tool_call_id":"c","content":"4"}]} | messages.[0].role  | invalid_value
+        {"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y"},{"role":"tool","tool_call_id":"c","content":"4"}]} | messages.[2].role | invalid_value
         """)
     void rejectsEachBadChatRequestNamingItsParam(String body, String param, String code) {
         ApiError error = chatError(body.replace("MSG", HELLO));

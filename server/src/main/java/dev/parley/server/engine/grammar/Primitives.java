@@ -21,6 +21,9 @@ final class Primitives {
      */
     static final String SPACE = "space";
 
+    /** Whitespace in compact JSON, as tool-call arguments are written: nothing or one space. */
+    static final String COMPACT_SPACE = "| \" \"";
+
     private record Rule(String body, List<String> uses) {}
 
     private static final String HEX = "[0-9a-fA-F]";
@@ -101,7 +104,7 @@ final class Primitives {
             throw new IllegalArgumentException("no fixed rule " + name);
         }
         if (!rules.has(name)) {
-            rules.fixed(name, rule.body());
+            rules.fixed(name, name.equals(SPACE) && rules.compact() ? COMPACT_SPACE : rule.body());
             rule.uses().forEach(used -> use(rules, used));
         }
         return name;

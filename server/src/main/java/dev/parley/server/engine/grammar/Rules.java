@@ -12,7 +12,21 @@ import java.util.Map;
 final class Rules {
     private final Map<String, String> bodies = new LinkedHashMap<>(); // name → body; null while reserved
     private final Map<String, String> namesByBody = new HashMap<>();
+    private final boolean compact;
     private long chars;
+
+    Rules() {
+        this(false);
+    }
+
+    /** @param compact whitespace between JSON tokens is at most one space, no line breaks */
+    Rules(boolean compact) {
+        this.compact = compact;
+    }
+
+    boolean compact() {
+        return compact;
+    }
 
     /** Adds {@code name ::= body} under a fresh name derived from {@code hint}, or returns the rule that has that body. */
     String add(String hint, String body) {

@@ -24,12 +24,18 @@ final class SchemaConverter {
     private static final int MAX_ACTIVE = 256;
 
     final JsonNode root;
-    final Rules rules = new Rules();
+    final Rules rules;
     private final Map<String, String> refRules = new HashMap<>(); // target pointer → rule name
     private int active; // nested visits, $ref targets included
 
     SchemaConverter(JsonNode root) {
+        this(root, new Rules());
+    }
+
+    /** A converter adding its rules to {@code rules}, which other converters may share. */
+    SchemaConverter(JsonNode root, Rules rules) {
         this.root = root;
+        this.rules = rules;
     }
 
     /** The grammar whose {@code root} rule spells the values {@code root} accepts. */
@@ -38,6 +44,14 @@ final class SchemaConverter {
         refRules.put("", name);
         rules.define(name, visit(root, Pointer.ROOT, name, Set.of("")));
         return rules.render();
+    }
+
+    /** Adds the rules for the schema's values to the shared rules; returns the name of the rule that spells them. */
+    String convertInto(String hint) {
+        String name = rules.reserve(hint);
+        refRules.put("", name);
+        rules.define(name, visit(root, Pointer.ROOT, name, Set.of("")));
+        return name;
     }
 
     /** A rule name for {@code schema}'s values: a fixed rule's own name, or a new rule named after {@code hint}. */

@@ -22,13 +22,16 @@ public final class Detokenizer {
             .onUnmappableCharacter(CodingErrorAction.REPLACE);
     private ByteBuffer pending = ByteBuffer.allocate(16); // write mode: bytes not yet decoded
 
-    Detokenizer(LlamaModel model) {
+    private final boolean special;
+
+    Detokenizer(LlamaModel model, boolean special) {
         this.model = model;
+        this.special = special;
     }
 
     /** Adds a token; returns the text it completes, possibly empty. */
     public String append(int token) {
-        byte[] bytes = model.tokenBytes(token);
+        byte[] bytes = model.tokenBytes(token, special);
         if (pending.remaining() < bytes.length) {
             ByteBuffer larger = ByteBuffer.allocate(pending.position() + bytes.length + 16);
             pending.flip();

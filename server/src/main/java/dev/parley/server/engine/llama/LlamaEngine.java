@@ -1,16 +1,23 @@
 package dev.parley.server.engine.llama;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Prompt;
+import dev.parley.api.ResponseFormat;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
+import dev.parley.server.engine.grammar.JsonGrammar;
+import dev.parley.server.engine.grammar.SchemaException;
 import dev.parley.server.engine.llama.ffi.NativeLibrary;
+import dev.parley.server.engine.tools.ChatTools;
+import dev.parley.server.engine.tools.ToolSyntax;
 import dev.parley.server.http.HttpApi;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -106,7 +113,16 @@ public final class LlamaEngine implements Engine {
         requireModel(request.model());
         requireRoom(request.choices(), "n", "choices");
         String capParam = request.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
-        int[] prompt = fitting(tokenizer.chat(request.messages(), card.contextLength()), "messages");
+        var tools = ChatTools.of(request);
+        OutputRules rules = outputRules(request, tools);
+        List<ChatMessage> messages = request.messages();
+        JsonNode toolsForTemplate = null;
+        if (!tools.definitions().isEmpty()) {
+            if (tokenizer.hasTemplate()
+                    && ToolSyntax.rendersTools(model.chatTemplate().orElse(null))) toolsForTemplate = tools.json();
+            else messages = tools.inSystemMessage(messages, rules.tools() != null && !rules.toolsRequired());
+        }
+        int[] prompt = fitting(tokenizer.chat(messages, toolsForTemplate, card.contextLength()), "messages");
         int maxTokens = fit(prompt.length, request.outputLimit(), "messages", capParam);
         var sampling = sampling(
                 request.temperature(),
@@ -129,9 +145,54 @@ public final class LlamaEngine implements Engine {
                     top,
                     request.stop(),
                     "",
-                    sequences.isEmpty() ? null : sequences.getFirst()));
+                    sequences.isEmpty() ? null : sequences.getFirst(),
+                    rules));
         }
         return prepared(generation, sequences, false);
+    }
+
+    /**
+     * The grammar and tool syntax of a chat answer: calls in the model's own tool syntax when tools may be
+     * called (from the first token when a call is required, from the model's first call otherwise), else JSON
+     * when {@code response_format} asks for it, else nothing.
+     */
+    private OutputRules outputRules(ChatCompletionRequest request, ChatTools tools) {
+        if (tools.calling()) {
+            ToolSyntax syntax =
+                    tokenizer.hasTemplate() ? ToolSyntax.of(model.chatTemplate().orElse(null)) : ToolSyntax.GENERIC;
+            boolean lazy = !tools.required() && syntax.trigger() != null;
+            String now = lazy
+                    ? null
+                    : checked(syntax.grammar(
+                            tools.callable(), tools.params(), tools.parallel(), !tools.required(), false));
+            String later = lazy
+                    ? checked(syntax.grammar(tools.callable(), tools.params(), tools.parallel(), false, true))
+                    : null;
+            return new OutputRules(now, later, syntax, tools.required());
+        }
+        ResponseFormat format = request.responseFormat();
+        if (format == null || format.type().equals("text")) return OutputRules.NONE;
+        if (format.type().equals("json_object")) return OutputRules.grammar(checked(JsonGrammar.anyObject()));
+        JsonNode schema = format.jsonSchema().get("schema");
+        if (schema == null || schema.isNull()) return OutputRules.grammar(checked(JsonGrammar.anyObject()));
+        try {
+            return OutputRules.grammar(checked(JsonGrammar.fromSchema(schema)));
+        } catch (SchemaException e) {
+            throw InvalidRequestException.of(
+                    "response_format",
+                    "invalid_value",
+                    "Invalid schema for response_format '%s': %s"
+                            .formatted(format.jsonSchema().path("name").asText(), e.getMessage()));
+        }
+    }
+
+    /** The grammar's text, once llama.cpp's parser has accepted it for this model (before any sequence runs). */
+    private String checked(JsonGrammar grammar) {
+        if (!model.checkGrammar(grammar.gbnf(), JsonGrammar.ROOT)) {
+            throw InvalidRequestException.of(
+                    null, "invalid_value", "The requested output format gives a grammar the model cannot sample with.");
+        }
+        return grammar.gbnf();
     }
 
     @Override
@@ -180,7 +241,8 @@ public final class LlamaEngine implements Engine {
                         top,
                         request.stop(),
                         echo,
-                        leader);
+                        leader,
+                        OutputRules.NONE);
                 if (leader == null) leader = sequence;
                 sequences.add(sequence);
             }

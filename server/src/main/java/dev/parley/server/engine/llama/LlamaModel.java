@@ -223,14 +223,19 @@ public final class LlamaModel implements AutoCloseable {
      * across tokens, so these are bytes, not text: {@link #detokenizer()} joins them safely.
      */
     public byte[] tokenBytes(int token) {
+        return tokenBytes(token, false);
+    }
+
+    /** As {@link #tokenBytes(int)}; with {@code special}, control tokens give their text ({@code [TOOL_CALLS]}). */
+    public byte[] tokenBytes(int token, boolean special) {
         Checks.token(token, vocabSize);
         return read(() -> {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment buf = arena.allocate(64);
-                int length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, false);
+                int length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, special);
                 if (length < 0) {
                     buf = arena.allocate(-length);
-                    length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, false);
+                    length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, special);
                 }
                 if (length < 0) {
                     throw new LlamaException("llama_token_to_piece failed with " + length);
@@ -242,7 +247,24 @@ public final class LlamaModel implements AutoCloseable {
 
     /** A new streaming detokenizer over this model's vocabulary, for one generation. */
     public Detokenizer detokenizer() {
-        return new Detokenizer(this);
+        return new Detokenizer(this, false);
+    }
+
+    /** As {@link #detokenizer()}; with {@code special}, control tokens give their text. */
+    Detokenizer detokenizer(boolean special) {
+        return new Detokenizer(this, special);
+    }
+
+    /**
+     * Tokens whose pieces spell exactly {@code text}, for feeding text to a grammar; when the tokenizer
+     * cannot spell it alone (a SentencePiece vocabulary puts a space before the first word): null.
+     */
+    int[] textTokens(String text) {
+        if (text.isEmpty()) return new int[0];
+        int[] tokens = tokenize(text, false, false);
+        var spelled = new java.io.ByteArrayOutputStream();
+        for (int token : tokens) spelled.writeBytes(tokenBytes(token));
+        return java.util.Arrays.equals(spelled.toByteArray(), text.getBytes(UTF_8)) ? tokens : null;
     }
 
     /**
@@ -281,6 +303,18 @@ public final class LlamaModel implements AutoCloseable {
     public Sampler newSampler(SamplingOptions options) {
         Checks.notNull(options, "options").check(vocabSize);
         return adopt(() -> Sampler.create(this, options));
+    }
+
+    /**
+     * A grammar sampler for this model's vocabulary, for one choice; closed by its caller, or at the latest with
+     * the model.
+     *
+     * @throws LlamaException when llama.cpp does not accept the grammar
+     */
+    Grammar newGrammar(String gbnf, String root) {
+        Checks.notNull(gbnf, "gbnf");
+        Checks.notNull(root, "root");
+        return adopt(() -> Grammar.create(this, vocab, gbnf, root));
     }
 
     /**

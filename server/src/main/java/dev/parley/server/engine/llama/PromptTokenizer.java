@@ -1,16 +1,30 @@
 package dev.parley.server.engine.llama;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.ChatMessage;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.api.ToolCall;
+import dev.parley.server.engine.template.ChatTemplate;
+import dev.parley.server.engine.template.TemplateException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns requests into prompt token ids so that what a client wrote is always read as text: only the chat
@@ -30,6 +44,9 @@ import java.util.stream.IntStream;
  * <p>Thread-safe.
  */
 final class PromptTokenizer {
+    private static final Logger LOG = LoggerFactory.getLogger(PromptTokenizer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     /** Markup pieces whose partition is remembered; a template yields a handful (one or two per role). */
     private static final int MARKUP_CACHE = 256;
 
@@ -45,6 +62,9 @@ final class PromptTokenizer {
     private final int[] trailing;
     private final int bytesPerToken;
     private final Map<String, List<Fragment>> markup = new ConcurrentHashMap<>();
+    private final ChatTemplate template;
+    private final String bosText;
+    private final String eosText;
 
     PromptTokenizer(LlamaModel model) {
         this.model = model;
@@ -54,6 +74,33 @@ final class PromptTokenizer {
         this.leading = Arrays.copyOfRange(special, 0, split);
         this.trailing = Arrays.copyOfRange(special, split, special.length);
         this.bytesPerToken = bytesPerToken(model);
+        this.template = compile(model);
+        this.bosText = tokenText(model, model.bosToken());
+        this.eosText = tokenText(model, model.eosToken());
+    }
+
+    /** The model's own chat template, or null when it has none or it does not compile (then llama.cpp's). */
+    private static ChatTemplate compile(LlamaModel model) {
+        String source = model.chatTemplate().orElse(null);
+        // A name such as "chatml" picks one of llama.cpp's built-in templates; Jinja has tags.
+        if (source == null || !source.contains("{%") && !source.contains("{{")) return null;
+        try {
+            return ChatTemplate.compile(source);
+        } catch (TemplateException e) {
+            LOG.warn(
+                    "The model's chat template does not compile ({}); using llama.cpp's built-in templates",
+                    e.getMessage());
+            return null;
+        }
+    }
+
+    private static String tokenText(LlamaModel model, java.util.OptionalInt token) {
+        return token.isPresent() ? new String(model.tokenBytes(token.getAsInt(), true), StandardCharsets.UTF_8) : "";
+    }
+
+    /** Whether the model's own (Jinja) chat template renders chats; false when llama.cpp's built-in ones do. */
+    boolean hasTemplate() {
+        return template != null;
     }
 
     /** A prompt's token ids, or, when it cannot fit in {@code limit} tokens, a lower bound of its length. */
@@ -63,9 +110,14 @@ final class PromptTokenizer {
         record AtLeast(long tokens) implements Tokens {}
     }
 
-    /** The chat prompt of {@code messages} ending with the opening of the assistant's turn. */
-    Tokens chat(List<ChatMessage> messages, int limit) {
-        return tokenize(fragments(messages), limit);
+    /**
+     * The chat prompt of {@code messages} ending with the opening of the assistant's turn, with the definitions of
+     * {@code tools} (OpenAI's {@code tools} array; null or empty for none) where the template puts them.
+     *
+     * @throws InvalidRequestException when the model's chat template refuses the conversation
+     */
+    Tokens chat(List<ChatMessage> messages, JsonNode tools, int limit) {
+        return tokenize(fragments(messages, tools), limit);
     }
 
     /** A legacy prompt: all of it is text, with the model's BOS/EOS added as its vocabulary asks. */
@@ -130,15 +182,31 @@ final class PromptTokenizer {
     }
 
     /** The rendered chat as markup (partitioned) and content (text), in order. */
-    private List<Fragment> fragments(List<ChatMessage> messages) {
+    private List<Fragment> fragments(List<ChatMessage> messages, JsonNode tools) {
         String nonce = Long.toHexString(ThreadLocalRandom.current().nextLong());
-        List<ChatTurn> turns = new ArrayList<>(messages.size());
-        for (int i = 0; i < messages.size(); i++) {
-            // The role is always the message's role: a name never stands for it (a user named
-            // "system" must not get a system turn). The template is given no name at all.
-            turns.add(new ChatTurn(messages.get(i).role(), PAD + sentinel(nonce, i) + PAD));
+        String rendered;
+        if (template == null) {
+            List<ChatTurn> turns = new ArrayList<>(messages.size());
+            for (int i = 0; i < messages.size(); i++) {
+                // The role is always the message's role: a name never stands for it (a user named
+                // "system" must not get a system turn). The template is given no name at all.
+                turns.add(new ChatTurn(messages.get(i).role(), PAD + sentinel(nonce, i) + PAD));
+            }
+            rendered = model.applyChatTemplate(turns, true);
+        } else {
+            Set<Integer> plain = new HashSet<>();
+            rendered = render(messages, tools, nonce, plain);
+            String check = rendered;
+            for (int i = 0; i < messages.size(); i++) {
+                if (messages.get(i).content() != null && !check.contains(sentinel(nonce, i))) plain.add(i);
+            }
+            // A template that transforms content (tojson of a tool result) cannot keep the stand-in intact: those
+            // messages are rendered as they are, and their text read as the template's own.
+            if (!plain.isEmpty()) rendered = render(messages, tools, nonce, plain);
+            // The BOS comes from the vocabulary, once, whether or not the template writes it (as llama-server does).
+            if (leading.length > 0 && !bosText.isEmpty() && rendered.startsWith(bosText))
+                rendered = rendered.substring(bosText.length());
         }
-        String rendered = model.applyChatTemplate(turns, true);
         Matcher matcher = Pattern.compile(PAD + "?\u0001" + nonce + ":(\\d+)\u0002" + PAD + "?")
                 .matcher(rendered);
         List<Fragment> fragments = new ArrayList<>();
@@ -153,6 +221,69 @@ final class PromptTokenizer {
         }
         fragments.addAll(partition(rendered.substring(at)));
         return fragments;
+    }
+
+    /**
+     * Renders with the model's Jinja template as Hugging Face's {@code apply_chat_template} would, each message's
+     * content replaced by its stand-in except for the messages in {@code plain}.
+     */
+    private String render(List<ChatMessage> messages, JsonNode tools, String nonce, Set<Integer> plain) {
+        List<Map<String, Object>> turns = new ArrayList<>(messages.size());
+        for (int i = 0; i < messages.size(); i++) {
+            ChatMessage message = messages.get(i);
+            Map<String, Object> turn = new LinkedHashMap<>();
+            // OpenAI's developer role is the system role of models trained before it had a name.
+            turn.put("role", message.role().equals(ChatMessage.DEVELOPER) ? ChatMessage.SYSTEM : message.role());
+            // A missing content is empty: templates test and trim it as a string.
+            String content = message.content() == null
+                    ? ""
+                    : plain.contains(i) ? message.text() : PAD + sentinel(nonce, i) + PAD;
+            turn.put("content", content);
+            // A name never stands for the role: only tool and function results carry theirs.
+            if (message.name() != null
+                    && (message.role().equals(ChatMessage.TOOL)
+                            || message.role().equals(ChatMessage.FUNCTION))) turn.put("name", message.name());
+            if (message.toolCallId() != null) turn.put("tool_call_id", message.toolCallId());
+            if (message.toolCalls() != null && !message.toolCalls().isEmpty()) {
+                List<Map<String, Object>> calls = new ArrayList<>();
+                for (ToolCall call : message.toolCalls()) {
+                    Map<String, Object> function = new LinkedHashMap<>();
+                    function.put("name", call.function().name());
+                    function.put("arguments", arguments(call.function().arguments()));
+                    Map<String, Object> entry = new LinkedHashMap<>();
+                    entry.put("id", call.id());
+                    entry.put("type", "function");
+                    entry.put("function", function);
+                    calls.add(entry);
+                }
+                turn.put("tool_calls", calls);
+            }
+            turns.add(turn);
+        }
+        Map<String, Object> context = new HashMap<>();
+        context.put("messages", turns);
+        context.put("tools", tools == null || tools.isEmpty() ? null : tools);
+        context.put("add_generation_prompt", true);
+        context.put("bos_token", bosText);
+        context.put("eos_token", eosText);
+        try {
+            return template.render(context);
+        } catch (TemplateException e) {
+            throw InvalidRequestException.of(
+                    "messages",
+                    "invalid_value",
+                    "The model's chat template cannot render these messages: " + e.getMessage());
+        }
+    }
+
+    /** A tool call's arguments as templates expect them: the JSON object itself, or the text when it is not JSON. */
+    private static Object arguments(String json) {
+        try {
+            JsonNode node = JSON.readTree(json);
+            return node != null && node.isObject() ? node : json;
+        } catch (IOException e) {
+            return json;
+        }
     }
 
     /** Stands for message {@code index} in a rendering; control characters no template writes. */

@@ -3,6 +3,7 @@ package dev.parley.server.engine.llama;
 import dev.parley.api.ApiError;
 import dev.parley.api.ServerException;
 import dev.parley.server.engine.Health;
+import dev.parley.server.engine.grammar.JsonGrammar;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -273,7 +274,10 @@ final class Scheduler implements AutoCloseable {
             sequence.position = kept;
             reused += kept;
             sequence.sampler = new TokenSampler(sequence.sampling, model.vocabSize());
-            sequence.detokenizer = model.detokenizer();
+            // Tool syntaxes may use control tokens ([TOOL_CALLS]): the parser reads their text.
+            sequence.detokenizer = model.detokenizer(sequence.rules.tools() != null);
+            if (sequence.rules.grammar() != null)
+                sequence.grammar = model.newGrammar(sequence.rules.grammar(), JsonGrammar.ROOT);
             sequence.lastStep = steps;
             if (!sequence.echo.isEmpty() && !sequence.promptLogprobs) sequence.echo(null);
             joinSiblings(sequence);
@@ -518,17 +522,19 @@ final class Scheduler implements AutoCloseable {
     private void sample(Sequence sequence) {
         float[] logits = context.logits(sequence.logitsIndex);
         float[] raw = sequence.topLogprobs >= 0 ? logits.clone() : null;
-        int token = sequence.sampler.sample(logits);
-        if (model.isEndOfGeneration(token)) {
-            finish(sequence, "stop");
+        int token = sequence.sampler.sample(logits, sequence.grammar);
+        if (token == TokenSampler.NONE || model.isEndOfGeneration(token)) {
+            finish(sequence, "stop"); // NONE: the grammar allows nothing more, not even the end (cannot happen)
             return;
         }
+        if (sequence.grammar != null) sequence.grammar.accept(token);
         sequence.recordSampled(token);
         sequence.generated++;
         sequence.generation.generated();
         var logprob = raw == null ? null : TokenProbabilities.of(model, raw, token, sequence.topLogprobs);
         boolean stopped = sequence.emit(sequence.detokenizer.append(token), logprob);
         highestBacklog = Math.max(highestBacklog, sequence.generation.backlog());
+        if (sequence.triggered != null) constrainCall(sequence);
         if (stopped) {
             finish(sequence, "stop");
         } else if (sequence.generated >= sequence.maxTokens || sequence.position >= positionsPerSequence) {
@@ -536,6 +542,30 @@ final class Scheduler implements AutoCloseable {
         } else {
             sequence.lastToken = token;
         }
+    }
+
+    /**
+     * The model started a tool call on its own: from here its tokens follow the call grammar. The grammar starts
+     * after the trigger text; what the model wrote past the trigger in the same token is fed to it first. When
+     * that text does not fit the grammar, the call stays unconstrained and the parser reads what comes.
+     */
+    private void constrainCall(Sequence sequence) {
+        String after =
+                sequence.triggered.substring(sequence.rules.tools().trigger().length());
+        sequence.triggered = null;
+        if (sequence.grammar != null || sequence.rules.grammarAfterTrigger() == null) return;
+        int[] pieces = model.textTokens(after);
+        Grammar grammar = model.newGrammar(sequence.rules.grammarAfterTrigger(), JsonGrammar.ROOT);
+        for (int i = 0; pieces == null || i < pieces.length; i++) {
+            int piece = pieces == null ? -1 : pieces[i];
+            if (piece < 0 || !grammar.allows(piece)) {
+                log.debug("A tool call began with text its grammar does not allow; leaving it unconstrained");
+                grammar.close();
+                return;
+            }
+            grammar.accept(piece);
+        }
+        sequence.grammar = grammar;
     }
 
     private void finish(Sequence sequence, String reason) {
@@ -572,6 +602,7 @@ final class Scheduler implements AutoCloseable {
         int slot = sequence.id;
         slots[slot] = null;
         busy--;
+        if (sequence.grammar != null) sequence.grammar.close();
         held[slot] = NOTHING;
         try {
             // Held only while nothing else runs: in llama.cpp's shared cache every decode attends over all

@@ -2,7 +2,9 @@ package dev.parley.server.engine.llama;
 
 import dev.parley.api.Logprobs;
 import dev.parley.api.TextCompletion;
+import dev.parley.api.ToolCall;
 import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.engine.tools.ToolCallParser;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,7 +33,16 @@ final class Sequence {
      */
     final Sequence leader;
 
+    /** The grammar and tool syntax of the answer. */
+    final OutputRules rules;
+
     private final StopMatcher stops;
+    /** Reads tool calls out of the text; null without tools. */
+    private final ToolCallParser toolCalls;
+    /** Set when the text just started a tool call: the text from its trigger on, for the grammar to start after. */
+    String triggered;
+    /** The grammar this choice's tokens follow now; null while unconstrained. Owned by the scheduler. */
+    Grammar grammar;
 
     int id = -1;
     int position;
@@ -57,7 +68,8 @@ final class Sequence {
             int topLogprobs,
             List<String> stops,
             String echo,
-            Sequence leader) {
+            Sequence leader,
+            OutputRules rules) {
         this.generation = generation;
         this.choice = choice;
         this.prompt = prompt;
@@ -66,6 +78,8 @@ final class Sequence {
         this.topLogprobs = topLogprobs;
         this.stops = new StopMatcher(stops);
         this.echo = echo;
+        this.rules = rules;
+        this.toolCalls = rules.parser();
         this.promptLogprobs = !echo.isEmpty() && topLogprobs >= 0;
         // A choice that scores its prompt needs the logits of every prompt token: it reads the prompt itself.
         this.leader = promptLogprobs ? null : leader;
@@ -106,18 +120,54 @@ final class Sequence {
     /** Emits text for this choice, holding back what may start a stop sequence; true once a stop sequence was seen. */
     boolean emit(String text, Logprobs.TokenLogprob logprob) {
         String released = stops.append(text);
-        if (!released.isEmpty() || logprob != null) {
-            generation.emit(new GenerationEvent.Token(choice, released, logprob));
+        if (toolCalls == null) {
+            if (!released.isEmpty() || logprob != null) {
+                generation.emit(new GenerationEvent.Token(choice, released, logprob));
+            }
+        } else {
+            var out = new Out();
+            String trigger = toolCalls.append(released, out);
+            if (trigger != null) triggered = trigger;
+            out.send(logprob);
         }
         return stops.stopped();
     }
 
-    /** Releases what is held back and ends this choice. */
+    /** Releases what is held back and ends this choice; an answer that called tools ends with {@code tool_calls}. */
     void finish(String reason) {
-        if (!stops.stopped()) {
-            String rest = stops.append(detokenizer.finish()) + stops.finish();
+        String rest = stops.stopped() ? "" : stops.append(detokenizer.finish()) + stops.finish();
+        if (toolCalls == null) {
             if (!rest.isEmpty()) generation.emit(new GenerationEvent.Token(choice, rest, null));
+        } else {
+            var out = new Out();
+            toolCalls.append(rest, out);
+            toolCalls.finish(out);
+            out.send(null);
+            if (toolCalls.called() && reason.equals("stop")) reason = "tool_calls";
         }
         generation.emit(new GenerationEvent.Finished(choice, reason, generated));
+    }
+
+    /** What the tool-call parser let through for one token: words first, then pieces of calls. */
+    private final class Out implements ToolCallParser.Sink {
+        private final StringBuilder text = new StringBuilder();
+        private final List<ToolCall> calls = new ArrayList<>();
+
+        @Override
+        public void text(String words) {
+            text.append(words);
+        }
+
+        @Override
+        public void call(ToolCall piece) {
+            calls.add(piece);
+        }
+
+        void send(Logprobs.TokenLogprob logprob) {
+            if (!text.isEmpty() || logprob != null) {
+                generation.emit(new GenerationEvent.Token(choice, text.toString(), logprob));
+            }
+            for (ToolCall piece : calls) generation.emit(new GenerationEvent.ToolCallPiece(choice, piece));
+        }
     }
 }

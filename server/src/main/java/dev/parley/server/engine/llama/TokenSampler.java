@@ -55,8 +55,29 @@ final class TokenSampler {
         this.counts = new int[vocabSize];
     }
 
+    /** What may come next: a grammar. */
+    interface Constraint {
+        /** Whether {@code token} may come next. */
+        boolean allows(int token);
+
+        /** Sets the logit of every token that may not come next to negative infinity; false when none may. */
+        boolean mask(float[] logits);
+    }
+
+    /** Returned by {@link #sample(float[], Constraint)} when the constraint allows no token at all. */
+    static final int NONE = -1;
+
     /** Picks the next token from {@code logits} (one per vocabulary id), which it adjusts in place, and remembers it. */
     int sample(float[] logits) {
+        return sample(logits, null);
+    }
+
+    /**
+     * As {@link #sample(float[])}, among the tokens {@code constraint} allows (null: all). The token picked without
+     * the constraint is kept when the constraint allows it, so the whole vocabulary is checked only when the model
+     * strays; the draw is then made again over what is allowed. {@link #NONE} when nothing is.
+     */
+    int sample(float[] logits, Constraint constraint) {
         Checks.require(
                 logits.length == counts.length, "logits for %d tokens, sampler for %d", logits.length, counts.length);
         for (int i = 0; i < biasIds.length; i++) logits[biasIds[i]] += biasValues[i];
@@ -64,9 +85,17 @@ final class TokenSampler {
             int id = picked[i];
             logits[id] -= (float) (presence + frequency * counts[id]);
         }
-        int token = greedy() ? argmax(logits) : draw(logits);
+        int token = pick(logits);
+        if (constraint != null && !constraint.allows(token)) {
+            if (!constraint.mask(logits)) return NONE;
+            token = pick(logits);
+        }
         remember(token);
         return token;
+    }
+
+    private int pick(float[] logits) {
+        return greedy() ? argmax(logits) : draw(logits);
     }
 
     private boolean greedy() {

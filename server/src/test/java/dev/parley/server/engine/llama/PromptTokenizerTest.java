@@ -51,7 +51,7 @@ class PromptTokenizerTest {
     }
 
     static int[] ids(List<ChatMessage> messages) {
-        return ((PromptTokenizer.Tokens.Ids) tokenizer.chat(messages, 512)).ids();
+        return ((PromptTokenizer.Tokens.Ids) tokenizer.chat(messages, null, 512)).ids();
     }
 
     /** The whole rendered prompt tokenized with special parsing: right whenever content holds no control-token text. */
@@ -118,7 +118,7 @@ class PromptTokenizerTest {
 
     @Test
     void aTextTooLongForTheContextIsBoundedWithoutTokenizing() {
-        var tokens = tokenizer.chat(List.of(ChatMessage.user("x".repeat(1_000_000))), 512);
+        var tokens = tokenizer.chat(List.of(ChatMessage.user("x".repeat(1_000_000))), null, 512);
         assertThat(tokens)
                 .isInstanceOfSatisfying(
                         PromptTokenizer.Tokens.AtLeast.class,

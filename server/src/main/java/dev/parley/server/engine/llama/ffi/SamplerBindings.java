@@ -39,6 +39,8 @@ public final class SamplerBindings {
     private static final MethodHandle FREE = function("llama_sampler_free", ofVoid(ADDRESS));
     private static final MethodHandle INIT_GRAMMAR =
             function("llama_sampler_init_grammar", of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle APPLY = function("llama_sampler_apply", ofVoid(ADDRESS, ADDRESS));
+    private static final MethodHandle ACCEPT = function("llama_sampler_accept", ofVoid(ADDRESS, JAVA_INT));
 
     public static MemorySegment chainInit(MemorySegment params) {
         try {
@@ -148,6 +150,31 @@ public final class SamplerBindings {
     public static MemorySegment initGrammar(MemorySegment vocab, MemorySegment grammar, MemorySegment root) {
         try {
             return (MemorySegment) INIT_GRAMMAR.invokeExact(vocab, grammar, root);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Lets {@code sampler} adjust the candidates of a {@code llama_token_data_array}; a grammar sampler sets the
+     * logit of every token its grammar cannot take next to negative infinity.
+     */
+    public static void apply(MemorySegment sampler, MemorySegment candidates) {
+        try {
+            APPLY.invokeExact(sampler, candidates);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Tells {@code sampler} which token was chosen. A grammar sampler aborts the process on a token its grammar
+     * does not allow (llama.cpp throws across the C boundary): call it only with a token {@link #apply} left
+     * allowed.
+     */
+    public static void accept(MemorySegment sampler, int token) {
+        try {
+            ACCEPT.invokeExact(sampler, token);
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -1,0 +1,51 @@
+package dev.parley.server.engine.grammar;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Objects;
+
+/**
+ * Builds a grammar around JSON values: fixed texts, values of JSON Schemas, and rules joining them, for outputs
+ * such as a model's tool-call syntax ({@code <tool_call>} JSON {@code </tool_call>}, {@code [TOOL_CALLS]name[ARGS]}
+ * JSON). Expressions are GBNF text: join them with spaces for a sequence, with {@code |} for a choice.
+ *
+ * <p>Not thread-safe; one builder makes one grammar.
+ */
+public final class GrammarBuilder {
+    private final Rules rules;
+
+    /** A builder whose JSON values may be laid out on several lines, as models that pretty-print write them. */
+    public GrammarBuilder() {
+        this(false);
+    }
+
+    /** @param compact JSON values on one line, at most one space between tokens (as tool-call arguments are written) */
+    public GrammarBuilder(boolean compact) {
+        this.rules = new Rules(compact);
+        rules.reserve(JsonGrammar.ROOT);
+    }
+
+    /**
+     * The name of a rule spelling the JSON values {@code schema} accepts ({@code $ref}s resolve within it).
+     *
+     * @throws SchemaException as {@link JsonGrammar#fromSchema} does, with a pointer into {@code schema}
+     */
+    public String value(JsonNode schema, String hint) {
+        return new SchemaConverter(Objects.requireNonNull(schema, "schema"), rules).convertInto(hint);
+    }
+
+    /** An expression matching exactly {@code text}. */
+    public static String literal(String text) {
+        return Gbnf.literal(text);
+    }
+
+    /** The name of a rule for {@code body}: the same body gives the same rule. */
+    public String rule(String hint, String body) {
+        return rules.add(hint, body);
+    }
+
+    /** The grammar whose start rule is {@code body}. */
+    public JsonGrammar build(String body) {
+        rules.define(JsonGrammar.ROOT, body);
+        return new JsonGrammar(rules.render());
+    }
+}

@@ -1,0 +1,199 @@
+package dev.parley.server.engine.tools;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.api.FunctionCall;
+import dev.parley.api.ToolCall;
+import java.security.SecureRandom;
+
+/**
+ * Reads one choice's text as it is generated and tells its words from its tool calls, in a {@link ToolSyntax}.
+ *
+ * <p>When the model may answer in words ({@code tool_choice: auto}), text is words until the syntax's trigger
+ * appears; text that may be the start of the trigger is held back until it is known not to be. From the trigger
+ * on (or from the first token, when a call is required), the text is calls: each call is handed on as soon as its
+ * JSON is complete, as two stream pieces, the first with its index, id and name, the second with its arguments.
+ * The markup around calls is not handed on.
+ *
+ * <p>Not thread-safe: one parser follows one choice.
+ */
+public final class ToolCallParser {
+    /** Where a choice's words and calls go. */
+    public interface Sink {
+        void text(String text);
+
+        void call(ToolCall piece);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final char[] ALPHABET =
+            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
+
+    private final ToolSyntax syntax;
+    private final int callDepth;
+    private final StringBuilder held = new StringBuilder(); // words that may start the trigger
+    private final StringBuilder region = new StringBuilder(); // the calls, from the trigger on
+    private boolean calling;
+    private boolean wordsOnly; // the trigger can no longer come (it counts only at the start)
+    private int scanned;
+    private int depth;
+    private boolean inString;
+    private boolean escaped;
+    private int unitStart = -1;
+    private int calls;
+
+    /** @param required the answer is calls from its first token (the grammar says so), not words first */
+    public ToolCallParser(ToolSyntax syntax, boolean required) {
+        this.syntax = syntax;
+        this.callDepth = switch (syntax) {
+            case HERMES, LLAMA3, MISTRAL_ARGS -> 0;
+            case MISTRAL_ARRAY -> 1;
+            case GENERIC -> 2;
+        };
+        this.calling = required || syntax.trigger() == null;
+    }
+
+    /**
+     * Takes the next text. Returns null, or, when this text started the calls, the text from the trigger on: the
+     * grammar of the calls applies from there.
+     */
+    public String append(String text, Sink sink) {
+        if (calling) {
+            region.append(text);
+            scan(sink);
+            return null;
+        }
+        if (wordsOnly) {
+            if (!text.isEmpty()) sink.text(text);
+            return null;
+        }
+        held.append(text);
+        String trigger = syntax.trigger();
+        if (syntax.triggerAtStart()) {
+            int first = 0;
+            while (first < held.length() && Character.isWhitespace(held.charAt(first))) first++;
+            if (first == held.length()) return null; // only whitespace so far
+            String rest = held.substring(first);
+            if (rest.startsWith(trigger)) return startCalls(first, sink);
+            if (trigger.startsWith(rest)) return null;
+            wordsOnly = true;
+            sink.text(held.toString());
+            held.setLength(0);
+            return null;
+        }
+        int at = held.indexOf(trigger);
+        if (at >= 0) return startCalls(at, sink);
+        int keep = partialTrigger(held, trigger);
+        if (held.length() > keep) {
+            sink.text(held.substring(0, held.length() - keep));
+            held.delete(0, held.length() - keep);
+        }
+        return null;
+    }
+
+    private String startCalls(int at, Sink sink) {
+        String before = held.substring(0, at);
+        if (!before.isBlank()) sink.text(before); // whitespace before a call is no answer in words
+        String start = held.substring(at);
+        held.setLength(0);
+        calling = true;
+        region.append(start);
+        scan(sink);
+        return start;
+    }
+
+    /** Ends the choice: words still held back are handed on; calls that never became valid JSON are handed on as words. */
+    public void finish(Sink sink) {
+        if (!held.isEmpty()) sink.text(held.toString());
+        held.setLength(0);
+        if (calls > 0 || region.isEmpty()) return;
+        if (syntax == ToolSyntax.GENERIC) {
+            JsonNode answer = parse(region.toString());
+            if (answer != null && answer.path("response").isTextual()) {
+                sink.text(answer.get("response").asText());
+                return;
+            }
+        }
+        sink.text(region.toString());
+    }
+
+    /** Whether the choice made any tool call. */
+    public boolean called() {
+        return calls > 0;
+    }
+
+    private void scan(Sink sink) {
+        for (; scanned < region.length(); scanned++) {
+            char c = region.charAt(scanned);
+            if (inString) {
+                if (escaped) escaped = false;
+                else if (c == '\\') escaped = true;
+                else if (c == '"') inString = false;
+                continue;
+            }
+            switch (c) {
+                case '"' -> inString = true;
+                case '{', '[' -> {
+                    if (depth == callDepth && c == '{') unitStart = scanned;
+                    depth++;
+                }
+                case '}', ']' -> {
+                    depth = Math.max(0, depth - 1);
+                    if (depth == callDepth && c == '}' && unitStart >= 0) {
+                        unit(unitStart, scanned + 1, sink);
+                        unitStart = -1;
+                    }
+                }
+                default -> {}
+            }
+        }
+    }
+
+    private void unit(int from, int to, Sink sink) {
+        JsonNode node = parse(region.substring(from, to));
+        if (node == null || !node.isObject()) return;
+        String name;
+        JsonNode arguments;
+        if (syntax == ToolSyntax.MISTRAL_ARGS) {
+            int open = region.lastIndexOf(ToolSyntax.MISTRAL_ARGS.trigger(), from);
+            int args = region.lastIndexOf("[ARGS]", from);
+            if (open < 0 || args < open) return;
+            name = region.substring(open + ToolSyntax.MISTRAL_ARGS.trigger().length(), args);
+            arguments = node;
+        } else {
+            name = node.path("name").isTextual() ? node.get("name").asText() : null;
+            arguments = node.has(syntax.argumentsKey()) ? node.get(syntax.argumentsKey()) : node.get("arguments");
+        }
+        if (name == null || name.isEmpty() || arguments == null) return;
+        int index = calls++;
+        sink.call(new ToolCall(index, newId(), "function", new FunctionCall(name, "")));
+        sink.call(new ToolCall(index, null, null, new FunctionCall(null, arguments.toString())));
+    }
+
+    private static JsonNode parse(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    /** The length of the longest end of {@code text} that begins {@code trigger}. */
+    private static int partialTrigger(CharSequence text, String trigger) {
+        for (int n = Math.min(trigger.length() - 1, text.length()); n > 0; n--) {
+            boolean match = true;
+            for (int i = 0; i < n && match; i++) match = text.charAt(text.length() - n + i) == trigger.charAt(i);
+            if (match) return n;
+        }
+        return 0;
+    }
+
+    /** A call id as OpenAI writes them: {@code call_} and 24 letters and digits. */
+    static String newId() {
+        char[] id = new char[24];
+        for (int i = 0; i < id.length; i++) id[i] = ALPHABET[RANDOM.nextInt(ALPHABET.length)];
+        return "call_" + new String(id);
+    }
+}

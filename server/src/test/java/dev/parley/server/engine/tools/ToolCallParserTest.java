@@ -1,0 +1,130 @@
+package dev.parley.server.engine.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.api.ToolCall;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class ToolCallParserTest {
+    /** What a parser let through: words, and calls joined from their pieces. */
+    static final class Collected implements ToolCallParser.Sink {
+        final StringBuilder text = new StringBuilder();
+        final List<ToolCall> pieces = new ArrayList<>();
+        final List<String> triggers = new ArrayList<>();
+
+        @Override
+        public void text(String words) {
+            text.append(words);
+        }
+
+        @Override
+        public void call(ToolCall piece) {
+            pieces.add(piece);
+        }
+
+        List<String> names() {
+            return pieces.stream()
+                    .filter(p -> p.function().name() != null)
+                    .map(p -> p.function().name())
+                    .toList();
+        }
+
+        List<String> arguments() {
+            return pieces.stream()
+                    .filter(p -> p.function().name() == null)
+                    .map(p -> p.function().arguments())
+                    .toList();
+        }
+    }
+
+    /** Feeds {@code text} in pieces of {@code step} characters, as tokens would bring it. */
+    static Collected parse(ToolSyntax syntax, boolean required, String text, int step) {
+        var parser = new ToolCallParser(syntax, required);
+        var out = new Collected();
+        for (int i = 0; i < text.length(); i += step) {
+            String trigger = parser.append(text.substring(i, Math.min(text.length(), i + step)), out);
+            if (trigger != null) out.triggers.add(trigger);
+        }
+        parser.finish(out);
+        assertThat(parser.called()).isEqualTo(!out.pieces.isEmpty());
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 7, 1000})
+    void hermesWordsThenCallsInAnyPiecesOfText(int step) {
+        String text =
+                "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris {x}\"}}\n"
+                        + "</tool_call>\n<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": [2]}}\n</tool_call>";
+
+        var out = parse(ToolSyntax.HERMES, false, text, step);
+
+        assertThat(out.text).hasToString("Let me look.\n");
+        assertThat(out.names()).containsExactly("get_weather", "add");
+        assertThat(out.arguments()).containsExactly("{\"city\":\"Paris {x}\"}", "{\"a\":1,\"b\":[2]}");
+        assertThat(out.triggers).singleElement().satisfies(t -> assertThat(t).startsWith("<tool_call>"));
+        assertThat(out.pieces).extracting(ToolCall::index).containsExactly(0, 0, 1, 1);
+        assertThat(out.pieces.get(0).id()).matches("call_[A-Za-z0-9]{24}");
+        assertThat(out.pieces.get(2).id()).isNotEqualTo(out.pieces.get(0).id());
+    }
+
+    @Test
+    void textThatOnlyLooksLikeTheTriggerIsWords() {
+        var out = parse(ToolSyntax.HERMES, false, "a <tool and <tool_cal", 1);
+
+        assertThat(out.text).hasToString("a <tool and <tool_cal");
+        assertThat(out.pieces).isEmpty();
+    }
+
+    @Test
+    void llama3CallsOnlyWhenTheAnswerStartsWithJson() {
+        var call = parse(ToolSyntax.LLAMA3, false, "  {\"name\": \"add\", \"parameters\": {\"a\": 2}}", 2);
+        assertThat(call.names()).containsExactly("add");
+        assertThat(call.arguments()).containsExactly("{\"a\":2}");
+        assertThat(call.text).isEmpty();
+
+        var words = parse(ToolSyntax.LLAMA3, false, "It is {\"name\": \"add\"}", 2);
+        assertThat(words.pieces).isEmpty();
+        assertThat(words.text).hasToString("It is {\"name\": \"add\"}");
+    }
+
+    @Test
+    void mistralArrayAndArgsSyntaxes() {
+        var array = parse(
+                ToolSyntax.MISTRAL_ARRAY,
+                true,
+                "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\", \"arguments\": {\"x\": \"]\"}}]",
+                3);
+        assertThat(array.names()).containsExactly("a", "b");
+        assertThat(array.arguments()).containsExactly("{}", "{\"x\":\"]\"}");
+
+        var args = parse(ToolSyntax.MISTRAL_ARGS, false, "[TOOL_CALLS]add[ARGS]{\"a\": 1}[TOOL_CALLS]neg[ARGS]{}", 4);
+        assertThat(args.names()).containsExactly("add", "neg");
+        assertThat(args.arguments()).containsExactly("{\"a\":1}", "{}");
+    }
+
+    @Test
+    void genericCallsOrAResponseInWords() {
+        var call = parse(
+                ToolSyntax.GENERIC, false, "{\"tool_calls\": [{\"name\": \"add\", \"arguments\": {\"a\": 1}}]}", 5);
+        assertThat(call.names()).containsExactly("add");
+
+        var words = parse(ToolSyntax.GENERIC, false, "{\"response\": \"Hello {there}\"}", 5);
+        assertThat(words.pieces).isEmpty();
+        assertThat(words.text).hasToString("Hello {there}");
+    }
+
+    @Test
+    void aCallCutShortIsHandedOnAsWordsSoNothingIsLost() {
+        String cut = "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": ";
+
+        var out = parse(ToolSyntax.HERMES, true, cut, 3);
+
+        assertThat(out.pieces).isEmpty();
+        assertThat(out.text).hasToString(cut);
+    }
+}
