@@ -399,4 +399,64 @@ class ToolsAndStructuredOutputsTest {
                     assertThat(e.getMessage()).contains("multipleOf");
                 });
     }
+
+    @Test
+    void legacyFunctionsAreAnsweredWithAFunctionCall() throws Exception {
+        try (var loopback = Loopback.to(server)) {
+            String body = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Add 2 and 3\"}],"
+                    + "\"functions\":[{\"name\":\"add\",\"parameters\":" + ADD + "}],"
+                    + "\"function_call\":{\"name\":\"add\"},\"max_tokens\":200,\"seed\":4}";
+
+            var response = loopback.post("/v1/chat/completions", body);
+
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            JsonNode choice = json(response.body()).get("choices").get(0);
+            assertThat(choice.get("finish_reason").asText()).isEqualTo("function_call");
+            assertThat(choice.get("message").has("tool_calls")).isFalse();
+            assertThat(choice.get("message").get("function_call").get("name").asText())
+                    .isEqualTo("add");
+            assertValid(
+                    ADD,
+                    json(choice.get("message")
+                            .get("function_call")
+                            .get("arguments")
+                            .asText()));
+
+            var streamed =
+                    loopback.post("/v1/chat/completions", body.replace("{\"model\"", "{\"stream\":true,\"model\""));
+            StringBuilder arguments = new StringBuilder();
+            String finish = null;
+            for (String data : Loopback.events(streamed.body())) {
+                if (data.equals("[DONE]")) break;
+                JsonNode chunk = json(data).get("choices").get(0);
+                if (!chunk.get("finish_reason").isNull())
+                    finish = chunk.get("finish_reason").asText();
+                JsonNode call = chunk.get("delta").get("function_call");
+                if (call != null && call.has("arguments"))
+                    arguments.append(call.get("arguments").asText());
+            }
+            assertThat(finish).isEqualTo("function_call");
+            assertThat(json(arguments.toString()))
+                    .isEqualTo(json(choice.get("message")
+                            .get("function_call")
+                            .get("arguments")
+                            .asText()));
+        }
+    }
+
+    @Test
+    void imagesAreRefusedByATextModelNamingThePart() throws Exception {
+        try (var loopback = Loopback.to(server)) {
+            var response = loopback.post(
+                    "/v1/chat/completions",
+                    "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is this?\"},"
+                            + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://example.com/a.png\"}}]}]}");
+
+            assertThat(response.statusCode()).isEqualTo(400);
+            JsonNode error = json(response.body()).get("error");
+            assertThat(error.get("param").asText()).isEqualTo("messages.[0].content.[1].type");
+            assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+            assertThat(error.get("message").asText()).contains("image_url");
+        }
+    }
 }

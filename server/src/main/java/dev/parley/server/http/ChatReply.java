@@ -33,12 +33,15 @@ final class ChatReply {
         Collected all = Collected.from(generation);
         boolean withLogprobs = Boolean.TRUE.equals(request.logprobs());
         var choices = new ArrayList<ChatCompletion.Choice>(all.choices());
+        boolean legacy = legacyFunctions(request);
         for (int i = 0; i < all.choices(); i++) {
+            String text = all.texts().get(i);
+            List<ToolCall> calls = all.toolCalls().get(i);
             choices.add(new ChatCompletion.Choice(
                     i,
-                    message(all.texts().get(i), all.toolCalls().get(i)),
+                    legacy ? functionMessage(text, calls) : message(text, calls),
                     withLogprobs ? Logprobs.of(all.logprobs().get(i)) : null,
-                    all.reasons().get(i)));
+                    legacy ? legacyReason(all.reasons().get(i)) : all.reasons().get(i)));
         }
         var completion = ChatCompletion.of(
                 Ids.chatCompletion(),
@@ -57,6 +60,7 @@ final class ChatReply {
         String id = Ids.chatCompletion();
         long created = clock.instant().getEpochSecond();
         String model = generation.model();
+        boolean legacy = legacyFunctions(request);
         var roles = IntStream.range(0, generation.choices())
                 .mapToObj(i -> chunk(id, created, model, ChunkChoice.of(i, Delta.role(ChatMessage.ASSISTANT), null)))
                 .toList();
@@ -78,16 +82,19 @@ final class ChatReply {
 
                     @Override
                     public Object toolCall(int choice, ToolCall piece) {
-                        return chunk(
-                                id,
-                                created,
-                                model,
-                                ChunkChoice.of(choice, new Delta(null, null, List.of(piece), null, null), null));
+                        Delta delta = legacy
+                                ? new Delta(null, null, null, piece.function(), null)
+                                : new Delta(null, null, List.of(piece), null, null);
+                        return chunk(id, created, model, ChunkChoice.of(choice, delta, null));
                     }
 
                     @Override
                     public Object finished(int choice, String reason) {
-                        return chunk(id, created, model, ChunkChoice.of(choice, Delta.EMPTY, reason));
+                        return chunk(
+                                id,
+                                created,
+                                model,
+                                ChunkChoice.of(choice, Delta.EMPTY, legacy ? legacyReason(reason) : reason));
                     }
 
                     @Override
@@ -103,6 +110,33 @@ final class ChatReply {
         if (toolCalls.isEmpty()) return ChatMessage.assistant(text);
         return new ChatMessage(
                 ChatMessage.ASSISTANT, text.isEmpty() ? null : Content.of(text), null, toolCalls, null, null, null);
+    }
+
+    /**
+     * Whether the request named its functions the legacy way ({@code functions}, not {@code tools}): then a call is
+     * answered as {@code function_call} with {@code finish_reason: "function_call"}, as OpenAI does.
+     */
+    private static boolean legacyFunctions(ChatCompletionRequest request) {
+        return (request.tools() == null || request.tools().isEmpty())
+                && request.functions() != null
+                && !request.functions().isEmpty();
+    }
+
+    private static String legacyReason(String reason) {
+        return "tool_calls".equals(reason) ? "function_call" : reason;
+    }
+
+    /** The assistant's message to a legacy request: its first call as {@code function_call}. */
+    private static ChatMessage functionMessage(String text, List<ToolCall> toolCalls) {
+        if (toolCalls.isEmpty()) return ChatMessage.assistant(text);
+        return new ChatMessage(
+                ChatMessage.ASSISTANT,
+                text.isEmpty() ? null : Content.of(text),
+                null,
+                null,
+                null,
+                toolCalls.getFirst().function(),
+                null);
     }
 
     static boolean includeUsage(StreamOptions options) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
+import dev.parley.api.Content;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Prompt;
 import dev.parley.api.ResponseFormat;
@@ -113,6 +114,7 @@ public final class LlamaEngine implements Engine {
         requireModel(request.model());
         requireRoom(request.choices(), "n", "choices");
         String capParam = request.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
+        requireTextOnly(request.messages());
         var tools = ChatTools.of(request);
         OutputRules rules = outputRules(request, tools);
         List<ChatMessage> messages = request.messages();
@@ -149,6 +151,22 @@ public final class LlamaEngine implements Engine {
                     rules));
         }
         return prepared(generation, sequences, false);
+    }
+
+    /** Refuses image, audio and file parts: the local engine reads text only. OpenAI's wording and param. */
+    private void requireTextOnly(List<ChatMessage> messages) {
+        for (int i = 0; i < messages.size(); i++) {
+            if (!(messages.get(i).content() instanceof Content.Parts(var parts))) continue;
+            for (int j = 0; j < parts.size(); j++) {
+                String type = parts.get(j).type();
+                if (type.equals("text") || type.equals("refusal")) continue;
+                throw InvalidRequestException.of(
+                        "messages.[%d].content.[%d].type".formatted(i, j),
+                        "invalid_value",
+                        "Invalid content type. %s is not supported by model %s: it reads text only."
+                                .formatted(type, card.id()));
+            }
+        }
     }
 
     /**

@@ -7,6 +7,7 @@ import dev.parley.api.InvalidRequestException;
 import dev.parley.api.ToolCall;
 import dev.parley.server.engine.template.ChatTemplate;
 import dev.parley.server.engine.template.TemplateException;
+import dev.parley.server.engine.tools.ToolSyntax;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntPredicate;
@@ -63,6 +65,9 @@ final class PromptTokenizer {
     private final int bytesPerToken;
     private final Map<String, List<Fragment>> markup = new ConcurrentHashMap<>();
     private final ChatTemplate template;
+    /** Mistral's templates refuse call ids that are not 9 letters and digits, the form its own API gives. */
+    private final boolean shortCallIds;
+
     private final String bosText;
     private final String eosText;
 
@@ -75,6 +80,8 @@ final class PromptTokenizer {
         this.trailing = Arrays.copyOfRange(special, split, special.length);
         this.bytesPerToken = bytesPerToken(model);
         this.template = compile(model);
+        ToolSyntax syntax = ToolSyntax.of(model.chatTemplate().orElse(null));
+        this.shortCallIds = syntax == ToolSyntax.MISTRAL_ARRAY || syntax == ToolSyntax.MISTRAL_ARGS;
         this.bosText = tokenText(model, model.bosToken());
         this.eosText = tokenText(model, model.eosToken());
     }
@@ -232,8 +239,14 @@ final class PromptTokenizer {
         for (int i = 0; i < messages.size(); i++) {
             ChatMessage message = messages.get(i);
             Map<String, Object> turn = new LinkedHashMap<>();
-            // OpenAI's developer role is the system role of models trained before it had a name.
-            turn.put("role", message.role().equals(ChatMessage.DEVELOPER) ? ChatMessage.SYSTEM : message.role());
+            // OpenAI's developer role is the system role of models trained before it had a name; a legacy
+            // function result is a tool result.
+            String role = switch (message.role()) {
+                case ChatMessage.DEVELOPER -> ChatMessage.SYSTEM;
+                case ChatMessage.FUNCTION -> ChatMessage.TOOL;
+                default -> message.role();
+            };
+            turn.put("role", role);
             // A missing content is empty: templates test and trim it as a string.
             String content = message.content() == null
                     ? ""
@@ -243,15 +256,21 @@ final class PromptTokenizer {
             if (message.name() != null
                     && (message.role().equals(ChatMessage.TOOL)
                             || message.role().equals(ChatMessage.FUNCTION))) turn.put("name", message.name());
-            if (message.toolCallId() != null) turn.put("tool_call_id", message.toolCallId());
-            if (message.toolCalls() != null && !message.toolCalls().isEmpty()) {
+            if (message.toolCallId() != null) turn.put("tool_call_id", callId(message.toolCallId()));
+            List<ToolCall> toolCalls = message.toolCalls();
+            if (message.functionCall() != null && (toolCalls == null || toolCalls.isEmpty()))
+                toolCalls = List.of(ToolCall.function(
+                        callId("call_" + i),
+                        message.functionCall().name(),
+                        message.functionCall().arguments()));
+            if (toolCalls != null && !toolCalls.isEmpty()) {
                 List<Map<String, Object>> calls = new ArrayList<>();
-                for (ToolCall call : message.toolCalls()) {
+                for (ToolCall call : toolCalls) {
                     Map<String, Object> function = new LinkedHashMap<>();
                     function.put("name", call.function().name());
                     function.put("arguments", arguments(call.function().arguments()));
                     Map<String, Object> entry = new LinkedHashMap<>();
-                    entry.put("id", call.id());
+                    entry.put("id", callId(call.id()));
                     entry.put("type", "function");
                     entry.put("function", function);
                     calls.add(entry);
@@ -274,6 +293,19 @@ final class PromptTokenizer {
                     "invalid_value",
                     "The model's chat template cannot render these messages: " + e.getMessage());
         }
+    }
+
+    /** A call id as the template accepts it: for Mistral's, 9 letters and digits, the same for the same id. */
+    private String callId(String id) {
+        if (!shortCallIds || id == null || id.matches("[A-Za-z0-9]{9}")) return id;
+        long hash = UUID.nameUUIDFromBytes(id.getBytes(StandardCharsets.UTF_8)).getMostSignificantBits();
+        String alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        char[] out = new char[9];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = alphabet.charAt((int) Long.remainderUnsigned(hash, alphabet.length()));
+            hash = Long.divideUnsigned(hash, alphabet.length());
+        }
+        return new String(out);
     }
 
     /** A tool call's arguments as templates expect them: the JSON object itself, or the text when it is not JSON. */

@@ -1,0 +1,165 @@
+package dev.parley.server.engine.grammar;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.api.FunctionDefinition;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.llama.LlamaModel;
+import dev.parley.server.engine.tools.ToolSyntax;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The grammar of each tool syntax accepts exactly calls in that syntax with arguments valid for the called function:
+ * checked with the test recognizer, and parsed by llama.cpp's own grammar parser.
+ */
+class ToolSyntaxGrammarTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static LlamaModel model;
+
+    @BeforeAll
+    static void open() {
+        model = LlamaModel.open(DemoModel.path());
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    static final List<FunctionDefinition> FUNCTIONS;
+
+    static {
+        try {
+            FUNCTIONS = List.of(
+                    FunctionDefinition.of(
+                            "add",
+                            "Adds.",
+                            JSON.readTree("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}},"
+                                    + "\"required\":[\"a\"],\"additionalProperties\":false}")),
+                    FunctionDefinition.of("now", null, null));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static final List<String> PARAMS = List.of("tools[0].function.parameters", "tools[1].function.parameters");
+
+    /** One call of each function in the syntax, both in one answer (null: one call per answer), and a bad call. */
+    static String[] samples(ToolSyntax syntax) {
+        return switch (syntax) {
+            case HERMES ->
+                new String[] {
+                    "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n</tool_call>",
+                    "<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>",
+                    "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n</tool_call>\n"
+                            + "<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>",
+                    "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"b\": 1}}\n</tool_call>"
+                };
+            case LLAMA3 ->
+                new String[] {
+                    "{\"name\": \"add\", \"parameters\": {\"a\": 1}}",
+                    "{\"name\": \"now\", \"parameters\": {}}",
+                    null,
+                    "{\"name\": \"sub\", \"parameters\": {\"a\": 1}}"
+                };
+            case MISTRAL_ARRAY ->
+                new String[] {
+                    "[TOOL_CALLS][{\"name\": \"add\", \"arguments\": {\"a\": 1}}]",
+                    "[TOOL_CALLS][{\"name\": \"now\", \"arguments\": {}}]",
+                    "[TOOL_CALLS][{\"name\": \"add\", \"arguments\": {\"a\": 1}}, {\"name\": \"now\", \"arguments\": {}}]",
+                    "[TOOL_CALLS][{\"name\": \"add\", \"arguments\": {\"a\": \"1\"}}]"
+                };
+            case MISTRAL_ARGS ->
+                new String[] {
+                    "[TOOL_CALLS]add[ARGS]{\"a\": 1}",
+                    "[TOOL_CALLS]now[ARGS]{}",
+                    "[TOOL_CALLS]add[ARGS]{\"a\": 1}[TOOL_CALLS]now[ARGS]{}",
+                    "[TOOL_CALLS]add[ARGS]{}"
+                };
+            case GENERIC ->
+                new String[] {
+                    "{\"tool_calls\": [{\"name\": \"add\", \"arguments\": {\"a\": 1}}]}",
+                    "{\"tool_calls\": [{\"name\": \"now\", \"arguments\": {}}]}",
+                    "{\"tool_calls\": [{\"name\": \"add\", \"arguments\": {\"a\": 1}}, {\"name\": \"now\", \"arguments\": {}}]}",
+                    "{\"tool_calls\": []}"
+                };
+        };
+    }
+
+    @ParameterizedTest
+    @EnumSource(ToolSyntax.class)
+    void acceptsCallsInTheSyntaxAndNothingElse(ToolSyntax syntax) {
+        String[] sample = samples(syntax);
+        String gbnf = syntax.grammar(FUNCTIONS, PARAMS, false, false, false).gbnf();
+        var grammar = GbnfRecognizer.parse(gbnf);
+
+        assertThat(model.checkGrammar(gbnf, JsonGrammar.ROOT)).as(gbnf).isTrue();
+        assertThat(grammar.accepts(sample[0])).as(gbnf).isTrue();
+        assertThat(grammar.accepts(sample[1])).as(gbnf).isTrue();
+        assertThat(grammar.accepts(sample[3])).as(gbnf).isFalse();
+        assertThat(grammar.accepts("Hello")).isFalse();
+    }
+
+    @ParameterizedTest
+    @EnumSource(ToolSyntax.class)
+    void severalCallsOnlyWhenParallel(ToolSyntax syntax) {
+        String two = samples(syntax)[2];
+        if (two == null) return; // one call per answer in this syntax
+
+        assertThat(GbnfRecognizer.parse(syntax.grammar(FUNCTIONS, PARAMS, true, false, false)
+                                .gbnf())
+                        .accepts(two))
+                .as(two)
+                .isTrue();
+        assertThat(GbnfRecognizer.parse(syntax.grammar(FUNCTIONS, PARAMS, false, false, false)
+                                .gbnf())
+                        .accepts(two))
+                .isFalse();
+    }
+
+    @ParameterizedTest
+    @EnumSource(ToolSyntax.class)
+    void afterItsTriggerTheGrammarTakesTheRestOfTheCall(ToolSyntax syntax) {
+        if (syntax.trigger() == null) return; // the whole answer is JSON: no trigger
+        String call = samples(syntax)[0];
+        String gbnf = syntax.grammar(FUNCTIONS, PARAMS, false, false, true).gbnf();
+
+        assertThat(call).startsWith(syntax.trigger());
+        assertThat(model.checkGrammar(gbnf, JsonGrammar.ROOT)).isTrue();
+        assertThat(GbnfRecognizer.parse(gbnf)
+                        .accepts(call.substring(syntax.trigger().length())))
+                .as(gbnf)
+                .isTrue();
+        assertThat(GbnfRecognizer.parse(gbnf).accepts(call)).isFalse();
+    }
+
+    @Test
+    void aGenericAnswerMayBeWordsWhenTheModelMayAnswerInWords() {
+        var grammar = GbnfRecognizer.parse(ToolSyntax.GENERIC
+                .grammar(FUNCTIONS, PARAMS, false, true, false)
+                .gbnf());
+
+        assertThat(grammar.accepts("{\"response\": \"It is sunny.\"}")).isTrue();
+        assertThat(grammar.accepts(samples(ToolSyntax.GENERIC)[0])).isTrue();
+    }
+
+    @Test
+    void aParametersSchemaTheGrammarCannotHonourIsA400NamingTheTool() throws Exception {
+        var odd = FunctionDefinition.of("odd", null, JSON.readTree("{\"type\":\"integer\",\"multipleOf\":3}"));
+
+        assertThatThrownBy(() ->
+                        ToolSyntax.HERMES.grammar(List.of(FUNCTIONS.getFirst(), odd), PARAMS, false, false, false))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> {
+                    assertThat(e.error().param()).isEqualTo("tools[1].function.parameters");
+                    assertThat(e.error().message()).contains("odd").contains("multipleOf");
+                });
+    }
+}
