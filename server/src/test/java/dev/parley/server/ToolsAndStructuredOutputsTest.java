@@ -171,9 +171,15 @@ class ToolsAndStructuredOutputsTest {
                             .build())
                     .choices()
                     .getFirst();
-            // This model never tires of calling: it may still be starting another call when its tokens run out.
-            assertThat(choice.finishReason().asString()).isIn("tool_calls", "length");
-            assertValidCalls(choice);
+            // This model never tires of calling: it may still be writing another call when its tokens run out,
+            // and that last call is then cut short, as OpenAI's are at the length limit.
+            String finish = choice.finishReason().asString();
+            assertThat(finish).isIn("tool_calls", "length");
+            var calls = choice.message().toolCalls().orElseThrow();
+            if (finish.equals("length") && calls.size() > 1) calls = calls.subList(0, calls.size() - 1);
+            assertValidCalls(choice.toBuilder()
+                    .message(choice.message().toBuilder().toolCalls(calls).build())
+                    .build());
         }
     }
 

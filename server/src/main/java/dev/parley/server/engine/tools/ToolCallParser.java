@@ -6,15 +6,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.FunctionCall;
 import dev.parley.api.ToolCall;
 import java.security.SecureRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Reads one choice's text as it is generated and tells its words from its tool calls, in a {@link ToolSyntax}.
  *
  * <p>When the model may answer in words ({@code tool_choice: auto}), text is words until the syntax's trigger
  * appears; text that may be the start of the trigger is held back until it is known not to be. From the trigger
- * on (or from the first token, when a call is required), the text is calls: each call is handed on as soon as its
- * JSON is complete, as two stream pieces, the first with its index, id and name, the second with its arguments.
- * The markup around calls is not handed on.
+ * on (or from the first token, when a call is required), the text is calls: each call is handed on as a stream
+ * delta would carry it, first its index, id and name as soon as they are written, then its arguments, as the model
+ * writes them, in pieces. The arguments are the model's own text. The markup around calls is not handed on.
  *
  * <p>Not thread-safe: one parser follows one choice.
  */
@@ -43,6 +45,16 @@ public final class ToolCallParser {
     private boolean escaped;
     private int unitStart = -1;
     private int calls;
+    // The arguments of the call being streamed: where they start, how far they are scanned and sent.
+    private int argsFrom = -1;
+    private int argsTo;
+    private int argsSent;
+    private boolean argsClosed;
+    private int current;
+
+    /** A call's opening as a model writes it: its name, then its arguments key; the arguments value follows. */
+    private static final Pattern HEADER = Pattern.compile(
+            "\\{\\s*\"name\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"\\s*,\\s*\"(arguments|parameters)\"\\s*:\\s*");
 
     /** @param required the answer is calls from its first token (the grammar says so), not words first */
     public ToolCallParser(ToolSyntax syntax, boolean required) {
@@ -131,41 +143,81 @@ public final class ToolCallParser {
                 if (escaped) escaped = false;
                 else if (c == '\\') escaped = true;
                 else if (c == '"') inString = false;
+                extendArguments(c, false);
                 continue;
             }
             switch (c) {
                 case '"' -> inString = true;
                 case '{', '[' -> {
                     if (depth == callDepth && c == '{') unitStart = scanned;
+                    if (unitStart >= 0 && argsFrom < 0 && depth == argumentsDepth()) startArguments(sink);
                     depth++;
                 }
-                case '}', ']' -> {
-                    depth = Math.max(0, depth - 1);
-                    if (depth == callDepth && c == '}' && unitStart >= 0) {
-                        unit(unitStart, scanned + 1, sink);
-                        unitStart = -1;
-                    }
-                }
+                case '}', ']' -> depth = Math.max(0, depth - 1);
                 default -> {}
             }
+            extendArguments(c, c == '}' || c == ']');
+            if (depth == callDepth && c == '}' && unitStart >= 0) {
+                sendArguments(sink);
+                if (argsFrom < 0) unit(unitStart, scanned + 1, sink);
+                unitStart = -1;
+                argsFrom = -1;
+            }
         }
+        sendArguments(sink);
     }
 
+    /** The depth at which a call's arguments value opens: inside the call's object, or the unit itself. */
+    private int argumentsDepth() {
+        return syntax == ToolSyntax.MISTRAL_ARGS ? callDepth : callDepth + 1;
+    }
+
+    /**
+     * At the opening of a value inside a call: when what precedes it in the call is its name and the arguments key
+     * (as the grammar writes them), the call's header goes out now and its arguments follow as they come.
+     */
+    private void startArguments(Sink sink) {
+        String name;
+        if (syntax == ToolSyntax.MISTRAL_ARGS) {
+            int open = region.lastIndexOf(ToolSyntax.MISTRAL_ARGS.trigger(), scanned);
+            int args = region.lastIndexOf("[ARGS]", scanned);
+            if (open < 0 || args < open || args + "[ARGS]".length() != scanned) return;
+            name = region.substring(open + ToolSyntax.MISTRAL_ARGS.trigger().length(), args);
+        } else {
+            Matcher header = HEADER.matcher(region.subSequence(unitStart, scanned));
+            if (!header.matches() || !header.group(2).equals(syntax.argumentsKey())) return;
+            JsonNode quoted = parse("\"" + header.group(1) + "\"");
+            if (quoted == null) return;
+            name = quoted.asText();
+        }
+        if (name.isEmpty()) return;
+        argsFrom = scanned;
+        argsSent = scanned;
+        argsClosed = false;
+        current = calls++;
+        sink.call(new ToolCall(current, newId(), "function", new FunctionCall(name, "")));
+    }
+
+    /** Counts the character just scanned into the arguments being streamed, up to the end of their value. */
+    private void extendArguments(char c, boolean closes) {
+        if (argsFrom < 0 || argsClosed || scanned < argsFrom) return;
+        argsTo = scanned + 1;
+        if (closes && !inString && depth == argumentsDepth()) argsClosed = true;
+    }
+
+    /** Hands on the arguments scanned since the last piece. */
+    private void sendArguments(Sink sink) {
+        if (argsFrom < 0 || argsTo <= argsSent) return;
+        sink.call(new ToolCall(current, null, null, new FunctionCall(null, region.substring(argsSent, argsTo))));
+        argsSent = argsTo;
+    }
+
+    /** A complete call whose header was not in the expected form: read as JSON, in any key order. */
     private void unit(int from, int to, Sink sink) {
         JsonNode node = parse(region.substring(from, to));
-        if (node == null || !node.isObject()) return;
-        String name;
-        JsonNode arguments;
-        if (syntax == ToolSyntax.MISTRAL_ARGS) {
-            int open = region.lastIndexOf(ToolSyntax.MISTRAL_ARGS.trigger(), from);
-            int args = region.lastIndexOf("[ARGS]", from);
-            if (open < 0 || args < open) return;
-            name = region.substring(open + ToolSyntax.MISTRAL_ARGS.trigger().length(), args);
-            arguments = node;
-        } else {
-            name = node.path("name").isTextual() ? node.get("name").asText() : null;
-            arguments = node.has(syntax.argumentsKey()) ? node.get(syntax.argumentsKey()) : node.get("arguments");
-        }
+        if (node == null || !node.isObject() || syntax == ToolSyntax.MISTRAL_ARGS) return;
+        String name = node.path("name").isTextual() ? node.get("name").asText() : null;
+        JsonNode arguments = node.has(syntax.argumentsKey()) ? node.get(syntax.argumentsKey()) : node.get("arguments");
         if (name == null || name.isEmpty() || arguments == null) return;
         int index = calls++;
         sink.call(new ToolCall(index, newId(), "function", new FunctionCall(name, "")));

@@ -33,11 +33,15 @@ class ToolCallParserTest {
                     .toList();
         }
 
+        /** Each call's arguments, its pieces joined. */
         List<String> arguments() {
-            return pieces.stream()
-                    .filter(p -> p.function().name() == null)
-                    .map(p -> p.function().arguments())
-                    .toList();
+            List<StringBuilder> joined = new ArrayList<>();
+            for (ToolCall piece : pieces) {
+                if (piece.index() == joined.size()) joined.add(new StringBuilder());
+                assertThat(piece.index()).as("pieces come call by call").isEqualTo(joined.size() - 1);
+                joined.get(piece.index()).append(piece.function().arguments());
+            }
+            return joined.stream().map(StringBuilder::toString).toList();
         }
     }
 
@@ -65,11 +69,15 @@ class ToolCallParserTest {
 
         assertThat(out.text).hasToString("Let me look.\n");
         assertThat(out.names()).containsExactly("get_weather", "add");
-        assertThat(out.arguments()).containsExactly("{\"city\":\"Paris {x}\"}", "{\"a\":1,\"b\":[2]}");
+        assertThat(out.arguments()).containsExactly("{\"city\": \"Paris {x}\"}", "{\"a\": 1, \"b\": [2]}");
         assertThat(out.triggers).singleElement().satisfies(t -> assertThat(t).startsWith("<tool_call>"));
-        assertThat(out.pieces).extracting(ToolCall::index).containsExactly(0, 0, 1, 1);
-        assertThat(out.pieces.get(0).id()).matches("call_[A-Za-z0-9]{24}");
-        assertThat(out.pieces.get(2).id()).isNotEqualTo(out.pieces.get(0).id());
+        List<String> ids =
+                out.pieces.stream().map(ToolCall::id).filter(id -> id != null).toList();
+        assertThat(ids).hasSize(2).doesNotHaveDuplicates().allMatch(id -> id.matches("call_[A-Za-z0-9]{24}"));
+        // The header of a call goes out before any of its arguments.
+        assertThat(out.pieces.getFirst().function().name()).isEqualTo("get_weather");
+        if (step == 1)
+            assertThat(out.pieces.size()).as("arguments stream as they come").isGreaterThan(10);
     }
 
     @Test
@@ -84,7 +92,7 @@ class ToolCallParserTest {
     void llama3CallsOnlyWhenTheAnswerStartsWithJson() {
         var call = parse(ToolSyntax.LLAMA3, false, "  {\"name\": \"add\", \"parameters\": {\"a\": 2}}", 2);
         assertThat(call.names()).containsExactly("add");
-        assertThat(call.arguments()).containsExactly("{\"a\":2}");
+        assertThat(call.arguments()).containsExactly("{\"a\": 2}");
         assertThat(call.text).isEmpty();
 
         var words = parse(ToolSyntax.LLAMA3, false, "It is {\"name\": \"add\"}", 2);
@@ -100,11 +108,23 @@ class ToolCallParserTest {
                 "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {}}, {\"name\": \"b\", \"arguments\": {\"x\": \"]\"}}]",
                 3);
         assertThat(array.names()).containsExactly("a", "b");
-        assertThat(array.arguments()).containsExactly("{}", "{\"x\":\"]\"}");
+        assertThat(array.arguments()).containsExactly("{}", "{\"x\": \"]\"}");
 
         var args = parse(ToolSyntax.MISTRAL_ARGS, false, "[TOOL_CALLS]add[ARGS]{\"a\": 1}[TOOL_CALLS]neg[ARGS]{}", 4);
         assertThat(args.names()).containsExactly("add", "neg");
-        assertThat(args.arguments()).containsExactly("{\"a\":1}", "{}");
+        assertThat(args.arguments()).containsExactly("{\"a\": 1}", "{}");
+    }
+
+    @Test
+    void aCallWrittenInAnotherKeyOrderIsStillRead() {
+        var out = parse(
+                ToolSyntax.HERMES,
+                true,
+                "<tool_call>\n{\"arguments\": {\"a\": 1}, \"name\": \"add\"}\n</tool_call>",
+                3);
+
+        assertThat(out.names()).containsExactly("add");
+        assertThat(out.arguments()).containsExactly("{\"a\":1}");
     }
 
     @Test
@@ -119,12 +139,15 @@ class ToolCallParserTest {
     }
 
     @Test
-    void aCallCutShortIsHandedOnAsWordsSoNothingIsLost() {
-        String cut = "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": ";
+    void aCallCutShortKeepsWhatWasWrittenAsOpenAiDoesAtTheLengthLimit() {
+        var started = parse(ToolSyntax.HERMES, true, "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": ", 3);
+        assertThat(started.names()).containsExactly("add");
+        assertThat(started.arguments()).containsExactly("{\"a\": ");
+        assertThat(started.text).isEmpty();
 
-        var out = parse(ToolSyntax.HERMES, true, cut, 3);
-
-        assertThat(out.pieces).isEmpty();
-        assertThat(out.text).hasToString(cut);
+        String beforeItsName = "<tool_call>\n{\"name\": \"ad";
+        var unnamed = parse(ToolSyntax.HERMES, true, beforeItsName, 3);
+        assertThat(unnamed.pieces).isEmpty();
+        assertThat(unnamed.text).as("nothing is lost").hasToString(beforeItsName);
     }
 }
