@@ -159,10 +159,27 @@ final class ServeCommand implements Callable<Integer> {
     URI redis;
 
     @Option(
+            names = "--data-dir",
+            paramLabel = "DIR",
+            description = "Where the Files and Batch API keep files and batches (default: $PARLEY_DATA_DIR, else "
+                    + "$XDG_DATA_HOME/parley, else ~/.local/share/parley).")
+    Path dataDir;
+
+    @Option(
             names = "--redis-fail-open",
             description =
                     "While Redis is unreachable, admit requests without limits (and log it) instead of answering 503.")
     boolean redisFailOpen;
+
+    /** The data folder: {@code --data-dir}, else {@code $PARLEY_DATA_DIR}, else the XDG data folder. */
+    private Path dataDir() {
+        if (dataDir != null) return dataDir;
+        String env = System.getenv("PARLEY_DATA_DIR");
+        if (env != null && !env.isBlank()) return Path.of(env);
+        String xdg = System.getenv("XDG_DATA_HOME");
+        if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "parley");
+        return Path.of(System.getProperty("user.home"), ".local", "share", "parley");
+    }
 
     @Override
     public Integer call() throws InterruptedException {
@@ -184,7 +201,8 @@ final class ServeCommand implements Callable<Integer> {
                 limits.close();
                 throw e;
             }
-            server = ParleyServer.start(engine, apiKeys, limits, host, port); // closes both if it cannot start
+            // closes the engine and the limits if it cannot start
+            server = ParleyServer.start(engine, apiKeys, limits, host, port, dataDir());
         } catch (RuntimeException e) {
             err.println("parley serve: " + e.getMessage());
             return 1;

@@ -179,6 +179,75 @@ class ServeCommandTest {
     }
 
     @Test
+    void aServerSideBatchKilledWithSigkillResumesAndAnswersEveryLineOnce() throws Exception {
+        Path data = dir.resolve("data");
+        String base = serve("--data-dir", data.toString()).group(2);
+        StringBuilder input = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            input.append("{\"custom_id\":\"k")
+                    .append(i)
+                    .append("\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",")
+                    .append("\"body\":{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"Tale ")
+                    .append(i)
+                    .append("\"}],\"max_tokens\":24,\"temperature\":0}}\n");
+        }
+        String boundary = "parley-test-boundary";
+        String multipart = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n"
+                + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"in.jsonl\"\r\n"
+                + "Content-Type: application/jsonl\r\n\r\n" + input + "\r\n--" + boundary + "--\r\n";
+        var uploaded = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/files"))
+                        .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                        .POST(HttpRequest.BodyPublishers.ofString(multipart))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(uploaded.statusCode()).as(uploaded.body()).isEqualTo(200);
+        String fileId = Json.tree(uploaded.body()).get("id").asText();
+        var created = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/batches"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"input_file_id\":\"" + fileId
+                                + "\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\"}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(200);
+        String batchId = Json.tree(created.body()).get("id").asText();
+        while (batch(base, batchId).at("/request_counts/completed").asInt() < 2) Thread.sleep(20);
+
+        Process first = servers.removeLast();
+        first.destroyForcibly(); // SIGKILL: no shutdown hook, no last write
+        assertThat(first.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        String again = serve("--data-dir", data.toString()).group(2);
+        JsonNode done = batch(again, batchId);
+        while (!done.get("status").asText().equals("completed")) {
+            assertThat(done.get("status").asText()).isIn("validating", "in_progress", "finalizing");
+            Thread.sleep(50);
+            done = batch(again, batchId);
+        }
+
+        assertThat(done.at("/request_counts/completed").asInt()).isEqualTo(16);
+        String output = http.send(
+                        HttpRequest.newBuilder(URI.create(again + "/files/"
+                                        + done.get("output_file_id").asText() + "/content"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+        List<String> ids = output.lines()
+                .map(line -> Json.tree(line).get("custom_id").asText())
+                .sorted()
+                .toList();
+        assertThat(ids).hasSize(16).doesNotHaveDuplicates();
+    }
+
+    JsonNode batch(String base, String id) throws Exception {
+        var response = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/batches/" + id)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return Json.tree(response.body());
+    }
+
+    @Test
     void withAKeysFileAnswersOnlyItsKeysWithinTheirLimits() throws Exception {
         Path keys = dir.resolve("keys.json");
         var out = new StringWriter();

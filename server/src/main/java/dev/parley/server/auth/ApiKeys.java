@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The auth stage of the request path: an {@code Authorization: Bearer KEY} header → the {@link Tenant}
@@ -73,6 +74,15 @@ public final class ApiKeys {
         }
         if (found == null) throw invalid("Incorrect API key provided.");
         return found;
+    }
+
+    /** The tenant of the key named {@code name}, for work a key started earlier (a batch); empty once it is gone. */
+    public Optional<Tenant> tenant(String name) {
+        if (keys == null) return Tenant.OPEN.name().equals(name) ? Optional.of(Tenant.OPEN) : Optional.empty();
+        return keys.stream()
+                .map(Stored::tenant)
+                .filter(t -> t.name().equals(name))
+                .findFirst();
     }
 
     private static AuthenticationException invalid(String message) {

@@ -30,6 +30,11 @@ final class ChatReply {
 
     /** Collects every choice, then answers with one JSON object. */
     void json(Context ctx, ChatCompletionRequest request, Generation generation) throws InterruptedException {
+        ctx.status(200).contentType("application/json").result(Json.write(completion(request, generation)));
+    }
+
+    /** Every choice collected into one {@code chat.completion}. */
+    ChatCompletion completion(ChatCompletionRequest request, Generation generation) throws InterruptedException {
         Collected all = Collected.from(generation);
         boolean withLogprobs = Boolean.TRUE.equals(request.logprobs());
         var choices = new ArrayList<ChatCompletion.Choice>(all.choices());
@@ -49,7 +54,7 @@ final class ChatReply {
                 generation.model(),
                 choices,
                 Usage.of(generation.promptTokens(), generation.completionTokens()));
-        ctx.status(200).contentType("application/json").result(Json.write(completion));
+        return completion;
     }
 
     /**

@@ -27,6 +27,11 @@ final class CompletionReply {
     }
 
     void json(Context ctx, CompletionRequest request, Generation generation) throws InterruptedException {
+        ctx.status(200).contentType("application/json").result(Json.write(completion(request, generation)));
+    }
+
+    /** Every choice collected into one {@code text_completion}. */
+    TextCompletion completion(CompletionRequest request, Generation generation) throws InterruptedException {
         Collected all = Collected.from(generation);
         var choices = new ArrayList<TextCompletion.Choice>(all.choices());
         for (int i = 0; i < all.choices(); i++) {
@@ -44,7 +49,7 @@ final class CompletionReply {
                 generation.model(),
                 choices,
                 Usage.of(generation.promptTokens(), generation.completionTokens()));
-        ctx.status(200).contentType("application/json").result(Json.write(completion));
+        return completion;
     }
 
     void stream(Context ctx, CompletionRequest request, Generation generation) throws InterruptedException {

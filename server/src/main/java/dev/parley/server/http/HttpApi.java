@@ -1,5 +1,6 @@
 package dev.parley.server.http;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
 import dev.parley.api.ChatCompletionRequest;
@@ -12,6 +13,8 @@ import dev.parley.api.check.RequestReader;
 import dev.parley.limits.RateLimitSnapshot;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.Tenant;
+import dev.parley.server.batches.Batches;
+import dev.parley.server.batches.FileStore;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.Health;
@@ -23,9 +26,12 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.eclipse.jetty.http.BadMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,11 +67,135 @@ public final class HttpApi {
     }
 
     /**
+     * As {@link #create(Engine, ApiKeys, RateLimits, String, int, Clock)}, with OpenAI's Files and Batch API kept
+     * under {@code dataDir} (null: no Batch API). The batches are returned through {@code opened} so the caller
+     * can close them with the server.
+     */
+    public static Javalin create(
+            Engine engine,
+            ApiKeys keys,
+            RateLimits limits,
+            String host,
+            int port,
+            Clock clock,
+            Path dataDir,
+            Consumer<Batches> opened) {
+        HttpApi api = new HttpApi(engine, keys, limits, clock);
+        BatchRoutes routes = null;
+        if (dataDir != null) {
+            try {
+                FileStore files = new FileStore(dataDir);
+                Batches batches = new Batches(dataDir, files, api::runLine, clock);
+                opened.accept(batches);
+                routes = new BatchRoutes(files, batches, api::authenticate, clock);
+            } catch (IllegalStateException | java.io.UncheckedIOException e) {
+                log.warn("Serving without the Files and Batch API: {}", e.getMessage());
+            }
+        }
+        return create(api, host, port, routes);
+    }
+
+    /**
+     * Runs one line of a batch for the key named {@code owner}, as the route of {@code url} would answer it, but
+     * only when the engine has a free slot and nobody waiting (live callers come first), and within the key's
+     * budgets: a 429 of the key's own limits or a 503 of a full engine is waited out, never the line's answer.
+     */
+    private Batches.Response runLine(String owner, String url, ObjectNode body) throws InterruptedException {
+        byte[] bytes = Json.write(body).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        while (true) {
+            Tenant tenant = keys.tenant(owner).orElse(null);
+            if (tenant == null) {
+                return new Batches.Response(
+                        401,
+                        Json.mapper()
+                                .valueToTree(new ApiError(
+                                                "The API key that created this batch no longer exists.",
+                                                ApiError.INVALID_REQUEST,
+                                                null,
+                                                "invalid_api_key")
+                                        .body()));
+            }
+            awaitIdleEngine();
+            try {
+                Object answer;
+                if (url.equals("/v1/chat/completions")) {
+                    ChatCompletionRequest request = RequestReader.chat(bytes);
+                    requireAccess(tenant, request.model());
+                    Prepared prepared = engine.chat(request);
+                    answer = runToEnd(tenant, request.model(), prepared, g -> chat.completion(request, g));
+                } else {
+                    CompletionRequest request = RequestReader.completion(bytes);
+                    requireAccess(tenant, request.model());
+                    Prepared prepared = engine.complete(request);
+                    answer = runToEnd(tenant, request.model(), prepared, g -> completion.completion(request, g));
+                }
+                return new Batches.Response(200, Json.mapper().valueToTree(answer));
+            } catch (ApiException e) {
+                boolean waitable = e.status() == 503
+                        || e.status() == 429
+                                && !"insufficient_quota".equals(e.error().code());
+                if (!waitable)
+                    return new Batches.Response(
+                            e.status(), Json.mapper().valueToTree(e.error().body()));
+                Thread.sleep(retryAfterMillis(e));
+            }
+        }
+    }
+
+    private interface Answer {
+        Object from(Generation generation) throws InterruptedException;
+    }
+
+    private Object runToEnd(Tenant tenant, String model, Prepared prepared, Answer answer) throws InterruptedException {
+        long estimate = (long) prepared.promptTokens() + prepared.completionCap();
+        Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
+        long used = 0;
+        try (Generation generation = prepared.start()) {
+            try {
+                return answer.from(generation);
+            } finally {
+                used = (long) generation.promptTokens() + generation.completionTokens();
+            }
+        } finally {
+            reservation.settle(used);
+        }
+    }
+
+    /** Waits while every slot of the engine is busy or a live request waits for one. */
+    private void awaitIdleEngine() throws InterruptedException {
+        while (true) {
+            Health health = engine.health();
+            boolean free = health.slots() == null
+                    || health.slots().busy() < health.slots().total();
+            boolean nobodyWaits = health.queue() == null || health.queue().waiting() == 0;
+            if (free && nobodyWaits) return;
+            Thread.sleep(20);
+        }
+    }
+
+    /** How long an error asks to wait: its {@code retry-after-ms} or {@code retry-after}, else one second. */
+    private static long retryAfterMillis(ApiException e) {
+        try {
+            List<String> ms = e.headers().get("retry-after-ms");
+            if (ms != null && !ms.isEmpty()) return Math.clamp(Long.parseLong(ms.getFirst()), 10, 60_000);
+            List<String> seconds = e.headers().get("retry-after");
+            if (seconds != null && !seconds.isEmpty())
+                return Math.clamp((long) (Double.parseDouble(seconds.getFirst()) * 1000), 10, 60_000);
+        } catch (NumberFormatException ignored) {
+            // a malformed header: the default wait
+        }
+        return 1000;
+    }
+
+    /**
      * A Javalin server serving {@code engine} on {@code host}:{@code port} to the holders of {@code keys},
      * within {@code limits}; not yet started.
      */
     public static Javalin create(Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Clock clock) {
-        HttpApi api = new HttpApi(engine, keys, limits, clock);
+        return create(new HttpApi(engine, keys, limits, clock), host, port, null);
+    }
+
+    private static Javalin create(HttpApi api, String host, int port, BatchRoutes batches) {
         return Javalin.create(config -> {
             config.jetty.host = host;
             config.jetty.port = port;
@@ -78,6 +208,17 @@ public final class HttpApi {
             config.routes.get("/v1/models", api::models);
             config.routes.get("/v1/models/{id}", api::model);
             config.routes.get("/health", api::health);
+            if (batches != null) {
+                config.routes.post("/v1/files", batches::upload);
+                config.routes.get("/v1/files", batches::listFiles);
+                config.routes.get("/v1/files/{id}", batches::file);
+                config.routes.get("/v1/files/{id}/content", batches::fileContent);
+                config.routes.delete("/v1/files/{id}", batches::deleteFile);
+                config.routes.post("/v1/batches", batches::createBatch);
+                config.routes.get("/v1/batches", batches::listBatches);
+                config.routes.get("/v1/batches/{id}", batches::batch);
+                config.routes.post("/v1/batches/{id}/cancel", batches::cancelBatch);
+            }
             config.routes.exception(ApiException.class, (e, ctx) -> {
                 e.headers().forEach((name, values) -> ctx.header(name, values.getFirst()));
                 api.rateLimitHeaders(ctx);

@@ -1,0 +1,203 @@
+package dev.parley.server.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.ApiError;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.api.Json;
+import dev.parley.api.NotFoundException;
+import dev.parley.server.auth.Tenant;
+import dev.parley.server.batches.Batches;
+import dev.parley.server.batches.FileStore;
+import io.javalin.http.Context;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.Part;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * OpenAI's Files and Batch routes: {@code /v1/files} (upload, list, retrieve, content, delete) and {@code
+ * /v1/batches} (create, list, retrieve, cancel). Every file and batch belongs to the key that created it.
+ */
+final class BatchRoutes {
+    private final FileStore files;
+    private final Batches batches;
+    private final Function<Context, Tenant> authenticate;
+    private final Clock clock;
+
+    BatchRoutes(FileStore files, Batches batches, Function<Context, Tenant> authenticate, Clock clock) {
+        this.files = files;
+        this.batches = batches;
+        this.authenticate = authenticate;
+        this.clock = clock;
+    }
+
+    void upload(Context ctx) throws IOException {
+        Tenant tenant = authenticate.apply(ctx);
+        if (!ctx.isMultipartFormData()) {
+            throw InvalidRequestException.of(
+                    null, null, "Uploads are multipart/form-data with the parts 'file' and 'purpose'.");
+        }
+        String purpose = ctx.formParam("purpose");
+        if (purpose == null) {
+            throw InvalidRequestException.of(
+                    "purpose", "missing_required_parameter", "Missing required parameter: 'purpose'.");
+        }
+        if (!FileStore.PURPOSES.contains(purpose)) {
+            throw InvalidRequestException.of(
+                    "purpose",
+                    "invalid_value",
+                    "Invalid value for 'purpose': '%s'. Supported values are: %s."
+                            .formatted(purpose, String.join(", ", FileStore.PURPOSES)));
+        }
+        // The part itself: a client that sends no file name makes it a plain form field for Javalin.
+        Part upload;
+        try {
+            upload = ctx.req().getPart("file");
+        } catch (ServletException e) {
+            throw InvalidRequestException.of(null, null, "We could not read the upload: " + e.getMessage());
+        }
+        if (upload == null) {
+            throw InvalidRequestException.of(
+                    "file", "missing_required_parameter", "Missing required parameter: 'file'.");
+        }
+        String name = upload.getSubmittedFileName();
+        try (InputStream content = upload.getInputStream()) {
+            var file = files.create(
+                    tenant.name(),
+                    name == null || name.isBlank() ? "upload.jsonl" : name,
+                    purpose,
+                    content,
+                    clock.instant().getEpochSecond());
+            json(ctx, file.toJson());
+        }
+    }
+
+    void listFiles(Context ctx) {
+        Tenant tenant = authenticate.apply(ctx);
+        ArrayNode data = Json.mapper().createArrayNode();
+        files.list(tenant.name(), ctx.queryParam("purpose")).forEach(f -> data.add(f.toJson()));
+        json(ctx, list(data, false));
+    }
+
+    void file(Context ctx) {
+        Tenant tenant = authenticate.apply(ctx);
+        json(ctx, file(tenant, ctx.pathParam("id")).toJson());
+    }
+
+    void fileContent(Context ctx) throws IOException {
+        Tenant tenant = authenticate.apply(ctx);
+        var file = file(tenant, ctx.pathParam("id"));
+        ctx.status(200).contentType("application/octet-stream");
+        ctx.result(Files.readAllBytes(files.content(file)));
+    }
+
+    void deleteFile(Context ctx) throws IOException {
+        Tenant tenant = authenticate.apply(ctx);
+        String id = ctx.pathParam("id");
+        if (!files.delete(tenant.name(), id)) throw noSuchFile(id);
+        ObjectNode body = Json.object();
+        body.put("id", id).put("object", "file").put("deleted", true);
+        json(ctx, body);
+    }
+
+    void createBatch(Context ctx) {
+        Tenant tenant = authenticate.apply(ctx);
+        JsonNode body = body(ctx);
+        json(
+                ctx,
+                batches.create(
+                        tenant.name(),
+                        text(body, "input_file_id"),
+                        text(body, "endpoint"),
+                        text(body, "completion_window"),
+                        body.get("metadata")));
+    }
+
+    void listBatches(Context ctx) {
+        Tenant tenant = authenticate.apply(ctx);
+        int limit = 20;
+        String asked = ctx.queryParam("limit");
+        if (asked != null) {
+            try {
+                limit = Integer.parseInt(asked);
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > 100) {
+                throw InvalidRequestException.of(
+                        "limit", "invalid_value", "Invalid 'limit': expected an integer from 1 to 100.");
+            }
+        }
+        List<ObjectNode> page = batches.list(tenant.name(), ctx.queryParam("after"), limit + 1);
+        ArrayNode data = Json.mapper().createArrayNode();
+        page.stream().limit(limit).forEach(data::add);
+        json(ctx, list(data, page.size() > limit));
+    }
+
+    void batch(Context ctx) {
+        Tenant tenant = authenticate.apply(ctx);
+        String id = ctx.pathParam("id");
+        json(ctx, batches.get(tenant.name(), id).orElseThrow(() -> Batches.notFound(id)));
+    }
+
+    void cancelBatch(Context ctx) {
+        Tenant tenant = authenticate.apply(ctx);
+        json(ctx, batches.cancel(tenant.name(), ctx.pathParam("id")));
+    }
+
+    private FileStore.StoredFile file(Tenant tenant, String id) {
+        return files.find(tenant.name(), id).orElseThrow(() -> noSuchFile(id));
+    }
+
+    private static NotFoundException noSuchFile(String id) {
+        return new NotFoundException(new ApiError("No such File object: " + id, ApiError.INVALID_REQUEST, "id", null));
+    }
+
+    private static ObjectNode list(ArrayNode data, boolean hasMore) {
+        ObjectNode list = Json.object();
+        list.put("object", "list");
+        list.set("data", data);
+        if (data.isEmpty()) {
+            list.putNull("first_id");
+            list.putNull("last_id");
+        } else {
+            list.put("first_id", data.get(0).get("id").asText());
+            list.put("last_id", data.get(data.size() - 1).get("id").asText());
+        }
+        list.put("has_more", hasMore);
+        return list;
+    }
+
+    private static JsonNode body(Context ctx) {
+        JsonNode body;
+        try {
+            body = Json.tree(ctx.body());
+        } catch (RuntimeException e) {
+            throw InvalidRequestException.of(null, null, "We could not parse the JSON body of your request.");
+        }
+        if (body == null || !body.isObject()) {
+            throw InvalidRequestException.of(null, null, "The body of your request must be a JSON object.");
+        }
+        return body;
+    }
+
+    private static String text(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        if (value == null || value.isNull()) return null;
+        if (!value.isTextual()) {
+            throw InvalidRequestException.of(
+                    field, "invalid_type", "Invalid type for '%s': expected a string.".formatted(field));
+        }
+        return value.asText();
+    }
+
+    private static void json(Context ctx, Object body) {
+        ctx.status(200).contentType("application/json").result(Json.write(body));
+    }
+}

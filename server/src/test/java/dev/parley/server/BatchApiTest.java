@@ -1,0 +1,260 @@
+package dev.parley.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.HttpResponse;
+import com.openai.errors.NotFoundException;
+import com.openai.models.batches.Batch;
+import com.openai.models.batches.BatchCreateParams;
+import com.openai.models.files.FileCreateParams;
+import com.openai.models.files.FileObject;
+import com.openai.models.files.FilePurpose;
+import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.llama.LlamaEngine;
+import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.RateLimits;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * OpenAI's Files and Batch API on the server, through the official Java SDK's {@code files()} and {@code
+ * batches()}, against the demo model: upload, run, results in the Batch API's line format, failures in the error
+ * file, validation, cancelling, and resuming after the server stops mid-batch with every line answered once.
+ */
+@Timeout(180)
+class BatchApiTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path data;
+
+    final List<ParleyServer> servers = new ArrayList<>();
+    final List<OpenAIClient> clients = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        clients.forEach(OpenAIClient::close);
+        servers.forEach(ParleyServer::close);
+    }
+
+    ParleyServer serve() {
+        var server = ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                        .withModelId("demo")
+                        .withParallel(2)
+                        .withContextPerSequence(256)),
+                ApiKeys.open(),
+                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                "127.0.0.1",
+                0,
+                data);
+        servers.add(server);
+        return server;
+    }
+
+    OpenAIClient sdk(ParleyServer server) {
+        var client = OpenAIOkHttpClient.builder()
+                .baseUrl(server.baseUrl("127.0.0.1"))
+                .apiKey("not-needed")
+                .maxRetries(0)
+                .build();
+        clients.add(client);
+        return client;
+    }
+
+    static String line(String customId, String model, int maxTokens) {
+        return "{\"custom_id\":\"" + customId + "\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
+                + "\"body\":{\"model\":\"" + model
+                + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time "
+                + customId + "\"}],\"max_tokens\":" + maxTokens + ",\"temperature\":0}}\n";
+    }
+
+    static FileObject upload(OpenAIClient openai, String content) {
+        return openai.files()
+                .create(FileCreateParams.builder()
+                        .file(content.getBytes(StandardCharsets.UTF_8))
+                        .purpose(FilePurpose.BATCH)
+                        .build());
+    }
+
+    static Batch create(OpenAIClient openai, String fileId) {
+        return openai.batches()
+                .create(BatchCreateParams.builder()
+                        .inputFileId(fileId)
+                        .endpoint(BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
+                        .completionWindow(BatchCreateParams.CompletionWindow._24H)
+                        .build());
+    }
+
+    static Batch await(OpenAIClient openai, String id, Predicate<Batch> done) throws InterruptedException {
+        while (true) {
+            Batch batch = openai.batches().retrieve(id);
+            if (done.test(batch)) return batch;
+            Thread.sleep(50);
+        }
+    }
+
+    static boolean ended(Batch batch) {
+        return List.of("completed", "failed", "cancelled", "expired")
+                .contains(batch.status().asString());
+    }
+
+    static List<JsonNode> lines(OpenAIClient openai, String fileId) throws Exception {
+        try (HttpResponse response = openai.files().content(fileId);
+                InputStream body = response.body()) {
+            List<JsonNode> lines = new ArrayList<>();
+            for (String line : new String(body.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isBlank()) lines.add(JSON.readTree(line));
+            }
+            return lines;
+        }
+    }
+
+    @Test
+    void aBatchRunsEveryLineAndWritesAnswersAndFailuresInTheBatchFormat() throws Exception {
+        OpenAIClient openai = sdk(serve());
+        StringBuilder input = new StringBuilder();
+        for (int i = 0; i < 5; i++) input.append(line("line-" + i, "demo", 4));
+        input.append(line("no-such-model", "gpt-nothing", 4));
+        FileObject file = upload(openai, input.toString());
+        assertThat(file.id()).startsWith("file-");
+        assertThat(openai.files().retrieve(file.id()).bytes()).isEqualTo(input.length());
+
+        Batch created = create(openai, file.id());
+        assertThat(created.id()).startsWith("batch_");
+        assertThat(created.status().asString()).isIn("validating", "in_progress");
+
+        Batch done = await(openai, created.id(), BatchApiTest::ended);
+        assertThat(done.status().asString()).isEqualTo("completed");
+        var counts = done.requestCounts().orElseThrow();
+        assertThat(counts.total()).isEqualTo(6);
+        assertThat(counts.completed()).isEqualTo(5);
+        assertThat(counts.failed()).isEqualTo(1);
+
+        List<JsonNode> answers = lines(openai, done.outputFileId().orElseThrow());
+        assertThat(answers)
+                .extracting(a -> a.get("custom_id").asText())
+                .containsExactlyInAnyOrder("line-0", "line-1", "line-2", "line-3", "line-4");
+        for (JsonNode answer : answers) {
+            assertThat(answer.get("id").asText()).startsWith("batch_req_");
+            assertThat(answer.get("error").isNull()).isTrue();
+            assertThat(answer.at("/response/status_code").asInt()).isEqualTo(200);
+            assertThat(answer.at("/response/body/object").asText()).isEqualTo("chat.completion");
+            assertThat(answer.at("/response/body/usage/completion_tokens").asInt())
+                    .isBetween(1, 4);
+        }
+        List<JsonNode> failures = lines(openai, done.errorFileId().orElseThrow());
+        assertThat(failures).singleElement().satisfies(failure -> {
+            assertThat(failure.get("custom_id").asText()).isEqualTo("no-such-model");
+            assertThat(failure.at("/response/status_code").asInt()).isEqualTo(404);
+            assertThat(failure.at("/response/body/error/code").asText()).isEqualTo("model_not_found");
+        });
+        // The same lines answered as a live call would be: greedy, so the same text.
+        var live = openai.chat()
+                .completions()
+                .create(com.openai.models.chat.completions.ChatCompletionCreateParams.builder()
+                        .model("demo")
+                        .addUserMessage("Once upon a time line-0")
+                        .maxTokens(4)
+                        .temperature(0.0)
+                        .build());
+        JsonNode first = answers.stream()
+                .filter(a -> a.get("custom_id").asText().equals("line-0"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(first.at("/response/body/choices/0/message/content").asText())
+                .isEqualTo(live.choices().getFirst().message().content().orElseThrow());
+        assertThat(openai.batches().list().data()).extracting(Batch::id).contains(created.id());
+    }
+
+    @Test
+    void aFileWithBadLinesFailsTheBatchNamingEachLine() throws Exception {
+        OpenAIClient openai = sdk(serve());
+        String input = line("a", "demo", 2) + "{not json\n" + line("a", "demo", 2)
+                + "{\"custom_id\":\"b\",\"method\":\"POST\",\"url\":\"/v1/completions\",\"body\":{}}\n";
+
+        Batch done = await(openai, create(openai, upload(openai, input).id()).id(), BatchApiTest::ended);
+
+        assertThat(done.status().asString()).isEqualTo("failed");
+        assertThat(done.errors().orElseThrow().data().orElseThrow())
+                .extracting(e -> e.line().orElseThrow())
+                .containsExactly(2L, 3L, 4L);
+    }
+
+    @Test
+    void filesCanBeListedReadAndDeleted() throws Exception {
+        OpenAIClient openai = sdk(serve());
+        FileObject file = upload(openai, line("x", "demo", 1));
+
+        assertThat(openai.files().list().data()).extracting(FileObject::id).contains(file.id());
+        assertThat(lines(openai, file.id()))
+                .singleElement()
+                .satisfies(l -> assertThat(l.get("custom_id").asText()).isEqualTo("x"));
+        assertThat(openai.files().delete(file.id()).deleted()).isTrue();
+        assertThatThrownBy(() -> openai.files().retrieve(file.id())).isInstanceOf(NotFoundException.class);
+    }
+
+    @Test
+    void aCancelledBatchStopsWithWhatItAnswered() throws Exception {
+        OpenAIClient openai = sdk(serve());
+        StringBuilder input = new StringBuilder();
+        for (int i = 0; i < 40; i++) input.append(line("c" + i, "demo", 24));
+        Batch created = create(openai, upload(openai, input.toString()).id());
+        await(openai, created.id(), b -> b.requestCounts().orElseThrow().completed() >= 1);
+
+        Batch cancelling = openai.batches().cancel(created.id());
+
+        assertThat(cancelling.status().asString()).isIn("cancelling", "cancelled");
+        Batch done = await(openai, created.id(), BatchApiTest::ended);
+        assertThat(done.status().asString()).isEqualTo("cancelled");
+        long completed = done.requestCounts().orElseThrow().completed();
+        assertThat(completed).isBetween(1L, 39L);
+        assertThat(lines(openai, done.outputFileId().orElseThrow())).hasSize((int) completed);
+    }
+
+    @Test
+    void aBatchStoppedMidwayResumesAndAnswersEveryLineOnce() throws Exception {
+        ParleyServer first = serve();
+        OpenAIClient openai = sdk(first);
+        StringBuilder input = new StringBuilder();
+        for (int i = 0; i < 12; i++) input.append(line("r" + i, "demo", 16));
+        Batch created = create(openai, upload(openai, input.toString()).id());
+        await(openai, created.id(), b -> b.requestCounts().orElseThrow().completed() >= 3);
+        first.close(); // the line running now is cut off; its answer is never written
+        Path results = data.resolve("batches").resolve(created.id() + ".output.jsonl");
+        // As if the server had died while writing an answer: half a line at the end.
+        Files.writeString(
+                results, "{\"id\":\"batch_req_cut\",\"custom_id\":\"r", java.nio.file.StandardOpenOption.APPEND);
+
+        OpenAIClient again = sdk(serve());
+        Batch done = await(again, created.id(), BatchApiTest::ended);
+
+        assertThat(done.status().asString()).isEqualTo("completed");
+        assertThat(done.requestCounts().orElseThrow().completed()).isEqualTo(12);
+        Map<String, Integer> seen = new HashMap<>();
+        for (JsonNode answer : lines(again, done.outputFileId().orElseThrow()))
+            seen.merge(answer.get("custom_id").asText(), 1, Integer::sum);
+        assertThat(seen)
+                .hasSize(12)
+                .allSatisfy((id, times) -> assertThat(times).as(id).isEqualTo(1));
+    }
+}
