@@ -146,6 +146,13 @@ final class ServeCommand implements Callable<Integer> {
     List<String> upstreamModels = List.of();
 
     @Option(
+            names = "--upstream-output-reserve",
+            paramLabel = "TOKENS",
+            description = "Tokens of a key's budget reserved for the answer of an upstream request without "
+                    + "max_tokens, settled to what it really used (default: ${DEFAULT-VALUE}).")
+    int upstreamOutputReserve = ProxyEngine.DEFAULT_OUTPUT_RESERVE;
+
+    @Option(
             names = "--keys",
             paramLabel = "FILE",
             description = "API keys file (see 'parley keys'); without it every request is accepted.")
@@ -234,7 +241,7 @@ final class ServeCommand implements Callable<Integer> {
     private Engine proxy() {
         var options = ClientOptions.builder(name -> null).baseUrl(upstream);
         if (upstreamKey != null && !upstreamKey.isBlank()) options.apiKey(upstreamKey);
-        return ProxyEngine.connect(options.build(), upstreamModels);
+        return ProxyEngine.connect(options.build(), upstreamModels, upstreamOutputReserve);
     }
 
     /** What the start line says about who may use the server and where limits live. */

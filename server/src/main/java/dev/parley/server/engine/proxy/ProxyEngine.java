@@ -35,15 +35,20 @@ import java.util.stream.Collectors;
  * <p>Thread-safe. {@link #close} closes the upstream client; generations still running fail.
  */
 public final class ProxyEngine implements Engine {
-    /** The output reserved for a request with no cap whose model's context is unknown. */
-    static final int UNKNOWN_MODEL_OUTPUT = 4096;
+    /** The output reserved for a request that sets no cap of its own, unless configured otherwise. */
+    public static final int DEFAULT_OUTPUT_RESERVE = 4096;
+
+    /** Upstream headers a caller needs to pace itself after a 429: when to retry, and the upstream's budgets. */
+    private static final List<String> PACING_HEADERS = List.of("retry-after", "retry-after-ms");
 
     private final ParleyClient upstream;
     private final Map<String, ModelCard> models;
+    private final int outputReserve;
 
-    private ProxyEngine(ParleyClient upstream, Map<String, ModelCard> models) {
+    private ProxyEngine(ParleyClient upstream, Map<String, ModelCard> models, int outputReserve) {
         this.upstream = upstream;
         this.models = models;
+        this.outputReserve = outputReserve;
     }
 
     /**
@@ -51,7 +56,21 @@ public final class ProxyEngine implements Engine {
      * upstream lists at start.
      */
     public static ProxyEngine connect(ClientOptions options, List<String> onlyModels) {
-        ParleyClient client = ParleyClient.create(options);
+        return connect(options, onlyModels, DEFAULT_OUTPUT_RESERVE);
+    }
+
+    /**
+     * As {@link #connect(ClientOptions, List)}; a request without {@code max_tokens} reserves its prompt plus
+     * {@code outputReserve} tokens of its key's budget (at most what the context leaves) and is then settled to
+     * what it really used, so a key whose tokens-per-minute limit is below a model's context can still call it.
+     * Requests are never retried here: an upstream 429 or 5xx goes back to the caller at once, with the
+     * upstream's {@code retry-after} and {@code x-ratelimit-*}, for the caller's own backoff to handle.
+     */
+    public static ProxyEngine connect(ClientOptions options, List<String> onlyModels, int outputReserve) {
+        if (outputReserve < 1)
+            throw new IllegalArgumentException("the output reserve must be at least 1, got " + outputReserve);
+        ParleyClient client =
+                ParleyClient.create(options.toBuilder().maxRetries(0).build());
         try {
             List<Model> listed = onlyModels.isEmpty()
                     ? client.models().data()
@@ -63,7 +82,7 @@ public final class ProxyEngine implements Engine {
                                     model.id(), model.created(), model.ownedBy(), contextWindow(model.id())),
                             (a, b) -> a,
                             LinkedHashMap::new));
-            return new ProxyEngine(client, cards);
+            return new ProxyEngine(client, cards, outputReserve);
         } catch (RuntimeException e) {
             client.close();
             throw e;
@@ -132,11 +151,14 @@ public final class ProxyEngine implements Engine {
         return card;
     }
 
-    /** What the answer may take: the cap asked for, for every choice, else the room the context leaves. */
-    private static long cap(ModelCard card, int prompt, Integer asked, int choices) {
+    /**
+     * What the answer may take, for every choice: the cap asked for, else the output reserve (no more than the
+     * room the context leaves, when the context is known).
+     */
+    private long cap(ModelCard card, int prompt, Integer asked, int choices) {
         if (asked != null) return (long) asked * choices;
-        int room = card.contextLength() > prompt ? card.contextLength() - prompt : UNKNOWN_MODEL_OUTPUT;
-        return (long) room * choices;
+        int room = card.contextLength() > prompt ? card.contextLength() - prompt : outputReserve;
+        return (long) Math.min(room, outputReserve) * choices;
     }
 
     private static int contextWindow(String model) {
@@ -147,7 +169,7 @@ public final class ProxyEngine implements Engine {
         return window == null ? 0 : window;
     }
 
-    private static Prepared prepared(int promptTokens, long completionCap, Supplier<Generation> start) {
+    private Prepared prepared(int promptTokens, long completionCap, Supplier<Generation> start) {
         return new Prepared() {
             @Override
             public int promptTokens() {
@@ -164,8 +186,10 @@ public final class ProxyEngine implements Engine {
                 try {
                     return start.get();
                 } catch (ApiException e) {
-                    // The upstream's status and error, without its headers: the reply has its own.
-                    throw ApiException.of(e.status(), e.error());
+                    // The upstream's status and error; of its headers, only those that pace a retry (the reply
+                    // has its own request id and the caller's key's budgets).
+                    if (e.status() != 429 && e.status() < 500) throw ApiException.of(e.status(), e.error());
+                    throw ApiException.of(e.status(), e.error(), pacing(e.headers()));
                 } catch (TransportException e) {
                     throw new ServerException(
                             502,
@@ -177,6 +201,15 @@ public final class ProxyEngine implements Engine {
                 }
             }
         };
+    }
+
+    private static Map<String, List<String>> pacing(Map<String, List<String>> headers) {
+        Map<String, List<String>> kept = new LinkedHashMap<>();
+        headers.forEach((name, values) -> {
+            String lower = name.toLowerCase(java.util.Locale.ROOT);
+            if (PACING_HEADERS.contains(lower) || lower.startsWith("x-ratelimit-")) kept.put(lower, values);
+        });
+        return kept;
     }
 
     @Override

@@ -17,9 +17,14 @@ import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
 import dev.parley.client.ScriptedServer;
 import dev.parley.server.ParleyServer;
+import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.KeyEntry;
+import dev.parley.server.auth.KeysFile;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.RateLimits;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -30,6 +35,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A Parley server proxying to another Parley server (the demo model through llama.cpp), both real, on
@@ -210,6 +216,109 @@ class ProxyEngineTest {
                                 .path("include_usage")
                                 .asBoolean())
                         .isTrue();
+            }
+        }
+    }
+
+    static final String GPT_4O_MODELS =
+            "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}";
+
+    static final String ONE_WORD = """
+            data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}
+
+            data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+            data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}
+
+            data: [DONE]
+
+            """;
+
+    @Test
+    void anUpstream429ComesBackAtOnceWithTheUpstreamsPacingHeaders() {
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, GPT_4O_MODELS));
+            scripted.enqueue(json(
+                    429,
+                    "{\"error\":{\"message\":\"Rate limit reached for gpt-4o on requests per min (RPM): Limit 3, Used 3, Requested 1.\",\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}",
+                    "retry-after",
+                    "7",
+                    "retry-after-ms",
+                    "6500",
+                    "x-ratelimit-limit-requests",
+                    "3",
+                    "x-ratelimit-remaining-requests",
+                    "0",
+                    "x-ratelimit-reset-requests",
+                    "6.5s",
+                    "x-request-id",
+                    "req_upstream"));
+            // Asked for retries: the gateway sends each request once all the same, and leaves retrying to the caller.
+            var options = options(scripted.baseUrl()).toBuilder().maxRetries(3).build();
+            try (var gateway = ParleyServer.start(ProxyEngine.connect(options, List.of()), "127.0.0.1", 0)) {
+                var openai = com.openai.client.okhttp.OpenAIOkHttpClient.builder()
+                        .baseUrl(gateway.baseUrl("127.0.0.1"))
+                        .apiKey("none")
+                        .maxRetries(0)
+                        .build();
+                try {
+                    assertThatThrownBy(() -> openai.chat()
+                                    .completions()
+                                    .create(com.openai.models.chat.completions.ChatCompletionCreateParams.builder()
+                                            .model("gpt-4o")
+                                            .addUserMessage("Hi")
+                                            .build()))
+                            .isInstanceOfSatisfying(com.openai.errors.RateLimitException.class, e -> {
+                                assertThat(e.statusCode()).isEqualTo(429);
+                                assertThat(e.code()).hasValue("rate_limit_exceeded");
+                                assertThat(e.headers().values("retry-after")).containsExactly("7");
+                                assertThat(e.headers().values("retry-after-ms")).containsExactly("6500");
+                                assertThat(e.headers().values("x-ratelimit-remaining-requests"))
+                                        .containsExactly("0");
+                                assertThat(e.headers().values("x-ratelimit-reset-requests"))
+                                        .containsExactly("6.5s");
+                                assertThat(e.headers().values("x-request-id")).doesNotContain("req_upstream");
+                            });
+                } finally {
+                    openai.close();
+                }
+                assertThat(scripted.requests())
+                        .as("the model list, then the one chat request: no retries")
+                        .hasSize(2);
+            }
+        }
+    }
+
+    @Test
+    void aRequestWithoutMaxTokensReservesAnAnswersWorthNotTheWholeContext(@TempDir java.nio.file.Path dir)
+            throws Exception {
+        // gpt-4o's context is 128,000 tokens: reserving all of it would refuse every such request of a 30k-TPM key.
+        var keys = dir.resolve("keys.json");
+        KeysFile.add(keys, new KeyEntry("team", KeysFile.sha256("sk-team"), 100, 30_000, null, null, List.of()));
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, GPT_4O_MODELS), sse(ONE_WORD));
+            try (var gateway = ParleyServer.start(
+                    ProxyEngine.connect(options(scripted.baseUrl()), List.of(), 2000),
+                    ApiKeys.load(keys),
+                    new RateLimits(Limiter.inMemory(java.time.Clock.systemUTC()), false),
+                    "127.0.0.1",
+                    0)) {
+                var response = HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                                        .header("Authorization", "Bearer sk-team")
+                                        .POST(
+                                                HttpRequest.BodyPublishers.ofString(
+                                                        "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+
+                assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+                // Admitted with the prompt and 2,000 reserved, then settled to the 10 tokens really used.
+                long remaining = Long.parseLong(response.headers()
+                        .firstValue("x-ratelimit-remaining-tokens")
+                        .orElseThrow());
+                assertThat(remaining).isBetween(30_000L - 2_100, 30_000L - 2_000);
             }
         }
     }
