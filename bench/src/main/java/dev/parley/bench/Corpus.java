@@ -1,6 +1,8 @@
 package dev.parley.bench;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -61,6 +63,29 @@ final class Corpus {
             }
         }
         return out.toString();
+    }
+
+    /**
+     * The corpus cut into chat-sized messages, 40 to 1,200 characters each (never inside a character), as a
+     * gateway or a batch estimate counts them one at a time.
+     */
+    static List<String> messages() {
+        String text = text();
+        var random = new SplittableRandom(20240719);
+        List<String> messages = new ArrayList<>();
+        for (int start = 0; start < text.length(); ) {
+            int end = Math.min(text.length(), start + 40 + random.nextInt(1_160));
+            if (end < text.length() && Character.isLowSurrogate(text.charAt(end))) end++;
+            messages.add(text.substring(start, end));
+            start = end;
+        }
+        return messages;
+    }
+
+    static int utf8Bytes(List<String> texts) {
+        return texts.stream()
+                .mapToInt(t -> t.getBytes(StandardCharsets.UTF_8).length)
+                .sum();
     }
 
     public static void main(String[] args) {
