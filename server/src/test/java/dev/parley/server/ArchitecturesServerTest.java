@@ -8,14 +8,8 @@ import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
 import dev.parley.api.Json;
 import dev.parley.api.TextCompletion;
-import dev.parley.server.engine.llama.LlamaEngine;
-import dev.parley.server.engine.llama.LlamaEngineOptions;
-import dev.parley.testkit.GgufVocabulary;
 import dev.parley.testkit.GgufWriter;
 import dev.parley.testkit.TensorType;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumMap;
@@ -119,57 +113,39 @@ class ArchitecturesServerTest {
 
     private static final Map<Architecture, Served> SERVED = new EnumMap<>(Architecture.class);
 
-    /** A written model and the server that serves it. */
-    private record Served(ParleyServer server, Loopback loopback) {
-        static synchronized Served of(Architecture architecture) {
-            return SERVED.computeIfAbsent(architecture, a -> {
-                Path model = a.writer
-                        .get()
-                        .dim(64)
-                        .ffnDim(128)
-                        .contextLength(4096)
-                        .vocabulary(vocabulary(a.vocabulary))
-                        .tiedOutput(true)
-                        .type(TensorType.Q8_0)
-                        .seed(17)
-                        .write(dir.resolve(a.id() + ".gguf"));
-                var server = ParleyServer.start(
-                        LlamaEngine.open(LlamaEngineOptions.of(model)
-                                .withModelId(a.id())
-                                .withParallel(2)
-                                .withContextPerSequence(256)),
-                        "127.0.0.1",
-                        0);
-                return new Served(server, Loopback.to(server));
-            });
-        }
-
-        /** A greedy completion of up to 8 tokens of a prompt given as JSON: a string or an array of token ids. */
-        TextCompletion complete(Architecture architecture, String prompt, String extra) throws Exception {
-            var response = loopback.post(
-                    "/v1/completions",
-                    "{\"model\":\"" + architecture.id() + "\",\"prompt\":" + prompt
-                            + ",\"max_tokens\":8,\"temperature\":0" + extra + "}");
-            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-            return Json.read(response.body(), TextCompletion.class);
-        }
+    static synchronized Served served(Architecture architecture) {
+        return SERVED.computeIfAbsent(
+                architecture,
+                a -> Served.of(
+                        a.writer
+                                .get()
+                                .dim(64)
+                                .ffnDim(128)
+                                .contextLength(4096)
+                                .vocabulary(Served.vocabulary(a.vocabulary))
+                                .tiedOutput(true)
+                                .type(TensorType.Q8_0)
+                                .seed(17)
+                                .write(dir.resolve(a.id() + ".gguf")),
+                        a.id(),
+                        256));
     }
 
-    private static GgufVocabulary vocabulary(String file) {
-        try (InputStream in = ArchitecturesServerTest.class.getResourceAsStream("vocab/" + file)) {
-            if (in == null) throw new IllegalStateException("no test resource vocab/" + file);
-            return GgufVocabulary.read(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** A greedy completion of up to 8 tokens of a prompt given as JSON: a string or an array of token ids. */
+    static TextCompletion complete(Served served, Architecture architecture, String prompt, String extra)
+            throws Exception {
+        var response = served.loopback()
+                .post(
+                        "/v1/completions",
+                        "{\"model\":\"" + architecture.id() + "\",\"prompt\":" + prompt
+                                + ",\"max_tokens\":8,\"temperature\":0" + extra + "}");
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return Json.read(response.body(), TextCompletion.class);
     }
 
     @AfterAll
     static void stop() {
-        SERVED.values().forEach(served -> {
-            served.server().close();
-            served.loopback().close();
-        });
+        SERVED.values().forEach(Served::close);
         SERVED.clear();
     }
 
@@ -181,7 +157,7 @@ class ArchitecturesServerTest {
     @ParameterizedTest
     @EnumSource(Architecture.class)
     void answersAChatFromThePromptTheRealTokenizerGives(Architecture architecture) throws Exception {
-        Served served = Served.of(architecture);
+        Served served = served(architecture);
 
         var response = served.loopback().post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8"));
 
@@ -195,7 +171,7 @@ class ArchitecturesServerTest {
             assertThat(choice.finishReason()).isIn("stop", "length");
         });
         // Greedy decoding from the reference ids writes the same answer only if the prompt was those ids.
-        assertThat(served.complete(architecture, Arrays.toString(architecture.helloChat), "")
+        assertThat(complete(served, architecture, Arrays.toString(architecture.helloChat), "")
                         .text())
                 .isEqualTo(answer.text());
     }
@@ -203,7 +179,7 @@ class ArchitecturesServerTest {
     @ParameterizedTest
     @EnumSource(Architecture.class)
     void streamsTheSameAnswerAndEndsWithDone(Architecture architecture) throws Exception {
-        Served served = Served.of(architecture);
+        Served served = served(architecture);
         var whole = Json.read(
                 served.loopback()
                         .post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8"))
@@ -227,12 +203,12 @@ class ArchitecturesServerTest {
     @ParameterizedTest
     @EnumSource(Architecture.class)
     void tokenizesAsTheRealTokenizerDoes(Architecture architecture) throws Exception {
-        Served served = Served.of(architecture);
+        Served served = served(architecture);
 
-        TextCompletion fromText = served.complete(architecture, "\"Hello world\"", "");
-        TextCompletion fromIds = served.complete(architecture, Arrays.toString(architecture.helloWorld), "");
-        TextCompletion echoed = served.complete(
-                architecture, Arrays.toString(architecture.helloWorld), ",\"echo\":true,\"max_tokens\":0");
+        TextCompletion fromText = complete(served, architecture, "\"Hello world\"", "");
+        TextCompletion fromIds = complete(served, architecture, Arrays.toString(architecture.helloWorld), "");
+        TextCompletion echoed = complete(
+                served, architecture, Arrays.toString(architecture.helloWorld), ",\"echo\":true,\"max_tokens\":0");
 
         assertThat(fromText.usage().promptTokens()).isEqualTo(architecture.helloWorld.length);
         assertThat(fromText.text()).isEqualTo(fromIds.text());

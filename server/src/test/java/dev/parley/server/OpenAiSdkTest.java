@@ -3,15 +3,11 @@ package dev.parley.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.completions.CompletionUsage;
-import dev.parley.server.demo.DemoModel;
-import dev.parley.server.engine.llama.LlamaEngine;
-import dev.parley.server.engine.llama.LlamaEngineOptions;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -22,29 +18,19 @@ import org.junit.jupiter.api.Timeout;
 /** OpenAI's own Java SDK (com.openai:openai-java) against the server with the demo model. */
 @Timeout(120)
 class OpenAiSdkTest {
-    static ParleyServer server;
+    static Served served;
     static OpenAIClient openai;
 
     @BeforeAll
     static void start() {
-        server = ParleyServer.start(
-                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                        .withModelId("demo")
-                        .withParallel(2)
-                        .withContextPerSequence(256)),
-                "127.0.0.1",
-                0);
-        openai = OpenAIOkHttpClient.builder()
-                .baseUrl(server.baseUrl("127.0.0.1"))
-                .apiKey("not-needed")
-                .maxRetries(0)
-                .build();
+        served = Served.demo(256);
+        openai = served.sdk();
     }
 
     @AfterAll
     static void stop() {
         openai.close();
-        server.close();
+        served.close();
     }
 
     static ChatCompletionCreateParams.Builder onceUponATime() {

@@ -8,15 +8,10 @@ import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
 import dev.parley.api.Json;
 import dev.parley.api.ToolCall;
-import dev.parley.server.engine.llama.LlamaEngine;
-import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.engine.llama.LlamaModel;
-import dev.parley.testkit.GgufVocabulary;
 import dev.parley.testkit.GgufWriter;
 import dev.parley.testkit.TensorType;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -87,53 +82,28 @@ class ToolFamiliesTest {
 
     private static final Map<Family, Served> SERVED = new EnumMap<>(Family.class);
 
-    private record Served(ParleyServer server, Loopback loopback, Path model) {
-        static synchronized Served of(Family family) {
-            return SERVED.computeIfAbsent(family, f -> {
-                Path model = f.writer
-                        .get()
-                        .dim(64)
-                        .ffnDim(128)
-                        .contextLength(4096)
-                        .vocabulary(resource("vocab/" + f.vocabulary, GgufVocabulary::read))
-                        .chatTemplate(resource(
-                                "engine/template/templates/" + f.template,
-                                in -> new String(in.readAllBytes(), StandardCharsets.UTF_8)))
-                        .tiedOutput(true)
-                        .type(TensorType.Q8_0)
-                        .seed(29)
-                        .write(dir.resolve(f.id() + ".gguf"));
-                var server = ParleyServer.start(
-                        LlamaEngine.open(LlamaEngineOptions.of(model)
-                                .withModelId(f.id())
-                                .withParallel(2)
-                                .withContextPerSequence(2048)),
-                        "127.0.0.1",
-                        0);
-                return new Served(server, Loopback.to(server), model);
-            });
-        }
-    }
-
-    interface Reader<T> {
-        T read(InputStream in) throws IOException;
-    }
-
-    private static <T> T resource(String name, Reader<T> reader) {
-        try (InputStream in = ToolFamiliesTest.class.getResourceAsStream(name)) {
-            if (in == null) throw new IllegalStateException("no test resource " + name);
-            return reader.read(in);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+    static synchronized Served served(Family family) {
+        return SERVED.computeIfAbsent(
+                family,
+                f -> Served.of(
+                        f.writer
+                                .get()
+                                .dim(64)
+                                .ffnDim(128)
+                                .contextLength(4096)
+                                .vocabulary(Served.vocabulary(f.vocabulary))
+                                .chatTemplate(Served.template(f.template))
+                                .tiedOutput(true)
+                                .type(TensorType.Q8_0)
+                                .seed(29)
+                                .write(dir.resolve(f.id() + ".gguf")),
+                        f.id(),
+                        2048));
     }
 
     @AfterAll
     static void stop() {
-        SERVED.values().forEach(served -> {
-            served.server().close();
-            served.loopback().close();
-        });
+        SERVED.values().forEach(Served::close);
         SERVED.clear();
     }
 
@@ -153,7 +123,7 @@ class ToolFamiliesTest {
     static final String QUESTION = "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"}]";
 
     static ChatCompletion chat(Family family, String body) throws Exception {
-        var response = Served.of(family).loopback().post("/v1/chat/completions", body);
+        var response = served(family).loopback().post("/v1/chat/completions", body);
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         return Json.read(response.body(), ChatCompletion.class);
     }
@@ -205,7 +175,7 @@ class ToolFamiliesTest {
         String body = request(family, QUESTION, ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false");
         ToolCall whole = oneCall(chat(family, body));
 
-        var response = Served.of(family)
+        var response = served(family)
                 .loopback()
                 .post("/v1/chat/completions", body.replace("\"max_tokens\"", "\"stream\":true,\"max_tokens\""));
         Map<Integer, String[]> calls = new TreeMap<>();
@@ -263,7 +233,7 @@ class ToolFamiliesTest {
             names = {"LLAMA3"})
     void withAutoTheGrammarTakesOverOnceTheModelStartsACall(Family family) throws Exception {
         int trigger;
-        try (LlamaModel model = LlamaModel.open(Served.of(family).model())) {
+        try (LlamaModel model = LlamaModel.open(served(family).model())) {
             int[] ids = model.tokenize(family.trigger, false, true);
             assertThat(ids).as("%s is one token", family.trigger).hasSize(1);
             trigger = ids[0];

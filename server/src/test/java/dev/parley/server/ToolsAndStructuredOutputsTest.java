@@ -9,7 +9,6 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
@@ -27,9 +26,6 @@ import com.openai.models.chat.completions.ChatCompletionNamedToolChoice;
 import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import com.openai.models.chat.completions.StructuredChatCompletion;
-import dev.parley.server.demo.DemoModel;
-import dev.parley.server.engine.llama.LlamaEngine;
-import dev.parley.server.engine.llama.LlamaEngineOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -62,29 +58,19 @@ class ToolsAndStructuredOutputsTest {
             {"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},
              "required":["a","b"],"additionalProperties":false}""";
 
-    static ParleyServer server;
+    static Served served;
     static OpenAIClient openai;
 
     @BeforeAll
     static void start() {
-        server = ParleyServer.start(
-                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                        .withModelId("demo")
-                        .withParallel(2)
-                        .withContextPerSequence(1024)),
-                "127.0.0.1",
-                0);
-        openai = OpenAIOkHttpClient.builder()
-                .baseUrl(server.baseUrl("127.0.0.1"))
-                .apiKey("not-needed")
-                .maxRetries(0)
-                .build();
+        served = Served.demo(1024);
+        openai = served.sdk();
     }
 
     @AfterAll
     static void stop() {
         openai.close();
-        server.close();
+        served.close();
     }
 
     static JsonNode json(String text) {
@@ -408,7 +394,8 @@ class ToolsAndStructuredOutputsTest {
 
     @Test
     void legacyFunctionsAreAnsweredWithAFunctionCall() throws Exception {
-        try (var loopback = Loopback.to(server)) {
+        {
+            var loopback = served.loopback();
             String body = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Add 2 and 3\"}],"
                     + "\"functions\":[{\"name\":\"add\",\"parameters\":" + ADD + "}],"
                     + "\"function_call\":{\"name\":\"add\"},\"max_tokens\":200,\"seed\":4}";
@@ -452,7 +439,8 @@ class ToolsAndStructuredOutputsTest {
 
     @Test
     void imagesAreRefusedByATextModelNamingThePart() throws Exception {
-        try (var loopback = Loopback.to(server)) {
+        {
+            var loopback = served.loopback();
             var response = loopback.post(
                     "/v1/chat/completions",
                     "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is this?\"},"
