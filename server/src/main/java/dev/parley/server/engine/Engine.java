@@ -1,8 +1,10 @@
 package dev.parley.server.engine;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * A model runtime: local weights or an upstream provider. Requests reach it already checked against
@@ -23,6 +25,20 @@ public interface Engine extends AutoCloseable {
 
     /** Checks and tokenizes a legacy completion request; nothing runs until {@link Prepared#start}. */
     Prepared complete(CompletionRequest request);
+
+    /**
+     * As {@link #chat(ChatCompletionRequest)}, given also the request's JSON as the caller sent it (read on demand:
+     * only an engine that relays requests to another server needs it, to pass on every field, those Parley does
+     * not model too).
+     */
+    default Prepared chat(ChatCompletionRequest request, Supplier<ObjectNode> body) {
+        return chat(request);
+    }
+
+    /** As {@link #complete(CompletionRequest)}, given also the request's JSON as the caller sent it. */
+    default Prepared complete(CompletionRequest request, Supplier<ObjectNode> body) {
+        return complete(request);
+    }
 
     /**
      * Whether the engine is serving; a local engine also reports its slots and wait queue. Never blocks.

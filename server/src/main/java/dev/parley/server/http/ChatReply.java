@@ -14,6 +14,7 @@ import dev.parley.api.TextCompletion;
 import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.Relayed;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -30,6 +31,10 @@ final class ChatReply {
 
     /** Collects every choice, then answers with one JSON object. */
     void json(Context ctx, ChatCompletionRequest request, Generation generation) throws InterruptedException {
+        if (generation instanceof Relayed relayed) {
+            ctx.status(200).contentType("application/json").result(relayed.body());
+            return;
+        }
         ctx.status(200).contentType("application/json").result(Json.write(completion(request, generation)));
     }
 
@@ -62,6 +67,10 @@ final class ChatReply {
      * the usage chunk when asked for, then {@code [DONE]}. One id and {@code created} for the whole stream.
      */
     void stream(Context ctx, ChatCompletionRequest request, Generation generation) throws InterruptedException {
+        if (generation instanceof Relayed relayed) {
+            EventStream.relay(ctx, relayed);
+            return;
+        }
         String id = Ids.chatCompletion();
         long created = clock.instant().getEpochSecond();
         String model = generation.model();

@@ -8,6 +8,7 @@ import dev.parley.api.TextCompletion.CompletionLogprobs;
 import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.Relayed;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -27,6 +28,10 @@ final class CompletionReply {
     }
 
     void json(Context ctx, CompletionRequest request, Generation generation) throws InterruptedException {
+        if (generation instanceof Relayed relayed) {
+            ctx.status(200).contentType("application/json").result(relayed.body());
+            return;
+        }
         ctx.status(200).contentType("application/json").result(Json.write(completion(request, generation)));
     }
 
@@ -53,6 +58,10 @@ final class CompletionReply {
     }
 
     void stream(Context ctx, CompletionRequest request, Generation generation) throws InterruptedException {
+        if (generation instanceof Relayed relayed) {
+            EventStream.relay(ctx, relayed);
+            return;
+        }
         String id = Ids.completion();
         long created = clock.instant().getEpochSecond();
         String model = generation.model();

@@ -8,6 +8,7 @@ import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.engine.Relayed;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -83,6 +84,25 @@ final class EventStream {
         }
     }
 
+    /**
+     * Streams another server's events as they come, each event's data unchanged, then {@code [DONE]}; a failure
+     * mid-way goes out as an error event.
+     */
+    static void relay(Context ctx, Relayed relayed) throws InterruptedException {
+        try {
+            EventStream events = open(ctx);
+            try {
+                for (String data; (data = relayed.nextData()) != null; ) events.sendData(data);
+            } catch (ApiException e) {
+                events.send(e.error().body());
+                return;
+            }
+            events.done();
+        } catch (IOException clientGone) {
+            // Nothing to answer to; returning lets the caller close (and so abort) the relay.
+        }
+    }
+
     private static EventStream open(Context ctx) throws IOException {
         ctx.status(200);
         var response = ctx.res();
@@ -97,6 +117,12 @@ final class EventStream {
     /** Writes one event holding {@code value} as JSON. JSON text has no raw newline, so one data line suffices. */
     void send(Object value) throws IOException {
         out.write(("data: " + Json.write(value) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    /** Writes one event whose data is {@code json}, as it is (one line: JSON from a server holds no raw newline). */
+    void sendData(String json) throws IOException {
+        out.write(("data: " + json.replace("\n", "") + "\n\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
     }
 

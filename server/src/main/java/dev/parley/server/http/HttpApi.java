@@ -20,6 +20,7 @@ import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
+import dev.parley.server.engine.Relayed;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.limits.Reservation;
 import io.javalin.Javalin;
@@ -32,6 +33,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.eclipse.jetty.http.BadMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -122,12 +124,24 @@ public final class HttpApi {
                     ChatCompletionRequest request = RequestReader.chat(bytes);
                     requireAccess(tenant, request.model());
                     Prepared prepared = engine.chat(request);
-                    answer = runToEnd(tenant, request.model(), prepared, g -> chat.completion(request, g));
+                    answer = runToEnd(
+                            tenant,
+                            request.model(),
+                            prepared,
+                            g -> g instanceof Relayed relayed
+                                    ? Json.tree(relayed.body())
+                                    : chat.completion(request, g));
                 } else {
                     CompletionRequest request = RequestReader.completion(bytes);
                     requireAccess(tenant, request.model());
                     Prepared prepared = engine.complete(request);
-                    answer = runToEnd(tenant, request.model(), prepared, g -> completion.completion(request, g));
+                    answer = runToEnd(
+                            tenant,
+                            request.model(),
+                            prepared,
+                            g -> g instanceof Relayed relayed
+                                    ? Json.tree(relayed.body())
+                                    : completion.completion(request, g));
                 }
                 return new Batches.Response(200, Json.mapper().valueToTree(answer));
             } catch (ApiException e) {
@@ -249,9 +263,10 @@ public final class HttpApi {
 
     private void chat(Context ctx) throws InterruptedException {
         Tenant tenant = authenticate(ctx); // 401
-        ChatCompletionRequest request = RequestReader.chat(body(ctx)); // 400
+        byte[] body = body(ctx);
+        ChatCompletionRequest request = RequestReader.chat(body); // 400
         requireAccess(tenant, request.model()); // 404
-        Prepared prepared = engine.chat(request); // 404, 400 context_length_exceeded, n
+        Prepared prepared = engine.chat(request, tree(body)); // 404, 400 context_length_exceeded, n
         Reservation reservation = admit(ctx, tenant, request.model(), prepared); // 429
         generate(
                 ctx,
@@ -266,9 +281,10 @@ public final class HttpApi {
 
     private void complete(Context ctx) throws InterruptedException {
         Tenant tenant = authenticate(ctx);
-        CompletionRequest request = RequestReader.completion(body(ctx));
+        byte[] body = body(ctx);
+        CompletionRequest request = RequestReader.completion(body);
         requireAccess(tenant, request.model());
-        Prepared prepared = engine.complete(request);
+        Prepared prepared = engine.complete(request, tree(body));
         Reservation reservation = admit(ctx, tenant, request.model(), prepared);
         generate(ctx, prepared, reservation, request.streaming(), generation -> {
             if (request.streaming()) completion.stream(ctx, request, generation);
@@ -289,6 +305,11 @@ public final class HttpApi {
             throw InvalidRequestException.of(
                     null, null, "We could not read the body of your request: it ended before it was complete.");
         }
+    }
+
+    /** A body that {@link RequestReader} accepted, as the JSON object the caller sent, read when asked for. */
+    private static Supplier<ObjectNode> tree(byte[] body) {
+        return () -> RequestReader.read(body, ObjectNode.class);
     }
 
     /** Whether reading failed on the wire (an I/O error, or a malformed chunk), not in our code. */

@@ -1,16 +1,18 @@
 package dev.parley.server.engine.proxy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
+import dev.parley.api.Json;
 import dev.parley.api.Model;
 import dev.parley.api.Prompt;
 import dev.parley.api.ServerException;
 import dev.parley.api.StreamOptions;
 import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
-import dev.parley.client.TransportException;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.ModelCard;
@@ -19,6 +21,12 @@ import dev.parley.server.http.HttpApi;
 import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.ModelCatalog;
 import dev.parley.tokens.TokenCounter;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,13 +34,14 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
- * Serves the models of an upstream OpenAI-compatible provider. Every request goes upstream as a stream
- * that asks for usage, whatever the caller asked, so that text reaches the caller as it comes and usage
- * is the upstream's own count; the server's reply turns it back into JSON or chunks. Before anything is
- * sent, the prompt is counted with {@code dev.parley.tokens} (exact for OpenAI's models, an estimate for
- * others) so limits can be applied; upstream errors come back unchanged, with their status.
+ * Serves the models of an upstream OpenAI-compatible provider, relaying each request's JSON as the caller sent
+ * it and the upstream's answer as it came, whole or streamed: every field passes both ways, whether or not Parley
+ * models it. A stream always asks for usage (and the usage event is left out again for a caller who did not ask),
+ * so the upstream's own count settles the caller's budget. Before anything is sent, the prompt is counted with
+ * {@code dev.parley.tokens} (exact for OpenAI's models, an estimate for others) so limits can be applied;
+ * upstream errors come back unchanged, with their status.
  *
- * <p>Thread-safe. {@link #close} closes the upstream client; generations still running fail.
+ * <p>Thread-safe. {@link #close} closes the upstream connections; answers still being relayed fail.
  */
 public final class ProxyEngine implements Engine {
     /** The output reserved for a request that sets no cap of its own, unless configured otherwise. */
@@ -41,12 +50,17 @@ public final class ProxyEngine implements Engine {
     /** Upstream headers a caller needs to pace itself after a 429: when to retry, and the upstream's budgets. */
     private static final List<String> PACING_HEADERS = List.of("retry-after", "retry-after-ms");
 
-    private final ParleyClient upstream;
+    private final ClientOptions options;
+    private final String baseUrl;
+    private final HttpClient http;
     private final Map<String, ModelCard> models;
     private final int outputReserve;
 
-    private ProxyEngine(ParleyClient upstream, Map<String, ModelCard> models, int outputReserve) {
-        this.upstream = upstream;
+    private ProxyEngine(ClientOptions options, Map<String, ModelCard> models, int outputReserve) {
+        this.options = options;
+        this.baseUrl = options.baseUrl().replaceAll("/+$", "");
+        this.http =
+                HttpClient.newBuilder().connectTimeout(options.connectTimeout()).build();
         this.models = models;
         this.outputReserve = outputReserve;
     }
@@ -69,9 +83,9 @@ public final class ProxyEngine implements Engine {
     public static ProxyEngine connect(ClientOptions options, List<String> onlyModels, int outputReserve) {
         if (outputReserve < 1)
             throw new IllegalArgumentException("the output reserve must be at least 1, got " + outputReserve);
-        ParleyClient client =
-                ParleyClient.create(options.toBuilder().maxRetries(0).build());
-        try {
+        // The model list comes through Parley's client; requests are relayed as raw JSON, each sent once.
+        try (ParleyClient client =
+                ParleyClient.create(options.toBuilder().maxRetries(0).build())) {
             List<Model> listed = onlyModels.isEmpty()
                     ? client.models().data()
                     : onlyModels.stream().map(id -> Model.of(id, 0, "upstream")).toList();
@@ -82,10 +96,7 @@ public final class ProxyEngine implements Engine {
                                     model.id(), model.created(), model.ownedBy(), contextWindow(model.id())),
                             (a, b) -> a,
                             LinkedHashMap::new));
-            return new ProxyEngine(client, cards, outputReserve);
-        } catch (RuntimeException e) {
-            client.close();
-            throw e;
+            return new ProxyEngine(options, cards, outputReserve);
         }
     }
 
@@ -96,19 +107,34 @@ public final class ProxyEngine implements Engine {
 
     @Override
     public Prepared chat(ChatCompletionRequest request) {
+        return chat(request, () -> Json.mapper().valueToTree(request));
+    }
+
+    /** Relays {@code body} as it came, every field Parley does not model included. */
+    @Override
+    public Prepared chat(ChatCompletionRequest request, Supplier<ObjectNode> body) {
         ModelCard card = require(request.model());
         TokenCounter counter = TokenCounter.forModel(request.model());
         int prompt = counter.count(ChatPrompt.of(request));
         long cap = cap(card, prompt, request.outputLimit(), request.choices());
-        var upstreamRequest = request.toBuilder().stream(true)
-                .streamOptions(StreamOptions.withUsage())
-                .build();
-        return prepared(
-                prompt, cap, () -> ProxyGeneration.chat(upstream.stream(upstreamRequest), request, counter, prompt));
+        return relay(
+                "/chat/completions",
+                body,
+                request.model(),
+                request.streaming(),
+                request.streamOptions(),
+                counter,
+                prompt,
+                cap);
     }
 
     @Override
     public Prepared complete(CompletionRequest request) {
+        return complete(request, () -> Json.mapper().valueToTree(request));
+    }
+
+    @Override
+    public Prepared complete(CompletionRequest request, Supplier<ObjectNode> body) {
         ModelCard card = require(request.model());
         TokenCounter counter = TokenCounter.forModel(request.model());
         int prompt = switch (request.prompt()) {
@@ -119,30 +145,96 @@ public final class ProxyEngine implements Engine {
         };
         int choices = request.choices() * request.prompt().size();
         long cap = cap(card, prompt, request.outputLimit(), choices);
-        var upstreamRequest = new CompletionRequest(
+        return relay(
+                "/completions",
+                body,
                 request.model(),
-                request.prompt(),
-                request.suffix(),
-                request.maxTokens(),
-                request.temperature(),
-                request.topP(),
-                request.n(),
-                true,
-                StreamOptions.withUsage(),
-                request.logprobs(),
-                request.echo(),
-                request.stop(),
-                request.presencePenalty(),
-                request.frequencyPenalty(),
-                request.bestOf(),
-                request.logitBias(),
-                request.seed(),
-                request.user());
-        return prepared(
+                request.streaming(),
+                request.streamOptions(),
+                counter,
                 prompt,
-                cap,
-                () -> ProxyGeneration.completion(
-                        upstream.streamCompletion(upstreamRequest), request, counter, prompt, choices));
+                cap);
+    }
+
+    /**
+     * A request to relay: the body as the caller sent it, except that a stream always asks for usage (left out
+     * again for a caller who did not ask), so that the upstream's own count settles the caller's budget.
+     */
+    private Prepared relay(
+            String path,
+            Supplier<ObjectNode> body,
+            String model,
+            boolean streaming,
+            StreamOptions streamOptions,
+            TokenCounter counter,
+            int prompt,
+            long cap) {
+        ObjectNode sent = body.get().deepCopy();
+        boolean usageAsked = streamOptions != null && Boolean.TRUE.equals(streamOptions.includeUsage());
+        if (streaming) {
+            ObjectNode options =
+                    sent.get("stream_options") instanceof ObjectNode given ? given : sent.putObject("stream_options");
+            options.put("include_usage", true);
+        }
+        return prepared(prompt, cap, () -> new Relay(model, prompt, counter, usageAsked, send(path, sent)));
+    }
+
+    /** Sends one request upstream; the response body of a 2xx, else the upstream's error as an ApiException. */
+    private InputStream send(String path, ObjectNode body) {
+        var request = HttpRequest.newBuilder(URI.create(baseUrl + path))
+                .timeout(options.timeout())
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)));
+        if (options.apiKey() != null && !options.apiKey().isBlank())
+            request.header("Authorization", "Bearer " + options.apiKey());
+        if (options.organization() != null) request.header("OpenAI-Organization", options.organization());
+        if (options.project() != null) request.header("OpenAI-Project", options.project());
+        HttpResponse<InputStream> response;
+        try {
+            response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            throw unreachable(e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unreachable("interrupted");
+        }
+        if (response.statusCode() / 100 == 2) return response.body();
+        String text;
+        try (InputStream in = response.body()) {
+            text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            text = "";
+        }
+        throw ApiException.of(
+                response.statusCode(),
+                upstreamError(response.statusCode(), text),
+                response.headers().map());
+    }
+
+    /** The upstream's error object, or one that quotes what it said when it sent no OpenAI error. */
+    private static ApiError upstreamError(int status, String body) {
+        try {
+            JsonNode error = Json.tree(body).get("error");
+            if (error != null && error.isObject()) return Json.mapper().treeToValue(error, ApiError.class);
+        } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
+            // not JSON: quoted below
+        }
+        String said = body.length() > 200 ? body.substring(0, 200) + "…" : body;
+        return new ApiError(
+                "The upstream provider answered %d: %s".formatted(status, said.strip()),
+                status >= 500 ? ApiError.SERVER_ERROR : ApiError.INVALID_REQUEST,
+                null,
+                "upstream_error");
+    }
+
+    private static ServerException unreachable(String why) {
+        return new ServerException(
+                502,
+                new ApiError(
+                        "The upstream provider could not be reached: " + why,
+                        ApiError.SERVER_ERROR,
+                        null,
+                        "upstream_error"));
     }
 
     private ModelCard require(String model) {
@@ -186,18 +278,11 @@ public final class ProxyEngine implements Engine {
                 try {
                     return start.get();
                 } catch (ApiException e) {
+                    if (e.status() == 502 && "upstream_error".equals(e.error().code())) throw e; // unreachable
                     // The upstream's status and error; of its headers, only those that pace a retry (the reply
                     // has its own request id and the caller's key's budgets).
                     if (e.status() != 429 && e.status() < 500) throw ApiException.of(e.status(), e.error());
                     throw ApiException.of(e.status(), e.error(), pacing(e.headers()));
-                } catch (TransportException e) {
-                    throw new ServerException(
-                            502,
-                            new ApiError(
-                                    "The upstream provider could not be reached: " + e.getMessage(),
-                                    ApiError.SERVER_ERROR,
-                                    null,
-                                    "upstream_error"));
                 }
             }
         };
@@ -214,7 +299,7 @@ public final class ProxyEngine implements Engine {
 
     @Override
     public void close() {
-        upstream.close();
+        http.close();
     }
 
     @Override

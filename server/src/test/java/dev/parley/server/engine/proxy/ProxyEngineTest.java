@@ -171,7 +171,7 @@ class ProxyEngineTest {
     }
 
     @Test
-    void putsTheUpstreamsToolCallPiecesTogetherAndStreamsThemOn() {
+    void relaysTheUpstreamsToolCallsWholeAndStreamed() {
         String pieces = """
                 data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}
 
@@ -191,7 +191,12 @@ class ProxyEngineTest {
                     json(
                             200,
                             "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}"));
-            scripted.enqueue(sse(pieces), sse(pieces));
+            String whole =
+                    "{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,"
+                            + "\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+                            + "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Paris\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+                            + "\"usage\":{\"prompt_tokens\":57,\"completion_tokens\":15,\"total_tokens\":72}}";
+            scripted.enqueue(json(200, whole), sse(pieces));
             try (var toolProxy = ParleyServer.start(
                             ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
                     var client = client(toolProxy.baseUrl("127.0.0.1"))) {
@@ -233,6 +238,11 @@ class ProxyEngineTest {
             data: [DONE]
 
             """;
+
+    static final String ONE_WORD_WHOLE =
+            "{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,"
+                    + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],"
+                    + "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,\"total_tokens\":10}}";
 
     @Test
     void anUpstream429ComesBackAtOnceWithTheUpstreamsPacingHeaders() {
@@ -296,7 +306,7 @@ class ProxyEngineTest {
         var keys = dir.resolve("keys.json");
         KeysFile.add(keys, new KeyEntry("team", KeysFile.sha256("sk-team"), 100, 30_000, null, null, List.of()));
         try (var scripted = ScriptedServer.start()) {
-            scripted.enqueue(json(200, GPT_4O_MODELS), sse(ONE_WORD));
+            scripted.enqueue(json(200, GPT_4O_MODELS), json(200, ONE_WORD_WHOLE));
             try (var gateway = ParleyServer.start(
                     ProxyEngine.connect(options(scripted.baseUrl()), List.of(), 2000),
                     ApiKeys.load(keys),
@@ -319,6 +329,65 @@ class ProxyEngineTest {
                         .firstValue("x-ratelimit-remaining-tokens")
                         .orElseThrow());
                 assertThat(remaining).isBetween(30_000L - 2_100, 30_000L - 2_000);
+            }
+        }
+    }
+
+    @Test
+    void everyFieldPassesBothWaysWholeAndStreamed() throws Exception {
+        String whole = """
+                {"id":"chatcmpl-9","object":"chat.completion","created":1,"model":"gpt-4o","system_fingerprint":"fp_1","service_tier":"flex",                "choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that.","annotations":[]},                "logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16,                "prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":3}}}""";
+        String chunks = """
+                data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","system_fingerprint":"fp_1","service_tier":"flex","choices":[{"index":0,"delta":{"role":"assistant","refusal":"No."},"finish_reason":null}],"usage":null}
+
+                data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","system_fingerprint":"fp_1","service_tier":"flex","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}
+
+                data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10,"completion_tokens_details":{"reasoning_tokens":0}}}
+
+                data: [DONE]
+
+                """;
+        String asked = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+                + "\"reasoning_effort\":\"low\",\"service_tier\":\"flex\",\"metadata\":{\"team\":\"a\"},\"store\":false,"
+                + "\"prediction\":{\"type\":\"content\",\"content\":\"x\"},\"modalities\":[\"text\"],\"verbosity\":\"low\","
+                + "\"prompt_cache_key\":\"k\",\"safety_identifier\":\"u1\",\"web_search_options\":{},\"top_k\":5}";
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, GPT_4O_MODELS), json(200, whole), sse(chunks));
+            try (var gateway = ParleyServer.start(
+                            ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
+                    var http = HttpClient.newHttpClient()) {
+                var answer = http.send(
+                        HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                                .POST(HttpRequest.BodyPublishers.ofString(asked))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+
+                assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+                assertThat(Json.tree(answer.body())).isEqualTo(Json.tree(whole));
+                assertThat(Json.tree(scripted.lastRequest().body())).isEqualTo(Json.tree(asked));
+
+                String streamedAsk = asked.replace("{\"model\"", "{\"stream\":true,\"model\"");
+                var streamed = http.send(
+                        HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                                .POST(HttpRequest.BodyPublishers.ofString(streamedAsk))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+
+                var sent = (com.fasterxml.jackson.databind.node.ObjectNode)
+                        Json.tree(scripted.lastRequest().body());
+                assertThat(sent.path("stream_options").path("include_usage").asBoolean())
+                        .isTrue();
+                sent.remove("stream_options");
+                assertThat(sent).isEqualTo(Json.tree(streamedAsk));
+                // The chunks as the upstream sent them; the usage event the caller did not ask for is left out.
+                List<String> expected = dev.parley.sse.SseParser.parseAll(chunks).stream()
+                        .map(dev.parley.sse.SseEvent::data)
+                        .filter(data -> !data.contains("\"choices\":[]"))
+                        .toList();
+                List<String> got = dev.parley.sse.SseParser.parseAll(streamed.body()).stream()
+                        .map(dev.parley.sse.SseEvent::data)
+                        .toList();
+                assertThat(got).isEqualTo(expected);
             }
         }
     }

@@ -1,0 +1,33 @@
+package dev.parley.server.engine;
+
+/**
+ * A generation whose answer is another server's own JSON, passed on unchanged: every field it wrote reaches the
+ * caller, whether or not Parley models it. A reply reads {@link #body} for a request that did not stream, {@link
+ * #nextData} for one that did; {@link #next} is not used.
+ */
+public interface Relayed extends Generation {
+    /**
+     * The whole response body of a request that did not stream.
+     *
+     * @throws dev.parley.api.ApiException when the other server fails before answering
+     */
+    String body() throws InterruptedException;
+
+    /**
+     * The data of the next stream event, unchanged; null once the stream has ended ({@code [DONE]}). A usage
+     * event the caller did not ask for is left out.
+     *
+     * @throws dev.parley.api.ApiException when the other server fails mid-stream
+     */
+    String nextData() throws InterruptedException;
+
+    @Override
+    default GenerationEvent next() {
+        throw new UnsupportedOperationException("a relayed answer is read with body() or nextData()");
+    }
+
+    @Override
+    default int choices() {
+        return 0;
+    }
+}

@@ -1,0 +1,138 @@
+package dev.parley.server.engine.proxy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.ApiError;
+import dev.parley.api.Json;
+import dev.parley.api.ServerException;
+import dev.parley.server.engine.Relayed;
+import dev.parley.sse.SseEvent;
+import dev.parley.sse.SseParser;
+import dev.parley.tokens.TokenCounter;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * An upstream answer relayed unchanged: a whole response body, or a stream read event by event. Usage comes from
+ * the upstream's own {@code usage} (asked for on every stream); until it arrives, from counting the answer's text.
+ *
+ * <p>Used by one thread; {@link #close} may come from another and aborts the upstream response.
+ */
+final class Relay implements Relayed {
+    private final String model;
+    private final TokenCounter counter;
+    private final boolean usageAsked;
+    private final InputStream upstream;
+    private final BufferedReader lines;
+    private final SseParser parser = new SseParser();
+    private final StringBuilder text = new StringBuilder(); // the streamed answer's text, for counting
+    private volatile int promptTokens;
+    private volatile int completionTokens;
+    private boolean reported;
+    private boolean ended;
+
+    /**
+     * @param usageAsked whether the caller asked for the usage event (it is asked for upstream either way)
+     */
+    Relay(String model, int promptTokens, TokenCounter counter, boolean usageAsked, InputStream upstream) {
+        this.model = model;
+        this.promptTokens = promptTokens;
+        this.counter = counter;
+        this.usageAsked = usageAsked;
+        this.upstream = upstream;
+        this.lines = new BufferedReader(new InputStreamReader(upstream, StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public String body() {
+        try {
+            String body = new String(upstream.readAllBytes(), StandardCharsets.UTF_8);
+            JsonNode tree = Json.tree(body);
+            usage(tree.get("usage"));
+            if (!reported) {
+                for (JsonNode choice : tree.path("choices")) {
+                    text.append(choice.path("message").path("content").asText(""));
+                    text.append(choice.path("text").asText(""));
+                }
+                completionTokens = counter.count(text.toString());
+            }
+            return body;
+        } catch (IOException | RuntimeException e) {
+            throw failed("its answer could not be read: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String nextData() {
+        if (ended) return null;
+        try {
+            for (String line; (line = lines.readLine()) != null; ) {
+                Optional<SseEvent> event = parser.line(line);
+                if (event.isEmpty()) continue;
+                String data = event.get().data();
+                if (data.equals("[DONE]")) {
+                    ended = true;
+                    return null;
+                }
+                JsonNode chunk = Json.tree(data);
+                boolean usageOnly =
+                        usage(chunk.get("usage")) && chunk.path("choices").isEmpty();
+                for (JsonNode choice : chunk.path("choices")) {
+                    text.append(choice.path("delta").path("content").asText(""));
+                    text.append(choice.path("text").asText(""));
+                }
+                if (!reported) completionTokens = counter.count(text.toString());
+                if (usageOnly && !usageAsked) continue;
+                return data;
+            }
+        } catch (IOException | RuntimeException e) {
+            throw failed(e.getMessage(), e);
+        }
+        throw failed("the stream ended without [DONE]", null);
+    }
+
+    /** Takes the upstream's own count when {@code usage} holds one; whether it did. */
+    private boolean usage(JsonNode usage) {
+        if (usage == null || !usage.isObject()) return false;
+        promptTokens = usage.path("prompt_tokens").asInt(promptTokens);
+        completionTokens = usage.path("completion_tokens").asInt(completionTokens);
+        reported = true;
+        return true;
+    }
+
+    private static ServerException failed(String message, Throwable cause) {
+        var failure = new ServerException(
+                502,
+                new ApiError(
+                        "The upstream provider failed: " + message, ApiError.SERVER_ERROR, null, "upstream_error"));
+        if (cause != null) failure.initCause(cause);
+        return failure;
+    }
+
+    @Override
+    public String model() {
+        return model;
+    }
+
+    @Override
+    public int promptTokens() {
+        return promptTokens;
+    }
+
+    @Override
+    public int completionTokens() {
+        return completionTokens;
+    }
+
+    @Override
+    public void close() {
+        try {
+            upstream.close(); // aborts the exchange when it has not ended
+        } catch (IOException ignored) {
+            // the connection is gone either way
+        }
+    }
+}
