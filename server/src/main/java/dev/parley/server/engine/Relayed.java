@@ -1,9 +1,11 @@
 package dev.parley.server.engine;
 
+import dev.parley.sse.SseEvent;
+
 /**
  * A generation whose answer is another server's own JSON, passed on unchanged: every field it wrote reaches the
  * caller, whether or not Parley models it. A reply reads {@link #body} for a request that did not stream, {@link
- * #nextData} for one that did; {@link #next} is not used.
+ * #nextEvent} for one that did; {@link #next} is not used.
  */
 public interface Relayed extends Generation {
     /**
@@ -14,12 +16,12 @@ public interface Relayed extends Generation {
     String body() throws InterruptedException;
 
     /**
-     * The data of the next stream event, unchanged; null once the stream has ended ({@code [DONE]}). A usage
-     * event the caller did not ask for is left out.
+     * The next stream event, its name (the Responses API names its events) and data unchanged; null once the
+     * stream has ended ({@code [DONE]}, or its end). A usage event the caller did not ask for is left out.
      *
      * @throws dev.parley.api.ApiException when the other server fails mid-stream
      */
-    String nextData() throws InterruptedException;
+    SseEvent nextEvent() throws InterruptedException;
 
     @Override
     default GenerationEvent next() {

@@ -9,6 +9,7 @@ import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import dev.parley.server.engine.Relayed;
+import dev.parley.sse.SseEvent;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -92,7 +93,8 @@ final class EventStream {
         try {
             EventStream events = open(ctx);
             try {
-                for (String data; (data = relayed.nextData()) != null; ) events.sendData(data);
+                for (SseEvent event; (event = relayed.nextEvent()) != null; )
+                    events.sendData(event.event(), event.data());
             } catch (ApiException e) {
                 events.send(e.error().body());
                 return;
@@ -120,9 +122,13 @@ final class EventStream {
         out.flush();
     }
 
-    /** Writes one event whose data is {@code json}, as it is (one line: JSON from a server holds no raw newline). */
-    void sendData(String json) throws IOException {
-        out.write(("data: " + json.replace("\n", "") + "\n\n").getBytes(StandardCharsets.UTF_8));
+    /**
+     * Writes one event whose data is {@code json}, as it is (on one line: JSON holds no raw newline in a string),
+     * named {@code name} unless that is null.
+     */
+    void sendData(String name, String json) throws IOException {
+        String named = name == null ? "" : "event: " + name.replace("\n", "") + "\n";
+        out.write((named + "data: " + json.replace("\n", "") + "\n\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
     }
 

@@ -33,6 +33,7 @@ final class Relay implements Relayed {
     private volatile int completionTokens;
     private boolean reported;
     private boolean ended;
+    private boolean completed; // the upstream reported its usage: the answer is whole, however the stream ends
 
     /**
      * @param usageAsked whether the caller asked for the usage event (it is asked for upstream either way)
@@ -53,6 +54,9 @@ final class Relay implements Relayed {
             JsonNode tree = Json.tree(body);
             usage(tree.get("usage"));
             if (!reported) {
+                tree.path("output")
+                        .forEach(item -> item.path("content")
+                                .forEach(part -> text.append(part.path("text").asText(""))));
                 for (JsonNode choice : tree.path("choices")) {
                     text.append(choice.path("message").path("content").asText(""));
                     text.append(choice.path("text").asText(""));
@@ -66,7 +70,7 @@ final class Relay implements Relayed {
     }
 
     @Override
-    public String nextData() {
+    public SseEvent nextEvent() {
         if (ended) return null;
         try {
             for (String line; (line = lines.readLine()) != null; ) {
@@ -78,28 +82,44 @@ final class Relay implements Relayed {
                     return null;
                 }
                 JsonNode chunk = Json.tree(data);
+                // Chat and legacy chunks carry usage at the top; the Responses API in its final response.
                 boolean usageOnly =
                         usage(chunk.get("usage")) && chunk.path("choices").isEmpty();
+                usage(chunk.path("response").get("usage"));
                 for (JsonNode choice : chunk.path("choices")) {
                     text.append(choice.path("delta").path("content").asText(""));
                     text.append(choice.path("text").asText(""));
                 }
+                if (chunk.path("type").asText().endsWith(".delta"))
+                    text.append(chunk.path("delta").asText(""));
                 if (!reported) completionTokens = counter.count(text.toString());
                 if (usageOnly && !usageAsked) continue;
-                return data;
+                return event.get();
             }
         } catch (IOException | RuntimeException e) {
             throw failed(e.getMessage(), e);
         }
+        // The Responses API ends its stream without [DONE], after the event that reports its usage.
+        if (completed) {
+            ended = true;
+            return null;
+        }
         throw failed("the stream ended without [DONE]", null);
     }
 
-    /** Takes the upstream's own count when {@code usage} holds one; whether it did. */
+    /**
+     * Takes the upstream's own count when {@code usage} holds one (chat's {@code prompt_tokens} and {@code
+     * completion_tokens}, the Responses API's {@code input_tokens} and {@code output_tokens}, an embedding's
+     * {@code prompt_tokens} alone); whether it did.
+     */
     private boolean usage(JsonNode usage) {
         if (usage == null || !usage.isObject()) return false;
-        promptTokens = usage.path("prompt_tokens").asInt(promptTokens);
-        completionTokens = usage.path("completion_tokens").asInt(completionTokens);
+        promptTokens =
+                usage.path("prompt_tokens").asInt(usage.path("input_tokens").asInt(promptTokens));
+        completionTokens = usage.path("completion_tokens")
+                .asInt(usage.path("output_tokens").asInt(0));
         reported = true;
+        completed = true;
         return true;
     }
 
