@@ -238,6 +238,90 @@ class ServeCommandTest {
     }
 
     @Test
+    void onEveryAddressWithoutKeysWarnsAndPrintsAUrlThatWorks() throws Exception {
+        Matcher started = serve("--host", "0.0.0.0");
+        assertThat(started.group(3)).isEqualTo("no API keys: anyone who reaches 0.0.0.0 may use it");
+        assertThat(printed).anySatisfy(line -> assertThat(line).contains("WARN").contains("without API keys"));
+        assertThat(chat(started.group(2), null, "stories260K").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void onEveryIpv6AddressPrintsABracketedUrlThatWorks() throws Exception {
+        var command = parley("serve", "--port", "0", "--threads", "1", "--host", "::");
+        Process server = new ProcessBuilder(command).redirectErrorStream(true).start();
+        servers.add(server);
+        var lines = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+        Pattern ipv6 = Pattern.compile("Serving stories260K at (http://\\[::1\\]:\\d+/v1) \\(.+\\)");
+        List<String> seen = new ArrayList<>();
+        for (String line; (line = lines.readLine()) != null; ) {
+            seen.add(line);
+            Matcher matcher = ipv6.matcher(line);
+            if (matcher.matches()) {
+                Thread.ofVirtual().start(() -> lines.lines().forEach(ignored -> {}));
+                assertThat(seen).anySatisfy(l -> assertThat(l).contains("WARN").contains("without API keys"));
+                assertThat(chat(matcher.group(1), null, "stories260K").statusCode())
+                        .isEqualTo(200);
+                return;
+            }
+        }
+        throw new AssertionError("parley serve ended without starting: " + seen);
+    }
+
+    @Test
+    void numbersBeyondTheirLimitsAreRefusedWithTheLimits() throws Exception {
+        String[][] cases = {
+            {"--context", "99999999999999999999999", "--context must be between 0 (the model's own) and 4194304"},
+            {"--context", "-1", "--context must be between 0 (the model's own) and 4194304"},
+            {"--parallel", "4294967297", "--parallel must be between 1 and 256"},
+            {"--parallel", "0", "--parallel must be between 1 and 256"},
+            {"--threads", "2147483648", "--threads must be between 0 (one per physical core) and 1024"},
+        };
+        for (String[] c : cases) {
+            var err = new StringWriter();
+            int exit = Main.commandLine()
+                    .setOut(new PrintWriter(new StringWriter(), true))
+                    .setErr(new PrintWriter(err, true))
+                    .execute("serve", c[0], c[1]);
+            assertThat(exit).as(c[0] + " " + c[1]).isEqualTo(2);
+            assertThat(err.toString()).isEqualTo("parley serve: " + c[2] + ", not " + c[1] + System.lineSeparator());
+        }
+    }
+
+    @Test
+    void failingOpenStartsWhileRedisIsDownAndAdmitsTheKeys() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        var out = new StringWriter();
+        assertThat(Main.commandLine()
+                        .setOut(new PrintWriter(out, true))
+                        .setErr(new PrintWriter(new StringWriter(), true))
+                        .execute("keys", "add", "--file", keys.toString(), "--name", "team-a"))
+                .isZero();
+        String key = out.toString().strip();
+        String nowhere = "redis://127.0.0.1:" + freePort();
+        var closed = run(Map.of(), "serve", "--port", "0", "--keys", keys.toString(), "--redis", nowhere);
+        assertThat(closed.exit()).isEqualTo(1);
+        assertThat(closed.output()).contains("parley serve: cannot reach Redis at " + nowhere);
+
+        Matcher started = serve("--keys", keys.toString(), "--redis", nowhere, "--redis-fail-open");
+        assertThat(started.group(3))
+                .isEqualTo("API keys from " + keys + ", limits shared in Redis at " + nowhere + ", failing open");
+        assertThat(printed)
+                .anySatisfy(line -> assertThat(line).contains("WARN").contains("cannot reach Redis at " + nowhere));
+        var admitted = chat(started.group(2), key, "stories260K");
+        assertThat(admitted.statusCode()).isEqualTo(200);
+        assertThat(admitted.headers().firstValue("x-ratelimit-remaining-requests"))
+                .isEmpty();
+        assertThat(chat(started.group(2), "sk-parley-wrong", "stories260K").statusCode())
+                .isEqualTo(401);
+    }
+
+    static int freePort() throws java.io.IOException {
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @Test
     void refusesAModelAndAnUpstreamTogether() {
         var err = new StringWriter();
         int exit = Main.commandLine()

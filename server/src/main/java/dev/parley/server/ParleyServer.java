@@ -36,8 +36,17 @@ public final class ParleyServer implements AutoCloseable {
      * {@code host}:{@code port}. Takes ownership of the engine and the limits.
      */
     public static ParleyServer start(Engine engine, ApiKeys keys, RateLimits limits, String host, int port) {
+        return start(engine, keys, limits, host, port, ServerOptions.defaults());
+    }
+
+    /**
+     * Starts serving {@code engine} to the holders of {@code keys} within {@code limits} on
+     * {@code host}:{@code port}, run as {@code options} say. Takes ownership of the engine and the limits.
+     */
+    public static ParleyServer start(
+            Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options) {
         try {
-            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC())
+            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC(), options)
                     .start();
             return new ParleyServer(http, engine, limits);
         } catch (RuntimeException e) {
@@ -51,9 +60,27 @@ public final class ParleyServer implements AutoCloseable {
         return http.port();
     }
 
-    /** The base URL clients use, e.g. {@code http://127.0.0.1:8080/v1}. */
+    /**
+     * The base URL clients use, e.g. {@code http://127.0.0.1:8080/v1}. A server listening on every address
+     * ({@code 0.0.0.0}, {@code ::}) is reached on this machine through loopback; an IPv6 address is
+     * bracketed.
+     */
     public String baseUrl(String host) {
-        return "http://" + host + ":" + port() + "/v1";
+        String reach = switch (host) {
+            case "0.0.0.0", "" -> "127.0.0.1";
+            case "::", "[::]", "::0" -> "::1";
+            default -> host;
+        };
+        if (reach.contains(":") && !reach.startsWith("[")) reach = "[" + reach + "]";
+        return "http://" + reach + ":" + port() + "/v1";
+    }
+
+    /** Whether {@code host} is a wildcard address: the server then listens on every interface. */
+    public static boolean listensEverywhere(String host) {
+        return switch (host) {
+            case "0.0.0.0", "", "::", "[::]", "::0" -> true;
+            default -> false;
+        };
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.parley.api.ModelList;
 import dev.parley.api.NotFoundException;
 import dev.parley.api.check.RequestReader;
 import dev.parley.limits.RateLimitSnapshot;
+import dev.parley.server.ServerOptions;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.Tenant;
 import dev.parley.server.engine.Engine;
@@ -62,17 +63,19 @@ public final class HttpApi {
 
     /**
      * A Javalin server serving {@code engine} on {@code host}:{@code port} to the holders of {@code keys},
-     * within {@code limits}; not yet started.
+     * within {@code limits}, run as {@code options} say; not yet started.
      */
-    public static Javalin create(Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Clock clock) {
+    public static Javalin create(
+            Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Clock clock, ServerOptions options) {
         HttpApi api = new HttpApi(engine, keys, limits, clock);
+        Operations operations = new Operations(options);
         return Javalin.create(config -> {
             config.jetty.host = host;
             config.jetty.port = port;
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = MAX_BODY_BYTES;
             config.startup.showJavalinBanner = false;
-            config.routes.before(ctx -> ctx.header("x-request-id", Ids.request()));
+            operations.install(config);
             config.routes.post("/v1/chat/completions", api::chat);
             config.routes.post("/v1/completions", api::complete);
             config.routes.get("/v1/models", api::models);

@@ -25,7 +25,16 @@ public sealed interface Limiter extends AutoCloseable permits LocalLimiter, Redi
      * @throws LimiterUnavailableException when Redis cannot be reached now
      */
     static Limiter redis(URI uri, InstantSource clock) {
-        return RedisLimiter.connect(uri, clock);
+        return RedisLimiter.connect(uri, clock, false);
+    }
+
+    /**
+     * As {@link #redis(URI, InstantSource)}, but a Redis that cannot be reached now is not an error: the
+     * limiter starts anyway, its calls throw {@link LimiterUnavailableException} until Redis answers, and
+     * it connects then by itself (for a server that fails open).
+     */
+    static Limiter redisWhenReachable(URI uri, InstantSource clock) {
+        return RedisLimiter.connect(uri, clock, true);
     }
 
     /** Takes a request token and {@code tokens} tokens from {@code key}'s budgets, or says why not. */
