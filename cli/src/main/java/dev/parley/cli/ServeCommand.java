@@ -178,6 +178,14 @@ final class ServeCommand implements Callable<Integer> {
                     "Let browser pages from this origin (e.g. https://app.example.com; * for any) call the server (default: none).")
     List<String> corsOrigins = List.of();
 
+    @Option(
+            names = "--log-format",
+            defaultValue = "text",
+            paramLabel = "text|json",
+            description =
+                    "Log lines on stderr as text, or as one JSON object each, access-log fields included (default: ${DEFAULT-VALUE}).")
+    LogFormat logFormat;
+
     /** The most sequences llama.cpp decodes together. */
     static final int MAX_PARALLEL = 256;
     /** The most positions one sequence may have: beyond any model's training, and × parallel fits in an int. */
@@ -194,6 +202,7 @@ final class ServeCommand implements Callable<Integer> {
             err.println("parley serve: --model and --upstream exclude each other");
             return 2;
         }
+        logFormat.apply();
         String outOfRange = outOfRange();
         if (outOfRange != null) {
             err.println("parley serve: " + outOfRange);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -18,6 +19,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,6 +41,8 @@ class ServeCommandTest {
     final List<Process> servers = new ArrayList<>();
     /** What the last server started by {@link #serve} printed up to its start line. */
     List<String> printed = List.of();
+    /** What the last server started by {@link #serve} printed after its start line. */
+    final BlockingQueue<String> later = new LinkedBlockingQueue<>();
 
     final HttpClient http = HttpClient.newHttpClient();
 
@@ -70,7 +75,16 @@ class ServeCommandTest {
             Matcher matcher = START_LINE.matcher(line);
             if (matcher.matches()) {
                 printed = List.copyOf(seen);
-                Thread.ofVirtual().start(() -> lines.lines().forEach(ignored -> {})); // keep its pipe drained
+                later.clear();
+                Thread.ofVirtual()
+                        .start(
+                                () -> { // keep its pipe drained
+                                    try {
+                                        for (String next; (next = lines.readLine()) != null; ) later.add(next);
+                                    } catch (IOException e) {
+                                        // the server has gone
+                                    }
+                                });
                 return matcher;
             }
         }
@@ -319,6 +333,74 @@ class ServeCommandTest {
         try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
+    }
+
+    /** The next line the server prints that contains {@code text}. */
+    String nextLine(String text) throws InterruptedException {
+        for (String line; (line = later.poll(30, TimeUnit.SECONDS)) != null; ) {
+            if (line.contains(text)) return line;
+        }
+        throw new AssertionError("no line with " + text);
+    }
+
+    HttpResponse<String> chatWithId(String baseUrl, String key, String requestId) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create(baseUrl + "/chat/completions"))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + key)
+                .header("x-request-id", requestId)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\","
+                        + "\"content\":\"Once upon a time\"}],\"max_tokens\":8,\"temperature\":0}"));
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    String addKey(Path keys, String name) {
+        var out = new StringWriter();
+        assertThat(Main.commandLine()
+                        .setOut(new PrintWriter(out, true))
+                        .setErr(new PrintWriter(new StringWriter(), true))
+                        .execute("keys", "add", "--file", keys.toString(), "--name", name))
+                .isZero();
+        return out.toString().strip();
+    }
+
+    @Test
+    void logsOneAccessLinePerRequestWithTheKeysNameButNeverTheKey() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        String key = addKey(keys, "team-a");
+        Matcher started = serve("--keys", keys.toString());
+        var reply = chatWithId(started.group(2), key, "trace-7");
+        assertThat(reply.statusCode()).isEqualTo(200);
+        String line = nextLine("parley.access");
+        assertThat(line)
+                .matches(".* INFO  parley\\.access - trace-7 POST /v1/chat/completions 200 key=team-a model=stories260K"
+                        + " prompt_tokens=\\d+ completion_tokens=8 latency_ms=\\d+\\.\\d ttft_ms=\\d+\\.\\d")
+                .doesNotContain(key);
+        chatWithId(started.group(2), "sk-parley-wrong", "trace-8");
+        assertThat(nextLine("parley.access"))
+                .contains(" - trace-8 POST /v1/chat/completions 401 latency_ms=")
+                .doesNotContain("sk-parley-wrong");
+    }
+
+    @Test
+    void logsJsonLinesWithTheAccessFieldsAsFields() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        String key = addKey(keys, "team-b");
+        Matcher started = serve("--keys", keys.toString(), "--log-format", "json");
+        assertThat(chatWithId(started.group(2), key, "trace-9").statusCode()).isEqualTo(200);
+        JsonNode line = Json.tree(nextLine("\"logger\":\"parley.access\""));
+        assertThat(line.path("level").asText()).isEqualTo("INFO");
+        assertThat(line.path("time").asText()).endsWith("Z");
+        assertThat(line.path("request_id").asText()).isEqualTo("trace-9");
+        assertThat(line.path("method").asText()).isEqualTo("POST");
+        assertThat(line.path("path").asText()).isEqualTo("/v1/chat/completions");
+        assertThat(line.path("status").asInt()).isEqualTo(200);
+        assertThat(line.path("key").asText()).isEqualTo("team-b");
+        assertThat(line.path("model").asText()).isEqualTo("stories260K");
+        assertThat(line.path("prompt_tokens").isInt()).isTrue();
+        assertThat(line.path("completion_tokens").asInt()).isEqualTo(8);
+        assertThat(line.path("latency_ms").isNumber()).isTrue();
+        assertThat(line.path("ttft_ms").isNumber()).isTrue();
+        assertThat(line.toString()).doesNotContain(key);
     }
 
     @Test

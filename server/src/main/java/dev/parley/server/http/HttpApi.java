@@ -68,7 +68,7 @@ public final class HttpApi {
     public static Javalin create(
             Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Clock clock, ServerOptions options) {
         HttpApi api = new HttpApi(engine, keys, limits, clock);
-        Operations operations = new Operations(options);
+        Operations operations = new Operations(options, engine, limits);
         return Javalin.create(config -> {
             config.jetty.host = host;
             config.jetty.port = port;
@@ -82,6 +82,7 @@ public final class HttpApi {
             config.routes.get("/v1/models/{id}", api::model);
             config.routes.get("/health", api::health);
             config.routes.exception(ApiException.class, (e, ctx) -> {
+                Exchange.of(ctx).error = e.error();
                 e.headers().forEach((name, values) -> ctx.header(name, values.getFirst()));
                 api.rateLimitHeaders(ctx);
                 api.reply(ctx, e.status(), e.error().body());
@@ -189,6 +190,7 @@ public final class HttpApi {
     private Tenant authenticate(Context ctx) {
         Tenant tenant = keys.authenticate(ctx.header("Authorization"));
         ctx.attribute(TENANT, tenant);
+        Exchange.of(ctx).key = tenant.name();
         return tenant;
     }
 
@@ -199,6 +201,7 @@ public final class HttpApi {
 
     /** Reserves the prompt plus the most the answer may take; the budgets' headers go on the reply. */
     private Reservation admit(Context ctx, Tenant tenant, String model, Prepared prepared) {
+        Exchange.of(ctx).model = model;
         long estimate = (long) prepared.promptTokens() + prepared.completionCap();
         Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
         reservation.snapshot().toHeaders().forEach(ctx::header);
@@ -218,7 +221,8 @@ public final class HttpApi {
     private void generate(Context ctx, Prepared prepared, Reservation reservation, boolean streaming, Reply reply)
             throws InterruptedException {
         long used = 0;
-        try (Generation generation = prepared.start()) {
+        Exchange exchange = Exchange.of(ctx);
+        try (Generation generation = new TimedGeneration(prepared.start(), exchange)) {
             ctx.attribute(REPLIED, true);
             Thread replying = Thread.currentThread();
             ClientWatch watch = streaming
@@ -236,6 +240,8 @@ public final class HttpApi {
                 if (watch.stop()) Thread.interrupted(); // the watch's own interrupt, not the server's
                 if (watch.consumedInput()) ctx.header("Connection", "close");
                 used = (long) generation.promptTokens() + generation.completionTokens();
+                exchange.promptTokens = generation.promptTokens();
+                exchange.completionTokens = generation.completionTokens();
             }
         } finally {
             reservation.settle(used);
