@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import sun.misc.Signal;
 
 /** {@code parley serve}: the OpenAI-compatible server over a local GGUF model. */
 @Command(
@@ -239,6 +240,10 @@ final class ServeCommand implements Callable<Integer> {
         String served = engine.models().stream().map(ModelCard::id).collect(Collectors.joining(", "));
         out.printf("Serving %s at %s (%s)%n", served.isEmpty() ? "no models" : served, server.baseUrl(host), access());
         out.flush();
+        if (keys != null) {
+            // SIGHUP reloads the keys file (the server also does when the file changes), instead of stopping.
+            Signal.handle(new Signal("HUP"), signal -> server.reloadKeys());
+        }
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

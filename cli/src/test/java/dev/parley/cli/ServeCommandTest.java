@@ -404,6 +404,32 @@ class ServeCommandTest {
     }
 
     @Test
+    void sighupReloadsTheKeysFileAndTheServerRunsOn() throws Exception {
+        // The served path is a link to a file in another folder: the server's watch on the link's folder
+        // does not see the file change, so only the signal can make it reload.
+        Path real = Files.createDirectories(dir.resolve("real")).resolve("keys.json");
+        String first = addKey(real, "first");
+        Path link = Files.createSymbolicLink(dir.resolve("keys.json"), real);
+        Matcher started = serve("--keys", link.toString());
+        Process server = servers.getLast();
+        String baseUrl = started.group(2);
+        assertThat(chat(baseUrl, first, "stories260K").statusCode()).isEqualTo(200);
+
+        String second = addKey(real, "second");
+        var refused = chat(baseUrl, second, "stories260K");
+        assertThat(refused.statusCode()).isEqualTo(401);
+
+        assertThat(new ProcessBuilder("kill", "-HUP", Long.toString(server.pid()))
+                        .start()
+                        .waitFor())
+                .isZero();
+        assertThat(nextLine("Reloaded 2 keys from " + link)).contains("INFO");
+        assertThat(chat(baseUrl, second, "stories260K").statusCode()).isEqualTo(200);
+        assertThat(chat(baseUrl, first, "stories260K").statusCode()).isEqualTo(200);
+        assertThat(server.isAlive()).isTrue();
+    }
+
+    @Test
     void refusesAModelAndAnUpstreamTogether() {
         var err = new StringWriter();
         int exit = Main.commandLine()

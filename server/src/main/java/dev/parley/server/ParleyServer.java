@@ -1,6 +1,7 @@
 package dev.parley.server;
 
 import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.KeysWatcher;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.http.HttpApi;
 import dev.parley.server.limits.Limiter;
@@ -10,7 +11,8 @@ import java.time.Clock;
 
 /**
  * A running Parley server: the HTTP surface over one engine, for the holders of its keys within their
- * limits. Closing it stops the HTTP server first, then the limits and the engine.
+ * limits; a keys file is reloaded whenever it changes. Closing it stops the HTTP server first, then the
+ * limits and the engine.
  *
  * <p>Thread-safe; {@link #close} is idempotent.
  */
@@ -18,12 +20,16 @@ public final class ParleyServer implements AutoCloseable {
     private final Javalin http;
     private final Engine engine;
     private final RateLimits limits;
+    private final ApiKeys keys;
+    private final KeysWatcher watcher;
     private boolean closed;
 
-    private ParleyServer(Javalin http, Engine engine, RateLimits limits) {
+    private ParleyServer(Javalin http, Engine engine, RateLimits limits, ApiKeys keys, KeysWatcher watcher) {
         this.http = http;
         this.engine = engine;
         this.limits = limits;
+        this.keys = keys;
+        this.watcher = watcher;
     }
 
     /** Starts serving {@code engine} to anyone on {@code host}:{@code port} (0 picks a free port). Takes ownership of the engine. */
@@ -45,15 +51,26 @@ public final class ParleyServer implements AutoCloseable {
      */
     public static ParleyServer start(
             Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options) {
+        KeysWatcher watcher = null;
         try {
+            watcher = KeysWatcher.start(keys);
             Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC(), options)
                     .start();
-            return new ParleyServer(http, engine, limits);
+            return new ParleyServer(http, engine, limits, keys, watcher);
         } catch (RuntimeException e) {
+            if (watcher != null) watcher.close();
             limits.close();
             engine.close();
             throw e;
         }
+    }
+
+    /**
+     * Reads the keys file again now (the server also does whenever the file changes); see
+     * {@link ApiKeys#reload}.
+     */
+    public boolean reloadKeys() {
+        return keys.reload();
     }
 
     public int port() {
@@ -87,6 +104,7 @@ public final class ParleyServer implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        if (watcher != null) watcher.close();
         http.stop();
         limits.close();
         engine.close();
