@@ -18,9 +18,11 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +31,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /** {@code parley serve}: the OpenAI-compatible server over a local GGUF model. */
 @Command(
@@ -187,6 +190,14 @@ final class ServeCommand implements Callable<Integer> {
                     "Log lines on stderr as text, or as one JSON object each, access-log fields included (default: ${DEFAULT-VALUE}).")
     LogFormat logFormat;
 
+    @Option(
+            names = "--shutdown-timeout",
+            defaultValue = "30",
+            paramLabel = "SECONDS",
+            description =
+                    "On SIGTERM or Ctrl-C, how long running requests may take to finish before they are cut; a second signal stops at once (default: ${DEFAULT-VALUE}).")
+    long shutdownTimeout;
+
     /** The most sequences llama.cpp decodes together. */
     static final int MAX_PARALLEL = 256;
     /** The most positions one sequence may have: beyond any model's training, and × parallel fits in an int. */
@@ -245,10 +256,39 @@ final class ServeCommand implements Callable<Integer> {
             Signal.handle(new Signal("HUP"), signal -> server.reloadKeys());
         }
         var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }));
+        var stopping = new AtomicBoolean();
+        SignalHandler stop = signal -> {
+            if (!stopping.compareAndSet(false, true)) {
+                log.warn("Second SIG{}: stopping at once", signal.getName());
+                Runtime.getRuntime().halt(1);
+            }
+            Thread.ofPlatform().name("parley-shutdown").start(() -> {
+                Duration grace = Duration.ofSeconds(shutdownTimeout);
+                log.info(
+                        "SIG{}: accepting no more requests; {} running may take {}s to finish (a second signal stops at once)",
+                        signal.getName(),
+                        server.inFlight(),
+                        grace.toSeconds());
+                try {
+                    int cut = server.shutdown(grace);
+                    if (cut > 0)
+                        log.warn(
+                                "Cut {} request{} still running after {}s",
+                                cut,
+                                cut == 1 ? "" : "s",
+                                grace.toSeconds());
+                    log.info("Stopped");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    stopped.countDown();
+                }
+            });
+        };
+        Signal.handle(new Signal("TERM"), stop);
+        Signal.handle(new Signal("INT"), stop);
+        // Any other way out (System.exit, a signal not handled here) still closes the server.
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         stopped.await();
         return 0;
     }
@@ -287,6 +327,8 @@ final class ServeCommand implements Callable<Integer> {
             return "--parallel must be between 1 and " + MAX_PARALLEL + ", not " + parallel;
         if (!within(context, 0, MAX_CONTEXT))
             return "--context must be between 0 (the model's own) and " + MAX_CONTEXT + ", not " + context;
+        if (shutdownTimeout < 0 || shutdownTimeout > 86_400)
+            return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
         if (!within(threads, 0, MAX_THREADS))
             return "--threads must be between 0 (one per physical core) and " + MAX_THREADS + ", not " + threads;
         return null;

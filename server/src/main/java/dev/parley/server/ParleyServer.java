@@ -3,11 +3,15 @@ package dev.parley.server;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.KeysWatcher;
 import dev.parley.server.engine.Engine;
+import dev.parley.server.http.Drain;
 import dev.parley.server.http.HttpApi;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import io.javalin.Javalin;
 import java.time.Clock;
+import java.time.Duration;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.util.component.Graceful;
 
 /**
  * A running Parley server: the HTTP surface over one engine, for the holders of its keys within their
@@ -98,6 +102,29 @@ public final class ParleyServer implements AutoCloseable {
             case "0.0.0.0", "", "::", "[::]", "::0" -> true;
             default -> false;
         };
+    }
+
+    /**
+     * Stops gracefully: stops accepting connections, answers new requests on open connections with 503
+     * {@code server_shutting_down}, lets running requests finish for up to {@code grace}, then cuts those
+     * still generating (a stream ends with an error event, not a broken connection) and closes.
+     *
+     * @return how many requests were cut at the deadline
+     */
+    public int shutdown(Duration grace) throws InterruptedException {
+        for (Connector connector : http.jettyServer().server().getConnectors()) {
+            if (connector instanceof Graceful graceful) graceful.shutdown();
+        }
+        try {
+            return Drain.of(http).drain(grace);
+        } finally {
+            close();
+        }
+    }
+
+    /** Requests being answered now. */
+    public int inFlight() {
+        return Drain.of(http).inFlight();
     }
 
     @Override

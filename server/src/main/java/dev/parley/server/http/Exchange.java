@@ -13,6 +13,9 @@ final class Exchange {
 
     final String requestId;
     final long startNanos;
+    /** The server's drain; null for a request that never passed the before-handlers. */
+    final Drain drain;
+
     volatile String key;
     volatile String model;
     volatile int promptTokens = -1;
@@ -20,13 +23,14 @@ final class Exchange {
     volatile long firstTokenNanos;
     volatile ApiError error;
 
-    private Exchange(String requestId, long startNanos) {
+    private Exchange(String requestId, long startNanos, Drain drain) {
         this.requestId = requestId;
         this.startNanos = startNanos;
+        this.drain = drain;
     }
 
-    static Exchange begin(Context ctx, String requestId) {
-        Exchange exchange = new Exchange(requestId, System.nanoTime());
+    static Exchange begin(Context ctx, String requestId, Drain drain) {
+        Exchange exchange = new Exchange(requestId, System.nanoTime(), drain);
         ctx.attribute(ATTRIBUTE, exchange);
         return exchange;
     }
@@ -34,7 +38,7 @@ final class Exchange {
     /** This request's exchange; a detached one when the request never passed the before-handlers. */
     static Exchange of(Context ctx) {
         Exchange exchange = ctx.attribute(ATTRIBUTE);
-        return exchange != null ? exchange : begin(ctx, Operations.requestId(ctx));
+        return exchange != null ? exchange : begin(ctx, Operations.requestId(ctx), null);
     }
 
     void firstToken() {

@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 
 /**
  * What a server does around its API routes: request ids, CORS, Jetty's own errors in OpenAI's shape, an
- * access-log line and metrics per request, and {@code GET /metrics}. Installed once into the Javalin
+ * access-log line and metrics per request, {@code GET /metrics}, and the {@link Drain} of a graceful stop. Installed once into the Javalin
  * configuration, before the routes.
  */
 final class Operations {
@@ -21,6 +21,7 @@ final class Operations {
 
     private final Cors cors;
     private final Metrics metrics;
+    private final Drain drain = new Drain();
 
     Operations(ServerOptions options, Engine engine, RateLimits limits) {
         this.cors = new Cors(options.corsOrigins());
@@ -30,11 +31,13 @@ final class Operations {
     void install(JavalinConfig config) {
         config.jetty.modifyServer(server -> server.setErrorHandler(new JettyErrors()));
         config.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new JettyErrors()));
+        config.appData(Drain.KEY, drain);
         config.routes.before(ctx -> {
             String id = requestId(ctx);
-            Exchange.begin(ctx, id);
+            Exchange.begin(ctx, id, drain);
             ctx.header("x-request-id", id);
             cors.headers(ctx);
+            drain.enter(ctx);
         });
         config.routes.options("/*", cors::preflight);
         config.routes.get("/metrics", ctx -> ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape()));
@@ -44,6 +47,7 @@ final class Operations {
     /** After a reply is complete (a stream included): its metrics and its access-log line. */
     private void finished(Context ctx) {
         Exchange exchange = Exchange.of(ctx);
+        if (exchange.drain != null) exchange.drain.leave();
         long nanos = System.nanoTime() - exchange.startNanos;
         int status = ctx.statusCode();
         String method = ctx.method().name();

@@ -3,8 +3,24 @@ package dev.parley.server.http;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 
-/** A generation that notes on its exchange when its first answer token arrives; otherwise the same. */
-record TimedGeneration(Generation generation, Exchange exchange) implements Generation {
+/**
+ * A generation that notes on its exchange when its first answer token arrives, and that a server's
+ * {@link Drain} can cut: from then on {@link #next} throws 503 {@code server_shutting_down}. Otherwise the
+ * same as the generation it wraps.
+ */
+final class TimedGeneration implements Generation {
+    private final Generation generation;
+    private final Exchange exchange;
+    private final Drain drain;
+    private Thread reader; // guarded by this: the thread waiting in next(), if any
+    private volatile boolean cut;
+
+    TimedGeneration(Generation generation, Exchange exchange) {
+        this.generation = generation;
+        this.exchange = exchange;
+        this.drain = exchange.drain;
+        if (drain != null) drain.started(this);
+    }
 
     @Override
     public String model() {
@@ -28,14 +44,40 @@ record TimedGeneration(Generation generation, Exchange exchange) implements Gene
 
     @Override
     public GenerationEvent next() throws InterruptedException {
-        GenerationEvent event = generation.next();
+        synchronized (this) {
+            if (cut) throw Drain.shuttingDown();
+            reader = Thread.currentThread();
+        }
+        GenerationEvent event;
+        try {
+            event = generation.next();
+        } catch (InterruptedException e) {
+            if (!cut) throw e;
+            event = null;
+        } finally {
+            synchronized (this) {
+                reader = null;
+                if (cut) Thread.interrupted(); // the cut's own interrupt: the reply still has to be written
+            }
+        }
+        if (cut) throw Drain.shuttingDown();
         if (event instanceof GenerationEvent.Token || event instanceof GenerationEvent.ToolCallPiece)
             exchange.firstToken();
         return event;
     }
 
+    /** Stops generating: a waiting {@link #next} wakes, and it and every later call throw 503. */
+    void cut() {
+        cut = true;
+        generation.close();
+        synchronized (this) {
+            if (reader != null) reader.interrupt();
+        }
+    }
+
     @Override
     public void close() {
+        if (drain != null) drain.ended(this);
         generation.close();
     }
 }
