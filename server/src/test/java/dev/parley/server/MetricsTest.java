@@ -73,9 +73,14 @@ class MetricsTest {
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("content-type"))
                 .hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+        return parse(response.body());
+    }
+
+    /** The samples of a Prometheus text exposition: {@code name{labels}} → value. */
+    static Map<String, Double> parse(String text) {
         Map<String, Double> samples = new LinkedHashMap<>();
         Pattern sample = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*(?:\\{.*})?) (\\S+)");
-        for (String line : response.body().split("\n")) {
+        for (String line : text.split("\n")) {
             if (line.isBlank() || line.startsWith("#")) continue;
             Matcher matcher = sample.matcher(line);
             assertThat(matcher.matches()).as(line).isTrue();

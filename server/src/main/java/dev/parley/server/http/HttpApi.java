@@ -15,7 +15,6 @@ import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.Tenant;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
-import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.limits.RateLimits;
@@ -25,8 +24,6 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.time.Clock;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.eclipse.jetty.http.BadMessageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,7 +77,6 @@ public final class HttpApi {
             config.routes.post("/v1/completions", api::complete);
             config.routes.get("/v1/models", api::models);
             config.routes.get("/v1/models/{id}", api::model);
-            config.routes.get("/health", api::health);
             config.routes.exception(ApiException.class, (e, ctx) -> {
                 Exchange.of(ctx).error = e.error();
                 e.headers().forEach((name, values) -> ctx.header(name, values.getFirst()));
@@ -246,19 +242,6 @@ public final class HttpApi {
         } finally {
             reservation.settle(used);
         }
-    }
-
-    /**
-     * {@code status} first, then what the engine says of its slots and queue; 503 with status
-     * {@code unhealthy} when the engine is wedged.
-     */
-    private void health(Context ctx) {
-        Health health = engine.health();
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", health.ok() ? "ok" : "unhealthy");
-        if (health.slots() != null) body.put("slots", health.slots());
-        if (health.queue() != null) body.put("queue", health.queue());
-        reply(ctx, health.ok() ? 200 : 503, body);
     }
 
     /** Puts the key's budgets on a reply that has none yet (an error before admission, the model routes). */

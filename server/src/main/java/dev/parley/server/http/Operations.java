@@ -10,7 +10,8 @@ import java.util.regex.Pattern;
 
 /**
  * What a server does around its API routes: request ids, CORS, Jetty's own errors in OpenAI's shape, an
- * access-log line and metrics per request, {@code GET /metrics}, and the {@link Drain} of a graceful stop. Installed once into the Javalin
+ * access-log line and metrics per request, {@code GET /metrics}, {@code /health} and {@code /slots}, and the
+ * {@link Drain} of a graceful stop. Installed once into the Javalin
  * configuration, before the routes.
  */
 final class Operations {
@@ -22,10 +23,12 @@ final class Operations {
     private final Cors cors;
     private final Metrics metrics;
     private final Drain drain = new Drain();
+    private final HealthRoutes health;
 
     Operations(ServerOptions options, Engine engine, RateLimits limits) {
         this.cors = new Cors(options.corsOrigins());
         this.metrics = new Metrics(engine, limits);
+        this.health = new HealthRoutes(engine, limits, drain);
     }
 
     void install(JavalinConfig config) {
@@ -41,6 +44,8 @@ final class Operations {
         });
         config.routes.options("/*", cors::preflight);
         config.routes.get("/metrics", ctx -> ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape()));
+        config.routes.get("/health", health::health);
+        config.routes.get("/slots", health::slots);
         config.requestLogger.http((ctx, ignored) -> finished(ctx));
     }
 

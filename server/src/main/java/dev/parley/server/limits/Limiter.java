@@ -46,6 +46,16 @@ public sealed interface Limiter extends AutoCloseable permits LocalLimiter, Redi
     /** The budgets as they stand, taking nothing. */
     Decision.Levels peek(String key, Limits limits);
 
+    /** Whether budgets are shared with other replicas (kept in Redis), not in this process alone. */
+    default boolean shared() {
+        return false;
+    }
+
+    /** Whether the limiter can be reached now: Redis answers a PING. Never throws. */
+    default boolean reachable() {
+        return true;
+    }
+
     @Override
     void close();
 }

@@ -124,6 +124,24 @@ public final class RateLimits implements AutoCloseable {
         return down.get();
     }
 
+    /** Whether budgets are shared with other replicas through Redis. */
+    public boolean shared() {
+        return limiter.shared();
+    }
+
+    /**
+     * Asks the limiter whether it can be reached now (Redis answers a PING), and notes an outage starting
+     * or ending as a request would; an in-process limiter always can.
+     */
+    public boolean check() {
+        if (limiter.reachable()) {
+            recovered();
+            return true;
+        }
+        if (down.compareAndSet(false, true)) log.warn("The rate limiter is unavailable (health check)");
+        return false;
+    }
+
     /** Whether requests are admitted without limits while the limiter is unavailable. */
     public boolean failsOpen() {
         return failOpen;

@@ -158,6 +158,20 @@ final class RedisLimiter implements Limiter {
         }
     }
 
+    @Override
+    public boolean shared() {
+        return true;
+    }
+
+    @Override
+    public boolean reachable() {
+        try {
+            return "PONG".equals(connection().sync().ping());
+        } catch (LimiterUnavailableException | RedisException e) {
+            return false;
+        }
+    }
+
     private static Decision.Levels levels(List<Long> r) {
         return new Decision.Levels(r.get(4), r.get(5), Rules.reset(r.get(6)), Rules.reset(r.get(7)));
     }

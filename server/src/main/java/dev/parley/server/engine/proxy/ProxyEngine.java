@@ -13,12 +13,14 @@ import dev.parley.client.ParleyClient;
 import dev.parley.client.TransportException;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.http.HttpApi;
 import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.ModelCatalog;
 import dev.parley.tokens.TokenCounter;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,11 @@ public final class ProxyEngine implements Engine {
 
     private final ParleyClient upstream;
     private final Map<String, ModelCard> models;
+    /** How long a request that could not reach the upstream makes {@link #health} say so, unless one reaches it. */
+    static final Duration UNREACHABLE_FOR = Duration.ofSeconds(10);
+
+    /** {@link System#nanoTime} when a request last failed to reach the upstream, with no success since; or 0. */
+    private volatile long unreachableAt;
 
     private ProxyEngine(ParleyClient upstream, Map<String, ModelCard> models) {
         this.upstream = upstream;
@@ -147,7 +154,18 @@ public final class ProxyEngine implements Engine {
         return window == null ? 0 : window;
     }
 
-    private static Prepared prepared(int promptTokens, long completionCap, Supplier<Generation> start) {
+    /**
+     * Unhealthy while the upstream cannot be reached: from a request that found so, until one reaches it or
+     * {@link #UNREACHABLE_FOR} has passed (so that a replica taken out of rotation comes back to try again).
+     */
+    @Override
+    public Health health() {
+        long at = unreachableAt;
+        boolean down = at != 0 && System.nanoTime() - at < UNREACHABLE_FOR.toNanos();
+        return down ? new Health(false, null, null) : Health.OK;
+    }
+
+    private Prepared prepared(int promptTokens, long completionCap, Supplier<Generation> start) {
         return new Prepared() {
             @Override
             public int promptTokens() {
@@ -162,11 +180,15 @@ public final class ProxyEngine implements Engine {
             @Override
             public Generation start() {
                 try {
-                    return start.get();
+                    Generation generation = start.get();
+                    unreachableAt = 0;
+                    return generation;
                 } catch (ApiException e) {
+                    unreachableAt = 0; // it answered
                     // The upstream's status and error, without its headers: the reply has its own.
                     throw ApiException.of(e.status(), e.error());
                 } catch (TransportException e) {
+                    unreachableAt = Math.max(1, System.nanoTime());
                     throw new ServerException(
                             502,
                             new ApiError(
