@@ -145,6 +145,19 @@ class MetricsTest {
         assertThat(after).containsEntry("parley_engine_slots_busy", 0.0);
         assertThat(after).containsEntry("parley_engine_queue_waiting", 0.0);
         assertThat(after).containsEntry("parley_limiter_down", 0.0);
+        // The engine decoded for the three answered requests; each decode is counted once in both summaries.
+        double decodes = sum(after, "parley_engine_decode_batch_tokens_count")
+                - sum(before, "parley_engine_decode_batch_tokens_count");
+        assertThat(decodes).isPositive();
+        assertThat(sum(after, "parley_engine_decode_batch_tokens_bucket", "le=\"+Inf\"")
+                        - sum(before, "parley_engine_decode_batch_tokens_bucket", "le=\"+Inf\""))
+                .isEqualTo(decodes);
+        assertThat(sum(after, "parley_engine_decode_batch_tokens_sum")
+                        - sum(before, "parley_engine_decode_batch_tokens_sum"))
+                .isGreaterThanOrEqualTo(decodes);
+        assertThat(sum(after, "parley_engine_decode_per_token_milliseconds_count")
+                        - sum(before, "parley_engine_decode_per_token_milliseconds_count"))
+                .isEqualTo(decodes);
         assertThat(after).containsEntry("parley_limiter_errors_total", 0.0);
     }
 }

@@ -4,6 +4,7 @@ import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Health;
 import dev.parley.server.limits.RateLimits;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -16,7 +17,8 @@ import java.util.function.ToDoubleFunction;
 /**
  * The server's metrics, served by {@code GET /metrics} in Prometheus's text format: every request by route,
  * model, key name and status, its latency and time to first token, the tokens each key used per model,
- * 429s by limit type, the engine's slots and queue, and the rate limiter's outages. Thread-safe.
+ * 429s by limit type, the engine's slots, queue, decode batch sizes and milliseconds per token, the rate
+ * limiter's outages and the upstream's failures. Thread-safe.
  */
 final class Metrics {
     /** Histogram buckets for request latency and time to first token. */
@@ -57,6 +59,20 @@ final class Metrics {
                     e -> queue(e).capacity(),
                     "Sequences that may wait before 503");
         }
+        DistributionSummary batch = DistributionSummary.builder("parley.engine.decode.batch")
+                .description("Tokens decoded together in one step of the engine")
+                .baseUnit("tokens")
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+                .register(registry);
+        DistributionSummary perToken = DistributionSummary.builder("parley.engine.decode.per.token")
+                .description("Milliseconds one decode step took per token it decoded")
+                .baseUnit("milliseconds")
+                .serviceLevelObjectives(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100)
+                .register(registry);
+        engine.onDecode((tokens, nanos) -> {
+            batch.record(tokens);
+            perToken.record(nanos / 1e6 / tokens);
+        });
         gauge(
                 "parley.limiter.down",
                 limits,

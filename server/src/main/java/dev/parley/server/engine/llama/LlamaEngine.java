@@ -4,6 +4,7 @@ import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Prompt;
+import dev.parley.server.engine.DecodeListener;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
@@ -353,6 +354,11 @@ public final class LlamaEngine implements Engine {
     @Override
     public Health health() {
         return scheduler.health();
+    }
+
+    @Override
+    public void onDecode(DecodeListener listener) {
+        scheduler.onDecode(listener);
     }
 
     /** For tests of the scheduling policy. */
