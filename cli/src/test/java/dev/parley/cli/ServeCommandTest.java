@@ -302,6 +302,17 @@ class ServeCommandTest {
     }
 
     @Test
+    void aContextBeyondTheMachinesMemoryIsRefusedWithTheNumbers() throws Exception {
+        var result =
+                run(Map.of(), "serve", "--port", "0", "--threads", "1", "--context", "4194304", "--parallel", "256");
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.output())
+                .containsPattern("parley serve: a context of 4194304 tokens for each of 256 sequences needs about"
+                        + " \\d+\\.\\d GiB of F16 KV cache, more than this machine's \\d+\\.\\d GiB of memory;"
+                        + " ask for a smaller --context or --parallel");
+    }
+
+    @Test
     void failingOpenStartsWhileRedisIsDownAndAdmitsTheKeys() throws Exception {
         Path keys = dir.resolve("keys.json");
         var out = new StringWriter();

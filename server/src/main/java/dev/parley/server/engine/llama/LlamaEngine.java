@@ -66,6 +66,7 @@ public final class LlamaEngine implements Engine {
             int perSequence = options.contextPerSequence() > 0
                     ? options.contextPerSequence()
                     : Math.min(model.contextTrainLength(), DEFAULT_CONTEXT_CAP);
+            KvMemory.check(model, perSequence, options.parallel(), options.kvCache());
             LlamaContext context = model.newContext(ContextOptions.defaults()
                     .withContextLength(perSequence * options.parallel())
                     .withMaxSequences(options.parallel())
