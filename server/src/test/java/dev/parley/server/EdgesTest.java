@@ -140,6 +140,25 @@ class EdgesTest {
     }
 
     @Test
+    void everyOtherMalformedRequestIsA4xxInOpenAiShape() throws Exception {
+        String[] requests = {
+            "GET /v1/models HTTP/1.1\r\nConnection: close\r\n\r\n", // no Host
+            "GET /v1/models HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nConnection: close\r\n\r\n",
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                    + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+            "GET /v1/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /v1/models%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /v1/models HTTP/1.1\r\nHost: x\r\nExpect: 100-banana\r\nConnection: close\r\n\r\n",
+            "BREW /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        };
+        for (String request : requests) {
+            Raw reply = raw(request);
+            assertThat(reply.status()).as(request).isBetween(400, 499);
+            reply.error();
+        }
+    }
+
+    @Test
     void anAmbiguousPathIsA400InOpenAiShape() throws Exception {
         Raw reply = raw("GET /v1/%2e%2e/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         assertThat(reply.status()).isIn(400, 404);
