@@ -253,7 +253,11 @@ final class ServeCommand implements Callable<Integer> {
         out.flush();
         if (keys != null) {
             // SIGHUP reloads the keys file (the server also does when the file changes), instead of stopping.
-            Signal.handle(new Signal("HUP"), signal -> server.reloadKeys());
+            try {
+                Signal.handle(new Signal("HUP"), signal -> server.reloadKeys());
+            } catch (IllegalArgumentException noSuchSignal) {
+                // Windows has no SIGHUP: the file's changes still reload the keys.
+            }
         }
         var stopped = new CountDownLatch(1);
         var stopping = new AtomicBoolean();

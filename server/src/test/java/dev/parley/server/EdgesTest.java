@@ -64,6 +64,7 @@ class EdgesTest {
     record Raw(int status, Map<String, String> headers, String body) {
         JsonNode error() {
             assertThat(headers.get("content-type")).as(body).startsWith("application/json");
+            assertThat(headers.get("x-request-id")).as(body).isNotBlank();
             JsonNode error = Json.tree(body).path("error");
             assertThat(error.path("message").asText()).isNotBlank();
             assertThat(error.path("type").asText()).isEqualTo("invalid_request_error");

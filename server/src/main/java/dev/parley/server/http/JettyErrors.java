@@ -16,7 +16,7 @@ import org.eclipse.jetty.util.Callback;
 /**
  * Jetty's own error replies in OpenAI's shape: what Jetty refuses before a route runs (a malformed request
  * line or header, a URI over 8 KiB: 414, headers over 8 KiB: 431, an ambiguous path) gets a JSON error body
- * instead of Jetty's HTML page, with the same status.
+ * instead of Jetty's HTML page, with the same status, and a request id like every other reply.
  */
 final class JettyErrors extends ErrorHandler {
 
@@ -48,6 +48,8 @@ final class JettyErrors extends ErrorHandler {
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+        if (!response.getHeaders().contains("x-request-id"))
+            response.getHeaders().put("x-request-id", Ids.request());
         response.write(true, ByteBuffer.wrap(body(status, reason(message))), callback);
         return true;
     }
@@ -55,6 +57,7 @@ final class JettyErrors extends ErrorHandler {
     @Override
     public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
         fields.put(new HttpField(HttpHeader.CONTENT_TYPE, "application/json"));
+        fields.put("x-request-id", Ids.request());
         return ByteBuffer.wrap(body(status, reason(reason)));
     }
 
