@@ -1,6 +1,7 @@
 package dev.parley.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
@@ -231,6 +232,48 @@ class EdgesTest {
                                 .build(),
                         HttpResponse.BodyHandlers.ofString());
         assertThat(reply.headers().firstValue("access-control-allow-origin")).isEmpty();
+    }
+
+    @Test
+    void everyOriginIsAllowedWithAStarAndNoneByDefault() throws Exception {
+        for (var origins : List.of(List.of("*"), List.<String>of())) {
+            try (var other = ParleyServer.start(
+                            LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                                    .withModelId("demo")
+                                    .withParallel(1)
+                                    .withContextPerSequence(64)),
+                            ApiKeys.open(),
+                            new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                            "127.0.0.1",
+                            0,
+                            ServerOptions.defaults().withCorsOrigins(origins));
+                    var http = Loopback.to(other)) {
+                var preflight = http.http()
+                        .send(
+                                HttpRequest.newBuilder(URI.create(http.base() + "/v1/models"))
+                                        .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                                        .header("Origin", "https://anywhere.example")
+                                        .header("Access-Control-Request-Method", "GET")
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                assertThat(preflight.statusCode()).isEqualTo(204);
+                if (origins.isEmpty()) {
+                    assertThat(preflight.headers().firstValue("access-control-allow-origin"))
+                            .isEmpty();
+                } else {
+                    assertThat(preflight.headers().firstValue("access-control-allow-origin"))
+                            .hasValue("*");
+                }
+            }
+        }
+    }
+
+    @Test
+    void anOriginWithAPathIsRefusedAtStart() {
+        assertThatThrownBy(() -> ServerOptions.defaults().withCorsOrigins(List.of("https://app.example.com/page")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(
+                        "a CORS origin is * or scheme://host[:port] without a path, not https://app.example.com/page");
     }
 
     @Test
