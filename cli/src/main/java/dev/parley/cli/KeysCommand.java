@@ -10,12 +10,24 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code parley keys}: make API keys for {@code parley serve --keys FILE}, and list them. */
+/**
+ * {@code parley keys}: make, list, remove, rotate and change the API keys of a keys file for
+ * {@code parley serve --keys FILE}. A running server reloads the file when it changes.
+ */
 @Command(
         name = "keys",
         mixinStandardHelpOptions = true,
-        description = "Manage the API keys of a keys file (JSON, or YAML when it ends in .yaml/.yml).",
-        subcommands = {KeysCommand.Add.class, KeysCommand.ListKeys.class})
+        description = {
+            "Manage the API keys of a keys file (JSON, or YAML when it ends in .yaml/.yml).",
+            "A server using the file picks up every change at once (and on SIGHUP), without a restart."
+        },
+        subcommands = {
+            KeysCommand.Add.class,
+            KeysCommand.ListKeys.class,
+            KeysCommand.Remove.class,
+            KeysCommand.Rotate.class,
+            KeysCommand.Set.class
+        })
 final class KeysCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -117,6 +129,134 @@ final class KeysCommand implements Runnable {
                         k.tpd() == null ? "-" : k.tpd(),
                         k.models().isEmpty() ? "(all)" : String.join(",", k.models()));
             }
+            return 0;
+        }
+    }
+
+    /** Takes a key out of the file: a server using it refuses the key from its next request. */
+    @Command(
+            name = "remove",
+            mixinStandardHelpOptions = true,
+            description = "Remove a key: a server using the file refuses it from its next request.")
+    static final class Remove implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--file", required = true, paramLabel = "FILE", description = "The keys file.")
+        Path file;
+
+        @Option(names = "--name", required = true, description = "The key's name.")
+        String name;
+
+        @Override
+        public Integer call() {
+            try {
+                KeysFile.remove(file, name);
+            } catch (RuntimeException e) {
+                spec.commandLine().getErr().println("parley keys remove: " + e.getMessage());
+                return 1;
+            }
+            spec.commandLine().getErr().printf("Removed key %s from %s.%n", name, file);
+            return 0;
+        }
+    }
+
+    /** A new secret for a key, keeping its name, limits and models; the old secret stops working. */
+    @Command(
+            name = "rotate",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Give a key a new secret, printed once on stdout; its name, limits and models stay, the old secret stops working.")
+    static final class Rotate implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--file", required = true, paramLabel = "FILE", description = "The keys file.")
+        Path file;
+
+        @Option(names = "--name", required = true, description = "The key's name.")
+        String name;
+
+        @Override
+        public Integer call() {
+            String key = KeysFile.newKey();
+            try {
+                KeysFile.update(
+                        file,
+                        name,
+                        k -> new KeyEntry(
+                                k.name(), KeysFile.sha256(key), k.rpm(), k.tpm(), k.rpd(), k.tpd(), k.models()));
+            } catch (RuntimeException e) {
+                spec.commandLine().getErr().println("parley keys rotate: " + e.getMessage());
+                return 1;
+            }
+            spec.commandLine().getOut().println(key);
+            spec.commandLine()
+                    .getErr()
+                    .printf("Rotated key %s in %s. The new key is shown only this once.%n", name, file);
+            return 0;
+        }
+    }
+
+    /** Changes a key's limits or models; what is not given stays. */
+    @Command(
+            name = "set",
+            mixinStandardHelpOptions = true,
+            description = "Change a key's limits or models; options not given stay as they are.")
+    static final class Set implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--file", required = true, paramLabel = "FILE", description = "The keys file.")
+        Path file;
+
+        @Option(names = "--name", required = true, description = "The key's name.")
+        String name;
+
+        @Option(names = "--rpm", description = "Requests per minute.")
+        Long rpm;
+
+        @Option(names = "--tpm", description = "Tokens per minute.")
+        Long tpm;
+
+        @Option(names = "--rpd", description = "Requests per day; 0 removes the daily request budget.")
+        Long rpd;
+
+        @Option(names = "--tpd", description = "Tokens per day; 0 removes the daily token budget.")
+        Long tpd;
+
+        @Option(names = "--models", split = ",", paramLabel = "a,b", description = "Models the key may use; * for all.")
+        List<String> models;
+
+        @Override
+        public Integer call() {
+            KeyEntry changed;
+            try {
+                changed = KeysFile.update(
+                        file,
+                        name,
+                        k -> new KeyEntry(
+                                k.name(),
+                                k.sha256(),
+                                rpm == null ? k.rpm() : rpm,
+                                tpm == null ? k.tpm() : tpm,
+                                rpd == null ? k.rpd() : rpd == 0 ? null : rpd,
+                                tpd == null ? k.tpd() : tpd == 0 ? null : tpd,
+                                models == null ? k.models() : models.equals(List.of("*")) ? List.of() : models));
+            } catch (RuntimeException e) {
+                spec.commandLine().getErr().println("parley keys set: " + e.getMessage());
+                return 1;
+            }
+            spec.commandLine()
+                    .getErr()
+                    .printf(
+                            "Key %s: rpm %d, tpm %d, rpd %s, tpd %s, models %s.%n",
+                            name,
+                            changed.rpm(),
+                            changed.tpm(),
+                            changed.rpd() == null ? "-" : changed.rpd(),
+                            changed.tpd() == null ? "-" : changed.tpd(),
+                            changed.models().isEmpty() ? "(all)" : String.join(",", changed.models()));
             return 0;
         }
     }

@@ -2,6 +2,7 @@ package dev.parley.cli;
 
 import dev.parley.client.ClientOptions;
 import dev.parley.server.ParleyServer;
+import dev.parley.server.ServerOptions;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.Engine;
@@ -12,18 +13,25 @@ import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
+import java.math.BigInteger;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /** {@code parley serve}: the OpenAI-compatible server over a local GGUF model. */
 @Command(
@@ -66,21 +74,23 @@ final class ServeCommand implements Callable<Integer> {
     @Option(
             names = "--parallel",
             defaultValue = "4",
-            description = "Sequences generated together (default: ${DEFAULT-VALUE}).")
-    int parallel;
+            description = "Sequences generated together, 1 to " + MAX_PARALLEL + " (default: ${DEFAULT-VALUE}).")
+    BigInteger parallel;
 
     @Option(
             names = "--context",
             defaultValue = "0",
             paramLabel = "TOKENS",
-            description = "Context per sequence, prompt and answer together; 0: the model's own, capped at 4096.")
-    int context;
+            description = "Context per sequence, prompt and answer together, at most " + MAX_CONTEXT
+                    + "; 0: the model's own, capped at 4096.")
+    BigInteger context;
 
     @Option(
             names = "--threads",
             defaultValue = "0",
-            description = "llama.cpp threads; 0: one per physical core (default: ${DEFAULT-VALUE}).")
-    int threads;
+            description = "llama.cpp threads, at most " + MAX_THREADS
+                    + "; 0: one per physical core (default: ${DEFAULT-VALUE}).")
+    BigInteger threads;
 
     @Option(
             names = "--kv-cache",
@@ -178,6 +188,39 @@ final class ServeCommand implements Callable<Integer> {
                     "While Redis is unreachable, admit requests without limits (and log it) instead of answering 503.")
     boolean redisFailOpen;
 
+    @Option(
+            names = "--cors-origin",
+            paramLabel = "ORIGIN",
+            split = ",",
+            description =
+                    "Let browser pages from this origin (e.g. https://app.example.com; * for any) call the server (default: none).")
+    List<String> corsOrigins = List.of();
+
+    @Option(
+            names = "--log-format",
+            defaultValue = "text",
+            paramLabel = "text|json",
+            description =
+                    "Log lines on stderr as text, or as one JSON object each, access-log fields included (default: ${DEFAULT-VALUE}).")
+    LogFormat logFormat;
+
+    @Option(
+            names = "--shutdown-timeout",
+            defaultValue = "30",
+            paramLabel = "SECONDS",
+            description =
+                    "On SIGTERM or Ctrl-C, how long running requests may take to finish before they are cut; a second signal stops at once (default: ${DEFAULT-VALUE}).")
+    long shutdownTimeout;
+
+    /** The most sequences llama.cpp decodes together. */
+    static final int MAX_PARALLEL = 256;
+    /** The most positions one sequence may have: beyond any model's training, and × parallel fits in an int. */
+    static final int MAX_CONTEXT = 1 << 22;
+
+    static final int MAX_THREADS = 1024;
+
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
     /** The data folder: {@code --data-dir}, else {@code $PARLEY_DATA_DIR}, else the XDG data folder. */
     private Path dataDir() {
         if (dataDir != null) return dataDir;
@@ -195,12 +238,23 @@ final class ServeCommand implements Callable<Integer> {
             err.println("parley serve: --model and --upstream exclude each other");
             return 2;
         }
+        logFormat.apply();
+        String outOfRange = outOfRange();
+        if (outOfRange != null) {
+            err.println("parley serve: " + outOfRange);
+            return 2;
+        }
         ParleyServer server;
         Engine engine;
         try {
+            ServerOptions options =
+                    ServerOptions.defaults().withCorsOrigins(corsOrigins).withDataDir(dataDir());
             ApiKeys apiKeys = keys == null ? ApiKeys.open() : ApiKeys.load(keys);
-            Limiter limiter =
-                    redis == null ? Limiter.inMemory(Clock.systemUTC()) : Limiter.redis(redis, Clock.systemUTC());
+            Limiter limiter = redis == null
+                    ? Limiter.inMemory(Clock.systemUTC())
+                    : redisFailOpen
+                            ? Limiter.redisWhenReachable(redis, Clock.systemUTC())
+                            : Limiter.redis(redis, Clock.systemUTC());
             RateLimits limits = new RateLimits(limiter, redisFailOpen);
             try {
                 engine = upstream != null ? proxy() : local();
@@ -208,21 +262,62 @@ final class ServeCommand implements Callable<Integer> {
                 limits.close();
                 throw e;
             }
-            // closes the engine and the limits if it cannot start
-            server = ParleyServer.start(engine, apiKeys, limits, host, port, dataDir());
+            server = ParleyServer.start(engine, apiKeys, limits, host, port, options); // closes both if it cannot
         } catch (RuntimeException e) {
             err.println("parley serve: " + e.getMessage());
             return 1;
+        }
+        if (keys == null && !loopback()) {
+            log.warn(
+                    "Listening on {} without API keys: anyone who can reach this machine may use it (add --keys FILE)",
+                    host);
         }
         var out = spec.commandLine().getOut();
         String served = engine.models().stream().map(ModelCard::id).collect(Collectors.joining(", "));
         out.printf("Serving %s at %s (%s)%n", served.isEmpty() ? "no models" : served, server.baseUrl(host), access());
         out.flush();
+        if (keys != null) {
+            // SIGHUP reloads the keys file (the server also does when the file changes), instead of stopping.
+            try {
+                Signal.handle(new Signal("HUP"), signal -> server.reloadKeys());
+            } catch (IllegalArgumentException noSuchSignal) {
+                // Windows has no SIGHUP: the file's changes still reload the keys.
+            }
+        }
         var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }));
+        var stopping = new AtomicBoolean();
+        SignalHandler stop = signal -> {
+            if (!stopping.compareAndSet(false, true)) {
+                log.warn("Second SIG{}: stopping at once", signal.getName());
+                Runtime.getRuntime().halt(1);
+            }
+            Thread.ofPlatform().name("parley-shutdown").start(() -> {
+                Duration grace = Duration.ofSeconds(shutdownTimeout);
+                log.info(
+                        "SIG{}: accepting no more requests; {} running may take {}s to finish (a second signal stops at once)",
+                        signal.getName(),
+                        server.inFlight(),
+                        grace.toSeconds());
+                try {
+                    int cut = server.shutdown(grace);
+                    if (cut > 0)
+                        log.warn(
+                                "Cut {} request{} still running after {}s",
+                                cut,
+                                cut == 1 ? "" : "s",
+                                grace.toSeconds());
+                    log.info("Stopped");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    stopped.countDown();
+                }
+            });
+        };
+        Signal.handle(new Signal("TERM"), stop);
+        Signal.handle(new Signal("INT"), stop);
+        // Any other way out (System.exit, a signal not handled here) still closes the server.
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         stopped.await();
         return 0;
     }
@@ -234,8 +329,15 @@ final class ServeCommand implements Callable<Integer> {
         String id = modelId == null && model == null ? DemoModel.ID : modelId;
         LlamaEngine.useLibrary(llamaLib, llamaVariant);
         spec.commandLine().getOut().println(LlamaEngine.library());
-        return LlamaEngine.open(
-                new LlamaEngineOptions(path, id, parallel, context, threads, kvCache, queue, gpuLayers));
+        return LlamaEngine.open(new LlamaEngineOptions(
+                path,
+                id,
+                parallel.intValueExact(),
+                context.intValueExact(),
+                threads.intValueExact(),
+                kvCache,
+                queue,
+                gpuLayers));
     }
 
     private Engine proxy() {
@@ -244,11 +346,31 @@ final class ServeCommand implements Callable<Integer> {
         return ProxyEngine.connect(options.build(), upstreamModels, upstreamOutputReserve);
     }
 
+    private boolean loopback() {
+        return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1") || host.equals("[::1]");
+    }
+
+    /** What is wrong with a number option, or null when all are within their limits. */
+    private String outOfRange() {
+        if (!within(parallel, 1, MAX_PARALLEL))
+            return "--parallel must be between 1 and " + MAX_PARALLEL + ", not " + parallel;
+        if (!within(context, 0, MAX_CONTEXT))
+            return "--context must be between 0 (the model's own) and " + MAX_CONTEXT + ", not " + context;
+        if (shutdownTimeout < 0 || shutdownTimeout > 86_400)
+            return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
+        if (!within(threads, 0, MAX_THREADS))
+            return "--threads must be between 0 (one per physical core) and " + MAX_THREADS + ", not " + threads;
+        return null;
+    }
+
+    private static boolean within(BigInteger value, long min, long max) {
+        return value.compareTo(BigInteger.valueOf(min)) >= 0 && value.compareTo(BigInteger.valueOf(max)) <= 0;
+    }
+
     /** What the start line says about who may use the server and where limits live. */
     private String access() {
         if (keys == null) {
-            boolean loopback = host.equals("127.0.0.1") || host.equals("localhost") || host.equals("::1");
-            return loopback
+            return loopback()
                     ? "no API keys: loopback use only"
                     : "no API keys: anyone who reaches " + host + " may use it";
         }

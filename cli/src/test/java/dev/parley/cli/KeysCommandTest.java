@@ -1,12 +1,16 @@
 package dev.parley.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.parley.api.AuthenticationException;
 import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.limits.Limits;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -90,5 +94,73 @@ class KeysCommandTest {
                 .isEqualTo(1);
         assertThat(out.toString()).isEmpty();
         assertThat(err.toString()).contains("already");
+    }
+
+    String add(Path file, String name, String... more) {
+        out.getBuffer().setLength(0);
+        var args = new java.util.ArrayList<>(List.of("keys", "add", "--file", file.toString(), "--name", name));
+        args.addAll(List.of(more));
+        assertThat(parley(args.toArray(String[]::new))).isZero();
+        String key = out.toString().strip();
+        out.getBuffer().setLength(0);
+        return key;
+    }
+
+    @Test
+    void removeTakesTheKeyOutAndAnUnknownNameIsAnError() {
+        Path file = dir.resolve("keys.json");
+        String a = add(file, "a");
+        String b = add(file, "b");
+        assertThat(parley("keys", "remove", "--file", file.toString(), "--name", "a"))
+                .isZero();
+        assertThat(err.toString()).contains("Removed key a");
+        ApiKeys keys = ApiKeys.load(file);
+        assertThatThrownBy(() -> keys.authenticate("Bearer " + a)).isInstanceOf(AuthenticationException.class);
+        assertThat(keys.authenticate("Bearer " + b).name()).isEqualTo("b");
+        assertThat(parley("keys", "remove", "--file", file.toString(), "--name", "a"))
+                .isEqualTo(1);
+        assertThat(err.toString()).contains("parley keys remove: no key named a in " + file);
+    }
+
+    @Test
+    void rotateGivesANewSecretOnceAndKeepsNameLimitsAndModels() throws Exception {
+        Path file = dir.resolve("keys.yaml");
+        String old = add(file, "a", "--rpm", "9", "--tpm", "900", "--models", "demo");
+        assertThat(parley("keys", "rotate", "--file", file.toString(), "--name", "a"))
+                .isZero();
+        String fresh = out.toString().strip();
+        assertThat(out.toString()).isEqualTo(fresh + System.lineSeparator());
+        assertThat(fresh).startsWith("sk-parley-").isNotEqualTo(old);
+        assertThat(Files.readString(file)).doesNotContain(fresh);
+        ApiKeys keys = ApiKeys.load(file);
+        assertThatThrownBy(() -> keys.authenticate("Bearer " + old)).isInstanceOf(AuthenticationException.class);
+        var tenant = keys.authenticate("Bearer " + fresh);
+        assertThat(tenant.name()).isEqualTo("a");
+        assertThat(tenant.limits()).isEqualTo(Limits.perMinute(9, 900));
+        assertThat(tenant.models()).containsExactly("demo");
+    }
+
+    @Test
+    void setChangesOnlyWhatItIsGiven() {
+        Path file = dir.resolve("keys.json");
+        String key = add(file, "a", "--rpm", "9", "--tpm", "900", "--rpd", "50", "--models", "demo");
+        assertThat(parley("keys", "set", "--file", file.toString(), "--name", "a", "--tpm", "1200", "--tpd", "99999"))
+                .isZero();
+        var tenant = ApiKeys.load(file).authenticate("Bearer " + key);
+        assertThat(tenant.limits()).isEqualTo(new Limits(9, 1200, 50L, 99999L));
+        assertThat(tenant.models()).containsExactly("demo");
+
+        assertThat(parley("keys", "set", "--file", file.toString(), "--name", "a", "--rpd", "0", "--models", "*"))
+                .isZero();
+        tenant = ApiKeys.load(file).authenticate("Bearer " + key);
+        assertThat(tenant.limits()).isEqualTo(new Limits(9, 1200, null, 99999L));
+        assertThat(tenant.models()).isEmpty();
+
+        assertThat(parley("keys", "set", "--file", file.toString(), "--name", "a", "--rpm", "0"))
+                .isEqualTo(1);
+        assertThat(err.toString()).contains("parley keys set: ").contains("rpm");
+        assertThat(parley("keys", "set", "--file", file.toString(), "--name", "nobody", "--rpm", "5"))
+                .isEqualTo(1);
+        assertThat(err.toString()).contains("no key named nobody");
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -18,6 +19,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,6 +41,8 @@ class ServeCommandTest {
     final List<Process> servers = new ArrayList<>();
     /** What the last server started by {@link #serve} printed up to its start line. */
     List<String> printed = List.of();
+    /** What the last server started by {@link #serve} printed after its start line. */
+    final BlockingQueue<String> later = new LinkedBlockingQueue<>();
 
     final HttpClient http = HttpClient.newHttpClient();
 
@@ -70,7 +75,16 @@ class ServeCommandTest {
             Matcher matcher = START_LINE.matcher(line);
             if (matcher.matches()) {
                 printed = List.copyOf(seen);
-                Thread.ofVirtual().start(() -> lines.lines().forEach(ignored -> {})); // keep its pipe drained
+                later.clear();
+                Thread.ofVirtual()
+                        .start(
+                                () -> { // keep its pipe drained
+                                    try {
+                                        for (String next; (next = lines.readLine()) != null; ) later.add(next);
+                                    } catch (IOException e) {
+                                        // the server has gone
+                                    }
+                                });
                 return matcher;
             }
         }
@@ -304,6 +318,195 @@ class ServeCommandTest {
                         .path("content")
                         .asText());
         assertThat(proxied.path("usage")).isEqualTo(direct.path("usage"));
+    }
+
+    @Test
+    void onEveryAddressWithoutKeysWarnsAndPrintsAUrlThatWorks() throws Exception {
+        Matcher started = serve("--host", "0.0.0.0");
+        assertThat(started.group(3)).isEqualTo("no API keys: anyone who reaches 0.0.0.0 may use it");
+        assertThat(printed).anySatisfy(line -> assertThat(line).contains("WARN").contains("without API keys"));
+        assertThat(chat(started.group(2), null, "stories260K").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void onEveryIpv6AddressPrintsABracketedUrlThatWorks() throws Exception {
+        var command = parley("serve", "--port", "0", "--threads", "1", "--host", "::");
+        Process server = new ProcessBuilder(command).redirectErrorStream(true).start();
+        servers.add(server);
+        var lines = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+        Pattern ipv6 = Pattern.compile("Serving stories260K at (http://\\[::1\\]:\\d+/v1) \\(.+\\)");
+        List<String> seen = new ArrayList<>();
+        for (String line; (line = lines.readLine()) != null; ) {
+            seen.add(line);
+            Matcher matcher = ipv6.matcher(line);
+            if (matcher.matches()) {
+                Thread.ofVirtual().start(() -> lines.lines().forEach(ignored -> {}));
+                assertThat(seen).anySatisfy(l -> assertThat(l).contains("WARN").contains("without API keys"));
+                assertThat(chat(matcher.group(1), null, "stories260K").statusCode())
+                        .isEqualTo(200);
+                return;
+            }
+        }
+        throw new AssertionError("parley serve ended without starting: " + seen);
+    }
+
+    @Test
+    void numbersBeyondTheirLimitsAreRefusedWithTheLimits() throws Exception {
+        String[][] cases = {
+            {"--context", "99999999999999999999999", "--context must be between 0 (the model's own) and 4194304"},
+            {"--context", "-1", "--context must be between 0 (the model's own) and 4194304"},
+            {"--parallel", "4294967297", "--parallel must be between 1 and 256"},
+            {"--parallel", "0", "--parallel must be between 1 and 256"},
+            {"--threads", "2147483648", "--threads must be between 0 (one per physical core) and 1024"},
+        };
+        for (String[] c : cases) {
+            var err = new StringWriter();
+            int exit = Main.commandLine()
+                    .setOut(new PrintWriter(new StringWriter(), true))
+                    .setErr(new PrintWriter(err, true))
+                    .execute("serve", c[0], c[1]);
+            assertThat(exit).as(c[0] + " " + c[1]).isEqualTo(2);
+            assertThat(err.toString()).isEqualTo("parley serve: " + c[2] + ", not " + c[1] + System.lineSeparator());
+        }
+    }
+
+    @Test
+    void aContextBeyondTheMachinesMemoryIsRefusedWithTheNumbers() throws Exception {
+        var result =
+                run(Map.of(), "serve", "--port", "0", "--threads", "1", "--context", "4194304", "--parallel", "256");
+        assertThat(result.exit()).isEqualTo(1);
+        assertThat(result.output())
+                .containsPattern("parley serve: a context of 4194304 tokens for each of 256 sequences needs about"
+                        + " \\d+\\.\\d GiB of F16 KV cache, more than this machine's \\d+\\.\\d GiB of memory;"
+                        + " ask for a smaller --context or --parallel");
+    }
+
+    @Test
+    void failingOpenStartsWhileRedisIsDownAndAdmitsTheKeys() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        var out = new StringWriter();
+        assertThat(Main.commandLine()
+                        .setOut(new PrintWriter(out, true))
+                        .setErr(new PrintWriter(new StringWriter(), true))
+                        .execute("keys", "add", "--file", keys.toString(), "--name", "team-a"))
+                .isZero();
+        String key = out.toString().strip();
+        String nowhere = "redis://127.0.0.1:" + freePort();
+        var closed = run(Map.of(), "serve", "--port", "0", "--keys", keys.toString(), "--redis", nowhere);
+        assertThat(closed.exit()).isEqualTo(1);
+        assertThat(closed.output()).contains("parley serve: cannot reach Redis at " + nowhere);
+
+        Matcher started = serve("--keys", keys.toString(), "--redis", nowhere, "--redis-fail-open");
+        assertThat(started.group(3))
+                .isEqualTo("API keys from " + keys + ", limits shared in Redis at " + nowhere + ", failing open");
+        assertThat(printed)
+                .anySatisfy(line -> assertThat(line).contains("WARN").contains("cannot reach Redis at " + nowhere));
+        var admitted = chat(started.group(2), key, "stories260K");
+        assertThat(admitted.statusCode()).isEqualTo(200);
+        assertThat(admitted.headers().firstValue("x-ratelimit-remaining-requests"))
+                .isEmpty();
+        assertThat(chat(started.group(2), "sk-parley-wrong", "stories260K").statusCode())
+                .isEqualTo(401);
+    }
+
+    static int freePort() throws java.io.IOException {
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** The next line the server prints that contains {@code text}. */
+    String nextLine(String text) throws InterruptedException {
+        for (String line; (line = later.poll(30, TimeUnit.SECONDS)) != null; ) {
+            if (line.contains(text)) return line;
+        }
+        throw new AssertionError("no line with " + text);
+    }
+
+    HttpResponse<String> chatWithId(String baseUrl, String key, String requestId) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create(baseUrl + "/chat/completions"))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + key)
+                .header("x-request-id", requestId)
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\","
+                        + "\"content\":\"Once upon a time\"}],\"max_tokens\":8,\"temperature\":0}"));
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    String addKey(Path keys, String name) {
+        var out = new StringWriter();
+        assertThat(Main.commandLine()
+                        .setOut(new PrintWriter(out, true))
+                        .setErr(new PrintWriter(new StringWriter(), true))
+                        .execute("keys", "add", "--file", keys.toString(), "--name", name))
+                .isZero();
+        return out.toString().strip();
+    }
+
+    @Test
+    void logsOneAccessLinePerRequestWithTheKeysNameButNeverTheKey() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        String key = addKey(keys, "team-a");
+        Matcher started = serve("--keys", keys.toString());
+        var reply = chatWithId(started.group(2), key, "trace-7");
+        assertThat(reply.statusCode()).isEqualTo(200);
+        String line = nextLine("parley.access");
+        assertThat(line)
+                .matches(".* INFO  parley\\.access - trace-7 POST /v1/chat/completions 200 key=team-a model=stories260K"
+                        + " prompt_tokens=\\d+ completion_tokens=8 latency_ms=\\d+\\.\\d ttft_ms=\\d+\\.\\d")
+                .doesNotContain(key);
+        chatWithId(started.group(2), "sk-parley-wrong", "trace-8");
+        assertThat(nextLine("parley.access"))
+                .contains(" - trace-8 POST /v1/chat/completions 401 latency_ms=")
+                .doesNotContain("sk-parley-wrong");
+    }
+
+    @Test
+    void logsJsonLinesWithTheAccessFieldsAsFields() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        String key = addKey(keys, "team-b");
+        Matcher started = serve("--keys", keys.toString(), "--log-format", "json");
+        assertThat(chatWithId(started.group(2), key, "trace-9").statusCode()).isEqualTo(200);
+        JsonNode line = Json.tree(nextLine("\"logger\":\"parley.access\""));
+        assertThat(line.path("level").asText()).isEqualTo("INFO");
+        assertThat(line.path("time").asText()).endsWith("Z");
+        assertThat(line.path("request_id").asText()).isEqualTo("trace-9");
+        assertThat(line.path("method").asText()).isEqualTo("POST");
+        assertThat(line.path("path").asText()).isEqualTo("/v1/chat/completions");
+        assertThat(line.path("status").asInt()).isEqualTo(200);
+        assertThat(line.path("key").asText()).isEqualTo("team-b");
+        assertThat(line.path("model").asText()).isEqualTo("stories260K");
+        assertThat(line.path("prompt_tokens").isInt()).isTrue();
+        assertThat(line.path("completion_tokens").asInt()).isEqualTo(8);
+        assertThat(line.path("latency_ms").isNumber()).isTrue();
+        assertThat(line.path("ttft_ms").isNumber()).isTrue();
+        assertThat(line.toString()).doesNotContain(key);
+    }
+
+    @Test
+    void sighupReloadsTheKeysFileAndTheServerRunsOn() throws Exception {
+        // The served path is a link to a file in another folder: the server's watch on the link's folder
+        // does not see the file change, so only the signal can make it reload.
+        Path real = Files.createDirectories(dir.resolve("real")).resolve("keys.json");
+        String first = addKey(real, "first");
+        Path link = Files.createSymbolicLink(dir.resolve("keys.json"), real);
+        Matcher started = serve("--keys", link.toString());
+        Process server = servers.getLast();
+        String baseUrl = started.group(2);
+        assertThat(chat(baseUrl, first, "stories260K").statusCode()).isEqualTo(200);
+
+        String second = addKey(real, "second");
+        var refused = chat(baseUrl, second, "stories260K");
+        assertThat(refused.statusCode()).isEqualTo(401);
+
+        assertThat(new ProcessBuilder("kill", "-HUP", Long.toString(server.pid()))
+                        .start()
+                        .waitFor())
+                .isZero();
+        assertThat(nextLine("Reloaded 2 keys from " + link)).contains("INFO");
+        assertThat(chat(baseUrl, second, "stories260K").statusCode()).isEqualTo(200);
+        assertThat(chat(baseUrl, first, "stories260K").statusCode()).isEqualTo(200);
+        assertThat(server.isAlive()).isTrue();
     }
 
     @Test

@@ -1,19 +1,24 @@
 package dev.parley.server;
 
 import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.KeysWatcher;
 import dev.parley.server.batches.Batches;
 import dev.parley.server.engine.Engine;
+import dev.parley.server.http.Drain;
 import dev.parley.server.http.HttpApi;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import io.javalin.Javalin;
-import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.util.component.Graceful;
 
 /**
  * A running Parley server: the HTTP surface over one engine, for the holders of its keys within their
- * limits. Closing it stops the HTTP server first, then the limits and the engine.
+ * limits; a keys file is reloaded whenever it changes. Closing it stops the HTTP server first, then the
+ * limits and the engine.
  *
  * <p>Thread-safe; {@link #close} is idempotent.
  */
@@ -21,13 +26,18 @@ public final class ParleyServer implements AutoCloseable {
     private final Javalin http;
     private final Engine engine;
     private final RateLimits limits;
+    private final ApiKeys keys;
+    private final KeysWatcher watcher;
     private final Batches batches; // null without a data directory
     private boolean closed;
 
-    private ParleyServer(Javalin http, Engine engine, RateLimits limits, Batches batches) {
+    private ParleyServer(
+            Javalin http, Engine engine, RateLimits limits, ApiKeys keys, KeysWatcher watcher, Batches batches) {
         this.http = http;
         this.engine = engine;
         this.limits = limits;
+        this.keys = keys;
+        this.watcher = watcher;
         this.batches = batches;
     }
 
@@ -41,35 +51,89 @@ public final class ParleyServer implements AutoCloseable {
      * {@code host}:{@code port}. Takes ownership of the engine and the limits.
      */
     public static ParleyServer start(Engine engine, ApiKeys keys, RateLimits limits, String host, int port) {
-        return start(engine, keys, limits, host, port, null);
+        return start(engine, keys, limits, host, port, ServerOptions.defaults());
     }
 
     /**
-     * As {@link #start(Engine, ApiKeys, RateLimits, String, int)}, with OpenAI's Files and Batch API keeping its
-     * files and batches under {@code dataDir} (null: no Batch API); batches that had not finished resume.
+     * Starts serving {@code engine} to the holders of {@code keys} within {@code limits} on
+     * {@code host}:{@code port}, run as {@code options} say. Takes ownership of the engine and the limits. With a
+     * data directory, OpenAI's Files and Batch API keeps its files and batches there, and batches that had not
+     * finished resume.
      */
     public static ParleyServer start(
-            Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Path dataDir) {
+            Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options) {
+        KeysWatcher watcher = null;
         var opened = new AtomicReference<Batches>();
         try {
-            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC(), dataDir, opened::set)
+            watcher = KeysWatcher.start(keys);
+            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC(), options, opened::set)
                     .start();
-            return new ParleyServer(http, engine, limits, opened.get());
+            return new ParleyServer(http, engine, limits, keys, watcher, opened.get());
         } catch (RuntimeException e) {
             if (opened.get() != null) opened.get().close();
+            if (watcher != null) watcher.close();
             limits.close();
             engine.close();
             throw e;
         }
     }
 
+    /**
+     * Reads the keys file again now (the server also does whenever the file changes); see
+     * {@link ApiKeys#reload}.
+     */
+    public boolean reloadKeys() {
+        return keys.reload();
+    }
+
     public int port() {
         return http.port();
     }
 
-    /** The base URL clients use, e.g. {@code http://127.0.0.1:8080/v1}. */
+    /**
+     * The base URL clients use, e.g. {@code http://127.0.0.1:8080/v1}. A server listening on every address
+     * ({@code 0.0.0.0}, {@code ::}) is reached on this machine through loopback; an IPv6 address is
+     * bracketed.
+     */
     public String baseUrl(String host) {
-        return "http://" + host + ":" + port() + "/v1";
+        String reach = switch (host) {
+            case "0.0.0.0", "" -> "127.0.0.1";
+            case "::", "[::]", "::0" -> "::1";
+            default -> host;
+        };
+        if (reach.contains(":") && !reach.startsWith("[")) reach = "[" + reach + "]";
+        return "http://" + reach + ":" + port() + "/v1";
+    }
+
+    /** Whether {@code host} is a wildcard address: the server then listens on every interface. */
+    public static boolean listensEverywhere(String host) {
+        return switch (host) {
+            case "0.0.0.0", "", "::", "[::]", "::0" -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Stops gracefully: stops accepting connections, answers new requests on open connections with 503
+     * {@code server_shutting_down}, lets running requests finish for up to {@code grace}, then cuts those
+     * still generating (a stream ends with an error event, not a broken connection) and closes.
+     *
+     * @return how many requests were cut at the deadline
+     */
+    public int shutdown(Duration grace) throws InterruptedException {
+        for (Connector connector : http.jettyServer().server().getConnectors()) {
+            if (connector instanceof Graceful graceful) graceful.shutdown();
+        }
+        try {
+            return Drain.of(http).drain(grace);
+        } finally {
+            close();
+        }
+    }
+
+    /** Requests being answered now. */
+    public int inFlight() {
+        return Drain.of(http).inFlight();
     }
 
     @Override
@@ -77,6 +141,7 @@ public final class ParleyServer implements AutoCloseable {
         if (closed) return;
         closed = true;
         if (batches != null) batches.close(); // the line running now resumes at the next start
+        if (watcher != null) watcher.close();
         http.stop();
         limits.close();
         engine.close();

@@ -66,7 +66,7 @@ class BatchApiTest {
                 new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
                 "127.0.0.1",
                 0,
-                data);
+                ServerOptions.defaults().withDataDir(data));
         servers.add(server);
         return server;
     }

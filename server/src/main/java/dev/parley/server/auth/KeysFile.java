@@ -21,6 +21,7 @@ import java.util.Base64;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * A keys file: {@code {"keys":[{"name","sha256","rpm","tpm","rpd","tpd","models"}]}} in JSON, or the same
@@ -74,6 +75,46 @@ public final class KeysFile {
             throw new IllegalArgumentException("a key named " + entry.name() + " is already in " + file);
         }
         keys.add(entry);
+        write(file, keys);
+    }
+
+    /**
+     * Removes the key named {@code name} from {@code file}.
+     *
+     * @throws IllegalArgumentException when there is no key of that name
+     */
+    public static void remove(Path file, String name) {
+        List<KeyEntry> keys = new ArrayList<>(read(file));
+        if (!keys.removeIf(k -> k.name().equals(name))) throw noSuchKey(file, name);
+        write(file, keys);
+    }
+
+    /**
+     * Replaces the key named {@code name} with what {@code change} makes of it (keeping its place in the
+     * file), and returns the new entry.
+     *
+     * @throws IllegalArgumentException when there is no key of that name, or the change is invalid
+     */
+    public static KeyEntry update(Path file, String name, UnaryOperator<KeyEntry> change) {
+        List<KeyEntry> keys = new ArrayList<>(read(file));
+        for (int i = 0; i < keys.size(); i++) {
+            if (!keys.get(i).name().equals(name)) continue;
+            KeyEntry changed = change.apply(keys.get(i));
+            if (!changed.name().equals(name)) throw new IllegalArgumentException("a key keeps its name");
+            changed.limits(); // checks them
+            keys.set(i, changed);
+            write(file, keys);
+            return changed;
+        }
+        throw noSuchKey(file, name);
+    }
+
+    private static IllegalArgumentException noSuchKey(Path file, String name) {
+        return new IllegalArgumentException("no key named " + name + " in " + file);
+    }
+
+    /** Replaces {@code file} whole with {@code keys}: written beside it, then moved over it atomically. */
+    private static void write(Path file, List<KeyEntry> keys) {
         try {
             Path parent = file.toAbsolutePath().getParent();
             Files.createDirectories(parent);

@@ -48,6 +48,9 @@ public interface Engine extends AutoCloseable {
         return Health.OK;
     }
 
+    /** Tells {@code listener} of every decode from now on (replacing any earlier one); engines without decodes of their own ignore it. */
+    default void onDecode(DecodeListener listener) {}
+
     @Override
     void close();
 }

@@ -24,7 +24,7 @@ public interface Relayed extends Generation {
     SseEvent nextEvent() throws InterruptedException;
 
     @Override
-    default GenerationEvent next() {
+    default GenerationEvent next() throws InterruptedException {
         throw new UnsupportedOperationException("a relayed answer is read with body() or nextData()");
     }
 

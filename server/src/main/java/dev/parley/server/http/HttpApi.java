@@ -11,6 +11,7 @@ import dev.parley.api.ModelList;
 import dev.parley.api.NotFoundException;
 import dev.parley.api.check.RequestReader;
 import dev.parley.limits.RateLimitSnapshot;
+import dev.parley.server.ServerOptions;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.Tenant;
 import dev.parley.server.batches.Batches;
@@ -27,11 +28,8 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Clock;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.BadMessageException;
@@ -66,35 +64,6 @@ public final class HttpApi {
         this.limits = limits;
         this.chat = new ChatReply(clock);
         this.completion = new CompletionReply(clock);
-    }
-
-    /**
-     * As {@link #create(Engine, ApiKeys, RateLimits, String, int, Clock)}, with OpenAI's Files and Batch API kept
-     * under {@code dataDir} (null: no Batch API). The batches are returned through {@code opened} so the caller
-     * can close them with the server.
-     */
-    public static Javalin create(
-            Engine engine,
-            ApiKeys keys,
-            RateLimits limits,
-            String host,
-            int port,
-            Clock clock,
-            Path dataDir,
-            Consumer<Batches> opened) {
-        HttpApi api = new HttpApi(engine, keys, limits, clock);
-        BatchRoutes routes = null;
-        if (dataDir != null) {
-            try {
-                FileStore files = new FileStore(dataDir);
-                Batches batches = new Batches(dataDir, files, api::runLine, clock);
-                opened.accept(batches);
-                routes = new BatchRoutes(files, batches, api::authenticate, clock);
-            } catch (IllegalStateException | java.io.UncheckedIOException e) {
-                log.warn("Serving without the Files and Batch API: {}", e.getMessage());
-            }
-        }
-        return create(api, host, port, routes);
     }
 
     /**
@@ -203,37 +172,65 @@ public final class HttpApi {
 
     /**
      * A Javalin server serving {@code engine} on {@code host}:{@code port} to the holders of {@code keys},
-     * within {@code limits}; not yet started.
+     * within {@code limits}, run as {@code options} say; not yet started.
      */
-    public static Javalin create(Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Clock clock) {
-        return create(new HttpApi(engine, keys, limits, clock), host, port, null);
+    public static Javalin create(
+            Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Clock clock, ServerOptions options) {
+        return create(engine, keys, limits, host, port, clock, options, batches -> {});
     }
 
-    private static Javalin create(HttpApi api, String host, int port, BatchRoutes batches) {
+    /**
+     * As {@link #create(Engine, ApiKeys, RateLimits, String, int, Clock, ServerOptions)}; with a data directory in
+     * the options, also OpenAI's Files and Batch API, whose batches are handed to {@code opened} so the caller
+     * can close them with the server.
+     */
+    public static Javalin create(
+            Engine engine,
+            ApiKeys keys,
+            RateLimits limits,
+            String host,
+            int port,
+            Clock clock,
+            ServerOptions options,
+            Consumer<Batches> opened) {
+        HttpApi api = new HttpApi(engine, keys, limits, clock);
+        Operations operations = new Operations(options, engine, limits);
+        BatchRoutes batches = null;
+        if (options.dataDir() != null) {
+            try {
+                FileStore files = new FileStore(options.dataDir());
+                Batches running = new Batches(options.dataDir(), files, api::runLine, clock);
+                opened.accept(running);
+                batches = new BatchRoutes(files, running, api::authenticate, clock);
+            } catch (IllegalStateException | java.io.UncheckedIOException e) {
+                log.warn("Serving without the Files and Batch API: {}", e.getMessage());
+            }
+        }
+        BatchRoutes batchRoutes = batches;
         return Javalin.create(config -> {
             config.jetty.host = host;
             config.jetty.port = port;
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = MAX_BODY_BYTES;
             config.startup.showJavalinBanner = false;
-            config.routes.before(ctx -> ctx.header("x-request-id", Ids.request()));
+            operations.install(config);
             config.routes.post("/v1/chat/completions", api::chat);
             config.routes.post("/v1/completions", api::complete);
             config.routes.get("/v1/models", api::models);
             config.routes.get("/v1/models/{id}", api::model);
-            config.routes.get("/health", api::health);
-            if (batches != null) {
-                config.routes.post("/v1/files", batches::upload);
-                config.routes.get("/v1/files", batches::listFiles);
-                config.routes.get("/v1/files/{id}", batches::file);
-                config.routes.get("/v1/files/{id}/content", batches::fileContent);
-                config.routes.delete("/v1/files/{id}", batches::deleteFile);
-                config.routes.post("/v1/batches", batches::createBatch);
-                config.routes.get("/v1/batches", batches::listBatches);
-                config.routes.get("/v1/batches/{id}", batches::batch);
-                config.routes.post("/v1/batches/{id}/cancel", batches::cancelBatch);
+            if (batchRoutes != null) {
+                config.routes.post("/v1/files", batchRoutes::upload);
+                config.routes.get("/v1/files", batchRoutes::listFiles);
+                config.routes.get("/v1/files/{id}", batchRoutes::file);
+                config.routes.get("/v1/files/{id}/content", batchRoutes::fileContent);
+                config.routes.delete("/v1/files/{id}", batchRoutes::deleteFile);
+                config.routes.post("/v1/batches", batchRoutes::createBatch);
+                config.routes.get("/v1/batches", batchRoutes::listBatches);
+                config.routes.get("/v1/batches/{id}", batchRoutes::batch);
+                config.routes.post("/v1/batches/{id}/cancel", batchRoutes::cancelBatch);
             }
             config.routes.exception(ApiException.class, (e, ctx) -> {
+                Exchange.of(ctx).error = e.error();
                 e.headers().forEach((name, values) -> ctx.header(name, values.getFirst()));
                 api.rateLimitHeaders(ctx);
                 api.reply(ctx, e.status(), e.error().body());
@@ -348,6 +345,7 @@ public final class HttpApi {
     private Tenant authenticate(Context ctx) {
         Tenant tenant = keys.authenticate(ctx.header("Authorization"));
         ctx.attribute(TENANT, tenant);
+        Exchange.of(ctx).key = tenant.name();
         return tenant;
     }
 
@@ -358,6 +356,7 @@ public final class HttpApi {
 
     /** Reserves the prompt plus the most the answer may take; the budgets' headers go on the reply. */
     private Reservation admit(Context ctx, Tenant tenant, String model, Prepared prepared) {
+        Exchange.of(ctx).model = model;
         long estimate = (long) prepared.promptTokens() + prepared.completionCap();
         Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
         reservation.snapshot().toHeaders().forEach(ctx::header);
@@ -377,7 +376,11 @@ public final class HttpApi {
     private void generate(Context ctx, Prepared prepared, Reservation reservation, boolean streaming, Reply reply)
             throws InterruptedException {
         long used = 0;
-        try (Generation generation = prepared.start()) {
+        Exchange exchange = Exchange.of(ctx);
+        Generation started = prepared.start();
+        try (Generation generation = started instanceof Relayed relayed
+                ? new TimedRelay(relayed, exchange)
+                : new TimedGeneration(started, exchange)) {
             ctx.attribute(REPLIED, true);
             Thread replying = Thread.currentThread();
             ClientWatch watch = streaming
@@ -395,23 +398,12 @@ public final class HttpApi {
                 if (watch.stop()) Thread.interrupted(); // the watch's own interrupt, not the server's
                 if (watch.consumedInput()) ctx.header("Connection", "close");
                 used = (long) generation.promptTokens() + generation.completionTokens();
+                exchange.promptTokens = generation.promptTokens();
+                exchange.completionTokens = generation.completionTokens();
             }
         } finally {
             reservation.settle(used);
         }
-    }
-
-    /**
-     * {@code status} first, then what the engine says of its slots and queue; 503 with status
-     * {@code unhealthy} when the engine is wedged.
-     */
-    private void health(Context ctx) {
-        Health health = engine.health();
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", health.ok() ? "ok" : "unhealthy");
-        if (health.slots() != null) body.put("slots", health.slots());
-        if (health.queue() != null) body.put("queue", health.queue());
-        reply(ctx, health.ok() ? 200 : 503, body);
     }
 
     /** Puts the key's budgets on a reply that has none yet (an error before admission, the model routes). */

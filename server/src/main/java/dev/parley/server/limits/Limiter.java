@@ -25,7 +25,16 @@ public sealed interface Limiter extends AutoCloseable permits LocalLimiter, Redi
      * @throws LimiterUnavailableException when Redis cannot be reached now
      */
     static Limiter redis(URI uri, InstantSource clock) {
-        return RedisLimiter.connect(uri, clock);
+        return RedisLimiter.connect(uri, clock, false);
+    }
+
+    /**
+     * As {@link #redis(URI, InstantSource)}, but a Redis that cannot be reached now is not an error: the
+     * limiter starts anyway, its calls throw {@link LimiterUnavailableException} until Redis answers, and
+     * it connects then by itself (for a server that fails open).
+     */
+    static Limiter redisWhenReachable(URI uri, InstantSource clock) {
+        return RedisLimiter.connect(uri, clock, true);
     }
 
     /** Takes a request token and {@code tokens} tokens from {@code key}'s budgets, or says why not. */
@@ -36,6 +45,16 @@ public sealed interface Limiter extends AutoCloseable permits LocalLimiter, Redi
 
     /** The budgets as they stand, taking nothing. */
     Decision.Levels peek(String key, Limits limits);
+
+    /** Whether budgets are shared with other replicas (kept in Redis), not in this process alone. */
+    default boolean shared() {
+        return false;
+    }
+
+    /** Whether the limiter can be reached now: Redis answers a PING. Never throws. */
+    default boolean reachable() {
+        return true;
+    }
 
     @Override
     void close();

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,7 @@ public final class RateLimits implements AutoCloseable {
     private final Limiter limiter;
     private final boolean failOpen;
     private final AtomicBoolean down = new AtomicBoolean();
+    private final AtomicLong errors = new AtomicLong();
 
     public RateLimits(Limiter limiter, boolean failOpen) {
         this.limiter = limiter;
@@ -54,6 +56,7 @@ public final class RateLimits implements AutoCloseable {
             decision = limiter.admit(key, limits, estimate);
             recovered();
         } catch (LimiterUnavailableException e) {
+            errors.incrementAndGet();
             if (!failOpen) throw unavailable(e);
             if (down.compareAndSet(false, true)) log.warn("Admitting requests without rate limits: {}", e.getMessage());
             return Reservation.none(limitsOnly(limits));
@@ -101,6 +104,7 @@ public final class RateLimits implements AutoCloseable {
             recovered();
             return snapshot;
         } catch (LimiterUnavailableException e) {
+            errors.incrementAndGet();
             return limitsOnly(limits);
         }
     }
@@ -110,8 +114,42 @@ public final class RateLimits implements AutoCloseable {
         try {
             limiter.settle(key, limits, unused);
         } catch (LimiterUnavailableException e) {
+            errors.incrementAndGet();
             log.warn("Could not settle a reservation of key {}: {}", key, e.getMessage());
         }
+    }
+
+    /** Whether the last call found the limiter unavailable (Redis down): an outage is under way. */
+    public boolean limiterDown() {
+        return down.get();
+    }
+
+    /** Whether budgets are shared with other replicas through Redis. */
+    public boolean shared() {
+        return limiter.shared();
+    }
+
+    /**
+     * Asks the limiter whether it can be reached now (Redis answers a PING), and notes an outage starting
+     * or ending as a request would; an in-process limiter always can.
+     */
+    public boolean check() {
+        if (limiter.reachable()) {
+            recovered();
+            return true;
+        }
+        if (down.compareAndSet(false, true)) log.warn("The rate limiter is unavailable (health check)");
+        return false;
+    }
+
+    /** Whether requests are admitted without limits while the limiter is unavailable. */
+    public boolean failsOpen() {
+        return failOpen;
+    }
+
+    /** Calls that found the limiter unavailable, since start. */
+    public long limiterErrors() {
+        return errors.get();
     }
 
     private void recovered() {

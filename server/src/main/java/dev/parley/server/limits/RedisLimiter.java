@@ -21,6 +21,8 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Budgets in Redis: every call is one run of {@code limiter.lua}, which Redis executes atomically, so
@@ -34,29 +36,32 @@ final class RedisLimiter implements Limiter {
     static final Duration RECONNECT = Duration.ofMillis(200);
     private static final String SCRIPT = script();
 
+    private static final Logger log = LoggerFactory.getLogger(RedisLimiter.class);
+
     private final URI uri;
     private final InstantSource clock;
     private final ClientResources resources;
     private final RedisClient client;
-    private final StatefulRedisConnection<String, String> connection;
-    private final String sha;
+    /** Null until Redis first answers (a limiter may start while Redis is down); then Lettuce reconnects it. */
+    private volatile StatefulRedisConnection<String, String> connection;
 
-    private RedisLimiter(
-            URI uri,
-            InstantSource clock,
-            ClientResources resources,
-            RedisClient client,
-            StatefulRedisConnection<String, String> connection,
-            String sha) {
+    private volatile String sha;
+    /** When the next first-connection attempt may run ({@link System#nanoTime}), so calls fail fast between. */
+    private long nextAttempt;
+
+    private RedisLimiter(URI uri, InstantSource clock, ClientResources resources, RedisClient client) {
         this.uri = uri;
         this.clock = clock;
         this.resources = resources;
         this.client = client;
-        this.connection = connection;
-        this.sha = sha;
     }
 
-    static RedisLimiter connect(URI uri, InstantSource clock) {
+    /**
+     * A limiter on the Redis at {@code uri}. Unless {@code mayStartDown}, Redis must answer now; otherwise
+     * a Redis that does not answer yet is connected later, at the first call after every {@link #RECONNECT}
+     * (calls before then fail at once with {@link LimiterUnavailableException}).
+     */
+    static RedisLimiter connect(URI uri, InstantSource clock, boolean mayStartDown) {
         ClientResources resources = ClientResources.builder()
                 .reconnectDelay(Delay.constant(RECONNECT))
                 .build();
@@ -68,14 +73,39 @@ final class RedisLimiter implements Limiter {
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .timeoutOptions(TimeoutOptions.enabled(TIMEOUT))
                 .build());
+        RedisLimiter limiter = new RedisLimiter(uri, clock, resources, client);
         try {
-            StatefulRedisConnection<String, String> connection = client.connect();
-            String sha = connection.sync().scriptLoad(SCRIPT);
-            return new RedisLimiter(uri, clock, resources, client, connection, sha);
-        } catch (RedisException e) {
-            client.shutdown();
-            resources.shutdown();
-            throw new LimiterUnavailableException("cannot reach Redis at " + uri + ": " + e.getMessage(), e);
+            limiter.connection();
+        } catch (LimiterUnavailableException e) {
+            if (!mayStartDown) {
+                limiter.close();
+                throw e;
+            }
+            log.warn("{}; starting without it, and connecting once it answers", e.getMessage());
+        }
+        return limiter;
+    }
+
+    /** The connection, made now if there is none yet and the last attempt is old enough. */
+    private StatefulRedisConnection<String, String> connection() {
+        StatefulRedisConnection<String, String> current = connection;
+        if (current != null) return current;
+        synchronized (this) {
+            if (connection != null) return connection;
+            long now = System.nanoTime();
+            if (nextAttempt != 0 && now - nextAttempt < 0) {
+                throw new LimiterUnavailableException("Redis at " + uri + " has not answered yet", null);
+            }
+            try {
+                StatefulRedisConnection<String, String> made = client.connect();
+                sha = made.sync().scriptLoad(SCRIPT);
+                connection = made;
+                if (nextAttempt != 0) log.info("Connected to Redis at {}", uri);
+                return made;
+            } catch (RedisException e) {
+                nextAttempt = now + RECONNECT.toNanos();
+                throw new LimiterUnavailableException("cannot reach Redis at " + uri + ": " + e.getMessage(), e);
+            }
         }
     }
 
@@ -115,7 +145,7 @@ final class RedisLimiter implements Limiter {
             Long.toString(limits.of(Limits.Budget.TPD)),
             Long.toString(n)
         };
-        RedisCommands<String, String> redis = connection.sync();
+        RedisCommands<String, String> redis = connection().sync();
         try {
             try {
                 return redis.evalsha(sha, ScriptOutputType.MULTI, keys, args);
@@ -125,6 +155,20 @@ final class RedisLimiter implements Limiter {
             }
         } catch (RedisException e) {
             throw new LimiterUnavailableException("Redis at " + uri + " is unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean shared() {
+        return true;
+    }
+
+    @Override
+    public boolean reachable() {
+        try {
+            return "PONG".equals(connection().sync().ping());
+        } catch (LimiterUnavailableException | RedisException e) {
+            return false;
         }
     }
 
@@ -142,7 +186,8 @@ final class RedisLimiter implements Limiter {
 
     @Override
     public void close() {
-        connection.close();
+        StatefulRedisConnection<String, String> current = connection;
+        if (current != null) current.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
         resources.shutdown(0, 1, java.util.concurrent.TimeUnit.SECONDS);
     }

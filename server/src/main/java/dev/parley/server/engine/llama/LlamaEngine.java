@@ -8,6 +8,7 @@ import dev.parley.api.Content;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Prompt;
 import dev.parley.api.ResponseFormat;
+import dev.parley.server.engine.DecodeListener;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
@@ -73,6 +74,7 @@ public final class LlamaEngine implements Engine {
             int perSequence = options.contextPerSequence() > 0
                     ? options.contextPerSequence()
                     : Math.min(model.contextTrainLength(), DEFAULT_CONTEXT_CAP);
+            KvMemory.check(model, perSequence, options.parallel(), options.kvCache());
             LlamaContext context = model.newContext(ContextOptions.defaults()
                     .withContextLength(perSequence * options.parallel())
                     .withMaxSequences(options.parallel())
@@ -433,6 +435,11 @@ public final class LlamaEngine implements Engine {
     @Override
     public Health health() {
         return scheduler.health();
+    }
+
+    @Override
+    public void onDecode(DecodeListener listener) {
+        scheduler.onDecode(listener);
     }
 
     /** For tests of the scheduling policy. */

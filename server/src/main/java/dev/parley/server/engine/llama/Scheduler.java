@@ -2,6 +2,7 @@ package dev.parley.server.engine.llama;
 
 import dev.parley.api.ApiError;
 import dev.parley.api.ServerException;
+import dev.parley.server.engine.DecodeListener;
 import dev.parley.server.engine.Health;
 import dev.parley.server.engine.grammar.JsonGrammar;
 import java.util.ArrayDeque;
@@ -101,6 +102,7 @@ final class Scheduler implements AutoCloseable {
     private volatile int highestBacklog; // the most undelivered events any generation has held
     private volatile long lastRound; // nanoTime when the loop last came round
     private volatile boolean closed;
+    private volatile DecodeListener onDecode; // told of each decode while serving, or null
 
     Scheduler(LlamaModel model, LlamaContext context, int queueCapacity, LongSupplier nanoTime) {
         this.model = model;
@@ -165,6 +167,11 @@ final class Scheduler implements AutoCloseable {
             waiting.addAll(sequences);
             waiting.notifyAll();
         }
+    }
+
+    /** Tells {@code listener} of every decode while serving, from now on. */
+    void onDecode(DecodeListener listener) {
+        onDecode = listener;
     }
 
     /** Serving unless the thread has died or its loop has not come round for {@link #STALL_NANOS}. */
@@ -379,10 +386,12 @@ final class Scheduler implements AutoCloseable {
         while (true) {
             Batch batch = plan(limit);
             if (batch.isEmpty()) return false;
+            long elapsed;
             try {
                 long start = nanoTime.getAsLong();
                 context.decode(batch.tokens);
-                costs.record(batch.tokens.size(), nanoTime.getAsLong() - start);
+                elapsed = nanoTime.getAsLong() - start;
+                costs.record(batch.tokens.size(), elapsed);
             } catch (RuntimeException e) {
                 if (batch.tokens.size() > 1) {
                     log.debug(
@@ -398,6 +407,8 @@ final class Scheduler implements AutoCloseable {
             }
             steps++;
             decoded += batch.tokens.size();
+            DecodeListener listener = onDecode;
+            if (listener != null) listener.decoded(batch.tokens.size(), elapsed);
             afterDecode(batch);
             return true;
         }

@@ -15,6 +15,7 @@ import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.http.HttpApi;
@@ -27,6 +28,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,6 +57,12 @@ public final class ProxyEngine implements Engine {
     private final HttpClient http;
     private final Map<String, ModelCard> models;
     private final int outputReserve;
+
+    /** How long a request that could not reach the upstream makes {@link #health} say so, unless one reaches it. */
+    static final Duration UNREACHABLE_FOR = Duration.ofSeconds(10);
+
+    /** {@link System#nanoTime} when a request last failed to reach the upstream, with no success since; or 0. */
+    private volatile long unreachableAt;
 
     private ProxyEngine(ClientOptions options, Map<String, ModelCard> models, int outputReserve) {
         this.options = options;
@@ -227,14 +235,22 @@ public final class ProxyEngine implements Engine {
                 "upstream_error");
     }
 
-    private static ServerException unreachable(String why) {
-        return new ServerException(
-                502,
-                new ApiError(
-                        "The upstream provider could not be reached: " + why,
-                        ApiError.SERVER_ERROR,
-                        null,
-                        "upstream_error"));
+    /** The upstream could not be reached: a 502, and the engine unhealthy for a while. */
+    private ServerException unreachable(String why) {
+        unreachableAt = Math.max(1, System.nanoTime());
+        return new Unreachable(why);
+    }
+
+    private static final class Unreachable extends ServerException {
+        Unreachable(String why) {
+            super(
+                    502,
+                    new ApiError(
+                            "The upstream provider could not be reached: " + why,
+                            ApiError.SERVER_ERROR,
+                            null,
+                            "upstream_error"));
+        }
     }
 
     private ModelCard require(String model) {
@@ -261,6 +277,17 @@ public final class ProxyEngine implements Engine {
         return window == null ? 0 : window;
     }
 
+    /**
+     * Unhealthy while the upstream cannot be reached: from a request that found so, until one reaches it or
+     * {@link #UNREACHABLE_FOR} has passed (so that a replica taken out of rotation comes back to try again).
+     */
+    @Override
+    public Health health() {
+        long at = unreachableAt;
+        boolean down = at != 0 && System.nanoTime() - at < UNREACHABLE_FOR.toNanos();
+        return down ? new Health(false, null, null) : Health.OK;
+    }
+
     private Prepared prepared(int promptTokens, long completionCap, Supplier<Generation> start) {
         return new Prepared() {
             @Override
@@ -276,9 +303,12 @@ public final class ProxyEngine implements Engine {
             @Override
             public Generation start() {
                 try {
-                    return start.get();
+                    Generation generation = start.get();
+                    unreachableAt = 0;
+                    return generation;
                 } catch (ApiException e) {
-                    if (e.status() == 502 && "upstream_error".equals(e.error().code())) throw e; // unreachable
+                    if (e instanceof Unreachable) throw e; // unreachableAt is set
+                    unreachableAt = 0; // it answered
                     // The upstream's status and error; of its headers, only those that pace a retry (the reply
                     // has its own request id and the caller's key's budgets).
                     if (e.status() != 429 && e.status() < 500) throw ApiException.of(e.status(), e.error());

@@ -1,0 +1,83 @@
+package dev.parley.server.engine.llama;
+
+import java.lang.management.ManagementFactory;
+import java.util.Locale;
+import java.util.OptionalLong;
+
+/**
+ * What a context's KV cache will take, worked out from the model's metadata before anything is allocated,
+ * so that a context far larger than the machine's memory is refused with the numbers instead of failing in
+ * native code or being killed by the system. The estimate is the standard attention cache: for every cell
+ * and layer, a key and a value per KV head; architectures that keep less (sliding windows, compressed
+ * attention) need less, so the check never refuses what would fit.
+ */
+final class KvMemory {
+    private KvMemory() {}
+
+    /** Bytes of KV cache for {@code cells} positions in {@code type}, or empty when the metadata does not say. */
+    static OptionalLong estimate(LlamaModel model, long cells, KvCacheType type) {
+        String arch = model.metadata("general.architecture").orElse(null);
+        if (arch == null) return OptionalLong.empty();
+        long layers = number(model, arch + ".block_count");
+        long embedding = number(model, arch + ".embedding_length");
+        long heads = number(model, arch + ".attention.head_count");
+        long kvHeads = number(model, arch + ".attention.head_count_kv");
+        if (kvHeads <= 0) kvHeads = heads;
+        if (layers <= 0 || embedding <= 0 || heads <= 0 || kvHeads <= 0) return OptionalLong.empty();
+        long keyLength = number(model, arch + ".attention.key_length");
+        long valueLength = number(model, arch + ".attention.value_length");
+        if (keyLength <= 0) keyLength = embedding / heads;
+        if (valueLength <= 0) valueLength = embedding / heads;
+        long bytes = type == KvCacheType.F32 ? 4 : 2;
+        try {
+            long perCell = Math.multiplyExact(Math.multiplyExact(layers, kvHeads), (keyLength + valueLength) * bytes);
+            return OptionalLong.of(Math.multiplyExact(perCell, cells));
+        } catch (ArithmeticException e) {
+            return OptionalLong.of(Long.MAX_VALUE);
+        }
+    }
+
+    /**
+     * Refuses a KV cache larger than this machine's memory (or its container's limit).
+     *
+     * @throws IllegalArgumentException naming the context, its cache size and the memory there is
+     */
+    static void check(LlamaModel model, int perSequence, int parallel, KvCacheType type) {
+        long cells = (long) perSequence * parallel;
+        if (cells > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a context of %d tokens for each of %d sequences is more than %d in all"
+                    .formatted(perSequence, parallel, Integer.MAX_VALUE));
+        }
+        OptionalLong needed = estimate(model, cells, type);
+        long memory = memory();
+        if (needed.isEmpty() || memory <= 0 || needed.getAsLong() <= memory) return;
+        throw new IllegalArgumentException(String.format(
+                Locale.ROOT,
+                "a context of %d tokens for each of %d sequences needs about %s of %s KV cache, more than this"
+                        + " machine's %s of memory; ask for a smaller --context or --parallel",
+                perSequence,
+                parallel,
+                gib(needed.getAsLong()),
+                type.name(),
+                gib(memory)));
+    }
+
+    private static long number(LlamaModel model, String key) {
+        try {
+            return model.metadata(key).map(Long::parseLong).orElse(0L);
+        } catch (NumberFormatException e) {
+            return 0; // an array (per-layer values): not a single number
+        }
+    }
+
+    /** Physical memory, or the container's limit when there is one. */
+    private static long memory() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
+            return os.getTotalMemorySize();
+        return 0;
+    }
+
+    private static String gib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
+    }
+}

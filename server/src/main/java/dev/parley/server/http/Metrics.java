@@ -1,0 +1,157 @@
+package dev.parley.server.http;
+
+import dev.parley.server.engine.Engine;
+import dev.parley.server.engine.Health;
+import dev.parley.server.limits.RateLimits;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The server's metrics, served by {@code GET /metrics} in Prometheus's text format: every request by route,
+ * model, key name and status, its latency and time to first token, the tokens each key used per model,
+ * 429s by limit type, the engine's slots, queue, decode batch sizes and milliseconds per token, the rate
+ * limiter's outages and the upstream's failures. Thread-safe.
+ */
+final class Metrics {
+    /** Histogram buckets for request latency and time to first token. */
+    private static final Duration[] BUCKETS = {
+        Duration.ofMillis(5),
+        Duration.ofMillis(10),
+        Duration.ofMillis(25),
+        Duration.ofMillis(50),
+        Duration.ofMillis(100),
+        Duration.ofMillis(250),
+        Duration.ofMillis(500),
+        Duration.ofSeconds(1),
+        Duration.ofMillis(2500),
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(60),
+        Duration.ofSeconds(120)
+    };
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    Metrics(Engine engine, RateLimits limits) {
+        gauge(
+                "parley.engine.up",
+                engine,
+                e -> e.health().ok() ? 1 : 0,
+                "1 while the engine serves, 0 when it is wedged");
+        if (engine.health().slots() != null) {
+            gauge("parley.engine.slots", engine, e -> slots(e).total(), "Sequences the engine can generate at once");
+            gauge("parley.engine.slots.busy", engine, e -> slots(e).busy(), "Sequences generating now");
+        }
+        if (engine.health().queue() != null) {
+            gauge("parley.engine.queue.waiting", engine, e -> queue(e).waiting(), "Sequences waiting for a slot");
+            gauge(
+                    "parley.engine.queue.capacity",
+                    engine,
+                    e -> queue(e).capacity(),
+                    "Sequences that may wait before 503");
+        }
+        DistributionSummary batch = DistributionSummary.builder("parley.engine.decode.batch")
+                .description("Tokens decoded together in one step of the engine")
+                .baseUnit("tokens")
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+                .register(registry);
+        DistributionSummary perToken = DistributionSummary.builder("parley.engine.decode.per.token")
+                .description("Milliseconds one decode step took per token it decoded")
+                .baseUnit("milliseconds")
+                .serviceLevelObjectives(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100)
+                .register(registry);
+        engine.onDecode((tokens, nanos) -> {
+            batch.record(tokens);
+            perToken.record(nanos / 1e6 / tokens);
+        });
+        gauge(
+                "parley.limiter.down",
+                limits,
+                l -> l.limiterDown() ? 1 : 0,
+                "1 while the rate limiter (Redis) is unavailable");
+        FunctionCounter.builder("parley.limiter.errors", limits, RateLimits::limiterErrors)
+                .description("Calls that found the rate limiter (Redis) unavailable")
+                .register(registry);
+    }
+
+    private static Health.Slots slots(Engine engine) {
+        Health.Slots slots = engine.health().slots();
+        return slots == null ? new Health.Slots(0, 0) : slots;
+    }
+
+    private static Health.Queue queue(Engine engine) {
+        Health.Queue queue = engine.health().queue();
+        return queue == null ? new Health.Queue(0, 0) : queue;
+    }
+
+    private <T> void gauge(String name, T source, ToDoubleFunction<T> value, String description) {
+        Gauge.builder(name, source, value).description(description).register(registry);
+    }
+
+    /** Counts one finished request. */
+    void record(Exchange exchange, String route, String method, int status, long nanos) {
+        String model = exchange.model == null ? "" : exchange.model;
+        String key = exchange.key == null ? "" : exchange.key;
+        Counter.builder("parley.requests")
+                .description("Requests answered, by route, model, key name and status")
+                .tags("route", route, "method", method, "model", model, "key", key, "status", Integer.toString(status))
+                .register(registry)
+                .increment();
+        Timer.builder("parley.request.duration")
+                .description("Time from a request's arrival to the end of its reply")
+                .tags("route", route, "model", model)
+                .serviceLevelObjectives(BUCKETS)
+                .register(registry)
+                .record(nanos, TimeUnit.NANOSECONDS);
+        if (exchange.firstTokenNanos != 0) {
+            Timer.builder("parley.time.to.first.token")
+                    .description("Time from a request's arrival to its first generated token")
+                    .tags("model", model)
+                    .serviceLevelObjectives(BUCKETS)
+                    .register(registry)
+                    .record(exchange.firstTokenNanos - exchange.startNanos, TimeUnit.NANOSECONDS);
+        }
+        if (exchange.promptTokens > 0) {
+            Counter.builder("parley.prompt.tokens")
+                    .description("Prompt tokens read, by key name and model")
+                    .tags("key", key, "model", model)
+                    .register(registry)
+                    .increment(exchange.promptTokens);
+        }
+        if (exchange.completionTokens > 0) {
+            Counter.builder("parley.completion.tokens")
+                    .description("Completion tokens generated, by key name and model")
+                    .tags("key", key, "model", model)
+                    .register(registry)
+                    .increment(exchange.completionTokens);
+        }
+        if (status == 429 && exchange.error != null) {
+            Counter.builder("parley.rate.limited")
+                    .description("Requests refused with 429, by the limit they hit (requests or tokens) and key name")
+                    .tags("limit", String.valueOf(exchange.error.type()), "key", key)
+                    .register(registry)
+                    .increment();
+        }
+        if (exchange.error != null && "upstream_error".equals(exchange.error.code())) {
+            Counter.builder("parley.upstream.errors")
+                    .description("Requests the upstream provider could not answer")
+                    .tags("status", Integer.toString(status))
+                    .register(registry)
+                    .increment();
+        }
+    }
+
+    /** Every meter, in Prometheus's text exposition format. */
+    String scrape() {
+        return registry.scrape();
+    }
+}

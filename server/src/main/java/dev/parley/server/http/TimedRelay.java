@@ -1,0 +1,28 @@
+package dev.parley.server.http;
+
+import dev.parley.server.engine.Relayed;
+import dev.parley.sse.SseEvent;
+
+/** A {@link TimedGeneration} of a relayed answer: the same timing and the same cut, read as a relay is read. */
+final class TimedRelay extends TimedGeneration implements Relayed {
+    private final Relayed relayed;
+
+    TimedRelay(Relayed relayed, Exchange exchange) {
+        super(relayed, exchange);
+        this.relayed = relayed;
+    }
+
+    @Override
+    public String body() throws InterruptedException {
+        String body = read(relayed::body);
+        exchange().firstToken();
+        return body;
+    }
+
+    @Override
+    public SseEvent nextEvent() throws InterruptedException {
+        SseEvent event = read(relayed::nextEvent);
+        if (event != null) exchange().firstToken();
+        return event;
+    }
+}

@@ -1,0 +1,46 @@
+package dev.parley.server.engine.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.server.demo.DemoModel;
+import org.junit.jupiter.api.Test;
+
+class KvMemoryTest {
+
+    @Test
+    void theEstimateIsAKeyAndAValuePerKvHeadPerLayerPerCell() {
+        try (LlamaModel model = LlamaModel.open(DemoModel.path())) {
+            String arch = model.metadata("general.architecture").orElseThrow();
+            long layers = Long.parseLong(model.metadata(arch + ".block_count").orElseThrow());
+            long embedding =
+                    Long.parseLong(model.metadata(arch + ".embedding_length").orElseThrow());
+            long heads = Long.parseLong(
+                    model.metadata(arch + ".attention.head_count").orElseThrow());
+            long kvHeads = Long.parseLong(
+                    model.metadata(arch + ".attention.head_count_kv").orElseThrow());
+            long perCellF16 = layers * kvHeads * 2 * (embedding / heads) * 2;
+            assertThat(KvMemory.estimate(model, 1000, KvCacheType.F16)).hasValue(1000 * perCellF16);
+            assertThat(KvMemory.estimate(model, 1000, KvCacheType.F32)).hasValue(2000 * perCellF16);
+        }
+    }
+
+    @Test
+    void aContextBeyondTheMachinesMemoryIsRefusedBeforeAnythingIsAllocated() {
+        var huge = LlamaEngineOptions.of(DemoModel.path())
+                .withParallel(256)
+                .withContextPerSequence(1 << 22)
+                .withKvCache(KvCacheType.F32);
+        // 2^30 cells of this model's cache are hundreds of GiB: no test machine has them.
+        assertThatThrownBy(() -> LlamaEngine.open(huge))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("a context of 4194304 tokens for each of 256 sequences needs about ")
+                .hasMessageContaining("GiB of F32 KV cache, more than this machine's ")
+                .hasMessageEndingWith("of memory; ask for a smaller --context or --parallel");
+        var overflowing =
+                LlamaEngineOptions.of(DemoModel.path()).withParallel(4).withContextPerSequence(Integer.MAX_VALUE / 2);
+        assertThatThrownBy(() -> LlamaEngine.open(overflowing))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("a context of 1073741823 tokens for each of 4 sequences is more than 2147483647 in all");
+    }
+}
