@@ -7,6 +7,8 @@ import dev.parley.batch.BatchRunner;
 import dev.parley.batch.BatchSummary;
 import dev.parley.batch.BudgetLimits;
 import dev.parley.batch.Endpoint;
+import dev.parley.batch.FileErrors;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -41,7 +43,9 @@ import picocli.CommandLine.Spec;
                     + "or an OpenAI Batch API line {\"custom_id\",\"method\",\"url\",\"body\"}. Each result line holds the id, the request, "
                     + "the response or the final error, the attempts and the metadata.",
             "Rerunning the same command after a crash or Ctrl-C skips the lines already written (by custom_id, else by line number "
-                    + "and a hash of the line) and does the rest."
+                    + "and a hash of the line) and does the rest, including lines that failed on lost connections, 429 or 5xx "
+                    + "(--retry-failed: every failed line). Invalid lines are written as errors with their numbers. "
+                    + "A second run on the same results file is refused while the first writes it."
         },
         footer = {
             "",
@@ -149,6 +153,12 @@ final class BatchCommand implements Callable<Integer> {
     boolean keepOrder;
 
     @Option(
+            names = "--retry-failed",
+            description = "Send again the lines an earlier run wrote as failed for any reason (without it, only those "
+                    + "that failed on lost connections, 408, 409, 429 or 5xx are sent again).")
+    boolean retryFailed;
+
+    @Option(
             names = {"--token-encoding", "--token_encoding_name"},
             paramLabel = "NAME",
             description =
@@ -187,9 +197,21 @@ final class BatchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Path in = input != null ? input : requestsFilepath;
         if (in == null) return Failures.report(err, "batch", new IllegalArgumentException("no INPUT file given"));
+        boolean stdin = in.toString().equals("-");
+        if (stdin && output == null)
+            return Failures.report(err, "batch", new IllegalArgumentException("reading stdin (-) needs --output FILE"));
         Path results = output != null ? output : Path.of(in.toString().replaceFirst("(\\.jsonl)?$", "_results.jsonl"));
-        if (!Files.isReadable(in))
-            return Failures.report(err, "batch", new IllegalArgumentException("cannot read " + in));
+        if (!stdin) {
+            try {
+                Files.newInputStream(in).close();
+            } catch (IOException e) {
+                return Failures.report(
+                        err, "batch", new IllegalArgumentException("cannot read " + FileErrors.describe(in, e)));
+            }
+            if (Files.isDirectory(in))
+                return Failures.report(
+                        err, "batch", new IllegalArgumentException("cannot read " + in + ": is a directory"));
+        }
 
         var client = connection.options();
         if (apiKeyAlias != null) client.apiKey(apiKeyAlias);
@@ -218,6 +240,7 @@ final class BatchCommand implements Callable<Integer> {
                             .maxAttempts(maxAttempts)
                             .cooldown(seconds(cooldownSeconds))
                             .keepOrder(keepOrder)
+                            .retryFailed(retryFailed)
                             .tokenEncoding(tokenEncoding)
                             .redis(redis)
                             .budgetName(budgetName)
@@ -227,11 +250,11 @@ final class BatchCommand implements Callable<Integer> {
             return Failures.report(err, "batch", e);
         }
 
-        log.info("%s -> %s: %,d lines; limits %,.0f requests and %,.0f tokens per minute%s, %d at once"
+        log.info("%s -> %s: %s; limits %,.0f requests and %,.0f tokens per minute%s, %d at once"
                 .formatted(
-                        in,
+                        stdin ? "stdin" : in,
                         results,
-                        lineCount(in),
+                        stdin ? "lines from stdin" : "%,d lines".formatted(lineCount(in)),
                         maxRequestsPerMinute,
                         maxTokensPerMinute,
                         redis == null ? "" : " shared in Redis at " + redis.getHost() + ":" + redis.getPort(),
@@ -243,7 +266,7 @@ final class BatchCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(interrupted);
         BatchSummary summary;
         try {
-            summary = runner.run(in, results);
+            summary = stdin ? runner.run(System.in, "stdin", results) : runner.run(in, results);
         } catch (UncheckedIOException e) {
             return Failures.report(err, "batch", e);
         } catch (InterruptedException e) {
@@ -260,6 +283,12 @@ final class BatchCommand implements Callable<Integer> {
         log.done();
         out.println("parley batch: " + summary.describe());
         out.println("results: " + results);
+        long retryable = summary.progress().retryable();
+        if (retryable > 0) {
+            out.println(("%d failed on errors that may pass on another try (lost connections, 408, 409, 429, 5xx): "
+                            + "run the same command again to send them again")
+                    .formatted(retryable));
+        }
         out.flush();
         if (summary.stoppedBy() != null) return Failures.EXIT;
         return summary.progress().failed() + summary.progress().invalid() > 0 ? EXIT_SOME_FAILED : 0;
@@ -269,10 +298,18 @@ final class BatchCommand implements Callable<Integer> {
         return Duration.ofNanos((long) (seconds * 1e9));
     }
 
+    /** Counted as bytes, so that a line that is not UTF-8 is counted too (the run reports it). */
     private static long lineCount(Path file) {
-        try (var lines = Files.lines(file)) {
-            return lines.count();
-        } catch (java.io.IOException | UncheckedIOException e) {
+        try (var in = Files.newInputStream(file)) {
+            long count = 0;
+            int last = '\n';
+            byte[] buffer = new byte[1 << 16];
+            for (int read = in.read(buffer); read > 0; read = in.read(buffer)) {
+                for (int i = 0; i < read; i++) if (buffer[i] == '\n') count++;
+                last = buffer[read - 1];
+            }
+            return last == '\n' ? count : count + 1;
+        } catch (IOException e) {
             return 0;
         }
     }
@@ -292,7 +329,7 @@ final class BatchCommand implements Callable<Integer> {
 
         @Override
         public void invalidLine(long line, String message) {
-            at(LogLevel.WARNING, "line %d skipped: %s".formatted(line, message));
+            at(LogLevel.WARNING, "line %d invalid, written as an error: %s".formatted(line, message));
         }
 
         @Override
@@ -353,13 +390,13 @@ final class BatchCommand implements Callable<Integer> {
         }
 
         synchronized void interrupted(BatchRunner runner, Path results) {
+            // Results finished but held for input order are written now rather than lost; then the file is
+            // closed to writes, so that the count below is what it holds.
+            long written = runner.stopAndReleaseHeldResults();
             clearBar();
             err.println(
-                    "parley batch: interrupted with %d results written to %s (%d in flight are not); run the same command again to finish"
-                            .formatted(
-                                    runner.progress().written(),
-                                    results,
-                                    runner.progress().inFlight()));
+                    "parley batch: interrupted with %d results written to %s by this run (%d in flight are not); run the same command again to finish"
+                            .formatted(written, results, runner.progress().inFlight()));
             err.flush();
         }
 

@@ -9,6 +9,8 @@ import java.time.Duration;
  * @param alreadyDone lines skipped because an earlier run wrote their results
  * @param succeeded results written with a response
  * @param failed results written with a final error
+ * @param retryable of the failed, those that failed on errors that may pass on another try (a lost
+ *     connection, 408, 409, 429, 5xx) until their attempts ran out: a rerun sends them again
  * @param invalid lines skipped as invalid
  * @param inFlight requests sent or waiting to be (re)sent
  * @param attempts HTTP requests sent, retries included
@@ -21,6 +23,7 @@ public record BatchProgress(
         long alreadyDone,
         long succeeded,
         long failed,
+        long retryable,
         long invalid,
         long inFlight,
         long attempts,
