@@ -8,6 +8,7 @@ import dev.parley.batch.BatchSummary;
 import dev.parley.batch.BudgetLimits;
 import dev.parley.batch.Endpoint;
 import dev.parley.batch.FileErrors;
+import dev.parley.batch.ResultFormat;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -41,7 +42,8 @@ import picocli.CommandLine.Spec;
             "Send every request of a JSONL file, as fast as the rate limits allow, and append each result to a JSONL file.",
             "Each line is a chat or legacy completion body (optionally with \"custom_id\" and \"metadata\", which are echoed, not sent), "
                     + "or an OpenAI Batch API line {\"custom_id\",\"method\",\"url\",\"body\"}. Each result line holds the id, the request, "
-                    + "the response or the final error, the attempts and the metadata.",
+                    + "the response or the final error, the attempts and the metadata; --results-format writes the Batch API's "
+                    + "output lines or the script's arrays instead.",
             "Rerunning the same command after a crash or Ctrl-C skips the lines already written (by custom_id, else by line number "
                     + "and a hash of the line) and does the rest, including lines that failed on lost connections, 429 or 5xx "
                     + "(--retry-failed: every failed line). Invalid lines are written as errors with their numbers. "
@@ -58,7 +60,8 @@ import picocli.CommandLine.Spec;
             "  --max_tokens_per_minute    --max-tokens-per-minute (125000 in both)",
             "  --token_encoding_name E    --token-encoding E (script: cl100k_base)",
             "  --max_attempts N           --max-attempts N (5 in both)",
-            "  --logging_level L          --log-level L (INFO in both)",
+            "  --logging_level L          --log-level L (INFO in both; 10, 20, 30, 40 too)",
+            "  results, appended          --results-format cookbook, the default with --requests_filepath",
             "  its 15 s pause after a rate-limit error: --cooldown, if a 429 names no wait",
             "",
             "Exit: 0 every line succeeded; 3 some lines failed or were invalid;",
@@ -71,7 +74,29 @@ final class BatchCommand implements Callable<Integer> {
         ERROR,
         WARNING,
         INFO,
-        DEBUG
+        DEBUG;
+
+        /**
+         * A level by name (ERROR, WARNING or WARN, INFO, DEBUG, CRITICAL as ERROR; any case) or by Python's
+         * logging number, as the script takes it: 10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR, 50 CRITICAL.
+         */
+        static LogLevel parse(String value) {
+            String level = value.strip().toUpperCase(java.util.Locale.ROOT);
+            if (level.matches("\\d+")) {
+                int number = Integer.parseInt(level);
+                return number <= 10 ? DEBUG : number <= 20 ? INFO : number <= 30 ? WARNING : ERROR;
+            }
+            return switch (level) {
+                case "ERROR", "CRITICAL", "FATAL" -> ERROR;
+                case "WARNING", "WARN" -> WARNING;
+                case "INFO" -> INFO;
+                case "DEBUG", "NOTSET" -> DEBUG;
+                default ->
+                    throw new IllegalArgumentException(
+                            "'%s' is not a logging level: ERROR, WARNING, INFO, DEBUG, or ".formatted(value)
+                                    + "a number as Python's logging takes (10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR)");
+            };
+        }
     }
 
     @Spec
@@ -84,7 +109,7 @@ final class BatchCommand implements Callable<Integer> {
             index = "0",
             arity = "0..1",
             paramLabel = "INPUT",
-            description = "The requests, one JSON object per line.")
+            description = "The requests, one JSON object per line; - reads them from stdin (then --output is needed).")
     Path input;
 
     @Option(
@@ -168,8 +193,33 @@ final class BatchCommand implements Callable<Integer> {
     @Option(
             names = {"--log-level", "--logging_level"},
             paramLabel = "LEVEL",
-            description = "ERROR, WARNING, INFO (progress) or DEBUG (every result) (default: ${DEFAULT-VALUE}).")
+            converter = LogLevelConverter.class,
+            description = "ERROR, WARNING, INFO (progress) or DEBUG (every result), or Python's numbers "
+                    + "(10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR) (default: ${DEFAULT-VALUE}).")
     LogLevel logLevel = LogLevel.INFO;
+
+    @Option(
+            names = {"--results-format"},
+            paramLabel = "parley|openai-batch|cookbook",
+            converter = ResultFormatConverter.class,
+            description = "The results lines: parley's (id, line, request, response or error, attempts, metadata), "
+                    + "openai-batch (the Batch API's output lines) or cookbook (the script's [request, response, "
+                    + "metadata] arrays) (default: parley; cookbook when the script's --requests_filepath is given).")
+    ResultFormat resultFormat;
+
+    static final class LogLevelConverter implements picocli.CommandLine.ITypeConverter<LogLevel> {
+        @Override
+        public LogLevel convert(String value) {
+            return LogLevel.parse(value);
+        }
+    }
+
+    static final class ResultFormatConverter implements picocli.CommandLine.ITypeConverter<ResultFormat> {
+        @Override
+        public ResultFormat convert(String value) {
+            return ResultFormat.byName(value);
+        }
+    }
 
     @Option(names = "--requests_filepath", hidden = true, paramLabel = "FILE")
     Path requestsFilepath;
@@ -241,6 +291,12 @@ final class BatchCommand implements Callable<Integer> {
                             .cooldown(seconds(cooldownSeconds))
                             .keepOrder(keepOrder)
                             .retryFailed(retryFailed)
+                            .resultFormat(
+                                    resultFormat != null
+                                            ? resultFormat
+                                            : input == null && requestsFilepath != null
+                                                    ? ResultFormat.COOKBOOK
+                                                    : ResultFormat.PARLEY)
                             .tokenEncoding(tokenEncoding)
                             .redis(redis)
                             .budgetName(budgetName)

@@ -256,7 +256,7 @@ class BatchCommandTest {
     }
 
     @Test
-    void aSeedStyleCommandLineWorksAsIs() throws Exception {
+    void aSeedStyleCommandLineWorksAsIsAndWritesTheScriptsArrays() throws Exception {
         Path input = dir.resolve("requests.jsonl");
         Files.write(input, requests(2)); // both chat: the URL says so
         int exit = parley(
@@ -269,24 +269,89 @@ class BatchCommandTest {
                 "none",
                 "--max_requests_per_minute",
                 "1500",
-                "--max_tokens_per_minute",
-                "125000",
+                "--max_tokens_per_minute=125000",
                 "--token_encoding_name",
                 "cl100k_base",
                 "--max_attempts",
                 "5",
                 "--logging_level",
-                "INFO");
+                "20");
         assertThat(exit).as(err.toString()).isZero();
         List<JsonNode> results = results(dir.resolve("requests_results.jsonl"));
+        assertThat(results).hasSize(2).allSatisfy(line -> {
+            assertThat(line.isArray()).isTrue();
+            assertThat(line.get(0).has("metadata")).isFalse();
+            assertThat(line.get(1).get("object").asText()).isEqualTo("chat.completion");
+        });
         assertThat(results)
-                .hasSize(2)
-                .allSatisfy(line ->
-                        assertThat(line.get("response").get("object").asText()).isEqualTo("chat.completion"));
+                .filteredOn(line -> line.get(0).has("custom_id"))
+                .singleElement()
+                .satisfies(line -> assertThat(line.get(2).toString()).isEqualTo("{\"i\":0}"));
+        assertThat(results)
+                .filteredOn(line -> !line.get(0).has("custom_id"))
+                .singleElement()
+                .satisfies(line -> assertThat(line.get(2).isNull()).isTrue());
+    }
+
+    @Test
+    void loggingLevelsAreTakenByNameAndByPythonsNumbers() {
+        assertThat(BatchCommand.LogLevel.parse("10")).isEqualTo(BatchCommand.LogLevel.DEBUG);
+        assertThat(BatchCommand.LogLevel.parse("20")).isEqualTo(BatchCommand.LogLevel.INFO);
+        assertThat(BatchCommand.LogLevel.parse("30")).isEqualTo(BatchCommand.LogLevel.WARNING);
+        assertThat(BatchCommand.LogLevel.parse("40")).isEqualTo(BatchCommand.LogLevel.ERROR);
+        assertThat(BatchCommand.LogLevel.parse("warn")).isEqualTo(BatchCommand.LogLevel.WARNING);
+        assertThat(BatchCommand.LogLevel.parse("CRITICAL")).isEqualTo(BatchCommand.LogLevel.ERROR);
+        assertThat(parley("batch", "x.jsonl", "--logging_level", "loud")).isEqualTo(2);
+        assertThat(err.toString()).contains("'loud' is not a logging level");
+    }
+
+    @Test
+    void openAiBatchResultsFromStdin() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(
+                input,
+                List.of(
+                        "{\"custom_id\":\"q1\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":"
+                                + "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":4}}",
+                        "{\"custom_id\":\"q2\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":"
+                                + "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":4}}"));
+        Path output = dir.resolve("out.jsonl");
+        Process child = new ProcessBuilder(childCommand("-", output, "--results-format", "openai-batch"))
+                .redirectInput(input.toFile())
+                .redirectOutput(dir.resolve("child.out").toFile())
+                .redirectError(dir.resolve("child.err").toFile())
+                .start();
+        assertThat(child.waitFor())
+                .as(Files.readString(dir.resolve("child.err")))
+                .isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+
+        var byId = new java.util.HashMap<String, JsonNode>();
+        results(output).forEach(line -> byId.put(line.get("custom_id").asText(), line));
+        assertThat(byId).containsOnlyKeys("q1", "q2");
+        assertThat(byId.get("q1").get("response").get("status_code").asInt()).isEqualTo(200);
+        assertThat(byId.get("q1").get("response").get("request_id").asText()).startsWith("req_");
+        assertThat(byId.get("q1").get("response").get("body").get("object").asText())
+                .isEqualTo("chat.completion");
+        assertThat(byId.get("q2").get("response").get("status_code").asInt()).isEqualTo(404);
+        assertThat(byId.get("q2")
+                        .get("response")
+                        .get("body")
+                        .get("error")
+                        .get("code")
+                        .asText())
+                .isEqualTo("model_not_found");
+        assertThat(Files.readString(dir.resolve("child.out"))).contains("1 succeeded, 1 failed");
     }
 
     /** Starts {@code parley batch} in a JVM of its own, as a user's second terminal would. */
     Process child(Path input, Path output, String... more) throws IOException {
+        return new ProcessBuilder(childCommand(input.toString(), output, more))
+                .redirectOutput(dir.resolve("child.out").toFile())
+                .redirectError(dir.resolve("child.err").toFile())
+                .start();
+    }
+
+    static List<String> childCommand(String input, Path output, String... more) {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var command = new java.util.ArrayList<>(List.of(
@@ -295,7 +360,7 @@ class BatchCommandTest {
                 classpath,
                 "dev.parley.cli.Main",
                 "batch",
-                input.toString(),
+                input,
                 "--output",
                 output.toString(),
                 "--base-url",
@@ -303,10 +368,7 @@ class BatchCommandTest {
                 "--api-key",
                 "none"));
         command.addAll(List.of(more));
-        return new ProcessBuilder(command)
-                .redirectOutput(dir.resolve("child.out").toFile())
-                .redirectError(dir.resolve("child.err").toFile())
-                .start();
+        return command;
     }
 
     void awaitLines(Path output, long lines, Process child) throws Exception {

@@ -340,6 +340,100 @@ class BatchRunnerTest {
                 .hasMessage("cannot read " + dir.resolve("missing.jsonl") + ": no such file or directory");
     }
 
+    static final String NOT_FOUND =
+            "{\"error\":{\"message\":\"The model does not exist\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}";
+
+    /** A line with a custom_id and metadata whose user message is {@code content}. */
+    static String line(String id, String content) {
+        return "{\"custom_id\":\"" + id + "\",\"metadata\":{\"row\":\"" + id + "\"},"
+                + chat(content).substring(1);
+    }
+
+    /** Answers each request by its user message: "ok" 200, "missing" 404, "down" a dropped connection. */
+    void answerByContent(String... contents) {
+        for (String content : contents) {
+            server.enqueue(
+                    switch (content) {
+                        case "ok" -> json(200, COMPLETION, "x-request-id", "req_1");
+                        case "missing" -> json(404, NOT_FOUND);
+                        default -> ScriptedServer.Reply.drop();
+                    });
+        }
+    }
+
+    @Test
+    void openAiBatchResultsAreTheBatchApisOutputLinesAndAResumeReadsThem() throws Exception {
+        Path input = input(line("a", "ok"), line("b", "missing"), line("c", "down"), "{oops");
+        answerByContent("ok", "missing", "down");
+        run(input, o -> o.resultFormat(ResultFormat.OPENAI_BATCH).maxAttempts(1));
+
+        var byId = new java.util.HashMap<String, JsonNode>();
+        results().forEach(line -> byId.put(line.get("custom_id").asText(), line));
+        assertThat(byId.get("a").get("id").asText()).startsWith("batch_req_");
+        assertThat(byId.get("a").get("response").get("status_code").asInt()).isEqualTo(200);
+        assertThat(byId.get("a").get("response").get("request_id").asText()).isEqualTo("req_1");
+        assertThat(byId.get("a").get("response").get("body").get("object").asText())
+                .isEqualTo("chat.completion");
+        assertThat(byId.get("a").get("error").isNull()).isTrue();
+        assertThat(byId.get("b").get("response").get("status_code").asInt()).isEqualTo(404);
+        assertThat(byId.get("b")
+                        .get("response")
+                        .get("body")
+                        .get("error")
+                        .get("code")
+                        .asText())
+                .isEqualTo("model_not_found");
+        assertThat(byId.get("c").get("response").isNull()).isTrue();
+        assertThat(byId.get("c").get("error").get("code").asText()).isEqualTo("connection_error");
+        String invalidId = LineReader.identity(4, null, "{oops");
+        assertThat(byId.get(invalidId).get("error").get("code").asText()).isEqualTo("invalid_line");
+
+        answerByContent("ok"); // c's server is back
+        var summary = run(input, o -> o.resultFormat(ResultFormat.OPENAI_BATCH));
+        assertThat(server.requests()).hasSize(4);
+        assertThat(summary.progress().alreadyDone()).isEqualTo(2);
+        assertThat(results())
+                .extracting(line -> line.get("custom_id").asText())
+                .containsExactlyInAnyOrder("a", "b", "c", invalidId);
+    }
+
+    @Test
+    void cookbookResultsAreTheScriptsArraysAndAResumeReadsThem() throws Exception {
+        Path input = input(line("a", "ok"), line("b", "missing"), line("c", "down"), chat("ok"), chat("ok"), "{oops");
+        answerByContent("ok", "missing", "down", "ok", "ok");
+        run(input, o -> o.resultFormat(ResultFormat.COOKBOOK).maxAttempts(1));
+
+        List<JsonNode> lines = results();
+        assertThat(lines)
+                .hasSize(5)
+                .allSatisfy(
+                        line -> assertThat(line.isArray() && line.size() == 3).isTrue());
+        JsonNode a = lines.stream()
+                .filter(line -> line.get(0).path("custom_id").asText().equals("a"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(a.get(0).has("metadata")).isFalse();
+        assertThat(a.get(0).get("messages").get(0).get("content").asText()).isEqualTo("ok");
+        assertThat(a.get(1).get("object").asText()).isEqualTo("chat.completion");
+        assertThat(a.get(2).toString()).isEqualTo("{\"row\":\"a\"}");
+        assertThat(lines)
+                .filteredOn(line -> line.get(1).isArray())
+                .extracting(line -> line.get(1).get(0).asText())
+                .hasSize(2)
+                .contains("HTTP 404: The model does not exist")
+                .anySatisfy(error -> assertThat(error).startsWith("connection error: "));
+        assertThat(lines).filteredOn(line -> line.get(2).isNull()).hasSize(2); // the lines without metadata
+
+        answerByContent("ok"); // the dropped one, again
+        var summary = run(input, o -> o.resultFormat(ResultFormat.COOKBOOK));
+        assertThat(summary.progress().alreadyDone()).isEqualTo(4); // the two identical lines count twice
+        assertThat(server.requests()).hasSize(6);
+        assertThat(results())
+                .hasSize(5)
+                .filteredOn(line -> line.get(1).isArray())
+                .hasSize(1);
+    }
+
     @Test
     void aRerunSkipsWhatIsWrittenAndDoesTheRest() throws Exception {
         Path input = input(chat("one"), chat("two"), chat("three"));
