@@ -77,4 +77,38 @@ class ClientCommandsAgainstParleyTest {
                 .isEqualTo(Failures.EXIT);
         assertThat(err.toString()).contains("HTTP 404").doesNotContain("/v1 missing");
     }
+
+    /**
+     * The README's single-file example, run by the JDK's source launcher on the client's own classpath
+     * (parley-client, parley-core, Jackson, JTokkit and nothing else) against this server.
+     */
+    @Test
+    void theClientAloneRunsTheSingleFileExample() throws Exception {
+        var allowed = java.util.regex.Pattern.compile(
+                ".*(parley-(core|client)-[^/\\\\]*(?<!-tests)\\.jar|[/\\\\](core|client)[/\\\\]target[/\\\\]classes[/\\\\]?"
+                        + "|jackson-(databind|core|annotations)-[^/\\\\]*\\.jar|jtokkit-[^/\\\\]*\\.jar)");
+        String classpath = java.util.Arrays.stream(
+                        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"))
+                                .split(java.io.File.pathSeparator))
+                .filter(entry -> allowed.matcher(entry).matches())
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        assertThat(classpath.split(java.io.File.pathSeparator)).hasSize(6);
+        var example = java.nio.file.Path.of("..", "client", "examples", "Hello.java");
+        var builder = new ProcessBuilder(
+                        java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java")
+                                .toString(),
+                        "-cp",
+                        classpath,
+                        example.toString())
+                .redirectErrorStream(true);
+        builder.environment().put("OPENAI_BASE_URL", root + "/v1");
+        builder.environment().put("OPENAI_API_KEY", "none");
+        builder.environment().remove("PARLEY_MODEL");
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).as(output).isZero();
+        assertThat(output.lines())
+                .hasSize(3)
+                .allSatisfy(line -> assertThat(line).isNotBlank());
+    }
 }

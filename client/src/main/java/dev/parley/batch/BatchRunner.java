@@ -10,6 +10,7 @@ import dev.parley.api.RateLimitException;
 import dev.parley.api.Usage;
 import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
+import dev.parley.client.RequestOptions;
 import dev.parley.client.Response;
 import dev.parley.client.TransportException;
 import java.io.IOException;
@@ -213,13 +214,14 @@ public final class BatchRunner {
 
     /** Sends one request until it succeeds, fails for good, or the run stops (then null: nothing to write). */
     private BatchResult send(ParleyClient parley, Budget budget, InputLine.Job job) throws InterruptedException {
+        RequestOptions call = unmodelled(job);
         for (int attempt = 1; ; attempt++) {
             if (stoppedBy.get() != null) return null;
             Budget.Permit permit = budget.acquire(job.estimate());
             counters.attempts.incrementAndGet();
             long sent = options.nanoTime().getAsLong();
             try {
-                Response<?> response = call(parley, job.request());
+                Response<?> response = call(parley, job.request(), call);
                 budget.observe(response.info().rateLimit(), since(sent));
                 long used = usedTokens(response.body(), job.estimate());
                 permit.settle(used);
@@ -270,12 +272,33 @@ public final class BatchRunner {
         }
     }
 
-    private static Response<?> call(ParleyClient parley, BatchRequest request) {
+    private static Response<?> call(ParleyClient parley, BatchRequest request, RequestOptions call) {
         return switch (request) {
-            case BatchRequest.Chat(var chat) -> parley.withResponse().chat(chat);
+            case BatchRequest.Chat(var chat) -> parley.withResponse().chat(chat, call);
             case BatchRequest.Completion(var completion) ->
-                parley.withResponse().complete(completion);
+                parley.withResponse().complete(completion, call);
         };
+    }
+
+    /**
+     * The line's body fields that the request records do not model (e.g. {@code top_k}), sent as they are,
+     * so that the request sent is the line's body.
+     */
+    private static RequestOptions unmodelled(InputLine.Job job) {
+        JsonNode modelled = Json.mapper()
+                .valueToTree(
+                        switch (job.request()) {
+                            case BatchRequest.Chat(var chat) -> chat;
+                            case BatchRequest.Completion(var completion) -> completion;
+                        });
+        var extra = new java.util.LinkedHashMap<String, JsonNode>();
+        job.body().properties().forEach(field -> {
+            if (!modelled.has(field.getKey()) && !field.getValue().isNull())
+                extra.put(field.getKey(), field.getValue());
+        });
+        return extra.isEmpty()
+                ? RequestOptions.NONE
+                : RequestOptions.builder().extraBody(extra).build();
     }
 
     private static long usedTokens(Object body, long estimate) {

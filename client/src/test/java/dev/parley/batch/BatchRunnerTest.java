@@ -132,6 +132,16 @@ class BatchRunnerTest {
     }
 
     @Test
+    void fieldsTheRequestRecordsDoNotModelAreSentAsTheLineHasThem() throws Exception {
+        server.enqueue(json(200, COMPLETION));
+        run(input("{\"top_k\":40,\"reasoning_effort\":\"low\"," + chat("Hi").substring(1)), o -> o);
+        var sent = Json.tree(server.lastRequest().body());
+        assertThat(sent.get("top_k").asInt()).isEqualTo(40);
+        assertThat(sent.get("reasoning_effort").asText()).isEqualTo("low");
+        assertThat(sent.get("max_tokens").asInt()).isEqualTo(5);
+    }
+
+    @Test
     void after429EveryRequestPausesForTheServersWaitThenItIsSentAgain() throws Exception {
         server.enqueue(json(429, RATE_LIMITED, "retry-after-ms", "1500"), json(200, COMPLETION));
         var summary = run(input(chat("Hi")), o -> o);
