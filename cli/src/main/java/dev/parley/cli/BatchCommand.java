@@ -279,6 +279,7 @@ final class BatchCommand implements Callable<Integer> {
         }
 
         var log = new Log(err, terminal, logLevel);
+        warnOfAMissingV1(client.build(), log);
         BatchRunner runner;
         try {
             runner = BatchRunner.create(
@@ -348,6 +349,24 @@ final class BatchCommand implements Callable<Integer> {
         out.flush();
         if (summary.stoppedBy() != null) return Failures.EXIT;
         return summary.progress().failed() + summary.progress().invalid() > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    /**
+     * A base URL without {@code /v1} whose {@code /models} is 404 would fail every line with a 404: say so
+     * before sending them. Only a warning, as a server may serve completions without a model list.
+     */
+    private static void warnOfAMissingV1(dev.parley.client.ClientOptions options, Log log) {
+        if (options.baseUrl().replaceAll("/+$", "").endsWith("/v1")) return;
+        try (var client = dev.parley.client.ParleyClient.create(
+                options.toBuilder().maxRetries(0).build())) {
+            String hint = ClientFlags.notFoundHint(
+                    client,
+                    options.baseUrl(),
+                    new dev.parley.api.ApiException(404, dev.parley.api.ApiError.invalidRequest(null, null, "")));
+            if (!hint.isEmpty()) log.warning(hint.substring("; ".length()));
+        } catch (RuntimeException e) {
+            // the run itself reports an unreachable server, line by line
+        }
     }
 
     private static Duration seconds(double seconds) {

@@ -509,6 +509,17 @@ class BatchCommandTest {
     }
 
     @Test
+    void aBaseUrlWithoutV1IsPointedOutBeforeTheLinesFail() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(1));
+        String root = baseUrl.substring(0, baseUrl.length() - "/v1".length());
+        parley("batch", input.toString(), "--output", dir.resolve("out.jsonl").toString(), "--base-url", root);
+        assertThat(err.toString())
+                .contains("the server has no " + root + "/models: is /v1 missing from the base URL? Try --base-url "
+                        + baseUrl);
+    }
+
+    @Test
     void keepOrderInterruptedSaysWhatTheFileHoldsAndTheRerunSendsOnlyTheRest() throws Exception {
         Path input = dir.resolve("in.jsonl");
         Files.write(input, requests(40));

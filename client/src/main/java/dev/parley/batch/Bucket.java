@@ -93,15 +93,19 @@ final class Bucket {
     }
 
     /**
-     * Lifts the level toward {@code serverAvailable}, what the server says is left less what is still in
-     * flight, by at most one step, when that is more than one burst and the request answered was sent at
-     * {@code sent} after the last lift (which it confirms: the step doubles). Never lowers the level.
+     * Lifts the level toward {@code serverAvailable} less one burst ({@code serverAvailable} being what the
+     * server says is left less what is still in flight), by at most one step, when the request answered
+     * was sent at {@code sent} after the last lift (which it confirms: the step doubles). Never lowers the
+     * level.
      */
     void followUp(double serverAvailable, long sent, long now) {
-        // A server whose own bucket holds no more than ours lends nothing: its limit is paced as ours is.
-        if (unlimited() || step <= 0 || sent < lifted || serverAvailable <= capacity) return;
+        if (unlimited() || step <= 0 || sent < lifted) return;
+        // One burst stays with the server: a server whose own bucket holds no more than ours lends nothing,
+        // and once its burst is spent, requests paced at its rate arrive with a burst's worth of room for
+        // the jitter of their travel.
+        double spare = serverAvailable - capacity;
         refill(now);
-        double lift = Math.min(serverAvailable - level, step);
+        double lift = Math.min(spare - level, step);
         if (lift <= 0) return;
         level += lift;
         offered += lift; // the server offered it: utilisation stays spent over offered
