@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
  * goes to stderr (a bar on a terminal, plain lines otherwise), the summary to stdout.
  *
  * <p>Exit codes: 0 when every line succeeded, 3 when some lines failed or were invalid (see the results
- * and stderr), 1 when the run stopped early (an invalid API key, a used-up quota, unreadable input).
+ * and stderr), 1 when the run stopped early (an invalid API key, a used-up quota, unreadable input, another
+ * run writing the same results file).
  */
 @Command(
         name = "batch",
@@ -65,7 +66,8 @@ import picocli.CommandLine.Spec;
             "  its 15 s pause after a rate-limit error: --cooldown, if a 429 names no wait",
             "",
             "Exit: 0 every line succeeded; 3 some lines failed or were invalid;",
-            "1 the run stopped early (invalid API key, quota used up, unreadable input)."
+            "1 the run stopped early (invalid API key, quota used up, unreadable input,",
+            "another run writing the same results file)."
         })
 final class BatchCommand implements Callable<Integer> {
     static final int EXIT_SOME_FAILED = 3;

@@ -11,7 +11,7 @@ import java.time.Duration;
  * @param failed results written with a final error
  * @param retryable of the failed, those that failed on errors that may pass on another try (a lost
  *     connection, 408, 409, 429, 5xx) until their attempts ran out: a rerun sends them again
- * @param invalid lines skipped as invalid
+ * @param invalid lines that are not valid requests, written as errors without being sent
  * @param inFlight requests sent or waiting to be (re)sent
  * @param attempts HTTP requests sent, retries included
  * @param rateLimited attempts answered 429
@@ -31,7 +31,7 @@ public record BatchProgress(
         long tokens,
         Duration elapsed) {
 
-    /** Results written by this run. */
+    /** Results of requests written by this run (invalid lines not counted). */
     public long written() {
         return succeeded + failed;
     }

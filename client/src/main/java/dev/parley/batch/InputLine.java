@@ -2,7 +2,7 @@ package dev.parley.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-/** What one line of the input is: a request to send, or a line to report and skip. */
+/** What one line of the input is: a request to send, a line to report (and write as an error), or nothing. */
 sealed interface InputLine {
     /** 1-based, as editors count. */
     long number();
