@@ -86,14 +86,14 @@ public enum ResultFormat {
         return switch (this) {
             case PARLEY -> {
                 JsonNode id = node.get("id");
-                if (id == null || !id.isTextual()) yield null;
+                if (id == null || !id.isTextual() || !node.path("line").isIntegralNumber()) yield null;
                 if (!hasValue(node, "error")) yield new Entry(id.asText(), State.SUCCEEDED);
                 if (node.path("attempts").asInt() == 0) yield new Entry(id.asText(), State.INVALID);
                 yield new Entry(id.asText(), failure(node.path("status").asInt()));
             }
             case OPENAI_BATCH -> {
                 JsonNode id = node.get("custom_id");
-                if (id == null || !id.isTextual()) yield null;
+                if (id == null || !id.isTextual() || !node.path("id").asText().startsWith("batch_req_")) yield null;
                 if (hasValue(node, "response")) {
                     int status = node.get("response").path("status_code").asInt();
                     yield new Entry(id.asText(), status / 100 == 2 ? State.SUCCEEDED : failure(status));

@@ -95,6 +95,12 @@ final class ResultLog implements AutoCloseable {
                 Map<String, Integer> done = new HashMap<>();
                 var scan = new Scan(format, retryFailed, done, warn);
                 long whole = scan.read(file, null);
+                if (scan.foreign != null) {
+                    String message = ("%s holds results in the %s format, not %s: use the same format, or another "
+                                    + "results file")
+                            .formatted(path, scan.foreign.cliName(), format.cliName());
+                    throw new UncheckedIOException(message, new IOException(message));
+                }
                 if (whole < file.size()) {
                     warn.accept("%s: cutting off an unfinished last line (%d bytes) left by an interrupted run"
                             .formatted(path, file.size() - whole));
@@ -180,6 +186,8 @@ final class ResultLog implements AutoCloseable {
         final Consumer<String> warn;
         int dropped;
         int redoneFailures;
+        /** A format other than this run's that a line of the file is in; null when none. */
+        ResultFormat foreign;
 
         Scan(ResultFormat format, boolean retryFailed, Map<String, Integer> done, Consumer<String> warn) {
             this.format = format;
@@ -216,6 +224,9 @@ final class ResultLog implements AutoCloseable {
             if (line.isEmpty()) return true;
             ResultFormat.Entry entry = format.decode(line);
             if (entry == null || entry.state() == null) {
+                for (ResultFormat other : ResultFormat.values()) {
+                    if (other != format && foreign == null && other.decode(line) != null) foreign = other;
+                }
                 warn.accept("results line %d is not a %s results line; its request will be sent again"
                         .formatted(lineNumber, format.cliName()));
                 return true;

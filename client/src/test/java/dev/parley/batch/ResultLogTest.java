@@ -24,7 +24,10 @@ class ResultLogTest {
     @Test
     void remembersTheIdsOfWholeLinesAndCutsOffAnUnfinishedLastOne() throws IOException {
         Path file = dir.resolve("out.jsonl");
-        Files.writeString(file, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\",\"respo", StandardCharsets.UTF_8);
+        Files.writeString(
+                file,
+                "{\"id\":\"a\",\"line\":1}\n{\"id\":\"b\",\"line\":2}\n{\"id\":\"c\",\"respo",
+                StandardCharsets.UTF_8);
         List<String> warnings = new ArrayList<>();
         try (var log = ResultLog.open(file, false, warnings::add)) {
             assertThat(log.done()).containsExactlyInAnyOrder("a", "b");
@@ -32,14 +35,16 @@ class ResultLogTest {
         }
         assertThat(Files.readAllLines(file))
                 .containsExactly(
-                        "{\"id\":\"a\"}", "{\"id\":\"b\"}", "{\"id\":\"c\",\"line\":3,\"status\":200,\"attempts\":1}");
+                        "{\"id\":\"a\",\"line\":1}",
+                        "{\"id\":\"b\",\"line\":2}",
+                        "{\"id\":\"c\",\"line\":3,\"status\":200,\"attempts\":1}");
         assertThat(warnings).singleElement().asString().contains("unfinished last line");
     }
 
     @Test
     void aLineThatIsNotJsonIsNotCountedAsDone() throws IOException {
         Path file = dir.resolve("out.jsonl");
-        Files.writeString(file, "{\"id\":\"a\"}\ngarbage\n", StandardCharsets.UTF_8);
+        Files.writeString(file, "{\"id\":\"a\",\"line\":1}\ngarbage\n", StandardCharsets.UTF_8);
         List<String> warnings = new ArrayList<>();
         try (var log = ResultLog.open(file, false, warnings::add)) {
             assertThat(log.done()).containsExactly("a");
@@ -70,7 +75,9 @@ class ResultLogTest {
         for (int i = 0; i < 3000; i++)
             text.append("{\"id\":\"r")
                     .append(i)
-                    .append("\",\"pad\":\"")
+                    .append("\",\"line\":")
+                    .append(i + 1)
+                    .append(",\"pad\":\"")
                     .append("x".repeat(i % 50))
                     .append("\"}\n");
         Files.writeString(file, text + "{\"id\":\"r3000\"");
@@ -169,5 +176,17 @@ class ResultLogTest {
         assertThat(Files.readAllLines(file))
                 .extracting(line -> line.substring(0, 10))
                 .containsExactly("{\"id\":\"b\",", "{\"id\":\"c\",", "{\"id\":\"a\",", "{\"id\":\"d\",");
+    }
+
+    @Test
+    void aResultsFileInAnotherFormatIsRefusedRatherThanFilledWithDuplicates() throws IOException {
+        Path file = dir.resolve("out.jsonl");
+        Files.write(file, List.of(OK));
+        assertThatThrownBy(() -> ResultLog.open(file, ResultFormat.COOKBOOK, false, false, warning -> {}))
+                .hasMessage(file + " holds results in the parley format, not cookbook: use the same format, or "
+                        + "another results file");
+        assertThatThrownBy(() -> ResultLog.open(file, ResultFormat.OPENAI_BATCH, false, false, warning -> {}))
+                .hasMessageContaining("holds results in the parley format, not openai-batch");
+        assertThat(Files.readAllLines(file)).containsExactly(OK);
     }
 }
