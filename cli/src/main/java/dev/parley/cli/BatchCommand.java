@@ -349,8 +349,15 @@ final class BatchCommand implements Callable<Integer> {
                     .formatted(retryable));
         }
         out.flush();
+        if (summary.progress().alreadyFailed() > 0) {
+            out.println("%d lines failed in an earlier run on errors that the same request meets again: "
+                            .formatted(summary.progress().alreadyFailed())
+                    + "--retry-failed sends them again");
+        }
+        out.flush();
         if (summary.stoppedBy() != null) return Failures.EXIT;
-        return summary.progress().failed() + summary.progress().invalid() > 0 ? EXIT_SOME_FAILED : 0;
+        var p = summary.progress();
+        return p.failed() + p.invalid() + p.alreadyFailed() > 0 ? EXIT_SOME_FAILED : 0;
     }
 
     /**

@@ -466,6 +466,38 @@ class BatchCommandTest {
     }
 
     @Test
+    void aLineTheServerRejectsIsDoneUntilRetryFailedSendsItAgainStillOneLine() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        List<String> lines = new java.util.ArrayList<>(requests(2));
+        lines.add(
+                "{\"custom_id\":\"missing\",\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+        Files.write(input, lines);
+        Path output = dir.resolve("out.jsonl");
+        String[] command = {
+            "batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none"
+        };
+
+        assertThat(parley(command)).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(parley(command)).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(out.toString())
+                .contains("0 succeeded, 0 failed, 0 invalid, 3 already done (1 of them failed)")
+                .contains("1 lines failed in an earlier run on errors that the same request meets again: "
+                        + "--retry-failed sends them again");
+        out.getBuffer().setLength(0);
+
+        var retry = new java.util.ArrayList<>(List.of(command));
+        retry.add("--retry-failed");
+        assertThat(parley(retry.toArray(String[]::new))).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(out.toString()).contains("0 succeeded, 1 failed, 0 invalid, 2 already done");
+        assertThat(err.toString()).contains("1 failed lines of an earlier run are sent again");
+        assertEveryLineExactlyOnce(output, 3);
+        assertThat(results(output))
+                .filteredOn(line -> line.has("error"))
+                .singleElement()
+                .satisfies(line -> assertThat(line.get("status").asInt()).isEqualTo(404));
+    }
+
+    @Test
     void aFileOfMalformedLinesGetsAnErrorPerLineWithItsNumberAndTheRestRuns() throws Exception {
         Path input = dir.resolve("in.jsonl");
         var bytes = new java.io.ByteArrayOutputStream();

@@ -7,6 +7,8 @@ import java.time.Duration;
  *
  * @param lines the input's lines, blank ones included
  * @param alreadyDone lines skipped because an earlier run wrote their results
+ * @param alreadyFailed of those, the ones written as failed (on errors that the same request meets again;
+ *     {@code retryFailed} sends them again)
  * @param succeeded results written with a response
  * @param failed results written with a final error
  * @param retryable of the failed, those that failed on errors that may pass on another try (a lost
@@ -21,6 +23,7 @@ import java.time.Duration;
 public record BatchProgress(
         long lines,
         long alreadyDone,
+        long alreadyFailed,
         long succeeded,
         long failed,
         long retryable,

@@ -112,9 +112,13 @@ public final class BatchRunner {
                         options.listener().invalidLine(invalid.number(), invalid.message());
                         written(results.write(sequence++, invalid(invalid), invalid.echo()));
                     }
-                    case InputLine.Job job
-                    when results.claim(format.key(job)) -> counters.alreadyDone.incrementAndGet();
                     case InputLine.Job job -> {
+                        ResultFormat.State earlier = results.claim(format.key(job));
+                        if (earlier != null) {
+                            counters.alreadyDone.incrementAndGet();
+                            if (earlier != ResultFormat.State.SUCCEEDED) counters.alreadyFailed.incrementAndGet();
+                            continue;
+                        }
                         slots.acquire(); // at most maxConcurrency in flight
                         counters.inFlight.incrementAndGet();
                         long place = sequence++;
@@ -201,6 +205,7 @@ public final class BatchRunner {
         return new BatchProgress(
                 counters.lines.get(),
                 counters.alreadyDone.get(),
+                counters.alreadyFailed.get(),
                 counters.succeeded.get(),
                 counters.failed.get(),
                 counters.retryable.get(),
@@ -356,6 +361,7 @@ public final class BatchRunner {
     private static final class Counters {
         final AtomicLong lines = new AtomicLong();
         final AtomicLong alreadyDone = new AtomicLong();
+        final AtomicLong alreadyFailed = new AtomicLong();
         final AtomicLong succeeded = new AtomicLong();
         final AtomicLong failed = new AtomicLong();
         final AtomicLong retryable = new AtomicLong();

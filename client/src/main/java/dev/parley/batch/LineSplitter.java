@@ -1,6 +1,5 @@
 package dev.parley.batch;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
@@ -13,28 +12,43 @@ import java.util.Arrays;
  */
 final class LineSplitter {
     private final InputStream in;
-    private byte[] buffer = new byte[8192];
+    private final byte[] chunk = new byte[1 << 16];
+    private int position;
+    private int limit;
+    private byte[] line = new byte[8192];
     private boolean ended;
 
     /** A line's bytes, without its {@code \n}: {@code bytes[0, length)}. */
     record Line(byte[] bytes, int length) {}
 
     LineSplitter(InputStream in) {
-        this.in = in instanceof BufferedInputStream ? in : new BufferedInputStream(in, 1 << 16);
+        this.in = in;
     }
 
     /** The next line; null at the end of the stream. */
     Line next() throws IOException {
         if (ended) return null;
         int length = 0;
-        for (int b = in.read(); ; b = in.read()) {
-            if (b == -1) {
-                ended = true;
-                return length == 0 ? null : new Line(buffer, length);
+        while (true) {
+            if (position == limit) {
+                limit = in.read(chunk);
+                position = 0;
+                if (limit <= 0) {
+                    limit = 0;
+                    ended = true;
+                    return length == 0 ? null : new Line(line, length);
+                }
             }
-            if (b == '\n') return new Line(buffer, length);
-            if (length == buffer.length) buffer = Arrays.copyOf(buffer, buffer.length * 2);
-            buffer[length++] = (byte) b;
+            int start = position;
+            while (position < limit && chunk[position] != '\n') position++;
+            int count = position - start;
+            if (length + count > line.length) line = Arrays.copyOf(line, Math.max(line.length * 2, length + count));
+            System.arraycopy(chunk, start, line, length, count);
+            length += count;
+            if (position < limit) { // at a newline
+                position++;
+                return new Line(line, length);
+            }
         }
     }
 }

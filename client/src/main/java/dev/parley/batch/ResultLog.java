@@ -40,7 +40,7 @@ final class ResultLog implements AutoCloseable {
     private final FileChannel file;
     private final FileLock lock;
     private final ResultFormat format;
-    private final Map<String, Integer> done;
+    private final Map<String, List<ResultFormat.State>> done;
     private final int redone;
     private boolean keepOrder;
     private final Map<Long, Pending> waiting = new TreeMap<>();
@@ -55,7 +55,7 @@ final class ResultLog implements AutoCloseable {
             FileChannel file,
             FileLock lock,
             ResultFormat format,
-            Map<String, Integer> done,
+            Map<String, List<ResultFormat.State>> done,
             int redone,
             boolean keepOrder) {
         this.file = file;
@@ -92,7 +92,7 @@ final class ResultLog implements AutoCloseable {
             FileLock lock = lock(file, path);
             try {
                 finishRewrite(file, path);
-                Map<String, Integer> done = new HashMap<>();
+                Map<String, List<ResultFormat.State>> done = new HashMap<>();
                 var scan = new Scan(format, retryFailed, done, warn);
                 long whole = scan.read(file, null);
                 if (scan.foreign != null) {
@@ -182,14 +182,18 @@ final class ResultLog implements AutoCloseable {
     private static final class Scan {
         final ResultFormat format;
         final boolean retryFailed;
-        final Map<String, Integer> done;
+        final Map<String, List<ResultFormat.State>> done;
         final Consumer<String> warn;
         int dropped;
         int redoneFailures;
         /** A format other than this run's that a line of the file is in; null when none. */
         ResultFormat foreign;
 
-        Scan(ResultFormat format, boolean retryFailed, Map<String, Integer> done, Consumer<String> warn) {
+        Scan(
+                ResultFormat format,
+                boolean retryFailed,
+                Map<String, List<ResultFormat.State>> done,
+                Consumer<String> warn) {
             this.format = format;
             this.retryFailed = retryFailed;
             this.done = done;
@@ -241,7 +245,7 @@ final class ResultLog implements AutoCloseable {
                 if (entry.state() != ResultFormat.State.INVALID) redoneFailures++;
                 return false;
             }
-            done.merge(entry.key(), 1, Integer::sum);
+            done.computeIfAbsent(entry.key(), key -> new ArrayList<>(1)).add(entry.state());
             return true;
         }
     }
@@ -251,13 +255,16 @@ final class ResultLog implements AutoCloseable {
         return redone;
     }
 
-    /** Whether the line with this key was done by an earlier run; each written line answers for one input line. */
-    synchronized boolean claim(String key) {
-        Integer count = done.get(key);
-        if (count == null) return false;
-        if (count == 1) done.remove(key);
-        else done.put(key, count - 1);
-        return true;
+    /**
+     * How the line with this key stands when an earlier run wrote it ({@code SUCCEEDED} or {@code FAILED});
+     * null when it is to be done. Each written line answers for one input line.
+     */
+    synchronized ResultFormat.State claim(String key) {
+        List<ResultFormat.State> states = done.get(key);
+        if (states == null) return null;
+        ResultFormat.State state = states.removeLast();
+        if (states.isEmpty()) done.remove(key);
+        return state;
     }
 
     /** The keys of the results already written when the log was opened, and not yet claimed. */
