@@ -9,6 +9,8 @@ import dev.parley.batch.BudgetLimits;
 import dev.parley.batch.Endpoint;
 import dev.parley.batch.FileErrors;
 import dev.parley.batch.ResultFormat;
+import dev.parley.client.ClientOptions;
+import dev.parley.client.ParleyClient;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -18,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -83,7 +86,7 @@ final class BatchCommand implements Callable<Integer> {
          * logging number, as the script takes it: 10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR, 50 CRITICAL.
          */
         static LogLevel parse(String value) {
-            String level = value.strip().toUpperCase(java.util.Locale.ROOT);
+            String level = value.strip().toUpperCase(Locale.ROOT);
             if (level.matches("\\d+")) {
                 int number = Integer.parseInt(level);
                 return number <= 10 ? DEBUG : number <= 20 ? INFO : number <= 30 ? WARNING : ERROR;
@@ -364,17 +367,9 @@ final class BatchCommand implements Callable<Integer> {
      * A base URL without {@code /v1} whose {@code /models} is 404 would fail every line with a 404: say so
      * before sending them. Only a warning, as a server may serve completions without a model list.
      */
-    private static void warnOfAMissingV1(dev.parley.client.ClientOptions options, Log log) {
-        if (options.baseUrl().replaceAll("/+$", "").endsWith("/v1")) return;
-        try (var client = dev.parley.client.ParleyClient.create(
-                options.toBuilder().maxRetries(0).build())) {
-            String hint = ClientFlags.notFoundHint(
-                    client,
-                    options.baseUrl(),
-                    new dev.parley.api.ApiException(404, dev.parley.api.ApiError.invalidRequest(null, null, "")));
-            if (!hint.isEmpty()) log.warning(hint.substring("; ".length()));
-        } catch (RuntimeException e) {
-            // the run itself reports an unreachable server, line by line
+    private static void warnOfAMissingV1(ClientOptions options, Log log) {
+        try (var client = ParleyClient.create(options.toBuilder().maxRetries(0).build())) {
+            ClientFlags.missingV1(client, options.baseUrl()).ifPresent(log::warning);
         }
     }
 

@@ -6,6 +6,7 @@ import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
 import dev.parley.client.TransportException;
 import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -50,16 +51,25 @@ final class ClientFlags {
         if (!(e instanceof ApiException api)
                 || api.status() != 404
                 || "model_not_found".equals(api.error().code())) return "";
-        if (baseUrl.replaceAll("/+$", "").endsWith("/v1")) return "";
+        return missingV1(client, baseUrl).map(hint -> "; " + hint).orElse("");
+    }
+
+    /**
+     * When the base URL does not end in {@code /v1} and the server has no {@code /models} there: a hint to
+     * add it. Empty otherwise, and when the server cannot be reached (that is reported as it is).
+     */
+    static Optional<String> missingV1(ParleyClient client, String baseUrl) {
+        String base = baseUrl.replaceAll("/+$", "");
+        if (base.endsWith("/v1")) return Optional.empty();
         try {
             client.models();
-            return "";
+            return Optional.empty();
         } catch (ApiException models) {
-            if (models.status() != 404) return "";
-        } catch (TransportException unreachable) {
-            return "";
+            if (models.status() != 404) return Optional.empty();
+        } catch (TransportException | IllegalArgumentException unusable) {
+            return Optional.empty();
         }
-        return "; the server has no %s/models: is /v1 missing from the base URL? Try --base-url %s/v1"
-                .formatted(baseUrl.replaceAll("/+$", ""), baseUrl.replaceAll("/+$", ""));
+        return Optional.of("the server has no %s/models: is /v1 missing from the base URL? Try --base-url %s/v1"
+                .formatted(base, base));
     }
 }

@@ -19,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -296,7 +297,7 @@ public final class BatchRunner {
                             case BatchRequest.Chat(var chat) -> chat;
                             case BatchRequest.Completion(var completion) -> completion;
                         });
-        var extra = new java.util.LinkedHashMap<String, JsonNode>();
+        var extra = new LinkedHashMap<String, JsonNode>();
         job.body().properties().forEach(field -> {
             if (!modelled.has(field.getKey()) && !field.getValue().isNull())
                 extra.put(field.getKey(), field.getValue());

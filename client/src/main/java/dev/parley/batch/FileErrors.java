@@ -8,6 +8,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /** File errors in words: the path and the operating system's reason, e.g. {@code out.jsonl: permission denied}. */
 public final class FileErrors {
@@ -28,7 +29,7 @@ public final class FileErrors {
             case CharacterCodingException coding -> "not UTF-8 text";
             case FileSystemException other
             when other.getReason() != null ->
-                other.getReason().substring(0, 1).toLowerCase(java.util.Locale.ROOT)
+                other.getReason().substring(0, 1).toLowerCase(Locale.ROOT)
                         + other.getReason().substring(1);
             default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
         };

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Locale;
 
 /**
  * The shape of the results file's lines. Whatever the shape, the results file is also the resume ledger:
@@ -189,7 +190,7 @@ public enum ResultFormat {
 
     /** By its command-line name: {@code parley}, {@code openai-batch} or {@code cookbook}. */
     public static ResultFormat byName(String name) {
-        return switch (name.strip().toLowerCase(java.util.Locale.ROOT)) {
+        return switch (name.strip().toLowerCase(Locale.ROOT)) {
             case "parley" -> PARLEY;
             case "openai-batch", "openai_batch", "batch" -> OPENAI_BATCH;
             case "cookbook" -> COOKBOOK;
@@ -201,6 +202,6 @@ public enum ResultFormat {
 
     /** The command-line name. */
     public String cliName() {
-        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 }

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
@@ -268,8 +269,8 @@ final class ResultLog implements AutoCloseable {
     }
 
     /** The keys of the results already written when the log was opened, and not yet claimed. */
-    synchronized java.util.Set<String> done() {
-        return java.util.Set.copyOf(done.keySet());
+    synchronized Set<String> done() {
+        return Set.copyOf(done.keySet());
     }
 
     /**

@@ -16,9 +16,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
 /**
  * The client of an OpenAI-compatible server: chat and legacy completions, plain or streamed, and the
@@ -77,7 +79,7 @@ public final class ParleyClient implements AutoCloseable {
      * open.
      */
     public static ParleyClient create(ClientOptions options, HttpClient http) {
-        return new ParleyClient(options, java.util.Objects.requireNonNull(http, "http"));
+        return new ParleyClient(options, Objects.requireNonNull(http, "http"));
     }
 
     /** A client configured from {@code OPENAI_BASE_URL} and {@code OPENAI_API_KEY}. */
@@ -189,7 +191,7 @@ public final class ParleyClient implements AutoCloseable {
         if (ownsHttp) http.shutdownNow();
     }
 
-    private <T> CompletableFuture<T> supplyAsync(java.util.function.Supplier<T> call) {
+    private <T> CompletableFuture<T> supplyAsync(Supplier<T> call) {
         return CompletableFuture.supplyAsync(call, async);
     }
 

@@ -3,6 +3,7 @@ package dev.parley.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -24,7 +25,7 @@ public record RequestOptions(Map<String, String> headers, Duration timeout, Map<
 
     public RequestOptions {
         headers = Map.copyOf(headers);
-        extraBody = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(extraBody));
+        extraBody = Collections.unmodifiableMap(new LinkedHashMap<>(extraBody));
         if (timeout != null && (timeout.isNegative() || timeout.isZero()))
             throw new IllegalArgumentException("timeout must be positive, got " + timeout);
     }
