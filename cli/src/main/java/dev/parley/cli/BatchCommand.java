@@ -7,6 +7,11 @@ import dev.parley.batch.BatchRunner;
 import dev.parley.batch.BatchSummary;
 import dev.parley.batch.BudgetLimits;
 import dev.parley.batch.Endpoint;
+import dev.parley.batch.FileErrors;
+import dev.parley.batch.ResultFormat;
+import dev.parley.client.ClientOptions;
+import dev.parley.client.ParleyClient;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -15,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,7 +35,8 @@ import picocli.CommandLine.Spec;
  * goes to stderr (a bar on a terminal, plain lines otherwise), the summary to stdout.
  *
  * <p>Exit codes: 0 when every line succeeded, 3 when some lines failed or were invalid (see the results
- * and stderr), 1 when the run stopped early (an invalid API key, a used-up quota, unreadable input).
+ * and stderr), 1 when the run stopped early (an invalid API key, a used-up quota, unreadable input, another
+ * run writing the same results file).
  */
 @Command(
         name = "batch",
@@ -39,9 +46,12 @@ import picocli.CommandLine.Spec;
             "Send every request of a JSONL file, as fast as the rate limits allow, and append each result to a JSONL file.",
             "Each line is a chat or legacy completion body (optionally with \"custom_id\" and \"metadata\", which are echoed, not sent), "
                     + "or an OpenAI Batch API line {\"custom_id\",\"method\",\"url\",\"body\"}. Each result line holds the id, the request, "
-                    + "the response or the final error, the attempts and the metadata.",
+                    + "the response or the final error, the attempts and the metadata; --results-format writes the Batch API's "
+                    + "output lines or the script's arrays instead.",
             "Rerunning the same command after a crash or Ctrl-C skips the lines already written (by custom_id, else by line number "
-                    + "and a hash of the line) and does the rest."
+                    + "and a hash of the line) and does the rest, including lines that failed on lost connections, 429 or 5xx "
+                    + "(--retry-failed: every failed line). Invalid lines are written as errors with their numbers. "
+                    + "A second run on the same results file is refused while the first writes it."
         },
         footer = {
             "",
@@ -54,11 +64,13 @@ import picocli.CommandLine.Spec;
             "  --max_tokens_per_minute    --max-tokens-per-minute (125000 in both)",
             "  --token_encoding_name E    --token-encoding E (script: cl100k_base)",
             "  --max_attempts N           --max-attempts N (5 in both)",
-            "  --logging_level L          --log-level L (INFO in both)",
+            "  --logging_level L          --log-level L (INFO in both; 10, 20, 30, 40 too)",
+            "  results, appended          --results-format cookbook, the default with --requests_filepath",
             "  its 15 s pause after a rate-limit error: --cooldown, if a 429 names no wait",
             "",
             "Exit: 0 every line succeeded; 3 some lines failed or were invalid;",
-            "1 the run stopped early (invalid API key, quota used up, unreadable input)."
+            "1 the run stopped early (invalid API key, quota used up, unreadable input,",
+            "another run writing the same results file)."
         })
 final class BatchCommand implements Callable<Integer> {
     static final int EXIT_SOME_FAILED = 3;
@@ -67,7 +79,29 @@ final class BatchCommand implements Callable<Integer> {
         ERROR,
         WARNING,
         INFO,
-        DEBUG
+        DEBUG;
+
+        /**
+         * A level by name (ERROR, WARNING or WARN, INFO, DEBUG, CRITICAL as ERROR; any case) or by Python's
+         * logging number, as the script takes it: 10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR, 50 CRITICAL.
+         */
+        static LogLevel parse(String value) {
+            String level = value.strip().toUpperCase(Locale.ROOT);
+            if (level.matches("\\d+")) {
+                int number = Integer.parseInt(level);
+                return number <= 10 ? DEBUG : number <= 20 ? INFO : number <= 30 ? WARNING : ERROR;
+            }
+            return switch (level) {
+                case "ERROR", "CRITICAL", "FATAL" -> ERROR;
+                case "WARNING", "WARN" -> WARNING;
+                case "INFO" -> INFO;
+                case "DEBUG", "NOTSET" -> DEBUG;
+                default ->
+                    throw new IllegalArgumentException(
+                            "'%s' is not a logging level: ERROR, WARNING, INFO, DEBUG, or ".formatted(value)
+                                    + "a number as Python's logging takes (10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR)");
+            };
+        }
     }
 
     @Spec
@@ -80,7 +114,7 @@ final class BatchCommand implements Callable<Integer> {
             index = "0",
             arity = "0..1",
             paramLabel = "INPUT",
-            description = "The requests, one JSON object per line.")
+            description = "The requests, one JSON object per line; - reads them from stdin (then --output is needed).")
     Path input;
 
     @Option(
@@ -149,6 +183,12 @@ final class BatchCommand implements Callable<Integer> {
     boolean keepOrder;
 
     @Option(
+            names = "--retry-failed",
+            description = "Send again the lines an earlier run wrote as failed for any reason (without it, only those "
+                    + "that failed on lost connections, 408, 409, 429 or 5xx are sent again).")
+    boolean retryFailed;
+
+    @Option(
             names = {"--token-encoding", "--token_encoding_name"},
             paramLabel = "NAME",
             description =
@@ -158,8 +198,33 @@ final class BatchCommand implements Callable<Integer> {
     @Option(
             names = {"--log-level", "--logging_level"},
             paramLabel = "LEVEL",
-            description = "ERROR, WARNING, INFO (progress) or DEBUG (every result) (default: ${DEFAULT-VALUE}).")
+            converter = LogLevelConverter.class,
+            description = "ERROR, WARNING, INFO (progress) or DEBUG (every result), or Python's numbers "
+                    + "(10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR) (default: ${DEFAULT-VALUE}).")
     LogLevel logLevel = LogLevel.INFO;
+
+    @Option(
+            names = {"--results-format"},
+            paramLabel = "parley|openai-batch|cookbook",
+            converter = ResultFormatConverter.class,
+            description = "The results lines: parley's (id, line, request, response or error, attempts, metadata), "
+                    + "openai-batch (the Batch API's output lines) or cookbook (the script's [request, response, "
+                    + "metadata] arrays) (default: parley; cookbook when the script's --requests_filepath is given).")
+    ResultFormat resultFormat;
+
+    static final class LogLevelConverter implements picocli.CommandLine.ITypeConverter<LogLevel> {
+        @Override
+        public LogLevel convert(String value) {
+            return LogLevel.parse(value);
+        }
+    }
+
+    static final class ResultFormatConverter implements picocli.CommandLine.ITypeConverter<ResultFormat> {
+        @Override
+        public ResultFormat convert(String value) {
+            return ResultFormat.byName(value);
+        }
+    }
 
     @Option(names = "--requests_filepath", hidden = true, paramLabel = "FILE")
     Path requestsFilepath;
@@ -187,9 +252,21 @@ final class BatchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Path in = input != null ? input : requestsFilepath;
         if (in == null) return Failures.report(err, "batch", new IllegalArgumentException("no INPUT file given"));
+        boolean stdin = in.toString().equals("-");
+        if (stdin && output == null)
+            return Failures.report(err, "batch", new IllegalArgumentException("reading stdin (-) needs --output FILE"));
         Path results = output != null ? output : Path.of(in.toString().replaceFirst("(\\.jsonl)?$", "_results.jsonl"));
-        if (!Files.isReadable(in))
-            return Failures.report(err, "batch", new IllegalArgumentException("cannot read " + in));
+        if (!stdin) {
+            try {
+                Files.newInputStream(in).close();
+            } catch (IOException e) {
+                return Failures.report(
+                        err, "batch", new IllegalArgumentException("cannot read " + FileErrors.describe(in, e)));
+            }
+            if (Files.isDirectory(in))
+                return Failures.report(
+                        err, "batch", new IllegalArgumentException("cannot read " + in + ": is a directory"));
+        }
 
         var client = connection.options();
         if (apiKeyAlias != null) client.apiKey(apiKeyAlias);
@@ -207,6 +284,7 @@ final class BatchCommand implements Callable<Integer> {
         }
 
         var log = new Log(err, terminal, logLevel);
+        warnOfAMissingV1(client.build(), log);
         BatchRunner runner;
         try {
             runner = BatchRunner.create(
@@ -218,6 +296,13 @@ final class BatchCommand implements Callable<Integer> {
                             .maxAttempts(maxAttempts)
                             .cooldown(seconds(cooldownSeconds))
                             .keepOrder(keepOrder)
+                            .retryFailed(retryFailed)
+                            .resultFormat(
+                                    resultFormat != null
+                                            ? resultFormat
+                                            : input == null && requestsFilepath != null
+                                                    ? ResultFormat.COOKBOOK
+                                                    : ResultFormat.PARLEY)
                             .tokenEncoding(tokenEncoding)
                             .redis(redis)
                             .budgetName(budgetName)
@@ -227,11 +312,11 @@ final class BatchCommand implements Callable<Integer> {
             return Failures.report(err, "batch", e);
         }
 
-        log.info("%s -> %s: %,d lines; limits %,.0f requests and %,.0f tokens per minute%s, %d at once"
+        log.info("%s -> %s: %s; limits %,.0f requests and %,.0f tokens per minute%s, %d at once"
                 .formatted(
-                        in,
+                        stdin ? "stdin" : in,
                         results,
-                        lineCount(in),
+                        stdin ? "lines from stdin" : "%,d lines".formatted(lineCount(in)),
                         maxRequestsPerMinute,
                         maxTokensPerMinute,
                         redis == null ? "" : " shared in Redis at " + redis.getHost() + ":" + redis.getPort(),
@@ -243,7 +328,7 @@ final class BatchCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(interrupted);
         BatchSummary summary;
         try {
-            summary = runner.run(in, results);
+            summary = stdin ? runner.run(System.in, "stdin", results) : runner.run(in, results);
         } catch (UncheckedIOException e) {
             return Failures.report(err, "batch", e);
         } catch (InterruptedException e) {
@@ -260,19 +345,50 @@ final class BatchCommand implements Callable<Integer> {
         log.done();
         out.println("parley batch: " + summary.describe());
         out.println("results: " + results);
+        long retryable = summary.progress().retryable();
+        if (retryable > 0) {
+            out.println(("%d failed on errors that may pass on another try (lost connections, 408, 409, 429, 5xx): "
+                            + "run the same command again to send them again")
+                    .formatted(retryable));
+        }
+        out.flush();
+        if (summary.progress().alreadyFailed() > 0) {
+            out.println("%d lines failed in an earlier run on errors that the same request meets again: "
+                            .formatted(summary.progress().alreadyFailed())
+                    + "--retry-failed sends them again");
+        }
         out.flush();
         if (summary.stoppedBy() != null) return Failures.EXIT;
-        return summary.progress().failed() + summary.progress().invalid() > 0 ? EXIT_SOME_FAILED : 0;
+        var p = summary.progress();
+        return p.failed() + p.invalid() + p.alreadyFailed() > 0 ? EXIT_SOME_FAILED : 0;
+    }
+
+    /**
+     * A base URL without {@code /v1} whose {@code /models} is 404 would fail every line with a 404: say so
+     * before sending them. Only a warning, as a server may serve completions without a model list.
+     */
+    private static void warnOfAMissingV1(ClientOptions options, Log log) {
+        try (var client = ParleyClient.create(options.toBuilder().maxRetries(0).build())) {
+            ClientFlags.missingV1(client, options.baseUrl()).ifPresent(log::warning);
+        }
     }
 
     private static Duration seconds(double seconds) {
         return Duration.ofNanos((long) (seconds * 1e9));
     }
 
+    /** Counted as bytes, so that a line that is not UTF-8 is counted too (the run reports it). */
     private static long lineCount(Path file) {
-        try (var lines = Files.lines(file)) {
-            return lines.count();
-        } catch (java.io.IOException | UncheckedIOException e) {
+        try (var in = Files.newInputStream(file)) {
+            long count = 0;
+            int last = '\n';
+            byte[] buffer = new byte[1 << 16];
+            for (int read = in.read(buffer); read > 0; read = in.read(buffer)) {
+                for (int i = 0; i < read; i++) if (buffer[i] == '\n') count++;
+                last = buffer[read - 1];
+            }
+            return last == '\n' ? count : count + 1;
+        } catch (IOException e) {
             return 0;
         }
     }
@@ -292,7 +408,7 @@ final class BatchCommand implements Callable<Integer> {
 
         @Override
         public void invalidLine(long line, String message) {
-            at(LogLevel.WARNING, "line %d skipped: %s".formatted(line, message));
+            at(LogLevel.WARNING, "line %d invalid, written as an error: %s".formatted(line, message));
         }
 
         @Override
@@ -353,13 +469,13 @@ final class BatchCommand implements Callable<Integer> {
         }
 
         synchronized void interrupted(BatchRunner runner, Path results) {
+            // Results finished but held for input order are written now rather than lost; then the file is
+            // closed to writes, so that the count below is what it holds.
+            long written = runner.stopAndReleaseHeldResults();
             clearBar();
             err.println(
-                    "parley batch: interrupted with %d results written to %s (%d in flight are not); run the same command again to finish"
-                            .formatted(
-                                    runner.progress().written(),
-                                    results,
-                                    runner.progress().inFlight()));
+                    "parley batch: interrupted with %d results written to %s by this run (%d in flight are not); run the same command again to finish"
+                            .formatted(written, results, runner.progress().inFlight()));
             err.flush();
         }
 

@@ -50,8 +50,8 @@ final class ChatCommand implements Callable<Integer> {
 
     @Option(
             names = {"-m", "--model"},
-            description = "Model id (default: ${DEFAULT-VALUE}).")
-    String model = "gpt-4o-mini";
+            description = "Model id (default: the server's model, when it serves exactly one).")
+    String model;
 
     @Option(
             names = {"-s", "--system"},
@@ -86,38 +86,48 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (ParleyClient client = flags.client()) {
-            List<ChatMessage> history = new ArrayList<>(start());
-            Usage total = null;
-            if (!words.isEmpty()) {
-                history.add(ChatMessage.user(String.join(" ", words)));
-                Turn turn = answer(client, history, out);
-                return finish(err, turn.usage(), EXIT_OK);
+        var options = flags.options();
+        try (ParleyClient client = ParleyClient.create(options)) {
+            try {
+                return converse(client, out, err);
+            } catch (ApiException | TransportException e) {
+                return Failures.report(err, "chat", e, ClientFlags.notFoundHint(client, options.baseUrl(), e));
             }
-            int exit = EXIT_OK;
-            var lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-            for (String line = prompt(lines, err); line != null; line = prompt(lines, err)) {
-                String text = line.strip();
-                if (text.isEmpty()) continue;
-                if (text.equals("/exit")) break;
-                if (text.equals("/reset")) {
-                    history = new ArrayList<>(start());
-                    continue;
-                }
-                history.add(ChatMessage.user(text));
-                try {
-                    Turn turn = answer(client, history, out);
-                    history.add(ChatMessage.assistant(turn.text()));
-                    if (turn.usage() != null) total = total == null ? turn.usage() : total.plus(turn.usage());
-                } catch (ApiException | TransportException e) {
-                    history.removeLast();
-                    exit = Failures.report(err, "chat", e);
-                }
-            }
-            return finish(err, total, exit);
-        } catch (ApiException | TransportException | IllegalArgumentException | UncheckedIOException e) {
+        } catch (IllegalArgumentException | UncheckedIOException e) {
             return Failures.report(err, "chat", e);
         }
+    }
+
+    private int converse(ParleyClient client, PrintWriter out, PrintWriter err) {
+        if (model == null) model = ClientFlags.serversModel(client);
+        List<ChatMessage> history = new ArrayList<>(start());
+        Usage total = null;
+        if (!words.isEmpty()) {
+            history.add(ChatMessage.user(String.join(" ", words)));
+            Turn turn = answer(client, history, out);
+            return finish(err, turn.usage(), EXIT_OK);
+        }
+        int exit = EXIT_OK;
+        var lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        for (String line = prompt(lines, err); line != null; line = prompt(lines, err)) {
+            String text = line.strip();
+            if (text.isEmpty()) continue;
+            if (text.equals("/exit")) break;
+            if (text.equals("/reset")) {
+                history = new ArrayList<>(start());
+                continue;
+            }
+            history.add(ChatMessage.user(text));
+            try {
+                Turn turn = answer(client, history, out);
+                history.add(ChatMessage.assistant(turn.text()));
+                if (turn.usage() != null) total = total == null ? turn.usage() : total.plus(turn.usage());
+            } catch (ApiException | TransportException e) {
+                history.removeLast();
+                exit = Failures.report(err, "chat", e);
+            }
+        }
+        return finish(err, total, exit);
     }
 
     private record Turn(String text, Usage usage) {}

@@ -30,8 +30,8 @@ final class CompleteCommand implements Callable<Integer> {
 
     @Option(
             names = {"-m", "--model"},
-            description = "Model id (default: ${DEFAULT-VALUE}).")
-    String model = "gpt-3.5-turbo-instruct";
+            description = "Model id (default: the server's model, when it serves exactly one).")
+    String model;
 
     @Option(
             names = {"-t", "--temperature"},
@@ -44,18 +44,29 @@ final class CompleteCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        var request =
-                CompletionRequest.of(model, prompt).withTemperature(temperature).withMaxTokens(maxTokens);
-        try (ParleyClient client = flags.client();
-                CompletionStream stream = client.streamCompletion(request)) {
-            for (TextCompletion piece : stream) {
-                out.print(piece.text());
+        var options = flags.options();
+        try (ParleyClient client = ParleyClient.create(options)) {
+            try {
+                var request = CompletionRequest.of(model != null ? model : ClientFlags.serversModel(client), prompt)
+                        .withTemperature(temperature)
+                        .withMaxTokens(maxTokens);
+                try (CompletionStream stream = client.streamCompletion(request)) {
+                    for (TextCompletion piece : stream) {
+                        out.print(piece.text());
+                        out.flush();
+                    }
+                }
+                out.println();
                 out.flush();
+                return 0;
+            } catch (ApiException | TransportException e) {
+                return Failures.report(
+                        spec.commandLine().getErr(),
+                        "complete",
+                        e,
+                        ClientFlags.notFoundHint(client, options.baseUrl(), e));
             }
-            out.println();
-            out.flush();
-            return 0;
-        } catch (ApiException | TransportException | IllegalArgumentException e) {
+        } catch (IllegalArgumentException e) {
             return Failures.report(spec.commandLine().getErr(), "complete", e);
         }
     }

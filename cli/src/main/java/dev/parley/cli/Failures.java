@@ -10,7 +10,12 @@ final class Failures {
     private Failures() {}
 
     static int report(PrintWriter err, String command, RuntimeException e) {
-        err.println("parley " + command + ": " + describe(e));
+        return report(err, command, e, "");
+    }
+
+    /** With {@code hint} (empty, or starting with "; ") after the message. */
+    static int report(PrintWriter err, String command, RuntimeException e, String hint) {
+        err.println("parley " + command + ": " + describe(e) + hint);
         err.flush();
         return EXIT;
     }

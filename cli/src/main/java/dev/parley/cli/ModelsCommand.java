@@ -24,11 +24,20 @@ final class ModelsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (ParleyClient client = flags.client()) {
-            for (Model model : client.models().data()) out.println(model.id());
-            out.flush();
-            return 0;
-        } catch (ApiException | TransportException | IllegalArgumentException e) {
+        var options = flags.options();
+        try (ParleyClient client = ParleyClient.create(options)) {
+            try {
+                for (Model model : client.models().data()) out.println(model.id());
+                out.flush();
+                return 0;
+            } catch (ApiException | TransportException e) {
+                return Failures.report(
+                        spec.commandLine().getErr(),
+                        "models",
+                        e,
+                        ClientFlags.notFoundHint(client, options.baseUrl(), e));
+            }
+        } catch (IllegalArgumentException e) {
             return Failures.report(spec.commandLine().getErr(), "models", e);
         }
     }

@@ -26,8 +26,8 @@ final class ProgressLine {
                 .formatted(
                         accounted,
                         p.lines(),
-                        p.succeeded() + p.alreadyDone(),
-                        p.failed(),
+                        p.succeeded() + p.alreadyDone() - p.alreadyFailed(),
+                        p.failed() + p.alreadyFailed(),
                         p.inFlight(),
                         p.requestsPerMinute(),
                         p.tokensPerMinute(),

@@ -15,6 +15,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -36,12 +37,14 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "tokens",
         mixinStandardHelpOptions = true,
-        description = "Counts the tokens of TEXT (or of standard input, counted exactly as read, a final newline "
-                + "included), or the prompt tokens of a chat request, as OpenAI counts them.",
+        description =
+                "Counts the tokens of TEXT, of FILE (or of standard input; either counted exactly as read, a final "
+                        + "newline included), or the prompt tokens of a chat request, as OpenAI counts them.",
         footer = {
             "",
             "Examples:",
             "  parley tokens 'tiktoken is great!'",
+            "  parley tokens README.md",
             "  parley tokens --encoding cl100k_base --ids 'hello world'",
             "  parley tokens --model gpt-3.5-turbo-0301 --messages examples/messages.json"
         })
@@ -52,8 +55,14 @@ final class TokensCommand implements Callable<Integer> {
     private static final int INPUT = 1;
     private static final int USAGE = 2;
 
-    @Parameters(arity = "0..1", paramLabel = "TEXT", description = "The text to count; standard input when absent.")
+    @Parameters(
+            arity = "0..1",
+            paramLabel = "TEXT|FILE",
+            description = "The text to count, or the file to read when it names one; standard input when absent.")
     String text;
+
+    @Option(names = "--literal", description = "Count TEXT itself, even when it names a file.")
+    boolean literal;
 
     @Option(
             names = "--messages",
@@ -106,7 +115,8 @@ final class TokensCommand implements Callable<Integer> {
 
         if (messages == null) {
             TokenCounter counter = counter(model);
-            String input = text != null ? text : readStdin();
+            Path file = literal || text == null ? null : existingFile(text);
+            String input = file != null ? readFile(file) : text != null ? text : readStdin();
             out().println(ids ? join(counter.encoding().encode(input)) : String.valueOf(counter.count(input)));
         } else {
             JsonNode request = readJson(messages);
@@ -182,6 +192,24 @@ final class TokensCommand implements Callable<Integer> {
             String where = at == null ? "" : " at line %d, column %d".formatted(at.getLineNr(), at.getColumnNr());
             throw new Failure(
                     INPUT, "cannot read " + file + ": invalid JSON" + where + ": " + firstLine(e.getOriginalMessage()));
+        } catch (IOException e) {
+            throw new Failure(INPUT, "cannot read " + file + ": " + describe(e));
+        }
+    }
+
+    /** {@code text} as the path of a regular file, when it is one. */
+    private static Path existingFile(String text) {
+        try {
+            Path path = Path.of(text);
+            return Files.isRegularFile(path) ? path : null;
+        } catch (InvalidPathException e) {
+            return null;
+        }
+    }
+
+    private static String readFile(Path file) {
+        try {
+            return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new Failure(INPUT, "cannot read " + file + ": " + describe(e));
         }

@@ -16,6 +16,7 @@ import dev.parley.testkit.RedisServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -105,8 +106,14 @@ class BatchCommandTest {
                 "4");
 
         assertThat(exit).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
-        assertThat(err.toString()).contains("line 8 skipped: temperature");
-        List<JsonNode> results = results(output);
+        assertThat(err.toString()).contains("line 8 invalid, written as an error: temperature");
+        List<JsonNode> all = results(output);
+        assertThat(all).hasSize(31);
+        assertThat(all).filteredOn(line -> line.has("error")).singleElement().satisfies(line -> {
+            assertThat(line.get("line").asInt()).isEqualTo(8);
+            assertThat(line.get("error").get("code").asText()).isEqualTo("invalid_line");
+        });
+        List<JsonNode> results = all.stream().filter(line -> !line.has("error")).toList();
         assertThat(results).hasSize(30).allSatisfy(line -> {
             assertThat(line.has("error")).as(line.toString()).isFalse();
             assertThat(line.get("response")
@@ -249,7 +256,7 @@ class BatchCommandTest {
     }
 
     @Test
-    void aSeedStyleCommandLineWorksAsIs() throws Exception {
+    void aSeedStyleCommandLineWorksAsIsAndWritesTheScriptsArrays() throws Exception {
         Path input = dir.resolve("requests.jsonl");
         Files.write(input, requests(2)); // both chat: the URL says so
         int exit = parley(
@@ -262,20 +269,316 @@ class BatchCommandTest {
                 "none",
                 "--max_requests_per_minute",
                 "1500",
-                "--max_tokens_per_minute",
-                "125000",
+                "--max_tokens_per_minute=125000",
                 "--token_encoding_name",
                 "cl100k_base",
                 "--max_attempts",
                 "5",
                 "--logging_level",
-                "INFO");
+                "20");
         assertThat(exit).as(err.toString()).isZero();
         List<JsonNode> results = results(dir.resolve("requests_results.jsonl"));
+        assertThat(results).hasSize(2).allSatisfy(line -> {
+            assertThat(line.isArray()).isTrue();
+            assertThat(line.get(0).has("metadata")).isFalse();
+            assertThat(line.get(1).get("object").asText()).isEqualTo("chat.completion");
+        });
         assertThat(results)
-                .hasSize(2)
-                .allSatisfy(line ->
-                        assertThat(line.get("response").get("object").asText()).isEqualTo("chat.completion"));
+                .filteredOn(line -> line.get(0).has("custom_id"))
+                .singleElement()
+                .satisfies(line -> assertThat(line.get(2).toString()).isEqualTo("{\"i\":0}"));
+        assertThat(results)
+                .filteredOn(line -> !line.get(0).has("custom_id"))
+                .singleElement()
+                .satisfies(line -> assertThat(line.get(2).isNull()).isTrue());
+    }
+
+    @Test
+    void loggingLevelsAreTakenByNameAndByPythonsNumbers() {
+        assertThat(BatchCommand.LogLevel.parse("10")).isEqualTo(BatchCommand.LogLevel.DEBUG);
+        assertThat(BatchCommand.LogLevel.parse("20")).isEqualTo(BatchCommand.LogLevel.INFO);
+        assertThat(BatchCommand.LogLevel.parse("30")).isEqualTo(BatchCommand.LogLevel.WARNING);
+        assertThat(BatchCommand.LogLevel.parse("40")).isEqualTo(BatchCommand.LogLevel.ERROR);
+        assertThat(BatchCommand.LogLevel.parse("warn")).isEqualTo(BatchCommand.LogLevel.WARNING);
+        assertThat(BatchCommand.LogLevel.parse("CRITICAL")).isEqualTo(BatchCommand.LogLevel.ERROR);
+        assertThat(parley("batch", "x.jsonl", "--logging_level", "loud")).isEqualTo(2);
+        assertThat(err.toString()).contains("'loud' is not a logging level");
+    }
+
+    @Test
+    void openAiBatchResultsFromStdin() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(
+                input,
+                List.of(
+                        "{\"custom_id\":\"q1\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":"
+                                + "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":4}}",
+                        "{\"custom_id\":\"q2\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":"
+                                + "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":4}}"));
+        Path output = dir.resolve("out.jsonl");
+        Process child = new ProcessBuilder(childCommand("-", output, "--results-format", "openai-batch"))
+                .redirectInput(input.toFile())
+                .redirectOutput(dir.resolve("child.out").toFile())
+                .redirectError(dir.resolve("child.err").toFile())
+                .start();
+        assertThat(child.waitFor())
+                .as(Files.readString(dir.resolve("child.err")))
+                .isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+
+        var byId = new java.util.HashMap<String, JsonNode>();
+        results(output).forEach(line -> byId.put(line.get("custom_id").asText(), line));
+        assertThat(byId).containsOnlyKeys("q1", "q2");
+        assertThat(byId.get("q1").get("response").get("status_code").asInt()).isEqualTo(200);
+        assertThat(byId.get("q1").get("response").get("request_id").asText()).startsWith("req_");
+        assertThat(byId.get("q1").get("response").get("body").get("object").asText())
+                .isEqualTo("chat.completion");
+        assertThat(byId.get("q2").get("response").get("status_code").asInt()).isEqualTo(404);
+        assertThat(byId.get("q2")
+                        .get("response")
+                        .get("body")
+                        .get("error")
+                        .get("code")
+                        .asText())
+                .isEqualTo("model_not_found");
+        assertThat(Files.readString(dir.resolve("child.out"))).contains("1 succeeded, 1 failed");
+    }
+
+    /** Starts {@code parley batch} in a JVM of its own, as a user's second terminal would. */
+    Process child(Path input, Path output, String... more) throws IOException {
+        return new ProcessBuilder(childCommand(input.toString(), output, more))
+                .redirectOutput(dir.resolve("child.out").toFile())
+                .redirectError(dir.resolve("child.err").toFile())
+                .start();
+    }
+
+    static List<String> childCommand(String input, Path output, String... more) {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        var command = new java.util.ArrayList<>(List.of(
+                java,
+                "-cp",
+                classpath,
+                "dev.parley.cli.Main",
+                "batch",
+                input,
+                "--output",
+                output.toString(),
+                "--base-url",
+                baseUrl,
+                "--api-key",
+                "none"));
+        command.addAll(List.of(more));
+        return command;
+    }
+
+    void awaitLines(Path output, long lines, Process child) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (lineCount(output) < lines && child.isAlive() && System.nanoTime() < deadline) Thread.sleep(20);
+        assertThat(child.isAlive())
+                .as("child still running; stderr: %s", Files.readString(dir.resolve("child.err")))
+                .isTrue();
+    }
+
+    static void assertEveryLineExactlyOnce(Path output, int lines) throws IOException {
+        List<JsonNode> results = results(output);
+        assertThat(results).hasSize(lines);
+        assertThat(new TreeSet<>(
+                        results.stream().map(line -> line.get("line").asLong()).toList()))
+                .containsExactlyElementsOf(
+                        LongStream.rangeClosed(1, lines).boxed().toList());
+    }
+
+    @Test
+    void aSecondRunOnTheSameOutputIsRefusedWhileTheFirstWritesItAndTheFirstFinishesAlone() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(30));
+        Path output = dir.resolve("out.jsonl");
+        // 600 a minute, two at a time: the first run takes a few seconds.
+        Process first = child(input, output, "--max-requests-per-minute", "600", "--max-concurrency", "2");
+        try {
+            awaitLines(output, 1, first);
+            int exit = parley(
+                    "batch",
+                    input.toString(),
+                    "--output",
+                    output.toString(),
+                    "--base-url",
+                    baseUrl,
+                    "--api-key",
+                    "none");
+
+            assertThat(exit).isEqualTo(Failures.EXIT);
+            assertThat(err.toString()).contains("parley batch: " + output + " is being written by another batch run");
+            assertThat(first.waitFor())
+                    .as(Files.readString(dir.resolve("child.err")))
+                    .isZero();
+        } finally {
+            first.destroyForcibly().waitFor();
+        }
+        assertEveryLineExactlyOnce(output, 30);
+    }
+
+    @Test
+    void aServerThatIsDownFailsEveryLineRetryablyAndTheRerunOnceItIsUpSendsThemAll() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(6));
+        Path output = dir.resolve("out.jsonl");
+        int port;
+        try (var free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        String down = "http://127.0.0.1:" + port + "/v1";
+
+        int exit = parley(
+                "batch",
+                input.toString(),
+                "--output",
+                output.toString(),
+                "--base-url",
+                down,
+                "--api-key",
+                "none",
+                "--max-attempts",
+                "2");
+
+        assertThat(exit).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(results(output)).hasSize(6).allSatisfy(line -> {
+            assertThat(line.get("status").asInt()).isZero();
+            assertThat(line.get("attempts").asInt()).isEqualTo(2);
+            assertThat(line.get("error").get("type").asText()).isEqualTo("connection_error");
+        });
+        assertThat(out.toString()).contains("6 failed on errors that may pass on another try");
+
+        var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
+                .withContextPerSequence(256));
+        try (var up = ParleyServer.start(engine, "127.0.0.1", port)) {
+            out.getBuffer().setLength(0);
+            exit = parley(
+                    "batch", input.toString(), "--output", output.toString(), "--base-url", down, "--api-key", "none");
+            assertThat(exit).as(err.toString()).isZero();
+        }
+        assertThat(err.toString()).contains("6 failed lines of an earlier run are sent again");
+        assertThat(out.toString()).contains("6 succeeded, 0 failed, 0 invalid, 0 already done");
+        assertEveryLineExactlyOnce(output, 6);
+        assertThat(results(output)).noneMatch(line -> line.has("error"));
+    }
+
+    @Test
+    void aLineTheServerRejectsIsDoneUntilRetryFailedSendsItAgainStillOneLine() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        List<String> lines = new java.util.ArrayList<>(requests(2));
+        lines.add(
+                "{\"custom_id\":\"missing\",\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+        Files.write(input, lines);
+        Path output = dir.resolve("out.jsonl");
+        String[] command = {
+            "batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none"
+        };
+
+        assertThat(parley(command)).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(parley(command)).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(out.toString())
+                .contains("0 succeeded, 0 failed, 0 invalid, 3 already done (1 of them failed)")
+                .contains("1 lines failed in an earlier run on errors that the same request meets again: "
+                        + "--retry-failed sends them again");
+        out.getBuffer().setLength(0);
+
+        var retry = new java.util.ArrayList<>(List.of(command));
+        retry.add("--retry-failed");
+        assertThat(parley(retry.toArray(String[]::new))).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(out.toString()).contains("0 succeeded, 1 failed, 0 invalid, 2 already done");
+        assertThat(err.toString()).contains("1 failed lines of an earlier run are sent again");
+        assertEveryLineExactlyOnce(output, 3);
+        assertThat(results(output))
+                .filteredOn(line -> line.has("error"))
+                .singleElement()
+                .satisfies(line -> assertThat(line.get("status").asInt()).isEqualTo(404));
+    }
+
+    @Test
+    void aFileOfMalformedLinesGetsAnErrorPerLineWithItsNumberAndTheRestRuns() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        var bytes = new java.io.ByteArrayOutputStream();
+        List<String> good = requests(3);
+        bytes.writeBytes((good.get(0) + "\n{\"model\":\"demo\",\"messages\":[\n").getBytes(StandardCharsets.UTF_8));
+        bytes.writeBytes(new byte[] {'{', '"', 'x', '"', ':', '"', (byte) 0xff, (byte) 0xfe, '"', '}', '\n'});
+        bytes.writeBytes(("{\"messages\":[{\"role\":\"user\",\"content\":\"no model\"}]}\n" + "[1,2]\n" + good.get(1)
+                        + "\n" + good.get(2) + "\n")
+                .getBytes(StandardCharsets.UTF_8));
+        Files.write(input, bytes.toByteArray());
+        Path output = dir.resolve("out.jsonl");
+
+        int exit = parley(
+                "batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none");
+
+        assertThat(exit).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(err.toString())
+                .contains("line 2 invalid, written as an error: not JSON")
+                .contains("line 3 invalid, written as an error: not UTF-8: invalid byte 0xff at byte 7 of the line")
+                .contains("line 4 invalid, written as an error: model")
+                .contains("line 5 invalid, written as an error: not a JSON object");
+        assertEveryLineExactlyOnce(output, 7);
+        assertThat(results(output))
+                .filteredOn(line -> line.has("error"))
+                .extracting(line -> line.get("line").asInt())
+                .containsExactlyInAnyOrder(2, 3, 4, 5);
+        assertThat(out.toString()).contains("3 succeeded, 0 failed, 4 invalid");
+    }
+
+    @Test
+    void inputThatCannotBeReadAndOutputThatCannotBeWrittenSayWhy() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(1));
+        assertThat(parley("batch", dir.resolve("nope.jsonl").toString(), "--base-url", baseUrl))
+                .isEqualTo(Failures.EXIT);
+        assertThat(parley("batch", input.toString(), "--output", dir.toString(), "--base-url", baseUrl))
+                .isEqualTo(Failures.EXIT);
+        assertThat(err.toString())
+                .contains("parley batch: cannot read " + dir.resolve("nope.jsonl") + ": no such file or directory")
+                .contains("parley batch: cannot open results file " + dir + ": is a directory");
+    }
+
+    @Test
+    void aBaseUrlWithoutV1IsPointedOutBeforeTheLinesFail() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(1));
+        String root = baseUrl.substring(0, baseUrl.length() - "/v1".length());
+        parley("batch", input.toString(), "--output", dir.resolve("out.jsonl").toString(), "--base-url", root);
+        assertThat(err.toString())
+                .contains("the server has no " + root + "/models: is /v1 missing from the base URL? Try --base-url "
+                        + baseUrl);
+    }
+
+    @Test
+    void keepOrderInterruptedSaysWhatTheFileHoldsAndTheRerunSendsOnlyTheRest() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(40));
+        Path output = dir.resolve("out.jsonl");
+        Process child =
+                child(input, output, "--keep-order", "--max-requests-per-minute", "300", "--max-concurrency", "4");
+        try {
+            awaitLines(output, 3, child);
+            child.destroy(); // SIGTERM: the shutdown hook runs, as on Ctrl-C
+            child.waitFor();
+        } finally {
+            child.destroyForcibly().waitFor();
+        }
+        String childErr = Files.readString(dir.resolve("child.err"));
+        var said = java.util.regex.Pattern.compile("interrupted with (\\d+) results written")
+                .matcher(childErr);
+        assertThat(said.find()).as(childErr).isTrue();
+        long written = Long.parseLong(said.group(1));
+        assertThat(lineCount(output)).isEqualTo(written);
+        assertThat(Files.readString(output)).endsWith("\n");
+
+        int exit = parley(
+                "batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl, "--api-key", "none");
+        assertThat(exit).as(err.toString()).isZero();
+        assertThat(out.toString())
+                .contains("%d succeeded".formatted(40 - written), "%d already done".formatted(written));
+        assertEveryLineExactlyOnce(output, 40);
     }
 
     static long lineCount(Path file) throws IOException {

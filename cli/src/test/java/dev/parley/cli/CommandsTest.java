@@ -58,7 +58,9 @@ class CommandsTest {
 
     int chatReading(String stdin, String... args) {
         var command = new ChatCommand(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), false);
-        return run(new CommandLine(command), args);
+        var all = new ArrayList<>(List.of("-m", "m"));
+        all.addAll(List.of(args));
+        return run(new CommandLine(command), all.toArray(String[]::new));
     }
 
     JsonNode sent(int request) {
@@ -97,7 +99,7 @@ class CommandsTest {
     @Test
     void chatPrintsUsageOnStderrWhenAsked() {
         server.enqueue(sse(chunk("ok") + USAGE + DONE));
-        assertThat(parley("chat", "--usage", "hi")).isZero();
+        assertThat(parley("chat", "-m", "m", "--usage", "hi")).isZero();
         assertThat(out).hasToString("ok" + System.lineSeparator());
         assertThat(err.toString().strip()).isEqualTo("usage: 5 prompt + 2 completion = 7 tokens");
         assertThat(sent(0).get("stream_options").get("include_usage").asBoolean())
@@ -140,7 +142,7 @@ class CommandsTest {
                         + "\"param\":null,\"code\":\"invalid_api_key\"}}",
                 "x-request-id",
                 "req_9"));
-        assertThat(parley("chat", "hi")).isEqualTo(1);
+        assertThat(parley("chat", "-m", "m", "hi")).isEqualTo(1);
         assertThat(err)
                 .hasToString(
                         "parley chat: Incorrect API key provided (HTTP 401, request req_9)" + System.lineSeparator());
@@ -150,7 +152,7 @@ class CommandsTest {
     @Test
     void aCutStreamIsAnErrorNotAShortAnswer() {
         server.enqueue(sse(chunk("partial")));
-        assertThat(parley("chat", "hi")).isEqualTo(1);
+        assertThat(parley("chat", "-m", "m", "hi")).isEqualTo(1);
         assertThat(err.toString()).startsWith("parley chat: the stream ended after 1 events without [DONE]");
         assertThat(err.toString().lines()).hasSize(1);
     }
@@ -163,7 +165,7 @@ class CommandsTest {
         }
         var commandLine = Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
         int exit = commandLine.execute(
-                "chat", "--max-retries", "0", "--base-url", "http://127.0.0.1:" + closedPort + "/v1", "hi");
+                "chat", "-m", "m", "--max-retries", "0", "--base-url", "http://127.0.0.1:" + closedPort + "/v1", "hi");
         assertThat(exit).isEqualTo(1);
         assertThat(err.toString())
                 .startsWith("parley chat: POST http://127.0.0.1:" + closedPort + "/v1/chat/completions failed");
@@ -176,7 +178,7 @@ class CommandsTest {
         String event = "data: {\"id\":\"cmpl\",\"object\":\"text_completion\",\"created\":1,\"model\":\"m\","
                 + "\"choices\":[{\"text\":\"%s\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n";
         server.enqueue(sse(event.formatted("4,") + event.formatted("5,") + DONE));
-        assertThat(parley("complete", "--max-tokens", "4", "1,2,3,")).isZero();
+        assertThat(parley("complete", "-m", "m", "--max-tokens", "4", "1,2,3,")).isZero();
         assertThat(out).hasToString("4,5," + System.lineSeparator());
         assertThat(sent(0).get("prompt").asText()).isEqualTo("1,2,3,");
         assertThat(sent(0).get("max_tokens").asInt()).isEqualTo(4);

@@ -10,7 +10,7 @@ class ProgressLineTest {
     @Test
     void theBarShowsDoneFailedInFlightBothRatesAndTheTimeLeft() {
         // 400 lines; 100 done before, 98 + 2 now in 30 s; 200 left at 100 per 30 s is 60 s.
-        var progress = new BatchProgress(400, 100, 98, 2, 0, 50, 1500, 3, 165_000, Duration.ofSeconds(30));
+        var progress = new BatchProgress(400, 100, 0, 98, 2, 0, 0, 50, 1500, 3, 165_000, Duration.ofSeconds(30));
         assertThat(ProgressLine.bar(progress))
                 .isEqualTo(
                         "[############............] 200/400  done 198  failed 2  in flight 50  3,000 req/min  330,000 tok/min  ETA 1:00");
@@ -18,7 +18,7 @@ class ProgressLineTest {
 
     @Test
     void theTimeLeftIsUnknownUntilTheFirstResult() {
-        var progress = new BatchProgress(10, 0, 0, 0, 0, 5, 5, 0, 0, Duration.ofSeconds(1));
+        var progress = new BatchProgress(10, 0, 0, 0, 0, 0, 0, 5, 5, 0, 0, Duration.ofSeconds(1));
         assertThat(ProgressLine.counts(progress)).endsWith("ETA -");
     }
 }

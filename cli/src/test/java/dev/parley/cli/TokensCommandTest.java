@@ -66,6 +66,16 @@ class TokensCommandTest {
     }
 
     @Test
+    void countsTheTextOfAFileItNamesAndTheNameItselfWhenLiteral(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var file = java.nio.file.Files.writeString(dir.resolve("note.txt"), "tiktoken is great!");
+        assertThat(parley("tokens", file.toString())).isEqualTo(new Run(0, "6\n", ""));
+        assertThat(parley("tokens", "--encoding", "o200k_base", "--literal", "--ids", "note.txt"))
+                .isEqualTo(parley("tokens", "--encoding", "o200k_base", "--ids", "note.txt")); // no such file here
+        assertThat(parley("tokens", "--literal", file.toString()).out()).isNotEqualTo("6\n");
+    }
+
+    @Test
     void printsTokenIdsOfAnEncoding() {
         assertThat(parley("tokens", "--encoding", "cl100k_base", "--ids", "hello world"))
                 .isEqualTo(new Run(0, "15339 1917\n", ""));

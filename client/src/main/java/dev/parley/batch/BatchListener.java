@@ -9,7 +9,7 @@ import java.time.Duration;
 public interface BatchListener {
     BatchListener NONE = new BatchListener() {};
 
-    /** An input line that is not a valid request; it is skipped. */
+    /** An input line that is not a valid request; it is written as an error, and nothing is sent for it. */
     default void invalidLine(long line, String message) {}
 
     /** Something the user should know that does not stop the run, e.g. a cut-off results line. */

@@ -31,6 +31,8 @@ public record BatchOptions(
         int maxConcurrency,
         int maxAttempts,
         boolean keepOrder,
+        ResultFormat resultFormat,
+        boolean retryFailed,
         Duration cooldown,
         Duration initialBackoff,
         Duration maxBackoff,
@@ -51,6 +53,7 @@ public record BatchOptions(
     public BatchOptions {
         Objects.requireNonNull(endpoint, "endpoint");
         Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(resultFormat, "resultFormat");
         Objects.requireNonNull(cooldown, "cooldown");
         Objects.requireNonNull(initialBackoff, "initialBackoff");
         Objects.requireNonNull(maxBackoff, "maxBackoff");
@@ -105,6 +108,8 @@ public record BatchOptions(
         private int maxConcurrency = DEFAULT_MAX_CONCURRENCY;
         private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
         private boolean keepOrder;
+        private ResultFormat resultFormat = ResultFormat.PARLEY;
+        private boolean retryFailed;
         private Duration cooldown = DEFAULT_COOLDOWN;
         private Duration initialBackoff = Duration.ofSeconds(1);
         private Duration maxBackoff = Duration.ofSeconds(60);
@@ -143,6 +148,20 @@ public record BatchOptions(
         /** Writes results in input order instead of as they finish; default off. */
         public Builder keepOrder(boolean keepOrder) {
             this.keepOrder = keepOrder;
+            return this;
+        }
+        /** The shape of the results lines; default {@link ResultFormat#PARLEY}. */
+        public Builder resultFormat(ResultFormat format) {
+            this.resultFormat = format;
+            return this;
+        }
+        /**
+         * Sends again every line that an earlier run wrote as failed; default off: only those that failed on
+         * errors that may pass on another try (a lost connection, 408, 409, 429, 5xx) are sent again, and
+         * invalid lines are read again.
+         */
+        public Builder retryFailed(boolean retryFailed) {
+            this.retryFailed = retryFailed;
             return this;
         }
         /** The pause after a 429 that does not say how long to wait; default 15 s. */
@@ -216,6 +235,8 @@ public record BatchOptions(
                     maxConcurrency,
                     maxAttempts,
                     keepOrder,
+                    resultFormat,
+                    retryFailed,
                     cooldown,
                     initialBackoff,
                     maxBackoff,

@@ -7,9 +7,13 @@ import java.time.Duration;
  *
  * @param lines the input's lines, blank ones included
  * @param alreadyDone lines skipped because an earlier run wrote their results
+ * @param alreadyFailed of those, the ones written as failed (on errors that the same request meets again;
+ *     {@code retryFailed} sends them again)
  * @param succeeded results written with a response
  * @param failed results written with a final error
- * @param invalid lines skipped as invalid
+ * @param retryable of the failed, those that failed on errors that may pass on another try (a lost
+ *     connection, 408, 409, 429, 5xx) until their attempts ran out: a rerun sends them again
+ * @param invalid lines that are not valid requests, written as errors without being sent
  * @param inFlight requests sent or waiting to be (re)sent
  * @param attempts HTTP requests sent, retries included
  * @param rateLimited attempts answered 429
@@ -19,8 +23,10 @@ import java.time.Duration;
 public record BatchProgress(
         long lines,
         long alreadyDone,
+        long alreadyFailed,
         long succeeded,
         long failed,
+        long retryable,
         long invalid,
         long inFlight,
         long attempts,
@@ -28,7 +34,7 @@ public record BatchProgress(
         long tokens,
         Duration elapsed) {
 
-    /** Results written by this run. */
+    /** Results of requests written by this run (invalid lines not counted). */
     public long written() {
         return succeeded + failed;
     }

@@ -17,6 +17,7 @@ import dev.parley.api.ApiError;
  * @param status the HTTP status of the last attempt; 0 when the server was not reached
  * @param attempts how many times the request was sent
  * @param metadata the input line's {@code metadata}, echoed; null (absent) when it had none
+ * @param requestId the server's {@code x-request-id} for the last attempt; null (absent) when it sent none
  */
 public record BatchResult(
         String id,
@@ -27,9 +28,28 @@ public record BatchResult(
         ApiError error,
         int status,
         int attempts,
-        JsonNode metadata) {
+        JsonNode metadata,
+        String requestId) {
 
     public boolean succeeded() {
         return error == null;
+    }
+
+    /** An input line that was not a valid request: nothing was sent ({@code attempts} is 0). */
+    public boolean invalid() {
+        return error != null && attempts == 0;
+    }
+
+    /**
+     * A request that failed on errors that may pass on another try (a lost connection, 408, 409, 429, 5xx)
+     * until its attempts ran out: a rerun sends it again.
+     */
+    public boolean retryable() {
+        return error != null && attempts > 0 && transientStatus(status);
+    }
+
+    /** 0 (no answer), 408, 409, 429 and 5xx may pass on another try; other statuses will not. */
+    static boolean transientStatus(int status) {
+        return status == 0 || status == 408 || status == 409 || status == 429 || status >= 500;
     }
 }

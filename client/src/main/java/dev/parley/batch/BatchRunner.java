@@ -10,16 +10,17 @@ import dev.parley.api.RateLimitException;
 import dev.parley.api.Usage;
 import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
+import dev.parley.client.RequestOptions;
 import dev.parley.client.Response;
 import dev.parley.client.TransportException;
-import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -34,16 +35,18 @@ import java.util.concurrent.atomic.AtomicReference;
  *       the budget follows the servers' {@code x-ratelimit-*} down;
  *   <li>a 429 pauses every request for the server's {@code retry-after} (else the cool-down); any
  *       transient failure (408, 409, 429, 5xx, a lost connection) is retried with the request's own
- *       backoff, up to {@code maxAttempts} sends, and then written as a failure; other errors are written
- *       at once, except an invalid API key or a used-up quota, which stop the run (nothing is written
- *       for the requests they hit, so a rerun sends them);
- *   <li>an invalid input line is reported with its number and skipped;
+ *       backoff, up to {@code maxAttempts} sends, and then written as a failure that the next run sends
+ *       again; other errors are written at once (sent again only with {@code retryFailed}), except an
+ *       invalid API key or a used-up quota, which stop the run (nothing is written for the requests they
+ *       hit, so a rerun sends them);
+ *   <li>an invalid input line (not UTF-8, not JSON, a broken rule) is written as an error with its number
+ *       and reported; the other lines run;
  *   <li>results are flushed as they finish, so a rerun with the same output skips what is written
- *       (see {@link BatchResult#id}) and finishes the rest.
+ *       (see {@link BatchResult#id}) and finishes the rest; the output is locked while a run writes it.
  * </ul>
  *
  * <p>The client's own retries are turned off: the runner retries, so that every attempt is paced by the
- * budget. Thread-safe; one run at a time per output file.
+ * budget. Thread-safe; one run at a time per output file (a second is refused).
  */
 public final class BatchRunner {
     private final ClientOptions client;
@@ -51,6 +54,7 @@ public final class BatchRunner {
     private final Counters counters = new Counters();
     private final AtomicReference<String> stoppedBy = new AtomicReference<>();
     private volatile long started;
+    private volatile ResultLog log;
 
     private BatchRunner(ClientOptions client, BatchOptions options) {
         this.client = client.toBuilder().maxRetries(0).pacer(null).build();
@@ -64,46 +68,69 @@ public final class BatchRunner {
     /**
      * Runs {@code input} into {@code output} (appended to; created when missing) and answers how it went.
      *
-     * @throws UncheckedIOException when the input cannot be read or the output written
+     * @throws UncheckedIOException when the input cannot be read or the output written (the message names
+     *     the reason), or another run is writing the output
      * @throws InterruptedException when interrupted; what was written stays, and a rerun does the rest
      */
     public BatchSummary run(Path input, Path output) throws InterruptedException {
-        started = options.nanoTime().getAsLong();
         counters.lines.set(countLines(input));
+        try (InputStream in = Files.newInputStream(input)) {
+            return run(in, input.toString(), output);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + FileErrors.describe(input, e), e);
+        }
+    }
+
+    /**
+     * Runs the lines of {@code input}, e.g. stdin, into {@code output}; {@code name} names the input in
+     * messages. The stream is read to its end and not closed.
+     *
+     * @throws UncheckedIOException as {@link #run(Path, Path)}
+     */
+    public BatchSummary run(InputStream input, String name, Path output) throws InterruptedException {
+        started = options.nanoTime().getAsLong();
         Budget budget = options.openBudget(client);
         LineReader reader = new LineReader(options.endpoint(), new Estimator(options.tokenEncoding()));
         Semaphore slots = new Semaphore(options.maxConcurrency());
-        try (ResultLog results = ResultLog.open(output, options.keepOrder(), options.listener()::warning);
-                BufferedReader lines = Files.newBufferedReader(input, StandardCharsets.UTF_8);
+        ResultFormat format = options.resultFormat();
+        try (ResultLog results = ResultLog.open(
+                        output, format, options.keepOrder(), options.retryFailed(), options.listener()::warning);
                 ParleyClient parley = ParleyClient.create(client);
                 ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
-            Set<String> done = results.done();
+            log = results;
+            if (results.redone() > 0) {
+                options.listener()
+                        .warning("%d failed lines of an earlier run are sent again".formatted(results.redone()));
+            }
+            var lines = new LineSplitter(input);
             long number = 0;
             long sequence = 0;
-            for (String text = lines.readLine(); text != null && stoppedBy.get() == null; text = lines.readLine()) {
-                switch (reader.read(++number, text)) {
+            for (LineSplitter.Line text = lines.next(); text != null && stoppedBy.get() == null; text = lines.next()) {
+                switch (reader.read(++number, text.bytes(), text.length())) {
                     case InputLine.Blank blank -> {}
-                    case InputLine.Invalid(long line, String message) -> {
+                    case InputLine.Invalid invalid -> {
                         counters.invalid.incrementAndGet();
-                        options.listener().invalidLine(line, message);
+                        options.listener().invalidLine(invalid.number(), invalid.message());
+                        written(results.write(sequence++, invalid(invalid), invalid.echo()));
                     }
-                    case InputLine.Job job when done.contains(job.id()) -> counters.alreadyDone.incrementAndGet();
                     case InputLine.Job job -> {
+                        ResultFormat.State earlier = results.claim(format.key(job));
+                        if (earlier != null) {
+                            counters.alreadyDone.incrementAndGet();
+                            if (earlier != ResultFormat.State.SUCCEEDED) counters.alreadyFailed.incrementAndGet();
+                            continue;
+                        }
                         slots.acquire(); // at most maxConcurrency in flight
                         counters.inFlight.incrementAndGet();
                         long place = sequence++;
                         workers.submit(() -> {
                             try {
                                 BatchResult result = send(parley, budget, job); // retried, paced by the budget
-                                if (result != null) {
-                                    results.write(place, result); // appended and flushed
-                                    (result.succeeded() ? counters.succeeded : counters.failed).incrementAndGet();
-                                    options.listener().written(result);
-                                }
+                                if (result != null) written(results.write(place, result, job.echo()));
                             } catch (RuntimeException e) {
                                 // Not a request's failure but the run's (the results file cannot be written):
                                 // stop rather than send requests whose answers would be lost.
-                                stoppedBy.compareAndSet(null, String.valueOf(e));
+                                stoppedBy.compareAndSet(null, e.getMessage() != null ? e.getMessage() : e.toString());
                             } finally {
                                 counters.inFlight.decrementAndGet();
                                 slots.release();
@@ -113,19 +140,62 @@ public final class BatchRunner {
                     }
                 }
             }
+            if (counters.lines.get() == 0) counters.lines.set(number);
             workers.shutdown();
             while (!workers.isTerminated()) workers.awaitTermination(1, java.util.concurrent.TimeUnit.SECONDS);
-            if (results.held() > 0) {
-                options.listener()
-                        .warning("%d results held back for input order were not written; a rerun sends them again"
-                                .formatted(results.held()));
-            }
+            // A run that stopped early may hold results back for input order: they are finished, so written.
+            written(results.release(false));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + input, e);
+            throw new UncheckedIOException("cannot read " + name + ": " + FileErrors.reason(e), e);
         } finally {
+            log = null;
             if (budget != options.budget()) budget.close();
         }
         return new BatchSummary(progress(), budget.usage(), stoppedBy.get());
+    }
+
+    /**
+     * For a run being interrupted (e.g. from a shutdown hook): writes at once the finished results that
+     * wait for earlier lines in input order, so that none is lost, then stops the run and closes the
+     * results to further writes. Answers the lines this run wrote to the results file, which from then on
+     * is all it holds of this run; a rerun sends what had not finished.
+     */
+    public long stopAndReleaseHeldResults() {
+        stoppedBy.compareAndSet(null, "interrupted");
+        ResultLog current = log;
+        if (current == null) return 0;
+        written(current.release(true));
+        return current.appended();
+    }
+
+    /** Results finished but held back for input order; 0 when not keeping order. */
+    public int heldResults() {
+        ResultLog current = log;
+        return current == null ? 0 : current.held();
+    }
+
+    private int written(List<BatchResult> appended) {
+        for (BatchResult result : appended) {
+            if (result.invalid()) continue;
+            (result.succeeded() ? counters.succeeded : counters.failed).incrementAndGet();
+            if (result.retryable()) counters.retryable.incrementAndGet();
+            options.listener().written(result);
+        }
+        return appended.size();
+    }
+
+    private static BatchResult invalid(InputLine.Invalid line) {
+        return new BatchResult(
+                LineReader.identity(line.number(), null, line.text()),
+                null,
+                line.number(),
+                line.echo(),
+                null,
+                new ApiError(line.message(), ApiError.INVALID_REQUEST, null, ResultFormat.INVALID_LINE),
+                0,
+                0,
+                null,
+                null);
     }
 
     /** Where the run stands; callable from any thread while it runs. */
@@ -136,8 +206,10 @@ public final class BatchRunner {
         return new BatchProgress(
                 counters.lines.get(),
                 counters.alreadyDone.get(),
+                counters.alreadyFailed.get(),
                 counters.succeeded.get(),
                 counters.failed.get(),
+                counters.retryable.get(),
                 counters.invalid.get(),
                 counters.inFlight.get(),
                 counters.attempts.get(),
@@ -148,13 +220,14 @@ public final class BatchRunner {
 
     /** Sends one request until it succeeds, fails for good, or the run stops (then null: nothing to write). */
     private BatchResult send(ParleyClient parley, Budget budget, InputLine.Job job) throws InterruptedException {
+        RequestOptions call = unmodelled(job);
         for (int attempt = 1; ; attempt++) {
             if (stoppedBy.get() != null) return null;
             Budget.Permit permit = budget.acquire(job.estimate());
             counters.attempts.incrementAndGet();
             long sent = options.nanoTime().getAsLong();
             try {
-                Response<?> response = call(parley, job.request());
+                Response<?> response = call(parley, job.request(), call);
                 budget.observe(response.info().rateLimit(), since(sent));
                 long used = usedTokens(response.body(), job.estimate());
                 permit.settle(used);
@@ -164,7 +237,8 @@ public final class BatchRunner {
                         Json.mapper().valueToTree(response.body()),
                         null,
                         response.info().status(),
-                        attempt);
+                        attempt,
+                        response.info().requestId());
             } catch (ApiException e) {
                 budget.observe(e.rateLimit(), since(sent));
                 permit.settle(0);
@@ -180,24 +254,57 @@ public final class BatchRunner {
                     options.listener().paused(wait, e.getMessage());
                 }
                 if (!retryable(e) || attempt >= options.maxAttempts())
-                    return result(job, null, e.error(), e.status(), attempt);
+                    return result(
+                            job,
+                            null,
+                            e.error(),
+                            e.status(),
+                            attempt,
+                            e.requestId().orElse(null));
                 if (!(e instanceof RateLimitException)) options.sleeper().sleep(backoff(attempt));
             } catch (TransportException e) {
                 permit.settle(0);
                 if (attempt >= options.maxAttempts()) {
-                    return result(job, null, new ApiError(e.getMessage(), "connection_error", null, null), 0, attempt);
+                    return result(
+                            job,
+                            null,
+                            new ApiError(e.getMessage(), ResultFormat.CONNECTION_ERROR, null, null),
+                            0,
+                            attempt,
+                            null);
                 }
                 options.sleeper().sleep(backoff(attempt));
             }
         }
     }
 
-    private static Response<?> call(ParleyClient parley, BatchRequest request) {
+    private static Response<?> call(ParleyClient parley, BatchRequest request, RequestOptions call) {
         return switch (request) {
-            case BatchRequest.Chat(var chat) -> parley.withResponse().chat(chat);
+            case BatchRequest.Chat(var chat) -> parley.withResponse().chat(chat, call);
             case BatchRequest.Completion(var completion) ->
-                parley.withResponse().complete(completion);
+                parley.withResponse().complete(completion, call);
         };
+    }
+
+    /**
+     * The line's body fields that the request records do not model (e.g. {@code top_k}), sent as they are,
+     * so that the request sent is the line's body.
+     */
+    private static RequestOptions unmodelled(InputLine.Job job) {
+        JsonNode modelled = Json.mapper()
+                .valueToTree(
+                        switch (job.request()) {
+                            case BatchRequest.Chat(var chat) -> chat;
+                            case BatchRequest.Completion(var completion) -> completion;
+                        });
+        var extra = new LinkedHashMap<String, JsonNode>();
+        job.body().properties().forEach(field -> {
+            if (!modelled.has(field.getKey()) && !field.getValue().isNull())
+                extra.put(field.getKey(), field.getValue());
+        });
+        return extra.isEmpty()
+                ? RequestOptions.NONE
+                : RequestOptions.builder().extraBody(extra).build();
     }
 
     private static long usedTokens(Object body, long estimate) {
@@ -211,8 +318,7 @@ public final class BatchRunner {
 
     /** 408, 409, 429 and 5xx may pass on another try; other statuses will not. */
     private static boolean retryable(ApiException e) {
-        int status = e.status();
-        return status == 408 || status == 409 || status == 429 || status >= 500;
+        return BatchResult.transientStatus(e.status());
     }
 
     /** Full jitter: uniform in [0, min(maxBackoff, initialBackoff × 2^(attempt−1))]. */
@@ -226,25 +332,40 @@ public final class BatchRunner {
         return Duration.ofNanos(Math.max(0, options.nanoTime().getAsLong() - sent));
     }
 
-    private static BatchResult result(InputLine.Job job, JsonNode response, ApiError error, int status, int attempts) {
+    private static BatchResult result(
+            InputLine.Job job, JsonNode response, ApiError error, int status, int attempts, String requestId) {
         return new BatchResult(
-                job.id(), job.customId(), job.number(), job.body(), response, error, status, attempts, job.metadata());
+                job.id(),
+                job.customId(),
+                job.number(),
+                job.body(),
+                response,
+                error,
+                status,
+                attempts,
+                job.metadata(),
+                requestId);
     }
 
+    /** The input's lines, for the progress; 0 when it cannot be read (the run then says why). */
     private static long countLines(Path input) {
-        try (var lines = Files.lines(input, StandardCharsets.UTF_8)) {
-            return lines.count();
-        } catch (IOException | UncheckedIOException e) {
-            throw new UncheckedIOException(
-                    "cannot read " + input, e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
+        try (InputStream in = Files.newInputStream(input)) {
+            var lines = new LineSplitter(in);
+            long count = 0;
+            while (lines.next() != null) count++;
+            return count;
+        } catch (IOException e) {
+            return 0;
         }
     }
 
     private static final class Counters {
         final AtomicLong lines = new AtomicLong();
         final AtomicLong alreadyDone = new AtomicLong();
+        final AtomicLong alreadyFailed = new AtomicLong();
         final AtomicLong succeeded = new AtomicLong();
         final AtomicLong failed = new AtomicLong();
+        final AtomicLong retryable = new AtomicLong();
         final AtomicLong invalid = new AtomicLong();
         final AtomicLong inFlight = new AtomicLong();
         final AtomicLong attempts = new AtomicLong();

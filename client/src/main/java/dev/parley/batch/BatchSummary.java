@@ -33,12 +33,13 @@ public record BatchSummary(BatchProgress progress, Budget.Usage usage, String st
                 : Double.isInfinite(usage.requestsPerMinute())
                         ? "no limit"
                         : "%.1f%% of %,.0f RPM".formatted(100 * usage.requestShare(), usage.requestsPerMinute());
-        return "%d succeeded, %d failed, %d invalid, %d already done; %d requests in %.1f s (%,.0f req/min, %,.0f tok/min); binding limit: %s; answered 429: %.1f%% (%d of %d)%s"
+        return "%d succeeded, %d failed, %d invalid, %d already done%s; %d requests in %.1f s (%,.0f req/min, %,.0f tok/min); binding limit: %s; answered 429: %.1f%% (%d of %d)%s"
                 .formatted(
                         p.succeeded(),
                         p.failed(),
                         p.invalid(),
                         p.alreadyDone(),
+                        p.alreadyFailed() == 0 ? "" : " (%d of them failed)".formatted(p.alreadyFailed()),
                         p.attempts(),
                         p.elapsed().toMillis() / 1000.0,
                         p.requestsPerMinute(),

@@ -8,6 +8,13 @@ package dev.parley.batch;
  * every refill, including what a full bucket could not hold) and what was spent, so that utilisation is
  * spent / offered: the share of what the limit allowed over the run.
  *
+ * <p>What a server says is left can lift the level above the capacity ({@link #followUp}): a server whose
+ * own bucket holds more than one burst (Parley's keys start with a whole minute's worth) offers that burst,
+ * and the batch spends it. The lift grows step by step, each step only once a request sent after the last
+ * one was answered, starting at one burst and doubling; a 429 ends it for good ({@link #stopFollowingUp}),
+ * so a server that reports a minute's worth left but turns away more than a burst costs a step's worth of
+ * 429s at most. The refill never adds above the capacity.
+ *
  * <p>Not thread-safe: {@link LocalBudget} guards it. Time is in nanoseconds from the budget's clock.
  */
 final class Bucket {
@@ -20,6 +27,10 @@ final class Bucket {
     private long updated;
     private double offered;
     private double spent;
+    /** The most the next {@link #followUp} may lift the level by; 0 once a 429 ended following up. */
+    private double step;
+    /** When the last lift happened: only a request sent after it confirms it. */
+    private long lifted = Long.MIN_VALUE;
 
     Bucket(double perMinute, double burstMinutes, long now) {
         this.perMinute = perMinute;
@@ -31,6 +42,7 @@ final class Bucket {
         this.level = capacity / 2;
         this.offered = capacity;
         this.updated = now;
+        this.step = capacity;
     }
 
     boolean unlimited() {
@@ -59,7 +71,7 @@ final class Bucket {
     /** Gives back (positive) or charges (negative) the difference between an estimate and what was used. */
     void adjust(double difference, long now) {
         refill(now);
-        level = Math.min(capacity, level + difference);
+        level = Math.min(Math.max(capacity, level), level + difference);
         spent -= difference;
     }
 
@@ -70,6 +82,7 @@ final class Bucket {
         perMinute = serverPerMinute;
         capacity = Math.max(perMinute * burstMinutes, Double.MIN_NORMAL);
         level = Math.min(level, capacity);
+        step = Math.min(step, capacity);
     }
 
     /** Holds the level at or under what the server says is left, {@code slack} added for what refilled since. */
@@ -77,6 +90,33 @@ final class Bucket {
         if (unlimited()) return;
         refill(now);
         level = Math.min(level, serverRemaining + slack);
+    }
+
+    /**
+     * Lifts the level toward {@code serverAvailable} less one burst ({@code serverAvailable} being what the
+     * server says is left less what is still in flight), by at most one step, when the request answered
+     * was sent at {@code sent} after the last lift (which it confirms: the step doubles). Never lowers the
+     * level.
+     */
+    void followUp(double serverAvailable, long sent, long now) {
+        if (unlimited() || step <= 0 || sent < lifted) return;
+        // One burst stays with the server: a server whose own bucket holds no more than ours lends nothing,
+        // and once its burst is spent, requests paced at its rate arrive with a burst's worth of room for
+        // the jitter of their travel.
+        double spare = serverAvailable - capacity;
+        refill(now);
+        double lift = Math.min(spare - level, step);
+        if (lift <= 0) return;
+        level += lift;
+        offered += lift; // the server offered it: utilisation stays spent over offered
+        lifted = now;
+        step *= 2;
+    }
+
+    /** After a 429: what a server says is left no longer lifts the level, and what it lifted is dropped. */
+    void stopFollowingUp() {
+        step = 0;
+        level = Math.min(level, capacity);
     }
 
     /** How much the rate refills in {@code nanos}. */
@@ -100,7 +140,7 @@ final class Bucket {
         }
         double added = perMinute * (now - updated) / NANOS_PER_MINUTE;
         offered += added;
-        level = Math.min(capacity, level + added);
+        if (level < capacity) level = Math.min(capacity, level + added);
         updated = now;
     }
 }

@@ -61,10 +61,18 @@ public interface Budget extends AutoCloseable {
      */
     Permit acquire(long tokens) throws InterruptedException;
 
-    /** Learns from a response's {@code x-ratelimit-*}: limits are lowered to the server's, never raised. */
+    /**
+     * Learns from a response's {@code x-ratelimit-*} to a request sent {@code latency} ago: limits are
+     * lowered to the server's, never raised; what is left is held under what the server says is left. A
+     * local budget also spends what the server says is left beyond its own burst (see {@link Bucket}), until
+     * a 429.
+     */
     void observe(RateLimitSnapshot snapshot, Duration latency);
 
-    /** Holds every request for {@code wait} from now; never shortens a pause already under way. */
+    /**
+     * Holds every request for {@code wait} from now, after a 429; never shortens a pause already under way.
+     * A local budget stops spending beyond its own burst from then on.
+     */
     void pauseFor(Duration wait);
 
     /** What was spent and offered so far, for the summary. */

@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.check.RequestReader;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -52,23 +56,57 @@ final class LineReader {
         }
     }
 
+    /**
+     * Reads line {@code number} from its bytes, without the newline: text that is not UTF-8 is an invalid
+     * line, as is anything {@link #read(long, String)} refuses. A byte order mark on line 1 is skipped.
+     */
+    InputLine read(long number, byte[] bytes, int length) {
+        int start = number == 1
+                        && length >= 3
+                        && (bytes[0] & 0xff) == 0xef
+                        && (bytes[1] & 0xff) == 0xbb
+                        && (bytes[2] & 0xff) == 0xbf
+                ? 3
+                : 0;
+        int end = length > start && bytes[length - 1] == '\r' ? length - 1 : length;
+        ByteBuffer in = ByteBuffer.wrap(bytes, start, end - start);
+        CharBuffer out = CharBuffer.allocate(end - start);
+        CoderResult result = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(in, out, true);
+        if (result.isError()) {
+            String text = new String(bytes, start, end - start, StandardCharsets.UTF_8);
+            return new InputLine.Invalid(
+                    number,
+                    "not UTF-8: invalid byte 0x%02x at byte %d of the line"
+                            .formatted(bytes[in.position()] & 0xff, in.position() - start + 1),
+                    text,
+                    null);
+        }
+        return read(number, out.flip().toString());
+    }
+
     InputLine read(long number, String text) {
         if (text.isBlank()) return new InputLine.Blank(number);
         JsonNode node;
         try {
             node = Json.mapper().readTree(text);
         } catch (JsonProcessingException e) {
-            return new InputLine.Invalid(number, "not JSON: " + e.getOriginalMessage());
+            return new InputLine.Invalid(number, "not JSON: " + e.getOriginalMessage(), text, null);
         }
-        if (!(node instanceof ObjectNode line)) return new InputLine.Invalid(number, "not a JSON object");
+        if (!(node instanceof ObjectNode line)) return new InputLine.Invalid(number, "not a JSON object", text, null);
+        ObjectNode echo = line.deepCopy();
+        echo.remove("metadata");
 
         JsonNode customIdNode = line.get("custom_id");
         if (customIdNode != null && !customIdNode.isTextual())
-            return new InputLine.Invalid(number, "custom_id must be a string");
+            return new InputLine.Invalid(number, "custom_id must be a string", text, echo);
         String customId = customIdNode == null ? null : customIdNode.asText();
         if (customId != null && customIds.contains(customId)) {
             return new InputLine.Invalid(
-                    number, "custom_id '%s' was already used by an earlier line".formatted(customId));
+                    number, "custom_id '%s' was already used by an earlier line".formatted(customId), text, echo);
         }
         JsonNode metadata = line.get("metadata");
 
@@ -76,14 +114,17 @@ final class LineReader {
         Endpoint target;
         if (line.has("body") && line.has("url")) {
             if (!(line.get("body") instanceof ObjectNode batchBody))
-                return new InputLine.Invalid(number, "body must be a JSON object");
+                return new InputLine.Invalid(number, "body must be a JSON object", text, echo);
             body = batchBody.deepCopy();
             String url = line.get("url").asText();
             if (url.endsWith("/chat/completions")) target = Endpoint.CHAT;
             else if (url.endsWith("/completions")) target = Endpoint.COMPLETIONS;
             else
                 return new InputLine.Invalid(
-                        number, "url '%s' is neither /v1/chat/completions nor /v1/completions".formatted(url));
+                        number,
+                        "url '%s' is neither /v1/chat/completions nor /v1/completions".formatted(url),
+                        text,
+                        echo);
         } else {
             body = line.deepCopy();
             body.remove("custom_id");
@@ -106,12 +147,13 @@ final class LineReader {
                     request,
                     body,
                     metadata,
-                    estimator.estimate(request));
+                    estimator.estimate(request),
+                    echo);
         } catch (InvalidRequestException e) {
             String param = e.error().param();
-            return new InputLine.Invalid(number, (param == null ? "" : param + ": ") + e.getMessage());
+            return new InputLine.Invalid(number, (param == null ? "" : param + ": ") + e.getMessage(), text, echo);
         } catch (JsonProcessingException e) {
-            return new InputLine.Invalid(number, e.getOriginalMessage());
+            return new InputLine.Invalid(number, e.getOriginalMessage(), text, echo);
         }
     }
 }

@@ -18,6 +18,10 @@ final class LocalBudget implements Budget {
     private Bucket requests;
     private Bucket tokens;
     private long pausedUntil;
+    /** Permits acquired and not yet settled: spent here, maybe not yet counted in a server's remaining. */
+    private long outstandingRequests;
+
+    private long outstandingTokens;
 
     LocalBudget(BudgetLimits limits, LongSupplier clock, Sleeper sleeper) {
         this.limits = limits;
@@ -52,6 +56,8 @@ final class LocalBudget implements Budget {
                 if (wait <= 0) {
                     requests.take(1, now);
                     tokens.take(cost, now);
+                    outstandingRequests++;
+                    outstandingTokens += cost;
                     return used -> settle(cost, used);
                 }
             } finally {
@@ -64,6 +70,8 @@ final class LocalBudget implements Budget {
     private void settle(long estimate, long used) {
         lock.lock();
         try {
+            outstandingRequests--;
+            outstandingTokens -= estimate;
             tokens.adjust(estimate - used, start());
         } finally {
             lock.unlock();
@@ -84,6 +92,12 @@ final class LocalBudget implements Budget {
                 requests.lowerLevel(snapshot.remainingRequests(), requests.refillIn(age), now);
             if (snapshot.remainingTokens() != null)
                 tokens.lowerLevel(snapshot.remainingTokens(), tokens.refillIn(age), now);
+            // And up: what the server has left beyond one burst is there to spend, less what is in flight.
+            long sent = now - age;
+            if (snapshot.remainingRequests() != null)
+                requests.followUp(snapshot.remainingRequests() - outstandingRequests, sent, now);
+            if (snapshot.remainingTokens() != null)
+                tokens.followUp(snapshot.remainingTokens() - outstandingTokens, sent, now);
         } finally {
             lock.unlock();
         }
@@ -95,6 +109,9 @@ final class LocalBudget implements Budget {
         try {
             long now = start();
             pausedUntil = Math.max(pausedUntil, now + wait.toNanos());
+            // A 429: the server's remaining no longer lifts the budget above one burst.
+            requests.stopFollowingUp();
+            tokens.stopFollowingUp();
         } finally {
             lock.unlock();
         }

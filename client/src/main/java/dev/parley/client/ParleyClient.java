@@ -1,5 +1,6 @@
 package dev.parley.client;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
 import dev.parley.api.ChatCompletionRequest;
@@ -15,6 +16,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
 /**
  * The client of an OpenAI-compatible server: chat and legacy completions, plain or streamed, and the
@@ -27,7 +33,14 @@ import java.net.http.HttpResponse.BodyHandlers;
  * retried as {@link ClientOptions} describes; what is left is thrown as the
  * {@link dev.parley.api.ApiException} of the status, or a {@link TransportException}.
  *
- * <p>Thread-safe: share one client. {@link #close} releases its connections and aborts what is in flight.
+ * <p>Every call takes {@link RequestOptions} too: headers, a timeout, and body fields the request records do
+ * not model ({@code top_k}, {@code reasoning_effort}, …). The {@code …Async} calls answer a
+ * {@link CompletableFuture} at once and run the call, retries included, on a virtual thread of the
+ * client's; a failure completes the future exceptionally with the exception the plain call throws.
+ *
+ * <p>Thread-safe: share one client. {@link #close} aborts what is in flight and releases its connections;
+ * a client made with {@link #create(ClientOptions, HttpClient)} leaves that {@link HttpClient} open, as it
+ * is the caller's.
  */
 public final class ParleyClient implements AutoCloseable {
     private static final String JSON = "application/json";
@@ -35,15 +48,20 @@ public final class ParleyClient implements AutoCloseable {
 
     private final ClientOptions options;
     private final HttpClient http;
+    private final boolean ownsHttp;
     private final Transport transport;
+    private final ExecutorService async = Executors.newVirtualThreadPerTaskExecutor();
     private final WithResponse withResponse = new WithResponse();
 
-    private ParleyClient(ClientOptions options) {
+    private ParleyClient(ClientOptions options, HttpClient given) {
         this.options = options;
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(options.connectTimeout())
-                .followRedirects(HttpClient.Redirect.NORMAL)
-                .build();
+        this.ownsHttp = given == null;
+        this.http = given != null
+                ? given
+                : HttpClient.newBuilder()
+                        .connectTimeout(options.connectTimeout())
+                        .followRedirects(HttpClient.Redirect.NORMAL)
+                        .build();
         // The request path: retry (backoff, retry-after) around pace (shared budget) around one HTTP exchange.
         Transport attempt = new JdkTransport(http);
         if (options.pacer() != null)
@@ -52,7 +70,16 @@ public final class ParleyClient implements AutoCloseable {
     }
 
     public static ParleyClient create(ClientOptions options) {
-        return new ParleyClient(options);
+        return new ParleyClient(options, null);
+    }
+
+    /**
+     * A client that sends through {@code http}, e.g. one with your proxy, SSL context, executor or HTTP
+     * version; its connect timeout and redirect policy are then yours, and closing this client leaves it
+     * open.
+     */
+    public static ParleyClient create(ClientOptions options, HttpClient http) {
+        return new ParleyClient(options, Objects.requireNonNull(http, "http"));
     }
 
     /** A client configured from {@code OPENAI_BASE_URL} and {@code OPENAI_API_KEY}. */
@@ -66,7 +93,22 @@ public final class ParleyClient implements AutoCloseable {
 
     /** {@code POST /chat/completions} without streaming ({@code stream} is sent as absent). */
     public ChatCompletion chat(ChatCompletionRequest request) {
-        return withResponse.chat(request).body();
+        return chat(request, RequestOptions.NONE);
+    }
+
+    /** {@link #chat(ChatCompletionRequest)} with this call's own options. */
+    public ChatCompletion chat(ChatCompletionRequest request, RequestOptions call) {
+        return withResponse.chat(request, call).body();
+    }
+
+    /** {@link #chat(ChatCompletionRequest)}, answering at once. */
+    public CompletableFuture<ChatCompletion> chatAsync(ChatCompletionRequest request) {
+        return chatAsync(request, RequestOptions.NONE);
+    }
+
+    /** {@link #chat(ChatCompletionRequest, RequestOptions)}, answering at once. */
+    public CompletableFuture<ChatCompletion> chatAsync(ChatCompletionRequest request, RequestOptions call) {
+        return supplyAsync(() -> chat(request, call));
     }
 
     /**
@@ -75,25 +117,50 @@ public final class ParleyClient implements AutoCloseable {
      * The caller closes the stream.
      */
     public ChatStream stream(ChatCompletionRequest request) {
+        return stream(request, RequestOptions.NONE);
+    }
+
+    /** {@link #stream(ChatCompletionRequest)} with this call's own options. */
+    public ChatStream stream(ChatCompletionRequest request, RequestOptions call) {
         ChatCompletionRequest streaming = request.toBuilder().stream(true).build();
         RequestCheck.chat(streaming);
         Response<InputStream> response =
-                transport.send(post("/chat/completions", streaming, EVENT_STREAM), BodyHandlers.ofInputStream());
+                transport.send(post("/chat/completions", streaming, EVENT_STREAM, call), BodyHandlers.ofInputStream());
         var events = new EventReader<>(response.body(), ChatCompletionChunk.class, response.info());
         return new HttpChatStream(events, response.info(), streaming, options.usageCounter());
     }
 
     /** {@code POST /completions} (legacy) without streaming. */
     public TextCompletion complete(CompletionRequest request) {
-        return withResponse.complete(request).body();
+        return complete(request, RequestOptions.NONE);
+    }
+
+    /** {@link #complete(CompletionRequest)} with this call's own options. */
+    public TextCompletion complete(CompletionRequest request, RequestOptions call) {
+        return withResponse.complete(request, call).body();
+    }
+
+    /** {@link #complete(CompletionRequest)}, answering at once. */
+    public CompletableFuture<TextCompletion> completeAsync(CompletionRequest request) {
+        return completeAsync(request, RequestOptions.NONE);
+    }
+
+    /** {@link #complete(CompletionRequest, RequestOptions)}, answering at once. */
+    public CompletableFuture<TextCompletion> completeAsync(CompletionRequest request, RequestOptions call) {
+        return supplyAsync(() -> complete(request, call));
     }
 
     /** {@code POST /completions} (legacy) with {@code stream: true}, retried like {@link #stream}. */
     public CompletionStream streamCompletion(CompletionRequest request) {
+        return streamCompletion(request, RequestOptions.NONE);
+    }
+
+    /** {@link #streamCompletion(CompletionRequest)} with this call's own options. */
+    public CompletionStream streamCompletion(CompletionRequest request, RequestOptions call) {
         CompletionRequest streaming = request.withStream(true);
         RequestCheck.completion(streaming);
         Response<InputStream> response =
-                transport.send(post("/completions", streaming, EVENT_STREAM), BodyHandlers.ofInputStream());
+                transport.send(post("/completions", streaming, EVENT_STREAM, call), BodyHandlers.ofInputStream());
         return new HttpCompletionStream(
                 new EventReader<>(response.body(), TextCompletion.class, response.info()), response.info());
     }
@@ -103,15 +170,29 @@ public final class ParleyClient implements AutoCloseable {
         return withResponse.models().body();
     }
 
+    /** {@link #models()}, answering at once. */
+    public CompletableFuture<ModelList> modelsAsync() {
+        return supplyAsync(this::models);
+    }
+
     /** The same calls, answering the body together with the response's status and headers. */
     public WithResponse withResponse() {
         return withResponse;
     }
 
-    /** Releases connections and aborts requests and streams in flight. */
+    /**
+     * Aborts requests and streams in flight and releases connections (of an {@link HttpClient} given to
+     * {@link #create(ClientOptions, HttpClient)}, only what this client's calls hold: the rest is the
+     * caller's).
+     */
     @Override
     public void close() {
-        http.shutdownNow();
+        async.shutdownNow();
+        if (ownsHttp) http.shutdownNow();
+    }
+
+    private <T> CompletableFuture<T> supplyAsync(Supplier<T> call) {
+        return CompletableFuture.supplyAsync(call, async);
     }
 
     /** {@link ParleyClient}'s plain calls, each answering a {@link Response}. Thread-safe. */
@@ -119,43 +200,64 @@ public final class ParleyClient implements AutoCloseable {
         private WithResponse() {}
 
         public Response<ChatCompletion> chat(ChatCompletionRequest request) {
+            return chat(request, RequestOptions.NONE);
+        }
+
+        public Response<ChatCompletion> chat(ChatCompletionRequest request, RequestOptions call) {
             ChatCompletionRequest plain = request.toBuilder().stream(null).build();
             RequestCheck.chat(plain);
             return read(
-                    transport.send(post("/chat/completions", plain, JSON), BodyHandlers.ofByteArray()),
+                    transport.send(post("/chat/completions", plain, JSON, call), BodyHandlers.ofByteArray()),
                     ChatCompletion.class);
         }
 
         public Response<TextCompletion> complete(CompletionRequest request) {
+            return complete(request, RequestOptions.NONE);
+        }
+
+        public Response<TextCompletion> complete(CompletionRequest request, RequestOptions call) {
             CompletionRequest plain = request.withStream(null);
             RequestCheck.completion(plain);
             return read(
-                    transport.send(post("/completions", plain, JSON), BodyHandlers.ofByteArray()),
+                    transport.send(post("/completions", plain, JSON, call), BodyHandlers.ofByteArray()),
                     TextCompletion.class);
         }
 
         public Response<ModelList> models() {
+            return models(RequestOptions.NONE);
+        }
+
+        public Response<ModelList> models(RequestOptions call) {
             return read(
-                    transport.send(request("/models", JSON).GET().build(), BodyHandlers.ofByteArray()),
+                    transport.send(request("/models", JSON, call).GET().build(), BodyHandlers.ofByteArray()),
                     ModelList.class);
         }
     }
 
-    private HttpRequest post(String path, Object body, String accept) {
-        return request(path, accept)
+    private HttpRequest post(String path, Object body, String accept, RequestOptions call) {
+        String json;
+        if (call.extraBody().isEmpty()) {
+            json = Json.write(body);
+        } else {
+            ObjectNode tree = Json.mapper().valueToTree(body);
+            tree.setAll(call.extraBody());
+            json = tree.toString();
+        }
+        return request(path, accept, call)
                 .header("Content-Type", JSON)
-                .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)))
+                .POST(HttpRequest.BodyPublishers.ofString(json))
                 .build();
     }
 
-    private HttpRequest.Builder request(String path, String accept) {
+    private HttpRequest.Builder request(String path, String accept, RequestOptions call) {
         var builder = HttpRequest.newBuilder(URI.create(options.baseUrl() + path))
-                .timeout(options.timeout())
+                .timeout(call.timeout() != null ? call.timeout() : options.timeout())
                 .header("Accept", accept)
                 .header("User-Agent", "parley-java");
         if (options.apiKey() != null) builder.header("Authorization", "Bearer " + options.apiKey());
         if (options.organization() != null) builder.header("OpenAI-Organization", options.organization());
         if (options.project() != null) builder.header("OpenAI-Project", options.project());
+        call.headers().forEach(builder::setHeader);
         return builder;
     }
 

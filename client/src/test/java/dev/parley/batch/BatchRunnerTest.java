@@ -2,12 +2,14 @@ package dev.parley.batch;
 
 import static dev.parley.client.ScriptedServer.Reply.json;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import dev.parley.client.ClientOptions;
 import dev.parley.client.ScriptedServer;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -56,6 +58,12 @@ class BatchRunnerTest {
     }
 
     BatchSummary run(Path input, UnaryOperator<BatchOptions.Builder> tweak) throws InterruptedException {
+        return run(input, tweak, runner -> {});
+    }
+
+    BatchSummary run(
+            Path input, UnaryOperator<BatchOptions.Builder> tweak, java.util.function.Consumer<BatchRunner> created)
+            throws InterruptedException {
         var client = ClientOptions.builder(name -> null)
                 .baseUrl(server.baseUrl())
                 .apiKey("sk-batch")
@@ -83,7 +91,9 @@ class BatchRunnerTest {
                         heard.add("paused " + wait);
                     }
                 });
-        return BatchRunner.create(client, tweak.apply(options).build()).run(input, dir.resolve("out.jsonl"));
+        BatchRunner runner = BatchRunner.create(client, tweak.apply(options).build());
+        created.accept(runner);
+        return runner.run(input, dir.resolve("out.jsonl"));
     }
 
     List<JsonNode> results() throws IOException {
@@ -119,6 +129,16 @@ class BatchRunnerTest {
         assertThat(server.lastRequest().header("authorization")).isEqualTo("Bearer sk-batch");
         assertThat(summary.progress().succeeded()).isEqualTo(1);
         assertThat(summary.progress().tokens()).isEqualTo(11); // settled by usage, not the estimate
+    }
+
+    @Test
+    void fieldsTheRequestRecordsDoNotModelAreSentAsTheLineHasThem() throws Exception {
+        server.enqueue(json(200, COMPLETION));
+        run(input("{\"top_k\":40,\"reasoning_effort\":\"low\"," + chat("Hi").substring(1)), o -> o);
+        var sent = Json.tree(server.lastRequest().body());
+        assertThat(sent.get("top_k").asInt()).isEqualTo(40);
+        assertThat(sent.get("reasoning_effort").asText()).isEqualTo("low");
+        assertThat(sent.get("max_tokens").asInt()).isEqualTo(5);
     }
 
     @Test
@@ -166,22 +186,262 @@ class BatchRunnerTest {
     }
 
     @Test
-    void badLinesAreReportedWithTheirNumbersAndSkipped() throws Exception {
-        server.enqueue(json(200, COMPLETION));
-        var summary = run(
-                input(
-                        "{oops",
-                        chat("Hi"),
-                        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":0}"),
-                o -> o);
+    void badLinesBecomeErrorsWithTheirNumbersAndTheRestRuns() throws Exception {
+        server.enqueue(json(200, COMPLETION), json(200, COMPLETION));
+        byte[] notUtf8 = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"caf\u00e9\"}]}"
+                .getBytes(StandardCharsets.ISO_8859_1);
+        var text = new java.io.ByteArrayOutputStream();
+        text.writeBytes(("{oops\n" + chat("Hi") + "\n").getBytes(StandardCharsets.UTF_8));
+        text.writeBytes(notUtf8);
+        text.writeBytes(("\n{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"n\":0}\n"
+                        + "{\"messages\":[]}\n" + chat("Bye") + "\n")
+                .getBytes(StandardCharsets.UTF_8));
+        Path input = Files.write(dir.resolve("in.jsonl"), text.toByteArray());
 
-        assertThat(heard).hasSize(2);
+        var summary = run(input, o -> o);
+
+        assertThat(heard).hasSize(4);
         assertThat(heard.get(0)).startsWith("invalid 1: not JSON");
-        assertThat(heard.get(1)).startsWith("invalid 3: n: ");
+        assertThat(heard.get(1)).isEqualTo("invalid 3: not UTF-8: invalid byte 0xe9 at byte 55 of the line");
+        assertThat(heard.get(2)).startsWith("invalid 4: n: ");
+        assertThat(heard.get(3)).startsWith("invalid 5: ").contains("model");
+        assertThat(results()).extracting(line -> line.get("line").asInt()).containsExactlyInAnyOrder(1, 2, 3, 4, 5, 6);
+        assertThat(results())
+                .filteredOn(line -> line.has("error"))
+                .extracting(line -> line.get("error").get("code").asText() + " " + line.get("attempts"))
+                .containsOnly("invalid_line 0")
+                .hasSize(4);
+        assertThat(summary.progress().invalid()).isEqualTo(4);
+        assertThat(summary.progress().succeeded()).isEqualTo(2);
+
+        // Invalid lines are read again on a rerun; once fixed, each is sent and written once.
+        Files.write(input, List.of(chat("fixed"), chat("Hi"), chat("also fixed"), "", "", chat("Bye")));
+        server.enqueue(json(200, COMPLETION), json(200, COMPLETION));
+        heard.clear();
+        summary = run(input, o -> o);
+        assertThat(summary.progress().alreadyDone()).isEqualTo(2);
+        assertThat(server.requests()).hasSize(4);
+        assertThat(results()).extracting(line -> line.get("line").asInt()).containsExactlyInAnyOrder(2, 6, 1, 3);
+        assertThat(results()).noneMatch(line -> line.has("error"));
+    }
+
+    @Test
+    void aLineThatRanOutOfAttemptsOnLostConnectionsIsSentAgainByTheNextRunAndWrittenOnce() throws Exception {
+        Path input = input(chat("one"), chat("two"));
+        server.enqueue(ScriptedServer.Reply.drop(), ScriptedServer.Reply.drop(), json(200, COMPLETION));
+        var summary = run(input, o -> o.maxAttempts(2));
+
+        assertThat(summary.progress().failed()).isEqualTo(1);
+        assertThat(summary.progress().retryable()).isEqualTo(1);
+        assertThat(results())
+                .filteredOn(line -> line.has("error"))
+                .singleElement()
+                .satisfies(line -> {
+                    assertThat(line.get("status").asInt()).isZero();
+                    assertThat(line.get("error").get("type").asText()).isEqualTo("connection_error");
+                });
+
+        server.enqueue(json(200, COMPLETION)); // the server is back
+        heard.clear();
+        summary = run(input, o -> o.maxAttempts(2));
+        assertThat(heard).contains("warning: 1 failed lines of an earlier run are sent again");
+        assertThat(summary.progress().alreadyDone()).isEqualTo(1);
+        assertThat(summary.progress().succeeded()).isEqualTo(1);
+        assertThat(results()).hasSize(2).noneMatch(line -> line.has("error"));
+        assertThat(results()).extracting(line -> line.get("line").asInt()).containsExactlyInAnyOrder(1, 2);
+    }
+
+    @Test
+    void aRequestTheServerRejectedIsDoneUnlessRetryFailedIsAsked() throws Exception {
+        String notFound =
+                "{\"error\":{\"message\":\"The model does not exist\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}";
+        Path input = input(chat("one"));
+        server.enqueue(json(404, notFound));
+        run(input, o -> o);
+        var summary = run(input, o -> o);
+        assertThat(summary.progress().alreadyDone()).isEqualTo(1);
+        assertThat(server.requests()).hasSize(1);
+
+        server.enqueue(json(200, COMPLETION));
+        summary = run(input, o -> o.retryFailed(true));
+        assertThat(summary.progress().succeeded()).isEqualTo(1);
         assertThat(results())
                 .singleElement()
-                .satisfies(line -> assertThat(line.get("line").asInt()).isEqualTo(2));
-        assertThat(summary.progress().invalid()).isEqualTo(2);
+                .satisfies(line -> assertThat(line.has("error")).isFalse());
+    }
+
+    @Test
+    void aSecondRunOnTheSameResultsFileIsRefusedWhileTheFirstWritesIt() throws Exception {
+        Path input = input(chat("one"));
+        server.enqueue(ScriptedServer.Reply.silence());
+        var first = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()
+                .submit(() -> run(input, o -> o.maxAttempts(1)));
+        server.awaitRequests(1);
+
+        assertThatThrownBy(() -> run(input, o -> o))
+                .isInstanceOf(java.io.UncheckedIOException.class)
+                .hasMessageContaining("out.jsonl is being written by another batch run");
+
+        server.close(); // the first run's request fails; it ends
+        assertThat(first.get().progress().failed()).isEqualTo(1);
+    }
+
+    @Test
+    void inInputOrderAnInterruptedRunWritesWhatFinishedSoItsCountIsTheFilesAndARerunSendsOnlyTheRest()
+            throws Exception {
+        Path input = input(chat("one"), chat("two"), chat("three"));
+        // Whichever request arrives first is never answered; the other two are.
+        server.enqueue(ScriptedServer.Reply.silence(), json(200, COMPLETION), json(200, COMPLETION));
+        var runner = new java.util.concurrent.atomic.AtomicReference<BatchRunner>();
+        var running = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()
+                .submit(() -> run(input, o -> o.maxConcurrency(3).maxAttempts(1).keepOrder(true), runner::set));
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while ((runner.get() == null
+                        || runner.get().progress().written() + runner.get().heldResults() < 2)
+                && System.nanoTime() < deadline) Thread.sleep(10);
+
+        assertThat(runner.get().stopAndReleaseHeldResults()).isEqualTo(2); // what a Ctrl-C does
+        assertThat(runner.get().progress().written()).isEqualTo(2);
+        assertThat(results()).hasSize(2);
+
+        server.close(); // the unanswered request fails, too late to be written
+        assertThat(running.get().progress().written()).isEqualTo(2);
+        assertThat(results()).hasSize(2);
+
+        var rerun = ScriptedServer.start();
+        try {
+            rerun.enqueue(json(200, COMPLETION));
+            var summary = BatchRunner.create(
+                            ClientOptions.builder(name -> null)
+                                    .baseUrl(rerun.baseUrl())
+                                    .apiKey("sk")
+                                    .build(),
+                            BatchOptions.builder()
+                                    .limits(BudgetLimits.unlimited())
+                                    .keepOrder(true)
+                                    .build())
+                    .run(input, dir.resolve("out.jsonl"));
+            assertThat(summary.progress().alreadyDone()).isEqualTo(2);
+            assertThat(rerun.requests()).hasSize(1);
+            assertThat(results()).extracting(line -> line.get("line").asInt()).containsExactlyInAnyOrder(1, 2, 3);
+        } finally {
+            rerun.close();
+        }
+    }
+
+    @Test
+    void readsStdinAndSaysWhyAFileCannotBeRead() throws Exception {
+        server.enqueue(json(200, COMPLETION));
+        var client = ClientOptions.builder(name -> null)
+                .baseUrl(server.baseUrl())
+                .apiKey("sk-batch")
+                .build();
+        var summary = BatchRunner.create(
+                        client,
+                        BatchOptions.builder().limits(BudgetLimits.unlimited()).build())
+                .run(
+                        new java.io.ByteArrayInputStream(chat("Hi").getBytes(StandardCharsets.UTF_8)),
+                        "stdin",
+                        dir.resolve("out.jsonl"));
+        assertThat(summary.progress().succeeded()).isEqualTo(1);
+        assertThat(summary.progress().lines()).isEqualTo(1);
+
+        assertThatThrownBy(() -> run(dir.resolve("missing.jsonl"), o -> o))
+                .hasMessage("cannot read " + dir.resolve("missing.jsonl") + ": no such file or directory");
+    }
+
+    static final String NOT_FOUND =
+            "{\"error\":{\"message\":\"The model does not exist\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}";
+
+    /** A line with a custom_id and metadata whose user message is {@code content}. */
+    static String line(String id, String content) {
+        return "{\"custom_id\":\"" + id + "\",\"metadata\":{\"row\":\"" + id + "\"},"
+                + chat(content).substring(1);
+    }
+
+    /** Answers each request by its user message: "ok" 200, "missing" 404, "down" a dropped connection. */
+    void answerByContent(String... contents) {
+        for (String content : contents) {
+            server.enqueue(
+                    switch (content) {
+                        case "ok" -> json(200, COMPLETION, "x-request-id", "req_1");
+                        case "missing" -> json(404, NOT_FOUND);
+                        default -> ScriptedServer.Reply.drop();
+                    });
+        }
+    }
+
+    @Test
+    void openAiBatchResultsAreTheBatchApisOutputLinesAndAResumeReadsThem() throws Exception {
+        Path input = input(line("a", "ok"), line("b", "missing"), line("c", "down"), "{oops");
+        answerByContent("ok", "missing", "down");
+        run(input, o -> o.resultFormat(ResultFormat.OPENAI_BATCH).maxAttempts(1));
+
+        var byId = new java.util.HashMap<String, JsonNode>();
+        results().forEach(line -> byId.put(line.get("custom_id").asText(), line));
+        assertThat(byId.get("a").get("id").asText()).startsWith("batch_req_");
+        assertThat(byId.get("a").get("response").get("status_code").asInt()).isEqualTo(200);
+        assertThat(byId.get("a").get("response").get("request_id").asText()).isEqualTo("req_1");
+        assertThat(byId.get("a").get("response").get("body").get("object").asText())
+                .isEqualTo("chat.completion");
+        assertThat(byId.get("a").get("error").isNull()).isTrue();
+        assertThat(byId.get("b").get("response").get("status_code").asInt()).isEqualTo(404);
+        assertThat(byId.get("b")
+                        .get("response")
+                        .get("body")
+                        .get("error")
+                        .get("code")
+                        .asText())
+                .isEqualTo("model_not_found");
+        assertThat(byId.get("c").get("response").isNull()).isTrue();
+        assertThat(byId.get("c").get("error").get("code").asText()).isEqualTo("connection_error");
+        String invalidId = LineReader.identity(4, null, "{oops");
+        assertThat(byId.get(invalidId).get("error").get("code").asText()).isEqualTo("invalid_line");
+
+        answerByContent("ok"); // c's server is back
+        var summary = run(input, o -> o.resultFormat(ResultFormat.OPENAI_BATCH));
+        assertThat(server.requests()).hasSize(4);
+        assertThat(summary.progress().alreadyDone()).isEqualTo(2);
+        assertThat(results())
+                .extracting(line -> line.get("custom_id").asText())
+                .containsExactlyInAnyOrder("a", "b", "c", invalidId);
+    }
+
+    @Test
+    void cookbookResultsAreTheScriptsArraysAndAResumeReadsThem() throws Exception {
+        Path input = input(line("a", "ok"), line("b", "missing"), line("c", "down"), chat("ok"), chat("ok"), "{oops");
+        answerByContent("ok", "missing", "down", "ok", "ok");
+        run(input, o -> o.resultFormat(ResultFormat.COOKBOOK).maxAttempts(1));
+
+        List<JsonNode> lines = results();
+        assertThat(lines)
+                .hasSize(5)
+                .allSatisfy(
+                        line -> assertThat(line.isArray() && line.size() == 3).isTrue());
+        JsonNode a = lines.stream()
+                .filter(line -> line.get(0).path("custom_id").asText().equals("a"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(a.get(0).has("metadata")).isFalse();
+        assertThat(a.get(0).get("messages").get(0).get("content").asText()).isEqualTo("ok");
+        assertThat(a.get(1).get("object").asText()).isEqualTo("chat.completion");
+        assertThat(a.get(2).toString()).isEqualTo("{\"row\":\"a\"}");
+        assertThat(lines)
+                .filteredOn(line -> line.get(1).isArray())
+                .extracting(line -> line.get(1).get(0).asText())
+                .hasSize(2)
+                .contains("HTTP 404: The model does not exist")
+                .anySatisfy(error -> assertThat(error).startsWith("connection error: "));
+        assertThat(lines).filteredOn(line -> line.get(2).isNull()).hasSize(2); // the lines without metadata
+
+        answerByContent("ok"); // the dropped one, again
+        var summary = run(input, o -> o.resultFormat(ResultFormat.COOKBOOK));
+        assertThat(summary.progress().alreadyDone()).isEqualTo(4); // the two identical lines count twice
+        assertThat(server.requests()).hasSize(6);
+        assertThat(results())
+                .hasSize(5)
+                .filteredOn(line -> line.get(1).isArray())
+                .hasSize(1);
     }
 
     @Test

@@ -86,9 +86,36 @@ class LocalBudgetTest {
         budget.acquire(1); // the 100 ms of latency refilled one
         budget.acquire(1);
         assertThat(time.sleeps()).containsExactly(Duration.ofMillis(100));
+    }
+
+    @Test
+    void whatTheServerSaysIsLeftBeyondOneBurstLiftsTheLevelOneDoublingStepPerConfirmedAnswer()
+            throws InterruptedException {
+        Budget budget = budget(600, 1_000_000); // burst of 10, starting with 5
         budget.observe(new RateLimitSnapshot(null, null, 1000L, null, null, null), Duration.ZERO);
-        budget.acquire(1); // a generous header never adds
+        for (int i = 0; i < 15; i++) budget.acquire(1); // 5 + a step of 10 (1000 is far more than needed)
+        assertThat(time.sleeps()).isEmpty();
+        // An answer to a request sent before that lift does not confirm it: no second step.
+        budget.observe(new RateLimitSnapshot(null, null, 1000L, null, null, null), Duration.ofSeconds(1));
+        budget.acquire(1);
+        assertThat(time.sleeps()).hasSize(1);
+        // One sent after it does: the next step is twice as large (20), up to what is left less the 16 still
+        // in flight and one burst (10) that stays with the server.
+        budget.observe(new RateLimitSnapshot(null, null, 46L, null, null, null), Duration.ZERO);
+        for (int i = 0; i < 20; i++) budget.acquire(1);
+        assertThat(time.sleeps()).hasSize(1);
+        budget.acquire(1);
         assertThat(time.sleeps()).hasSize(2);
+    }
+
+    @Test
+    void a429EndsTheLiftingAndDropsWhatWasLifted() throws InterruptedException {
+        Budget budget = budget(600, 1_000_000);
+        budget.observe(new RateLimitSnapshot(null, null, 1000L, null, null, null), Duration.ZERO);
+        budget.pauseFor(Duration.ofMillis(100));
+        budget.observe(new RateLimitSnapshot(null, null, 1000L, null, null, null), Duration.ZERO);
+        for (int i = 0; i < 11; i++) budget.acquire(1);
+        assertThat(time.sleeps()).hasSize(2); // the pause, then a full burst of 10, then the refill
     }
 
     @Test

@@ -98,6 +98,8 @@ public final class ScriptedServer implements AutoCloseable {
     private final CountDownLatch clientHungUp = new CountDownLatch(1);
     private final Thread acceptor;
 
+    private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private ScriptedServer() throws IOException {
         socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         acceptor = Thread.ofVirtual().start(this::acceptAll);
@@ -132,11 +134,22 @@ public final class ScriptedServer implements AutoCloseable {
         return all.getLast();
     }
 
+    /** Waits until {@code count} requests have arrived; false if they did not within 30 s. */
+    public boolean awaitRequests(int count) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (requests().size() < count) {
+            if (System.nanoTime() > deadline) return false;
+            Thread.sleep(5);
+        }
+        return true;
+    }
+
     /** Waits until the client closed a connection held open by {@link Reply#sseHeldOpen}. */
     public boolean awaitClientHangUp(Duration timeout) throws InterruptedException {
         return clientHungUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** Stops listening and closes the connections still open, held ones included. */
     @Override
     public void close() {
         try {
@@ -145,6 +158,13 @@ public final class ScriptedServer implements AutoCloseable {
             // closing a server socket that is already closed
         }
         acceptor.interrupt();
+        for (Socket connection : open) {
+            try {
+                connection.close();
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }
     }
 
     private void acceptAll() {
@@ -159,6 +179,7 @@ public final class ScriptedServer implements AutoCloseable {
     }
 
     private void answer(Socket connection) {
+        open.add(connection);
         try (connection) {
             InputStream in = connection.getInputStream();
             Recorded request = read(in);
@@ -188,6 +209,8 @@ public final class ScriptedServer implements AutoCloseable {
             }
         } catch (IOException e) {
             // The client went away mid-answer: nothing to do for a scripted server.
+        } finally {
+            open.remove(connection);
         }
     }
 
