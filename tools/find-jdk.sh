@@ -4,6 +4,11 @@
 parley_java_major() {
     # Prints the major version of the JDK at $1 (nothing if it is not a JDK with javac).
     [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 0
+    # A JDK's release file names its version: reading it costs nothing, starting a JVM to ask costs ~100 ms.
+    if [ -f "$1/release" ]; then
+        sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$1/release" | head -n 1
+        return 0
+    fi
     "$1/bin/java" -XshowSettings:properties -version 2>&1 \
         | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
 }

@@ -205,6 +205,13 @@ final class ServeCommand implements Callable<Integer> {
     LogFormat logFormat;
 
     @Option(
+            names = "--warm-up",
+            hidden = true,
+            description = "Start, answer a few requests of its own on loopback, and stop: a training run for the "
+                    + "launcher's ahead-of-time class cache.")
+    boolean warmUp;
+
+    @Option(
             names = "--shutdown-timeout",
             defaultValue = "30",
             paramLabel = "SECONDS",
@@ -272,6 +279,7 @@ final class ServeCommand implements Callable<Integer> {
                     "Listening on {} without API keys: anyone who can reach this machine may use it (add --keys FILE)",
                     host);
         }
+        if (warmUp) return warmUp(server, engine);
         var out = spec.commandLine().getOut();
         String served = engine.models().stream().map(ModelCard::id).collect(Collectors.joining(", "));
         out.printf("Serving %s at %s (%s)%n", served.isEmpty() ? "no models" : served, server.baseUrl(host), access());
@@ -320,6 +328,42 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * The launcher's training run: the requests a server answers first (health, models, a chat whole and
+     * streamed), so that the classes they load go into its ahead-of-time cache; then the server stops.
+     */
+    private int warmUp(ParleyServer server, Engine engine) {
+        String base = "http://127.0.0.1:" + server.port();
+        String model = engine.models().getFirst().id();
+        String chat = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],"
+                + "\"max_tokens\":4";
+        try (var http = java.net.http.HttpClient.newHttpClient()) {
+            for (String body : List.of(chat + "}", chat + ",\"stream\":true}")) {
+                http.send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/chat/completions"))
+                                .header("Content-Type", "application/json")
+                                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+            }
+            for (String path : List.of("/health", "/v1/models")) {
+                http.send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + path))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+            }
+            return 0;
+        } catch (java.io.IOException e) {
+            spec.commandLine().getErr().println("parley serve: warm-up failed: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        } finally {
+            server.close();
+        }
     }
 
     private Engine local() {

@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -150,20 +151,28 @@ public final class PrebuiltLibrary {
                 expected = parseManifest(Files.readString(manifest));
             }
             if (expected.isEmpty()) return "an empty " + MANIFEST;
-            for (Map.Entry<String, String> file : expected.entrySet()) {
-                Path path = folder.resolve(file.getKey());
-                if (!Files.isRegularFile(path)) return file.getKey() + " is missing";
-                String actual;
-                try (InputStream in = Files.newInputStream(path)) {
-                    actual = HexFormat.of().formatHex(digest("SHA-256", in));
-                }
-                if (!actual.equals(file.getValue()))
-                    return file.getKey() + " has SHA-256 " + actual + ", expected " + file.getValue();
-            }
-            return null;
-        } catch (IOException e) {
+            // The files are hashed in parallel: this check runs on every start, and is most of the library's load.
+            return List.copyOf(expected.entrySet()).parallelStream()
+                    .map(file -> problem(folder, file.getKey(), file.getValue()))
+                    .filter(Objects::nonNull)
+                    .findFirst()
+                    .orElse(null);
+        } catch (IOException | UncheckedIOException e) {
             return e.toString();
         }
+    }
+
+    /** Null when {@code name} in {@code folder} has SHA-256 {@code sha256}, else what is wrong. */
+    private static String problem(Path folder, String name, String sha256) {
+        Path path = folder.resolve(name);
+        if (!Files.isRegularFile(path)) return name + " is missing";
+        String actual;
+        try (InputStream in = Files.newInputStream(path)) {
+            actual = HexFormat.of().formatHex(digest("SHA-256", in));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return actual.equals(sha256) ? null : name + " has SHA-256 " + actual + ", expected " + sha256;
     }
 
     /** The checksums this project pins for a package's files, or null when it pins none for it. */
