@@ -3,6 +3,7 @@ package dev.parley.server.engine;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
+import dev.parley.api.InvalidRequestException;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -38,6 +39,24 @@ public interface Engine extends AutoCloseable {
     /** As {@link #complete(CompletionRequest)}, given also the request's JSON as the caller sent it. */
     default Prepared complete(CompletionRequest request, Supplier<ObjectNode> body) {
         return complete(request);
+    }
+
+    /** The endpoint of OpenAI's embeddings, for {@link #relay}. */
+    String EMBEDDINGS = "/embeddings";
+
+    /** The endpoint of OpenAI's Responses API, for {@link #relay}. */
+    String RESPONSES = "/responses";
+
+    /**
+     * A request for an endpoint Parley passes to another server as it is ({@link #EMBEDDINGS}, {@link #RESPONSES}),
+     * counted so limits can apply; its generation is {@link Relayed}. An engine that runs models itself refuses it
+     * with a 400 naming the model.
+     */
+    default Prepared relay(String endpoint, String model, ObjectNode body) {
+        throw InvalidRequestException.of(
+                "model",
+                "invalid_value",
+                "The model `%s` does not support %s on this server.".formatted(model, "/v1" + endpoint));
     }
 
     /**

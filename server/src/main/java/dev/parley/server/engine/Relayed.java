@@ -23,6 +23,9 @@ public interface Relayed extends Generation {
      */
     SseEvent nextEvent() throws InterruptedException;
 
+    /** Whether the stream ended with {@code [DONE]} (chat and legacy streams do; the Responses API's do not). */
+    boolean endedWithDone();
+
     @Override
     default GenerationEvent next() throws InterruptedException {
         throw new UnsupportedOperationException("a relayed answer is read with body() or nextData()");

@@ -86,8 +86,8 @@ final class EventStream {
     }
 
     /**
-     * Streams another server's events as they come, each event's data unchanged, then {@code [DONE]}; a failure
-     * mid-way goes out as an error event.
+     * Streams another server's events as they come, each event's name and data unchanged, then {@code [DONE]} when
+     * the other server sent it; a failure mid-way goes out as an error event.
      */
     static void relay(Context ctx, Relayed relayed) throws InterruptedException {
         try {
@@ -99,7 +99,7 @@ final class EventStream {
                 events.send(e.error().body());
                 return;
             }
-            events.done();
+            if (relayed.endedWithDone()) events.done();
         } catch (IOException clientGone) {
             // Nothing to answer to; returning lets the caller close (and so abort) the relay.
         }

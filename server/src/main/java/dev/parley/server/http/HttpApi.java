@@ -1,5 +1,6 @@
 package dev.parley.server.http;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
@@ -216,6 +217,8 @@ public final class HttpApi {
             operations.install(config);
             config.routes.post("/v1/chat/completions", api::chat);
             config.routes.post("/v1/completions", api::complete);
+            config.routes.post("/v1/embeddings", ctx -> api.relayed(ctx, Engine.EMBEDDINGS));
+            config.routes.post("/v1/responses", ctx -> api.relayed(ctx, Engine.RESPONSES));
             config.routes.get("/v1/models", api::models);
             config.routes.get("/v1/models/{id}", api::model);
             if (batchRoutes != null) {
@@ -286,6 +289,34 @@ public final class HttpApi {
         generate(ctx, prepared, reservation, request.streaming(), generation -> {
             if (request.streaming()) completion.stream(ctx, request, generation);
             else completion.json(ctx, request, generation);
+        });
+    }
+
+    /**
+     * A route only an engine that relays to another server serves ({@code /v1/embeddings}, {@code /v1/responses}):
+     * checked as far as Parley relies on the body (a JSON object naming its model), admitted against the key's
+     * budgets like any request, and answered with the other server's own answer.
+     */
+    private void relayed(Context ctx, String endpoint) throws InterruptedException {
+        Tenant tenant = authenticate(ctx);
+        ObjectNode body = RequestReader.read(body(ctx), ObjectNode.class);
+        JsonNode model = body.get("model");
+        if (model == null || model.isNull()) {
+            throw InvalidRequestException.of(
+                    "model", "missing_required_parameter", "Missing required parameter: 'model'.");
+        }
+        if (!model.isTextual() || model.asText().isBlank()) {
+            throw InvalidRequestException.of(
+                    "model", "invalid_type", "Invalid type for 'model': expected a non-empty string.");
+        }
+        requireAccess(tenant, model.asText());
+        Prepared prepared = engine.relay(endpoint, model.asText(), body);
+        Reservation reservation = admit(ctx, tenant, model.asText(), prepared);
+        boolean streaming = body.path("stream").asBoolean(false);
+        generate(ctx, prepared, reservation, streaming, generation -> {
+            Relayed relayed = (Relayed) generation;
+            if (streaming) EventStream.relay(ctx, relayed);
+            else ctx.status(200).contentType("application/json").result(relayed.body());
         });
     }
 

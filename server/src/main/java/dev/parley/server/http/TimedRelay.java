@@ -25,4 +25,9 @@ final class TimedRelay extends TimedGeneration implements Relayed {
         if (event != null) exchange().firstToken();
         return event;
     }
+
+    @Override
+    public boolean endedWithDone() {
+        return relayed.endedWithDone();
+    }
 }

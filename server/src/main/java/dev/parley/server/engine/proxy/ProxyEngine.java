@@ -165,6 +165,39 @@ public final class ProxyEngine implements Engine {
     }
 
     /**
+     * Embeddings and the Responses API, relayed as they come. The input is counted (as text, or as the token ids it
+     * may already be) so the key's budget can admit it; a response reserves its {@code max_output_tokens} or the
+     * output reserve; the upstream's usage settles both.
+     */
+    @Override
+    public Prepared relay(String endpoint, String model, ObjectNode body) {
+        ModelCard card = require(model);
+        TokenCounter counter = TokenCounter.forModel(model);
+        int prompt = inputTokens(counter, body.get("input")) + inputTokens(counter, body.get("instructions"));
+        long cap = 0;
+        if (endpoint.equals(RESPONSES)) {
+            JsonNode asked = body.get("max_output_tokens");
+            cap = cap(card, prompt, asked != null && asked.canConvertToInt() ? asked.asInt() : null, 1);
+        }
+        boolean streaming = body.path("stream").asBoolean(false);
+        ObjectNode sent = body.deepCopy();
+        return prepared(prompt, cap, () -> new Relay(model, prompt, counter, streaming, send(endpoint, sent)));
+    }
+
+    /** Tokens of an input: text counted, token ids taken as they are, anything else by its JSON text. */
+    private static int inputTokens(TokenCounter counter, JsonNode input) {
+        if (input == null || input.isNull()) return 0;
+        if (input.isTextual()) return counter.count(input.asText());
+        if (input.isNumber()) return 1;
+        if (input.isArray()) {
+            int tokens = 0;
+            for (JsonNode item : input) tokens += inputTokens(counter, item);
+            return tokens;
+        }
+        return counter.count(input.toString());
+    }
+
+    /**
      * A request to relay: the body as the caller sent it, except that a stream always asks for usage (left out
      * again for a caller who did not ask), so that the upstream's own count settles the caller's budget.
      */

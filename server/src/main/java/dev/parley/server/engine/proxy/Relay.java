@@ -33,6 +33,7 @@ final class Relay implements Relayed {
     private volatile int completionTokens;
     private boolean reported;
     private boolean ended;
+    private boolean done; // the stream ended with [DONE]
     private boolean completed; // the upstream reported its usage: the answer is whole, however the stream ends
 
     /**
@@ -79,6 +80,7 @@ final class Relay implements Relayed {
                 String data = event.get().data();
                 if (data.equals("[DONE]")) {
                     ended = true;
+                    done = true;
                     return null;
                 }
                 JsonNode chunk = Json.tree(data);
@@ -105,6 +107,11 @@ final class Relay implements Relayed {
             return null;
         }
         throw failed("the stream ended without [DONE]", null);
+    }
+
+    @Override
+    public boolean endedWithDone() {
+        return done;
     }
 
     /**

@@ -391,4 +391,67 @@ class ProxyEngineTest {
             }
         }
     }
+
+    @Test
+    void embeddingsAndTheResponsesApiAreRelayedAsTheUpstreamAnswers() throws Exception {
+        String embeddingModels =
+                "{\"object\":\"list\",\"data\":[{\"id\":\"text-embedding-3-small\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"},"
+                        + "{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}";
+        String embedding =
+                "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.25,-0.5]}],"
+                        + "\"model\":\"text-embedding-3-small\",\"usage\":{\"prompt_tokens\":2,\"total_tokens\":2}}";
+        String events = """
+                event: response.created
+                data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress"}}
+
+                event: response.output_text.delta
+                data: {"type":"response.output_text.delta","sequence_number":1,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi"}
+
+                event: response.completed
+                data: {"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","object":"response","status":"completed","usage":{"input_tokens":5,"output_tokens":1,"total_tokens":6}}}
+
+                """;
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, embeddingModels), json(200, embedding), sse(events));
+            try (var gateway = ParleyServer.start(
+                            ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
+                    var http = HttpClient.newHttpClient()) {
+                String embed = "{\"model\":\"text-embedding-3-small\",\"input\":\"Hello world\",\"dimensions\":2}";
+                var embedded = http.send(
+                        HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/embeddings"))
+                                .POST(HttpRequest.BodyPublishers.ofString(embed))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(embedded.statusCode()).as(embedded.body()).isEqualTo(200);
+                assertThat(Json.tree(embedded.body())).isEqualTo(Json.tree(embedding));
+                assertThat(scripted.lastRequest().path()).endsWith("/embeddings");
+                assertThat(Json.tree(scripted.lastRequest().body())).isEqualTo(Json.tree(embed));
+
+                String ask = "{\"model\":\"gpt-4o\",\"input\":\"Say hi\",\"stream\":true,\"max_output_tokens\":16}";
+                var streamed = http.send(
+                        HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/responses"))
+                                .POST(HttpRequest.BodyPublishers.ofString(ask))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(streamed.statusCode()).isEqualTo(200);
+                assertThat(scripted.lastRequest().path()).endsWith("/responses");
+                assertThat(dev.parley.sse.SseParser.parseAll(streamed.body()))
+                        .isEqualTo(dev.parley.sse.SseParser.parseAll(events));
+            }
+        }
+    }
+
+    @Test
+    void aLocalModelRefusesEndpointsOnlyAnUpstreamServes() throws Exception {
+        try (var http = HttpClient.newHttpClient()) {
+            var response = http.send(
+                    HttpRequest.newBuilder(URI.create(upstream.baseUrl("127.0.0.1") + "/embeddings"))
+                            .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"demo\",\"input\":\"Hi\"}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+
+            assertThat(response.statusCode()).isEqualTo(400);
+            assertThat(Json.tree(response.body()).at("/error/param").asText()).isEqualTo("model");
+        }
+    }
 }
