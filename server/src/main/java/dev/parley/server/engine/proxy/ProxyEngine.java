@@ -9,10 +9,14 @@ import dev.parley.api.CompletionRequest;
 import dev.parley.api.Json;
 import dev.parley.api.Model;
 import dev.parley.api.Prompt;
+import dev.parley.api.RateLimitException;
 import dev.parley.api.ServerException;
 import dev.parley.api.StreamOptions;
 import dev.parley.client.ClientOptions;
+import dev.parley.client.Pacer;
 import dev.parley.client.ParleyClient;
+import dev.parley.limits.RateLimitSnapshot;
+import dev.parley.limits.RetryAfter;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.Health;
@@ -57,6 +61,8 @@ public final class ProxyEngine implements Engine {
     private final HttpClient http;
     private final Map<String, ModelCard> models;
     private final int outputReserve;
+    /** What the upstream's own rate-limit headers say of its budget; shared by every request to it. */
+    private final Pacer pacer;
 
     /** How long a request that could not reach the upstream makes {@link #health} say so, unless one reaches it. */
     static final Duration UNREACHABLE_FOR = Duration.ofSeconds(10);
@@ -71,6 +77,7 @@ public final class ProxyEngine implements Engine {
                 HttpClient.newBuilder().connectTimeout(options.connectTimeout()).build();
         this.models = models;
         this.outputReserve = outputReserve;
+        this.pacer = Pacer.create(options.clock());
     }
 
     /**
@@ -230,6 +237,8 @@ public final class ProxyEngine implements Engine {
             request.header("Authorization", "Bearer " + options.apiKey());
         if (options.organization() != null) request.header("OpenAI-Organization", options.organization());
         if (options.project() != null) request.header("OpenAI-Project", options.project());
+        Duration wait = pacer.delay();
+        if (!wait.isZero()) throw upstreamSpent(wait);
         HttpResponse<InputStream> response;
         try {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
@@ -239,6 +248,10 @@ public final class ProxyEngine implements Engine {
             Thread.currentThread().interrupt();
             throw unreachable("interrupted");
         }
+        Map<String, List<String>> headers = response.headers().map();
+        pacer.observe(RateLimitSnapshot.parse(headers));
+        if (response.statusCode() == 429)
+            RetryAfter.parse(headers, options.clock().instant()).ifPresent(pacer::holdFor);
         if (response.statusCode() / 100 == 2) return response.body();
         String text;
         try (InputStream in = response.body()) {
@@ -250,6 +263,23 @@ public final class ProxyEngine implements Engine {
                 response.statusCode(),
                 upstreamError(response.statusCode(), text),
                 response.headers().map());
+    }
+
+    /**
+     * A 429 for a request the upstream would refuse: its last answer said its budget is spent until a reset that
+     * has not come, or its last 429 asked to wait. The caller gets the wait at once instead of a hidden one.
+     */
+    private static RateLimitException upstreamSpent(Duration wait) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        RetryAfter.toHeaders(wait).forEach((name, value) -> headers.put(name, List.of(value)));
+        return new RateLimitException(
+                new ApiError(
+                        "The upstream provider's rate limit is reached. Please try again in %.3fs."
+                                .formatted(wait.toMillis() / 1000.0),
+                        "requests",
+                        null,
+                        "rate_limit_exceeded"),
+                headers);
     }
 
     /** The upstream's error object, or one that quotes what it said when it sent no OpenAI error. */

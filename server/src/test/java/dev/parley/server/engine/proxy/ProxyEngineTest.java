@@ -245,7 +245,7 @@ class ProxyEngineTest {
                     + "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1,\"total_tokens\":10}}";
 
     @Test
-    void anUpstream429ComesBackAtOnceWithTheUpstreamsPacingHeaders() {
+    void anUpstream429ComesBackAtOnceWithTheUpstreamsPacingHeaders() throws Exception {
         try (var scripted = ScriptedServer.start()) {
             scripted.enqueue(json(200, GPT_4O_MODELS));
             scripted.enqueue(json(
@@ -295,6 +295,23 @@ class ProxyEngineTest {
                 assertThat(scripted.requests())
                         .as("the model list, then the one chat request: no retries")
                         .hasSize(2);
+                // While the upstream's wait lasts, callers hear it from the gateway without the upstream being asked.
+                try (var http = HttpClient.newHttpClient()) {
+                    var again = http.send(
+                            HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                                    .POST(
+                                            HttpRequest.BodyPublishers.ofString(
+                                                    "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    assertThat(again.statusCode()).isEqualTo(429);
+                    assertThat(Json.tree(again.body()).at("/error/code").asText())
+                            .isEqualTo("rate_limit_exceeded");
+                    double retryAfter = Double.parseDouble(
+                            again.headers().firstValue("retry-after").orElseThrow());
+                    assertThat(retryAfter).isGreaterThan(0).isLessThanOrEqualTo(7);
+                }
+                assertThat(scripted.requests()).hasSize(2);
             }
         }
     }
