@@ -136,10 +136,12 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--upstream",
-            paramLabel = "URL",
-            description =
-                    "Serve the models of this OpenAI-compatible provider instead of a local model, e.g. https://api.openai.com/v1.")
-    String upstream;
+            paramLabel = "URL[,URL...]",
+            split = ",",
+            description = "Serve the models of this OpenAI-compatible provider instead of a local model, e.g. "
+                    + "https://api.openai.com/v1; several URLs are replicas of one upstream, each request going to "
+                    + "the least busy healthy one and on to the next when one fails before answering.")
+    List<String> upstream;
 
     @Option(
             names = "--upstream-key",
@@ -241,7 +243,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         var err = spec.commandLine().getErr();
-        if (upstream != null && model != null) {
+        if (upstream != null && !upstream.isEmpty() && model != null) {
             err.println("parley serve: --model and --upstream exclude each other");
             return 2;
         }
@@ -264,7 +266,7 @@ final class ServeCommand implements Callable<Integer> {
                             : Limiter.redis(redis, Clock.systemUTC());
             RateLimits limits = new RateLimits(limiter, redisFailOpen);
             try {
-                engine = upstream != null ? proxy() : local();
+                engine = upstream != null && !upstream.isEmpty() ? proxy() : local();
             } catch (RuntimeException e) {
                 limits.close();
                 throw e;
@@ -385,9 +387,10 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private Engine proxy() {
-        var options = ClientOptions.builder(name -> null).baseUrl(upstream);
+        var options = ClientOptions.builder(name -> null).baseUrl(upstream.getFirst());
         if (upstreamKey != null && !upstreamKey.isBlank()) options.apiKey(upstreamKey);
-        return ProxyEngine.connect(options.build(), upstreamModels, upstreamOutputReserve);
+        return ProxyEngine.connect(
+                options.build(), upstream, upstreamModels, upstreamOutputReserve, ProxyEngine.DEFAULT_COOLDOWN);
     }
 
     private boolean loopback() {

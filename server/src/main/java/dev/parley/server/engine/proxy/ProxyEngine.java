@@ -13,7 +13,6 @@ import dev.parley.api.RateLimitException;
 import dev.parley.api.ServerException;
 import dev.parley.api.StreamOptions;
 import dev.parley.client.ClientOptions;
-import dev.parley.client.Pacer;
 import dev.parley.client.ParleyClient;
 import dev.parley.limits.RateLimitSnapshot;
 import dev.parley.limits.RetryAfter;
@@ -57,12 +56,11 @@ public final class ProxyEngine implements Engine {
     private static final List<String> PACING_HEADERS = List.of("retry-after", "retry-after-ms");
 
     private final ClientOptions options;
-    private final String baseUrl;
+    private final List<Replica> replicas;
+    private final Thread healthChecks;
     private final HttpClient http;
     private final Map<String, ModelCard> models;
     private final int outputReserve;
-    /** What the upstream's own rate-limit headers say of its budget; shared by every request to it. */
-    private final Pacer pacer;
 
     /** How long a request that could not reach the upstream makes {@link #health} say so, unless one reaches it. */
     static final Duration UNREACHABLE_FOR = Duration.ofSeconds(10);
@@ -70,14 +68,15 @@ public final class ProxyEngine implements Engine {
     /** {@link System#nanoTime} when a request last failed to reach the upstream, with no success since; or 0. */
     private volatile long unreachableAt;
 
-    private ProxyEngine(ClientOptions options, Map<String, ModelCard> models, int outputReserve) {
+    private ProxyEngine(
+            ClientOptions options, List<Replica> replicas, Map<String, ModelCard> models, int outputReserve) {
         this.options = options;
-        this.baseUrl = options.baseUrl().replaceAll("/+$", "");
+        this.replicas = replicas;
         this.http =
                 HttpClient.newBuilder().connectTimeout(options.connectTimeout()).build();
         this.models = models;
         this.outputReserve = outputReserve;
-        this.pacer = Pacer.create(options.clock());
+        this.healthChecks = Thread.ofVirtual().name("parley-upstream-health").start(this::checkHealth);
     }
 
     /**
@@ -96,14 +95,33 @@ public final class ProxyEngine implements Engine {
      * upstream's {@code retry-after} and {@code x-ratelimit-*}, for the caller's own backoff to handle.
      */
     public static ProxyEngine connect(ClientOptions options, List<String> onlyModels, int outputReserve) {
+        return connect(options, List.of(options.baseUrl()), onlyModels, outputReserve, DEFAULT_COOLDOWN);
+    }
+
+    /**
+     * As {@link #connect(ClientOptions, List, int)}, over a fleet of replicas of one upstream (its base URLs; the
+     * other options, key included, are the same for all). Each request goes to the healthy replica with the fewest
+     * requests outstanding; one that fails before it is answered (the connection refused or reset, a 5xx, a timeout
+     * before the answer begins) moves to the next replica, never after a byte of the answer reached the caller.
+     * Replicas that fail {@value Replica#FAILURES_TO_COOL} times in a row rest for {@code cooldown}, or until a health
+     * check ({@code GET /models}) gets an answer from them.
+     */
+    public static ProxyEngine connect(
+            ClientOptions options,
+            List<String> baseUrls,
+            List<String> onlyModels,
+            int outputReserve,
+            Duration cooldown) {
         if (outputReserve < 1)
             throw new IllegalArgumentException("the output reserve must be at least 1, got " + outputReserve);
-        // The model list comes through Parley's client; requests are relayed as raw JSON, each sent once.
-        try (ParleyClient client =
-                ParleyClient.create(options.toBuilder().maxRetries(0).build())) {
-            List<Model> listed = onlyModels.isEmpty()
-                    ? client.models().data()
-                    : onlyModels.stream().map(id -> Model.of(id, 0, "upstream")).toList();
+        if (baseUrls.isEmpty()) throw new IllegalArgumentException("no upstream base URL");
+        List<Replica> replicas = baseUrls.stream()
+                .map(url -> new Replica(url, options.clock(), cooldown))
+                .toList();
+        List<Model> listed = onlyModels.isEmpty()
+                ? listModels(options, baseUrls)
+                : onlyModels.stream().map(id -> Model.of(id, 0, "upstream")).toList();
+        {
             Map<String, ModelCard> cards = listed.stream()
                     .collect(Collectors.toMap(
                             Model::id,
@@ -111,7 +129,52 @@ public final class ProxyEngine implements Engine {
                                     model.id(), model.created(), model.ownedBy(), contextWindow(model.id())),
                             (a, b) -> a,
                             LinkedHashMap::new));
-            return new ProxyEngine(options, cards, outputReserve);
+            return new ProxyEngine(options, replicas, cards, outputReserve);
+        }
+    }
+
+    /** How long a failing replica rests, unless a health check finds it answering sooner. */
+    public static final Duration DEFAULT_COOLDOWN = Duration.ofSeconds(10);
+
+    /** The models the first replica that answers lists; the model list comes through Parley's client. */
+    private static List<Model> listModels(ClientOptions options, List<String> baseUrls) {
+        RuntimeException failure = null;
+        for (String url : baseUrls) {
+            try (ParleyClient client = ParleyClient.create(
+                    options.toBuilder().baseUrl(url).maxRetries(0).build())) {
+                return client.models().data();
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e);
+            }
+        }
+        throw failure;
+    }
+
+    /** Every second, asks each resting replica for its models; one that answers is back in rotation. */
+    private void checkHealth() {
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                return;
+            }
+            for (Replica replica : replicas) {
+                if (!replica.cooling()) continue;
+                var request = HttpRequest.newBuilder(URI.create(replica.baseUrl + "/models"))
+                        .timeout(Duration.ofSeconds(2))
+                        .GET();
+                authorize(request);
+                try {
+                    int status = http.send(request.build(), HttpResponse.BodyHandlers.discarding())
+                            .statusCode();
+                    if (status / 100 == 2) replica.answered();
+                } catch (IOException e) {
+                    // still resting
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
         }
     }
 
@@ -188,7 +251,7 @@ public final class ProxyEngine implements Engine {
         }
         boolean streaming = body.path("stream").asBoolean(false);
         ObjectNode sent = body.deepCopy();
-        return prepared(prompt, cap, () -> new Relay(model, prompt, counter, streaming, send(endpoint, sent)));
+        return prepared(prompt, cap, () -> relayTo(endpoint, sent, model, prompt, counter, streaming));
     }
 
     /** Tokens of an input: text counted, token ids taken as they are, anything else by its JSON text. */
@@ -224,45 +287,90 @@ public final class ProxyEngine implements Engine {
                     sent.get("stream_options") instanceof ObjectNode given ? given : sent.putObject("stream_options");
             options.put("include_usage", true);
         }
-        return prepared(prompt, cap, () -> new Relay(model, prompt, counter, usageAsked, send(path, sent)));
+        return prepared(prompt, cap, () -> relayTo(path, sent, model, prompt, counter, usageAsked));
     }
 
-    /** Sends one request upstream; the response body of a 2xx, else the upstream's error as an ApiException. */
-    private InputStream send(String path, ObjectNode body) {
-        var request = HttpRequest.newBuilder(URI.create(baseUrl + path))
-                .timeout(options.timeout())
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(Json.write(body)));
+    private Relay relayTo(
+            String path, ObjectNode body, String model, int prompt, TokenCounter counter, boolean usageAsked) {
+        Sent sent = send(path, body);
+        return new Relay(model, prompt, counter, usageAsked, sent.body(), sent.replica().outstanding::decrementAndGet);
+    }
+
+    /** An answer on its way from a replica, which counts it as outstanding until the relay closes. */
+    private record Sent(Replica replica, InputStream body) {}
+
+    /**
+     * Sends one request to the fleet: to the healthy replica with the fewest requests outstanding, and on to the
+     * next when one fails before answering. The answer's body of a 2xx; else the upstream's error (a 4xx at once,
+     * the last failure when every replica failed) as an ApiException.
+     */
+    private Sent send(String path, ObjectNode body) {
+        String json = Json.write(body);
+        ApiException last = null;
+        for (Replica replica : rotation()) {
+            Duration wait = replica.pacer.delay();
+            if (!wait.isZero()) {
+                last = upstreamSpent(wait);
+                continue;
+            }
+            var request = HttpRequest.newBuilder(URI.create(replica.baseUrl + path))
+                    .timeout(options.timeout())
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(json));
+            authorize(request);
+            HttpResponse<InputStream> response;
+            replica.outstanding.incrementAndGet();
+            try {
+                response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+            } catch (IOException e) {
+                replica.outstanding.decrementAndGet();
+                replica.failed();
+                last = unreachable(replica + ": " + e.getMessage());
+                continue;
+            } catch (InterruptedException e) {
+                replica.outstanding.decrementAndGet();
+                Thread.currentThread().interrupt();
+                throw unreachable("interrupted");
+            }
+            Map<String, List<String>> headers = response.headers().map();
+            replica.pacer.observe(RateLimitSnapshot.parse(headers));
+            int status = response.statusCode();
+            if (status == 429)
+                RetryAfter.parse(headers, options.clock().instant()).ifPresent(replica.pacer::holdFor);
+            if (status / 100 == 2) {
+                replica.answered();
+                return new Sent(replica, response.body());
+            }
+            replica.outstanding.decrementAndGet();
+            String text;
+            try (InputStream in = response.body()) {
+                text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                text = "";
+            }
+            last = ApiException.of(status, upstreamError(status, text), headers);
+            if (status < 500) throw last; // the caller's to fix, or the upstream's budget: no other replica helps
+            replica.failed();
+        }
+        throw last;
+    }
+
+    /**
+     * The replicas in the order to try them: healthy ones, fewest outstanding first; then resting ones, as a last
+     * resort when no healthy one answers.
+     */
+    private List<Replica> rotation() {
+        return replicas.stream()
+                .sorted(java.util.Comparator.comparing((Replica r) -> !r.healthy())
+                        .thenComparingInt(r -> r.outstanding.get()))
+                .toList();
+    }
+
+    private void authorize(HttpRequest.Builder request) {
         if (options.apiKey() != null && !options.apiKey().isBlank())
             request.header("Authorization", "Bearer " + options.apiKey());
         if (options.organization() != null) request.header("OpenAI-Organization", options.organization());
         if (options.project() != null) request.header("OpenAI-Project", options.project());
-        Duration wait = pacer.delay();
-        if (!wait.isZero()) throw upstreamSpent(wait);
-        HttpResponse<InputStream> response;
-        try {
-            response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw unreachable(e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw unreachable("interrupted");
-        }
-        Map<String, List<String>> headers = response.headers().map();
-        pacer.observe(RateLimitSnapshot.parse(headers));
-        if (response.statusCode() == 429)
-            RetryAfter.parse(headers, options.clock().instant()).ifPresent(pacer::holdFor);
-        if (response.statusCode() / 100 == 2) return response.body();
-        String text;
-        try (InputStream in = response.body()) {
-            text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            text = "";
-        }
-        throw ApiException.of(
-                response.statusCode(),
-                upstreamError(response.statusCode(), text),
-                response.headers().map());
     }
 
     /**
@@ -392,6 +500,7 @@ public final class ProxyEngine implements Engine {
 
     @Override
     public void close() {
+        healthChecks.interrupt();
         http.close();
     }
 

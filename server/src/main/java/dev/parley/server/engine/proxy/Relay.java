@@ -14,6 +14,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * An upstream answer relayed unchanged: a whole response body, or a stream read event by event. Usage comes from
@@ -26,6 +27,8 @@ final class Relay implements Relayed {
     private final TokenCounter counter;
     private final boolean usageAsked;
     private final InputStream upstream;
+    private final Runnable released; // run once, when the relay closes
+    private final AtomicBoolean closed = new AtomicBoolean();
     private final BufferedReader lines;
     private final SseParser parser = new SseParser();
     private final StringBuilder text = new StringBuilder(); // the streamed answer's text, for counting
@@ -39,7 +42,14 @@ final class Relay implements Relayed {
     /**
      * @param usageAsked whether the caller asked for the usage event (it is asked for upstream either way)
      */
-    Relay(String model, int promptTokens, TokenCounter counter, boolean usageAsked, InputStream upstream) {
+    Relay(
+            String model,
+            int promptTokens,
+            TokenCounter counter,
+            boolean usageAsked,
+            InputStream upstream,
+            Runnable released) {
+        this.released = released;
         this.model = model;
         this.promptTokens = promptTokens;
         this.counter = counter;
@@ -156,6 +166,7 @@ final class Relay implements Relayed {
 
     @Override
     public void close() {
+        if (closed.compareAndSet(false, true)) released.run();
         try {
             upstream.close(); // aborts the exchange when it has not ended
         } catch (IOException ignored) {

@@ -471,4 +471,116 @@ class ProxyEngineTest {
             assertThat(Json.tree(response.body()).at("/error/param").asText()).isEqualTo("model");
         }
     }
+
+    static String demoChat(int maxTokens) {
+        return "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
+                + "\"max_tokens\":" + maxTokens + ",\"temperature\":0}";
+    }
+
+    static HttpResponse<String> post(HttpClient http, String base, String body) throws Exception {
+        return http.send(
+                HttpRequest.newBuilder(URI.create(base + "/chat/completions"))
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void aReplicaStoppedUnderLoadCostsNoRequest() throws Exception {
+        List<ParleyServer> replicas = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            replicas.add(ParleyServer.start(
+                    LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                            .withModelId("demo")
+                            .withParallel(2)
+                            .withContextPerSequence(256)),
+                    "127.0.0.1",
+                    0));
+        }
+        try (var gateway = ParleyServer.start(
+                        ProxyEngine.connect(
+                                options(replicas.getFirst().baseUrl("127.0.0.1")),
+                                replicas.stream()
+                                        .map(r -> r.baseUrl("127.0.0.1"))
+                                        .toList(),
+                                List.of(),
+                                ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                                ProxyEngine.DEFAULT_COOLDOWN),
+                        "127.0.0.1",
+                        0);
+                var http = HttpClient.newHttpClient()) {
+            String base = gateway.baseUrl("127.0.0.1");
+            var answered = new java.util.concurrent.atomic.AtomicInteger();
+            var statuses = java.util.Collections.synchronizedList(new java.util.ArrayList<Integer>());
+            List<Thread> callers = new java.util.ArrayList<>();
+            for (int c = 0; c < 3; c++) {
+                callers.add(Thread.ofVirtual().start(() -> {
+                    for (int i = 0; i < 6; i++) {
+                        try {
+                            statuses.add(post(http, base, demoChat(12)).statusCode());
+                        } catch (Exception e) {
+                            statuses.add(-1);
+                        }
+                        answered.incrementAndGet();
+                    }
+                }));
+            }
+            while (answered.get() < 3) Thread.sleep(5);
+            replicas.get(1).close(); // mid-load: its requests in flight fail before their answer begins
+
+            for (Thread caller : callers) caller.join();
+            assertThat(statuses).hasSize(18).containsOnly(200);
+        } finally {
+            replicas.forEach(ParleyServer::close);
+        }
+    }
+
+    @Test
+    void aFailingReplicaRestsAndComesBackWhenItsHealthCheckIsAnswered() throws Exception {
+        ParleyServer healthy = upstream; // the demo model, shared with the other tests
+        try (var scripted = ScriptedServer.start()) {
+            String models =
+                    "{\"object\":\"list\",\"data\":[{\"id\":\"demo\",\"object\":\"model\",\"created\":1,\"owned_by\":\"me\"}]}";
+            String busy =
+                    "{\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}";
+            String fromScripted =
+                    "{\"id\":\"chatcmpl-s\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"demo\","
+                            + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"from the scripted replica\"},"
+                            + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":4,\"total_tokens\":9}}";
+            scripted.enqueue(
+                    json(200, models), // the model list at connect
+                    json(503, busy), // a first request: on to the healthy replica
+                    json(503, busy), // a second: the replica rests
+                    json(503, busy), // its first health check: still resting
+                    json(200, models), // its next: back in rotation
+                    json(200, fromScripted));
+            try (var gateway = ParleyServer.start(
+                            ProxyEngine.connect(
+                                    options(scripted.baseUrl()),
+                                    List.of(scripted.baseUrl(), healthy.baseUrl("127.0.0.1")),
+                                    List.of(),
+                                    ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                                    java.time.Duration.ofMinutes(5)),
+                            "127.0.0.1",
+                            0);
+                    var http = HttpClient.newHttpClient()) {
+                String base = gateway.baseUrl("127.0.0.1");
+                for (int i = 0; i < 3; i++) {
+                    var answer = post(http, base, demoChat(4));
+                    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+                    assertThat(answer.body()).doesNotContain("from the scripted replica");
+                }
+                // Three answers from the healthy replica; the resting one was asked twice, then only checked.
+                assertThat(scripted.requests().stream()
+                                .filter(r -> r.path().endsWith("/chat/completions"))
+                                .count())
+                        .isEqualTo(2);
+                while (scripted.requests().size() < 5) Thread.sleep(20); // its health checks, a second apart
+
+                var back = post(http, base, demoChat(4));
+                assertThat(back.statusCode()).isEqualTo(200);
+                assertThat(back.body()).contains("from the scripted replica");
+            }
+        }
+    }
 }

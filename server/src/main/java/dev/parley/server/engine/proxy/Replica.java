@@ -1,0 +1,57 @@
+package dev.parley.server.engine.proxy;
+
+import dev.parley.client.Pacer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One server of an upstream fleet: its base URL, the requests it is answering now, what its own rate-limit headers
+ * say of its budget, and its health. Consecutive failures (connection errors, 5xx, timeouts before an answer) put it
+ * in a cooldown, out of rotation; an answer, or a health check that gets one, brings it back.
+ *
+ * <p>Thread-safe.
+ */
+final class Replica {
+    /** Failures in a row that take a replica out of rotation. */
+    static final int FAILURES_TO_COOL = 2;
+
+    final String baseUrl;
+    final Pacer pacer;
+    final AtomicInteger outstanding = new AtomicInteger();
+    private final Duration cooldown;
+    private final AtomicInteger failures = new AtomicInteger();
+    private volatile long coolUntil; // System.nanoTime() until which it is out of rotation; 0 when healthy
+
+    Replica(String baseUrl, Clock clock, Duration cooldown) {
+        this.baseUrl = baseUrl.replaceAll("/+$", "");
+        this.pacer = Pacer.create(clock);
+        this.cooldown = cooldown;
+    }
+
+    boolean healthy() {
+        long until = coolUntil;
+        return until == 0 || System.nanoTime() - until >= 0;
+    }
+
+    /** It failed to answer a request: after {@link #FAILURES_TO_COOL} in a row, out of rotation for a while. */
+    void failed() {
+        if (failures.incrementAndGet() >= FAILURES_TO_COOL) coolUntil = System.nanoTime() + cooldown.toNanos();
+    }
+
+    /** It answered (or a health check got an answer): back in rotation. */
+    void answered() {
+        failures.set(0);
+        coolUntil = 0;
+    }
+
+    /** Whether it is out of rotation now, for the health checks. */
+    boolean cooling() {
+        return !healthy();
+    }
+
+    @Override
+    public String toString() {
+        return baseUrl;
+    }
+}
