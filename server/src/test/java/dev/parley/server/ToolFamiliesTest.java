@@ -42,6 +42,15 @@ class ToolFamiliesTest {
                 "Qwen-Qwen2.5-7B-Instruct.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * Qwen 3.5: {@code <tool_call>\n<function=name>\n<parameter=key>\nvalue\n</parameter>\n</function>\n</tool_call>},
+         * strings as raw text.
+         */
+        QWEN35(
+                "ggml-vocab-qwen2.gguf",
+                "Qwen3.5-4B.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",

@@ -93,7 +93,7 @@ public final class HttpApi {
                 if (url.equals("/v1/chat/completions")) {
                     ChatCompletionRequest request = RequestReader.chat(bytes);
                     requireAccess(tenant, request.model());
-                    Prepared prepared = engine.chat(request);
+                    Prepared prepared = engine.chat(request, () -> body); // a relay passes every field on
                     answer = runToEnd(
                             tenant,
                             request.model(),
@@ -104,7 +104,7 @@ public final class HttpApi {
                 } else {
                     CompletionRequest request = RequestReader.completion(bytes);
                     requireAccess(tenant, request.model());
-                    Prepared prepared = engine.complete(request);
+                    Prepared prepared = engine.complete(request, () -> body);
                     answer = runToEnd(
                             tenant,
                             request.model(),

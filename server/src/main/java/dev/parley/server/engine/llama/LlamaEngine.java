@@ -188,7 +188,11 @@ public final class LlamaEngine implements Engine {
             String later = lazy
                     ? checked(syntax.grammar(tools.callable(), tools.params(), tools.parallel(), false, true))
                     : null;
-            return new OutputRules(now, later, syntax, tools.required());
+            Map<String, JsonNode> parameters = new HashMap<>();
+            tools.callable().forEach(f -> {
+                if (f.parameters() != null) parameters.put(f.name(), f.parameters());
+            });
+            return new OutputRules(now, later, syntax, tools.required(), parameters);
         }
         ResponseFormat format = request.responseFormat();
         if (format == null || format.type().equals("text")) return OutputRules.NONE;

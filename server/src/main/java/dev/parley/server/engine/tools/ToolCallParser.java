@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.FunctionCall;
 import dev.parley.api.ToolCall;
 import java.security.SecureRandom;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -34,6 +35,8 @@ public final class ToolCallParser {
             "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
 
     private final ToolSyntax syntax;
+    private final Map<String, JsonNode> parameters;
+    private int xmlScanned; // XML: where the next call may begin in the region
     private final int callDepth;
     private final StringBuilder held = new StringBuilder(); // words that may start the trigger
     private final StringBuilder region = new StringBuilder(); // the calls, from the trigger on
@@ -47,6 +50,7 @@ public final class ToolCallParser {
     private int calls;
     // The arguments of the call being streamed: where they start, how far they are scanned and sent.
     private int argsFrom = -1;
+    private String xmlName;
     private int argsTo;
     private int argsSent;
     private boolean argsClosed;
@@ -58,9 +62,18 @@ public final class ToolCallParser {
 
     /** @param required the answer is calls from its first token (the grammar says so), not words first */
     public ToolCallParser(ToolSyntax syntax, boolean required) {
+        this(syntax, required, Map.of());
+    }
+
+    /**
+     * @param parameters each function's parameters schema by name: the {@link ToolSyntax#XML} form writes values
+     *     as text, and a schema says which are strings and which JSON
+     */
+    public ToolCallParser(ToolSyntax syntax, boolean required, Map<String, JsonNode> parameters) {
         this.syntax = syntax;
+        this.parameters = parameters;
         this.callDepth = switch (syntax) {
-            case HERMES, LLAMA3, MISTRAL_ARGS -> 0;
+            case HERMES, XML, LLAMA3, MISTRAL_ARGS -> 0;
             case MISTRAL_ARRAY -> 1;
             case GENERIC -> 2;
         };
@@ -137,6 +150,10 @@ public final class ToolCallParser {
     }
 
     private void scan(Sink sink) {
+        if (syntax == ToolSyntax.XML) {
+            scanXml(sink);
+            return;
+        }
         for (; scanned < region.length(); scanned++) {
             char c = region.charAt(scanned);
             if (inString) {
@@ -165,6 +182,51 @@ public final class ToolCallParser {
             }
         }
         sendArguments(sink);
+    }
+
+    /**
+     * The {@link ToolSyntax#XML} form: a call's header goes out once {@code <function=name>} is written, its
+     * arguments (as a JSON object) once {@code </function>} is.
+     */
+    private void scanXml(Sink sink) {
+        while (true) {
+            if (argsFrom < 0) {
+                int open = region.indexOf("<function=", xmlScanned);
+                if (open < 0) return;
+                int end = region.indexOf(">", open);
+                if (end < 0) return;
+                String name =
+                        region.substring(open + "<function=".length(), end).strip();
+                current = calls++;
+                sink.call(new ToolCall(current, newId(), "function", new FunctionCall(name, "")));
+                argsFrom = end + 1;
+                xmlName = name;
+            }
+            int close = region.indexOf("</function>", argsFrom);
+            if (close < 0) return;
+            String arguments = xmlArguments(region.substring(argsFrom, close), parameters.get(xmlName));
+            sink.call(new ToolCall(current, null, null, new FunctionCall(null, arguments)));
+            xmlScanned = close + "</function>".length();
+            argsFrom = -1;
+        }
+    }
+
+    private static final Pattern XML_PARAMETER =
+            Pattern.compile("<parameter=([^>]*)>\\n?(.*?)\\n?</parameter>", Pattern.DOTALL);
+
+    /** The parameters of an XML call as a JSON object: strings as written, other values read as JSON. */
+    private static String xmlArguments(String body, JsonNode schema) {
+        var arguments = JSON.createObjectNode();
+        Matcher parameter = XML_PARAMETER.matcher(body);
+        while (parameter.find()) {
+            String key = parameter.group(1).strip();
+            String value = parameter.group(2);
+            JsonNode property =
+                    schema == null ? null : schema.path("properties").get(key);
+            JsonNode json = property != null && ToolSyntax.isString(property) ? null : parse(value);
+            arguments.set(key, json != null ? json : JSON.getNodeFactory().textNode(value));
+        }
+        return arguments.toString();
     }
 
     /** The depth at which a call's arguments value opens: inside the call's object, or the unit itself. */

@@ -19,6 +19,11 @@ import java.util.List;
 public enum ToolSyntax {
     /** Hermes, Qwen 2.5/3, Granite 4 and most others: {@code <tool_call>\n{"name": …, "arguments": …}\n</tool_call>}. */
     HERMES("<tool_call>", false),
+    /**
+     * Qwen3-Coder, Qwen 3.5, Nemotron 3, StepFun 3.5: {@code <tool_call>\n<function=name>\n<parameter=key>\nvalue\n
+     * </parameter>\n…</function>\n</tool_call>}, a string parameter's value as raw text, others as JSON.
+     */
+    XML("<tool_call>", false),
     /** Llama 3.1–3.3: one JSON object {@code {"name": …, "parameters": …}} as the whole answer. */
     LLAMA3("{", true),
     /** Mistral Nemo and earlier: {@code [TOOL_CALLS][{"name": …, "arguments": …}, …]}. */
@@ -45,6 +50,7 @@ public enum ToolSyntax {
     public static ToolSyntax of(String template) {
         if (template == null) return GENERIC;
         if (template.contains("[TOOL_CALLS]")) return template.contains("[ARGS]") ? MISTRAL_ARGS : MISTRAL_ARRAY;
+        if (template.contains("<tool_call>\\n<function=") && template.contains("<parameter=")) return XML;
         if (template.contains("<tool_call>")) return HERMES;
         if (template.contains("<|python_tag|>") || template.contains("<|start_header_id|>ipython")) return LLAMA3;
         return GENERIC;
@@ -95,7 +101,9 @@ public enum ToolSyntax {
             FunctionDefinition function = functions.get(i);
             String arguments;
             try {
-                arguments = builder.value(parameters(function), "arguments");
+                arguments = this == XML
+                        ? xmlParameters(builder, parameters(function))
+                        : builder.value(parameters(function), "arguments");
             } catch (SchemaException e) {
                 throw InvalidRequestException.of(
                         params.get(i),
@@ -109,7 +117,7 @@ public enum ToolSyntax {
         String first = afterTrigger ? builder.rule("first-call", String.join(" | ", firsts)) : call;
         String open = afterTrigger && this == MISTRAL_ARRAY ? "[" : "[TOOL_CALLS][";
         String body = switch (this) {
-            case HERMES -> repeated(first, call, "\n", parallel);
+            case HERMES, XML -> repeated(first, call, "\n", parallel);
             case LLAMA3 -> first;
             case MISTRAL_ARRAY ->
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
@@ -132,12 +140,14 @@ public enum ToolSyntax {
         String quoted = JSON.textNode(name).toString();
         String open = switch (this) {
             case HERMES -> "<tool_call>\n{\"name\": " + quoted + ", \"arguments\": ";
+            case XML -> "<tool_call>\n<function=" + name + ">\n";
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
             case MISTRAL_ARGS -> "[TOOL_CALLS]" + name + "[ARGS]";
             case MISTRAL_ARRAY, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
         };
         String close = switch (this) {
             case HERMES -> "}\n</tool_call>";
+            case XML -> "</function>\n</tool_call>";
             case MISTRAL_ARGS -> "";
             case LLAMA3, MISTRAL_ARRAY, GENERIC -> "}";
         };
@@ -145,6 +155,55 @@ public enum ToolSyntax {
         return (rest.isEmpty() ? "" : GrammarBuilder.literal(rest) + " ")
                 + arguments
                 + (close.isEmpty() ? "" : " " + GrammarBuilder.literal(close));
+    }
+
+    /**
+     * The parameters of an {@link #XML} call, each {@code <parameter=key>\nvalue\n</parameter>\n} in the schema's
+     * order, the required ones always and the others optionally: a string's value as raw text without {@code </}
+     * (its {@code enum}, {@code const} and length honoured), any other value as the JSON its schema accepts.
+     */
+    private static String xmlParameters(GrammarBuilder builder, JsonNode schema) {
+        JsonNode properties = schema.path("properties");
+        if (!properties.isObject() || properties.isEmpty()) return "";
+        List<String> required = new ArrayList<>();
+        schema.path("required").forEach(key -> required.add(key.asText()));
+        StringBuilder out = new StringBuilder();
+        for (var property : (Iterable<java.util.Map.Entry<String, JsonNode>>) properties::fields) {
+            String piece = GrammarBuilder.literal("<parameter=" + property.getKey() + ">\n") + " "
+                    + xmlValue(builder, property.getValue(), property.getKey()) + " "
+                    + GrammarBuilder.literal("\n</parameter>\n");
+            if (!out.isEmpty()) out.append(' ');
+            out.append(required.contains(property.getKey()) ? piece : "( " + piece + " )?");
+        }
+        return out.toString();
+    }
+
+    private static String xmlValue(GrammarBuilder builder, JsonNode schema, String key) {
+        if (!isString(schema)) return builder.value(schema, key);
+        List<String> choices = new ArrayList<>();
+        if (schema.has("const")) choices.add(schema.get("const").asText());
+        schema.path("enum").forEach(value -> choices.add(value.asText()));
+        if (!choices.isEmpty()) {
+            return "( "
+                    + String.join(
+                            " | ", choices.stream().map(GrammarBuilder::literal).toList()) + " )";
+        }
+        int min = schema.path("minLength").asInt(0);
+        int max = schema.path("maxLength").asInt(-1);
+        String text = builder.rule("xml-char", "[^<] | \"<\" [^/]");
+        return max >= 0 ? text + "{" + min + "," + max + "}" : text + "{" + min + ",}";
+    }
+
+    /** Whether a parameter's values are strings, so that the XML form writes them as raw text. */
+    static boolean isString(JsonNode schema) {
+        JsonNode type = schema.path("type");
+        if (type.isTextual()) return type.asText().equals("string");
+        if (!type.isMissingNode()) return false;
+        JsonNode values = schema.has("enum") ? schema.get("enum") : schema.path("const");
+        if (values.isTextual()) return true;
+        if (!values.isArray() || values.isEmpty()) return false;
+        for (JsonNode value : values) if (!value.isTextual()) return false;
+        return true;
     }
 
     private static String repeated(String first, String call, String between, boolean parallel) {

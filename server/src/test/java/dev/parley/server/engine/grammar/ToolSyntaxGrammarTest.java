@@ -63,6 +63,14 @@ class ToolSyntaxGrammarTest {
                             + "<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>",
                     "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"b\": 1}}\n</tool_call>"
                 };
+            case XML ->
+                new String[] {
+                    "<tool_call>\n<function=add>\n<parameter=a>\n1\n</parameter>\n</function>\n</tool_call>",
+                    "<tool_call>\n<function=now>\n</function>\n</tool_call>",
+                    "<tool_call>\n<function=add>\n<parameter=a>\n1\n</parameter>\n</function>\n</tool_call>\n"
+                            + "<tool_call>\n<function=now>\n</function>\n</tool_call>",
+                    "<tool_call>\n<function=add>\n<parameter=a>\none\n</parameter>\n</function>\n</tool_call>"
+                };
             case LLAMA3 ->
                 new String[] {
                     "{\"name\": \"add\", \"parameters\": {\"a\": 1}}",

@@ -150,4 +150,26 @@ class ToolCallParserTest {
         assertThat(unnamed.pieces).isEmpty();
         assertThat(unnamed.text).as("nothing is lost").hasToString(beforeItsName);
     }
+
+    @Test
+    void xmlCallsBecomeJsonArgumentsStringsAsWrittenOthersAsJson() throws Exception {
+        var schema = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
+                        + "\"days\":{\"type\":\"integer\"},\"tags\":{\"type\":\"array\"}}}");
+        String text =
+                "Checking.\n<tool_call>\n<function=get_weather>\n<parameter=city>\n42 Rue <b>\nParis\n</parameter>\n"
+                        + "<parameter=days>\n3\n</parameter>\n<parameter=tags>\n[\"a\"]\n</parameter>\n</function>\n</tool_call>";
+        for (int step : new int[] {1, 5, 1000}) {
+            var parser = new ToolCallParser(ToolSyntax.XML, false, java.util.Map.of("get_weather", schema));
+            var out = new Collected();
+            for (int i = 0; i < text.length(); i += step)
+                parser.append(text.substring(i, Math.min(text.length(), i + step)), out);
+            parser.finish(out);
+
+            assertThat(out.text).hasToString("Checking.\n");
+            assertThat(out.names()).containsExactly("get_weather");
+            assertThat(out.arguments())
+                    .containsExactly("{\"city\":\"42 Rue <b>\\nParis\",\"days\":3,\"tags\":[\"a\"]}");
+        }
+    }
 }
