@@ -144,7 +144,19 @@ final class HostileBodies {
             "stream=true",
             "logit_bias={\"1\":100,\"2\":-100}",
             "max_tokens=1",
-            "unknown=TEXT");
+            "unknown=TEXT",
+            // Output formats and tools reach llama.cpp's grammar parser: every schema must become a grammar it
+            // accepts or a 400, never a failure of the engine.
+            "response_format={\"type\":\"json_object\"}",
+            "response_format={\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":{\"$ref\":\"#\"}}}",
+            "response_format={\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":{\"type\":\"array\",\"minItems\":5,\"maxItems\":2}}}",
+            "response_format={\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":{\"type\":\"string\",\"pattern\":\"^(a|[\\\\u0000-\\\\uffff]{3,}|\\\\d+)$\"}}}",
+            "response_format={\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":{\"enum\":[TEXT,1,null,{\"a\":[]}]}}}",
+            "response_format={\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":{\"type\":\"integer\",\"minimum\":1e300,\"maximum\":-1}}}",
+            "tools=[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":{TEXT:{\"const\":TEXT}},\"required\":[TEXT]}}}]",
+            "tools=[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/a\"}},\"$ref\":\"#/$defs/a\"}}}]",
+            "tool_choice=\"required\"",
+            "tools=[{\"type\":\"function\",\"function\":{\"name\":\"f\"}},{\"type\":\"function\",\"function\":{\"name\":\"g\",\"parameters\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"number\"}}}}]");
 
     private final Random random;
 
