@@ -2,11 +2,19 @@ package dev.parley.server.engine;
 
 /**
  * How an engine is doing, for {@code /health}: whether it is serving and, for an engine with slots of its
- * own, how busy they are and how many requests wait for one (null otherwise).
+ * own, how busy they are and how many requests wait for one (null otherwise); for an engine that relays to a
+ * fleet of upstream replicas, how many are in rotation (null otherwise).
  */
-public record Health(boolean ok, Slots slots, Queue queue) {
+public record Health(boolean ok, Slots slots, Queue queue, Replicas replicas) {
     /** Serving, with nothing more to say. */
-    public static final Health OK = new Health(true, null, null);
+    public static final Health OK = new Health(true, null, null, null);
+
+    public Health(boolean ok, Slots slots, Queue queue) {
+        this(ok, slots, queue, null);
+    }
+
+    /** Upstream replicas, and how many are healthy (in rotation) rather than resting after failures. */
+    public record Replicas(int total, int healthy) {}
 
     /** Sequences that can generate at once, and how many do. */
     public record Slots(int total, int busy) {}

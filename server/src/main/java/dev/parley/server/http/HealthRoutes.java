@@ -48,6 +48,17 @@ final class HealthRoutes {
                             ? "The upstream provider cannot be reached."
                             : "The engine has stopped or stalled: no request is being generated."));
         }
+        if (health.ok()
+                && health.replicas() != null
+                && health.replicas().healthy() < health.replicas().total()) {
+            problems.add(new Problem(
+                    "upstream",
+                    "%d of %d upstream replicas rest after failures; requests go to the others."
+                            .formatted(
+                                    health.replicas().total()
+                                            - health.replicas().healthy(),
+                                    health.replicas().total())));
+        }
         Boolean redisUp = limits.shared() ? limits.check() : null;
         if (Boolean.FALSE.equals(redisUp)) {
             serving &= limits.failsOpen();
@@ -62,6 +73,7 @@ final class HealthRoutes {
         if (!problems.isEmpty()) body.put("degraded", problems);
         if (health.slots() != null) body.put("slots", health.slots());
         if (health.queue() != null) body.put("queue", health.queue());
+        if (health.replicas() != null) body.put("upstream", health.replicas());
         if (redisUp != null) body.put("limiter", Map.of("redis", redisUp ? "up" : "down"));
         reply(ctx, serving ? 200 : 503, body);
     }

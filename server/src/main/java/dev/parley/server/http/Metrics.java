@@ -51,6 +51,18 @@ final class Metrics {
             gauge("parley.engine.slots", engine, e -> slots(e).total(), "Sequences the engine can generate at once");
             gauge("parley.engine.slots.busy", engine, e -> slots(e).busy(), "Sequences generating now");
         }
+        if (engine.health().replicas() != null) {
+            gauge(
+                    "parley.upstream.replicas",
+                    engine,
+                    e -> e.health().replicas().total(),
+                    "Upstream replicas this server relays to");
+            gauge(
+                    "parley.upstream.replicas.healthy",
+                    engine,
+                    e -> e.health().replicas().healthy(),
+                    "Upstream replicas in rotation (not resting after failures)");
+        }
         if (engine.health().queue() != null) {
             gauge("parley.engine.queue.waiting", engine, e -> queue(e).waiting(), "Sequences waiting for a slot");
             gauge(

@@ -450,13 +450,15 @@ public final class ProxyEngine implements Engine {
 
     /**
      * Unhealthy while the upstream cannot be reached: from a request that found so, until one reaches it or
-     * {@link #UNREACHABLE_FOR} has passed (so that a replica taken out of rotation comes back to try again).
+     * {@link #UNREACHABLE_FOR} has passed (so that a replica taken out of rotation comes back to try again), or
+     * while every replica rests after failures. Says how many replicas are in rotation.
      */
     @Override
     public Health health() {
         long at = unreachableAt;
         boolean down = at != 0 && System.nanoTime() - at < UNREACHABLE_FOR.toNanos();
-        return down ? new Health(false, null, null) : Health.OK;
+        int healthy = (int) replicas.stream().filter(Replica::healthy).count();
+        return new Health(!down && healthy > 0, null, null, new Health.Replicas(replicas.size(), healthy));
     }
 
     private Prepared prepared(int promptTokens, long completionCap, Supplier<Generation> start) {

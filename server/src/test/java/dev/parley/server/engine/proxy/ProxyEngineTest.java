@@ -583,4 +583,51 @@ class ProxyEngineTest {
             }
         }
     }
+
+    @Test
+    void healthAndMetricsSayHowManyReplicasAreInRotation() throws Exception {
+        int closed;
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort(); // nothing listens there once it is closed
+        }
+        String dead = "http://127.0.0.1:" + closed + "/v1";
+        try (var gateway = ParleyServer.start(
+                        ProxyEngine.connect(
+                                options(upstream.baseUrl("127.0.0.1")),
+                                List.of(dead, upstream.baseUrl("127.0.0.1")),
+                                List.of(),
+                                ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                                java.time.Duration.ofMinutes(5)),
+                        "127.0.0.1",
+                        0);
+                var http = HttpClient.newHttpClient()) {
+            String base = gateway.baseUrl("127.0.0.1");
+            String root = "http://127.0.0.1:" + gateway.port();
+            var before = Json.tree(http.send(
+                            HttpRequest.newBuilder(URI.create(root + "/health")).build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body());
+            assertThat(before.get("status").asText()).isEqualTo("ok");
+            assertThat(before.at("/upstream/healthy").asInt()).isEqualTo(2);
+
+            for (int i = 0; i < 2; i++)
+                assertThat(post(http, base, demoChat(2)).statusCode()).isEqualTo(200);
+
+            var health = http.send(
+                    HttpRequest.newBuilder(URI.create(root + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(200);
+            var after = Json.tree(health.body());
+            assertThat(after.get("status").asText()).isEqualTo("degraded");
+            assertThat(after.at("/upstream/total").asInt()).isEqualTo(2);
+            assertThat(after.at("/upstream/healthy").asInt()).isEqualTo(1);
+            assertThat(after.at("/degraded/0/component").asText()).isEqualTo("upstream");
+            String metrics = http.send(
+                            HttpRequest.newBuilder(URI.create(root + "/metrics"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            assertThat(metrics).containsPattern("(?m)^parley_upstream_replicas_healthy(\\{[^}]*\\})? 1\\.0$");
+            assertThat(metrics).containsPattern("(?m)^parley_upstream_replicas(\\{[^}]*\\})? 2\\.0$");
+        }
+    }
 }
