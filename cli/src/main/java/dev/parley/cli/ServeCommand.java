@@ -282,10 +282,6 @@ final class ServeCommand implements Callable<Integer> {
                     host);
         }
         if (warmUp) return warmUp(server, engine);
-        var out = spec.commandLine().getOut();
-        String served = engine.models().stream().map(ModelCard::id).collect(Collectors.joining(", "));
-        out.printf("Serving %s at %s (%s)%n", served.isEmpty() ? "no models" : served, server.baseUrl(host), access());
-        out.flush();
         if (keys != null) {
             // SIGHUP reloads the keys file (the server also does when the file changes), instead of stopping.
             try {
@@ -328,6 +324,11 @@ final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), stop);
         // Any other way out (System.exit, a signal not handled here) still closes the server.
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
+        // The start line last: whoever waits for it may signal at once, and the handlers are in place.
+        var out = spec.commandLine().getOut();
+        String served = engine.models().stream().map(ModelCard::id).collect(Collectors.joining(", "));
+        out.printf("Serving %s at %s (%s)%n", served.isEmpty() ? "no models" : served, server.baseUrl(host), access());
+        out.flush();
         stopped.await();
         return 0;
     }

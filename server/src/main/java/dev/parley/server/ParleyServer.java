@@ -11,6 +11,12 @@ import dev.parley.server.limits.RateLimits;
 import io.javalin.Javalin;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.util.component.Graceful;
@@ -121,15 +127,29 @@ public final class ParleyServer implements AutoCloseable {
      * @return how many requests were cut at the deadline
      */
     public int shutdown(Duration grace) throws InterruptedException {
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
         for (Connector connector : http.jettyServer().server().getConnectors()) {
-            if (connector instanceof Graceful graceful) graceful.shutdown();
+            if (connector instanceof Graceful graceful) closing.add(graceful.shutdown());
         }
         try {
-            return Drain.of(http).drain(grace);
+            int cut = Drain.of(http).drain(grace);
+            // A request is done when its handler returns, not when its last bytes are out: stopping at once could
+            // truncate an answer the client is still reading. Jetty closes each connection once its response is
+            // written; wait for that (briefly) before stopping.
+            try {
+                CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new))
+                        .get(FLUSH.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                // a client that keeps its connection open gets it closed by the stop
+            }
+            return cut;
         } finally {
             close();
         }
     }
+
+    /** How long a stopping server waits for answers already given to be written out. */
+    private static final Duration FLUSH = Duration.ofSeconds(5);
 
     /** Requests being answered now. */
     public int inFlight() {
