@@ -122,8 +122,7 @@ public final class LlamaEngine implements Engine {
         List<ChatMessage> messages = request.messages();
         JsonNode toolsForTemplate = null;
         if (!tools.definitions().isEmpty()) {
-            if (tokenizer.hasTemplate()
-                    && ToolSyntax.rendersTools(model.chatTemplate().orElse(null))) toolsForTemplate = tools.json();
+            if (tokenizer.rendersTools()) toolsForTemplate = tools.json();
             else messages = tools.inSystemMessage(messages, rules.tools() != null && !rules.toolsRequired());
         }
         int[] prompt = fitting(tokenizer.chat(messages, toolsForTemplate, card.contextLength()), "messages");
@@ -178,8 +177,7 @@ public final class LlamaEngine implements Engine {
      */
     private OutputRules outputRules(ChatCompletionRequest request, ChatTools tools) {
         if (tools.calling()) {
-            ToolSyntax syntax =
-                    tokenizer.hasTemplate() ? ToolSyntax.of(model.chatTemplate().orElse(null)) : ToolSyntax.GENERIC;
+            ToolSyntax syntax = tokenizer.toolSyntax();
             boolean lazy = !tools.required() && syntax.trigger() != null;
             String now = lazy
                     ? null

@@ -68,6 +68,9 @@ final class PromptTokenizer {
     /** Mistral's templates refuse call ids that are not 9 letters and digits, the form its own API gives. */
     private final boolean shortCallIds;
 
+    private final ToolSyntax toolSyntax;
+    private final boolean rendersTools;
+
     private final String bosText;
     private final String eosText;
 
@@ -80,8 +83,10 @@ final class PromptTokenizer {
         this.trailing = Arrays.copyOfRange(special, split, special.length);
         this.bytesPerToken = bytesPerToken(model);
         this.template = compile(model);
-        ToolSyntax syntax = ToolSyntax.of(model.chatTemplate().orElse(null));
-        this.shortCallIds = syntax == ToolSyntax.MISTRAL_ARRAY || syntax == ToolSyntax.MISTRAL_ARGS;
+        String source = template == null ? null : model.chatTemplate().orElseThrow();
+        this.toolSyntax = ToolSyntax.of(source); // GENERIC without a Jinja template
+        this.rendersTools = ToolSyntax.rendersTools(source);
+        this.shortCallIds = toolSyntax == ToolSyntax.MISTRAL_ARRAY || toolSyntax == ToolSyntax.MISTRAL_ARGS;
         this.bosText = tokenText(model, model.bosToken());
         this.eosText = tokenText(model, model.eosToken());
     }
@@ -105,9 +110,14 @@ final class PromptTokenizer {
         return token.isPresent() ? new String(model.tokenBytes(token.getAsInt(), true), StandardCharsets.UTF_8) : "";
     }
 
-    /** Whether the model's own (Jinja) chat template renders chats; false when llama.cpp's built-in ones do. */
-    boolean hasTemplate() {
-        return template != null;
+    /** The syntax the model's template writes tool calls in; {@link ToolSyntax#GENERIC} without a Jinja template. */
+    ToolSyntax toolSyntax() {
+        return toolSyntax;
+    }
+
+    /** Whether the model's Jinja template shows the model its tools itself. */
+    boolean rendersTools() {
+        return rendersTools;
     }
 
     /** A prompt's token ids, or, when it cannot fit in {@code limit} tokens, a lower bound of its length. */

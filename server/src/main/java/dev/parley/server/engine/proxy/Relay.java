@@ -34,10 +34,9 @@ final class Relay implements Relayed {
     private final StringBuilder text = new StringBuilder(); // the streamed answer's text, for counting
     private volatile int promptTokens;
     private volatile int completionTokens;
-    private boolean reported;
+    private boolean reported; // the upstream reported its usage: its count stands, and the answer is whole
     private boolean ended;
     private boolean done; // the stream ended with [DONE]
-    private boolean completed; // the upstream reported its usage: the answer is whole, however the stream ends
 
     /**
      * @param usageAsked whether the caller asked for the usage event (it is asked for upstream either way)
@@ -112,7 +111,7 @@ final class Relay implements Relayed {
             throw failed(e.getMessage(), e);
         }
         // The Responses API ends its stream without [DONE], after the event that reports its usage.
-        if (completed) {
+        if (reported) {
             ended = true;
             return null;
         }
@@ -136,7 +135,6 @@ final class Relay implements Relayed {
         completionTokens = usage.path("completion_tokens")
                 .asInt(usage.path("output_tokens").asInt(0));
         reported = true;
-        completed = true;
         return true;
     }
 
