@@ -499,7 +499,11 @@ class ProxyEngineTest {
         }
         try (var gateway = ParleyServer.start(
                         ProxyEngine.connect(
-                                options(replicas.getFirst().baseUrl("127.0.0.1")),
+                                // A replica stopped mid-answer may hold a request without answering: the
+                                // timeout is what moves it to the next one.
+                                options(replicas.getFirst().baseUrl("127.0.0.1")).toBuilder()
+                                        .timeout(java.time.Duration.ofSeconds(10))
+                                        .build(),
                                 replicas.stream()
                                         .map(r -> r.baseUrl("127.0.0.1"))
                                         .toList(),
