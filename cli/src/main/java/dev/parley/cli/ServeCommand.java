@@ -4,6 +4,8 @@ import dev.parley.client.ClientOptions;
 import dev.parley.server.ParleyServer;
 import dev.parley.server.ServerOptions;
 import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.config.ConfigFile;
+import dev.parley.server.config.ServerConfig;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.ModelCard;
@@ -45,6 +47,16 @@ final class ServeCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = {
+                "A configuration file (YAML): several local models and upstream fleets behind one endpoint, with"
+                        + " aliases and fallbacks, and the server's options (see the README). Server options given as"
+                        + " flags beside it win over the file's."
+            })
+    Path config;
 
     @Option(
             names = "--model",
@@ -158,6 +170,13 @@ final class ServeCommand implements Callable<Integer> {
     List<String> upstreamModels = List.of();
 
     @Option(
+            names = "--upstream-timeout",
+            paramLabel = "SECONDS",
+            description = "How long an upstream replica may take before its answer begins; then the request moves "
+                    + "to the next replica (default: ${DEFAULT-VALUE}).")
+    double upstreamTimeout = 600;
+
+    @Option(
             names = "--upstream-output-reserve",
             paramLabel = "TOKENS",
             description = "Tokens of a key's budget reserved for the answer of an upstream request without "
@@ -221,12 +240,9 @@ final class ServeCommand implements Callable<Integer> {
                     "On SIGTERM or Ctrl-C, how long running requests may take to finish before they are cut; a second signal stops at once (default: ${DEFAULT-VALUE}).")
     long shutdownTimeout;
 
-    /** The most sequences llama.cpp decodes together. */
-    static final int MAX_PARALLEL = 256;
-    /** The most positions one sequence may have: beyond any model's training, and × parallel fits in an int. */
-    static final int MAX_CONTEXT = 1 << 22;
-
-    static final int MAX_THREADS = 1024;
+    static final int MAX_PARALLEL = LlamaEngineOptions.MAX_PARALLEL;
+    static final int MAX_CONTEXT = LlamaEngineOptions.MAX_CONTEXT;
+    static final int MAX_THREADS = LlamaEngineOptions.MAX_THREADS;
 
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
@@ -240,12 +256,47 @@ final class ServeCommand implements Callable<Integer> {
         return Path.of(System.getProperty("user.home"), ".local", "share", "parley");
     }
 
+    /** The options that say which models to serve and how, which a configuration file says instead. */
+    private static final List<String> MODEL_OPTIONS = List.of(
+            "--model",
+            "--model-id",
+            "--parallel",
+            "--context",
+            "--threads",
+            "--kv-cache",
+            "--queue",
+            "--llama-lib",
+            "--llama-variant",
+            "--gpu-layers",
+            "--upstream",
+            "--upstream-key",
+            "--upstream-models",
+            "--upstream-timeout",
+            "--upstream-output-reserve");
+
     @Override
     public Integer call() throws InterruptedException {
         var err = spec.commandLine().getErr();
         if (upstream != null && !upstream.isEmpty() && model != null) {
             err.println("parley serve: --model and --upstream exclude each other");
             return 2;
+        }
+        ServerConfig file = null;
+        if (config != null) {
+            List<String> beside = MODEL_OPTIONS.stream().filter(this::given).toList();
+            if (!beside.isEmpty()) {
+                err.println("parley serve: " + String.join(", ", beside)
+                        + (beside.size() == 1 ? " goes" : " go")
+                        + " in the configuration file's models and upstreams, not beside --config");
+                return 2;
+            }
+            try {
+                file = ConfigFile.read(config);
+            } catch (IllegalArgumentException e) {
+                err.println("parley serve: " + e.getMessage());
+                return 2;
+            }
+            applyServerOptions(file);
         }
         logFormat.apply();
         String outOfRange = outOfRange();
@@ -266,7 +317,7 @@ final class ServeCommand implements Callable<Integer> {
                             : Limiter.redis(redis, Clock.systemUTC());
             RateLimits limits = new RateLimits(limiter, redisFailOpen);
             try {
-                engine = upstream != null && !upstream.isEmpty() ? proxy() : local();
+                engine = file != null ? configured(file) : upstream != null && !upstream.isEmpty() ? proxy() : local();
             } catch (RuntimeException e) {
                 limits.close();
                 throw e;
@@ -387,8 +438,44 @@ final class ServeCommand implements Callable<Integer> {
                 gpuLayers));
     }
 
+    /** The models of a configuration file, the llama.cpp build named on the start-up line when some are local. */
+    private Engine configured(ServerConfig file) {
+        Engine engine = file.openEngine();
+        if (!file.models().isEmpty()) spec.commandLine().getOut().println(LlamaEngine.library());
+        return engine;
+    }
+
+    /**
+     * The file's server options, where no flag sets them: a flag given on the command line wins over the file,
+     * and the file over the flags' defaults.
+     */
+    private void applyServerOptions(ServerConfig file) {
+        ServerConfig.Server server = file.server();
+        if (server != null) {
+            if (server.host() != null && !given("--host")) host = server.host();
+            if (server.port() != null && !given("--port")) port = server.port();
+            if (server.shutdownTimeout() != null && !given("--shutdown-timeout"))
+                shutdownTimeout = server.shutdownTimeout();
+            if (server.logFormat() != null && !given("--log-format"))
+                logFormat = LogFormat.valueOf(server.logFormat().toUpperCase(java.util.Locale.ROOT));
+            if (server.corsOrigins() != null && !given("--cors-origin")) corsOrigins = server.corsOrigins();
+            if (server.dataDir() != null && !given("--data-dir")) dataDir = Path.of(server.dataDir());
+        }
+        if (file.keys() != null && !given("--keys")) keys = Path.of(file.keys());
+        if (file.redis() != null && !given("--redis")) {
+            redis = URI.create(file.redis().url());
+            if (Boolean.TRUE.equals(file.redis().failOpen())) redisFailOpen = true;
+        }
+    }
+
+    private boolean given(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
     private Engine proxy() {
-        var options = ClientOptions.builder(name -> null).baseUrl(upstream.getFirst());
+        var options = ClientOptions.builder(name -> null)
+                .baseUrl(upstream.getFirst())
+                .timeout(Duration.ofMillis(Math.round(upstreamTimeout * 1000)));
         if (upstreamKey != null && !upstreamKey.isBlank()) options.apiKey(upstreamKey);
         return ProxyEngine.connect(
                 options.build(), upstream, upstreamModels, upstreamOutputReserve, ProxyEngine.DEFAULT_COOLDOWN);
@@ -404,6 +491,8 @@ final class ServeCommand implements Callable<Integer> {
             return "--parallel must be between 1 and " + MAX_PARALLEL + ", not " + parallel;
         if (!within(context, 0, MAX_CONTEXT))
             return "--context must be between 0 (the model's own) and " + MAX_CONTEXT + ", not " + context;
+        if (!(upstreamTimeout > 0 && upstreamTimeout <= 86_400))
+            return "--upstream-timeout must be more than 0 and at most 86400 seconds, not " + upstreamTimeout;
         if (shutdownTimeout < 0 || shutdownTimeout > 86_400)
             return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
         if (!within(threads, 0, MAX_THREADS))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
+import dev.parley.server.demo.DemoModel;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -64,6 +65,11 @@ class ServeCommandTest {
         // One llama.cpp thread: its workers spin at barriers, and a test machine is busy with the tests too.
         var command = parley("serve", "--port", "0", "--threads", "1");
         command.addAll(List.of(args));
+        return start(environment, command);
+    }
+
+    /** Starts {@code command} and returns its start line's parts once it has printed it. */
+    Matcher start(Map<String, String> environment, List<String> command) throws Exception {
         var builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().putAll(environment);
         Process server = builder.start();
@@ -507,6 +513,55 @@ class ServeCommandTest {
         assertThat(chat(baseUrl, second, "stories260K").statusCode()).isEqualTo(200);
         assertThat(chat(baseUrl, first, "stories260K").statusCode()).isEqualTo(200);
         assertThat(server.isAlive()).isTrue();
+    }
+
+    @Test
+    void servesTheModelsOfAConfigurationFile() throws Exception {
+        Path config = dir.resolve("parley.yaml");
+        Files.writeString(config, """
+                server:
+                  host: 127.0.0.1
+                  port: 0
+                models:
+                  - id: stories
+                    file: %s
+                    aliases: [tiny]
+                    threads: 1
+                  - id: stories-solo
+                    file: %s
+                    parallel: 1
+                    threads: 1
+                """.formatted(DemoModel.path(), DemoModel.path()));
+        Matcher started = start(Map.of(), parley("serve", "--config", config.toString()));
+        assertThat(started.group(1)).isEqualTo("stories, tiny, stories-solo");
+        assertThat(printed).anySatisfy(line -> assertThat(line).startsWith("llama.cpp 0.5"));
+        var byAlias = chat(started.group(2), null, "tiny");
+        assertThat(byAlias.statusCode()).as(byAlias.body()).isEqualTo(200);
+        assertThat(Json.tree(byAlias.body()).path("model").asText()).isEqualTo("stories");
+        assertThat(chat(started.group(2), null, "stories-solo").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aConfigurationFileIsCheckedBeforeAnythingStarts() throws Exception {
+        Path config = dir.resolve("parley.yaml");
+        Files.writeString(config, "server:\n  port: 0\nmodles:\n  - id: x\n");
+        var err = new StringWriter();
+        int exit = Main.commandLine()
+                .setOut(new PrintWriter(new StringWriter(), true))
+                .setErr(new PrintWriter(err, true))
+                .execute("serve", "--config", config.toString());
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString()).startsWith("parley serve: " + config + ":3: unknown key 'modles'");
+
+        err.getBuffer().setLength(0);
+        exit = Main.commandLine()
+                .setOut(new PrintWriter(new StringWriter(), true))
+                .setErr(new PrintWriter(err, true))
+                .execute("serve", "--config", config.toString(), "--parallel", "2", "--model", "x.gguf");
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString())
+                .isEqualTo("parley serve: --model, --parallel go in the configuration file's models and upstreams,"
+                        + " not beside --config" + System.lineSeparator());
     }
 
     @Test

@@ -57,6 +57,29 @@ public record CompletionRequest(
                 null);
     }
 
+    /** This request for another model (an alias resolved, a fallback). */
+    public CompletionRequest withModel(String model) {
+        return new CompletionRequest(
+                model,
+                prompt,
+                suffix,
+                maxTokens,
+                temperature,
+                topP,
+                n,
+                stream,
+                streamOptions,
+                logprobs,
+                echo,
+                stop,
+                presencePenalty,
+                frequencyPenalty,
+                bestOf,
+                logitBias,
+                seed,
+                user);
+    }
+
     public CompletionRequest withMaxTokens(Integer maxTokens) {
         return new CompletionRequest(
                 model,

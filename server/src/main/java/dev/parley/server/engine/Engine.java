@@ -21,6 +21,14 @@ public interface Engine extends AutoCloseable {
     /** The models this engine serves. */
     List<ModelCard> models();
 
+    /**
+     * The id of the model a caller names, which may be one of its aliases; the name itself when the engine has no
+     * aliases or does not serve it. Keys that may use a model may use its aliases.
+     */
+    default String canonical(String model) {
+        return model;
+    }
+
     /** Checks and tokenizes a chat request; nothing runs until {@link Prepared#start}. */
     Prepared chat(ChatCompletionRequest request);
 

@@ -1,16 +1,27 @@
 package dev.parley.server.engine;
 
+import java.util.List;
+
 /**
  * How an engine is doing, for {@code /health}: whether it is serving and, for an engine with slots of its
  * own, how busy they are and how many requests wait for one (null otherwise); for an engine that relays to a
- * fleet of upstream replicas, how many are in rotation (null otherwise).
+ * fleet of upstream replicas, how many are in rotation (null otherwise). A server of several models may be
+ * serving some while others cannot: those are {@code modelsDown} (ids), and it is {@code ok} while any is served.
  */
-public record Health(boolean ok, Slots slots, Queue queue, Replicas replicas) {
+public record Health(boolean ok, Slots slots, Queue queue, Replicas replicas, List<String> modelsDown) {
     /** Serving, with nothing more to say. */
     public static final Health OK = new Health(true, null, null, null);
 
+    public Health {
+        modelsDown = modelsDown == null ? List.of() : List.copyOf(modelsDown);
+    }
+
     public Health(boolean ok, Slots slots, Queue queue) {
         this(ok, slots, queue, null);
+    }
+
+    public Health(boolean ok, Slots slots, Queue queue, Replicas replicas) {
+        this(ok, slots, queue, replicas, List.of());
     }
 
     /** Upstream replicas, and how many are healthy (in rotation) rather than resting after failures. */

@@ -48,6 +48,12 @@ final class HealthRoutes {
                             ? "The upstream provider cannot be reached."
                             : "The engine has stopped or stalled: no request is being generated."));
         }
+        if (health.ok() && !health.modelsDown().isEmpty()) {
+            problems.add(new Problem(
+                    "models",
+                    "Not served now (their engine has stopped or their upstream cannot be reached): %s; the other models are."
+                            .formatted(String.join(", ", health.modelsDown()))));
+        }
         if (health.ok()
                 && health.replicas() != null
                 && health.replicas().healthy() < health.replicas().total()) {

@@ -355,7 +355,7 @@ public final class HttpApi {
                 ctx,
                 200,
                 ModelList.of(engine.models().stream()
-                        .filter(m -> tenant.mayUse(m.id()))
+                        .filter(m -> mayUse(tenant, m.id()))
                         .map(ModelCard::toModel)
                         .toList()));
     }
@@ -381,8 +381,13 @@ public final class HttpApi {
     }
 
     /** A model the key may not use does not exist for it, as at OpenAI. */
-    private static void requireAccess(Tenant tenant, String model) {
-        if (!tenant.mayUse(model)) throw modelNotFound(model);
+    private void requireAccess(Tenant tenant, String model) {
+        if (!mayUse(tenant, model)) throw modelNotFound(model);
+    }
+
+    /** Whether the key may use a model by this name: the name itself, or the model it is an alias of. */
+    private boolean mayUse(Tenant tenant, String model) {
+        return tenant.mayUse(model) || tenant.mayUse(engine.canonical(model));
     }
 
     /** Reserves the prompt plus the most the answer may take; the budgets' headers go on the reply. */

@@ -24,7 +24,7 @@ public final class Reservation {
     }
 
     /** A reservation that holds nothing: no limits apply, or the limiter was down and fails open. */
-    static Reservation none(RateLimitSnapshot snapshot) {
+    public static Reservation none(RateLimitSnapshot snapshot) {
         return new Reservation(null, null, null, 0, snapshot);
     }
 

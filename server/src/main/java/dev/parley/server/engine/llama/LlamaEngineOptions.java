@@ -28,6 +28,15 @@ public record LlamaEngineOptions(
         int queue,
         int gpuLayers) {
 
+    /** The most sequences llama.cpp decodes together. */
+    public static final int MAX_PARALLEL = 256;
+
+    /** The most positions one sequence may have: beyond any model's training, and × parallel fits in an int. */
+    public static final int MAX_CONTEXT = 1 << 22;
+
+    /** The most llama.cpp threads. */
+    public static final int MAX_THREADS = 1024;
+
     public LlamaEngineOptions(
             Path model,
             String modelId,

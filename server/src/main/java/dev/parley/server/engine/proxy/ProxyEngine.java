@@ -22,6 +22,9 @@ import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.http.HttpApi;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.RateLimits;
+import dev.parley.server.limits.Reservation;
 import dev.parley.tokens.ChatPrompt;
 import dev.parley.tokens.ModelCatalog;
 import dev.parley.tokens.TokenCounter;
@@ -57,10 +60,12 @@ public final class ProxyEngine implements Engine {
 
     private final ClientOptions options;
     private final List<Replica> replicas;
+    private final RateLimits replicaLimits; // the budgets configured for replicas themselves
     private final Thread healthChecks;
     private final HttpClient http;
     private final Map<String, ModelCard> models;
     private final int outputReserve;
+    private final Map<String, Integer> modelReserves;
 
     /** How long a request that could not reach the upstream makes {@link #health} say so, unless one reaches it. */
     static final Duration UNREACHABLE_FOR = Duration.ofSeconds(10);
@@ -68,14 +73,15 @@ public final class ProxyEngine implements Engine {
     /** {@link System#nanoTime} when a request last failed to reach the upstream, with no success since; or 0. */
     private volatile long unreachableAt;
 
-    private ProxyEngine(
-            ClientOptions options, List<Replica> replicas, Map<String, ModelCard> models, int outputReserve) {
+    private ProxyEngine(ClientOptions options, List<Replica> replicas, Map<String, ModelCard> models, Fleet fleet) {
         this.options = options;
         this.replicas = replicas;
+        this.replicaLimits = new RateLimits(Limiter.inMemory(options.clock()), false);
         this.http =
                 HttpClient.newBuilder().connectTimeout(options.connectTimeout()).build();
         this.models = models;
-        this.outputReserve = outputReserve;
+        this.outputReserve = fleet.outputReserve();
+        this.modelReserves = Map.copyOf(fleet.modelReserves());
         this.healthChecks = Thread.ofVirtual().name("parley-upstream-health").start(this::checkHealth);
     }
 
@@ -100,11 +106,7 @@ public final class ProxyEngine implements Engine {
 
     /**
      * As {@link #connect(ClientOptions, List, int)}, over a fleet of replicas of one upstream (its base URLs; the
-     * other options, key included, are the same for all). Each request goes to the healthy replica with the fewest
-     * requests outstanding; one that fails before it is answered (the connection refused or reset, a 5xx, a timeout
-     * before the answer begins) moves to the next replica, never after a byte of the answer reached the caller.
-     * Replicas that fail {@value Replica#FAILURES_TO_COOL} times in a row rest for {@code cooldown}, or until a health
-     * check ({@code GET /models}) gets an answer from them.
+     * other options, key included, are the same for all).
      */
     public static ProxyEngine connect(
             ClientOptions options,
@@ -112,36 +114,76 @@ public final class ProxyEngine implements Engine {
             List<String> onlyModels,
             int outputReserve,
             Duration cooldown) {
-        if (outputReserve < 1)
-            throw new IllegalArgumentException("the output reserve must be at least 1, got " + outputReserve);
-        if (baseUrls.isEmpty()) throw new IllegalArgumentException("no upstream base URL");
-        List<Replica> replicas = baseUrls.stream()
-                .map(url -> new Replica(url, options.clock(), cooldown))
-                .toList();
-        List<Model> listed = onlyModels.isEmpty()
-                ? listModels(options, baseUrls)
-                : onlyModels.stream().map(id -> Model.of(id, 0, "upstream")).toList();
-        {
-            Map<String, ModelCard> cards = listed.stream()
-                    .collect(Collectors.toMap(
-                            Model::id,
-                            model -> new ModelCard(
-                                    model.id(), model.created(), model.ownedBy(), contextWindow(model.id())),
-                            (a, b) -> a,
-                            LinkedHashMap::new));
-            return new ProxyEngine(options, replicas, cards, outputReserve);
+        return connect(
+                options,
+                new Fleet(
+                        baseUrls.stream().map(UpstreamReplica::of).toList(),
+                        onlyModels,
+                        outputReserve,
+                        Map.of(),
+                        cooldown));
+    }
+
+    /**
+     * An upstream fleet as configured: its replicas; the models to serve (empty: every model the fleet lists at
+     * start); the output reserved for a request without {@code max_tokens}, and per model where it differs; how
+     * long a failing replica rests.
+     */
+    public record Fleet(
+            List<UpstreamReplica> replicas,
+            List<String> models,
+            int outputReserve,
+            Map<String, Integer> modelReserves,
+            Duration cooldown) {
+        public Fleet {
+            replicas = List.copyOf(replicas);
+            models = List.copyOf(models);
+            modelReserves = Map.copyOf(modelReserves);
+            if (replicas.isEmpty()) throw new IllegalArgumentException("no upstream base URL");
+            if (outputReserve < 1)
+                throw new IllegalArgumentException("the output reserve must be at least 1, got " + outputReserve);
+            modelReserves.forEach((model, reserve) -> {
+                if (reserve < 1)
+                    throw new IllegalArgumentException(
+                            "the output reserve of " + model + " must be at least 1, got " + reserve);
+            });
         }
+    }
+
+    /**
+     * Serves {@code fleet} with {@code options} (the fleet's key, its timeouts: {@link ClientOptions#timeout()} is
+     * how long an answer may take to begin). Each request goes to the healthy replica with the fewest requests
+     * outstanding whose own budgets and rate-limit headers allow it; one that fails before it is answered (the
+     * connection refused or reset, a 5xx, a timeout before the answer begins) moves to the next replica, never
+     * after a byte of the answer reached the caller. Replicas that fail {@value Replica#FAILURES_TO_COOL} times in a
+     * row rest for the fleet's cooldown, or until a health check ({@code GET /models}) gets an answer from them.
+     */
+    public static ProxyEngine connect(ClientOptions options, Fleet fleet) {
+        List<Replica> replicas = fleet.replicas().stream()
+                .map(replica -> new Replica(replica, options.clock(), fleet.cooldown()))
+                .toList();
+        List<Model> listed = fleet.models().isEmpty()
+                ? listModels(options, replicas)
+                : fleet.models().stream().map(id -> Model.of(id, 0, "upstream")).toList();
+        Map<String, ModelCard> cards = listed.stream()
+                .collect(Collectors.toMap(
+                        Model::id,
+                        model -> new ModelCard(model.id(), model.created(), model.ownedBy(), contextWindow(model.id())),
+                        (a, b) -> a,
+                        LinkedHashMap::new));
+        return new ProxyEngine(options, replicas, cards, fleet);
     }
 
     /** How long a failing replica rests, unless a health check finds it answering sooner. */
     public static final Duration DEFAULT_COOLDOWN = Duration.ofSeconds(10);
 
     /** The models the first replica that answers lists; the model list comes through Parley's client. */
-    private static List<Model> listModels(ClientOptions options, List<String> baseUrls) {
+    private static List<Model> listModels(ClientOptions options, List<Replica> replicas) {
         RuntimeException failure = null;
-        for (String url : baseUrls) {
-            try (ParleyClient client = ParleyClient.create(
-                    options.toBuilder().baseUrl(url).maxRetries(0).build())) {
+        for (Replica replica : replicas) {
+            var asked = options.toBuilder().baseUrl(replica.baseUrl).maxRetries(0);
+            if (replica.apiKey != null) asked.apiKey(replica.apiKey);
+            try (ParleyClient client = ParleyClient.create(asked.build())) {
                 return client.models().data();
             } catch (RuntimeException e) {
                 if (failure == null) failure = e;
@@ -164,7 +206,7 @@ public final class ProxyEngine implements Engine {
                 var request = HttpRequest.newBuilder(URI.create(replica.baseUrl + "/models"))
                         .timeout(Duration.ofSeconds(2))
                         .GET();
-                authorize(request);
+                authorize(request, replica);
                 try {
                     int status = http.send(request.build(), HttpResponse.BodyHandlers.discarding())
                             .statusCode();
@@ -244,14 +286,13 @@ public final class ProxyEngine implements Engine {
         ModelCard card = require(model);
         TokenCounter counter = TokenCounter.forModel(model);
         int prompt = inputTokens(counter, body.get("input")) + inputTokens(counter, body.get("instructions"));
-        long cap = 0;
-        if (endpoint.equals(RESPONSES)) {
-            JsonNode asked = body.get("max_output_tokens");
-            cap = cap(card, prompt, asked != null && asked.canConvertToInt() ? asked.asInt() : null, 1);
-        }
+        JsonNode asked = body.get("max_output_tokens");
+        long cap = endpoint.equals(RESPONSES)
+                ? cap(card, prompt, asked != null && asked.canConvertToInt() ? asked.asInt() : null, 1)
+                : 0;
         boolean streaming = body.path("stream").asBoolean(false);
         ObjectNode sent = body.deepCopy();
-        return prepared(prompt, cap, () -> relayTo(endpoint, sent, model, prompt, counter, streaming));
+        return prepared(prompt, cap, () -> relayTo(endpoint, sent, model, prompt, cap, counter, streaming));
     }
 
     /** Tokens of an input: text counted, token ids taken as they are, anything else by its JSON text. */
@@ -287,24 +328,36 @@ public final class ProxyEngine implements Engine {
                     sent.get("stream_options") instanceof ObjectNode given ? given : sent.putObject("stream_options");
             options.put("include_usage", true);
         }
-        return prepared(prompt, cap, () -> relayTo(path, sent, model, prompt, counter, usageAsked));
+        return prepared(prompt, cap, () -> relayTo(path, sent, model, prompt, cap, counter, usageAsked));
     }
 
     private Relay relayTo(
-            String path, ObjectNode body, String model, int prompt, TokenCounter counter, boolean usageAsked) {
-        Sent sent = send(path, body);
-        return new Relay(model, prompt, counter, usageAsked, sent.body(), sent.replica().outstanding::decrementAndGet);
+            String path,
+            ObjectNode body,
+            String model,
+            int prompt,
+            long cap,
+            TokenCounter counter,
+            boolean usageAsked) {
+        Sent sent = send(path, body, model, prompt + cap);
+        return new Relay(model, prompt, counter, usageAsked, sent.body(), relay -> {
+            sent.replica().outstanding.decrementAndGet();
+            sent.held().settle((long) relay.promptTokens() + relay.completionTokens());
+        });
     }
 
-    /** An answer on its way from a replica, which counts it as outstanding until the relay closes. */
-    private record Sent(Replica replica, InputStream body) {}
+    /**
+     * An answer on its way from a replica, which counts it as outstanding, and holds what it reserved of the
+     * replica's own budgets, until the relay closes.
+     */
+    private record Sent(Replica replica, Reservation held, InputStream body) {}
 
     /**
      * Sends one request to the fleet: to the healthy replica with the fewest requests outstanding, and on to the
      * next when one fails before answering. The answer's body of a 2xx; else the upstream's error (a 4xx at once,
      * the last failure when every replica failed) as an ApiException.
      */
-    private Sent send(String path, ObjectNode body) {
+    private Sent send(String path, ObjectNode body, String model, long estimate) {
         String json = Json.write(body);
         ApiException last = null;
         for (Replica replica : rotation()) {
@@ -313,22 +366,35 @@ public final class ProxyEngine implements Engine {
                 last = upstreamSpent(wait);
                 continue;
             }
+            Reservation held;
+            try {
+                held = replica.limits == null
+                        ? NOTHING_HELD
+                        : replicaLimits.admit(replica.baseUrl, replica.limits, model, estimate);
+            } catch (RateLimitException e) {
+                last = RetryAfter.parse(e.headers(), options.clock().instant())
+                        .<ApiException>map(ProxyEngine::upstreamSpent)
+                        .orElseGet(ProxyEngine::tooLargeForUpstream);
+                continue;
+            }
             var request = HttpRequest.newBuilder(URI.create(replica.baseUrl + path))
                     .timeout(options.timeout())
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(json));
-            authorize(request);
+            authorize(request, replica);
             HttpResponse<InputStream> response;
             replica.outstanding.incrementAndGet();
             try {
                 response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
             } catch (IOException e) {
                 replica.outstanding.decrementAndGet();
+                held.settle(0);
                 replica.failed();
                 last = unreachable(replica + ": " + e.getMessage());
                 continue;
             } catch (InterruptedException e) {
                 replica.outstanding.decrementAndGet();
+                held.settle(0);
                 Thread.currentThread().interrupt();
                 throw unreachable("interrupted");
             }
@@ -339,9 +405,10 @@ public final class ProxyEngine implements Engine {
                 RetryAfter.parse(headers, options.clock().instant()).ifPresent(replica.pacer::holdFor);
             if (status / 100 == 2) {
                 replica.answered();
-                return new Sent(replica, response.body());
+                return new Sent(replica, held, response.body());
             }
             replica.outstanding.decrementAndGet();
+            held.settle(0);
             String text;
             try (InputStream in = response.body()) {
                 text = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
@@ -366,9 +433,11 @@ public final class ProxyEngine implements Engine {
                 .toList();
     }
 
-    private void authorize(HttpRequest.Builder request) {
-        if (options.apiKey() != null && !options.apiKey().isBlank())
-            request.header("Authorization", "Bearer " + options.apiKey());
+    private static final Reservation NOTHING_HELD = Reservation.none(RateLimitSnapshot.EMPTY);
+
+    private void authorize(HttpRequest.Builder request, Replica replica) {
+        String key = replica.apiKey != null ? replica.apiKey : options.apiKey();
+        if (key != null && !key.isBlank()) request.header("Authorization", "Bearer " + key);
         if (options.organization() != null) request.header("OpenAI-Organization", options.organization());
         if (options.project() != null) request.header("OpenAI-Project", options.project());
     }
@@ -388,6 +457,16 @@ public final class ProxyEngine implements Engine {
                         null,
                         "rate_limit_exceeded"),
                 headers);
+    }
+
+    /** A 429 for a request larger than any replica's own budget could ever admit. */
+    private static RateLimitException tooLargeForUpstream() {
+        return new RateLimitException(new ApiError(
+                "Request too large for the upstream provider's rate limit. The input or output tokens must be "
+                        + "reduced in order to run successfully.",
+                "tokens",
+                null,
+                "rate_limit_exceeded"));
     }
 
     /** The upstream's error object, or one that quotes what it said when it sent no OpenAI error. */
@@ -436,6 +515,7 @@ public final class ProxyEngine implements Engine {
      */
     private long cap(ModelCard card, int prompt, Integer asked, int choices) {
         if (asked != null) return (long) asked * choices;
+        int outputReserve = modelReserves.getOrDefault(card.id(), this.outputReserve);
         int room = card.contextLength() > prompt ? card.contextLength() - prompt : outputReserve;
         return (long) Math.min(room, outputReserve) * choices;
     }
@@ -504,6 +584,7 @@ public final class ProxyEngine implements Engine {
     public void close() {
         healthChecks.interrupt();
         http.close();
+        replicaLimits.close();
     }
 
     @Override

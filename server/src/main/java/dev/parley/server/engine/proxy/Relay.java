@@ -15,6 +15,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * An upstream answer relayed unchanged: a whole response body, or a stream read event by event. Usage comes from
@@ -27,7 +28,7 @@ final class Relay implements Relayed {
     private final TokenCounter counter;
     private final boolean usageAsked;
     private final InputStream upstream;
-    private final Runnable released; // run once, when the relay closes
+    private final Consumer<Relay> released; // told once, when the relay closes
     private final AtomicBoolean closed = new AtomicBoolean();
     private final BufferedReader lines;
     private final SseParser parser = new SseParser();
@@ -47,7 +48,7 @@ final class Relay implements Relayed {
             TokenCounter counter,
             boolean usageAsked,
             InputStream upstream,
-            Runnable released) {
+            Consumer<Relay> released) {
         this.released = released;
         this.model = model;
         this.promptTokens = promptTokens;
@@ -164,7 +165,7 @@ final class Relay implements Relayed {
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) released.run();
+        if (closed.compareAndSet(false, true)) released.accept(this);
         try {
             upstream.close(); // aborts the exchange when it has not ended
         } catch (IOException ignored) {

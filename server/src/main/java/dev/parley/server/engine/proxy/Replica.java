@@ -1,12 +1,13 @@
 package dev.parley.server.engine.proxy;
 
 import dev.parley.client.Pacer;
+import dev.parley.server.limits.Limits;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One server of an upstream fleet: its base URL, the requests it is answering now, what its own rate-limit headers
+ * One server of an upstream fleet: its base URL, key and own budgets, the requests it is answering now, what its own rate-limit headers
  * say of its budget, and its health. Consecutive failures (connection errors, 5xx, timeouts before an answer) put it
  * in a cooldown, out of rotation; an answer, or a health check that gets one, brings it back.
  *
@@ -17,14 +18,18 @@ final class Replica {
     static final int FAILURES_TO_COOL = 2;
 
     final String baseUrl;
+    final String apiKey; // null: the fleet's
+    final Limits limits; // null: no budgets of its own
     final Pacer pacer;
     final AtomicInteger outstanding = new AtomicInteger();
     private final Duration cooldown;
     private final AtomicInteger failures = new AtomicInteger();
     private volatile long coolUntil; // System.nanoTime() until which it is out of rotation; 0 when healthy
 
-    Replica(String baseUrl, Clock clock, Duration cooldown) {
-        this.baseUrl = baseUrl.replaceAll("/+$", "");
+    Replica(UpstreamReplica configured, Clock clock, Duration cooldown) {
+        this.baseUrl = configured.baseUrl().replaceAll("/+$", "");
+        this.apiKey = configured.apiKey();
+        this.limits = configured.limits();
         this.pacer = Pacer.create(clock);
         this.cooldown = cooldown;
     }

@@ -1,0 +1,158 @@
+package dev.parley.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.server.engine.llama.KvCacheType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reading a configuration file: what it may say, and the errors that name the line or place of a mistake. */
+class ConfigFileTest {
+    @TempDir
+    Path dir;
+
+    Path file;
+
+    @BeforeEach
+    void modelFile() throws IOException {
+        Files.writeString(dir.resolve("tiny.gguf"), "not read until opened");
+        file = dir.resolve("parley.yaml");
+    }
+
+    ServerConfig read(String yaml) throws IOException {
+        Files.writeString(file, yaml);
+        return ConfigFile.read(file, Map.of("FLEET_KEY", "sk-fleet", "GPU2_KEY", "sk-gpu2")::get);
+    }
+
+    void refused(String yaml, String... message) throws IOException {
+        Files.writeString(file, yaml);
+        assertThatThrownBy(() -> ConfigFile.read(file, name -> null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .message()
+                .startsWith(file.toString())
+                .contains(message);
+    }
+
+    @Test
+    void readsLocalModelsFleetsAndTheServersOptions() throws IOException {
+        ServerConfig config = read("""
+                server:
+                  host: 0.0.0.0
+                  port: 9000
+                  cors_origins: ["*"]
+                  data_dir: data
+                  shutdown_timeout: 5
+                  log_format: json
+                keys: keys.yaml
+                redis:
+                  url: redis://127.0.0.1:6379
+                  fail_open: true
+                models:
+                  - id: tiny
+                    file: tiny.gguf
+                    aliases: [small]
+                    parallel: 8
+                    kv_cache: f32
+                    fallbacks: [big]
+                upstreams:
+                  - name: gpus
+                    base_urls:
+                      - http://gpu-1:8000/v1
+                      - url: http://gpu-2:8000/v1
+                        api_key: ${GPU2_KEY}
+                        rpm: 600
+                        tpm: 100000
+                    api_key: ${FLEET_KEY}
+                    first_byte_timeout: 30
+                    cooldown: 5
+                    models:
+                      - id: big
+                        upstream_id: meta-llama/Llama-3.1-70B-Instruct
+                        aliases: [llama]
+                        output_reserve: 2048
+                """);
+        assertThat(config.server().host()).isEqualTo("0.0.0.0");
+        assertThat(config.server().port()).isEqualTo(9000);
+        assertThat(config.server().dataDir()).isEqualTo(dir.resolve("data").toString());
+        assertThat(config.keys()).isEqualTo(dir.resolve("keys.yaml").toString());
+        assertThat(config.redis().failOpen()).isTrue();
+        var tiny = config.models().getFirst();
+        assertThat(tiny.file()).isEqualTo(dir.resolve("tiny.gguf").toString());
+        assertThat(tiny.aliases()).containsExactly("small");
+        assertThat(tiny.kvCache()).isEqualTo(KvCacheType.F32);
+        assertThat(tiny.fallbacks()).containsExactly("big");
+        var gpus = config.upstreams().getFirst();
+        assertThat(gpus.apiKey()).isEqualTo("sk-fleet");
+        assertThat(gpus.baseUrls())
+                .containsExactly(
+                        new ServerConfig.Replica("http://gpu-1:8000/v1", null, null, null),
+                        new ServerConfig.Replica("http://gpu-2:8000/v1", "sk-gpu2", 600L, 100000L));
+        assertThat(gpus.models().getFirst().servedAs()).isEqualTo("meta-llama/Llama-3.1-70B-Instruct");
+    }
+
+    @Test
+    void anUnknownKeyIsAnErrorNamingItsLineAndTheKeysThatExist() throws IOException {
+        refused("""
+                models:
+                  - id: tiny
+                    file: tiny.gguf
+                    paralel: 8
+                """, ":4: unknown key 'paralel'", "(at models[0].paralel)", "parallel");
+        refused("""
+                server:
+                  port: 9000
+                upstream:
+                  - name: x
+                """, ":3: unknown key 'upstream'", "upstreams");
+    }
+
+    @Test
+    void aValueOfTheWrongTypeOrBrokenYamlNamesItsLine() throws IOException {
+        refused("""
+                models:
+                  - id: tiny
+                    file: tiny.gguf
+                    parallel: lots
+                """, ":4:", "models[0].parallel");
+        refused("""
+                models:
+                  - id: "tiny
+                    file: tiny.gguf
+                """, "not valid YAML");
+    }
+
+    @Test
+    void valuesOutOfRangeDuplicateNamesAndUnknownFallbacksAreRefusedBeforeAnythingOpens() throws IOException {
+        refused("server:\n  port: 8080\n", "no models");
+        refused("models:\n  - id: tiny\n    file: tiny.gguf\n    parallel: 0\n", "models[0] (tiny).parallel", "not 0");
+        refused("models:\n  - id: tiny\n    file: missing.gguf\n", "no model file at");
+        refused(
+                "models:\n  - id: tiny\n    file: tiny.gguf\n  - id: other\n    file: tiny.gguf\n    aliases: [tiny]\n",
+                "two models are named tiny");
+        refused("models:\n  - id: tiny\n    file: tiny.gguf\n    fallbacks: [nowhere]\n", "fallback nowhere");
+        refused("models:\n  - id: tiny\n    file: tiny.gguf\n    fallbacks: [tiny]\n", "falls back to itself");
+        refused("upstreams:\n  - name: a\n    base_urls: [ftp://x]\n", "a base URL is http(s)://host[:port][/path]");
+        refused("upstreams:\n  - name: a\n    base_urls: [{url: 'http://x/v1', rpm: 5}]\n", "rpm and tpm go together");
+        refused(
+                "upstreams:\n  - name: a\n    base_urls: [http://x/v1]\n    api_key: ${NOT_SET}\n",
+                "uses ${NOT_SET}, which is not set");
+        refused(
+                "upstreams:\n  - name: a\n    base_urls: [http://x/v1]\n    first_byte_timeout: 0\n",
+                "first_byte_timeout must be more than 0");
+        refused("upstreams:\n  - name: a\n    base_urls: [http://x/v1]\n    models: []\n", "models is empty");
+        refused("server:\n  log_format: xml\nmodels:\n  - id: t\n    file: tiny.gguf\n", "text or json");
+    }
+
+    @Test
+    void aFileThatCannotBeReadSaysWhy() {
+        assertThatThrownBy(() -> ConfigFile.read(dir.resolve("absent.yaml")))
+                .hasMessageContaining("absent.yaml")
+                .hasMessageContaining("no such file");
+    }
+}
