@@ -1,0 +1,223 @@
+package dev.parley.bench;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.parley.client.ClientOptions;
+import dev.parley.server.ParleyServer;
+import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.KeyEntry;
+import dev.parley.server.auth.KeysFile;
+import dev.parley.server.engine.proxy.ProxyEngine;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.RateLimits;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+
+/**
+ * What the gateway adds to a request: the same requests sent straight to an upstream and through a Parley server
+ * relaying to it ({@code --upstream}, behind a key with limits, so admission and settlement are counted), at 1 and
+ * at 64 concurrent callers, whole answers and streams. Not a test: it prints numbers.
+ *
+ * <p>The upstream is a minimal OpenAI-compatible server in this process that answers at once (a fixed chat
+ * completion, or a stream of {@code --chunks} chunks, a usage chunk and {@code [DONE]}), so what is measured is the
+ * gateway and not a model. Rounds alternate direct and gateway; it prints the median and 99th percentile of each,
+ * the median added per request, and for streams the median added per chunk.
+ *
+ * <pre>
+ * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
+ * java -cp bench/target/benchmarks.jar dev.parley.bench.GatewayBenchmark [--requests 400] [--chunks 64] [--rounds 3]
+ * </pre>
+ */
+public final class GatewayBenchmark {
+    private static final String KEY = "sk-bench";
+    private static final String ANSWER = """
+            {"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"bench","choices":[{"index":0,\
+            "message":{"role":"assistant","content":"Once upon a time there was a benchmark."},"finish_reason":"stop"}],\
+            "usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}""";
+    private static final String MODELS =
+            "{\"object\":\"list\",\"data\":[{\"id\":\"bench\",\"object\":\"model\",\"created\":1,\"owned_by\":\"bench\"}]}";
+
+    private final HttpClient http = HttpClient.newBuilder()
+            .executor(Executors.newVirtualThreadPerTaskExecutor())
+            .build();
+
+    public static void main(String[] args) throws Exception {
+        int requests = intArg(args, "--requests", 400);
+        int chunks = intArg(args, "--chunks", 64);
+        int rounds = intArg(args, "--rounds", 3);
+        HttpServer upstream = upstream(chunks);
+        String direct = "http://127.0.0.1:" + upstream.getAddress().getPort() + "/v1";
+        Path keys = Files.createTempFile("parley-bench-keys", ".yaml");
+        Files.delete(keys);
+        KeysFile.add(keys, new KeyEntry("bench", KeysFile.sha256(KEY), 1L << 40, 1L << 40, null, null, List.of()));
+        ProxyEngine proxy = ProxyEngine.connect(
+                ClientOptions.builder(name -> null)
+                        .baseUrl(direct)
+                        .apiKey("upstream")
+                        .build(),
+                List.of());
+        try (ParleyServer gateway = ParleyServer.start(
+                proxy,
+                ApiKeys.load(keys),
+                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                "127.0.0.1",
+                0)) {
+            String through = gateway.baseUrl("127.0.0.1");
+            var bench = new GatewayBenchmark();
+            bench.run(direct, false, 1, 200); // warm-up: JIT, connections
+            bench.run(through, false, 1, 200);
+            bench.run(direct, true, 8, 200);
+            bench.run(through, true, 8, 200);
+            System.out.printf(
+                    "%n%-8s %-7s %18s %18s %12s %12s%n",
+                    "callers", "answer", "direct p50/p99 ms", "gateway p50/p99 ms", "added p50", "per chunk");
+            for (boolean stream : new boolean[] {false, true}) {
+                for (int callers : new int[] {1, 64}) {
+                    long[][] direct_ = new long[rounds][];
+                    long[][] gateway_ = new long[rounds][];
+                    for (int round = 0; round < rounds; round++) {
+                        direct_[round] = bench.run(direct, stream, callers, requests);
+                        gateway_[round] = bench.run(through, stream, callers, requests);
+                    }
+                    long[] d = merged(direct_);
+                    long[] g = merged(gateway_);
+                    double added = (percentile(g, 50) - percentile(d, 50)) / 1e6;
+                    System.out.printf(
+                            "%-8d %-7s %8.3f / %7.3f %8.3f / %7.3f %9.3f ms %s%n",
+                            callers,
+                            stream ? "stream" : "whole",
+                            percentile(d, 50) / 1e6,
+                            percentile(d, 99) / 1e6,
+                            percentile(g, 50) / 1e6,
+                            percentile(g, 99) / 1e6,
+                            added,
+                            stream ? "%9.4f ms".formatted(added / (chunks + 2)) : "");
+                }
+            }
+        } finally {
+            upstream.stop(0);
+            Files.deleteIfExists(keys);
+        }
+    }
+
+    /**
+     * Sends {@code requests} requests from {@code callers} concurrent callers, each waiting for its answer before
+     * the next; returns each request's time from sending to the answer's last byte, in nanoseconds, sorted.
+     */
+    private long[] run(String base, boolean stream, int callers, int requests) throws InterruptedException {
+        String body = "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
+                + "\"max_tokens\":64,\"stream\":" + stream + "}";
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/chat/completions"))
+                .header("Authorization", "Bearer " + KEY)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        long[] times = new long[requests];
+        var done = new CountDownLatch(callers);
+        var failures = new ArrayList<String>();
+        for (int c = 0; c < callers; c++) {
+            int caller = c;
+            Thread.ofVirtual().start(() -> {
+                try {
+                    for (int i = caller; i < requests; i += callers) {
+                        long start = System.nanoTime();
+                        HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                        times[i] = System.nanoTime() - start;
+                        if (response.statusCode() != 200) {
+                            synchronized (failures) {
+                                failures.add(response.statusCode() + " "
+                                        + new String(response.body(), StandardCharsets.UTF_8));
+                            }
+                        }
+                    }
+                } catch (IOException | InterruptedException e) {
+                    synchronized (failures) {
+                        failures.add(e.toString());
+                    }
+                } finally {
+                    done.countDown();
+                }
+            });
+        }
+        done.await();
+        if (!failures.isEmpty()) throw new IllegalStateException(failures.size() + " failed: " + failures.getFirst());
+        Arrays.sort(times);
+        return times;
+    }
+
+    /** An upstream that answers at once: the model list, a chat completion, or a stream of chunks. */
+    private static HttpServer upstream(int chunks) throws IOException {
+        StringBuilder events = new StringBuilder();
+        for (int i = 0; i < chunks; i++) {
+            events.append("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,")
+                    .append("\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok")
+                    .append(i)
+                    .append("\"},\"finish_reason\":null}]}\n\n");
+        }
+        events.append("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,")
+                .append("\"model\":\"bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":")
+                .append(chunks)
+                .append(",\"total_tokens\":")
+                .append(12 + chunks)
+                .append("}}\n\ndata: [DONE]\n\n");
+        byte[] stream = events.toString().getBytes(StandardCharsets.UTF_8);
+        byte[] whole = ANSWER.getBytes(StandardCharsets.UTF_8);
+        byte[] models = MODELS.getBytes(StandardCharsets.UTF_8);
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 256);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/v1/models", exchange -> reply(exchange, "application/json", models));
+        server.createContext("/v1/chat/completions", exchange -> {
+            byte[] body;
+            try (InputStream in = exchange.getRequestBody()) {
+                body = in.readAllBytes();
+            }
+            boolean streaming = new String(body, StandardCharsets.UTF_8).contains("\"stream\":true");
+            if (streaming) reply(exchange, "text/event-stream", stream);
+            else reply(exchange, "application/json", whole);
+        });
+        server.start();
+        return server;
+    }
+
+    private static void reply(HttpExchange exchange, String type, byte[] body) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.sendResponseHeaders(200, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+    private static long[] merged(long[][] rounds) {
+        long[] all = Arrays.stream(rounds).flatMapToLong(Arrays::stream).toArray();
+        Arrays.sort(all);
+        return all;
+    }
+
+    private static double percentile(long[] sorted, int percent) {
+        int index = (int) Math.ceil(percent / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    private static int intArg(String[] args, String name, int fallback) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals(name)) return Integer.parseInt(args[i + 1]);
+        }
+        return fallback;
+    }
+}
