@@ -36,11 +36,18 @@ final class DecodeCosts {
         return nanos.length - 1;
     }
 
-    /** Folds in one measured decode of {@code tokens} tokens that took {@code elapsedNanos}. */
+    /**
+     * Folds in one measured decode of {@code tokens} tokens that took {@code elapsedNanos}. A size last measured
+     * {@link #STALE_STEPS} ago or more takes the new measurement as it is: the old estimate says how the machine
+     * was then (often a start-up calibration skewed by whatever else was starting), and nudging it by one
+     * weighted step would keep a skewed size out of use for many more stale periods.
+     */
     void record(int tokens, long elapsedNanos) {
         if (tokens < 1 || tokens > capacity() || elapsedNanos <= 0) return;
         steps++;
-        nanos[tokens] = nanos[tokens] == 0 ? elapsedNanos : (1 - WEIGHT) * nanos[tokens] + WEIGHT * elapsedNanos;
+        boolean stale = steps - measuredAt[tokens] > STALE_STEPS;
+        nanos[tokens] =
+                nanos[tokens] == 0 || stale ? elapsedNanos : (1 - WEIGHT) * nanos[tokens] + WEIGHT * elapsedNanos;
         measuredAt[tokens] = steps;
     }
 

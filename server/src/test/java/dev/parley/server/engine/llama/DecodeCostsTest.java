@@ -72,6 +72,21 @@ class DecodeCostsTest {
     }
 
     @Test
+    void aStaleSizeTakesItsFreshMeasurementWholeSoASkewedCalibrationIsOverturnedAtOnce() {
+        var costs = new DecodeCosts(16);
+        costs.record(1, 10 * MS);
+        costs.record(8, 8 * 30 * MS); // calibrated while another process started: batching looks bad
+        assertThat(costs.bestGroup(8)).isEqualTo(1);
+        for (long i = 0; i <= DecodeCosts.STALE_STEPS; i++) costs.record(1, 10 * MS);
+        assertThat(costs.bestGroup(8)).isEqualTo(8); // stale: tried again
+        costs.record(8, 8 * 5 * MS); // and on a quiet machine, eight together are twice as fast per token
+        assertThat(costs.bestGroup(8)).isEqualTo(8);
+        // A size in steady use is still nudged, not overturned, by one noisy measurement.
+        costs.record(8, 8 * 30 * MS);
+        assertThat(costs.bestGroup(8)).isEqualTo(8);
+    }
+
+    @Test
     void withoutMeasurementsEverySizeCostsTheSamePerTokenAndTheLargestGroupWins() {
         assertThat(new DecodeCosts(64).bestGroup(5)).isEqualTo(5);
     }
