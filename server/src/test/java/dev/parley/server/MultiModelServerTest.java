@@ -168,6 +168,9 @@ class MultiModelServerTest {
         var byId = send(ALL, "/v1/chat/completions", chat("stories", false));
         assertThat(content(byAlias)).isNotEmpty().isEqualTo(content(byId));
         assertThat(Json.tree(byAlias.body()).path("model").asText()).isEqualTo("stories");
+        // Counted as the model it names.
+        String metrics = send(ALL, "/metrics", null).body();
+        assertThat(metrics).contains("model=\"stories\"").doesNotContain("model=\"tiny\"");
         // The second local model is a model of its own, with its own slot.
         assertThat(content(send(ALL, "/v1/chat/completions", chat("stories-solo", false))))
                 .isEqualTo(content(byId));

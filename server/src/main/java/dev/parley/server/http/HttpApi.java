@@ -392,7 +392,7 @@ public final class HttpApi {
 
     /** Reserves the prompt plus the most the answer may take; the budgets' headers go on the reply. */
     private Reservation admit(Context ctx, Tenant tenant, String model, Prepared prepared) {
-        Exchange.of(ctx).model = model;
+        Exchange.of(ctx).model = engine.canonical(model); // an alias is counted as its model
         long estimate = (long) prepared.promptTokens() + prepared.completionCap();
         Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
         reservation.snapshot().toHeaders().forEach(ctx::header);
