@@ -529,11 +529,45 @@ class ProxyEngineTest {
                     }
                 }));
             }
+            var streams = java.util.Collections.synchronizedList(new java.util.ArrayList<String>());
+            callers.add(Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < 6; i++) {
+                    try {
+                        var streamed = post(http, base, demoChat(12).replaceFirst("\\{", "{\"stream\":true,"));
+                        assertThat(streamed.statusCode()).isEqualTo(200);
+                        streams.add(streamed.body());
+                    } catch (Exception e) {
+                        streams.add("failed: " + e);
+                    }
+                }
+            }));
             while (answered.get() < 3) Thread.sleep(5);
             replicas.get(1).close(); // mid-load: its requests in flight fail before their answer begins
 
             for (Thread caller : callers) caller.join();
             assertThat(statuses).hasSize(18).containsOnly(200);
+            // A stream is one answer: whole, or cut with an error event if its replica stopped mid-answer; never
+            // begun again on another replica.
+            assertThat(streams).hasSize(6).allSatisfy(body -> {
+                List<String> data = java.util.Arrays.stream(body.split("\n\n"))
+                        .map(event -> event.substring(event.indexOf("data: ") + "data: ".length()))
+                        .toList();
+                boolean whole = data.getLast().equals("[DONE]");
+                List<String> chunks = whole ? data.subList(0, data.size() - 1) : data;
+                if (!whole) assertThat(body).contains("\"error\"");
+                var ids = chunks.stream()
+                        .map(Json::tree)
+                        .filter(chunk -> chunk.has("id"))
+                        .map(chunk -> chunk.path("id").asText())
+                        .distinct()
+                        .toList();
+                assertThat(ids).as(body).hasSizeLessThanOrEqualTo(1);
+                assertThat(chunks.stream()
+                                .filter(chunk -> chunk.contains("\"role\":\"assistant\""))
+                                .count())
+                        .as(body)
+                        .isLessThanOrEqualTo(1);
+            });
         } finally {
             replicas.forEach(ParleyServer::close);
         }
