@@ -49,13 +49,57 @@ class HealthTest {
             var slots = loopback.get("/slots");
             assertThat(slots.statusCode()).isEqualTo(200);
             assertThat(slots.body())
-                    .isEqualTo("{\"engine\":\"ok\",\"slots\":{\"total\":2,\"busy\":0,\"idle\":2},"
+                    .isEqualTo("{\"engine\":\"ok\",\"slots\":{\"total\":2,\"busy\":0,\"idle\":2,\"each\":["
+                            + "{\"model\":\"demo\",\"id\":0,\"state\":\"idle\",\"prompt_tokens\":0,"
+                            + "\"generated_tokens\":0,\"context_used\":0},"
+                            + "{\"model\":\"demo\",\"id\":1,\"state\":\"idle\",\"prompt_tokens\":0,"
+                            + "\"generated_tokens\":0,\"context_used\":0}]},"
                             + "\"queue\":{\"waiting\":0,\"capacity\":128},\"requests_in_flight\":0}");
             var health = loopback.get("/health");
             assertThat(health.statusCode()).isEqualTo(200);
             assertThat(health.body())
                     .isEqualTo("{\"status\":\"ok\",\"slots\":{\"total\":2,\"busy\":0},"
                             + "\"queue\":{\"waiting\":0,\"capacity\":128}}");
+        }
+    }
+
+    @Test
+    void slotsShowWhatEachSlotHoldsWhileAStreamRuns(@TempDir Path dir) throws Exception {
+        // A stream whose reader stops reading keeps its slot: it generates until its backlog is full, then pauses.
+        try (var server = ParleyServer.start(
+                        LlamaEngine.open(LlamaEngineOptions.of(SlowModel.write(dir))
+                                .withModelId("slow")
+                                .withParallel(2)
+                                .withContextPerSequence(2048)),
+                        "127.0.0.1",
+                        0);
+                var loopback = Loopback.to(server)) {
+            var stream = loopback.open(
+                    "/v1/completions",
+                    "{\"model\":\"slow\",\"prompt\":\"Once upon a time\",\"max_tokens\":2000,\"stream\":true,"
+                            + "\"logit_bias\":{\"2\":-100}}"); // the end-of-text token never
+            try (var body = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(stream.body(), java.nio.charset.StandardCharsets.UTF_8))) {
+                String first = body.readLine();
+                assertThat(first).startsWith("data: ");
+                // The view is a decode step old at most: the slot shows what it generates once a step has passed.
+                JsonNode busy;
+                JsonNode generating;
+                do {
+                    busy = Json.tree(loopback.get("/slots").body()).path("slots");
+                    generating = null;
+                    for (JsonNode slot : busy.path("each"))
+                        if (!slot.path("state").asText().equals("idle")) generating = slot;
+                } while (generating == null
+                        || generating.path("generated_tokens").asInt() == 0);
+                assertThat(busy.path("busy").asInt()).isEqualTo(1);
+                assertThat(generating).isNotNull();
+                assertThat(generating.path("state").asText()).isEqualTo("generating");
+                assertThat(generating.path("prompt_tokens").asInt()).isPositive();
+                assertThat(generating.path("generated_tokens").asInt()).isPositive();
+                assertThat(generating.path("context_used").asInt())
+                        .isGreaterThanOrEqualTo(generating.path("prompt_tokens").asInt());
+            }
         }
     }
 

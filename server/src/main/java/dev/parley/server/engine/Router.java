@@ -217,7 +217,9 @@ public final class Router implements Engine {
                         ? health.slots()
                         : new Health.Slots(
                                 slots.total() + health.slots().total(),
-                                slots.busy() + health.slots().busy());
+                                slots.busy() + health.slots().busy(),
+                                java.util.stream.Stream.concat(slots.each().stream(), health.slots().each().stream())
+                                        .toList());
             if (health.queue() != null)
                 queue = queue == null
                         ? health.queue()

@@ -36,6 +36,9 @@ final class HealthRoutes {
 
     private record Problem(String component, String message) {}
 
+    /** The slots as {@code /health} shows them: how many, and how many are busy. */
+    private record Counted(int total, int busy) {}
+
     void health(Context ctx) {
         Health health = engine.health();
         List<Problem> problems = new ArrayList<>();
@@ -77,7 +80,8 @@ final class HealthRoutes {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", problems.isEmpty() ? "ok" : serving ? "degraded" : "unhealthy");
         if (!problems.isEmpty()) body.put("degraded", problems);
-        if (health.slots() != null) body.put("slots", health.slots());
+        if (health.slots() != null)
+            body.put("slots", new Counted(health.slots().total(), health.slots().busy()));
         if (health.queue() != null) body.put("queue", health.queue());
         if (health.replicas() != null) body.put("upstream", health.replicas());
         if (redisUp != null) body.put("limiter", Map.of("redis", redisUp ? "up" : "down"));
@@ -89,10 +93,12 @@ final class HealthRoutes {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("engine", health.ok() ? "ok" : "unhealthy");
         if (health.slots() != null) {
-            Map<String, Integer> slots = new LinkedHashMap<>();
+            Map<String, Object> slots = new LinkedHashMap<>();
             slots.put("total", health.slots().total());
             slots.put("busy", health.slots().busy());
             slots.put("idle", health.slots().total() - health.slots().busy());
+            if (!health.slots().each().isEmpty())
+                slots.put("each", health.slots().each());
             body.put("slots", slots);
         }
         if (health.queue() != null) body.put("queue", health.queue());

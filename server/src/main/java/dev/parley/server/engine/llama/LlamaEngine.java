@@ -436,7 +436,15 @@ public final class LlamaEngine implements Engine {
 
     @Override
     public Health health() {
-        return scheduler.health();
+        Health health = scheduler.health();
+        List<Health.Slot> each = health.slots().each().stream()
+                .map(slot -> slot.withModel(card.id()))
+                .toList();
+        return new Health(
+                health.ok(),
+                new Health.Slots(health.slots().total(), health.slots().busy(), each),
+                health.queue(),
+                health.replicas());
     }
 
     @Override

@@ -116,6 +116,7 @@ final class Scheduler implements AutoCloseable {
         this.costs = new DecodeCosts(context.batchCapacity());
         this.calibration = new Calibration(model, context, costs, nanoTime);
         this.lastRound = nanoTime.getAsLong();
+        publishSlots();
         this.thread =
                 Thread.ofPlatform().name("parley-llama-scheduler").daemon().start(this::run);
     }
@@ -181,7 +182,29 @@ final class Scheduler implements AutoCloseable {
             queued = waiting.size();
         }
         boolean ok = thread.isAlive() && !closed && nanoTime.getAsLong() - lastRound < STALL_NANOS;
-        return new Health(ok, new Health.Slots(slots.length, busy), new Health.Queue(queued, queueCapacity));
+        return new Health(ok, new Health.Slots(slots.length, busy, slotView), new Health.Queue(queued, queueCapacity));
+    }
+
+    /** What each slot holds, as of the last round of the loop, for {@link #health}; written by the loop alone. */
+    private volatile List<Health.Slot> slotView = List.of();
+
+    private void publishSlots() {
+        Health.Slot[] view = new Health.Slot[slots.length];
+        for (int i = 0; i < slots.length; i++) {
+            Sequence sequence = slots[i];
+            view[i] = sequence == null
+                    ? new Health.Slot(null, i, "idle", 0, 0, 0)
+                    : new Health.Slot(
+                            null,
+                            i,
+                            sequence.awaitsPrompt || sequence.position < sequence.prompt.length
+                                    ? "reading"
+                                    : "generating",
+                            sequence.prompt.length,
+                            sequence.generated,
+                            sequence.position);
+        }
+        slotView = List.of(view);
     }
 
     private static ServerException busy(String message) {
@@ -192,6 +215,7 @@ final class Scheduler implements AutoCloseable {
         while (!closed) {
             try {
                 admit();
+                publishSlots(); // the slots just taken show at once
                 if (running.isEmpty()) {
                     idle();
                 } else if (!step()) {
@@ -205,6 +229,7 @@ final class Scheduler implements AutoCloseable {
                 for (Sequence sequence : List.copyOf(running)) fail(sequence, e);
             }
             lastRound = nanoTime.getAsLong();
+            publishSlots();
         }
         log.info("Decode costs learned while serving: {}", costs);
         ServerException shutdown = busy("The engine is shutting down.");
