@@ -279,14 +279,27 @@ public final class EngineBenchmark {
                     endedEarly, settings.tokens());
     }
 
-    /** Part 2: TTFT on the idle servers beside the library's prefill + first token, interleaved run by run. */
+    /**
+     * Part 2: TTFT on the idle servers beside the library's prefill + first token, interleaved run by run: once with
+     * the same prompt every run (a server that keeps a slot's cells reads only its last token), once with a prompt
+     * that differs from its first token on (nothing to reuse: the whole prompt is read).
+     */
     private void timeToFirstToken() throws Exception {
+        timeToFirstToken(false);
+        timeToFirstToken(true);
+    }
+
+    private void timeToFirstToken(boolean fresh) throws Exception {
         String prompt = BenchModel.PROMPTS.getFirst();
         int[] tokens = promptTokens(prompt);
         System.out.printf(
-                "%nTime to first token, prompt \"%s\" (%d tokens), max_tokens %d, %d runs after 5 warm-up runs;"
+                "%nTime to first token, %s \"%s\" (%d tokens), max_tokens %d, %d runs after 5 warm-up runs;"
                         + " ms p50 (p10–p90)%n",
-                prompt, tokens.length, TTFT_TOKENS, settings.ttftRuns());
+                fresh ? "a fresh prompt each run, e.g." : "the same prompt each run,",
+                fresh ? fresh(0, prompt) : prompt,
+                tokens.length,
+                TTFT_TOKENS,
+                settings.ttftRuns());
         String header =
                 "%-7s | %-22s | %-22s | %-9s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
         if (settings.llamaServer() != null) header += " | %-22s | %-9s".formatted("llama-server TTFT", "overhead");
@@ -297,11 +310,13 @@ public final class EngineBenchmark {
             Samples loop = new Samples();
             Samples llamaServer = new Samples();
             for (int run = -5; run < settings.ttftRuns(); run++) {
-                long p = side.parleyClient().timeToFirstContent(prompt, TTFT_TOKENS);
-                long l = side.loop().firstToken(tokens);
+                String asked = fresh ? fresh(run + 5, prompt) : prompt;
+                int[] read = fresh ? promptTokens(asked) : tokens;
+                long p = side.parleyClient().timeToFirstContent(asked, TTFT_TOKENS);
+                long l = side.loop().firstToken(read);
                 long n = side.llamaServerClient() == null
                         ? -1
-                        : side.llamaServerClient().timeToFirstContent(prompt, TTFT_TOKENS);
+                        : side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
                 if (run < 0) continue;
                 parley.add(p / 1e6);
                 loop.add(l / 1e6);
@@ -318,6 +333,12 @@ public final class EngineBenchmark {
                         .formatted(percentiles(llamaServer), "%.2f ms".formatted(llamaServer.median() - loop.median()));
             System.out.println(line);
         }
+    }
+
+    /** A prompt no run before asked for, differing from its first word on. */
+    private static String fresh(int run, String prompt) {
+        String[] openings = {"Yesterday", "Today", "Tomorrow", "Once", "Later", "Soon", "Then", "Now"};
+        return openings[run % openings.length] + " " + (run / openings.length) + ": " + prompt;
     }
 
     private static String percentiles(Samples samples) {
