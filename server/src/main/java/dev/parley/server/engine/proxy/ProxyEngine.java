@@ -234,7 +234,7 @@ public final class ProxyEngine implements Engine {
     @Override
     public Prepared chat(ChatCompletionRequest request, Supplier<ObjectNode> body) {
         ModelCard card = require(request.model());
-        TokenCounter counter = TokenCounter.forModel(request.model());
+        TokenCounter counter = counter(request.model());
         int prompt = counter.count(ChatPrompt.of(request));
         long cap = cap(card, prompt, request.outputLimit(), request.choices());
         return relay(
@@ -256,7 +256,7 @@ public final class ProxyEngine implements Engine {
     @Override
     public Prepared complete(CompletionRequest request, Supplier<ObjectNode> body) {
         ModelCard card = require(request.model());
-        TokenCounter counter = TokenCounter.forModel(request.model());
+        TokenCounter counter = counter(request.model());
         int prompt = switch (request.prompt()) {
             case Prompt.Texts(var texts) ->
                 texts.stream().mapToInt(counter::count).sum();
@@ -284,7 +284,7 @@ public final class ProxyEngine implements Engine {
     @Override
     public Prepared relay(String endpoint, String model, ObjectNode body) {
         ModelCard card = require(model);
-        TokenCounter counter = TokenCounter.forModel(model);
+        TokenCounter counter = counter(model);
         int prompt = inputTokens(counter, body.get("input")) + inputTokens(counter, body.get("instructions"));
         JsonNode asked = body.get("max_output_tokens");
         long cap = endpoint.equals(RESPONSES)
@@ -501,6 +501,13 @@ public final class ProxyEngine implements Engine {
                             null,
                             "upstream_error"));
         }
+    }
+
+    /** Each model's counter, made once: finding a model's encoding costs more than counting a short prompt. */
+    private final Map<String, TokenCounter> counters = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private TokenCounter counter(String model) {
+        return counters.computeIfAbsent(model, TokenCounter::forModel);
     }
 
     private ModelCard require(String model) {

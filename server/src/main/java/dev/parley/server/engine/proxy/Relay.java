@@ -32,7 +32,6 @@ final class Relay implements Relayed {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final BufferedReader lines;
     private final SseParser parser = new SseParser();
-    private final StringBuilder text = new StringBuilder(); // the streamed answer's text, for counting
     private volatile int promptTokens;
     private volatile int completionTokens;
     private boolean reported; // the upstream reported its usage: its count stands, and the answer is whole
@@ -65,6 +64,7 @@ final class Relay implements Relayed {
             JsonNode tree = Json.tree(body);
             usage(tree.get("usage"));
             if (!reported) {
+                StringBuilder text = new StringBuilder();
                 tree.path("output")
                         .forEach(item -> item.path("content")
                                 .forEach(part -> text.append(part.path("text").asText(""))));
@@ -94,6 +94,7 @@ final class Relay implements Relayed {
                     return null;
                 }
                 JsonNode chunk = Json.tree(data);
+                StringBuilder text = new StringBuilder(); // this chunk's piece of the answer
                 // Chat and legacy chunks carry usage at the top; the Responses API in its final response.
                 boolean usageOnly =
                         usage(chunk.get("usage")) && chunk.path("choices").isEmpty();
@@ -104,7 +105,9 @@ final class Relay implements Relayed {
                 }
                 if (chunk.path("type").asText().endsWith(".delta"))
                     text.append(chunk.path("delta").asText(""));
-                if (!reported) completionTokens = counter.count(text.toString());
+                // Each piece counted as it comes (a stream's pieces are about a token each), never the whole text
+                // again per chunk; the upstream's own count replaces the sum when it reports one.
+                if (!reported && !text.isEmpty()) completionTokens += counter.count(text.toString());
                 if (usageOnly && !usageAsked) continue;
                 return event.get();
             }
