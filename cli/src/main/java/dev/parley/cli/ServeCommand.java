@@ -135,6 +135,14 @@ final class ServeCommand implements Callable<Integer> {
     int gpuLayers;
 
     @Option(
+            names = "--embeddings",
+            description =
+                    "Also serve /v1/embeddings with a generating model's pooled embeddings (the mean of its"
+                            + " tokens, or the pooling its metadata names), computed apart from generation. An embedding"
+                            + " model (BERT-like, or a GGUF naming its pooling type) serves them without this flag, and only them.")
+    boolean embeddings;
+
+    @Option(
             names = "--upstream",
             paramLabel = "URL[,URL...]",
             split = ",",
@@ -384,7 +392,8 @@ final class ServeCommand implements Callable<Integer> {
                 threads.intValueExact(),
                 kvCache,
                 queue,
-                gpuLayers));
+                gpuLayers,
+                embeddings));
     }
 
     private Engine proxy() {

@@ -1,14 +1,20 @@
 package dev.parley.server.engine.llama;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.Content;
+import dev.parley.api.EmbeddingList;
+import dev.parley.api.EmbeddingRequest;
 import dev.parley.api.InvalidRequestException;
+import dev.parley.api.Json;
 import dev.parley.api.Prompt;
 import dev.parley.api.ResponseFormat;
+import dev.parley.api.check.RequestReader;
 import dev.parley.server.engine.DecodeListener;
+import dev.parley.server.engine.Embeddings;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
@@ -21,12 +27,14 @@ import dev.parley.server.engine.llama.ffi.NativeLibrary;
 import dev.parley.server.engine.tools.ChatTools;
 import dev.parley.server.engine.tools.ToolSyntax;
 import dev.parley.server.http.HttpApi;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -42,23 +50,61 @@ public final class LlamaEngine implements Engine {
     /** llama.cpp's training contexts run to 128k; a server default that large would eat memory for nothing. */
     private static final int DEFAULT_CONTEXT_CAP = 4096;
 
+    /** Inputs one embedding decode may hold, when they are short enough to share it. */
+    private static final int EMBEDDING_SEQUENCES = 32;
+
+    /** OpenAI's cap on the tokens of all inputs of one embeddings request together. */
+    static final int MAX_EMBEDDING_TOKENS = 300_000;
+
+    /**
+     * Architectures that only embed: encoders (BERT and its descendants) and the embedding variants of decoders.
+     * llama.cpp keeps no KV cache for most of them and cannot generate with them.
+     */
+    private static final Set<String> EMBEDDING_ARCHITECTURES = Set.of(
+            "bert",
+            "modern-bert",
+            "nomic-bert",
+            "nomic-bert-moe",
+            "neo-bert",
+            "jina-bert-v2",
+            "jina-bert-v3",
+            "eurobert",
+            "gemma-embedding",
+            "llama-embed");
+
     private final LlamaEngineOptions options;
     private final LlamaModel model;
-    private final LlamaContext context;
-    private final Scheduler scheduler;
+    private final LlamaContext context; // null for an embedding model
+    private final Scheduler scheduler; // null for an embedding model
+    private final EmbeddingContext embeddingContext; // null unless embeddings are served
+    private final Embedder embedder; // null unless embeddings are served
     private final PromptTokenizer tokenizer;
     private final ModelCard card;
 
-    private LlamaEngine(LlamaEngineOptions options, LlamaModel model, LlamaContext context, int queue) {
+    private LlamaEngine(
+            LlamaEngineOptions options,
+            LlamaModel model,
+            LlamaContext context,
+            EmbeddingContext embeddingContext,
+            int queue) {
         this.options = options;
         this.model = model;
         this.context = context;
-        this.scheduler = new Scheduler(model, context, queue, System::nanoTime);
+        this.embeddingContext = embeddingContext;
         this.tokenizer = new PromptTokenizer(model);
-        this.card =
-                new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", scheduler.positionsPerSequence());
+        this.scheduler = context == null ? null : new Scheduler(model, context, queue, System::nanoTime);
+        this.embedder = embeddingContext == null ? null : new Embedder(embeddingContext, queue);
+        int contextLength = scheduler != null ? scheduler.positionsPerSequence() : embedder.inputLimit();
+        this.card = new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", contextLength);
     }
 
+    /**
+     * Opens the model and what serves it: a {@link Scheduler} over a generating context, and an {@link Embedder}
+     * over an embedding context when the model is an embedding model (then only that) or {@link
+     * LlamaEngineOptions#embeddings} asks for it. An embedding model is one whose architecture only embeds, or
+     * whose metadata names a pooling ({@code <arch>.pooling_type} mean, cls or last); it is pooled as its
+     * metadata says, and any other model by the mean of its tokens.
+     */
     public static LlamaEngine open(LlamaEngineOptions options) {
         if (options.parallel() < 1)
             throw new IllegalArgumentException("parallel must be at least 1, got " + options.parallel());
@@ -71,20 +117,45 @@ public final class LlamaEngine implements Engine {
         LlamaModel model =
                 LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));
         try {
+            boolean embeddingOnly = isEmbeddingModel(model);
+            int trained = model.contextTrainLength() > 0 ? model.contextTrainLength() : DEFAULT_CONTEXT_CAP;
             int perSequence = options.contextPerSequence() > 0
                     ? options.contextPerSequence()
-                    : Math.min(model.contextTrainLength(), DEFAULT_CONTEXT_CAP);
-            KvMemory.check(model, perSequence, options.parallel(), options.kvCache());
-            LlamaContext context = model.newContext(ContextOptions.defaults()
-                    .withContextLength(perSequence * options.parallel())
-                    .withMaxSequences(options.parallel())
-                    .withThreads(options.threads() == 0 ? Cores.physical() : options.threads())
-                    .withKvCache(options.kvCache()));
-            return new LlamaEngine(options, model, context, options.queue());
+                    : Math.min(trained, DEFAULT_CONTEXT_CAP);
+            int threads = options.threads() == 0 ? Cores.physical() : options.threads();
+            LlamaContext context = null;
+            if (!embeddingOnly) {
+                KvMemory.check(model, perSequence, options.parallel(), options.kvCache());
+                context = model.newContext(ContextOptions.defaults()
+                        .withContextLength(perSequence * options.parallel())
+                        .withMaxSequences(options.parallel())
+                        .withThreads(threads)
+                        .withKvCache(options.kvCache()));
+            }
+            EmbeddingContext embedding = null;
+            if (embeddingOnly || options.embeddings()) {
+                // An encoder's learned positions end at its training length: no input may go beyond it.
+                int length = embeddingOnly ? Math.min(perSequence, trained) : perSequence;
+                // F32: an input's vector then hardly depends on the inputs decoded beside it.
+                KvMemory.check(model, length, 1, KvCacheType.F32);
+                embedding = model.newEmbeddingContext(
+                        length,
+                        Math.min(EMBEDDING_SEQUENCES, length),
+                        threads,
+                        KvCacheType.F32,
+                        model.pooling().orElse(Pooling.MEAN));
+            }
+            return new LlamaEngine(options, model, context, embedding, options.queue());
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
+    }
+
+    /** Whether the model only embeds: by its architecture, or by the pooling its metadata names. */
+    static boolean isEmbeddingModel(LlamaModel model) {
+        return EMBEDDING_ARCHITECTURES.contains(model.architecture())
+                || model.pooling().isPresent();
     }
 
     /**
@@ -114,6 +185,7 @@ public final class LlamaEngine implements Engine {
     @Override
     public Prepared chat(ChatCompletionRequest request) {
         requireModel(request.model());
+        requireGenerating("chat", "/v1/chat/completions");
         requireRoom(request.choices(), "n", "choices");
         String capParam = request.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         requireTextOnly(request.messages());
@@ -220,6 +292,7 @@ public final class LlamaEngine implements Engine {
     @Override
     public Prepared complete(CompletionRequest request) {
         requireModel(request.model());
+        requireGenerating("completion", "/v1/completions");
         if (request.suffix() != null) {
             throw InvalidRequestException.of(
                     "suffix",
@@ -308,6 +381,123 @@ public final class LlamaEngine implements Engine {
 
     private void requireModel(String id) {
         if (!card.id().equals(id)) throw HttpApi.modelNotFound(id);
+    }
+
+    /** Refuses a generating request to an embedding model, in OpenAI's words for a model used on the wrong route. */
+    private void requireGenerating(String kind, String route) {
+        if (scheduler != null) return;
+        throw InvalidRequestException.of(
+                "model",
+                "invalid_value",
+                "This is not a %s model and thus not supported in the %s endpoint. The model `%s` is an embedding model: use /v1/embeddings."
+                        .formatted(kind, route.substring(1), card.id()));
+    }
+
+    /**
+     * Checks and tokenizes an embeddings request; its vectors are computed once {@link Prepared#start started},
+     * by the {@link Embedder}. Text is tokenized as text, with the BOS/EOS (or CLS/SEP) the vocabulary adds; token
+     * ids are taken as they are.
+     */
+    @Override
+    public Prepared embed(String model, ObjectNode body) {
+        requireModel(model);
+        if (embedder == null) return Engine.super.embed(model, body);
+        EmbeddingRequest request = RequestReader.embeddings(Json.write(body).getBytes(StandardCharsets.UTF_8));
+        if (request.dimensions() != null && request.dimensions() != embedder.dimensions()) {
+            throw InvalidRequestException.of(
+                    "dimensions",
+                    "invalid_value",
+                    "This model does not support specifying dimensions: its vectors have %d (ask for %d, or leave 'dimensions' out)."
+                            .formatted(embedder.dimensions(), embedder.dimensions()));
+        }
+        List<int[]> inputs = embeddingInputs(request.input());
+        long total = inputs.stream().mapToLong(input -> input.length).sum();
+        if (total > MAX_EMBEDDING_TOKENS) {
+            throw InvalidRequestException.of(
+                    "input",
+                    "max_tokens_per_request",
+                    "Requested %d tokens, max %d tokens per request".formatted(total, MAX_EMBEDDING_TOKENS));
+        }
+        boolean base64 = request.base64();
+        return new Prepared() {
+            @Override
+            public int promptTokens() {
+                return (int) total;
+            }
+
+            @Override
+            public long completionCap() {
+                return 0;
+            }
+
+            @Override
+            public Generation start() {
+                return new LocalEmbeddings(card.id(), (int) total, embedder.submit(inputs), base64);
+            }
+        };
+    }
+
+    /** Each input's token ids, checked against the vocabulary and the longest input the embedder takes. */
+    private List<int[]> embeddingInputs(Prompt input) {
+        int limit = embedder.inputLimit();
+        List<int[]> inputs = new ArrayList<>();
+        switch (input) {
+            case Prompt.Texts(var texts) -> {
+                for (int i = 0; i < texts.size(); i++) {
+                    int[] ids = switch (tokenizer.text(texts.get(i), limit)) {
+                        case PromptTokenizer.Tokens.Ids(var tokens) -> tokens;
+                        case PromptTokenizer.Tokens.AtLeast(var least) -> throw inputTooLong(i, "at least " + least);
+                    };
+                    if (ids.length == 0) {
+                        throw InvalidRequestException.of(
+                                "input[" + i + "]",
+                                "invalid_value",
+                                "Invalid 'input[%d]': the text gives no tokens for this model.".formatted(i));
+                    }
+                    inputs.add(ids);
+                }
+            }
+            case Prompt.Tokens(var lists) -> {
+                for (int i = 0; i < lists.size(); i++) {
+                    for (int id : lists.get(i)) {
+                        if (id >= model.vocabSize()) {
+                            throw InvalidRequestException.of(
+                                    "input[" + i + "]",
+                                    "invalid_value",
+                                    "Invalid token id %d in 'input[%d]': the model's vocabulary has %d tokens."
+                                            .formatted(id, i, model.vocabSize()));
+                        }
+                    }
+                    inputs.add(lists.get(i).stream().mapToInt(Integer::intValue).toArray());
+                }
+            }
+        }
+        for (int i = 0; i < inputs.size(); i++) {
+            if (inputs.get(i).length > limit) throw inputTooLong(i, Integer.toString(inputs.get(i).length));
+        }
+        return inputs;
+    }
+
+    private InvalidRequestException inputTooLong(int index, String tokens) {
+        return InvalidRequestException.of(
+                "input",
+                "context_length_exceeded",
+                "This model's maximum context length is %d tokens per input. However, input[%d] resulted in %s tokens. Please reduce the length of the input."
+                        .formatted(embedder.inputLimit(), index, tokens));
+    }
+
+    /** One request's vectors, computed by the embedder; closing it gives up the inputs not yet decoded. */
+    private record LocalEmbeddings(String model, int promptTokens, Embedder.Job job, boolean base64)
+            implements Embeddings {
+        @Override
+        public EmbeddingList result() throws InterruptedException {
+            return EmbeddingList.of(model, job.await(), promptTokens, base64);
+        }
+
+        @Override
+        public void close() {
+            job.cancel();
+        }
     }
 
     /**
@@ -436,23 +626,28 @@ public final class LlamaEngine implements Engine {
 
     @Override
     public Health health() {
-        return scheduler.health();
+        if (scheduler == null) return new Health(embedder.alive(), null, null);
+        Health health = scheduler.health();
+        if (embedder != null && !embedder.alive()) return new Health(false, health.slots(), health.queue());
+        return health;
     }
 
     @Override
     public void onDecode(DecodeListener listener) {
-        scheduler.onDecode(listener);
+        if (scheduler != null) scheduler.onDecode(listener);
     }
 
-    /** For tests of the scheduling policy. */
+    /** For tests of the scheduling policy; null for an embedding model. */
     Scheduler scheduler() {
         return scheduler;
     }
 
     @Override
     public void close() {
-        scheduler.close();
-        context.close();
+        if (scheduler != null) scheduler.close();
+        if (embedder != null) embedder.close();
+        if (context != null) context.close();
+        if (embeddingContext != null) embeddingContext.close();
         model.close();
     }
 
