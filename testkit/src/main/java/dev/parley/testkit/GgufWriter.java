@@ -47,6 +47,7 @@ public final class GgufWriter {
     private TensorType type = TensorType.F32;
     private long seed = 1;
     private String chatTemplate;
+    private Integer poolingType; // null: no <arch>.pooling_type key
     private String name;
     private final Map<Integer, Integer> successors = new LinkedHashMap<>();
 
@@ -198,6 +199,15 @@ public final class GgufWriter {
         return SpmVocabulary.MIN_SIZE - 256 + value;
     }
 
+    /**
+     * Stored as {@code <arch>.pooling_type} (llama.cpp's {@code enum llama_pooling_type}: 0 none, 1 mean, 2 cls,
+     * 3 last, 4 rank), which makes the model an embedding model, pooled that way; null (the default) writes none.
+     */
+    public GgufWriter poolingType(Integer poolingType) {
+        this.poolingType = poolingType;
+        return this;
+    }
+
     public GgufWriter name(String name) {
         this.name = name;
         return this;
@@ -272,6 +282,7 @@ public final class GgufWriter {
                     .uint32(arch + ".attention.sliding_window_pattern", 2)
                     .float32(arch + ".rope.freq_base_swa", 10_000f);
         }
+        if (poolingType != null) gguf.uint32(arch + ".pooling_type", poolingType);
         gguf.uint32(arch + ".vocab_size", vocabulary.size());
         vocabulary.writeTo(gguf, chatTemplate == null);
         if (chatTemplate != null) {
@@ -320,6 +331,7 @@ public final class GgufWriter {
                 SpmVocabulary.MIN_SIZE,
                 vocabSize);
         require(type != null, "type must not be null");
+        require(poolingType == null || poolingType >= 0 && poolingType <= 4, "poolingType must be 0..4");
         require(successors.isEmpty() || !tiedOutput, "successors need an output layer of their own, not a tied one");
         successors.forEach((token, next) -> require(
                 token >= 0 && token < vocabSize && next >= 0 && next < vocabSize,
