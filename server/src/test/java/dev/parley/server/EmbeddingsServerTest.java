@@ -460,6 +460,77 @@ class EmbeddingsServerTest {
         }
     }
 
+    /**
+     * A BERT encoder: no KV cache in llama.cpp (decodes go through its encoder path), bidirectional attention,
+     * pooled by its first token, and learned positions that end at its training length of 48, below the server's
+     * context of 64.
+     */
+    @Test
+    void aBertEncoderEmbedsAndRefusesInputsBeyondItsTrainingLength() throws Exception {
+        Path bert = GgufWriter.bert()
+                .vocabulary(Served.vocabulary("ggml-vocab-llama-spm.gguf"))
+                .dim(DIMENSIONS)
+                .layers(2)
+                .heads(4)
+                .ffnDim(128)
+                .contextLength(48)
+                .type(TensorType.Q8_0)
+                .seed(12)
+                .write(dir.resolve("bert.gguf"));
+        try (Served encoder = Served.of(bert, "bert", CONTEXT)) {
+            List<String> texts = List.of("The quick brown fox", "jumps over the lazy dog", "Once upon a time");
+            var response = encoder.loopback()
+                    .post("/v1/embeddings", "{\"model\":\"bert\",\"input\":" + Json.write(texts) + "}");
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            EmbeddingList together = Json.read(response.body(), EmbeddingList.class);
+
+            assertThat(together.data()).hasSize(3);
+            assertThat(together.usage().promptTokens())
+                    .isEqualTo(texts.stream().mapToInt(t -> tokens(t).length).sum());
+            for (int i = 0; i < texts.size(); i++) {
+                float[] vector = together.data().get(i).floats();
+                assertThat(vector).hasSize(DIMENSIONS);
+                assertThat(norm(vector)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+                float[] alone = Json.read(
+                                encoder.loopback()
+                                        .post(
+                                                "/v1/embeddings",
+                                                "{\"model\":\"bert\",\"input\":" + Json.write(texts.get(i)) + "}")
+                                        .body(),
+                                EmbeddingList.class)
+                        .data()
+                        .getFirst()
+                        .floats();
+                assertThat(maxDifference(vector, alone)).isLessThanOrEqualTo(BATCH_TOLERANCE);
+            }
+            assertThat(maxDifference(
+                            together.data().get(0).floats(),
+                            together.data().get(1).floats()))
+                    .isGreaterThan(1e-3f);
+
+            int[] ids = new int[49];
+            Arrays.fill(ids, tokens("word")[1]);
+            var tooLong = encoder.loopback().post("/v1/embeddings", "{\"model\":\"bert\",\"input\":" + ids(ids) + "}");
+            assertError(tooLong, 400, "invalid_request_error", "input", "context_length_exceeded");
+            assertThat(Json.tree(tooLong.body()).path("error").path("message").asText())
+                    .contains("maximum context length is 48 tokens");
+            ids = Arrays.copyOf(ids, 48);
+            assertThat(encoder.loopback()
+                            .post("/v1/embeddings", "{\"model\":\"bert\",\"input\":" + ids(ids) + "}")
+                            .statusCode())
+                    .isEqualTo(200);
+            assertError(
+                    encoder.loopback()
+                            .post(
+                                    "/v1/chat/completions",
+                                    "{\"model\":\"bert\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"),
+                    400,
+                    "invalid_request_error",
+                    "model",
+                    "invalid_value");
+        }
+    }
+
     @Test
     void aGeneratingModelWithoutEmbeddingsRefusesThem() throws Exception {
         try (Served demo = Served.demo(128)) {
