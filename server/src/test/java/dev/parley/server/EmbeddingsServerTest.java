@@ -317,6 +317,12 @@ class EmbeddingsServerTest {
                 "input[1]",
                 "invalid_value");
         assertError(
+                served.loopback().post("/v1/embeddings", request("\"a\"", ",\"stream\":true")),
+                400,
+                "invalid_request_error",
+                "stream",
+                "invalid_value");
+        assertError(
                 served.loopback().post("/v1/embeddings", request("[1e3]", "")),
                 400,
                 "invalid_request_error",

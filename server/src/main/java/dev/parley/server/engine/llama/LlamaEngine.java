@@ -403,6 +403,10 @@ public final class LlamaEngine implements Engine {
         requireModel(model);
         if (embedder == null) return Engine.super.embed(model, body);
         EmbeddingRequest request = RequestReader.embeddings(Json.write(body).getBytes(StandardCharsets.UTF_8));
+        if (body.path("stream").asBoolean(false)) {
+            throw InvalidRequestException.of(
+                    "stream", "invalid_value", "Invalid value for 'stream': embeddings are not streamed.");
+        }
         if (request.dimensions() != null && request.dimensions() != embedder.dimensions()) {
             throw InvalidRequestException.of(
                     "dimensions",
