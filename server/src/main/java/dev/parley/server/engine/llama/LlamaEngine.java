@@ -6,15 +6,10 @@ import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.Content;
-import dev.parley.api.EmbeddingList;
-import dev.parley.api.EmbeddingRequest;
 import dev.parley.api.InvalidRequestException;
-import dev.parley.api.Json;
 import dev.parley.api.Prompt;
 import dev.parley.api.ResponseFormat;
-import dev.parley.api.check.RequestReader;
 import dev.parley.server.engine.DecodeListener;
-import dev.parley.server.engine.Embeddings;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
@@ -27,7 +22,6 @@ import dev.parley.server.engine.llama.ffi.NativeLibrary;
 import dev.parley.server.engine.tools.ChatTools;
 import dev.parley.server.engine.tools.ToolSyntax;
 import dev.parley.server.http.HttpApi;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -44,7 +38,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * settings. Prompts are tokenized by {@link PromptTokenizer}, which reads what clients wrote as text only.
  * Generation itself is the {@link Scheduler}'s.
  *
- * <p>Thread-safe. {@link #close} cancels what runs and frees the model.
+ * <p>Embeddings ({@code /v1/embeddings}) are checked and tokenized by {@link PooledEmbeddings} and computed by an
+ * {@link Embedder} on a context of their own, never the scheduler's: an embedding model serves only them, a
+ * generating model serves them beside its generations when {@link LlamaEngineOptions#embeddings} asks.
+ *
+ * <p>Thread-safe. {@link #close} cancels what runs (embedding requests still waiting get 503) and frees the model.
  */
 public final class LlamaEngine implements Engine {
     /** llama.cpp's training contexts run to 128k; a server default that large would eat memory for nothing. */
@@ -52,9 +50,6 @@ public final class LlamaEngine implements Engine {
 
     /** Inputs one embedding decode may hold, when they are short enough to share it. */
     private static final int EMBEDDING_SEQUENCES = 32;
-
-    /** OpenAI's cap on the tokens of all inputs of one embeddings request together. */
-    static final int MAX_EMBEDDING_TOKENS = 300_000;
 
     /**
      * Architectures that only embed: encoders (BERT and its descendants) and the embedding variants of decoders.
@@ -78,6 +73,7 @@ public final class LlamaEngine implements Engine {
     private final Scheduler scheduler; // null for an embedding model
     private final EmbeddingContext embeddingContext; // null unless embeddings are served
     private final Embedder embedder; // null unless embeddings are served
+    private final PooledEmbeddings embeddings; // null unless embeddings are served
     private final PromptTokenizer tokenizer;
     private final ModelCard card;
 
@@ -94,6 +90,7 @@ public final class LlamaEngine implements Engine {
         this.tokenizer = new PromptTokenizer(model);
         this.scheduler = context == null ? null : new Scheduler(model, context, queue, System::nanoTime);
         this.embedder = embeddingContext == null ? null : new Embedder(embeddingContext, queue);
+        this.embeddings = embedder == null ? null : new PooledEmbeddings(options.id(), model, tokenizer, embedder);
         int contextLength = scheduler != null ? scheduler.positionsPerSequence() : embedder.inputLimit();
         this.card = new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", contextLength);
     }
@@ -383,6 +380,13 @@ public final class LlamaEngine implements Engine {
         if (!card.id().equals(id)) throw HttpApi.modelNotFound(id);
     }
 
+    /** Checks and tokenizes an embeddings request, when the model serves embeddings (see {@link PooledEmbeddings}). */
+    @Override
+    public Prepared embed(String model, ObjectNode body) {
+        requireModel(model);
+        return embeddings == null ? Engine.super.embed(model, body) : embeddings.prepare(body);
+    }
+
     /** Refuses a generating request to an embedding model, in OpenAI's words for a model used on the wrong route. */
     private void requireGenerating(String kind, String route) {
         if (scheduler != null) return;
@@ -391,117 +395,6 @@ public final class LlamaEngine implements Engine {
                 "invalid_value",
                 "This is not a %s model and thus not supported in the %s endpoint. The model `%s` is an embedding model: use /v1/embeddings."
                         .formatted(kind, route.substring(1), card.id()));
-    }
-
-    /**
-     * Checks and tokenizes an embeddings request; its vectors are computed once {@link Prepared#start started},
-     * by the {@link Embedder}. Text is tokenized as text, with the BOS/EOS (or CLS/SEP) the vocabulary adds; token
-     * ids are taken as they are.
-     */
-    @Override
-    public Prepared embed(String model, ObjectNode body) {
-        requireModel(model);
-        if (embedder == null) return Engine.super.embed(model, body);
-        EmbeddingRequest request = RequestReader.embeddings(Json.write(body).getBytes(StandardCharsets.UTF_8));
-        if (body.path("stream").asBoolean(false)) {
-            throw InvalidRequestException.of(
-                    "stream", "invalid_value", "Invalid value for 'stream': embeddings are not streamed.");
-        }
-        if (request.dimensions() != null && request.dimensions() != embedder.dimensions()) {
-            throw InvalidRequestException.of(
-                    "dimensions",
-                    "invalid_value",
-                    "This model does not support specifying dimensions: its vectors have %d (ask for %d, or leave 'dimensions' out)."
-                            .formatted(embedder.dimensions(), embedder.dimensions()));
-        }
-        List<int[]> inputs = embeddingInputs(request.input());
-        long total = inputs.stream().mapToLong(input -> input.length).sum();
-        if (total > MAX_EMBEDDING_TOKENS) {
-            throw InvalidRequestException.of(
-                    "input",
-                    "max_tokens_per_request",
-                    "Requested %d tokens, max %d tokens per request".formatted(total, MAX_EMBEDDING_TOKENS));
-        }
-        boolean base64 = request.base64();
-        return new Prepared() {
-            @Override
-            public int promptTokens() {
-                return (int) total;
-            }
-
-            @Override
-            public long completionCap() {
-                return 0;
-            }
-
-            @Override
-            public Generation start() {
-                return new LocalEmbeddings(card.id(), (int) total, embedder.submit(inputs), base64);
-            }
-        };
-    }
-
-    /** Each input's token ids, checked against the vocabulary and the longest input the embedder takes. */
-    private List<int[]> embeddingInputs(Prompt input) {
-        int limit = embedder.inputLimit();
-        List<int[]> inputs = new ArrayList<>();
-        switch (input) {
-            case Prompt.Texts(var texts) -> {
-                for (int i = 0; i < texts.size(); i++) {
-                    int[] ids = switch (tokenizer.text(texts.get(i), limit)) {
-                        case PromptTokenizer.Tokens.Ids(var tokens) -> tokens;
-                        case PromptTokenizer.Tokens.AtLeast(var least) -> throw inputTooLong(i, "at least " + least);
-                    };
-                    if (ids.length == 0) {
-                        throw InvalidRequestException.of(
-                                "input[" + i + "]",
-                                "invalid_value",
-                                "Invalid 'input[%d]': the text gives no tokens for this model.".formatted(i));
-                    }
-                    inputs.add(ids);
-                }
-            }
-            case Prompt.Tokens(var lists) -> {
-                for (int i = 0; i < lists.size(); i++) {
-                    for (int id : lists.get(i)) {
-                        if (id >= model.vocabSize()) {
-                            throw InvalidRequestException.of(
-                                    "input[" + i + "]",
-                                    "invalid_value",
-                                    "Invalid token id %d in 'input[%d]': the model's vocabulary has %d tokens."
-                                            .formatted(id, i, model.vocabSize()));
-                        }
-                    }
-                    inputs.add(lists.get(i).stream().mapToInt(Integer::intValue).toArray());
-                }
-            }
-        }
-        for (int i = 0; i < inputs.size(); i++) {
-            if (inputs.get(i).length > limit) throw inputTooLong(i, Integer.toString(inputs.get(i).length));
-        }
-        return inputs;
-    }
-
-    private InvalidRequestException inputTooLong(int index, String tokens) {
-        return InvalidRequestException.of(
-                "input",
-                "context_length_exceeded",
-                "This model's maximum context length is %d tokens per input. However, input[%d] resulted in %s tokens. Please reduce the length of the input."
-                        .formatted(embedder.inputLimit(), index, tokens));
-    }
-
-    /** One request's vectors, computed by the embedder; closing it gives up the inputs not yet decoded. */
-    private record LocalEmbeddings(String model, int promptTokens, Embedder.Job job, boolean base64)
-            implements Embeddings {
-        @Override
-        public EmbeddingList result() throws InterruptedException {
-            return EmbeddingList.of(model, job.await(), promptTokens, base64);
-        }
-
-        @Override
-        public void close() {
-            job.cancel();
-        }
     }
 
     /**
