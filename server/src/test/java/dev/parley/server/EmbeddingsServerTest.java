@@ -537,6 +537,60 @@ class EmbeddingsServerTest {
         }
     }
 
+    /**
+     * A Qwen 3 decoder pooled by its last token, as Qwen3-Embedding is: causal attention over a KV cache, Qwen 2's
+     * byte-level BPE vocabulary (no BOS), so each input's vector is its final token's hidden state.
+     */
+    @Test
+    void aDecoderPooledByItsLastTokenEmbedsLikeQwen3Embedding() throws Exception {
+        Path qwen = GgufWriter.qwen3()
+                .vocabulary(Served.vocabulary("ggml-vocab-qwen2.gguf"))
+                .dim(DIMENSIONS)
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .headDim(32)
+                .contextLength(256)
+                .tiedOutput(true)
+                .type(TensorType.Q8_0)
+                .poolingType(3)
+                .seed(13)
+                .write(dir.resolve("qwen3-embedding.gguf"));
+        try (Served decoder = Served.of(qwen, "qwen3-embedding", CONTEXT)) {
+            List<String> texts = List.of("Hello world", "Hello world and more", "日本語のテキスト");
+            String body = "{\"model\":\"qwen3-embedding\",\"input\":" + Json.write(texts) + "}";
+            var response = decoder.loopback().post("/v1/embeddings", body);
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            EmbeddingList together = Json.read(response.body(), EmbeddingList.class);
+
+            try (LlamaModel tokenizer =
+                    LlamaModel.open(qwen, ModelOptions.defaults().withVocabularyOnly(true))) {
+                int[] hello = tokenizer.tokenize("Hello world", true, false);
+                assertThat(hello).containsExactly(9707, 1879); // no BOS, no EOS: the last token is "␣world"
+                assertThat(together.usage().promptTokens())
+                        .isEqualTo(texts.stream()
+                                .mapToInt(t -> tokenizer.tokenize(t, true, false).length)
+                                .sum());
+            }
+            for (int i = 0; i < texts.size(); i++) {
+                float[] vector = together.data().get(i).floats();
+                assertThat(norm(vector)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
+                String alone = "{\"model\":\"qwen3-embedding\",\"input\":" + Json.write(texts.get(i)) + "}";
+                float[] single = Json.read(
+                                decoder.loopback().post("/v1/embeddings", alone).body(), EmbeddingList.class)
+                        .data()
+                        .getFirst()
+                        .floats();
+                assertThat(maxDifference(vector, single)).isLessThanOrEqualTo(BATCH_TOLERANCE);
+            }
+            // The last token decides: "Hello world" and "Hello world and more" end differently.
+            assertThat(maxDifference(
+                            together.data().get(0).floats(),
+                            together.data().get(1).floats()))
+                    .isGreaterThan(1e-3f);
+        }
+    }
+
     @Test
     void aGeneratingModelWithoutEmbeddingsRefusesThem() throws Exception {
         try (Served demo = Served.demo(128)) {
