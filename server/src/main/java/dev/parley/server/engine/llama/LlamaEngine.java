@@ -133,13 +133,12 @@ public final class LlamaEngine implements Engine {
             if (embeddingOnly || options.embeddings()) {
                 // An encoder's learned positions end at its training length: no input may go beyond it.
                 int length = embeddingOnly ? Math.min(perSequence, trained) : perSequence;
-                // F32: an input's vector then hardly depends on the inputs decoded beside it.
-                KvMemory.check(model, length, 1, KvCacheType.F32);
+                KvMemory.check(model, length, 1, options.kvCache());
                 embedding = model.newEmbeddingContext(
                         length,
                         Math.min(EMBEDDING_SEQUENCES, length),
                         threads,
-                        KvCacheType.F32,
+                        options.kvCache(),
                         model.pooling().orElse(Pooling.MEAN));
             }
             return new LlamaEngine(options, model, context, embedding, options.queue());
