@@ -360,6 +360,38 @@ class EmbeddingsServerTest {
     }
 
     @Test
+    void concurrentRequestsEachGetTheirOwnVectors() throws Exception {
+        // Inputs of different requests may share a decode: each vector must still reach its own request and index.
+        List<List<String>> requests = IntStream.range(0, 8)
+                .mapToObj(r -> IntStream.range(0, 3)
+                        .mapToObj(i -> "request " + r + " input " + i + " " + "word ".repeat(r + i))
+                        .toList())
+                .toList();
+        List<List<float[]>> alone = new ArrayList<>();
+        for (List<String> texts : requests) {
+            List<float[]> vectors = new ArrayList<>();
+            for (String text : texts)
+                vectors.add(embed(Json.write(text)).data().getFirst().floats());
+            alone.add(vectors);
+        }
+
+        List<Future<EmbeddingList>> answers = new ArrayList<>();
+        try (var workers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (List<String> texts : requests) answers.add(workers.submit(() -> embed(Json.write(texts))));
+        }
+
+        for (int r = 0; r < requests.size(); r++) {
+            List<Embedding> data = answers.get(r).get().data();
+            assertThat(data).hasSize(3);
+            for (int i = 0; i < 3; i++) {
+                assertThat(maxDifference(data.get(i).floats(), alone.get(r).get(i)))
+                        .as("request %d, input %d", r, i)
+                        .isLessThanOrEqualTo(BATCH_TOLERANCE);
+            }
+        }
+    }
+
+    @Test
     void chatAndCompletionsToAnEmbeddingModelAreRefusedNamingTheModel() throws Exception {
         var chat = served.loopback()
                 .post(
