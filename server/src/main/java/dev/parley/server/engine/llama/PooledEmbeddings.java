@@ -126,12 +126,13 @@ final class PooledEmbeddings {
         return inputs;
     }
 
+    /** 400 {@code context_length_exceeded} in the words OpenAI's embeddings use, naming the input too long. */
     private InvalidRequestException inputTooLong(int index, String tokens) {
         return InvalidRequestException.of(
                 "input",
                 "context_length_exceeded",
-                "This model's maximum context length is %d tokens per input. However, input[%d] resulted in %s tokens. Please reduce the length of the input."
-                        .formatted(embedder.inputLimit(), index, tokens));
+                "This model's maximum context length is %d tokens, however you requested %s tokens (%s in your prompt; 0 for the completion). Please reduce your prompt; or completion length. The input too long is input[%d]."
+                        .formatted(embedder.inputLimit(), tokens, tokens, index));
     }
 
     /** One request's vectors, computed by the embedder; closing it gives up the inputs not yet decoded. */
