@@ -147,6 +147,14 @@ final class ServeCommand implements Callable<Integer> {
     int gpuLayers;
 
     @Option(
+            names = "--embeddings",
+            description =
+                    "Also serve /v1/embeddings with a generating model's pooled embeddings (the mean of its"
+                            + " tokens, or the pooling its metadata names), computed apart from generation. An embedding"
+                            + " model (BERT-like, or a GGUF naming its pooling type) serves them without this flag, and only them.")
+    boolean embeddings;
+
+    @Option(
             names = "--upstream",
             paramLabel = "URL[,URL...]",
             split = ",",
@@ -268,6 +276,7 @@ final class ServeCommand implements Callable<Integer> {
             "--llama-lib",
             "--llama-variant",
             "--gpu-layers",
+            "--embeddings",
             "--upstream",
             "--upstream-key",
             "--upstream-models",
@@ -435,7 +444,8 @@ final class ServeCommand implements Callable<Integer> {
                 threads.intValueExact(),
                 kvCache,
                 queue,
-                gpuLayers));
+                gpuLayers,
+                embeddings));
     }
 
     /** The models of a configuration file, the llama.cpp build named on the start-up line when some are local. */

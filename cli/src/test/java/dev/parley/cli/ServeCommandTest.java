@@ -122,6 +122,24 @@ class ServeCommandTest {
     }
 
     @Test
+    void withEmbeddingsTheDemoModelAnswersEmbeddingsBesideItsChats() throws Exception {
+        Matcher started = serve("--embeddings");
+        var response = http.send(
+                HttpRequest.newBuilder(URI.create(started.group(2) + "/embeddings"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(
+                                "{\"model\":\"stories260K\",\"input\":[\"Once upon a time\",\"Lily\"]}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        JsonNode body = Json.tree(response.body());
+        assertThat(body.path("data")).hasSize(2);
+        assertThat(body.path("data").get(1).path("embedding")).hasSize(64);
+        assertThat(chat(started.group(2), null, "stories260K").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void saysWhichLlamaCppItLoadedFromWhereAndOnWhichDevices() throws Exception {
         serve();
         assertThat(printed)

@@ -73,6 +73,7 @@ class MultiModelServerTest {
                     parallel: 1
                     context: 256
                     threads: 1
+                    embeddings: true
                 upstreams:
                   - name: fleet
                     base_urls: [%s]
@@ -174,6 +175,22 @@ class MultiModelServerTest {
         // The second local model is a model of its own, with its own slot.
         assertThat(content(send(ALL, "/v1/chat/completions", chat("stories-solo", false))))
                 .isEqualTo(content(byId));
+    }
+
+    @Test
+    void embeddingsGoToTheModelThatServesThem() throws Exception {
+        var embedded = send(ALL, "/v1/embeddings", "{\"model\":\"stories-solo\",\"input\":[\"Once\",\"upon\"]}");
+        assertThat(embedded.statusCode()).as(embedded.body()).isEqualTo(200);
+        JsonNode list = Json.tree(embedded.body());
+        assertThat(list.path("data")).hasSize(2);
+        assertThat(list.path("model").asText()).isEqualTo("stories-solo");
+        // The other local model generates only: a 400 naming the model, not another model's vectors.
+        Loopback.assertError(
+                send(ALL, "/v1/embeddings", "{\"model\":\"tiny\",\"input\":\"Once\"}"),
+                400,
+                "invalid_request_error",
+                "model",
+                "invalid_value");
     }
 
     @Test

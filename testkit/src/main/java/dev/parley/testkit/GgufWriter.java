@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
 
 /**
  * Writes a small GGUF v3 model with random weights in the shape of a real architecture ({@link #llama},
- * {@link #qwen3}, {@link #gemma3}), for tests that need llama.cpp to load and run a model of a chosen shape
+ * {@link #qwen3}, {@link #gemma3}, or the encoder {@link #bert}), for tests that need llama.cpp to load and run a model of a chosen shape
  * without shipping one.
  *
  * <p>The weights are Gaussian with a standard deviation of 1/√(row length), from a seeded generator: the same
@@ -47,6 +47,7 @@ public final class GgufWriter {
     private TensorType type = TensorType.F32;
     private long seed = 1;
     private String chatTemplate;
+    private Integer poolingType; // null: no <arch>.pooling_type key
     private String name;
     private final Map<Integer, Integer> successors = new LinkedHashMap<>();
 
@@ -83,6 +84,17 @@ public final class GgufWriter {
      */
     public static GgufWriter gemma3() {
         return new GgufWriter(Architecture.GEMMA3).slidingWindow(64);
+    }
+
+    /**
+     * A {@code bert} encoder (BERT, BGE, MiniLM): learned position embeddings (so no input goes beyond {@link
+     * #contextLength}), token-type embeddings, LayerNorms with biases after attention and after the GELU
+     * feed-forward, biases on every matrix, bidirectional attention ({@code bert.attention.causal} false), no
+     * output layer, pooled by its {@code [CLS]} token ({@link #poolingType} 2, as BGE). llama.cpp keeps no KV
+     * cache for it and only embeds with it. 4 KV heads (one per head); other defaults as {@link #llama}.
+     */
+    public static GgufWriter bert() {
+        return new GgufWriter(Architecture.BERT).kvHeads(4).poolingType(2);
     }
 
     public GgufWriter dim(int dim) {
@@ -198,6 +210,15 @@ public final class GgufWriter {
         return SpmVocabulary.MIN_SIZE - 256 + value;
     }
 
+    /**
+     * Stored as {@code <arch>.pooling_type} (llama.cpp's {@code enum llama_pooling_type}: 0 none, 1 mean, 2 cls,
+     * 3 last, 4 rank), which makes the model an embedding model, pooled that way; null (the default) writes none.
+     */
+    public GgufWriter poolingType(Integer poolingType) {
+        this.poolingType = poolingType;
+        return this;
+    }
+
     public GgufWriter name(String name) {
         this.name = name;
         return this;
@@ -228,8 +249,20 @@ public final class GgufWriter {
                 },
                 dim,
                 tokens);
-        gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
-        if (!tiedOutput) {
+        if (architecture == Architecture.BERT) {
+            gguf.tensor("token_types.weight", TensorType.F32, () -> gaussian(random, dim, 2), dim, 2);
+            gguf.tensor(
+                    "position_embd.weight",
+                    TensorType.F32,
+                    () -> gaussian(random, dim, contextLength),
+                    dim,
+                    contextLength);
+            gguf.tensor("token_embd_norm.weight", TensorType.F32, () -> ones(dim), dim);
+            gguf.tensor("token_embd_norm.bias", TensorType.F32, () -> new float[dim], dim);
+        } else {
+            gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        }
+        if (!tiedOutput && architecture != Architecture.BERT) {
             gguf.tensor(
                     "output.weight",
                     type,
@@ -238,7 +271,8 @@ public final class GgufWriter {
                     tokens);
         }
         for (int i = 0; i < layers; i++) {
-            block(gguf, random, "blk." + i + ".", headDim);
+            if (architecture == Architecture.BERT) encoderBlock(gguf, random, "blk." + i + ".", headDim);
+            else block(gguf, random, "blk." + i + ".", headDim);
         }
         try {
             gguf.write(file);
@@ -264,14 +298,21 @@ public final class GgufWriter {
                 .uint32(arch + ".attention.key_length", headDim)
                 .uint32(arch + ".attention.value_length", headDim)
                 .uint32(arch + ".rope.dimension_count", headDim)
-                .float32(arch + ".rope.freq_base", ropeFreqBase)
-                .float32(arch + ".attention.layer_norm_rms_epsilon", architecture.normEpsilon);
+                .float32(arch + ".rope.freq_base", ropeFreqBase);
+        if (architecture == Architecture.BERT) {
+            gguf.float32(arch + ".attention.layer_norm_epsilon", architecture.normEpsilon)
+                    .bool(arch + ".attention.causal", false)
+                    .uint32("tokenizer.ggml.token_type_count", 2);
+        } else {
+            gguf.float32(arch + ".attention.layer_norm_rms_epsilon", architecture.normEpsilon);
+        }
         if (architecture == Architecture.GEMMA3) {
             // Pattern 2: layers 0, 2, 4, … slide, 1, 3, 5, … attend globally; two layers have one of each.
             gguf.uint32(arch + ".attention.sliding_window", slidingWindow)
                     .uint32(arch + ".attention.sliding_window_pattern", 2)
                     .float32(arch + ".rope.freq_base_swa", 10_000f);
         }
+        if (poolingType != null) gguf.uint32(arch + ".pooling_type", poolingType);
         gguf.uint32(arch + ".vocab_size", vocabulary.size());
         vocabulary.writeTo(gguf, chatTemplate == null);
         if (chatTemplate != null) {
@@ -305,6 +346,28 @@ public final class GgufWriter {
         }
     }
 
+    /** One encoder block's tensors, as llama.cpp's {@code bert} loader asks for them: every matrix with its bias. */
+    private void encoderBlock(GgufFile gguf, SplittableRandom random, String block, int headDim) {
+        int qDim = headDim * heads;
+        int kvDim = headDim * kvHeads;
+        gguf.tensor(block + "attn_q.weight", type, () -> gaussian(random, dim, qDim), dim, qDim);
+        gguf.tensor(block + "attn_q.bias", TensorType.F32, () -> new float[qDim], qDim);
+        gguf.tensor(block + "attn_k.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
+        gguf.tensor(block + "attn_k.bias", TensorType.F32, () -> new float[kvDim], kvDim);
+        gguf.tensor(block + "attn_v.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
+        gguf.tensor(block + "attn_v.bias", TensorType.F32, () -> new float[kvDim], kvDim);
+        gguf.tensor(block + "attn_output.weight", type, () -> gaussian(random, qDim, dim), qDim, dim);
+        gguf.tensor(block + "attn_output.bias", TensorType.F32, () -> new float[dim], dim);
+        gguf.tensor(block + "attn_output_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(block + "attn_output_norm.bias", TensorType.F32, () -> new float[dim], dim);
+        gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_up.bias", TensorType.F32, () -> new float[ffnDim], ffnDim);
+        gguf.tensor(block + "ffn_down.weight", type, () -> gaussian(random, ffnDim, dim), ffnDim, dim);
+        gguf.tensor(block + "ffn_down.bias", TensorType.F32, () -> new float[dim], dim);
+        gguf.tensor(block + "layer_output_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(block + "layer_output_norm.bias", TensorType.F32, () -> new float[dim], dim);
+    }
+
     private void check() {
         int vocabSize = vocabulary != null ? vocabulary.size() : this.vocabSize;
         require(
@@ -320,6 +383,7 @@ public final class GgufWriter {
                 SpmVocabulary.MIN_SIZE,
                 vocabSize);
         require(type != null, "type must not be null");
+        require(poolingType == null || poolingType >= 0 && poolingType <= 4, "poolingType must be 0..4");
         require(successors.isEmpty() || !tiedOutput, "successors need an output layer of their own, not a tied one");
         successors.forEach((token, next) -> require(
                 token >= 0 && token < vocabSize && next >= 0 && next < vocabSize,
@@ -334,6 +398,9 @@ public final class GgufWriter {
                 ffnDim,
                 head * heads);
         require(architecture == Architecture.GEMMA3 || slidingWindow == 0, "only gemma3 models have a sliding window");
+        require(
+                architecture != Architecture.BERT || successors.isEmpty() && !tiedOutput,
+                "a bert model has no output layer: no successors, nothing to tie");
         require(
                 architecture != Architecture.GEMMA3 || slidingWindow > 0 && slidingWindow < contextLength,
                 "the sliding window must be shorter than the context, got %d and %d",
@@ -414,7 +481,8 @@ public final class GgufWriter {
     private enum Architecture {
         LLAMA("llama", 10_000f, 1e-5f),
         QWEN3("qwen3", 1_000_000f, 1e-6f),
-        GEMMA3("gemma3", 1_000_000f, 1e-6f);
+        GEMMA3("gemma3", 1_000_000f, 1e-6f),
+        BERT("bert", 10_000f, 1e-12f);
 
         final String id;
         final float ropeFreqBase;

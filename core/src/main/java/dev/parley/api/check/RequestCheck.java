@@ -15,6 +15,7 @@ import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.Content;
 import dev.parley.api.ContentPart;
+import dev.parley.api.EmbeddingRequest;
 import dev.parley.api.FunctionDefinition;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Prompt;
@@ -43,6 +44,8 @@ public final class RequestCheck {
     public static final int MAX_TOP_LOGPROBS = 20;
     public static final int MAX_LEGACY_LOGPROBS = 5;
     public static final int MAX_TOOLS = 128;
+    /** The most inputs one embeddings request may hold, as at OpenAI. */
+    public static final int MAX_EMBEDDING_INPUTS = 2048;
 
     private static final List<String> PART_TYPES = List.of("text", "image_url", "input_audio", "file", "refusal");
     private static final List<String> TOOL_CHOICE_MODES = List.of("none", "auto", "required");
@@ -87,6 +90,43 @@ public final class RequestCheck {
                     "messages",
                     "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.");
         }
+    }
+
+    /**
+     * OpenAI's rules for {@code /v1/embeddings}: 1 to {@value #MAX_EMBEDDING_INPUTS} inputs, none of them empty
+     * (OpenAI's own words for an empty one, without a param), token ids non-negative, {@code encoding_format}
+     * {@code float} or {@code base64}, {@code dimensions} at least 1.
+     */
+    public static void embeddings(EmbeddingRequest request) {
+        required("model", request.model());
+        nonBlank("model", request.model());
+        required("input", request.input());
+        switch (request.input()) {
+            case Prompt.Texts(var texts) -> {
+                if (texts.isEmpty() || texts.stream().anyMatch(t -> t == null || t.isEmpty())) throw emptyInput();
+                maxItems("input", texts, MAX_EMBEDDING_INPUTS);
+            }
+            case Prompt.Tokens(var tokens) -> {
+                if (tokens.isEmpty() || tokens.stream().anyMatch(List::isEmpty)) throw emptyInput();
+                maxItems("input", tokens, MAX_EMBEDDING_INPUTS);
+                for (int i = 0; i < tokens.size(); i++) {
+                    if (tokens.get(i).stream().anyMatch(id -> id < 0)) {
+                        throw invalid(
+                                "input[" + i + "]",
+                                "Invalid 'input[%d]': token ids must be non-negative.".formatted(i));
+                    }
+                }
+            }
+        }
+        oneOf("encoding_format", request.encodingFormat(), List.of(EmbeddingRequest.FLOAT, EmbeddingRequest.BASE64));
+        range("dimensions", request.dimensions(), 1, Integer.MAX_VALUE);
+    }
+
+    private static InvalidRequestException emptyInput() {
+        return InvalidRequestException.of(
+                null,
+                null,
+                "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
     }
 
     /** Each {@code tool} message answers a call of an earlier assistant message, with only tool results between. */

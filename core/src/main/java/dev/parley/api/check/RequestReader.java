@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
+import dev.parley.api.EmbeddingRequest;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import java.io.IOException;
@@ -54,6 +55,13 @@ public final class RequestReader {
     public static CompletionRequest completion(byte[] body) {
         CompletionRequest request = read(body, CompletionRequest.class);
         RequestCheck.completion(request);
+        return request;
+    }
+
+    /** A checked embeddings request read from a JSON body. */
+    public static EmbeddingRequest embeddings(byte[] body) {
+        EmbeddingRequest request = read(body, EmbeddingRequest.class);
+        RequestCheck.embeddings(request);
         return request;
     }
 

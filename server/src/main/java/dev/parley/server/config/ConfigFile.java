@@ -186,6 +186,7 @@ public final class ConfigFile {
                     model.kvCache(),
                     model.queue(),
                     model.gpuLayers(),
+                    model.embeddings(),
                     model.fallbacks());
         }
 

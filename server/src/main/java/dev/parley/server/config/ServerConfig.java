@@ -61,6 +61,7 @@ public record ServerConfig(
             KvCacheType kvCache,
             Integer queue,
             Integer gpuLayers,
+            Boolean embeddings,
             List<String> fallbacks) {
         public LocalModel {
             aliases = aliases == null ? List.of() : List.copyOf(aliases);
@@ -172,7 +173,8 @@ public record ServerConfig(
                 orElse(model.threads(), 0),
                 model.kvCache() == null ? KvCacheType.F16 : model.kvCache(),
                 orElse(model.queue(), DEFAULT_QUEUE),
-                orElse(model.gpuLayers(), -1));
+                orElse(model.gpuLayers(), -1),
+                Boolean.TRUE.equals(model.embeddings()));
     }
 
     private static ClientOptions clientOptions(Upstream upstream) {

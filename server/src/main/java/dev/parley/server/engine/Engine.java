@@ -68,6 +68,16 @@ public interface Engine extends AutoCloseable {
     }
 
     /**
+     * A request for {@code /v1/embeddings}, a JSON object naming {@code model}. An engine that relays passes it on
+     * ({@link #relay}); one that computes embeddings itself reads and checks it, counts its tokens, and answers with
+     * {@link Embeddings}; one that does neither refuses it with a 400 naming the model (the default, as {@link
+     * #relay}'s).
+     */
+    default Prepared embed(String model, ObjectNode body) {
+        return relay(EMBEDDINGS, model, body);
+    }
+
+    /**
      * Whether the engine is serving; a local engine also reports its slots and wait queue. Never blocks.
      * An engine that does not know better is {@link Health#OK}.
      */

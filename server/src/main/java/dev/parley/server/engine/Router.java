@@ -143,6 +143,15 @@ public final class Router implements Engine {
         });
     }
 
+    @Override
+    public Prepared embed(String model, ObjectNode body) {
+        return routed(model, route -> {
+            ObjectNode renamed = body.deepCopy();
+            renamed.put("model", route.engineModel());
+            return route.engine().embed(route.engineModel(), renamed);
+        });
+    }
+
     /** The caller's JSON with {@code model} in place of the name it asked for. */
     private static Supplier<ObjectNode> renamed(Supplier<ObjectNode> body, String model) {
         return () -> {

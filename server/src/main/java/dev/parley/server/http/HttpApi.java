@@ -17,6 +17,7 @@ import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.Tenant;
 import dev.parley.server.batches.Batches;
 import dev.parley.server.batches.FileStore;
+import dev.parley.server.engine.Embeddings;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.Health;
@@ -217,7 +218,7 @@ public final class HttpApi {
             operations.install(config);
             config.routes.post("/v1/chat/completions", api::chat);
             config.routes.post("/v1/completions", api::complete);
-            config.routes.post("/v1/embeddings", ctx -> api.relayed(ctx, Engine.EMBEDDINGS));
+            config.routes.post("/v1/embeddings", api::embeddings);
             config.routes.post("/v1/responses", ctx -> api.relayed(ctx, Engine.RESPONSES));
             config.routes.get("/v1/models", api::models);
             config.routes.get("/v1/models/{id}", api::model);
@@ -293,13 +294,49 @@ public final class HttpApi {
     }
 
     /**
-     * A route only an engine that relays to another server serves ({@code /v1/embeddings}, {@code /v1/responses}):
+     * A route only an engine that relays to another server serves ({@code /v1/responses}):
      * checked as far as Parley relies on the body (a JSON object naming its model), admitted against the key's
      * budgets like any request, and answered with the other server's own answer.
      */
     private void relayed(Context ctx, String endpoint) throws InterruptedException {
         Tenant tenant = authenticate(ctx);
         ObjectNode body = RequestReader.read(body(ctx), ObjectNode.class);
+        String model = modelOf(body);
+        requireAccess(tenant, model);
+        Prepared prepared = engine.relay(endpoint, model, body);
+        Reservation reservation = admit(ctx, tenant, model, prepared);
+        boolean streaming = body.path("stream").asBoolean(false);
+        generate(ctx, prepared, reservation, streaming, generation -> relay(ctx, (Relayed) generation, streaming));
+    }
+
+    /**
+     * {@code /v1/embeddings}: relayed as {@link #relayed} relays, unless the engine computes the vectors itself;
+     * then the engine checks the body, and the key is charged the real count of input tokens.
+     */
+    private void embeddings(Context ctx) throws InterruptedException {
+        Tenant tenant = authenticate(ctx);
+        ObjectNode body = RequestReader.read(body(ctx), ObjectNode.class);
+        String model = modelOf(body);
+        requireAccess(tenant, model);
+        Prepared prepared = engine.embed(model, body); // 400 when the model has no embeddings
+        Reservation reservation = admit(ctx, tenant, model, prepared);
+        boolean streaming = body.path("stream").asBoolean(false); // only a relay may stream
+        generate(ctx, prepared, reservation, streaming, generation -> {
+            switch (generation) {
+                case Embeddings embeddings -> reply(ctx, 200, embeddings.result());
+                case Relayed relayed -> relay(ctx, relayed, streaming);
+                default -> throw new IllegalStateException("an embeddings request answered " + generation);
+            }
+        });
+    }
+
+    private static void relay(Context ctx, Relayed relayed, boolean streaming) throws InterruptedException {
+        if (streaming) EventStream.relay(ctx, relayed);
+        else ctx.status(200).contentType("application/json").result(relayed.body());
+    }
+
+    /** The {@code model} a relayed body names: the one field Parley relies on before passing it on. */
+    private static String modelOf(ObjectNode body) {
         JsonNode model = body.get("model");
         if (model == null || model.isNull()) {
             throw InvalidRequestException.of(
@@ -309,15 +346,7 @@ public final class HttpApi {
             throw InvalidRequestException.of(
                     "model", "invalid_type", "Invalid type for 'model': expected a non-empty string.");
         }
-        requireAccess(tenant, model.asText());
-        Prepared prepared = engine.relay(endpoint, model.asText(), body);
-        Reservation reservation = admit(ctx, tenant, model.asText(), prepared);
-        boolean streaming = body.path("stream").asBoolean(false);
-        generate(ctx, prepared, reservation, streaming, generation -> {
-            Relayed relayed = (Relayed) generation;
-            if (streaming) EventStream.relay(ctx, relayed);
-            else ctx.status(200).contentType("application/json").result(relayed.body());
-        });
+        return model.asText();
     }
 
     /**
@@ -414,9 +443,11 @@ public final class HttpApi {
         long used = 0;
         Exchange exchange = Exchange.of(ctx);
         Generation started = prepared.start();
-        try (Generation generation = started instanceof Relayed relayed
-                ? new TimedRelay(relayed, exchange)
-                : new TimedGeneration(started, exchange)) {
+        try (Generation generation = switch (started) {
+            case Relayed relayed -> new TimedRelay(relayed, exchange);
+            case Embeddings embeddings -> new TimedEmbeddings(embeddings, exchange);
+            default -> new TimedGeneration(started, exchange);
+        }) {
             ctx.attribute(REPLIED, true);
             Thread replying = Thread.currentThread();
             ClientWatch watch = streaming

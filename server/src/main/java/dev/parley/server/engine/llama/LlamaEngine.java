@@ -1,6 +1,7 @@
 package dev.parley.server.engine.llama;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
@@ -27,6 +28,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -36,29 +38,70 @@ import java.util.concurrent.ThreadLocalRandom;
  * settings. Prompts are tokenized by {@link PromptTokenizer}, which reads what clients wrote as text only.
  * Generation itself is the {@link Scheduler}'s.
  *
- * <p>Thread-safe. {@link #close} cancels what runs and frees the model.
+ * <p>Embeddings ({@code /v1/embeddings}) are checked and tokenized by {@link PooledEmbeddings} and computed by an
+ * {@link Embedder} on a context of their own, never the scheduler's: an embedding model serves only them, a
+ * generating model serves them beside its generations when {@link LlamaEngineOptions#embeddings} asks.
+ *
+ * <p>Thread-safe. {@link #close} cancels what runs (embedding requests still waiting get 503) and frees the model.
  */
 public final class LlamaEngine implements Engine {
     /** llama.cpp's training contexts run to 128k; a server default that large would eat memory for nothing. */
     private static final int DEFAULT_CONTEXT_CAP = 4096;
 
+    /** Inputs one embedding decode may hold, when they are short enough to share it. */
+    private static final int EMBEDDING_SEQUENCES = 32;
+
+    /**
+     * Architectures that only embed: encoders (BERT and its descendants) and the embedding variants of decoders.
+     * llama.cpp keeps no KV cache for most of them and cannot generate with them.
+     */
+    private static final Set<String> EMBEDDING_ARCHITECTURES = Set.of(
+            "bert",
+            "modern-bert",
+            "nomic-bert",
+            "nomic-bert-moe",
+            "neo-bert",
+            "jina-bert-v2",
+            "jina-bert-v3",
+            "eurobert",
+            "gemma-embedding",
+            "llama-embed");
+
     private final LlamaEngineOptions options;
     private final LlamaModel model;
-    private final LlamaContext context;
-    private final Scheduler scheduler;
+    private final LlamaContext context; // null for an embedding model
+    private final Scheduler scheduler; // null for an embedding model
+    private final EmbeddingContext embeddingContext; // null unless embeddings are served
+    private final Embedder embedder; // null unless embeddings are served
+    private final PooledEmbeddings embeddings; // null unless embeddings are served
     private final PromptTokenizer tokenizer;
     private final ModelCard card;
 
-    private LlamaEngine(LlamaEngineOptions options, LlamaModel model, LlamaContext context, int queue) {
+    private LlamaEngine(
+            LlamaEngineOptions options,
+            LlamaModel model,
+            LlamaContext context,
+            EmbeddingContext embeddingContext,
+            int queue) {
         this.options = options;
         this.model = model;
         this.context = context;
-        this.scheduler = new Scheduler(model, context, queue, System::nanoTime);
+        this.embeddingContext = embeddingContext;
         this.tokenizer = new PromptTokenizer(model);
-        this.card =
-                new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", scheduler.positionsPerSequence());
+        this.scheduler = context == null ? null : new Scheduler(model, context, queue, System::nanoTime);
+        this.embedder = embeddingContext == null ? null : new Embedder(embeddingContext, queue);
+        this.embeddings = embedder == null ? null : new PooledEmbeddings(options.id(), model, tokenizer, embedder);
+        int contextLength = scheduler != null ? scheduler.positionsPerSequence() : embedder.inputLimit();
+        this.card = new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", contextLength);
     }
 
+    /**
+     * Opens the model and what serves it: a {@link Scheduler} over a generating context, and an {@link Embedder}
+     * over an embedding context when the model is an embedding model (then only that) or {@link
+     * LlamaEngineOptions#embeddings} asks for it. An embedding model is one whose architecture only embeds, or
+     * whose metadata names a pooling ({@code <arch>.pooling_type} mean, cls or last); it is pooled as its
+     * metadata says, and any other model by the mean of its tokens.
+     */
     public static LlamaEngine open(LlamaEngineOptions options) {
         if (options.parallel() < 1)
             throw new IllegalArgumentException("parallel must be at least 1, got " + options.parallel());
@@ -71,20 +114,44 @@ public final class LlamaEngine implements Engine {
         LlamaModel model =
                 LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));
         try {
+            boolean embeddingOnly = isEmbeddingModel(model);
+            int trained = model.contextTrainLength() > 0 ? model.contextTrainLength() : DEFAULT_CONTEXT_CAP;
             int perSequence = options.contextPerSequence() > 0
                     ? options.contextPerSequence()
-                    : Math.min(model.contextTrainLength(), DEFAULT_CONTEXT_CAP);
-            KvMemory.check(model, perSequence, options.parallel(), options.kvCache());
-            LlamaContext context = model.newContext(ContextOptions.defaults()
-                    .withContextLength(perSequence * options.parallel())
-                    .withMaxSequences(options.parallel())
-                    .withThreads(options.threads() == 0 ? Cores.physical() : options.threads())
-                    .withKvCache(options.kvCache()));
-            return new LlamaEngine(options, model, context, options.queue());
+                    : Math.min(trained, DEFAULT_CONTEXT_CAP);
+            int threads = options.threads() == 0 ? Cores.physical() : options.threads();
+            LlamaContext context = null;
+            if (!embeddingOnly) {
+                KvMemory.check(model, perSequence, options.parallel(), options.kvCache());
+                context = model.newContext(ContextOptions.defaults()
+                        .withContextLength(perSequence * options.parallel())
+                        .withMaxSequences(options.parallel())
+                        .withThreads(threads)
+                        .withKvCache(options.kvCache()));
+            }
+            EmbeddingContext embedding = null;
+            if (embeddingOnly || options.embeddings()) {
+                // An encoder's learned positions end at its training length: no input may go beyond it.
+                int length = embeddingOnly ? Math.min(perSequence, trained) : perSequence;
+                KvMemory.check(model, length, 1, options.kvCache());
+                embedding = model.newEmbeddingContext(
+                        length,
+                        Math.min(EMBEDDING_SEQUENCES, length),
+                        threads,
+                        options.kvCache(),
+                        model.pooling().orElse(Pooling.MEAN));
+            }
+            return new LlamaEngine(options, model, context, embedding, options.queue());
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
+    }
+
+    /** Whether the model only embeds: by its architecture, or by the pooling its metadata names. */
+    static boolean isEmbeddingModel(LlamaModel model) {
+        return EMBEDDING_ARCHITECTURES.contains(model.architecture())
+                || model.pooling().isPresent();
     }
 
     /**
@@ -114,6 +181,7 @@ public final class LlamaEngine implements Engine {
     @Override
     public Prepared chat(ChatCompletionRequest request) {
         requireModel(request.model());
+        requireGenerating("chat", "/v1/chat/completions");
         requireRoom(request.choices(), "n", "choices");
         String capParam = request.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         requireTextOnly(request.messages());
@@ -220,6 +288,7 @@ public final class LlamaEngine implements Engine {
     @Override
     public Prepared complete(CompletionRequest request) {
         requireModel(request.model());
+        requireGenerating("completion", "/v1/completions");
         if (request.suffix() != null) {
             throw InvalidRequestException.of(
                     "suffix",
@@ -308,6 +377,23 @@ public final class LlamaEngine implements Engine {
 
     private void requireModel(String id) {
         if (!card.id().equals(id)) throw HttpApi.modelNotFound(id);
+    }
+
+    /** Checks and tokenizes an embeddings request, when the model serves embeddings (see {@link PooledEmbeddings}). */
+    @Override
+    public Prepared embed(String model, ObjectNode body) {
+        requireModel(model);
+        return embeddings == null ? Engine.super.embed(model, body) : embeddings.prepare(body);
+    }
+
+    /** Refuses a generating request to an embedding model, in OpenAI's words for a model used on the wrong route. */
+    private void requireGenerating(String kind, String route) {
+        if (scheduler != null) return;
+        throw InvalidRequestException.of(
+                "model",
+                "invalid_value",
+                "This is not a %s model and thus not supported in the %s endpoint. The model `%s` is an embedding model: use /v1/embeddings."
+                        .formatted(kind, route.substring(1), card.id()));
     }
 
     /**
@@ -436,12 +522,13 @@ public final class LlamaEngine implements Engine {
 
     @Override
     public Health health() {
+        if (scheduler == null) return new Health(embedder.alive(), null, null);
         Health health = scheduler.health();
         List<Health.Slot> each = health.slots().each().stream()
                 .map(slot -> slot.withModel(card.id()))
                 .toList();
         return new Health(
-                health.ok(),
+                health.ok() && (embedder == null || embedder.alive()),
                 new Health.Slots(health.slots().total(), health.slots().busy(), each),
                 health.queue(),
                 health.replicas());
@@ -449,18 +536,20 @@ public final class LlamaEngine implements Engine {
 
     @Override
     public void onDecode(DecodeListener listener) {
-        scheduler.onDecode(listener);
+        if (scheduler != null) scheduler.onDecode(listener);
     }
 
-    /** For tests of the scheduling policy. */
+    /** For tests of the scheduling policy; null for an embedding model. */
     Scheduler scheduler() {
         return scheduler;
     }
 
     @Override
     public void close() {
-        scheduler.close();
-        context.close();
+        if (scheduler != null) scheduler.close();
+        if (embedder != null) embedder.close();
+        if (context != null) context.close();
+        if (embeddingContext != null) embeddingContext.close();
         model.close();
     }
 

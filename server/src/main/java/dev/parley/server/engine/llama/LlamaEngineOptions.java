@@ -17,6 +17,8 @@ import java.nio.file.Path;
  * @param queue sequences that may wait for a slot before requests are answered 503; since every choice of a
  *     request waits at once, also the most choices ({@code n} × prompts) one request may ask for: more is a 400
  * @param gpuLayers layers offloaded to a GPU: -1 all of them when llama.cpp found a GPU backend, 0 none
+ * @param embeddings serve {@code /v1/embeddings} with the model's pooled embeddings even when it generates text
+ *     (an embedding model, known by its metadata, always serves them, and only them)
  */
 public record LlamaEngineOptions(
         Path model,
@@ -26,7 +28,20 @@ public record LlamaEngineOptions(
         int threads,
         KvCacheType kvCache,
         int queue,
-        int gpuLayers) {
+        int gpuLayers,
+        boolean embeddings) {
+
+    public LlamaEngineOptions(
+            Path model,
+            String modelId,
+            int parallel,
+            int contextPerSequence,
+            int threads,
+            KvCacheType kvCache,
+            int queue,
+            int gpuLayers) {
+        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, false);
+    }
 
     /** The most sequences llama.cpp decodes together. */
     public static final int MAX_PARALLEL = 256;
@@ -53,31 +68,43 @@ public record LlamaEngineOptions(
     }
 
     public LlamaEngineOptions withGpuLayers(int gpuLayers) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
     }
 
     public LlamaEngineOptions withModelId(String modelId) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
     }
 
     public LlamaEngineOptions withParallel(int parallel) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
     }
 
     public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
     }
 
     public LlamaEngineOptions withThreads(int threads) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
     }
 
     public LlamaEngineOptions withKvCache(KvCacheType kvCache) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
     }
 
     public LlamaEngineOptions withQueue(int queue) {
-        return new LlamaEngineOptions(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers);
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+    }
+
+    public LlamaEngineOptions withEmbeddings(boolean embeddings) {
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
     }
 
     /** The model id: as given, or the file name without {@code .gguf}. */

@@ -134,6 +134,25 @@ public final class LlamaModel implements AutoCloseable {
         });
     }
 
+    /** {@code general.architecture}: {@code llama}, {@code qwen3}, {@code bert}, … */
+    public String architecture() {
+        return metadata("general.architecture").orElse("");
+    }
+
+    /**
+     * The pooling the model's metadata asks for ({@code <arch>.pooling_type}); empty when it names none, or
+     * one that gives no vector per input (a reranker's).
+     */
+    public Optional<Pooling> pooling() {
+        try {
+            return metadata(architecture() + ".pooling_type")
+                    .map(Long::parseLong)
+                    .flatMap(Pooling::of);
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
     public OptionalInt bosToken() {
         int token = read(() -> Bindings.vocabBos(vocab));
         return token == LLAMA_TOKEN_NULL ? OptionalInt.empty() : OptionalInt.of(token);
@@ -297,6 +316,28 @@ public final class LlamaModel implements AutoCloseable {
         Checks.notNull(options, "options").check();
         Checks.require(!vocabularyOnly, "a vocabulary-only model cannot decode");
         return adopt(() -> LlamaContext.create(this, model, options));
+    }
+
+    /**
+     * Creates a context that computes pooled embeddings of inputs of up to {@code length} tokens, up to {@code
+     * maxSequences} inputs per decode; closed by its caller, or at the latest with the model.
+     *
+     * @throws IllegalArgumentException when an option is out of range or the model was opened vocabulary-only
+     * @throws LlamaException when llama.cpp cannot create the context
+     */
+    public EmbeddingContext newEmbeddingContext(
+            int length, int maxSequences, int threads, KvCacheType kvCache, Pooling pooling) {
+        Checks.require(length >= 1, "length must be >= 1, got %d", length);
+        Checks.require(
+                maxSequences >= 1 && maxSequences <= ContextOptions.MAX_SEQUENCES,
+                "maxSequences must be 1..%d, got %d",
+                ContextOptions.MAX_SEQUENCES,
+                maxSequences);
+        Checks.require(threads >= 1 && threads <= 1024, "threads must be 1..1024, got %d", threads);
+        Checks.notNull(kvCache, "kvCache");
+        Checks.notNull(pooling, "pooling");
+        Checks.require(!vocabularyOnly, "a vocabulary-only model cannot decode");
+        return adopt(() -> EmbeddingContext.create(this, model, length, maxSequences, threads, kvCache, pooling));
     }
 
     /** Creates a sampler for this model's vocabulary; closed by its caller, or at the latest with the model. */

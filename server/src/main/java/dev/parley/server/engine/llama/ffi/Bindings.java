@@ -71,6 +71,11 @@ public final class Bindings {
     private static final MethodHandle MEMORY_SEQ_POS_MAX =
             function("llama_memory_seq_pos_max", of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle N_CTX_SEQ = function("llama_n_ctx_seq", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle N_UBATCH = function("llama_n_ubatch", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle POOLING_TYPE = function("llama_pooling_type", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle MODEL_N_EMBD_OUT = function("llama_model_n_embd_out", of(JAVA_INT, ADDRESS));
+    private static final MethodHandle GET_EMBEDDINGS_SEQ =
+            function("llama_get_embeddings_seq", of(ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle CHAT_APPLY_TEMPLATE = function(
             "llama_chat_apply_template", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
 
@@ -355,6 +360,45 @@ public final class Bindings {
     public static int nCtxSeq(MemorySegment context) {
         try {
             return (int) N_CTX_SEQ.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Most tokens one ubatch holds; a pooled sequence must fit in one. */
+    public static int nUbatch(MemorySegment context) {
+        try {
+            return (int) N_UBATCH.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** The context's {@code enum llama_pooling_type}: the one asked for, or the model's own when unspecified. */
+    public static int poolingType(MemorySegment context) {
+        try {
+            return (int) POOLING_TYPE.invokeExact(context);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Length of the model's output embeddings (a pooled vector). */
+    public static int modelNEmbdOut(MemorySegment model) {
+        try {
+            return (int) MODEL_N_EMBD_OUT.invokeExact(model);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * The pooled embedding ({@code n_embd_out} floats) of sequence {@code seqId} after the last decode of a context
+     * with embeddings and pooling; NULL when pooling is none or the sequence was not in it.
+     */
+    public static MemorySegment getEmbeddingsSeq(MemorySegment context, int seqId) {
+        try {
+            return (MemorySegment) GET_EMBEDDINGS_SEQ.invokeExact(context, seqId);
         } catch (Throwable e) {
             throw rethrow(e);
         }
