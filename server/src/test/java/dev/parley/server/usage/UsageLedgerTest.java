@@ -1,0 +1,245 @@
+package dev.parley.server.usage;
+
+import static dev.parley.server.usage.UsageServer.key;
+import static dev.parley.server.usage.UsageServer.reported;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.ChatMessage;
+import dev.parley.api.Json;
+import dev.parley.api.QuotaExceededException;
+import dev.parley.client.ClientOptions;
+import dev.parley.client.ParleyClient;
+import dev.parley.server.ServerOptions;
+import dev.parley.testkit.RedisServer;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The usage ledger of real servers over the demo model: what it records against what the answers reported, across
+ * restarts (data folder and Redis), read through OpenAI's organization usage route; and monthly budgets.
+ */
+@Timeout(120)
+class UsageLedgerTest {
+    static final String CHAT =
+            "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],\"temperature\":0,\"max_tokens\":12";
+    static final String COMPLETION =
+            "{\"model\":\"demo\",\"prompt\":\"Once upon a time\",\"temperature\":0,\"max_tokens\":9";
+    static final String STREAM = ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
+
+    /** Chat, completion, and both streamed, by {@code key}: what their answers reported, added up. */
+    static Counts useEveryRoute(UsageServer server, String key) throws Exception {
+        return reported(server.post(key, "/v1/chat/completions", CHAT + "}"))
+                .plus(reported(server.post(key, "/v1/completions", COMPLETION + "}")))
+                .plus(reported(server.post(key, "/v1/chat/completions", CHAT + STREAM)))
+                .plus(reported(server.post(key, "/v1/completions", COMPLETION + STREAM)));
+    }
+
+    /** The one result of today's bucket for {@code key} and model demo. */
+    static Counts ledgered(JsonNode page, String key) {
+        JsonNode bucket = page.get("data").get(0);
+        Counts found = null;
+        for (JsonNode result : bucket.get("results")) {
+            if (!result.get("api_key_id").asText().equals(key)) continue;
+            assertThat(result.get("model").asText()).isEqualTo("demo");
+            assertThat(found).as("one result per key and model").isNull();
+            found = new Counts(
+                    result.get("num_model_requests").asLong(),
+                    result.get("input_tokens").asLong(),
+                    result.get("output_tokens").asLong());
+        }
+        return found == null ? Counts.ZERO : found;
+    }
+
+    @Test
+    void countsEqualWhatTheAnswersReportedAndSurviveARestartInTheDataFolder(@TempDir Path dir) throws Exception {
+        Path keys =
+                UsageServer.keysFile(dir, key("team"), key("other"), key("boss").withAdmin(true));
+        Path data = dir.resolve("data");
+        ServerOptions options = ServerOptions.defaults().withDataDir(data);
+        Counts team;
+        Counts other;
+        try (var server = UsageServer.start(keys, options)) {
+            team = useEveryRoute(server, "team");
+            other = reported(server.post("other", "/v1/chat/completions", CHAT + "}"));
+            JsonNode page = server.usageToday("boss");
+            assertThat(ledgered(page, "team")).isEqualTo(team);
+            assertThat(ledgered(page, "other")).isEqualTo(other);
+            assertThat(team.requests()).isEqualTo(4);
+        }
+        // Stopped: the folder holds it all, as parley keys usage reads it.
+        try (var reader = UsageLedger.readFolder(data)) {
+            LocalDate today = LocalDate.now(ZoneOffset.UTC);
+            assertThat(reader.rows(today, today))
+                    .containsExactly(
+                            new UsageRow(today, "other", "demo", other), new UsageRow(today, "team", "demo", team));
+        }
+        try (var server = UsageServer.start(keys, options)) {
+            assertThat(ledgered(server.usageToday("boss"), "team")).isEqualTo(team);
+            Counts more = reported(server.post("team", "/v1/completions", COMPLETION + "}"));
+            assertThat(ledgered(server.usageToday("boss"), "team")).isEqualTo(team.plus(more));
+        }
+    }
+
+    @Test
+    void countsSurviveARestartInRedisAndTwoReplicasAddUp(@TempDir Path dir) throws Exception {
+        try (var redis = RedisServer.start()) {
+            Path keys = UsageServer.keysFile(dir, key("team"), key("boss").withAdmin(true));
+            ServerOptions options = ServerOptions.defaults().withRedis(redis.uri());
+            Counts used;
+            try (var a = UsageServer.start(keys, options);
+                    var b = UsageServer.start(keys, options)) {
+                used = useEveryRoute(a, "team").plus(useEveryRoute(b, "team"));
+            } // both flush as they close
+            try (var server = UsageServer.start(keys, options)) {
+                assertThat(ledgered(server.usageToday("boss"), "team")).isEqualTo(used);
+            }
+            try (var reader = UsageLedger.readRedis(redis.uri())) {
+                LocalDate today = LocalDate.now(ZoneOffset.UTC);
+                assertThat(reader.rows(today, today)).containsExactly(new UsageRow(today, "team", "demo", used));
+            }
+        }
+    }
+
+    @Test
+    void aKeyWhoseMonthlyBudgetIsSpentGetsInsufficientQuotaAndParleysClientDoesNotRetryIt(@TempDir Path dir)
+            throws Exception {
+        // A dollar a token: the first answer spends more than the key's $10.
+        Path keys = UsageServer.keysFile(
+                dir,
+                key("capped").withMonthlyBudget(10.0),
+                key("free"),
+                key("boss").withAdmin(true));
+        ServerOptions options = ServerOptions.defaults().withPrices(Map.of("demo", Price.of(1e6, 1e6)));
+        try (var server = UsageServer.start(keys, options)) {
+            assertThat(server.post("capped", "/v1/chat/completions", CHAT + "}").statusCode())
+                    .isEqualTo(200);
+
+            HttpResponse<String> refused = server.post("capped", "/v1/chat/completions", CHAT + "}");
+            assertThat(refused.statusCode()).isEqualTo(429);
+            assertThat(refused.body())
+                    .isEqualTo(
+                            "{\"error\":{\"message\":\"You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.\",\"type\":\"insufficient_quota\",\"param\":null,\"code\":\"insufficient_quota\"}}");
+            assertThat(refused.headers().firstValue("retry-after")).isEmpty();
+            assertThat(refused.headers().firstValue("retry-after-ms")).isEmpty();
+            assertThat(server.post("capped", "/v1/completions", COMPLETION + STREAM)
+                            .statusCode())
+                    .isEqualTo(429);
+            assertThat(server.post("free", "/v1/completions", COMPLETION + "}").statusCode())
+                    .isEqualTo(200);
+
+            var waits = new CopyOnWriteArrayList<Duration>();
+            var client = ParleyClient.create(ClientOptions.builder(name -> null)
+                    .baseUrl(server.base() + "/v1")
+                    .apiKey("sk-capped")
+                    .maxRetries(3)
+                    .sleeper(waits::add)
+                    .build());
+            try (client) {
+                var request = ChatCompletionRequest.builder("demo")
+                        .messages(ChatMessage.of(ChatMessage.USER, "Hello"))
+                        .maxTokens(4)
+                        .build();
+                assertThatThrownBy(() -> client.chat(request))
+                        .isInstanceOfSatisfying(QuotaExceededException.class, e -> {
+                            assertThat(e.status()).isEqualTo(429);
+                            assertThat(e.error().code()).isEqualTo("insufficient_quota");
+                        });
+            }
+            assertThat(waits).isEmpty();
+            // Refused requests cost nothing: the ledger holds the one answered request.
+            assertThat(ledgered(server.usageToday("boss"), "capped").requests()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void theUsageRouteIsForAdminKeysAndChecksItsParameters(@TempDir Path dir) throws Exception {
+        Path keys = UsageServer.keysFile(dir, key("team"), key("boss").withAdmin(true));
+        ServerOptions options = ServerOptions.defaults().withPrices(Map.of("demo", Price.of(0.5, 1.5)));
+        try (var server = UsageServer.start(keys, options)) {
+            Counts used = reported(server.post("team", "/v1/chat/completions", CHAT + "}"));
+            long today = LocalDate.now(ZoneOffset.UTC).toEpochDay() * 86_400;
+            String route = "/v1/organization/usage/completions";
+
+            var denied = server.get("team", route + "?start_time=" + today);
+            assertThat(denied.statusCode()).isEqualTo(403);
+            JsonNode error = Json.tree(denied.body()).get("error");
+            assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+            assertThat(error.get("message").asText())
+                    .startsWith("You have insufficient permissions for this operation.");
+            assertThat(server.get(null, route + "?start_time=" + today).statusCode())
+                    .isEqualTo(401);
+
+            // Three days up to today, one bucket a page.
+            String query = route + "?start_time=" + (today - 2 * 86_400) + "&end_time=" + (today + 86_400)
+                    + "&bucket_width=1d&limit=1";
+            JsonNode first = Json.tree(server.get("boss", query).body());
+            assertThat(first.get("object").asText()).isEqualTo("page");
+            assertThat(first.get("has_more").asBoolean()).isTrue();
+            JsonNode bucket = first.get("data").get(0);
+            assertThat(bucket.get("object").asText()).isEqualTo("bucket");
+            assertThat(bucket.get("start_time").asLong()).isEqualTo(today - 2 * 86_400);
+            assertThat(bucket.get("end_time").asLong()).isEqualTo(today - 86_400);
+            assertThat(bucket.get("results")).isEmpty();
+            JsonNode second = Json.tree(
+                    server.get("boss", query + "&page=" + first.get("next_page").asText())
+                            .body());
+            JsonNode third = Json.tree(server.get(
+                            "boss", query + "&page=" + second.get("next_page").asText())
+                    .body());
+            assertThat(third.get("has_more").asBoolean()).isFalse();
+            assertThat(third.get("next_page").isNull()).isTrue();
+            JsonNode result = third.get("data").get(0).get("results").get(0);
+            assertThat(result.get("object").asText()).isEqualTo("organization.usage.completions.result");
+            assertThat(result.get("num_model_requests").asLong()).isEqualTo(1);
+            assertThat(result.get("input_tokens").asLong()).isEqualTo(used.promptTokens());
+            assertThat(result.get("output_tokens").asLong()).isEqualTo(used.completionTokens());
+            assertThat(result.get("input_cached_tokens").asLong()).isZero();
+            assertThat(result.get("model").isNull()).as("not grouped by model").isTrue();
+            assertThat(result.get("api_key_id").isNull()).isTrue();
+
+            JsonNode costs = Json.tree(
+                            server.get("boss", "/v1/organization/costs?start_time=" + today + "&group_by=line_item")
+                                    .body())
+                    .get("data")
+                    .get(0)
+                    .get("results");
+            assertThat(costs).hasSize(2);
+            assertThat(costs.get(0).get("object").asText()).isEqualTo("organization.costs.result");
+            assertThat(costs.get(0).get("line_item").asText()).isEqualTo("demo, input");
+            assertThat(costs.get(0).get("amount").get("value").asDouble())
+                    .isCloseTo(used.promptTokens() * 0.5 / 1e6, org.assertj.core.data.Offset.offset(1e-12));
+            assertThat(costs.get(1).get("amount").get("currency").asText()).isEqualTo("usd");
+
+            for (String bad : List.of(
+                    "",
+                    "?start_time=soon",
+                    "?start_time=99999999999999999999",
+                    "?start_time=-1",
+                    "?start_time=" + Long.MAX_VALUE,
+                    "?start_time=" + today + "&end_time=" + today,
+                    "?start_time=" + today + "&limit=0",
+                    "?start_time=" + today + "&limit=32",
+                    "?start_time=" + today + "&limit=99999999999",
+                    "?start_time=" + today + "&bucket_width=1h",
+                    "?start_time=" + today + "&group_by=colour",
+                    "?start_time=" + today + "&page=day_999999999999999999")) {
+                var response = server.get("boss", route + bad);
+                assertThat(response.statusCode()).as(bad).isEqualTo(400);
+                assertThat(Json.tree(response.body()).get("error").get("type").asText())
+                        .isEqualTo("invalid_request_error");
+            }
+        }
+    }
+}
