@@ -68,9 +68,10 @@ public final class KeysFile {
      * Adds {@code entry} to {@code file}, creating it if needed; the file is replaced whole, so a reader
      * never sees half of it.
      *
-     * @throws IllegalArgumentException when a key of that name exists
+     * @throws IllegalArgumentException when a key of that name exists, or the entry's limits or budget are invalid
      */
     public static void add(Path file, KeyEntry entry) {
+        entry.check();
         List<KeyEntry> keys = new ArrayList<>(read(file));
         if (keys.stream().anyMatch(k -> k.name().equals(entry.name()))) {
             throw new IllegalArgumentException("a key named " + entry.name() + " is already in " + file);
