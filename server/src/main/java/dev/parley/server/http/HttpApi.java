@@ -205,7 +205,7 @@ public final class HttpApi {
             Consumer<Batches> opened) {
         HttpApi api = new HttpApi(engine, keys, limits, ledger, options.prices(), clock);
         UsageRoutes usage = new UsageRoutes(ledger, options.prices(), keys, api::authenticate, clock);
-        Operations operations = new Operations(options, engine, limits);
+        Operations operations = new Operations(options, engine, limits, ledger);
         BatchRoutes batches = null;
         if (options.dataDir() != null) {
             try {

@@ -22,7 +22,8 @@ import java.util.stream.Stream;
 
 /**
  * Totals in a data folder, one file a UTC day: {@code usage/2026-11-30.json}, holding
- * {@code {"day":"2026-11-30","usage":[{"key","model","requests","prompt_tokens","completion_tokens"}]}}. A day's
+ * {@code {"day":"2026-11-30","usage":[{"key","model","requests","prompt_tokens","completion_tokens"}],"applied":[…]}}
+ * ({@code applied}: the ids of the last flushes added, so that a flush sent again is not counted twice). A day's
  * file is replaced whole (written beside it, forced to disk, renamed over it), so a crash leaves the old totals
  * or the new ones, never half a file, and a reader (such as {@code parley keys usage}) never sees a partial one.
  *
@@ -33,7 +34,14 @@ final class FolderStore implements LedgerStore {
     private final FileChannel lockChannel; // null for a reader
     private final FileLock lock;
 
-    record DayFile(String day, List<Entry> usage) {}
+    /** A day's file; {@code applied} holds the ids of the last flushes added to it, so none is added twice. */
+    record DayFile(String day, List<Entry> usage, List<String> applied) {}
+
+    /** Flush ids a day's file remembers: a flush is sent again at most until it succeeds once. */
+    private static final int REMEMBERED = 32;
+
+    /** A day's totals and the flushes they hold. */
+    private record Day(Map<Line, Counts> totals, List<String> applied) {}
 
     record Entry(String key, String model, long requests, long promptTokens, long completionTokens) {}
 
@@ -72,15 +80,21 @@ final class FolderStore implements LedgerStore {
     }
 
     @Override
-    public void add(Map<Line, Counts> deltas) {
+    public void add(String flushId, Map<Line, Counts> deltas) {
         Map<LocalDate, Map<Line, Counts>> byDay = new TreeMap<>();
         deltas.forEach((line, counts) ->
                 byDay.computeIfAbsent(line.day(), d -> new HashMap<>()).put(line, counts));
         try {
             for (var day : byDay.entrySet()) {
-                Map<Line, Counts> totals = readDay(day.getKey());
-                day.getValue().forEach((line, counts) -> totals.merge(line, counts, Counts::plus));
-                writeDay(day.getKey(), totals);
+                Day known = readDay(day.getKey());
+                if (known.applied().contains(flushId)) continue;
+                day.getValue().forEach((line, counts) -> known.totals().merge(line, counts, Counts::plus));
+                List<String> applied = new ArrayList<>(known.applied());
+                applied.add(flushId);
+                writeDay(
+                        day.getKey(),
+                        known.totals(),
+                        applied.subList(Math.max(0, applied.size() - REMEMBERED), applied.size()));
             }
         } catch (IOException e) {
             throw new LedgerUnavailableException("cannot write the usage ledger in " + dir + ": " + e.getMessage(), e);
@@ -94,7 +108,8 @@ final class FolderStore implements LedgerStore {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path file : files.toList()) {
                 LocalDate day = dayOf(file);
-                if (day != null && !day.isBefore(from) && !day.isAfter(to)) found.putAll(readDay(day));
+                if (day != null && !day.isBefore(from) && !day.isAfter(to))
+                    found.putAll(readDay(day).totals());
             }
         } catch (IOException e) {
             throw new LedgerUnavailableException("cannot read the usage ledger in " + dir + ": " + e.getMessage(), e);
@@ -112,25 +127,26 @@ final class FolderStore implements LedgerStore {
         }
     }
 
-    private Map<Line, Counts> readDay(LocalDate day) throws IOException {
+    private Day readDay(LocalDate day) throws IOException {
         Map<Line, Counts> totals = new HashMap<>();
         DayFile file;
         try {
             file = Json.mapper().readValue(Files.readAllBytes(file(day)), DayFile.class);
         } catch (NoSuchFileException e) {
-            return totals;
+            return new Day(totals, List.of());
         }
-        if (file.usage() == null) return totals;
+        List<String> applied = file.applied() == null ? List.of() : file.applied();
+        if (file.usage() == null) return new Day(totals, applied);
         for (Entry entry : file.usage()) {
             totals.merge(
                     new Line(day, entry.key(), entry.model()),
                     new Counts(entry.requests(), entry.promptTokens(), entry.completionTokens()),
                     Counts::plus);
         }
-        return totals;
+        return new Day(totals, applied);
     }
 
-    private void writeDay(LocalDate day, Map<Line, Counts> totals) throws IOException {
+    private void writeDay(LocalDate day, Map<Line, Counts> totals, List<String> applied) throws IOException {
         List<Entry> entries = new ArrayList<>();
         totals.entrySet().stream()
                 .sorted(Map.Entry.comparingByKey(
@@ -141,7 +157,7 @@ final class FolderStore implements LedgerStore {
                         e.getValue().requests(),
                         e.getValue().promptTokens(),
                         e.getValue().completionTokens())));
-        byte[] bytes = Json.mapper().writeValueAsBytes(new DayFile(day.toString(), entries));
+        byte[] bytes = Json.mapper().writeValueAsBytes(new DayFile(day.toString(), entries, applied));
         Path temp = Files.createTempFile(dir, ".usage-", ".tmp");
         try {
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE)) {

@@ -13,11 +13,12 @@ sealed interface LedgerStore extends AutoCloseable permits MemoryStore, FolderSt
     record Line(LocalDate day, String key, String model) {}
 
     /**
-     * Adds {@code deltas} to the totals, all or (on failure) possibly some of them.
+     * Adds {@code deltas} to the totals, once per {@code flushId}: called again with an id it has applied (its
+     * answer was lost), it adds nothing. Each UTC day's deltas are applied whole or not at all.
      *
-     * @throws LedgerUnavailableException when the store cannot be written now
+     * @throws LedgerUnavailableException when the store cannot be written now (some days may have been applied)
      */
-    void add(Map<Line, Counts> deltas);
+    void add(String flushId, Map<Line, Counts> deltas);
 
     /**
      * The totals of the days from {@code from} to {@code to}, both included.

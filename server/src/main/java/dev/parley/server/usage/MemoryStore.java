@@ -9,7 +9,7 @@ final class MemoryStore implements LedgerStore {
     private final Map<Line, Counts> totals = new HashMap<>();
 
     @Override
-    public synchronized void add(Map<Line, Counts> deltas) {
+    public synchronized void add(String flushId, Map<Line, Counts> deltas) {
         deltas.forEach((line, counts) -> totals.merge(line, counts, Counts::plus));
     }
 

@@ -8,9 +8,12 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 import java.net.URI;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -22,9 +25,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Totals in Redis, shared by every replica using it: per UTC day three hashes,
- * {@code parley:usage:2026-11-30:requests}, {@code …:prompt_tokens} and {@code …:completion_tokens}, each field
- * the JSON array {@code ["key","model"]} and its value a count. Adding is {@code HINCRBY}, so replicas add to
- * the same totals without reading them first; one flush's commands are pipelined on one connection.
+ * {@code parley:usage:{2026-11-30}:requests}, {@code …:prompt_tokens} and {@code …:completion_tokens}, each field
+ * the JSON array {@code ["key","model"]} and its value a count. Adding is {@code HINCRBY} in one small script per
+ * day and flush, so replicas add to the same totals without reading them first, a day's part of a flush is applied
+ * whole, and a flush sent again after a lost answer is applied once. One flush's scripts are pipelined.
  *
  * <p>A Redis that does not answer makes calls fail within {@link #TIMEOUT} with
  * {@link LedgerUnavailableException}; the next call connects again.
@@ -35,25 +39,31 @@ final class RedisStore implements LedgerStore {
     private static final TypeReference<List<String>> PAIR = new TypeReference<>() {};
 
     private final URI uri;
+    private final ClientResources resources;
     private final RedisClient client;
     private StatefulRedisConnection<String, String> connection; // guarded by this
 
-    private RedisStore(URI uri, RedisClient client) {
+    private RedisStore(URI uri, ClientResources resources, RedisClient client) {
         this.uri = uri;
+        this.resources = resources;
         this.client = client;
     }
 
     /** A store on the Redis at {@code uri}; it connects at its first call. */
     static RedisStore at(URI uri) {
+        // A Redis that comes back is reconnected within a flush or so, not after Lettuce's growing back-off.
+        ClientResources resources = ClientResources.builder()
+                .reconnectDelay(Delay.constant(Duration.ofMillis(200)))
+                .build();
         RedisURI redisUri = RedisURI.create(uri);
         redisUri.setTimeout(TIMEOUT);
-        RedisClient client = RedisClient.create(redisUri);
+        RedisClient client = RedisClient.create(resources, redisUri);
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .timeoutOptions(TimeoutOptions.enabled(TIMEOUT))
                 .build());
-        return new RedisStore(uri, client);
+        return new RedisStore(uri, resources, client);
     }
 
     private synchronized RedisAsyncCommands<String, String> redis() {
@@ -67,21 +77,44 @@ final class RedisStore implements LedgerStore {
         return connection.async();
     }
 
+    /** A day's keys share a hash tag, so that one script may touch them all should the Redis be a cluster. */
     private static String key(LocalDate day, String metric) {
-        return "parley:usage:" + day + ":" + metric;
+        return "parley:usage:{" + day + "}:" + metric;
     }
 
+    /**
+     * Adds one day's deltas atomically, once per flush id: KEYS are the day's three hashes and its marker for this
+     * flush; ARGV a field and its three increments, repeated. The marker lives a week, far beyond any retry.
+     */
+    private static final String ADD_DAY = """
+            if not redis.call('SET', KEYS[4], '1', 'NX', 'EX', 604800) then return 0 end
+            for i = 1, #ARGV, 4 do
+              for m = 1, 3 do
+                local n = tonumber(ARGV[i + m])
+                if n ~= 0 then redis.call('HINCRBY', KEYS[m], ARGV[i], n) end
+              end
+            end
+            return 1
+            """;
+
     @Override
-    public void add(Map<Line, Counts> deltas) {
+    public void add(String flushId, Map<Line, Counts> deltas) {
         if (deltas.isEmpty()) return;
+        Map<LocalDate, List<String>> days = new HashMap<>();
+        deltas.forEach((line, counts) -> {
+            List<String> args = days.computeIfAbsent(line.day(), d -> new ArrayList<>());
+            args.add(Json.write(List.of(line.key(), line.model())));
+            args.add(Long.toString(counts.requests()));
+            args.add(Long.toString(counts.promptTokens()));
+            args.add(Long.toString(counts.completionTokens()));
+        });
         RedisAsyncCommands<String, String> redis = redis();
         List<RedisFuture<Long>> sent = new ArrayList<>();
-        deltas.forEach((line, counts) -> {
-            String field = Json.write(List.of(line.key(), line.model()));
-            long[] values = {counts.requests(), counts.promptTokens(), counts.completionTokens()};
-            for (int i = 0; i < METRICS.length; i++) {
-                if (values[i] != 0) sent.add(redis.hincrby(key(line.day(), METRICS[i]), field, values[i]));
-            }
+        days.forEach((day, args) -> {
+            String[] keys = {
+                key(day, METRICS[0]), key(day, METRICS[1]), key(day, METRICS[2]), key(day, "flush:" + flushId)
+            };
+            sent.add(redis.eval(ADD_DAY, ScriptOutputType.INTEGER, keys, args.toArray(String[]::new)));
         });
         await(sent);
     }
@@ -137,5 +170,6 @@ final class RedisStore implements LedgerStore {
     public synchronized void close() {
         if (connection != null) connection.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        resources.shutdown(0, 1, TimeUnit.SECONDS);
     }
 }

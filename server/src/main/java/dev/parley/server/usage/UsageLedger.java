@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -23,8 +24,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What this process recorded counts at once in everything it answers ({@link #rows}, {@link #spent}), flushed or
  * not; what other replicas recorded shows after their flush and this ledger's next one. While the store cannot be
- * written (Redis down), the totals wait in memory and go out at the next flush that succeeds; the outage is logged
- * when it starts and ends and counted in {@link #errors}.
+ * written (Redis down), the totals wait in memory and go out, once, at the next flush that succeeds; the outage is
+ * logged when it starts and ends and counted in {@link #errors}.
  *
  * <p>Thread-safe. Closing flushes and closes the store.
  */
@@ -43,6 +44,7 @@ public final class UsageLedger implements AutoCloseable {
     // month as last read (what this process wrote included).
     private Map<LedgerStore.Line, Counts> pending = new HashMap<>();
     private Map<LedgerStore.Line, Counts> inflight = Map.of();
+    private String inflightId; // guarded by flushing
     private Map<LedgerStore.Line, Counts> month = Map.of();
 
     private UsageLedger(LedgerStore store, Clock clock) {
@@ -111,25 +113,30 @@ public final class UsageLedger implements AutoCloseable {
 
     /**
      * Writes what was recorded to the store, then reads this month's totals back (other replicas' included).
-     * A store that cannot be written keeps the totals for the next flush. Called every second and on close.
+     * Called every second and on close.
+     *
+     * <p>A batch that could not be written is sent again, as it was and under the same id, before anything
+     * recorded after it: the store applies each id once, so a batch that was applied although its answer was lost
+     * (Redis timed out after running it) is not counted twice.
      */
     public void flush() {
         synchronized (flushing) {
             Map<LedgerStore.Line, Counts> batch;
             synchronized (lock) {
-                batch = pending;
-                pending = new HashMap<>();
-                inflight = batch;
-            }
-            try {
-                store.add(batch);
-            } catch (LedgerUnavailableException | IllegalStateException e) {
-                synchronized (lock) {
-                    batch.forEach((line, counts) -> pending.merge(line, counts, Counts::plus));
-                    inflight = Map.of();
+                if (inflight.isEmpty()) {
+                    inflight = pending;
+                    inflightId = UUID.randomUUID().toString();
+                    pending = new HashMap<>();
                 }
-                failed(e);
-                return;
+                batch = inflight;
+            }
+            if (!batch.isEmpty()) {
+                try {
+                    store.add(inflightId, batch);
+                } catch (LedgerUnavailableException e) {
+                    failed(e); // the batch stays in flight, and counts as such, until it is written
+                    return;
+                }
             }
             synchronized (lock) {
                 Map<LedgerStore.Line, Counts> merged = new HashMap<>(month);

@@ -113,6 +113,52 @@ class UsageLedgerTest {
     }
 
     @Test
+    void requestsSucceedWhileRedisIsDownAndTheirUsageReachesItOnceItIsBack(@TempDir Path dir) throws Exception {
+        try (var redis = RedisServer.start()) {
+            Path keys = UsageServer.keysFile(dir, key("team"));
+            try (var server = UsageServer.start(keys, ServerOptions.defaults().withRedis(redis.uri()))) {
+                redis.stop();
+                Counts used = useEveryRoute(server, "team"); // each one answered 200
+                awaitTrue(() -> errors(server) > 0, "the failed flush is counted in /metrics");
+                redis.startAgain(); // empty: all it will hold is what the server kept for it
+                LocalDate today = LocalDate.now(ZoneOffset.UTC);
+                try (var reader = UsageLedger.readRedis(redis.uri())) {
+                    awaitTrue(
+                            () -> reader.rows(today, today).equals(List.of(new UsageRow(today, "team", "demo", used))),
+                            "the usage kept in memory reaches Redis");
+                }
+            }
+        }
+    }
+
+    static double errors(UsageServer server) throws Exception {
+        String metrics = server.get(null, "/metrics").body();
+        return metrics.lines()
+                .filter(line -> line.startsWith("parley_usage_ledger_errors_total "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
+                .findFirst()
+                .orElseThrow();
+    }
+
+    interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    /** Polls {@code condition} (the ledger flushes every second) until it holds; fails after 30 s. */
+    static void awaitTrue(Condition condition, String what) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try {
+                if (condition.holds()) return;
+            } catch (LedgerUnavailableException e) {
+                // not yet
+            }
+            if (System.nanoTime() > deadline) throw new AssertionError("never came true: " + what);
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
     void aKeyWhoseMonthlyBudgetIsSpentGetsInsufficientQuotaAndParleysClientDoesNotRetryIt(@TempDir Path dir)
             throws Exception {
         // A dollar a token: the first answer spends more than the key's $10.
