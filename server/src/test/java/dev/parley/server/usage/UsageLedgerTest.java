@@ -93,6 +93,87 @@ class UsageLedgerTest {
     }
 
     @Test
+    void batchLinesAreRecordedAsTheirAnswersReportAndStopAtTheKeysBudget(@TempDir Path dir) throws Exception {
+        Path keys = UsageServer.keysFile(
+                dir,
+                key("team"),
+                key("capped").withMonthlyBudget(1e-9),
+                key("boss").withAdmin(true));
+        ServerOptions options =
+                ServerOptions.defaults().withDataDir(dir.resolve("data")).withPrices(Map.of("demo", Price.of(1, 1)));
+        try (var server = UsageServer.start(keys, options)) {
+            List<JsonNode> team = runBatch(server, "team", 3);
+            Counts reported = Counts.ZERO;
+            for (JsonNode line : team) {
+                JsonNode usage = line.get("response").get("body").get("usage");
+                reported = reported.plus(Counts.ofRequest(
+                        usage.get("prompt_tokens").asLong(),
+                        usage.get("completion_tokens").asLong()));
+            }
+            assertThat(ledgered(server.usageToday("boss"), "team")).isEqualTo(reported);
+
+            // The first line spends the key's budget; the others are answered with its 429, not waited out.
+            List<JsonNode> capped = runBatch(server, "capped", 3);
+            assertThat(capped).hasSize(3);
+            assertThat(capped.stream()
+                            .filter(line ->
+                                    line.get("response").get("status_code").asInt() == 429)
+                            .map(line -> line.get("response")
+                                    .get("body")
+                                    .get("error")
+                                    .get("code")
+                                    .asText()))
+                    .containsExactly("insufficient_quota", "insufficient_quota");
+            assertThat(ledgered(server.usageToday("boss"), "capped").requests()).isEqualTo(1);
+        }
+    }
+
+    /** Runs a batch of {@code lines} chat requests as {@code key} and returns every line's result, answers and errors. */
+    static List<JsonNode> runBatch(UsageServer server, String key, int lines) throws Exception {
+        var openai = com.openai.client.okhttp.OpenAIOkHttpClient.builder()
+                .baseUrl(server.base() + "/v1")
+                .apiKey("sk-" + key)
+                .maxRetries(0)
+                .build();
+        try {
+            StringBuilder input = new StringBuilder();
+            for (int i = 0; i < lines; i++) {
+                input.append("{\"custom_id\":\"l" + i + "\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\","
+                        + "\"body\":" + CHAT + "}}\n");
+            }
+            var file = openai.files()
+                    .create(com.openai.models.files.FileCreateParams.builder()
+                            .file(input.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                            .purpose(com.openai.models.files.FilePurpose.BATCH)
+                            .build());
+            var batch = openai.batches()
+                    .create(com.openai.models.batches.BatchCreateParams.builder()
+                            .inputFileId(file.id())
+                            .endpoint(com.openai.models.batches.BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
+                            .completionWindow(com.openai.models.batches.BatchCreateParams.CompletionWindow._24H)
+                            .build());
+            while (!List.of("completed", "failed", "cancelled", "expired")
+                    .contains(batch.status().asString())) {
+                Thread.sleep(50);
+                batch = openai.batches().retrieve(batch.id());
+            }
+            List<JsonNode> results = new java.util.ArrayList<>();
+            for (var id : List.of(batch.outputFileId(), batch.errorFileId())) {
+                if (id.isEmpty()) continue;
+                try (var content = openai.files().content(id.get())) {
+                    new String(content.body().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                            .lines()
+                            .filter(line -> !line.isBlank())
+                            .forEach(line -> results.add(Json.tree(line)));
+                }
+            }
+            return results;
+        } finally {
+            openai.close();
+        }
+    }
+
+    @Test
     void countsSurviveARestartInRedisAndTwoReplicasAddUp(@TempDir Path dir) throws Exception {
         try (var redis = RedisServer.start()) {
             Path keys = UsageServer.keysFile(dir, key("team"), key("boss").withAdmin(true));
