@@ -27,10 +27,9 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "usage",
         mixinStandardHelpOptions = true,
-        description = {
-            "Show what keys used, per key, model and UTC day: requests, prompt and completion tokens, and the spend",
-            "at the prices given. Reads the ledger a server keeps under its --data-dir, or in --redis."
-        })
+        description =
+                "Show what keys used, per key, model and UTC day: requests, prompt and completion tokens, and"
+                        + " the spend at the prices given. Reads the ledger a server keeps under its --data-dir, or in --redis.")
 final class UsageCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
