@@ -46,6 +46,10 @@ public final class UsageLedger implements AutoCloseable {
     private Map<LedgerStore.Line, Counts> inflight = Map.of();
     private String inflightId; // guarded by flushing
     private Map<LedgerStore.Line, Counts> month = Map.of();
+    // Guarded by lock: the same totals by key and model, for the month they are of, so that a budget check
+    // looks at one key's few models, not at every line of the month.
+    private YearMonth indexed;
+    private Map<String, Map<String, Counts>> monthByKey = Map.of();
 
     private UsageLedger(LedgerStore store, Clock clock) {
         this.store = store;
@@ -141,7 +145,7 @@ public final class UsageLedger implements AutoCloseable {
             synchronized (lock) {
                 Map<LedgerStore.Line, Counts> merged = new HashMap<>(month);
                 batch.forEach((line, counts) -> merged.merge(line, counts, Counts::plus));
-                month = merged;
+                setMonth(merged);
                 inflight = Map.of();
             }
             refreshMonth();
@@ -154,12 +158,25 @@ public final class UsageLedger implements AutoCloseable {
         try {
             Map<LedgerStore.Line, Counts> read = store.read(today.withDayOfMonth(1), today);
             synchronized (lock) {
-                month = read;
+                setMonth(read);
             }
             if (down.compareAndSet(true, false)) log.info("The usage ledger in {} is available again", where());
         } catch (LedgerUnavailableException e) {
             failed(e);
         }
+    }
+
+    /** Replaces the month's totals and their index by key; the caller holds the lock. */
+    private void setMonth(Map<LedgerStore.Line, Counts> totals) {
+        month = totals;
+        indexed = YearMonth.from(today());
+        Map<String, Map<String, Counts>> byKey = new HashMap<>();
+        totals.forEach((line, counts) -> {
+            if (YearMonth.from(line.day()).equals(indexed)) {
+                byKey.computeIfAbsent(line.key(), k -> new HashMap<>()).merge(line.model(), counts, Counts::plus);
+            }
+        });
+        monthByKey = byKey;
     }
 
     private void failed(RuntimeException e) {
@@ -180,10 +197,14 @@ public final class UsageLedger implements AutoCloseable {
      * @throws LedgerUnavailableException when the store cannot be read now
      */
     public List<UsageRow> rows(LocalDate from, LocalDate to) {
-        Map<LedgerStore.Line, Counts> totals = new HashMap<>(store.read(from, to));
-        synchronized (lock) {
-            addWithin(totals, inflight, from, to);
-            addWithin(totals, pending, from, to);
+        Map<LedgerStore.Line, Counts> totals;
+        // Not while a flush runs: the store and what is in flight would show its batch twice, or not at all.
+        synchronized (flushing) {
+            totals = new HashMap<>(store.read(from, to));
+            synchronized (lock) {
+                addWithin(totals, inflight, from, to);
+                addWithin(totals, pending, from, to);
+            }
         }
         List<UsageRow> rows = new ArrayList<>();
         totals.forEach((line, counts) -> rows.add(new UsageRow(line.day(), line.key(), line.model(), counts)));
@@ -208,7 +229,12 @@ public final class UsageLedger implements AutoCloseable {
         YearMonth now = YearMonth.from(today());
         double spent = 0;
         synchronized (lock) {
-            for (Map<LedgerStore.Line, Counts> part : List.of(month, inflight, pending)) {
+            if (now.equals(indexed)) {
+                for (var model : monthByKey.getOrDefault(key, Map.of()).entrySet()) {
+                    spent += model.getValue().cost(prices.get(model.getKey()));
+                }
+            }
+            for (Map<LedgerStore.Line, Counts> part : List.of(inflight, pending)) {
                 for (var entry : part.entrySet()) {
                     LedgerStore.Line line = entry.getKey();
                     if (line.key().equals(key) && YearMonth.from(line.day()).equals(now)) {
