@@ -419,6 +419,11 @@ final class ServeCommand implements Callable<Integer> {
 
     /** What is wrong with a number option, or null when all are within their limits. */
     private String outOfRange() {
+        try {
+            Price.parseAll(prices);
+        } catch (IllegalArgumentException e) {
+            return "--price: " + e.getMessage();
+        }
         if (!within(parallel, 1, MAX_PARALLEL))
             return "--parallel must be between 1 and " + MAX_PARALLEL + ", not " + parallel;
         if (!within(context, 0, MAX_CONTEXT))

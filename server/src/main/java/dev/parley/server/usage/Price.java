@@ -44,8 +44,9 @@ public record Price(double input, double output) {
         try {
             return Map.entry(
                     text.substring(0, eq), of(Double.parseDouble(usd[0].strip()), Double.parseDouble(usd[1].strip())));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("a price's INPUT and OUTPUT are numbers of USD, not " + text, e);
+        } catch (IllegalArgumentException e) { // not numbers, or not finite and at least 0
+            throw new IllegalArgumentException(
+                    "a price's INPUT and OUTPUT are finite amounts of USD, at least 0, not " + text, e);
         }
     }
 
