@@ -19,7 +19,7 @@ import java.util.Map;
  *     the limiter the server is given.)
  * @param prices what each model's tokens cost, by model id, in USD per million input and output tokens: the spend
  *     that monthly budgets and {@code GET /v1/organization/costs} count; a model not in it costs nothing. Empty (the
- *     default): no costs route, and budgets are never reached
+ *     default): no costs route, and only a budget of 0 is ever reached
  */
 public record ServerOptions(List<String> corsOrigins, Path dataDir, URI redis, Map<String, Price> prices) {
 
