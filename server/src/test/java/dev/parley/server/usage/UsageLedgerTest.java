@@ -12,7 +12,15 @@ import dev.parley.api.Json;
 import dev.parley.api.QuotaExceededException;
 import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
+import dev.parley.server.ParleyServer;
 import dev.parley.server.ServerOptions;
+import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.llama.LlamaEngine;
+import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.server.engine.proxy.ProxyEngine;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.RateLimits;
 import dev.parley.testkit.RedisServer;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -170,6 +178,35 @@ class UsageLedgerTest {
             return results;
         } finally {
             openai.close();
+        }
+    }
+
+    @Test
+    void aGatewayRecordsWhatItsUpstreamReportedWholeAndStreamed(@TempDir Path dir) throws Exception {
+        Path keys = UsageServer.keysFile(dir, key("team"), key("boss").withAdmin(true));
+        try (var upstream = ParleyServer.start(
+                        LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                                .withModelId("demo")
+                                .withParallel(2)
+                                .withContextPerSequence(256)),
+                        "127.0.0.1",
+                        0);
+                var gateway = UsageServer.of(ParleyServer.start(
+                        ProxyEngine.connect(
+                                ClientOptions.builder(name -> null)
+                                        .baseUrl(upstream.baseUrl("127.0.0.1"))
+                                        .maxRetries(0)
+                                        .build(),
+                                List.of()),
+                        ApiKeys.load(keys),
+                        new RateLimits(Limiter.inMemory(java.time.Clock.systemUTC()), false),
+                        "127.0.0.1",
+                        0,
+                        ServerOptions.defaults()))) {
+            Counts used = reported(gateway.post("team", "/v1/chat/completions", CHAT + "}"))
+                    .plus(reported(gateway.post("team", "/v1/chat/completions", CHAT + STREAM)))
+                    .plus(reported(gateway.post("team", "/v1/completions", COMPLETION + "}")));
+            assertThat(ledgered(gateway.usageToday("boss"), "team")).isEqualTo(used);
         }
     }
 

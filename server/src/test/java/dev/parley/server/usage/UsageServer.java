@@ -39,6 +39,11 @@ record UsageServer(ParleyServer server, String base) implements AutoCloseable {
                 "127.0.0.1",
                 0,
                 options);
+        return of(server);
+    }
+
+    /** A server already started, reached on loopback; closed with this. */
+    static UsageServer of(ParleyServer server) {
         return new UsageServer(server, "http://127.0.0.1:" + server.port());
     }
 
