@@ -328,6 +328,29 @@ class UsageLedgerTest {
     }
 
     @Test
+    void aBudgetSpentOnOneReplicaIsRefusedOnAnotherSharingRedis(@TempDir Path dir) throws Exception {
+        // Only completion tokens cost ($1 each), so probing with max_tokens 0 spends nothing.
+        Path keys = UsageServer.keysFile(dir, key("shared").withMonthlyBudget(1.0));
+        ServerOptions options = ServerOptions.defaults().withPrices(Map.of("demo", Price.of(0, 1e6)));
+        try (var redis = RedisServer.start();
+                var a = UsageServer.start(keys, options.withRedis(redis.uri()));
+                var b = UsageServer.start(keys, options.withRedis(redis.uri()))) {
+            String probe = "{\"model\":\"demo\",\"prompt\":\"Once\",\"max_tokens\":0}";
+            assertThat(b.post("shared", "/v1/completions", probe).statusCode()).isEqualTo(200);
+            assertThat(reported(a.post("shared", "/v1/completions", COMPLETION + "}"))
+                            .completionTokens())
+                    .isPositive();
+            assertThat(a.post("shared", "/v1/completions", probe).statusCode()).isEqualTo(429); // at once
+            // B learns of A's spend when A has flushed and B has read the month back (each every second).
+            awaitTrue(() -> b.post("shared", "/v1/completions", probe).statusCode() == 429, "B refuses the key");
+            assertThat(Json.tree(b.post("shared", "/v1/completions", probe).body())
+                            .at("/error/code")
+                            .asText())
+                    .isEqualTo("insufficient_quota");
+        }
+    }
+
+    @Test
     void theUsageRouteIsForAdminKeysAndChecksItsParameters(@TempDir Path dir) throws Exception {
         Path keys = UsageServer.keysFile(dir, key("team"), key("boss").withAdmin(true));
         ServerOptions options = ServerOptions.defaults().withPrices(Map.of("demo", Price.of(0.5, 1.5)));
