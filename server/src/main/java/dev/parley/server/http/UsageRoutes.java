@@ -29,7 +29,9 @@ import java.util.function.Function;
  * OpenAI's organization usage and costs routes over the {@link UsageLedger}: {@code GET
  * /v1/organization/usage/completions} and {@code GET /v1/organization/costs}, in daily buckets ({@code
  * bucket_width=1d}, the ledger's grain), grouped by {@code model} / {@code api_key_id} (the key's name) or {@code
- * line_item} ({@code "MODEL, input"}, {@code "MODEL, output"}), paged with {@code limit} and {@code page}.
+ * line_item} ({@code "MODEL, input"}, {@code "MODEL, output"}), paged with {@code limit} and {@code page}. Groups
+ * OpenAI has and Parley does not ({@code project_id}, {@code user_id}, {@code batch}, {@code service_tier}) are
+ * accepted, and their fields stay null.
  *
  * <p>Only admin keys may read them ({@code admin: true} in the keys file), others get OpenAI's 403; a server
  * without keys answers callers on loopback only. Buckets are whole UTC days: the first is the day holding
@@ -66,7 +68,7 @@ final class UsageRoutes {
     void completions(Context ctx) {
         requireAdmin(ctx);
         Query query =
-                query(ctx, 7, 31, Set.of("model", "api_key_id", "project_id", "user_id", "batch", "service_tier"));
+                query(ctx, 7, 31, List.of("model", "api_key_id", "project_id", "user_id", "batch", "service_tier"));
         Set<String> models = list(ctx, "models");
         Set<String> apiKeys = list(ctx, "api_key_ids");
         boolean byModel = query.groups().contains("model");
@@ -101,7 +103,7 @@ final class UsageRoutes {
 
     void costs(Context ctx) {
         requireAdmin(ctx);
-        Query query = query(ctx, 7, 180, Set.of("line_item", "api_key_id", "project_id"));
+        Query query = query(ctx, 7, 180, List.of("line_item", "api_key_id", "project_id"));
         boolean byItem = query.groups().contains("line_item");
         boolean byKey = query.groups().contains("api_key_id");
         page(ctx, query, rows -> {
@@ -158,7 +160,7 @@ final class UsageRoutes {
         page.put("object", "page");
         ArrayNode data = page.putArray("data");
         for (LocalDate day = query.first(); !day.isAfter(query.last()); day = day.plusDays(1)) {
-            LocalDate today = day;
+            LocalDate bucketDay = day;
             ObjectNode b = data.addObject();
             b.put("object", "bucket");
             b.put("start_time", day.toEpochDay() * DAY);
@@ -166,7 +168,7 @@ final class UsageRoutes {
             b.set(
                     "results",
                     bucket.results(
-                            rows.stream().filter(r -> r.day().equals(today)).toList()));
+                            rows.stream().filter(r -> r.day().equals(bucketDay)).toList()));
         }
         boolean more = query.last().isBefore(query.end());
         page.put("has_more", more);
@@ -175,7 +177,7 @@ final class UsageRoutes {
         ctx.status(200).contentType("application/json").result(Json.write(page));
     }
 
-    private Query query(Context ctx, int defaultLimit, int maxLimit, Set<String> groupable) {
+    private Query query(Context ctx, int defaultLimit, int maxLimit, List<String> groupable) {
         String width = ctx.queryParam("bucket_width");
         if (width != null && !width.equals("1d")) {
             throw InvalidRequestException.of(
@@ -190,7 +192,10 @@ final class UsageRoutes {
         }
         long startTime = time("start_time", start);
         String end = ctx.queryParam("end_time");
-        long endTime = end == null ? Math.min(LATEST, clock.instant().getEpochSecond() + 1) : time("end_time", end);
+        // Without an end, up to now; a start in the future then asks for its own (empty) day.
+        long endTime = end == null
+                ? Math.max(startTime + 1, Math.min(LATEST, clock.instant().getEpochSecond() + 1))
+                : time("end_time", end);
         if (endTime <= startTime) {
             throw InvalidRequestException.of(
                     "end_time", "invalid_value", "Invalid 'end_time': it must be later than 'start_time'.");
