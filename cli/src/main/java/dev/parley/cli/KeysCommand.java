@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
         name = "keys",
         mixinStandardHelpOptions = true,
         description = {
-            "Manage the API keys of a keys file (JSON, or YAML when it ends in .yaml/.yml).",
+            "Manage the API keys of a keys file (JSON, or YAML when it ends in .yaml/.yml),",
+            "and read what they used ('usage').",
             "A server using the file picks up every change at once (and on SIGHUP), without a restart."
         },
         subcommands = {
@@ -26,7 +27,8 @@ import picocli.CommandLine.Spec;
             KeysCommand.ListKeys.class,
             KeysCommand.Remove.class,
             KeysCommand.Rotate.class,
-            KeysCommand.Set.class
+            KeysCommand.Set.class,
+            UsageCommand.class
         })
 final class KeysCommand implements Runnable {
     @Spec
@@ -78,11 +80,34 @@ final class KeysCommand implements Runnable {
                 description = "Models the key may use (default: all).")
         List<String> models;
 
+        @Option(
+                names = "--monthly-budget",
+                paramLabel = "USD",
+                description = "Spend allowed per calendar month (UTC) at the server's --price list; once reached,"
+                        + " the key's requests get 429 insufficient_quota until the month ends (default: none).")
+        Double monthlyBudget;
+
+        @Option(
+                names = "--admin",
+                description = "The key may read the organization's usage and costs (/v1/organization/...).")
+        boolean admin;
+
         @Override
         public Integer call() {
             String key = KeysFile.newKey();
             try {
-                KeysFile.add(file, new KeyEntry(name, KeysFile.sha256(key), rpm, tpm, rpd, tpd, models));
+                KeysFile.add(
+                        file,
+                        new KeyEntry(
+                                name,
+                                KeysFile.sha256(key),
+                                rpm,
+                                tpm,
+                                rpd,
+                                tpd,
+                                models,
+                                monthlyBudget,
+                                admin ? Boolean.TRUE : null));
             } catch (RuntimeException e) {
                 spec.commandLine().getErr().println("parley keys add: " + e.getMessage());
                 return 1;
@@ -117,8 +142,8 @@ final class KeysCommand implements Runnable {
             var out = spec.commandLine().getOut();
             int width = Math.max(
                     4, keys.stream().mapToInt(k -> k.name().length()).max().orElse(0));
-            String row = "%-" + width + "s  %8s  %10s  %8s  %12s  %s%n";
-            out.printf(row, "NAME", "RPM", "TPM", "RPD", "TPD", "MODELS");
+            String row = "%-" + width + "s  %8s  %10s  %8s  %12s  %10s  %5s  %s%n";
+            out.printf(row, "NAME", "RPM", "TPM", "RPD", "TPD", "BUDGET/MO", "ADMIN", "MODELS");
             for (KeyEntry k : keys) {
                 out.printf(
                         row,
@@ -127,6 +152,8 @@ final class KeysCommand implements Runnable {
                         k.tpm(),
                         k.rpd() == null ? "-" : k.rpd(),
                         k.tpd() == null ? "-" : k.tpd(),
+                        k.monthlyBudget() == null ? "-" : "$" + UsageCommand.usd(k.monthlyBudget()),
+                        Boolean.TRUE.equals(k.admin()) ? "yes" : "-",
                         k.models().isEmpty() ? "(all)" : String.join(",", k.models()));
             }
             return 0;
@@ -185,7 +212,15 @@ final class KeysCommand implements Runnable {
                         file,
                         name,
                         k -> new KeyEntry(
-                                k.name(), KeysFile.sha256(key), k.rpm(), k.tpm(), k.rpd(), k.tpd(), k.models()));
+                                k.name(),
+                                KeysFile.sha256(key),
+                                k.rpm(),
+                                k.tpm(),
+                                k.rpd(),
+                                k.tpd(),
+                                k.models(),
+                                k.monthlyBudget(),
+                                k.admin()));
             } catch (RuntimeException e) {
                 spec.commandLine().getErr().println("parley keys rotate: " + e.getMessage());
                 return 1;
@@ -228,9 +263,31 @@ final class KeysCommand implements Runnable {
         @Option(names = "--models", split = ",", paramLabel = "a,b", description = "Models the key may use; * for all.")
         List<String> models;
 
+        @Option(
+                names = "--monthly-budget",
+                paramLabel = "USD|none",
+                description = "Spend allowed per calendar month (UTC); none removes the budget.")
+        String monthlyBudget;
+
+        @Option(
+                names = "--admin",
+                arity = "0..1",
+                paramLabel = "true|false",
+                description = "Whether the key may read the organization's usage and costs.")
+        Boolean admin;
+
         @Override
         public Integer call() {
             KeyEntry changed;
+            Double budget;
+            try {
+                budget = monthlyBudget == null || monthlyBudget.equals("none") ? null : Double.valueOf(monthlyBudget);
+            } catch (NumberFormatException e) {
+                spec.commandLine()
+                        .getErr()
+                        .println("parley keys set: --monthly-budget is an amount of USD or none, not " + monthlyBudget);
+                return 2;
+            }
             try {
                 changed = KeysFile.update(
                         file,
@@ -242,7 +299,9 @@ final class KeysCommand implements Runnable {
                                 tpm == null ? k.tpm() : tpm,
                                 rpd == null ? k.rpd() : rpd == 0 ? null : rpd,
                                 tpd == null ? k.tpd() : tpd == 0 ? null : tpd,
-                                models == null ? k.models() : models.equals(List.of("*")) ? List.of() : models));
+                                models == null ? k.models() : models.equals(List.of("*")) ? List.of() : models,
+                                monthlyBudget == null ? k.monthlyBudget() : budget,
+                                admin == null ? k.admin() : admin ? Boolean.TRUE : null));
             } catch (RuntimeException e) {
                 spec.commandLine().getErr().println("parley keys set: " + e.getMessage());
                 return 1;
@@ -250,13 +309,17 @@ final class KeysCommand implements Runnable {
             spec.commandLine()
                     .getErr()
                     .printf(
-                            "Key %s: rpm %d, tpm %d, rpd %s, tpd %s, models %s.%n",
+                            "Key %s: rpm %d, tpm %d, rpd %s, tpd %s, models %s%s%s.%n",
                             name,
                             changed.rpm(),
                             changed.tpm(),
                             changed.rpd() == null ? "-" : changed.rpd(),
                             changed.tpd() == null ? "-" : changed.tpd(),
-                            changed.models().isEmpty() ? "(all)" : String.join(",", changed.models()));
+                            changed.models().isEmpty() ? "(all)" : String.join(",", changed.models()),
+                            changed.monthlyBudget() == null
+                                    ? ""
+                                    : ", monthly budget $" + UsageCommand.usd(changed.monthlyBudget()),
+                            Boolean.TRUE.equals(changed.admin()) ? ", admin" : "");
             return 0;
         }
     }

@@ -15,6 +15,7 @@ import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
+import dev.parley.server.usage.Price;
 import java.math.BigInteger;
 import java.net.URI;
 import java.nio.file.Files;
@@ -201,15 +202,25 @@ final class ServeCommand implements Callable<Integer> {
             names = "--redis",
             paramLabel = "redis://host:port",
             description =
-                    "Keep each key's rate limits in this Redis, shared by every replica using it (default: in memory).")
+                    "Keep each key's rate limits and the usage ledger in this Redis, shared by every replica using it"
+                            + " (default: limits in memory, the ledger under --data-dir).")
     URI redis;
 
     @Option(
             names = "--data-dir",
             paramLabel = "DIR",
-            description = "Where the Files and Batch API keep files and batches (default: $PARLEY_DATA_DIR, else "
+            description = "Where the Files and Batch API keep files and batches, and (without --redis) the usage"
+                    + " ledger is kept (default: $PARLEY_DATA_DIR, else "
                     + "$XDG_DATA_HOME/parley, else ~/.local/share/parley).")
     Path dataDir;
+
+    @Option(
+            names = "--price",
+            paramLabel = "MODEL=INPUT,OUTPUT",
+            description = "What a model's tokens cost, in USD per million input and output tokens (e.g."
+                    + " gpt-4o-mini=0.15,0.60); repeat for each model. Monthly budgets and /v1/organization/costs"
+                    + " count spend at these prices; a model without one costs nothing (default: none).")
+    List<String> prices = List.of();
 
     @Option(
             names = "--redis-fail-open",
@@ -256,7 +267,12 @@ final class ServeCommand implements Callable<Integer> {
 
     /** The data folder: {@code --data-dir}, else {@code $PARLEY_DATA_DIR}, else the XDG data folder. */
     private Path dataDir() {
-        if (dataDir != null) return dataDir;
+        return dataDir(dataDir);
+    }
+
+    /** {@code given}, else {@code $PARLEY_DATA_DIR}, else {@code $XDG_DATA_HOME/parley}, else {@code ~/.local/share/parley}. */
+    static Path dataDir(Path given) {
+        if (given != null) return given;
         String env = System.getenv("PARLEY_DATA_DIR");
         if (env != null && !env.isBlank()) return Path.of(env);
         String xdg = System.getenv("XDG_DATA_HOME");
@@ -316,8 +332,11 @@ final class ServeCommand implements Callable<Integer> {
         ParleyServer server;
         Engine engine;
         try {
-            ServerOptions options =
-                    ServerOptions.defaults().withCorsOrigins(corsOrigins).withDataDir(dataDir());
+            ServerOptions options = ServerOptions.defaults()
+                    .withCorsOrigins(corsOrigins)
+                    .withDataDir(dataDir())
+                    .withRedis(redis)
+                    .withPrices(prices(file));
             ApiKeys apiKeys = keys == null ? ApiKeys.open() : ApiKeys.load(keys);
             Limiter limiter = redis == null
                     ? Limiter.inMemory(Clock.systemUTC())
@@ -478,6 +497,14 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
+    /** The configuration file's prices, and over them those given with --price. */
+    private java.util.Map<String, Price> prices(ServerConfig file) {
+        var all = new java.util.LinkedHashMap<String, Price>();
+        if (file != null) all.putAll(file.prices());
+        all.putAll(Price.parseAll(prices));
+        return all;
+    }
+
     private boolean given(String option) {
         return spec.commandLine().getParseResult().hasMatchedOption(option);
     }
@@ -497,6 +524,11 @@ final class ServeCommand implements Callable<Integer> {
 
     /** What is wrong with a number option, or null when all are within their limits. */
     private String outOfRange() {
+        try {
+            Price.parseAll(prices);
+        } catch (IllegalArgumentException e) {
+            return "--price: " + e.getMessage();
+        }
         if (!within(parallel, 1, MAX_PARALLEL))
             return "--parallel must be between 1 and " + MAX_PARALLEL + ", not " + parallel;
         if (!within(context, 0, MAX_CONTEXT))

@@ -395,6 +395,19 @@ class ServeCommandTest {
     }
 
     @Test
+    void pricesThatAreNotAModelAndTwoAmountsAreRefused() {
+        for (String price : List.of("demo", "demo=1", "demo=-1,2", "demo=1e400,1", "demo=NaN,1", "=1,2")) {
+            var err = new StringWriter();
+            int exit = Main.commandLine()
+                    .setOut(new PrintWriter(new StringWriter(), true))
+                    .setErr(new PrintWriter(err, true))
+                    .execute("serve", "--price", "stories260K=0.1,0.2", "--price", price);
+            assertThat(exit).as(price).isEqualTo(2);
+            assertThat(err.toString()).startsWith("parley serve: --price: ").endsWith(price + System.lineSeparator());
+        }
+    }
+
+    @Test
     void aContextBeyondTheMachinesMemoryIsRefusedWithTheNumbers() throws Exception {
         var result =
                 run(Map.of(), "serve", "--port", "0", "--threads", "1", "--context", "4194304", "--parallel", "256");

@@ -8,6 +8,7 @@ import dev.parley.server.http.Drain;
 import dev.parley.server.http.HttpApi;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
+import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
 import java.time.Clock;
 import java.time.Duration;
@@ -20,6 +21,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.util.component.Graceful;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A running Parley server: the HTTP surface over one engine, for the holders of its keys within their
@@ -29,22 +32,31 @@ import org.eclipse.jetty.util.component.Graceful;
  * <p>Thread-safe; {@link #close} is idempotent.
  */
 public final class ParleyServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ParleyServer.class);
     private final Javalin http;
     private final Engine engine;
     private final RateLimits limits;
     private final ApiKeys keys;
     private final KeysWatcher watcher;
     private final Batches batches; // null without a data directory
+    private final UsageLedger ledger;
     private boolean closed;
 
     private ParleyServer(
-            Javalin http, Engine engine, RateLimits limits, ApiKeys keys, KeysWatcher watcher, Batches batches) {
+            Javalin http,
+            Engine engine,
+            RateLimits limits,
+            ApiKeys keys,
+            KeysWatcher watcher,
+            Batches batches,
+            UsageLedger ledger) {
         this.http = http;
         this.engine = engine;
         this.limits = limits;
         this.keys = keys;
         this.watcher = watcher;
         this.batches = batches;
+        this.ledger = ledger;
     }
 
     /** Starts serving {@code engine} to anyone on {@code host}:{@code port} (0 picks a free port). Takes ownership of the engine. */
@@ -64,24 +76,41 @@ public final class ParleyServer implements AutoCloseable {
      * Starts serving {@code engine} to the holders of {@code keys} within {@code limits} on
      * {@code host}:{@code port}, run as {@code options} say. Takes ownership of the engine and the limits. With a
      * data directory, OpenAI's Files and Batch API keeps its files and batches there, and batches that had not
-     * finished resume.
+     * finished resume. Every request's usage goes to the ledger: in the options' Redis, else under the data
+     * directory, else in memory.
      */
     public static ParleyServer start(
             Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options) {
         KeysWatcher watcher = null;
+        UsageLedger ledger = null;
         var opened = new AtomicReference<Batches>();
         try {
             watcher = KeysWatcher.start(keys);
-            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC(), options, opened::set)
+            ledger = ledger(options, Clock.systemUTC());
+            Javalin http = HttpApi.create(
+                            engine, keys, limits, ledger, host, port, Clock.systemUTC(), options, opened::set)
                     .start();
-            return new ParleyServer(http, engine, limits, keys, watcher, opened.get());
+            return new ParleyServer(http, engine, limits, keys, watcher, opened.get(), ledger);
         } catch (RuntimeException e) {
             if (opened.get() != null) opened.get().close();
+            if (ledger != null) ledger.close();
             if (watcher != null) watcher.close();
             limits.close();
             engine.close();
             throw e;
         }
+    }
+
+    private static UsageLedger ledger(ServerOptions options, Clock clock) {
+        if (options.redis() != null) return UsageLedger.inRedis(options.redis(), clock);
+        if (options.dataDir() != null) {
+            try {
+                return UsageLedger.inFolder(options.dataDir(), clock);
+            } catch (IllegalStateException e) {
+                log.warn("Keeping the usage ledger in memory only: {}", e.getMessage());
+            }
+        }
+        return UsageLedger.inMemory(clock);
     }
 
     /**
@@ -163,6 +192,7 @@ public final class ParleyServer implements AutoCloseable {
         if (batches != null) batches.close(); // the line running now resumes at the next start
         if (watcher != null) watcher.close();
         http.stop();
+        ledger.close(); // after the last request is recorded
         limits.close();
         engine.close();
     }

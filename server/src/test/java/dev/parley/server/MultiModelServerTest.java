@@ -232,6 +232,41 @@ class MultiModelServerTest {
         assertThat(report.path("slots").path("total").asInt()).isEqualTo(3);
     }
 
+    @Test
+    void aRequestThatFailsBeforeItRunsGivesItsReservedTokensBack(@TempDir Path here) throws Exception {
+        Path keys = here.resolve("keys.yaml");
+        KeysFile.add(keys, new KeyEntry("small", KeysFile.sha256(ALL), 1000, 10_000, null, null, List.of()));
+        Path file = here.resolve("parley.yaml");
+        Files.writeString(
+                file,
+                "upstreams:\n  - name: gone\n    base_urls: [%s]\n    models: [{id: m}]\n".formatted(closedPort()));
+        try (var gateway = ParleyServer.start(
+                        ConfigFile.read(file).openEngine(),
+                        ApiKeys.load(keys),
+                        new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                        "127.0.0.1",
+                        0);
+                var loopback = Loopback.to(gateway)) {
+            String asks = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":3000}";
+            List<Long> remaining = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                var failed = http.send(
+                        HttpRequest.newBuilder(URI.create(loopback.base() + "/v1/chat/completions"))
+                                .header("Authorization", "Bearer " + ALL)
+                                .POST(HttpRequest.BodyPublishers.ofString(asks))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(failed.statusCode()).as(failed.body()).isEqualTo(502);
+                remaining.add(Long.parseLong(failed.headers()
+                        .firstValue("x-ratelimit-remaining-tokens")
+                        .orElseThrow()));
+            }
+            // Each saw the key's budget less its own reservation only: those before it gave theirs back. Kept,
+            // three reservations of over 3,000 tokens would leave the third under 1,000.
+            assertThat(remaining.getLast()).isGreaterThan(6_000);
+        }
+    }
+
     /** A chat completion as a scripted upstream answers it. */
     static String answer(String text) {
         return """

@@ -6,19 +6,53 @@ import java.util.Set;
 
 /**
  * One key of a keys file, as written there: its name, the hex SHA-256 of the key (never the key), its
- * budgets ({@code rpd}, {@code tpd} null when absent) and the models it may use (empty or absent: all).
+ * budgets ({@code rpd}, {@code tpd} null when absent), the models it may use (empty or absent: all), its
+ * {@code monthly_budget} in USD (null: none; reached, the key's requests get 429 {@code insufficient_quota} until
+ * the next calendar month, UTC), and whether it is an {@code admin} key, which may read the organization's usage
+ * and costs (null or false: not).
  */
-public record KeyEntry(String name, String sha256, long rpm, long tpm, Long rpd, Long tpd, List<String> models) {
+public record KeyEntry(
+        String name,
+        String sha256,
+        long rpm,
+        long tpm,
+        Long rpd,
+        Long tpd,
+        List<String> models,
+        Double monthlyBudget,
+        Boolean admin) {
 
     public KeyEntry {
         models = models == null ? List.of() : List.copyOf(models);
+    }
+
+    /** A key without a monthly budget that is not an admin key. */
+    public KeyEntry(String name, String sha256, long rpm, long tpm, Long rpd, Long tpd, List<String> models) {
+        this(name, sha256, rpm, tpm, rpd, tpd, models, null, null);
     }
 
     public Limits limits() {
         return new Limits(rpm, tpm, rpd, tpd);
     }
 
+    public KeyEntry withMonthlyBudget(Double usd) {
+        return new KeyEntry(name, sha256, rpm, tpm, rpd, tpd, models, usd, admin);
+    }
+
+    public KeyEntry withAdmin(Boolean admin) {
+        return new KeyEntry(name, sha256, rpm, tpm, rpd, tpd, models, monthlyBudget, admin);
+    }
+
+    /** @throws IllegalArgumentException when the monthly budget is not a finite amount of at least 0 */
+    void check() {
+        limits();
+        if (monthlyBudget != null && (!Double.isFinite(monthlyBudget) || monthlyBudget < 0)) {
+            throw new IllegalArgumentException(
+                    "a monthly budget is a finite amount of USD, at least 0, not " + monthlyBudget);
+        }
+    }
+
     Tenant tenant() {
-        return new Tenant(name, limits(), Set.copyOf(models));
+        return new Tenant(name, limits(), Set.copyOf(models), monthlyBudget, Boolean.TRUE.equals(admin));
     }
 }

@@ -24,7 +24,8 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 
 /**
- * A keys file: {@code {"keys":[{"name","sha256","rpm","tpm","rpd","tpd","models"}]}} in JSON, or the same
+ * A keys file: {@code {"keys":[{"name","sha256","rpm","tpm","rpd","tpd","models","monthly_budget","admin"}]}} in
+ * JSON (see {@link KeyEntry}), or the same
  * in YAML when the file name ends in {@code .yaml} or {@code .yml}. Keys themselves are never stored:
  * {@link #newKey} makes one, the caller shows it once, and the file keeps its SHA-256.
  */
@@ -55,7 +56,7 @@ public final class KeysFile {
                 throw new IllegalArgumentException(file + ": key " + key.name() + " has no sha256 of 64 hex digits");
             }
             try {
-                key.limits();
+                key.check();
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(file + ": key " + key.name() + ": " + e.getMessage(), e);
             }
@@ -67,9 +68,10 @@ public final class KeysFile {
      * Adds {@code entry} to {@code file}, creating it if needed; the file is replaced whole, so a reader
      * never sees half of it.
      *
-     * @throws IllegalArgumentException when a key of that name exists
+     * @throws IllegalArgumentException when a key of that name exists, or the entry's limits or budget are invalid
      */
     public static void add(Path file, KeyEntry entry) {
+        entry.check();
         List<KeyEntry> keys = new ArrayList<>(read(file));
         if (keys.stream().anyMatch(k -> k.name().equals(entry.name()))) {
             throw new IllegalArgumentException("a key named " + entry.name() + " is already in " + file);
@@ -101,7 +103,7 @@ public final class KeysFile {
             if (!keys.get(i).name().equals(name)) continue;
             KeyEntry changed = change.apply(keys.get(i));
             if (!changed.name().equals(name)) throw new IllegalArgumentException("a key keeps its name");
-            changed.limits(); // checks them
+            changed.check();
             keys.set(i, changed);
             write(file, keys);
             return changed;

@@ -187,6 +187,7 @@ public final class ConfigFile {
                     model.queue(),
                     model.gpuLayers(),
                     model.embeddings(),
+                    model.price(),
                     model.fallbacks());
         }
 

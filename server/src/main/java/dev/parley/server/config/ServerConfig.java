@@ -11,6 +11,7 @@ import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.engine.proxy.UpstreamReplica;
 import dev.parley.server.limits.Limits;
+import dev.parley.server.usage.Price;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -62,6 +63,7 @@ public record ServerConfig(
             Integer queue,
             Integer gpuLayers,
             Boolean embeddings,
+            Price price,
             List<String> fallbacks) {
         public LocalModel {
             aliases = aliases == null ? List.of() : List.copyOf(aliases);
@@ -105,7 +107,12 @@ public record ServerConfig(
      * fallbacks, and its own output reserve.
      */
     public record UpstreamModel(
-            String id, String upstreamId, List<String> aliases, List<String> fallbacks, Integer outputReserve) {
+            String id,
+            String upstreamId,
+            List<String> aliases,
+            List<String> fallbacks,
+            Integer outputReserve,
+            Price price) {
         public UpstreamModel {
             aliases = aliases == null ? List.of() : List.copyOf(aliases);
             fallbacks = fallbacks == null ? List.of() : List.copyOf(fallbacks);
@@ -114,6 +121,18 @@ public record ServerConfig(
         String servedAs() {
             return upstreamId == null ? id : upstreamId;
         }
+    }
+
+    /** The prices of the models that have one, by id (USD per million input and output tokens). */
+    public Map<String, Price> prices() {
+        Map<String, Price> prices = new java.util.LinkedHashMap<>();
+        for (LocalModel model : models) if (model.price() != null) prices.put(model.id(), model.price());
+        for (Upstream upstream : upstreams) {
+            if (upstream.models() == null) continue;
+            for (UpstreamModel model : upstream.models())
+                if (model.price() != null) prices.put(model.id(), model.price());
+        }
+        return prices;
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.ModelList;
 import dev.parley.api.NotFoundException;
+import dev.parley.api.QuotaExceededException;
 import dev.parley.api.check.RequestReader;
 import dev.parley.limits.RateLimitSnapshot;
 import dev.parley.server.ServerOptions;
@@ -26,12 +27,15 @@ import dev.parley.server.engine.Prepared;
 import dev.parley.server.engine.Relayed;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.limits.Reservation;
+import dev.parley.server.usage.Price;
+import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.BadMessageException;
@@ -57,13 +61,23 @@ public final class HttpApi {
     private final Engine engine;
     private final ApiKeys keys;
     private final RateLimits limits;
+    private final UsageLedger ledger;
+    private final Map<String, Price> prices;
     private final ChatReply chat;
     private final CompletionReply completion;
 
-    private HttpApi(Engine engine, ApiKeys keys, RateLimits limits, Clock clock) {
+    private HttpApi(
+            Engine engine,
+            ApiKeys keys,
+            RateLimits limits,
+            UsageLedger ledger,
+            Map<String, Price> prices,
+            Clock clock) {
         this.engine = engine;
         this.keys = keys;
         this.limits = limits;
+        this.ledger = ledger;
+        this.prices = prices;
         this.chat = new ChatReply(clock);
         this.completion = new CompletionReply(clock);
     }
@@ -132,6 +146,7 @@ public final class HttpApi {
     }
 
     private Object runToEnd(Tenant tenant, String model, Prepared prepared, Answer answer) throws InterruptedException {
+        requireQuota(tenant);
         long estimate = (long) prepared.promptTokens() + prepared.completionCap();
         Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
         long used = 0;
@@ -140,6 +155,7 @@ public final class HttpApi {
                 return answer.from(generation);
             } finally {
                 used = (long) generation.promptTokens() + generation.completionTokens();
+                ledger.record(tenant.name(), model, generation.promptTokens(), generation.completionTokens());
             }
         } finally {
             reservation.settle(used);
@@ -173,30 +189,24 @@ public final class HttpApi {
     }
 
     /**
-     * A Javalin server serving {@code engine} on {@code host}:{@code port} to the holders of {@code keys},
-     * within {@code limits}, run as {@code options} say; not yet started.
-     */
-    public static Javalin create(
-            Engine engine, ApiKeys keys, RateLimits limits, String host, int port, Clock clock, ServerOptions options) {
-        return create(engine, keys, limits, host, port, clock, options, batches -> {});
-    }
-
-    /**
-     * As {@link #create(Engine, ApiKeys, RateLimits, String, int, Clock, ServerOptions)}; with a data directory in
-     * the options, also OpenAI's Files and Batch API, whose batches are handed to {@code opened} so the caller
-     * can close them with the server.
+     * A Javalin server serving {@code engine} on {@code host}:{@code port} to the holders of {@code keys}, within
+     * {@code limits}, each request recorded in {@code ledger}, run as {@code options} say; not yet started. With a
+     * data directory in the options, also OpenAI's Files and Batch API, whose batches are handed to {@code opened}
+     * so the caller can close them with the server. The caller closes the ledger after the server stops.
      */
     public static Javalin create(
             Engine engine,
             ApiKeys keys,
             RateLimits limits,
+            UsageLedger ledger,
             String host,
             int port,
             Clock clock,
             ServerOptions options,
             Consumer<Batches> opened) {
-        HttpApi api = new HttpApi(engine, keys, limits, clock);
-        Operations operations = new Operations(options, engine, limits);
+        HttpApi api = new HttpApi(engine, keys, limits, ledger, options.prices(), clock);
+        UsageRoutes usage = new UsageRoutes(ledger, options.prices(), keys, api::authenticate, clock);
+        Operations operations = new Operations(options, engine, limits, ledger);
         BatchRoutes batches = null;
         if (options.dataDir() != null) {
             try {
@@ -222,6 +232,8 @@ public final class HttpApi {
             config.routes.post("/v1/responses", ctx -> api.relayed(ctx, Engine.RESPONSES));
             config.routes.get("/v1/models", api::models);
             config.routes.get("/v1/models/{id}", api::model);
+            config.routes.get("/v1/organization/usage/completions", usage::completions);
+            if (!options.prices().isEmpty()) config.routes.get("/v1/organization/costs", usage::costs);
             if (batchRoutes != null) {
                 config.routes.post("/v1/files", batchRoutes::upload);
                 config.routes.get("/v1/files", batchRoutes::listFiles);
@@ -268,11 +280,11 @@ public final class HttpApi {
         ChatCompletionRequest request = RequestReader.chat(body); // 400
         requireAccess(tenant, request.model()); // 404
         Prepared prepared = engine.chat(request, tree(body)); // 404, 400 context_length_exceeded, n
-        Reservation reservation = admit(ctx, tenant, request.model(), prepared); // 429
+        Admitted admitted = admit(ctx, tenant, request.model(), prepared); // 429
         generate(
                 ctx,
                 prepared,
-                reservation,
+                admitted,
                 request.streaming(),
                 generation -> { // 503 when the engine is full
                     if (request.streaming()) chat.stream(ctx, request, generation);
@@ -286,8 +298,8 @@ public final class HttpApi {
         CompletionRequest request = RequestReader.completion(body);
         requireAccess(tenant, request.model());
         Prepared prepared = engine.complete(request, tree(body));
-        Reservation reservation = admit(ctx, tenant, request.model(), prepared);
-        generate(ctx, prepared, reservation, request.streaming(), generation -> {
+        Admitted admitted = admit(ctx, tenant, request.model(), prepared);
+        generate(ctx, prepared, admitted, request.streaming(), generation -> {
             if (request.streaming()) completion.stream(ctx, request, generation);
             else completion.json(ctx, request, generation);
         });
@@ -304,9 +316,9 @@ public final class HttpApi {
         String model = modelOf(body);
         requireAccess(tenant, model);
         Prepared prepared = engine.relay(endpoint, model, body);
-        Reservation reservation = admit(ctx, tenant, model, prepared);
+        Admitted admitted = admit(ctx, tenant, model, prepared);
         boolean streaming = body.path("stream").asBoolean(false);
-        generate(ctx, prepared, reservation, streaming, generation -> relay(ctx, (Relayed) generation, streaming));
+        generate(ctx, prepared, admitted, streaming, generation -> relay(ctx, (Relayed) generation, streaming));
     }
 
     /**
@@ -319,9 +331,9 @@ public final class HttpApi {
         String model = modelOf(body);
         requireAccess(tenant, model);
         Prepared prepared = engine.embed(model, body); // 400 when the model has no embeddings
-        Reservation reservation = admit(ctx, tenant, model, prepared);
+        Admitted admitted = admit(ctx, tenant, model, prepared);
         boolean streaming = body.path("stream").asBoolean(false); // only a relay may stream
-        generate(ctx, prepared, reservation, streaming, generation -> {
+        generate(ctx, prepared, admitted, streaming, generation -> {
             switch (generation) {
                 case Embeddings embeddings -> reply(ctx, 200, embeddings.result());
                 case Relayed relayed -> relay(ctx, relayed, streaming);
@@ -419,13 +431,37 @@ public final class HttpApi {
         return tenant.mayUse(model) || tenant.mayUse(engine.canonical(model));
     }
 
-    /** Reserves the prompt plus the most the answer may take; the budgets' headers go on the reply. */
-    private Reservation admit(Context ctx, Tenant tenant, String model, Prepared prepared) {
-        Exchange.of(ctx).model = engine.canonical(model); // an alias is counted as its model
+    /** A request let through to the engine: whose, for which model, and what it holds of the key's budgets. */
+    private record Admitted(Tenant tenant, String model, Reservation reservation) {}
+
+    /**
+     * Checks the key's monthly budget, then reserves the prompt plus the most the answer may take; the budgets'
+     * headers go on the reply.
+     */
+    private Admitted admit(Context ctx, Tenant tenant, String model, Prepared prepared) {
+        String counted = engine.canonical(model); // an alias is counted (metrics, ledger, prices) as its model
+        Exchange.of(ctx).model = counted;
+        requireQuota(tenant); // 429 insufficient_quota
         long estimate = (long) prepared.promptTokens() + prepared.completionCap();
-        Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
+        Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate); // 429
         reservation.snapshot().toHeaders().forEach(ctx::header);
-        return reservation;
+        return new Admitted(tenant, counted, reservation);
+    }
+
+    /**
+     * Refuses every request of a key whose spend this calendar month (UTC) has reached its monthly budget, as
+     * OpenAI refuses an account out of credit: 429 {@code insufficient_quota}, without {@code retry-after}, since
+     * waiting minutes does not help.
+     */
+    private void requireQuota(Tenant tenant) {
+        Double budget = tenant.monthlyBudget();
+        if (budget == null || ledger.spent(tenant.name(), prices) < budget) return;
+        throw new QuotaExceededException(new ApiError(
+                "You exceeded your current quota, please check your plan and billing details. For more information on"
+                        + " this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                QuotaExceededException.CODE,
+                null,
+                QuotaExceededException.CODE));
     }
 
     private interface Reply {
@@ -434,15 +470,22 @@ public final class HttpApi {
 
     /**
      * Runs a prepared request and replies; then settles the reservation against the tokens really used,
-     * whether the reply completed, failed or was cut off, so what was reserved but not used comes back.
+     * whether the reply completed, failed or was cut off, so what was reserved but not used comes back, and
+     * records them in the usage ledger.
      * While a non-streaming answer is generated, its connection is watched: a client that goes cancels it
      * (a stream notices by itself, when a write fails).
      */
-    private void generate(Context ctx, Prepared prepared, Reservation reservation, boolean streaming, Reply reply)
+    private void generate(Context ctx, Prepared prepared, Admitted admitted, boolean streaming, Reply reply)
             throws InterruptedException {
         long used = 0;
         Exchange exchange = Exchange.of(ctx);
-        Generation started = prepared.start();
+        Generation started;
+        try {
+            started = prepared.start(); // 503 when the engine is full, 502 when its upstream is unreachable
+        } catch (RuntimeException e) {
+            admitted.reservation().settle(0); // nothing ran: the reserved tokens go back to the key
+            throw e;
+        }
         try (Generation generation = switch (started) {
             case Relayed relayed -> new TimedRelay(relayed, exchange);
             case Embeddings embeddings -> new TimedEmbeddings(embeddings, exchange);
@@ -467,9 +510,14 @@ public final class HttpApi {
                 used = (long) generation.promptTokens() + generation.completionTokens();
                 exchange.promptTokens = generation.promptTokens();
                 exchange.completionTokens = generation.completionTokens();
+                ledger.record(
+                        admitted.tenant().name(),
+                        admitted.model(),
+                        generation.promptTokens(),
+                        generation.completionTokens());
             }
         } finally {
-            reservation.settle(used);
+            admitted.reservation().settle(used);
         }
     }
 

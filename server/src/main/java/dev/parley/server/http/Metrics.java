@@ -3,6 +3,7 @@ package dev.parley.server.http;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Health;
 import dev.parley.server.limits.RateLimits;
+import dev.parley.server.usage.UsageLedger;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -18,7 +19,7 @@ import java.util.function.ToDoubleFunction;
  * The server's metrics, served by {@code GET /metrics} in Prometheus's text format: every request by route,
  * model, key name and status, its latency and time to first token, the tokens each key used per model,
  * 429s by limit type, the engine's slots, queue, decode batch sizes and milliseconds per token, the rate
- * limiter's outages and the upstream's failures. Thread-safe.
+ * limiter's outages, the usage ledger's failed flushes and the upstream's failures. Thread-safe.
  */
 final class Metrics {
     /** Histogram buckets for request latency and time to first token. */
@@ -41,7 +42,7 @@ final class Metrics {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
-    Metrics(Engine engine, RateLimits limits) {
+    Metrics(Engine engine, RateLimits limits, UsageLedger ledger) {
         gauge(
                 "parley.engine.up",
                 engine,
@@ -92,6 +93,10 @@ final class Metrics {
                 "1 while the rate limiter (Redis) is unavailable");
         FunctionCounter.builder("parley.limiter.errors", limits, RateLimits::limiterErrors)
                 .description("Calls that found the rate limiter (Redis) unavailable")
+                .register(registry);
+        FunctionCounter.builder("parley.usage.ledger.errors", ledger, UsageLedger::errors)
+                .description("Flushes of the usage ledger that could not write or read its store (Redis, the data"
+                        + " folder); the usage waits in memory for the next")
                 .register(registry);
     }
 

@@ -3,6 +3,7 @@ package dev.parley.server.http;
 import dev.parley.server.ServerOptions;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.limits.RateLimits;
+import dev.parley.server.usage.UsageLedger;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
@@ -25,9 +26,9 @@ final class Operations {
     private final Drain drain = new Drain();
     private final HealthRoutes health;
 
-    Operations(ServerOptions options, Engine engine, RateLimits limits) {
+    Operations(ServerOptions options, Engine engine, RateLimits limits, UsageLedger ledger) {
         this.cors = new Cors(options.corsOrigins());
-        this.metrics = new Metrics(engine, limits);
+        this.metrics = new Metrics(engine, limits, ledger);
         this.health = new HealthRoutes(engine, limits, drain);
     }
 

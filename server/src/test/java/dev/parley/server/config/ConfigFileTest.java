@@ -59,6 +59,7 @@ class ConfigFileTest {
                     aliases: [small]
                     parallel: 8
                     kv_cache: f32
+                    price: {input: 0.1, output: 0.4}
                     fallbacks: [big]
                 upstreams:
                   - name: gpus
@@ -76,6 +77,7 @@ class ConfigFileTest {
                         upstream_id: meta-llama/Llama-3.1-70B-Instruct
                         aliases: [llama]
                         output_reserve: 2048
+                        price: {input: 2.5, output: 10}
                 """);
         assertThat(config.server().host()).isEqualTo("0.0.0.0");
         assertThat(config.server().port()).isEqualTo(9000);
@@ -94,6 +96,10 @@ class ConfigFileTest {
                         new ServerConfig.Replica("http://gpu-1:8000/v1", null, null, null),
                         new ServerConfig.Replica("http://gpu-2:8000/v1", "sk-gpu2", 600L, 100000L));
         assertThat(gpus.models().getFirst().servedAs()).isEqualTo("meta-llama/Llama-3.1-70B-Instruct");
+        assertThat(config.prices())
+                .containsExactly(
+                        Map.entry("tiny", new dev.parley.server.usage.Price(0.1, 0.4)),
+                        Map.entry("big", new dev.parley.server.usage.Price(2.5, 10)));
     }
 
     @Test
@@ -147,6 +153,7 @@ class ConfigFileTest {
                 "first_byte_timeout must be more than 0");
         refused("upstreams:\n  - name: a\n    base_urls: [http://x/v1]\n    models: []\n", "models is empty");
         refused("server:\n  log_format: xml\nmodels:\n  - id: t\n    file: tiny.gguf\n", "text or json");
+        refused("models:\n  - id: t\n    file: tiny.gguf\n    price: {input: -1, output: 1}\n", ":4:", "price");
     }
 
     @Test
