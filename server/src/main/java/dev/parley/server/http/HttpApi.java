@@ -196,6 +196,7 @@ public final class HttpApi {
             Consumer<Batches> opened) {
         HttpApi api = new HttpApi(engine, keys, limits, clock);
         Operations operations = new Operations(options, engine, limits);
+        TokenizeRoutes tokenize = new TokenizeRoutes(engine, api);
         BatchRoutes batches = null;
         if (options.dataDir() != null) {
             try {
@@ -220,6 +221,10 @@ public final class HttpApi {
             config.routes.post("/v1/embeddings", ctx -> api.relayed(ctx, Engine.EMBEDDINGS));
             config.routes.post("/v1/responses", ctx -> api.relayed(ctx, Engine.RESPONSES));
             config.routes.get("/v1/models", api::models);
+            for (String prefix : List.of("", "/v1")) {
+                config.routes.post(prefix + "/tokenize", tokenize::tokenize);
+                config.routes.post(prefix + "/detokenize", tokenize::detokenize);
+            }
             config.routes.get("/v1/models/{id}", api::model);
             if (batchRoutes != null) {
                 config.routes.post("/v1/files", batchRoutes::upload);
@@ -325,7 +330,7 @@ public final class HttpApi {
      * or sent fewer bytes than its {@code Content-Length}) is a 400: the request is the client's to fix,
      * and nothing on the server failed.
      */
-    private static byte[] body(Context ctx) {
+    static byte[] body(Context ctx) {
         try {
             return ctx.bodyAsBytes();
         } catch (Exception e) { // Jetty's EofException is checked, yet thrown through Javalin undeclared
@@ -373,7 +378,7 @@ public final class HttpApi {
     }
 
     /** The key's tenant, remembered on the request so every later reply can carry its budgets. */
-    private Tenant authenticate(Context ctx) {
+    Tenant authenticate(Context ctx) {
         Tenant tenant = keys.authenticate(ctx.header("Authorization"));
         ctx.attribute(TENANT, tenant);
         Exchange.of(ctx).key = tenant.name();
@@ -438,7 +443,7 @@ public final class HttpApi {
     }
 
     /** Puts the key's budgets on a reply that has none yet (an error before admission, the model routes). */
-    private void rateLimitHeaders(Context ctx) {
+    void rateLimitHeaders(Context ctx) {
         Tenant tenant = ctx.attribute(TENANT);
         if (tenant == null || tenant.limits() == null || ctx.res().getHeader(RateLimitSnapshot.LIMIT_REQUESTS) != null)
             return;
@@ -467,7 +472,7 @@ public final class HttpApi {
                         .body());
     }
 
-    private void reply(Context ctx, int status, Object body) {
+    void reply(Context ctx, int status, Object body) {
         ctx.attribute(REPLIED, true);
         ctx.status(status).contentType("application/json").result(Json.write(body));
     }
