@@ -29,6 +29,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -205,6 +207,53 @@ class TokenizeTest {
                 "invalid_request_error",
                 "tokens",
                 "array_above_max_length");
+    }
+
+    /** The fuzz test's hostile bodies, as chat prompts, texts and token lists: each a 200 or a 4xx error, never a 5xx. */
+    @Test
+    void hostileBodiesAreAnsweredWithA200OrAnOpenAiError() throws Exception {
+        var generator = new HostileBodies(20261130L);
+        Map<String, Integer> answers = new TreeMap<>();
+        for (int i = 0; i < 200; i++) {
+            List<String[]> sent = List.of(
+                    new String[] {"/tokenize", new String(generator.chat(), StandardCharsets.ISO_8859_1)},
+                    new String[] {
+                        "/v1/tokenize",
+                        new String(generator.completion(), StandardCharsets.ISO_8859_1)
+                                .replace("\"prompt\":", "\"content\":")
+                    },
+                    new String[] {
+                        "/detokenize",
+                        new String(generator.completion(), StandardCharsets.ISO_8859_1)
+                                .replace("\"prompt\":\"Once upon a time\"", "\"tokens\":[403,407,261,378]")
+                                .replace("\"prompt\":[\"Tom\",\"Sue\"]", "\"tokens\":[1,2,3]")
+                                .replace("\"prompt\":", "\"tokens\":")
+                    });
+            for (String[] request : sent) {
+                byte[] body = request[1].getBytes(StandardCharsets.ISO_8859_1); // the generator's bytes, as they were
+                HttpResponse<String> response = served.loopback()
+                        .http()
+                        .send(
+                                HttpRequest.newBuilder(
+                                                URI.create(served.loopback().base() + request[0]))
+                                        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                answers.merge(request[0] + " " + response.statusCode(), 1, Integer::sum);
+                assertThat(response.statusCode())
+                        .as(request[0] + " " + request[1].substring(0, Math.min(300, request[1].length())))
+                        .isIn(200, 400, 404);
+                if (response.statusCode() != 200) {
+                    assertThat(Json.tree(response.body())
+                                    .path("error")
+                                    .path("message")
+                                    .asText())
+                            .isNotBlank();
+                }
+            }
+        }
+        // The bodies reach the tokenizers too, not only the checks in front of them.
+        assertThat(answers).containsKeys("/tokenize 200", "/v1/tokenize 200", "/detokenize 200");
     }
 
     @Test
