@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * prompt, admits the request against the key's budgets, generates, replies, and settles the budgets
  * against what was used. Every response carries {@code x-request-id}; once a key is known, every response
  * also carries its {@code x-ratelimit-*}; every error, including unknown routes and oversized bodies, is
- * an OpenAI error body.
+ * an OpenAI error body. {@link TokenizeRoutes} tokenize for the same keys without generating.
  */
 public final class HttpApi {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
