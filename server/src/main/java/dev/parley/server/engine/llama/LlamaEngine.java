@@ -182,7 +182,10 @@ public final class LlamaEngine implements Engine {
     public Tokenized tokenize(ChatCompletionRequest request) {
         requireModel(request.model());
         requireTextOnly(request.messages());
-        return pieces(chatPrompt(request, ChatTools.of(request)));
+        int[] prompt = chatPrompt(request, ChatTools.of(request));
+        if (prompt.length > card.contextLength())
+            throw Tokenized.tooLong("messages", card.contextLength(), prompt.length, false);
+        return pieces(prompt);
     }
 
     private Tokenized pieces(int[] ids) {
