@@ -5,6 +5,8 @@
 #                 (installed only when no npm is on the PATH already).
 #   redis-server: the shared rate-limit tests start their own instance on a loopback port
 #                 (installed only when no redis-server is on the PATH already).
+#   chromium, chromium-driver: the playground's browser test drives /usr/bin/chromium through
+#                 /usr/bin/chromedriver (installed when either is missing there).
 set -euo pipefail
 needed=()
 for pkg in libstdc++6; do
@@ -12,6 +14,8 @@ for pkg in libstdc++6; do
 done
 command -v redis-server >/dev/null || needed+=(redis-server)
 command -v npm >/dev/null || needed+=(npm)
+[ -x /usr/bin/chromium ] || needed+=(chromium)
+[ -x /usr/bin/chromedriver ] || needed+=(chromium-driver)
 [ ${#needed[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
     echo "check: please install ${needed[*]} (the tests need them); no apt-get here to do it." >&2

@@ -169,6 +169,13 @@ class MultiModelServerTest {
         var byId = send(ALL, "/v1/chat/completions", chat("stories", false));
         assertThat(content(byAlias)).isNotEmpty().isEqualTo(content(byId));
         assertThat(Json.tree(byAlias.body()).path("model").asText()).isEqualTo("stories");
+        // The tokenizer routes know aliases too.
+        var tokenized = send(SOME, "/tokenize", "{\"model\":\"tiny\",\"content\":\"Once upon a time\"}");
+        assertThat(tokenized.statusCode()).as(tokenized.body()).isEqualTo(200);
+        assertThat(Json.tree(tokenized.body()).path("tokens"))
+                .isEqualTo(Json.tree(send(ALL, "/tokenize", "{\"model\":\"stories\",\"content\":\"Once upon a time\"}")
+                                .body())
+                        .path("tokens"));
         // Counted as the model it names.
         String metrics = send(ALL, "/metrics", null).body();
         assertThat(metrics).contains("model=\"stories\"").doesNotContain("model=\"tiny\"");

@@ -180,6 +180,21 @@ class ToolFamiliesTest {
 
     @ParameterizedTest
     @EnumSource(Family.class)
+    void tokenizeCountsThePromptWithItsToolsAsTheChatsUsageCountsIt(Family family) throws Exception {
+        String body = request(family, QUESTION, "").replace("\"max_tokens\":120", "\"max_tokens\":1");
+        var tokenized = served(family).loopback().post("/tokenize", body.replaceFirst("\\{", "{\"with_pieces\":true,"));
+        assertThat(tokenized.statusCode()).as(tokenized.body()).isEqualTo(200);
+        JsonNode tokens = JSON.readTree(tokenized.body());
+        StringBuilder prompt = new StringBuilder();
+        tokens.path("tokens").forEach(t -> prompt.append(t.path("piece").asText()));
+        assertThat(prompt.toString()).contains("get_weather", "What is the weather in Paris?");
+        assertThat(tokens.path("count").asInt())
+                .isEqualTo(tokens.path("tokens").size())
+                .isEqualTo(chat(family, body).usage().promptTokens());
+    }
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
     void theStreamedCallIsTheSameCall(Family family) throws Exception {
         String body = request(family, QUESTION, ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false");
         ToolCall whole = oneCall(chat(family, body));

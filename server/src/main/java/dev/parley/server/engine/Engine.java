@@ -78,6 +78,40 @@ public interface Engine extends AutoCloseable {
     }
 
     /**
+     * The tokens of {@code text} as {@code model} (one this engine serves) reads it, special tokens spelled in it
+     * read as text; with {@code addSpecial}, the tokens the model puts around a prompt of its own (a BOS) too. By
+     * default the tiktoken encoding {@code dev.parley.tokens} picks for the model's name, which has none of those.
+     *
+     * @throws InvalidRequestException 400 {@code context_length_exceeded} when the text is longer than the model's
+     *     context, refused before it is tokenized where its length alone shows so
+     */
+    default Tokenized tokenize(String model, String text, boolean addSpecial) {
+        return Tiktoken.tokenize(this, model, text);
+    }
+
+    /**
+     * The prompt of a checked chat request, counted as its usage would count {@code prompt_tokens}: a local model's
+     * templated prompt, tools included, token by token; by default OpenAI's message rules for the model's name,
+     * whose count alone is known.
+     *
+     * @throws dev.parley.api.ApiException as {@link #chat(ChatCompletionRequest)} would for the same messages
+     */
+    default Tokenized tokenize(ChatCompletionRequest request) {
+        return Tiktoken.tokenize(this, request);
+    }
+
+    /**
+     * The text of token ids of {@code model}, as its tokenizer turns them back into text (a local model's leaves its
+     * control tokens out; tiktoken's encodings spell theirs).
+     *
+     * @throws InvalidRequestException 400 naming {@code tokens} for an id the model does not have, or more ids than
+     *     its context holds
+     */
+    default String detokenize(String model, int[] ids) {
+        return Tiktoken.detokenize(this, model, ids);
+    }
+
+    /**
      * Whether the engine is serving; a local engine also reports its slots and wait queue. Never blocks.
      * An engine that does not know better is {@link Health#OK}.
      */

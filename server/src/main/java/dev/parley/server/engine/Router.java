@@ -152,6 +152,31 @@ public final class Router implements Engine {
         });
     }
 
+    @Override
+    public Tokenized tokenize(String model, String text, boolean addSpecial) {
+        Route route = require(model);
+        return route.engine().tokenize(route.engineModel(), text, addSpecial);
+    }
+
+    @Override
+    public Tokenized tokenize(ChatCompletionRequest request) {
+        Route route = require(request.model());
+        return route.engine()
+                .tokenize(request.toBuilder().model(route.engineModel()).build());
+    }
+
+    @Override
+    public String detokenize(String model, int[] ids) {
+        Route route = require(model);
+        return route.engine().detokenize(route.engineModel(), ids);
+    }
+
+    private Route require(String model) {
+        Route route = byName.get(model);
+        if (route == null) throw HttpApi.modelNotFound(model);
+        return route;
+    }
+
     /** The caller's JSON with {@code model} in place of the name it asked for. */
     private static Supplier<ObjectNode> renamed(Supplier<ObjectNode> body, String model) {
         return () -> {
@@ -167,8 +192,7 @@ public final class Router implements Engine {
      * settled to what really ran.
      */
     private Prepared routed(String model, Function<Route, Prepared> prepare) {
-        Route route = byName.get(model);
-        if (route == null) throw HttpApi.modelNotFound(model);
+        Route route = require(model);
         Prepared first = prepare.apply(route);
         if (route.fallbacks().isEmpty()) return first;
         return new Prepared() {

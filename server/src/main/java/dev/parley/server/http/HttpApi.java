@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * prompt, admits the request against the key's budgets, generates, replies, and settles the budgets
  * against what was used. Every response carries {@code x-request-id}; once a key is known, every response
  * also carries its {@code x-ratelimit-*}; every error, including unknown routes and oversized bodies, is
- * an OpenAI error body.
+ * an OpenAI error body. {@link TokenizeRoutes} tokenize for the same keys without generating.
  */
 public final class HttpApi {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
@@ -207,6 +207,7 @@ public final class HttpApi {
         HttpApi api = new HttpApi(engine, keys, limits, ledger, options.prices(), clock);
         UsageRoutes usage = new UsageRoutes(ledger, options.prices(), keys, api::authenticate, clock);
         Operations operations = new Operations(options, engine, limits, ledger);
+        TokenizeRoutes tokenize = new TokenizeRoutes(engine, api);
         BatchRoutes batches = null;
         if (options.dataDir() != null) {
             try {
@@ -231,6 +232,10 @@ public final class HttpApi {
             config.routes.post("/v1/embeddings", api::embeddings);
             config.routes.post("/v1/responses", ctx -> api.relayed(ctx, Engine.RESPONSES));
             config.routes.get("/v1/models", api::models);
+            for (String prefix : List.of("", "/v1")) {
+                config.routes.post(prefix + "/tokenize", tokenize::tokenize);
+                config.routes.post(prefix + "/detokenize", tokenize::detokenize);
+            }
             config.routes.get("/v1/models/{id}", api::model);
             config.routes.get("/v1/organization/usage/completions", usage::completions);
             if (!options.prices().isEmpty()) config.routes.get("/v1/organization/costs", usage::costs);
@@ -366,7 +371,7 @@ public final class HttpApi {
      * or sent fewer bytes than its {@code Content-Length}) is a 400: the request is the client's to fix,
      * and nothing on the server failed.
      */
-    private static byte[] body(Context ctx) {
+    static byte[] body(Context ctx) {
         try {
             return ctx.bodyAsBytes();
         } catch (Exception e) { // Jetty's EofException is checked, yet thrown through Javalin undeclared
@@ -414,7 +419,7 @@ public final class HttpApi {
     }
 
     /** The key's tenant, remembered on the request so every later reply can carry its budgets. */
-    private Tenant authenticate(Context ctx) {
+    Tenant authenticate(Context ctx) {
         Tenant tenant = keys.authenticate(ctx.header("Authorization"));
         ctx.attribute(TENANT, tenant);
         Exchange.of(ctx).key = tenant.name();
@@ -427,7 +432,7 @@ public final class HttpApi {
     }
 
     /** Whether the key may use a model by this name: the name itself, or the model it is an alias of. */
-    private boolean mayUse(Tenant tenant, String model) {
+    boolean mayUse(Tenant tenant, String model) {
         return tenant.mayUse(model) || tenant.mayUse(engine.canonical(model));
     }
 
@@ -522,7 +527,7 @@ public final class HttpApi {
     }
 
     /** Puts the key's budgets on a reply that has none yet (an error before admission, the model routes). */
-    private void rateLimitHeaders(Context ctx) {
+    void rateLimitHeaders(Context ctx) {
         Tenant tenant = ctx.attribute(TENANT);
         if (tenant == null || tenant.limits() == null || ctx.res().getHeader(RateLimitSnapshot.LIMIT_REQUESTS) != null)
             return;
@@ -551,7 +556,7 @@ public final class HttpApi {
                         .body());
     }
 
-    private void reply(Context ctx, int status, Object body) {
+    void reply(Context ctx, int status, Object body) {
         ctx.attribute(REPLIED, true);
         ctx.status(status).contentType("application/json").result(Json.write(body));
     }

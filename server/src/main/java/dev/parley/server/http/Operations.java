@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
 
 /**
  * What a server does around its API routes: request ids, CORS, Jetty's own errors in OpenAI's shape, an
- * access-log line and metrics per request, {@code GET /metrics}, {@code /health} and {@code /slots}, and the
- * {@link Drain} of a graceful stop. Installed once into the Javalin
+ * access-log line and metrics per request, {@code GET /metrics}, {@code /health} and {@code /slots}, the web
+ * {@link Playground} at {@code GET /}, and the {@link Drain} of a graceful stop. Installed once into the Javalin
  * configuration, before the routes.
  */
 final class Operations {
@@ -25,6 +25,7 @@ final class Operations {
     private final Metrics metrics;
     private final Drain drain = new Drain();
     private final HealthRoutes health;
+    private final Playground playground = new Playground();
 
     Operations(ServerOptions options, Engine engine, RateLimits limits, UsageLedger ledger) {
         this.cors = new Cors(options.corsOrigins());
@@ -47,6 +48,7 @@ final class Operations {
         config.routes.get("/metrics", ctx -> ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape()));
         config.routes.get("/health", health::health);
         config.routes.get("/slots", health::slots);
+        playground.install(config);
         config.requestLogger.http((ctx, ignored) -> finished(ctx));
     }
 

@@ -16,6 +16,7 @@ import dev.parley.server.engine.GenerationEvent;
 import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
+import dev.parley.server.engine.Tokenized;
 import dev.parley.server.engine.grammar.JsonGrammar;
 import dev.parley.server.engine.grammar.SchemaException;
 import dev.parley.server.engine.llama.ffi.NativeLibrary;
@@ -187,13 +188,7 @@ public final class LlamaEngine implements Engine {
         requireTextOnly(request.messages());
         var tools = ChatTools.of(request);
         OutputRules rules = outputRules(request, tools);
-        List<ChatMessage> messages = request.messages();
-        JsonNode toolsForTemplate = null;
-        if (!tools.definitions().isEmpty()) {
-            if (tokenizer.rendersTools()) toolsForTemplate = tools.json();
-            else messages = tools.inSystemMessage(messages, rules.tools() != null && !rules.toolsRequired());
-        }
-        int[] prompt = fitting(tokenizer.chat(messages, toolsForTemplate, card.contextLength()), "messages");
+        int[] prompt = chatPrompt(request, tools);
         int maxTokens = fit(prompt.length, request.outputLimit(), "messages", capParam);
         var sampling = sampling(
                 request.temperature(),
@@ -220,6 +215,68 @@ public final class LlamaEngine implements Engine {
                     rules));
         }
         return prepared(generation, sequences, false);
+    }
+
+    /**
+     * The templated prompt of a chat, tool definitions included: shown by the template when it renders tools,
+     * else written into the system message (with the instruction to call them when they may be called).
+     */
+    private int[] chatPrompt(ChatCompletionRequest request, ChatTools tools) {
+        List<ChatMessage> messages = request.messages();
+        JsonNode toolsForTemplate = null;
+        if (!tools.definitions().isEmpty()) {
+            if (tokenizer.rendersTools()) toolsForTemplate = tools.json();
+            else messages = tools.inSystemMessage(messages, tools.calling() && !tools.required());
+        }
+        return fitting(tokenizer.chat(messages, toolsForTemplate, card.contextLength()), "messages");
+    }
+
+    /** The vocabulary's own tokens; a text longer than the context is refused, before it is tokenized where it can be. */
+    @Override
+    public Tokenized tokenize(String model, String text, boolean addSpecial) {
+        requireModel(model);
+        int[] ids = switch (tokenizer.text(text, addSpecial, card.contextLength())) {
+            case PromptTokenizer.Tokens.Ids(var all) -> all;
+            case PromptTokenizer.Tokens.AtLeast(var least) ->
+                throw Tokenized.tooLong("content", card.contextLength(), least, true);
+        };
+        if (ids.length > card.contextLength())
+            throw Tokenized.tooLong("content", card.contextLength(), ids.length, false);
+        return pieces(ids);
+    }
+
+    /** Exactly the prompt {@link #chat} would run, so its count is the usage's {@code prompt_tokens}. */
+    @Override
+    public Tokenized tokenize(ChatCompletionRequest request) {
+        requireModel(request.model());
+        requireTextOnly(request.messages());
+        int[] prompt = chatPrompt(request, ChatTools.of(request));
+        if (prompt.length > card.contextLength())
+            throw Tokenized.tooLong("messages", card.contextLength(), prompt.length, false);
+        return pieces(prompt);
+    }
+
+    private Tokenized pieces(int[] ids) {
+        List<Tokenized.Token> tokens = new ArrayList<>(ids.length);
+        for (int id : ids) tokens.add(new Tokenized.Token(id, model.tokenBytes(id, true)));
+        return Tokenized.of(tokens);
+    }
+
+    /** llama.cpp's detokenizer: control tokens are left out, and SentencePiece's leading space is removed. */
+    @Override
+    public String detokenize(String model, int[] ids) {
+        requireModel(model);
+        Tokenized.requireIds(ids, card.contextLength());
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] >= this.model.vocabSize()) {
+                throw InvalidRequestException.of(
+                        "tokens[%d]".formatted(i),
+                        "invalid_value",
+                        "Invalid 'tokens[%d]': %d is not a token id of this model (vocabulary of %d)."
+                                .formatted(i, ids[i], this.model.vocabSize()));
+            }
+        }
+        return this.model.detokenize(ids);
     }
 
     /** Refuses image, audio and file parts: the local engine reads text only. OpenAI's wording and param. */

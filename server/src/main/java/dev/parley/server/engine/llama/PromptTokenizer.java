@@ -139,8 +139,14 @@ final class PromptTokenizer {
 
     /** A legacy prompt: all of it is text, with the model's BOS/EOS added as its vocabulary asks. */
     Tokens text(String text, int limit) {
+        return text(text, true, limit);
+    }
+
+    /** All of {@code text} read as text; with {@code addSpecial}, the model's BOS/EOS added as its vocabulary asks. */
+    Tokens text(String text, boolean addSpecial, int limit) {
         long least = leastTokens(List.of(new Fragment.Text(text)));
-        return least > limit ? new Tokens.AtLeast(least) : new Tokens.Ids(model.tokenize(text, true, false));
+        if (!addSpecial) least -= leading.length + trailing.length;
+        return least > limit ? new Tokens.AtLeast(least) : new Tokens.Ids(model.tokenize(text, addSpecial, false));
     }
 
     /** Plain text, or control tokens that stand for markup. */
