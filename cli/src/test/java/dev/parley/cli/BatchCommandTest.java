@@ -290,7 +290,50 @@ class BatchCommandTest {
         assertThat(results)
                 .filteredOn(line -> !line.get(0).has("custom_id"))
                 .singleElement()
-                .satisfies(line -> assertThat(line.get(2).isNull()).isTrue());
+                .satisfies(line -> assertThat(line).hasSize(2)); // no metadata: [request, response], as the script
+    }
+
+    @Test
+    void theScriptsFlagsMayBeShortenedAsArgparseTakesThem() throws Exception {
+        Path input = dir.resolve("short.jsonl");
+        Files.write(input, requests(2));
+        int exit = parley(
+                "batch",
+                "--requests_file",
+                input.toString(),
+                "--request_u=" + baseUrl + "/chat/completions",
+                "--api",
+                "none",
+                "--max_req",
+                "1500",
+                "--max_tok=125000",
+                "--token_enc",
+                "cl100k_base",
+                "--max_att",
+                "5",
+                "--log",
+                "20");
+        assertThat(exit).as(err.toString()).isZero();
+        assertThat(results(dir.resolve("short_results.jsonl")))
+                .hasSize(2)
+                .allSatisfy(
+                        line -> assertThat(line.get(1).get("object").asText()).isEqualTo("chat.completion"));
+    }
+
+    @Test
+    void aPrefixOfSeveralOfTheScriptsFlagsIsAnErrorNamingThem() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(1));
+        assertThat(parley("batch", input.toString(), "--max", "60")).isEqualTo(2);
+        assertThat(err.toString())
+                .contains("parley batch: ambiguous option: --max could match --max_requests_per_minute, "
+                        + "--max_tokens_per_minute, --max_attempts");
+        assertThat(parley("batch", "--request", input.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("--request could match --requests_filepath, --request_url");
+        // Parley's own flags are taken by their whole names only.
+        assertThat(parley("batch", input.toString(), "--max-con", "2")).isEqualTo(2);
+        assertThat(err.toString()).contains("Unknown options: '--max-con'");
+        assertThat(Files.exists(dir.resolve("in_results.jsonl"))).isFalse();
     }
 
     @Test
