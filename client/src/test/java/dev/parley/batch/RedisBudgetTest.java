@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.api.Json;
 import dev.parley.client.ClientOptions;
+import dev.parley.limits.RateLimitSnapshot;
 import dev.parley.testkit.RedisServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Queue;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -101,6 +103,53 @@ class RedisBudgetTest {
 
     static Budget shared(String name, BudgetLimits limits, dev.parley.client.Sleeper sleeper) {
         return Budget.redis(redis.uri(), name, limits, System::nanoTime, sleeper, message -> {});
+    }
+
+    /** A budget in Redis on {@code time} instead of Redis's clock, so that the test steps it. */
+    static Budget stepped(String name, BudgetLimits limits, SteppingTime time) {
+        return new RedisBudget(redis.uri(), name, limits, time, time, message -> {}, () -> time.getAsLong() / 1000);
+    }
+
+    @Test
+    void whatTheServerSaysIsLeftLiftsTheSharedLevelAndA429InAnyProcessEndsFollowingForAll() throws Exception {
+        var time = new SteppingTime();
+        var limits = new BudgetLimits(120, Double.POSITIVE_INFINITY, Duration.ofSeconds(1)); // a burst of 2
+        String name = "lift-" + UUID.randomUUID();
+        try (Budget one = stepped(name, limits, time);
+                Budget other = stepped(name, limits, time)) {
+            var plenty = new RateLimitSnapshot(null, null, 1000L, null, null, null);
+            one.observe(plenty, Duration.ZERO); // a new bucket (1) lifted by one step, one burst (2)
+            for (int i = 0; i < 3; i++) other.acquire(1); // the other process spends the lift
+            assertThat(time.sleeps()).isEmpty();
+
+            other.pauseFor(Duration.ofSeconds(1)); // its 429
+            one.observe(plenty, Duration.ZERO); // would lift again (4) were following not over
+            for (int i = 0; i < 3; i++) one.acquire(1);
+            // The pause, the one burst (2) that refilled meanwhile, then the refill of one request.
+            assertThat(time.sleeps()).containsExactly(Duration.ofSeconds(1), Duration.ofMillis(500));
+        }
+    }
+
+    @Test
+    void aLiftIsConfirmedOnlyByAnAnswerToARequestSentAfterIt() throws Exception {
+        var time = new SteppingTime();
+        var limits = new BudgetLimits(120, Double.POSITIVE_INFINITY, Duration.ofSeconds(1));
+        String name = "confirm-" + UUID.randomUUID();
+        try (Budget one = stepped(name, limits, time);
+                Budget other = stepped(name, limits, time)) {
+            var plenty = new RateLimitSnapshot(null, null, 1000L, null, null, null);
+            one.observe(plenty, Duration.ZERO); // 1 + 2
+            time.step(Duration.ofMillis(10));
+            other.observe(plenty, Duration.ofMillis(20)); // sent before the lift: no second step
+            for (int i = 0; i < 3; i++) one.acquire(1);
+            assertThat(time.sleeps()).isEmpty();
+            one.acquire(1);
+            assertThat(time.sleeps()).hasSize(1);
+            other.observe(plenty, Duration.ZERO); // sent after it: the next step, twice the first (4)
+            int before = time.sleeps().size();
+            for (int i = 0; i < 4; i++) other.acquire(1);
+            assertThat(time.sleeps()).hasSize(before);
+        }
     }
 
     @Test
