@@ -143,6 +143,24 @@ class BatchAgainstALimitedKeyTest {
         }
     }
 
+    @Test
+    void aLineAnswered429IsSentAgainAfterTheServersWaitAndSucceeds() throws Exception {
+        try (var server = server(60, 100_000)) {
+            spendAllBut(base(server), 0); // the first request of the batch meets the limit
+            BatchSummary summary = batch(server, 3, BudgetLimits.defaults());
+            assertThat(summary.progress().rateLimited()).isPositive();
+            assertThat(summary.progress().succeeded()).isEqualTo(3);
+            List<JsonNode> retried = Files.readAllLines(dir.resolve("out.jsonl")).stream()
+                    .map(Json::tree)
+                    .filter(line -> line.get("attempts").asInt() > 1)
+                    .toList();
+            assertThat(retried)
+                    .isNotEmpty()
+                    .allSatisfy(line -> assertThat(line.get("errors"))
+                            .allSatisfy(error -> assertThat(error.asText()).startsWith("HTTP 429: ")));
+        }
+    }
+
     /** Spends the key's requests until {@code left} remain (the clock stands still meanwhile). */
     static void spendAllBut(String base, int left) throws Exception {
         var http = HttpClient.newHttpClient();
