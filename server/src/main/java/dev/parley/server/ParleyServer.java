@@ -68,11 +68,21 @@ public final class ParleyServer implements AutoCloseable {
      */
     public static ParleyServer start(
             Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options) {
+        return start(engine, keys, limits, host, port, options, Clock.systemUTC());
+    }
+
+    /**
+     * As {@link #start(Engine, ApiKeys, RateLimits, String, int, ServerOptions)}, with {@code clock} as the
+     * time of the server's objects (a response's {@code created}, a batch's times and its completion window),
+     * e.g. for a test that steps it.
+     */
+    public static ParleyServer start(
+            Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options, Clock clock) {
         KeysWatcher watcher = null;
         var opened = new AtomicReference<Batches>();
         try {
             watcher = KeysWatcher.start(keys);
-            Javalin http = HttpApi.create(engine, keys, limits, host, port, Clock.systemUTC(), options, opened::set)
+            Javalin http = HttpApi.create(engine, keys, limits, host, port, clock, options, opened::set)
                     .start();
             return new ParleyServer(http, engine, limits, keys, watcher, opened.get());
         } catch (RuntimeException e) {

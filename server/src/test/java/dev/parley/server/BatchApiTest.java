@@ -404,4 +404,64 @@ class BatchApiTest {
         assertThat(done.status().asString()).isEqualTo("completed");
         assertThat(done.requestCounts().orElseThrow().completed()).isEqualTo(2);
     }
+    /** A clock that stands still until the test moves it. */
+    static final class Stepped extends Clock {
+        final java.util.concurrent.atomic.AtomicReference<java.time.Instant> now =
+                new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.parse("2026-01-01T00:00:00Z"));
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return now.get();
+        }
+    }
+
+    @Test
+    void linesNotRunWithinTheCompletionWindowExpireAndSoDoesTheBatch() throws Exception {
+        var clock = new Stepped();
+        var engine = new Busy(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(1)
+                .withContextPerSequence(256)));
+        var server = ParleyServer.start(
+                engine,
+                ApiKeys.open(),
+                new RateLimits(Limiter.inMemory(clock), false),
+                "127.0.0.1",
+                0,
+                ServerOptions.defaults().withDataDir(data),
+                clock);
+        servers.add(server);
+        OpenAIClient openai = sdk(server);
+        engine.busy = true; // live requests hold the engine: no line runs
+
+        Batch created = create(
+                openai,
+                upload(openai, line("a", "demo", 2) + line("b", "demo", 2)).id());
+        assertThat(created.expiresAt().orElseThrow()).isEqualTo(clock.instant().getEpochSecond() + 24 * 3600);
+        clock.now.updateAndGet(t -> t.plus(java.time.Duration.ofHours(25))); // the 24 h window is over
+        engine.busy = false;
+
+        Batch done = await(openai, created.id(), BatchApiTest::ended);
+        assertThat(done.status().asString()).isEqualTo("expired");
+        assertThat(done.expiredAt()).isPresent();
+        // Line a may have been waiting for the engine already when the window closed (then it runs); line b,
+        // whose turn comes after, expires.
+        var counts = done.requestCounts().orElseThrow();
+        assertThat(counts.completed() + counts.failed()).isEqualTo(2);
+        List<JsonNode> failures = lines(openai, done.errorFileId().orElseThrow());
+        assertThat(failures)
+                .hasSize((int) counts.failed())
+                .allSatisfy(line -> assertThat(line.at("/error/code").asText()).isEqualTo("batch_expired"));
+        assertThat(failures).extracting(line -> line.get("custom_id").asText()).contains("b");
+    }
 }
