@@ -166,42 +166,58 @@ final class RedisBudget implements Budget {
                 remaining(snapshot.remainingRequests()),
                 remaining(snapshot.remainingTokens()),
                 Long.toString(age));
-        if (state == null) return; // advice: lost when Redis is away
-        // And up, by the local budget's rule, decided on the level Redis answered: what the server has left
-        // beyond one burst is there to spend, less what is in flight.
+        if (state == null) return; // advice: lost while Redis is away
+        followUp(state, new Long[] {snapshot.remainingRequests(), snapshot.remainingTokens()}, inFlight, age);
+    }
+
+    /**
+     * And up, by the local budget's rule ({@link Bucket#lift}) decided on the shared buckets as {@code observe}
+     * answered them: what the server has left beyond one burst is there to spend, less what is in flight. A
+     * lift applies only if no other process lifted the bucket in between.
+     */
+    private void followUp(List<Object> state, Long[] remaining, long[] inFlight, long age) {
         long sent = Long.parseLong((String) state.get(2)) - age;
-        Long[] remaining = {snapshot.remainingRequests(), snapshot.remainingTokens()};
-        String[] lift = new String[6];
+        String[] args = new String[6];
         double[] lifts = new double[2];
         for (int i = 0; i < 2; i++) {
-            String level = (String) state.get(3 + 4 * i);
-            double amount = 0;
-            double step = 0;
-            String lifted = (String) state.get(6 + 4 * i);
-            if (remaining[i] != null && !level.isEmpty()) {
-                double capacity = Double.parseDouble((String) state.get(4 + 4 * i));
-                String stepText = (String) state.get(5 + 4 * i);
-                step = stepText.isEmpty() ? capacity : Double.parseDouble(stepText);
-                amount = Bucket.lift(
-                        Double.parseDouble(level),
-                        capacity,
-                        step,
-                        lifted.isEmpty() ? Long.MIN_VALUE : (long) Double.parseDouble(lifted),
-                        remaining[i] - inFlight[i],
-                        sent);
-            }
-            lifts[i] = Math.max(0, amount);
-            lift[3 * i] = Double.toString(lifts[i]);
-            lift[3 * i + 1] = lifted;
-            lift[3 * i + 2] = Double.toString(Bucket.nextStep(step));
+            Shared bucket = Shared.read(state, 3 + 4 * i);
+            if (remaining[i] != null && bucket != null)
+                lifts[i] = Math.max(0, bucket.lift(remaining[i] - inFlight[i], sent));
+            args[3 * i] = Double.toString(lifts[i]);
+            args[3 * i + 1] = bucket == null ? "" : bucket.lifted();
+            args[3 * i + 2] = Double.toString(bucket == null ? 0 : Bucket.nextStep(bucket.step()));
         }
         if (lifts[0] <= 0 && lifts[1] <= 0) return;
-        List<Object> applied = run("lift", lift);
+        List<Object> applied = run("lift", args);
         if (applied == null) return;
         account(() -> {
             if ((Long) applied.get(2) == 1) requests.offer(lifts[0]);
             if ((Long) applied.get(3) == 1) tokens.offer(lifts[1]);
         });
+    }
+
+    /**
+     * A shared bucket as {@code observe} answers it: its level, capacity and next step, and when it was last
+     * lifted (in Redis's microseconds, as the text stored there, empty for never).
+     */
+    private record Shared(double level, double capacity, double step, String lifted) {
+        /** The bucket whose four values start at {@code at}; null for an unlimited one. */
+        static Shared read(List<Object> state, int at) {
+            String level = (String) state.get(at);
+            if (level.isEmpty()) return null;
+            double capacity = Double.parseDouble((String) state.get(at + 1));
+            String step = (String) state.get(at + 2);
+            return new Shared(
+                    Double.parseDouble(level),
+                    capacity,
+                    step.isEmpty() ? capacity : Double.parseDouble(step), // never lifted: one burst
+                    (String) state.get(at + 3));
+        }
+
+        double lift(double serverAvailable, long sent) {
+            long last = lifted.isEmpty() ? Long.MIN_VALUE : (long) Double.parseDouble(lifted);
+            return Bucket.lift(level, capacity, step, last, serverAvailable, sent);
+        }
     }
 
     @Override
