@@ -11,8 +11,9 @@
 -- script only keeps the state: per bucket the next step (s1, s2; 0 once a 429 ended following; absent: one
 -- burst) and when the last lift happened (f1, f2; absent: never), in the follow hash.
 --
--- KEYS: the request bucket and the token bucket (hashes: l = level, t = time in microseconds), the pause
---       (a string: microseconds until which every request waits), the follow hash.
+-- KEYS: the request bucket and the token bucket (hashes: l = level, t = time in microseconds, r = the lowest
+--       limit a caller gave), the pause (a string: microseconds until which every request waits), the
+--       follow hash.
 -- ARGV: op (acquire | observe | lift | pause | settle), requests per minute, tokens per minute (0 =
 --       unlimited), burst (microseconds), tokens to give back first (an estimate minus its usage, settled
 --       late while Redis was away; negative charges), now (microseconds; empty: Redis's TIME), then per op:
@@ -33,17 +34,29 @@ if now == nil then
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 end
-local level, capacity, fresh = {}, {}, {}
+local function text(x)
+  return string.format('%.17g', x)
+end
+
+local level, capacity, fresh, lowest = {}, {}, {}, {}
 
 for i = 1, 2 do
   if limit[i] > 0 then
     capacity[i] = math.max(limit[i] * burst / minute, 1e-9)
-    local s = redis.call('HMGET', KEYS[i], 'l', 't')
-    local l, t = tonumber(s[1]), tonumber(s[2])
+    local s = redis.call('HMGET', KEYS[i], 'l', 't', 'r')
+    local l, t, r = tonumber(s[1]), tonumber(s[2]), tonumber(s[3])
     fresh[i] = l == nil or t == nil
     if fresh[i] then l = capacity[i] / 2; t = now end
     -- The refill never adds above the capacity; a level lifted above it stays until spent.
     if l < capacity[i] then l = math.min(capacity[i], l + math.max(0, now - t) * limit[i] / minute) end
+    lowest[i] = limit[i]
+    if r ~= nil and r <= limit[i] then lowest[i] = r end
+    -- A limit lowered (a server said so): the level and the step are cut to the new capacity, as lowerLimit.
+    if r ~= nil and limit[i] < r then
+      l = math.min(l, capacity[i])
+      local step = tonumber(redis.call('HGET', follow, 's' .. i))
+      if step ~= nil and step > capacity[i] then redis.call('HSET', follow, 's' .. i, text(capacity[i])) end
+    end
     level[i] = l
   end
 end
@@ -53,14 +66,10 @@ local function until_level(i, wanted)
   return math.ceil((wanted - level[i]) * minute / limit[i])
 end
 
-local function text(x)
-  return string.format('%.17g', x)
-end
-
 local function save()
   for i = 1, 2 do
     if limit[i] > 0 then
-      redis.call('HSET', KEYS[i], 'l', text(level[i]), 't', text(now))
+      redis.call('HSET', KEYS[i], 'l', text(level[i]), 't', text(now), 'r', text(lowest[i]))
       -- An idle bucket is full again after this long; then it may as well not exist. A lifted one is kept a
       -- minute, long enough for slow answers, not so long that what a server said is left has gone stale.
       local idle = level[i] > capacity[i] and 60000 or math.ceil(until_level(i, capacity[i]) / 1000) + 1000
