@@ -33,8 +33,8 @@ public interface Budget extends AutoCloseable {
 
     /**
      * A budget of {@code limits} in Redis, spent together by every process that names the same budget there:
-     * the same buckets as {@link #local}, kept and changed by one atomic script per call, timed by Redis's
-     * clock. While Redis is unreachable, {@link #acquire} waits and retries every second (nothing is sent,
+     * the same buckets as {@link #local}, following servers down and up alike, kept and changed by atomic
+     * scripts (one per call; an answer that lifts the level takes a second), timed by Redis's clock. While Redis is unreachable, {@link #acquire} waits and retries every second (nothing is sent,
      * nothing lost), settlements are kept and applied once Redis answers, and {@code warnings} hears of the
      * outage and the recovery once each. Connects at first use; needs Redis 5 or newer.
      *
