@@ -33,7 +33,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link Budget} allows and with nothing lost:
  * <ul>
  *   <li>each request's tokens are estimated before it is sent and settled against its {@code usage};
- *       the budget follows the servers' {@code x-ratelimit-*} down, and up while they have more left than one burst;
+ *       the budget follows the servers' {@code x-ratelimit-*} down, and up while they have more left
+ *       than one burst;
  *   <li>a 429 pauses every request for the server's {@code retry-after} (else the cool-down); any
  *       transient failure (408, 409, 429, 5xx, a lost connection) is retried with the request's own
  *       backoff, up to {@code maxAttempts} sends, and then written as a failure that the next run sends

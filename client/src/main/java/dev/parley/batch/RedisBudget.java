@@ -30,7 +30,8 @@ import java.util.function.LongSupplier;
 /**
  * {@link Budget} in Redis, one for every batch process on any machine that names the same budget on the
  * same Redis: each call is one run of {@code budget.lua}, which Redis executes atomically (acquiring,
- * settling against usage, following headers down, keeping the state of following them up, pausing after a 429), on Redis's own clock.
+ * settling against usage, following headers down, keeping the state of following them up, pausing after a
+ * 429), on Redis's own clock.
  *
  * <p>Following headers up is the local budget's rule, {@link Bucket#lift}, applied to the shared level:
  * {@link #observe} reads the level and the following state from Redis as it lowers the level, decides the
