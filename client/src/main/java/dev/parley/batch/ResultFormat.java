@@ -20,7 +20,8 @@ public enum ResultFormat {
     /**
      * Parley's own: one object per line with the line's {@code id}, {@code custom_id}, {@code line}
      * number, the {@code request} as sent, the {@code response} or the final {@code error} (with
-     * {@code status}), the {@code attempts} and the {@code metadata} (see {@link BatchResult}).
+     * {@code status}), the {@code attempts}, the {@code metadata} and every failed attempt's {@code errors}
+     * (see {@link BatchResult}).
      */
     PARLEY,
     /**
