@@ -41,6 +41,7 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "batch",
         mixinStandardHelpOptions = true,
+        preprocessor = ScriptFlags.class,
         sortOptions = false,
         description = {
             "Send every request of a JSONL file, as fast as the rate limits allow, and append each result to a JSONL file.",
@@ -67,6 +68,8 @@ import picocli.CommandLine.Spec;
             "  --logging_level L          --log-level L (INFO in both; 10, 20, 30, 40 too)",
             "  results, appended          --results-format cookbook, the default with --requests_filepath",
             "  its 15 s pause after a rate-limit error: --cooldown, if a 429 names no wait",
+            "As argparse does, the script's flags may be shortened to any prefix only one of them",
+            "starts with (--requests_file, --max_req=60); a prefix several start with is an error.",
             "",
             "Exit: 0 every line succeeded; 3 some lines failed or were invalid;",
             "1 the run stopped early (invalid API key, quota used up, unreadable input,",

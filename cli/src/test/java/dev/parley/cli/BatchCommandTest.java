@@ -290,7 +290,50 @@ class BatchCommandTest {
         assertThat(results)
                 .filteredOn(line -> !line.get(0).has("custom_id"))
                 .singleElement()
-                .satisfies(line -> assertThat(line.get(2).isNull()).isTrue());
+                .satisfies(line -> assertThat(line).hasSize(2)); // no metadata: [request, response], as the script
+    }
+
+    @Test
+    void theScriptsFlagsMayBeShortenedAsArgparseTakesThem() throws Exception {
+        Path input = dir.resolve("short.jsonl");
+        Files.write(input, requests(2));
+        int exit = parley(
+                "batch",
+                "--requests_file",
+                input.toString(),
+                "--request_u=" + baseUrl + "/chat/completions",
+                "--api",
+                "none",
+                "--max_req",
+                "1500",
+                "--max_tok=125000",
+                "--token_enc",
+                "cl100k_base",
+                "--max_att",
+                "5",
+                "--log",
+                "20");
+        assertThat(exit).as(err.toString()).isZero();
+        assertThat(results(dir.resolve("short_results.jsonl")))
+                .hasSize(2)
+                .allSatisfy(
+                        line -> assertThat(line.get(1).get("object").asText()).isEqualTo("chat.completion"));
+    }
+
+    @Test
+    void aPrefixOfSeveralOfTheScriptsFlagsIsAnErrorNamingThem() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(1));
+        assertThat(parley("batch", input.toString(), "--max", "60")).isEqualTo(2);
+        assertThat(err.toString())
+                .contains("parley batch: ambiguous option: --max could match --max_requests_per_minute, "
+                        + "--max_tokens_per_minute, --max_attempts");
+        assertThat(parley("batch", "--request", input.toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("--request could match --requests_filepath, --request_url");
+        // Parley's own flags are taken by their whole names only.
+        assertThat(parley("batch", input.toString(), "--max-con", "2")).isEqualTo(2);
+        assertThat(err.toString()).contains("Unknown options: '--max-con'");
+        assertThat(Files.exists(dir.resolve("in_results.jsonl"))).isFalse();
     }
 
     @Test
@@ -446,6 +489,9 @@ class BatchCommandTest {
             assertThat(line.get("status").asInt()).isZero();
             assertThat(line.get("attempts").asInt()).isEqualTo(2);
             assertThat(line.get("error").get("type").asText()).isEqualTo("connection_error");
+            assertThat(line.get("errors"))
+                    .hasSize(2)
+                    .allSatisfy(error -> assertThat(error.asText()).startsWith("connection error: "));
         });
         assertThat(out.toString()).contains("6 failed on errors that may pass on another try");
 
@@ -463,6 +509,42 @@ class BatchCommandTest {
         assertThat(out.toString()).contains("6 succeeded, 0 failed, 0 invalid, 0 already done");
         assertEveryLineExactlyOnce(output, 6);
         assertThat(results(output)).noneMatch(line -> line.has("error"));
+    }
+
+    @Test
+    void aScriptCommandLineAgainstAServerThatIsDownWritesEveryAttemptsErrorAsTheScriptDoes() throws Exception {
+        Path input = dir.resolve("requests.jsonl");
+        Files.write(input, requests(2)); // the first with metadata, the second without
+        int port;
+        try (var free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        int exit = parley(
+                "batch",
+                "--requests_filepath",
+                input.toString(),
+                "--request_url",
+                "http://127.0.0.1:" + port + "/v1/chat/completions",
+                "--api_key",
+                "none",
+                "--max_attempts",
+                "3");
+
+        assertThat(exit).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        List<JsonNode> results = results(dir.resolve("requests_results.jsonl"));
+        assertThat(results)
+                .hasSize(2)
+                .allSatisfy(line -> assertThat(line.get(1))
+                        .hasSize(3)
+                        .allSatisfy(error -> assertThat(error.asText()).startsWith("connection error: ")));
+        assertThat(results)
+                .filteredOn(line -> line.get(0).has("custom_id"))
+                .singleElement()
+                .satisfies(line -> assertThat(line.get(2).toString()).isEqualTo("{\"i\":0}"));
+        assertThat(results)
+                .filteredOn(line -> !line.get(0).has("custom_id"))
+                .singleElement()
+                .satisfies(line -> assertThat(line).hasSize(2));
     }
 
     @Test

@@ -196,6 +196,17 @@ class CommandsTest {
     }
 
     @Test
+    void chatWithoutAModelAgainstAServerOfSeveralNamesThemAndSendsNothing() {
+        server.enqueue(json(
+                200,
+                "{\"object\":\"list\",\"data\":[{\"id\":\"a\",\"object\":\"model\",\"created\":1,\"owned_by\":\"x\"},"
+                        + "{\"id\":\"b\",\"object\":\"model\",\"created\":1,\"owned_by\":\"x\"}]}"));
+        assertThat(parley("chat", "Hi")).isEqualTo(Failures.EXIT);
+        assertThat(err.toString()).contains("the server serves 2 models; pick one with --model: a, b");
+        assertThat(server.requests()).hasSize(1); // the model list only
+    }
+
+    @Test
     void modelsReportsErrorsUnderItsOwnName() {
         server.enqueue(
                 json(

@@ -2,6 +2,7 @@ package dev.parley.batch;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ApiError;
+import java.util.List;
 
 /**
  * One line of the results file: the request, and either its response or its final error.
@@ -18,6 +19,9 @@ import dev.parley.api.ApiError;
  * @param attempts how many times the request was sent
  * @param metadata the input line's {@code metadata}, echoed; null (absent) when it had none
  * @param requestId the server's {@code x-request-id} for the last attempt; null (absent) when it sent none
+ * @param errors every failed attempt's error in the order they came, each as {@link #describe} words it
+ *     ({@code HTTP 429: Rate limit reached}), the last one being {@code error}'s; null (absent) when no
+ *     attempt failed
  */
 public record BatchResult(
         String id,
@@ -29,7 +33,13 @@ public record BatchResult(
         int status,
         int attempts,
         JsonNode metadata,
-        String requestId) {
+        String requestId,
+        List<String> errors) {
+
+    /** {@code HTTP 500: message}, or {@code connection error: message} when the server was not reached. */
+    static String describe(int status, ApiError error) {
+        return (status == 0 ? "connection error" : "HTTP " + status) + ": " + error.message();
+    }
 
     public boolean succeeded() {
         return error == null;

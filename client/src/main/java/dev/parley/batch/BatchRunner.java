@@ -19,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -32,7 +33,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link Budget} allows and with nothing lost:
  * <ul>
  *   <li>each request's tokens are estimated before it is sent and settled against its {@code usage};
- *       the budget follows the servers' {@code x-ratelimit-*} down;
+ *       the budget follows the servers' {@code x-ratelimit-*} down, and up while they have more left
+ *       than one burst;
  *   <li>a 429 pauses every request for the server's {@code retry-after} (else the cool-down); any
  *       transient failure (408, 409, 429, 5xx, a lost connection) is retried with the request's own
  *       backoff, up to {@code maxAttempts} sends, and then written as a failure that the next run sends
@@ -195,6 +197,7 @@ public final class BatchRunner {
                 0,
                 0,
                 null,
+                null,
                 null);
     }
 
@@ -221,6 +224,7 @@ public final class BatchRunner {
     /** Sends one request until it succeeds, fails for good, or the run stops (then null: nothing to write). */
     private BatchResult send(ParleyClient parley, Budget budget, InputLine.Job job) throws InterruptedException {
         RequestOptions call = unmodelled(job);
+        List<String> errors = new ArrayList<>(); // every failed attempt's, as the cookbook's script keeps them
         for (int attempt = 1; ; attempt++) {
             if (stoppedBy.get() != null) return null;
             Budget.Permit permit = budget.acquire(job.estimate());
@@ -238,10 +242,12 @@ public final class BatchRunner {
                         null,
                         response.info().status(),
                         attempt,
-                        response.info().requestId());
+                        response.info().requestId(),
+                        errors);
             } catch (ApiException e) {
                 budget.observe(e.rateLimit(), since(sent));
                 permit.settle(0);
+                errors.add(BatchResult.describe(e.status(), e.error()));
                 if (e instanceof AuthenticationException || e instanceof QuotaExceededException) {
                     stoppedBy.compareAndSet(null, e.getMessage() + " (HTTP " + e.status() + ")");
                     return null;
@@ -260,19 +266,14 @@ public final class BatchRunner {
                             e.error(),
                             e.status(),
                             attempt,
-                            e.requestId().orElse(null));
+                            e.requestId().orElse(null),
+                            errors);
                 if (!(e instanceof RateLimitException)) options.sleeper().sleep(backoff(attempt));
             } catch (TransportException e) {
                 permit.settle(0);
-                if (attempt >= options.maxAttempts()) {
-                    return result(
-                            job,
-                            null,
-                            new ApiError(e.getMessage(), ResultFormat.CONNECTION_ERROR, null, null),
-                            0,
-                            attempt,
-                            null);
-                }
+                var error = new ApiError(e.getMessage(), ResultFormat.CONNECTION_ERROR, null, null);
+                errors.add(BatchResult.describe(0, error));
+                if (attempt >= options.maxAttempts()) return result(job, null, error, 0, attempt, null, errors);
                 options.sleeper().sleep(backoff(attempt));
             }
         }
@@ -333,7 +334,13 @@ public final class BatchRunner {
     }
 
     private static BatchResult result(
-            InputLine.Job job, JsonNode response, ApiError error, int status, int attempts, String requestId) {
+            InputLine.Job job,
+            JsonNode response,
+            ApiError error,
+            int status,
+            int attempts,
+            String requestId,
+            List<String> errors) {
         return new BatchResult(
                 job.id(),
                 job.customId(),
@@ -344,7 +351,8 @@ public final class BatchRunner {
                 status,
                 attempts,
                 job.metadata(),
-                requestId);
+                requestId,
+                errors.isEmpty() ? null : List.copyOf(errors));
     }
 
     /** The input's lines, for the progress; 0 when it cannot be read (the run then says why). */

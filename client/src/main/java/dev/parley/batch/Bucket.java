@@ -99,18 +99,39 @@ final class Bucket {
      * level.
      */
     void followUp(double serverAvailable, long sent, long now) {
-        if (unlimited() || step <= 0 || sent < lifted) return;
-        // One burst stays with the server: a server whose own bucket holds no more than ours lends nothing,
-        // and once its burst is spent, requests paced at its rate arrive with a burst's worth of room for
-        // the jitter of their travel.
-        double spare = serverAvailable - capacity;
+        if (unlimited()) return;
         refill(now);
-        double lift = Math.min(spare - level, step);
+        double lift = lift(level, capacity, step, lifted, serverAvailable, sent);
         if (lift <= 0) return;
         level += lift;
         offered += lift; // the server offered it: utilisation stays spent over offered
         lifted = now;
-        step *= 2;
+        step = nextStep(step);
+    }
+
+    /**
+     * The rule of following up, for this bucket and for {@link RedisBudget}, which applies it to the level
+     * it keeps in Redis: how far a bucket at {@code level} lifts when a server says {@code serverAvailable}
+     * is left (less what is in flight) of a request sent at {@code sent}; 0 or less for not at all. Only a
+     * request sent after the last lift ({@code lifted}) confirms it, and {@code step} (0 once a 429 ended
+     * following) bounds the lift.
+     */
+    static double lift(double level, double capacity, double step, long lifted, double serverAvailable, long sent) {
+        if (step <= 0 || sent < lifted) return 0;
+        // One burst stays with the server: a server whose own bucket holds no more than ours lends nothing,
+        // and once its burst is spent, requests paced at its rate arrive with a burst's worth of room for
+        // the jitter of their travel.
+        return Math.min(serverAvailable - capacity - level, step);
+    }
+
+    /** The step after a lift that an answer confirmed. */
+    static double nextStep(double step) {
+        return step * 2;
+    }
+
+    /** Counts {@code amount} more as offered: what following up in a shared budget lifted it by. */
+    void offer(double amount) {
+        offered += amount;
     }
 
     /** After a 429: what a server says is left no longer lifts the level, and what it lifted is dropped. */

@@ -10,8 +10,8 @@ import java.util.function.LongSupplier;
 /**
  * The request and token budget a batch spends: each attempt first {@link #acquire acquires} one request and
  * its estimated tokens, and settles the estimate against the real usage afterwards. What servers answer
- * teaches it: {@link #observe} lowers it to the {@code x-ratelimit-*} a response reports, {@link #pauseFor}
- * holds every request after a 429.
+ * teaches it: {@link #observe} follows the {@code x-ratelimit-*} a response reports, down and (step by step)
+ * up, {@link #pauseFor} holds every request after a 429.
  *
  * <p>{@link #local} keeps the budget in this process; {@link #redis} shares it among batch processes on
  * any number of machines (one organisation's RPM and TPM), answering the same calls from Redis.
@@ -33,8 +33,8 @@ public interface Budget extends AutoCloseable {
 
     /**
      * A budget of {@code limits} in Redis, spent together by every process that names the same budget there:
-     * the same buckets as {@link #local}, kept and changed by one atomic script per call, timed by Redis's
-     * clock. While Redis is unreachable, {@link #acquire} waits and retries every second (nothing is sent,
+     * the same buckets as {@link #local}, following servers down and up alike, kept and changed by atomic
+     * scripts (one per call; an answer that lifts the level takes a second), timed by Redis's clock. While Redis is unreachable, {@link #acquire} waits and retries every second (nothing is sent,
      * nothing lost), settlements are kept and applied once Redis answers, and {@code warnings} hears of the
      * outage and the recovery once each. Connects at first use; needs Redis 5 or newer.
      *
@@ -63,15 +63,15 @@ public interface Budget extends AutoCloseable {
 
     /**
      * Learns from a response's {@code x-ratelimit-*} to a request sent {@code latency} ago: limits are
-     * lowered to the server's, never raised; what is left is held under what the server says is left. A
-     * local budget also spends what the server says is left beyond its own burst (see {@link Bucket}), until
-     * a 429.
+     * lowered to the server's, never raised; what is left is held under what the server says is left; and
+     * what the server says is left beyond one burst is spent too, the level lifted toward it one doubling
+     * step per confirming answer (see {@link Bucket}), until a 429. A shared budget lifts the shared level.
      */
     void observe(RateLimitSnapshot snapshot, Duration latency);
 
     /**
      * Holds every request for {@code wait} from now, after a 429; never shortens a pause already under way.
-     * A local budget stops spending beyond its own burst from then on.
+     * The budget stops spending beyond its own burst from then on; a shared one for every process sharing it.
      */
     void pauseFor(Duration wait);
 

@@ -30,7 +30,14 @@ import java.util.function.LongSupplier;
 /**
  * {@link Budget} in Redis, one for every batch process on any machine that names the same budget on the
  * same Redis: each call is one run of {@code budget.lua}, which Redis executes atomically (acquiring,
- * settling against usage, following headers down, pausing after a 429), on Redis's own clock.
+ * settling against usage, following headers down, keeping the state of following them up, pausing after a
+ * 429), on Redis's own clock.
+ *
+ * <p>Following headers up is the local budget's rule, {@link Bucket#lift}, applied to the shared level:
+ * {@link #observe} reads the level and the following state from Redis as it lowers the level, decides the
+ * lift here, and a second call applies it unless another process lifted in between. A 429 anywhere ends
+ * following for every process ({@link #pauseFor}). What other processes have in flight is not known here;
+ * the burst that stays with the server covers it.
  *
  * <p>While Redis is unreachable nothing is sent and nothing is lost: {@link #acquire} waits and tries again
  * every {@link #RETRY} until Redis answers, and the run goes on from where it was. Requests already sent
@@ -57,6 +64,13 @@ final class RedisBudget implements Budget {
     /** Tokens to give back (negative: to charge) whose settlement could not reach Redis yet. */
     private final AtomicLong owed = new AtomicLong();
 
+    /** Permits acquired and not yet settled, as {@link LocalBudget} counts them. */
+    private final AtomicLong outstandingRequests = new AtomicLong();
+
+    private final AtomicLong outstandingTokens = new AtomicLong();
+    /** Microseconds on a clock to use instead of Redis's, for tests; null for Redis's TIME. */
+    private final LongSupplier sharedMicros;
+
     private final AtomicBoolean down = new AtomicBoolean();
     private final ReentrantLock lock = new ReentrantLock();
     // Guarded by lock: the connection, made on first use and again after a failed first connect, and this
@@ -69,11 +83,24 @@ final class RedisBudget implements Budget {
 
     RedisBudget(
             URI uri, String name, BudgetLimits limits, LongSupplier clock, Sleeper sleeper, Consumer<String> warnings) {
+        this(uri, name, limits, clock, sleeper, warnings, null);
+    }
+
+    /** With {@code sharedMicros} as the shared clock instead of Redis's, so that tests can step it. */
+    RedisBudget(
+            URI uri,
+            String name,
+            BudgetLimits limits,
+            LongSupplier clock,
+            Sleeper sleeper,
+            Consumer<String> warnings,
+            LongSupplier sharedMicros) {
         this.uri = uri;
+        this.sharedMicros = sharedMicros;
         this.where = uri.getHost() + ":" + uri.getPort(); // never the password a URI may hold
         // One hash tag keeps the three keys in one slot, should the Redis be a cluster.
         String prefix = "parley:batch:{" + name + "}:";
-        this.keys = new String[] {prefix + "requests", prefix + "tokens", prefix + "pause"};
+        this.keys = new String[] {prefix + "requests", prefix + "tokens", prefix + "pause", prefix + "follow"};
         this.limits = limits;
         this.clock = clock;
         this.sleeper = sleeper;
@@ -100,22 +127,26 @@ final class RedisBudget implements Budget {
                 sleeper.sleep(Duration.ofNanos(paused));
                 continue;
             }
-            List<Long> answer = run("acquire", Long.toString(cost));
+            List<Object> answer = run("acquire", Long.toString(cost));
             if (answer == null) {
                 sleeper.sleep(RETRY); // Redis is away: wait, lose nothing
-            } else if (answer.get(0) == 1) {
+            } else if ((Long) answer.get(0) == 1) {
                 account(() -> {
                     requests.take(1, now());
                     tokens.take(cost, now());
                 });
+                outstandingRequests.incrementAndGet();
+                outstandingTokens.addAndGet(cost);
                 return used -> settle(cost, used);
             } else {
-                sleeper.sleep(Duration.ofNanos(answer.get(1) * 1000));
+                sleeper.sleep(Duration.ofNanos((Long) answer.get(1) * 1000));
             }
         }
     }
 
     private void settle(long estimate, long used) {
+        outstandingRequests.decrementAndGet();
+        outstandingTokens.addAndGet(-estimate);
         account(() -> tokens.adjust(estimate - used, now()));
         owed.addAndGet(estimate - used);
         run("settle"); // else the next call that reaches Redis settles
@@ -128,11 +159,66 @@ final class RedisBudget implements Budget {
             if (snapshot.limitTokens() != null) tokens.lowerLimit(snapshot.limitTokens(), now());
         });
         if (snapshot.remainingRequests() == null && snapshot.remainingTokens() == null) return;
-        run(
+        long age = latency.toNanos() / 1000;
+        // Read before the call: a permit settled meanwhile only makes the lift smaller.
+        long[] inFlight = {outstandingRequests.get(), outstandingTokens.get()};
+        List<Object> state = run(
                 "observe",
                 remaining(snapshot.remainingRequests()),
                 remaining(snapshot.remainingTokens()),
-                Long.toString(latency.toNanos() / 1000)); // advice: lost when Redis is away
+                Long.toString(age));
+        if (state == null) return; // advice: lost while Redis is away
+        followUp(state, new Long[] {snapshot.remainingRequests(), snapshot.remainingTokens()}, inFlight, age);
+    }
+
+    /**
+     * And up, by the local budget's rule ({@link Bucket#lift}) decided on the shared buckets as {@code observe}
+     * answered them: what the server has left beyond one burst is there to spend, less what is in flight. A
+     * lift applies only if no other process lifted the bucket in between.
+     */
+    private void followUp(List<Object> state, Long[] remaining, long[] inFlight, long age) {
+        long sent = Long.parseLong((String) state.get(2)) - age;
+        String[] args = new String[6];
+        double[] lifts = new double[2];
+        for (int i = 0; i < 2; i++) {
+            Shared bucket = Shared.read(state, 3 + 4 * i);
+            if (remaining[i] != null && bucket != null)
+                lifts[i] = Math.max(0, bucket.lift(remaining[i] - inFlight[i], sent));
+            args[3 * i] = Double.toString(lifts[i]);
+            args[3 * i + 1] = bucket == null ? "" : bucket.lifted();
+            args[3 * i + 2] = Double.toString(bucket == null ? 0 : Bucket.nextStep(bucket.step()));
+        }
+        if (lifts[0] <= 0 && lifts[1] <= 0) return;
+        List<Object> applied = run("lift", args);
+        if (applied == null) return;
+        account(() -> {
+            if ((Long) applied.get(2) == 1) requests.offer(lifts[0]);
+            if ((Long) applied.get(3) == 1) tokens.offer(lifts[1]);
+        });
+    }
+
+    /**
+     * A shared bucket as {@code observe} answers it: its level, capacity and next step, and when it was last
+     * lifted (in Redis's microseconds, as the text stored there, empty for never).
+     */
+    private record Shared(double level, double capacity, double step, String lifted) {
+        /** The bucket whose four values start at {@code at}; null for an unlimited one. */
+        static Shared read(List<Object> state, int at) {
+            String level = (String) state.get(at);
+            if (level.isEmpty()) return null;
+            double capacity = Double.parseDouble((String) state.get(at + 1));
+            String step = (String) state.get(at + 2);
+            return new Shared(
+                    Double.parseDouble(level),
+                    capacity,
+                    step.isEmpty() ? capacity : Double.parseDouble(step), // never lifted: one burst
+                    (String) state.get(at + 3));
+        }
+
+        double lift(double serverAvailable, long sent) {
+            long last = lifted.isEmpty() ? Long.MIN_VALUE : (long) Double.parseDouble(lifted);
+            return Bucket.lift(level, capacity, step, last, serverAvailable, sent);
+        }
     }
 
     @Override
@@ -165,19 +251,20 @@ final class RedisBudget implements Budget {
      * Runs the script once with this process's current limits and whatever settlement is owed; answers null
      * when Redis cannot be reached, the owed tokens then kept for the next call.
      */
-    private List<Long> run(String op, String... more) {
+    private List<Object> run(String op, String... more) {
         long giveBack = owed.getAndSet(0);
-        String[] args = new String[5 + more.length];
+        String[] args = new String[6 + more.length];
         double[] rates = rates();
         args[0] = op;
         args[1] = rate(rates[0]);
         args[2] = rate(rates[1]);
         args[3] = Long.toString(limits.burst().toNanos() / 1000);
         args[4] = Long.toString(giveBack);
-        System.arraycopy(more, 0, args, 5, more.length);
+        args[5] = sharedMicros == null ? "" : Long.toString(sharedMicros.getAsLong());
+        System.arraycopy(more, 0, args, 6, more.length);
         try {
             RedisCommands<String, String> redis = connect();
-            List<Long> answer;
+            List<Object> answer;
             try {
                 answer = redis.evalsha(sha, ScriptOutputType.MULTI, keys, args);
             } catch (RedisNoScriptException e) {

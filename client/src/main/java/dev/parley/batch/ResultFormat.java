@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.parley.api.ApiError;
 import dev.parley.api.Json;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +20,8 @@ public enum ResultFormat {
     /**
      * Parley's own: one object per line with the line's {@code id}, {@code custom_id}, {@code line}
      * number, the {@code request} as sent, the {@code response} or the final {@code error} (with
-     * {@code status}), the {@code attempts} and the {@code metadata} (see {@link BatchResult}).
+     * {@code status}), the {@code attempts}, the {@code metadata} and every failed attempt's {@code errors}
+     * (see {@link BatchResult}).
      */
     PARLEY,
     /**
@@ -34,7 +34,9 @@ public enum ResultFormat {
     /**
      * What OpenAI's {@code api_request_parallel_processor.py} appends: {@code [request, response, metadata]},
      * or {@code [request, [errors], metadata]} for a request that failed, where the request is the input line
-     * without its {@code metadata}. Invalid input lines are reported and not written, as the script cannot
+     * without its {@code metadata} and the errors are every failed attempt's, in order, as text. As in the
+     * script, a line whose metadata is absent or empty (false to Python) gets no third element:
+     * {@code [request, response]}. Invalid input lines are reported and not written, as the script cannot
      * write them either.
      */
     COOKBOOK;
@@ -106,7 +108,8 @@ public enum ResultFormat {
             }
             case COOKBOOK -> {
                 if (!(node instanceof ArrayNode array)
-                        || array.size() != 3
+                        || array.size() < 2
+                        || array.size() > 3
                         || !array.get(0).isObject()) yield null;
                 String key = array.get(0).toString();
                 if (!array.get(1).isArray()) yield new Entry(key, State.SUCCEEDED);
@@ -153,18 +156,27 @@ public enum ResultFormat {
     }
 
     private static ArrayNode cookbook(BatchResult result, JsonNode echo) {
-        var f = JsonNodeFactory.instance;
-        ArrayNode line = f.arrayNode();
+        ArrayNode line = JsonNodeFactory.instance.arrayNode();
         line.add(echo != null ? echo : result.request());
-        if (result.succeeded()) line.add(result.response());
-        else line.addArray().add(cookbookError(result.status(), result.error()));
-        line.add(result.metadata() == null ? f.nullNode() : result.metadata());
+        if (result.succeeded()) {
+            line.add(result.response());
+        } else {
+            ArrayNode errors = line.addArray();
+            if (result.errors() != null) result.errors().forEach(errors::add);
+            else errors.add(BatchResult.describe(result.status(), result.error()));
+        }
+        // The script writes the metadata only when Python takes it for true: not None, {}, [], "", 0 or false.
+        if (truthy(result.metadata())) line.add(result.metadata());
         return line;
     }
 
-    /** {@code HTTP 500: message}, or {@code connection error: message} when the server was not reached. */
-    private static String cookbookError(int status, ApiError error) {
-        return (status == 0 ? "connection error" : "HTTP " + status) + ": " + error.message();
+    private static boolean truthy(JsonNode value) {
+        if (value == null || value.isNull() || value.isMissingNode()) return false;
+        if (value.isContainerNode()) return !value.isEmpty();
+        if (value.isTextual()) return !value.asText().isEmpty();
+        if (value.isBoolean()) return value.booleanValue();
+        if (value.isNumber()) return value.doubleValue() != 0;
+        return true;
     }
 
     private static State cookbookFailure(String error) {

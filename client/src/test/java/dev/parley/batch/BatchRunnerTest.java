@@ -416,8 +416,7 @@ class BatchRunnerTest {
         List<JsonNode> lines = results();
         assertThat(lines)
                 .hasSize(5)
-                .allSatisfy(
-                        line -> assertThat(line.isArray() && line.size() == 3).isTrue());
+                .allSatisfy(line -> assertThat(line.isArray()).isTrue());
         JsonNode a = lines.stream()
                 .filter(line -> line.get(0).path("custom_id").asText().equals("a"))
                 .findFirst()
@@ -432,7 +431,9 @@ class BatchRunnerTest {
                 .hasSize(2)
                 .contains("HTTP 404: The model does not exist")
                 .anySatisfy(error -> assertThat(error).startsWith("connection error: "));
-        assertThat(lines).filteredOn(line -> line.get(2).isNull()).hasSize(2); // the lines without metadata
+        // As the script writes them: [request, response, metadata], or [request, response] without metadata.
+        assertThat(lines).filteredOn(line -> line.size() == 3).hasSize(3);
+        assertThat(lines).filteredOn(line -> line.size() == 2).hasSize(2);
 
         answerByContent("ok"); // the dropped one, again
         var summary = run(input, o -> o.resultFormat(ResultFormat.COOKBOOK));
@@ -442,6 +443,42 @@ class BatchRunnerTest {
                 .hasSize(5)
                 .filteredOn(line -> line.get(1).isArray())
                 .hasSize(1);
+    }
+
+    @Test
+    void aCookbookFailureListsTheErrorOfEveryAttemptInOrder() throws Exception {
+        server.enqueue(json(500, SERVER_ERROR), json(429, RATE_LIMITED), ScriptedServer.Reply.drop());
+        server.enqueue(json(500, SERVER_ERROR), json(200, COMPLETION));
+        Path input = input(line("a", "one"), "{\"metadata\":{}," + chat("two").substring(1));
+
+        run(input, o -> o.resultFormat(ResultFormat.COOKBOOK).maxAttempts(3).maxConcurrency(1));
+
+        List<JsonNode> lines = results();
+        assertThat(lines).hasSize(2);
+        JsonNode failed = lines.get(0);
+        assertThat(failed).hasSize(3);
+        assertThat(failed.get(1))
+                .extracting(JsonNode::asText)
+                .containsExactly(
+                        "HTTP 500: The server had an error",
+                        "HTTP 429: Rate limit reached for requests",
+                        failed.get(1).get(2).asText());
+        assertThat(failed.get(1).get(2).asText()).startsWith("connection error: ");
+        assertThat(failed.get(2).toString()).isEqualTo("{\"row\":\"a\"}");
+        // A success after a failure is the response alone; an empty metadata is left out, as Python's `if`.
+        JsonNode succeeded = lines.get(1);
+        assertThat(succeeded).hasSize(2);
+        assertThat(succeeded.get(1).get("object").asText()).isEqualTo("chat.completion");
+        assertThat(succeeded.get(0).has("metadata")).isFalse();
+
+        // The rerun reads the failure back by its last error (a lost connection: sent again), and the success
+        // takes the failure's place.
+        server.enqueue(json(200, COMPLETION));
+        var summary = run(input, o -> o.resultFormat(ResultFormat.COOKBOOK));
+        assertThat(summary.progress().alreadyDone()).isEqualTo(1);
+        assertThat(results())
+                .hasSize(2)
+                .allSatisfy(line -> assertThat(line.get(1).isObject()).isTrue());
     }
 
     @Test

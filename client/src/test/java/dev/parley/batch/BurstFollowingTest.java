@@ -3,15 +3,25 @@ package dev.parley.batch;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.limits.RateLimitSnapshot;
+import dev.parley.testkit.RedisServer;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import org.junit.jupiter.api.Test;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The local budget against two simulated server limiters, in simulated time, one request at a time with a
- * fixed latency: what {@link BatchRunner} does with each answer ({@code observe}, then a 429's pause and a
- * retry), without threads or wall-clock time. The issue's case: 300 requests on a 120-RPM key.
+ * The budget, local and shared in a real Redis, against two simulated server limiters, in simulated time,
+ * one request at a time with a fixed latency: what {@link BatchRunner} does with each answer
+ * ({@code observe}, then a 429's pause and a retry), without threads or wall-clock time. The issue's case:
+ * 300 requests on a 120-RPM key. The Redis budget runs on the same stepped clock instead of Redis's.
  */
+@Timeout(60)
 class BurstFollowingTest {
     static final int RPM = 120;
     static final int LINES = 300;
@@ -19,6 +29,18 @@ class BurstFollowingTest {
     static final Duration LATENCY = Duration.ofMillis(20);
 
     final SteppingTime time = new SteppingTime();
+    final List<Budget> opened = new ArrayList<>();
+    static RedisServer redis;
+
+    @AfterEach
+    void close() {
+        opened.forEach(Budget::close);
+    }
+
+    @AfterAll
+    static void stopRedis() {
+        if (redis != null) redis.close();
+    }
 
     /** A server-side limiter: admits or turns away a request at {@code now}, and says what is left. */
     interface Limiter {
@@ -111,34 +133,73 @@ class BurstFollowingTest {
         return new Run(Duration.ofNanos(time.getAsLong() - start), rateLimited, attempts);
     }
 
-    Budget budget() {
+    Budget budget(String kind) {
         // Configured above the key, as a user who leaves the defaults: the headers bring it down.
-        return Budget.local(new BudgetLimits(1500, 1_000_000, Duration.ofSeconds(1)), time, time);
+        var limits = new BudgetLimits(1500, 1_000_000, Duration.ofSeconds(1));
+        Budget budget = switch (kind) {
+            case "local" -> Budget.local(limits, time, time);
+            case "redis" -> {
+                if (redis == null) redis = RedisServer.start();
+                yield new RedisBudget(
+                        redis.uri(),
+                        "follow-" + UUID.randomUUID(),
+                        limits,
+                        time,
+                        time,
+                        warning -> {},
+                        () -> time.getAsLong() / 1000);
+            }
+            default -> throw new IllegalArgumentException(kind);
+        };
+        opened.add(budget);
+        return budget;
     }
 
     /** Parley's limiter: a bucket holding a minute's worth. */
-    @Test
-    void aServerWhoseBucketStartsFullLendsItsBurstAndTheRunTakesTheFloorNotTheSteadyRate() throws Exception {
-        Run run = run(new RefillingBucket(RPM, time.getAsLong()), budget());
-        System.out.println("[burst following, a minute's bucket] " + run);
+    @ParameterizedTest
+    @ValueSource(strings = {"local", "redis"})
+    void aServerWhoseBucketStartsFullLendsItsBurstAndTheRunTakesTheFloorNotTheSteadyRate(String kind) throws Exception {
+        Run run = run(new RefillingBucket(RPM, time.getAsLong()), budget(kind));
+        System.out.println("[burst following, a minute's bucket, " + kind + "] " + run);
         // The floor: 120 at once, the other 180 at 2 a second, 90 s. At the steady rate alone: 150 s.
         assertThat(run.took()).isLessThanOrEqualTo(Duration.ofSeconds(100));
         assertThat(run.rateLimited()).isLessThan(LINES / 100);
     }
 
-    @Test
-    void aLimiterThatAllowsNoBurstButReportsAMinuteLeftCostsAFew429sThenTheSteadyRate() throws Exception {
-        Run run = run(new NoBurst(time.getAsLong()), budget());
-        System.out.println("[burst following, no burst] " + run);
+    @ParameterizedTest
+    @ValueSource(strings = {"local", "redis"})
+    void aLimiterThatAllowsNoBurstButReportsAMinuteLeftCostsAFew429sThenTheSteadyRate(String kind) throws Exception {
+        Run run = run(new NoBurst(time.getAsLong()), budget(kind));
+        System.out.println("[burst following, no burst, " + kind + "] " + run);
         assertThat(run.rateLimited()).isLessThanOrEqualTo(4); // one step of following up, then never again
         assertThat(run.took()).isLessThanOrEqualTo(Duration.ofSeconds(152));
     }
 
-    @Test
-    void withoutRemainingHeadersNothingIsLent() throws Exception {
-        Budget budget = budget();
+    @ParameterizedTest
+    @ValueSource(strings = {"local", "redis"})
+    void withoutRemainingHeadersNothingIsLent(String kind) throws Exception {
+        Budget budget = budget(kind);
         budget.observe(new RateLimitSnapshot((long) RPM, null, null, null, null, null), Duration.ZERO);
         for (int i = 0; i < 3; i++) budget.acquire(1);
-        assertThat(time.sleeps()).containsExactly(Duration.ofMillis(500)); // one burst (2) at once, then the refill
+        // At most one burst (2) at once, then the refill: 2 requests a second. (The local budget's bucket
+        // starts half full of the configured limit's burst, cut to the server's; a fresh bucket in Redis, made
+        // by this observe, half full of the server's: one fewer goes at once.)
+        assertThat(time.sleeps())
+                .isNotEmpty()
+                .allSatisfy(wait -> assertThat(wait).isEqualTo(Duration.ofMillis(500)));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"local", "redis"})
+    void aBudgetThatFollowedUpStopsAtThe429AndSpendsOneBurstAtATimeFromThenOn(String kind) throws Exception {
+        Budget budget = budget(kind);
+        var plenty = new RateLimitSnapshot((long) RPM, null, 1000L, null, null, null);
+        budget.observe(plenty, Duration.ZERO); // lifted by one burst (2)
+        budget.pauseFor(Duration.ofSeconds(1)); // a 429: the lift is dropped, following ends
+        budget.observe(plenty, Duration.ZERO);
+        for (int i = 0; i < 3; i++) budget.acquire(1);
+        // The pause, then the bucket's one burst at most, then the refill.
+        assertThat(time.sleeps()).first().isEqualTo(Duration.ofSeconds(1));
+        assertThat(time.sleeps()).hasSizeBetween(2, 3).last().isEqualTo(Duration.ofMillis(500));
     }
 }

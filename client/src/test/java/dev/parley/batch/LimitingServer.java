@@ -17,13 +17,15 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * A loopback chat server that enforces requests and tokens per minute as OpenAI does: continuously
  * refilled buckets holding one second's worth (OpenAI quantises its per-minute limits), a request costing
  * its prompt plus {@code max_tokens}, a rejected request still spending a request. Every answer carries
  * {@code x-ratelimit-*}; a 429 adds {@code retry-after} and {@code retry-after-ms}. Each answer's
- * completion is {@code max_tokens} tokens long. Real time, raw sockets, one request per connection.
+ * completion is {@code max_tokens} tokens long. Raw sockets, one request per connection; time is the
+ * given clock's (in nanoseconds), real time unless a test steps it.
  */
 final class LimitingServer implements AutoCloseable {
     private final ServerSocket socket;
@@ -31,11 +33,18 @@ final class LimitingServer implements AutoCloseable {
     private final double tpm;
     private double requests;
     private double tokens;
-    private long updated = System.nanoTime();
+    private final LongSupplier clock;
+    private long updated;
     final AtomicLong admitted = new AtomicLong();
     final AtomicLong rejected = new AtomicLong();
 
     LimitingServer(double rpm, double tpm) {
+        this(rpm, tpm, System::nanoTime);
+    }
+
+    LimitingServer(double rpm, double tpm, LongSupplier clock) {
+        this.clock = clock;
+        this.updated = clock.getAsLong();
         this.rpm = rpm;
         this.tpm = tpm;
         this.requests = rpm / 60;
@@ -57,7 +66,7 @@ final class LimitingServer implements AutoCloseable {
 
     /** Admits or rejects a request costing {@code cost} tokens; answers the wait when rejected, else null. */
     private synchronized Duration admit(long cost, Map<String, String> headers) {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         double seconds = (now - updated) / 1e9;
         updated = now;
         requests = Math.min(rpm / 60, requests + rpm / 60 * seconds);

@@ -18,7 +18,7 @@ class ResultLogTest {
     Path dir;
 
     static BatchResult result(String id, long line) {
-        return new BatchResult(id, null, line, null, null, null, 200, 1, null, null);
+        return new BatchResult(id, null, line, null, null, null, 200, 1, null, null, null);
     }
 
     @Test

@@ -81,14 +81,23 @@ public final class ParleyServer implements AutoCloseable {
      */
     public static ParleyServer start(
             Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options) {
+        return start(engine, keys, limits, host, port, options, Clock.systemUTC());
+    }
+
+    /**
+     * As {@link #start(Engine, ApiKeys, RateLimits, String, int, ServerOptions)}, with {@code clock} as the
+     * time of the server's objects (a response's {@code created}, a batch's times and its completion window),
+     * e.g. for a test that steps it.
+     */
+    public static ParleyServer start(
+            Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options, Clock clock) {
         KeysWatcher watcher = null;
         UsageLedger ledger = null;
         var opened = new AtomicReference<Batches>();
         try {
             watcher = KeysWatcher.start(keys);
-            ledger = ledger(options, Clock.systemUTC());
-            Javalin http = HttpApi.create(
-                            engine, keys, limits, ledger, host, port, Clock.systemUTC(), options, opened::set)
+            ledger = ledger(options, clock);
+            Javalin http = HttpApi.create(engine, keys, limits, ledger, host, port, clock, options, opened::set)
                     .start();
             return new ParleyServer(http, engine, limits, keys, watcher, opened.get(), ledger);
         } catch (RuntimeException e) {

@@ -38,7 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * OpenAI's Files and Batch API on the server, through the official Java SDK's {@code files()} and {@code
  * batches()}, against the demo model: upload, run, results in the Batch API's line format, failures in the error
- * file, validation, cancelling, and resuming after the server stops mid-batch with every line answered once.
+ * file, validation, cancelling, resuming after the server stops mid-batch with every line answered once, and
+ * running within the owning key's limits, in the engine's idle capacity only.
  */
 @Timeout(180)
 class BatchApiTest {
@@ -256,5 +257,211 @@ class BatchApiTest {
         assertThat(seen)
                 .hasSize(12)
                 .allSatisfy((id, times) -> assertThat(times).as(id).isEqualTo(1));
+    }
+
+    @Test
+    void aBatchRunsWithinItsKeysLimitsWaitingWhileTheKeysMinuteIsSpent() throws Exception {
+        // The key's limiter runs on a clock the test moves: while it stands still, a spent minute stays spent.
+        var now = new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.parse("2026-01-01T00:00:00Z"));
+        Path keys = data.resolve("keys.json");
+        dev.parley.server.auth.KeysFile.add(
+                keys,
+                new dev.parley.server.auth.KeyEntry(
+                        "batcher",
+                        dev.parley.server.auth.KeysFile.sha256("sk-batcher"),
+                        60,
+                        100_000,
+                        null,
+                        null,
+                        List.of()));
+        var server = ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                        .withModelId("demo")
+                        .withParallel(2)
+                        .withContextPerSequence(256)),
+                ApiKeys.load(keys),
+                new RateLimits(Limiter.inMemory(now::get), false),
+                "127.0.0.1",
+                0,
+                ServerOptions.defaults().withDataDir(data));
+        servers.add(server);
+        var openai = OpenAIOkHttpClient.builder()
+                .baseUrl(server.baseUrl("127.0.0.1"))
+                .apiKey("sk-batcher")
+                .maxRetries(0)
+                .build();
+        clients.add(openai);
+        var live = com.openai.models.chat.completions.ChatCompletionCreateParams.builder()
+                .model("demo")
+                .addUserMessage("Once upon a time")
+                .maxCompletionTokens(1)
+                .build();
+        for (int i = 0; i < 60; i++) openai.chat().completions().create(live); // the key's minute, spent live
+
+        Batch created = create(
+                openai,
+                upload(openai, line("a", "demo", 2) + line("b", "demo", 2)).id());
+        Thread.sleep(1500); // long enough for a line to run, were the key's budget not spent
+        assertThat(openai.batches()
+                        .retrieve(created.id())
+                        .requestCounts()
+                        .orElseThrow()
+                        .completed())
+                .isZero();
+
+        now.updateAndGet(t -> t.plusSeconds(2)); // two seconds later the key has 2 requests again
+        Batch done = await(openai, created.id(), BatchApiTest::ended);
+        assertThat(done.status().asString()).isEqualTo("completed");
+        assertThat(done.requestCounts().orElseThrow().completed()).isEqualTo(2);
+        // The batch spent them: a live call now meets the key's limit.
+        assertThatThrownBy(() -> openai.chat().completions().create(live))
+                .isInstanceOf(com.openai.errors.RateLimitException.class);
+    }
+    /** The real engine, but reporting its one slot busy with a live request while {@link #busy} is set. */
+    static final class Busy implements dev.parley.server.engine.Engine {
+        final dev.parley.server.engine.Engine engine;
+        volatile boolean busy;
+
+        Busy(dev.parley.server.engine.Engine engine) {
+            this.engine = engine;
+        }
+
+        @Override
+        public List<dev.parley.server.engine.ModelCard> models() {
+            return engine.models();
+        }
+
+        @Override
+        public dev.parley.server.engine.Prepared chat(dev.parley.api.ChatCompletionRequest request) {
+            return engine.chat(request);
+        }
+
+        @Override
+        public dev.parley.server.engine.Prepared complete(dev.parley.api.CompletionRequest request) {
+            return engine.complete(request);
+        }
+
+        @Override
+        public dev.parley.server.engine.Health health() {
+            var health = engine.health();
+            return busy
+                    ? new dev.parley.server.engine.Health(
+                            true, new dev.parley.server.engine.Health.Slots(1, 1), health.queue())
+                    : health;
+        }
+
+        @Override
+        public void close() {
+            engine.close();
+        }
+    }
+
+    @Test
+    void aBatchRunsNoLineWhileLiveRequestsHoldTheEngineAndGoesOnOnceItIsIdle() throws Exception {
+        var engine = new Busy(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(1)
+                .withContextPerSequence(256)));
+        var server = ParleyServer.start(
+                engine,
+                ApiKeys.open(),
+                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                "127.0.0.1",
+                0,
+                ServerOptions.defaults().withDataDir(data));
+        servers.add(server);
+        OpenAIClient openai = sdk(server);
+        engine.busy = true;
+
+        Batch created = create(
+                openai,
+                upload(openai, line("a", "demo", 2) + line("b", "demo", 2)).id());
+        Thread.sleep(1000); // long enough for a line to run, were the engine idle
+        assertThat(openai.batches()
+                        .retrieve(created.id())
+                        .requestCounts()
+                        .orElseThrow()
+                        .completed())
+                .isZero();
+        // A live caller is served meanwhile: the batch only fills idle capacity.
+        var live = openai.chat()
+                .completions()
+                .create(com.openai.models.chat.completions.ChatCompletionCreateParams.builder()
+                        .model("demo")
+                        .addUserMessage("Once upon a time")
+                        .maxCompletionTokens(2)
+                        .build());
+        assertThat(live.choices()).hasSize(1);
+        assertThat(openai.batches()
+                        .retrieve(created.id())
+                        .requestCounts()
+                        .orElseThrow()
+                        .completed())
+                .isZero();
+
+        engine.busy = false;
+        Batch done = await(openai, created.id(), BatchApiTest::ended);
+        assertThat(done.status().asString()).isEqualTo("completed");
+        assertThat(done.requestCounts().orElseThrow().completed()).isEqualTo(2);
+    }
+    /** A clock that stands still until the test moves it. */
+    static final class Stepped extends Clock {
+        final java.util.concurrent.atomic.AtomicReference<java.time.Instant> now =
+                new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.parse("2026-01-01T00:00:00Z"));
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return now.get();
+        }
+    }
+
+    @Test
+    void linesNotRunWithinTheCompletionWindowExpireAndSoDoesTheBatch() throws Exception {
+        var clock = new Stepped();
+        var engine = new Busy(LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(1)
+                .withContextPerSequence(256)));
+        var server = ParleyServer.start(
+                engine,
+                ApiKeys.open(),
+                new RateLimits(Limiter.inMemory(clock), false),
+                "127.0.0.1",
+                0,
+                ServerOptions.defaults().withDataDir(data),
+                clock);
+        servers.add(server);
+        OpenAIClient openai = sdk(server);
+        engine.busy = true; // live requests hold the engine: no line runs
+
+        Batch created = create(
+                openai,
+                upload(openai, line("a", "demo", 2) + line("b", "demo", 2)).id());
+        assertThat(created.expiresAt().orElseThrow()).isEqualTo(clock.instant().getEpochSecond() + 24 * 3600);
+        clock.now.updateAndGet(t -> t.plus(java.time.Duration.ofHours(25))); // the 24 h window is over
+        engine.busy = false;
+
+        Batch done = await(openai, created.id(), BatchApiTest::ended);
+        assertThat(done.status().asString()).isEqualTo("expired");
+        assertThat(done.expiredAt()).isPresent();
+        // Line a may have been waiting for the engine already when the window closed (then it runs); line b,
+        // whose turn comes after, expires.
+        var counts = done.requestCounts().orElseThrow();
+        assertThat(counts.completed() + counts.failed()).isEqualTo(2);
+        List<JsonNode> failures = lines(openai, done.errorFileId().orElseThrow());
+        assertThat(failures)
+                .hasSize((int) counts.failed())
+                .allSatisfy(line -> assertThat(line.at("/error/code").asText()).isEqualTo("batch_expired"));
+        assertThat(failures).extracting(line -> line.get("custom_id").asText()).contains("b");
     }
 }
