@@ -46,11 +46,13 @@ final class Calibration {
 
     /**
      * Warms up (the first decode allocates) or measures the next size, then clears the cache. Only while the
-     * context holds no sequence.
+     * context holds no sequence; it may still hold the cells a finished one left for the next prompt that shares
+     * its start, which are cleared first (the scheduler forgets them before each piece).
      *
      * @return whether there is more to measure
      */
     boolean step() {
+        context.clear();
         if (next < 0) {
             context.decode(tokens(1));
             context.clear();

@@ -150,10 +150,17 @@ final class Scheduler implements AutoCloseable {
         return highestBacklog;
     }
 
-    /** Whether calibration has measured every group size. */
+    /** Whether calibration has ended: measured every group size, or given up ({@link #calibrationFailed}). */
     boolean calibrated() {
         return calibration == null;
     }
+
+    /** Whether calibration failed and was given up, the costs then learned while serving only. */
+    boolean calibrationFailed() {
+        return calibrationFailed;
+    }
+
+    private volatile boolean calibrationFailed;
 
     /** Queues every choice of a request, or none of them: 503 when the wait queue has no room. */
     void submit(List<Sequence> sequences) {
@@ -252,6 +259,7 @@ final class Scheduler implements AutoCloseable {
                     log.info("Calibrated decode costs: {}", costs);
                 }
             } catch (RuntimeException e) {
+                calibrationFailed = true;
                 calibration = null; // serve on the costs learned while serving
                 log.warn("Calibrating decode costs failed; learning them while serving instead", e);
             }

@@ -53,6 +53,22 @@ class BatchingTest {
         }
     }
 
+    @Test
+    void calibrationClearsTheCellsAFinishedSequenceLeftForTheNextPrompt() {
+        try (LlamaContext context =
+                demo.newContext(Generate.ONE_THREAD.withContextLength(128).withMaxSequences(2))) {
+            // As the scheduler leaves a finished sequence's prompt in its slot for a next prompt that shares it.
+            context.decode(List.of(
+                    new BatchToken(1, 0, 0, false), new BatchToken(400, 1, 0, false), new BatchToken(401, 2, 0, true)));
+            var costs = new DecodeCosts(context.batchCapacity());
+            var calibration = new Calibration(demo, context, costs, System::nanoTime);
+            while (calibration.step()) {
+                // every size, each decoded from position 0 of its sequences
+            }
+            assertThat(costs.toString()).contains(" 1=").contains(" 2=");
+        }
+    }
+
     /** All prompts in one batch, then one batch of three tokens per step; no sequence stops early. */
     private static List<List<Integer>> generateTogether(LlamaContext context) {
         List<Sampler> samplers = new ArrayList<>();
