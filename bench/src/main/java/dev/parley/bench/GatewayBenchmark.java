@@ -36,12 +36,15 @@ import java.util.concurrent.Executors;
  *
  * <p>The upstream is a minimal OpenAI-compatible server in this process that answers at once (a fixed chat
  * completion, or a stream of {@code --chunks} chunks, a usage chunk and {@code [DONE]}), so what is measured is the
- * gateway and not a model. Rounds alternate direct and gateway; it prints the median and 99th percentile of each,
- * the median added per request, and for streams the median added per chunk.
+ * gateway and not a model; at 64 callers on a small machine that measures how much CPU the gateway takes per request,
+ * since every caller waits for the cores. Then the same with an upstream paced like a model ({@code --token-ms} per
+ * token), what a caller of a real fleet waits for. Rounds alternate direct and gateway; it prints the median and
+ * 99th percentile of each, the median added per request, and for streams the median added per chunk.
  *
  * <pre>
  * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
  * java -cp bench/target/benchmarks.jar dev.parley.bench.GatewayBenchmark [--requests 400] [--chunks 64] [--rounds 3]
+ *     [--token-ms 5] [--paced-requests 30]
  * </pre>
  */
 public final class GatewayBenchmark {
@@ -61,11 +64,33 @@ public final class GatewayBenchmark {
         int requests = intArg(args, "--requests", 400);
         int chunks = intArg(args, "--chunks", 64);
         int rounds = intArg(args, "--rounds", 3);
-        HttpServer upstream = upstream(chunks);
-        String direct = "http://127.0.0.1:" + upstream.getAddress().getPort() + "/v1";
+        int tokenMillis = intArg(args, "--token-ms", 5);
+        int pacedRequests = intArg(args, "--paced-requests", 30);
         Path keys = Files.createTempFile("parley-bench-keys", ".yaml");
         Files.delete(keys);
         KeysFile.add(keys, new KeyEntry("bench", KeysFile.sha256(KEY), 1L << 40, 1L << 40, null, null, List.of()));
+        try {
+            System.out.printf(
+                    "%nAn upstream that answers at once: the gateway's own cost, all callers on 2 shared cores%n");
+            compare(keys, chunks, 0, rounds, requests, requests);
+            System.out.printf(
+                    "%nAn upstream paced like a model, %d ms a token (a stream's chunks %d ms apart, a whole answer"
+                            + " after %d ms): what a caller waits for%n",
+                    tokenMillis, tokenMillis, tokenMillis * chunks);
+            compare(keys, chunks, tokenMillis, rounds, pacedRequests, 4 * 64);
+        } finally {
+            Files.deleteIfExists(keys);
+        }
+    }
+
+    /**
+     * One table: the same requests straight to an upstream and through a gateway relaying to it, rounds alternating;
+     * {@code requests} in all for one caller, {@code crowd} for 64.
+     */
+    private static void compare(Path keys, int chunks, int tokenMillis, int rounds, int requests, int crowd)
+            throws Exception {
+        HttpServer upstream = upstream(chunks, tokenMillis);
+        String direct = "http://127.0.0.1:" + upstream.getAddress().getPort() + "/v1";
         ProxyEngine proxy = ProxyEngine.connect(
                 ClientOptions.builder(name -> null)
                         .baseUrl(direct)
@@ -80,20 +105,22 @@ public final class GatewayBenchmark {
                 0)) {
             String through = gateway.baseUrl("127.0.0.1");
             var bench = new GatewayBenchmark();
-            bench.run(direct, false, 1, 200); // warm-up: JIT, connections
-            bench.run(through, false, 1, 200);
-            bench.run(direct, true, 8, 200);
-            bench.run(through, true, 8, 200);
+            int warmUp = tokenMillis == 0 ? 200 : 8;
+            bench.run(direct, false, 1, warmUp); // JIT, connections
+            bench.run(through, false, 1, warmUp);
+            bench.run(direct, true, 8, warmUp);
+            bench.run(through, true, 8, warmUp);
             System.out.printf(
-                    "%n%-8s %-7s %18s %18s %12s %12s%n",
+                    "%-8s %-7s %18s %18s %12s %12s%n",
                     "callers", "answer", "direct p50/p99 ms", "gateway p50/p99 ms", "added p50", "per chunk");
             for (boolean stream : new boolean[] {false, true}) {
                 for (int callers : new int[] {1, 64}) {
+                    int count = callers == 1 ? requests : crowd;
                     long[][] direct_ = new long[rounds][];
                     long[][] gateway_ = new long[rounds][];
                     for (int round = 0; round < rounds; round++) {
-                        direct_[round] = bench.run(direct, stream, callers, requests);
-                        gateway_[round] = bench.run(through, stream, callers, requests);
+                        direct_[round] = bench.run(direct, stream, callers, count);
+                        gateway_[round] = bench.run(through, stream, callers, count);
                     }
                     long[] d = merged(direct_);
                     long[] g = merged(gateway_);
@@ -112,7 +139,6 @@ public final class GatewayBenchmark {
             }
         } finally {
             upstream.stop(0);
-            Files.deleteIfExists(keys);
         }
     }
 
@@ -161,22 +187,22 @@ public final class GatewayBenchmark {
         return times;
     }
 
-    /** An upstream that answers at once: the model list, a chat completion, or a stream of chunks. */
-    private static HttpServer upstream(int chunks) throws IOException {
-        StringBuilder events = new StringBuilder();
+    /**
+     * An upstream serving the model list, a chat completion, or a stream of chunks: at once, or paced like a model
+     * writing a token every {@code tokenMillis} (a whole answer after all its tokens).
+     */
+    private static HttpServer upstream(int chunks, int tokenMillis) throws IOException {
+        List<byte[]> events = new ArrayList<>();
         for (int i = 0; i < chunks; i++) {
-            events.append("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,")
-                    .append("\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok")
-                    .append(i)
-                    .append("\"},\"finish_reason\":null}]}\n\n");
+            events.add(("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                            + "\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok" + i
+                            + "\"},\"finish_reason\":null}]}\n\n")
+                    .getBytes(StandardCharsets.UTF_8));
         }
-        events.append("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,")
-                .append("\"model\":\"bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":")
-                .append(chunks)
-                .append(",\"total_tokens\":")
-                .append(12 + chunks)
-                .append("}}\n\ndata: [DONE]\n\n");
-        byte[] stream = events.toString().getBytes(StandardCharsets.UTF_8);
+        events.add(("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                        + "\"model\":\"bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":"
+                        + chunks + ",\"total_tokens\":" + (12 + chunks) + "}}\n\ndata: [DONE]\n\n")
+                .getBytes(StandardCharsets.UTF_8));
         byte[] whole = ANSWER.getBytes(StandardCharsets.UTF_8);
         byte[] models = MODELS.getBytes(StandardCharsets.UTF_8);
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 256);
@@ -187,12 +213,32 @@ public final class GatewayBenchmark {
             try (InputStream in = exchange.getRequestBody()) {
                 body = in.readAllBytes();
             }
-            boolean streaming = new String(body, StandardCharsets.UTF_8).contains("\"stream\":true");
-            if (streaming) reply(exchange, "text/event-stream", stream);
-            else reply(exchange, "application/json", whole);
+            if (!new String(body, StandardCharsets.UTF_8).contains("\"stream\":true")) {
+                pause((long) tokenMillis * chunks);
+                reply(exchange, "application/json", whole);
+                return;
+            }
+            exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+            exchange.sendResponseHeaders(200, 0);
+            try (OutputStream out = exchange.getResponseBody()) {
+                for (byte[] event : events) {
+                    pause(tokenMillis);
+                    out.write(event);
+                    out.flush();
+                }
+            }
         });
         server.start();
         return server;
+    }
+
+    private static void pause(long millis) {
+        if (millis <= 0) return;
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void reply(HttpExchange exchange, String type, byte[] body) throws IOException {
