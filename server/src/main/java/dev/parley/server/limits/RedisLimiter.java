@@ -1,16 +1,10 @@
 package dev.parley.server.limits;
 
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -40,8 +34,7 @@ final class RedisLimiter implements Limiter {
 
     private final URI uri;
     private final InstantSource clock;
-    private final ClientResources resources;
-    private final RedisClient client;
+    private final RedisClients redis;
     /** Null until Redis first answers (a limiter may start while Redis is down); then Lettuce reconnects it. */
     private volatile StatefulRedisConnection<String, String> connection;
 
@@ -49,11 +42,10 @@ final class RedisLimiter implements Limiter {
     /** When the next first-connection attempt may run ({@link System#nanoTime}), so calls fail fast between. */
     private long nextAttempt;
 
-    private RedisLimiter(URI uri, InstantSource clock, ClientResources resources, RedisClient client) {
+    private RedisLimiter(URI uri, InstantSource clock, RedisClients redis) {
         this.uri = uri;
         this.clock = clock;
-        this.resources = resources;
-        this.client = client;
+        this.redis = redis;
     }
 
     /**
@@ -62,18 +54,7 @@ final class RedisLimiter implements Limiter {
      * (calls before then fail at once with {@link LimiterUnavailableException}).
      */
     static RedisLimiter connect(URI uri, InstantSource clock, boolean mayStartDown) {
-        ClientResources resources = ClientResources.builder()
-                .reconnectDelay(Delay.constant(RECONNECT))
-                .build();
-        RedisURI redisUri = RedisURI.create(uri);
-        redisUri.setTimeout(TIMEOUT);
-        RedisClient client = RedisClient.create(resources, redisUri);
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled(TIMEOUT))
-                .build());
-        RedisLimiter limiter = new RedisLimiter(uri, clock, resources, client);
+        RedisLimiter limiter = new RedisLimiter(uri, clock, RedisClients.create(uri, RECONNECT, TIMEOUT));
         try {
             limiter.connection();
         } catch (LimiterUnavailableException e) {
@@ -97,7 +78,7 @@ final class RedisLimiter implements Limiter {
                 throw new LimiterUnavailableException("Redis at " + uri + " has not answered yet", null);
             }
             try {
-                StatefulRedisConnection<String, String> made = client.connect();
+                StatefulRedisConnection<String, String> made = redis.client().connect();
                 sha = made.sync().scriptLoad(SCRIPT);
                 connection = made;
                 if (nextAttempt != 0) log.info("Connected to Redis at {}", uri);
@@ -188,7 +169,6 @@ final class RedisLimiter implements Limiter {
     public void close() {
         StatefulRedisConnection<String, String> current = connection;
         if (current != null) current.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
-        resources.shutdown(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        redis.close();
     }
 }

@@ -2,18 +2,13 @@ package dev.parley.server.usage;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.parley.api.Json;
-import io.lettuce.core.ClientOptions;
+import dev.parley.server.limits.RedisClients;
 import io.lettuce.core.LettuceFutures;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.lettuce.core.resource.ClientResources;
-import io.lettuce.core.resource.Delay;
 import java.net.URI;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -39,37 +34,24 @@ final class RedisStore implements LedgerStore {
     private static final TypeReference<List<String>> PAIR = new TypeReference<>() {};
 
     private final URI uri;
-    private final ClientResources resources;
-    private final RedisClient client;
+    private final RedisClients redis;
     private StatefulRedisConnection<String, String> connection; // guarded by this
 
-    private RedisStore(URI uri, ClientResources resources, RedisClient client) {
+    private RedisStore(URI uri, RedisClients redis) {
         this.uri = uri;
-        this.resources = resources;
-        this.client = client;
+        this.redis = redis;
     }
 
     /** A store on the Redis at {@code uri}; it connects at its first call. */
     static RedisStore at(URI uri) {
         // A Redis that comes back is reconnected within a flush or so, not after Lettuce's growing back-off.
-        ClientResources resources = ClientResources.builder()
-                .reconnectDelay(Delay.constant(Duration.ofMillis(200)))
-                .build();
-        RedisURI redisUri = RedisURI.create(uri);
-        redisUri.setTimeout(TIMEOUT);
-        RedisClient client = RedisClient.create(resources, redisUri);
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled(TIMEOUT))
-                .build());
-        return new RedisStore(uri, resources, client);
+        return new RedisStore(uri, RedisClients.create(uri, Duration.ofMillis(200), TIMEOUT));
     }
 
     private synchronized RedisAsyncCommands<String, String> redis() {
         if (connection == null || !connection.isOpen()) {
             try {
-                connection = client.connect();
+                connection = redis.client().connect();
             } catch (RedisException e) {
                 throw unavailable(e);
             }
@@ -169,7 +151,6 @@ final class RedisStore implements LedgerStore {
     @Override
     public synchronized void close() {
         if (connection != null) connection.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
-        resources.shutdown(0, 1, TimeUnit.SECONDS);
+        redis.close();
     }
 }
