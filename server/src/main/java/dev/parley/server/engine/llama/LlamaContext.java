@@ -181,6 +181,21 @@ public final class LlamaContext implements AutoCloseable {
         return logitsSegment(batchIndex).toArray(JAVA_FLOAT);
     }
 
+    /**
+     * As {@link #logits(int)}, copied into {@code into} (of the vocabulary's length) instead of a new array: a
+     * caller that reads logits every step need not make garbage of a vocabulary's floats per token.
+     */
+    public synchronized float[] logits(int batchIndex, float[] into) {
+        MemorySegment segment = logitsSegment(batchIndex);
+        Checks.require(
+                into.length == vocabSize,
+                "the array holds %d logits, not the %d of the vocabulary",
+                into.length,
+                vocabSize);
+        MemorySegment.copy(segment, JAVA_FLOAT, 0, into, 0, vocabSize);
+        return into;
+    }
+
     /** How many positions sequence {@code sequenceId} holds in the KV cache (0 when it is empty). */
     public synchronized int sequenceLength(int sequenceId) {
         Checks.require(

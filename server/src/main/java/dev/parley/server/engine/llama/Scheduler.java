@@ -563,8 +563,12 @@ final class Scheduler implements AutoCloseable {
         return siblings;
     }
 
+    /** The logits of the sequence being sampled, reused for every sequence and step (this thread's alone). */
+    private float[] logitsScratch;
+
     private void sample(Sequence sequence) {
-        float[] logits = context.logits(sequence.logitsIndex);
+        if (logitsScratch == null) logitsScratch = new float[context.vocabSize()];
+        float[] logits = context.logits(sequence.logitsIndex, logitsScratch);
         float[] raw = sequence.topLogprobs >= 0 ? logits.clone() : null;
         int token = sequence.sampler.sample(logits, sequence.grammar);
         if (token == TokenSampler.NONE || model.isEndOfGeneration(token)) {

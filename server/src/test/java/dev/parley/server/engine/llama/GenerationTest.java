@@ -110,6 +110,16 @@ class GenerationTest {
             assertThatThrownBy(() -> context.logits(0)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.logits(prompt.length)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.logits(-1)).isInstanceOf(IllegalArgumentException.class);
+
+            // The same copied into an array of the caller's, reused: every float, nothing left of what it held.
+            float[] scratch = new float[demo.vocabSize()];
+            java.util.Arrays.fill(scratch, Float.NaN);
+            assertThat(context.logits(prompt.length - 1, scratch))
+                    .isSameAs(scratch)
+                    .isEqualTo(logits);
+            assertThatThrownBy(() -> context.logits(prompt.length - 1, new float[demo.vocabSize() - 1]))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.logits(0, scratch)).isInstanceOf(IllegalArgumentException.class);
         }
     }
 
