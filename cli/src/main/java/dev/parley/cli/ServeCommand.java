@@ -42,7 +42,8 @@ import sun.misc.SignalHandler;
         mixinStandardHelpOptions = true,
         description = {
             "Serve a GGUF model over an OpenAI-compatible HTTP API (without --model: the bundled demo model),",
-            "or, with --upstream, the models of another OpenAI-compatible provider behind Parley's keys and limits."
+            "or, with --upstream, the models of another OpenAI-compatible provider behind Parley's keys and limits,",
+            "or, with --config, several local models and upstream fleets behind one endpoint."
         })
 final class ServeCommand implements Callable<Integer> {
 
