@@ -58,11 +58,16 @@ class BatchApiTest {
     }
 
     ParleyServer serve() {
+        return serve(false);
+    }
+
+    ParleyServer serve(boolean embeddings) {
         var server = ParleyServer.start(
                 LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
                         .withModelId("demo")
                         .withParallel(2)
-                        .withContextPerSequence(256)),
+                        .withContextPerSequence(256)
+                        .withEmbeddings(embeddings)),
                 ApiKeys.open(),
                 new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
                 "127.0.0.1",
@@ -185,6 +190,49 @@ class BatchApiTest {
         assertThat(first.at("/response/body/choices/0/message/content").asText())
                 .isEqualTo(live.choices().getFirst().message().content().orElseThrow());
         assertThat(openai.batches().list().data()).extracting(Batch::id).contains(created.id());
+    }
+
+    @Test
+    void aBatchOfEmbeddingsAnswersEachLineAsTheLiveRouteDoes() throws Exception {
+        OpenAIClient openai = sdk(serve(true));
+        StringBuilder input = new StringBuilder();
+        for (String text : List.of("Once upon a time", "The little dog", "Lily and Ben")) {
+            input.append("{\"custom_id\":\"%s\",\"method\":\"POST\",\"url\":\"/v1/embeddings\",\"body\":"
+                            .formatted(text))
+                    .append("{\"model\":\"demo\",\"input\":\"%s\"}}\n".formatted(text));
+        }
+        Batch done = await(
+                openai,
+                openai.batches()
+                        .create(BatchCreateParams.builder()
+                                .inputFileId(upload(openai, input.toString()).id())
+                                .endpoint(BatchCreateParams.Endpoint.V1_EMBEDDINGS)
+                                .completionWindow(BatchCreateParams.CompletionWindow._24H)
+                                .build())
+                        .id(),
+                BatchApiTest::ended);
+        assertThat(done.status().asString()).isEqualTo("completed");
+        assertThat(done.requestCounts().orElseThrow().completed()).isEqualTo(3);
+        List<JsonNode> answers = lines(openai, done.outputFileId().orElseThrow());
+        assertThat(answers).hasSize(3);
+        for (JsonNode answer : answers) {
+            assertThat(answer.at("/response/status_code").asInt()).isEqualTo(200);
+            assertThat(answer.at("/response/body/object").asText()).isEqualTo("list");
+            var live = openai.embeddings()
+                    .create(com.openai.models.embeddings.EmbeddingCreateParams.builder()
+                            .model("demo")
+                            .input(answer.get("custom_id").asText())
+                            .encodingFormat(com.openai.models.embeddings.EmbeddingCreateParams.EncodingFormat.FLOAT)
+                            .build());
+            List<Float> expected = live.data().getFirst().embedding();
+            JsonNode vector = answer.at("/response/body/data/0/embedding");
+            assertThat(vector.size()).isEqualTo(expected.size()).isPositive();
+            for (int i = 0; i < expected.size(); i++)
+                assertThat(vector.get(i).floatValue())
+                        .isCloseTo(expected.get(i), org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(answer.at("/response/body/usage/prompt_tokens").asInt())
+                    .isEqualTo(live.usage().promptTokens());
+        }
     }
 
     @Test

@@ -50,7 +50,7 @@ public final class Batches implements AutoCloseable {
     private static final long WINDOW_SECONDS = 24 * 3600;
 
     /** The endpoints a batch may call. */
-    public static final List<String> ENDPOINTS = List.of("/v1/chat/completions", "/v1/completions");
+    public static final List<String> ENDPOINTS = List.of("/v1/chat/completions", "/v1/completions", "/v1/embeddings");
 
     /** Runs one request line for the key {@code owner} to its end: the response's status and body. */
     public interface LineRunner {
@@ -122,7 +122,7 @@ public final class Batches implements AutoCloseable {
             throw InvalidRequestException.of(
                     "endpoint",
                     "invalid_value",
-                    "Invalid value: '%s'. Supported values are: '/v1/chat/completions' and '/v1/completions'."
+                    "Invalid value: '%s'. Supported values are: '/v1/chat/completions', '/v1/completions' and '/v1/embeddings'."
                             .formatted(endpoint));
         }
         if (!window.equals("24h")) {

@@ -116,6 +116,15 @@ public final class HttpApi {
                             g -> g instanceof Relayed relayed
                                     ? Json.tree(relayed.body())
                                     : chat.completion(request, g));
+                } else if (url.equals("/v1/embeddings")) {
+                    String model = modelOf(body);
+                    requireAccess(tenant, model);
+                    Prepared prepared = engine.embed(model, body); // 400 when the model has no embeddings
+                    answer = runToEnd(tenant, model, prepared, g -> switch (g) {
+                        case Embeddings embeddings -> embeddings.result();
+                        case Relayed relayed -> Json.tree(relayed.body());
+                        default -> throw new IllegalStateException("an embeddings request answered " + g);
+                    });
                 } else {
                     CompletionRequest request = RequestReader.completion(bytes);
                     requireAccess(tenant, request.model());
@@ -145,7 +154,8 @@ public final class HttpApi {
         Object from(Generation generation) throws InterruptedException;
     }
 
-    private Object runToEnd(Tenant tenant, String model, Prepared prepared, Answer answer) throws InterruptedException {
+    private Object runToEnd(Tenant tenant, String asked, Prepared prepared, Answer answer) throws InterruptedException {
+        String model = engine.canonical(asked); // an alias is counted as its model
         requireQuota(tenant);
         long estimate = (long) prepared.promptTokens() + prepared.completionCap();
         Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
