@@ -614,6 +614,16 @@ class ProxyEngineTest {
                                 .count())
                         .isEqualTo(2);
                 while (scripted.requests().size() < 5) Thread.sleep(20); // its health checks, a second apart
+                // The check's answer is read after the scripted server has counted the request: wait until the
+                // gateway itself says the replica is back in rotation.
+                String health = base.replaceFirst("/v1$", "") + "/health";
+                while (!http.send(
+                                HttpRequest.newBuilder(URI.create(health)).build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .body()
+                        .contains("\"healthy\":2")) {
+                    Thread.sleep(20);
+                }
 
                 var back = post(http, base, demoChat(4));
                 assertThat(back.statusCode()).isEqualTo(200);
