@@ -22,7 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -87,7 +89,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--parallel",
-            defaultValue = "4",
+            defaultValue = "" + LlamaEngineOptions.DEFAULT_PARALLEL,
             description = "Sequences generated together, 1 to " + MAX_PARALLEL + " (default: ${DEFAULT-VALUE}).")
     BigInteger parallel;
 
@@ -116,7 +118,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--queue",
-            defaultValue = "128",
+            defaultValue = "" + LlamaEngineOptions.DEFAULT_QUEUE,
             description =
                     "Sequences that may wait for a slot before 503, and so the most choices (n) one request may ask for (default: ${DEFAULT-VALUE}, OpenAI's most).")
     int queue;
@@ -499,8 +501,8 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** The configuration file's prices, and over them those given with --price. */
-    private java.util.Map<String, Price> prices(ServerConfig file) {
-        var all = new java.util.LinkedHashMap<String, Price>();
+    private Map<String, Price> prices(ServerConfig file) {
+        var all = new LinkedHashMap<String, Price>();
         if (file != null) all.putAll(file.prices());
         all.putAll(Price.parseAll(prices));
         return all;

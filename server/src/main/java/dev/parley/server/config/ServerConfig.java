@@ -178,20 +178,15 @@ public record ServerConfig(
         }
     }
 
-    /** How {@code parley serve} runs a local model when the file does not say. */
-    public static final int DEFAULT_PARALLEL = 4;
-
-    public static final int DEFAULT_QUEUE = 128;
-
     private static LlamaEngineOptions localOptions(LocalModel model) {
         return new LlamaEngineOptions(
                 Path.of(model.file()),
                 model.id(),
-                orElse(model.parallel(), DEFAULT_PARALLEL),
+                orElse(model.parallel(), LlamaEngineOptions.DEFAULT_PARALLEL),
                 orElse(model.context(), 0),
                 orElse(model.threads(), 0),
                 model.kvCache() == null ? KvCacheType.F16 : model.kvCache(),
-                orElse(model.queue(), DEFAULT_QUEUE),
+                orElse(model.queue(), LlamaEngineOptions.DEFAULT_QUEUE),
                 orElse(model.gpuLayers(), -1),
                 Boolean.TRUE.equals(model.embeddings()));
     }

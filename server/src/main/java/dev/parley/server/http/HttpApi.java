@@ -154,21 +154,19 @@ public final class HttpApi {
         Object from(Generation generation) throws InterruptedException;
     }
 
-    private Object runToEnd(Tenant tenant, String asked, Prepared prepared, Answer answer) throws InterruptedException {
-        String model = engine.canonical(asked); // an alias is counted as its model
-        requireQuota(tenant);
-        long estimate = (long) prepared.promptTokens() + prepared.completionCap();
-        Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate);
+    private Object runToEnd(Tenant tenant, String model, Prepared prepared, Answer answer) throws InterruptedException {
+        Admitted admitted = admit(tenant, model, prepared);
         long used = 0;
         try (Generation generation = prepared.start()) {
             try {
                 return answer.from(generation);
             } finally {
                 used = (long) generation.promptTokens() + generation.completionTokens();
-                ledger.record(tenant.name(), model, generation.promptTokens(), generation.completionTokens());
+                ledger.record(
+                        tenant.name(), admitted.model(), generation.promptTokens(), generation.completionTokens());
             }
         } finally {
-            reservation.settle(used);
+            admitted.reservation().settle(used);
         }
     }
 
@@ -454,12 +452,18 @@ public final class HttpApi {
      * headers go on the reply.
      */
     private Admitted admit(Context ctx, Tenant tenant, String model, Prepared prepared) {
+        Exchange.of(ctx).model = engine.canonical(model);
+        Admitted admitted = admit(tenant, model, prepared);
+        admitted.reservation().snapshot().toHeaders().forEach(ctx::header);
+        return admitted;
+    }
+
+    /** As {@link #admit(Context, Tenant, String, Prepared)}, for a request with no reply of its own (a batch line). */
+    private Admitted admit(Tenant tenant, String model, Prepared prepared) {
         String counted = engine.canonical(model); // an alias is counted (metrics, ledger, prices) as its model
-        Exchange.of(ctx).model = counted;
         requireQuota(tenant); // 429 insufficient_quota
         long estimate = (long) prepared.promptTokens() + prepared.completionCap();
         Reservation reservation = limits.admit(tenant.name(), tenant.limits(), model, estimate); // 429
-        reservation.snapshot().toHeaders().forEach(ctx::header);
         return new Admitted(tenant, counted, reservation);
     }
 

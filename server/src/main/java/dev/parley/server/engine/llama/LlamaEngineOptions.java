@@ -43,6 +43,12 @@ public record LlamaEngineOptions(
         this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, false);
     }
 
+    /** Sequences decoded together unless told otherwise ({@code parley serve}, a configuration file). */
+    public static final int DEFAULT_PARALLEL = 4;
+
+    /** Sequences that may wait for a slot unless told otherwise: OpenAI's most choices per request. */
+    public static final int DEFAULT_QUEUE = 128;
+
     /** The most sequences llama.cpp decodes together. */
     public static final int MAX_PARALLEL = 256;
 
@@ -64,7 +70,7 @@ public record LlamaEngineOptions(
     }
 
     public static LlamaEngineOptions of(Path model) {
-        return new LlamaEngineOptions(model, null, 4, 0, 1, KvCacheType.F16, 128);
+        return new LlamaEngineOptions(model, null, DEFAULT_PARALLEL, 0, 1, KvCacheType.F16, DEFAULT_QUEUE);
     }
 
     public LlamaEngineOptions withGpuLayers(int gpuLayers) {
