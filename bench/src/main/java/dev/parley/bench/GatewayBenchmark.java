@@ -13,6 +13,8 @@ import dev.parley.server.limits.RateLimits;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -105,11 +107,7 @@ public final class GatewayBenchmark {
                 0)) {
             String through = gateway.baseUrl("127.0.0.1");
             var bench = new GatewayBenchmark();
-            int warmUp = tokenMillis == 0 ? 200 : 8;
-            bench.run(direct, false, 1, warmUp); // JIT, connections
-            bench.run(through, false, 1, warmUp);
-            bench.run(direct, true, 8, warmUp);
-            bench.run(through, true, 8, warmUp);
+            bench.warmUp(direct, through, tokenMillis == 0 ? 256 : 64);
             System.out.printf(
                     "%-8s %-7s %18s %18s %12s %12s%n",
                     "callers", "answer", "direct p50/p99 ms", "gateway p50/p99 ms", "added p50", "per chunk");
@@ -140,6 +138,33 @@ public final class GatewayBenchmark {
         } finally {
             upstream.stop(0);
         }
+    }
+
+    /**
+     * Runs every shape, direct and through the gateway, until a whole pass leaves the JIT compilers nearly idle
+     * (under 2% of its time spent compiling): the gateway's code is far larger than the upstream's, and a C2
+     * compiler still busy during the rounds takes one of the machine's cores from the gateway alone (seen: a third
+     * of the CPU for 30 s after a 200-request warm-up).
+     */
+    private void warmUp(String direct, String through, int requests) throws InterruptedException {
+        CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
+        for (int pass = 1; pass <= 30; pass++) {
+            long compiling = compiler.getTotalCompilationTime();
+            long started = System.nanoTime();
+            for (boolean stream : new boolean[] {false, true}) {
+                for (int callers : new int[] {1, 64}) {
+                    run(direct, stream, callers, requests);
+                    run(through, stream, callers, requests);
+                }
+            }
+            double elapsed = (System.nanoTime() - started) / 1e6;
+            double share = (compiler.getTotalCompilationTime() - compiling) / elapsed;
+            if (share < 0.02) {
+                System.out.printf("warmed up after %d passes (%.1f%% compiling in the last)%n", pass, share * 100);
+                return;
+            }
+        }
+        System.out.println("warning: the JIT compilers were still busy after 30 warm-up passes");
     }
 
     /**
@@ -192,6 +217,9 @@ public final class GatewayBenchmark {
      * writing a token every {@code tokenMillis} (a whole answer after all its tokens).
      */
     private static HttpServer upstream(int chunks, int tokenMillis) throws IOException {
+        // The JDK's server leaves Nagle's algorithm on unless told: each small event would wait up to 40 ms for the
+        // caller's delayed acknowledgement, in the direct rounds as much as through the gateway.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
         List<byte[]> events = new ArrayList<>();
         for (int i = 0; i < chunks; i++) {
             events.add(("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,"

@@ -23,6 +23,14 @@ public interface Relayed extends Generation {
      */
     SseEvent nextEvent() throws InterruptedException;
 
+    /**
+     * Whether the next stream event has already arrived, so that {@link #nextEvent} will not wait for it: a reply may
+     * then hold its flush and send both together. False when unsure.
+     */
+    default boolean eventWaiting() {
+        return false;
+    }
+
     /** Whether the stream ended with {@code [DONE]} (chat and legacy streams do; the Responses API's do not). */
     boolean endedWithDone();
 

@@ -93,8 +93,12 @@ final class EventStream {
         try {
             EventStream events = open(ctx);
             try {
-                for (SseEvent event; (event = relayed.nextEvent()) != null; )
-                    events.sendData(event.event(), event.data());
+                // Events that arrived together leave together: one flush (one write to the socket) for all of them,
+                // and never a flush held while the next event is still to come.
+                for (SseEvent event; (event = relayed.nextEvent()) != null; ) {
+                    events.write(event.event(), event.data());
+                    if (!relayed.eventWaiting()) events.out.flush();
+                }
             } catch (ApiException e) {
                 events.send(e.error().body());
                 return;
@@ -124,12 +128,11 @@ final class EventStream {
 
     /**
      * Writes one event whose data is {@code json}, as it is (on one line: JSON holds no raw newline in a string),
-     * named {@code name} unless that is null.
+     * named {@code name} unless that is null; not flushed.
      */
-    void sendData(String name, String json) throws IOException {
+    private void write(String name, String json) throws IOException {
         String named = name == null ? "" : "event: " + name.replace("\n", "") + "\n";
         out.write((named + "data: " + json.replace("\n", "") + "\n\n").getBytes(StandardCharsets.UTF_8));
-        out.flush();
     }
 
     void done() throws IOException {

@@ -27,6 +27,11 @@ final class TimedRelay extends TimedGeneration implements Relayed {
     }
 
     @Override
+    public boolean eventWaiting() {
+        return relayed.eventWaiting();
+    }
+
+    @Override
     public boolean endedWithDone() {
         return relayed.endedWithDone();
     }

@@ -590,7 +590,9 @@ public final class ProxyEngine implements Engine {
     @Override
     public void close() {
         healthChecks.interrupt();
-        http.close();
+        // The server has stopped answering before its engine closes: an upstream exchange still open (a stream the
+        // upstream holds open, a caller gone unnoticed) is for no one, and close() would wait for it forever.
+        http.shutdownNow();
         replicaLimits.close();
     }
 

@@ -8,12 +8,13 @@ import dev.parley.server.engine.Relayed;
 import dev.parley.sse.SseEvent;
 import dev.parley.sse.SseParser;
 import dev.parley.tokens.TokenCounter;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.Reader;
+import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
+import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
@@ -30,8 +31,10 @@ final class Relay implements Relayed {
     private final InputStream upstream;
     private final Consumer<Relay> released; // told once, when the relay closes
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final BufferedReader lines;
+    private final Reader text;
+    private final char[] buffer = new char[8192];
     private final SseParser parser = new SseParser();
+    private final ArrayDeque<SseEvent> arrived = new ArrayDeque<>(); // events read from upstream, not yet taken
     private volatile int promptTokens;
     private volatile int completionTokens;
     private boolean reported; // the upstream reported its usage: its count stands, and the answer is whole
@@ -54,7 +57,7 @@ final class Relay implements Relayed {
         this.counter = counter;
         this.usageAsked = usageAsked;
         this.upstream = upstream;
-        this.lines = new BufferedReader(new InputStreamReader(upstream, StandardCharsets.UTF_8));
+        this.text = new InputStreamReader(upstream, StandardCharsets.UTF_8);
     }
 
     @Override
@@ -84,10 +87,8 @@ final class Relay implements Relayed {
     public SseEvent nextEvent() {
         if (ended) return null;
         try {
-            for (String line; (line = lines.readLine()) != null; ) {
-                Optional<SseEvent> event = parser.line(line);
-                if (event.isEmpty()) continue;
-                String data = event.get().data();
+            for (SseEvent event; (event = arrived.poll()) != null || (event = read()) != null; ) {
+                String data = event.data();
                 if (data.equals("[DONE]")) {
                     ended = true;
                     done = true;
@@ -109,7 +110,7 @@ final class Relay implements Relayed {
                 // again per chunk; the upstream's own count replaces the sum when it reports one.
                 if (!reported && !text.isEmpty()) completionTokens += counter.count(text.toString());
                 if (usageOnly && !usageAsked) continue;
-                return event.get();
+                return event;
             }
         } catch (IOException | RuntimeException e) {
             throw failed(e.getMessage(), e);
@@ -120,6 +121,24 @@ final class Relay implements Relayed {
             return null;
         }
         throw failed("the stream ended without [DONE]", null);
+    }
+
+    /**
+     * Reads from upstream until at least one event is complete (every event the read completed is kept, in
+     * order); the first of them, or null when the stream ended first.
+     */
+    private SseEvent read() throws IOException {
+        while (arrived.isEmpty()) {
+            int read = text.read(buffer);
+            if (read < 0) return null;
+            arrived.addAll(parser.feed(CharBuffer.wrap(buffer, 0, read)));
+        }
+        return arrived.poll();
+    }
+
+    @Override
+    public boolean eventWaiting() {
+        return !ended && !arrived.isEmpty();
     }
 
     @Override

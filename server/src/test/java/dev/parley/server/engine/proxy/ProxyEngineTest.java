@@ -225,6 +225,36 @@ class ProxyEngineTest {
         }
     }
 
+    @Test
+    void eventsThatHaveArrivedReachTheCallerWhileTheUpstreamIsStillWriting() throws Exception {
+        // Two events sent together, then the upstream goes quiet with the stream open: the gateway may send the two
+        // in one write, but must not hold them waiting for a third. The gateway then stops with that upstream stream
+        // still open, which must not wait for it.
+        String two = ONE_WORD.substring(
+                0,
+                ONE_WORD.indexOf("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+                        + "\"created\":1,\"model\":\"gpt-4o\",\"choices\":[],"));
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, GPT_4O_MODELS), ScriptedServer.Reply.sseHeldOpen(two));
+            try (var gateway =
+                    ParleyServer.start(ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0)) {
+                var request = HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                        .POST(
+                                HttpRequest.BodyPublishers.ofString(
+                                        "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                        .build();
+                HttpResponse<InputStream> response =
+                        HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofInputStream());
+                try (InputStream in = response.body()) {
+                    // Blocks until the bytes come: a held flush would end this test by its timeout.
+                    byte[] received = in.readNBytes(two.length());
+                    assertThat(new String(received, java.nio.charset.StandardCharsets.UTF_8))
+                            .isEqualTo(two);
+                }
+            }
+        }
+    }
+
     static final String GPT_4O_MODELS =
             "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}";
 
