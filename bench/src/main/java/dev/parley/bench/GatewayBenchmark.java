@@ -46,8 +46,12 @@ import java.util.concurrent.Executors;
  * <pre>
  * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
  * java -cp bench/target/benchmarks.jar dev.parley.bench.GatewayBenchmark [--requests 400] [--chunks 64] [--rounds 3]
- *     [--token-ms 5] [--paced-requests 30]
+ *     [--token-ms 5] [--paced-requests 30] [--upstream-port 18080 --reference http://127.0.0.1:18081/v1]
  * </pre>
+ *
+ * <p>{@code --reference} measures another proxy in the same rounds (one the caller starts, relaying to the
+ * upstream on {@code --upstream-port}: nginx as a plain reverse proxy, say), so the gateway's figures can be read
+ * beside what any proxy costs on the same machine.
  */
 public final class GatewayBenchmark {
     private static final String KEY = "sk-bench";
@@ -68,18 +72,20 @@ public final class GatewayBenchmark {
         int rounds = intArg(args, "--rounds", 3);
         int tokenMillis = intArg(args, "--token-ms", 5);
         int pacedRequests = intArg(args, "--paced-requests", 30);
+        int upstreamPort = intArg(args, "--upstream-port", 0);
+        String reference = stringArg(args, "--reference", null);
         Path keys = Files.createTempFile("parley-bench-keys", ".yaml");
         Files.delete(keys);
         KeysFile.add(keys, new KeyEntry("bench", KeysFile.sha256(KEY), 1L << 40, 1L << 40, null, null, List.of()));
         try {
             System.out.printf(
                     "%nAn upstream that answers at once: the gateway's own cost, all callers on 2 shared cores%n");
-            compare(keys, chunks, 0, rounds, requests, requests);
+            compare(keys, chunks, 0, rounds, requests, requests, upstreamPort, reference);
             System.out.printf(
                     "%nAn upstream paced like a model, %d ms a token (a stream's chunks %d ms apart, a whole answer"
                             + " after %d ms): what a caller waits for%n",
                     tokenMillis, tokenMillis, tokenMillis * chunks);
-            compare(keys, chunks, tokenMillis, rounds, pacedRequests, 4 * 64);
+            compare(keys, chunks, tokenMillis, rounds, pacedRequests, 4 * 64, upstreamPort, reference);
         } finally {
             Files.deleteIfExists(keys);
         }
@@ -89,9 +95,17 @@ public final class GatewayBenchmark {
      * One table: the same requests straight to an upstream and through a gateway relaying to it, rounds alternating;
      * {@code requests} in all for one caller, {@code crowd} for 64.
      */
-    private static void compare(Path keys, int chunks, int tokenMillis, int rounds, int requests, int crowd)
+    private static void compare(
+            Path keys,
+            int chunks,
+            int tokenMillis,
+            int rounds,
+            int requests,
+            int crowd,
+            int upstreamPort,
+            String reference)
             throws Exception {
-        HttpServer upstream = upstream(chunks, tokenMillis);
+        HttpServer upstream = upstream(chunks, tokenMillis, upstreamPort);
         String direct = "http://127.0.0.1:" + upstream.getAddress().getPort() + "/v1";
         ProxyEngine proxy = ProxyEngine.connect(
                 ClientOptions.builder(name -> null)
@@ -108,23 +122,34 @@ public final class GatewayBenchmark {
             String through = gateway.baseUrl("127.0.0.1");
             var bench = new GatewayBenchmark();
             bench.warmUp(direct, through, tokenMillis == 0 ? 256 : 64);
+            if (reference != null) bench.warmUp(direct, reference, tokenMillis == 0 ? 256 : 64);
             System.out.printf(
-                    "%-8s %-7s %18s %18s %12s %12s%n",
-                    "callers", "answer", "direct p50/p99 ms", "gateway p50/p99 ms", "added p50", "per chunk");
+                    "%-8s %-7s %18s %18s %12s %12s%s%n",
+                    "callers",
+                    "answer",
+                    "direct p50/p99 ms",
+                    "gateway p50/p99 ms",
+                    "added p50",
+                    "per chunk",
+                    reference == null ? "" : "  reference p50/p99 ms  added p50");
             for (boolean stream : new boolean[] {false, true}) {
                 for (int callers : new int[] {1, 64}) {
                     int count = callers == 1 ? requests : crowd;
                     long[][] direct_ = new long[rounds][];
                     long[][] gateway_ = new long[rounds][];
+                    long[][] reference_ = new long[rounds][];
                     for (int round = 0; round < rounds; round++) {
                         direct_[round] = bench.run(direct, stream, callers, count);
                         gateway_[round] = bench.run(through, stream, callers, count);
+                        reference_[round] =
+                                reference == null ? new long[] {0} : bench.run(reference, stream, callers, count);
                     }
                     long[] d = merged(direct_);
                     long[] g = merged(gateway_);
+                    long[] r = merged(reference_);
                     double added = (percentile(g, 50) - percentile(d, 50)) / 1e6;
                     System.out.printf(
-                            "%-8d %-7s %8.3f / %7.3f %8.3f / %7.3f %9.3f ms %s%n",
+                            "%-8d %-7s %8.3f / %7.3f %8.3f / %7.3f %9.3f ms %-12s%s%n",
                             callers,
                             stream ? "stream" : "whole",
                             percentile(d, 50) / 1e6,
@@ -132,7 +157,14 @@ public final class GatewayBenchmark {
                             percentile(g, 50) / 1e6,
                             percentile(g, 99) / 1e6,
                             added,
-                            stream ? "%9.4f ms".formatted(added / (chunks + 2)) : "");
+                            stream ? "%9.4f ms".formatted(added / (chunks + 2)) : "",
+                            reference == null
+                                    ? ""
+                                    : "  %8.3f / %7.3f %9.3f ms"
+                                            .formatted(
+                                                    percentile(r, 50) / 1e6,
+                                                    percentile(r, 99) / 1e6,
+                                                    (percentile(r, 50) - percentile(d, 50)) / 1e6));
                 }
             }
         } finally {
@@ -216,7 +248,7 @@ public final class GatewayBenchmark {
      * An upstream serving the model list, a chat completion, or a stream of chunks: at once, or paced like a model
      * writing a token every {@code tokenMillis} (a whole answer after all its tokens).
      */
-    private static HttpServer upstream(int chunks, int tokenMillis) throws IOException {
+    private static HttpServer upstream(int chunks, int tokenMillis, int port) throws IOException {
         // The JDK's server leaves Nagle's algorithm on unless told: each small event would wait up to 40 ms for the
         // caller's delayed acknowledgement, in the direct rounds as much as through the gateway.
         System.setProperty("sun.net.httpserver.nodelay", "true");
@@ -233,7 +265,7 @@ public final class GatewayBenchmark {
                 .getBytes(StandardCharsets.UTF_8));
         byte[] whole = ANSWER.getBytes(StandardCharsets.UTF_8);
         byte[] models = MODELS.getBytes(StandardCharsets.UTF_8);
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 256);
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 256);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/v1/models", exchange -> reply(exchange, "application/json", models));
         server.createContext("/v1/chat/completions", exchange -> {
@@ -286,6 +318,13 @@ public final class GatewayBenchmark {
     private static double percentile(long[] sorted, int percent) {
         int index = (int) Math.ceil(percent / 100.0 * sorted.length) - 1;
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    private static String stringArg(String[] args, String name, String fallback) {
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals(name)) return args[i + 1];
+        }
+        return fallback;
     }
 
     private static int intArg(String[] args, String name, int fallback) {
