@@ -54,6 +54,24 @@ class BatchingTest {
     }
 
     @Test
+    void aContextOnTwoThreadsGivesTheSameLogitsAsOnOneDecodeAfterDecode() {
+        // Two threads decode on a threadpool the context keeps for its life: each decode hands it a new graph, and
+        // closing the context frees it. Each output row is computed whole by one thread, so the logits match.
+        for (int round = 0; round < 2; round++) {
+            try (LlamaContext one = demo.newContext(THREE);
+                    LlamaContext two = demo.newContext(THREE.withThreads(2))) {
+                int[] prompt = demo.tokenize("Once upon a time there was a little dog", true, false);
+                for (int i = 0; i < prompt.length; i++) {
+                    for (LlamaContext context : List.of(one, two)) {
+                        context.decode(List.of(new BatchToken(prompt[i], i, 0, true)));
+                    }
+                    assertThat(two.logits(0)).containsExactly(one.logits(0));
+                }
+            }
+        }
+    }
+
+    @Test
     void calibrationClearsTheCellsAFinishedSequenceLeftForTheNextPrompt() {
         try (LlamaContext context =
                 demo.newContext(Generate.ONE_THREAD.withContextLength(128).withMaxSequences(2))) {

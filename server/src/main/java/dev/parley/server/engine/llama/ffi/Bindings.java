@@ -419,6 +419,70 @@ public final class Bindings {
         }
     }
 
+    private static final MethodHandle ATTACH_THREADPOOL =
+            function("llama_attach_threadpool", ofVoid(ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle THREADPOOL_PARAMS_INIT =
+            function("ggml_threadpool_params_init", ofVoid(ADDRESS, JAVA_INT));
+
+    /** The CPU backend's own threadpool functions, which it offers by name rather than as exported symbols. */
+    private static final class CpuThreadpool {
+        static final MethodHandle NEW = cpuFunction("ggml_threadpool_new", of(ADDRESS, ADDRESS));
+        static final MethodHandle FREE = cpuFunction("ggml_threadpool_free", ofVoid(ADDRESS));
+
+        private static MethodHandle cpuFunction(String name, java.lang.foreign.FunctionDescriptor descriptor) {
+            try {
+                var byType = function("ggml_backend_dev_by_type", of(ADDRESS, JAVA_INT));
+                var backendReg = function("ggml_backend_dev_backend_reg", of(ADDRESS, ADDRESS));
+                var procAddress = function("ggml_backend_reg_get_proc_address", of(ADDRESS, ADDRESS, ADDRESS));
+                MemorySegment device = (MemorySegment) byType.invokeExact(0); // GGML_BACKEND_DEVICE_TYPE_CPU
+                if (device.equals(MemorySegment.NULL)) return null;
+                MemorySegment reg = (MemorySegment) backendReg.invokeExact(device);
+                try (var arena = java.lang.foreign.Arena.ofConfined()) {
+                    MemorySegment address = (MemorySegment) procAddress.invokeExact(reg, arena.allocateFrom(name));
+                    return address.equals(MemorySegment.NULL)
+                            ? null
+                            : NativeLibrary.linker().downcallHandle(address, descriptor);
+                }
+            } catch (Throwable e) {
+                throw rethrow(e);
+            }
+        }
+    }
+
+    /**
+     * A CPU threadpool of {@code threads} threads (the caller's own thread is one of them), whose workers wait for
+     * the next graph by spinning at polling level {@code poll} (0–100) before they sleep; NULL when the CPU backend
+     * offers none. Free it with {@link #threadpoolFree} after every context using it is freed.
+     */
+    public static MemorySegment threadpoolNew(int threads, int poll) {
+        if (CpuThreadpool.NEW == null || CpuThreadpool.FREE == null) return MemorySegment.NULL;
+        try (var arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment params = arena.allocate(Structs.THREADPOOL_PARAMS);
+            THREADPOOL_PARAMS_INIT.invokeExact(params, threads);
+            params.set(JAVA_INT, Structs.offset(Structs.THREADPOOL_PARAMS, "poll"), poll);
+            return (MemorySegment) CpuThreadpool.NEW.invokeExact(params);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    public static void threadpoolFree(MemorySegment threadpool) {
+        try {
+            CpuThreadpool.FREE.invokeExact(threadpool);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Decodes of {@code context} then run on {@code threadpool} (generation and prompt batches alike). */
+    public static void attachThreadpool(MemorySegment context, MemorySegment threadpool) {
+        try {
+            ATTACH_THREADPOOL.invokeExact(context, threadpool, threadpool);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
     /** Downcalls throw nothing checked; anything else is passed on unchanged or wrapped. */
     public static RuntimeException rethrow(Throwable e) {
         if (e instanceof RuntimeException runtime) {

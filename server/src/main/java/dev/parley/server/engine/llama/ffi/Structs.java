@@ -8,6 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.StructLayout;
 
@@ -95,6 +96,17 @@ public final class Structs {
                     ADDRESS.withName("seq_id"),
                     ADDRESS.withName("logits"))
             .withName("llama_batch");
+
+    /** ggml.h's {@code ggml_threadpool_params}: a CPU mask of {@code GGML_MAX_N_THREADS} (512) flags first. */
+    public static final StructLayout THREADPOOL_PARAMS = structLayout(
+                    MemoryLayout.sequenceLayout(512, JAVA_BOOLEAN).withName("cpumask"),
+                    JAVA_INT.withName("n_threads"),
+                    JAVA_INT.withName("prio"),
+                    JAVA_INT.withName("poll"),
+                    JAVA_BOOLEAN.withName("strict_cpu"),
+                    JAVA_BOOLEAN.withName("paused"),
+                    paddingLayout(2))
+            .withName("ggml_threadpool_params");
 
     public static final StructLayout SAMPLER_CHAIN_PARAMS =
             structLayout(JAVA_BOOLEAN.withName("no_perf")).withName("llama_sampler_chain_params");

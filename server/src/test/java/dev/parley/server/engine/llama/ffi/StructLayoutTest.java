@@ -34,7 +34,8 @@ class StructLayoutTest {
             Structs.CHAT_MESSAGE,
             Structs.TOKEN_DATA,
             Structs.TOKEN_DATA_ARRAY,
-            Structs.LOGIT_BIAS);
+            Structs.LOGIT_BIAS,
+            Structs.THREADPOOL_PARAMS);
 
     @Test
     void layoutsHaveTheSizesOfTheReleaseStructs() {
@@ -46,6 +47,7 @@ class StructLayoutTest {
         assertThat(Structs.TOKEN_DATA.byteSize()).isEqualTo(12);
         assertThat(Structs.TOKEN_DATA_ARRAY.byteSize()).isEqualTo(32);
         assertThat(Structs.LOGIT_BIAS.byteSize()).isEqualTo(8);
+        assertThat(Structs.THREADPOOL_PARAMS.byteSize()).isEqualTo(528);
     }
 
     @Test
