@@ -423,7 +423,12 @@ public final class EngineBenchmark {
         System.out.printf(
                 "%nStart to first /health 200 on the demo model (%s), s, median (min–max) of %d:%n",
                 DemoModel.ID, settings.startRuns());
-        System.out.printf("  parley serve  %s%n", parley.summary("%.2f"));
+        System.out.printf(
+                "  parley serve  %s%s%n",
+                parley.summary("%.2f"),
+                ServerProcess.aotCache(settings.parleyJar()).isPresent()
+                        ? " (with the launcher's class cache)"
+                        : " (no class cache: run ./parley once to make it)");
         if (!llamaServer.isEmpty()) System.out.printf("  llama-server  %s%n", llamaServer.summary("%.2f"));
     }
 

@@ -68,14 +68,22 @@ final class ServerProcess implements AutoCloseable {
         int port = freePort();
         var command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED",
-                "-jar",
-                jar.toString(),
-                "serve",
-                "--port",
-                String.valueOf(port)));
+                "--enable-native-access=ALL-UNNAMED"));
+        aotCache(jar)
+                .ifPresent(cache -> command.addAll(List.of("-XX:AOTCache=" + cache, "-Xlog:aot=off", "-Xlog:cds=off")));
+        command.addAll(List.of("-jar", jar.toString(), "serve", "--port", String.valueOf(port)));
         command.addAll(args);
         return new ServerProcess(name, command, port, line -> line.toLowerCase().contains("decode costs"));
+    }
+
+    /**
+     * The ahead-of-time class cache the launcher made beside the jar for this JDK ({@code parley-<runtime
+     * version>.aot}, the launcher's naming), when there is one: the launcher starts the server with it.
+     */
+    static java.util.Optional<Path> aotCache(Path jar) {
+        String version = System.getProperty("java.runtime.version", "").replaceAll("[^A-Za-z0-9.]", "_");
+        Path cache = jar.toAbsolutePath().resolveSibling("parley-" + version + ".aot");
+        return java.nio.file.Files.isRegularFile(cache) ? java.util.Optional.of(cache) : java.util.Optional.empty();
     }
 
     /**
