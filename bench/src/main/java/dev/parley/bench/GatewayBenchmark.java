@@ -41,7 +41,9 @@ import java.util.concurrent.Executors;
  * gateway and not a model; at 64 callers on a small machine that measures how much CPU the gateway takes per request,
  * since every caller waits for the cores. Then the same with an upstream paced like a model ({@code --token-ms} per
  * token), what a caller of a real fleet waits for. Rounds alternate direct and gateway; it prints the median and
- * 99th percentile of each, the median added per request, and for streams the median added per chunk.
+ * 99th percentile of each, the median added per request, for streams the median added per chunk, and the CPU time
+ * (all of this process's threads) the gateway rounds took per request beyond the direct ones: the gateway's own
+ * cost, which is what 64 callers on 2 cores queue for.
  *
  * <pre>
  * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
@@ -124,13 +126,14 @@ public final class GatewayBenchmark {
             bench.warmUp(direct, through, tokenMillis == 0 ? 256 : 64);
             if (reference != null) bench.warmUp(direct, reference, tokenMillis == 0 ? 256 : 64);
             System.out.printf(
-                    "%-8s %-7s %18s %18s %12s %12s%s%n",
+                    "%-8s %-7s %18s %18s %12s %12s %11s%s%n",
                     "callers",
                     "answer",
                     "direct p50/p99 ms",
                     "gateway p50/p99 ms",
                     "added p50",
                     "per chunk",
+                    "CPU added",
                     reference == null ? "" : "  reference p50/p99 ms  added p50");
             for (boolean stream : new boolean[] {false, true}) {
                 for (int callers : new int[] {1, 64}) {
@@ -138,9 +141,12 @@ public final class GatewayBenchmark {
                     long[][] direct_ = new long[rounds][];
                     long[][] gateway_ = new long[rounds][];
                     long[][] reference_ = new long[rounds][];
+                    long cpuAdded = 0; // CPU time of the gateway rounds beyond the direct ones
                     for (int round = 0; round < rounds; round++) {
                         direct_[round] = bench.run(direct, stream, callers, count);
+                        cpuAdded -= bench.lastCpuNanos;
                         gateway_[round] = bench.run(through, stream, callers, count);
+                        cpuAdded += bench.lastCpuNanos;
                         reference_[round] =
                                 reference == null ? new long[] {0} : bench.run(reference, stream, callers, count);
                     }
@@ -149,7 +155,7 @@ public final class GatewayBenchmark {
                     long[] r = merged(reference_);
                     double added = (percentile(g, 50) - percentile(d, 50)) / 1e6;
                     System.out.printf(
-                            "%-8d %-7s %8.3f / %7.3f %8.3f / %7.3f %9.3f ms %-12s%s%n",
+                            "%-8d %-7s %8.3f / %7.3f %8.3f / %7.3f %9.3f ms %-12s %8.3f ms%s%n",
                             callers,
                             stream ? "stream" : "whole",
                             percentile(d, 50) / 1e6,
@@ -158,6 +164,7 @@ public final class GatewayBenchmark {
                             percentile(g, 99) / 1e6,
                             added,
                             stream ? "%9.4f ms".formatted(added / (chunks + 2)) : "",
+                            cpuAdded / 1e6 / ((long) rounds * count),
                             reference == null
                                     ? ""
                                     : "  %8.3f / %7.3f %9.3f ms"
@@ -170,6 +177,13 @@ public final class GatewayBenchmark {
         } finally {
             upstream.stop(0);
         }
+    }
+
+    private long lastCpuNanos; // the process's CPU time (all threads) over the last run
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /**
@@ -212,6 +226,7 @@ public final class GatewayBenchmark {
                 .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build();
         long[] times = new long[requests];
+        long cpuBefore = processCpuNanos();
         var done = new CountDownLatch(callers);
         var failures = new ArrayList<String>();
         for (int c = 0; c < callers; c++) {
@@ -239,6 +254,7 @@ public final class GatewayBenchmark {
             });
         }
         done.await();
+        lastCpuNanos = processCpuNanos() - cpuBefore;
         if (!failures.isEmpty()) throw new IllegalStateException(failures.size() + " failed: " + failures.getFirst());
         Arrays.sort(times);
         return times;

@@ -36,24 +36,36 @@ public final class SseParser {
     /** Feeds a piece of the stream; answers the events it completed, in order. */
     public List<SseEvent> feed(CharSequence piece) {
         List<SseEvent> events = new ArrayList<>();
-        for (int i = 0; i < piece.length(); i++) {
+        int i = 0;
+        int length = piece.length();
+        if (!started && length > 0) {
+            started = true;
+            if (piece.charAt(0) == '\uFEFF') i = 1;
+        }
+        while (i < length) {
             char c = piece.charAt(i);
-            if (!started) {
-                started = true;
-                if (c == '\uFEFF') continue;
-            }
             if (afterCr && c == '\n') {
                 afterCr = false;
+                i++;
                 continue;
             }
-            afterCr = c == '\r';
-            if (c == '\r' || c == '\n') {
-                String text = pending.toString();
-                pending.setLength(0);
-                line(text).ifPresent(events::add);
-            } else {
-                pending.append(c);
+            afterCr = false;
+            int end = i; // the line's text runs to the next CR or LF, appended whole rather than char by char
+            while (end < length && piece.charAt(end) != '\r' && piece.charAt(end) != '\n') end++;
+            if (end == length) {
+                pending.append(piece, i, end);
+                break;
             }
+            String text;
+            if (pending.isEmpty()) {
+                text = piece.subSequence(i, end).toString();
+            } else {
+                text = pending.append(piece, i, end).toString();
+                pending.setLength(0);
+            }
+            afterCr = piece.charAt(end) == '\r';
+            line(text).ifPresent(events::add);
+            i = end + 1;
         }
         return events;
     }

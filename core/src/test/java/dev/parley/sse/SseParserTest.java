@@ -92,6 +92,25 @@ class SseParserTest {
     }
 
     @Test
+    void givesTheSameEventsHoweverTheStreamIsCutIntoPieces() {
+        String text = "\uFEFFevent: a\rdata: one\r\ndata: two\n\r\n: ping\n\nid: 7\rdata:three\r\r"
+                + "data: \u00e9\n\ndata: cut";
+        List<SseEvent> whole = SseParser.parseAll(text);
+        assertThat(whole).hasSize(3);
+        var random = new java.util.Random(20261130);
+        for (int trial = 0; trial < 500; trial++) {
+            var parser = new SseParser();
+            var events = new ArrayList<SseEvent>();
+            for (int at = 0; at < text.length(); ) {
+                int next = Math.min(text.length(), at + random.nextInt(6));
+                events.addAll(parser.feed(text.substring(at, next)));
+                at = next;
+            }
+            assertThat(events).as("trial %d", trial).isEqualTo(whole);
+        }
+    }
+
+    @Test
     void takesWholeLinesOneByOne() {
         var parser = new SseParser();
         assertThat(parser.line("data: a")).isEmpty();

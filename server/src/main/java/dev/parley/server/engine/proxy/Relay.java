@@ -15,6 +15,8 @@ import java.io.Reader;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
@@ -37,7 +39,7 @@ final class Relay implements Relayed {
     private final ArrayDeque<SseEvent> arrived = new ArrayDeque<>(); // events read from upstream, not yet taken
     private volatile int promptTokens;
     private volatile int completionTokens;
-    private boolean reported; // the upstream reported its usage: its count stands, and the answer is whole
+    private volatile boolean reported; // the upstream reported its usage: its count stands, and the answer is whole
     private boolean ended;
     private boolean done; // the stream ended with [DONE]
 
@@ -65,7 +67,9 @@ final class Relay implements Relayed {
         try {
             String body = new String(upstream.readAllBytes(), StandardCharsets.UTF_8);
             JsonNode tree = Json.tree(body);
-            usage(tree.get("usage"));
+            synchronized (this) {
+                usage(tree.get("usage"));
+            }
             if (!reported) {
                 StringBuilder text = new StringBuilder();
                 tree.path("output")
@@ -94,21 +98,21 @@ final class Relay implements Relayed {
                     done = true;
                     return null;
                 }
-                JsonNode chunk = Json.tree(data);
-                StringBuilder text = new StringBuilder(); // this chunk's piece of the answer
-                // Chat and legacy chunks carry usage at the top; the Responses API in its final response.
-                boolean usageOnly =
-                        usage(chunk.get("usage")) && chunk.path("choices").isEmpty();
-                usage(chunk.path("response").get("usage"));
-                for (JsonNode choice : chunk.path("choices")) {
-                    text.append(choice.path("delta").path("content").asText(""));
-                    text.append(choice.path("text").asText(""));
+                if (!mayReportUsage(data)) {
+                    // Most chunks: passed on unread. Their text is counted only if the upstream never reports the
+                    // usage it was asked for (it does at the end, and then they need not be parsed at all).
+                    if (!reported) hold(data);
+                    return event;
                 }
-                if (chunk.path("type").asText().endsWith(".delta"))
-                    text.append(chunk.path("delta").asText(""));
-                // Each piece counted as it comes (a stream's pieces are about a token each), never the whole text
-                // again per chunk; the upstream's own count replaces the sum when it reports one.
-                if (!reported && !text.isEmpty()) completionTokens += counter.count(text.toString());
+                JsonNode chunk = Json.tree(data);
+                boolean usageOnly;
+                synchronized (this) {
+                    // Chat and legacy chunks carry usage at the top; the Responses API in its final response.
+                    usageOnly =
+                            usage(chunk.get("usage")) && chunk.path("choices").isEmpty();
+                    usage(chunk.path("response").get("usage"));
+                    if (!reported) completionTokens += counter.count(text(chunk));
+                }
                 if (usageOnly && !usageAsked) continue;
                 return event;
             }
@@ -121,6 +125,71 @@ final class Relay implements Relayed {
             return null;
         }
         throw failed("the stream ended without [DONE]", null);
+    }
+
+    /** Chunks' data held unparsed, to be counted only if no usage comes; counted at once past this many chars. */
+    private static final int HELD_CHARS = 256 * 1024;
+
+    private final List<String> held = new ArrayList<>();
+    private int heldChars;
+
+    private synchronized void hold(String data) {
+        held.add(data);
+        heldChars += data.length();
+        if (heldChars > HELD_CHARS) countHeld();
+    }
+
+    /**
+     * Counts the text of the chunks held so far, each piece on its own (a stream's pieces are about a token each),
+     * never the whole text again; nothing once the upstream has reported its own count, which stands.
+     */
+    private synchronized void countHeld() {
+        if (!reported) {
+            for (String data : held) {
+                String text;
+                try {
+                    text = text(Json.tree(data));
+                } catch (RuntimeException notJson) {
+                    text = data; // relayed as it came; counted whole rather than not at all
+                }
+                if (!text.isEmpty()) completionTokens += counter.count(text);
+            }
+        }
+        held.clear();
+        heldChars = 0;
+    }
+
+    /** This chunk's piece of the answer: chat and legacy choices, or a Responses API delta. */
+    private static String text(JsonNode chunk) {
+        StringBuilder text = new StringBuilder();
+        for (JsonNode choice : chunk.path("choices")) {
+            text.append(choice.path("delta").path("content").asText(""));
+            text.append(choice.path("text").asText(""));
+        }
+        if (chunk.path("type").asText().endsWith(".delta"))
+            text.append(chunk.path("delta").asText(""));
+        return text.toString();
+    }
+
+    /**
+     * Whether {@code data} may hold a usage object: a {@code "usage"} key followed by {@code {}. Chunks whose usage is
+     * null, or that have none, answer false without being parsed; a false alarm (the words in a string) costs a
+     * parse.
+     */
+    static boolean mayReportUsage(String data) {
+        for (int at = data.indexOf("\"usage\""); at >= 0; at = data.indexOf("\"usage\"", at + 7)) {
+            int i = skipSpace(data, at + 7);
+            if (i < data.length() && data.charAt(i) == ':') {
+                i = skipSpace(data, i + 1);
+                if (i < data.length() && data.charAt(i) == '{') return true;
+            }
+        }
+        return false;
+    }
+
+    private static int skipSpace(String text, int i) {
+        while (i < text.length() && " \t\r\n".indexOf(text.charAt(i)) >= 0) i++;
+        return i;
     }
 
     /**
@@ -158,6 +227,8 @@ final class Relay implements Relayed {
         completionTokens = usage.path("completion_tokens")
                 .asInt(usage.path("output_tokens").asInt(0));
         reported = true;
+        held.clear(); // the upstream's count stands: what was held need not be read
+        heldChars = 0;
         return true;
     }
 
@@ -181,7 +252,8 @@ final class Relay implements Relayed {
     }
 
     @Override
-    public int completionTokens() {
+    public synchronized int completionTokens() {
+        countHeld();
         return completionTokens;
     }
 

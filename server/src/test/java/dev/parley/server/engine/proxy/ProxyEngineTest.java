@@ -255,6 +255,76 @@ class ProxyEngineTest {
         }
     }
 
+    @Test
+    void aStreamWhoseUpstreamReportsNoUsageIsCountedFromItsText() throws Exception {
+        // An upstream that ignores stream_options: its chunks say "usage":null and no usage chunk comes, so the
+        // gateway counts the answer's pieces itself, each as the model's tokenizer counts it.
+        List<String> pieces = List.of("Once upon", " a time", " there was", " a relay");
+        StringBuilder stream = new StringBuilder();
+        for (String piece : pieces) {
+            stream.append("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\","
+                            + "\"choices\":[{\"index\":0,\"delta\":{\"content\":")
+                    .append(Json.write(piece))
+                    .append("},\"finish_reason\":null}],\"usage\":null}\n\n");
+        }
+        stream.append("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\","
+                        + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n")
+                .append("data: [DONE]\n\n");
+        var counter = dev.parley.tokens.TokenCounter.forModel("gpt-4o");
+        int expected = pieces.stream().mapToInt(counter::count).sum();
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, GPT_4O_MODELS), sse(stream.toString()));
+            try (var gateway = ParleyServer.start(
+                            ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
+                    var client = client(gateway.baseUrl("127.0.0.1"))) {
+                var request = ChatCompletionRequest.builder("gpt-4o")
+                        .messages(ChatMessage.user("Tell me a story"))
+                        .build();
+                var answer = client.stream(request).accumulate().completion();
+                assertThat(answer.choices().getFirst().message().text()).isEqualTo(String.join("", pieces));
+                // The request is recorded as its handler ends, which may be just after the caller read [DONE].
+                double counted = 0;
+                for (long deadline = System.nanoTime() + 10_000_000_000L;
+                        counted == 0 && System.nanoTime() < deadline; ) {
+                    counted = completionTokensCounted(gateway, "gpt-4o");
+                    if (counted == 0) Thread.sleep(20);
+                }
+                assertThat(counted).isEqualTo(expected);
+            }
+        }
+    }
+
+    /** {@code parley_completion_tokens_total} of {@code model} in the server's metrics, all keys together. */
+    static double completionTokensCounted(ParleyServer server, String model) throws Exception {
+        String metrics = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(
+                                        URI.create(server.baseUrl("127.0.0.1").replace("/v1", "") + "/metrics"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+        return metrics.lines()
+                .filter(line ->
+                        line.startsWith("parley_completion_tokens_total{") && line.contains("model=\"" + model + "\""))
+                .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .sum();
+    }
+
+    @Test
+    void onlyAUsageObjectMakesARelayedChunkWorthParsing() {
+        assertThat(Relay.mayReportUsage("{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}"))
+                .isTrue();
+        assertThat(Relay.mayReportUsage("{\"usage\" :\n {\"prompt_tokens\":1}}"))
+                .isTrue();
+        assertThat(Relay.mayReportUsage("{\"response\":{\"usage\":{\"input_tokens\":1}}}"))
+                .isTrue();
+        assertThat(Relay.mayReportUsage("{\"choices\":[],\"usage\":null}")).isFalse();
+        assertThat(Relay.mayReportUsage("{\"choices\":[{\"delta\":{\"content\":\"say \\\"usage\\\":{\"}}]}"))
+                .isFalse();
+        assertThat(Relay.mayReportUsage("{\"choices\":[{\"delta\":{\"content\":\"usage\"}}]}"))
+                .isFalse();
+    }
+
     static final String GPT_4O_MODELS =
             "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}";
 
