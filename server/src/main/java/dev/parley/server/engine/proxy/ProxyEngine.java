@@ -63,6 +63,7 @@ public final class ProxyEngine implements Engine {
     private final RateLimits replicaLimits; // the budgets configured for replicas themselves
     private final Thread healthChecks;
     private final HttpClient http;
+    private final HttpClient plainHttp;
     private final Map<String, ModelCard> models;
     private final int outputReserve;
     private final Map<String, Integer> modelReserves;
@@ -79,6 +80,16 @@ public final class ProxyEngine implements Engine {
         this.replicaLimits = new RateLimits(Limiter.inMemory(options.clock()), false);
         this.http =
                 HttpClient.newBuilder().connectTimeout(options.connectTimeout()).build();
+        // Replicas over plain http: HTTP/1.1 (no h2c upgrade attempt), each response handed to its waiting reader
+        // by the client's selector thread itself rather than through a pool thread. The reader's stream takes
+        // bytes only as it asks for them, so nothing on that thread blocks. Against an instant upstream, 64 callers,
+        // this cut the gateway's CPU per request from 0.24–0.34 to 0.15–0.18 ms (whole) and from 0.35–0.44 to
+        // 0.21–0.24 ms (64-chunk streams). https replicas (HTTP/2 and its flow control) keep the client's own pool.
+        this.plainHttp = HttpClient.newBuilder()
+                .connectTimeout(options.connectTimeout())
+                .version(HttpClient.Version.HTTP_1_1)
+                .executor(Runnable::run)
+                .build();
         this.models = models;
         this.outputReserve = fleet.outputReserve();
         this.modelReserves = Map.copyOf(fleet.modelReserves());
@@ -208,7 +219,8 @@ public final class ProxyEngine implements Engine {
                         .GET();
                 authorize(request, replica);
                 try {
-                    int status = http.send(request.build(), HttpResponse.BodyHandlers.discarding())
+                    int status = client(replica)
+                            .send(request.build(), HttpResponse.BodyHandlers.discarding())
                             .statusCode();
                     if (status / 100 == 2) replica.answered();
                 } catch (IOException e) {
@@ -385,7 +397,7 @@ public final class ProxyEngine implements Engine {
             HttpResponse<InputStream> response;
             replica.outstanding.incrementAndGet();
             try {
-                response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
+                response = client(replica).send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
             } catch (IOException e) {
                 replica.outstanding.decrementAndGet();
                 held.settle(0);
@@ -587,12 +599,17 @@ public final class ProxyEngine implements Engine {
         return kept;
     }
 
+    private HttpClient client(Replica replica) {
+        return replica.baseUrl.regionMatches(true, 0, "http:", 0, 5) ? plainHttp : http;
+    }
+
     @Override
     public void close() {
         healthChecks.interrupt();
         // The server has stopped answering before its engine closes: an upstream exchange still open (a stream the
         // upstream holds open, a caller gone unnoticed) is for no one, and close() would wait for it forever.
         http.shutdownNow();
+        plainHttp.shutdownNow();
         replicaLimits.close();
     }
 
