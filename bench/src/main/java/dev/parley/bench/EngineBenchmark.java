@@ -6,6 +6,8 @@ import dev.parley.server.engine.llama.ChatTurn;
 import dev.parley.server.engine.llama.ContextOptions;
 import dev.parley.server.engine.llama.KvCacheType;
 import dev.parley.server.engine.llama.LlamaModel;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -185,12 +187,11 @@ public final class EngineBenchmark {
                 prompts(settings.parallel()).stream().map(this::promptTokens).toList();
         for (Side side : sides.values()) { // warm-up: JIT, connections, the scheduler's first cost estimates
             for (Mode mode : settings.modes()) {
-                side.parleyClient().concurrent(prompts(settings.parallel()), WARM_UP_TOKENS, mode, SEED);
                 if (side.llamaServerClient() != null) {
                     side.llamaServerClient().concurrent(prompts(settings.parallel()), WARM_UP_TOKENS, mode, SEED);
                 }
             }
-            side.loop().generate(tokenized, WARM_UP_TOKENS);
+            warmUp(side, tokenized);
         }
         Map<Row, Cell> cells = new LinkedHashMap<>();
         int endedEarly = 0;
@@ -207,6 +208,40 @@ public final class EngineBenchmark {
         }
         printThroughput(cells, endedEarly);
     }
+
+    /**
+     * Runs every row of a side, unmeasured, until a whole pass leaves the server's JIT compilers and this JVM's
+     * nearly idle (under 2% of the pass): on 2 cores a compiler thread still at work takes a core from a 2-thread
+     * decode. Seen: after one short request per mode, the server's C2 compiler was still busy through the first
+     * half of twelve rounds, and those rounds' 2-thread ratios were 0.62–0.75 against 0.93–1.0 after it.
+     */
+    private void warmUp(Side side, List<int[]> tokenized) throws Exception {
+        CompilationMXBean here = ManagementFactory.getCompilationMXBean();
+        for (int pass = 1; pass <= WARM_UP_PASSES; pass++) {
+            long compiling = side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L;
+            long started = System.nanoTime();
+            for (int streams : settings.streams()) {
+                for (Mode mode : settings.modes()) {
+                    side.parleyClient().concurrent(prompts(streams), settings.tokens(), mode, SEED);
+                }
+                side.loop().generate(tokenized.subList(0, streams), settings.tokens());
+            }
+            long elapsed = System.nanoTime() - started;
+            double share = (side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L - compiling)
+                    / (double) elapsed;
+            if (share < 0.02) {
+                System.out.printf(
+                        "%d thread(s): warmed up after %d passes (%.1f%% compiling in the last)%n",
+                        side.threads(), pass, share * 100);
+                return;
+            }
+        }
+        System.out.printf(
+                "%d thread(s): warning: the JIT compilers were still busy after %d warm-up passes%n",
+                side.threads(), WARM_UP_PASSES);
+    }
+
+    private static final int WARM_UP_PASSES = 20;
 
     /** One row of one round; returns how many streams ended before {@code --tokens}. */
     private int measure(Side side, int streams, Mode mode, int round, List<int[]> tokenized, Cell cell)

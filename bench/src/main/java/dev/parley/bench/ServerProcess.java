@@ -160,6 +160,31 @@ final class ServerProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * CPU time the process's JIT compiler threads have taken so far, in nanoseconds, from the {@code stat} of each
+     * thread in /proc/PID/task named like HotSpot's compiler threads; 0 for a process that has none (llama-server),
+     * or where /proc cannot tell. Clock ticks are taken as 100 a second, Linux's {@code USER_HZ} everywhere.
+     */
+    long compilerNanos() {
+        long ticks = 0;
+        try (var tasks = Files.list(Path.of("/proc", String.valueOf(process.pid()), "task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                try {
+                    String comm = Files.readString(task.resolve("comm")).strip();
+                    if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) continue;
+                    String stat = Files.readString(task.resolve("stat"));
+                    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
+                } catch (IOException | RuntimeException e) {
+                    // a thread that ended meanwhile
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            return 0;
+        }
+        return ticks * 10_000_000L;
+    }
+
     /** Lines of output worth reporting (Parley's decode costs, llama-server's slots); complete after {@link #close}. */
     List<String> kept() {
         synchronized (tail) {
