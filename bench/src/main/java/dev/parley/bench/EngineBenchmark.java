@@ -210,35 +210,48 @@ public final class EngineBenchmark {
     }
 
     /**
-     * Runs every row of a side, unmeasured, until a whole pass leaves the server's JIT compilers and this JVM's
-     * nearly idle (under 2% of the pass): on 2 cores a compiler thread still at work takes a core from a 2-thread
-     * decode. Seen: after one short request per mode, the server's C2 compiler was still busy through the first
-     * half of twelve rounds, and those rounds' 2-thread ratios were 0.62–0.75 against 0.93–1.0 after it.
+     * Runs every row of a side, unmeasured, until the JIT compilers are nearly idle ({@link #untilCompiled}).
+     * Seen: after one short request per mode, the server's C2 compiler was still busy through the first half of
+     * twelve rounds, and those rounds' 2-thread ratios were 0.62–0.75 against 0.93–1.0 after it.
      */
     private void warmUp(Side side, List<int[]> tokenized) throws Exception {
-        CompilationMXBean here = ManagementFactory.getCompilationMXBean();
-        for (int pass = 1; pass <= WARM_UP_PASSES; pass++) {
-            long compiling = side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L;
-            long started = System.nanoTime();
+        untilCompiled(side, "throughput", () -> {
             for (int streams : settings.streams()) {
                 for (Mode mode : settings.modes()) {
                     side.parleyClient().concurrent(prompts(streams), settings.tokens(), mode, SEED);
                 }
                 side.loop().generate(tokenized.subList(0, streams), settings.tokens());
             }
+        });
+    }
+
+    private interface Pass {
+        void run() throws Exception;
+    }
+
+    /**
+     * Repeats an unmeasured pass until one leaves the server's JIT compilers and this JVM's nearly idle (under 2%
+     * of the pass's time): on 2 cores a compiler thread still at work takes a core from a 2-thread decode.
+     */
+    private static void untilCompiled(Side side, String part, Pass pass) throws Exception {
+        CompilationMXBean here = ManagementFactory.getCompilationMXBean();
+        for (int passes = 1; passes <= WARM_UP_PASSES; passes++) {
+            long compiling = side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L;
+            long started = System.nanoTime();
+            pass.run();
             long elapsed = System.nanoTime() - started;
             double share = (side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L - compiling)
                     / (double) elapsed;
             if (share < 0.02) {
                 System.out.printf(
-                        "%d thread(s): warmed up after %d passes (%.1f%% compiling in the last)%n",
-                        side.threads(), pass, share * 100);
+                        "%s, %d thread(s): warmed up after %d passes (%.1f%% compiling in the last)%n",
+                        part, side.threads(), passes, share * 100);
                 return;
             }
         }
         System.out.printf(
-                "%d thread(s): warning: the JIT compilers were still busy after %d warm-up passes%n",
-                side.threads(), WARM_UP_PASSES);
+                "%s, %d thread(s): warning: the JIT compilers were still busy after %d warm-up passes%n",
+                part, side.threads(), WARM_UP_PASSES);
     }
 
     private static final int WARM_UP_PASSES = 20;
@@ -325,45 +338,47 @@ public final class EngineBenchmark {
     }
 
     /**
-     * Unmeasured runs first: the server's JIT compilers are still at work after a handful (seen: 5 warm-up runs left
-     * 3–4 ms of compiling in the 2-thread fresh-prompt median, 200 runs 1.7 ms), and on 2 cores a compiler thread
-     * takes a core from a 2-thread decode.
+     * Unmeasured runs first, in passes of this many, until the JIT compilers are nearly idle
+     * ({@link #untilCompiled}): seen, 5 warm-up runs left 3–4 ms of compiling in the 2-thread fresh-prompt median,
+     * 200 runs 1.7 ms.
      */
-    private static final int TTFT_WARM_UP = 50;
+    private static final int TTFT_WARM_UP = 20;
+
+    /**
+     * Short requests before the first TTFT table. Once the compilers are idle, code run once a request has still not
+     * run often enough to be compiled at the top tier: seen on the demo model, the server's own part of a first token
+     * (request read to first event, less the decode) took 1.4 ms after 800 requests and 0.3 ms after 20,000.
+     */
+    private static final int TTFT_SHORT_REQUESTS = 1000;
 
     private void timeToFirstToken(boolean fresh) throws Exception {
         String prompt = BenchModel.PROMPTS.getFirst();
         int[] tokens = promptTokens(prompt);
         System.out.printf(
-                "%nTime to first token, %s \"%s\" (%d tokens), max_tokens %d, %d runs after %d warm-up runs;"
+                "%nTime to first token, %s \"%s\" (%d tokens), max_tokens %d, %d runs after warm-up runs;"
                         + " ms p50 (p10–p90)%n",
                 fresh ? "a fresh prompt each run, e.g." : "the same prompt each run,",
                 fresh ? fresh(0, prompt) : prompt,
                 tokens.length,
                 TTFT_TOKENS,
-                settings.ttftRuns(),
-                TTFT_WARM_UP);
-        String header =
-                "%-7s | %-22s | %-22s | %-9s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
-        if (settings.llamaServer() != null) header += " | %-22s | %-9s".formatted("llama-server TTFT", "overhead");
-        System.out.println(header);
-        System.out.println("-".repeat(header.length()));
+                settings.ttftRuns());
+        List<String> lines = new ArrayList<>();
         for (Side side : sides.values()) {
             Samples parley = new Samples();
             Samples loop = new Samples();
             Samples llamaServer = new Samples();
-            for (int run = -TTFT_WARM_UP; run < settings.ttftRuns(); run++) {
-                String asked = fresh ? fresh(run + TTFT_WARM_UP, prompt) : prompt;
-                int[] read = fresh ? promptTokens(asked) : tokens;
-                long p = side.parleyClient().timeToFirstContent(asked, TTFT_TOKENS);
-                long l = side.loop().firstToken(read);
-                long n = side.llamaServerClient() == null
-                        ? -1
-                        : side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
-                if (run < 0) continue;
-                parley.add(p / 1e6);
-                loop.add(l / 1e6);
-                if (n >= 0) llamaServer.add(n / 1e6);
+            if (!fresh) {
+                // Before the first table, requests as short as they come (one token to read, one to write), so
+                // that the server's per-request code is compiled as a server's that has served a while.
+                for (int i = 0; i < TTFT_SHORT_REQUESTS; i++) side.parleyClient().stream(prompt, 1);
+            }
+            int[] asked = {0}; // runs so far, each with its own fresh prompt
+            Pass runs = () -> {
+                for (int run = 0; run < TTFT_WARM_UP; run++) ttftRun(side, prompt, tokens, fresh, asked[0]++, null);
+            };
+            untilCompiled(side, "time to first token", runs);
+            for (int run = 0; run < settings.ttftRuns(); run++) {
+                ttftRun(side, prompt, tokens, fresh, asked[0]++, new Samples[] {parley, loop, llamaServer});
             }
             String line = "%-7d | %-22s | %-22s | %-9s"
                     .formatted(
@@ -374,8 +389,32 @@ public final class EngineBenchmark {
             if (!llamaServer.isEmpty())
                 line += " | %-22s | %-9s"
                         .formatted(percentiles(llamaServer), "%.2f ms".formatted(llamaServer.median() - loop.median()));
-            System.out.println(line);
+            lines.add(line);
         }
+        String header =
+                "%-7s | %-22s | %-22s | %-9s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
+        if (settings.llamaServer() != null) header += " | %-22s | %-9s".formatted("llama-server TTFT", "overhead");
+        System.out.println(header);
+        System.out.println("-".repeat(header.length()));
+        lines.forEach(System.out::println);
+    }
+
+    /**
+     * One run: the prompt (or the {@code run}th fresh one) through Parley, the library and llama-server, one after
+     * another; their times go to {@code into} (Parley's, the library's, llama-server's) unless it is null.
+     */
+    private void ttftRun(Side side, String prompt, int[] tokens, boolean fresh, int run, Samples[] into)
+            throws Exception {
+        String asked = fresh ? fresh(run, prompt) : prompt;
+        int[] read = fresh ? promptTokens(asked) : tokens;
+        long p = side.parleyClient().timeToFirstContent(asked, TTFT_TOKENS);
+        long l = side.loop().firstToken(read);
+        long n =
+                side.llamaServerClient() == null ? -1 : side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
+        if (into == null) return;
+        into[0].add(p / 1e6);
+        into[1].add(l / 1e6);
+        if (n >= 0) into[2].add(n / 1e6);
     }
 
     /** A prompt no run before asked for, differing from its first word on. */

@@ -94,6 +94,11 @@ record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endp
         return first;
     }
 
+    /** Streams one greedy request for {@code prompt} to its end; returns its completion tokens. */
+    int stream(String prompt, int maxTokens) throws IOException, InterruptedException {
+        return stream(body(prompt, maxTokens, Mode.GREEDY, 0));
+    }
+
     /** Streams one request to its end; returns its completion tokens. */
     private int stream(String body) throws IOException, InterruptedException {
         var response = http.send(post(body), HttpResponse.BodyHandlers.ofLines());
