@@ -40,7 +40,10 @@ import java.util.concurrent.Executors;
  * completion, or a stream of {@code --chunks} chunks, a usage chunk and {@code [DONE]}), so what is measured is the
  * gateway and not a model; at 64 callers on a small machine that measures how much CPU the gateway takes per request,
  * since every caller waits for the cores. Then the same with an upstream paced like a model ({@code --token-ms} per
- * token), what a caller of a real fleet waits for. Rounds alternate direct and gateway; it prints the median and
+ * token), what a caller of a real fleet waits for: once with the 64 callers starting together, so that their
+ * requests arrive (and their answers return) in bursts of 64 that queue for the cores as at once; once with their
+ * starts spread over one answer's time, so that 64 answers are in flight but arrive at their own times, as the
+ * callers of a fleet do. Rounds alternate direct and gateway; it prints the median and
  * 99th percentile of each, the median added per request, for streams the median added per chunk, and the CPU time
  * (all of this process's threads) the gateway rounds took per request beyond the direct ones: the gateway's own
  * cost, which is what 64 callers on 2 cores queue for.
@@ -82,12 +85,18 @@ public final class GatewayBenchmark {
         try {
             System.out.printf(
                     "%nAn upstream that answers at once: the gateway's own cost, all callers on 2 shared cores%n");
-            compare(keys, chunks, 0, rounds, requests, requests, upstreamPort, reference);
+            compare(keys, chunks, 0, false, rounds, requests, requests, upstreamPort, reference);
             System.out.printf(
                     "%nAn upstream paced like a model, %d ms a token (a stream's chunks %d ms apart, a whole answer"
                             + " after %d ms): what a caller waits for%n",
                     tokenMillis, tokenMillis, tokenMillis * chunks);
-            compare(keys, chunks, tokenMillis, rounds, pacedRequests, 4 * 64, upstreamPort, reference);
+            compare(keys, chunks, tokenMillis, false, rounds, pacedRequests, 4 * 64, upstreamPort, reference);
+            System.out.printf(
+                    "%nThe same, the 64 callers' first requests spread over one answer's time (%d ms) instead of sent"
+                            + " in the same instant: 64 answers in flight, as callers arriving at their own times"
+                            + " keep them%n",
+                    tokenMillis * (chunks + 1));
+            compare(keys, chunks, tokenMillis, true, rounds, pacedRequests, 8 * 64, upstreamPort, reference);
         } finally {
             Files.deleteIfExists(keys);
         }
@@ -101,6 +110,7 @@ public final class GatewayBenchmark {
             Path keys,
             int chunks,
             int tokenMillis,
+            boolean spread,
             int rounds,
             int requests,
             int crowd,
@@ -136,19 +146,21 @@ public final class GatewayBenchmark {
                     "CPU added",
                     reference == null ? "" : "  reference p50/p99 ms  added p50");
             for (boolean stream : new boolean[] {false, true}) {
-                for (int callers : new int[] {1, 64}) {
+                for (int callers : spread ? new int[] {64} : new int[] {1, 64}) {
                     int count = callers == 1 ? requests : crowd;
+                    long spreadNanos = spread ? tokenMillis * (chunks + 1) * 1_000_000L : 0;
                     long[][] direct_ = new long[rounds][];
                     long[][] gateway_ = new long[rounds][];
                     long[][] reference_ = new long[rounds][];
                     long cpuAdded = 0; // CPU time of the gateway rounds beyond the direct ones
                     for (int round = 0; round < rounds; round++) {
-                        direct_[round] = bench.run(direct, stream, callers, count);
+                        direct_[round] = bench.run(direct, stream, callers, count, spreadNanos);
                         cpuAdded -= bench.lastCpuNanos;
-                        gateway_[round] = bench.run(through, stream, callers, count);
+                        gateway_[round] = bench.run(through, stream, callers, count, spreadNanos);
                         cpuAdded += bench.lastCpuNanos;
-                        reference_[round] =
-                                reference == null ? new long[] {0} : bench.run(reference, stream, callers, count);
+                        reference_[round] = reference == null
+                                ? new long[] {0}
+                                : bench.run(reference, stream, callers, count, spreadNanos);
                     }
                     long[] d = merged(direct_);
                     long[] g = merged(gateway_);
@@ -199,8 +211,8 @@ public final class GatewayBenchmark {
             long started = System.nanoTime();
             for (boolean stream : new boolean[] {false, true}) {
                 for (int callers : new int[] {1, 64}) {
-                    run(direct, stream, callers, requests);
-                    run(through, stream, callers, requests);
+                    run(direct, stream, callers, requests, 0);
+                    run(through, stream, callers, requests, 0);
                 }
             }
             double elapsed = (System.nanoTime() - started) / 1e6;
@@ -215,9 +227,11 @@ public final class GatewayBenchmark {
 
     /**
      * Sends {@code requests} requests from {@code callers} concurrent callers, each waiting for its answer before
-     * the next; returns each request's time from sending to the answer's last byte, in nanoseconds, sorted.
+     * the next, caller {@code c} starting {@code c / callers} of {@code spreadNanos} after the first; returns each
+     * request's time from sending to the answer's last byte, in nanoseconds, sorted.
      */
-    private long[] run(String base, boolean stream, int callers, int requests) throws InterruptedException {
+    private long[] run(String base, boolean stream, int callers, int requests, long spreadNanos)
+            throws InterruptedException {
         String body = "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
                 + "\"max_tokens\":64,\"stream\":" + stream + "}";
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/chat/completions"))
@@ -233,6 +247,7 @@ public final class GatewayBenchmark {
             int caller = c;
             Thread.ofVirtual().start(() -> {
                 try {
+                    Thread.sleep(java.time.Duration.ofNanos(spreadNanos * caller / callers));
                     for (int i = caller; i < requests; i += callers) {
                         long start = System.nanoTime();
                         HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());

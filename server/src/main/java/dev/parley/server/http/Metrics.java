@@ -12,7 +12,9 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -114,55 +116,105 @@ final class Metrics {
         Gauge.builder(name, source, value).description(description).register(registry);
     }
 
+    /**
+     * The meters of each series, registered once: building a meter's id and finding it in the registry for every
+     * request took about 4% of a gateway's CPU per request. As many entries as the series themselves.
+     */
+    private final ConcurrentHashMap<Object, Object> meters = new ConcurrentHashMap<>();
+
+    private record RequestSeries(String route, String method, String model, String key, int status) {}
+
+    private record DurationSeries(String route, String model) {}
+
+    private record FirstTokenSeries(String model) {}
+
+    private record TokenSeries(boolean prompt, String key, String model) {}
+
+    private record RateLimitedSeries(String limit, String key) {}
+
+    private record UpstreamErrorSeries(int status) {}
+
+    @SuppressWarnings("unchecked")
+    private <M> M meter(Object series, Function<Object, M> register) {
+        Object meter = meters.get(series);
+        return (M) (meter != null ? meter : meters.computeIfAbsent(series, register));
+    }
+
     /** Counts one finished request. */
     void record(Exchange exchange, String route, String method, int status, long nanos) {
         String model = exchange.model == null ? "" : exchange.model;
         String key = exchange.key == null ? "" : exchange.key;
-        Counter.builder("parley.requests")
-                .description("Requests answered, by route, model, key name and status")
-                .tags("route", route, "method", method, "model", model, "key", key, "status", Integer.toString(status))
-                .register(registry)
+        this.<Counter>meter(
+                        new RequestSeries(route, method, model, key, status),
+                        s -> Counter.builder("parley.requests")
+                                .description("Requests answered, by route, model, key name and status")
+                                .tags(
+                                        "route",
+                                        route,
+                                        "method",
+                                        method,
+                                        "model",
+                                        model,
+                                        "key",
+                                        key,
+                                        "status",
+                                        Integer.toString(status))
+                                .register(registry))
                 .increment();
-        Timer.builder("parley.request.duration")
-                .description("Time from a request's arrival to the end of its reply")
-                .tags("route", route, "model", model)
-                .serviceLevelObjectives(BUCKETS)
-                .register(registry)
+        this.<Timer>meter(
+                        new DurationSeries(route, model),
+                        s -> Timer.builder("parley.request.duration")
+                                .description("Time from a request's arrival to the end of its reply")
+                                .tags("route", route, "model", model)
+                                .serviceLevelObjectives(BUCKETS)
+                                .register(registry))
                 .record(nanos, TimeUnit.NANOSECONDS);
         if (exchange.firstTokenNanos != 0) {
-            Timer.builder("parley.time.to.first.token")
-                    .description("Time from a request's arrival to its first generated token")
-                    .tags("model", model)
-                    .serviceLevelObjectives(BUCKETS)
-                    .register(registry)
+            this.<Timer>meter(
+                            new FirstTokenSeries(model),
+                            s -> Timer.builder("parley.time.to.first.token")
+                                    .description("Time from a request's arrival to its first generated token")
+                                    .tags("model", model)
+                                    .serviceLevelObjectives(BUCKETS)
+                                    .register(registry))
                     .record(exchange.firstTokenNanos - exchange.startNanos, TimeUnit.NANOSECONDS);
         }
         if (exchange.promptTokens > 0) {
-            Counter.builder("parley.prompt.tokens")
-                    .description("Prompt tokens read, by key name and model")
-                    .tags("key", key, "model", model)
-                    .register(registry)
+            this.<Counter>meter(
+                            new TokenSeries(true, key, model),
+                            s -> Counter.builder("parley.prompt.tokens")
+                                    .description("Prompt tokens read, by key name and model")
+                                    .tags("key", key, "model", model)
+                                    .register(registry))
                     .increment(exchange.promptTokens);
         }
         if (exchange.completionTokens > 0) {
-            Counter.builder("parley.completion.tokens")
-                    .description("Completion tokens generated, by key name and model")
-                    .tags("key", key, "model", model)
-                    .register(registry)
+            this.<Counter>meter(
+                            new TokenSeries(false, key, model),
+                            s -> Counter.builder("parley.completion.tokens")
+                                    .description("Completion tokens generated, by key name and model")
+                                    .tags("key", key, "model", model)
+                                    .register(registry))
                     .increment(exchange.completionTokens);
         }
         if (status == 429 && exchange.error != null) {
-            Counter.builder("parley.rate.limited")
-                    .description("Requests refused with 429, by the limit they hit (requests or tokens) and key name")
-                    .tags("limit", String.valueOf(exchange.error.type()), "key", key)
-                    .register(registry)
+            String limit = String.valueOf(exchange.error.type());
+            this.<Counter>meter(
+                            new RateLimitedSeries(limit, key),
+                            s -> Counter.builder("parley.rate.limited")
+                                    .description(
+                                            "Requests refused with 429, by the limit they hit (requests or tokens) and key name")
+                                    .tags("limit", limit, "key", key)
+                                    .register(registry))
                     .increment();
         }
         if (exchange.error != null && "upstream_error".equals(exchange.error.code())) {
-            Counter.builder("parley.upstream.errors")
-                    .description("Requests the upstream provider could not answer")
-                    .tags("status", Integer.toString(status))
-                    .register(registry)
+            this.<Counter>meter(
+                            new UpstreamErrorSeries(status),
+                            s -> Counter.builder("parley.upstream.errors")
+                                    .description("Requests the upstream provider could not answer")
+                                    .tags("status", Integer.toString(status))
+                                    .register(registry))
                     .increment();
         }
     }

@@ -439,6 +439,7 @@ public final class ProxyEngine implements Engine {
      * resort when no healthy one answers.
      */
     private List<Replica> rotation() {
+        if (replicas.size() == 1) return replicas; // nothing to order: the one replica, healthy or resting
         return replicas.stream()
                 .sorted(java.util.Comparator.comparing((Replica r) -> !r.healthy())
                         .thenComparingInt(r -> r.outstanding.get()))
