@@ -179,24 +179,8 @@ final class Metrics {
                                     .register(registry))
                     .record(exchange.firstTokenNanos - exchange.startNanos, TimeUnit.NANOSECONDS);
         }
-        if (exchange.promptTokens > 0) {
-            this.<Counter>meter(
-                            new TokenSeries(true, key, model),
-                            s -> Counter.builder("parley.prompt.tokens")
-                                    .description("Prompt tokens read, by key name and model")
-                                    .tags("key", key, "model", model)
-                                    .register(registry))
-                    .increment(exchange.promptTokens);
-        }
-        if (exchange.completionTokens > 0) {
-            this.<Counter>meter(
-                            new TokenSeries(false, key, model),
-                            s -> Counter.builder("parley.completion.tokens")
-                                    .description("Completion tokens generated, by key name and model")
-                                    .tags("key", key, "model", model)
-                                    .register(registry))
-                    .increment(exchange.completionTokens);
-        }
+        countTokens(true, key, model, exchange.promptTokens);
+        countTokens(false, key, model, exchange.completionTokens);
         if (status == 429 && exchange.error != null) {
             String limit = String.valueOf(exchange.error.type());
             this.<Counter>meter(
@@ -217,6 +201,21 @@ final class Metrics {
                                     .register(registry))
                     .increment();
         }
+    }
+
+    /** Adds a request's prompt (or completion) tokens to its key's and model's count, when it used any. */
+    private void countTokens(boolean prompt, String key, String model, int tokens) {
+        if (tokens <= 0) return;
+        this.<Counter>meter(
+                        new TokenSeries(prompt, key, model),
+                        s -> Counter.builder(prompt ? "parley.prompt.tokens" : "parley.completion.tokens")
+                                .description(
+                                        prompt
+                                                ? "Prompt tokens read, by key name and model"
+                                                : "Completion tokens generated, by key name and model")
+                                .tags("key", key, "model", model)
+                                .register(registry))
+                .increment(tokens);
     }
 
     /** Every meter, in Prometheus's text exposition format. */
