@@ -234,14 +234,12 @@ public final class EngineBenchmark {
      * of the pass's time): on 2 cores a compiler thread still at work takes a core from a 2-thread decode.
      */
     private static void untilCompiled(Side side, String part, Pass pass) throws Exception {
-        CompilationMXBean here = ManagementFactory.getCompilationMXBean();
         for (int passes = 1; passes <= WARM_UP_PASSES; passes++) {
-            long compiling = side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L;
+            long compiling = compilingNanos(side);
             long started = System.nanoTime();
             pass.run();
             long elapsed = System.nanoTime() - started;
-            double share = (side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L - compiling)
-                    / (double) elapsed;
+            double share = (compilingNanos(side) - compiling) / (double) elapsed;
             if (share < 0.02) {
                 System.out.printf(
                         "%s, %d thread(s): warmed up after %d passes (%.1f%% compiling in the last)%n",
@@ -255,6 +253,12 @@ public final class EngineBenchmark {
     }
 
     private static final int WARM_UP_PASSES = 20;
+
+    /** Time the server's compiler threads and this JVM's compilers have taken so far, in nanoseconds. */
+    private static long compilingNanos(Side side) {
+        CompilationMXBean here = ManagementFactory.getCompilationMXBean();
+        return side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L;
+    }
 
     /** One row of one round; returns how many streams ended before {@code --tokens}. */
     private int measure(Side side, int streams, Mode mode, int round, List<int[]> tokenized, Cell cell)

@@ -145,10 +145,10 @@ public final class GatewayBenchmark {
                     "per chunk",
                     "CPU added",
                     reference == null ? "" : "  reference p50/p99 ms  added p50");
+            long spreadNanos = spread ? tokenMillis * (chunks + 1) * 1_000_000L : 0; // one paced stream's time
             for (boolean stream : new boolean[] {false, true}) {
                 for (int callers : spread ? new int[] {64} : new int[] {1, 64}) {
                     int count = callers == 1 ? requests : crowd;
-                    long spreadNanos = spread ? tokenMillis * (chunks + 1) * 1_000_000L : 0;
                     long[][] direct_ = new long[rounds][];
                     long[][] gateway_ = new long[rounds][];
                     long[][] reference_ = new long[rounds][];
