@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.testkit.GgufWriter;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -171,9 +173,30 @@ class LlamaModelTest {
     }
 
     @Test
-    void loadsWithoutMemoryMappingToo() {
+    void aLoadedModelKeepsGeneratingWhenItsFileIsCutShort(@TempDir Path dir) throws IOException {
+        Path file = Files.copy(DemoModel.path(), dir.resolve("replaced.gguf"));
+        List<Integer> expected;
+        try (LlamaContext context = demo.newContext(Generate.ONE_THREAD.withContextLength(64));
+                Sampler sampler = demo.newSampler(SamplingOptions.greedy())) {
+            expected = Generate.tokens(demo, context, sampler, "Once upon a time", 0, 8);
+        }
+        try (LlamaModel model = LlamaModel.open(file)) {
+            // Mapped, the weights' pages would now be gone, and reading one a SIGBUS that ends the JVM.
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                channel.truncate(4096);
+            }
+            try (LlamaContext context = model.newContext(Generate.ONE_THREAD.withContextLength(64));
+                    Sampler sampler = model.newSampler(SamplingOptions.greedy())) {
+                assertThat(Generate.tokens(model, context, sampler, "Once upon a time", 0, 8))
+                        .isEqualTo(expected);
+            }
+        }
+    }
+
+    @Test
+    void loadsMemoryMappedToo() {
         try (LlamaModel copy = LlamaModel.open(
-                        DemoModel.path(), ModelOptions.defaults().withMemoryMap(false));
+                        DemoModel.path(), ModelOptions.defaults().withMemoryMap(true));
                 LlamaContext context = copy.newContext(Generate.ONE_THREAD.withContextLength(64));
                 Sampler sampler = copy.newSampler(SamplingOptions.greedy())) {
             assertThat(Generate.tokens(copy, context, sampler, "Once upon a time", 0, 8))
