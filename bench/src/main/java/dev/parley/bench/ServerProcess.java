@@ -62,18 +62,28 @@ final class ServerProcess implements AutoCloseable {
         });
     }
 
-    /** {@code java -jar parley.jar serve ARGS --port P}: the command the {@code parley} launcher runs. */
+    /**
+     * {@code java @cli/jvm.options -jar parley.jar serve ARGS --port P}: the command the {@code parley} launcher
+     * runs.
+     */
     static ServerProcess parley(String name, Path jar, List<String> args) throws IOException {
         requireFile(jar, "Parley's runnable jar");
         int port = freePort();
         var command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED"));
+        launcherOptions(jar).ifPresent(options -> command.add("@" + options));
         aotCache(jar)
                 .ifPresent(cache -> command.addAll(List.of("-XX:AOTCache=" + cache, "-Xlog:aot=off", "-Xlog:cds=off")));
         command.addAll(List.of("-jar", jar.toString(), "serve", "--port", String.valueOf(port)));
         command.addAll(args);
         return new ServerProcess(name, command, port, line -> line.toLowerCase().contains("decode costs"));
+    }
+
+    /** The JVM options file the launcher passes, {@code cli/jvm.options} beside the jar's {@code target}. */
+    static java.util.Optional<Path> launcherOptions(Path jar) {
+        Path options = jar.toAbsolutePath().getParent().resolveSibling("jvm.options");
+        return java.nio.file.Files.isRegularFile(options) ? java.util.Optional.of(options) : java.util.Optional.empty();
     }
 
     /**
