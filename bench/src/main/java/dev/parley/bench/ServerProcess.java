@@ -88,12 +88,20 @@ final class ServerProcess implements AutoCloseable {
 
     /**
      * The ahead-of-time class cache the launcher made beside the jar for this JDK ({@code parley-<runtime
-     * version>.aot}, the launcher's naming), when there is one: the launcher starts the server with it.
+     * version>.aot}, the launcher's naming), when there is one and it is newer than the jar: the launcher starts
+     * the server with it. An older cache is left out, as the launcher remakes it: the JVM does not notice that
+     * the jar changed and would run the classes of the build the cache was made from.
      */
-    static java.util.Optional<Path> aotCache(Path jar) {
+    static java.util.Optional<Path> aotCache(Path jar) throws IOException {
         String version = System.getProperty("java.runtime.version", "").replaceAll("[^A-Za-z0-9.]", "_");
         Path cache = jar.toAbsolutePath().resolveSibling("parley-" + version + ".aot");
-        return java.nio.file.Files.isRegularFile(cache) ? java.util.Optional.of(cache) : java.util.Optional.empty();
+        if (!java.nio.file.Files.isRegularFile(cache)) return java.util.Optional.empty();
+        if (java.nio.file.Files.getLastModifiedTime(cache).compareTo(java.nio.file.Files.getLastModifiedTime(jar))
+                < 0) {
+            System.err.println("Not using " + cache + ": older than the jar (run ./parley once to remake it)");
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(cache);
     }
 
     /**
