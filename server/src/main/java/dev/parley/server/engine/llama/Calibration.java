@@ -70,7 +70,7 @@ final class Calibration {
             context.clear();
         }
         Arrays.sort(elapsed);
-        costs.record(size, elapsed[REPEATS / 2]);
+        costs.record(size, elapsed[REPEATS / 2], size); // on an empty cache: one cell per token
         return next < sizes.size();
     }
 

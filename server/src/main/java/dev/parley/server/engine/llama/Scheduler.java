@@ -424,7 +424,7 @@ final class Scheduler implements AutoCloseable {
                 long start = nanoTime.getAsLong();
                 context.decode(batch.tokens);
                 elapsed = nanoTime.getAsLong() - start;
-                costs.record(batch.tokens.size(), elapsed);
+                costs.record(batch.tokens.size(), elapsed, cellsInUse() + batch.tokens.size());
             } catch (RuntimeException e) {
                 if (batch.tokens.size() > 1) {
                     log.debug(
@@ -467,6 +467,16 @@ final class Scheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * Cells of the KV cache the running sequences fill, as far as decoding costs go: their positions summed
+     * (choices that share a prompt count it each, though its cells are shared).
+     */
+    private long cellsInUse() {
+        long cells = 0;
+        for (Sequence sequence : running) cells += sequence.position;
+        return cells;
+    }
+
     /** What one step decodes: at most {@code limit} tokens, chosen as the class comment says. */
     private Batch plan(int limit) {
         List<Sequence> ready = new ArrayList<>();
@@ -488,7 +498,7 @@ final class Scheduler implements AutoCloseable {
                 room -= batch.prefill(sequence, room);
             }
         } else {
-            int k = Math.min(limit, costs.bestGroup(ready.size()));
+            int k = Math.min(limit, costs.bestGroup(ready.size(), cellsInUse()));
             for (Sequence sequence : ready.subList(0, k)) batch.generate(sequence);
         }
         return batch;
