@@ -139,7 +139,11 @@ class ServerTest {
         assertThat(chunks).extracting(ChatCompletionChunk::object).containsOnly("chat.completion.chunk");
         var usageChunk = chunks.getLast();
         assertThat(usageChunk.choices()).isEmpty();
-        assertThat(usageChunk.usage()).isEqualTo(whole.usage());
+        // The counts; the second request may find the first one's prompt cached.
+        assertThat(usageChunk.usage())
+                .usingRecursiveComparison()
+                .ignoringFields("promptTokensDetails")
+                .isEqualTo(whole.usage());
         var finish = chunks.get(chunks.size() - 2).choices().getFirst();
         assertThat(finish.finishReason()).isEqualTo(whole.choices().getFirst().finishReason());
         assertThat(streamedText(stream.body())).isEqualTo(whole.text());

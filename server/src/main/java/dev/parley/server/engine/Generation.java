@@ -1,5 +1,7 @@
 package dev.parley.server.engine;
 
+import dev.parley.api.Usage;
+
 /**
  * One running request: every choice's events, in order, until each choice has finished.
  *
@@ -19,6 +21,14 @@ public interface Generation extends AutoCloseable {
      * {@link GenerationEvent.Finished#completionTokens}. Read by any thread, e.g. after a cut-off stream.
      */
     int completionTokens();
+
+    /**
+     * The {@code usage} object to answer with once every choice has finished: both counts, and whatever details
+     * the engine knows (the local engine: the prompt tokens it found in its cache).
+     */
+    default Usage usage() {
+        return Usage.of(promptTokens(), completionTokens());
+    }
 
     /** How many choices this generation produces; each ends with one {@link GenerationEvent.Finished}. */
     int choices();

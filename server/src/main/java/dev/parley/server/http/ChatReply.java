@@ -58,7 +58,7 @@ final class ChatReply {
                 clock.instant().getEpochSecond(),
                 generation.model(),
                 choices,
-                Usage.of(generation.promptTokens(), generation.completionTokens()));
+                generation.usage());
         return completion;
     }
 

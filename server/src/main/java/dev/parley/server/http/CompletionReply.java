@@ -49,11 +49,7 @@ final class CompletionReply {
                     all.texts().get(i), i, logprobs, all.reasons().get(i)));
         }
         var completion = TextCompletion.of(
-                Ids.completion(),
-                clock.instant().getEpochSecond(),
-                generation.model(),
-                choices,
-                Usage.of(generation.promptTokens(), generation.completionTokens()));
+                Ids.completion(), clock.instant().getEpochSecond(), generation.model(), choices, generation.usage());
         return completion;
     }
 

@@ -77,8 +77,7 @@ final class EventStream {
                 events.send(e.error().body());
                 return;
             }
-            if (withUsage)
-                events.send(frames.usage(Usage.of(generation.promptTokens(), generation.completionTokens())));
+            if (withUsage) events.send(frames.usage(generation.usage()));
             events.done();
         } catch (IOException clientGone) {
             // Nothing to answer to; returning lets the caller close (and so cancel) the generation.

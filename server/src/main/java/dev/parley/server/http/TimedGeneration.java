@@ -38,6 +38,11 @@ class TimedGeneration implements Generation {
     }
 
     @Override
+    public dev.parley.api.Usage usage() {
+        return generation.usage();
+    }
+
+    @Override
     public int choices() {
         return generation.choices();
     }

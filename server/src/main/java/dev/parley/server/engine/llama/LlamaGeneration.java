@@ -1,6 +1,7 @@
 package dev.parley.server.engine.llama;
 
 import dev.parley.api.ApiException;
+import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -19,6 +20,7 @@ final class LlamaGeneration implements Generation {
     private final LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
     private final AtomicInteger backlog = new AtomicInteger();
     private final AtomicInteger generated = new AtomicInteger();
+    private final AtomicInteger cached = new AtomicInteger();
     private volatile boolean cancelled;
     private int finished;
 
@@ -41,6 +43,24 @@ final class LlamaGeneration implements Generation {
     @Override
     public int completionTokens() {
         return generated.get();
+    }
+
+    /**
+     * With OpenAI's {@code prompt_tokens_details.cached_tokens} when some prompt tokens were found in a slot's
+     * cells rather than read (left out when none were, as before prompt reuse existed).
+     */
+    @Override
+    public Usage usage() {
+        int prompt = promptTokens;
+        int completion = completionTokens();
+        int fromCache = cached.get();
+        var details = fromCache == 0 ? null : new Usage.PromptTokensDetails(fromCache, null);
+        return new Usage(prompt, completion, prompt + completion, details, null);
+    }
+
+    /** Called by the scheduler thread when a choice starts on {@code tokens} prompt tokens a slot still held. */
+    void cached(int tokens) {
+        cached.addAndGet(tokens);
     }
 
     /** Called by the scheduler thread only, once per sampled token. */

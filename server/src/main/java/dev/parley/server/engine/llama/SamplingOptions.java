@@ -46,6 +46,14 @@ public record SamplingOptions(
         }
     }
 
+    /**
+     * Whether these options always pick the most likely token: a temperature that counts as 0, or {@code top_p}
+     * 0 (a nucleus of the top token alone, as OpenAI accepts it).
+     */
+    public boolean picksMostLikely() {
+        return temperature < GREEDY_BELOW || topP <= 0;
+    }
+
     /** Always the most likely token. */
     public static SamplingOptions greedy() {
         return new SamplingOptions(0, 1, 0, 0, 0, 0, 0, Map.of());

@@ -45,8 +45,17 @@ import org.slf4j.LoggerFactory;
  * Held cells never stay beside running sequences (each decode attends over every occupied cell of the
  * shared cache, so they would slow every step): a sequence that finishes while others run leaves nothing,
  * and a starting sequence clears whatever the other free slots hold. Failures, cancellations and
- * calibration leave nothing either. Batched or not, and read now or before, a prompt's cells are the same,
- * so a reused prefix answers exactly as a fresh read would.
+ * calibration leave nothing either.
+ *
+ * <p>A seeded draw never reuses a prefix, so that it answers the same each time it is served alone. Its
+ * draws turn on the last bits of the logits, and a reused prefix leaves the rest of the prompt (for a
+ * repeated prompt, its last token) to a decode of its own: a single token goes through llama.cpp's
+ * matrix-vector kernels, whose sums round otherwise than the matrix kernels that read the whole prompt at
+ * once. On a random-weight 256-wide model with F16 weights and cache, that moves the logits by up to 0.002;
+ * reading a prompt in two pieces of several tokens each moves nothing. Among other requests, where a step
+ * batches several sequences and cells sit where they are free, a seeded answer is as reproducible as OpenAI
+ * promises: usually, not always. Greedy answers keep prefix reuse: a different token then needs two logits
+ * within those last bits.
  *
  * <p>A decode that fails (no room in the KV cache, or otherwise) is retried at once with half as many
  * tokens, down to one; a single token that still fails ends its own sequence ({@code length} when the
@@ -301,18 +310,20 @@ final class Scheduler implements AutoCloseable {
         if (sequence.generation.cancelled()) return;
         boolean alone =
                 !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
-        int slot = chooseSlot(sequence.prompt, alone);
+        boolean mayReuse = alone && !sequence.seededDraw;
+        int slot = chooseSlot(sequence.prompt, mayReuse);
         sequence.id = slot;
         slots[slot] = sequence;
         busy++;
         running.add(sequence);
         try {
-            int kept = alone ? keepPrefix(slot, sequence.prompt) : 0;
+            int kept = mayReuse ? keepPrefix(slot, sequence.prompt) : 0;
             if (kept == 0) context.clearSequence(slot);
             held[slot] = NOTHING;
             forgetHeld(); // cells nobody runs on would widen every running sequence's attention
             sequence.position = kept;
             reused += kept;
+            sequence.generation.cached(kept);
             sequence.sampler = new TokenSampler(sequence.sampling, model.vocabSize());
             // Tool syntaxes may use control tokens ([TOOL_CALLS]): the parser reads their text.
             sequence.detokenizer = model.detokenizer(sequence.rules.tools() != null);

@@ -18,6 +18,11 @@ final class Sequence {
     final int[] prompt;
     final int maxTokens;
     final SamplingOptions sampling;
+    /**
+     * Whether the request gave a seed to draw with: it expects the same answer each time, which only the same
+     * decodes of its prompt give (see {@link Scheduler}).
+     */
+    final boolean seededDraw;
     /** How many alternatives to report per token; -1 when log-probabilities were not asked for. */
     final int topLogprobs;
     /** Text sent before any generated text (the prompt, for a legacy request with {@code echo}); may be empty. */
@@ -65,6 +70,7 @@ final class Sequence {
             int[] prompt,
             int maxTokens,
             SamplingOptions sampling,
+            boolean seeded,
             int topLogprobs,
             List<String> stops,
             String echo,
@@ -75,6 +81,7 @@ final class Sequence {
         this.prompt = prompt;
         this.maxTokens = maxTokens;
         this.sampling = sampling;
+        this.seededDraw = seeded && !sampling.picksMostLikely();
         this.topLogprobs = topLogprobs;
         this.stops = new StopMatcher(stops);
         this.echo = echo;

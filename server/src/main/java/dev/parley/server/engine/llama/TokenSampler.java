@@ -21,6 +21,7 @@ import java.util.SplittableRandom;
  */
 final class TokenSampler {
     private final double temperature;
+    private final boolean greedy;
     private final double topP;
     private final double presence;
     private final double frequency;
@@ -41,6 +42,7 @@ final class TokenSampler {
         Checks.notNull(options, "sampling options");
         options.check(vocabSize);
         this.temperature = options.temperature();
+        this.greedy = options.picksMostLikely();
         this.topP = options.topP();
         this.presence = options.presencePenalty();
         this.frequency = options.frequencyPenalty();
@@ -95,11 +97,7 @@ final class TokenSampler {
     }
 
     private int pick(float[] logits) {
-        return greedy() ? argmax(logits) : draw(logits);
-    }
-
-    private boolean greedy() {
-        return temperature < SamplingOptions.GREEDY_BELOW || topP <= 0;
+        return greedy ? argmax(logits) : draw(logits);
     }
 
     /** The id of the largest logit; the lowest such id on a tie. */
