@@ -341,7 +341,16 @@ class ServeCommandTest {
                         .path("message")
                         .path("content")
                         .asText());
-        assertThat(proxied.path("usage")).isEqualTo(direct.path("usage"));
+        for (String count : new String[] {"prompt_tokens", "completion_tokens", "total_tokens"}) {
+            assertThat(proxied.path("usage").path(count))
+                    .isEqualTo(direct.path("usage").path(count));
+        }
+        // The upstream had just read the same prompt: the gateway passes on what it found cached.
+        assertThat(proxied.path("usage")
+                        .path("prompt_tokens_details")
+                        .path("cached_tokens")
+                        .asInt())
+                .isEqualTo(direct.path("usage").path("prompt_tokens").asInt() - 1);
     }
 
     @Test
