@@ -17,6 +17,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -81,9 +82,9 @@ final class ServerProcess implements AutoCloseable {
     }
 
     /** The JVM options file the launcher passes, {@code cli/jvm.options} beside the jar's {@code target}. */
-    static java.util.Optional<Path> launcherOptions(Path jar) {
+    static Optional<Path> launcherOptions(Path jar) {
         Path options = jar.toAbsolutePath().getParent().resolveSibling("jvm.options");
-        return java.nio.file.Files.isRegularFile(options) ? java.util.Optional.of(options) : java.util.Optional.empty();
+        return Files.isRegularFile(options) ? Optional.of(options) : Optional.empty();
     }
 
     /**
@@ -92,16 +93,15 @@ final class ServerProcess implements AutoCloseable {
      * the server with it. An older cache is left out, as the launcher remakes it: the JVM does not notice that
      * the jar changed and would run the classes of the build the cache was made from.
      */
-    static java.util.Optional<Path> aotCache(Path jar) throws IOException {
+    static Optional<Path> aotCache(Path jar) throws IOException {
         String version = System.getProperty("java.runtime.version", "").replaceAll("[^A-Za-z0-9.]", "_");
         Path cache = jar.toAbsolutePath().resolveSibling("parley-" + version + ".aot");
-        if (!java.nio.file.Files.isRegularFile(cache)) return java.util.Optional.empty();
-        if (java.nio.file.Files.getLastModifiedTime(cache).compareTo(java.nio.file.Files.getLastModifiedTime(jar))
-                < 0) {
+        if (!Files.isRegularFile(cache)) return Optional.empty();
+        if (Files.getLastModifiedTime(cache).compareTo(Files.getLastModifiedTime(jar)) < 0) {
             System.err.println("Not using " + cache + ": older than the jar (run ./parley once to remake it)");
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of(cache);
+        return Optional.of(cache);
     }
 
     /**

@@ -4,8 +4,9 @@ import java.util.Arrays;
 
 /**
  * What one decode of {@code n} tokens costs on this machine, learned while serving: the median of the last
- * {@link #KEPT} measured durations per batch size (one decode slowed by another process moves nothing), seeded by a short {@link Calibration} in the
- * scheduler's first idle moments. The scheduler asks it how many of the ready sequences to decode together.
+ * {@link #KEPT} measured durations per batch size (one decode slowed by another process moves nothing),
+ * seeded by a short {@link Calibration} in the scheduler's first idle moments. The scheduler asks it how many
+ * of the ready sequences to decode together.
  *
  * <p>Why it exists: llama.cpp's cost per token is not monotone in the batch size. On the 2-core CPU build
  * of b4916, a 135M-shape Q8_0 model decodes 1 token in 9.3 ms but 2–4 tokens at 13–15 ms each, and only
