@@ -13,9 +13,10 @@ import java.util.SplittableRandom;
  * draw uses a generator seeded from the options, so the same seed over the same logits picks the same
  * tokens.
  *
- * <p>Cost per token: without a nucleus, one pass for the largest logit, one for the weights and their sum,
- * and one cumulative pass for the draw; nothing is sorted. With a nucleus, a heap is built over the weights
- * in linear time and only the tokens inside the nucleus are taken from it.
+ * <p>Cost per token: without a nucleus, one pass for the largest logit and one for the weights and their sums
+ * by block (both vectorised, see {@link SoftmaxWeights}), then the draw walks the block sums and one block;
+ * nothing is sorted. With a nucleus, a heap is built over the weights in linear time and only the tokens inside
+ * the nucleus are taken from it.
  *
  * <p>Not thread-safe: one sampler follows one choice.
  */
@@ -31,7 +32,8 @@ final class TokenSampler {
     private final int[] counts; // how often each token was picked
     private int[] picked = new int[16]; // the distinct tokens picked, in order of first pick
     private int distinct;
-    private double[] weights = new double[0]; // scratch: unnormalised probabilities
+    private float[] weights = new float[0]; // scratch: unnormalised probabilities
+    private double[] blockSums = new double[0]; // scratch: the weights' sums by block
     private int[] heap = new int[0]; // scratch: token ids, a max-heap by weight
 
     /**
@@ -109,45 +111,31 @@ final class TokenSampler {
 
     private int draw(float[] logits) {
         int n = logits.length;
-        if (weights.length != n) weights = new double[n];
-        float max = logits[argmax(logits)];
-        double scale = 1 / temperature;
-        double sum = 0;
-        for (int id = 0; id < n; id++) {
-            double weight = Math.exp((logits[id] - max) * scale);
-            weights[id] = weight;
-            sum += weight;
+        if (weights.length != n) {
+            weights = new float[n];
+            blockSums = new double[SoftmaxWeights.blocks(n)];
         }
-        return topP < 1 ? drawFromNucleus(sum) : drawFrom(sum);
-    }
-
-    /** A draw over the whole vocabulary by cumulative sum. */
-    private int drawFrom(double sum) {
-        double left = random.nextDouble() * sum;
-        int last = 0;
-        for (int id = 0; id < weights.length; id++) {
-            if (weights[id] == 0) continue;
-            left -= weights[id];
-            if (left < 0) return id;
-            last = id;
-        }
-        return last; // rounding left a sliver: the last token with any weight
+        float max = SoftmaxWeights.max(logits);
+        if (!Float.isFinite(max)) return argmax(logits); // a NaN from a broken model: no distribution to draw from
+        double sum = SoftmaxWeights.fill(logits, max, (float) (1 / temperature), weights, blockSums);
+        double target = random.nextDouble();
+        return topP < 1 ? drawFromNucleus(sum, target) : SoftmaxWeights.pick(weights, blockSums, target * sum);
     }
 
     /**
      * A draw among the most likely tokens whose probabilities first add up to {@code top_p}: they are taken
      * from a max-heap one by one, so only the nucleus is ever ordered.
      */
-    private int drawFromNucleus(double sum) {
+    private int drawFromNucleus(double sum, double target) {
         int n = weights.length;
         if (heap.length != n) heap = new int[n];
         for (int id = 0; id < n; id++) heap[id] = id;
         for (int i = n / 2 - 1; i >= 0; i--) siftDown(i, n);
-        double target = topP * sum;
+        double nucleus = topP * sum;
         double mass = 0;
         int size = n;
         int taken = 0; // the nucleus sits at heap[n - taken .. n), the most likely token at n - 1
-        while (size > 0 && mass < target) {
+        while (size > 0 && mass < nucleus && weights[heap[0]] > 0) { // a token of weight 0 is never drawn
             int top = heap[0];
             heap[0] = heap[--size];
             heap[size] = top;
@@ -155,7 +143,7 @@ final class TokenSampler {
             mass += weights[top];
             taken++;
         }
-        double left = random.nextDouble() * mass;
+        double left = target * mass;
         for (int i = n - 1; i >= n - taken; i--) {
             left -= weights[heap[i]];
             if (left < 0) return heap[i];
