@@ -22,7 +22,7 @@ enum LogFormat {
     void apply() {
         if (this == TEXT || !(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) return;
         Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        if (!(root.getAppender("stderr") instanceof OutputStreamAppender<ILoggingEvent> appender)) return;
+        if (!(root.getAppender(LogSetup.APPENDER) instanceof OutputStreamAppender<ILoggingEvent> appender)) return;
         JsonLines encoder = new JsonLines();
         encoder.setContext(context);
         encoder.start();
