@@ -268,6 +268,9 @@ final class ServeCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
+    static final String HUP_IGNORED = "SIGHUP is ignored in this process (started under nohup?), so it cannot reload"
+            + " the keys file; changes to the file still reload it";
+
     /** The data folder: {@code --data-dir}, else {@code $PARLEY_DATA_DIR}, else the XDG data folder. */
     private Path dataDir() {
         return dataDir(dataDir);
@@ -367,7 +370,10 @@ final class ServeCommand implements Callable<Integer> {
         if (keys != null) {
             // SIGHUP reloads the keys file (the server also does when the file changes), instead of stopping.
             try {
-                Signal.handle(new Signal("HUP"), signal -> server.reloadKeys());
+                // A process started ignoring SIGHUP (under nohup) keeps ignoring it: the JVM then leaves the
+                // handler out and answers SIG_IGN instead of failing.
+                if (Signal.handle(new Signal("HUP"), signal -> server.reloadKeys()) == SignalHandler.SIG_IGN)
+                    log.warn(HUP_IGNORED);
             } catch (IllegalArgumentException noSuchSignal) {
                 // Windows has no SIGHUP: the file's changes still reload the keys.
             }

@@ -1,6 +1,7 @@
 package dev.parley.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
@@ -545,6 +546,8 @@ class ServeCommandTest {
         var refused = chat(baseUrl, second, "stories260K");
         assertThat(refused.statusCode()).isEqualTo(401);
 
+        // Under nohup (this JVM ignoring SIGHUP, and so the server it starts) the server says it cannot reload.
+        assumeThat(printed).noneMatch(line -> line.contains(ServeCommand.HUP_IGNORED));
         assertThat(new ProcessBuilder("kill", "-HUP", Long.toString(server.pid()))
                         .start()
                         .waitFor())
