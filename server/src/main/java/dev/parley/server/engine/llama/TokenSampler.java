@@ -13,8 +13,8 @@ import java.util.SplittableRandom;
  * draw uses a generator seeded from the options, so the same seed over the same logits picks the same
  * tokens.
  *
- * <p>Cost per token: without a nucleus, one pass for the largest logit and one for the weights and their sums
- * by block (both vectorised, see {@link SoftmaxWeights}), then the draw walks the block sums and one block;
+ * <p>Cost per token: without a nucleus, one pass for the largest logit, one for the weights (vectorised, see
+ * {@link SoftmaxWeights}) and one for their sums by block, then the draw walks the block sums and one block;
  * nothing is sorted. With a nucleus, a heap is built over the weights in linear time and only the tokens inside
  * the nucleus are taken from it.
  *
