@@ -448,8 +448,7 @@ final class PromptTokenizer {
      * probe of 1000 spaces tells them apart.
      */
     private static int bytesPerToken(LlamaModel model) {
-        int longest = 4;
-        for (int id = 0; id < model.vocabSize(); id++) longest = Math.max(longest, model.tokenBytes(id).length);
+        int longest = Math.max(4, model.longestPiece());
         int[] spaces = model.tokenize(" ".repeat(1000) + "x", false, false);
         return (long) spaces.length * longest < 1001 ? 0 : longest;
     }

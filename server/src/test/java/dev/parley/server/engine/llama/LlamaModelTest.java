@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.server.demo.DemoModel;
+import dev.parley.testkit.GgufVocabulary;
 import dev.parley.testkit.GgufWriter;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -129,6 +130,27 @@ class LlamaModelTest {
         try (LlamaModel model = LlamaModel.open(file)) {
             assertThat(model.applyChatTemplate(List.of(ChatTurn.user("Hello")), false))
                     .isEqualTo("<|im_start|>user\nHello<|im_end|>\n");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "ggml-vocab-qwen2.gguf", "ggml-vocab-llama-spm.gguf"})
+    void theLongestPieceIsTheLongestTokenText(String vocabulary, @TempDir Path dir) throws IOException {
+        LlamaModel model = demo;
+        if (!vocabulary.isEmpty()) {
+            try (var in = LlamaModelTest.class.getResourceAsStream("/dev/parley/server/vocab/" + vocabulary)) {
+                model = LlamaModel.open(
+                        GgufWriter.llama().vocabulary(GgufVocabulary.read(in)).write(dir.resolve("vocab.gguf")));
+            }
+        }
+        try {
+            int longest = 0;
+            for (int id = 0; id < model.vocabSize(); id++) longest = Math.max(longest, model.tokenBytes(id).length);
+
+            assertThat(longest).isPositive();
+            assertThat(model.longestPiece()).isEqualTo(longest);
+        } finally {
+            if (model != demo) model.close();
         }
     }
 
