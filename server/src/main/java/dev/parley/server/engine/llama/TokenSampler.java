@@ -85,9 +85,11 @@ final class TokenSampler {
         Checks.require(
                 logits.length == counts.length, "logits for %d tokens, sampler for %d", logits.length, counts.length);
         for (int i = 0; i < biasIds.length; i++) logits[biasIds[i]] += biasValues[i];
-        for (int i = 0; i < distinct; i++) {
-            int id = picked[i];
-            logits[id] -= (float) (presence + frequency * counts[id]);
+        if (presence != 0 || frequency != 0) {
+            for (int i = 0; i < distinct; i++) {
+                int id = picked[i];
+                logits[id] -= (float) (presence + frequency * counts[id]);
+            }
         }
         int token = pick(logits);
         if (constraint != null && !constraint.allows(token)) {
