@@ -250,18 +250,22 @@ public final class LlamaModel implements AutoCloseable {
         Checks.token(token, vocabSize);
         return read(() -> {
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment buf = arena.allocate(64);
-                int length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, special);
-                if (length < 0) {
-                    buf = arena.allocate(-length);
-                    length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, special);
-                }
-                if (length < 0) {
-                    throw new LlamaException("llama_token_to_piece failed with " + length);
-                }
-                return buf.asSlice(0, length).toArray(JAVA_BYTE);
+                return piece(arena, arena.allocate(64), token, special).toArray(JAVA_BYTE);
             }
         });
+    }
+
+    /** The text of {@code token} in {@code buf}, or in a larger buffer from {@code arena} when it does not fit. */
+    private MemorySegment piece(Arena arena, MemorySegment buf, int token, boolean special) {
+        int length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, special);
+        if (length < 0) {
+            buf = arena.allocate(-length);
+            length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, special);
+        }
+        if (length < 0) {
+            throw new LlamaException("llama_token_to_piece failed with " + length);
+        }
+        return buf.asSlice(0, length);
     }
 
     /**
@@ -273,17 +277,10 @@ public final class LlamaModel implements AutoCloseable {
         return read(() -> {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment buf = arena.allocate(256);
-                int longest = 0;
-                for (int token = 0; token < vocabSize; token++) {
-                    int length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, false);
-                    if (length < 0) {
-                        buf = arena.allocate(-length);
-                        length = Bindings.tokenToPiece(vocab, token, buf, (int) buf.byteSize(), 0, false);
-                    }
-                    if (length < 0) throw new LlamaException("llama_token_to_piece failed with " + length);
-                    longest = Math.max(longest, length);
-                }
-                return longest;
+                long longest = 0;
+                for (int token = 0; token < vocabSize; token++)
+                    longest = Math.max(longest, piece(arena, buf, token, false).byteSize());
+                return (int) longest;
             }
         });
     }
