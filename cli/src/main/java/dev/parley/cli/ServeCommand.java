@@ -387,6 +387,7 @@ final class ServeCommand implements Callable<Integer> {
             }
             Thread.ofPlatform().name("parley-shutdown").start(() -> {
                 Duration grace = Duration.ofSeconds(shutdownTimeout);
+                server.refuseNewRequests(); // before saying so: a client that reads the line may try at once
                 log.info(
                         "SIG{}: accepting no more requests; {} running may take {}s to finish (a second signal stops at once)",
                         signal.getName(),

@@ -165,10 +165,7 @@ public final class ParleyServer implements AutoCloseable {
      * @return how many requests were cut at the deadline
      */
     public int shutdown(Duration grace) throws InterruptedException {
-        List<CompletableFuture<Void>> closing = new ArrayList<>();
-        for (Connector connector : http.jettyServer().server().getConnectors()) {
-            if (connector instanceof Graceful graceful) closing.add(graceful.shutdown());
-        }
+        refuseNewRequests();
         try {
             int cut = Drain.of(http).drain(grace);
             // A request is done when its handler returns, not when its last bytes are out: stopping at once could
@@ -184,6 +181,23 @@ public final class ParleyServer implements AutoCloseable {
         } finally {
             close();
         }
+    }
+
+    /** The connectors' graceful shutdowns, once {@link #refuseNewRequests} began them. */
+    private List<CompletableFuture<Void>> closing;
+
+    /**
+     * The first step of {@link #shutdown}, on its own so that a caller can say so once it is true: stops accepting
+     * connections and answers new requests on open ones with 503 {@code server_shutting_down}; running requests go
+     * on. Calling it again does nothing.
+     */
+    public synchronized void refuseNewRequests() {
+        if (closing != null) return;
+        closing = new ArrayList<>();
+        for (Connector connector : http.jettyServer().server().getConnectors()) {
+            if (connector instanceof Graceful graceful) closing.add(graceful.shutdown());
+        }
+        Drain.of(http).refuse();
     }
 
     /** How long a stopping server waits for answers already given to be written out. */

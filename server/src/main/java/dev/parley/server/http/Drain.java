@@ -67,13 +67,18 @@ public final class Drain {
      * @return how many generations were cut
      */
     public int drain(Duration grace) throws InterruptedException {
-        draining = true;
+        refuse();
         if (await(grace)) return 0;
         cutting = true;
         List<TimedGeneration> cut = List.copyOf(running);
         cut.forEach(TimedGeneration::cut);
         await(AFTER_CUT);
         return cut.size();
+    }
+
+    /** Refuses new requests from now on (503 {@code server_shutting_down}); running ones go on. */
+    public void refuse() {
+        draining = true;
     }
 
     /** Waits until no request is in flight, or {@code limit} has passed; whether none is. */
