@@ -97,6 +97,28 @@ class CommandsTest {
     }
 
     @Test
+    void aSubcommandsNameBuildsThatSubcommandAloneAndHelpOrAnythingElseBuildsThemAll() {
+        List<String> all = List.of("serve", "chat", "batch", "complete", "models", "tokens", "keys", "help");
+        assertThat(Main.commandLine().getSubcommands().keySet()).containsExactlyElementsOf(all);
+        for (String name : all.subList(0, all.size() - 1)) {
+            assertThat(Main.commandLine(name, "--help").getSubcommands().keySet())
+                    .as(name)
+                    .containsExactly(name);
+        }
+        for (String first : List.of("help", "--help", "-V", "serv", "")) {
+            assertThat(Main.commandLine(first).getSubcommands().keySet())
+                    .as(first)
+                    .containsExactlyElementsOf(all);
+        }
+
+        // "help serve" still finds serve, and a mistyped name is still refused as one.
+        assertThat(run(Main.commandLine("help", "serve"), "help", "serve")).isZero();
+        assertThat(out.toString()).startsWith("Usage: parley serve ");
+        assertThat(run(Main.commandLine("serv"), "serv")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("parley: Unmatched arguments from index 0: 'serv'");
+    }
+
+    @Test
     void chatPrintsUsageOnStderrWhenAsked() {
         server.enqueue(sse(chunk("ok") + USAGE + DONE));
         assertThat(parley("chat", "-m", "m", "--usage", "hi")).isZero();
