@@ -18,6 +18,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -144,20 +145,73 @@ class ServeCommandTest {
     void saysWhichLlamaCppItLoadedFromWhereAndOnWhichDevices() throws Exception {
         serve();
         assertThat(printed)
-                .anySatisfy(
-                        line -> assertThat(line)
-                                .matches(
-                                        "llama\\.cpp 0\\.5\\.\\S* from npm package @node-llama-cpp/linux-x64@3\\.22\\.1 \\(.+\\); devices: CPU \\(.+\\)"));
+                .anySatisfy(line -> assertThat(line)
+                        .matches(
+                                "llama\\.cpp 0\\.5\\.\\S* from npm package @node-llama-cpp/linux-x64@3\\.22\\.1 \\(.+\\); devices: CPU \\(.+\\);"
+                                        + " backends: libggml-cpu-[a-z0-9]+\\.so"));
+    }
+
+    @Test
+    void remembersTheCpuVariantGgmlChoseAndThenChecksAndLoadsThatOneAlone() throws Exception {
+        serve(); // the prebuilt libraries are in the cache now: copy them into a cache of this test's own
+        Path cached = libraryFolder(printed);
+        Path cache = dir.resolve("cache");
+        Path copy = Files.createDirectories(cache.resolve("llama.cpp").resolve(cached.getFileName()));
+        try (var files = Files.list(cached)) {
+            for (Path file : files.filter(f -> !f.getFileName().toString().startsWith("."))
+                    .toList()) {
+                Files.copy(file, copy.resolve(file.getFileName()));
+            }
+        }
+        var environment = Map.of("PARLEY_CACHE_DIR", cache.toString());
+
+        serve(environment); // ggml opens every CPU variant and chooses one
+        String chosen = backends(printed);
+        assertThat(chosen).matches("libggml-cpu-[a-z0-9]+\\.so");
+        List<Path> memos;
+        try (var files = Files.list(copy)) {
+            memos = files.filter(f -> f.getFileName().toString().startsWith(".cpu-backend-"))
+                    .toList();
+        }
+        assertThat(memos).hasSize(1);
+        assertThat(Files.readString(memos.getFirst()).strip()).isEqualTo(chosen);
+
+        // The next start neither checks nor opens the other variants: spoiled, they would be fetched again.
+        try (var files = Files.list(copy)) {
+            for (Path file : files.filter(f -> f.getFileName().toString().startsWith("libggml-cpu-"))
+                    .filter(f -> !f.getFileName().toString().equals(chosen))
+                    .toList()) {
+                Files.write(file, new byte[] {0}, StandardOpenOption.APPEND);
+            }
+        }
+        Matcher started = serve(environment);
+        assertThat(printed).noneSatisfy(line -> assertThat(line).contains("failed its check"));
+        assertThat(backends(printed)).isEqualTo(chosen);
+        assertThat(chat(started.group(2), null, "stories260K").statusCode()).isEqualTo(200);
+    }
+
+    /** The library folder named by a start's llama.cpp line. */
+    private static Path libraryFolder(List<String> printed) {
+        String line = printed.stream()
+                .filter(printedLine -> printedLine.startsWith("llama.cpp "))
+                .findFirst()
+                .orElseThrow();
+        return Path.of(line.substring(line.indexOf(" (") + 2, line.indexOf("); devices")));
+    }
+
+    /** The backend libraries named by a start's llama.cpp line. */
+    private static String backends(List<String> printed) {
+        String line = printed.stream()
+                .filter(printedLine -> printedLine.startsWith("llama.cpp "))
+                .findFirst()
+                .orElseThrow();
+        return line.substring(line.indexOf("; backends: ") + "; backends: ".length());
     }
 
     @Test
     void servesWithAnotherBuildOfTheReleaseFromLlamaLib() throws Exception {
         serve(); // the prebuilt libraries are in the cache now: copy them as "another build"
-        String fetched = printed.stream()
-                .filter(line -> line.startsWith("llama.cpp "))
-                .findFirst()
-                .orElseThrow();
-        Path cached = Path.of(fetched.substring(fetched.indexOf(" (") + 2, fetched.indexOf("); devices")));
+        Path cached = libraryFolder(printed);
         Path build = Files.createDirectories(dir.resolve("my-build"));
         try (var files = Files.list(cached)) {
             for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".so"))

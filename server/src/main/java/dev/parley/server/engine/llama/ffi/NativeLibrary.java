@@ -19,6 +19,8 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * llama.cpp's shared libraries (release v0.5.0), opened once per JVM.
@@ -29,8 +31,10 @@ import java.util.stream.Stream;
  * names one). The folder must hold {@code libggml-base}, {@code libggml} and {@code libllama} (any suffix:
  * {@code libllama.so}, {@code libllama.v0.5.0.so}, {@code .dylib}, {@code .dll}); ggml's backends in it
  * ({@code libggml-cpu-<family>}, {@code libggml-cuda}, …) are loaded by {@code ggml_backend_load_all_from_path},
- * which picks the CPU variant that suits this processor. Libraries are opened with {@code dlopen} through
- * {@link SymbolLookup#libraryLookup}; llama.cpp's log is routed into SLF4J before anything else runs.
+ * which picks the CPU variant that suits this processor; for the prebuilt CPU package that choice is remembered
+ * per processor and later starts load (and verify) that variant alone ({@link CpuBackendChoice}). Libraries are
+ * opened with {@code dlopen} through {@link SymbolLookup#libraryLookup}; llama.cpp's log is routed into SLF4J
+ * before anything else runs.
  *
  * <p>Thread-safe: loading runs once, under this class's lock; a failure is remembered and thrown again,
  * with the caller's stack, by every later call.
@@ -40,6 +44,7 @@ public final class NativeLibrary {
     /** The release whose API {@link Bindings} and {@link Structs} mirror. */
     public static final String RELEASE = "0.5";
 
+    private static final Logger log = LoggerFactory.getLogger(NativeLibrary.class);
     private static final Linker LINKER = Linker.nativeLinker();
     private static Path configuredFolder; // guarded by the class
     private static String configuredVariant = ""; // guarded by the class
@@ -55,8 +60,11 @@ public final class NativeLibrary {
      * @param origin how they were chosen: the npm package, {@code --llama-lib} or {@code PARLEY_LLAMA_LIB}
      * @param version what {@code llama_version()} says, e.g. {@code 0.5.0}
      * @param devices the backend devices ggml found, CPU included
+     * @param backends the backend libraries loaded from {@code folder} (e.g. {@code libggml-cpu-haswell.so});
+     *     empty where the process's memory map cannot be read
      */
-    public record Loaded(Path folder, String origin, String version, List<BackendDevice> devices) {
+    public record Loaded(
+            Path folder, String origin, String version, List<BackendDevice> devices, List<String> backends) {
         /** Whether any device can take model layers. */
         public boolean offloads() {
             return devices.stream().anyMatch(BackendDevice::offloads);
@@ -64,7 +72,7 @@ public final class NativeLibrary {
 
         /** One line for the start-up log. */
         public String describe() {
-            return "llama.cpp %s from %s (%s); devices: %s"
+            return "llama.cpp %s from %s (%s); devices: %s%s"
                     .formatted(
                             version,
                             origin,
@@ -73,7 +81,8 @@ public final class NativeLibrary {
                                     ", ",
                                     devices.stream()
                                             .map(BackendDevice::toString)
-                                            .toList()));
+                                            .toList()),
+                            backends.isEmpty() ? "" : "; backends: " + String.join(", ", backends));
         }
     }
 
@@ -144,6 +153,7 @@ public final class NativeLibrary {
     private static Loaded open() {
         String origin;
         Path folder;
+        Optional<Remembered> cpu = Optional.empty();
         String env = System.getenv("PARLEY_LLAMA_LIB");
         if (configuredFolder != null) {
             folder = configuredFolder;
@@ -159,7 +169,15 @@ public final class NativeLibrary {
                             .strip()
                             .toLowerCase(Locale.ROOT);
             PrebuiltLibrary.Package pkg = PrebuiltLibrary.forThisMachine(variant);
-            folder = PrebuiltLibrary.ensure(pkg, PrebuiltLibrary.cacheRoot());
+            Path root = PrebuiltLibrary.cacheRoot();
+            // A CPU package holds CPU variants only; a GPU package's other backends are loaded as before.
+            if (variant.isEmpty() && System.getenv("GGML_BACKEND_PATH") == null)
+                cpu = Remembered.of(pkg, PrebuiltLibrary.folder(pkg, root));
+            Optional<String> chosen = cpu.flatMap(Remembered::file);
+            folder = PrebuiltLibrary.ensure(
+                    pkg,
+                    root,
+                    file -> chosen.isEmpty() || !CpuBackendChoice.isCpuBackend(file) || file.equals(chosen.get()));
             origin = "npm package " + pkg.spec();
         }
         if (!Files.isDirectory(folder)) {
@@ -180,18 +198,68 @@ public final class NativeLibrary {
         // Order matters: the log callback must be in place before the backends print anything.
         LlamaLog.install();
         try (Arena arena = Arena.ofConfined()) {
-            downcall(lookup, "ggml_backend_load_all_from_path", FunctionDescriptor.ofVoid(ADDRESS))
-                    .invokeExact(arena.allocateFrom(folder.toString()));
+            boolean loadedOne = false;
+            Optional<String> remembered = cpu.flatMap(Remembered::file);
+            if (remembered.isPresent()) {
+                Path file = folder.resolve(remembered.get());
+                var registered =
+                        (MemorySegment) downcall(lookup, "ggml_backend_load", FunctionDescriptor.of(ADDRESS, ADDRESS))
+                                .invokeExact(arena.allocateFrom(file.toString()));
+                loadedOne = !registered.equals(MemorySegment.NULL);
+                if (!loadedOne) {
+                    log.warn("The remembered CPU backend {} did not load; letting ggml choose again", file);
+                    cpu.get().verifyAll(folder);
+                }
+            }
+            if (!loadedOne) {
+                downcall(lookup, "ggml_backend_load_all_from_path", FunctionDescriptor.ofVoid(ADDRESS))
+                        .invokeExact(arena.allocateFrom(folder.toString()));
+            }
             downcall(lookup, "llama_backend_init", FunctionDescriptor.ofVoid()).invokeExact();
         } catch (Throwable e) {
-            throw new LlamaLibraryException("llama.cpp's backends failed to initialise from " + folder, e);
+            throw e instanceof LlamaLibraryException known
+                    ? known
+                    : new LlamaLibraryException("llama.cpp's backends failed to initialise from " + folder, e);
         }
+        List<String> backends = CpuBackendChoice.loadedBackends(folder);
+        cpu.ifPresent(memo -> memo.rememberFrom(folder, backends));
         List<BackendDevice> devices = devices(lookup);
         if (devices.isEmpty()) {
             throw new LlamaLibraryException("ggml found no backend in " + folder + " (it holds "
                     + PrebuiltLibrary.listing(folder) + "); a CPU backend, libggml-cpu*, is needed");
         }
-        return new Loaded(folder, origin, version, List.copyOf(devices));
+        return new Loaded(folder, origin, version, List.copyOf(devices), backends);
+    }
+
+    /**
+     * What this processor's fingerprint remembers of a prebuilt CPU package: the CPU variant ggml chose at an
+     * earlier start, if any.
+     */
+    private record Remembered(PrebuiltLibrary.Package pkg, String fingerprint, Optional<String> file) {
+        static Optional<Remembered> of(PrebuiltLibrary.Package pkg, Path folder) {
+            return CpuBackendChoice.fingerprint()
+                    .map(fingerprint -> new Remembered(
+                            pkg,
+                            fingerprint,
+                            CpuBackendChoice.remembered(folder, fingerprint, PrebuiltLibrary.files(pkg, folder))));
+        }
+
+        /** Checks the variants that were not checked, before ggml opens them all. */
+        void verifyAll(Path folder) {
+            String problem = PrebuiltLibrary.verify(pkg, folder);
+            if (problem != null) {
+                throw new LlamaLibraryException("The cached llama.cpp library at " + folder + " fails its check: "
+                        + problem + "; delete that folder and start again to fetch it anew");
+            }
+        }
+
+        /** Writes down the CPU variant ggml chose, when it chose one now. */
+        void rememberFrom(Path folder, List<String> loaded) {
+            List<String> cpus =
+                    loaded.stream().filter(CpuBackendChoice::isCpuBackend).toList();
+            if (cpus.size() == 1 && !file.equals(Optional.of(cpus.getFirst())))
+                CpuBackendChoice.remember(folder, fingerprint, cpus.getFirst());
+        }
     }
 
     /** The one library of a kind in {@code folder}: {@code libggml.so} or {@code libggml.v0.5.0.so} for "ggml". */

@@ -19,7 +19,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,9 +34,10 @@ import org.slf4j.LoggerFactory;
  * archive is checked against the registry's SHA-512 pinned here, and only the C libraries are unpacked:
  * {@code libllama}, {@code libggml}, {@code libggml-base} and the CPU-variant backends that ggml chooses
  * from at run time. Unpacking goes to a temporary folder that is renamed into place at the end, so the
- * cache never holds half a library. Every start checks each file against its SHA-256 (pinned in the
- * project for linux-x64, else recorded when the verified archive was unpacked); a file that changed is
- * fetched again.
+ * cache never holds half a library. Every start checks each file it loads against its SHA-256 (pinned in
+ * the project for linux-x64, else recorded when the verified archive was unpacked): all of them, or, once
+ * {@link CpuBackendChoice} knows which CPU variant this processor runs, all but the other CPU variants (which
+ * are then never opened). A file that changed is fetched again.
  *
  * <p>Thread-safe and process-safe: concurrent fetches each unpack into their own temporary folder and the
  * first rename wins.
@@ -126,9 +129,17 @@ public final class PrebuiltLibrary {
      * @throws LlamaLibraryException when it cannot be fetched (no npm, offline, wrong checksum), with what to do
      */
     public static Path ensure(Package pkg, Path cacheRoot) {
-        Path folder = cacheRoot.resolve("llama.cpp").resolve(pkg.platform() + "-" + pkg.version());
+        return ensure(pkg, cacheRoot, file -> true);
+    }
+
+    /**
+     * As {@link #ensure(Package, Path)}, checking in a cached package only the files {@code loading} accepts:
+     * the ones this process will load. A package fetched now is checked whole.
+     */
+    static Path ensure(Package pkg, Path cacheRoot, Predicate<String> loading) {
+        Path folder = folder(pkg, cacheRoot);
         if (Files.isDirectory(folder)) {
-            String problem = verify(pkg, folder);
+            String problem = verify(pkg, folder, loading);
             if (problem == null) return folder;
             log.warn("The cached llama.cpp library at {} failed its check ({}); fetching it again", folder, problem);
             deleteTree(folder);
@@ -141,18 +152,24 @@ public final class PrebuiltLibrary {
         return folder;
     }
 
+    /** Where the cache under {@code cacheRoot} keeps {@code pkg}'s libraries. */
+    static Path folder(Package pkg, Path cacheRoot) {
+        return cacheRoot.resolve("llama.cpp").resolve(pkg.platform() + "-" + pkg.version());
+    }
+
     /** Null when every file matches its SHA-256, else what is wrong. */
     static String verify(Package pkg, Path folder) {
+        return verify(pkg, folder, file -> true);
+    }
+
+    /** Null when every file {@code which} accepts matches its SHA-256, else what is wrong. */
+    static String verify(Package pkg, Path folder, Predicate<String> which) {
         try {
-            Map<String, String> expected = pinned(pkg);
-            if (expected == null) {
-                Path manifest = folder.resolve(MANIFEST);
-                if (!Files.isRegularFile(manifest)) return "no " + MANIFEST;
-                expected = parseManifest(Files.readString(manifest));
-            }
+            Map<String, String> expected = checksums(pkg, folder);
+            if (expected == null) return "no " + MANIFEST;
             if (expected.isEmpty()) return "an empty " + MANIFEST;
             // The files are hashed in parallel: this check runs on every start, and is most of the library's load.
-            return List.copyOf(expected.entrySet()).parallelStream()
+            return expected.entrySet().stream().filter(file -> which.test(file.getKey())).toList().parallelStream()
                     .map(file -> problem(folder, file.getKey(), file.getValue()))
                     .filter(Objects::nonNull)
                     .findFirst()
@@ -160,6 +177,24 @@ public final class PrebuiltLibrary {
         } catch (IOException | UncheckedIOException e) {
             return e.toString();
         }
+    }
+
+    /** The names of the package's files in {@code folder}, as its checksums list them; empty when unknown. */
+    static Set<String> files(Package pkg, Path folder) {
+        try {
+            Map<String, String> checksums = checksums(pkg, folder);
+            return checksums == null ? Set.of() : Set.copyOf(checksums.keySet());
+        } catch (IOException | UncheckedIOException e) {
+            return Set.of();
+        }
+    }
+
+    /** The checksums of the package's files: pinned here, else the manifest written at unpacking; null if none. */
+    private static Map<String, String> checksums(Package pkg, Path folder) throws IOException {
+        Map<String, String> pinned = pinned(pkg);
+        if (pinned != null) return pinned;
+        Path manifest = folder.resolve(MANIFEST);
+        return Files.isRegularFile(manifest) ? parseManifest(Files.readString(manifest)) : null;
     }
 
     /** Null when {@code name} in {@code folder} has SHA-256 {@code sha256}, else what is wrong. */
