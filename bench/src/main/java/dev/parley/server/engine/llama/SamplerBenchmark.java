@@ -38,10 +38,14 @@ public class SamplerBenchmark {
     public int vocabulary;
 
     private float[] logits;
+    private float[] peaked;
     private TokenSampler greedy;
     private TokenSampler draw;
     private TokenSampler nucleus;
     private double[] mathExpWeights;
+    private int[] heap;
+    private float[] heapWeights;
+    private double[] heapBlocks;
     private final SplittableRandom random = new SplittableRandom(7);
 
     @Setup
@@ -49,6 +53,9 @@ public class SamplerBenchmark {
         SplittableRandom values = new SplittableRandom(vocabulary);
         logits = new float[vocabulary];
         for (int i = 0; i < vocabulary; i++) logits[i] = (float) (values.nextGaussian() * 3);
+        // As a model's next token mostly is: a dozen likely tokens, 0.9 of the mass among a few of them.
+        peaked = logits.clone();
+        for (int i = 0; i < 12; i++) peaked[values.nextInt(vocabulary)] += 16 + i;
         greedy = new TokenSampler(SamplingOptions.greedy(), vocabulary);
         draw = new TokenSampler(SamplingOptions.seeded(1).withTemperature(1), vocabulary);
         nucleus = new TokenSampler(SamplingOptions.seeded(1).withTemperature(1).withTopP(0.9), vocabulary);
@@ -65,9 +72,74 @@ public class SamplerBenchmark {
         return draw.sample(logits);
     }
 
+    /** {@code top_p} 0.9 over broad logits: thousands of tokens in the nucleus. */
     @Benchmark
     public int drawInNucleus() {
         return nucleus.sample(logits);
+    }
+
+    /** {@code top_p} 0.9 over peaked logits: a few tokens in the nucleus. */
+    @Benchmark
+    public int drawInNarrowNucleus() {
+        return nucleus.sample(peaked);
+    }
+
+    /** The former nucleus, for comparison: a max-heap over every token, popped until the nucleus is full. */
+    @Benchmark
+    public int drawInNucleusByHeap() {
+        return heapNucleus(logits);
+    }
+
+    @Benchmark
+    public int drawInNarrowNucleusByHeap() {
+        return heapNucleus(peaked);
+    }
+
+    private int heapNucleus(float[] values) {
+        int n = values.length;
+        if (heap == null) {
+            heap = new int[n];
+            heapWeights = new float[n];
+            heapBlocks = new double[SoftmaxWeights.blocks(n)];
+        }
+        double sum = SoftmaxWeights.fill(values, SoftmaxWeights.max(values), 1f, heapWeights, heapBlocks);
+        for (int id = 0; id < n; id++) heap[id] = id;
+        for (int i = n / 2 - 1; i >= 0; i--) siftDown(i, n);
+        double nucleus = 0.9 * sum;
+        double mass = 0;
+        int size = n;
+        int taken = 0;
+        while (size > 0 && mass < nucleus && heapWeights[heap[0]] > 0) {
+            int top = heap[0];
+            heap[0] = heap[--size];
+            heap[size] = top;
+            siftDown(0, size);
+            mass += heapWeights[top];
+            taken++;
+        }
+        double left = random.nextDouble() * mass;
+        for (int i = n - 1; i >= n - taken; i--) {
+            left -= heapWeights[heap[i]];
+            if (left < 0) return heap[i];
+        }
+        return heap[n - taken];
+    }
+
+    private void siftDown(int i, int size) {
+        int id = heap[i];
+        while (true) {
+            int child = 2 * i + 1;
+            if (child >= size) break;
+            if (child + 1 < size && heavier(heap[child + 1], heap[child])) child++;
+            if (!heavier(heap[child], id)) break;
+            heap[i] = heap[child];
+            i = child;
+        }
+        heap[i] = id;
+    }
+
+    private boolean heavier(int a, int b) {
+        return heapWeights[a] > heapWeights[b] || heapWeights[a] == heapWeights[b] && a < b;
     }
 
     /** The baseline: the draw over {@code Math.exp} weights in doubles. */

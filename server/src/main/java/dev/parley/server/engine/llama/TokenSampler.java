@@ -15,12 +15,15 @@ import java.util.SplittableRandom;
  *
  * <p>Cost per token: without a nucleus, one pass for the largest logit, one for the weights (vectorised, see
  * {@link SoftmaxWeights}) and one for their sums by block, then the draw walks the block sums and one block;
- * nothing is sorted. With a nucleus, a heap is built over the weights in linear time and only the tokens inside
- * the nucleus are taken from it.
+ * nothing is sorted. With a nucleus, a histogram of the weights bounds the nucleus and only the tokens that can
+ * be in it are sorted.
  *
  * <p>Not thread-safe: one sampler follows one choice.
  */
 final class TokenSampler {
+    /** Positive float weights by their top 12 bits: 4,096 buckets, sixteen per power of two. */
+    private static final int BUCKET_SHIFT = 19;
+
     private final double temperature;
     private final boolean greedy;
     private final double topP;
@@ -34,7 +37,9 @@ final class TokenSampler {
     private int distinct;
     private float[] weights = new float[0]; // scratch: unnormalised probabilities
     private double[] blockSums = new double[0]; // scratch: the weights' sums by block
-    private int[] heap = new int[0]; // scratch: token ids, a max-heap by weight
+    private int[] bucketCounts = new int[0]; // scratch: the nucleus's histogram, made at its first draw
+    private double[] bucketMass = new double[0];
+    private long[] candidates = new long[0]; // scratch: the tokens that may be in the nucleus, by weight and id
 
     /**
      * @throws IllegalArgumentException when the options are out of range or bias a token outside the
@@ -125,50 +130,75 @@ final class TokenSampler {
     }
 
     /**
-     * A draw among the most likely tokens whose probabilities first add up to {@code top_p}: they are taken
-     * from a max-heap one by one, so only the nucleus is ever ordered.
+     * A draw among the most likely tokens whose probabilities first add up to {@code top_p}, most likely first
+     * (ties: lower id first). Only the tokens that can be in the nucleus are sorted: a histogram of the weights
+     * by their float bits (sixteen buckets per power of two) finds the lowest bucket the nucleus reaches, and the
+     * tokens from that bucket up are sorted. A nucleus of thousands of tokens over a 152k vocabulary costs two
+     * passes and a sort of those thousands, not a heap pop per token.
      */
     private int drawFromNucleus(double sum, double target) {
-        int n = weights.length;
-        if (heap.length != n) heap = new int[n];
-        for (int id = 0; id < n; id++) heap[id] = id;
-        for (int i = n / 2 - 1; i >= 0; i--) siftDown(i, n);
         double nucleus = topP * sum;
-        double mass = 0;
-        int size = n;
-        int taken = 0; // the nucleus sits at heap[n - taken .. n), the most likely token at n - 1
-        while (size > 0 && mass < nucleus && weights[heap[0]] > 0) { // a token of weight 0 is never drawn
-            int top = heap[0];
-            heap[0] = heap[--size];
-            heap[size] = top;
-            siftDown(0, size);
-            mass += weights[top];
-            taken++;
+        fillHistogram();
+        // The buckets' masses are summed in another order than the nucleus is, so they only say where to start.
+        int lowest = -1;
+        double above = 0;
+        for (int bucket = bucketMass.length - 1; bucket >= 0; bucket--) {
+            if (bucketCounts[bucket] == 0) continue;
+            above += bucketMass[bucket];
+            lowest = bucket;
+            if (above >= nucleus) break;
         }
-        double left = target * mass;
-        for (int i = n - 1; i >= n - taken; i--) {
-            left -= weights[heap[i]];
-            if (left < 0) return heap[i];
-        }
-        return heap[n - taken];
-    }
-
-    private void siftDown(int i, int size) {
-        int id = heap[i];
         while (true) {
-            int child = 2 * i + 1;
-            if (child >= size) break;
-            if (child + 1 < size && before(heap[child + 1], heap[child])) child++;
-            if (!before(heap[child], id)) break;
-            heap[i] = heap[child];
-            i = child;
+            int size = sortFrom(lowest);
+            double mass = 0;
+            int taken = 0;
+            while (taken < size && mass < nucleus) mass += weights[(int) candidates[taken++]];
+            int lower = lowest - 1;
+            while (lower >= 0 && bucketCounts[lower] == 0) lower--;
+            if (mass < nucleus && lower >= 0) { // rounding left the nucleus short of the bucket estimate
+                lowest = lower;
+                continue;
+            }
+            double left = target * mass;
+            for (int i = 0; i < taken - 1; i++) {
+                left -= weights[(int) candidates[i]];
+                if (left < 0) return (int) candidates[i];
+            }
+            return (int) candidates[taken - 1];
         }
-        heap[i] = id;
     }
 
-    /** Heap order: larger weight first, then lower id, so that the nucleus is the same on every run. */
-    private boolean before(int a, int b) {
-        return weights[a] > weights[b] || weights[a] == weights[b] && a < b;
+    /** Counts the positive weights and adds them up by bucket (a token of weight 0 is never drawn). */
+    private void fillHistogram() {
+        if (bucketCounts.length == 0) {
+            bucketCounts = new int[1 << (31 - BUCKET_SHIFT)];
+            bucketMass = new double[bucketCounts.length];
+        }
+        Arrays.fill(bucketCounts, 0);
+        Arrays.fill(bucketMass, 0);
+        for (float weight : weights) {
+            if (weight > 0) {
+                int bucket = Float.floatToRawIntBits(weight) >>> BUCKET_SHIFT;
+                bucketCounts[bucket]++;
+                bucketMass[bucket] += weight;
+            }
+        }
+    }
+
+    /** Puts the tokens of bucket {@code lowest} and above into {@link #candidates}, sorted; returns how many. */
+    private int sortFrom(int lowest) {
+        int count = 0;
+        for (int bucket = lowest; bucket < bucketCounts.length; bucket++) count += bucketCounts[bucket];
+        if (candidates.length < count) candidates = new long[Math.max(count, 2 * candidates.length)];
+        int size = 0;
+        for (int id = 0; id < weights.length; id++) {
+            int bits = Float.floatToRawIntBits(weights[id]);
+            // Positive floats order as their bits: heaviest first, then the lower id, in one long.
+            if (weights[id] > 0 && bits >>> BUCKET_SHIFT >= lowest)
+                candidates[size++] = (long) (Integer.MAX_VALUE - bits) << 32 | id;
+        }
+        Arrays.sort(candidates, 0, size);
+        return size;
     }
 
     private void remember(int token) {

@@ -168,6 +168,68 @@ class GenerationTest {
     }
 
     @Test
+    void aNucleusDrawPicksWhatSortingEveryTokenWouldPick() {
+        // Against the plain definition: every token sorted by weight (ties: lower id first), the prefix whose
+        // mass first reaches top_p, a draw over it. Logits with many exact ties and masked tokens, small and large
+        // vocabularies, narrow and broad nuclei: the histogram must never change a pick.
+        var random = new java.util.SplittableRandom(11);
+        int compared = 0;
+        for (int vocabulary : new int[] {3, 100, 5_000, 49_152}) {
+            for (double spread : new double[] {0.5, 3, 12}) {
+                float[] logits = new float[vocabulary];
+                for (int id = 0; id < vocabulary; id++) {
+                    double logit = random.nextGaussian() * spread;
+                    logits[id] = random.nextInt(4) == 0 ? Math.round(logit) : (float) logit; // ties
+                    if (random.nextInt(10) == 0) logits[id] = Float.NEGATIVE_INFINITY; // masked
+                }
+                logits[random.nextInt(vocabulary)] = (float) spread; // at least one token is allowed
+                for (double topP : new double[] {1e-6, 0.1, 0.5, 0.9, 0.999999}) {
+                    for (double temperature : new double[] {0.6, 1, 1.7}) {
+                        for (long seed = 0; seed < 3; seed++) {
+                            var options = SamplingOptions.seeded(seed)
+                                    .withTemperature(temperature)
+                                    .withTopP(topP);
+                            int picked = new TokenSampler(options, vocabulary).sample(logits.clone());
+                            assertThat(picked)
+                                    .as(
+                                            "vocabulary %d, spread %s, top_p %s, temperature %s, seed %d",
+                                            vocabulary, spread, topP, temperature, seed)
+                                    .isEqualTo(nucleusBySorting(logits, temperature, topP, seed));
+                            compared++;
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(compared).isEqualTo(4 * 3 * 5 * 3 * 3);
+    }
+
+    /** The nucleus draw by its definition, over the same weights and the same random number as the sampler's. */
+    private static int nucleusBySorting(float[] logits, double temperature, double topP, long seed) {
+        float[] weights = new float[logits.length];
+        double sum = SoftmaxWeights.fill(
+                logits,
+                SoftmaxWeights.max(logits),
+                (float) (1 / temperature),
+                weights,
+                new double[SoftmaxWeights.blocks(logits.length)]);
+        double target = new java.util.SplittableRandom(seed).nextDouble();
+        Integer[] order = new Integer[logits.length];
+        for (int id = 0; id < order.length; id++) order[id] = id;
+        java.util.Arrays.sort(
+                order, (a, b) -> weights[a] != weights[b] ? Float.compare(weights[b], weights[a]) : a - b);
+        double mass = 0;
+        int taken = 0;
+        while (taken < order.length && mass < topP * sum && weights[order[taken]] > 0) mass += weights[order[taken++]];
+        double left = target * mass;
+        for (int i = 0; i < taken; i++) {
+            left -= weights[order[i]];
+            if (left < 0) return order[i];
+        }
+        return order[taken - 1];
+    }
+
+    @Test
     void drawsFollowTheSoftmaxAtTheTemperature() {
         float[] logits = {0, (float) Math.log(3)}; // 1 : 3 at temperature 1
         int[] counts = draws(SamplingOptions.seeded(9), logits, 4000);
