@@ -201,6 +201,8 @@ public final class NativeLibrary {
             boolean loadedOne = false;
             Optional<String> remembered = cpu.flatMap(Remembered::file);
             if (remembered.isPresent()) {
+                // ggml_backend_load asks the variant's ggml_backend_score first, as ggml's own choice does, and
+                // answers NULL when this processor cannot run it: then ggml chooses among them all.
                 Path file = folder.resolve(remembered.get());
                 var registered =
                         (MemorySegment) downcall(lookup, "ggml_backend_load", FunctionDescriptor.of(ADDRESS, ADDRESS))
