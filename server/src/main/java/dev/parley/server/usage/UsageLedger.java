@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -39,6 +40,7 @@ public final class UsageLedger implements AutoCloseable {
     private final AtomicBoolean down = new AtomicBoolean();
     private final AtomicLong errors = new AtomicLong();
     private Thread flusher; // null for a ledger that only reads
+    private volatile CountDownLatch firstRead; // opens once the flusher has read the month; null without one
 
     // Guarded by lock: recorded but not yet handed to the store; being written; and the store's totals of the
     // month as last read (what this process wrote included).
@@ -87,8 +89,18 @@ public final class UsageLedger implements AutoCloseable {
     }
 
     private UsageLedger startFlushing() {
-        refreshMonth();
+        // The month is read on the flusher thread, off the server's start (a cold JSON read of the day files,
+        // 70–100 ms; a Redis that does not answer, its timeout); budget checks wait for it, recording does not.
+        var read = new CountDownLatch(1);
+        firstRead = read;
         flusher = Thread.ofPlatform().daemon().name("parley-usage-ledger").start(() -> {
+            try {
+                synchronized (flushing) { // a flush asked for meanwhile comes after this read, not under it
+                    refreshMonth();
+                }
+            } finally {
+                read.countDown();
+            }
             try {
                 while (!Thread.currentThread().isInterrupted()) {
                     Thread.sleep(1000);
@@ -223,9 +235,10 @@ public final class UsageLedger implements AutoCloseable {
     /**
      * What key {@code key} has spent this calendar month (UTC), in USD at {@code prices}; a model without a price
      * costs nothing. Answers from memory: the month's totals as of the last flush, and what this process recorded
-     * since.
+     * since; right after the start, once the flusher has read the month the first time.
      */
     public double spent(String key, Map<String, Price> prices) {
+        awaitFirstRead();
         YearMonth now = YearMonth.from(today());
         double spent = 0;
         synchronized (lock) {
@@ -244,6 +257,22 @@ public final class UsageLedger implements AutoCloseable {
             }
         }
         return spent;
+    }
+
+    /** Waits until the month's totals were read once (or failed to be), as a budget needs them. */
+    private void awaitFirstRead() {
+        CountDownLatch read = firstRead;
+        if (read == null) return; // a ledger that only reads has no month in memory
+        boolean interrupted = false;
+        while (true) {
+            try {
+                read.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     private LocalDate today() {

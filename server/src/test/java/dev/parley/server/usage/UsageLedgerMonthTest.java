@@ -43,6 +43,22 @@ class UsageLedgerMonthTest {
     }
 
     @Test
+    void aReopenedLedgerAnswersTheMonthsSpendFromItsFirstQuestion(@TempDir Path dir) {
+        // The month is read on the flusher thread, off the server's start: a budget check must wait for it.
+        var clock = new StepClock("2026-11-15T12:00:00Z");
+        try (var ledger = UsageLedger.inFolder(dir, clock)) {
+            ledger.record("team", "demo", 3, 1); // $5, written by the flush on close
+        }
+        for (int start = 0; start < 20; start++) {
+            try (var ledger = UsageLedger.inFolder(dir, clock)) {
+                assertThat(ledger.spent("team", PRICES)).as("start %d", start).isEqualTo(5.0);
+                ledger.flush(); // asked for while the first read may still run: counted once
+                assertThat(ledger.spent("team", PRICES)).isEqualTo(5.0);
+            }
+        }
+    }
+
+    @Test
     void spendCountsThisCalendarMonthOnlyAndEveryModelAtItsPrice(@TempDir Path dir) {
         var clock = new StepClock("2026-11-30T23:59:00Z");
         try (var ledger = UsageLedger.inFolder(dir, clock)) {
