@@ -171,13 +171,14 @@ public final class NativeLibrary {
             PrebuiltLibrary.Package pkg = PrebuiltLibrary.forThisMachine(variant);
             Path root = PrebuiltLibrary.cacheRoot();
             // A CPU package holds CPU variants only; a GPU package's other backends are loaded as before.
-            if (variant.isEmpty() && System.getenv("GGML_BACKEND_PATH") == null)
-                cpu = Remembered.of(pkg, PrebuiltLibrary.folder(pkg, root));
-            Optional<String> chosen = cpu.flatMap(Remembered::file);
+            Optional<Remembered> memo = variant.isEmpty() && System.getenv("GGML_BACKEND_PATH") == null
+                    ? Remembered.of(pkg, PrebuiltLibrary.folder(pkg, root))
+                    : Optional.empty();
+            cpu = memo;
             folder = PrebuiltLibrary.ensure(
                     pkg,
                     root,
-                    file -> chosen.isEmpty() || !CpuBackendChoice.isCpuBackend(file) || file.equals(chosen.get()));
+                    file -> memo.map(remembered -> remembered.loads(file)).orElse(true));
             origin = "npm package " + pkg.spec();
         }
         if (!Files.isDirectory(folder)) {
@@ -198,22 +199,7 @@ public final class NativeLibrary {
         // Order matters: the log callback must be in place before the backends print anything.
         LlamaLog.install();
         try (Arena arena = Arena.ofConfined()) {
-            boolean loadedOne = false;
-            Optional<String> remembered = cpu.flatMap(Remembered::file);
-            if (remembered.isPresent()) {
-                // ggml_backend_load asks the variant's ggml_backend_score first, as ggml's own choice does, and
-                // answers NULL when this processor cannot run it: then ggml chooses among them all.
-                Path file = folder.resolve(remembered.get());
-                var registered =
-                        (MemorySegment) downcall(lookup, "ggml_backend_load", FunctionDescriptor.of(ADDRESS, ADDRESS))
-                                .invokeExact(arena.allocateFrom(file.toString()));
-                loadedOne = !registered.equals(MemorySegment.NULL);
-                if (!loadedOne) {
-                    log.warn("The remembered CPU backend {} did not load; letting ggml choose again", file);
-                    cpu.get().verifyAll(folder);
-                }
-            }
-            if (!loadedOne) {
+            if (!loadRemembered(lookup, folder, cpu, arena)) {
                 downcall(lookup, "ggml_backend_load_all_from_path", FunctionDescriptor.ofVoid(ADDRESS))
                         .invokeExact(arena.allocateFrom(folder.toString()));
             }
@@ -234,6 +220,25 @@ public final class NativeLibrary {
     }
 
     /**
+     * Registers the CPU variant remembered for this processor, if there is one; whether it did. When it does not
+     * load, the variants that were not checked are checked now, before ggml opens them all to choose again.
+     */
+    private static boolean loadRemembered(SymbolLookup lookup, Path folder, Optional<Remembered> cpu, Arena arena)
+            throws Throwable {
+        Optional<String> remembered = cpu.flatMap(Remembered::file);
+        if (remembered.isEmpty()) return false;
+        // ggml_backend_load asks the variant's ggml_backend_score first, as ggml's own choice does, and answers
+        // NULL when this processor cannot run it.
+        Path file = folder.resolve(remembered.get());
+        var registered = (MemorySegment) downcall(lookup, "ggml_backend_load", FunctionDescriptor.of(ADDRESS, ADDRESS))
+                .invokeExact(arena.allocateFrom(file.toString()));
+        if (!registered.equals(MemorySegment.NULL)) return true;
+        log.warn("The remembered CPU backend {} did not load; letting ggml choose again", file);
+        cpu.get().verifyAll(folder);
+        return false;
+    }
+
+    /**
      * What this processor's fingerprint remembers of a prebuilt CPU package: the CPU variant ggml chose at an
      * earlier start, if any.
      */
@@ -244,6 +249,13 @@ public final class NativeLibrary {
                             pkg,
                             fingerprint,
                             CpuBackendChoice.remembered(folder, fingerprint, PrebuiltLibrary.files(pkg, folder))));
+        }
+
+        /** Whether this start loads (and so checks) {@code file}: every file but the CPU variants not remembered. */
+        boolean loads(String file) {
+            return this.file.isEmpty()
+                    || !CpuBackendChoice.isCpuBackend(file)
+                    || this.file.get().equals(file);
         }
 
         /** Checks the variants that were not checked, before ggml opens them all. */
