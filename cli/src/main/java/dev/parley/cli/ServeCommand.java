@@ -16,7 +16,11 @@ import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.usage.Price;
+import java.io.IOException;
 import java.math.BigInteger;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -335,6 +339,11 @@ final class ServeCommand implements Callable<Integer> {
             err.println("parley serve: " + outOfRange);
             return 2;
         }
+        String cannotListen = cannotListen();
+        if (cannotListen != null) {
+            err.println("parley serve: " + cannotListen);
+            return 1;
+        }
         ParleyServer server;
         Engine engine;
         try {
@@ -549,7 +558,33 @@ final class ServeCommand implements Callable<Integer> {
             return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
         if (!within(threads, 0, MAX_THREADS))
             return "--threads must be between 0 (one per physical core) and " + MAX_THREADS + ", not " + threads;
+        if (port < 0 || port > 65_535) return "--port must be between 0 (a free one) and 65535, not " + port;
         return null;
+    }
+
+    /**
+     * Why the server could not listen on its address, or null when it can: asked before a model is loaded or an
+     * upstream asked for its models, which can take minutes, rather than found when the HTTP server starts. The
+     * socket is closed again at once; should another process take the port in between, the start still fails then.
+     */
+    private String cannotListen() {
+        if (port == 0) return null; // a free port is picked when the server starts
+        var address = new InetSocketAddress(host.startsWith("[") ? host.substring(1, host.length() - 1) : host, port);
+        if (address.isUnresolved()) return "cannot listen on " + host + ": no such host";
+        try (var socket = new ServerSocket()) {
+            socket.setReuseAddress(true); // as the HTTP server does: a port left in TIME_WAIT is free
+            socket.bind(address);
+            return null;
+        } catch (BindException e) {
+            // The system's own words: "Address already in use", or "Cannot assign requested address" for an address
+            // of another machine.
+            if (e.getMessage() != null && e.getMessage().contains("already in use"))
+                return "port " + port + " on " + host + " is already in use: stop what listens there, or pick another"
+                        + " --port";
+            return "cannot listen on " + host + " port " + port + ": " + e.getMessage();
+        } catch (IOException e) {
+            return "cannot listen on " + host + " port " + port + ": " + e.getMessage();
+        }
     }
 
     private static boolean within(BigInteger value, long min, long max) {

@@ -11,6 +11,8 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -446,6 +448,8 @@ class ServeCommandTest {
             {"--parallel", "4294967297", "--parallel must be between 1 and 256"},
             {"--parallel", "0", "--parallel must be between 1 and 256"},
             {"--threads", "2147483648", "--threads must be between 0 (one per physical core) and 1024"},
+            {"--port", "65536", "--port must be between 0 (a free one) and 65535"},
+            {"--port", "-1", "--port must be between 0 (a free one) and 65535"},
         };
         for (String[] c : cases) {
             var err = new StringWriter();
@@ -455,6 +459,35 @@ class ServeCommandTest {
                     .execute("serve", c[0], c[1]);
             assertThat(exit).as(c[0] + " " + c[1]).isEqualTo(2);
             assertThat(err.toString()).isEqualTo("parley serve: " + c[2] + ", not " + c[1] + System.lineSeparator());
+        }
+    }
+
+    @Test
+    void anAddressItCannotListenOnIsRefusedBeforeAnythingLoads() throws Exception {
+        try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            var out = new StringWriter();
+            var err = new StringWriter();
+            int exit = Main.commandLine()
+                    .setOut(new PrintWriter(out, true))
+                    .setErr(new PrintWriter(err, true))
+                    .execute("serve", "--port", String.valueOf(port));
+            assertThat(exit).isEqualTo(1);
+            assertThat(err.toString())
+                    .isEqualTo("parley serve: port " + port + " on 127.0.0.1 is already in use: stop what listens"
+                            + " there, or pick another --port" + System.lineSeparator());
+            assertThat(out.toString()).as("no library loaded, no model opened").isEmpty();
+
+            // An address of no interface of this machine (TEST-NET-1, reserved for documentation).
+            out.getBuffer().setLength(0);
+            err.getBuffer().setLength(0);
+            exit = Main.commandLine()
+                    .setOut(new PrintWriter(out, true))
+                    .setErr(new PrintWriter(err, true))
+                    .execute("serve", "--host", "192.0.2.1", "--port", String.valueOf(port));
+            assertThat(exit).isEqualTo(1);
+            assertThat(err.toString()).startsWith("parley serve: cannot listen on 192.0.2.1 port " + port + ": ");
+            assertThat(out.toString()).isEmpty();
         }
     }
 
