@@ -326,8 +326,14 @@ class ServerTest {
                 400,
                 "suffix",
                 "unsupported_value");
-        assertError(post("/v1/chat/completion", chatBody("")), 404, null, null);
-        assertError(get("/v1/chat/completions"), 404, null, null);
+        var unknown = post("/v1/chat/completion", chatBody(""));
+        assertError(unknown, 404, null, null);
+        assertThat(Json.tree(unknown.body()).at("/error/message").asText())
+                .isEqualTo("Invalid URL (POST /v1/chat/completion)");
+        var wrongMethod = get("/v1/chat/completions");
+        assertError(wrongMethod, 404, null, null);
+        assertThat(Json.tree(wrongMethod.body()).at("/error/message").asText())
+                .isEqualTo("Invalid URL (GET /v1/chat/completions)");
     }
 
     @Test

@@ -32,6 +32,7 @@ import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import io.javalin.router.EndpointNotFound;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
@@ -264,6 +265,8 @@ public final class HttpApi {
                 api.rateLimitHeaders(ctx);
                 api.reply(ctx, e.status(), e.error().body());
             });
+            // No route for the method and path: OpenAI's words, not the router's ("Endpoint GET /x not found").
+            config.routes.exception(EndpointNotFound.class, (e, ctx) -> api.unknownRoute(ctx));
             config.routes.exception(
                     HttpResponseException.class,
                     (e, ctx) -> api.reply(
