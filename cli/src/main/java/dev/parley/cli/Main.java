@@ -56,11 +56,9 @@ public final class Main implements Runnable {
     private static int badArguments(CommandLine.ParameterException e, String[] args) {
         CommandLine command = e.getCommandLine();
         var err = command.getErr();
-        err.println(
-                command.getCommandName().equals("parley")
-                        ? "parley: " + e.getMessage()
-                        : "parley " + command.getCommandName() + ": " + e.getMessage());
-        err.println("Try '" + command.getCommandSpec().qualifiedName() + " --help'.");
+        String name = command.getCommandSpec().qualifiedName(); // "parley keys add", not "parley add"
+        err.println(name + ": " + e.getMessage());
+        err.println("Try '" + name + " --help'.");
         return command.getCommandSpec().exitCodeOnInvalidInput();
     }
 

@@ -96,6 +96,19 @@ class KeysCommandTest {
         assertThat(err.toString()).contains("already");
     }
 
+    @Test
+    void aMistypedOptionNamesTheWholeCommand() {
+        Path file = dir.resolve("keys.json");
+        assertThat(parley("keys", "add", "--file", file.toString(), "--name", "a", "--tpm", "99999999999999999999"))
+                .isEqualTo(2);
+        assertThat(out.toString()).isEmpty();
+        assertThat(err.toString().lines().toList())
+                .containsExactly(
+                        "parley keys add: Invalid value for option '--tpm': '99999999999999999999' is not a long",
+                        "Try 'parley keys add --help'.");
+        assertThat(file).doesNotExist();
+    }
+
     String add(Path file, String name, String... more) {
         out.getBuffer().setLength(0);
         var args = new java.util.ArrayList<>(List.of("keys", "add", "--file", file.toString(), "--name", name));
