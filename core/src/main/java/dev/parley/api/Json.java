@@ -74,6 +74,20 @@ public final class Json {
         }
     }
 
+    /**
+     * What a parser found wrong, for people: its message without the excerpt of the input and the location it may
+     * quote (YAML's parser quotes both over several lines); the location is {@code e.getLocation()}.
+     */
+    public static String problem(JsonProcessingException e) {
+        String message = e.getOriginalMessage();
+        if (message == null) return "unreadable";
+        String said = message.lines()
+                .filter(line -> !line.isBlank() && !line.startsWith(" ") && !line.contains("line "))
+                .map(String::strip)
+                .collect(java.util.stream.Collectors.joining("; "));
+        return said.isEmpty() ? "unreadable" : said;
+    }
+
     public static ObjectNode object() {
         return MAPPER.createObjectNode();
     }

@@ -1,12 +1,14 @@
 package dev.parley.server.auth;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.parley.api.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -43,6 +45,10 @@ public final class KeysFile {
         Contents contents;
         try {
             contents = mapper(file).readValue(file.toFile(), Contents.class);
+        } catch (JsonProcessingException e) {
+            int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+            throw new IllegalArgumentException(
+                    "cannot read keys file %s:%d: %s".formatted(file, line, Json.problem(e)), e);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read keys file " + file + ": " + e.getMessage(), e);
         }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.parley.api.Json;
 import dev.parley.server.config.ServerConfig.LocalModel;
 import dev.parley.server.config.ServerConfig.Replica;
 import dev.parley.server.config.ServerConfig.Upstream;
@@ -84,14 +85,14 @@ public final class ConfigFile {
                                     .collect(Collectors.joining(", "))));
         } catch (JsonMappingException e) {
             if (e.getCause() instanceof JsonProcessingException syntax) { // the YAML itself, met while mapping
-                throw new IllegalArgumentException("%s:%d: not valid YAML: %s"
-                        .formatted(file, line(syntax.getLocation()), yamlProblem(syntax.getOriginalMessage())));
+                throw new IllegalArgumentException(
+                        "%s:%d: not valid YAML: %s".formatted(file, line(syntax.getLocation()), Json.problem(syntax)));
             }
             throw new IllegalArgumentException(
                     "%s:%d: %s%s".formatted(file, line(e.getLocation()), firstLine(e.getOriginalMessage()), where(e)));
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("%s:%d: not valid YAML: %s"
-                    .formatted(file, line(e.getLocation()), yamlProblem(e.getOriginalMessage())));
+            throw new IllegalArgumentException(
+                    "%s:%d: not valid YAML: %s".formatted(file, line(e.getLocation()), Json.problem(e)));
         }
         if (config == null) throw new IllegalArgumentException(file + ": the file is empty");
         Path folder = file.toAbsolutePath().getParent();
@@ -321,15 +322,6 @@ public final class ConfigFile {
             }
         }
         return path.isEmpty() ? "" : " (at " + path + ")";
-    }
-
-    /** The YAML parser's account of a syntax error, without the excerpt of the file it quotes. */
-    private static String yamlProblem(String message) {
-        if (message == null) return "unreadable";
-        return message.lines()
-                .filter(line -> !line.isBlank() && !line.startsWith(" ") && !line.contains("line "))
-                .map(String::strip)
-                .collect(Collectors.joining("; "));
     }
 
     private static String firstLine(String message) {

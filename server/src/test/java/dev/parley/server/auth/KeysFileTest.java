@@ -57,6 +57,20 @@ class KeysFileTest {
     }
 
     @Test
+    void aFileThatDoesNotParseIsNamedWithTheLineAndWhatIsWrongThere() throws Exception {
+        Path json = dir.resolve("keys.json");
+        Files.writeString(json, "{\"keys\": [\n  {name: \"a\"}\n]}");
+        assertThatThrownBy(() -> KeysFile.read(json))
+                .hasMessage("cannot read keys file " + json + ":2: Unexpected character ('n' (code 110)): was expecting"
+                        + " double-quote to start field name");
+        Path yaml = dir.resolve("keys.yaml");
+        Files.writeString(yaml, "keys:\n  - name: a\n   sha256: x\n");
+        assertThatThrownBy(() -> KeysFile.read(yaml))
+                .hasMessage("cannot read keys file " + yaml + ":3: while parsing a block collection; expected <block"
+                        + " end>, but found '<block mapping start>'");
+    }
+
+    @Test
     void twoKeysOfOneNameAreRefused() {
         Path file = dir.resolve("keys.json");
         KeysFile.add(file, new KeyEntry("a", KeysFile.sha256("sk-a"), 1, 1, null, null, List.of()));
