@@ -20,10 +20,14 @@ final class Failures {
         return EXIT;
     }
 
-    /** The message with, for an error response, its status and request id: what a bug report needs. */
+    /**
+     * The message with, for an error response, its status and request id: what a bug report needs. An error the
+     * client raised itself, before sending (an argument out of range), came with no response and says so by
+     * having no headers: no status is claimed for it.
+     */
     static String describe(RuntimeException e) {
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        if (e instanceof ApiException api) {
+        if (e instanceof ApiException api && !api.headers().isEmpty()) {
             return message + " (HTTP " + api.status()
                     + api.requestId().map(id -> ", request " + id).orElse("") + ")";
         }

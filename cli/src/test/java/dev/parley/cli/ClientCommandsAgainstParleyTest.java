@@ -78,6 +78,16 @@ class ClientCommandsAgainstParleyTest {
         assertThat(err.toString()).contains("HTTP 404").doesNotContain("/v1 missing");
     }
 
+    @Test
+    void anArgumentTheClientRefusesBeforeSendingIsNotReportedAsAnAnswer() {
+        assertThat(parley("chat", "--base-url", root + "/v1", "--api-key", "none", "-m", "demo", "-t", "5", "Hi"))
+                .isEqualTo(Failures.EXIT);
+        assertThat(err.toString())
+                .isEqualTo("parley chat: Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but"
+                        + " got 5 instead." + System.lineSeparator());
+        assertThat(out.toString()).isEmpty();
+    }
+
     /**
      * The README's single-file example, run by the JDK's source launcher on the client's own classpath
      * (parley-client, parley-core, Jackson, JTokkit and nothing else) against this server.
