@@ -12,9 +12,11 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -40,11 +42,30 @@ final class UsageCommand implements Callable<Integer> {
     @Option(
             names = "--from",
             paramLabel = "YYYY-MM-DD",
+            converter = Day.class,
             description = "First UTC day shown (default: the first day of this month).")
     LocalDate from;
 
-    @Option(names = "--to", paramLabel = "YYYY-MM-DD", description = "Last UTC day shown (default: today).")
+    @Option(
+            names = "--to",
+            paramLabel = "YYYY-MM-DD",
+            converter = Day.class,
+            description = "Last UTC day shown (default: today).")
     LocalDate to;
+
+    /** A day as the options spell it, refused in those words rather than in the parser's class names. */
+    static final class Day implements CommandLine.ITypeConverter<LocalDate> {
+        @Override
+        public LocalDate convert(String value) {
+            try {
+                return LocalDate.parse(value);
+            } catch (DateTimeParseException e) {
+                String why = e.getCause() != null ? e.getCause().getMessage() : null;
+                throw new CommandLine.TypeConversionException(
+                        "'" + value + "' is not a day as YYYY-MM-DD" + (why == null ? "" : " (" + why + ")"));
+            }
+        }
+    }
 
     @Option(
             names = "--data-dir",
@@ -103,6 +124,14 @@ final class UsageCommand implements Callable<Integer> {
             return 1;
         }
         print(spec.commandLine().getOut(), rows, priced);
+        if (rows.isEmpty()) { // most often a server with another --data-dir or --redis: say where was looked
+            err.printf(
+                    "parley keys usage: nothing recorded from %s to %s%s in %s%n",
+                    first,
+                    last,
+                    name == null ? "" : " for " + name,
+                    redis != null ? redis : ServeCommand.dataDir(dataDir));
+        }
         return 0;
     }
 

@@ -194,8 +194,22 @@ class KeysUsageTest {
         assertThat(err.toString().lines())
                 .hasSize(3)
                 .allSatisfy(line -> assertThat(line).startsWith("parley keys usage: "));
-        assertThat(parley("keys", "usage", "--data-dir", data.toString())).isZero();
+        err.getBuffer().setLength(0);
+        assertThat(parley("keys", "usage", "--data-dir", data.toString(), "--from", "2026-05-01", "--to", "2026-05-31"))
+                .isZero();
         assertThat(out.toString().lines()).hasSize(1); // the header alone
+        assertThat(err.toString())
+                .isEqualTo("parley keys usage: nothing recorded from 2026-05-01 to 2026-05-31 in " + data
+                        + System.lineSeparator());
+
+        err.getBuffer().setLength(0);
+        assertThat(parley("keys", "usage", "--data-dir", data.toString(), "--from", "2026-13-01"))
+                .isEqualTo(2);
+        assertThat(err.toString().lines())
+                .containsExactly(
+                        "parley keys usage: Invalid value for option '--from': '2026-13-01' is not a day as YYYY-MM-DD"
+                                + " (Invalid value for MonthOfYear (valid values 1 - 12): 13)",
+                        "Try 'parley keys usage --help'.");
     }
 
     @Test
