@@ -569,7 +569,8 @@ final class ServeCommand implements Callable<Integer> {
      */
     private String cannotListen() {
         if (port == 0) return null; // a free port is picked when the server starts
-        var address = new InetSocketAddress(host.startsWith("[") ? host.substring(1, host.length() - 1) : host, port);
+        boolean bracketed = host.length() > 2 && host.startsWith("[") && host.endsWith("]"); // [::1]
+        var address = new InetSocketAddress(bracketed ? host.substring(1, host.length() - 1) : host, port);
         if (address.isUnresolved()) return "cannot listen on " + host + ": no such host";
         try (var socket = new ServerSocket()) {
             socket.setReuseAddress(true); // as the HTTP server does: a port left in TIME_WAIT is free

@@ -488,6 +488,17 @@ class ServeCommandTest {
             assertThat(exit).isEqualTo(1);
             assertThat(err.toString()).startsWith("parley serve: cannot listen on 192.0.2.1 port " + port + ": ");
             assertThat(out.toString()).isEmpty();
+
+            for (String host : List.of("[", "[]")) { // malformed IPv6 literals: refused without a DNS lookup
+                err.getBuffer().setLength(0);
+                exit = Main.commandLine()
+                        .setOut(new PrintWriter(out, true))
+                        .setErr(new PrintWriter(err, true))
+                        .execute("serve", "--host", host, "--port", String.valueOf(port));
+                assertThat(exit).as(host).isEqualTo(1);
+                assertThat(err.toString()).as(host).startsWith("parley serve: cannot listen on " + host);
+                assertThat(out.toString()).isEmpty();
+            }
         }
     }
 
