@@ -559,6 +559,8 @@ final class ServeCommand implements Callable<Integer> {
         if (!within(threads, 0, MAX_THREADS))
             return "--threads must be between 0 (one per physical core) and " + MAX_THREADS + ", not " + threads;
         if (port < 0 || port > 65_535) return "--port must be between 0 (a free one) and 65535, not " + port;
+        if (queue < 1) return "--queue must be at least 1, not " + queue;
+        if (gpuLayers < -1) return "--gpu-layers must be -1 (all), 0 (none) or more, not " + gpuLayers;
         return null;
     }
 

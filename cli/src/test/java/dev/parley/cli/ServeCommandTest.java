@@ -450,6 +450,8 @@ class ServeCommandTest {
             {"--threads", "2147483648", "--threads must be between 0 (one per physical core) and 1024"},
             {"--port", "65536", "--port must be between 0 (a free one) and 65535"},
             {"--port", "-1", "--port must be between 0 (a free one) and 65535"},
+            {"--queue", "0", "--queue must be at least 1"},
+            {"--gpu-layers", "-2", "--gpu-layers must be -1 (all), 0 (none) or more"},
         };
         for (String[] c : cases) {
             var err = new StringWriter();

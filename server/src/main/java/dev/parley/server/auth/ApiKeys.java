@@ -47,6 +47,9 @@ public final class ApiKeys {
      * @throws IllegalArgumentException when the file is unreadable or holds no keys
      */
     public static ApiKeys load(Path file) {
+        if (!Files.exists(file))
+            throw new IllegalArgumentException(
+                    "no keys file at " + file + " (make one with: parley keys add --file " + file + " --name NAME)");
         List<Stored> keys = stored(file);
         if (keys.isEmpty()) throw new IllegalArgumentException("no keys in " + file);
         return new ApiKeys(file, keys);

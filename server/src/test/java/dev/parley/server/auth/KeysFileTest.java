@@ -71,6 +71,17 @@ class KeysFileTest {
     }
 
     @Test
+    void aServerIsNotStartedOnAMissingOrEmptyKeysFile() throws Exception {
+        Path missing = dir.resolve("nope/keys.yaml");
+        assertThatThrownBy(() -> ApiKeys.load(missing))
+                .hasMessage("no keys file at " + missing + " (make one with: parley keys add --file " + missing
+                        + " --name NAME)");
+        Path empty = dir.resolve("empty.json");
+        Files.writeString(empty, "{\"keys\": []}");
+        assertThatThrownBy(() -> ApiKeys.load(empty)).hasMessage("no keys in " + empty);
+    }
+
+    @Test
     void twoKeysOfOneNameAreRefused() {
         Path file = dir.resolve("keys.json");
         KeysFile.add(file, new KeyEntry("a", KeysFile.sha256("sk-a"), 1, 1, null, null, List.of()));
