@@ -6,7 +6,12 @@ import dev.parley.api.TextCompletion;
 import dev.parley.client.CompletionStream;
 import dev.parley.client.ParleyClient;
 import dev.parley.client.TransportException;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,7 +20,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code parley complete "1,2,3,"} streams a legacy completion of the prompt to stdout. */
+/**
+ * {@code parley complete "1,2,3,"} streams a legacy completion of the prompt to stdout; without a prompt, the prompt
+ * is stdin.
+ */
 @Command(name = "complete", mixinStandardHelpOptions = true, description = "Continue a prompt (legacy completions).")
 final class CompleteCommand implements Callable<Integer> {
 
@@ -25,8 +33,12 @@ final class CompleteCommand implements Callable<Integer> {
     @Mixin
     ClientFlags flags;
 
-    @Parameters(index = "0", paramLabel = "PROMPT", description = "The text to continue.")
-    String prompt;
+    @Parameters(
+            arity = "0..*",
+            paramLabel = "PROMPT",
+            description = "The text to continue; words are joined with spaces. Without it, the prompt is read from"
+                    + " stdin, exactly as given (a final newline included).")
+    List<String> words = List.of();
 
     @Option(
             names = {"-m", "--model"},
@@ -41,9 +53,30 @@ final class CompleteCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", paramLabel = "N", description = "Most tokens to add (the server's default is 16).")
     Integer maxTokens;
 
+    private final InputStream in;
+
+    CompleteCommand() {
+        this(System.in);
+    }
+
+    /** With another stdin, for tests. */
+    CompleteCommand(InputStream in) {
+        this.in = in;
+    }
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        String prompt;
+        try {
+            prompt = words.isEmpty() ? new String(in.readAllBytes(), StandardCharsets.UTF_8) : String.join(" ", words);
+        } catch (IOException e) {
+            return Failures.report(spec.commandLine().getErr(), "complete", new UncheckedIOException(e));
+        }
+        if (prompt.isEmpty()) {
+            spec.commandLine().getErr().println("parley complete: no prompt: give PROMPT, or pipe it on stdin");
+            return 2;
+        }
         var options = flags.options();
         try (ParleyClient client = ParleyClient.create(options)) {
             try {

@@ -208,6 +208,26 @@ class CommandsTest {
     }
 
     @Test
+    void completeTakesItsPromptFromWordsOrFromStdinAsItIs() {
+        String event = "data: {\"id\":\"cmpl\",\"object\":\"text_completion\",\"created\":1,\"model\":\"m\","
+                + "\"choices\":[{\"text\":\"!\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n";
+        server.enqueue(sse(event + DONE), sse(event + DONE));
+        assertThat(parley("complete", "-m", "m", "Lily", "and", "Tom")).isZero();
+        assertThat(sent(0).get("prompt").asText()).isEqualTo("Lily and Tom");
+        var piped =
+                new CompleteCommand(new ByteArrayInputStream("Once upon\na time\n".getBytes(StandardCharsets.UTF_8)));
+        assertThat(run(new CommandLine(piped), "-m", "m")).isZero();
+        assertThat(sent(1).get("prompt").asText()).isEqualTo("Once upon\na time\n");
+        assertThat(out).hasToString("!" + System.lineSeparator() + "!" + System.lineSeparator());
+
+        var nothing = new CompleteCommand(new ByteArrayInputStream(new byte[0]));
+        assertThat(run(new CommandLine(nothing), "-m", "m")).isEqualTo(2);
+        assertThat(err.toString())
+                .isEqualTo("parley complete: no prompt: give PROMPT, or pipe it on stdin" + System.lineSeparator());
+        assertThat(server.requests()).hasSize(2);
+    }
+
+    @Test
     void modelsListsOneIdPerLine() {
         server.enqueue(json(
                 200,
