@@ -179,6 +179,11 @@ class HealthTest {
             assertThat(failed.statusCode()).isEqualTo(502);
             var health = loopback.get("/health");
             assertThat(health.statusCode()).isEqualTo(503);
+            // A load balancer asking HEAD (HAProxy's "option httpchk HEAD /health") hears the same, without a body.
+            var head = loopback.head("/health");
+            assertThat(head.statusCode()).isEqualTo(503);
+            assertThat(head.headers().firstValue("content-type")).contains("application/json");
+            assertThat(head.body()).isEmpty();
             JsonNode body = body(health);
             assertThat(body.path("status").asText()).isEqualTo("unhealthy");
             assertThat(body.path("degraded").path(0).path("component").asText()).isEqualTo("engine");

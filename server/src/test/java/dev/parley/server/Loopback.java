@@ -36,6 +36,14 @@ record Loopback(HttpClient http, String base) implements AutoCloseable {
                 HttpRequest.newBuilder(URI.create(base + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    HttpResponse<String> head(String path) throws Exception {
+        return http.send(
+                HttpRequest.newBuilder(URI.create(base + path))
+                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     private HttpRequest request(String path, String body) {
         return HttpRequest.newBuilder(URI.create(base + path))
                 .header("Content-Type", "application/json")

@@ -288,6 +288,20 @@ class ServerTest {
         assertThat(missing.statusCode()).isEqualTo(404);
         assertThat(Json.tree(missing.body()).path("error").path("code").asText())
                 .isEqualTo("model_not_found");
+        // HEAD runs the same route: the same status and headers, no body.
+        for (String path : List.of("/v1/models", "/v1/models/demo", "/v1/models/gpt-5")) {
+            var asked = get(path);
+            var head = http.send(
+                    HttpRequest.newBuilder(URI.create(base + path))
+                            .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(head.statusCode()).as(path).isEqualTo(asked.statusCode());
+            assertThat(head.headers().firstValue("content-type"))
+                    .as(path)
+                    .isEqualTo(asked.headers().firstValue("content-type"));
+            assertThat(head.body()).as(path).isEmpty();
+        }
     }
 
     @Test

@@ -30,7 +30,9 @@ import dev.parley.server.limits.Reservation;
 import dev.parley.server.usage.Price;
 import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 import io.javalin.router.EndpointNotFound;
 import java.io.IOException;
@@ -240,23 +242,23 @@ public final class HttpApi {
             config.routes.post("/v1/completions", api::complete);
             config.routes.post("/v1/embeddings", api::embeddings);
             config.routes.post("/v1/responses", ctx -> api.relayed(ctx, Engine.RESPONSES));
-            config.routes.get("/v1/models", api::models);
+            get(config, "/v1/models", api::models);
             for (String prefix : List.of("", "/v1")) {
                 config.routes.post(prefix + "/tokenize", tokenize::tokenize);
                 config.routes.post(prefix + "/detokenize", tokenize::detokenize);
             }
-            config.routes.get("/v1/models/{id}", api::model);
-            config.routes.get("/v1/organization/usage/completions", usage::completions);
-            if (!options.prices().isEmpty()) config.routes.get("/v1/organization/costs", usage::costs);
+            get(config, "/v1/models/{id}", api::model);
+            get(config, "/v1/organization/usage/completions", usage::completions);
+            if (!options.prices().isEmpty()) get(config, "/v1/organization/costs", usage::costs);
             if (batchRoutes != null) {
                 config.routes.post("/v1/files", batchRoutes::upload);
-                config.routes.get("/v1/files", batchRoutes::listFiles);
-                config.routes.get("/v1/files/{id}", batchRoutes::file);
-                config.routes.get("/v1/files/{id}/content", batchRoutes::fileContent);
+                get(config, "/v1/files", batchRoutes::listFiles);
+                get(config, "/v1/files/{id}", batchRoutes::file);
+                get(config, "/v1/files/{id}/content", batchRoutes::fileContent);
                 config.routes.delete("/v1/files/{id}", batchRoutes::deleteFile);
                 config.routes.post("/v1/batches", batchRoutes::createBatch);
-                config.routes.get("/v1/batches", batchRoutes::listBatches);
-                config.routes.get("/v1/batches/{id}", batchRoutes::batch);
+                get(config, "/v1/batches", batchRoutes::listBatches);
+                get(config, "/v1/batches/{id}", batchRoutes::batch);
                 config.routes.post("/v1/batches/{id}/cancel", batchRoutes::cancelBatch);
             }
             config.routes.exception(ApiException.class, (e, ctx) -> {
@@ -571,6 +573,16 @@ public final class HttpApi {
                                 null,
                                 null)
                         .body());
+    }
+
+    /**
+     * A GET route that HEAD asks too, with the same handler (Jetty sends no body for HEAD). Left to the router, a
+     * HEAD of any GET route is answered 200 without running it, so {@code HEAD /health} said 200 on a server whose
+     * {@code GET /health} said 503, and {@code HEAD /v1/models/nope} 200 for a 404.
+     */
+    static void get(JavalinConfig config, String path, Handler handler) {
+        config.routes.get(path, handler);
+        config.routes.head(path, handler);
     }
 
     void reply(Context ctx, int status, Object body) {

@@ -45,9 +45,9 @@ final class Operations {
             drain.enter(ctx);
         });
         config.routes.options("/*", cors::preflight);
-        config.routes.get("/metrics", ctx -> ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape()));
-        config.routes.get("/health", health::health);
-        config.routes.get("/slots", health::slots);
+        HttpApi.get(config, "/metrics", ctx -> ctx.contentType(PROMETHEUS_TEXT).result(metrics.scrape()));
+        HttpApi.get(config, "/health", health::health);
+        HttpApi.get(config, "/slots", health::slots);
         playground.install(config);
         config.requestLogger.http((ctx, ignored) -> finished(ctx));
     }

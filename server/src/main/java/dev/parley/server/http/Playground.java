@@ -34,8 +34,8 @@ final class Playground {
     }
 
     void install(JavalinConfig config) {
-        config.routes.get("/", ctx -> send(ctx, page));
-        config.routes.get("/playground/{file}", ctx -> {
+        HttpApi.get(config, "/", ctx -> send(ctx, page));
+        HttpApi.get(config, "/playground/{file}", ctx -> {
             Asset asset = assets.get(ctx.pathParam("file"));
             if (asset == null) {
                 ctx.status(404); // answered by the unknown-route handler, in OpenAI's shape
