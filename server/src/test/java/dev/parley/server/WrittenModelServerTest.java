@@ -339,6 +339,8 @@ class WrittenModelServerTest {
                 if (rejected == null) Thread.sleep(5);
             }
             assertError(rejected, 503, "server_error", null, "engine_overloaded");
+            assertThat(Json.tree(rejected.body()).at("/error/message").asText())
+                    .isEqualTo("The engine is overloaded: 1 sequence is waiting for a slot. Please retry later.");
             held.close(); // the holder disconnects: its slot frees and the queued request runs
             for (var response : more)
                 assertThat(response.get(60, TimeUnit.SECONDS).statusCode()).isIn(200, 503);

@@ -176,8 +176,9 @@ final class Scheduler implements AutoCloseable {
         synchronized (waiting) {
             if (closed) throw busy("The engine is shutting down.");
             if (queueCapacity - waiting.size() < sequences.size()) {
-                throw busy("The engine is overloaded: %d sequences are waiting for a slot. Please retry later."
-                        .formatted(waiting.size()));
+                int queued = waiting.size();
+                throw busy("The engine is overloaded: %d %s waiting for a slot. Please retry later."
+                        .formatted(queued, queued == 1 ? "sequence is" : "sequences are"));
             }
             // All at once under the lock: the scheduler admits a request's choices together, so that they
             // start together and read their shared prompt once.
