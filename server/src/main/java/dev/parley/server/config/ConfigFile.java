@@ -69,6 +69,9 @@ public final class ConfigFile {
 
     /** The configuration in {@code text}, as if read from {@code file}. */
     static ServerConfig parse(String text, Path file, Function<String, String> env) {
+        // Nothing but comments and blank lines: the parser would say "No content to map due to end-of-input".
+        if (text.lines().allMatch(line -> line.isBlank() || line.strip().startsWith("#")))
+            throw new IllegalArgumentException(file + ": the file is empty");
         ServerConfig config;
         try {
             config = MAPPER.readValue(text, ServerConfig.class);

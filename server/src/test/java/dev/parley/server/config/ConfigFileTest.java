@@ -131,6 +131,8 @@ class ConfigFileTest {
                   - id: "tiny
                     file: tiny.gguf
                 """, "not valid YAML");
+        refused("", ": the file is empty");
+        refused("# models: to come\n\n", ": the file is empty");
     }
 
     @Test
