@@ -18,9 +18,9 @@ import picocli.CommandLine.Spec;
         name = "keys",
         mixinStandardHelpOptions = true,
         description = {
-            "Manage the API keys of a keys file (JSON, or YAML when it ends in .yaml/.yml),",
-            "and read what they used ('usage').",
-            "A server using the file picks up every change at once (and on SIGHUP), without a restart."
+            "Manage the API keys of a keys file, and read what they used ('usage').",
+            "The file is JSON, or YAML when its name ends in .yaml/.yml. A server using it picks up every change at"
+                    + " once (and on SIGHUP), without a restart."
         },
         subcommands = {
             KeysCommand.Add.class,

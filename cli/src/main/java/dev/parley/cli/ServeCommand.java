@@ -47,9 +47,10 @@ import sun.misc.SignalHandler;
         name = "serve",
         mixinStandardHelpOptions = true,
         description = {
-            "Serve a GGUF model over an OpenAI-compatible HTTP API (without --model: the bundled demo model),",
-            "or, with --upstream, the models of another OpenAI-compatible provider behind Parley's keys and limits,",
-            "or, with --config, several local models and upstream fleets behind one endpoint."
+            "Serve models over an OpenAI-compatible HTTP API.",
+            "A GGUF model run here (without --model: the bundled demo model); with --upstream, the models of another"
+                    + " OpenAI-compatible provider behind Parley's keys and limits; with --config, several local models"
+                    + " and upstream fleets behind one endpoint."
         })
 final class ServeCommand implements Callable<Integer> {
 

@@ -37,9 +37,11 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "tokens",
         mixinStandardHelpOptions = true,
-        description =
-                "Counts the tokens of TEXT, of FILE (or of standard input; either counted exactly as read, a final "
-                        + "newline included), or the prompt tokens of a chat request, as OpenAI counts them.",
+        description = {
+            "Count tokens as OpenAI counts them: of a text, a file or a chat request.",
+            "TEXT, FILE or standard input are counted exactly as read (a final newline included); --messages counts"
+                    + " the prompt tokens of a chat request."
+        },
         footer = {
             "",
             "Examples:",
