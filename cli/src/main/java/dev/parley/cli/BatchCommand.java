@@ -225,7 +225,11 @@ final class BatchCommand implements Callable<Integer> {
     static final class ResultFormatConverter implements picocli.CommandLine.ITypeConverter<ResultFormat> {
         @Override
         public ResultFormat convert(String value) {
-            return ResultFormat.byName(value);
+            try {
+                return ResultFormat.byName(value);
+            } catch (IllegalArgumentException e) { // picocli would wrap it in class names
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
         }
     }
 
@@ -253,6 +257,11 @@ final class BatchCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        String outOfRange = outOfRange();
+        if (outOfRange != null) {
+            err.println("parley batch: " + outOfRange);
+            return 2;
+        }
         Path in = input != null ? input : requestsFilepath;
         if (in == null) return Failures.report(err, "batch", new IllegalArgumentException("no INPUT file given"));
         boolean stdin = in.toString().equals("-");
@@ -374,6 +383,34 @@ final class BatchCommand implements Callable<Integer> {
         try (var client = ParleyClient.create(options.toBuilder().maxRetries(0).build())) {
             ClientFlags.missingV1(client, options.baseUrl()).ifPresent(log::warning);
         }
+    }
+
+    /** Seconds a pause or a burst may last at most: a day. */
+    private static final double MOST_SECONDS = 86_400;
+
+    /** The most requests or tokens per minute a limit may name: beyond it a budget's arithmetic loses precision. */
+    private static final double MOST_PER_MINUTE = 1e12;
+
+    /** What is wrong with a number option, in the option's own name; null when all are within their limits. */
+    private String outOfRange() {
+        if (maxAttempts < 1) return "--max-attempts must be at least 1, not " + maxAttempts;
+        if (maxConcurrency < 1) return "--max-concurrency must be at least 1, not " + maxConcurrency;
+        if (!(maxRequestsPerMinute > 0 && maxRequestsPerMinute <= MOST_PER_MINUTE))
+            return "--max-requests-per-minute must be more than 0 and at most 1e12, not " + plain(maxRequestsPerMinute);
+        if (!(maxTokensPerMinute > 0 && maxTokensPerMinute <= MOST_PER_MINUTE))
+            return "--max-tokens-per-minute must be more than 0 and at most 1e12, not " + plain(maxTokensPerMinute);
+        if (!(burstSeconds > 0 && burstSeconds <= MOST_SECONDS))
+            return "--burst must be more than 0 and at most 86400 seconds, not " + plain(burstSeconds);
+        if (!(cooldownSeconds >= 0 && cooldownSeconds <= MOST_SECONDS))
+            return "--cooldown must be between 0 and 86400 seconds, not " + plain(cooldownSeconds);
+        return null;
+    }
+
+    /** A number as it was most likely typed: {@code 0}, {@code -1.5}, {@code NaN}. */
+    private static String plain(double value) {
+        return Double.isFinite(value)
+                ? java.math.BigDecimal.valueOf(value).stripTrailingZeros().toPlainString()
+                : String.valueOf(value);
     }
 
     private static Duration seconds(double seconds) {

@@ -86,6 +86,53 @@ class BatchCommandTest {
     }
 
     @Test
+    void optionsOutOfTheirLimitsAreRefusedInTheirOwnNamesBeforeAnythingIsSent() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(2));
+        String[][] cases = {
+            {"--max-attempts", "0", "--max-attempts must be at least 1, not 0"},
+            {"--max-concurrency", "0", "--max-concurrency must be at least 1, not 0"},
+            {"--max-requests-per-minute", "0", "--max-requests-per-minute must be more than 0 and at most 1e12, not 0"},
+            {"--max-tokens-per-minute", "NaN", "--max-tokens-per-minute must be more than 0 and at most 1e12, not NaN"},
+            {"--burst", "-1", "--burst must be more than 0 and at most 86400 seconds, not -1"},
+            {"--cooldown", "-0.5", "--cooldown must be between 0 and 86400 seconds, not -0.5"},
+        };
+        for (String[] c : cases) {
+            err.getBuffer().setLength(0);
+            Path output = dir.resolve("out-" + c[0].substring(2) + ".jsonl");
+            assertThat(parley("batch", input.toString(), "-o", output.toString(), "--base-url", baseUrl, c[0], c[1]))
+                    .as(c[0])
+                    .isEqualTo(2);
+            assertThat(err.toString()).isEqualTo("parley batch: " + c[2] + System.lineSeparator());
+            assertThat(output).doesNotExist();
+        }
+
+        err.getBuffer().setLength(0);
+        Path output = dir.resolve("out-encoding.jsonl");
+        assertThat(parley(
+                        "batch",
+                        input.toString(),
+                        "-o",
+                        output.toString(),
+                        "--base-url",
+                        baseUrl,
+                        "--token-encoding",
+                        "nope"))
+                .isEqualTo(Failures.EXIT);
+        assertThat(err.toString())
+                .startsWith("parley batch: unknown encoding 'nope'")
+                .doesNotContain("\tat ");
+        assertThat(output).doesNotExist();
+
+        err.getBuffer().setLength(0);
+        assertThat(parley("batch", input.toString(), "--results-format", "nope"))
+                .isEqualTo(2);
+        assertThat(err.toString().lines().findFirst().orElseThrow())
+                .isEqualTo("parley batch: Invalid value for option '--results-format': unknown results format 'nope':"
+                        + " parley, openai-batch or cookbook");
+    }
+
+    @Test
     void sendsEveryLineToARealServerAndReportsBadLinesByNumber() throws Exception {
         Path input = dir.resolve("in.jsonl");
         var lines = new java.util.ArrayList<>(requests(30));

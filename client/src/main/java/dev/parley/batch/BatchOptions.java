@@ -2,6 +2,7 @@ package dev.parley.batch;
 
 import dev.parley.client.ClientOptions;
 import dev.parley.client.Sleeper;
+import dev.parley.tokens.TokenCounter;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -65,6 +66,8 @@ public record BatchOptions(
         if (maxConcurrency < 1)
             throw new IllegalArgumentException("maxConcurrency must be >= 1, got " + maxConcurrency);
         if (maxAttempts < 1) throw new IllegalArgumentException("maxAttempts must be >= 1, got " + maxAttempts);
+        if (cooldown.isNegative()) throw new IllegalArgumentException("cooldown must not be negative, got " + cooldown);
+        if (tokenEncoding != null) TokenCounter.forEncoding(tokenEncoding); // an unknown name fails here, not mid-run
     }
 
     public static Builder builder() {
