@@ -7,6 +7,7 @@ import dev.parley.client.ParleyClient;
 import dev.parley.client.TransportException;
 import java.util.List;
 import java.util.Optional;
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -19,8 +20,27 @@ final class ClientFlags {
     @Option(
             names = "--max-retries",
             paramLabel = "N",
-            description = "Retries of a failed request (default: ${DEFAULT-VALUE}).")
+            converter = Retries.class,
+            description = "Retries of a failed request, 0 to " + Retries.MOST + " (default: ${DEFAULT-VALUE}).")
     int maxRetries = ClientOptions.DEFAULT_MAX_RETRIES;
+
+    /** A count of retries within reason: with backoff capped at seconds each, a hundred already take minutes. */
+    static final class Retries implements CommandLine.ITypeConverter<Integer> {
+        static final int MOST = 100;
+
+        @Override
+        public Integer convert(String value) {
+            int retries;
+            try {
+                retries = Integer.parseInt(value.strip());
+            } catch (NumberFormatException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number");
+            }
+            if (retries < 0 || retries > MOST)
+                throw new CommandLine.TypeConversionException("must be between 0 and " + MOST + ", not " + retries);
+            return retries;
+        }
+    }
 
     ClientOptions options() {
         return connection.options().maxRetries(maxRetries).build();

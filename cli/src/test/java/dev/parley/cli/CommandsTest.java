@@ -208,6 +208,21 @@ class CommandsTest {
     }
 
     @Test
+    void retriesBeyondTheirLimitsAreAUsageError() {
+        for (String retries : List.of("-1", "101", "many")) {
+            err.getBuffer().setLength(0);
+            assertThat(parley("chat", "-m", "m", "--max-retries", retries, "hi"))
+                    .as(retries)
+                    .isEqualTo(2);
+            assertThat(err.toString().lines().findFirst().orElseThrow())
+                    .as(retries)
+                    .startsWith("parley chat: Invalid value for option '--max-retries': ")
+                    .endsWith(retries.equals("many") ? "'many' is not a whole number" : "not " + retries);
+        }
+        assertThat(server.requests()).isEmpty();
+    }
+
+    @Test
     void completeTakesItsPromptFromWordsOrFromStdinAsItIs() {
         String event = "data: {\"id\":\"cmpl\",\"object\":\"text_completion\",\"created\":1,\"model\":\"m\","
                 + "\"choices\":[{\"text\":\"!\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n";
