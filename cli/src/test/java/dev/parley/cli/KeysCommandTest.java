@@ -97,6 +97,23 @@ class KeysCommandTest {
     }
 
     @Test
+    void anEmptyModelNameIsRefused() {
+        Path file = dir.resolve("keys.json");
+        assertThat(parley("keys", "add", "--file", file.toString(), "--name", "a", "--models", "gpt-4o,,gpt-4o-mini"))
+                .isEqualTo(1);
+        assertThat(err.toString())
+                .isEqualTo("parley keys add: a model name is empty in the models gpt-4o,,gpt-4o-mini"
+                        + System.lineSeparator());
+        assertThat(out.toString()).isEmpty();
+        assertThat(file).doesNotExist();
+        add(file, "b", "--models", "gpt-4o");
+        err.getBuffer().setLength(0);
+        assertThat(parley("keys", "set", "--file", file.toString(), "--name", "b", "--models", ""))
+                .isEqualTo(1);
+        assertThat(err.toString()).startsWith("parley keys set: a model name is empty");
+    }
+
+    @Test
     void aMistypedOptionNamesTheWholeCommand() {
         Path file = dir.resolve("keys.json");
         assertThat(parley("keys", "add", "--file", file.toString(), "--name", "a", "--tpm", "99999999999999999999"))

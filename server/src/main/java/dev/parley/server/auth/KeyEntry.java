@@ -43,9 +43,15 @@ public record KeyEntry(
         return new KeyEntry(name, sha256, rpm, tpm, rpd, tpd, models, monthlyBudget, admin);
     }
 
-    /** @throws IllegalArgumentException when the monthly budget is not a finite amount of at least 0 */
+    /**
+     * @throws IllegalArgumentException when a limit is not positive, a model name is empty, or the monthly budget is
+     *     not a finite amount of at least 0
+     */
     void check() {
         limits();
+        // A key limited to a model named "" could use none: a slip of the keyboard ("a,,b"), not an intent.
+        if (models.stream().anyMatch(String::isBlank))
+            throw new IllegalArgumentException("a model name is empty in the models " + String.join(",", models));
         if (monthlyBudget != null && (!Double.isFinite(monthlyBudget) || monthlyBudget < 0)) {
             throw new IllegalArgumentException(
                     "a monthly budget is a finite amount of USD, at least 0, not " + monthlyBudget);
