@@ -310,11 +310,24 @@ final class ServeCommand implements Callable<Integer> {
             "--upstream-timeout",
             "--upstream-output-reserve");
 
+    /** The options that say how to reach an upstream: meaningless without --upstream (or a file's upstreams). */
+    private static final List<String> UPSTREAM_OPTIONS =
+            List.of("--upstream-key", "--upstream-models", "--upstream-timeout", "--upstream-output-reserve");
+
     @Override
     public Integer call() throws InterruptedException {
         var err = spec.commandLine().getErr();
         if (upstream != null && !upstream.isEmpty() && model != null) {
             err.println("parley serve: --model and --upstream exclude each other");
+            return 2;
+        }
+        List<String> withoutUpstream = upstream != null && !upstream.isEmpty() || config != null
+                ? List.of()
+                : UPSTREAM_OPTIONS.stream().filter(this::given).toList();
+        if (!withoutUpstream.isEmpty()) {
+            // Most likely --upstream itself was forgotten: serving the demo model instead would hide that.
+            err.println("parley serve: " + String.join(", ", withoutUpstream) + " only go"
+                    + (withoutUpstream.size() == 1 ? "es" : "") + " with --upstream URL");
             return 2;
         }
         ServerConfig file = null;
@@ -560,6 +573,8 @@ final class ServeCommand implements Callable<Integer> {
         if (!within(threads, 0, MAX_THREADS))
             return "--threads must be between 0 (one per physical core) and " + MAX_THREADS + ", not " + threads;
         if (port < 0 || port > 65_535) return "--port must be between 0 (a free one) and 65535, not " + port;
+        if (upstreamOutputReserve < 1)
+            return "--upstream-output-reserve must be at least 1, not " + upstreamOutputReserve;
         if (queue < 1) return "--queue must be at least 1, not " + queue;
         if (gpuLayers < -1) return "--gpu-layers must be -1 (all), 0 (none) or more, not " + gpuLayers;
         return null;

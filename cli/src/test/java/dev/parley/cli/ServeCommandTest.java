@@ -708,6 +708,31 @@ class ServeCommandTest {
     }
 
     @Test
+    void optionsOfAnUpstreamWithoutOneAreRefused() {
+        var err = new StringWriter();
+        var out = new StringWriter();
+        int exit = Main.commandLine()
+                .setOut(new PrintWriter(out, true))
+                .setErr(new PrintWriter(err, true))
+                .execute("serve", "--upstream-key", "sk-x", "--upstream-timeout", "30");
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString())
+                .isEqualTo("parley serve: --upstream-key, --upstream-timeout only go with --upstream URL"
+                        + System.lineSeparator());
+        assertThat(out.toString()).as("the demo model is not served instead").isEmpty();
+
+        err.getBuffer().setLength(0);
+        exit = Main.commandLine()
+                .setOut(new PrintWriter(out, true))
+                .setErr(new PrintWriter(err, true))
+                .execute("serve", "--upstream", "http://127.0.0.1:9/v1", "--upstream-output-reserve", "0");
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString())
+                .isEqualTo(
+                        "parley serve: --upstream-output-reserve must be at least 1, not 0" + System.lineSeparator());
+    }
+
+    @Test
     void refusesAModelAndAnUpstreamTogether() {
         var err = new StringWriter();
         int exit = Main.commandLine()
