@@ -2,6 +2,7 @@ package dev.parley.cli;
 
 import dev.parley.server.auth.KeyEntry;
 import dev.parley.server.auth.KeysFile;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -132,6 +133,10 @@ final class KeysCommand implements Runnable {
 
         @Override
         public Integer call() {
+            if (!Files.exists(file)) { // 'keys add' makes it: a name that does not exist is a slip
+                spec.commandLine().getErr().println("parley keys list: no keys file at " + file);
+                return 1;
+            }
             List<KeyEntry> keys;
             try {
                 keys = KeysFile.read(file);

@@ -97,6 +97,14 @@ class KeysCommandTest {
     }
 
     @Test
+    void listingAFileThatDoesNotExistSaysSo() {
+        Path file = dir.resolve("kyes.json");
+        assertThat(parley("keys", "list", "--file", file.toString())).isEqualTo(1);
+        assertThat(out.toString()).isEmpty();
+        assertThat(err.toString()).isEqualTo("parley keys list: no keys file at " + file + System.lineSeparator());
+    }
+
+    @Test
     void anEmptyModelNameIsRefused() {
         Path file = dir.resolve("keys.json");
         assertThat(parley("keys", "add", "--file", file.toString(), "--name", "a", "--models", "gpt-4o,,gpt-4o-mini"))
