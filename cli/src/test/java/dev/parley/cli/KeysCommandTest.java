@@ -5,12 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.api.AuthenticationException;
 import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.KeyEntry;
+import dev.parley.server.auth.KeysFile;
 import dev.parley.server.limits.Limits;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,6 +101,41 @@ class KeysCommandTest {
         assertThat(err.toString()).contains("already");
     }
 
+    /** Keys added by several processes at once, as a provisioning script with xargs -P would. */
+    @Test
+    void keysAddedByProcessesAtOnceAreAllStored() throws Exception {
+        Path file = dir.resolve("keys.yaml");
+        List<Process> adders = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            adders.add(new ProcessBuilder(
+                            ServeCommandTest.parley("keys", "add", "--file", file.toString(), "--name", "k" + i))
+                    .redirectErrorStream(true)
+                    .start());
+        }
+        var printed = new ArrayList<String>();
+        for (Process adder : adders) {
+            printed.add(new String(adder.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            assertThat(adder.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(adder.exitValue()).as(printed.getLast()).isZero();
+        }
+        var stored = KeysFile.read(file);
+        assertThat(stored).extracting(KeyEntry::name).containsExactlyInAnyOrder("k0", "k1", "k2", "k3");
+        // Each key printed is the one stored under its name.
+        for (int i = 0; i < 4; i++) {
+            String key = printed.get(i)
+                    .lines()
+                    .filter(line -> line.startsWith("sk-parley-"))
+                    .findFirst()
+                    .orElseThrow();
+            String name = "k" + i;
+            assertThat(stored)
+                    .filteredOn(entry -> entry.name().equals(name))
+                    .singleElement()
+                    .extracting(KeyEntry::sha256)
+                    .isEqualTo(KeysFile.sha256(key));
+        }
+    }
+
     @Test
     void listingAFileThatDoesNotExistSaysSo() {
         Path file = dir.resolve("kyes.json");
@@ -136,7 +176,7 @@ class KeysCommandTest {
 
     String add(Path file, String name, String... more) {
         out.getBuffer().setLength(0);
-        var args = new java.util.ArrayList<>(List.of("keys", "add", "--file", file.toString(), "--name", name));
+        var args = new ArrayList<>(List.of("keys", "add", "--file", file.toString(), "--name", name));
         args.addAll(List.of(more));
         assertThat(parley(args.toArray(String[]::new))).isZero();
         String key = out.toString().strip();

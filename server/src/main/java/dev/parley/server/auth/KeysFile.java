@@ -11,10 +11,13 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.parley.api.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -23,6 +26,7 @@ import java.util.Base64;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -78,12 +82,15 @@ public final class KeysFile {
      */
     public static void add(Path file, KeyEntry entry) {
         entry.check();
-        List<KeyEntry> keys = new ArrayList<>(read(file));
-        if (keys.stream().anyMatch(k -> k.name().equals(entry.name()))) {
-            throw new IllegalArgumentException("a key named " + entry.name() + " is already in " + file);
-        }
-        keys.add(entry);
-        write(file, keys);
+        alone(file, () -> {
+            List<KeyEntry> keys = new ArrayList<>(read(file));
+            if (keys.stream().anyMatch(k -> k.name().equals(entry.name()))) {
+                throw new IllegalArgumentException("a key named " + entry.name() + " is already in " + file);
+            }
+            keys.add(entry);
+            write(file, keys);
+            return entry;
+        });
     }
 
     /**
@@ -92,9 +99,12 @@ public final class KeysFile {
      * @throws IllegalArgumentException when there is no key of that name
      */
     public static void remove(Path file, String name) {
-        List<KeyEntry> keys = new ArrayList<>(read(file));
-        if (!keys.removeIf(k -> k.name().equals(name))) throw noSuchKey(file, name);
-        write(file, keys);
+        alone(file, () -> {
+            List<KeyEntry> keys = new ArrayList<>(read(file));
+            if (!keys.removeIf(k -> k.name().equals(name))) throw noSuchKey(file, name);
+            write(file, keys);
+            return name;
+        });
     }
 
     /**
@@ -104,17 +114,41 @@ public final class KeysFile {
      * @throws IllegalArgumentException when there is no key of that name, or the change is invalid
      */
     public static KeyEntry update(Path file, String name, UnaryOperator<KeyEntry> change) {
-        List<KeyEntry> keys = new ArrayList<>(read(file));
-        for (int i = 0; i < keys.size(); i++) {
-            if (!keys.get(i).name().equals(name)) continue;
-            KeyEntry changed = change.apply(keys.get(i));
-            if (!changed.name().equals(name)) throw new IllegalArgumentException("a key keeps its name");
-            changed.check();
-            keys.set(i, changed);
-            write(file, keys);
-            return changed;
+        return alone(file, () -> {
+            List<KeyEntry> keys = new ArrayList<>(read(file));
+            for (int i = 0; i < keys.size(); i++) {
+                if (!keys.get(i).name().equals(name)) continue;
+                KeyEntry changed = change.apply(keys.get(i));
+                if (!changed.name().equals(name)) throw new IllegalArgumentException("a key keeps its name");
+                changed.check();
+                keys.set(i, changed);
+                write(file, keys);
+                return changed;
+            }
+            throw noSuchKey(file, name);
+        });
+    }
+
+    /**
+     * Runs a read-modify-write of {@code file} alone: another process editing it waits on a lock file beside it
+     * ({@code .NAME.lock}, locked by the operating system, so a process that dies lets go), another thread here on
+     * this class. Without it, two {@code parley keys add} at once each read the file before the other wrote it, and
+     * every key but the last writer's was printed as added yet never stored.
+     */
+    private static <T> T alone(Path file, Supplier<T> edit) {
+        Path absolute = file.toAbsolutePath();
+        Path lock = absolute.resolveSibling("." + absolute.getFileName() + ".lock");
+        synchronized (KeysFile.class) { // a JVM may hold a file's lock once: its threads take turns first
+            try {
+                Files.createDirectories(absolute.getParent());
+                try (FileChannel channel = FileChannel.open(lock, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                        FileLock held = channel.lock()) {
+                    return edit.get();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot lock keys file " + file + " with " + lock, e);
+            }
         }
-        throw noSuchKey(file, name);
     }
 
     private static IllegalArgumentException noSuchKey(Path file, String name) {

@@ -7,8 +7,12 @@ import dev.parley.api.AuthenticationException;
 import dev.parley.server.limits.Limits;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,6 +83,27 @@ class KeysFileTest {
         Path empty = dir.resolve("empty.json");
         Files.writeString(empty, "{\"keys\": []}");
         assertThatThrownBy(() -> ApiKeys.load(empty)).hasMessage("no keys in " + empty);
+    }
+
+    @Test
+    void keysAddedAtOnceAreAllKept() throws Exception {
+        Path file = dir.resolve("keys.yaml");
+        int adders = 16;
+        var start = new CountDownLatch(1);
+        try (var pool = Executors.newFixedThreadPool(adders)) {
+            var added = new ArrayList<Future<?>>();
+            for (int i = 0; i < adders; i++) {
+                String name = "k" + i;
+                added.add(pool.submit(() -> {
+                    start.await();
+                    KeysFile.add(file, new KeyEntry(name, KeysFile.sha256("sk-" + name), 1, 1, null, null, List.of()));
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (var each : added) each.get();
+        }
+        assertThat(KeysFile.read(file)).hasSize(adders);
     }
 
     @Test
