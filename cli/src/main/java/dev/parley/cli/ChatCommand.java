@@ -124,7 +124,11 @@ final class ChatCommand implements Callable<Integer> {
                 if (turn.usage() != null) total = total == null ? turn.usage() : total.plus(turn.usage());
             } catch (ApiException | TransportException e) {
                 history.removeLast();
-                exit = Failures.report(err, "chat", e);
+                // The conversation so far no longer fits: every later turn would fail the same way until it shrinks.
+                boolean full = e instanceof ApiException api
+                        && "context_length_exceeded".equals(api.error().code())
+                        && history.size() > start().size();
+                exit = Failures.report(err, "chat", e, full ? "; /reset starts the conversation over" : "");
             }
         }
         return finish(err, total, exit);

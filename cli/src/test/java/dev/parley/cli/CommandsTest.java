@@ -208,6 +208,25 @@ class CommandsTest {
     }
 
     @Test
+    void aConversationThatNoLongerFitsPointsToReset() {
+        server.enqueue(
+                sse(answer("One")),
+                json(
+                        400,
+                        "{\"error\":{\"message\":\"too long\",\"type\":\"invalid_request_error\",\"param\":\"messages\","
+                                + "\"code\":\"context_length_exceeded\"}}"),
+                json(
+                        400,
+                        "{\"error\":{\"message\":\"too long\",\"type\":\"invalid_request_error\",\"param\":\"messages\","
+                                + "\"code\":\"context_length_exceeded\"}}"));
+        assertThat(chatReading("Hi\nLonger\n/reset\nAlone\n")).isEqualTo(1);
+        assertThat(err.toString().lines())
+                .containsExactly(
+                        "parley chat: too long (HTTP 400); /reset starts the conversation over",
+                        "parley chat: too long (HTTP 400)"); // nothing before it to forget
+    }
+
+    @Test
     void retriesBeyondTheirLimitsAreAUsageError() {
         for (String retries : List.of("-1", "101", "many")) {
             err.getBuffer().setLength(0);
