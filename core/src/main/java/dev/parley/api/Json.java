@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.UncheckedIOException;
+import java.util.stream.Collectors;
 
 /**
  * The one configured JSON mapper for OpenAI wire data: snake_case names, {@code null} components
@@ -84,7 +85,7 @@ public final class Json {
         String said = message.lines()
                 .filter(line -> !line.isBlank() && !line.startsWith(" ") && !line.contains("line "))
                 .map(String::strip)
-                .collect(java.util.stream.Collectors.joining("; "));
+                .collect(Collectors.joining("; "));
         return said.isEmpty() ? "unreadable" : said;
     }
 
