@@ -43,12 +43,15 @@ public final class LlamaContext implements AutoCloseable {
     private final int maxSequences;
     private final int batchCapacity;
     private final int vocabSize;
+    private final int threads;
     private final MemorySegment threadpool; // NULL: llama.cpp makes its own for each decode
     private boolean[] outputs = new boolean[0]; // which batch indices of the last decode have logits
     private boolean closed;
 
-    private LlamaContext(LlamaModel owner, MemorySegment context, int batchCapacity, MemorySegment threadpool) {
+    private LlamaContext(
+            LlamaModel owner, MemorySegment context, int batchCapacity, int threads, MemorySegment threadpool) {
         this.owner = owner;
+        this.threads = threads;
         this.context = context;
         this.threadpool = threadpool;
         this.memory = Bindings.getMemory(context);
@@ -105,7 +108,7 @@ public final class LlamaContext implements AutoCloseable {
                 threadpool = Bindings.threadpoolNew(options.threads(), 0);
                 if (!threadpool.equals(MemorySegment.NULL)) Bindings.attachThreadpool(context, threadpool);
             }
-            return new LlamaContext(owner, context, capacity, threadpool);
+            return new LlamaContext(owner, context, capacity, options.threads(), threadpool);
         } catch (RuntimeException e) {
             Bindings.free(context);
             if (!threadpool.equals(MemorySegment.NULL)) Bindings.threadpoolFree(threadpool);
@@ -130,6 +133,11 @@ public final class LlamaContext implements AutoCloseable {
 
     public int vocabSize() {
         return vocabSize;
+    }
+
+    /** The threads each decode runs on. */
+    public int threads() {
+        return threads;
     }
 
     /**

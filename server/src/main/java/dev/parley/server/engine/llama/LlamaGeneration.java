@@ -22,6 +22,11 @@ final class LlamaGeneration implements Generation {
     private final AtomicInteger generated = new AtomicInteger();
     private final AtomicInteger cached = new AtomicInteger();
     private volatile boolean cancelled;
+    private volatile boolean readerWaiting; // its reader has taken every event and waits for the next
+    private volatile Runnable onReaderWaiting = () -> {};
+    /** Scheduler thread only: its reader was still busy when the scheduler last gave up waiting for it. */
+    boolean lagging;
+
     private int finished;
 
     LlamaGeneration(String model, int promptTokens, int choices) {
@@ -76,7 +81,16 @@ final class LlamaGeneration implements Generation {
     @Override
     public GenerationEvent next() throws InterruptedException {
         if (finished == choices) return null;
-        Object event = events.take();
+        Object event = events.poll();
+        if (event == null) {
+            readerWaiting = true;
+            onReaderWaiting.run();
+            try {
+                event = events.take();
+            } finally {
+                readerWaiting = false;
+            }
+        }
         backlog.decrementAndGet();
         if (event instanceof ApiException failure) {
             finished = choices;
@@ -94,6 +108,19 @@ final class LlamaGeneration implements Generation {
     /** Closed by its reader, or failed: the scheduler drops what is left of it. */
     boolean cancelled() {
         return cancelled;
+    }
+
+    /**
+     * Whether its reader has taken every event emitted so far and come back for the next: what they carried is
+     * written (a stream's chunks flushed, a whole answer's text gathered).
+     */
+    boolean drained() {
+        return backlog.get() == 0 && readerWaiting;
+    }
+
+    /** Runs {@code listener} on the reader's thread each time the reader starts waiting for an event. */
+    void onReaderWaiting(Runnable listener) {
+        onReaderWaiting = listener;
     }
 
     /** Events emitted but not yet taken by the reader. */

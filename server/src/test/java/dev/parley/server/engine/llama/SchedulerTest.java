@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -211,5 +212,60 @@ class SchedulerTest {
             }
         }
         return java.util.Arrays.stream(texts).map(StringBuilder::toString).toList();
+    }
+
+    /** As {@link #request(int, int)}, with a log-probability on every token, so that each one is an event. */
+    private static dev.parley.api.CompletionRequest everyToken(int promptTokens, int maxTokens) {
+        String ids = IntStream.range(0, promptTokens)
+                .mapToObj(i -> String.valueOf(300 + (i * 7) % 200))
+                .reduce((a, b) -> a + "," + b)
+                .orElseThrow();
+        String json =
+                "{\"model\":\"demo\",\"prompt\":[[%s]],\"max_tokens\":%d,\"temperature\":0,\"logprobs\":0,\"logit_bias\":{\"2\":-100}}"
+                        .formatted(ids, maxTokens);
+        return RequestReader.completion(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void readersFirstHoldsEachDecodeUntilTheReaderHasTakenWhatTheLastOneGave() throws Exception {
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
+                .withContextPerSequence(64))) {
+            awaitCalibrated(engine);
+            engine.scheduler().readersFirst(true, TimeUnit.SECONDS.toNanos(30));
+            long before = engine.scheduler().decodedTokens();
+            List<Long> decodedAtEachToken = new ArrayList<>();
+            try (Generation generation = engine.complete(everyToken(10, 12)).start()) {
+                for (GenerationEvent event; (event = generation.next()) != null; ) {
+                    if (!(event instanceof GenerationEvent.Token)) continue;
+                    decodedAtEachToken.add(engine.scheduler().decodedTokens() - before);
+                    Thread.sleep(5); // a slow write: the next decode must not run meanwhile
+                }
+            }
+            // The prompt's 10 tokens, then one decode per token the reader has come back from, never more.
+            assertThat(decodedAtEachToken)
+                    .isEqualTo(LongStream.range(0, 12).map(k -> 10 + k).boxed().toList());
+            assertThat(engine.scheduler().readersGivenUp()).isZero();
+        }
+    }
+
+    @Test
+    void aReaderThatStopsReadingIsWaitedForOnceNotAtEveryDecode() throws Exception {
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
+                .withContextPerSequence(64))) {
+            awaitCalibrated(engine);
+            engine.scheduler().readersFirst(true, TimeUnit.SECONDS.toNanos(1));
+            try (Generation stuck = engine.complete(everyToken(5, 40)).start()) {
+                assertThat(stuck.next()).isInstanceOf(GenerationEvent.Token.class); // and then reads no more
+                List<String> answer = texts(engine.complete(everyToken(6, 30)).start(), 1);
+                assertThat(answer.getFirst()).isNotEmpty();
+            }
+            // The stuck reader cost one wait of a second; each later decode went on without it. A decode per
+            // token that waited for it would have given up about thirty times.
+            assertThat(engine.scheduler().readersGivenUp()).isBetween(1L, 3L);
+        }
     }
 }
