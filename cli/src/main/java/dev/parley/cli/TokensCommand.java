@@ -1,6 +1,7 @@
 package dev.parley.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.FunctionDefinition;
@@ -145,12 +146,13 @@ final class TokensCommand implements Callable<Integer> {
     }
 
     private ChatPrompt prompt(JsonNode request) {
-        if (request.isArray()) return ChatPrompt.of(checked(convert(request, ChatMessage.class)));
+        if (request.isArray()) return ChatPrompt.of(checked(convert(request, ChatMessage.class, "messages")));
         if (request.isObject() && request.path("messages").isArray()) {
             return new ChatPrompt(
-                    checked(convert(request.path("messages"), ChatMessage.class)),
-                    withoutNulls(convert(request.path("tools"), Tool.class), "tools"),
-                    withoutNulls(convert(request.path("functions"), FunctionDefinition.class), "functions"));
+                    checked(convert(request.path("messages"), ChatMessage.class, "messages")),
+                    withoutNulls(convert(request.path("tools"), Tool.class, "tools"), "tools"),
+                    withoutNulls(
+                            convert(request.path("functions"), FunctionDefinition.class, "functions"), "functions"));
         }
         throw new Failure(INPUT, messages + " holds neither a messages array nor a request object with messages");
     }
@@ -174,12 +176,19 @@ final class TokensCommand implements Callable<Integer> {
         return list;
     }
 
-    private <T> List<T> convert(JsonNode array, Class<T> type) {
+    private <T> List<T> convert(JsonNode array, Class<T> type, String param) {
         if (array.isMissingNode() || array.isNull()) return List.of();
         try {
             var listType = Json.mapper().getTypeFactory().constructCollectionType(List.class, type);
             return Json.mapper().convertValue(array, listType);
         } catch (IllegalArgumentException e) {
+            if (e.getCause() instanceof JsonMappingException mapping) { // "expected a string (at messages[0].name)"
+                String at = Json.path(mapping.getPath());
+                throw new Failure(
+                        INPUT,
+                        "cannot read %s: %s (at %s%s)"
+                                .formatted(messages, Json.problem(mapping), param, at == null ? "" : at));
+            }
             throw new Failure(INPUT, "cannot read " + messages + ": " + firstLine(e.getMessage()));
         }
     }

@@ -149,11 +149,15 @@ class TokensCommandTest {
                         "parley tokens: " + other
                                 + " holds neither a messages array nor a request object with messages\n"));
         Path wrong = Files.writeString(dir.resolve("wrong.json"), "[{\"role\": \"user\", \"content\": 42}]");
-        Run run = parley("tokens", "--messages", wrong.toString());
-        assertThat(run.exitCode()).isEqualTo(1);
-        assertThat(run.err())
-                .startsWith("parley tokens: cannot read " + wrong + ": ")
-                .hasLineCount(1);
+        assertThat(parley("tokens", "--messages", wrong.toString()))
+                .isEqualTo(new Run(
+                        1,
+                        "",
+                        "parley tokens: cannot read " + wrong
+                                + ": expected a string or an array of content parts (at messages[0].content)\n"));
+        Files.writeString(wrong, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": 5}");
+        assertThat(parley("tokens", "--messages", wrong.toString()))
+                .isEqualTo(new Run(1, "", "parley tokens: cannot read " + wrong + ": expected an array (at tools)\n"));
     }
 
     @Test

@@ -3,14 +3,23 @@ package dev.parley.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
@@ -80,6 +89,14 @@ public final class Json {
      * quote (YAML's parser quotes both over several lines); the location is {@code e.getLocation()}.
      */
     public static String problem(JsonProcessingException e) {
+        // A value of the wrong kind: said in the file's terms, not the Java types it was to become.
+        if (e instanceof MismatchedInputException mismatch && mismatch.getTargetType() != null) {
+            String expected = expected(mismatch.getTargetType());
+            if (e instanceof InvalidFormatException format && format.getValue() != null) {
+                return "'%s' is not %s".formatted(format.getValue(), expected);
+            }
+            return "expected " + expected;
+        }
         String message = e.getOriginalMessage();
         if (message == null) return "unreadable";
         String said = message.lines()
@@ -87,6 +104,47 @@ public final class Json {
                 .map(String::strip)
                 .collect(Collectors.joining("; "));
         return said.isEmpty() ? "unreadable" : said;
+    }
+
+    /**
+     * What a value of {@code type} is, in JSON's words: "an integer", "an array", "a string or an array of content
+     * parts", "one of f16, f32".
+     */
+    public static String expected(Class<?> type) {
+        if (type == null) return "another type";
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) return "an integer";
+        if (type == Short.class || type == short.class || type == BigInteger.class) return "an integer";
+        if (type == Double.class || type == double.class || type == Float.class || type == float.class)
+            return "a number";
+        if (Number.class.isAssignableFrom(type)) return "a number";
+        if (type == String.class) return "a string";
+        if (type == Boolean.class || type == boolean.class) return "a boolean";
+        if (Collection.class.isAssignableFrom(type) || type.isArray()) return "an array";
+        if (type == Content.class) return "a string or an array of content parts";
+        if (type == Prompt.class) return "a string, an array of strings, or an array of token ids";
+        if (type == ToolChoice.class) return "a string or an object";
+        if (type.isEnum()) {
+            return "one of "
+                    + Arrays.stream(type.getEnumConstants())
+                            .map(value -> String.valueOf(value).toLowerCase(Locale.ROOT))
+                            .collect(Collectors.joining(", "));
+        }
+        if (Map.class.isAssignableFrom(type) || type.isRecord()) return "an object";
+        return "another type";
+    }
+
+    /** {@code messages[0].content[1].text}: where a mapping error happened, as OpenAI names a nested parameter; null at the top. */
+    public static String path(List<JsonMappingException.Reference> references) {
+        StringBuilder path = new StringBuilder();
+        for (var reference : references) {
+            if (reference.getIndex() >= 0) {
+                path.append('[').append(reference.getIndex()).append(']');
+            } else if (reference.getFieldName() != null) {
+                if (!path.isEmpty()) path.append('.');
+                path.append(reference.getFieldName());
+            }
+        }
+        return path.isEmpty() ? null : path.toString();
     }
 
     public static ObjectNode object() {

@@ -17,9 +17,7 @@ import dev.parley.api.EmbeddingRequest;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import java.io.IOException;
-import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Reads a request body and checks it: malformed JSON, a value of the wrong type and every rule of
@@ -111,12 +109,12 @@ public final class RequestReader {
     }
 
     private static InvalidRequestException wrongType(MismatchedInputException e, byte[] body) {
-        String param = path(e.getPath());
+        String param = Json.path(e.getPath());
         return InvalidRequestException.of(
                 param,
                 "invalid_type",
                 "Invalid type for '%s': expected %s, but got %s instead."
-                        .formatted(param, expected(e.getTargetType()), kind(valueAt(body, e.getPath()))));
+                        .formatted(param, Json.expected(e.getTargetType()), kind(valueAt(body, e.getPath()))));
     }
 
     /**
@@ -138,40 +136,12 @@ public final class RequestReader {
     }
 
     private static InvalidRequestException outOfRange(DatabindException e) {
-        String param = path(((JsonMappingException) e).getPath());
+        String param = Json.path(((JsonMappingException) e).getPath());
         return InvalidRequestException.of(
                 param,
                 "integer_above_max_value",
                 "Invalid '%s': number out of range. Expected a value that fits in %s."
                         .formatted(param, "a 32-bit integer"));
-    }
-
-    /** messages[0].content[1].text — the way OpenAI names a nested parameter. */
-    static String path(List<JsonMappingException.Reference> references) {
-        StringBuilder path = new StringBuilder();
-        for (var reference : references) {
-            if (reference.getIndex() >= 0) {
-                path.append('[').append(reference.getIndex()).append(']');
-            } else if (reference.getFieldName() != null) {
-                if (!path.isEmpty()) path.append('.');
-                path.append(reference.getFieldName());
-            }
-        }
-        return path.isEmpty() ? null : path.toString();
-    }
-
-    private static String expected(Class<?> type) {
-        if (type == null) return "another type";
-        if (type == Double.class || type == double.class || type == Float.class) return "a number";
-        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) return "an integer";
-        if (type == String.class) return "a string";
-        if (type == Boolean.class || type == boolean.class) return "a boolean";
-        if (Collection.class.isAssignableFrom(type)) return "an array";
-        if (type == dev.parley.api.Content.class) return "a string or an array of content parts";
-        if (type == dev.parley.api.Prompt.class) return "a string, an array of strings, or an array of token ids";
-        if (type == dev.parley.api.ToolChoice.class) return "a string or an object";
-        if (Map.class.isAssignableFrom(type) || type.isRecord()) return "an object";
-        return "another type";
     }
 
     private static String kind(JsonNode node) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.parley.api.Json;
@@ -51,8 +52,11 @@ public final class KeysFile {
             contents = mapper(file).readValue(file.toFile(), Contents.class);
         } catch (JsonProcessingException e) {
             int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+            String path = e instanceof MismatchedInputException mismatch ? Json.path(mismatch.getPath()) : null;
             throw new IllegalArgumentException(
-                    "cannot read keys file %s:%d: %s".formatted(file, line, Json.problem(e)), e);
+                    "cannot read keys file %s:%d: %s%s"
+                            .formatted(file, line, Json.problem(e), path == null ? "" : " (at " + path + ")"),
+                    e);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read keys file " + file + ": " + e.getMessage(), e);
         }
@@ -193,6 +197,7 @@ public final class KeysFile {
         var builder = name.endsWith(".yaml") || name.endsWith(".yml") ? YAMLMapper.builder() : JsonMapper.builder();
         return builder.propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT) // rpm: 100.5 is a slip, not 100
                 .enable(SerializationFeature.INDENT_OUTPUT)
                 .serializationInclusion(JsonInclude.Include.NON_NULL)
                 .build();

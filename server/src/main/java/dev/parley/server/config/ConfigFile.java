@@ -42,6 +42,7 @@ public final class ConfigFile {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT) // port: 80.5 is a slip, not port 80
             .build();
 
     private ConfigFile() {}
@@ -92,7 +93,7 @@ public final class ConfigFile {
                         "%s:%d: not valid YAML: %s".formatted(file, line(syntax.getLocation()), Json.problem(syntax)));
             }
             throw new IllegalArgumentException(
-                    "%s:%d: %s%s".formatted(file, line(e.getLocation()), firstLine(e.getOriginalMessage()), where(e)));
+                    "%s:%d: %s%s".formatted(file, line(e.getLocation()), Json.problem(e), where(e)));
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(
                     "%s:%d: not valid YAML: %s".formatted(file, line(e.getLocation()), Json.problem(e)));
@@ -315,22 +316,8 @@ public final class ConfigFile {
 
     /** Where in the file's structure a mapping error is, e.g. {@code  (at models[1].parallel)}. */
     private static String where(JsonMappingException e) {
-        StringBuilder path = new StringBuilder();
-        for (JsonMappingException.Reference reference : e.getPath()) {
-            if (reference.getFieldName() != null) {
-                if (!path.isEmpty()) path.append('.');
-                path.append(reference.getFieldName());
-            } else if (reference.getIndex() >= 0) {
-                path.append('[').append(reference.getIndex()).append(']');
-            }
-        }
-        return path.isEmpty() ? "" : " (at " + path + ")";
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) return "invalid value";
-        int end = message.indexOf('\n');
-        return end < 0 ? message : message.substring(0, end);
+        String path = Json.path(e.getPath());
+        return path == null ? "" : " (at " + path + ")";
     }
 
     private static String reason(IOException e) {

@@ -75,6 +75,17 @@ class KeysFileTest {
     }
 
     @Test
+    void aValueOfTheWrongKindIsNamedInTheFilesTermsAndAFractionOfARequestIsNotRoundedDown() throws Exception {
+        Path yaml = dir.resolve("keys.yaml");
+        Files.writeString(yaml, "keys: 5\n");
+        assertThatThrownBy(() -> KeysFile.read(yaml))
+                .hasMessage("cannot read keys file " + yaml + ":1: expected an array (at keys)");
+        Files.writeString(yaml, "keys:\n  - name: a\n    key_sha256: x\n    rpm: 100.5\n");
+        assertThatThrownBy(() -> KeysFile.read(yaml))
+                .hasMessage("cannot read keys file " + yaml + ":4: '100.5' is not an integer (at keys[0].rpm)");
+    }
+
+    @Test
     void aServerIsNotStartedOnAMissingOrEmptyKeysFile() throws Exception {
         Path missing = dir.resolve("nope/keys.yaml");
         assertThatThrownBy(() -> ApiKeys.load(missing))

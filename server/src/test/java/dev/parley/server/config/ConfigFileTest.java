@@ -131,6 +131,27 @@ class ConfigFileTest {
                   - id: "tiny
                     file: tiny.gguf
                 """, "not valid YAML");
+        // Said in the file's terms, never in the Java types the values were to become.
+        refused("server:\n  port: 80.5\n", ":2: '80.5' is not an integer (at server.port)");
+        refused("server:\n  port: 80x\n", ":2: '80x' is not an integer (at server.port)");
+        refused("""
+                models:
+                  - id: tiny
+                    file: tiny.gguf
+                    kv_cache: f8
+                """, ":4: 'f8' is not one of f16, f32 (at models[0].kv_cache)");
+        refused("""
+                models:
+                  - id: tiny
+                    file: tiny.gguf
+                    aliases: small
+                """, ":4: expected an array (at models[0].aliases)");
+        refused("""
+                models:
+                  - id: tiny
+                    file: tiny.gguf
+                    embeddings: yes please
+                """, ":4: 'yes please' is not a boolean (at models[0].embeddings)");
         refused("", ": the file is empty");
         refused("# models: to come\n\n", ": the file is empty");
     }
