@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -59,19 +60,24 @@ final class KeysCommand implements Runnable {
                 description = "The key's name, unique in the file; quoted in 429 messages.")
         String name;
 
-        @Option(names = "--rpm", defaultValue = "60", description = "Requests per minute (default: ${DEFAULT-VALUE}).")
+        @Option(
+                names = "--rpm",
+                defaultValue = "60",
+                converter = AtLeastOne.class,
+                description = "Requests per minute (default: ${DEFAULT-VALUE}).")
         long rpm;
 
         @Option(
                 names = "--tpm",
                 defaultValue = "100000",
+                converter = AtLeastOne.class,
                 description = "Tokens per minute (default: ${DEFAULT-VALUE}).")
         long tpm;
 
-        @Option(names = "--rpd", description = "Requests per day (default: none).")
+        @Option(names = "--rpd", converter = AtLeastOne.class, description = "Requests per day (default: none).")
         Long rpd;
 
-        @Option(names = "--tpd", description = "Tokens per day (default: none).")
+        @Option(names = "--tpd", converter = AtLeastOne.class, description = "Tokens per day (default: none).")
         Long tpd;
 
         @Option(
@@ -253,16 +259,22 @@ final class KeysCommand implements Runnable {
         @Option(names = "--name", required = true, description = "The key's name.")
         String name;
 
-        @Option(names = "--rpm", description = "Requests per minute.")
+        @Option(names = "--rpm", converter = AtLeastOne.class, description = "Requests per minute.")
         Long rpm;
 
-        @Option(names = "--tpm", description = "Tokens per minute.")
+        @Option(names = "--tpm", converter = AtLeastOne.class, description = "Tokens per minute.")
         Long tpm;
 
-        @Option(names = "--rpd", description = "Requests per day; 0 removes the daily request budget.")
+        @Option(
+                names = "--rpd",
+                converter = ZeroOrMore.class,
+                description = "Requests per day; 0 removes the daily request budget.")
         Long rpd;
 
-        @Option(names = "--tpd", description = "Tokens per day; 0 removes the daily token budget.")
+        @Option(
+                names = "--tpd",
+                converter = ZeroOrMore.class,
+                description = "Tokens per day; 0 removes the daily token budget.")
         Long tpd;
 
         @Option(names = "--models", split = ",", paramLabel = "a,b", description = "Models the key may use; * for all.")
@@ -326,6 +338,41 @@ final class KeysCommand implements Runnable {
                                     : ", monthly budget $" + UsageCommand.usd(changed.monthlyBudget()),
                             Boolean.TRUE.equals(changed.admin()) ? ", admin" : "");
             return 0;
+        }
+    }
+
+    /** A limit as a whole number from {@code least} up, refused in the option's name before the file is touched. */
+    private abstract static class Count implements CommandLine.ITypeConverter<Long> {
+        private final long least;
+
+        Count(long least) {
+            this.least = least;
+        }
+
+        @Override
+        public Long convert(String value) {
+            long count;
+            try {
+                count = Long.parseLong(value.strip());
+            } catch (NumberFormatException e) {
+                throw new CommandLine.TypeConversionException(
+                        "'" + value + "' is not a whole number (at most " + Long.MAX_VALUE + ")");
+            }
+            if (count < least)
+                throw new CommandLine.TypeConversionException("must be at least " + least + ", not " + count);
+            return count;
+        }
+    }
+
+    static final class AtLeastOne extends Count {
+        AtLeastOne() {
+            super(1);
+        }
+    }
+
+    static final class ZeroOrMore extends Count {
+        ZeroOrMore() {
+            super(0);
         }
     }
 }

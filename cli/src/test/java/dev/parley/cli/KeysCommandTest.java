@@ -169,9 +169,34 @@ class KeysCommandTest {
         assertThat(out.toString()).isEmpty();
         assertThat(err.toString().lines().toList())
                 .containsExactly(
-                        "parley keys add: Invalid value for option '--tpm': '99999999999999999999' is not a long",
+                        "parley keys add: Invalid value for option '--tpm': '99999999999999999999' is not a whole number"
+                                + " (at most 9223372036854775807)",
                         "Try 'parley keys add --help'.");
         assertThat(file).doesNotExist();
+    }
+
+    @Test
+    void limitsBelowTheirLeastAreUsageErrorsInTheOptionsName() {
+        Path file = dir.resolve("keys.json");
+        assertThat(parley("keys", "add", "--file", file.toString(), "--name", "a", "--rpm", "0"))
+                .isEqualTo(2);
+        assertThat(err.toString().lines().toList())
+                .containsExactly(
+                        "parley keys add: Invalid value for option '--rpm': must be at least 1, not 0",
+                        "Try 'parley keys add --help'.");
+        assertThat(file).doesNotExist();
+        add(file, "a", "--rpd", "500");
+        err.getBuffer().setLength(0);
+        assertThat(parley("keys", "set", "--file", file.toString(), "--name", "a", "--rpd", "-1"))
+                .isEqualTo(2);
+        assertThat(err.toString().lines().toList())
+                .containsExactly(
+                        "parley keys set: Invalid value for option '--rpd': must be at least 0, not -1",
+                        "Try 'parley keys set --help'.");
+        // 0 is how set removes a daily budget
+        assertThat(parley("keys", "set", "--file", file.toString(), "--name", "a", "--rpd", "0"))
+                .isZero();
+        assertThat(KeysFile.read(file).getFirst().rpd()).isNull();
     }
 
     String add(Path file, String name, String... more) {
@@ -235,8 +260,8 @@ class KeysCommandTest {
         assertThat(tenant.models()).isEmpty();
 
         assertThat(parley("keys", "set", "--file", file.toString(), "--name", "a", "--rpm", "0"))
-                .isEqualTo(1);
-        assertThat(err.toString()).contains("parley keys set: ").contains("rpm");
+                .isEqualTo(2);
+        assertThat(err.toString()).contains("parley keys set: Invalid value for option '--rpm': must be at least 1");
         assertThat(parley("keys", "set", "--file", file.toString(), "--name", "nobody", "--rpm", "5"))
                 .isEqualTo(1);
         assertThat(err.toString()).contains("no key named nobody");
