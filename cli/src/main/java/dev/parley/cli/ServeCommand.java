@@ -17,6 +17,7 @@ import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.usage.Price;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -567,7 +568,7 @@ final class ServeCommand implements Callable<Integer> {
         if (!within(context, 0, MAX_CONTEXT))
             return "--context must be between 0 (the model's own) and " + MAX_CONTEXT + ", not " + context;
         if (!(upstreamTimeout > 0 && upstreamTimeout <= 86_400))
-            return "--upstream-timeout must be more than 0 and at most 86400 seconds, not " + upstreamTimeout;
+            return "--upstream-timeout must be more than 0 and at most 86400 seconds, not " + asGiven(upstreamTimeout);
         if (shutdownTimeout < 0 || shutdownTimeout > 86_400)
             return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
         if (!within(threads, 0, MAX_THREADS))
@@ -604,6 +605,13 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IOException e) {
             return "cannot listen on " + host + " port " + port + ": " + e.getMessage();
         }
+    }
+
+    /** 0 as 0 and 2.5 as 2.5, not 0.0: a number of seconds as its option would be written. */
+    private static String asGiven(double seconds) {
+        return Double.isFinite(seconds)
+                ? BigDecimal.valueOf(seconds).stripTrailingZeros().toPlainString()
+                : String.valueOf(seconds);
     }
 
     private static boolean within(BigInteger value, long min, long max) {
