@@ -86,6 +86,11 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (!words.isEmpty() && String.join(" ", words).isBlank()) {
+            // parley chat "$MESSAGE" with MESSAGE unset: an answer to nothing would run to the model's context.
+            err.println("parley chat: the message is empty; give one, or none to read a conversation from stdin");
+            return spec.exitCodeOnInvalidInput();
+        }
         var options = flags.options();
         try (ParleyClient client = ParleyClient.create(options)) {
             try {

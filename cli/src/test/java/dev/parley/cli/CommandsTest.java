@@ -157,6 +157,15 @@ class CommandsTest {
     }
 
     @Test
+    void anEmptyMessageIsRefusedBeforeAnythingIsSent() {
+        assertThat(parley("chat", "-m", "m", "")).isEqualTo(2);
+        assertThat(parley("chat", "-m", "m", " ", "\t")).isEqualTo(2);
+        assertThat(err.toString().lines())
+                .containsOnly("parley chat: the message is empty; give one, or none to read a conversation from stdin");
+        assertThat(server.requests()).isEmpty();
+    }
+
+    @Test
     void anErrorResponseIsOneLineOnStderrAndExitOne() {
         server.enqueue(json(
                 401,
