@@ -670,6 +670,23 @@ class BatchCommandTest {
     }
 
     @Test
+    void resultsAreNeverAppendedToTheInputItself() throws Exception {
+        Path input = dir.resolve("in.jsonl");
+        Files.write(input, requests(2));
+        byte[] before = Files.readAllBytes(input);
+        Path link = Files.createSymbolicLink(dir.resolve("link.jsonl"), input);
+        for (Path output : List.of(input, link)) {
+            err.getBuffer().setLength(0);
+            assertThat(parley("batch", input.toString(), "--output", output.toString(), "--base-url", baseUrl))
+                    .isEqualTo(Failures.EXIT);
+            assertThat(err.toString())
+                    .contains("parley batch: the results file " + output
+                            + " is the input file itself: give the results another file");
+        }
+        assertThat(Files.readAllBytes(input)).isEqualTo(before);
+    }
+
+    @Test
     void aBaseUrlWithoutV1IsPointedOutBeforeTheLinesFail() throws Exception {
         Path input = dir.resolve("in.jsonl");
         Files.write(input, requests(1));

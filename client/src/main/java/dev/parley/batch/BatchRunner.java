@@ -71,10 +71,14 @@ public final class BatchRunner {
      * Runs {@code input} into {@code output} (appended to; created when missing) and answers how it went.
      *
      * @throws UncheckedIOException when the input cannot be read or the output written (the message names
-     *     the reason), or another run is writing the output
+     *     the reason), the output is the input file itself, or another run is writing the output
      * @throws InterruptedException when interrupted; what was written stays, and a rerun does the rest
      */
     public BatchSummary run(Path input, Path output) throws InterruptedException {
+        if (sameFile(input, output)) { // results appended to the requests would be read back as requests
+            String message = "the results file " + output + " is the input file itself: give the results another file";
+            throw new UncheckedIOException(message, new IOException(message));
+        }
         counters.lines.set(countLines(input));
         try (InputStream in = Files.newInputStream(input)) {
             return run(in, input.toString(), output);
@@ -356,6 +360,14 @@ public final class BatchRunner {
     }
 
     /** The input's lines, for the progress; 0 when it cannot be read (the run then says why). */
+    private static boolean sameFile(Path input, Path output) {
+        try {
+            return Files.exists(output) && Files.isSameFile(input, output); // a link to it too
+        } catch (IOException e) {
+            return false; // the input cannot be read: run says so
+        }
+    }
+
     private static long countLines(Path input) {
         try (InputStream in = Files.newInputStream(input)) {
             var lines = new LineSplitter(in);
