@@ -30,15 +30,7 @@ final class ClientFlags {
 
         @Override
         public Integer convert(String value) {
-            int retries;
-            try {
-                retries = Integer.parseInt(value.strip());
-            } catch (NumberFormatException e) {
-                throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number");
-            }
-            if (retries < 0 || retries > MOST)
-                throw new CommandLine.TypeConversionException("must be between 0 and " + MOST + ", not " + retries);
-            return retries;
+            return (int) WholeNumbers.parse(value, 0, MOST);
         }
     }
 

@@ -351,16 +351,7 @@ final class KeysCommand implements Runnable {
 
         @Override
         public Long convert(String value) {
-            long count;
-            try {
-                count = Long.parseLong(value.strip());
-            } catch (NumberFormatException e) {
-                throw new CommandLine.TypeConversionException(
-                        "'" + value + "' is not a whole number (at most " + Long.MAX_VALUE + ")");
-            }
-            if (count < least)
-                throw new CommandLine.TypeConversionException("must be at least " + least + ", not " + count);
-            return count;
+            return WholeNumbers.parse(value, least, Long.MAX_VALUE);
         }
     }
 
