@@ -85,7 +85,7 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
                 if (closed) return null;
                 throw new IncompleteStreamException(
                         "the stream broke after %d events, before [DONE]: %s%s"
-                                .formatted(received, JdkTransport.describe(e), request()),
+                                .formatted(received, TransportException.describe(e), request()),
                         e);
             }
             if (line == null) {

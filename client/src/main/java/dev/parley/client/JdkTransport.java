@@ -22,7 +22,8 @@ final class JdkTransport implements Transport {
         try {
             response = http.send(request, Body.handler(wanted));
         } catch (IOException e) {
-            throw new TransportException("%s %s failed: %s".formatted(request.method(), request.uri(), describe(e)), e);
+            throw new TransportException(
+                    "%s %s failed: %s".formatted(request.method(), request.uri(), TransportException.describe(e)), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TransportException("interrupted while waiting for " + request.uri(), e);
@@ -41,18 +42,5 @@ final class JdkTransport implements Transport {
                                 headers));
             case Body.Failed<T>(var bytes) -> throw ErrorBodies.exception(response.statusCode(), bytes, headers);
         };
-    }
-
-    /**
-     * The JDK's messages are often empty at the top (a refused connection keeps its words in a cause):
-     * the first message down the cause chain, else the kind of failure.
-     */
-    static String describe(IOException e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getMessage() != null && !t.getMessage().isBlank()) return t.getMessage();
-        }
-        return e instanceof java.net.ConnectException
-                ? "could not connect"
-                : e.getClass().getSimpleName();
     }
 }

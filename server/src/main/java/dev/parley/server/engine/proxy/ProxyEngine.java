@@ -14,6 +14,7 @@ import dev.parley.api.ServerException;
 import dev.parley.api.StreamOptions;
 import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
+import dev.parley.client.TransportException;
 import dev.parley.limits.RateLimitSnapshot;
 import dev.parley.limits.RetryAfter;
 import dev.parley.server.engine.Engine;
@@ -402,7 +403,7 @@ public final class ProxyEngine implements Engine {
                 replica.outstanding.decrementAndGet();
                 held.settle(0);
                 replica.failed();
-                last = unreachable(replica + ": " + e.getMessage());
+                last = unreachable(replica + ": " + TransportException.describe(e));
                 continue;
             } catch (InterruptedException e) {
                 replica.outstanding.decrementAndGet();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.Json;
 import dev.parley.api.ServerException;
+import dev.parley.client.TransportException;
 import dev.parley.server.engine.Relayed;
 import dev.parley.sse.SseEvent;
 import dev.parley.sse.SseParser;
@@ -83,7 +84,7 @@ final class Relay implements Relayed {
             }
             return body;
         } catch (IOException | RuntimeException e) {
-            throw failed("its answer could not be read: " + e.getMessage(), e);
+            throw failed("its answer could not be read: " + why(e), e);
         }
     }
 
@@ -117,7 +118,7 @@ final class Relay implements Relayed {
                 return event;
             }
         } catch (IOException | RuntimeException e) {
-            throw failed(e.getMessage(), e);
+            throw failed(why(e), e);
         }
         // The Responses API ends its stream without [DONE], after the event that reports its usage.
         if (reported) {
@@ -265,5 +266,11 @@ final class Relay implements Relayed {
         } catch (IOException ignored) {
             // the connection is gone either way
         }
+    }
+
+    /** What failed, in words: an empty JDK message is found in its causes or named by its kind, never "null". */
+    private static String why(Exception e) {
+        if (e instanceof IOException io) return TransportException.describe(io);
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 }

@@ -741,6 +741,32 @@ class ProxyEngineTest {
     }
 
     @Test
+    void anUpstreamThatCannotBeReachedIsNamedWithWhatWentWrong() throws Exception {
+        int closed;
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort(); // nothing listens there once it is closed
+        }
+        String dead = "http://127.0.0.1:" + closed + "/v1";
+        try (var gateway = ParleyServer.start(
+                        ProxyEngine.connect(
+                                options(dead),
+                                List.of(dead),
+                                List.of("demo"),
+                                ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                                java.time.Duration.ofMinutes(5)),
+                        "127.0.0.1",
+                        0);
+                var http = HttpClient.newHttpClient()) {
+            var answer = post(http, gateway.baseUrl("127.0.0.1"), demoChat(2));
+            assertThat(answer.statusCode()).isEqualTo(502);
+            // The JDK's refused connection has no message of its own: its cause's words, not "null".
+            assertThat(Json.tree(answer.body()).at("/error/message").asText())
+                    .startsWith("The upstream provider could not be reached: " + dead + ": ")
+                    .doesNotEndWith("null");
+        }
+    }
+
+    @Test
     void healthAndMetricsSayHowManyReplicasAreInRotation() throws Exception {
         int closed;
         try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
