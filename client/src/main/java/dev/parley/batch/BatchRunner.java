@@ -359,15 +359,16 @@ public final class BatchRunner {
                 errors.isEmpty() ? null : List.copyOf(errors));
     }
 
-    /** The input's lines, for the progress; 0 when it cannot be read (the run then says why). */
+    /** Whether {@code output} is {@code input}, or a link to it. */
     private static boolean sameFile(Path input, Path output) {
         try {
-            return Files.exists(output) && Files.isSameFile(input, output); // a link to it too
+            return Files.exists(output) && Files.isSameFile(input, output);
         } catch (IOException e) {
             return false; // the input cannot be read: run says so
         }
     }
 
+    /** The input's lines, for the progress; 0 when it cannot be read (the run then says why). */
     private static long countLines(Path input) {
         try (InputStream in = Files.newInputStream(input)) {
             var lines = new LineSplitter(in);
