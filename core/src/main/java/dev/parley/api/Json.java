@@ -133,7 +133,10 @@ public final class Json {
         return "another type";
     }
 
-    /** {@code messages[0].content[1].text}: where a mapping error happened, as OpenAI names a nested parameter; null at the top. */
+    /**
+     * {@code messages[0].content[1].text}: where a mapping error happened, as OpenAI names a nested parameter; null
+     * at the top.
+     */
     public static String path(List<JsonMappingException.Reference> references) {
         StringBuilder path = new StringBuilder();
         for (var reference : references) {

@@ -320,9 +320,10 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Waits, up to {@link #READERS_WAIT_NANOS} (unless a test says otherwise), until the reader of every running generation has taken and
-     * written its events and come back for more. A reader still busy when the wait ends (a client reading
-     * slowly, its socket full) is marked lagging and not waited for again until it is found drained.
+     * Waits, up to {@link #READERS_WAIT_NANOS} (unless a test says otherwise), until the reader of every running
+     * generation has taken and written its events and come back for more. A reader still busy when the wait ends
+     * (a client reading slowly, its socket full) is marked lagging and not waited for again until it is found
+     * drained.
      */
     private void awaitReaders() {
         long deadline = System.nanoTime() + readersWaitNanos;
