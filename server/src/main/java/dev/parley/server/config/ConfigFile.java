@@ -258,7 +258,8 @@ public final class ConfigFile {
 
         private void name(String name, String at, Set<String> names) {
             if (name == null || name.isBlank()) throw error(at + ": a model name is empty");
-            if (!names.add(name)) throw error(at + ": two models are named " + name);
+            // An alias that repeats its own model's id, or another's id or alias: every name must lead to one model.
+            if (!names.add(name)) throw error(at + ": " + name + " is already the name of a model or an alias");
         }
 
         private String required(String value, String at) {

@@ -163,7 +163,13 @@ class ConfigFileTest {
         refused("models:\n  - id: tiny\n    file: missing.gguf\n", "no model file at");
         refused(
                 "models:\n  - id: tiny\n    file: tiny.gguf\n  - id: other\n    file: tiny.gguf\n    aliases: [tiny]\n",
-                "two models are named tiny");
+                "models[1] (other) alias: tiny is already the name of a model or an alias");
+        refused(
+                "models:\n  - id: tiny\n    file: tiny.gguf\n    aliases: [tiny]\n",
+                "models[0] (tiny) alias: tiny is already the name of a model or an alias");
+        refused(
+                "models:\n  - id: tiny\n    file: tiny.gguf\n  - id: tiny\n    file: tiny.gguf\n",
+                "models[1] (tiny): tiny is already the name of a model or an alias");
         refused("models:\n  - id: tiny\n    file: tiny.gguf\n    fallbacks: [nowhere]\n", "fallback nowhere");
         refused("models:\n  - id: tiny\n    file: tiny.gguf\n    fallbacks: [tiny]\n", "falls back to itself");
         refused("upstreams:\n  - name: a\n    base_urls: [ftp://x]\n", "a base URL is http(s)://host[:port][/path]");
