@@ -112,11 +112,10 @@ public final class Json {
      */
     public static String expected(Class<?> type) {
         if (type == null) return "another type";
-        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) return "an integer";
-        if (type == Short.class || type == short.class || type == BigInteger.class) return "an integer";
-        if (type == Double.class || type == double.class || type == Float.class || type == float.class)
-            return "a number";
-        if (Number.class.isAssignableFrom(type)) return "a number";
+        if (type == int.class || type == long.class || type == short.class) return "an integer";
+        if (type == Integer.class || type == Long.class || type == Short.class || type == BigInteger.class)
+            return "an integer";
+        if (type == double.class || type == float.class || Number.class.isAssignableFrom(type)) return "a number";
         if (type == String.class) return "a string";
         if (type == Boolean.class || type == boolean.class) return "a boolean";
         if (Collection.class.isAssignableFrom(type) || type.isArray()) return "an array";
@@ -148,6 +147,12 @@ public final class Json {
             }
         }
         return path.isEmpty() ? null : path.toString();
+    }
+
+    /** {@code " (at models[1].parallel)"}: where in a file a mapping error is, to follow its message; empty at the top. */
+    public static String where(JsonMappingException e) {
+        String path = path(e.getPath());
+        return path == null ? "" : " (at " + path + ")";
     }
 
     public static ObjectNode object() {

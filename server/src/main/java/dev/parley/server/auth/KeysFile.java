@@ -52,11 +52,9 @@ public final class KeysFile {
             contents = mapper(file).readValue(file.toFile(), Contents.class);
         } catch (JsonProcessingException e) {
             int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
-            String path = e instanceof MismatchedInputException mismatch ? Json.path(mismatch.getPath()) : null;
+            String where = e instanceof MismatchedInputException mismatch ? Json.where(mismatch) : "";
             throw new IllegalArgumentException(
-                    "cannot read keys file %s:%d: %s%s"
-                            .formatted(file, line, Json.problem(e), path == null ? "" : " (at " + path + ")"),
-                    e);
+                    "cannot read keys file %s:%d: %s%s".formatted(file, line, Json.problem(e), where), e);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read keys file " + file + ": " + e.getMessage(), e);
         }

@@ -82,7 +82,7 @@ public final class ConfigFile {
                             file,
                             lineOfKey(text, e.getPropertyName(), line(e.getLocation())),
                             e.getPropertyName(),
-                            where(e),
+                            Json.where(e),
                             e.getKnownPropertyIds().stream()
                                     .map(Object::toString)
                                     .sorted()
@@ -93,7 +93,7 @@ public final class ConfigFile {
                         "%s:%d: not valid YAML: %s".formatted(file, line(syntax.getLocation()), Json.problem(syntax)));
             }
             throw new IllegalArgumentException(
-                    "%s:%d: %s%s".formatted(file, line(e.getLocation()), Json.problem(e), where(e)));
+                    "%s:%d: %s%s".formatted(file, line(e.getLocation()), Json.problem(e), Json.where(e)));
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(
                     "%s:%d: not valid YAML: %s".formatted(file, line(e.getLocation()), Json.problem(e)));
@@ -313,12 +313,6 @@ public final class ConfigFile {
 
     private static int line(JsonLocation location) {
         return location == null ? 0 : location.getLineNr();
-    }
-
-    /** Where in the file's structure a mapping error is, e.g. {@code  (at models[1].parallel)}. */
-    private static String where(JsonMappingException e) {
-        String path = Json.path(e.getPath());
-        return path == null ? "" : " (at " + path + ")";
     }
 
     private static String reason(IOException e) {

@@ -740,13 +740,16 @@ class ProxyEngineTest {
         }
     }
 
+    /** A base URL on a loopback port nothing listens on. */
+    static String deadBaseUrl() throws java.io.IOException {
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return "http://127.0.0.1:" + socket.getLocalPort() + "/v1"; // closed on return
+        }
+    }
+
     @Test
     void anUpstreamThatCannotBeReachedIsNamedWithWhatWentWrong() throws Exception {
-        int closed;
-        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            closed = socket.getLocalPort(); // nothing listens there once it is closed
-        }
-        String dead = "http://127.0.0.1:" + closed + "/v1";
+        String dead = deadBaseUrl();
         try (var gateway = ParleyServer.start(
                         ProxyEngine.connect(
                                 options(dead),
@@ -768,11 +771,7 @@ class ProxyEngineTest {
 
     @Test
     void healthAndMetricsSayHowManyReplicasAreInRotation() throws Exception {
-        int closed;
-        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            closed = socket.getLocalPort(); // nothing listens there once it is closed
-        }
-        String dead = "http://127.0.0.1:" + closed + "/v1";
+        String dead = deadBaseUrl();
         try (var gateway = ParleyServer.start(
                         ProxyEngine.connect(
                                 options(upstream.baseUrl("127.0.0.1")),
