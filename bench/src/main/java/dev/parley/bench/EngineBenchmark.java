@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,7 +43,7 @@ import java.util.Map;
  * <p>The servers are child processes ({@code java -jar cli/target/parley.jar serve}, as the {@code parley}
  * launcher runs it), so their memory and start time are their own; the library loop runs in this JVM with
  * a context of the server's shape. Every measurement is repeated {@code --rounds} times, interleaved
- * (server, library, llama-server, then the next row), and reported as median (min–max), since a shared
+ * (server, library, llama-server, then the next row; the reverse every other round), and reported as median (min–max), since a shared
  * machine drifts; the load average is printed before and after. The model is {@link BenchModel}'s.
  *
  * <pre>
@@ -260,28 +261,42 @@ public final class EngineBenchmark {
         return side.parley().compilerNanos() + here.getTotalCompilationTime() * 1_000_000L;
     }
 
-    /** One row of one round; returns how many streams ended before {@code --tokens}. */
+    /**
+     * One row of one round; returns how many streams ended before {@code --tokens}. The three are measured in turn,
+     * in reverse order every other round: seen with a fixed order, the library's greedy and sampling rows (the same
+     * work) differed by 11–16% in every round of a run.
+     */
     private int measure(Side side, int streams, Mode mode, int round, List<int[]> tokenized, Cell cell)
             throws Exception {
         List<String> prompts = prompts(streams);
         long seed = SEED + 100L * round;
-        var parley = side.parleyClient().concurrent(prompts, settings.tokens(), mode, seed);
-        double library = streams
-                * settings.tokens()
-                / (side.loop().generate(tokenized.subList(0, streams), settings.tokens()) / 1e9);
-        cell.parley.add(parley.tokensPerSecond());
-        cell.library.add(library);
-        cell.ratio.add(parley.tokensPerSecond() / library);
-        cell.stepOverhead.add((streams / parley.tokensPerSecond() - streams / library) * 1e3);
-        int endedEarly = parley.endedEarly();
-        String progress = "  round %d, %2d streams, %d thread(s), %-8s: parley %6.1f, library %6.1f"
-                .formatted(round, streams, side.threads(), mode.label(), parley.tokensPerSecond(), library);
+        StreamClient.Round[] parley = new StreamClient.Round[1];
+        StreamClient.Round[] llamaServer = new StreamClient.Round[1];
+        double[] library = new double[1];
+        List<Pass> turns = new ArrayList<>(List.of(
+                () -> parley[0] = side.parleyClient().concurrent(prompts, settings.tokens(), mode, seed),
+                () -> library[0] = streams
+                        * settings.tokens()
+                        / (side.loop().generate(tokenized.subList(0, streams), settings.tokens()) / 1e9)));
         if (side.llamaServerClient() != null) {
-            var nativeRound = side.llamaServerClient().concurrent(prompts, settings.tokens(), mode, seed);
-            cell.llamaServer.add(nativeRound.tokensPerSecond());
-            cell.nativeRatio.add(parley.tokensPerSecond() / nativeRound.tokensPerSecond());
-            endedEarly += nativeRound.endedEarly();
-            progress += ", llama-server %6.1f".formatted(nativeRound.tokensPerSecond());
+            turns.add(
+                    () -> llamaServer[0] = side.llamaServerClient().concurrent(prompts, settings.tokens(), mode, seed));
+        }
+        if (round % 2 == 0) Collections.reverse(turns);
+        for (Pass turn : turns) turn.run();
+        double served = parley[0].tokensPerSecond();
+        cell.parley.add(served);
+        cell.library.add(library[0]);
+        cell.ratio.add(served / library[0]);
+        cell.stepOverhead.add((streams / served - streams / library[0]) * 1e3);
+        int endedEarly = parley[0].endedEarly();
+        String progress = "  round %d, %2d streams, %d thread(s), %-8s: parley %6.1f, library %6.1f"
+                .formatted(round, streams, side.threads(), mode.label(), served, library[0]);
+        if (llamaServer[0] != null) {
+            cell.llamaServer.add(llamaServer[0].tokensPerSecond());
+            cell.nativeRatio.add(served / llamaServer[0].tokensPerSecond());
+            endedEarly += llamaServer[0].endedEarly();
+            progress += ", llama-server %6.1f".formatted(llamaServer[0].tokensPerSecond());
         }
         System.out.println(progress + " tok/s");
         return endedEarly;
