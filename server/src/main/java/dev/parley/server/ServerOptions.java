@@ -20,8 +20,14 @@ import java.util.Map;
  * @param prices what each model's tokens cost, by model id, in USD per million input and output tokens: the spend
  *     that monthly budgets and {@code GET /v1/organization/costs} count; a model not in it costs nothing. Empty (the
  *     default): no costs route, and only a budget of 0 is ever reached
+ * @param maxFileBytes the largest file the Files API takes in one upload; {@link #MAX_FILE_BYTES} (OpenAI's) by
+ *     default
  */
-public record ServerOptions(List<String> corsOrigins, Path dataDir, URI redis, Map<String, Price> prices) {
+public record ServerOptions(
+        List<String> corsOrigins, Path dataDir, URI redis, Map<String, Price> prices, long maxFileBytes) {
+
+    /** OpenAI's largest file: 512 MB. */
+    public static final long MAX_FILE_BYTES = 512L << 20;
 
     public ServerOptions {
         corsOrigins = List.copyOf(corsOrigins);
@@ -32,26 +38,32 @@ public record ServerOptions(List<String> corsOrigins, Path dataDir, URI redis, M
             }
         }
         prices = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(prices));
+        if (maxFileBytes < 1) throw new IllegalArgumentException("maxFileBytes must be at least 1");
     }
 
     public static ServerOptions defaults() {
-        return new ServerOptions(List.of(), null, null, Map.of());
+        return new ServerOptions(List.of(), null, null, Map.of(), MAX_FILE_BYTES);
     }
 
     public ServerOptions withCorsOrigins(List<String> corsOrigins) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
     }
 
     public ServerOptions withDataDir(Path dataDir) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
     }
 
     public ServerOptions withRedis(URI redis) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
     }
 
     /** With these prices per model id (USD per million input and output tokens), replacing any set before. */
     public ServerOptions withPrices(Map<String, Price> prices) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
+    }
+
+    /** With uploads to the Files API limited to {@code maxFileBytes}. */
+    public ServerOptions withMaxFileBytes(long maxFileBytes) {
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
     }
 }

@@ -15,12 +15,15 @@ import com.openai.models.files.FileCreateParams;
 import com.openai.models.files.FileObject;
 import com.openai.models.files.FilePurpose;
 import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.Tenant;
+import dev.parley.server.batches.FileStore;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +33,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -62,6 +66,10 @@ class BatchApiTest {
     }
 
     ParleyServer serve(boolean embeddings) {
+        return serve(embeddings, ServerOptions.defaults().withDataDir(data));
+    }
+
+    ParleyServer serve(boolean embeddings, ServerOptions options) {
         var server = ParleyServer.start(
                 LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
                         .withModelId("demo")
@@ -72,7 +80,7 @@ class BatchApiTest {
                 new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
                 "127.0.0.1",
                 0,
-                ServerOptions.defaults().withDataDir(data));
+                options);
         servers.add(server);
         return server;
     }
@@ -247,6 +255,98 @@ class BatchApiTest {
         assertThat(done.errors().orElseThrow().data().orElseThrow())
                 .extracting(e -> e.line().orElseThrow())
                 .containsExactly(2L, 3L, 4L);
+    }
+
+    @Test
+    void aFileOfManyBadLinesListsTheFirstHundredAndCountsTheRest() throws Exception {
+        OpenAIClient openai = sdk(serve());
+        String input = line("ok", "demo", 2) + "{not json\n".repeat(250);
+
+        Batch done = await(openai, create(openai, upload(openai, input).id()).id(), BatchApiTest::ended);
+
+        assertThat(done.status().asString()).isEqualTo("failed");
+        var errors = done.errors().orElseThrow().data().orElseThrow();
+        assertThat(errors).hasSize(101);
+        assertThat(errors.subList(0, 100))
+                .extracting(e -> e.line().orElseThrow())
+                .containsExactlyElementsOf(
+                        LongStream.rangeClosed(2, 101).boxed().toList());
+        assertThat(errors.get(100).line()).isEmpty();
+        assertThat(errors.get(100).message()).hasValue("150 more lines have problems; the first 100 are listed.");
+    }
+
+    @Test
+    void anUploadOverTheLimitIsRefusedAndNothingOfItIsKept() throws Exception {
+        ParleyServer server =
+                serve(false, ServerOptions.defaults().withDataDir(data).withMaxFileBytes(1000));
+        OpenAIClient openai = sdk(server);
+        String exactly = line("x", "demo", 1);
+        exactly = exactly + " ".repeat(1000 - exactly.length() - 1) + "\n";
+        FileObject kept = upload(openai, exactly);
+        assertThat(kept.bytes()).isEqualTo(1000);
+
+        String boundary = "parley-test-boundary";
+        String parts = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n"
+                + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.jsonl\"\r\n"
+                + "Content-Type: application/octet-stream\r\n\r\n" + exactly;
+
+        var tooLarge = postMultipart(server, boundary, parts + "x\r\n--" + boundary + "--\r\n");
+        var cutShort = postMultipart(server, boundary, parts); // no closing boundary
+
+        assertThat(tooLarge.statusCode()).isEqualTo(413);
+        JsonNode error = JSON.readTree(tooLarge.body()).get("error");
+        assertThat(error.get("message").asText())
+                .isEqualTo("The file is larger than 1000 bytes, the most an upload may be.");
+        assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+        assertThat(error.get("param").asText()).isEqualTo("file");
+        assertThat(cutShort.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(cutShort.body()).at("/error/message").asText())
+                .isEqualTo("We could not read the upload as multipart/form-data.");
+        assertThat(openai.files().list().data()).extracting(FileObject::id).containsExactly(kept.id());
+        try (var stored = Files.list(data.resolve("files"))) {
+            assertThat(stored.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder(kept.id() + ".json", kept.id() + ".jsonl");
+        }
+    }
+
+    static java.net.http.HttpResponse<String> postMultipart(ParleyServer server, String boundary, String body)
+            throws Exception {
+        try (var http = java.net.http.HttpClient.newHttpClient()) {
+            return http.send(
+                    java.net.http.HttpRequest.newBuilder(URI.create(server.baseUrl("127.0.0.1") + "/files"))
+                            .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+        }
+    }
+
+    @Test
+    void aBatchWhoseInputFileIsDeletedBeforeItResumesFailsAndKeepsWhatItAnswered() throws Exception {
+        ParleyServer first = serve();
+        OpenAIClient openai = sdk(first);
+        StringBuilder input = new StringBuilder();
+        for (int i = 0; i < 200; i++) input.append(line("d" + i, "demo", 16));
+        FileObject file = upload(openai, input.toString());
+        Batch created = create(openai, file.id());
+        await(openai, created.id(), b -> b.requestCounts().orElseThrow().completed() >= 3);
+        first.close();
+        assertThat(new FileStore(data).delete(Tenant.OPEN.name(), file.id())).isTrue();
+
+        OpenAIClient again = sdk(serve());
+        Batch done = await(again, created.id(), BatchApiTest::ended);
+
+        assertThat(done.status().asString()).isEqualTo("failed");
+        assertThat(done.failedAt()).isPresent();
+        assertThat(done.errors().orElseThrow().data().orElseThrow())
+                .singleElement()
+                .satisfies(e -> {
+                    assertThat(e.code()).hasValue("invalid_file");
+                    assertThat(e.message()).hasValue("The input file no longer exists.");
+                });
+        long completed = done.requestCounts().orElseThrow().completed();
+        assertThat(completed).isBetween(3L, 199L);
+        assertThat(lines(again, done.outputFileId().orElseThrow())).hasSize((int) completed);
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.parley.server.batches;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.InvalidRequestException;
@@ -48,6 +47,8 @@ public final class Batches implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Batches.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long WINDOW_SECONDS = 24 * 3600;
+    /** A failed batch lists its first bad lines, and how many more there were: every batch read carries the list. */
+    static final int LISTED_PROBLEMS = 100;
 
     /** The endpoints a batch may call. */
     public static final List<String> ENDPOINTS = List.of("/v1/chat/completions", "/v1/completions", "/v1/embeddings");
@@ -244,15 +245,21 @@ public final class Batches implements AutoCloseable {
             batch = batches.get(id);
         }
         if (status(batch).equals("validating") && !validate(batch)) return;
-        Path input = files.content(
-                files.find(owner(batch), batch.get("input_file_id").asText())
-                        .orElseThrow(() -> new IOException("the input file of " + id + " is gone")));
+        var inputFile = files.find(owner(batch), batch.get("input_file_id").asText());
         Path output = dir.resolve(id + ".output.jsonl");
         Path errors = dir.resolve(id + ".errors.jsonl");
         Set<String> done = new HashSet<>();
         int completed = answered(output, done);
         int failed = answered(errors, done);
         setCounts(batch, completed, failed);
+        if (inputFile.isEmpty()) { // deleted while the batch waited, or before a restart resumed it
+            synchronized (this) {
+                setErrors(batch, List.of(inputGone()));
+            }
+            finish(batch, output, errors, "failed"); // what was answered before stays the caller's
+            return;
+        }
+        Path input = files.content(inputFile.get());
         boolean expired = false;
         if (status(batch).equals("in_progress")) {
             String endpoint = batch.get("endpoint").asText();
@@ -292,7 +299,7 @@ public final class Batches implements AutoCloseable {
             }
         }
         setCounts(batch, completed, failed);
-        finish(batch, output, errors, expired);
+        finish(batch, output, errors, expired ? "expired" : "completed");
     }
 
     /** Checks every line of the input file; a batch with a bad line fails, listing each. */
@@ -301,31 +308,38 @@ public final class Batches implements AutoCloseable {
         List<ObjectNode> problems = new ArrayList<>();
         int total = 0;
         if (input.isEmpty()) {
-            problems.add(problem("invalid_file", "The input file no longer exists.", null, null));
+            problems.add(inputGone());
         } else {
             String endpoint = batch.get("endpoint").asText();
             Set<String> ids = new HashSet<>();
             int number = 0;
+            int unlisted = 0;
             try (BufferedReader lines = Files.newBufferedReader(files.content(input.get()), StandardCharsets.UTF_8)) {
                 for (String line; (line = lines.readLine()) != null; ) {
                     number++;
                     if (line.isBlank()) continue;
                     String problem = lineProblem(line, endpoint, ids);
-                    if (problem != null) problems.add(problem("invalid_request", problem, null, number));
-                    else total++;
+                    if (problem == null) total++;
+                    else if (problems.size() < LISTED_PROBLEMS)
+                        problems.add(problem("invalid_request", problem, null, number));
+                    else unlisted++;
                 }
             } catch (java.nio.charset.MalformedInputException e) {
                 problems.add(problem("invalid_file", "The input file is not valid UTF-8.", null, null));
+            }
+            if (unlisted > 0) {
+                problems.add(problem(
+                        "invalid_request",
+                        "%d more lines have problems; the first %d are listed.".formatted(unlisted, LISTED_PROBLEMS),
+                        null,
+                        null));
             }
             if (total == 0 && problems.isEmpty())
                 problems.add(problem("empty_file", "The input file has no requests.", null, null));
         }
         synchronized (this) {
             if (!problems.isEmpty()) {
-                ArrayNode data = JSON.createArrayNode().addAll(problems);
-                ObjectNode errors = batch.putObject("errors");
-                errors.put("object", "list");
-                errors.set("data", data);
+                setErrors(batch, problems);
                 batch.put("status", "failed").put("failed_at", now());
                 save(batch);
                 return false;
@@ -336,6 +350,17 @@ public final class Batches implements AutoCloseable {
             save(batch);
         }
         return true;
+    }
+
+    /** Sets {@code batch}'s errors to {@code problems}. Called holding this lock. */
+    private static void setErrors(ObjectNode batch, List<ObjectNode> problems) {
+        ObjectNode errors = batch.putObject("errors");
+        errors.put("object", "list");
+        errors.set("data", JSON.createArrayNode().addAll(problems));
+    }
+
+    private static ObjectNode inputGone() {
+        return problem("invalid_file", "The input file no longer exists.", null, null);
     }
 
     /** What is wrong with one input line, or null. */
@@ -423,11 +448,11 @@ public final class Batches implements AutoCloseable {
     }
 
     /**
-     * Turns the results into the batch's output and error files and ends the batch: {@code completed}, or
-     * {@code cancelled} when it was asked to stop. Each file's id is recorded before the results move, so a crash
-     * in between finishes the same way on resume.
+     * Turns the results into the batch's output and error files and ends the batch as {@code ending}
+     * ({@code completed}, {@code expired} or {@code failed}), or {@code cancelled} when it was asked to stop. Each
+     * file's id is recorded before the results move, so a crash in between finishes the same way on resume.
      */
-    private void finish(ObjectNode batch, Path output, Path errors, boolean expired) throws IOException {
+    private void finish(ObjectNode batch, Path output, Path errors, String ending) throws IOException {
         if (closed && !status(batch).equals("cancelling")) return; // resumes at the next start
         String owner = owner(batch);
         synchronized (this) {
@@ -446,10 +471,8 @@ public final class Batches implements AutoCloseable {
         synchronized (this) {
             if (outputId != null) batch.put("output_file_id", outputId);
             if (errorId != null) batch.put("error_file_id", errorId);
-            if (status(batch).equals("cancelling"))
-                batch.put("status", "cancelled").put("cancelled_at", now());
-            else if (expired) batch.put("status", "expired").put("expired_at", now());
-            else batch.put("status", "completed").put("completed_at", now());
+            String status = status(batch).equals("cancelling") ? "cancelled" : ending;
+            batch.put("status", status).put(status + "_at", now());
             save(batch);
         }
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
+import dev.parley.api.ApiException;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.NotFoundException;
@@ -11,11 +12,11 @@ import dev.parley.server.auth.Tenant;
 import dev.parley.server.batches.Batches;
 import dev.parley.server.batches.FileStore;
 import io.javalin.http.Context;
-import jakarta.servlet.ServletException;
 import jakarta.servlet.http.Part;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.util.List;
 import java.util.function.Function;
@@ -29,12 +30,15 @@ final class BatchRoutes {
     private final Batches batches;
     private final Function<Context, Tenant> authenticate;
     private final Clock clock;
+    private final long maxFileBytes;
 
-    BatchRoutes(FileStore files, Batches batches, Function<Context, Tenant> authenticate, Clock clock) {
+    BatchRoutes(
+            FileStore files, Batches batches, Function<Context, Tenant> authenticate, Clock clock, long maxFileBytes) {
         this.files = files;
         this.batches = batches;
         this.authenticate = authenticate;
         this.clock = clock;
+        this.maxFileBytes = maxFileBytes;
     }
 
     void upload(Context ctx) throws IOException {
@@ -43,7 +47,15 @@ final class BatchRoutes {
             throw InvalidRequestException.of(
                     null, null, "Uploads are multipart/form-data with the parts 'file' and 'purpose'.");
         }
-        String purpose = ctx.formParam("purpose");
+        String purpose;
+        Part upload;
+        try { // the first look at a part reads them all, each limited to maxFileBytes
+            purpose = ctx.formParam("purpose");
+            // The part itself: a client that sends no file name makes it a plain form field for Javalin.
+            upload = ctx.req().getPart("file");
+        } catch (Exception e) { // ServletException, also where Kotlin code throws it undeclared
+            throw unreadable(e);
+        }
         if (purpose == null) {
             throw InvalidRequestException.of(
                     "purpose", "missing_required_parameter", "Missing required parameter: 'purpose'.");
@@ -54,13 +66,6 @@ final class BatchRoutes {
                     "invalid_value",
                     "Invalid value for 'purpose': '%s'. Supported values are: %s."
                             .formatted(purpose, String.join(", ", FileStore.PURPOSES)));
-        }
-        // The part itself: a client that sends no file name makes it a plain form field for Javalin.
-        Part upload;
-        try {
-            upload = ctx.req().getPart("file");
-        } catch (ServletException e) {
-            throw InvalidRequestException.of(null, null, "We could not read the upload: " + e.getMessage());
         }
         if (upload == null) {
             throw InvalidRequestException.of(
@@ -78,6 +83,33 @@ final class BatchRoutes {
         }
     }
 
+    /**
+     * What a multipart body that could not be read is answered with: 413 for a part over the limit (Jetty's parser
+     * says so only in its message), 400 for the rest.
+     */
+    private ApiException unreadable(Exception e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            String message = cause.getMessage();
+            if (cause instanceof IllegalStateException
+                    && message != null
+                    && message.startsWith("max ")
+                    && message.contains(" size exceeded")) {
+                return new ApiException(
+                        413,
+                        new ApiError(
+                                "The file is larger than %s, the most an upload may be.".formatted(size(maxFileBytes)),
+                                ApiError.INVALID_REQUEST,
+                                "file",
+                                null));
+            }
+        }
+        return InvalidRequestException.of(null, null, "We could not read the upload as multipart/form-data.");
+    }
+
+    private static String size(long bytes) {
+        return bytes % (1 << 20) == 0 ? (bytes >> 20) + " MB" : bytes + " bytes";
+    }
+
     void listFiles(Context ctx) {
         Tenant tenant = authenticate.apply(ctx);
         ArrayNode data = Json.mapper().createArrayNode();
@@ -90,11 +122,18 @@ final class BatchRoutes {
         json(ctx, file(tenant, ctx.pathParam("id")).toJson());
     }
 
+    /** The content, streamed from its file: a results file can be far larger than what a request should hold. */
     void fileContent(Context ctx) throws IOException {
         Tenant tenant = authenticate.apply(ctx);
         var file = file(tenant, ctx.pathParam("id"));
+        InputStream content;
+        try {
+            content = Files.newInputStream(files.content(file));
+        } catch (NoSuchFileException e) { // deleted since it was found
+            throw noSuchFile(file.id());
+        }
         ctx.status(200).contentType("application/octet-stream");
-        ctx.result(Files.readAllBytes(files.content(file)));
+        ctx.result(content);
     }
 
     void deleteFile(Context ctx) throws IOException {

@@ -31,6 +31,7 @@ import dev.parley.server.usage.Price;
 import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
+import io.javalin.config.SizeUnit;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
@@ -225,7 +226,7 @@ public final class HttpApi {
                 FileStore files = new FileStore(options.dataDir());
                 Batches running = new Batches(options.dataDir(), files, api::runLine, clock);
                 opened.accept(running);
-                batches = new BatchRoutes(files, running, api::authenticate, clock);
+                batches = new BatchRoutes(files, running, api::authenticate, clock, options.maxFileBytes());
             } catch (IllegalStateException | java.io.UncheckedIOException e) {
                 log.warn("Serving without the Files and Batch API: {}", e.getMessage());
             }
@@ -236,6 +237,10 @@ public final class HttpApi {
             config.jetty.port = port;
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = MAX_BODY_BYTES;
+            // An upload's parts are read by the multipart parser, not as a body: limited here, before any is stored.
+            config.jetty.multipartConfig.maxFileSize(options.maxFileBytes(), SizeUnit.BYTES);
+            config.jetty.multipartConfig.maxTotalRequestSize(
+                    Math.max(options.maxFileBytes(), options.maxFileBytes() + (1 << 20)), SizeUnit.BYTES);
             config.startup.showJavalinBanner = false;
             operations.install(config);
             config.routes.post("/v1/chat/completions", api::chat);
