@@ -106,6 +106,19 @@ public final class Json {
         return said.isEmpty() ? "unreadable" : said;
     }
 
+    /** What {@code node} is, in JSON's words: "an object", "an integer", "a decimal", "null". */
+    public static String kind(JsonNode node) {
+        return switch (node.getNodeType()) {
+            case OBJECT, POJO -> "an object";
+            case ARRAY -> "an array";
+            case STRING, BINARY -> "a string";
+            case NUMBER -> node.isIntegralNumber() ? "an integer" : "a decimal";
+            case BOOLEAN -> "a boolean";
+            case NULL -> "null";
+            case MISSING -> "nothing";
+        };
+    }
+
     /**
      * What a value of {@code type} is, in JSON's words: "an integer", "an array", "a string or an array of content
      * parts", "one of f16, f32".

@@ -311,14 +311,52 @@ class BatchApiTest {
 
     static java.net.http.HttpResponse<String> postMultipart(ParleyServer server, String boundary, String body)
             throws Exception {
+        return post(server, "/files", "multipart/form-data; boundary=" + boundary, body);
+    }
+
+    static java.net.http.HttpResponse<String> post(ParleyServer server, String path, String type, String body)
+            throws Exception {
         try (var http = java.net.http.HttpClient.newHttpClient()) {
             return http.send(
-                    java.net.http.HttpRequest.newBuilder(URI.create(server.baseUrl("127.0.0.1") + "/files"))
-                            .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                    java.net.http.HttpRequest.newBuilder(URI.create(server.baseUrl("127.0.0.1") + path))
+                            .header("Content-Type", type)
                             .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
                             .build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
         }
+    }
+
+    @Test
+    void aBatchsMetadataFollowsOpenAisRules() throws Exception {
+        ParleyServer server = serve();
+        String file = upload(sdk(server), line("m", "demo", 1)).id();
+        String base = "{\"input_file_id\":\"" + file
+                + "\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\",\"metadata\":";
+        StringBuilder seventeen = new StringBuilder("{");
+        for (int i = 0; i < 17; i++)
+            seventeen.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":\"v\"");
+        seventeen.append('}');
+
+        var kept = post(server, "/batches", "application/json", base + "{\"team\":\"search\"}}");
+        var number = post(server, "/batches", "application/json", base + "{\"team\":\"search\",\"n\":5}}");
+        var tooMany = post(server, "/batches", "application/json", base + seventeen + "}");
+        var tooLong = post(server, "/batches", "application/json", base + "{\"v\":\"" + "x".repeat(513) + "\"}}");
+        var notAnObject = post(server, "/batches", "application/json", base + "[\"team\"]}");
+
+        assertThat(kept.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(kept.body()).at("/metadata/team").asText()).isEqualTo("search");
+        JsonNode numberError = JSON.readTree(number.body()).get("error");
+        assertThat(numberError.get("param").asText()).isEqualTo("metadata.n");
+        assertThat(numberError.get("message").asText())
+                .isEqualTo("Invalid type for 'metadata.n': expected a string, but got an integer instead.");
+        assertThat(JSON.readTree(tooMany.body()).at("/error/message").asText())
+                .isEqualTo("Invalid 'metadata': too many properties. Expected an object with at most 16 properties,"
+                        + " but got an object with 17 properties instead.");
+        assertThat(JSON.readTree(tooLong.body()).at("/error/param").asText()).isEqualTo("metadata.v");
+        assertThat(JSON.readTree(notAnObject.body()).at("/error/message").asText())
+                .isEqualTo("Invalid type for 'metadata': expected an object, but got an array instead.");
+        assertThat(List.of(number, tooMany, tooLong, notAnObject))
+                .allSatisfy(r -> assertThat(r.statusCode()).isEqualTo(400));
     }
 
     @Test

@@ -114,7 +114,7 @@ public final class RequestReader {
                 param,
                 "invalid_type",
                 "Invalid type for '%s': expected %s, but got %s instead."
-                        .formatted(param, Json.expected(e.getTargetType()), kind(valueAt(body, e.getPath()))));
+                        .formatted(param, Json.expected(e.getTargetType()), Json.kind(valueAt(body, e.getPath()))));
     }
 
     /**
@@ -142,18 +142,6 @@ public final class RequestReader {
                 "integer_above_max_value",
                 "Invalid '%s': number out of range. Expected a value that fits in %s."
                         .formatted(param, "a 32-bit integer"));
-    }
-
-    private static String kind(JsonNode node) {
-        return switch (node.getNodeType()) {
-            case OBJECT, POJO -> "an object";
-            case ARRAY -> "an array";
-            case STRING, BINARY -> "a string";
-            case NUMBER -> node.isIntegralNumber() ? "an integer" : "a decimal";
-            case BOOLEAN -> "a boolean";
-            case NULL -> "null";
-            case MISSING -> "nothing";
-        };
     }
 
     private static String kind(JsonToken token) {

@@ -231,7 +231,9 @@ final class BatchRoutes {
         if (value == null || value.isNull()) return null;
         if (!value.isTextual()) {
             throw InvalidRequestException.of(
-                    field, "invalid_type", "Invalid type for '%s': expected a string.".formatted(field));
+                    field,
+                    "invalid_type",
+                    "Invalid type for '%s': expected a string, but got %s instead.".formatted(field, Json.kind(value)));
         }
         return value.asText();
     }
