@@ -15,6 +15,8 @@ import com.openai.models.files.FileCreateParams;
 import com.openai.models.files.FileObject;
 import com.openai.models.files.FilePurpose;
 import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.KeyEntry;
+import dev.parley.server.auth.KeysFile;
 import dev.parley.server.auth.Tenant;
 import dev.parley.server.batches.FileStore;
 import dev.parley.server.demo.DemoModel;
@@ -70,13 +72,17 @@ class BatchApiTest {
     }
 
     ParleyServer serve(boolean embeddings, ServerOptions options) {
+        return serve(embeddings, options, ApiKeys.open());
+    }
+
+    ParleyServer serve(boolean embeddings, ServerOptions options, ApiKeys keys) {
         var server = ParleyServer.start(
                 LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
                         .withModelId("demo")
                         .withParallel(2)
                         .withContextPerSequence(256)
                         .withEmbeddings(embeddings)),
-                ApiKeys.open(),
+                keys,
                 new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
                 "127.0.0.1",
                 0,
@@ -86,9 +92,13 @@ class BatchApiTest {
     }
 
     OpenAIClient sdk(ParleyServer server) {
+        return sdk(server, "not-needed");
+    }
+
+    OpenAIClient sdk(ParleyServer server, String key) {
         var client = OpenAIOkHttpClient.builder()
                 .baseUrl(server.baseUrl("127.0.0.1"))
-                .apiKey("not-needed")
+                .apiKey(key)
                 .maxRetries(0)
                 .build();
         clients.add(client);
@@ -255,6 +265,34 @@ class BatchApiTest {
         assertThat(done.errors().orElseThrow().data().orElseThrow())
                 .extracting(e -> e.line().orElseThrow())
                 .containsExactly(2L, 3L, 4L);
+    }
+
+    @Test
+    void oneKeysLongBatchDoesNotHoldBackAnotherKeysShortOne(@TempDir Path keysDir) throws Exception {
+        Path keysFile = keysDir.resolve("keys.json");
+        for (String name : List.of("long", "short"))
+            KeysFile.add(
+                    keysFile,
+                    new KeyEntry(name, KeysFile.sha256("sk-" + name), 1 << 20, 1 << 30, null, null, List.of()));
+        ParleyServer server = serve(false, ServerOptions.defaults().withDataDir(data), ApiKeys.load(keysFile));
+        OpenAIClient longKey = sdk(server, "sk-long");
+        OpenAIClient shortKey = sdk(server, "sk-short");
+        StringBuilder many = new StringBuilder();
+        for (int i = 0; i < 200; i++) many.append(line("l" + i, "demo", 16));
+        String few = line("s0", "demo", 16) + line("s1", "demo", 16) + line("s2", "demo", 16);
+
+        Batch first = create(longKey, upload(longKey, many.toString()).id());
+        Batch second = create(shortKey, upload(shortKey, few).id());
+        Batch shortDone = await(shortKey, second.id(), BatchApiTest::ended);
+        Batch longThen = longKey.batches().retrieve(first.id());
+
+        assertThat(shortDone.status().asString()).isEqualTo("completed");
+        assertThat(shortDone.requestCounts().orElseThrow().completed()).isEqualTo(3);
+        assertThat(longThen.status().asString()).isEqualTo("in_progress");
+        assertThat(longThen.requestCounts().orElseThrow().completed()).isLessThan(200);
+        longKey.batches().cancel(first.id());
+        assertThat(await(longKey, first.id(), BatchApiTest::ended).status().asString())
+                .isEqualTo("cancelled");
     }
 
     @Test

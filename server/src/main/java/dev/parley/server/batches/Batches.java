@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -41,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * dropped and its line runs again. The output file's id is chosen before the results become that file, so a
  * crash while finalizing finishes the same way on resume.
  *
- * <p>One batch line runs at a time, on a worker thread of its own; how it waits for a free slot and for the
- * key's budgets is the {@link LineRunner}'s affair. Thread-safe.
+ * <p>One batch line runs at a time, on a worker thread of its own, the running batches taking turns line by line
+ * (rotating over the keys that own them first); how a line waits for a free slot and for the key's budgets is the
+ * {@link LineRunner}'s affair. Thread-safe.
  */
 public final class Batches implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Batches.class);
@@ -269,85 +271,177 @@ public final class Batches implements AutoCloseable {
                 new ApiError("No batch found with id '%s'.".formatted(id), ApiError.INVALID_REQUEST, "id", null));
     }
 
+    /**
+     * Runs the batches, one line at a time: the keys that have batches running take turns line by line, and so do
+     * each key's batches, so one key's long batch never holds back another key's short one.
+     */
     private void work() {
-        while (!closed) {
-            String id;
-            try {
-                id = queue.take();
-            } catch (InterruptedException e) {
-                return;
+        Map<String, ArrayDeque<Run>> turns = new LinkedHashMap<>(); // by owner, in the order of their next turn
+        Run running = null;
+        try {
+            while (!closed) {
+                String id = turns.isEmpty() ? queue.take() : queue.poll();
+                for (; id != null; id = queue.poll()) {
+                    Run opened = open(id);
+                    if (opened != null)
+                        turns.computeIfAbsent(opened.owner, owner -> new ArrayDeque<>())
+                                .add(opened);
+                }
+                if (turns.isEmpty()) continue;
+                var next = turns.entrySet().iterator().next();
+                turns.remove(next.getKey());
+                running = next.getValue().poll();
+                if (step(running)) next.getValue().add(running);
+                running = null;
+                if (!next.getValue().isEmpty()) turns.put(next.getKey(), next.getValue()); // its next turn: last
             }
-            try {
-                run(id);
-            } catch (InterruptedException e) {
-                return; // closing: the batch resumes at the next start
-            } catch (RuntimeException | IOException e) {
-                log.error("Batch {} stopped on an error; it resumes when the server starts again", id, e);
-            }
+        } catch (InterruptedException e) {
+            // closing: every batch running resumes at the next start
+        } finally {
+            if (running != null) running.close();
+            turns.values().forEach(runs -> runs.forEach(Run::close));
         }
     }
 
-    private void run(String id) throws InterruptedException, IOException {
+    /**
+     * A batch ready to run its lines, or null when it ended without any to run (its input failed validation or is
+     * gone, or it was already finalizing when the server stopped) or could not be opened.
+     */
+    private Run open(String id) {
         ObjectNode batch;
         synchronized (this) {
             batch = batches.get(id);
         }
-        if (status(batch).equals("validating") && !validate(batch)) return;
-        var inputFile = files.find(owner(batch), batch.get("input_file_id").asText());
-        Path output = dir.resolve(id + ".output.jsonl");
-        Path errors = dir.resolve(id + ".errors.jsonl");
-        Set<String> done = new HashSet<>();
-        int completed = answered(output, done);
-        int failed = answered(errors, done);
-        setCounts(batch, completed, failed);
-        if (inputFile.isEmpty()) { // deleted while the batch waited, or before a restart resumed it
-            synchronized (this) {
-                setErrors(batch, List.of(inputGone()));
+        try {
+            if (status(batch).equals("validating") && !validate(batch)) return null;
+            var inputFile = files.find(owner(batch), batch.get("input_file_id").asText());
+            Path output = dir.resolve(id + ".output.jsonl");
+            Path errors = dir.resolve(id + ".errors.jsonl");
+            Set<String> done = new HashSet<>();
+            int completed = answered(output, done);
+            int failed = answered(errors, done);
+            setCounts(batch, completed, failed);
+            if (inputFile.isEmpty()) { // deleted while the batch waited, or before a restart resumed it
+                synchronized (this) {
+                    setErrors(batch, List.of(inputGone()));
+                }
+                finish(batch, output, errors, "failed"); // what was answered before stays the caller's
+                return null;
             }
-            finish(batch, output, errors, "failed"); // what was answered before stays the caller's
-            return;
+            if (!status(batch).equals("in_progress")) {
+                finish(batch, output, errors, "completed");
+                return null;
+            }
+            return new Run(batch, files.content(inputFile.get()), output, errors, done, completed, failed);
+        } catch (RuntimeException | IOException e) {
+            log.error("Batch {} stopped on an error; it resumes when the server starts again", id, e);
+            return null;
         }
-        Path input = files.content(inputFile.get());
-        boolean expired = false;
-        if (status(batch).equals("in_progress")) {
-            String endpoint = batch.get("endpoint").asText();
-            try (BufferedReader lines = Files.newBufferedReader(input, StandardCharsets.UTF_8);
-                    FileChannel out = append(output);
-                    FileChannel err = append(errors)) {
-                for (String line; (line = lines.readLine()) != null; ) {
-                    if (line.isBlank()) continue;
-                    ObjectNode request = (ObjectNode) JSON.readTree(line);
-                    String customId = request.get("custom_id").asText();
-                    if (done.contains(customId)) continue;
-                    if (status(batch).equals("cancelling") || closed) break;
-                    if (now() >= batch.get("expires_at").asLong()) {
-                        write(
-                                err,
-                                result(
-                                        customId,
-                                        null,
-                                        error(
-                                                "batch_expired",
-                                                "This request could not be executed before the completion window expired.")));
-                        failed++;
-                        expired = true;
-                        continue;
-                    }
-                    ObjectNode body = (ObjectNode) request.get("body");
-                    body.remove("stream");
-                    body.remove("stream_options");
-                    Response response = runner.run(owner(batch), endpoint, body);
-                    boolean ok = response.status() / 100 == 2;
-                    write(ok ? out : err, result(customId, response, null));
-                    if (ok) completed++;
-                    else failed++;
-                    done.add(customId);
-                    setCounts(batch, completed, failed);
+    }
+
+    /** Runs {@code run}'s next line; false when it has ended (finished, or stopped on an error). */
+    private boolean step(Run run) throws InterruptedException {
+        try {
+            if (run.next()) return true;
+            run.close();
+            setCounts(run.batch, run.completed, run.failed);
+            finish(run.batch, run.output, run.errors, run.expired ? "expired" : "completed");
+        } catch (RuntimeException | IOException e) {
+            run.close();
+            log.error(
+                    "Batch {} stopped on an error; it resumes when the server starts again",
+                    run.batch.get("id").asText(),
+                    e);
+        }
+        return false;
+    }
+
+    /** A batch whose lines are running: where it is in its input, and what it has answered. */
+    private final class Run {
+        final ObjectNode batch;
+        final String owner;
+        final Path output;
+        final Path errors;
+        final Set<String> done; // custom ids answered
+        final BufferedReader lines;
+        final FileChannel out;
+        final FileChannel err;
+        int completed;
+        int failed;
+        boolean expired;
+
+        Run(ObjectNode batch, Path input, Path output, Path errors, Set<String> done, int completed, int failed)
+                throws IOException {
+            this.batch = batch;
+            this.owner = owner(batch);
+            this.output = output;
+            this.errors = errors;
+            this.done = done;
+            this.completed = completed;
+            this.failed = failed;
+            BufferedReader lines = Files.newBufferedReader(input, StandardCharsets.UTF_8);
+            FileChannel out = null;
+            try {
+                out = append(output);
+                this.err = append(errors);
+            } catch (IOException | RuntimeException e) {
+                lines.close();
+                if (out != null) out.close();
+                throw e;
+            }
+            this.lines = lines;
+            this.out = out;
+        }
+
+        /**
+         * Runs the next line not yet answered and writes its answer; false when none is left or the batch is to
+         * stop. Lines past the completion window are answered as expired, without running.
+         */
+        boolean next() throws IOException, InterruptedException {
+            for (String line; (line = lines.readLine()) != null; ) {
+                if (line.isBlank()) continue;
+                ObjectNode request = (ObjectNode) JSON.readTree(line);
+                String customId = request.get("custom_id").asText();
+                if (done.contains(customId)) continue;
+                if (status(batch).equals("cancelling") || closed) return false;
+                if (now() >= batch.get("expires_at").asLong()) {
+                    write(
+                            err,
+                            result(
+                                    customId,
+                                    null,
+                                    error(
+                                            "batch_expired",
+                                            "This request could not be executed before the completion window expired.")));
+                    failed++;
+                    expired = true;
+                    continue;
+                }
+                ObjectNode body = (ObjectNode) request.get("body");
+                body.remove("stream");
+                body.remove("stream_options");
+                Response response = runner.run(owner, batch.get("endpoint").asText(), body);
+                boolean ok = response.status() / 100 == 2;
+                write(ok ? out : err, result(customId, response, null));
+                if (ok) completed++;
+                else failed++;
+                done.add(customId);
+                setCounts(batch, completed, failed);
+                return true;
+            }
+            return false;
+        }
+
+        void close() {
+            for (java.io.Closeable open : List.<java.io.Closeable>of(lines, out, err)) {
+                try {
+                    open.close();
+                } catch (IOException e) {
+                    log.warn(
+                            "Closing a file of batch {} failed", batch.get("id").asText(), e);
                 }
             }
         }
-        setCounts(batch, completed, failed);
-        finish(batch, output, errors, expired ? "expired" : "completed");
     }
 
     /** Checks every line of the input file; a batch with a bad line fails, listing each. */
