@@ -28,8 +28,11 @@ final class Failures {
     static String describe(RuntimeException e) {
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         if (e instanceof ApiException api && !api.headers().isEmpty()) {
-            return message + " (HTTP " + api.status()
-                    + api.requestId().map(id -> ", request " + id).orElse("") + ")";
+            // A body that was no OpenAI error is quoted after its status already ("HTTP 404: <!DOCTYPE html>…").
+            String status = message.startsWith("HTTP " + api.status()) ? "" : "HTTP " + api.status();
+            String request = api.requestId().map(id -> "request " + id).orElse("");
+            String both = status.isEmpty() || request.isEmpty() ? status + request : status + ", " + request;
+            return both.isEmpty() ? message : message + " (" + both + ")";
         }
         return message;
     }

@@ -302,6 +302,15 @@ class CommandsTest {
     }
 
     @Test
+    void aPageThatIsNoOpenAiErrorIsQuotedWithItsStatusOnce() {
+        server.enqueue(ScriptedServer.Reply.text(
+                404, "text/html", "<!DOCTYPE html><title>Not Found</title>", "x-request-id", "req_7"));
+        assertThat(parley("models")).isEqualTo(1);
+        assertThat(err.toString().strip())
+                .isEqualTo("parley models: HTTP 404: <!DOCTYPE html><title>Not Found</title> (request req_7)");
+    }
+
+    @Test
     void theCommandsAreRegistered() {
         assertThat(Main.commandLine().getSubcommands()).containsKeys("chat", "complete", "models");
     }

@@ -627,12 +627,11 @@ class EmbeddingsServerTest {
     @Test
     void aGeneratingModelWithoutEmbeddingsRefusesThem() throws Exception {
         try (Served demo = Served.demo(128)) {
-            assertError(
-                    demo.loopback().post("/v1/embeddings", "{\"model\":\"demo\",\"input\":\"Hello\"}"),
-                    400,
-                    "invalid_request_error",
-                    "model",
-                    "invalid_value");
+            var refused = demo.loopback().post("/v1/embeddings", "{\"model\":\"demo\",\"input\":\"Hello\"}");
+            assertError(refused, 400, "invalid_request_error", "model", "invalid_value");
+            assertThat(Json.tree(refused.body()).at("/error/message").asText())
+                    .isEqualTo("The model `demo` does not serve /v1/embeddings on this server: it was started"
+                            + " without embeddings (--embeddings, or embeddings: true in the configuration file).");
         }
     }
 }

@@ -149,8 +149,10 @@ class TokenizeTest {
                 "invalid_request_error",
                 "content",
                 "missing_required_parameter");
-        assertError(
-                loopback.post("/tokenize", "{\"content\":5}"), 400, "invalid_request_error", "content", "invalid_type");
+        var number = loopback.post("/tokenize", "{\"content\":5}");
+        assertError(number, 400, "invalid_request_error", "content", "invalid_type");
+        assertThat(Json.tree(number.body()).at("/error/message").asText())
+                .isEqualTo("Invalid type for 'content': expected a string, but got an integer instead.");
         assertError(
                 loopback.post("/tokenize", "{\"content\":\"a\",\"messages\":%s}".formatted(MESSAGES)),
                 400,

@@ -119,8 +119,7 @@ final class TokenizeRoutes {
             throw InvalidRequestException.of(
                     "content",
                     "invalid_type",
-                    "Invalid type for 'content': expected a string, but got %s instead."
-                            .formatted(content.getNodeType().name().toLowerCase(java.util.Locale.ROOT)));
+                    "Invalid type for 'content': expected a string, but got %s instead.".formatted(Json.kind(content)));
         }
         return content.asText();
     }

@@ -442,7 +442,15 @@ public final class LlamaEngine implements Engine {
     @Override
     public Prepared embed(String model, ObjectNode body) {
         requireModel(model);
-        return embeddings == null ? Engine.super.embed(model, body) : embeddings.prepare(body);
+        if (embeddings == null) {
+            throw InvalidRequestException.of(
+                    "model",
+                    "invalid_value",
+                    ("The model `%s` does not serve /v1/embeddings on this server: it was started without"
+                                    + " embeddings (--embeddings, or embeddings: true in the configuration file).")
+                            .formatted(model));
+        }
+        return embeddings.prepare(body);
     }
 
     /** Refuses a generating request to an embedding model, in OpenAI's words for a model used on the wrong route. */
