@@ -10,7 +10,8 @@ import java.util.Map;
  * optional and null when absent; {@code stop} reads a single string as a one-element list.
  * {@code logitBias} maps token ids (as strings, as on the wire) to a bias in [-100, 100];
  * {@code functionCall} is the legacy {@code function_call} ({@code "none"}, {@code "auto"} or
- * {@code {"name":…}}), kept as JSON.
+ * {@code {"name":…}}), kept as JSON. {@code modalities} lists the kinds of output asked for ({@code text},
+ * {@code audio}).
  */
 public record ChatCompletionRequest(
         String model,
@@ -38,7 +39,8 @@ public record ChatCompletionRequest(
         ToolChoice toolChoice,
         Boolean parallelToolCalls,
         List<FunctionDefinition> functions,
-        JsonNode functionCall) {
+        JsonNode functionCall,
+        List<String> modalities) {
 
     public static Builder builder(String model) {
         return new Builder().model(model);
@@ -87,6 +89,7 @@ public record ChatCompletionRequest(
         private Boolean parallelToolCalls;
         private List<FunctionDefinition> functions;
         private JsonNode functionCall;
+        private List<String> modalities;
 
         private Builder() {}
 
@@ -114,6 +117,7 @@ public record ChatCompletionRequest(
             parallelToolCalls = r.parallelToolCalls;
             functions = r.functions;
             functionCall = r.functionCall;
+            modalities = r.modalities;
         }
 
         public Builder model(String model) {
@@ -239,6 +243,11 @@ public record ChatCompletionRequest(
             return this;
         }
 
+        public Builder modalities(List<String> modalities) {
+            this.modalities = modalities;
+            return this;
+        }
+
         public ChatCompletionRequest build() {
             return new ChatCompletionRequest(
                     model,
@@ -263,7 +272,8 @@ public record ChatCompletionRequest(
                     toolChoice,
                     parallelToolCalls,
                     functions,
-                    functionCall);
+                    functionCall,
+                    modalities);
         }
     }
 }

@@ -453,4 +453,23 @@ class ToolsAndStructuredOutputsTest {
             assertThat(error.get("message").asText()).contains("image_url");
         }
     }
+
+    @Test
+    void audioOutputIsRefusedByATextModelAndUnknownModalitiesByAnyModel() throws Exception {
+        var loopback = served.loopback();
+        String chat = "{\"model\":\"demo\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],";
+
+        var audio = loopback.post("/v1/chat/completions", chat + "\"modalities\":[\"text\",\"audio\"]}");
+        var video = loopback.post("/v1/chat/completions", chat + "\"modalities\":[\"video\"]}");
+        var text = loopback.post("/v1/chat/completions", chat + "\"modalities\":[\"text\"]}");
+
+        assertThat(audio.statusCode()).isEqualTo(400);
+        JsonNode error = json(audio.body()).get("error");
+        assertThat(error.get("param").asText()).isEqualTo("modalities");
+        assertThat(error.get("message").asText())
+                .isEqualTo("Invalid 'modalities': model demo writes text only, not audio.");
+        assertThat(video.statusCode()).isEqualTo(400);
+        assertThat(json(video.body()).at("/error/param").asText()).isEqualTo("modalities[0]");
+        assertThat(text.statusCode()).isEqualTo(200);
+    }
 }

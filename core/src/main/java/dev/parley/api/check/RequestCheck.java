@@ -50,6 +50,7 @@ public final class RequestCheck {
     private static final List<String> PART_TYPES = List.of("text", "image_url", "input_audio", "file", "refusal");
     private static final List<String> TOOL_CHOICE_MODES = List.of("none", "auto", "required");
     private static final List<String> RESPONSE_FORMATS = List.of("text", "json_object", "json_schema");
+    private static final List<String> MODALITIES = List.of("text", "audio");
 
     private RequestCheck() {}
 
@@ -79,6 +80,18 @@ public final class RequestCheck {
                     "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is specified.");
         }
         responseFormat(request.responseFormat());
+        if (request.modalities() != null) {
+            for (int i = 0; i < request.modalities().size(); i++) {
+                String param = "modalities[" + i + "]";
+                if (request.modalities().get(i) == null) {
+                    throw InvalidRequestException.of(
+                            param,
+                            "invalid_type",
+                            "Invalid type for '%s': expected a string, but got null instead.".formatted(param));
+                }
+                oneOf(param, request.modalities().get(i), MODALITIES);
+            }
+        }
         tools(request.tools(), request.toolChoice());
         functions(request.functions());
         toolResults(request.messages());

@@ -186,6 +186,12 @@ public final class LlamaEngine implements Engine {
         requireRoom(request.choices(), "n", "choices");
         String capParam = request.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         requireTextOnly(request.messages());
+        if (request.modalities() != null && request.modalities().contains("audio")) {
+            throw InvalidRequestException.of(
+                    "modalities",
+                    "invalid_value",
+                    "Invalid 'modalities': model %s writes text only, not audio.".formatted(card.id()));
+        }
         var tools = ChatTools.of(request);
         OutputRules rules = outputRules(request, tools);
         int[] prompt = chatPrompt(request, tools);
