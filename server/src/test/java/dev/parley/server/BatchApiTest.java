@@ -364,6 +364,53 @@ class BatchApiTest {
         }
     }
 
+    static JsonNode get(ParleyServer server, String path) throws Exception {
+        try (var http = java.net.http.HttpClient.newHttpClient()) {
+            return JSON.readTree(http.send(
+                            java.net.http.HttpRequest.newBuilder(URI.create(server.baseUrl("127.0.0.1") + path))
+                                    .build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString())
+                    .body());
+        }
+    }
+
+    static List<String> ids(JsonNode list) {
+        List<String> ids = new ArrayList<>();
+        list.get("data").forEach(f -> ids.add(f.get("id").asText()));
+        return ids;
+    }
+
+    @Test
+    void filesArePagedAsAtOpenAi() throws Exception {
+        ParleyServer server = serve();
+        OpenAIClient openai = sdk(server);
+        for (int i = 0; i < 3; i++) upload(openai, line("p" + i, "demo", 1));
+        List<String> all = ids(get(server, "/files"));
+        assertThat(all).hasSize(3);
+
+        JsonNode first = get(server, "/files?limit=2");
+        JsonNode rest =
+                get(server, "/files?limit=2&after=" + first.get("last_id").asText());
+        JsonNode oldestFirst = get(server, "/files?order=asc");
+
+        assertThat(ids(first)).isEqualTo(all.subList(0, 2));
+        assertThat(first.get("has_more").asBoolean()).isTrue();
+        assertThat(ids(rest)).isEqualTo(all.subList(2, 3));
+        assertThat(rest.get("has_more").asBoolean()).isFalse();
+        assertThat(ids(oldestFirst)).isEqualTo(all.reversed());
+        List<String> paged = new ArrayList<>();
+        openai.files()
+                .list(com.openai.models.files.FileListParams.builder().limit(1).build())
+                .autoPager()
+                .forEach(f -> paged.add(f.id()));
+        assertThat(paged).isEqualTo(all);
+        assertThat(get(server, "/files?order=sideways").at("/error/param").asText())
+                .isEqualTo("order");
+        assertThat(get(server, "/files?limit=0").at("/error/param").asText()).isEqualTo("limit");
+        assertThat(get(server, "/files?after=file-gone").at("/error/message").asText())
+                .isEqualTo("No such File object: file-gone");
+    }
+
     @Test
     void aBatchsMetadataFollowsOpenAisRules() throws Exception {
         ParleyServer server = serve();

@@ -18,6 +18,8 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.function.Function;
 
@@ -110,11 +112,30 @@ final class BatchRoutes {
         return bytes % (1 << 20) == 0 ? (bytes >> 20) + " MB" : bytes + " bytes";
     }
 
+    /** OpenAI's paging: {@code limit} (to 10,000, all by default), {@code order} by creation, {@code after} an id. */
     void listFiles(Context ctx) {
         Tenant tenant = authenticate.apply(ctx);
+        int limit = limit(ctx, 10_000, 10_000);
+        String order = ctx.queryParam("order");
+        if (order != null && !order.equals("asc") && !order.equals("desc")) {
+            throw InvalidRequestException.of(
+                    "order",
+                    "invalid_value",
+                    "Invalid value: '%s'. Supported values are: 'asc' and 'desc'.".formatted(order));
+        }
+        List<FileStore.StoredFile> mine = new ArrayList<>(files.list(tenant.name(), ctx.queryParam("purpose")));
+        if ("asc".equals(order)) Collections.reverse(mine);
+        String after = ctx.queryParam("after");
+        int from = 0;
+        if (after != null) {
+            from = -1;
+            for (int i = 0; i < mine.size() && from < 0; i++)
+                if (mine.get(i).id().equals(after)) from = i + 1;
+            if (from < 0) throw noSuchFile(after);
+        }
         ArrayNode data = Json.mapper().createArrayNode();
-        files.list(tenant.name(), ctx.queryParam("purpose")).forEach(f -> data.add(f.toJson()));
-        json(ctx, list(data, false));
+        mine.subList(from, Math.min(mine.size(), from + limit)).forEach(f -> data.add(f.toJson()));
+        json(ctx, list(data, from + limit < mine.size()));
     }
 
     void file(Context ctx) {
@@ -160,19 +181,7 @@ final class BatchRoutes {
 
     void listBatches(Context ctx) {
         Tenant tenant = authenticate.apply(ctx);
-        int limit = 20;
-        String asked = ctx.queryParam("limit");
-        if (asked != null) {
-            try {
-                limit = Integer.parseInt(asked);
-            } catch (NumberFormatException e) {
-                limit = -1;
-            }
-            if (limit < 1 || limit > 100) {
-                throw InvalidRequestException.of(
-                        "limit", "invalid_value", "Invalid 'limit': expected an integer from 1 to 100.");
-            }
-        }
+        int limit = limit(ctx, 20, 100);
         List<ObjectNode> page = batches.list(tenant.name(), ctx.queryParam("after"), limit + 1);
         ArrayNode data = Json.mapper().createArrayNode();
         page.stream().limit(limit).forEach(data::add);
@@ -188,6 +197,23 @@ final class BatchRoutes {
     void cancelBatch(Context ctx) {
         Tenant tenant = authenticate.apply(ctx);
         json(ctx, batches.cancel(tenant.name(), ctx.pathParam("id")));
+    }
+
+    /** The {@code limit} query parameter: {@code fallback} when absent, else a whole number from 1 to {@code most}. */
+    private static int limit(Context ctx, int fallback, int most) {
+        String asked = ctx.queryParam("limit");
+        if (asked == null) return fallback;
+        int limit;
+        try {
+            limit = Integer.parseInt(asked);
+        } catch (NumberFormatException e) {
+            limit = -1;
+        }
+        if (limit < 1 || limit > most) {
+            throw InvalidRequestException.of(
+                    "limit", "invalid_value", "Invalid 'limit': expected an integer from 1 to %d.".formatted(most));
+        }
+        return limit;
     }
 
     private FileStore.StoredFile file(Tenant tenant, String id) {
