@@ -112,6 +112,13 @@ class BatchApiTest {
                 + customId + "\"}],\"max_tokens\":" + maxTokens + ",\"temperature\":0}}\n";
     }
 
+    /** {@code count} request lines, custom ids {@code prefix0}, {@code prefix1}, … */
+    static String lines(String prefix, int count, int maxTokens) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < count; i++) lines.append(line(prefix + i, "demo", maxTokens));
+        return lines.toString();
+    }
+
     static FileObject upload(OpenAIClient openai, String content) {
         return openai.files()
                 .create(FileCreateParams.builder()
@@ -156,10 +163,8 @@ class BatchApiTest {
     @Test
     void aBatchRunsEveryLineAndWritesAnswersAndFailuresInTheBatchFormat() throws Exception {
         OpenAIClient openai = sdk(serve());
-        StringBuilder input = new StringBuilder();
-        for (int i = 0; i < 5; i++) input.append(line("line-" + i, "demo", 4));
-        input.append(line("no-such-model", "gpt-nothing", 4));
-        FileObject file = upload(openai, input.toString());
+        String input = lines("line-", 5, 4) + line("no-such-model", "gpt-nothing", 4);
+        FileObject file = upload(openai, input);
         assertThat(file.id()).startsWith("file-");
         assertThat(openai.files().retrieve(file.id()).bytes()).isEqualTo(input.length());
 
@@ -277,11 +282,10 @@ class BatchApiTest {
         ParleyServer server = serve(false, ServerOptions.defaults().withDataDir(data), ApiKeys.load(keysFile));
         OpenAIClient longKey = sdk(server, "sk-long");
         OpenAIClient shortKey = sdk(server, "sk-short");
-        StringBuilder many = new StringBuilder();
-        for (int i = 0; i < 200; i++) many.append(line("l" + i, "demo", 16));
+        String many = lines("l", 200, 16);
         String few = line("s0", "demo", 16) + line("s1", "demo", 16) + line("s2", "demo", 16);
 
-        Batch first = create(longKey, upload(longKey, many.toString()).id());
+        Batch first = create(longKey, upload(longKey, many).id());
         Batch second = create(shortKey, upload(shortKey, few).id());
         Batch shortDone = await(shortKey, second.id(), BatchApiTest::ended);
         Batch longThen = longKey.batches().retrieve(first.id());
@@ -448,9 +452,8 @@ class BatchApiTest {
     void aBatchWhoseInputFileIsDeletedBeforeItResumesFailsAndKeepsWhatItAnswered() throws Exception {
         ParleyServer first = serve();
         OpenAIClient openai = sdk(first);
-        StringBuilder input = new StringBuilder();
-        for (int i = 0; i < 200; i++) input.append(line("d" + i, "demo", 16));
-        FileObject file = upload(openai, input.toString());
+        String input = lines("d", 200, 16);
+        FileObject file = upload(openai, input);
         Batch created = create(openai, file.id());
         await(openai, created.id(), b -> b.requestCounts().orElseThrow().completed() >= 3);
         first.close();
@@ -488,9 +491,8 @@ class BatchApiTest {
     @Test
     void aCancelledBatchStopsWithWhatItAnswered() throws Exception {
         OpenAIClient openai = sdk(serve());
-        StringBuilder input = new StringBuilder();
-        for (int i = 0; i < 40; i++) input.append(line("c" + i, "demo", 24));
-        Batch created = create(openai, upload(openai, input.toString()).id());
+        String input = lines("c", 40, 24);
+        Batch created = create(openai, upload(openai, input).id());
         await(openai, created.id(), b -> b.requestCounts().orElseThrow().completed() >= 1);
 
         Batch cancelling = openai.batches().cancel(created.id());
@@ -507,9 +509,8 @@ class BatchApiTest {
     void aBatchStoppedMidwayResumesAndAnswersEveryLineOnce() throws Exception {
         ParleyServer first = serve();
         OpenAIClient openai = sdk(first);
-        StringBuilder input = new StringBuilder();
-        for (int i = 0; i < 12; i++) input.append(line("r" + i, "demo", 16));
-        Batch created = create(openai, upload(openai, input.toString()).id());
+        String input = lines("r", 12, 16);
+        Batch created = create(openai, upload(openai, input).id());
         await(openai, created.id(), b -> b.requestCounts().orElseThrow().completed() >= 3);
         first.close(); // the line running now is cut off; its answer is never written
         Path results = data.resolve("batches").resolve(created.id() + ".output.jsonl");
