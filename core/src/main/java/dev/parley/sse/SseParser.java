@@ -19,6 +19,17 @@ import java.util.Optional;
  */
 public final class SseParser {
 
+    /** The longest event (or line) a parser holds by default: 16 Mi characters, far beyond any API's chunk. */
+    public static final int MAX_EVENT_CHARS = 16 << 20;
+
+    /** A line or an event longer than the parser holds: a broken or hostile peer, not an answer. */
+    public static final class TooLongException extends IllegalStateException {
+        TooLongException(int max) {
+            super("an event of the stream is longer than %d characters".formatted(max));
+        }
+    }
+
+    private final int maxChars;
     private final StringBuilder data = new StringBuilder();
     private final StringBuilder pending = new StringBuilder(); // text of a line not yet terminated
     private boolean dataSeen;
@@ -27,6 +38,17 @@ public final class SseParser {
     private Long retry;
     private boolean afterCr; // the last piece ended with CR: an LF that starts the next one is its pair
     private boolean started; // a byte-order mark is dropped only at the very start
+
+    /** A parser that holds events of up to {@link #MAX_EVENT_CHARS}. */
+    public SseParser() {
+        this(MAX_EVENT_CHARS);
+    }
+
+    /** A parser that refuses, with {@link TooLongException}, a line or an event longer than {@code maxChars}. */
+    public SseParser(int maxChars) {
+        if (maxChars < 1) throw new IllegalArgumentException("maxChars must be at least 1");
+        this.maxChars = maxChars;
+    }
 
     /** Every event of a complete stream text; an unterminated last event is dropped. */
     public static List<SseEvent> parseAll(String text) {
@@ -53,6 +75,7 @@ public final class SseParser {
             int end = i; // the line's text runs to the next CR or LF, appended whole rather than char by char
             while (end < length && piece.charAt(end) != '\r' && piece.charAt(end) != '\n') end++;
             if (end == length) {
+                if ((long) pending.length() + (end - i) > maxChars) throw new TooLongException(maxChars);
                 pending.append(piece, i, end);
                 break;
             }
@@ -82,6 +105,7 @@ public final class SseParser {
         if (value.startsWith(" ")) value = value.substring(1);
         switch (field) {
             case "data" -> {
+                if ((long) data.length() + value.length() + 1 > maxChars) throw new TooLongException(maxChars);
                 if (dataSeen) data.append('\n');
                 data.append(value);
                 dataSeen = true;

@@ -1,12 +1,27 @@
 package dev.parley.sse;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class SseParserTest {
+
+    @Test
+    void aLineOrAnEventLongerThanTheBoundIsRefusedNotHeld() {
+        var unterminated = new SseParser(10);
+        unterminated.feed("data: 12");
+        assertThatThrownBy(() -> unterminated.feed("345"))
+                .isInstanceOf(SseParser.TooLongException.class)
+                .hasMessage("an event of the stream is longer than 10 characters");
+        var manyLines = new SseParser(10);
+        manyLines.feed("data: 1234\ndata: 5678\n");
+        assertThatThrownBy(() -> manyLines.feed("data: 9\n")).isInstanceOf(SseParser.TooLongException.class);
+        var atTheBound = new SseParser(10);
+        assertThat(atTheBound.feed("data: 12345\ndata: 6789\n\n")).containsExactly(SseEvent.data("12345\n6789"));
+    }
 
     @Test
     void dispatchesADataEventOnABlankLine() {

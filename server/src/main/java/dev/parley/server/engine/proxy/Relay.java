@@ -63,10 +63,16 @@ final class Relay implements Relayed {
         this.text = new InputStreamReader(upstream, StandardCharsets.UTF_8);
     }
 
+    /** The largest whole answer taken from an upstream: 64 MiB, far beyond any real one; more is a broken peer. */
+    static final int MAX_ANSWER_BYTES = 64 << 20;
+
     @Override
     public String body() {
         try {
-            String body = new String(upstream.readAllBytes(), StandardCharsets.UTF_8);
+            byte[] bytes = upstream.readNBytes(MAX_ANSWER_BYTES + 1);
+            if (bytes.length > MAX_ANSWER_BYTES)
+                throw new IOException("it is larger than %d MiB".formatted(MAX_ANSWER_BYTES >> 20));
+            String body = new String(bytes, StandardCharsets.UTF_8);
             JsonNode tree = Json.tree(body);
             synchronized (this) {
                 usage(tree.get("usage"));

@@ -770,6 +770,61 @@ class ProxyEngineTest {
     }
 
     @Test
+    void anUpstreamAnswerTooLargeToHoldEndsThatRequestAloneWholeAndStreamed() throws Exception {
+        // 80 MiB without an end: past the 64 MiB a whole answer may have and the 16 Mi characters of an event.
+        var endless = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        endless.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        endless.createContext("/v1/chat/completions", exchange -> {
+            boolean stream;
+            try (InputStream in = exchange.getRequestBody()) {
+                stream = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                        .contains("\"stream\":true");
+            }
+            exchange.getResponseHeaders().set("Content-Type", stream ? "text/event-stream" : "application/json");
+            exchange.sendResponseHeaders(200, 0);
+            byte[] mebibyte = "x".repeat(1 << 20).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            try (var out = exchange.getResponseBody()) {
+                out.write((stream ? "data: {\"choices\":[{\"delta\":{\"content\":\"" : "{\"choices\":\"")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                for (int i = 0; i < 80; i++) out.write(mebibyte);
+            } catch (java.io.IOException hungUp) {
+                // the gateway gave up on it: as it should
+            }
+        });
+        endless.start();
+        String base = "http://127.0.0.1:" + endless.getAddress().getPort() + "/v1";
+        try (var gateway = ParleyServer.start(
+                        ProxyEngine.connect(
+                                options(base),
+                                List.of(base),
+                                List.of("demo"),
+                                ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                                java.time.Duration.ofMinutes(5)),
+                        "127.0.0.1",
+                        0);
+                var http = HttpClient.newHttpClient()) {
+            var whole = post(http, gateway.baseUrl("127.0.0.1"), demoChat(2));
+            var streamed = post(http, gateway.baseUrl("127.0.0.1"), demoChat(2).replace("{", "{\"stream\":true,"));
+            var health = http.send(
+                    HttpRequest.newBuilder(
+                                    URI.create(gateway.baseUrl("127.0.0.1").replace("/v1", "/health")))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+
+            assertThat(whole.statusCode()).isEqualTo(502);
+            assertThat(Json.tree(whole.body()).at("/error/message").asText())
+                    .isEqualTo("The upstream provider failed: its answer could not be read: it is larger than 64 MiB");
+            assertThat(streamed.body())
+                    .contains("The upstream provider failed: an event of the stream is longer than 16777216 characters")
+                    .hasSizeLessThan(1000);
+            assertThat(health.statusCode()).isEqualTo(200);
+        } finally {
+            endless.stop(0);
+        }
+    }
+
+    @Test
     void healthAndMetricsSayHowManyReplicasAreInRotation() throws Exception {
         String dead = deadBaseUrl();
         try (var gateway = ParleyServer.start(
