@@ -483,6 +483,12 @@ public final class ProxyEngine implements Engine {
                 "rate_limit_exceeded"));
     }
 
+    /** The start of a body that is not what was expected, on one line, to quote in an error. */
+    static String quoted(String body) {
+        String line = body.strip().replaceAll("\\s+", " ");
+        return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+    }
+
     /** The upstream's error object, or one that quotes what it said when it sent no OpenAI error. */
     private static ApiError upstreamError(int status, String body) {
         try {
@@ -491,9 +497,8 @@ public final class ProxyEngine implements Engine {
         } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
             // not JSON: quoted below
         }
-        String said = body.length() > 200 ? body.substring(0, 200) + "…" : body;
         return new ApiError(
-                "The upstream provider answered %d: %s".formatted(status, said.strip()),
+                "The upstream provider answered %d: %s".formatted(status, quoted(body)),
                 status >= 500 ? ApiError.SERVER_ERROR : ApiError.INVALID_REQUEST,
                 null,
                 "upstream_error");

@@ -73,7 +73,14 @@ final class Relay implements Relayed {
             if (bytes.length > MAX_ANSWER_BYTES)
                 throw new IOException("it is larger than %d MiB".formatted(MAX_ANSWER_BYTES >> 20));
             String body = new String(bytes, StandardCharsets.UTF_8);
-            JsonNode tree = Json.tree(body);
+            JsonNode tree;
+            try {
+                tree = Json.tree(body);
+            } catch (RuntimeException e) {
+                throw new IOException("it is not JSON: " + ProxyEngine.quoted(body));
+            }
+            if (tree == null || !tree.isObject())
+                throw new IOException("it is not a JSON object: " + ProxyEngine.quoted(body));
             synchronized (this) {
                 usage(tree.get("usage"));
             }

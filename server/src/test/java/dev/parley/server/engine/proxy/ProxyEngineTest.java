@@ -770,6 +770,33 @@ class ProxyEngineTest {
     }
 
     @Test
+    void anAnswerThatIsNotJsonIsQuotedInTheError() throws Exception {
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(
+                    json(
+                            200,
+                            "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}"),
+                    ScriptedServer.Reply.text(200, "text/html", "<html>\n  Down for maintenance\n</html>"),
+                    json(200, "[1, 2]"));
+            try (var gateway = ParleyServer.start(
+                            ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
+                    var http = HttpClient.newHttpClient()) {
+                String chat = demoChat(2).replace("\"demo\"", "\"gpt-4o\"");
+                var html = post(http, gateway.baseUrl("127.0.0.1"), chat);
+                var array = post(http, gateway.baseUrl("127.0.0.1"), chat);
+
+                assertThat(html.statusCode()).isEqualTo(502);
+                assertThat(Json.tree(html.body()).at("/error/message").asText())
+                        .isEqualTo("The upstream provider failed: its answer could not be read: it is not JSON:"
+                                + " <html> Down for maintenance </html>");
+                assertThat(Json.tree(array.body()).at("/error/message").asText())
+                        .isEqualTo("The upstream provider failed: its answer could not be read: it is not a JSON"
+                                + " object: [1, 2]");
+            }
+        }
+    }
+
+    @Test
     void anUpstreamAnswerTooLargeToHoldEndsThatRequestAloneWholeAndStreamed() throws Exception {
         // 80 MiB without an end: past the 64 MiB a whole answer may have and the 16 Mi characters of an event.
         var endless = com.sun.net.httpserver.HttpServer.create(
