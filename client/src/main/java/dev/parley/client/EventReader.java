@@ -8,14 +8,15 @@ import dev.parley.api.Json;
 import dev.parley.sse.SseEvent;
 import dev.parley.sse.SseParser;
 import dev.parley.sse.SseWriter;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.Reader;
+import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
-import java.util.Optional;
 
 /**
  * Reads one OpenAI event stream: each {@code data:} event a JSON value of type {@code T}, until
@@ -25,8 +26,10 @@ import java.util.Optional;
  */
 final class EventReader<T> implements Iterator<T>, AutoCloseable {
     private final InputStream body;
-    private final BufferedReader lines;
-    private final SseParser parser = new SseParser();
+    private final Reader text;
+    private final char[] buffer = new char[8192];
+    private final ArrayDeque<SseEvent> arrived = new ArrayDeque<>(); // parsed, not yet read
+    private final SseParser parser = new SseParser(); // bounded: a line without an end is refused, not held
     private final Class<T> type;
     private final ResponseInfo info;
     private volatile boolean closed;
@@ -36,8 +39,8 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
 
     EventReader(InputStream body, Class<T> type, ResponseInfo info) {
         this.body = body;
-        // BufferedReader ends a line at CR, LF or CRLF, and returns at a lone CR without waiting for more.
-        this.lines = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
+        // The parser ends a line at CR, LF or CRLF; a read returns what has arrived without waiting for more.
+        this.text = new InputStreamReader(body, StandardCharsets.UTF_8);
         this.type = type;
         this.info = info;
     }
@@ -78,26 +81,29 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
     /** The next value, or null at [DONE] or after a close. */
     private T read() {
         while (true) {
-            String line;
-            try {
-                line = lines.readLine();
-            } catch (IOException e) {
-                if (closed) return null;
-                throw new IncompleteStreamException(
-                        "the stream broke after %d events, before [DONE]: %s%s"
-                                .formatted(received, TransportException.describe(e), request()),
-                        e);
+            SseEvent event = arrived.poll();
+            if (event == null) {
+                int read;
+                try {
+                    read = text.read(buffer);
+                    if (read > 0) arrived.addAll(parser.feed(CharBuffer.wrap(buffer, 0, read)));
+                } catch (IOException | SseParser.TooLongException e) {
+                    if (closed) return null;
+                    String why = e instanceof IOException io ? TransportException.describe(io) : e.getMessage();
+                    throw new IncompleteStreamException(
+                            "the stream broke after %d events, before [DONE]: %s%s".formatted(received, why, request()),
+                            e);
+                }
+                if (read < 0) {
+                    if (closed) return null;
+                    throw new IncompleteStreamException(
+                            "the stream ended after %d events without [DONE]: the answer is incomplete%s"
+                                    .formatted(received, request()),
+                            null);
+                }
+                continue;
             }
-            if (line == null) {
-                if (closed) return null;
-                throw new IncompleteStreamException(
-                        "the stream ended after %d events without [DONE]: the answer is incomplete%s"
-                                .formatted(received, request()),
-                        null);
-            }
-            Optional<SseEvent> event = parser.line(line);
-            if (event.isEmpty()) continue;
-            String data = event.get().data();
+            String data = event.data();
             if (data.equals(SseWriter.DONE)) {
                 done = true;
                 close();

@@ -207,8 +207,7 @@ public final class ParleyClient implements AutoCloseable {
             ChatCompletionRequest plain = request.toBuilder().stream(null).build();
             RequestCheck.chat(plain);
             return read(
-                    transport.send(post("/chat/completions", plain, JSON, call), BodyHandlers.ofByteArray()),
-                    ChatCompletion.class);
+                    transport.send(post("/chat/completions", plain, JSON, call), Body.whole()), ChatCompletion.class);
         }
 
         public Response<TextCompletion> complete(CompletionRequest request) {
@@ -218,9 +217,7 @@ public final class ParleyClient implements AutoCloseable {
         public Response<TextCompletion> complete(CompletionRequest request, RequestOptions call) {
             CompletionRequest plain = request.withStream(null);
             RequestCheck.completion(plain);
-            return read(
-                    transport.send(post("/completions", plain, JSON, call), BodyHandlers.ofByteArray()),
-                    TextCompletion.class);
+            return read(transport.send(post("/completions", plain, JSON, call), Body.whole()), TextCompletion.class);
         }
 
         public Response<ModelList> models() {
@@ -228,9 +225,7 @@ public final class ParleyClient implements AutoCloseable {
         }
 
         public Response<ModelList> models(RequestOptions call) {
-            return read(
-                    transport.send(request("/models", JSON, call).GET().build(), BodyHandlers.ofByteArray()),
-                    ModelList.class);
+            return read(transport.send(request("/models", JSON, call).GET().build(), Body.whole()), ModelList.class);
         }
     }
 

@@ -193,6 +193,23 @@ class ParleyClientTest {
     }
 
     @Test
+    void anAnswerOrAStreamEventTooLargeToHoldFailsTheCallInsteadOfFillingMemory() {
+        String endless = "x".repeat((64 << 20) + 1);
+        server.enqueue(
+                text(200, "application/json", "{\"id\":\"" + endless + "\"}"),
+                ScriptedServer.Reply.sse("data: {\"id\":\"" + endless.substring(0, (16 << 20) + 1) + "\"}\n\n"));
+        try (var client = client(server, waits, o -> o.maxRetries(0))) {
+            assertThatThrownBy(() -> client.chat(hello()))
+                    .isInstanceOf(TransportException.class)
+                    .hasMessageEndingWith("failed: the answer is larger than 64 MiB");
+            assertThatThrownBy(() -> client.stream(hello()).forEach(chunk -> {}))
+                    .isInstanceOf(IncompleteStreamException.class)
+                    .hasMessageStartingWith("the stream broke after 0 events, before [DONE]: an event of the stream is"
+                            + " longer than 16777216 characters");
+        }
+    }
+
+    @Test
     void readsTheBaseUrlAndKeyFromTheEnvironmentWithOpenAiAsDefault() {
         var fromEnv = ClientOptions.builder(name -> switch (name) {
                     case "OPENAI_BASE_URL" -> "http://localhost:8080/v1/";
