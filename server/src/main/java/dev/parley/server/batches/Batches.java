@@ -7,8 +7,11 @@ import dev.parley.api.ApiError;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.NotFoundException;
+import java.io.BufferedInputStream;
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -541,20 +544,31 @@ public final class Batches implements AutoCloseable {
      */
     private static int answered(Path results, Set<String> done) throws IOException {
         if (!Files.exists(results)) return 0;
-        byte[] bytes = Files.readAllBytes(results);
-        int end = bytes.length;
-        while (end > 0 && bytes[end - 1] != '\n') end--;
-        if (end < bytes.length) {
-            try (FileChannel channel = FileChannel.open(results, StandardOpenOption.WRITE)) {
-                channel.truncate(end);
-                channel.force(true);
+        // Line by line, never the whole file in memory: a big batch's results run to hundreds of megabytes.
+        long complete = 0; // bytes up to the end of the last whole line
+        int count = 0;
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(results), 1 << 16)) {
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            long read = 0;
+            for (int b; (b = in.read()) >= 0; ) {
+                read++;
+                if (b != '\n') {
+                    line.write(b);
+                    continue;
+                }
+                complete = read;
+                String text = line.toString(StandardCharsets.UTF_8);
+                line.reset();
+                if (text.isBlank()) continue;
+                done.add(JSON.readTree(text).get("custom_id").asText());
+                count++;
             }
         }
-        int count = 0;
-        for (String line : new String(bytes, 0, end, StandardCharsets.UTF_8).split("\n")) {
-            if (line.isBlank()) continue;
-            done.add(JSON.readTree(line).get("custom_id").asText());
-            count++;
+        if (complete < Files.size(results)) {
+            try (FileChannel channel = FileChannel.open(results, StandardOpenOption.WRITE)) {
+                channel.truncate(complete);
+                channel.force(true);
+            }
         }
         return count;
     }
