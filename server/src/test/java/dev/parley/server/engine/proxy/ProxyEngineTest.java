@@ -741,6 +741,19 @@ class ProxyEngineTest {
     }
 
     /** A base URL on a loopback port nothing listens on. */
+    /** A gateway serving the model {@code demo} from the one upstream at {@code base}. */
+    static ParleyServer gatewayTo(String base) {
+        return ParleyServer.start(
+                ProxyEngine.connect(
+                        options(base),
+                        List.of(base),
+                        List.of("demo"),
+                        ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                        java.time.Duration.ofMinutes(5)),
+                "127.0.0.1",
+                0);
+    }
+
     static String deadBaseUrl() throws java.io.IOException {
         try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return "http://127.0.0.1:" + socket.getLocalPort() + "/v1"; // closed on return
@@ -750,15 +763,7 @@ class ProxyEngineTest {
     @Test
     void anUpstreamThatCannotBeReachedIsNamedWithWhatWentWrong() throws Exception {
         String dead = deadBaseUrl();
-        try (var gateway = ParleyServer.start(
-                        ProxyEngine.connect(
-                                options(dead),
-                                List.of(dead),
-                                List.of("demo"),
-                                ProxyEngine.DEFAULT_OUTPUT_RESERVE,
-                                java.time.Duration.ofMinutes(5)),
-                        "127.0.0.1",
-                        0);
+        try (var gateway = gatewayTo(dead);
                 var http = HttpClient.newHttpClient()) {
             var answer = post(http, gateway.baseUrl("127.0.0.1"), demoChat(2));
             assertThat(answer.statusCode()).isEqualTo(502);
@@ -821,15 +826,7 @@ class ProxyEngineTest {
         });
         endless.start();
         String base = "http://127.0.0.1:" + endless.getAddress().getPort() + "/v1";
-        try (var gateway = ParleyServer.start(
-                        ProxyEngine.connect(
-                                options(base),
-                                List.of(base),
-                                List.of("demo"),
-                                ProxyEngine.DEFAULT_OUTPUT_RESERVE,
-                                java.time.Duration.ofMinutes(5)),
-                        "127.0.0.1",
-                        0);
+        try (var gateway = gatewayTo(base);
                 var http = HttpClient.newHttpClient()) {
             var whole = post(http, gateway.baseUrl("127.0.0.1"), demoChat(2));
             var streamed = post(http, gateway.baseUrl("127.0.0.1"), demoChat(2).replace("{", "{\"stream\":true,"));
