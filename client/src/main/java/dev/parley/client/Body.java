@@ -13,26 +13,20 @@ import java.util.concurrent.Flow;
 
 /** A response body as it arrived: the wanted kind for a 2xx, else the error body's bytes. */
 sealed interface Body<T> {
-    /** The largest whole answer read: 64 MiB, far beyond any real one; a server that sends more is refused. */
-    int MAX_ANSWER_BYTES = 64 << 20;
-
-    /** How much of an error body is read: its first 64 KiB say what it is. */
-    int ERROR_BYTES = 64 << 10;
-
     record Ok<T>(T value) implements Body<T> {}
 
     record Failed<T>(byte[] bytes) implements Body<T> {}
 
-    /** Reads a 2xx body with {@code wanted}, anything else as the first {@link #ERROR_BYTES} of it. */
+    /** Reads a 2xx body with {@code wanted}, anything else as the first {@link ClientOptions#MAX_ERROR_BYTES}. */
     static <T> BodyHandler<Body<T>> handler(BodyHandler<T> wanted) {
         return info -> info.statusCode() / 100 == 2
                 ? BodySubscribers.mapping(wanted.apply(info), Ok::new)
-                : BodySubscribers.mapping(new Collecting(ERROR_BYTES, true), Failed::new);
+                : BodySubscribers.mapping(new Collecting(ClientOptions.MAX_ERROR_BYTES, true), Failed::new);
     }
 
-    /** A whole body as bytes; past {@link #MAX_ANSWER_BYTES} the exchange is dropped and fails. */
+    /** A whole body as bytes; past {@link ClientOptions#MAX_ANSWER_BYTES} the exchange is dropped and fails. */
     static BodyHandler<byte[]> whole() {
-        return info -> new Collecting(MAX_ANSWER_BYTES, false);
+        return info -> new Collecting(ClientOptions.MAX_ANSWER_BYTES, false);
     }
 
     /** Collects a body's bytes up to {@code max}: then cut there ({@code truncate}) or failed, and cancelled. */

@@ -50,6 +50,15 @@ public record ClientOptions(
     public static final String DEFAULT_BASE_URL = "https://api.openai.com/v1";
     public static final int DEFAULT_MAX_RETRIES = 2;
 
+    /**
+     * The largest whole answer read from a server: 64 MiB, far beyond any real one; a server that sends more is
+     * refused, not held in memory. (A stream's events are bounded by {@link dev.parley.sse.SseParser}.)
+     */
+    public static final int MAX_ANSWER_BYTES = 64 << 20;
+
+    /** How much of an error body is read: its first 64 KiB say what it is. */
+    public static final int MAX_ERROR_BYTES = 64 << 10;
+
     public ClientOptions {
         Objects.requireNonNull(baseUrl, "baseUrl");
         Objects.requireNonNull(connectTimeout, "connectTimeout");

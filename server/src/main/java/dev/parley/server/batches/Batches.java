@@ -337,7 +337,7 @@ public final class Batches implements AutoCloseable {
             }
             return new Run(batch, files.content(inputFile.get()), output, errors, done, completed, failed);
         } catch (RuntimeException | IOException e) {
-            log.error("Batch {} stopped on an error; it resumes when the server starts again", id, e);
+            stopped(id, e);
             return null;
         }
     }
@@ -351,12 +351,13 @@ public final class Batches implements AutoCloseable {
             finish(run.batch, run.output, run.errors, run.expired ? "expired" : "completed");
         } catch (RuntimeException | IOException e) {
             run.close();
-            log.error(
-                    "Batch {} stopped on an error; it resumes when the server starts again",
-                    run.batch.get("id").asText(),
-                    e);
+            stopped(run.batch.get("id").asText(), e);
         }
         return false;
+    }
+
+    private static void stopped(String id, Exception e) {
+        log.error("Batch {} stopped on an error; it resumes when the server starts again", id, e);
     }
 
     /** A batch whose lines are running: where it is in its input, and what it has answered. */

@@ -423,8 +423,9 @@ public final class ProxyEngine implements Engine {
             replica.outstanding.decrementAndGet();
             held.settle(0);
             String text;
-            try (InputStream in = response.body()) { // an error's first 64 KiB say what it is
-                text = new String(in.readNBytes(64 << 10), java.nio.charset.StandardCharsets.UTF_8);
+            try (InputStream in = response.body()) {
+                text = new String(
+                        in.readNBytes(ClientOptions.MAX_ERROR_BYTES), java.nio.charset.StandardCharsets.UTF_8);
             } catch (IOException e) {
                 text = "";
             }

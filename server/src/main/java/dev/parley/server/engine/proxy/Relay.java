@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.Json;
 import dev.parley.api.ServerException;
+import dev.parley.client.ClientOptions;
 import dev.parley.client.TransportException;
 import dev.parley.server.engine.Relayed;
 import dev.parley.sse.SseEvent;
@@ -63,15 +64,12 @@ final class Relay implements Relayed {
         this.text = new InputStreamReader(upstream, StandardCharsets.UTF_8);
     }
 
-    /** The largest whole answer taken from an upstream: 64 MiB, far beyond any real one; more is a broken peer. */
-    static final int MAX_ANSWER_BYTES = 64 << 20;
-
     @Override
     public String body() {
         try {
-            byte[] bytes = upstream.readNBytes(MAX_ANSWER_BYTES + 1);
-            if (bytes.length > MAX_ANSWER_BYTES)
-                throw new IOException("it is larger than %d MiB".formatted(MAX_ANSWER_BYTES >> 20));
+            byte[] bytes = upstream.readNBytes(ClientOptions.MAX_ANSWER_BYTES + 1); // more is a broken peer
+            if (bytes.length > ClientOptions.MAX_ANSWER_BYTES)
+                throw new IOException("it is larger than %d MiB".formatted(ClientOptions.MAX_ANSWER_BYTES >> 20));
             String body = new String(bytes, StandardCharsets.UTF_8);
             JsonNode tree;
             try {
