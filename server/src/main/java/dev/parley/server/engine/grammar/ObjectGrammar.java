@@ -92,6 +92,9 @@ final class ObjectGrammar {
         List<Member> optional = new ArrayList<>();
         for (var entry : properties.entrySet()) {
             String name = entry.getKey();
+            JsonNode schema = entry.getValue().schema();
+            // An optional property of schema false may not appear: it is left out, and not an extra key either.
+            if (schema.isBoolean() && !schema.booleanValue() && !required.contains(name)) continue;
             String value =
                     converter.rule(entry.getValue().schema(), entry.getValue().at(), hint + "-" + name, Set.of());
             String member = rules.add(

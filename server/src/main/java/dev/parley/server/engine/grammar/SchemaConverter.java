@@ -76,7 +76,7 @@ final class SchemaConverter {
     private String dispatch(JsonNode schema, Pointer at, String hint, Set<String> pendingRefs) {
         if (schema.isBoolean()) {
             if (!schema.booleanValue()) {
-                throw SchemaException.unsupported(at, "the schema false admits no value");
+                throw SchemaException.invalid(at, "the schema false admits no value, so nothing could be written");
             }
             return Primitives.use(rules, "value");
         }

@@ -52,7 +52,8 @@ class SchemaRefusalTest {
             {"type":"string","enum":[1,2]}                                                   | /enum                             | no value has the schema's type
             {"$ref":"#/$defs/a","minLength":3,"$defs":{"a":{"type":"string"}}}               | /minLength                        | 'minLength' beside '$ref'
             {"anyOf":[{"type":"string"}],"type":"string"}                                    | /type                             | 'type' beside 'anyOf'
-            {"properties":{"a":false},"required":["a"]}                                      | /properties/a                     | the schema false admits no value
+            {"properties":{"a":false},"required":["a"]}                                      | /properties/a                     | Invalid JSON Schema at /properties/a: the schema false admits no value
+            false                                                                            | ''                                | Invalid JSON Schema at /: the schema false admits no value
             """)
     void refusesWithThePointerOfTheOffendingKeyword(String schema, String pointer, String message) {
         assertThatThrownBy(() -> JsonGrammar.fromSchema(json(schema)))
