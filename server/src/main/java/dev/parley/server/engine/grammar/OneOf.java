@@ -31,6 +31,7 @@ final class OneOf {
     }
 
     private static boolean disjoint(SchemaConverter converter, JsonNode a, JsonNode b, Pointer at) {
+        if (a.isBoolean() && !a.booleanValue() || b.isBoolean() && !b.booleanValue()) return true; // matches nothing
         Set<String> typesA = types(converter, a, at);
         Set<String> typesB = types(converter, b, at);
         if (typesA.stream().noneMatch(typesB::contains)) {

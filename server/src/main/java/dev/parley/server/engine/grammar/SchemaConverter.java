@@ -149,8 +149,12 @@ final class SchemaConverter {
         // oneOf is spelled as anyOf, which is exact when its branches are disjoint (see OneOf).
         Set<String> names = new LinkedHashSet<>();
         for (int i = 0; i < branches.size(); i++) {
-            names.add(rule(branches.get(i), at.child(i), hint + "-" + i, pendingRefs));
+            JsonNode branch = branches.get(i);
+            if (branch.isBoolean() && !branch.booleanValue()) continue; // a branch of schema false matches nothing
+            names.add(rule(branch, at.child(i), hint + "-" + i, pendingRefs));
         }
+        if (names.isEmpty())
+            throw SchemaException.invalid(at, "every branch is the schema false, which admits no value");
         return String.join(" | ", names);
     }
 

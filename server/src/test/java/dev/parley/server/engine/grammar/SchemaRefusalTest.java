@@ -54,6 +54,7 @@ class SchemaRefusalTest {
             {"anyOf":[{"type":"string"}],"type":"string"}                                    | /type                             | 'type' beside 'anyOf'
             {"properties":{"a":false},"required":["a"]}                                      | /properties/a                     | Invalid JSON Schema at /properties/a: the schema false admits no value
             false                                                                            | ''                                | Invalid JSON Schema at /: the schema false admits no value
+            {"anyOf":[false,false]}                                                          | /anyOf                            | every branch is the schema false
             """)
     void refusesWithThePointerOfTheOffendingKeyword(String schema, String pointer, String message) {
         assertThatThrownBy(() -> JsonGrammar.fromSchema(json(schema)))
