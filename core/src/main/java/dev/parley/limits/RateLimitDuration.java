@@ -47,8 +47,10 @@ public final class RateLimitDuration {
                 default -> throw bad(text);
             };
             try {
+                // As Go: a fraction of a nanosecond is dropped, a total past 2^63 ns (292 years) is refused.
                 nanos = Math.addExact(
-                        nanos, number.multiply(BigDecimal.valueOf(unit)).longValue());
+                        nanos,
+                        number.multiply(BigDecimal.valueOf(unit)).toBigInteger().longValueExact());
             } catch (ArithmeticException e) {
                 throw bad(text);
             }
