@@ -150,7 +150,7 @@ class KeysCommandTest {
         assertThat(parley("keys", "add", "--file", file.toString(), "--name", "a", "--models", "gpt-4o,,gpt-4o-mini"))
                 .isEqualTo(1);
         assertThat(err.toString())
-                .isEqualTo("parley keys add: a model name is empty in the models gpt-4o,,gpt-4o-mini"
+                .isEqualTo("parley keys add: a model name is empty in the models \"gpt-4o,,gpt-4o-mini\""
                         + System.lineSeparator());
         assertThat(out.toString()).isEmpty();
         assertThat(file).doesNotExist();
@@ -159,6 +159,23 @@ class KeysCommandTest {
         assertThat(parley("keys", "set", "--file", file.toString(), "--name", "b", "--models", ""))
                 .isEqualTo(1);
         assertThat(err.toString()).startsWith("parley keys set: a model name is empty");
+    }
+
+    @Test
+    void aKeyWithoutANameOrWithALineBreakInItIsRefusedAndTheFileStaysReadable() {
+        Path file = dir.resolve("keys.json");
+        add(file, "a");
+        for (String name : List.of("", "  ", "team\nb")) {
+            err.getBuffer().setLength(0);
+            assertThat(parley("keys", "add", "--file", file.toString(), "--name", name))
+                    .isEqualTo(1);
+            assertThat(err.toString()).startsWith("parley keys add: a key");
+        }
+        out.getBuffer().setLength(0);
+        assertThat(parley("keys", "list", "--file", file.toString())).isZero();
+        assertThat(out.toString().lines().filter(line -> !line.isBlank()).count())
+                .as(out.toString())
+                .isEqualTo(2); // the heading and key a
     }
 
     @Test

@@ -44,14 +44,19 @@ public record KeyEntry(
     }
 
     /**
-     * @throws IllegalArgumentException when a limit is not positive, a model name is empty, or the monthly budget is
-     *     not a finite amount of at least 0
+     * @throws IllegalArgumentException when the name is blank or holds a control character, a limit is not positive,
+     *     a model name is empty, or the monthly budget is not a finite amount of at least 0
      */
     void check() {
+        if (name == null || name.isBlank()) throw new IllegalArgumentException("a key has no name");
+        // The name is written in access-log lines and 429 messages: a line break there would forge a log line.
+        if (name.chars().anyMatch(Character::isISOControl))
+            throw new IllegalArgumentException("a key's name may not hold control characters (tabs, line breaks)");
         limits();
         // A key limited to a model named "" could use none: a slip of the keyboard ("a,,b"), not an intent.
         if (models.stream().anyMatch(String::isBlank))
-            throw new IllegalArgumentException("a model name is empty in the models " + String.join(",", models));
+            throw new IllegalArgumentException(
+                    "a model name is empty in the models \"" + String.join(",", models) + "\"");
         if (monthlyBudget != null && (!Double.isFinite(monthlyBudget) || monthlyBudget < 0)) {
             throw new IllegalArgumentException(
                     "a monthly budget is a finite amount of USD, at least 0, not " + monthlyBudget);
