@@ -286,8 +286,8 @@ final class Scheduler implements AutoCloseable {
         log.info("Decode costs learned while serving: {}", costs);
         ServerException shutdown = busy("The engine is shutting down.");
         for (Sequence sequence : List.copyOf(running)) {
-            sequence.generation.fail(shutdown);
             release(sequence);
+            sequence.generation.fail(shutdown);
         }
         synchronized (waiting) {
             for (Sequence sequence; (sequence = waiting.poll()) != null; ) sequence.generation.fail(shutdown);
@@ -713,24 +713,28 @@ final class Scheduler implements AutoCloseable {
         sequence.grammar = grammar;
     }
 
+    /**
+     * Frees the sequence's slot, then ends its choice: a caller that has read its answer and asks again (or reads
+     * {@code /health} or {@code /metrics}) finds the slot free, never still held by the request it has finished.
+     */
     private void finish(Sequence sequence, String reason) {
         try {
-            sequence.finish(reason);
             running.remove(sequence);
             free(sequence, true);
+            sequence.finish(reason);
         } catch (RuntimeException e) {
             fail(sequence, e);
         }
     }
 
-    /** Ends one sequence's request with a 500 and frees its slot; its siblings are dropped at the next step. */
+    /** Frees a sequence's slot and ends its request with a 500; its siblings are dropped at the next step. */
     private void fail(Sequence sequence, RuntimeException e) {
         log.error("Generating choice {} in slot {} failed; failing its request", sequence.choice, sequence.id, e);
+        release(sequence);
         sequence.generation.fail(new ServerException(
                 500,
                 new ApiError(
                         "The model failed while generating: " + e.getMessage(), ApiError.SERVER_ERROR, null, null)));
-        release(sequence);
     }
 
     private void release(Sequence sequence) {
