@@ -1,7 +1,9 @@
 package dev.parley.api.check;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.InputCoercionException;
@@ -18,6 +20,7 @@ import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import java.io.IOException;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Reads a request body and checks it: malformed JSON, a value of the wrong type and every rule of
@@ -80,18 +83,36 @@ public final class RequestReader {
             if (parser.nextToken() != null) throw unparsable("there is more after the JSON object");
             return value;
         } catch (MismatchedInputException e) {
-            if (e.getPath().isEmpty()) throw unparsable(e.getOriginalMessage());
+            if (e.getPath().isEmpty()) throw unparsable(e);
             throw wrongType(e, body);
         } catch (DatabindException e) {
             if (e.getCause() instanceof InputCoercionException) throw outOfRange(e);
-            throw unparsable(e.getOriginalMessage());
-        } catch (InputCoercionException e) {
-            throw unparsable(e.getOriginalMessage());
+            throw unparsable(e);
         } catch (StreamReadException e) {
-            throw unparsable(e.getOriginalMessage());
+            throw unparsable(e);
         } catch (IOException e) {
             throw unparsable(e.getMessage());
         }
+    }
+
+    private static final Pattern FEATURE_ADVICE = Pattern.compile(
+            ": enable `[A-Za-z_.]+` to allow| \\(not recognized as one since Feature '[A-Z_]+' not enabled for parser\\)");
+    private static final Pattern START_MARKER =
+            Pattern.compile(" \\(start marker at \\[Source: [^\\]]*?line: (\\d+), column: (\\d+)\\]\\)");
+
+    /**
+     * The parser's problem in JSON's terms, where it stopped: without its advice on its own settings ("enable
+     * `JsonReadFeature.ALLOW_…` to allow") and the Java type it was reading into, which mean nothing to a caller.
+     */
+    private static InvalidRequestException unparsable(JsonProcessingException e) {
+        String said = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+        if (said.startsWith("Trailing token")) return unparsable("there is more after the JSON object");
+        said = FEATURE_ADVICE.matcher(said).replaceAll("");
+        said = START_MARKER.matcher(said).replaceAll(" (opened at line $1, column $2)");
+        JsonLocation at = e.getLocation();
+        if (at != null && at.getLineNr() > 0 && at.getColumnNr() > 0)
+            said += " at line %d, column %d".formatted(at.getLineNr(), at.getColumnNr());
+        return unparsable(said);
     }
 
     private static boolean isBlank(byte[] body) {

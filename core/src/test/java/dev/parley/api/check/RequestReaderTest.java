@@ -120,6 +120,19 @@ class RequestReaderTest {
         assertThat(error.message()).startsWith("We could not parse the JSON body of your request");
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+        `{"model":"m","temperature":NaN}` | Non-standard token 'NaN' at line 1, column 31
+        `{"model":"m","n":+1}`            | in numeric value: JSON spec does not allow numbers to have plus signs at line 1
+        `{"model":"m",/*x*/}`             | maybe a (non-standard) comment? at line 1, column 14
+        `{"model":"m"`                    | expected close marker for Object (opened at line 1, column 1) at line 1
+        `{"model":"m"} {"x":1}`           | (there is more after the JSON object).
+        """)
+    void saysWhatIsWrongWithTheJsonAndWhereInItsOwnTerms(String body, String said) {
+        String message = chatError(body).message();
+        assertThat(message).contains(said).doesNotContain("Feature", "`", "dev.parley", "Source");
+    }
+
     @Test
     void rejectsABodyThatIsNotAnObject() {
         ApiError error = chatError("[1,2]");
