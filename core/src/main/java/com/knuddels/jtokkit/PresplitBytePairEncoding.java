@@ -7,14 +7,16 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
- * JTokkit's byte-pair encoder and ranks fed by a pre-tokenizer written in Java instead of a regex.
+ * JTokkit's byte-pair encoder and ranks fed by a pre-tokenizer written in Java instead of a regex, with long
+ * pieces merged by {@link LongPieceMerger}.
  *
  * <p>JTokkit's public API takes a {@link java.util.regex.Pattern} for the pre-tokenizer; only its own
  * {@code cl100k_base} bypasses the regex, by overriding the package-private {@code encodeOrdinaryInternal}.
- * Parley does the same for {@code o200k_base}, which is why this one class lives in JTokkit's package: it
- * depends on JTokkit's internals as of the version Parley pins (1.1.0), and Parley's tests compare its token
- * ids with JTokkit's regex path, so a JTokkit upgrade that changes them fails the build. Everything else
- * (the byte-pair merges, the vocabulary, decoding, special tokens) is JTokkit's, unchanged.
+ * Parley does the same for {@code o200k_base}, and for {@code cl100k_base} with JTokkit's own splitter, which is
+ * why these classes live in JTokkit's package: they depend on JTokkit's internals as of the version Parley pins
+ * (1.1.0), and Parley's tests compare their token ids with JTokkit's own encodings, so a JTokkit upgrade that
+ * changes them fails the build. The vocabulary, the merges of pieces under {@value LongPieceMerger#LONG} bytes,
+ * decoding and special tokens are JTokkit's, unchanged.
  */
 public final class PresplitBytePairEncoding extends GptBytePairEncoding {
 
@@ -24,7 +26,7 @@ public final class PresplitBytePairEncoding extends GptBytePairEncoding {
         int pieceEnd(String text, int start);
     }
 
-    private final Splitter splitter;
+    private final Splitter splitter; // null: JTokkit's cl100k_base splitter
 
     private PresplitBytePairEncoding(GptBytePairEncodingParams params, Splitter splitter) {
         super(params);
@@ -41,14 +43,31 @@ public final class PresplitBytePairEncoding extends GptBytePairEncoding {
                 new GptBytePairEncodingParams("o200k_base", null, ranks, specialTokens), splitter);
     }
 
+    /** {@code cl100k_base}, JTokkit's vocabulary bundled in its jar, split by JTokkit's own splitter. */
+    public static Encoding cl100kBase(Map<String, Integer> specialTokens) {
+        Map<byte[], Integer> ranks = EncodingFactory.loadMergeableRanks("/com/knuddels/jtokkit/cl100k_base.tiktoken");
+        return new PresplitBytePairEncoding(
+                new GptBytePairEncodingParams("cl100k_base", null, ranks, specialTokens), null);
+    }
+
     @Override
     int encodeOrdinaryInternal(String text, int maxTokenCount, boolean keepEncodings, IntArrayList out) {
-        int count = 0;
         IntArrayList scratch = new IntArrayList(); // the encoder's working space, reused for every piece
+        if (splitter == null) {
+            int[] count = {0};
+            Cl100kParser.split(text, piece -> {
+                count[0] += LongPieceMerger.addTokensAndGetCount(
+                        encoder, maxTokenCount, keepEncodings, piece.toArray(), out, scratch);
+                return count[0] >= maxTokenCount; // true: no more pieces
+            });
+            return count[0];
+        }
+        int count = 0;
         int length = text.length();
         for (int start = 0; start < length && count < maxTokenCount; ) {
             int end = splitter.pieceEnd(text, start);
-            count += encoder.addTokensAndGetCount(maxTokenCount, keepEncodings, utf8(text, start, end), out, scratch);
+            count += LongPieceMerger.addTokensAndGetCount(
+                    encoder, maxTokenCount, keepEncodings, utf8(text, start, end), out, scratch);
             start = end;
         }
         return count;

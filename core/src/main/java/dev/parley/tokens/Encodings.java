@@ -76,6 +76,9 @@ public final class Encodings {
             return new JtokkitEncoding(
                     PresplitBytePairEncoding.o200kBase(O200kSplitter::pieceEnd, specialTokens), specialTokens);
         }
+        if (name.equals(CL100K_BASE)) {
+            return new JtokkitEncoding(PresplitBytePairEncoding.cl100kBase(specialTokens), specialTokens);
+        }
         EncodingType type = EncodingType.fromName(name).orElseThrow();
         return new JtokkitEncoding(Registry.INSTANCE.getEncoding(type), specialTokens);
     }
