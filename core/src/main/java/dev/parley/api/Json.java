@@ -20,6 +20,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -103,7 +104,22 @@ public final class Json {
                 .filter(line -> !line.isBlank() && !line.startsWith(" ") && !line.contains("line "))
                 .map(String::strip)
                 .collect(Collectors.joining("; "));
-        return said.isEmpty() ? "unreadable" : said;
+        return said.isEmpty() ? "unreadable" : withoutParserAdvice(said);
+    }
+
+    private static final Pattern PARSER_ADVICE = Pattern.compile(
+            ": enable `[A-Za-z_.]+` to allow| \\(not recognized as one since Feature '[A-Z_]+' not enabled for parser\\)");
+    private static final Pattern START_MARKER =
+            Pattern.compile(" \\(start marker at \\[Source: [^\\]]*?line: (\\d+), column: (\\d+)\\]\\)");
+
+    /**
+     * A parser's message without its advice on its own settings ("enable `JsonReadFeature.ALLOW_…` to allow")
+     * and its source placeholder, which mean nothing to whoever wrote the JSON: "Non-standard token 'NaN'",
+     * "expected close marker for Object (opened at line 1, column 1)".
+     */
+    public static String withoutParserAdvice(String message) {
+        String said = PARSER_ADVICE.matcher(message).replaceAll("");
+        return START_MARKER.matcher(said).replaceAll(" (opened at line $1, column $2)");
     }
 
     /** What {@code node} is, in JSON's words: "an object", "an integer", "a decimal", "null". */

@@ -20,7 +20,6 @@ import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import java.io.IOException;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * Reads a request body and checks it: malformed JSON, a value of the wrong type and every rule of
@@ -95,11 +94,6 @@ public final class RequestReader {
         }
     }
 
-    private static final Pattern FEATURE_ADVICE = Pattern.compile(
-            ": enable `[A-Za-z_.]+` to allow| \\(not recognized as one since Feature '[A-Z_]+' not enabled for parser\\)");
-    private static final Pattern START_MARKER =
-            Pattern.compile(" \\(start marker at \\[Source: [^\\]]*?line: (\\d+), column: (\\d+)\\]\\)");
-
     /**
      * The parser's problem in JSON's terms, where it stopped: without its advice on its own settings ("enable
      * `JsonReadFeature.ALLOW_…` to allow") and the Java type it was reading into, which mean nothing to a caller.
@@ -107,8 +101,7 @@ public final class RequestReader {
     private static InvalidRequestException unparsable(JsonProcessingException e) {
         String said = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
         if (said.startsWith("Trailing token")) return unparsable("there is more after the JSON object");
-        said = FEATURE_ADVICE.matcher(said).replaceAll("");
-        said = START_MARKER.matcher(said).replaceAll(" (opened at line $1, column $2)");
+        said = Json.withoutParserAdvice(said);
         JsonLocation at = e.getLocation();
         if (at != null && at.getLineNr() > 0 && at.getColumnNr() > 0)
             said += " at line %d, column %d".formatted(at.getLineNr(), at.getColumnNr());

@@ -67,6 +67,9 @@ class KeysFileTest {
         assertThatThrownBy(() -> KeysFile.read(json))
                 .hasMessage("cannot read keys file " + json + ":2: Unexpected character ('n' (code 110)): was expecting"
                         + " double-quote to start field name");
+        Files.writeString(json, "{\"keys\": [\n  {\"name\": \"a\", \"rpm\": NaN}\n]}");
+        assertThatThrownBy(() -> KeysFile.read(json))
+                .hasMessage("cannot read keys file " + json + ":2: Non-standard token 'NaN'");
         Path yaml = dir.resolve("keys.yaml");
         Files.writeString(yaml, "keys:\n  - name: a\n   sha256: x\n");
         assertThatThrownBy(() -> KeysFile.read(yaml))
