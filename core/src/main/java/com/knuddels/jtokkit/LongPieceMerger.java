@@ -1,6 +1,7 @@
 package com.knuddels.jtokkit;
 
 import com.knuddels.jtokkit.api.IntArrayList;
+import java.util.Arrays;
 
 /**
  * The byte-pair merges of one long piece (a word of thousands of letters, a run of one character), made as
@@ -97,7 +98,7 @@ final class LongPieceMerger {
     private void set(int start, int newRank) {
         rank[start] = newRank;
         if (newRank == NONE) return;
-        if (size == heap.length) heap = java.util.Arrays.copyOf(heap, heap.length * 2);
+        if (size == heap.length) heap = Arrays.copyOf(heap, heap.length * 2);
         heap[size] = key(newRank, start);
         up(size++);
     }
