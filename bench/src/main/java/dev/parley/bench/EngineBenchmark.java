@@ -34,7 +34,8 @@ import java.util.Map;
  *       process start to the first {@code /health} 200 serving the bundled demo model;
  *   <li>with {@code --llama-server PATH}, the same rounds and measurements against llama.cpp's
  *       {@code llama-server}, and Parley/llama-server ratios. It is started with Parley's settings: the same
- *       slots, cells, threads and KV cache type, one unified cache, no flash attention, no prompt reuse.
+ *       slots, cells, threads and KV cache type, a cache per slot (llama-server's default too), no flash
+ *       attention, no prompt reuse.
  *       It keeps its host-memory cache of finished slots ({@code --cache-ram}, up to 8 GiB), which Parley
  *       does not have: that grows its RSS over a run (by about 450 MB here; with {@code -cram 0} it stays
  *       near 400 MB, but its streams were no faster).
@@ -141,7 +142,6 @@ public final class EngineBenchmark {
                                 String.valueOf(threads),
                                 "-c",
                                 String.valueOf(cells),
-                                "-kvu",
                                 "-ctk",
                                 kv,
                                 "-ctv",

@@ -19,9 +19,9 @@ import java.util.Arrays;
  * machine does not rule batching out forever; while a smaller group wins, all ready sequences together are
  * measured again every {@link #PROBE_STEPS} steps.
  *
- * <p>A decode also costs more the fuller the KV cache: every token attends over all cells up to the highest
- * one in use (llama.cpp pads that to 256), so on a 135M-shape model eight tokens cost 1.6 times as much with
- * sixteen long answers in the cache as on an empty one. Each estimate therefore remembers how many cells
+ * <p>A decode also costs more the fuller the KV cache: every token attends over its sequence's cells up to
+ * the highest one in use among the sequences decoded with it (llama.cpp pads that to 256), so a decode of
+ * long answers costs more than one of short ones. Each estimate therefore remembers how many cells
  * were in use when it was measured. A group smaller than all the ready sequences is chosen only on an
  * estimate taken with the cache about as full as now ({@link #comparable}): measured on an emptier cache,
  * it would look cheaper than it is, and the scheduler would leave sequences out of steps for nothing. Such

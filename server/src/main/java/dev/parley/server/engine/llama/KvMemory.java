@@ -43,7 +43,7 @@ final class KvMemory {
      * @throws IllegalArgumentException naming the context, its cache size and the memory there is
      */
     static void check(LlamaModel model, int perSequence, int parallel, KvCacheType type) {
-        long cells = (long) perSequence * parallel;
+        long cells = (perSequence + 255L) / 256 * 256 * parallel; // llama.cpp rounds each sequence's cells up to 256
         if (cells > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("a context of %d tokens for each of %d sequences is more than %d in all"
                     .formatted(perSequence, parallel, Integer.MAX_VALUE));

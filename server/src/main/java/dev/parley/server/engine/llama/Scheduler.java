@@ -41,12 +41,13 @@ import org.slf4j.LoggerFactory;
  * are gone, and reads that one itself.
  *
  * <p>The last sequence to finish leaves its cells (prompt and answer) in its slot while the engine is
- * idle. The next prompt goes to the free slot holding the longest start of it, keeps those cells and reads
- * only the rest: a repeated system prompt or the next turn of a conversation costs only its new tokens.
- * Held cells never stay beside running sequences (each decode attends over every occupied cell of the
- * shared cache, so they would slow every step): a sequence that finishes while others run leaves nothing,
- * and a starting sequence clears whatever the other free slots hold. Failures, cancellations and
- * calibration leave nothing either.
+ * idle. The next prompt keeps the longest start of it that a free slot holds and reads only the rest: a
+ * repeated system prompt or the next turn of a conversation costs only its new tokens. Sequences run in the
+ * lowest free slots (llama.cpp decodes together only sequences whose ids follow one another), so a start held
+ * in another slot is copied over, when it is long enough to be worth a copy of that slot's cache. Held cells
+ * are kept only while nothing else runs: a sequence that finishes while others run leaves nothing, and a
+ * starting sequence clears whatever the other free slots hold. Failures, cancellations and calibration leave
+ * nothing either.
  *
  * <p>A seeded draw never reuses a prefix, so that it answers the same each time it is served alone. Its
  * draws turn on the last bits of the logits, and a reused prefix leaves the rest of the prompt (for a
@@ -73,6 +74,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Scheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
+    /** The shortest start of a prompt worth copying from another slot's cells (see {@link #copyPrefix}). */
+    static final int MIN_COPIED_PREFIX = 16;
     /** Prompt tokens one step may hold while other sequences generate: bounds how long they wait for it. */
     static final int PREFILL_PER_STEP = 64;
     /**
@@ -135,7 +138,7 @@ final class Scheduler implements AutoCloseable {
         this.model = model;
         this.context = context;
         this.nanoTime = nanoTime;
-        this.positionsPerSequence = context.contextLength() / context.maxSequences();
+        this.positionsPerSequence = context.cellsPerSequence();
         this.queueCapacity = queueCapacity;
         this.slots = new Sequence[context.maxSequences()];
         this.held = new int[slots.length][];
@@ -386,13 +389,16 @@ final class Scheduler implements AutoCloseable {
         boolean alone =
                 !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
         boolean mayReuse = alone && !sequence.seededDraw;
-        int slot = chooseSlot(sequence.prompt, mayReuse);
+        int slot = freeSlot();
+        int holder = mayReuse ? prefixHolder(sequence.prompt) : -1;
         sequence.id = slot;
         slots[slot] = sequence;
         busy++;
         running.add(sequence);
         try {
-            int kept = mayReuse ? keepPrefix(slot, sequence.prompt) : 0;
+            int kept = holder < 0
+                    ? 0
+                    : holder == slot ? keepPrefix(slot, sequence.prompt) : copyPrefix(holder, slot, sequence.prompt);
             if (kept == 0) context.clearSequence(slot);
             held[slot] = NOTHING;
             forgetHeld(); // cells nobody runs on would widen every running sequence's attention
@@ -414,17 +420,18 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * The free slot for a prompt: the one whose cells hold the longest start of it (a repeated system prompt,
-     * a growing conversation), else the one holding least, so that other slots keep their prompts.
+     * The free slot whose cells hold the longest start of a prompt (a repeated system prompt, a growing
+     * conversation), or -1 when none holds any. The prompt itself goes to the lowest free slot all the same:
+     * llama.cpp decodes together only sequences whose ids follow one another, so running sequences are kept to
+     * the lowest ids, and a prefix held elsewhere is copied there ({@link #copyPrefix}).
      */
-    private int chooseSlot(int[] prompt, boolean mayReuse) {
+    private int prefixHolder(int[] prompt) {
         int best = -1;
-        int bestShared = -1;
+        int bestShared = 0;
         for (int i = 0; i < slots.length; i++) {
             if (slots[i] != null) continue;
-            int shared = mayReuse ? sharedPrefix(held[i], prompt) : 0;
-            boolean better = shared > bestShared || shared == bestShared && held[i].length < held[best].length;
-            if (better) {
+            int shared = sharedPrefix(held[i], prompt);
+            if (shared > bestShared) {
                 best = i;
                 bestShared = shared;
             }
@@ -450,6 +457,19 @@ final class Scheduler implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies to {@code slot} the start of the prompt that {@code holder}'s cells hold; how many were copied (0:
+     * none). Fewer than {@link #MIN_COPIED_PREFIX} shared tokens (a BOS, a template's first marker) are read
+     * again instead: copying takes the holder's whole cache.
+     */
+    private int copyPrefix(int holder, int slot, int[] prompt) {
+        int shared = sharedPrefix(held[holder], prompt);
+        if (shared < MIN_COPIED_PREFIX) return 0;
+        context.clearSequence(slot);
+        if (!context.copySequence(holder, slot, shared) || context.sequenceLength(slot) != shared) return 0;
+        return shared;
+    }
+
     /** Cuts the slot's cells to the start they share with the prompt; how many were kept (0: cleared). */
     private int keepPrefix(int slot, int[] prompt) {
         int shared = sharedPrefix(held[slot], prompt);
@@ -468,8 +488,9 @@ final class Scheduler implements AutoCloseable {
         for (Sequence sibling : running) {
             if (sibling == sequence || sibling.group() != sequence.group()) continue;
             if (!sibling.prefilling()) {
-                context.copySequence(sibling.id, sequence.id, sequence.prompt.length - 1);
-                sequence.position = sequence.prompt.length - 1;
+                // A model whose memory cannot be cut short (recurrent state) reads the prompt itself.
+                if (context.copySequence(sibling.id, sequence.id, sequence.prompt.length - 1))
+                    sequence.position = sequence.prompt.length - 1;
                 return;
             }
             reading |= !sibling.awaitsPrompt;
@@ -588,7 +609,7 @@ final class Scheduler implements AutoCloseable {
             int k = Math.min(limit, costs.bestGroup(ready.size(), cellsInUse()));
             for (Sequence sequence : ready.subList(0, k)) batch.generate(sequence);
         }
-        return batch;
+        return batch.bySequenceId();
     }
 
     /**
@@ -647,6 +668,7 @@ final class Scheduler implements AutoCloseable {
         for (Sequence sequence : List.copyOf(running)) {
             if (sequence == reader || sequence.group() != reader.group() || !sequence.awaitsPrompt) continue;
             try {
+                // The reader holds its prompt and nothing more yet: nothing to cut, the copy cannot fail.
                 context.copySequence(reader.id, sequence.id, reader.prompt.length);
                 sequence.position = reader.prompt.length;
                 sequence.logitsIndex = reader.logitsIndex;
@@ -754,8 +776,7 @@ final class Scheduler implements AutoCloseable {
         if (sequence.grammar != null) sequence.grammar.close();
         held[slot] = NOTHING;
         try {
-            // Held only while nothing else runs: in llama.cpp's shared cache every decode attends over all
-            // occupied cells, so cells kept beside running sequences would slow each of their steps.
+            // Held only while nothing else runs (see the class comment).
             if (keepCells && running.isEmpty()) held[slot] = sequence.decodedTokens();
             else context.clearSequence(slot);
         } catch (RuntimeException e) {
@@ -790,6 +811,23 @@ final class Scheduler implements AutoCloseable {
         void generate(Sequence sequence) {
             members.add(new Member(sequence, 1, tokens.size(), tokens.size(), false));
             tokens.add(new BatchToken(sequence.lastToken, sequence.position, sequence.id, true));
+        }
+
+        /**
+         * The same batch with its members in the order of their sequence ids: llama.cpp decodes sequences with
+         * caches of their own together only when their ids follow one another in the batch.
+         */
+        Batch bySequenceId() {
+            Batch sorted = new Batch();
+            List<Member> order = new ArrayList<>(members);
+            order.sort(Comparator.comparingInt(m -> m.sequence().id));
+            for (Member m : order) {
+                int first = sorted.tokens.size();
+                sorted.tokens.addAll(tokens.subList(m.firstIndex(), m.firstIndex() + m.count()));
+                int logitsIndex = m.logitsIndex() < 0 ? -1 : first + m.logitsIndex() - m.firstIndex();
+                sorted.members.add(new Member(m.sequence(), m.count(), first, logitsIndex, m.prefill()));
+            }
+            return sorted;
         }
 
         /** Adds up to {@code room} prompt tokens of {@code sequence}; returns how many. */

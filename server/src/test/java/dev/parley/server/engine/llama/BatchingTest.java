@@ -159,41 +159,64 @@ class BatchingTest {
     }
 
     @Test
-    void aBatchFitsInFreeCellsScatteredBetweenAnotherSequencesCells() {
-        try (LlamaContext context =
-                demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
-            int cells = context.contextLength();
-            List<BatchToken> interleaved = new ArrayList<>();
-            for (int i = 0; i < Math.min(64, context.batchCapacity()); i++)
-                interleaved.add(new BatchToken(300, i / 2, i % 2, false));
-            context.decode(interleaved);
-            context.clearSequence(1); // sequence 1's cells are free again, one between each of sequence 0's
-            int own = context.sequenceLength(0);
-            List<BatchToken> rest = BatchToken.prompt(new int[Math.min(context.batchCapacity(), cells - own)], own, 0);
+    void aCopyOfASequenceThatReadOnIsCutToTheLengthAsked() {
+        try (LlamaContext context = demo.newContext(THREE)) {
+            int[] prompt = demo.tokenize("Once upon a time there was a cat", true, false);
+            context.decode(BatchToken.prompt(prompt, 0, 0));
+            float[] read = context.logits(prompt.length - 1);
+            context.decode(List.of(new BatchToken(300, prompt.length, 0, true))); // the source reads on
 
-            context.decode(rest); // v0.5.0 places a batch in any free cells, not only in a row of them
-            assertThat(context.sequenceLength(0)).isEqualTo(own + rest.size());
+            assertThat(context.copySequence(0, 2, prompt.length - 1)).isTrue();
+            assertThat(context.sequenceLength(2)).isEqualTo(prompt.length - 1);
+            context.decode(List.of(new BatchToken(prompt[prompt.length - 1], prompt.length - 1, 2, true)));
+
+            assertThat(context.logits(0)).containsExactly(read, org.assertj.core.data.Offset.offset(1e-4f));
+            assertThat(context.sequenceLength(0)).isEqualTo(prompt.length + 1);
         }
     }
 
     @Test
-    void aFullContextRefusesTheBatchAndRecoversOnceASequenceIsCleared() {
+    void sequencesWhoseIdsDoNotFollowOneAnotherDecodeInOneBatchAsAlone() {
+        try (LlamaContext context = demo.newContext(THREE)) {
+            int[] prompt = demo.tokenize("Once upon a time", true, false);
+            context.decode(BatchToken.prompt(prompt, 0, 1));
+            float[] alone = context.logits(prompt.length - 1);
+            context.clearSequence(1);
+
+            List<BatchToken> both = new ArrayList<>(BatchToken.prompt(prompt, 0, 2)); // sequences 2 and 0: a gap
+            both.addAll(BatchToken.prompt(prompt, 0, 0));
+            context.decode(both);
+
+            assertThat(context.logits(prompt.length - 1))
+                    .containsExactly(alone, org.assertj.core.data.Offset.offset(1e-4f));
+            assertThat(context.logits(2 * prompt.length - 1))
+                    .containsExactly(alone, org.assertj.core.data.Offset.offset(1e-4f));
+        }
+    }
+
+    @Test
+    void aSequenceThatFillsItsCellsLeavesTheOthersTheirsAndIsRefusedBeforeNativeCode() {
         try (LlamaContext context =
                 demo.newContext(Generate.ONE_THREAD.withContextLength(64).withMaxSequences(2))) {
-            int[] filler = new int[context.contextLength()];
+            int cells = context.cellsPerSequence();
+            assertThat(cells).isGreaterThanOrEqualTo(32); // 64 cells for two, rounded up by llama.cpp
+            int[] filler = new int[cells];
             java.util.Arrays.fill(filler, 300);
             List<BatchToken> all = BatchToken.prompt(filler, 0, 0);
             for (int from = 0; from < all.size(); from += context.batchCapacity()) {
                 context.decode(all.subList(from, Math.min(all.size(), from + context.batchCapacity())));
             }
-            assertThat(context.sequenceLength(0)).isEqualTo(context.contextLength());
+            assertThat(context.sequenceLength(0)).isEqualTo(cells);
 
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, 1, true))))
-                    .isInstanceOf(ContextFullException.class);
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, cells, 0, true))))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("position must be 0..%d".formatted(cells - 1));
+            context.decode(List.of(new BatchToken(1, 0, 1, true))); // the other sequence's cells are its own
+            assertThat(context.logits(0)).hasSize(demo.vocabSize());
             context.clearSequence(0);
             assertThat(context.sequenceLength(0)).isZero();
-            context.decode(List.of(new BatchToken(1, 0, 1, true)));
-            assertThat(context.logits(0)).hasSize(demo.vocabSize());
+            context.decode(List.of(new BatchToken(1, 0, 0, true)));
+            assertThat(context.sequenceLength(0)).isEqualTo(1);
         }
     }
 
@@ -216,7 +239,7 @@ class BatchingTest {
                     .isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, -1, 0, true))))
                     .isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, context.contextLength(), 0, true))))
+            assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, context.cellsPerSequence(), 0, true))))
                     .isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.decode(List.of(new BatchToken(1, 0, 2, true))))
                     .isInstanceOf(IllegalArgumentException.class);

@@ -319,7 +319,8 @@ public final class Bindings {
 
     /**
      * Lets {@code dst} hold the tokens of {@code src} at positions [p0, p1) (p0 &lt; 0: from 0; p1 &lt; 0: to the
-     * end). In a unified cache this tags cells with one more sequence id; nothing is copied.
+     * end). In a unified cache this tags cells with one more sequence id; nothing is copied. Between sequences with
+     * caches of their own only a whole cache is copied (p0 and p1 negative), at the start of the next decode.
      */
     public static void memorySeqCp(MemorySegment memory, int src, int dst, int p0, int p1) {
         try {
