@@ -101,7 +101,8 @@ class SchedulerTest {
 
             before = engine.scheduler().decodedTokens();
             String one = text(engine.complete(request(40, 5)).start());
-            // The same prompt again finds all of it but its last token in a slot's cells.
+            // The same prompt again finds all of it but its last token in the cells of the choice that finished
+            // last (the highest slot: a step's sequences finish in the order of their ids), copied to the lowest.
             assertThat(engine.scheduler().decodedTokens() - before).isEqualTo(1 + 4);
             assertThat(four).containsOnly(one);
         }
