@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  *   <li>While prompts wait to be read, a step holds the next token of every generating sequence plus at
  *       most {@link #PREFILL_PER_STEP} prompt tokens (all it can take when nothing generates), so long
  *       prompts never stall the streams already running, and nobody is left out of such a step.
- *   <li>Otherwise it holds the next token of the {@code k} generating sequences served longest ago, where
+ *   <li>Otherwise it holds the next token of {@code k} generating sequences, the one served longest ago and
+ *       its neighbours by slot, where
  *       {@code k} is the group size with the most tokens per second in the measured {@link DecodeCosts}
  *       (k = 1 is round-robin interleaving). Since one at a time is always a candidate, the aggregate rate
  *       never falls below serving the same requests one after another.
@@ -40,14 +42,13 @@ import org.slf4j.LoggerFactory;
  * choice that starts after a sibling has read the prompt copies all of it but the last token, whose logits
  * are gone, and reads that one itself.
  *
- * <p>The last sequence to finish leaves its cells (prompt and answer) in its slot while the engine is
- * idle. The next prompt keeps the longest start of it that a free slot holds and reads only the rest: a
- * repeated system prompt or the next turn of a conversation costs only its new tokens. Sequences run in the
- * lowest free slots (llama.cpp decodes together only sequences whose ids follow one another), so a start held
- * in another slot is copied over, when it is long enough to be worth a copy of that slot's cache. Held cells
- * are kept only while nothing else runs: a sequence that finishes while others run leaves nothing, and a
- * starting sequence clears whatever the other free slots hold. Failures, cancellations and calibration leave
- * nothing either.
+ * <p>A sequence that finishes leaves its cells (prompt and answer) in its slot, busy engine or idle: each
+ * sequence has a cache of its own, so held cells cost the running ones nothing. The next prompt keeps the
+ * longest start of it that a free slot holds and reads only the rest: a repeated system prompt or the next
+ * turn of a conversation costs only its new tokens. Sequences run in the lowest free slots (llama.cpp decodes
+ * together only sequences whose ids follow one another), so a start held in another slot is copied over,
+ * when it is long enough to be worth a copy of that slot's cache; the slot a sequence starts in loses what it
+ * held. Failures, cancellations and calibration leave nothing.
  *
  * <p>A seeded draw never reuses a prefix, so that it answers the same each time it is served alone. Its
  * draws turn on the last bits of the logits, and a reused prefix leaves the rest of the prompt (for a
@@ -401,7 +402,6 @@ final class Scheduler implements AutoCloseable {
                     : holder == slot ? keepPrefix(slot, sequence.prompt) : copyPrefix(holder, slot, sequence.prompt);
             if (kept == 0) context.clearSequence(slot);
             held[slot] = NOTHING;
-            forgetHeld(); // cells nobody runs on would widen every running sequence's attention
             sequence.position = kept;
             reused += kept;
             sequence.generation.cached(kept);
@@ -445,16 +445,6 @@ final class Scheduler implements AutoCloseable {
         int n = 0;
         while (n < limit && cells[n] == prompt[n]) n++;
         return n;
-    }
-
-    /** Clears what free slots hold. */
-    private void forgetHeld() {
-        for (int i = 0; i < slots.length; i++) {
-            if (slots[i] == null && held[i].length > 0) {
-                held[i] = NOTHING;
-                context.clearSequence(i);
-            }
-        }
     }
 
     /**
@@ -607,9 +597,24 @@ final class Scheduler implements AutoCloseable {
             }
         } else {
             int k = Math.min(limit, costs.bestGroup(ready.size(), cellsInUse()));
-            for (Sequence sequence : ready.subList(0, k)) batch.generate(sequence);
+            for (Sequence sequence : group(ready, k, s -> s.id)) batch.generate(sequence);
         }
         return batch.bySequenceId();
+    }
+
+    /**
+     * {@code k} of the ready sequences (listed served longest ago first): the one served longest ago and those
+     * after it by slot (before it, near the end), so that the group's ids follow one another as far as they can
+     * (llama.cpp decodes a batch as one only then). The one served longest ago is always in: nobody waits for
+     * more than a round.
+     */
+    static <T> List<T> group(List<T> ready, int k, ToIntFunction<T> slot) {
+        if (k >= ready.size()) return ready;
+        T oldest = ready.getFirst();
+        List<T> bySlot = new ArrayList<>(ready);
+        bySlot.sort(Comparator.comparingInt(slot));
+        int from = Math.min(bySlot.indexOf(oldest), bySlot.size() - k);
+        return bySlot.subList(from, from + k);
     }
 
     /**
@@ -776,8 +781,7 @@ final class Scheduler implements AutoCloseable {
         if (sequence.grammar != null) sequence.grammar.close();
         held[slot] = NOTHING;
         try {
-            // Held only while nothing else runs (see the class comment).
-            if (keepCells && running.isEmpty()) held[slot] = sequence.decodedTokens();
+            if (keepCells) held[slot] = sequence.decodedTokens();
             else context.clearSequence(slot);
         } catch (RuntimeException e) {
             log.error("Freeing slot {} failed", slot, e);

@@ -108,34 +108,60 @@ class SchedulerTest {
         }
     }
 
+    /** A system prompt of 30 tokens, and two prompts that start with it. */
+    private static final int[] SYSTEM =
+            IntStream.range(0, 30).map(i -> 300 + (i * 7) % 200).toArray();
+
+    private static final int[] FIRST = IntStream.concat(
+                    IntStream.of(SYSTEM), IntStream.range(0, 10).map(i -> 100 + i))
+            .toArray();
+    private static final int[] SECOND = IntStream.concat(
+                    IntStream.of(SYSTEM), IntStream.range(0, 12).map(i -> 150 + i))
+            .toArray();
+
+    private static LlamaEngine engine(int parallel, int contextPerSequence) {
+        return LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(parallel)
+                .withContextPerSequence(contextPerSequence));
+    }
+
+    /** The answer to {@link #SECOND} from an engine of that shape that has served nothing else. */
+    private static String secondAlone(int parallel, int contextPerSequence) throws InterruptedException {
+        try (var fresh = engine(parallel, contextPerSequence)) {
+            return text(fresh.complete(request(SECOND, 6)).start());
+        }
+    }
+
     @Test
     void aPromptThatStartsLikeAFinishedOneReadsOnlyTheRestAndAnswersAsIfAlone() throws Exception {
-        int[] system = IntStream.range(0, 30).map(i -> 300 + (i * 7) % 200).toArray();
-        int[] first = IntStream.concat(
-                        IntStream.of(system), IntStream.range(0, 10).map(i -> 100 + i))
-                .toArray();
-        int[] second = IntStream.concat(
-                        IntStream.of(system), IntStream.range(0, 12).map(i -> 150 + i))
-                .toArray();
-        String alone;
-        try (var fresh = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                .withModelId("demo")
-                .withParallel(2)
-                .withContextPerSequence(64))) {
-            alone = text(fresh.complete(request(second, 6)).start());
-        }
-        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                .withModelId("demo")
-                .withParallel(2)
-                .withContextPerSequence(64))) {
+        String alone = secondAlone(2, 64);
+        try (var engine = engine(2, 64)) {
             awaitCalibrated(engine);
-            text(engine.complete(request(first, 6)).start());
+            text(engine.complete(request(FIRST, 6)).start());
             long decoded = engine.scheduler().decodedTokens();
             long reused = engine.scheduler().reusedTokens();
 
-            assertThat(text(engine.complete(request(second, 6)).start())).isEqualTo(alone);
-            assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(system.length);
+            assertThat(text(engine.complete(request(SECOND, 6)).start())).isEqualTo(alone);
+            assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(SYSTEM.length);
             assertThat(engine.scheduler().decodedTokens() - decoded).isEqualTo(12 + 5);
+        }
+    }
+
+    @Test
+    void aPromptReadWhileAnotherAnswerRunsStillReadsOnlyWhatANewlyFinishedOneDidNotHold() throws Exception {
+        String alone = secondAlone(3, 2048);
+        try (var engine = engine(3, 2048)) {
+            awaitCalibrated(engine);
+            // Slot 0: nobody reads it, so it stops at the backlog bound and holds its slot until closed.
+            Generation running = engine.complete(request(5, 2000)).start();
+            text(engine.complete(request(FIRST, 6)).start()); // slot 1: finishes while the long one runs
+            long reused = engine.scheduler().reusedTokens();
+
+            assertThat(text(engine.complete(request(SECOND, 6)).start())).isEqualTo(alone);
+            // The first left its cells in slot 1 beside the running answer; the second keeps them.
+            assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(SYSTEM.length);
+            running.close();
         }
     }
 
