@@ -206,6 +206,26 @@ class ArchitecturesServerTest {
 
     @ParameterizedTest
     @EnumSource(Architecture.class)
+    void choicesThatShareTheirPromptAcrossSlotsAnswerAsOneAlone(Architecture architecture) throws Exception {
+        // Two slots, each with a cache of its own, and three choices: the second gets the first's prompt cells
+        // copied between caches; the third waits for a slot and finds the prompt held there (or reads it).
+        Served served = served(architecture);
+        var one = Json.read(
+                served.loopback()
+                        .post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8"))
+                        .body(),
+                ChatCompletion.class);
+
+        var three = served.loopback().post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8,\"n\":3"));
+
+        assertThat(three.statusCode()).as(three.body()).isEqualTo(200);
+        var answer = Json.read(three.body(), ChatCompletion.class);
+        assertThat(answer.choices()).hasSize(3);
+        for (var choice : answer.choices()) assertThat(choice.message().text()).isEqualTo(one.text());
+    }
+
+    @ParameterizedTest
+    @EnumSource(Architecture.class)
     void tokenizesAsTheRealTokenizerDoes(Architecture architecture) throws Exception {
         Served served = served(architecture);
 

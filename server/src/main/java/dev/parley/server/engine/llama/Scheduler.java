@@ -478,9 +478,12 @@ final class Scheduler implements AutoCloseable {
         for (Sequence sibling : running) {
             if (sibling == sequence || sibling.group() != sequence.group()) continue;
             if (!sibling.prefilling()) {
-                // A model whose memory cannot be cut short (recurrent state) reads the prompt itself.
-                if (context.copySequence(sibling.id, sequence.id, sequence.prompt.length - 1))
-                    sequence.position = sequence.prompt.length - 1;
+                // A model whose memory cannot be cut short (recurrent state), or whose sliding window has moved
+                // past the prompt's start, reads the prompt itself.
+                int length = sequence.prompt.length - 1;
+                if (context.copySequence(sibling.id, sequence.id, length)
+                        && context.sequenceLength(sequence.id) == length) sequence.position = length;
+                else context.clearSequence(sequence.id);
                 return;
             }
             reading |= !sibling.awaitsPrompt;
