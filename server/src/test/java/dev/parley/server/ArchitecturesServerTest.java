@@ -143,6 +143,13 @@ class ArchitecturesServerTest {
         return Json.read(response.body(), TextCompletion.class);
     }
 
+    /** The greedy chat answer of up to 8 tokens to the architecture's hello chat. */
+    private static ChatCompletion greedyChat(Served served, Architecture architecture) throws Exception {
+        var response = served.loopback().post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8"));
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return Json.read(response.body(), ChatCompletion.class);
+    }
+
     @AfterAll
     static void stop() {
         SERVED.values().forEach(Served::close);
@@ -180,11 +187,7 @@ class ArchitecturesServerTest {
     @EnumSource(Architecture.class)
     void streamsTheSameAnswerAndEndsWithDone(Architecture architecture) throws Exception {
         Served served = served(architecture);
-        var whole = Json.read(
-                served.loopback()
-                        .post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8"))
-                        .body(),
-                ChatCompletion.class);
+        var whole = greedyChat(served, architecture);
 
         var stream = served.loopback()
                 .post(
@@ -210,11 +213,7 @@ class ArchitecturesServerTest {
         // Two slots, each with a cache of its own, and three choices: the second gets the first's prompt cells
         // copied between caches; the third waits for a slot and finds the prompt held there (or reads it).
         Served served = served(architecture);
-        var one = Json.read(
-                served.loopback()
-                        .post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8"))
-                        .body(),
-                ChatCompletion.class);
+        var one = greedyChat(served, architecture);
 
         var three = served.loopback().post("/v1/chat/completions", chat(architecture, ",\"max_tokens\":8,\"n\":3"));
 
