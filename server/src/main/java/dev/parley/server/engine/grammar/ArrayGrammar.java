@@ -18,7 +18,7 @@ final class ArrayGrammar {
 
     static String of(SchemaConverter converter, JsonNode schema, Pointer at, String hint) {
         JsonNode unique = schema.get("uniqueItems");
-        if (unique != null && !(unique.isBoolean() && !unique.booleanValue())) {
+        if (unique != null && !SchemaConverter.isFalse(unique)) {
             throw SchemaException.unsupported(at.child("uniqueItems"));
         }
         List<String> prefix = new ArrayList<>();
@@ -46,7 +46,7 @@ final class ArrayGrammar {
             extra = items == null ? BooleanNode.TRUE : items;
             extraAt = at.child("items");
         }
-        if (extra != null && extra.isBoolean() && !extra.booleanValue()) {
+        if (SchemaConverter.isFalse(extra)) {
             extra = null;
         }
         String extraRule = extra == null ? null : converter.rule(extra, extraAt, hint + "-item", Set.of());

@@ -94,9 +94,8 @@ final class ObjectGrammar {
             String name = entry.getKey();
             JsonNode schema = entry.getValue().schema();
             // An optional property of schema false may not appear: it is left out, and not an extra key either.
-            if (schema.isBoolean() && !schema.booleanValue() && !required.contains(name)) continue;
-            String value =
-                    converter.rule(entry.getValue().schema(), entry.getValue().at(), hint + "-" + name, Set.of());
+            if (SchemaConverter.isFalse(schema) && !required.contains(name)) continue;
+            String value = converter.rule(schema, entry.getValue().at(), hint + "-" + name, Set.of());
             String member = rules.add(
                     hint + "-" + name + "-kv", Gbnf.literal(key(name)) + " " + space + " \":\" " + space + " " + value);
             if (required.contains(name)) {
@@ -105,7 +104,7 @@ final class ObjectGrammar {
                 optional.add(new Member(name, member, false));
             }
         }
-        if (additional != null && !(additional.isBoolean() && !additional.booleanValue())) {
+        if (additional != null && !SchemaConverter.isFalse(additional)) {
             String value = additional.isBoolean()
                     ? Primitives.use(rules, "value")
                     : converter.rule(additional, at.child("additionalProperties"), hint + "-additional", Set.of());

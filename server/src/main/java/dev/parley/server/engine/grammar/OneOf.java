@@ -31,7 +31,7 @@ final class OneOf {
     }
 
     private static boolean disjoint(SchemaConverter converter, JsonNode a, JsonNode b, Pointer at) {
-        if (a.isBoolean() && !a.booleanValue() || b.isBoolean() && !b.booleanValue()) return true; // matches nothing
+        if (SchemaConverter.isFalse(a) || SchemaConverter.isFalse(b)) return true; // matches nothing
         Set<String> typesA = types(converter, a, at);
         Set<String> typesB = types(converter, b, at);
         if (typesA.stream().noneMatch(typesB::contains)) {
@@ -65,7 +65,7 @@ final class OneOf {
      */
     private static boolean forbidsOneOf(JsonNode schema, List<String> keys) {
         JsonNode additional = schema.get("additionalProperties");
-        boolean closed = additional != null && additional.isBoolean() && !additional.booleanValue();
+        boolean closed = SchemaConverter.isFalse(additional);
         return closed && keys.stream().anyMatch(key -> !schema.get("properties").has(key));
     }
 

@@ -73,6 +73,11 @@ final class SchemaConverter {
         }
     }
 
+    /** Whether {@code node} is the JSON value false (as a schema, the one that admits no value); false for null. */
+    static boolean isFalse(JsonNode node) {
+        return node != null && node.isBoolean() && !node.booleanValue();
+    }
+
     private String dispatch(JsonNode schema, Pointer at, String hint, Set<String> pendingRefs) {
         if (schema.isBoolean()) {
             if (!schema.booleanValue()) {
@@ -150,7 +155,7 @@ final class SchemaConverter {
         Set<String> names = new LinkedHashSet<>();
         for (int i = 0; i < branches.size(); i++) {
             JsonNode branch = branches.get(i);
-            if (branch.isBoolean() && !branch.booleanValue()) continue; // a branch of schema false matches nothing
+            if (isFalse(branch)) continue; // a branch of schema false matches nothing
             names.add(rule(branch, at.child(i), hint + "-" + i, pendingRefs));
         }
         if (names.isEmpty())
