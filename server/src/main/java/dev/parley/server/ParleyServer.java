@@ -99,6 +99,7 @@ public final class ParleyServer implements AutoCloseable {
             ledger = ledger(options, clock);
             Javalin http = HttpApi.create(engine, keys, limits, ledger, host, port, clock, options, opened::set)
                     .start();
+            engine.serving();
             return new ParleyServer(http, engine, limits, keys, watcher, opened.get(), ledger);
         } catch (RuntimeException e) {
             if (opened.get() != null) opened.get().close();

@@ -119,6 +119,12 @@ public interface Engine extends AutoCloseable {
         return Health.OK;
     }
 
+    /**
+     * The server in front of the engine listens now. An engine may put work off until then so that a starting
+     * server answers sooner (a local model measures its decode costs only from here on); the others ignore it.
+     */
+    default void serving() {}
+
     /** Tells {@code listener} of every decode from now on (replacing any earlier one); engines without decodes of their own ignore it. */
     default void onDecode(DecodeListener listener) {}
 

@@ -275,6 +275,11 @@ public final class Router implements Engine {
     }
 
     @Override
+    public void serving() {
+        engines.forEach(Engine::serving);
+    }
+
+    @Override
     public void onDecode(DecodeListener listener) {
         engines.forEach(engine -> engine.onDecode(listener));
     }

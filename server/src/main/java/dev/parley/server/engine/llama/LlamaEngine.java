@@ -607,6 +607,12 @@ public final class LlamaEngine implements Engine {
                 health.replicas());
     }
 
+    /** The scheduler begins to calibrate in its idle moments. */
+    @Override
+    public void serving() {
+        if (scheduler != null) scheduler.startCalibrating();
+    }
+
     @Override
     public void onDecode(DecodeListener listener) {
         if (scheduler != null) scheduler.onDecode(listener);

@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>The costs start empty (every group size looks alike, so all ready sequences decode together) and are
- * learned from every decode; a {@link Calibration} measures them properly in the thread's idle moments.
+ * learned from every decode; a {@link Calibration} measures them properly in the thread's idle moments, once
+ * told to ({@link #startCalibrating}, when the server in front listens): a server's first seconds go to starting
+ * it, and decodes timed while it starts would measure the start as much as the decode.
  *
  * <p>Choices of one request that share a prompt read it once: the first to start reads it, and the others
  * get its KV cells by {@link LlamaContext#copySequence} and sample their first token from its logits. A
@@ -110,6 +112,7 @@ final class Scheduler implements AutoCloseable {
     private final DecodeCosts costs;
     private final Thread thread;
     private volatile Calibration calibration; // null once done; read by tests from other threads
+    private volatile boolean mayCalibrate; // set by startCalibrating
     private long steps;
     // Counters for tests and operators, written by the scheduler thread only.
     private volatile long shrunk; // decodes retried with fewer tokens
@@ -194,6 +197,14 @@ final class Scheduler implements AutoCloseable {
     void readersFirst(boolean on, long atMostNanos) {
         readersWaitNanos = atMostNanos;
         readersFirst = on;
+    }
+
+    /** Lets calibration begin in the scheduler's next idle moment. */
+    void startCalibrating() {
+        mayCalibrate = true;
+        synchronized (waiting) {
+            waiting.notifyAll();
+        }
     }
 
     /** Whether calibration has ended: measured every group size, or given up ({@link #calibrationFailed}). */
@@ -300,7 +311,7 @@ final class Scheduler implements AutoCloseable {
 
     /** With nothing running: calibrate a piece while nobody waits, or wait for work. */
     private void idle() throws InterruptedException {
-        if (calibration != null && queued() == 0) {
+        if (calibration != null && mayCalibrate && queued() == 0) {
             Arrays.fill(held, NOTHING); // each piece of calibration clears the whole cache
             try {
                 if (!calibration.step()) {

@@ -257,6 +257,12 @@ class ServingTest {
     }
 
     @Test
+    void theEngineCalibratesOnceTheServerListens() throws Exception {
+        await("calibrated", () -> engine.scheduler().calibrated());
+        assertThat(engine.scheduler().calibrationFailed()).isFalse();
+    }
+
+    @Test
     void healthFailsWhenTheSchedulerHasStopped() throws Exception {
         var stopped = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
                 .withModelId("demo")
