@@ -1,6 +1,7 @@
 package dev.parley.server.engine.llama.ffi;
 
 import static dev.parley.server.engine.llama.ffi.NativeLibrary.function;
+import static dev.parley.server.engine.llama.ffi.NativeLibrary.symbol;
 import static java.lang.foreign.FunctionDescriptor.of;
 import static java.lang.foreign.FunctionDescriptor.ofVoid;
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -30,7 +31,6 @@ public final class Bindings {
             function("llama_context_default_params", of(Structs.CONTEXT_PARAMS));
     private static final MethodHandle MODEL_LOAD_FROM_FILE =
             function("llama_model_load_from_file", of(ADDRESS, ADDRESS, Structs.MODEL_PARAMS));
-    private static final MethodHandle MODEL_FREE = function("llama_model_free", ofVoid(ADDRESS));
     private static final MethodHandle MODEL_GET_VOCAB = function("llama_model_get_vocab", of(ADDRESS, ADDRESS));
     private static final MethodHandle MODEL_N_CTX_TRAIN = function("llama_model_n_ctx_train", of(JAVA_INT, ADDRESS));
     private static final MethodHandle MODEL_CHAT_TEMPLATE =
@@ -46,38 +46,74 @@ public final class Bindings {
             "llama_tokenize", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
     private static final MethodHandle TOKEN_TO_PIECE = function(
             "llama_token_to_piece", of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_BOOLEAN));
-    private static final MethodHandle DETOKENIZE = function(
-            "llama_detokenize",
-            of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
     private static final MethodHandle INIT_FROM_MODEL =
             function("llama_init_from_model", of(ADDRESS, ADDRESS, Structs.CONTEXT_PARAMS));
-    private static final MethodHandle FREE = function("llama_free", ofVoid(ADDRESS));
     private static final MethodHandle N_CTX = function("llama_n_ctx", of(JAVA_INT, ADDRESS));
     private static final MethodHandle N_BATCH = function("llama_n_batch", of(JAVA_INT, ADDRESS));
     private static final MethodHandle N_SEQ_MAX = function("llama_n_seq_max", of(JAVA_INT, ADDRESS));
     private static final MethodHandle BATCH_INIT =
             function("llama_batch_init", of(Structs.BATCH, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle BATCH_FREE = function("llama_batch_free", ofVoid(Structs.BATCH));
-    private static final MethodHandle DECODE = function("llama_decode", of(JAVA_INT, ADDRESS, Structs.BATCH));
-    private static final MethodHandle GET_LOGITS_ITH = function("llama_get_logits_ith", of(ADDRESS, ADDRESS, JAVA_INT));
     private static final MethodHandle GET_MEMORY = function("llama_get_memory", of(ADDRESS, ADDRESS));
-    private static final MethodHandle MEMORY_SEQ_RM =
-            function("llama_memory_seq_rm", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle MEMORY_SEQ_CP =
-            function("llama_memory_seq_cp", ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle MEMORY_CLEAR = function("llama_memory_clear", ofVoid(ADDRESS, JAVA_BOOLEAN));
-    private static final MethodHandle MEMORY_SEQ_POS_MIN =
-            function("llama_memory_seq_pos_min", of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle MEMORY_SEQ_POS_MAX =
-            function("llama_memory_seq_pos_max", of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle N_CTX_SEQ = function("llama_n_ctx_seq", of(JAVA_INT, ADDRESS));
     private static final MethodHandle N_UBATCH = function("llama_n_ubatch", of(JAVA_INT, ADDRESS));
     private static final MethodHandle POOLING_TYPE = function("llama_pooling_type", of(JAVA_INT, ADDRESS));
     private static final MethodHandle MODEL_N_EMBD_OUT = function("llama_model_n_embd_out", of(JAVA_INT, ADDRESS));
-    private static final MethodHandle GET_EMBEDDINGS_SEQ =
-            function("llama_get_embeddings_seq", of(ADDRESS, ADDRESS, JAVA_INT));
-    private static final MethodHandle CHAT_APPLY_TEMPLATE = function(
-            "llama_chat_apply_template", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
+
+    // The handles above are the ones loading a model and creating a context use. The others are made on their
+    // first call, in the holder classes below: each downcall handle is a class generated at run time, about 8 ms
+    // apiece in a JVM that has just started (and work for its JIT compilers), and making them all at load kept a
+    // starting server from answering for longer. Their functions are looked up now all the same, so that a
+    // library of another release is refused at load and never in the middle of a request.
+    private static final MemorySegment DECODE_SYMBOL = symbol("llama_decode");
+    private static final MemorySegment GET_LOGITS_ITH_SYMBOL = symbol("llama_get_logits_ith");
+    private static final MemorySegment GET_EMBEDDINGS_SEQ_SYMBOL = symbol("llama_get_embeddings_seq");
+    private static final MemorySegment MEMORY_SEQ_RM_SYMBOL = symbol("llama_memory_seq_rm");
+    private static final MemorySegment MEMORY_SEQ_CP_SYMBOL = symbol("llama_memory_seq_cp");
+    private static final MemorySegment MEMORY_CLEAR_SYMBOL = symbol("llama_memory_clear");
+    private static final MemorySegment MEMORY_SEQ_POS_MIN_SYMBOL = symbol("llama_memory_seq_pos_min");
+    private static final MemorySegment MEMORY_SEQ_POS_MAX_SYMBOL = symbol("llama_memory_seq_pos_max");
+    private static final MemorySegment DETOKENIZE_SYMBOL = symbol("llama_detokenize");
+    private static final MemorySegment CHAT_APPLY_TEMPLATE_SYMBOL = symbol("llama_chat_apply_template");
+    private static final MemorySegment MODEL_FREE_SYMBOL = symbol("llama_model_free");
+    private static final MemorySegment FREE_SYMBOL = symbol("llama_free");
+    private static final MemorySegment BATCH_FREE_SYMBOL = symbol("llama_batch_free");
+
+    /** Decodes and their outputs: first used once the server listens (calibration, then requests). */
+    private static final class Decoding {
+        static final MethodHandle DECODE = function(DECODE_SYMBOL, of(JAVA_INT, ADDRESS, Structs.BATCH));
+        static final MethodHandle GET_LOGITS_ITH = function(GET_LOGITS_ITH_SYMBOL, of(ADDRESS, ADDRESS, JAVA_INT));
+        static final MethodHandle GET_EMBEDDINGS_SEQ =
+                function(GET_EMBEDDINGS_SEQ_SYMBOL, of(ADDRESS, ADDRESS, JAVA_INT));
+    }
+
+    /** The KV cache's sequences: first used by the first decodes. */
+    private static final class Memory {
+        static final MethodHandle MEMORY_SEQ_RM =
+                function(MEMORY_SEQ_RM_SYMBOL, of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle MEMORY_SEQ_CP =
+                function(MEMORY_SEQ_CP_SYMBOL, ofVoid(ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        static final MethodHandle MEMORY_CLEAR = function(MEMORY_CLEAR_SYMBOL, ofVoid(ADDRESS, JAVA_BOOLEAN));
+        static final MethodHandle MEMORY_SEQ_POS_MIN =
+                function(MEMORY_SEQ_POS_MIN_SYMBOL, of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle MEMORY_SEQ_POS_MAX =
+                function(MEMORY_SEQ_POS_MAX_SYMBOL, of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
+    /** Detokenizing and llama.cpp's own templates: first used by requests. */
+    private static final class Text {
+        static final MethodHandle DETOKENIZE = function(
+                DETOKENIZE_SYMBOL,
+                of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
+        static final MethodHandle CHAT_APPLY_TEMPLATE = function(
+                CHAT_APPLY_TEMPLATE_SYMBOL, of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_BOOLEAN, ADDRESS, JAVA_INT));
+    }
+
+    /** Freeing: used when a model or context closes. */
+    private static final class Release {
+        static final MethodHandle MODEL_FREE = function(MODEL_FREE_SYMBOL, ofVoid(ADDRESS));
+        static final MethodHandle FREE = function(FREE_SYMBOL, ofVoid(ADDRESS));
+        static final MethodHandle BATCH_FREE = function(BATCH_FREE_SYMBOL, ofVoid(Structs.BATCH));
+    }
 
     public static MemorySegment modelDefaultParams(SegmentAllocator allocator) {
         try {
@@ -106,7 +142,7 @@ public final class Bindings {
 
     public static void modelFree(MemorySegment model) {
         try {
-            MODEL_FREE.invokeExact(model);
+            Release.MODEL_FREE.invokeExact(model);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -214,7 +250,8 @@ public final class Bindings {
             boolean removeSpecial,
             boolean unparseSpecial) {
         try {
-            return (int) DETOKENIZE.invokeExact(vocab, tokens, count, text, maxLength, removeSpecial, unparseSpecial);
+            return (int)
+                    Text.DETOKENIZE.invokeExact(vocab, tokens, count, text, maxLength, removeSpecial, unparseSpecial);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -231,7 +268,7 @@ public final class Bindings {
 
     public static void free(MemorySegment context) {
         try {
-            FREE.invokeExact(context);
+            Release.FREE.invokeExact(context);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -272,7 +309,7 @@ public final class Bindings {
 
     public static void batchFree(MemorySegment batch) {
         try {
-            BATCH_FREE.invokeExact(batch);
+            Release.BATCH_FREE.invokeExact(batch);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -284,7 +321,7 @@ public final class Bindings {
      */
     public static int decode(MemorySegment context, MemorySegment batch) {
         try {
-            return (int) DECODE.invokeExact(context, batch);
+            return (int) Decoding.DECODE.invokeExact(context, batch);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -293,7 +330,7 @@ public final class Bindings {
     /** n_vocab floats for output {@code i} of the last decode, or NULL when i had no output. */
     public static MemorySegment getLogitsIth(MemorySegment context, int i) {
         try {
-            return (MemorySegment) GET_LOGITS_ITH.invokeExact(context, i);
+            return (MemorySegment) Decoding.GET_LOGITS_ITH.invokeExact(context, i);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -311,7 +348,7 @@ public final class Bindings {
     /** Removes a sequence's tokens at positions [p0, p1) (p0 &lt; 0: from 0; p1 &lt; 0: to the end); removing a whole sequence never fails. */
     public static boolean memorySeqRm(MemorySegment memory, int seqId, int p0, int p1) {
         try {
-            return (boolean) MEMORY_SEQ_RM.invokeExact(memory, seqId, p0, p1);
+            return (boolean) Memory.MEMORY_SEQ_RM.invokeExact(memory, seqId, p0, p1);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -324,7 +361,7 @@ public final class Bindings {
      */
     public static void memorySeqCp(MemorySegment memory, int src, int dst, int p0, int p1) {
         try {
-            MEMORY_SEQ_CP.invokeExact(memory, src, dst, p0, p1);
+            Memory.MEMORY_SEQ_CP.invokeExact(memory, src, dst, p0, p1);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -333,7 +370,7 @@ public final class Bindings {
     /** Forgets every sequence; {@code data} also zeroes the buffers. */
     public static void memoryClear(MemorySegment memory, boolean data) {
         try {
-            MEMORY_CLEAR.invokeExact(memory, data);
+            Memory.MEMORY_CLEAR.invokeExact(memory, data);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -342,7 +379,7 @@ public final class Bindings {
     /** The smallest position a sequence holds, -1 when it is empty. */
     public static int memorySeqPosMin(MemorySegment memory, int seqId) {
         try {
-            return (int) MEMORY_SEQ_POS_MIN.invokeExact(memory, seqId);
+            return (int) Memory.MEMORY_SEQ_POS_MIN.invokeExact(memory, seqId);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -351,7 +388,7 @@ public final class Bindings {
     /** The largest position a sequence holds, -1 when it is empty; every position from the smallest up is present. */
     public static int memorySeqPosMax(MemorySegment memory, int seqId) {
         try {
-            return (int) MEMORY_SEQ_POS_MAX.invokeExact(memory, seqId);
+            return (int) Memory.MEMORY_SEQ_POS_MAX.invokeExact(memory, seqId);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -399,7 +436,7 @@ public final class Bindings {
      */
     public static MemorySegment getEmbeddingsSeq(MemorySegment context, int seqId) {
         try {
-            return (MemorySegment) GET_EMBEDDINGS_SEQ.invokeExact(context, seqId);
+            return (MemorySegment) Decoding.GET_EMBEDDINGS_SEQ.invokeExact(context, seqId);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -414,7 +451,7 @@ public final class Bindings {
             MemorySegment buf,
             int length) {
         try {
-            return (int) CHAT_APPLY_TEMPLATE.invokeExact(template, messages, count, addAssistant, buf, length);
+            return (int) Text.CHAT_APPLY_TEMPLATE.invokeExact(template, messages, count, addAssistant, buf, length);
         } catch (Throwable e) {
             throw rethrow(e);
         }

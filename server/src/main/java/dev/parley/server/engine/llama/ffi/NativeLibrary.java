@@ -131,14 +131,23 @@ public final class NativeLibrary {
         }
     }
 
-    /** Looks up {@code name} in the loaded libraries, failing with its name when the build lacks it. */
+    /** A handle on {@code name} in the loaded libraries, failing with its name when the build lacks it. */
     static MethodHandle function(String name, FunctionDescriptor descriptor) {
+        return function(symbol(name), descriptor);
+    }
+
+    /** A handle on a function {@link #symbol} found. */
+    static MethodHandle function(MemorySegment symbol, FunctionDescriptor descriptor) {
+        return LINKER.downcallHandle(symbol, descriptor);
+    }
+
+    /** Looks up {@code name} in the loaded libraries, failing with its name when the build lacks it. */
+    static MemorySegment symbol(String name) {
         if (Symbols.LOOKUP == null) load(); // during loading itself the lookup is already set
-        MemorySegment symbol = Symbols.LOOKUP
+        return Symbols.LOOKUP
                 .find(name)
                 .orElseThrow(() -> new LlamaLibraryException(
                         "The llama.cpp library has no symbol " + name + ": it is not a build of release v" + RELEASE));
-        return LINKER.downcallHandle(symbol, descriptor);
     }
 
     static Linker linker() {
