@@ -29,7 +29,8 @@ import java.util.Map;
  *       loopback; beside each, the same number of tokens decoded straight through the binding (one token
  *       per sequence per step, argmax over the logits, no HTTP, no sampler), and the ratio of the two;
  *   <li>time to first token on an idle server (request sent to first chunk with text, p50 of
- *       {@code --ttft-runs}) beside the library reading the same prompt tokens and choosing the first one;
+ *       {@code --ttft-runs}) beside the library reading the same prompt tokens and choosing the first one, and
+ *       the overhead: the median (p10–p90) of the two's difference run by run;
  *   <li>the server's resident memory after the runs beside model file + KV cache, and the time from
  *       process start to the first {@code /health} 200 serving the bundled demo model;
  *   <li>with {@code --llama-server PATH}, the same rounds and measurements against llama.cpp's
@@ -386,6 +387,8 @@ public final class EngineBenchmark {
             Samples parley = new Samples();
             Samples loop = new Samples();
             Samples llamaServer = new Samples();
+            Samples parleyOver = new Samples(); // per run: Parley's time less the library's in the same run
+            Samples llamaServerOver = new Samples();
             if (!fresh) {
                 // Before the first table, requests as short as they come (one token to read, one to write), so
                 // that the server's per-request code is compiled as a server's that has served a while.
@@ -397,22 +400,19 @@ public final class EngineBenchmark {
             };
             untilCompiled(side, "time to first token", runs);
             for (int run = 0; run < settings.ttftRuns(); run++) {
-                ttftRun(side, prompt, tokens, fresh, asked[0]++, new Samples[] {parley, loop, llamaServer});
+                ttftRun(side, prompt, tokens, fresh, asked[0]++, new Samples[] {
+                    parley, loop, llamaServer, parleyOver, llamaServerOver
+                });
             }
             String line = "%-7d | %-22s | %-22s | %-9s"
-                    .formatted(
-                            side.threads(),
-                            percentiles(parley),
-                            percentiles(loop),
-                            "%.2f ms".formatted(parley.median() - loop.median()));
+                    .formatted(side.threads(), percentiles(parley), percentiles(loop), percentiles(parleyOver));
             if (!llamaServer.isEmpty())
-                line += " | %-22s | %-9s"
-                        .formatted(percentiles(llamaServer), "%.2f ms".formatted(llamaServer.median() - loop.median()));
+                line += " | %-22s | %-22s".formatted(percentiles(llamaServer), percentiles(llamaServerOver));
             lines.add(line);
         }
         String header =
-                "%-7s | %-22s | %-22s | %-9s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
-        if (settings.llamaServer() != null) header += " | %-22s | %-9s".formatted("llama-server TTFT", "overhead");
+                "%-7s | %-22s | %-22s | %-22s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
+        if (settings.llamaServer() != null) header += " | %-22s | %-22s".formatted("llama-server TTFT", "overhead");
         System.out.println(header);
         System.out.println("-".repeat(header.length()));
         lines.forEach(System.out::println);
@@ -420,7 +420,10 @@ public final class EngineBenchmark {
 
     /**
      * One run: the prompt (or the {@code run}th fresh one) through Parley, the library and llama-server, one after
-     * another; their times go to {@code into} (Parley's, the library's, llama-server's) unless it is null.
+     * another; their times go to {@code into} (Parley's, the library's, llama-server's, then Parley's and
+     * llama-server's less the library's) unless it is null. The overheads are taken run by run, so that the
+     * machine's drift from one run to the next (its p10–p90 spans tens of milliseconds here) moves both sides
+     * alike instead of the difference of two medians taken at different moments.
      */
     private void ttftRun(Side side, String prompt, int[] tokens, boolean fresh, int run, Samples[] into)
             throws Exception {
@@ -433,7 +436,11 @@ public final class EngineBenchmark {
         if (into == null) return;
         into[0].add(p / 1e6);
         into[1].add(l / 1e6);
-        if (n >= 0) into[2].add(n / 1e6);
+        into[3].add((p - l) / 1e6);
+        if (n >= 0) {
+            into[2].add(n / 1e6);
+            into[4].add((n - l) / 1e6);
+        }
     }
 
     /** A prompt no run before asked for, differing from its first word on. */
