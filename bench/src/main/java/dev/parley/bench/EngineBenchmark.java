@@ -175,7 +175,7 @@ public final class EngineBenchmark {
     private ServerProcess started(ServerProcess server) throws InterruptedException {
         servers.add(server);
         System.out.printf(
-                "  %-26s %5.2f s%n", server.name(), server.awaitHealthy(http).toNanos() / 1e9);
+                "  %-26s %5.2f s%n", server.name(), server.awaitHealthy().toNanos() / 1e9);
         return server;
     }
 
@@ -514,17 +514,16 @@ public final class EngineBenchmark {
     /** Part 4: process start to the first /health 200 on the bundled demo model, default settings, interleaved. */
     private static void startTimes(EngineSettings settings) throws Exception {
         Path demo = DemoModel.path();
-        var http = StreamClient.newHttp();
         Samples parley = new Samples();
         Samples llamaServer = new Samples();
         for (int run = 0; run < settings.startRuns(); run++) {
             try (var server = ServerProcess.parley("parley", settings.parleyJar(), List.of())) {
-                parley.add(server.awaitHealthy(http).toNanos() / 1e9);
+                parley.add(server.awaitHealthy().toNanos() / 1e9);
             }
             if (settings.llamaServer() != null) {
                 try (var server = ServerProcess.llamaServer(
                         "llama-server", settings.llamaServer(), List.of("-m", demo.toString()))) {
-                    llamaServer.add(server.awaitHealthy(http).toNanos() / 1e9);
+                    llamaServer.add(server.awaitHealthy().toNanos() / 1e9);
                 }
             }
         }
