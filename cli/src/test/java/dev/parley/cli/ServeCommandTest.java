@@ -243,7 +243,11 @@ class ServeCommandTest {
         assertThat(result.exit()).isEqualTo(1);
         assertThat(result.output()).contains("no npm was found").contains("--llama-lib");
         try (var left = Files.walk(cache)) {
-            assertThat(left.filter(Files::isRegularFile).toList()).isEmpty();
+            // The demo model, taken out of the jar before the library was looked for, is whole and may stay.
+            assertThat(left.filter(Files::isRegularFile)
+                            .filter(file -> !file.startsWith(cache.resolve("demo")))
+                            .toList())
+                    .isEmpty();
         }
     }
 

@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.OutputStream;
 import java.net.URI;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.jar.JarEntry;
@@ -26,7 +28,57 @@ class DemoModelTest {
     }
 
     @Test
-    void copiesTheModelOutOfAJarToAFileLlamaCppCanRead(@TempDir Path dir) throws Exception {
+    void takesTheModelOutOfAJarIntoTheCacheOnceAndFindsItThereAfter(@TempDir Path dir) throws Exception {
+        URL url = inJar(dir);
+        Path cache = dir.resolve("cache");
+
+        Path extracted = DemoModel.locate(url, cache);
+
+        assertThat(extracted).isRegularFile().isNotEqualTo(DemoModel.path());
+        assertThat(extracted.getParent()).isEqualTo(cache.resolve("demo"));
+        assertThat(sha256(Files.readAllBytes(extracted))).isEqualTo(SHA256);
+        // A later start finds the whole copy and writes nothing.
+        FileTime written = FileTime.fromMillis(1_000_000_000_000L);
+        Files.setLastModifiedTime(extracted, written);
+        assertThat(DemoModel.locate(url, cache)).isEqualTo(extracted);
+        assertThat(Files.getLastModifiedTime(extracted)).isEqualTo(written);
+        try (var files = Files.list(cache.resolve("demo"))) {
+            assertThat(files).containsExactly(extracted); // no partial copy left beside it
+        }
+    }
+
+    @Test
+    void aDamagedCopyInTheCacheIsWrittenAgain(@TempDir Path dir) throws Exception {
+        URL url = inJar(dir);
+        Path cache = dir.resolve("cache");
+        Path extracted = DemoModel.locate(url, cache);
+        byte[] damaged = Files.readAllBytes(extracted);
+        damaged[damaged.length / 2] ^= 1; // same length, one bit flipped
+        Files.write(extracted, damaged);
+
+        assertThat(DemoModel.locate(url, cache)).isEqualTo(extracted);
+        assertThat(sha256(Files.readAllBytes(extracted))).isEqualTo(SHA256);
+
+        Files.write(extracted, new byte[10]); // cut short
+        assertThat(DemoModel.locate(url, cache)).isEqualTo(extracted);
+        assertThat(sha256(Files.readAllBytes(extracted))).isEqualTo(SHA256);
+    }
+
+    @Test
+    void aCacheThatCannotBeWrittenFallsBackToATemporaryCopy(@TempDir Path dir) throws Exception {
+        URL url = inJar(dir);
+        Path notAFolder = Files.writeString(dir.resolve("cache"), "a file where the cache folder would be");
+
+        Path extracted = DemoModel.locate(url, notAFolder);
+
+        assertThat(extracted).isRegularFile();
+        assertThat(extracted.startsWith(notAFolder)).isFalse();
+        assertThat(sha256(Files.readAllBytes(extracted))).isEqualTo(SHA256);
+        Files.delete(extracted);
+    }
+
+    /** The demo model as an entry of a jar in {@code dir}, as the server's runnable jar holds it. */
+    private static URL inJar(Path dir) throws Exception {
         Path jar = dir.resolve("server.jar");
         String entry = "dev/parley/server/demo/stories260K.gguf";
         try (OutputStream out = Files.newOutputStream(jar);
@@ -35,12 +87,7 @@ class DemoModelTest {
             jarOut.write(Files.readAllBytes(DemoModel.path()));
             jarOut.closeEntry();
         }
-
-        Path extracted =
-                DemoModel.locate(URI.create("jar:" + jar.toUri() + "!/" + entry).toURL());
-
-        assertThat(extracted).isRegularFile().isNotEqualTo(DemoModel.path());
-        assertThat(sha256(Files.readAllBytes(extracted))).isEqualTo(SHA256);
+        return URI.create("jar:" + jar.toUri() + "!/" + entry).toURL();
     }
 
     private static String sha256(byte[] bytes) throws Exception {

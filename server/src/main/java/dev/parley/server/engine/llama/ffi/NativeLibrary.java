@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.parley.server.CacheFolder;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -178,7 +179,7 @@ public final class NativeLibrary {
                             .strip()
                             .toLowerCase(Locale.ROOT);
             PrebuiltLibrary.Package pkg = PrebuiltLibrary.forThisMachine(variant);
-            Path root = PrebuiltLibrary.cacheRoot();
+            Path root = CacheFolder.root();
             // A CPU package holds CPU variants only; a GPU package's other backends are loaded as before.
             Optional<Remembered> memo = variant.isEmpty() && System.getenv("GGML_BACKEND_PATH") == null
                     ? Remembered.of(pkg, PrebuiltLibrary.folder(pkg, root))

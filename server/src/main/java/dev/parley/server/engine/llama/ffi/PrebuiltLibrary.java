@@ -113,15 +113,6 @@ public final class PrebuiltLibrary {
         return found;
     }
 
-    /** The cache root: {@code PARLEY_CACHE_DIR}, else {@code $XDG_CACHE_HOME/parley}, else {@code ~/.cache/parley}. */
-    public static Path cacheRoot() {
-        String configured = System.getenv("PARLEY_CACHE_DIR");
-        if (configured != null && !configured.isBlank()) return Path.of(configured);
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "parley");
-        return Path.of(System.getProperty("user.home"), ".cache", "parley");
-    }
-
     /**
      * The folder holding the package's verified libraries, fetching and unpacking it first when the cache
      * lacks it or a file in it no longer matches its checksum.
