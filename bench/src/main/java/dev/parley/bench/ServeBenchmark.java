@@ -63,7 +63,7 @@ public final class ServeBenchmark {
         long opened = System.nanoTime();
         Engine engine = LlamaEngine.open(options);
         System.out.printf(
-                "engine open (load; decode costs calibrate once the scheduler is idle): %.1f s%n",
+                "engine open (load; decode costs calibrate once the server listens and the scheduler is idle): %.1f s%n",
                 (System.nanoTime() - opened) / 1e9);
         try (ParleyServer server = ParleyServer.start(engine, "127.0.0.1", 0)) {
             var bench = new ServeBenchmark("http://127.0.0.1:" + server.port(), tokens);
