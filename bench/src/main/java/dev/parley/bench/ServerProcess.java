@@ -132,8 +132,8 @@ final class ServerProcess implements AutoCloseable {
     /**
      * Polls {@code /health} every 5 ms until it answers 200; returns the time since the process was started. Each
      * poll is a plain socket: connect, one HTTP/1.1 request, the status line. The JDK's HTTP client failing to
-     * connect every 5 ms took enough of a 2-core machine to slow the server it timed (measured: its start read
-     * 0.3 s longer than with this poll).
+     * connect every 5 ms took enough of a 2-core machine to slow the server it timed (measured: the demo model's
+     * start read 0.3–0.5 s longer than with this poll).
      *
      * @throws IllegalStateException when the process ends first or does not answer within two minutes
      */
