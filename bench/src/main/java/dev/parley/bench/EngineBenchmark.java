@@ -384,11 +384,7 @@ public final class EngineBenchmark {
                 settings.ttftRuns());
         List<String> lines = new ArrayList<>();
         for (Side side : sides.values()) {
-            Samples parley = new Samples();
-            Samples loop = new Samples();
-            Samples llamaServer = new Samples();
-            Samples parleyOver = new Samples(); // per run: Parley's time less the library's in the same run
-            Samples llamaServerOver = new Samples();
+            var times = new TtftTimes();
             if (!fresh) {
                 // Before the first table, requests as short as they come (one token to read, one to write), so
                 // that the server's per-request code is compiled as a server's that has served a while.
@@ -400,14 +396,17 @@ public final class EngineBenchmark {
             };
             untilCompiled(side, "time to first token", runs);
             for (int run = 0; run < settings.ttftRuns(); run++) {
-                ttftRun(side, prompt, tokens, fresh, asked[0]++, new Samples[] {
-                    parley, loop, llamaServer, parleyOver, llamaServerOver
-                });
+                ttftRun(side, prompt, tokens, fresh, asked[0]++, times);
             }
-            String line = "%-7d | %-22s | %-22s | %-9s"
-                    .formatted(side.threads(), percentiles(parley), percentiles(loop), percentiles(parleyOver));
-            if (!llamaServer.isEmpty())
-                line += " | %-22s | %-22s".formatted(percentiles(llamaServer), percentiles(llamaServerOver));
+            String line = "%-7d | %-22s | %-22s | %-22s"
+                    .formatted(
+                            side.threads(),
+                            percentiles(times.parley),
+                            percentiles(times.library),
+                            percentiles(times.parleyOver));
+            if (!times.llamaServer.isEmpty())
+                line += " | %-22s | %-22s"
+                        .formatted(percentiles(times.llamaServer), percentiles(times.llamaServerOver));
             lines.add(line);
         }
         String header =
@@ -419,13 +418,23 @@ public final class EngineBenchmark {
     }
 
     /**
-     * One run: the prompt (or the {@code run}th fresh one) through Parley, the library and llama-server, one after
-     * another; their times go to {@code into} (Parley's, the library's, llama-server's, then Parley's and
-     * llama-server's less the library's) unless it is null. The overheads are taken run by run, so that the
-     * machine's drift from one run to the next (its p10–p90 spans tens of milliseconds here) moves both sides
-     * alike instead of the difference of two medians taken at different moments.
+     * Milliseconds to a first token, run by run: each server's, the library's, and each server's less the library's
+     * in the same run. The overheads are taken run by run, so that the machine's drift from one run to the next (its
+     * p10–p90 spans tens of milliseconds here) moves both sides alike instead of the difference of two medians taken
+     * at different moments.
      */
-    private void ttftRun(Side side, String prompt, int[] tokens, boolean fresh, int run, Samples[] into)
+    private record TtftTimes(
+            Samples parley, Samples library, Samples llamaServer, Samples parleyOver, Samples llamaServerOver) {
+        TtftTimes() {
+            this(new Samples(), new Samples(), new Samples(), new Samples(), new Samples());
+        }
+    }
+
+    /**
+     * One run: the prompt (or the {@code run}th fresh one) through Parley, the library and llama-server, one after
+     * another; their times go to {@code into} unless it is null.
+     */
+    private void ttftRun(Side side, String prompt, int[] tokens, boolean fresh, int run, TtftTimes into)
             throws Exception {
         String asked = fresh ? fresh(run, prompt) : prompt;
         int[] read = fresh ? promptTokens(asked) : tokens;
@@ -434,12 +443,12 @@ public final class EngineBenchmark {
         long n =
                 side.llamaServerClient() == null ? -1 : side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
         if (into == null) return;
-        into[0].add(p / 1e6);
-        into[1].add(l / 1e6);
-        into[3].add((p - l) / 1e6);
+        into.parley.add(p / 1e6);
+        into.library.add(l / 1e6);
+        into.parleyOver.add((p - l) / 1e6);
         if (n >= 0) {
-            into[2].add(n / 1e6);
-            into[4].add((n - l) / 1e6);
+            into.llamaServer.add(n / 1e6);
+            into.llamaServerOver.add((n - l) / 1e6);
         }
     }
 
