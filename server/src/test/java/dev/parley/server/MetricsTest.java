@@ -104,6 +104,7 @@ class MetricsTest {
 
     @Test
     void requestsTokensLatencyAndRefusalsAreCountedByRouteModelKeyAndStatus() throws Exception {
+        long started = System.nanoTime();
         var before = scrape();
         String chat = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
                 + "\"max_tokens\":5,\"temperature\":0}";
@@ -158,6 +159,12 @@ class MetricsTest {
         assertThat(sum(after, "parley_engine_decode_per_token_milliseconds_count")
                         - sum(before, "parley_engine_decode_per_token_milliseconds_count"))
                 .isEqualTo(decodes);
+        assertThat(sum(after, "parley_engine_decode_seconds_count") - sum(before, "parley_engine_decode_seconds_count"))
+                .isEqualTo(decodes);
+        // Every decode takes some time, and together no longer than the test has run.
+        double decodeSeconds =
+                sum(after, "parley_engine_decode_seconds_sum") - sum(before, "parley_engine_decode_seconds_sum");
+        assertThat(decodeSeconds).isPositive().isLessThan((System.nanoTime() - started) / 1e9);
         assertThat(after).containsEntry("parley_limiter_errors_total", 0.0);
     }
 }

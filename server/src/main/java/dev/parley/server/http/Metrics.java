@@ -84,9 +84,15 @@ final class Metrics {
                 .baseUnit("milliseconds")
                 .serviceLevelObjectives(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100)
                 .register(registry);
+        // Their total is the time the engine spent decoding: its rate is how busy the engine is, and a request's
+        // time to first token less the decodes it waited for is what serving it cost besides the model.
+        Timer decodes = Timer.builder("parley.engine.decode")
+                .description("Decode steps of the engine and the time they took")
+                .register(registry);
         engine.onDecode((tokens, nanos) -> {
             batch.record(tokens);
             perToken.record(nanos / 1e6 / tokens);
+            decodes.record(nanos, TimeUnit.NANOSECONDS);
         });
         gauge(
                 "parley.limiter.down",
