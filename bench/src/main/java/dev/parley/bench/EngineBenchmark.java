@@ -6,9 +6,10 @@ import dev.parley.server.engine.llama.ChatTurn;
 import dev.parley.server.engine.llama.ContextOptions;
 import dev.parley.server.engine.llama.KvCacheType;
 import dev.parley.server.engine.llama.LlamaModel;
+import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
-import java.net.http.HttpClient;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +31,10 @@ import java.util.Map;
  *       per sequence per step, argmax over the logits, no HTTP, no sampler), and the ratio of the two;
  *   <li>time to first token on an idle server (request sent to first chunk with text, p50 of
  *       {@code --ttft-runs}) beside the library reading the same prompt tokens and choosing the first one, and
- *       the overhead: the median (p10–p90) of the two's difference run by run;
+ *       the overhead: the median (p10–p90) of the two's difference run by run; and Parley's time less the
+ *       decodes its engine ran for the request (from its {@code /metrics}), which is what serving it cost besides
+ *       the model, without the run-to-run spread of a decode's own time (llama-server's likewise, less the
+ *       {@code prompt_ms} it reports);
  *   <li>the server's resident memory after the runs beside model file + KV cache, and the time from
  *       process start to the first {@code /health} 200 serving the bundled demo model;
  *   <li>with {@code --llama-server PATH}, the same rounds and measurements against llama.cpp's
@@ -58,13 +62,14 @@ import java.util.Map;
  */
 public final class EngineBenchmark {
 
-    private static final int TTFT_TOKENS = 2;
+    /** One: the only decodes a time-to-first-token request waits for are then its prompt's. */
+    private static final int TTFT_TOKENS = 1;
+
     private static final int WARM_UP_TOKENS = 8;
     private static final long SEED = 1234;
 
     private final EngineSettings settings;
     private final LlamaModel library;
-    private final HttpClient http = StreamClient.newHttp();
     private final Map<Integer, Side> sides = new LinkedHashMap<>(); // by llama.cpp threads
     private final List<ServerProcess> servers = new ArrayList<>(); // stopped at the end, whatever happened
     private final List<DecodeLoop> loops = new ArrayList<>();
@@ -180,7 +185,7 @@ public final class EngineBenchmark {
     }
 
     private StreamClient client(ServerProcess server, boolean llamaServer) {
-        return new StreamClient(http, server.baseUrl(), "bench", settings.endpoint(), llamaServer);
+        return new StreamClient(server.baseUrl(), "bench", settings.endpoint(), llamaServer);
     }
 
     /** Part 1: the rounds, interleaved row by row, then the table. */
@@ -366,10 +371,11 @@ public final class EngineBenchmark {
 
     /**
      * Short requests before the first TTFT table. Once the compilers are idle, code run once a request has still not
-     * run often enough to be compiled at the top tier: seen on the demo model, the server's own part of a first token
-     * (request read to first event, less the decode) took 1.4 ms after 800 requests and 0.3 ms after 20,000.
+     * run often enough to be compiled at the top tier (the JIT's threshold for that is 5,000 calls): seen on this
+     * model at 1 thread, the server's own part of a first token (its TTFT less its decodes) took 2.8 ms after 800
+     * requests, 2.0 ms after 2,000, 1.7 ms after 4,800 and 1.4–1.5 ms from 6,000 on.
      */
-    private static final int TTFT_SHORT_REQUESTS = 1000;
+    private static final int TTFT_SHORT_REQUESTS = 6000;
 
     private void timeToFirstToken(boolean fresh) throws Exception {
         String prompt = BenchModel.PROMPTS.getFirst();
@@ -388,7 +394,8 @@ public final class EngineBenchmark {
             if (!fresh) {
                 // Before the first table, requests as short as they come (one token to read, one to write), so
                 // that the server's per-request code is compiled as a server's that has served a while.
-                for (int i = 0; i < TTFT_SHORT_REQUESTS; i++) side.parleyClient().stream(prompt, 1);
+                for (int i = 0; i < TTFT_SHORT_REQUESTS; i++)
+                    side.parleyClient().timeToFirstContent(prompt, 1);
             }
             int[] asked = {0}; // runs so far, each with its own fresh prompt
             Pass runs = () -> {
@@ -398,20 +405,26 @@ public final class EngineBenchmark {
             for (int run = 0; run < settings.ttftRuns(); run++) {
                 ttftRun(side, prompt, tokens, fresh, asked[0]++, times);
             }
-            String line = "%-7d | %-22s | %-22s | %-22s"
+            String line = "%-7d | %-22s | %-22s | %-22s | %-22s"
                     .formatted(
                             side.threads(),
                             percentiles(times.parley),
                             percentiles(times.library),
-                            percentiles(times.parleyOver));
+                            percentiles(times.parleyOver),
+                            percentiles(times.parleyOwn));
             if (!times.llamaServer.isEmpty())
-                line += " | %-22s | %-22s"
-                        .formatted(percentiles(times.llamaServer), percentiles(times.llamaServerOver));
+                line += " | %-22s | %-22s | %-22s"
+                        .formatted(
+                                percentiles(times.llamaServer),
+                                percentiles(times.llamaServerOver),
+                                times.llamaServerOwn.isEmpty() ? "-" : percentiles(times.llamaServerOwn));
             lines.add(line);
         }
-        String header =
-                "%-7s | %-22s | %-22s | %-22s".formatted("threads", "parley TTFT", "library prefill+1st", "overhead");
-        if (settings.llamaServer() != null) header += " | %-22s | %-22s".formatted("llama-server TTFT", "overhead");
+        String header = "%-7s | %-22s | %-22s | %-22s | %-22s"
+                .formatted("threads", "parley TTFT", "library prefill+1st", "overhead", "parley less its decodes");
+        if (settings.llamaServer() != null)
+            header += " | %-22s | %-22s | %-22s"
+                    .formatted("llama-server TTFT", "overhead", "llama-server less prompt_ms");
         System.out.println(header);
         System.out.println("-".repeat(header.length()));
         lines.forEach(System.out::println);
@@ -424,9 +437,22 @@ public final class EngineBenchmark {
      * at different moments.
      */
     private record TtftTimes(
-            Samples parley, Samples library, Samples llamaServer, Samples parleyOver, Samples llamaServerOver) {
+            Samples parley,
+            Samples library,
+            Samples llamaServer,
+            Samples parleyOver,
+            Samples llamaServerOver,
+            Samples parleyOwn,
+            Samples llamaServerOwn) {
         TtftTimes() {
-            this(new Samples(), new Samples(), new Samples(), new Samples(), new Samples());
+            this(
+                    new Samples(),
+                    new Samples(),
+                    new Samples(),
+                    new Samples(),
+                    new Samples(),
+                    new Samples(),
+                    new Samples());
         }
     }
 
@@ -438,18 +464,39 @@ public final class EngineBenchmark {
             throws Exception {
         String asked = fresh ? fresh(run, prompt) : prompt;
         int[] read = fresh ? promptTokens(asked) : tokens;
-        long p = side.parleyClient().timeToFirstContent(asked, TTFT_TOKENS);
+        double decodedBefore = decodeSeconds(side.parley());
+        long p = side.parleyClient().timeToFirstContent(asked, TTFT_TOKENS).nanos();
+        double decoded = decodeSeconds(side.parley()) - decodedBefore;
         long l = side.loop().firstToken(read);
-        long n =
-                side.llamaServerClient() == null ? -1 : side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
+        StreamClient.FirstContent n = side.llamaServerClient() == null
+                ? null
+                : side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
         if (into == null) return;
         into.parley.add(p / 1e6);
         into.library.add(l / 1e6);
         into.parleyOver.add((p - l) / 1e6);
-        if (n >= 0) {
-            into.llamaServer.add(n / 1e6);
-            into.llamaServerOver.add((n - l) / 1e6);
+        into.parleyOwn.add(p / 1e6 - decoded * 1e3);
+        if (n != null) {
+            into.llamaServer.add(n.nanos() / 1e6);
+            into.llamaServerOver.add((n.nanos() - l) / 1e6);
+            if (!Double.isNaN(n.promptMillis())) into.llamaServerOwn.add(n.nanos() / 1e6 - n.promptMillis());
         }
+    }
+
+    /**
+     * Seconds the server's engine has spent in decodes so far ({@code parley_engine_decode_seconds_sum} in its
+     * {@code /metrics}): read before and after a request, their difference is the decodes that request waited for.
+     */
+    private static double decodeSeconds(ServerProcess server) throws IOException {
+        URI base = URI.create(server.baseUrl());
+        try (var connection = new HttpConnection(base)) {
+            if (connection.get("/metrics") != 200) throw new IllegalStateException(base + "/metrics failed");
+            for (String line; (line = connection.nextLine()) != null; ) {
+                if (line.startsWith("parley_engine_decode_seconds_sum"))
+                    return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new IllegalStateException(base + "/metrics has no parley_engine_decode_seconds_sum");
     }
 
     /** A prompt no run before asked for, differing from its first word on. */

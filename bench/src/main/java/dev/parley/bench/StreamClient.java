@@ -4,25 +4,38 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * A load generator for one OpenAI-compatible server on loopback: streaming requests over HTTP/1.1, every
- * stream on a connection and a virtual thread of its own.
+ * A load generator for one OpenAI-compatible server on loopback: streaming requests over HTTP/1.1, each on a
+ * platform thread of its own reading a plain socket ({@link HttpConnection}: the lightest reader there is, since it
+ * shares the cores with the server it measures). Concurrent streams each open a connection; the time to a first
+ * token is measured on a connection kept from one request to the next, as a client's pool keeps it, so that
+ * accepting a connection is not counted.
  *
  * <p>Thread-safe. Counts a stream's tokens from its usage chunk ({@code stream_options.include_usage}), so
  * a stream that ends early counts what it generated.
- *
- * @param llamaServer whether the server is llama.cpp's: it then gets {@code ignore_eos} and, for sampling,
- *     {@code top_k 0, min_p 0} so that it samples from the whole distribution as Parley does at top_p 1
  */
-record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endpoint, boolean llamaServer) {
+final class StreamClient {
+    private final URI base;
+    private final String model;
+    private final Endpoint endpoint;
+    private final boolean llamaServer;
+    private HttpConnection kept; // for timeToFirstContent; guarded by this
+
+    /**
+     * @param llamaServer whether the server is llama.cpp's: it then gets {@code ignore_eos} and, for sampling,
+     *     {@code top_k 0, min_p 0} so that it samples from the whole distribution as Parley does at top_p 1
+     */
+    StreamClient(String baseUrl, String model, Endpoint endpoint, boolean llamaServer) {
+        this.base = URI.create(baseUrl);
+        this.model = model;
+        this.endpoint = endpoint;
+        this.llamaServer = llamaServer;
+    }
 
     /** The endpoint the streams use; completions feed both servers the same prompt tokens. */
     enum Endpoint {
@@ -53,13 +66,9 @@ record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endp
         }
     }
 
-    static HttpClient newHttp() {
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    }
-
     /** Streams every prompt at once, {@code maxTokens} each; the clock runs from the first send to the last byte. */
     Round concurrent(List<String> prompts, int maxTokens, Mode mode, long seed) throws Exception {
-        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (var pool = Executors.newThreadPerTaskExecutor(Thread.ofPlatform().factory())) {
             long start = System.nanoTime();
             List<Future<Integer>> streams = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) {
@@ -77,43 +86,57 @@ record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endp
         }
     }
 
-    /** Nanoseconds from sending one greedy stream until its first chunk with text; reads the stream to its end. */
-    long timeToFirstContent(String prompt, int maxTokens) throws IOException, InterruptedException {
+    /**
+     * A first token: nanoseconds from sending the request to its first chunk with text, and the milliseconds the
+     * server says it took to read the prompt ({@code timings.prompt_ms} in llama-server's last chunk), or NaN when it
+     * says nothing.
+     */
+    record FirstContent(long nanos, double promptMillis) {}
+
+    /** Sends one greedy stream and times its first chunk with text; reads the stream to its end. */
+    synchronized FirstContent timeToFirstContent(String prompt, int maxTokens) throws IOException {
+        String body = body(prompt, maxTokens, Mode.GREEDY, 0);
+        if (kept == null || !kept.reusable()) {
+            if (kept != null) kept.close();
+            kept = new HttpConnection(base);
+        }
         long start = System.nanoTime();
-        var response = http.send(post(body(prompt, maxTokens, Mode.GREEDY, 0)), HttpResponse.BodyHandlers.ofLines());
-        requireOk(response);
+        requireOk(kept.post(endpoint.path, body));
         long first = -1;
-        for (String line : (Iterable<String>) response.body()::iterator) {
-            if (first < 0
-                    && line.startsWith("data: {")
-                    && !text(Json.tree(line.substring(6))).isEmpty()) {
-                first = System.nanoTime() - start;
+        double promptMillis = Double.NaN;
+        for (String line; (line = kept.nextLine()) != null; ) {
+            if (!line.startsWith("data: {")) continue;
+            if (first < 0 && !text(Json.tree(line.substring(6))).isEmpty()) first = System.nanoTime() - start;
+            if (line.contains("\"timings\"")) {
+                JsonNode timings = Json.tree(line.substring(6)).path("timings").path("prompt_ms");
+                if (timings.isNumber()) promptMillis = timings.asDouble();
             }
         }
-        if (first < 0) throw new IllegalStateException(baseUrl + " streamed no text");
-        return first;
+        if (first < 0) throw new IllegalStateException(base + " streamed no text");
+        return new FirstContent(first, promptMillis);
     }
 
     /** Streams one greedy request for {@code prompt} to its end; returns its completion tokens. */
-    int stream(String prompt, int maxTokens) throws IOException, InterruptedException {
+    int stream(String prompt, int maxTokens) throws IOException {
         return stream(body(prompt, maxTokens, Mode.GREEDY, 0));
     }
 
     /** Streams one request to its end; returns its completion tokens. */
-    private int stream(String body) throws IOException, InterruptedException {
-        var response = http.send(post(body), HttpResponse.BodyHandlers.ofLines());
-        requireOk(response);
-        int completion = -1;
-        for (String line : (Iterable<String>) response.body()::iterator) {
-            // Only the usage chunk is parsed: the load generator shares the CPU with the server.
-            if (line.startsWith("data: {") && line.contains("\"usage\"")) {
-                JsonNode usage = Json.tree(line.substring(6)).path("usage");
-                if (usage.isObject())
-                    completion = usage.path("completion_tokens").asInt();
+    private int stream(String body) throws IOException {
+        try (var connection = new HttpConnection(base)) {
+            requireOk(connection.post(endpoint.path, body));
+            int completion = -1;
+            for (String line; (line = connection.nextLine()) != null; ) {
+                // Only the usage chunk is parsed: the load generator shares the CPU with the server.
+                if (line.startsWith("data: {") && line.contains("\"usage\"")) {
+                    JsonNode usage = Json.tree(line.substring(6)).path("usage");
+                    if (usage.isObject())
+                        completion = usage.path("completion_tokens").asInt();
+                }
             }
+            if (completion < 0) throw new IllegalStateException(base + ": the stream had no usage chunk");
+            return completion;
         }
-        if (completion < 0) throw new IllegalStateException(baseUrl + ": the stream had no usage chunk");
-        return completion;
     }
 
     private String body(String prompt, int maxTokens, Mode mode, long seed) {
@@ -144,15 +167,7 @@ record StreamClient(HttpClient http, String baseUrl, String model, Endpoint endp
         };
     }
 
-    private HttpRequest post(String body) {
-        return HttpRequest.newBuilder(URI.create(baseUrl + endpoint.path))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build();
-    }
-
-    private void requireOk(HttpResponse<?> response) {
-        if (response.statusCode() != 200)
-            throw new IllegalStateException(baseUrl + " answered HTTP " + response.statusCode());
+    private void requireOk(int status) {
+        if (status != 200) throw new IllegalStateException(base + " answered HTTP " + status);
     }
 }
