@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -151,6 +152,21 @@ class LlamaModelTest {
             assertThat(model.longestPiece()).isEqualTo(longest);
         } finally {
             if (model != demo) model.close();
+        }
+    }
+
+    @Test
+    void aTokensTextIsLlamaCppsEachTimeAndTheCallersOwn() {
+        try (LlamaModel fresh = LlamaModel.open(DemoModel.path())) {
+            for (int id = 0; id < demo.vocabSize(); id++) {
+                for (boolean special : new boolean[] {false, true}) {
+                    byte[] first = demo.tokenBytes(id, special);
+                    Arrays.fill(first, (byte) '#'); // what a caller writes into its copy changes nothing for others
+                    // Kept after the first call, as llama.cpp gives it to a model that was never asked before.
+                    assertThat(demo.tokenBytes(id, special)).isEqualTo(fresh.tokenBytes(id, special));
+                }
+            }
+            assertThat(demo.tokenBytes(1, true)).isNotEqualTo(demo.tokenBytes(1, false)); // <s>'s text only if asked
         }
     }
 
