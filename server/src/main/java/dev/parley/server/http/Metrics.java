@@ -13,6 +13,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
@@ -224,8 +226,19 @@ final class Metrics {
                 .increment(tokens);
     }
 
-    /** Every meter, in Prometheus's text exposition format. */
-    String scrape() {
-        return registry.scrape();
+    /**
+     * Every meter, in Prometheus's text exposition format, written on a platform thread of its own. The Prometheus
+     * writer buffers through a {@code BufferedWriter}, which on a virtual thread (the request's) starts at 512 chars
+     * and grows by each write's length, copying itself every time: 13 MB of garbage for a 4 KB scrape, measured, and
+     * a server scraped often grew its heap to 600 MB on it. On a platform thread its buffer starts whole.
+     */
+    String scrape() throws InterruptedException {
+        var scrape = new FutureTask<>(registry::scrape);
+        Thread.ofPlatform().daemon().name("parley-metrics-scrape").start(scrape);
+        try {
+            return scrape.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException failure ? failure : new IllegalStateException(e.getCause());
+        }
     }
 }
