@@ -464,9 +464,9 @@ public final class EngineBenchmark {
             throws Exception {
         String asked = fresh ? fresh(run, prompt) : prompt;
         int[] read = fresh ? promptTokens(asked) : tokens;
-        double decodedBefore = decodeSeconds(side.parley());
+        double decodedBefore = into == null ? 0 : decodeSeconds(side.parley()); // no scrape for a warm-up run
         long p = side.parleyClient().timeToFirstContent(asked, TTFT_TOKENS).nanos();
-        double decoded = decodeSeconds(side.parley()) - decodedBefore;
+        double decoded = into == null ? 0 : decodeSeconds(side.parley()) - decodedBefore;
         long l = side.loop().firstToken(read);
         StreamClient.FirstContent n = side.llamaServerClient() == null
                 ? null

@@ -70,8 +70,8 @@ final class HttpConnection implements Closeable {
         if (!ended || closing || left < 0 || socket.isClosed()) return false;
         socket.setSoTimeout(1);
         try {
-            rawByte(); // returns only with a byte between responses or at the end of the stream: either way, not
-            // reusable
+            // Returns only with a byte between responses or at the end of the stream: either way, not reusable.
+            rawByte();
             return false;
         } catch (SocketTimeoutException quiet) {
             return true;
