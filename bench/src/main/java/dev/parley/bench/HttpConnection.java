@@ -118,12 +118,7 @@ final class HttpConnection implements Closeable {
 
     /** The body's next line without its line end (CR LF or LF), or null once the body has ended. */
     String nextLine() throws IOException {
-        line.reset();
-        for (int b; (b = bodyByte()) >= 0; ) {
-            if (b == '\n') return line.text();
-            line.add(b);
-        }
-        return line.size == 0 ? null : line.text();
+        return line.read(this::bodyByte);
     }
 
     private int bodyByte() throws IOException {
@@ -167,12 +162,7 @@ final class HttpConnection implements Closeable {
 
     /** A line of the head or of chunk framing, without its line end; null at the end of the stream. */
     private String rawLine() throws IOException {
-        framing.reset();
-        for (int b; (b = rawByte()) >= 0; ) {
-            if (b == '\n') return framing.text();
-            framing.add(b);
-        }
-        return framing.size == 0 ? null : framing.text();
+        return framing.read(this::rawByte);
     }
 
     private int rawByte() throws IOException {
@@ -185,22 +175,28 @@ final class HttpConnection implements Closeable {
         return buffer[position++] & 0xff;
     }
 
+    /** Where a line's bytes come from: the next one, or -1 at the end. */
+    private interface Bytes {
+        int next() throws IOException;
+    }
+
     /** The bytes of a line being read (no lock per byte, unlike {@code ByteArrayOutputStream}). */
     private static final class Line {
         private byte[] bytes = new byte[256];
         private int size;
 
-        void reset() {
+        /** The next line from {@code from} as text, without its CR LF or LF; null when it has none left. */
+        String read(Bytes from) throws IOException {
             size = 0;
+            for (int b; (b = from.next()) >= 0; ) {
+                if (b == '\n') return text();
+                if (size == bytes.length) bytes = Arrays.copyOf(bytes, size * 2);
+                bytes[size++] = (byte) b;
+            }
+            return size == 0 ? null : text();
         }
 
-        void add(int b) {
-            if (size == bytes.length) bytes = Arrays.copyOf(bytes, size * 2);
-            bytes[size++] = (byte) b;
-        }
-
-        /** The line as text, without a CR before its LF. */
-        String text() {
+        private String text() {
             int end = size > 0 && bytes[size - 1] == '\r' ? size - 1 : size;
             return new String(bytes, 0, end, StandardCharsets.UTF_8);
         }
