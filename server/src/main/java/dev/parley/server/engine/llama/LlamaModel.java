@@ -47,8 +47,8 @@ public final class LlamaModel implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     // Each token's text once asked for, plain and with control tokens' text: it never changes, and asking
     // llama.cpp again took an arena and a downcall for every token generated. Measured in a fresh JVM, calls 1,000
-    // to 5,000 (a server's first hours at a few requests a minute): 6–8 µs a call before, 1.4–1.5 µs kept; 2 and
-    // 0.5 µs by call 20,000. Filled as tokens come, never all at once (that would lengthen a start).
+    // to 5,000: 6–8 µs a call before, 1.4–1.5 µs kept; by call 20,000, 2 and 0.5 µs. Filled as tokens come, never
+    // all at once (that would lengthen a start).
     private final AtomicReferenceArray<byte[]> pieces;
     private final AtomicReferenceArray<byte[]> specialPieces;
     private final Set<AutoCloseable> children = new LinkedHashSet<>(); // guarded by itself
