@@ -458,19 +458,34 @@ public final class EngineBenchmark {
 
     /**
      * One run: the prompt (or the {@code run}th fresh one) through Parley, the library and llama-server, one after
-     * another; their times go to {@code into} unless it is null.
+     * another, each run starting with the next of the three: in a fixed order, whatever the one before leaves running
+     * on the two cores (llama.cpp's threads polling for work a while after a decode, a server's own work after its
+     * answer) would always fall on the same one. Their times go to {@code into} unless it is null.
      */
     private void ttftRun(Side side, String prompt, int[] tokens, boolean fresh, int run, TtftTimes into)
             throws Exception {
         String asked = fresh ? fresh(run, prompt) : prompt;
         int[] read = fresh ? promptTokens(asked) : tokens;
-        double decodedBefore = into == null ? 0 : decodeSeconds(side.parley()); // no scrape for a warm-up run
-        long p = side.parleyClient().timeToFirstContent(asked, TTFT_TOKENS).nanos();
-        double decoded = into == null ? 0 : decodeSeconds(side.parley()) - decodedBefore;
-        long l = side.loop().firstToken(read);
-        StreamClient.FirstContent n = side.llamaServerClient() == null
-                ? null
-                : side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
+        long p = 0;
+        long l = 0;
+        double decoded = 0;
+        StreamClient.FirstContent n = null;
+        for (int turn = 0; turn < 3; turn++) {
+            switch ((run + turn) % 3) {
+                case 0 -> {
+                    double before = into == null ? 0 : decodeSeconds(side.parley()); // no scrape for a warm-up run
+                    p = side.parleyClient()
+                            .timeToFirstContent(asked, TTFT_TOKENS)
+                            .nanos();
+                    decoded = into == null ? 0 : decodeSeconds(side.parley()) - before;
+                }
+                case 1 -> l = side.loop().firstToken(read);
+                default -> {
+                    if (side.llamaServerClient() != null)
+                        n = side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
+                }
+            }
+        }
         if (into == null) return;
         into.parley.add(p / 1e6);
         into.library.add(l / 1e6);
