@@ -116,11 +116,6 @@ final class StreamClient {
         return new FirstContent(first, promptMillis);
     }
 
-    /** Streams one greedy request for {@code prompt} to its end; returns its completion tokens. */
-    int stream(String prompt, int maxTokens) throws IOException {
-        return stream(body(prompt, maxTokens, Mode.GREEDY, 0));
-    }
-
     /** Streams one request to its end; returns its completion tokens. */
     private int stream(String body) throws IOException {
         try (var connection = new HttpConnection(base)) {
