@@ -36,7 +36,8 @@ import java.util.Map;
  *       the model, without the run-to-run spread of a decode's own time (llama-server's likewise, less the
  *       {@code prompt_ms} it reports);
  *   <li>the server's resident memory after the runs beside model file + KV cache, and the time from
- *       process start to the first {@code /health} 200 serving the bundled demo model;
+ *       process start to the first {@code /health} 200 serving the bundled demo model, with the processor time
+ *       the process had used by then;
  *   <li>with {@code --llama-server PATH}, the same rounds and measurements against llama.cpp's
  *       {@code llama-server}, and Parley/llama-server ratios. It is started with Parley's settings: the same
  *       slots, cells, threads and KV cache type, a cache per slot (llama-server's default too), no flash
@@ -56,7 +57,7 @@ import java.util.Map;
  * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
  * java --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar dev.parley.bench.EngineBenchmark \
  *     [--tokens 64] [--rounds 3] [--streams 1,4,8,16] [--threads 1,2] [--modes greedy,sampling]
- *     [--parts throughput,ttft,memory,start] [--ttft-runs 30] [--start-runs 3] [--context 256]
+ *     [--parts throughput,ttft,memory,start] [--ttft-runs 30] [--start-runs 10] [--context 256]
  *     [--kv-cache f32|f16] [--endpoint completions|chat] [--model FILE] [--parley-jar FILE] [--llama-server PATH]
  * </pre>
  */
@@ -586,28 +587,41 @@ public final class EngineBenchmark {
     private static void startTimes(EngineSettings settings) throws Exception {
         Path demo = DemoModel.path();
         Samples parley = new Samples();
+        Samples parleyCpu = new Samples();
         Samples llamaServer = new Samples();
+        Samples llamaServerCpu = new Samples();
         for (int run = 0; run < settings.startRuns(); run++) {
             try (var server = ServerProcess.parley("parley", settings.parleyJar(), List.of())) {
-                parley.add(server.awaitHealthy().toNanos() / 1e9);
+                started(server, parley, parleyCpu);
             }
             if (settings.llamaServer() != null) {
                 try (var server = ServerProcess.llamaServer(
                         "llama-server", settings.llamaServer(), List.of("-m", demo.toString()))) {
-                    llamaServer.add(server.awaitHealthy().toNanos() / 1e9);
+                    started(server, llamaServer, llamaServerCpu);
                 }
             }
         }
         System.out.printf(
-                "%nStart to first /health 200 on the demo model (%s), s, median (min–max) of %d:%n",
-                DemoModel.ID, settings.startRuns());
+                "%nStart to first /health 200 on the demo model (%s), median (min–max) of %d; CPU: the processor"
+                        + " time all the process's threads had used by then (a start that keeps %d cores busy is"
+                        + " bound by them)%n",
+                DemoModel.ID, settings.startRuns(), Runtime.getRuntime().availableProcessors());
         System.out.printf(
-                "  parley serve  %s%s%n",
+                "  parley serve  %s s, CPU %s s%s%n",
                 parley.summary("%.2f"),
+                parleyCpu.summary("%.2f"),
                 ServerProcess.aotCache(settings.parleyJar()).isPresent()
                         ? " (with the launcher's class cache)"
                         : " (no class cache: run ./parley once to make it)");
-        if (!llamaServer.isEmpty()) System.out.printf("  llama-server  %s%n", llamaServer.summary("%.2f"));
+        if (!llamaServer.isEmpty())
+            System.out.printf(
+                    "  llama-server  %s s, CPU %s s%n", llamaServer.summary("%.2f"), llamaServerCpu.summary("%.2f"));
+    }
+
+    /** Waits for {@code server}'s first /health 200; adds the seconds it took, and its CPU seconds by then. */
+    private static void started(ServerProcess server, Samples seconds, Samples cpuSeconds) throws InterruptedException {
+        seconds.add(server.awaitHealthy().toNanos() / 1e9);
+        server.cpuTime().ifPresent(cpu -> cpuSeconds.add(cpu.toNanos() / 1e9));
     }
 
     /** One prompt per stream, the list repeated past its sixteen. */

@@ -35,7 +35,7 @@ record EngineSettings(
                         .toList(),
                 List.of(flag(args, "--parts", "throughput,ttft,memory,start").split(",")),
                 Integer.parseInt(flag(args, "--ttft-runs", "30")),
-                Integer.parseInt(flag(args, "--start-runs", "3")),
+                Integer.parseInt(flag(args, "--start-runs", "10")),
                 Integer.parseInt(flag(args, "--context", "256")),
                 KvCacheType.valueOf(flag(args, "--kv-cache", "f32").toUpperCase()),
                 Endpoint.valueOf(flag(args, "--endpoint", "completions").toUpperCase()),

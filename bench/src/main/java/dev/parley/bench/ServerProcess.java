@@ -151,6 +151,14 @@ final class ServerProcess implements AutoCloseable {
         throw new IllegalStateException(name + " did not answer /health within " + START_TIMEOUT + ":\n" + tail());
     }
 
+    /**
+     * The processor time all the process's threads have used so far, where the operating system tells it (Linux,
+     * macOS, Windows); empty elsewhere.
+     */
+    Optional<Duration> cpuTime() {
+        return process.toHandle().info().totalCpuDuration();
+    }
+
     String name() {
         return name;
     }
