@@ -278,6 +278,23 @@ class ServeCommandTest {
     }
 
     @Test
+    void theLaunchersTrainingRunAnswersItsOwnRequestsAndStops() throws Exception {
+        Result run = run(
+                Map.of(),
+                "serve",
+                "--port",
+                "0",
+                "--threads",
+                "1",
+                "--data-dir",
+                dir.resolve("data").toString(),
+                "--warm-up");
+
+        assertThat(run.output()).doesNotContain("warm-up failed");
+        assertThat(run.exit()).as(run.output()).isZero();
+    }
+
+    @Test
     void aServerSideBatchKilledWithSigkillResumesAndAnswersEveryLineOnce() throws Exception {
         Path data = dir.resolve("data");
         String base = serve("--data-dir", data.toString()).group(2);
