@@ -7,13 +7,15 @@ import dev.parley.server.usage.UsageLedger;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
 /**
  * What a server does around its API routes: request ids, CORS, Jetty's own errors in OpenAI's shape, an
  * access-log line and metrics per request, {@code GET /metrics}, {@code /health} and {@code /slots}, the web
- * {@link Playground} at {@code GET /}, and the {@link Drain} of a graceful stop. Installed once into the Javalin
- * configuration, before the routes.
+ * {@link Playground} at {@code GET /}, the {@link Drain} of a graceful stop, and, once the first request is
+ * answered, the {@link WireExamples} prepared in the background. Installed once into the Javalin configuration,
+ * before the routes.
  */
 final class Operations {
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -26,6 +28,7 @@ final class Operations {
     private final Drain drain = new Drain();
     private final HealthRoutes health;
     private final Playground playground = new Playground();
+    private final AtomicBoolean answered = new AtomicBoolean(); // the server has finished a request
 
     Operations(ServerOptions options, Engine engine, RateLimits limits, UsageLedger ledger) {
         this.cors = new Cors(options.corsOrigins());
@@ -52,7 +55,10 @@ final class Operations {
         config.requestLogger.http((ctx, ignored) -> finished(ctx));
     }
 
-    /** After a reply is complete (a stream included): its metrics and its access-log line. */
+    /**
+     * After a reply is complete (a stream included): its metrics and its access-log line; after the first, the wire
+     * types' preparation starts.
+     */
     private void finished(Context ctx) {
         Exchange exchange = Exchange.of(ctx);
         if (exchange.drain != null) exchange.drain.leave();
@@ -61,6 +67,8 @@ final class Operations {
         String method = ctx.method().name();
         metrics.record(exchange, route(ctx), method, status, nanos);
         AccessLog.write(exchange, method, ctx.path(), status, nanos);
+        if (!answered.get() && answered.compareAndSet(false, true))
+            Thread.ofVirtual().name("parley-prepare").start(WireExamples::prepare);
     }
 
     /** The route's pattern ({@code /v1/models/{id}}), so that paths never multiply the metrics' series. */
