@@ -37,7 +37,7 @@ import java.util.Map;
  *       {@code prompt_ms} it reports);
  *   <li>the server's resident memory after the runs beside model file + KV cache, and the time from
  *       process start to the first {@code /health} 200 serving the bundled demo model, with the processor time
- *       the process had used by then;
+ *       the process had used by then, and a second later the time of its first request and of the next;
  *   <li>with {@code --llama-server PATH}, the same rounds and measurements against llama.cpp's
  *       {@code llama-server}, and Parley/llama-server ratios. It is started with Parley's settings: the same
  *       slots, cells, threads and KV cache type, a cache per slot (llama-server's default too), no flash
@@ -583,21 +583,30 @@ public final class EngineBenchmark {
         }
     }
 
-    /** Part 4: process start to the first /health 200 on the bundled demo model, default settings, interleaved. */
+    /**
+     * Part 4: process start to the first /health 200 on the bundled demo model, default settings, interleaved; then
+     * the first request and the next.
+     */
     private static void startTimes(EngineSettings settings) throws Exception {
         Path demo = DemoModel.path();
         Samples parley = new Samples();
         Samples parleyCpu = new Samples();
+        Samples parleyFirst = new Samples();
+        Samples parleySecond = new Samples();
         Samples llamaServer = new Samples();
         Samples llamaServerCpu = new Samples();
+        Samples llamaServerFirst = new Samples();
+        Samples llamaServerSecond = new Samples();
         for (int run = 0; run < settings.startRuns(); run++) {
             try (var server = ServerProcess.parley("parley", settings.parleyJar(), List.of())) {
                 started(server, parley, parleyCpu);
+                firstRequests(server, parleyFirst, parleySecond);
             }
             if (settings.llamaServer() != null) {
                 try (var server = ServerProcess.llamaServer(
                         "llama-server", settings.llamaServer(), List.of("-m", demo.toString()))) {
                     started(server, llamaServer, llamaServerCpu);
+                    firstRequests(server, llamaServerFirst, llamaServerSecond);
                 }
             }
         }
@@ -616,6 +625,37 @@ public final class EngineBenchmark {
         if (!llamaServer.isEmpty())
             System.out.printf(
                     "  llama-server  %s s, CPU %s s%n", llamaServer.summary("%.2f"), llamaServerCpu.summary("%.2f"));
+        System.out.printf(
+                "Then, a second later, the first request (a %d-token completion, whole) and the next, in ms%n",
+                FIRST_REQUEST_TOKENS);
+        System.out.printf("  parley serve  %s, next %s%n", parleyFirst.summary("%.1f"), parleySecond.summary("%.1f"));
+        if (!llamaServerFirst.isEmpty())
+            System.out.printf(
+                    "  llama-server  %s, next %s%n",
+                    llamaServerFirst.summary("%.1f"), llamaServerSecond.summary("%.1f"));
+    }
+
+    private static final int FIRST_REQUEST_TOKENS = 16;
+
+    /**
+     * A second after its start (what follows a readiness check in a deployment), times {@code server}'s first
+     * request and the next, each on a new connection, from sending it to the last byte of its answer: what the
+     * first caller waits for while classes load and code runs interpreted, beside what the next one does.
+     */
+    private static void firstRequests(ServerProcess server, Samples first, Samples second)
+            throws IOException, InterruptedException {
+        Thread.sleep(1000);
+        String body = "{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"temperature\":0}"
+                .formatted(DemoModel.ID, FIRST_REQUEST_TOKENS);
+        for (Samples samples : List.of(first, second)) {
+            long start = System.nanoTime();
+            try (var connection = new HttpConnection(URI.create(server.baseUrl()))) {
+                int status = connection.post("/v1/completions", body);
+                while (connection.nextLine() != null) {} // to the answer's end
+                if (status != 200) throw new IllegalStateException(server.name() + " answered " + status);
+            }
+            samples.add((System.nanoTime() - start) / 1e6);
+        }
     }
 
     /** Waits for {@code server}'s first /health 200; adds the seconds it took, and its CPU seconds by then. */
