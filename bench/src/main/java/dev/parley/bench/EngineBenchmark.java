@@ -589,24 +589,16 @@ public final class EngineBenchmark {
      */
     private static void startTimes(EngineSettings settings) throws Exception {
         Path demo = DemoModel.path();
-        Samples parley = new Samples();
-        Samples parleyCpu = new Samples();
-        Samples parleyFirst = new Samples();
-        Samples parleySecond = new Samples();
-        Samples llamaServer = new Samples();
-        Samples llamaServerCpu = new Samples();
-        Samples llamaServerFirst = new Samples();
-        Samples llamaServerSecond = new Samples();
+        var parley = new Started();
+        var llamaServer = new Started();
         for (int run = 0; run < settings.startRuns(); run++) {
             try (var server = ServerProcess.parley("parley", settings.parleyJar(), List.of())) {
-                started(server, parley, parleyCpu);
-                firstRequests(server, parleyFirst, parleySecond);
+                parley.measure(server);
             }
             if (settings.llamaServer() != null) {
                 try (var server = ServerProcess.llamaServer(
                         "llama-server", settings.llamaServer(), List.of("-m", demo.toString()))) {
-                    started(server, llamaServer, llamaServerCpu);
-                    firstRequests(server, llamaServerFirst, llamaServerSecond);
+                    llamaServer.measure(server);
                 }
             }
         }
@@ -616,52 +608,57 @@ public final class EngineBenchmark {
                         + " bound by them)%n",
                 DemoModel.ID, settings.startRuns(), Runtime.getRuntime().availableProcessors());
         System.out.printf(
-                "  parley serve  %s s, CPU %s s%s%n",
-                parley.summary("%.2f"),
-                parleyCpu.summary("%.2f"),
+                "  parley serve  %s%s%n",
+                parley.startLine(),
                 ServerProcess.aotCache(settings.parleyJar()).isPresent()
                         ? " (with the launcher's class cache)"
                         : " (no class cache: run ./parley once to make it)");
-        if (!llamaServer.isEmpty())
-            System.out.printf(
-                    "  llama-server  %s s, CPU %s s%n", llamaServer.summary("%.2f"), llamaServerCpu.summary("%.2f"));
+        if (!llamaServer.seconds.isEmpty()) System.out.printf("  llama-server  %s%n", llamaServer.startLine());
         System.out.printf(
                 "Then, a second later, the first request (a %d-token completion, whole) and the next, in ms%n",
                 FIRST_REQUEST_TOKENS);
-        System.out.printf("  parley serve  %s, next %s%n", parleyFirst.summary("%.1f"), parleySecond.summary("%.1f"));
-        if (!llamaServerFirst.isEmpty())
-            System.out.printf(
-                    "  llama-server  %s, next %s%n",
-                    llamaServerFirst.summary("%.1f"), llamaServerSecond.summary("%.1f"));
+        System.out.printf("  parley serve  %s%n", parley.requestsLine());
+        if (!llamaServer.seconds.isEmpty()) System.out.printf("  llama-server  %s%n", llamaServer.requestsLine());
     }
 
     private static final int FIRST_REQUEST_TOKENS = 16;
 
-    /**
-     * A second after its start (what follows a readiness check in a deployment), times {@code server}'s first
-     * request and the next, each on a new connection, from sending it to the last byte of its answer: what the
-     * first caller waits for while classes load and code runs interpreted, beside what the next one does.
-     */
-    private static void firstRequests(ServerProcess server, Samples first, Samples second)
-            throws IOException, InterruptedException {
-        Thread.sleep(1000);
-        String body = "{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"temperature\":0}"
-                .formatted(DemoModel.ID, FIRST_REQUEST_TOKENS);
-        for (Samples samples : List.of(first, second)) {
-            long start = System.nanoTime();
-            try (var connection = new HttpConnection(URI.create(server.baseUrl()))) {
-                int status = connection.post("/v1/completions", body);
-                while (connection.nextLine() != null) {} // to the answer's end
-                if (status != 200) throw new IllegalStateException(server.name() + " answered " + status);
-            }
-            samples.add((System.nanoTime() - start) / 1e6);
+    /** One server's starts: seconds to the first /health 200, CPU seconds by then, its first and next request's ms. */
+    private record Started(Samples seconds, Samples cpuSeconds, Samples first, Samples next) {
+        Started() {
+            this(new Samples(), new Samples(), new Samples(), new Samples());
         }
-    }
 
-    /** Waits for {@code server}'s first /health 200; adds the seconds it took, and its CPU seconds by then. */
-    private static void started(ServerProcess server, Samples seconds, Samples cpuSeconds) throws InterruptedException {
-        seconds.add(server.awaitHealthy().toNanos() / 1e9);
-        server.cpuTime().ifPresent(cpu -> cpuSeconds.add(cpu.toNanos() / 1e9));
+        /**
+         * Waits for {@code server}'s first /health 200; then, a second later (what follows a readiness check in a
+         * deployment), times its first request and the next, each on a new connection, from sending it to the last
+         * byte of its answer: what the first caller waits for while classes load and code runs interpreted, beside
+         * what the next one does.
+         */
+        void measure(ServerProcess server) throws IOException, InterruptedException {
+            seconds.add(server.awaitHealthy().toNanos() / 1e9);
+            server.cpuTime().ifPresent(cpu -> cpuSeconds.add(cpu.toNanos() / 1e9));
+            Thread.sleep(1000);
+            String body = "{\"model\":\"%s\",\"prompt\":\"Once upon a time\",\"max_tokens\":%d,\"temperature\":0}"
+                    .formatted(DemoModel.ID, FIRST_REQUEST_TOKENS);
+            for (Samples samples : List.of(first, next)) {
+                long start = System.nanoTime();
+                try (var connection = new HttpConnection(URI.create(server.baseUrl()))) {
+                    int status = connection.post("/v1/completions", body);
+                    while (connection.nextLine() != null) {} // to the answer's end
+                    if (status != 200) throw new IllegalStateException(server.name() + " answered " + status);
+                }
+                samples.add((System.nanoTime() - start) / 1e6);
+            }
+        }
+
+        String startLine() {
+            return "%s s, CPU %s s".formatted(seconds.summary("%.2f"), cpuSeconds.summary("%.2f"));
+        }
+
+        String requestsLine() {
+            return "%s, next %s".formatted(first.summary("%.1f"), next.summary("%.1f"));
+        }
     }
 
     /** One prompt per stream, the list repeated past its sixteen. */
