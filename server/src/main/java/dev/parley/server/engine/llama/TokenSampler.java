@@ -32,7 +32,9 @@ final class TokenSampler {
     private final int[] biasIds;
     private final float[] biasValues;
     private final SplittableRandom random;
-    private final int[] counts; // how often each token was picked
+    private final int vocabSize;
+    // Kept only when a penalty reads them: a vocabulary's ints (0.6 MB for 152k tokens) per choice otherwise.
+    private final int[] counts; // how often each token was picked; null without penalties
     private int[] picked = new int[16]; // the distinct tokens picked, in order of first pick
     private int distinct;
     private float[] weights = new float[0]; // scratch: unnormalised probabilities
@@ -61,7 +63,8 @@ final class TokenSampler {
             biasValues[i++] = bias.getValue().floatValue();
         }
         this.random = new SplittableRandom(options.seed());
-        this.counts = new int[vocabSize];
+        this.vocabSize = vocabSize;
+        this.counts = presence != 0 || frequency != 0 ? new int[vocabSize] : null;
     }
 
     /** What may come next: a grammar. */
@@ -87,10 +90,9 @@ final class TokenSampler {
      * strays; the draw is then made again over what is allowed. {@link #NONE} when nothing is.
      */
     int sample(float[] logits, Constraint constraint) {
-        Checks.require(
-                logits.length == counts.length, "logits for %d tokens, sampler for %d", logits.length, counts.length);
+        Checks.require(logits.length == vocabSize, "logits for %d tokens, sampler for %d", logits.length, vocabSize);
         for (int i = 0; i < biasIds.length; i++) logits[biasIds[i]] += biasValues[i];
-        if (presence != 0 || frequency != 0) {
+        if (counts != null) {
             for (int i = 0; i < distinct; i++) {
                 int id = picked[i];
                 logits[id] -= (float) (presence + frequency * counts[id]);
@@ -101,7 +103,7 @@ final class TokenSampler {
             if (!constraint.mask(logits)) return NONE;
             token = pick(logits);
         }
-        remember(token);
+        if (counts != null) remember(token);
         return token;
     }
 
