@@ -5,6 +5,7 @@ import dev.parley.server.engine.llama.ContextOptions;
 import dev.parley.server.engine.llama.LlamaContext;
 import dev.parley.server.engine.llama.LlamaModel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -41,21 +42,40 @@ final class DecodeLoop implements AutoCloseable {
 
     /** Nanoseconds to read one prompt and choose its first token; the cache is cleared before. */
     long firstToken(int[] prompt) {
+        return firstToken(prompt, 0);
+    }
+
+    /**
+     * As {@link #firstToken(int[])}, with the prompt's first {@code cached} tokens read before the clock starts: what a
+     * server that kept them from an earlier request has left to do. At least the last token is read on the clock (its
+     * logits choose the first token), as a server does.
+     */
+    long firstToken(int[] prompt, int cached) {
+        int kept = Math.max(0, Math.min(cached, prompt.length - 1));
         context.clear();
+        if (kept > 0) read(List.of(Arrays.copyOf(prompt, kept)), 0, false);
         long start = System.nanoTime();
-        prefill(List.of(prompt));
+        read(List.of(prompt), kept, true);
         return System.nanoTime() - start;
     }
 
     /** Reads every prompt into its own sequence; returns each one's first generated token. */
     private int[] prefill(List<int[]> prompts) {
+        return read(prompts, 0, true);
+    }
+
+    /**
+     * Reads every prompt from position {@code from} on into its own sequence, as few decodes as the batch allows;
+     * with {@code choose}, returns each one's first generated token (the argmax of its last token's logits).
+     */
+    private int[] read(List<int[]> prompts, int from, boolean choose) {
         int[] first = new int[prompts.size()];
         List<BatchToken> batch = new ArrayList<>();
         List<int[]> pending = new ArrayList<>(); // {sequence, batch index} of prompts' last tokens in this batch
         for (int s = 0; s < prompts.size(); s++) {
             int[] prompt = prompts.get(s);
-            for (int i = 0; i < prompt.length; i++) {
-                boolean last = i == prompt.length - 1;
+            for (int i = from; i < prompt.length; i++) {
+                boolean last = choose && i == prompt.length - 1;
                 if (last) pending.add(new int[] {s, batch.size()});
                 batch.add(new BatchToken(prompt[i], i, s, last));
                 if (batch.size() == context.batchCapacity()) flush(batch, pending, first);

@@ -30,8 +30,9 @@ import java.util.Map;
  *       loopback; beside each, the same number of tokens decoded straight through the binding (one token
  *       per sequence per step, argmax over the logits, no HTTP, no sampler), and the ratio of the two;
  *   <li>time to first token on an idle server (request sent to first chunk with text, p50 of
- *       {@code --ttft-runs}) beside the library reading the same prompt tokens and choosing the first one, and
- *       the overhead: the median (p10–p90) of the two's difference run by run; and Parley's time less the
+ *       {@code --ttft-runs}) beside the library reading the same prompt tokens (less those the server kept from an
+ *       earlier request, as its usage reports them cached: the same decoding) and choosing the first one, and the
+ *       overhead: the median (p10–p90) of the two's difference run by run; and Parley's time less the
  *       decodes its engine ran for the request (from its {@code /metrics}), which is what serving it cost besides
  *       the model, without the run-to-run spread of a decode's own time (llama-server's likewise, less the
  *       {@code prompt_ms} it reports);
@@ -356,7 +357,8 @@ public final class EngineBenchmark {
     /**
      * Part 2: TTFT on the idle servers beside the library's prefill + first token, interleaved run by run: once with
      * the same prompt every run (a server that keeps a slot's cells reads only its last token), once with a prompt
-     * that differs from its first token on (nothing to reuse: the whole prompt is read).
+     * that differs from its first word on (little to reuse: a slot may still hold the same opening words from an
+     * earlier run). The library reads what the server read, so the overhead is the server's alone.
      */
     private void timeToFirstToken() throws Exception {
         timeToFirstToken(false);
@@ -386,7 +388,7 @@ public final class EngineBenchmark {
                         + " ms p50 (p10–p90)%n",
                 fresh ? "a fresh prompt each run, e.g." : "the same prompt each run,",
                 fresh ? fresh(0, prompt) : prompt,
-                tokens.length,
+                fresh ? promptTokens(fresh(0, prompt)).length : tokens.length,
                 TTFT_TOKENS,
                 settings.ttftRuns());
         List<String> lines = new ArrayList<>();
@@ -458,45 +460,52 @@ public final class EngineBenchmark {
     }
 
     /**
-     * One run: the prompt (or the {@code run}th fresh one) through Parley, the library and llama-server, one after
-     * another, each run starting with the next of the three: in a fixed order, whatever the one before leaves running
-     * on the two cores (llama.cpp's threads polling for work a while after a decode, a server's own work after its
-     * answer) would always fall on the same one. Their times go to {@code into} unless it is null.
+     * One run: the prompt (or the {@code run}th fresh one) through Parley, then through the library reading what Parley
+     * read: the prompt's tokens less those Parley kept from an earlier request (its usage reports them as cached), so
+     * that the two did the same decoding; then the same for llama-server. The two pairs swap order every run: in a fixed
+     * order, whatever one leaves running on the two cores (llama.cpp's threads polling for work a while after a decode,
+     * a server's own work after its answer) would always fall on the same one. Each library run starts after a pause
+     * for the same reason. The times go to {@code into} unless it is null.
      */
     private void ttftRun(Side side, String prompt, int[] tokens, boolean fresh, int run, TtftTimes into)
             throws Exception {
         String asked = fresh ? fresh(run, prompt) : prompt;
         int[] read = fresh ? promptTokens(asked) : tokens;
-        long p = 0;
-        long l = 0;
-        double decoded = 0;
+        StreamClient.FirstContent p = null;
         StreamClient.FirstContent n = null;
-        for (int turn = 0; turn < 3; turn++) {
-            switch ((run + turn) % 3) {
-                case 0 -> {
-                    double before = into == null ? 0 : decodeSeconds(side.parley()); // no scrape for a warm-up run
-                    p = side.parleyClient()
-                            .timeToFirstContent(asked, TTFT_TOKENS)
-                            .nanos();
-                    decoded = into == null ? 0 : decodeSeconds(side.parley()) - before;
-                }
-                case 1 -> l = side.loop().firstToken(read);
-                default -> {
-                    if (side.llamaServerClient() != null)
-                        n = side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
-                }
+        long l = 0; // the library, reading what Parley read
+        long ln = 0; // the library, reading what llama-server read
+        double decoded = 0;
+        for (int turn = 0; turn < 2; turn++) {
+            if ((run + turn) % 2 == 0) {
+                double before = into == null ? 0 : decodeSeconds(side.parley()); // no scrape for a warm-up run
+                p = side.parleyClient().timeToFirstContent(asked, TTFT_TOKENS);
+                decoded = into == null ? 0 : decodeSeconds(side.parley()) - before;
+                l = libraryAfterServer(side, read, p.cachedTokens());
+            } else if (side.llamaServerClient() != null) {
+                n = side.llamaServerClient().timeToFirstContent(asked, TTFT_TOKENS);
+                ln = libraryAfterServer(side, read, n.cachedTokens());
             }
         }
         if (into == null) return;
-        into.parley.add(p / 1e6);
+        into.parley.add(p.nanos() / 1e6);
         into.library.add(l / 1e6);
-        into.parleyOver.add((p - l) / 1e6);
-        into.parleyOwn.add(p / 1e6 - decoded * 1e3);
+        into.parleyOver.add((p.nanos() - l) / 1e6);
+        into.parleyOwn.add(p.nanos() / 1e6 - decoded * 1e3);
         if (n != null) {
             into.llamaServer.add(n.nanos() / 1e6);
-            into.llamaServerOver.add((n.nanos() - l) / 1e6);
+            into.llamaServerOver.add((n.nanos() - ln) / 1e6);
             if (!Double.isNaN(n.promptMillis())) into.llamaServerOwn.add(n.nanos() / 1e6 - n.promptMillis());
         }
+    }
+
+    /** How long a library run waits for a server's work after its answer to end. */
+    private static final long SETTLE_MILLIS = 20;
+
+    /** The library reading {@code read} with its first {@code cached} tokens already in its cache, after a pause. */
+    private static long libraryAfterServer(Side side, int[] read, int cached) throws InterruptedException {
+        Thread.sleep(SETTLE_MILLIS);
+        return side.loop().firstToken(read, cached);
     }
 
     /**

@@ -87,11 +87,13 @@ final class StreamClient {
     }
 
     /**
-     * A first token: nanoseconds from sending the request to its first chunk with text, and the milliseconds the
-     * server says it took to read the prompt ({@code timings.prompt_ms} in llama-server's last chunk), or NaN when it
-     * says nothing.
+     * A first token: nanoseconds from sending the request to its first chunk with text; the milliseconds the server
+     * says it took to read the prompt ({@code timings.prompt_ms} in llama-server's last chunk), or NaN when it says
+     * nothing; and how many of the prompt's tokens it kept from an earlier request instead of reading them (Parley's
+     * {@code usage.prompt_tokens_details.cached_tokens}, llama-server's {@code timings.cache_n}), 0 when it says
+     * nothing.
      */
-    record FirstContent(long nanos, double promptMillis) {}
+    record FirstContent(long nanos, double promptMillis, int cachedTokens) {}
 
     /** Sends one greedy stream and times its first chunk with text; reads the stream to its end. */
     synchronized FirstContent timeToFirstContent(String prompt, int maxTokens) throws IOException {
@@ -104,16 +106,23 @@ final class StreamClient {
         requireOk(kept.post(endpoint.path, body));
         long first = -1;
         double promptMillis = Double.NaN;
+        int cached = 0;
         for (String line; (line = kept.nextLine()) != null; ) {
             if (!line.startsWith("data: {")) continue;
             if (first < 0 && !text(Json.tree(line.substring(6))).isEmpty()) first = System.nanoTime() - start;
             if (line.contains("\"timings\"")) {
-                JsonNode timings = Json.tree(line.substring(6)).path("timings").path("prompt_ms");
-                if (timings.isNumber()) promptMillis = timings.asDouble();
+                JsonNode timings = Json.tree(line.substring(6)).path("timings");
+                if (timings.path("prompt_ms").isNumber())
+                    promptMillis = timings.path("prompt_ms").asDouble();
+                cached = Math.max(cached, timings.path("cache_n").asInt(0));
+            }
+            if (line.contains("\"cached_tokens\"")) {
+                JsonNode details = Json.tree(line.substring(6)).path("usage").path("prompt_tokens_details");
+                cached = Math.max(cached, details.path("cached_tokens").asInt(0));
             }
         }
         if (first < 0) throw new IllegalStateException(base + " streamed no text");
-        return new FirstContent(first, promptMillis);
+        return new FirstContent(first, promptMillis, cached);
     }
 
     /** Streams one request to its end; returns its completion tokens. */
