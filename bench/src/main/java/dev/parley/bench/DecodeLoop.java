@@ -40,15 +40,10 @@ final class DecodeLoop implements AutoCloseable {
         return System.nanoTime() - start;
     }
 
-    /** Nanoseconds to read one prompt and choose its first token; the cache is cleared before. */
-    long firstToken(int[] prompt) {
-        return firstToken(prompt, 0);
-    }
-
     /**
-     * As {@link #firstToken(int[])}, with the prompt's first {@code cached} tokens read before the clock starts: what a
-     * server that kept them from an earlier request has left to do. At least the last token is read on the clock (its
-     * logits choose the first token), as a server does.
+     * Nanoseconds to read one prompt and choose its first token, the cache cleared and then the prompt's first
+     * {@code cached} tokens read before the clock starts: what a server that kept them from an earlier request has left
+     * to do. At least the last token is read on the clock (its logits choose the first token), as a server does.
      */
     long firstToken(int[] prompt, int cached) {
         int kept = Math.max(0, Math.min(cached, prompt.length - 1));
