@@ -53,6 +53,16 @@ public final class LlamaEngine implements Engine {
     private static final int EMBEDDING_SEQUENCES = 32;
 
     /**
+     * Memory for the ids of recently tokenized chat texts, per KV cell the context holds (a token's text and id
+     * take ~12 bytes, so two to three times what the slots can hold), within {@link #TEXT_CACHE_MIN_BYTES} and {@link
+     * #TEXT_CACHE_MAX_BYTES}.
+     */
+    private static final long TEXT_CACHE_BYTES_PER_CELL = 32;
+
+    private static final long TEXT_CACHE_MIN_BYTES = 4L << 20;
+    private static final long TEXT_CACHE_MAX_BYTES = 64L << 20;
+
+    /**
      * Architectures that only embed: encoders (BERT and its descendants) and the embedding variants of decoders.
      * llama.cpp keeps no KV cache for most of them and cannot generate with them.
      */
@@ -88,7 +98,9 @@ public final class LlamaEngine implements Engine {
         this.model = model;
         this.context = context;
         this.embeddingContext = embeddingContext;
-        this.tokenizer = new PromptTokenizer(model);
+        long cells = context == null ? 0 : (long) context.cellsPerSequence() * context.maxSequences();
+        this.tokenizer = new PromptTokenizer(
+                model, Math.clamp(TEXT_CACHE_BYTES_PER_CELL * cells, TEXT_CACHE_MIN_BYTES, TEXT_CACHE_MAX_BYTES));
         this.scheduler = context == null ? null : new Scheduler(model, context, queue, System::nanoTime);
         this.embedder = embeddingContext == null ? null : new Embedder(embeddingContext, queue);
         this.embeddings = embedder == null ? null : new PooledEmbeddings(options.id(), model, tokenizer, embedder);

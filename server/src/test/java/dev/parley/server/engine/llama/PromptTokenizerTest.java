@@ -3,8 +3,10 @@ package dev.parley.server.engine.llama;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.api.ChatMessage;
+import dev.parley.testkit.GgufVocabulary;
 import dev.parley.testkit.GgufWriter;
 import dev.parley.testkit.TensorType;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -13,6 +15,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Chat prompts of a written model whose template's markup holds control tokens: llama.cpp's Llama 2
@@ -41,7 +45,7 @@ class PromptTokenizerTest {
                 .chatTemplate("llama2")
                 .write(dir.resolve("llama2.gguf"));
         model = LlamaModel.open(file);
-        tokenizer = new PromptTokenizer(model);
+        tokenizer = new PromptTokenizer(model, 1 << 20);
         eos = model.eosToken().orElseThrow();
     }
 
@@ -86,6 +90,46 @@ class PromptTokenizerTest {
                         ChatMessage.user("Bye")),
                 List.of(ChatMessage.user("  padded  \n"), ChatMessage.assistant(" x "), ChatMessage.user("日本 😀")))) {
             assertThat(ids(messages)).as(messages.toString()).containsExactly(whole(messages));
+        }
+    }
+
+    @Test
+    void aGrowingConversationTokenizesOnlyItsNewText() {
+        List<ChatMessage> messages = new java.util.ArrayList<>(List.of(ChatMessage.system("Be brief.")));
+        for (int turn = 0; turn < 4; turn++) {
+            messages.add(ChatMessage.user("Tell me about cat number " + turn + "."));
+            var before = tokenizer.textStats();
+            assertThat(ids(messages)).as("turn %d", turn).containsExactly(whole(messages));
+            var after = tokenizer.textStats();
+
+            // llama.cpp's Llama 2 template closes each exchange with </s><s>: one run of text per exchange. New
+            // are the last exchange (now with its answer) and the question just asked.
+            assertThat(after.misses() - before.misses()).as("turn %d", turn).isEqualTo(turn == 0 ? 1 : 2);
+            assertThat(after.hits() - before.hits()).as("turn %d", turn).isEqualTo(Math.max(0, turn - 1));
+            messages.add(ChatMessage.assistant("Cat " + turn + " sleeps."));
+        }
+    }
+
+    /** A legacy prompt's specials around the text's own tokens, as llama.cpp adds them, from memory or not. */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "ggml-vocab-llama-spm.gguf", "ggml-vocab-llama-bpe.gguf", "ggml-vocab-qwen2.gguf"})
+    void aLegacyPromptIsWhatLlamaCppReadsWithItsSpecials(String vocabulary, @TempDir Path dir) throws IOException {
+        GgufWriter writer = GgufWriter.llama();
+        if (!vocabulary.isEmpty()) {
+            try (var in = PromptTokenizerTest.class.getResourceAsStream("/dev/parley/server/vocab/" + vocabulary)) {
+                writer = writer.vocabulary(GgufVocabulary.read(in));
+            }
+        }
+        try (LlamaModel other = LlamaModel.open(writer.write(dir.resolve("vocab.gguf")))) {
+            var texts = new PromptTokenizer(other, 1 << 20);
+            for (String text : List.of("", "Hello", " two  spaces", "\n\nA new line", "日本 😀", "Hello")) {
+                for (boolean special : new boolean[] {true, false}) {
+                    assertThat(((PromptTokenizer.Tokens.Ids) texts.text(text, special, 512)).ids())
+                            .as("%s, specials %s", text, special)
+                            .containsExactly(other.tokenize(text, special, false));
+                }
+            }
+            assertThat(texts.textStats().hits()).isPositive();
         }
     }
 
