@@ -256,6 +256,46 @@ class WrittenModelServerTest {
     }
 
     @Test
+    void aGreedyAnswerTakesTheLargestLogitOnlyAfterItsBias() throws Exception {
+        String plain = Json.read(
+                        loopback.post("/v1/chat/completions", chat("Hi", ",\"max_tokens\":4"))
+                                .body(),
+                        ChatCompletion.class)
+                .choices()
+                .getFirst()
+                .message()
+                .text();
+        int forced = Json.mapper()
+                .readTree(loopback.post("/tokenize", "{\"model\":\"tiny\",\"content\":\"q\"}")
+                        .body())
+                .path("tokens")
+                .path(0)
+                .asInt();
+        String fourTimes = Json.mapper()
+                .readTree(loopback.post(
+                                "/detokenize",
+                                "{\"model\":\"tiny\",\"tokens\":[%d,%d,%d,%d]}"
+                                        .formatted(forced, forced, forced, forced))
+                        .body())
+                .path("content")
+                .asText();
+
+        String biased = Json.read(
+                        loopback.post(
+                                        "/v1/chat/completions",
+                                        chat("Hi", ",\"max_tokens\":4,\"logit_bias\":{\"%d\":100}".formatted(forced)))
+                                .body(),
+                        ChatCompletion.class)
+                .choices()
+                .getFirst()
+                .message()
+                .text();
+        // /detokenize drops the space SentencePiece writes before a text's first word; an answer keeps it.
+        assertThat(biased.strip()).isEqualTo(fourTimes.strip());
+        assertThat(biased).isNotEqualTo(plain);
+    }
+
+    @Test
     void anEmojiWrittenByteByByteArrivesWholeInEveryChunk() throws Exception {
         // A model that, after the template's closing newline, writes the four bytes of 😀 over and over.
         int[] emoji = {

@@ -244,6 +244,24 @@ public final class LlamaContext implements AutoCloseable {
         return into;
     }
 
+    /**
+     * The id of the largest of the logits at {@code batchIndex}, the lowest such id on a tie (as {@link
+     * TokenSampler#argmax}), read where llama.cpp wrote them: a greedy choice needs no copy of a vocabulary's floats.
+     */
+    public synchronized int argmax(int batchIndex) {
+        MemorySegment logits = logitsSegment(batchIndex);
+        int best = 0;
+        float max = logits.getAtIndex(JAVA_FLOAT, 0);
+        for (int id = 1; id < vocabSize; id++) {
+            float logit = logits.getAtIndex(JAVA_FLOAT, id);
+            if (logit > max) {
+                max = logit;
+                best = id;
+            }
+        }
+        return best;
+    }
+
     /** How many positions sequence {@code sequenceId} holds in the KV cache (0 when it is empty). */
     public synchronized int sequenceLength(int sequenceId) {
         Checks.require(

@@ -107,6 +107,14 @@ final class TokenSampler {
         return token;
     }
 
+    /**
+     * Whether this sampler picks the most likely token of the logits as they are (no bias, no penalty): then {@link
+     * LlamaContext#argmax} picks the same token without a copy of the logits, and nothing need be remembered.
+     */
+    boolean takesLargest() {
+        return greedy && biasIds.length == 0 && counts == null;
+    }
+
     private int pick(float[] logits) {
         return greedy ? argmax(logits) : draw(logits);
     }

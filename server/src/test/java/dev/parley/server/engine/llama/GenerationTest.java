@@ -107,6 +107,8 @@ class GenerationTest {
             try (Sampler chain = demo.newSampler(SamplingOptions.greedy())) {
                 assertThat(chain.sample(context, prompt.length - 1)).isEqualTo(argmax); // llama.cpp agrees
             }
+            assertThat(context.argmax(prompt.length - 1)).isEqualTo(argmax); // read in place, without a copy
+            assertThatThrownBy(() -> context.argmax(0)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.logits(0)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.logits(prompt.length)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.logits(-1)).isInstanceOf(IllegalArgumentException.class);
@@ -261,6 +263,23 @@ class GenerationTest {
         for (int i = 0; i < 4; i++) picked.add(presence.sample(logits.clone()));
         // Once each: 0.5, 0.2, -0.5 after their first pick, and never more.
         assertThat(picked).containsExactly(0, 1, 0, 0);
+    }
+
+    @Test
+    void onlyAChoiceOfTheLargestLogitAsItIsTakesItInPlace() {
+        assertThat(sampler(SamplingOptions.greedy()).takesLargest()).isTrue();
+        assertThat(sampler(SamplingOptions.greedy().withTemperature(1).withTopP(0))
+                        .takesLargest())
+                .isTrue();
+        assertThat(sampler(SamplingOptions.greedy().withTemperature(1)).takesLargest())
+                .isFalse();
+        assertThat(sampler(SamplingOptions.greedy().withLogitBias(Map.of(3, 1.0)))
+                        .takesLargest())
+                .isFalse();
+        assertThat(sampler(SamplingOptions.greedy().withPenalties(0, 0.5)).takesLargest())
+                .isFalse();
+        assertThat(sampler(SamplingOptions.greedy().withPenalties(0.5, 0)).takesLargest())
+                .isFalse();
     }
 
     @Test
