@@ -5,6 +5,7 @@ import static dev.parley.server.Loopback.chunks;
 import static dev.parley.server.Loopback.streamedText;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
 import dev.parley.api.Json;
@@ -257,20 +258,11 @@ class WrittenModelServerTest {
 
     @Test
     void aGreedyAnswerTakesTheLargestLogitOnlyAfterItsBias() throws Exception {
-        String plain = Json.read(
-                        loopback.post("/v1/chat/completions", chat("Hi", ",\"max_tokens\":4"))
-                                .body(),
-                        ChatCompletion.class)
-                .choices()
-                .getFirst()
-                .message()
-                .text();
-        int forced = Json.mapper()
+        JsonNode tokens = Json.mapper()
                 .readTree(loopback.post("/tokenize", "{\"model\":\"tiny\",\"content\":\"q\"}")
                         .body())
-                .path("tokens")
-                .path(0)
-                .asInt();
+                .path("tokens");
+        int forced = tokens.path(0).asInt();
         String fourTimes = Json.mapper()
                 .readTree(loopback.post(
                                 "/detokenize",
@@ -280,19 +272,17 @@ class WrittenModelServerTest {
                 .path("content")
                 .asText();
 
-        String biased = Json.read(
-                        loopback.post(
-                                        "/v1/chat/completions",
-                                        chat("Hi", ",\"max_tokens\":4,\"logit_bias\":{\"%d\":100}".formatted(forced)))
-                                .body(),
-                        ChatCompletion.class)
-                .choices()
-                .getFirst()
-                .message()
-                .text();
+        String plain = greedyText(",\"max_tokens\":4");
+        String biased = greedyText(",\"max_tokens\":4,\"logit_bias\":{\"%d\":100}".formatted(forced));
         // /detokenize drops the space SentencePiece writes before a text's first word; an answer keeps it.
         assertThat(biased.strip()).isEqualTo(fourTimes.strip());
         assertThat(biased).isNotEqualTo(plain);
+    }
+
+    private static String greedyText(String extra) throws Exception {
+        return Json.read(
+                        loopback.post("/v1/chat/completions", chat("Hi", extra)).body(), ChatCompletion.class)
+                .text();
     }
 
     @Test
