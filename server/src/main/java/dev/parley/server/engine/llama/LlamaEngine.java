@@ -53,9 +53,9 @@ public final class LlamaEngine implements Engine {
     private static final int EMBEDDING_SEQUENCES = 32;
 
     /**
-     * Memory for the ids of recently tokenized texts (chat messages, legacy prompts), per KV cell the context holds (a token's text and id
-     * take ~12 bytes, so two to three times what the slots can hold), within {@link #TEXT_CACHE_MIN_BYTES} and {@link
-     * #TEXT_CACHE_MAX_BYTES}.
+     * Memory for the ids of recently tokenized texts (chat messages, legacy prompts), per KV cell the context
+     * holds (a token's text and id take ~12 bytes, so two to three times what the slots can hold), within {@link
+     * #TEXT_CACHE_MIN_BYTES} and {@link #TEXT_CACHE_MAX_BYTES}.
      */
     private static final long TEXT_CACHE_BYTES_PER_CELL = 32;
 

@@ -157,16 +157,12 @@ final class PromptTokenizer {
 
     /** All of {@code text} read as text; with {@code addSpecial}, the model's BOS/EOS added as its vocabulary asks. */
     Tokens text(String text, boolean addSpecial, int limit) {
-        long least = leastTokens(List.of(new Fragment.Text(text)));
-        if (!addSpecial) least -= leading.length + trailing.length;
-        if (least > limit) return new Tokens.AtLeast(least);
-        // As llama.cpp reads it with its specials added: the same tokens of the text between them.
-        int[] ids = texts.ids(text);
-        if (!addSpecial) return new Tokens.Ids(ids.clone());
-        int[] all = Arrays.copyOf(leading, leading.length + ids.length + trailing.length);
-        System.arraycopy(ids, 0, all, leading.length, ids.length);
-        System.arraycopy(trailing, 0, all, leading.length + ids.length, trailing.length);
-        return new Tokens.Ids(all);
+        // With its specials, as llama.cpp reads it: the same tokens of the text between them, as for a chat.
+        if (addSpecial) return tokenize(List.of(new Fragment.Text(text)), limit);
+        long least = leastTokens(List.of(new Fragment.Text(text))) - leading.length - trailing.length;
+        return least > limit
+                ? new Tokens.AtLeast(least)
+                : new Tokens.Ids(texts.ids(text).clone());
     }
 
     /** Plain text, or control tokens that stand for markup. */
