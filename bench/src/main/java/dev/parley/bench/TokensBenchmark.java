@@ -32,6 +32,12 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  * {@code o200k_base} (its regex pre-tokenizer, the baseline), on a fixed ~64 KB corpus ({@link Corpus}) and on
  * the same text cut into chat-sized messages encoded one at a time; and message counting of the cookbook's
  * six messages. {@link #main} runs them and prints MB/s (ops/s times the UTF-8 bytes of one op).
+ *
+ * <p>{@code countConversation*}: the prompt tokens of a conversation of 32 of those messages (5,292 tokens), as a
+ * server counts each turn's request, with a plain counter and with one that keeps counts of long texts
+ * ({@link TokenCounter#remembering}). Each op reads the messages into new strings first, as a request's JSON does,
+ * so no hash code is already known. Run them with JMH's own runner: {@code java -cp bench/target/benchmarks.jar
+ * org.openjdk.jmh.Main 'TokensBenchmark.countConversation' -f 1 -wi 3 -i 5}.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -94,6 +100,43 @@ public class TokensBenchmark {
                             "This late pivot means we don't have time to boil the ocean for the client deliverable."));
             if (gpt4.count(messages) != 129) throw new IllegalStateException("seed example must count 129");
         }
+    }
+
+    /** A 4,000-token conversation and two gpt-4o counters: plain, and keeping counts of long texts. */
+    @State(Scope.Benchmark)
+    public static class Conversation {
+        TokenCounter plain;
+        TokenCounter remembering;
+        List<char[]> texts;
+
+        @Setup
+        public void setUp() {
+            plain = TokenCounter.forModel("gpt-4o");
+            remembering = plain.remembering(8L << 20);
+            texts = Corpus.messages().subList(0, 32).stream()
+                    .map(String::toCharArray)
+                    .toList();
+        }
+
+        /** The conversation as a request's JSON would give it: new strings, alternating user and assistant. */
+        List<ChatMessage> read() {
+            List<ChatMessage> messages = new ArrayList<>(texts.size());
+            for (int i = 0; i < texts.size(); i++) {
+                String text = new String(texts.get(i));
+                messages.add(i % 2 == 0 ? ChatMessage.user(text) : ChatMessage.assistant(text));
+            }
+            return messages;
+        }
+    }
+
+    @Benchmark
+    public int countConversationPlain(Conversation conversation) {
+        return conversation.plain.count(conversation.read());
+    }
+
+    @Benchmark
+    public int countConversationRemembering(Conversation conversation) {
+        return conversation.remembering.count(conversation.read());
     }
 
     @Benchmark

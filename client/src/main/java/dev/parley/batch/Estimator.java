@@ -21,6 +21,12 @@ final class Estimator {
     /** The output reserved for a chat request with no cap; the legacy endpoint's own default. */
     static final int DEFAULT_COMPLETION_TOKENS = CompletionRequest.DEFAULT_MAX_TOKENS;
 
+    /**
+     * The memory each model's counter may keep counts of recent long texts in: a batch's requests often share a
+     * system prompt, tool definitions or few-shot examples.
+     */
+    private static final long COUNT_MEMORY_BYTES = 8L << 20;
+
     private final String encoding;
     private final Map<String, TokenCounter> counters = new ConcurrentHashMap<>();
 
@@ -33,7 +39,8 @@ final class Estimator {
     long estimate(BatchRequest request) {
         TokenCounter counter = counters.computeIfAbsent(
                 request.model(),
-                model -> encoding != null ? TokenCounter.forEncoding(encoding) : TokenCounter.forModel(model));
+                model -> (encoding != null ? TokenCounter.forEncoding(encoding) : TokenCounter.forModel(model))
+                        .remembering(COUNT_MEMORY_BYTES));
         return switch (request) {
             case BatchRequest.Chat(ChatCompletionRequest chat) -> {
                 long prompt = counter.count(ChatPrompt.of(chat));

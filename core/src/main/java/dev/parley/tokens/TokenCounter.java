@@ -37,6 +37,16 @@ public interface TokenCounter {
 
     Encoding encoding();
 
+    /**
+     * This counter, keeping the counts of the long texts it counted lately (in about {@code memoryBytes}, the texts
+     * used least recently going first): for a caller that counts the same texts again and again, as a server does
+     * with the earlier messages of a conversation, the system prompt of every request, or the tool definitions.
+     * Counts are the same as this counter's.
+     */
+    default TokenCounter remembering(long memoryBytes) {
+        return new MessageCounter(new RememberedCounts(encoding(), memoryBytes), rules());
+    }
+
     MessageRules rules();
 
     /** Tokens of {@code text}; special tokens spelled in it count as ordinary text. */

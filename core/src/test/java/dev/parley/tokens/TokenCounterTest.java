@@ -162,4 +162,38 @@ class TokenCounterTest {
         var counter = TokenCounter.forModel("gpt-4");
         assertThat(counter.count("<|endoftext|>")).isEqualTo(7);
     }
+
+    @ParameterizedTest(name = "{0} tokens: {1}")
+    @MethodSource("openaiChatTokensCases")
+    void aRememberingCounterCountsAsThePlainOneTheFirstTimeAndAfter(int expected, ChatPrompt prompt) {
+        var remembering = TokenCounter.forModel("gpt-3.5-turbo").remembering(1 << 20);
+        assertThat(remembering.count(prompt)).isEqualTo(expected);
+        assertThat(remembering.count(prompt)).isEqualTo(expected);
+    }
+
+    @Test
+    void aRememberingCounterCountsEachLongTextOnceAndShortOnesEachTime() {
+        var plain = TokenCounter.forModel("gpt-4o");
+        var remembering = plain.remembering(1 << 20);
+        String system =
+                "You are a careful assistant who answers questions about the weather, briefly and politely. ".repeat(3);
+        var conversation = new java.util.ArrayList<>(List.of(ChatMessage.system(system)));
+        for (int turn = 0; turn < 3; turn++) {
+            conversation.add(ChatMessage.user("What is the weather in city number " + turn + "?"));
+            assertThat(remembering.count(conversation)).isEqualTo(plain.count(conversation));
+            conversation.add(ChatMessage.assistant(
+                    ("Turn " + turn + ": sunny in the morning, with rain in the afternoon and wind at night. ")
+                            .repeat(2)));
+        }
+        TextMemo.Stats stats =
+                ((RememberedCounts) remembering.encoding()).counts().stats();
+        assertThat(system.length()).isGreaterThanOrEqualTo(RememberedCounts.SHORTEST_KEPT);
+        assertThat(stats.misses())
+                .as("the system prompt and two answers, each once")
+                .isEqualTo(3);
+        assertThat(stats.hits())
+                .as("the system prompt twice, the first answer once")
+                .isEqualTo(3);
+        assertThat(stats.entries()).isEqualTo(3); // the short questions are counted each time, never kept
+    }
 }

@@ -8,6 +8,7 @@ import dev.parley.api.ToolCall;
 import dev.parley.server.engine.template.ChatTemplate;
 import dev.parley.server.engine.template.TemplateException;
 import dev.parley.server.engine.tools.ToolSyntax;
+import dev.parley.tokens.TextMemo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -43,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * so that a text far too long for the context is refused without reading it all; see {@link
  * #bytesPerToken}.
  *
- * <p>Text is tokenized through {@link TextTokens}: a chat's runs are each one message's content with the markup
+ * <p>Text is tokenized through a {@link TextMemo}: a chat's runs are each one message's content with the markup
  * text beside it, so a conversation's earlier messages and a repeated system prompt are tokenized once, not
  * again with every request (llama.cpp reads Qwen's BPE at about 4 MB of text a second here: a 4,000-token
  * conversation is 5 ms of tokenizing).
@@ -69,7 +70,7 @@ final class PromptTokenizer {
     private final int[] trailing;
     private final int bytesPerToken;
     private final Map<String, List<Fragment>> markup = new ConcurrentHashMap<>();
-    private final TextTokens texts;
+    private final TextMemo<int[]> texts;
     private final ChatTemplate template;
     /** Mistral's templates refuse call ids that are not 9 letters and digits, the form its own API gives. */
     private final boolean shortCallIds;
@@ -80,10 +81,11 @@ final class PromptTokenizer {
     private final String bosText;
     private final String eosText;
 
-    /** With {@code cacheBytes} of memory at most for the ids of recent texts (see {@link TextTokens}). */
+    /** With {@code cacheBytes} of memory at most for the ids of recent texts (see {@link TextMemo}). */
     PromptTokenizer(LlamaModel model, long cacheBytes) {
         this.model = model;
-        this.texts = new TextTokens(cacheBytes, text -> model.tokenize(text, false, false));
+        this.texts =
+                new TextMemo<>(cacheBytes, text -> model.tokenize(text, false, false), ids -> 16L + 4L * ids.length);
         int[] special = model.tokenize("", true, false);
         int bos = model.bosToken().orElse(-1);
         int split = special.length > 0 && special[0] == bos ? 1 : 0;
@@ -119,7 +121,7 @@ final class PromptTokenizer {
     }
 
     /** What the cache of recently tokenized texts holds and has answered. */
-    TextTokens.Stats textStats() {
+    TextMemo.Stats textStats() {
         return texts.stats();
     }
 
@@ -162,7 +164,7 @@ final class PromptTokenizer {
         long least = leastTokens(List.of(new Fragment.Text(text))) - leading.length - trailing.length;
         return least > limit
                 ? new Tokens.AtLeast(least)
-                : new Tokens.Ids(texts.ids(text).clone());
+                : new Tokens.Ids(texts.get(text).clone());
     }
 
     /** Plain text, or control tokens that stand for markup. */
@@ -180,7 +182,7 @@ final class PromptTokenizer {
         for (int id : leading) ids.add(id);
         for (Fragment fragment : joined) {
             int[] part = switch (fragment) {
-                case Fragment.Text(var text) -> texts.ids(text);
+                case Fragment.Text(var text) -> texts.get(text);
                 case Fragment.Control(var control) -> control;
             };
             for (int id : part) ids.add(id);

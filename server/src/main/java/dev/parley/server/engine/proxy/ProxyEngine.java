@@ -527,11 +527,17 @@ public final class ProxyEngine implements Engine {
         }
     }
 
-    /** Each model's counter, made once: finding a model's encoding costs more than counting a short prompt. */
+    /**
+     * Each model's counter, made once (finding a model's encoding costs more than counting a short prompt), keeping
+     * the counts of long texts: every turn of a conversation sends the earlier ones again.
+     */
     private final Map<String, TokenCounter> counters = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** The memory each model's counter may keep counts of recent texts in. */
+    private static final long COUNT_MEMORY_BYTES = 8L << 20;
+
     private TokenCounter counter(String model) {
-        return counters.computeIfAbsent(model, TokenCounter::forModel);
+        return counters.computeIfAbsent(model, m -> TokenCounter.forModel(m).remembering(COUNT_MEMORY_BYTES));
     }
 
     private ModelCard require(String model) {
