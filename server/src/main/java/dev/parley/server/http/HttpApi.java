@@ -40,11 +40,9 @@ import java.io.IOException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.BadMessageException;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -238,7 +236,6 @@ public final class HttpApi {
             config.jetty.host = host;
             config.jetty.port = port;
             config.concurrency.useVirtualThreads = true;
-            config.jetty.threadPool = threads();
             config.http.maxRequestSize = MAX_BODY_BYTES;
             // An upload's parts are read by the multipart parser, not as a body: limited here, before any is stored.
             config.jetty.multipartConfig.maxFileSize(options.maxFileBytes(), SizeUnit.BYTES);
@@ -299,23 +296,6 @@ public final class HttpApi {
             config.routes.error(405, ctx -> api.unknownRoute(ctx));
         });
     }
-
-    /**
-     * Jetty's threads: its selector and acceptor on a few platform threads, every request handled on a virtual thread
-     * of its own (a stream waits for its tokens there, so concurrent streams are not bounded by a pool). Javalin's
-     * virtual-thread pool runs the selector on a virtual thread too; measured on two cores, a request's first bytes
-     * came back 60–100 µs later that way (p50 of 400 requests, caches cold, a loopback client on a kept connection).
-     */
-    private static QueuedThreadPool threads() {
-        var pool = new QueuedThreadPool(MAX_PLATFORM_THREADS, MIN_PLATFORM_THREADS);
-        pool.setName("parley-http");
-        pool.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name("parley-request-", 0).factory()));
-        return pool;
-    }
-
-    private static final int MIN_PLATFORM_THREADS = 4;
-    private static final int MAX_PLATFORM_THREADS = 64;
 
     private void chat(Context ctx) throws InterruptedException {
         Tenant tenant = authenticate(ctx); // 401
