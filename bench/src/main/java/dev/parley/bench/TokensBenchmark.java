@@ -102,7 +102,7 @@ public class TokensBenchmark {
         }
     }
 
-    /** A 4,000-token conversation and two gpt-4o counters: plain, and keeping counts of long texts. */
+    /** A 5,292-token conversation and two gpt-4o counters: plain, and keeping counts of long texts. */
     @State(Scope.Benchmark)
     public static class Conversation {
         TokenCounter plain;

@@ -27,20 +27,23 @@ final class Estimator {
      */
     private static final long COUNT_MEMORY_BYTES = 8L << 20;
 
-    private final String encoding;
+    /** The counter every model is counted with, or null to count each by its own. */
+    private final TokenCounter shared;
+
     private final Map<String, TokenCounter> counters = new ConcurrentHashMap<>();
 
     /** @param encoding the encoding to count every model with; null to count each by its own */
     Estimator(String encoding) {
-        this.encoding = encoding;
-        if (encoding != null) TokenCounter.forEncoding(encoding); // fail fast on an unknown name
+        // an unknown name fails here, not mid-run
+        this.shared =
+                encoding == null ? null : TokenCounter.forEncoding(encoding).remembering(COUNT_MEMORY_BYTES);
     }
 
     long estimate(BatchRequest request) {
-        TokenCounter counter = counters.computeIfAbsent(
-                request.model(),
-                model -> (encoding != null ? TokenCounter.forEncoding(encoding) : TokenCounter.forModel(model))
-                        .remembering(COUNT_MEMORY_BYTES));
+        TokenCounter counter = shared != null
+                ? shared
+                : counters.computeIfAbsent(
+                        request.model(), model -> TokenCounter.forModel(model).remembering(COUNT_MEMORY_BYTES));
         return switch (request) {
             case BatchRequest.Chat(ChatCompletionRequest chat) -> {
                 long prompt = counter.count(ChatPrompt.of(chat));

@@ -7,6 +7,7 @@ import dev.parley.api.ChatMessage;
 import dev.parley.api.Content;
 import dev.parley.api.ContentPart;
 import dev.parley.api.ToolCall;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
@@ -177,7 +178,7 @@ class TokenCounterTest {
         var remembering = plain.remembering(1 << 20);
         String system =
                 "You are a careful assistant who answers questions about the weather, briefly and politely. ".repeat(3);
-        var conversation = new java.util.ArrayList<>(List.of(ChatMessage.system(system)));
+        var conversation = new ArrayList<>(List.of(ChatMessage.system(system)));
         for (int turn = 0; turn < 3; turn++) {
             conversation.add(ChatMessage.user("What is the weather in city number " + turn + "?"));
             assertThat(remembering.count(conversation)).isEqualTo(plain.count(conversation));
