@@ -288,7 +288,7 @@ final class PlainHttp implements AutoCloseable {
 
         /** One line of the head, without its line break; ISO-8859-1, as HTTP's head is. */
         String line(int[] budget) throws IOException {
-            var line = new StringBuilder(64);
+            StringBuilder started = null; // the part of a line that the buffer held before its end was read
             while (true) {
                 if (position == limit && !fill()) {
                     throw new EOFException(
@@ -297,15 +297,23 @@ final class PlainHttp implements AutoCloseable {
                                     : "the connection closed before an answer");
                 }
                 answering = true;
-                int b = buffer[position++] & 0xff;
-                if (--budget[0] < 0)
+                int from = position;
+                int end = from;
+                while (end < limit && buffer[end] != '\n') end++;
+                boolean whole = end < limit;
+                position = whole ? end + 1 : end;
+                budget[0] -= position - from;
+                if (budget[0] < 0)
                     throw new IOException("the answer's head is longer than " + MAX_HEAD_BYTES + " bytes");
-                if (b == '\n') break;
-                line.append((char) b);
+                String piece = new String(buffer, from, end - from, StandardCharsets.ISO_8859_1);
+                if (!whole) {
+                    if (started == null) started = new StringBuilder(64);
+                    started.append(piece);
+                    continue;
+                }
+                String line = started == null ? piece : started.append(piece).toString();
+                return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
             }
-            int end = line.length();
-            if (end > 0 && line.charAt(end - 1) == '\r') line.setLength(end - 1);
-            return line.toString();
         }
 
         Map<String, List<String>> fields(int[] budget) throws IOException {

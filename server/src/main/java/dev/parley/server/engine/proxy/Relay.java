@@ -1,6 +1,11 @@
 package dev.parley.server.engine.proxy;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import dev.parley.api.ApiError;
 import dev.parley.api.Json;
 import dev.parley.api.ServerException;
@@ -35,10 +40,11 @@ final class Relay implements Relayed {
     private final InputStream upstream;
     private final Consumer<Relay> released; // told once, when the relay closes
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final Reader text;
-    private final char[] buffer = new char[8192];
-    private final SseParser parser = new SseParser();
     private final ArrayDeque<SseEvent> arrived = new ArrayDeque<>(); // events read from upstream, not yet taken
+    // A stream's reading state, made by its first read: a whole answer needs none of it (32 KB of buffers).
+    private Reader text;
+    private char[] buffer;
+    private SseParser parser;
     private volatile int promptTokens;
     private volatile int completionTokens;
     private volatile boolean reported; // the upstream reported its usage: its count stands, and the answer is whole
@@ -61,7 +67,6 @@ final class Relay implements Relayed {
         this.counter = counter;
         this.usageAsked = usageAsked;
         this.upstream = upstream;
-        this.text = new InputStreamReader(upstream, StandardCharsets.UTF_8);
     }
 
     @Override
@@ -71,18 +76,11 @@ final class Relay implements Relayed {
             if (bytes.length > ClientOptions.MAX_ANSWER_BYTES)
                 throw new IOException("it is larger than %d MiB".formatted(ClientOptions.MAX_ANSWER_BYTES >> 20));
             String body = new String(bytes, StandardCharsets.UTF_8);
-            JsonNode tree;
-            try {
-                tree = Json.tree(body);
-            } catch (RuntimeException e) {
-                throw new IOException("it is not JSON: " + ProxyEngine.quoted(body));
-            }
-            if (tree == null || !tree.isObject())
-                throw new IOException("it is not a JSON object: " + ProxyEngine.quoted(body));
             synchronized (this) {
-                usage(tree.get("usage"));
+                usage(topLevelUsage(body));
             }
             if (!reported) {
+                JsonNode tree = Json.tree(body);
                 StringBuilder text = new StringBuilder();
                 tree.path("output")
                         .forEach(item -> item.path("content")
@@ -96,6 +94,32 @@ final class Relay implements Relayed {
             return body;
         } catch (IOException | RuntimeException e) {
             throw failed("its answer could not be read: " + why(e), e);
+        }
+    }
+
+    /** Reads the value a parser is at, whatever follows it. */
+    private static final ObjectReader ONE_VALUE =
+            Json.mapper().reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    /**
+     * The {@code usage} of an answer that must be one JSON object, read without building the rest of it (its
+     * choices are read only when the upstream reported no usage); null when it has none.
+     */
+    private static JsonNode topLevelUsage(String body) throws IOException {
+        try (JsonParser parser = Json.mapper().createParser(body)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT)
+                throw new IOException("it is not a JSON object: " + ProxyEngine.quoted(body));
+            JsonNode usage = null;
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                boolean wanted = parser.currentName().equals("usage");
+                parser.nextToken();
+                if (wanted) usage = ONE_VALUE.readTree(parser);
+                else parser.skipChildren();
+            }
+            if (parser.nextToken() != null) throw new IOException("it is not JSON: " + ProxyEngine.quoted(body));
+            return usage;
+        } catch (JacksonException e) {
+            throw new IOException("it is not JSON: " + ProxyEngine.quoted(body));
         }
     }
 
@@ -209,6 +233,11 @@ final class Relay implements Relayed {
      * order); the first of them, or null when the stream ended first.
      */
     private SseEvent read() throws IOException {
+        if (text == null) {
+            text = new InputStreamReader(upstream, StandardCharsets.UTF_8);
+            buffer = new char[8192];
+            parser = new SseParser();
+        }
         while (arrived.isEmpty()) {
             int read = text.read(buffer);
             if (read < 0) return null;

@@ -78,6 +78,23 @@ class PlainHttpTest {
     }
 
     @Test
+    void aHeaderLongerThanOneReadIsReadWhole() throws Exception {
+        // 20,000 characters of one line: more than the 16 KiB a read can take, so the line ends in a later read.
+        String value = "y".repeat(19_990) + "\u00e9";
+        try (var server = RawServer.start((connection, in, out) -> {
+                    RawServer.request(in);
+                    out.write(("HTTP/1.1 200 OK\r\nX-Long: " + value + "\r\nContent-Length: 2\r\n\r\nok")
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                    out.flush();
+                });
+                var http = new PlainHttp(TIMEOUT)) {
+            var answer = post(http, server, Map.of());
+            assertThat(answer.headers().get("x-long")).containsExactly(value);
+            assertThat(read(answer)).isEqualTo("ok");
+        }
+    }
+
+    @Test
     void aReadReturnsWhatHasArrivedAcrossChunksAndWaitsForNoMore() throws Exception {
         var more = new CountDownLatch(1);
         try (var server = RawServer.start((connection, in, out) -> {

@@ -782,13 +782,15 @@ class ProxyEngineTest {
                             200,
                             "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"created\":1,\"owned_by\":\"system\"}]}"),
                     ScriptedServer.Reply.text(200, "text/html", "<html>\n  Down for maintenance\n</html>"),
-                    json(200, "[1, 2]"));
+                    json(200, "[1, 2]"),
+                    json(200, "{\"id\":\"a\",\"usage\":{\"prompt_tokens\":1}} {\"id\":\"b\"}"));
             try (var gateway = ParleyServer.start(
                             ProxyEngine.connect(options(scripted.baseUrl()), List.of()), "127.0.0.1", 0);
                     var http = HttpClient.newHttpClient()) {
                 String chat = demoChat(2).replace("\"demo\"", "\"gpt-4o\"");
                 var html = post(http, gateway.baseUrl("127.0.0.1"), chat);
                 var array = post(http, gateway.baseUrl("127.0.0.1"), chat);
+                var two = post(http, gateway.baseUrl("127.0.0.1"), chat);
 
                 assertThat(html.statusCode()).isEqualTo(502);
                 assertThat(Json.tree(html.body()).at("/error/message").asText())
@@ -797,6 +799,8 @@ class ProxyEngineTest {
                 assertThat(Json.tree(array.body()).at("/error/message").asText())
                         .isEqualTo("The upstream provider failed: its answer could not be read: it is not a JSON"
                                 + " object: [1, 2]");
+                assertThat(Json.tree(two.body()).at("/error/message").asText())
+                        .startsWith("The upstream provider failed: its answer could not be read: it is not JSON:");
             }
         }
     }
