@@ -316,6 +316,48 @@ class ServingTest {
         }
     }
 
+    @Test
+    void aRequestPipelinedBehindAJsonAnswerIsLeftForItsClientToSendAgain(@TempDir Path dir) throws Exception {
+        // Watching for a client that leaves reads the socket; bytes of a next request cannot be put back, so the
+        // answer closes the connection and that request stays unanswered. The next request is sent once the first
+        // is being generated (before, the server reads both at once); 400 tokens of this model take seconds, and
+        // the watch looks within 0.2 s.
+        Path model = SlowModel.write(dir);
+        var slow = LlamaEngine.open(
+                LlamaEngineOptions.of(model).withModelId("slow").withParallel(1).withContextPerSequence(4096));
+        try (var other = ParleyServer.start(slow, "127.0.0.1", 0);
+                Socket client = new Socket("127.0.0.1", other.port())) {
+            client.setSoTimeout(120_000); // a kept connection would leave the read below waiting: fail instead
+            Scheduler scheduler = slow.scheduler();
+            long before = scheduler.decodedTokens();
+            keptAlive(
+                    client,
+                    "{\"model\":\"slow\",\"messages\":[{\"role\":\"user\",\"content\":\"Once\"}],"
+                            + "\"max_tokens\":400,\"logit_bias\":{\"2\":-100}}");
+            await("the answer is being generated", () -> scheduler.decodedTokens() - before > 20);
+            keptAlive(
+                    client,
+                    "{\"model\":\"slow\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"max_tokens\":3}");
+
+            String response = new String(readAll(client.getInputStream()), StandardCharsets.ISO_8859_1);
+            String head = response.substring(0, response.indexOf("\r\n\r\n")).toLowerCase(java.util.Locale.ROOT);
+            assertThat(head).startsWith("http/1.1 200").contains("\r\nconnection: close");
+            assertThat(response.split("HTTP/1.1 ", -1)).hasSize(2); // one answer, then the connection's end
+            assertThat(Json.tree(dechunk(response.getBytes(StandardCharsets.ISO_8859_1)))
+                            .at("/usage/completion_tokens")
+                            .asInt())
+                    .isEqualTo(400);
+        }
+    }
+
+    private static void keptAlive(Socket socket, String body) throws Exception {
+        socket.getOutputStream()
+                .write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: " + body.length() + "\r\n\r\n" + body)
+                        .getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+    }
+
     // Raw HTTP/1.1, for clients that read slowly or go away.
 
     private static void send(Socket socket, String path, String body) throws Exception {
