@@ -8,6 +8,10 @@ import java.util.Map;
  * An {@link Encoding} over JTokkit's byte-pair encoder. JTokkit refuses text holding special tokens in
  * {@code encode} and has no "allow them" mode, so that mode is done here: split at each special token,
  * encode the pieces between as ordinary text, and put the special ids in between, as tiktoken does.
+ *
+ * <p>Text that is not well-formed UTF-16 (a lone surrogate, as JSON's {@code "\\ud800"} gives) is read as tiktoken
+ * reads it: each lone surrogate as U+FFFD. JTokkit itself would take it as {@code ?} or stray bytes, and with
+ * assertions on it refuses it with an {@link AssertionError}.
  */
 final class JtokkitEncoding implements Encoding {
 
@@ -27,14 +31,42 @@ final class JtokkitEncoding implements Encoding {
     @Override
     public int[] encode(String text, Special special) {
         return switch (special) {
-            case AS_TEXT -> jtokkit.encodeOrdinary(text).toArray();
-            case ALLOWED -> encodeAllowingSpecial(text);
+            case AS_TEXT -> jtokkit.encodeOrdinary(wellFormed(text)).toArray();
+            case ALLOWED -> encodeAllowingSpecial(wellFormed(text));
         };
     }
 
     @Override
     public int count(String text) {
-        return jtokkit.countTokensOrdinary(text);
+        return jtokkit.countTokensOrdinary(wellFormed(text));
+    }
+
+    /**
+     * {@code text} with each lone surrogate replaced by U+FFFD, what tiktoken's {@code encode} does with text it
+     * cannot write as UTF-8; {@code text} itself when it has none, without copying it.
+     */
+    static String wellFormed(String text) {
+        int lone = nextLoneSurrogate(text, 0);
+        if (lone < 0) return text;
+        StringBuilder fixed = new StringBuilder(text.length());
+        int from = 0;
+        for (; lone >= 0; lone = nextLoneSurrogate(text, from)) {
+            fixed.append(text, from, lone).append('\ufffd');
+            from = lone + 1;
+        }
+        return fixed.append(text, from, text.length()).toString();
+    }
+
+    /** Where the first surrogate at or after {@code from} that is not half of a pair is, or -1. */
+    private static int nextLoneSurrogate(String text, int from) {
+        for (int i = from; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (!Character.isSurrogate(c)) continue;
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1)))
+                i++; // a pair: one character
+            else return i;
+        }
+        return -1;
     }
 
     @Override

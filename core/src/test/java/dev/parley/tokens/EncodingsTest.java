@@ -45,6 +45,39 @@ class EncodingsTest {
     }
 
     @Test
+    void readsEachLoneSurrogateAsTheReplacementCharacterAsTiktokenDoes() {
+        // tiktoken's encode turns text it cannot write as UTF-8 into well-formed text first, each lone surrogate
+        // becoming U+FFFD; a pair stays the one character it is.
+        String[][] cases = {
+            {"x\udfff", "x\ufffd"},
+            {"\ud800", "\ufffd"},
+            {"ab\ud83dcd", "ab\ufffdcd"},
+            {"\udc4d\ud83d", "\ufffd\ufffd"},
+            {"ok \ud83d\udc4d \ud83d", "ok \ud83d\udc4d \ufffd"},
+            {"<|endoftext|>\udfff", "<|endoftext|>\ufffd"}
+        };
+        for (String name : ALL) {
+            Encoding e = Encodings.byName(name);
+            for (String[] c : cases) {
+                int[] expected = e.encode(c[1]);
+                assertThat(e.encode(c[0])).as(name + " " + c[1]).containsExactly(expected);
+                assertThat(e.count(c[0])).as(name + " " + c[1]).isEqualTo(expected.length);
+                assertThat(e.encode(c[0], Special.ALLOWED))
+                        .as(name + " " + c[1])
+                        .containsExactly(e.encode(c[1], Special.ALLOWED));
+            }
+        }
+        assertThat(Encodings.byName("o200k_base").encode("x\udfff")).containsExactly(87, 3251);
+        assertThat(Encodings.byName("cl100k_base").encode("x\udfff")).containsExactly(87, 5809);
+    }
+
+    @Test
+    void wellFormedTextIsPassedOnUncopied() {
+        String text = "plain text, and a pair: \ud83d\udc4d";
+        assertThat(JtokkitEncoding.wellFormed(text)).isSameAs(text);
+    }
+
+    @Test
     void treatsSpecialTokenTextAsOrdinaryTextByDefault() {
         Encoding cl100k = Encodings.byName("cl100k_base");
         int[] ids = cl100k.encode("hello <|endoftext|>");

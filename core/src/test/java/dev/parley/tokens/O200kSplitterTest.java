@@ -214,7 +214,9 @@ class O200kSplitterTest {
             List<String> pieces = pieces(text);
             List<String> expectedPieces = regexPieces(text);
             int[] ids = parley.encode(text);
-            int[] expectedIds = regexPath.encodeOrdinary(text).toArray();
+            // Lone surrogates read as U+FFFD, as tiktoken (and so Parley's encoding) reads them.
+            int[] expectedIds =
+                    regexPath.encodeOrdinary(JtokkitEncoding.wellFormed(text)).toArray();
             int count = parley.count(text);
             // Assertions are only built on a difference: the corpora hold tens of thousands of texts.
             if (!pieces.equals(expectedPieces) || !Arrays.equals(ids, expectedIds) || count != expectedIds.length) {
