@@ -49,7 +49,6 @@ class FuzzTest {
                     + "\"temperature\":0,\"max_tokens\":150,\"stream\":true}";
 
     static ParleyServer server;
-    static HttpClient http;
 
     @BeforeAll
     static void start() {
@@ -60,13 +59,11 @@ class FuzzTest {
                         .withContextPerSequence(256)),
                 "127.0.0.1",
                 0);
-        http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     }
 
     @AfterAll
     static void stop() {
         server.close();
-        http.close();
     }
 
     record Sent(String route, byte[] body) {
@@ -80,10 +77,28 @@ class FuzzTest {
 
     @Test
     void everyHostileBodyIsAnsweredWithA200OrAn4xxWhileACanaryStreamIsUndisturbed() throws Exception {
+        campaign(server.port());
+    }
+
+    /**
+     * The campaign against the server on {@code port}, which serves the demo model as {@code demo} with {@link
+     * #PARALLEL} slots (itself, or through a gateway).
+     */
+    static void campaign(int port) throws Exception {
+        try (var http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()) {
+            campaign(new Target(http, port));
+        }
+    }
+
+    /** Where the bodies go: a server's port, through one client. */
+    record Target(HttpClient http, int port) {}
+
+    private static void campaign(Target target) throws Exception {
         System.out.println("FuzzTest seed " + SEED + " (-Dparley.fuzz.seed=" + SEED + " replays it)");
         List<Sent> bodies = bodies();
-        String alone =
-                Loopback.streamedText(send(new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8)))
+        String alone = Loopback.streamedText(
+                send(target, new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8)))
                         .body());
         assertThat(alone).isNotEmpty();
 
@@ -91,12 +106,12 @@ class FuzzTest {
         var answers = new ConcurrentHashMap<String, LongAdder>();
         var fuzzing = new AtomicBoolean(true);
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            Future<List<String>> canary = pool.submit(() -> canaries(fuzzing));
+            Future<List<String>> canary = pool.submit(() -> canaries(target, fuzzing));
             var queue = new ConcurrentLinkedQueue<>(bodies);
             List<Future<?>> workers = new ArrayList<>();
             for (int w = 0; w < 6; w++) {
                 workers.add(pool.submit(() -> {
-                    for (Sent sent; (sent = queue.poll()) != null; ) check(sent, failures, answers);
+                    for (Sent sent; (sent = queue.poll()) != null; ) check(target, sent, failures, answers);
                     return null;
                 }));
             }
@@ -109,7 +124,7 @@ class FuzzTest {
         assertThat(failures).as("seed " + SEED).isEmpty();
         // The bodies must reach generation too, not only the checks in front of it.
         assertThat(answers).containsKeys("/v1/chat/completions 200", "/v1/completions 200");
-        assertEverySlotIsFree();
+        assertEverySlotIsFree(target);
     }
 
     /** The same bodies for the same seed, half to each route, interleaved. */
@@ -124,19 +139,20 @@ class FuzzTest {
     }
 
     /** Greedy streams, one after another, for as long as the fuzzing lasts (at least one). */
-    static List<String> canaries(AtomicBoolean fuzzing) throws Exception {
+    static List<String> canaries(Target target, AtomicBoolean fuzzing) throws Exception {
         List<String> texts = new ArrayList<>();
         do {
-            var response = send(new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8)));
+            var response = send(target, new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8)));
             assertThat(response.statusCode()).isEqualTo(200);
             texts.add(Loopback.streamedText(response.body()));
         } while (fuzzing.get());
         return texts;
     }
 
-    static void check(Sent sent, ConcurrentLinkedQueue<String> failures, Map<String, LongAdder> answers) {
+    static void check(
+            Target target, Sent sent, ConcurrentLinkedQueue<String> failures, Map<String, LongAdder> answers) {
         try {
-            var response = send(sent);
+            var response = send(target, sent);
             answers.computeIfAbsent(sent.route() + " " + response.statusCode(), k -> new LongAdder())
                     .increment();
             String problem = problem(response);
@@ -174,21 +190,21 @@ class FuzzTest {
         }
     }
 
-    static HttpResponse<String> send(Sent sent) throws Exception {
-        var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + sent.route()))
+    static HttpResponse<String> send(Target target, Sent sent) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + target.port() + sent.route()))
                 .timeout(PATIENCE)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(sent.body()))
                 .build();
-        return http.send(request, HttpResponse.BodyHandlers.ofString());
+        return target.http().send(request, HttpResponse.BodyHandlers.ofString());
     }
 
     /** A request for one choice per slot completes: no slot was left held by a fuzzed request. */
-    static void assertEverySlotIsFree() throws Exception {
+    static void assertEverySlotIsFree(Target target) throws Exception {
         String body =
                 "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Tom\"}],\"max_tokens\":8,\"n\":"
                         + PARALLEL + "}";
-        var response = send(new Sent("/v1/chat/completions", body.getBytes(StandardCharsets.UTF_8)));
+        var response = send(target, new Sent("/v1/chat/completions", body.getBytes(StandardCharsets.UTF_8)));
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         assertThat(Json.read(response.body(), ChatCompletion.class).choices())
                 .hasSize(PARALLEL)
