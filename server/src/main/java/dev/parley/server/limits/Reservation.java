@@ -37,9 +37,16 @@ public final class Reservation {
         return reserved;
     }
 
-    /** Gives back {@code reserved − used} tokens (or takes the excess). Idempotent; never throws. */
+    /**
+     * Gives back {@code reserved − used} tokens (or takes the excess). The excess taken is at most one minute's
+     * tokens: an answer can use more than it reserved (an upstream's tokenizer counts the prompt longer than
+     * tiktoken), but one answer whose upstream reports an absurd count must not hold its key back for months.
+     * Idempotent; never throws.
+     */
     public void settle(long usedTokens) {
         if (limits == null || !settled.compareAndSet(false, true)) return;
-        limits.settle(key, budgets, reserved - usedTokens);
+        long minute = budgets.tokensPerMinute();
+        long most = reserved > Long.MAX_VALUE - minute ? Long.MAX_VALUE : reserved + minute;
+        limits.settle(key, budgets, reserved - Math.clamp(usedTokens, 0, most));
     }
 }

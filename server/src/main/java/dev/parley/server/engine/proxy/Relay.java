@@ -144,8 +144,11 @@ final class Relay implements Relayed {
                 boolean usageOnly;
                 synchronized (this) {
                     // Chat and legacy chunks carry usage at the top; the Responses API in its final response.
-                    usageOnly =
-                            usage(chunk.get("usage")) && chunk.path("choices").isEmpty();
+                    JsonNode usage = chunk.get("usage");
+                    usage(usage);
+                    usageOnly = usage != null
+                            && usage.isObject()
+                            && chunk.path("choices").isEmpty();
                     usage(chunk.path("response").get("usage"));
                     if (!reported) completionTokens += counter.count(text(chunk));
                 }
@@ -259,18 +262,35 @@ final class Relay implements Relayed {
     /**
      * Takes the upstream's own count when {@code usage} holds one (chat's {@code prompt_tokens} and {@code
      * completion_tokens}, the Responses API's {@code input_tokens} and {@code output_tokens}, an embedding's
-     * {@code prompt_tokens} alone); whether it did.
+     * {@code prompt_tokens} alone); whether it did. A count that is not a whole number from 0 to {@link
+     * Integer#MAX_VALUE} (a negative one, {@code 1e30}, text) makes the whole object no count: the answer is then
+     * counted here, as when the upstream reports none, rather than charged what a broken upstream says.
      */
     private boolean usage(JsonNode usage) {
         if (usage == null || !usage.isObject()) return false;
-        promptTokens =
-                usage.path("prompt_tokens").asInt(usage.path("input_tokens").asInt(promptTokens));
-        completionTokens = usage.path("completion_tokens")
-                .asInt(usage.path("output_tokens").asInt(0));
+        int prompt = count(usage, "prompt_tokens", "input_tokens");
+        int completion = count(usage, "completion_tokens", "output_tokens");
+        if (prompt == NOT_A_COUNT || completion == NOT_A_COUNT) return false;
+        if (prompt != ABSENT) promptTokens = prompt;
+        completionTokens = completion == ABSENT ? 0 : completion;
         reported = true;
         held.clear(); // the upstream's count stands: what was held need not be read
         heldChars = 0;
         return true;
+    }
+
+    private static final int ABSENT = -1;
+    private static final int NOT_A_COUNT = -2;
+
+    /** The first of {@code names} that {@code usage} has, as a count; {@link #ABSENT} or {@link #NOT_A_COUNT}. */
+    private static int count(JsonNode usage, String... names) {
+        for (String name : names) {
+            JsonNode value = usage.get(name);
+            if (value == null || value.isNull()) continue;
+            boolean whole = value.isIntegralNumber() && value.canConvertToInt() && value.intValue() >= 0;
+            return whole ? value.intValue() : NOT_A_COUNT;
+        }
+        return ABSENT;
     }
 
     private static ServerException failed(String message, Throwable cause) {

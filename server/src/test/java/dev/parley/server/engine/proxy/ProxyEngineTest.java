@@ -459,6 +459,75 @@ class ProxyEngineTest {
     }
 
     @Test
+    void anUpstreamsAbsurdUsageNeitherChargesItNorHoldsTheKeyBackForLong(@TempDir java.nio.file.Path dir)
+            throws Exception {
+        var keys = dir.resolve("keys.json");
+        KeysFile.add(keys, new KeyEntry("team", KeysFile.sha256("sk-team"), 100, 30_000, null, null, List.of()));
+        String notCounts = ONE_WORD_WHOLE.replace("\"prompt_tokens\":9", "\"prompt_tokens\":1e30");
+        String notCountsStreamed = ONE_WORD.replace(
+                "\"prompt_tokens\":9,\"completion_tokens\":1",
+                "\"prompt_tokens\":-5,\"completion_tokens\":99999999999999999999");
+        String huge = ONE_WORD_WHOLE.replace("\"completion_tokens\":1", "\"completion_tokens\":2000000000");
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(
+                    json(200, GPT_4O_MODELS),
+                    json(200, notCounts),
+                    sse(notCountsStreamed),
+                    json(200, ONE_WORD_WHOLE),
+                    json(200, huge));
+            // A clock that stands still: no budget refills between requests, so every level below is exact.
+            var clock =
+                    java.time.Clock.fixed(java.time.Instant.parse("2026-12-01T00:00:00Z"), java.time.ZoneOffset.UTC);
+            try (var gateway = ParleyServer.start(
+                            ProxyEngine.connect(options(scripted.baseUrl()), List.of(), 2000),
+                            ApiKeys.load(keys),
+                            new RateLimits(Limiter.inMemory(clock), false),
+                            "127.0.0.1",
+                            0);
+                    var http = HttpClient.newHttpClient()) {
+                String ask = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]";
+                var whole = send(http, gateway, ask + "}");
+                assertThat(whole.statusCode()).as(whole.body()).isEqualTo(200);
+                assertThat(whole.body()).isEqualTo(notCounts);
+                var streamed = send(http, gateway, ask + ",\"stream\":true}");
+                assertThat(streamed.statusCode()).as(streamed.body()).isEqualTo(200);
+                assertThat(streamed.body()).endsWith("data: [DONE]\n\n").doesNotContain("usage\":{");
+
+                // Both were charged what the gateway counted (a few tokens each), not what the upstream said.
+                var counted = send(http, gateway, ask + "}");
+                assertThat(counted.statusCode()).as(counted.body()).isEqualTo(200);
+                long reserve = 2000 + 20; // the answer's default reserve and a two-word prompt, generously
+                assertThat(remainingTokens(counted)).isBetween(30_000 - reserve - 2 * 20, 30_000L - 2000);
+
+                // A count that is a number, however large, is taken, but costs at most a minute's tokens more
+                // than the request reserved: the next request waits about that long, not for months.
+                var large = send(http, gateway, ask + "}");
+                assertThat(large.statusCode()).as(large.body()).isEqualTo(200);
+                var held = send(http, gateway, ask + "}");
+                assertThat(held.statusCode()).as(held.body()).isEqualTo(429);
+                double retryAfter = Double.parseDouble(
+                        held.headers().firstValue("retry-after").orElseThrow());
+                assertThat(retryAfter).isBetween(1.0, 120.0);
+            }
+            assertThat(scripted.requests()).hasSize(5);
+        }
+    }
+
+    private static HttpResponse<String> send(HttpClient http, ParleyServer gateway, String body) throws Exception {
+        return http.send(
+                HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                        .header("Authorization", "Bearer sk-team")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static long remainingTokens(HttpResponse<String> response) {
+        return Long.parseLong(
+                response.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow());
+    }
+
+    @Test
     void everyFieldPassesBothWaysWholeAndStreamed() throws Exception {
         String whole = """
                 {"id":"chatcmpl-9","object":"chat.completion","created":1,"model":"gpt-4o","system_fingerprint":"fp_1","service_tier":"flex",                "choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that.","annotations":[]},                "logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16,                "prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":3}}}""";
