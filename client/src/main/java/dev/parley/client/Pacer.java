@@ -12,10 +12,17 @@ import java.time.Instant;
  * the same key's budget ({@link ClientOptions.Builder#pacer}); each request then waits {@link #delay()}
  * before it is sent, capped by the client's {@code maxRetryWait}.
  *
+ * <p>No hold is longer than {@link #LONGEST_HOLD}: OpenAI's budgets are per minute and per day, so a reset or a
+ * wait said to be further away is a broken server's, and must not stop a long-running client (or a gateway's
+ * upstream) for years.
+ *
  * <p>Thread-safe: shared by every thread and client that uses it. It knows only what responses told it,
  * so the first requests of a burst may still meet a 429, which the retry rules handle.
  */
 public final class Pacer {
+    /** The longest a server's word holds requests back: a day, the longest window of any budget. */
+    public static final Duration LONGEST_HOLD = Duration.ofDays(1);
+
     private final Clock clock;
     private Instant heldUntil = Instant.MIN;
 
@@ -42,9 +49,12 @@ public final class Pacer {
         if (tokensOut && snapshot.resetTokens() != null) holdFor(snapshot.resetTokens());
     }
 
-    /** Holds every request for {@code wait} from now, e.g. the retry-after of a 429; never shortens a hold. */
+    /**
+     * Holds every request for {@code wait} from now (at most {@link #LONGEST_HOLD}), e.g. the retry-after of a 429;
+     * never shortens a hold.
+     */
     public synchronized void holdFor(Duration wait) {
-        Instant until = clock.instant().plus(wait);
+        Instant until = clock.instant().plus(wait.compareTo(LONGEST_HOLD) > 0 ? LONGEST_HOLD : wait);
         if (until.isAfter(heldUntil)) heldUntil = until;
     }
 }

@@ -136,4 +136,12 @@ class PacerTest {
         pacer.observe(new RateLimitSnapshot(null, null, 0L, null, Duration.ofSeconds(1), null));
         assertThat(pacer.delay()).isEqualTo(Duration.ofSeconds(10));
     }
+
+    @Test
+    void aResetYearsAwayHoldsForADayAtMost() {
+        pacer.observe(new RateLimitSnapshot(null, null, 0L, null, Duration.ofHours(99_999), null));
+        assertThat(pacer.delay()).isEqualTo(Pacer.LONGEST_HOLD);
+        pacer.holdFor(Duration.ofSeconds(99_999_999_999L));
+        assertThat(pacer.delay()).isEqualTo(Duration.ofDays(1));
+    }
 }
