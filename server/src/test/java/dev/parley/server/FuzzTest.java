@@ -77,26 +77,26 @@ class FuzzTest {
 
     @Test
     void everyHostileBodyIsAnsweredWithA200OrAn4xxWhileACanaryStreamIsUndisturbed() throws Exception {
-        campaign(server.port());
+        campaign(server.port(), BODIES);
     }
 
     /**
      * The campaign against the server on {@code port}, which serves the demo model as {@code demo} with {@link
-     * #PARALLEL} slots (itself, or through a gateway).
+     * #PARALLEL} slots (itself, or through a gateway), with {@code bodies} bodies for each route.
      */
-    static void campaign(int port) throws Exception {
+    static void campaign(int port, int bodies) throws Exception {
         try (var http =
                 HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()) {
-            campaign(new Target(http, port));
+            campaign(new Target(http, port), bodies);
         }
     }
 
     /** Where the bodies go: a server's port, through one client. */
     record Target(HttpClient http, int port) {}
 
-    private static void campaign(Target target) throws Exception {
+    private static void campaign(Target target, int count) throws Exception {
         System.out.println("FuzzTest seed " + SEED + " (-Dparley.fuzz.seed=" + SEED + " replays it)");
-        List<Sent> bodies = bodies();
+        List<Sent> bodies = bodies(count);
         String alone = Loopback.streamedText(
                 send(target, new Sent("/v1/chat/completions", CANARY.getBytes(StandardCharsets.UTF_8)))
                         .body());
@@ -128,10 +128,10 @@ class FuzzTest {
     }
 
     /** The same bodies for the same seed, half to each route, interleaved. */
-    static List<Sent> bodies() {
+    static List<Sent> bodies(int count) {
         var generator = new HostileBodies(SEED);
         List<Sent> bodies = new ArrayList<>();
-        for (int i = 0; i < BODIES; i++) {
+        for (int i = 0; i < count; i++) {
             bodies.add(new Sent("/v1/chat/completions", generator.chat()));
             bodies.add(new Sent("/v1/completions", generator.completion()));
         }
