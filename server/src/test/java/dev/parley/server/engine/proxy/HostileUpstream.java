@@ -16,7 +16,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * An upstream on loopback that answers every chat request with a seeded hostile answer: broken or absurd JSON,
+ * An upstream on loopback that answers every request (chat, embeddings, the Responses API) with a seeded hostile
+ * answer: broken or absurd JSON,
  * usage counts that are not counts, choices of the wrong shape, lone surrogates, streams cut short or carrying
  * events after their end, statuses and framings a gateway must not trust. The answer to a request depends only on
  * the seed and the case number the request names in its {@code user} field, so a failing case replays alone.
@@ -118,7 +119,10 @@ final class HostileUpstream implements AutoCloseable {
                 boolean stream = body.path("stream").asBoolean(false);
                 if (user.startsWith("case-")) {
                     int number = Integer.parseInt(user.substring(5));
-                    reply = hostile(new SplittableRandom(seed * 1_000_003L + number), stream);
+                    var random = new SplittableRandom(seed * 1_000_003L + number);
+                    if (request.path().endsWith("/embeddings")) reply = hostileEmbeddings(random);
+                    else if (request.path().endsWith("/responses")) reply = hostileResponse(random, stream);
+                    else reply = hostile(random, stream);
                     answered.put(number, reply);
                 } else {
                     reply = stream ? streamed(chunks(List.of(), new SplittableRandom(0))) : whole(200, ANSWER);
@@ -206,6 +210,62 @@ final class HostileUpstream implements AutoCloseable {
             case 2 -> whole(200, "application/json", ANSWER); // a whole answer to a stream request
             default -> streamed(body);
         };
+    }
+
+    private static final String EMBEDDINGS = "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,"
+            + "\"embedding\":[0.1,-0.2]}],\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":2,\"total_tokens\":2}}";
+
+    /** An embeddings answer whose usage, data or whole body is broken. */
+    private static String hostileEmbeddings(SplittableRandom random) {
+        String usage = "{\"prompt_tokens\":2,\"total_tokens\":2}";
+        return switch (random.nextInt(4)) {
+            case 0 -> whole(200, EMBEDDINGS.replace(usage, pick(random, NOT_USAGES)));
+            case 1 ->
+                whole(200, EMBEDDINGS.replace("\"prompt_tokens\":2", "\"prompt_tokens\":" + pick(random, NOT_COUNTS)));
+            case 2 ->
+                whole(
+                        200,
+                        EMBEDDINGS.replace(
+                                "[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.1,-0.2]}]",
+                                pick(random, NOT_CHOICES)));
+            default -> whole(200, pick(random, NOT_BODIES));
+        };
+    }
+
+    private static final String RESPONSE_USAGE = "{\"input_tokens\":9,\"output_tokens\":1,\"total_tokens\":10}";
+
+    /**
+     * A Responses API answer, whole or as its named events (which end without {@code [DONE]}, after the event whose
+     * response reports the usage), with its usage, output or events broken.
+     */
+    private static String hostileResponse(SplittableRandom random, boolean stream) {
+        String usage = switch (random.nextInt(4)) {
+            case 0 -> pick(random, NOT_USAGES);
+            case 1 ->
+                "{\"input_tokens\":" + pick(random, NOT_COUNTS) + ",\"output_tokens\":" + pick(random, NOT_COUNTS)
+                        + "}";
+            default -> RESPONSE_USAGE;
+        };
+        String output = random.nextInt(3) == 0
+                ? pick(random, NOT_CHOICES)
+                : "[{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\""
+                        + text(random) + "\"}]}]";
+        String response = "{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",\"output\":" + output
+                + ",\"usage\":" + usage + "}";
+        if (!stream) return random.nextInt(5) == 0 ? whole(200, pick(random, NOT_BODIES)) : whole(200, response);
+        List<String> events = new ArrayList<>(List.of(
+                "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\"}}\n\n",
+                "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\""
+                        + text(random) + "\"}\n\n"));
+        if (random.nextInt(3) == 0)
+            events.add(
+                    random.nextInt(events.size() + 1),
+                    "data: " + pick(random, NOT_BODIES).replace("\n", "") + "\n\n");
+        if (random.nextInt(4) != 0)
+            events.add("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":" + response
+                    + "}\n\n");
+        String body = String.join("", events);
+        return random.nextInt(4) == 0 ? streamed(body.substring(0, random.nextInt(body.length() + 1))) : streamed(body);
     }
 
     private static final String USAGE_CHUNK =

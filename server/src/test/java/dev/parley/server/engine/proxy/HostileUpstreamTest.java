@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(300)
 class HostileUpstreamTest {
     static final long SEED = Long.getLong("parley.fuzz.seed", 20261203L);
-    static final int CASES = Integer.getInteger("parley.fuzz.upstream.cases", 300);
+    static final int CASES = Integer.getInteger("parley.fuzz.upstream.cases", 360);
     static final long TPM = 100_000_000;
 
     @Test
@@ -70,11 +70,12 @@ class HostileUpstreamTest {
             List<String> failures = new ArrayList<>();
             Map<String, Integer> outcomes = new TreeMap<>();
             for (int number = 0; number < CASES; number++) {
-                boolean stream = number % 2 == 1;
-                var response = send(http, gateway, "case-" + number, stream);
+                String route = ROUTES.get(number % ROUTES.size());
+                boolean stream = !route.equals("/embeddings") && number / ROUTES.size() % 2 == 1;
+                var response = send(http, gateway, route, "case-" + number, stream);
                 String problem = problem(response, stream, upstream.answered(number));
                 outcomes.merge(
-                        (stream ? "stream " : "whole ") + response.statusCode() + (problem == null ? "" : " BAD"),
+                        route + (stream ? " stream " : " ") + response.statusCode() + (problem == null ? "" : " BAD"),
                         1,
                         Integer::sum);
                 if (problem != null)
@@ -87,7 +88,7 @@ class HostileUpstreamTest {
             // Afterwards the gateway serves as before, and the key has paid for what the answers held (the long
             // ones without usage are counted: up to 80,000 tokens each, a few hundred thousand in all), not for
             // what a broken upstream said it used: one such count would have taken the whole minute's tokens.
-            var plain = send(http, gateway, "", false);
+            var plain = send(http, gateway, "/chat/completions", "", false);
             assertThat(plain.statusCode()).as(plain.body()).isEqualTo(200);
             long remaining = Long.parseLong(
                     plain.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow());
@@ -95,12 +96,18 @@ class HostileUpstreamTest {
         }
     }
 
-    private static HttpResponse<String> send(HttpClient http, ParleyServer gateway, String user, boolean stream)
-            throws Exception {
-        String body = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"user\":\"" + user
-                + "\"" + (stream ? ",\"stream\":true" : "") + "}";
+    /** The routes the cases go to, in turn. */
+    static final List<String> ROUTES = List.of("/chat/completions", "/embeddings", "/responses");
+
+    private static HttpResponse<String> send(
+            HttpClient http, ParleyServer gateway, String route, String user, boolean stream) throws Exception {
+        String input = route.equals("/chat/completions")
+                ? "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]"
+                : "\"input\":\"Hi\"";
+        String body = "{\"model\":\"gpt-4o\"," + input + ",\"user\":\"" + user + "\""
+                + (stream ? ",\"stream\":true" : "") + "}";
         return http.send(
-                HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + route))
                         .header("Authorization", "Bearer sk-team")
                         .timeout(Duration.ofSeconds(60))
                         .POST(HttpRequest.BodyPublishers.ofString(body))
@@ -110,15 +117,15 @@ class HostileUpstreamTest {
 
     /**
      * What is wrong with what the caller got for what the upstream {@code sent}, or null. A stream ends with {@code
-     * [DONE]}, or with an error event, or without either when the upstream's own stream had no {@code [DONE]} (a
-     * stream that reported its usage and then ended is relayed as it was). An upstream's 5xx comes back as it is;
+     * [DONE]}, or with an error event, or without either when the upstream's own stream had no whole {@code [DONE]}
+     * event (a stream that reported its usage and then ended is relayed as it was). An upstream's 5xx comes back as it is;
      * any other failure is a 4xx or 502 in OpenAI's shape.
      */
     private static String problem(HttpResponse<String> response, boolean stream, String sent) {
         int status = response.statusCode();
         String body = response.body();
         if (status == 200 && stream) {
-            if (body.endsWith("data: [DONE]\n\n") || !sent.contains("data: [DONE]")) return null;
+            if (body.endsWith("data: [DONE]\n\n") || !sent.contains("data: [DONE]\n\n")) return null;
             int last = body.lastIndexOf("data: ", body.length() - 3);
             if (last < 0) return "a stream with no end";
             String event = body.substring(last + 6).strip();
