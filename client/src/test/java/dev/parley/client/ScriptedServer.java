@@ -19,6 +19,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * A loopback HTTP/1.1 server on 127.0.0.1, port 0, that answers each connection with the next scripted
@@ -99,15 +100,27 @@ public final class ScriptedServer implements AutoCloseable {
     private final Thread acceptor;
 
     private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Answers every request when set, instead of the script. */
+    private final Function<Recorded, Reply> responder;
 
-    private ScriptedServer() throws IOException {
+    private ScriptedServer(Function<Recorded, Reply> responder) throws IOException {
+        this.responder = responder;
         socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         acceptor = Thread.ofVirtual().start(this::acceptAll);
     }
 
     public static ScriptedServer start() {
+        return start(null);
+    }
+
+    /** A server that answers each request with what {@code responder} makes of it, rather than from a script. */
+    public static ScriptedServer answering(Function<Recorded, Reply> responder) {
+        return start(responder);
+    }
+
+    private static ScriptedServer start(Function<Recorded, Reply> responder) {
         try {
-            return new ScriptedServer();
+            return new ScriptedServer(responder);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -185,7 +198,7 @@ public final class ScriptedServer implements AutoCloseable {
             Recorded request = read(in);
             if (request == null) return;
             requests.add(request);
-            Reply reply = script.poll();
+            Reply reply = responder != null ? responder.apply(request) : script.poll();
             if (reply == null)
                 reply = Reply.json(
                         500,

@@ -3,11 +3,6 @@ package dev.parley.server.engine.proxy;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import dev.parley.client.ScriptedServer;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +12,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An upstream on loopback that answers every request (chat, embeddings, the Responses API) with a seeded hostile
- * answer: broken or absurd JSON,
- * usage counts that are not counts, choices of the wrong shape, lone surrogates, streams cut short or carrying
- * events after their end, statuses and framings a gateway must not trust. The answer to a request depends only on
+ * answer: broken or absurd JSON, usage counts that are not counts, choices of the wrong shape, lone surrogates,
+ * streams cut short or carrying events after their end, statuses and framings a gateway must not trust. The answer to a request depends only on
  * the seed and the case number the request names in its {@code user} field, so a failing case replays alone.
  * {@code GET .../models} lists {@code gpt-4o}; a request naming no case gets a well-formed answer.
  */
@@ -66,22 +60,21 @@ final class HostileUpstream implements AutoCloseable {
             "{\"error\":{\"message\":\"no\"}}",
             "{\"error\":null}");
 
-    private final ServerSocket socket;
+    private final ScriptedServer server;
     private final long seed;
     private final Map<Integer, String> answered = new ConcurrentHashMap<>();
 
-    private HostileUpstream(long seed) throws IOException {
+    private HostileUpstream(long seed) {
         this.seed = seed;
-        socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread.ofVirtual().start(this::acceptAll);
+        server = ScriptedServer.answering(request -> new ScriptedServer.Reply.Raw(answer(request), false));
     }
 
-    static HostileUpstream start(long seed) throws IOException {
+    static HostileUpstream start(long seed) {
         return new HostileUpstream(seed);
     }
 
     String baseUrl() {
-        return "http://127.0.0.1:" + socket.getLocalPort() + "/v1";
+        return server.baseUrl();
     }
 
     /** What case {@code number} was answered with, as sent (for a failure's message). */
@@ -90,49 +83,25 @@ final class HostileUpstream implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException {
-        socket.close();
+    public void close() {
+        server.close();
     }
 
-    private void acceptAll() {
-        while (!socket.isClosed()) {
-            try {
-                Socket connection = socket.accept();
-                Thread.ofVirtual().start(() -> answer(connection));
-            } catch (IOException e) {
-                return;
-            }
-        }
-    }
-
-    private void answer(Socket connection) {
-        try (connection) {
-            InputStream in = connection.getInputStream();
-            ScriptedServer.Recorded request = ScriptedServer.read(in);
-            if (request == null) return;
-            String reply;
-            if (request.method().equals("GET")) {
-                reply = whole(200, "application/json", MODELS);
-            } else {
-                JsonNode body = Json.tree(request.body());
-                String user = body.path("user").asText("");
-                boolean stream = body.path("stream").asBoolean(false);
-                if (user.startsWith("case-")) {
-                    int number = Integer.parseInt(user.substring(5));
-                    var random = new SplittableRandom(seed * 1_000_003L + number);
-                    if (request.path().endsWith("/embeddings")) reply = hostileEmbeddings(random);
-                    else if (request.path().endsWith("/responses")) reply = hostileResponse(random, stream);
-                    else reply = hostile(random, stream);
-                    answered.put(number, reply);
-                } else {
-                    reply = stream ? streamed(chunks(List.of(), new SplittableRandom(0))) : whole(200, ANSWER);
-                }
-            }
-            connection.getOutputStream().write(reply.getBytes(StandardCharsets.UTF_8));
-            connection.getOutputStream().flush();
-        } catch (IOException | RuntimeException e) {
-            // the gateway went away, or asked something this upstream does not read: nothing to answer
-        }
+    private String answer(ScriptedServer.Recorded request) {
+        if (request.method().equals("GET")) return whole(200, MODELS);
+        JsonNode body = Json.tree(request.body());
+        String user = body.path("user").asText("");
+        boolean stream = body.path("stream").asBoolean(false);
+        if (!user.startsWith("case-"))
+            return stream ? streamed(chunks(List.of(), new SplittableRandom(0))) : whole(200, ANSWER);
+        int number = Integer.parseInt(user.substring(5));
+        var random = new SplittableRandom(seed * 1_000_003L + number);
+        String reply;
+        if (request.path().endsWith("/embeddings")) reply = hostileEmbeddings(random);
+        else if (request.path().endsWith("/responses")) reply = hostileResponse(random, stream);
+        else reply = hostile(random, stream);
+        answered.put(number, reply);
+        return reply;
     }
 
     private static String hostile(SplittableRandom random, boolean stream) {
