@@ -122,6 +122,27 @@ final class HostileBodies {
             "user",
             "unknown_field");
 
+    private static final List<String> EMBEDDING_FIELDS =
+            List.of("model", "input", "encoding_format", "dimensions", "user", "unknown_field");
+
+    private static final List<String> RESPONSE_FIELDS = List.of(
+            "model",
+            "input",
+            "instructions",
+            "max_output_tokens",
+            "temperature",
+            "top_p",
+            "stream",
+            "tools",
+            "tool_choice",
+            "text",
+            "reasoning",
+            "metadata",
+            "previous_response_id",
+            "store",
+            "user",
+            "unknown_field");
+
     private static final List<String> MESSAGE_FIELDS =
             List.of("role", "content", "name", "tool_calls", "tool_call_id", "function_call", "refusal");
 
@@ -179,6 +200,27 @@ final class HostileBodies {
         return body(base, COMPLETION_FIELDS);
     }
 
+    /** A hostile embeddings body. */
+    byte[] embeddings() {
+        Map<String, String> base = new LinkedHashMap<>();
+        base.put("model", "\"demo\"");
+        base.put("input", random.nextBoolean() ? "\"Once upon a time\"" : "[\"Tom\",\"Sue\"]");
+        return body(base, EMBEDDING_FIELDS);
+    }
+
+    /** A hostile Responses API body. */
+    byte[] response() {
+        Map<String, String> base = new LinkedHashMap<>();
+        base.put("model", "\"demo\"");
+        base.put(
+                "input",
+                random.nextBoolean()
+                        ? "\"Once upon a time\""
+                        : "[{\"role\":\"user\",\"content\":\"Once upon a time\"}]");
+        base.put("max_output_tokens", Integer.toString(1 + random.nextInt(2)));
+        return body(base, RESPONSE_FIELDS);
+    }
+
     private Map<String, String> chatBase() {
         Map<String, String> message = new LinkedHashMap<>();
         message.put("role", "\"user\"");
@@ -226,7 +268,8 @@ final class HostileBodies {
             }
             body.put("messages", "[" + String.join(",", messages) + "]");
         } else {
-            body.put("prompt", random.nextBoolean() ? text() : "[" + text() + "," + text() + "]");
+            String key = body.containsKey("input") ? "input" : "prompt";
+            body.put(key, random.nextBoolean() ? text() : "[" + text() + "," + text() + "]");
         }
         for (int i = 0, count = random.nextInt(4); i < count; i++) {
             String[] setting = pick(SETTINGS).split("=", 2);
@@ -262,7 +305,10 @@ final class HostileBodies {
             else body.put(field, value());
         }
         // A valid request must stay cheap: never let the answer run to the end of the context.
-        if (!body.containsKey("max_tokens") && !body.containsKey("max_completion_tokens")) body.put("max_tokens", "1");
+        if (fields == RESPONSE_FIELDS) body.putIfAbsent("max_output_tokens", "1");
+        else if (fields != EMBEDDING_FIELDS
+                && !body.containsKey("max_tokens")
+                && !body.containsKey("max_completion_tokens")) body.put("max_tokens", "1");
         return object(body);
     }
 
