@@ -108,7 +108,7 @@ final class ClientWatch {
         synchronized (this) {
             stopped = true;
         }
-        Watcher.INSTANCE.watches.remove(this);
+        Watcher.INSTANCE.remove(this);
         return gone;
     }
 
@@ -121,7 +121,7 @@ final class ClientWatch {
     private static final class Watcher {
         static final Watcher INSTANCE = new Watcher();
 
-        final Set<ClientWatch> watches = ConcurrentHashMap.newKeySet();
+        private final Set<ClientWatch> watches = ConcurrentHashMap.newKeySet();
         private final Thread thread =
                 Thread.ofPlatform().daemon().name("parley-client-watch").unstarted(this::run);
         private volatile boolean idle; // parked until a watch comes
@@ -133,6 +133,10 @@ final class ClientWatch {
         void add(ClientWatch watch) {
             watches.add(watch);
             if (idle) LockSupport.unpark(thread);
+        }
+
+        void remove(ClientWatch watch) {
+            watches.remove(watch);
         }
 
         private void run() {

@@ -262,21 +262,20 @@ final class Relay implements Relayed {
     /**
      * Takes the upstream's own count when {@code usage} holds one (chat's {@code prompt_tokens} and {@code
      * completion_tokens}, the Responses API's {@code input_tokens} and {@code output_tokens}, an embedding's
-     * {@code prompt_tokens} alone); whether it did. A count that is not a whole number from 0 to {@link
+     * {@code prompt_tokens} alone). A count that is not a whole number from 0 to {@link
      * Integer#MAX_VALUE} (a negative one, {@code 1e30}, text) makes the whole object no count: the answer is then
      * counted here, as when the upstream reports none, rather than charged what a broken upstream says.
      */
-    private boolean usage(JsonNode usage) {
-        if (usage == null || !usage.isObject()) return false;
+    private void usage(JsonNode usage) {
+        if (usage == null || !usage.isObject()) return;
         int prompt = count(usage, "prompt_tokens", "input_tokens");
         int completion = count(usage, "completion_tokens", "output_tokens");
-        if (prompt == NOT_A_COUNT || completion == NOT_A_COUNT) return false;
+        if (prompt == NOT_A_COUNT || completion == NOT_A_COUNT) return;
         if (prompt != ABSENT) promptTokens = prompt;
         completionTokens = completion == ABSENT ? 0 : completion;
         reported = true;
         held.clear(); // the upstream's count stands: what was held need not be read
         heldChars = 0;
-        return true;
     }
 
     private static final int ABSENT = -1;
