@@ -47,10 +47,13 @@ import org.slf4j.LoggerFactory;
  * <p>A sequence that finishes leaves its cells (prompt and answer) in its slot, busy engine or idle: each
  * sequence has a cache of its own, so held cells cost the running ones nothing. The next prompt keeps the
  * longest start of it that a free slot holds and reads only the rest: a repeated system prompt or the next
- * turn of a conversation costs only its new tokens. Sequences run in the lowest free slots (llama.cpp decodes
- * together only sequences whose ids follow one another), so a start held in another slot is copied over,
- * when it is long enough to be worth a copy of that slot's cache; the slot a sequence starts in loses what it
- * held. Failures, cancellations and calibration leave nothing.
+ * turn of a conversation costs only its new tokens. Beside other sequences, a sequence runs in the lowest free
+ * slot (llama.cpp decodes together only sequences whose ids follow one another), so a start held in another
+ * slot is copied over, when it is long enough to be worth a copy of that slot's cache; the slot a sequence
+ * starts in loses what it held. A sequence that starts alone on an idle engine has no neighbours to keep
+ * close, so it takes the slot that serves it best ({@link #loneSlot}): the one whose cells it continues, else
+ * one that holds nothing or was left longest ago, so that conversations taking turns each keep their own
+ * cells instead of each turn clearing the last one's. Failures, cancellations and calibration leave nothing.
  *
  * <p>A seeded draw never reuses a prefix, so that it answers the same each time it is served alone. Its
  * draws turn on the last bits of the logits, and a reused prefix leaves the rest of the prompt (for a
@@ -107,6 +110,10 @@ final class Scheduler implements AutoCloseable {
     private final Sequence[] slots;
     /** Per free slot, the tokens its KV cells still hold from the sequence that last finished there. */
     private final int[][] held;
+    /** Per slot, when its last sequence left it (a count of sequences freed so far): the oldest is given up first. */
+    private final long[] leftAt;
+
+    private long freed;
 
     private final List<Sequence> running = new ArrayList<>();
     private final DecodeCosts costs;
@@ -146,6 +153,7 @@ final class Scheduler implements AutoCloseable {
         this.queueCapacity = queueCapacity;
         this.slots = new Sequence[context.maxSequences()];
         this.held = new int[slots.length][];
+        this.leftAt = new long[slots.length];
         Arrays.fill(held, NOTHING);
         this.costs = new DecodeCosts(context.batchCapacity());
         this.calibration = new Calibration(model, context, costs, nanoTime);
@@ -388,7 +396,8 @@ final class Scheduler implements AutoCloseable {
             for (Sequence slot : slots) if (slot == null) free++;
             while (starting.size() < free && !waiting.isEmpty()) starting.add(waiting.poll());
         }
-        for (Sequence sequence : starting) start(sequence);
+        boolean lone = running.isEmpty() && starting.size() == 1;
+        for (Sequence sequence : starting) start(sequence, lone);
     }
 
     private int freeSlot() {
@@ -396,13 +405,14 @@ final class Scheduler implements AutoCloseable {
         return -1;
     }
 
-    private void start(Sequence sequence) {
+    /** Starts a sequence in a free slot; {@code lone} when it is the only one on the engine (see {@link #loneSlot}). */
+    private void start(Sequence sequence, boolean lone) {
         if (sequence.generation.cancelled()) return;
         boolean alone =
                 !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
         boolean mayReuse = alone && !sequence.seededDraw;
-        int slot = freeSlot();
         int holder = mayReuse ? prefixHolder(sequence.prompt) : -1;
+        int slot = lone ? loneSlot(holder, mayReuse ? sequence.prompt : NOTHING) : freeSlot();
         sequence.id = slot;
         slots[slot] = sequence;
         busy++;
@@ -431,10 +441,32 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
+     * The slot for a sequence that starts alone on an idle engine: {@code holder}, the free slot holding the longest
+     * start of its {@code prompt} (empty when it may not reuse one), when the prompt is all in those cells (the
+     * same prompt again) or keeps at least as much of them as it gives up (the next turn of their conversation);
+     * otherwise the free slot with the least to give up: one that holds nothing, else the one left longest ago,
+     * and a start held elsewhere is copied over as beside other sequences. So a new conversation that shares only
+     * a system prompt with another does not take that one's cells. Every slot is free here.
+     */
+    private int loneSlot(int holder, int[] prompt) {
+        if (holder >= 0) {
+            int kept = sharedPrefix(held[holder], prompt);
+            if (kept == prompt.length - 1 || kept >= held[holder].length - kept) return holder;
+        }
+        int best = -1;
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i] != null) continue;
+            if (held[i].length == 0) return i;
+            if (best < 0 || leftAt[i] < leftAt[best]) best = i;
+        }
+        return best;
+    }
+
+    /**
      * The free slot whose cells hold the longest start of a prompt (a repeated system prompt, a growing
-     * conversation), or -1 when none holds any. The prompt itself goes to the lowest free slot all the same:
-     * llama.cpp decodes together only sequences whose ids follow one another, so running sequences are kept to
-     * the lowest ids, and a prefix held elsewhere is copied there ({@link #copyPrefix}).
+     * conversation), or -1 when none holds any. Beside other sequences, the prompt itself goes to the lowest free
+     * slot all the same: llama.cpp decodes together only sequences whose ids follow one another, so running
+     * sequences are kept to the lowest ids, and a prefix held elsewhere is copied there ({@link #copyPrefix}).
      */
     private int prefixHolder(int[] prompt) {
         int best = -1;
@@ -798,6 +830,7 @@ final class Scheduler implements AutoCloseable {
         if (!isRunning(sequence)) return;
         int slot = sequence.id;
         slots[slot] = null;
+        leftAt[slot] = ++freed;
         busy--;
         if (sequence.grammar != null) sequence.grammar.close();
         held[slot] = NOTHING;

@@ -103,8 +103,8 @@ class SchedulerTest {
 
             before = engine.scheduler().decodedTokens();
             String one = text(engine.complete(request(40, 5)).start());
-            // The same prompt again finds all of it but its last token in the cells of the choice that finished
-            // last (the highest slot: a step's sequences finish in the order of their ids), copied to the lowest.
+            // The same prompt again finds all of it but its last token in the cells of a choice that finished,
+            // and starts in that slot.
             assertThat(engine.scheduler().decodedTokens() - before).isEqualTo(1 + 4);
             assertThat(four).containsOnly(one);
         }
@@ -147,6 +147,67 @@ class SchedulerTest {
             assertThat(text(engine.complete(request(SECOND, 6)).start())).isEqualTo(alone);
             assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(SYSTEM.length);
             assertThat(engine.scheduler().decodedTokens() - decoded).isEqualTo(12 + 5);
+        }
+    }
+
+    /** {@code count} token ids from {@code from} on, each a step of seven further in a range of 200. */
+    private static int[] tokens(int from, int count) {
+        return IntStream.range(0, count).map(i -> 300 + (from + i * 7) % 200).toArray();
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        return IntStream.concat(IntStream.of(a), IntStream.of(b)).toArray();
+    }
+
+    /** Prompt tokens the engine found in a slot's cells while serving {@code prompt}; its answer checked. */
+    private static long reusedServing(LlamaEngine engine, int[] prompt, String expected) throws InterruptedException {
+        long before = engine.scheduler().reusedTokens();
+        String answer = text(engine.complete(request(prompt, 6)).start());
+        if (expected != null) assertThat(answer).isEqualTo(expected);
+        return engine.scheduler().reusedTokens() - before;
+    }
+
+    @Test
+    void conversationsTakingTurnsOnAnIdleEngineEachKeepTheirOwnCells() throws Exception {
+        int[] one = concat(SYSTEM, tokens(1, 40)); // a long conversation after the system prompt
+        int[] other = tokens(2, 20); // shares nothing with it
+        int[] newcomer = concat(SYSTEM, tokens(3, 12)); // shares only the system prompt
+        int[] oneNext = concat(one, tokens(4, 8));
+        int[] otherNext = concat(other, tokens(5, 8));
+        String newcomerAlone;
+        String oneNextAlone;
+        try (var fresh = engine(3, 128)) {
+            newcomerAlone = text(fresh.complete(request(newcomer, 6)).start());
+            oneNextAlone = text(fresh.complete(request(oneNext, 6)).start());
+        }
+        try (var engine = engine(3, 128)) {
+            awaitCalibrated(engine); // calibrating clears the cache: after it, what slots hold is certain
+            assertThat(reusedServing(engine, one, null)).isZero();
+            assertThat(reusedServing(engine, other, null)).isZero(); // a slot that held nothing
+            // Keeping the system prompt where the long conversation is would give up more of it than it keeps:
+            // the newcomer takes the last empty slot and copies the system prompt there.
+            assertThat(reusedServing(engine, newcomer, newcomerAlone)).isEqualTo(SYSTEM.length);
+            // Each next turn finds its whole conversation so far where it left it.
+            assertThat(reusedServing(engine, oneNext, oneNextAlone)).isEqualTo(one.length);
+            assertThat(reusedServing(engine, otherNext, null)).isEqualTo(other.length);
+        }
+    }
+
+    @Test
+    void aLoneNewPromptOnAFullCacheGivesUpTheCellsLeftLongestAgo() throws Exception {
+        int[] first = tokens(1, 20);
+        int[] second = tokens(2, 20);
+        int[] third = tokens(3, 20);
+        try (var engine = engine(2, 64)) {
+            awaitCalibrated(engine);
+            reusedServing(engine, first, null);
+            reusedServing(engine, second, null);
+            assertThat(reusedServing(engine, third, null)).isZero(); // in the first one's slot
+            assertThat(reusedServing(engine, concat(second, tokens(4, 5)), null))
+                    .isEqualTo(second.length);
+            assertThat(reusedServing(engine, concat(first, tokens(5, 5)), null))
+                    .as("the first's cells were given up")
+                    .isZero();
         }
     }
 

@@ -100,6 +100,39 @@ class ServingTest {
         await("every slot is free", () -> engine.scheduler().busySlots() == 0);
     }
 
+    /** A chat request of these messages (role, content, role, content, …) for 12 greedy tokens. */
+    private static JsonNode turn(String... roleAndContent) throws Exception {
+        List<String> messages = new ArrayList<>();
+        for (int i = 0; i < roleAndContent.length; i += 2)
+            messages.add(
+                    "{\"role\":\"%s\",\"content\":%s}".formatted(roleAndContent[i], Json.write(roleAndContent[i + 1])));
+        return postJson(
+                "/v1/chat/completions",
+                "{\"model\":\"demo\",\"messages\":[" + String.join(",", messages)
+                        + "],\"temperature\":0,\"max_tokens\":12}");
+    }
+
+    @Test
+    void conversationsTakingTurnsEachFindWhatTheyHadSaidInTheCache() throws Exception {
+        awaitAllSlotsFree();
+        await("the engine has calibrated", () -> engine.scheduler().calibrated()); // calibrating clears the cache
+        String question = "Lily and her dog went to the park to play with a big red ball";
+        JsonNode first = turn("user", question);
+        String answer =
+                first.path("choices").path(0).path("message").path("content").asText();
+        int firstPrompt = first.path("usage").path("prompt_tokens").asInt();
+        turn("user", "Tom had a little boat that he liked to sail on the pond every day"); // another conversation
+
+        JsonNode next = turn("user", question, "assistant", answer, "user", "What did they do then?");
+        // The first conversation's cells were left where it finished: its next turn reads only what is new.
+        assertThat(next.path("usage")
+                        .path("prompt_tokens_details")
+                        .path("cached_tokens")
+                        .asInt())
+                .as(next.path("usage").toString())
+                .isGreaterThanOrEqualTo(firstPrompt);
+    }
+
     @Test
     void logprobsWithoutAlternativesAnswerAnEmptyTopLogprobsPerToken() throws Exception {
         for (String shape : List.of(
