@@ -47,13 +47,13 @@ import org.slf4j.LoggerFactory;
  * <p>A sequence that finishes leaves its cells (prompt and answer) in its slot, busy engine or idle: each
  * sequence has a cache of its own, so held cells cost the running ones nothing. The next prompt keeps the
  * longest start of it that a free slot holds and reads only the rest: a repeated system prompt or the next
- * turn of a conversation costs only its new tokens. Beside other sequences, a sequence runs in the lowest free
- * slot (llama.cpp decodes together only sequences whose ids follow one another), so a start held in another
- * slot is copied over, when it is long enough to be worth a copy of that slot's cache; the slot a sequence
- * starts in loses what it held. A sequence that starts alone on an idle engine has no neighbours to keep
- * close, so it takes the slot that serves it best ({@link #loneSlot}): the one whose cells it continues, else
- * one that holds nothing or was left longest ago, so that conversations taking turns each keep their own
- * cells instead of each turn clearing the last one's. Failures, cancellations and calibration leave nothing.
+ * turn of a conversation costs only its new tokens. A sequence takes the slot that serves it best ({@link
+ * #slotFor}): the one whose cells it continues, else one that holds nothing or was left longest ago, so that
+ * conversations taking turns each keep their own cells instead of each turn clearing the last one's; beside
+ * other sequences, only a slot next to one of theirs (llama.cpp decodes together only sequences whose ids
+ * follow one another). A start held in a slot it cannot take is copied over, when it is long enough to be
+ * worth a copy of that slot's cache; the slot a sequence starts in loses what it held. Failures,
+ * cancellations and calibration leave nothing.
  *
  * <p>A seeded draw never reuses a prefix, so that it answers the same each time it is served alone. Its
  * draws turn on the last bits of the logits, and a reused prefix leaves the rest of the prompt (for a
@@ -396,8 +396,7 @@ final class Scheduler implements AutoCloseable {
             for (Sequence slot : slots) if (slot == null) free++;
             while (starting.size() < free && !waiting.isEmpty()) starting.add(waiting.poll());
         }
-        boolean lone = running.isEmpty() && starting.size() == 1;
-        for (Sequence sequence : starting) start(sequence, lone);
+        for (Sequence sequence : starting) start(sequence);
     }
 
     private int freeSlot() {
@@ -405,14 +404,13 @@ final class Scheduler implements AutoCloseable {
         return -1;
     }
 
-    /** Starts a sequence in a free slot; {@code lone} when it is the only one on the engine (see {@link #loneSlot}). */
-    private void start(Sequence sequence, boolean lone) {
+    private void start(Sequence sequence) {
         if (sequence.generation.cancelled()) return;
         boolean alone =
                 !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
         boolean mayReuse = alone && !sequence.seededDraw;
         int holder = mayReuse ? prefixHolder(sequence.prompt) : -1;
-        int slot = lone ? loneSlot(holder, mayReuse ? sequence.prompt : NOTHING) : freeSlot();
+        int slot = slotFor(holder, mayReuse ? sequence.prompt : NOTHING);
         sequence.id = slot;
         slots[slot] = sequence;
         busy++;
@@ -441,32 +439,36 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * The slot for a sequence that starts alone on an idle engine: {@code holder}, the free slot holding the longest
-     * start of its {@code prompt} (empty when it may not reuse one), when the prompt is all in those cells (the
-     * same prompt again) or keeps at least as much of them as it gives up (the next turn of their conversation);
-     * otherwise the free slot with the least to give up: one that holds nothing, else the one left longest ago,
-     * and a start held elsewhere is copied over as beside other sequences. So a new conversation that shares only
-     * a system prompt with another does not take that one's cells. Every slot is free here.
+     * The slot a sequence starts in. {@code holder}, the free slot holding the longest start of its {@code prompt}
+     * (empty when it may not reuse one), when the prompt is all in those cells (the same prompt again) or keeps at
+     * least as much of them as it gives up (the next turn of their conversation); otherwise the free slot with the
+     * least to give up: one that holds nothing, else the one left longest ago. So a new conversation that shares
+     * a short system prompt with a longer one leaves that one its cells (and copies the start over). While other
+     * sequences run, only free slots next to one of theirs are taken, so that running ids follow one another.
      */
-    private int loneSlot(int holder, int[] prompt) {
-        if (holder >= 0) {
+    private int slotFor(int holder, int[] prompt) {
+        boolean idle = running.isEmpty();
+        if (holder >= 0 && (idle || nextToRunning(holder))) {
             int kept = sharedPrefix(held[holder], prompt);
             if (kept == prompt.length - 1 || kept >= held[holder].length - kept) return holder;
         }
         int best = -1;
         for (int i = 0; i < slots.length; i++) {
-            if (slots[i] != null) continue;
+            if (slots[i] != null || !idle && !nextToRunning(i)) continue;
             if (held[i].length == 0) return i;
             if (best < 0 || leftAt[i] < leftAt[best]) best = i;
         }
-        return best;
+        return best >= 0 ? best : freeSlot(); // a free slot has a running neighbour whenever any sequence runs
+    }
+
+    private boolean nextToRunning(int slot) {
+        return slot > 0 && slots[slot - 1] != null || slot + 1 < slots.length && slots[slot + 1] != null;
     }
 
     /**
      * The free slot whose cells hold the longest start of a prompt (a repeated system prompt, a growing
-     * conversation), or -1 when none holds any. Beside other sequences, the prompt itself goes to the lowest free
-     * slot all the same: llama.cpp decodes together only sequences whose ids follow one another, so running
-     * sequences are kept to the lowest ids, and a prefix held elsewhere is copied there ({@link #copyPrefix}).
+     * conversation), or -1 when none holds any; {@link #slotFor} decides whether the prompt starts there or
+     * copies that start to a slot of its own ({@link #copyPrefix}).
      */
     private int prefixHolder(int[] prompt) {
         int best = -1;

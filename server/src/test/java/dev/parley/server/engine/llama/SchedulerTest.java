@@ -212,6 +212,32 @@ class SchedulerTest {
     }
 
     @Test
+    void aSequenceStartedBesideARunningOneTakesASlotNextToIt() throws Exception {
+        try (var engine = engine(4, 2048)) {
+            awaitCalibrated(engine);
+            for (int k = 1; k <= 3; k++) reusedServing(engine, tokens(k, 20), null); // slots 0, 1 and 2 hold these
+            // Nobody reads these two: each stops at the backlog bound and holds its slot until closed.
+            try (Generation alone = engine.complete(request(tokens(7, 5), 2000)).start();
+                    Generation beside =
+                            engine.complete(request(tokens(8, 5), 2000)).start()) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                List<Integer> busy;
+                do {
+                    assertThat(System.nanoTime()).as("both started within 30 s").isLessThan(deadline);
+                    Thread.sleep(5);
+                    busy = engine.health().slots().each().stream()
+                            .filter(slot -> !slot.state().equals("idle"))
+                            .map(dev.parley.server.engine.Health.Slot::id)
+                            .toList();
+                } while (busy.size() < 2);
+                // The first took the slot that held nothing; the second, beside it, the one next to it (its only
+                // neighbour), not the lowest free slot: llama.cpp decodes the two together only so.
+                assertThat(busy).containsExactly(2, 3);
+            }
+        }
+    }
+
+    @Test
     void aPromptReadWhileAnotherAnswerRunsStillReadsOnlyWhatANewlyFinishedOneDidNotHold() throws Exception {
         String alone = secondAlone(3, 2048);
         try (var engine = engine(3, 2048)) {
