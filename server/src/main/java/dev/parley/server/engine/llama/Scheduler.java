@@ -410,7 +410,7 @@ final class Scheduler implements AutoCloseable {
                 !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
         boolean mayReuse = alone && !sequence.seededDraw;
         int holder = mayReuse ? prefixHolder(sequence.prompt) : -1;
-        int slot = slotFor(holder, mayReuse ? sequence.prompt : NOTHING);
+        int slot = slotFor(holder, sequence.prompt);
         sequence.id = slot;
         slots[slot] = sequence;
         busy++;
@@ -440,7 +440,7 @@ final class Scheduler implements AutoCloseable {
 
     /**
      * The slot a sequence starts in. {@code holder}, the free slot holding the longest start of its {@code prompt}
-     * (empty when it may not reuse one), when the prompt is all in those cells (the same prompt again) or keeps at
+     * (-1 when none does, or it may not reuse one), when the prompt is all in those cells (the same prompt again) or keeps at
      * least as much of them as it gives up (the next turn of their conversation); otherwise the free slot with the
      * least to give up: one that holds nothing, else the one left longest ago. So a new conversation that shares
      * a short system prompt with a longer one leaves that one its cells (and copies the start over). While other
