@@ -75,7 +75,7 @@ public enum ResultFormat {
             case OPENAI_BATCH -> openAiBatch(result).toString();
             case COOKBOOK -> result.invalid() ? null : cookbook(result, echo).toString();
         };
-        return text == null ? null : (text + "\n").getBytes(StandardCharsets.UTF_8);
+        return text == null ? null : Json.utf8(text + "\n"); // a lone surrogate read back as it was read
     }
 
     /** Reads one results line back; null when it is not a line of this format (then its input is redone). */

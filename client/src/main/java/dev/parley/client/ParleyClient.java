@@ -240,7 +240,7 @@ public final class ParleyClient implements AutoCloseable {
         }
         return request(path, accept, call)
                 .header("Content-Type", JSON)
-                .POST(HttpRequest.BodyPublishers.ofString(json))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.utf8(json)))
                 .build();
     }
 

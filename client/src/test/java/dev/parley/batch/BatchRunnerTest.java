@@ -446,6 +446,33 @@ class BatchRunnerTest {
     }
 
     @Test
+    void aLineWithALoneSurrogateIsSentEchoedAndResumedAsItWasRead() throws Exception {
+        String cut = "{\"custom_id\":\"cut\"," + chat("Hi \\ud83d").substring(1); // half an emoji, escaped
+        for (ResultFormat format : ResultFormat.values()) {
+            Files.deleteIfExists(dir.resolve("out.jsonl"));
+            Path input = input(cut);
+            answerByContent("ok");
+            run(input, o -> o.resultFormat(format));
+            assertThat(server.lastRequest().body()).as(format.name()).containsIgnoringCase("\\ud83d");
+            List<JsonNode> lines = results();
+            assertThat(lines).as(format.name()).hasSize(1);
+            if (format != ResultFormat.OPENAI_BATCH) {
+                JsonNode request = format == ResultFormat.COOKBOOK
+                        ? lines.getFirst().get(0)
+                        : lines.getFirst().get("request");
+                assertThat(request.path("messages").path(0).path("content").asText())
+                        .as(format.name())
+                        .isEqualTo("Hi \ud83d");
+            }
+
+            var summary = run(input, o -> o.resultFormat(format)); // nothing left to do: nothing sent again
+            assertThat(summary.progress().alreadyDone()).as(format.name()).isEqualTo(1);
+            assertThat(results()).as(format.name()).hasSize(1);
+        }
+        assertThat(server.requests()).hasSize(ResultFormat.values().length);
+    }
+
+    @Test
     void aCookbookFailureListsTheErrorOfEveryAttemptInOrder() throws Exception {
         server.enqueue(json(500, SERVER_ERROR), json(429, RATE_LIMITED), ScriptedServer.Reply.drop());
         server.enqueue(json(500, SERVER_ERROR), json(200, COMPLETION));

@@ -124,6 +124,20 @@ class ParleyClientTest {
     }
 
     @Test
+    void sendsALoneSurrogateAsItsEscapeNotAsAQuestionMark() {
+        server.enqueue(json(200, """
+                {"id":"cmpl-1","object":"text_completion","created":1,"model":"gpt-3.5-turbo-instruct",
+                 "choices":[{"text":"x","index":0,"logprobs":null,"finish_reason":"length"}]}"""));
+        String cut = "Hi \ud83d"; // an emoji cut in half, as a substring by chars leaves it
+        try (var client = client(server, waits)) {
+            client.complete(CompletionRequest.of("gpt-3.5-turbo-instruct", cut));
+        }
+        assertThat(server.lastRequest().body()).containsIgnoringCase("\\ud83d");
+        assertThat(Json.tree(server.lastRequest().body()).get("prompt").asText())
+                .isEqualTo(cut);
+    }
+
+    @Test
     void failsFastOnARequestThatBreaksOpenAisRulesWithoutSendingIt() {
         try (var client = client(server, waits)) {
             assertThatThrownBy(() ->

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
@@ -69,6 +70,20 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * JSON text (as written by this class or any Jackson writer, where a lone surrogate can only be inside a
+     * string) as UTF-8, with each lone surrogate written as its <code>&#92;u</code> escape, as Jackson writes one to bytes:
+     * read back, the text is the one written. {@code String.getBytes(UTF_8)} would write {@code ?} instead.
+     */
+    public static byte[] utf8(String json) {
+        return LoneSurrogates.replace(json, lone -> "\\u%04x".formatted(lone)).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** {@code value} as UTF-8 JSON: {@link #write}, then {@link #utf8}. */
+    public static byte[] bytes(Object value) {
+        return utf8(write(value));
     }
 
     /** Indented JSON, for people to read. */

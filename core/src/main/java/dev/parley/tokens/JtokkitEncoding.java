@@ -1,6 +1,7 @@
 package dev.parley.tokens;
 
 import com.knuddels.jtokkit.api.IntArrayList;
+import dev.parley.api.LoneSurrogates;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
@@ -46,27 +47,7 @@ final class JtokkitEncoding implements Encoding {
      * cannot write as UTF-8; {@code text} itself when it has none, without copying it.
      */
     static String wellFormed(String text) {
-        int lone = nextLoneSurrogate(text, 0);
-        if (lone < 0) return text;
-        StringBuilder fixed = new StringBuilder(text.length());
-        int from = 0;
-        for (; lone >= 0; lone = nextLoneSurrogate(text, from)) {
-            fixed.append(text, from, lone).append('\ufffd');
-            from = lone + 1;
-        }
-        return fixed.append(text, from, text.length()).toString();
-    }
-
-    /** Where the first surrogate at or after {@code from} that is not half of a pair is, or -1. */
-    private static int nextLoneSurrogate(String text, int from) {
-        for (int i = from; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (!Character.isSurrogate(c)) continue;
-            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1)))
-                i++; // a pair: one character
-            else return i;
-        }
-        return -1;
+        return LoneSurrogates.replace(text, lone -> "\ufffd");
     }
 
     @Override

@@ -580,7 +580,7 @@ public final class Batches implements AutoCloseable {
 
     /** Appends one result line and forces it to disk before the next request runs. */
     private static void write(FileChannel channel, ObjectNode result) throws IOException {
-        ByteBuffer bytes = ByteBuffer.wrap((JSON.writeValueAsString(result) + "\n").getBytes(StandardCharsets.UTF_8));
+        ByteBuffer bytes = ByteBuffer.wrap(Json.utf8(JSON.writeValueAsString(result) + "\n"));
         while (bytes.hasRemaining()) channel.write(bytes);
         channel.force(false);
     }

@@ -121,7 +121,7 @@ final class EventStream {
 
     /** Writes one event holding {@code value} as JSON. JSON text has no raw newline, so one data line suffices. */
     void send(Object value) throws IOException {
-        out.write(("data: " + Json.write(value) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.write(Json.utf8("data: " + Json.write(value) + "\n\n"));
         out.flush();
     }
 

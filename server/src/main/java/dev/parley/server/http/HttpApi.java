@@ -92,7 +92,7 @@ public final class HttpApi {
      * budgets: a 429 of the key's own limits or a 503 of a full engine is waited out, never the line's answer.
      */
     private Batches.Response runLine(String owner, String url, ObjectNode body) throws InterruptedException {
-        byte[] bytes = Json.write(body).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] bytes = Json.bytes(body);
         while (true) {
             Tenant tenant = keys.tenant(owner).orElse(null);
             if (tenant == null) {

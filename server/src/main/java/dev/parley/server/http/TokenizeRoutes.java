@@ -157,7 +157,7 @@ final class TokenizeRoutes {
     private static ChatCompletionRequest chat(byte[] body, String model) {
         ObjectNode tree = RequestReader.read(body, ObjectNode.class);
         tree.put("model", model);
-        return RequestReader.chat(Json.write(tree).getBytes(StandardCharsets.UTF_8));
+        return RequestReader.chat(Json.bytes(tree));
     }
 
     /** The piece as text when its bytes are UTF-8 on their own, else the bytes (as llama-server gives them). */

@@ -10,7 +10,6 @@ import dev.parley.api.check.RequestReader;
 import dev.parley.server.engine.Embeddings;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.Prepared;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,7 +45,7 @@ final class PooledEmbeddings {
      * @throws InvalidRequestException naming the parameter at fault
      */
     Prepared prepare(ObjectNode body) {
-        EmbeddingRequest request = RequestReader.embeddings(Json.write(body).getBytes(StandardCharsets.UTF_8));
+        EmbeddingRequest request = RequestReader.embeddings(Json.bytes(body));
         if (body.path("stream").asBoolean(false)) {
             throw InvalidRequestException.of(
                     "stream", "invalid_value", "Invalid value for 'stream': embeddings are not streamed.");

@@ -448,14 +448,16 @@ public final class ProxyEngine implements Engine {
         if (options.project() != null) headers.put("OpenAI-Project", options.project());
         URI uri = URI.create(replica.baseUrl + path);
         if (replica.baseUrl.regionMatches(true, 0, "http:", 0, 5)) {
-            byte[] body = json == null ? null : json.getBytes(StandardCharsets.UTF_8);
+            byte[] body = json == null ? null : Json.utf8(json);
             return plainHttp.send(method, uri, headers, body, timeout);
         }
         var request = HttpRequest.newBuilder(uri)
                 .timeout(timeout)
                 .method(
                         method,
-                        json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+                        json == null
+                                ? HttpRequest.BodyPublishers.noBody()
+                                : HttpRequest.BodyPublishers.ofByteArray(Json.utf8(json)));
         headers.forEach(request::header);
         HttpResponse<InputStream> response = http.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
         return new PlainHttp.Answer(response.statusCode(), response.headers().map(), response.body());

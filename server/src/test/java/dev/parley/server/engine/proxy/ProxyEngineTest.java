@@ -541,7 +541,8 @@ class ProxyEngineTest {
                 data: [DONE]
 
                 """;
-        String asked = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],"
+        // A lone surrogate (an emoji cut in half) reaches the upstream as the escape it came as, not as "?".
+        String asked = "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi \\ud83d\"}],"
                 + "\"reasoning_effort\":\"low\",\"service_tier\":\"flex\",\"metadata\":{\"team\":\"a\"},\"store\":false,"
                 + "\"prediction\":{\"type\":\"content\",\"content\":\"x\"},\"modalities\":[\"text\"],\"verbosity\":\"low\","
                 + "\"prompt_cache_key\":\"k\",\"safety_identifier\":\"u1\",\"web_search_options\":{},\"top_k\":5}";
