@@ -5,6 +5,7 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import dev.parley.api.LoneSurrogates;
 import dev.parley.server.engine.llama.ffi.Bindings;
 import dev.parley.server.engine.llama.ffi.NativeLibrary;
 import dev.parley.server.engine.llama.ffi.SamplerBindings;
@@ -187,7 +188,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     public int[] tokenize(String text, boolean addSpecial, boolean parseSpecial) {
         Checks.notNull(text, "text");
-        byte[] utf8 = text.getBytes(UTF_8);
+        byte[] utf8 = utf8(text);
         return read(() -> {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment bytes = arena.allocate(Math.max(1, utf8.length));
@@ -319,7 +320,15 @@ public final class LlamaModel implements AutoCloseable {
         int[] tokens = tokenize(text, false, false);
         var spelled = new java.io.ByteArrayOutputStream();
         for (int token : tokens) spelled.writeBytes(tokenBytes(token));
-        return java.util.Arrays.equals(spelled.toByteArray(), text.getBytes(UTF_8)) ? tokens : null;
+        return java.util.Arrays.equals(spelled.toByteArray(), utf8(text)) ? tokens : null;
+    }
+
+    /**
+     * Text as the tokenizer reads it: UTF-8, with each lone surrogate (which UTF-8 cannot hold) read as U+FFFD, as
+     * tiktoken reads one, rather than as the {@code ?} of {@code String.getBytes}.
+     */
+    private static byte[] utf8(String text) {
+        return LoneSurrogates.replace(text, lone -> "\ufffd").getBytes(UTF_8);
     }
 
     /**

@@ -65,6 +65,17 @@ class LlamaModelTest {
     }
 
     @Test
+    void aLoneSurrogateIsReadAsTheReplacementCharacterNotAsAQuestionMark() {
+        for (String cut : List.of("x\udfff y", "Hi \ud83d", "\ude00\ud83d")) {
+            String replaced = cut.replaceAll("[\\ud800-\\udfff]", "\ufffd");
+            assertThat(demo.tokenize(cut, false, false)).as(cut).isEqualTo(demo.tokenize(replaced, false, false));
+            assertThat(demo.tokenize(cut, false, false))
+                    .as(cut)
+                    .isNotEqualTo(demo.tokenize(cut.replaceAll("[\\ud800-\\udfff]", "?"), false, false));
+        }
+    }
+
+    @Test
     void addsBosOnlyWhenAskedToAddSpecialTokens() {
         assertThat(demo.tokenize("Once", true, false)).startsWith(1);
         assertThat(demo.tokenize("Once", false, false)).doesNotContain(1);
