@@ -115,6 +115,13 @@ final class LineReader {
         if (line.has("body") && line.has("url")) {
             if (!(line.get("body") instanceof ObjectNode batchBody))
                 return new InputLine.Invalid(number, "body must be a JSON object", text, echo);
+            JsonNode method = line.get("method");
+            if (method != null && !"POST".equals(method.asText()))
+                return new InputLine.Invalid(
+                        number,
+                        "method %s is not POST: a Batch API line's body is sent with POST".formatted(method),
+                        text,
+                        echo);
             body = batchBody.deepCopy();
             String url = line.get("url").asText();
             if (url.endsWith("/chat/completions")) target = Endpoint.CHAT;

@@ -46,6 +46,20 @@ class LineReaderTest {
     }
 
     @Test
+    void aBatchApiLineWhoseMethodIsNotPostIsInvalidRatherThanSentAsAPost() {
+        for (String method : new String[] {"\"GET\"", "\"post\"", "\"DELETE\"", "5", "null"}) {
+            assertThat(reader.read(2, """
+                    {"custom_id":"r1","method":%s,"url":"/v1/chat/completions","body":{"model":"m","messages":[]}}""".formatted(method)))
+                    .as(method)
+                    .isInstanceOfSatisfying(
+                            InputLine.Invalid.class,
+                            bad -> assertThat(bad.message())
+                                    .isEqualTo("method " + method + " is not POST: a Batch"
+                                            + " API line's body is sent with POST"));
+        }
+    }
+
+    @Test
     void estimatesToolsAndListContentAndToolCallsWithoutFailing() {
         var job = job(reader.read(1, """
                 {"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"Weather?"}]},
