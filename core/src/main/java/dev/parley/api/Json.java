@@ -74,8 +74,8 @@ public final class Json {
 
     /**
      * JSON text (as written by this class or any Jackson writer, where a lone surrogate can only be inside a
-     * string) as UTF-8, with each lone surrogate written as its <code>&#92;u</code> escape, as Jackson writes one to bytes:
-     * read back, the text is the one written. {@code String.getBytes(UTF_8)} would write {@code ?} instead.
+     * string) as UTF-8, with each lone surrogate written as its <code>&#92;u</code> escape, as Jackson writes one
+     * to bytes: read back, the text is the one written. {@code String.getBytes(UTF_8)} would write {@code ?}.
      */
     public static byte[] utf8(String json) {
         return LoneSurrogates.replace(json, lone -> "\\u%04x".formatted(lone)).getBytes(StandardCharsets.UTF_8);

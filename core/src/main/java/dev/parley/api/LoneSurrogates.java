@@ -3,9 +3,9 @@ package dev.parley.api;
 import java.util.function.IntFunction;
 
 /**
- * Lone surrogates: halves of a UTF-16 pair without their other half. A JSON string may hold one (as an escape such as
- * <code>&#92;udfff</code>) and a Java string holds it as read, but UTF-8 cannot: {@code String.getBytes(UTF_8)} writes
- * {@code ?} in its place.
+ * Lone surrogates: halves of a UTF-16 pair without their other half. A JSON string may hold one (as an escape
+ * such as <code>&#92;udfff</code>) and a Java string holds it as read, but UTF-8 cannot: {@code
+ * String.getBytes(UTF_8)} writes {@code ?} in its place.
  */
 public final class LoneSurrogates {
     private LoneSurrogates() {}

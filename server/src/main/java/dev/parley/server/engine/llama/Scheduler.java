@@ -439,12 +439,13 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * The slot a sequence starts in. {@code holder}, the free slot holding the longest start of its {@code prompt}
-     * (-1 when none does, or it may not reuse one), when the prompt is all in those cells (the same prompt again) or keeps at
-     * least as much of them as it gives up (the next turn of their conversation); otherwise the free slot with the
-     * least to give up: one that holds nothing, else the one left longest ago. So a new conversation that shares
-     * a short system prompt with a longer one leaves that one its cells (and copies the start over). While other
-     * sequences run, only free slots next to one of theirs are taken, so that running ids follow one another.
+     * The slot a sequence starts in: {@code holder}, the free slot holding the longest start of its {@code
+     * prompt} (-1 when none does, or it may not reuse one), when the prompt is all in those cells (the same
+     * prompt again) or keeps at least as much of them as it gives up (the next turn of their conversation);
+     * otherwise the free slot with the least to give up: one that holds nothing, else the one left longest ago.
+     * So a new conversation that shares a short system prompt with a longer one leaves that one its cells (and
+     * copies the start over). While other sequences run, only free slots next to one of theirs are taken, so
+     * that running ids follow one another.
      */
     private int slotFor(int holder, int[] prompt) {
         boolean idle = running.isEmpty();
