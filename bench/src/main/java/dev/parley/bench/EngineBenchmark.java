@@ -36,6 +36,8 @@ import java.util.Map;
  *       decodes its engine ran for the request (from its {@code /metrics}), which is what serving it cost besides
  *       the model, without the run-to-run spread of a decode's own time (llama-server's likewise, less the
  *       {@code prompt_ms} it reports);
+ *   <li>conversations taking turns: later turns' time to first token, the share of their prompt tokens the server
+ *       kept from the conversation's last turn, and the library reading each whole prompt;
  *   <li>the server's resident memory after the runs beside model file + KV cache, and the time from
  *       process start to the first {@code /health} 200 serving the bundled demo model, with the processor time
  *       the process had used by then, and a second later the time of its first request and of the next;
@@ -58,7 +60,7 @@ import java.util.Map;
  * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
  * java --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar dev.parley.bench.EngineBenchmark \
  *     [--tokens 64] [--rounds 3] [--streams 1,4,8,16] [--threads 1,2] [--modes greedy,sampling]
- *     [--parts throughput,ttft,memory,start] [--ttft-runs 30] [--start-runs 10] [--context 256]
+ *     [--parts throughput,ttft,turns,memory,start] [--ttft-runs 30] [--start-runs 10] [--context 256]
  *     [--kv-cache f32|f16] [--endpoint completions|chat] [--model FILE] [--parley-jar FILE] [--llama-server PATH]
  * </pre>
  */
@@ -101,6 +103,7 @@ public final class EngineBenchmark {
                 bench.startServers(model);
                 if (settings.has("throughput")) bench.throughput();
                 if (settings.has("ttft")) bench.timeToFirstToken();
+                if (settings.has("turns")) bench.conversationsTakingTurns();
                 if (settings.has("memory")) bench.memory(model);
             } finally {
                 bench.stopServers();
@@ -532,6 +535,62 @@ public final class EngineBenchmark {
 
     private static String percentiles(Samples samples) {
         return "%.2f (%.2f–%.2f)".formatted(samples.median(), samples.quantile(0.1), samples.quantile(0.9));
+    }
+
+    /** Conversations in the turns part, fewer than the server's slots, and the turns each takes at most. */
+    private static final int CONVERSATIONS = 3;
+
+    private static final int TURNS = 6;
+    private static final int ANSWER_TOKENS = 16;
+
+    /**
+     * Part 2b: conversations taking turns, as users of one server do: each turn is the conversation so far, its answers
+     * included, and a new question, sent when the other conversations have had theirs (legacy completions, greedy,
+     * 16-token answers; a conversation stops before it would outgrow the context). For the turns after the first: the
+     * time to the first token, the share of their prompt tokens the server kept from the conversation's last turn, and
+     * beside it the library reading each whole prompt, as a server that keeps nothing would.
+     */
+    private void conversationsTakingTurns() throws Exception {
+        String[] topics = {"Lily and her dog went to the park", "Tom had a little red boat", "The cat sat by the fire"};
+        String opening = "A storyteller tells short happy stories to small children.\n";
+        System.out.printf(
+                "%nConversations taking turns: %d conversations, up to %d turns each, %d-token answers;"
+                        + " later turns, ms p50 (p10–p90)%n",
+                CONVERSATIONS, TURNS, ANSWER_TOKENS);
+        String header = "%-7s | %-22s | %-14s | %-28s"
+                .formatted("threads", "parley TTFT", "cached share", "library reading it all");
+        List<String> lines = new ArrayList<>();
+        for (Side side : sides.values()) {
+            var parley = new Samples();
+            var whole = new Samples();
+            long cached = 0;
+            long read = 0;
+            String[] so = new String[CONVERSATIONS];
+            for (int c = 0; c < CONVERSATIONS; c++) so[c] = opening;
+            for (int turn = 0; turn < TURNS; turn++) {
+                for (int c = 0; c < CONVERSATIONS; c++) {
+                    String prompt = so[c] + "Q: %s. What happened next, part %d?\nA:".formatted(topics[c], turn);
+                    int[] tokens = promptTokens(prompt);
+                    if (tokens.length + ANSWER_TOKENS > settings.context()) continue;
+                    StreamClient.FirstContent answer = side.parleyClient().timeToFirstContent(prompt, ANSWER_TOKENS);
+                    so[c] = prompt + answer.text() + "\n";
+                    if (turn == 0) continue;
+                    parley.add(answer.nanos() / 1e6);
+                    cached += answer.cachedTokens();
+                    read += tokens.length;
+                    whole.add(libraryAfterServer(side, tokens, 0) / 1e6);
+                }
+            }
+            lines.add("%-7d | %-22s | %-14s | %-28s"
+                    .formatted(
+                            side.threads(),
+                            percentiles(parley),
+                            "%.0f%%".formatted(100.0 * cached / Math.max(1, read)),
+                            percentiles(whole)));
+        }
+        System.out.println(header);
+        System.out.println("-".repeat(header.length()));
+        lines.forEach(System.out::println);
     }
 
     /** Part 3: resident memory of each server now, beside what the model and its KV cache take by arithmetic. */

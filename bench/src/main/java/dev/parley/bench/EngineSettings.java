@@ -33,7 +33,8 @@ record EngineSettings(
                 Arrays.stream(flag(args, "--modes", "greedy,sampling").split(","))
                         .map(m -> Mode.valueOf(m.toUpperCase()))
                         .toList(),
-                List.of(flag(args, "--parts", "throughput,ttft,memory,start").split(",")),
+                List.of(flag(args, "--parts", "throughput,ttft,turns,memory,start")
+                        .split(",")),
                 Integer.parseInt(flag(args, "--ttft-runs", "30")),
                 Integer.parseInt(flag(args, "--start-runs", "10")),
                 Integer.parseInt(flag(args, "--context", "256")),

@@ -91,9 +91,9 @@ final class StreamClient {
      * says it took to read the prompt ({@code timings.prompt_ms} in llama-server's last chunk), or NaN when it says
      * nothing; and how many of the prompt's tokens it kept from an earlier request instead of reading them (Parley's
      * {@code usage.prompt_tokens_details.cached_tokens}, llama-server's {@code timings.cache_n}), 0 when it says
-     * nothing.
+     * nothing; and the text the stream wrote.
      */
-    record FirstContent(long nanos, double promptMillis, int cachedTokens) {}
+    record FirstContent(long nanos, double promptMillis, int cachedTokens, String text) {}
 
     /** Sends one greedy stream and times its first chunk with text; reads the stream to its end. */
     synchronized FirstContent timeToFirstContent(String prompt, int maxTokens) throws IOException {
@@ -107,9 +107,12 @@ final class StreamClient {
         long first = -1;
         double promptMillis = Double.NaN;
         int cached = 0;
+        StringBuilder text = new StringBuilder();
         for (String line; (line = kept.nextLine()) != null; ) {
             if (!line.startsWith("data: {")) continue;
-            if (first < 0 && !text(Json.tree(line.substring(6))).isEmpty()) first = System.nanoTime() - start;
+            String piece = text(Json.tree(line.substring(6)));
+            if (first < 0 && !piece.isEmpty()) first = System.nanoTime() - start;
+            text.append(piece);
             if (line.contains("\"timings\"")) {
                 JsonNode timings = Json.tree(line.substring(6)).path("timings");
                 if (timings.path("prompt_ms").isNumber())
@@ -122,7 +125,7 @@ final class StreamClient {
             }
         }
         if (first < 0) throw new IllegalStateException(base + " streamed no text");
-        return new FirstContent(first, promptMillis, cached);
+        return new FirstContent(first, promptMillis, cached, text.toString());
     }
 
     /** Streams one request to its end; returns its completion tokens. */
