@@ -565,15 +565,16 @@ public final class EngineBenchmark {
             var whole = new Samples();
             long cached = 0;
             long read = 0;
-            String[] so = new String[CONVERSATIONS];
-            for (int c = 0; c < CONVERSATIONS; c++) so[c] = opening;
+            String[] conversation = new String[CONVERSATIONS]; // each one so far
+            for (int c = 0; c < CONVERSATIONS; c++) conversation[c] = opening;
             for (int turn = 0; turn < TURNS; turn++) {
                 for (int c = 0; c < CONVERSATIONS; c++) {
-                    String prompt = so[c] + "Q: %s. What happened next, part %d?\nA:".formatted(topics[c], turn);
+                    String prompt =
+                            conversation[c] + "Q: %s. What happened next, part %d?\nA:".formatted(topics[c], turn);
                     int[] tokens = promptTokens(prompt);
                     if (tokens.length + ANSWER_TOKENS > settings.context()) continue;
                     StreamClient.FirstContent answer = side.parleyClient().timeToFirstContent(prompt, ANSWER_TOKENS);
-                    so[c] = prompt + answer.text() + "\n";
+                    conversation[c] = prompt + answer.text() + "\n";
                     if (turn == 0) continue;
                     parley.add(answer.nanos() / 1e6);
                     cached += answer.cachedTokens();
@@ -581,11 +582,15 @@ public final class EngineBenchmark {
                     whole.add(libraryAfterServer(side, tokens, 0) / 1e6);
                 }
             }
+            if (parley.isEmpty()) {
+                lines.add("%-7d | no later turn fits in --context %d".formatted(side.threads(), settings.context()));
+                continue;
+            }
             lines.add("%-7d | %-22s | %-14s | %-28s"
                     .formatted(
                             side.threads(),
                             percentiles(parley),
-                            "%.0f%%".formatted(100.0 * cached / Math.max(1, read)),
+                            "%.0f%%".formatted(100.0 * cached / read),
                             percentiles(whole)));
         }
         System.out.println(header);
