@@ -110,19 +110,16 @@ final class StreamClient {
         StringBuilder text = new StringBuilder();
         for (String line; (line = kept.nextLine()) != null; ) {
             if (!line.startsWith("data: {")) continue;
-            String piece = text(Json.tree(line.substring(6)));
+            JsonNode chunk = Json.tree(line.substring(6));
+            String piece = text(chunk);
             if (first < 0 && !piece.isEmpty()) first = System.nanoTime() - start;
             text.append(piece);
-            if (line.contains("\"timings\"")) {
-                JsonNode timings = Json.tree(line.substring(6)).path("timings");
-                if (timings.path("prompt_ms").isNumber())
-                    promptMillis = timings.path("prompt_ms").asDouble();
-                cached = Math.max(cached, timings.path("cache_n").asInt(0));
-            }
-            if (line.contains("\"cached_tokens\"")) {
-                JsonNode details = Json.tree(line.substring(6)).path("usage").path("prompt_tokens_details");
-                cached = Math.max(cached, details.path("cached_tokens").asInt(0));
-            }
+            JsonNode timings = chunk.path("timings");
+            if (timings.path("prompt_ms").isNumber())
+                promptMillis = timings.path("prompt_ms").asDouble();
+            cached = Math.max(cached, timings.path("cache_n").asInt(0));
+            JsonNode details = chunk.path("usage").path("prompt_tokens_details");
+            cached = Math.max(cached, details.path("cached_tokens").asInt(0));
         }
         if (first < 0) throw new IllegalStateException(base + " streamed no text");
         return new FirstContent(first, promptMillis, cached, text.toString());

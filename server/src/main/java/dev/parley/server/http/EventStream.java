@@ -22,6 +22,8 @@ import java.util.List;
  */
 final class EventStream {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private final OutputStream out;
 
@@ -121,7 +123,9 @@ final class EventStream {
 
     /** Writes one event holding {@code value} as JSON. JSON text has no raw newline, so one data line suffices. */
     void send(Object value) throws IOException {
-        out.write(Json.utf8("data: " + Json.write(value) + "\n\n"));
+        out.write(DATA);
+        out.write(Json.bytes(value));
+        out.write(END);
         out.flush();
     }
 
