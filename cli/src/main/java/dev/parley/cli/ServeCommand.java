@@ -126,6 +126,15 @@ final class ServeCommand implements Callable<Integer> {
     KvCacheType kvCache;
 
     @Option(
+            names = "--cache-ram",
+            defaultValue = "0",
+            paramLabel = "MB",
+            description = "Host memory, in MB, for the KV cells of finished requests whose slot another prompt"
+                    + " takes: more conversations than slots each find their history again; at most "
+                    + LlamaEngineOptions.MAX_CACHE_MB + " (default: ${DEFAULT-VALUE}, none).")
+    BigInteger cacheRam;
+
+    @Option(
             names = "--queue",
             defaultValue = "" + LlamaEngineOptions.DEFAULT_QUEUE,
             description =
@@ -303,6 +312,7 @@ final class ServeCommand implements Callable<Integer> {
             "--context",
             "--threads",
             "--kv-cache",
+            "--cache-ram",
             "--queue",
             "--llama-lib",
             "--llama-variant",
@@ -511,7 +521,8 @@ final class ServeCommand implements Callable<Integer> {
                 kvCache,
                 queue,
                 gpuLayers,
-                embeddings));
+                embeddings,
+                cacheRam.intValueExact()));
     }
 
     /** The models of a configuration file, the llama.cpp build named on the start-up line when some are local. */
@@ -584,6 +595,9 @@ final class ServeCommand implements Callable<Integer> {
             return "--upstream-timeout must be more than 0 and at most 86400 seconds, not " + asGiven(upstreamTimeout);
         if (shutdownTimeout < 0 || shutdownTimeout > 86_400)
             return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
+        if (!within(cacheRam, 0, LlamaEngineOptions.MAX_CACHE_MB))
+            return "--cache-ram must be between 0 (none) and " + LlamaEngineOptions.MAX_CACHE_MB + " MB, not "
+                    + cacheRam;
         if (!within(threads, 0, MAX_THREADS))
             return "--threads must be between 0 (one per physical core) and " + MAX_THREADS + ", not " + threads;
         if (port < 0 || port > 65_535) return "--port must be between 0 (a free one) and 65535, not " + port;

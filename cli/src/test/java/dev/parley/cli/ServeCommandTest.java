@@ -126,6 +126,50 @@ class ServeCommandTest {
     }
 
     @Test
+    void withCacheRamMoreConversationsThanSlotsEachFindTheirFirstTurnCached() throws Exception {
+        String base = serve("--parallel", "2", "--cache-ram", "16").group(2);
+        List<String> questions = List.of(
+                "Lily and her dog went to the park to play with a big red ball",
+                "Tom had a little boat that he liked to sail on the pond every day",
+                "Sue found a shiny key under the old tree behind her house");
+        List<JsonNode> firsts = new ArrayList<>();
+        for (String question : questions) firsts.add(turn(base, question)); // three conversations, two slots
+        for (int k = 0; k < questions.size(); k++) {
+            String answer = firsts.get(k)
+                    .path("choices")
+                    .path(0)
+                    .path("message")
+                    .path("content")
+                    .asText();
+            JsonNode next = turn(base, questions.get(k), answer, "What did they do then?");
+            assertThat(next.path("usage")
+                            .path("prompt_tokens_details")
+                            .path("cached_tokens")
+                            .asInt())
+                    .as("conversation %d: %s", k, next.path("usage"))
+                    .isGreaterThanOrEqualTo(
+                            firsts.get(k).path("usage").path("prompt_tokens").asInt());
+        }
+    }
+
+    /** A chat of these turns (user, assistant, user, …) for 8 greedy tokens. */
+    private JsonNode turn(String baseUrl, String... contents) throws Exception {
+        List<String> messages = new ArrayList<>();
+        for (int i = 0; i < contents.length; i++)
+            messages.add("{\"role\":\"%s\",\"content\":%s}"
+                    .formatted(i % 2 == 0 ? "user" : "assistant", Json.write(contents[i])));
+        var response = http.send(
+                HttpRequest.newBuilder(URI.create(baseUrl + "/chat/completions"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"stories260K\",\"messages\":["
+                                + String.join(",", messages) + "],\"max_tokens\":8,\"temperature\":0}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return Json.tree(response.body());
+    }
+
+    @Test
     void withEmbeddingsTheDemoModelAnswersEmbeddingsBesideItsChats() throws Exception {
         Matcher started = serve("--embeddings");
         var response = http.send(
@@ -472,6 +516,8 @@ class ServeCommandTest {
             {"--port", "65536", "--port must be between 0 (a free one) and 65535"},
             {"--port", "-1", "--port must be between 0 (a free one) and 65535"},
             {"--queue", "0", "--queue must be at least 1"},
+            {"--cache-ram", "-1", "--cache-ram must be between 0 (none) and 1048576 MB"},
+            {"--cache-ram", "1048577", "--cache-ram must be between 0 (none) and 1048576 MB"},
             {"--gpu-layers", "-2", "--gpu-layers must be -1 (all), 0 (none) or more"},
         };
         for (String[] c : cases) {

@@ -181,6 +181,7 @@ public final class ConfigFile {
             range(model.threads(), 0, LlamaEngineOptions.MAX_THREADS, at + ".threads");
             range(model.queue(), 1, 1 << 20, at + ".queue");
             range(model.gpuLayers(), -1, 1 << 16, at + ".gpu_layers");
+            range(model.cacheRamMb(), 0, LlamaEngineOptions.MAX_CACHE_MB, at + ".cache_ram_mb");
             return new LocalModel(
                     id,
                     file,
@@ -192,6 +193,7 @@ public final class ConfigFile {
                     model.queue(),
                     model.gpuLayers(),
                     model.embeddings(),
+                    model.cacheRamMb(),
                     model.price(),
                     model.fallbacks());
         }

@@ -63,6 +63,7 @@ public record ServerConfig(
             Integer queue,
             Integer gpuLayers,
             Boolean embeddings,
+            Integer cacheRamMb,
             Price price,
             List<String> fallbacks) {
         public LocalModel {
@@ -188,7 +189,8 @@ public record ServerConfig(
                 model.kvCache() == null ? KvCacheType.F16 : model.kvCache(),
                 orElse(model.queue(), LlamaEngineOptions.DEFAULT_QUEUE),
                 orElse(model.gpuLayers(), -1),
-                Boolean.TRUE.equals(model.embeddings()));
+                Boolean.TRUE.equals(model.embeddings()),
+                orElse(model.cacheRamMb(), 0));
     }
 
     private static ClientOptions clientOptions(Upstream upstream) {

@@ -59,6 +59,7 @@ class ConfigFileTest {
                     aliases: [small]
                     parallel: 8
                     kv_cache: f32
+                    cache_ram_mb: 512
                     price: {input: 0.1, output: 0.4}
                     fallbacks: [big]
                 upstreams:
@@ -88,6 +89,7 @@ class ConfigFileTest {
         assertThat(tiny.file()).isEqualTo(dir.resolve("tiny.gguf").toString());
         assertThat(tiny.aliases()).containsExactly("small");
         assertThat(tiny.kvCache()).isEqualTo(KvCacheType.F32);
+        assertThat(tiny.cacheRamMb()).isEqualTo(512);
         assertThat(tiny.fallbacks()).containsExactly("big");
         var gpus = config.upstreams().getFirst();
         assertThat(gpus.apiKey()).isEqualTo("sk-fleet");
@@ -161,6 +163,10 @@ class ConfigFileTest {
         refused("server:\n  port: 8080\n", "no models");
         refused("models:\n  - id: tiny\n    file: tiny.gguf\n    parallel: 0\n", "models[0] (tiny).parallel", "not 0");
         refused("models:\n  - id: tiny\n    file: missing.gguf\n", "no model file at");
+        refused(
+                "models:\n  - id: tiny\n    file: tiny.gguf\n    cache_ram_mb: -1\n",
+                "models[0] (tiny).cache_ram_mb",
+                "not -1");
         refused(
                 "models:\n  - id: tiny\n    file: tiny.gguf\n  - id: other\n    file: tiny.gguf\n    aliases: [tiny]\n",
                 "models[1] (other) alias: tiny is already the name of a model or an alias");

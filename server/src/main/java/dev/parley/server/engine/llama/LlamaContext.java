@@ -54,6 +54,9 @@ public final class LlamaContext implements AutoCloseable {
     private final int threads;
     private final MemorySegment threadpool; // NULL: llama.cpp makes its own for each decode
     private boolean[] outputs = new boolean[0]; // which batch indices of the last decode have logits
+    // Per sequence, whether a copy from it or to it waits for the next decode (llama.cpp copies caches then).
+    private final boolean[] copyingFrom;
+    private final boolean[] copyingTo;
     private boolean closed;
 
     private LlamaContext(
@@ -72,6 +75,8 @@ public final class LlamaContext implements AutoCloseable {
         // llama.cpp rounds each sequence's cells up to a multiple of 256; a sequence keeps to the share asked for.
         this.cellsPerSequence = share > 0 ? Math.min(share, Bindings.nCtxSeq(context)) : Bindings.nCtxSeq(context);
         this.maxSequences = Bindings.nSeqMax(context);
+        this.copyingFrom = new boolean[maxSequences];
+        this.copyingTo = new boolean[maxSequences];
         this.batchCapacity = batchCapacity;
         this.vocabSize = owner.vocabSize();
         this.arena = Arena.ofShared();
@@ -218,6 +223,8 @@ public final class LlamaContext implements AutoCloseable {
             throw new LlamaException("llama_decode failed with %d on a batch of %d tokens".formatted(result, count));
         }
         outputs = wanted;
+        java.util.Arrays.fill(copyingFrom, false); // a decode that ran began by making every waiting copy
+        java.util.Arrays.fill(copyingTo, false);
     }
 
     /**
@@ -325,9 +332,77 @@ public final class LlamaContext implements AutoCloseable {
         requireOpen();
         if (length == 0) return true;
         Bindings.memorySeqCp(memory, source, target, -1, -1); // llama.cpp copies whole caches only
+        copyingFrom[source] = true;
+        copyingTo[target] = true;
         if (Bindings.memorySeqPosMax(memory, target) < length) return true;
         if (Bindings.memorySeqRm(memory, target, length, -1)) return true;
         Bindings.memorySeqRm(memory, target, -1, -1);
+        return false;
+    }
+
+    /**
+     * Whether a {@link #copySequence} from or to this sequence waits for the next decode, which makes it: until
+     * then cells cannot be {@linkplain #restoreSequence loaded} into it, nor (when it is the copy's target)
+     * {@linkplain #saveSequence saved} from it.
+     */
+    public synchronized boolean copyPending(int sequenceId) {
+        Checks.require(
+                sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                sequenceId);
+        return copyingFrom[sequenceId] || copyingTo[sequenceId];
+    }
+
+    /** Bytes {@link #saveSequence} needs for sequence {@code sequenceId}'s cells; 0 when it holds none. */
+    public synchronized long sequenceStateSize(int sequenceId) {
+        Checks.require(
+                sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                sequenceId);
+        requireOpen();
+        if (Bindings.memorySeqPosMax(memory, sequenceId) < 0) return 0;
+        return Math.max(0, Bindings.stateSeqGetSize(context, sequenceId));
+    }
+
+    /**
+     * Copies sequence {@code sequenceId}'s cells (and their positions) to host memory, into the start of {@code
+     * into} ({@link #sequenceStateSize} bytes), and returns the part written, or null when it holds none, a copy to
+     * it waits ({@link #copyPending}) or llama.cpp could not copy them. {@link #restoreSequence} loads them back, into this sequence or another,
+     * bit for bit.
+     */
+    public synchronized MemorySegment saveSequence(int sequenceId, MemorySegment into) {
+        Checks.require(
+                sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                sequenceId);
+        Checks.require(into != null && into.isNative(), "cells are copied to native memory only");
+        requireOpen();
+        // Cells a waiting copy has yet to fill hold someone else's data.
+        if (copyingTo[sequenceId] || Bindings.memorySeqPosMax(memory, sequenceId) < 0) return null;
+        long written = Bindings.stateSeqGetData(context, into, into.byteSize(), sequenceId);
+        return written <= 0 || written > into.byteSize() ? null : into.asSlice(0, written);
+    }
+
+    /**
+     * Loads cells copied by {@link #saveSequence} into sequence {@code sequenceId}, clearing it first; false when
+     * llama.cpp refused them (another model's or context's, or no room), and then the sequence is left empty, or
+     * while a copy from or to it waits ({@link #copyPending}), and then it is left as it was.
+     */
+    public synchronized boolean restoreSequence(int sequenceId, MemorySegment state) {
+        Checks.require(
+                sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                sequenceId);
+        Checks.require(state != null && state.isNative() && state.byteSize() > 0, "state must be native bytes");
+        requireOpen();
+        if (copyPending(sequenceId)) return false; // the copy would overwrite what was loaded, or carry it off
+        Bindings.memorySeqRm(memory, sequenceId, -1, -1);
+        if (Bindings.stateSeqSetData(context, state, state.byteSize(), sequenceId) > 0) return true;
+        Bindings.memorySeqRm(memory, sequenceId, -1, -1);
         return false;
     }
 

@@ -101,7 +101,9 @@ public final class LlamaEngine implements Engine {
         long cells = context == null ? 0 : (long) context.cellsPerSequence() * context.maxSequences();
         this.tokenizer = new PromptTokenizer(
                 model, Math.clamp(TEXT_CACHE_BYTES_PER_CELL * cells, TEXT_CACHE_MIN_BYTES, TEXT_CACHE_MAX_BYTES));
-        this.scheduler = context == null ? null : new Scheduler(model, context, queue, System::nanoTime);
+        this.scheduler = context == null
+                ? null
+                : new Scheduler(model, context, queue, (long) options.cacheMb() << 20, System::nanoTime);
         this.embedder = embeddingContext == null ? null : new Embedder(embeddingContext, queue);
         this.embeddings = embedder == null ? null : new PooledEmbeddings(options.id(), model, tokenizer, embedder);
         int contextLength = scheduler != null ? scheduler.positionsPerSequence() : embedder.inputLimit();
@@ -123,6 +125,9 @@ public final class LlamaEngine implements Engine {
                     "threads must be 0 (one per physical core) or more, got " + options.threads());
         if (options.queue() < 1) throw new IllegalArgumentException("queue must be at least 1, got " + options.queue());
         if (options.contextPerSequence() < 0) throw new IllegalArgumentException("context must not be negative");
+        if (options.cacheMb() < 0 || options.cacheMb() > LlamaEngineOptions.MAX_CACHE_MB)
+            throw new IllegalArgumentException("prompt cache must be 0..%d MB, got %d"
+                    .formatted(LlamaEngineOptions.MAX_CACHE_MB, options.cacheMb()));
         // gpuLayers is checked by LlamaModel.open, where it meets native code.
         LlamaModel model =
                 LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));

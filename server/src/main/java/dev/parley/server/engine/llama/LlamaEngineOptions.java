@@ -19,6 +19,9 @@ import java.nio.file.Path;
  * @param gpuLayers layers offloaded to a GPU: -1 all of them when llama.cpp found a GPU backend, 0 none
  * @param embeddings serve {@code /v1/embeddings} with the model's pooled embeddings even when it generates text
  *     (an embedding model, known by its metadata, always serves them, and only them)
+ * @param cacheMb megabytes of host memory (2^20 bytes) for the KV cells of finished requests whose slot
+ *     another prompt takes, so that more conversations than slots each find their history again; 0, the default,
+ *     keeps none
  */
 public record LlamaEngineOptions(
         Path model,
@@ -29,7 +32,21 @@ public record LlamaEngineOptions(
         KvCacheType kvCache,
         int queue,
         int gpuLayers,
-        boolean embeddings) {
+        boolean embeddings,
+        int cacheMb) {
+
+    public LlamaEngineOptions(
+            Path model,
+            String modelId,
+            int parallel,
+            int contextPerSequence,
+            int threads,
+            KvCacheType kvCache,
+            int queue,
+            int gpuLayers,
+            boolean embeddings) {
+        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, 0);
+    }
 
     public LlamaEngineOptions(
             Path model,
@@ -75,43 +92,51 @@ public record LlamaEngineOptions(
 
     public LlamaEngineOptions withGpuLayers(int gpuLayers) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
     }
 
     public LlamaEngineOptions withModelId(String modelId) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
     }
 
     public LlamaEngineOptions withParallel(int parallel) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
     }
 
     public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
     }
 
     public LlamaEngineOptions withThreads(int threads) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
     }
 
     public LlamaEngineOptions withKvCache(KvCacheType kvCache) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
     }
 
     public LlamaEngineOptions withQueue(int queue) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
     }
 
     public LlamaEngineOptions withEmbeddings(boolean embeddings) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings);
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
     }
+
+    public LlamaEngineOptions withCacheMb(int cacheMb) {
+        return new LlamaEngineOptions(
+                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+    }
+
+    /** The most megabytes of prompt cache: 1 TiB. */
+    public static final int MAX_CACHE_MB = 1 << 20;
 
     /** The model id: as given, or the file name without {@code .gguf}. */
     public String id() {

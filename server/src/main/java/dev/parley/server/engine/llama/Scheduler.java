@@ -52,8 +52,10 @@ import org.slf4j.LoggerFactory;
  * conversations taking turns each keep their own cells instead of each turn clearing the last one's; beside
  * other sequences, only a slot next to one of theirs (llama.cpp decodes together only sequences whose ids
  * follow one another). A start held in a slot it cannot take is copied over, when it is long enough to be
- * worth a copy of that slot's cache; the slot a sequence starts in loses what it held. Failures,
- * cancellations and calibration leave nothing.
+ * worth a copy of that slot's cache; the slot a sequence starts in loses what it held, unless a {@link
+ * PromptCache} has room for it in host memory: then a later prompt that starts with more of those cells than
+ * any slot holds loads them back into its slot (so more conversations than slots each keep their history, and
+ * calibration loses none). Failures and cancellations leave nothing.
  *
  * <p>A seeded draw never reuses a prefix, so that it answers the same each time it is served alone. Its
  * draws turn on the last bits of the logits, and a reused prefix leaves the rest of the prompt (for a
@@ -112,6 +114,8 @@ final class Scheduler implements AutoCloseable {
     private final int[][] held;
     /** Per slot, when its last sequence left it (a count of sequences freed so far): the oldest is given up first. */
     private final long[] leftAt;
+    /** Cells of slots given up to other prompts, kept in host memory (when given a budget). */
+    private final PromptCache store;
 
     private long freed;
 
@@ -146,7 +150,13 @@ final class Scheduler implements AutoCloseable {
     private volatile long readersGivenUp; // waits for readers that ran out with some reader still busy
 
     Scheduler(LlamaModel model, LlamaContext context, int queueCapacity, LongSupplier nanoTime) {
+        this(model, context, queueCapacity, 0, nanoTime);
+    }
+
+    /** @param promptCacheBytes host memory for cells that slots give up ({@link PromptCache}); 0 keeps none */
+    Scheduler(LlamaModel model, LlamaContext context, int queueCapacity, long promptCacheBytes, LongSupplier nanoTime) {
         this.model = model;
+        this.store = new PromptCache(promptCacheBytes);
         this.context = context;
         this.nanoTime = nanoTime;
         this.positionsPerSequence = context.cellsPerSequence();
@@ -176,6 +186,16 @@ final class Scheduler implements AutoCloseable {
     /** Prompt tokens that were already in a slot's KV cells, from the request served there before. */
     long reusedTokens() {
         return reused;
+    }
+
+    /** Prompt tokens loaded from the prompt cache instead of decoded (counted in {@link #reusedTokens} too). */
+    long restoredTokens() {
+        return store.restoredTokens();
+    }
+
+    /** Bytes of cells the prompt cache holds. */
+    long promptCacheBytes() {
+        return store.bytes();
     }
 
     /** How many decodes failed and were retried with fewer tokens. */
@@ -315,11 +335,14 @@ final class Scheduler implements AutoCloseable {
         synchronized (waiting) {
             for (Sequence sequence; (sequence = waiting.poll()) != null; ) sequence.generation.fail(shutdown);
         }
+        store.close();
     }
 
     /** With nothing running: calibrate a piece while nobody waits, or wait for work. */
     private void idle() throws InterruptedException {
         if (calibration != null && mayCalibrate && queued() == 0) {
+            for (int slot = 0; slot < slots.length; slot++)
+                keepInStore(slot, 0); // with a prompt cache, nothing is lost
             Arrays.fill(held, NOTHING); // each piece of calibration clears the whole cache
             try {
                 if (!calibration.step()) {
@@ -410,15 +433,25 @@ final class Scheduler implements AutoCloseable {
                 !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
         boolean mayReuse = alone && !sequence.seededDraw;
         int holder = mayReuse ? prefixHolder(sequence.prompt) : -1;
-        int slot = slotFor(holder, sequence.prompt);
+        PromptCache.Match stored = mayReuse ? fromStore(holder, sequence.prompt) : null;
+        int slot = slotFor(stored != null ? -1 : holder, sequence.prompt);
+        if (stored != null && context.copyPending(slot)) stored = null; // the copy would overwrite what was loaded
         sequence.id = slot;
         slots[slot] = sequence;
         busy++;
         running.add(sequence);
         try {
-            int kept = holder < 0
-                    ? 0
-                    : holder == slot ? keepPrefix(slot, sequence.prompt) : copyPrefix(holder, slot, sequence.prompt);
+            int kept;
+            if (stored != null) {
+                keepInStore(slot, 0);
+                kept = store.restore(context, stored, slot);
+            } else if (holder == slot) {
+                keepInStore(slot, sharedPrefix(held[slot], sequence.prompt));
+                kept = keepPrefix(slot, sequence.prompt);
+            } else {
+                keepInStore(slot, 0);
+                kept = holder < 0 ? 0 : copyPrefix(holder, slot, sequence.prompt);
+            }
             if (kept == 0) context.clearSequence(slot);
             held[slot] = NOTHING;
             sequence.position = kept;
@@ -462,6 +495,33 @@ final class Scheduler implements AutoCloseable {
         return best >= 0 ? best : freeSlot(); // a free slot has a running neighbour whenever any sequence runs
     }
 
+    /**
+     * The prompt cache's entry holding the longest start of {@code prompt}, when that is at least {@link
+     * #MIN_COPIED_PREFIX} tokens and more than {@code holder} (the free slot holding the most of it, or -1) holds;
+     * else null.
+     */
+    private PromptCache.Match fromStore(int holder, int[] prompt) {
+        if (!store.enabled()) return null;
+        PromptCache.Match match = store.longest(prompt);
+        if (match == null || match.shared() < MIN_COPIED_PREFIX) return null;
+        return holder >= 0 && match.shared() <= sharedPrefix(held[holder], prompt) ? null : match;
+    }
+
+    /**
+     * Saves a free slot's cells to the prompt cache before a new sequence starts there, when the sequence keeps
+     * less of them ({@code kept}) than it gives up: another conversation's history, or a long one cut back to
+     * its system prompt.
+     */
+    private void keepInStore(int slot, int kept) {
+        int[] cells = held[slot];
+        if (!store.enabled() || cells.length - kept <= kept || cells.length < MIN_COPIED_PREFIX) return;
+        try {
+            store.save(context, slot, cells);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            log.warn("Keeping slot {}'s cells in the prompt cache failed; they are given up", slot, e);
+        }
+    }
+
     private boolean nextToRunning(int slot) {
         return slot > 0 && slots[slot - 1] != null || slot + 1 < slots.length && slots[slot + 1] != null;
     }
@@ -486,7 +546,7 @@ final class Scheduler implements AutoCloseable {
     }
 
     /** How many leading tokens of {@code prompt} the cells hold, all but its last token at most (its logits are needed). */
-    private static int sharedPrefix(int[] cells, int[] prompt) {
+    static int sharedPrefix(int[] cells, int[] prompt) {
         int limit = Math.min(cells.length, prompt.length - 1);
         int n = 0;
         while (n < limit && cells[n] == prompt[n]) n++;

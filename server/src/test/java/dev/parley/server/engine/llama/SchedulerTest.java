@@ -212,6 +212,43 @@ class SchedulerTest {
     }
 
     @Test
+    void moreConversationsThanSlotsEachFindTheirHistoryInThePromptCache() throws Exception {
+        int[][] turns = new int[3][];
+        int[][] next = new int[3][];
+        String[] alone = new String[3];
+        for (int k = 0; k < 3; k++) {
+            turns[k] = concat(SYSTEM, tokens(k + 1, 40)); // the system prompt, then more of their own
+            next[k] = concat(turns[k], tokens(k + 10, 8));
+        }
+        try (var fresh = engine(2, 128)) {
+            for (int k = 0; k < 3; k++)
+                alone[k] = text(fresh.complete(request(next[k], 6)).start());
+        }
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
+                .withContextPerSequence(128)
+                .withCacheMb(1))) {
+            awaitCalibrated(engine);
+            for (int[] turn : turns) reusedServing(engine, turn, null); // the third gives up the first's cells
+            assertThat(engine.scheduler().promptCacheBytes()).isPositive();
+            for (int k = 0; k < 3; k++) {
+                // Two slots hold two conversations' cells; each next turn finds its own, in a slot or in host
+                // memory (whose slot's cells go there in turn), and answers as if alone.
+                assertThat(reusedServing(engine, next[k], alone[k]))
+                        .as("conversation %d", k)
+                        .isEqualTo(turns[k].length);
+            }
+            assertThat(engine.scheduler().restoredTokens()).isEqualTo(3L * turns[0].length);
+        }
+        try (var engine = engine(2, 128)) { // the same turns without a prompt cache: the first's cells are gone
+            awaitCalibrated(engine);
+            for (int[] turn : turns) reusedServing(engine, turn, null);
+            assertThat(reusedServing(engine, next[0], alone[0])).isEqualTo(SYSTEM.length);
+        }
+    }
+
+    @Test
     void aSequenceStartedBesideARunningOneTakesASlotNextToIt() throws Exception {
         try (var engine = engine(4, 2048)) {
             awaitCalibrated(engine);

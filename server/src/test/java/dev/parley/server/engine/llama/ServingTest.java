@@ -56,7 +56,8 @@ class ServingTest {
         engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
                 .withModelId("demo")
                 .withParallel(4)
-                .withContextPerSequence(4096));
+                .withContextPerSequence(4096)
+                .withCacheMb(8)); // every test here runs with a prompt cache, as a server may
         server = ParleyServer.start(engine, "127.0.0.1", 0);
         base = "http://127.0.0.1:" + server.port();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -131,6 +132,40 @@ class ServingTest {
                         .asInt())
                 .as(next.path("usage").toString())
                 .isGreaterThanOrEqualTo(firstPrompt);
+    }
+
+    @Test
+    void moreConversationsThanSlotsEachFindTheirHistoryInThePromptCache() throws Exception {
+        awaitAllSlotsFree();
+        await("the engine has calibrated", () -> engine.scheduler().calibrated()); // calibrating clears the slots
+        List<String> questions = List.of(
+                "Lily and her dog went to the park to play with a big red ball",
+                "Tom had a little boat that he liked to sail on the pond every day",
+                "Sue found a shiny key under the old tree behind her house",
+                "Ben and Mia baked a cake for their mom with lots of sugar",
+                "A small bird sang a happy song to the sun every morning");
+        List<JsonNode> firsts = new ArrayList<>();
+        for (String question : questions) firsts.add(turn("user", question)); // five conversations, four slots
+        long restored = engine.scheduler().restoredTokens();
+
+        for (int k = 0; k < questions.size(); k++) {
+            String answer = firsts.get(k)
+                    .path("choices")
+                    .path(0)
+                    .path("message")
+                    .path("content")
+                    .asText();
+            JsonNode next = turn("user", questions.get(k), "assistant", answer, "user", "What did they do then?");
+            // Whichever conversation's cells a slot gave up went to host memory: each finds its first turn.
+            assertThat(next.path("usage")
+                            .path("prompt_tokens_details")
+                            .path("cached_tokens")
+                            .asInt())
+                    .as("conversation %d: %s", k, next.path("usage"))
+                    .isGreaterThanOrEqualTo(
+                            firsts.get(k).path("usage").path("prompt_tokens").asInt());
+        }
+        assertThat(engine.scheduler().restoredTokens()).isGreaterThan(restored);
     }
 
     @Test

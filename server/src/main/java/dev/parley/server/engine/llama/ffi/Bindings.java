@@ -72,6 +72,9 @@ public final class Bindings {
     private static final MemorySegment MEMORY_CLEAR_SYMBOL = symbol("llama_memory_clear");
     private static final MemorySegment MEMORY_SEQ_POS_MIN_SYMBOL = symbol("llama_memory_seq_pos_min");
     private static final MemorySegment MEMORY_SEQ_POS_MAX_SYMBOL = symbol("llama_memory_seq_pos_max");
+    private static final MemorySegment STATE_SEQ_GET_SIZE_SYMBOL = symbol("llama_state_seq_get_size");
+    private static final MemorySegment STATE_SEQ_GET_DATA_SYMBOL = symbol("llama_state_seq_get_data");
+    private static final MemorySegment STATE_SEQ_SET_DATA_SYMBOL = symbol("llama_state_seq_set_data");
     private static final MemorySegment DETOKENIZE_SYMBOL = symbol("llama_detokenize");
     private static final MemorySegment CHAT_APPLY_TEMPLATE_SYMBOL = symbol("llama_chat_apply_template");
     private static final MemorySegment MODEL_FREE_SYMBOL = symbol("llama_model_free");
@@ -97,6 +100,15 @@ public final class Bindings {
                 function(MEMORY_SEQ_POS_MIN_SYMBOL, of(JAVA_INT, ADDRESS, JAVA_INT));
         static final MethodHandle MEMORY_SEQ_POS_MAX =
                 function(MEMORY_SEQ_POS_MAX_SYMBOL, of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
+    /** A sequence's cells copied out to host memory and back: first used when a prompt cache is on. */
+    private static final class State {
+        static final MethodHandle SEQ_GET_SIZE = function(STATE_SEQ_GET_SIZE_SYMBOL, of(JAVA_LONG, ADDRESS, JAVA_INT));
+        static final MethodHandle SEQ_GET_DATA =
+                function(STATE_SEQ_GET_DATA_SYMBOL, of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+        static final MethodHandle SEQ_SET_DATA =
+                function(STATE_SEQ_SET_DATA_SYMBOL, of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
     }
 
     /** Detokenizing and llama.cpp's own templates: first used by requests. */
@@ -389,6 +401,36 @@ public final class Bindings {
     public static int memorySeqPosMax(MemorySegment memory, int seqId) {
         try {
             return (int) Memory.MEMORY_SEQ_POS_MAX.invokeExact(memory, seqId);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Bytes {@link #stateSeqGetData} writes for sequence {@code seqId}: its cells and their positions. */
+    public static long stateSeqGetSize(MemorySegment context, int seqId) {
+        try {
+            return (long) State.SEQ_GET_SIZE.invokeExact(context, seqId);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Copies sequence {@code seqId}'s cells into {@code dst} ({@code size} bytes); the bytes written, 0 on failure. */
+    public static long stateSeqGetData(MemorySegment context, MemorySegment dst, long size, int seqId) {
+        try {
+            return (long) State.SEQ_GET_DATA.invokeExact(context, dst, size, seqId);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Loads cells written by {@link #stateSeqGetData} into sequence {@code destSeqId}, which should be empty; the
+     * bytes read, 0 when they could not be loaded (then the sequence is left empty).
+     */
+    public static long stateSeqSetData(MemorySegment context, MemorySegment src, long size, int destSeqId) {
+        try {
+            return (long) State.SEQ_SET_DATA.invokeExact(context, src, size, destSeqId);
         } catch (Throwable e) {
             throw rethrow(e);
         }

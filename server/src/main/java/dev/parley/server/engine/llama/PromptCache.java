@@ -1,0 +1,171 @@
+package dev.parley.server.engine.llama;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * KV cells that slots gave up, kept in host memory within a budget of bytes, so that more conversations than
+ * slots each find their history again. When a slot's cells are about to be cleared for another prompt, the {@link
+ * Scheduler} {@linkplain #save saves} them here; a later prompt that starts with more of an entry's tokens than
+ * any slot holds {@linkplain #restore loads} it into its slot and reads only the rest. The cells come back bit for
+ * bit, so an answer from restored cells is the answer from cells the slot had kept.
+ *
+ * <p>An entry leaves when it is loaded (its slot holds it then, and saves it again when given up), when a newer
+ * entry starts with all of its tokens, or when the budget needs its room: least recently saved first. With a
+ * budget of 0 nothing is kept. Not thread-safe: only the scheduler thread uses it.
+ */
+final class PromptCache implements AutoCloseable {
+    /** What an entry holds for a prompt: the entry and how many of the prompt's leading tokens it has. */
+    record Match(Entry entry, int shared) {}
+
+    static final class Entry {
+        final int[] tokens;
+        private final Arena arena;
+        private final MemorySegment state;
+
+        private Entry(int[] tokens, Arena arena, MemorySegment state) {
+            this.tokens = tokens;
+            this.arena = arena;
+            this.state = state;
+        }
+
+        long bytes() {
+            return state.byteSize();
+        }
+    }
+
+    private final long budget;
+    private final List<Entry> entries = new ArrayList<>(); // least recently saved first
+    private long bytes;
+    private volatile long heldBytes; // for readers on other threads
+    private volatile int heldEntries;
+    private volatile long restoredTokens;
+
+    /** @param budget the most bytes of cells to keep; 0 keeps none */
+    PromptCache(long budget) {
+        if (budget < 0)
+            throw new IllegalArgumentException("a prompt cache's budget must not be negative, got " + budget);
+        this.budget = budget;
+    }
+
+    boolean enabled() {
+        return budget > 0;
+    }
+
+    /** Bytes of cells held now. */
+    long bytes() {
+        return heldBytes;
+    }
+
+    /** Entries held now. */
+    int entries() {
+        return heldEntries;
+    }
+
+    /** Prompt tokens loaded from here instead of read again, since the engine started. */
+    long restoredTokens() {
+        return restoredTokens;
+    }
+
+    /**
+     * Copies the cells of {@code slot}, which hold {@code tokens}, into the cache, unless an entry already holds
+     * them all or they would not fit the budget at all; entries that are a start of them are dropped, and the
+     * least recently saved ones make room.
+     */
+    void save(LlamaContext context, int slot, int[] tokens) {
+        if (!enabled() || tokens.length == 0) return;
+        for (Entry entry : entries) if (startsWith(entry.tokens, tokens)) return;
+        long size = context.sequenceStateSize(slot);
+        if (size <= 0 || size > budget) return;
+        entries.removeIf(entry -> startsWith(tokens, entry.tokens) && drop(entry));
+        while (bytes + size > budget && !entries.isEmpty()) drop(entries.removeFirst());
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment state = context.saveSequence(slot, arena.allocate(size));
+            if (state == null) {
+                arena.close();
+                return;
+            }
+            entries.add(new Entry(tokens, arena, state));
+            bytes += state.byteSize();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            throw e;
+        } finally {
+            published();
+        }
+    }
+
+    /**
+     * The entry holding the longest start of {@code prompt} (all of it but its last token at most, whose logits
+     * are needed), or null when none holds any.
+     */
+    Match longest(int[] prompt) {
+        Entry best = null;
+        int bestShared = 0;
+        for (Entry entry : entries) {
+            int shared = Scheduler.sharedPrefix(entry.tokens, prompt);
+            if (shared > bestShared) {
+                best = entry;
+                bestShared = shared;
+            }
+        }
+        return best == null ? null : new Match(best, bestShared);
+    }
+
+    /**
+     * Loads a match's cells into {@code slot} (emptied first), cut to the start the prompt shares, and takes the
+     * entry out of the cache; how many cells the slot keeps, 0 when llama.cpp refused them or the cells cannot
+     * be cut there (the slot is then empty).
+     */
+    int restore(LlamaContext context, Match match, int slot) {
+        Entry entry = match.entry();
+        entries.remove(entry);
+        try {
+            int shared = match.shared();
+            if (!context.restoreSequence(slot, entry.state)) return 0;
+            if (context.sequenceLength(slot) != shared
+                    && !(context.truncateSequence(slot, shared) && context.sequenceLength(slot) == shared)) {
+                // A model whose memory cannot be cut short reads the prompt again from the start.
+                context.clearSequence(slot);
+                return 0;
+            }
+            restoredTokens += shared;
+            return shared;
+        } finally {
+            drop(entry);
+            published();
+        }
+    }
+
+    /** Frees every entry. */
+    @Override
+    public void close() {
+        for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
+            drop(it.next());
+            it.remove();
+        }
+        published();
+    }
+
+    private boolean drop(Entry entry) {
+        bytes -= entry.bytes();
+        entry.arena.close();
+        return true;
+    }
+
+    private void published() {
+        heldBytes = bytes;
+        heldEntries = entries.size();
+    }
+
+    /** Whether {@code tokens} starts with all of {@code start}. */
+    private static boolean startsWith(int[] tokens, int[] start) {
+        if (start.length > tokens.length) return false;
+        for (int i = 0; i < start.length; i++) if (tokens[i] != start[i]) return false;
+        return true;
+    }
+}
