@@ -119,6 +119,11 @@ public interface Engine extends AutoCloseable {
         return Health.OK;
     }
 
+    /** Prompt tokens the engine's KV cells saved it from reading, and its prompt cache's size; never blocks. */
+    default PromptReuse promptReuse() {
+        return PromptReuse.NONE;
+    }
+
     /**
      * The server in front of the engine listens now. An engine may put work off until then so that a starting
      * server answers sooner (a local model measures its decode costs only from here on); the others ignore it.

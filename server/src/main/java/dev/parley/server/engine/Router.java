@@ -275,6 +275,13 @@ public final class Router implements Engine {
     }
 
     @Override
+    public PromptReuse promptReuse() {
+        PromptReuse all = PromptReuse.NONE;
+        for (Engine engine : engines) all = all.plus(engine.promptReuse());
+        return all;
+    }
+
+    @Override
     public void serving() {
         engines.forEach(Engine::serving);
     }

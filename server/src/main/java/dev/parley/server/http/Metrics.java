@@ -55,6 +55,25 @@ final class Metrics {
         if (engine.health().slots() != null) {
             gauge("parley.engine.slots", engine, e -> slots(e).total(), "Sequences the engine can generate at once");
             gauge("parley.engine.slots.busy", engine, e -> slots(e).busy(), "Sequences generating now");
+            FunctionCounter.builder(
+                            "parley.engine.prompt.cached.tokens",
+                            engine,
+                            e -> e.promptReuse().cachedTokens())
+                    .description(
+                            "Prompt tokens found in the KV cache (a slot's cells, or the prompt cache's) instead of"
+                                    + " read")
+                    .register(registry);
+            FunctionCounter.builder(
+                            "parley.engine.prompt.restored.tokens",
+                            engine,
+                            e -> e.promptReuse().restoredTokens())
+                    .description("Prompt tokens of those loaded from the prompt cache in host memory (--cache-ram)")
+                    .register(registry);
+            gauge(
+                    "parley.engine.prompt.cache.bytes",
+                    engine,
+                    e -> e.promptReuse().cacheBytes(),
+                    "Bytes of KV cells the prompt cache holds in host memory");
         }
         if (engine.health().replicas() != null) {
             gauge(

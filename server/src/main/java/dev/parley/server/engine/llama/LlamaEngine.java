@@ -16,6 +16,7 @@ import dev.parley.server.engine.GenerationEvent;
 import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
+import dev.parley.server.engine.PromptReuse;
 import dev.parley.server.engine.Tokenized;
 import dev.parley.server.engine.grammar.JsonGrammar;
 import dev.parley.server.engine.grammar.SchemaException;
@@ -622,6 +623,12 @@ public final class LlamaEngine implements Engine {
                 new Health.Slots(health.slots().total(), health.slots().busy(), each),
                 health.queue(),
                 health.replicas());
+    }
+
+    @Override
+    public PromptReuse promptReuse() {
+        if (scheduler == null) return PromptReuse.NONE;
+        return new PromptReuse(scheduler.reusedTokens(), scheduler.restoredTokens(), scheduler.promptCacheBytes());
     }
 
     /** The scheduler begins to calibrate in its idle moments. */

@@ -15,7 +15,8 @@ import java.util.List;
  *
  * <p>An entry leaves when it is loaded (its slot holds it then, and saves it again when given up), when a newer
  * entry starts with all of its tokens, or when the budget needs its room: least recently saved first. With a
- * budget of 0 nothing is kept. Not thread-safe: only the scheduler thread uses it.
+ * budget of 0 nothing is kept. Used by one thread only, the scheduler's: an entry's memory belongs to the thread
+ * that saved it, and only that thread may free it ({@link #close} included).
  */
 final class PromptCache implements AutoCloseable {
     /** What an entry holds for a prompt: the entry and how many of the prompt's leading tokens it has. */
@@ -82,7 +83,7 @@ final class PromptCache implements AutoCloseable {
         if (size <= 0 || size > budget) return;
         entries.removeIf(entry -> startsWith(tokens, entry.tokens) && drop(entry));
         while (bytes + size > budget && !entries.isEmpty()) drop(entries.removeFirst());
-        Arena arena = Arena.ofShared();
+        Arena arena = Arena.ofConfined(); // closing a shared arena stops every thread for a handshake
         try {
             MemorySegment state = context.saveSequence(slot, arena.allocate(size));
             if (state == null) {

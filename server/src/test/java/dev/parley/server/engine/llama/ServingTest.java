@@ -144,8 +144,18 @@ class ServingTest {
                 "Sue found a shiny key under the old tree behind her house",
                 "Ben and Mia baked a cake for their mom with lots of sugar",
                 "A small bird sang a happy song to the sun every morning");
+        double cachedBefore = metric("parley_engine_prompt_cached_tokens_total");
+        double restoredBefore = metric("parley_engine_prompt_restored_tokens_total");
+        long cached = 0;
         List<JsonNode> firsts = new ArrayList<>();
-        for (String question : questions) firsts.add(turn("user", question)); // five conversations, four slots
+        for (String question : questions) {
+            firsts.add(turn("user", question)); // five conversations, four slots
+            cached += firsts.getLast()
+                    .path("usage")
+                    .path("prompt_tokens_details")
+                    .path("cached_tokens")
+                    .asLong();
+        }
         long restored = engine.scheduler().restoredTokens();
 
         for (int k = 0; k < questions.size(); k++) {
@@ -164,8 +174,28 @@ class ServingTest {
                     .as("conversation %d: %s", k, next.path("usage"))
                     .isGreaterThanOrEqualTo(
                             firsts.get(k).path("usage").path("prompt_tokens").asInt());
+            cached += next.path("usage")
+                    .path("prompt_tokens_details")
+                    .path("cached_tokens")
+                    .asLong();
         }
         assertThat(engine.scheduler().restoredTokens()).isGreaterThan(restored);
+        // Operators see the same in /metrics: every cached token the answers reported, and those loaded back.
+        assertThat(metric("parley_engine_prompt_cached_tokens_total") - cachedBefore)
+                .isEqualTo(cached);
+        assertThat(metric("parley_engine_prompt_restored_tokens_total") - restoredBefore)
+                .isPositive()
+                .isLessThanOrEqualTo(cached);
+        assertThat(metric("parley_engine_prompt_cache_bytes")).isPositive();
+    }
+
+    /** A sample of {@code GET /metrics} without labels. */
+    private static double metric(String name) throws Exception {
+        var response = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        for (String line : response.body().split("\n"))
+            if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(name.length() + 1));
+        throw new AssertionError(name + " is not in /metrics");
     }
 
     @Test
