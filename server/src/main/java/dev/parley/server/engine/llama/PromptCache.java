@@ -13,8 +13,8 @@ import java.util.List;
  * any slot holds {@linkplain #restore loads} it into its slot and reads only the rest. The cells come back bit for
  * bit, so an answer from restored cells is the answer from cells the slot had kept.
  *
- * <p>An entry leaves when it is loaded (its slot holds it then, and saves it again when given up), when a newer
- * entry starts with all of its tokens, or when the budget needs its room: least recently saved first. With a
+ * <p>An entry leaves when a newer entry starts with all of its tokens, when llama.cpp refuses to load it, or when
+ * the budget needs its room: the one saved or loaded longest ago first. With a
  * budget of 0 nothing is kept. Used by one thread only, the scheduler's: an entry's memory belongs to the thread
  * that saved it, and only that thread may free it ({@link #close} included).
  */
@@ -39,7 +39,7 @@ final class PromptCache implements AutoCloseable {
     }
 
     private final long budget;
-    private final List<Entry> entries = new ArrayList<>(); // least recently saved first
+    private final List<Entry> entries = new ArrayList<>(); // the one saved or loaded longest ago first
     private long bytes;
     private volatile long heldBytes; // for readers on other threads
     private volatile int heldEntries;
@@ -74,7 +74,7 @@ final class PromptCache implements AutoCloseable {
     /**
      * Copies the cells of {@code slot}, which hold {@code tokens}, into the cache, unless an entry already holds
      * them all or they would not fit the budget at all; entries that are a start of them are dropped, and the
-     * least recently saved ones make room.
+     * ones saved or loaded longest ago make room.
      */
     void save(LlamaContext context, int slot, int[] tokens) {
         if (!enabled() || tokens.length == 0) return;
@@ -118,28 +118,29 @@ final class PromptCache implements AutoCloseable {
     }
 
     /**
-     * Loads a match's cells into {@code slot} (emptied first), cut to the start the prompt shares, and takes the
-     * entry out of the cache; how many cells the slot keeps, 0 when llama.cpp refused them or the cells cannot
-     * be cut there (the slot is then empty).
+     * Loads a match's cells into {@code slot} (emptied first), cut to the start the prompt shares; how many cells
+     * the slot keeps, 0 when llama.cpp refused them (the entry is dropped) or they cannot be cut there (the slot is
+     * then empty). The entry stays, as the most recently used: other prompts that start the same way (a system
+     * prompt many conversations share) may load it too while this one runs.
      */
     int restore(LlamaContext context, Match match, int slot) {
         Entry entry = match.entry();
+        int shared = match.shared();
         entries.remove(entry);
-        try {
-            int shared = match.shared();
-            if (!context.restoreSequence(slot, entry.state)) return 0;
-            if (context.sequenceLength(slot) != shared
-                    && !(context.truncateSequence(slot, shared) && context.sequenceLength(slot) == shared)) {
-                // A model whose memory cannot be cut short reads the prompt again from the start.
-                context.clearSequence(slot);
-                return 0;
-            }
-            restoredTokens += shared;
-            return shared;
-        } finally {
+        if (!context.restoreSequence(slot, entry.state)) {
             drop(entry);
             published();
+            return 0;
         }
+        entries.add(entry);
+        if (context.sequenceLength(slot) != shared
+                && !(context.truncateSequence(slot, shared) && context.sequenceLength(slot) == shared)) {
+            // A model whose memory cannot be cut short reads the prompt again from the start.
+            context.clearSequence(slot);
+            return 0;
+        }
+        restoredTokens += shared;
+        return shared;
     }
 
     /** Frees every entry. */

@@ -249,6 +249,40 @@ class SchedulerTest {
     }
 
     @Test
+    void cellsLoadedFromThePromptCacheStayThereForAnotherPromptThatStartsTheSameWay() throws Exception {
+        int[] shared = concat(SYSTEM, tokens(1, 40)); // a long system prompt, say, that two conversations start with
+        int[] second = concat(shared, tokens(8, 5));
+        String secondAlone;
+        try (var fresh = engine(2, 2048)) {
+            secondAlone = text(fresh.complete(request(second, 6)).start());
+        }
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(2)
+                .withContextPerSequence(2048)
+                .withCacheMb(1))) {
+            awaitCalibrated(engine);
+            reusedServing(engine, shared, null); // slot 0
+            reusedServing(engine, tokens(2, 40), null); // slot 1
+            reusedServing(engine, tokens(3, 40), null); // slot 0 again: the shared start goes to host memory
+            long restored = engine.scheduler().restoredTokens();
+            // Nobody reads this one: it stops at the backlog bound and holds its slot (1) until closed.
+            try (Generation first =
+                    engine.complete(request(concat(shared, tokens(7, 5)), 1900)).start()) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (engine.scheduler().restoredTokens() == restored) {
+                    assertThat(System.nanoTime()).as("it started within 30 s").isLessThan(deadline);
+                    Thread.sleep(5);
+                }
+                assertThat(reusedServing(engine, second, secondAlone)).isEqualTo(shared.length);
+                assertThat(engine.scheduler().restoredTokens() - restored)
+                        .as("both loaded it")
+                        .isEqualTo(2L * shared.length);
+            }
+        }
+    }
+
+    @Test
     void aSequenceStartedBesideARunningOneTakesASlotNextToIt() throws Exception {
         try (var engine = engine(4, 2048)) {
             awaitCalibrated(engine);
