@@ -61,7 +61,7 @@ import java.util.Map;
  * java --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar dev.parley.bench.EngineBenchmark \
  *     [--tokens 64] [--rounds 3] [--streams 1,4,8,16] [--threads 1,2] [--modes greedy,sampling]
  *     [--parts throughput,ttft,turns,memory,start] [--ttft-runs 30] [--start-runs 10] [--context 256]
- *     [--kv-cache f32|f16] [--endpoint completions|chat] [--model FILE] [--parley-jar FILE] [--llama-server PATH]
+ *     [--conversations 3] [--cache-ram MB] [--kv-cache f32|f16] [--endpoint completions|chat] [--model FILE] [--parley-jar FILE] [--llama-server PATH]
  * </pre>
  */
 public final class EngineBenchmark {
@@ -136,7 +136,9 @@ public final class EngineBenchmark {
                             "--kv-cache",
                             settings.kvCache().name().toLowerCase(),
                             "--queue",
-                            "64")));
+                            "64",
+                            "--cache-ram",
+                            String.valueOf(settings.cacheRam()))));
             parley.awaitLine(line -> line.contains("Calibrated decode costs"), Duration.ofMinutes(2));
             ServerProcess llamaServer = null;
             if (settings.llamaServer() != null) {
@@ -537,10 +539,9 @@ public final class EngineBenchmark {
         return "%.2f (%.2f–%.2f)".formatted(samples.median(), samples.quantile(0.1), samples.quantile(0.9));
     }
 
-    /** Conversations in the turns part, fewer than the server's slots, and the turns each takes at most. */
-    private static final int CONVERSATIONS = 3;
-
+    /** Turns each conversation of the turns part takes at most ({@code --conversations} of them). */
     private static final int TURNS = 6;
+
     private static final int ANSWER_TOKENS = 16;
 
     /**
@@ -551,12 +552,16 @@ public final class EngineBenchmark {
      * beside it the library reading each whole prompt, as a server that keeps nothing would.
      */
     private void conversationsTakingTurns() throws Exception {
-        String[] topics = {"Lily and her dog went to the park", "Tom had a little red boat", "The cat sat by the fire"};
+        int conversations = settings.conversations();
+        String[] topics = new String[conversations];
+        String[] first = {"Lily and her dog went to the park", "Tom had a little red boat", "The cat sat by the fire"};
+        for (int c = 0; c < conversations; c++)
+            topics[c] = c < first.length ? first[c] : "Child number %d found a shiny toy".formatted(c + 1);
         String opening = "A storyteller tells short happy stories to small children.\n";
         System.out.printf(
                 "%nConversations taking turns: %d conversations, up to %d turns each, %d-token answers;"
                         + " later turns, ms p50 (p10–p90)%n",
-                CONVERSATIONS, TURNS, ANSWER_TOKENS);
+                conversations, TURNS, ANSWER_TOKENS);
         String header = "%-7s | %-22s | %-14s | %-28s"
                 .formatted("threads", "parley TTFT", "cached share", "library reading it all");
         List<String> lines = new ArrayList<>();
@@ -565,10 +570,10 @@ public final class EngineBenchmark {
             var whole = new Samples();
             long cached = 0;
             long read = 0;
-            String[] conversation = new String[CONVERSATIONS]; // each one so far
-            for (int c = 0; c < CONVERSATIONS; c++) conversation[c] = opening;
+            String[] conversation = new String[conversations]; // each one so far
+            for (int c = 0; c < conversations; c++) conversation[c] = opening;
             for (int turn = 0; turn < TURNS; turn++) {
-                for (int c = 0; c < CONVERSATIONS; c++) {
+                for (int c = 0; c < conversations; c++) {
                     String prompt =
                             conversation[c] + "Q: %s. What happened next, part %d?\nA:".formatted(topics[c], turn);
                     int[] tokens = promptTokens(prompt);

@@ -18,6 +18,8 @@ record EngineSettings(
         int ttftRuns,
         int startRuns,
         int context,
+        int conversations,
+        int cacheRam,
         KvCacheType kvCache,
         Endpoint endpoint,
         Path parleyJar,
@@ -38,6 +40,8 @@ record EngineSettings(
                 Integer.parseInt(flag(args, "--ttft-runs", "30")),
                 Integer.parseInt(flag(args, "--start-runs", "10")),
                 Integer.parseInt(flag(args, "--context", "256")),
+                Integer.parseInt(flag(args, "--conversations", "3")),
+                Integer.parseInt(flag(args, "--cache-ram", "0")),
                 KvCacheType.valueOf(flag(args, "--kv-cache", "f32").toUpperCase()),
                 Endpoint.valueOf(flag(args, "--endpoint", "completions").toUpperCase()),
                 Path.of(flag(args, "--parley-jar", "cli/target/parley.jar")),
@@ -55,7 +59,8 @@ record EngineSettings(
 
     @Override
     public String toString() {
-        return "%d tokens per stream, %d rounds, streams %s, threads %s, %s, %s endpoint, %d context per sequence, %s KV cache%s"
+        return ("%d tokens per stream, %d rounds, streams %s, threads %s, %s, %s endpoint, %d context per sequence,"
+                        + " %s KV cache, %d MB prompt cache%s")
                 .formatted(
                         tokens,
                         rounds,
@@ -65,6 +70,7 @@ record EngineSettings(
                         endpoint.name().toLowerCase(),
                         context,
                         kvCache,
+                        cacheRam,
                         llamaServer == null ? "" : ", llama-server " + llamaServer);
     }
 
