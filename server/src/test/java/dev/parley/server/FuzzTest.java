@@ -56,7 +56,8 @@ class FuzzTest {
                 LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
                         .withModelId("demo")
                         .withParallel(PARALLEL)
-                        .withContextPerSequence(256)),
+                        .withContextPerSequence(256)
+                        .withCacheMb(4)), // hostile requests' cells go to host memory and back too
                 "127.0.0.1",
                 0);
     }

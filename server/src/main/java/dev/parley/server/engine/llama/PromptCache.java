@@ -102,7 +102,7 @@ final class PromptCache implements AutoCloseable {
 
     /**
      * The entry holding the longest start of {@code prompt} (all of it but its last token at most, whose logits
-     * are needed), or null when none holds any.
+     * are needed), or null when none holds any. The entry found counts as used: the budget gives up others first.
      */
     Match longest(int[] prompt) {
         Entry best = null;
@@ -114,25 +114,30 @@ final class PromptCache implements AutoCloseable {
                 bestShared = shared;
             }
         }
-        return best == null ? null : new Match(best, bestShared);
+        if (best == null) return null;
+        entries.remove(best);
+        entries.add(best);
+        return new Match(best, bestShared);
     }
 
     /**
-     * Loads a match's cells into {@code slot} (emptied first), cut to the start the prompt shares; how many cells
-     * the slot keeps, 0 when llama.cpp refused them (the entry is dropped) or they cannot be cut there (the slot is
-     * then empty). The entry stays, as the most recently used: other prompts that start the same way (a system
-     * prompt many conversations share) may load it too while this one runs.
+     * Loads the cells of the entry holding the longest start of {@code prompt} into {@code slot} (emptied first),
+     * cut to that start, when it is at least {@code atLeast} tokens; how many cells the slot keeps, 0 when no entry
+     * holds that much (a save since the entry was found may have given it up), llama.cpp refused the cells (the
+     * entry is dropped) or they cannot be cut there (the slot is then empty). The entry stays: other prompts that
+     * start the same way (a system prompt many conversations share) may load it too while this one runs.
      */
-    int restore(LlamaContext context, Match match, int slot) {
+    int restore(LlamaContext context, int[] prompt, int slot, int atLeast) {
+        Match match = longest(prompt);
+        if (match == null || match.shared() < atLeast) return 0;
         Entry entry = match.entry();
         int shared = match.shared();
-        entries.remove(entry);
         if (!context.restoreSequence(slot, entry.state)) {
+            entries.remove(entry);
             drop(entry);
             published();
             return 0;
         }
-        entries.add(entry);
         if (context.sequenceLength(slot) != shared
                 && !(context.truncateSequence(slot, shared) && context.sequenceLength(slot) == shared)) {
             // A model whose memory cannot be cut short reads the prompt again from the start.

@@ -443,8 +443,8 @@ final class Scheduler implements AutoCloseable {
         try {
             int kept;
             if (stored != null) {
-                keepInStore(slot, 0);
-                kept = store.restore(context, stored, slot);
+                keepInStore(slot, 0); // may give up entries: restoring looks the prompt up again
+                kept = store.restore(context, sequence.prompt, slot, MIN_COPIED_PREFIX);
             } else if (holder == slot) {
                 keepInStore(slot, sharedPrefix(held[slot], sequence.prompt));
                 kept = keepPrefix(slot, sequence.prompt);

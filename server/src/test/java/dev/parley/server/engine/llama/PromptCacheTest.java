@@ -111,7 +111,10 @@ class PromptCacheTest {
             PromptCache.Match match = cache.longest(branch);
             assertThat(match.shared()).isEqualTo(25);
             assertThat(match.entry().tokens).isEqualTo(one);
-            assertThat(cache.restore(context, match, 2)).isEqualTo(25);
+            assertThat(cache.restore(context, branch, 2, 26))
+                    .as("less than asked for")
+                    .isZero();
+            assertThat(cache.restore(context, branch, 2, 16)).isEqualTo(25);
             assertThat(context.sequenceLength(2)).isEqualTo(25);
             assertThat(cache.entries())
                     .as("kept for other prompts that start so")
@@ -160,6 +163,32 @@ class PromptCacheTest {
                 tooSmall.save(context, 0, conversations[0]);
                 assertThat(tooSmall.entries()).isZero();
                 assertThat(tooSmall.bytes()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void anEntryFoundForAPromptIsTheLastTheBudgetGivesUpAndOneGivenUpSinceIsNotLoaded() {
+        try (LlamaContext context = demo.newContext(THREE)) {
+            int[][] conversations = {tokens(1, 40), tokens(2, 40), tokens(3, 40)};
+            for (int i = 0; i < 3; i++) read(context, conversations[i], 0, i);
+            long each = context.sequenceStateSize(0);
+            int[] next = concat(conversations[0], tokens(4, 3));
+            try (PromptCache cache = new PromptCache(2 * each + each / 2)) { // room for two
+                cache.save(context, 0, conversations[0]);
+                cache.save(context, 1, conversations[1]);
+                assertThat(cache.longest(next).shared()).isEqualTo(40); // found: used most recently now
+                cache.save(context, 2, conversations[2]); // gives up the second, saved after it but unused
+                assertThat(cache.longest(conversations[1])).isNull();
+                assertThat(cache.restore(context, next, 1, 16)).isEqualTo(40);
+            }
+            try (PromptCache cache = new PromptCache(each + each / 2)) { // room for one
+                cache.save(context, 0, conversations[0]);
+                assertThat(cache.longest(next).shared()).isEqualTo(40);
+                cache.save(context, 2, conversations[2]); // found, yet the only one to give up
+                context.truncateSequence(1, 5);
+                assertThat(cache.restore(context, next, 1, 16)).isZero();
+                assertThat(context.sequenceLength(1)).as("left as it was").isEqualTo(5);
             }
         }
     }
