@@ -11,6 +11,7 @@ import dev.parley.server.engine.llama.ffi.SamplerBindings;
 import dev.parley.server.engine.llama.ffi.Structs;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -223,8 +224,8 @@ public final class LlamaContext implements AutoCloseable {
             throw new LlamaException("llama_decode failed with %d on a batch of %d tokens".formatted(result, count));
         }
         outputs = wanted;
-        java.util.Arrays.fill(copyingFrom, false); // a decode that ran began by making every waiting copy
-        java.util.Arrays.fill(copyingTo, false);
+        Arrays.fill(copyingFrom, false); // a decode that ran began by making every waiting copy
+        Arrays.fill(copyingTo, false);
     }
 
     /**
@@ -271,11 +272,7 @@ public final class LlamaContext implements AutoCloseable {
 
     /** How many positions sequence {@code sequenceId} holds in the KV cache (0 when it is empty). */
     public synchronized int sequenceLength(int sequenceId) {
-        Checks.require(
-                sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d",
-                maxSequences - 1,
-                sequenceId);
+        requireSequence(sequenceId);
         requireOpen();
         int max = Bindings.memorySeqPosMax(memory, sequenceId);
         return max < 0 ? 0 : max - Bindings.memorySeqPosMin(memory, sequenceId) + 1;
@@ -286,11 +283,7 @@ public final class LlamaContext implements AutoCloseable {
      * model's memory cannot cut a sequence short (recurrent state); then nothing was removed.
      */
     public synchronized boolean truncateSequence(int sequenceId, int from) {
-        Checks.require(
-                sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d",
-                maxSequences - 1,
-                sequenceId);
+        requireSequence(sequenceId);
         Checks.require(from >= 0 && from <= cellsPerSequence, "from must be 0..%d, got %d", cellsPerSequence, from);
         requireOpen();
         return Bindings.memorySeqRm(memory, sequenceId, from, -1);
@@ -298,11 +291,7 @@ public final class LlamaContext implements AutoCloseable {
 
     /** Forgets every token of one sequence, so that its id can start a new one. */
     public synchronized void clearSequence(int sequenceId) {
-        Checks.require(
-                sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d",
-                maxSequences - 1,
-                sequenceId);
+        requireSequence(sequenceId);
         requireOpen();
         Bindings.memorySeqRm(memory, sequenceId, -1, -1); // removing a whole sequence never fails
     }
@@ -346,21 +335,13 @@ public final class LlamaContext implements AutoCloseable {
      * {@linkplain #saveSequence saved} from it.
      */
     public synchronized boolean copyPending(int sequenceId) {
-        Checks.require(
-                sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d",
-                maxSequences - 1,
-                sequenceId);
+        requireSequence(sequenceId);
         return copyingFrom[sequenceId] || copyingTo[sequenceId];
     }
 
     /** Bytes {@link #saveSequence} needs for sequence {@code sequenceId}'s cells; 0 when it holds none. */
     public synchronized long sequenceStateSize(int sequenceId) {
-        Checks.require(
-                sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d",
-                maxSequences - 1,
-                sequenceId);
+        requireSequence(sequenceId);
         requireOpen();
         if (Bindings.memorySeqPosMax(memory, sequenceId) < 0) return 0;
         return Math.max(0, Bindings.stateSeqGetSize(context, sequenceId));
@@ -369,15 +350,11 @@ public final class LlamaContext implements AutoCloseable {
     /**
      * Copies sequence {@code sequenceId}'s cells (and their positions) to host memory, into the start of {@code
      * into} ({@link #sequenceStateSize} bytes), and returns the part written, or null when it holds none, a copy to
-     * it waits ({@link #copyPending}) or llama.cpp could not copy them. {@link #restoreSequence} loads them back, into this sequence or another,
-     * bit for bit.
+     * it waits ({@link #copyPending}) or llama.cpp could not copy them. {@link #restoreSequence} loads them back
+     * into this context, to this sequence or another, bit for bit.
      */
     public synchronized MemorySegment saveSequence(int sequenceId, MemorySegment into) {
-        Checks.require(
-                sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d",
-                maxSequences - 1,
-                sequenceId);
+        requireSequence(sequenceId);
         Checks.require(into != null && into.isNative(), "cells are copied to native memory only");
         requireOpen();
         // Cells a waiting copy has yet to fill hold someone else's data.
@@ -392,11 +369,7 @@ public final class LlamaContext implements AutoCloseable {
      * while a copy from or to it waits ({@link #copyPending}), and then it is left as it was.
      */
     public synchronized boolean restoreSequence(int sequenceId, MemorySegment state) {
-        Checks.require(
-                sequenceId >= 0 && sequenceId < maxSequences,
-                "sequence id must be 0..%d, got %d",
-                maxSequences - 1,
-                sequenceId);
+        requireSequence(sequenceId);
         Checks.require(state != null && state.isNative() && state.byteSize() > 0, "state must be native bytes");
         requireOpen();
         if (copyPending(sequenceId)) return false; // the copy would overwrite what was loaded, or carry it off
@@ -404,6 +377,14 @@ public final class LlamaContext implements AutoCloseable {
         if (Bindings.stateSeqSetData(context, state, state.byteSize(), sequenceId) > 0) return true;
         Bindings.memorySeqRm(memory, sequenceId, -1, -1);
         return false;
+    }
+
+    private void requireSequence(int sequenceId) {
+        Checks.require(
+                sequenceId >= 0 && sequenceId < maxSequences,
+                "sequence id must be 0..%d, got %d",
+                maxSequences - 1,
+                sequenceId);
     }
 
     /** Forgets every sequence. */

@@ -22,19 +22,18 @@ final class PromptCache implements AutoCloseable {
     /** What an entry holds for a prompt: the entry and how many of the prompt's leading tokens it has. */
     record Match(Entry entry, int shared) {}
 
+    /** A slot's cells: the tokens they hold, and llama.cpp's copy of them in memory of the entry's own. */
     static final class Entry {
         final int[] tokens;
         private final Arena arena;
         private final MemorySegment state;
+        private final long bytes; // allocated: the state and any room llama.cpp did not use
 
-        private Entry(int[] tokens, Arena arena, MemorySegment state) {
+        private Entry(int[] tokens, Arena arena, MemorySegment state, long bytes) {
             this.tokens = tokens;
             this.arena = arena;
             this.state = state;
-        }
-
-        long bytes() {
-            return state.byteSize();
+            this.bytes = bytes;
         }
     }
 
@@ -90,8 +89,8 @@ final class PromptCache implements AutoCloseable {
                 arena.close();
                 return;
             }
-            entries.add(new Entry(tokens, arena, state));
-            bytes += state.byteSize();
+            entries.add(new Entry(tokens, arena, state, size));
+            bytes += size;
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
             throw e;
@@ -159,7 +158,7 @@ final class PromptCache implements AutoCloseable {
     }
 
     private boolean drop(Entry entry) {
-        bytes -= entry.bytes();
+        bytes -= entry.bytes;
         entry.arena.close();
         return true;
     }
