@@ -43,21 +43,8 @@ public record LlamaEngineOptions(
             int threads,
             KvCacheType kvCache,
             int queue,
-            int gpuLayers,
-            boolean embeddings) {
-        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, 0);
-    }
-
-    public LlamaEngineOptions(
-            Path model,
-            String modelId,
-            int parallel,
-            int contextPerSequence,
-            int threads,
-            KvCacheType kvCache,
-            int queue,
             int gpuLayers) {
-        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, false);
+        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, false, 0);
     }
 
     /** Sequences decoded together unless told otherwise ({@code parley serve}, a configuration file). */
