@@ -225,6 +225,52 @@ class ArchitecturesServerTest {
 
     @ParameterizedTest
     @EnumSource(Architecture.class)
+    void conversationsBeyondTheSlotsAnswerFromThePromptCacheAsAlone(Architecture architecture) throws Exception {
+        Served plain = served(architecture); // no prompt cache: each next turn is answered there too
+        Path model = plain.model();
+        String[] openings = {
+            "Hello world, this is the first of three conversations about the weather in the hills",
+            "Another conversation begins here and talks about boats on a lake in the summer time",
+            "A third one, about a cat that sleeps by the fire while the rain falls outside all day"
+        };
+        try (var server = ParleyServer.start( // closes its engine
+                dev.parley.server.engine.llama.LlamaEngine.open(
+                        dev.parley.server.engine.llama.LlamaEngineOptions.of(model)
+                                .withModelId(architecture.id())
+                                .withParallel(2)
+                                .withContextPerSequence(256)
+                                .withCacheMb(4)),
+                "127.0.0.1",
+                0)) {
+            Served cached = new Served(server, Loopback.to(server), model);
+            String[] firsts = new String[openings.length];
+            for (int k = 0; k < openings.length; k++) // three conversations, two slots
+            firsts[k] = complete(cached, architecture, Json.write(openings[k]), "")
+                    .text();
+            for (int k = 0; k < openings.length; k++) {
+                String next = Json.write(openings[k] + firsts[k] + " And then?");
+                TextCompletion answer = complete(cached, architecture, next, "");
+                assertThat(answer.text())
+                        .as("conversation %d", k)
+                        .isEqualTo(complete(plain, architecture, next, "").text());
+            }
+            double restored = cached.loopback()
+                    .get("/metrics")
+                    .body()
+                    .lines()
+                    .filter(line -> line.startsWith("parley_engine_prompt_restored_tokens_total "))
+                    .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
+                    .sum();
+            // Gemma 3's sliding window has moved past where a conversation's next turn leaves its last one: those
+            // cells cannot be cut there, so each turn reads its prompt again, from host memory or not.
+            if (architecture == Architecture.GEMMA3) assertThat(restored).isZero();
+            else
+                assertThat(restored).as("conversations loaded from host memory").isPositive();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Architecture.class)
     void tokenizesAsTheRealTokenizerDoes(Architecture architecture) throws Exception {
         Served served = served(architecture);
 
