@@ -261,8 +261,8 @@ class ArchitecturesServerTest {
                     .filter(line -> line.startsWith("parley_engine_prompt_restored_tokens_total "))
                     .mapToDouble(line -> Double.parseDouble(line.substring(line.indexOf(' ') + 1)))
                     .sum();
-            // Gemma 3's sliding window has moved past where a conversation's next turn leaves its last one: those
-            // cells cannot be cut there, so each turn reads its prompt again, from host memory or not.
+            // This Gemma 3's 16-token sliding window has moved past where a conversation's next turn leaves its last
+            // one: those cells cannot be cut there, so each turn reads its prompt again, from host memory or not.
             if (architecture == Architecture.GEMMA3) assertThat(restored).isZero();
             else
                 assertThat(restored).as("conversations loaded from host memory").isPositive();
