@@ -593,6 +593,11 @@ class ServeCommandTest {
                 .containsPattern("parley serve: a context of 4194304 tokens for each of 256 sequences needs about"
                         + " \\d+\\.\\d GiB of F16 KV cache, more than this machine's \\d+\\.\\d GiB of memory;"
                         + " ask for a smaller --context or --parallel");
+        var cache = run(Map.of(), "serve", "--port", "0", "--threads", "1", "--cache-ram", "1048576");
+        assertThat(cache.exit()).isEqualTo(1);
+        assertThat(cache.output())
+                .containsPattern("parley serve: a prompt cache of 1048576 MB is more than this machine's \\d+\\.\\d GiB"
+                        + " of memory; ask for a smaller --cache-ram");
     }
 
     @Test

@@ -62,6 +62,22 @@ final class KvMemory {
                 gib(memory)));
     }
 
+    /**
+     * Refuses a prompt cache ({@code --cache-ram}) larger than this machine's memory (or its container's limit): it
+     * would be filled as conversations come and go, until the system killed the server.
+     *
+     * @throws IllegalArgumentException naming the cache's size and the memory there is
+     */
+    static void checkPromptCache(int megabytes) {
+        long memory = memory();
+        if (memory <= 0 || ((long) megabytes << 20) <= memory) return;
+        throw new IllegalArgumentException(String.format(
+                Locale.ROOT,
+                "a prompt cache of %d MB is more than this machine's %s of memory; ask for a smaller --cache-ram",
+                megabytes,
+                gib(memory)));
+    }
+
     private static long number(LlamaModel model, String key) {
         try {
             return model.metadata(key).map(Long::parseLong).orElse(0L);

@@ -129,6 +129,7 @@ public final class LlamaEngine implements Engine {
         if (options.cacheMb() < 0 || options.cacheMb() > LlamaEngineOptions.MAX_CACHE_MB)
             throw new IllegalArgumentException("prompt cache must be 0..%d MB, got %d"
                     .formatted(LlamaEngineOptions.MAX_CACHE_MB, options.cacheMb()));
+        KvMemory.checkPromptCache(options.cacheMb());
         // gpuLayers is checked by LlamaModel.open, where it meets native code.
         LlamaModel model =
                 LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));

@@ -37,6 +37,12 @@ class KvMemoryTest {
                 .hasMessageStartingWith("a context of 4194304 tokens for each of 256 sequences needs about ")
                 .hasMessageContaining("GiB of F32 KV cache, more than this machine's ")
                 .hasMessageEndingWith("of memory; ask for a smaller --context or --parallel");
+        // No test machine has a TiB either; the model is never opened.
+        assertThatThrownBy(() -> LlamaEngine.open(
+                        LlamaEngineOptions.of(DemoModel.path()).withCacheMb(LlamaEngineOptions.MAX_CACHE_MB)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("a prompt cache of 1048576 MB is more than this machine's ")
+                .hasMessageEndingWith("of memory; ask for a smaller --cache-ram");
         var overflowing =
                 LlamaEngineOptions.of(DemoModel.path()).withParallel(4).withContextPerSequence(Integer.MAX_VALUE / 2);
         assertThatThrownBy(() -> LlamaEngine.open(overflowing))
