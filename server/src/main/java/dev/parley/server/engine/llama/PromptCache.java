@@ -122,11 +122,13 @@ final class PromptCache implements AutoCloseable {
     /**
      * Loads the cells of the entry holding the longest start of {@code prompt} into {@code slot} (emptied first),
      * cut to that start, when it is at least {@code atLeast} tokens; how many cells the slot keeps, 0 when no entry
-     * holds that much (a save since the entry was found may have given it up), llama.cpp refused the cells (the
-     * entry is dropped) or they cannot be cut there (the slot is then empty). The entry stays: other prompts that
+     * holds that much (a save since the entry was found may have given it up), a copy from or to the slot waits
+     * ({@link LlamaContext#copyPending}), llama.cpp refused the cells (the entry is dropped) or they cannot be cut
+     * there (the slot is then empty). The entry stays: other prompts that
      * start the same way (a system prompt many conversations share) may load it too while this one runs.
      */
     int restore(LlamaContext context, int[] prompt, int slot, int atLeast) {
+        if (context.copyPending(slot)) return 0; // the copy would overwrite what was loaded
         Match match = longest(prompt);
         if (match == null || match.shared() < atLeast) return 0;
         Entry entry = match.entry();

@@ -103,6 +103,14 @@ class PromptCacheTest {
             assertThat(context.copyPending(0)).isTrue();
             assertThat(context.restoreSequence(0, state)).isFalse();
             assertThat(context.restoreSequence(1, state)).isFalse();
+            try (PromptCache cache = new PromptCache(1 << 20)) {
+                cache.save(context, 2, other);
+                assertThat(cache.restore(context, concat(other, tokens(5, 2)), 1, 16))
+                        .isZero();
+                assertThat(cache.entries())
+                        .as("kept for a slot free to take it")
+                        .isEqualTo(1);
+            }
             assertThat(context.saveSequence(1, arena.allocate(context.sequenceStateSize(1))))
                     .as("the target's data has yet to come")
                     .isNull();
