@@ -39,9 +39,7 @@ final class PromptCache implements AutoCloseable {
 
     private final long budget;
     private final List<Entry> entries = new ArrayList<>(); // the one saved or loaded longest ago first
-    private long bytes;
-    private volatile long heldBytes; // for readers on other threads
-    private volatile int heldEntries;
+    private volatile long bytes; // written by the cache's thread only, read by any
     private volatile long restoredTokens;
 
     /** @param budget the most bytes of cells to keep; 0 keeps none */
@@ -57,12 +55,12 @@ final class PromptCache implements AutoCloseable {
 
     /** Bytes of cells held now. */
     long bytes() {
-        return heldBytes;
+        return bytes;
     }
 
-    /** Entries held now. */
+    /** Entries held now; on the cache's own thread only. */
     int entries() {
-        return heldEntries;
+        return entries.size();
     }
 
     /** Prompt tokens loaded from here instead of read again, since the engine started. */
@@ -94,8 +92,6 @@ final class PromptCache implements AutoCloseable {
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
             throw e;
-        } finally {
-            published();
         }
     }
 
@@ -136,7 +132,6 @@ final class PromptCache implements AutoCloseable {
         if (!context.restoreSequence(slot, entry.state)) {
             entries.remove(entry);
             drop(entry);
-            published();
             return 0;
         }
         if (context.sequenceLength(slot) != shared
@@ -156,18 +151,12 @@ final class PromptCache implements AutoCloseable {
             drop(it.next());
             it.remove();
         }
-        published();
     }
 
     private boolean drop(Entry entry) {
         bytes -= entry.bytes;
         entry.arena.close();
         return true;
-    }
-
-    private void published() {
-        heldBytes = bytes;
-        heldEntries = entries.size();
     }
 
     /** Whether {@code tokens} starts with all of {@code start}. */

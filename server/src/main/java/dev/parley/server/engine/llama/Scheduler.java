@@ -433,25 +433,22 @@ final class Scheduler implements AutoCloseable {
                 !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
         boolean mayReuse = alone && !sequence.seededDraw;
         int holder = mayReuse ? prefixHolder(sequence.prompt) : -1;
-        PromptCache.Match stored = mayReuse ? fromStore(holder, sequence.prompt) : null;
-        int slot = slotFor(stored != null ? -1 : holder, sequence.prompt);
-        if (stored != null && context.copyPending(slot)) stored = null; // the copy would overwrite what was loaded
+        boolean fromStore = mayReuse && storeHoldsMore(holder, sequence.prompt);
+        int slot = slotFor(fromStore ? -1 : holder, sequence.prompt);
+        if (fromStore && context.copyPending(slot)) fromStore = false; // the copy would overwrite what was loaded
         sequence.id = slot;
         slots[slot] = sequence;
         busy++;
         running.add(sequence);
         try {
-            int kept;
-            if (stored != null) {
-                keepInStore(slot, 0); // may give up entries: restoring looks the prompt up again
-                kept = store.restore(context, sequence.prompt, slot, MIN_COPIED_PREFIX);
-            } else if (holder == slot) {
-                keepInStore(slot, sharedPrefix(held[slot], sequence.prompt));
-                kept = keepPrefix(slot, sequence.prompt);
-            } else {
-                keepInStore(slot, 0);
-                kept = holder < 0 ? 0 : copyPrefix(holder, slot, sequence.prompt);
-            }
+            boolean keepsHere = !fromStore && holder == slot;
+            // Saving may give up entries of the store: loading looks the prompt up again.
+            keepInStore(slot, keepsHere ? sharedPrefix(held[slot], sequence.prompt) : 0);
+            int kept = fromStore
+                    ? store.restore(context, sequence.prompt, slot, MIN_COPIED_PREFIX)
+                    : holder < 0
+                            ? 0
+                            : keepsHere ? keepPrefix(slot, sequence.prompt) : copyPrefix(holder, slot, sequence.prompt);
             if (kept == 0) context.clearSequence(slot);
             held[slot] = NOTHING;
             sequence.position = kept;
@@ -496,15 +493,14 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * The prompt cache's entry holding the longest start of {@code prompt}, when that is at least {@link
-     * #MIN_COPIED_PREFIX} tokens and more than {@code holder} (the free slot holding the most of it, or -1) holds;
-     * else null.
+     * Whether the prompt cache holds a longer start of {@code prompt} than {@code holder} (the free slot holding the
+     * most of it, or -1), and at least {@link #MIN_COPIED_PREFIX} tokens.
      */
-    private PromptCache.Match fromStore(int holder, int[] prompt) {
-        if (!store.enabled()) return null;
+    private boolean storeHoldsMore(int holder, int[] prompt) {
+        if (!store.enabled()) return false;
         PromptCache.Match match = store.longest(prompt);
-        if (match == null || match.shared() < MIN_COPIED_PREFIX) return null;
-        return holder >= 0 && match.shared() <= sharedPrefix(held[holder], prompt) ? null : match;
+        if (match == null || match.shared() < MIN_COPIED_PREFIX) return false;
+        return holder < 0 || match.shared() > sharedPrefix(held[holder], prompt);
     }
 
     /**
