@@ -74,6 +74,11 @@ final class Metrics {
                     engine,
                     e -> e.promptReuse().cacheBytes(),
                     "Bytes of KV cells the prompt cache holds in host memory");
+            gauge(
+                    "parley.engine.prompt.window.bytes",
+                    engine,
+                    e -> e.promptReuse().windowBytes(),
+                    "Bytes of sliding-window KV cells kept in host memory where the slots' last prompts ended");
         }
         if (engine.health().replicas() != null) {
             gauge(

@@ -8,14 +8,27 @@ import java.util.OptionalLong;
  * What a context's KV cache will take, worked out from the model's metadata before anything is allocated,
  * so that a context far larger than the machine's memory is refused with the numbers instead of failing in
  * native code or being killed by the system. The estimate is the standard attention cache: for every cell
- * and layer, a key and a value per KV head; architectures that keep less (sliding windows, compressed
- * attention) need less, so the check never refuses what would fit.
+ * and layer, a key and a value per KV head, except that layers with a sliding window keep only the window and a
+ * batch of cells per sequence (as a generating context has them); architectures that keep less still (compressed
+ * attention), or sliding layers the metadata does not count, need less, so the check never refuses what would fit.
  */
 final class KvMemory {
     private KvMemory() {}
 
-    /** Bytes of KV cache for {@code cells} positions in {@code type}, or empty when the metadata does not say. */
+    /** Bytes of KV cache for {@code cells} positions in {@code type}, every layer keeping them all; empty when unknown. */
     static OptionalLong estimate(LlamaModel model, long cells, KvCacheType type) {
+        return estimate(model, cells, 1, 0, type);
+    }
+
+    /**
+     * Bytes of KV cache for {@code sequences} sequences of {@code perSequence} cells in {@code type}, or empty when the
+     * metadata does not say. With a {@code slidingBatch} above 0, each layer with a sliding window keeps the window
+     * and that batch of cells per sequence (rounded up to 256, at most {@code perSequence}), as llama.cpp gives them
+     * when its full-size window cache is off. The metadata's {@code sliding_window_pattern} n says which layers slide
+     * (all but one in each n); where it does not say, every layer is counted as sliding, which errs low.
+     */
+    static OptionalLong estimate(
+            LlamaModel model, long perSequence, long sequences, int slidingBatch, KvCacheType type) {
         String arch = model.metadata("general.architecture").orElse(null);
         if (arch == null) return OptionalLong.empty();
         long layers = number(model, arch + ".block_count");
@@ -29,26 +42,38 @@ final class KvMemory {
         if (keyLength <= 0) keyLength = embedding / heads;
         if (valueLength <= 0) valueLength = embedding / heads;
         long bytes = type == KvCacheType.F32 ? 4 : 2;
+        long window = number(model, arch + ".attention.sliding_window");
+        long sliding = 0;
+        long slidingCells = perSequence;
+        if (slidingBatch > 0 && window > 0) {
+            long pattern = number(model, arch + ".attention.sliding_window_pattern");
+            sliding = pattern > 1 ? layers - layers / pattern : layers;
+            slidingCells = Math.min(perSequence, (window + slidingBatch + 255) / 256 * 256);
+        }
         try {
-            long perCell = Math.multiplyExact(Math.multiplyExact(layers, kvHeads), (keyLength + valueLength) * bytes);
-            return OptionalLong.of(Math.multiplyExact(perCell, cells));
+            long perLayerCell = Math.multiplyExact(kvHeads, (keyLength + valueLength) * bytes);
+            long perSequenceBytes = Math.addExact(
+                    Math.multiplyExact(Math.multiplyExact(layers - sliding, perSequence), perLayerCell),
+                    Math.multiplyExact(Math.multiplyExact(sliding, slidingCells), perLayerCell));
+            return OptionalLong.of(Math.multiplyExact(perSequenceBytes, sequences));
         } catch (ArithmeticException e) {
             return OptionalLong.of(Long.MAX_VALUE);
         }
     }
 
     /**
-     * Refuses a KV cache larger than this machine's memory (or its container's limit).
+     * Refuses a KV cache larger than this machine's memory (or its container's limit); {@code slidingBatch} as for
+     * {@link #estimate(LlamaModel, long, long, int, KvCacheType)}.
      *
      * @throws IllegalArgumentException naming the context, its cache size and the memory there is
      */
-    static void check(LlamaModel model, int perSequence, int parallel, KvCacheType type) {
-        long cells = (perSequence + 255L) / 256 * 256 * parallel; // llama.cpp rounds each sequence's cells up to 256
-        if (cells > Integer.MAX_VALUE) {
+    static void check(LlamaModel model, int perSequence, int parallel, int slidingBatch, KvCacheType type) {
+        long cells = (perSequence + 255L) / 256 * 256; // llama.cpp rounds each sequence's cells up to 256
+        if (cells * parallel > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("a context of %d tokens for each of %d sequences is more than %d in all"
                     .formatted(perSequence, parallel, Integer.MAX_VALUE));
         }
-        OptionalLong needed = estimate(model, cells, type);
+        OptionalLong needed = estimate(model, cells, parallel, slidingBatch, type);
         long memory = memory();
         if (needed.isEmpty() || memory <= 0 || needed.getAsLong() <= memory) return;
         throw new IllegalArgumentException(String.format(

@@ -110,6 +110,9 @@ public final class LlamaContext implements AutoCloseable {
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "no_perf"), true);
             // A cache per sequence (see the class comment); one sequence alone needs no other.
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "kv_unified"), options.maxSequences() == 1);
+            // Sliding-window layers keep a window and a batch of cells per sequence, not the whole context (llama.cpp's
+            // own default is the whole: llama-server's is this); see WindowCheckpoint for what that asks of reuse.
+            params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "swa_full"), false);
             set(params, "flash_attn_type", FLASH_ATTN_DISABLED);
             context = Bindings.initFromModel(model, params);
         }
@@ -279,6 +282,27 @@ public final class LlamaContext implements AutoCloseable {
     }
 
     /**
+     * Whether sequence {@code sequenceId} can go on from position {@code length}: its last cell is at {@code
+     * length - 1} and it still holds every cell the next token attends over. Under a sliding window (see {@link
+     * LlamaModel#slidingWindow}) the oldest cells are given up as the sequence grows: a sequence cut back far enough
+     * ({@link #truncateSequence}) no longer holds the window before its new end, and must read its tokens again
+     * (or have the window's cells {@linkplain #restoreWindow loaded}).
+     */
+    public synchronized boolean continuesAt(int sequenceId, int length) {
+        requireSequence(sequenceId);
+        Checks.require(
+                length >= 0 && length <= cellsPerSequence, "length must be 0..%d, got %d", cellsPerSequence, length);
+        requireOpen();
+        if (Bindings.memorySeqPosMax(memory, sequenceId) != length - 1) return false;
+        if (length == 0) return true;
+        int window = owner.slidingWindow();
+        // The next token (at length) attends back to length - window + 1 at most, for every kind of window.
+        int oldestNeeded = window > 0 ? Math.max(0, length - window) : 0;
+        int oldest = Bindings.memorySeqPosMin(memory, sequenceId);
+        return oldest >= 0 && oldest <= oldestNeeded;
+    }
+
+    /**
      * Forgets a sequence's tokens from position {@code from} on, keeping those before it. False when the
      * model's memory cannot cut a sequence short (recurrent state); then nothing was removed.
      */
@@ -341,10 +365,7 @@ public final class LlamaContext implements AutoCloseable {
 
     /** Bytes {@link #saveSequence} needs for sequence {@code sequenceId}'s cells; 0 when it holds none. */
     public synchronized long sequenceStateSize(int sequenceId) {
-        requireSequence(sequenceId);
-        requireOpen();
-        if (Bindings.memorySeqPosMax(memory, sequenceId) < 0) return 0;
-        return Math.max(0, Bindings.stateSeqGetSize(context, sequenceId));
+        return stateSize(sequenceId, Bindings.STATE_SEQ_ALL);
     }
 
     /**
@@ -354,13 +375,7 @@ public final class LlamaContext implements AutoCloseable {
      * into this context, to this sequence or another, bit for bit.
      */
     public synchronized MemorySegment saveSequence(int sequenceId, MemorySegment into) {
-        requireSequence(sequenceId);
-        Checks.require(into != null && into.isNative(), "cells are copied to native memory only");
-        requireOpen();
-        // Cells a waiting copy has yet to fill hold someone else's data.
-        if (copyingTo[sequenceId] || Bindings.memorySeqPosMax(memory, sequenceId) < 0) return null;
-        long written = Bindings.stateSeqGetData(context, into, into.byteSize(), sequenceId);
-        return written <= 0 || written > into.byteSize() ? null : into.asSlice(0, written);
+        return save(sequenceId, into, Bindings.STATE_SEQ_ALL);
     }
 
     /**
@@ -374,7 +389,62 @@ public final class LlamaContext implements AutoCloseable {
         requireOpen();
         if (copyPending(sequenceId)) return false; // the copy would overwrite what was loaded, or carry it off
         Bindings.memorySeqRm(memory, sequenceId, -1, -1);
-        if (Bindings.stateSeqSetData(context, state, state.byteSize(), sequenceId) > 0) return true;
+        return load(sequenceId, state, Bindings.STATE_SEQ_ALL);
+    }
+
+    /**
+     * Bytes {@link #saveWindow} needs for the cells of sequence {@code sequenceId} that its model's sliding-window
+     * layers hold; 0 when it holds none or the model has no sliding window.
+     */
+    public synchronized long windowStateSize(int sequenceId) {
+        if (owner.slidingWindow() == 0) return 0;
+        return stateSize(sequenceId, Bindings.STATE_SEQ_PARTIAL_ONLY);
+    }
+
+    /**
+     * As {@link #saveSequence}, the cells of the sliding-window layers only: what a sequence cut back behind its
+     * window lacks. Taken where a prompt ends, they let the conversation's next turn go on from there ({@link
+     * #restoreWindow}) though the window has since moved on.
+     */
+    public synchronized MemorySegment saveWindow(int sequenceId, MemorySegment into) {
+        Checks.require(owner.slidingWindow() > 0, "the model has no sliding window");
+        return save(sequenceId, into, Bindings.STATE_SEQ_PARTIAL_ONLY);
+    }
+
+    /**
+     * Loads window cells copied by {@link #saveWindow} into sequence {@code sequenceId} in place of the window
+     * cells it holds, keeping its other layers' cells; cut it back to where they end ({@link #truncateSequence})
+     * and it {@linkplain #continuesAt continues} from there. False while a copy from or to it waits ({@link
+     * #copyPending}), and then it is left as it was, or when llama.cpp refused them, and then it is left empty.
+     */
+    public synchronized boolean restoreWindow(int sequenceId, MemorySegment state) {
+        requireSequence(sequenceId);
+        Checks.require(state != null && state.isNative() && state.byteSize() > 0, "state must be native bytes");
+        Checks.require(owner.slidingWindow() > 0, "the model has no sliding window");
+        requireOpen();
+        if (copyPending(sequenceId)) return false;
+        return load(sequenceId, state, Bindings.STATE_SEQ_PARTIAL_ONLY);
+    }
+
+    private long stateSize(int sequenceId, int flags) {
+        requireSequence(sequenceId);
+        requireOpen();
+        if (Bindings.memorySeqPosMax(memory, sequenceId) < 0) return 0;
+        return Math.max(0, Bindings.stateSeqGetSize(context, sequenceId, flags));
+    }
+
+    private MemorySegment save(int sequenceId, MemorySegment into, int flags) {
+        requireSequence(sequenceId);
+        Checks.require(into != null && into.isNative(), "cells are copied to native memory only");
+        requireOpen();
+        // Cells a waiting copy has yet to fill hold someone else's data.
+        if (copyingTo[sequenceId] || Bindings.memorySeqPosMax(memory, sequenceId) < 0) return null;
+        long written = Bindings.stateSeqGetData(context, into, into.byteSize(), sequenceId, flags);
+        return written <= 0 || written > into.byteSize() ? null : into.asSlice(0, written);
+    }
+
+    private boolean load(int sequenceId, MemorySegment state, int flags) {
+        if (Bindings.stateSeqSetData(context, state, state.byteSize(), sequenceId, flags) > 0) return true;
         Bindings.memorySeqRm(memory, sequenceId, -1, -1);
         return false;
     }

@@ -142,7 +142,12 @@ public final class LlamaEngine implements Engine {
             int threads = options.threads() == 0 ? Cores.physical() : options.threads();
             LlamaContext context = null;
             if (!embeddingOnly) {
-                KvMemory.check(model, perSequence, options.parallel(), options.kvCache());
+                KvMemory.check(
+                        model,
+                        perSequence,
+                        options.parallel(),
+                        ContextOptions.defaults().batchCapacity(),
+                        options.kvCache());
                 context = model.newContext(ContextOptions.defaults()
                         .withContextLength(perSequence * options.parallel())
                         .withMaxSequences(options.parallel())
@@ -153,7 +158,7 @@ public final class LlamaEngine implements Engine {
             if (embeddingOnly || options.embeddings()) {
                 // An encoder's learned positions end at its training length: no input may go beyond it.
                 int length = embeddingOnly ? Math.min(perSequence, trained) : perSequence;
-                KvMemory.check(model, length, 1, options.kvCache());
+                KvMemory.check(model, length, 1, 0, options.kvCache()); // its window layers keep every cell
                 embedding = model.newEmbeddingContext(
                         length,
                         Math.min(EMBEDDING_SEQUENCES, length),
@@ -629,7 +634,11 @@ public final class LlamaEngine implements Engine {
     @Override
     public PromptReuse promptReuse() {
         if (scheduler == null) return PromptReuse.NONE;
-        return new PromptReuse(scheduler.reusedTokens(), scheduler.restoredTokens(), scheduler.promptCacheBytes());
+        return new PromptReuse(
+                scheduler.reusedTokens(),
+                scheduler.restoredTokens(),
+                scheduler.promptCacheBytes(),
+                scheduler.windowBytes());
     }
 
     /** The scheduler begins to calibrate in its idle moments. */

@@ -43,6 +43,7 @@ public final class LlamaModel implements AutoCloseable {
     private final MemorySegment vocab;
     private final int vocabSize;
     private final int contextTrainLength;
+    private volatile int slidingWindow = -1; // asked for on first use: its downcall is made then
     private final String chatTemplate; // null when the model has none
     private final boolean vocabularyOnly;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -117,6 +118,16 @@ public final class LlamaModel implements AutoCloseable {
     /** The context length the model was trained with ({@code <arch>.context_length}). */
     public int contextTrainLength() {
         return contextTrainLength;
+    }
+
+    /**
+     * Tokens a sliding-window layer attends over (Gemma 3, gpt-oss): the cells such a layer keeps of a sequence are
+     * its last ones only; 0 when the model has no such layer.
+     */
+    public int slidingWindow() {
+        int window = slidingWindow;
+        if (window < 0) slidingWindow = window = Math.max(0, read(() -> Bindings.modelNSwa(model)));
+        return window;
     }
 
     /** The model's {@code tokenizer.chat_template}, if it has one. */

@@ -13,6 +13,10 @@ import java.util.List;
  * any slot holds {@linkplain #restore loads} it into its slot and reads only the rest. The cells come back bit for
  * bit, so an answer from restored cells is the answer from cells the slot had kept.
  *
+ * <p>For a model with a sliding window, an entry also keeps a copy of the slot's {@link WindowCheckpoint} (the window
+ * where the slot's last prompt ended): saved cells hold only the window's last cells, so a next turn that leaves
+ * the answer behind goes on from the end of the last prompt.
+ *
  * <p>An entry leaves when a newer entry starts with all of its tokens, when llama.cpp refuses to load it, or when
  * the budget needs its room: the one saved or loaded longest ago first. With a
  * budget of 0 nothing is kept. Used by one thread only, the scheduler's: an entry's memory belongs to the thread
@@ -22,17 +26,22 @@ final class PromptCache implements AutoCloseable {
     /** What an entry holds for a prompt: the entry and how many of the prompt's leading tokens it has. */
     record Match(Entry entry, int shared) {}
 
-    /** A slot's cells: the tokens they hold, and llama.cpp's copy of them in memory of the entry's own. */
+    /**
+     * A slot's cells: the tokens they hold, llama.cpp's copy of them in memory of the entry's own, and the window
+     * cells where the slot's last prompt ended (or null).
+     */
     static final class Entry {
         final int[] tokens;
         private final Arena arena;
         private final MemorySegment state;
-        private final long bytes; // allocated: the state and any room llama.cpp did not use
+        private final WindowCheckpoint window;
+        private final long bytes; // allocated: the state and any room llama.cpp did not use, and the window's
 
-        private Entry(int[] tokens, Arena arena, MemorySegment state, long bytes) {
+        private Entry(int[] tokens, Arena arena, MemorySegment state, WindowCheckpoint window, long bytes) {
             this.tokens = tokens;
             this.arena = arena;
             this.state = state;
+            this.window = window;
             this.bytes = bytes;
         }
     }
@@ -69,28 +78,33 @@ final class PromptCache implements AutoCloseable {
     }
 
     /**
-     * Copies the cells of {@code slot}, which hold {@code tokens}, into the cache, unless an entry already holds
-     * them all or they would not fit the budget at all; entries that are a start of them are dropped, and the
-     * ones saved or loaded longest ago make room.
+     * Copies the cells of {@code slot}, which hold {@code tokens}, into the cache, with a copy of {@code window} (the
+     * slot's {@link WindowCheckpoint}, or null), unless an entry already holds them all or they would not fit the
+     * budget at all; entries that are a start of them are dropped, and the ones saved or loaded longest ago make
+     * room.
      */
-    void save(LlamaContext context, int slot, int[] tokens) {
+    void save(LlamaContext context, int slot, int[] tokens, WindowCheckpoint window) {
         if (!enabled() || tokens.length == 0) return;
         for (Entry entry : entries) if (startsWith(entry.tokens, tokens)) return;
-        long size = context.sequenceStateSize(slot);
-        if (size <= 0 || size > budget) return;
+        long cells = context.sequenceStateSize(slot);
+        long size = cells + (window == null ? 0 : window.bytes());
+        if (cells <= 0 || size > budget) return;
         entries.removeIf(entry -> startsWith(tokens, entry.tokens) && drop(entry));
         while (bytes + size > budget && !entries.isEmpty()) drop(entries.removeFirst());
         Arena arena = Arena.ofConfined(); // closing a shared arena stops every thread for a handshake
+        WindowCheckpoint copied = null;
         try {
-            MemorySegment state = context.saveSequence(slot, arena.allocate(size));
+            MemorySegment state = context.saveSequence(slot, arena.allocate(cells));
             if (state == null) {
                 arena.close();
                 return;
             }
-            entries.add(new Entry(tokens, arena, state, size));
+            if (window != null) copied = window.copy();
+            entries.add(new Entry(tokens, arena, state, copied, size));
             bytes += size;
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
+            if (copied != null) copied.close();
             throw e;
         }
     }
@@ -120,7 +134,8 @@ final class PromptCache implements AutoCloseable {
      * cut to that start, when it is at least {@code atLeast} tokens; how many cells the slot keeps, 0 when no entry
      * holds that much (a save since the entry was found may have given it up), a copy from or to the slot waits
      * ({@link LlamaContext#copyPending}), llama.cpp refused the cells (the entry is dropped) or they cannot be cut
-     * there (the slot is then empty). The entry stays: other prompts that
+     * there (the slot is then empty). Where a sliding window has moved past that start, the cells go on from where
+     * the entry's window checkpoint was taken, if the prompt holds that much. The entry stays: other prompts that
      * start the same way (a system prompt many conversations share) may load it too while this one runs.
      */
     int restore(LlamaContext context, int[] prompt, int slot, int atLeast) {
@@ -134,14 +149,23 @@ final class PromptCache implements AutoCloseable {
             drop(entry);
             return 0;
         }
-        if (context.sequenceLength(slot) != shared
-                && !(context.truncateSequence(slot, shared) && context.sequenceLength(slot) == shared)) {
+        int kept = continuation(context, slot, entry, shared, atLeast);
+        if (kept == 0) {
             // A model whose memory cannot be cut short reads the prompt again from the start.
             context.clearSequence(slot);
             return 0;
         }
-        restoredTokens += shared;
-        return shared;
+        restoredTokens += kept;
+        return kept;
+    }
+
+    /** How many of the {@code shared} tokens {@code slot}, just loaded with {@code entry}, goes on from; 0: none. */
+    private static int continuation(LlamaContext context, int slot, Entry entry, int shared, int atLeast) {
+        if (context.continuesAt(slot, shared)
+                || context.truncateSequence(slot, shared) && context.continuesAt(slot, shared)) return shared;
+        WindowCheckpoint window = entry.window;
+        if (window == null || window.length > shared || window.length < atLeast) return 0;
+        return window.restore(context, slot) ? window.length : 0;
     }
 
     /** Frees every entry. */
@@ -156,6 +180,7 @@ final class PromptCache implements AutoCloseable {
     private boolean drop(Entry entry) {
         bytes -= entry.bytes;
         entry.arena.close();
+        if (entry.window != null) entry.window.close();
         return true;
     }
 

@@ -116,6 +116,11 @@ final class Scheduler implements AutoCloseable {
     private final long[] leftAt;
     /** Cells of slots given up to other prompts, kept in host memory (when given a budget). */
     private final PromptCache store;
+    /**
+     * Per slot, for a model with a sliding window, the window's cells where the prompt of the sequence there (or last
+     * there) ended, or null; its tokens are the start of the slot's cells.
+     */
+    private final WindowCheckpoint[] windows;
 
     private long freed;
 
@@ -164,6 +169,7 @@ final class Scheduler implements AutoCloseable {
         this.slots = new Sequence[context.maxSequences()];
         this.held = new int[slots.length][];
         this.leftAt = new long[slots.length];
+        this.windows = new WindowCheckpoint[slots.length];
         Arrays.fill(held, NOTHING);
         this.costs = new DecodeCosts(context.batchCapacity());
         this.calibration = new Calibration(model, context, costs, nanoTime);
@@ -197,6 +203,13 @@ final class Scheduler implements AutoCloseable {
     long promptCacheBytes() {
         return store.bytes();
     }
+
+    /** Bytes of the slots' window checkpoints ({@link WindowCheckpoint}). */
+    long windowBytes() {
+        return windowBytes;
+    }
+
+    private volatile long windowBytes; // written by the scheduler thread only
 
     /** How many decodes failed and were retried with fewer tokens. */
     long shrunkDecodes() {
@@ -336,6 +349,7 @@ final class Scheduler implements AutoCloseable {
             for (Sequence sequence; (sequence = waiting.poll()) != null; ) sequence.generation.fail(shutdown);
         }
         store.close();
+        for (int slot = 0; slot < slots.length; slot++) dropWindow(slot);
     }
 
     /** With nothing running: calibrate a piece while nobody waits, or wait for work. */
@@ -344,6 +358,7 @@ final class Scheduler implements AutoCloseable {
             for (int slot = 0; slot < slots.length; slot++)
                 keepInStore(slot, 0); // with a prompt cache, nothing is lost
             Arrays.fill(held, NOTHING); // each piece of calibration clears the whole cache
+            for (int slot = 0; slot < slots.length; slot++) dropWindow(slot);
             try {
                 if (!calibration.step()) {
                     calibration = null;
@@ -450,6 +465,8 @@ final class Scheduler implements AutoCloseable {
                             ? 0
                             : keepsHere ? keepPrefix(slot, sequence.prompt) : copyPrefix(holder, slot, sequence.prompt);
             if (kept == 0) context.clearSequence(slot);
+            WindowCheckpoint window = windows[slot];
+            if (window != null && (!keepsHere || kept < window.length)) dropWindow(slot); // its cells are gone
             held[slot] = NOTHING;
             sequence.position = kept;
             reused += kept;
@@ -512,7 +529,7 @@ final class Scheduler implements AutoCloseable {
         int[] cells = held[slot];
         if (!store.enabled() || cells.length - kept <= kept || cells.length < MIN_COPIED_PREFIX) return;
         try {
-            store.save(context, slot, cells);
+            store.save(context, slot, cells, windows[slot]);
         } catch (RuntimeException | OutOfMemoryError e) {
             log.warn("Keeping slot {}'s cells in the prompt cache failed; they are given up", slot, e);
         }
@@ -558,17 +575,52 @@ final class Scheduler implements AutoCloseable {
         int shared = sharedPrefix(held[holder], prompt);
         if (shared < MIN_COPIED_PREFIX) return 0;
         context.clearSequence(slot);
-        if (!context.copySequence(holder, slot, shared) || context.sequenceLength(slot) != shared) return 0;
+        if (!context.copySequence(holder, slot, shared) || !context.continuesAt(slot, shared)) return 0;
         return shared;
     }
 
-    /** Cuts the slot's cells to the start they share with the prompt; how many were kept (0: cleared). */
+    /**
+     * Cuts the slot's cells to the start they share with the prompt; how many were kept (0: to be cleared). Where a
+     * sliding window has moved past that point, the cells go on from the end of the slot's last prompt instead, when
+     * the prompt starts with it ({@link WindowCheckpoint}); a model whose memory cannot be cut short (recurrent state)
+     * reads the prompt again from the start.
+     */
     private int keepPrefix(int slot, int[] prompt) {
         int shared = sharedPrefix(held[slot], prompt);
-        // A model whose memory cannot be cut short, or that no longer holds the oldest positions (a sliding
-        // window), reads the prompt again from the start.
-        if (shared == 0 || !context.truncateSequence(slot, shared) || context.sequenceLength(slot) != shared) return 0;
-        return shared;
+        if (shared == 0 || !context.truncateSequence(slot, shared)) return 0;
+        if (context.continuesAt(slot, shared)) return shared;
+        WindowCheckpoint window = windows[slot];
+        return window != null && window.length <= shared && window.restore(context, slot) ? window.length : 0;
+    }
+
+    /**
+     * For a model with a sliding window, keeps the window's cells where a sequence's prompt has just been read
+     * ({@link WindowCheckpoint}), when its answer may carry the window past the prompt's start: the conversation's
+     * next turn then goes on from there. Other choices of the request share the first one's cells and keep none.
+     */
+    private void keepWindow(Sequence sequence) {
+        int window = model.slidingWindow();
+        int length = sequence.prompt.length;
+        if (window == 0 || sequence.leader != null || length < MIN_COPIED_PREFIX) return;
+        if (length + (long) sequence.maxTokens <= window) return; // every cell stays in the window
+        int slot = sequence.id;
+        // Still there, or its cells left in the slot (it finished with its first token); not if it failed.
+        if (slots[slot] != sequence && !(slots[slot] == null && held[slot].length >= length)) return;
+        dropWindow(slot);
+        try {
+            windows[slot] = WindowCheckpoint.take(context, slot, length);
+            if (windows[slot] != null) windowBytes += windows[slot].bytes();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            log.warn("Keeping slot {}'s window cells failed; its next turn reads its prompt again", slot, e);
+        }
+    }
+
+    private void dropWindow(int slot) {
+        WindowCheckpoint window = windows[slot];
+        if (window == null) return;
+        windows[slot] = null;
+        windowBytes -= window.bytes();
+        window.close();
     }
 
     /**
@@ -583,8 +635,8 @@ final class Scheduler implements AutoCloseable {
                 // A model whose memory cannot be cut short (recurrent state), or whose sliding window has moved
                 // past the prompt's start, reads the prompt itself.
                 int length = sequence.prompt.length - 1;
-                if (context.copySequence(sibling.id, sequence.id, length)
-                        && context.sequenceLength(sequence.id) == length) sequence.position = length;
+                if (context.copySequence(sibling.id, sequence.id, length) && context.continuesAt(sequence.id, length))
+                    sequence.position = length;
                 else context.clearSequence(sequence.id);
                 return;
             }
@@ -728,6 +780,7 @@ final class Scheduler implements AutoCloseable {
      */
     private void afterDecode(Batch batch) {
         List<Sequence> sampled = new ArrayList<>();
+        List<Sequence> promptsRead = new ArrayList<>();
         for (Batch.Member member : batch.members) {
             Sequence sequence = member.sequence();
             try {
@@ -742,6 +795,7 @@ final class Scheduler implements AutoCloseable {
                         sequence.echo(
                                 TokenProbabilities.echo(model, sequence.prompt, sequence.echo, sequence.promptScores));
                     }
+                    promptsRead.add(sequence);
                     sampled.addAll(shareWithSiblings(sequence));
                 }
             } catch (RuntimeException e) {
@@ -758,6 +812,8 @@ final class Scheduler implements AutoCloseable {
                 fail(sequence, e);
             }
         }
+        // After the first tokens went out: copying a window's cells is not what a first token should wait for.
+        for (Sequence sequence : promptsRead) keepWindow(sequence);
     }
 
     /** Each prompt token of this member but the last predicts the next: its logits score that one. */
@@ -895,7 +951,10 @@ final class Scheduler implements AutoCloseable {
         held[slot] = NOTHING;
         try {
             if (keepCells) held[slot] = sequence.decodedTokens();
-            else context.clearSequence(slot);
+            else {
+                dropWindow(slot);
+                context.clearSequence(slot);
+            }
         } catch (RuntimeException e) {
             log.error("Freeing slot {} failed", slot, e);
             held[slot] = NOTHING;

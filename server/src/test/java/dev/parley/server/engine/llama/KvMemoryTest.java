@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.parley.server.demo.DemoModel;
+import dev.parley.testkit.GgufWriter;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class KvMemoryTest {
 
@@ -22,6 +25,30 @@ class KvMemoryTest {
             long perCellF16 = layers * kvHeads * 2 * (embedding / heads) * 2;
             assertThat(KvMemory.estimate(model, 1000, KvCacheType.F16)).hasValue(1000 * perCellF16);
             assertThat(KvMemory.estimate(model, 1000, KvCacheType.F32)).hasValue(2000 * perCellF16);
+        }
+    }
+
+    @Test
+    void layersWithASlidingWindowKeepTheWindowAndABatchOfCellsPerSequence(@TempDir Path dir) {
+        // Every other layer slides (the file's sliding_window_pattern is 2), over 16 tokens; one KV head of 32.
+        Path file = GgufWriter.gemma3()
+                .layers(6)
+                .kvHeads(1)
+                .headDim(32)
+                .slidingWindow(16)
+                .contextLength(4096)
+                .write(dir.resolve("gemma3.gguf"));
+        try (LlamaModel model = LlamaModel.open(file)) {
+            long perLayerCell = 2 * 32 * 2; // a key and a value of 32 F16 numbers
+            assertThat(KvMemory.estimate(model, 1024, 4, 512, KvCacheType.F16))
+                    .as("3 layers of 1,024 cells and 3 of 768 (16 + 512, rounded up to 256), for each of 4 sequences")
+                    .hasValue(4 * (3 * 1024 + 3 * 768) * perLayerCell);
+            assertThat(KvMemory.estimate(model, 512, 4, 512, KvCacheType.F16))
+                    .as("a window and a batch beyond a sequence's cells: every layer keeps them all")
+                    .hasValue(4 * 6 * 512 * perLayerCell);
+            assertThat(KvMemory.estimate(model, 1024, 4, 0, KvCacheType.F16))
+                    .as("window layers that keep every cell (an embedding context's)")
+                    .hasValue(4 * 6 * 1024 * perLayerCell);
         }
     }
 

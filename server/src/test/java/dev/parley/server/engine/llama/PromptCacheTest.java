@@ -104,7 +104,7 @@ class PromptCacheTest {
             assertThat(context.restoreSequence(0, state)).isFalse();
             assertThat(context.restoreSequence(1, state)).isFalse();
             try (PromptCache cache = new PromptCache(1 << 20)) {
-                cache.save(context, 2, other);
+                cache.save(context, 2, other, null);
                 assertThat(cache.restore(context, concat(other, tokens(5, 2)), 1, 16))
                         .isZero();
                 assertThat(cache.entries())
@@ -134,8 +134,8 @@ class PromptCacheTest {
             int[] other = tokens(3, 40);
             read(context, one, 0, 0);
             read(context, other, 0, 1);
-            cache.save(context, 0, one);
-            cache.save(context, 1, other);
+            cache.save(context, 0, one, null);
+            cache.save(context, 1, other, null);
             assertThat(cache.entries()).isEqualTo(2);
 
             int[] branch = concat(Arrays.copyOf(one, 25), tokens(4, 6)); // leaves the conversation after 25 tokens
@@ -166,7 +166,7 @@ class PromptCacheTest {
                 PromptCache cache = new PromptCache(1 << 20)) {
             int[] one = tokens(1, 40);
             read(context, one, 0, 0);
-            cache.save(context, 0, one);
+            cache.save(context, 0, one, null);
             assertThat(cache.longest(tokens(9, 40))).isNull();
             assertThat(cache.longest(one).shared())
                     .as("the last token's logits are needed")
@@ -181,7 +181,7 @@ class PromptCacheTest {
             for (int i = 0; i < 3; i++) read(context, conversations[i], 0, i);
             long each = context.sequenceStateSize(0);
             try (PromptCache cache = new PromptCache(2 * each + each / 2)) { // room for two
-                for (int i = 0; i < 3; i++) cache.save(context, i, conversations[i]);
+                for (int i = 0; i < 3; i++) cache.save(context, i, conversations[i], null);
                 assertThat(cache.entries()).isEqualTo(2);
                 assertThat(cache.bytes()).isEqualTo(2 * each);
                 assertThat(cache.longest(conversations[0]))
@@ -191,7 +191,7 @@ class PromptCacheTest {
                 assertThat(cache.longest(conversations[2]).shared()).isEqualTo(39);
             }
             try (PromptCache tooSmall = new PromptCache(each - 1)) {
-                tooSmall.save(context, 0, conversations[0]);
+                tooSmall.save(context, 0, conversations[0], null);
                 assertThat(tooSmall.entries()).isZero();
                 assertThat(tooSmall.bytes()).isZero();
             }
@@ -206,17 +206,17 @@ class PromptCacheTest {
             long each = context.sequenceStateSize(0);
             int[] next = concat(conversations[0], tokens(4, 3));
             try (PromptCache cache = new PromptCache(2 * each + each / 2)) { // room for two
-                cache.save(context, 0, conversations[0]);
-                cache.save(context, 1, conversations[1]);
+                cache.save(context, 0, conversations[0], null);
+                cache.save(context, 1, conversations[1], null);
                 assertThat(cache.longest(next).shared()).isEqualTo(40); // found: used most recently now
-                cache.save(context, 2, conversations[2]); // gives up the second, saved after it but unused
+                cache.save(context, 2, conversations[2], null); // gives up the second, saved after it but unused
                 assertThat(cache.longest(conversations[1])).isNull();
                 assertThat(cache.restore(context, next, 1, 16)).isEqualTo(40);
             }
             try (PromptCache cache = new PromptCache(each + each / 2)) { // room for one
-                cache.save(context, 0, conversations[0]);
+                cache.save(context, 0, conversations[0], null);
                 assertThat(cache.longest(next).shared()).isEqualTo(40);
-                cache.save(context, 2, conversations[2]); // found, yet the only one to give up
+                cache.save(context, 2, conversations[2], null); // found, yet the only one to give up
                 context.truncateSequence(1, 5);
                 assertThat(cache.restore(context, next, 1, 16)).isZero();
                 assertThat(context.sequenceLength(1)).as("left as it was").isEqualTo(5);
@@ -232,15 +232,15 @@ class PromptCacheTest {
             int[] next = concat(turn, tokens(2, 20));
             read(context, turn, 0, 0);
             read(context, next, 0, 1);
-            cache.save(context, 0, turn);
+            cache.save(context, 0, turn, null);
             long first = cache.bytes();
-            cache.save(context, 1, next);
+            cache.save(context, 1, next, null);
             assertThat(cache.entries()).isEqualTo(1);
             assertThat(cache.longest(concat(turn, tokens(7, 2))).entry().tokens).isEqualTo(next);
             assertThat(cache.bytes()).isGreaterThan(first);
 
             long before = cache.bytes();
-            cache.save(context, 0, turn); // all in the entry already
+            cache.save(context, 0, turn, null); // all in the entry already
             assertThat(cache.entries()).isEqualTo(1);
             assertThat(cache.bytes()).isEqualTo(before);
         }
@@ -252,7 +252,7 @@ class PromptCacheTest {
                 PromptCache cache = new PromptCache(0)) {
             int[] one = tokens(1, 40);
             read(context, one, 0, 0);
-            cache.save(context, 0, one);
+            cache.save(context, 0, one, null);
             assertThat(cache.enabled()).isFalse();
             assertThat(cache.entries()).isZero();
             assertThat(cache.longest(one)).isNull();

@@ -72,9 +72,10 @@ public final class Bindings {
     private static final MemorySegment MEMORY_CLEAR_SYMBOL = symbol("llama_memory_clear");
     private static final MemorySegment MEMORY_SEQ_POS_MIN_SYMBOL = symbol("llama_memory_seq_pos_min");
     private static final MemorySegment MEMORY_SEQ_POS_MAX_SYMBOL = symbol("llama_memory_seq_pos_max");
-    private static final MemorySegment STATE_SEQ_GET_SIZE_SYMBOL = symbol("llama_state_seq_get_size");
-    private static final MemorySegment STATE_SEQ_GET_DATA_SYMBOL = symbol("llama_state_seq_get_data");
-    private static final MemorySegment STATE_SEQ_SET_DATA_SYMBOL = symbol("llama_state_seq_set_data");
+    private static final MemorySegment MODEL_N_SWA_SYMBOL = symbol("llama_model_n_swa");
+    private static final MemorySegment STATE_SEQ_GET_SIZE_SYMBOL = symbol("llama_state_seq_get_size_ext");
+    private static final MemorySegment STATE_SEQ_GET_DATA_SYMBOL = symbol("llama_state_seq_get_data_ext");
+    private static final MemorySegment STATE_SEQ_SET_DATA_SYMBOL = symbol("llama_state_seq_set_data_ext");
     private static final MemorySegment DETOKENIZE_SYMBOL = symbol("llama_detokenize");
     private static final MemorySegment CHAT_APPLY_TEMPLATE_SYMBOL = symbol("llama_chat_apply_template");
     private static final MemorySegment MODEL_FREE_SYMBOL = symbol("llama_model_free");
@@ -100,16 +101,27 @@ public final class Bindings {
                 function(MEMORY_SEQ_POS_MIN_SYMBOL, of(JAVA_INT, ADDRESS, JAVA_INT));
         static final MethodHandle MEMORY_SEQ_POS_MAX =
                 function(MEMORY_SEQ_POS_MAX_SYMBOL, of(JAVA_INT, ADDRESS, JAVA_INT));
+        static final MethodHandle MODEL_N_SWA = function(MODEL_N_SWA_SYMBOL, of(JAVA_INT, ADDRESS));
     }
 
-    /** A sequence's cells copied out to host memory and back: first used when a prompt cache is on. */
+    /**
+     * A sequence's cells copied out to host memory and back: first used when a prompt cache is on, or a model with a
+     * sliding window keeps the window's cells at the end of a prompt.
+     */
     private static final class State {
-        static final MethodHandle SEQ_GET_SIZE = function(STATE_SEQ_GET_SIZE_SYMBOL, of(JAVA_LONG, ADDRESS, JAVA_INT));
+        static final MethodHandle SEQ_GET_SIZE =
+                function(STATE_SEQ_GET_SIZE_SYMBOL, of(JAVA_LONG, ADDRESS, JAVA_INT, JAVA_INT));
         static final MethodHandle SEQ_GET_DATA =
-                function(STATE_SEQ_GET_DATA_SYMBOL, of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+                function(STATE_SEQ_GET_DATA_SYMBOL, of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT));
         static final MethodHandle SEQ_SET_DATA =
-                function(STATE_SEQ_SET_DATA_SYMBOL, of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+                function(STATE_SEQ_SET_DATA_SYMBOL, of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT));
     }
+
+    /** {@code llama_state_seq_flags}: the whole of a sequence's memory. */
+    public static final int STATE_SEQ_ALL = 0;
+
+    /** {@code LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY}: only the part that cannot be cut short, a sliding window's cells. */
+    public static final int STATE_SEQ_PARTIAL_ONLY = 1;
 
     /** Detokenizing and llama.cpp's own templates: first used by requests. */
     private static final class Text {
@@ -171,6 +183,15 @@ public final class Bindings {
     public static int modelNCtxTrain(MemorySegment model) {
         try {
             return (int) MODEL_N_CTX_TRAIN.invokeExact(model);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** Tokens a sliding-window layer attends over; 0 when the model has none. */
+    public static int modelNSwa(MemorySegment model) {
+        try {
+            return (int) Memory.MODEL_N_SWA.invokeExact(model);
         } catch (Throwable e) {
             throw rethrow(e);
         }
@@ -406,31 +427,35 @@ public final class Bindings {
         }
     }
 
-    /** Bytes {@link #stateSeqGetData} writes for sequence {@code seqId}: its cells and their positions. */
-    public static long stateSeqGetSize(MemorySegment context, int seqId) {
+    /**
+     * Bytes {@link #stateSeqGetData} writes for sequence {@code seqId}: its cells and their positions ({@code flags}
+     * {@link #STATE_SEQ_ALL}), or those of its sliding window only ({@link #STATE_SEQ_PARTIAL_ONLY}).
+     */
+    public static long stateSeqGetSize(MemorySegment context, int seqId, int flags) {
         try {
-            return (long) State.SEQ_GET_SIZE.invokeExact(context, seqId);
+            return (long) State.SEQ_GET_SIZE.invokeExact(context, seqId, flags);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
     /** Copies sequence {@code seqId}'s cells into {@code dst} ({@code size} bytes); the bytes written, 0 on failure. */
-    public static long stateSeqGetData(MemorySegment context, MemorySegment dst, long size, int seqId) {
+    public static long stateSeqGetData(MemorySegment context, MemorySegment dst, long size, int seqId, int flags) {
         try {
-            return (long) State.SEQ_GET_DATA.invokeExact(context, dst, size, seqId);
+            return (long) State.SEQ_GET_DATA.invokeExact(context, dst, size, seqId, flags);
         } catch (Throwable e) {
             throw rethrow(e);
         }
     }
 
     /**
-     * Loads cells written by {@link #stateSeqGetData} into sequence {@code destSeqId}, which should be empty; the
-     * bytes read, 0 when they could not be loaded (then the sequence is left empty).
+     * Loads cells written by {@link #stateSeqGetData} with the same {@code flags} into sequence {@code destSeqId},
+     * replacing what that part of its memory held; the bytes read, 0 when they could not be loaded (then that part
+     * is left empty).
      */
-    public static long stateSeqSetData(MemorySegment context, MemorySegment src, long size, int destSeqId) {
+    public static long stateSeqSetData(MemorySegment context, MemorySegment src, long size, int destSeqId, int flags) {
         try {
-            return (long) State.SEQ_SET_DATA.invokeExact(context, src, size, destSeqId);
+            return (long) State.SEQ_SET_DATA.invokeExact(context, src, size, destSeqId, flags);
         } catch (Throwable e) {
             throw rethrow(e);
         }

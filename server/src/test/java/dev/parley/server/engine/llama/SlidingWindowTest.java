@@ -1,0 +1,239 @@
+package dev.parley.server.engine.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.parley.api.check.RequestReader;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.GenerationEvent;
+import dev.parley.testkit.GgufWriter;
+import java.lang.foreign.Arena;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A model with a sliding window (a Gemma 3 of random weights whose every other layer attends over the last 16
+ * tokens) keeps only the window's last cells of a sequence in those layers; a conversation's next turn, cut back
+ * behind an answer the window has moved past, goes on from the window cells kept where its last prompt ended.
+ */
+@Timeout(120)
+class SlidingWindowTest {
+    private static final int WINDOW = 16;
+    /**
+     * Two sequences of 512 cells, 32-token batches: llama.cpp gives each sequence 256 cells in the window layers (the
+     * window and a batch, rounded up to 256), so a sequence that outgrows 256 positions overwrites its oldest ones.
+     */
+    private static final ContextOptions TWO = Generate.ONE_THREAD
+            .withContextLength(2 * 512)
+            .withMaxSequences(2)
+            .withBatchCapacity(32)
+            .withKvCache(KvCacheType.F16);
+
+    @TempDir
+    static Path dir;
+
+    private static Path file;
+    private static LlamaModel gemma;
+
+    @BeforeAll
+    static void open() {
+        file = GgufWriter.gemma3()
+                .layers(6)
+                .slidingWindow(WINDOW)
+                .tiedOutput(true)
+                .contextLength(2048)
+                .seed(23)
+                .write(dir.resolve("gemma3.gguf"));
+        gemma = LlamaModel.open(file);
+    }
+
+    @AfterAll
+    static void close() {
+        gemma.close();
+    }
+
+    /** {@code count} ordinary token ids from {@code from} on, steps of seven in a range of 250. */
+    private static int[] tokens(int from, int count) {
+        return IntStream.range(0, count)
+                .map(i -> 10 + (from * 37 + i * 7) % 250)
+                .toArray();
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        return IntStream.concat(IntStream.of(a), IntStream.of(b)).toArray();
+    }
+
+    /** Reads {@code tokens[from..]} into {@code sequence} in batches of 32; the last token's logits. */
+    private static float[] read(LlamaContext context, int[] tokens, int from, int sequence) {
+        float[] logits = null;
+        for (int start = from; start < tokens.length; start += 32) {
+            int end = Math.min(tokens.length, start + 32);
+            context.decode(BatchToken.prompt(Arrays.copyOfRange(tokens, start, end), start, sequence));
+            logits = context.logits(end - start - 1);
+        }
+        return logits;
+    }
+
+    @Test
+    void aSequenceCutBackBehindItsWindowGoesOnFromTheCheckpointAsIfItHadReadEverything() {
+        int[] prompt = tokens(1, 40);
+        int[] answer = tokens(2, 300); // carries the window (and the overwritten cells) far past the prompt
+        int[] next = concat(prompt, tokens(3, 10)); // the next turn says something else after the prompt
+        assertThat(gemma.slidingWindow()).isEqualTo(WINDOW);
+        try (LlamaContext context = gemma.newContext(TWO)) {
+            read(context, prompt, 0, 1); // in the same pieces as below: how a prompt is split moves the last bits
+            float[] alone = read(context, next, prompt.length, 1);
+
+            read(context, prompt, 0, 0);
+            assertThat(context.windowStateSize(0))
+                    .as("the window's cells only")
+                    .isPositive()
+                    .isLessThan(context.sequenceStateSize(0));
+            try (WindowCheckpoint checkpoint = WindowCheckpoint.take(context, 0, prompt.length)) {
+                read(context, concat(prompt, answer), prompt.length, 0);
+                assertThat(context.truncateSequence(0, prompt.length)).isTrue();
+                assertThat(context.continuesAt(0, prompt.length))
+                        .as("the window layers no longer hold the cells before the cut")
+                        .isFalse();
+
+                assertThat(checkpoint.restore(context, 0)).isTrue();
+                assertThat(context.continuesAt(0, prompt.length)).isTrue();
+                // The window's cells now sit elsewhere in the cache, so attention adds them up in another order: the
+                // logits agree to the last bits (4e-4 of a largest logit of 3 here), as a batch split otherwise does.
+                assertCloseLogits(read(context, next, prompt.length, 0), alone);
+            }
+        }
+    }
+
+    /** The same logits but for the last bits of a sum's order: within 1% of the largest, and the same top token. */
+    private static void assertCloseLogits(float[] actual, float[] expected) {
+        float largest = 0;
+        for (float logit : expected) largest = Math.max(largest, Math.abs(logit));
+        assertThat(largest).isPositive();
+        for (int i = 0; i < expected.length; i++)
+            assertThat(actual[i])
+                    .as("logit %d", i)
+                    .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(0.01f * largest));
+        assertThat(TokenSampler.argmax(actual)).isEqualTo(TokenSampler.argmax(expected));
+    }
+
+    @Test
+    void aSequenceCutBackWithinWhatItStillHoldsGoesOnWithoutACheckpoint() {
+        int[] prompt = tokens(4, 40);
+        int[] next = concat(prompt, tokens(5, 10));
+        try (LlamaContext context = gemma.newContext(TWO)) {
+            float[] alone = read(context, next, 0, 1);
+            read(context, concat(prompt, tokens(6, 100)), 0, 0); // 140 positions: nothing overwritten yet
+            assertThat(context.truncateSequence(0, prompt.length)).isTrue();
+            assertThat(context.continuesAt(0, prompt.length)).isTrue();
+            assertThat(read(context, next, prompt.length, 0)).containsExactly(alone);
+        }
+    }
+
+    @Test
+    void aPromptCacheEntryGoesOnFromItsWindowCheckpointInAnotherSlot() {
+        int[] prompt = tokens(7, 40);
+        int[] cells = concat(prompt, tokens(8, 30));
+        int[] next = concat(prompt, tokens(9, 10));
+        try (LlamaContext context = gemma.newContext(TWO)) {
+            float[] alone = read(context, next, 0, 1);
+            context.clearSequence(1);
+            read(context, prompt, 0, 0);
+            try (WindowCheckpoint checkpoint = WindowCheckpoint.take(context, 0, prompt.length);
+                    PromptCache withWindow = new PromptCache(1 << 20);
+                    PromptCache without = new PromptCache(1 << 20)) {
+                read(context, cells, prompt.length, 0);
+                withWindow.save(context, 0, cells, checkpoint);
+                without.save(context, 0, cells, null);
+                assertThat(withWindow.bytes()).isEqualTo(without.bytes() + checkpoint.bytes());
+
+                // Saved cells hold only the window's last cells of those layers: cut behind them, they cannot go on.
+                assertThat(without.restore(context, next, 1, Scheduler.MIN_COPIED_PREFIX))
+                        .isZero();
+                assertThat(context.sequenceLength(1)).as("left empty").isZero();
+                assertThat(withWindow.restore(context, next, 1, Scheduler.MIN_COPIED_PREFIX))
+                        .isEqualTo(prompt.length);
+                assertThat(read(context, next, prompt.length, 1)).containsExactly(alone);
+                assertThat(withWindow.restoredTokens()).isEqualTo(prompt.length);
+            }
+        }
+    }
+
+    @Test
+    void aModelWithoutASlidingWindowHasNoWindowCellsAndBadArgumentsAreRefusedBeforeNativeCode() {
+        try (LlamaModel demo = LlamaModel.open(DemoModel.path());
+                LlamaContext context = demo.newContext(TWO);
+                Arena arena = Arena.ofConfined()) {
+            read(context, tokens(1, 20), 0, 0);
+            assertThat(demo.slidingWindow()).isZero();
+            assertThat(context.windowStateSize(0)).isZero();
+            assertThat(WindowCheckpoint.take(context, 0, 20)).isNull();
+            var bytes = arena.allocate(64);
+            assertThatThrownBy(() -> context.saveWindow(0, bytes)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.restoreWindow(0, bytes)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(context.truncateSequence(0, 12)).isTrue();
+            assertThat(context.continuesAt(0, 12)).isTrue();
+            assertThat(context.continuesAt(0, 13)).isFalse();
+        }
+        try (LlamaContext context = gemma.newContext(TWO)) {
+            var heap = java.lang.foreign.MemorySegment.ofArray(new byte[64]);
+            assertThatThrownBy(() -> context.restoreWindow(0, heap)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.restoreWindow(2, heap)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.continuesAt(-1, 0)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(context.windowStateSize(0)).as("an empty sequence").isZero();
+        }
+    }
+
+    /** A greedy legacy request for {@code maxTokens} tokens after the prompt's ids; end-of-text is ruled out. */
+    private static dev.parley.api.CompletionRequest request(int[] prompt, int maxTokens) {
+        String json =
+                "{\"model\":\"gemma3\",\"prompt\":[%s],\"max_tokens\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
+                        .formatted(Arrays.toString(prompt).replaceAll("[\\[\\] ]", ""), maxTokens);
+        return RequestReader.completion(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String text(Generation generation) throws InterruptedException {
+        StringBuilder text = new StringBuilder();
+        try (generation) {
+            for (GenerationEvent event; (event = generation.next()) != null; ) {
+                if (event instanceof GenerationEvent.Token token) text.append(token.text());
+            }
+        }
+        return text.toString();
+    }
+
+    private static LlamaEngine engine() {
+        return LlamaEngine.open(LlamaEngineOptions.of(file)
+                .withModelId("gemma3")
+                .withParallel(1)
+                .withContextPerSequence(1024));
+    }
+
+    @Test
+    void aConversationsNextTurnGoesOnFromWhereItsLastPromptEndedThoughTheAnswerCarriedTheWindowAway() throws Exception {
+        int[] prompt = tokens(10, 40);
+        // The engine's 512-token batches give each slot 768 cells in the window layers: an answer of 800 tokens
+        // overwrites the cells before the prompt's last window.
+        int[] next = concat(prompt, tokens(11, 12)); // the answer re-rendered otherwise, say
+        String alone;
+        try (var fresh = engine()) {
+            alone = text(fresh.complete(request(next, 6)).start());
+        }
+        try (var engine = engine()) {
+            text(engine.complete(request(prompt, 800)).start());
+            assertThat(engine.scheduler().windowBytes()).isPositive();
+            long reused = engine.scheduler().reusedTokens();
+
+            assertThat(text(engine.complete(request(next, 6)).start())).isEqualTo(alone);
+            assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(prompt.length);
+        }
+    }
+}
