@@ -296,8 +296,9 @@ public final class LlamaContext implements AutoCloseable {
         if (Bindings.memorySeqPosMax(memory, sequenceId) != length - 1) return false;
         if (length == 0) return true;
         int window = owner.slidingWindow();
-        // The next token (at length) attends back to length - window + 1 at most, for every kind of window.
-        int oldestNeeded = window > 0 ? Math.max(0, length - window) : 0;
+        // The next token (at length) attends back to length - window + 1 under a standard window; a chunked or
+        // symmetric one needs no more.
+        int oldestNeeded = window > 0 ? Math.max(0, length - window + 1) : 0;
         int oldest = Bindings.memorySeqPosMin(memory, sequenceId);
         return oldest >= 0 && oldest <= oldestNeeded;
     }

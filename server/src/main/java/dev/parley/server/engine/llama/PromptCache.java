@@ -135,7 +135,8 @@ final class PromptCache implements AutoCloseable {
      * holds that much (a save since the entry was found may have given it up), a copy from or to the slot waits
      * ({@link LlamaContext#copyPending}), llama.cpp refused the cells (the entry is dropped) or they cannot be cut
      * there (the slot is then empty). Where a sliding window has moved past that start, the cells go on from where
-     * the entry's window checkpoint was taken, if the prompt holds that much. The entry stays: other prompts that
+     * the entry's window checkpoint was taken, if the prompt holds that much ({@link WindowCheckpoint#serves}). The
+     * entry stays: other prompts that
      * start the same way (a system prompt many conversations share) may load it too while this one runs.
      */
     int restore(LlamaContext context, int[] prompt, int slot, int atLeast) {
@@ -164,8 +165,8 @@ final class PromptCache implements AutoCloseable {
         if (context.continuesAt(slot, shared)
                 || context.truncateSequence(slot, shared) && context.continuesAt(slot, shared)) return shared;
         WindowCheckpoint window = entry.window;
-        if (window == null || window.length > shared || window.length < atLeast) return 0;
-        return window.restore(context, slot) ? window.length : 0;
+        if (window == null || Math.min(shared, window.length) < atLeast) return 0;
+        return window.restore(context, slot, shared);
     }
 
     /** Frees every entry. */

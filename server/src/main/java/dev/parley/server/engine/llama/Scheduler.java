@@ -582,7 +582,7 @@ final class Scheduler implements AutoCloseable {
     /**
      * Cuts the slot's cells to the start they share with the prompt; how many were kept (0: to be cleared). Where a
      * sliding window has moved past that point, the cells go on from the end of the slot's last prompt instead, when
-     * the prompt starts with it ({@link WindowCheckpoint}); a model whose memory cannot be cut short (recurrent state)
+     * the prompt starts with it (or is all of it again: {@link WindowCheckpoint}); a model whose memory cannot be cut short (recurrent state)
      * reads the prompt again from the start.
      */
     private int keepPrefix(int slot, int[] prompt) {
@@ -590,7 +590,7 @@ final class Scheduler implements AutoCloseable {
         if (shared == 0 || !context.truncateSequence(slot, shared)) return 0;
         if (context.continuesAt(slot, shared)) return shared;
         WindowCheckpoint window = windows[slot];
-        return window != null && window.length <= shared && window.restore(context, slot) ? window.length : 0;
+        return window == null ? 0 : window.restore(context, slot, shared);
     }
 
     /**

@@ -67,14 +67,23 @@ final class WindowCheckpoint implements AutoCloseable {
     }
 
     /**
-     * Makes {@code sequence}, whose other layers hold at least the {@link #length} tokens this was taken after, go on
-     * from {@link #length}: loads the window cells and cuts the sequence back there. False when it cannot; the
-     * sequence may then hold anything and is to be cleared.
+     * Whether a sequence that shares {@code shared} tokens with this one's can go on from it: from its end, or from
+     * one token before (the window holds every cell the last token attends over, so a prompt that is all of these
+     * tokens again reads only its last one).
      */
-    boolean restore(LlamaContext context, int sequence) {
-        return context.restoreWindow(sequence, state)
-                && context.truncateSequence(sequence, length)
-                && context.continuesAt(sequence, length);
+    boolean serves(int shared) {
+        return shared >= length - 1;
+    }
+
+    /**
+     * Makes {@code sequence}, whose other layers hold at least the first {@code shared} of the tokens this was taken
+     * after, go on from the {@link #serves} point: loads the window cells and cuts the sequence back there. How many
+     * tokens it keeps; 0 when it cannot, and then the sequence may hold anything and is to be cleared.
+     */
+    int restore(LlamaContext context, int sequence, int shared) {
+        int kept = Math.min(shared, length);
+        if (!serves(shared) || !context.restoreWindow(sequence, state)) return 0;
+        return context.truncateSequence(sequence, kept) && context.continuesAt(sequence, kept) ? kept : 0;
     }
 
     @Override

@@ -104,7 +104,12 @@ class SlidingWindowTest {
                         .as("the window layers no longer hold the cells before the cut")
                         .isFalse();
 
-                assertThat(checkpoint.restore(context, 0)).isTrue();
+                assertThat(checkpoint.restore(context, 0, prompt.length - 2))
+                        .as("the window cannot be cut back by two")
+                        .isZero();
+                context.clearSequence(0);
+                read(context, concat(prompt, answer), 0, 0);
+                assertThat(checkpoint.restore(context, 0, next.length - 1)).isEqualTo(prompt.length);
                 assertThat(context.continuesAt(0, prompt.length)).isTrue();
                 // The window's cells now sit elsewhere in the cache, so attention adds them up in another order: the
                 // logits agree to the last bits (4e-4 of a largest logit of 3 here), as a batch split otherwise does.
@@ -162,7 +167,15 @@ class SlidingWindowTest {
                 assertThat(withWindow.restore(context, next, 1, Scheduler.MIN_COPIED_PREFIX))
                         .isEqualTo(prompt.length);
                 assertThat(read(context, next, prompt.length, 1)).containsExactly(alone);
-                assertThat(withWindow.restoredTokens()).isEqualTo(prompt.length);
+
+                // The same prompt again: all of it but its last token, whose logits are needed. The window holds
+                // every cell that token attends over.
+                assertThat(withWindow.restore(context, prompt, 1, Scheduler.MIN_COPIED_PREFIX))
+                        .isEqualTo(prompt.length - 1);
+                float[] again = read(context, prompt, prompt.length - 1, 1);
+                context.clearSequence(1);
+                assertCloseLogits(again, read(context, prompt, 0, 1));
+                assertThat(withWindow.restoredTokens()).isEqualTo(2L * prompt.length - 1);
             }
         }
     }
@@ -224,8 +237,12 @@ class SlidingWindowTest {
         // overwrites the cells before the prompt's last window.
         int[] next = concat(prompt, tokens(11, 12)); // the answer re-rendered otherwise, say
         String alone;
+        String againAlone;
         try (var fresh = engine()) {
             alone = text(fresh.complete(request(next, 6)).start());
+        }
+        try (var fresh = engine()) {
+            againAlone = text(fresh.complete(request(prompt, 6)).start());
         }
         try (var engine = engine()) {
             text(engine.complete(request(prompt, 800)).start());
@@ -234,6 +251,12 @@ class SlidingWindowTest {
 
             assertThat(text(engine.complete(request(next, 6)).start())).isEqualTo(alone);
             assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(prompt.length);
+
+            // The first prompt again (an answer regenerated): the slot still holds the window its next turn loaded at
+            // the first prompt's end, so all but the prompt's last token are found.
+            reused = engine.scheduler().reusedTokens();
+            assertThat(text(engine.complete(request(prompt, 6)).start())).isEqualTo(againAlone);
+            assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(prompt.length - 1);
         }
     }
 }
