@@ -11,7 +11,8 @@ import java.util.List;
  * slots each find their history again. When a slot's cells are about to be cleared for another prompt, the {@link
  * Scheduler} {@linkplain #save saves} them here; a later prompt that starts with more of an entry's tokens than
  * any slot holds {@linkplain #restore loads} it into its slot and reads only the rest. The cells come back bit for
- * bit, so an answer from restored cells is the answer from cells the slot had kept.
+ * bit, so an answer from restored cells is the answer from cells the slot had kept (a sliding window's cells may
+ * land elsewhere in the cache than they were, which can move the last bits of attention's sums).
  *
  * <p>For a model with a sliding window, an entry also keeps a copy of the slot's {@link WindowCheckpoint} (the window
  * where the slot's last prompt ended): saved cells hold only the window's last cells, so a next turn that leaves

@@ -55,7 +55,9 @@ import org.slf4j.LoggerFactory;
  * worth a copy of that slot's cache; the slot a sequence starts in loses what it held, unless a {@link
  * PromptCache} has room for it in host memory: then a later prompt that starts with more of those cells than
  * any slot holds loads them back into its slot (so more conversations than slots each keep their history, and
- * calibration loses none). Failures and cancellations leave nothing.
+ * calibration loses none). A model with a sliding window keeps only the window's last cells in those layers, so the
+ * window's cells where each prompt ended are copied to host memory too ({@link WindowCheckpoint}): a next turn that
+ * leaves the last answer behind goes on from there. Failures and cancellations leave nothing.
  *
  * <p>A seeded draw never reuses a prefix, so that it answers the same each time it is served alone. Its
  * draws turn on the last bits of the logits, and a reused prefix leaves the rest of the prompt (for a
