@@ -135,6 +135,13 @@ final class ServeCommand implements Callable<Integer> {
     BigInteger cacheRam;
 
     @Option(
+            names = "--swa-full",
+            description = "Keep every KV cell in the sliding-window layers of a model that has them (Gemma 3,"
+                    + " gpt-oss), not only the window and a batch: more memory, and a new conversation can take a"
+                    + " long system prompt it shares from any slot's cells.")
+    boolean swaFull;
+
+    @Option(
             names = "--queue",
             defaultValue = "" + LlamaEngineOptions.DEFAULT_QUEUE,
             description =
@@ -313,6 +320,7 @@ final class ServeCommand implements Callable<Integer> {
             "--threads",
             "--kv-cache",
             "--cache-ram",
+            "--swa-full",
             "--queue",
             "--llama-lib",
             "--llama-variant",
@@ -522,7 +530,8 @@ final class ServeCommand implements Callable<Integer> {
                 queue,
                 gpuLayers,
                 embeddings,
-                cacheRam.intValueExact()));
+                cacheRam.intValueExact(),
+                swaFull));
     }
 
     /** The models of a configuration file, the llama.cpp build named on the start-up line when some are local. */

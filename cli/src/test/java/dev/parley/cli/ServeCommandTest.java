@@ -772,11 +772,11 @@ class ServeCommandTest {
         exit = Main.commandLine()
                 .setOut(new PrintWriter(new StringWriter(), true))
                 .setErr(new PrintWriter(err, true))
-                .execute("serve", "--config", config.toString(), "--parallel", "2", "--model", "x.gguf");
+                .execute("serve", "--config", config.toString(), "--parallel", "2", "--swa-full", "--model", "x.gguf");
         assertThat(exit).isEqualTo(2);
         assertThat(err.toString())
-                .isEqualTo("parley serve: --model, --parallel go in the configuration file's models and upstreams,"
-                        + " not beside --config" + System.lineSeparator());
+                .isEqualTo("parley serve: --model, --parallel, --swa-full go in the configuration file's models and"
+                        + " upstreams, not beside --config" + System.lineSeparator());
     }
 
     @Test

@@ -194,6 +194,7 @@ public final class ConfigFile {
                     model.gpuLayers(),
                     model.embeddings(),
                     model.cacheRamMb(),
+                    model.swaFull(),
                     model.price(),
                     model.fallbacks());
         }

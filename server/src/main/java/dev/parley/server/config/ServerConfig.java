@@ -64,6 +64,7 @@ public record ServerConfig(
             Integer gpuLayers,
             Boolean embeddings,
             Integer cacheRamMb,
+            Boolean swaFull,
             Price price,
             List<String> fallbacks) {
         public LocalModel {
@@ -190,7 +191,8 @@ public record ServerConfig(
                 orElse(model.queue(), LlamaEngineOptions.DEFAULT_QUEUE),
                 orElse(model.gpuLayers(), -1),
                 Boolean.TRUE.equals(model.embeddings()),
-                orElse(model.cacheRamMb(), 0));
+                orElse(model.cacheRamMb(), 0),
+                Boolean.TRUE.equals(model.swaFull()));
     }
 
     private static ClientOptions clientOptions(Upstream upstream) {

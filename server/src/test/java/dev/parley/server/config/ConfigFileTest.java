@@ -60,6 +60,7 @@ class ConfigFileTest {
                     parallel: 8
                     kv_cache: f32
                     cache_ram_mb: 512
+                    swa_full: true
                     price: {input: 0.1, output: 0.4}
                     fallbacks: [big]
                 upstreams:
@@ -90,6 +91,7 @@ class ConfigFileTest {
         assertThat(tiny.aliases()).containsExactly("small");
         assertThat(tiny.kvCache()).isEqualTo(KvCacheType.F32);
         assertThat(tiny.cacheRamMb()).isEqualTo(512);
+        assertThat(tiny.swaFull()).isTrue();
         assertThat(tiny.fallbacks()).containsExactly("big");
         var gpus = config.upstreams().getFirst();
         assertThat(gpus.apiKey()).isEqualTo("sk-fleet");

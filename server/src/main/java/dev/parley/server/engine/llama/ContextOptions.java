@@ -9,33 +9,43 @@ package dev.parley.server.engine.llama;
  * @param batchCapacity most tokens one {@link LlamaContext#decode} accepts (at most the context length)
  * @param threads CPU threads for decoding, at least 1
  * @param kvCache element type of the KV cache
+ * @param fullWindow whether layers with a sliding window keep every cell of a sequence (llama.cpp's {@code swa_full})
+ *     instead of the window and a batch
  */
-public record ContextOptions(int contextLength, int maxSequences, int batchCapacity, int threads, KvCacheType kvCache) {
+public record ContextOptions(
+        int contextLength, int maxSequences, int batchCapacity, int threads, KvCacheType kvCache, boolean fullWindow) {
     static final int MAX_SEQUENCES = 64;
 
-    /** The model's context length, one sequence, 512-token batches, a thread per core, F16 KV cache. */
+    /**
+     * The model's context length, one sequence, 512-token batches, a thread per core, F16 KV cache, sliding-window
+     * layers keeping their window and a batch.
+     */
     public static ContextOptions defaults() {
-        return new ContextOptions(0, 1, 512, Runtime.getRuntime().availableProcessors(), KvCacheType.F16);
+        return new ContextOptions(0, 1, 512, Runtime.getRuntime().availableProcessors(), KvCacheType.F16, false);
     }
 
     public ContextOptions withContextLength(int contextLength) {
-        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache);
+        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache, fullWindow);
     }
 
     public ContextOptions withMaxSequences(int maxSequences) {
-        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache);
+        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache, fullWindow);
     }
 
     public ContextOptions withBatchCapacity(int batchCapacity) {
-        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache);
+        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache, fullWindow);
     }
 
     public ContextOptions withThreads(int threads) {
-        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache);
+        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache, fullWindow);
     }
 
     public ContextOptions withKvCache(KvCacheType kvCache) {
-        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache);
+        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache, fullWindow);
+    }
+
+    public ContextOptions withFullWindow(boolean fullWindow) {
+        return new ContextOptions(contextLength, maxSequences, batchCapacity, threads, kvCache, fullWindow);
     }
 
     void check() {

@@ -110,9 +110,10 @@ public final class LlamaContext implements AutoCloseable {
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "no_perf"), true);
             // A cache per sequence (see the class comment); one sequence alone needs no other.
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "kv_unified"), options.maxSequences() == 1);
-            // Sliding-window layers keep a window and a batch of cells per sequence, not the whole context (llama.cpp's
-            // own default is the whole: llama-server's is this); see WindowCheckpoint for what that asks of reuse.
-            params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "swa_full"), false);
+            // Unless asked for the whole, sliding-window layers keep a window and a batch of cells per sequence
+            // (llama.cpp's
+            // own default is the whole; llama-server's is this); see WindowCheckpoint for what that asks of reuse.
+            params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "swa_full"), options.fullWindow());
             set(params, "flash_attn_type", FLASH_ATTN_DISABLED);
             context = Bindings.initFromModel(model, params);
         }

@@ -146,13 +146,14 @@ public final class LlamaEngine implements Engine {
                         model,
                         perSequence,
                         options.parallel(),
-                        ContextOptions.defaults().batchCapacity(),
+                        options.fullWindow() ? 0 : ContextOptions.defaults().batchCapacity(),
                         options.kvCache());
                 context = model.newContext(ContextOptions.defaults()
                         .withContextLength(perSequence * options.parallel())
                         .withMaxSequences(options.parallel())
                         .withThreads(threads)
-                        .withKvCache(options.kvCache()));
+                        .withKvCache(options.kvCache())
+                        .withFullWindow(options.fullWindow()));
             }
             EmbeddingContext embedding = null;
             if (embeddingOnly || options.embeddings()) {

@@ -22,6 +22,9 @@ import java.nio.file.Path;
  * @param cacheMb megabytes of host memory (2^20 bytes) for the KV cells of finished requests whose slot
  *     another prompt takes, so that more conversations than slots each find their history again; 0, the default,
  *     keeps none
+ * @param fullWindow whether layers with a sliding window (Gemma 3, gpt-oss) keep every cell of a sequence: more KV
+ *     memory, and a new conversation can take a long system prompt it shares from any slot's cells; by default
+ *     they keep the window and a batch of cells, as llama-server does
  */
 public record LlamaEngineOptions(
         Path model,
@@ -33,7 +36,8 @@ public record LlamaEngineOptions(
         int queue,
         int gpuLayers,
         boolean embeddings,
-        int cacheMb) {
+        int cacheMb,
+        boolean fullWindow) {
 
     public LlamaEngineOptions(
             Path model,
@@ -44,7 +48,7 @@ public record LlamaEngineOptions(
             KvCacheType kvCache,
             int queue,
             int gpuLayers) {
-        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, false, 0);
+        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, false, 0, false);
     }
 
     /** Sequences decoded together unless told otherwise ({@code parley serve}, a configuration file). */
@@ -79,47 +83,152 @@ public record LlamaEngineOptions(
 
     public LlamaEngineOptions withGpuLayers(int gpuLayers) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     public LlamaEngineOptions withModelId(String modelId) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     public LlamaEngineOptions withParallel(int parallel) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     public LlamaEngineOptions withThreads(int threads) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     public LlamaEngineOptions withKvCache(KvCacheType kvCache) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     public LlamaEngineOptions withQueue(int queue) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     public LlamaEngineOptions withEmbeddings(boolean embeddings) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     public LlamaEngineOptions withCacheMb(int cacheMb) {
         return new LlamaEngineOptions(
-                model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, embeddings, cacheMb);
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
+    }
+
+    public LlamaEngineOptions withFullWindow(boolean fullWindow) {
+        return new LlamaEngineOptions(
+                model,
+                modelId,
+                parallel,
+                contextPerSequence,
+                threads,
+                kvCache,
+                queue,
+                gpuLayers,
+                embeddings,
+                cacheMb,
+                fullWindow);
     }
 
     /** The most megabytes of prompt cache: 1 TiB. */

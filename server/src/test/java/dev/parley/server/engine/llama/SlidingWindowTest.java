@@ -224,10 +224,40 @@ class SlidingWindowTest {
     }
 
     private static LlamaEngine engine() {
+        return engine(1, false);
+    }
+
+    private static LlamaEngine engine(int parallel, boolean fullWindow) {
         return LlamaEngine.open(LlamaEngineOptions.of(file)
                 .withModelId("gemma3")
-                .withParallel(1)
-                .withContextPerSequence(1024));
+                .withParallel(parallel)
+                .withContextPerSequence(1024)
+                .withFullWindow(fullWindow));
+    }
+
+    @Test
+    void aNewConversationCopiesALongSharedStartFromASlotThatWentOnFarBeyondItOnlyWhenWindowLayersKeepEveryCell()
+            throws Exception {
+        int[] system = tokens(12, 40);
+        int[] first = concat(system, tokens(13, 10));
+        int[] second = concat(system, tokens(14, 10));
+        String secondAlone;
+        try (var fresh = engine()) {
+            secondAlone = text(fresh.complete(request(second, 6)).start());
+        }
+        for (boolean fullWindow : new boolean[] {false, true}) {
+            try (var engine = engine(2, fullWindow)) {
+                // The first conversation answers at length in slot 0: its window layers give up the cells of its start.
+                text(engine.complete(request(first, 800)).start());
+                long reused = engine.scheduler().reusedTokens();
+                // The second shares the system prompt; keeping it in slot 0 would give up more than it keeps, so it
+                // starts in slot 1 and copies what it can.
+                assertThat(text(engine.complete(request(second, 6)).start())).isEqualTo(secondAlone);
+                assertThat(engine.scheduler().reusedTokens() - reused)
+                        .as("full window %s", fullWindow)
+                        .isEqualTo(fullWindow ? system.length : 0);
+            }
+        }
     }
 
     @Test
