@@ -152,6 +152,56 @@ class ServeCommandTest {
         }
     }
 
+    @Test
+    void withSwaFullANewConversationCopiesALongSharedStartFromASlotThatWentOnFarBeyondIt() throws Exception {
+        // A Gemma 3 of random weights whose every other layer attends over the last 16 tokens.
+        Path gemma = dev.parley.testkit.GgufWriter.gemma3()
+                .layers(6)
+                .slidingWindow(16)
+                .tiedOutput(true)
+                .contextLength(2048)
+                .seed(23)
+                .write(dir.resolve("gemma3.gguf"));
+        String system = ids(12, 40);
+        for (boolean full : new boolean[] {false, true}) {
+            List<String> args = new ArrayList<>(List.of(
+                    "--model", gemma.toString(), "--model-id", "gemma3", "--parallel", "2", "--context", "1024"));
+            if (full) args.add("--swa-full");
+            String base = serve(args.toArray(String[]::new)).group(2);
+            nextLine("Calibrated decode costs"); // calibrating clears the slots: after it, what they hold is certain
+            // The first conversation answers at length in slot 0; the second shares its 40-token start and copies
+            // it to slot 1, which the window layers still hold only when they keep every cell.
+            complete(base, system + "," + ids(13, 10), 800);
+            JsonNode second = complete(base, system + "," + ids(14, 10), 6);
+            assertThat(second.path("usage")
+                            .path("prompt_tokens_details")
+                            .path("cached_tokens")
+                            .asInt())
+                    .as("--swa-full %s: %s", full, second.path("usage"))
+                    .isEqualTo(full ? 40 : 0);
+        }
+    }
+
+    /** {@code count} ordinary token ids from {@code from} on, as a JSON list's items. */
+    private static String ids(int from, int count) {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < count; i++) ids.add(String.valueOf(10 + (from * 37 + i * 7) % 250));
+        return String.join(",", ids);
+    }
+
+    /** A greedy legacy completion of a prompt of token ids, end-of-text ruled out. */
+    private JsonNode complete(String baseUrl, String ids, int maxTokens) throws Exception {
+        var response = http.send(
+                HttpRequest.newBuilder(URI.create(baseUrl + "/completions"))
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"gemma3\",\"prompt\":[" + ids
+                                + "],\"max_tokens\":" + maxTokens + ",\"temperature\":0,\"logit_bias\":{\"2\":-100}}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return Json.tree(response.body());
+    }
+
     /** A chat of these turns (user, assistant, user, …) for 8 greedy tokens. */
     private JsonNode turn(String baseUrl, String... contents) throws Exception {
         List<String> messages = new ArrayList<>();
