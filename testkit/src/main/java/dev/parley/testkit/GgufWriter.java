@@ -44,6 +44,7 @@ public final class GgufWriter {
     private int contextLength = 256;
     private float ropeFreqBase;
     private int slidingWindow; // gemma3 only
+    private int slidingWindowPattern = 2; // gemma3 only; 0: the key left out
     private TensorType type = TensorType.F32;
     private long seed = 1;
     private String chatTemplate;
@@ -171,6 +172,16 @@ public final class GgufWriter {
     /** Tokens a sliding-window layer of a {@link #gemma3} model attends over. */
     public GgufWriter slidingWindow(int slidingWindow) {
         this.slidingWindow = slidingWindow;
+        return this;
+    }
+
+    /**
+     * Which layers of a {@link #gemma3} model slide: all but the last of every {@code n} (default 2: every other
+     * one, from the first); 0 leaves {@code sliding_window_pattern} out of the file, as Gemma 3's own GGUFs do, and
+     * llama.cpp then assumes 6.
+     */
+    public GgufWriter slidingWindowPattern(int n) {
+        this.slidingWindowPattern = n;
         return this;
     }
 
@@ -307,10 +318,10 @@ public final class GgufWriter {
             gguf.float32(arch + ".attention.layer_norm_rms_epsilon", architecture.normEpsilon);
         }
         if (architecture == Architecture.GEMMA3) {
-            // Pattern 2: layers 0, 2, 4, … slide, 1, 3, 5, … attend globally; two layers have one of each.
+            // Pattern 2 (the default): layers 0, 2, 4, … slide, 1, 3, 5, … attend globally.
             gguf.uint32(arch + ".attention.sliding_window", slidingWindow)
-                    .uint32(arch + ".attention.sliding_window_pattern", 2)
                     .float32(arch + ".rope.freq_base_swa", 10_000f);
+            if (slidingWindowPattern > 0) gguf.uint32(arch + ".attention.sliding_window_pattern", slidingWindowPattern);
         }
         if (poolingType != null) gguf.uint32(arch + ".pooling_type", poolingType);
         gguf.uint32(arch + ".vocab_size", vocabulary.size());

@@ -2,6 +2,7 @@ package dev.parley.server.engine.llama;
 
 import java.lang.management.ManagementFactory;
 import java.util.Locale;
+import java.util.Map;
 import java.util.OptionalLong;
 
 /**
@@ -15,6 +16,22 @@ import java.util.OptionalLong;
 final class KvMemory {
     private KvMemory() {}
 
+    /**
+     * Per architecture with a sliding window, the one layer in n that keeps every cell when the file has no {@code
+     * sliding_window_pattern}, as llama.cpp v0.5.0 assumes (Gemma 3's own GGUFs leave it out).
+     */
+    private static final Map<String, Integer> PATTERNS = Map.of(
+            "gemma2", 2,
+            "gemma3", 6,
+            "gemma3n", 5,
+            "gemma-embedding", 6,
+            "gpt-oss", 2,
+            "cohere2", 4,
+            "llama4", 4,
+            "exaone4", 4,
+            "olmo2", 4,
+            "plamo3", 8);
+
     /** Bytes of KV cache for {@code cells} positions in {@code type}, every layer keeping them all; empty when unknown. */
     static OptionalLong estimate(LlamaModel model, long cells, KvCacheType type) {
         return estimate(model, cells, 1, 0, type);
@@ -25,7 +42,8 @@ final class KvMemory {
      * metadata does not say. With a {@code slidingBatch} above 0, each layer with a sliding window keeps the window
      * and that batch of cells per sequence (rounded up to 256, at most {@code perSequence}), as llama.cpp gives them
      * when its full-size window cache is off. The metadata's {@code sliding_window_pattern} n says which layers slide
-     * (all but one in each n); where it does not say, every layer is counted as sliding, which errs low.
+     * (all but one in each n), else the architecture's own pattern; where neither says, every layer is counted as
+     * sliding, which errs low.
      */
     static OptionalLong estimate(
             LlamaModel model, long perSequence, long sequences, int slidingBatch, KvCacheType type) {
@@ -43,10 +61,16 @@ final class KvMemory {
         if (valueLength <= 0) valueLength = embedding / heads;
         long bytes = type == KvCacheType.F32 ? 4 : 2;
         long window = number(model, arch + ".attention.sliding_window");
+        // Llama 4 attends over chunks of 8,192 tokens in three layers of four unless its file says 0.
+        if (arch.equals("llama4")
+                && model.metadata(arch + ".attention.sliding_window").isEmpty()) window = 8192;
         long sliding = 0;
         long slidingCells = perSequence;
         if (slidingBatch > 0 && window > 0) {
             long pattern = number(model, arch + ".attention.sliding_window_pattern");
+            if (pattern <= 0
+                    && model.metadata(arch + ".attention.sliding_window_pattern")
+                            .isEmpty()) pattern = PATTERNS.getOrDefault(arch, 0);
             sliding = pattern > 1 ? layers - layers / pattern : layers;
             slidingCells = Math.min(perSequence, (window + slidingBatch + 255) / 256 * 256);
         }

@@ -8,6 +8,8 @@ import dev.parley.testkit.GgufWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class KvMemoryTest {
 
@@ -28,27 +30,41 @@ class KvMemoryTest {
         }
     }
 
-    @Test
-    void layersWithASlidingWindowKeepTheWindowAndABatchOfCellsPerSequence(@TempDir Path dir) {
-        // Every other layer slides (the file's sliding_window_pattern is 2), over 16 tokens; one KV head of 32.
+    /**
+     * A written Gemma 3 of six layers sliding over 16 tokens, one KV head of 32: with {@code sliding_window_pattern}
+     * 2 (every other layer slides) and without the key (llama.cpp then takes Gemma 3's 6: five layers of six slide).
+     */
+    @ParameterizedTest
+    @CsvSource({"2, 3", "0, 5"})
+    void layersWithASlidingWindowKeepTheWindowAndABatchOfCellsPerSequence(int pattern, int sliding, @TempDir Path dir) {
         Path file = GgufWriter.gemma3()
                 .layers(6)
                 .kvHeads(1)
                 .headDim(32)
                 .slidingWindow(16)
+                .slidingWindowPattern(pattern)
                 .contextLength(4096)
                 .write(dir.resolve("gemma3.gguf"));
+        long perLayerCell = 2 * 32 * 2; // a key and a value of 32 F16 numbers
         try (LlamaModel model = LlamaModel.open(file)) {
-            long perLayerCell = 2 * 32 * 2; // a key and a value of 32 F16 numbers
             assertThat(KvMemory.estimate(model, 1024, 4, 512, KvCacheType.F16))
-                    .as("3 layers of 1,024 cells and 3 of 768 (16 + 512, rounded up to 256), for each of 4 sequences")
-                    .hasValue(4 * (3 * 1024 + 3 * 768) * perLayerCell);
+                    .as("1,024 cells in each whole layer, 768 (16 + 512, rounded up to 256) in each sliding one")
+                    .hasValue(4 * ((6 - sliding) * 1024 + sliding * 768) * perLayerCell);
             assertThat(KvMemory.estimate(model, 512, 4, 512, KvCacheType.F16))
                     .as("a window and a batch beyond a sequence's cells: every layer keeps them all")
                     .hasValue(4 * 6 * 512 * perLayerCell);
             assertThat(KvMemory.estimate(model, 1024, 4, 0, KvCacheType.F16))
-                    .as("window layers that keep every cell (an embedding context's)")
+                    .as("window layers that keep every cell (an embedding context's, or --swa-full)")
                     .hasValue(4 * 6 * 1024 * perLayerCell);
+            // llama.cpp's own count: each cell within the window adds a key and a value in every sliding layer (and
+            // its position and sequence, 12 bytes) to what it saves of those layers.
+            try (LlamaContext context = model.newContext(
+                    Generate.ONE_THREAD.withContextLength(2 * 256).withMaxSequences(2))) {
+                context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13}, 0, 0));
+                context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13, 14, 15, 16, 17}, 0, 1));
+                long perCell = (context.windowStateSize(1) - context.windowStateSize(0)) / 4;
+                assertThat((perCell - 12) / perLayerCell).isEqualTo(sliding);
+            }
         }
     }
 
