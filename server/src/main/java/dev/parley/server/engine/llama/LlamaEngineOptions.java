@@ -1,6 +1,7 @@
 package dev.parley.server.engine.llama;
 
 import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /**
  * How to run one GGUF model.
@@ -82,153 +83,94 @@ public record LlamaEngineOptions(
     }
 
     public LlamaEngineOptions withGpuLayers(int gpuLayers) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.gpuLayers = gpuLayers);
     }
 
     public LlamaEngineOptions withModelId(String modelId) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.modelId = modelId);
     }
 
     public LlamaEngineOptions withParallel(int parallel) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.parallel = parallel);
     }
 
     public LlamaEngineOptions withContextPerSequence(int contextPerSequence) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.contextPerSequence = contextPerSequence);
     }
 
     public LlamaEngineOptions withThreads(int threads) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.threads = threads);
     }
 
     public LlamaEngineOptions withKvCache(KvCacheType kvCache) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.kvCache = kvCache);
     }
 
     public LlamaEngineOptions withQueue(int queue) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.queue = queue);
     }
 
     public LlamaEngineOptions withEmbeddings(boolean embeddings) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.embeddings = embeddings);
     }
 
     public LlamaEngineOptions withCacheMb(int cacheMb) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.cacheMb = cacheMb);
     }
 
     public LlamaEngineOptions withFullWindow(boolean fullWindow) {
-        return new LlamaEngineOptions(
-                model,
-                modelId,
-                parallel,
-                contextPerSequence,
-                threads,
-                kvCache,
-                queue,
-                gpuLayers,
-                embeddings,
-                cacheMb,
-                fullWindow);
+        return edit(options -> options.fullWindow = fullWindow);
+    }
+
+    /** A copy with one thing changed: each {@code with} method is one such change. */
+    private LlamaEngineOptions edit(Consumer<Editable> change) {
+        Editable options = new Editable(this);
+        change.accept(options);
+        return options.build();
+    }
+
+    /** The components, settable, for {@link #edit}. */
+    private static final class Editable {
+        Path model;
+        String modelId;
+        int parallel;
+        int contextPerSequence;
+        int threads;
+        KvCacheType kvCache;
+        int queue;
+        int gpuLayers;
+        boolean embeddings;
+        int cacheMb;
+        boolean fullWindow;
+
+        Editable(LlamaEngineOptions from) {
+            model = from.model;
+            modelId = from.modelId;
+            parallel = from.parallel;
+            contextPerSequence = from.contextPerSequence;
+            threads = from.threads;
+            kvCache = from.kvCache;
+            queue = from.queue;
+            gpuLayers = from.gpuLayers;
+            embeddings = from.embeddings;
+            cacheMb = from.cacheMb;
+            fullWindow = from.fullWindow;
+        }
+
+        LlamaEngineOptions build() {
+            return new LlamaEngineOptions(
+                    model,
+                    modelId,
+                    parallel,
+                    contextPerSequence,
+                    threads,
+                    kvCache,
+                    queue,
+                    gpuLayers,
+                    embeddings,
+                    cacheMb,
+                    fullWindow);
+        }
     }
 
     /** The most megabytes of prompt cache: 1 TiB. */
