@@ -386,11 +386,6 @@ public final class LlamaContext implements AutoCloseable {
      * while a copy from or to it waits ({@link #copyPending}), and then it is left as it was.
      */
     public synchronized boolean restoreSequence(int sequenceId, MemorySegment state) {
-        requireSequence(sequenceId);
-        Checks.require(state != null && state.isNative() && state.byteSize() > 0, "state must be native bytes");
-        requireOpen();
-        if (copyPending(sequenceId)) return false; // the copy would overwrite what was loaded, or carry it off
-        Bindings.memorySeqRm(memory, sequenceId, -1, -1);
         return load(sequenceId, state, Bindings.STATE_SEQ_ALL);
     }
 
@@ -420,11 +415,7 @@ public final class LlamaContext implements AutoCloseable {
      * #copyPending}), and then it is left as it was, or when llama.cpp refused them, and then it is left empty.
      */
     public synchronized boolean restoreWindow(int sequenceId, MemorySegment state) {
-        requireSequence(sequenceId);
-        Checks.require(state != null && state.isNative() && state.byteSize() > 0, "state must be native bytes");
         Checks.require(owner.slidingWindow() > 0, "the model has no sliding window");
-        requireOpen();
-        if (copyPending(sequenceId)) return false;
         return load(sequenceId, state, Bindings.STATE_SEQ_PARTIAL_ONLY);
     }
 
@@ -446,6 +437,12 @@ public final class LlamaContext implements AutoCloseable {
     }
 
     private boolean load(int sequenceId, MemorySegment state, int flags) {
+        requireSequence(sequenceId);
+        Checks.require(state != null && state.isNative() && state.byteSize() > 0, "state must be native bytes");
+        requireOpen();
+        if (copyPending(sequenceId)) return false; // the copy would overwrite what was loaded, or carry it off
+        // A whole sequence's cells replace what it held; a window's replace only its window layers' cells.
+        if (flags == Bindings.STATE_SEQ_ALL) Bindings.memorySeqRm(memory, sequenceId, -1, -1);
         if (Bindings.stateSeqSetData(context, state, state.byteSize(), sequenceId, flags) > 0) return true;
         Bindings.memorySeqRm(memory, sequenceId, -1, -1);
         return false;

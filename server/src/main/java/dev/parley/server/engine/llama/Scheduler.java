@@ -357,10 +357,11 @@ final class Scheduler implements AutoCloseable {
     /** With nothing running: calibrate a piece while nobody waits, or wait for work. */
     private void idle() throws InterruptedException {
         if (calibration != null && mayCalibrate && queued() == 0) {
-            for (int slot = 0; slot < slots.length; slot++)
+            for (int slot = 0; slot < slots.length; slot++) {
                 keepInStore(slot, 0); // with a prompt cache, nothing is lost
-            Arrays.fill(held, NOTHING); // each piece of calibration clears the whole cache
-            for (int slot = 0; slot < slots.length; slot++) dropWindow(slot);
+                held[slot] = NOTHING; // each piece of calibration clears the whole cache
+                dropWindow(slot);
+            }
             try {
                 if (!calibration.step()) {
                     calibration = null;
@@ -584,8 +585,8 @@ final class Scheduler implements AutoCloseable {
     /**
      * Cuts the slot's cells to the start they share with the prompt; how many were kept (0: to be cleared). Where a
      * sliding window has moved past that point, the cells go on from the end of the slot's last prompt instead, when
-     * the prompt starts with it (or is all of it again: {@link WindowCheckpoint}); a model whose memory cannot be cut short (recurrent state)
-     * reads the prompt again from the start.
+     * the prompt starts with it (or is all of it again: {@link WindowCheckpoint}); a model whose memory cannot be
+     * cut short (recurrent state) reads the prompt again from the start.
      */
     private int keepPrefix(int slot, int[] prompt) {
         int shared = sharedPrefix(held[slot], prompt);
@@ -607,7 +608,7 @@ final class Scheduler implements AutoCloseable {
         if (length + (long) sequence.maxTokens <= window) return; // every cell stays in the window
         int slot = sequence.id;
         // Still there, or its cells left in the slot (it finished with its first token); not if it failed.
-        if (slots[slot] != sequence && !(slots[slot] == null && held[slot].length >= length)) return;
+        if (!isRunning(sequence) && held[slot].length < length) return;
         dropWindow(slot);
         try {
             windows[slot] = WindowCheckpoint.take(context, slot, length);
