@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
 
 /**
  * Writes a small GGUF v3 model with random weights in the shape of a real architecture ({@link #llama},
- * {@link #qwen3}, {@link #gemma3}, or the encoder {@link #bert}), for tests that need llama.cpp to load and run a model of a chosen shape
+ * {@link #qwen3}, {@link #gemma3}, the hybrid {@link #lfm2}, or the encoder {@link #bert}), for tests that need llama.cpp to load and run a model of a chosen shape
  * without shipping one.
  *
  * <p>The weights are Gaussian with a standard deviation of 1/√(row length), from a seeded generator: the same
@@ -45,6 +45,8 @@ public final class GgufWriter {
     private float ropeFreqBase;
     private int slidingWindow; // gemma3 only
     private int slidingWindowPattern = 2; // gemma3 only; 0: the key left out
+    private int attentionEvery = 2; // lfm2 only
+    private static final int SHORT_CONV_CACHE = 3; // lfm2's shortconv.l_cache, as in every LFM2 release
     private TensorType type = TensorType.F32;
     private long seed = 1;
     private String chatTemplate;
@@ -85,6 +87,17 @@ public final class GgufWriter {
      */
     public static GgufWriter gemma3() {
         return new GgufWriter(Architecture.GEMMA3).slidingWindow(64);
+    }
+
+    /**
+     * A {@code lfm2} model (Liquid's LFM2): a hybrid whose layers are either attention (the qwen3 shape) or gated
+     * short convolutions, whose state llama.cpp keeps per sequence as recurrent state: it cannot be cut back to an
+     * earlier token, as a transformer's cells can. Layer i attends when i % {@link #attentionEvery} is the last
+     * of the period (default 2: layers 1, 3, …); the others convolve over the last 3 tokens. NeoX RoPE, base
+     * 1000000. Same defaults as {@link #llama} otherwise.
+     */
+    public static GgufWriter lfm2() {
+        return new GgufWriter(Architecture.LFM2);
     }
 
     /**
@@ -185,6 +198,12 @@ public final class GgufWriter {
         return this;
     }
 
+    /** Which layers of a {@link #lfm2} model attend: the last of every {@code n} (1: all of them). */
+    public GgufWriter attentionEvery(int n) {
+        this.attentionEvery = n;
+        return this;
+    }
+
     /** Storage type of the matrices; Q8_0 needs dim and ffnDim to be multiples of 32. */
     public GgufWriter type(TensorType type) {
         this.type = type;
@@ -271,7 +290,9 @@ public final class GgufWriter {
             gguf.tensor("token_embd_norm.weight", TensorType.F32, () -> ones(dim), dim);
             gguf.tensor("token_embd_norm.bias", TensorType.F32, () -> new float[dim], dim);
         } else {
-            gguf.tensor("output_norm.weight", TensorType.F32, () -> ones(dim), dim);
+            // LFM2's converter names its final norm token_embd_norm, and llama.cpp reads it by that name.
+            String outputNorm = architecture == Architecture.LFM2 ? "token_embd_norm.weight" : "output_norm.weight";
+            gguf.tensor(outputNorm, TensorType.F32, () -> ones(dim), dim);
         }
         if (!tiedOutput && architecture != Architecture.BERT) {
             gguf.tensor(
@@ -283,6 +304,7 @@ public final class GgufWriter {
         }
         for (int i = 0; i < layers; i++) {
             if (architecture == Architecture.BERT) encoderBlock(gguf, random, "blk." + i + ".", headDim);
+            else if (architecture == Architecture.LFM2 && !attends(i)) convolutionBlock(gguf, random, "blk." + i + ".");
             else block(gguf, random, "blk." + i + ".", headDim);
         }
         try {
@@ -304,9 +326,17 @@ public final class GgufWriter {
                 .uint32(arch + ".embedding_length", dim)
                 .uint32(arch + ".feed_forward_length", ffnDim)
                 .uint32(arch + ".block_count", layers)
-                .uint32(arch + ".attention.head_count", heads)
-                .uint32(arch + ".attention.head_count_kv", kvHeads)
-                .uint32(arch + ".attention.key_length", headDim)
+                .uint32(arch + ".attention.head_count", heads);
+        if (architecture == Architecture.LFM2) {
+            // One count per layer, as LFM2's GGUFs store it: 0 marks a convolution layer.
+            int[] perLayer = new int[layers];
+            for (int i = 0; i < layers; i++) perLayer[i] = attends(i) ? kvHeads : 0;
+            gguf.int32s(arch + ".attention.head_count_kv", perLayer)
+                    .uint32(arch + ".shortconv.l_cache", SHORT_CONV_CACHE);
+        } else {
+            gguf.uint32(arch + ".attention.head_count_kv", kvHeads);
+        }
+        gguf.uint32(arch + ".attention.key_length", headDim)
                 .uint32(arch + ".attention.value_length", headDim)
                 .uint32(arch + ".rope.dimension_count", headDim)
                 .float32(arch + ".rope.freq_base", ropeFreqBase);
@@ -355,6 +385,28 @@ public final class GgufWriter {
         if (architecture == Architecture.GEMMA3) {
             gguf.tensor(block + "post_ffw_norm.weight", TensorType.F32, () -> ones(dim), dim);
         }
+    }
+
+    /** Whether layer {@code i} of a {@link #lfm2} model attends rather than convolves. */
+    private boolean attends(int i) {
+        return i % attentionEvery == attentionEvery - 1;
+    }
+
+    /** One of LFM2's short-convolution blocks: a gated convolution over the last tokens, then the feed-forward. */
+    private void convolutionBlock(GgufFile gguf, SplittableRandom random, String block) {
+        gguf.tensor(block + "attn_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(
+                block + "shortconv.conv.weight",
+                TensorType.F32,
+                () -> gaussian(random, SHORT_CONV_CACHE, dim),
+                SHORT_CONV_CACHE,
+                dim);
+        gguf.tensor(block + "shortconv.in_proj.weight", type, () -> gaussian(random, dim, 3 * dim), dim, 3 * dim);
+        gguf.tensor(block + "shortconv.out_proj.weight", type, () -> silenced(gaussian(random, dim, dim)), dim, dim);
+        gguf.tensor(block + "ffn_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(block + "ffn_gate.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_down.weight", type, () -> silenced(gaussian(random, ffnDim, dim)), ffnDim, dim);
     }
 
     /** One encoder block's tensors, as llama.cpp's {@code bert} loader asks for them: every matrix with its bias. */
@@ -409,6 +461,10 @@ public final class GgufWriter {
                 ffnDim,
                 head * heads);
         require(architecture == Architecture.GEMMA3 || slidingWindow == 0, "only gemma3 models have a sliding window");
+        require(
+                architecture != Architecture.LFM2 || attentionEvery > 0 && attentionEvery <= layers,
+                "attentionEvery must be 1..layers, got %d",
+                attentionEvery);
         require(
                 architecture != Architecture.BERT || successors.isEmpty() && !tiedOutput,
                 "a bert model has no output layer: no successors, nothing to tie");
@@ -493,6 +549,7 @@ public final class GgufWriter {
         LLAMA("llama", 10_000f, 1e-5f),
         QWEN3("qwen3", 1_000_000f, 1e-6f),
         GEMMA3("gemma3", 1_000_000f, 1e-6f),
+        LFM2("lfm2", 1_000_000f, 1e-5f),
         BERT("bert", 10_000f, 1e-12f);
 
         final String id;

@@ -135,6 +135,25 @@ class GgufWriterTest {
     }
 
     @Test
+    void writesLfm2sConvolutionLayersBesideAttentionOnes() throws IOException {
+        Gguf gguf = Gguf.read(GgufWriter.lfm2().layers(3).attentionEvery(3).write(dir.resolve("l.gguf")));
+
+        assertThat(gguf.metadata())
+                .containsEntry("general.architecture", "lfm2")
+                .containsEntry("lfm2.attention.head_count_kv", 3L) // one count per layer
+                .containsEntry("lfm2.shortconv.l_cache", 3);
+        assertThat(gguf.tensors())
+                .containsKeys("token_embd_norm.weight", "blk.2.attn_q.weight", "blk.2.attn_k_norm.weight")
+                .doesNotContainKeys("output_norm.weight", "blk.0.attn_q.weight", "blk.2.shortconv.conv.weight");
+        assertThat(gguf.tensors().get("blk.0.shortconv.conv.weight")).containsExactly(3, 64);
+        assertThat(gguf.tensors().get("blk.1.shortconv.in_proj.weight")).containsExactly(64, 192);
+        assertThat(gguf.tensors().get("blk.1.shortconv.out_proj.weight")).containsExactly(64, 64);
+        assertThatThrownBy(() -> GgufWriter.lfm2().layers(2).attentionEvery(3).write(dir.resolve("bad.gguf")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("attentionEvery must be 1..layers, got 3");
+    }
+
+    @Test
     void writesGemma3sPostNormsAndSlidingWindow() throws IOException {
         Gguf gguf = Gguf.read(GgufWriter.gemma3().slidingWindow(16).layers(2).write(dir.resolve("g.gguf")));
 

@@ -23,6 +23,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A GGUF model loaded by llama.cpp: its vocabulary, metadata and chat template, and the factory of the
@@ -35,6 +37,7 @@ import java.util.function.Supplier;
  */
 @SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 public final class LlamaModel implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LlamaModel.class);
     private static final int LLAMA_TOKEN_NULL = -1;
     private static final int LOAD_MODE_NONE = 0; // enum llama_load_mode: read the file, no mmap
 
@@ -44,6 +47,7 @@ public final class LlamaModel implements AutoCloseable {
     private final int vocabSize;
     private final int contextTrainLength;
     private volatile int slidingWindow = -1; // asked for on first use: its downcall is made then
+    private volatile Boolean recurrentState; // likewise
     private final String chatTemplate; // null when the model has none
     private final boolean vocabularyOnly;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -88,17 +92,37 @@ public final class LlamaModel implements AutoCloseable {
                 options.gpuLayers());
         NativeLibrary.Loaded library = NativeLibrary.load();
         int gpuLayers = library.offloads() ? options.gpuLayers() : 0;
+        // llama.cpp v0.5.0's AMX kernels take a weight for a stack of as many matrices as the input has (they step
+        // through the weight as through the input), so every sequence of a batch but the first is multiplied by
+        // whatever memory follows the weight. Only models with recurrent state give a weight such a stack (their
+        // layers see a batch as one matrix per sequence); their weights stay in plain CPU buffers, which also
+        // gives up the CPU_REPACK ones: slower on such a processor, but right.
+        boolean plainBuffers = !options.vocabularyOnly() && library.usesAmx() && keepsRecurrentState(file);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = Bindings.modelDefaultParams(arena);
             params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "n_gpu_layers"), gpuLayers);
             if (!options.memoryMap())
                 params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "load_mode"), LOAD_MODE_NONE);
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.MODEL_PARAMS, "vocab_only"), options.vocabularyOnly());
+            if (plainBuffers) {
+                params.set(JAVA_BOOLEAN, Structs.offset(Structs.MODEL_PARAMS, "use_extra_bufts"), false);
+                log.info(
+                        "{} keeps recurrent state: its weights stay out of the AMX buffers, whose products are wrong"
+                                + " for several sequences at once in this llama.cpp release",
+                        file.getFileName());
+            }
             MemorySegment model = Bindings.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
             if (model.equals(MemorySegment.NULL)) {
                 throw new LlamaException("llama.cpp could not load the model " + file + " (its log says why)");
             }
             return new LlamaModel(file, model, options.vocabularyOnly());
+        }
+    }
+
+    /** Whether the model in {@code file} keeps recurrent state, read from a load of its vocabulary only. */
+    private static boolean keepsRecurrentState(Path file) {
+        try (LlamaModel header = open(file, ModelOptions.defaults().withVocabularyOnly(true))) {
+            return header.keepsRecurrentState();
         }
     }
 
@@ -128,6 +152,17 @@ public final class LlamaModel implements AutoCloseable {
         int window = slidingWindow;
         if (window < 0) slidingWindow = window = Math.max(0, read(() -> Bindings.modelNSwa(model)));
         return window;
+    }
+
+    /**
+     * Whether the model keeps recurrent state per sequence, alone (Mamba, RWKV) or beside attention layers (LFM2,
+     * Qwen 3.5, Granite 4 H, Nemotron H): a sequence's state is where its last token left it and cannot be cut back
+     * to an earlier one, as attention's cells can.
+     */
+    public boolean keepsRecurrentState() {
+        Boolean keeps = recurrentState;
+        if (keeps == null) recurrentState = keeps = read(() -> Bindings.modelKeepsRecurrentState(model));
+        return keeps;
     }
 
     /** The model's {@code tokenizer.chat_template}, if it has one. */

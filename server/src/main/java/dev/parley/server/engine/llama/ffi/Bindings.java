@@ -73,6 +73,8 @@ public final class Bindings {
     private static final MemorySegment MEMORY_SEQ_POS_MIN_SYMBOL = symbol("llama_memory_seq_pos_min");
     private static final MemorySegment MEMORY_SEQ_POS_MAX_SYMBOL = symbol("llama_memory_seq_pos_max");
     private static final MemorySegment MODEL_N_SWA_SYMBOL = symbol("llama_model_n_swa");
+    private static final MemorySegment MODEL_IS_RECURRENT_SYMBOL = symbol("llama_model_is_recurrent");
+    private static final MemorySegment MODEL_IS_HYBRID_SYMBOL = symbol("llama_model_is_hybrid");
     private static final MemorySegment STATE_SEQ_GET_SIZE_SYMBOL = symbol("llama_state_seq_get_size_ext");
     private static final MemorySegment STATE_SEQ_GET_DATA_SYMBOL = symbol("llama_state_seq_get_data_ext");
     private static final MemorySegment STATE_SEQ_SET_DATA_SYMBOL = symbol("llama_state_seq_set_data_ext");
@@ -102,6 +104,8 @@ public final class Bindings {
         static final MethodHandle MEMORY_SEQ_POS_MAX =
                 function(MEMORY_SEQ_POS_MAX_SYMBOL, of(JAVA_INT, ADDRESS, JAVA_INT));
         static final MethodHandle MODEL_N_SWA = function(MODEL_N_SWA_SYMBOL, of(JAVA_INT, ADDRESS));
+        static final MethodHandle MODEL_IS_RECURRENT = function(MODEL_IS_RECURRENT_SYMBOL, of(JAVA_BOOLEAN, ADDRESS));
+        static final MethodHandle MODEL_IS_HYBRID = function(MODEL_IS_HYBRID_SYMBOL, of(JAVA_BOOLEAN, ADDRESS));
     }
 
     /**
@@ -192,6 +196,19 @@ public final class Bindings {
     public static int modelNSwa(MemorySegment model) {
         try {
             return (int) Memory.MODEL_N_SWA.invokeExact(model);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /**
+     * Whether the model keeps recurrent state per sequence (Mamba, RWKV; or, beside attention, LFM2, Qwen 3.5,
+     * Granite 4 H, Nemotron H): one state per sequence, which cannot be cut back to an earlier token.
+     */
+    public static boolean modelKeepsRecurrentState(MemorySegment model) {
+        try {
+            return (boolean) Memory.MODEL_IS_RECURRENT.invokeExact(model)
+                    || (boolean) Memory.MODEL_IS_HYBRID.invokeExact(model);
         } catch (Throwable e) {
             throw rethrow(e);
         }

@@ -63,12 +63,25 @@ public final class NativeLibrary {
      * @param devices the backend devices ggml found, CPU included
      * @param backends the backend libraries loaded from {@code folder} (e.g. {@code libggml-cpu-haswell.so});
      *     empty where the process's memory map cannot be read
+     * @param cpuWeightBuffers the buffer types the CPU backend repacks weights into for faster kernels, as ggml
+     *     names them: {@code AMX} (Intel's matrix units, where the processor and the variant have them), {@code
+     *     CPU_REPACK}; llama.cpp uses them unless a model is loaded without ({@code use_extra_bufts})
      */
     public record Loaded(
-            Path folder, String origin, String version, List<BackendDevice> devices, List<String> backends) {
+            Path folder,
+            String origin,
+            String version,
+            List<BackendDevice> devices,
+            List<String> backends,
+            List<String> cpuWeightBuffers) {
         /** Whether any device can take model layers. */
         public boolean offloads() {
             return devices.stream().anyMatch(BackendDevice::offloads);
+        }
+
+        /** Whether weights go to Intel's AMX units, whose products are wrong in some shapes ({@code LlamaModel}). */
+        public boolean usesAmx() {
+            return cpuWeightBuffers.contains("AMX");
         }
 
         /** One line for the start-up log. */
@@ -226,7 +239,7 @@ public final class NativeLibrary {
             throw new LlamaLibraryException("ggml found no backend in " + folder + " (it holds "
                     + PrebuiltLibrary.listing(folder) + "); a CPU backend, libggml-cpu*, is needed");
         }
-        return new Loaded(folder, origin, version, List.copyOf(devices), backends);
+        return new Loaded(folder, origin, version, List.copyOf(devices), backends, cpuWeightBuffers(lookup));
     }
 
     /**
@@ -376,6 +389,47 @@ public final class NativeLibrary {
                 }
             }
             return devices;
+        } catch (Throwable e) {
+            throw Bindings.rethrow(e);
+        }
+    }
+
+    /**
+     * The extra buffer types of the CPU device ({@code ggml_backend_dev_get_extra_bufts}, which the CPU backend
+     * offers through its registry rather than as a symbol); empty when there is no CPU device or it offers none.
+     */
+    private static List<String> cpuWeightBuffers(SymbolLookup lookup) {
+        try {
+            MethodHandle byType =
+                    downcall(lookup, "ggml_backend_dev_by_type", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+            MethodHandle registry =
+                    downcall(lookup, "ggml_backend_dev_backend_reg", FunctionDescriptor.of(ADDRESS, ADDRESS));
+            MethodHandle procAddress = downcall(
+                    lookup, "ggml_backend_reg_get_proc_address", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+            MethodHandle bufferName =
+                    downcall(lookup, "ggml_backend_buft_name", FunctionDescriptor.of(ADDRESS, ADDRESS));
+            MemorySegment cpu = (MemorySegment) byType.invokeExact(0); // GGML_BACKEND_DEVICE_TYPE_CPU
+            if (cpu.equals(MemorySegment.NULL)) return List.of();
+            MemorySegment reg = (MemorySegment) registry.invokeExact(cpu);
+            MemorySegment function;
+            try (Arena arena = Arena.ofConfined()) {
+                function = (MemorySegment)
+                        procAddress.invokeExact(reg, arena.allocateFrom("ggml_backend_dev_get_extra_bufts"));
+            }
+            if (function.equals(MemorySegment.NULL)) return List.of();
+            MemorySegment types =
+                    (MemorySegment) LINKER.downcallHandle(function, FunctionDescriptor.of(ADDRESS, ADDRESS))
+                            .invokeExact(cpu);
+            if (types.equals(MemorySegment.NULL)) return List.of();
+            // A NULL-terminated array of buffer types; a CPU backend has a handful at most.
+            MemorySegment array = types.reinterpret(ADDRESS.byteSize() * 64);
+            List<String> names = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                MemorySegment type = array.getAtIndex(ADDRESS, i);
+                if (type.equals(MemorySegment.NULL)) break;
+                names.add(string((MemorySegment) bufferName.invokeExact(type)));
+            }
+            return List.copyOf(names);
         } catch (Throwable e) {
             throw Bindings.rethrow(e);
         }

@@ -1,0 +1,114 @@
+package dev.parley.server.engine.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.parley.testkit.GgufWriter;
+import dev.parley.testkit.TensorType;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A model with recurrent state (an LFM2 of random weights: short-convolution layers beside attention ones) keeps one
+ * state per sequence, where its last token left it: it decodes several sequences in one batch as each alone, and a
+ * sequence cannot be cut back to an earlier token.
+ */
+@Timeout(120)
+class RecurrentStateTest {
+    private static final ContextOptions FOUR =
+            Generate.ONE_THREAD.withContextLength(4 * 256).withMaxSequences(4).withBatchCapacity(64);
+
+    @TempDir
+    static Path dir;
+
+    private static LlamaModel lfm2;
+
+    @BeforeAll
+    static void open() {
+        // Q8_0 at a width of 64: the type and the shape llama.cpp's AMX kernels take, on a processor that has them.
+        lfm2 = LlamaModel.open(GgufWriter.lfm2()
+                .layers(4)
+                .tiedOutput(true)
+                .contextLength(1024)
+                .type(TensorType.Q8_0)
+                .seed(29)
+                .write(dir.resolve("lfm2.gguf")));
+    }
+
+    @AfterAll
+    static void close() {
+        lfm2.close();
+    }
+
+    private static int[] tokens(int from, int count) {
+        return IntStream.range(0, count)
+                .map(i -> 10 + (from * 37 + i * 7) % 250)
+                .toArray();
+    }
+
+    @Test
+    void keepsRecurrentStateWhereATransformerDoesNot() {
+        assertThat(lfm2.keepsRecurrentState()).isTrue();
+        try (LlamaModel llama =
+                LlamaModel.open(GgufWriter.llama().tiedOutput(true).seed(29).write(dir.resolve("llama.gguf")))) {
+            assertThat(llama.keepsRecurrentState()).isFalse();
+        }
+    }
+
+    @Test
+    void decodesSeveralSequencesInOneBatchAsEachAlone() {
+        // Prompts of different lengths, so that llama.cpp splits the batch into steps of one token per sequence and
+        // multiplies each layer's weights by a matrix per sequence.
+        int[][] prompts = {tokens(1, 12), tokens(2, 8), tokens(3, 7)};
+        float[][] alone = new float[prompts.length][];
+        try (LlamaContext context = lfm2.newContext(FOUR)) {
+            for (int k = 0; k < prompts.length; k++) {
+                context.clearSequence(0);
+                context.decode(BatchToken.prompt(prompts[k], 0, 0));
+                alone[k] = context.logits(prompts[k].length - 1);
+            }
+        }
+        try (LlamaContext context = lfm2.newContext(FOUR)) {
+            for (int round = 0; round < 2; round++) { // and again in the same sequences, each cleared
+                List<BatchToken> batch = new ArrayList<>();
+                int[] last = new int[prompts.length];
+                for (int k = 0; k < prompts.length; k++) {
+                    context.clearSequence(k + 1);
+                    batch.addAll(BatchToken.prompt(prompts[k], 0, k + 1));
+                    last[k] = batch.size() - 1;
+                }
+                context.decode(batch);
+                for (int k = 0; k < prompts.length; k++)
+                    assertCloseLogits(context.logits(last[k]), alone[k], "round %d, prompt %d".formatted(round, k));
+            }
+        }
+    }
+
+    @Test
+    void aSequenceCannotBeCutBackToAnEarlierToken() {
+        int[] prompt = tokens(4, 20);
+        try (LlamaContext context = lfm2.newContext(FOUR)) {
+            context.decode(BatchToken.prompt(prompt, 0, 0));
+            assertThat(context.truncateSequence(0, 10)).isFalse();
+            assertThat(context.truncateSequence(0, prompt.length))
+                    .as("nothing after its end to forget")
+                    .isTrue();
+            assertThat(context.copySequence(0, 1, 10)).as("a copy cut short").isFalse();
+        }
+    }
+
+    private static void assertCloseLogits(float[] actual, float[] expected, String what) {
+        float largest = 0;
+        for (float logit : expected) largest = Math.max(largest, Math.abs(logit));
+        assertThat(largest).isPositive();
+        for (int i = 0; i < expected.length; i++)
+            assertThat(actual[i]).as("%s, logit %d", what, i).isCloseTo(expected[i], Offset.offset(0.01f * largest));
+    }
+}
