@@ -4,9 +4,9 @@ package dev.parley.server.engine;
  * What an engine's KV cells saved it in reading prompts, since it started: prompt tokens found in cells instead of
  * read ({@code cachedTokens}, as {@code usage.prompt_tokens_details.cached_tokens} adds up), of those the ones
  * loaded from the host-memory prompt cache ({@code restoredTokens}), the bytes that cache holds now, and the bytes of
- * sliding-window cells kept where the slots' prompts ended ({@code windowBytes}, models with a sliding window only).
+ * sliding-window cells kept where the slots' prompts ended ({@code checkpointBytes}, models with a sliding window only).
  */
-public record PromptReuse(long cachedTokens, long restoredTokens, long cacheBytes, long windowBytes) {
+public record PromptReuse(long cachedTokens, long restoredTokens, long cacheBytes, long checkpointBytes) {
     /** An engine that keeps no cells: a gateway, an embedding model. */
     public static final PromptReuse NONE = new PromptReuse(0, 0, 0, 0);
 
@@ -16,6 +16,6 @@ public record PromptReuse(long cachedTokens, long restoredTokens, long cacheByte
                 cachedTokens + other.cachedTokens,
                 restoredTokens + other.restoredTokens,
                 cacheBytes + other.cacheBytes,
-                windowBytes + other.windowBytes);
+                checkpointBytes + other.checkpointBytes);
     }
 }

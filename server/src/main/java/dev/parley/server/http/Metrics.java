@@ -75,10 +75,10 @@ final class Metrics {
                     e -> e.promptReuse().cacheBytes(),
                     "Bytes of KV cells the prompt cache holds in host memory");
             gauge(
-                    "parley.engine.prompt.window.bytes",
+                    "parley.engine.prompt.checkpoint.bytes",
                     engine,
-                    e -> e.promptReuse().windowBytes(),
-                    "Bytes of sliding-window KV cells kept in host memory where the slots' last prompts ended");
+                    e -> e.promptReuse().checkpointBytes(),
+                    "Bytes of sliding-window cells and recurrent states kept in host memory where slots' prompts ended");
         }
         if (engine.health().replicas() != null) {
             gauge(

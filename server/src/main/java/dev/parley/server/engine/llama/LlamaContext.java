@@ -112,7 +112,7 @@ public final class LlamaContext implements AutoCloseable {
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "kv_unified"), options.maxSequences() == 1);
             // Unless asked for the whole, sliding-window layers keep a window and a batch of cells per sequence
             // (llama.cpp's
-            // own default is the whole; llama-server's is this); see WindowCheckpoint for what that asks of reuse.
+            // own default is the whole; llama-server's is this); see ContextCheckpoint for what that asks of reuse.
             params.set(JAVA_BOOLEAN, Structs.offset(Structs.CONTEXT_PARAMS, "swa_full"), options.fullWindow());
             set(params, "flash_attn_type", FLASH_ATTN_DISABLED);
             context = Bindings.initFromModel(model, params);
@@ -287,7 +287,9 @@ public final class LlamaContext implements AutoCloseable {
      * length - 1} and it still holds every cell the next token attends over. Under a sliding window (see {@link
      * LlamaModel#slidingWindow}) the oldest cells are given up as the sequence grows: a sequence cut back far enough
      * ({@link #truncateSequence}) no longer holds the window before its new end, and must read its tokens again
-     * (or have the window's cells {@linkplain #restoreWindow loaded}).
+     * (or have the window's cells {@linkplain #restoreCheckpoint loaded}). A model with recurrent state holds it where
+     * its last token left it ({@link LlamaModel#keepsRecurrentState}): ending at {@code length - 1} is all it takes
+     * (with a sliding window too, what its window layers hold cannot be told apart, and the answer is no).
      */
     public synchronized boolean continuesAt(int sequenceId, int length) {
         requireSequence(sequenceId);
@@ -297,6 +299,8 @@ public final class LlamaContext implements AutoCloseable {
         if (Bindings.memorySeqPosMax(memory, sequenceId) != length - 1) return false;
         if (length == 0) return true;
         int window = owner.slidingWindow();
+        // llama.cpp answers the later of the attention layers' oldest cell and the recurrent state's position.
+        if (owner.keepsRecurrentState()) return window == 0;
         // The next token (at length) attends back to length - window + 1 under a standard window; a chunked or
         // symmetric one needs no more.
         int oldestNeeded = window > 0 ? Math.max(0, length - window + 1) : 0;
@@ -390,33 +394,45 @@ public final class LlamaContext implements AutoCloseable {
     }
 
     /**
-     * Bytes {@link #saveWindow} needs for the cells of sequence {@code sequenceId} that its model's sliding-window
-     * layers hold; 0 when it holds none or the model has no sliding window.
+     * Bytes {@link #saveCheckpoint} needs for what sequence {@code sequenceId} holds that cannot be cut back: the cells
+     * of its model's sliding-window layers, or its recurrent state; 0 when it holds none or the model has neither.
      */
-    public synchronized long windowStateSize(int sequenceId) {
-        if (owner.slidingWindow() == 0) return 0;
+    public synchronized long checkpointStateSize(int sequenceId) {
+        if (!hasCheckpoints()) return 0;
         return stateSize(sequenceId, Bindings.STATE_SEQ_PARTIAL_ONLY);
     }
 
     /**
-     * As {@link #saveSequence}, the cells of the sliding-window layers only: what a sequence cut back behind its
-     * window lacks. Taken where a prompt ends, they let the conversation's next turn go on from there ({@link
-     * #restoreWindow}) though the window has since moved on.
+     * As {@link #saveSequence}, the cells of the sliding-window layers only (what a sequence cut back behind its
+     * window lacks), or the recurrent state only (what cannot be cut back at all): taken where a prompt ends, or a
+     * few tokens before, they let the conversation's next turn go on from there ({@link #restoreCheckpoint}) though
+     * the window or the state has since moved on.
      */
-    public synchronized MemorySegment saveWindow(int sequenceId, MemorySegment into) {
-        Checks.require(owner.slidingWindow() > 0, "the model has no sliding window");
+    public synchronized MemorySegment saveCheckpoint(int sequenceId, MemorySegment into) {
+        Checks.require(hasCheckpoints(), "the model has no sliding window and no recurrent state");
         return save(sequenceId, into, Bindings.STATE_SEQ_PARTIAL_ONLY);
     }
 
     /**
-     * Loads window cells copied by {@link #saveWindow} into sequence {@code sequenceId} in place of the window
-     * cells it holds, keeping its other layers' cells; cut it back to where they end ({@link #truncateSequence})
-     * and it {@linkplain #continuesAt continues} from there. False while a copy from or to it waits ({@link
-     * #copyPending}), and then it is left as it was, or when llama.cpp refused them, and then it is left empty.
+     * Loads window cells or a recurrent state copied by {@link #saveCheckpoint} into sequence {@code sequenceId} in
+     * place of the ones it holds, keeping its other layers' cells; cut it back to where they end ({@link
+     * #truncateSequence}) and it {@linkplain #continuesAt continues} from there. False while a copy from or to it
+     * waits ({@link #copyPending}), and then it is left as it was, or when llama.cpp refused them, and then it is
+     * left empty.
      */
-    public synchronized boolean restoreWindow(int sequenceId, MemorySegment state) {
-        Checks.require(owner.slidingWindow() > 0, "the model has no sliding window");
+    public synchronized boolean restoreCheckpoint(int sequenceId, MemorySegment state) {
+        Checks.require(hasCheckpoints(), "the model has no sliding window and no recurrent state");
         return load(sequenceId, state, Bindings.STATE_SEQ_PARTIAL_ONLY);
+    }
+
+    /** Whether the model holds something a sequence cannot be cut back through: a sliding window, recurrent state. */
+    private boolean hasCheckpoints() {
+        return owner.slidingWindow() > 0 || owner.keepsRecurrentState();
+    }
+
+    /** The model this context runs. */
+    LlamaModel model() {
+        return owner;
     }
 
     private long stateSize(int sequenceId, int flags) {

@@ -639,7 +639,7 @@ public final class LlamaEngine implements Engine {
                 scheduler.reusedTokens(),
                 scheduler.restoredTokens(),
                 scheduler.promptCacheBytes(),
-                scheduler.windowBytes());
+                scheduler.checkpointBytes());
     }
 
     /** The scheduler begins to calibrate in its idle moments. */

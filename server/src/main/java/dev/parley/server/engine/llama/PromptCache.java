@@ -14,7 +14,7 @@ import java.util.List;
  * bit, so an answer from restored cells is the answer from cells the slot had kept (a sliding window's cells may
  * land elsewhere in the cache than they were, which can move the last bits of attention's sums).
  *
- * <p>For a model with a sliding window, an entry also keeps a copy of the slot's {@link WindowCheckpoint} (the window
+ * <p>For a model with a sliding window, an entry also keeps a copy of the slot's {@link ContextCheckpoint} (the window
  * where the slot's last prompt ended): saved cells hold only the window's last cells, so a next turn that leaves
  * the answer behind goes on from the end of the last prompt.
  *
@@ -35,10 +35,10 @@ final class PromptCache implements AutoCloseable {
         final int[] tokens;
         private final Arena arena;
         private final MemorySegment state;
-        private final WindowCheckpoint window;
+        private final ContextCheckpoint window;
         private final long bytes; // allocated: the state and any room llama.cpp did not use, and the window's
 
-        private Entry(int[] tokens, Arena arena, MemorySegment state, WindowCheckpoint window, long bytes) {
+        private Entry(int[] tokens, Arena arena, MemorySegment state, ContextCheckpoint window, long bytes) {
             this.tokens = tokens;
             this.arena = arena;
             this.state = state;
@@ -80,11 +80,11 @@ final class PromptCache implements AutoCloseable {
 
     /**
      * Copies the cells of {@code slot}, which hold {@code tokens}, into the cache, with a copy of {@code window} (the
-     * slot's {@link WindowCheckpoint}, or null), unless an entry already holds them all or they would not fit the
+     * slot's {@link ContextCheckpoint}, or null), unless an entry already holds them all or they would not fit the
      * budget at all; entries that are a start of them are dropped, and the ones saved or loaded longest ago make
      * room.
      */
-    void save(LlamaContext context, int slot, int[] tokens, WindowCheckpoint window) {
+    void save(LlamaContext context, int slot, int[] tokens, ContextCheckpoint window) {
         if (!enabled() || tokens.length == 0) return;
         for (Entry entry : entries) if (startsWith(entry.tokens, tokens)) return;
         long cells = context.sequenceStateSize(slot);
@@ -93,7 +93,7 @@ final class PromptCache implements AutoCloseable {
         entries.removeIf(entry -> startsWith(tokens, entry.tokens) && drop(entry));
         while (bytes + size > budget && !entries.isEmpty()) drop(entries.removeFirst());
         Arena arena = Arena.ofConfined(); // closing a shared arena stops every thread for a handshake
-        WindowCheckpoint copied = null;
+        ContextCheckpoint copied = null;
         try {
             MemorySegment state = context.saveSequence(slot, arena.allocate(cells));
             if (state == null) {
@@ -136,7 +136,7 @@ final class PromptCache implements AutoCloseable {
      * holds that much (a save since the entry was found may have given it up), a copy from or to the slot waits
      * ({@link LlamaContext#copyPending}), llama.cpp refused the cells (the entry is dropped) or they cannot be cut
      * there (the slot is then empty). Where a sliding window has moved past that start, the cells go on from where
-     * the entry's window checkpoint was taken, if the prompt holds that much ({@link WindowCheckpoint#serves}). The
+     * the entry's window checkpoint was taken, if the prompt holds that much ({@link ContextCheckpoint#serves}). The
      * entry stays: other prompts that
      * start the same way (a system prompt many conversations share) may load it too while this one runs.
      */
@@ -165,7 +165,7 @@ final class PromptCache implements AutoCloseable {
     private static int continuation(LlamaContext context, int slot, Entry entry, int shared, int atLeast) {
         if (context.continuesAt(slot, shared)
                 || context.truncateSequence(slot, shared) && context.continuesAt(slot, shared)) return shared;
-        WindowCheckpoint window = entry.window;
+        ContextCheckpoint window = entry.window;
         if (window == null || Math.min(shared, window.length) < atLeast) return 0;
         return window.restore(context, slot, shared);
     }

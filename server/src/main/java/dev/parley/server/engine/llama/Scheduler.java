@@ -56,8 +56,10 @@ import org.slf4j.LoggerFactory;
  * PromptCache} has room for it in host memory: then a later prompt that starts with more of those cells than
  * any slot holds loads them back into its slot (so more conversations than slots each keep their history, and
  * calibration loses none). A model with a sliding window keeps only the window's last cells in those layers, so the
- * window's cells where each prompt ended are copied to host memory too ({@link WindowCheckpoint}): a next turn that
- * leaves the last answer behind goes on from there. Failures and cancellations leave nothing.
+ * window's cells where each prompt ended are copied to host memory too ({@link ContextCheckpoint}): a next turn that
+ * leaves the last answer behind goes on from there. A model with recurrent state cannot cut a sequence back at all:
+ * it stops reading each prompt a few tokens before its end to copy the state, and a next turn goes on from there.
+ * Failures and cancellations leave nothing.
  *
  * <p>A seeded draw never reuses a prefix, so that it answers the same each time it is served alone. Its
  * draws turn on the last bits of the logits, and a reused prefix leaves the rest of the prompt (for a
@@ -84,6 +86,13 @@ import org.slf4j.LoggerFactory;
  */
 final class Scheduler implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
+    /**
+     * How many tokens before a prompt's end a model with recurrent state keeps its state (as llama-server does): a
+     * conversation's next turn starts with the last prompt but for its generation prompt, which templates may render
+     * otherwise in the history (Qwen 3.5 ends the prompt with {@code <think>\n}, not the answer).
+     */
+    static final int STATE_BEFORE_END = 4;
+
     /** The shortest start of a prompt worth copying from another slot's cells (see {@link #copyPrefix}). */
     static final int MIN_COPIED_PREFIX = 16;
     /** Prompt tokens one step may hold while other sequences generate: bounds how long they wait for it. */
@@ -122,7 +131,7 @@ final class Scheduler implements AutoCloseable {
      * Per slot, for a model with a sliding window, the window's cells where the prompt of the sequence there (or last
      * there) ended, or null; its tokens are the start of the slot's cells.
      */
-    private final WindowCheckpoint[] windows;
+    private final ContextCheckpoint[] checkpoints;
 
     private long freed;
 
@@ -171,7 +180,7 @@ final class Scheduler implements AutoCloseable {
         this.slots = new Sequence[context.maxSequences()];
         this.held = new int[slots.length][];
         this.leftAt = new long[slots.length];
-        this.windows = new WindowCheckpoint[slots.length];
+        this.checkpoints = new ContextCheckpoint[slots.length];
         Arrays.fill(held, NOTHING);
         this.costs = new DecodeCosts(context.batchCapacity());
         this.calibration = new Calibration(model, context, costs, nanoTime);
@@ -206,12 +215,12 @@ final class Scheduler implements AutoCloseable {
         return store.bytes();
     }
 
-    /** Bytes of the slots' window checkpoints ({@link WindowCheckpoint}). */
-    long windowBytes() {
-        return windowBytes;
+    /** Bytes of the slots' window checkpoints ({@link ContextCheckpoint}). */
+    long checkpointBytes() {
+        return checkpointBytes;
     }
 
-    private volatile long windowBytes; // written by the scheduler thread only
+    private volatile long checkpointBytes; // written by the scheduler thread only
 
     /** How many decodes failed and were retried with fewer tokens. */
     long shrunkDecodes() {
@@ -351,7 +360,7 @@ final class Scheduler implements AutoCloseable {
             for (Sequence sequence; (sequence = waiting.poll()) != null; ) sequence.generation.fail(shutdown);
         }
         store.close();
-        for (int slot = 0; slot < slots.length; slot++) dropWindow(slot);
+        for (int slot = 0; slot < slots.length; slot++) dropCheckpoint(slot);
     }
 
     /** With nothing running: calibrate a piece while nobody waits, or wait for work. */
@@ -360,7 +369,7 @@ final class Scheduler implements AutoCloseable {
             for (int slot = 0; slot < slots.length; slot++) {
                 keepInStore(slot, 0); // with a prompt cache, nothing is lost
                 held[slot] = NOTHING; // each piece of calibration clears the whole cache
-                dropWindow(slot);
+                dropCheckpoint(slot);
             }
             try {
                 if (!calibration.step()) {
@@ -468,10 +477,11 @@ final class Scheduler implements AutoCloseable {
                             ? 0
                             : keepsHere ? keepPrefix(slot, sequence.prompt) : copyPrefix(holder, slot, sequence.prompt);
             if (kept == 0) context.clearSequence(slot);
-            WindowCheckpoint window = windows[slot];
-            if (window != null && (!keepsHere || kept < window.length)) dropWindow(slot); // its cells are gone
+            ContextCheckpoint window = checkpoints[slot];
+            if (window != null && (!keepsHere || kept < window.length)) dropCheckpoint(slot); // its cells are gone
             held[slot] = NOTHING;
             sequence.position = kept;
+            sequence.checkpointAt = stateCheckpointAt(sequence);
             reused += kept;
             sequence.generation.cached(kept);
             sequence.generation.onReaderWaiting(this::readerWaiting);
@@ -532,7 +542,7 @@ final class Scheduler implements AutoCloseable {
         int[] cells = held[slot];
         if (!store.enabled() || cells.length - kept <= kept || cells.length < MIN_COPIED_PREFIX) return;
         try {
-            store.save(context, slot, cells, windows[slot]);
+            store.save(context, slot, cells, checkpoints[slot]);
         } catch (RuntimeException | OutOfMemoryError e) {
             log.warn("Keeping slot {}'s cells in the prompt cache failed; they are given up", slot, e);
         }
@@ -585,44 +595,60 @@ final class Scheduler implements AutoCloseable {
     /**
      * Cuts the slot's cells to the start they share with the prompt; how many were kept (0: to be cleared). Where a
      * sliding window has moved past that point, the cells go on from the end of the slot's last prompt instead, when
-     * the prompt starts with it (or is all of it again: {@link WindowCheckpoint}); a model whose memory cannot be
-     * cut short (recurrent state) reads the prompt again from the start.
+     * the prompt starts with it (or is all of it again); a model with recurrent state, which cannot be cut back, goes
+     * on from its state a few tokens before that end ({@link ContextCheckpoint}), or reads the prompt again.
      */
     private int keepPrefix(int slot, int[] prompt) {
         int shared = sharedPrefix(held[slot], prompt);
-        if (shared == 0 || !context.truncateSequence(slot, shared)) return 0;
-        if (context.continuesAt(slot, shared)) return shared;
-        WindowCheckpoint window = windows[slot];
-        return window == null ? 0 : window.restore(context, slot, shared);
+        if (shared == 0) return 0;
+        // Recurrent state cannot be cut back (unless nothing is to be cut): only its checkpoint goes back.
+        if (context.truncateSequence(slot, shared) && context.continuesAt(slot, shared)) return shared;
+        ContextCheckpoint checkpoint = checkpoints[slot];
+        return checkpoint == null ? 0 : checkpoint.restore(context, slot, shared);
     }
 
     /**
      * For a model with a sliding window, keeps the window's cells where a sequence's prompt has just been read
-     * ({@link WindowCheckpoint}), when its answer may carry the window past the prompt's start: the conversation's
+     * ({@link ContextCheckpoint}), when its answer may carry the window past the prompt's start: the conversation's
      * next turn then goes on from there. Other choices of the request share the first one's cells and keep none.
      */
     private void keepWindow(Sequence sequence) {
         int window = model.slidingWindow();
         int length = sequence.prompt.length;
-        if (window == 0 || sequence.leader != null || length < MIN_COPIED_PREFIX) return;
+        if (window == 0 || model.keepsRecurrentState() || sequence.leader != null || length < MIN_COPIED_PREFIX) return;
         if (length + (long) sequence.maxTokens <= window) return; // every cell stays in the window
-        int slot = sequence.id;
         // Still there, or its cells left in the slot (it finished with its first token); not if it failed.
-        if (!isRunning(sequence) && held[slot].length < length) return;
-        dropWindow(slot);
+        if (!isRunning(sequence) && held[sequence.id].length < length) return;
+        keepCheckpoint(sequence.id, length);
+    }
+
+    /**
+     * Where a sequence of a model with recurrent state stops reading its prompt to keep the state ({@link
+     * ContextCheckpoint}): {@link #STATE_BEFORE_END} tokens before the end, when the prompt is long enough to be worth
+     * it and it starts there or before; 0 for none. Other choices of the request keep none.
+     */
+    private int stateCheckpointAt(Sequence sequence) {
+        int at = sequence.prompt.length - STATE_BEFORE_END;
+        boolean worth = model.keepsRecurrentState() && sequence.leader == null && at >= MIN_COPIED_PREFIX;
+        return worth && at > sequence.position ? at : 0;
+    }
+
+    /** Replaces the slot's checkpoint with one of its sequence's first {@code length} tokens. */
+    private void keepCheckpoint(int slot, int length) {
+        dropCheckpoint(slot);
         try {
-            windows[slot] = WindowCheckpoint.take(context, slot, length);
-            if (windows[slot] != null) windowBytes += windows[slot].bytes();
+            checkpoints[slot] = ContextCheckpoint.take(context, slot, length);
+            if (checkpoints[slot] != null) checkpointBytes += checkpoints[slot].bytes();
         } catch (RuntimeException | OutOfMemoryError e) {
-            log.warn("Keeping slot {}'s window cells failed; its next turn reads its prompt again", slot, e);
+            log.warn("Keeping a checkpoint of slot {} failed; its next turn reads its prompt again", slot, e);
         }
     }
 
-    private void dropWindow(int slot) {
-        WindowCheckpoint window = windows[slot];
+    private void dropCheckpoint(int slot) {
+        ContextCheckpoint window = checkpoints[slot];
         if (window == null) return;
-        windows[slot] = null;
-        windowBytes -= window.bytes();
+        checkpoints[slot] = null;
+        checkpointBytes -= window.bytes();
         window.close();
     }
 
@@ -790,6 +816,9 @@ final class Scheduler implements AutoCloseable {
                 sequence.position += member.count();
                 sequence.lastStep = steps;
                 sequence.logitsIndex = member.logitsIndex();
+                // Before the prompt's last tokens are read: the state is where they start.
+                if (member.prefill() && sequence.position == sequence.checkpointAt)
+                    keepCheckpoint(sequence.id, sequence.position);
                 if (member.prefill() && sequence.promptLogprobs) scorePrompt(sequence, member);
                 if (sequence.logitsIndex < 0) continue;
                 sampled.add(sequence);
@@ -955,7 +984,7 @@ final class Scheduler implements AutoCloseable {
         try {
             if (keepCells) held[slot] = sequence.decodedTokens();
             else {
-                dropWindow(slot);
+                dropCheckpoint(slot);
                 context.clearSequence(slot);
             }
         } catch (RuntimeException e) {
@@ -1012,6 +1041,7 @@ final class Scheduler implements AutoCloseable {
         /** Adds up to {@code room} prompt tokens of {@code sequence}; returns how many. */
         int prefill(Sequence sequence, int room) {
             int end = Math.min(sequence.prompt.length, sequence.position + room);
+            if (sequence.checkpointAt > sequence.position) end = Math.min(end, sequence.checkpointAt);
             int first = tokens.size();
             int logitsIndex = -1;
             for (int i = sequence.position; i < end; i++) {

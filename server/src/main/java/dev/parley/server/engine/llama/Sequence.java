@@ -54,6 +54,11 @@ final class Sequence {
     int generated;
     int lastToken;
     int logitsIndex = -1;
+    /**
+     * For a model with recurrent state: the prompt position where the scheduler stops reading to keep the state
+     * ({@link ContextCheckpoint}) before reading on; 0 for none.
+     */
+    int checkpointAt;
     /** Waits for a sibling that is reading the shared prompt, to get its cells instead of reading it too. */
     boolean awaitsPrompt;
     /** With {@link #promptLogprobs}: the log-probability of each prompt token after the first, as read so far. */

@@ -62,7 +62,7 @@ class KvMemoryTest {
                     Generate.ONE_THREAD.withContextLength(2 * 256).withMaxSequences(2))) {
                 context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13}, 0, 0));
                 context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13, 14, 15, 16, 17}, 0, 1));
-                long perCell = (context.windowStateSize(1) - context.windowStateSize(0)) / 4;
+                long perCell = (context.checkpointStateSize(1) - context.checkpointStateSize(0)) / 4;
                 assertThat((perCell - 12) / perLayerCell).isEqualTo(sliding);
             }
         }

@@ -2,10 +2,15 @@ package dev.parley.server.engine.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.api.check.RequestReader;
+import dev.parley.server.engine.Generation;
+import dev.parley.server.engine.GenerationEvent;
 import dev.parley.testkit.GgufWriter;
 import dev.parley.testkit.TensorType;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.assertj.core.data.Offset;
@@ -28,18 +33,20 @@ class RecurrentStateTest {
     @TempDir
     static Path dir;
 
+    private static Path file;
     private static LlamaModel lfm2;
 
     @BeforeAll
     static void open() {
         // Q8_0 at a width of 64: the type and the shape llama.cpp's AMX kernels take, on a processor that has them.
-        lfm2 = LlamaModel.open(GgufWriter.lfm2()
+        file = GgufWriter.lfm2()
                 .layers(4)
                 .tiedOutput(true)
                 .contextLength(1024)
                 .type(TensorType.Q8_0)
                 .seed(29)
-                .write(dir.resolve("lfm2.gguf")));
+                .write(dir.resolve("lfm2.gguf"));
+        lfm2 = LlamaModel.open(file);
     }
 
     @AfterAll
@@ -102,6 +109,95 @@ class RecurrentStateTest {
                     .isTrue();
             assertThat(context.copySequence(0, 1, 10)).as("a copy cut short").isFalse();
         }
+    }
+
+    @Test
+    void aSequenceGoesOnFromItsCheckpointAsIfItHadReadEverything() {
+        int[] prompt = tokens(5, 30);
+        int at = prompt.length - Scheduler.STATE_BEFORE_END;
+        int[] answer = tokens(6, 20);
+        int[] next = concat(Arrays.copyOf(prompt, prompt.length - 2), tokens(7, 10)); // the prompt's last two differ
+        try (LlamaContext context = lfm2.newContext(FOUR)) {
+            context.decode(BatchToken.prompt(Arrays.copyOf(next, at), 0, 1));
+            context.decode(BatchToken.prompt(Arrays.copyOfRange(next, at, next.length), at, 1));
+            float[] alone = context.logits(next.length - at - 1);
+
+            context.decode(BatchToken.prompt(Arrays.copyOf(prompt, at), 0, 0));
+            assertThat(context.checkpointStateSize(0))
+                    .as("the recurrent state only")
+                    .isPositive()
+                    .isLessThan(context.sequenceStateSize(0));
+            try (ContextCheckpoint checkpoint = ContextCheckpoint.take(context, 0, at)) {
+                int[] read = concat(prompt, answer);
+                context.decode(BatchToken.prompt(Arrays.copyOfRange(read, at, read.length), at, 0));
+                assertThat(context.truncateSequence(0, next.length - 1)).isFalse();
+                assertThat(checkpoint.restore(context, 0, at - 1))
+                        .as("a state is where it is: it cannot serve one token less")
+                        .isZero();
+                context.clearSequence(0);
+                context.decode(BatchToken.prompt(read, 0, 0));
+
+                assertThat(checkpoint.restore(context, 0, prompt.length - 2)).isEqualTo(at);
+                assertThat(context.continuesAt(0, at)).isTrue();
+                context.decode(BatchToken.prompt(Arrays.copyOfRange(next, at, next.length), at, 0));
+                assertCloseLogits(context.logits(next.length - at - 1), alone, "going on from the checkpoint");
+            }
+        }
+    }
+
+    @Test
+    void aConversationsNextTurnGoesOnFromItsStateAFewTokensBeforeItsLastPromptEnded() throws Exception {
+        int[] prompt = tokens(8, 40);
+        // The next turn has the prompt but its last two tokens (a generation prompt rendered otherwise in the history).
+        int[] next = concat(Arrays.copyOf(prompt, prompt.length - 2), tokens(9, 12));
+        String alone;
+        String againAlone;
+        try (var fresh = engine()) {
+            alone = text(fresh.complete(request(next, 6)).start());
+            againAlone = text(fresh.complete(request(prompt, 30)).start());
+        }
+        try (var engine = engine()) {
+            text(engine.complete(request(prompt, 30)).start());
+            assertThat(engine.scheduler().checkpointBytes()).isPositive();
+
+            // The same prompt again (an answer regenerated): the state kept before its end serves it.
+            long reused = engine.scheduler().reusedTokens();
+            assertThat(text(engine.complete(request(prompt, 30)).start())).isEqualTo(againAlone);
+            assertThat(engine.scheduler().reusedTokens() - reused)
+                    .isEqualTo(prompt.length - Scheduler.STATE_BEFORE_END);
+
+            reused = engine.scheduler().reusedTokens();
+            assertThat(text(engine.complete(request(next, 6)).start())).isEqualTo(alone);
+            assertThat(engine.scheduler().reusedTokens() - reused)
+                    .isEqualTo(prompt.length - Scheduler.STATE_BEFORE_END);
+        }
+    }
+
+    /** A greedy legacy request for {@code maxTokens} tokens after the prompt's ids; end-of-text is ruled out. */
+    private static dev.parley.api.CompletionRequest request(int[] prompt, int maxTokens) {
+        String json =
+                "{\"model\":\"lfm2\",\"prompt\":[%s],\"max_tokens\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
+                        .formatted(Arrays.toString(prompt).replaceAll("[\\[\\] ]", ""), maxTokens);
+        return RequestReader.completion(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String text(Generation generation) throws InterruptedException {
+        StringBuilder text = new StringBuilder();
+        try (generation) {
+            for (GenerationEvent event; (event = generation.next()) != null; ) {
+                if (event instanceof GenerationEvent.Token token) text.append(token.text());
+            }
+        }
+        return text.toString();
+    }
+
+    private static LlamaEngine engine() {
+        return LlamaEngine.open(
+                LlamaEngineOptions.of(file).withModelId("lfm2").withParallel(1).withContextPerSequence(512));
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        return IntStream.concat(IntStream.of(a), IntStream.of(b)).toArray();
     }
 
     private static void assertCloseLogits(float[] actual, float[] expected, String what) {

@@ -93,11 +93,11 @@ class SlidingWindowTest {
             float[] alone = read(context, next, prompt.length, 1);
 
             read(context, prompt, 0, 0);
-            assertThat(context.windowStateSize(0))
+            assertThat(context.checkpointStateSize(0))
                     .as("the window's cells only")
                     .isPositive()
                     .isLessThan(context.sequenceStateSize(0));
-            try (WindowCheckpoint checkpoint = WindowCheckpoint.take(context, 0, prompt.length)) {
+            try (ContextCheckpoint checkpoint = ContextCheckpoint.take(context, 0, prompt.length)) {
                 read(context, concat(prompt, answer), prompt.length, 0);
                 assertThat(context.truncateSequence(0, prompt.length)).isTrue();
                 assertThat(context.continuesAt(0, prompt.length))
@@ -144,7 +144,7 @@ class SlidingWindowTest {
     }
 
     @Test
-    void aPromptCacheEntryGoesOnFromItsWindowCheckpointInAnotherSlot() {
+    void aPromptCacheEntryGoesOnFromItsContextCheckpointInAnotherSlot() {
         int[] prompt = tokens(7, 40);
         int[] cells = concat(prompt, tokens(8, 30));
         int[] next = concat(prompt, tokens(9, 10));
@@ -152,7 +152,7 @@ class SlidingWindowTest {
             float[] alone = read(context, next, 0, 1);
             context.clearSequence(1);
             read(context, prompt, 0, 0);
-            try (WindowCheckpoint checkpoint = WindowCheckpoint.take(context, 0, prompt.length);
+            try (ContextCheckpoint checkpoint = ContextCheckpoint.take(context, 0, prompt.length);
                     PromptCache withWindow = new PromptCache(1 << 20);
                     PromptCache without = new PromptCache(1 << 20)) {
                 read(context, cells, prompt.length, 0);
@@ -187,21 +187,21 @@ class SlidingWindowTest {
                 Arena arena = Arena.ofConfined()) {
             read(context, tokens(1, 20), 0, 0);
             assertThat(demo.slidingWindow()).isZero();
-            assertThat(context.windowStateSize(0)).isZero();
-            assertThat(WindowCheckpoint.take(context, 0, 20)).isNull();
+            assertThat(context.checkpointStateSize(0)).isZero();
+            assertThat(ContextCheckpoint.take(context, 0, 20)).isNull();
             var bytes = arena.allocate(64);
-            assertThatThrownBy(() -> context.saveWindow(0, bytes)).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.restoreWindow(0, bytes)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.saveCheckpoint(0, bytes)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.restoreCheckpoint(0, bytes)).isInstanceOf(IllegalArgumentException.class);
             assertThat(context.truncateSequence(0, 12)).isTrue();
             assertThat(context.continuesAt(0, 12)).isTrue();
             assertThat(context.continuesAt(0, 13)).isFalse();
         }
         try (LlamaContext context = gemma.newContext(TWO)) {
             var heap = java.lang.foreign.MemorySegment.ofArray(new byte[64]);
-            assertThatThrownBy(() -> context.restoreWindow(0, heap)).isInstanceOf(IllegalArgumentException.class);
-            assertThatThrownBy(() -> context.restoreWindow(2, heap)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.restoreCheckpoint(0, heap)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> context.restoreCheckpoint(2, heap)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> context.continuesAt(-1, 0)).isInstanceOf(IllegalArgumentException.class);
-            assertThat(context.windowStateSize(0)).as("an empty sequence").isZero();
+            assertThat(context.checkpointStateSize(0)).as("an empty sequence").isZero();
         }
     }
 
@@ -276,7 +276,7 @@ class SlidingWindowTest {
         }
         try (var engine = engine()) {
             text(engine.complete(request(prompt, 800)).start());
-            assertThat(engine.scheduler().windowBytes()).isPositive();
+            assertThat(engine.scheduler().checkpointBytes()).isPositive();
             long reused = engine.scheduler().reusedTokens();
 
             assertThat(text(engine.complete(request(next, 6)).start())).isEqualTo(alone);
