@@ -10,8 +10,10 @@ import java.util.OptionalLong;
  * so that a context far larger than the machine's memory is refused with the numbers instead of failing in
  * native code or being killed by the system. The estimate is the standard attention cache: for every cell
  * and layer, a key and a value per KV head, except that layers with a sliding window keep only the window and a
- * batch of cells per sequence (as a generating context has them); architectures that keep less still (compressed
- * attention), or sliding layers the metadata does not count, need less, so the check never refuses what would fit.
+ * batch of cells per sequence (as a generating context has them), and layers that keep recurrent state instead of
+ * attending (LFM2's convolutions, Qwen 3.5's linear attention, Mamba layers) keep no cells; architectures that keep
+ * less still (compressed attention), or sliding layers the metadata does not count, need less, so the check never
+ * refuses what would fit. (The recurrent states themselves, a fixed size per sequence, are not counted.)
  */
 final class KvMemory {
     private KvMemory() {}
@@ -31,6 +33,13 @@ final class KvMemory {
             "exaone4", 4,
             "olmo2", 4,
             "plamo3", 8);
+
+    /**
+     * Architectures whose layers attend every {@code full_attention_interval}-th layer (4 when the file does not say),
+     * the others keeping recurrent state, unless the file lists those ({@code attention.recurrent_layers}).
+     */
+    private static final Map<String, Integer> ATTENTION_INTERVALS =
+            Map.of("qwen35", 4, "qwen35moe", 4, "qwen3next", 4, "qwen4exp", 4);
 
     /** Bytes of KV cache for {@code cells} positions in {@code type}, every layer keeping them all; empty when unknown. */
     static OptionalLong estimate(LlamaModel model, long cells, KvCacheType type) {
@@ -52,9 +61,8 @@ final class KvMemory {
         long layers = number(model, arch + ".block_count");
         long embedding = number(model, arch + ".embedding_length");
         long heads = number(model, arch + ".attention.head_count");
-        long kvHeads = number(model, arch + ".attention.head_count_kv");
-        if (kvHeads <= 0) kvHeads = heads;
-        if (layers <= 0 || embedding <= 0 || heads <= 0 || kvHeads <= 0) return OptionalLong.empty();
+        if (layers <= 0 || layers > 100_000 || embedding <= 0 || heads <= 0) return OptionalLong.empty();
+        long[] kvHeads = kvHeadsPerLayer(model, arch, (int) layers, heads);
         long keyLength = number(model, arch + ".attention.key_length");
         long valueLength = number(model, arch + ".attention.value_length");
         if (keyLength <= 0) keyLength = embedding / heads;
@@ -64,25 +72,57 @@ final class KvMemory {
         // Llama 4 attends over chunks of 8,192 tokens in three layers of four unless its file says 0.
         if (arch.equals("llama4")
                 && model.metadata(arch + ".attention.sliding_window").isEmpty()) window = 8192;
-        long sliding = 0;
+        long pattern = 1; // every layer slides: all but the last of every 1
         long slidingCells = perSequence;
-        if (slidingBatch > 0 && window > 0) {
-            long pattern = number(model, arch + ".attention.sliding_window_pattern");
+        boolean slides = slidingBatch > 0 && window > 0;
+        if (slides) {
+            pattern = number(model, arch + ".attention.sliding_window_pattern");
             if (pattern <= 0
                     && model.metadata(arch + ".attention.sliding_window_pattern")
                             .isEmpty()) pattern = PATTERNS.getOrDefault(arch, 0);
-            sliding = pattern > 1 ? layers - layers / pattern : layers;
             slidingCells = Math.min(perSequence, (window + slidingBatch + 255) / 256 * 256);
         }
         try {
-            long perLayerCell = Math.multiplyExact(kvHeads, (keyLength + valueLength) * bytes);
-            long perSequenceBytes = Math.addExact(
-                    Math.multiplyExact(Math.multiplyExact(layers - sliding, perSequence), perLayerCell),
-                    Math.multiplyExact(Math.multiplyExact(sliding, slidingCells), perLayerCell));
+            long perSequenceBytes = 0;
+            for (int i = 0; i < layers; i++) {
+                boolean sliding = slides && (pattern <= 1 || (i + 1) % pattern != 0);
+                long perCell = Math.multiplyExact(kvHeads[i], (keyLength + valueLength) * bytes);
+                perSequenceBytes = Math.addExact(
+                        perSequenceBytes, Math.multiplyExact(sliding ? slidingCells : perSequence, perCell));
+            }
             return OptionalLong.of(Math.multiplyExact(perSequenceBytes, sequences));
         } catch (ArithmeticException e) {
             return OptionalLong.of(Long.MAX_VALUE);
         }
+    }
+
+    /**
+     * The KV heads of each layer: {@code head_count_kv}, one number for all or one per layer (0 for a layer that keeps
+     * recurrent state instead, as LFM2, Granite 4 H and Nemotron H store it), else {@code heads}; 0 also for the
+     * layers {@code attention.recurrent_layers} marks, or that fall between full-attention layers ({@link
+     * #ATTENTION_INTERVALS}).
+     */
+    private static long[] kvHeadsPerLayer(LlamaModel model, String arch, int layers, long heads) {
+        long[] kvHeads = new long[layers];
+        long[] listed = numbers(model, arch + ".attention.head_count_kv", layers);
+        long one = number(model, arch + ".attention.head_count_kv");
+        for (int i = 0; i < layers; i++) kvHeads[i] = listed != null ? listed[i] : one > 0 ? one : heads;
+        long[] recurrent = numbers(model, arch + ".attention.recurrent_layers", layers);
+        long interval = number(model, arch + ".full_attention_interval");
+        if (interval <= 0) interval = ATTENTION_INTERVALS.getOrDefault(arch, 0);
+        for (int i = 0; i < layers; i++) {
+            if (recurrent != null ? recurrent[i] != 0 : interval > 0 && (i + 1) % interval != 0) kvHeads[i] = 0;
+        }
+        return kvHeads;
+    }
+
+    /** A per-layer array of integers or booleans, or null when the value is not such an array of {@code layers}. */
+    private static long[] numbers(LlamaModel model, String key, int layers) {
+        // Only models with recurrent layers mark them so; reading the file's header again is for those.
+        if (!model.keepsRecurrentState()) return null;
+        return model.metadataIntegers(key)
+                .filter(values -> values.length == layers)
+                .orElse(null);
     }
 
     /**

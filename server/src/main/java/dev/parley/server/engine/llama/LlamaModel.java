@@ -7,6 +7,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.parley.api.LoneSurrogates;
 import dev.parley.server.engine.llama.ffi.Bindings;
+import dev.parley.server.engine.llama.ffi.GgufArrays;
 import dev.parley.server.engine.llama.ffi.NativeLibrary;
 import dev.parley.server.engine.llama.ffi.SamplerBindings;
 import dev.parley.server.engine.llama.ffi.Structs;
@@ -188,6 +189,15 @@ public final class LlamaModel implements AutoCloseable {
                 return Optional.of(buf.getString(0));
             }
         });
+    }
+
+    /**
+     * A metadata array of integers (or booleans, as 0 and 1), such as a per-layer {@code attention.head_count_kv},
+     * which {@link #metadata} does not give: read from the file's header again, so not for every request.
+     */
+    public Optional<long[]> metadataIntegers(String key) {
+        Checks.cString(key, "key");
+        return read(() -> GgufArrays.integers(path, key));
     }
 
     /** {@code general.architecture}: {@code llama}, {@code qwen3}, {@code bert}, … */

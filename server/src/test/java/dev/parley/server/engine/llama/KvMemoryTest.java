@@ -69,6 +69,30 @@ class KvMemoryTest {
     }
 
     @Test
+    void layersThatKeepRecurrentStateKeepNoCells(@TempDir Path dir) {
+        // LFM2 marks its convolution layers with 0 KV heads: here 3 of 6 (layers 0, 2, 4 of a period of 2).
+        Path file = GgufWriter.lfm2()
+                .layers(6)
+                .heads(4)
+                .kvHeads(2)
+                .contextLength(4096)
+                .write(dir.resolve("lfm2.gguf"));
+        long perLayerCell = 2 * 2 * 16 * 2; // a key and a value of 16 F16 numbers for each of 2 KV heads
+        try (LlamaModel model = LlamaModel.open(file)) {
+            assertThat(KvMemory.estimate(model, 1024, 4, 512, KvCacheType.F16)).hasValue(4 * 3 * 1024 * perLayerCell);
+            // llama.cpp's own count: each cell adds a key and a value in every attention layer (and its position and
+            // sequence, 12 bytes) to what it saves of a sequence; the recurrent state's size stays as it is.
+            try (LlamaContext context = model.newContext(
+                    Generate.ONE_THREAD.withContextLength(2 * 256).withMaxSequences(2))) {
+                context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13}, 0, 0));
+                context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13, 14, 15, 16, 17}, 0, 1));
+                long perCell = (context.sequenceStateSize(1) - context.sequenceStateSize(0)) / 4;
+                assertThat((perCell - 12) / perLayerCell).isEqualTo(3);
+            }
+        }
+    }
+
+    @Test
     void aContextBeyondTheMachinesMemoryIsRefusedBeforeAnythingIsAllocated() {
         var huge = LlamaEngineOptions.of(DemoModel.path())
                 .withParallel(256)
