@@ -31,12 +31,6 @@ class PromptCacheTest {
         return tokens;
     }
 
-    private static int[] concat(int[] a, int[] b) {
-        int[] all = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, all, a.length, b.length);
-        return all;
-    }
-
     /** Reads {@code prompt} into {@code sequence} after the {@code from} tokens it holds; the last token's logits. */
     private static float[] read(LlamaContext context, int[] prompt, int from, int sequence) {
         context.decode(BatchToken.prompt(Arrays.copyOfRange(prompt, from, prompt.length), from, sequence));
@@ -48,7 +42,7 @@ class PromptCacheTest {
         try (LlamaContext context = demo.newContext(THREE);
                 var arena = java.lang.foreign.Arena.ofConfined()) {
             int[] prompt = tokens(1, 30);
-            int[] more = concat(prompt, tokens(2, 5));
+            int[] more = Generate.concat(prompt, tokens(2, 5));
             read(context, prompt, 0, 0);
             var state = context.saveSequence(0, arena.allocate(context.sequenceStateSize(0)));
             assertThat(state).isNotNull();
@@ -94,7 +88,7 @@ class PromptCacheTest {
             read(context, other, 0, 2);
             var state = context.saveSequence(2, arena.allocate(context.sequenceStateSize(2)));
             read(context, prompt, 0, 0);
-            float[] original = read(context, concat(prompt, tokens(3, 4)), prompt.length, 0);
+            float[] original = read(context, Generate.concat(prompt, tokens(3, 4)), prompt.length, 0);
             context.truncateSequence(0, prompt.length);
 
             // llama.cpp copies one sequence's cache to another at the start of the next decode: until then neither
@@ -105,7 +99,7 @@ class PromptCacheTest {
             assertThat(context.restoreSequence(1, state)).isFalse();
             try (PromptCache cache = new PromptCache(1 << 20)) {
                 cache.save(context, 2, other, null);
-                assertThat(cache.restore(context, concat(other, tokens(5, 2)), 1, 16))
+                assertThat(cache.restore(context, Generate.concat(other, tokens(5, 2)), 1, 16))
                         .isZero();
                 assertThat(cache.entries())
                         .as("kept for a slot free to take it")
@@ -118,7 +112,7 @@ class PromptCacheTest {
                     .as("the source's is its own")
                     .isNotNull();
 
-            assertThat(read(context, concat(prompt, tokens(3, 4)), prompt.length, 1))
+            assertThat(read(context, Generate.concat(prompt, tokens(3, 4)), prompt.length, 1))
                     .containsExactly(original);
             assertThat(context.copyPending(0)).isFalse();
             assertThat(context.restoreSequence(0, state)).isTrue();
@@ -138,7 +132,8 @@ class PromptCacheTest {
             cache.save(context, 1, other, null);
             assertThat(cache.entries()).isEqualTo(2);
 
-            int[] branch = concat(Arrays.copyOf(one, 25), tokens(4, 6)); // leaves the conversation after 25 tokens
+            int[] branch =
+                    Generate.concat(Arrays.copyOf(one, 25), tokens(4, 6)); // leaves the conversation after 25 tokens
             PromptCache.Match match = cache.longest(branch);
             assertThat(match.shared()).isEqualTo(25);
             assertThat(match.entry().tokens).isEqualTo(one);
@@ -156,7 +151,8 @@ class PromptCacheTest {
             context.clearSequence(0);
             float[] whole = read(context, branch, 0, 0);
             assertThat(read(context, branch, 25, 2)).containsExactly(whole, org.assertj.core.data.Offset.offset(1e-4f));
-            assertThat(cache.longest(concat(one, tokens(5, 3))).shared()).isEqualTo(one.length);
+            assertThat(cache.longest(Generate.concat(one, tokens(5, 3))).shared())
+                    .isEqualTo(one.length);
         }
     }
 
@@ -204,7 +200,7 @@ class PromptCacheTest {
             int[][] conversations = {tokens(1, 40), tokens(2, 40), tokens(3, 40)};
             for (int i = 0; i < 3; i++) read(context, conversations[i], 0, i);
             long each = context.sequenceStateSize(0);
-            int[] next = concat(conversations[0], tokens(4, 3));
+            int[] next = Generate.concat(conversations[0], tokens(4, 3));
             try (PromptCache cache = new PromptCache(2 * each + each / 2)) { // room for two
                 cache.save(context, 0, conversations[0], null);
                 cache.save(context, 1, conversations[1], null);
@@ -229,14 +225,15 @@ class PromptCacheTest {
         try (LlamaContext context = demo.newContext(THREE);
                 PromptCache cache = new PromptCache(1 << 20)) {
             int[] turn = tokens(1, 30);
-            int[] next = concat(turn, tokens(2, 20));
+            int[] next = Generate.concat(turn, tokens(2, 20));
             read(context, turn, 0, 0);
             read(context, next, 0, 1);
             cache.save(context, 0, turn, null);
             long first = cache.bytes();
             cache.save(context, 1, next, null);
             assertThat(cache.entries()).isEqualTo(1);
-            assertThat(cache.longest(concat(turn, tokens(7, 2))).entry().tokens).isEqualTo(next);
+            assertThat(cache.longest(Generate.concat(turn, tokens(7, 2))).entry().tokens)
+                    .isEqualTo(next);
             assertThat(cache.bytes()).isGreaterThan(first);
 
             long before = cache.bytes();

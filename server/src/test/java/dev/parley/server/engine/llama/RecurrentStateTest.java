@@ -2,18 +2,13 @@ package dev.parley.server.engine.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.parley.api.check.RequestReader;
-import dev.parley.server.engine.Generation;
-import dev.parley.server.engine.GenerationEvent;
 import dev.parley.testkit.GgufWriter;
 import dev.parley.testkit.TensorType;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
-import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -93,7 +88,8 @@ class RecurrentStateTest {
                 }
                 context.decode(batch);
                 for (int k = 0; k < prompts.length; k++)
-                    assertCloseLogits(context.logits(last[k]), alone[k], "round %d, prompt %d".formatted(round, k));
+                    Generate.assertCloseLogits(
+                            context.logits(last[k]), alone[k], "round %d, prompt %d".formatted(round, k));
             }
         }
     }
@@ -116,7 +112,8 @@ class RecurrentStateTest {
         int[] prompt = tokens(5, 30);
         int at = prompt.length - Scheduler.STATE_BEFORE_END;
         int[] answer = tokens(6, 20);
-        int[] next = concat(Arrays.copyOf(prompt, prompt.length - 2), tokens(7, 10)); // the prompt's last two differ
+        int[] next = Generate.concat(
+                Arrays.copyOf(prompt, prompt.length - 2), tokens(7, 10)); // the prompt's last two differ
         try (LlamaContext context = lfm2.newContext(FOUR)) {
             context.decode(BatchToken.prompt(Arrays.copyOf(next, at), 0, 1));
             context.decode(BatchToken.prompt(Arrays.copyOfRange(next, at, next.length), at, 1));
@@ -128,7 +125,7 @@ class RecurrentStateTest {
                     .isPositive()
                     .isLessThan(context.sequenceStateSize(0));
             try (ContextCheckpoint checkpoint = ContextCheckpoint.take(context, 0, at)) {
-                int[] read = concat(prompt, answer);
+                int[] read = Generate.concat(prompt, answer);
                 context.decode(BatchToken.prompt(Arrays.copyOfRange(read, at, read.length), at, 0));
                 assertThat(context.truncateSequence(0, next.length - 1)).isFalse();
                 assertThat(checkpoint.restore(context, 0, at - 1))
@@ -140,7 +137,7 @@ class RecurrentStateTest {
                 assertThat(checkpoint.restore(context, 0, prompt.length - 2)).isEqualTo(at);
                 assertThat(context.continuesAt(0, at)).isTrue();
                 context.decode(BatchToken.prompt(Arrays.copyOfRange(next, at, next.length), at, 0));
-                assertCloseLogits(context.logits(next.length - at - 1), alone, "going on from the checkpoint");
+                Generate.assertCloseLogits(context.logits(next.length - at - 1), alone, "going on from the checkpoint");
             }
         }
     }
@@ -149,62 +146,38 @@ class RecurrentStateTest {
     void aConversationsNextTurnGoesOnFromItsStateAFewTokensBeforeItsLastPromptEnded() throws Exception {
         int[] prompt = tokens(8, 40);
         // The next turn has the prompt but its last two tokens (a generation prompt rendered otherwise in the history).
-        int[] next = concat(Arrays.copyOf(prompt, prompt.length - 2), tokens(9, 12));
+        int[] next = Generate.concat(Arrays.copyOf(prompt, prompt.length - 2), tokens(9, 12));
         String alone;
         String againAlone;
         try (var fresh = engine()) {
-            alone = text(fresh.complete(request(next, 6)).start());
-            againAlone = text(fresh.complete(request(prompt, 30)).start());
+            alone = Generate.text(
+                    fresh.complete(Generate.greedy("lfm2", next, 6)).start());
+            againAlone = Generate.text(
+                    fresh.complete(Generate.greedy("lfm2", prompt, 30)).start());
         }
         try (var engine = engine()) {
-            text(engine.complete(request(prompt, 30)).start());
+            Generate.text(engine.complete(Generate.greedy("lfm2", prompt, 30)).start());
             assertThat(engine.scheduler().checkpointBytes()).isPositive();
 
             // The same prompt again (an answer regenerated): the state kept before its end serves it.
             long reused = engine.scheduler().reusedTokens();
-            assertThat(text(engine.complete(request(prompt, 30)).start())).isEqualTo(againAlone);
+            assertThat(Generate.text(
+                            engine.complete(Generate.greedy("lfm2", prompt, 30)).start()))
+                    .isEqualTo(againAlone);
             assertThat(engine.scheduler().reusedTokens() - reused)
                     .isEqualTo(prompt.length - Scheduler.STATE_BEFORE_END);
 
             reused = engine.scheduler().reusedTokens();
-            assertThat(text(engine.complete(request(next, 6)).start())).isEqualTo(alone);
+            assertThat(Generate.text(
+                            engine.complete(Generate.greedy("lfm2", next, 6)).start()))
+                    .isEqualTo(alone);
             assertThat(engine.scheduler().reusedTokens() - reused)
                     .isEqualTo(prompt.length - Scheduler.STATE_BEFORE_END);
         }
-    }
-
-    /** A greedy legacy request for {@code maxTokens} tokens after the prompt's ids; end-of-text is ruled out. */
-    private static dev.parley.api.CompletionRequest request(int[] prompt, int maxTokens) {
-        String json =
-                "{\"model\":\"lfm2\",\"prompt\":[%s],\"max_tokens\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
-                        .formatted(Arrays.toString(prompt).replaceAll("[\\[\\] ]", ""), maxTokens);
-        return RequestReader.completion(json.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static String text(Generation generation) throws InterruptedException {
-        StringBuilder text = new StringBuilder();
-        try (generation) {
-            for (GenerationEvent event; (event = generation.next()) != null; ) {
-                if (event instanceof GenerationEvent.Token token) text.append(token.text());
-            }
-        }
-        return text.toString();
     }
 
     private static LlamaEngine engine() {
         return LlamaEngine.open(
                 LlamaEngineOptions.of(file).withModelId("lfm2").withParallel(1).withContextPerSequence(512));
-    }
-
-    private static int[] concat(int[] a, int[] b) {
-        return IntStream.concat(IntStream.of(a), IntStream.of(b)).toArray();
-    }
-
-    private static void assertCloseLogits(float[] actual, float[] expected, String what) {
-        float largest = 0;
-        for (float logit : expected) largest = Math.max(largest, Math.abs(logit));
-        assertThat(largest).isPositive();
-        for (int i = 0; i < expected.length; i++)
-            assertThat(actual[i]).as("%s, logit %d", what, i).isCloseTo(expected[i], Offset.offset(0.01f * largest));
     }
 }

@@ -155,10 +155,6 @@ class SchedulerTest {
         return IntStream.range(0, count).map(i -> 300 + (from + i * 7) % 200).toArray();
     }
 
-    private static int[] concat(int[] a, int[] b) {
-        return IntStream.concat(IntStream.of(a), IntStream.of(b)).toArray();
-    }
-
     /** Prompt tokens the engine found in a slot's cells while serving {@code prompt}; its answer checked. */
     private static long reusedServing(LlamaEngine engine, int[] prompt, String expected) throws InterruptedException {
         long before = engine.scheduler().reusedTokens();
@@ -169,11 +165,11 @@ class SchedulerTest {
 
     @Test
     void conversationsTakingTurnsOnAnIdleEngineEachKeepTheirOwnCells() throws Exception {
-        int[] one = concat(SYSTEM, tokens(1, 40)); // a long conversation after the system prompt
+        int[] one = Generate.concat(SYSTEM, tokens(1, 40)); // a long conversation after the system prompt
         int[] other = tokens(2, 20); // shares nothing with it
-        int[] newcomer = concat(SYSTEM, tokens(3, 12)); // shares only the system prompt
-        int[] oneNext = concat(one, tokens(4, 8));
-        int[] otherNext = concat(other, tokens(5, 8));
+        int[] newcomer = Generate.concat(SYSTEM, tokens(3, 12)); // shares only the system prompt
+        int[] oneNext = Generate.concat(one, tokens(4, 8));
+        int[] otherNext = Generate.concat(other, tokens(5, 8));
         String newcomerAlone;
         String oneNextAlone;
         try (var fresh = engine(3, 128)) {
@@ -203,9 +199,9 @@ class SchedulerTest {
             reusedServing(engine, first, null);
             reusedServing(engine, second, null);
             assertThat(reusedServing(engine, third, null)).isZero(); // in the first one's slot
-            assertThat(reusedServing(engine, concat(second, tokens(4, 5)), null))
+            assertThat(reusedServing(engine, Generate.concat(second, tokens(4, 5)), null))
                     .isEqualTo(second.length);
-            assertThat(reusedServing(engine, concat(first, tokens(5, 5)), null))
+            assertThat(reusedServing(engine, Generate.concat(first, tokens(5, 5)), null))
                     .as("the first's cells were given up")
                     .isZero();
         }
@@ -217,8 +213,8 @@ class SchedulerTest {
         int[][] next = new int[3][];
         String[] alone = new String[3];
         for (int k = 0; k < 3; k++) {
-            turns[k] = concat(SYSTEM, tokens(k + 1, 40)); // the system prompt, then more of their own
-            next[k] = concat(turns[k], tokens(k + 10, 8));
+            turns[k] = Generate.concat(SYSTEM, tokens(k + 1, 40)); // the system prompt, then more of their own
+            next[k] = Generate.concat(turns[k], tokens(k + 10, 8));
         }
         try (var fresh = engine(2, 128)) {
             for (int k = 0; k < 3; k++)
@@ -250,8 +246,9 @@ class SchedulerTest {
 
     @Test
     void cellsLoadedFromThePromptCacheStayThereForAnotherPromptThatStartsTheSameWay() throws Exception {
-        int[] shared = concat(SYSTEM, tokens(1, 40)); // a long system prompt, say, that two conversations start with
-        int[] second = concat(shared, tokens(8, 5));
+        int[] shared =
+                Generate.concat(SYSTEM, tokens(1, 40)); // a long system prompt, say, that two conversations start with
+        int[] second = Generate.concat(shared, tokens(8, 5));
         String secondAlone;
         try (var fresh = engine(2, 2048)) {
             secondAlone = text(fresh.complete(request(second, 6)).start());
@@ -267,8 +264,8 @@ class SchedulerTest {
             reusedServing(engine, tokens(3, 40), null); // slot 0 again: the shared start goes to host memory
             long restored = engine.scheduler().restoredTokens();
             // Nobody reads this one: it stops at the backlog bound and holds its slot (1) until closed.
-            try (Generation first =
-                    engine.complete(request(concat(shared, tokens(7, 5)), 1900)).start()) {
+            try (Generation first = engine.complete(request(Generate.concat(shared, tokens(7, 5)), 1900))
+                    .start()) {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (engine.scheduler().restoredTokens() == restored) {
                     assertThat(System.nanoTime()).as("it started within 30 s").isLessThan(deadline);

@@ -3,13 +3,9 @@ package dev.parley.server.engine.llama;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.parley.api.check.RequestReader;
 import dev.parley.server.demo.DemoModel;
-import dev.parley.server.engine.Generation;
-import dev.parley.server.engine.GenerationEvent;
 import dev.parley.testkit.GgufWriter;
 import java.lang.foreign.Arena;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.stream.IntStream;
@@ -67,10 +63,6 @@ class SlidingWindowTest {
                 .toArray();
     }
 
-    private static int[] concat(int[] a, int[] b) {
-        return IntStream.concat(IntStream.of(a), IntStream.of(b)).toArray();
-    }
-
     /** Reads {@code tokens[from..]} into {@code sequence} in batches of 32; the last token's logits. */
     private static float[] read(LlamaContext context, int[] tokens, int from, int sequence) {
         float[] logits = null;
@@ -86,7 +78,7 @@ class SlidingWindowTest {
     void aSequenceCutBackBehindItsWindowGoesOnFromTheCheckpointAsIfItHadReadEverything() {
         int[] prompt = tokens(1, 40);
         int[] answer = tokens(2, 300); // carries the window (and the overwritten cells) far past the prompt
-        int[] next = concat(prompt, tokens(3, 10)); // the next turn says something else after the prompt
+        int[] next = Generate.concat(prompt, tokens(3, 10)); // the next turn says something else after the prompt
         assertThat(gemma.slidingWindow()).isEqualTo(WINDOW);
         try (LlamaContext context = gemma.newContext(TWO)) {
             read(context, prompt, 0, 1); // in the same pieces as below: how a prompt is split moves the last bits
@@ -98,7 +90,7 @@ class SlidingWindowTest {
                     .isPositive()
                     .isLessThan(context.sequenceStateSize(0));
             try (ContextCheckpoint checkpoint = ContextCheckpoint.take(context, 0, prompt.length)) {
-                read(context, concat(prompt, answer), prompt.length, 0);
+                read(context, Generate.concat(prompt, answer), prompt.length, 0);
                 assertThat(context.truncateSequence(0, prompt.length)).isTrue();
                 assertThat(context.continuesAt(0, prompt.length))
                         .as("the window layers no longer hold the cells before the cut")
@@ -108,35 +100,24 @@ class SlidingWindowTest {
                         .as("the window cannot be cut back by two")
                         .isZero();
                 context.clearSequence(0);
-                read(context, concat(prompt, answer), 0, 0);
+                read(context, Generate.concat(prompt, answer), 0, 0);
                 assertThat(checkpoint.restore(context, 0, next.length - 1)).isEqualTo(prompt.length);
                 assertThat(context.continuesAt(0, prompt.length)).isTrue();
                 // The window's cells now sit elsewhere in the cache, so attention adds them up in another order: the
                 // logits agree to the last bits (4e-4 of a largest logit of 3 here), as a batch split otherwise does.
-                assertCloseLogits(read(context, next, prompt.length, 0), alone);
+                Generate.assertCloseLogits(
+                        read(context, next, prompt.length, 0), alone, "going on from the checkpoint");
             }
         }
-    }
-
-    /** The same logits but for the last bits of a sum's order: within 1% of the largest, and the same top token. */
-    private static void assertCloseLogits(float[] actual, float[] expected) {
-        float largest = 0;
-        for (float logit : expected) largest = Math.max(largest, Math.abs(logit));
-        assertThat(largest).isPositive();
-        for (int i = 0; i < expected.length; i++)
-            assertThat(actual[i])
-                    .as("logit %d", i)
-                    .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(0.01f * largest));
-        assertThat(TokenSampler.argmax(actual)).isEqualTo(TokenSampler.argmax(expected));
     }
 
     @Test
     void aSequenceCutBackWithinWhatItStillHoldsGoesOnWithoutACheckpoint() {
         int[] prompt = tokens(4, 40);
-        int[] next = concat(prompt, tokens(5, 10));
+        int[] next = Generate.concat(prompt, tokens(5, 10));
         try (LlamaContext context = gemma.newContext(TWO)) {
             float[] alone = read(context, next, 0, 1);
-            read(context, concat(prompt, tokens(6, 100)), 0, 0); // 140 positions: nothing overwritten yet
+            read(context, Generate.concat(prompt, tokens(6, 100)), 0, 0); // 140 positions: nothing overwritten yet
             assertThat(context.truncateSequence(0, prompt.length)).isTrue();
             assertThat(context.continuesAt(0, prompt.length)).isTrue();
             assertThat(read(context, next, prompt.length, 0)).containsExactly(alone);
@@ -146,8 +127,8 @@ class SlidingWindowTest {
     @Test
     void aPromptCacheEntryGoesOnFromItsContextCheckpointInAnotherSlot() {
         int[] prompt = tokens(7, 40);
-        int[] cells = concat(prompt, tokens(8, 30));
-        int[] next = concat(prompt, tokens(9, 10));
+        int[] cells = Generate.concat(prompt, tokens(8, 30));
+        int[] next = Generate.concat(prompt, tokens(9, 10));
         try (LlamaContext context = gemma.newContext(TWO)) {
             float[] alone = read(context, next, 0, 1);
             context.clearSequence(1);
@@ -174,7 +155,7 @@ class SlidingWindowTest {
                         .isEqualTo(prompt.length - 1);
                 float[] again = read(context, prompt, prompt.length - 1, 1);
                 context.clearSequence(1);
-                assertCloseLogits(again, read(context, prompt, 0, 1));
+                Generate.assertCloseLogits(again, read(context, prompt, 0, 1), "the same prompt again");
                 assertThat(withWindow.restoredTokens()).isEqualTo(2L * prompt.length - 1);
             }
         }
@@ -205,24 +186,6 @@ class SlidingWindowTest {
         }
     }
 
-    /** A greedy legacy request for {@code maxTokens} tokens after the prompt's ids; end-of-text is ruled out. */
-    private static dev.parley.api.CompletionRequest request(int[] prompt, int maxTokens) {
-        String json =
-                "{\"model\":\"gemma3\",\"prompt\":[%s],\"max_tokens\":%d,\"temperature\":0,\"logit_bias\":{\"2\":-100}}"
-                        .formatted(Arrays.toString(prompt).replaceAll("[\\[\\] ]", ""), maxTokens);
-        return RequestReader.completion(json.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static String text(Generation generation) throws InterruptedException {
-        StringBuilder text = new StringBuilder();
-        try (generation) {
-            for (GenerationEvent event; (event = generation.next()) != null; ) {
-                if (event instanceof GenerationEvent.Token token) text.append(token.text());
-            }
-        }
-        return text.toString();
-    }
-
     private static LlamaEngine engine() {
         return engine(1, false);
     }
@@ -239,20 +202,24 @@ class SlidingWindowTest {
     void aNewConversationCopiesALongSharedStartFromASlotThatWentOnFarBeyondItOnlyWhenWindowLayersKeepEveryCell()
             throws Exception {
         int[] system = tokens(12, 40);
-        int[] first = concat(system, tokens(13, 10));
-        int[] second = concat(system, tokens(14, 10));
+        int[] first = Generate.concat(system, tokens(13, 10));
+        int[] second = Generate.concat(system, tokens(14, 10));
         String secondAlone;
         try (var fresh = engine()) {
-            secondAlone = text(fresh.complete(request(second, 6)).start());
+            secondAlone = Generate.text(
+                    fresh.complete(Generate.greedy("gemma3", second, 6)).start());
         }
         for (boolean fullWindow : new boolean[] {false, true}) {
             try (var engine = engine(2, fullWindow)) {
                 // The first conversation answers at length in slot 0: its window layers give up the cells of its start.
-                text(engine.complete(request(first, 800)).start());
+                Generate.text(
+                        engine.complete(Generate.greedy("gemma3", first, 800)).start());
                 long reused = engine.scheduler().reusedTokens();
                 // The second shares the system prompt; keeping it in slot 0 would give up more than it keeps, so it
                 // starts in slot 1 and copies what it can.
-                assertThat(text(engine.complete(request(second, 6)).start())).isEqualTo(secondAlone);
+                assertThat(Generate.text(engine.complete(Generate.greedy("gemma3", second, 6))
+                                .start()))
+                        .isEqualTo(secondAlone);
                 assertThat(engine.scheduler().reusedTokens() - reused)
                         .as("full window %s", fullWindow)
                         .isEqualTo(fullWindow ? system.length : 0);
@@ -265,27 +232,34 @@ class SlidingWindowTest {
         int[] prompt = tokens(10, 40);
         // The engine's 512-token batches give each slot 768 cells in the window layers: an answer of 800 tokens
         // overwrites the cells before the prompt's last window.
-        int[] next = concat(prompt, tokens(11, 12)); // the answer re-rendered otherwise, say
+        int[] next = Generate.concat(prompt, tokens(11, 12)); // the answer re-rendered otherwise, say
         String alone;
         String againAlone;
         try (var fresh = engine()) {
-            alone = text(fresh.complete(request(next, 6)).start());
+            alone = Generate.text(
+                    fresh.complete(Generate.greedy("gemma3", next, 6)).start());
         }
         try (var fresh = engine()) {
-            againAlone = text(fresh.complete(request(prompt, 6)).start());
+            againAlone = Generate.text(
+                    fresh.complete(Generate.greedy("gemma3", prompt, 6)).start());
         }
         try (var engine = engine()) {
-            text(engine.complete(request(prompt, 800)).start());
+            Generate.text(
+                    engine.complete(Generate.greedy("gemma3", prompt, 800)).start());
             assertThat(engine.scheduler().checkpointBytes()).isPositive();
             long reused = engine.scheduler().reusedTokens();
 
-            assertThat(text(engine.complete(request(next, 6)).start())).isEqualTo(alone);
+            assertThat(Generate.text(
+                            engine.complete(Generate.greedy("gemma3", next, 6)).start()))
+                    .isEqualTo(alone);
             assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(prompt.length);
 
             // The first prompt again (an answer regenerated): the slot still holds the window its next turn loaded at
             // the first prompt's end, so all but the prompt's last token are found.
             reused = engine.scheduler().reusedTokens();
-            assertThat(text(engine.complete(request(prompt, 6)).start())).isEqualTo(againAlone);
+            assertThat(Generate.text(engine.complete(Generate.greedy("gemma3", prompt, 6))
+                            .start()))
+                    .isEqualTo(againAlone);
             assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(prompt.length - 1);
         }
     }
