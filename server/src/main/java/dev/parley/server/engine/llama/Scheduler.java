@@ -482,6 +482,12 @@ final class Scheduler implements AutoCloseable {
             held[slot] = NOTHING;
             sequence.position = kept;
             sequence.checkpointAt = stateCheckpointAt(sequence);
+            if (sequence.checkpointAt == kept) {
+                // Its prompt goes on from a copy loaded from the prompt cache (the same prompt again): the slot keeps
+                // one.
+                if (checkpoints[slot] == null) keepCheckpoint(slot, kept);
+                sequence.checkpointAt = 0;
+            }
             reused += kept;
             sequence.generation.cached(kept);
             sequence.generation.onReaderWaiting(this::readerWaiting);
@@ -630,7 +636,7 @@ final class Scheduler implements AutoCloseable {
     private int stateCheckpointAt(Sequence sequence) {
         int at = sequence.prompt.length - STATE_BEFORE_END;
         boolean worth = model.keepsRecurrentState() && sequence.leader == null && at >= MIN_COPIED_PREFIX;
-        return worth && at > sequence.position ? at : 0;
+        return worth && at >= sequence.position ? at : 0;
     }
 
     /** Replaces the slot's checkpoint with one of its sequence's first {@code length} tokens. */

@@ -176,6 +176,42 @@ class RecurrentStateTest {
         }
     }
 
+    @Test
+    void aPromptLoadedFromThePromptCacheAtItsCheckpointLeavesOneInItsSlot() throws Exception {
+        int[] prompt = tokens(10, 40);
+        int[] other = tokens(11, 40);
+        String againAlone;
+        try (var fresh = engine()) {
+            againAlone = Generate.text(
+                    fresh.complete(Generate.greedy("lfm2", prompt, 6)).start());
+        }
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(file)
+                .withModelId("lfm2")
+                .withParallel(1)
+                .withContextPerSequence(512)
+                .withCacheMb(4))) {
+            Generate.text(engine.complete(Generate.greedy("lfm2", prompt, 6)).start());
+            Generate.text(engine.complete(Generate.greedy("lfm2", other, 6)).start()); // the first goes to host memory
+            int at = prompt.length - Scheduler.STATE_BEFORE_END;
+
+            assertThat(Generate.text(
+                            engine.complete(Generate.greedy("lfm2", prompt, 6)).start()))
+                    .isEqualTo(againAlone);
+            assertThat(engine.scheduler().restoredTokens())
+                    .as("loaded at the entry's checkpoint")
+                    .isEqualTo(at);
+
+            long reused = engine.scheduler().reusedTokens();
+            assertThat(Generate.text(
+                            engine.complete(Generate.greedy("lfm2", prompt, 6)).start()))
+                    .isEqualTo(againAlone);
+            assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(at);
+            assertThat(engine.scheduler().restoredTokens())
+                    .as("from the slot's own checkpoint this time")
+                    .isEqualTo(at);
+        }
+    }
+
     private static LlamaEngine engine() {
         return LlamaEngine.open(
                 LlamaEngineOptions.of(file).withModelId("lfm2").withParallel(1).withContextPerSequence(512));
