@@ -98,6 +98,15 @@ class ArchitecturesServerTest {
                 "ggml-vocab-qwen2.gguf",
                 () -> GgufWriter.lfm2().layers(4).heads(4).kvHeads(2),
                 QWEN3.helloWorld,
+                QWEN3.helloChat),
+        /**
+         * Qwen 3.5: three layers of linear attention (a gated delta net, recurrent state) to one of gated attention,
+         * multi-section RoPE; Qwen 2's vocabulary and template as {@link #QWEN3}'s.
+         */
+        QWEN35(
+                "ggml-vocab-qwen2.gguf",
+                () -> GgufWriter.qwen35().layers(4).heads(4).kvHeads(2),
+                QWEN3.helloWorld,
                 QWEN3.helloChat);
 
         final String vocabulary;
@@ -264,13 +273,15 @@ class ArchitecturesServerTest {
                         .isEqualTo(complete(plain, architecture, next, "").text());
             }
             // This Gemma 3's saved cells hold only the last 16 of its sliding-window layers, behind where a next turn
-            // leaves its last answer: it goes on from the window kept where its last prompt ended. LFM2's recurrent
-            // state cannot be cut back at all: it goes on from the state kept a few tokens before that end.
+            // leaves its last answer: it goes on from the window kept where its last prompt ended. LFM2's and Qwen
+            // 3.5's recurrent state cannot be cut back at all: they go on from the state kept a few tokens before it.
             assertThat(metric(cached, "parley_engine_prompt_restored_tokens_total"))
                     .as("conversations loaded from host memory")
                     .isPositive();
             double checkpoints = metric(cached, "parley_engine_prompt_checkpoint_bytes");
-            if (architecture == Architecture.GEMMA3 || architecture == Architecture.LFM2)
+            if (architecture == Architecture.GEMMA3
+                    || architecture == Architecture.LFM2
+                    || architecture == Architecture.QWEN35)
                 assertThat(checkpoints).isPositive();
             else
                 assertThat(checkpoints)

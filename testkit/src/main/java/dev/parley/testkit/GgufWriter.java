@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
 
 /**
  * Writes a small GGUF v3 model with random weights in the shape of a real architecture ({@link #llama},
- * {@link #qwen3}, {@link #gemma3}, the hybrid {@link #lfm2}, or the encoder {@link #bert}), for tests that need llama.cpp to load and run a model of a chosen shape
+ * {@link #qwen3}, {@link #gemma3}, the hybrids {@link #lfm2} and {@link #qwen35}, or the encoder {@link #bert}), for tests that need llama.cpp to load and run a model of a chosen shape
  * without shipping one.
  *
  * <p>The weights are Gaussian with a standard deviation of 1/√(row length), from a seeded generator: the same
@@ -47,6 +47,11 @@ public final class GgufWriter {
     private int slidingWindowPattern = 2; // gemma3 only; 0: the key left out
     private int attentionEvery = 2; // lfm2 only
     private static final int SHORT_CONV_CACHE = 3; // lfm2's shortconv.l_cache, as in every LFM2 release
+    // qwen35's linear attention (a gated delta net), at Qwen 3.5's proportions: value heads twice the key heads.
+    private static final int DELTA_HEAD = 16; // ssm.state_size: the size of a key and of a value head
+    private static final int DELTA_KEY_HEADS = 2; // ssm.group_count
+    private static final int DELTA_VALUE_HEADS = 4; // ssm.time_step_rank
+    private static final int DELTA_CONV_KERNEL = 4; // ssm.conv_kernel
     private TensorType type = TensorType.F32;
     private long seed = 1;
     private String chatTemplate;
@@ -98,6 +103,17 @@ public final class GgufWriter {
      */
     public static GgufWriter lfm2() {
         return new GgufWriter(Architecture.LFM2);
+    }
+
+    /**
+     * A {@code qwen35} model (Qwen 3.5, and its shape for Qwen3-Next): a hybrid whose every {@link #attentionEvery}-th
+     * layer (default 4, as Qwen 3.5) attends, with gated queries and per-head norms, and whose others are linear
+     * attention (a gated delta net) whose state llama.cpp keeps per sequence as recurrent state. Norms after attention
+     * instead of before the feed-forward, interleaved multi-section RoPE with base 10000000. Same defaults as {@link
+     * #llama} otherwise; give it at least {@code attentionEvery} layers.
+     */
+    public static GgufWriter qwen35() {
+        return new GgufWriter(Architecture.QWEN35).attentionEvery(4);
     }
 
     /**
@@ -198,7 +214,7 @@ public final class GgufWriter {
         return this;
     }
 
-    /** Which layers of a {@link #lfm2} model attend: the last of every {@code n} (1: all of them). */
+    /** Which layers of a {@link #lfm2} or {@link #qwen35} model attend: the last of every {@code n} (1: all of them). */
     public GgufWriter attentionEvery(int n) {
         this.attentionEvery = n;
         return this;
@@ -305,6 +321,8 @@ public final class GgufWriter {
         for (int i = 0; i < layers; i++) {
             if (architecture == Architecture.BERT) encoderBlock(gguf, random, "blk." + i + ".", headDim);
             else if (architecture == Architecture.LFM2 && !attends(i)) convolutionBlock(gguf, random, "blk." + i + ".");
+            else if (architecture == Architecture.QWEN35)
+                qwen35Block(gguf, random, "blk." + i + ".", headDim, attends(i));
             else block(gguf, random, "blk." + i + ".", headDim);
         }
         try {
@@ -352,6 +370,16 @@ public final class GgufWriter {
             gguf.uint32(arch + ".attention.sliding_window", slidingWindow)
                     .float32(arch + ".rope.freq_base_swa", 10_000f);
             if (slidingWindowPattern > 0) gguf.uint32(arch + ".attention.sliding_window_pattern", slidingWindowPattern);
+        }
+        if (architecture == Architecture.QWEN35) {
+            int pairs = headDim / 2; // rotated in three sections (time, height, width) of a text's one position
+            gguf.int32s(arch + ".rope.dimension_sections", new int[] {pairs - 2 * (pairs / 3), pairs / 3, pairs / 3, 0})
+                    .uint32(arch + ".full_attention_interval", attentionEvery)
+                    .uint32(arch + ".ssm.conv_kernel", DELTA_CONV_KERNEL)
+                    .uint32(arch + ".ssm.state_size", DELTA_HEAD)
+                    .uint32(arch + ".ssm.group_count", DELTA_KEY_HEADS)
+                    .uint32(arch + ".ssm.time_step_rank", DELTA_VALUE_HEADS)
+                    .uint32(arch + ".ssm.inner_size", DELTA_HEAD * DELTA_VALUE_HEADS);
         }
         if (poolingType != null) gguf.uint32(arch + ".pooling_type", poolingType);
         gguf.uint32(arch + ".vocab_size", vocabulary.size());
@@ -404,6 +432,57 @@ public final class GgufWriter {
         gguf.tensor(block + "shortconv.in_proj.weight", type, () -> gaussian(random, dim, 3 * dim), dim, 3 * dim);
         gguf.tensor(block + "shortconv.out_proj.weight", type, () -> silenced(gaussian(random, dim, dim)), dim, dim);
         gguf.tensor(block + "ffn_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        gguf.tensor(block + "ffn_gate.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
+        gguf.tensor(block + "ffn_down.weight", type, () -> silenced(gaussian(random, ffnDim, dim)), ffnDim, dim);
+    }
+
+    /**
+     * One of Qwen 3.5's blocks: gated attention (queries twice as wide, their second half a gate) or the gated delta
+     * net, each followed by the feed-forward after a norm of its own ({@code post_attention_norm}).
+     */
+    private void qwen35Block(GgufFile gguf, SplittableRandom random, String block, int headDim, boolean attends) {
+        gguf.tensor(block + "attn_norm.weight", TensorType.F32, () -> ones(dim), dim);
+        if (attends) {
+            int qDim = headDim * heads;
+            int kvDim = headDim * kvHeads;
+            gguf.tensor(block + "attn_q.weight", type, () -> gaussian(random, dim, 2 * qDim), dim, 2 * qDim);
+            gguf.tensor(block + "attn_k.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
+            gguf.tensor(block + "attn_v.weight", type, () -> gaussian(random, dim, kvDim), dim, kvDim);
+            gguf.tensor(block + "attn_q_norm.weight", TensorType.F32, () -> ones(headDim), headDim);
+            gguf.tensor(block + "attn_k_norm.weight", TensorType.F32, () -> ones(headDim), headDim);
+            gguf.tensor(block + "attn_output.weight", type, () -> silenced(gaussian(random, qDim, dim)), qDim, dim);
+        } else {
+            int keyDim = DELTA_HEAD * DELTA_KEY_HEADS;
+            int valueDim = DELTA_HEAD * DELTA_VALUE_HEADS;
+            int convDim = 2 * keyDim + valueDim;
+            gguf.tensor(block + "attn_qkv.weight", type, () -> gaussian(random, dim, convDim), dim, convDim);
+            gguf.tensor(block + "attn_gate.weight", type, () -> gaussian(random, dim, valueDim), dim, valueDim);
+            gguf.tensor(
+                    block + "ssm_conv1d.weight",
+                    TensorType.F32,
+                    () -> gaussian(random, DELTA_CONV_KERNEL, convDim),
+                    DELTA_CONV_KERNEL,
+                    convDim);
+            gguf.tensor(block + "ssm_dt.bias", TensorType.F32, () -> new float[DELTA_VALUE_HEADS], DELTA_VALUE_HEADS);
+            // -exp(A_log), as converters store it: each head's state decays by a factor in (0, 1) per token.
+            gguf.tensor(block + "ssm_a", TensorType.F32, () -> filled(DELTA_VALUE_HEADS, -1f), DELTA_VALUE_HEADS);
+            gguf.tensor(
+                    block + "ssm_beta.weight",
+                    TensorType.F32,
+                    () -> gaussian(random, dim, DELTA_VALUE_HEADS),
+                    dim,
+                    DELTA_VALUE_HEADS);
+            gguf.tensor(
+                    block + "ssm_alpha.weight",
+                    TensorType.F32,
+                    () -> gaussian(random, dim, DELTA_VALUE_HEADS),
+                    dim,
+                    DELTA_VALUE_HEADS);
+            gguf.tensor(block + "ssm_norm.weight", TensorType.F32, () -> ones(DELTA_HEAD), DELTA_HEAD);
+            gguf.tensor(block + "ssm_out.weight", type, () -> silenced(gaussian(random, valueDim, dim)), valueDim, dim);
+        }
+        gguf.tensor(block + "post_attention_norm.weight", TensorType.F32, () -> ones(dim), dim);
         gguf.tensor(block + "ffn_gate.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
         gguf.tensor(block + "ffn_up.weight", type, () -> gaussian(random, dim, ffnDim), dim, ffnDim);
         gguf.tensor(block + "ffn_down.weight", type, () -> silenced(gaussian(random, ffnDim, dim)), ffnDim, dim);
@@ -462,7 +541,8 @@ public final class GgufWriter {
                 head * heads);
         require(architecture == Architecture.GEMMA3 || slidingWindow == 0, "only gemma3 models have a sliding window");
         require(
-                architecture != Architecture.LFM2 || attentionEvery > 0 && attentionEvery <= layers,
+                architecture != Architecture.LFM2 && architecture != Architecture.QWEN35
+                        || attentionEvery > 0 && attentionEvery <= layers,
                 "attentionEvery must be 1..layers, got %d",
                 attentionEvery);
         require(
@@ -550,6 +630,7 @@ public final class GgufWriter {
         QWEN3("qwen3", 1_000_000f, 1e-6f),
         GEMMA3("gemma3", 1_000_000f, 1e-6f),
         LFM2("lfm2", 1_000_000f, 1e-5f),
+        QWEN35("qwen35", 10_000_000f, 1e-6f),
         BERT("bert", 10_000f, 1e-12f);
 
         final String id;
@@ -564,8 +645,12 @@ public final class GgufWriter {
     }
 
     private static float[] ones(int n) {
+        return filled(n, 1f);
+    }
+
+    private static float[] filled(int n, float value) {
         float[] values = new float[n];
-        java.util.Arrays.fill(values, 1f);
+        java.util.Arrays.fill(values, value);
         return values;
     }
 }

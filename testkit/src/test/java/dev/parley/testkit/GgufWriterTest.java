@@ -154,6 +154,26 @@ class GgufWriterTest {
     }
 
     @Test
+    void writesQwen35sLinearAttentionLayersBesideGatedAttentionOnes() throws IOException {
+        Gguf gguf = Gguf.read(GgufWriter.qwen35().layers(4).write(dir.resolve("q.gguf")));
+
+        assertThat(gguf.metadata())
+                .containsEntry("general.architecture", "qwen35")
+                .containsEntry("qwen35.full_attention_interval", 4)
+                .containsEntry("qwen35.rope.dimension_sections", 4L)
+                .containsEntry("qwen35.ssm.inner_size", 64);
+        assertThat(gguf.tensors().get("blk.3.attn_q.weight"))
+                .as("queries and their gate")
+                .containsExactly(64, 128);
+        assertThat(gguf.tensors().get("blk.0.attn_qkv.weight")).containsExactly(64, 128);
+        assertThat(gguf.tensors().get("blk.0.ssm_conv1d.weight")).containsExactly(4, 128);
+        assertThat(gguf.tensors().get("blk.0.ssm_out.weight")).containsExactly(64, 64);
+        assertThat(gguf.tensors())
+                .containsKeys("blk.2.ssm_a", "blk.2.ssm_dt.bias", "blk.3.post_attention_norm.weight")
+                .doesNotContainKeys("blk.3.ssm_out.weight", "blk.0.attn_q.weight", "blk.0.ffn_norm.weight");
+    }
+
+    @Test
     void writesGemma3sPostNormsAndSlidingWindow() throws IOException {
         Gguf gguf = Gguf.read(GgufWriter.gemma3().slidingWindow(16).layers(2).write(dir.resolve("g.gguf")));
 

@@ -93,6 +93,23 @@ class KvMemoryTest {
     }
 
     @Test
+    void qwen35sLinearAttentionLayersKeepNoCells(@TempDir Path dir) {
+        // One layer in four attends (full_attention_interval): 2 of 8.
+        Path file = GgufWriter.qwen35().layers(8).heads(4).kvHeads(2).write(dir.resolve("qwen35.gguf"));
+        long perLayerCell = 2 * 2 * 16 * 2;
+        try (LlamaModel model = LlamaModel.open(file)) {
+            assertThat(KvMemory.estimate(model, 1024, 4, 512, KvCacheType.F16)).hasValue(4 * 2 * 1024 * perLayerCell);
+            try (LlamaContext context = model.newContext(
+                    Generate.ONE_THREAD.withContextLength(2 * 256).withMaxSequences(2))) {
+                context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13}, 0, 0));
+                context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13, 14, 15, 16, 17}, 0, 1));
+                long perCell = (context.sequenceStateSize(1) - context.sequenceStateSize(0)) / 4;
+                assertThat((perCell - 12) / perLayerCell).isEqualTo(2);
+            }
+        }
+    }
+
+    @Test
     void aContextBeyondTheMachinesMemoryIsRefusedBeforeAnythingIsAllocated() {
         var huge = LlamaEngineOptions.of(DemoModel.path())
                 .withParallel(256)
