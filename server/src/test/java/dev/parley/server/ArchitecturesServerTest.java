@@ -290,6 +290,52 @@ class ArchitecturesServerTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void qwen35sNextChatTurnGoesOnFromItsStateBeforeTheGenerationPromptItsTemplateRendersOtherwise() throws Exception {
+        // Qwen 3.5's own template ends a prompt with <think>\n, and renders an earlier answer without it: the next
+        // turn shares the last prompt but for those tokens, and goes on from the state kept a few tokens before.
+        Path model = GgufWriter.qwen35()
+                .layers(4)
+                .heads(4)
+                .kvHeads(2)
+                .dim(64)
+                .ffnDim(128)
+                .contextLength(4096)
+                .vocabulary(Served.vocabulary("ggml-vocab-qwen2.gguf"))
+                .chatTemplate(Served.template("Qwen3.5-4B.jinja"))
+                .tiedOutput(true)
+                .type(TensorType.Q8_0)
+                .seed(17)
+                .write(dir.resolve("qwen35-chat.gguf"));
+        String first = "[{\"role\":\"system\",\"content\":\"You answer briefly and kindly, in plain words.\"},"
+                + "{\"role\":\"user\",\"content\":\"What is the weather like in the hills today?\"}";
+        try (Served served = Served.of(model, "qwen35", 256);
+                Served plain = Served.of(model, "qwen35", 256)) {
+            ChatCompletion one = chatTurn(served, first + "]");
+            String second = first + ",{\"role\":\"assistant\",\"content\":" + Json.write(one.text())
+                    + "},{\"role\":\"user\",\"content\":\"And tomorrow?\"}]";
+
+            ChatCompletion two = chatTurn(served, second);
+
+            assertThat(two.usage().promptTokensDetails())
+                    .as("cached prompt tokens")
+                    .isNotNull();
+            assertThat(two.usage().promptTokensDetails().cachedTokens())
+                    .isEqualTo(one.usage().promptTokens() - 4); // the engine keeps the state 4 tokens before the end
+            chatTurn(plain, "[{\"role\":\"user\",\"content\":\"Something else\"}]"); // its slot holds another
+            assertThat(two.text()).isEqualTo(chatTurn(plain, second).text());
+        }
+    }
+
+    private static ChatCompletion chatTurn(Served served, String messages) throws Exception {
+        var response = served.loopback()
+                .post(
+                        "/v1/chat/completions",
+                        "{\"model\":\"qwen35\",\"messages\":" + messages + ",\"max_tokens\":8,\"temperature\":0}");
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return Json.read(response.body(), ChatCompletion.class);
+    }
+
     private static double metric(Served served, String name) throws Exception {
         return served.loopback()
                 .get("/metrics")
