@@ -25,7 +25,7 @@ import java.lang.foreign.MemorySegment;
  * <p>Confined to the thread that took it (the scheduler's), which alone restores, copies and closes it.
  */
 final class ContextCheckpoint implements AutoCloseable {
-    /** Tokens of the sequence the checkpoint goes on from: the window holds the cells just before this position. */
+    /** Tokens of the sequence the checkpoint goes on from: what it holds is as it was just before this position. */
     final int length;
 
     /** How many tokens before {@link #length} it also serves: 1 for window cells, 0 for a recurrent state. */

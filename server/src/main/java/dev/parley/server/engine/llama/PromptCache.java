@@ -14,9 +14,10 @@ import java.util.List;
  * bit, so an answer from restored cells is the answer from cells the slot had kept (a sliding window's cells may
  * land elsewhere in the cache than they were, which can move the last bits of attention's sums).
  *
- * <p>For a model with a sliding window, an entry also keeps a copy of the slot's {@link ContextCheckpoint} (the window
- * where the slot's last prompt ended): saved cells hold only the window's last cells, so a next turn that leaves
- * the answer behind goes on from the end of the last prompt.
+ * <p>For a model with a sliding window or recurrent state, an entry also keeps a copy of the slot's {@link
+ * ContextCheckpoint} (the window where the slot's last prompt ended, or the state a few tokens before): saved cells
+ * hold only the window's last cells, or the state where the answer left it, so a next turn that leaves the answer
+ * behind goes on from the checkpoint.
  *
  * <p>An entry leaves when a newer entry starts with all of its tokens, when llama.cpp refuses to load it, or when
  * the budget needs its room: the one saved or loaded longest ago first. With a
@@ -28,21 +29,21 @@ final class PromptCache implements AutoCloseable {
     record Match(Entry entry, int shared) {}
 
     /**
-     * A slot's cells: the tokens they hold, llama.cpp's copy of them in memory of the entry's own, and the window
-     * cells where the slot's last prompt ended (or null).
+     * A slot's cells: the tokens they hold, llama.cpp's copy of them in memory of the entry's own, and the slot's
+     * checkpoint (or null).
      */
     static final class Entry {
         final int[] tokens;
         private final Arena arena;
         private final MemorySegment state;
-        private final ContextCheckpoint window;
-        private final long bytes; // allocated: the state and any room llama.cpp did not use, and the window's
+        private final ContextCheckpoint checkpoint;
+        private final long bytes; // allocated: the state and any room llama.cpp did not use, and the checkpoint's
 
-        private Entry(int[] tokens, Arena arena, MemorySegment state, ContextCheckpoint window, long bytes) {
+        private Entry(int[] tokens, Arena arena, MemorySegment state, ContextCheckpoint checkpoint, long bytes) {
             this.tokens = tokens;
             this.arena = arena;
             this.state = state;
-            this.window = window;
+            this.checkpoint = checkpoint;
             this.bytes = bytes;
         }
     }
@@ -79,16 +80,16 @@ final class PromptCache implements AutoCloseable {
     }
 
     /**
-     * Copies the cells of {@code slot}, which hold {@code tokens}, into the cache, with a copy of {@code window} (the
+     * Copies the cells of {@code slot}, which hold {@code tokens}, into the cache, with a copy of {@code checkpoint} (the
      * slot's {@link ContextCheckpoint}, or null), unless an entry already holds them all or they would not fit the
      * budget at all; entries that are a start of them are dropped, and the ones saved or loaded longest ago make
      * room.
      */
-    void save(LlamaContext context, int slot, int[] tokens, ContextCheckpoint window) {
+    void save(LlamaContext context, int slot, int[] tokens, ContextCheckpoint checkpoint) {
         if (!enabled() || tokens.length == 0) return;
         for (Entry entry : entries) if (startsWith(entry.tokens, tokens)) return;
         long cells = context.sequenceStateSize(slot);
-        long size = cells + (window == null ? 0 : window.bytes());
+        long size = cells + (checkpoint == null ? 0 : checkpoint.bytes());
         if (cells <= 0 || size > budget) return;
         entries.removeIf(entry -> startsWith(tokens, entry.tokens) && drop(entry));
         while (bytes + size > budget && !entries.isEmpty()) drop(entries.removeFirst());
@@ -100,7 +101,7 @@ final class PromptCache implements AutoCloseable {
                 arena.close();
                 return;
             }
-            if (window != null) copied = window.copy();
+            if (checkpoint != null) copied = checkpoint.copy();
             entries.add(new Entry(tokens, arena, state, copied, size));
             bytes += size;
         } catch (RuntimeException | OutOfMemoryError e) {
@@ -135,8 +136,9 @@ final class PromptCache implements AutoCloseable {
      * cut to that start, when it is at least {@code atLeast} tokens; how many cells the slot keeps, 0 when no entry
      * holds that much (a save since the entry was found may have given it up), a copy from or to the slot waits
      * ({@link LlamaContext#copyPending}), llama.cpp refused the cells (the entry is dropped) or they cannot be cut
-     * there (the slot is then empty). Where a sliding window has moved past that start, the cells go on from where
-     * the entry's window checkpoint was taken, if the prompt holds that much ({@link ContextCheckpoint#serves}). The
+     * there (the slot is then empty). Where a sliding window has moved past that start, or recurrent state cannot be
+     * cut back to it, the cells go on from where the entry's checkpoint was taken, if the prompt holds that much
+     * ({@link ContextCheckpoint#serves}). The
      * entry stays: other prompts that
      * start the same way (a system prompt many conversations share) may load it too while this one runs.
      */
@@ -165,9 +167,9 @@ final class PromptCache implements AutoCloseable {
     private static int continuation(LlamaContext context, int slot, Entry entry, int shared, int atLeast) {
         if (context.continuesAt(slot, shared)
                 || context.truncateSequence(slot, shared) && context.continuesAt(slot, shared)) return shared;
-        ContextCheckpoint window = entry.window;
-        if (window == null || Math.min(shared, window.length) < atLeast) return 0;
-        return window.restore(context, slot, shared);
+        ContextCheckpoint checkpoint = entry.checkpoint;
+        if (checkpoint == null || Math.min(shared, checkpoint.length) < atLeast) return 0;
+        return checkpoint.restore(context, slot, shared);
     }
 
     /** Frees every entry. */
@@ -182,7 +184,7 @@ final class PromptCache implements AutoCloseable {
     private boolean drop(Entry entry) {
         bytes -= entry.bytes;
         entry.arena.close();
-        if (entry.window != null) entry.window.close();
+        if (entry.checkpoint != null) entry.checkpoint.close();
         return true;
     }
 

@@ -128,8 +128,9 @@ final class Scheduler implements AutoCloseable {
     /** Cells of slots given up to other prompts, kept in host memory (when given a budget). */
     private final PromptCache store;
     /**
-     * Per slot, for a model with a sliding window, the window's cells where the prompt of the sequence there (or last
-     * there) ended, or null; its tokens are the start of the slot's cells.
+     * Per slot, for a model with a sliding window or recurrent state, what its cells cannot be cut back to, as it was
+     * where the prompt of the sequence there (or last there) ended or a few tokens before, or null; its tokens are the
+     * start of the slot's cells.
      */
     private final ContextCheckpoint[] checkpoints;
 
@@ -215,7 +216,7 @@ final class Scheduler implements AutoCloseable {
         return store.bytes();
     }
 
-    /** Bytes of the slots' window checkpoints ({@link ContextCheckpoint}). */
+    /** Bytes of the slots' checkpoints ({@link ContextCheckpoint}). */
     long checkpointBytes() {
         return checkpointBytes;
     }
@@ -477,14 +478,13 @@ final class Scheduler implements AutoCloseable {
                             ? 0
                             : keepsHere ? keepPrefix(slot, sequence.prompt) : copyPrefix(holder, slot, sequence.prompt);
             if (kept == 0) context.clearSequence(slot);
-            ContextCheckpoint window = checkpoints[slot];
-            if (window != null && (!keepsHere || kept < window.length)) dropCheckpoint(slot); // its cells are gone
+            ContextCheckpoint checkpoint = checkpoints[slot];
+            if (checkpoint != null && (!keepsHere || kept < checkpoint.length)) dropCheckpoint(slot); // cells gone
             held[slot] = NOTHING;
             sequence.position = kept;
             sequence.checkpointAt = stateCheckpointAt(sequence);
             if (sequence.checkpointAt == kept) {
-                // Its prompt goes on from a copy loaded from the prompt cache (the same prompt again): the slot keeps
-                // one.
+                // The same prompt again, gone on from a checkpoint loaded from the prompt cache: the slot keeps a copy.
                 if (checkpoints[slot] == null) keepCheckpoint(slot, kept);
                 sequence.checkpointAt = 0;
             }
@@ -651,11 +651,11 @@ final class Scheduler implements AutoCloseable {
     }
 
     private void dropCheckpoint(int slot) {
-        ContextCheckpoint window = checkpoints[slot];
-        if (window == null) return;
+        ContextCheckpoint checkpoint = checkpoints[slot];
+        if (checkpoint == null) return;
         checkpoints[slot] = null;
-        checkpointBytes -= window.bytes();
-        window.close();
+        checkpointBytes -= checkpoint.bytes();
+        checkpoint.close();
     }
 
     /**
