@@ -7,7 +7,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.parley.api.LoneSurrogates;
 import dev.parley.server.engine.llama.ffi.Bindings;
-import dev.parley.server.engine.llama.ffi.GgufArrays;
+import dev.parley.server.engine.llama.ffi.GgufHeader;
 import dev.parley.server.engine.llama.ffi.NativeLibrary;
 import dev.parley.server.engine.llama.ffi.SamplerBindings;
 import dev.parley.server.engine.llama.ffi.Structs;
@@ -41,6 +41,31 @@ public final class LlamaModel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LlamaModel.class);
     private static final int LLAMA_TOKEN_NULL = -1;
     private static final int LOAD_MODE_NONE = 0; // enum llama_load_mode: read the file, no mmap
+    /** The architectures llama.cpp v0.5.0 keeps recurrent state for ({@code llm_arch_is_recurrent}, {@code _hybrid}). */
+    private static final Set<String> RECURRENT_ARCHITECTURES = Set.of(
+            "mamba",
+            "mamba2",
+            "rwkv6",
+            "rwkv6qwen2",
+            "rwkv7",
+            "arwkv7",
+            "jamba",
+            "falcon-h1",
+            "plamo2",
+            "granitehybrid",
+            "lfm2",
+            "lfm2moe",
+            "nemotron_h",
+            "nemotron_h_moe",
+            "qwen3next",
+            "kimi-linear",
+            "bailingmoe3",
+            "kimi-k3",
+            "qwen35",
+            "qwen35moe",
+            "qwen4exp",
+            "deepseek4",
+            "minimax-01");
 
     private final Path path;
     private final MemorySegment model;
@@ -97,8 +122,20 @@ public final class LlamaModel implements AutoCloseable {
         // through the weight as through the input), so every sequence of a batch but the first is multiplied by
         // whatever memory follows the weight. Only models with recurrent state give a weight such a stack (their
         // layers see a batch as one matrix per sequence); their weights stay in plain CPU buffers, which also
-        // gives up the CPU_REPACK ones: slower on such a processor, but right.
-        boolean plainBuffers = !options.vocabularyOnly() && library.usesAmx() && keepsRecurrentState(file);
+        // gives up the CPU_REPACK ones: slower on such a processor, but right. The file's header says which
+        // architecture it is; llama.cpp, once loaded, whether it keeps recurrent state after all.
+        boolean amx = !options.vocabularyOnly() && library.usesAmx();
+        boolean plainBuffers = amx
+                && GgufHeader.string(file, "general.architecture")
+                        .map(RECURRENT_ARCHITECTURES::contains)
+                        .orElse(false);
+        LlamaModel loaded = load(file, options, gpuLayers, plainBuffers);
+        if (!amx || plainBuffers || !loaded.keepsRecurrentState()) return loaded;
+        loaded.close();
+        return load(file, options, gpuLayers, true);
+    }
+
+    private static LlamaModel load(Path file, ModelOptions options, int gpuLayers, boolean plainBuffers) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = Bindings.modelDefaultParams(arena);
             params.set(JAVA_INT, Structs.offset(Structs.MODEL_PARAMS, "n_gpu_layers"), gpuLayers);
@@ -117,13 +154,6 @@ public final class LlamaModel implements AutoCloseable {
                 throw new LlamaException("llama.cpp could not load the model " + file + " (its log says why)");
             }
             return new LlamaModel(file, model, options.vocabularyOnly());
-        }
-    }
-
-    /** Whether the model in {@code file} keeps recurrent state, read from a load of its vocabulary only. */
-    private static boolean keepsRecurrentState(Path file) {
-        try (LlamaModel header = open(file, ModelOptions.defaults().withVocabularyOnly(true))) {
-            return header.keepsRecurrentState();
         }
     }
 
@@ -197,7 +227,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     public Optional<long[]> metadataIntegers(String key) {
         Checks.cString(key, "key");
-        return read(() -> GgufArrays.integers(path, key));
+        return read(() -> GgufHeader.integers(path, key));
     }
 
     /** {@code general.architecture}: {@code llama}, {@code qwen3}, {@code bert}, … */

@@ -2,6 +2,7 @@ package dev.parley.server.engine.llama;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.parley.server.engine.llama.ffi.GgufHeader;
 import dev.parley.testkit.GgufWriter;
 import dev.parley.testkit.TensorType;
 import java.nio.file.Path;
@@ -58,6 +59,15 @@ class RecurrentStateTest {
     @Test
     void keepsRecurrentStateWhereATransformerDoesNot() {
         assertThat(lfm2.keepsRecurrentState()).isTrue();
+        // What is known of the file before it is loaded, and the per-layer counts llama.cpp's metadata leaves out.
+        assertThat(GgufHeader.string(file, "general.architecture")).hasValue("lfm2");
+        assertThat(GgufHeader.string(file, "lfm2.no_such_key")).isEmpty();
+        assertThat(GgufHeader.string(file, "lfm2.block_count"))
+                .as("not a string")
+                .isEmpty();
+        assertThat(GgufHeader.integers(file, "lfm2.attention.head_count_kv"))
+                .hasValueSatisfying(kv -> assertThat(kv).containsExactly(0, 2, 0, 2));
+        assertThat(lfm2.metadata("lfm2.attention.head_count_kv")).isEmpty();
         try (LlamaModel llama =
                 LlamaModel.open(GgufWriter.llama().tiedOutput(true).seed(29).write(dir.resolve("llama.gguf")))) {
             assertThat(llama.keepsRecurrentState()).isFalse();
