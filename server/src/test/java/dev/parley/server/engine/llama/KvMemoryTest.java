@@ -68,18 +68,20 @@ class KvMemoryTest {
         }
     }
 
-    @Test
-    void layersThatKeepRecurrentStateKeepNoCells(@TempDir Path dir) {
-        // LFM2 marks its convolution layers with 0 KV heads: here 3 of 6 (layers 0, 2, 4 of a period of 2).
-        Path file = GgufWriter.lfm2()
-                .layers(6)
-                .heads(4)
-                .kvHeads(2)
-                .contextLength(4096)
-                .write(dir.resolve("lfm2.gguf"));
+    @ParameterizedTest
+    @CsvSource({
+        // LFM2 marks its convolution layers with 0 KV heads: layers 0, 2, 4 of 6 (a period of 2).
+        "lfm2, 6, 3",
+        // Qwen 3.5 attends every full_attention_interval-th layer (4): layers 3 and 7 of 8.
+        "qwen35, 8, 2"
+    })
+    void layersThatKeepRecurrentStateKeepNoCells(String architecture, int layers, int attending, @TempDir Path dir) {
+        GgufWriter writer = architecture.equals("lfm2") ? GgufWriter.lfm2() : GgufWriter.qwen35();
+        Path file = writer.layers(layers).heads(4).kvHeads(2).write(dir.resolve(architecture + ".gguf"));
         long perLayerCell = 2 * 2 * 16 * 2; // a key and a value of 16 F16 numbers for each of 2 KV heads
         try (LlamaModel model = LlamaModel.open(file)) {
-            assertThat(KvMemory.estimate(model, 1024, 4, 512, KvCacheType.F16)).hasValue(4 * 3 * 1024 * perLayerCell);
+            assertThat(KvMemory.estimate(model, 1024, 4, 512, KvCacheType.F16))
+                    .hasValue(4L * attending * 1024 * perLayerCell);
             // llama.cpp's own count: each cell adds a key and a value in every attention layer (and its position and
             // sequence, 12 bytes) to what it saves of a sequence; the recurrent state's size stays as it is.
             try (LlamaContext context = model.newContext(
@@ -87,24 +89,7 @@ class KvMemoryTest {
                 context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13}, 0, 0));
                 context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13, 14, 15, 16, 17}, 0, 1));
                 long perCell = (context.sequenceStateSize(1) - context.sequenceStateSize(0)) / 4;
-                assertThat((perCell - 12) / perLayerCell).isEqualTo(3);
-            }
-        }
-    }
-
-    @Test
-    void qwen35sLinearAttentionLayersKeepNoCells(@TempDir Path dir) {
-        // One layer in four attends (full_attention_interval): 2 of 8.
-        Path file = GgufWriter.qwen35().layers(8).heads(4).kvHeads(2).write(dir.resolve("qwen35.gguf"));
-        long perLayerCell = 2 * 2 * 16 * 2;
-        try (LlamaModel model = LlamaModel.open(file)) {
-            assertThat(KvMemory.estimate(model, 1024, 4, 512, KvCacheType.F16)).hasValue(4 * 2 * 1024 * perLayerCell);
-            try (LlamaContext context = model.newContext(
-                    Generate.ONE_THREAD.withContextLength(2 * 256).withMaxSequences(2))) {
-                context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13}, 0, 0));
-                context.decode(BatchToken.prompt(new int[] {10, 11, 12, 13, 14, 15, 16, 17}, 0, 1));
-                long perCell = (context.sequenceStateSize(1) - context.sequenceStateSize(0)) / 4;
-                assertThat((perCell - 12) / perLayerCell).isEqualTo(2);
+                assertThat((perCell - 12) / perLayerCell).isEqualTo(attending);
             }
         }
     }
