@@ -72,7 +72,7 @@ final class KvMemory {
         // Llama 4 attends over chunks of 8,192 tokens in three layers of four unless its file says 0.
         if (arch.equals("llama4")
                 && model.metadata(arch + ".attention.sliding_window").isEmpty()) window = 8192;
-        long pattern = 1; // every layer slides: all but the last of every 1
+        long pattern = 1; // 1 or less: every layer slides
         long slidingCells = perSequence;
         boolean slides = slidingBatch > 0 && window > 0;
         if (slides) {
