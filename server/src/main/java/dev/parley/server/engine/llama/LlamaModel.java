@@ -41,8 +41,11 @@ public final class LlamaModel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LlamaModel.class);
     private static final int LLAMA_TOKEN_NULL = -1;
     private static final int LOAD_MODE_NONE = 0; // enum llama_load_mode: read the file, no mmap
-    /** The architectures llama.cpp v0.5.0 keeps recurrent state for ({@code llm_arch_is_recurrent}, {@code _hybrid}). */
-    private static final Set<String> RECURRENT_ARCHITECTURES = Set.of(
+    /**
+     * The architectures llama.cpp v0.5.0 keeps recurrent state for ({@code llm_arch_is_recurrent}, {@code _hybrid}),
+     * the one release Parley binds.
+     */
+    static final Set<String> RECURRENT_ARCHITECTURES = Set.of(
             "mamba",
             "mamba2",
             "rwkv6",
@@ -123,16 +126,13 @@ public final class LlamaModel implements AutoCloseable {
         // whatever memory follows the weight. Only models with recurrent state give a weight such a stack (their
         // layers see a batch as one matrix per sequence); their weights stay in plain CPU buffers, which also
         // gives up the CPU_REPACK ones: slower on such a processor, but right. The file's header says which
-        // architecture it is; llama.cpp, once loaded, whether it keeps recurrent state after all.
-        boolean amx = !options.vocabularyOnly() && library.usesAmx();
-        boolean plainBuffers = amx
-                && GgufHeader.string(file, "general.architecture")
+        // architecture it is (no native call for other models: asking ggml about AMX took tens of ms of a start).
+        boolean plainBuffers = !options.vocabularyOnly()
+                && GgufArchitecture.of(file)
                         .map(RECURRENT_ARCHITECTURES::contains)
-                        .orElse(false);
-        LlamaModel loaded = load(file, options, gpuLayers, plainBuffers);
-        if (!amx || plainBuffers || !loaded.keepsRecurrentState()) return loaded;
-        loaded.close();
-        return load(file, options, gpuLayers, true);
+                        .orElse(false)
+                && NativeLibrary.usesAmx();
+        return load(file, options, gpuLayers, plainBuffers);
     }
 
     private static LlamaModel load(Path file, ModelOptions options, int gpuLayers, boolean plainBuffers) {

@@ -60,10 +60,11 @@ class RecurrentStateTest {
     void keepsRecurrentStateWhereATransformerDoesNot() {
         assertThat(lfm2.keepsRecurrentState()).isTrue();
         // What is known of the file before it is loaded, and the per-layer counts llama.cpp's metadata leaves out.
-        assertThat(GgufHeader.string(file, "general.architecture")).hasValue("lfm2");
-        assertThat(GgufHeader.string(file, "lfm2.no_such_key")).isEmpty();
-        assertThat(GgufHeader.string(file, "lfm2.block_count"))
-                .as("not a string")
+        assertThat(GgufArchitecture.of(file)).hasValue("lfm2");
+        assertThat(LlamaModel.RECURRENT_ARCHITECTURES).contains("lfm2");
+        assertThat(GgufHeader.integers(file, "lfm2.no_such_key")).isEmpty();
+        assertThat(GgufHeader.integers(file, "lfm2.block_count"))
+                .as("not an array")
                 .isEmpty();
         assertThat(GgufHeader.integers(file, "lfm2.attention.head_count_kv"))
                 .hasValueSatisfying(kv -> assertThat(kv).containsExactly(0, 2, 0, 2));
@@ -71,6 +72,9 @@ class RecurrentStateTest {
         try (LlamaModel llama =
                 LlamaModel.open(GgufWriter.llama().tiedOutput(true).seed(29).write(dir.resolve("llama.gguf")))) {
             assertThat(llama.keepsRecurrentState()).isFalse();
+            assertThat(GgufArchitecture.of(llama.path())).hasValue("llama");
+            assertThat(LlamaModel.RECURRENT_ARCHITECTURES).doesNotContain("llama");
+            assertThat(GgufArchitecture.of(dir.resolve("no-such.gguf"))).isEmpty();
         }
     }
 

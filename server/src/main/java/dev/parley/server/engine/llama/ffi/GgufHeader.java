@@ -20,10 +20,9 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Metadata of a GGUF file read from its header with ggml's own GGUF reader (its tensors are not read; about 30 ms
- * for a 151,936-token vocabulary here): before a model is loaded (its architecture), and the per-layer arrays llama.cpp
- * leaves out of the model metadata it answers for (an LFM2's {@code attention.head_count_kv}, 0 for each layer that
- * keeps recurrent state instead).
+ * Per-layer arrays of a GGUF file's metadata (an LFM2's {@code attention.head_count_kv}, 0 for each layer that keeps
+ * recurrent state instead), which llama.cpp leaves out of the model metadata it answers for: read with ggml's own
+ * GGUF reader from the file's header (its tensors are not read; about 30 ms for a 151,936-token vocabulary here).
  */
 @SuppressWarnings("restricted") // this package is the native boundary: it reinterprets C pointers by design
 public final class GgufHeader {
@@ -47,23 +46,11 @@ public final class GgufHeader {
         static final MethodHandle ARR_N = NativeLibrary.function("gguf_get_arr_n", of(JAVA_LONG, ADDRESS, JAVA_LONG));
         static final MethodHandle ARR_DATA =
                 NativeLibrary.function("gguf_get_arr_data", of(ADDRESS, ADDRESS, JAVA_LONG));
-        static final MethodHandle VAL_STR = NativeLibrary.function("gguf_get_val_str", of(ADDRESS, ADDRESS, JAVA_LONG));
     }
-
-    private static final int GGUF_TYPE_STRING = 8;
 
     private static final int GGUF_TYPE_ARRAY = 9;
 
     private GgufHeader() {}
-
-    /** The string {@code key} of {@code file}'s metadata; empty when the file cannot be read or has no such string. */
-    public static Optional<String> string(Path file, String key) {
-        return read(file, key, (gguf, id) -> {
-            if ((int) Handles.KV_TYPE.invokeExact(gguf, id) != GGUF_TYPE_STRING) return Optional.empty();
-            MemorySegment text = (MemorySegment) Handles.VAL_STR.invokeExact(gguf, id);
-            return Optional.of(text.reinterpret(Long.MAX_VALUE).getString(0));
-        });
-    }
 
     /**
      * The integers (or booleans, as 0 and 1) of the array {@code key} in {@code file}'s metadata; empty when the file

@@ -63,25 +63,12 @@ public final class NativeLibrary {
      * @param devices the backend devices ggml found, CPU included
      * @param backends the backend libraries loaded from {@code folder} (e.g. {@code libggml-cpu-haswell.so});
      *     empty where the process's memory map cannot be read
-     * @param cpuWeightBuffers the buffer types the CPU backend repacks weights into for faster kernels, as ggml
-     *     names them: {@code AMX} (Intel's matrix units, where the processor and the variant have them), {@code
-     *     CPU_REPACK}; llama.cpp uses them unless a model is loaded without ({@code use_extra_bufts})
      */
     public record Loaded(
-            Path folder,
-            String origin,
-            String version,
-            List<BackendDevice> devices,
-            List<String> backends,
-            List<String> cpuWeightBuffers) {
+            Path folder, String origin, String version, List<BackendDevice> devices, List<String> backends) {
         /** Whether any device can take model layers. */
         public boolean offloads() {
             return devices.stream().anyMatch(BackendDevice::offloads);
-        }
-
-        /** Whether weights go to Intel's AMX units, whose products are wrong in some shapes ({@code LlamaModel}). */
-        public boolean usesAmx() {
-            return cpuWeightBuffers.contains("AMX");
         }
 
         /** One line for the start-up log. */
@@ -239,7 +226,7 @@ public final class NativeLibrary {
             throw new LlamaLibraryException("ggml found no backend in " + folder + " (it holds "
                     + PrebuiltLibrary.listing(folder) + "); a CPU backend, libggml-cpu*, is needed");
         }
-        return new Loaded(folder, origin, version, List.copyOf(devices), backends, cpuWeightBuffers(lookup));
+        return new Loaded(folder, origin, version, List.copyOf(devices), backends);
     }
 
     /**
@@ -394,9 +381,26 @@ public final class NativeLibrary {
         }
     }
 
+    private static volatile Boolean usesAmx; // asked for by the first model that needs to know
+
+    /**
+     * Whether the CPU backend puts weights in Intel's AMX units (the processor and the variant have them), whose
+     * products are wrong in some shapes ({@code LlamaModel}): AMX among its extra buffer types. Asked once, when a
+     * model first needs it: the downcalls it makes took tens of milliseconds of a start.
+     */
+    public static boolean usesAmx() {
+        Boolean uses = usesAmx;
+        if (uses == null) {
+            load();
+            usesAmx = uses = cpuWeightBuffers(Symbols.LOOKUP).contains("AMX");
+        }
+        return uses;
+    }
+
     /**
      * The extra buffer types of the CPU device ({@code ggml_backend_dev_get_extra_bufts}, which the CPU backend
-     * offers through its registry rather than as a symbol); empty when there is no CPU device or it offers none.
+     * offers through its registry rather than as a symbol), as ggml names them ({@code AMX}, {@code CPU_REPACK});
+     * empty when there is no CPU device or it offers none.
      */
     private static List<String> cpuWeightBuffers(SymbolLookup lookup) {
         try {
