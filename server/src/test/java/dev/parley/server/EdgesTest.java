@@ -21,6 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -82,26 +83,31 @@ class EdgesTest {
             out.write(request);
             out.flush();
             if (closeOutput) socket.shutdownOutput();
-            InputStream in = socket.getInputStream();
-            ByteArrayOutputStream head = new ByteArrayOutputStream();
-            while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-                int b = in.read();
-                if (b < 0) throw new AssertionError("no reply header: " + head);
-                head.write(b);
-            }
-            String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
-            int status = Integer.parseInt(lines[0].split(" ")[1]);
-            Map<String, String> headers = new TreeMap<>();
-            for (int i = 1; i < lines.length; i++) {
-                int colon = lines[i].indexOf(':');
-                headers.put(
-                        lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
-                        lines[i].substring(colon + 1).strip());
-            }
-            String length = headers.get("content-length");
-            byte[] body = length != null ? in.readNBytes(Integer.parseInt(length)) : in.readAllBytes();
-            return new Raw(status, headers, new String(body, StandardCharsets.UTF_8));
+            return reply(socket.getInputStream());
         }
+    }
+
+    /** The reply read from {@code in}: its status line, headers and body. */
+    static Raw reply(InputStream in) throws Exception {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) throw new AssertionError("no reply header: " + head);
+            head.write(b);
+        }
+        String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
+        int status = Integer.parseInt(lines[0].split(" ")[1]);
+        Map<String, String> headers = new TreeMap<>();
+        for (int i = 1; i < lines.length; i++) {
+            int colon = lines[i].indexOf(':');
+            headers.put(
+                    lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
+                    lines[i].substring(colon + 1).strip());
+        }
+        if (status == 100) return new Raw(status, headers, "");
+        String length = headers.get("content-length");
+        byte[] body = length != null ? in.readNBytes(Integer.parseInt(length)) : in.readAllBytes();
+        return new Raw(status, headers, new String(body, StandardCharsets.UTF_8));
     }
 
     static Raw raw(String request) throws Exception {
@@ -118,6 +124,51 @@ class EdgesTest {
         assertThat(version.headers().get("content-type")).startsWith("application/json");
         assertThat(Json.tree(version.body()).path("error").path("message").asText())
                 .isNotBlank();
+    }
+
+    /** More than the platform threads Jetty's pool would start: each stalled upload holds a thread of its own. */
+    static final int STALLED_UPLOADS = 250;
+
+    /**
+     * Every request is served on a virtual thread of its own: uploads waiting for their body inside the handler, more
+     * of them than Jetty's pool has platform threads, hold up no other request, and each is answered once its body
+     * comes. Each asks for {@code 100 Continue}, which Jetty sends when the handler starts reading: the upload is
+     * then known to hold its thread.
+     */
+    @Test
+    void uploadsWaitingForTheirBodyHoldUpNoOtherRequest() throws Exception {
+        byte[] body = "{\"model\":\"demo\",\"prompt\":\"x\",\"max_tokens\":-1}".getBytes(StandardCharsets.UTF_8);
+        byte[] head = ("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + "Expect: 100-continue\r\nContent-Length: " + body.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1);
+        List<Socket> stalled = new ArrayList<>();
+        try {
+            for (int i = 0; i < STALLED_UPLOADS; i++) {
+                Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port());
+                stalled.add(socket);
+                socket.setSoTimeout(20_000);
+                socket.getOutputStream().write(head);
+                socket.getOutputStream().flush();
+                assertThat(reply(socket.getInputStream()).status())
+                        .as("upload %d", i)
+                        .isEqualTo(100);
+            }
+            Raw models = raw("GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertThat(models.status()).isEqualTo(200);
+            assertThat(Json.tree(models.body()).path("data").get(0).path("id").asText())
+                    .isEqualTo("demo");
+            for (Socket socket : stalled) {
+                socket.getOutputStream().write(body);
+                socket.getOutputStream().flush();
+            }
+            for (Socket socket : stalled) {
+                Raw reply = reply(socket.getInputStream());
+                assertThat(reply.status()).as(reply.body()).isEqualTo(400);
+                assertThat(reply.error().path("param").asText()).isEqualTo("max_tokens");
+            }
+        } finally {
+            for (Socket socket : stalled) socket.close();
+        }
     }
 
     @Test
