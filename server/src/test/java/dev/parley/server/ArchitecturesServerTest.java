@@ -294,19 +294,7 @@ class ArchitecturesServerTest {
     void qwen35sNextChatTurnGoesOnFromItsStateBeforeTheGenerationPromptItsTemplateRendersOtherwise() throws Exception {
         // Qwen 3.5's own template ends a prompt with <think>\n, and renders an earlier answer without it: the next
         // turn shares the last prompt but for those tokens, and goes on from the state kept a few tokens before.
-        Path model = GgufWriter.qwen35()
-                .layers(4)
-                .heads(4)
-                .kvHeads(2)
-                .dim(64)
-                .ffnDim(128)
-                .contextLength(4096)
-                .vocabulary(Served.vocabulary("ggml-vocab-qwen2.gguf"))
-                .chatTemplate(Served.template("Qwen3.5-4B.jinja"))
-                .tiedOutput(true)
-                .type(TensorType.Q8_0)
-                .seed(17)
-                .write(dir.resolve("qwen35-chat.gguf"));
+        Path model = qwen35Chat();
         String first = "[{\"role\":\"system\",\"content\":\"You answer briefly and kindly, in plain words.\"},"
                 + "{\"role\":\"user\",\"content\":\"What is the weather like in the hills today?\"}";
         try (Served served = Served.of(model, "qwen35", 256);
@@ -325,6 +313,78 @@ class ArchitecturesServerTest {
             chatTurn(plain, "[{\"role\":\"user\",\"content\":\"Something else\"}]"); // its slot holds another
             assertThat(two.text()).isEqualTo(chatTurn(plain, second).text());
         }
+    }
+
+    @org.junit.jupiter.api.Test
+    void qwen35ConversationsThatShareASystemPromptReadItOnceWithAPromptCache() throws Exception {
+        // Recurrent state cannot be cut back to where the system prompt ends: the second conversation stops reading
+        // there to keep its memory in the prompt cache, and later ones load that and read only their own messages.
+        Path model = qwen35Chat();
+        String system = "{\"role\":\"system\",\"content\":\"You are a patient guide to the hills and valleys of the"
+                + " north. You answer briefly and kindly, in plain words, and you never make up a path.\"}";
+        String[] questions = {
+            "Which path goes up the hill?", "Where does the river bend?", "Is the bridge safe?", "Can we camp here?"
+        };
+        try (var server = ParleyServer.start( // closes its engine
+                        dev.parley.server.engine.llama.LlamaEngine.open(
+                                dev.parley.server.engine.llama.LlamaEngineOptions.of(model)
+                                        .withModelId("qwen35")
+                                        .withParallel(2)
+                                        .withContextPerSequence(256)
+                                        .withCacheMb(8)),
+                        "127.0.0.1",
+                        0);
+                Served plain = Served.of(model, "qwen35", 256)) {
+            Served cached = new Served(server, Loopback.to(server), model);
+            String[] chats = new String[questions.length];
+            for (int k = 0; k < questions.length; k++)
+                chats[k] = "[" + system + ",{\"role\":\"user\",\"content\":" + Json.write(questions[k]) + "}]";
+            // Where the first two prompts part: the system turn and the user turn's opening markup.
+            int[] one = promptTokens(plain, chats[0]);
+            int[] two = promptTokens(plain, chats[1]);
+            int shared = 0;
+            while (one[shared] == two[shared]) shared++;
+            assertThat(shared).isGreaterThan(30);
+
+            for (int k = 0; k < questions.length; k++) {
+                ChatCompletion answer = chatTurn(cached, chats[k]);
+                assertThat(answer.text())
+                        .as("conversation %d", k)
+                        .isEqualTo(chatTurn(plain, chats[k]).text());
+                var details = answer.usage().promptTokensDetails();
+                assertThat(details == null ? 0 : details.cachedTokens())
+                        .as("cached prompt tokens of conversation %d", k)
+                        .isEqualTo(k < 2 ? 0 : shared);
+            }
+        }
+    }
+
+    private static int[] promptTokens(Served served, String messages) throws Exception {
+        var response = served.loopback().post("/tokenize", "{\"model\":\"qwen35\",\"messages\":" + messages + "}");
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        var tokens = Json.mapper().readTree(response.body()).get("tokens");
+        int[] ids = new int[tokens.size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = tokens.get(i).asInt();
+        return ids;
+    }
+
+    /** A random-weight Qwen 3.5 with Qwen's vocabulary and Qwen 3.5's own chat template, written once. */
+    private static synchronized Path qwen35Chat() {
+        Path model = dir.resolve("qwen35-chat.gguf");
+        if (java.nio.file.Files.exists(model)) return model;
+        return GgufWriter.qwen35()
+                .layers(4)
+                .heads(4)
+                .kvHeads(2)
+                .dim(64)
+                .ffnDim(128)
+                .contextLength(4096)
+                .vocabulary(Served.vocabulary("ggml-vocab-qwen2.gguf"))
+                .chatTemplate(Served.template("Qwen3.5-4B.jinja"))
+                .tiedOutput(true)
+                .type(TensorType.Q8_0)
+                .seed(17)
+                .write(model);
     }
 
     private static ChatCompletion chatTurn(Served served, String messages) throws Exception {

@@ -298,14 +298,26 @@ public final class LlamaContext implements AutoCloseable {
         requireOpen();
         if (Bindings.memorySeqPosMax(memory, sequenceId) != length - 1) return false;
         if (length == 0) return true;
-        int window = owner.slidingWindow();
         // llama.cpp answers the later of the attention layers' oldest cell and the recurrent state's position.
-        if (owner.keepsRecurrentState()) return window == 0;
+        if (owner.keepsRecurrentState()) return owner.slidingWindow() == 0;
+        return windowReaches(sequenceId, length);
+    }
+
+    /**
+     * Whether the cells of sequence {@code sequenceId} still reach back as far as a token at {@code length} attends,
+     * were it cut back there: always for a model without a sliding window; with one, whether its window layers still
+     * hold the cells of that token's window (they give up older ones as the sequence goes on, unless they keep every
+     * cell). Says nothing of recurrent state.
+     */
+    public synchronized boolean windowReaches(int sequenceId, int length) {
+        requireSequence(sequenceId);
+        requireOpen();
+        int window = owner.slidingWindow();
+        if (window == 0 || owner.keepsRecurrentState() || length == 0) return true;
         // The next token (at length) attends back to length - window + 1 under a standard window; a chunked or
         // symmetric one needs no more.
-        int oldestNeeded = window > 0 ? Math.max(0, length - window + 1) : 0;
         int oldest = Bindings.memorySeqPosMin(memory, sequenceId);
-        return oldest >= 0 && oldest <= oldestNeeded;
+        return oldest >= 0 && oldest <= Math.max(0, length - window + 1);
     }
 
     /**

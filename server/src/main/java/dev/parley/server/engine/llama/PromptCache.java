@@ -19,14 +19,24 @@ import java.util.List;
  * hold only the window's last cells, or the state where the answer left it, so a next turn that leaves the answer
  * behind goes on from the checkpoint.
  *
- * <p>An entry leaves when a newer entry starts with all of its tokens, when llama.cpp refuses to load it, or when
- * the budget needs its room: the one saved or loaded longest ago first. With a
+ * <p>Such a model cannot go back from an entry's end to an earlier token, so a prompt that leaves an entry's tokens
+ * before its checkpoint (another conversation that began with the same system prompt) finds nothing there: the
+ * {@link Scheduler} then saves a {@linkplain #saveBranch branch} entry where that prompt leaves them, and later prompts that
+ * start so load that one. An entry is found by how much of a prompt it can go on from ({@link Entry#serves}), not by
+ * how much it shares.
+ *
+ * <p>An entry leaves when a newer entry starts with all of its tokens (unless it is a branch, which the newer entry
+ * cannot serve), when llama.cpp refuses to load it, or when the budget needs its room: the one saved or loaded
+ * longest ago first. With a
  * budget of 0 nothing is kept. Used by one thread only, the scheduler's: an entry's memory belongs to the thread
  * that saved it, and only that thread may free it ({@link #close} included).
  */
 final class PromptCache implements AutoCloseable {
-    /** What an entry holds for a prompt: the entry and how many of the prompt's leading tokens it has. */
-    record Match(Entry entry, int shared) {}
+    /**
+     * What an entry holds for a prompt: the entry, how many of the prompt's leading tokens it has, and how many of those
+     * the prompt can go on from ({@link Entry#serves}).
+     */
+    record Match(Entry entry, int shared, int usable) {}
 
     /**
      * A slot's cells: the tokens they hold, llama.cpp's copy of them in memory of the entry's own, and the slot's
@@ -38,13 +48,34 @@ final class PromptCache implements AutoCloseable {
         private final MemorySegment state;
         private final ContextCheckpoint checkpoint;
         private final long bytes; // allocated: the state and any room llama.cpp did not use, and the checkpoint's
+        private final LlamaModel model;
+        private final boolean branch;
 
-        private Entry(int[] tokens, Arena arena, MemorySegment state, ContextCheckpoint checkpoint, long bytes) {
+        private Entry(
+                int[] tokens,
+                Arena arena,
+                MemorySegment state,
+                ContextCheckpoint checkpoint,
+                long bytes,
+                LlamaModel model,
+                boolean branch) {
             this.tokens = tokens;
             this.arena = arena;
             this.state = state;
             this.checkpoint = checkpoint;
             this.bytes = bytes;
+            this.model = model;
+            this.branch = branch;
+        }
+
+        /** How many of the {@code shared} leading tokens a prompt has of this entry's it can go on from. */
+        int serves(int shared) {
+            return ContextCheckpoint.servable(model, tokens.length, shared, checkpoint);
+        }
+
+        /** Whether a prompt of all these {@code tokens} would go on from this entry's end of them. */
+        private boolean holdsAll(int[] start) {
+            return startsWith(tokens, start) && serves(start.length) == start.length;
         }
     }
 
@@ -82,16 +113,29 @@ final class PromptCache implements AutoCloseable {
     /**
      * Copies the cells of {@code slot}, which hold {@code tokens}, into the cache, with a copy of {@code checkpoint} (the
      * slot's {@link ContextCheckpoint}, or null), unless an entry already holds them all or they would not fit the
-     * budget at all; entries that are a start of them are dropped, and the ones saved or loaded longest ago make
-     * room.
+     * budget at all; entries that are a start of them are dropped (but branches), and the ones saved or loaded longest
+     * ago make room.
      */
     void save(LlamaContext context, int slot, int[] tokens, ContextCheckpoint checkpoint) {
+        save(context, slot, tokens, checkpoint, false);
+    }
+
+    /**
+     * As {@link #save(LlamaContext, int, int[], ContextCheckpoint)}, for a slot stopped where its prompt leaves the
+     * tokens of another (a system prompt other conversations share), with a model whose memory cannot be cut back
+     * there from a longer entry: newer entries that start with these tokens leave it be.
+     */
+    void saveBranch(LlamaContext context, int slot, int[] tokens) {
+        save(context, slot, tokens, null, true);
+    }
+
+    private void save(LlamaContext context, int slot, int[] tokens, ContextCheckpoint checkpoint, boolean branch) {
         if (!enabled() || tokens.length == 0) return;
-        for (Entry entry : entries) if (startsWith(entry.tokens, tokens)) return;
+        for (Entry entry : entries) if (entry.holdsAll(tokens)) return;
         long cells = context.sequenceStateSize(slot);
         long size = cells + (checkpoint == null ? 0 : checkpoint.bytes());
         if (cells <= 0 || size > budget) return;
-        entries.removeIf(entry -> startsWith(tokens, entry.tokens) && drop(entry));
+        entries.removeIf(entry -> !entry.branch && startsWith(tokens, entry.tokens) && drop(entry));
         while (bytes + size > budget && !entries.isEmpty()) drop(entries.removeFirst());
         Arena arena = Arena.ofConfined(); // closing a shared arena stops every thread for a handshake
         ContextCheckpoint copied = null;
@@ -102,7 +146,7 @@ final class PromptCache implements AutoCloseable {
                 return;
             }
             if (checkpoint != null) copied = checkpoint.copy();
-            entries.add(new Entry(tokens, arena, state, copied, size));
+            entries.add(new Entry(tokens, arena, state, copied, size, context.model(), branch));
             bytes += size;
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
@@ -112,23 +156,40 @@ final class PromptCache implements AutoCloseable {
     }
 
     /**
-     * The entry holding the longest start of {@code prompt} (all of it but its last token at most, whose logits
-     * are needed), or null when none holds any. The entry found counts as used: the budget gives up others first.
+     * The entry a prompt can go on from the furthest ({@link Entry#serves}; all of the prompt but its last token at
+     * most, whose logits are needed), or null when none serves any of it. The entry found counts as used: the budget
+     * gives up others first.
      */
     Match longest(int[] prompt) {
         Entry best = null;
         int bestShared = 0;
+        int bestUsable = 0;
         for (Entry entry : entries) {
             int shared = Scheduler.sharedPrefix(entry.tokens, prompt);
-            if (shared > bestShared) {
+            int usable = entry.serves(shared);
+            if (usable > bestUsable) {
                 best = entry;
                 bestShared = shared;
+                bestUsable = usable;
             }
         }
         if (best == null) return null;
         entries.remove(best);
         entries.add(best);
-        return new Match(best, bestShared);
+        return new Match(best, bestShared, bestUsable);
+    }
+
+    /**
+     * The longest start {@code prompt} shares with an entry that cannot go on from there, since its own prompt went on
+     * otherwise before its checkpoint (another conversation after the same system prompt); 0 for none.
+     */
+    int branchPoint(int[] prompt) {
+        int best = 0;
+        for (Entry entry : entries) {
+            int shared = Scheduler.sharedPrefix(entry.tokens, prompt);
+            if (entry.serves(shared) == 0) best = Math.max(best, shared);
+        }
+        return best;
     }
 
     /**
@@ -145,7 +206,7 @@ final class PromptCache implements AutoCloseable {
     int restore(LlamaContext context, int[] prompt, int slot, int atLeast) {
         if (context.copyPending(slot)) return 0; // the copy would overwrite what was loaded
         Match match = longest(prompt);
-        if (match == null || match.shared() < atLeast) return 0;
+        if (match == null || match.usable() < atLeast) return 0;
         Entry entry = match.entry();
         int shared = match.shared();
         if (!context.restoreSequence(slot, entry.state)) {

@@ -471,7 +471,7 @@ final class Scheduler implements AutoCloseable {
         try {
             boolean keepsHere = !fromStore && holder == slot;
             // Saving may give up entries of the store: loading looks the prompt up again.
-            keepInStore(slot, keepsHere ? sharedPrefix(held[slot], sequence.prompt) : 0);
+            keepInStore(slot, keepsHere ? servable(slot, sequence.prompt) : 0);
             int kept = fromStore
                     ? store.restore(context, sequence.prompt, slot, MIN_COPIED_PREFIX)
                     : holder < 0
@@ -488,6 +488,7 @@ final class Scheduler implements AutoCloseable {
                 if (checkpoints[slot] == null) keepCheckpoint(slot, kept);
                 sequence.checkpointAt = 0;
             }
+            sequence.branchAt = mayReuse ? branchPoint(sequence.prompt, slot, kept) : 0;
             reused += kept;
             sequence.generation.cached(kept);
             sequence.generation.onReaderWaiting(this::readerWaiting);
@@ -516,7 +517,7 @@ final class Scheduler implements AutoCloseable {
     private int slotFor(int holder, int[] prompt) {
         boolean idle = running.isEmpty();
         if (holder >= 0 && (idle || nextToRunning(holder))) {
-            int kept = sharedPrefix(held[holder], prompt);
+            int kept = servable(holder, prompt);
             if (kept == prompt.length - 1 || kept >= held[holder].length - kept) return holder;
         }
         int best = -1;
@@ -535,8 +536,8 @@ final class Scheduler implements AutoCloseable {
     private boolean storeHoldsMore(int holder, int[] prompt) {
         if (!store.enabled()) return false;
         PromptCache.Match match = store.longest(prompt);
-        if (match == null || match.shared() < MIN_COPIED_PREFIX) return false;
-        return holder < 0 || match.shared() > sharedPrefix(held[holder], prompt);
+        if (match == null || match.usable() < MIN_COPIED_PREFIX) return false;
+        return holder < 0 || match.usable() > servable(holder, prompt);
     }
 
     /**
@@ -568,13 +569,26 @@ final class Scheduler implements AutoCloseable {
         int bestShared = 0;
         for (int i = 0; i < slots.length; i++) {
             if (slots[i] != null) continue;
-            int shared = sharedPrefix(held[i], prompt);
+            int shared = servable(i, prompt);
             if (shared > bestShared) {
                 best = i;
                 bestShared = shared;
             }
         }
         return best;
+    }
+
+    /**
+     * How many leading tokens of {@code prompt} the free slot's cells hold and can go on from: a model with recurrent
+     * state from its checkpoint only, or from the end of all its cells ({@link ContextCheckpoint#servable}); one with
+     * a sliding window from where its window layers still reach back to, else from its checkpoint.
+     */
+    private int servable(int slot, int[] prompt) {
+        int shared = sharedPrefix(held[slot], prompt);
+        ContextCheckpoint checkpoint = checkpoints[slot];
+        if (model.keepsRecurrentState() || context.windowReaches(slot, shared))
+            return ContextCheckpoint.servable(model, held[slot].length, shared, checkpoint);
+        return checkpoint != null && checkpoint.serves(shared) ? Math.min(shared, checkpoint.length) : 0;
     }
 
     /** How many leading tokens of {@code prompt} the cells hold, all but its last token at most (its logits are needed). */
@@ -637,6 +651,40 @@ final class Scheduler implements AutoCloseable {
         int at = sequence.prompt.length - STATE_BEFORE_END;
         boolean worth = model.keepsRecurrentState() && sequence.leader == null && at >= MIN_COPIED_PREFIX;
         return worth && at >= sequence.position ? at : 0;
+    }
+
+    /**
+     * Where a sequence of a model whose memory cannot be cut back (recurrent state, a sliding window) stops reading its
+     * prompt to save its memory to the prompt cache ({@link PromptCache#saveBranch}): the end of the longest start its
+     * prompt shares with another slot's prompt or a cache entry that went on otherwise before its checkpoint (a system
+     * prompt another conversation began with), past what it {@code kept}, when that is at least {@link
+     * #MIN_COPIED_PREFIX} tokens and before its own checkpoint. Later prompts that start so then load that entry and
+     * read only the rest, as a transformer's copy the start from a slot ({@link #copyPrefix}). 0 for none.
+     */
+    private int branchPoint(int[] prompt, int slot, int kept) {
+        if (!store.enabled() || model.slidingWindow() == 0 && !model.keepsRecurrentState()) return 0;
+        int best = store.branchPoint(prompt);
+        for (int i = 0; i < slots.length; i++) {
+            if (i == slot) continue; // its own conversation's last turn
+            Sequence other = slots[i];
+            int[] tokens = other != null ? other.prompt : held[i];
+            int end = other != null
+                    ? other.prompt.length - (model.keepsRecurrentState() ? STATE_BEFORE_END : 0)
+                    : checkpoints[i] != null ? checkpoints[i].length : tokens.length;
+            int shared = sharedPrefix(tokens, prompt);
+            if (shared < end) best = Math.max(best, shared);
+        }
+        int before = prompt.length - STATE_BEFORE_END; // the prompt's own checkpoint serves from there on
+        return best >= MIN_COPIED_PREFIX && best > kept && best < before ? best : 0;
+    }
+
+    /** Saves a sequence's memory where it stopped at its {@link #branchPoint} to the prompt cache. */
+    private void keepBranch(Sequence sequence) {
+        try {
+            store.saveBranch(context, sequence.id, Arrays.copyOf(sequence.prompt, sequence.branchAt));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            log.warn("Keeping where slot {}'s prompt leaves another's in the prompt cache failed", sequence.id, e);
+        }
     }
 
     /** Replaces the slot's checkpoint with one of its sequence's first {@code length} tokens. */
@@ -825,6 +873,7 @@ final class Scheduler implements AutoCloseable {
                 // Before the prompt's last tokens are read: the state is where they start.
                 if (member.prefill() && sequence.position == sequence.checkpointAt)
                     keepCheckpoint(sequence.id, sequence.position);
+                if (member.prefill() && sequence.position == sequence.branchAt) keepBranch(sequence);
                 if (member.prefill() && sequence.promptLogprobs) scorePrompt(sequence, member);
                 if (sequence.logitsIndex < 0) continue;
                 sampled.add(sequence);
@@ -1048,6 +1097,7 @@ final class Scheduler implements AutoCloseable {
         int prefill(Sequence sequence, int room) {
             int end = Math.min(sequence.prompt.length, sequence.position + room);
             if (sequence.checkpointAt > sequence.position) end = Math.min(end, sequence.checkpointAt);
+            if (sequence.branchAt > sequence.position) end = Math.min(end, sequence.branchAt);
             int first = tokens.size();
             int logitsIndex = -1;
             for (int i = sequence.position; i < end; i++) {

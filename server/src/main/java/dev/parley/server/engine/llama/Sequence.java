@@ -59,6 +59,11 @@ final class Sequence {
      * ({@link ContextCheckpoint}) before reading on; 0 for none.
      */
     int checkpointAt;
+    /**
+     * For a model whose memory cannot be cut back, with a prompt cache: the prompt position where the scheduler stops
+     * reading to save the sequence's memory there, the end of a start it shares with other prompts; 0 for none.
+     */
+    int branchAt;
     /** Waits for a sibling that is reading the shared prompt, to get its cells instead of reading it too. */
     boolean awaitsPrompt;
     /** With {@link #promptLogprobs}: the log-probability of each prompt token after the first, as read so far. */

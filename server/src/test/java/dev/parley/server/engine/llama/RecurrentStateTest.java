@@ -226,6 +226,60 @@ class RecurrentStateTest {
         }
     }
 
+    @Test
+    void aNewConversationGoesOnFromWhereTheSystemPromptItSharesWithAnotherEnds() throws Exception {
+        int[] system = tokens(12, 40);
+        int[] first = Generate.concat(system, tokens(13, 12));
+        int[] second = Generate.concat(system, tokens(14, 12));
+        int[] third = Generate.concat(system, tokens(15, 12));
+        String secondAlone;
+        String thirdAlone;
+        try (var fresh = engine()) {
+            secondAlone = Generate.text(
+                    fresh.complete(Generate.greedy("lfm2", second, 6)).start());
+            thirdAlone = Generate.text(
+                    fresh.complete(Generate.greedy("lfm2", third, 6)).start());
+        }
+        // One slot: the first conversation's cells go to the prompt cache; two: the first keeps its slot.
+        for (int parallel : new int[] {1, 2}) {
+            try (var engine = LlamaEngine.open(LlamaEngineOptions.of(file)
+                    .withModelId("lfm2")
+                    .withParallel(parallel)
+                    .withContextPerSequence(512)
+                    .withCacheMb(4))) {
+                Generate.text(engine.complete(Generate.greedy("lfm2", first, 6)).start());
+                // Its state has moved past the system prompt: the second reads it, and keeps where it ends.
+                assertThat(Generate.text(engine.complete(Generate.greedy("lfm2", second, 6))
+                                .start()))
+                        .as("with %d slot(s)", parallel)
+                        .isEqualTo(secondAlone);
+                assertThat(engine.scheduler().restoredTokens()).isZero();
+
+                long reused = engine.scheduler().reusedTokens();
+                assertThat(Generate.text(engine.complete(Generate.greedy("lfm2", third, 6))
+                                .start()))
+                        .isEqualTo(thirdAlone);
+                assertThat(engine.scheduler().restoredTokens())
+                        .as("the system prompt, loaded from the prompt cache")
+                        .isEqualTo(system.length);
+                assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(system.length);
+            }
+        }
+    }
+
+    @Test
+    void withoutAPromptCacheAConversationSharingOnlyTheSystemPromptReadsItAgain() throws Exception {
+        int[] system = tokens(16, 40);
+        try (var engine = LlamaEngine.open(
+                LlamaEngineOptions.of(file).withModelId("lfm2").withParallel(2).withContextPerSequence(512))) {
+            for (int from = 17; from < 20; from++) {
+                Generate.text(engine.complete(Generate.greedy("lfm2", Generate.concat(system, tokens(from, 12)), 6))
+                        .start());
+            }
+            assertThat(engine.scheduler().reusedTokens()).isZero();
+        }
+    }
+
     private static LlamaEngine engine() {
         return LlamaEngine.open(
                 LlamaEngineOptions.of(file).withModelId("lfm2").withParallel(1).withContextPerSequence(512));

@@ -228,6 +228,35 @@ class SlidingWindowTest {
     }
 
     @Test
+    void withAPromptCacheTheConversationAfterThatKeepsWhereTheSystemPromptEndsForTheOnesAfterIt() throws Exception {
+        int[] system = tokens(12, 40);
+        int[] first = Generate.concat(system, tokens(13, 10));
+        int[] second = Generate.concat(system, tokens(14, 10));
+        int[] third = Generate.concat(system, tokens(15, 10));
+        String thirdAlone;
+        try (var fresh = engine()) {
+            thirdAlone = Generate.text(
+                    fresh.complete(Generate.greedy("gemma3", third, 6)).start());
+        }
+        try (var engine = LlamaEngine.open(LlamaEngineOptions.of(file)
+                .withModelId("gemma3")
+                .withParallel(2)
+                .withContextPerSequence(1024)
+                .withCacheMb(8))) {
+            // Both answer at length: neither slot's window layers hold the cells of the system prompt's end any more.
+            Generate.text(engine.complete(Generate.greedy("gemma3", first, 800)).start());
+            Generate.text(
+                    engine.complete(Generate.greedy("gemma3", second, 800)).start());
+            long reused = engine.scheduler().reusedTokens();
+            assertThat(Generate.text(
+                            engine.complete(Generate.greedy("gemma3", third, 6)).start()))
+                    .isEqualTo(thirdAlone);
+            assertThat(engine.scheduler().reusedTokens() - reused).isEqualTo(system.length);
+            assertThat(engine.scheduler().restoredTokens()).isEqualTo(system.length);
+        }
+    }
+
+    @Test
     void aConversationsNextTurnGoesOnFromWhereItsLastPromptEndedThoughTheAnswerCarriedTheWindowAway() throws Exception {
         int[] prompt = tokens(10, 40);
         // The engine's 512-token batches give each slot 768 cells in the window layers: an answer of 800 tokens
