@@ -323,7 +323,11 @@ class ArchitecturesServerTest {
         String system = "{\"role\":\"system\",\"content\":\"You are a patient guide to the hills and valleys of the"
                 + " north. You answer briefly and kindly, in plain words, and you never make up a path.\"}";
         String[] questions = {
-            "Which path goes up the hill?", "Where does the river bend?", "Is the bridge safe?", "Can we camp here?"
+            "Which path goes up the hill?",
+            "Where does the river bend?",
+            "Is the bridge safe?",
+            "Can we camp here?",
+            "Which hut is open?"
         };
         try (var server = ParleyServer.start( // closes its engine
                         dev.parley.server.engine.llama.LlamaEngine.open(
@@ -339,12 +343,16 @@ class ArchitecturesServerTest {
             String[] chats = new String[questions.length];
             for (int k = 0; k < questions.length; k++)
                 chats[k] = "[" + system + ",{\"role\":\"user\",\"content\":" + Json.write(questions[k]) + "}]";
-            // Where the first two prompts part: the system turn and the user turn's opening markup.
-            int[] one = promptTokens(plain, chats[0]);
-            int[] two = promptTokens(plain, chats[1]);
-            int shared = 0;
-            while (one[shared] == two[shared]) shared++;
-            assertThat(shared).isGreaterThan(30);
+            // Where the first two prompts part (a word into the user's turn, "Wh"), and the opening of that turn before
+            // it: where every conversation after this system prompt goes on from.
+            var one = promptPieces(plain, chats[0]);
+            var two = promptPieces(plain, chats[1]);
+            int parted = 0;
+            while (one.get(parted).get("id").asInt()
+                    == two.get(parted).get("id").asInt()) parted++;
+            int opening = parted;
+            while (!one.get(opening - 1).get("piece").asText().equals("<|im_start|>")) opening--;
+            assertThat(opening).isGreaterThan(30).isLessThan(parted);
 
             for (int k = 0; k < questions.length; k++) {
                 ChatCompletion answer = chatTurn(cached, chats[k]);
@@ -354,18 +362,17 @@ class ArchitecturesServerTest {
                 var details = answer.usage().promptTokensDetails();
                 assertThat(details == null ? 0 : details.cachedTokens())
                         .as("cached prompt tokens of conversation %d", k)
-                        .isEqualTo(k < 2 ? 0 : shared);
+                        .isEqualTo(k < 2 ? 0 : opening);
             }
         }
     }
 
-    private static int[] promptTokens(Served served, String messages) throws Exception {
-        var response = served.loopback().post("/tokenize", "{\"model\":\"qwen35\",\"messages\":" + messages + "}");
+    private static com.fasterxml.jackson.databind.JsonNode promptPieces(Served served, String messages)
+            throws Exception {
+        var response = served.loopback()
+                .post("/tokenize", "{\"model\":\"qwen35\",\"with_pieces\":true,\"messages\":" + messages + "}");
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-        var tokens = Json.mapper().readTree(response.body()).get("tokens");
-        int[] ids = new int[tokens.size()];
-        for (int i = 0; i < ids.length; i++) ids[i] = tokens.get(i).asInt();
-        return ids;
+        return Json.mapper().readTree(response.body()).get("tokens");
     }
 
     /** A random-weight Qwen 3.5 with Qwen's vocabulary and Qwen 3.5's own chat template, written once. */

@@ -266,6 +266,16 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
+     * Whether {@code token} is a control token (BOS, EOS) or one the vocabulary added as such (chat markup such as
+     * {@code <|im_start|>}): a token that text read with special parsing ends at, whatever follows.
+     */
+    public boolean isControl(int token) {
+        Checks.token(token, vocabSize);
+        int attributes = read(() -> Bindings.vocabGetAttr(vocab, token));
+        return (attributes & (Bindings.TOKEN_ATTR_CONTROL | Bindings.TOKEN_ATTR_USER_DEFINED)) != 0;
+    }
+
+    /**
      * Converts text to token ids.
      *
      * @param addSpecial add BOS/EOS as the model's metadata asks (for a prompt that starts a sequence)

@@ -657,9 +657,10 @@ final class Scheduler implements AutoCloseable {
      * Where a sequence of a model whose memory cannot be cut back (recurrent state, a sliding window) stops reading its
      * prompt to save its memory to the prompt cache ({@link PromptCache#saveBranch}): the end of the longest start its
      * prompt shares with another slot's prompt or a cache entry that went on otherwise before its checkpoint (a system
-     * prompt another conversation began with), past what it {@code kept}, when that is at least {@link
-     * #MIN_COPIED_PREFIX} tokens and before its own checkpoint. Later prompts that start so then load that entry and
-     * read only the rest, as a transformer's copy the start from a slot ({@link #copyPrefix}). 0 for none.
+     * prompt another conversation began with), when that is at least {@link #MIN_COPIED_PREFIX} tokens past what it
+     * {@code kept} and before its own checkpoint, cut back to just after a control token where there is
+     * one. Later prompts that start so then load that entry and read only the rest, as a transformer's copy the start
+     * from a slot ({@link #copyPrefix}). 0 for none.
      */
     private int branchPoint(int[] prompt, int slot, int kept) {
         if (!store.enabled() || model.slidingWindow() == 0 && !model.keepsRecurrentState()) return 0;
@@ -675,7 +676,11 @@ final class Scheduler implements AutoCloseable {
             if (shared < end) best = Math.max(best, shared);
         }
         int before = prompt.length - STATE_BEFORE_END; // the prompt's own checkpoint serves from there on
-        return best >= MIN_COPIED_PREFIX && best > kept && best < before ? best : 0;
+        if (best - kept < MIN_COPIED_PREFIX || best >= before) return 0;
+        // Back to just after the last control token: a chat's turn opens there whatever its text (two questions that
+        // begin with the same word part a word later), and text after a control token is tokenized on its own.
+        for (int at = best; at - kept >= MIN_COPIED_PREFIX; at--) if (model.isControl(prompt[at - 1])) return at;
+        return best;
     }
 
     /** Saves a sequence's memory where it stopped at its {@link #branchPoint} to the prompt cache. */

@@ -42,6 +42,8 @@ public final class Bindings {
     private static final MethodHandle VOCAB_EOS = function("llama_vocab_eos", of(JAVA_INT, ADDRESS));
     private static final MethodHandle VOCAB_IS_EOG =
             function("llama_vocab_is_eog", of(JAVA_BOOLEAN, ADDRESS, JAVA_INT));
+    private static final MethodHandle VOCAB_GET_ATTR =
+            function("llama_vocab_get_attr", of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle TOKENIZE = function(
             "llama_tokenize", of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_BOOLEAN, JAVA_BOOLEAN));
     private static final MethodHandle TOKEN_TO_PIECE = function(
@@ -259,6 +261,20 @@ public final class Bindings {
     public static boolean vocabIsEog(MemorySegment vocab, int token) {
         try {
             return (boolean) VOCAB_IS_EOG.invokeExact(vocab, token);
+        } catch (Throwable e) {
+            throw rethrow(e);
+        }
+    }
+
+    /** {@code llama_token_attr}'s control bit. */
+    public static final int TOKEN_ATTR_CONTROL = 1 << 3;
+    /** {@code llama_token_attr}'s user-defined bit: added tokens such as chat markup, read as special too. */
+    public static final int TOKEN_ATTR_USER_DEFINED = 1 << 4;
+
+    /** The token's {@code llama_token_attr} bits. */
+    public static int vocabGetAttr(MemorySegment vocab, int token) {
+        try {
+            return (int) VOCAB_GET_ATTR.invokeExact(vocab, token);
         } catch (Throwable e) {
             throw rethrow(e);
         }
