@@ -462,6 +462,10 @@ final class Scheduler implements AutoCloseable {
         boolean mayReuse = alone && !sequence.seededDraw;
         int holder = mayReuse ? prefixHolder(sequence.prompt) : -1;
         boolean fromStore = mayReuse && storeHoldsMore(holder, sequence.prompt);
+        Sequence source = mayReuse && !fromStore
+                ? runningSource(sequence.prompt, holder < 0 ? 0 : servable(holder, sequence.prompt))
+                : null;
+        if (source != null) holder = -1; // a running answer holds more: the prompt takes a slot of its own
         int slot = slotFor(fromStore ? -1 : holder, sequence.prompt);
         if (fromStore && context.copyPending(slot)) fromStore = false; // the copy would overwrite what was loaded
         sequence.id = slot;
@@ -472,11 +476,12 @@ final class Scheduler implements AutoCloseable {
             boolean keepsHere = !fromStore && holder == slot;
             // Saving may give up entries of the store: loading looks the prompt up again.
             keepInStore(slot, keepsHere ? servable(slot, sequence.prompt) : 0);
-            int kept = fromStore
-                    ? store.restore(context, sequence.prompt, slot, MIN_COPIED_PREFIX)
-                    : holder < 0
-                            ? 0
-                            : keepsHere ? keepPrefix(slot, sequence.prompt) : copyPrefix(holder, slot, sequence.prompt);
+            int kept;
+            if (fromStore) kept = store.restore(context, sequence.prompt, slot, MIN_COPIED_PREFIX);
+            else if (source != null) kept = copyPrefix(source.id, slot, runningShare(source, sequence.prompt));
+            else if (holder < 0) kept = 0;
+            else if (keepsHere) kept = keepPrefix(slot, sequence.prompt);
+            else kept = copyPrefix(holder, slot, sharedPrefix(held[holder], sequence.prompt));
             if (kept == 0) context.clearSequence(slot);
             ContextCheckpoint checkpoint = checkpoints[slot];
             if (checkpoint != null && (!keepsHere || kept < checkpoint.length)) dropCheckpoint(slot); // cells gone
@@ -600,12 +605,37 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Copies to {@code slot} the start of the prompt that {@code holder}'s cells hold; how many were copied (0:
-     * none). Fewer than {@link #MIN_COPIED_PREFIX} shared tokens (a BOS, a template's first marker) are read
-     * again instead: copying takes the holder's whole cache.
+     * The running sequence whose cells hold the longest start of {@code prompt} that it has read (a system prompt
+     * another conversation's answer is being written after), when that is more than {@code atLeast} (what a free
+     * slot holds) and at least {@link #MIN_COPIED_PREFIX} tokens; null when none does, or the model's memory cannot
+     * be cut back (recurrent state: its start is found through the prompt cache, see {@link #branchPoint}).
      */
-    private int copyPrefix(int holder, int slot, int[] prompt) {
-        int shared = sharedPrefix(held[holder], prompt);
+    private Sequence runningSource(int[] prompt, int atLeast) {
+        if (model.keepsRecurrentState()) return null;
+        Sequence best = null;
+        int bestShare = Math.max(atLeast, MIN_COPIED_PREFIX - 1);
+        for (Sequence other : running) {
+            if (context.copyPending(other.id)) continue; // cells of its own still to come: not copied on from there
+            int share = runningShare(other, prompt);
+            if (share > bestShare) {
+                best = other;
+                bestShare = share;
+            }
+        }
+        return best;
+    }
+
+    /** How many leading tokens of {@code prompt} the running sequence holds in its cells. */
+    private static int runningShare(Sequence other, int[] prompt) {
+        return Math.min(sharedPrefix(other.prompt, prompt), other.awaitsPrompt ? 0 : other.position);
+    }
+
+    /**
+     * Copies to {@code slot} the first {@code shared} tokens of the prompt that {@code holder}'s cells hold (a free
+     * slot's, or a running answer's); how many were copied (0: none). Fewer than {@link #MIN_COPIED_PREFIX} shared
+     * tokens (a BOS, a template's first marker) are read again instead: copying takes the holder's whole cache.
+     */
+    private int copyPrefix(int holder, int slot, int shared) {
         if (shared < MIN_COPIED_PREFIX) return 0;
         context.clearSequence(slot);
         if (!context.copySequence(holder, slot, shared) || !context.continuesAt(slot, shared)) return 0;

@@ -323,6 +323,31 @@ class SchedulerTest {
     }
 
     @Test
+    void aPromptThatStartsLikeOneWhoseAnswerRunsCopiesThatStartFromItsSlot() throws Exception {
+        String alone = secondAlone(3, 2048);
+        try (var engine = engine(3, 2048)) {
+            awaitCalibrated(engine);
+            // Nobody reads this one: it stops at the backlog bound and holds its slot until closed.
+            try (Generation running = engine.complete(request(Generate.concat(FIRST, tokens(9, 30)), 1900))
+                    .start()) {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (engine.health().slots().each().stream()
+                        .noneMatch(slot -> slot.state().equals("generating"))) {
+                    assertThat(System.nanoTime())
+                            .as("its prompt read within 30 s")
+                            .isLessThan(deadline);
+                    Thread.sleep(5);
+                }
+                long reused = engine.scheduler().reusedTokens();
+                assertThat(text(engine.complete(request(SECOND, 6)).start())).isEqualTo(alone);
+                assertThat(engine.scheduler().reusedTokens() - reused)
+                        .as("the system prompt, copied from the running answer's cells")
+                        .isEqualTo(SYSTEM.length);
+            }
+        }
+    }
+
+    @Test
     void choicesThatStartAfterTheirSiblingsReadThePromptStillShareIt() throws Exception {
         try (var engine = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
                 .withModelId("demo")

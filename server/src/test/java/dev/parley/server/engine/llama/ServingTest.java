@@ -296,6 +296,56 @@ class ServingTest {
     }
 
     @Test
+    void aNewConversationCopiesTheSystemPromptItSharesWithAStreamStillRunning() throws Exception {
+        String system = "{\"role\":\"system\",\"content\":\"Tell tales of a fox named Pip and a lake.\"}";
+        String streamed = "[" + system + ",{\"role\":\"user\",\"content\":\"Once upon a time\"}]";
+        String asked = "[" + system + ",{\"role\":\"user\",\"content\":\"Where did Pip go?\"}]";
+        int shared = sharedStart(promptTokens(streamed), promptTokens(asked));
+        String question = "{\"model\":\"demo\",\"messages\":" + asked + ",\"temperature\":0,\"max_tokens\":12}";
+        awaitAllSlotsFree();
+        JsonNode answer;
+        try (Socket reader = new Socket()) {
+            reader.setReceiveBufferSize(4096); // a small window: what the reader leaves stays in the server's buffers
+            reader.connect(new InetSocketAddress("127.0.0.1", server.port()));
+            // Only the stream's slot holds this system prompt, and it stays busy: paused, its reader reading nothing.
+            send(
+                    reader,
+                    "/v1/chat/completions",
+                    "{\"model\":\"demo\",\"messages\":" + streamed + ",\"temperature\":0,\"max_tokens\":3900,"
+                            + "\"logit_bias\":{\"2\":-100},\"logprobs\":true,\"top_logprobs\":20,\"stream\":true}");
+            await(
+                    "the stream has read its prompt and goes on",
+                    () -> engine.health().slots().each().stream()
+                            .anyMatch(slot -> slot.state().equals("generating") && slot.generatedTokens() > 0));
+            answer = postJson("/v1/chat/completions", question);
+            assertThat(answer.path("usage")
+                            .path("prompt_tokens_details")
+                            .path("cached_tokens")
+                            .asInt())
+                    .as("copied from the running stream's cells: %s", answer.path("usage"))
+                    .isEqualTo(shared);
+        }
+        awaitAllSlotsFree();
+        assertThat(postJson("/v1/chat/completions", question).path("choices"))
+                .as("the same answer from a slot the stream left")
+                .isEqualTo(answer.path("choices"));
+    }
+
+    private static int[] promptTokens(String messages) throws Exception {
+        JsonNode tokens = postJson("/tokenize", "{\"model\":\"demo\",\"messages\":" + messages + "}")
+                .path("tokens");
+        int[] ids = new int[tokens.size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = tokens.get(i).asInt();
+        return ids;
+    }
+
+    private static int sharedStart(int[] one, int[] other) {
+        int n = 0;
+        while (n < one.length && n < other.length && one[n] == other[n]) n++;
+        return n;
+    }
+
+    @Test
     void aSlowReaderIsPausedAtTheBacklogBoundWhileOthersAreServedAndPoisonShapesEndAlone() throws Exception {
         String alone = sseText(
                 post("/v1/chat/completions", LONG_STREAM + ",\"stream\":true}").body());
