@@ -251,16 +251,7 @@ class ArchitecturesServerTest {
             "Another conversation begins here and talks about boats on a lake in the summer time with friends",
             "A third one, about a cat that sleeps by the fire while the rain falls outside all day and all night"
         };
-        try (var server = ParleyServer.start( // closes its engine
-                dev.parley.server.engine.llama.LlamaEngine.open(
-                        dev.parley.server.engine.llama.LlamaEngineOptions.of(model)
-                                .withModelId(architecture.id())
-                                .withParallel(2)
-                                .withContextPerSequence(256)
-                                .withCacheMb(4)),
-                "127.0.0.1",
-                0)) {
-            Served cached = new Served(server, Loopback.to(server), model);
+        try (Served cached = Served.of(model, architecture.id(), 256, 4)) {
             String[] firsts = new String[openings.length];
             for (int k = 0; k < openings.length; k++) // three conversations, two slots
             firsts[k] = complete(cached, architecture, Json.write(openings[k]), "")
@@ -329,22 +320,13 @@ class ArchitecturesServerTest {
             "Can we camp here?",
             "Which hut is open?"
         };
-        try (var server = ParleyServer.start( // closes its engine
-                        dev.parley.server.engine.llama.LlamaEngine.open(
-                                dev.parley.server.engine.llama.LlamaEngineOptions.of(model)
-                                        .withModelId("qwen35")
-                                        .withParallel(2)
-                                        .withContextPerSequence(256)
-                                        .withCacheMb(8)),
-                        "127.0.0.1",
-                        0);
+        try (Served cached = Served.of(model, "qwen35", 256, 8);
                 Served plain = Served.of(model, "qwen35", 256)) {
-            Served cached = new Served(server, Loopback.to(server), model);
             String[] chats = new String[questions.length];
             for (int k = 0; k < questions.length; k++)
                 chats[k] = "[" + system + ",{\"role\":\"user\",\"content\":" + Json.write(questions[k]) + "}]";
-            // Where the first two prompts part (a word into the user's turn, "Wh"), and the opening of that turn before
-            // it: where every conversation after this system prompt goes on from.
+            // Where the first two prompts part (at the user's first word), and the opening of that turn before it (just
+            // after <|im_start|>): where every conversation after this system prompt goes on from.
             var one = promptPieces(plain, chats[0]);
             var two = promptPieces(plain, chats[1]);
             int parted = 0;

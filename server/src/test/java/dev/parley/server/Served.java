@@ -19,11 +19,17 @@ import java.nio.file.Path;
 record Served(ParleyServer server, Loopback loopback, Path model) implements AutoCloseable {
 
     static Served of(Path model, String id, int contextPerSequence) {
+        return of(model, id, contextPerSequence, 0);
+    }
+
+    /** As {@link #of(Path, String, int)}, with a prompt cache of {@code cacheMb} ({@code --cache-ram}). */
+    static Served of(Path model, String id, int contextPerSequence, int cacheMb) {
         var server = ParleyServer.start(
                 LlamaEngine.open(LlamaEngineOptions.of(model)
                         .withModelId(id)
                         .withParallel(2)
-                        .withContextPerSequence(contextPerSequence)),
+                        .withContextPerSequence(contextPerSequence)
+                        .withCacheMb(cacheMb)),
                 "127.0.0.1",
                 0);
         return new Served(server, Loopback.to(server), model);
