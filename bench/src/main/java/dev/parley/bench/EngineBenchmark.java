@@ -38,6 +38,8 @@ import java.util.Map;
  *       {@code prompt_ms} it reports);
  *   <li>conversations taking turns: later turns' time to first token, the share of their prompt tokens the server
  *       kept from the conversation's last turn, and the library reading each whole prompt;
+ *   <li>new conversations after a system prompt that only a running answer holds: their time to first token and the
+ *       share of their prompt tokens the server kept, beside the library reading each whole prompt;
  *   <li>the server's resident memory after the runs beside model file + KV cache, and the time from
  *       process start to the first {@code /health} 200 serving the bundled demo model, with the processor time
  *       the process had used by then, and a second later the time of its first request and of the next;
@@ -60,7 +62,7 @@ import java.util.Map;
  * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
  * java --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar dev.parley.bench.EngineBenchmark \
  *     [--tokens 64] [--rounds 3] [--streams 1,4,8,16] [--threads 1,2] [--modes greedy,sampling]
- *     [--parts throughput,ttft,turns,memory,start] [--ttft-runs 30] [--start-runs 10] [--context 256]
+ *     [--parts throughput,ttft,turns,newcomers,memory,start] [--ttft-runs 30] [--start-runs 10] [--context 256]
  *     [--conversations 3] [--cache-ram MB] [--kv-cache f32|f16] [--endpoint completions|chat] [--model FILE] [--parley-jar FILE] [--llama-server PATH]
  * </pre>
  */
@@ -104,6 +106,7 @@ public final class EngineBenchmark {
                 if (settings.has("throughput")) bench.throughput();
                 if (settings.has("ttft")) bench.timeToFirstToken();
                 if (settings.has("turns")) bench.conversationsTakingTurns();
+                if (settings.has("newcomers")) bench.newConversations();
                 if (settings.has("memory")) bench.memory(model);
             } finally {
                 bench.stopServers();
@@ -594,6 +597,60 @@ public final class EngineBenchmark {
             lines.add("%-7d | %-22s | %-14s | %-28s"
                     .formatted(
                             side.threads(),
+                            percentiles(parley),
+                            "%.0f%%".formatted(100.0 * cached / read),
+                            percentiles(whole)));
+        }
+        System.out.println(header);
+        System.out.println("-".repeat(header.length()));
+        lines.forEach(System.out::println);
+    }
+
+    /**
+     * Part 2c: new conversations after a system prompt that only a running answer holds, as when a new system prompt
+     * goes live on a busy server: for each, a stream after that system prompt is started and, once it writes, a new
+     * conversation (the same system prompt and a question of its own) is sent; its time to first token and the share of
+     * its prompt the server kept, beside the library reading each whole prompt. Each conversation has a system prompt
+     * of its own (about half of {@code --context}, at most 512 tokens), so nothing else holds it. Parley only:
+     * llama-server runs without prompt reuse here.
+     */
+    private void newConversations() throws Exception {
+        int conversations = settings.conversations();
+        int target = Math.min(512, settings.context() / 2);
+        String[] questions = {"Where did the fox go?", "Who found the key?", "What did the bird sing?"};
+        System.out.printf(
+                "%nNew conversations after a system prompt only a running stream holds: %d, %d-token answers;"
+                        + " ms p50 (p10–p90)%n",
+                conversations, ANSWER_TOKENS);
+        String header = "%-7s | %-15s | %-22s | %-14s | %-28s"
+                .formatted("threads", "prompt tokens", "parley TTFT", "cached share", "library reading it all");
+        List<String> lines = new ArrayList<>();
+        for (Side side : sides.values()) {
+            var parley = new Samples();
+            var whole = new Samples();
+            long cached = 0;
+            long read = 0;
+            for (int c = 0; c < conversations; c++) {
+                StringBuilder system = new StringBuilder("Guide %d of %d threads. ".formatted(c, side.threads()));
+                while (promptTokens(system.toString()).length < target)
+                    system.append("A guide tells short, kind stories about the hills, the lake and the woods. ");
+                String streamed = system + "Q: Tell the longest story you know.\nA:";
+                int room = settings.context() - promptTokens(streamed).length;
+                StreamClient.Background running = side.parleyClient().background(streamed, room);
+                running.awaitFirstContent();
+                String prompt = system + "Q: %s\nA:".formatted(questions[c % questions.length]);
+                int[] tokens = promptTokens(prompt);
+                StreamClient.FirstContent answer = side.parleyClient().timeToFirstContent(prompt, ANSWER_TOKENS);
+                running.awaitEnd();
+                parley.add(answer.nanos() / 1e6);
+                cached += answer.cachedTokens();
+                read += tokens.length;
+                whole.add(libraryAfterServer(side, tokens, 0) / 1e6);
+            }
+            lines.add("%-7d | %-15d | %-22s | %-14s | %-28s"
+                    .formatted(
+                            side.threads(),
+                            read / conversations,
                             percentiles(parley),
                             "%.0f%%".formatted(100.0 * cached / read),
                             percentiles(whole)));

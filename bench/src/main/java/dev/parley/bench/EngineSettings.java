@@ -35,7 +35,7 @@ record EngineSettings(
                 Arrays.stream(flag(args, "--modes", "greedy,sampling").split(","))
                         .map(m -> Mode.valueOf(m.toUpperCase()))
                         .toList(),
-                List.of(flag(args, "--parts", "throughput,ttft,turns,memory,start")
+                List.of(flag(args, "--parts", "throughput,ttft,turns,newcomers,memory,start")
                         .split(",")),
                 Integer.parseInt(flag(args, "--ttft-runs", "30")),
                 Integer.parseInt(flag(args, "--start-runs", "10")),

@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
@@ -123,6 +125,42 @@ final class StreamClient {
         }
         if (first < 0) throw new IllegalStateException(base + " streamed no text");
         return new FirstContent(first, promptMillis, cached, text.toString());
+    }
+
+    /**
+     * Starts a greedy stream on a connection of its own, read to its end on a thread of its own; {@link
+     * Background#awaitFirstContent} returns once its first chunk with text came (its prompt has been read).
+     */
+    Background background(String prompt, int maxTokens) {
+        String body = body(prompt, maxTokens, Mode.GREEDY, 0);
+        var first = new CountDownLatch(1);
+        var done = new CompletableFuture<Void>();
+        Thread.ofPlatform().daemon().start(() -> {
+            try (var connection = new HttpConnection(base)) {
+                requireOk(connection.post(endpoint.path, body));
+                for (String line; (line = connection.nextLine()) != null; )
+                    if (line.startsWith("data: {")
+                            && !text(Json.tree(line.substring(6))).isEmpty()) first.countDown();
+                done.complete(null);
+            } catch (Exception | Error e) {
+                done.completeExceptionally(e);
+            } finally {
+                first.countDown();
+            }
+        });
+        return new Background(first, done);
+    }
+
+    /** A stream read on a thread of its own ({@link #background}). */
+    record Background(CountDownLatch first, CompletableFuture<Void> done) {
+        void awaitFirstContent() throws Exception {
+            first.await();
+            if (done.isCompletedExceptionally()) done.get();
+        }
+
+        void awaitEnd() throws Exception {
+            done.get();
+        }
     }
 
     /** Streams one request to its end; returns its completion tokens. */
