@@ -594,13 +594,18 @@ public final class EngineBenchmark {
                 lines.add("%-7d | no later turn fits in --context %d".formatted(side.threads(), settings.context()));
                 continue;
             }
-            lines.add("%-7d | %-22s | %-14s | %-28s"
-                    .formatted(
-                            side.threads(),
-                            percentiles(parley),
-                            "%.0f%%".formatted(100.0 * cached / read),
-                            percentiles(whole)));
+            lines.add("%-7d | %s".formatted(side.threads(), keptColumns(parley, cached, read, whole)));
         }
+        printTable(header, lines);
+    }
+
+    /** The columns the turns and newcomers parts share: time to first token, the share kept, the library's time. */
+    private static String keptColumns(Samples parley, long cached, long read, Samples whole) {
+        return "%-22s | %-14s | %-28s"
+                .formatted(percentiles(parley), "%.0f%%".formatted(100.0 * cached / read), percentiles(whole));
+    }
+
+    private static void printTable(String header, List<String> lines) {
         System.out.println(header);
         System.out.println("-".repeat(header.length()));
         lines.forEach(System.out::println);
@@ -647,17 +652,10 @@ public final class EngineBenchmark {
                 read += tokens.length;
                 whole.add(libraryAfterServer(side, tokens, 0) / 1e6);
             }
-            lines.add("%-7d | %-15d | %-22s | %-14s | %-28s"
-                    .formatted(
-                            side.threads(),
-                            read / conversations,
-                            percentiles(parley),
-                            "%.0f%%".formatted(100.0 * cached / read),
-                            percentiles(whole)));
+            lines.add("%-7d | %-15d | %s"
+                    .formatted(side.threads(), read / conversations, keptColumns(parley, cached, read, whole)));
         }
-        System.out.println(header);
-        System.out.println("-".repeat(header.length()));
-        lines.forEach(System.out::println);
+        printTable(header, lines);
     }
 
     /** Part 3: resident memory of each server now, beside what the model and its KV cache take by arithmetic. */
