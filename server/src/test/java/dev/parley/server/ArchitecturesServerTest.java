@@ -325,16 +325,11 @@ class ArchitecturesServerTest {
             String[] chats = new String[questions.length];
             for (int k = 0; k < questions.length; k++)
                 chats[k] = "[" + system + ",{\"role\":\"user\",\"content\":" + Json.write(questions[k]) + "}]";
-            // Where the first two prompts part (at the user's first word), and the opening of that turn before it (just
-            // after <|im_start|>): where every conversation after this system prompt goes on from.
-            var one = promptPieces(plain, chats[0]);
-            var two = promptPieces(plain, chats[1]);
-            int parted = 0;
-            while (one.get(parted).get("id").asInt()
-                    == two.get(parted).get("id").asInt()) parted++;
-            int opening = parted;
-            while (!one.get(opening - 1).get("piece").asText().equals("<|im_start|>")) opening--;
-            assertThat(opening).isGreaterThan(30).isLessThan(parted);
+            // Where the first two prompts part (at the user's first word), and the start of that line: where every
+            // conversation after this system prompt goes on from.
+            int opening = lineWherePromptsPart(
+                    promptPieces(plain, "\"messages\":" + chats[0]), promptPieces(plain, "\"messages\":" + chats[1]));
+            assertThat(opening).isGreaterThan(30);
 
             for (int k = 0; k < questions.length; k++) {
                 ChatCompletion answer = chatTurn(cached, chats[k]);
@@ -349,12 +344,64 @@ class ArchitecturesServerTest {
         }
     }
 
-    private static com.fasterxml.jackson.databind.JsonNode promptPieces(Served served, String messages)
-            throws Exception {
-        var response = served.loopback()
-                .post("/tokenize", "{\"model\":\"qwen35\",\"with_pieces\":true,\"messages\":" + messages + "}");
+    @org.junit.jupiter.api.Test
+    void qwen35TextsThatShareALongStartReadItOnceWithAPromptCacheThoughTheirQuestionsShareAWord() throws Exception {
+        // Legacy completions have no chat markup: the start is kept back at the line where the first two part, so a
+        // third question that does not begin with their shared word ("Which") finds it too.
+        Path model = qwen35Chat();
+        String system = "A patient guide to the hills and valleys of the north answers briefly and kindly, in plain"
+                + " words, and never makes up a path.\nQuestion: ";
+        String[] questions = {
+            "Which path goes up the hill?",
+            "Which bird sings at dawn?",
+            "Where does the river bend?",
+            "Can we camp here?"
+        };
+        try (Served cached = Served.of(model, "qwen35", 256, 8);
+                Served plain = Served.of(model, "qwen35", 256)) {
+            String[] texts = new String[questions.length];
+            for (int k = 0; k < questions.length; k++) texts[k] = Json.write(system + questions[k] + "\nAnswer:");
+            int line = lineWherePromptsPart(
+                    promptPieces(plain, "\"add_special\":true,\"content\":" + texts[0]),
+                    promptPieces(plain, "\"add_special\":true,\"content\":" + texts[1]));
+            assertThat(line).isGreaterThan(16);
+            for (int k = 0; k < questions.length; k++) {
+                TextCompletion answer = complete(cached, Architecture.QWEN35, texts[k], "");
+                assertThat(answer.text())
+                        .as("text %d", k)
+                        .isEqualTo(complete(plain, Architecture.QWEN35, texts[k], "")
+                                .text());
+                var details = answer.usage().promptTokensDetails();
+                assertThat(details == null ? 0 : details.cachedTokens())
+                        .as("cached prompt tokens of text %d", k)
+                        .isEqualTo(k < 2 ? 0 : line);
+            }
+        }
+    }
+
+    /** The tokens, with their text, of a prompt ({@code fields} of a tokenize request: a text or messages). */
+    private static com.fasterxml.jackson.databind.JsonNode promptPieces(Served served, String fields) throws Exception {
+        var response =
+                served.loopback().post("/tokenize", "{\"model\":\"qwen35\",\"with_pieces\":true," + fields + "}");
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         return Json.mapper().readTree(response.body()).get("tokens");
+    }
+
+    /**
+     * Where the line the two prompts part in starts: just after the last token before they part that ends a line or
+     * is chat markup ({@code <|im_start|>}).
+     */
+    private static int lineWherePromptsPart(
+            com.fasterxml.jackson.databind.JsonNode one, com.fasterxml.jackson.databind.JsonNode other) {
+        int parted = 0;
+        while (one.get(parted).get("id").asInt() == other.get(parted).get("id").asInt()) parted++;
+        int line = parted;
+        while (line > 0) {
+            String piece = one.get(line - 1).get("piece").asText();
+            if (piece.endsWith("\n") || piece.equals("<|im_start|>")) break;
+            line--;
+        }
+        return line;
     }
 
     /** A random-weight Qwen 3.5 with Qwen's vocabulary and Qwen 3.5's own chat template, written once. */

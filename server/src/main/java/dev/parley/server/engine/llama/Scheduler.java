@@ -688,8 +688,8 @@ final class Scheduler implements AutoCloseable {
      * prompt to save its memory to the prompt cache ({@link PromptCache#saveBranch}): the end of the longest start its
      * prompt shares with another slot's prompt or a cache entry that went on otherwise before its checkpoint (a system
      * prompt another conversation began with), when that is at least {@link #MIN_COPIED_PREFIX} tokens past what it
-     * {@code kept} and before its own checkpoint, cut back to just after a control token where there is
-     * one. Later prompts that start so then load that entry and read only the rest, as a transformer's copy the start
+     * {@code kept} and before its own checkpoint, cut back to the start of that line (just after a line's end or a
+     * control token) where there is one. Later prompts that start so then load that entry and read only the rest, as a transformer's copy the start
      * from a slot ({@link #copyPrefix}). 0 for none.
      */
     private int branchPoint(int[] prompt, int slot, int kept) {
@@ -707,10 +707,17 @@ final class Scheduler implements AutoCloseable {
         }
         int before = prompt.length - STATE_BEFORE_END; // the prompt's own checkpoint serves from there on
         if (best - kept < MIN_COPIED_PREFIX || best >= before) return 0;
-        // Back to just after the last control token: a chat's turn opens there whatever its text (two questions that
-        // begin with the same word part a word later), and text after a control token is tokenized on its own.
-        for (int at = best; at - kept >= MIN_COPIED_PREFIX; at--) if (model.isControl(prompt[at - 1])) return at;
+        // Back to the start of the line (or of the chat turn) where they part: two questions that begin with the same
+        // word part a word later, but every question after this system prompt starts there.
+        for (int at = best; at - kept >= MIN_COPIED_PREFIX; at--) if (endsLine(prompt[at - 1])) return at;
         return best;
+    }
+
+    /** Whether text goes on after {@code token} as at the start of a line: a control token, or one ending a line. */
+    private boolean endsLine(int token) {
+        if (model.isControl(token)) return true;
+        byte[] text = model.tokenBytes(token);
+        return text.length > 0 && text[text.length - 1] == '\n';
     }
 
     /** Saves a sequence's memory where it stopped at its {@link #branchPoint} to the prompt cache. */
