@@ -89,10 +89,11 @@ final class ContextCheckpoint implements AutoCloseable {
 
     /**
      * How many of the {@code shared} leading tokens a prompt has of {@code length} tokens held in cells (a slot's, a
-     * prompt cache entry's) it can go on from, with {@code checkpoint} (or null) taken of them. Attention's cells can be
-     * cut back anywhere: all of them (a sliding window's layers keep more than the window, and loading tells whether
-     * they reach back far enough: {@link LlamaContext#continuesAt}). Recurrent state is where its last token left it:
-     * all of them when they are all the tokens held, else as far as the checkpoint {@linkplain #serves serves}, else 0.
+     * prompt cache entry's) it can go on from, with {@code checkpoint} (or null) taken of them. Attention's cells can
+     * be cut back anywhere: all of them (a sliding window's layers keep more than the window, and loading tells
+     * whether they reach back far enough: {@link LlamaContext#continuesAt}). Recurrent state is where its last token
+     * left it: all of them when they are all the tokens held, else as far as the checkpoint {@linkplain #serves
+     * serves}, else 0.
      */
     static int servable(LlamaModel model, int length, int shared, ContextCheckpoint checkpoint) {
         if (!model.keepsRecurrentState() || shared == length) return shared;

@@ -19,22 +19,21 @@ import java.util.List;
  * hold only the window's last cells, or the state where the answer left it, so a next turn that leaves the answer
  * behind goes on from the checkpoint.
  *
- * <p>Such a model cannot go back from an entry's end to an earlier token, so a prompt that leaves an entry's tokens
- * before its checkpoint (another conversation that began with the same system prompt) finds nothing there: the
- * {@link Scheduler} then saves a {@linkplain #saveBranch branch} entry where that prompt leaves them, and later prompts that
- * start so load that one. An entry is found by how much of a prompt it can go on from ({@link Entry#serves}), not by
- * how much it shares.
+ * <p>Recurrent state cannot go back from an entry's end to an earlier token, so a prompt that leaves an entry's
+ * tokens before its checkpoint (another conversation that began with the same system prompt) finds nothing there:
+ * the {@link Scheduler} then saves a {@linkplain #saveBranch branch} entry where that prompt leaves them, and later
+ * prompts that start so load that one. An entry is found by how much of a prompt it can go on from ({@link
+ * Entry#serves}), not by how much it shares.
  *
  * <p>An entry leaves when a newer entry starts with all of its tokens (unless it is a branch, which the newer entry
  * cannot serve), when llama.cpp refuses to load it, or when the budget needs its room: the one saved or loaded
- * longest ago first. With a
- * budget of 0 nothing is kept. Used by one thread only, the scheduler's: an entry's memory belongs to the thread
- * that saved it, and only that thread may free it ({@link #close} included).
+ * longest ago first. With a budget of 0 nothing is kept. Used by one thread only, the scheduler's: an entry's memory
+ * belongs to the thread that saved it, and only that thread may free it ({@link #close} included).
  */
 final class PromptCache implements AutoCloseable {
     /**
-     * What an entry holds for a prompt: the entry, how many of the prompt's leading tokens it has, and how many of those
-     * the prompt can go on from ({@link Entry#serves}).
+     * What an entry holds for a prompt: the entry, how many of the prompt's leading tokens it has, and how many of
+     * those the prompt can go on from ({@link Entry#serves}).
      */
     record Match(Entry entry, int shared, int usable) {}
 

@@ -689,8 +689,8 @@ final class Scheduler implements AutoCloseable {
      * prompt shares with another slot's prompt or a cache entry that went on otherwise before its checkpoint (a system
      * prompt another conversation began with), when that is at least {@link #MIN_COPIED_PREFIX} tokens past what it
      * {@code kept} and before its own checkpoint, cut back to the start of that line (just after a line's end or a
-     * control token) where there is one. Later prompts that start so then load that entry and read only the rest, as a transformer's copy the start
-     * from a slot ({@link #copyPrefix}). 0 for none.
+     * control token) where there is one. Later prompts that start so then load that entry and read only the rest, as
+     * a transformer's copy the start from a slot ({@link #copyPrefix}). 0 for none.
      */
     private int branchPoint(int[] prompt, int slot, int kept) {
         if (!store.enabled() || model.slidingWindow() == 0 && !model.keepsRecurrentState()) return 0;
