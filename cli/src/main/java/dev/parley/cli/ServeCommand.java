@@ -130,7 +130,8 @@ final class ServeCommand implements Callable<Integer> {
             defaultValue = "0",
             paramLabel = "MB",
             description = "Host memory, in MB, for the KV cells of finished requests whose slot another prompt"
-                    + " takes: more conversations than slots each find their history again; at most "
+                    + " takes: more conversations than slots each find their history again (and a model with"
+                    + " recurrent state or a sliding window keeps there the start conversations share); at most "
                     + LlamaEngineOptions.MAX_CACHE_MB + " (default: ${DEFAULT-VALUE}, none).")
     BigInteger cacheRam;
 
