@@ -569,10 +569,7 @@ public final class EngineBenchmark {
                 .formatted("threads", "parley TTFT", "cached share", "library reading it all");
         List<String> lines = new ArrayList<>();
         for (Side side : sides.values()) {
-            var parley = new Samples();
-            var whole = new Samples();
-            long cached = 0;
-            long read = 0;
+            var kept = new Kept();
             String[] conversation = new String[conversations]; // each one so far
             for (int c = 0; c < conversations; c++) conversation[c] = opening;
             for (int turn = 0; turn < TURNS; turn++) {
@@ -583,26 +580,40 @@ public final class EngineBenchmark {
                     if (tokens.length + ANSWER_TOKENS > settings.context()) continue;
                     StreamClient.FirstContent answer = side.parleyClient().timeToFirstContent(prompt, ANSWER_TOKENS);
                     conversation[c] = prompt + answer.text() + "\n";
-                    if (turn == 0) continue;
-                    parley.add(answer.nanos() / 1e6);
-                    cached += answer.cachedTokens();
-                    read += tokens.length;
-                    whole.add(libraryAfterServer(side, tokens, 0) / 1e6);
+                    if (turn > 0) kept.add(side, answer, tokens);
                 }
             }
-            if (parley.isEmpty()) {
+            if (kept.parley.isEmpty()) {
                 lines.add("%-7d | no later turn fits in --context %d".formatted(side.threads(), settings.context()));
                 continue;
             }
-            lines.add("%-7d | %s".formatted(side.threads(), keptColumns(parley, cached, read, whole)));
+            lines.add("%-7d | %s".formatted(side.threads(), kept.columns()));
         }
         printTable(header, lines);
     }
 
-    /** The columns the turns and newcomers parts share: time to first token, the share kept, the library's time. */
-    private static String keptColumns(Samples parley, long cached, long read, Samples whole) {
-        return "%-22s | %-14s | %-28s"
-                .formatted(percentiles(parley), "%.0f%%".formatted(100.0 * cached / read), percentiles(whole));
+    /**
+     * What the turns and newcomers parts gather: each answer's time to first token beside the library reading its whole
+     * prompt, and how many of those prompts' tokens the server kept.
+     */
+    private static final class Kept {
+        final Samples parley = new Samples();
+        final Samples whole = new Samples();
+        long cached;
+        long read;
+
+        void add(Side side, StreamClient.FirstContent answer, int[] tokens) throws InterruptedException {
+            parley.add(answer.nanos() / 1e6);
+            cached += answer.cachedTokens();
+            read += tokens.length;
+            whole.add(libraryAfterServer(side, tokens, 0) / 1e6);
+        }
+
+        /** Time to first token, the share kept, the library's time. */
+        String columns() {
+            return "%-22s | %-14s | %-28s"
+                    .formatted(percentiles(parley), "%.0f%%".formatted(100.0 * cached / read), percentiles(whole));
+        }
     }
 
     private static void printTable(String header, List<String> lines) {
@@ -631,10 +642,7 @@ public final class EngineBenchmark {
                 .formatted("threads", "prompt tokens", "parley TTFT", "cached share", "library reading it all");
         List<String> lines = new ArrayList<>();
         for (Side side : sides.values()) {
-            var parley = new Samples();
-            var whole = new Samples();
-            long cached = 0;
-            long read = 0;
+            var kept = new Kept();
             for (int c = 0; c < conversations; c++) {
                 StringBuilder system = new StringBuilder("Guide %d of %d threads. ".formatted(c, side.threads()));
                 while (promptTokens(system.toString()).length < target)
@@ -647,13 +655,9 @@ public final class EngineBenchmark {
                 int[] tokens = promptTokens(prompt);
                 StreamClient.FirstContent answer = side.parleyClient().timeToFirstContent(prompt, ANSWER_TOKENS);
                 running.awaitEnd();
-                parley.add(answer.nanos() / 1e6);
-                cached += answer.cachedTokens();
-                read += tokens.length;
-                whole.add(libraryAfterServer(side, tokens, 0) / 1e6);
+                kept.add(side, answer, tokens);
             }
-            lines.add("%-7d | %-15d | %s"
-                    .formatted(side.threads(), read / conversations, keptColumns(parley, cached, read, whole)));
+            lines.add("%-7d | %-15d | %s".formatted(side.threads(), kept.read / conversations, kept.columns()));
         }
         printTable(header, lines);
     }

@@ -87,17 +87,20 @@ final class ContextCheckpoint implements AutoCloseable {
         return shared >= length - reach;
     }
 
+    /** How many of {@code shared} tokens a sequence goes on from with this: up to its length where it serves, else 0. */
+    int reach(int shared) {
+        return serves(shared) ? Math.min(shared, length) : 0;
+    }
+
     /**
      * How many of the {@code shared} leading tokens a prompt has of {@code length} tokens held in cells (a slot's, a
-     * prompt cache entry's) it can go on from, with {@code checkpoint} (or null) taken of them. Attention's cells can
-     * be cut back anywhere: all of them (a sliding window's layers keep more than the window, and loading tells
-     * whether they reach back far enough: {@link LlamaContext#continuesAt}). Recurrent state is where its last token
-     * left it: all of them when they are all the tokens held, else as far as the checkpoint {@linkplain #serves
-     * serves}, else 0.
+     * prompt cache entry's) it can go on from, with {@code checkpoint} (or null) taken of them: all of them when the
+     * cells can be cut back there ({@code cutsBack}: attention's cells, whose window layers, if any, still reach back
+     * that far) or when they are all the tokens held; else as far as the checkpoint {@linkplain #reach reaches}.
      */
-    static int servable(LlamaModel model, int length, int shared, ContextCheckpoint checkpoint) {
-        if (!model.keepsRecurrentState() || shared == length) return shared;
-        return checkpoint != null && checkpoint.serves(shared) ? Math.min(shared, checkpoint.length) : 0;
+    static int servable(int length, int shared, boolean cutsBack, ContextCheckpoint checkpoint) {
+        if (cutsBack || shared == length) return shared;
+        return checkpoint == null ? 0 : checkpoint.reach(shared);
     }
 
     /**
@@ -106,8 +109,8 @@ final class ContextCheckpoint implements AutoCloseable {
      * there. How many tokens it keeps; 0 when it cannot, and then the sequence may hold anything and is to be cleared.
      */
     int restore(LlamaContext context, int sequence, int shared) {
-        int kept = Math.min(shared, length);
-        if (!serves(shared) || !context.restoreCheckpoint(sequence, state)) return 0;
+        int kept = reach(shared);
+        if (kept == 0 || !context.restoreCheckpoint(sequence, state)) return 0;
         return context.truncateSequence(sequence, kept) && context.continuesAt(sequence, kept) ? kept : 0;
     }
 

@@ -47,7 +47,7 @@ final class PromptCache implements AutoCloseable {
         private final MemorySegment state;
         private final ContextCheckpoint checkpoint;
         private final long bytes; // allocated: the state and any room llama.cpp did not use, and the checkpoint's
-        private final LlamaModel model;
+        private final boolean cutsBack; // attention alone: cells can be cut back anywhere, unlike a recurrent state
         private final boolean branch;
 
         private Entry(
@@ -56,20 +56,23 @@ final class PromptCache implements AutoCloseable {
                 MemorySegment state,
                 ContextCheckpoint checkpoint,
                 long bytes,
-                LlamaModel model,
+                boolean cutsBack,
                 boolean branch) {
             this.tokens = tokens;
             this.arena = arena;
             this.state = state;
             this.checkpoint = checkpoint;
             this.bytes = bytes;
-            this.model = model;
+            this.cutsBack = cutsBack;
             this.branch = branch;
         }
 
-        /** How many of the {@code shared} leading tokens a prompt has of this entry's it can go on from. */
+        /**
+         * How many of the {@code shared} leading tokens a prompt has of this entry's it can go on from ({@link
+         * ContextCheckpoint#servable}; a sliding window's cells are counted as reaching back: loading tells).
+         */
         int serves(int shared) {
-            return ContextCheckpoint.servable(model, tokens.length, shared, checkpoint);
+            return ContextCheckpoint.servable(tokens.length, shared, cutsBack, checkpoint);
         }
 
         /** Whether a prompt of all these {@code tokens} would go on from this entry's end of them. */
@@ -145,7 +148,8 @@ final class PromptCache implements AutoCloseable {
                 return;
             }
             if (checkpoint != null) copied = checkpoint.copy();
-            entries.add(new Entry(tokens, arena, state, copied, size, context.model(), branch));
+            entries.add(new Entry(
+                    tokens, arena, state, copied, size, !context.model().keepsRecurrentState(), branch));
             bytes += size;
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();

@@ -461,12 +461,11 @@ final class Scheduler implements AutoCloseable {
                 !sequence.promptLogprobs && running.stream().noneMatch(other -> other.group() == sequence.group());
         boolean mayReuse = alone && !sequence.seededDraw;
         int holder = mayReuse ? prefixHolder(sequence.prompt) : -1;
-        boolean fromStore = mayReuse && storeHoldsMore(holder, sequence.prompt);
-        Sequence source = mayReuse && !fromStore
-                ? runningSource(sequence.prompt, holder < 0 ? 0 : servable(holder, sequence.prompt))
-                : null;
+        int holds = holder < 0 ? 0 : servable(holder, sequence.prompt); // what the prompt can go on from there
+        boolean fromStore = mayReuse && storeHoldsMore(holds, sequence.prompt);
+        Sequence source = mayReuse && !fromStore ? runningSource(sequence.prompt, holds) : null;
         if (source != null) holder = -1; // a running answer holds more: the prompt takes a slot of its own
-        int slot = slotFor(fromStore ? -1 : holder, sequence.prompt);
+        int slot = slotFor(fromStore ? -1 : holder, holds, sequence.prompt);
         if (fromStore && context.copyPending(slot)) fromStore = false; // the copy would overwrite what was loaded
         sequence.id = slot;
         slots[slot] = sequence;
@@ -475,7 +474,7 @@ final class Scheduler implements AutoCloseable {
         try {
             boolean keepsHere = !fromStore && holder == slot;
             // Saving may give up entries of the store: loading looks the prompt up again.
-            keepInStore(slot, keepsHere ? servable(slot, sequence.prompt) : 0);
+            keepInStore(slot, keepsHere ? holds : 0);
             int kept;
             if (fromStore) kept = store.restore(context, sequence.prompt, slot, MIN_COPIED_PREFIX);
             else if (source != null) kept = copyPrefix(source.id, slot, runningShare(source, sequence.prompt));
@@ -512,18 +511,18 @@ final class Scheduler implements AutoCloseable {
 
     /**
      * The slot a sequence starts in: {@code holder}, the free slot holding the longest start of its {@code
-     * prompt} (-1 when none does, or it may not reuse one), when the prompt is all in those cells (the same
-     * prompt again) or keeps at least as much of them as it gives up (the next turn of their conversation);
+     * prompt} (-1 when none does, or it may not reuse one) that it {@code holds} tokens of, when the prompt is all in
+     * those cells (the same prompt again) or keeps at least as much of them as it gives up (the next turn of their
+     * conversation);
      * otherwise the free slot with the least to give up: one that holds nothing, else the one left longest ago.
      * So a new conversation that shares a short system prompt with a longer one leaves that one its cells (and
      * copies the start over). While other sequences run, only free slots next to one of theirs are taken, so
      * that running ids follow one another.
      */
-    private int slotFor(int holder, int[] prompt) {
+    private int slotFor(int holder, int holds, int[] prompt) {
         boolean idle = running.isEmpty();
         if (holder >= 0 && (idle || nextToRunning(holder))) {
-            int kept = servable(holder, prompt);
-            if (kept == prompt.length - 1 || kept >= held[holder].length - kept) return holder;
+            if (holds == prompt.length - 1 || holds >= held[holder].length - holds) return holder;
         }
         int best = -1;
         for (int i = 0; i < slots.length; i++) {
@@ -535,14 +534,13 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Whether the prompt cache holds a longer start of {@code prompt} than {@code holder} (the free slot holding the
-     * most of it, or -1), and at least {@link #MIN_COPIED_PREFIX} tokens.
+     * Whether the prompt cache holds a longer start of {@code prompt} than the {@code holds} tokens the free slot
+     * holding the most of it does (0 for none), and at least {@link #MIN_COPIED_PREFIX} tokens.
      */
-    private boolean storeHoldsMore(int holder, int[] prompt) {
+    private boolean storeHoldsMore(int holds, int[] prompt) {
         if (!store.enabled()) return false;
         PromptCache.Match match = store.longest(prompt);
-        if (match == null || match.usable() < MIN_COPIED_PREFIX) return false;
-        return holder < 0 || match.usable() > servable(holder, prompt);
+        return match != null && match.usable() >= MIN_COPIED_PREFIX && match.usable() > holds;
     }
 
     /**
@@ -590,10 +588,8 @@ final class Scheduler implements AutoCloseable {
      */
     private int servable(int slot, int[] prompt) {
         int shared = sharedPrefix(held[slot], prompt);
-        ContextCheckpoint checkpoint = checkpoints[slot];
-        if (model.keepsRecurrentState() || context.windowReaches(slot, shared))
-            return ContextCheckpoint.servable(model, held[slot].length, shared, checkpoint);
-        return checkpoint != null && checkpoint.serves(shared) ? Math.min(shared, checkpoint.length) : 0;
+        boolean cutsBack = !model.keepsRecurrentState() && context.windowReaches(slot, shared);
+        return ContextCheckpoint.servable(held[slot].length, shared, cutsBack, checkpoints[slot]);
     }
 
     /** How many leading tokens of {@code prompt} the cells hold, all but its last token at most (its logits are needed). */
