@@ -73,6 +73,7 @@ public final class ChatAccumulator {
         private String role;
         private StringBuilder content;
         private StringBuilder refusal;
+        private StringBuilder reasoning;
         private final TreeMap<Integer, ToolCallState> toolCalls = new TreeMap<>();
         private ToolCallState functionCall;
         private String finishReason;
@@ -84,6 +85,7 @@ public final class ChatAccumulator {
             if (role == null) role = delta.role();
             if (delta.content() != null) content = append(content, delta.content());
             if (delta.refusal() != null) refusal = append(refusal, delta.refusal());
+            if (delta.reasoningContent() != null) reasoning = append(reasoning, delta.reasoningContent());
             if (delta.toolCalls() != null) {
                 for (ToolCall piece : delta.toolCalls()) {
                     // A server that streams one call at a time may omit the index: pieces then go to the last call.
@@ -114,7 +116,8 @@ public final class ChatAccumulator {
                     calls,
                     null,
                     functionCall == null ? null : functionCall.function(),
-                    refusal == null ? null : refusal.toString());
+                    refusal == null ? null : refusal.toString(),
+                    reasoning == null ? null : reasoning.toString());
             return new ChatCompletion.Choice(index, message, null, finishReason);
         }
 

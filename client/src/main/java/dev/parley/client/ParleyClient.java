@@ -34,7 +34,7 @@ import java.util.function.Supplier;
  * {@link dev.parley.api.ApiException} of the status, or a {@link TransportException}.
  *
  * <p>Every call takes {@link RequestOptions} too: headers, a timeout, and body fields the request records do
- * not model ({@code top_k}, {@code reasoning_effort}, …). The {@code …Async} calls answer a
+ * not model ({@code top_k}, {@code verbosity}, …). The {@code …Async} calls answer a
  * {@link CompletableFuture} at once and run the call, retries included, on a virtual thread of the
  * client's; a failure completes the future exceptionally with the exception the plain call throws.
  *

@@ -10,7 +10,7 @@ import java.util.Map;
 /**
  * What one call adds to the client's options: headers, a timeout, and body fields that the request records
  * do not model (e.g. {@code top_k} for a server that samples with it, or a newer parameter such as
- * {@code reasoning_effort}), merged into the JSON body as they are. Build with {@link #builder()}.
+ * {@code verbosity}), merged into the JSON body as they are. Build with {@link #builder()}.
  *
  * @param headers sent with the request, replacing the client's header of the same name (e.g.
  *     {@code Authorization} for another key); names the JDK restricts, such as {@code Host}, are refused

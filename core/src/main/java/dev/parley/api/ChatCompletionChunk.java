@@ -55,9 +55,19 @@ public record ChatCompletionChunk(
      * {@code content} or {@code tool_calls}; the last one is usually empty ({@code {}}).
      */
     public record Delta(
-            String role, String content, List<ToolCall> toolCalls, FunctionCall functionCall, String refusal) {
+            String role,
+            String content,
+            List<ToolCall> toolCalls,
+            FunctionCall functionCall,
+            String refusal,
+            String reasoningContent) {
 
         public static final Delta EMPTY = new Delta(null, null, null, null, null);
+
+        /** A delta without reasoning. */
+        public Delta(String role, String content, List<ToolCall> toolCalls, FunctionCall functionCall, String refusal) {
+            this(role, content, toolCalls, functionCall, refusal, null);
+        }
 
         public static Delta role(String role) {
             return new Delta(role, null, null, null, null);
@@ -65,6 +75,11 @@ public record ChatCompletionChunk(
 
         public static Delta content(String content) {
             return new Delta(null, content, null, null, null);
+        }
+
+        /** A piece of the reasoning a model writes before its answer ({@code reasoning_content}). */
+        public static Delta reasoning(String reasoning) {
+            return new Delta(null, null, null, null, null, reasoning);
         }
     }
 }

@@ -11,7 +11,9 @@ import java.util.Map;
  * {@code logitBias} maps token ids (as strings, as on the wire) to a bias in [-100, 100];
  * {@code functionCall} is the legacy {@code function_call} ({@code "none"}, {@code "auto"} or
  * {@code {"name":…}}), kept as JSON. {@code modalities} lists the kinds of output asked for ({@code text},
- * {@code audio}).
+ * {@code audio}). {@code reasoningEffort} ({@code none} … {@code xhigh}) asks a reasoning model to reason less or
+ * more; {@code chatTemplateKwargs} ({@code chat_template_kwargs}, as llama.cpp's and vLLM's servers take it) is a JSON
+ * object of variables for a local model's chat template, such as {@code {"enable_thinking": false}}.
  */
 public record ChatCompletionRequest(
         String model,
@@ -40,7 +42,9 @@ public record ChatCompletionRequest(
         Boolean parallelToolCalls,
         List<FunctionDefinition> functions,
         JsonNode functionCall,
-        List<String> modalities) {
+        List<String> modalities,
+        String reasoningEffort,
+        JsonNode chatTemplateKwargs) {
 
     public static Builder builder(String model) {
         return new Builder().model(model);
@@ -90,6 +94,8 @@ public record ChatCompletionRequest(
         private List<FunctionDefinition> functions;
         private JsonNode functionCall;
         private List<String> modalities;
+        private String reasoningEffort;
+        private JsonNode chatTemplateKwargs;
 
         private Builder() {}
 
@@ -118,6 +124,8 @@ public record ChatCompletionRequest(
             functions = r.functions;
             functionCall = r.functionCall;
             modalities = r.modalities;
+            reasoningEffort = r.reasoningEffort;
+            chatTemplateKwargs = r.chatTemplateKwargs;
         }
 
         public Builder model(String model) {
@@ -248,6 +256,16 @@ public record ChatCompletionRequest(
             return this;
         }
 
+        public Builder reasoningEffort(String effort) {
+            this.reasoningEffort = effort;
+            return this;
+        }
+
+        public Builder chatTemplateKwargs(JsonNode variables) {
+            this.chatTemplateKwargs = variables;
+            return this;
+        }
+
         public ChatCompletionRequest build() {
             return new ChatCompletionRequest(
                     model,
@@ -273,7 +291,9 @@ public record ChatCompletionRequest(
                     parallelToolCalls,
                     functions,
                     functionCall,
-                    modalities);
+                    modalities,
+                    reasoningEffort,
+                    chatTemplateKwargs);
         }
     }
 }

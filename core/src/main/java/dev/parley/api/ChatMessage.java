@@ -8,7 +8,9 @@ import java.util.List;
  * <p>{@code role} is kept as the string that was sent, so that an unknown role can be reported precisely
  * by validation rather than failing inside the JSON reader. {@code content} is null for an assistant
  * message that only calls tools; {@code name}, {@code toolCalls}, {@code toolCallId}, {@code functionCall}
- * and {@code refusal} are null when absent.
+ * and {@code refusal} are null when absent. {@code reasoningContent} ({@code reasoning_content}) is the
+ * reasoning a model wrote before its answer, set apart from {@code content} (null for none): servers of
+ * reasoning models send it, and chat templates render it back in later turns.
  */
 public record ChatMessage(
         String role,
@@ -17,7 +19,8 @@ public record ChatMessage(
         List<ToolCall> toolCalls,
         String toolCallId,
         FunctionCall functionCall,
-        String refusal) {
+        String refusal,
+        String reasoningContent) {
 
     public static final String SYSTEM = "system";
     public static final String DEVELOPER = "developer";
@@ -28,6 +31,18 @@ public record ChatMessage(
 
     /** Every role OpenAI accepts, in the order its error messages list them. */
     public static final List<String> ROLES = List.of(SYSTEM, ASSISTANT, USER, FUNCTION, TOOL, DEVELOPER);
+
+    /** A message without reasoning. */
+    public ChatMessage(
+            String role,
+            Content content,
+            String name,
+            List<ToolCall> toolCalls,
+            String toolCallId,
+            FunctionCall functionCall,
+            String refusal) {
+        this(role, content, name, toolCalls, toolCallId, functionCall, refusal, null);
+    }
 
     public static ChatMessage of(String role, String content) {
         return new ChatMessage(role, Content.of(content), null, null, null, null, null);
@@ -50,7 +65,12 @@ public record ChatMessage(
     }
 
     public ChatMessage withName(String name) {
-        return new ChatMessage(role, content, name, toolCalls, toolCallId, functionCall, refusal);
+        return new ChatMessage(role, content, name, toolCalls, toolCallId, functionCall, refusal, reasoningContent);
+    }
+
+    /** This message with {@code reasoning} as its reasoning (null for none). */
+    public ChatMessage withReasoning(String reasoning) {
+        return new ChatMessage(role, content, name, toolCalls, toolCallId, functionCall, refusal, reasoning);
     }
 
     /** The text of the content, or the empty string when there is none. */

@@ -89,6 +89,25 @@ public final class GgufVocabulary implements Vocabulary {
         return entries.keySet();
     }
 
+    /**
+     * The id of the token whose piece is {@code piece}, as the vocabulary stores it (byte-level BPE writes a space as
+     * {@code Ġ} and a line's end as {@code Ċ}): for making models that write known tokens ({@link
+     * GgufWriter#successor}).
+     *
+     * @throws IllegalArgumentException when no token has that piece
+     */
+    public int id(String piece) {
+        ByteBuffer in = ByteBuffer.wrap(entries.get("tokenizer.ggml.tokens")).order(ByteOrder.LITTLE_ENDIAN);
+        string(in); // the key
+        in.getInt(); // ARRAY
+        in.getInt(); // STRING
+        long count = in.getLong();
+        for (int i = 0; i < count; i++) {
+            if (string(in).equals(piece)) return i;
+        }
+        throw new IllegalArgumentException("no token's piece is \"" + piece + "\"");
+    }
+
     @Override
     public int tokenType(int token) {
         return types[token];

@@ -14,6 +14,13 @@ public sealed interface GenerationEvent {
     record Token(int choice, String text, Logprobs.TokenLogprob logprob) implements GenerationEvent {}
 
     /**
+     * Reasoning for choice {@code choice}: text the model wrote apart from its answer (a chat answer's {@code
+     * reasoning_content}), never empty; its tokens' log-probabilities, when asked for, come with the answer's
+     * {@link Token} events.
+     */
+    record Reasoning(int choice, String text) implements GenerationEvent {}
+
+    /**
      * The prompt of choice {@code choice}, sent back before its answer (a legacy request with {@code echo}).
      * {@code logprobs} is null unless log-probabilities were asked for; then it has one entry per prompt
      * token, the first without a log-probability or alternatives (nothing precedes it), and its

@@ -49,7 +49,8 @@ final class ChatReply {
             List<ToolCall> calls = all.toolCalls().get(i);
             choices.add(new ChatCompletion.Choice(
                     i,
-                    legacy ? functionMessage(text, calls) : message(text, calls),
+                    (legacy ? functionMessage(text, calls) : message(text, calls))
+                            .withReasoning(all.reasoning().get(i)),
                     withLogprobs ? Logprobs.of(all.logprobs().get(i)) : null,
                     legacy ? legacyReason(all.reasons().get(i)) : all.reasons().get(i)));
         }
@@ -87,6 +88,11 @@ final class ChatReply {
                     public Object token(int choice, String text, Logprobs.TokenLogprob logprob) {
                         var logprobs = logprob == null ? null : Logprobs.of(List.of(logprob));
                         return chunk(id, created, model, new ChunkChoice(choice, Delta.content(text), logprobs, null));
+                    }
+
+                    @Override
+                    public Object reasoning(int choice, String text) {
+                        return chunk(id, created, model, ChunkChoice.of(choice, Delta.reasoning(text), null));
                     }
 
                     @Override

@@ -13,7 +13,7 @@ import java.util.TreeMap;
 /**
  * A whole generation read to its end: each choice's text (echoed prompt included), its echoed prompt and that
  * prompt's log-probabilities (null when none), its generated tokens' log-probabilities, tool calls and finish
- * reason.
+ * reason, and its reasoning (null when it wrote none).
  */
 record Collected(
         List<String> texts,
@@ -21,7 +21,8 @@ record Collected(
         List<TextCompletion.CompletionLogprobs> echoLogprobs,
         List<List<Logprobs.TokenLogprob>> logprobs,
         List<List<ToolCall>> toolCalls,
-        List<String> reasons) {
+        List<String> reasons,
+        List<String> reasoning) {
 
     static Collected from(Generation generation) throws InterruptedException {
         int n = generation.choices();
@@ -31,7 +32,9 @@ record Collected(
         var echoes = new ArrayList<String>(n);
         var echoLogprobs = new ArrayList<TextCompletion.CompletionLogprobs>(n);
         var calls = new ArrayList<TreeMap<Integer, ToolCallBuilder>>(n);
+        var thoughts = new ArrayList<StringBuilder>(n);
         for (int i = 0; i < n; i++) {
+            thoughts.add(null);
             texts.add(new StringBuilder());
             logprobs.add(new ArrayList<>());
             reasons.add(null);
@@ -44,6 +47,10 @@ record Collected(
                 case GenerationEvent.Token(var choice, var text, var logprob) -> {
                     texts.get(choice).append(text);
                     if (logprob != null) logprobs.get(choice).add(logprob);
+                }
+                case GenerationEvent.Reasoning(var choice, var text) -> {
+                    if (thoughts.get(choice) == null) thoughts.set(choice, new StringBuilder());
+                    thoughts.get(choice).append(text);
                 }
                 case GenerationEvent.Echo(var choice, var text, var scores) -> {
                     texts.get(choice).append(text);
@@ -67,7 +74,8 @@ record Collected(
                 echoLogprobs,
                 logprobs,
                 toolCalls,
-                reasons);
+                reasons,
+                thoughts.stream().map(t -> t == null ? null : t.toString()).toList());
     }
 
     /** One tool call put together from its pieces: the first id, type and name, the arguments joined. */

@@ -77,6 +77,11 @@ final class CompletionReply {
                     }
 
                     @Override
+                    public Object reasoning(int choice, String text) {
+                        throw new IllegalStateException("a legacy completion has no reasoning");
+                    }
+
+                    @Override
                     public Object echo(int choice, String text, CompletionLogprobs logprobs) {
                         offsets[choice] += text.length();
                         return event(

@@ -36,6 +36,9 @@ final class EventStream {
         /** Text (and its log-probability, or null) for a choice. */
         Object token(int choice, String text, Logprobs.TokenLogprob logprob);
 
+        /** A piece of a choice's reasoning. */
+        Object reasoning(int choice, String text);
+
         /** A choice's echoed prompt, with its log-probabilities or null. */
         Object echo(int choice, String text, TextCompletion.CompletionLogprobs logprobs);
 
@@ -66,6 +69,8 @@ final class EventStream {
                         case GenerationEvent.Token(var choice, var text, var logprob) -> {
                             if (!text.isEmpty() || logprob != null) events.send(frames.token(choice, text, logprob));
                         }
+                        case GenerationEvent.Reasoning(var choice, var text) ->
+                            events.send(frames.reasoning(choice, text));
                         case GenerationEvent.Echo(var choice, var text, var logprobs) -> {
                             if (!text.isEmpty() || logprobs != null) events.send(frames.echo(choice, text, logprobs));
                         }

@@ -50,8 +50,9 @@ class TimedGeneration implements Generation {
     @Override
     public GenerationEvent next() throws InterruptedException {
         GenerationEvent event = read(generation::next);
-        if (event instanceof GenerationEvent.Token || event instanceof GenerationEvent.ToolCallPiece)
-            exchange.firstToken();
+        if (event instanceof GenerationEvent.Token
+                || event instanceof GenerationEvent.Reasoning
+                || event instanceof GenerationEvent.ToolCallPiece) exchange.firstToken();
         return event;
     }
 

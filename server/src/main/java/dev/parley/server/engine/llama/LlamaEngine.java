@@ -24,14 +24,18 @@ import dev.parley.server.engine.llama.ffi.NativeLibrary;
 import dev.parley.server.engine.tools.ChatTools;
 import dev.parley.server.engine.tools.ToolSyntax;
 import dev.parley.server.http.HttpApi;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 
 /**
  * Runs one GGUF model in-process through llama.cpp. Everything a request asks is checked here, in Java,
@@ -220,6 +224,7 @@ public final class LlamaEngine implements Engine {
         var tools = ChatTools.of(request);
         OutputRules rules = outputRules(request, tools);
         int[] prompt = chatPrompt(request, tools);
+        rules = rules.withReasoning(tokenizer.reasoningSyntax(), promptEnd(prompt));
         int maxTokens = fit(prompt.length, request.outputLimit(), "messages", capParam);
         var sampling = sampling(
                 request.temperature(),
@@ -230,7 +235,7 @@ public final class LlamaEngine implements Engine {
         int top = Boolean.TRUE.equals(request.logprobs())
                 ? (request.topLogprobs() == null ? 0 : request.topLogprobs())
                 : -1;
-        var generation = new LlamaGeneration(card.id(), prompt.length, request.choices());
+        var generation = new LlamaGeneration(card.id(), prompt.length, request.choices(), rules.reasoning() != null);
         var sequences = new ArrayList<Sequence>();
         for (int i = 0; i < request.choices(); i++) {
             sequences.add(new Sequence(
@@ -260,7 +265,76 @@ public final class LlamaEngine implements Engine {
             if (tokenizer.rendersTools()) toolsForTemplate = tools.json();
             else messages = tools.inSystemMessage(messages, tools.calling() && !tools.required());
         }
-        return fitting(tokenizer.chat(messages, toolsForTemplate, card.contextLength()), "messages");
+        return fitting(
+                tokenizer.chat(messages, toolsForTemplate, templateVariables(request), card.contextLength()),
+                "messages");
+    }
+
+    /** OpenAI's values of {@code reasoning_effort}, which a local model's template is given as they are. */
+    private static final List<String> EFFORTS = List.of("none", "minimal", "low", "medium", "high", "xhigh");
+
+    /** The variables the server gives every chat template itself: {@code chat_template_kwargs} may not set them. */
+    private static final Set<String> TEMPLATE_OWN =
+            Set.of("messages", "tools", "add_generation_prompt", "bos_token", "eos_token");
+
+    /**
+     * A template variable's text: short and plain, so that it cannot write the template's markup (which is read as
+     * control tokens) into the prompt.
+     */
+    private static final Pattern PLAIN_VARIABLE = Pattern.compile("[\\p{L}\\p{N} _.,:;/-]{0,256}");
+
+    /**
+     * The chat template's variables besides its usual ones: {@code reasoning_effort} as asked (templates such as
+     * gpt-oss's read it; {@code none} also sets {@code enable_thinking} false, which turns reasoning off in most
+     * templates of reasoning models), then the request's {@code chat_template_kwargs}.
+     */
+    private static Map<String, Object> templateVariables(ChatCompletionRequest request) {
+        Map<String, Object> variables = new HashMap<>();
+        String effort = request.reasoningEffort();
+        if (effort != null) {
+            if (!EFFORTS.contains(effort)) {
+                throw InvalidRequestException.of(
+                        "reasoning_effort",
+                        "invalid_value",
+                        "Invalid value: '%s'. Supported values are: %s."
+                                .formatted(effort, "'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'"));
+            }
+            variables.put("reasoning_effort", effort);
+            if (effort.equals("none")) variables.put("enable_thinking", false);
+        }
+        JsonNode kwargs = request.chatTemplateKwargs();
+        if (kwargs == null || kwargs.isNull()) return variables;
+        if (!kwargs.isObject()) {
+            throw InvalidRequestException.of(
+                    "chat_template_kwargs",
+                    "invalid_type",
+                    "Invalid type for 'chat_template_kwargs': expected an object, but got %s instead."
+                            .formatted(kwargs.getNodeType().name().toLowerCase(Locale.ROOT)));
+        }
+        for (Map.Entry<String, JsonNode> field : kwargs.properties()) {
+            String name = field.getKey();
+            JsonNode value = field.getValue();
+            String param = "chat_template_kwargs." + name;
+            if (TEMPLATE_OWN.contains(name)) {
+                throw InvalidRequestException.of(
+                        param, "invalid_value", "Invalid '%s': the server sets '%s' itself.".formatted(param, name));
+            }
+            boolean plain = value.isBoolean()
+                    || value.isNumber()
+                    || value.isNull()
+                    || value.isTextual()
+                            && PLAIN_VARIABLE.matcher(value.textValue()).matches();
+            if (!plain) {
+                throw InvalidRequestException.of(
+                        param,
+                        "invalid_value",
+                        ("Invalid '%s': a chat template variable is a boolean, a number, null or a plain string of at"
+                                        + " most 256 letters, digits, spaces and . , : ; / - _")
+                                .formatted(param));
+            }
+            variables.put(name, value);
+        }
+        return variables;
     }
 
     /** The vocabulary's own tokens; a text longer than the context is refused, before it is tokenized where it can be. */
@@ -276,6 +350,17 @@ public final class LlamaEngine implements Engine {
             throw Tokenized.tooLong("content", card.contextLength(), ids.length, false);
         return pieces(ids);
     }
+
+    /** The text of the prompt's last tokens, special tokens' included: enough to tell whether it opens reasoning. */
+    private String promptEnd(int[] prompt) {
+        var bytes = new ByteArrayOutputStream();
+        for (int i = Math.max(0, prompt.length - PROMPT_END_TOKENS); i < prompt.length; i++)
+            bytes.writeBytes(model.tokenBytes(prompt[i], true));
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /** How many of a prompt's last tokens {@link #promptEnd} reads: an opening tag and a line's end fit. */
+    private static final int PROMPT_END_TOKENS = 8;
 
     /** Exactly the prompt {@link #chat} would run, so its count is the usage's {@code prompt_tokens}. */
     @Override

@@ -21,6 +21,9 @@ final class LlamaGeneration implements Generation {
     private final AtomicInteger backlog = new AtomicInteger();
     private final AtomicInteger generated = new AtomicInteger();
     private final AtomicInteger cached = new AtomicInteger();
+    /** Generated tokens that were reasoning; -1 for a model without a reasoning syntax (none reported). */
+    private final AtomicInteger reasoning;
+
     private volatile boolean cancelled;
     private volatile boolean readerWaiting; // its reader has taken every event and waits for the next
     private volatile Runnable onReaderWaiting = () -> {};
@@ -30,9 +33,15 @@ final class LlamaGeneration implements Generation {
     private int finished;
 
     LlamaGeneration(String model, int promptTokens, int choices) {
+        this(model, promptTokens, choices, false);
+    }
+
+    /** With {@code reasons}, the usage reports how many generated tokens were reasoning, 0 included. */
+    LlamaGeneration(String model, int promptTokens, int choices, boolean reasons) {
         this.model = model;
         this.promptTokens = promptTokens;
         this.choices = choices;
+        this.reasoning = new AtomicInteger(reasons ? 0 : -1);
     }
 
     @Override
@@ -60,7 +69,14 @@ final class LlamaGeneration implements Generation {
         int completion = completionTokens();
         int fromCache = cached.get();
         var details = fromCache == 0 ? null : new Usage.PromptTokensDetails(fromCache, null);
-        return new Usage(prompt, completion, prompt + completion, details, null);
+        int reasoned = reasoning.get();
+        var completionDetails = reasoned < 0 ? null : new Usage.CompletionTokensDetails(reasoned, null, null, null);
+        return new Usage(prompt, completion, prompt + completion, details, completionDetails);
+    }
+
+    /** Called by the scheduler thread when a choice ends whose first {@code tokens} generated tokens were reasoning. */
+    void reasoned(int tokens) {
+        reasoning.addAndGet(tokens);
     }
 
     /** Called by the scheduler thread when a choice starts on {@code tokens} prompt tokens a slot still held. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.ToolCall;
+import dev.parley.server.engine.reasoning.ReasoningSyntax;
 import dev.parley.server.engine.template.ChatTemplate;
 import dev.parley.server.engine.template.TemplateException;
 import dev.parley.server.engine.tools.ToolSyntax;
@@ -77,6 +78,7 @@ final class PromptTokenizer {
 
     private final ToolSyntax toolSyntax;
     private final boolean rendersTools;
+    private final ReasoningSyntax reasoningSyntax;
 
     private final String bosText;
     private final String eosText;
@@ -96,6 +98,7 @@ final class PromptTokenizer {
         String source = template == null ? null : model.chatTemplate().orElseThrow();
         this.toolSyntax = ToolSyntax.of(source); // GENERIC without a Jinja template
         this.rendersTools = ToolSyntax.rendersTools(source);
+        this.reasoningSyntax = ReasoningSyntax.of(source);
         this.shortCallIds = toolSyntax == ToolSyntax.MISTRAL_ARRAY || toolSyntax == ToolSyntax.MISTRAL_ARGS;
         this.bosText = tokenText(model, model.bosToken());
         this.eosText = tokenText(model, model.eosToken());
@@ -130,6 +133,11 @@ final class PromptTokenizer {
         return toolSyntax;
     }
 
+    /** The syntax the model's template sets reasoning apart in; null for none (or without a Jinja template). */
+    ReasoningSyntax reasoningSyntax() {
+        return reasoningSyntax;
+    }
+
     /** Whether the model's Jinja template shows the model its tools itself. */
     boolean rendersTools() {
         return rendersTools;
@@ -149,7 +157,16 @@ final class PromptTokenizer {
      * @throws InvalidRequestException when the model's chat template refuses the conversation
      */
     Tokens chat(List<ChatMessage> messages, JsonNode tools, int limit) {
-        return tokenize(fragments(messages, tools), limit);
+        return chat(messages, tools, Map.of(), limit);
+    }
+
+    /**
+     * As {@link #chat(List, JsonNode, int)}, with {@code variables} for the template besides its usual ones (a
+     * request's {@code chat_template_kwargs}, its {@code reasoning_effort}); a model without a Jinja template has no
+     * use for them.
+     */
+    Tokens chat(List<ChatMessage> messages, JsonNode tools, Map<String, Object> variables, int limit) {
+        return tokenize(fragments(messages, tools, variables), limit);
     }
 
     /** A legacy prompt: all of it is text, with the model's BOS/EOS added as its vocabulary asks. */
@@ -223,7 +240,7 @@ final class PromptTokenizer {
     }
 
     /** The rendered chat as markup (partitioned) and content (text), in order. */
-    private List<Fragment> fragments(List<ChatMessage> messages, JsonNode tools) {
+    private List<Fragment> fragments(List<ChatMessage> messages, JsonNode tools, Map<String, Object> variables) {
         String nonce = Long.toHexString(ThreadLocalRandom.current().nextLong());
         String rendered;
         if (template == null) {
@@ -236,14 +253,14 @@ final class PromptTokenizer {
             rendered = model.applyChatTemplate(turns, true);
         } else {
             Set<Integer> plain = new HashSet<>();
-            rendered = render(messages, tools, nonce, plain);
+            rendered = render(messages, tools, variables, nonce, plain);
             String check = rendered;
             for (int i = 0; i < messages.size(); i++) {
                 if (messages.get(i).content() != null && !check.contains(sentinel(nonce, i))) plain.add(i);
             }
             // A template that transforms content (tojson of a tool result) cannot keep the stand-in intact: those
             // messages are rendered as they are, and their text read as the template's own.
-            if (!plain.isEmpty()) rendered = render(messages, tools, nonce, plain);
+            if (!plain.isEmpty()) rendered = render(messages, tools, variables, nonce, plain);
             // The BOS comes from the vocabulary, once, whether or not the template writes it (as llama-server does).
             if (leading.length > 0 && !bosText.isEmpty() && rendered.startsWith(bosText))
                 rendered = rendered.substring(bosText.length());
@@ -268,7 +285,12 @@ final class PromptTokenizer {
      * Renders with the model's Jinja template as Hugging Face's {@code apply_chat_template} would, each message's
      * content replaced by its stand-in except for the messages in {@code plain}.
      */
-    private String render(List<ChatMessage> messages, JsonNode tools, String nonce, Set<Integer> plain) {
+    private String render(
+            List<ChatMessage> messages,
+            JsonNode tools,
+            Map<String, Object> variables,
+            String nonce,
+            Set<Integer> plain) {
         List<Map<String, Object>> turns = new ArrayList<>(messages.size());
         for (int i = 0; i < messages.size(); i++) {
             ChatMessage message = messages.get(i);
@@ -291,6 +313,13 @@ final class PromptTokenizer {
                     && (message.role().equals(ChatMessage.TOOL)
                             || message.role().equals(ChatMessage.FUNCTION))) turn.put("name", message.name());
             if (message.toolCallId() != null) turn.put("tool_call_id", callId(message.toolCallId()));
+            // Reasoning of earlier answers, as templates of reasoning models read it (most leave it out of history);
+            // gpt-oss's reads it as "thinking".
+            if (message.reasoningContent() != null) {
+                turn.put("reasoning_content", message.reasoningContent());
+                if (reasoningSyntax instanceof ReasoningSyntax.Channels)
+                    turn.put("thinking", message.reasoningContent());
+            }
             List<ToolCall> toolCalls = message.toolCalls();
             if (message.functionCall() != null && (toolCalls == null || toolCalls.isEmpty()))
                 toolCalls = List.of(ToolCall.function(
@@ -313,7 +342,7 @@ final class PromptTokenizer {
             }
             turns.add(turn);
         }
-        Map<String, Object> context = new HashMap<>();
+        Map<String, Object> context = new HashMap<>(variables);
         context.put("messages", turns);
         context.put("tools", tools == null || tools.isEmpty() ? null : tools);
         context.put("add_generation_prompt", true);

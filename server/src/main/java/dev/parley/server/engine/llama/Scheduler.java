@@ -497,8 +497,8 @@ final class Scheduler implements AutoCloseable {
             sequence.generation.cached(kept);
             sequence.generation.onReaderWaiting(this::readerWaiting);
             sequence.sampler = new TokenSampler(sequence.sampling, model.vocabSize());
-            // Tool syntaxes may use control tokens ([TOOL_CALLS]): the parser reads their text.
-            sequence.detokenizer = model.detokenizer(sequence.rules.tools() != null);
+            // Tool and reasoning syntaxes may use control tokens ([TOOL_CALLS], <|channel|>): their parsers read them.
+            sequence.detokenizer = model.detokenizer(sequence.rules.specialText());
             if (sequence.rules.grammar() != null)
                 sequence.grammar = model.newGrammar(sequence.rules.grammar(), JsonGrammar.ROOT);
             sequence.lastStep = steps;

@@ -4,9 +4,11 @@ import dev.parley.api.Logprobs;
 import dev.parley.api.TextCompletion;
 import dev.parley.api.ToolCall;
 import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.engine.reasoning.ReasoningParser;
 import dev.parley.server.engine.tools.ToolCallParser;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 /**
  * One choice being generated: its prompt, its place in the KV cache, and what it has produced. Owned by
@@ -42,7 +44,13 @@ final class Sequence {
     final OutputRules rules;
 
     private final StopMatcher stops;
-    /** Reads tool calls out of the text; null without tools. */
+    /** Sets the reasoning apart from the answer; null for a model without a reasoning syntax. */
+    private final ReasoningParser reasoning;
+    /** Tokens whose text went through {@link #reasoning} so far. */
+    private int emitted;
+    /** How many of those, from the first on, were reasoning: up to the one that ended it. */
+    private int reasoningTokens;
+    /** Reads tool calls out of the answer's text (its reasoning left out); null without tools. */
     private final ToolCallParser toolCalls;
     /** Set when the text just started a tool call: the text from its trigger on, for the grammar to start after. */
     String triggered;
@@ -97,6 +105,7 @@ final class Sequence {
         this.echo = echo;
         this.rules = rules;
         this.toolCalls = rules.parser();
+        this.reasoning = rules.reasoningParser();
         this.promptLogprobs = !echo.isEmpty() && topLogprobs >= 0;
         // A choice that scores its prompt needs the logits of every prompt token: it reads the prompt itself.
         this.leader = promptLogprobs ? null : leader;
@@ -134,9 +143,19 @@ final class Sequence {
         generation.emit(new GenerationEvent.Echo(choice, echo, logprobs));
     }
 
-    /** Emits text for this choice, holding back what may start a stop sequence; true once a stop sequence was seen. */
+    /**
+     * Emits the text of one generated token for this choice, holding back what may start a stop sequence; true once a
+     * stop sequence was seen.
+     */
     boolean emit(String text, Logprobs.TokenLogprob logprob) {
         String released = stops.append(text);
+        if (reasoning != null) {
+            emitted++;
+            boolean before = reasoning.inReasoning();
+            released = reason(released, reasoning::append);
+            // Reasoning comes first: every token up to the one that ends it counts, its opening tag's included.
+            if (before || reasoning.inReasoning()) reasoningTokens = emitted;
+        }
         if (toolCalls == null) {
             if (!released.isEmpty() || logprob != null) {
                 generation.emit(new GenerationEvent.Token(choice, released, logprob));
@@ -153,6 +172,10 @@ final class Sequence {
     /** Releases what is held back and ends this choice; an answer that called tools ends with {@code tool_calls}. */
     void finish(String reason) {
         String rest = stops.stopped() ? "" : stops.append(detokenizer.finish()) + stops.finish();
+        if (reasoning != null) {
+            rest = reason(rest, reasoning::append);
+            rest += reason("", (ignored, sink) -> reasoning.finish(sink));
+        }
         if (toolCalls == null) {
             if (!rest.isEmpty()) generation.emit(new GenerationEvent.Token(choice, rest, null));
         } else {
@@ -162,7 +185,27 @@ final class Sequence {
             out.send(null);
             if (toolCalls.called() && reason.equals("stop")) reason = "tool_calls";
         }
+        if (reasoning != null) generation.reasoned(reasoningTokens);
         generation.emit(new GenerationEvent.Finished(choice, reason, generated));
+    }
+
+    /** Sends the reasoning the parser reads in {@code text}; returns the answer's text in it. */
+    private String reason(String text, BiConsumer<String, ReasoningParser.Sink> parse) {
+        var answer = new StringBuilder();
+        var thought = new StringBuilder();
+        parse.accept(text, new ReasoningParser.Sink() {
+            @Override
+            public void reasoning(String part) {
+                thought.append(part);
+            }
+
+            @Override
+            public void content(String part) {
+                answer.append(part);
+            }
+        });
+        if (!thought.isEmpty()) generation.emit(new GenerationEvent.Reasoning(choice, thought.toString()));
+        return answer.toString();
     }
 
     /** What the tool-call parser let through for one token: words first, then pieces of calls. */

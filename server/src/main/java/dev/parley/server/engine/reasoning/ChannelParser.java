@@ -1,0 +1,120 @@
+package dev.parley.server.engine.reasoning;
+
+import java.util.List;
+
+/**
+ * {@link ReasoningSyntax.Channels}: gpt-oss writes each message as a header ({@code <|channel|>analysis}, or {@code
+ * <|start|>assistant<|channel|>final} after the first, perhaps with a recipient and {@code <|constrain|>}) then
+ * {@code <|message|>} and the text, ended by {@code <|end|>} or the next header. The analysis channel's text is
+ * reasoning, every other channel's the answer; headers and ends are left out. An answer that does not start with a
+ * header is all answer.
+ */
+final class ChannelParser implements ReasoningParser {
+    private static final String START = "<|start|>";
+    private static final String CHANNEL = "<|channel|>";
+    private static final String MESSAGE = "<|message|>";
+    private static final String END = "<|end|>";
+    private static final List<String> BOUNDARIES = List.of(END, START, CHANNEL);
+    /** A header longer than this is not one: the model left the format, and what it wrote is the answer. */
+    private static final int MAX_HEADER = 512;
+
+    private enum State {
+        /** Nothing read yet: a header may come. */
+        FIRST,
+        HEADER,
+        BODY,
+        /** The model does not write channels: all it writes is the answer. */
+        PLAIN
+    }
+
+    private final StringBuilder held = new StringBuilder();
+    private State state = State.FIRST;
+    private boolean analysis; // the channel of the message being read
+
+    @Override
+    public boolean inReasoning() {
+        return state == State.HEADER || state == State.BODY && analysis;
+    }
+
+    @Override
+    public void append(String text, Sink sink) {
+        String pending = held.append(text).toString();
+        held.setLength(0);
+        int at = 0;
+        while (at < pending.length()) {
+            switch (state) {
+                case FIRST -> {
+                    String rest = pending.substring(at);
+                    if (rest.startsWith(CHANNEL) || rest.startsWith(START)) {
+                        state = State.HEADER;
+                    } else if (CHANNEL.startsWith(rest) || START.startsWith(rest)) {
+                        held.append(rest);
+                        return;
+                    } else {
+                        state = State.PLAIN;
+                    }
+                }
+                case HEADER -> {
+                    int message = pending.indexOf(MESSAGE, at);
+                    if (message < 0) {
+                        if (pending.length() - at > MAX_HEADER) {
+                            state = State.PLAIN;
+                            continue;
+                        }
+                        held.append(pending, at, pending.length());
+                        return;
+                    }
+                    analysis = pending.substring(at, message).contains(CHANNEL + "analysis");
+                    state = State.BODY;
+                    at = message + MESSAGE.length();
+                }
+                case BODY -> {
+                    int next = -1;
+                    String boundary = null;
+                    for (String b : BOUNDARIES) {
+                        int i = pending.indexOf(b, at);
+                        if (i >= 0 && (next < 0 || i < next)) {
+                            next = i;
+                            boundary = b;
+                        }
+                    }
+                    if (next >= 0) {
+                        send(sink, pending.substring(at, next));
+                        state = State.HEADER;
+                        at = boundary.equals(END) ? next + END.length() : next;
+                        continue;
+                    }
+                    int partial = 0;
+                    for (String b : BOUNDARIES)
+                        partial = Math.max(partial, ReasoningParser.partialSuffix(pending, at, b));
+                    send(sink, pending.substring(at, pending.length() - partial));
+                    held.append(pending, pending.length() - partial, pending.length());
+                    return;
+                }
+                case PLAIN -> {
+                    sink.content(pending.substring(at));
+                    return;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void finish(Sink sink) {
+        String rest = held.toString();
+        held.setLength(0);
+        switch (state) {
+            case FIRST, PLAIN -> {
+                if (!rest.isEmpty()) sink.content(rest);
+            }
+            case BODY -> send(sink, rest);
+            case HEADER -> {} // cut off inside markup
+        }
+    }
+
+    private void send(Sink sink, String text) {
+        if (text.isEmpty()) return;
+        if (analysis) sink.reasoning(text);
+        else sink.content(text);
+    }
+}
