@@ -27,7 +27,7 @@ final class ChannelParser implements ReasoningParser {
         PLAIN
     }
 
-    private final StringBuilder held = new StringBuilder();
+    private final HeldText held = new HeldText();
     private State state = State.FIRST;
     private boolean analysis; // the channel of the message being read
 
@@ -38,8 +38,7 @@ final class ChannelParser implements ReasoningParser {
 
     @Override
     public void append(String text, Sink sink) {
-        String pending = held.append(text).toString();
-        held.setLength(0);
+        String pending = held.then(text);
         int at = 0;
         while (at < pending.length()) {
             switch (state) {
@@ -48,7 +47,7 @@ final class ChannelParser implements ReasoningParser {
                     if (rest.startsWith(CHANNEL) || rest.startsWith(START)) {
                         state = State.HEADER;
                     } else if (CHANNEL.startsWith(rest) || START.startsWith(rest)) {
-                        held.append(rest);
+                        held.hold(rest, 0);
                         return;
                     } else {
                         state = State.PLAIN;
@@ -61,7 +60,7 @@ final class ChannelParser implements ReasoningParser {
                             state = State.PLAIN;
                             continue;
                         }
-                        held.append(pending, at, pending.length());
+                        held.hold(pending, at);
                         return;
                     }
                     analysis = pending.substring(at, message).contains(CHANNEL + "analysis");
@@ -88,7 +87,7 @@ final class ChannelParser implements ReasoningParser {
                     for (String b : BOUNDARIES)
                         partial = Math.max(partial, ReasoningParser.partialSuffix(pending, at, b));
                     send(sink, pending.substring(at, pending.length() - partial));
-                    held.append(pending, pending.length() - partial, pending.length());
+                    held.hold(pending, pending.length() - partial);
                     return;
                 }
                 case PLAIN -> {
@@ -101,8 +100,7 @@ final class ChannelParser implements ReasoningParser {
 
     @Override
     public void finish(Sink sink) {
-        String rest = held.toString();
-        held.setLength(0);
+        String rest = held.then("");
         switch (state) {
             case FIRST, PLAIN -> {
                 if (!rest.isEmpty()) sink.content(rest);

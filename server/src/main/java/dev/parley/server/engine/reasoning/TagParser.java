@@ -19,7 +19,7 @@ final class TagParser implements ReasoningParser {
 
     private final String open;
     private final String close;
-    private final StringBuilder held = new StringBuilder();
+    private final HeldText held = new HeldText();
     private State state;
 
     TagParser(String open, String close, boolean insideReasoning) {
@@ -35,8 +35,7 @@ final class TagParser implements ReasoningParser {
 
     @Override
     public void append(String text, Sink sink) {
-        String pending = held.append(text).toString();
-        held.setLength(0);
+        String pending = held.then(text);
         int at = 0;
         while (at < pending.length()) {
             switch (state) {
@@ -46,7 +45,7 @@ final class TagParser implements ReasoningParser {
                         state = State.REASONING_LEAD;
                         at = word + open.length();
                     } else if (open.startsWith(pending.substring(word))) {
-                        held.append(pending, at, pending.length()); // white space, or the start of the tag
+                        held.hold(pending, at); // white space, or the start of the tag
                         return;
                     } else {
                         state = State.ANSWER; // an answer without reasoning, its white space kept
@@ -67,7 +66,7 @@ final class TagParser implements ReasoningParser {
                         int kept = pending.length() - ReasoningParser.partialSuffix(pending, at, close);
                         while (kept > at && Character.isWhitespace(pending.charAt(kept - 1))) kept--;
                         send(sink, pending.substring(at, kept));
-                        held.append(pending, kept, pending.length());
+                        held.hold(pending, kept);
                         return;
                     }
                 }
@@ -81,8 +80,7 @@ final class TagParser implements ReasoningParser {
 
     @Override
     public void finish(Sink sink) {
-        String rest = held.toString();
-        held.setLength(0);
+        String rest = held.then("");
         if (state == State.START && !rest.isEmpty()) sink.content(rest);
         else if (state == State.REASONING) send(sink, rest.stripTrailing()); // cut off before its closing tag
     }
