@@ -69,6 +69,17 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--usage", description = "Print token usage on stderr at the end.")
     boolean usage;
 
+    @Option(
+            names = "--reasoning-effort",
+            paramLabel = "EFFORT",
+            description = "How much a reasoning model should reason: none, minimal, low, medium, high or xhigh.")
+    String reasoningEffort;
+
+    @Option(
+            names = "--hide-reasoning",
+            description = "Do not print a reasoning model's reasoning (printed on stderr as it comes, by default).")
+    boolean hideReasoning;
+
     private final InputStream in;
     private final boolean terminal;
 
@@ -109,7 +120,7 @@ final class ChatCommand implements Callable<Integer> {
         Usage total = null;
         if (!words.isEmpty()) {
             history.add(ChatMessage.user(String.join(" ", words)));
-            Turn turn = answer(client, history, out);
+            Turn turn = answer(client, history, out, err);
             return finish(err, turn.usage(), EXIT_OK);
         }
         int exit = EXIT_OK;
@@ -124,8 +135,9 @@ final class ChatCommand implements Callable<Integer> {
             }
             history.add(ChatMessage.user(text));
             try {
-                Turn turn = answer(client, history, out);
-                history.add(ChatMessage.assistant(turn.text()));
+                Turn turn = answer(client, history, out, err);
+                // The reasoning goes back with the answer: templates of reasoning models render it where they show it.
+                history.add(ChatMessage.assistant(turn.text()).withReasoning(turn.reasoning()));
                 if (turn.usage() != null) total = total == null ? turn.usage() : total.plus(turn.usage());
             } catch (ApiException | TransportException e) {
                 history.removeLast();
@@ -139,28 +151,52 @@ final class ChatCommand implements Callable<Integer> {
         return finish(err, total, exit);
     }
 
-    private record Turn(String text, Usage usage) {}
+    private record Turn(String text, String reasoning, Usage usage) {}
 
-    /** Streams one answer to {@code out} as it comes, and answers its whole text and usage. */
-    private Turn answer(ParleyClient client, List<ChatMessage> history, PrintWriter out) {
+    /**
+     * Streams one answer to {@code out} as it comes, a reasoning model's reasoning before it to {@code err} (unless
+     * hidden), and answers its whole text, reasoning and usage.
+     */
+    private Turn answer(ParleyClient client, List<ChatMessage> history, PrintWriter out, PrintWriter err) {
         var request = ChatCompletionRequest.builder(model)
                 .messages(List.copyOf(history))
                 .temperature(temperature)
                 .maxTokens(maxTokens)
                 .streamOptions(usage ? StreamOptions.withUsage() : null)
+                .reasoningEffort(reasoningEffort)
                 .build();
         var accumulator = new ChatAccumulator();
+        boolean reasoned = false;
         try (ChatStream stream = client.stream(request)) {
             for (ChatCompletionChunk chunk : stream) {
                 accumulator.add(chunk);
-                out.print(chunk.deltaText());
+                var delta = chunk.choices().isEmpty()
+                        ? null
+                        : chunk.choices().getFirst().delta();
+                String reasoning = delta == null ? null : delta.reasoningContent();
+                if (reasoning != null && !hideReasoning) {
+                    err.print(reasoning);
+                    err.flush();
+                    reasoned = true;
+                }
+                String text = chunk.deltaText();
+                if (!text.isEmpty() && reasoned) {
+                    err.println(); // the reasoning ends its line before the answer starts
+                    err.flush();
+                    reasoned = false;
+                }
+                out.print(text);
                 out.flush();
             }
         }
-        String text = accumulator.completion().text();
+        if (reasoned) err.println();
+        var completion = accumulator.completion();
+        String reasoning = completion.choices().isEmpty()
+                ? null
+                : completion.choices().getFirst().message().reasoningContent();
         out.println();
         out.flush();
-        return new Turn(text, accumulator.usage());
+        return new Turn(completion.text(), reasoning, accumulator.usage());
     }
 
     private List<ChatMessage> start() {

@@ -118,6 +118,35 @@ class CommandsTest {
         assertThat(err.toString()).startsWith("parley: Unmatched arguments from index 0: 'serv'");
     }
 
+    static String thought(String reasoning) {
+        return "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"" + reasoning
+                + "\"},\"finish_reason\":null}]}\n\n";
+    }
+
+    @Test
+    void chatPrintsAReasoningModelsReasoningOnStderrAndSendsItBackWithTheAnswer() {
+        String reply = thought("Add ") + thought("them.") + chunk("Fo") + chunk("ur") + DONE;
+        server.enqueue(sse(reply), sse(reply), sse(reply));
+        int exit = chatReading("What is 2 + 2?\nAnd 3 + 3?\n", "--reasoning-effort", "high");
+        assertThat(exit).isZero();
+        String nl = System.lineSeparator();
+        assertThat(out).hasToString("Four" + nl + "Four" + nl);
+        assertThat(err).hasToString("Add them." + nl + "Add them." + nl);
+        assertThat(sent(0).get("reasoning_effort").asText()).isEqualTo("high");
+        JsonNode earlier = sent(1).get("messages").get(1);
+        assertThat(earlier.get("content").asText()).isEqualTo("Four");
+        assertThat(earlier.get("reasoning_content").asText()).isEqualTo("Add them.");
+
+        // Hidden: only the answer is printed, and the reasoning still goes back.
+        out.getBuffer().setLength(0);
+        err.getBuffer().setLength(0);
+        assertThat(parley("chat", "-m", "m", "--hide-reasoning", "hi")).isZero();
+        assertThat(out).hasToString("Four" + nl);
+        assertThat(err.toString()).isEmpty();
+        assertThat(sent(2).has("reasoning_effort")).isFalse();
+    }
+
     @Test
     void chatPrintsUsageOnStderrWhenAsked() {
         server.enqueue(sse(chunk("ok") + USAGE + DONE));

@@ -193,6 +193,35 @@ class PlaygroundBrowserTest {
     }
 
     @Test
+    void aReasoningModelsReasoningShowsApartAboveItsAnswerAndGoesBackWithIt() throws Exception {
+        Path model = ReasoningServerTest.scripted(dir, "thinker.gguf", "Qwen-Qwen3-0.6B.jinja");
+        try (Served thinker = Served.of(model, "thinker", 256)) {
+            browser.get(thinker.loopback().base() + "/");
+            until(() ->
+                    browser.findElement(By.id("model")).getAttribute("value").equals("thinker"));
+            type("max-tokens", "40");
+            type("input", "What is 2 + 2?");
+            browser.findElement(By.id("send")).click();
+            until(() -> !browser.findElements(By.cssSelector(".message.assistant[data-done='true']"))
+                    .isEmpty());
+
+            WebElement reasoning = browser.findElement(By.cssSelector(".message.assistant .reasoning"));
+            assertThat(reasoning.findElement(By.cssSelector(".thought")).getAttribute("textContent"))
+                    .isEqualTo("Adding.");
+            assertThat(reasoning.getAttribute("open"))
+                    .as("folded once the answer is done")
+                    .isNull();
+            assertThat(browser.findElement(By.cssSelector(".message.assistant .content"))
+                            .getText())
+                    .isEqualTo("Four");
+            // The conversation the next turn sends holds the reasoning apart from the answer.
+            JsonNode conversation = Json.tree((String) js("return JSON.stringify(conversation);"));
+            assertThat(conversation.get(1).path("content").asText()).isEqualTo("Four");
+            assertThat(conversation.get(1).path("reasoning_content").asText()).isEqualTo("Adding.");
+        }
+    }
+
+    @Test
     void theTokenizerShowsEachTokenAndTheCountTokenizeGives() throws Exception {
         browser.findElement(By.id("tab-tokenizer")).click();
         browser.findElement(By.id("show-ids")).click();

@@ -112,6 +112,20 @@ function addMessage(role, text) {
   return message;
 }
 
+/** A folding block for an answer's reasoning, above its content; returns the element its text goes in. */
+function addReasoning(answer, content) {
+  const block = document.createElement("details");
+  block.className = "reasoning";
+  block.open = true;
+  const summary = document.createElement("summary");
+  summary.textContent = "reasoning";
+  const thought = document.createElement("div");
+  thought.className = "thought";
+  block.append(summary, thought);
+  answer.insertBefore(block, content);
+  return thought;
+}
+
 let promptCounts = 0; // only the latest count is shown
 const countPrompt = debounce(async () => {
   const model = $("model").value;
@@ -209,6 +223,7 @@ async function send(event) {
   let finish = null;
   let usage = null;
   let failed = null;
+  let thought = null; // the reasoning's text, once the model writes some
   try {
     const response = await post("/v1/chat/completions", request, running.signal);
     showHeaders(response);
@@ -222,6 +237,14 @@ async function send(event) {
         if (chunk.usage) usage = chunk.usage;
         const choice = chunk.choices && chunk.choices[0];
         if (!choice) return true;
+        const thinking = choice.delta && choice.delta.reasoning_content;
+        if (thinking) {
+          if (firstMs === null) firstMs = performance.now() - started;
+          // A reasoning model's reasoning goes apart, above its answer, open while it is written.
+          if (thought === null) thought = addReasoning(answer, content);
+          thought.append(document.createTextNode(thinking));
+          answer.scrollIntoView({ block: "end" });
+        }
         const delta = choice.delta && choice.delta.content;
         if (delta) {
           if (firstMs === null) firstMs = performance.now() - started;
@@ -244,7 +267,13 @@ async function send(event) {
     error.textContent = failed;
     answer.append(error);
   }
-  if (content.textContent !== "") conversation.push({ role: "assistant", content: content.textContent });
+  if (thought !== null) thought.parentElement.open = false;
+  // The reasoning goes back with the answer: templates of reasoning models render it where they show it.
+  if (content.textContent !== "" || thought !== null) {
+    const turn = { role: "assistant", content: content.textContent };
+    if (thought !== null) turn.reasoning_content = thought.textContent;
+    conversation.push(turn);
+  }
   showFacts(usage, finish, firstMs, performance.now() - started);
   answer.dataset.done = "true";
   running = null;
