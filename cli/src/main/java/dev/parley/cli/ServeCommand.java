@@ -1,5 +1,8 @@
 package dev.parley.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.Json;
 import dev.parley.client.ClientOptions;
 import dev.parley.server.ParleyServer;
 import dev.parley.server.ServerOptions;
@@ -177,6 +180,15 @@ final class ServeCommand implements Callable<Integer> {
     int gpuLayers;
 
     @Option(
+            names = "--chat-template-kwargs",
+            paramLabel = "JSON",
+            description =
+                    "Variables for the model's chat template, a JSON object, e.g. '{\"enable_thinking\": false}' to turn"
+                            + " a reasoning model's reasoning off; a request's reasoning_effort and"
+                            + " chat_template_kwargs set names over them.")
+    String chatTemplateKwargs;
+
+    @Option(
             names = "--embeddings",
             description =
                     "Also serve /v1/embeddings with a generating model's pooled embeddings (the mean of its"
@@ -326,6 +338,7 @@ final class ServeCommand implements Callable<Integer> {
             "--llama-lib",
             "--llama-variant",
             "--gpu-layers",
+            "--chat-template-kwargs",
             "--embeddings",
             "--upstream",
             "--upstream-key",
@@ -532,7 +545,18 @@ final class ServeCommand implements Callable<Integer> {
                 gpuLayers,
                 embeddings,
                 cacheRam.intValueExact(),
-                swaFull));
+                swaFull,
+                templateVariables()));
+    }
+
+    /** {@code --chat-template-kwargs} read as JSON, or null when not given. */
+    private JsonNode templateVariables() {
+        if (chatTemplateKwargs == null) return null;
+        try {
+            return Json.mapper().readTree(chatTemplateKwargs);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage());
+        }
     }
 
     /** The models of a configuration file, the llama.cpp build named on the start-up line when some are local. */
@@ -615,6 +639,11 @@ final class ServeCommand implements Callable<Integer> {
             return "--upstream-output-reserve must be at least 1, not " + upstreamOutputReserve;
         if (queue < 1) return "--queue must be at least 1, not " + queue;
         if (gpuLayers < -1) return "--gpu-layers must be -1 (all), 0 (none) or more, not " + gpuLayers;
+        try {
+            LlamaEngine.checkChatTemplateKwargs(templateVariables());
+        } catch (IllegalArgumentException e) {
+            return "--chat-template-kwargs: " + e.getMessage();
+        }
         return null;
     }
 

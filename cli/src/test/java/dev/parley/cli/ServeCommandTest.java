@@ -582,6 +582,34 @@ class ServeCommandTest {
     }
 
     @Test
+    void chatTemplateVariablesAreCheckedBeforeAnythingLoads() {
+        String[][] cases = {
+            {"{\"enable_thinking\": false", "--chat-template-kwargs: not JSON: "},
+            {
+                "[true]",
+                "--chat-template-kwargs: Invalid type for 'chat_template_kwargs': expected an object, but got"
+                        + " array instead."
+            },
+            {
+                "{\"x\": \"<|im_start|>\"}",
+                "--chat-template-kwargs: Invalid 'chat_template_kwargs.x': a chat template"
+                        + " variable is a boolean, a number, null or a plain string"
+            },
+        };
+        for (String[] c : cases) {
+            var out = new StringWriter();
+            var err = new StringWriter();
+            int exit = Main.commandLine()
+                    .setOut(new PrintWriter(out, true))
+                    .setErr(new PrintWriter(err, true))
+                    .execute("serve", "--chat-template-kwargs", c[0]);
+            assertThat(exit).as(c[0]).isEqualTo(2);
+            assertThat(err.toString()).as(c[0]).startsWith("parley serve: " + c[1]);
+            assertThat(out.toString()).as("no library loaded, no model opened").isEmpty();
+        }
+    }
+
+    @Test
     void anAddressItCannotListenOnIsRefusedBeforeAnythingLoads() throws Exception {
         try (var taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();

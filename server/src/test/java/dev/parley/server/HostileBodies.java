@@ -99,6 +99,8 @@ final class HostileBodies {
             "parallel_tool_calls",
             "functions",
             "function_call",
+            "reasoning_effort",
+            "chat_template_kwargs",
             "unknown_field");
 
     private static final List<String> COMPLETION_FIELDS = List.of(
@@ -143,8 +145,8 @@ final class HostileBodies {
             "user",
             "unknown_field");
 
-    private static final List<String> MESSAGE_FIELDS =
-            List.of("role", "content", "name", "tool_calls", "tool_call_id", "function_call", "refusal");
+    private static final List<String> MESSAGE_FIELDS = List.of(
+            "role", "content", "name", "tool_calls", "tool_call_id", "function_call", "refusal", "reasoning_content");
 
     /** Valid settings, {@code TEXT} standing for a hostile string. */
     private static final List<String> SETTINGS = List.of(

@@ -2,11 +2,14 @@ package dev.parley.server;
 
 import static dev.parley.server.Loopback.chunks;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
 import dev.parley.api.Json;
+import dev.parley.server.engine.llama.LlamaEngine;
+import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.testkit.GgufVocabulary;
 import dev.parley.testkit.GgufWriter;
 import dev.parley.testkit.TensorType;
@@ -195,6 +198,40 @@ class ReasoningServerTest {
                 }
             }
         }
+    }
+
+    @Test
+    void theServersTemplateVariablesAreTheDefaultsRequestsSetNamesOver() throws Exception {
+        Path model = scripted(dir, "qwen3-defaults.gguf", "Qwen-Qwen3-0.6B.jinja");
+        var off = Json.mapper().createObjectNode().put("enable_thinking", false);
+        var server = ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(model)
+                        .withModelId("thinker")
+                        .withParallel(1)
+                        .withContextPerSequence(256)
+                        .withChatTemplateKwargs(off)),
+                "127.0.0.1",
+                0);
+        try (server;
+                var loopback = Loopback.to(server)) {
+            var plain = Json.read(loopback.post("/v1/chat/completions", ask("")).body(), ChatCompletion.class);
+            assertThat(plain.text()).isEqualTo("Four");
+            assertThat(plain.choices().getFirst().message().reasoningContent()).isNull();
+            for (String on :
+                    List.of(",\"reasoning_effort\":\"high\"", ",\"chat_template_kwargs\":{\"enable_thinking\":true}")) {
+                var thought =
+                        Json.read(loopback.post("/v1/chat/completions", ask(on)).body(), ChatCompletion.class);
+                assertThat(thought.text()).as(on).isEqualTo("Four");
+                assertThat(thought.choices().getFirst().message().reasoningContent())
+                        .as(on)
+                        .isEqualTo("Adding.");
+            }
+        }
+        var refused = LlamaEngineOptions.of(model)
+                .withChatTemplateKwargs(Json.mapper().createObjectNode().put("bos_token", "x"));
+        assertThatThrownBy(() -> LlamaEngine.open(refused))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Invalid 'chat_template_kwargs.bos_token': the server sets 'bos_token' itself.");
     }
 
     @Test

@@ -14,6 +14,7 @@ import dev.parley.server.config.ServerConfig.LocalModel;
 import dev.parley.server.config.ServerConfig.Replica;
 import dev.parley.server.config.ServerConfig.Upstream;
 import dev.parley.server.config.ServerConfig.UpstreamModel;
+import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -182,6 +183,11 @@ public final class ConfigFile {
             range(model.queue(), 1, 1 << 20, at + ".queue");
             range(model.gpuLayers(), -1, 1 << 16, at + ".gpu_layers");
             range(model.cacheRamMb(), 0, LlamaEngineOptions.MAX_CACHE_MB, at + ".cache_ram_mb");
+            try {
+                LlamaEngine.checkChatTemplateKwargs(model.chatTemplateKwargs());
+            } catch (IllegalArgumentException e) {
+                throw error(at + ": " + e.getMessage());
+            }
             return new LocalModel(
                     id,
                     file,
@@ -195,6 +201,7 @@ public final class ConfigFile {
                     model.embeddings(),
                     model.cacheRamMb(),
                     model.swaFull(),
+                    model.chatTemplateKwargs(),
                     model.price(),
                     model.fallbacks());
         }

@@ -1,6 +1,7 @@
 package dev.parley.server.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.client.ClientOptions;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.ModelCard;
@@ -65,6 +66,7 @@ public record ServerConfig(
             Boolean embeddings,
             Integer cacheRamMb,
             Boolean swaFull,
+            JsonNode chatTemplateKwargs,
             Price price,
             List<String> fallbacks) {
         public LocalModel {
@@ -192,7 +194,8 @@ public record ServerConfig(
                 orElse(model.gpuLayers(), -1),
                 Boolean.TRUE.equals(model.embeddings()),
                 orElse(model.cacheRamMb(), 0),
-                Boolean.TRUE.equals(model.swaFull()));
+                Boolean.TRUE.equals(model.swaFull()),
+                model.chatTemplateKwargs());
     }
 
     private static ClientOptions clientOptions(Upstream upstream) {

@@ -61,6 +61,7 @@ class ConfigFileTest {
                     kv_cache: f32
                     cache_ram_mb: 512
                     swa_full: true
+                    chat_template_kwargs: {enable_thinking: false}
                     price: {input: 0.1, output: 0.4}
                     fallbacks: [big]
                 upstreams:
@@ -92,6 +93,7 @@ class ConfigFileTest {
         assertThat(tiny.kvCache()).isEqualTo(KvCacheType.F32);
         assertThat(tiny.cacheRamMb()).isEqualTo(512);
         assertThat(tiny.swaFull()).isTrue();
+        assertThat(tiny.chatTemplateKwargs()).hasToString("{\"enable_thinking\":false}");
         assertThat(tiny.fallbacks()).containsExactly("big");
         var gpus = config.upstreams().getFirst();
         assertThat(gpus.apiKey()).isEqualTo("sk-fleet");
@@ -178,6 +180,12 @@ class ConfigFileTest {
         refused(
                 "models:\n  - id: tiny\n    file: tiny.gguf\n  - id: tiny\n    file: tiny.gguf\n",
                 "models[1] (tiny): tiny is already the name of a model or an alias");
+        refused(
+                "models:\n  - id: tiny\n    file: tiny.gguf\n    chat_template_kwargs: {messages: []}\n",
+                "models[0] (tiny): Invalid 'chat_template_kwargs.messages': the server sets 'messages' itself.");
+        refused(
+                "models:\n  - id: tiny\n    file: tiny.gguf\n    chat_template_kwargs: [true]\n",
+                "models[0] (tiny): Invalid type for 'chat_template_kwargs': expected an object, but got array");
         refused("models:\n  - id: tiny\n    file: tiny.gguf\n    fallbacks: [nowhere]\n", "fallback nowhere");
         refused("models:\n  - id: tiny\n    file: tiny.gguf\n    fallbacks: [tiny]\n", "falls back to itself");
         refused("upstreams:\n  - name: a\n    base_urls: [ftp://x]\n", "a base URL is http(s)://host[:port][/path]");

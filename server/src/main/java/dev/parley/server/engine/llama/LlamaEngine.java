@@ -31,11 +31,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 
 /**
  * Runs one GGUF model in-process through llama.cpp. Everything a request asks is checked here, in Java,
@@ -92,6 +90,8 @@ public final class LlamaEngine implements Engine {
     private final PooledEmbeddings embeddings; // null unless embeddings are served
     private final PromptTokenizer tokenizer;
     private final ModelCard card;
+    /** The server's variables for the model's chat template ({@link LlamaEngineOptions#chatTemplateKwargs}). */
+    private final Map<String, Object> templateDefaults;
 
     private LlamaEngine(
             LlamaEngineOptions options,
@@ -113,6 +113,21 @@ public final class LlamaEngine implements Engine {
         this.embeddings = embedder == null ? null : new PooledEmbeddings(options.id(), model, tokenizer, embedder);
         int contextLength = scheduler != null ? scheduler.positionsPerSequence() : embedder.inputLimit();
         this.card = new ModelCard(options.id(), Instant.now().getEpochSecond(), "parley", contextLength);
+        this.templateDefaults = TemplateVariables.checked(options.chatTemplateKwargs(), "chat_template_kwargs");
+    }
+
+    /**
+     * Refuses variables a server may not give a chat template ({@link LlamaEngineOptions#chatTemplateKwargs}): a
+     * JSON object of booleans, numbers, nulls and short plain strings, none of the template's own names.
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static void checkChatTemplateKwargs(JsonNode variables) {
+        try {
+            TemplateVariables.checked(variables, "chat_template_kwargs");
+        } catch (InvalidRequestException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     /**
@@ -134,6 +149,7 @@ public final class LlamaEngine implements Engine {
             throw new IllegalArgumentException("prompt cache must be 0..%d MB, got %d"
                     .formatted(LlamaEngineOptions.MAX_CACHE_MB, options.cacheMb()));
         KvMemory.checkPromptCache(options.cacheMb());
+        checkChatTemplateKwargs(options.chatTemplateKwargs());
         // gpuLayers is checked by LlamaModel.open, where it meets native code.
         LlamaModel model =
                 LlamaModel.open(options.model(), ModelOptions.defaults().withGpuLayers(options.gpuLayers()));
@@ -266,75 +282,12 @@ public final class LlamaEngine implements Engine {
             else messages = tools.inSystemMessage(messages, tools.calling() && !tools.required());
         }
         return fitting(
-                tokenizer.chat(messages, toolsForTemplate, templateVariables(request), card.contextLength()),
+                tokenizer.chat(
+                        messages,
+                        toolsForTemplate,
+                        TemplateVariables.of(request, templateDefaults),
+                        card.contextLength()),
                 "messages");
-    }
-
-    /** OpenAI's values of {@code reasoning_effort}, which a local model's template is given as they are. */
-    private static final List<String> EFFORTS = List.of("none", "minimal", "low", "medium", "high", "xhigh");
-
-    /** The variables the server gives every chat template itself: {@code chat_template_kwargs} may not set them. */
-    private static final Set<String> TEMPLATE_OWN =
-            Set.of("messages", "tools", "add_generation_prompt", "bos_token", "eos_token");
-
-    /**
-     * A template variable's text: short and plain, so that it cannot write the template's markup (which is read as
-     * control tokens) into the prompt.
-     */
-    private static final Pattern PLAIN_VARIABLE = Pattern.compile("[\\p{L}\\p{N} _.,:;/-]{0,256}");
-
-    /**
-     * The chat template's variables besides its usual ones: {@code reasoning_effort} as asked (templates such as
-     * gpt-oss's read it; {@code none} also sets {@code enable_thinking} false, which turns reasoning off in most
-     * templates of reasoning models), then the request's {@code chat_template_kwargs}.
-     */
-    private static Map<String, Object> templateVariables(ChatCompletionRequest request) {
-        Map<String, Object> variables = new HashMap<>();
-        String effort = request.reasoningEffort();
-        if (effort != null) {
-            if (!EFFORTS.contains(effort)) {
-                throw InvalidRequestException.of(
-                        "reasoning_effort",
-                        "invalid_value",
-                        "Invalid value: '%s'. Supported values are: %s."
-                                .formatted(effort, "'none', 'minimal', 'low', 'medium', 'high', and 'xhigh'"));
-            }
-            variables.put("reasoning_effort", effort);
-            if (effort.equals("none")) variables.put("enable_thinking", false);
-        }
-        JsonNode kwargs = request.chatTemplateKwargs();
-        if (kwargs == null || kwargs.isNull()) return variables;
-        if (!kwargs.isObject()) {
-            throw InvalidRequestException.of(
-                    "chat_template_kwargs",
-                    "invalid_type",
-                    "Invalid type for 'chat_template_kwargs': expected an object, but got %s instead."
-                            .formatted(kwargs.getNodeType().name().toLowerCase(Locale.ROOT)));
-        }
-        for (Map.Entry<String, JsonNode> field : kwargs.properties()) {
-            String name = field.getKey();
-            JsonNode value = field.getValue();
-            String param = "chat_template_kwargs." + name;
-            if (TEMPLATE_OWN.contains(name)) {
-                throw InvalidRequestException.of(
-                        param, "invalid_value", "Invalid '%s': the server sets '%s' itself.".formatted(param, name));
-            }
-            boolean plain = value.isBoolean()
-                    || value.isNumber()
-                    || value.isNull()
-                    || value.isTextual()
-                            && PLAIN_VARIABLE.matcher(value.textValue()).matches();
-            if (!plain) {
-                throw InvalidRequestException.of(
-                        param,
-                        "invalid_value",
-                        ("Invalid '%s': a chat template variable is a boolean, a number, null or a plain string of at"
-                                        + " most 256 letters, digits, spaces and . , : ; / - _")
-                                .formatted(param));
-            }
-            variables.put(name, value);
-        }
-        return variables;
     }
 
     /** The vocabulary's own tokens; a text longer than the context is refused, before it is tokenized where it can be. */

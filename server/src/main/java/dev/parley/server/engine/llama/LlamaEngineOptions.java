@@ -1,5 +1,6 @@
 package dev.parley.server.engine.llama;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
@@ -26,6 +27,9 @@ import java.util.function.Consumer;
  * @param fullWindow whether layers with a sliding window (Gemma 3, gpt-oss) keep every cell of a sequence: more KV
  *     memory, and a new conversation can take a long system prompt it shares from any slot's cells; by default
  *     they keep the window and a batch of cells, as llama-server does
+ * @param chatTemplateKwargs variables for the model's chat template, a JSON object (null for none), such as {@code
+ *     {"enable_thinking": false}}; a request's {@code reasoning_effort} and {@code chat_template_kwargs} set names
+ *     over them
  */
 public record LlamaEngineOptions(
         Path model,
@@ -38,7 +42,8 @@ public record LlamaEngineOptions(
         int gpuLayers,
         boolean embeddings,
         int cacheMb,
-        boolean fullWindow) {
+        boolean fullWindow,
+        JsonNode chatTemplateKwargs) {
 
     public LlamaEngineOptions(
             Path model,
@@ -49,7 +54,7 @@ public record LlamaEngineOptions(
             KvCacheType kvCache,
             int queue,
             int gpuLayers) {
-        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, false, 0, false);
+        this(model, modelId, parallel, contextPerSequence, threads, kvCache, queue, gpuLayers, false, 0, false, null);
     }
 
     /** Sequences decoded together unless told otherwise ({@code parley serve}, a configuration file). */
@@ -122,6 +127,10 @@ public record LlamaEngineOptions(
         return edit(options -> options.fullWindow = fullWindow);
     }
 
+    public LlamaEngineOptions withChatTemplateKwargs(JsonNode variables) {
+        return edit(options -> options.chatTemplateKwargs = variables);
+    }
+
     /** A copy with one thing changed: each {@code with} method is one such change. */
     private LlamaEngineOptions edit(Consumer<Editable> change) {
         Editable options = new Editable(this);
@@ -142,6 +151,7 @@ public record LlamaEngineOptions(
         boolean embeddings;
         int cacheMb;
         boolean fullWindow;
+        JsonNode chatTemplateKwargs;
 
         Editable(LlamaEngineOptions from) {
             model = from.model;
@@ -155,6 +165,7 @@ public record LlamaEngineOptions(
             embeddings = from.embeddings;
             cacheMb = from.cacheMb;
             fullWindow = from.fullWindow;
+            chatTemplateKwargs = from.chatTemplateKwargs;
         }
 
         LlamaEngineOptions build() {
@@ -169,7 +180,8 @@ public record LlamaEngineOptions(
                     gpuLayers,
                     embeddings,
                     cacheMb,
-                    fullWindow);
+                    fullWindow,
+                    chatTemplateKwargs);
         }
     }
 
