@@ -125,6 +125,24 @@ class ReasoningServerTest {
     }
 
     @Test
+    void everyChoiceHasItsOwnReasoningAndLogprobsCoverEveryToken() throws Exception {
+        try (Served served = Served.of(scripted(dir, "qwen3-n.gguf", "Qwen-Qwen3-0.6B.jinja"), "thinker", 256)) {
+            var response = served.loopback().post("/v1/chat/completions", ask(",\"n\":2,\"logprobs\":true"));
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            var completion = Json.read(response.body(), ChatCompletion.class);
+            assertThat(completion.choices()).hasSize(2).allSatisfy(choice -> {
+                assertThat(choice.message().text()).isEqualTo("Four");
+                assertThat(choice.message().reasoningContent()).isEqualTo("Adding.");
+                // Every generated token's, the reasoning's included, as llama.cpp's server gives them.
+                assertThat(choice.logprobs().content())
+                        .hasSize(completion.usage().completionTokens() / 2);
+            });
+            assertThat(completion.usage().completionTokensDetails().reasoningTokens())
+                    .isEqualTo(20);
+        }
+    }
+
+    @Test
     void aResponseFormatLeavesNoRoomForReasoning() throws Exception {
         // The grammar holds the answer from its first token: what the model writes is the answer, though the prompt
         // opened the reasoning.

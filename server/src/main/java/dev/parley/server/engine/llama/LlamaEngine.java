@@ -240,7 +240,8 @@ public final class LlamaEngine implements Engine {
         var tools = ChatTools.of(request);
         OutputRules rules = outputRules(request, tools);
         int[] prompt = chatPrompt(request, tools);
-        rules = rules.withReasoning(tokenizer.reasoningSyntax(), promptEnd(prompt));
+        if (tokenizer.reasoningSyntax() != null)
+            rules = rules.withReasoning(tokenizer.reasoningSyntax(), promptEnd(prompt));
         int maxTokens = fit(prompt.length, request.outputLimit(), "messages", capParam);
         var sampling = sampling(
                 request.temperature(),
