@@ -65,7 +65,16 @@ class ToolFamiliesTest {
                 "ggml-vocab-llama-spm.gguf",
                 "mistralai-Mistral-Nemo-Instruct-2407.jinja",
                 null,
-                () -> GgufWriter.llama().layers(2).heads(4).kvHeads(1));
+                () -> GgufWriter.llama().layers(2).heads(4).kvHeads(1)),
+        /**
+         * gpt-oss: a message to the tool, {@code to=functions.name<|channel|>commentary json<|message|>{…}}, ended by
+         * {@code <|call|>}; Qwen's vocabulary stands in, so the markup is plain text.
+         */
+        GPT_OSS(
+                "ggml-vocab-qwen2.gguf",
+                "openai-gpt-oss-120b.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32));
 
         final String vocabulary;
         final String template;

@@ -6,14 +6,16 @@ import java.util.List;
  * {@link ReasoningSyntax.Channels}: gpt-oss writes each message as a header ({@code <|channel|>analysis}, or {@code
  * <|start|>assistant<|channel|>final} after the first, perhaps with a recipient and {@code <|constrain|>}) then
  * {@code <|message|>} and the text, ended by {@code <|end|>} or the next header. The analysis channel's text is
- * reasoning, every other channel's the answer; headers and ends are left out. An answer that does not start with a
- * header is all answer.
+ * reasoning, every other channel's the answer; headers and ends are left out. A message to a tool ({@code
+ * to=functions.name}) is a call: from its recipient on it is answer text, for the tool call parser. An answer that
+ * does not start with a header is all answer.
  */
 final class ChannelParser implements ReasoningParser {
     private static final String START = "<|start|>";
     private static final String CHANNEL = "<|channel|>";
     private static final String MESSAGE = "<|message|>";
     private static final String END = "<|end|>";
+    private static final String CALL = "to=functions.";
     private static final List<String> BOUNDARIES = List.of(END, START, CHANNEL);
     /** A header longer than this is not one: the model left the format, and what it wrote is the answer. */
     private static final int MAX_HEADER = 512;
@@ -54,7 +56,15 @@ final class ChannelParser implements ReasoningParser {
                     }
                 }
                 case HEADER -> {
+                    // A message to a tool is a call: it goes on, from its recipient, as answer text for the tool
+                    // call parser to read (gpt-oss's syntax there, ToolSyntax.HARMONY).
+                    int recipient = pending.indexOf(CALL, at);
                     int message = pending.indexOf(MESSAGE, at);
+                    if (recipient >= 0 && (message < 0 || recipient < message)) {
+                        state = State.PLAIN;
+                        at = recipient;
+                        continue;
+                    }
                     if (message < 0) {
                         if (pending.length() - at > MAX_HEADER) {
                             state = State.PLAIN;

@@ -36,7 +36,7 @@ public final class ToolCallParser {
 
     private final ToolSyntax syntax;
     private final Map<String, JsonNode> parameters;
-    private int xmlScanned; // XML: where the next call may begin in the region
+    private int nextCall; // XML, HARMONY: where the next call may begin in the region
     private final int callDepth;
     private final StringBuilder held = new StringBuilder(); // words that may start the trigger
     private final StringBuilder region = new StringBuilder(); // the calls, from the trigger on
@@ -73,7 +73,7 @@ public final class ToolCallParser {
         this.syntax = syntax;
         this.parameters = parameters;
         this.callDepth = switch (syntax) {
-            case HERMES, XML, LLAMA3, MISTRAL_ARGS -> 0;
+            case HERMES, XML, LLAMA3, MISTRAL_ARGS, HARMONY -> 0;
             case MISTRAL_ARRAY -> 1;
             case GENERIC -> 2;
         };
@@ -154,6 +154,10 @@ public final class ToolCallParser {
             scanXml(sink);
             return;
         }
+        if (syntax == ToolSyntax.HARMONY) {
+            scanHarmony(sink);
+            return;
+        }
         for (; scanned < region.length(); scanned++) {
             char c = region.charAt(scanned);
             if (inString) {
@@ -191,7 +195,7 @@ public final class ToolCallParser {
     private void scanXml(Sink sink) {
         while (true) {
             if (argsFrom < 0) {
-                int open = region.indexOf("<function=", xmlScanned);
+                int open = region.indexOf("<function=", nextCall);
                 if (open < 0) return;
                 int end = region.indexOf(">", open);
                 if (end < 0) return;
@@ -206,7 +210,45 @@ public final class ToolCallParser {
             if (close < 0) return;
             String arguments = xmlArguments(region.substring(argsFrom, close), parameters.get(xmlName));
             sink.call(new ToolCall(current, null, null, new FunctionCall(null, arguments)));
-            xmlScanned = close + "</function>".length();
+            nextCall = close + "</function>".length();
+            argsFrom = -1;
+        }
+    }
+
+    private static final String MESSAGE = "<|message|>";
+
+    /**
+     * The {@link ToolSyntax#HARMONY} form: a call's header goes out once its name and {@code <|message|>} are
+     * written, its arguments as they come, up to the next special token's text ({@code <|…|>}) or the end (the
+     * {@code <|call|>} that ends it ends the answer).
+     */
+    private void scanHarmony(Sink sink) {
+        while (true) {
+            if (argsFrom < 0) {
+                int to = region.indexOf(syntax.trigger(), nextCall);
+                if (to < 0) return;
+                int nameFrom = to + syntax.trigger().length();
+                int message = region.indexOf(MESSAGE, nameFrom);
+                if (message < 0) return;
+                int nameTo = nameFrom;
+                while (nameTo < message
+                        && !Character.isWhitespace(region.charAt(nameTo))
+                        && region.charAt(nameTo) != '<') nameTo++;
+                current = calls++;
+                sink.call(new ToolCall(
+                        current, newId(), "function", new FunctionCall(region.substring(nameFrom, nameTo), "")));
+                argsFrom = message + MESSAGE.length();
+                argsSent = argsFrom;
+            }
+            int boundary = region.indexOf("<|", argsSent);
+            boolean partial = boundary < 0 && region.length() > argsSent && region.charAt(region.length() - 1) == '<';
+            int end = boundary >= 0 ? boundary : region.length() - (partial ? 1 : 0);
+            if (end > argsSent) {
+                sink.call(new ToolCall(current, null, null, new FunctionCall(null, region.substring(argsSent, end))));
+                argsSent = end;
+            }
+            if (boundary < 0) return;
+            nextCall = boundary;
             argsFrom = -1;
         }
     }

@@ -31,6 +31,12 @@ public enum ToolSyntax {
     /** Mistral Small 3.2, Devstral, Ministral 3: {@code [TOOL_CALLS]name[ARGS]{…}} per call. */
     MISTRAL_ARGS("[TOOL_CALLS]", false),
     /**
+     * gpt-oss: a call is a message to the tool, {@code to=functions.name<|channel|>commentary json<|message|>{…}},
+     * ended by {@code <|call|>} (an end-of-generation token), so one call per answer; the recipient may also come
+     * after the channel ({@code <|channel|>commentary to=functions.name <|constrain|>json<|message|>}).
+     */
+    HARMONY("to=functions.", false),
+    /**
      * Templates with no tool syntax of their own: the answer is {@code {"tool_calls": [{"name": …, "arguments": …}]}}
      * or, when the model may answer in words, {@code {"response": "…"}}.
      */
@@ -51,6 +57,7 @@ public enum ToolSyntax {
         if (template == null) return GENERIC;
         if (template.contains("[TOOL_CALLS]")) return template.contains("[ARGS]") ? MISTRAL_ARGS : MISTRAL_ARRAY;
         if (template.contains("<tool_call>\\n<function=") && template.contains("<parameter=")) return XML;
+        if (template.contains("<|channel|>") && template.contains("<|call|>")) return HARMONY;
         if (template.contains("<tool_call>")) return HERMES;
         if (template.contains("<|python_tag|>") || template.contains("<|start_header_id|>ipython")) return LLAMA3;
         return GENERIC;
@@ -123,6 +130,8 @@ public enum ToolSyntax {
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
             case MISTRAL_ARGS -> repeated(first, call, "", parallel);
+            // The template writes a space before the recipient; the grammar takes the call with or without it.
+            case HARMONY -> afterTrigger ? first : GrammarBuilder.literal(" ") + "? " + first;
             case GENERIC -> {
                 String calling = GrammarBuilder.literal("{\"tool_calls\": [") + " "
                         + repeated(call, call, ", ", parallel) + " " + GrammarBuilder.literal("]}");
@@ -143,12 +152,13 @@ public enum ToolSyntax {
             case XML -> "<tool_call>\n<function=" + name + ">\n";
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
             case MISTRAL_ARGS -> "[TOOL_CALLS]" + name + "[ARGS]";
+            case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
             case MISTRAL_ARRAY, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
         };
         String close = switch (this) {
             case HERMES -> "}\n</tool_call>";
             case XML -> "</function>\n</tool_call>";
-            case MISTRAL_ARGS -> "";
+            case MISTRAL_ARGS, HARMONY -> "";
             case LLAMA3, MISTRAL_ARRAY, GENERIC -> "}";
         };
         String rest = open.substring(written.length());

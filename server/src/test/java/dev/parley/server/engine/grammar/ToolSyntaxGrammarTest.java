@@ -92,6 +92,13 @@ class ToolSyntaxGrammarTest {
                     "[TOOL_CALLS]add[ARGS]{\"a\": 1}[TOOL_CALLS]now[ARGS]{}",
                     "[TOOL_CALLS]add[ARGS]{}"
                 };
+            case HARMONY ->
+                new String[] {
+                    "to=functions.add<|channel|>commentary json<|message|>{\"a\": 1}",
+                    " to=functions.now<|channel|>commentary json<|message|>{}",
+                    null,
+                    "to=functions.add<|channel|>commentary json<|message|>{\"b\": 1}"
+                };
             case GENERIC ->
                 new String[] {
                     "{\"tool_calls\": [{\"name\": \"add\", \"arguments\": {\"a\": 1}}]}",

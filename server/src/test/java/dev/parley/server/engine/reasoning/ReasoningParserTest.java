@@ -135,6 +135,21 @@ class ReasoningParserTest {
     }
 
     @Test
+    void aMessageToAToolGoesOnAsAnswerTextFromItsRecipient() {
+        // After its analysis, gpt-oss calls a tool: the call is for the tool call parser to read.
+        String text = "<|channel|>analysis<|message|>Need weather.<|end|>"
+                + "<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Paris\"}";
+        Split split = parseEveryWay(CHANNELS, "<|start|>assistant", text);
+        assertThat(split.reasoning()).isEqualTo("Need weather.");
+        assertThat(split.content())
+                .isEqualTo("to=functions.get_weather<|channel|>commentary json<|message|>{\"city\": \"Paris\"}");
+        // Right away, as the template writes a call after the prompt's "<|start|>assistant".
+        assertThat(parseEveryWay(CHANNELS, "", " to=functions.now<|channel|>commentary json<|message|>{}")
+                        .content())
+                .isEqualTo(" to=functions.now<|channel|>commentary json<|message|>{}");
+    }
+
+    @Test
     void channelTextCutOffOrWithoutChannelsIsKept() {
         Split cut = parseEveryWay(CHANNELS, "", "<|channel|>analysis<|message|>User asks <|en");
         assertThat(cut.reasoning()).isEqualTo("User asks <|en");

@@ -115,6 +115,29 @@ class ToolCallParserTest {
         assertThat(args.arguments()).containsExactly("{\"a\": 1}", "{}");
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 5, 1000})
+    void harmonyCallsInEitherOrderOfRecipientAndChannel(int step) {
+        // As gpt-oss's template writes it, required from the first token (with the space the template puts there).
+        var required = parse(
+                ToolSyntax.HARMONY, true, " to=functions.add<|channel|>commentary json<|message|>{\"a\": 1}", step);
+        assertThat(required.names()).containsExactly("add");
+        assertThat(required.arguments()).containsExactly("{\"a\": 1}");
+        assertThat(required.text).isEmpty();
+
+        // Words first, then a call with the recipient after the channel, as gpt-oss also writes it.
+        var auto = parse(
+                ToolSyntax.HARMONY,
+                false,
+                "Let me check. <|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>"
+                        + "{\"city\": \"a<b\"}",
+                step);
+        assertThat(auto.names()).containsExactly("get_weather");
+        assertThat(auto.arguments()).containsExactly("{\"city\": \"a<b\"}");
+        assertThat(auto.text).hasToString("Let me check. <|channel|>commentary ");
+        assertThat(auto.triggers).hasSize(1).allSatisfy(t -> assertThat(t).startsWith("to=functions."));
+    }
+
     @Test
     void aCallWrittenInAnotherKeyOrderIsStillRead() {
         var out = parse(
