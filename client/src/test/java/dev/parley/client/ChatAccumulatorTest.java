@@ -45,6 +45,23 @@ class ChatAccumulatorTest {
     }
 
     @Test
+    void joinsTheReasoningApartFromTheAnswerUnderEitherName() {
+        for (String name : List.of("reasoning_content", "reasoning")) {
+            var accumulator = new ChatAccumulator()
+                    .add(chunk("[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"" + name
+                            + "\":\"Add \"},\"finish_reason\":null}]"))
+                    .add(chunk("[{\"index\":0,\"delta\":{\"" + name + "\":\"them.\"},\"finish_reason\":null}]"))
+                    .add(chunk("[{\"index\":0,\"delta\":{\"content\":\"Four\"},\"finish_reason\":\"stop\"}]"));
+            var message = accumulator.completion().choices().getFirst().message();
+            assertThat(message.text()).as(name).isEqualTo("Four");
+            assertThat(message.reasoningContent()).as(name).isEqualTo("Add them.");
+        }
+        // Written back as OpenAI-compatible servers of reasoning models read it.
+        assertThat(Json.write(dev.parley.api.ChatMessage.assistant("Four").withReasoning("Add them.")))
+                .isEqualTo("{\"role\":\"assistant\",\"content\":\"Four\",\"reasoning_content\":\"Add them.\"}");
+    }
+
+    @Test
     void keepsChoicesApartByIndexAndTakesUsageFromTheUsageChunk() {
         var accumulator = new ChatAccumulator()
                 .add(chunk("[{\"index\":1,\"delta\":{\"role\":\"assistant\",\"content\":\"B\"},\"finish_reason\":null},"

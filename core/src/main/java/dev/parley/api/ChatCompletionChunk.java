@@ -1,5 +1,6 @@
 package dev.parley.api;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
@@ -60,7 +61,7 @@ public record ChatCompletionChunk(
             List<ToolCall> toolCalls,
             FunctionCall functionCall,
             String refusal,
-            String reasoningContent) {
+            @JsonAlias("reasoning") String reasoningContent) {
 
         public static final Delta EMPTY = new Delta(null, null, null, null, null);
 
@@ -77,7 +78,7 @@ public record ChatCompletionChunk(
             return new Delta(null, content, null, null, null);
         }
 
-        /** A piece of the reasoning a model writes before its answer ({@code reasoning_content}). */
+        /** A piece of the reasoning a model writes before its answer ({@code reasoning_content}, or {@code reasoning}). */
         public static Delta reasoning(String reasoning) {
             return new Delta(null, null, null, null, null, reasoning);
         }

@@ -1,5 +1,6 @@
 package dev.parley.api;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
 import java.util.List;
 
 /**
@@ -10,7 +11,8 @@ import java.util.List;
  * message that only calls tools; {@code name}, {@code toolCalls}, {@code toolCallId}, {@code functionCall}
  * and {@code refusal} are null when absent. {@code reasoningContent} ({@code reasoning_content}) is the
  * reasoning a model wrote before its answer, set apart from {@code content} (null for none): servers of
- * reasoning models send it, and chat templates render it back in later turns.
+ * reasoning models send it, and chat templates render it back in later turns; read from {@code reasoning} too, the
+ * name newer vLLM releases and OpenRouter give it.
  */
 public record ChatMessage(
         String role,
@@ -20,7 +22,7 @@ public record ChatMessage(
         String toolCallId,
         FunctionCall functionCall,
         String refusal,
-        String reasoningContent) {
+        @JsonAlias("reasoning") String reasoningContent) {
 
     public static final String SYSTEM = "system";
     public static final String DEVELOPER = "developer";

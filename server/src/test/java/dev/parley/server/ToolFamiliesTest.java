@@ -187,6 +187,25 @@ class ToolFamiliesTest {
         assertThat(named.function().name()).isEqualTo("add");
     }
 
+    @org.junit.jupiter.api.Test
+    void gptOssWritesItsCallAsAMessageToTheTool() throws Exception {
+        // The tokens the model wrote, from its log-probabilities: gpt-oss's own call syntax, not the generic JSON.
+        var completion = chat(
+                Family.GPT_OSS,
+                request(
+                        Family.GPT_OSS,
+                        QUESTION,
+                        ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false,\"logprobs\":true"));
+        ToolCall call = oneCall(completion);
+        StringBuilder written = new StringBuilder();
+        completion.choices().getFirst().logprobs().content().forEach(t -> written.append(t.token()));
+        assertThat(written.toString())
+                .matches("(?s) ?to=functions\\." + call.function().name()
+                        + "<\\|channel\\|>commentary json<\\|message\\|>\\{.*");
+        assertThat(JSON.readTree(written.substring(written.indexOf("<|message|>") + "<|message|>".length())))
+                .isEqualTo(JSON.readTree(call.function().arguments()));
+    }
+
     @ParameterizedTest
     @EnumSource(Family.class)
     void tokenizeCountsThePromptWithItsToolsAsTheChatsUsageCountsIt(Family family) throws Exception {
