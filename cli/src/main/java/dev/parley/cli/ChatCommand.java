@@ -137,7 +137,7 @@ final class ChatCommand implements Callable<Integer> {
             try {
                 Turn turn = answer(client, history, out, err);
                 // The reasoning goes back with the answer: templates of reasoning models render it where they show it.
-                history.add(ChatMessage.assistant(turn.text()).withReasoning(turn.reasoning()));
+                history.add(turn.message());
                 if (turn.usage() != null) total = total == null ? turn.usage() : total.plus(turn.usage());
             } catch (ApiException | TransportException e) {
                 history.removeLast();
@@ -151,11 +151,11 @@ final class ChatCommand implements Callable<Integer> {
         return finish(err, total, exit);
     }
 
-    private record Turn(String text, String reasoning, Usage usage) {}
+    private record Turn(ChatMessage message, Usage usage) {}
 
     /**
      * Streams one answer to {@code out} as it comes, a reasoning model's reasoning before it to {@code err} (unless
-     * hidden), and answers its whole text, reasoning and usage.
+     * hidden), and answers its whole message (its text and reasoning) and usage.
      */
     private Turn answer(ParleyClient client, List<ChatMessage> history, PrintWriter out, PrintWriter err) {
         var request = ChatCompletionRequest.builder(model)
@@ -191,12 +191,12 @@ final class ChatCommand implements Callable<Integer> {
         }
         if (reasoned) err.println();
         var completion = accumulator.completion();
-        String reasoning = completion.choices().isEmpty()
-                ? null
-                : completion.choices().getFirst().message().reasoningContent();
         out.println();
         out.flush();
-        return new Turn(completion.text(), reasoning, accumulator.usage());
+        var message = completion.choices().isEmpty()
+                ? ChatMessage.assistant("")
+                : completion.choices().getFirst().message();
+        return new Turn(message, accumulator.usage());
     }
 
     private List<ChatMessage> start() {

@@ -23,10 +23,10 @@ record OutputRules(
         Map<String, JsonNode> parameters,
         ReasoningSyntax reasoning,
         String promptEnd) {
-    static final OutputRules NONE = new OutputRules(null, null, null, false, Map.of(), null, "");
+    static final OutputRules NONE = new OutputRules(null, null, null, false, Map.of());
 
     static OutputRules grammar(String gbnf) {
-        return new OutputRules(gbnf, null, null, false, Map.of(), null, "");
+        return new OutputRules(gbnf, null, null, false, Map.of());
     }
 
     OutputRules(

@@ -8,7 +8,7 @@ import dev.parley.server.engine.reasoning.ReasoningParser;
 import dev.parley.server.engine.tools.ToolCallParser;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * One choice being generated: its prompt, its place in the KV cache, and what it has produced. Owned by
@@ -152,7 +152,7 @@ final class Sequence {
         if (reasoning != null) {
             emitted++;
             boolean before = reasoning.inReasoning();
-            released = reason(released, reasoning::append);
+            released = reason(released);
             // Reasoning comes first: every token up to the one that ends it counts, its opening tag's included.
             if (before || reasoning.inReasoning()) reasoningTokens = emitted;
         }
@@ -173,8 +173,7 @@ final class Sequence {
     void finish(String reason) {
         String rest = stops.stopped() ? "" : stops.append(detokenizer.finish()) + stops.finish();
         if (reasoning != null) {
-            rest = reason(rest, reasoning::append);
-            rest += reason("", (ignored, sink) -> reasoning.finish(sink));
+            rest = reason(rest) + split(reasoning::finish);
         }
         if (toolCalls == null) {
             if (!rest.isEmpty()) generation.emit(new GenerationEvent.Token(choice, rest, null));
@@ -189,11 +188,16 @@ final class Sequence {
         generation.emit(new GenerationEvent.Finished(choice, reason, generated));
     }
 
-    /** Sends the reasoning the parser reads in {@code text}; returns the answer's text in it. */
-    private String reason(String text, BiConsumer<String, ReasoningParser.Sink> parse) {
+    /** Sends the reasoning in the next piece of text; returns the answer's text in it. */
+    private String reason(String text) {
+        return split(sink -> reasoning.append(text, sink));
+    }
+
+    /** Sends the reasoning that {@code parse} hands its sink; returns the answer's text it hands. */
+    private String split(Consumer<ReasoningParser.Sink> parse) {
         var answer = new StringBuilder();
         var thought = new StringBuilder();
-        parse.accept(text, new ReasoningParser.Sink() {
+        parse.accept(new ReasoningParser.Sink() {
             @Override
             public void reasoning(String part) {
                 thought.append(part);

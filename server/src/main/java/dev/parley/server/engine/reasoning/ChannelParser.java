@@ -1,5 +1,6 @@
 package dev.parley.server.engine.reasoning;
 
+import dev.parley.server.engine.tools.ToolSyntax;
 import java.util.List;
 
 /**
@@ -15,7 +16,9 @@ final class ChannelParser implements ReasoningParser {
     private static final String CHANNEL = "<|channel|>";
     private static final String MESSAGE = "<|message|>";
     private static final String END = "<|end|>";
-    private static final String CALL = "to=functions.";
+    /** A message's recipient that makes it a tool call, as the tool call parser reads it. */
+    private static final String CALL = ToolSyntax.HARMONY.trigger();
+
     private static final List<String> BOUNDARIES = List.of(END, START, CHANNEL);
     /** A header longer than this is not one: the model left the format, and what it wrote is the answer. */
     private static final int MAX_HEADER = 512;
