@@ -36,7 +36,7 @@ public final class ToolCallParser {
 
     private final ToolSyntax syntax;
     private final Map<String, JsonNode> parameters;
-    private int nextCall; // XML, HARMONY: where the next call may begin in the region
+    private int nextCall; // XML, ARG_KEY, HARMONY: where the next call may begin in the region
     private final int callDepth;
     private final StringBuilder held = new StringBuilder(); // words that may start the trigger
     private final StringBuilder region = new StringBuilder(); // the calls, from the trigger on
@@ -66,14 +66,14 @@ public final class ToolCallParser {
     }
 
     /**
-     * @param parameters each function's parameters schema by name: the {@link ToolSyntax#XML} form writes values
-     *     as text, and a schema says which are strings and which JSON
+     * @param parameters each function's parameters schema by name: the {@link ToolSyntax#XML} and {@link
+     *     ToolSyntax#ARG_KEY} forms write values as text, and a schema says which are strings and which JSON
      */
     public ToolCallParser(ToolSyntax syntax, boolean required, Map<String, JsonNode> parameters) {
         this.syntax = syntax;
         this.parameters = parameters;
         this.callDepth = switch (syntax) {
-            case HERMES, XML, LLAMA3, MISTRAL_ARGS, HARMONY -> 0;
+            case HERMES, XML, ARG_KEY, LLAMA3, MISTRAL_ARGS, HARMONY -> 0;
             case MISTRAL_ARRAY -> 1;
             case GENERIC -> 2;
         };
@@ -150,7 +150,7 @@ public final class ToolCallParser {
     }
 
     private void scan(Sink sink) {
-        if (syntax == ToolSyntax.XML) {
+        if (syntax == ToolSyntax.XML || syntax == ToolSyntax.ARG_KEY) {
             scanXml(sink);
             return;
         }
@@ -190,29 +190,42 @@ public final class ToolCallParser {
 
     /**
      * The {@link ToolSyntax#XML} form: a call's header goes out once {@code <function=name>} is written, its
-     * arguments (as a JSON object) once {@code </function>} is.
+     * arguments (as a JSON object) once {@code </function>} is. The {@link ToolSyntax#ARG_KEY} form likewise: once
+     * {@code <tool_call>name} and the newline or tag after the name are written, and at {@code </tool_call>}.
      */
     private void scanXml(Sink sink) {
+        boolean argKey = syntax == ToolSyntax.ARG_KEY;
+        String opening = argKey ? "<tool_call>" : "<function=";
+        String closing = argKey ? "</tool_call>" : "</function>";
         while (true) {
             if (argsFrom < 0) {
-                int open = region.indexOf("<function=", nextCall);
+                int open = region.indexOf(opening, nextCall);
                 if (open < 0) return;
-                int end = region.indexOf(">", open);
-                if (end < 0) return;
-                String name =
-                        region.substring(open + "<function=".length(), end).strip();
+                int nameFrom = open + opening.length();
+                int end = nameFrom;
+                while (end < region.length() && !endsName(region.charAt(end), argKey)) end++;
+                if (end == region.length()) return;
+                String name = region.substring(nameFrom, end).strip();
                 current = calls++;
                 sink.call(new ToolCall(current, newId(), "function", new FunctionCall(name, "")));
-                argsFrom = end + 1;
+                argsFrom = argKey ? end : end + 1;
                 xmlName = name;
             }
-            int close = region.indexOf("</function>", argsFrom);
+            int close = region.indexOf(closing, argsFrom);
             if (close < 0) return;
-            String arguments = xmlArguments(region.substring(argsFrom, close), parameters.get(xmlName));
+            String arguments = xmlArguments(
+                    argKey ? ARG_KEY_PARAMETER : XML_PARAMETER,
+                    region.substring(argsFrom, close),
+                    parameters.get(xmlName));
             sink.call(new ToolCall(current, null, null, new FunctionCall(null, arguments)));
-            nextCall = close + "</function>".length();
+            nextCall = close + closing.length();
             argsFrom = -1;
         }
+    }
+
+    /** Whether {@code c} ends a call's name: the {@code >} of {@code <function=name>}, or what follows the name. */
+    private static boolean endsName(char c, boolean argKey) {
+        return argKey ? c == '<' || c == '\n' : c == '>';
     }
 
     private static final String MESSAGE = "<|message|>";
@@ -255,11 +268,16 @@ public final class ToolCallParser {
 
     private static final Pattern XML_PARAMETER =
             Pattern.compile("<parameter=([^>]*)>\\n?(.*?)\\n?</parameter>", Pattern.DOTALL);
+    private static final Pattern ARG_KEY_PARAMETER =
+            Pattern.compile("<arg_key>(.*?)</arg_key>\\s*<arg_value>(.*?)</arg_value>", Pattern.DOTALL);
 
-    /** The parameters of an XML call as a JSON object: strings as written, other values read as JSON. */
-    private static String xmlArguments(String body, JsonNode schema) {
+    /**
+     * The parameters of an XML or arg-key call (each a key and a value, as {@code form}'s two groups) as a JSON
+     * object: strings as written, other values read as JSON.
+     */
+    private static String xmlArguments(Pattern form, String body, JsonNode schema) {
         var arguments = JSON.createObjectNode();
-        Matcher parameter = XML_PARAMETER.matcher(body);
+        Matcher parameter = form.matcher(body);
         while (parameter.find()) {
             String key = parameter.group(1).strip();
             String value = parameter.group(2);

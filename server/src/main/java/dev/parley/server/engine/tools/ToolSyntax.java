@@ -24,6 +24,12 @@ public enum ToolSyntax {
      * </parameter>\n…</function>\n</tool_call>}, a string parameter's value as raw text, others as JSON.
      */
     XML("<tool_call>", false),
+    /**
+     * GLM 4.5–4.7, Laguna, Ling 3, Spark 2.5: {@code <tool_call>name\n<arg_key>key</arg_key>\n<arg_value>value
+     * </arg_value>\n…</tool_call>}, a string's value as raw text, others as JSON; the newlines are optional (some
+     * of these templates write them, some do not).
+     */
+    ARG_KEY("<tool_call>", false),
     /** Llama 3.1–3.3: one JSON object {@code {"name": …, "parameters": …}} as the whole answer. */
     LLAMA3("{", true),
     /** Mistral Nemo and earlier: {@code [TOOL_CALLS][{"name": …, "arguments": …}, …]}. */
@@ -58,6 +64,7 @@ public enum ToolSyntax {
         if (template.contains("[TOOL_CALLS]")) return template.contains("[ARGS]") ? MISTRAL_ARGS : MISTRAL_ARRAY;
         if (template.contains("<tool_call>\\n<function=") && template.contains("<parameter=")) return XML;
         if (template.contains("<|channel|>") && template.contains("<|call|>")) return HARMONY;
+        if (template.contains("<tool_call>") && template.contains("<arg_key>")) return ARG_KEY;
         if (template.contains("<tool_call>")) return HERMES;
         if (template.contains("<|python_tag|>") || template.contains("<|start_header_id|>ipython")) return LLAMA3;
         return GENERIC;
@@ -108,9 +115,11 @@ public enum ToolSyntax {
             FunctionDefinition function = functions.get(i);
             String arguments;
             try {
-                arguments = this == XML
-                        ? xmlParameters(builder, parameters(function))
-                        : builder.value(parameters(function), "arguments");
+                arguments = switch (this) {
+                    case XML -> xmlParameters(builder, parameters(function));
+                    case ARG_KEY -> argKeyParameters(builder, parameters(function));
+                    default -> builder.value(parameters(function), "arguments");
+                };
             } catch (SchemaException e) {
                 throw InvalidRequestException.of(
                         params.get(i),
@@ -125,6 +134,7 @@ public enum ToolSyntax {
         String open = afterTrigger && this == MISTRAL_ARRAY ? "[" : "[TOOL_CALLS][";
         String body = switch (this) {
             case HERMES, XML -> repeated(first, call, "\n", parallel);
+            case ARG_KEY -> parallel ? first + " (\"\\n\"? " + call + ")*" : first;
             case LLAMA3 -> first;
             case MISTRAL_ARRAY ->
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
@@ -150,6 +160,7 @@ public enum ToolSyntax {
         String open = switch (this) {
             case HERMES -> "<tool_call>\n{\"name\": " + quoted + ", \"arguments\": ";
             case XML -> "<tool_call>\n<function=" + name + ">\n";
+            case ARG_KEY -> "<tool_call>" + name;
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
             case MISTRAL_ARGS -> "[TOOL_CALLS]" + name + "[ARGS]";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
@@ -158,6 +169,7 @@ public enum ToolSyntax {
         String close = switch (this) {
             case HERMES -> "}\n</tool_call>";
             case XML -> "</function>\n</tool_call>";
+            case ARG_KEY -> "</tool_call>";
             case MISTRAL_ARGS, HARMONY -> "";
             case LLAMA3, MISTRAL_ARRAY, GENERIC -> "}";
         };
@@ -173,18 +185,43 @@ public enum ToolSyntax {
      * (its {@code enum}, {@code const} and length honoured), any other value as the JSON its schema accepts.
      */
     private static String xmlParameters(GrammarBuilder builder, JsonNode schema) {
-        JsonNode properties = schema.path("properties");
-        if (!properties.isObject() || properties.isEmpty()) return "";
-        List<String> required = new ArrayList<>();
-        schema.path("required").forEach(key -> required.add(key.asText()));
         StringBuilder out = new StringBuilder();
-        for (var property : (Iterable<java.util.Map.Entry<String, JsonNode>>) properties::fields) {
-            String piece = GrammarBuilder.literal("<parameter=" + property.getKey() + ">\n") + " "
-                    + xmlValue(builder, property.getValue(), property.getKey()) + " "
+        forEachParameter(schema, (key, property, required) -> {
+            String piece = GrammarBuilder.literal("<parameter=" + key + ">\n") + " "
+                    + xmlValue(builder, property, key) + " "
                     + GrammarBuilder.literal("\n</parameter>\n");
             if (!out.isEmpty()) out.append(' ');
-            out.append(required.contains(property.getKey()) ? piece : "( " + piece + " )?");
-        }
+            out.append(required ? piece : "( " + piece + " )?");
+        });
+        return out.toString();
+    }
+
+    private interface ParameterVisitor {
+        void visit(String key, JsonNode schema, boolean required);
+    }
+
+    /** Each property of an object schema, in its order, and whether it is required. */
+    private static void forEachParameter(JsonNode schema, ParameterVisitor visitor) {
+        JsonNode properties = schema.path("properties");
+        if (!properties.isObject()) return;
+        List<String> required = new ArrayList<>();
+        schema.path("required").forEach(key -> required.add(key.asText()));
+        properties.properties().forEach(p -> visitor.visit(p.getKey(), p.getValue(), required.contains(p.getKey())));
+    }
+
+    /**
+     * The parameters of an {@link #ARG_KEY} call, each {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>\n}
+     * in the schema's order (required ones always, others optionally, each newline optional), values as in {@link
+     * #XML}; after the call's name, an optional newline.
+     */
+    private static String argKeyParameters(GrammarBuilder builder, JsonNode schema) {
+        StringBuilder out = new StringBuilder("\"\\n\"?");
+        forEachParameter(schema, (key, property, required) -> {
+            String piece = GrammarBuilder.literal("<arg_key>" + key + "</arg_key>") + " \"\\n\"? "
+                    + GrammarBuilder.literal("<arg_value>") + " " + xmlValue(builder, property, key) + " "
+                    + GrammarBuilder.literal("</arg_value>") + " \"\\n\"?";
+            out.append(' ').append(required ? piece : "( " + piece + " )?");
+        });
         return out.toString();
     }
 

@@ -71,6 +71,14 @@ class ToolSyntaxGrammarTest {
                             + "<tool_call>\n<function=now>\n</function>\n</tool_call>",
                     "<tool_call>\n<function=add>\n<parameter=a>\none\n</parameter>\n</function>\n</tool_call>"
                 };
+            case ARG_KEY ->
+                new String[] {
+                    "<tool_call>add\n<arg_key>a</arg_key>\n<arg_value>1</arg_value>\n</tool_call>",
+                    "<tool_call>now</tool_call>",
+                    "<tool_call>add<arg_key>a</arg_key><arg_value>1</arg_value></tool_call>"
+                            + "\n<tool_call>now\n</tool_call>",
+                    "<tool_call>add\n<arg_key>a</arg_key>\n<arg_value>one</arg_value>\n</tool_call>"
+                };
             case LLAMA3 ->
                 new String[] {
                     "{\"name\": \"add\", \"parameters\": {\"a\": 1}}",

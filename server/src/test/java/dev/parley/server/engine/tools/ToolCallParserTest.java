@@ -3,10 +3,12 @@ package dev.parley.server.engine.tools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.parley.api.ToolCall;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ToolCallParserTest {
@@ -193,6 +195,53 @@ class ToolCallParserTest {
             assertThat(out.names()).containsExactly("get_weather");
             assertThat(out.arguments())
                     .containsExactly("{\"city\":\"42 Rue <b>\\nParis\",\"days\":3,\"tags\":[\"a\"]}");
+        }
+    }
+
+    @Test
+    void argKeyCallsBecomeJsonArgumentsWithOrWithoutTheirNewlines() throws Exception {
+        var schema = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
+                        + "\"days\":{\"type\":\"integer\"}}}");
+        String text = "Checking.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>42 Rue <b>\nParis"
+                + "</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>"
+                + "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Lyon</arg_value></tool_call>"
+                + "<tool_call>now</tool_call>";
+        for (int step : new int[] {1, 5, 1000}) {
+            var parser = new ToolCallParser(ToolSyntax.ARG_KEY, false, java.util.Map.of("get_weather", schema));
+            var out = new Collected();
+            for (int i = 0; i < text.length(); i += step)
+                parser.append(text.substring(i, Math.min(text.length(), i + step)), out);
+            parser.finish(out);
+
+            assertThat(out.text).hasToString("Checking.\n");
+            assertThat(out.names()).containsExactly("get_weather", "get_weather", "now");
+            assertThat(out.arguments())
+                    .containsExactly("{\"city\":\"42 Rue <b>\\nParis\",\"days\":3}", "{\"city\":\"Lyon\"}", "{}");
+        }
+    }
+
+    /** The bundled real templates each name the syntax their models write calls in. */
+    @ParameterizedTest
+    @CsvSource({
+        "GLM-4.6.jinja, ARG_KEY",
+        "GLM-4.7-Flash.jinja, ARG_KEY",
+        "poolside-Laguna-S-2.1.jinja, ARG_KEY",
+        "inclusionai-ling-3.0-flash.jinja, ARG_KEY",
+        "Spark2.5.jinja, ARG_KEY",
+        "Qwen-Qwen2.5-7B-Instruct.jinja, HERMES",
+        "MiMo-VL.jinja, HERMES",
+        "Qwen3.5-4B.jinja, XML",
+        "openai-gpt-oss-120b.jinja, HARMONY",
+        "meta-llama-Llama-3.1-8B-Instruct.jinja, LLAMA3",
+        "mistralai-Mistral-Nemo-Instruct-2407.jinja, MISTRAL_ARRAY",
+        "Mistral-Small-3.2-24B-Instruct-2506.jinja, MISTRAL_ARGS"
+    })
+    void eachTemplateNamesItsFamilysSyntax(String template, ToolSyntax syntax) throws Exception {
+        try (var in = ToolCallParserTest.class.getResourceAsStream(
+                "/dev/parley/server/engine/template/templates/" + template)) {
+            assertThat(ToolSyntax.of(new String(in.readAllBytes(), StandardCharsets.UTF_8)))
+                    .isEqualTo(syntax);
         }
     }
 }
