@@ -60,6 +60,25 @@ class ToolFamiliesTest {
                 "GLM-4.6.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * Kimi K2: {@code <|tool_calls_section_begin|><|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>
+         * {…}<|tool_call_end|><|tool_calls_section_end|>}; Qwen's vocabulary stands in, so the markup is plain text.
+         * (Kimi K2 Instruct's later template keeps call ids in a list it appends to, which the sandbox refuses.)
+         */
+        KIMI(
+                "ggml-vocab-qwen2.gguf",
+                "moonshotai-Kimi-K2.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * DeepSeek V3.1: {@code <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>name<｜tool▁sep｜>{…}<｜tool▁call▁end｜>
+         * <｜tool▁calls▁end｜>}, its tools described in the system message (its template shows none).
+         */
+        DEEPSEEK(
+                "ggml-vocab-qwen2.gguf",
+                "deepseek-ai-DeepSeek-V3.1.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",
@@ -144,7 +163,7 @@ class ToolFamiliesTest {
 
     static String request(Family family, String messages, String extra) {
         return "{\"model\":\"" + family.id() + "\",\"messages\":" + messages + ",\"tools\":" + TOOLS
-                + ",\"max_tokens\":120,\"temperature\":0" + extra + "}";
+                + ",\"max_tokens\":240,\"temperature\":0" + extra + "}";
     }
 
     static final String QUESTION = "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"}]";
@@ -218,7 +237,7 @@ class ToolFamiliesTest {
     @ParameterizedTest
     @EnumSource(Family.class)
     void tokenizeCountsThePromptWithItsToolsAsTheChatsUsageCountsIt(Family family) throws Exception {
-        String body = request(family, QUESTION, "").replace("\"max_tokens\":120", "\"max_tokens\":1");
+        String body = request(family, QUESTION, "").replace("\"max_tokens\":240", "\"max_tokens\":1");
         var tokenized = served(family).loopback().post("/tokenize", body.replaceFirst("\\{", "{\"with_pieces\":true,"));
         assertThat(tokenized.statusCode()).as(tokenized.body()).isEqualTo(200);
         JsonNode tokens = JSON.readTree(tokenized.body());
@@ -228,6 +247,26 @@ class ToolFamiliesTest {
         assertThat(tokens.path("count").asInt())
                 .isEqualTo(tokens.path("tokens").size())
                 .isEqualTo(chat(family, body).usage().promptTokens());
+    }
+
+    @org.junit.jupiter.api.Test
+    void deepSeeksToolsAreShownInItsSystemMessageWithItsOwnCallForm() throws Exception {
+        String body = request(Family.DEEPSEEK, QUESTION, "").replace("\"max_tokens\":240", "\"max_tokens\":1");
+        var tokenized = served(Family.DEEPSEEK).loopback().post("/tokenize", body);
+        // A piece may be part of a character (these markers' are three bytes each): the text is read whole.
+        var prompt = served(Family.DEEPSEEK)
+                .loopback()
+                .post(
+                        "/detokenize",
+                        "{\"model\":\"deepseek\",\"tokens\":"
+                                + JSON.readTree(tokenized.body()).path("tokens") + "}");
+
+        assertThat(JSON.readTree(prompt.body()).path("content").asText())
+                .startsWith("## Tools\n")
+                .contains("### get_weather\nDescription: The weather in a city.\n\nParameters: {\"type\":\"object\"")
+                .contains("<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>tool name<｜tool▁sep｜>arguments<｜tool▁call▁end｜>")
+                .doesNotContain("\"tool_calls\"")
+                .endsWith("<｜User｜>What is the weather in Paris?<｜Assistant｜><think></think>");
     }
 
     @ParameterizedTest

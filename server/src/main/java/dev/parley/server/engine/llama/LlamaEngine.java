@@ -280,7 +280,9 @@ public final class LlamaEngine implements Engine {
         JsonNode toolsForTemplate = null;
         if (!tools.definitions().isEmpty()) {
             if (tokenizer.rendersTools()) toolsForTemplate = tools.json();
-            else messages = tools.inSystemMessage(messages, tools.calling() && !tools.required());
+            else
+                messages =
+                        tools.inSystemMessage(messages, tools.calling() && !tools.required(), tokenizer.toolSyntax());
         }
         return fitting(
                 tokenizer.chat(

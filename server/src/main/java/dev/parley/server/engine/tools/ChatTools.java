@@ -104,16 +104,33 @@ public record ChatTools(
     /**
      * {@code messages} with the tools described in the system message (added first when there is none), for a
      * chat template that does not show the model its tools itself. The answer format described is {@link
+     * ToolSyntax#DEEPSEEK}'s for DeepSeek (laid out as its model card shows tools), else {@link
      * ToolSyntax#GENERIC}'s.
      *
      * @param wordsToo whether the model may answer in words instead of calling
      */
-    public List<ChatMessage> inSystemMessage(List<ChatMessage> messages, boolean wordsToo) {
-        StringBuilder text = new StringBuilder("You can call these tools:\n");
-        for (JsonNode tool : json()) text.append(tool.get("function")).append('\n');
-        text.append("To call tools, answer with only a JSON object: "
-                + "{\"tool_calls\": [{\"name\": <tool name>, \"arguments\": <arguments object>}]}.");
-        if (wordsToo) text.append(" To answer in words instead, answer {\"response\": <your answer>}.");
+    public List<ChatMessage> inSystemMessage(List<ChatMessage> messages, boolean wordsToo, ToolSyntax syntax) {
+        StringBuilder text;
+        if (syntax == ToolSyntax.DEEPSEEK) {
+            text = new StringBuilder("## Tools\nThese are the tools you can use:\n");
+            for (FunctionDefinition function : definitions) {
+                text.append("\n### ").append(function.name()).append('\n');
+                if (function.description() != null)
+                    text.append("Description: ").append(function.description()).append("\n\n");
+                JsonNode parameters = function.parameters() == null ? JSON.createObjectNode() : function.parameters();
+                text.append("Parameters: ").append(parameters).append('\n');
+            }
+            text.append("\nTo use tools, write exactly:\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>tool name"
+                    + "<｜tool▁sep｜>arguments<｜tool▁call▁end｜>{{more calls}}<｜tool▁calls▁end｜>\n"
+                    + "where the tool name is one of the tools above, the arguments are JSON valid for that tool's"
+                    + " Parameters, and more calls follow each other with nothing between them.");
+        } else {
+            text = new StringBuilder("You can call these tools:\n");
+            for (JsonNode tool : json()) text.append(tool.get("function")).append('\n');
+            text.append("To call tools, answer with only a JSON object: "
+                    + "{\"tool_calls\": [{\"name\": <tool name>, \"arguments\": <arguments object>}]}.");
+            if (wordsToo) text.append(" To answer in words instead, answer {\"response\": <your answer>}.");
+        }
         List<ChatMessage> out = new ArrayList<>(messages.size() + 1);
         if (!messages.isEmpty() && messages.getFirst().role().equals(ChatMessage.SYSTEM)) {
             ChatMessage system = messages.getFirst();

@@ -73,7 +73,7 @@ public final class ToolCallParser {
         this.syntax = syntax;
         this.parameters = parameters;
         this.callDepth = switch (syntax) {
-            case HERMES, XML, ARG_KEY, LLAMA3, MISTRAL_ARGS, HARMONY -> 0;
+            case HERMES, XML, ARG_KEY, LLAMA3, MISTRAL_ARGS, KIMI, DEEPSEEK, HARMONY -> 0;
             case MISTRAL_ARRAY -> 1;
             case GENERIC -> 2;
         };
@@ -291,7 +291,7 @@ public final class ToolCallParser {
 
     /** The depth at which a call's arguments value opens: inside the call's object, or the unit itself. */
     private int argumentsDepth() {
-        return syntax == ToolSyntax.MISTRAL_ARGS ? callDepth : callDepth + 1;
+        return syntax.nameOpen() != null ? callDepth : callDepth + 1;
     }
 
     /**
@@ -300,11 +300,11 @@ public final class ToolCallParser {
      */
     private void startArguments(Sink sink) {
         String name;
-        if (syntax == ToolSyntax.MISTRAL_ARGS) {
-            int open = region.lastIndexOf(ToolSyntax.MISTRAL_ARGS.trigger(), scanned);
-            int args = region.lastIndexOf("[ARGS]", scanned);
-            if (open < 0 || args < open || args + "[ARGS]".length() != scanned) return;
-            name = region.substring(open + ToolSyntax.MISTRAL_ARGS.trigger().length(), args);
+        if (syntax.nameOpen() != null) {
+            int open = region.lastIndexOf(syntax.nameOpen(), scanned);
+            int args = region.lastIndexOf(syntax.nameClose(), scanned);
+            if (open < 0 || args < open || args + syntax.nameClose().length() != scanned) return;
+            name = syntax.functionName(region.substring(open + syntax.nameOpen().length(), args));
         } else {
             Matcher header = HEADER.matcher(region.subSequence(unitStart, scanned));
             if (!header.matches() || !header.group(2).equals(syntax.argumentsKey())) return;
@@ -337,7 +337,7 @@ public final class ToolCallParser {
     /** A complete call whose header was not in the expected form: read as JSON, in any key order. */
     private void unit(int from, int to, Sink sink) {
         JsonNode node = parse(region.substring(from, to));
-        if (node == null || !node.isObject() || syntax == ToolSyntax.MISTRAL_ARGS) return;
+        if (node == null || !node.isObject() || syntax.nameOpen() != null) return;
         String name = node.path("name").isTextual() ? node.get("name").asText() : null;
         JsonNode arguments = node.has(syntax.argumentsKey()) ? node.get(syntax.argumentsKey()) : node.get("arguments");
         if (name == null || name.isEmpty() || arguments == null) return;

@@ -30,6 +30,17 @@ public enum ToolSyntax {
      * of these templates write them, some do not).
      */
     ARG_KEY("<tool_call>", false),
+    /**
+     * Kimi K2: {@code <|tool_calls_section_begin|><|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>{…}
+     * <|tool_call_end|>…<|tool_calls_section_end|>}, the number after the name counting the conversation's calls.
+     */
+    KIMI("<|tool_calls_section_begin|>", false),
+    /**
+     * DeepSeek V3.1: {@code <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>name<｜tool▁sep｜>{…}<｜tool▁call▁end｜>…
+     * <｜tool▁calls▁end｜>}. Its template does not show the model its tools: they go into the system message, with
+     * this form.
+     */
+    DEEPSEEK("<｜tool▁calls▁begin｜>", false),
     /** Llama 3.1–3.3: one JSON object {@code {"name": …, "parameters": …}} as the whole answer. */
     LLAMA3("{", true),
     /** Mistral Nemo and earlier: {@code [TOOL_CALLS][{"name": …, "arguments": …}, …]}. */
@@ -65,6 +76,10 @@ public enum ToolSyntax {
         if (template.contains("<tool_call>\\n<function=") && template.contains("<parameter=")) return XML;
         if (template.contains("<|channel|>") && template.contains("<|call|>")) return HARMONY;
         if (template.contains("<tool_call>") && template.contains("<arg_key>")) return ARG_KEY;
+        if (template.contains(KIMI.trigger)) return KIMI;
+        // DeepSeek R1's calls are a fenced JSON block after the name: not this form.
+        if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>") && !template.contains("```json"))
+            return DEEPSEEK;
         if (template.contains("<tool_call>")) return HERMES;
         if (template.contains("<|python_tag|>") || template.contains("<|start_header_id|>ipython")) return LLAMA3;
         return GENERIC;
@@ -86,6 +101,53 @@ public enum ToolSyntax {
     /** Whether {@link #trigger} counts only as the first text of the answer (whitespace aside). */
     public boolean triggerAtStart() {
         return triggerAtStart;
+    }
+
+    /** Whether every call begins with the {@link #trigger} (and not only the first, or a list of them). */
+    private boolean triggerOpensEachCall() {
+        return switch (this) {
+            case HERMES, XML, ARG_KEY, LLAMA3, MISTRAL_ARGS, HARMONY -> true;
+            case KIMI, DEEPSEEK, MISTRAL_ARRAY, GENERIC -> false;
+        };
+    }
+
+    /**
+     * The text before a call's name in the syntaxes whose call is a name between two markers and then its arguments'
+     * JSON ({@link #MISTRAL_ARGS}, {@link #KIMI}, {@link #DEEPSEEK}); null in the others.
+     */
+    String nameOpen() {
+        return switch (this) {
+            case MISTRAL_ARGS -> "[TOOL_CALLS]";
+            case KIMI -> "<|tool_call_begin|>";
+            case DEEPSEEK -> "<｜tool▁call▁begin｜>";
+            default -> null;
+        };
+    }
+
+    /** The text between a call's name and its arguments, in the syntaxes that have a {@link #nameOpen}. */
+    String nameClose() {
+        return switch (this) {
+            case MISTRAL_ARGS -> "[ARGS]";
+            case KIMI -> "<|tool_call_argument_begin|>";
+            case DEEPSEEK -> "<｜tool▁sep｜>";
+            default -> null;
+        };
+    }
+
+    /** The function's name in what is written between {@link #nameOpen} and {@link #nameClose}. */
+    String functionName(String written) {
+        if (this != KIMI) return written;
+        String name = written.startsWith("functions.") ? written.substring("functions.".length()) : written;
+        int colon = name.lastIndexOf(':');
+        boolean numbered = colon > 0
+                && colon < name.length() - 1
+                && name.substring(colon + 1).chars().allMatch(Character::isDigit);
+        return numbered ? name.substring(0, colon) : name;
+    }
+
+    /** The text that ends a list of calls, in the syntaxes whose {@link #trigger} opens one. */
+    private String sectionEnd() {
+        return this == KIMI ? "<|tool_calls_section_end|>" : "<｜tool▁calls▁end｜>";
     }
 
     /** The key of a call's arguments in its JSON. */
@@ -127,7 +189,7 @@ public enum ToolSyntax {
                         "Invalid schema for function '%s': %s".formatted(function.name(), e.getMessage()));
             }
             calls.add(call(function.name(), arguments, ""));
-            firsts.add(call(function.name(), arguments, afterTrigger ? trigger : ""));
+            firsts.add(call(function.name(), arguments, afterTrigger && triggerOpensEachCall() ? trigger : ""));
         }
         String call = builder.rule("call", String.join(" | ", calls));
         String first = afterTrigger ? builder.rule("first-call", String.join(" | ", firsts)) : call;
@@ -140,6 +202,9 @@ public enum ToolSyntax {
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
             case MISTRAL_ARGS -> repeated(first, call, "", parallel);
+            case KIMI, DEEPSEEK ->
+                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ") + repeated(call, call, "", parallel) + " "
+                        + GrammarBuilder.literal(sectionEnd());
             // The template writes a space before the recipient; the grammar takes the call with or without it.
             case HARMONY -> afterTrigger ? first : GrammarBuilder.literal(" ") + "? " + first;
             case GENERIC -> {
@@ -162,7 +227,8 @@ public enum ToolSyntax {
             case XML -> "<tool_call>\n<function=" + name + ">\n";
             case ARG_KEY -> "<tool_call>" + name;
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
-            case MISTRAL_ARGS -> "[TOOL_CALLS]" + name + "[ARGS]";
+            case MISTRAL_ARGS, DEEPSEEK -> nameOpen() + name + nameClose();
+            case KIMI -> nameOpen() + "functions." + name + ":";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
             case MISTRAL_ARRAY, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
         };
@@ -171,10 +237,15 @@ public enum ToolSyntax {
             case XML -> "</function>\n</tool_call>";
             case ARG_KEY -> "</tool_call>";
             case MISTRAL_ARGS, HARMONY -> "";
+            case KIMI -> "<|tool_call_end|>";
+            case DEEPSEEK -> "<｜tool▁call▁end｜>";
             case LLAMA3, MISTRAL_ARRAY, GENERIC -> "}";
         };
         String rest = open.substring(written.length());
+        // Kimi numbers each call after its name: any number is taken.
+        String numbered = this == KIMI ? "[0-9]{1,4} " + GrammarBuilder.literal(nameClose()) + " " : "";
         return (rest.isEmpty() ? "" : GrammarBuilder.literal(rest) + " ")
+                + numbered
                 + arguments
                 + (close.isEmpty() ? "" : " " + GrammarBuilder.literal(close));
     }

@@ -79,6 +79,27 @@ class ToolSyntaxGrammarTest {
                             + "\n<tool_call>now\n</tool_call>",
                     "<tool_call>add\n<arg_key>a</arg_key>\n<arg_value>one</arg_value>\n</tool_call>"
                 };
+            case KIMI ->
+                new String[] {
+                    "<|tool_calls_section_begin|><|tool_call_begin|>functions.add:0<|tool_call_argument_begin|>"
+                            + "{\"a\": 1}<|tool_call_end|><|tool_calls_section_end|>",
+                    "<|tool_calls_section_begin|><|tool_call_begin|>functions.now:12<|tool_call_argument_begin|>"
+                            + "{}<|tool_call_end|><|tool_calls_section_end|>",
+                    "<|tool_calls_section_begin|><|tool_call_begin|>functions.add:0<|tool_call_argument_begin|>"
+                            + "{\"a\": 1}<|tool_call_end|><|tool_call_begin|>functions.now:1"
+                            + "<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_calls_section_end|>",
+                    "<|tool_calls_section_begin|><|tool_call_begin|>functions.add<|tool_call_argument_begin|>"
+                            + "{\"a\": 1}<|tool_call_end|><|tool_calls_section_end|>"
+                };
+            case DEEPSEEK ->
+                new String[] {
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>add<｜tool▁sep｜>{\"a\": 1}<｜tool▁call▁end｜>"
+                            + "<｜tool▁calls▁end｜>",
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>add<｜tool▁sep｜>{\"a\": 1}<｜tool▁call▁end｜>"
+                            + "<｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>add<｜tool▁sep｜>{\"a\": 1}<｜tool▁call▁end｜>"
+                };
             case LLAMA3 ->
                 new String[] {
                     "{\"name\": \"add\", \"parameters\": {\"a\": 1}}",

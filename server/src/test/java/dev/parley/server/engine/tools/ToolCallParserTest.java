@@ -221,6 +221,33 @@ class ToolCallParserTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 1000})
+    void kimiAndDeepSeekCallsAreANameBetweenMarkersThenJson(int step) {
+        var kimi = parse(
+                ToolSyntax.KIMI,
+                false,
+                "Let me check.<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
+                        + "<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|><|tool_call_begin|>"
+                        + "functions.add:1<|tool_call_argument_begin|>{\"a\": 1}<|tool_call_end|>"
+                        + "<|tool_calls_section_end|>",
+                step);
+        assertThat(kimi.text).hasToString("Let me check.");
+        assertThat(kimi.names()).containsExactly("get_weather", "add");
+        assertThat(kimi.arguments()).containsExactly("{\"city\": \"Paris\"}", "{\"a\": 1}");
+
+        var deepSeek = parse(
+                ToolSyntax.DEEPSEEK,
+                false,
+                "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": \"{Paris}\"}"
+                        + "<｜tool▁call▁end｜><｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                step);
+        assertThat(deepSeek.text).isEmpty();
+        assertThat(deepSeek.triggers).containsExactly(deepSeek.triggers.getFirst());
+        assertThat(deepSeek.names()).containsExactly("get_weather", "now");
+        assertThat(deepSeek.arguments()).containsExactly("{\"city\": \"{Paris}\"}", "{}");
+    }
+
     /** The bundled real templates each name the syntax their models write calls in. */
     @ParameterizedTest
     @CsvSource({
@@ -229,6 +256,11 @@ class ToolCallParserTest {
         "poolside-Laguna-S-2.1.jinja, ARG_KEY",
         "inclusionai-ling-3.0-flash.jinja, ARG_KEY",
         "Spark2.5.jinja, ARG_KEY",
+        "moonshotai-Kimi-K2.jinja, KIMI",
+        "Kimi-K2-Instruct.jinja, KIMI",
+        "Kimi-K2-Thinking.jinja, KIMI",
+        "deepseek-ai-DeepSeek-V3.1.jinja, DEEPSEEK",
+        "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja, GENERIC",
         "Qwen-Qwen2.5-7B-Instruct.jinja, HERMES",
         "MiMo-VL.jinja, HERMES",
         "Qwen3.5-4B.jinja, XML",
