@@ -61,6 +61,24 @@ class ToolFamiliesTest {
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /**
+         * Seed-OSS: {@code <seed:tool_call>\n<function=name>\n<parameter=key>value</parameter>\n</function>\n
+         * </seed:tool_call>}, strings as raw text.
+         */
+        SEED(
+                "ggml-vocab-qwen2.gguf",
+                "ByteDance-Seed-OSS.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * MiniMax M2: {@code <minimax:tool_call>\n<invoke name="name">\n<parameter name="key">value</parameter>\n
+         * </invoke>\n</minimax:tool_call>}, strings as raw text.
+         */
+        MINIMAX(
+                "ggml-vocab-qwen2.gguf",
+                "MiniMax-M2.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
          * Kimi K2: {@code <|tool_calls_section_begin|><|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>
          * {…}<|tool_call_end|><|tool_calls_section_end|>}; Qwen's vocabulary stands in, so the markup is plain text.
          * (Kimi K2 Instruct's later template keeps call ids in a list it appends to, which the sandbox refuses.)

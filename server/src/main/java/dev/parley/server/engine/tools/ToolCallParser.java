@@ -36,7 +36,7 @@ public final class ToolCallParser {
 
     private final ToolSyntax syntax;
     private final Map<String, JsonNode> parameters;
-    private int nextCall; // XML, ARG_KEY, HARMONY: where the next call may begin in the region
+    private int nextCall; // raw-text forms, HARMONY: where the next call may begin in the region
     private final int callDepth;
     private final StringBuilder held = new StringBuilder(); // words that may start the trigger
     private final StringBuilder region = new StringBuilder(); // the calls, from the trigger on
@@ -50,7 +50,7 @@ public final class ToolCallParser {
     private int calls;
     // The arguments of the call being streamed: where they start, how far they are scanned and sent.
     private int argsFrom = -1;
-    private String xmlName;
+    private String rawTextName; // the raw-text call being read
     private int argsTo;
     private int argsSent;
     private boolean argsClosed;
@@ -66,14 +66,14 @@ public final class ToolCallParser {
     }
 
     /**
-     * @param parameters each function's parameters schema by name: the {@link ToolSyntax#XML} and {@link
-     *     ToolSyntax#ARG_KEY} forms write values as text, and a schema says which are strings and which JSON
+     * @param parameters each function's parameters schema by name: the {@link ToolSyntax#rawText} forms write values
+     *     as text, and a schema says which are strings and which JSON
      */
     public ToolCallParser(ToolSyntax syntax, boolean required, Map<String, JsonNode> parameters) {
         this.syntax = syntax;
         this.parameters = parameters;
         this.callDepth = switch (syntax) {
-            case HERMES, XML, ARG_KEY, LLAMA3, MISTRAL_ARGS, KIMI, DEEPSEEK, HARMONY -> 0;
+            case HERMES, XML, ARG_KEY, SEED, MINIMAX, LLAMA3, MISTRAL_ARGS, KIMI, DEEPSEEK, HARMONY -> 0;
             case MISTRAL_ARRAY -> 1;
             case GENERIC -> 2;
         };
@@ -150,8 +150,8 @@ public final class ToolCallParser {
     }
 
     private void scan(Sink sink) {
-        if (syntax == ToolSyntax.XML || syntax == ToolSyntax.ARG_KEY) {
-            scanXml(sink);
+        if (syntax.rawText()) {
+            scanRawText(sink);
             return;
         }
         if (syntax == ToolSyntax.HARMONY) {
@@ -189,43 +189,56 @@ public final class ToolCallParser {
     }
 
     /**
-     * The {@link ToolSyntax#XML} form: a call's header goes out once {@code <function=name>} is written, its
-     * arguments (as a JSON object) once {@code </function>} is. The {@link ToolSyntax#ARG_KEY} form likewise: once
-     * {@code <tool_call>name} and the newline or tag after the name are written, and at {@code </tool_call>}.
+     * Where a {@link ToolSyntax#rawText} form writes a call: its name after {@code opening}, up to one of {@code
+     * nameEnds}; its parameters from {@code afterName} characters past the name's end up to {@code closing}, each
+     * a key and a value as {@code parameter}'s two groups.
      */
-    private void scanXml(Sink sink) {
-        boolean argKey = syntax == ToolSyntax.ARG_KEY;
-        String opening = argKey ? "<tool_call>" : "<function=";
-        String closing = argKey ? "</tool_call>" : "</function>";
+    private record RawText(String opening, String nameEnds, int afterName, String closing, Pattern parameter) {
+        static RawText of(ToolSyntax syntax) {
+            return switch (syntax) {
+                case XML, SEED -> new RawText("<function=", ">", 1, "</function>", XML_PARAMETER);
+                case ARG_KEY -> new RawText("<tool_call>", "<\n", 0, "</tool_call>", ARG_KEY_PARAMETER);
+                case MINIMAX -> new RawText("<invoke name=\"", "\"", 2, "</invoke>", MINIMAX_PARAMETER);
+                default -> throw new IllegalArgumentException(syntax + " writes its arguments as JSON");
+            };
+        }
+    }
+
+    private static final Pattern XML_PARAMETER =
+            Pattern.compile("<parameter=([^>]*)>\\n?(.*?)\\n?</parameter>", Pattern.DOTALL);
+    private static final Pattern ARG_KEY_PARAMETER =
+            Pattern.compile("<arg_key>(.*?)</arg_key>\\s*<arg_value>(.*?)</arg_value>", Pattern.DOTALL);
+    private static final Pattern MINIMAX_PARAMETER =
+            Pattern.compile("<parameter name=\"([^\"]*)\">\\n?(.*?)\\n?</parameter>", Pattern.DOTALL);
+
+    /**
+     * A {@link ToolSyntax#rawText} form: a call's header goes out once its name and what ends it are written (the
+     * {@code >} of {@code <function=name>}, say), its arguments, as a JSON object, once the call's closing tag is.
+     */
+    private void scanRawText(Sink sink) {
+        RawText form = RawText.of(syntax);
         while (true) {
             if (argsFrom < 0) {
-                int open = region.indexOf(opening, nextCall);
+                int open = region.indexOf(form.opening(), nextCall);
                 if (open < 0) return;
-                int nameFrom = open + opening.length();
+                int nameFrom = open + form.opening().length();
                 int end = nameFrom;
-                while (end < region.length() && !endsName(region.charAt(end), argKey)) end++;
+                while (end < region.length() && form.nameEnds().indexOf(region.charAt(end)) < 0) end++;
                 if (end == region.length()) return;
                 String name = region.substring(nameFrom, end).strip();
                 current = calls++;
                 sink.call(new ToolCall(current, newId(), "function", new FunctionCall(name, "")));
-                argsFrom = argKey ? end : end + 1;
-                xmlName = name;
+                argsFrom = end + form.afterName();
+                rawTextName = name;
             }
-            int close = region.indexOf(closing, argsFrom);
+            int close = region.indexOf(form.closing(), argsFrom);
             if (close < 0) return;
-            String arguments = xmlArguments(
-                    argKey ? ARG_KEY_PARAMETER : XML_PARAMETER,
-                    region.substring(argsFrom, close),
-                    parameters.get(xmlName));
+            String arguments =
+                    rawTextArguments(form.parameter(), region.substring(argsFrom, close), parameters.get(rawTextName));
             sink.call(new ToolCall(current, null, null, new FunctionCall(null, arguments)));
-            nextCall = close + closing.length();
+            nextCall = close + form.closing().length();
             argsFrom = -1;
         }
-    }
-
-    /** Whether {@code c} ends a call's name: the {@code >} of {@code <function=name>}, or what follows the name. */
-    private static boolean endsName(char c, boolean argKey) {
-        return argKey ? c == '<' || c == '\n' : c == '>';
     }
 
     private static final String MESSAGE = "<|message|>";
@@ -266,16 +279,11 @@ public final class ToolCallParser {
         }
     }
 
-    private static final Pattern XML_PARAMETER =
-            Pattern.compile("<parameter=([^>]*)>\\n?(.*?)\\n?</parameter>", Pattern.DOTALL);
-    private static final Pattern ARG_KEY_PARAMETER =
-            Pattern.compile("<arg_key>(.*?)</arg_key>\\s*<arg_value>(.*?)</arg_value>", Pattern.DOTALL);
-
     /**
-     * The parameters of an XML or arg-key call (each a key and a value, as {@code form}'s two groups) as a JSON
-     * object: strings as written, other values read as JSON.
+     * The parameters of a raw-text call (each a key and a value, as {@code form}'s two groups) as a JSON object:
+     * strings as written, other values read as JSON.
      */
-    private static String xmlArguments(Pattern form, String body, JsonNode schema) {
+    private static String rawTextArguments(Pattern form, String body, JsonNode schema) {
         var arguments = JSON.createObjectNode();
         Matcher parameter = form.matcher(body);
         while (parameter.find()) {

@@ -31,6 +31,16 @@ public enum ToolSyntax {
      */
     ARG_KEY("<tool_call>", false),
     /**
+     * Seed-OSS: {@code <seed:tool_call>\n<function=name>\n<parameter=key>value</parameter>\n…</function>\n
+     * </seed:tool_call>}, values as in {@link #XML}.
+     */
+    SEED("<seed:tool_call>", false),
+    /**
+     * MiniMax M2: {@code <minimax:tool_call>\n<invoke name="name">\n<parameter name="key">value</parameter>\n…
+     * </invoke>\n…</minimax:tool_call>}, values as in {@link #XML}.
+     */
+    MINIMAX("<minimax:tool_call>", false),
+    /**
      * Kimi K2: {@code <|tool_calls_section_begin|><|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>{…}
      * <|tool_call_end|>…<|tool_calls_section_end|>}, the number after the name counting the conversation's calls.
      */
@@ -76,6 +86,8 @@ public enum ToolSyntax {
         if (template.contains("<tool_call>\\n<function=") && template.contains("<parameter=")) return XML;
         if (template.contains("<|channel|>") && template.contains("<|call|>")) return HARMONY;
         if (template.contains("<tool_call>") && template.contains("<arg_key>")) return ARG_KEY;
+        if (template.contains(SEED.trigger)) return SEED;
+        if (template.contains(MINIMAX.trigger) && template.contains("<invoke name=")) return MINIMAX;
         if (template.contains(KIMI.trigger)) return KIMI;
         // DeepSeek R1's calls are a fenced JSON block after the name: not this form.
         if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>") && !template.contains("```json"))
@@ -106,8 +118,8 @@ public enum ToolSyntax {
     /** Whether every call begins with the {@link #trigger} (and not only the first, or a list of them). */
     private boolean triggerOpensEachCall() {
         return switch (this) {
-            case HERMES, XML, ARG_KEY, LLAMA3, MISTRAL_ARGS, HARMONY -> true;
-            case KIMI, DEEPSEEK, MISTRAL_ARRAY, GENERIC -> false;
+            case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY -> true;
+            case MINIMAX, KIMI, DEEPSEEK, MISTRAL_ARRAY, GENERIC -> false;
         };
     }
 
@@ -147,7 +159,17 @@ public enum ToolSyntax {
 
     /** The text that ends a list of calls, in the syntaxes whose {@link #trigger} opens one. */
     private String sectionEnd() {
-        return this == KIMI ? "<|tool_calls_section_end|>" : "<｜tool▁calls▁end｜>";
+        return switch (this) {
+            case KIMI -> "<|tool_calls_section_end|>";
+            case DEEPSEEK -> "<｜tool▁calls▁end｜>";
+            case MINIMAX -> "</minimax:tool_call>";
+            default -> throw new IllegalStateException(this + " has no list of calls");
+        };
+    }
+
+    /** Whether a string parameter is written as raw text and the call's arguments are no JSON object. */
+    boolean rawText() {
+        return this == XML || this == ARG_KEY || this == SEED || this == MINIMAX;
     }
 
     /** The key of a call's arguments in its JSON. */
@@ -177,11 +199,9 @@ public enum ToolSyntax {
             FunctionDefinition function = functions.get(i);
             String arguments;
             try {
-                arguments = switch (this) {
-                    case XML -> xmlParameters(builder, parameters(function));
-                    case ARG_KEY -> argKeyParameters(builder, parameters(function));
-                    default -> builder.value(parameters(function), "arguments");
-                };
+                arguments = rawText()
+                        ? rawTextParameters(builder, parameters(function))
+                        : builder.value(parameters(function), "arguments");
             } catch (SchemaException e) {
                 throw InvalidRequestException.of(
                         params.get(i),
@@ -195,16 +215,17 @@ public enum ToolSyntax {
         String first = afterTrigger ? builder.rule("first-call", String.join(" | ", firsts)) : call;
         String open = afterTrigger && this == MISTRAL_ARRAY ? "[" : "[TOOL_CALLS][";
         String body = switch (this) {
-            case HERMES, XML -> repeated(first, call, "\n", parallel);
+            case HERMES, XML, SEED -> repeated(first, call, "\n", parallel);
             case ARG_KEY -> parallel ? first + " (\"\\n\"? " + call + ")*" : first;
             case LLAMA3 -> first;
             case MISTRAL_ARRAY ->
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
             case MISTRAL_ARGS -> repeated(first, call, "", parallel);
-            case KIMI, DEEPSEEK ->
-                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ") + repeated(call, call, "", parallel) + " "
-                        + GrammarBuilder.literal(sectionEnd());
+            case KIMI, DEEPSEEK, MINIMAX ->
+                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ")
+                        + (this == MINIMAX ? GrammarBuilder.literal("\n") + " " : "")
+                        + repeated(call, call, "", parallel) + " " + GrammarBuilder.literal(sectionEnd());
             // The template writes a space before the recipient; the grammar takes the call with or without it.
             case HARMONY -> afterTrigger ? first : GrammarBuilder.literal(" ") + "? " + first;
             case GENERIC -> {
@@ -226,6 +247,8 @@ public enum ToolSyntax {
             case HERMES -> "<tool_call>\n{\"name\": " + quoted + ", \"arguments\": ";
             case XML -> "<tool_call>\n<function=" + name + ">\n";
             case ARG_KEY -> "<tool_call>" + name;
+            case SEED -> "<seed:tool_call>\n<function=" + name + ">\n";
+            case MINIMAX -> "<invoke name=\"" + name + "\">\n";
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
             case MISTRAL_ARGS, DEEPSEEK -> nameOpen() + name + nameClose();
             case KIMI -> nameOpen() + "functions." + name + ":";
@@ -236,6 +259,8 @@ public enum ToolSyntax {
             case HERMES -> "}\n</tool_call>";
             case XML -> "</function>\n</tool_call>";
             case ARG_KEY -> "</tool_call>";
+            case SEED -> "</function>\n</seed:tool_call>";
+            case MINIMAX -> "</invoke>\n";
             case MISTRAL_ARGS, HARMONY -> "";
             case KIMI -> "<|tool_call_end|>";
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
@@ -251,48 +276,41 @@ public enum ToolSyntax {
     }
 
     /**
-     * The parameters of an {@link #XML} call, each {@code <parameter=key>\nvalue\n</parameter>\n} in the schema's
-     * order, the required ones always and the others optionally: a string's value as raw text without {@code </}
-     * (its {@code enum}, {@code const} and length honoured), any other value as the JSON its schema accepts.
+     * The parameters of a call in a {@link #rawText} form, each in the schema's order, the required ones always and
+     * the others optionally: in {@link #XML} {@code <parameter=key>\nvalue\n</parameter>\n}, in {@link #SEED}
+     * {@code <parameter=key>value</parameter>\n}, in {@link #MINIMAX} {@code <parameter name="key">value</parameter>
+     * \n}, in {@link #ARG_KEY} {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>\n} after an optional
+     * newline, each of its newlines optional. A string's value is raw text without {@code </} (its {@code enum},
+     * {@code const} and length honoured), any other value the JSON its schema accepts.
      */
-    private static String xmlParameters(GrammarBuilder builder, JsonNode schema) {
-        StringBuilder out = new StringBuilder();
-        forEachParameter(schema, (key, property, required) -> {
-            String piece = GrammarBuilder.literal("<parameter=" + key + ">\n") + " "
-                    + xmlValue(builder, property, key) + " "
-                    + GrammarBuilder.literal("\n</parameter>\n");
-            if (!out.isEmpty()) out.append(' ');
-            out.append(required ? piece : "( " + piece + " )?");
-        });
-        return out.toString();
-    }
-
-    private interface ParameterVisitor {
-        void visit(String key, JsonNode schema, boolean required);
-    }
-
-    /** Each property of an object schema, in its order, and whether it is required. */
-    private static void forEachParameter(JsonNode schema, ParameterVisitor visitor) {
+    private String rawTextParameters(GrammarBuilder builder, JsonNode schema) {
+        StringBuilder out = new StringBuilder(this == ARG_KEY ? "\"\\n\"?" : "");
         JsonNode properties = schema.path("properties");
-        if (!properties.isObject()) return;
+        if (!properties.isObject()) return out.toString();
         List<String> required = new ArrayList<>();
         schema.path("required").forEach(key -> required.add(key.asText()));
-        properties.properties().forEach(p -> visitor.visit(p.getKey(), p.getValue(), required.contains(p.getKey())));
-    }
-
-    /**
-     * The parameters of an {@link #ARG_KEY} call, each {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>\n}
-     * in the schema's order (required ones always, others optionally, each newline optional), values as in {@link
-     * #XML}; after the call's name, an optional newline.
-     */
-    private static String argKeyParameters(GrammarBuilder builder, JsonNode schema) {
-        StringBuilder out = new StringBuilder("\"\\n\"?");
-        forEachParameter(schema, (key, property, required) -> {
-            String piece = GrammarBuilder.literal("<arg_key>" + key + "</arg_key>") + " \"\\n\"? "
-                    + GrammarBuilder.literal("<arg_value>") + " " + xmlValue(builder, property, key) + " "
-                    + GrammarBuilder.literal("</arg_value>") + " \"\\n\"?";
-            out.append(' ').append(required ? piece : "( " + piece + " )?");
-        });
+        for (var property : properties.properties()) {
+            String key = property.getKey();
+            String value = xmlValue(builder, property.getValue(), key);
+            String piece = switch (this) {
+                case XML ->
+                    GrammarBuilder.literal("<parameter=" + key + ">\n") + " " + value + " "
+                            + GrammarBuilder.literal("\n</parameter>\n");
+                case SEED ->
+                    GrammarBuilder.literal("<parameter=" + key + ">") + " " + value + " "
+                            + GrammarBuilder.literal("</parameter>\n");
+                case MINIMAX ->
+                    GrammarBuilder.literal("<parameter name=\"" + key + "\">") + " " + value + " "
+                            + GrammarBuilder.literal("</parameter>\n");
+                case ARG_KEY ->
+                    GrammarBuilder.literal("<arg_key>" + key + "</arg_key>") + " \"\\n\"? "
+                            + GrammarBuilder.literal("<arg_value>") + " " + value + " "
+                            + GrammarBuilder.literal("</arg_value>") + " \"\\n\"?";
+                default -> throw new IllegalStateException(this + " writes its arguments as JSON");
+            };
+            if (!out.isEmpty()) out.append(' ');
+            out.append(required.contains(key) ? piece : "( " + piece + " )?");
+        }
         return out.toString();
     }
 
@@ -312,7 +330,7 @@ public enum ToolSyntax {
         return max >= 0 ? text + "{" + min + "," + max + "}" : text + "{" + min + ",}";
     }
 
-    /** Whether a parameter's values are strings, so that the XML form writes them as raw text. */
+    /** Whether a parameter's values are strings, so that the {@link #rawText} forms write them as raw text. */
     static boolean isString(JsonNode schema) {
         JsonNode type = schema.path("type");
         if (type.isTextual()) return type.asText().equals("string");

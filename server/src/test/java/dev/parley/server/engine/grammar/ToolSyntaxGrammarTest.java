@@ -79,6 +79,23 @@ class ToolSyntaxGrammarTest {
                             + "\n<tool_call>now\n</tool_call>",
                     "<tool_call>add\n<arg_key>a</arg_key>\n<arg_value>one</arg_value>\n</tool_call>"
                 };
+            case SEED ->
+                new String[] {
+                    "<seed:tool_call>\n<function=add>\n<parameter=a>1</parameter>\n</function>\n</seed:tool_call>",
+                    "<seed:tool_call>\n<function=now>\n</function>\n</seed:tool_call>",
+                    "<seed:tool_call>\n<function=add>\n<parameter=a>1</parameter>\n</function>\n</seed:tool_call>\n"
+                            + "<seed:tool_call>\n<function=now>\n</function>\n</seed:tool_call>",
+                    "<seed:tool_call>\n<function=add>\n<parameter=a>\n1\n</parameter>\n</function>\n</seed:tool_call>"
+                };
+            case MINIMAX ->
+                new String[] {
+                    "<minimax:tool_call>\n<invoke name=\"add\">\n<parameter name=\"a\">1</parameter>\n</invoke>\n"
+                            + "</minimax:tool_call>",
+                    "<minimax:tool_call>\n<invoke name=\"now\">\n</invoke>\n</minimax:tool_call>",
+                    "<minimax:tool_call>\n<invoke name=\"add\">\n<parameter name=\"a\">1</parameter>\n</invoke>\n"
+                            + "<invoke name=\"now\">\n</invoke>\n</minimax:tool_call>",
+                    "<minimax:tool_call>\n<invoke name=\"add\">\n</invoke>\n</minimax:tool_call>"
+                };
             case KIMI ->
                 new String[] {
                     "<|tool_calls_section_begin|><|tool_call_begin|>functions.add:0<|tool_call_argument_begin|>"

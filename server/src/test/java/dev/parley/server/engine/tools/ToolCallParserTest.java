@@ -248,6 +248,36 @@ class ToolCallParserTest {
         assertThat(deepSeek.arguments()).containsExactly("{\"city\": \"{Paris}\"}", "{}");
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4, 1000})
+    void seedAndMiniMaxCallsAreRawTextParameters(int step) throws Exception {
+        var schema = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
+                        + "\"days\":{\"type\":\"integer\"}}}");
+        var seed = new Collected();
+        var seedParser = new ToolCallParser(ToolSyntax.SEED, false, java.util.Map.of("get_weather", schema));
+        String seedText = "On it.\n<seed:tool_call>\n<function=get_weather>\n<parameter=city>Rue <b> 3</parameter>\n"
+                + "<parameter=days>2</parameter>\n</function>\n</seed:tool_call>";
+        for (int i = 0; i < seedText.length(); i += step)
+            seedParser.append(seedText.substring(i, Math.min(seedText.length(), i + step)), seed);
+        seedParser.finish(seed);
+        assertThat(seed.text).hasToString("On it.\n");
+        assertThat(seed.names()).containsExactly("get_weather");
+        assertThat(seed.arguments()).containsExactly("{\"city\":\"Rue <b> 3\",\"days\":2}");
+
+        var miniMax = new Collected();
+        var miniMaxParser = new ToolCallParser(ToolSyntax.MINIMAX, true, java.util.Map.of("get_weather", schema));
+        String miniMaxText = "<minimax:tool_call>\n<invoke name=\"get_weather\">\n<parameter name=\"city\">Paris"
+                + "</parameter>\n<parameter name=\"days\">3</parameter>\n</invoke>\n<invoke name=\"now\">\n</invoke>\n"
+                + "</minimax:tool_call>";
+        for (int i = 0; i < miniMaxText.length(); i += step)
+            miniMaxParser.append(miniMaxText.substring(i, Math.min(miniMaxText.length(), i + step)), miniMax);
+        miniMaxParser.finish(miniMax);
+        assertThat(miniMax.text).isEmpty();
+        assertThat(miniMax.names()).containsExactly("get_weather", "now");
+        assertThat(miniMax.arguments()).containsExactly("{\"city\":\"Paris\",\"days\":3}", "{}");
+    }
+
     /** The bundled real templates each name the syntax their models write calls in. */
     @ParameterizedTest
     @CsvSource({
@@ -260,6 +290,8 @@ class ToolCallParserTest {
         "Kimi-K2-Instruct.jinja, KIMI",
         "Kimi-K2-Thinking.jinja, KIMI",
         "deepseek-ai-DeepSeek-V3.1.jinja, DEEPSEEK",
+        "ByteDance-Seed-OSS.jinja, SEED",
+        "MiniMax-M2.jinja, MINIMAX",
         "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja, GENERIC",
         "Qwen-Qwen2.5-7B-Instruct.jinja, HERMES",
         "MiMo-VL.jinja, HERMES",
