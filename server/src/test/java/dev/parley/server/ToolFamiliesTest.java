@@ -81,11 +81,11 @@ class ToolFamiliesTest {
         /**
          * Kimi K2: {@code <|tool_calls_section_begin|><|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>
          * {…}<|tool_call_end|><|tool_calls_section_end|>}; Qwen's vocabulary stands in, so the markup is plain text.
-         * (Kimi K2 Instruct's later template keeps call ids in a list it appends to, which the sandbox refuses.)
+         * Its template keeps the conversation's call ids in a list it appends to and pops from.
          */
         KIMI(
                 "ggml-vocab-qwen2.gguf",
-                "moonshotai-Kimi-K2.jinja",
+                "Kimi-K2-Instruct.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /**

@@ -2,6 +2,7 @@ package dev.parley.server.engine.template;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,7 @@ import java.util.Set;
 /**
  * {@code a.b}, {@code a[b]} and {@code a[i:j:k]} as jinja2's immutable sandbox resolves them: attributes of
  * {@code str}, {@code dict} and {@code list} are their Python methods, methods that change a list or dict are
- * refused, names starting with {@code _} are refused, and a miss is {@link Undefined} rather than an error.
+ * refused (but for a list the template made itself, an {@link OwnList}), names starting with {@code _} are refused, and a miss is {@link Undefined} rather than an error.
  */
 final class Attributes {
     private static final Set<String> DICT_MUTATORS = Set.of("clear", "pop", "popitem", "setdefault", "update");
@@ -155,6 +156,7 @@ final class Attributes {
                 };
             }
             case DictView view -> null;
+            case OwnList own when LIST_MUTATORS.contains(name) -> mutator(own, name, budget);
             case List<?> list -> {
                 if (LIST_MUTATORS.contains(name) && !(object instanceof PyTuple))
                     yield Undefined.forbidden(object, name);
@@ -169,11 +171,88 @@ final class Attributes {
                         (Invocable) (args, kwargs) -> list.stream()
                                 .filter(i -> Values.eq(i, args.get(0)))
                                 .count();
-                    case "copy" -> (Invocable) (args, kwargs) -> new ArrayList<Object>(list);
+                    case "copy" -> (Invocable) (args, kwargs) -> new OwnList(list);
                     default -> null;
                 };
             }
             default -> null;
         };
+    }
+
+    /** A method that changes a list the template made ({@link OwnList}); {@code sort} is not among them. */
+    private static Object mutator(OwnList list, String name, Budget budget) {
+        return switch (name) {
+            case "append" ->
+                (Invocable) (args, kwargs) -> {
+                    arguments(name, args, 1, 1);
+                    budget.items(list.size() + 1);
+                    list.add(args.get(0));
+                    return null;
+                };
+            case "extend" ->
+                (Invocable) (args, kwargs) -> {
+                    arguments(name, args, 1, 1);
+                    List<Object> more = Values.iterate(args.get(0));
+                    budget.items(list.size() + more.size());
+                    list.addAll(more);
+                    return null;
+                };
+            case "insert" ->
+                (Invocable) (args, kwargs) -> {
+                    arguments(name, args, 2, 2);
+                    budget.items(list.size() + 1);
+                    list.add(position(Values.toLong(args.get(0)), list.size()), args.get(1));
+                    return null;
+                };
+            case "pop" ->
+                (Invocable) (args, kwargs) -> {
+                    arguments(name, args, 0, 1);
+                    if (list.isEmpty()) throw TemplateException.type("IndexError: pop from empty list");
+                    long at = args.isEmpty() ? -1 : Values.toLong(args.get(0));
+                    if (at < 0) at += list.size();
+                    if (at < 0 || at >= list.size()) throw TemplateException.type("IndexError: pop index out of range");
+                    return list.remove((int) at);
+                };
+            case "remove" ->
+                (Invocable) (args, kwargs) -> {
+                    arguments(name, args, 1, 1);
+                    for (int i = 0; i < list.size(); i++) {
+                        if (Values.eq(list.get(i), args.get(0))) {
+                            list.remove(i);
+                            return null;
+                        }
+                    }
+                    throw TemplateException.type("ValueError: list.remove(x): x not in list");
+                };
+            case "clear" ->
+                (Invocable) (args, kwargs) -> {
+                    arguments(name, args, 0, 0);
+                    list.clear();
+                    return null;
+                };
+            case "reverse" ->
+                (Invocable) (args, kwargs) -> {
+                    arguments(name, args, 0, 0);
+                    Collections.reverse(list);
+                    return null;
+                };
+            default -> Undefined.forbidden(list, name);
+        };
+    }
+
+    /** Python's {@code list.insert} position: from the end when negative, clamped to the list. */
+    private static int position(long at, int size) {
+        if (at < 0) at = Math.max(0, at + size);
+        return (int) Math.min(at, size);
+    }
+
+    private static void arguments(String method, List<Object> args, int least, int most) {
+        if (args.size() < least || args.size() > most) {
+            throw TemplateException.type("list.%s() takes %s, %d given"
+                    .formatted(
+                            method,
+                            least == most ? least + " argument" + (least == 1 ? "" : "s") : least + " to " + most,
+                            args.size()));
+        }
     }
 }

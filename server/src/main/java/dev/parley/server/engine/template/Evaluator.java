@@ -67,12 +67,14 @@ final class Evaluator {
     Object eval(Expr expr, Scope scope) {
         Budget budget = interpreter.budget;
         return switch (expr) {
-            case Expr.Literal(Object value) -> value;
+            // A folded list is shared by every render: each evaluation gets a list of its own, as in Python.
+            case Expr.Literal(Object value) ->
+                value instanceof List<?> list && !(value instanceof PyTuple) ? new OwnList(list) : value;
             case Expr.Name(String name) -> {
                 if (folding) throw NOT_CONSTANT;
                 yield lookup(name, scope);
             }
-            case Expr.ListOf(List<Expr> items) -> all(items, scope);
+            case Expr.ListOf(List<Expr> items) -> new OwnList(all(items, scope));
             case Expr.TupleOf(List<Expr> items) -> new PyTuple(all(items, scope));
             case Expr.DictOf(List<Expr> keys, List<Expr> values) -> {
                 Map<Object, Object> map = new LinkedHashMap<>();

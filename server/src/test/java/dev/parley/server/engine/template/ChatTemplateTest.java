@@ -178,6 +178,29 @@ class ChatTemplateTest {
         }
     }
 
+    @Test
+    void aListTheTemplateMadeMayChangeEachRenderAndLoopGettingItsOwn() {
+        var template = ChatTemplate.compile(
+                "{%- set ns = namespace(ids=[]) -%}{%- for m in messages -%}{%- set _ = ns.ids.append(m.a) -%}"
+                        + "{%- endfor -%}{%- set first = ns.ids.pop(0) -%}{%- set _ = ns.ids.insert(-9, 0) -%}"
+                        + "{%- set _ = ns.ids.extend([7, 8]) -%}{%- set _ = ns.ids.remove(8) -%}"
+                        + "{{ first }} {{ ns.ids }}{% for i in [1, 2] %} {% set fresh = [] %}"
+                        + "{%- set _ = fresh.append(i) %}{{ fresh }}{% endfor %}");
+        var messages = List.of(Map.of("a", 1), Map.of("a", 2), Map.of("a", 3));
+
+        assertThat(template.render(Map.of("messages", messages))).isEqualTo("1 [0, 2, 3, 7] [1] [2]");
+        assertThat(template.render(Map.of("messages", messages)))
+                .as("a second render starts from its own empty list")
+                .isEqualTo("1 [0, 2, 3, 7] [1] [2]");
+        assertThatThrownBy(() ->
+                        ChatTemplate.compile("{% set l = [] %}{{ l.pop() }}").render(Map.of()))
+                .isInstanceOf(TemplateException.class)
+                .hasMessageContaining("pop from empty list");
+        assertLimit(() -> ChatTemplate.compile(
+                        "{% set l = ['x'] %}{% for i in range(40) %}{% set _ = l.extend(l) %}{% endfor %}")
+                .render(Map.of()));
+    }
+
     private static void assertLimit(org.assertj.core.api.ThrowableAssert.ThrowingCallable render) {
         assertThatThrownBy(render)
                 .isInstanceOfSatisfying(

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Renders every template x conversation with Python's jinja2, configured as Hugging Face's
-apply_chat_template configures it, into expected/<template>.<conversation>.txt.
+apply_chat_template configures it, into expected/<template>.<conversation>.txt; but, as llama.cpp's template
+engine allows, a list the template made itself may be changed (append, extend, insert, pop, remove, clear,
+reverse): Kimi K2's templates keep their call ids in one. What the template is given stays read-only.
 
 Usage (from this folder): python3 render_reference.py
 A template that refuses a conversation gives "!ERROR <exception type>".
@@ -36,8 +38,32 @@ class AssistantTracker(jinja2.ext.Extension):
         return caller()
 
 
+LIST_MUTATORS = {"append", "extend", "insert", "pop", "remove", "clear", "reverse"}
+
+
+class OwnListsSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, but for lists that are not part of what the template was given."""
+    given = set()  # ids of every list reachable from the render's context
+
+    def is_safe_attribute(self, obj, attr, value):
+        if isinstance(obj, list) and attr in LIST_MUTATORS and id(obj) not in self.given:
+            return True
+        return super().is_safe_attribute(obj, attr, value)
+
+
+def reachable_lists(value, into):
+    if isinstance(value, list):
+        into.add(id(value))
+        for item in value:
+            reachable_lists(item, into)
+    elif isinstance(value, dict):
+        for item in value.values():
+            reachable_lists(item, into)
+    return into
+
+
 def environment():
-    env = ImmutableSandboxedEnvironment(
+    env = OwnListsSandbox(
         trim_blocks=True, lstrip_blocks=True, extensions=[AssistantTracker, jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
@@ -59,6 +85,7 @@ def main():
             if not c.endswith(".json"):
                 continue
             context = json.load(open(os.path.join(conversations, c), encoding="utf-8"))
+            env.given = reachable_lists(context, set())
             try:
                 out = env.from_string(source).render(**context)
             except Exception as e:

@@ -12,6 +12,7 @@ from cases import CASES
 env = render_reference.environment()
 out = {}
 for name, (template, context) in CASES.items():
+    env.given = render_reference.reachable_lists(context, set())
     try:
         rendered = env.from_string(template).render(**context)
     except Exception as e:
