@@ -97,6 +97,15 @@ class ToolFamiliesTest {
                 "deepseek-ai-DeepSeek-V3.1.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * DeepSeek V4: {@code <｜DSML｜tool_calls>\n<｜DSML｜invoke name="name">\n<｜DSML｜parameter name="key"
+         * string="true">value</｜DSML｜parameter>\n</｜DSML｜invoke>\n</｜DSML｜tool_calls>}.
+         */
+        DEEPSEEK_V4(
+                "ggml-vocab-qwen2.gguf",
+                "deepseek-ai-DeepSeek-V4.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",

@@ -73,9 +73,9 @@ public final class ToolCallParser {
         this.syntax = syntax;
         this.parameters = parameters;
         this.callDepth = switch (syntax) {
-            case HERMES, XML, ARG_KEY, SEED, MINIMAX, LLAMA3, MISTRAL_ARGS, KIMI, DEEPSEEK, HARMONY -> 0;
             case MISTRAL_ARRAY -> 1;
             case GENERIC -> 2;
+            default -> 0; // each call (or its arguments, after markup) is one value at the top
         };
         this.calling = required || syntax.trigger() == null;
     }
@@ -199,6 +199,8 @@ public final class ToolCallParser {
                 case XML, SEED -> new RawText("<function=", ">", 1, "</function>", XML_PARAMETER);
                 case ARG_KEY -> new RawText("<tool_call>", "<\n", 0, "</tool_call>", ARG_KEY_PARAMETER);
                 case MINIMAX -> new RawText("<invoke name=\"", "\"", 2, "</invoke>", MINIMAX_PARAMETER);
+                case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
+                    new RawText("<｜DSML｜invoke name=\"", "\"", 2, "</｜DSML｜invoke>", DSML_PARAMETER);
                 default -> throw new IllegalArgumentException(syntax + " writes its arguments as JSON");
             };
         }
@@ -210,6 +212,8 @@ public final class ToolCallParser {
             Pattern.compile("<arg_key>(.*?)</arg_key>\\s*<arg_value>(.*?)</arg_value>", Pattern.DOTALL);
     private static final Pattern MINIMAX_PARAMETER =
             Pattern.compile("<parameter name=\"([^\"]*)\">\\n?(.*?)\\n?</parameter>", Pattern.DOTALL);
+    private static final Pattern DSML_PARAMETER =
+            Pattern.compile("<｜DSML｜parameter name=\"([^\"]*)\"[^>]*>(.*?)</｜DSML｜parameter>", Pattern.DOTALL);
 
     /**
      * A {@link ToolSyntax#rawText} form: a call's header goes out once its name and what ends it are written (the

@@ -41,6 +41,14 @@ public enum ToolSyntax {
      */
     MINIMAX("<minimax:tool_call>", false),
     /**
+     * DeepSeek V3.2: {@code <｜DSML｜function_calls>\n<｜DSML｜invoke name="name">\n<｜DSML｜parameter name="key"
+     * string="true">value</｜DSML｜parameter>\n…</｜DSML｜invoke>\n…</｜DSML｜function_calls>}, {@code string} telling
+     * a raw-text string from a JSON value.
+     */
+    DSML_FUNCTION_CALLS("<｜DSML｜function_calls>", false),
+    /** DeepSeek V4: as {@link #DSML_FUNCTION_CALLS}, in {@code <｜DSML｜tool_calls>}. */
+    DSML_TOOL_CALLS("<｜DSML｜tool_calls>", false),
+    /**
      * Kimi K2: {@code <|tool_calls_section_begin|><|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>{…}
      * <|tool_call_end|>…<|tool_calls_section_end|>}, the number after the name counting the conversation's calls.
      */
@@ -88,6 +96,11 @@ public enum ToolSyntax {
         if (template.contains("<tool_call>") && template.contains("<arg_key>")) return ARG_KEY;
         if (template.contains(SEED.trigger)) return SEED;
         if (template.contains(MINIMAX.trigger) && template.contains("<invoke name=")) return MINIMAX;
+        // DeepSeek's templates build the DSML tags from a variable: '<' + dsml_token + 'function_calls>'.
+        if (template.contains("'｜DSML｜'")) {
+            if (template.contains("'function_calls>")) return DSML_FUNCTION_CALLS;
+            if (template.contains("'tool_calls>")) return DSML_TOOL_CALLS;
+        }
         if (template.contains(KIMI.trigger)) return KIMI;
         // DeepSeek R1's calls are a fenced JSON block after the name: not this form.
         if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>") && !template.contains("```json"))
@@ -119,7 +132,7 @@ public enum ToolSyntax {
     private boolean triggerOpensEachCall() {
         return switch (this) {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY -> true;
-            case MINIMAX, KIMI, DEEPSEEK, MISTRAL_ARRAY, GENERIC -> false;
+            case MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, KIMI, DEEPSEEK, MISTRAL_ARRAY, GENERIC -> false;
         };
     }
 
@@ -163,13 +176,18 @@ public enum ToolSyntax {
             case KIMI -> "<|tool_calls_section_end|>";
             case DEEPSEEK -> "<｜tool▁calls▁end｜>";
             case MINIMAX -> "</minimax:tool_call>";
+            case DSML_FUNCTION_CALLS -> "</｜DSML｜function_calls>";
+            case DSML_TOOL_CALLS -> "</｜DSML｜tool_calls>";
             default -> throw new IllegalStateException(this + " has no list of calls");
         };
     }
 
     /** Whether a string parameter is written as raw text and the call's arguments are no JSON object. */
     boolean rawText() {
-        return this == XML || this == ARG_KEY || this == SEED || this == MINIMAX;
+        return switch (this) {
+            case XML, ARG_KEY, SEED, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> true;
+            default -> false;
+        };
     }
 
     /** The key of a call's arguments in its JSON. */
@@ -222,9 +240,9 @@ public enum ToolSyntax {
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
             case MISTRAL_ARGS -> repeated(first, call, "", parallel);
-            case KIMI, DEEPSEEK, MINIMAX ->
+            case KIMI, DEEPSEEK, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
                 (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ")
-                        + (this == MINIMAX ? GrammarBuilder.literal("\n") + " " : "")
+                        + (rawText() ? GrammarBuilder.literal("\n") + " " : "")
                         + repeated(call, call, "", parallel) + " " + GrammarBuilder.literal(sectionEnd());
             // The template writes a space before the recipient; the grammar takes the call with or without it.
             case HARMONY -> afterTrigger ? first : GrammarBuilder.literal(" ") + "? " + first;
@@ -249,6 +267,7 @@ public enum ToolSyntax {
             case ARG_KEY -> "<tool_call>" + name;
             case SEED -> "<seed:tool_call>\n<function=" + name + ">\n";
             case MINIMAX -> "<invoke name=\"" + name + "\">\n";
+            case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> "<｜DSML｜invoke name=\"" + name + "\">\n";
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
             case MISTRAL_ARGS, DEEPSEEK -> nameOpen() + name + nameClose();
             case KIMI -> nameOpen() + "functions." + name + ":";
@@ -261,6 +280,7 @@ public enum ToolSyntax {
             case ARG_KEY -> "</tool_call>";
             case SEED -> "</function>\n</seed:tool_call>";
             case MINIMAX -> "</invoke>\n";
+            case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> "</｜DSML｜invoke>\n";
             case MISTRAL_ARGS, HARMONY -> "";
             case KIMI -> "<|tool_call_end|>";
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
@@ -279,7 +299,7 @@ public enum ToolSyntax {
      * The parameters of a call in a {@link #rawText} form, each in the schema's order, the required ones always and
      * the others optionally: in {@link #XML} {@code <parameter=key>\nvalue\n</parameter>\n}, in {@link #SEED}
      * {@code <parameter=key>value</parameter>\n}, in {@link #MINIMAX} {@code <parameter name="key">value</parameter>
-     * \n}, in {@link #ARG_KEY} {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>\n} after an optional
+     * \n}, in DeepSeek's DSML {@code <｜DSML｜parameter name="key" string="true">value</｜DSML｜parameter>\n}, in {@link #ARG_KEY} {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>\n} after an optional
      * newline, each of its newlines optional. A string's value is raw text without {@code </} (its {@code enum},
      * {@code const} and length honoured), any other value the JSON its schema accepts.
      */
@@ -302,6 +322,10 @@ public enum ToolSyntax {
                 case MINIMAX ->
                     GrammarBuilder.literal("<parameter name=\"" + key + "\">") + " " + value + " "
                             + GrammarBuilder.literal("</parameter>\n");
+                case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
+                    GrammarBuilder.literal("<｜DSML｜parameter name=\"" + key + "\" string=\""
+                                    + isString(property.getValue()) + "\">")
+                            + " " + value + " " + GrammarBuilder.literal("</｜DSML｜parameter>\n");
                 case ARG_KEY ->
                     GrammarBuilder.literal("<arg_key>" + key + "</arg_key>") + " \"\\n\"? "
                             + GrammarBuilder.literal("<arg_value>") + " " + value + " "

@@ -96,6 +96,20 @@ class ToolSyntaxGrammarTest {
                             + "<invoke name=\"now\">\n</invoke>\n</minimax:tool_call>",
                     "<minimax:tool_call>\n<invoke name=\"add\">\n</invoke>\n</minimax:tool_call>"
                 };
+            case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> {
+                String open = syntax.trigger() + "\n";
+                String close = "</" + syntax.trigger().substring(1);
+                yield new String[] {
+                    open + "<｜DSML｜invoke name=\"add\">\n<｜DSML｜parameter name=\"a\" string=\"false\">1"
+                            + "</｜DSML｜parameter>\n</｜DSML｜invoke>\n" + close,
+                    open + "<｜DSML｜invoke name=\"now\">\n</｜DSML｜invoke>\n" + close,
+                    open + "<｜DSML｜invoke name=\"add\">\n<｜DSML｜parameter name=\"a\" string=\"false\">1"
+                            + "</｜DSML｜parameter>\n</｜DSML｜invoke>\n<｜DSML｜invoke name=\"now\">\n</｜DSML｜invoke>\n"
+                            + close,
+                    open + "<｜DSML｜invoke name=\"add\">\n<｜DSML｜parameter name=\"a\" string=\"true\">1"
+                            + "</｜DSML｜parameter>\n</｜DSML｜invoke>\n" + close
+                };
+            }
             case KIMI ->
                 new String[] {
                     "<|tool_calls_section_begin|><|tool_call_begin|>functions.add:0<|tool_call_argument_begin|>"

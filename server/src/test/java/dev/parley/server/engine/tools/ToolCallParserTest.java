@@ -278,6 +278,27 @@ class ToolCallParserTest {
         assertThat(miniMax.arguments()).containsExactly("{\"city\":\"Paris\",\"days\":3}", "{}");
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 4, 1000})
+    void deepSeekDsmlCallsAreRawTextParametersMarkedStringOrNot(int step) throws Exception {
+        var schema = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
+                        + "\"days\":{\"type\":\"integer\"}}}");
+        var out = new Collected();
+        var parser = new ToolCallParser(ToolSyntax.DSML_TOOL_CALLS, false, java.util.Map.of("get_weather", schema));
+        String text = "Sure.\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"get_weather\">\n"
+                + "<｜DSML｜parameter name=\"city\" string=\"true\">Paris, \"France\"</｜DSML｜parameter>\n"
+                + "<｜DSML｜parameter name=\"days\" string=\"false\">3</｜DSML｜parameter>\n</｜DSML｜invoke>\n"
+                + "</｜DSML｜tool_calls>";
+        for (int i = 0; i < text.length(); i += step)
+            parser.append(text.substring(i, Math.min(text.length(), i + step)), out);
+        parser.finish(out);
+
+        assertThat(out.text).hasToString("Sure.\n\n");
+        assertThat(out.names()).containsExactly("get_weather");
+        assertThat(out.arguments()).containsExactly("{\"city\":\"Paris, \\\"France\\\"\",\"days\":3}");
+    }
+
     /** The bundled real templates each name the syntax their models write calls in. */
     @ParameterizedTest
     @CsvSource({
@@ -291,6 +312,9 @@ class ToolCallParserTest {
         "Kimi-K2-Thinking.jinja, KIMI",
         "deepseek-ai-DeepSeek-V3.1.jinja, DEEPSEEK",
         "ByteDance-Seed-OSS.jinja, SEED",
+        "deepseek-ai-DeepSeek-V3.2.jinja, DSML_FUNCTION_CALLS",
+        "deepseek-ai-DeepSeek-V4.jinja, DSML_TOOL_CALLS",
+        "deepseek-ai-DeepSeek-V4-Flash-0731.jinja, DSML_TOOL_CALLS",
         "MiniMax-M2.jinja, MINIMAX",
         "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja, GENERIC",
         "Qwen-Qwen2.5-7B-Instruct.jinja, HERMES",
