@@ -106,6 +106,21 @@ class ToolFamiliesTest {
                 "deepseek-ai-DeepSeek-V4.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * DeepSeek R1 (the Qwen distill's template): {@code <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function
+         * <｜tool▁sep｜>name\n```json\n{…}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>}, its tools in the system message.
+         */
+        DEEPSEEK_R1(
+                "ggml-vocab-qwen2.gguf",
+                "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /** Granite 3.3: {@code <|tool_call|>[{"name": …, "arguments": …}]}. */
+        GRANITE(
+                "ggml-vocab-qwen2.gguf",
+                "ibm-granite-granite-3.3-2B-Instruct.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",

@@ -104,14 +104,15 @@ public record ChatTools(
     /**
      * {@code messages} with the tools described in the system message (added first when there is none), for a
      * chat template that does not show the model its tools itself. The answer format described is {@link
-     * ToolSyntax#DEEPSEEK}'s for DeepSeek (laid out as its model card shows tools), else {@link
+     * ToolSyntax#DEEPSEEK}'s or {@link ToolSyntax#DEEPSEEK_R1}'s for DeepSeek (laid out as its model card shows
+     * tools), else {@link
      * ToolSyntax#GENERIC}'s.
      *
      * @param wordsToo whether the model may answer in words instead of calling
      */
     public List<ChatMessage> inSystemMessage(List<ChatMessage> messages, boolean wordsToo, ToolSyntax syntax) {
         StringBuilder text;
-        if (syntax == ToolSyntax.DEEPSEEK) {
+        if (syntax == ToolSyntax.DEEPSEEK || syntax == ToolSyntax.DEEPSEEK_R1) {
             text = new StringBuilder("## Tools\nThese are the tools you can use:\n");
             for (FunctionDefinition function : definitions) {
                 text.append("\n### ").append(function.name()).append('\n');
@@ -120,10 +121,18 @@ public record ChatTools(
                 JsonNode parameters = function.parameters() == null ? JSON.createObjectNode() : function.parameters();
                 text.append("Parameters: ").append(parameters).append('\n');
             }
-            text.append("\nTo use tools, write exactly:\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>tool name"
-                    + "<｜tool▁sep｜>arguments<｜tool▁call▁end｜>{{more calls}}<｜tool▁calls▁end｜>\n"
-                    + "where the tool name is one of the tools above, the arguments are JSON valid for that tool's"
-                    + " Parameters, and more calls follow each other with nothing between them.");
+            text.append(
+                    syntax == ToolSyntax.DEEPSEEK
+                            ? "\nTo use tools, write exactly:\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>tool name"
+                                    + "<｜tool▁sep｜>arguments<｜tool▁call▁end｜>{{more calls}}<｜tool▁calls▁end｜>\n"
+                                    + "where the tool name is one of the tools above, the arguments are JSON valid for"
+                                    + " that tool's Parameters, and more calls follow each other with nothing between"
+                                    + " them."
+                            : "\nTo use tools, write exactly:\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function"
+                                    + "<｜tool▁sep｜>tool name\n```json\narguments\n```<｜tool▁call▁end｜>"
+                                    + "{{more calls, each on a line of its own}}<｜tool▁calls▁end｜>\n"
+                                    + "where the tool name is one of the tools above and the arguments are JSON valid"
+                                    + " for that tool's Parameters.");
         } else {
             text = new StringBuilder("You can call these tools:\n");
             for (JsonNode tool : json()) text.append(tool.get("function")).append('\n');

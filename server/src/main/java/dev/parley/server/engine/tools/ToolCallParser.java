@@ -73,7 +73,7 @@ public final class ToolCallParser {
         this.syntax = syntax;
         this.parameters = parameters;
         this.callDepth = switch (syntax) {
-            case MISTRAL_ARRAY -> 1;
+            case MISTRAL_ARRAY, GRANITE -> 1;
             case GENERIC -> 2;
             default -> 0; // each call (or its arguments, after markup) is one value at the top
         };

@@ -59,6 +59,14 @@ public enum ToolSyntax {
      * this form.
      */
     DEEPSEEK("<｜tool▁calls▁begin｜>", false),
+    /**
+     * DeepSeek R1 and its distills: {@code <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>name\n
+     * ```json\n{…}\n```<｜tool▁call▁end｜>\n…<｜tool▁calls▁end｜>}. Tools go into the system message as for {@link
+     * #DEEPSEEK} unless the template shows them.
+     */
+    DEEPSEEK_R1("<｜tool▁calls▁begin｜>", false),
+    /** Granite 3.3: {@code <|tool_call|>[{"name": …, "arguments": …}, …]}. */
+    GRANITE("<|tool_call|>", false),
     /** Llama 3.1–3.3: one JSON object {@code {"name": …, "parameters": …}} as the whole answer. */
     LLAMA3("{", true),
     /** Mistral Nemo and earlier: {@code [TOOL_CALLS][{"name": …, "arguments": …}, …]}. */
@@ -102,9 +110,9 @@ public enum ToolSyntax {
             if (template.contains("'tool_calls>")) return DSML_TOOL_CALLS;
         }
         if (template.contains(KIMI.trigger)) return KIMI;
-        // DeepSeek R1's calls are a fenced JSON block after the name: not this form.
-        if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>") && !template.contains("```json"))
-            return DEEPSEEK;
+        if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>"))
+            return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
+        if (template.contains(GRANITE.trigger)) return GRANITE;
         if (template.contains("<tool_call>")) return HERMES;
         if (template.contains("<|python_tag|>") || template.contains("<|start_header_id|>ipython")) return LLAMA3;
         return GENERIC;
@@ -132,7 +140,15 @@ public enum ToolSyntax {
     private boolean triggerOpensEachCall() {
         return switch (this) {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY -> true;
-            case MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, KIMI, DEEPSEEK, MISTRAL_ARRAY, GENERIC -> false;
+            case MINIMAX,
+                    DSML_FUNCTION_CALLS,
+                    DSML_TOOL_CALLS,
+                    KIMI,
+                    DEEPSEEK,
+                    DEEPSEEK_R1,
+                    MISTRAL_ARRAY,
+                    GRANITE,
+                    GENERIC -> false;
         };
     }
 
@@ -145,6 +161,7 @@ public enum ToolSyntax {
             case MISTRAL_ARGS -> "[TOOL_CALLS]";
             case KIMI -> "<|tool_call_begin|>";
             case DEEPSEEK -> "<｜tool▁call▁begin｜>";
+            case DEEPSEEK_R1 -> "<｜tool▁call▁begin｜>function<｜tool▁sep｜>";
             default -> null;
         };
     }
@@ -155,6 +172,7 @@ public enum ToolSyntax {
             case MISTRAL_ARGS -> "[ARGS]";
             case KIMI -> "<|tool_call_argument_begin|>";
             case DEEPSEEK -> "<｜tool▁sep｜>";
+            case DEEPSEEK_R1 -> "\n```json\n";
             default -> null;
         };
     }
@@ -174,7 +192,7 @@ public enum ToolSyntax {
     private String sectionEnd() {
         return switch (this) {
             case KIMI -> "<|tool_calls_section_end|>";
-            case DEEPSEEK -> "<｜tool▁calls▁end｜>";
+            case DEEPSEEK, DEEPSEEK_R1 -> "<｜tool▁calls▁end｜>";
             case MINIMAX -> "</minimax:tool_call>";
             case DSML_FUNCTION_CALLS -> "</｜DSML｜function_calls>";
             case DSML_TOOL_CALLS -> "</｜DSML｜tool_calls>";
@@ -231,19 +249,20 @@ public enum ToolSyntax {
         }
         String call = builder.rule("call", String.join(" | ", calls));
         String first = afterTrigger ? builder.rule("first-call", String.join(" | ", firsts)) : call;
-        String open = afterTrigger && this == MISTRAL_ARRAY ? "[" : "[TOOL_CALLS][";
+        String open = (afterTrigger ? "" : trigger) + "[";
         String body = switch (this) {
             case HERMES, XML, SEED -> repeated(first, call, "\n", parallel);
             case ARG_KEY -> parallel ? first + " (\"\\n\"? " + call + ")*" : first;
             case LLAMA3 -> first;
-            case MISTRAL_ARRAY ->
+            case MISTRAL_ARRAY, GRANITE ->
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
             case MISTRAL_ARGS -> repeated(first, call, "", parallel);
-            case KIMI, DEEPSEEK, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
+            case KIMI, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
                 (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ")
                         + (rawText() ? GrammarBuilder.literal("\n") + " " : "")
-                        + repeated(call, call, "", parallel) + " " + GrammarBuilder.literal(sectionEnd());
+                        + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
+                        + GrammarBuilder.literal(sectionEnd());
             // The template writes a space before the recipient; the grammar takes the call with or without it.
             case HARMONY -> afterTrigger ? first : GrammarBuilder.literal(" ") + "? " + first;
             case GENERIC -> {
@@ -269,10 +288,10 @@ public enum ToolSyntax {
             case MINIMAX -> "<invoke name=\"" + name + "\">\n";
             case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> "<｜DSML｜invoke name=\"" + name + "\">\n";
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
-            case MISTRAL_ARGS, DEEPSEEK -> nameOpen() + name + nameClose();
+            case MISTRAL_ARGS, DEEPSEEK, DEEPSEEK_R1 -> nameOpen() + name + nameClose();
             case KIMI -> nameOpen() + "functions." + name + ":";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
-            case MISTRAL_ARRAY, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
+            case MISTRAL_ARRAY, GRANITE, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
         };
         String close = switch (this) {
             case HERMES -> "}\n</tool_call>";
@@ -284,7 +303,8 @@ public enum ToolSyntax {
             case MISTRAL_ARGS, HARMONY -> "";
             case KIMI -> "<|tool_call_end|>";
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
-            case LLAMA3, MISTRAL_ARRAY, GENERIC -> "}";
+            case DEEPSEEK_R1 -> "\n```<｜tool▁call▁end｜>";
+            case LLAMA3, MISTRAL_ARRAY, GRANITE, GENERIC -> "}";
         };
         String rest = open.substring(written.length());
         // Kimi numbers each call after its name: any number is taken.

@@ -110,6 +110,25 @@ class ToolSyntaxGrammarTest {
                             + "</｜DSML｜parameter>\n</｜DSML｜invoke>\n" + close
                 };
             }
+            case DEEPSEEK_R1 ->
+                new String[] {
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>add\n```json\n{\"a\": 1}\n```"
+                            + "<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>now\n```json\n{}\n```"
+                            + "<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>add\n```json\n{\"a\": 1}\n```"
+                            + "<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>now\n```json\n{}\n```"
+                            + "<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>add\n{\"a\": 1}"
+                            + "<｜tool▁call▁end｜><｜tool▁calls▁end｜>"
+                };
+            case GRANITE ->
+                new String[] {
+                    "<|tool_call|>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]",
+                    "<|tool_call|>[{\"name\": \"now\", \"arguments\": {}}]",
+                    "<|tool_call|>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}, {\"name\": \"now\", \"arguments\": {}}]",
+                    "<|tool_call|>{\"name\": \"add\", \"arguments\": {\"a\": 1}}"
+                };
             case KIMI ->
                 new String[] {
                     "<|tool_calls_section_begin|><|tool_call_begin|>functions.add:0<|tool_call_argument_begin|>"

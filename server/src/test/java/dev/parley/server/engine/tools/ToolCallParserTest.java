@@ -236,6 +236,26 @@ class ToolCallParserTest {
         assertThat(kimi.names()).containsExactly("get_weather", "add");
         assertThat(kimi.arguments()).containsExactly("{\"city\": \"Paris\"}", "{\"a\": 1}");
 
+        var r1 = parse(
+                ToolSyntax.DEEPSEEK_R1,
+                true,
+                "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n"
+                        + "{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>now\n"
+                        + "```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                step);
+        assertThat(r1.names()).containsExactly("get_weather", "now");
+        assertThat(r1.arguments()).containsExactly("{\"city\": \"Paris\"}", "{}");
+
+        var granite = parse(
+                ToolSyntax.GRANITE,
+                false,
+                "<|tool_call|>[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}, "
+                        + "{\"name\": \"now\", \"arguments\": {}}]",
+                step);
+        assertThat(granite.text).isEmpty();
+        assertThat(granite.names()).containsExactly("get_weather", "now");
+        assertThat(granite.arguments()).containsExactly("{\"city\": \"Paris\"}", "{}");
+
         var deepSeek = parse(
                 ToolSyntax.DEEPSEEK,
                 false,
@@ -316,7 +336,10 @@ class ToolCallParserTest {
         "deepseek-ai-DeepSeek-V4.jinja, DSML_TOOL_CALLS",
         "deepseek-ai-DeepSeek-V4-Flash-0731.jinja, DSML_TOOL_CALLS",
         "MiniMax-M2.jinja, MINIMAX",
-        "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja, GENERIC",
+        "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja, DEEPSEEK_R1",
+        "llama-cpp-deepseek-r1.jinja, DEEPSEEK_R1",
+        "ibm-granite-granite-3.3-2B-Instruct.jinja, GRANITE",
+        "microsoft-Phi-3.5-mini-instruct.jinja, GENERIC",
         "Qwen-Qwen2.5-7B-Instruct.jinja, HERMES",
         "MiMo-VL.jinja, HERMES",
         "Qwen3.5-4B.jinja, XML",
