@@ -2,10 +2,13 @@ package dev.parley.server.engine.tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.Json;
 import dev.parley.api.ToolCall;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -49,7 +52,13 @@ class ToolCallParserTest {
 
     /** Feeds {@code text} in pieces of {@code step} characters, as tokens would bring it. */
     static Collected parse(ToolSyntax syntax, boolean required, String text, int step) {
-        var parser = new ToolCallParser(syntax, required);
+        return parse(syntax, required, Map.of(), text, step);
+    }
+
+    /** The same, with the functions' parameters schemas, which the raw-text forms read their values by. */
+    static Collected parse(
+            ToolSyntax syntax, boolean required, Map<String, JsonNode> parameters, String text, int step) {
+        var parser = new ToolCallParser(syntax, required, parameters);
         var out = new Collected();
         for (int i = 0; i < text.length(); i += step) {
             String trigger = parser.append(text.substring(i, Math.min(text.length(), i + step)), out);
@@ -176,20 +185,19 @@ class ToolCallParserTest {
         assertThat(unnamed.text).as("nothing is lost").hasToString(beforeItsName);
     }
 
+    /** get_weather's parameters: a string, which the raw-text forms write as it is, and JSON values. */
+    static final Map<String, JsonNode> WEATHER = Map.of(
+            "get_weather",
+            Json.tree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
+                    + "\"days\":{\"type\":\"integer\"},\"tags\":{\"type\":\"array\"}}}"));
+
     @Test
-    void xmlCallsBecomeJsonArgumentsStringsAsWrittenOthersAsJson() throws Exception {
-        var schema = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
-                        + "\"days\":{\"type\":\"integer\"},\"tags\":{\"type\":\"array\"}}}");
+    void xmlCallsBecomeJsonArgumentsStringsAsWrittenOthersAsJson() {
         String text =
                 "Checking.\n<tool_call>\n<function=get_weather>\n<parameter=city>\n42 Rue <b>\nParis\n</parameter>\n"
                         + "<parameter=days>\n3\n</parameter>\n<parameter=tags>\n[\"a\"]\n</parameter>\n</function>\n</tool_call>";
         for (int step : new int[] {1, 5, 1000}) {
-            var parser = new ToolCallParser(ToolSyntax.XML, false, java.util.Map.of("get_weather", schema));
-            var out = new Collected();
-            for (int i = 0; i < text.length(); i += step)
-                parser.append(text.substring(i, Math.min(text.length(), i + step)), out);
-            parser.finish(out);
+            var out = parse(ToolSyntax.XML, false, WEATHER, text, step);
 
             assertThat(out.text).hasToString("Checking.\n");
             assertThat(out.names()).containsExactly("get_weather");
@@ -199,20 +207,13 @@ class ToolCallParserTest {
     }
 
     @Test
-    void argKeyCallsBecomeJsonArgumentsWithOrWithoutTheirNewlines() throws Exception {
-        var schema = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
-                        + "\"days\":{\"type\":\"integer\"}}}");
+    void argKeyCallsBecomeJsonArgumentsWithOrWithoutTheirNewlines() {
         String text = "Checking.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>42 Rue <b>\nParis"
                 + "</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>"
                 + "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Lyon</arg_value></tool_call>"
                 + "<tool_call>now</tool_call>";
         for (int step : new int[] {1, 5, 1000}) {
-            var parser = new ToolCallParser(ToolSyntax.ARG_KEY, false, java.util.Map.of("get_weather", schema));
-            var out = new Collected();
-            for (int i = 0; i < text.length(); i += step)
-                parser.append(text.substring(i, Math.min(text.length(), i + step)), out);
-            parser.finish(out);
+            var out = parse(ToolSyntax.ARG_KEY, false, WEATHER, text, step);
 
             assertThat(out.text).hasToString("Checking.\n");
             assertThat(out.names()).containsExactly("get_weather", "get_weather", "now");
@@ -270,29 +271,26 @@ class ToolCallParserTest {
 
     @ParameterizedTest
     @ValueSource(ints = {1, 4, 1000})
-    void seedAndMiniMaxCallsAreRawTextParameters(int step) throws Exception {
-        var schema = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
-                        + "\"days\":{\"type\":\"integer\"}}}");
-        var seed = new Collected();
-        var seedParser = new ToolCallParser(ToolSyntax.SEED, false, java.util.Map.of("get_weather", schema));
-        String seedText = "On it.\n<seed:tool_call>\n<function=get_weather>\n<parameter=city>Rue <b> 3</parameter>\n"
-                + "<parameter=days>2</parameter>\n</function>\n</seed:tool_call>";
-        for (int i = 0; i < seedText.length(); i += step)
-            seedParser.append(seedText.substring(i, Math.min(seedText.length(), i + step)), seed);
-        seedParser.finish(seed);
+    void seedAndMiniMaxCallsAreRawTextParameters(int step) {
+        var seed = parse(
+                ToolSyntax.SEED,
+                false,
+                WEATHER,
+                "On it.\n<seed:tool_call>\n<function=get_weather>\n<parameter=city>Rue <b> 3</parameter>\n"
+                        + "<parameter=days>2</parameter>\n</function>\n</seed:tool_call>",
+                step);
         assertThat(seed.text).hasToString("On it.\n");
         assertThat(seed.names()).containsExactly("get_weather");
         assertThat(seed.arguments()).containsExactly("{\"city\":\"Rue <b> 3\",\"days\":2}");
 
-        var miniMax = new Collected();
-        var miniMaxParser = new ToolCallParser(ToolSyntax.MINIMAX, true, java.util.Map.of("get_weather", schema));
-        String miniMaxText = "<minimax:tool_call>\n<invoke name=\"get_weather\">\n<parameter name=\"city\">Paris"
-                + "</parameter>\n<parameter name=\"days\">3</parameter>\n</invoke>\n<invoke name=\"now\">\n</invoke>\n"
-                + "</minimax:tool_call>";
-        for (int i = 0; i < miniMaxText.length(); i += step)
-            miniMaxParser.append(miniMaxText.substring(i, Math.min(miniMaxText.length(), i + step)), miniMax);
-        miniMaxParser.finish(miniMax);
+        var miniMax = parse(
+                ToolSyntax.MINIMAX,
+                true,
+                WEATHER,
+                "<minimax:tool_call>\n<invoke name=\"get_weather\">\n<parameter name=\"city\">Paris"
+                        + "</parameter>\n<parameter name=\"days\">3</parameter>\n</invoke>\n<invoke name=\"now\">\n"
+                        + "</invoke>\n</minimax:tool_call>",
+                step);
         assertThat(miniMax.text).isEmpty();
         assertThat(miniMax.names()).containsExactly("get_weather", "now");
         assertThat(miniMax.arguments()).containsExactly("{\"city\":\"Paris\",\"days\":3}", "{}");
@@ -300,19 +298,16 @@ class ToolCallParserTest {
 
     @ParameterizedTest
     @ValueSource(ints = {1, 4, 1000})
-    void deepSeekDsmlCallsAreRawTextParametersMarkedStringOrNot(int step) throws Exception {
-        var schema = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
-                        + "\"days\":{\"type\":\"integer\"}}}");
-        var out = new Collected();
-        var parser = new ToolCallParser(ToolSyntax.DSML_TOOL_CALLS, false, java.util.Map.of("get_weather", schema));
-        String text = "Sure.\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"get_weather\">\n"
-                + "<｜DSML｜parameter name=\"city\" string=\"true\">Paris, \"France\"</｜DSML｜parameter>\n"
-                + "<｜DSML｜parameter name=\"days\" string=\"false\">3</｜DSML｜parameter>\n</｜DSML｜invoke>\n"
-                + "</｜DSML｜tool_calls>";
-        for (int i = 0; i < text.length(); i += step)
-            parser.append(text.substring(i, Math.min(text.length(), i + step)), out);
-        parser.finish(out);
+    void deepSeekDsmlCallsAreRawTextParametersMarkedStringOrNot(int step) {
+        var out = parse(
+                ToolSyntax.DSML_TOOL_CALLS,
+                false,
+                WEATHER,
+                "Sure.\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"get_weather\">\n"
+                        + "<｜DSML｜parameter name=\"city\" string=\"true\">Paris, \"France\"</｜DSML｜parameter>\n"
+                        + "<｜DSML｜parameter name=\"days\" string=\"false\">3</｜DSML｜parameter>\n</｜DSML｜invoke>\n"
+                        + "</｜DSML｜tool_calls>",
+                step);
 
         assertThat(out.text).hasToString("Sure.\n\n");
         assertThat(out.names()).containsExactly("get_weather");
