@@ -154,7 +154,7 @@ public enum ToolSyntax {
 
     /**
      * The text before a call's name in the syntaxes whose call is a name between two markers and then its arguments'
-     * JSON ({@link #MISTRAL_ARGS}, {@link #KIMI}, {@link #DEEPSEEK}); null in the others.
+     * JSON ({@link #MISTRAL_ARGS}, {@link #KIMI}, {@link #DEEPSEEK}, {@link #DEEPSEEK_R1}); null in the others.
      */
     String nameOpen() {
         return switch (this) {
