@@ -121,6 +121,15 @@ class ToolFamiliesTest {
                 "ibm-granite-granite-3.3-2B-Instruct.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * Hunyuan 3: {@code <tool_calls:opensource>\n<tool_call:opensource>name<tool_sep:opensource>\n
+         * <arg_key:opensource>key</arg_key:opensource>\n<arg_value:opensource>value</arg_value:opensource>\n…}.
+         */
+        HUNYUAN(
+                "ggml-vocab-qwen2.gguf",
+                "tencent-Hy3.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",

@@ -201,6 +201,13 @@ public final class ToolCallParser {
                 case MINIMAX -> new RawText("<invoke name=\"", "\"", 2, "</invoke>", MINIMAX_PARAMETER);
                 case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
                     new RawText("<｜DSML｜invoke name=\"", "\"", 2, "</｜DSML｜invoke>", DSML_PARAMETER);
+                case HUNYUAN ->
+                    new RawText(
+                            "<tool_call:opensource>",
+                            "<",
+                            "<tool_sep:opensource>".length(),
+                            "</tool_call:opensource>",
+                            HUNYUAN_PARAMETER);
                 default -> throw new IllegalArgumentException(syntax + " writes its arguments as JSON");
             };
         }
@@ -212,6 +219,9 @@ public final class ToolCallParser {
             Pattern.compile("<arg_key>(.*?)</arg_key>\\s*<arg_value>(.*?)</arg_value>", Pattern.DOTALL);
     private static final Pattern MINIMAX_PARAMETER =
             Pattern.compile("<parameter name=\"([^\"]*)\">\\n?(.*?)\\n?</parameter>", Pattern.DOTALL);
+    private static final Pattern HUNYUAN_PARAMETER = Pattern.compile(
+            "<arg_key:opensource>(.*?)</arg_key:opensource>\\s*<arg_value:opensource>(.*?)</arg_value:opensource>",
+            Pattern.DOTALL);
     private static final Pattern DSML_PARAMETER =
             Pattern.compile("<｜DSML｜parameter name=\"([^\"]*)\"[^>]*>(.*?)</｜DSML｜parameter>", Pattern.DOTALL);
 

@@ -49,6 +49,12 @@ public enum ToolSyntax {
     /** DeepSeek V4: as {@link #DSML_FUNCTION_CALLS}, in {@code <｜DSML｜tool_calls>}. */
     DSML_TOOL_CALLS("<｜DSML｜tool_calls>", false),
     /**
+     * Hunyuan 3: {@code <tool_calls:opensource>\n<tool_call:opensource>name<tool_sep:opensource>\n<arg_key:opensource>
+     * key</arg_key:opensource>\n<arg_value:opensource>value</arg_value:opensource>\n…</tool_call:opensource>\n…
+     * </tool_calls:opensource>}, values as in {@link #XML}.
+     */
+    HUNYUAN("<tool_calls:opensource>", false),
+    /**
      * Kimi K2: {@code <|tool_calls_section_begin|><|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>{…}
      * <|tool_call_end|>…<|tool_calls_section_end|>}, the number after the name counting the conversation's calls.
      */
@@ -109,6 +115,8 @@ public enum ToolSyntax {
             if (template.contains("'function_calls>")) return DSML_FUNCTION_CALLS;
             if (template.contains("'tool_calls>")) return DSML_TOOL_CALLS;
         }
+        // Hunyuan's templates build their tags with a suffix: '<tool_calls{}>'.format(HYTK), HYTK = ':opensource'.
+        if (template.contains("'<tool_calls{}>'") && template.contains("HYTK = ':opensource'")) return HUNYUAN;
         if (template.contains(KIMI.trigger)) return KIMI;
         if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>"))
             return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
@@ -143,6 +151,7 @@ public enum ToolSyntax {
             case MINIMAX,
                     DSML_FUNCTION_CALLS,
                     DSML_TOOL_CALLS,
+                    HUNYUAN,
                     KIMI,
                     DEEPSEEK,
                     DEEPSEEK_R1,
@@ -196,6 +205,7 @@ public enum ToolSyntax {
             case MINIMAX -> "</minimax:tool_call>";
             case DSML_FUNCTION_CALLS -> "</｜DSML｜function_calls>";
             case DSML_TOOL_CALLS -> "</｜DSML｜tool_calls>";
+            case HUNYUAN -> "</tool_calls:opensource>";
             default -> throw new IllegalStateException(this + " has no list of calls");
         };
     }
@@ -203,7 +213,7 @@ public enum ToolSyntax {
     /** Whether a string parameter is written as raw text and the call's arguments are no JSON object. */
     boolean rawText() {
         return switch (this) {
-            case XML, ARG_KEY, SEED, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> true;
+            case XML, ARG_KEY, SEED, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN -> true;
             default -> false;
         };
     }
@@ -258,7 +268,7 @@ public enum ToolSyntax {
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
             case MISTRAL_ARGS -> repeated(first, call, "", parallel);
-            case KIMI, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
+            case KIMI, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
                 (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ")
                         + (rawText() ? GrammarBuilder.literal("\n") + " " : "")
                         + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
@@ -287,6 +297,7 @@ public enum ToolSyntax {
             case SEED -> "<seed:tool_call>\n<function=" + name + ">\n";
             case MINIMAX -> "<invoke name=\"" + name + "\">\n";
             case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> "<｜DSML｜invoke name=\"" + name + "\">\n";
+            case HUNYUAN -> "<tool_call:opensource>" + name + "<tool_sep:opensource>\n";
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
             case MISTRAL_ARGS, DEEPSEEK, DEEPSEEK_R1 -> nameOpen() + name + nameClose();
             case KIMI -> nameOpen() + "functions." + name + ":";
@@ -300,6 +311,7 @@ public enum ToolSyntax {
             case SEED -> "</function>\n</seed:tool_call>";
             case MINIMAX -> "</invoke>\n";
             case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> "</｜DSML｜invoke>\n";
+            case HUNYUAN -> "</tool_call:opensource>\n";
             case MISTRAL_ARGS, HARMONY -> "";
             case KIMI -> "<|tool_call_end|>";
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
@@ -319,7 +331,9 @@ public enum ToolSyntax {
      * The parameters of a call in a {@link #rawText} form, each in the schema's order, the required ones always and
      * the others optionally: in {@link #XML} {@code <parameter=key>\nvalue\n</parameter>\n}, in {@link #SEED}
      * {@code <parameter=key>value</parameter>\n}, in {@link #MINIMAX} {@code <parameter name="key">value</parameter>
-     * \n}, in DeepSeek's DSML {@code <｜DSML｜parameter name="key" string="true">value</｜DSML｜parameter>\n}, in {@link #ARG_KEY} {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>\n} after an optional
+     * \n}, in DeepSeek's DSML {@code <｜DSML｜parameter name="key" string="true">value</｜DSML｜parameter>\n}, in
+     * {@link #HUNYUAN} {@code <arg_key:opensource>key</arg_key:opensource>\n<arg_value:opensource>value
+     * </arg_value:opensource>\n}, in {@link #ARG_KEY} {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>\n} after an optional
      * newline, each of its newlines optional. A string's value is raw text without {@code </} (its {@code enum},
      * {@code const} and length honoured), any other value the JSON its schema accepts.
      */
@@ -342,6 +356,10 @@ public enum ToolSyntax {
                 case MINIMAX ->
                     GrammarBuilder.literal("<parameter name=\"" + key + "\">") + " " + value + " "
                             + GrammarBuilder.literal("</parameter>\n");
+                case HUNYUAN ->
+                    GrammarBuilder.literal(
+                                    "<arg_key:opensource>" + key + "</arg_key:opensource>\n<arg_value:opensource>")
+                            + " " + value + " " + GrammarBuilder.literal("</arg_value:opensource>\n");
                 case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
                     GrammarBuilder.literal("<｜DSML｜parameter name=\"" + key + "\" string=\""
                                     + isString(property.getValue()) + "\">")

@@ -129,6 +129,20 @@ class ToolSyntaxGrammarTest {
                     "<|tool_call|>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}, {\"name\": \"now\", \"arguments\": {}}]",
                     "<|tool_call|>{\"name\": \"add\", \"arguments\": {\"a\": 1}}"
                 };
+            case HUNYUAN ->
+                new String[] {
+                    "<tool_calls:opensource>\n<tool_call:opensource>add<tool_sep:opensource>\n<arg_key:opensource>a"
+                            + "</arg_key:opensource>\n<arg_value:opensource>1</arg_value:opensource>\n"
+                            + "</tool_call:opensource>\n</tool_calls:opensource>",
+                    "<tool_calls:opensource>\n<tool_call:opensource>now<tool_sep:opensource>\n</tool_call:opensource>\n"
+                            + "</tool_calls:opensource>",
+                    "<tool_calls:opensource>\n<tool_call:opensource>add<tool_sep:opensource>\n<arg_key:opensource>a"
+                            + "</arg_key:opensource>\n<arg_value:opensource>1</arg_value:opensource>\n"
+                            + "</tool_call:opensource>\n<tool_call:opensource>now<tool_sep:opensource>\n"
+                            + "</tool_call:opensource>\n</tool_calls:opensource>",
+                    "<tool_calls:opensource>\n<tool_call:opensource>add<tool_sep:opensource>\n</tool_call:opensource>\n"
+                            + "</tool_calls:opensource>"
+                };
             case KIMI ->
                 new String[] {
                     "<|tool_calls_section_begin|><|tool_call_begin|>functions.add:0<|tool_call_argument_begin|>"

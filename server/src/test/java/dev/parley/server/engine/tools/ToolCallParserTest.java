@@ -271,7 +271,7 @@ class ToolCallParserTest {
 
     @ParameterizedTest
     @ValueSource(ints = {1, 4, 1000})
-    void seedAndMiniMaxCallsAreRawTextParameters(int step) {
+    void seedMiniMaxAndHunyuanCallsAreRawTextParameters(int step) {
         var seed = parse(
                 ToolSyntax.SEED,
                 false,
@@ -294,6 +294,20 @@ class ToolCallParserTest {
         assertThat(miniMax.text).isEmpty();
         assertThat(miniMax.names()).containsExactly("get_weather", "now");
         assertThat(miniMax.arguments()).containsExactly("{\"city\":\"Paris\",\"days\":3}", "{}");
+
+        var hunyuan = parse(
+                ToolSyntax.HUNYUAN,
+                false,
+                WEATHER,
+                "<tool_calls:opensource>\n<tool_call:opensource>get_weather<tool_sep:opensource>\n"
+                        + "<arg_key:opensource>city</arg_key:opensource>\n<arg_value:opensource>Paris"
+                        + "</arg_value:opensource>\n<arg_key:opensource>days</arg_key:opensource>\n"
+                        + "<arg_value:opensource>3</arg_value:opensource>\n</tool_call:opensource>\n"
+                        + "</tool_calls:opensource>",
+                step);
+        assertThat(hunyuan.text).isEmpty();
+        assertThat(hunyuan.names()).containsExactly("get_weather");
+        assertThat(hunyuan.arguments()).containsExactly("{\"city\":\"Paris\",\"days\":3}");
     }
 
     @ParameterizedTest
@@ -327,6 +341,7 @@ class ToolCallParserTest {
         "Kimi-K2-Thinking.jinja, KIMI",
         "deepseek-ai-DeepSeek-V3.1.jinja, DEEPSEEK",
         "ByteDance-Seed-OSS.jinja, SEED",
+        "tencent-Hy3.jinja, HUNYUAN",
         "deepseek-ai-DeepSeek-V3.2.jinja, DSML_FUNCTION_CALLS",
         "deepseek-ai-DeepSeek-V4.jinja, DSML_TOOL_CALLS",
         "deepseek-ai-DeepSeek-V4-Flash-0731.jinja, DSML_TOOL_CALLS",
