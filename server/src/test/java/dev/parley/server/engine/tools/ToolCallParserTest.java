@@ -9,9 +9,13 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ToolCallParserTest {
@@ -191,141 +195,132 @@ class ToolCallParserTest {
             Json.tree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
                     + "\"days\":{\"type\":\"integer\"},\"tags\":{\"type\":\"array\"}}}"));
 
-    @Test
-    void xmlCallsBecomeJsonArgumentsStringsAsWrittenOthersAsJson() {
-        String text =
-                "Checking.\n<tool_call>\n<function=get_weather>\n<parameter=city>\n42 Rue <b>\nParis\n</parameter>\n"
-                        + "<parameter=days>\n3\n</parameter>\n<parameter=tags>\n[\"a\"]\n</parameter>\n</function>\n</tool_call>";
-        for (int step : new int[] {1, 5, 1000}) {
-            var out = parse(ToolSyntax.XML, false, WEATHER, text, step);
-
-            assertThat(out.text).hasToString("Checking.\n");
-            assertThat(out.names()).containsExactly("get_weather");
-            assertThat(out.arguments())
-                    .containsExactly("{\"city\":\"42 Rue <b>\\nParis\",\"days\":3,\"tags\":[\"a\"]}");
+    /**
+     * One family's answer: its words before the calls, then each call's name and its arguments as handed on (the
+     * raw-text forms' values read by get_weather's schema: strings as written, others as JSON).
+     */
+    record Answer(
+            ToolSyntax syntax,
+            boolean required,
+            String text,
+            String words,
+            List<String> names,
+            List<String> arguments) {
+        @Override
+        public String toString() {
+            return syntax.name();
         }
     }
 
-    @Test
-    void argKeyCallsBecomeJsonArgumentsWithOrWithoutTheirNewlines() {
-        String text = "Checking.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>42 Rue <b>\nParis"
-                + "</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>"
-                + "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Lyon</arg_value></tool_call>"
-                + "<tool_call>now</tool_call>";
-        for (int step : new int[] {1, 5, 1000}) {
-            var out = parse(ToolSyntax.ARG_KEY, false, WEATHER, text, step);
+    static final List<Answer> ANSWERS = List.of(
+            new Answer(
+                    ToolSyntax.XML,
+                    false,
+                    "Checking.\n<tool_call>\n<function=get_weather>\n<parameter=city>\n42 Rue <b>\nParis\n</parameter>\n"
+                            + "<parameter=days>\n3\n</parameter>\n<parameter=tags>\n[\"a\"]\n</parameter>\n</function>\n"
+                            + "</tool_call>",
+                    "Checking.\n",
+                    List.of("get_weather"),
+                    List.of("{\"city\":\"42 Rue <b>\\nParis\",\"days\":3,\"tags\":[\"a\"]}")),
+            // With and without the newlines, which these templates differ on.
+            new Answer(
+                    ToolSyntax.ARG_KEY,
+                    false,
+                    "Checking.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>42 Rue <b>\nParis"
+                            + "</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call>"
+                            + "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Lyon</arg_value></tool_call>"
+                            + "<tool_call>now</tool_call>",
+                    "Checking.\n",
+                    List.of("get_weather", "get_weather", "now"),
+                    List.of("{\"city\":\"42 Rue <b>\\nParis\",\"days\":3}", "{\"city\":\"Lyon\"}", "{}")),
+            new Answer(
+                    ToolSyntax.SEED,
+                    false,
+                    "On it.\n<seed:tool_call>\n<function=get_weather>\n<parameter=city>Rue <b> 3</parameter>\n"
+                            + "<parameter=days>2</parameter>\n</function>\n</seed:tool_call>",
+                    "On it.\n",
+                    List.of("get_weather"),
+                    List.of("{\"city\":\"Rue <b> 3\",\"days\":2}")),
+            new Answer(
+                    ToolSyntax.MINIMAX,
+                    true,
+                    "<minimax:tool_call>\n<invoke name=\"get_weather\">\n<parameter name=\"city\">Paris</parameter>\n"
+                            + "<parameter name=\"days\">3</parameter>\n</invoke>\n<invoke name=\"now\">\n</invoke>\n"
+                            + "</minimax:tool_call>",
+                    "",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\":\"Paris\",\"days\":3}", "{}")),
+            new Answer(
+                    ToolSyntax.HUNYUAN,
+                    false,
+                    "<tool_calls:opensource>\n<tool_call:opensource>get_weather<tool_sep:opensource>\n"
+                            + "<arg_key:opensource>city</arg_key:opensource>\n<arg_value:opensource>Paris"
+                            + "</arg_value:opensource>\n<arg_key:opensource>days</arg_key:opensource>\n"
+                            + "<arg_value:opensource>3</arg_value:opensource>\n</tool_call:opensource>\n"
+                            + "</tool_calls:opensource>",
+                    "",
+                    List.of("get_weather"),
+                    List.of("{\"city\":\"Paris\",\"days\":3}")),
+            new Answer(
+                    ToolSyntax.DSML_TOOL_CALLS,
+                    false,
+                    "Sure.\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"get_weather\">\n"
+                            + "<｜DSML｜parameter name=\"city\" string=\"true\">Paris, \"France\"</｜DSML｜parameter>\n"
+                            + "<｜DSML｜parameter name=\"days\" string=\"false\">3</｜DSML｜parameter>\n</｜DSML｜invoke>\n"
+                            + "</｜DSML｜tool_calls>",
+                    "Sure.\n\n",
+                    List.of("get_weather"),
+                    List.of("{\"city\":\"Paris, \\\"France\\\"\",\"days\":3}")),
+            new Answer(
+                    ToolSyntax.KIMI,
+                    false,
+                    "Let me check.<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
+                            + "<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|><|tool_call_begin|>"
+                            + "functions.add:1<|tool_call_argument_begin|>{\"a\": 1}<|tool_call_end|>"
+                            + "<|tool_calls_section_end|>",
+                    "Let me check.",
+                    List.of("get_weather", "add"),
+                    List.of("{\"city\": \"Paris\"}", "{\"a\": 1}")),
+            new Answer(
+                    ToolSyntax.DEEPSEEK,
+                    false,
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": \"{Paris}\"}"
+                            + "<｜tool▁call▁end｜><｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                    "",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\": \"{Paris}\"}", "{}")),
+            new Answer(
+                    ToolSyntax.DEEPSEEK_R1,
+                    true,
+                    "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n"
+                            + "{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>now\n"
+                            + "```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+                    "",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\": \"Paris\"}", "{}")),
+            new Answer(
+                    ToolSyntax.GRANITE,
+                    false,
+                    "<|tool_call|>[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}, "
+                            + "{\"name\": \"now\", \"arguments\": {}}]",
+                    "",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\": \"Paris\"}", "{}")));
 
-            assertThat(out.text).hasToString("Checking.\n");
-            assertThat(out.names()).containsExactly("get_weather", "get_weather", "now");
-            assertThat(out.arguments())
-                    .containsExactly("{\"city\":\"42 Rue <b>\\nParis\",\"days\":3}", "{\"city\":\"Lyon\"}", "{}");
-        }
+    static Stream<Arguments> eachFamilysCallsAreReadInAnyPiecesOfText() {
+        return ANSWERS.stream().flatMap(a -> IntStream.of(1, 4, 1000).mapToObj(step -> Arguments.of(a, step)));
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 3, 1000})
-    void kimiAndDeepSeekCallsAreANameBetweenMarkersThenJson(int step) {
-        var kimi = parse(
-                ToolSyntax.KIMI,
-                false,
-                "Let me check.<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0"
-                        + "<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|><|tool_call_begin|>"
-                        + "functions.add:1<|tool_call_argument_begin|>{\"a\": 1}<|tool_call_end|>"
-                        + "<|tool_calls_section_end|>",
-                step);
-        assertThat(kimi.text).hasToString("Let me check.");
-        assertThat(kimi.names()).containsExactly("get_weather", "add");
-        assertThat(kimi.arguments()).containsExactly("{\"city\": \"Paris\"}", "{\"a\": 1}");
+    @MethodSource
+    void eachFamilysCallsAreReadInAnyPiecesOfText(Answer answer, int step) {
+        var out = parse(answer.syntax(), answer.required(), WEATHER, answer.text(), step);
 
-        var r1 = parse(
-                ToolSyntax.DEEPSEEK_R1,
-                true,
-                "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n"
-                        + "{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>now\n"
-                        + "```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
-                step);
-        assertThat(r1.names()).containsExactly("get_weather", "now");
-        assertThat(r1.arguments()).containsExactly("{\"city\": \"Paris\"}", "{}");
-
-        var granite = parse(
-                ToolSyntax.GRANITE,
-                false,
-                "<|tool_call|>[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}, "
-                        + "{\"name\": \"now\", \"arguments\": {}}]",
-                step);
-        assertThat(granite.text).isEmpty();
-        assertThat(granite.names()).containsExactly("get_weather", "now");
-        assertThat(granite.arguments()).containsExactly("{\"city\": \"Paris\"}", "{}");
-
-        var deepSeek = parse(
-                ToolSyntax.DEEPSEEK,
-                false,
-                "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{\"city\": \"{Paris}\"}"
-                        + "<｜tool▁call▁end｜><｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
-                step);
-        assertThat(deepSeek.text).isEmpty();
-        assertThat(deepSeek.triggers).containsExactly(deepSeek.triggers.getFirst());
-        assertThat(deepSeek.names()).containsExactly("get_weather", "now");
-        assertThat(deepSeek.arguments()).containsExactly("{\"city\": \"{Paris}\"}", "{}");
-    }
-
-    @ParameterizedTest
-    @ValueSource(ints = {1, 4, 1000})
-    void seedMiniMaxAndHunyuanCallsAreRawTextParameters(int step) {
-        var seed = parse(
-                ToolSyntax.SEED,
-                false,
-                WEATHER,
-                "On it.\n<seed:tool_call>\n<function=get_weather>\n<parameter=city>Rue <b> 3</parameter>\n"
-                        + "<parameter=days>2</parameter>\n</function>\n</seed:tool_call>",
-                step);
-        assertThat(seed.text).hasToString("On it.\n");
-        assertThat(seed.names()).containsExactly("get_weather");
-        assertThat(seed.arguments()).containsExactly("{\"city\":\"Rue <b> 3\",\"days\":2}");
-
-        var miniMax = parse(
-                ToolSyntax.MINIMAX,
-                true,
-                WEATHER,
-                "<minimax:tool_call>\n<invoke name=\"get_weather\">\n<parameter name=\"city\">Paris"
-                        + "</parameter>\n<parameter name=\"days\">3</parameter>\n</invoke>\n<invoke name=\"now\">\n"
-                        + "</invoke>\n</minimax:tool_call>",
-                step);
-        assertThat(miniMax.text).isEmpty();
-        assertThat(miniMax.names()).containsExactly("get_weather", "now");
-        assertThat(miniMax.arguments()).containsExactly("{\"city\":\"Paris\",\"days\":3}", "{}");
-
-        var hunyuan = parse(
-                ToolSyntax.HUNYUAN,
-                false,
-                WEATHER,
-                "<tool_calls:opensource>\n<tool_call:opensource>get_weather<tool_sep:opensource>\n"
-                        + "<arg_key:opensource>city</arg_key:opensource>\n<arg_value:opensource>Paris"
-                        + "</arg_value:opensource>\n<arg_key:opensource>days</arg_key:opensource>\n"
-                        + "<arg_value:opensource>3</arg_value:opensource>\n</tool_call:opensource>\n"
-                        + "</tool_calls:opensource>",
-                step);
-        assertThat(hunyuan.text).isEmpty();
-        assertThat(hunyuan.names()).containsExactly("get_weather");
-        assertThat(hunyuan.arguments()).containsExactly("{\"city\":\"Paris\",\"days\":3}");
-    }
-
-    @ParameterizedTest
-    @ValueSource(ints = {1, 4, 1000})
-    void deepSeekDsmlCallsAreRawTextParametersMarkedStringOrNot(int step) {
-        var out = parse(
-                ToolSyntax.DSML_TOOL_CALLS,
-                false,
-                WEATHER,
-                "Sure.\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"get_weather\">\n"
-                        + "<｜DSML｜parameter name=\"city\" string=\"true\">Paris, \"France\"</｜DSML｜parameter>\n"
-                        + "<｜DSML｜parameter name=\"days\" string=\"false\">3</｜DSML｜parameter>\n</｜DSML｜invoke>\n"
-                        + "</｜DSML｜tool_calls>",
-                step);
-
-        assertThat(out.text).hasToString("Sure.\n\n");
-        assertThat(out.names()).containsExactly("get_weather");
-        assertThat(out.arguments()).containsExactly("{\"city\":\"Paris, \\\"France\\\"\",\"days\":3}");
+        assertThat(out.text).hasToString(answer.words());
+        if (!answer.required())
+            assertThat(out.triggers).as("the calls start once").hasSize(1);
+        assertThat(out.names()).isEqualTo(answer.names());
+        assertThat(out.arguments()).isEqualTo(answer.arguments());
     }
 
     /** The bundled real templates each name the syntax their models write calls in. */
