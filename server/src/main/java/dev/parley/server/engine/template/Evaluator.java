@@ -159,7 +159,19 @@ final class Evaluator {
             throw TemplateException.type("'" + Values.typeName(callee) + "' object is not callable");
         }
         interpreter.budget.step();
-        return function.call(args, kwargs);
+        try {
+            return function.call(args, kwargs);
+        } catch (IndexOutOfBoundsException e) {
+            throw missingArgument();
+        }
+    }
+
+    /**
+     * What Python raises when a function is called with fewer arguments than it needs: the methods here read theirs
+     * by position, and one read past the end is that mistake in the template (filters check theirs by name).
+     */
+    private static TemplateException missingArgument() {
+        return TemplateException.type("TypeError: missing a required argument");
     }
 
     /** A filter and the filters before it; {@code base}, when given, replaces the innermost value (filter blocks). */

@@ -201,6 +201,17 @@ class ChatTemplateTest {
                 .render(Map.of()));
     }
 
+    @Test
+    void aMethodCalledWithoutItsArgumentIsATemplateErrorAsInPython() {
+        for (String source : List.of(
+                "{{ [1].index() }}", "{{ [1].count() }}", "{{ 'a'.join() }}", "{{ {}.get() }}", "{{ range() }}")) {
+            assertThatThrownBy(() -> ChatTemplate.compile(source).render(Map.of("x", "a")))
+                    .as(source)
+                    .isInstanceOfSatisfying(
+                            TemplateException.class, e -> assertThat(e.kind()).isEqualTo(TemplateException.Kind.TYPE));
+        }
+    }
+
     private static void assertLimit(org.assertj.core.api.ThrowableAssert.ThrowingCallable render) {
         assertThatThrownBy(render)
                 .isInstanceOfSatisfying(
