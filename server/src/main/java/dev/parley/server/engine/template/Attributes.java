@@ -11,7 +11,8 @@ import java.util.Set;
 /**
  * {@code a.b}, {@code a[b]} and {@code a[i:j:k]} as jinja2's immutable sandbox resolves them: attributes of
  * {@code str}, {@code dict} and {@code list} are their Python methods, methods that change a list or dict are
- * refused (but for a list the template made itself, an {@link OwnList}), names starting with {@code _} are refused, and a miss is {@link Undefined} rather than an error.
+ * refused (but for a list the template made itself, an {@link OwnList}), names starting with {@code _} are
+ * refused, and a miss is {@link Undefined} rather than an error.
  */
 final class Attributes {
     private static final Set<String> DICT_MUTATORS = Set.of("clear", "pop", "popitem", "setdefault", "update");

@@ -64,6 +64,41 @@ public record ChatTools(
         return ToolChoice.function(name);
     }
 
+    /** How DeepSeek V3.1 is told to write its calls, after its tools. */
+    private static final String DEEPSEEK_FORM =
+            "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>tool name<｜tool▁sep｜>arguments<｜tool▁call▁end｜>{{more calls}}"
+                    + "<｜tool▁calls▁end｜>\nwhere the tool name is one of the tools above, the arguments are JSON valid for"
+                    + " that tool's Parameters, and more calls follow each other with nothing between them.";
+
+    /** How DeepSeek R1 is told to write its calls, after its tools. */
+    private static final String DEEPSEEK_R1_FORM =
+            "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>tool name\n```json\narguments\n```"
+                    + "<｜tool▁call▁end｜>{{more calls, each on a line of its own}}<｜tool▁calls▁end｜>\nwhere the tool name"
+                    + " is one of the tools above and the arguments are JSON valid for that tool's Parameters.";
+
+    /** The tools as DeepSeek's model card lays them out ({@code ## Tools}, a {@code ###} section each), then {@code form}. */
+    private String deepSeekTools(String form) {
+        StringBuilder text = new StringBuilder("## Tools\nThese are the tools you can use:\n");
+        for (FunctionDefinition function : definitions) {
+            text.append("\n### ").append(function.name()).append('\n');
+            if (function.description() != null)
+                text.append("Description: ").append(function.description()).append("\n\n");
+            JsonNode parameters = function.parameters() == null ? JSON.createObjectNode() : function.parameters();
+            text.append("Parameters: ").append(parameters).append('\n');
+        }
+        return text.append("\nTo use tools, write exactly:\n").append(form).toString();
+    }
+
+    /** The tools as JSON, and the {@link ToolSyntax#GENERIC} answer to call them (or to answer in words). */
+    private String genericTools(boolean wordsToo) {
+        StringBuilder text = new StringBuilder("You can call these tools:\n");
+        for (JsonNode tool : json()) text.append(tool.get("function")).append('\n');
+        text.append("To call tools, answer with only a JSON object: "
+                + "{\"tool_calls\": [{\"name\": <tool name>, \"arguments\": <arguments object>}]}.");
+        if (wordsToo) text.append(" To answer in words instead, answer {\"response\": <your answer>}.");
+        return text.toString();
+    }
+
     /** Whether the model may call a function at all. */
     public boolean calling() {
         return !definitions.isEmpty() && !choice.equals(ToolChoice.NONE);
@@ -103,43 +138,17 @@ public record ChatTools(
 
     /**
      * {@code messages} with the tools described in the system message (added first when there is none), for a
-     * chat template that does not show the model its tools itself. The answer format described is {@link
-     * ToolSyntax#DEEPSEEK}'s or {@link ToolSyntax#DEEPSEEK_R1}'s for DeepSeek (laid out as its model card shows
-     * tools), else {@link
-     * ToolSyntax#GENERIC}'s.
+     * chat template that does not show the model its tools itself: in DeepSeek's layout with its call form for
+     * {@link ToolSyntax#DEEPSEEK} and {@link ToolSyntax#DEEPSEEK_R1}, else with {@link ToolSyntax#GENERIC}'s.
      *
      * @param wordsToo whether the model may answer in words instead of calling
      */
     public List<ChatMessage> inSystemMessage(List<ChatMessage> messages, boolean wordsToo, ToolSyntax syntax) {
-        StringBuilder text;
-        if (syntax == ToolSyntax.DEEPSEEK || syntax == ToolSyntax.DEEPSEEK_R1) {
-            text = new StringBuilder("## Tools\nThese are the tools you can use:\n");
-            for (FunctionDefinition function : definitions) {
-                text.append("\n### ").append(function.name()).append('\n');
-                if (function.description() != null)
-                    text.append("Description: ").append(function.description()).append("\n\n");
-                JsonNode parameters = function.parameters() == null ? JSON.createObjectNode() : function.parameters();
-                text.append("Parameters: ").append(parameters).append('\n');
-            }
-            text.append(
-                    syntax == ToolSyntax.DEEPSEEK
-                            ? "\nTo use tools, write exactly:\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>tool name"
-                                    + "<｜tool▁sep｜>arguments<｜tool▁call▁end｜>{{more calls}}<｜tool▁calls▁end｜>\n"
-                                    + "where the tool name is one of the tools above, the arguments are JSON valid for"
-                                    + " that tool's Parameters, and more calls follow each other with nothing between"
-                                    + " them."
-                            : "\nTo use tools, write exactly:\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function"
-                                    + "<｜tool▁sep｜>tool name\n```json\narguments\n```<｜tool▁call▁end｜>"
-                                    + "{{more calls, each on a line of its own}}<｜tool▁calls▁end｜>\n"
-                                    + "where the tool name is one of the tools above and the arguments are JSON valid"
-                                    + " for that tool's Parameters.");
-        } else {
-            text = new StringBuilder("You can call these tools:\n");
-            for (JsonNode tool : json()) text.append(tool.get("function")).append('\n');
-            text.append("To call tools, answer with only a JSON object: "
-                    + "{\"tool_calls\": [{\"name\": <tool name>, \"arguments\": <arguments object>}]}.");
-            if (wordsToo) text.append(" To answer in words instead, answer {\"response\": <your answer>}.");
-        }
+        String text = switch (syntax) {
+            case DEEPSEEK -> deepSeekTools(DEEPSEEK_FORM);
+            case DEEPSEEK_R1 -> deepSeekTools(DEEPSEEK_R1_FORM);
+            default -> genericTools(wordsToo);
+        };
         List<ChatMessage> out = new ArrayList<>(messages.size() + 1);
         if (!messages.isEmpty() && messages.getFirst().role().equals(ChatMessage.SYSTEM)) {
             ChatMessage system = messages.getFirst();

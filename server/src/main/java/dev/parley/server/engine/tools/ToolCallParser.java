@@ -35,6 +35,7 @@ public final class ToolCallParser {
             "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
 
     private final ToolSyntax syntax;
+    private final RawText rawText; // where a raw-text form writes a call; null for the others
     private final Map<String, JsonNode> parameters;
     private int nextCall; // raw-text forms, HARMONY: where the next call may begin in the region
     private final int callDepth;
@@ -72,6 +73,7 @@ public final class ToolCallParser {
     public ToolCallParser(ToolSyntax syntax, boolean required, Map<String, JsonNode> parameters) {
         this.syntax = syntax;
         this.parameters = parameters;
+        this.rawText = syntax.rawText() ? RawText.of(syntax) : null;
         this.callDepth = switch (syntax) {
             case MISTRAL_ARRAY, GRANITE -> 1;
             case GENERIC -> 2;
@@ -150,7 +152,7 @@ public final class ToolCallParser {
     }
 
     private void scan(Sink sink) {
-        if (syntax.rawText()) {
+        if (rawText != null) {
             scanRawText(sink);
             return;
         }
@@ -230,27 +232,26 @@ public final class ToolCallParser {
      * {@code >} of {@code <function=name>}, say), its arguments, as a JSON object, once the call's closing tag is.
      */
     private void scanRawText(Sink sink) {
-        RawText form = RawText.of(syntax);
         while (true) {
             if (argsFrom < 0) {
-                int open = region.indexOf(form.opening(), nextCall);
+                int open = region.indexOf(rawText.opening(), nextCall);
                 if (open < 0) return;
-                int nameFrom = open + form.opening().length();
+                int nameFrom = open + rawText.opening().length();
                 int end = nameFrom;
-                while (end < region.length() && form.nameEnds().indexOf(region.charAt(end)) < 0) end++;
+                while (end < region.length() && rawText.nameEnds().indexOf(region.charAt(end)) < 0) end++;
                 if (end == region.length()) return;
                 String name = region.substring(nameFrom, end).strip();
                 current = calls++;
                 sink.call(new ToolCall(current, newId(), "function", new FunctionCall(name, "")));
-                argsFrom = end + form.afterName();
+                argsFrom = end + rawText.afterName();
                 rawTextName = name;
             }
-            int close = region.indexOf(form.closing(), argsFrom);
+            int close = region.indexOf(rawText.closing(), argsFrom);
             if (close < 0) return;
-            String arguments =
-                    rawTextArguments(form.parameter(), region.substring(argsFrom, close), parameters.get(rawTextName));
+            String arguments = rawTextArguments(
+                    rawText.parameter(), region.substring(argsFrom, close), parameters.get(rawTextName));
             sink.call(new ToolCall(current, null, null, new FunctionCall(null, arguments)));
-            nextCall = close + form.closing().length();
+            nextCall = close + rawText.closing().length();
             argsFrom = -1;
         }
     }

@@ -333,8 +333,8 @@ public enum ToolSyntax {
      * {@code <parameter=key>value</parameter>\n}, in {@link #MINIMAX} {@code <parameter name="key">value</parameter>
      * \n}, in DeepSeek's DSML {@code <｜DSML｜parameter name="key" string="true">value</｜DSML｜parameter>\n}, in
      * {@link #HUNYUAN} {@code <arg_key:opensource>key</arg_key:opensource>\n<arg_value:opensource>value
-     * </arg_value:opensource>\n}, in {@link #ARG_KEY} {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>\n} after an optional
-     * newline, each of its newlines optional. A string's value is raw text without {@code </} (its {@code enum},
+     * </arg_value:opensource>\n}, in {@link #ARG_KEY} {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>
+     * \n} after an optional newline, each of its newlines optional. A string's value is raw text without {@code </} (its {@code enum},
      * {@code const} and length honoured), any other value the JSON its schema accepts.
      */
     private String rawTextParameters(GrammarBuilder builder, JsonNode schema) {
