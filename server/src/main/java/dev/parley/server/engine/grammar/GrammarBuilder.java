@@ -20,7 +20,16 @@ public final class GrammarBuilder {
 
     /** @param compact JSON values on one line, at most one space between tokens (as tool-call arguments are written) */
     public GrammarBuilder(boolean compact) {
-        this.rules = new Rules(compact);
+        this(compact, false);
+    }
+
+    /**
+     * @param compact JSON values on one line, at most one space between tokens
+     * @param python values as Python literals ({@code True}, {@code False}, {@code None}), as models that write their
+     *     calls in Python write them
+     */
+    public GrammarBuilder(boolean compact, boolean python) {
+        this.rules = new Rules(compact, python);
         rules.reserve(JsonGrammar.ROOT);
     }
 

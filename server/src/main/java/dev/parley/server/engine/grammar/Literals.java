@@ -36,7 +36,7 @@ final class Literals {
         Set<String> spelled = new LinkedHashSet<>();
         for (JsonNode value : values) {
             if (types.stream().anyMatch(type -> Types.matches(value, type))) {
-                spelled.add(Gbnf.literal(value.toString()));
+                spelled.add(Gbnf.literal(converter.rules.spell(value)));
             }
         }
         if (spelled.isEmpty()) {

@@ -94,6 +94,9 @@ final class Primitives {
                     "octet",
                     new Rule("\"25\" [0-5] | \"2\" [0-4] [0-9] | \"1\" [0-9] [0-9] | [1-9] [0-9] | [0-9]", List.of())));
 
+    /** The keywords of Python literals, in place of JSON's. */
+    private static final Map<String, String> PYTHON = Map.of("boolean", "\"True\" | \"False\"", "null", "\"None\"");
+
     /** The string formats a grammar can spell exactly; the value of {@code format} is also the rule's name. */
     static final List<String> FORMATS = List.of("date", "time", "date-time", "uuid", "ipv4");
 
@@ -104,7 +107,10 @@ final class Primitives {
             throw new IllegalArgumentException("no fixed rule " + name);
         }
         if (!rules.has(name)) {
-            rules.fixed(name, name.equals(SPACE) && rules.compact() ? COMPACT_SPACE : rule.body());
+            String body = rule.body();
+            if (name.equals(SPACE) && rules.compact()) body = COMPACT_SPACE;
+            if (rules.python() && PYTHON.containsKey(name)) body = PYTHON.get(name);
+            rules.fixed(name, body);
             rule.uses().forEach(used -> use(rules, used));
         }
         return name;

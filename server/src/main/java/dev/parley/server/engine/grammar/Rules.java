@@ -1,5 +1,6 @@
 package dev.parley.server.engine.grammar;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -13,19 +14,33 @@ final class Rules {
     private final Map<String, String> bodies = new LinkedHashMap<>(); // name → body; null while reserved
     private final Map<String, String> namesByBody = new HashMap<>();
     private final boolean compact;
+    private final boolean python;
     private long chars;
 
     Rules() {
-        this(false);
+        this(false, false);
     }
 
-    /** @param compact whitespace between JSON tokens is at most one space, no line breaks */
-    Rules(boolean compact) {
+    /**
+     * @param compact whitespace between JSON tokens is at most one space, no line breaks
+     * @param python values are Python literals: {@code True}, {@code False} and {@code None} for JSON's keywords
+     */
+    Rules(boolean compact, boolean python) {
         this.compact = compact;
+        this.python = python;
     }
 
     boolean compact() {
         return compact;
+    }
+
+    boolean python() {
+        return python;
+    }
+
+    /** How a value is spelled in these rules' language: JSON, or a {@link PythonLiteral}. */
+    String spell(JsonNode value) {
+        return python ? PythonLiteral.write(value) : value.toString();
     }
 
     /** Adds {@code name ::= body} under a fresh name derived from {@code hint}, or returns the rule that has that body. */

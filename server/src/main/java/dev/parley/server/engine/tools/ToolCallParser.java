@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.FunctionCall;
 import dev.parley.api.ToolCall;
+import dev.parley.server.engine.grammar.PythonLiteral;
 import java.security.SecureRandom;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -42,6 +43,7 @@ public final class ToolCallParser {
     private final StringBuilder held = new StringBuilder(); // words that may start the trigger
     private final StringBuilder region = new StringBuilder(); // the calls, from the trigger on
     private boolean calling;
+    private boolean inList; // LFM2: inside a list of calls, after the trigger
     private boolean wordsOnly; // the trigger can no longer come (it counts only at the start)
     private int scanned;
     private int depth;
@@ -160,6 +162,10 @@ public final class ToolCallParser {
             scanHarmony(sink);
             return;
         }
+        if (syntax == ToolSyntax.LFM2) {
+            scanPython(sink);
+            return;
+        }
         for (; scanned < region.length(); scanned++) {
             char c = region.charAt(scanned);
             if (inString) {
@@ -252,6 +258,61 @@ public final class ToolCallParser {
                     rawText.parameter(), region.substring(argsFrom, close), parameters.get(rawTextName));
             sink.call(new ToolCall(current, null, null, new FunctionCall(null, arguments)));
             nextCall = close + rawText.closing().length();
+            argsFrom = -1;
+        }
+    }
+
+    /** A Python call's name and its opening parenthesis; a keyword argument's name and its equals sign. */
+    private static final Pattern PYTHON_CALL = Pattern.compile("([A-Za-z0-9_.\\-]+)\\s*\\(");
+
+    private static final Pattern KEYWORD = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)\\s*=");
+
+    /**
+     * The {@link ToolSyntax#LFM2} form, a Python list of calls after the trigger: a call's header goes out once its
+     * name and {@code (} are written, its keyword arguments, as a JSON object, once its closing {@code )} is.
+     */
+    private void scanPython(Sink sink) {
+        while (true) {
+            if (argsFrom < 0) {
+                if (!inList) {
+                    int open = region.indexOf(syntax.trigger(), nextCall);
+                    if (open < 0) return;
+                    nextCall = open + syntax.trigger().length();
+                    inList = true;
+                }
+                int at = nextCall;
+                while (at < region.length() && "[, \n\t".indexOf(region.charAt(at)) >= 0) at++;
+                if (at == region.length()) return;
+                if (region.charAt(at) == ']') {
+                    inList = false;
+                    nextCall = at + 1;
+                    continue;
+                }
+                Matcher call = PYTHON_CALL.matcher(region).region(at, region.length());
+                if (!call.lookingAt()) return;
+                current = calls++;
+                sink.call(new ToolCall(current, newId(), "function", new FunctionCall(call.group(1), "")));
+                argsFrom = call.end();
+                argsSent = argsFrom;
+            }
+            if (region.indexOf(")", argsSent) < 0) return; // no call can have ended since the last look
+            argsSent = region.length();
+            var arguments = JSON.createObjectNode();
+            int at = argsFrom;
+            while (true) {
+                while (at < region.length() && (Character.isWhitespace(region.charAt(at)) || region.charAt(at) == ','))
+                    at++;
+                if (at >= region.length()) return;
+                if (region.charAt(at) == ')') break;
+                Matcher keyword = KEYWORD.matcher(region).region(at, region.length());
+                if (!keyword.lookingAt()) return;
+                PythonLiteral.Read value = PythonLiteral.read(region, keyword.end());
+                if (value == null) return;
+                arguments.set(keyword.group(1), value.value());
+                at = value.end();
+            }
+            sink.call(new ToolCall(current, null, null, new FunctionCall(null, arguments.toString())));
+            nextCall = at + 1;
             argsFrom = -1;
         }
     }
@@ -369,7 +430,7 @@ public final class ToolCallParser {
         sink.call(new ToolCall(index, null, null, new FunctionCall(null, arguments.toString())));
     }
 
-    private static JsonNode parse(String text) {
+    static JsonNode parse(String text) {
         try {
             return JSON.readTree(text);
         } catch (JsonProcessingException e) {

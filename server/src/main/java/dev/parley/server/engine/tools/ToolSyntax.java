@@ -3,10 +3,12 @@ package dev.parley.server.engine.tools;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.FunctionCall;
 import dev.parley.api.FunctionDefinition;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.server.engine.grammar.GrammarBuilder;
 import dev.parley.server.engine.grammar.JsonGrammar;
+import dev.parley.server.engine.grammar.PythonLiteral;
 import dev.parley.server.engine.grammar.SchemaException;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,6 +75,11 @@ public enum ToolSyntax {
     DEEPSEEK_R1("<｜tool▁calls▁begin｜>", false),
     /** Granite 3.3: {@code <|tool_call|>[{"name": …, "arguments": …}, …]}. */
     GRANITE("<|tool_call|>", false),
+    /**
+     * LFM2 and LFM2.5: {@code <|tool_call_start|>[name(key="value", n=1, flag=True), …]<|tool_call_end|>}, the
+     * arguments as Python keyword arguments.
+     */
+    LFM2("<|tool_call_start|>", false),
     /** Llama 3.1–3.3: one JSON object {@code {"name": …, "parameters": …}} as the whole answer. */
     LLAMA3("{", true),
     /** Mistral Nemo and earlier: {@code [TOOL_CALLS][{"name": …, "arguments": …}, …]}. */
@@ -121,6 +128,8 @@ public enum ToolSyntax {
         if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>"))
             return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
         if (template.contains(GRANITE.trigger)) return GRANITE;
+        // Liquid's templates list the tools after "List of tools: ", some inside <|tool_list_start|>.
+        if (template.contains(LFM2.trigger) || template.contains("List of tools: ")) return LFM2;
         if (template.contains("<tool_call>")) return HERMES;
         if (template.contains("<|python_tag|>") || template.contains("<|start_header_id|>ipython")) return LLAMA3;
         return GENERIC;
@@ -157,6 +166,7 @@ public enum ToolSyntax {
                     DEEPSEEK_R1,
                     MISTRAL_ARRAY,
                     GRANITE,
+                    LFM2,
                     GENERIC -> false;
         };
     }
@@ -206,6 +216,7 @@ public enum ToolSyntax {
             case DSML_FUNCTION_CALLS -> "</｜DSML｜function_calls>";
             case DSML_TOOL_CALLS -> "</｜DSML｜tool_calls>";
             case HUNYUAN -> "</tool_calls:opensource>";
+            case LFM2 -> "]<|tool_call_end|>";
             default -> throw new IllegalStateException(this + " has no list of calls");
         };
     }
@@ -238,7 +249,7 @@ public enum ToolSyntax {
             boolean parallel,
             boolean wordsToo,
             boolean afterTrigger) {
-        var builder = new GrammarBuilder(true);
+        var builder = new GrammarBuilder(true, this == LFM2);
         List<String> calls = new ArrayList<>();
         List<String> firsts = new ArrayList<>();
         for (int i = 0; i < functions.size(); i++) {
@@ -247,7 +258,9 @@ public enum ToolSyntax {
             try {
                 arguments = rawText()
                         ? rawTextParameters(builder, parameters(function))
-                        : builder.value(parameters(function), "arguments");
+                        : this == LFM2
+                                ? keywordArguments(builder, parameters(function), function.name())
+                                : builder.value(parameters(function), "arguments");
             } catch (SchemaException e) {
                 throw InvalidRequestException.of(
                         params.get(i),
@@ -273,6 +286,9 @@ public enum ToolSyntax {
                         + (rawText() ? GrammarBuilder.literal("\n") + " " : "")
                         + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
                         + GrammarBuilder.literal(sectionEnd());
+            case LFM2 ->
+                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ") + GrammarBuilder.literal("[") + " "
+                        + repeated(call, call, ", ", parallel) + " " + GrammarBuilder.literal(sectionEnd());
             // The template writes a space before the recipient; the grammar takes the call with or without it.
             case HARMONY -> afterTrigger ? first : GrammarBuilder.literal(" ") + "? " + first;
             case GENERIC -> {
@@ -289,8 +305,19 @@ public enum ToolSyntax {
 
     /** One call of {@code name}, its opening text without {@code written}, which the model has written already. */
     private String call(String name, String arguments, String written) {
+        String rest = callOpen(name).substring(written.length());
+        // Kimi numbers each call after its name: any number is taken.
+        String numbered = this == KIMI ? "[0-9]{1,4} " + GrammarBuilder.literal(nameClose()) + " " : "";
+        return (rest.isEmpty() ? "" : GrammarBuilder.literal(rest) + " ")
+                + numbered
+                + arguments
+                + (callClose().isEmpty() ? "" : " " + GrammarBuilder.literal(callClose()));
+    }
+
+    /** The text of a call of {@code name} before its arguments (for {@link #KIMI}, before the call's number). */
+    private String callOpen(String name) {
         String quoted = JSON.textNode(name).toString();
-        String open = switch (this) {
+        return switch (this) {
             case HERMES -> "<tool_call>\n{\"name\": " + quoted + ", \"arguments\": ";
             case XML -> "<tool_call>\n<function=" + name + ">\n";
             case ARG_KEY -> "<tool_call>" + name;
@@ -302,9 +329,14 @@ public enum ToolSyntax {
             case MISTRAL_ARGS, DEEPSEEK, DEEPSEEK_R1 -> nameOpen() + name + nameClose();
             case KIMI -> nameOpen() + "functions." + name + ":";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
+            case LFM2 -> name + "(";
             case MISTRAL_ARRAY, GRANITE, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
         };
-        String close = switch (this) {
+    }
+
+    /** The text after a call's arguments. */
+    private String callClose() {
+        return switch (this) {
             case HERMES -> "}\n</tool_call>";
             case XML -> "</function>\n</tool_call>";
             case ARG_KEY -> "</tool_call>";
@@ -316,15 +348,60 @@ public enum ToolSyntax {
             case KIMI -> "<|tool_call_end|>";
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
             case DEEPSEEK_R1 -> "\n```<｜tool▁call▁end｜>";
+            case LFM2 -> ")";
             case LLAMA3, MISTRAL_ARRAY, GRANITE, GENERIC -> "}";
         };
-        String rest = open.substring(written.length());
-        // Kimi numbers each call after its name: any number is taken.
-        String numbered = this == KIMI ? "[0-9]{1,4} " + GrammarBuilder.literal(nameClose()) + " " : "";
-        return (rest.isEmpty() ? "" : GrammarBuilder.literal(rest) + " ")
-                + numbered
-                + arguments
-                + (close.isEmpty() ? "" : " " + GrammarBuilder.literal(close));
+    }
+
+    /**
+     * Calls as a model of this family writes them, for a chat template that does not render earlier calls itself:
+     * the text the grammar of {@link #grammar} accepts and the {@link ToolCallParser} reads back into the same calls.
+     * Arguments that are no JSON object are written as given in the JSON forms, and as none in the others.
+     */
+    public String written(List<FunctionCall> calls) {
+        List<String> each = new ArrayList<>(calls.size());
+        for (int i = 0; i < calls.size(); i++) each.add(writtenCall(i, calls.get(i)));
+        return switch (this) {
+            case HERMES, XML, ARG_KEY, SEED, LLAMA3 -> String.join("\n", each);
+            case MISTRAL_ARGS -> String.join("", each);
+            case HARMONY -> String.join("<|call|>", each);
+            case MISTRAL_ARRAY, GRANITE -> trigger + "[" + String.join(", ", each) + "]";
+            case LFM2 -> trigger + "[" + String.join(", ", each) + sectionEnd();
+            case KIMI, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
+                trigger + (rawText() ? "\n" : "") + String.join(this == DEEPSEEK_R1 ? "\n" : "", each) + sectionEnd();
+            case GENERIC -> "{\"tool_calls\": [" + String.join(", ", each) + "]}";
+        };
+    }
+
+    private String writtenCall(int index, FunctionCall call) {
+        JsonNode arguments = ToolCallParser.parse(call.arguments() == null ? "" : call.arguments());
+        boolean object = arguments != null && arguments.isObject();
+        StringBuilder out = new StringBuilder(callOpen(call.name() == null ? "" : call.name()));
+        if (this == KIMI) out.append(index).append(nameClose());
+        if (rawText()) {
+            if (this == ARG_KEY) out.append('\n');
+            if (object) {
+                for (var member : arguments.properties()) {
+                    JsonNode value = member.getValue();
+                    String[] markup = parameterMarkup(member.getKey(), value.isTextual());
+                    out.append(markup[0])
+                            .append(value.isTextual() ? value.asText() : PythonLiteral.json(value))
+                            .append(markup[1]);
+                }
+            }
+        } else if (this == LFM2) {
+            if (object) {
+                StringBuilder keywords = new StringBuilder();
+                for (var member : arguments.properties()) {
+                    if (!keywords.isEmpty()) keywords.append(", ");
+                    keywords.append(member.getKey()).append('=').append(PythonLiteral.write(member.getValue()));
+                }
+                out.append(keywords);
+            }
+        } else {
+            out.append(object ? PythonLiteral.json(arguments) : call.arguments());
+        }
+        return out.append(callClose()).toString();
     }
 
     /**
@@ -346,34 +423,73 @@ public enum ToolSyntax {
         for (var property : properties.properties()) {
             String key = property.getKey();
             String value = xmlValue(builder, property.getValue(), key);
-            String piece = switch (this) {
-                case XML ->
-                    GrammarBuilder.literal("<parameter=" + key + ">\n") + " " + value + " "
-                            + GrammarBuilder.literal("\n</parameter>\n");
-                case SEED ->
-                    GrammarBuilder.literal("<parameter=" + key + ">") + " " + value + " "
-                            + GrammarBuilder.literal("</parameter>\n");
-                case MINIMAX ->
-                    GrammarBuilder.literal("<parameter name=\"" + key + "\">") + " " + value + " "
-                            + GrammarBuilder.literal("</parameter>\n");
-                case HUNYUAN ->
-                    GrammarBuilder.literal(
-                                    "<arg_key:opensource>" + key + "</arg_key:opensource>\n<arg_value:opensource>")
-                            + " " + value + " " + GrammarBuilder.literal("</arg_value:opensource>\n");
-                case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
-                    GrammarBuilder.literal("<｜DSML｜parameter name=\"" + key + "\" string=\""
-                                    + isString(property.getValue()) + "\">")
-                            + " " + value + " " + GrammarBuilder.literal("</｜DSML｜parameter>\n");
-                case ARG_KEY ->
-                    GrammarBuilder.literal("<arg_key>" + key + "</arg_key>") + " \"\\n\"? "
-                            + GrammarBuilder.literal("<arg_value>") + " " + value + " "
-                            + GrammarBuilder.literal("</arg_value>") + " \"\\n\"?";
-                default -> throw new IllegalStateException(this + " writes its arguments as JSON");
-            };
+            String[] markup = parameterMarkup(key, isString(property.getValue()));
+            String piece = loose(markup[0]) + " " + value + " " + loose(markup[1]);
             if (!out.isEmpty()) out.append(' ');
             out.append(required.contains(key) ? piece : "( " + piece + " )?");
         }
         return out.toString();
+    }
+
+    /** The text before a parameter's value and the text after it, in a {@link #rawText} form. */
+    private String[] parameterMarkup(String key, boolean string) {
+        return switch (this) {
+            case XML -> new String[] {"<parameter=" + key + ">\n", "\n</parameter>\n"};
+            case SEED -> new String[] {"<parameter=" + key + ">", "</parameter>\n"};
+            case MINIMAX -> new String[] {"<parameter name=\"" + key + "\">", "</parameter>\n"};
+            case HUNYUAN ->
+                new String[] {
+                    "<arg_key:opensource>" + key + "</arg_key:opensource>\n<arg_value:opensource>",
+                    "</arg_value:opensource>\n"
+                };
+            case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
+                new String[] {"<｜DSML｜parameter name=\"" + key + "\" string=\"" + string + "\">", "</｜DSML｜parameter>\n"
+                };
+            case ARG_KEY -> new String[] {"<arg_key>" + key + "</arg_key>\n<arg_value>", "</arg_value>\n"};
+            default -> throw new IllegalStateException(this + " writes its arguments as JSON");
+        };
+    }
+
+    /** Markup text as a grammar expression; in {@link #ARG_KEY}, whose templates differ there, each newline optional. */
+    private String loose(String markup) {
+        if (this != ARG_KEY) return GrammarBuilder.literal(markup);
+        List<String> parts = new ArrayList<>();
+        String[] lines = markup.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            if (i > 0) parts.add("\"\\n\"?");
+            if (!lines[i].isEmpty()) parts.add(GrammarBuilder.literal(lines[i]));
+        }
+        return String.join(" ", parts);
+    }
+
+    /**
+     * The arguments of an {@link #LFM2} call, Python keyword arguments in the schema's order ({@code key=value, …}),
+     * the required ones always and the others optionally, each value a Python literal its schema accepts.
+     */
+    private static String keywordArguments(GrammarBuilder builder, JsonNode schema, String function) {
+        JsonNode properties = schema.path("properties");
+        if (!properties.isObject()) return "";
+        List<String> required = new ArrayList<>();
+        schema.path("required").forEach(key -> required.add(key.asText()));
+        List<String> keys = new ArrayList<>();
+        properties.fieldNames().forEachRemaining(keys::add);
+        String comma = GrammarBuilder.literal(", ");
+        String tail = null; // the arguments from the i-th on, after one is written: each after a comma
+        String head = null; // the arguments from the i-th on, none written yet
+        for (int i = keys.size() - 1; i >= 0; i--) {
+            String key = keys.get(i);
+            String piece =
+                    GrammarBuilder.literal(key + "=") + " " + builder.value(properties.get(key), function + "-" + key);
+            String pieceOn = tail == null ? piece : piece + " " + tail;
+            boolean must = required.contains(key);
+            String nextTail = must
+                    ? comma + " " + pieceOn
+                    : "( " + comma + " " + piece + " )?" + (tail == null ? "" : " " + tail);
+            String nextHead = must ? pieceOn : "( " + pieceOn + (head == null ? " )?" : " | " + head + " )");
+            tail = builder.rule(function + "-after-" + key, nextTail);
+            head = builder.rule(function + "-from-" + key, nextHead);
+        }
+        return head == null ? "" : head;
     }
 
     private static String xmlValue(GrammarBuilder builder, JsonNode schema, String key) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.parley.api.FunctionCall;
 import dev.parley.api.FunctionDefinition;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.server.demo.DemoModel;
@@ -164,6 +165,13 @@ class ToolSyntaxGrammarTest {
                             + "<｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
                     "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>add<｜tool▁sep｜>{\"a\": 1}<｜tool▁call▁end｜>"
                 };
+            case LFM2 ->
+                new String[] {
+                    "<|tool_call_start|>[add(a=1)]<|tool_call_end|>",
+                    "<|tool_call_start|>[now()]<|tool_call_end|>",
+                    "<|tool_call_start|>[add(a=1), now()]<|tool_call_end|>",
+                    "<|tool_call_start|>[add(a=\"1\")]<|tool_call_end|>"
+                };
             case LLAMA3 ->
                 new String[] {
                     "{\"name\": \"add\", \"parameters\": {\"a\": 1}}",
@@ -247,6 +255,52 @@ class ToolSyntaxGrammarTest {
                 .as(gbnf)
                 .isTrue();
         assertThat(GbnfRecognizer.parse(gbnf).accepts(call)).isFalse();
+    }
+
+    /** What is written into a template that does not render earlier calls is what the model is held to write. */
+    @ParameterizedTest
+    @EnumSource(ToolSyntax.class)
+    void callsWrittenForTheHistoryAreCallsTheGrammarAccepts(ToolSyntax syntax) {
+        var add = new FunctionCall("add", "{\"a\": 1}");
+        var now = new FunctionCall("now", "{}");
+        boolean several = samples(syntax)[2] != null;
+        String written = syntax.written(several ? List.of(add, now) : List.of(add));
+
+        assertThat(GbnfRecognizer.parse(syntax.grammar(FUNCTIONS, PARAMS, several, false, false)
+                                .gbnf())
+                        .accepts(written))
+                .as(written)
+                .isTrue();
+    }
+
+    @Test
+    void lfm2CallsAreKeywordArgumentsWithPythonLiterals() throws Exception {
+        var lookup = FunctionDefinition.of(
+                "look_up",
+                null,
+                JSON.readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
+                        + "\"exact\":{\"type\":\"boolean\"},\"near\":{\"type\":[\"object\",\"null\"],"
+                        + "\"properties\":{\"on\":{\"const\":true}}},\"limit\":{\"type\":\"integer\"}},"
+                        + "\"required\":[\"exact\"]}"));
+        var grammar = GbnfRecognizer.parse(ToolSyntax.LFM2
+                .grammar(List.of(lookup), PARAMS, false, false, true)
+                .gbnf());
+
+        assertThat(grammar.accepts("[look_up(exact=True)]<|tool_call_end|>")).isTrue();
+        assertThat(grammar.accepts("[look_up(city=\"Paris\", exact=False, limit=3)]<|tool_call_end|>"))
+                .isTrue();
+        assertThat(grammar.accepts("[look_up(exact=True, near=None)]<|tool_call_end|>"))
+                .isTrue();
+        assertThat(grammar.accepts("[look_up(exact=True, near={\"on\": True})]<|tool_call_end|>"))
+                .isTrue();
+        // JSON's keywords, arguments out of order, a missing required one, a stray comma: not Python as written.
+        assertThat(grammar.accepts("[look_up(exact=true)]<|tool_call_end|>")).isFalse();
+        assertThat(grammar.accepts("[look_up(exact=True, city=\"Paris\")]<|tool_call_end|>"))
+                .isFalse();
+        assertThat(grammar.accepts("[look_up(city=\"Paris\")]<|tool_call_end|>"))
+                .isFalse();
+        assertThat(grammar.accepts("[look_up(, exact=True)]<|tool_call_end|>")).isFalse();
+        assertThat(grammar.accepts("[look_up(exact=True,)]<|tool_call_end|>")).isFalse();
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.parley.server.engine.tools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.FunctionCall;
 import dev.parley.api.Json;
 import dev.parley.api.ToolCall;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -305,7 +307,16 @@ class ToolCallParserTest {
                             + "{\"name\": \"now\", \"arguments\": {}}]",
                     "",
                     List.of("get_weather", "now"),
-                    List.of("{\"city\": \"Paris\"}", "{}")));
+                    List.of("{\"city\": \"Paris\"}", "{}")),
+            // Python literals in either quote, with Python's escapes and keywords; a ")" inside a string.
+            new Answer(
+                    ToolSyntax.LFM2,
+                    false,
+                    "Let me see.<|tool_call_start|>[get_weather(city='Paris (\\'the\\' city)', days=3, tags=[\"a\", True, "
+                            + "None]), now()]<|tool_call_end|>",
+                    "Let me see.",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\":\"Paris ('the' city)\",\"days\":3,\"tags\":[\"a\",true,null]}", "{}")));
 
     static Stream<Arguments> eachFamilysCallsAreReadInAnyPiecesOfText() {
         return ANSWERS.stream().flatMap(a -> IntStream.of(1, 4, 1000).mapToObj(step -> Arguments.of(a, step)));
@@ -321,6 +332,31 @@ class ToolCallParserTest {
             assertThat(out.triggers).as("the calls start once").hasSize(1);
         assertThat(out.names()).isEqualTo(answer.names());
         assertThat(out.arguments()).isEqualTo(answer.arguments());
+    }
+
+    /**
+     * Calls written into a history (for templates that do not render them) are read back as the same calls: names,
+     * and arguments as JSON, in every syntax.
+     */
+    @ParameterizedTest
+    @EnumSource(ToolSyntax.class)
+    void callsWrittenAsTheModelWritesThemReadBackAsTheSameCalls(ToolSyntax syntax) throws Exception {
+        var weather = new FunctionCall(
+                "get_weather",
+                "{\"city\": \"Paris, \\\"France\\\"\", \"days\": 3, \"tags\": [\"a\", 2.5, true, null]}");
+        var now = new FunctionCall("now", "{}");
+        List<FunctionCall> calls = syntax == ToolSyntax.LLAMA3 ? List.of(weather) : List.of(weather, now);
+
+        String words = syntax.trigger() == null || syntax.triggerAtStart() ? "" : "Sure. ";
+        var out = parse(syntax, false, WEATHER, words + syntax.written(calls), 3);
+
+        assertThat(out.text).hasToString(words);
+
+        assertThat(out.names()).isEqualTo(calls.stream().map(FunctionCall::name).toList());
+        for (int i = 0; i < calls.size(); i++)
+            assertThat(Json.tree(out.arguments().get(i)))
+                    .as(syntax.written(calls))
+                    .isEqualTo(Json.tree(calls.get(i).arguments()));
     }
 
     /** The bundled real templates each name the syntax their models write calls in. */
@@ -344,6 +380,9 @@ class ToolCallParserTest {
         "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja, DEEPSEEK_R1",
         "llama-cpp-deepseek-r1.jinja, DEEPSEEK_R1",
         "ibm-granite-granite-3.3-2B-Instruct.jinja, GRANITE",
+        "LFM2-8B-A1B.jinja, LFM2",
+        "LFM2.5-8B-A1B.jinja, LFM2",
+        "LFM2.5-Instruct.jinja, LFM2",
         "microsoft-Phi-3.5-mini-instruct.jinja, GENERIC",
         "Qwen-Qwen2.5-7B-Instruct.jinja, HERMES",
         "MiMo-VL.jinja, HERMES",
