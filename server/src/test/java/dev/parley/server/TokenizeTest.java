@@ -133,6 +133,23 @@ class TokenizeTest {
         assertThat(prompt.toString()).contains("Tell a story.").contains("Once upon a time");
     }
 
+    /** The demo model has no Jinja template: llama.cpp's built-in one shows no calls, so they are written as text. */
+    @Test
+    void earlierCallsAreInThePromptEvenWhereTheTemplateShowsNone() throws Exception {
+        String messages = "[{\"role\":\"user\",\"content\":\"Weather?\"},{\"role\":\"assistant\",\"content\":null,"
+                + "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+                + "\"arguments\":\"{\\\"city\\\":\\\"Lyon\\\"}\"}}]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"sunny\"}]";
+        JsonNode tokens = ok(served.loopback()
+                .post("/v1/tokenize", "{\"model\":\"demo\",\"messages\":%s,\"with_pieces\":true}".formatted(messages)));
+
+        StringBuilder prompt = new StringBuilder();
+        tokens.path("tokens").forEach(t -> prompt.append(t.path("piece").asText()));
+        assertThat(prompt.toString())
+                .contains("{\"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Lyon\"}}]}")
+                .contains("sunny");
+    }
+
     @Test
     void theSameRoutesServeUnderV1() throws Exception {
         String body = "{\"content\":\"%s\"}".formatted(STORY);

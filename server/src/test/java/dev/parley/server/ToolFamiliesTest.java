@@ -130,6 +130,24 @@ class ToolFamiliesTest {
                 "tencent-Hy3.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * LFM2: {@code <|tool_call_start|>[name(key="value")]<|tool_call_end|>}, Python calls. Its template shows
+         * neither earlier calls nor their arguments: Parley writes them into the assistant's text as the model would.
+         */
+        LFM2(
+                "ggml-vocab-qwen2.gguf",
+                "LFM2-8B-A1B.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * Gemma 2, a template from before tools: the generic JSON form, told in the system message; it has no turn
+         * for tool results (it refuses them) and shows no calls, so both are written into the conversation's text.
+         */
+        GEMMA2(
+                "ggml-vocab-qwen2.gguf",
+                "google-gemma-2-2b-it.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",
@@ -356,21 +374,50 @@ class ToolFamiliesTest {
                 .isEqualTo(JSON.readTree(whole.function().arguments()));
     }
 
+    /** The text of a chat's prompt, read back from its tokens (a piece may be part of a character). */
+    static String prompt(Family family, String body) throws Exception {
+        var tokenized = served(family).loopback().post("/tokenize", body);
+        assertThat(tokenized.statusCode()).as(tokenized.body()).isEqualTo(200);
+        var text = served(family)
+                .loopback()
+                .post(
+                        "/detokenize",
+                        "{\"model\":\"" + family.id() + "\",\"tokens\":"
+                                + JSON.readTree(tokenized.body()).path("tokens") + "}");
+        return JSON.readTree(text.body()).path("content").asText();
+    }
+
     @ParameterizedTest
     @EnumSource(Family.class)
     void aToolLoopRendersTheCallAndItsResultBack(Family family) throws Exception {
         ToolCall call = oneCall(
                 chat(family, request(family, QUESTION, ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false")));
+        // The model's own call id, and arguments no model wrote, so that the prompt shows where they went.
+        String arguments = "{\"city\":\"Lyon\",\"unit\":\"celsius\"}";
         String messages = "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"},"
-                + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" + Json.write(call) + "]},"
+                + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+                + Json.write(ToolCall.function(call.id(), "get_weather", arguments)) + "]},"
                 + "{\"role\":\"tool\",\"tool_call_id\":\"" + call.id() + "\",\"content\":\"sunny, 21 degrees\"}]";
+        String body = request(family, messages, ",\"tool_choice\":\"none\",\"max_tokens\":4");
 
-        var answer = chat(family, request(family, messages, ",\"tool_choice\":\"none\",\"max_tokens\":4"));
+        var answer = chat(family, body);
 
         assertThat(answer.choices().getFirst().message().toolCalls()).isNullOrEmpty();
         assertThat(answer.choices().getFirst().finishReason()).isIn("stop", "length");
-        var first = chat(family, request(family, QUESTION, ",\"tool_choice\":\"none\",\"max_tokens\":1"));
-        assertThat(answer.usage().promptTokens()).isGreaterThan(first.usage().promptTokens() + 8);
+        String prompt = prompt(family, body);
+        assertThat(prompt).contains("Lyon", "sunny, 21 degrees");
+        assertThat(prompt.indexOf("Lyon")).isLessThan(prompt.indexOf("sunny, 21 degrees"));
+        switch (family) {
+            case LFM2 ->
+                assertThat(prompt).contains("<|tool_call_start|>[get_weather(city=\"Lyon\", unit=\"celsius\")]");
+            case GEMMA2 ->
+                assertThat(prompt)
+                        .contains(
+                                "{\"tool_calls\": [{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Lyon\", \"unit\": \"celsius\"}}]}")
+                        .contains(
+                                "{\"tool_response\": {\"name\": \"get_weather\", \"content\": \"sunny, 21 degrees\"}}");
+            default -> {}
+        }
     }
 
     /**

@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.ToolCall;
+import dev.parley.server.engine.grammar.PythonLiteral;
 import dev.parley.server.engine.reasoning.ReasoningSyntax;
 import dev.parley.server.engine.template.ChatTemplate;
 import dev.parley.server.engine.template.TemplateException;
+import dev.parley.server.engine.template.TemplateTurns;
 import dev.parley.server.engine.tools.ToolSyntax;
 import dev.parley.tokens.TextMemo;
 import java.io.IOException;
@@ -78,6 +80,12 @@ final class PromptTokenizer {
 
     private final ToolSyntax toolSyntax;
     private final boolean rendersTools;
+    /**
+     * The turns the template shows: without a system turn, system messages join the first user message; without
+     * calls, they are written into the assistant's content; without results, they are given as user messages.
+     */
+    private final TemplateTurns shown;
+
     private final ReasoningSyntax reasoningSyntax;
 
     private final String bosText;
@@ -102,6 +110,7 @@ final class PromptTokenizer {
         this.shortCallIds = toolSyntax == ToolSyntax.MISTRAL_ARRAY || toolSyntax == ToolSyntax.MISTRAL_ARGS;
         this.bosText = tokenText(model, model.bosToken());
         this.eosText = tokenText(model, model.eosToken());
+        this.shown = template == null ? TemplateTurns.BUILT_IN : TemplateTurns.of(template, bosText, eosText);
     }
 
     /** The model's own chat template, or null when it has none or it does not compile (then llama.cpp's). */
@@ -242,13 +251,16 @@ final class PromptTokenizer {
     /** The rendered chat as markup (partitioned) and content (text), in order. */
     private List<Fragment> fragments(List<ChatMessage> messages, JsonNode tools, Map<String, Object> variables) {
         String nonce = Long.toHexString(ThreadLocalRandom.current().nextLong());
+        if (!shown.results()) messages = resultsAsUserMessages(messages);
+        if (!shown.system()) messages = systemInFirstUserMessage(messages);
         String rendered;
         if (template == null) {
             List<ChatTurn> turns = new ArrayList<>(messages.size());
             for (int i = 0; i < messages.size(); i++) {
                 // The role is always the message's role: a name never stands for it (a user named
                 // "system" must not get a system turn). The template is given no name at all.
-                turns.add(new ChatTurn(messages.get(i).role(), PAD + sentinel(nonce, i) + PAD));
+                String content = PAD + sentinel(nonce, i) + PAD;
+                turns.add(new ChatTurn(messages.get(i).role(), withCalls(content, calls(messages.get(i), i))));
             }
             rendered = model.applyChatTemplate(turns, true);
         } else {
@@ -320,13 +332,10 @@ final class PromptTokenizer {
                 if (reasoningSyntax instanceof ReasoningSyntax.Channels)
                     turn.put("thinking", message.reasoningContent());
             }
-            List<ToolCall> toolCalls = message.toolCalls();
-            if (message.functionCall() != null && (toolCalls == null || toolCalls.isEmpty()))
-                toolCalls = List.of(ToolCall.function(
-                        callId("call_" + i),
-                        message.functionCall().name(),
-                        message.functionCall().arguments()));
-            if (toolCalls != null && !toolCalls.isEmpty()) {
+            List<ToolCall> toolCalls = calls(message, i);
+            if (!toolCalls.isEmpty() && !shown.calls()) {
+                turn.put("content", withCalls(content, toolCalls));
+            } else if (!toolCalls.isEmpty()) {
                 List<Map<String, Object>> calls = new ArrayList<>();
                 for (ToolCall call : toolCalls) {
                     Map<String, Object> function = new LinkedHashMap<>();
@@ -356,6 +365,84 @@ final class PromptTokenizer {
                     "invalid_value",
                     "The model's chat template cannot render these messages: " + e.getMessage());
         }
+    }
+
+    /** Message {@code index}'s tool calls, a legacy {@code function_call} as one; empty for none. */
+    private List<ToolCall> calls(ChatMessage message, int index) {
+        if (message.toolCalls() != null && !message.toolCalls().isEmpty()) return message.toolCalls();
+        if (message.functionCall() == null) return List.of();
+        return List.of(ToolCall.function(
+                callId("call_" + index),
+                message.functionCall().name(),
+                message.functionCall().arguments()));
+    }
+
+    /**
+     * A message's content followed by its calls as the model writes them, for a template that does not show calls:
+     * the calls are the model's own markup there, as they are where a template writes them.
+     */
+    private String withCalls(String content, List<ToolCall> calls) {
+        if (calls.isEmpty()) return content;
+        String written =
+                toolSyntax.written(calls.stream().map(ToolCall::function).toList());
+        return content.isEmpty() ? written : content + "\n" + written;
+    }
+
+    /**
+     * {@code messages} with each run of tool results (and legacy function results) made one user message, for a
+     * template that has no turn for them: {@code {"tool_response": {"name": …, "content": …}}} a line each, the
+     * name that of the call it answers.
+     */
+    private static List<ChatMessage> resultsAsUserMessages(List<ChatMessage> messages) {
+        Map<String, String> names = new HashMap<>();
+        List<ChatMessage> out = new ArrayList<>(messages.size());
+        StringBuilder results = new StringBuilder();
+        for (ChatMessage message : messages) {
+            boolean result =
+                    message.role().equals(ChatMessage.TOOL) || message.role().equals(ChatMessage.FUNCTION);
+            if (!result && !results.isEmpty()) {
+                out.add(ChatMessage.user(results.toString()));
+                results.setLength(0);
+            }
+            if (!result) {
+                if (message.toolCalls() != null)
+                    for (ToolCall call : message.toolCalls())
+                        names.put(call.id(), call.function().name());
+                out.add(message);
+                continue;
+            }
+            String name = message.name() != null ? message.name() : names.get(message.toolCallId());
+            var response = JSON.createObjectNode();
+            response.putObject("tool_response").put("name", name).put("content", message.text());
+            if (!results.isEmpty()) results.append('\n');
+            results.append(PythonLiteral.json(response));
+        }
+        if (!results.isEmpty()) out.add(ChatMessage.user(results.toString()));
+        return out;
+    }
+
+    /**
+     * {@code messages} with the system messages' text (developer messages' too) before the first user message's,
+     * for a template that has no system turn; when no user message follows them, they become one.
+     */
+    private static List<ChatMessage> systemInFirstUserMessage(List<ChatMessage> messages) {
+        List<ChatMessage> out = new ArrayList<>(messages.size());
+        StringBuilder system = new StringBuilder();
+        for (ChatMessage message : messages) {
+            boolean instructions =
+                    message.role().equals(ChatMessage.SYSTEM) || message.role().equals(ChatMessage.DEVELOPER);
+            if (instructions) {
+                if (!system.isEmpty()) system.append("\n\n");
+                system.append(message.text());
+            } else if (!system.isEmpty() && message.role().equals(ChatMessage.USER)) {
+                out.add(ChatMessage.user(system + "\n\n" + message.text()));
+                system.setLength(0);
+            } else {
+                out.add(message);
+            }
+        }
+        if (!system.isEmpty()) out.add(ChatMessage.user(system.toString()));
+        return out;
     }
 
     /** A call id as the template accepts it: for Mistral's, 9 letters and digits, the same for the same id. */
