@@ -148,6 +148,15 @@ class ToolFamiliesTest {
                 "google-gemma-2-2b-it.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * Command R7B: {@code <|START_ACTION|>[\n    {"tool_call_id": "0", "tool_name": …, "parameters": …}\n]
+         * <|END_ACTION|>}.
+         */
+        COMMAND_R(
+                "ggml-vocab-qwen2.gguf",
+                "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",

@@ -1,5 +1,7 @@
 package dev.parley.server.engine.reasoning;
 
+import java.util.List;
+
 /**
  * How a family of models writes its reasoning apart from its answer, read from its chat template: the answer's
  * {@code reasoning_content} is that part of the text, and its {@code content} the rest.
@@ -9,13 +11,21 @@ public sealed interface ReasoningSyntax {
     /**
      * Reasoning between two tags, before the answer: {@code <think>…</think>} (Qwen3, Qwen 3.5, QwQ, DeepSeek R1 and
      * V3.1 on, GLM 4.5 on, MiniMax M2, Kimi K2 Thinking, SmolLM3, Nemotron, LFM2.5, …), {@code
-     * <seed:think>…</seed:think>} (Seed-OSS), {@code [THINK]…[/THINK]} (Magistral, Ministral 3 Reasoning). Templates
-     * that think by default often open the tag in the prompt already; the answer then starts inside it.
+     * <seed:think>…</seed:think>} (Seed-OSS), {@code [THINK]…[/THINK]} (Magistral, Ministral 3 Reasoning), {@code
+     * <|START_THINKING|>…<|END_THINKING|>} (Command R7B, Command A). Templates that think by default often open the
+     * tag in the prompt already; the answer then starts inside it.
+     *
+     * @param answer the markup around the answer itself, left out of it ({@code <|START_RESPONSE|>} and {@code
+     *     <|END_RESPONSE|>} for Command R7B); empty for none
      */
-    record Tags(String open, String close) implements ReasoningSyntax {
+    record Tags(String open, String close, List<String> answer) implements ReasoningSyntax {
+        public Tags(String open, String close) {
+            this(open, close, List.of());
+        }
+
         @Override
         public ReasoningParser parser(String promptEnd) {
-            return new TagParser(open, close, promptEnd.stripTrailing().endsWith(open));
+            return new TagParser(open, close, answer, promptEnd.stripTrailing().endsWith(open));
         }
     }
 
@@ -37,13 +47,22 @@ public sealed interface ReasoningSyntax {
         if (template.contains("<|channel|>") && template.contains("analysis")) return new Channels();
         if (template.contains("<seed:think>")) return new Tags("<seed:think>", "</seed:think>");
         if (template.contains("[THINK]") && template.contains("[/THINK]")) return new Tags("[THINK]", "[/THINK]");
+        // Cohere's answer is itself marked: <|START_RESPONSE|>…<|END_RESPONSE|> (R7B) or <|START_TEXT|>… (Command A).
+        if (template.contains("<|START_THINKING|>"))
+            return new Tags(
+                    "<|START_THINKING|>",
+                    "<|END_THINKING|>",
+                    template.contains("<|START_RESPONSE|>")
+                            ? List.of("<|START_RESPONSE|>", "<|END_RESPONSE|>")
+                            : List.of("<|START_TEXT|>", "<|END_TEXT|>"));
         if (template.contains("</think>")) return new Tags("<think>", "</think>");
         return null;
     }
 
     /** Whether the model's text must show special tokens, which this syntax's markup is made of. */
     default boolean special() {
-        return this instanceof Channels;
+        return this instanceof Channels
+                || this instanceof Tags tags && tags.open().startsWith("<|");
     }
 
     /**

@@ -1,9 +1,12 @@
 package dev.parley.server.engine.reasoning;
 
+import java.util.List;
+
 /**
  * {@link ReasoningSyntax.Tags}: the reasoning is what comes between the opening tag, when the answer starts with
- * it (after white space) or the prompt opened it, and the closing tag; the answer is the rest. White space at either
- * end of the reasoning, and between the closing tag and the answer, is left out, as templates render it back.
+ * it (after white space) or the prompt opened it, and the closing tag; the answer is the rest, without the markup
+ * some families put around it. White space at either end of the reasoning, and between the closing tag and the
+ * answer, is left out, as templates render it back.
  */
 final class TagParser implements ReasoningParser {
     private enum State {
@@ -19,12 +22,14 @@ final class TagParser implements ReasoningParser {
 
     private final String open;
     private final String close;
+    private final List<String> answerMarkup;
     private final HeldText held = new HeldText();
     private State state;
 
-    TagParser(String open, String close, boolean insideReasoning) {
+    TagParser(String open, String close, List<String> answerMarkup, boolean insideReasoning) {
         this.open = open;
         this.close = close;
+        this.answerMarkup = answerMarkup;
         this.state = insideReasoning ? State.REASONING_LEAD : State.START;
     }
 
@@ -71,7 +76,14 @@ final class TagParser implements ReasoningParser {
                     }
                 }
                 case ANSWER -> {
-                    sink.content(pending.substring(at));
+                    String answer = pending.substring(at);
+                    for (String markup : answerMarkup) answer = answer.replace(markup, "");
+                    // Held back: the start of the answer's markup at the end.
+                    int partial = 0;
+                    for (String markup : answerMarkup)
+                        partial = Math.max(partial, ReasoningParser.partialSuffix(answer, 0, markup));
+                    if (answer.length() > partial) sink.content(answer.substring(0, answer.length() - partial));
+                    held.hold(answer, answer.length() - partial);
                     return;
                 }
             }
@@ -81,7 +93,7 @@ final class TagParser implements ReasoningParser {
     @Override
     public void finish(Sink sink) {
         String rest = held.then("");
-        if (state == State.START && !rest.isEmpty()) sink.content(rest);
+        if ((state == State.START || state == State.ANSWER) && !rest.isEmpty()) sink.content(rest);
         else if (state == State.REASONING) send(sink, rest.stripTrailing()); // cut off before its closing tag
     }
 

@@ -59,9 +59,12 @@ public final class ToolCallParser {
     private boolean argsClosed;
     private int current;
 
-    /** A call's opening as a model writes it: its name, then its arguments key; the arguments value follows. */
-    private static final Pattern HEADER = Pattern.compile(
-            "\\{\\s*\"name\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"\\s*,\\s*\"(arguments|parameters)\"\\s*:\\s*");
+    /**
+     * A call's opening as a model writes it: its name (after Command R's call number), then its arguments key; the
+     * arguments value follows.
+     */
+    private static final Pattern HEADER = Pattern.compile("\\{\\s*(?:\"tool_call_id\"\\s*:\\s*\"[0-9]*\"\\s*,\\s*)?"
+            + "\"(?:tool_)?name\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"\\s*,\\s*\"(arguments|parameters)\"\\s*:\\s*");
 
     /** @param required the answer is calls from its first token (the grammar says so), not words first */
     public ToolCallParser(ToolSyntax syntax, boolean required) {
@@ -77,7 +80,7 @@ public final class ToolCallParser {
         this.parameters = parameters;
         this.rawText = syntax.rawText() ? RawText.of(syntax) : null;
         this.callDepth = switch (syntax) {
-            case MISTRAL_ARRAY, GRANITE -> 1;
+            case MISTRAL_ARRAY, GRANITE, COMMAND_R -> 1;
             case GENERIC -> 2;
             default -> 0; // each call (or its arguments, after markup) is one value at the top
         };
@@ -422,7 +425,8 @@ public final class ToolCallParser {
     private void unit(int from, int to, Sink sink) {
         JsonNode node = parse(region.substring(from, to));
         if (node == null || !node.isObject() || syntax.nameOpen() != null) return;
-        String name = node.path("name").isTextual() ? node.get("name").asText() : null;
+        JsonNode named = node.has("tool_name") ? node.get("tool_name") : node.path("name");
+        String name = named.isTextual() ? named.asText() : null;
         JsonNode arguments = node.has(syntax.argumentsKey()) ? node.get(syntax.argumentsKey()) : node.get("arguments");
         if (name == null || name.isEmpty() || arguments == null) return;
         int index = calls++;

@@ -73,6 +73,11 @@ public enum ToolSyntax {
      * #DEEPSEEK} unless the template shows them.
      */
     DEEPSEEK_R1("<｜tool▁calls▁begin｜>", false),
+    /**
+     * Command R7B, Command A: {@code <|START_ACTION|>[\n    {"tool_call_id": "0", "tool_name": "name", "parameters":
+     * {…}},\n    …\n]<|END_ACTION|>}, the calls numbered from 0.
+     */
+    COMMAND_R("<|START_ACTION|>", false),
     /** Granite 3.3: {@code <|tool_call|>[{"name": …, "arguments": …}, …]}. */
     GRANITE("<|tool_call|>", false),
     /**
@@ -128,6 +133,7 @@ public enum ToolSyntax {
         if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>"))
             return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
         if (template.contains(GRANITE.trigger)) return GRANITE;
+        if (template.contains(COMMAND_R.trigger)) return COMMAND_R;
         // Liquid's templates list the tools after "List of tools: ", some inside <|tool_list_start|>.
         if (template.contains(LFM2.trigger) || template.contains("List of tools: ")) return LFM2;
         if (template.contains("<tool_call>")) return HERMES;
@@ -166,6 +172,7 @@ public enum ToolSyntax {
                     DEEPSEEK_R1,
                     MISTRAL_ARRAY,
                     GRANITE,
+                    COMMAND_R,
                     LFM2,
                     GENERIC -> false;
         };
@@ -217,6 +224,7 @@ public enum ToolSyntax {
             case DSML_TOOL_CALLS -> "</｜DSML｜tool_calls>";
             case HUNYUAN -> "</tool_calls:opensource>";
             case LFM2 -> "]<|tool_call_end|>";
+            case COMMAND_R -> "\n]<|END_ACTION|>";
             default -> throw new IllegalStateException(this + " has no list of calls");
         };
     }
@@ -231,7 +239,7 @@ public enum ToolSyntax {
 
     /** The key of a call's arguments in its JSON. */
     String argumentsKey() {
-        return this == LLAMA3 ? "parameters" : "arguments";
+        return this == LLAMA3 || this == COMMAND_R ? "parameters" : "arguments";
     }
 
     /**
@@ -286,9 +294,10 @@ public enum ToolSyntax {
                         + (rawText() ? GrammarBuilder.literal("\n") + " " : "")
                         + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
                         + GrammarBuilder.literal(sectionEnd());
-            case LFM2 ->
-                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ") + GrammarBuilder.literal("[") + " "
-                        + repeated(call, call, ", ", parallel) + " " + GrammarBuilder.literal(sectionEnd());
+            case LFM2, COMMAND_R ->
+                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ") + GrammarBuilder.literal(listOpen())
+                        + " " + repeated(call, call, listSeparator(), parallel) + " "
+                        + GrammarBuilder.literal(sectionEnd());
             // The template writes a space before the recipient; the grammar takes the call with or without it.
             case HARMONY -> afterTrigger ? first : GrammarBuilder.literal(" ") + "? " + first;
             case GENERIC -> {
@@ -306,15 +315,35 @@ public enum ToolSyntax {
     /** One call of {@code name}, its opening text without {@code written}, which the model has written already. */
     private String call(String name, String arguments, String written) {
         String rest = callOpen(name).substring(written.length());
-        // Kimi numbers each call after its name: any number is taken.
-        String numbered = this == KIMI ? "[0-9]{1,4} " + GrammarBuilder.literal(nameClose()) + " " : "";
+        // Kimi and Command R number their calls: any number is taken.
+        String afterNumber = afterNumber(name);
+        String numbered = afterNumber == null ? "" : "[0-9]{1,4} " + GrammarBuilder.literal(afterNumber) + " ";
         return (rest.isEmpty() ? "" : GrammarBuilder.literal(rest) + " ")
                 + numbered
                 + arguments
                 + (callClose().isEmpty() ? "" : " " + GrammarBuilder.literal(callClose()));
     }
 
-    /** The text of a call of {@code name} before its arguments (for {@link #KIMI}, before the call's number). */
+    /** In the syntaxes that number each call, the text between its number and its arguments; null in the others. */
+    private String afterNumber(String name) {
+        return switch (this) {
+            case KIMI -> nameClose();
+            case COMMAND_R -> "\", \"tool_name\": " + JSON.textNode(name) + ", \"" + argumentsKey() + "\": ";
+            default -> null;
+        };
+    }
+
+    /** What opens a list of calls after the trigger, in {@link #LFM2} and {@link #COMMAND_R}. */
+    private String listOpen() {
+        return this == COMMAND_R ? "[\n    " : "[";
+    }
+
+    /** What separates two calls in a list, in {@link #LFM2} and {@link #COMMAND_R}. */
+    private String listSeparator() {
+        return this == COMMAND_R ? ",\n    " : ", ";
+    }
+
+    /** The text of a call of {@code name} before its arguments (or, where calls are numbered, before the number). */
     private String callOpen(String name) {
         String quoted = JSON.textNode(name).toString();
         return switch (this) {
@@ -330,6 +359,7 @@ public enum ToolSyntax {
             case KIMI -> nameOpen() + "functions." + name + ":";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
             case LFM2 -> name + "(";
+            case COMMAND_R -> "{\"tool_call_id\": \"";
             case MISTRAL_ARRAY, GRANITE, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
         };
     }
@@ -349,7 +379,7 @@ public enum ToolSyntax {
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
             case DEEPSEEK_R1 -> "\n```<｜tool▁call▁end｜>";
             case LFM2 -> ")";
-            case LLAMA3, MISTRAL_ARRAY, GRANITE, GENERIC -> "}";
+            case LLAMA3, MISTRAL_ARRAY, GRANITE, COMMAND_R, GENERIC -> "}";
         };
     }
 
@@ -366,7 +396,7 @@ public enum ToolSyntax {
             case MISTRAL_ARGS -> String.join("", each);
             case HARMONY -> String.join("<|call|>", each);
             case MISTRAL_ARRAY, GRANITE -> trigger + "[" + String.join(", ", each) + "]";
-            case LFM2 -> trigger + "[" + String.join(", ", each) + sectionEnd();
+            case LFM2, COMMAND_R -> trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
             case KIMI, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
                 trigger + (rawText() ? "\n" : "") + String.join(this == DEEPSEEK_R1 ? "\n" : "", each) + sectionEnd();
             case GENERIC -> "{\"tool_calls\": [" + String.join(", ", each) + "]}";
@@ -377,7 +407,8 @@ public enum ToolSyntax {
         JsonNode arguments = ToolCallParser.parse(call.arguments() == null ? "" : call.arguments());
         boolean object = arguments != null && arguments.isObject();
         StringBuilder out = new StringBuilder(callOpen(call.name() == null ? "" : call.name()));
-        if (this == KIMI) out.append(index).append(nameClose());
+        String afterNumber = afterNumber(call.name() == null ? "" : call.name());
+        if (afterNumber != null) out.append(index).append(afterNumber);
         if (rawText()) {
             if (this == ARG_KEY) out.append('\n');
             if (object) {

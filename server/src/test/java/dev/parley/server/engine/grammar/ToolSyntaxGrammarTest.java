@@ -165,6 +165,15 @@ class ToolSyntaxGrammarTest {
                             + "<｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
                     "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>add<｜tool▁sep｜>{\"a\": 1}<｜tool▁call▁end｜>"
                 };
+            case COMMAND_R ->
+                new String[] {
+                    "<|START_ACTION|>[\n    {\"tool_call_id\": \"0\", \"tool_name\": \"add\", \"parameters\": {\"a\": 1}}\n]"
+                            + "<|END_ACTION|>",
+                    "<|START_ACTION|>[\n    {\"tool_call_id\": \"0\", \"tool_name\": \"now\", \"parameters\": {}}\n]<|END_ACTION|>",
+                    "<|START_ACTION|>[\n    {\"tool_call_id\": \"0\", \"tool_name\": \"add\", \"parameters\": {\"a\": 1}},\n    "
+                            + "{\"tool_call_id\": \"1\", \"tool_name\": \"now\", \"parameters\": {}}\n]<|END_ACTION|>",
+                    "<|START_ACTION|>[\n    {\"tool_name\": \"add\", \"parameters\": {\"a\": 1}}\n]<|END_ACTION|>"
+                };
             case LFM2 ->
                 new String[] {
                     "<|tool_call_start|>[add(a=1)]<|tool_call_end|>",

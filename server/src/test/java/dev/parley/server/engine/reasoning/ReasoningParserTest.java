@@ -116,6 +116,31 @@ class ReasoningParserTest {
     }
 
     @Test
+    void cohereThinksBetweenSpecialTagsAndMarksItsAnswer() {
+        var r7b = ReasoningSyntax.of(template("CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja"));
+        assertThat(r7b.special()).isTrue();
+        Split split = parseEveryWay(
+                r7b,
+                "<|CHATBOT_TOKEN|>",
+                "<|START_THINKING|>Add.<|END_THINKING|><|START_RESPONSE|>Four.<|END_RESPONSE|>");
+        assertThat(split.reasoning()).isEqualTo("Add.");
+        assertThat(split.content()).isEqualTo("Four.");
+        // Thinking turned off in the prompt; an answer cut short inside its closing markup keeps its text.
+        split = parseEveryWay(
+                r7b, "<|START_THINKING|><|END_THINKING|>", "<|START_RESPONSE|>Four <b>five</b><|END_RESPO");
+        assertThat(split.reasoning()).isEmpty();
+        assertThat(split.content()).isEqualTo("Four <b>five</b><|END_RESPO");
+        // Command A opens the thinking in the prompt and marks its answer as text.
+        var commandA = ReasoningSyntax.of(template("Cohere2MoE.jinja"));
+        split = parseEveryWay(commandA, "<|START_THINKING|>", "Plan.<|END_THINKING|><|START_TEXT|>Done.<|END_TEXT|>");
+        assertThat(split.reasoning()).isEqualTo("Plan.");
+        assertThat(split.content()).isEqualTo("Done.");
+        // Calls after the thinking go on to the tool call parser, as they are.
+        split = parseEveryWay(r7b, "", "<|START_THINKING|>Call.<|END_THINKING|><|START_ACTION|>[]<|END_ACTION|>");
+        assertThat(split.content()).isEqualTo("<|START_ACTION|>[]<|END_ACTION|>");
+    }
+
+    @Test
     void channelsSetTheAnalysisApartFromTheFinalAnswer() {
         String text = "<|channel|>analysis<|message|>User asks 2+2. Answer 4.<|end|>"
                 + "<|start|>assistant<|channel|>final<|message|>2 + 2 = 4.";
@@ -174,6 +199,8 @@ class ReasoningParserTest {
         "ByteDance-Seed-OSS.jinja, <seed:think>",
         "mistralai-Ministral-3-14B-Reasoning-2512.jinja, [THINK]",
         "openai-gpt-oss-120b.jinja, channels",
+        "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja, <|START_THINKING|>",
+        "Cohere2MoE.jinja, <|START_THINKING|>",
         "meta-llama-Llama-3.1-8B-Instruct.jinja, none",
         "Qwen-Qwen2.5-7B-Instruct.jinja, none",
         "google-gemma-2-2b-it.jinja, none",

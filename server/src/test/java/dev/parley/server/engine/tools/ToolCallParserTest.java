@@ -308,6 +308,15 @@ class ToolCallParserTest {
                     "",
                     List.of("get_weather", "now"),
                     List.of("{\"city\": \"Paris\"}", "{}")),
+            new Answer(
+                    ToolSyntax.COMMAND_R,
+                    false,
+                    "Checking.<|START_ACTION|>[\n    {\"tool_call_id\": \"0\", \"tool_name\": \"get_weather\", \"parameters\": "
+                            + "{\"city\": \"Paris]\"}},\n    {\"tool_call_id\": \"1\", \"tool_name\": \"now\", "
+                            + "\"parameters\": {}}\n]<|END_ACTION|>",
+                    "Checking.",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\": \"Paris]\"}", "{}")),
             // Python literals in either quote, with Python's escapes and keywords; a ")" inside a string.
             new Answer(
                     ToolSyntax.LFM2,
@@ -381,6 +390,8 @@ class ToolCallParserTest {
         "llama-cpp-deepseek-r1.jinja, DEEPSEEK_R1",
         "ibm-granite-granite-3.3-2B-Instruct.jinja, GRANITE",
         "LFM2-8B-A1B.jinja, LFM2",
+        "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja, COMMAND_R",
+        "Cohere2MoE.jinja, COMMAND_R",
         "LFM2.5-8B-A1B.jinja, LFM2",
         "LFM2.5-Instruct.jinja, LFM2",
         "microsoft-Phi-3.5-mini-instruct.jinja, GENERIC",
