@@ -89,6 +89,15 @@ class ToolFamiliesTest {
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /**
+         * Kimi K3: {@code <|open|>tools<|sep|><|open|>call tool="name" index="1"<|sep|><|open|>argument key="key"
+         * type="string"<|sep|>value<|close|>argument<|sep|><|close|>call<|sep|><|close|>tools<|sep|>}.
+         */
+        KIMI_K3(
+                "ggml-vocab-qwen2.gguf",
+                "Kimi-K3.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
          * DeepSeek V3.1: {@code <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>name<｜tool▁sep｜>{…}<｜tool▁call▁end｜>
          * <｜tool▁calls▁end｜>}, its tools described in the system message (its template shows none).
          */

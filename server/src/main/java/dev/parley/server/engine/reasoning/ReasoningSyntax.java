@@ -12,7 +12,8 @@ public sealed interface ReasoningSyntax {
      * Reasoning between two tags, before the answer: {@code <think>…</think>} (Qwen3, Qwen 3.5, QwQ, DeepSeek R1 and
      * V3.1 on, GLM 4.5 on, MiniMax M2, Kimi K2 Thinking, SmolLM3, Nemotron, LFM2.5, …), {@code
      * <seed:think>…</seed:think>} (Seed-OSS), {@code [THINK]…[/THINK]} (Magistral, Ministral 3 Reasoning), {@code
-     * <|START_THINKING|>…<|END_THINKING|>} (Command R7B, Command A). Templates that think by default often open the
+     * <|START_THINKING|>…<|END_THINKING|>} (Command R7B, Command A), {@code <|open|>think<|sep|>…<|close|>think<|sep|>}
+     * (Kimi K3). Templates that think by default often open the
      * tag in the prompt already; the answer then starts inside it.
      *
      * @param answer the markup around the answer itself, left out of it ({@code <|START_RESPONSE|>} and {@code
@@ -47,6 +48,12 @@ public sealed interface ReasoningSyntax {
         if (template.contains("<|channel|>") && template.contains("analysis")) return new Channels();
         if (template.contains("<seed:think>")) return new Tags("<seed:think>", "</seed:think>");
         if (template.contains("[THINK]") && template.contains("[/THINK]")) return new Tags("[THINK]", "[/THINK]");
+        // Kimi K3's XTML: '<|open|>' + tag + '<|sep|>' … '<|close|>' + tag + '<|sep|>', the answer in a response tag.
+        if (template.contains("'<|open|>'") && template.contains("open_tag('think')"))
+            return new Tags(
+                    "<|open|>think<|sep|>",
+                    "<|close|>think<|sep|>",
+                    List.of("<|open|>response<|sep|>", "<|close|>response<|sep|>", "<|close|>message<|sep|>"));
         // Cohere's answer is itself marked: <|START_RESPONSE|>…<|END_RESPONSE|> (R7B) or <|START_TEXT|>… (Command A).
         if (template.contains("<|START_THINKING|>"))
             return new Tags(

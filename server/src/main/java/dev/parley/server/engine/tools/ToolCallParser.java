@@ -219,6 +219,7 @@ public final class ToolCallParser {
                             "<tool_sep:opensource>".length(),
                             "</tool_call:opensource>",
                             HUNYUAN_PARAMETER);
+                case XTML -> new RawText("<|open|>call tool=\"", "\"", 0, "<|close|>call<|sep|>", XTML_PARAMETER);
                 default -> throw new IllegalArgumentException(syntax + " writes its arguments as JSON");
             };
         }
@@ -232,6 +233,9 @@ public final class ToolCallParser {
             Pattern.compile("<parameter name=\"([^\"]*)\">\\n?(.*?)\\n?</parameter>", Pattern.DOTALL);
     private static final Pattern HUNYUAN_PARAMETER = Pattern.compile(
             "<arg_key:opensource>(.*?)</arg_key:opensource>\\s*<arg_value:opensource>(.*?)</arg_value:opensource>",
+            Pattern.DOTALL);
+    private static final Pattern XTML_PARAMETER = Pattern.compile(
+            "<\\|open\\|>argument key=\"([^\"]*)\"[^<]*<\\|sep\\|>(.*?)<\\|close\\|>argument<\\|sep\\|>",
             Pattern.DOTALL);
     private static final Pattern DSML_PARAMETER =
             Pattern.compile("<｜DSML｜parameter name=\"([^\"]*)\"[^>]*>(.*?)</｜DSML｜parameter>", Pattern.DOTALL);

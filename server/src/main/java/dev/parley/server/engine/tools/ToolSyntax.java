@@ -62,6 +62,12 @@ public enum ToolSyntax {
      */
     KIMI("<|tool_calls_section_begin|>", false),
     /**
+     * Kimi K3's XTML: {@code <|open|>tools<|sep|><|open|>call tool="name" index="1"<|sep|><|open|>argument key="key"
+     * type="string"<|sep|>value<|close|>argument<|sep|>…<|close|>call<|sep|>…<|close|>tools<|sep|>}, the calls
+     * numbered from 1, each value's JSON type named, a string's value as raw text.
+     */
+    XTML("<|open|>tools<|sep|>", false),
+    /**
      * DeepSeek V3.1: {@code <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>name<｜tool▁sep｜>{…}<｜tool▁call▁end｜>…
      * <｜tool▁calls▁end｜>}. Its template does not show the model its tools: they go into the system message, with
      * this form.
@@ -129,6 +135,8 @@ public enum ToolSyntax {
         }
         // Hunyuan's templates build their tags with a suffix: '<tool_calls{}>'.format(HYTK), HYTK = ':opensource'.
         if (template.contains("'<tool_calls{}>'") && template.contains("HYTK = ':opensource'")) return HUNYUAN;
+        // Kimi K3's template writes its tags with macros: open_tag('call', …) is '<|open|>call …<|sep|>'.
+        if (template.contains("'<|open|>'") && template.contains("open_tag('call'")) return XTML;
         if (template.contains(KIMI.trigger)) return KIMI;
         if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>"))
             return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
@@ -168,6 +176,7 @@ public enum ToolSyntax {
                     DSML_TOOL_CALLS,
                     HUNYUAN,
                     KIMI,
+                    XTML,
                     DEEPSEEK,
                     DEEPSEEK_R1,
                     MISTRAL_ARRAY,
@@ -223,6 +232,7 @@ public enum ToolSyntax {
             case DSML_FUNCTION_CALLS -> "</｜DSML｜function_calls>";
             case DSML_TOOL_CALLS -> "</｜DSML｜tool_calls>";
             case HUNYUAN -> "</tool_calls:opensource>";
+            case XTML -> "<|close|>tools<|sep|>";
             case LFM2 -> "]<|tool_call_end|>";
             case COMMAND_R -> "\n]<|END_ACTION|>";
             default -> throw new IllegalStateException(this + " has no list of calls");
@@ -232,7 +242,7 @@ public enum ToolSyntax {
     /** Whether a string parameter is written as raw text and the call's arguments are no JSON object. */
     boolean rawText() {
         return switch (this) {
-            case XML, ARG_KEY, SEED, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN -> true;
+            case XML, ARG_KEY, SEED, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN, XTML -> true;
             default -> false;
         };
     }
@@ -289,9 +299,9 @@ public enum ToolSyntax {
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
             case MISTRAL_ARGS -> repeated(first, call, "", parallel);
-            case KIMI, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
+            case KIMI, XTML, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
                 (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ")
-                        + (rawText() ? GrammarBuilder.literal("\n") + " " : "")
+                        + (sectionLead().isEmpty() ? "" : GrammarBuilder.literal(sectionLead()) + " ")
                         + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
                         + GrammarBuilder.literal(sectionEnd());
             case LFM2, COMMAND_R ->
@@ -328,9 +338,23 @@ public enum ToolSyntax {
     private String afterNumber(String name) {
         return switch (this) {
             case KIMI -> nameClose();
+            case XTML -> "\"<|sep|>";
             case COMMAND_R -> "\", \"tool_name\": " + JSON.textNode(name) + ", \"" + argumentsKey() + "\": ";
             default -> null;
         };
+    }
+
+    /** What follows the trigger before the first call, in the syntaxes whose trigger opens a list of calls. */
+    private String sectionLead() {
+        return switch (this) {
+            case MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN -> "\n";
+            default -> "";
+        };
+    }
+
+    /** The number of a list's first call, in the syntaxes that number them. */
+    private int firstNumber() {
+        return this == XTML ? 1 : 0;
     }
 
     /** What opens a list of calls after the trigger, in {@link #LFM2} and {@link #COMMAND_R}. */
@@ -359,6 +383,7 @@ public enum ToolSyntax {
             case KIMI -> nameOpen() + "functions." + name + ":";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
             case LFM2 -> name + "(";
+            case XTML -> "<|open|>call tool=\"" + name + "\" index=\"";
             case COMMAND_R -> "{\"tool_call_id\": \"";
             case MISTRAL_ARRAY, GRANITE, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
         };
@@ -376,6 +401,7 @@ public enum ToolSyntax {
             case HUNYUAN -> "</tool_call:opensource>\n";
             case MISTRAL_ARGS, HARMONY -> "";
             case KIMI -> "<|tool_call_end|>";
+            case XTML -> "<|close|>call<|sep|>";
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
             case DEEPSEEK_R1 -> "\n```<｜tool▁call▁end｜>";
             case LFM2 -> ")";
@@ -397,8 +423,8 @@ public enum ToolSyntax {
             case HARMONY -> String.join("<|call|>", each);
             case MISTRAL_ARRAY, GRANITE -> trigger + "[" + String.join(", ", each) + "]";
             case LFM2, COMMAND_R -> trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
-            case KIMI, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
-                trigger + (rawText() ? "\n" : "") + String.join(this == DEEPSEEK_R1 ? "\n" : "", each) + sectionEnd();
+            case KIMI, XTML, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
+                trigger + sectionLead() + String.join(this == DEEPSEEK_R1 ? "\n" : "", each) + sectionEnd();
             case GENERIC -> "{\"tool_calls\": [" + String.join(", ", each) + "]}";
         };
     }
@@ -408,13 +434,13 @@ public enum ToolSyntax {
         boolean object = arguments != null && arguments.isObject();
         StringBuilder out = new StringBuilder(callOpen(call.name() == null ? "" : call.name()));
         String afterNumber = afterNumber(call.name() == null ? "" : call.name());
-        if (afterNumber != null) out.append(index).append(afterNumber);
+        if (afterNumber != null) out.append(firstNumber() + index).append(afterNumber);
         if (rawText()) {
             if (this == ARG_KEY) out.append('\n');
             if (object) {
                 for (var member : arguments.properties()) {
                     JsonNode value = member.getValue();
-                    String[] markup = parameterMarkup(member.getKey(), value.isTextual());
+                    String[] markup = parameterMarkup(member.getKey(), typeOf(value));
                     out.append(markup[0])
                             .append(value.isTextual() ? value.asText() : PythonLiteral.json(value))
                             .append(markup[1]);
@@ -454,16 +480,54 @@ public enum ToolSyntax {
         for (var property : properties.properties()) {
             String key = property.getKey();
             String value = xmlValue(builder, property.getValue(), key);
-            String[] markup = parameterMarkup(key, isString(property.getValue()));
-            String piece = loose(markup[0]) + " " + value + " " + loose(markup[1]);
+            List<String> opens = new ArrayList<>();
+            List<String> types = this == XTML
+                    ? types(property.getValue())
+                    : List.of(isString(property.getValue()) ? "string" : "json");
+            for (String type : types) opens.add(loose(parameterMarkup(key, type)[0]));
+            String open = opens.size() == 1 ? opens.getFirst() : "( " + String.join(" | ", opens) + " )";
+            String piece = open + " " + value + " " + loose(parameterMarkup(key, "string")[1]);
             if (!out.isEmpty()) out.append(' ');
             out.append(required.contains(key) ? piece : "( " + piece + " )?");
         }
         return out.toString();
     }
 
-    /** The text before a parameter's value and the text after it, in a {@link #rawText} form. */
-    private String[] parameterMarkup(String key, boolean string) {
+    /** The JSON type of a value as {@link #XTML} names it. */
+    private static String typeOf(JsonNode value) {
+        return switch (value.getNodeType()) {
+            case STRING -> "string";
+            case NUMBER -> "number";
+            case BOOLEAN -> "boolean";
+            case OBJECT -> "object";
+            case ARRAY -> "array";
+            default -> "null";
+        };
+    }
+
+    /**
+     * The JSON types a parameter's value may have, as {@link #XTML} names them: its schema's {@code type}s, or any
+     * but a string when it names none and is not a string schema.
+     */
+    private static List<String> types(JsonNode schema) {
+        if (isString(schema)) return List.of("string");
+        List<String> types = new ArrayList<>();
+        JsonNode type = schema.path("type");
+        for (JsonNode one : type.isArray() ? type : List.of(type)) {
+            String name = one.asText().equals("integer") ? "number" : one.asText();
+            if (List.of("string", "number", "boolean", "object", "array", "null")
+                            .contains(name)
+                    && !types.contains(name)) types.add(name);
+        }
+        return types.isEmpty() ? List.of("number", "boolean", "object", "array", "null") : types;
+    }
+
+    /**
+     * The text before a parameter's value and the text after it, in a {@link #rawText} form, for a value of
+     * {@code type} ({@link #typeOf}); in all but {@link #XTML} and DeepSeek's DSML the type is not written.
+     */
+    private String[] parameterMarkup(String key, String type) {
+        boolean string = type.equals("string");
         return switch (this) {
             case XML -> new String[] {"<parameter=" + key + ">\n", "\n</parameter>\n"};
             case SEED -> new String[] {"<parameter=" + key + ">", "</parameter>\n"};
@@ -477,6 +541,10 @@ public enum ToolSyntax {
                 new String[] {"<｜DSML｜parameter name=\"" + key + "\" string=\"" + string + "\">", "</｜DSML｜parameter>\n"
                 };
             case ARG_KEY -> new String[] {"<arg_key>" + key + "</arg_key>\n<arg_value>", "</arg_value>\n"};
+            case XTML ->
+                new String[] {
+                    "<|open|>argument key=\"" + key + "\" type=\"" + type + "\"<|sep|>", "<|close|>argument<|sep|>"
+                };
             default -> throw new IllegalStateException(this + " writes its arguments as JSON");
         };
     }

@@ -141,6 +141,20 @@ class ReasoningParserTest {
     }
 
     @Test
+    void kimiK3ThinksAndAnswersInXtmlTags() {
+        var k3 = ReasoningSyntax.of(template("Kimi-K3.jinja"));
+        Split split = parseEveryWay(
+                k3,
+                "<|open|>message role=\"assistant\"<|sep|><|open|>think<|sep|>",
+                "Add.<|close|>think<|sep|><|open|>response<|sep|>Four.<|close|>response<|sep|><|close|>message<|sep|>");
+        assertThat(split.reasoning()).isEqualTo("Add.");
+        assertThat(split.content()).isEqualTo("Four.");
+        split = parseEveryWay(k3, "<|open|>response<|sep|>", "Four.<|close|>response<|sep|><|open|>tools<|sep|>");
+        assertThat(split.reasoning()).isEmpty();
+        assertThat(split.content()).isEqualTo("Four.<|open|>tools<|sep|>");
+    }
+
+    @Test
     void channelsSetTheAnalysisApartFromTheFinalAnswer() {
         String text = "<|channel|>analysis<|message|>User asks 2+2. Answer 4.<|end|>"
                 + "<|start|>assistant<|channel|>final<|message|>2 + 2 = 4.";
@@ -201,6 +215,7 @@ class ReasoningParserTest {
         "openai-gpt-oss-120b.jinja, channels",
         "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja, <|START_THINKING|>",
         "Cohere2MoE.jinja, <|START_THINKING|>",
+        "Kimi-K3.jinja, <|open|>think<|sep|>",
         "meta-llama-Llama-3.1-8B-Instruct.jinja, none",
         "Qwen-Qwen2.5-7B-Instruct.jinja, none",
         "google-gemma-2-2b-it.jinja, none",

@@ -309,6 +309,16 @@ class ToolCallParserTest {
                     List.of("get_weather", "now"),
                     List.of("{\"city\": \"Paris\"}", "{}")),
             new Answer(
+                    ToolSyntax.XTML,
+                    false,
+                    "Checking.<|open|>tools<|sep|><|open|>call tool=\"get_weather\" index=\"1\"<|sep|><|open|>argument "
+                            + "key=\"city\" type=\"string\"<|sep|>Paris <b><|close|>argument<|sep|><|open|>argument key=\"days\" "
+                            + "type=\"number\"<|sep|>3<|close|>argument<|sep|><|close|>call<|sep|><|open|>call tool=\"now\" "
+                            + "index=\"2\"<|sep|><|close|>call<|sep|><|close|>tools<|sep|>",
+                    "Checking.",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\":\"Paris <b>\",\"days\":3}", "{}")),
+            new Answer(
                     ToolSyntax.COMMAND_R,
                     false,
                     "Checking.<|START_ACTION|>[\n    {\"tool_call_id\": \"0\", \"tool_name\": \"get_weather\", \"parameters\": "
@@ -392,6 +402,7 @@ class ToolCallParserTest {
         "LFM2-8B-A1B.jinja, LFM2",
         "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja, COMMAND_R",
         "Cohere2MoE.jinja, COMMAND_R",
+        "Kimi-K3.jinja, XTML",
         "LFM2.5-8B-A1B.jinja, LFM2",
         "LFM2.5-Instruct.jinja, LFM2",
         "microsoft-Phi-3.5-mini-instruct.jinja, GENERIC",
