@@ -79,6 +79,15 @@ class ToolFamiliesTest {
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /**
+         * MiniMax M3: {@code ]<]minimax[>[<tool_call>\n]<]minimax[>[<invoke name="name">]<]minimax[>[<key>value
+         * ]<]minimax[>[</key>]<]minimax[>[</invoke>\n]<]minimax[>[</tool_call>}.
+         */
+        MINIMAX_M3(
+                "ggml-vocab-qwen2.gguf",
+                "MiniMax-M3.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
          * Kimi K2: {@code <|tool_calls_section_begin|><|tool_call_begin|>functions.name:0<|tool_call_argument_begin|>
          * {…}<|tool_call_end|><|tool_calls_section_end|>}; Qwen's vocabulary stands in, so the markup is plain text.
          * Its template keeps the conversation's call ids in a list it appends to and pops from.
@@ -237,6 +246,7 @@ class ToolFamiliesTest {
     @AfterAll
     static void stop() {
         SERVED.values().forEach(Served::close);
+        ANSWERED.clear();
         SERVED.clear();
     }
 
@@ -254,6 +264,20 @@ class ToolFamiliesTest {
     }
 
     static final String QUESTION = "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"}]";
+
+    static final String REQUIRED = ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false";
+
+    private static final Map<Family, ChatCompletion> ANSWERED = new EnumMap<>(Family.class);
+
+    /**
+     * The family's answer to {@link #QUESTION} with a call required ({@link #REQUIRED}), asked once: greedy, so the
+     * same answer every time.
+     */
+    static synchronized ChatCompletion required(Family family) throws Exception {
+        ChatCompletion answer = ANSWERED.get(family);
+        if (answer == null) ANSWERED.put(family, answer = chat(family, request(family, QUESTION, REQUIRED)));
+        return answer;
+    }
 
     static ChatCompletion chat(Family family, String body) throws Exception {
         var response = served(family).loopback().post("/v1/chat/completions", body);
@@ -291,7 +315,7 @@ class ToolFamiliesTest {
     @ParameterizedTest
     @EnumSource(Family.class)
     void aRequiredCallIsWrittenInTheFamilysSyntaxAndReadBack(Family family) throws Exception {
-        oneCall(chat(family, request(family, QUESTION, ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false")));
+        oneCall(required(family));
         var named = oneCall(chat(
                 family,
                 request(
@@ -305,12 +329,7 @@ class ToolFamiliesTest {
     @org.junit.jupiter.api.Test
     void gptOssWritesItsCallAsAMessageToTheTool() throws Exception {
         // The tokens the model wrote, from its log-probabilities: gpt-oss's own call syntax, not the generic JSON.
-        var completion = chat(
-                Family.GPT_OSS,
-                request(
-                        Family.GPT_OSS,
-                        QUESTION,
-                        ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false,\"logprobs\":true"));
+        var completion = chat(Family.GPT_OSS, request(Family.GPT_OSS, QUESTION, REQUIRED + ",\"logprobs\":true"));
         ToolCall call = oneCall(completion);
         StringBuilder written = new StringBuilder();
         completion.choices().getFirst().logprobs().content().forEach(t -> written.append(t.token()));
@@ -359,8 +378,8 @@ class ToolFamiliesTest {
     @ParameterizedTest
     @EnumSource(Family.class)
     void theStreamedCallIsTheSameCall(Family family) throws Exception {
-        String body = request(family, QUESTION, ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false");
-        ToolCall whole = oneCall(chat(family, body));
+        String body = request(family, QUESTION, REQUIRED);
+        ToolCall whole = oneCall(required(family));
 
         var response = served(family)
                 .loopback()
@@ -408,13 +427,11 @@ class ToolFamiliesTest {
     @ParameterizedTest
     @EnumSource(Family.class)
     void aToolLoopRendersTheCallAndItsResultBack(Family family) throws Exception {
-        ToolCall call = oneCall(
-                chat(family, request(family, QUESTION, ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false")));
-        // The model's own call id, and arguments no model wrote, so that the prompt shows where they went.
+        // A call as OpenAI gives them, with arguments no model wrote, so that the prompt shows where they went.
         String arguments = "{\"city\":\"Lyon\",\"unit\":\"celsius\"}";
+        var call = ToolCall.function("call_q8Xz3RkV0aLm2NbT5cWy7DfH", "get_weather", arguments);
         String messages = "[{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"},"
-                + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
-                + Json.write(ToolCall.function(call.id(), "get_weather", arguments)) + "]},"
+                + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[" + Json.write(call) + "]},"
                 + "{\"role\":\"tool\",\"tool_call_id\":\"" + call.id() + "\",\"content\":\"sunny, 21 degrees\"}]";
         String body = request(family, messages, ",\"tool_choice\":\"none\",\"max_tokens\":4");
 

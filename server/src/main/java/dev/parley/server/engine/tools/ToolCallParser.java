@@ -78,7 +78,7 @@ public final class ToolCallParser {
     public ToolCallParser(ToolSyntax syntax, boolean required, Map<String, JsonNode> parameters) {
         this.syntax = syntax;
         this.parameters = parameters;
-        this.rawText = syntax.rawText() ? RawText.of(syntax) : null;
+        this.rawText = syntax.rawText() || syntax == ToolSyntax.MINIMAX_M3 ? RawText.of(syntax) : null;
         this.callDepth = switch (syntax) {
             case MISTRAL_ARRAY, GRANITE, COMMAND_R -> 1;
             case GENERIC -> 2;
@@ -199,27 +199,47 @@ public final class ToolCallParser {
         sendArguments(sink);
     }
 
+    /** How a markup form's call body (its parameters) becomes JSON arguments, by the function's parameters schema. */
+    private interface Arguments {
+        String read(String body, JsonNode schema);
+
+        /** Flat parameters, each a key and a value as {@code form}'s two groups. */
+        static Arguments flat(Pattern form) {
+            return (body, schema) -> rawTextArguments(form, body, schema);
+        }
+    }
+
     /**
-     * Where a {@link ToolSyntax#rawText} form writes a call: its name after {@code opening}, up to one of {@code
-     * nameEnds}; its parameters from {@code afterName} characters past the name's end up to {@code closing}, each
-     * a key and a value as {@code parameter}'s two groups.
+     * Where a markup form ({@link ToolSyntax#rawText}, MiniMax M3's nested XML) writes a call: its name after {@code
+     * opening}, up to one of {@code nameEnds}; its parameters from {@code afterName} characters past the name's end
+     * up to {@code closing}, read by {@code arguments}.
      */
-    private record RawText(String opening, String nameEnds, int afterName, String closing, Pattern parameter) {
+    private record RawText(String opening, String nameEnds, int afterName, String closing, Arguments arguments) {
         static RawText of(ToolSyntax syntax) {
             return switch (syntax) {
-                case XML, SEED -> new RawText("<function=", ">", 1, "</function>", XML_PARAMETER);
-                case ARG_KEY -> new RawText("<tool_call>", "<\n", 0, "</tool_call>", ARG_KEY_PARAMETER);
-                case MINIMAX -> new RawText("<invoke name=\"", "\"", 2, "</invoke>", MINIMAX_PARAMETER);
+                case XML, SEED -> new RawText("<function=", ">", 1, "</function>", Arguments.flat(XML_PARAMETER));
+                case ARG_KEY -> new RawText("<tool_call>", "<\n", 0, "</tool_call>", Arguments.flat(ARG_KEY_PARAMETER));
+                case MINIMAX -> new RawText("<invoke name=\"", "\"", 2, "</invoke>", Arguments.flat(MINIMAX_PARAMETER));
+                case MINIMAX_M3 ->
+                    new RawText(
+                            "]<]minimax[>[<invoke name=\"",
+                            "\"",
+                            2,
+                            "]<]minimax[>[</invoke>",
+                            (body, schema) ->
+                                    NestedXml.MINIMAX.read(body, schema).toString());
                 case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
-                    new RawText("<｜DSML｜invoke name=\"", "\"", 2, "</｜DSML｜invoke>", DSML_PARAMETER);
+                    new RawText("<｜DSML｜invoke name=\"", "\"", 2, "</｜DSML｜invoke>", Arguments.flat(DSML_PARAMETER));
                 case HUNYUAN ->
                     new RawText(
                             "<tool_call:opensource>",
                             "<",
                             "<tool_sep:opensource>".length(),
                             "</tool_call:opensource>",
-                            HUNYUAN_PARAMETER);
-                case XTML -> new RawText("<|open|>call tool=\"", "\"", 0, "<|close|>call<|sep|>", XTML_PARAMETER);
+                            Arguments.flat(HUNYUAN_PARAMETER));
+                case XTML ->
+                    new RawText(
+                            "<|open|>call tool=\"", "\"", 0, "<|close|>call<|sep|>", Arguments.flat(XTML_PARAMETER));
                 default -> throw new IllegalArgumentException(syntax + " writes its arguments as JSON");
             };
         }
@@ -261,8 +281,7 @@ public final class ToolCallParser {
             }
             int close = region.indexOf(rawText.closing(), argsFrom);
             if (close < 0) return;
-            String arguments = rawTextArguments(
-                    rawText.parameter(), region.substring(argsFrom, close), parameters.get(rawTextName));
+            String arguments = rawText.arguments().read(region.substring(argsFrom, close), parameters.get(rawTextName));
             sink.call(new ToolCall(current, null, null, new FunctionCall(null, arguments)));
             nextCall = close + rawText.closing().length();
             argsFrom = -1;

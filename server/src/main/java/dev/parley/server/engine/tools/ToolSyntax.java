@@ -43,6 +43,12 @@ public enum ToolSyntax {
      */
     MINIMAX("<minimax:tool_call>", false),
     /**
+     * MiniMax M3: {@code ]<]minimax[>[<tool_call>\n]<]minimax[>[<invoke name="name">]<]minimax[>[<key>value
+     * ]<]minimax[>[</key>…]<]minimax[>[</invoke>\n…]<]minimax[>[</tool_call>}, every tag after the marker {@code
+     * ]<]minimax[>[}, objects and arrays as nested elements ({@link NestedXml}).
+     */
+    MINIMAX_M3("]<]minimax[>[<tool_call>", false),
+    /**
      * DeepSeek V3.2: {@code <｜DSML｜function_calls>\n<｜DSML｜invoke name="name">\n<｜DSML｜parameter name="key"
      * string="true">value</｜DSML｜parameter>\n…</｜DSML｜invoke>\n…</｜DSML｜function_calls>}, {@code string} telling
      * a raw-text string from a JSON value.
@@ -128,6 +134,7 @@ public enum ToolSyntax {
         if (template.contains("<tool_call>") && template.contains("<arg_key>")) return ARG_KEY;
         if (template.contains(SEED.trigger)) return SEED;
         if (template.contains(MINIMAX.trigger) && template.contains("<invoke name=")) return MINIMAX;
+        if (template.contains("']<]minimax[>['") && template.contains("<invoke name=")) return MINIMAX_M3;
         // DeepSeek's templates build the DSML tags from a variable: '<' + dsml_token + 'function_calls>'.
         if (template.contains("'｜DSML｜'")) {
             if (template.contains("'function_calls>")) return DSML_FUNCTION_CALLS;
@@ -172,6 +179,7 @@ public enum ToolSyntax {
         return switch (this) {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY -> true;
             case MINIMAX,
+                    MINIMAX_M3,
                     DSML_FUNCTION_CALLS,
                     DSML_TOOL_CALLS,
                     HUNYUAN,
@@ -229,6 +237,7 @@ public enum ToolSyntax {
             case KIMI -> "<|tool_calls_section_end|>";
             case DEEPSEEK, DEEPSEEK_R1 -> "<｜tool▁calls▁end｜>";
             case MINIMAX -> "</minimax:tool_call>";
+            case MINIMAX_M3 -> "]<]minimax[>[</tool_call>";
             case DSML_FUNCTION_CALLS -> "</｜DSML｜function_calls>";
             case DSML_TOOL_CALLS -> "</｜DSML｜tool_calls>";
             case HUNYUAN -> "</tool_calls:opensource>";
@@ -278,7 +287,9 @@ public enum ToolSyntax {
                         ? rawTextParameters(builder, parameters(function))
                         : this == LFM2
                                 ? keywordArguments(builder, parameters(function), function.name())
-                                : builder.value(parameters(function), "arguments");
+                                : this == MINIMAX_M3
+                                        ? NestedXml.MINIMAX.members(builder, parameters(function), function.name())
+                                        : builder.value(parameters(function), "arguments");
             } catch (SchemaException e) {
                 throw InvalidRequestException.of(
                         params.get(i),
@@ -299,7 +310,15 @@ public enum ToolSyntax {
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
             case MISTRAL_ARGS -> repeated(first, call, "", parallel);
-            case KIMI, XTML, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
+            case KIMI,
+                    XTML,
+                    DEEPSEEK,
+                    DEEPSEEK_R1,
+                    MINIMAX,
+                    MINIMAX_M3,
+                    DSML_FUNCTION_CALLS,
+                    DSML_TOOL_CALLS,
+                    HUNYUAN ->
                 (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ")
                         + (sectionLead().isEmpty() ? "" : GrammarBuilder.literal(sectionLead()) + " ")
                         + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
@@ -347,7 +366,7 @@ public enum ToolSyntax {
     /** What follows the trigger before the first call, in the syntaxes whose trigger opens a list of calls. */
     private String sectionLead() {
         return switch (this) {
-            case MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN -> "\n";
+            case MINIMAX, MINIMAX_M3, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN -> "\n";
             default -> "";
         };
     }
@@ -376,6 +395,7 @@ public enum ToolSyntax {
             case ARG_KEY -> "<tool_call>" + name;
             case SEED -> "<seed:tool_call>\n<function=" + name + ">\n";
             case MINIMAX -> "<invoke name=\"" + name + "\">\n";
+            case MINIMAX_M3 -> "]<]minimax[>[<invoke name=\"" + name + "\">";
             case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> "<｜DSML｜invoke name=\"" + name + "\">\n";
             case HUNYUAN -> "<tool_call:opensource>" + name + "<tool_sep:opensource>\n";
             case LLAMA3 -> "{\"name\": " + quoted + ", \"parameters\": ";
@@ -397,6 +417,7 @@ public enum ToolSyntax {
             case ARG_KEY -> "</tool_call>";
             case SEED -> "</function>\n</seed:tool_call>";
             case MINIMAX -> "</invoke>\n";
+            case MINIMAX_M3 -> "]<]minimax[>[</invoke>\n";
             case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS -> "</｜DSML｜invoke>\n";
             case HUNYUAN -> "</tool_call:opensource>\n";
             case MISTRAL_ARGS, HARMONY -> "";
@@ -423,7 +444,15 @@ public enum ToolSyntax {
             case HARMONY -> String.join("<|call|>", each);
             case MISTRAL_ARRAY, GRANITE -> trigger + "[" + String.join(", ", each) + "]";
             case LFM2, COMMAND_R -> trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
-            case KIMI, XTML, DEEPSEEK, DEEPSEEK_R1, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN ->
+            case KIMI,
+                    XTML,
+                    DEEPSEEK,
+                    DEEPSEEK_R1,
+                    MINIMAX,
+                    MINIMAX_M3,
+                    DSML_FUNCTION_CALLS,
+                    DSML_TOOL_CALLS,
+                    HUNYUAN ->
                 trigger + sectionLead() + String.join(this == DEEPSEEK_R1 ? "\n" : "", each) + sectionEnd();
             case GENERIC -> "{\"tool_calls\": [" + String.join(", ", each) + "]}";
         };
@@ -446,6 +475,8 @@ public enum ToolSyntax {
                             .append(markup[1]);
                 }
             }
+        } else if (this == MINIMAX_M3) {
+            if (object) out.append(NestedXml.MINIMAX.write(arguments));
         } else if (this == LFM2) {
             if (object) {
                 StringBuilder keywords = new StringBuilder();

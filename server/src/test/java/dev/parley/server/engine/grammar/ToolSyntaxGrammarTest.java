@@ -165,6 +165,18 @@ class ToolSyntaxGrammarTest {
                             + "<｜tool▁call▁begin｜>now<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
                     "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>add<｜tool▁sep｜>{\"a\": 1}<｜tool▁call▁end｜>"
                 };
+            case MINIMAX_M3 ->
+                new String[] {
+                    "]<]minimax[>[<tool_call>\n]<]minimax[>[<invoke name=\"add\">]<]minimax[>[<a>1]<]minimax[>[</a>"
+                            + "]<]minimax[>[</invoke>\n]<]minimax[>[</tool_call>",
+                    "]<]minimax[>[<tool_call>\n]<]minimax[>[<invoke name=\"now\">]<]minimax[>[</invoke>\n"
+                            + "]<]minimax[>[</tool_call>",
+                    "]<]minimax[>[<tool_call>\n]<]minimax[>[<invoke name=\"add\">]<]minimax[>[<a>1]<]minimax[>[</a>"
+                            + "]<]minimax[>[</invoke>\n]<]minimax[>[<invoke name=\"now\">]<]minimax[>[</invoke>\n"
+                            + "]<]minimax[>[</tool_call>",
+                    "]<]minimax[>[<tool_call>\n]<]minimax[>[<invoke name=\"add\">]<]minimax[>[<a>one]<]minimax[>[</a>"
+                            + "]<]minimax[>[</invoke>\n]<]minimax[>[</tool_call>"
+                };
             case XTML ->
                 new String[] {
                     "<|open|>tools<|sep|><|open|>call tool=\"add\" index=\"1\"<|sep|><|open|>argument key=\"a\" "
@@ -321,6 +333,40 @@ class ToolSyntaxGrammarTest {
                 .isFalse();
         assertThat(grammar.accepts("[look_up(, exact=True)]<|tool_call_end|>")).isFalse();
         assertThat(grammar.accepts("[look_up(exact=True,)]<|tool_call_end|>")).isFalse();
+    }
+
+    @Test
+    void miniMaxM3WritesObjectsAndArraysAsNestedElements() throws Exception {
+        var plan = FunctionDefinition.of(
+                "plan",
+                null,
+                JSON.readTree("{\"type\":\"object\",\"properties\":{\"trip\":{\"type\":\"object\",\"properties\":"
+                        + "{\"to\":{\"type\":\"string\"},\"days\":{\"type\":\"integer\"}},\"required\":[\"to\"]},"
+                        + "\"stops\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":2}},"
+                        + "\"required\":[\"trip\"]}"));
+        String gbnf = ToolSyntax.MINIMAX_M3
+                .grammar(List.of(plan), PARAMS, false, false, true)
+                .gbnf();
+        var grammar = GbnfRecognizer.parse(gbnf);
+        String m = "]<]minimax[>[";
+        String open = "\n" + m + "<invoke name=\"plan\">";
+        String close = m + "</invoke>\n" + m + "</tool_call>";
+
+        assertThat(model.checkGrammar(gbnf, JsonGrammar.ROOT)).isTrue();
+        assertThat(grammar.accepts(open + m + "<trip>" + m + "<to>Lyon] [x]" + m + "</to>" + m + "<days>3" + m
+                        + "</days>" + m + "</trip>" + m + "<stops>" + m + "<item>Dijon" + m + "</item>" + m + "</stops>"
+                        + close))
+                .isTrue();
+        assertThat(grammar.accepts(open + m + "<trip>" + m + "<to>Lyon" + m + "</to>" + m + "</trip>" + close))
+                .isTrue();
+        // A string holding the marker, an array over its maxItems, a missing required member: refused.
+        assertThat(grammar.accepts(open + m + "<trip>" + m + "<to>a]<]b" + m + "</to>" + m + "</trip>" + close))
+                .isFalse();
+        assertThat(grammar.accepts(open + m + "<trip>" + m + "<to>a" + m + "</to>" + m + "</trip>" + m + "<stops>"
+                        + (m + "<item>x" + m + "</item>").repeat(3) + m + "</stops>" + close))
+                .isFalse();
+        assertThat(grammar.accepts(open + m + "<trip>" + m + "<days>3" + m + "</days>" + m + "</trip>" + close))
+                .isFalse();
     }
 
     @Test

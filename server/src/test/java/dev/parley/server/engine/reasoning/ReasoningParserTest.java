@@ -141,6 +141,17 @@ class ReasoningParserTest {
     }
 
     @Test
+    void miniMaxM3MayStartItsAnswerWithTheClosingTag() {
+        var m3 = ReasoningSyntax.of(template("MiniMax-M3.jinja"));
+        Split thought = parseEveryWay(m3, "]~b]ai\n", "<mm:think>Add.</mm:think>Four.");
+        assertThat(thought.reasoning()).isEqualTo("Add.");
+        assertThat(thought.content()).isEqualTo("Four.");
+        Split direct = parseEveryWay(m3, "]~b]ai\n", "</mm:think>Four.");
+        assertThat(direct.reasoning()).isEmpty();
+        assertThat(direct.content()).isEqualTo("Four.");
+    }
+
+    @Test
     void kimiK3ThinksAndAnswersInXtmlTags() {
         var k3 = ReasoningSyntax.of(template("Kimi-K3.jinja"));
         Split split = parseEveryWay(
@@ -216,6 +227,7 @@ class ReasoningParserTest {
         "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja, <|START_THINKING|>",
         "Cohere2MoE.jinja, <|START_THINKING|>",
         "Kimi-K3.jinja, <|open|>think<|sep|>",
+        "MiniMax-M3.jinja, <mm:think>",
         "meta-llama-Llama-3.1-8B-Instruct.jinja, none",
         "Qwen-Qwen2.5-7B-Instruct.jinja, none",
         "google-gemma-2-2b-it.jinja, none",

@@ -308,6 +308,18 @@ class ToolCallParserTest {
                     "",
                     List.of("get_weather", "now"),
                     List.of("{\"city\": \"Paris\"}", "{}")),
+            // Nested: an object's members and an array's items as elements.
+            new Answer(
+                    ToolSyntax.MINIMAX_M3,
+                    false,
+                    "On it.]<]minimax[>[<tool_call>\n]<]minimax[>[<invoke name=\"get_weather\">]<]minimax[>[<city>Paris <b>"
+                            + "]<]minimax[>[</city>]<]minimax[>[<days>3]<]minimax[>[</days>]<]minimax[>[<tags>]<]minimax[>[<item>"
+                            + "a]<]minimax[>[</item>]<]minimax[>[<item>]<]minimax[>[<k>2]<]minimax[>[</k>]<]minimax[>[</item>"
+                            + "]<]minimax[>[</tags>]<]minimax[>[</invoke>\n]<]minimax[>[<invoke name=\"now\">]<]minimax[>[</invoke>"
+                            + "\n]<]minimax[>[</tool_call>",
+                    "On it.",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\":\"Paris <b>\",\"days\":3,\"tags\":[\"a\",{\"k\":2}]}", "{}")),
             new Answer(
                     ToolSyntax.XTML,
                     false,
@@ -403,6 +415,7 @@ class ToolCallParserTest {
         "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja, COMMAND_R",
         "Cohere2MoE.jinja, COMMAND_R",
         "Kimi-K3.jinja, XTML",
+        "MiniMax-M3.jinja, MINIMAX_M3",
         "LFM2.5-8B-A1B.jinja, LFM2",
         "LFM2.5-Instruct.jinja, LFM2",
         "microsoft-Phi-3.5-mini-instruct.jinja, GENERIC",
