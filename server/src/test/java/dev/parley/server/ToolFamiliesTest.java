@@ -175,6 +175,12 @@ class ToolFamiliesTest {
                 "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /** Gemma 4: {@code <|tool_call>call:name{key:<|"|>value<|"|>}<tool_call|>}. */
+        GEMMA4(
+                "ggml-vocab-qwen2.gguf",
+                "google-gemma-4-31B-it.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",

@@ -78,7 +78,7 @@ public final class ToolCallParser {
     public ToolCallParser(ToolSyntax syntax, boolean required, Map<String, JsonNode> parameters) {
         this.syntax = syntax;
         this.parameters = parameters;
-        this.rawText = syntax.rawText() || syntax == ToolSyntax.MINIMAX_M3 ? RawText.of(syntax) : null;
+        this.rawText = syntax.markupArguments() ? RawText.of(syntax) : null;
         this.callDepth = switch (syntax) {
             case MISTRAL_ARRAY, GRANITE, COMMAND_R -> 1;
             case GENERIC -> 2;
@@ -210,7 +210,7 @@ public final class ToolCallParser {
     }
 
     /**
-     * Where a markup form ({@link ToolSyntax#rawText}, MiniMax M3's nested XML) writes a call: its name after {@code
+     * Where a markup form ({@link ToolSyntax#markupArguments}) writes a call: its name after {@code
      * opening}, up to one of {@code nameEnds}; its parameters from {@code afterName} characters past the name's end
      * up to {@code closing}, read by {@code arguments}.
      */
@@ -228,6 +228,11 @@ public final class ToolCallParser {
                             "]<]minimax[>[</invoke>",
                             (body, schema) ->
                                     NestedXml.MINIMAX.read(body, schema).toString());
+                case GEMMA4 ->
+                    new RawText("<|tool_call>call:", "{", 1, "}<tool_call|>", (body, schema) -> {
+                        var arguments = GemmaValues.readMembers(body, 0, body.length());
+                        return arguments != null ? arguments.toString() : body;
+                    });
                 case DSML_FUNCTION_CALLS, DSML_TOOL_CALLS ->
                     new RawText("<｜DSML｜invoke name=\"", "\"", 2, "</｜DSML｜invoke>", Arguments.flat(DSML_PARAMETER));
                 case HUNYUAN ->

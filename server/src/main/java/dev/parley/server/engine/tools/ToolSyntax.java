@@ -97,6 +97,11 @@ public enum ToolSyntax {
      * arguments as Python keyword arguments.
      */
     LFM2("<|tool_call_start|>", false),
+    /**
+     * Gemma 4: {@code <|tool_call>call:name{key:value,…}<tool_call|>} per call, the arguments in key order, a string
+     * between {@code <|"|>} marks ({@link GemmaValues}).
+     */
+    GEMMA4("<|tool_call>", false),
     /** Llama 3.1–3.3: one JSON object {@code {"name": …, "parameters": …}} as the whole answer. */
     LLAMA3("{", true),
     /** Mistral Nemo and earlier: {@code [TOOL_CALLS][{"name": …, "arguments": …}, …]}. */
@@ -148,6 +153,7 @@ public enum ToolSyntax {
         if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>"))
             return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
         if (template.contains(GRANITE.trigger)) return GRANITE;
+        if (template.contains("'<|tool_call>call:'")) return GEMMA4;
         if (template.contains(COMMAND_R.trigger)) return COMMAND_R;
         // Liquid's templates list the tools after "List of tools: ", some inside <|tool_list_start|>.
         if (template.contains(LFM2.trigger) || template.contains("List of tools: ")) return LFM2;
@@ -177,7 +183,7 @@ public enum ToolSyntax {
     /** Whether every call begins with the {@link #trigger} (and not only the first, or a list of them). */
     private boolean triggerOpensEachCall() {
         return switch (this) {
-            case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY -> true;
+            case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY, GEMMA4 -> true;
             case MINIMAX,
                     MINIMAX_M3,
                     DSML_FUNCTION_CALLS,
@@ -256,6 +262,14 @@ public enum ToolSyntax {
         };
     }
 
+    /**
+     * Whether a call's arguments are markup that the parser reads into JSON ({@link #rawText}, MiniMax M3's nested
+     * XML, Gemma 4's values), not JSON as written.
+     */
+    boolean markupArguments() {
+        return rawText() || this == MINIMAX_M3 || this == GEMMA4;
+    }
+
     /** The key of a call's arguments in its JSON. */
     String argumentsKey() {
         return this == LLAMA3 || this == COMMAND_R ? "parameters" : "arguments";
@@ -289,7 +303,9 @@ public enum ToolSyntax {
                                 ? keywordArguments(builder, parameters(function), function.name())
                                 : this == MINIMAX_M3
                                         ? NestedXml.MINIMAX.members(builder, parameters(function), function.name())
-                                        : builder.value(parameters(function), "arguments");
+                                        : this == GEMMA4
+                                                ? GemmaValues.members(builder, parameters(function), function.name())
+                                                : builder.value(parameters(function), "arguments");
             } catch (SchemaException e) {
                 throw InvalidRequestException.of(
                         params.get(i),
@@ -309,7 +325,7 @@ public enum ToolSyntax {
             case MISTRAL_ARRAY, GRANITE ->
                 GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
                         + GrammarBuilder.literal("]");
-            case MISTRAL_ARGS -> repeated(first, call, "", parallel);
+            case MISTRAL_ARGS, GEMMA4 -> repeated(first, call, "", parallel);
             case KIMI,
                     XTML,
                     DEEPSEEK,
@@ -403,6 +419,7 @@ public enum ToolSyntax {
             case KIMI -> nameOpen() + "functions." + name + ":";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
             case LFM2 -> name + "(";
+            case GEMMA4 -> "<|tool_call>call:" + name + "{";
             case XTML -> "<|open|>call tool=\"" + name + "\" index=\"";
             case COMMAND_R -> "{\"tool_call_id\": \"";
             case MISTRAL_ARRAY, GRANITE, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
@@ -426,6 +443,7 @@ public enum ToolSyntax {
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
             case DEEPSEEK_R1 -> "\n```<｜tool▁call▁end｜>";
             case LFM2 -> ")";
+            case GEMMA4 -> "}<tool_call|>";
             case LLAMA3, MISTRAL_ARRAY, GRANITE, COMMAND_R, GENERIC -> "}";
         };
     }
@@ -440,7 +458,7 @@ public enum ToolSyntax {
         for (int i = 0; i < calls.size(); i++) each.add(writtenCall(i, calls.get(i)));
         return switch (this) {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3 -> String.join("\n", each);
-            case MISTRAL_ARGS -> String.join("", each);
+            case MISTRAL_ARGS, GEMMA4 -> String.join("", each);
             case HARMONY -> String.join("<|call|>", each);
             case MISTRAL_ARRAY, GRANITE -> trigger + "[" + String.join(", ", each) + "]";
             case LFM2, COMMAND_R -> trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
@@ -475,6 +493,8 @@ public enum ToolSyntax {
                             .append(markup[1]);
                 }
             }
+        } else if (this == GEMMA4) {
+            if (object) out.append(GemmaValues.members(arguments));
         } else if (this == MINIMAX_M3) {
             if (object) out.append(NestedXml.MINIMAX.write(arguments));
         } else if (this == LFM2) {

@@ -197,6 +197,13 @@ class ToolSyntaxGrammarTest {
                             + "{\"tool_call_id\": \"1\", \"tool_name\": \"now\", \"parameters\": {}}\n]<|END_ACTION|>",
                     "<|START_ACTION|>[\n    {\"tool_name\": \"add\", \"parameters\": {\"a\": 1}}\n]<|END_ACTION|>"
                 };
+            case GEMMA4 ->
+                new String[] {
+                    "<|tool_call>call:add{a:1}<tool_call|>",
+                    "<|tool_call>call:now{}<tool_call|>",
+                    "<|tool_call>call:add{a:1}<tool_call|><|tool_call>call:now{}<tool_call|>",
+                    "<|tool_call>call:add{a:<|\"|>1<|\"|>}<tool_call|>"
+                };
             case LFM2 ->
                 new String[] {
                     "<|tool_call_start|>[add(a=1)]<|tool_call_end|>",
@@ -333,6 +340,39 @@ class ToolSyntaxGrammarTest {
                 .isFalse();
         assertThat(grammar.accepts("[look_up(, exact=True)]<|tool_call_end|>")).isFalse();
         assertThat(grammar.accepts("[look_up(exact=True,)]<|tool_call_end|>")).isFalse();
+    }
+
+    @Test
+    void gemma4WritesItsArgumentsInKeyOrderWithItsOwnStrings() throws Exception {
+        var plan = FunctionDefinition.of(
+                "plan",
+                null,
+                JSON.readTree("{\"type\":\"object\",\"properties\":{\"to\":{\"type\":\"string\"},\"stops\":{\"type\":"
+                        + "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"at\":{\"type\":\"string\"},\"nights\":"
+                        + "{\"type\":\"integer\"}},\"required\":[\"at\"]},\"maxItems\":2},\"fast\":{\"type\":\"boolean\"},"
+                        + "\"extra\":{}},\"required\":[\"to\"]}"));
+        String gbnf = ToolSyntax.GEMMA4
+                .grammar(List.of(plan), PARAMS, false, false, false)
+                .gbnf();
+        var grammar = GbnfRecognizer.parse(gbnf);
+        String q = "<|\"|>";
+
+        assertThat(model.checkGrammar(gbnf, JsonGrammar.ROOT)).isTrue();
+        assertThat(grammar.accepts("<|tool_call>call:plan{to:" + q + "Lyon, <b>" + q + "}<tool_call|>"))
+                .isTrue();
+        assertThat(grammar.accepts("<|tool_call>call:plan{extra:{k:[1,true]},fast:false,stops:[{at:" + q + "Dijon" + q
+                        + ",nights:2},{at:" + q + "Paris" + q + "}],to:" + q + "Lyon" + q + "}<tool_call|>"))
+                .isTrue();
+        // Out of key order, a JSON string, a missing required key, too many items: refused.
+        assertThat(grammar.accepts("<|tool_call>call:plan{to:" + q + "Lyon" + q + ",fast:false}<tool_call|>"))
+                .isFalse();
+        assertThat(grammar.accepts("<|tool_call>call:plan{to:\"Lyon\"}<tool_call|>"))
+                .isFalse();
+        assertThat(grammar.accepts("<|tool_call>call:plan{fast:true}<tool_call|>"))
+                .isFalse();
+        assertThat(grammar.accepts("<|tool_call>call:plan{stops:[{at:" + q + "a" + q + "},{at:" + q + "b" + q + "},{at:"
+                        + q + "c" + q + "}],to:" + q + "Lyon" + q + "}<tool_call|>"))
+                .isFalse();
     }
 
     @Test

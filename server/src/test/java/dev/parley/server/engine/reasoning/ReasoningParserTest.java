@@ -141,6 +141,19 @@ class ReasoningParserTest {
     }
 
     @Test
+    void gemma4ThinksInAThoughtChannel() {
+        var gemma = ReasoningSyntax.of(template("google-gemma-4-31B-it.jinja"));
+        assertThat(gemma.special()).isTrue();
+        Split split = parseEveryWay(gemma, "<|turn>model\n", "<|channel>thought\nAdd.\n<channel|>Four.");
+        assertThat(split.reasoning()).isEqualTo("Add.");
+        assertThat(split.content()).isEqualTo("Four.");
+        // Thinking off: the prompt holds an empty thought already.
+        split = parseEveryWay(gemma, "<|turn>model\n<|channel>thought\n<channel|>", "Four.");
+        assertThat(split.reasoning()).isEmpty();
+        assertThat(split.content()).isEqualTo("Four.");
+    }
+
+    @Test
     void miniMaxM3MayStartItsAnswerWithTheClosingTag() {
         var m3 = ReasoningSyntax.of(template("MiniMax-M3.jinja"));
         Split thought = parseEveryWay(m3, "]~b]ai\n", "<mm:think>Add.</mm:think>Four.");
@@ -228,6 +241,8 @@ class ReasoningParserTest {
         "Cohere2MoE.jinja, <|START_THINKING|>",
         "Kimi-K3.jinja, <|open|>think<|sep|>",
         "MiniMax-M3.jinja, <mm:think>",
+        "google-gemma-4-31B-it.jinja, <|channel>thought",
+        "google-gemma-4-31B-it-interleaved.jinja, <|channel>thought",
         "meta-llama-Llama-3.1-8B-Instruct.jinja, none",
         "Qwen-Qwen2.5-7B-Instruct.jinja, none",
         "google-gemma-2-2b-it.jinja, none",

@@ -308,6 +308,16 @@ class ToolCallParserTest {
                     "",
                     List.of("get_weather", "now"),
                     List.of("{\"city\": \"Paris\"}", "{}")),
+            new Answer(
+                    ToolSyntax.GEMMA4,
+                    false,
+                    "Checking.<|tool_call>call:get_weather{city:<|\"|>Paris, {France}<|\"|>,days:3,tags:[<|\"|>a<|\"|>,{k:2.5,on:true}]}"
+                            + "<tool_call|><|tool_call>call:now{}<tool_call|>",
+                    "Checking.",
+                    List.of("get_weather", "now"),
+                    List.of(
+                            "{\"city\":\"Paris, {France}\",\"days\":3,\"tags\":[\"a\",{\"k\":2.5,\"on\":true}]}",
+                            "{}")),
             // Nested: an object's members and an array's items as elements.
             new Answer(
                     ToolSyntax.MINIMAX_M3,
@@ -415,6 +425,8 @@ class ToolCallParserTest {
         "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja, COMMAND_R",
         "Cohere2MoE.jinja, COMMAND_R",
         "Kimi-K3.jinja, XTML",
+        "google-gemma-4-31B-it.jinja, GEMMA4",
+        "google-gemma-4-31B-it-interleaved.jinja, GEMMA4",
         "MiniMax-M3.jinja, MINIMAX_M3",
         "LFM2.5-8B-A1B.jinja, LFM2",
         "LFM2.5-Instruct.jinja, LFM2",

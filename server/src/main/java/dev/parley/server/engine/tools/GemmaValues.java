@@ -1,0 +1,225 @@
+package dev.parley.server.engine.tools;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.server.engine.grammar.GrammarBuilder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * Values as Gemma 4 writes a call's arguments ({@code call:name{city:<|"|>Paris<|"|>,days:3}}): a string between
+ * {@code <|"|>} marks, a number or boolean as JSON writes it, an object's members {@code key:value} in key order with
+ * the keys bare, an array's items between brackets, all without spaces.
+ */
+final class GemmaValues {
+    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+    /** What opens and closes a string. */
+    static final String QUOTE = "<|\"|>";
+
+    private GemmaValues() {}
+
+    // ---- writing ----
+
+    /** An object's members, {@code key:value} joined by commas in key order, as the arguments of a call. */
+    static String members(JsonNode object) {
+        StringBuilder out = new StringBuilder();
+        TreeMap<String, JsonNode> sorted = new TreeMap<>();
+        object.properties().forEach(member -> sorted.put(member.getKey(), member.getValue()));
+        sorted.forEach((key, value) -> {
+            if (!out.isEmpty()) out.append(',');
+            out.append(key).append(':').append(write(value));
+        });
+        return out.toString();
+    }
+
+    static String write(JsonNode value) {
+        return switch (value.getNodeType()) {
+            case STRING -> QUOTE + value.asText() + QUOTE;
+            case OBJECT -> "{" + members(value) + "}";
+            case ARRAY -> {
+                List<String> items = new ArrayList<>();
+                value.forEach(item -> items.add(write(item)));
+                yield "[" + String.join(",", items) + "]";
+            }
+            default -> value.toString();
+        };
+    }
+
+    // ---- the grammar ----
+
+    /**
+     * The grammar of an object's members: {@code schema}'s properties in key order, the required ones always and the
+     * others optionally, with commas between those written.
+     */
+    static String members(GrammarBuilder builder, JsonNode schema, String hint) {
+        JsonNode properties = schema.path("properties");
+        if (!properties.isObject() || properties.isEmpty()) return "";
+        List<String> required = new ArrayList<>();
+        schema.path("required").forEach(key -> required.add(key.asText()));
+        TreeMap<String, JsonNode> sorted = new TreeMap<>();
+        properties.properties().forEach(member -> sorted.put(member.getKey(), member.getValue()));
+        List<String> keys = new ArrayList<>(sorted.keySet());
+        String comma = GrammarBuilder.literal(",");
+        String tail = null; // the members from the i-th on, after one is written: each after a comma
+        String head = null; // the members from the i-th on, none written yet
+        for (int i = keys.size() - 1; i >= 0; i--) {
+            String key = keys.get(i);
+            String piece = GrammarBuilder.literal(key + ":") + " " + value(builder, sorted.get(key), hint + "-" + key);
+            String pieceOn = tail == null ? piece : piece + " " + tail;
+            boolean must = required.contains(key);
+            String nextTail = must
+                    ? comma + " " + pieceOn
+                    : "( " + comma + " " + piece + " )?" + (tail == null ? "" : " " + tail);
+            String nextHead = must ? pieceOn : "( " + pieceOn + (head == null ? " )?" : " | " + head + " )");
+            tail = builder.rule(hint + "-after-" + key, nextTail);
+            head = builder.rule(hint + "-from-" + key, nextHead);
+        }
+        return head;
+    }
+
+    /**
+     * A value's grammar: a string as raw text between the marks (its {@code enum}, {@code const} and length
+     * honoured), an object with properties as its members in braces, an array of a schema as its items in brackets
+     * (its {@code minItems} and {@code maxItems} honoured), a number, integer or boolean as the JSON its schema
+     * accepts, anything else any Gemma value.
+     */
+    static String value(GrammarBuilder builder, JsonNode schema, String hint) {
+        String type = schema.path("type").asText("");
+        String quote = GrammarBuilder.literal(QUOTE);
+        if (ToolSyntax.isString(schema)) {
+            List<String> choices = new ArrayList<>();
+            if (schema.has("const")) choices.add(schema.get("const").asText());
+            schema.path("enum").forEach(value -> choices.add(value.asText()));
+            if (!choices.isEmpty())
+                return "( "
+                        + String.join(
+                                " | ",
+                                choices.stream()
+                                        .map(c -> GrammarBuilder.literal(QUOTE + c + QUOTE))
+                                        .toList())
+                        + " )";
+            int min = schema.path("minLength").asInt(0);
+            int max = schema.path("maxLength").asInt(-1);
+            String text = textChar(builder);
+            return quote + " " + text + (max >= 0 ? "{" + min + "," + max + "}" : "{" + min + ",}") + " " + quote;
+        }
+        if (type.equals("object") && schema.path("properties").isObject()) {
+            String members = members(builder, schema, hint);
+            return GrammarBuilder.literal("{") + (members.isEmpty() ? "" : " " + members) + " "
+                    + GrammarBuilder.literal("}");
+        }
+        if (type.equals("array") && schema.path("items").isObject()) {
+            String item = builder.rule(hint + "-item", value(builder, schema.get("items"), hint + "-i"));
+            int min = schema.path("minItems").asInt(0);
+            int max = schema.path("maxItems").asInt(-1);
+            String more = "( " + GrammarBuilder.literal(",") + " " + item + " )";
+            String items;
+            if (max == 0) items = "";
+            else if (min == 0) items = "( " + item + " " + more + (max > 0 ? "{0," + (max - 1) + "}" : "*") + " )?";
+            else items = item + " " + more + "{" + (min - 1) + "," + (max > 0 ? max - 1 : "") + "}";
+            return GrammarBuilder.literal("[") + (items.isEmpty() ? "" : " " + items) + " "
+                    + GrammarBuilder.literal("]");
+        }
+        if (List.of("number", "integer", "boolean").contains(type)) return builder.value(schema, hint);
+        return any(builder);
+    }
+
+    /** A character of a string: anything but the start of the closing mark. */
+    private static String textChar(GrammarBuilder builder) {
+        return builder.rule("gemma-char", "[^<] | \"<\" [^|] | \"<|\" [^\"] | \"<|\\\"\" [^|] | \"<|\\\"|\" [^>]");
+    }
+
+    /** Any Gemma value, for a schema that does not narrow it. */
+    private static String any(GrammarBuilder builder) {
+        String quote = GrammarBuilder.literal(QUOTE);
+        String string = quote + " " + textChar(builder) + "* " + quote;
+        String number = builder.value(JSON.objectNode().put("type", "number"), "gemma-number");
+        String value = "gemma-value"; // the rule's own name, which its body refers to
+        String key = "[A-Za-z_] [A-Za-z0-9_]*";
+        String member = key + " \":\" " + value;
+        return builder.rule(
+                value,
+                string + " | " + number + " | \"true\" | \"false\" | \"{\" ( " + member + " ( \",\" " + member
+                        + " )* )? \"}\" | \"[\" ( " + value + " ( \",\" " + value + " )* )? \"]\"");
+    }
+
+    // ---- reading ----
+
+    /** The members {@code key:value,…} from {@code at} up to {@code end} as an object; null when they do not read. */
+    static ObjectNode readMembers(String text, int at, int end) {
+        var reader = new Reader(text.substring(0, end));
+        reader.at = at;
+        ObjectNode members = reader.members('\0');
+        return members != null && reader.at == end ? members : null;
+    }
+
+    private static final class Reader {
+        private final String text;
+        private int at;
+
+        Reader(String text) {
+            this.text = text;
+        }
+
+        /** Members up to {@code close} (or the end, for {@code \0}), the reader left on {@code close}. */
+        ObjectNode members(char close) {
+            ObjectNode object = JSON.objectNode();
+            while (at < text.length() && text.charAt(at) != close) {
+                int colon = text.indexOf(':', at);
+                if (colon < 0) return null;
+                String key = text.substring(at, colon).strip();
+                if (key.startsWith(QUOTE) && key.endsWith(QUOTE) && key.length() >= 2 * QUOTE.length())
+                    key = key.substring(QUOTE.length(), key.length() - QUOTE.length());
+                at = colon + 1;
+                JsonNode value = value();
+                if (value == null) return null;
+                object.set(key, value);
+                if (at < text.length() && text.charAt(at) == ',') at++;
+            }
+            return object;
+        }
+
+        JsonNode value() {
+            if (text.startsWith(QUOTE, at)) {
+                int end = text.indexOf(QUOTE, at + QUOTE.length());
+                if (end < 0) return null;
+                String string = text.substring(at + QUOTE.length(), end);
+                at = end + QUOTE.length();
+                return JSON.textNode(string);
+            }
+            if (at >= text.length()) return null;
+            char c = text.charAt(at);
+            if (c == '{') {
+                at++;
+                ObjectNode object = members('}');
+                if (object == null || at >= text.length()) return null;
+                at++;
+                return object;
+            }
+            if (c == '[') {
+                at++;
+                ArrayNode array = JSON.arrayNode();
+                while (at < text.length() && text.charAt(at) != ']') {
+                    JsonNode item = value();
+                    if (item == null) return null;
+                    array.add(item);
+                    if (at < text.length() && text.charAt(at) == ',') at++;
+                }
+                if (at >= text.length()) return null;
+                at++;
+                return array;
+            }
+            int end = at;
+            while (end < text.length() && ",}]".indexOf(text.charAt(end)) < 0) end++;
+            String word = text.substring(at, end).strip();
+            at = end;
+            if (word.equals("None")) return JSON.nullNode();
+            JsonNode json = ToolCallParser.parse(word);
+            return json != null && json.isValueNode() ? json : JSON.textNode(word);
+        }
+    }
+}
