@@ -175,6 +175,18 @@ class ToolFamiliesTest {
                 "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /** Nemotron Nano 2: {@code <TOOLCALL>[{"name": …, "arguments": …}]</TOOLCALL>}. */
+        NEMOTRON(
+                "ggml-vocab-qwen2.gguf",
+                "NVIDIA-Nemotron-Nano-v2.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /** MiniMax M1: {@code <tool_calls>\n{"name": …, "arguments": …}\n</tool_calls>}. */
+        MINIMAX_M1(
+                "ggml-vocab-qwen2.gguf",
+                "MiniMax-M1.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Gemma 4: {@code <|tool_call>call:name{key:<|"|>value<|"|>}<tool_call|>}. */
         GEMMA4(
                 "ggml-vocab-qwen2.gguf",

@@ -80,7 +80,7 @@ public final class ToolCallParser {
         this.parameters = parameters;
         this.rawText = syntax.markupArguments() ? RawText.of(syntax) : null;
         this.callDepth = switch (syntax) {
-            case MISTRAL_ARRAY, GRANITE, COMMAND_R -> 1;
+            case MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, COMMAND_R -> 1;
             case GENERIC -> 2;
             default -> 0; // each call (or its arguments, after markup) is one value at the top
         };

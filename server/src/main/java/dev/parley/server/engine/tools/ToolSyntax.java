@@ -92,6 +92,12 @@ public enum ToolSyntax {
     COMMAND_R("<|START_ACTION|>", false),
     /** Granite 3.3: {@code <|tool_call|>[{"name": …, "arguments": …}, …]}. */
     GRANITE("<|tool_call|>", false),
+    /** Nemotron Nano 2: {@code <TOOLCALL>[{"name": …, "arguments": …}, …]</TOOLCALL>}. */
+    NEMOTRON("<TOOLCALL>", false),
+    /** Apriel 1.6: {@code <tool_calls>[{"name": …, "arguments": …}, …]</tool_calls>}. */
+    APRIEL("<tool_calls>", false),
+    /** MiniMax M1: {@code <tool_calls>\n{"name": …, "arguments": …}\n…\n</tool_calls>}, a call a line. */
+    MINIMAX_M1("<tool_calls>", false),
     /**
      * LFM2 and LFM2.5: {@code <|tool_call_start|>[name(key="value", n=1, flag=True), …]<|tool_call_end|>}, the
      * arguments as Python keyword arguments.
@@ -153,6 +159,9 @@ public enum ToolSyntax {
         if (template.contains(DEEPSEEK.trigger) && template.contains("<｜tool▁sep｜>"))
             return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
         if (template.contains(GRANITE.trigger)) return GRANITE;
+        if (template.contains("<TOOLCALL>[")) return NEMOTRON;
+        if (template.contains("<tool_calls>[")) return APRIEL;
+        if (template.contains("<tool_calls>\\n")) return MINIMAX_M1;
         if (template.contains("'<|tool_call>call:'")) return GEMMA4;
         if (template.contains(COMMAND_R.trigger)) return COMMAND_R;
         // Liquid's templates list the tools after "List of tools: ", some inside <|tool_list_start|>.
@@ -195,6 +204,9 @@ public enum ToolSyntax {
                     DEEPSEEK_R1,
                     MISTRAL_ARRAY,
                     GRANITE,
+                    NEMOTRON,
+                    APRIEL,
+                    MINIMAX_M1,
                     COMMAND_R,
                     LFM2,
                     GENERIC -> false;
@@ -250,6 +262,10 @@ public enum ToolSyntax {
             case XTML -> "<|close|>tools<|sep|>";
             case LFM2 -> "]<|tool_call_end|>";
             case COMMAND_R -> "\n]<|END_ACTION|>";
+            case MISTRAL_ARRAY, GRANITE -> "]";
+            case NEMOTRON -> "]</TOOLCALL>";
+            case APRIEL -> "]</tool_calls>";
+            case MINIMAX_M1 -> "\n</tool_calls>";
             default -> throw new IllegalStateException(this + " has no list of calls");
         };
     }
@@ -317,14 +333,10 @@ public enum ToolSyntax {
         }
         String call = builder.rule("call", String.join(" | ", calls));
         String first = afterTrigger ? builder.rule("first-call", String.join(" | ", firsts)) : call;
-        String open = (afterTrigger ? "" : trigger) + "[";
         String body = switch (this) {
             case HERMES, XML, SEED -> repeated(first, call, "\n", parallel);
             case ARG_KEY -> parallel ? first + " (\"\\n\"? " + call + ")*" : first;
             case LLAMA3 -> first;
-            case MISTRAL_ARRAY, GRANITE ->
-                GrammarBuilder.literal(open) + " " + repeated(call, call, ", ", parallel) + " "
-                        + GrammarBuilder.literal("]");
             case MISTRAL_ARGS, GEMMA4 -> repeated(first, call, "", parallel);
             case KIMI,
                     XTML,
@@ -339,7 +351,7 @@ public enum ToolSyntax {
                         + (sectionLead().isEmpty() ? "" : GrammarBuilder.literal(sectionLead()) + " ")
                         + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
                         + GrammarBuilder.literal(sectionEnd());
-            case LFM2, COMMAND_R ->
+            case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1 ->
                 (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ") + GrammarBuilder.literal(listOpen())
                         + " " + repeated(call, call, listSeparator(), parallel) + " "
                         + GrammarBuilder.literal(sectionEnd());
@@ -392,14 +404,25 @@ public enum ToolSyntax {
         return this == XTML ? 1 : 0;
     }
 
-    /** What opens a list of calls after the trigger, in {@link #LFM2} and {@link #COMMAND_R}. */
+    /** What opens a list of calls after the trigger, in the syntaxes with a {@link #listSeparator}. */
     private String listOpen() {
-        return this == COMMAND_R ? "[\n    " : "[";
+        return switch (this) {
+            case COMMAND_R -> "[\n    ";
+            case MINIMAX_M1 -> "\n";
+            default -> "[";
+        };
     }
 
-    /** What separates two calls in a list, in {@link #LFM2} and {@link #COMMAND_R}. */
+    /**
+     * What separates two calls in a list that follows the trigger, in {@link #LFM2}, {@link #COMMAND_R} and the JSON
+     * lists ({@link #MISTRAL_ARRAY}, {@link #GRANITE}, {@link #NEMOTRON}, {@link #APRIEL}, {@link #MINIMAX_M1}).
+     */
     private String listSeparator() {
-        return this == COMMAND_R ? ",\n    " : ", ";
+        return switch (this) {
+            case COMMAND_R -> ",\n    ";
+            case MINIMAX_M1 -> "\n";
+            default -> ", ";
+        };
     }
 
     /** The text of a call of {@code name} before its arguments (or, where calls are numbered, before the number). */
@@ -422,7 +445,8 @@ public enum ToolSyntax {
             case GEMMA4 -> "<|tool_call>call:" + name + "{";
             case XTML -> "<|open|>call tool=\"" + name + "\" index=\"";
             case COMMAND_R -> "{\"tool_call_id\": \"";
-            case MISTRAL_ARRAY, GRANITE, GENERIC -> "{\"name\": " + quoted + ", \"arguments\": ";
+            case MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1, GENERIC ->
+                "{\"name\": " + quoted + ", \"arguments\": ";
         };
     }
 
@@ -444,7 +468,7 @@ public enum ToolSyntax {
             case DEEPSEEK_R1 -> "\n```<｜tool▁call▁end｜>";
             case LFM2 -> ")";
             case GEMMA4 -> "}<tool_call|>";
-            case LLAMA3, MISTRAL_ARRAY, GRANITE, COMMAND_R, GENERIC -> "}";
+            case LLAMA3, MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1, COMMAND_R, GENERIC -> "}";
         };
     }
 
@@ -460,8 +484,8 @@ public enum ToolSyntax {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3 -> String.join("\n", each);
             case MISTRAL_ARGS, GEMMA4 -> String.join("", each);
             case HARMONY -> String.join("<|call|>", each);
-            case MISTRAL_ARRAY, GRANITE -> trigger + "[" + String.join(", ", each) + "]";
-            case LFM2, COMMAND_R -> trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
+            case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1 ->
+                trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
             case KIMI,
                     XTML,
                     DEEPSEEK,

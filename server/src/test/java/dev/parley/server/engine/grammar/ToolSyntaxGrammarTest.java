@@ -197,6 +197,29 @@ class ToolSyntaxGrammarTest {
                             + "{\"tool_call_id\": \"1\", \"tool_name\": \"now\", \"parameters\": {}}\n]<|END_ACTION|>",
                     "<|START_ACTION|>[\n    {\"tool_name\": \"add\", \"parameters\": {\"a\": 1}}\n]<|END_ACTION|>"
                 };
+            case NEMOTRON ->
+                new String[] {
+                    "<TOOLCALL>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]</TOOLCALL>",
+                    "<TOOLCALL>[{\"name\": \"now\", \"arguments\": {}}]</TOOLCALL>",
+                    "<TOOLCALL>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}, {\"name\": \"now\", \"arguments\": {}}]</TOOLCALL>",
+                    "<TOOLCALL>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]"
+                };
+            case APRIEL ->
+                new String[] {
+                    "<tool_calls>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]</tool_calls>",
+                    "<tool_calls>[{\"name\": \"now\", \"arguments\": {}}]</tool_calls>",
+                    "<tool_calls>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}, {\"name\": \"now\", \"arguments\": {}}]"
+                            + "</tool_calls>",
+                    "<tool_calls>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n</tool_calls>"
+                };
+            case MINIMAX_M1 ->
+                new String[] {
+                    "<tool_calls>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n</tool_calls>",
+                    "<tool_calls>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_calls>",
+                    "<tool_calls>\n{\"name\": \"add\", \"arguments\": {\"a\": 1}}\n{\"name\": \"now\", \"arguments\": {}}\n"
+                            + "</tool_calls>",
+                    "<tool_calls>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]</tool_calls>"
+                };
             case GEMMA4 ->
                 new String[] {
                     "<|tool_call>call:add{a:1}<tool_call|>",

@@ -318,6 +318,22 @@ class ToolCallParserTest {
                     List.of(
                             "{\"city\":\"Paris, {France}\",\"days\":3,\"tags\":[\"a\",{\"k\":2.5,\"on\":true}]}",
                             "{}")),
+            new Answer(
+                    ToolSyntax.MINIMAX_M1,
+                    false,
+                    "Sure.\n<tool_calls>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"{Paris}\"}}\n"
+                            + "{\"name\": \"now\", \"arguments\": {}}\n</tool_calls>",
+                    "Sure.\n",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\": \"{Paris}\"}", "{}")),
+            new Answer(
+                    ToolSyntax.NEMOTRON,
+                    true,
+                    "<TOOLCALL>[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"]\"}}, {\"name\": \"now\", "
+                            + "\"arguments\": {}}]</TOOLCALL>",
+                    "",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\": \"]\"}", "{}")),
             // Nested: an object's members and an array's items as elements.
             new Answer(
                     ToolSyntax.MINIMAX_M3,
@@ -426,6 +442,9 @@ class ToolCallParserTest {
         "Cohere2MoE.jinja, COMMAND_R",
         "Kimi-K3.jinja, XTML",
         "google-gemma-4-31B-it.jinja, GEMMA4",
+        "NVIDIA-Nemotron-Nano-v2.jinja, NEMOTRON",
+        "Apriel-1.6-15b-Thinker-fixed.jinja, APRIEL",
+        "MiniMax-M1.jinja, MINIMAX_M1",
         "google-gemma-4-31B-it-interleaved.jinja, GEMMA4",
         "MiniMax-M3.jinja, MINIMAX_M3",
         "LFM2.5-8B-A1B.jinja, LFM2",
