@@ -187,6 +187,12 @@ class ToolFamiliesTest {
                 "MiniMax-M1.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /** MiniCPM 5: {@code <function name="name"><param name="key">value</param></function>}. */
+        MINICPM(
+                "ggml-vocab-qwen2.gguf",
+                "openbmb-MiniCPM5-1B.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Gemma 4: {@code <|tool_call>call:name{key:<|"|>value<|"|>}<tool_call|>}. */
         GEMMA4(
                 "ggml-vocab-qwen2.gguf",

@@ -242,6 +242,8 @@ public final class ToolCallParser {
                             "<tool_sep:opensource>".length(),
                             "</tool_call:opensource>",
                             Arguments.flat(HUNYUAN_PARAMETER));
+                case MINICPM ->
+                    new RawText("<function name=\"", "\"", 2, "</function>", ToolCallParser::miniCpmArguments);
                 case XTML ->
                     new RawText(
                             "<|open|>call tool=\"", "\"", 0, "<|close|>call<|sep|>", Arguments.flat(XTML_PARAMETER));
@@ -400,6 +402,31 @@ public final class ToolCallParser {
                     schema == null ? null : schema.path("properties").get(key);
             JsonNode json = property != null && ToolSyntax.isString(property) ? null : parse(value);
             arguments.set(key, json != null ? json : JSON.getNodeFactory().textNode(value));
+        }
+        return arguments.toString();
+    }
+
+    private static final Pattern MINICPM_PARAMETER =
+            Pattern.compile("<param name=\"([^\"]*)\">(.*?)</param>", Pattern.DOTALL);
+
+    /**
+     * MiniCPM 5's parameters as a JSON object: a value in {@code <![CDATA[…]]>} is that text; a string parameter's
+     * value is its text, any other read as a Python literal (or kept as text when it is none).
+     */
+    private static String miniCpmArguments(String body, JsonNode schema) {
+        var arguments = JSON.createObjectNode();
+        Matcher parameter = MINICPM_PARAMETER.matcher(body);
+        while (parameter.find()) {
+            String key = parameter.group(1).strip();
+            String value = parameter.group(2);
+            boolean cdata = value.startsWith("<![CDATA[") && value.endsWith("]]>");
+            if (cdata) value = value.substring("<![CDATA[".length(), value.length() - "]]>".length());
+            JsonNode property =
+                    schema == null ? null : schema.path("properties").get(key);
+            PythonLiteral.Read literal =
+                    cdata || property != null && ToolSyntax.isString(property) ? null : PythonLiteral.read(value, 0);
+            boolean whole = literal != null && value.substring(literal.end()).isBlank();
+            arguments.set(key, whole ? literal.value() : JSON.getNodeFactory().textNode(value));
         }
         return arguments.toString();
     }

@@ -108,6 +108,12 @@ public enum ToolSyntax {
      * between {@code <|"|>} marks ({@link GemmaValues}).
      */
     GEMMA4("<|tool_call>", false),
+    /**
+     * MiniCPM 5: {@code <function name="name"><param name="key">value</param>…</function>} per call, a string as raw
+     * text (in {@code <![CDATA[…]]>} when it holds {@code <}, {@code &} or a line break), any other value as a Python
+     * literal.
+     */
+    MINICPM("<function name=\"", false),
     /** Llama 3.1–3.3: one JSON object {@code {"name": …, "parameters": …}} as the whole answer. */
     LLAMA3("{", true),
     /** Mistral Nemo and earlier: {@code [TOOL_CALLS][{"name": …, "arguments": …}, …]}. */
@@ -160,6 +166,7 @@ public enum ToolSyntax {
             return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
         if (template.contains(GRANITE.trigger)) return GRANITE;
         if (template.contains("<TOOLCALL>[")) return NEMOTRON;
+        if (template.contains("'<function name=\"'") && template.contains("<param name=")) return MINICPM;
         if (template.contains("<tool_calls>[")) return APRIEL;
         if (template.contains("<tool_calls>\\n")) return MINIMAX_M1;
         if (template.contains("'<|tool_call>call:'")) return GEMMA4;
@@ -192,7 +199,7 @@ public enum ToolSyntax {
     /** Whether every call begins with the {@link #trigger} (and not only the first, or a list of them). */
     private boolean triggerOpensEachCall() {
         return switch (this) {
-            case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY, GEMMA4 -> true;
+            case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY, GEMMA4, MINICPM -> true;
             case MINIMAX,
                     MINIMAX_M3,
                     DSML_FUNCTION_CALLS,
@@ -273,7 +280,7 @@ public enum ToolSyntax {
     /** Whether a string parameter is written as raw text and the call's arguments are no JSON object. */
     boolean rawText() {
         return switch (this) {
-            case XML, ARG_KEY, SEED, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN, XTML -> true;
+            case XML, ARG_KEY, SEED, MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN, XTML, MINICPM -> true;
             default -> false;
         };
     }
@@ -306,7 +313,7 @@ public enum ToolSyntax {
             boolean parallel,
             boolean wordsToo,
             boolean afterTrigger) {
-        var builder = new GrammarBuilder(true, this == LFM2);
+        var builder = new GrammarBuilder(true, this == LFM2 || this == MINICPM);
         List<String> calls = new ArrayList<>();
         List<String> firsts = new ArrayList<>();
         for (int i = 0; i < functions.size(); i++) {
@@ -334,7 +341,7 @@ public enum ToolSyntax {
         String call = builder.rule("call", String.join(" | ", calls));
         String first = afterTrigger ? builder.rule("first-call", String.join(" | ", firsts)) : call;
         String body = switch (this) {
-            case HERMES, XML, SEED -> repeated(first, call, "\n", parallel);
+            case HERMES, XML, SEED, MINICPM -> repeated(first, call, "\n", parallel);
             case ARG_KEY -> parallel ? first + " (\"\\n\"? " + call + ")*" : first;
             case LLAMA3 -> first;
             case MISTRAL_ARGS, GEMMA4 -> repeated(first, call, "", parallel);
@@ -442,6 +449,7 @@ public enum ToolSyntax {
             case KIMI -> nameOpen() + "functions." + name + ":";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
             case LFM2 -> name + "(";
+            case MINICPM -> "<function name=\"" + name + "\">";
             case GEMMA4 -> "<|tool_call>call:" + name + "{";
             case XTML -> "<|open|>call tool=\"" + name + "\" index=\"";
             case COMMAND_R -> "{\"tool_call_id\": \"";
@@ -467,6 +475,7 @@ public enum ToolSyntax {
             case DEEPSEEK -> "<｜tool▁call▁end｜>";
             case DEEPSEEK_R1 -> "\n```<｜tool▁call▁end｜>";
             case LFM2 -> ")";
+            case MINICPM -> "</function>";
             case GEMMA4 -> "}<tool_call|>";
             case LLAMA3, MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1, COMMAND_R, GENERIC -> "}";
         };
@@ -481,7 +490,7 @@ public enum ToolSyntax {
         List<String> each = new ArrayList<>(calls.size());
         for (int i = 0; i < calls.size(); i++) each.add(writtenCall(i, calls.get(i)));
         return switch (this) {
-            case HERMES, XML, ARG_KEY, SEED, LLAMA3 -> String.join("\n", each);
+            case HERMES, XML, ARG_KEY, SEED, LLAMA3, MINICPM -> String.join("\n", each);
             case MISTRAL_ARGS, GEMMA4 -> String.join("", each);
             case HARMONY -> String.join("<|call|>", each);
             case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1 ->
@@ -512,9 +521,7 @@ public enum ToolSyntax {
                 for (var member : arguments.properties()) {
                     JsonNode value = member.getValue();
                     String[] markup = parameterMarkup(member.getKey(), typeOf(value));
-                    out.append(markup[0])
-                            .append(value.isTextual() ? value.asText() : PythonLiteral.json(value))
-                            .append(markup[1]);
+                    out.append(markup[0]).append(valueText(value)).append(markup[1]);
                 }
             }
         } else if (this == GEMMA4) {
@@ -554,7 +561,9 @@ public enum ToolSyntax {
         schema.path("required").forEach(key -> required.add(key.asText()));
         for (var property : properties.properties()) {
             String key = property.getKey();
-            String value = xmlValue(builder, property.getValue(), key);
+            String value = this == MINICPM
+                    ? cdataValue(builder, property.getValue(), key)
+                    : xmlValue(builder, property.getValue(), key);
             List<String> opens = new ArrayList<>();
             List<String> types = this == XTML
                     ? types(property.getValue())
@@ -616,6 +625,7 @@ public enum ToolSyntax {
                 new String[] {"<｜DSML｜parameter name=\"" + key + "\" string=\"" + string + "\">", "</｜DSML｜parameter>\n"
                 };
             case ARG_KEY -> new String[] {"<arg_key>" + key + "</arg_key>\n<arg_value>", "</arg_value>\n"};
+            case MINICPM -> new String[] {"<param name=\"" + key + "\">", "</param>"};
             case XTML ->
                 new String[] {
                     "<|open|>argument key=\"" + key + "\" type=\"" + type + "\"<|sep|>", "<|close|>argument<|sep|>"
@@ -664,6 +674,31 @@ public enum ToolSyntax {
             head = builder.rule(function + "-from-" + key, nextHead);
         }
         return head == null ? "" : head;
+    }
+
+    /** A value as a {@link #rawText} form writes it: a string as raw text, any other as JSON (MiniCPM: Python). */
+    private String valueText(JsonNode value) {
+        if (this != MINICPM) return value.isTextual() ? value.asText() : PythonLiteral.json(value);
+        if (!value.isTextual()) return PythonLiteral.write(value);
+        String text = value.asText();
+        boolean wrapped = text.contains("<") || text.contains("&") || text.contains("\n");
+        return wrapped ? "<![CDATA[" + text + "]]>" : text;
+    }
+
+    /**
+     * A {@link #MINICPM} value's grammar: a string as plain text without {@code <}, {@code &} or a line break, or
+     * in {@code <![CDATA[…]]>} (its {@code enum}, {@code const} and length honoured as in {@link #xmlValue}), any
+     * other as the Python literal its schema accepts.
+     */
+    private static String cdataValue(GrammarBuilder builder, JsonNode schema, String key) {
+        if (!isString(schema) || schema.has("const") || schema.has("enum")) return xmlValue(builder, schema, key);
+        int min = schema.path("minLength").asInt(0);
+        int max = schema.path("maxLength").asInt(-1);
+        String count = max >= 0 ? "{" + min + "," + max + "}" : "{" + min + ",}";
+        String plain = "[^<&\\n]" + count;
+        String cdata = builder.rule("cdata-char", "[^\\]] | \"]\" [^\\]] | \"]]\" [^>]");
+        return "( " + plain + " | " + GrammarBuilder.literal("<![CDATA[") + " " + cdata + count + " "
+                + GrammarBuilder.literal("]]>") + " )";
     }
 
     private static String xmlValue(GrammarBuilder builder, JsonNode schema, String key) {

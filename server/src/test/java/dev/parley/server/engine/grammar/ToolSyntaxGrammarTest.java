@@ -220,6 +220,13 @@ class ToolSyntaxGrammarTest {
                             + "</tool_calls>",
                     "<tool_calls>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]</tool_calls>"
                 };
+            case MINICPM ->
+                new String[] {
+                    "<function name=\"add\"><param name=\"a\">1</param></function>",
+                    "<function name=\"now\"></function>",
+                    "<function name=\"add\"><param name=\"a\">1</param></function>\n<function name=\"now\"></function>",
+                    "<function name=\"add\"><param name=\"a\">\"1\"</param></function>"
+                };
             case GEMMA4 ->
                 new String[] {
                     "<|tool_call>call:add{a:1}<tool_call|>",
@@ -363,6 +370,30 @@ class ToolSyntaxGrammarTest {
                 .isFalse();
         assertThat(grammar.accepts("[look_up(, exact=True)]<|tool_call_end|>")).isFalse();
         assertThat(grammar.accepts("[look_up(exact=True,)]<|tool_call_end|>")).isFalse();
+    }
+
+    @Test
+    void miniCpmWrapsStringsWithMarkupInCdata() throws Exception {
+        var note = FunctionDefinition.of(
+                "note",
+                null,
+                JSON.readTree("{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"},\"done\":"
+                        + "{\"type\":\"boolean\"}},\"required\":[\"text\"]}"));
+        var grammar = GbnfRecognizer.parse(ToolSyntax.MINICPM
+                .grammar(List.of(note), PARAMS, false, false, false)
+                .gbnf());
+
+        assertThat(grammar.accepts("<function name=\"note\"><param name=\"text\">Buy milk</param><param name=\"done\">"
+                        + "True</param></function>"))
+                .isTrue();
+        assertThat(grammar.accepts(
+                        "<function name=\"note\"><param name=\"text\"><![CDATA[a < b\n& c]]></param>" + "</function>"))
+                .isTrue();
+        assertThat(grammar.accepts("<function name=\"note\"><param name=\"text\">a < b</param></function>"))
+                .isFalse();
+        assertThat(grammar.accepts("<function name=\"note\"><param name=\"text\">x</param><param name=\"done\">"
+                        + "true</param></function>"))
+                .isFalse();
     }
 
     @Test

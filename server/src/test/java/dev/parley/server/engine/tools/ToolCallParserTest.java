@@ -319,6 +319,15 @@ class ToolCallParserTest {
                             "{\"city\":\"Paris, {France}\",\"days\":3,\"tags\":[\"a\",{\"k\":2.5,\"on\":true}]}",
                             "{}")),
             new Answer(
+                    ToolSyntax.MINICPM,
+                    false,
+                    "Let me check.\n<function name=\"get_weather\"><param name=\"city\"><![CDATA[Paris <b>\n]]></param>"
+                            + "<param name=\"days\">3</param><param name=\"tags\">['a', True, None]</param></function>\n"
+                            + "<function name=\"now\"></function>",
+                    "Let me check.\n",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\":\"Paris <b>\\n\",\"days\":3,\"tags\":[\"a\",true,null]}", "{}")),
+            new Answer(
                     ToolSyntax.MINIMAX_M1,
                     false,
                     "Sure.\n<tool_calls>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"{Paris}\"}}\n"
@@ -445,6 +454,7 @@ class ToolCallParserTest {
         "NVIDIA-Nemotron-Nano-v2.jinja, NEMOTRON",
         "Apriel-1.6-15b-Thinker-fixed.jinja, APRIEL",
         "MiniMax-M1.jinja, MINIMAX_M1",
+        "openbmb-MiniCPM5-1B.jinja, MINICPM",
         "google-gemma-4-31B-it-interleaved.jinja, GEMMA4",
         "MiniMax-M3.jinja, MINIMAX_M3",
         "LFM2.5-8B-A1B.jinja, LFM2",
