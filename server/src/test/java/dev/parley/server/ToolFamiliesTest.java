@@ -193,6 +193,12 @@ class ToolFamiliesTest {
                 "openbmb-MiniCPM5-1B.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /** Apertus: {@code <|tools_prefix|>[{"name": {…}}]<|tools_suffix|>}. */
+        APERTUS(
+                "ggml-vocab-qwen2.gguf",
+                "Apertus-8B-Instruct.jinja",
+                null,
+                () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
         /** Gemma 4: {@code <|tool_call>call:name{key:<|"|>value<|"|>}<tool_call|>}. */
         GEMMA4(
                 "ggml-vocab-qwen2.gguf",

@@ -13,7 +13,8 @@ public sealed interface ReasoningSyntax {
      * V3.1 on, GLM 4.5 on, MiniMax M2, Kimi K2 Thinking, SmolLM3, Nemotron, LFM2.5, …), {@code
      * <seed:think>…</seed:think>} (Seed-OSS), {@code [THINK]…[/THINK]} (Magistral, Ministral 3 Reasoning), {@code
      * <|START_THINKING|>…<|END_THINKING|>} (Command R7B, Command A), {@code <|open|>think<|sep|>…<|close|>think<|sep|>}
-     * (Kimi K3), {@code <mm:think>…</mm:think>} (MiniMax M3), {@code <|channel>thought\n…<channel|>} (Gemma 4). Templates that think by default often open the
+     * (Kimi K3), {@code <mm:think>…</mm:think>} (MiniMax M3), {@code <|channel>thought\n…<channel|>} (Gemma 4), {@code
+     * <|inner_prefix|>…<|inner_suffix|>} (Apertus). Templates that think by default often open the
      * tag in the prompt already; the answer then starts inside it.
      *
      * @param answer the markup around the answer itself, left out of it ({@code <|START_RESPONSE|>} and {@code
@@ -47,6 +48,8 @@ public sealed interface ReasoningSyntax {
         if (template == null) return null;
         if (template.contains("<|channel|>") && template.contains("analysis")) return new Channels();
         if (template.contains("<seed:think>")) return new Tags("<seed:think>", "</seed:think>");
+        // Apertus: its inner monologue, '<|inner_prefix|>…<|inner_suffix|>'.
+        if (template.contains("'<|inner_prefix|>'")) return new Tags("<|inner_prefix|>", "<|inner_suffix|>");
         // Gemma 4: a thought channel, '<|channel>thought\n…<channel|>' (not gpt-oss's '<|channel|>').
         if (template.contains("'<|channel>thought")) return new Tags("<|channel>thought", "<channel|>");
         // MiniMax M3 starts an answer without thinking with the closing tag.

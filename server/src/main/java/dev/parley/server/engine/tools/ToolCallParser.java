@@ -66,6 +66,9 @@ public final class ToolCallParser {
     private static final Pattern HEADER = Pattern.compile("\\{\\s*(?:\"tool_call_id\"\\s*:\\s*\"[0-9]*\"\\s*,\\s*)?"
             + "\"(?:tool_)?name\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"\\s*,\\s*\"(arguments|parameters)\"\\s*:\\s*");
 
+    /** Apertus's call opening: its name is the key of the call's one member, whose value is the arguments. */
+    private static final Pattern NAME_KEY = Pattern.compile("\\{\\s*\"((?:[^\"\\\\]|\\\\.)*)\"\\s*:\\s*");
+
     /** @param required the answer is calls from its first token (the grammar says so), not words first */
     public ToolCallParser(ToolSyntax syntax, boolean required) {
         this(syntax, required, Map.of());
@@ -80,7 +83,7 @@ public final class ToolCallParser {
         this.parameters = parameters;
         this.rawText = syntax.markupArguments() ? RawText.of(syntax) : null;
         this.callDepth = switch (syntax) {
-            case MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, COMMAND_R -> 1;
+            case MISTRAL_ARRAY, GRANITE, NEMOTRON, APERTUS, APRIEL, COMMAND_R -> 1;
             case GENERIC -> 2;
             default -> 0; // each call (or its arguments, after markup) is one value at the top
         };
@@ -448,8 +451,9 @@ public final class ToolCallParser {
             if (open < 0 || args < open || args + syntax.nameClose().length() != scanned) return;
             name = syntax.functionName(region.substring(open + syntax.nameOpen().length(), args));
         } else {
-            Matcher header = HEADER.matcher(region.subSequence(unitStart, scanned));
-            if (!header.matches() || !header.group(2).equals(syntax.argumentsKey())) return;
+            Matcher header =
+                    (syntax == ToolSyntax.APERTUS ? NAME_KEY : HEADER).matcher(region.subSequence(unitStart, scanned));
+            if (!header.matches() || header.groupCount() > 1 && !header.group(2).equals(syntax.argumentsKey())) return;
             JsonNode quoted = parse("\"" + header.group(1) + "\"");
             if (quoted == null) return;
             name = quoted.asText();
@@ -483,6 +487,10 @@ public final class ToolCallParser {
         JsonNode named = node.has("tool_name") ? node.get("tool_name") : node.path("name");
         String name = named.isTextual() ? named.asText() : null;
         JsonNode arguments = node.has(syntax.argumentsKey()) ? node.get(syntax.argumentsKey()) : node.get("arguments");
+        if (syntax == ToolSyntax.APERTUS && node.size() == 1) {
+            name = node.fieldNames().next();
+            arguments = node.get(name);
+        }
         if (name == null || name.isEmpty() || arguments == null) return;
         int index = calls++;
         sink.call(new ToolCall(index, newId(), "function", new FunctionCall(name, "")));

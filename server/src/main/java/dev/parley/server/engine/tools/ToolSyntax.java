@@ -92,6 +92,8 @@ public enum ToolSyntax {
     COMMAND_R("<|START_ACTION|>", false),
     /** Granite 3.3: {@code <|tool_call|>[{"name": …, "arguments": …}, …]}. */
     GRANITE("<|tool_call|>", false),
+    /** Apertus: {@code <|tools_prefix|>[{"name": {…}}, …]<|tools_suffix|>}, each call an object of one member. */
+    APERTUS("<|tools_prefix|>", false),
     /** Nemotron Nano 2: {@code <TOOLCALL>[{"name": …, "arguments": …}, …]</TOOLCALL>}. */
     NEMOTRON("<TOOLCALL>", false),
     /** Apriel 1.6: {@code <tool_calls>[{"name": …, "arguments": …}, …]</tool_calls>}. */
@@ -166,6 +168,7 @@ public enum ToolSyntax {
             return template.contains("```json") ? DEEPSEEK_R1 : DEEPSEEK; // R1 fences its arguments
         if (template.contains(GRANITE.trigger)) return GRANITE;
         if (template.contains("<TOOLCALL>[")) return NEMOTRON;
+        if (template.contains("'<|tools_prefix|>'")) return APERTUS;
         if (template.contains("'<function name=\"'") && template.contains("<param name=")) return MINICPM;
         if (template.contains("<tool_calls>[")) return APRIEL;
         if (template.contains("<tool_calls>\\n")) return MINIMAX_M1;
@@ -212,6 +215,7 @@ public enum ToolSyntax {
                     MISTRAL_ARRAY,
                     GRANITE,
                     NEMOTRON,
+                    APERTUS,
                     APRIEL,
                     MINIMAX_M1,
                     COMMAND_R,
@@ -271,6 +275,7 @@ public enum ToolSyntax {
             case COMMAND_R -> "\n]<|END_ACTION|>";
             case MISTRAL_ARRAY, GRANITE -> "]";
             case NEMOTRON -> "]</TOOLCALL>";
+            case APERTUS -> "]<|tools_suffix|>";
             case APRIEL -> "]</tool_calls>";
             case MINIMAX_M1 -> "\n</tool_calls>";
             default -> throw new IllegalStateException(this + " has no list of calls");
@@ -358,7 +363,7 @@ public enum ToolSyntax {
                         + (sectionLead().isEmpty() ? "" : GrammarBuilder.literal(sectionLead()) + " ")
                         + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
                         + GrammarBuilder.literal(sectionEnd());
-            case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1 ->
+            case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APERTUS, APRIEL, MINIMAX_M1 ->
                 (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ") + GrammarBuilder.literal(listOpen())
                         + " " + repeated(call, call, listSeparator(), parallel) + " "
                         + GrammarBuilder.literal(sectionEnd());
@@ -449,6 +454,7 @@ public enum ToolSyntax {
             case KIMI -> nameOpen() + "functions." + name + ":";
             case HARMONY -> "to=functions." + name + "<|channel|>commentary json<|message|>";
             case LFM2 -> name + "(";
+            case APERTUS -> "{" + quoted + ": ";
             case MINICPM -> "<function name=\"" + name + "\">";
             case GEMMA4 -> "<|tool_call>call:" + name + "{";
             case XTML -> "<|open|>call tool=\"" + name + "\" index=\"";
@@ -477,7 +483,7 @@ public enum ToolSyntax {
             case LFM2 -> ")";
             case MINICPM -> "</function>";
             case GEMMA4 -> "}<tool_call|>";
-            case LLAMA3, MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1, COMMAND_R, GENERIC -> "}";
+            case LLAMA3, MISTRAL_ARRAY, GRANITE, NEMOTRON, APERTUS, APRIEL, MINIMAX_M1, COMMAND_R, GENERIC -> "}";
         };
     }
 
@@ -493,7 +499,7 @@ public enum ToolSyntax {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3, MINICPM -> String.join("\n", each);
             case MISTRAL_ARGS, GEMMA4 -> String.join("", each);
             case HARMONY -> String.join("<|call|>", each);
-            case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APRIEL, MINIMAX_M1 ->
+            case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APERTUS, APRIEL, MINIMAX_M1 ->
                 trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
             case KIMI,
                     XTML,

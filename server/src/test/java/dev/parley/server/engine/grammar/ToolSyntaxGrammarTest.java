@@ -204,6 +204,13 @@ class ToolSyntaxGrammarTest {
                     "<TOOLCALL>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}, {\"name\": \"now\", \"arguments\": {}}]</TOOLCALL>",
                     "<TOOLCALL>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]"
                 };
+            case APERTUS ->
+                new String[] {
+                    "<|tools_prefix|>[{\"add\": {\"a\": 1}}]<|tools_suffix|>",
+                    "<|tools_prefix|>[{\"now\": {}}]<|tools_suffix|>",
+                    "<|tools_prefix|>[{\"add\": {\"a\": 1}}, {\"now\": {}}]<|tools_suffix|>",
+                    "<|tools_prefix|>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]<|tools_suffix|>"
+                };
             case APRIEL ->
                 new String[] {
                     "<tool_calls>[{\"name\": \"add\", \"arguments\": {\"a\": 1}}]</tool_calls>",

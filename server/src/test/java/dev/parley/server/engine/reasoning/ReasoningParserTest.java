@@ -241,6 +241,7 @@ class ReasoningParserTest {
         "Cohere2MoE.jinja, <|START_THINKING|>",
         "Kimi-K3.jinja, <|open|>think<|sep|>",
         "MiniMax-M3.jinja, <mm:think>",
+        "Apertus-8B-Instruct.jinja, <|inner_prefix|>",
         "google-gemma-4-31B-it.jinja, <|channel>thought",
         "google-gemma-4-31B-it-interleaved.jinja, <|channel>thought",
         "meta-llama-Llama-3.1-8B-Instruct.jinja, none",

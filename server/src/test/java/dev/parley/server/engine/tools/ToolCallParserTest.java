@@ -328,6 +328,13 @@ class ToolCallParserTest {
                     List.of("get_weather", "now"),
                     List.of("{\"city\":\"Paris <b>\\n\",\"days\":3,\"tags\":[\"a\",true,null]}", "{}")),
             new Answer(
+                    ToolSyntax.APERTUS,
+                    false,
+                    "<|tools_prefix|>[{\"get_weather\": {\"city\": \"Paris\", \"tags\": [\"}\"]}}, {\"now\": {}}]<|tools_suffix|>",
+                    "",
+                    List.of("get_weather", "now"),
+                    List.of("{\"city\": \"Paris\", \"tags\": [\"}\"]}", "{}")),
+            new Answer(
                     ToolSyntax.MINIMAX_M1,
                     false,
                     "Sure.\n<tool_calls>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"{Paris}\"}}\n"
@@ -454,6 +461,7 @@ class ToolCallParserTest {
         "NVIDIA-Nemotron-Nano-v2.jinja, NEMOTRON",
         "Apriel-1.6-15b-Thinker-fixed.jinja, APRIEL",
         "MiniMax-M1.jinja, MINIMAX_M1",
+        "Apertus-8B-Instruct.jinja, APERTUS",
         "openbmb-MiniCPM5-1B.jinja, MINICPM",
         "google-gemma-4-31B-it-interleaved.jinja, GEMMA4",
         "MiniMax-M3.jinja, MINIMAX_M3",
