@@ -205,6 +205,15 @@ class ToolFamiliesTest {
                 "google-gemma-4-31B-it.jinja",
                 null,
                 () -> GgufWriter.qwen3().layers(2).heads(4).kvHeads(2).headDim(32)),
+        /**
+         * Functionary 3.2: the generic JSON form; its template shows earlier calls ({@code >>>name\n{…}}) only when their
+         * arguments are a string.
+         */
+        FUNCTIONARY(
+                "ggml-vocab-llama-bpe.gguf",
+                "meetkai-functionary-medium-v3.2.jinja",
+                null,
+                () -> GgufWriter.llama().layers(2).heads(4).kvHeads(1).ropeFreqBase(500_000)),
         /** Llama 3.1: the whole answer is {@code {"name": …, "parameters": …}}. */
         LLAMA3(
                 "ggml-vocab-llama-bpe.gguf",
@@ -473,6 +482,7 @@ class ToolFamiliesTest {
         assertThat(prompt).contains("Lyon", "sunny, 21 degrees");
         assertThat(prompt.indexOf("Lyon")).isLessThan(prompt.indexOf("sunny, 21 degrees"));
         switch (family) {
+            case FUNCTIONARY -> assertThat(prompt).contains(">>>get_weather\n" + arguments);
             case LFM2 ->
                 assertThat(prompt).contains("<|tool_call_start|>[get_weather(city=\"Lyon\", unit=\"celsius\")]");
             case GEMMA2 ->

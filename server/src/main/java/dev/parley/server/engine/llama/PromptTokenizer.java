@@ -340,7 +340,11 @@ final class PromptTokenizer {
                 for (ToolCall call : toolCalls) {
                     Map<String, Object> function = new LinkedHashMap<>();
                     function.put("name", call.function().name());
-                    function.put("arguments", arguments(call.function().arguments()));
+                    function.put(
+                            "arguments",
+                            shown.textArguments()
+                                    ? call.function().arguments()
+                                    : arguments(call.function().arguments()));
                     Map<String, Object> entry = new LinkedHashMap<>();
                     entry.put("id", callId(call.id()));
                     entry.put("type", "function");

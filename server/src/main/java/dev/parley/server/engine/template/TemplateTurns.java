@@ -9,15 +9,17 @@ import java.util.Map;
  * Which turns a chat template shows, found by rendering small conversations once: a system message, an assistant's
  * earlier calls ({@code tool_calls}), tool results. Templates written before tools (Gemma 2, Phi-3.5) or for models
  * that keep calls in their text (LFM2) show no calls, some no results, and Gemma's no system turn; a template that
- * refuses a turn does not show it either.
+ * refuses a turn does not show it either. Calls are given to a template with their arguments as an object, as most
+ * want them; some (Functionary 3.2) join them to text and take only a string.
  *
  * @param system whether a system message's content appears in the rendering
  * @param calls whether an assistant message's {@code tool_calls} do
  * @param results whether a {@code tool} message's content does
+ * @param textArguments whether the calls show only with their arguments as a JSON string
  */
-public record TemplateTurns(boolean system, boolean calls, boolean results) {
+public record TemplateTurns(boolean system, boolean calls, boolean results, boolean textArguments) {
     /** What llama.cpp's built-in templates show: every role's turn, no calls. */
-    public static final TemplateTurns BUILT_IN = new TemplateTurns(true, false, true);
+    public static final TemplateTurns BUILT_IN = new TemplateTurns(true, false, true, false);
 
     private static final String SYSTEM = "probe system q7";
     private static final String NAME = "probe_function_q7";
@@ -38,6 +40,21 @@ public record TemplateTurns(boolean system, boolean calls, boolean results) {
                             "function", Map.of("name", NAME, "arguments", JsonNodeFactory.instance.objectNode())))),
             Map.of("role", "tool", "tool_call_id", "A1b2C3d4E", "content", RESULT));
 
+    /** The same with the call's arguments as a string, as OpenAI gives them. */
+    private static final List<Map<String, Object>> TEXT_CALL = List.of(
+            CALL.get(0),
+            Map.of(
+                    "role",
+                    "assistant",
+                    "content",
+                    "",
+                    "tool_calls",
+                    List.of(Map.of(
+                            "id", "A1b2C3d4E",
+                            "type", "function",
+                            "function", Map.of("name", NAME, "arguments", "{}")))),
+            CALL.get(2));
+
     /** The same with an answer in words before the result, for templates that refuse the call. */
     private static final List<Map<String, Object>> ANSWER =
             List.of(CALL.get(0), Map.of("role", "assistant", "content", "Let me look."), CALL.get(2));
@@ -45,10 +62,14 @@ public record TemplateTurns(boolean system, boolean calls, boolean results) {
     /** What {@code template} shows, rendered with the model's BOS and EOS texts as a chat is. */
     public static TemplateTurns of(ChatTemplate template, String bos, String eos) {
         List<Map<String, Object>> system = List.of(Map.of("role", "system", "content", SYSTEM), CALL.get(0));
+        boolean objects = shows(template, CALL, NAME, bos, eos);
+        boolean texts = !objects && shows(template, TEXT_CALL, NAME, bos, eos);
         return new TemplateTurns(
                 shows(template, system, SYSTEM, bos, eos),
-                shows(template, CALL, NAME, bos, eos),
-                shows(template, CALL, RESULT, bos, eos) || shows(template, ANSWER, RESULT, bos, eos));
+                objects || texts,
+                shows(template, objects || !texts ? CALL : TEXT_CALL, RESULT, bos, eos)
+                        || shows(template, ANSWER, RESULT, bos, eos),
+                texts);
     }
 
     /** Whether the template renders {@code turns} (without tools) with {@code mark} in them. */

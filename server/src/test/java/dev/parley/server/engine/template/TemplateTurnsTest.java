@@ -10,26 +10,28 @@ import org.junit.jupiter.params.provider.CsvSource;
 class TemplateTurnsTest {
     @ParameterizedTest
     @CsvSource({
-        // template, system, calls, results
-        "Qwen-Qwen2.5-7B-Instruct.jinja, true, true, true",
-        "meta-llama-Llama-3.1-8B-Instruct.jinja, true, true, true",
-        "mistralai-Mistral-Nemo-Instruct-2407.jinja, true, true, true",
-        "Kimi-K2-Instruct.jinja, true, true, true",
-        "openai-gpt-oss-120b.jinja, true, true, true",
-        "LFM2.5-8B-A1B.jinja, true, true, true",
+        // template, system, calls, results, calls only with their arguments as a string
+        "Qwen-Qwen2.5-7B-Instruct.jinja, true, true, true, false",
+        "meta-llama-Llama-3.1-8B-Instruct.jinja, true, true, true, false",
+        "mistralai-Mistral-Nemo-Instruct-2407.jinja, true, true, true, false",
+        "Kimi-K2-Instruct.jinja, true, true, true, false",
+        "openai-gpt-oss-120b.jinja, true, true, true, false",
+        "LFM2.5-8B-A1B.jinja, true, true, true, false",
         // Calls kept in the text, or left out.
-        "LFM2-8B-A1B.jinja, true, false, true",
-        "LFM2.5-Instruct.jinja, true, false, true",
-        "HuggingFaceTB-SmolLM3-3B.jinja, true, false, true",
-        "ibm-granite-granite-3.3-2B-Instruct.jinja, true, false, true",
-        // Calls whose arguments it wants as a string: the call is refused.
-        "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja, true, false, true",
+        "LFM2-8B-A1B.jinja, true, false, true, false",
+        "LFM2.5-Instruct.jinja, true, false, true, false",
+        "HuggingFaceTB-SmolLM3-3B.jinja, true, false, true, false",
+        "ibm-granite-granite-3.3-2B-Instruct.jinja, true, false, true, false",
+        // Calls only where the content is null, which Parley gives templates as "".
+        "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja, true, false, true, false",
+        // Calls whose arguments it joins to text: only a string will do.
+        "meetkai-functionary-medium-v3.2.jinja, true, true, true, true",
         // Before tools: no result turn (Phi-3.5 drops it, Gemma 2 refuses it), and Gemma has no system turn.
-        "microsoft-Phi-3.5-mini-instruct.jinja, true, false, false",
-        "google-gemma-2-2b-it.jinja, false, false, false"
+        "microsoft-Phi-3.5-mini-instruct.jinja, true, false, false, false",
+        "google-gemma-2-2b-it.jinja, false, false, false, false"
     })
-    void eachTemplateShowsTheTurnsItHas(String template, boolean system, boolean calls, boolean results)
-            throws Exception {
+    void eachTemplateShowsTheTurnsItHas(
+            String template, boolean system, boolean calls, boolean results, boolean textArguments) throws Exception {
         String source;
         try (var in = TemplateTurnsTest.class.getResourceAsStream(
                 "/dev/parley/server/engine/template/templates/" + template)) {
@@ -37,6 +39,6 @@ class TemplateTurnsTest {
         }
 
         assertThat(TemplateTurns.of(ChatTemplate.compile(source), "<s>", "</s>"))
-                .isEqualTo(new TemplateTurns(system, calls, results));
+                .isEqualTo(new TemplateTurns(system, calls, results, textArguments));
     }
 }
