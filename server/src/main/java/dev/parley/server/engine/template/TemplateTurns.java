@@ -26,34 +26,21 @@ public record TemplateTurns(boolean system, boolean calls, boolean results, bool
     private static final String RESULT = "probe result q7";
 
     /** A tool loop in brief, as a template is given it: a question, a call, its result. */
-    private static final List<Map<String, Object>> CALL = List.of(
-            Map.of("role", "user", "content", "What time is it?"),
-            Map.of(
-                    "role",
-                    "assistant",
-                    "content",
-                    "",
-                    "tool_calls",
-                    List.of(Map.of(
-                            "id", "A1b2C3d4E", // nine letters and digits, as Mistral's templates require
-                            "type", "function",
-                            "function", Map.of("name", NAME, "arguments", JsonNodeFactory.instance.objectNode())))),
-            Map.of("role", "tool", "tool_call_id", "A1b2C3d4E", "content", RESULT));
+    private static final List<Map<String, Object>> CALL = loop(JsonNodeFactory.instance.objectNode());
 
     /** The same with the call's arguments as a string, as OpenAI gives them. */
-    private static final List<Map<String, Object>> TEXT_CALL = List.of(
-            CALL.get(0),
-            Map.of(
-                    "role",
-                    "assistant",
-                    "content",
-                    "",
-                    "tool_calls",
-                    List.of(Map.of(
-                            "id", "A1b2C3d4E",
-                            "type", "function",
-                            "function", Map.of("name", NAME, "arguments", "{}")))),
-            CALL.get(2));
+    private static final List<Map<String, Object>> TEXT_CALL = loop("{}");
+
+    private static List<Map<String, Object>> loop(Object arguments) {
+        var call = Map.of(
+                "id", "A1b2C3d4E", // nine letters and digits, as Mistral's templates require
+                "type", "function",
+                "function", Map.of("name", NAME, "arguments", arguments));
+        return List.of(
+                Map.of("role", "user", "content", "What time is it?"),
+                Map.of("role", "assistant", "content", "", "tool_calls", List.of(call)),
+                Map.of("role", "tool", "tool_call_id", "A1b2C3d4E", "content", RESULT));
+    }
 
     /** The same with an answer in words before the result, for templates that refuse the call. */
     private static final List<Map<String, Object>> ANSWER =

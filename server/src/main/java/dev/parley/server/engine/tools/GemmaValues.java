@@ -57,28 +57,16 @@ final class GemmaValues {
      */
     static String members(GrammarBuilder builder, JsonNode schema, String hint) {
         JsonNode properties = schema.path("properties");
-        if (!properties.isObject() || properties.isEmpty()) return "";
-        List<String> required = new ArrayList<>();
-        schema.path("required").forEach(key -> required.add(key.asText()));
+        if (!properties.isObject()) return "";
         TreeMap<String, JsonNode> sorted = new TreeMap<>();
         properties.properties().forEach(member -> sorted.put(member.getKey(), member.getValue()));
-        List<String> keys = new ArrayList<>(sorted.keySet());
-        String comma = GrammarBuilder.literal(",");
-        String tail = null; // the members from the i-th on, after one is written: each after a comma
-        String head = null; // the members from the i-th on, none written yet
-        for (int i = keys.size() - 1; i >= 0; i--) {
-            String key = keys.get(i);
-            String piece = GrammarBuilder.literal(key + ":") + " " + value(builder, sorted.get(key), hint + "-" + key);
-            String pieceOn = tail == null ? piece : piece + " " + tail;
-            boolean must = required.contains(key);
-            String nextTail = must
-                    ? comma + " " + pieceOn
-                    : "( " + comma + " " + piece + " )?" + (tail == null ? "" : " " + tail);
-            String nextHead = must ? pieceOn : "( " + pieceOn + (head == null ? " )?" : " | " + head + " )");
-            tail = builder.rule(hint + "-after-" + key, nextTail);
-            head = builder.rule(hint + "-from-" + key, nextHead);
-        }
-        return head;
+        return ArgumentGrammar.members(
+                builder,
+                sorted,
+                ArgumentGrammar.required(schema),
+                ",",
+                hint,
+                (key, value) -> GrammarBuilder.literal(key + ":") + " " + value(builder, value, hint + "-" + key));
     }
 
     /**
@@ -91,21 +79,9 @@ final class GemmaValues {
         String type = schema.path("type").asText("");
         String quote = GrammarBuilder.literal(QUOTE);
         if (ToolSyntax.isString(schema)) {
-            List<String> choices = new ArrayList<>();
-            if (schema.has("const")) choices.add(schema.get("const").asText());
-            schema.path("enum").forEach(value -> choices.add(value.asText()));
-            if (!choices.isEmpty())
-                return "( "
-                        + String.join(
-                                " | ",
-                                choices.stream()
-                                        .map(c -> GrammarBuilder.literal(QUOTE + c + QUOTE))
-                                        .toList())
-                        + " )";
-            int min = schema.path("minLength").asInt(0);
-            int max = schema.path("maxLength").asInt(-1);
-            String text = textChar(builder);
-            return quote + " " + text + (max >= 0 ? "{" + min + "," + max + "}" : "{" + min + ",}") + " " + quote;
+            String choices = ArgumentGrammar.choices(schema, text -> QUOTE + text + QUOTE);
+            if (choices != null) return choices;
+            return quote + " " + textChar(builder) + ArgumentGrammar.length(schema) + " " + quote;
         }
         if (type.equals("object") && schema.path("properties").isObject()) {
             String members = members(builder, schema, hint);

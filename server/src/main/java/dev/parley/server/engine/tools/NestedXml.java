@@ -63,8 +63,7 @@ final class NestedXml {
     String members(GrammarBuilder builder, JsonNode schema, String hint) {
         JsonNode properties = schema.path("properties");
         if (!properties.isObject()) return "";
-        List<String> required = new ArrayList<>();
-        schema.path("required").forEach(key -> required.add(key.asText()));
+        List<String> required = ArgumentGrammar.required(schema);
         List<String> pieces = new ArrayList<>();
         for (var property : properties.properties()) {
             String key = property.getKey();
@@ -88,18 +87,11 @@ final class NestedXml {
     private String value(GrammarBuilder builder, JsonNode schema, String hint) {
         String type = schema.path("type").asText("");
         if (ToolSyntax.isString(schema)) {
-            List<String> choices = new ArrayList<>();
-            if (schema.has("const")) choices.add(schema.get("const").asText());
-            schema.path("enum").forEach(value -> choices.add(value.asText()));
-            if (!choices.isEmpty())
-                return "( "
-                        + String.join(
-                                " | ",
-                                choices.stream().map(GrammarBuilder::literal).toList()) + " )";
-            int min = schema.path("minLength").asInt(0);
-            int max = schema.path("maxLength").asInt(-1);
+            String choices = ArgumentGrammar.choices(schema, text -> text);
+            if (choices != null) return choices;
             // Counted exactly, a bounded string holds no "]" at all.
-            if (max >= 0) return "[^\\]]{" + min + "," + max + "}";
+            if (schema.has("maxLength")) return "[^\\]]" + ArgumentGrammar.length(schema);
+            int min = schema.path("minLength").asInt(0);
             // Any text without "]<": a run of "]" is followed by another character than "<", or ends the text.
             String text = builder.rule("nested-char", "[^\\]] | \"]\"+ [^<\\]]");
             return text + "{" + min + ",} \"]\"*";

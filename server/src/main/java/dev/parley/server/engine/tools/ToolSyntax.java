@@ -11,7 +11,9 @@ import dev.parley.server.engine.grammar.JsonGrammar;
 import dev.parley.server.engine.grammar.PythonLiteral;
 import dev.parley.server.engine.grammar.SchemaException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * How a family of models writes tool calls, read from its chat template: the text around each call, where its
@@ -350,23 +352,6 @@ public enum ToolSyntax {
             case ARG_KEY -> parallel ? first + " (\"\\n\"? " + call + ")*" : first;
             case LLAMA3 -> first;
             case MISTRAL_ARGS, GEMMA4 -> repeated(first, call, "", parallel);
-            case KIMI,
-                    XTML,
-                    DEEPSEEK,
-                    DEEPSEEK_R1,
-                    MINIMAX,
-                    MINIMAX_M3,
-                    DSML_FUNCTION_CALLS,
-                    DSML_TOOL_CALLS,
-                    HUNYUAN ->
-                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ")
-                        + (sectionLead().isEmpty() ? "" : GrammarBuilder.literal(sectionLead()) + " ")
-                        + repeated(call, call, this == DEEPSEEK_R1 ? "\n" : "", parallel) + " "
-                        + GrammarBuilder.literal(sectionEnd());
-            case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APERTUS, APRIEL, MINIMAX_M1 ->
-                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ") + GrammarBuilder.literal(listOpen())
-                        + " " + repeated(call, call, listSeparator(), parallel) + " "
-                        + GrammarBuilder.literal(sectionEnd());
             // The template writes a space before the recipient; the grammar takes the call with or without it.
             case HARMONY -> afterTrigger ? first : GrammarBuilder.literal(" ") + "? " + first;
             case GENERIC -> {
@@ -377,6 +362,12 @@ public enum ToolSyntax {
                 yield calling + " | " + GrammarBuilder.literal("{\"response\": ") + " " + text + " "
                         + GrammarBuilder.literal("}");
             }
+            // The others: a list of calls after the trigger.
+            default ->
+                (afterTrigger ? "" : GrammarBuilder.literal(trigger) + " ")
+                        + (listOpen().isEmpty() ? "" : GrammarBuilder.literal(listOpen()) + " ")
+                        + repeated(call, call, listSeparator(), parallel) + " "
+                        + GrammarBuilder.literal(sectionEnd());
         };
         return builder.build(body);
     }
@@ -403,36 +394,27 @@ public enum ToolSyntax {
         };
     }
 
-    /** What follows the trigger before the first call, in the syntaxes whose trigger opens a list of calls. */
-    private String sectionLead() {
-        return switch (this) {
-            case MINIMAX, MINIMAX_M3, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN -> "\n";
-            default -> "";
-        };
-    }
-
     /** The number of a list's first call, in the syntaxes that number them. */
     private int firstNumber() {
         return this == XTML ? 1 : 0;
     }
 
-    /** What opens a list of calls after the trigger, in the syntaxes with a {@link #listSeparator}. */
+    /** What follows the trigger before the first call, in the syntaxes whose trigger opens a list of calls. */
     private String listOpen() {
         return switch (this) {
             case COMMAND_R -> "[\n    ";
-            case MINIMAX_M1 -> "\n";
-            default -> "[";
+            case MINIMAX, MINIMAX_M1, MINIMAX_M3, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN -> "\n";
+            case KIMI, XTML, DEEPSEEK, DEEPSEEK_R1 -> "";
+            default -> "["; // the JSON and Python lists
         };
     }
 
-    /**
-     * What separates two calls in a list that follows the trigger, in {@link #LFM2}, {@link #COMMAND_R} and the JSON
-     * lists ({@link #MISTRAL_ARRAY}, {@link #GRANITE}, {@link #NEMOTRON}, {@link #APRIEL}, {@link #MINIMAX_M1}).
-     */
+    /** What separates two calls in a list that follows the trigger. */
     private String listSeparator() {
         return switch (this) {
             case COMMAND_R -> ",\n    ";
-            case MINIMAX_M1 -> "\n";
+            case MINIMAX_M1, DEEPSEEK_R1 -> "\n";
+            case KIMI, XTML, DEEPSEEK, MINIMAX, MINIMAX_M3, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, HUNYUAN -> "";
             default -> ", ";
         };
     }
@@ -499,19 +481,8 @@ public enum ToolSyntax {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3, MINICPM -> String.join("\n", each);
             case MISTRAL_ARGS, GEMMA4 -> String.join("", each);
             case HARMONY -> String.join("<|call|>", each);
-            case LFM2, COMMAND_R, MISTRAL_ARRAY, GRANITE, NEMOTRON, APERTUS, APRIEL, MINIMAX_M1 ->
-                trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
-            case KIMI,
-                    XTML,
-                    DEEPSEEK,
-                    DEEPSEEK_R1,
-                    MINIMAX,
-                    MINIMAX_M3,
-                    DSML_FUNCTION_CALLS,
-                    DSML_TOOL_CALLS,
-                    HUNYUAN ->
-                trigger + sectionLead() + String.join(this == DEEPSEEK_R1 ? "\n" : "", each) + sectionEnd();
             case GENERIC -> "{\"tool_calls\": [" + String.join(", ", each) + "]}";
+            default -> trigger + listOpen() + String.join(listSeparator(), each) + sectionEnd();
         };
     }
 
@@ -563,8 +534,7 @@ public enum ToolSyntax {
         StringBuilder out = new StringBuilder(this == ARG_KEY ? "\"\\n\"?" : "");
         JsonNode properties = schema.path("properties");
         if (!properties.isObject()) return out.toString();
-        List<String> required = new ArrayList<>();
-        schema.path("required").forEach(key -> required.add(key.asText()));
+        List<String> required = ArgumentGrammar.required(schema);
         for (var property : properties.properties()) {
             String key = property.getKey();
             String value = this == MINICPM
@@ -659,27 +629,15 @@ public enum ToolSyntax {
     private static String keywordArguments(GrammarBuilder builder, JsonNode schema, String function) {
         JsonNode properties = schema.path("properties");
         if (!properties.isObject()) return "";
-        List<String> required = new ArrayList<>();
-        schema.path("required").forEach(key -> required.add(key.asText()));
-        List<String> keys = new ArrayList<>();
-        properties.fieldNames().forEachRemaining(keys::add);
-        String comma = GrammarBuilder.literal(", ");
-        String tail = null; // the arguments from the i-th on, after one is written: each after a comma
-        String head = null; // the arguments from the i-th on, none written yet
-        for (int i = keys.size() - 1; i >= 0; i--) {
-            String key = keys.get(i);
-            String piece =
-                    GrammarBuilder.literal(key + "=") + " " + builder.value(properties.get(key), function + "-" + key);
-            String pieceOn = tail == null ? piece : piece + " " + tail;
-            boolean must = required.contains(key);
-            String nextTail = must
-                    ? comma + " " + pieceOn
-                    : "( " + comma + " " + piece + " )?" + (tail == null ? "" : " " + tail);
-            String nextHead = must ? pieceOn : "( " + pieceOn + (head == null ? " )?" : " | " + head + " )");
-            tail = builder.rule(function + "-after-" + key, nextTail);
-            head = builder.rule(function + "-from-" + key, nextHead);
-        }
-        return head == null ? "" : head;
+        Map<String, JsonNode> members = new LinkedHashMap<>();
+        properties.properties().forEach(member -> members.put(member.getKey(), member.getValue()));
+        return ArgumentGrammar.members(
+                builder,
+                members,
+                ArgumentGrammar.required(schema),
+                ", ",
+                function,
+                (key, value) -> GrammarBuilder.literal(key + "=") + " " + builder.value(value, function + "-" + key));
     }
 
     /** A value as a {@link #rawText} form writes it: a string as raw text, any other as JSON (MiniCPM: Python). */
@@ -698,9 +656,7 @@ public enum ToolSyntax {
      */
     private static String cdataValue(GrammarBuilder builder, JsonNode schema, String key) {
         if (!isString(schema) || schema.has("const") || schema.has("enum")) return xmlValue(builder, schema, key);
-        int min = schema.path("minLength").asInt(0);
-        int max = schema.path("maxLength").asInt(-1);
-        String count = max >= 0 ? "{" + min + "," + max + "}" : "{" + min + ",}";
+        String count = ArgumentGrammar.length(schema);
         String plain = "[^<&\\n]" + count;
         String cdata = builder.rule("cdata-char", "[^\\]] | \"]\" [^\\]] | \"]]\" [^>]");
         return "( " + plain + " | " + GrammarBuilder.literal("<![CDATA[") + " " + cdata + count + " "
@@ -709,18 +665,9 @@ public enum ToolSyntax {
 
     private static String xmlValue(GrammarBuilder builder, JsonNode schema, String key) {
         if (!isString(schema)) return builder.value(schema, key);
-        List<String> choices = new ArrayList<>();
-        if (schema.has("const")) choices.add(schema.get("const").asText());
-        schema.path("enum").forEach(value -> choices.add(value.asText()));
-        if (!choices.isEmpty()) {
-            return "( "
-                    + String.join(
-                            " | ", choices.stream().map(GrammarBuilder::literal).toList()) + " )";
-        }
-        int min = schema.path("minLength").asInt(0);
-        int max = schema.path("maxLength").asInt(-1);
-        String text = builder.rule("xml-char", "[^<] | \"<\" [^/]");
-        return max >= 0 ? text + "{" + min + "," + max + "}" : text + "{" + min + ",}";
+        String choices = ArgumentGrammar.choices(schema, text -> text);
+        if (choices != null) return choices;
+        return builder.rule("xml-char", "[^<] | \"<\" [^/]") + ArgumentGrammar.length(schema);
     }
 
     /** Whether a parameter's values are strings, so that the {@link #rawText} forms write them as raw text. */
