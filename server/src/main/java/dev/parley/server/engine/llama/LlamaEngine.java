@@ -315,8 +315,11 @@ public final class LlamaEngine implements Engine {
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
-    /** How many of a prompt's last tokens {@link #promptEnd} reads: an opening tag and a line's end fit. */
-    private static final int PROMPT_END_TOKENS = 8;
+    /**
+     * How many of a prompt's last tokens {@link #promptEnd} reads: an opening tag and a line's end fit, and Apriel's
+     * opening words ("Here are my reasoning steps:") in any vocabulary.
+     */
+    private static final int PROMPT_END_TOKENS = 16;
 
     /** Exactly the prompt {@link #chat} would run, so its count is the usage's {@code prompt_tokens}. */
     @Override

@@ -14,7 +14,8 @@ public sealed interface ReasoningSyntax {
      * <seed:think>…</seed:think>} (Seed-OSS), {@code [THINK]…[/THINK]} (Magistral, Ministral 3 Reasoning), {@code
      * <|START_THINKING|>…<|END_THINKING|>} (Command R7B, Command A), {@code <|open|>think<|sep|>…<|close|>think<|sep|>}
      * (Kimi K3), {@code <mm:think>…</mm:think>} (MiniMax M3), {@code <|channel>thought\n…<channel|>} (Gemma 4), {@code
-     * <|inner_prefix|>…<|inner_suffix|>} (Apertus). Templates that think by default often open the
+     * <|inner_prefix|>…<|inner_suffix|>} (Apertus), {@code Here are my reasoning steps:…[BEGIN FINAL RESPONSE]}
+     * (Apriel 1.6). Templates that think by default often open the
      * tag in the prompt already; the answer then starts inside it.
      *
      * @param answer the markup around the answer itself, left out of it ({@code <|START_RESPONSE|>} and {@code
@@ -48,6 +49,9 @@ public sealed interface ReasoningSyntax {
         if (template == null) return null;
         if (template.contains("<|channel|>") && template.contains("analysis")) return new Channels();
         if (template.contains("<seed:think>")) return new Tags("<seed:think>", "</seed:think>");
+        // Apriel 1.6: its prompt opens the reasoning in words; a marker starts the answer.
+        if (template.contains("'Here are my reasoning steps:") && template.contains("[BEGIN FINAL RESPONSE]"))
+            return new Tags("Here are my reasoning steps:", "[BEGIN FINAL RESPONSE]", List.of("[END FINAL RESPONSE]"));
         // Apertus: its inner monologue, '<|inner_prefix|>…<|inner_suffix|>'.
         if (template.contains("'<|inner_prefix|>'")) return new Tags("<|inner_prefix|>", "<|inner_suffix|>");
         // Gemma 4: a thought channel, '<|channel>thought\n…<channel|>' (not gpt-oss's '<|channel|>').

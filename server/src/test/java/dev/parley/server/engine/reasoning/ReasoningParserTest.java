@@ -141,6 +141,17 @@ class ReasoningParserTest {
     }
 
     @Test
+    void apriel16ReasonsAfterItsPromptAndMarksItsAnswer() {
+        var apriel = ReasoningSyntax.of(template("Apriel-1.6-15b-Thinker-fixed.jinja"));
+        Split split = parseEveryWay(
+                apriel,
+                "\n<|begin_assistant|>\nHere are my reasoning steps:\n",
+                "2 and 2 make 4.\n[BEGIN FINAL RESPONSE]\nFour.\n[END FINAL RESPONSE]");
+        assertThat(split.reasoning()).isEqualTo("2 and 2 make 4.");
+        assertThat(split.content()).isEqualTo("Four.\n");
+    }
+
+    @Test
     void gemma4ThinksInAThoughtChannel() {
         var gemma = ReasoningSyntax.of(template("google-gemma-4-31B-it.jinja"));
         assertThat(gemma.special()).isTrue();
@@ -242,6 +253,7 @@ class ReasoningParserTest {
         "Kimi-K3.jinja, <|open|>think<|sep|>",
         "MiniMax-M3.jinja, <mm:think>",
         "Apertus-8B-Instruct.jinja, <|inner_prefix|>",
+        "Apriel-1.6-15b-Thinker-fixed.jinja, Here are my reasoning steps:",
         "google-gemma-4-31B-it.jinja, <|channel>thought",
         "google-gemma-4-31B-it-interleaved.jinja, <|channel>thought",
         "meta-llama-Llama-3.1-8B-Instruct.jinja, none",
