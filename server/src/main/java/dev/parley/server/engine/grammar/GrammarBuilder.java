@@ -42,6 +42,32 @@ public final class GrammarBuilder {
         return new SchemaConverter(Objects.requireNonNull(schema, "schema"), rules).convertInto(hint);
     }
 
+    /**
+     * An expression for a string schema's values written as they are, without quotes or JSON's escapes, as tool-call
+     * syntaxes that write strings as raw text need: its {@code format}, or its {@code pattern} when no value it
+     * matches holds a quote, a backslash or a control character (which JSON would escape). Null when the schema has
+     * neither, or a pattern whose values cannot all be written so.
+     *
+     * @throws SchemaException for a format or pattern the grammar cannot spell, as {@link #value} does
+     */
+    public String rawString(JsonNode schema, String hint) {
+        JsonNode format = schema.path("format");
+        if (format.isTextual()) {
+            if (!Primitives.FORMATS.contains(format.asText()))
+                throw SchemaException.unsupported(
+                        Pointer.ROOT.child("format"),
+                        "format " + format + " cannot be enforced; supported: "
+                                + String.join(", ", Primitives.FORMATS));
+            return Primitives.use(rules, format.asText());
+        }
+        JsonNode pattern = schema.path("pattern");
+        if (!pattern.isTextual()) return null;
+        String contents =
+                RegexGrammar.contents(pattern.asText(), rules, Rules.sanitize(hint) + "-pattern", Pointer.ROOT);
+        // JSON's escapes are spelled with a backslash, which GBNF writes doubled.
+        return contents.contains("\\\\") ? null : contents;
+    }
+
     /** An expression matching exactly {@code text}. */
     public static String literal(String text) {
         return Gbnf.literal(text);

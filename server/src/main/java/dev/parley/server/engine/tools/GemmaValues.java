@@ -81,6 +81,8 @@ final class GemmaValues {
         if (ToolSyntax.isString(schema)) {
             String choices = ArgumentGrammar.choices(schema, text -> QUOTE + text + QUOTE);
             if (choices != null) return choices;
+            String raw = builder.rawString(schema, hint);
+            if (raw != null) return quote + " " + raw + " " + quote;
             return quote + " " + textChar(builder) + ArgumentGrammar.length(schema) + " " + quote;
         }
         if (type.equals("object") && schema.path("properties").isObject()) {

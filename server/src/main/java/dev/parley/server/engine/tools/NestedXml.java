@@ -89,6 +89,8 @@ final class NestedXml {
         if (ToolSyntax.isString(schema)) {
             String choices = ArgumentGrammar.choices(schema, text -> text);
             if (choices != null) return choices;
+            String raw = builder.rawString(schema, hint);
+            if (raw != null) return raw;
             // Counted exactly, a bounded string holds no "]" at all.
             if (schema.has("maxLength")) return "[^\\]]" + ArgumentGrammar.length(schema);
             int min = schema.path("minLength").asInt(0);

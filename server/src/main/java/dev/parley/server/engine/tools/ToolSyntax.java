@@ -528,7 +528,7 @@ public enum ToolSyntax {
      * {@link #HUNYUAN} {@code <arg_key:opensource>key</arg_key:opensource>\n<arg_value:opensource>value
      * </arg_value:opensource>\n}, in {@link #ARG_KEY} {@code <arg_key>key</arg_key>\n<arg_value>value</arg_value>
      * \n} after an optional newline, each of its newlines optional. A string's value is raw text without {@code </} (its {@code enum},
-     * {@code const} and length honoured), any other value the JSON its schema accepts.
+     * {@code const}, length, {@code format} and {@code pattern} honoured), any other value the JSON its schema accepts.
      */
     private String rawTextParameters(GrammarBuilder builder, JsonNode schema) {
         StringBuilder out = new StringBuilder(this == ARG_KEY ? "\"\\n\"?" : "");
@@ -655,7 +655,8 @@ public enum ToolSyntax {
      * other as the Python literal its schema accepts.
      */
     private static String cdataValue(GrammarBuilder builder, JsonNode schema, String key) {
-        if (!isString(schema) || schema.has("const") || schema.has("enum")) return xmlValue(builder, schema, key);
+        boolean spelled = schema.has("const") || schema.has("enum") || schema.has("format") || schema.has("pattern");
+        if (!isString(schema) || spelled) return xmlValue(builder, schema, key);
         String count = ArgumentGrammar.length(schema);
         String plain = "[^<&\\n]" + count;
         String cdata = builder.rule("cdata-char", "[^\\]] | \"]\" [^\\]] | \"]]\" [^>]");
@@ -667,6 +668,8 @@ public enum ToolSyntax {
         if (!isString(schema)) return builder.value(schema, key);
         String choices = ArgumentGrammar.choices(schema, text -> text);
         if (choices != null) return choices;
+        String raw = builder.rawString(schema, key);
+        if (raw != null) return raw;
         return builder.rule("xml-char", "[^<] | \"<\" [^/]") + ArgumentGrammar.length(schema);
     }
 

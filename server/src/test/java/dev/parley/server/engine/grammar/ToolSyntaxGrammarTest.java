@@ -379,6 +379,32 @@ class ToolSyntaxGrammarTest {
         assertThat(grammar.accepts("[look_up(exact=True,)]<|tool_call_end|>")).isFalse();
     }
 
+    /** In the forms that write strings as raw text, a string's format and pattern hold as in JSON. */
+    @ParameterizedTest
+    @EnumSource(
+            value = ToolSyntax.class,
+            names = {"XML", "ARG_KEY", "MINIMAX", "DSML_TOOL_CALLS", "XTML", "MINICPM", "MINIMAX_M3", "GEMMA4"})
+    void rawStringsKeepTheirFormatAndPattern(ToolSyntax syntax) throws Exception {
+        var book = FunctionDefinition.of(
+                "book",
+                null,
+                JSON.readTree("{\"type\":\"object\",\"properties\":{\"day\":{\"type\":\"string\",\"format\":\"date\"},"
+                        + "\"airport\":{\"type\":\"string\",\"pattern\":\"^[A-Z]{3}$\"},\"note\":{\"type\":\"string\","
+                        + "\"pattern\":\"^a\\\"b$\"}},\"required\":[\"day\",\"airport\",\"note\"]}"));
+        var grammar = GbnfRecognizer.parse(
+                syntax.grammar(List.of(book), PARAMS, false, false, false).gbnf());
+        java.util.function.BiFunction<String, String, String> call =
+                (day, airport) -> syntax.written(List.of(new FunctionCall(
+                        "book", "{\"day\":\"" + day + "\",\"airport\":\"" + airport + "\",\"note\":\"free\"}")));
+
+        assertThat(grammar.accepts(call.apply("2026-12-04", "CDG")))
+                .as(call.apply("2026-12-04", "CDG"))
+                .isTrue();
+        assertThat(grammar.accepts(call.apply("tomorrow", "CDG"))).isFalse();
+        assertThat(grammar.accepts(call.apply("2026-02-30", "CDG"))).isFalse();
+        assertThat(grammar.accepts(call.apply("2026-12-04", "cdg"))).isFalse();
+    }
+
     @Test
     void miniCpmWrapsStringsWithMarkupInCdata() throws Exception {
         var note = FunctionDefinition.of(
