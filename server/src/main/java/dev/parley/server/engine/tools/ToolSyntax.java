@@ -98,7 +98,7 @@ public enum ToolSyntax {
     APERTUS("<|tools_prefix|>", false),
     /** Nemotron Nano 2: {@code <TOOLCALL>[{"name": …, "arguments": …}, …]</TOOLCALL>}. */
     NEMOTRON("<TOOLCALL>", false),
-    /** Apriel 1.6: {@code <tool_calls>[{"name": …, "arguments": …}, …]</tool_calls>}. */
+    /** Apriel 1.5 and 1.6: {@code <tool_calls>[{"name": …, "arguments": …}, …]</tool_calls>}. */
     APRIEL("<tool_calls>", false),
     /** MiniMax M1: {@code <tool_calls>\n{"name": …, "arguments": …}\n…\n</tool_calls>}, a call a line. */
     MINIMAX_M1("<tool_calls>", false),

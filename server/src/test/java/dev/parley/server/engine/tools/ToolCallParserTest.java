@@ -460,6 +460,7 @@ class ToolCallParserTest {
         "google-gemma-4-31B-it.jinja, GEMMA4",
         "NVIDIA-Nemotron-Nano-v2.jinja, NEMOTRON",
         "Apriel-1.6-15b-Thinker-fixed.jinja, APRIEL",
+        "unsloth-Apriel-1.5.jinja, APRIEL",
         "MiniMax-M1.jinja, MINIMAX_M1",
         "Apertus-8B-Instruct.jinja, APERTUS",
         "openbmb-MiniCPM5-1B.jinja, MINICPM",
