@@ -8,11 +8,14 @@ import dev.parley.api.Json;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.testkit.GgufWriter;
+import dev.parley.testkit.TensorType;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,6 +31,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Thousands of hostile bodies from {@link HostileBodies} against the real server and the demo model, on
@@ -79,6 +83,61 @@ class FuzzTest {
     @Test
     void everyHostileBodyIsAnsweredWithA200OrAn4xxWhileACanaryStreamIsUndisturbed() throws Exception {
         campaign(server.port(), BODIES);
+    }
+
+    /**
+     * The same against a model the demo model does not stand for: a Jinja template that lacks turns (Gemma 2's: no
+     * system turn, no tool results, no calls, so Parley rewrites the conversation for it) and a vocabulary that adds
+     * no beginning-of-sequence token (Qwen's).
+     */
+    @Test
+    void aTemplateThatLacksTurnsAndAModelWithoutABosTokenToo(@TempDir Path dir) throws Exception {
+        Path model = GgufWriter.qwen3()
+                .layers(2)
+                .heads(4)
+                .kvHeads(2)
+                .headDim(32)
+                .dim(64)
+                .ffnDim(128)
+                .contextLength(4096)
+                .vocabulary(Served.vocabulary("ggml-vocab-qwen2.gguf"))
+                .chatTemplate(Served.template("google-gemma-2-2b-it.jinja"))
+                .tiedOutput(true)
+                .type(TensorType.Q8_0)
+                .seed(29)
+                .write(dir.resolve("gemma2-template.gguf"));
+        try (var templated = ParleyServer.start(
+                        LlamaEngine.open(LlamaEngineOptions.of(model)
+                                .withModelId("demo")
+                                .withParallel(PARALLEL)
+                                .withContextPerSequence(256)),
+                        "127.0.0.1",
+                        0);
+                var http = HttpClient.newHttpClient()) {
+            var target = new Target(http, templated.port());
+            // Nothing to start generating from: a 400 naming the prompt, not a failure in the scheduler.
+            var empty = send(
+                    target,
+                    new Sent(
+                            "/v1/completions",
+                            "{\"model\":\"demo\",\"prompt\":\"\",\"n\":3,\"max_tokens\":2}"
+                                    .getBytes(StandardCharsets.UTF_8)));
+            assertThat(empty.statusCode()).as(empty.body()).isEqualTo(400);
+            assertThat(Json.tree(empty.body()).path("error").path("param").asText())
+                    .isEqualTo("prompt");
+            // A legacy call without arguments, written into the text of a template that shows no calls.
+            var call = send(
+                    target,
+                    new Sent(
+                            "/v1/chat/completions",
+                            ("{\"model\":\"demo\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"},"
+                                            + "{\"role\":\"assistant\",\"content\":null,\"function_call\":{\"name\":\"now\"}},"
+                                            + "{\"role\":\"function\",\"name\":\"now\",\"content\":\"noon\"}]}")
+                                    .getBytes(StandardCharsets.UTF_8)));
+            assertThat(call.statusCode()).as(call.body()).isEqualTo(200);
+
+            campaign(target, BODIES / 2);
+        }
     }
 
     /**

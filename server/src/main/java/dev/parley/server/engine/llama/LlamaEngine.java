@@ -595,7 +595,7 @@ public final class LlamaEngine implements Engine {
     }
 
     private List<int[]> prompts(Prompt prompt) {
-        return switch (prompt) {
+        List<int[]> prompts = switch (prompt) {
             case Prompt.Texts(var texts) ->
                 texts.stream()
                         .map(text -> fitting(tokenizer.text(text, card.contextLength()), "prompt"))
@@ -617,6 +617,19 @@ public final class LlamaEngine implements Engine {
                         .toList();
             }
         };
+        // Generation starts from the logits of the prompt's last token: a model that adds no beginning-of-sequence
+        // token has none to start from in an empty prompt.
+        for (int i = 0; i < prompts.size(); i++) {
+            if (prompts.get(i).length == 0) {
+                String param = prompts.size() == 1 ? "prompt" : "prompt[" + i + "]";
+                throw InvalidRequestException.of(
+                        param,
+                        "invalid_value",
+                        "Invalid '%s': empty. This model adds no beginning-of-sequence token, so a prompt needs at least one token."
+                                .formatted(param));
+            }
+        }
+        return prompts;
     }
 
     /** The request's sampling settings; the seed is left for {@link #choiceSampling} to set per choice. */

@@ -464,6 +464,7 @@ final class PromptTokenizer {
 
     /** A tool call's arguments as templates expect them: the JSON object itself, or the text when it is not JSON. */
     private static Object arguments(String json) {
+        if (json == null) return JSON.createObjectNode(); // a call without arguments has none
         try {
             JsonNode node = JSON.readTree(json);
             return node != null && node.isObject() ? node : json;
