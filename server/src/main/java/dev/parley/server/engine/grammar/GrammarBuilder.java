@@ -52,14 +52,7 @@ public final class GrammarBuilder {
      */
     public String rawString(JsonNode schema, String hint) {
         JsonNode format = schema.path("format");
-        if (format.isTextual()) {
-            if (!Primitives.FORMATS.contains(format.asText()))
-                throw SchemaException.unsupported(
-                        Pointer.ROOT.child("format"),
-                        "format " + format + " cannot be enforced; supported: "
-                                + String.join(", ", Primitives.FORMATS));
-            return Primitives.use(rules, format.asText());
-        }
+        if (format.isTextual()) return Strings.format(rules, format, Pointer.ROOT);
         JsonNode pattern = schema.path("pattern");
         if (!pattern.isTextual()) return null;
         String contents =

@@ -10,15 +10,8 @@ final class Strings {
     static String of(SchemaConverter converter, JsonNode schema, Pointer at, String hint) {
         Rules rules = converter.rules;
         if (schema.has("format")) {
-            JsonNode format = schema.get("format");
-            if (!format.isTextual() || !Primitives.FORMATS.contains(format.asText())) {
-                throw SchemaException.unsupported(
-                        at.child("format"),
-                        "format " + format + " cannot be enforced; supported: "
-                                + String.join(", ", Primitives.FORMATS));
-            }
             only(schema, at, "format");
-            return quoted(Primitives.use(rules, format.asText()));
+            return quoted(format(rules, schema.get("format"), at));
         }
         if (schema.has("pattern")) {
             JsonNode pattern = schema.get("pattern");
@@ -38,6 +31,16 @@ final class Strings {
         }
         String chars = Repetition.of(rules, hint + "-chars", Primitives.use(rules, "char"), min, max);
         return chars.isEmpty() ? "\"\\\"\\\"\"" : quoted(chars);
+    }
+
+    /** The rule spelling a {@code format}'s values (without quotes); one the grammar cannot spell is refused. */
+    static String format(Rules rules, JsonNode format, Pointer at) {
+        if (!format.isTextual() || !Primitives.FORMATS.contains(format.asText())) {
+            throw SchemaException.unsupported(
+                    at.child("format"),
+                    "format " + format + " cannot be enforced; supported: " + String.join(", ", Primitives.FORMATS));
+        }
+        return Primitives.use(rules, format.asText());
     }
 
     /** Refuses the other string keywords beside {@code keyword}: their intersection is not spelled. */

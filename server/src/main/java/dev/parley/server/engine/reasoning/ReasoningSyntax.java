@@ -15,8 +15,8 @@ public sealed interface ReasoningSyntax {
      * <|START_THINKING|>…<|END_THINKING|>} (Command R7B, Command A), {@code <|open|>think<|sep|>…<|close|>think<|sep|>}
      * (Kimi K3), {@code <mm:think>…</mm:think>} (MiniMax M3), {@code <|channel>thought\n…<channel|>} (Gemma 4), {@code
      * <|inner_prefix|>…<|inner_suffix|>} (Apertus), {@code Here are my reasoning steps:…[BEGIN FINAL RESPONSE]}
-     * (Apriel 1.6). Templates that think by default often open the
-     * tag in the prompt already; the answer then starts inside it.
+     * (Apriel 1.6). Templates that think by default often open the tag in the prompt already; the answer then starts
+     * inside it.
      *
      * @param answer the markup around the answer itself, left out of it ({@code <|START_RESPONSE|>} and {@code
      *     <|END_RESPONSE|>} for Command R7B); empty for none

@@ -48,29 +48,32 @@ public record TemplateTurns(boolean system, boolean calls, boolean results, bool
 
     /** What {@code template} shows, rendered with the model's BOS and EOS texts as a chat is. */
     public static TemplateTurns of(ChatTemplate template, String bos, String eos) {
-        List<Map<String, Object>> system = List.of(Map.of("role", "system", "content", SYSTEM), CALL.get(0));
-        boolean objects = shows(template, CALL, NAME, bos, eos);
-        boolean texts = !objects && shows(template, TEXT_CALL, NAME, bos, eos);
+        String system = render(template, List.of(Map.of("role", "system", "content", SYSTEM), CALL.get(0)), bos, eos);
+        String loop = render(template, CALL, bos, eos);
+        boolean texts = !loop.contains(NAME);
+        if (texts) {
+            String textLoop = render(template, TEXT_CALL, bos, eos);
+            texts = textLoop.contains(NAME);
+            if (texts) loop = textLoop;
+        }
         return new TemplateTurns(
-                shows(template, system, SYSTEM, bos, eos),
-                objects || texts,
-                shows(template, objects || !texts ? CALL : TEXT_CALL, RESULT, bos, eos)
-                        || shows(template, ANSWER, RESULT, bos, eos),
+                system.contains(SYSTEM),
+                loop.contains(NAME),
+                loop.contains(RESULT) || render(template, ANSWER, bos, eos).contains(RESULT),
                 texts);
     }
 
-    /** Whether the template renders {@code turns} (without tools) with {@code mark} in them. */
-    private static boolean shows(
-            ChatTemplate template, List<Map<String, Object>> turns, String mark, String bos, String eos) {
+    /** The template's rendering of {@code turns} (without tools); empty when it refuses them. */
+    private static String render(ChatTemplate template, List<Map<String, Object>> turns, String bos, String eos) {
         Map<String, Object> context = new HashMap<>();
         context.put("messages", turns);
         context.put("add_generation_prompt", true);
         context.put("bos_token", bos);
         context.put("eos_token", eos);
         try {
-            return template.render(context).contains(mark);
+            return template.render(context);
         } catch (TemplateException e) {
-            return false;
+            return "";
         }
     }
 }

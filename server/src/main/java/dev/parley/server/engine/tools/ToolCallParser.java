@@ -3,11 +3,13 @@ package dev.parley.server.engine.tools;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.parley.api.FunctionCall;
 import dev.parley.api.ToolCall;
 import dev.parley.server.engine.grammar.PythonLiteral;
 import java.security.SecureRandom;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,6 +33,7 @@ public final class ToolCallParser {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonNodeFactory TEXT = JsonNodeFactory.instance;
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final char[] ALPHABET =
             "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
@@ -82,11 +85,7 @@ public final class ToolCallParser {
         this.syntax = syntax;
         this.parameters = parameters;
         this.rawText = syntax.markupArguments() ? RawText.of(syntax) : null;
-        this.callDepth = switch (syntax) {
-            case MISTRAL_ARRAY, GRANITE, NEMOTRON, APERTUS, APRIEL, COMMAND_R -> 1;
-            case GENERIC -> 2;
-            default -> 0; // each call (or its arguments, after markup) is one value at the top
-        };
+        this.callDepth = syntax.callDepth();
         this.calling = required || syntax.trigger() == null;
     }
 
@@ -208,7 +207,7 @@ public final class ToolCallParser {
 
         /** Flat parameters, each a key and a value as {@code form}'s two groups. */
         static Arguments flat(Pattern form) {
-            return (body, schema) -> rawTextArguments(form, body, schema);
+            return (body, schema) -> rawTextArguments(form, body, schema, ToolCallParser::jsonValue);
         }
     }
 
@@ -246,7 +245,13 @@ public final class ToolCallParser {
                             "</tool_call:opensource>",
                             Arguments.flat(HUNYUAN_PARAMETER));
                 case MINICPM ->
-                    new RawText("<function name=\"", "\"", 2, "</function>", ToolCallParser::miniCpmArguments);
+                    new RawText(
+                            "<function name=\"",
+                            "\"",
+                            2,
+                            "</function>",
+                            (body, schema) ->
+                                    rawTextArguments(MINICPM_PARAMETER, body, schema, ToolCallParser::miniCpmValue));
                 case XTML ->
                     new RawText(
                             "<|open|>call tool=\"", "\"", 0, "<|close|>call<|sep|>", Arguments.flat(XTML_PARAMETER));
@@ -392,46 +397,41 @@ public final class ToolCallParser {
     }
 
     /**
-     * The parameters of a raw-text call (each a key and a value, as {@code form}'s two groups) as a JSON object:
-     * strings as written, other values read as JSON.
+     * The parameters of a raw-text call (each a key and a value, as {@code form}'s two groups) as a JSON object, each
+     * value read by {@code read} from its text and whether its schema makes it a string.
      */
-    private static String rawTextArguments(Pattern form, String body, JsonNode schema) {
+    private static String rawTextArguments(
+            Pattern form, String body, JsonNode schema, BiFunction<String, Boolean, JsonNode> read) {
         var arguments = JSON.createObjectNode();
         Matcher parameter = form.matcher(body);
         while (parameter.find()) {
             String key = parameter.group(1).strip();
-            String value = parameter.group(2);
             JsonNode property =
                     schema == null ? null : schema.path("properties").get(key);
-            JsonNode json = property != null && ToolSyntax.isString(property) ? null : parse(value);
-            arguments.set(key, json != null ? json : JSON.getNodeFactory().textNode(value));
+            arguments.set(key, read.apply(parameter.group(2), property != null && ToolSyntax.isString(property)));
         }
         return arguments.toString();
+    }
+
+    /** A value in the raw-text forms: a string as written, any other read as JSON (or kept as text when it is none). */
+    private static JsonNode jsonValue(String text, boolean string) {
+        JsonNode json = string ? null : parse(text);
+        return json != null ? json : TEXT.textNode(text);
     }
 
     private static final Pattern MINICPM_PARAMETER =
             Pattern.compile("<param name=\"([^\"]*)\">(.*?)</param>", Pattern.DOTALL);
 
     /**
-     * MiniCPM 5's parameters as a JSON object: a value in {@code <![CDATA[…]]>} is that text; a string parameter's
-     * value is its text, any other read as a Python literal (or kept as text when it is none).
+     * A value in MiniCPM 5's form: in {@code <![CDATA[…]]>} that text; a string as written; any other read as a Python
+     * literal (or kept as text when it is none).
      */
-    private static String miniCpmArguments(String body, JsonNode schema) {
-        var arguments = JSON.createObjectNode();
-        Matcher parameter = MINICPM_PARAMETER.matcher(body);
-        while (parameter.find()) {
-            String key = parameter.group(1).strip();
-            String value = parameter.group(2);
-            boolean cdata = value.startsWith("<![CDATA[") && value.endsWith("]]>");
-            if (cdata) value = value.substring("<![CDATA[".length(), value.length() - "]]>".length());
-            JsonNode property =
-                    schema == null ? null : schema.path("properties").get(key);
-            PythonLiteral.Read literal =
-                    cdata || property != null && ToolSyntax.isString(property) ? null : PythonLiteral.read(value, 0);
-            boolean whole = literal != null && value.substring(literal.end()).isBlank();
-            arguments.set(key, whole ? literal.value() : JSON.getNodeFactory().textNode(value));
-        }
-        return arguments.toString();
+    private static JsonNode miniCpmValue(String text, boolean string) {
+        if (text.startsWith("<![CDATA[") && text.endsWith("]]>"))
+            return TEXT.textNode(text.substring("<![CDATA[".length(), text.length() - "]]>".length()));
+        PythonLiteral.Read literal = string ? null : PythonLiteral.read(text, 0);
+        boolean whole = literal != null && text.substring(literal.end()).isBlank();
+        return whole ? literal.value() : TEXT.textNode(text);
     }
 
     /** The depth at which a call's arguments value opens: inside the call's object, or the unit itself. */

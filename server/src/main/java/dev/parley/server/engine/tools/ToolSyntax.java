@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 
 /**
  * How a family of models writes tool calls, read from its chat template: the text around each call, where its
@@ -201,29 +202,24 @@ public enum ToolSyntax {
         return triggerAtStart;
     }
 
-    /** Whether every call begins with the {@link #trigger} (and not only the first, or a list of them). */
+    /**
+     * Whether every call begins with the {@link #trigger}; in the others, but for {@link #GENERIC}, the trigger opens
+     * a list of calls.
+     */
     private boolean triggerOpensEachCall() {
         return switch (this) {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3, MISTRAL_ARGS, HARMONY, GEMMA4, MINICPM -> true;
-            case MINIMAX,
-                    MINIMAX_M3,
-                    DSML_FUNCTION_CALLS,
-                    DSML_TOOL_CALLS,
-                    HUNYUAN,
-                    KIMI,
-                    XTML,
-                    DEEPSEEK,
-                    DEEPSEEK_R1,
-                    MISTRAL_ARRAY,
-                    GRANITE,
-                    NEMOTRON,
-                    APERTUS,
-                    APRIEL,
-                    MINIMAX_M1,
-                    COMMAND_R,
-                    LFM2,
-                    GENERIC -> false;
+            default -> false;
         };
+    }
+
+    /**
+     * How deep a call's JSON object lies in what the parser scans from the trigger on: inside the list in the JSON
+     * lists ({@code [{…}, …]}), inside {@code {"tool_calls": [ ]}} in {@link #GENERIC}, at the top in the others.
+     */
+    int callDepth() {
+        if (this == GENERIC) return 2;
+        return !triggerOpensEachCall() && listOpen().startsWith("[") ? 1 : 0;
     }
 
     /**
@@ -327,15 +323,7 @@ public enum ToolSyntax {
             FunctionDefinition function = functions.get(i);
             String arguments;
             try {
-                arguments = rawText()
-                        ? rawTextParameters(builder, parameters(function))
-                        : this == LFM2
-                                ? keywordArguments(builder, parameters(function), function.name())
-                                : this == MINIMAX_M3
-                                        ? NestedXml.MINIMAX.members(builder, parameters(function), function.name())
-                                        : this == GEMMA4
-                                                ? GemmaValues.members(builder, parameters(function), function.name())
-                                                : builder.value(parameters(function), "arguments");
+                arguments = argumentsGrammar(builder, function);
             } catch (SchemaException e) {
                 throw InvalidRequestException.of(
                         params.get(i),
@@ -370,6 +358,18 @@ public enum ToolSyntax {
                         + GrammarBuilder.literal(sectionEnd());
         };
         return builder.build(body);
+    }
+
+    /** The grammar of a call's arguments for {@code function}'s parameters schema, in this syntax's notation. */
+    private String argumentsGrammar(GrammarBuilder builder, FunctionDefinition function) {
+        JsonNode schema = parameters(function);
+        if (rawText()) return rawTextParameters(builder, schema);
+        return switch (this) {
+            case LFM2 -> keywordArguments(builder, schema, function.name());
+            case MINIMAX_M3 -> NestedXml.MINIMAX.members(builder, schema, function.name());
+            case GEMMA4 -> GemmaValues.members(builder, schema, function.name());
+            default -> builder.value(schema, "arguments");
+        };
     }
 
     /** One call of {@code name}, its opening text without {@code written}, which the model has written already. */
@@ -487,37 +487,41 @@ public enum ToolSyntax {
     }
 
     private String writtenCall(int index, FunctionCall call) {
+        String name = call.name() == null ? "" : call.name();
         JsonNode arguments = ToolCallParser.parse(call.arguments() == null ? "" : call.arguments());
-        boolean object = arguments != null && arguments.isObject();
-        StringBuilder out = new StringBuilder(callOpen(call.name() == null ? "" : call.name()));
-        String afterNumber = afterNumber(call.name() == null ? "" : call.name());
+        StringBuilder out = new StringBuilder(callOpen(name));
+        String afterNumber = afterNumber(name);
         if (afterNumber != null) out.append(firstNumber() + index).append(afterNumber);
-        if (rawText()) {
-            if (this == ARG_KEY) out.append('\n');
-            if (object) {
-                for (var member : arguments.properties()) {
-                    JsonNode value = member.getValue();
-                    String[] markup = parameterMarkup(member.getKey(), typeOf(value));
-                    out.append(markup[0]).append(valueText(value)).append(markup[1]);
-                }
-            }
-        } else if (this == GEMMA4) {
-            if (object) out.append(GemmaValues.members(arguments));
-        } else if (this == MINIMAX_M3) {
-            if (object) out.append(NestedXml.MINIMAX.write(arguments));
-        } else if (this == LFM2) {
-            if (object) {
-                StringBuilder keywords = new StringBuilder();
-                for (var member : arguments.properties()) {
-                    if (!keywords.isEmpty()) keywords.append(", ");
-                    keywords.append(member.getKey()).append('=').append(PythonLiteral.write(member.getValue()));
-                }
-                out.append(keywords);
-            }
-        } else {
-            out.append(object ? PythonLiteral.json(arguments) : call.arguments());
-        }
+        if (arguments != null && arguments.isObject()) out.append(writtenArguments(arguments));
+        else if (!markupArguments() && this != LFM2) out.append(call.arguments()); // as given, JSON or not
+        else if (this == ARG_KEY) out.append('\n');
         return out.append(callClose()).toString();
+    }
+
+    /** A call's arguments, a JSON object, in this syntax's notation, as {@link #argumentsGrammar} spells them. */
+    private String writtenArguments(JsonNode arguments) {
+        if (rawText()) {
+            StringBuilder out = new StringBuilder(this == ARG_KEY ? "\n" : "");
+            for (var member : arguments.properties()) {
+                JsonNode value = member.getValue();
+                String[] markup = parameterMarkup(member.getKey(), typeOf(value));
+                out.append(markup[0]).append(valueText(value)).append(markup[1]);
+            }
+            return out.toString();
+        }
+        return switch (this) {
+            case GEMMA4 -> GemmaValues.members(arguments);
+            case MINIMAX_M3 -> NestedXml.MINIMAX.write(arguments);
+            case LFM2 -> {
+                var keywords = new StringJoiner(", ");
+                arguments
+                        .properties()
+                        .forEach(
+                                member -> keywords.add(member.getKey() + "=" + PythonLiteral.write(member.getValue())));
+                yield keywords.toString();
+            }
+            default -> PythonLiteral.json(arguments);
+        };
     }
 
     /**
