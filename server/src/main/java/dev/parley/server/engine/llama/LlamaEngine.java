@@ -288,6 +288,7 @@ public final class LlamaEngine implements Engine {
                 tokenizer.chat(
                         messages,
                         toolsForTemplate,
+                        ChatTools.parameters(tools.definitions()),
                         TemplateVariables.of(request, templateDefaults),
                         card.contextLength()),
                 "messages");
@@ -387,11 +388,7 @@ public final class LlamaEngine implements Engine {
             String later = lazy
                     ? checked(syntax.grammar(tools.callable(), tools.params(), tools.parallel(), false, true))
                     : null;
-            Map<String, JsonNode> parameters = new HashMap<>();
-            tools.callable().forEach(f -> {
-                if (f.parameters() != null) parameters.put(f.name(), f.parameters());
-            });
-            return new OutputRules(now, later, syntax, tools.required(), parameters);
+            return new OutputRules(now, later, syntax, tools.required(), ChatTools.parameters(tools.callable()));
         }
         ResponseFormat format = request.responseFormat();
         if (format == null || format.type().equals("text")) return OutputRules.NONE;

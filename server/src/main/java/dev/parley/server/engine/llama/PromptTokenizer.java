@@ -166,16 +166,22 @@ final class PromptTokenizer {
      * @throws InvalidRequestException when the model's chat template refuses the conversation
      */
     Tokens chat(List<ChatMessage> messages, JsonNode tools, int limit) {
-        return chat(messages, tools, Map.of(), limit);
+        return chat(messages, tools, Map.of(), Map.of(), limit);
     }
 
     /**
      * As {@link #chat(List, JsonNode, int)}, with {@code variables} for the template besides its usual ones (a
-     * request's {@code chat_template_kwargs}, its {@code reasoning_effort}); a model without a Jinja template has no
-     * use for them.
+     * request's {@code chat_template_kwargs}, its {@code reasoning_effort}; a model without a Jinja template has no
+     * use for them), and each function's {@code parameters} schema by name, by which earlier calls are written into
+     * the text for a template that does not show them.
      */
-    Tokens chat(List<ChatMessage> messages, JsonNode tools, Map<String, Object> variables, int limit) {
-        return tokenize(fragments(messages, tools, variables), limit);
+    Tokens chat(
+            List<ChatMessage> messages,
+            JsonNode tools,
+            Map<String, JsonNode> parameters,
+            Map<String, Object> variables,
+            int limit) {
+        return tokenize(fragments(messages, tools, parameters, variables), limit);
     }
 
     /** A legacy prompt: all of it is text, with the model's BOS/EOS added as its vocabulary asks. */
@@ -249,7 +255,11 @@ final class PromptTokenizer {
     }
 
     /** The rendered chat as markup (partitioned) and content (text), in order. */
-    private List<Fragment> fragments(List<ChatMessage> messages, JsonNode tools, Map<String, Object> variables) {
+    private List<Fragment> fragments(
+            List<ChatMessage> messages,
+            JsonNode tools,
+            Map<String, JsonNode> parameters,
+            Map<String, Object> variables) {
         String nonce = Long.toHexString(ThreadLocalRandom.current().nextLong());
         if (!shown.results()) messages = resultsAsUserMessages(messages);
         if (!shown.system()) messages = systemInFirstUserMessage(messages);
@@ -260,19 +270,20 @@ final class PromptTokenizer {
                 // The role is always the message's role: a name never stands for it (a user named
                 // "system" must not get a system turn). The template is given no name at all.
                 String content = PAD + sentinel(nonce, i) + PAD;
-                turns.add(new ChatTurn(messages.get(i).role(), withCalls(content, calls(messages.get(i), i))));
+                turns.add(new ChatTurn(
+                        messages.get(i).role(), withCalls(content, calls(messages.get(i), i), parameters)));
             }
             rendered = model.applyChatTemplate(turns, true);
         } else {
             Set<Integer> plain = new HashSet<>();
-            rendered = render(messages, tools, variables, nonce, plain);
+            rendered = render(messages, tools, parameters, variables, nonce, plain);
             String check = rendered;
             for (int i = 0; i < messages.size(); i++) {
                 if (messages.get(i).content() != null && !check.contains(sentinel(nonce, i))) plain.add(i);
             }
             // A template that transforms content (tojson of a tool result) cannot keep the stand-in intact: those
             // messages are rendered as they are, and their text read as the template's own.
-            if (!plain.isEmpty()) rendered = render(messages, tools, variables, nonce, plain);
+            if (!plain.isEmpty()) rendered = render(messages, tools, parameters, variables, nonce, plain);
             // The BOS comes from the vocabulary, once, whether or not the template writes it (as llama-server does).
             if (leading.length > 0 && !bosText.isEmpty() && rendered.startsWith(bosText))
                 rendered = rendered.substring(bosText.length());
@@ -300,6 +311,7 @@ final class PromptTokenizer {
     private String render(
             List<ChatMessage> messages,
             JsonNode tools,
+            Map<String, JsonNode> parameters,
             Map<String, Object> variables,
             String nonce,
             Set<Integer> plain) {
@@ -334,7 +346,7 @@ final class PromptTokenizer {
             }
             List<ToolCall> toolCalls = calls(message, i);
             if (!toolCalls.isEmpty() && !shown.calls()) {
-                turn.put("content", withCalls(content, toolCalls));
+                turn.put("content", withCalls(content, toolCalls, parameters));
             } else if (!toolCalls.isEmpty()) {
                 List<Map<String, Object>> calls = new ArrayList<>();
                 for (ToolCall call : toolCalls) {
@@ -385,10 +397,10 @@ final class PromptTokenizer {
      * A message's content followed by its calls as the model writes them, for a template that does not show calls:
      * the calls are the model's own markup there, as they are where a template writes them.
      */
-    private String withCalls(String content, List<ToolCall> calls) {
+    private String withCalls(String content, List<ToolCall> calls, Map<String, JsonNode> parameters) {
         if (calls.isEmpty()) return content;
         String written =
-                toolSyntax.written(calls.stream().map(ToolCall::function).toList());
+                toolSyntax.written(calls.stream().map(ToolCall::function).toList(), parameters);
         return content.isEmpty() ? written : content + "\n" + written;
     }
 

@@ -67,6 +67,15 @@ final class ArgumentGrammar {
                                 .toList()) + " )";
     }
 
+    /**
+     * A raw string of {@code schema}'s length: {@code character} (one character or, to rule out a closing mark, a few)
+     * repeated; with a {@code maxLength}, {@code plain} (a class of one character) instead, so that the bound counts
+     * characters, not pieces.
+     */
+    static String rawText(JsonNode schema, String character, String plain) {
+        return (schema.has("maxLength") ? plain : character) + length(schema);
+    }
+
     /** A string schema's length as a repetition of characters: {@code {min,max}}, or {@code {min,}}. */
     static String length(JsonNode schema) {
         int min = schema.path("minLength").asInt(0);

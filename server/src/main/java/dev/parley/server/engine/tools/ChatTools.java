@@ -12,7 +12,9 @@ import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Tool;
 import dev.parley.api.ToolChoice;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The tools of a chat request, whichever way it named them: {@code tools} with {@code tool_choice} and {@code
@@ -122,6 +124,15 @@ public record ChatTools(
         for (int i = 0; i < definitions.size(); i++)
             if (definitions.get(i).name().equals(name)) named.add(params.get(i));
         return named;
+    }
+
+    /** The parameters schema of each of {@code functions} that has one, by name. */
+    public static Map<String, JsonNode> parameters(List<FunctionDefinition> functions) {
+        Map<String, JsonNode> parameters = new HashMap<>();
+        functions.forEach(f -> {
+            if (f.parameters() != null) parameters.put(f.name(), f.parameters());
+        });
+        return parameters;
     }
 
     /** The definitions as a chat template reads {@code tools}: OpenAI's {@code tools} array. */

@@ -45,6 +45,7 @@ final class GemmaValues {
                 value.forEach(item -> items.add(write(item)));
                 yield "[" + String.join(",", items) + "]";
             }
+            case NULL -> "None"; // as the template writes Python's None
             default -> value.toString();
         };
     }
@@ -73,7 +74,8 @@ final class GemmaValues {
      * A value's grammar: a string as raw text between the marks (its {@code enum}, {@code const} and length
      * honoured), an object with properties as its members in braces, an array of a schema as its items in brackets
      * (its {@code minItems} and {@code maxItems} honoured), a number, integer or boolean as the JSON its schema
-     * accepts, anything else any Gemma value.
+     * accepts, null as {@code None}; listed values ({@code const}, {@code enum}) as written; each of a union's
+     * ({@code anyOf}, {@code oneOf}, a list of types) choices; anything else any Gemma value.
      */
     static String value(GrammarBuilder builder, JsonNode schema, String hint) {
         String type = schema.path("type").asText("");
@@ -83,8 +85,22 @@ final class GemmaValues {
             if (choices != null) return choices;
             String raw = builder.rawString(schema, hint);
             if (raw != null) return quote + " " + raw + " " + quote;
-            return quote + " " + textChar(builder) + ArgumentGrammar.length(schema) + " " + quote;
+            return quote + " " + ArgumentGrammar.rawText(schema, textChar(builder), "[^<]") + " " + quote;
         }
+        List<String> choices = new ArrayList<>();
+        if (schema.has("const")) choices.add(GrammarBuilder.literal(write(schema.get("const"))));
+        else if (schema.path("enum").isArray() && !schema.get("enum").isEmpty())
+            schema.get("enum").forEach(listed -> choices.add(GrammarBuilder.literal(write(listed))));
+        else if (schema.path("anyOf").isArray() || schema.path("oneOf").isArray()) {
+            JsonNode options = schema.has("anyOf") ? schema.get("anyOf") : schema.get("oneOf");
+            for (int i = 0; i < options.size(); i++) choices.add(value(builder, options.get(i), hint + "-" + i));
+        } else if (schema.path("type").isArray()) {
+            for (JsonNode one : schema.get("type"))
+                choices.add(
+                        value(builder, ((ObjectNode) schema.deepCopy()).set("type", one), hint + "-" + one.asText()));
+        }
+        if (!choices.isEmpty()) return "( " + String.join(" | ", choices) + " )";
+        if (type.equals("null")) return GrammarBuilder.literal("None");
         if (type.equals("object") && schema.path("properties").isObject()) {
             String members = members(builder, schema, hint);
             return GrammarBuilder.literal("{") + (members.isEmpty() ? "" : " " + members) + " "
@@ -121,8 +137,8 @@ final class GemmaValues {
         String member = key + " \":\" " + value;
         return builder.rule(
                 value,
-                string + " | " + number + " | \"true\" | \"false\" | \"{\" ( " + member + " ( \",\" " + member
-                        + " )* )? \"}\" | \"[\" ( " + value + " ( \",\" " + value + " )* )? \"]\"");
+                string + " | " + number + " | \"true\" | \"false\" | \"None\" | \"{\" ( " + member + " ( \",\" "
+                        + member + " )* )? \"}\" | \"[\" ( " + value + " ( \",\" " + value + " )* )? \"]\"");
     }
 
     // ---- reading ----

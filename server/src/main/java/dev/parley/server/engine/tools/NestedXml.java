@@ -29,28 +29,36 @@ final class NestedXml {
 
     // ---- writing ----
 
-    /** {@code arguments}' members as elements, nulls left out. */
-    String write(JsonNode arguments) {
+    /**
+     * {@code arguments}' members as elements, each value as the grammar has it for its part of {@code schema} (the
+     * function's parameters; null when not known, then by the value's own type): nested elements for an object with
+     * properties and an array of a schema, raw text for a string, JSON for any other (a null is {@code null}).
+     */
+    String write(JsonNode arguments, JsonNode schema) {
         StringBuilder out = new StringBuilder();
-        writeMembers(arguments, out);
+        writeMembers(arguments, schema, out);
         return out.toString();
     }
 
-    private void writeMembers(JsonNode object, StringBuilder out) {
+    private void writeMembers(JsonNode object, JsonNode schema, StringBuilder out) {
         for (var member : object.properties()) {
-            if (member.getValue().isNull()) continue;
-            element(member.getKey(), member.getValue(), out);
+            JsonNode property =
+                    schema == null ? null : schema.path("properties").get(member.getKey());
+            element(member.getKey(), member.getValue(), property, out);
         }
     }
 
-    private void element(String tag, JsonNode value, StringBuilder out) {
+    private void element(String tag, JsonNode value, JsonNode schema, StringBuilder out) {
         out.append(marker).append('<').append(tag).append('>');
-        switch (value.getNodeType()) {
-            case OBJECT -> writeMembers(value, out);
-            case ARRAY -> value.forEach(item -> element(ITEM, item, out));
-            case STRING -> out.append(value.asText());
-            default -> out.append(value);
-        }
+        String type = schema == null ? "" : schema.path("type").asText("");
+        boolean nested = schema == null
+                || type.equals("object") && schema.path("properties").isObject()
+                || type.equals("array") && schema.path("items").isObject();
+        boolean raw = value.isTextual() && (schema == null || ToolSyntax.isString(schema));
+        if (value.isObject() && nested) writeMembers(value, schema, out);
+        else if (value.isArray() && nested)
+            value.forEach(item -> element(ITEM, item, schema == null ? null : schema.get("items"), out));
+        else out.append(raw ? value.asText() : value.toString());
         out.append(marker).append("</").append(tag).append('>');
     }
 

@@ -321,6 +321,14 @@ public enum ToolSyntax {
         List<String> firsts = new ArrayList<>();
         for (int i = 0; i < functions.size(); i++) {
             FunctionDefinition function = functions.get(i);
+            String unwritable = unwritable(parameters(function), this == MINIMAX_M3 || this == GEMMA4 ? 8 : 1);
+            if (unwritable != null) {
+                throw InvalidRequestException.of(
+                        params.get(i),
+                        "invalid_value",
+                        "Invalid schema for function '%s': %s cannot be written in this model's tool-call syntax."
+                                .formatted(function.name(), unwritable));
+            }
             String arguments;
             try {
                 arguments = argumentsGrammar(builder, function);
@@ -358,6 +366,45 @@ public enum ToolSyntax {
                         + GrammarBuilder.literal(sectionEnd());
         };
         return builder.build(body);
+    }
+
+    /**
+     * What of {@code schema} (down to {@code depth} levels of objects and arrays) this syntax's markup cannot hold,
+     * since the parser would read something else; null when it holds it all. A property name: in the raw-text forms,
+     * one holding what ends a name there or with spaces around it, which the parser trims; in MiniMax M3's elements,
+     * one holding a {@code <} or {@code >}; in Gemma 4's, one holding a colon; in LFM2's, one that is no Python
+     * identifier. In the raw-text forms, a listed string value ({@code enum}, {@code const}) holding the markup that
+     * ends a value, since it is written as it is.
+     */
+    private String unwritable(JsonNode schema, int depth) {
+        if (depth == 0) return null;
+        for (var property : schema.path("properties").properties()) {
+            String key = property.getKey();
+            if (rawText() && isString(property.getValue())) {
+                String closing = parameterMarkup(key, "string")[1].strip();
+                JsonNode listed = property.getValue().has("enum")
+                        ? property.getValue().get("enum")
+                        : property.getValue().path("const");
+                for (JsonNode value : listed.isArray() ? listed : List.of(listed))
+                    if (value.asText("").contains(closing))
+                        return "the value '%s' of '%s'".formatted(value.asText(), key);
+            }
+            boolean trimmed = key.equals(key.strip());
+            boolean writable = switch (this) {
+                case XML, SEED -> trimmed && !key.contains(">");
+                case ARG_KEY, HUNYUAN -> trimmed && !key.contains("<");
+                case MINIMAX, DSML_FUNCTION_CALLS, DSML_TOOL_CALLS, MINICPM, XTML -> trimmed && !key.contains("\"");
+                case MINIMAX_M3 -> !key.isEmpty() && !key.contains("<") && !key.contains(">");
+                case GEMMA4 -> trimmed && !key.isEmpty() && !key.contains(":");
+                case LFM2 -> key.matches("[A-Za-z_][A-Za-z0-9_]*");
+                default -> true;
+            };
+            if (!writable) return "the property name '" + key + "'";
+            String inner = unwritable(property.getValue(), depth - 1);
+            if (inner != null) return inner;
+        }
+        JsonNode items = schema.path("items");
+        return items.isObject() ? unwritable(items, depth - 1) : null;
     }
 
     /** The grammar of a call's arguments for {@code function}'s parameters schema, in this syntax's notation. */
@@ -472,11 +519,15 @@ public enum ToolSyntax {
     /**
      * Calls as a model of this family writes them, for a chat template that does not render earlier calls itself:
      * the text the grammar of {@link #grammar} accepts and the {@link ToolCallParser} reads back into the same calls.
-     * Arguments that are no JSON object are written as given in the JSON forms, and as none in the others.
+     * Arguments that are no JSON object are written as given in the JSON forms, and as none in the others. In the
+     * forms that write strings as raw text, a value is raw text where its parameter's schema in {@code parameters} (by
+     * function name) is a string's, as the grammar has it, and JSON where it is not; with no schema, where it is a
+     * string.
      */
-    public String written(List<FunctionCall> calls) {
+    public String written(List<FunctionCall> calls, Map<String, JsonNode> parameters) {
         List<String> each = new ArrayList<>(calls.size());
-        for (int i = 0; i < calls.size(); i++) each.add(writtenCall(i, calls.get(i)));
+        for (int i = 0; i < calls.size(); i++)
+            each.add(writtenCall(i, calls.get(i), parameters.get(calls.get(i).name())));
         return switch (this) {
             case HERMES, XML, ARG_KEY, SEED, LLAMA3, MINICPM -> String.join("\n", each);
             case MISTRAL_ARGS, GEMMA4 -> String.join("", each);
@@ -486,32 +537,47 @@ public enum ToolSyntax {
         };
     }
 
-    private String writtenCall(int index, FunctionCall call) {
+    /** {@link #written(List, Map)} without the functions' schemas. */
+    public String written(List<FunctionCall> calls) {
+        return written(calls, Map.of());
+    }
+
+    private String writtenCall(int index, FunctionCall call, JsonNode schema) {
         String name = call.name() == null ? "" : call.name();
         JsonNode arguments = ToolCallParser.parse(call.arguments() == null ? "" : call.arguments());
         StringBuilder out = new StringBuilder(callOpen(name));
         String afterNumber = afterNumber(name);
         if (afterNumber != null) out.append(firstNumber() + index).append(afterNumber);
-        if (arguments != null && arguments.isObject()) out.append(writtenArguments(arguments));
+        if (arguments != null && arguments.isObject()) out.append(writtenArguments(arguments, schema));
         else if (!markupArguments() && this != LFM2) out.append(call.arguments()); // as given, JSON or not
         else if (this == ARG_KEY) out.append('\n');
         return out.append(callClose()).toString();
     }
 
     /** A call's arguments, a JSON object, in this syntax's notation, as {@link #argumentsGrammar} spells them. */
-    private String writtenArguments(JsonNode arguments) {
+    private String writtenArguments(JsonNode arguments, JsonNode schema) {
         if (rawText()) {
             StringBuilder out = new StringBuilder(this == ARG_KEY ? "\n" : "");
             for (var member : arguments.properties()) {
                 JsonNode value = member.getValue();
-                String[] markup = parameterMarkup(member.getKey(), typeOf(value));
-                out.append(markup[0]).append(valueText(value)).append(markup[1]);
+                JsonNode property =
+                        schema == null ? null : schema.path("properties").get(member.getKey());
+                boolean raw = value.isTextual() && (property == null || isString(property));
+                String[] markup = parameterMarkup(member.getKey(), raw ? "string" : typeOf(value, this == XTML));
+                String text = valueText(value, raw);
+                if (raw && (this == SEED || this == MINIMAX)) {
+                    // Their reader drops a line break next to the markup, as these models may write one there; a
+                    // string with one at an end keeps it, and a string ending in "<" is no closing tag.
+                    if (text.startsWith("\n")) text = "\n" + text;
+                    if (text.endsWith("\n") || text.endsWith("<")) text += "\n";
+                }
+                out.append(markup[0]).append(text).append(markup[1]);
             }
             return out.toString();
         }
         return switch (this) {
             case GEMMA4 -> GemmaValues.members(arguments);
-            case MINIMAX_M3 -> NestedXml.MINIMAX.write(arguments);
+            case MINIMAX_M3 -> NestedXml.MINIMAX.write(arguments, schema);
             case LFM2 -> {
                 var keywords = new StringJoiner(", ");
                 arguments
@@ -557,10 +623,13 @@ public enum ToolSyntax {
         return out.toString();
     }
 
-    /** The JSON type of a value as {@link #XTML} names it. */
-    private static String typeOf(JsonNode value) {
+    /**
+     * The JSON type of a value as {@link #XTML} names it; a string written as JSON is {@code "json"} in the other forms
+     * (DeepSeek's DSML then says {@code string="false"}).
+     */
+    private static String typeOf(JsonNode value, boolean xtml) {
         return switch (value.getNodeType()) {
-            case STRING -> "string";
+            case STRING -> xtml ? "string" : "json";
             case NUMBER -> "number";
             case BOOLEAN -> "boolean";
             case OBJECT -> "object";
@@ -570,8 +639,8 @@ public enum ToolSyntax {
     }
 
     /**
-     * The JSON types a parameter's value may have, as {@link #XTML} names them: its schema's {@code type}s, or any
-     * but a string when it names none and is not a string schema.
+     * The JSON types a parameter's value may have, as {@link #XTML} names them: its schema's {@code type}s, or any when
+     * it names none ({@code anyOf}, {@code enum}, no type at all).
      */
     private static List<String> types(JsonNode schema) {
         if (isString(schema)) return List.of("string");
@@ -583,7 +652,7 @@ public enum ToolSyntax {
                             .contains(name)
                     && !types.contains(name)) types.add(name);
         }
-        return types.isEmpty() ? List.of("number", "boolean", "object", "array", "null") : types;
+        return types.isEmpty() ? List.of("string", "number", "boolean", "object", "array", "null") : types;
     }
 
     /**
@@ -644,10 +713,10 @@ public enum ToolSyntax {
                 (key, value) -> GrammarBuilder.literal(key + "=") + " " + builder.value(value, function + "-" + key));
     }
 
-    /** A value as a {@link #rawText} form writes it: a string as raw text, any other as JSON (MiniCPM: Python). */
-    private String valueText(JsonNode value) {
-        if (this != MINICPM) return value.isTextual() ? value.asText() : PythonLiteral.json(value);
-        if (!value.isTextual()) return PythonLiteral.write(value);
+    /** A value as a {@link #rawText} form writes it: {@code raw} text, or JSON (MiniCPM: a Python literal). */
+    private String valueText(JsonNode value, boolean raw) {
+        if (this != MINICPM) return raw ? value.asText() : PythonLiteral.json(value);
+        if (!raw) return PythonLiteral.write(value);
         String text = value.asText();
         boolean wrapped = text.contains("<") || text.contains("&") || text.contains("\n");
         return wrapped ? "<![CDATA[" + text + "]]>" : text;
@@ -660,11 +729,17 @@ public enum ToolSyntax {
      */
     private static String cdataValue(GrammarBuilder builder, JsonNode schema, String key) {
         boolean spelled = schema.has("const") || schema.has("enum") || schema.has("format") || schema.has("pattern");
+        if (isString(schema) && spelled) {
+            // Listed values as written, or in CDATA (as a value with markup in it is written for the history).
+            String choices = ArgumentGrammar.choices(schema, text -> text);
+            String wrapped = ArgumentGrammar.choices(schema, text -> "<![CDATA[" + text + "]]>");
+            if (choices != null) return "( " + choices + " | " + wrapped + " )";
+        }
         if (!isString(schema) || spelled) return xmlValue(builder, schema, key);
-        String count = ArgumentGrammar.length(schema);
-        String plain = "[^<&\\n]" + count;
-        String cdata = builder.rule("cdata-char", "[^\\]] | \"]\" [^\\]] | \"]]\" [^>]");
-        return "( " + plain + " | " + GrammarBuilder.literal("<![CDATA[") + " " + cdata + count + " "
+        String plain = "[^<&\\n]" + ArgumentGrammar.length(schema);
+        String cdata = ArgumentGrammar.rawText(
+                schema, builder.rule("cdata-char", "[^\\]] | \"]\" [^\\]] | \"]]\" [^>]"), "[^\\]]");
+        return "( " + plain + " | " + GrammarBuilder.literal("<![CDATA[") + " " + cdata + " "
                 + GrammarBuilder.literal("]]>") + " )";
     }
 
@@ -674,7 +749,7 @@ public enum ToolSyntax {
         if (choices != null) return choices;
         String raw = builder.rawString(schema, key);
         if (raw != null) return raw;
-        return builder.rule("xml-char", "[^<] | \"<\" [^/]") + ArgumentGrammar.length(schema);
+        return ArgumentGrammar.rawText(schema, builder.rule("xml-char", "[^<] | \"<\" [^/]"), "[^<]");
     }
 
     /** Whether a parameter's values are strings, so that the {@link #rawText} forms write them as raw text. */

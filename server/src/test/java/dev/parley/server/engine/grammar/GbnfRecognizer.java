@@ -49,6 +49,11 @@ final class GbnfRecognizer {
         return rules.keySet();
     }
 
+    /** The rules by name, for {@link GbnfSampler}. */
+    Map<String, Expr> rules() {
+        return rules;
+    }
+
     /** Whether the whole of {@code text} is derived from rule {@code root}. */
     boolean accepts(String text) {
         return new Match(text.codePoints().toArray())
