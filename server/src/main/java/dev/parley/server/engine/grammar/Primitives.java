@@ -31,6 +31,7 @@ final class Primitives {
     private static final String DAY30 = "( \"0\" [1-9] | [12] [0-9] | \"30\" )";
     private static final String DAY28 = "( \"0\" [1-9] | \"1\" [0-9] | \"2\" [0-8] )";
     private static final String HOUR = "( [01] [0-9] | \"2\" [0-3] )";
+    private static final String OFFSET = "( ( \"0\" [0-9] | \"1\" [0-7] ) \":\" [0-5] [0-9] | \"18:00\" )";
 
     private static final Map<String, Rule> RULES = Map.ofEntries(
             Map.entry(SPACE, new Rule("| \" \" | \"\\n\" [ \\t]{0,20}", List.of())),
@@ -75,12 +76,16 @@ final class Primitives {
                             "[0-9] [0-9] ( [02468] [48] | [13579] [26] | [2468] \"0\" )"
                                     + " | ( [02468] [048] | [13579] [26] ) \"00\"",
                             List.of())),
-            // RFC 3339 full-time; the offset is required, seconds stop at 59 (no leap second).
+            // RFC 3339 full-time; the offset is required, seconds stop at 59 (no leap second), and the offset is one
+            // every reader takes: up to 18 hours (java.time's bound; RFC 3339 allows 23) and not -00:00 (RFC 3339's
+            // "offset unknown", which some validators refuse).
             Map.entry(
                     "time",
                     new Rule(
-                            HOUR + " \":\" [0-5] [0-9] \":\" [0-5] [0-9] ( \".\" [0-9]{1,9} )? ( \"Z\" | [+-] " + HOUR
-                                    + " \":\" [0-5] [0-9] )",
+                            HOUR + " \":\" [0-5] [0-9] \":\" [0-5] [0-9] ( \".\" [0-9]{1,9} )? ( \"Z\" | \"+\" "
+                                    + OFFSET
+                                    + " | \"-\" ( \"00:\" ( \"0\" [1-9] | [1-5] [0-9] ) | ( \"0\" [1-9] | \"1\" [0-7] )"
+                                    + " \":\" [0-5] [0-9] | \"18:00\" ) )",
                             List.of())),
             Map.entry("date-time", new Rule("date \"T\" time", List.of("date", "time"))),
             Map.entry(
