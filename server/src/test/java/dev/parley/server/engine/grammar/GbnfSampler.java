@@ -20,8 +20,11 @@ import java.util.Random;
  * or length budget every choice takes the shortest way to the end, so every sample finishes.
  */
 final class GbnfSampler {
-    /** Characters worth trying wherever a class allows them. */
-    private static final int[] PALETTE = " \"\\<>/{}[],:=|'`\n\t\r\u0000\u0001\u001f\u007fé中😀aZ09_-.$#&;?!"
+    /**
+     * Characters worth trying wherever a class allows them. Not NUL: llama.cpp's grammar matcher reads a token's text
+     * as a C string, so no grammar ever lets a model write one.
+     */
+    private static final int[] PALETTE = " \"\\<>/{}[],:=|'`\n\t\r\u0001\u001f\u007fé中😀aZ09_-.$#&;?!"
             .codePoints()
             .toArray();
 
@@ -110,6 +113,7 @@ final class GbnfSampler {
         if (!negated) {
             int[] range = ranges.get(random.nextInt(ranges.size()));
             int cp = range[0] + random.nextInt(range[1] - range[0] + 1);
+            if (cp == 0 && range[1] > 0) cp = 1;
             return Character.isSurrogate((char) cp) && cp <= 0xFFFF ? range[0] : cp;
         }
         while (true) {
