@@ -63,18 +63,27 @@ final class ChannelParser implements ReasoningParser {
                     // call parser to read (gpt-oss's syntax there, ToolSyntax.HARMONY).
                     int recipient = pending.indexOf(CALL, at);
                     int message = pending.indexOf(MESSAGE, at);
-                    if (recipient >= 0 && (message < 0 || recipient < message)) {
+                    int first = recipient < 0 ? message : message < 0 ? recipient : Math.min(recipient, message);
+                    // Past the longest header, whether or not it ends later: how the text came in pieces cannot
+                    // matter. Not ended yet, it ends no sooner than where the start of its end may be.
+                    int least = first >= 0
+                            ? first
+                            : pending.length()
+                                    - Math.max(
+                                            ReasoningParser.partialSuffix(pending, at, MESSAGE),
+                                            ReasoningParser.partialSuffix(pending, at, CALL));
+                    if (least - at > MAX_HEADER) {
+                        state = State.PLAIN;
+                        continue;
+                    }
+                    if (first < 0) {
+                        held.hold(pending, at);
+                        return;
+                    }
+                    if (first == recipient) {
                         state = State.PLAIN;
                         at = recipient;
                         continue;
-                    }
-                    if (message < 0) {
-                        if (pending.length() - at > MAX_HEADER) {
-                            state = State.PLAIN;
-                            continue;
-                        }
-                        held.hold(pending, at);
-                        return;
                     }
                     analysis = pending.substring(at, message).contains(CHANNEL + "analysis");
                     state = State.BODY;

@@ -76,14 +76,13 @@ final class TagParser implements ReasoningParser {
                     }
                 }
                 case ANSWER -> {
-                    String answer = pending.substring(at);
-                    for (String markup : answerMarkup) answer = answer.replace(markup, "");
                     // Held back: the start of the answer's markup at the end.
                     int partial = 0;
                     for (String markup : answerMarkup)
-                        partial = Math.max(partial, ReasoningParser.partialSuffix(answer, 0, markup));
-                    if (answer.length() > partial) sink.content(answer.substring(0, answer.length() - partial));
-                    held.hold(answer, answer.length() - partial);
+                        partial = Math.max(partial, ReasoningParser.partialSuffix(pending, at, markup));
+                    String answer = withoutMarkup(pending.substring(at, pending.length() - partial));
+                    if (!answer.isEmpty()) sink.content(answer);
+                    held.hold(pending, pending.length() - partial);
                     return;
                 }
             }
@@ -95,6 +94,26 @@ final class TagParser implements ReasoningParser {
         String rest = held.then("");
         if ((state == State.START || state == State.ANSWER) && !rest.isEmpty()) sink.content(rest);
         else if (state == State.REASONING) send(sink, rest.stripTrailing()); // cut off before its closing tag
+    }
+
+    /**
+     * {@code text} without the answer's markup, read once from start to end: what is left where markup was taken out
+     * is not read again, so that an answer splits alike however its text came in pieces.
+     */
+    private String withoutMarkup(String text) {
+        if (answerMarkup.isEmpty()) return text;
+        StringBuilder out = new StringBuilder(text.length());
+        scan:
+        for (int at = 0; at < text.length(); ) {
+            for (String markup : answerMarkup) {
+                if (text.startsWith(markup, at)) {
+                    at += markup.length();
+                    continue scan;
+                }
+            }
+            out.append(text.charAt(at++));
+        }
+        return out.toString();
     }
 
     private static void send(Sink sink, String reasoning) {
