@@ -159,7 +159,10 @@ final class GemmaValues {
             this.text = text;
         }
 
-        /** Members up to {@code close} (or the end, for {@code \0}), the reader left on {@code close}. */
+        /**
+         * Members up to {@code close} (or the end, for {@code \0}), the reader left on {@code close}; null when they do
+         * not read (each member is followed by a comma or the close, so that the reader always moves on).
+         */
         ObjectNode members(char close) {
             ObjectNode object = JSON.objectNode();
             while (at < text.length() && text.charAt(at) != close) {
@@ -173,6 +176,7 @@ final class GemmaValues {
                 if (value == null) return null;
                 object.set(key, value);
                 if (at < text.length() && text.charAt(at) == ',') at++;
+                else if (at < text.length() && text.charAt(at) != close) return null;
             }
             return object;
         }
@@ -202,6 +206,7 @@ final class GemmaValues {
                     if (item == null) return null;
                     array.add(item);
                     if (at < text.length() && text.charAt(at) == ',') at++;
+                    else if (at < text.length() && text.charAt(at) != ']') return null; // never stuck on a '}'
                 }
                 if (at >= text.length()) return null;
                 at++;
@@ -209,6 +214,7 @@ final class GemmaValues {
             }
             int end = at;
             while (end < text.length() && ",}]".indexOf(text.charAt(end)) < 0) end++;
+            if (end == at) return null; // no value where one should be
             String word = text.substring(at, end).strip();
             at = end;
             if (word.equals("None")) return JSON.nullNode();

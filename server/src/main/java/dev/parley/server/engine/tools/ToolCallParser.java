@@ -48,6 +48,7 @@ public final class ToolCallParser {
     private boolean calling;
     private boolean inList; // LFM2: inside a list of calls, after the trigger
     private boolean wordsOnly; // the trigger can no longer come (it counts only at the start)
+    private boolean wordsSent; // words went out before any call
     private int scanned;
     private int depth;
     private boolean inString;
@@ -120,9 +121,12 @@ public final class ToolCallParser {
         int at = held.indexOf(trigger);
         if (at >= 0) return startCalls(at, sink);
         int keep = partialTrigger(held, trigger);
-        if (held.length() > keep) {
-            sink.text(held.substring(0, held.length() - keep));
-            held.delete(0, held.length() - keep);
+        // White space before a call is no answer in words: until words come, it is held with the rest.
+        String words = held.substring(0, held.length() - keep);
+        if (!words.isEmpty() && (wordsSent || !words.isBlank())) {
+            sink.text(words);
+            held.delete(0, words.length());
+            wordsSent = true;
         }
         return null;
     }

@@ -178,6 +178,35 @@ class ToolCallParserTest {
         assertThat(words.text).hasToString("Hello {there}");
     }
 
+    /**
+     * Gemma 4 arguments that do not read (a '}' where an array's next item or its end should be) end the reading: they
+     * once made the reader add empty items for ever, in the scheduler's thread, until the heap ran out.
+     */
+    @Test
+    void gemmaArgumentsThatDoNotReadAreKeptAsWrittenAndEndTheReading() {
+        String call = "<|tool_call>call:get_weather{tags:[1}<tool_call|>";
+        var out = parse(ToolSyntax.GEMMA4, true, WEATHER, call, 1000);
+        assertThat(out.names()).containsExactly("get_weather");
+        assertThat(out.arguments()).containsExactly("tags:[1");
+    }
+
+    /** White space before a call is no answer in words, whether it comes in one piece with the call or before it. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 1000})
+    void whiteSpaceBeforeACallIsNoWordsInAnyPieces(int step) {
+        var out = parse(
+                ToolSyntax.HERMES, false, " \n<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>", step);
+        assertThat(out.names()).containsExactly("now");
+        assertThat(out.text).isEmpty();
+
+        var words = parse(
+                ToolSyntax.HERMES,
+                false,
+                " \nSure. <tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>",
+                step);
+        assertThat(words.text).hasToString(" \nSure. ");
+    }
+
     @Test
     void aCallCutShortKeepsWhatWasWrittenAsOpenAiDoesAtTheLengthLimit() {
         var started = parse(ToolSyntax.HERMES, true, "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": ", 3);
