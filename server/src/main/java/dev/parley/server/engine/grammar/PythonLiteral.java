@@ -62,7 +62,17 @@ public final class PythonLiteral {
     /** A value read and the index just past its text. */
     public record Read(JsonNode value, int end) {}
 
-    private record Reader(CharSequence text) {
+    /** Lists and dicts nested deeper than this do not read: the reader keeps its stack (and the thread's) small. */
+    public static final int MAX_DEPTH = 256;
+
+    private static final class Reader {
+        private final CharSequence text;
+        private int depth;
+
+        Reader(CharSequence text) {
+            this.text = text;
+        }
+
         Read value(int at) {
             at = skipSpace(at);
             if (at >= text.length()) return null;
@@ -142,6 +152,16 @@ public final class PythonLiteral {
         }
 
         private Read list(int at, char close) {
+            if (depth == MAX_DEPTH) return null;
+            depth++;
+            try {
+                return items(at, close);
+            } finally {
+                depth--;
+            }
+        }
+
+        private Read items(int at, char close) {
             ArrayNode items = JSON.arrayNode();
             int i = skipSpace(at + 1);
             while (i < text.length() && text.charAt(i) != close) {
@@ -155,6 +175,16 @@ public final class PythonLiteral {
         }
 
         private Read dict(int at) {
+            if (depth == MAX_DEPTH) return null;
+            depth++;
+            try {
+                return members(at);
+            } finally {
+                depth--;
+            }
+        }
+
+        private Read members(int at) {
             ObjectNode members = JSON.objectNode();
             int i = skipSpace(at + 1);
             while (i < text.length() && text.charAt(i) != '}') {

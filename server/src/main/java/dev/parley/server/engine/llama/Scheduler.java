@@ -343,7 +343,7 @@ final class Scheduler implements AutoCloseable {
                 }
             } catch (InterruptedException e) {
                 if (closed) break;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | StackOverflowError e) {
                 // Per-sequence work is guarded where it happens; this is the scheduler's own failure.
                 log.error("The scheduler failed outside any one sequence; failing the sequences it held", e);
                 for (Sequence sequence : List.copyOf(running)) fail(sequence, e);
@@ -933,7 +933,7 @@ final class Scheduler implements AutoCloseable {
             try {
                 if (sequence.maxTokens == 0) finish(sequence, "length"); // a prompt scored, nothing to generate
                 else sample(sequence);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | StackOverflowError e) { // reading what it wrote went too deep: this one alone
                 fail(sequence, e);
             }
         }
@@ -1042,19 +1042,24 @@ final class Scheduler implements AutoCloseable {
             running.remove(sequence);
             free(sequence, true);
             sequence.finish(reason);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             fail(sequence, e);
         }
     }
 
     /** Frees a sequence's slot and ends its request with a 500; its siblings are dropped at the next step. */
-    private void fail(Sequence sequence, RuntimeException e) {
+    private void fail(Sequence sequence, Throwable e) {
         log.error("Generating choice {} in slot {} failed; failing its request", sequence.choice, sequence.id, e);
         release(sequence);
         sequence.generation.fail(new ServerException(
                 500,
                 new ApiError(
-                        "The model failed while generating: " + e.getMessage(), ApiError.SERVER_ERROR, null, null)));
+                        e.getMessage() == null
+                                ? "The model failed while generating."
+                                : "The model failed while generating: " + e.getMessage(),
+                        ApiError.SERVER_ERROR,
+                        null,
+                        null)));
     }
 
     private void release(Sequence sequence) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.server.engine.grammar.GrammarBuilder;
+import dev.parley.server.engine.grammar.PythonLiteral;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
@@ -154,6 +155,7 @@ final class GemmaValues {
     private static final class Reader {
         private final String text;
         private int at;
+        private int depth; // objects and arrays open, up to PythonLiteral.MAX_DEPTH
 
         Reader(String text) {
             this.text = text;
@@ -181,6 +183,31 @@ final class GemmaValues {
             return object;
         }
 
+        /** An object, the reader on its '{'; null when it does not read. */
+        private ObjectNode object() {
+            at++;
+            ObjectNode object = members('}');
+            if (object == null || at >= text.length()) return null;
+            at++;
+            return object;
+        }
+
+        /** An array, the reader on its '['; null when it does not read. */
+        private ArrayNode array() {
+            at++;
+            ArrayNode array = JSON.arrayNode();
+            while (at < text.length() && text.charAt(at) != ']') {
+                JsonNode item = value();
+                if (item == null) return null;
+                array.add(item);
+                if (at < text.length() && text.charAt(at) == ',') at++;
+                else if (at < text.length() && text.charAt(at) != ']') return null; // never stuck on a '}'
+            }
+            if (at >= text.length()) return null;
+            at++;
+            return array;
+        }
+
         JsonNode value() {
             if (text.startsWith(QUOTE, at)) {
                 int end = text.indexOf(QUOTE, at + QUOTE.length());
@@ -191,26 +218,12 @@ final class GemmaValues {
             }
             if (at >= text.length()) return null;
             char c = text.charAt(at);
-            if (c == '{') {
-                at++;
-                ObjectNode object = members('}');
-                if (object == null || at >= text.length()) return null;
-                at++;
-                return object;
-            }
-            if (c == '[') {
-                at++;
-                ArrayNode array = JSON.arrayNode();
-                while (at < text.length() && text.charAt(at) != ']') {
-                    JsonNode item = value();
-                    if (item == null) return null;
-                    array.add(item);
-                    if (at < text.length() && text.charAt(at) == ',') at++;
-                    else if (at < text.length() && text.charAt(at) != ']') return null; // never stuck on a '}'
-                }
-                if (at >= text.length()) return null;
-                at++;
-                return array;
+            if (c == '{' || c == '[') {
+                if (depth == PythonLiteral.MAX_DEPTH) return null;
+                depth++;
+                JsonNode nested = c == '{' ? object() : array();
+                depth--;
+                return nested;
             }
             int end = at;
             while (end < text.length() && ",}]".indexOf(text.charAt(end)) < 0) end++;

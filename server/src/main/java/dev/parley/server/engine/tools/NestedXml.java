@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.server.engine.grammar.GrammarBuilder;
+import dev.parley.server.engine.grammar.PythonLiteral;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -132,6 +133,7 @@ final class NestedXml {
     private final class Reader {
         private final String text;
         private int at;
+        private int depth; // elements open, up to PythonLiteral.MAX_DEPTH; deeper ones are read as text
 
         Reader(String text) {
             this.text = text;
@@ -174,7 +176,14 @@ final class NestedXml {
 
         /** One element's value, from just after its opening tag to just before its closing one. */
         private JsonNode element(JsonNode schema) {
-            if (text.startsWith(marker + "<", at) && !text.startsWith(marker + "</", at)) return elements(schema, true);
+            if (text.startsWith(marker + "<", at)
+                    && !text.startsWith(marker + "</", at)
+                    && depth < PythonLiteral.MAX_DEPTH) {
+                depth++;
+                JsonNode nested = elements(schema, true);
+                depth--;
+                return nested;
+            }
             int end = text.indexOf(marker + "</", at);
             if (end < 0) end = text.length();
             String raw = text.substring(at, end);

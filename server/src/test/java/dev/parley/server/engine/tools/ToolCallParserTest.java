@@ -190,6 +190,31 @@ class ToolCallParserTest {
         assertThat(out.arguments()).containsExactly("tags:[1");
     }
 
+    /**
+     * Arguments nested far deeper than any schema (a model can write brackets for as long as its context lasts) are
+     * read without exhausting the stack of the scheduler's thread, which reads every answer: once past a depth, the
+     * readers of Python values, Gemma 4 values and MiniMax M3 elements take them as written.
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = ToolSyntax.class,
+            names = {"GEMMA4", "MINIMAX_M3", "LFM2", "MINICPM", "XML", "HERMES"})
+    void argumentsNestedTooDeeplyAreReadWithoutExhaustingTheStack(ToolSyntax syntax) {
+        int depth = 100_000;
+        String nested = "[".repeat(depth) + "]".repeat(depth);
+        String text = switch (syntax) {
+            case GEMMA4 -> "<|tool_call>call:get_weather{tags:" + nested + "}<tool_call|>";
+            case MINIMAX_M3 ->
+                "]<]minimax[>[<tool_call>\n]<]minimax[>[<invoke name=\"get_weather\">"
+                        + "]<]minimax[>[<a>".repeat(depth) + "]<]minimax[>[</invoke>\n]<]minimax[>[</tool_call>";
+            case LFM2 -> "<|tool_call_start|>[get_weather(tags=" + nested + ")]<|tool_call_end|>";
+            case MINICPM -> "<function name=\"get_weather\"><param name=\"tags\">" + nested + "</param></function>";
+            default -> syntax.written(List.of(new FunctionCall("get_weather", "{\"tags\": " + nested + "}")));
+        };
+        var out = parse(syntax, true, WEATHER, text, 4096);
+        assertThat(out.names()).containsExactly("get_weather");
+    }
+
     /** White space before a call is no answer in words, whether it comes in one piece with the call or before it. */
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 1000})
