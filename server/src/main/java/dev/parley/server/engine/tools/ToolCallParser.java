@@ -142,10 +142,17 @@ public final class ToolCallParser {
         return start;
     }
 
-    /** Ends the choice: words still held back are handed on; calls that never became valid JSON are handed on as words. */
+    /**
+     * Ends the choice: words still held back are handed on; a call's arguments not yet read are handed on as written;
+     * calls that never became valid JSON are handed on as words.
+     */
     public void finish(Sink sink) {
         if (!held.isEmpty()) sink.text(held.toString());
         held.setLength(0);
+        // A call cut off before its arguments could be read (the length limit): they go on as the model wrote them
+        // so far, as the JSON forms' arguments do as they come.
+        if ((rawText != null || syntax == ToolSyntax.LFM2) && argsFrom >= 0 && argsFrom < region.length())
+            sink.call(new ToolCall(current, null, null, new FunctionCall(null, region.substring(argsFrom))));
         if (calls > 0 || region.isEmpty()) return;
         if (syntax == ToolSyntax.GENERIC) {
             JsonNode answer = parse(region.toString());

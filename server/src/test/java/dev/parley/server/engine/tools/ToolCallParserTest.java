@@ -239,6 +239,14 @@ class ToolCallParserTest {
         assertThat(started.arguments()).containsExactly("{\"a\": ");
         assertThat(started.text).isEmpty();
 
+        // In the forms whose arguments are read when the call closes, what was written of them.
+        var xml = parse(ToolSyntax.XML, true, "<tool_call>\n<function=add>\n<parameter=a>\n1", 3);
+        assertThat(xml.names()).containsExactly("add");
+        assertThat(xml.arguments()).containsExactly("\n<parameter=a>\n1");
+        var python = parse(ToolSyntax.LFM2, false, "<|tool_call_start|>[add(a=[1, ", 3);
+        assertThat(python.names()).containsExactly("add");
+        assertThat(python.arguments()).containsExactly("a=[1, ");
+
         String beforeItsName = "<tool_call>\n{\"name\": \"ad";
         var unnamed = parse(ToolSyntax.HERMES, true, beforeItsName, 3);
         assertThat(unnamed.pieces).isEmpty();
