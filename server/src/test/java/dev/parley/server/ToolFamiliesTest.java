@@ -14,12 +14,15 @@ import dev.parley.testkit.TensorType;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -261,9 +264,32 @@ class ToolFamiliesTest {
     @TempDir
     static Path dir;
 
-    private static final Map<Family, Served> SERVED = new EnumMap<>(Family.class);
+    private static final Map<Family, Served> SERVED = new ConcurrentHashMap<>();
 
-    static synchronized Served served(Family family) {
+    /**
+     * Every family served, and the answers the tests read asked, two families at a time: a family's server and its
+     * answers are its own (greedy, so the same answers whatever runs beside them), and one family's grammar sampling
+     * leaves a core free.
+     */
+    @BeforeAll
+    static void serveAndAsk() throws Exception {
+        try (var pool = Executors.newFixedThreadPool(2)) {
+            List<Future<?>> asked = new ArrayList<>();
+            for (Family family : Family.values())
+                asked.add(pool.submit(() -> {
+                    try {
+                        required(family);
+                        named(family);
+                        return streamed(family);
+                    } catch (RuntimeException | AssertionError e) {
+                        throw new AssertionError("serving and asking " + family + " failed", e);
+                    }
+                }));
+            for (Future<?> answer : asked) answer.get();
+        }
+    }
+
+    static Served served(Family family) {
         return SERVED.computeIfAbsent(
                 family,
                 f -> Served.of(
@@ -286,6 +312,8 @@ class ToolFamiliesTest {
     static void stop() {
         SERVED.values().forEach(Served::close);
         ANSWERED.clear();
+        STREAMED.clear();
+        NAMED.clear();
         SERVED.clear();
     }
 
@@ -306,16 +334,53 @@ class ToolFamiliesTest {
 
     static final String REQUIRED = ",\"tool_choice\":\"required\",\"parallel_tool_calls\":false";
 
-    private static final Map<Family, ChatCompletion> ANSWERED = new EnumMap<>(Family.class);
+    private static final Map<Family, ChatCompletion> ANSWERED = new ConcurrentHashMap<>();
+    private static final Map<Family, String> STREAMED = new ConcurrentHashMap<>();
+    private static final Map<Family, ChatCompletion> NAMED = new ConcurrentHashMap<>();
 
     /**
      * The family's answer to {@link #QUESTION} with a call required ({@link #REQUIRED}), asked once: greedy, so the
      * same answer every time.
      */
-    static synchronized ChatCompletion required(Family family) throws Exception {
-        ChatCompletion answer = ANSWERED.get(family);
-        if (answer == null) ANSWERED.put(family, answer = chat(family, request(family, QUESTION, REQUIRED)));
-        return answer;
+    static ChatCompletion required(Family family) {
+        return ANSWERED.computeIfAbsent(family, f -> {
+            try {
+                return chat(f, request(f, QUESTION, REQUIRED));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** The family's answer with a call of {@code add} named (sampled, seeded), asked once. */
+    static ChatCompletion named(Family family) {
+        return NAMED.computeIfAbsent(family, f -> {
+            try {
+                return chat(
+                        f,
+                        request(
+                                f,
+                                QUESTION,
+                                ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"add\"}},"
+                                        + "\"parallel_tool_calls\":false,\"seed\":5,\"temperature\":0.9"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** The same request as {@link #required}'s, streamed: the body of its event stream, asked once. */
+    static String streamed(Family family) {
+        return STREAMED.computeIfAbsent(family, f -> {
+            String body = request(f, QUESTION, REQUIRED).replace("\"max_tokens\"", "\"stream\":true,\"max_tokens\"");
+            try {
+                var response = served(f).loopback().post("/v1/chat/completions", body);
+                assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+                return response.body();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     static ChatCompletion chat(Family family, String body) throws Exception {
@@ -355,14 +420,7 @@ class ToolFamiliesTest {
     @EnumSource(Family.class)
     void aRequiredCallIsWrittenInTheFamilysSyntaxAndReadBack(Family family) throws Exception {
         oneCall(required(family));
-        var named = oneCall(chat(
-                family,
-                request(
-                        family,
-                        QUESTION,
-                        ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"add\"}},"
-                                + "\"parallel_tool_calls\":false,\"seed\":5,\"temperature\":0.9")));
-        assertThat(named.function().name()).isEqualTo("add");
+        assertThat(oneCall(named(family)).function().name()).isEqualTo("add");
     }
 
     @org.junit.jupiter.api.Test
@@ -418,15 +476,11 @@ class ToolFamiliesTest {
     @ParameterizedTest
     @EnumSource(Family.class)
     void theStreamedCallIsTheSameCall(Family family) throws Exception {
-        String body = request(family, QUESTION, REQUIRED);
         ToolCall whole = oneCall(required(family));
 
-        var response = served(family)
-                .loopback()
-                .post("/v1/chat/completions", body.replace("\"max_tokens\"", "\"stream\":true,\"max_tokens\""));
         Map<Integer, String[]> calls = new TreeMap<>();
         List<String> finishes = new ArrayList<>();
-        for (ChatCompletionChunk chunk : Loopback.chunks(response.body())) {
+        for (ChatCompletionChunk chunk : Loopback.chunks(streamed(family))) {
             for (var choice : chunk.choices()) {
                 if (choice.finishReason() != null) finishes.add(choice.finishReason());
                 if (choice.delta().content() != null)
