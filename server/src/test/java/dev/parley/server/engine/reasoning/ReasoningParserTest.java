@@ -17,10 +17,10 @@ class ReasoningParserTest {
     private static final ReasoningSyntax CHANNELS = new ReasoningSyntax.Channels();
 
     /** What a parser made of a text: the reasoning and the answer, and whether each token ended inside reasoning. */
-    private record Split(String reasoning, String content, List<Boolean> inside) {}
+    record Split(String reasoning, String content, List<Boolean> inside) {}
 
     /** Feeds {@code pieces} one by one, as tokens come, then finishes. */
-    private static Split parse(ReasoningSyntax syntax, String promptEnd, List<String> pieces) {
+    static Split parse(ReasoningSyntax syntax, String promptEnd, List<String> pieces) {
         ReasoningParser parser = syntax.parser(promptEnd);
         var reasoning = new StringBuilder();
         var content = new StringBuilder();

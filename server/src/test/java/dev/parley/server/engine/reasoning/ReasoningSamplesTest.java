@@ -65,24 +65,8 @@ class ReasoningSamplesTest {
 
     /** The text's reasoning and answer as the parser tells them, each piece of reasoning non-empty. */
     private static String split(ReasoningSyntax syntax, String promptEnd, List<String> pieces) {
-        ReasoningParser parser = syntax.parser(promptEnd);
-        var reasoning = new StringBuilder();
-        var content = new StringBuilder();
-        var sink = new ReasoningParser.Sink() {
-            @Override
-            public void reasoning(String text) {
-                assertThat(text).isNotEmpty();
-                reasoning.append(text);
-            }
-
-            @Override
-            public void content(String text) {
-                content.append(text);
-            }
-        };
-        for (String piece : pieces) parser.append(piece, sink);
-        parser.finish(sink);
-        return "reasoning [" + reasoning + "] content [" + content + "]";
+        var split = ReasoningParserTest.parse(syntax, promptEnd, pieces);
+        return "reasoning [" + split.reasoning() + "] content [" + split.content() + "]";
     }
 
     /** What the texts are made of: the syntax's markup whole and cut short, white space, words. */
