@@ -419,9 +419,54 @@ public final class ToolCallParser {
             String key = parameter.group(1).strip();
             JsonNode property =
                     schema == null ? null : schema.path("properties").get(key);
-            arguments.set(key, read.apply(parameter.group(2), property != null && ToolSyntax.isString(property)));
+            boolean string = property != null && ToolSyntax.isString(property);
+            JsonNode value = read.apply(parameter.group(2), string);
+            if (!string && value.equals(TEXT.textNode(parameter.group(2)))) {
+                // Not a value as it stands: a string inside it may hold the closing markup, which ended it too soon.
+                // The value then runs to the first closing markup after its brackets close.
+                String closing =
+                        body.substring(parameter.end(2), parameter.end()).strip();
+                int end = valueEnd(body, parameter.start(2));
+                int close = end < parameter.end(2) ? -1 : body.indexOf(closing, end);
+                String written = close < 0
+                        ? null
+                        : body.substring(parameter.start(2), close).strip();
+                JsonNode longer = written == null ? null : read.apply(written, false);
+                if (longer != null && !longer.equals(TEXT.textNode(written))) {
+                    value = longer;
+                    parameter.region(close + closing.length(), body.length());
+                }
+            }
+            arguments.set(key, value);
         }
         return arguments.toString();
+    }
+
+    /**
+     * Where the object, array or string that starts at {@code from} (after white space) ends, its strings (in either
+     * quote) and brackets followed; -1 when none starts there or it does not end.
+     */
+    private static int valueEnd(String text, int from) {
+        int at = from;
+        while (at < text.length() && Character.isWhitespace(text.charAt(at))) at++;
+        int depth = 0;
+        char quote = 0;
+        for (int i = at; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') i++;
+                else if (c == quote) {
+                    quote = 0;
+                    if (depth == 0) return i + 1;
+                }
+            } else if (c == '"' || c == '\'') quote = c;
+            else if (c == '{' || c == '[') depth++;
+            else if (c == '}' || c == ']') {
+                if (--depth == 0) return i + 1;
+                if (depth < 0) return -1;
+            } else if (depth == 0) return -1;
+        }
+        return -1;
     }
 
     /** A value in the raw-text forms: a string as written, any other read as JSON (or kept as text when it is none). */

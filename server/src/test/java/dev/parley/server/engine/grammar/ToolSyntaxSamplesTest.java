@@ -245,15 +245,26 @@ class ToolSyntaxSamplesTest {
                 .hasMessageContaining("the value '1" + closing + "' of 'a' cannot be written");
     }
 
-    // Random functions and their parameters: the kinds of schema users give tools. Not among them: a form's own
-    // closing markup ("</parameter>") inside a JSON value of a raw-text form, which cuts the value there (README).
+    // Random functions and their parameters: the kinds of schema users give tools.
 
     private static final String[] NAMES = {"get_weather", "lookUp", "f", "send-mail", "a1_b2"};
     private static final String[] KEYS = {
-        "city", "a", "days", "with space", "é", "x-y", "$ref", "a>b", "a\"b", "q=1", "</b>", "CamelCase"
+        "city", "a", "days", "with space", "é", "x-y", "$ref", "a>b", "a\"b", "q=1", "</b>", "</parameter>", "CamelCase"
     };
     private static final String[] STRINGS = {
-        "Paris", "", " lead", "a\"b", "back\\slash", "<b>", "</b>", "line\nbreak", "1", "true", "null", "中文"
+        "Paris",
+        "",
+        " lead",
+        "a\"b",
+        "back\\slash",
+        "<b>",
+        "</b>",
+        "</parameter>",
+        "line\nbreak",
+        "1",
+        "true",
+        "null",
+        "中文"
     };
 
     private static List<FunctionDefinition> functions(Random random) {

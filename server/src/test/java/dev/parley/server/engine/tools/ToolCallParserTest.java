@@ -215,6 +215,33 @@ class ToolCallParserTest {
         assertThat(out.names()).containsExactly("get_weather");
     }
 
+    /**
+     * In the raw-text forms, a JSON value whose string holds the form's closing markup is read to the markup after its
+     * brackets close, not cut at the first.
+     */
+    @Test
+    void aJsonValueHoldingTheClosingMarkupIsReadWhole() {
+        var schema = Map.of(
+                "get_weather",
+                Json.tree("{\"type\":\"object\",\"properties\":{\"tags\":{\"type\":\"array\"},"
+                        + "\"note\":{\"type\":[\"string\",\"null\"]},\"days\":{\"type\":\"integer\"}}}"));
+        String xml =
+                "<tool_call>\n<function=get_weather>\n<parameter=tags>\n[\"</parameter>\", {\"a\": \"]</parameter>\"}]\n"
+                        + "</parameter>\n<parameter=note>\n\"x</parameter>y\"\n</parameter>\n<parameter=days>\n3\n</parameter>\n"
+                        + "</function>\n</tool_call>";
+        var out = parse(ToolSyntax.XML, true, schema, xml, 5);
+        assertThat(Json.tree(out.arguments().getFirst()))
+                .isEqualTo(
+                        Json.tree(
+                                "{\"tags\":[\"</parameter>\",{\"a\":\"]</parameter>\"}],\"note\":\"x</parameter>y\",\"days\":3}"));
+        String minicpm = "<function name=\"get_weather\"><param name=\"tags\">['</param>', 1]</param>"
+                + "<param name=\"days\">3</param></function>";
+        assertThat(Json.tree(parse(ToolSyntax.MINICPM, true, schema, minicpm, 5)
+                        .arguments()
+                        .getFirst()))
+                .isEqualTo(Json.tree("{\"tags\":[\"</param>\",1],\"days\":3}"));
+    }
+
     /** White space before a call is no answer in words, whether it comes in one piece with the call or before it. */
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 1000})
