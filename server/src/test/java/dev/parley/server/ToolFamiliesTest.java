@@ -343,43 +343,45 @@ class ToolFamiliesTest {
      * same answer every time.
      */
     static ChatCompletion required(Family family) {
-        return ANSWERED.computeIfAbsent(family, f -> {
+        return once(ANSWERED, family, f -> chat(f, request(f, QUESTION, REQUIRED)));
+    }
+
+    /** What {@code ask} answers for {@code family}, asked the first time only. */
+    private static <T> T once(Map<Family, T> answers, Family family, Asked<T> ask) {
+        return answers.computeIfAbsent(family, f -> {
             try {
-                return chat(f, request(f, QUESTION, REQUIRED));
+                return ask.of(f);
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         });
     }
 
+    private interface Asked<T> {
+        T of(Family family) throws Exception;
+    }
+
     /** The family's answer with a call of {@code add} named (sampled, seeded), asked once. */
     static ChatCompletion named(Family family) {
-        return NAMED.computeIfAbsent(family, f -> {
-            try {
-                return chat(
+        return once(
+                NAMED,
+                family,
+                f -> chat(
                         f,
                         request(
                                 f,
                                 QUESTION,
                                 ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"add\"}},"
-                                        + "\"parallel_tool_calls\":false,\"seed\":5,\"temperature\":0.9"));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+                                        + "\"parallel_tool_calls\":false,\"seed\":5,\"temperature\":0.9")));
     }
 
     /** The same request as {@link #required}'s, streamed: the body of its event stream, asked once. */
     static String streamed(Family family) {
-        return STREAMED.computeIfAbsent(family, f -> {
+        return once(STREAMED, family, f -> {
             String body = request(f, QUESTION, REQUIRED).replace("\"max_tokens\"", "\"stream\":true,\"max_tokens\"");
-            try {
-                var response = served(f).loopback().post("/v1/chat/completions", body);
-                assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-                return response.body();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
+            var response = served(f).loopback().post("/v1/chat/completions", body);
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            return response.body();
         });
     }
 

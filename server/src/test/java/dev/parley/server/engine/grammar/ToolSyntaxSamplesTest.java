@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import dev.parley.api.FunctionCall;
 import dev.parley.api.FunctionDefinition;
 import dev.parley.api.InvalidRequestException;
@@ -16,9 +18,7 @@ import dev.parley.server.engine.tools.ChatTools;
 import dev.parley.server.engine.tools.ToolCallParser;
 import dev.parley.server.engine.tools.ToolSyntax;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,6 +42,10 @@ class ToolSyntaxSamplesTest {
     static final int SCHEMAS = Integer.getInteger("parley.samples.schemas", 30);
     static final int TEXTS = 4;
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+    /** Arguments are checked as in the structured-output tests: networknt, draft 2020-12, formats asserted. */
+    private static final SchemaRegistry VALIDATORS =
+            SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+
     private static LlamaMatcher llama; // llama.cpp's own matcher takes every text too
 
     @BeforeAll
@@ -104,14 +108,14 @@ class ToolSyntaxSamplesTest {
                         assertThat(function)
                                 .as(context + "\ncalled " + call.name())
                                 .isNotNull();
-                        JsonNode arguments = Json.tree(call.arguments());
-                        String invalid = invalid(
-                                function.parameters() == null ? NODES.objectNode() : function.parameters(),
-                                arguments,
-                                "");
-                        assertThat(invalid)
+                        JsonNode schema = function.parameters() == null ? NODES.objectNode() : function.parameters();
+                        assertThat(VALIDATORS
+                                        .getSchema(schema)
+                                        .validate(
+                                                Json.tree(call.arguments()),
+                                                c -> c.executionConfig(config -> config.formatAssertionsEnabled(true))))
                                 .as(context + "\nread " + call.arguments())
-                                .isNull();
+                                .isEmpty();
                     }
                     String written = syntax.written(read.calls, ChatTools.parameters(functions));
                     GbnfRecognizer whole = lazy
@@ -333,87 +337,5 @@ class ToolSyntaxSamplesTest {
             }
         }
         return schema;
-    }
-
-    // A validator for the schemas above (and only those): null when the value is valid, else where it is not.
-
-    private static String invalid(JsonNode schema, JsonNode value, String at) {
-        if (schema.has("anyOf")) {
-            for (JsonNode option : schema.get("anyOf")) if (invalid(option, value, at) == null) return null;
-            return at + ": none of anyOf: " + value;
-        }
-        if (schema.has("const")) return schema.get("const").equals(value) ? null : at + ": not the const: " + value;
-        if (schema.has("enum")) {
-            for (JsonNode choice : schema.get("enum")) if (choice.equals(value)) return null;
-            return at + ": not in the enum: " + value;
-        }
-        JsonNode type = schema.get("type");
-        if (type == null) return null;
-        if (type.isArray()) {
-            for (JsonNode one : type)
-                if (invalid(NODES.objectNode().put("type", one.asText()), value, at) == null) {
-                    return null;
-                }
-            return at + ": none of the types: " + value;
-        }
-        return switch (type.asText()) {
-            case "string" -> {
-                if (!value.isTextual()) yield at + ": not a string: " + value;
-                String text = value.asText();
-                if (schema.has("maxLength")
-                        && text.codePointCount(0, text.length())
-                                > schema.get("maxLength").asInt()) yield at + ": too long: " + value;
-                if (schema.has("pattern") && !text.matches(schema.get("pattern").asText()))
-                    yield at + ": not the pattern: " + value;
-                if ("date".equals(schema.path("format").asText()) && !text.matches("\\d{4}-\\d{2}-\\d{2}"))
-                    yield at + ": not a date: " + value;
-                if ("uuid".equals(schema.path("format").asText())
-                        && !text.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"))
-                    yield at + ": not a uuid: " + value;
-                yield null;
-            }
-            case "integer" -> {
-                if (!value.isIntegralNumber()) yield at + ": not an integer: " + value;
-                if (schema.has("minimum")
-                        && value.asLong() < schema.get("minimum").asLong()) yield at + ": below the minimum: " + value;
-                if (schema.has("maximum")
-                        && value.asLong() > schema.get("maximum").asLong()) yield at + ": above the maximum: " + value;
-                yield null;
-            }
-            case "number" -> value.isNumber() ? null : at + ": not a number: " + value;
-            case "boolean" -> value.isBoolean() ? null : at + ": not a boolean: " + value;
-            case "null" -> value.isNull() ? null : at + ": not null: " + value;
-            case "array" -> {
-                if (!value.isArray()) yield at + ": not an array: " + value;
-                if (schema.has("minItems")
-                        && value.size() < schema.get("minItems").asInt()) yield at + ": too few items: " + value;
-                if (schema.has("maxItems")
-                        && value.size() > schema.get("maxItems").asInt()) yield at + ": too many items: " + value;
-                for (int i = 0; i < value.size(); i++) {
-                    String wrong = invalid(schema.get("items"), value.get(i), at + "[" + i + "]");
-                    if (wrong != null) yield wrong;
-                }
-                yield null;
-            }
-            case "object" -> {
-                if (!value.isObject()) yield at + ": not an object: " + value;
-                JsonNode properties = schema.path("properties");
-                for (JsonNode key : schema.path("required")) if (!value.has(key.asText())) yield at + ": lacks " + key;
-                for (Iterator<Map.Entry<String, JsonNode>> it = value.fields(); it.hasNext(); ) {
-                    var member = it.next();
-                    JsonNode property = properties.get(member.getKey());
-                    if (property == null) {
-                        if (schema.path("additionalProperties").isBoolean()
-                                && !schema.get("additionalProperties").asBoolean())
-                            yield at + ": has " + member.getKey();
-                        continue;
-                    }
-                    String wrong = invalid(property, member.getValue(), at + "." + member.getKey());
-                    if (wrong != null) yield wrong;
-                }
-                yield null;
-            }
-            default -> null;
-        };
     }
 }
