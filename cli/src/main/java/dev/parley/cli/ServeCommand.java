@@ -300,6 +300,15 @@ final class ServeCommand implements Callable<Integer> {
                     "On SIGTERM or Ctrl-C, how long running requests may take to finish before they are cut; a second signal stops at once (default: ${DEFAULT-VALUE}).")
     long shutdownTimeout;
 
+    @Option(
+            names = "--sse-keepalive",
+            paramLabel = "SECONDS",
+            description = "How long a streamed answer may stay silent (waiting in the queue, reading a long prompt, "
+                    + "relaying a quiet upstream) before an SSE comment line (: keep-alive) goes out, which clients "
+                    + "skip, so that proxies that cut idle connections keep it; 0 never sends one, at most 3600 "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double sseKeepAlive = ServerOptions.SSE_KEEP_ALIVE.toSeconds();
+
     static final int MAX_PARALLEL = LlamaEngineOptions.MAX_PARALLEL;
     static final int MAX_CONTEXT = LlamaEngineOptions.MAX_CONTEXT;
     static final int MAX_THREADS = LlamaEngineOptions.MAX_THREADS;
@@ -401,7 +410,8 @@ final class ServeCommand implements Callable<Integer> {
                     .withCorsOrigins(corsOrigins)
                     .withDataDir(dataDir())
                     .withRedis(redis)
-                    .withPrices(prices(file));
+                    .withPrices(prices(file))
+                    .withSseKeepAlive(Duration.ofMillis(Math.round(sseKeepAlive * 1000)));
             ApiKeys apiKeys = keys == null ? ApiKeys.open() : ApiKeys.load(keys);
             Limiter limiter = redis == null
                     ? Limiter.inMemory(Clock.systemUTC())
@@ -577,6 +587,7 @@ final class ServeCommand implements Callable<Integer> {
             if (server.port() != null && !given("--port")) port = server.port();
             if (server.shutdownTimeout() != null && !given("--shutdown-timeout"))
                 shutdownTimeout = server.shutdownTimeout();
+            if (server.sseKeepalive() != null && !given("--sse-keepalive")) sseKeepAlive = server.sseKeepalive();
             if (server.logFormat() != null && !given("--log-format"))
                 logFormat = LogFormat.valueOf(server.logFormat().toUpperCase(java.util.Locale.ROOT));
             if (server.corsOrigins() != null && !given("--cors-origin")) corsOrigins = server.corsOrigins();
@@ -629,6 +640,8 @@ final class ServeCommand implements Callable<Integer> {
             return "--upstream-timeout must be more than 0 and at most 86400 seconds, not " + asGiven(upstreamTimeout);
         if (shutdownTimeout < 0 || shutdownTimeout > 86_400)
             return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
+        if (!(sseKeepAlive >= 0 && sseKeepAlive <= 3600))
+            return "--sse-keepalive must be between 0 (never) and 3600 seconds, not " + asGiven(sseKeepAlive);
         if (!within(cacheRam, 0, LlamaEngineOptions.MAX_CACHE_MB))
             return "--cache-ram must be between 0 (none) and " + LlamaEngineOptions.MAX_CACHE_MB + " MB, not "
                     + cacheRam;

@@ -569,6 +569,9 @@ class ServeCommandTest {
             {"--cache-ram", "-1", "--cache-ram must be between 0 (none) and 1048576 MB"},
             {"--cache-ram", "1048577", "--cache-ram must be between 0 (none) and 1048576 MB"},
             {"--gpu-layers", "-2", "--gpu-layers must be -1 (all), 0 (none) or more"},
+            {"--sse-keepalive", "-1", "--sse-keepalive must be between 0 (never) and 3600 seconds"},
+            {"--sse-keepalive", "3600.5", "--sse-keepalive must be between 0 (never) and 3600 seconds"},
+            {"--sse-keepalive", "NaN", "--sse-keepalive must be between 0 (never) and 3600 seconds"},
         };
         for (String[] c : cases) {
             var err = new StringWriter();

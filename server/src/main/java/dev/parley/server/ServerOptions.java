@@ -3,6 +3,7 @@ package dev.parley.server;
 import dev.parley.server.usage.Price;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,12 +23,27 @@ import java.util.Map;
  *     default): no costs route, and only a budget of 0 is ever reached
  * @param maxFileBytes the largest file the Files API takes in one upload; {@link #MAX_FILE_BYTES} (OpenAI's) by
  *     default
+ * @param sseKeepAlive how long a streamed answer may stay silent (waiting in the queue, reading a long prompt, an
+ *     upstream's stream that has gone quiet) before the server writes an SSE comment ({@code : keep-alive}), which
+ *     every SSE reader skips, so that proxies and load balancers with an idle timeout do not cut it; zero: never.
+ *     {@link #SSE_KEEP_ALIVE} by default
  */
 public record ServerOptions(
-        List<String> corsOrigins, Path dataDir, URI redis, Map<String, Price> prices, long maxFileBytes) {
+        List<String> corsOrigins,
+        Path dataDir,
+        URI redis,
+        Map<String, Price> prices,
+        long maxFileBytes,
+        Duration sseKeepAlive) {
 
     /** OpenAI's largest file: 512 MB. */
     public static final long MAX_FILE_BYTES = 512L << 20;
+
+    /**
+     * A quarter of the shortest idle timeout common in front of servers (60 s: nginx's {@code proxy_read_timeout},
+     * AWS's load balancers), so that a comment still arrives in time after one is delayed.
+     */
+    public static final Duration SSE_KEEP_ALIVE = Duration.ofSeconds(15);
 
     public ServerOptions {
         corsOrigins = List.copyOf(corsOrigins);
@@ -39,31 +55,37 @@ public record ServerOptions(
         }
         prices = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(prices));
         if (maxFileBytes < 1) throw new IllegalArgumentException("maxFileBytes must be at least 1");
+        if (sseKeepAlive.isNegative()) throw new IllegalArgumentException("sseKeepAlive must not be negative");
     }
 
     public static ServerOptions defaults() {
-        return new ServerOptions(List.of(), null, null, Map.of(), MAX_FILE_BYTES);
+        return new ServerOptions(List.of(), null, null, Map.of(), MAX_FILE_BYTES, SSE_KEEP_ALIVE);
     }
 
     public ServerOptions withCorsOrigins(List<String> corsOrigins) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
     }
 
     public ServerOptions withDataDir(Path dataDir) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
     }
 
     public ServerOptions withRedis(URI redis) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
     }
 
     /** With these prices per model id (USD per million input and output tokens), replacing any set before. */
     public ServerOptions withPrices(Map<String, Price> prices) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
     }
 
     /** With uploads to the Files API limited to {@code maxFileBytes}. */
     public ServerOptions withMaxFileBytes(long maxFileBytes) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
+    }
+
+    /** With a streamed answer silent for {@code sseKeepAlive} sent an SSE comment; zero: never. */
+    public ServerOptions withSseKeepAlive(Duration sseKeepAlive) {
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
     }
 }

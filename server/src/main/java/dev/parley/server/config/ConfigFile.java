@@ -146,13 +146,17 @@ public final class ConfigFile {
                         "server.shutdown_timeout must be between 0 and 86400 seconds, not " + server.shutdownTimeout());
             if (server.logFormat() != null && !server.logFormat().matches("text|json"))
                 throw error("server.log_format is text or json, not " + server.logFormat());
+            if (server.sseKeepalive() != null && !(server.sseKeepalive() >= 0 && server.sseKeepalive() <= 3600))
+                throw error("server.sse_keepalive must be between 0 (never) and 3600 seconds, not "
+                        + server.sseKeepalive());
             return new ServerConfig.Server(
                     server.host(),
                     server.port(),
                     server.corsOrigins(),
                     server.dataDir() == null ? null : path(server.dataDir()),
                     server.shutdownTimeout(),
-                    server.logFormat());
+                    server.logFormat(),
+                    server.sseKeepalive());
         }
 
         private ServerConfig.Redis redis(ServerConfig.Redis redis) {

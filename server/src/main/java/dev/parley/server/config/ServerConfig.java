@@ -41,7 +41,8 @@ public record ServerConfig(
             List<String> corsOrigins,
             String dataDir,
             Long shutdownTimeout,
-            String logFormat) {}
+            String logFormat,
+            Double sseKeepalive) {}
 
     /** The Redis that keeps the keys' limits, shared by every replica using it. */
     public record Redis(String url, Boolean failOpen) {}

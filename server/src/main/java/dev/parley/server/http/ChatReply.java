@@ -17,6 +17,7 @@ import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.Relayed;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -24,9 +25,12 @@ import java.util.stream.IntStream;
 /** Answers a chat request from a running generation: one {@code chat.completion}, or a stream of chunks. */
 final class ChatReply {
     private final Clock clock;
+    private final Duration keepAlive;
 
-    ChatReply(Clock clock) {
+    /** Replies stamped with {@code clock}'s time, whose streams carry a comment after {@code keepAlive} of silence. */
+    ChatReply(Clock clock, Duration keepAlive) {
         this.clock = clock;
+        this.keepAlive = keepAlive;
     }
 
     /** Collects every choice, then answers with one JSON object. */
@@ -69,7 +73,7 @@ final class ChatReply {
      */
     void stream(Context ctx, ChatCompletionRequest request, Generation generation) throws InterruptedException {
         if (generation instanceof Relayed relayed) {
-            EventStream.relay(ctx, relayed);
+            EventStream.relay(ctx, keepAlive, relayed);
             return;
         }
         String id = Ids.chatCompletion();
@@ -81,6 +85,7 @@ final class ChatReply {
                 .toList();
         EventStream.relay(
                 ctx,
+                keepAlive,
                 generation,
                 roles,
                 new EventStream.Frames() {

@@ -11,6 +11,7 @@ import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.Relayed;
 import io.javalin.http.Context;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,9 +23,12 @@ import java.util.Map;
  */
 final class CompletionReply {
     private final Clock clock;
+    private final Duration keepAlive;
 
-    CompletionReply(Clock clock) {
+    /** Replies stamped with {@code clock}'s time, whose streams carry a comment after {@code keepAlive} of silence. */
+    CompletionReply(Clock clock, Duration keepAlive) {
         this.clock = clock;
+        this.keepAlive = keepAlive;
     }
 
     void json(Context ctx, CompletionRequest request, Generation generation) throws InterruptedException {
@@ -55,7 +59,7 @@ final class CompletionReply {
 
     void stream(Context ctx, CompletionRequest request, Generation generation) throws InterruptedException {
         if (generation instanceof Relayed relayed) {
-            EventStream.relay(ctx, relayed);
+            EventStream.relay(ctx, keepAlive, relayed);
             return;
         }
         String id = Ids.completion();
@@ -64,6 +68,7 @@ final class CompletionReply {
         int[] offsets = new int[generation.choices()];
         EventStream.relay(
                 ctx,
+                keepAlive,
                 generation,
                 List.of(),
                 new EventStream.Frames() {

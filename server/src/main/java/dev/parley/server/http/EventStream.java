@@ -14,21 +14,44 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A {@code text/event-stream} response, one {@code data:} event per JSON object, flushed at once.
  * A write fails with {@link IOException} once the client has gone, which is how a reply learns to cancel.
+ *
+ * <p>While nothing is written for the server's keep-alive time, a comment ({@code : keep-alive}, which every SSE
+ * reader skips) goes out, so that a proxy or load balancer that cuts idle connections keeps a stream that waits in
+ * the queue, reads a long prompt or waits for an upstream. {@link KeepAlives}' thread sends the comments;
+ * writes take turns under one lock, and none is written once {@link #close} has returned. A comment that fails
+ * means the client has gone: the generation is closed and the replying thread woken, so a stream whose client
+ * left while it waited ends then rather than when it would first have written.
  */
-final class EventStream {
+final class EventStream implements AutoCloseable {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] KEEP_ALIVE = ": keep-alive\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private final OutputStream out;
+    private final long keepAliveNanos; // 0: no comments
+    private final Generation generation;
+    private final Thread replying;
+    private final ReentrantLock writing = new ReentrantLock();
+    private volatile long lastWrite = System.nanoTime();
+    private boolean closed; // guarded by writing
+    private boolean gone; // guarded by writing: a comment failed, the generation was closed and the reply woken
 
-    private EventStream(OutputStream out) {
+    private EventStream(OutputStream out, Duration keepAlive, Generation generation) {
         this.out = out;
+        this.keepAliveNanos = keepAlive.toNanos();
+        this.generation = generation;
+        this.replying = Thread.currentThread();
     }
 
     /** The objects one kind of stream sends; the order, errors, usage and {@code [DONE]} are {@link #relay}'s. */
@@ -56,36 +79,43 @@ final class EventStream {
      * Streams a generation: the opening events, one event per token with text (or log-probabilities)
      * and per finished choice, the usage event when asked for, then {@code [DONE]}. An engine failure
      * mid-way goes out as an error event, as OpenAI sends it, since the status line is long gone. A client
-     * that goes away ends the loop; the caller's close of the generation then cancels it.
+     * that goes away ends the loop; the caller's close of the generation then cancels it. Silences longer than
+     * {@code keepAlive} (unless zero) carry a comment.
      */
-    static void relay(Context ctx, Generation generation, List<?> opening, Frames frames, boolean withUsage)
+    static void relay(
+            Context ctx, Duration keepAlive, Generation generation, List<?> opening, Frames frames, boolean withUsage)
             throws InterruptedException {
-        try {
-            EventStream events = open(ctx);
-            for (Object event : opening) events.send(event);
+        try (EventStream events = open(ctx, keepAlive, generation)) {
             try {
-                for (GenerationEvent event; (event = generation.next()) != null; ) {
-                    switch (event) {
-                        case GenerationEvent.Token(var choice, var text, var logprob) -> {
-                            if (!text.isEmpty() || logprob != null) events.send(frames.token(choice, text, logprob));
+                for (Object event : opening) events.send(event);
+                try {
+                    for (GenerationEvent event; (event = generation.next()) != null; ) {
+                        switch (event) {
+                            case GenerationEvent.Token(var choice, var text, var logprob) -> {
+                                if (!text.isEmpty() || logprob != null)
+                                    events.send(frames.token(choice, text, logprob));
+                            }
+                            case GenerationEvent.Reasoning(var choice, var text) ->
+                                events.send(frames.reasoning(choice, text));
+                            case GenerationEvent.Echo(var choice, var text, var logprobs) -> {
+                                if (!text.isEmpty() || logprobs != null)
+                                    events.send(frames.echo(choice, text, logprobs));
+                            }
+                            case GenerationEvent.ToolCallPiece(var choice, var piece) ->
+                                events.send(frames.toolCall(choice, piece));
+                            case GenerationEvent.Finished(var choice, var reason, var tokens) ->
+                                events.send(frames.finished(choice, reason));
                         }
-                        case GenerationEvent.Reasoning(var choice, var text) ->
-                            events.send(frames.reasoning(choice, text));
-                        case GenerationEvent.Echo(var choice, var text, var logprobs) -> {
-                            if (!text.isEmpty() || logprobs != null) events.send(frames.echo(choice, text, logprobs));
-                        }
-                        case GenerationEvent.ToolCallPiece(var choice, var piece) ->
-                            events.send(frames.toolCall(choice, piece));
-                        case GenerationEvent.Finished(var choice, var reason, var tokens) ->
-                            events.send(frames.finished(choice, reason));
                     }
+                } catch (ApiException e) {
+                    events.send(e.error().body());
+                    return;
                 }
-            } catch (ApiException e) {
-                events.send(e.error().body());
-                return;
+                if (withUsage) events.send(frames.usage(generation.usage()));
+                events.done();
+            } catch (InterruptedException e) {
+                if (!events.gone()) throw e; // else woken because the client has gone: nothing to answer to
             }
-            if (withUsage) events.send(frames.usage(generation.usage()));
-            events.done();
         } catch (IOException clientGone) {
             // Nothing to answer to; returning lets the caller close (and so cancel) the generation.
         }
@@ -93,20 +123,24 @@ final class EventStream {
 
     /**
      * Streams another server's events as they come, each event's name and data unchanged, then {@code [DONE]} when
-     * the other server sent it; a failure mid-way goes out as an error event.
+     * the other server sent it; a failure mid-way goes out as an error event. Silences longer than {@code keepAlive}
+     * (unless zero) carry a comment, whether or not the other server sent its own.
      */
-    static void relay(Context ctx, Relayed relayed) throws InterruptedException {
-        try {
-            EventStream events = open(ctx);
+    static void relay(Context ctx, Duration keepAlive, Relayed relayed) throws InterruptedException {
+        try (EventStream events = open(ctx, keepAlive, relayed)) {
             try {
                 // Events that arrived together leave together: one flush (one write to the socket) for all of them,
                 // and never a flush held while the next event is still to come.
                 for (SseEvent event; (event = relayed.nextEvent()) != null; ) {
-                    events.write(event.event(), event.data());
-                    if (!relayed.eventWaiting()) events.out.flush();
+                    events.write(event.event(), event.data(), !relayed.eventWaiting());
                 }
             } catch (ApiException e) {
+                // An upstream read that failed because a comment found the client gone and closed it: unanswered.
+                if (events.gone()) return;
                 events.send(e.error().body());
+                return;
+            } catch (InterruptedException e) {
+                if (!events.gone()) throw e;
                 return;
             }
             if (relayed.endedWithDone()) events.done();
@@ -115,7 +149,7 @@ final class EventStream {
         }
     }
 
-    private static EventStream open(Context ctx) throws IOException {
+    private static EventStream open(Context ctx, Duration keepAlive, Generation generation) throws IOException {
         ctx.status(200);
         var response = ctx.res();
         response.setContentType("text/event-stream; charset=utf-8");
@@ -123,28 +157,150 @@ final class EventStream {
         response.setHeader("X-Accel-Buffering", "no");
         OutputStream out = response.getOutputStream();
         response.flushBuffer();
-        return new EventStream(out);
+        EventStream events = new EventStream(out, keepAlive, generation);
+        if (events.keepAliveNanos > 0) KeepAlives.INSTANCE.add(events);
+        return events;
     }
 
     /** Writes one event holding {@code value} as JSON. JSON text has no raw newline, so one data line suffices. */
     void send(Object value) throws IOException {
-        out.write(DATA);
-        out.write(Json.bytes(value));
-        out.write(END);
-        out.flush();
+        byte[] json = Json.bytes(value);
+        writing.lock();
+        try {
+            out.write(DATA);
+            out.write(json);
+            out.write(END);
+            out.flush();
+            lastWrite = System.nanoTime();
+        } finally {
+            writing.unlock();
+        }
     }
 
     /**
-     * Writes one event whose data is {@code json}, as it is (on one line: JSON holds no raw newline in a string),
-     * named {@code name} unless that is null; not flushed.
+     * Writes one event whose data is {@code data}, named {@code name} unless that is null, each line of the data
+     * on a {@code data:} line of its own, so that a reader joins them back into the same text; flushed if asked.
      */
-    private void write(String name, String json) throws IOException {
-        String named = name == null ? "" : "event: " + name.replace("\n", "") + "\n";
-        out.write((named + "data: " + json.replace("\n", "") + "\n\n").getBytes(StandardCharsets.UTF_8));
+    private void write(String name, String data, boolean flush) throws IOException {
+        var event = new StringBuilder(data.length() + 16);
+        if (name != null) event.append("event: ").append(name).append('\n');
+        event.append("data: ").append(data.indexOf('\n') < 0 ? data : data.replace("\n", "\ndata: "));
+        byte[] bytes = event.append("\n\n").toString().getBytes(StandardCharsets.UTF_8);
+        writing.lock();
+        try {
+            out.write(bytes);
+            if (flush) out.flush();
+            lastWrite = System.nanoTime();
+        } finally {
+            writing.unlock();
+        }
     }
 
     void done() throws IOException {
-        out.write(DONE);
-        out.flush();
+        writing.lock();
+        try {
+            out.write(DONE);
+            out.flush();
+            lastWrite = System.nanoTime();
+        } finally {
+            writing.unlock();
+        }
+    }
+
+    /**
+     * On {@link KeepAlives}' thread: a comment, if the stream is still silent and no write is under way (a write
+     * blocked on a reader that does not read holds the lock: the stream is not idle, its reader is slow).
+     */
+    private void keepAlive() {
+        if (!writing.tryLock()) return;
+        try {
+            if (closed || gone || System.nanoTime() - lastWrite < keepAliveNanos) return;
+            try {
+                out.write(KEEP_ALIVE);
+                out.flush();
+                lastWrite = System.nanoTime();
+            } catch (IOException | RuntimeException clientGone) {
+                gone = true;
+                generation.close(); // stops it (an upstream relay: aborts its read)
+                replying.interrupt(); // wakes the reply if it waits for an event that will never be written
+            }
+        } finally {
+            writing.unlock();
+        }
+    }
+
+    /** Whether a comment found the client gone (and so closed the generation and woke the reply). */
+    private boolean gone() {
+        writing.lock();
+        try {
+            return gone;
+        } finally {
+            writing.unlock();
+        }
+    }
+
+    /**
+     * Ends the comments: once this returns, none is written. On the replying thread; clears the interrupt a comment
+     * that found the client gone sent it, which has served its purpose.
+     */
+    @Override
+    public void close() {
+        if (keepAliveNanos > 0) KeepAlives.INSTANCE.remove(this);
+        writing.lock();
+        try {
+            closed = true;
+            if (gone) Thread.interrupted();
+        } finally {
+            writing.unlock();
+        }
+    }
+
+    /**
+     * The thread that writes every stream's comments when it falls silent: it looks at the streams at least once a
+     * second, and otherwise sleeps until the earliest moment one could need a comment. A stream's start wakes it only
+     * when that stream's moment comes before the next look (a keep-alive time under a second), so a server's streams
+     * cost it no wake-up of their own. Each comment is written on a virtual thread of its own, since a write may
+     * block.
+     */
+    private static final class KeepAlives {
+        static final KeepAlives INSTANCE = new KeepAlives();
+
+        /** The longest it sleeps: a stream whose moment it could not foresee waits no longer. */
+        private static final long MAX_SLEEP_NANOS = 1_000_000_000L;
+
+        private final Set<EventStream> streams = ConcurrentHashMap.newKeySet();
+        private final Thread thread =
+                Thread.ofPlatform().daemon().name("parley-sse-keep-alive").unstarted(this::run);
+        private volatile long wakeAt = System.nanoTime(); // its next look
+
+        private KeepAlives() {
+            thread.start();
+        }
+
+        void add(EventStream stream) {
+            streams.add(stream);
+            if (stream.lastWrite + stream.keepAliveNanos - wakeAt < 0) LockSupport.unpark(thread);
+        }
+
+        void remove(EventStream stream) {
+            streams.remove(stream);
+        }
+
+        private void run() {
+            while (true) {
+                long now = System.nanoTime();
+                long next = now + MAX_SLEEP_NANOS;
+                for (EventStream stream : streams) {
+                    long due = stream.lastWrite + stream.keepAliveNanos;
+                    if (due - now <= 0) {
+                        Thread.ofVirtual().start(stream::keepAlive);
+                        due = now + stream.keepAliveNanos; // its own write moves it on, or it is blocked anyway
+                    }
+                    if (due - next < 0) next = due;
+                }
+                wakeAt = next;
+                LockSupport.parkNanos(this, next - now);
+            }
+        }
     }
 }

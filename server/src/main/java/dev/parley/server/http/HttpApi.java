@@ -38,6 +38,7 @@ import io.javalin.http.HttpResponseException;
 import io.javalin.router.EndpointNotFound;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -67,6 +68,7 @@ public final class HttpApi {
     private final RateLimits limits;
     private final UsageLedger ledger;
     private final Map<String, Price> prices;
+    private final Duration keepAlive; // a stream's longest silence before a comment; zero: none
     private final ChatReply chat;
     private final CompletionReply completion;
 
@@ -76,14 +78,16 @@ public final class HttpApi {
             RateLimits limits,
             UsageLedger ledger,
             Map<String, Price> prices,
-            Clock clock) {
+            Clock clock,
+            Duration keepAlive) {
         this.engine = engine;
         this.keys = keys;
         this.limits = limits;
         this.ledger = ledger;
         this.prices = prices;
-        this.chat = new ChatReply(clock);
-        this.completion = new CompletionReply(clock);
+        this.keepAlive = keepAlive;
+        this.chat = new ChatReply(clock, keepAlive);
+        this.completion = new CompletionReply(clock, keepAlive);
     }
 
     /**
@@ -216,7 +220,7 @@ public final class HttpApi {
             Clock clock,
             ServerOptions options,
             Consumer<Batches> opened) {
-        HttpApi api = new HttpApi(engine, keys, limits, ledger, options.prices(), clock);
+        HttpApi api = new HttpApi(engine, keys, limits, ledger, options.prices(), clock, options.sseKeepAlive());
         UsageRoutes usage = new UsageRoutes(ledger, options.prices(), keys, api::authenticate, clock);
         Operations operations = new Operations(options, engine, limits, ledger);
         TokenizeRoutes tokenize = new TokenizeRoutes(engine, api);
@@ -365,8 +369,8 @@ public final class HttpApi {
         });
     }
 
-    private static void relay(Context ctx, Relayed relayed, boolean streaming) throws InterruptedException {
-        if (streaming) EventStream.relay(ctx, relayed);
+    private void relay(Context ctx, Relayed relayed, boolean streaming) throws InterruptedException {
+        if (streaming) EventStream.relay(ctx, keepAlive, relayed);
         else ctx.status(200).contentType("application/json").result(relayed.body());
     }
 

@@ -49,6 +49,7 @@ class ConfigFileTest {
                   data_dir: data
                   shutdown_timeout: 5
                   log_format: json
+                  sse_keepalive: 2.5
                 keys: keys.yaml
                 redis:
                   url: redis://127.0.0.1:6379
@@ -85,6 +86,7 @@ class ConfigFileTest {
         assertThat(config.server().host()).isEqualTo("0.0.0.0");
         assertThat(config.server().port()).isEqualTo(9000);
         assertThat(config.server().dataDir()).isEqualTo(dir.resolve("data").toString());
+        assertThat(config.server().sseKeepalive()).isEqualTo(2.5);
         assertThat(config.keys()).isEqualTo(dir.resolve("keys.yaml").toString());
         assertThat(config.redis().failOpen()).isTrue();
         var tiny = config.models().getFirst();
@@ -106,6 +108,14 @@ class ConfigFileTest {
                 .containsExactly(
                         Map.entry("tiny", new dev.parley.server.usage.Price(0.1, 0.4)),
                         Map.entry("big", new dev.parley.server.usage.Price(2.5, 10)));
+    }
+
+    @Test
+    void aKeepAliveBeyondAnHourOrBelowZeroIsRefused() throws IOException {
+        for (String seconds : new String[] {"-1", "3601", "1e9"})
+            refused(
+                    "server:\n  sse_keepalive: " + seconds + "\nmodels:\n  - id: tiny\n    file: tiny.gguf\n",
+                    "server.sse_keepalive must be between 0 (never) and 3600 seconds");
     }
 
     @Test

@@ -5,8 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import dev.parley.server.ParleyServer;
+import dev.parley.server.ServerOptions;
 import dev.parley.server.SlowModel;
+import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.demo.DemoModel;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.RateLimits;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,6 +22,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -411,6 +416,57 @@ class ServingTest {
     }
 
     @Test
+    void aStreamWaitingForASlotIsKeptAliveWithCommentsThenAnsweredAsAlone() throws Exception {
+        // One slot, held by a stream whose reader does not read: a stream sent after it waits in the queue for as
+        // long as the test likes, with nothing to send but the server's comments.
+        var one = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                .withModelId("demo")
+                .withParallel(1)
+                .withContextPerSequence(4096));
+        try (var other = ParleyServer.start(
+                one,
+                ApiKeys.open(),
+                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                "127.0.0.1",
+                0,
+                ServerOptions.defaults().withSseKeepAlive(Duration.ofMillis(50)))) {
+            String question = chat(",\"temperature\":0,\"stream\":true");
+            String alone;
+            try (Socket first = new Socket("127.0.0.1", other.port())) {
+                send(first, "/v1/chat/completions", question);
+                alone = sseText(dechunk(readAll(first.getInputStream())));
+            }
+            assertThat(alone).isNotEmpty();
+            try (Socket holder = new Socket()) {
+                holder.setReceiveBufferSize(4096);
+                holder.connect(new InetSocketAddress("127.0.0.1", other.port()));
+                send(holder, "/v1/chat/completions", LONG_STREAM + ",\"stream\":true}");
+                await(
+                        "the only slot's stream waits for its reader",
+                        () -> one.scheduler().highestBacklog() >= Scheduler.MAX_BACKLOG);
+                try (Socket waiting = new Socket("127.0.0.1", other.port())) {
+                    waiting.setSoTimeout(30_000); // a server that sends no comment fails the test, not its timeout
+                    send(waiting, "/v1/chat/completions", question);
+                    InputStream in = waiting.getInputStream();
+                    var received = new ByteArrayOutputStream();
+                    String comment = ": keep-alive\n\n";
+                    while (received.toString(StandardCharsets.UTF_8).split(comment, -1).length < 4) {
+                        int b = in.read();
+                        assertThat(b).as("the stream so far: " + received).isNotNegative();
+                        received.write(b);
+                    }
+                    assertThat(received.toString(StandardCharsets.UTF_8)).doesNotContain("\"content\"");
+                    readAll(holder.getInputStream()); // the holder reads its stream to the end, which frees the slot
+                    received.write(readAll(in));
+                    String body = dechunk(received.toByteArray());
+                    assertThat(body).contains(comment);
+                    assertThat(sseText(body)).isEqualTo(alone);
+                }
+            }
+        }
+    }
+
+    @Test
     void healthFailsWhenTheSchedulerHasStopped() throws Exception {
         var stopped = LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
                 .withModelId("demo")
@@ -576,12 +632,17 @@ class ServingTest {
         return body.toString(StandardCharsets.UTF_8);
     }
 
-    /** The text of a chat stream's content deltas; the stream must end with {@code [DONE]}. */
+    /**
+     * The text of a chat stream's content deltas; the stream must end with {@code [DONE]}, and hold nothing but
+     * {@code data:} events and the server's keep-alive comments.
+     */
     private static String sseText(String body) {
         StringBuilder text = new StringBuilder();
         List<String> events = List.of(body.split("\n\n"));
         assertThat(events.getLast()).isEqualTo("data: [DONE]");
         for (String event : events.subList(0, events.size() - 1)) {
+            if (event.equals(": keep-alive")) continue;
+            assertThat(event).startsWith("data: ");
             JsonNode delta = Json.tree(event.substring("data: ".length()))
                     .path("choices")
                     .path(0)

@@ -17,6 +17,7 @@ import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
 import dev.parley.client.ScriptedServer;
 import dev.parley.server.ParleyServer;
+import dev.parley.server.ServerOptions;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.KeyEntry;
 import dev.parley.server.auth.KeysFile;
@@ -259,6 +260,61 @@ class ProxyEngineTest {
                     assertThat(new String(received, java.nio.charset.StandardCharsets.UTF_8))
                             .isEqualTo(two);
                 }
+            }
+        }
+    }
+
+    @Test
+    void aSilentUpstreamStreamIsKeptAliveAndACallerWhoLeavesDuringTheSilenceEndsTheUpstreamRequest() throws Exception {
+        // The upstream sends a chunk and an event whose data spans two lines, then stays silent with the stream open,
+        // as a model reading a long prompt does. The caller gets both events as sent (the two lines joined back
+        // by its reader), then comments while the silence lasts; when it hangs up, a comment finds it gone and the
+        // gateway ends the upstream request then, not when the upstream would next have written.
+        String chunk = ONE_WORD.substring(0, ONE_WORD.indexOf("\n\n") + 2);
+        String sent = chunk + "event: note\ndata: line one\ndata: line two\n\n";
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, GPT_4O_MODELS), ScriptedServer.Reply.sseHeldOpen(sent));
+            try (var gateway = ParleyServer.start(
+                    ProxyEngine.connect(options(scripted.baseUrl()), List.of()),
+                    ApiKeys.open(),
+                    new RateLimits(Limiter.inMemory(java.time.Clock.systemUTC()), false),
+                    "127.0.0.1",
+                    0,
+                    ServerOptions.defaults().withSseKeepAlive(java.time.Duration.ofMillis(50)))) {
+                var caller = new java.net.Socket("127.0.0.1", gateway.port());
+                caller.setSoTimeout(30_000); // a gateway that sends no comment fails the test, not its timeout
+                String body =
+                        "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+                caller.getOutputStream()
+                        .write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                                        + body.length() + "\r\n\r\n" + body)
+                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                InputStream in = caller.getInputStream();
+                var received = new java.io.ByteArrayOutputStream();
+                String comment = ": keep-alive\n\n";
+                while (received.toString(java.nio.charset.StandardCharsets.UTF_8)
+                                .split(comment, -1)
+                                .length
+                        < 4) { // three comments
+                    int b = in.read();
+                    assertThat(b).as("the stream so far: " + received).isNotNegative();
+                    received.write(b);
+                }
+                String text = received.toString(java.nio.charset.StandardCharsets.UTF_8);
+                // Each event and comment went out in a chunk of its own; their order is as sent, comments after.
+                String events =
+                        text.substring(text.indexOf("\r\n\r\n") + 4).replaceAll("(?m)^[0-9a-fA-F]+\r\n|\r\n", "");
+                assertThat(dev.parley.sse.SseParser.parseAll(events))
+                        .as(text)
+                        .isEqualTo(dev.parley.sse.SseParser.parseAll(sent));
+                assertThat(events).startsWith(chunk).endsWith(comment + comment + comment);
+                assertThat(events.substring(0, events.indexOf(comment)))
+                        .isEqualTo(chunk + "event: note\ndata: line one\ndata: line two\n\n");
+
+                caller.close();
+                assertThat(scripted.awaitClientHangUp(java.time.Duration.ofSeconds(30)))
+                        .as("the gateway ends the upstream request once its caller has gone")
+                        .isTrue();
             }
         }
     }
