@@ -19,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -114,6 +115,29 @@ class KeysReloadTest {
         List<String> rest = events.lines().toList();
         assertThat(rest).contains("data: [DONE]");
         assertThat(rest).noneMatch(line -> line.contains("\"error\""));
+    }
+
+    @Test
+    void aKeysFileSwappedBehindALinkAsKubernetesUpdatesAMountedConfigMapIsReloaded() throws Exception {
+        // Kubernetes mounts keys.yaml -> ..data/keys.yaml, ..data -> a folder of this version, and updates it by
+        // pointing ..data at a new folder with one rename: nothing named keys.yaml changes in the keys' folder.
+        Path first = Files.createDirectory(dir.resolve("..2026_12_04_10_00_00.1"));
+        Files.copy(keys, first.resolve("keys.yaml"));
+        Files.createSymbolicLink(dir.resolve("..data"), first.getFileName());
+        Files.delete(keys);
+        Files.createSymbolicLink(keys, Path.of("..data", "keys.yaml"));
+        assertThat(until("goes", 200).statusCode()).isEqualTo(200);
+
+        Path second = Files.createDirectory(dir.resolve("..2026_12_04_10_05_00.2"));
+        Path next = second.resolve("keys.yaml");
+        KeysFile.add(next, key("stays", 1000));
+        KeysFile.add(next, key("new", 1000));
+        Path link = Files.createSymbolicLink(dir.resolve("..data_tmp"), second.getFileName());
+        Files.move(link, dir.resolve("..data"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+
+        assertThat(until("new", 200).statusCode()).isEqualTo(200);
+        assertThat(until("goes", 401).statusCode()).isEqualTo(401);
+        assertThat(chat("stays").statusCode()).isEqualTo(200);
     }
 
     @Test
