@@ -37,6 +37,13 @@ public final class ScriptedServer implements AutoCloseable {
         /** Closes the connection without answering. */
         record Drop() implements Reply {}
 
+        /**
+         * Writes these pieces of a response one at a time, each flushed and followed by a pause of a millisecond, so
+         * that the reader gets them in separate reads (cut anywhere: inside a line, or a character's bytes); then
+         * closes.
+         */
+        record Pieces(List<byte[]> pieces) implements Reply {}
+
         /** A JSON response with a Content-Length; {@code headers} are name, value pairs. */
         static Reply json(int status, String body, String... headers) {
             return new Raw(
@@ -205,6 +212,14 @@ public final class ScriptedServer implements AutoCloseable {
                         "{\"error\":{\"message\":\"no scripted reply\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
             switch (reply) {
                 case Reply.Drop() -> {}
+                case Reply.Pieces(var pieces) -> {
+                    OutputStream out = connection.getOutputStream();
+                    for (byte[] piece : pieces) {
+                        out.write(piece);
+                        out.flush();
+                        Thread.sleep(1);
+                    }
+                }
                 case Reply.Raw(var bytes, var holdOpen) -> {
                     OutputStream out = connection.getOutputStream();
                     out.write(bytes.getBytes(StandardCharsets.UTF_8));
@@ -222,6 +237,8 @@ public final class ScriptedServer implements AutoCloseable {
             }
         } catch (IOException e) {
             // The client went away mid-answer: nothing to do for a scripted server.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // closing: the answer stops where it is
         } finally {
             open.remove(connection);
         }
