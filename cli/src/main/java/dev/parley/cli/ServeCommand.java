@@ -16,6 +16,7 @@ import dev.parley.server.engine.llama.KvCacheType;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.engine.proxy.ProxyEngine;
+import dev.parley.server.engine.proxy.UpstreamReplica;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.usage.Price;
@@ -227,6 +228,13 @@ final class ServeCommand implements Callable<Integer> {
     double upstreamTimeout = 600;
 
     @Option(
+            names = "--upstream-idle-timeout",
+            paramLabel = "SECONDS",
+            description = "How long an upstream's stream, once begun, may pass no event before it is ended with an "
+                    + "error event (default: ${DEFAULT-VALUE}).")
+    double upstreamIdleTimeout = ProxyEngine.DEFAULT_IDLE_TIMEOUT.toSeconds();
+
+    @Option(
             names = "--upstream-output-reserve",
             paramLabel = "TOKENS",
             description = "Tokens of a key's budget reserved for the answer of an upstream request without "
@@ -353,11 +361,16 @@ final class ServeCommand implements Callable<Integer> {
             "--upstream-key",
             "--upstream-models",
             "--upstream-timeout",
+            "--upstream-idle-timeout",
             "--upstream-output-reserve");
 
     /** The options that say how to reach an upstream: meaningless without --upstream (or a file's upstreams). */
-    private static final List<String> UPSTREAM_OPTIONS =
-            List.of("--upstream-key", "--upstream-models", "--upstream-timeout", "--upstream-output-reserve");
+    private static final List<String> UPSTREAM_OPTIONS = List.of(
+            "--upstream-key",
+            "--upstream-models",
+            "--upstream-timeout",
+            "--upstream-idle-timeout",
+            "--upstream-output-reserve");
 
     @Override
     public Integer call() throws InterruptedException {
@@ -618,7 +631,14 @@ final class ServeCommand implements Callable<Integer> {
                 .timeout(Duration.ofMillis(Math.round(upstreamTimeout * 1000)));
         if (upstreamKey != null && !upstreamKey.isBlank()) options.apiKey(upstreamKey);
         return ProxyEngine.connect(
-                options.build(), upstream, upstreamModels, upstreamOutputReserve, ProxyEngine.DEFAULT_COOLDOWN);
+                options.build(),
+                new ProxyEngine.Fleet(
+                        upstream.stream().map(UpstreamReplica::of).toList(),
+                        upstreamModels,
+                        upstreamOutputReserve,
+                        Map.of(),
+                        ProxyEngine.DEFAULT_COOLDOWN,
+                        Duration.ofMillis(Math.round(upstreamIdleTimeout * 1000))));
     }
 
     private boolean loopback() {
@@ -638,6 +658,9 @@ final class ServeCommand implements Callable<Integer> {
             return "--context must be between 0 (the model's own) and " + MAX_CONTEXT + ", not " + context;
         if (!(upstreamTimeout > 0 && upstreamTimeout <= 86_400))
             return "--upstream-timeout must be more than 0 and at most 86400 seconds, not " + asGiven(upstreamTimeout);
+        if (!(upstreamIdleTimeout > 0 && upstreamIdleTimeout <= 86_400))
+            return "--upstream-idle-timeout must be more than 0 and at most 86400 seconds, not "
+                    + asGiven(upstreamIdleTimeout);
         if (shutdownTimeout < 0 || shutdownTimeout > 86_400)
             return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
         if (!(sseKeepAlive >= 0 && sseKeepAlive <= 3600))

@@ -884,16 +884,18 @@ class ServeCommandTest {
                 .isEqualTo(
                         "parley serve: --upstream-output-reserve must be at least 1, not 0" + System.lineSeparator());
 
-        for (String timeout : List.of("0", "-2.5", "NaN")) {
-            err.getBuffer().setLength(0);
-            exit = Main.commandLine()
-                    .setOut(new PrintWriter(out, true))
-                    .setErr(new PrintWriter(err, true))
-                    .execute("serve", "--upstream", "http://127.0.0.1:9/v1", "--upstream-timeout", timeout);
-            assertThat(exit).isEqualTo(2);
-            assertThat(err.toString()) // the number as given: not "0.0"
-                    .isEqualTo("parley serve: --upstream-timeout must be more than 0 and at most 86400 seconds, not "
-                            + timeout + System.lineSeparator());
+        for (String option : List.of("--upstream-timeout", "--upstream-idle-timeout")) {
+            for (String timeout : List.of("0", "-2.5", "NaN", "86401")) {
+                err.getBuffer().setLength(0);
+                exit = Main.commandLine()
+                        .setOut(new PrintWriter(out, true))
+                        .setErr(new PrintWriter(err, true))
+                        .execute("serve", "--upstream", "http://127.0.0.1:9/v1", option, timeout);
+                assertThat(exit).isEqualTo(2);
+                assertThat(err.toString()) // the number as given: not "0.0"
+                        .isEqualTo("parley serve: " + option + " must be more than 0 and at most 86400 seconds, not "
+                                + timeout + System.lineSeparator());
+            }
         }
     }
 

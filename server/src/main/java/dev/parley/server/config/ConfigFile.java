@@ -234,6 +234,7 @@ public final class ConfigFile {
             }
             positive(upstream.firstByteTimeout(), at + ".first_byte_timeout");
             positive(upstream.connectTimeout(), at + ".connect_timeout");
+            positive(upstream.idleTimeout(), at + ".idle_timeout");
             positive(upstream.cooldown(), at + ".cooldown");
             range(upstream.outputReserve(), 1, Integer.MAX_VALUE, at + ".output_reserve");
             List<UpstreamModel> models = null;
@@ -256,6 +257,7 @@ public final class ConfigFile {
                     upstream.apiKey() == null ? null : expand(upstream.apiKey(), at + " api_key"),
                     upstream.firstByteTimeout(),
                     upstream.connectTimeout(),
+                    upstream.idleTimeout(),
                     upstream.cooldown(),
                     upstream.outputReserve(),
                     models);

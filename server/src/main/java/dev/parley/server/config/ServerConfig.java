@@ -88,6 +88,7 @@ public record ServerConfig(
             String apiKey,
             Double firstByteTimeout,
             Double connectTimeout,
+            Double idleTimeout,
             Double cooldown,
             Integer outputReserve,
             List<UpstreamModel> models) {
@@ -232,7 +233,8 @@ public record ServerConfig(
                 served,
                 orElse(upstream.outputReserve(), ProxyEngine.DEFAULT_OUTPUT_RESERVE),
                 reserves,
-                upstream.cooldown() == null ? ProxyEngine.DEFAULT_COOLDOWN : seconds(upstream.cooldown()));
+                upstream.cooldown() == null ? ProxyEngine.DEFAULT_COOLDOWN : seconds(upstream.cooldown()),
+                upstream.idleTimeout() == null ? ProxyEngine.DEFAULT_IDLE_TIMEOUT : seconds(upstream.idleTimeout()));
     }
 
     static Duration seconds(double seconds) {

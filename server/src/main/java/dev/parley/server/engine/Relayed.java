@@ -1,6 +1,7 @@
 package dev.parley.server.engine;
 
 import dev.parley.sse.SseEvent;
+import java.time.Duration;
 
 /**
  * A generation whose answer is another server's own JSON, passed on unchanged: every field it wrote reaches the
@@ -33,6 +34,14 @@ public interface Relayed extends Generation {
 
     /** Whether the stream ended with {@code [DONE]} (chat and legacy streams do; the Responses API's do not). */
     boolean endedWithDone();
+
+    /**
+     * How long a stream may pass no event (the other server's own comments do not count) before the reply ends it
+     * with an error, rather than keep its caller waiting on a server that has stopped; zero: as long as it takes.
+     */
+    default Duration idleTimeout() {
+        return Duration.ZERO;
+    }
 
     @Override
     default GenerationEvent next() throws InterruptedException {

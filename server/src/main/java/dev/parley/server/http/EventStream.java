@@ -1,5 +1,6 @@
 package dev.parley.server.http;
 
+import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
@@ -13,6 +14,7 @@ import dev.parley.sse.SseEvent;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -31,6 +33,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * writes take turns under one lock, and none is written once {@link #close} has returned. A comment that fails
  * means the client has gone: the generation is closed and the replying thread woken, so a stream whose client
  * left while it waited ends then rather than when it would first have written.
+ *
+ * <p>A relayed stream that passes no event for its upstream's {@link Relayed#idleTimeout} (comments, the upstream's
+ * or these, do not count) is ended the same way, with an error event: the comments would otherwise keep its caller
+ * waiting for ever on an upstream that has stopped, where the caller's own read timeout would have ended it.
  */
 final class EventStream implements AutoCloseable {
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
@@ -40,16 +46,21 @@ final class EventStream implements AutoCloseable {
 
     private final OutputStream out;
     private final long keepAliveNanos; // 0: no comments
+    private final long idleNanos; // a relayed stream's longest time without an event; 0: no limit
     private final Generation generation;
     private final Thread replying;
     private final ReentrantLock writing = new ReentrantLock();
     private volatile long lastWrite = System.nanoTime();
+    private volatile long lastEvent = lastWrite;
     private boolean closed; // guarded by writing
     private boolean gone; // guarded by writing: a comment failed, the generation was closed and the reply woken
+    private boolean idle; // guarded by writing: no event came in time, the generation was closed and the reply woken
 
     private EventStream(OutputStream out, Duration keepAlive, Generation generation) {
         this.out = out;
         this.keepAliveNanos = keepAlive.toNanos();
+        this.idleNanos =
+                generation instanceof Relayed relayed ? relayed.idleTimeout().toNanos() : 0;
         this.generation = generation;
         this.replying = Thread.currentThread();
     }
@@ -137,10 +148,12 @@ final class EventStream implements AutoCloseable {
             } catch (ApiException e) {
                 // An upstream read that failed because a comment found the client gone and closed it: unanswered.
                 if (events.gone()) return;
-                events.send(e.error().body());
+                events.send(events.idle() ? events.idleError() : e.error().body());
                 return;
             } catch (InterruptedException e) {
-                if (!events.gone()) throw e;
+                if (events.gone()) return;
+                if (!events.idle()) throw e;
+                events.send(events.idleError());
                 return;
             }
             if (relayed.endedWithDone()) events.done();
@@ -158,7 +171,7 @@ final class EventStream implements AutoCloseable {
         OutputStream out = response.getOutputStream();
         response.flushBuffer();
         EventStream events = new EventStream(out, keepAlive, generation);
-        if (events.keepAliveNanos > 0) KeepAlives.INSTANCE.add(events);
+        if (events.keepAliveNanos > 0 || events.idleNanos > 0) KeepAlives.INSTANCE.add(events);
         return events;
     }
 
@@ -171,7 +184,7 @@ final class EventStream implements AutoCloseable {
             out.write(json);
             out.write(END);
             out.flush();
-            lastWrite = System.nanoTime();
+            lastWrite = lastEvent = System.nanoTime();
         } finally {
             writing.unlock();
         }
@@ -190,7 +203,7 @@ final class EventStream implements AutoCloseable {
         try {
             out.write(bytes);
             if (flush) out.flush();
-            lastWrite = System.nanoTime();
+            lastWrite = lastEvent = System.nanoTime();
         } finally {
             writing.unlock();
         }
@@ -201,20 +214,29 @@ final class EventStream implements AutoCloseable {
         try {
             out.write(DONE);
             out.flush();
-            lastWrite = System.nanoTime();
+            lastWrite = lastEvent = System.nanoTime();
         } finally {
             writing.unlock();
         }
     }
 
     /**
-     * On {@link KeepAlives}' thread: a comment, if the stream is still silent and no write is under way (a write
-     * blocked on a reader that does not read holds the lock: the stream is not idle, its reader is slow).
+     * On {@link KeepAlives}' thread: a relayed stream that has passed no event for its idle time is ended; else a
+     * comment, if the stream is still silent and no write is under way (a write blocked on a reader that does not
+     * read holds the lock: the stream is not idle, its reader is slow).
      */
-    private void keepAlive() {
+    private void tick() {
         if (!writing.tryLock()) return;
         try {
-            if (closed || gone || System.nanoTime() - lastWrite < keepAliveNanos) return;
+            if (closed || gone || idle) return;
+            long now = System.nanoTime();
+            if (idleNanos > 0 && now - lastEvent >= idleNanos) {
+                idle = true;
+                generation.close(); // aborts its upstream read
+                replying.interrupt();
+                return;
+            }
+            if (keepAliveNanos == 0 || now - lastWrite < keepAliveNanos) return;
             try {
                 out.write(KEEP_ALIVE);
                 out.flush();
@@ -227,6 +249,44 @@ final class EventStream implements AutoCloseable {
         } finally {
             writing.unlock();
         }
+    }
+
+    /** When {@link #tick} next has something to do, unless a write comes first. */
+    private long due() {
+        long due = Long.MAX_VALUE;
+        if (keepAliveNanos > 0) due = lastWrite + keepAliveNanos;
+        if (idleNanos > 0 && (due == Long.MAX_VALUE || lastEvent + idleNanos - due < 0)) due = lastEvent + idleNanos;
+        return due;
+    }
+
+    /** The shorter of its keep-alive and idle times that it has. */
+    private long step() {
+        if (keepAliveNanos == 0) return idleNanos;
+        return idleNanos == 0 ? keepAliveNanos : Math.min(keepAliveNanos, idleNanos);
+    }
+
+    /** Whether its relayed stream passed no event for its idle time (and so its generation was closed). */
+    private boolean idle() {
+        writing.lock();
+        try {
+            return idle;
+        } finally {
+            writing.unlock();
+        }
+    }
+
+    /** The error event that ends a relayed stream that passed no event for its idle time. */
+    private Object idleError() {
+        return new ApiError(
+                        "The upstream provider sent nothing for %s s; the stream was ended."
+                                .formatted(BigDecimal.valueOf(idleNanos / 1_000_000)
+                                        .movePointLeft(3)
+                                        .stripTrailingZeros()
+                                        .toPlainString()),
+                        ApiError.SERVER_ERROR,
+                        null,
+                        "upstream_timeout")
+                .body();
     }
 
     /** Whether a comment found the client gone (and so closed the generation and woke the reply). */
@@ -245,11 +305,11 @@ final class EventStream implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (keepAliveNanos > 0) KeepAlives.INSTANCE.remove(this);
+        if (keepAliveNanos > 0 || idleNanos > 0) KeepAlives.INSTANCE.remove(this);
         writing.lock();
         try {
             closed = true;
-            if (gone) Thread.interrupted();
+            if (gone || idle) Thread.interrupted();
         } finally {
             writing.unlock();
         }
@@ -279,7 +339,7 @@ final class EventStream implements AutoCloseable {
 
         void add(EventStream stream) {
             streams.add(stream);
-            if (stream.lastWrite + stream.keepAliveNanos - wakeAt < 0) LockSupport.unpark(thread);
+            if (stream.due() - wakeAt < 0) LockSupport.unpark(thread);
         }
 
         void remove(EventStream stream) {
@@ -291,10 +351,10 @@ final class EventStream implements AutoCloseable {
                 long now = System.nanoTime();
                 long next = now + MAX_SLEEP_NANOS;
                 for (EventStream stream : streams) {
-                    long due = stream.lastWrite + stream.keepAliveNanos;
+                    long due = stream.due();
                     if (due - now <= 0) {
-                        Thread.ofVirtual().start(stream::keepAlive);
-                        due = now + stream.keepAliveNanos; // its own write moves it on, or it is blocked anyway
+                        Thread.ofVirtual().start(stream::tick);
+                        due = now + stream.step(); // its own write moves it on, or it is blocked anyway
                     }
                     if (due - next < 0) next = due;
                 }

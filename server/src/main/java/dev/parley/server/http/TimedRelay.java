@@ -2,6 +2,7 @@ package dev.parley.server.http;
 
 import dev.parley.server.engine.Relayed;
 import dev.parley.sse.SseEvent;
+import java.time.Duration;
 
 /** A {@link TimedGeneration} of a relayed answer: the same timing and the same cut, read as a relay is read. */
 final class TimedRelay extends TimedGeneration implements Relayed {
@@ -34,5 +35,10 @@ final class TimedRelay extends TimedGeneration implements Relayed {
     @Override
     public boolean endedWithDone() {
         return relayed.endedWithDone();
+    }
+
+    @Override
+    public Duration idleTimeout() {
+        return relayed.idleTimeout();
     }
 }

@@ -75,6 +75,7 @@ class ConfigFileTest {
                         tpm: 100000
                     api_key: ${FLEET_KEY}
                     first_byte_timeout: 30
+                    idle_timeout: 120
                     cooldown: 5
                     models:
                       - id: big
@@ -98,6 +99,7 @@ class ConfigFileTest {
         assertThat(tiny.chatTemplateKwargs()).hasToString("{\"enable_thinking\":false}");
         assertThat(tiny.fallbacks()).containsExactly("big");
         var gpus = config.upstreams().getFirst();
+        assertThat(gpus.idleTimeout()).isEqualTo(120);
         assertThat(gpus.apiKey()).isEqualTo("sk-fleet");
         assertThat(gpus.baseUrls())
                 .containsExactly(

@@ -70,6 +70,7 @@ public final class ProxyEngine implements Engine {
     private final Map<String, ModelCard> models;
     private final int outputReserve;
     private final Map<String, Integer> modelReserves;
+    private final Duration idleTimeout;
 
     /** How long a request that could not reach the upstream makes {@link #health} say so, unless one reaches it. */
     static final Duration UNREACHABLE_FOR = Duration.ofSeconds(10);
@@ -87,6 +88,7 @@ public final class ProxyEngine implements Engine {
         this.models = models;
         this.outputReserve = fleet.outputReserve();
         this.modelReserves = Map.copyOf(fleet.modelReserves());
+        this.idleTimeout = fleet.idleTimeout();
         this.healthChecks = Thread.ofVirtual().name("parley-upstream-health").start(this::checkHealth);
     }
 
@@ -126,25 +128,28 @@ public final class ProxyEngine implements Engine {
                         onlyModels,
                         outputReserve,
                         Map.of(),
-                        cooldown));
+                        cooldown,
+                        DEFAULT_IDLE_TIMEOUT));
     }
 
     /**
      * An upstream fleet as configured: its replicas; the models to serve (empty: every model the fleet lists at
      * start); the output reserved for a request without {@code max_tokens}, and per model where it differs; how
-     * long a failing replica rests.
+     * long a failing replica rests; how long a stream may pass no event once it has begun before it is ended.
      */
     public record Fleet(
             List<UpstreamReplica> replicas,
             List<String> models,
             int outputReserve,
             Map<String, Integer> modelReserves,
-            Duration cooldown) {
+            Duration cooldown,
+            Duration idleTimeout) {
         public Fleet {
             replicas = List.copyOf(replicas);
             models = List.copyOf(models);
             modelReserves = Map.copyOf(modelReserves);
             if (replicas.isEmpty()) throw new IllegalArgumentException("no upstream base URL");
+            if (!idleTimeout.isPositive()) throw new IllegalArgumentException("the idle timeout must be positive");
             if (outputReserve < 1)
                 throw new IllegalArgumentException("the output reserve must be at least 1, got " + outputReserve);
             modelReserves.forEach((model, reserve) -> {
@@ -181,6 +186,12 @@ public final class ProxyEngine implements Engine {
 
     /** How long a failing replica rests, unless a health check finds it answering sooner. */
     public static final Duration DEFAULT_COOLDOWN = Duration.ofSeconds(10);
+
+    /**
+     * How long a stream that has begun may pass no event before it is ended with an error: the read timeout of
+     * OpenAI's SDKs, which a caller no longer reaches once the server's keep-alive comments reset it.
+     */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
 
     /** The models the first replica that answers lists; the model list comes through Parley's client. */
     private static List<Model> listModels(ClientOptions options, List<Replica> replicas) {
@@ -343,7 +354,7 @@ public final class ProxyEngine implements Engine {
             TokenCounter counter,
             boolean usageAsked) {
         Sent sent = send(path, body, model, prompt + cap);
-        return new Relay(model, prompt, counter, usageAsked, sent.body(), relay -> {
+        return new Relay(model, prompt, counter, usageAsked, idleTimeout, sent.body(), relay -> {
             sent.replica().outstanding.decrementAndGet();
             sent.held().settle((long) relay.promptTokens() + relay.completionTokens());
         });

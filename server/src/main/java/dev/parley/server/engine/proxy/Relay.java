@@ -21,6 +21,7 @@ import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +38,7 @@ final class Relay implements Relayed {
     private final String model;
     private final TokenCounter counter;
     private final boolean usageAsked;
+    private final Duration idleTimeout;
     private final InputStream upstream;
     private final Consumer<Relay> released; // told once, when the relay closes
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -53,12 +55,14 @@ final class Relay implements Relayed {
 
     /**
      * @param usageAsked whether the caller asked for the usage event (it is asked for upstream either way)
+     * @param idleTimeout how long the stream may pass no event before the reply ends it
      */
     Relay(
             String model,
             int promptTokens,
             TokenCounter counter,
             boolean usageAsked,
+            Duration idleTimeout,
             InputStream upstream,
             Consumer<Relay> released) {
         this.released = released;
@@ -66,6 +70,7 @@ final class Relay implements Relayed {
         this.promptTokens = promptTokens;
         this.counter = counter;
         this.usageAsked = usageAsked;
+        this.idleTimeout = idleTimeout;
         this.upstream = upstream;
     }
 
@@ -257,6 +262,11 @@ final class Relay implements Relayed {
     @Override
     public boolean endedWithDone() {
         return done;
+    }
+
+    @Override
+    public Duration idleTimeout() {
+        return idleTimeout;
     }
 
     /**

@@ -320,6 +320,53 @@ class ProxyEngineTest {
     }
 
     @Test
+    void anUpstreamStreamThatPassesNoEventForTheIdleTimeoutEndsWithAnErrorEventAndIsClosed() throws Exception {
+        // The upstream's stream begins, then stops for good with its connection open (a replica whose machine
+        // hangs). The server's comments keep the caller's read timeout from ever firing, so the gateway itself ends
+        // the stream once no event came for the fleet's idle timeout, and closes the upstream request.
+        String chunk = ONE_WORD.substring(0, ONE_WORD.indexOf("\n\n") + 2);
+        try (var scripted = ScriptedServer.start()) {
+            scripted.enqueue(json(200, GPT_4O_MODELS), ScriptedServer.Reply.sseHeldOpen(chunk));
+            var fleet = new ProxyEngine.Fleet(
+                    List.of(UpstreamReplica.of(scripted.baseUrl())),
+                    List.of(),
+                    ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                    java.util.Map.of(),
+                    ProxyEngine.DEFAULT_COOLDOWN,
+                    java.time.Duration.ofMillis(300));
+            try (var gateway = ParleyServer.start(
+                            ProxyEngine.connect(options(scripted.baseUrl()), fleet),
+                            ApiKeys.open(),
+                            new RateLimits(Limiter.inMemory(java.time.Clock.systemUTC()), false),
+                            "127.0.0.1",
+                            0,
+                            ServerOptions.defaults().withSseKeepAlive(java.time.Duration.ofMillis(50)));
+                    var http = HttpClient.newHttpClient()) {
+                var response = http.send(
+                        HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                                .timeout(java.time.Duration.ofSeconds(30))
+                                .POST(
+                                        HttpRequest.BodyPublishers.ofString(
+                                                "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(response.statusCode()).isEqualTo(200);
+                var events = dev.parley.sse.SseParser.parseAll(response.body());
+                assertThat(events.getFirst().data())
+                        .isEqualTo(chunk.substring("data: ".length()).strip());
+                assertThat(events).hasSize(2);
+                var error = Json.tree(events.getLast().data()).path("error");
+                assertThat(error.path("code").asText()).isEqualTo("upstream_timeout");
+                assertThat(error.path("message").asText())
+                        .isEqualTo("The upstream provider sent nothing for 0.3 s; the stream was ended.");
+                assertThat(response.body()).doesNotContain("[DONE]");
+                assertThat(scripted.awaitClientHangUp(java.time.Duration.ofSeconds(30)))
+                        .isTrue();
+            }
+        }
+    }
+
+    @Test
     void aStreamWhoseUpstreamReportsNoUsageIsCountedFromItsText() throws Exception {
         // An upstream that ignores stream_options: its chunks say "usage":null and no usage chunk comes, so the
         // gateway counts the answer's pieces itself, each as the model's tokenizer counts it.
