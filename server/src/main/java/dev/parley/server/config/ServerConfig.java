@@ -79,7 +79,7 @@ public record ServerConfig(
     /**
      * A fleet of replicas of one OpenAI-compatible upstream: its replicas, the key they take (a replica may have
      * its own), how long an answer may take to begin before the request moves to the next replica, how long a
-     * failing replica rests, the output reserved for requests without {@code max_tokens}, and the models served
+     * stream that has begun may pass no event, how long a failing replica rests, the output reserved for requests without {@code max_tokens}, and the models served
      * from it (absent: every model it lists at start, under its own ids).
      */
     public record Upstream(

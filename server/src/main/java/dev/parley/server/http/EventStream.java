@@ -148,7 +148,12 @@ final class EventStream implements AutoCloseable {
             } catch (ApiException e) {
                 // An upstream read that failed because a comment found the client gone and closed it: unanswered.
                 if (events.gone()) return;
-                events.send(events.idle() ? events.idleError() : e.error().body());
+                if (events.idle()) {
+                    Thread.interrupted(); // the wake-up that closed the read has done its part: the error goes out
+                    events.send(events.idleError());
+                } else {
+                    events.send(e.error().body());
+                }
                 return;
             } catch (InterruptedException e) {
                 if (events.gone()) return;

@@ -342,14 +342,16 @@ class ProxyEngineTest {
                             0,
                             ServerOptions.defaults().withSseKeepAlive(java.time.Duration.ofMillis(50)));
                     var http = HttpClient.newHttpClient()) {
-                var response = http.send(
-                        HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
-                                .timeout(java.time.Duration.ofSeconds(30))
-                                .POST(
-                                        HttpRequest.BodyPublishers.ofString(
-                                                "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
+                // Waited for with a limit: a gateway that never ends the stream fails here, not by the class's timeout.
+                var response = http.sendAsync(
+                                HttpRequest.newBuilder(URI.create(gateway.baseUrl("127.0.0.1") + "/chat/completions"))
+                                        .timeout(java.time.Duration.ofSeconds(30))
+                                        .POST(
+                                                HttpRequest.BodyPublishers.ofString(
+                                                        "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .get(30, java.util.concurrent.TimeUnit.SECONDS);
                 assertThat(response.statusCode()).isEqualTo(200);
                 var events = dev.parley.sse.SseParser.parseAll(response.body());
                 assertThat(events.getFirst().data())
