@@ -36,6 +36,7 @@ public record ClientOptions(
         String project,
         Duration connectTimeout,
         Duration timeout,
+        Duration streamIdleTimeout,
         int maxRetries,
         Duration initialRetryDelay,
         Duration minRetryDelay,
@@ -63,6 +64,9 @@ public record ClientOptions(
         Objects.requireNonNull(baseUrl, "baseUrl");
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(streamIdleTimeout, "streamIdleTimeout");
+        if (streamIdleTimeout.isNegative())
+            throw new IllegalArgumentException("streamIdleTimeout must not be negative, got " + streamIdleTimeout);
         Objects.requireNonNull(initialRetryDelay, "initialRetryDelay");
         Objects.requireNonNull(minRetryDelay, "minRetryDelay");
         Objects.requireNonNull(maxRetryDelay, "maxRetryDelay");
@@ -81,7 +85,7 @@ public record ClientOptions(
     /** Like the record's, with the API key left out, so options can be logged. */
     @Override
     public String toString() {
-        return "ClientOptions[baseUrl=%s, apiKey=%s, organization=%s, project=%s, connectTimeout=%s, timeout=%s, maxRetries=%d, initialRetryDelay=%s, minRetryDelay=%s, maxRetryDelay=%s, maxRetryWait=%s]"
+        return "ClientOptions[baseUrl=%s, apiKey=%s, organization=%s, project=%s, connectTimeout=%s, timeout=%s, streamIdleTimeout=%s, maxRetries=%d, initialRetryDelay=%s, minRetryDelay=%s, maxRetryDelay=%s, maxRetryWait=%s]"
                 .formatted(
                         baseUrl,
                         apiKey == null ? null : "(set)",
@@ -89,6 +93,7 @@ public record ClientOptions(
                         project,
                         connectTimeout,
                         timeout,
+                        streamIdleTimeout,
                         maxRetries,
                         initialRetryDelay,
                         minRetryDelay,
@@ -118,6 +123,7 @@ public record ClientOptions(
         private String project;
         private Duration connectTimeout = Duration.ofSeconds(10);
         private Duration timeout = Duration.ofMinutes(10);
+        private Duration streamIdleTimeout = Duration.ofMinutes(10);
         private int maxRetries = DEFAULT_MAX_RETRIES;
         private Duration initialRetryDelay = Duration.ofMillis(500);
         private Duration minRetryDelay = Duration.ZERO;
@@ -145,6 +151,7 @@ public record ClientOptions(
             project = o.project;
             connectTimeout = o.connectTimeout;
             timeout = o.timeout;
+            streamIdleTimeout = o.streamIdleTimeout;
             maxRetries = o.maxRetries;
             initialRetryDelay = o.initialRetryDelay;
             minRetryDelay = o.minRetryDelay;
@@ -185,6 +192,15 @@ public record ClientOptions(
         /** Per attempt, until the response headers arrive; default 10 min. */
         public Builder timeout(Duration timeout) {
             this.timeout = timeout;
+            return this;
+        }
+        /**
+         * How long a stream may receive nothing (neither events nor a server's keep-alive comments) before it is given
+         * up with {@link IncompleteStreamException}, as OpenAI's SDKs give up a read; zero: as long as it takes.
+         * Default 10 min.
+         */
+        public Builder streamIdleTimeout(Duration timeout) {
+            this.streamIdleTimeout = timeout;
             return this;
         }
         /** Default 2, as OpenAI's SDKs. */
@@ -246,6 +262,7 @@ public record ClientOptions(
                     project,
                     connectTimeout,
                     timeout,
+                    streamIdleTimeout,
                     maxRetries,
                     initialRetryDelay,
                     minRetryDelay,

@@ -14,6 +14,7 @@ import java.io.InputStreamReader;
 import java.io.Reader;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
@@ -22,7 +23,9 @@ import java.util.NoSuchElementException;
  * Reads one OpenAI event stream: each {@code data:} event a JSON value of type {@code T}, until
  * {@code data: [DONE]}. An {@code {"error":{…}}} event throws its {@link ApiException}; a stream that ends
  * or breaks before {@code [DONE]} throws {@link IncompleteStreamException}. Either way the stream is then
- * closed. {@link #close} may come from another thread: the reader then ends quietly.
+ * closed. {@link #close} may come from another thread: the reader then ends quietly. A stream that receives
+ * nothing (not even a comment) for its idle time is closed by {@link IdleStreams} and throws
+ * {@link IncompleteStreamException}, rather than wait for ever on a server that has stopped.
  */
 final class EventReader<T> implements Iterator<T>, AutoCloseable {
     private final InputStream body;
@@ -33,16 +36,21 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
     private final Class<T> type;
     private final ResponseInfo info;
     private volatile boolean closed;
+    final long idleNanos; // 0: no limit
+    volatile long lastRead = System.nanoTime();
+    private volatile boolean idle; // closed by IdleStreams after idleNanos without a byte
     private boolean done;
     private T next;
     private int received;
 
-    EventReader(InputStream body, Class<T> type, ResponseInfo info) {
+    EventReader(InputStream body, Class<T> type, ResponseInfo info, Duration idleTimeout) {
         this.body = body;
         // The parser ends a line at CR, LF or CRLF; a read returns what has arrived without waiting for more.
         this.text = new InputStreamReader(body, StandardCharsets.UTF_8);
         this.type = type;
         this.info = info;
+        this.idleNanos = idleTimeout.toNanos();
+        if (idleNanos > 0) IdleStreams.INSTANCE.watch(this);
     }
 
     @Override
@@ -71,6 +79,7 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        if (idleNanos > 0) IdleStreams.INSTANCE.forget(this);
         try {
             body.close();
         } catch (IOException | RuntimeException e) {
@@ -86,8 +95,10 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
                 int read;
                 try {
                     read = text.read(buffer);
+                    lastRead = System.nanoTime();
                     if (read > 0) arrived.addAll(parser.feed(CharBuffer.wrap(buffer, 0, read)));
                 } catch (IOException | SseParser.TooLongException e) {
+                    if (idle) throw idle(e);
                     if (closed) return null;
                     String why = e instanceof IOException io ? TransportException.describe(io) : e.getMessage();
                     throw new IncompleteStreamException(
@@ -95,6 +106,7 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
                             e);
                 }
                 if (read < 0) {
+                    if (idle) throw idle(null);
                     if (closed) return null;
                     throw new IncompleteStreamException(
                             "the stream ended after %d events without [DONE]: the answer is incomplete%s"
@@ -112,6 +124,29 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
             received++;
             return decode(data);
         }
+    }
+
+    /** On {@link IdleStreams}' thread, once nothing came for the idle time: ends the stream (its read fails). */
+    void expire() {
+        idle = true;
+        try {
+            body.close();
+        } catch (IOException | RuntimeException e) {
+            // the connection is dropped either way
+        }
+    }
+
+    private IncompleteStreamException idle(Exception cause) {
+        return new IncompleteStreamException(
+                "the stream received nothing for %s s after %d events, before [DONE]: the server stopped sending%s"
+                        .formatted(
+                                java.math.BigDecimal.valueOf(idleNanos / 1_000_000)
+                                        .movePointLeft(3)
+                                        .stripTrailingZeros()
+                                        .toPlainString(),
+                                received,
+                                request()),
+                cause);
     }
 
     /** Names the request in a message, when the server gave it an id. */

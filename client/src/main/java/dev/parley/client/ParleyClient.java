@@ -126,7 +126,8 @@ public final class ParleyClient implements AutoCloseable {
         RequestCheck.chat(streaming);
         Response<InputStream> response =
                 transport.send(post("/chat/completions", streaming, EVENT_STREAM, call), BodyHandlers.ofInputStream());
-        var events = new EventReader<>(response.body(), ChatCompletionChunk.class, response.info());
+        var events = new EventReader<>(
+                response.body(), ChatCompletionChunk.class, response.info(), options.streamIdleTimeout());
         return new HttpChatStream(events, response.info(), streaming, options.usageCounter());
     }
 
@@ -162,7 +163,8 @@ public final class ParleyClient implements AutoCloseable {
         Response<InputStream> response =
                 transport.send(post("/completions", streaming, EVENT_STREAM, call), BodyHandlers.ofInputStream());
         return new HttpCompletionStream(
-                new EventReader<>(response.body(), TextCompletion.class, response.info()), response.info());
+                new EventReader<>(response.body(), TextCompletion.class, response.info(), options.streamIdleTimeout()),
+                response.info());
     }
 
     /** {@code GET /models}. */

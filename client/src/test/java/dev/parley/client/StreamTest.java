@@ -222,6 +222,25 @@ class StreamTest {
     }
 
     @Test
+    void aStreamThatReceivesNothingForItsIdleTimeIsGivenUpAndItsRequestClosed() throws Exception {
+        // The server sends a chunk, then nothing, with the connection open (a server that stopped): the reader
+        // must not wait for ever.
+        server.enqueue(sseHeldOpen(ROLE + chunk("first")));
+        try (var client = client(server, waits, o -> o.streamIdleTimeout(Duration.ofMillis(300)));
+                var stream = client.stream(hello())) {
+            var iterator = stream.iterator();
+            iterator.next();
+            assertThat(iterator.next().deltaText()).isEqualTo("first");
+            var ended = java.util.concurrent.CompletableFuture.supplyAsync(iterator::hasNext);
+            assertThatThrownBy(() -> ended.get(30, java.util.concurrent.TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(IncompleteStreamException.class)
+                    .cause()
+                    .hasMessageStartingWith("the stream received nothing for 0.3 s after 2 events, before [DONE]");
+            assertThat(server.awaitClientHangUp(Duration.ofSeconds(10))).isTrue();
+        }
+    }
+
+    @Test
     void closingFromAnotherThreadEndsABlockedReaderQuietly() throws Exception {
         server.enqueue(sseHeldOpen(chunk("first")));
         try (var client = client(server, waits)) {
