@@ -315,7 +315,7 @@ final class ServeCommand implements Callable<Integer> {
                     + "relaying a quiet upstream) before an SSE comment line (: keep-alive) goes out, which clients "
                     + "skip, so that proxies that cut idle connections keep it; 0 never sends one, at most 3600 "
                     + "(default: ${DEFAULT-VALUE}).")
-    double sseKeepAlive = ServerOptions.SSE_KEEP_ALIVE.toSeconds();
+    double sseKeepAlive = ServerOptions.SSE_KEEP_ALIVE.toMillis() / 1000.0;
 
     static final int MAX_PARALLEL = LlamaEngineOptions.MAX_PARALLEL;
     static final int MAX_CONTEXT = LlamaEngineOptions.MAX_CONTEXT;

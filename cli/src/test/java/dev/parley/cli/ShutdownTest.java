@@ -122,7 +122,9 @@ class ShutdownTest {
         HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         assertThat(response.statusCode()).isEqualTo(200);
         var events = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8));
-        assertThat(events.readLine()).startsWith("data: {");
+        String first = events.readLine();
+        while (first != null && (first.isEmpty() || first.startsWith(":"))) first = events.readLine(); // keep-alives
+        assertThat(first).startsWith("data: {");
         return events;
     }
 

@@ -249,7 +249,7 @@ class KeysAndLimitsTest {
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("content-type"))
                 .hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
-        String[] events = response.body().split("\n\n");
+        String[] events = response.body().replace(": keep-alive\n\n", "").split("\n\n");
         var usage = Json.tree(events[events.length - 2].substring("data: ".length()))
                 .get("usage");
         int prompt = usage.get("prompt_tokens").asInt();

@@ -89,7 +89,7 @@ record UsageServer(ParleyServer server, String base) implements AutoCloseable {
         if (response.statusCode() != 200) throw new AssertionError(response.statusCode() + " " + response.body());
         String body = response.body();
         JsonNode usage = null;
-        if (body.startsWith("data:")) {
+        if (body.startsWith("data:") || body.startsWith(": keep-alive")) {
             for (String line : body.split("\n")) {
                 if (!line.startsWith("data: {")) continue;
                 JsonNode chunk = Json.tree(line.substring(6));
