@@ -53,8 +53,9 @@ final class EventStream implements AutoCloseable {
     private volatile long lastWrite = System.nanoTime();
     private volatile long lastEvent = lastWrite;
     private boolean closed; // guarded by writing
-    private boolean gone; // guarded by writing: a comment failed, the generation was closed and the reply woken
-    private boolean idle; // guarded by writing: no event came in time, the generation was closed and the reply woken
+    // Set under the lock, before the reply is woken, and read by the reply once woken:
+    private volatile boolean gone; // a comment failed: the client has gone
+    private volatile boolean idle; // a relayed stream passed no event for its idle time
 
     private EventStream(OutputStream out, Duration keepAlive, Generation generation) {
         this.out = out;
@@ -125,7 +126,7 @@ final class EventStream implements AutoCloseable {
                 if (withUsage) events.send(frames.usage(generation.usage()));
                 events.done();
             } catch (InterruptedException e) {
-                if (!events.gone()) throw e; // else woken because the client has gone: nothing to answer to
+                if (!events.gone) throw e; // else woken because the client has gone: nothing to answer to
             }
         } catch (IOException clientGone) {
             // Nothing to answer to; returning lets the caller close (and so cancel) the generation.
@@ -147,8 +148,8 @@ final class EventStream implements AutoCloseable {
                 }
             } catch (ApiException e) {
                 // An upstream read that failed because a comment found the client gone and closed it: unanswered.
-                if (events.gone()) return;
-                if (events.idle()) {
+                if (events.gone) return;
+                if (events.idle) {
                     Thread.interrupted(); // the wake-up that closed the read has done its part: the error goes out
                     events.send(events.idleError());
                 } else {
@@ -156,8 +157,8 @@ final class EventStream implements AutoCloseable {
                 }
                 return;
             } catch (InterruptedException e) {
-                if (events.gone()) return;
-                if (!events.idle()) throw e;
+                if (events.gone) return;
+                if (!events.idle) throw e;
                 events.send(events.idleError());
                 return;
             }
@@ -270,16 +271,6 @@ final class EventStream implements AutoCloseable {
         return idleNanos == 0 ? keepAliveNanos : Math.min(keepAliveNanos, idleNanos);
     }
 
-    /** Whether its relayed stream passed no event for its idle time (and so its generation was closed). */
-    private boolean idle() {
-        writing.lock();
-        try {
-            return idle;
-        } finally {
-            writing.unlock();
-        }
-    }
-
     /** The error event that ends a relayed stream that passed no event for its idle time. */
     private Object idleError() {
         return new ApiError(
@@ -292,16 +283,6 @@ final class EventStream implements AutoCloseable {
                         null,
                         "upstream_timeout")
                 .body();
-    }
-
-    /** Whether a comment found the client gone (and so closed the generation and woke the reply). */
-    private boolean gone() {
-        writing.lock();
-        try {
-            return gone;
-        } finally {
-            writing.unlock();
-        }
     }
 
     /**
