@@ -8,12 +8,16 @@ import dev.parley.testkit.GgufVocabulary;
 import dev.parley.testkit.GgufWriter;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -163,6 +167,104 @@ class LlamaModelTest {
             assertThat(model.longestPiece()).isEqualTo(longest);
         } finally {
             if (model != demo) model.close();
+        }
+    }
+
+    /**
+     * Short texts are tokenized in kept native buffers, long ones in buffers of their own: both give llama.cpp's ids for the same
+     * bytes. Seeded random texts up to the longest short one, from pieces that tokenizers split differently (words,
+     * digits, spaces and newlines, accents, CJK, emoji, markup that is a special token's text), with and without the
+     * vocabulary's BOS/EOS and special parsing.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"", "ggml-vocab-qwen2.gguf", "ggml-vocab-llama-spm.gguf", "ggml-vocab-llama-bpe.gguf"})
+    void aShortTextGetsTheSameIdsInAKeptBufferAsInItsOwn(String vocabulary, @TempDir Path dir) throws Exception {
+        LlamaModel model = vocabulary.isEmpty() ? demo : vocabularyModel(vocabulary, dir);
+        String[] pieces = {
+            "Once",
+            " upon",
+            " a",
+            " time",
+            " ",
+            "  ",
+            "\n",
+            "\n\n",
+            "\t",
+            "12345",
+            " 3.14",
+            "héllo",
+            " wörld",
+            "日本語",
+            "😀",
+            "👍🏽",
+            "<s>",
+            "</s>",
+            "<|im_end|>",
+            "<|endoftext|>",
+            "'s",
+            "don't",
+            "!?",
+            "\u00a0",
+            "x"
+        };
+        var random = new Random(7);
+        try {
+            for (int run = 0; run < 300; run++) {
+                var text = new StringBuilder();
+                int target = run < 10 ? run : random.nextInt(LlamaModel.SHORT_TEXT_BYTES + 1);
+                while (true) {
+                    String piece = pieces[random.nextInt(pieces.length)];
+                    if (utf8Length(text + piece) > target) break;
+                    text.append(piece);
+                }
+                byte[] utf8 = text.toString().getBytes(StandardCharsets.UTF_8);
+                for (int flags = 0; flags < 4; flags++) {
+                    boolean addSpecial = (flags & 1) != 0;
+                    boolean parseSpecial = (flags & 2) != 0;
+                    assertThat(model.tokenizeShort(utf8, addSpecial, parseSpecial))
+                            .as("%s %s add %s parse %s", vocabulary, text, addSpecial, parseSpecial)
+                            .isEqualTo(model.tokenizeAny(utf8, addSpecial, parseSpecial))
+                            .isEqualTo(model.tokenize(text.toString(), addSpecial, parseSpecial));
+                }
+            }
+            // Callers at once each get a buffer of their own.
+            try (var callers = Executors.newFixedThreadPool(4)) {
+                List<Future<?>> done = new ArrayList<>();
+                for (int caller = 0; caller < 4; caller++) {
+                    int seed = caller;
+                    done.add(callers.submit(() -> {
+                        var own = new Random(seed);
+                        for (int i = 0; i < 200; i++) {
+                            byte[] utf8 = pieces[own.nextInt(pieces.length)]
+                                    .repeat(1 + own.nextInt(40))
+                                    .getBytes(StandardCharsets.UTF_8);
+                            assertThat(model.tokenizeShort(utf8, false, false))
+                                    .isEqualTo(model.tokenizeAny(utf8, false, false));
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> caller : done) caller.get();
+            }
+            // Either side of the boundary, through the public call.
+            for (int length : new int[] {LlamaModel.SHORT_TEXT_BYTES, LlamaModel.SHORT_TEXT_BYTES + 1}) {
+                String text = "ab ".repeat(length).substring(0, length);
+                byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+                assertThat(model.tokenize(text, true, false)).isEqualTo(model.tokenizeAny(utf8, true, false));
+            }
+        } finally {
+            if (model != demo) model.close();
+        }
+    }
+
+    private static int utf8Length(String text) {
+        return text.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    private static LlamaModel vocabularyModel(String vocabulary, Path dir) throws IOException {
+        try (var in = LlamaModelTest.class.getResourceAsStream("/dev/parley/server/vocab/" + vocabulary)) {
+            return LlamaModel.open(
+                    GgufWriter.llama().vocabulary(GgufVocabulary.read(in)).write(dir.resolve("vocab.gguf")));
         }
     }
 
