@@ -296,7 +296,11 @@ final class BatchCommand implements Callable<Integer> {
         }
 
         var log = new Log(err, terminal, logLevel);
-        warnOfAMissingV1(client.build(), log);
+        try {
+            warnOfAMissingV1(client.build(), log);
+        } catch (IllegalArgumentException e) { // the CA certificates cannot be read
+            return Failures.report(err, "batch", e);
+        }
         BatchRunner runner;
         try {
             runner = BatchRunner.create(

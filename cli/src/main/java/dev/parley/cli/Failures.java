@@ -2,6 +2,8 @@ package dev.parley.cli;
 
 import dev.parley.api.ApiException;
 import java.io.PrintWriter;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
 
 /** How a command reports a failure: one line on stderr, {@code parley NAME: message}, and exit code 1. */
 final class Failures {
@@ -15,9 +17,22 @@ final class Failures {
 
     /** With {@code hint} (empty, or starting with "; ") after the message. */
     static int report(PrintWriter err, String command, RuntimeException e, String hint) {
-        err.println("parley " + command + ": " + describe(e) + hint);
+        err.println("parley " + command + ": " + describe(e) + hint + untrusted(e));
         err.flush();
         return EXIT;
+    }
+
+    /**
+     * What to do about a server whose certificate no authority this machine trusts has signed (a private authority's,
+     * a self-signed one): empty for any other failure.
+     */
+    static String untrusted(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof CertPathBuilderException || cause instanceof CertPathValidatorException)
+                return "; the server's certificate is not signed by an authority this machine trusts: give that"
+                        + " authority's certificate (or the server's own) with --ca-cert FILE or $SSL_CERT_FILE";
+        }
+        return "";
     }
 
     /**

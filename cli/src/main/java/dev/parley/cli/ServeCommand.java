@@ -317,6 +317,22 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     double sseKeepAlive = ServerOptions.SSE_KEEP_ALIVE.toMillis() / 1000.0;
 
+    @Option(
+            names = "--tls-cert",
+            paramLabel = "FILE",
+            description = "Serve HTTPS only, with the certificate in this PEM file (the server's own first, then its"
+                    + " chain); it is read again whenever it changes, so a renewal needs no restart (default: plain"
+                    + " HTTP).")
+    Path tlsCert;
+
+    @Option(
+            names = "--tls-key",
+            paramLabel = "FILE",
+            description = "The PEM file of the certificate's private key (PKCS#8, or RSA/EC as older OpenSSL writes"
+                    + " it; unencrypted), read again whenever it changes (default: the --tls-cert file, when it holds"
+                    + " the key too).")
+    Path tlsKey;
+
     static final int MAX_PARALLEL = LlamaEngineOptions.MAX_PARALLEL;
     static final int MAX_CONTEXT = LlamaEngineOptions.MAX_CONTEXT;
     static final int MAX_THREADS = LlamaEngineOptions.MAX_THREADS;
@@ -424,7 +440,9 @@ final class ServeCommand implements Callable<Integer> {
                     .withDataDir(dataDir())
                     .withRedis(redis)
                     .withPrices(prices(file))
-                    .withSseKeepAlive(Duration.ofMillis(Math.round(sseKeepAlive * 1000)));
+                    .withSseKeepAlive(Duration.ofMillis(Math.round(sseKeepAlive * 1000)))
+                    .withTls(
+                            tlsCert == null ? null : new ServerOptions.Tls(tlsCert, tlsKey == null ? tlsCert : tlsKey));
             ApiKeys apiKeys = keys == null ? ApiKeys.open() : ApiKeys.load(keys);
             Limiter limiter = redis == null
                     ? Limiter.inMemory(Clock.systemUTC())
@@ -605,6 +623,8 @@ final class ServeCommand implements Callable<Integer> {
                 logFormat = LogFormat.valueOf(server.logFormat().toUpperCase(java.util.Locale.ROOT));
             if (server.corsOrigins() != null && !given("--cors-origin")) corsOrigins = server.corsOrigins();
             if (server.dataDir() != null && !given("--data-dir")) dataDir = Path.of(server.dataDir());
+            if (server.tlsCert() != null && !given("--tls-cert")) tlsCert = Path.of(server.tlsCert());
+            if (server.tlsKey() != null && !given("--tls-key")) tlsKey = Path.of(server.tlsKey());
         }
         if (file.keys() != null && !given("--keys")) keys = Path.of(file.keys());
         if (file.redis() != null && !given("--redis")) {
@@ -671,6 +691,7 @@ final class ServeCommand implements Callable<Integer> {
         if (!within(threads, 0, MAX_THREADS))
             return "--threads must be between 0 (one per physical core) and " + MAX_THREADS + ", not " + threads;
         if (port < 0 || port > 65_535) return "--port must be between 0 (a free one) and 65535, not " + port;
+        if (tlsKey != null && tlsCert == null) return "--tls-key needs --tls-cert, the certificate it belongs to";
         if (upstreamOutputReserve < 1)
             return "--upstream-output-reserve must be at least 1, not " + upstreamOutputReserve;
         if (queue < 1) return "--queue must be at least 1, not " + queue;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import dev.parley.server.demo.DemoModel;
+import dev.parley.testkit.TestCertificate;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -38,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 class ServeCommandTest {
     private static final Pattern START_LINE =
-            Pattern.compile("Serving (.+) at (http://127\\.0\\.0\\.1:\\d+/v1) \\((.+)\\)");
+            Pattern.compile("Serving (.+) at (https?://127\\.0\\.0\\.1:\\d+/v1) \\((.+)\\)");
 
     @TempDir
     Path dir;
@@ -835,6 +836,75 @@ class ServeCommandTest {
         assertThat(byAlias.statusCode()).as(byAlias.body()).isEqualTo(200);
         assertThat(Json.tree(byAlias.body()).path("model").asText()).isEqualTo("stories");
         assertThat(chat(started.group(2), null, "stories-solo").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void servesHttpsWithTheCertificateItsConfigurationFileNames() throws Exception {
+        TestCertificate issued = TestCertificate.issue(dir, "EC", "localhost");
+        Files.createDirectories(dir.resolve("tls"));
+        Files.writeString(dir.resolve("tls/cert.pem"), issued.certificatePem());
+        Files.writeString(dir.resolve("tls/key.pem"), issued.keyPem());
+        Path config = dir.resolve("parley.yaml");
+        Files.writeString(config, """
+                server:
+                  host: 127.0.0.1
+                  port: 0
+                  tls_cert: tls/cert.pem
+                  tls_key: tls/key.pem
+                models:
+                  - id: stories
+                    file: %s
+                    threads: 1
+                """.formatted(DemoModel.path()));
+        Matcher started = start(Map.of(), parley("serve", "--config", config.toString()));
+        assertThat(started.group(2)).startsWith("https://127.0.0.1:");
+        try (HttpClient https =
+                HttpClient.newBuilder().sslContext(issued.trustingIt()).build()) {
+            var answer = https.send(
+                    HttpRequest.newBuilder(URI.create(started.group(2) + "/models"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+            assertThat(Json.tree(answer.body()).path("data").path(0).path("id").asText())
+                    .isEqualTo("stories");
+        }
+
+        // The client commands trust the certificate when told to, and say what is wrong when not.
+        Ran trusted = run("models", "--base-url", started.group(2), "--ca-cert", dir.resolve("tls/cert.pem") + "");
+        assertThat(trusted.exit()).as(trusted.err()).isZero();
+        assertThat(trusted.out()).isEqualTo("stories" + System.lineSeparator());
+        Ran untrusted = run("models", "--base-url", started.group(2), "--max-retries", "0");
+        assertThat(untrusted.exit()).isEqualTo(1);
+        assertThat(untrusted.err())
+                .startsWith("parley models: GET " + started.group(2) + "/models failed: ")
+                .endsWith("; the server's certificate is not signed by an authority this machine trusts: give that"
+                        + " authority's certificate (or the server's own) with --ca-cert FILE or $SSL_CERT_FILE"
+                        + System.lineSeparator());
+        Ran notACertificate =
+                run("models", "--base-url", started.group(2), "--ca-cert", dir.resolve("tls/key.pem") + "");
+        assertThat(notACertificate.exit()).isEqualTo(1);
+        assertThat(notACertificate.err())
+                .isEqualTo("parley models: " + dir.resolve("tls/key.pem")
+                        + " holds no PEM certificate (BEGIN CERTIFICATE)" + System.lineSeparator());
+
+        Ran keyAlone = run("serve", "--tls-key", "key.pem");
+        assertThat(keyAlone.exit()).isEqualTo(2);
+        assertThat(keyAlone.err())
+                .isEqualTo("parley serve: --tls-key needs --tls-cert, the certificate it belongs to"
+                        + System.lineSeparator());
+    }
+
+    /** A command run in this process: its exit status and what it printed. */
+    record Ran(int exit, String out, String err) {}
+
+    static Ran run(String... args) {
+        var out = new StringWriter();
+        var err = new StringWriter();
+        int exit = Main.commandLine()
+                .setOut(new PrintWriter(out, true))
+                .setErr(new PrintWriter(err, true))
+                .execute(args);
+        return new Ran(exit, out.toString(), err.toString());
     }
 
     @Test

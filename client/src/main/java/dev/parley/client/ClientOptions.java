@@ -1,5 +1,6 @@
 package dev.parley.client;
 
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -24,7 +25,8 @@ import java.util.random.RandomGenerator;
  * <p>{@code apiKey}, {@code organization} and {@code project} are null when not set (no header is sent);
  * {@code usageCounter} counts streams the server sent no usage for ({@link UsageCounter#tiktoken()} by
  * default, null to leave them without); {@code pacer} is null when
- * requests are sent without pacing (see {@link Pacer}). {@code clock} dates
+ * requests are sent without pacing (see {@link Pacer}); {@code caCertificates} is null when the JDK's certificate
+ * authorities are trusted, else a PEM file of those trusted instead. {@code clock} dates
  * {@code retry-after} HTTP-dates; {@code sleeper} and {@code random} drive the waits, so tests need no
  * real time. A client is shared by threads, so its sleeper, random and usage counter must be thread-safe
  * ({@link java.util.Random} is; {@link java.util.SplittableRandom} is not).
@@ -46,7 +48,8 @@ public record ClientOptions(
         Sleeper sleeper,
         RandomGenerator random,
         UsageCounter usageCounter,
-        Pacer pacer) {
+        Pacer pacer,
+        Path caCertificates) {
 
     public static final String DEFAULT_BASE_URL = "https://api.openai.com/v1";
     public static final int DEFAULT_MAX_RETRIES = 2;
@@ -134,6 +137,7 @@ public record ClientOptions(
         private RandomGenerator random = new Random();
         private UsageCounter usageCounter = UsageCounter.tiktoken();
         private Pacer pacer;
+        private Path caCertificates;
 
         private Builder(Function<String, String> env) {
             String url = env.apply("OPENAI_BASE_URL");
@@ -162,6 +166,7 @@ public record ClientOptions(
             random = o.random;
             usageCounter = o.usageCounter;
             pacer = o.pacer;
+            caCertificates = o.caCertificates;
         }
 
         /** Up to and including the version path, e.g. {@code http://127.0.0.1:8080/v1}; default env or OpenAI. */
@@ -254,6 +259,16 @@ public record ClientOptions(
             return this;
         }
 
+        /**
+         * Trust the certificates in this PEM file (a private certificate authority's, or a server's own self-signed
+         * one) instead of the JDK's authorities; read when a client is created. Default: the JDK's. Not used by a
+         * client given an {@code HttpClient} of your own.
+         */
+        public Builder caCertificates(Path pemFile) {
+            this.caCertificates = pemFile;
+            return this;
+        }
+
         public ClientOptions build() {
             return new ClientOptions(
                     baseUrl,
@@ -272,7 +287,8 @@ public record ClientOptions(
                     sleeper,
                     random,
                     usageCounter,
-                    pacer);
+                    pacer,
+                    caCertificates);
         }
 
         private static String blankToNull(String value) {

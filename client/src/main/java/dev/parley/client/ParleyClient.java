@@ -56,12 +56,7 @@ public final class ParleyClient implements AutoCloseable {
     private ParleyClient(ClientOptions options, HttpClient given) {
         this.options = options;
         this.ownsHttp = given == null;
-        this.http = given != null
-                ? given
-                : HttpClient.newBuilder()
-                        .connectTimeout(options.connectTimeout())
-                        .followRedirects(HttpClient.Redirect.NORMAL)
-                        .build();
+        this.http = given != null ? given : http(options);
         // The request path: retry (backoff, retry-after) around pace (shared budget) around one HTTP exchange.
         Transport attempt = new JdkTransport(http);
         if (options.pacer() != null)
@@ -69,6 +64,19 @@ public final class ParleyClient implements AutoCloseable {
         this.transport = new RetryingTransport(attempt, RetryRules.from(options), options.sleeper());
     }
 
+    private static HttpClient http(ClientOptions options) {
+        var http = HttpClient.newBuilder()
+                .connectTimeout(options.connectTimeout())
+                .followRedirects(HttpClient.Redirect.NORMAL);
+        if (options.caCertificates() != null) http.sslContext(CaCertificates.trusting(options.caCertificates()));
+        return http.build();
+    }
+
+    /**
+     * A client as {@code options} say.
+     *
+     * @throws IllegalArgumentException when the options' CA certificates cannot be read
+     */
     public static ParleyClient create(ClientOptions options) {
         return new ParleyClient(options, null);
     }

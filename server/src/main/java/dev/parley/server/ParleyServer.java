@@ -1,11 +1,11 @@
 package dev.parley.server;
 
 import dev.parley.server.auth.ApiKeys;
-import dev.parley.server.auth.KeysWatcher;
 import dev.parley.server.batches.Batches;
 import dev.parley.server.engine.Engine;
 import dev.parley.server.http.Drain;
 import dev.parley.server.http.HttpApi;
+import dev.parley.server.http.ServerTls;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.usage.UsageLedger;
@@ -37,7 +37,8 @@ public final class ParleyServer implements AutoCloseable {
     private final Engine engine;
     private final RateLimits limits;
     private final ApiKeys keys;
-    private final KeysWatcher watcher;
+    private final FileWatcher watcher;
+    private final ServerTls tls; // null: plain HTTP
     private final Batches batches; // null without a data directory
     private final UsageLedger ledger;
     private boolean closed;
@@ -47,7 +48,8 @@ public final class ParleyServer implements AutoCloseable {
             Engine engine,
             RateLimits limits,
             ApiKeys keys,
-            KeysWatcher watcher,
+            FileWatcher watcher,
+            ServerTls tls,
             Batches batches,
             UsageLedger ledger) {
         this.http = http;
@@ -55,6 +57,7 @@ public final class ParleyServer implements AutoCloseable {
         this.limits = limits;
         this.keys = keys;
         this.watcher = watcher;
+        this.tls = tls;
         this.batches = batches;
         this.ledger = ledger;
     }
@@ -91,20 +94,25 @@ public final class ParleyServer implements AutoCloseable {
      */
     public static ParleyServer start(
             Engine engine, ApiKeys keys, RateLimits limits, String host, int port, ServerOptions options, Clock clock) {
-        KeysWatcher watcher = null;
+        FileWatcher watcher = null;
+        ServerTls tls = null;
         UsageLedger ledger = null;
         var opened = new AtomicReference<Batches>();
         try {
-            watcher = KeysWatcher.start(keys);
+            if (keys.file() != null)
+                watcher = FileWatcher.start("parley-keys-watcher", List.of(keys.file()), "the keys file", keys::reload);
             ledger = ledger(options, clock);
-            Javalin http = HttpApi.create(engine, keys, limits, ledger, host, port, clock, options, opened::set)
+            if (options.tls() != null) tls = ServerTls.open(options.tls());
+            Javalin http = HttpApi.create(engine, keys, limits, ledger, host, port, clock, options, tls, opened::set)
                     .start();
+            if (tls != null) tls.watch();
             engine.serving();
-            return new ParleyServer(http, engine, limits, keys, watcher, opened.get(), ledger);
+            return new ParleyServer(http, engine, limits, keys, watcher, tls, opened.get(), ledger);
         } catch (RuntimeException e) {
             if (opened.get() != null) opened.get().close();
             if (ledger != null) ledger.close();
             if (watcher != null) watcher.close();
+            if (tls != null) tls.close();
             limits.close();
             engine.close();
             throw e;
@@ -136,7 +144,7 @@ public final class ParleyServer implements AutoCloseable {
     }
 
     /**
-     * The base URL clients use, e.g. {@code http://127.0.0.1:8080/v1}. A server listening on every address
+     * The base URL clients use, e.g. {@code http://127.0.0.1:8080/v1} ({@code https} when it serves TLS). A server listening on every address
      * ({@code 0.0.0.0}, {@code ::}) is reached on this machine through loopback; an IPv6 address is
      * bracketed.
      */
@@ -147,7 +155,7 @@ public final class ParleyServer implements AutoCloseable {
             default -> host;
         };
         if (reach.contains(":") && !reach.startsWith("[")) reach = "[" + reach + "]";
-        return "http://" + reach + ":" + port() + "/v1";
+        return (tls == null ? "http://" : "https://") + reach + ":" + port() + "/v1";
     }
 
     /** Whether {@code host} is a wildcard address: the server then listens on every interface. */
@@ -215,6 +223,7 @@ public final class ParleyServer implements AutoCloseable {
         closed = true;
         if (batches != null) batches.close(); // the line running now resumes at the next start
         if (watcher != null) watcher.close();
+        if (tls != null) tls.close();
         http.stop();
         ledger.close(); // after the last request is recorded
         limits.close();

@@ -26,6 +26,7 @@ import java.util.Map;
  * @param sseKeepAlive how long a streamed answer may stay silent (waiting in the queue, reading a long prompt, an
  *     upstream's stream that has gone quiet) before the server writes an SSE comment ({@code : keep-alive}), which
  *     every SSE reader skips, so that proxies and load balancers with an idle timeout do not cut it; zero: never.
+ * @param tls the certificate and key to serve HTTPS with; null: plain HTTP
  *     {@link #SSE_KEEP_ALIVE} by default
  */
 public record ServerOptions(
@@ -34,7 +35,8 @@ public record ServerOptions(
         URI redis,
         Map<String, Price> prices,
         long maxFileBytes,
-        Duration sseKeepAlive) {
+        Duration sseKeepAlive,
+        Tls tls) {
 
     /** OpenAI's largest file: 512 MB. */
     public static final long MAX_FILE_BYTES = 512L << 20;
@@ -59,33 +61,49 @@ public record ServerOptions(
     }
 
     public static ServerOptions defaults() {
-        return new ServerOptions(List.of(), null, null, Map.of(), MAX_FILE_BYTES, SSE_KEEP_ALIVE);
+        return new ServerOptions(List.of(), null, null, Map.of(), MAX_FILE_BYTES, SSE_KEEP_ALIVE, null);
     }
 
     public ServerOptions withCorsOrigins(List<String> corsOrigins) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive, tls);
     }
 
     public ServerOptions withDataDir(Path dataDir) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive, tls);
     }
 
     public ServerOptions withRedis(URI redis) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive, tls);
     }
 
     /** With these prices per model id (USD per million input and output tokens), replacing any set before. */
     public ServerOptions withPrices(Map<String, Price> prices) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive, tls);
     }
 
     /** With uploads to the Files API limited to {@code maxFileBytes}. */
     public ServerOptions withMaxFileBytes(long maxFileBytes) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive, tls);
     }
 
     /** With a streamed answer silent for {@code sseKeepAlive} sent an SSE comment; zero: never. */
     public ServerOptions withSseKeepAlive(Duration sseKeepAlive) {
-        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive);
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive, tls);
+    }
+
+    /** Serving HTTPS with the certificate and key in {@code tls}; null: plain HTTP. */
+    public ServerOptions withTls(Tls tls) {
+        return new ServerOptions(corsOrigins, dataDir, redis, prices, maxFileBytes, sseKeepAlive, tls);
+    }
+
+    /**
+     * HTTPS: the PEM file of the server's certificate (its chain after it) and the PEM file of its private key, which
+     * may be the same file. Both are read again whenever either changes.
+     */
+    public record Tls(Path certificate, Path key) {
+        public Tls {
+            java.util.Objects.requireNonNull(certificate, "certificate");
+            java.util.Objects.requireNonNull(key, "key");
+        }
     }
 }

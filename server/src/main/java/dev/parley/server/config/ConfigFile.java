@@ -149,6 +149,8 @@ public final class ConfigFile {
             if (server.sseKeepalive() != null && !(server.sseKeepalive() >= 0 && server.sseKeepalive() <= 3600))
                 throw error("server.sse_keepalive must be between 0 (never) and 3600 seconds, not "
                         + server.sseKeepalive());
+            if (server.tlsKey() != null && server.tlsCert() == null)
+                throw error("server.tls_key needs server.tls_cert, the certificate it belongs to");
             return new ServerConfig.Server(
                     server.host(),
                     server.port(),
@@ -156,7 +158,9 @@ public final class ConfigFile {
                     server.dataDir() == null ? null : path(server.dataDir()),
                     server.shutdownTimeout(),
                     server.logFormat(),
-                    server.sseKeepalive());
+                    server.sseKeepalive(),
+                    server.tlsCert() == null ? null : path(server.tlsCert()),
+                    server.tlsKey() == null ? null : path(server.tlsKey()));
         }
 
         private ServerConfig.Redis redis(ServerConfig.Redis redis) {

@@ -42,7 +42,9 @@ public record ServerConfig(
             String dataDir,
             Long shutdownTimeout,
             String logFormat,
-            Double sseKeepalive) {}
+            Double sseKeepalive,
+            String tlsCert,
+            String tlsKey) {}
 
     /** The Redis that keeps the keys' limits, shared by every replica using it. */
     public record Redis(String url, Boolean failOpen) {}

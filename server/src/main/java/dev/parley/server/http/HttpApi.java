@@ -208,7 +208,8 @@ public final class HttpApi {
      * A Javalin server serving {@code engine} on {@code host}:{@code port} to the holders of {@code keys}, within
      * {@code limits}, each request recorded in {@code ledger}, run as {@code options} say; not yet started. With a
      * data directory in the options, also OpenAI's Files and Batch API, whose batches are handed to {@code opened}
-     * so the caller can close them with the server. The caller closes the ledger after the server stops.
+     * so the caller can close them with the server. The caller closes the ledger after the server stops. With
+     * {@code tls}, HTTPS only.
      */
     public static Javalin create(
             Engine engine,
@@ -219,6 +220,7 @@ public final class HttpApi {
             int port,
             Clock clock,
             ServerOptions options,
+            ServerTls tls,
             Consumer<Batches> opened) {
         HttpApi api = new HttpApi(engine, keys, limits, ledger, options.prices(), clock, options.sseKeepAlive());
         UsageRoutes usage = new UsageRoutes(ledger, options.prices(), keys, api::authenticate, clock);
@@ -239,6 +241,7 @@ public final class HttpApi {
         return Javalin.create(config -> {
             config.jetty.host = host;
             config.jetty.port = port;
+            if (tls != null) config.jetty.addConnector((server, http) -> tls.connector(server, http, host, port));
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = MAX_BODY_BYTES;
             // An upload's parts are read by the multipart parser, not as a body: limited here, before any is stored.
