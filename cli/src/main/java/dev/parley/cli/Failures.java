@@ -17,20 +17,20 @@ final class Failures {
 
     /** With {@code hint} (empty, or starting with "; ") after the message. */
     static int report(PrintWriter err, String command, RuntimeException e, String hint) {
-        err.println("parley " + command + ": " + describe(e) + hint + untrusted(e));
+        err.println("parley " + command + ": " + describe(e) + hint + untrusted(e, "--ca-cert FILE or $SSL_CERT_FILE"));
         err.flush();
         return EXIT;
     }
 
     /**
      * What to do about a server whose certificate no authority this machine trusts has signed (a private authority's,
-     * a self-signed one): empty for any other failure.
+     * a self-signed one), which {@code how} gives: empty for any other failure.
      */
-    static String untrusted(Throwable e) {
+    static String untrusted(Throwable e, String how) {
         for (Throwable cause = e; cause != null; cause = cause.getCause()) {
             if (cause instanceof CertPathBuilderException || cause instanceof CertPathValidatorException)
                 return "; the server's certificate is not signed by an authority this machine trusts: give that"
-                        + " authority's certificate (or the server's own) with --ca-cert FILE or $SSL_CERT_FILE";
+                        + " authority's certificate (or the server's own) with " + how;
         }
         return "";
     }

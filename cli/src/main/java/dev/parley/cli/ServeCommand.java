@@ -235,6 +235,13 @@ final class ServeCommand implements Callable<Integer> {
     double upstreamIdleTimeout = ProxyEngine.DEFAULT_IDLE_TIMEOUT.toSeconds();
 
     @Option(
+            names = "--upstream-ca-cert",
+            paramLabel = "FILE",
+            description = "Trust the certificates in this PEM file (a private authority's) for https upstreams,"
+                    + " instead of the JDK's authorities (default: the JDK's).")
+    Path upstreamCaCert;
+
+    @Option(
             names = "--upstream-output-reserve",
             paramLabel = "TOKENS",
             description = "Tokens of a key's budget reserved for the answer of an upstream request without "
@@ -378,7 +385,8 @@ final class ServeCommand implements Callable<Integer> {
             "--upstream-models",
             "--upstream-timeout",
             "--upstream-idle-timeout",
-            "--upstream-output-reserve");
+            "--upstream-output-reserve",
+            "--upstream-ca-cert");
 
     /** The options that say how to reach an upstream: meaningless without --upstream (or a file's upstreams). */
     private static final List<String> UPSTREAM_OPTIONS = List.of(
@@ -386,7 +394,8 @@ final class ServeCommand implements Callable<Integer> {
             "--upstream-models",
             "--upstream-timeout",
             "--upstream-idle-timeout",
-            "--upstream-output-reserve");
+            "--upstream-output-reserve",
+            "--upstream-ca-cert");
 
     @Override
     public Integer call() throws InterruptedException {
@@ -458,7 +467,8 @@ final class ServeCommand implements Callable<Integer> {
             }
             server = ParleyServer.start(engine, apiKeys, limits, host, port, options); // closes both if it cannot
         } catch (RuntimeException e) {
-            err.println("parley serve: " + e.getMessage());
+            err.println("parley serve: " + e.getMessage()
+                    + Failures.untrusted(e, "--upstream-ca-cert FILE (an upstream's ca_cert in a configuration file)"));
             return 1;
         }
         if (keys == null && !loopback()) {
@@ -650,6 +660,7 @@ final class ServeCommand implements Callable<Integer> {
                 .baseUrl(upstream.getFirst())
                 .timeout(Duration.ofMillis(Math.round(upstreamTimeout * 1000)));
         if (upstreamKey != null && !upstreamKey.isBlank()) options.apiKey(upstreamKey);
+        if (upstreamCaCert != null) options.caCertificates(upstreamCaCert);
         return ProxyEngine.connect(
                 options.build(),
                 new ProxyEngine.Fleet(

@@ -887,6 +887,25 @@ class ServeCommandTest {
                 .isEqualTo("parley models: " + dir.resolve("tls/key.pem")
                         + " holds no PEM certificate (BEGIN CERTIFICATE)" + System.lineSeparator());
 
+        // A gateway in front of it trusts it when told to, and says what to do when not.
+        Matcher gateway = start(
+                Map.of(),
+                parley(
+                        "serve",
+                        "--port",
+                        "0",
+                        "--upstream",
+                        started.group(2),
+                        "--upstream-ca-cert",
+                        dir.resolve("tls/cert.pem").toString()));
+        assertThat(chat(gateway.group(2), null, "stories").statusCode()).isEqualTo(200);
+        Ran untrustedUpstream = run("serve", "--port", "0", "--upstream", started.group(2));
+        assertThat(untrustedUpstream.exit()).isEqualTo(1);
+        assertThat(untrustedUpstream.err())
+                .endsWith("; the server's certificate is not signed by an authority this machine trusts: give that"
+                        + " authority's certificate (or the server's own) with --upstream-ca-cert FILE (an upstream's"
+                        + " ca_cert in a configuration file)" + System.lineSeparator());
+
         Ran keyAlone = run("serve", "--tls-key", "key.pem");
         assertThat(keyAlone.exit()).isEqualTo(2);
         assertThat(keyAlone.err())

@@ -11,10 +11,15 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /** The certificates of a PEM file as the only ones a client trusts ({@link ClientOptions#caCertificates}). */
-final class CaCertificates {
+public final class CaCertificates {
     private CaCertificates() {}
 
-    static SSLContext trusting(Path pemFile) {
+    /**
+     * A TLS context that trusts the certificates in {@code pemFile} alone.
+     *
+     * @throws IllegalArgumentException naming the file, when it cannot be read or holds no certificate
+     */
+    public static SSLContext trusting(Path pemFile) {
         List<X509Certificate> certificates = PemFile.certificates(pemFile);
         try {
             KeyStore trusted = KeyStore.getInstance("PKCS12");

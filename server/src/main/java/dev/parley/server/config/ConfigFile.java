@@ -264,7 +264,8 @@ public final class ConfigFile {
                     upstream.idleTimeout(),
                     upstream.cooldown(),
                     upstream.outputReserve(),
-                    models);
+                    models,
+                    upstream.caCert() == null ? null : path(upstream.caCert()));
         }
 
         /** Fallbacks name models of this file; those of a fleet that lists its models at start are checked then. */

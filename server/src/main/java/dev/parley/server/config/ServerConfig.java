@@ -93,7 +93,8 @@ public record ServerConfig(
             Double idleTimeout,
             Double cooldown,
             Integer outputReserve,
-            List<UpstreamModel> models) {
+            List<UpstreamModel> models,
+            String caCert) {
         public Upstream {
             baseUrls = baseUrls == null ? List.of() : List.copyOf(baseUrls);
         }
@@ -208,6 +209,7 @@ public record ServerConfig(
         if (upstream.apiKey() != null && !upstream.apiKey().isBlank()) options.apiKey(upstream.apiKey());
         if (upstream.firstByteTimeout() != null) options.timeout(seconds(upstream.firstByteTimeout()));
         if (upstream.connectTimeout() != null) options.connectTimeout(seconds(upstream.connectTimeout()));
+        if (upstream.caCert() != null) options.caCertificates(Path.of(upstream.caCert()));
         return options.build();
     }
 

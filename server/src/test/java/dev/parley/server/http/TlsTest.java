@@ -15,6 +15,7 @@ import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.LlamaEngine;
 import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.testkit.TestCertificate;
@@ -30,6 +31,7 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
@@ -266,6 +268,36 @@ class TlsTest {
         write(certificate, certificatePem(ed));
         write(key, pkcs8(ed));
         ServerTls.open(new ServerOptions.Tls(certificate, key)).close();
+    }
+
+    @Test
+    void aGatewayReachesAnHttpsFleetThroughTheAuthorityItIsGiven() throws Exception {
+        TestCertificate upstreamCertificate = issue("EC", "fleet");
+        Path certificate = dir.resolve("fleet.pem");
+        write(certificate, certificatePem(upstreamCertificate) + pkcs8(upstreamCertificate));
+        try (ParleyServer upstream = serve(certificate, certificate)) {
+            var toUpstream = ClientOptions.builder(name -> null)
+                    .baseUrl(upstream.baseUrl("127.0.0.1"))
+                    .apiKey("test")
+                    .maxRetries(0);
+            assertThatThrownBy(() -> ProxyEngine.connect(toUpstream.build(), List.of()))
+                    .hasRootCauseInstanceOf(java.security.cert.CertPathBuilderException.class);
+            try (ParleyServer gateway = ParleyServer.start(
+                            ProxyEngine.connect(
+                                    toUpstream.caCertificates(certificate).build(), List.of()),
+                            "127.0.0.1",
+                            0);
+                    var direct = client(upstream, upstreamCertificate);
+                    var client = ParleyClient.create(ClientOptions.builder(name -> null)
+                            .baseUrl(gateway.baseUrl("127.0.0.1"))
+                            .apiKey("test")
+                            .maxRetries(0)
+                            .build())) {
+                assertThat(gateway.baseUrl("127.0.0.1")).startsWith("http://");
+                assertThat(client.chat(story()).text())
+                        .isEqualTo(direct.chat(story()).text());
+            }
+        }
     }
 
     /** Waits until new connections are shown {@code expected}: the watcher has read the renewed files. */

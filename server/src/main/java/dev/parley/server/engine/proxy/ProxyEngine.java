@@ -12,6 +12,7 @@ import dev.parley.api.Prompt;
 import dev.parley.api.RateLimitException;
 import dev.parley.api.ServerException;
 import dev.parley.api.StreamOptions;
+import dev.parley.client.CaCertificates;
 import dev.parley.client.ClientOptions;
 import dev.parley.client.ParleyClient;
 import dev.parley.client.TransportException;
@@ -82,8 +83,10 @@ public final class ProxyEngine implements Engine {
         this.options = options;
         this.replicas = replicas;
         this.replicaLimits = new RateLimits(Limiter.inMemory(options.clock()), false);
-        this.http =
-                HttpClient.newBuilder().connectTimeout(options.connectTimeout()).build();
+        var https = HttpClient.newBuilder().connectTimeout(options.connectTimeout());
+        // A fleet behind a private authority's certificates: those are trusted, not the JDK's.
+        if (options.caCertificates() != null) https.sslContext(CaCertificates.trusting(options.caCertificates()));
+        this.http = https.build();
         this.plainHttp = new PlainHttp(options.connectTimeout());
         this.models = models;
         this.outputReserve = fleet.outputReserve();
