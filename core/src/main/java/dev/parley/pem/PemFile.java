@@ -28,10 +28,18 @@ public final class PemFile {
     /** One block: its label ({@code CERTIFICATE}, {@code PRIVATE KEY}, …) and its DER bytes. */
     public record Block(String label, byte[] der) {}
 
+    /**
+     * The most a PEM file is read to: a certificate chain or a key takes a few kilobytes, a bundle of every public
+     * authority a few hundred. A file named by mistake (a model) is refused, not read into memory.
+     */
+    static final long MOST_BYTES = 16 << 20;
+
     /** The blocks of {@code file}, in their order. */
     public static List<Block> blocks(Path file) {
         String text;
         try {
+            if (Files.size(file) > MOST_BYTES)
+                throw new IllegalArgumentException(file + " is not a PEM file: it holds over 16 MiB");
             text = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
         } catch (IOException e) {
             String why = e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage();

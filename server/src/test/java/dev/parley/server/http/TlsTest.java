@@ -256,6 +256,12 @@ class TlsTest {
                 .hasMessageStartingWith("the private key in " + key + " is not an RSA, EC");
         assertThatThrownBy(() -> ServerTls.open(new ServerOptions.Tls(key, key)))
                 .hasMessage(key + " holds no PEM certificate (BEGIN CERTIFICATE)");
+        Path model = dir.resolve("model.gguf"); // named by mistake: not read into memory
+        try (var file = new java.io.RandomAccessFile(model.toFile(), "rw")) {
+            file.setLength(17L << 20);
+        }
+        assertThatThrownBy(() -> ServerTls.open(new ServerOptions.Tls(model, key)))
+                .hasMessage(model + " is not a PEM file: it holds over 16 MiB");
         Path missing = dir.resolve("missing.pem");
         assertThatThrownBy(() -> ServerTls.open(new ServerOptions.Tls(missing, key)))
                 .hasMessageStartingWith("cannot read " + missing);
