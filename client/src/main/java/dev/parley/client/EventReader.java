@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
 import dev.parley.api.Json;
+import dev.parley.sse.Deadlines;
 import dev.parley.sse.SseEvent;
 import dev.parley.sse.SseParser;
 import dev.parley.sse.SseWriter;
@@ -24,10 +25,13 @@ import java.util.NoSuchElementException;
  * {@code data: [DONE]}. An {@code {"error":{…}}} event throws its {@link ApiException}; a stream that ends
  * or breaks before {@code [DONE]} throws {@link IncompleteStreamException}. Either way the stream is then
  * closed. {@link #close} may come from another thread: the reader then ends quietly. A stream that receives
- * nothing (not even a comment) for its idle time is closed by {@link IdleStreams} and throws
+ * nothing (not even a comment) for its idle time is closed by {@link #IDLE}'s thread and throws
  * {@link IncompleteStreamException}, rather than wait for ever on a server that has stopped.
  */
-final class EventReader<T> implements Iterator<T>, AutoCloseable {
+final class EventReader<T> implements Iterator<T>, AutoCloseable, Deadlines.Watched {
+    /** Ends the process's streams that have received nothing for their idle time. */
+    private static final Deadlines IDLE = new Deadlines("parley-stream-idle");
+
     private final InputStream body;
     private final Reader text;
     private final char[] buffer = new char[8192];
@@ -38,7 +42,7 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
     private volatile boolean closed;
     final long idleNanos; // 0: no limit
     volatile long lastRead = System.nanoTime();
-    private volatile boolean idle; // closed by IdleStreams after idleNanos without a byte
+    private volatile boolean idle; // closed by IDLE's thread after idleNanos without a byte
     private boolean done;
     private T next;
     private int received;
@@ -50,7 +54,7 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
         this.type = type;
         this.info = info;
         this.idleNanos = idleTimeout.toNanos();
-        if (idleNanos > 0) IdleStreams.INSTANCE.watch(this);
+        if (idleNanos > 0) IDLE.watch(this);
     }
 
     @Override
@@ -79,7 +83,7 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        if (idleNanos > 0) IdleStreams.INSTANCE.forget(this);
+        if (idleNanos > 0) IDLE.forget(this);
         try {
             body.close();
         } catch (IOException | RuntimeException e) {
@@ -126,14 +130,22 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable {
         }
     }
 
-    /** On {@link IdleStreams}' thread, once nothing came for the idle time: ends the stream (its read fails). */
-    void expire() {
+    /** When the stream is idle for good, unless a byte comes first. */
+    @Override
+    public long due() {
+        return lastRead + idleNanos;
+    }
+
+    /** On {@link #IDLE}'s thread, once nothing came for the idle time: ends the stream (its read fails). */
+    @Override
+    public long fire(long now) {
         idle = true;
         try {
             body.close();
         } catch (IOException | RuntimeException e) {
             // the connection is dropped either way
         }
+        return Deadlines.FORGET;
     }
 
     private IncompleteStreamException idle(Exception cause) {

@@ -10,6 +10,7 @@ import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import dev.parley.server.engine.Relayed;
+import dev.parley.sse.Deadlines;
 import dev.parley.sse.SseEvent;
 import io.javalin.http.Context;
 import java.io.IOException;
@@ -18,9 +19,6 @@ import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -29,7 +27,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>While nothing is written for the server's keep-alive time, a comment ({@code : keep-alive}, which every SSE
  * reader skips) goes out, so that a proxy or load balancer that cuts idle connections keeps a stream that waits in
- * the queue, reads a long prompt or waits for an upstream. {@link KeepAlives}' thread sends the comments;
+ * the queue, reads a long prompt or waits for an upstream. {@link #SILENCES}' thread sends the comments;
  * writes take turns under one lock, and none is written once {@link #close} has returned. A comment that fails
  * means the client has gone: the generation is closed and the replying thread woken, so a stream whose client
  * left while it waited ends then rather than when it would first have written.
@@ -38,7 +36,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * or these, do not count) is ended the same way, with an error event: the comments would otherwise keep its caller
  * waiting for ever on an upstream that has stopped, where the caller's own read timeout would have ended it.
  */
-final class EventStream implements AutoCloseable {
+final class EventStream implements AutoCloseable, Deadlines.Watched {
+    /** Writes every stream's comment, or its end, when it falls silent (see {@link #fire}). */
+    private static final Deadlines SILENCES = new Deadlines("parley-sse-keep-alive");
+
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
@@ -177,7 +178,7 @@ final class EventStream implements AutoCloseable {
         OutputStream out = response.getOutputStream();
         response.flushBuffer();
         EventStream events = new EventStream(out, keepAlive, generation);
-        if (events.keepAliveNanos > 0 || events.idleNanos > 0) KeepAlives.INSTANCE.add(events);
+        if (events.keepAliveNanos > 0 || events.idleNanos > 0) SILENCES.watch(events);
         return events;
     }
 
@@ -227,7 +228,7 @@ final class EventStream implements AutoCloseable {
     }
 
     /**
-     * On {@link KeepAlives}' thread: a relayed stream that has passed no event for its idle time is ended; else a
+     * On a virtual thread of its own, started by {@link #fire}: a relayed stream that has passed no event for its idle time is ended; else a
      * comment, if the stream is still silent and no write is under way (a write blocked on a reader that does not
      * read holds the lock: the stream is not idle, its reader is slow).
      */
@@ -258,11 +259,23 @@ final class EventStream implements AutoCloseable {
     }
 
     /** When {@link #tick} next has something to do, unless a write comes first. */
-    private long due() {
+    @Override
+    public long due() {
         long due = Long.MAX_VALUE;
         if (keepAliveNanos > 0) due = lastWrite + keepAliveNanos;
         if (idleNanos > 0 && (due == Long.MAX_VALUE || lastEvent + idleNanos - due < 0)) due = lastEvent + idleNanos;
         return due;
+    }
+
+    /**
+     * On {@link #SILENCES}' thread, once the stream is due: its comment (or its end) is written on a virtual thread
+     * of its own, since a write may block; it is looked at again after the shorter of its times, unless a write moves
+     * it on first.
+     */
+    @Override
+    public long fire(long now) {
+        Thread.ofVirtual().start(this::tick);
+        return now + step();
     }
 
     /** The shorter of its keep-alive and idle times that it has. */
@@ -291,62 +304,13 @@ final class EventStream implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (keepAliveNanos > 0 || idleNanos > 0) KeepAlives.INSTANCE.remove(this);
+        if (keepAliveNanos > 0 || idleNanos > 0) SILENCES.forget(this);
         writing.lock();
         try {
             closed = true;
             if (gone || idle) Thread.interrupted();
         } finally {
             writing.unlock();
-        }
-    }
-
-    /**
-     * The thread that writes every stream's comments when it falls silent: it looks at the streams at least once a
-     * second, and otherwise sleeps until the earliest moment one could need a comment. A stream's start wakes it only
-     * when that stream's moment comes before the next look (a keep-alive time under a second), so a server's streams
-     * cost it no wake-up of their own. Each comment is written on a virtual thread of its own, since a write may
-     * block.
-     */
-    private static final class KeepAlives {
-        static final KeepAlives INSTANCE = new KeepAlives();
-
-        /** The longest it sleeps: a stream whose moment it could not foresee waits no longer. */
-        private static final long MAX_SLEEP_NANOS = 1_000_000_000L;
-
-        private final Set<EventStream> streams = ConcurrentHashMap.newKeySet();
-        private final Thread thread =
-                Thread.ofPlatform().daemon().name("parley-sse-keep-alive").unstarted(this::run);
-        private volatile long wakeAt = System.nanoTime(); // its next look
-
-        private KeepAlives() {
-            thread.start();
-        }
-
-        void add(EventStream stream) {
-            streams.add(stream);
-            if (stream.due() - wakeAt < 0) LockSupport.unpark(thread);
-        }
-
-        void remove(EventStream stream) {
-            streams.remove(stream);
-        }
-
-        private void run() {
-            while (true) {
-                long now = System.nanoTime();
-                long next = now + MAX_SLEEP_NANOS;
-                for (EventStream stream : streams) {
-                    long due = stream.due();
-                    if (due - now <= 0) {
-                        Thread.ofVirtual().start(stream::tick);
-                        due = now + stream.step(); // its own write moves it on, or it is blocked anyway
-                    }
-                    if (due - next < 0) next = due;
-                }
-                wakeAt = next;
-                LockSupport.parkNanos(this, next - now);
-            }
         }
     }
 }
