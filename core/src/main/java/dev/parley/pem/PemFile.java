@@ -42,7 +42,11 @@ public final class PemFile {
                 throw new IllegalArgumentException(file + " is not a PEM file: it holds over 16 MiB");
             text = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
         } catch (IOException e) {
-            String why = e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage();
+            String why = switch (e) {
+                case java.nio.file.NoSuchFileException missing -> "no such file";
+                case java.nio.file.AccessDeniedException denied -> "permission denied";
+                default -> e.getMessage();
+            };
             throw new IllegalArgumentException("cannot read " + file + ": " + why);
         }
         List<Block> blocks = new ArrayList<>();
