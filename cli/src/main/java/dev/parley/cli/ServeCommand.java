@@ -41,6 +41,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -364,30 +365,6 @@ final class ServeCommand implements Callable<Integer> {
         return Path.of(System.getProperty("user.home"), ".local", "share", "parley");
     }
 
-    /** The options that say which models to serve and how, which a configuration file says instead. */
-    private static final List<String> MODEL_OPTIONS = List.of(
-            "--model",
-            "--model-id",
-            "--parallel",
-            "--context",
-            "--threads",
-            "--kv-cache",
-            "--cache-ram",
-            "--swa-full",
-            "--queue",
-            "--llama-lib",
-            "--llama-variant",
-            "--gpu-layers",
-            "--chat-template-kwargs",
-            "--embeddings",
-            "--upstream",
-            "--upstream-key",
-            "--upstream-models",
-            "--upstream-timeout",
-            "--upstream-idle-timeout",
-            "--upstream-output-reserve",
-            "--upstream-ca-cert");
-
     /** The options that say how to reach an upstream: meaningless without --upstream (or a file's upstreams). */
     private static final List<String> UPSTREAM_OPTIONS = List.of(
             "--upstream-key",
@@ -396,6 +373,27 @@ final class ServeCommand implements Callable<Integer> {
             "--upstream-idle-timeout",
             "--upstream-output-reserve",
             "--upstream-ca-cert");
+
+    /** The options that say which models to serve and how, which a configuration file says instead. */
+    private static final List<String> MODEL_OPTIONS = Stream.concat(
+                    Stream.of(
+                            "--model",
+                            "--model-id",
+                            "--parallel",
+                            "--context",
+                            "--threads",
+                            "--kv-cache",
+                            "--cache-ram",
+                            "--swa-full",
+                            "--queue",
+                            "--llama-lib",
+                            "--llama-variant",
+                            "--gpu-layers",
+                            "--chat-template-kwargs",
+                            "--embeddings",
+                            "--upstream"),
+                    UPSTREAM_OPTIONS.stream())
+            .toList();
 
     @Override
     public Integer call() throws InterruptedException {

@@ -870,19 +870,20 @@ class ServeCommandTest {
         }
 
         // The client commands trust the certificate when told to, and say what is wrong when not.
-        Ran trusted = run("models", "--base-url", started.group(2), "--ca-cert", dir.resolve("tls/cert.pem") + "");
-        assertThat(trusted.exit()).as(trusted.err()).isZero();
+        InProcess trusted =
+                InProcess.run("models", "--base-url", started.group(2), "--ca-cert", dir.resolve("tls/cert.pem") + "");
+        assertThat(trusted.exitCode()).as(trusted.err()).isZero();
         assertThat(trusted.out()).isEqualTo("stories" + System.lineSeparator());
-        Ran untrusted = run("models", "--base-url", started.group(2), "--max-retries", "0");
-        assertThat(untrusted.exit()).isEqualTo(1);
+        InProcess untrusted = InProcess.run("models", "--base-url", started.group(2), "--max-retries", "0");
+        assertThat(untrusted.exitCode()).isEqualTo(1);
         assertThat(untrusted.err())
                 .startsWith("parley models: GET " + started.group(2) + "/models failed: ")
                 .endsWith("; the server's certificate is not signed by an authority this machine trusts: give that"
                         + " authority's certificate (or the server's own) with --ca-cert FILE or $SSL_CERT_FILE"
                         + System.lineSeparator());
-        Ran notACertificate =
-                run("models", "--base-url", started.group(2), "--ca-cert", dir.resolve("tls/key.pem") + "");
-        assertThat(notACertificate.exit()).isEqualTo(1);
+        InProcess notACertificate =
+                InProcess.run("models", "--base-url", started.group(2), "--ca-cert", dir.resolve("tls/key.pem") + "");
+        assertThat(notACertificate.exitCode()).isEqualTo(1);
         assertThat(notACertificate.err())
                 .isEqualTo("parley models: " + dir.resolve("tls/key.pem")
                         + " holds no PEM certificate (BEGIN CERTIFICATE)" + System.lineSeparator());
@@ -899,31 +900,18 @@ class ServeCommandTest {
                         "--upstream-ca-cert",
                         dir.resolve("tls/cert.pem").toString()));
         assertThat(chat(gateway.group(2), null, "stories").statusCode()).isEqualTo(200);
-        Ran untrustedUpstream = run("serve", "--port", "0", "--upstream", started.group(2));
-        assertThat(untrustedUpstream.exit()).isEqualTo(1);
+        InProcess untrustedUpstream = InProcess.run("serve", "--port", "0", "--upstream", started.group(2));
+        assertThat(untrustedUpstream.exitCode()).isEqualTo(1);
         assertThat(untrustedUpstream.err())
                 .endsWith("; the server's certificate is not signed by an authority this machine trusts: give that"
                         + " authority's certificate (or the server's own) with --upstream-ca-cert FILE (an upstream's"
                         + " ca_cert in a configuration file)" + System.lineSeparator());
 
-        Ran keyAlone = run("serve", "--tls-key", "key.pem");
-        assertThat(keyAlone.exit()).isEqualTo(2);
+        InProcess keyAlone = InProcess.run("serve", "--tls-key", "key.pem");
+        assertThat(keyAlone.exitCode()).isEqualTo(2);
         assertThat(keyAlone.err())
                 .isEqualTo("parley serve: --tls-key needs --tls-cert, the certificate it belongs to"
                         + System.lineSeparator());
-    }
-
-    /** A command run in this process: its exit status and what it printed. */
-    record Ran(int exit, String out, String err) {}
-
-    static Ran run(String... args) {
-        var out = new StringWriter();
-        var err = new StringWriter();
-        int exit = Main.commandLine()
-                .setOut(new PrintWriter(out, true))
-                .setErr(new PrintWriter(err, true))
-                .execute(args);
-        return new Ran(exit, out.toString(), err.toString());
     }
 
     @Test

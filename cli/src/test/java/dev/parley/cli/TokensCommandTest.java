@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,17 +16,8 @@ class TokensCommandTest {
     @TempDir
     Path dir;
 
-    /** One run of {@code parley ARGS} through the real command line, with its output captured. */
-    record Run(int exitCode, String out, String err) {}
-
-    static Run parley(String... args) {
-        var out = new StringWriter();
-        var err = new StringWriter();
-        int exitCode = Main.commandLine()
-                .setOut(new PrintWriter(out, true))
-                .setErr(new PrintWriter(err, true))
-                .execute(args);
-        return new Run(exitCode, out.toString(), err.toString());
+    static InProcess parley(String... args) {
+        return InProcess.run(args);
     }
 
     static String resource(String name) {
@@ -41,27 +30,27 @@ class TokensCommandTest {
 
     @Test
     void countsTheSeedExampleAs127UnderGpt35Turbo0301() {
-        Run run = parley("tokens", "--model", "gpt-3.5-turbo-0301", "--messages", resource("seed-messages.json"));
-        assertThat(run).isEqualTo(new Run(0, "127\n", ""));
+        InProcess run = parley("tokens", "--model", "gpt-3.5-turbo-0301", "--messages", resource("seed-messages.json"));
+        assertThat(run).isEqualTo(new InProcess(0, "127\n", ""));
     }
 
     @Test
     void countsTheSeedExampleAs129UnderGpt4() {
-        Run run = parley("tokens", "--model", "gpt-4", "--messages", resource("seed-messages.json"));
-        assertThat(run).isEqualTo(new Run(0, "129\n", ""));
+        InProcess run = parley("tokens", "--model", "gpt-4", "--messages", resource("seed-messages.json"));
+        assertThat(run).isEqualTo(new InProcess(0, "129\n", ""));
     }
 
     @Test
     void countsARequestWithToolsUsingTheRequestsModel() {
         assertThat(parley("tokens", "--messages", resource("request-with-tools.json")))
-                .isEqualTo(new Run(0, "101\n", ""));
+                .isEqualTo(new InProcess(0, "101\n", ""));
         assertThat(parley("tokens", "--model", "gpt-4", "--messages", resource("request-with-tools.json")))
-                .isEqualTo(new Run(0, "105\n", ""));
+                .isEqualTo(new InProcess(0, "105\n", ""));
     }
 
     @Test
     void countsTextWithTheDefaultModel() {
-        assertThat(parley("tokens", "tiktoken is great!")).isEqualTo(new Run(0, "6\n", ""));
+        assertThat(parley("tokens", "tiktoken is great!")).isEqualTo(new InProcess(0, "6\n", ""));
         assertThat(TokensCommand.DEFAULT_MODEL).isEqualTo("gpt-4o");
     }
 
@@ -69,7 +58,7 @@ class TokensCommandTest {
     void countsTheTextOfAFileItNamesAndTheNameItselfWhenLiteral(
             @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         var file = java.nio.file.Files.writeString(dir.resolve("note.txt"), "tiktoken is great!");
-        assertThat(parley("tokens", file.toString())).isEqualTo(new Run(0, "6\n", ""));
+        assertThat(parley("tokens", file.toString())).isEqualTo(new InProcess(0, "6\n", ""));
         assertThat(parley("tokens", "--encoding", "o200k_base", "--literal", "--ids", "note.txt"))
                 .isEqualTo(parley("tokens", "--encoding", "o200k_base", "--ids", "note.txt")); // no such file here
         assertThat(parley("tokens", "--literal", file.toString()).out()).isNotEqualTo("6\n");
@@ -78,9 +67,9 @@ class TokensCommandTest {
     @Test
     void printsTokenIdsOfAnEncoding() {
         assertThat(parley("tokens", "--encoding", "cl100k_base", "--ids", "hello world"))
-                .isEqualTo(new Run(0, "15339 1917\n", ""));
+                .isEqualTo(new InProcess(0, "15339 1917\n", ""));
         assertThat(parley("tokens", "--model", "gpt-4o", "--ids", "tiktoken is great!"))
-                .isEqualTo(new Run(0, "83 8251 2488 382 2212 0\n", ""));
+                .isEqualTo(new InProcess(0, "83 8251 2488 382 2212 0\n", ""));
     }
 
     @Test
@@ -88,7 +77,8 @@ class TokensCommandTest {
         InputStream stdin = System.in;
         try {
             System.setIn(new ByteArrayInputStream("hello world".getBytes(StandardCharsets.UTF_8)));
-            assertThat(parley("tokens", "--encoding", "r50k_base", "--ids")).isEqualTo(new Run(0, "31373 995\n", ""));
+            assertThat(parley("tokens", "--encoding", "r50k_base", "--ids"))
+                    .isEqualTo(new InProcess(0, "31373 995\n", ""));
         } finally {
             System.setIn(stdin);
         }
@@ -96,7 +86,7 @@ class TokensCommandTest {
 
     @Test
     void warnsOnStderrWhenTheModelIsAGuess() {
-        Run run = parley("tokens", "--model", "my-llama", "--messages", resource("seed-messages.json"));
+        InProcess run = parley("tokens", "--model", "my-llama", "--messages", resource("seed-messages.json"));
         assertThat(run.exitCode()).isZero();
         assertThat(run.out()).isEqualTo("129\n");
         assertThat(run.err())
@@ -107,13 +97,13 @@ class TokensCommandTest {
     @Test
     void rejectsModelAndEncodingTogetherAsUsage() {
         assertThat(parley("tokens", "--model", "gpt-4", "--encoding", "cl100k_base", "hi"))
-                .isEqualTo(new Run(2, "", "parley tokens: --model and --encoding exclude each other\n"));
+                .isEqualTo(new InProcess(2, "", "parley tokens: --model and --encoding exclude each other\n"));
     }
 
     @Test
     void rejectsAnUnknownEncodingAsUsageListingTheKnownOnes() {
         assertThat(parley("tokens", "--encoding", "gpt2", "hi"))
-                .isEqualTo(new Run(
+                .isEqualTo(new InProcess(
                         2,
                         "",
                         "parley tokens: unknown encoding 'gpt2'; known encodings: "
@@ -124,13 +114,13 @@ class TokensCommandTest {
     void rejectsAMissingFileAsInput() {
         Path missing = dir.resolve("missing.json");
         assertThat(parley("tokens", "--messages", missing.toString()))
-                .isEqualTo(new Run(1, "", "parley tokens: cannot read " + missing + ": no such file\n"));
+                .isEqualTo(new InProcess(1, "", "parley tokens: cannot read " + missing + ": no such file\n"));
     }
 
     @Test
     void rejectsInvalidJsonAsInputInOneLine() throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.json"), "[{\"role\": \"user\", \"content\": }]");
-        Run run = parley("tokens", "--messages", bad.toString());
+        InProcess run = parley("tokens", "--messages", bad.toString());
         assertThat(run.exitCode()).isEqualTo(1);
         assertThat(run.out()).isEmpty();
         assertThat(run.err())
@@ -143,21 +133,22 @@ class TokensCommandTest {
     void rejectsJsonThatHoldsNoMessagesAsInput() throws Exception {
         Path other = Files.writeString(dir.resolve("other.json"), "{\"prompt\": \"hi\"}");
         assertThat(parley("tokens", "--messages", other.toString()))
-                .isEqualTo(new Run(
+                .isEqualTo(new InProcess(
                         1,
                         "",
                         "parley tokens: " + other
                                 + " holds neither a messages array nor a request object with messages\n"));
         Path wrong = Files.writeString(dir.resolve("wrong.json"), "[{\"role\": \"user\", \"content\": 42}]");
         assertThat(parley("tokens", "--messages", wrong.toString()))
-                .isEqualTo(new Run(
+                .isEqualTo(new InProcess(
                         1,
                         "",
                         "parley tokens: cannot read " + wrong
                                 + ": expected a string or an array of content parts (at messages[0].content)\n"));
         Files.writeString(wrong, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": 5}");
         assertThat(parley("tokens", "--messages", wrong.toString()))
-                .isEqualTo(new Run(1, "", "parley tokens: cannot read " + wrong + ": expected an array (at tools)\n"));
+                .isEqualTo(new InProcess(
+                        1, "", "parley tokens: cannot read " + wrong + ": expected an array (at tools)\n"));
     }
 
     @Test
@@ -166,21 +157,22 @@ class TokensCommandTest {
                 dir.resolve("roleless.json"),
                 "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"content\": \"no role\"}, null]}");
         assertThat(parley("tokens", "--messages", roleless.toString()))
-                .isEqualTo(new Run(1, "", "parley tokens: cannot read " + roleless + ": messages[2] is null\n"));
+                .isEqualTo(new InProcess(1, "", "parley tokens: cannot read " + roleless + ": messages[2] is null\n"));
         Files.writeString(roleless, "[{\"content\": \"no role\"}]");
         assertThat(parley("tokens", "--messages", roleless.toString()))
-                .isEqualTo(new Run(1, "", "parley tokens: cannot read " + roleless + ": messages[0] has no role\n"));
+                .isEqualTo(
+                        new InProcess(1, "", "parley tokens: cannot read " + roleless + ": messages[0] has no role\n"));
     }
 
     @Test
     void rejectsTextTogetherWithMessagesAsUsage() {
         assertThat(parley("tokens", "--messages", resource("seed-messages.json"), "hi"))
-                .isEqualTo(new Run(2, "", "parley tokens: give TEXT or --messages, not both\n"));
+                .isEqualTo(new InProcess(2, "", "parley tokens: give TEXT or --messages, not both\n"));
     }
 
     @Test
     void aMistypedCommandLineGetsOneLineAndAPointerToHelp() {
-        Run run = parley("tokens", "--modle");
+        InProcess run = parley("tokens", "--modle");
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.out()).isEmpty();
         assertThat(run.err().lines().toList())
