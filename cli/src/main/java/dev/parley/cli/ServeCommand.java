@@ -348,7 +348,7 @@ final class ServeCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
     static final String HUP_IGNORED = "SIGHUP is ignored in this process (started under nohup?), so it cannot reload"
-            + " the keys file; changes to the file still reload it";
+            + " the keys file or the TLS certificate; changes to the files still reload them";
 
     /** The data folder: {@code --data-dir}, else {@code $PARLEY_DATA_DIR}, else the XDG data folder. */
     private Path dataDir() {
@@ -475,15 +475,16 @@ final class ServeCommand implements Callable<Integer> {
                     host);
         }
         if (warmUp) return warmUp(server, engine);
-        if (keys != null) {
-            // SIGHUP reloads the keys file (the server also does when the file changes), instead of stopping.
+        if (server.reloads()) {
+            // SIGHUP reloads the keys file and the TLS certificate and key (the server also does when they change),
+            // instead of stopping.
             try {
                 // A process started ignoring SIGHUP (under nohup) keeps ignoring it: the JVM then leaves the
                 // handler out and answers SIG_IGN instead of failing.
-                if (Signal.handle(new Signal("HUP"), signal -> server.reloadKeys()) == SignalHandler.SIG_IGN)
+                if (Signal.handle(new Signal("HUP"), signal -> server.reload()) == SignalHandler.SIG_IGN)
                     log.warn(HUP_IGNORED);
             } catch (IllegalArgumentException noSuchSignal) {
-                // Windows has no SIGHUP: the file's changes still reload the keys.
+                // Windows has no SIGHUP: the files' changes still reload them.
             }
         }
         var stopped = new CountDownLatch(1);

@@ -785,20 +785,15 @@ class ServeCommandTest {
     }
 
     @Test
-    void sighupReloadsTheKeysFileAndTheServerRunsOn() throws Exception {
-        // The served path is a link to a file in another folder: the server's watch on the link's folder
-        // does not see the file change, so only the signal can make it reload.
-        Path real = Files.createDirectories(dir.resolve("real")).resolve("keys.json");
-        String first = addKey(real, "first");
-        Path link = Files.createSymbolicLink(dir.resolve("keys.json"), real);
-        Matcher started = serve("--keys", link.toString());
+    void sighupReadsTheKeysFileAndTheTlsCertificateAgainAndTheServerRunsOn() throws Exception {
+        Path keys = dir.resolve("keys.json");
+        String key = addKey(keys, "first");
+        TestCertificate issued = TestCertificate.issue(dir, "EC", "localhost");
+        Path certificate = Files.writeString(dir.resolve("cert.pem"), issued.certificatePem());
+        Path tlsKey = Files.writeString(dir.resolve("key.pem"), issued.keyPem());
+        Matcher started =
+                serve("--keys", keys.toString(), "--tls-cert", certificate.toString(), "--tls-key", tlsKey.toString());
         Process server = servers.getLast();
-        String baseUrl = started.group(2);
-        assertThat(chat(baseUrl, first, "stories260K").statusCode()).isEqualTo(200);
-
-        String second = addKey(real, "second");
-        var refused = chat(baseUrl, second, "stories260K");
-        assertThat(refused.statusCode()).isEqualTo(401);
 
         // Under nohup (this JVM ignoring SIGHUP, and so the server it starts) the server says it cannot reload.
         assumeThat(printed).noneMatch(line -> line.contains(ServeCommand.HUP_IGNORED));
@@ -806,9 +801,19 @@ class ServeCommandTest {
                         .start()
                         .waitFor())
                 .isZero();
-        assertThat(nextLine("Reloaded 2 keys from " + link)).contains("INFO");
-        assertThat(chat(baseUrl, second, "stories260K").statusCode()).isEqualTo(200);
-        assertThat(chat(baseUrl, first, "stories260K").statusCode()).isEqualTo(200);
+        // The files have not changed, so their watchers read nothing: these lines are the signal's doing. (What a
+        // reload makes of changed files, the server's own tests check.)
+        assertThat(nextLine("Reloaded 1 key from " + keys)).contains("INFO");
+        assertThat(nextLine("TLS certificate " + certificate)).contains("INFO").contains("valid until");
+        try (HttpClient https =
+                HttpClient.newBuilder().sslContext(issued.trustingIt()).build()) {
+            var models = https.send(
+                    HttpRequest.newBuilder(URI.create(started.group(2) + "/models"))
+                            .header("Authorization", "Bearer " + key)
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(models.statusCode()).as(models.body()).isEqualTo(200);
+        }
         assertThat(server.isAlive()).isTrue();
     }
 

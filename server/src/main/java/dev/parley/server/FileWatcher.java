@@ -72,14 +72,24 @@ public final class FileWatcher implements AutoCloseable {
             seen = now;
             // A file that is gone keeps what is in use; it is read again once it is back.
             if (now.contains(null)) continue;
-            try {
-                reload.run();
-            } catch (IllegalArgumentException e) { // what the files hold, e.g. a renewal written halfway
-                log.warn("Could not reload {}: {}; what was read before stays in use", what, e.getMessage());
-            } catch (RuntimeException e) {
-                log.error("Could not reload {} ({}); what was read before stays in use", what, files, e);
-            }
+            reloadNow(what, files, reload);
         }
+    }
+
+    /**
+     * Runs {@code reload} now, as a change of {@code files} would (and as SIGHUP asks): when it fails, what is in use
+     * stays, and the failure is logged as about {@code what}. Whether it reloaded.
+     */
+    public static boolean reloadNow(String what, List<Path> files, Runnable reload) {
+        try {
+            reload.run();
+            return true;
+        } catch (IllegalArgumentException e) { // what the files hold, e.g. a renewal written halfway
+            log.warn("Could not reload {}: {}; what was read before stays in use", what, e.getMessage());
+        } catch (RuntimeException e) {
+            log.error("Could not reload {} ({}); what was read before stays in use", what, files, e);
+        }
+        return false;
     }
 
     private static List<Version> versions(List<Path> files) {

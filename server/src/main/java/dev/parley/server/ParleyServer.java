@@ -139,6 +139,22 @@ public final class ParleyServer implements AutoCloseable {
         return keys.reload();
     }
 
+    /**
+     * Reads again now what the server reads from files while it runs, as SIGHUP asks: the keys file and the TLS
+     * certificate and key, those it has (it also does whenever they change). What cannot be read leaves what is in
+     * use, and says why in the log. Whether all of it was read.
+     */
+    public boolean reload() {
+        boolean keysRead = keys.file() == null || keys.reload();
+        boolean tlsRead = tls == null || tls.reloadNow();
+        return keysRead && tlsRead;
+    }
+
+    /** Whether the server reads anything from files while it runs ({@link #reload}). */
+    public boolean reloads() {
+        return keys.file() != null || tls != null;
+    }
+
     public int port() {
         return http.port();
     }

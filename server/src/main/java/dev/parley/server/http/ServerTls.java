@@ -7,6 +7,7 @@ import dev.parley.server.FileWatcher;
 import dev.parley.server.ServerOptions;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
@@ -72,14 +73,24 @@ public final class ServerTls implements AutoCloseable {
         return connector;
     }
 
+    /** What the files are called in the log. */
+    private static final String WHAT = "the TLS certificate and key";
+
     /** Starts reloading the files whenever they change. */
     public synchronized void watch() {
-        if (watcher == null)
-            watcher = FileWatcher.start(
-                    "parley-tls-watcher",
-                    List.of(files.certificate(), files.key()),
-                    "the TLS certificate and key",
-                    this::reload);
+        if (watcher == null) watcher = FileWatcher.start("parley-tls-watcher", watched(), WHAT, this::reload);
+    }
+
+    /**
+     * Reads both files again now, as a change of them would (SIGHUP asks for this): whether they were read; when
+     * not, what is served stays, and why is logged.
+     */
+    public boolean reloadNow() {
+        return FileWatcher.reloadNow(WHAT, watched(), this::reload);
+    }
+
+    private List<Path> watched() {
+        return List.of(files.certificate(), files.key());
     }
 
     /** Reads both files again and serves what they hold to new connections; on failure, what is served stays. */

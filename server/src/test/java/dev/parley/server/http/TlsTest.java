@@ -199,9 +199,13 @@ class TlsTest {
             write(key, pkcs8(third));
             assertThatThrownBy(() -> ServerTls.open(new ServerOptions.Tls(certificate, key)))
                     .hasMessageContaining("does not belong to the first certificate");
+            assertThat(server.reload()).as("read again at once, as SIGHUP asks").isFalse();
             assertThat(served(server).getEncoded()).isEqualTo(ec.certificate().getEncoded());
             write(certificate, certificatePem(third));
             awaitServed(server, third.certificate());
+            assertThat(server.reload()).isTrue();
+            assertThat(served(server).getEncoded())
+                    .isEqualTo(third.certificate().getEncoded());
         }
     }
 
