@@ -2,6 +2,8 @@ package dev.parley.cli;
 
 import dev.parley.api.ApiException;
 import java.io.PrintWriter;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
 import java.security.cert.CertPathBuilderException;
 import java.security.cert.CertPathValidatorException;
 
@@ -17,7 +19,8 @@ final class Failures {
 
     /** With {@code hint} (empty, or starting with "; ") after the message. */
     static int report(PrintWriter err, String command, RuntimeException e, String hint) {
-        err.println("parley " + command + ": " + describe(e) + hint + untrusted(e, "--ca-cert FILE or $SSL_CERT_FILE"));
+        err.println("parley " + command + ": " + describe(e) + hint + untrusted(e, "--ca-cert FILE or $SSL_CERT_FILE")
+                + timedOut(e));
         err.flush();
         return EXIT;
     }
@@ -31,6 +34,17 @@ final class Failures {
             if (cause instanceof CertPathBuilderException || cause instanceof CertPathValidatorException)
                 return "; the server's certificate is not signed by an authority this machine trusts: give that"
                         + " authority's certificate (or the server's own) with " + how;
+        }
+        return "";
+    }
+
+    /** What to do about a server that did not begin its answer in time: empty for any other failure. */
+    static String timedOut(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            // Connecting has its own, fixed, limit; --timeout is the wait for the answer.
+            if (cause instanceof HttpTimeoutException && !(cause instanceof HttpConnectTimeoutException))
+                return "; the answer had not begun when --timeout ran out (a model reading a long prompt may need"
+                        + " more: --timeout SECONDS)";
         }
         return "";
     }

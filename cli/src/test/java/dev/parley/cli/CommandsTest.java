@@ -11,6 +11,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -231,6 +232,40 @@ class CommandsTest {
                 .startsWith("parley chat: POST http://127.0.0.1:" + closedPort + "/v1/chat/completions failed");
         assertThat(err.toString().lines()).hasSize(1);
         assertThat(err.toString()).doesNotContain("\tat ");
+    }
+
+    @Test
+    void aServerThatNeverAnswersFailsAfterTheTimeout() throws IOException {
+        // The kernel accepts the connection for the socket's backlog; nothing ever reads the request or answers.
+        try (var silent = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+            String baseUrl = "http://127.0.0.1:" + silent.getLocalPort() + "/v1";
+            var commandLine =
+                    Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
+            int exit = commandLine.execute("models", "--timeout", "0.2", "--max-retries", "0", "--base-url", baseUrl);
+            assertThat(exit).isEqualTo(1);
+            assertThat(err.toString())
+                    .startsWith("parley models: GET " + baseUrl + "/models failed")
+                    .contains("timed out")
+                    .endsWith("; the answer had not begun when --timeout ran out (a model reading a long prompt may"
+                            + " need more: --timeout SECONDS)" + System.lineSeparator());
+            assertThat(err.toString().lines()).hasSize(1);
+        }
+    }
+
+    @Test
+    void aTimeoutOutsideADayOrNotANumberIsAUsageError() {
+        for (String given : List.of("0", "-1", "86401", "NaN", "soon")) {
+            err.getBuffer().setLength(0);
+            var commandLine =
+                    Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
+            assertThat(commandLine.execute("models", "--timeout", given))
+                    .as(given)
+                    .isEqualTo(2);
+            assertThat(err.toString())
+                    .as(given)
+                    .contains("Invalid value for option '--timeout': '" + given
+                            + "' is not a number of seconds more than 0 and at most 86400");
+        }
     }
 
     @Test
