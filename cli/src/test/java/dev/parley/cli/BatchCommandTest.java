@@ -203,7 +203,7 @@ class BatchCommandTest {
         assertThat(summary.usage().requestsSpent())
                 .isLessThanOrEqualTo(summary.usage().requestsOffered());
         // How much of the limit it uses depends on how fast this machine serves the model: a benchmark's
-        // question (see the README's batch measurements), not a test's.
+        // question (see BatchBenchmark in docs/benchmarks.md), not a test's.
     }
 
     @Test
