@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Thousands of hostile bodies from {@link HostileBodies} against the real server and the demo model, on
- * both generating routes, while a greedy canary stream is served alongside. Every answer is a 200 or a 4xx
+ * every generating route (chat, legacy completions, the Responses API), while a greedy canary stream is served alongside. Every answer is a 200 or a 4xx
  * in OpenAI's error shape, never a 5xx or a hang; the canary's text is what it is alone; and afterwards
  * every slot is free.
  *
@@ -183,17 +183,18 @@ class FuzzTest {
         }
         assertThat(failures).as("seed " + SEED).isEmpty();
         // The bodies must reach generation too, not only the checks in front of it.
-        assertThat(answers).containsKeys("/v1/chat/completions 200", "/v1/completions 200");
+        assertThat(answers).containsKeys("/v1/chat/completions 200", "/v1/completions 200", "/v1/responses 200");
         assertEverySlotIsFree(target);
     }
 
-    /** The same bodies for the same seed, half to each route, interleaved. */
+    /** The same bodies for the same seed, {@code count} to each generating route, interleaved. */
     static List<Sent> bodies(int count) {
         var generator = new HostileBodies(SEED);
         List<Sent> bodies = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             bodies.add(new Sent("/v1/chat/completions", generator.chat()));
             bodies.add(new Sent("/v1/completions", generator.completion()));
+            bodies.add(new Sent("/v1/responses", generator.response()));
         }
         return bodies;
     }
@@ -224,7 +225,8 @@ class FuzzTest {
 
     /**
      * What is wrong with an answer, or null: a 200 (a stream that ends with {@code [DONE]} and carries no
-     * error event), or a 4xx whose body is an OpenAI error.
+     * error event, or the Responses API's, which ends completed or incomplete and fails nowhere), or a 4xx whose body
+     * is an OpenAI error.
      */
     static String problem(HttpResponse<String> response) {
         int status = response.statusCode();
@@ -232,9 +234,12 @@ class FuzzTest {
                 response.headers().firstValue("content-type").orElse("").startsWith("text/event-stream");
         if (status == 200 && stream) {
             String body = response.body();
-            return body.endsWith("data: [DONE]\n\n") && !body.contains("data: {\"error\"")
-                    ? null
-                    : "broken stream: " + body;
+            boolean whole = body.startsWith("event: response.created")
+                    ? body.matches("(?s).*\nevent: response\\.(completed|incomplete)\ndata: [^\n]*\n\n")
+                            && !body.contains("event: error")
+                            && !body.contains("event: response.failed")
+                    : body.endsWith("data: [DONE]\n\n") && !body.contains("data: {\"error\"");
+            return whole ? null : "broken stream: " + body;
         }
         if (status == 200) return null;
         if (status < 400 || status >= 500) return "status " + status + " " + response.body();

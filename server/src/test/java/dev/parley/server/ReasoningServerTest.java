@@ -72,6 +72,69 @@ class ReasoningServerTest {
     }
 
     @Test
+    void theResponsesApiGivesTheReasoningAsAnItemOfItsOwnBeforeTheMessage() throws Exception {
+        try (Served served =
+                Served.of(scripted(dir, "qwen3-responses.gguf", "Qwen-Qwen3-0.6B.jinja"), "thinker", 256)) {
+            String ask = "{\"model\":\"thinker\",\"input\":\"What is 2 + 2?\",\"max_output_tokens\":40%s}";
+            var response = served.loopback().post("/v1/responses", ask.formatted(""));
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            JsonNode body = Json.tree(response.body());
+            assertThat(body.path("status").asText()).isEqualTo("completed");
+            JsonNode output = body.path("output");
+            assertThat(output).hasSize(2);
+            assertThat(output.path(0).path("type").asText()).isEqualTo("reasoning");
+            assertThat(output.path(0).path("id").asText()).startsWith("rs_");
+            assertThat(output.path(0).path("content").path(0).path("type").asText())
+                    .isEqualTo("reasoning_text");
+            assertThat(output.path(0).path("content").path(0).path("text").asText())
+                    .isEqualTo("Adding.");
+            assertThat(output.path(1).path("type").asText()).isEqualTo("message");
+            assertThat(output.path(1).path("content").path(0).path("text").asText())
+                    .isEqualTo("Four");
+            assertThat(body.path("usage")
+                            .path("output_tokens_details")
+                            .path("reasoning_tokens")
+                            .asInt())
+                    .isEqualTo(10);
+
+            // Streamed: the reasoning item, its text in deltas, done before the message begins.
+            var streamed = served.loopback().post("/v1/responses", ask.formatted(",\"stream\":true"));
+            assertThat(streamed.statusCode()).isEqualTo(200);
+            List<String> types = new ArrayList<>();
+            var reasoning = new StringBuilder();
+            JsonNode last = null;
+            for (String event : streamed.body().split("\n\n")) {
+                if (event.startsWith(":")) continue;
+                last = Json.tree(event.substring(event.indexOf("\ndata: ") + "\ndata: ".length()));
+                String type = last.path("type").asText();
+                types.add(type);
+                if (type.equals("response.reasoning_text.delta"))
+                    reasoning.append(last.path("delta").asText());
+            }
+            assertThat(reasoning.toString()).isEqualTo("Adding.");
+            assertThat(types.indexOf("response.reasoning_text.done"))
+                    .isPositive()
+                    .isLessThan(types.indexOf("response.output_text.delta"));
+            assertThat(last.path("type").asText()).isEqualTo("response.completed");
+            JsonNode streamedOutput = last.path("response").path("output");
+            assertThat(streamedOutput
+                            .path(0)
+                            .path("content")
+                            .path(0)
+                            .path("text")
+                            .asText())
+                    .isEqualTo("Adding.");
+            assertThat(streamedOutput
+                            .path(1)
+                            .path("content")
+                            .path(0)
+                            .path("text")
+                            .asText())
+                    .isEqualTo("Four");
+        }
+    }
+
+    @Test
     void aPromptThatOpensTheReasoningHasTheAnswerStartInsideIt() throws Exception {
         // Qwen 3.5's template ends the prompt with "<think>\n": the model starts inside its reasoning.
         try (Served served = Served.of(scripted(dir, "qwen35.gguf", "Qwen3.5-4B.jinja"), "thinker", 256)) {

@@ -56,6 +56,14 @@ public interface Engine extends AutoCloseable {
     String RESPONSES = "/responses";
 
     /**
+     * Whether requests for {@code model} go to another server, which is then given them as they are ({@link #relay}):
+     * its answers to the Responses API are its own. Otherwise Parley answers that API itself, from a chat.
+     */
+    default boolean relays(String model) {
+        return false;
+    }
+
+    /**
      * A request for an endpoint Parley passes to another server as it is ({@link #EMBEDDINGS}, {@link #RESPONSES}),
      * counted so limits can apply; its generation is {@link Relayed}. An engine that runs models itself refuses it
      * with a 400 naming the model.

@@ -135,6 +135,12 @@ public final class Router implements Engine {
     }
 
     @Override
+    public boolean relays(String model) {
+        Route route = require(model);
+        return route.engine().relays(route.engineModel());
+    }
+
+    @Override
     public Prepared relay(String endpoint, String model, ObjectNode body) {
         return routed(model, route -> {
             ObjectNode renamed = body.deepCopy();

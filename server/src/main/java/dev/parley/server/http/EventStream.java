@@ -1,5 +1,6 @@
 package dev.parley.server.http;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
 import dev.parley.api.Json;
@@ -131,6 +132,57 @@ final class EventStream implements AutoCloseable, Deadlines.Watched {
             }
         } catch (IOException clientGone) {
             // Nothing to answer to; returning lets the caller close (and so cancel) the generation.
+        }
+    }
+
+    /**
+     * What a stream of named events (the Responses API's) sends: JSON objects, each named by its {@code type}; a
+     * generation event may become several of them, or none.
+     */
+    interface NamedFrames {
+        /** The events before the first token. */
+        List<ObjectNode> opening();
+
+        /** The events a generation event becomes. */
+        List<ObjectNode> on(GenerationEvent event);
+
+        /** The events after the last one, given the generation's usage. */
+        List<ObjectNode> closing(Usage usage);
+
+        /** The events that end a stream whose generation failed with {@code error}. */
+        List<ObjectNode> failed(ApiError error);
+    }
+
+    /**
+     * Streams a generation as named events ({@code event: TYPE}, then its JSON), those of a generation event flushed
+     * together; no {@code [DONE]} follows, as none follows the Responses API's. A failure mid-way ends the stream with
+     * the failure's events; a client that goes away ends the loop, and the caller's close of the generation cancels it.
+     */
+    static void named(Context ctx, Duration keepAlive, Generation generation, NamedFrames frames)
+            throws InterruptedException {
+        try (EventStream events = open(ctx, keepAlive, generation)) {
+            try {
+                events.sendAll(frames.opening());
+                try {
+                    for (GenerationEvent event; (event = generation.next()) != null; ) events.sendAll(frames.on(event));
+                } catch (ApiException e) {
+                    events.sendAll(frames.failed(e.error()));
+                    return;
+                }
+                events.sendAll(frames.closing(generation.usage()));
+            } catch (InterruptedException e) {
+                if (!events.gone) throw e; // else woken because the client has gone: nothing to answer to
+            }
+        } catch (IOException clientGone) {
+            // Nothing to answer to; returning lets the caller close (and so cancel) the generation.
+        }
+    }
+
+    /** Writes each event named by its {@code type}, flushing after the last. */
+    private void sendAll(List<ObjectNode> named) throws IOException {
+        for (int i = 0; i < named.size(); i++) {
+            ObjectNode event = named.get(i);
+            write(event.path("type").asText(), Json.write(event), i == named.size() - 1);
         }
     }
 

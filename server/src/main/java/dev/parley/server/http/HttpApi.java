@@ -70,6 +70,7 @@ public final class HttpApi {
     private final Map<String, Price> prices;
     private final Duration keepAlive; // a stream's longest silence before a comment; zero: none
     private final ChatReply chat;
+    private final ResponsesReply responses;
     private final CompletionReply completion;
 
     private HttpApi(
@@ -87,6 +88,7 @@ public final class HttpApi {
         this.prices = prices;
         this.keepAlive = keepAlive;
         this.chat = new ChatReply(clock, keepAlive);
+        this.responses = new ResponsesReply(clock, keepAlive);
         this.completion = new CompletionReply(clock, keepAlive);
     }
 
@@ -253,7 +255,7 @@ public final class HttpApi {
             config.routes.post("/v1/chat/completions", api::chat);
             config.routes.post("/v1/completions", api::complete);
             config.routes.post("/v1/embeddings", api::embeddings);
-            config.routes.post("/v1/responses", ctx -> api.relayed(ctx, Engine.RESPONSES));
+            config.routes.post("/v1/responses", api::responses);
             get(config, "/v1/models", api::models);
             for (String prefix : List.of("", "/v1")) {
                 config.routes.post(prefix + "/tokenize", tokenize::tokenize);
@@ -336,15 +338,35 @@ public final class HttpApi {
     }
 
     /**
-     * A route only an engine that relays to another server serves ({@code /v1/responses}):
-     * checked as far as Parley relies on the body (a JSON object naming its model), admitted against the key's
-     * budgets like any request, and answered with the other server's own answer.
+     * {@code /v1/responses}: relayed as {@link #relayed} relays, to a model served by another server; for a model of
+     * Parley's own, read as the chat it amounts to ({@link ResponsesRequest}), run as a chat is, and answered in the
+     * Responses API's shapes ({@link ResponsesReply}).
      */
-    private void relayed(Context ctx, String endpoint) throws InterruptedException {
+    private void responses(Context ctx) throws InterruptedException {
         Tenant tenant = authenticate(ctx);
         ObjectNode body = RequestReader.read(body(ctx), ObjectNode.class);
         String model = modelOf(body);
         requireAccess(tenant, model);
+        if (engine.relays(model)) {
+            relayed(ctx, tenant, Engine.RESPONSES, model, body);
+            return;
+        }
+        ResponsesRequest request = ResponsesRequest.read(body);
+        Prepared prepared = request.renamed(() -> engine.chat(request.chat()));
+        Admitted admitted = admit(ctx, tenant, model, prepared);
+        generate(ctx, prepared, admitted, request.streaming(), generation -> {
+            if (request.streaming()) responses.stream(ctx, request, generation);
+            else responses.json(ctx, request, generation);
+        });
+    }
+
+    /**
+     * A request for a model another server serves, passed to it ({@code /v1/responses}), its body checked as far as
+     * Parley relies on it (a JSON object naming its model): admitted against the key's budgets like any request, and
+     * answered with the other server's own answer.
+     */
+    private void relayed(Context ctx, Tenant tenant, String endpoint, String model, ObjectNode body)
+            throws InterruptedException {
         Prepared prepared = engine.relay(endpoint, model, body);
         Admitted admitted = admit(ctx, tenant, model, prepared);
         boolean streaming = body.path("stream").asBoolean(false);

@@ -3,7 +3,7 @@ package dev.parley.server.http;
 import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** Random identifiers in OpenAI's shapes: {@code chatcmpl-…}, {@code cmpl-…}, {@code req_…}. Thread-safe. */
+/** Random identifiers in OpenAI's shapes: {@code chatcmpl-…}, {@code cmpl-…}, {@code req_…}, {@code resp_…}. Thread-safe. */
 final class Ids {
     // Ids name requests and answers and grant nothing: they need to be unique, not unguessable. A SecureRandom
     // drew under one process-wide lock (and an answer's id drew once per character): 1.7% of a relayed request's
@@ -25,6 +25,19 @@ final class Ids {
         var random = ThreadLocalRandom.current();
         return "req_" + HexFormat.of().toHexDigits(random.nextLong())
                 + HexFormat.of().toHexDigits(random.nextLong());
+    }
+
+    /**
+     * A Responses API id: {@code prefix} ({@code resp_}, {@code msg_}, {@code fc_}, {@code rs_}) and 48 hex digits, as
+     * OpenAI's are.
+     */
+    static String response(String prefix) {
+        var random = ThreadLocalRandom.current();
+        var hex = HexFormat.of();
+        return prefix
+                + hex.toHexDigits(random.nextLong())
+                + hex.toHexDigits(random.nextLong())
+                + hex.toHexDigits(random.nextLong());
     }
 
     private static String base62(int length) {

@@ -293,6 +293,12 @@ public final class ProxyEngine implements Engine {
                 cap);
     }
 
+    /** Every request goes upstream: the Responses API's too, answered by the upstream itself. */
+    @Override
+    public boolean relays(String model) {
+        return true;
+    }
+
     /**
      * Embeddings and the Responses API, relayed as they come. The input is counted (as text, or as the token ids it
      * may already be) so the key's budget can admit it; a response reserves its {@code max_output_tokens} or the

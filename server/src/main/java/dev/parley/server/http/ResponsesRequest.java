@@ -1,0 +1,409 @@
+package dev.parley.server.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.ApiError;
+import dev.parley.api.ChatCompletionRequest;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.api.Json;
+import dev.parley.api.check.RequestReader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A request to OpenAI's Responses API ({@code POST /v1/responses}) read as the chat request it amounts to, so that a
+ * local model answers it with all a chat has: tools, structured outputs, reasoning, limits and usage. {@link
+ * ResponsesReply} answers in the Responses API's shapes and echoes what was asked.
+ *
+ * <p>{@code instructions} become the first message, a system one; {@code input} is a text (one user message) or a
+ * list of items: messages of any role with text or text parts ({@code input_text}, {@code output_text}), earlier
+ * {@code function_call}s (joined into the assistant message before them) and their {@code function_call_output}s,
+ * and earlier {@code reasoning} (given to the next assistant message). Function tools are read in the Responses
+ * API's flat form, {@code text.format} as a chat's {@code response_format}, {@code reasoning.effort} as
+ * {@code reasoning_effort}, {@code max_output_tokens} as {@code max_completion_tokens}.
+ *
+ * <p>Parley keeps no responses, so what needs a stored one is refused with a 400 naming the parameter ({@code
+ * previous_response_id}, {@code conversation}, {@code background}, an {@code item_reference}), as are the hosted
+ * tools and inputs other than text; a rule of the chat request it becomes is reported under the Responses API's name
+ * for the parameter. Fields it has no use for are ignored, as a chat request's are.
+ *
+ * @param body the request as it came
+ * @param chat the chat request it amounts to, checked
+ * @param origins where each of the chat's messages came from ({@code instructions}, {@code input}, {@code input[i]}),
+ *     by which an error about a message names the input it was made of
+ */
+record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String> origins) {
+
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    /** The chat request's names for parameters, and the Responses API's names for them, for errors. */
+    private static final Map<String, String> NAMES = Map.of(
+            "messages", "input",
+            "max_completion_tokens", "max_output_tokens",
+            "max_tokens", "max_output_tokens",
+            "response_format", "text.format",
+            "reasoning_effort", "reasoning.effort");
+
+    /** {@code include} values a request may give: reasoning is returned as text anyway, and nothing is encrypted. */
+    private static final Set<String> INCLUDABLE = Set.of("reasoning.encrypted_content");
+
+    boolean streaming() {
+        return body.path("stream").asBoolean(false);
+    }
+
+    /** The model the request names. */
+    String model() {
+        return chat.model();
+    }
+
+    /**
+     * Reads and checks {@code body}, a JSON object naming its model.
+     *
+     * @throws InvalidRequestException naming the parameter, under the Responses API's name for it
+     */
+    static ResponsesRequest read(ObjectNode body) {
+        refuseStored(body);
+        ObjectNode chat = NODES.objectNode();
+        chat.set("model", body.get("model"));
+        List<String> origins = new ArrayList<>();
+        chat.set("messages", messages(body, origins));
+        copy(body, "temperature", chat, "temperature");
+        copy(body, "top_p", chat, "top_p");
+        copy(body, "max_output_tokens", chat, "max_completion_tokens");
+        copy(body, "parallel_tool_calls", chat, "parallel_tool_calls");
+        copy(body, "user", chat, "user");
+        copy(body, "seed", chat, "seed");
+        JsonNode stream = body.get("stream");
+        if (stream != null && !stream.isNull() && !stream.isBoolean())
+            throw invalid("stream", "invalid_type", "Invalid type for 'stream': expected a boolean.");
+        if (body.hasNonNull("tools")) chat.set("tools", tools(body.get("tools")));
+        if (body.hasNonNull("tool_choice")) chat.set("tool_choice", toolChoice(body.get("tool_choice")));
+        JsonNode format = body.path("text").path("format");
+        if (!format.isMissingNode() && !format.isNull()) {
+            JsonNode responseFormat = responseFormat(format);
+            if (responseFormat != null) chat.set("response_format", responseFormat);
+        }
+        JsonNode effort = body.path("reasoning").path("effort");
+        if (!effort.isMissingNode() && !effort.isNull()) chat.set("reasoning_effort", effort);
+        include(body.get("include"));
+        return new ResponsesRequest(body, renamed(origins, () -> RequestReader.chat(Json.bytes(chat))), origins);
+    }
+
+    /** Runs {@code step} (the chat request prepared), its errors named as this API names things. */
+    <T> T renamed(Supplier<T> step) {
+        return renamed(origins, step);
+    }
+
+    /**
+     * Runs {@code step}, its errors named as this API names things: a chat's parameter by its name here, a message by
+     * the input item it came from ({@code origins}, by message).
+     */
+    private static <T> T renamed(List<String> origins, Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (InvalidRequestException e) {
+            ApiError error = e.error();
+            String param = error.param();
+            if (param == null) throw e;
+            String message = error.message();
+            Matcher inMessage = MESSAGE.matcher(param);
+            if (inMessage.lookingAt() && Integer.parseInt(inMessage.group(1)) < origins.size()) {
+                String origin = origins.get(Integer.parseInt(inMessage.group(1)));
+                // Within an item, the same path; a text given whole (instructions, an input text) has no inner path.
+                String renamedParam = origin.contains("[") ? origin + param.substring(inMessage.end()) : origin;
+                message = message.replace(param, renamedParam);
+                param = renamedParam;
+            }
+            for (var name : NAMES.entrySet()) {
+                if (param.equals(name.getKey())
+                        || param.startsWith(name.getKey() + "[")
+                        || param.startsWith(name.getKey() + ".")) {
+                    param = name.getValue() + param.substring(name.getKey().length());
+                    // "messages" is a word of the messages' prose too: renamed only where it names the parameter.
+                    message = name.getKey().equals("messages")
+                            ? message.replace("'messages", "'input").replace("`messages", "`input")
+                            : message.replace(name.getKey(), name.getValue());
+                }
+            }
+            // A chat's tools nest their definition under "function"; this API's are flat.
+            param = param.replaceFirst("^tools\\[(\\d+)]\\.function\\.", "tools[$1].");
+            message = message.replaceAll("tools\\[(\\d+)]\\.function\\.", "tools[$1].");
+            throw InvalidRequestException.of(param, error.code(), message);
+        }
+    }
+
+    /** What a request can only ask of a server that keeps responses, refused. */
+    private static void refuseStored(ObjectNode body) {
+        for (String name : List.of("previous_response_id", "conversation", "prompt")) {
+            if (body.hasNonNull(name))
+                throw invalid(
+                        name,
+                        "unsupported_parameter",
+                        "'%s' is not supported: this server keeps no responses, conversations or prompts; send the"
+                                        .formatted(name)
+                                + " whole conversation in 'input' instead.");
+        }
+        if (body.path("background").asBoolean(false))
+            throw invalid(
+                    "background",
+                    "unsupported_parameter",
+                    "'background' is not supported: this server keeps no responses to fetch later; stream instead.");
+        JsonNode truncation = body.get("truncation");
+        if (truncation != null && !truncation.isNull() && !"disabled".equals(truncation.asText()))
+            throw invalid(
+                    "truncation",
+                    "unsupported_value",
+                    "Only 'disabled' is supported for 'truncation': the input must fit the model's context.");
+    }
+
+    private static void include(JsonNode include) {
+        if (include == null || include.isNull()) return;
+        if (!include.isArray())
+            throw invalid("include", "invalid_type", "Invalid type for 'include': expected an array.");
+        for (int i = 0; i < include.size(); i++) {
+            String value = include.get(i).asText();
+            if (!INCLUDABLE.contains(value))
+                throw invalid(
+                        "include[" + i + "]",
+                        "unsupported_value",
+                        "'%s' cannot be included by this server."
+                                .formatted(include.get(i).isTextual() ? value : include.get(i)));
+        }
+    }
+
+    /** {@code instructions} and {@code input} as a chat's messages. */
+    /** A chat parameter inside one message: {@code messages[K]} (or OpenAI's {@code messages.[K]}), then a path. */
+    private static final Pattern MESSAGE = Pattern.compile("messages\\.?\\[(\\d+)]");
+
+    /** {@code instructions} and {@code input} as a chat's messages; where each came from goes to {@code origins}. */
+    private static ArrayNode messages(ObjectNode body, List<String> origins) {
+        ArrayNode messages = NODES.arrayNode();
+        JsonNode instructions = body.get("instructions");
+        if (instructions != null && !instructions.isNull()) {
+            if (!instructions.isTextual())
+                throw invalid("instructions", "invalid_type", "Invalid type for 'instructions': expected a string.");
+            messages.addObject().put("role", "system").put("content", instructions.asText());
+            origins.add("instructions");
+        }
+        JsonNode input = body.get("input");
+        if (input == null || input.isNull())
+            throw invalid("input", "missing_required_parameter", "Missing required parameter: 'input'.");
+        if (input.isTextual()) {
+            messages.addObject().put("role", "user").put("content", input.asText());
+            origins.add("input");
+            return messages;
+        }
+        if (!input.isArray())
+            throw invalid("input", "invalid_type", "Invalid type for 'input': expected a string or an array of items.");
+        String reasoning = null; // earlier reasoning, for the next assistant message
+        for (int i = 0; i < input.size(); i++) {
+            String at = "input[" + i + "]";
+            JsonNode item = input.get(i);
+            if (!item.isObject())
+                throw invalid(at, "invalid_type", "Invalid type for '" + at + "': expected an object.");
+            String type = item.path("type").asText(item.has("role") ? "message" : "");
+            switch (type) {
+                case "message" -> {
+                    ObjectNode message = message(item, at);
+                    if (reasoning != null
+                            && "assistant".equals(message.path("role").asText())) {
+                        message.put("reasoning_content", reasoning);
+                        reasoning = null;
+                    }
+                    messages.add(message);
+                    origins.add(at);
+                }
+                case "function_call" -> {
+                    ObjectNode assistant = lastAssistant(messages);
+                    if (assistant == null) {
+                        assistant = messages.addObject().put("role", "assistant");
+                        origins.add(at);
+                        assistant.putNull("content");
+                    }
+                    if (reasoning != null) {
+                        assistant.put("reasoning_content", reasoning);
+                        reasoning = null;
+                    }
+                    ArrayNode calls = assistant.has("tool_calls")
+                            ? (ArrayNode) assistant.get("tool_calls")
+                            : assistant.putArray("tool_calls");
+                    ObjectNode call = calls.addObject();
+                    call.put("id", text(item, "call_id", at));
+                    call.put("type", "function");
+                    call.putObject("function")
+                            .put("name", text(item, "name", at))
+                            .put("arguments", text(item, "arguments", at));
+                }
+                case "function_call_output" -> {
+                    ObjectNode result = messages.addObject().put("role", "tool");
+                    origins.add(at);
+                    result.put("tool_call_id", text(item, "call_id", at));
+                    JsonNode output = item.get("output");
+                    result.put(
+                            "content",
+                            output != null && output.isArray()
+                                    ? parts(output, at + ".output")
+                                    : text(item, "output", at));
+                }
+                case "reasoning" -> reasoning = reasoningText(item);
+                case "item_reference" ->
+                    throw invalid(
+                            at,
+                            "unsupported_value",
+                            "Item references are not supported: this server keeps no items; send the item itself.");
+                default ->
+                    throw invalid(
+                            at + ".type",
+                            "unsupported_value",
+                            "Input items of type '%s' are not supported; this server reads messages, function_call,"
+                                            .formatted(type)
+                                    + " function_call_output and reasoning items.");
+            }
+        }
+        return messages;
+    }
+
+    /** The last message when it is the assistant's and no result followed it: calls join it. */
+    private static ObjectNode lastAssistant(ArrayNode messages) {
+        if (messages.isEmpty()) return null;
+        JsonNode last = messages.get(messages.size() - 1);
+        return "assistant".equals(last.path("role").asText()) ? (ObjectNode) last : null;
+    }
+
+    private static ObjectNode message(JsonNode item, String at) {
+        String role = text(item, "role", at);
+        if (!Set.of("user", "assistant", "system", "developer").contains(role))
+            throw invalid(
+                    at + ".role",
+                    "invalid_value",
+                    "Invalid value for '%s.role': '%s'; expected user, assistant, system or developer."
+                            .formatted(at, role));
+        ObjectNode message = NODES.objectNode().put("role", role);
+        JsonNode content = item.get("content");
+        if (content != null && content.isArray()) message.put("content", parts(content, at + ".content"));
+        else message.put("content", text(item, "content", at));
+        return message;
+    }
+
+    /** Text parts joined: the only kind of part a local model reads. */
+    private static String parts(JsonNode parts, String at) {
+        var text = new StringBuilder();
+        for (int j = 0; j < parts.size(); j++) {
+            JsonNode part = parts.get(j);
+            String partAt = at + "[" + j + "]";
+            String type = part.path("type").asText("");
+            switch (type) {
+                case "input_text", "output_text", "text" -> text.append(text(part, "text", partAt));
+                case "refusal" -> text.append(text(part, "refusal", partAt));
+                default ->
+                    throw invalid(
+                            partAt + ".type",
+                            "unsupported_value",
+                            "Content parts of type '%s' are not supported: this server's models read text only."
+                                    .formatted(type));
+            }
+        }
+        return text.toString();
+    }
+
+    /** An earlier reasoning item's text: its content, else its summary. */
+    private static String reasoningText(JsonNode item) {
+        var text = new StringBuilder();
+        for (String field : List.of("content", "summary")) {
+            for (JsonNode part : item.path(field)) text.append(part.path("text").asText(""));
+            if (!text.isEmpty()) break;
+        }
+        return text.isEmpty() ? null : text.toString();
+    }
+
+    /** Function tools, in a chat's nested form; the hosted tools are refused. */
+    private static ArrayNode tools(JsonNode tools) {
+        if (!tools.isArray()) throw invalid("tools", "invalid_type", "Invalid type for 'tools': expected an array.");
+        ArrayNode chat = NODES.arrayNode();
+        for (int i = 0; i < tools.size(); i++) {
+            String at = "tools[" + i + "]";
+            JsonNode tool = tools.get(i);
+            String type = tool.path("type").asText("");
+            if (!type.equals("function"))
+                throw invalid(
+                        at + ".type",
+                        "unsupported_value",
+                        "Tools of type '%s' are not supported: this server's models call function tools only."
+                                .formatted(type));
+            ObjectNode function = NODES.objectNode();
+            for (String field : List.of("name", "description", "parameters", "strict"))
+                if (tool.has(field)) function.set(field, tool.get(field));
+            chat.addObject().put("type", "function").set("function", function);
+        }
+        return chat;
+    }
+
+    /** {@code tool_choice}: a mode as it is, a named function in a chat's nested form. */
+    private static JsonNode toolChoice(JsonNode choice) {
+        if (choice.isTextual()) return choice;
+        if (choice.isObject() && "function".equals(choice.path("type").asText())) {
+            ObjectNode named = NODES.objectNode().put("type", "function");
+            named.putObject("function").set("name", choice.get("name"));
+            return named;
+        }
+        throw invalid(
+                "tool_choice",
+                "unsupported_value",
+                "Only 'none', 'auto', 'required' and {\"type\": \"function\", \"name\": …} are supported for 'tool_choice'.");
+    }
+
+    /** {@code text.format} as a chat's {@code response_format}; null for plain text. */
+    private static JsonNode responseFormat(JsonNode format) {
+        String type = format.path("type").asText("");
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> NODES.objectNode().put("type", "json_object");
+            case "json_schema" -> {
+                ObjectNode schema = NODES.objectNode();
+                for (String field : List.of("name", "description", "schema", "strict"))
+                    if (format.has(field)) schema.set(field, format.get(field));
+                ObjectNode chat = NODES.objectNode().put("type", "json_schema");
+                chat.set("json_schema", schema);
+                yield chat;
+            }
+            default ->
+                throw invalid(
+                        "text.format.type",
+                        "invalid_value",
+                        "Invalid value for 'text.format.type': '%s'; expected text, json_object or json_schema."
+                                .formatted(type));
+        };
+    }
+
+    private static void copy(ObjectNode from, String name, ObjectNode to, String as) {
+        JsonNode value = from.get(name);
+        if (value != null) to.set(as, value);
+    }
+
+    /** A string field of {@code item}, required. */
+    private static String text(JsonNode item, String field, String at) {
+        JsonNode value = item.get(field);
+        if (value == null || value.isNull())
+            throw invalid(
+                    at + "." + field,
+                    "missing_required_parameter",
+                    "Missing required parameter: '%s.%s'.".formatted(at, field));
+        if (!value.isTextual())
+            throw invalid(
+                    at + "." + field,
+                    "invalid_type",
+                    "Invalid type for '%s.%s': expected a string.".formatted(at, field));
+        return value.asText();
+    }
+
+    private static InvalidRequestException invalid(String param, String code, String message) {
+        return InvalidRequestException.of(param, code, message);
+    }
+}
