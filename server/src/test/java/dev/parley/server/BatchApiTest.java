@@ -259,6 +259,63 @@ class BatchApiTest {
     }
 
     @Test
+    void aBatchOfResponsesAnswersEachLineAsTheLiveRouteDoes() throws Exception {
+        OpenAIClient openai = sdk(serve());
+        StringBuilder input = new StringBuilder();
+        List<String> texts = List.of("Once upon a time", "The little dog", "Lily and Ben");
+        for (String text : texts) {
+            input.append("{\"custom_id\":\"%s\",\"method\":\"POST\",\"url\":\"/v1/responses\",\"body\":"
+                            .formatted(text))
+                    .append("{\"model\":\"demo\",\"input\":\"%s\",\"max_output_tokens\":6,\"temperature\":0}}\n"
+                            .formatted(text));
+        }
+        input.append("{\"custom_id\":\"stored\",\"method\":\"POST\",\"url\":\"/v1/responses\",\"body\":"
+                + "{\"model\":\"demo\",\"input\":\"Hi\",\"previous_response_id\":\"resp_1\"}}\n");
+        Batch done = await(
+                openai,
+                openai.batches()
+                        .create(BatchCreateParams.builder()
+                                .inputFileId(upload(openai, input.toString()).id())
+                                .endpoint(BatchCreateParams.Endpoint.V1_RESPONSES)
+                                .completionWindow(BatchCreateParams.CompletionWindow._24H)
+                                .build())
+                        .id(),
+                BatchApiTest::ended);
+        assertThat(done.status().asString()).isEqualTo("completed");
+        assertThat(done.requestCounts().orElseThrow().completed()).isEqualTo(3);
+        assertThat(done.requestCounts().orElseThrow().failed()).isEqualTo(1);
+        List<JsonNode> answers = lines(openai, done.outputFileId().orElseThrow());
+        assertThat(answers).hasSize(3);
+        for (JsonNode answer : answers) {
+            assertThat(answer.at("/response/status_code").asInt()).isEqualTo(200);
+            JsonNode body = answer.at("/response/body");
+            assertThat(body.path("object").asText()).isEqualTo("response");
+            var live = openai.responses()
+                    .create(com.openai.models.responses.ResponseCreateParams.builder()
+                            .model("demo")
+                            .input(answer.get("custom_id").asText())
+                            .maxOutputTokens(6)
+                            .temperature(0.0)
+                            .build());
+            assertThat(body.at("/output/0/content/0/text").asText())
+                    .isEqualTo(live.output()
+                            .getFirst()
+                            .asMessage()
+                            .content()
+                            .getFirst()
+                            .asOutputText()
+                            .text());
+            assertThat(body.at("/usage/input_tokens").asLong())
+                    .isEqualTo(live.usage().orElseThrow().inputTokens());
+        }
+        List<JsonNode> errors = lines(openai, done.errorFileId().orElseThrow());
+        assertThat(errors).hasSize(1);
+        assertThat(errors.getFirst().get("custom_id").asText()).isEqualTo("stored");
+        assertThat(errors.getFirst().at("/response/status_code").asInt()).isEqualTo(400);
+        assertThat(errors.getFirst().at("/response/body/error/param").asText()).isEqualTo("previous_response_id");
+    }
+
+    @Test
     void aFileWithBadLinesFailsTheBatchNamingEachLine() throws Exception {
         OpenAIClient openai = sdk(serve());
         String input = line("a", "demo", 2) + "{not json\n" + line("a", "demo", 2)

@@ -57,7 +57,8 @@ public final class Batches implements AutoCloseable {
     static final int LISTED_PROBLEMS = 100;
 
     /** The endpoints a batch may call. */
-    public static final List<String> ENDPOINTS = List.of("/v1/chat/completions", "/v1/completions", "/v1/embeddings");
+    public static final List<String> ENDPOINTS =
+            List.of("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses");
 
     /** Runs one request line for the key {@code owner} to its end: the response's status and body. */
     public interface LineRunner {
@@ -129,8 +130,8 @@ public final class Batches implements AutoCloseable {
             throw InvalidRequestException.of(
                     "endpoint",
                     "invalid_value",
-                    "Invalid value: '%s'. Supported values are: '/v1/chat/completions', '/v1/completions' and '/v1/embeddings'."
-                            .formatted(endpoint));
+                    "Invalid value: '%s'. Supported values are: '/v1/chat/completions', '/v1/completions', '/v1/embeddings'"
+                            + " and '/v1/responses'.".formatted(endpoint));
         }
         checkMetadata(metadata);
         if (!window.equals("24h")) {

@@ -126,6 +126,17 @@ public final class HttpApi {
                             g -> g instanceof Relayed relayed
                                     ? Json.tree(relayed.body())
                                     : chat.completion(request, g));
+                } else if (url.equals("/v1/responses")) {
+                    String model = modelOf(body);
+                    requireAccess(tenant, model);
+                    if (engine.relays(model)) {
+                        Prepared prepared = engine.relay(Engine.RESPONSES, model, body);
+                        answer = runToEnd(tenant, model, prepared, g -> Json.tree(((Relayed) g).body()));
+                    } else {
+                        ResponsesRequest request = ResponsesRequest.read(body);
+                        Prepared prepared = request.renamed(() -> engine.chat(request.chat()));
+                        answer = runToEnd(tenant, model, prepared, g -> responses.response(request, g));
+                    }
                 } else if (url.equals("/v1/embeddings")) {
                     String model = modelOf(body);
                     requireAccess(tenant, model);

@@ -37,6 +37,11 @@ final class ResponsesReply {
 
     /** Collects the answer, then replies with one {@code response} object. */
     void json(Context ctx, ResponsesRequest request, Generation generation) throws InterruptedException {
+        ctx.status(200).contentType("application/json").result(Json.write(response(request, generation)));
+    }
+
+    /** The whole answer collected into one {@code response} object. */
+    ObjectNode response(ResponsesRequest request, Generation generation) throws InterruptedException {
         Collected all = Collected.from(generation);
         var output = NODES.arrayNode();
         String reason = all.reasons().getFirst();
@@ -57,7 +62,7 @@ final class ResponsesReply {
                     call.function().arguments(),
                     i == calls.size() - 1 ? status : "completed"));
         }
-        ObjectNode response = response(
+        return response(
                 request,
                 Ids.response("resp_"),
                 clock.instant().getEpochSecond(),
@@ -65,7 +70,6 @@ final class ResponsesReply {
                 status(reason),
                 output,
                 generation.usage());
-        ctx.status(200).contentType("application/json").result(Json.write(response));
     }
 
     /** Streams the Responses API's events as the answer is generated. */
