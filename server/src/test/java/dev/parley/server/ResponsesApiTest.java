@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.openai.client.OpenAIClient;
 import com.openai.core.ObjectMappers;
@@ -298,6 +299,68 @@ class ResponsesApiTest {
     }
 
     @Test
+    void includedLogprobsAreTheChatsLogprobsWholeAndStreamed() throws Exception {
+        ObjectNode request = JSON.createObjectNode()
+                .put("model", "demo")
+                .put("input", "Once upon a time")
+                .put("max_output_tokens", 8)
+                .put("temperature", 0)
+                .put("top_logprobs", 2);
+        request.putArray("include").add("message.output_text.logprobs");
+        HttpResponse<String> answer = served.loopback().post("/v1/responses", request.toString());
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        ObjectMappers.jsonMapper().readValue(answer.body(), Response.class).validate();
+        JsonNode logprobs = JSON.readTree(answer.body()).at("/output/0/content/0/logprobs");
+
+        String chat = "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
+                + "\"max_completion_tokens\":8,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":2}";
+        JsonNode expected = JSON.readTree(
+                        served.loopback().post("/v1/chat/completions", chat).body())
+                .at("/choices/0/logprobs/content");
+        assertThat(logprobs).hasSize(8);
+        assertSameLogprobs(logprobs, expected);
+        assertThat(logprobs.path(0).path("top_logprobs")).hasSize(2);
+
+        List<JsonNode> events = events(served.loopback()
+                .post("/v1/responses", request.deepCopy().put("stream", true).toString())
+                .body());
+        var streamed = JSON.createArrayNode();
+        JsonNode done = null;
+        for (JsonNode event : events) {
+            if (event.path("type").asText().equals("response.output_text.delta"))
+                streamed.addAll((ArrayNode) event.path("logprobs"));
+            if (event.path("type").asText().equals("response.output_text.done")) done = event.path("logprobs");
+        }
+        assertThat(done).isEqualTo(streamed);
+        assertSameLogprobs(streamed, expected);
+
+        // Without asking, none.
+        request.remove("include");
+        JsonNode plain = JSON.readTree(
+                served.loopback().post("/v1/responses", request.toString()).body());
+        assertThat(plain.at("/output/0/content/0/logprobs")).isEmpty();
+    }
+
+    /**
+     * The same tokens and alternatives, their log-probabilities within rounding: a prompt read whole or from a slot's
+     * cells decodes in batches of other shapes, which moves the last digits.
+     */
+    private static void assertSameLogprobs(JsonNode actual, JsonNode expected) {
+        assertThat(actual).hasSameSizeAs(expected);
+        for (int i = 0; i < expected.size(); i++) {
+            assertThat(actual.get(i).path("token")).isEqualTo(expected.get(i).path("token"));
+            assertThat(actual.get(i).path("bytes")).isEqualTo(expected.get(i).path("bytes"));
+            assertThat(actual.get(i).path("logprob").asDouble())
+                    .isCloseTo(expected.get(i).path("logprob").asDouble(), org.assertj.core.data.Offset.offset(1e-3));
+            JsonNode top = actual.get(i).path("top_logprobs");
+            assertThat(top).hasSameSizeAs(expected.get(i).path("top_logprobs"));
+            for (int k = 0; k < top.size(); k++)
+                assertThat(top.get(k).path("token"))
+                        .isEqualTo(expected.get(i).path("top_logprobs").get(k).path("token"));
+        }
+    }
+
+    @Test
     void aJsonSchemaFormatGivesJsonOfThatSchema() throws Exception {
         String schema = """
                 {"type":"object","properties":{"name":{"type":"string","maxLength":12},"age":{"type":"integer",
@@ -368,8 +431,9 @@ class ResponsesApiTest {
                         "text.format.type",
                         "invalid_value"),
                 new Case(
-                        "{\"model\":\"demo\"," + input + ",\"include\":[\"file_search_call.results\"]}",
-                        "include[0]",
+                        "{\"model\":\"demo\"," + input
+                                + ",\"include\":[\"message.output_text.logprobs\",\"file_search_call.results\"]}",
+                        "include[1]",
                         "unsupported_value"),
                 // Rules of the chat a request becomes, named as this API names things: a result without its call
                 // is input[0] (the instructions came first), a schema is text.format's.

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.Json;
+import dev.parley.api.Logprobs;
 import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
@@ -52,7 +53,11 @@ final class ResponsesReply {
         List<ToolCall> calls = all.toolCalls().getFirst();
         // Only the last item can have been cut short.
         if (!text.isEmpty() || calls.isEmpty())
-            output.add(message(Ids.response("msg_"), text, calls.isEmpty() ? status : "completed"));
+            output.add(message(
+                    Ids.response("msg_"),
+                    text,
+                    logprobs(request, all.logprobs().getFirst()),
+                    calls.isEmpty() ? status : "completed"));
         for (int i = 0; i < calls.size(); i++) {
             ToolCall call = calls.get(i);
             output.add(call(
@@ -105,6 +110,7 @@ final class ResponsesReply {
         private Kind open;
         private String itemId;
         private final StringBuilder written = new StringBuilder(); // its text, reasoning or arguments so far
+        private final ArrayNode textLogprobs = NODES.arrayNode(); // a message's, when asked for
         private int callIndex; // a call's index among the answer's calls
         private String callId;
         private String callName;
@@ -134,11 +140,15 @@ final class ResponsesReply {
                     events.add(delta("response.reasoning_text.delta", text).put("content_index", 0));
                 }
                 case GenerationEvent.Token(var choice, var text, var logprob) -> {
-                    if (text.isEmpty()) break;
+                    if (text.isEmpty() && logprob == null) break;
                     if (open != Kind.MESSAGE) begin(Kind.MESSAGE, events);
                     written.append(text);
                     ObjectNode delta = delta("response.output_text.delta", text).put("content_index", 0);
-                    delta.putArray("logprobs");
+                    ArrayNode logprobs = delta.putArray("logprobs");
+                    if (logprob != null && request.withLogprobs()) {
+                        logprobs.add(Json.mapper().valueToTree(logprob));
+                        textLogprobs.add(Json.mapper().valueToTree(logprob));
+                    }
                     events.add(delta);
                 }
                 case GenerationEvent.ToolCallPiece(var choice, var piece) -> {
@@ -196,6 +206,7 @@ final class ResponsesReply {
             finish("completed", events);
             open = kind;
             written.setLength(0);
+            textLogprobs.removeAll();
             ObjectNode item = switch (kind) {
                 case REASONING -> {
                     itemId = Ids.response("rs_");
@@ -203,7 +214,7 @@ final class ResponsesReply {
                 }
                 case MESSAGE -> {
                     itemId = Ids.response("msg_");
-                    yield message(itemId, null, "in_progress");
+                    yield message(itemId, null, null, "in_progress");
                 }
                 case CALL -> {
                     itemId = Ids.response("fc_");
@@ -214,7 +225,7 @@ final class ResponsesReply {
             if (kind == Kind.MESSAGE)
                 events.add(delta("response.content_part.added", null)
                         .put("content_index", 0)
-                        .set("part", textPart("")));
+                        .set("part", textPart("", NODES.arrayNode())));
         }
 
         /** Closes the item open, if any: its text or arguments whole, then the item done with {@code status}. */
@@ -233,12 +244,12 @@ final class ResponsesReply {
                     ObjectNode done = delta("response.output_text.done", null)
                             .put("content_index", 0)
                             .put("text", text);
-                    done.putArray("logprobs");
+                    done.set("logprobs", textLogprobs.deepCopy());
                     events.add(done);
                     events.add(delta("response.content_part.done", null)
                             .put("content_index", 0)
-                            .set("part", textPart(text)));
-                    item = message(itemId, text, status);
+                            .set("part", textPart(text, textLogprobs)));
+                    item = message(itemId, text, textLogprobs, status);
                 }
                 case CALL -> {
                     events.add(delta("response.function_call_arguments.done", null)
@@ -346,23 +357,34 @@ final class ResponsesReply {
         return node;
     }
 
-    /** A {@code message} item; its text part once {@code text} is known (not null). */
-    private static ObjectNode message(String id, String text, String status) {
+    /**
+     * A {@code message} item; its text part once {@code text} is known (not null), with its tokens' {@code logprobs}
+     * (empty unless asked for).
+     */
+    private static ObjectNode message(String id, String text, ArrayNode logprobs, String status) {
         ObjectNode item = NODES.objectNode()
                 .put("type", "message")
                 .put("id", id)
                 .put("status", status)
                 .put("role", "assistant");
         ArrayNode content = item.putArray("content");
-        if (text != null) content.add(textPart(text));
+        if (text != null) content.add(textPart(text, logprobs));
         return item;
     }
 
-    private static ObjectNode textPart(String text) {
+    private static ObjectNode textPart(String text, ArrayNode logprobs) {
         ObjectNode part = NODES.objectNode().put("type", "output_text").put("text", text);
         part.putArray("annotations");
-        part.putArray("logprobs");
+        part.set("logprobs", logprobs.deepCopy());
         return part;
+    }
+
+    /** The tokens' log-probabilities as the Responses API gives them, when the request asked for them; else none. */
+    private static ArrayNode logprobs(ResponsesRequest request, List<Logprobs.TokenLogprob> logprobs) {
+        ArrayNode array = NODES.arrayNode();
+        if (request.withLogprobs())
+            for (var logprob : logprobs) array.add(Json.mapper().valueToTree(logprob));
+        return array;
     }
 
     /** A {@code reasoning} item; its text once known (not null). */

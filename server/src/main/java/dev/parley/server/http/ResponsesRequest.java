@@ -27,7 +27,9 @@ import java.util.regex.Pattern;
  * {@code function_call}s (joined into the assistant message before them) and their {@code function_call_output}s,
  * and earlier {@code reasoning} (given to the next assistant message). Function tools are read in the Responses
  * API's flat form, {@code text.format} as a chat's {@code response_format}, {@code reasoning.effort} as
- * {@code reasoning_effort}, {@code max_output_tokens} as {@code max_completion_tokens}.
+ * {@code reasoning_effort}, {@code max_output_tokens} as {@code max_completion_tokens}, and {@code include}'s
+ * {@code message.output_text.logprobs} with {@code top_logprobs} as a chat's {@code logprobs} and {@code
+ * top_logprobs}.
  *
  * <p>Parley keeps no responses, so what needs a stored one is refused with a 400 naming the parameter ({@code
  * previous_response_id}, {@code conversation}, {@code background}, an {@code item_reference}), as are the hosted
@@ -51,8 +53,14 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
             "response_format", "text.format",
             "reasoning_effort", "reasoning.effort");
 
-    /** {@code include} values a request may give: reasoning is returned as text anyway, and nothing is encrypted. */
-    private static final Set<String> INCLUDABLE = Set.of("reasoning.encrypted_content");
+    /** What {@code include} asks for to get the log-probabilities of the answer's tokens. */
+    static final String LOGPROBS = "message.output_text.logprobs";
+
+    /**
+     * {@code include} values a request may give: the text's log-probabilities; reasoning's encrypted content, of which
+     * there is none (reasoning comes back as text).
+     */
+    private static final Set<String> INCLUDABLE = Set.of(LOGPROBS, "reasoning.encrypted_content");
 
     boolean streaming() {
         return body.path("stream").asBoolean(false);
@@ -92,7 +100,10 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
         }
         JsonNode effort = body.path("reasoning").path("effort");
         if (!effort.isMissingNode() && !effort.isNull()) chat.set("reasoning_effort", effort);
-        include(body.get("include"));
+        if (include(body.get("include"))) {
+            chat.put("logprobs", true);
+            copy(body, "top_logprobs", chat, "top_logprobs");
+        }
         return new ResponsesRequest(body, renamed(origins, () -> RequestReader.chat(Json.bytes(chat))), origins);
     }
 
@@ -163,8 +174,9 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
                     "Only 'disabled' is supported for 'truncation': the input must fit the model's context.");
     }
 
-    private static void include(JsonNode include) {
-        if (include == null || include.isNull()) return;
+    /** Checks {@code include}: whether it asks for the text's log-probabilities. */
+    private static boolean include(JsonNode include) {
+        if (include == null || include.isNull()) return false;
         if (!include.isArray())
             throw invalid("include", "invalid_type", "Invalid type for 'include': expected an array.");
         for (int i = 0; i < include.size(); i++) {
@@ -176,9 +188,15 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
                         "'%s' cannot be included by this server."
                                 .formatted(include.get(i).isTextual() ? value : include.get(i)));
         }
+        for (JsonNode value : include) if (value.asText().equals(LOGPROBS)) return true;
+        return false;
     }
 
-    /** {@code instructions} and {@code input} as a chat's messages. */
+    /** Whether the answer's text comes with its tokens' log-probabilities. */
+    boolean withLogprobs() {
+        return Boolean.TRUE.equals(chat.logprobs());
+    }
+
     /** A chat parameter inside one message: {@code messages[K]} (or OpenAI's {@code messages.[K]}), then a path. */
     private static final Pattern MESSAGE = Pattern.compile("messages\\.?\\[(\\d+)]");
 
