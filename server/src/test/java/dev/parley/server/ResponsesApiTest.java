@@ -3,6 +3,7 @@ package dev.parley.server;
 import static dev.parley.server.ToolsAndStructuredOutputsTest.WEATHER;
 import static dev.parley.server.ToolsAndStructuredOutputsTest.assertValid;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,6 +20,9 @@ import com.openai.models.responses.ResponseCreateParams;
 import com.openai.models.responses.ResponseOutputMessage;
 import com.openai.models.responses.ResponseStatus;
 import com.openai.models.responses.ResponseStreamEvent;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -477,6 +481,29 @@ class ResponsesApiTest {
         } catch (BadRequestException e) {
             assertThat(e.getMessage()).contains("previous_response_id");
         }
+        // Nothing stored to fetch, list, delete or cancel: a 404 that says why.
+        String root = served.server().baseUrl("127.0.0.1").replace("/v1", "");
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            for (String route : List.of(
+                    "GET /v1/responses/resp_1",
+                    "GET /v1/responses/resp_1/input_items",
+                    "DELETE /v1/responses/resp_1",
+                    "POST /v1/responses/resp_1/cancel")) {
+                String[] methodAndPath = route.split(" ");
+                var answer = http.send(
+                        HttpRequest.newBuilder(URI.create(root + methodAndPath[1]))
+                                .method(methodAndPath[0], HttpRequest.BodyPublishers.noBody())
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(answer.statusCode()).as(route).isEqualTo(404);
+                assertThat(JSON.readTree(answer.body()).at("/error/message").asText())
+                        .isEqualTo("No response found with id 'resp_1': this server keeps no responses (store is"
+                                + " always false).");
+            }
+        }
+        assertThatThrownBy(() -> openai.responses().retrieve("resp_1"))
+                .isInstanceOf(com.openai.errors.NotFoundException.class);
+
         // Every refusal left the engine as it was.
         assertThat(openai.responses().create(story(4)).status().orElseThrow()).isEqualTo(ResponseStatus.INCOMPLETE);
     }

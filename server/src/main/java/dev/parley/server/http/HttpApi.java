@@ -267,6 +267,11 @@ public final class HttpApi {
             config.routes.post("/v1/completions", api::complete);
             config.routes.post("/v1/embeddings", api::embeddings);
             config.routes.post("/v1/responses", api::responses);
+            // Nothing is stored to fetch, delete or cancel: each is told so, as a response not found.
+            get(config, "/v1/responses/{id}", api::noStoredResponse);
+            get(config, "/v1/responses/{id}/input_items", api::noStoredResponse);
+            config.routes.delete("/v1/responses/{id}", api::noStoredResponse);
+            config.routes.post("/v1/responses/{id}/cancel", api::noStoredResponse);
             get(config, "/v1/models", api::models);
             for (String prefix : List.of("", "/v1")) {
                 config.routes.post(prefix + "/tokenize", tokenize::tokenize);
@@ -369,6 +374,17 @@ public final class HttpApi {
             if (request.streaming()) responses.stream(ctx, request, generation);
             else responses.json(ctx, request, generation);
         });
+    }
+
+    /** A stored response asked for: there are none (the key is still checked first, as for any route). */
+    private void noStoredResponse(Context ctx) {
+        authenticate(ctx);
+        throw new NotFoundException(new ApiError(
+                "No response found with id '%s': this server keeps no responses (store is always false)."
+                        .formatted(ctx.pathParam("id")),
+                ApiError.INVALID_REQUEST,
+                null,
+                null));
     }
 
     /**
