@@ -128,8 +128,9 @@ final class BatchCommand implements Callable<Integer> {
 
     @Option(
             names = "--endpoint",
-            paramLabel = "auto|chat|completions",
-            description = "Where each line goes; auto decides by the line (default: auto).")
+            paramLabel = "auto|chat|completions|responses",
+            description = "Where each line goes; auto decides by the line: a Batch API line's url, else messages for"
+                    + " chat, prompt for completions, input for responses (default: auto).")
     Endpoint endpoint = Endpoint.AUTO;
 
     @Option(
@@ -284,15 +285,17 @@ final class BatchCommand implements Callable<Integer> {
         if (apiKeyAlias != null) client.apiKey(apiKeyAlias);
         if (requestUrl != null) {
             String url = requestUrl.replaceAll("/+$", "");
-            if (url.endsWith("/chat/completions")) endpoint = Endpoint.CHAT;
-            else if (url.endsWith("/completions")) endpoint = Endpoint.COMPLETIONS;
+            String path;
+            if (url.endsWith(path = "/chat/completions")) endpoint = Endpoint.CHAT;
+            else if (url.endsWith(path = "/completions")) endpoint = Endpoint.COMPLETIONS;
+            else if (url.endsWith(path = "/responses")) endpoint = Endpoint.RESPONSES;
             else
                 return Failures.report(
                         err,
                         "batch",
-                        new IllegalArgumentException("--request_url must end in /chat/completions or /completions"));
-            client.baseUrl(url.substring(
-                    0, url.lastIndexOf(endpoint == Endpoint.CHAT ? "/chat/completions" : "/completions")));
+                        new IllegalArgumentException(
+                                "--request_url must end in /chat/completions, /completions or /responses"));
+            client.baseUrl(url.substring(0, url.length() - path.length()));
         }
 
         var log = new Log(err, terminal, logLevel);

@@ -8,6 +8,7 @@ import dev.parley.batch.BatchOptions;
 import dev.parley.batch.BatchRunner;
 import dev.parley.batch.BudgetLimits;
 import dev.parley.client.ClientOptions;
+import dev.parley.client.ParleyClient;
 import dev.parley.server.ParleyServer;
 import dev.parley.server.demo.DemoModel;
 import dev.parley.server.engine.llama.LlamaEngine;
@@ -179,6 +180,75 @@ class BatchCommandTest {
                         .isEqualTo(
                                 Integer.parseInt(line.get("custom_id").asText().substring(6))));
         assertThat(out.toString()).contains("parley batch: 30 succeeded, 0 failed, 1 invalid");
+    }
+
+    @Test
+    void sendsResponsesApiLinesAndCountsTheirUsage() throws Exception {
+        Path input = dir.resolve("responses.jsonl");
+        Files.write(
+                input,
+                List.of(
+                        "{\"custom_id\":\"a\",\"method\":\"POST\",\"url\":\"/v1/responses\",\"body\":{\"model\":\"demo\","
+                                + "\"instructions\":\"Tell a story.\",\"input\":\"Once upon a time\",\"max_output_tokens\":6,"
+                                + "\"temperature\":0}}",
+                        "{\"custom_id\":\"b\",\"model\":\"demo\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":"
+                                + "\"input_text\",\"text\":\"Lily and Tom\"}]}],\"max_output_tokens\":5,\"stream\":true}",
+                        "{\"custom_id\":\"c\",\"model\":\"demo\",\"input\":\"Hi\",\"max_output_tokens\":0.5}",
+                        "{\"custom_id\":\"d\",\"model\":\"demo\",\"input\":\"Hi\",\"previous_response_id\":\"resp_1\"}"));
+        Path output = dir.resolve("responses-out.jsonl");
+
+        int exit = parley("batch", input.toString(), "-o", output.toString(), "--base-url", baseUrl, "--api-key", "x");
+
+        assertThat(exit).isEqualTo(BatchCommand.EXIT_SOME_FAILED);
+        assertThat(err.toString()).contains("line 3 invalid, written as an error: max_output_tokens");
+        var byId = new java.util.HashMap<String, JsonNode>();
+        for (JsonNode line : results(output))
+            byId.put("abcd".substring(line.get("line").asInt() - 1).substring(0, 1), line);
+        assertThat(byId).containsOnlyKeys("a", "b", "c", "d");
+        assertThat(byId.get("c").at("/error/code").asText()).isEqualTo("invalid_line");
+        for (String id : List.of("a", "b")) {
+            assertThat(byId.get(id).has("response")).as(byId.get(id).toString()).isTrue();
+            JsonNode response = byId.get(id).get("response");
+            assertThat(response.get("object").asText()).as(id).isEqualTo("response");
+            assertThat(response.at("/output/0/content/0/text").asText()).as(id).isNotEmpty();
+            assertThat(response.at("/usage/output_tokens").asInt()).isEqualTo(id.equals("a") ? 6 : 5);
+        }
+        // Sent whole, never streamed; the instructions read as the server reads them.
+        assertThat(byId.get("b").get("request").has("stream")).isFalse();
+        assertThat(byId.get("a").at("/response/instructions").asText()).isEqualTo("Tell a story.");
+        // A line the server refuses is an error of its own, with the server's words.
+        assertThat(byId.get("d").at("/error/param").asText()).isEqualTo("previous_response_id");
+
+        // The script's command line, its URL naming the Responses API: every line goes there.
+        Path scripted = dir.resolve("scripted.jsonl");
+        Files.write(scripted, List.of("{\"model\":\"demo\",\"input\":\"Once upon a time\",\"max_output_tokens\":3}"));
+        assertThat(parley(
+                        "batch",
+                        "--requests_filepath",
+                        scripted.toString(),
+                        "--request_url",
+                        baseUrl + "/responses",
+                        "--api_key",
+                        "none"))
+                .as(err.toString())
+                .isZero();
+        assertThat(results(dir.resolve("scripted_results.jsonl")))
+                .singleElement()
+                .satisfies(
+                        line -> assertThat(line.get(1).get("object").asText()).isEqualTo("response"));
+
+        // The library call the batch makes, on its own.
+        try (var client = ParleyClient.create(
+                ClientOptions.builder(name -> null).baseUrl(baseUrl).apiKey("x").build())) {
+            var body = Json.mapper().createObjectNode().put("model", "demo").put("input", "Once upon a time");
+            body.put("max_output_tokens", 4).put("stream", true);
+            var response = client.responses(body);
+            assertThat(response.get("status").asText()).isEqualTo("incomplete");
+            assertThat(response.at("/usage/output_tokens").asInt()).isEqualTo(4);
+            assertThat(body.get("stream").asBoolean())
+                    .as("the caller's body is left as it was")
+                    .isTrue();
+        }
     }
 
     @Test

@@ -288,6 +288,7 @@ public final class BatchRunner {
             case BatchRequest.Chat(var chat) -> parley.withResponse().chat(chat, call);
             case BatchRequest.Completion(var completion) ->
                 parley.withResponse().complete(completion, call);
+            case BatchRequest.Responses(var body) -> parley.withResponse().responses(body, call);
         };
     }
 
@@ -296,12 +297,13 @@ public final class BatchRunner {
      * so that the request sent is the line's body.
      */
     private static RequestOptions unmodelled(InputLine.Job job) {
-        JsonNode modelled = Json.mapper()
-                .valueToTree(
-                        switch (job.request()) {
-                            case BatchRequest.Chat(var chat) -> chat;
-                            case BatchRequest.Completion(var completion) -> completion;
-                        });
+        Object request = switch (job.request()) {
+            case BatchRequest.Chat(var chat) -> chat;
+            case BatchRequest.Completion(var completion) -> completion;
+            case BatchRequest.Responses responses -> null; // its body is sent as it is (never streamed)
+        };
+        if (request == null) return RequestOptions.NONE;
+        JsonNode modelled = Json.mapper().valueToTree(request);
         var extra = new LinkedHashMap<String, JsonNode>();
         job.body().properties().forEach(field -> {
             if (!modelled.has(field.getKey()) && !field.getValue().isNull())
@@ -313,6 +315,12 @@ public final class BatchRunner {
     }
 
     private static long usedTokens(Object body, long estimate) {
+        if (body instanceof JsonNode response) { // the Responses API's usage: input and output tokens, and their sum
+            JsonNode total = response.path("usage").path("total_tokens");
+            return total.isIntegralNumber() && total.canConvertToLong() && total.asLong() >= 0
+                    ? total.asLong()
+                    : estimate;
+        }
         Usage usage = switch (body) {
             case dev.parley.api.ChatCompletion chat -> chat.usage();
             case dev.parley.api.TextCompletion text -> text.usage();

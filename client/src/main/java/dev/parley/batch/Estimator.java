@@ -1,5 +1,6 @@
 package dev.parley.batch;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.Prompt;
@@ -10,10 +11,11 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The tokens a request is expected to cost against a tokens-per-minute limit, as servers reserve them:
- * the prompt counted with {@code dev.parley.tokens} (messages, tools and functions for chat), plus the
- * output cap ({@code max_completion_tokens}, else {@code max_tokens}) times {@code n}. A chat request
- * without a cap is reserved at {@link #DEFAULT_COMPLETION_TOKENS}; the estimate is settled against the
- * real {@code usage} afterwards either way.
+ * the prompt counted with {@code dev.parley.tokens} (messages, tools and functions for chat; a Responses API
+ * request's {@code instructions} and {@code input} by {@link TokenCounter#countInput}), plus the output cap ({@code
+ * max_completion_tokens}, else {@code max_tokens}; {@code max_output_tokens}) times {@code n}. A chat or Responses
+ * request without a cap is reserved at {@link #DEFAULT_COMPLETION_TOKENS}; the estimate is settled against the real
+ * {@code usage} afterwards either way.
  *
  * <p>Thread-safe.
  */
@@ -61,6 +63,11 @@ final class Estimator {
                         + (long) completion.outputLimit()
                                 * completion.choices()
                                 * completion.prompt().size();
+            }
+            case BatchRequest.Responses(var body) -> {
+                long input = counter.countInput(body.get("input")) + counter.countInput(body.get("instructions"));
+                JsonNode cap = body.get("max_output_tokens"); // checked: absent, null or a whole number from 1
+                yield input + (cap == null || cap.isNull() ? DEFAULT_COMPLETION_TOKENS : cap.asLong());
             }
         };
     }

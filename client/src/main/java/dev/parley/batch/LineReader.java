@@ -126,33 +126,35 @@ final class LineReader {
             String url = line.get("url").asText();
             if (url.endsWith("/chat/completions")) target = Endpoint.CHAT;
             else if (url.endsWith("/completions")) target = Endpoint.COMPLETIONS;
+            else if (url.endsWith("/responses")) target = Endpoint.RESPONSES;
             else
                 return new InputLine.Invalid(
                         number,
-                        "url '%s' is neither /v1/chat/completions nor /v1/completions".formatted(url),
+                        "url '%s' is none of /v1/chat/completions, /v1/completions and /v1/responses".formatted(url),
                         text,
                         echo);
         } else {
             body = line.deepCopy();
             body.remove("custom_id");
             body.remove("metadata");
-            target = endpoint != Endpoint.AUTO
-                    ? endpoint
-                    : body.has("prompt") && !body.has("messages") ? Endpoint.COMPLETIONS : Endpoint.CHAT;
+            target = endpoint != Endpoint.AUTO ? endpoint : byShape(body);
         }
 
         try {
             byte[] bytes = Json.mapper().writeValueAsBytes(body);
-            BatchRequest request = target == Endpoint.COMPLETIONS
-                    ? new BatchRequest.Completion(RequestReader.completion(bytes))
-                    : new BatchRequest.Chat(RequestReader.chat(bytes));
+            BatchRequest request = switch (target) {
+                case COMPLETIONS -> new BatchRequest.Completion(RequestReader.completion(bytes));
+                case RESPONSES -> new BatchRequest.Responses(responses(body));
+                default -> new BatchRequest.Chat(RequestReader.chat(bytes));
+            };
             if (customId != null) customIds.add(customId);
             return new InputLine.Job(
                     number,
                     identity(number, customId, text),
                     customId,
                     request,
-                    body,
+                    // A Responses body is sent as it stands there (without stream), and shown so.
+                    request instanceof BatchRequest.Responses(var sent) ? sent : body,
                     metadata,
                     estimator.estimate(request),
                     echo);
@@ -162,5 +164,34 @@ final class LineReader {
         } catch (JsonProcessingException e) {
             return new InputLine.Invalid(number, e.getOriginalMessage(), text, echo);
         }
+    }
+
+    /** A line's endpoint by its body: {@code messages} for chat, else {@code prompt} for legacy, {@code input} for responses. */
+    private static Endpoint byShape(ObjectNode body) {
+        if (body.has("messages")) return Endpoint.CHAT;
+        if (body.has("prompt")) return Endpoint.COMPLETIONS;
+        return body.has("input") ? Endpoint.RESPONSES : Endpoint.CHAT;
+    }
+
+    /**
+     * A Responses API body, checked as far as sending and counting need: a {@code model} and an {@code input}; the
+     * server checks the rest. Sent whole, never streamed.
+     */
+    private static ObjectNode responses(ObjectNode body) {
+        if (!body.path("model").isTextual() || body.path("model").asText().isBlank())
+            throw InvalidRequestException.of(
+                    "model", "missing_required_parameter", "Missing required parameter: 'model'.");
+        if (body.path("input").isMissingNode() || body.path("input").isNull())
+            throw InvalidRequestException.of(
+                    "input", "missing_required_parameter", "Missing required parameter: 'input'.");
+        JsonNode cap = body.get("max_output_tokens");
+        if (cap != null && !cap.isNull() && !(cap.isIntegralNumber() && cap.canConvertToInt() && cap.asInt() >= 1))
+            throw InvalidRequestException.of(
+                    "max_output_tokens",
+                    "invalid_value",
+                    "Invalid 'max_output_tokens': expected a whole number from 1 to %d.".formatted(Integer.MAX_VALUE));
+        ObjectNode sent = body.deepCopy();
+        sent.remove("stream");
+        return sent;
     }
 }

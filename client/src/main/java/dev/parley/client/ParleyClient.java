@@ -5,6 +5,7 @@ import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
+import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.ModelList;
 import dev.parley.api.TextCompletion;
@@ -139,6 +140,20 @@ public final class ParleyClient implements AutoCloseable {
         return new HttpChatStream(events, response.info(), streaming, options.usageCounter());
     }
 
+    /**
+     * {@code POST /responses} (OpenAI's Responses API) without streaming, as JSON both ways: {@code body} is sent as it
+     * is but for {@code stream}, left out, and the {@code response} object comes back as a tree. Checked only as far as
+     * sending needs (an object naming its {@code model}); the server checks the rest. Retried as every call is.
+     */
+    public ObjectNode responses(ObjectNode body) {
+        return responses(body, RequestOptions.NONE);
+    }
+
+    /** {@link #responses(ObjectNode)} with this call's own options. */
+    public ObjectNode responses(ObjectNode body, RequestOptions call) {
+        return withResponse.responses(body, call).body();
+    }
+
     /** {@code POST /completions} (legacy) without streaming. */
     public TextCompletion complete(CompletionRequest request) {
         return complete(request, RequestOptions.NONE);
@@ -228,6 +243,17 @@ public final class ParleyClient implements AutoCloseable {
             CompletionRequest plain = request.withStream(null);
             RequestCheck.completion(plain);
             return read(transport.send(post("/completions", plain, JSON, call), Body.whole()), TextCompletion.class);
+        }
+
+        public Response<ObjectNode> responses(ObjectNode body, RequestOptions call) {
+            if (body == null
+                    || !body.path("model").isTextual()
+                    || body.path("model").asText().isBlank())
+                throw InvalidRequestException.of(
+                        "model", "missing_required_parameter", "Missing required parameter: 'model'.");
+            ObjectNode plain = body.deepCopy();
+            plain.remove("stream");
+            return read(transport.send(post("/responses", plain, JSON, call), Body.whole()), ObjectNode.class);
         }
 
         public Response<ModelList> models() {

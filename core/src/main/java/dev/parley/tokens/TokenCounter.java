@@ -1,5 +1,6 @@
 package dev.parley.tokens;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ChatMessage;
 import java.util.List;
 
@@ -51,6 +52,23 @@ public interface TokenCounter {
 
     /** Tokens of {@code text}; special tokens spelled in it count as ordinary text. */
     int count(String text);
+
+    /**
+     * Tokens of an {@code input} as the Responses API and the embeddings endpoint take it, an estimate for limits:
+     * texts counted, token ids one each, lists item by item, anything else (a message, a call and the like) by its
+     * JSON text. Null and absent count none.
+     */
+    default long countInput(JsonNode input) {
+        if (input == null || input.isNull() || input.isMissingNode()) return 0;
+        if (input.isTextual()) return count(input.asText());
+        if (input.isNumber()) return 1;
+        if (input.isArray()) {
+            long tokens = 0;
+            for (JsonNode item : input) tokens += countInput(item);
+            return tokens;
+        }
+        return count(input.toString());
+    }
 
     /**
      * Prompt tokens of {@code messages}, reply priming included: for each message the rules' per-message

@@ -197,4 +197,19 @@ class TokenCounterTest {
                 .isEqualTo(3);
         assertThat(stats.entries()).isEqualTo(3); // the short questions are counted each time, never kept
     }
+
+    @Test
+    void anInputIsCountedTextByTextTokenIdsOneEach() throws Exception {
+        TokenCounter counter = TokenCounter.forEncoding("o200k_base");
+        var json = dev.parley.api.Json.mapper();
+        String story = "Once upon a time, there was a little dog.";
+        assertThat(counter.countInput(json.readTree("\"" + story + "\""))).isEqualTo(counter.count(story));
+        assertThat(counter.countInput(json.readTree("[[1, 2, 3], [4]]"))).isEqualTo(4);
+        var message = json.readTree("{\"role\":\"user\",\"content\":\"" + story + "\"}");
+        assertThat(counter.countInput(json.createArrayNode().add(story).add(message)))
+                .isEqualTo(counter.count(story) + counter.count(message.toString()));
+        assertThat(counter.countInput(null)).isZero();
+        assertThat(counter.countInput(json.nullNode())).isZero();
+        assertThat(counter.countInput(json.missingNode())).isZero();
+    }
 }

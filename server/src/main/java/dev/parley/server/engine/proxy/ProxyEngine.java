@@ -320,15 +320,8 @@ public final class ProxyEngine implements Engine {
 
     /** Tokens of an input: text counted, token ids taken as they are, anything else by its JSON text. */
     private static int inputTokens(TokenCounter counter, JsonNode input) {
-        if (input == null || input.isNull()) return 0;
-        if (input.isTextual()) return counter.count(input.asText());
-        if (input.isNumber()) return 1;
-        if (input.isArray()) {
-            int tokens = 0;
-            for (JsonNode item : input) tokens += inputTokens(counter, item);
-            return tokens;
-        }
-        return counter.count(input.toString());
+        // A body the server took holds fewer tokens than an int counts.
+        return (int) Math.min(Integer.MAX_VALUE, counter.countInput(input));
     }
 
     /**
