@@ -66,11 +66,6 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
         return body.path("stream").asBoolean(false);
     }
 
-    /** The model the request names. */
-    String model() {
-        return chat.model();
-    }
-
     /**
      * Reads and checks {@code body}, a JSON object naming its model.
      *
