@@ -239,6 +239,26 @@ class ResponsesApiTest {
                             .map(item -> item.asFunctionCall().arguments())
                             .toList());
             assertThat(events.getLast().path("type").asText()).isEqualTo("response.completed");
+
+            // The next turn, as a client without stored responses sends it: the output items as they came back
+            // (ids, statuses and all), then each call's result.
+            JsonNode first = JSON.readTree(answer.body());
+            ObjectNode next = request.deepCopy().put("tool_choice", "none");
+            ArrayNode input = next.putArray("input");
+            input.addObject().put("role", "user").put("content", "What is the weather in Paris this week?");
+            for (JsonNode item : first.path("output")) {
+                input.add(item);
+                input.addObject()
+                        .put("type", "function_call_output")
+                        .put("call_id", item.path("call_id").asText())
+                        .put("output", "Sunny, 21 C");
+            }
+            HttpResponse<String> second = served.loopback().post("/v1/responses", next.toString());
+            assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+            JsonNode secondBody = JSON.readTree(second.body());
+            assertThat(secondBody.at("/output/0/type").asText()).isEqualTo("message");
+            assertThat(secondBody.at("/usage/input_tokens").asInt())
+                    .isGreaterThan(first.at("/usage/input_tokens").asInt());
         }
     }
 
