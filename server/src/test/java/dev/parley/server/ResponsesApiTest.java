@@ -20,6 +20,8 @@ import com.openai.models.responses.ResponseCreateParams;
 import com.openai.models.responses.ResponseOutputMessage;
 import com.openai.models.responses.ResponseStatus;
 import com.openai.models.responses.ResponseStreamEvent;
+import dev.parley.client.ClientOptions;
+import dev.parley.server.engine.proxy.ProxyEngine;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -381,6 +383,45 @@ class ResponsesApiTest {
             for (int k = 0; k < top.size(); k++)
                 assertThat(top.get(k).path("token"))
                         .isEqualTo(expected.get(i).path("top_logprobs").get(k).path("token"));
+        }
+    }
+
+    @Test
+    void aGatewayPassesTheUpstreamsOwnResponsesOnWholeAndStreamed() throws Exception {
+        var options = ClientOptions.builder(name -> null)
+                .baseUrl(served.server().baseUrl("127.0.0.1"))
+                .apiKey("test")
+                .maxRetries(0)
+                .build();
+        String body = "{\"model\":\"demo\",\"input\":\"Once upon a time\",\"max_output_tokens\":12,\"temperature\":0}";
+        try (var gateway = ParleyServer.start(ProxyEngine.connect(options, List.of()), "127.0.0.1", 0);
+                HttpClient http = HttpClient.newHttpClient()) {
+            String through = gateway.baseUrl("127.0.0.1") + "/responses";
+            JsonNode direct =
+                    JSON.readTree(served.loopback().post("/v1/responses", body).body());
+            var whole = http.send(
+                    HttpRequest.newBuilder(URI.create(through))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(whole.statusCode()).as(whole.body()).isEqualTo(200);
+            JsonNode relayed = JSON.readTree(whole.body());
+            assertThat(relayed.at("/output/0/content/0/text")).isEqualTo(direct.at("/output/0/content/0/text"));
+            assertThat(relayed.path("usage").path("input_tokens"))
+                    .isEqualTo(direct.path("usage").path("input_tokens"));
+
+            var streamed = http.send(
+                    HttpRequest.newBuilder(URI.create(through))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body.replace("}", ",\"stream\":true}")))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(streamed.statusCode()).isEqualTo(200);
+            List<JsonNode> events = events(streamed.body()); // named, numbered, no [DONE]: as the upstream sent them
+            assertThat(events.getFirst().path("type").asText()).isEqualTo("response.created");
+            assertThat(events.getLast().at("/response/output/0/content/0/text"))
+                    .isEqualTo(direct.at("/output/0/content/0/text"));
         }
     }
 
