@@ -241,13 +241,34 @@ class BatchCommandTest {
         try (var client = ParleyClient.create(
                 ClientOptions.builder(name -> null).baseUrl(baseUrl).apiKey("x").build())) {
             var body = Json.mapper().createObjectNode().put("model", "demo").put("input", "Once upon a time");
-            body.put("max_output_tokens", 4).put("stream", true);
+            body.put("max_output_tokens", 4).put("temperature", 0).put("stream", true);
             var response = client.responses(body);
             assertThat(response.get("status").asText()).isEqualTo("incomplete");
             assertThat(response.at("/usage/output_tokens").asInt()).isEqualTo(4);
             assertThat(body.get("stream").asBoolean())
                     .as("the caller's body is left as it was")
                     .isTrue();
+
+            // Streamed from a real server: numbered events, the deltas making the text the last event carries.
+            var deltas = new StringBuilder();
+            List<String> types = new java.util.ArrayList<>();
+            try (var stream = client.streamResponses(body)) {
+                for (var event : stream) {
+                    assertThat(event.path("sequence_number").asInt()).isEqualTo(types.size());
+                    types.add(event.path("type").asText());
+                    if (types.getLast().equals("response.output_text.delta"))
+                        deltas.append(event.path("delta").asText());
+                }
+            }
+            assertThat(types).startsWith("response.created").endsWith("response.incomplete");
+            assertThat(deltas.toString())
+                    .isNotEmpty()
+                    .isEqualTo(response.at("/output/0/content/0/text").asText());
+            assertThat(client.streamResponses(body)
+                            .response()
+                            .at("/usage/output_tokens")
+                            .asInt())
+                    .isEqualTo(4);
         }
     }
 

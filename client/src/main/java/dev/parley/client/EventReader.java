@@ -2,6 +2,7 @@ package dev.parley.client;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
 import dev.parley.api.Json;
@@ -23,7 +24,9 @@ import java.util.NoSuchElementException;
 /**
  * Reads one OpenAI event stream: each {@code data:} event a JSON value of type {@code T}, until
  * {@code data: [DONE]}. An {@code {"error":{…}}} event throws its {@link ApiException}; a stream that ends
- * or breaks before {@code [DONE]} throws {@link IncompleteStreamException}. Either way the stream is then
+ * or breaks before {@code [DONE]} throws {@link IncompleteStreamException}. A stream of the Responses API's events
+ * ({@link #responses}) ends instead after {@code response.completed} or {@code response.incomplete}, and its {@code
+ * error} and {@code response.failed} events throw. Either way the stream is then
  * closed. {@link #close} may come from another thread: the reader then ends quietly. A stream that receives
  * nothing (not even a comment) for its idle time is closed by {@link #IDLE}'s thread and throws
  * {@link IncompleteStreamException}, rather than wait for ever on a server that has stopped.
@@ -46,8 +49,19 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable, Deadlines.Watc
     private boolean done;
     private T next;
     private int received;
+    private final boolean responses; // the Responses API's events: no [DONE], a last event instead
 
     EventReader(InputStream body, Class<T> type, ResponseInfo info, Duration idleTimeout) {
+        this(body, type, info, idleTimeout, false);
+    }
+
+    /** A reader of the Responses API's events, each a JSON object. */
+    static EventReader<ObjectNode> responses(InputStream body, ResponseInfo info, Duration idleTimeout) {
+        return new EventReader<>(body, ObjectNode.class, info, idleTimeout, true);
+    }
+
+    private EventReader(InputStream body, Class<T> type, ResponseInfo info, Duration idleTimeout, boolean responses) {
+        this.responses = responses;
         this.body = body;
         // The parser ends a line at CR, LF or CRLF; a read returns what has arrived without waiting for more.
         this.text = new InputStreamReader(body, StandardCharsets.UTF_8);
@@ -106,15 +120,16 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable, Deadlines.Watc
                     if (closed) return null;
                     String why = e instanceof IOException io ? TransportException.describe(io) : e.getMessage();
                     throw new IncompleteStreamException(
-                            "the stream broke after %d events, before [DONE]: %s%s".formatted(received, why, request()),
+                            "the stream broke after %d events, before %s: %s%s"
+                                    .formatted(received, end(), why, request()),
                             e);
                 }
                 if (read < 0) {
                     if (idle) throw idle(null);
                     if (closed) return null;
                     throw new IncompleteStreamException(
-                            "the stream ended after %d events without [DONE]: the answer is incomplete%s"
-                                    .formatted(received, request()),
+                            "the stream ended after %d events without %s: the answer is incomplete%s"
+                                    .formatted(received, end(), request()),
                             null);
                 }
                 continue;
@@ -126,8 +141,40 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable, Deadlines.Watc
                 return null;
             }
             received++;
-            return decode(data);
+            T value = decode(data);
+            if (responses && last((ObjectNode) value)) {
+                done = true; // what follows, if anything, is not read
+                close();
+            }
+            return value;
         }
+    }
+
+    /** What ends a stream whole. */
+    private String end() {
+        return responses ? "response.completed" : "[DONE]";
+    }
+
+    /**
+     * Whether a Responses API event is the stream's last: completed or incomplete. An error ({@code error}, or {@code
+     * response.failed} after it) throws, as an error event of a chat stream does.
+     */
+    private boolean last(ObjectNode event) {
+        String type = event.path("type").asText();
+        JsonNode failure = switch (type) {
+            case "error" -> event;
+            case "response.failed" -> event.path("response").path("error");
+            default -> null;
+        };
+        if (failure != null) {
+            var error = new ApiError(
+                    failure.path("message").asText("the response failed"),
+                    ApiError.SERVER_ERROR,
+                    failure.path("param").isTextual() ? failure.path("param").asText() : null,
+                    failure.path("code").isTextual() ? failure.path("code").asText() : null);
+            throw ApiException.of(ErrorBodies.statusOf(error), error, info.headers());
+        }
+        return type.equals("response.completed") || type.equals("response.incomplete");
     }
 
     /** When the stream is idle for good, unless a byte comes first. */
@@ -150,13 +197,14 @@ final class EventReader<T> implements Iterator<T>, AutoCloseable, Deadlines.Watc
 
     private IncompleteStreamException idle(Exception cause) {
         return new IncompleteStreamException(
-                "the stream received nothing for %s s after %d events, before [DONE]: the server stopped sending%s"
+                "the stream received nothing for %s s after %d events, before %s: the server stopped sending%s"
                         .formatted(
                                 java.math.BigDecimal.valueOf(idleNanos / 1_000_000)
                                         .movePointLeft(3)
                                         .stripTrailingZeros()
                                         .toPlainString(),
                                 received,
+                                end(),
                                 request()),
                 cause);
     }

@@ -154,6 +154,34 @@ public final class ParleyClient implements AutoCloseable {
         return withResponse.responses(body, call).body();
     }
 
+    /**
+     * {@code POST /responses} with {@code stream: true}: the Responses API's events as they arrive, each a JSON object
+     * (see {@link ResponsesStream}). Returns once the response headers are in: failures before then are retried, none
+     * after. The caller closes the stream.
+     */
+    public ResponsesStream streamResponses(ObjectNode body) {
+        return streamResponses(body, RequestOptions.NONE);
+    }
+
+    /** {@link #streamResponses(ObjectNode)} with this call's own options. */
+    public ResponsesStream streamResponses(ObjectNode body, RequestOptions call) {
+        ObjectNode streaming = named(body).put("stream", true);
+        Response<InputStream> response =
+                transport.send(post("/responses", streaming, EVENT_STREAM, call), BodyHandlers.ofInputStream());
+        return new ResponsesStream(
+                EventReader.responses(response.body(), response.info(), options.streamIdleTimeout()), response.info());
+    }
+
+    /** A copy of a Responses API body, which must name its model. */
+    private static ObjectNode named(ObjectNode body) {
+        if (body == null
+                || !body.path("model").isTextual()
+                || body.path("model").asText().isBlank())
+            throw InvalidRequestException.of(
+                    "model", "missing_required_parameter", "Missing required parameter: 'model'.");
+        return body.deepCopy();
+    }
+
     /** {@code POST /completions} (legacy) without streaming. */
     public TextCompletion complete(CompletionRequest request) {
         return complete(request, RequestOptions.NONE);
@@ -246,12 +274,7 @@ public final class ParleyClient implements AutoCloseable {
         }
 
         public Response<ObjectNode> responses(ObjectNode body, RequestOptions call) {
-            if (body == null
-                    || !body.path("model").isTextual()
-                    || body.path("model").asText().isBlank())
-                throw InvalidRequestException.of(
-                        "model", "missing_required_parameter", "Missing required parameter: 'model'.");
-            ObjectNode plain = body.deepCopy();
+            ObjectNode plain = named(body);
             plain.remove("stream");
             return read(transport.send(post("/responses", plain, JSON, call), Body.whole()), ObjectNode.class);
         }

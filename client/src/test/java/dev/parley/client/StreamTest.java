@@ -298,4 +298,57 @@ class StreamTest {
                     .hasMessageContaining("{not json}");
         }
     }
+
+    /** One Responses API event as a server sends it: named by its type. */
+    private static String event(String type, String fields) {
+        return "event: " + type + "\ndata: {\"type\":\"" + type + "\"" + fields + "}\n\n";
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode story() {
+        return Json.mapper().createObjectNode().put("model", "m").put("input", "Hi");
+    }
+
+    @Test
+    void aResponsesStreamEndsAtItsLastEventAndAnErrorEventThrows() {
+        String created = event("response.created", ",\"sequence_number\":0,\"response\":{\"status\":\"in_progress\"}");
+        String delta = event("response.output_text.delta", ",\"sequence_number\":1,\"delta\":\"Hel\"");
+        String completed = event(
+                "response.completed", ",\"sequence_number\":2,\"response\":{\"status\":\"completed\",\"output\":[]}");
+        // What comes after the last event is not read.
+        server.enqueue(sse(created + delta + completed + "data: not json\n\n"));
+        try (ParleyClient client = client(server, waits)) {
+            List<String> types = new ArrayList<>();
+            try (ResponsesStream stream = client.streamResponses(story())) {
+                for (var value : stream) types.add(value.path("type").asText());
+            }
+            assertThat(types).containsExactly("response.created", "response.output_text.delta", "response.completed");
+            assertThat(Json.tree(server.lastRequest().body()).path("stream").asBoolean())
+                    .isTrue();
+
+            server.enqueue(sse(created + completed));
+            assertThat(client.streamResponses(story()).response().path("status").asText())
+                    .isEqualTo("completed");
+
+            // An error event, then response.failed: the error throws, as a chat stream's does.
+            server.enqueue(sse(created
+                    + event(
+                            "error",
+                            ",\"sequence_number\":1,\"code\":\"server_error\",\"message\":\"The engine failed.\""
+                                    + ",\"param\":null")
+                    + event("response.failed", ",\"sequence_number\":2,\"response\":{\"status\":\"failed\"}")));
+            assertThatThrownBy(() -> client.streamResponses(story()).response())
+                    .isInstanceOf(ServerException.class)
+                    .hasMessageContaining("The engine failed.");
+
+            // Cut before its last event: incomplete, saying what was missing.
+            server.enqueue(sse(created + delta));
+            assertThatThrownBy(() -> client.streamResponses(story()).response())
+                    .isInstanceOf(IncompleteStreamException.class)
+                    .hasMessageStartingWith("the stream ended after 2 events without response.completed");
+
+            assertThatThrownBy(() -> client.streamResponses(
+                            Json.mapper().createObjectNode().put("input", "Hi")))
+                    .hasMessageContaining("'model'");
+        }
+    }
 }
