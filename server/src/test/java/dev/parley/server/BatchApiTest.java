@@ -128,10 +128,14 @@ class BatchApiTest {
     }
 
     static Batch create(OpenAIClient openai, String fileId) {
+        return create(openai, fileId, BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS);
+    }
+
+    static Batch create(OpenAIClient openai, String fileId, BatchCreateParams.Endpoint endpoint) {
         return openai.batches()
                 .create(BatchCreateParams.builder()
                         .inputFileId(fileId)
-                        .endpoint(BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
+                        .endpoint(endpoint)
                         .completionWindow(BatchCreateParams.CompletionWindow._24H)
                         .build());
     }
@@ -226,12 +230,7 @@ class BatchApiTest {
         }
         Batch done = await(
                 openai,
-                openai.batches()
-                        .create(BatchCreateParams.builder()
-                                .inputFileId(upload(openai, input.toString()).id())
-                                .endpoint(BatchCreateParams.Endpoint.V1_EMBEDDINGS)
-                                .completionWindow(BatchCreateParams.CompletionWindow._24H)
-                                .build())
+                create(openai, upload(openai, input.toString()).id(), BatchCreateParams.Endpoint.V1_EMBEDDINGS)
                         .id(),
                 BatchApiTest::ended);
         assertThat(done.status().asString()).isEqualTo("completed");
@@ -273,12 +272,7 @@ class BatchApiTest {
                 + "{\"model\":\"demo\",\"input\":\"Hi\",\"previous_response_id\":\"resp_1\"}}\n");
         Batch done = await(
                 openai,
-                openai.batches()
-                        .create(BatchCreateParams.builder()
-                                .inputFileId(upload(openai, input.toString()).id())
-                                .endpoint(BatchCreateParams.Endpoint.V1_RESPONSES)
-                                .completionWindow(BatchCreateParams.CompletionWindow._24H)
-                                .build())
+                create(openai, upload(openai, input.toString()).id(), BatchCreateParams.Endpoint.V1_RESPONSES)
                         .id(),
                 BatchApiTest::ended);
         assertThat(done.status().asString()).isEqualTo("completed");
