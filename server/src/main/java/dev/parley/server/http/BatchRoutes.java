@@ -115,16 +115,10 @@ final class BatchRoutes {
     /** OpenAI's paging: {@code limit} (to 10,000, all by default), {@code order} by creation, {@code after} an id. */
     void listFiles(Context ctx) {
         Tenant tenant = authenticate.apply(ctx);
-        int limit = limit(ctx, 10_000, 10_000);
-        String order = ctx.queryParam("order");
-        if (order != null && !order.equals("asc") && !order.equals("desc")) {
-            throw InvalidRequestException.of(
-                    "order",
-                    "invalid_value",
-                    "Invalid value: '%s'. Supported values are: 'asc' and 'desc'.".formatted(order));
-        }
+        int limit = Paging.limit(ctx, 10_000, 10_000);
+        boolean ascending = Paging.ascending(ctx);
         List<FileStore.StoredFile> mine = new ArrayList<>(files.list(tenant.name(), ctx.queryParam("purpose")));
-        if ("asc".equals(order)) Collections.reverse(mine);
+        if (ascending) Collections.reverse(mine);
         String after = ctx.queryParam("after");
         int from = 0;
         if (after != null) {
@@ -135,7 +129,7 @@ final class BatchRoutes {
         }
         ArrayNode data = Json.mapper().createArrayNode();
         mine.subList(from, Math.min(mine.size(), from + limit)).forEach(f -> data.add(f.toJson()));
-        json(ctx, list(data, from + limit < mine.size()));
+        json(ctx, Paging.list(data, from + limit < mine.size()));
     }
 
     void file(Context ctx) {
@@ -181,11 +175,11 @@ final class BatchRoutes {
 
     void listBatches(Context ctx) {
         Tenant tenant = authenticate.apply(ctx);
-        int limit = limit(ctx, 20, 100);
+        int limit = Paging.limit(ctx, 20, 100);
         List<ObjectNode> page = batches.list(tenant.name(), ctx.queryParam("after"), limit + 1);
         ArrayNode data = Json.mapper().createArrayNode();
         page.stream().limit(limit).forEach(data::add);
-        json(ctx, list(data, page.size() > limit));
+        json(ctx, Paging.list(data, page.size() > limit));
     }
 
     void batch(Context ctx) {
@@ -199,44 +193,12 @@ final class BatchRoutes {
         json(ctx, batches.cancel(tenant.name(), ctx.pathParam("id")));
     }
 
-    /** The {@code limit} query parameter: {@code fallback} when absent, else a whole number from 1 to {@code most}. */
-    private static int limit(Context ctx, int fallback, int most) {
-        String asked = ctx.queryParam("limit");
-        if (asked == null) return fallback;
-        int limit;
-        try {
-            limit = Integer.parseInt(asked);
-        } catch (NumberFormatException e) {
-            limit = -1;
-        }
-        if (limit < 1 || limit > most) {
-            throw InvalidRequestException.of(
-                    "limit", "invalid_value", "Invalid 'limit': expected an integer from 1 to %d.".formatted(most));
-        }
-        return limit;
-    }
-
     private FileStore.StoredFile file(Tenant tenant, String id) {
         return files.find(tenant.name(), id).orElseThrow(() -> noSuchFile(id));
     }
 
     private static NotFoundException noSuchFile(String id) {
         return new NotFoundException(new ApiError("No such File object: " + id, ApiError.INVALID_REQUEST, "id", null));
-    }
-
-    private static ObjectNode list(ArrayNode data, boolean hasMore) {
-        ObjectNode list = Json.object();
-        list.put("object", "list");
-        list.set("data", data);
-        if (data.isEmpty()) {
-            list.putNull("first_id");
-            list.putNull("last_id");
-        } else {
-            list.put("first_id", data.get(0).get("id").asText());
-            list.put("last_id", data.get(data.size() - 1).get("id").asText());
-        }
-        list.put("has_more", hasMore);
-        return list;
     }
 
     private static JsonNode body(Context ctx) {
