@@ -19,6 +19,7 @@ import dev.parley.server.engine.proxy.ProxyEngine;
 import dev.parley.server.engine.proxy.UpstreamReplica;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
+import dev.parley.server.responses.KeptResponses;
 import dev.parley.server.usage.Price;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -259,17 +260,25 @@ final class ServeCommand implements Callable<Integer> {
             names = "--redis",
             paramLabel = "redis://host:port",
             description =
-                    "Keep each key's rate limits and the usage ledger in this Redis, shared by every replica using it"
-                            + " (default: limits in memory, the ledger under --data-dir).")
+                    "Keep each key's rate limits, the usage ledger and kept responses in this Redis, shared by every"
+                            + " replica using it (default: limits in memory, the ledger and responses under --data-dir).")
     URI redis;
 
     @Option(
             names = "--data-dir",
             paramLabel = "DIR",
             description = "Where the Files and Batch API keep files and batches, and (without --redis) the usage"
-                    + " ledger is kept (default: $PARLEY_DATA_DIR, else "
+                    + " ledger and kept responses are (default: $PARLEY_DATA_DIR, else "
                     + "$XDG_DATA_HOME/parley, else ~/.local/share/parley).")
     Path dataDir;
+
+    @Option(
+            names = "--keep-responses",
+            paramLabel = "DAYS",
+            description = "How long a Responses API answer asked to be stored (store: true, the default) is kept for"
+                    + " its key to continue (previous_response_id), fetch or delete; 0 keeps none, at most 3650"
+                    + " (default: ${DEFAULT-VALUE}).")
+    long keepResponses = KeptResponses.KEEP.toDays();
 
     @Option(
             names = "--price",
@@ -448,6 +457,7 @@ final class ServeCommand implements Callable<Integer> {
                     .withRedis(redis)
                     .withPrices(prices(file))
                     .withSseKeepAlive(Duration.ofMillis(Math.round(sseKeepAlive * 1000)))
+                    .withKeepResponses(Duration.ofDays(keepResponses))
                     .withTls(
                             tlsCert == null ? null : new ServerOptions.Tls(tlsCert, tlsKey == null ? tlsCert : tlsKey));
             ApiKeys apiKeys = keys == null ? ApiKeys.open() : ApiKeys.load(keys);
@@ -628,6 +638,7 @@ final class ServeCommand implements Callable<Integer> {
             if (server.shutdownTimeout() != null && !given("--shutdown-timeout"))
                 shutdownTimeout = server.shutdownTimeout();
             if (server.sseKeepalive() != null && !given("--sse-keepalive")) sseKeepAlive = server.sseKeepalive();
+            if (server.keepResponses() != null && !given("--keep-responses")) keepResponses = server.keepResponses();
             if (server.logFormat() != null && !given("--log-format"))
                 logFormat = LogFormat.valueOf(server.logFormat().toUpperCase(java.util.Locale.ROOT));
             if (server.corsOrigins() != null && !given("--cors-origin")) corsOrigins = server.corsOrigins();
@@ -693,6 +704,8 @@ final class ServeCommand implements Callable<Integer> {
                     + asGiven(upstreamIdleTimeout);
         if (shutdownTimeout < 0 || shutdownTimeout > 86_400)
             return "--shutdown-timeout must be between 0 and 86400 seconds, not " + shutdownTimeout;
+        if (keepResponses < 0 || keepResponses > 3650)
+            return "--keep-responses must be between 0 (none) and 3650 days, not " + keepResponses;
         if (!(sseKeepAlive >= 0 && sseKeepAlive <= 3600))
             return "--sse-keepalive must be between 0 (never) and 3600 seconds, not " + asGiven(sseKeepAlive);
         if (!within(cacheRam, 0, LlamaEngineOptions.MAX_CACHE_MB))

@@ -573,6 +573,8 @@ class ServeCommandTest {
             {"--sse-keepalive", "-1", "--sse-keepalive must be between 0 (never) and 3600 seconds"},
             {"--sse-keepalive", "3600.5", "--sse-keepalive must be between 0 (never) and 3600 seconds"},
             {"--sse-keepalive", "NaN", "--sse-keepalive must be between 0 (never) and 3600 seconds"},
+            {"--keep-responses", "-1", "--keep-responses must be between 0 (none) and 3650 days"},
+            {"--keep-responses", "3651", "--keep-responses must be between 0 (none) and 3650 days"},
         };
         for (String[] c : cases) {
             var err = new StringWriter();

@@ -14,9 +14,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -172,6 +174,26 @@ public final class ParleyClient implements AutoCloseable {
                 EventReader.responses(response.body(), response.info(), options.streamIdleTimeout()), response.info());
     }
 
+    /**
+     * {@code GET /responses/{id}}: a response the server kept (one created with {@code store} true or left out), as it
+     * was answered; a {@link dev.parley.api.NotFoundException} when it is not kept for this key.
+     */
+    public ObjectNode retrieveResponse(String id) {
+        return withResponse.retrieveResponse(id, RequestOptions.NONE).body();
+    }
+
+    /** {@code DELETE /responses/{id}}: forgets a kept response; a {@link dev.parley.api.NotFoundException} when there is none. */
+    public void deleteResponse(String id) {
+        withResponse.deleteResponse(id, RequestOptions.NONE);
+    }
+
+    /** The path of a kept response, its id escaped as a path segment. */
+    private static String responsePath(String id) {
+        if (id == null || id.isBlank())
+            throw InvalidRequestException.of("id", "missing_required_parameter", "Missing required parameter: 'id'.");
+        return "/responses/" + URLEncoder.encode(id, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
     /** A copy of a Responses API body, which must name its model. */
     private static ObjectNode named(ObjectNode body) {
         if (body == null
@@ -277,6 +299,19 @@ public final class ParleyClient implements AutoCloseable {
             ObjectNode plain = named(body);
             plain.remove("stream");
             return read(transport.send(post("/responses", plain, JSON, call), Body.whole()), ObjectNode.class);
+        }
+
+        public Response<ObjectNode> retrieveResponse(String id, RequestOptions call) {
+            return read(
+                    transport.send(request(responsePath(id), JSON, call).GET().build(), Body.whole()),
+                    ObjectNode.class);
+        }
+
+        public Response<ObjectNode> deleteResponse(String id, RequestOptions call) {
+            return read(
+                    transport.send(
+                            request(responsePath(id), JSON, call).DELETE().build(), Body.whole()),
+                    ObjectNode.class);
         }
 
         public Response<ModelList> models() {

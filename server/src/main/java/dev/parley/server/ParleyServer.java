@@ -8,6 +8,7 @@ import dev.parley.server.http.HttpApi;
 import dev.parley.server.http.ServerTls;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
+import dev.parley.server.responses.KeptResponses;
 import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
 import java.time.Clock;
@@ -41,6 +42,7 @@ public final class ParleyServer implements AutoCloseable {
     private final ServerTls tls; // null: plain HTTP
     private final Batches batches; // null without a data directory
     private final UsageLedger ledger;
+    private final KeptResponses kept;
     private boolean closed;
 
     private ParleyServer(
@@ -51,7 +53,8 @@ public final class ParleyServer implements AutoCloseable {
             FileWatcher watcher,
             ServerTls tls,
             Batches batches,
-            UsageLedger ledger) {
+            UsageLedger ledger,
+            KeptResponses kept) {
         this.http = http;
         this.engine = engine;
         this.limits = limits;
@@ -60,6 +63,7 @@ public final class ParleyServer implements AutoCloseable {
         this.tls = tls;
         this.batches = batches;
         this.ledger = ledger;
+        this.kept = kept;
     }
 
     /** Starts serving {@code engine} to anyone on {@code host}:{@code port} (0 picks a free port). Takes ownership of the engine. */
@@ -97,20 +101,24 @@ public final class ParleyServer implements AutoCloseable {
         FileWatcher watcher = null;
         ServerTls tls = null;
         UsageLedger ledger = null;
+        KeptResponses kept = null;
         var opened = new AtomicReference<Batches>();
         try {
             if (keys.file() != null)
                 watcher = FileWatcher.start("parley-keys-watcher", List.of(keys.file()), "the keys file", keys::reload);
             ledger = ledger(options, clock);
+            kept = KeptResponses.open(options.keepResponses(), options.redis(), options.dataDir(), clock);
             if (options.tls() != null) tls = ServerTls.open(options.tls());
-            Javalin http = HttpApi.create(engine, keys, limits, ledger, host, port, clock, options, tls, opened::set)
+            Javalin http = HttpApi.create(
+                            engine, keys, limits, ledger, kept, host, port, clock, options, tls, opened::set)
                     .start();
             if (tls != null) tls.watch();
             engine.serving();
-            return new ParleyServer(http, engine, limits, keys, watcher, tls, opened.get(), ledger);
+            return new ParleyServer(http, engine, limits, keys, watcher, tls, opened.get(), ledger, kept);
         } catch (RuntimeException e) {
             if (opened.get() != null) opened.get().close();
             if (ledger != null) ledger.close();
+            if (kept != null) kept.close();
             if (watcher != null) watcher.close();
             if (tls != null) tls.close();
             limits.close();
@@ -242,6 +250,7 @@ public final class ParleyServer implements AutoCloseable {
         if (tls != null) tls.close();
         http.stop();
         ledger.close(); // after the last request is recorded
+        kept.close(); // after the last response is kept
         limits.close();
         engine.close();
     }

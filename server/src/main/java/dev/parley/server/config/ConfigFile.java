@@ -149,6 +149,9 @@ public final class ConfigFile {
             if (server.sseKeepalive() != null && !(server.sseKeepalive() >= 0 && server.sseKeepalive() <= 3600))
                 throw error("server.sse_keepalive must be between 0 (never) and 3600 seconds, not "
                         + server.sseKeepalive());
+            if (server.keepResponses() != null && (server.keepResponses() < 0 || server.keepResponses() > 3650))
+                throw error(
+                        "server.keep_responses must be between 0 (none) and 3650 days, not " + server.keepResponses());
             if (server.tlsKey() != null && server.tlsCert() == null)
                 throw error("server.tls_key needs server.tls_cert, the certificate it belongs to");
             return new ServerConfig.Server(
@@ -160,7 +163,8 @@ public final class ConfigFile {
                     server.logFormat(),
                     server.sseKeepalive(),
                     server.tlsCert() == null ? null : path(server.tlsCert()),
-                    server.tlsKey() == null ? null : path(server.tlsKey()));
+                    server.tlsKey() == null ? null : path(server.tlsKey()),
+                    server.keepResponses());
         }
 
         private ServerConfig.Redis redis(ServerConfig.Redis redis) {

@@ -44,7 +44,8 @@ public record ServerConfig(
             String logFormat,
             Double sseKeepalive,
             String tlsCert,
-            String tlsKey) {}
+            String tlsKey,
+            Long keepResponses) {}
 
     /** The Redis that keeps the keys' limits, shared by every replica using it. */
     public record Redis(String url, Boolean failOpen) {}

@@ -27,6 +27,7 @@ import dev.parley.server.engine.Prepared;
 import dev.parley.server.engine.Relayed;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.limits.Reservation;
+import dev.parley.server.responses.KeptResponses;
 import dev.parley.server.usage.Price;
 import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
@@ -71,6 +72,7 @@ public final class HttpApi {
     private final Duration keepAlive; // a stream's longest silence before a comment; zero: none
     private final ChatReply chat;
     private final ResponsesReply responses;
+    private final KeptResponses kept;
     private final CompletionReply completion;
 
     private HttpApi(
@@ -78,6 +80,7 @@ public final class HttpApi {
             ApiKeys keys,
             RateLimits limits,
             UsageLedger ledger,
+            KeptResponses kept,
             Map<String, Price> prices,
             Clock clock,
             Duration keepAlive) {
@@ -88,7 +91,8 @@ public final class HttpApi {
         this.prices = prices;
         this.keepAlive = keepAlive;
         this.chat = new ChatReply(clock, keepAlive);
-        this.responses = new ResponsesReply(clock, keepAlive);
+        this.kept = kept;
+        this.responses = new ResponsesReply(clock, keepAlive, kept);
         this.completion = new CompletionReply(clock, keepAlive);
     }
 
@@ -133,9 +137,9 @@ public final class HttpApi {
                         Prepared prepared = engine.relay(Engine.RESPONSES, model, body);
                         answer = runToEnd(tenant, model, prepared, g -> Json.tree(((Relayed) g).body()));
                     } else {
-                        ResponsesRequest request = ResponsesRequest.read(body);
+                        ResponsesRequest request = ResponsesRequest.read(body, kept, owner);
                         Prepared prepared = request.renamed(() -> engine.chat(request.chat()));
-                        answer = runToEnd(tenant, model, prepared, g -> responses.response(request, g));
+                        answer = runToEnd(tenant, model, prepared, g -> responses.response(request, g, owner));
                     }
                 } else if (url.equals("/v1/embeddings")) {
                     String model = modelOf(body);
@@ -229,13 +233,15 @@ public final class HttpApi {
             ApiKeys keys,
             RateLimits limits,
             UsageLedger ledger,
+            KeptResponses kept,
             String host,
             int port,
             Clock clock,
             ServerOptions options,
             ServerTls tls,
             Consumer<Batches> opened) {
-        HttpApi api = new HttpApi(engine, keys, limits, ledger, options.prices(), clock, options.sseKeepAlive());
+        HttpApi api = new HttpApi(engine, keys, limits, ledger, kept, options.prices(), clock, options.sseKeepAlive());
+        StoredResponseRoutes stored = new StoredResponseRoutes(kept, api::authenticate);
         UsageRoutes usage = new UsageRoutes(ledger, options.prices(), keys, api::authenticate, clock);
         Operations operations = new Operations(options, engine, limits, ledger);
         TokenizeRoutes tokenize = new TokenizeRoutes(engine, api);
@@ -267,11 +273,10 @@ public final class HttpApi {
             config.routes.post("/v1/completions", api::complete);
             config.routes.post("/v1/embeddings", api::embeddings);
             config.routes.post("/v1/responses", api::responses);
-            // Nothing is stored to fetch, delete or cancel: each is told so, as a response not found.
-            get(config, "/v1/responses/{id}", api::noStoredResponse);
-            get(config, "/v1/responses/{id}/input_items", api::noStoredResponse);
-            config.routes.delete("/v1/responses/{id}", api::noStoredResponse);
-            config.routes.post("/v1/responses/{id}/cancel", api::noStoredResponse);
+            get(config, "/v1/responses/{id}", stored::retrieve);
+            get(config, "/v1/responses/{id}/input_items", stored::inputItems);
+            config.routes.delete("/v1/responses/{id}", stored::delete);
+            config.routes.post("/v1/responses/{id}/cancel", stored::cancel);
             get(config, "/v1/models", api::models);
             for (String prefix : List.of("", "/v1")) {
                 config.routes.post(prefix + "/tokenize", tokenize::tokenize);
@@ -355,8 +360,9 @@ public final class HttpApi {
 
     /**
      * {@code /v1/responses}: relayed as {@link #relayed} relays, to a model served by another server; for a model of
-     * Parley's own, read as the chat it amounts to ({@link ResponsesRequest}), run as a chat is, and answered in the
-     * Responses API's shapes ({@link ResponsesReply}).
+     * Parley's own, read as the chat it amounts to ({@link ResponsesRequest}: after the conversation it continues,
+     * when it names one), run as a chat is, and answered in the Responses API's shapes ({@link ResponsesReply}), kept
+     * when asked.
      */
     private void responses(Context ctx) throws InterruptedException {
         Tenant tenant = authenticate(ctx);
@@ -367,24 +373,13 @@ public final class HttpApi {
             relayed(ctx, tenant, Engine.RESPONSES, model, body);
             return;
         }
-        ResponsesRequest request = ResponsesRequest.read(body);
+        ResponsesRequest request = ResponsesRequest.read(body, kept, tenant.name());
         Prepared prepared = request.renamed(() -> engine.chat(request.chat()));
         Admitted admitted = admit(ctx, tenant, model, prepared);
         generate(ctx, prepared, admitted, request.streaming(), generation -> {
-            if (request.streaming()) responses.stream(ctx, request, generation);
-            else responses.json(ctx, request, generation);
+            if (request.streaming()) responses.stream(ctx, request, generation, tenant.name());
+            else responses.json(ctx, request, generation, tenant.name());
         });
-    }
-
-    /** A stored response asked for: there are none (the key is still checked first, as for any route). */
-    private void noStoredResponse(Context ctx) {
-        authenticate(ctx);
-        throw new NotFoundException(new ApiError(
-                "No response found with id '%s': this server keeps no responses (store is always false)."
-                        .formatted(ctx.pathParam("id")),
-                ApiError.INVALID_REQUEST,
-                null,
-                null));
     }
 
     /**

@@ -5,7 +5,8 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /** Random identifiers in OpenAI's shapes: {@code chatcmpl-…}, {@code cmpl-…}, {@code req_…}, {@code resp_…}. Thread-safe. */
 final class Ids {
-    // Ids name requests and answers and grant nothing: they need to be unique, not unguessable. A SecureRandom
+    // Ids name requests and answers and grant nothing (a kept response is found only with the key that made it):
+    // they need to be unique, not unguessable. A SecureRandom
     // drew under one process-wide lock (and an answer's id drew once per character): 1.7% of a relayed request's
     // processor time at 64 callers.
     private static final char[] ALPHABET =

@@ -11,6 +11,8 @@ import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.responses.KeptResponses;
+import dev.parley.server.responses.StoredResponse;
 import io.javalin.http.Context;
 import java.time.Clock;
 import java.time.Duration;
@@ -22,27 +24,33 @@ import java.util.List;
  * object, or a stream of the Responses API's events. Its output is the answer's items in the order the model wrote
  * them: its reasoning ({@code reasoning}, the text as {@code reasoning_text}), its text ({@code message} with one
  * {@code output_text}), its calls ({@code function_call}, one each). An answer cut by {@code max_output_tokens} or
- * the context is {@code incomplete}, with {@code incomplete_details.reason} {@code max_output_tokens}.
+ * the context is {@code incomplete}, with {@code incomplete_details.reason} {@code max_output_tokens}. A response the
+ * request asked to store is kept ({@link KeptResponses}) once it is finished: completed, incomplete or failed.
  */
 final class ResponsesReply {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private final Clock clock;
     private final Duration keepAlive;
+    private final KeptResponses kept;
 
-    /** Replies stamped with {@code clock}'s time, whose streams carry a comment after {@code keepAlive} of silence. */
-    ResponsesReply(Clock clock, Duration keepAlive) {
+    /**
+     * Replies stamped with {@code clock}'s time, whose streams carry a comment after {@code keepAlive} of silence,
+     * kept in {@code kept} when asked.
+     */
+    ResponsesReply(Clock clock, Duration keepAlive, KeptResponses kept) {
         this.clock = clock;
         this.keepAlive = keepAlive;
+        this.kept = kept;
     }
 
-    /** Collects the answer, then replies with one {@code response} object. */
-    void json(Context ctx, ResponsesRequest request, Generation generation) throws InterruptedException {
-        ctx.status(200).contentType("application/json").result(Json.write(response(request, generation)));
+    /** Collects the answer, then replies with one {@code response} object; {@code owner} is the key's name. */
+    void json(Context ctx, ResponsesRequest request, Generation generation, String owner) throws InterruptedException {
+        ctx.status(200).contentType("application/json").result(Json.write(response(request, generation, owner)));
     }
 
-    /** The whole answer collected into one {@code response} object. */
-    ObjectNode response(ResponsesRequest request, Generation generation) throws InterruptedException {
+    /** The whole answer collected into one {@code response} object, kept for {@code owner} when asked. */
+    ObjectNode response(ResponsesRequest request, Generation generation, String owner) throws InterruptedException {
         Collected all = Collected.from(generation);
         var output = NODES.arrayNode();
         String reason = all.reasons().getFirst();
@@ -67,23 +75,33 @@ final class ResponsesReply {
                     call.function().arguments(),
                     i == calls.size() - 1 ? status : "completed"));
         }
-        return response(
-                request,
-                Ids.response("resp_"),
-                clock.instant().getEpochSecond(),
-                generation.model(),
-                status(reason),
-                output,
-                generation.usage());
+        String id = Ids.response("resp_");
+        long created = clock.instant().getEpochSecond();
+        ObjectNode response =
+                response(request, id, created, generation.model(), status(reason), output, generation.usage());
+        keep(request, owner, id, created, response);
+        return response;
     }
 
-    /** Streams the Responses API's events as the answer is generated. */
-    void stream(Context ctx, ResponsesRequest request, Generation generation) throws InterruptedException {
+    /**
+     * Keeps a finished response when its request asked to; one that could not be kept says {@code store: false}
+     * (the caller still gets it, and learns it cannot be continued or fetched).
+     */
+    private void keep(ResponsesRequest request, String owner, String id, long created, ObjectNode response) {
+        if (!request.store()) return;
+        var stored = new StoredResponse(id, owner, created, request.previousId(), request.input(), response);
+        if (!kept.keep(stored)) response.put("store", false);
+    }
+
+    /** Streams the Responses API's events as the answer is generated; kept for {@code owner} when asked. */
+    void stream(Context ctx, ResponsesRequest request, Generation generation, String owner)
+            throws InterruptedException {
         EventStream.named(
                 ctx,
                 keepAlive,
                 generation,
-                new Streamed(request, Ids.response("resp_"), clock.instant().getEpochSecond(), generation.model()));
+                new Streamed(
+                        request, owner, Ids.response("resp_"), clock.instant().getEpochSecond(), generation.model()));
     }
 
     /**
@@ -91,7 +109,7 @@ final class ResponsesReply {
      * deltas, and done when the next kind of output begins or the answer ends; then the response completed (or
      * incomplete) with every item and the usage. Each event has the stream's next {@code sequence_number}.
      */
-    private static final class Streamed implements EventStream.NamedFrames {
+    private final class Streamed implements EventStream.NamedFrames {
         private enum Kind {
             REASONING,
             MESSAGE,
@@ -99,6 +117,7 @@ final class ResponsesReply {
         }
 
         private final ResponsesRequest request;
+        private final String owner;
         private final String id;
         private final long created;
         private final String model;
@@ -115,8 +134,9 @@ final class ResponsesReply {
         private String callId;
         private String callName;
 
-        Streamed(ResponsesRequest request, String id, long created, String model) {
+        Streamed(ResponsesRequest request, String owner, String id, long created, String model) {
             this.request = request;
+            this.owner = owner;
             this.id = id;
             this.created = created;
             this.model = model;
@@ -184,6 +204,7 @@ final class ResponsesReply {
         public List<ObjectNode> closing(Usage usage) {
             String status = status(reason);
             ObjectNode done = response(request, id, created, model, status, output, usage);
+            keep(request, owner, id, created, done);
             return List.of(event("incomplete".equals(status) ? "response.incomplete" : "response.completed")
                     .set("response", done));
         }
@@ -198,6 +219,7 @@ final class ResponsesReply {
             response.putObject("error")
                     .put("code", error.code() == null ? "server_error" : error.code())
                     .put("message", error.message());
+            keep(request, owner, id, created, response);
             return List.of(failure, event("response.failed").set("response", response));
         }
 
@@ -305,11 +327,11 @@ final class ResponsesReply {
         response.put("model", model);
         response.set("output", output.deepCopy());
         response.put("parallel_tool_calls", body.path("parallel_tool_calls").asBoolean(true));
-        response.putNull("previous_response_id");
+        response.set("previous_response_id", orNull(body.get("previous_response_id")));
         ObjectNode reasoning = response.putObject("reasoning");
         reasoning.set("effort", orNull(body.path("reasoning").get("effort")));
         reasoning.putNull("summary");
-        response.put("store", false); // nothing is kept
+        response.put("store", request.store());
         response.set("temperature", body.hasNonNull("temperature") ? body.get("temperature") : NODES.numberNode(1.0));
         JsonNode format = body.path("text").get("format");
         response.putObject("text")

@@ -9,6 +9,7 @@ import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.check.RequestReader;
+import dev.parley.server.responses.KeptResponses;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,17 +32,23 @@ import java.util.regex.Pattern;
  * {@code message.output_text.logprobs} with {@code top_logprobs} as a chat's {@code logprobs} and {@code
  * top_logprobs}.
  *
- * <p>Parley keeps no responses, so what needs a stored one is refused with a 400 naming the parameter ({@code
- * previous_response_id}, {@code conversation}, {@code background}, an {@code item_reference}), as are the hosted
- * tools and inputs other than text; a rule of the chat request it becomes is reported under the Responses API's name
- * for the parameter. Fields it has no use for are ignored, as a chat request's are.
+ * <p>With {@code previous_response_id}, the conversation so far (the input and output items of that response and
+ * of those it continued, {@link KeptResponses#conversation}) comes between the instructions and the input. What needs
+ * more than kept responses is refused with a 400 naming the parameter ({@code conversation}, {@code prompt}, {@code
+ * background}, an {@code item_reference}), as are the hosted tools and inputs other than text; a rule of the chat
+ * request it becomes is reported under the Responses API's name for the parameter. Fields it has no use for are
+ * ignored, as a chat request's are.
  *
  * @param body the request as it came
  * @param chat the chat request it amounts to, checked
- * @param origins where each of the chat's messages came from ({@code instructions}, {@code input}, {@code input[i]}),
- *     by which an error about a message names the input it was made of
+ * @param origins where each of the chat's messages came from ({@code instructions}, {@code previous_response_id},
+ *     {@code input}, {@code input[i]}), by which an error about a message names the input it was made of
+ * @param input this request's input as the items a kept response lists, each with an id
+ * @param store whether the answer is to be kept: the request asks (as it does unless it says {@code store: false})
+ *     and the server keeps responses
  */
-record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String> origins) {
+record ResponsesRequest(
+        ObjectNode body, ChatCompletionRequest chat, List<String> origins, ArrayNode input, boolean store) {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -66,17 +73,28 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
         return body.path("stream").asBoolean(false);
     }
 
+    /** The response this one continues; null when none. */
+    String previousId() {
+        JsonNode previous = body.get("previous_response_id");
+        return previous == null || previous.isNull() ? null : previous.asText();
+    }
+
     /**
-     * Reads and checks {@code body}, a JSON object naming its model.
+     * Reads and checks {@code body}, a JSON object naming its model, sent with the key named {@code owner}: the
+     * conversation it continues is that key's, from {@code kept}.
      *
      * @throws InvalidRequestException naming the parameter, under the Responses API's name for it
      */
-    static ResponsesRequest read(ObjectNode body) {
-        refuseStored(body);
+    static ResponsesRequest read(ObjectNode body, KeptResponses kept, String owner) {
+        refuseUnsupported(body);
+        JsonNode store = body.get("store");
+        if (store != null && !store.isNull() && !store.isBoolean())
+            throw invalid("store", "invalid_type", "Invalid type for 'store': expected a boolean.");
+        ArrayNode earlier = earlier(body, kept, owner);
         ObjectNode chat = NODES.objectNode();
         chat.set("model", body.get("model"));
         List<String> origins = new ArrayList<>();
-        chat.set("messages", messages(body, origins));
+        chat.set("messages", messages(body, earlier, origins));
         copy(body, "temperature", chat, "temperature");
         copy(body, "top_p", chat, "top_p");
         copy(body, "max_output_tokens", chat, "max_completion_tokens");
@@ -99,7 +117,28 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
             chat.put("logprobs", true);
             copy(body, "top_logprobs", chat, "top_logprobs");
         }
-        return new ResponsesRequest(body, renamed(origins, () -> RequestReader.chat(Json.bytes(chat))), origins);
+        ChatCompletionRequest checked = renamed(origins, () -> RequestReader.chat(Json.bytes(chat)));
+        boolean keep = kept.keeps() && (store == null || store.isNull() || store.asBoolean());
+        return new ResponsesRequest(body, checked, origins, keep ? items(body.get("input")) : null, keep);
+    }
+
+    /** The items of the conversation {@code previous_response_id} continues; empty when it continues none. */
+    private static ArrayNode earlier(ObjectNode body, KeptResponses kept, String owner) {
+        JsonNode previous = body.get("previous_response_id");
+        if (previous == null || previous.isNull()) return NODES.arrayNode();
+        if (!previous.isTextual())
+            throw invalid(
+                    "previous_response_id",
+                    "invalid_type",
+                    "Invalid type for 'previous_response_id': expected a string.");
+        if (!kept.keeps())
+            throw invalid(
+                    "previous_response_id",
+                    "previous_response_not_found",
+                    "Previous response with id '%s' not found: this server keeps no responses; send the whole"
+                                    .formatted(previous.asText())
+                            + " conversation in 'input' instead.");
+        return kept.conversation(owner, previous.asText());
     }
 
     /** Runs {@code step} (the chat request prepared), its errors named as this API names things. */
@@ -145,22 +184,22 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
         }
     }
 
-    /** What a request can only ask of a server that keeps responses, refused. */
-    private static void refuseStored(ObjectNode body) {
-        for (String name : List.of("previous_response_id", "conversation", "prompt")) {
+    /** What a request can only ask of a server that keeps more than responses, refused. */
+    private static void refuseUnsupported(ObjectNode body) {
+        for (String name : List.of("conversation", "prompt")) {
             if (body.hasNonNull(name))
                 throw invalid(
                         name,
                         "unsupported_parameter",
-                        "'%s' is not supported: this server keeps no responses, conversations or prompts; send the"
+                        "'%s' is not supported: this server keeps no conversations or prompts; continue a response"
                                         .formatted(name)
-                                + " whole conversation in 'input' instead.");
+                                + " with previous_response_id, or send the whole conversation in 'input'.");
         }
         if (body.path("background").asBoolean(false))
             throw invalid(
                     "background",
                     "unsupported_parameter",
-                    "'background' is not supported: this server keeps no responses to fetch later; stream instead.");
+                    "'background' is not supported: this server answers while the request waits; stream instead.");
         JsonNode truncation = body.get("truncation");
         if (truncation != null && !truncation.isNull() && !"disabled".equals(truncation.asText()))
             throw invalid(
@@ -195,8 +234,11 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
     /** A chat parameter inside one message: {@code messages[K]} (or OpenAI's {@code messages.[K]}), then a path. */
     private static final Pattern MESSAGE = Pattern.compile("messages\\.?\\[(\\d+)]");
 
-    /** {@code instructions} and {@code input} as a chat's messages; where each came from goes to {@code origins}. */
-    private static ArrayNode messages(ObjectNode body, List<String> origins) {
+    /**
+     * {@code instructions}, the {@code earlier} items of the conversation continued and {@code input} as a chat's
+     * messages; where each came from goes to {@code origins}.
+     */
+    private static ArrayNode messages(ObjectNode body, ArrayNode earlier, List<String> origins) {
         ArrayNode messages = NODES.arrayNode();
         JsonNode instructions = body.get("instructions");
         if (instructions != null && !instructions.isNull()) {
@@ -208,17 +250,29 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
         JsonNode input = body.get("input");
         if (input == null || input.isNull())
             throw invalid("input", "missing_required_parameter", "Missing required parameter: 'input'.");
-        if (input.isTextual()) {
-            messages.addObject().put("role", "user").put("content", input.asText());
-            origins.add("input");
-            return messages;
-        }
-        if (!input.isArray())
+        if (!input.isTextual() && !input.isArray())
             throw invalid("input", "invalid_type", "Invalid type for 'input': expected a string or an array of items.");
+        // The conversation's kept items (checked when they were sent; an error in them names where they came from),
+        // then the input's.
+        List<JsonNode> items = new ArrayList<>();
+        List<String> from = new ArrayList<>();
+        for (JsonNode item : earlier) {
+            items.add(item);
+            from.add("previous_response_id");
+        }
+        if (input.isTextual()) {
+            items.add(NODES.objectNode().put("role", "user").put("content", input.asText()));
+            from.add("input");
+        } else {
+            for (int i = 0; i < input.size(); i++) {
+                items.add(input.get(i));
+                from.add("input[" + i + "]");
+            }
+        }
         String reasoning = null; // earlier reasoning, for the next assistant message
-        for (int i = 0; i < input.size(); i++) {
-            String at = "input[" + i + "]";
-            JsonNode item = input.get(i);
+        for (int i = 0; i < items.size(); i++) {
+            String at = from.get(i);
+            JsonNode item = items.get(i);
             if (!item.isObject())
                 throw invalid(at, "invalid_type", "Invalid type for '" + at + "': expected an object.");
             String type = item.path("type").asText(item.has("role") ? "message" : "");
@@ -270,7 +324,8 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
                     throw invalid(
                             at,
                             "unsupported_value",
-                            "Item references are not supported: this server keeps no items; send the item itself.");
+                            "Item references are not supported; send the item itself, or continue its response with"
+                                    + " previous_response_id.");
                 default ->
                     throw invalid(
                             at + ".type",
@@ -281,6 +336,49 @@ record ResponsesRequest(ObjectNode body, ChatCompletionRequest chat, List<String
             }
         }
         return messages;
+    }
+
+    /**
+     * {@code input} (checked) as a kept response lists it: a text as a user message, each message's text as parts,
+     * every item with its type, an id (one the caller gave is kept) and a status first.
+     */
+    private static ArrayNode items(JsonNode input) {
+        ArrayNode items = NODES.arrayNode();
+        if (input.isTextual()) {
+            items.add(item("message", NODES.objectNode().put("role", "user").put("content", input.asText())));
+            return items;
+        }
+        for (JsonNode given : input) items.add(item(given.path("type").asText("message"), (ObjectNode) given));
+        return items;
+    }
+
+    /** Ids of input items given without one, by type. */
+    private static final Map<String, String> ID_PREFIXES =
+            Map.of("message", "msg_", "function_call", "fc_", "function_call_output", "fco_", "reasoning", "rs_");
+
+    /** One checked input item of {@code type} as it is listed. */
+    private static ObjectNode item(String type, ObjectNode given) {
+        ObjectNode item = NODES.objectNode().put("type", type);
+        item.set("id", given.hasNonNull("id") ? given.get("id") : NODES.textNode(Ids.response(ID_PREFIXES.get(type))));
+        item.set("status", given.hasNonNull("status") ? given.get("status") : NODES.textNode("completed"));
+        given.properties().forEach(field -> {
+            if (!item.has(field.getKey()))
+                item.set(field.getKey(), field.getValue().deepCopy());
+        });
+        if (type.equals("reasoning") && !item.has("summary")) item.putArray("summary");
+        JsonNode content = item.get("content");
+        if (type.equals("message") && content.isTextual()) { // the text as one part, the assistant's as output text
+            boolean assistant = "assistant".equals(item.path("role").asText());
+            ObjectNode part = item.putArray("content")
+                    .addObject()
+                    .put("type", assistant ? "output_text" : "input_text")
+                    .put("text", content.asText());
+            if (assistant) {
+                part.putArray("annotations");
+                part.putArray("logprobs");
+            }
+        }
+        return item;
     }
 
     /** The last message when it is the assistant's and no result followed it: calls join it. */

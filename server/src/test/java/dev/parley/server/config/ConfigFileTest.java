@@ -50,6 +50,7 @@ class ConfigFileTest {
                   shutdown_timeout: 5
                   log_format: json
                   sse_keepalive: 2.5
+                  keep_responses: 7
                 keys: keys.yaml
                 redis:
                   url: redis://127.0.0.1:6379
@@ -88,6 +89,7 @@ class ConfigFileTest {
         assertThat(config.server().port()).isEqualTo(9000);
         assertThat(config.server().dataDir()).isEqualTo(dir.resolve("data").toString());
         assertThat(config.server().sseKeepalive()).isEqualTo(2.5);
+        assertThat(config.server().keepResponses()).isEqualTo(7);
         assertThat(config.keys()).isEqualTo(dir.resolve("keys.yaml").toString());
         assertThat(config.redis().failOpen()).isTrue();
         var tiny = config.models().getFirst();
@@ -118,6 +120,14 @@ class ConfigFileTest {
             refused(
                     "server:\n  sse_keepalive: " + seconds + "\nmodels:\n  - id: tiny\n    file: tiny.gguf\n",
                     "server.sse_keepalive must be between 0 (never) and 3600 seconds");
+    }
+
+    @Test
+    void keptResponsesLastFromNoneToTenYears() throws IOException {
+        for (String days : new String[] {"-1", "3651"})
+            refused(
+                    "server:\n  keep_responses: " + days + "\nmodels:\n  - id: tiny\n    file: tiny.gguf\n",
+                    "server.keep_responses must be between 0 (none) and 3650 days");
     }
 
     @Test

@@ -1,0 +1,121 @@
+package dev.parley.server.responses;
+
+import dev.parley.api.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Responses under a folder ({@code responses/} in the data folder), one file each, written whole to a temporary name
+ * and renamed into place, so that a crash never leaves half a response under an id. Several servers may share the
+ * folder. Files older than {@code keep} are deleted when the store opens and then at most once an hour.
+ */
+final class FolderResponses implements ResponseStore {
+    private static final Duration SWEEP_EVERY = Duration.ofHours(1);
+
+    private final Path dir;
+    private final Duration keep;
+    private final Clock clock;
+    private Instant swept; // guarded by this
+
+    FolderResponses(Path dataDir, Duration keep, Clock clock) {
+        this.dir = dataDir.resolve("responses");
+        this.keep = keep;
+        this.clock = clock;
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the responses folder " + dir, e);
+        }
+        sweep();
+    }
+
+    @Override
+    public void put(StoredResponse response) {
+        Path file = file(response.id());
+        Path temporary = dir.resolve("." + response.id() + "." + UUID.randomUUID() + ".tmp");
+        try {
+            Files.write(temporary, Json.bytes(response.toJson()));
+            try {
+                Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(temporary);
+            } catch (IOException ignored) {
+                // the write failed already; a stray temporary file is swept as old later
+            }
+            throw new ResponseStoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+        if (sweepDue()) sweep();
+    }
+
+    @Override
+    public Optional<StoredResponse> get(String id) {
+        try {
+            return Optional.of(StoredResponse.fromJson(Json.mapper().readTree(Files.readAllBytes(file(id)))));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new ResponseStoreUnavailableException("cannot read " + file(id) + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean delete(String id) {
+        try {
+            return Files.deleteIfExists(file(id));
+        } catch (IOException e) {
+            throw new ResponseStoreUnavailableException("cannot delete " + file(id) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The file of a response; ids are checked before they get here ({@link KeptResponses#ID}). */
+    private Path file(String id) {
+        return dir.resolve(id + ".json");
+    }
+
+    private synchronized boolean sweepDue() {
+        return swept == null || Duration.between(swept, clock.instant()).compareTo(SWEEP_EVERY) >= 0;
+    }
+
+    /** Deletes the files last written more than {@code keep} ago (their responses have expired). */
+    private void sweep() {
+        synchronized (this) {
+            swept = clock.instant();
+        }
+        FileTime before = FileTime.from(Instant.now().minus(keep));
+        try (Stream<Path> files = Files.list(dir)) {
+            files.forEach(file -> {
+                try {
+                    if (Files.getLastModifiedTime(file).compareTo(before) < 0) Files.deleteIfExists(file);
+                } catch (IOException ignored) {
+                    // gone already, or not ours to delete: the next sweep tries again
+                }
+            });
+        } catch (IOException ignored) {
+            // the folder cannot be listed now: the next sweep tries again
+        }
+    }
+
+    @Override
+    public String where() {
+        return dir.toString();
+    }
+
+    @Override
+    public void close() {}
+}

@@ -1,0 +1,168 @@
+package dev.parley.server.responses;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.parley.api.ApiError;
+import dev.parley.api.InvalidRequestException;
+import dev.parley.api.Json;
+import dev.parley.api.ServerException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The responses a server keeps, each for {@code keep} after it was created and for the key that created it alone: a
+ * response another key made, one past its time, and an id the server could not have made are all simply not found.
+ * A response that continues another is kept with its own input only; {@link #conversation} walks back through the
+ * ones before it.
+ *
+ * <p>Thread-safe.
+ */
+public final class KeptResponses implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(KeptResponses.class);
+
+    /** How long responses are kept unless configured: OpenAI's 30 days. */
+    public static final Duration KEEP = Duration.ofDays(30);
+
+    /** How much a server without a data folder or Redis keeps in memory; the oldest go first. */
+    static final long MEMORY_BYTES = 64L << 20;
+
+    /** The longest conversation {@code previous_response_id} may continue, in responses. */
+    static final int MAX_CHAIN = 10_000;
+
+    /** The ids this server gives responses; any other is found nowhere, and never reaches a file name or key. */
+    private static final Pattern ID = Pattern.compile("resp_[0-9a-f]{48}");
+
+    private final ResponseStore store; // null: none are kept
+    private final Duration keep;
+    private final Clock clock;
+
+    KeptResponses(ResponseStore store, Duration keep, Clock clock) {
+        this.store = store;
+        this.keep = keep;
+        this.clock = clock;
+    }
+
+    /**
+     * Responses kept for {@code keep} (zero: none are kept) in the Redis at {@code redis} when it is not null, else
+     * under {@code dataDir} when that is not null, else in memory.
+     */
+    public static KeptResponses open(Duration keep, URI redis, Path dataDir, Clock clock) {
+        if (keep.isNegative()) throw new IllegalArgumentException("keep must not be negative");
+        if (keep.isZero()) return new KeptResponses(null, keep, clock);
+        ResponseStore store;
+        if (redis != null) store = new RedisResponses(redis, keep);
+        else if (dataDir != null) store = new FolderResponses(dataDir, keep, clock);
+        else store = new MemoryResponses(MEMORY_BYTES);
+        return new KeptResponses(store, keep, clock);
+    }
+
+    /** Whether responses are kept at all. */
+    public boolean keeps() {
+        return store != null;
+    }
+
+    /** Where responses are kept, for the log. */
+    public String where() {
+        return store == null ? "nowhere" : store.where();
+    }
+
+    /**
+     * Keeps {@code response}; whether it was kept (a store that cannot be written to is logged, and the answer says
+     * {@code store: false}: the caller still gets it).
+     */
+    public boolean keep(StoredResponse response) {
+        if (store == null) return false;
+        try {
+            store.put(response);
+            return true;
+        } catch (ResponseStoreUnavailableException e) {
+            log.warn("Response {} was answered but not kept: {}", response.id(), e.getMessage());
+            return false;
+        }
+    }
+
+    /** The response {@code id} of the key named {@code owner}, if it is kept. */
+    public Optional<StoredResponse> find(String owner, String id) {
+        if (store == null || !ID.matcher(id).matches()) return Optional.empty();
+        Optional<StoredResponse> found;
+        try {
+            found = store.get(id);
+        } catch (ResponseStoreUnavailableException e) {
+            throw unavailable(e);
+        }
+        return found.filter(r -> r.owner().equals(owner)
+                && r.id().equals(id)
+                && clock.instant().getEpochSecond() - r.createdAt() < keep.toSeconds());
+    }
+
+    /** Forgets the response {@code id} of the key named {@code owner}; whether it was kept. */
+    public boolean delete(String owner, String id) {
+        if (find(owner, id).isEmpty()) return false;
+        try {
+            return store.delete(id);
+        } catch (ResponseStoreUnavailableException e) {
+            throw unavailable(e);
+        }
+    }
+
+    /**
+     * The conversation a request with {@code previous_response_id} continues: the input and output items of each
+     * response from the first to {@code previousId}, in order. Instructions are not items: each request gives its
+     * own.
+     *
+     * @throws InvalidRequestException naming {@code previous_response_id} when a response of it is not kept for this
+     *     key, or it is longer than {@link #MAX_CHAIN} responses
+     */
+    public ArrayNode conversation(String owner, String previousId) {
+        Deque<StoredResponse> chain = new ArrayDeque<>();
+        for (String id = previousId; id != null; ) {
+            String wanted = id;
+            StoredResponse response = find(owner, wanted)
+                    .orElseThrow(() -> InvalidRequestException.of(
+                            "previous_response_id",
+                            "previous_response_not_found",
+                            wanted.equals(previousId)
+                                    ? "Previous response with id '%s' not found.".formatted(wanted)
+                                    : "Previous response with id '%s' not found: it is an earlier response of the one given, '%s'."
+                                            .formatted(wanted, previousId)));
+            chain.addFirst(response);
+            if (chain.size() > MAX_CHAIN)
+                throw InvalidRequestException.of(
+                        "previous_response_id",
+                        "invalid_value",
+                        "The conversation of response '%s' is longer than %,d responses; start a new one with its input."
+                                .formatted(previousId, MAX_CHAIN));
+            id = response.previousId();
+        }
+        ArrayNode items = Json.mapper().createArrayNode();
+        for (StoredResponse response : chain) {
+            items.addAll(response.input());
+            for (JsonNode item : response.response().path("output")) items.add(item);
+        }
+        return items;
+    }
+
+    private static ServerException unavailable(ResponseStoreUnavailableException e) {
+        log.warn("The stored responses are unavailable: {}", e.getMessage());
+        return new ServerException(
+                503,
+                new ApiError(
+                        "The stored responses are unavailable; please retry shortly.",
+                        ApiError.SERVER_ERROR,
+                        null,
+                        "response_store_unavailable"));
+    }
+
+    @Override
+    public void close() {
+        if (store != null) store.close();
+    }
+}

@@ -1,0 +1,25 @@
+package dev.parley.server.responses;
+
+import java.util.Optional;
+
+/**
+ * Where stored responses are kept, by id. A store checks no owner and no age ({@link KeptResponses} does); it may
+ * forget a response early (memory's bound, Redis's expiry), never return another one's.
+ *
+ * <p>Thread-safe. Calls that cannot reach the store throw {@link ResponseStoreUnavailableException}.
+ */
+interface ResponseStore extends AutoCloseable {
+
+    void put(StoredResponse response);
+
+    Optional<StoredResponse> get(String id);
+
+    /** Forgets the response; whether there was one. */
+    boolean delete(String id);
+
+    /** Where the responses are, for the log: {@code memory}, a folder, a Redis. */
+    String where();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,42 @@
+package dev.parley.server.responses;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.parley.api.Json;
+
+/**
+ * A response as kept: the {@code response} object as it was answered, the input items it answered (this request's
+ * own, each with an id; what came before through {@code previous_response_id} is kept with that response), and the
+ * key it belongs to.
+ *
+ * @param id the response's id, {@code resp_…}
+ * @param owner the name of the key that created it: no other key sees it
+ * @param createdAt its {@code created_at}, in epoch seconds
+ * @param previousId the response it continued; null when none
+ */
+public record StoredResponse(
+        String id, String owner, long createdAt, String previousId, ArrayNode input, ObjectNode response) {
+
+    public ObjectNode toJson() {
+        ObjectNode node = Json.mapper().createObjectNode();
+        node.put("id", id).put("owner", owner).put("created_at", createdAt);
+        if (previousId == null) node.putNull("previous_response_id");
+        else node.put("previous_response_id", previousId);
+        node.set("input", input);
+        node.set("response", response);
+        return node;
+    }
+
+    /** Reads what {@link #toJson} wrote. */
+    public static StoredResponse fromJson(JsonNode node) {
+        JsonNode previous = node.path("previous_response_id");
+        return new StoredResponse(
+                node.path("id").asText(),
+                node.path("owner").asText(),
+                node.path("created_at").asLong(),
+                previous.isTextual() ? previous.asText() : null,
+                (ArrayNode) node.get("input"),
+                (ObjectNode) node.get("response"));
+    }
+}
