@@ -19,7 +19,8 @@ import java.util.stream.Stream;
 /**
  * Responses under a folder ({@code responses/} in the data folder), one file each, written whole to a temporary name
  * and renamed into place, so that a crash never leaves half a response under an id. Several servers may share the
- * folder. Files older than {@code keep} are deleted when the store opens and then at most once an hour.
+ * folder. Files older than {@code keep} are deleted when the store opens and then at most once an hour, beside the
+ * write that finds the hour passed.
  */
 final class FolderResponses implements ResponseStore {
     private static final Duration SWEEP_EVERY = Duration.ofHours(1);
@@ -38,6 +39,7 @@ final class FolderResponses implements ResponseStore {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the responses folder " + dir, e);
         }
+        swept = clock.instant();
         sweep();
     }
 
@@ -60,7 +62,7 @@ final class FolderResponses implements ResponseStore {
             }
             throw new ResponseStoreUnavailableException("cannot write " + file + ": " + e.getMessage(), e);
         }
-        if (sweepDue()) sweep();
+        if (sweepDue()) Thread.ofVirtual().name("parley-responses-sweep").start(this::sweep); // no caller waits
     }
 
     @Override
@@ -88,15 +90,15 @@ final class FolderResponses implements ResponseStore {
         return dir.resolve(id + ".json");
     }
 
+    /** Whether an hour has passed since the last sweep; if so, the caller sweeps and the next hour begins. */
     private synchronized boolean sweepDue() {
-        return swept == null || Duration.between(swept, clock.instant()).compareTo(SWEEP_EVERY) >= 0;
+        if (swept != null && Duration.between(swept, clock.instant()).compareTo(SWEEP_EVERY) < 0) return false;
+        swept = clock.instant();
+        return true;
     }
 
     /** Deletes the files last written more than {@code keep} ago (their responses have expired). */
     private void sweep() {
-        synchronized (this) {
-            swept = clock.instant();
-        }
         FileTime before = FileTime.from(Instant.now().minus(keep));
         try (Stream<Path> files = Files.list(dir)) {
             files.forEach(file -> {
