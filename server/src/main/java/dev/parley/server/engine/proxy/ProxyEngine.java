@@ -347,6 +347,11 @@ public final class ProxyEngine implements Engine {
         return prepared(prompt, cap, () -> relayTo(path, sent, model, prompt, cap, counter, usageAsked));
     }
 
+    /**
+     * Sends a request and relays its answer. A Responses API request that continues a response this fleet made
+     * ({@code previous_response_id}) goes to the replica that made it, the only one that keeps it; a response the
+     * request asks to keep is remembered with its replica once its id has been read.
+     */
     private Relay relayTo(
             String path,
             ObjectNode body,
@@ -355,12 +360,29 @@ public final class ProxyEngine implements Engine {
             long cap,
             TokenCounter counter,
             boolean usageAsked) {
-        Sent sent = send(path, body, model, prompt + cap);
+        boolean responses = path.equals(RESPONSES);
+        Replica maker =
+                responses ? responseMakers.get(body.path("previous_response_id").asText("")) : null;
+        boolean kept = responses && body.path("store").asBoolean(true);
+        Sent sent = send(path, body, model, prompt + cap, maker);
         return new Relay(model, prompt, counter, usageAsked, idleTimeout, sent.body(), relay -> {
             sent.replica().outstanding.decrementAndGet();
             sent.held().settle((long) relay.promptTokens() + relay.completionTokens());
+            if (kept && relay.id() != null) responseMakers.put(relay.id(), sent.replica());
         });
     }
+
+    /** The most responses whose replica is remembered; the least recently used are forgotten first. */
+    static final int REMEMBERED_RESPONSES = 100_000;
+
+    /** The replica that made each response kept upstream, by its id. */
+    private final Map<String, Replica> responseMakers =
+            java.util.Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Replica> eldest) {
+                    return size() > REMEMBERED_RESPONSES;
+                }
+            });
 
     /**
      * An answer on its way from a replica, which counts it as outstanding, and holds what it reserved of the
@@ -369,14 +391,14 @@ public final class ProxyEngine implements Engine {
     private record Sent(Replica replica, Reservation held, InputStream body) {}
 
     /**
-     * Sends one request to the fleet: to the healthy replica with the fewest requests outstanding, and on to the
-     * next when one fails before answering. The answer's body of a 2xx; else the upstream's error (a 4xx at once,
-     * the last failure when every replica failed) as an ApiException.
+     * Sends one request to the fleet: to {@code first} when it is not null, else to the healthy replica with the
+     * fewest requests outstanding, and on to the next when one fails before answering. The answer's body of a 2xx;
+     * else the upstream's error (a 4xx at once, the last failure when every replica failed) as an ApiException.
      */
-    private Sent send(String path, ObjectNode body, String model, long estimate) {
+    private Sent send(String path, ObjectNode body, String model, long estimate, Replica first) {
         String json = Json.write(body);
         ApiException last = null;
-        for (Replica replica : rotation()) {
+        for (Replica replica : rotation(first)) {
             Duration wait = replica.pacer.delay();
             if (!wait.isZero()) {
                 last = upstreamSpent(wait);
@@ -434,13 +456,14 @@ public final class ProxyEngine implements Engine {
     }
 
     /**
-     * The replicas in the order to try them: healthy ones, fewest outstanding first; then resting ones, as a last
-     * resort when no healthy one answers.
+     * The replicas in the order to try them: {@code first} when it is not null, then healthy ones, fewest outstanding
+     * first; then resting ones, as a last resort when no healthy one answers.
      */
-    private List<Replica> rotation() {
+    private List<Replica> rotation(Replica first) {
         if (replicas.size() == 1) return replicas; // nothing to order: the one replica, healthy or resting
         return replicas.stream()
-                .sorted(java.util.Comparator.comparing((Replica r) -> !r.healthy())
+                .sorted(java.util.Comparator.comparing((Replica r) -> r != first)
+                        .thenComparing(r -> !r.healthy())
                         .thenComparingInt(r -> r.outstanding.get()))
                 .toList();
     }

@@ -50,6 +50,7 @@ final class Relay implements Relayed {
     private volatile int promptTokens;
     private volatile int completionTokens;
     private volatile boolean reported; // the upstream reported its usage: its count stands, and the answer is whole
+    private volatile String id; // the answer's id, as its object or the event reporting its usage gave it
     private boolean ended;
     private boolean done; // the stream ended with [DONE]
 
@@ -81,8 +82,10 @@ final class Relay implements Relayed {
             if (bytes.length > ClientOptions.MAX_ANSWER_BYTES)
                 throw new IOException("it is larger than %d MiB".formatted(ClientOptions.MAX_ANSWER_BYTES >> 20));
             String body = new String(bytes, StandardCharsets.UTF_8);
+            Top top = top(body);
+            id = top.id();
             synchronized (this) {
-                usage(topLevelUsage(body));
+                usage(top.usage());
             }
             if (!reported) {
                 JsonNode tree = Json.tree(body);
@@ -106,23 +109,28 @@ final class Relay implements Relayed {
     private static final ObjectReader ONE_VALUE =
             Json.mapper().reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
+    /** What is read of a whole answer: its {@code usage} and {@code id}, each null when it has none. */
+    private record Top(JsonNode usage, String id) {}
+
     /**
-     * The {@code usage} of an answer that must be one JSON object, read without building the rest of it (its
-     * choices are read only when the upstream reported no usage); null when it has none.
+     * The {@code usage} and {@code id} of an answer that must be one JSON object, read without building the rest of
+     * it (its choices are read only when the upstream reported no usage).
      */
-    private static JsonNode topLevelUsage(String body) throws IOException {
+    private static Top top(String body) throws IOException {
         try (JsonParser parser = Json.mapper().createParser(body)) {
             if (parser.nextToken() != JsonToken.START_OBJECT)
                 throw new IOException("it is not a JSON object: " + ProxyEngine.quoted(body));
             JsonNode usage = null;
+            String id = null;
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
-                boolean wanted = parser.currentName().equals("usage");
-                parser.nextToken();
-                if (wanted) usage = ONE_VALUE.readTree(parser);
+                String name = parser.currentName();
+                JsonToken value = parser.nextToken();
+                if (name.equals("usage")) usage = ONE_VALUE.readTree(parser);
+                else if (name.equals("id") && value == JsonToken.VALUE_STRING) id = parser.getText();
                 else parser.skipChildren();
             }
             if (parser.nextToken() != null) throw new IOException("it is not JSON: " + ProxyEngine.quoted(body));
-            return usage;
+            return new Top(usage, id);
         } catch (JacksonException e) {
             throw new IOException("it is not JSON: " + ProxyEngine.quoted(body));
         }
@@ -155,6 +163,8 @@ final class Relay implements Relayed {
                             && usage.isObject()
                             && chunk.path("choices").isEmpty();
                     usage(chunk.path("response").get("usage"));
+                    if (chunk.path("response").path("id").isTextual())
+                        id = chunk.path("response").path("id").asText();
                     if (!reported) completionTokens += counter.count(text(chunk));
                 }
                 if (usageOnly && !usageAsked) continue;
@@ -267,6 +277,14 @@ final class Relay implements Relayed {
     @Override
     public Duration idleTimeout() {
         return idleTimeout;
+    }
+
+    /**
+     * The answer's id, once read: a whole answer's, or a Responses API stream's from the event that reports its
+     * usage; null until then, or when it has none.
+     */
+    String id() {
+        return id;
     }
 
     /**

@@ -5,6 +5,7 @@ import static dev.parley.client.ScriptedServer.Reply.sse;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.ChatMessage;
 import dev.parley.api.CompletionRequest;
@@ -768,6 +769,14 @@ class ProxyEngineTest {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    static HttpResponse<String> postResponses(HttpClient http, String base, String body) throws Exception {
+        return http.send(
+                HttpRequest.newBuilder(URI.create(base + "/responses"))
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     @Test
     void aReplicaStoppedUnderLoadCostsNoRequest() throws Exception {
         List<ParleyServer> replicas = new java.util.ArrayList<>();
@@ -858,6 +867,97 @@ class ProxyEngineTest {
     }
 
     @Test
+    void aResponseIsContinuedOnTheReplicaThatKeepsItWholeAndStreamed() throws Exception {
+        List<ParleyServer> replicas = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            replicas.add(ParleyServer.start(
+                    LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                            .withModelId("demo")
+                            .withParallel(2)
+                            .withContextPerSequence(512)),
+                    "127.0.0.1",
+                    0));
+        }
+        // The first replica allows one request a minute of the gateway's clock: one spends it, so the next request
+        // goes to the second replica, and when the clock has moved on, the first is the rotation's choice again.
+        var now = new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.parse("2026-01-01T00:00:00Z"));
+        var clock = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return now.get();
+            }
+        };
+        List<UpstreamReplica> fleet = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++)
+            fleet.add(new UpstreamReplica(
+                    replicas.get(i).baseUrl("127.0.0.1"),
+                    null,
+                    i == 0 ? new dev.parley.server.limits.Limits(1, 1_000_000, null, null) : null));
+        try (var gateway = ParleyServer.start(
+                        ProxyEngine.connect(
+                                options(replicas.getFirst().baseUrl("127.0.0.1")).toBuilder()
+                                        .clock(clock)
+                                        .build(),
+                                new ProxyEngine.Fleet(
+                                        fleet,
+                                        List.of("demo"),
+                                        ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                                        java.util.Map.of(),
+                                        ProxyEngine.DEFAULT_COOLDOWN,
+                                        ProxyEngine.DEFAULT_IDLE_TIMEOUT)),
+                        "127.0.0.1",
+                        0);
+                var http = HttpClient.newHttpClient()) {
+            String base = gateway.baseUrl("127.0.0.1");
+            assertThat(post(http, base, demoChat(2)).statusCode()).isEqualTo(200); // the first replica's minute
+            String first = "{\"model\":\"demo\",\"input\":\"Once upon a time\",\"max_output_tokens\":4}";
+            var made = postResponses(http, base, first);
+            assertThat(made.statusCode()).as(made.body()).isEqualTo(200);
+            String id = Json.tree(made.body()).path("id").asText();
+            now.updateAndGet(t -> t.plusSeconds(61));
+
+            // Each turn goes where the last was made, though the first replica is now idle and first in rotation.
+            for (boolean streamed : new boolean[] {false, true, false}) {
+                String next = "{\"model\":\"demo\",\"previous_response_id\":\"" + id
+                        + "\",\"input\":\"And then?\",\"max_output_tokens\":4" + (streamed ? ",\"stream\":true}" : "}");
+                var answer = postResponses(http, base, next);
+                assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+                JsonNode response = streamed
+                        ? Json.tree(java.util.Arrays.stream(answer.body().split("\n"))
+                                        .filter(line -> line.startsWith("data: "))
+                                        .reduce((a, b) -> b)
+                                        .orElseThrow()
+                                        .substring("data: ".length()))
+                                .path("response")
+                        : Json.tree(answer.body());
+                assertThat(response.path("status").asText()).as(answer.body()).isIn("completed", "incomplete");
+                assertThat(response.path("previous_response_id").asText()).isEqualTo(id);
+                id = response.path("id").asText();
+            }
+            // What the replicas say of the last one: only the second keeps it.
+            for (int i = 0; i < 3; i++) {
+                var kept = http.send(
+                        HttpRequest.newBuilder(URI.create(replicas.get(i).baseUrl("127.0.0.1") + "/responses/" + id))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(kept.statusCode()).as("replica " + i).isEqualTo(i == 1 ? 200 : 404);
+            }
+        } finally {
+            replicas.forEach(ParleyServer::close);
+        }
+    }
+
+    @Test
     void aFailingReplicaRestsAndComesBackWhenItsHealthCheckIsAnswered() throws Exception {
         ParleyServer healthy = upstream; // the demo model, shared with the other tests
         try (var scripted = ScriptedServer.start()) {
@@ -916,7 +1016,6 @@ class ProxyEngineTest {
         }
     }
 
-    /** A base URL on a loopback port nothing listens on. */
     /** A gateway serving the model {@code demo} from the one upstream at {@code base}. */
     static ParleyServer gatewayTo(String base) {
         return ParleyServer.start(
@@ -930,6 +1029,7 @@ class ProxyEngineTest {
                 0);
     }
 
+    /** A base URL on a loopback port nothing listens on. */
     static String deadBaseUrl() throws java.io.IOException {
         try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return "http://127.0.0.1:" + socket.getLocalPort() + "/v1"; // closed on return
