@@ -183,11 +183,19 @@ class FuzzTest {
         }
         assertThat(failures).as("seed " + SEED).isEmpty();
         // The bodies must reach generation too, not only the checks in front of it.
-        assertThat(answers).containsKeys("/v1/chat/completions 200", "/v1/completions 200", "/v1/responses 200");
+        assertThat(answers)
+                .containsKeys(
+                        "/v1/chat/completions 200",
+                        "/v1/completions 200",
+                        "/v1/responses 200",
+                        "/v1/responses/input_tokens 200");
         assertEverySlotIsFree(target);
     }
 
-    /** The same bodies for the same seed, {@code count} to each generating route, interleaved. */
+    /**
+     * The same bodies for the same seed, {@code count} to each generating route, interleaved, and a Responses body to
+     * the input-token count for every fourth.
+     */
     static List<Sent> bodies(int count) {
         var generator = new HostileBodies(SEED);
         List<Sent> bodies = new ArrayList<>();
@@ -195,6 +203,7 @@ class FuzzTest {
             bodies.add(new Sent("/v1/chat/completions", generator.chat()));
             bodies.add(new Sent("/v1/completions", generator.completion()));
             bodies.add(new Sent("/v1/responses", generator.response()));
+            if (i % 4 == 0) bodies.add(new Sent("/v1/responses/input_tokens", generator.response()));
         }
         return bodies;
     }

@@ -20,6 +20,7 @@ import com.openai.models.responses.ResponseCreateParams;
 import com.openai.models.responses.ResponseOutputMessage;
 import com.openai.models.responses.ResponseStatus;
 import com.openai.models.responses.ResponseStreamEvent;
+import com.openai.models.responses.inputtokens.InputTokenCountParams;
 import dev.parley.client.ClientOptions;
 import dev.parley.server.engine.proxy.ProxyEngine;
 import java.net.URI;
@@ -341,6 +342,46 @@ class ResponsesApiTest {
     }
 
     @Test
+    void inputTokensAreCountedAsTheResponseReadsThem() throws Exception {
+        Response response = openai.responses().create(story(4));
+        var counted = openai.responses()
+                .inputTokens()
+                .count(InputTokenCountParams.builder()
+                        .model("demo")
+                        .instructions("Tell a story.")
+                        .input("Once upon a time")
+                        .build());
+        counted.validate();
+        assertThat(counted.inputTokens())
+                .isEqualTo(response.usage().orElseThrow().inputTokens())
+                .isGreaterThan(5);
+
+        // With tools, and continuing a kept response: the conversation and the definitions count too.
+        ObjectNode request = JSON.createObjectNode()
+                .put("model", "demo")
+                .put("previous_response_id", response.id())
+                .put("input", "What is the weather in Paris?")
+                .put("max_output_tokens", 2);
+        ObjectNode tool = request.putArray("tools").addObject();
+        tool.put("type", "function").put("name", "get_weather").put("description", "The weather in a city.");
+        tool.set("parameters", JSON.readTree(WEATHER));
+        JsonNode answered = JSON.readTree(
+                served.loopback().post("/v1/responses", request.toString()).body());
+        HttpResponse<String> count = served.loopback().post("/v1/responses/input_tokens", request.toString());
+        assertThat(count.statusCode()).as(count.body()).isEqualTo(200);
+        assertThat(JSON.readTree(count.body()))
+                .isEqualTo(JSON.createObjectNode()
+                        .put("object", "response.input_tokens")
+                        .put("input_tokens", answered.at("/usage/input_tokens").asInt()));
+        assertThat(answered.at("/usage/input_tokens").asLong()).isGreaterThan(counted.inputTokens() + 20);
+
+        // Counting keeps nothing, and a request that cannot be read is the same 400 as for a response.
+        HttpResponse<String> missing = served.loopback().post("/v1/responses/input_tokens", "{\"model\":\"demo\"}");
+        assertThat(missing.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(missing.body()).at("/error/param").asText()).isEqualTo("input");
+    }
+
+    @Test
     void includedLogprobsAreTheChatsLogprobsWholeAndStreamed() throws Exception {
         ObjectNode request = JSON.createObjectNode()
                 .put("model", "demo")
@@ -425,6 +466,15 @@ class ResponsesApiTest {
             JsonNode relayed = JSON.readTree(whole.body());
             assertThat(relayed.at("/output/0/content/0/text")).isEqualTo(direct.at("/output/0/content/0/text"));
             assertThat(relayed.path("usage").path("input_tokens"))
+                    .isEqualTo(direct.path("usage").path("input_tokens"));
+            var count = http.send(
+                    HttpRequest.newBuilder(URI.create(through + "/input_tokens"))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(count.statusCode()).as(count.body()).isEqualTo(200);
+            assertThat(JSON.readTree(count.body()).path("input_tokens"))
                     .isEqualTo(direct.path("usage").path("input_tokens"));
 
             var streamed = http.send(

@@ -55,6 +55,9 @@ public interface Engine extends AutoCloseable {
     /** The endpoint of OpenAI's Responses API, for {@link #relay}. */
     String RESPONSES = "/responses";
 
+    /** The Responses API's count of a request's input tokens, for {@link #relay}. */
+    String RESPONSE_INPUT_TOKENS = "/responses/input_tokens";
+
     /**
      * Whether requests for {@code model} go to another server, which is then given them as they are ({@link #relay}):
      * its answers to the Responses API are its own. Otherwise Parley answers that API itself, from a chat.

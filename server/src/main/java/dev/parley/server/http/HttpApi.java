@@ -25,6 +25,7 @@ import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.engine.Relayed;
+import dev.parley.server.engine.Tokenized;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.limits.Reservation;
 import dev.parley.server.responses.KeptResponses;
@@ -273,6 +274,7 @@ public final class HttpApi {
             config.routes.post("/v1/completions", api::complete);
             config.routes.post("/v1/embeddings", api::embeddings);
             config.routes.post("/v1/responses", api::responses);
+            config.routes.post("/v1/responses/input_tokens", api::responseInputTokens);
             get(config, "/v1/responses/{id}", stored::retrieve);
             get(config, "/v1/responses/{id}/input_items", stored::inputItems);
             config.routes.delete("/v1/responses/{id}", stored::delete);
@@ -380,6 +382,30 @@ public final class HttpApi {
             if (request.streaming()) responses.stream(ctx, request, generation, tenant.name());
             else responses.json(ctx, request, generation, tenant.name());
         });
+    }
+
+    /**
+     * {@code POST /v1/responses/input_tokens}: the input tokens a Responses API request would read (its {@code
+     * usage.input_tokens}), the conversation it continues included; no answer is generated, so none of the key's
+     * budgets is spent. A model of another server is asked by that server, as any request for it.
+     */
+    private void responseInputTokens(Context ctx) throws InterruptedException {
+        Tenant tenant = authenticate(ctx);
+        ObjectNode body = RequestReader.read(body(ctx), ObjectNode.class);
+        String model = modelOf(body);
+        requireAccess(tenant, model);
+        if (engine.relays(model)) {
+            body.remove("stream"); // a count is one JSON object, never a stream
+            relayed(ctx, tenant, Engine.RESPONSE_INPUT_TOKENS, model, body);
+            return;
+        }
+        ObjectNode counted = body.deepCopy(); // what decides an answer, not its input: left out, and nothing kept
+        counted.remove(List.of("stream", "max_output_tokens", "include", "top_logprobs"));
+        counted.put("store", false);
+        ResponsesRequest request = ResponsesRequest.read(counted, kept, tenant.name());
+        Tokenized tokens = request.renamed(() -> engine.tokenize(request.chat())); // 400 context_length_exceeded
+        rateLimitHeaders(ctx);
+        reply(ctx, 200, Json.object().put("object", "response.input_tokens").put("input_tokens", tokens.count()));
     }
 
     /**
