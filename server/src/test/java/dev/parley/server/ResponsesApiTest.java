@@ -539,10 +539,7 @@ class ResponsesApiTest {
                         "{\"model\":\"demo\"," + input + ",\"background\":true}",
                         "background",
                         "unsupported_parameter"),
-                new Case(
-                        "{\"model\":\"demo\"," + input + ",\"truncation\":\"auto\"}",
-                        "truncation",
-                        "unsupported_value"),
+                new Case("{\"model\":\"demo\"," + input + ",\"truncation\":\"middle\"}", "truncation", "invalid_value"),
                 new Case(
                         "{\"model\":\"demo\"," + input + ",\"tools\":[{\"type\":\"web_search\"}]}",
                         "tools[0].type",

@@ -389,6 +389,61 @@ class StoredResponsesTest {
     }
 
     @Test
+    void truncationAutoDropsTheOldestTurnsOfAConversationTooLongForTheContext() throws Exception {
+        var server = server(ServerOptions.defaults()); // 512 tokens a sequence
+        var loopback = Loopback.to(server);
+        open.add(loopback);
+        String id = null;
+        JsonNode refused = null;
+        for (int turn = 0; turn < 30 && refused == null; turn++) {
+            var body = JSON.createObjectNode()
+                    .put("model", "demo")
+                    .put("input", turn == 0 ? "Once upon a time" : "Go on.")
+                    .put("max_output_tokens", 60)
+                    .put("temperature", 0);
+            if (id != null) body.put("previous_response_id", id);
+            var answer = loopback.post("/v1/responses", body.toString());
+            JsonNode json = JSON.readTree(answer.body());
+            if (answer.statusCode() == 200) id = json.path("id").asText();
+            else refused = json.path("error");
+        }
+        assertThat(refused).as("the conversation outgrew the context").isNotNull();
+        assertThat(refused.path("code").asText()).isEqualTo("context_length_exceeded");
+
+        var auto = JSON.createObjectNode()
+                .put("model", "demo")
+                .put("previous_response_id", id)
+                .put("input", "Go on.")
+                .put("max_output_tokens", 60)
+                .put("temperature", 0)
+                .put("truncation", "auto");
+        var answer = loopback.post("/v1/responses", auto.toString());
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        JsonNode response = JSON.readTree(answer.body());
+        assertThat(response.path("truncation").asText()).isEqualTo("auto");
+        int read = response.at("/usage/input_tokens").asInt();
+        assertThat(read + 60).isLessThanOrEqualTo(512);
+        // Some of the conversation was kept: more than the new input alone.
+        var alone = auto.deepCopy();
+        alone.remove("previous_response_id");
+        int aloneTokens = JSON.readTree(loopback.post("/v1/responses/input_tokens", alone.toString())
+                        .body())
+                .path("input_tokens")
+                .asInt();
+        assertThat(read).isGreaterThan(aloneTokens + 60);
+        // The count says what the response read; without truncation the same request is refused, as it was above.
+        assertThat(JSON.readTree(loopback.post("/v1/responses/input_tokens", auto.toString())
+                                .body())
+                        .path("input_tokens")
+                        .asInt())
+                .isEqualTo(read);
+        var disabled = loopback.post(
+                "/v1/responses", auto.deepCopy().put("truncation", "disabled").toString());
+        assertThat(disabled.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(disabled.body()).at("/error/code").asText()).isEqualTo("context_length_exceeded");
+    }
+
+    @Test
     void theJavaClientFetchesAndDeletesAKeptResponse() {
         var server = server(ServerOptions.defaults());
         try (var client = ParleyClient.create(ClientOptions.builder(name -> null)

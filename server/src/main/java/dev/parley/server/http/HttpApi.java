@@ -25,7 +25,6 @@ import dev.parley.server.engine.Health;
 import dev.parley.server.engine.ModelCard;
 import dev.parley.server.engine.Prepared;
 import dev.parley.server.engine.Relayed;
-import dev.parley.server.engine.Tokenized;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.limits.Reservation;
 import dev.parley.server.responses.KeptResponses;
@@ -139,7 +138,7 @@ public final class HttpApi {
                         answer = runToEnd(tenant, model, prepared, g -> Json.tree(((Relayed) g).body()));
                     } else {
                         ResponsesRequest request = ResponsesRequest.read(body, kept, owner);
-                        Prepared prepared = request.renamed(() -> engine.chat(request.chat()));
+                        Prepared prepared = request.prepare(engine::chat);
                         answer = runToEnd(tenant, model, prepared, g -> responses.response(request, g, owner));
                     }
                 } else if (url.equals("/v1/embeddings")) {
@@ -376,7 +375,7 @@ public final class HttpApi {
             return;
         }
         ResponsesRequest request = ResponsesRequest.read(body, kept, tenant.name());
-        Prepared prepared = request.renamed(() -> engine.chat(request.chat()));
+        Prepared prepared = request.prepare(engine::chat);
         Admitted admitted = admit(ctx, tenant, model, prepared);
         generate(ctx, prepared, admitted, request.streaming(), generation -> {
             if (request.streaming()) responses.stream(ctx, request, generation, tenant.name());
@@ -399,13 +398,18 @@ public final class HttpApi {
             relayed(ctx, tenant, Engine.RESPONSE_INPUT_TOKENS, model, body);
             return;
         }
-        ObjectNode counted = body.deepCopy(); // what decides an answer, not its input: left out, and nothing kept
-        counted.remove(List.of("stream", "max_output_tokens", "include", "top_logprobs"));
-        counted.put("store", false);
+        ObjectNode counted = body.deepCopy();
+        counted.remove("stream");
+        counted.put("store", false); // counting keeps nothing
         ResponsesRequest request = ResponsesRequest.read(counted, kept, tenant.name());
-        Tokenized tokens = request.renamed(() -> engine.tokenize(request.chat())); // 400 context_length_exceeded
+        // Prepared as the response would be (never started, it holds nothing): the same room left for the output
+        // decides what truncation drops, and the same 400 when nothing fits.
+        Prepared prepared = request.prepare(engine::chat);
         rateLimitHeaders(ctx);
-        reply(ctx, 200, Json.object().put("object", "response.input_tokens").put("input_tokens", tokens.count()));
+        reply(
+                ctx,
+                200,
+                Json.object().put("object", "response.input_tokens").put("input_tokens", prepared.promptTokens()));
     }
 
     /**

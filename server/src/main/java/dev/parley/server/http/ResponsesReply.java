@@ -341,7 +341,7 @@ final class ResponsesReply {
         response.set("tool_choice", body.hasNonNull("tool_choice") ? body.get("tool_choice") : NODES.textNode("auto"));
         response.set("tools", tools(body.get("tools")));
         response.set("top_p", body.hasNonNull("top_p") ? body.get("top_p") : NODES.numberNode(1.0));
-        response.put("truncation", "disabled");
+        response.put("truncation", "auto".equals(body.path("truncation").asText()) ? "auto" : "disabled");
         response.set("usage", usage == null ? NODES.nullNode() : usage(usage));
         response.set("user", orNull(body.get("user")));
         response.set("metadata", body.hasNonNull("metadata") ? body.get("metadata") : NODES.objectNode());

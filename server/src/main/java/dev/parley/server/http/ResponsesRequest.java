@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -43,12 +44,18 @@ import java.util.regex.Pattern;
  * @param chat the chat request it amounts to, checked
  * @param origins where each of the chat's messages came from ({@code instructions}, {@code previous_response_id},
  *     {@code input}, {@code input[i]}), by which an error about a message names the input it was made of
+ * @param earlier the items of the conversation it continues, oldest first; empty when it continues none
  * @param input this request's input as the items a kept response lists, each with an id
  * @param store whether the answer is to be kept: the request asks (as it does unless it says {@code store: false})
  *     and the server keeps responses
  */
 record ResponsesRequest(
-        ObjectNode body, ChatCompletionRequest chat, List<String> origins, ArrayNode input, boolean store) {
+        ObjectNode body,
+        ChatCompletionRequest chat,
+        List<String> origins,
+        ArrayNode earlier,
+        ArrayNode input,
+        boolean store) {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -91,9 +98,16 @@ record ResponsesRequest(
         if (store != null && !store.isNull() && !store.isBoolean())
             throw invalid("store", "invalid_type", "Invalid type for 'store': expected a boolean.");
         ArrayNode earlier = earlier(body, kept, owner);
+        List<String> origins = new ArrayList<>();
+        ChatCompletionRequest chat = chat(body, earlier, origins);
+        boolean keep = kept.keeps() && (store == null || store.isNull() || store.asBoolean());
+        return new ResponsesRequest(body, chat, origins, earlier, keep ? items(body.get("input")) : null, keep);
+    }
+
+    /** The chat that {@code body} after the {@code earlier} items amounts to, checked; its messages' origins. */
+    private static ChatCompletionRequest chat(ObjectNode body, ArrayNode earlier, List<String> origins) {
         ObjectNode chat = NODES.objectNode();
         chat.set("model", body.get("model"));
-        List<String> origins = new ArrayList<>();
         chat.set("messages", messages(body, earlier, origins));
         copy(body, "temperature", chat, "temperature");
         copy(body, "top_p", chat, "top_p");
@@ -117,9 +131,7 @@ record ResponsesRequest(
             chat.put("logprobs", true);
             copy(body, "top_logprobs", chat, "top_logprobs");
         }
-        ChatCompletionRequest checked = renamed(origins, () -> RequestReader.chat(Json.bytes(chat)));
-        boolean keep = kept.keeps() && (store == null || store.isNull() || store.asBoolean());
-        return new ResponsesRequest(body, checked, origins, keep ? items(body.get("input")) : null, keep);
+        return renamed(origins, () -> RequestReader.chat(Json.bytes(chat)));
     }
 
     /** The items of the conversation {@code previous_response_id} continues; empty when it continues none. */
@@ -141,10 +153,44 @@ record ResponsesRequest(
         return kept.conversation(owner, previous.asText());
     }
 
-    /** Runs {@code step} (the chat request prepared), its errors named as this API names things. */
-    <T> T renamed(Supplier<T> step) {
-        return renamed(origins, step);
+    /**
+     * Runs {@code step} on the chat (the engine preparing or counting it), its errors named as this API names things.
+     * With {@code truncation: auto}, a chat too long for the model's context is run again without the oldest turns
+     * of the conversation it continues (each a user message and what followed it): as few as make it fit, found by
+     * halving; when even none of them leaves room, the first error stands.
+     */
+    <T> T prepare(Function<ChatCompletionRequest, T> step) {
+        try {
+            return renamed(origins, () -> step.apply(chat));
+        } catch (InvalidRequestException e) {
+            if (!"auto".equals(body.path("truncation").asText())
+                    || !CONTEXT_EXCEEDED.equals(e.error().code())
+                    || earlier.isEmpty()) throw e;
+            List<Integer> cuts = new ArrayList<>(); // where a turn begins: the items kept start there
+            for (int i = 1; i < earlier.size(); i++)
+                if ("user".equals(earlier.get(i).path("role").asText())) cuts.add(i);
+            cuts.add(earlier.size());
+            T fitting = null;
+            for (int low = 0, high = cuts.size() - 1; low <= high; ) {
+                int middle = (low + high) >>> 1;
+                ArrayNode kept = NODES.arrayNode();
+                for (int i = cuts.get(middle); i < earlier.size(); i++) kept.add(earlier.get(i));
+                List<String> keptOrigins = new ArrayList<>();
+                try {
+                    ChatCompletionRequest shorter = chat(body, kept, keptOrigins);
+                    fitting = renamed(keptOrigins, () -> step.apply(shorter));
+                    high = middle - 1;
+                } catch (InvalidRequestException again) {
+                    if (!CONTEXT_EXCEEDED.equals(again.error().code())) throw again;
+                    low = middle + 1;
+                }
+            }
+            if (fitting == null) throw e;
+            return fitting;
+        }
     }
+
+    private static final String CONTEXT_EXCEEDED = "context_length_exceeded";
 
     /**
      * Runs {@code step}, its errors named as this API names things: a chat's parameter by its name here, a message by
@@ -201,11 +247,11 @@ record ResponsesRequest(
                     "unsupported_parameter",
                     "'background' is not supported: this server answers while the request waits; stream instead.");
         JsonNode truncation = body.get("truncation");
-        if (truncation != null && !truncation.isNull() && !"disabled".equals(truncation.asText()))
+        if (truncation != null
+                && !truncation.isNull()
+                && !(truncation.isTextual() && Set.of("auto", "disabled").contains(truncation.asText())))
             throw invalid(
-                    "truncation",
-                    "unsupported_value",
-                    "Only 'disabled' is supported for 'truncation': the input must fit the model's context.");
+                    "truncation", "invalid_value", "Invalid value for 'truncation': expected 'auto' or 'disabled'.");
     }
 
     /** Checks {@code include}: whether it asks for the text's log-probabilities. */
