@@ -79,6 +79,15 @@ public interface Engine extends AutoCloseable {
     }
 
     /**
+     * As {@link #relay(String, String, ObjectNode)}, sent first to the server at {@code origin} (a base URL, as
+     * {@link Relayed#origin} gave it) when that is one of this engine's: the one that keeps the response a Responses
+     * API request continues. Null, or a server not its own: as the engine chooses.
+     */
+    default Prepared relay(String endpoint, String model, ObjectNode body, String origin) {
+        return relay(endpoint, model, body);
+    }
+
+    /**
      * A request for {@code /v1/embeddings}, a JSON object naming {@code model}. An engine that relays passes it on
      * ({@link #relay}); one that computes embeddings itself reads and checks it, counts its tokens, and answers with
      * {@link Embeddings}; one that does neither refuses it with a 400 naming the model (the default, as {@link

@@ -1,5 +1,6 @@
 package dev.parley.server.engine;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.sse.SseEvent;
 import java.time.Duration;
 
@@ -30,6 +31,20 @@ public interface Relayed extends Generation {
      */
     default boolean eventWaiting() {
         return false;
+    }
+
+    /**
+     * The Responses API's {@code response} object as the other server finished it, once the answer has been read:
+     * the whole body, or the response of the stream's last event that reported usage; null before, or when there
+     * is none.
+     */
+    default ObjectNode finished() {
+        return null;
+    }
+
+    /** The base URL of the server that answered; null when not known. */
+    default String origin() {
+        return null;
     }
 
     /** Whether the stream ended with {@code [DONE]} (chat and legacy streams do; the Responses API's do not). */

@@ -142,10 +142,15 @@ public final class Router implements Engine {
 
     @Override
     public Prepared relay(String endpoint, String model, ObjectNode body) {
+        return relay(endpoint, model, body, null);
+    }
+
+    @Override
+    public Prepared relay(String endpoint, String model, ObjectNode body, String origin) {
         return routed(model, route -> {
             ObjectNode renamed = body.deepCopy();
             renamed.put("model", route.engineModel());
-            return route.engine().relay(endpoint, route.engineModel(), renamed);
+            return route.engine().relay(endpoint, route.engineModel(), renamed, origin);
         });
     }
 

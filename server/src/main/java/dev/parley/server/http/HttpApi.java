@@ -28,6 +28,7 @@ import dev.parley.server.engine.Relayed;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.limits.Reservation;
 import dev.parley.server.responses.KeptResponses;
+import dev.parley.server.responses.StoredResponse;
 import dev.parley.server.usage.Price;
 import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
@@ -74,6 +75,7 @@ public final class HttpApi {
     private final ResponsesReply responses;
     private final KeptResponses kept;
     private final CompletionReply completion;
+    private final Clock clock;
 
     private HttpApi(
             Engine engine,
@@ -90,6 +92,7 @@ public final class HttpApi {
         this.ledger = ledger;
         this.prices = prices;
         this.keepAlive = keepAlive;
+        this.clock = clock;
         this.chat = new ChatReply(clock, keepAlive);
         this.kept = kept;
         this.responses = new ResponsesReply(clock, keepAlive, kept);
@@ -419,10 +422,52 @@ public final class HttpApi {
      */
     private void relayed(Context ctx, Tenant tenant, String endpoint, String model, ObjectNode body)
             throws InterruptedException {
-        Prepared prepared = engine.relay(endpoint, model, body);
+        boolean responses = endpoint.equals(Engine.RESPONSES);
+        Prepared prepared = engine.relay(endpoint, model, body, responses ? continued(tenant, body) : null);
         Admitted admitted = admit(ctx, tenant, model, prepared);
         boolean streaming = body.path("stream").asBoolean(false);
-        generate(ctx, prepared, admitted, streaming, generation -> relay(ctx, (Relayed) generation, streaming));
+        generate(ctx, prepared, admitted, streaming, generation -> {
+            relay(ctx, (Relayed) generation, streaming);
+            if (responses) keepRelayed(tenant, body, (Relayed) generation);
+        });
+    }
+
+    /**
+     * Where the response a relayed Responses API request continues was made, when this server keeps it for the
+     * caller's key (so that any replica of this server sends it there); null when it keeps none by that id.
+     *
+     * @throws InvalidRequestException 400 {@code previous_response_not_found} when it keeps it for another key
+     */
+    private String continued(Tenant tenant, ObjectNode body) {
+        JsonNode previous = body.get("previous_response_id");
+        if (previous == null || !previous.isTextual()) return null;
+        var mine = kept.find(tenant.name(), previous.asText());
+        if (mine.isPresent()) return mine.get().upstream();
+        if (kept.keptForAnother(tenant.name(), previous.asText()))
+            throw InvalidRequestException.of(
+                    "previous_response_id",
+                    "previous_response_not_found",
+                    "Previous response with id '%s' not found.".formatted(previous.asText()));
+        return null;
+    }
+
+    /**
+     * Keeps a relayed response as the other server finished it, with the input it answered and where it was made,
+     * for the caller's key to fetch, list and delete here, and to continue through any replica of this server.
+     */
+    private void keepRelayed(Tenant tenant, ObjectNode body, Relayed relayed) {
+        if (!kept.keeps() || !body.path("store").asBoolean(true)) return;
+        ObjectNode finished = relayed.finished();
+        if (finished == null || !finished.path("id").isTextual()) return;
+        JsonNode previous = body.get("previous_response_id");
+        kept.keep(new StoredResponse(
+                finished.path("id").asText(),
+                tenant.name(),
+                finished.path("created_at").asLong(clock.instant().getEpochSecond()),
+                previous != null && previous.isTextual() ? previous.asText() : null,
+                ResponsesRequest.items(body.get("input")),
+                finished,
+                relayed.origin()));
     }
 
     /**

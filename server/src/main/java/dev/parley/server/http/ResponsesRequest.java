@@ -385,16 +385,21 @@ record ResponsesRequest(
     }
 
     /**
-     * {@code input} (checked) as a kept response lists it: a text as a user message, each message's text as parts,
-     * every item with its type, an id (one the caller gave is kept) and a status first.
+     * {@code input} as a kept response lists it: a text as a user message, each message's text as parts, every item
+     * with its type, an id (one the caller gave is kept) and a status first. Input another server answered is kept
+     * as far as it has this shape: items that are not objects are left out, types Parley does not read kept as
+     * they came.
      */
-    private static ArrayNode items(JsonNode input) {
+    static ArrayNode items(JsonNode input) {
         ArrayNode items = NODES.arrayNode();
-        if (input.isTextual()) {
+        if (input != null && input.isTextual()) {
             items.add(item("message", NODES.objectNode().put("role", "user").put("content", input.asText())));
             return items;
         }
-        for (JsonNode given : input) items.add(item(given.path("type").asText("message"), (ObjectNode) given));
+        if (input == null || !input.isArray()) return items;
+        for (JsonNode given : input)
+            if (given instanceof ObjectNode object)
+                items.add(item(given.path("type").asText("message"), object));
         return items;
     }
 
@@ -405,7 +410,11 @@ record ResponsesRequest(
     /** One checked input item of {@code type} as it is listed. */
     private static ObjectNode item(String type, ObjectNode given) {
         ObjectNode item = NODES.objectNode().put("type", type);
-        item.set("id", given.hasNonNull("id") ? given.get("id") : NODES.textNode(Ids.response(ID_PREFIXES.get(type))));
+        item.set(
+                "id",
+                given.hasNonNull("id")
+                        ? given.get("id")
+                        : NODES.textNode(Ids.response(ID_PREFIXES.getOrDefault(type, "item_"))));
         item.set("status", given.hasNonNull("status") ? given.get("status") : NODES.textNode("completed"));
         given.properties().forEach(field -> {
             if (!item.has(field.getKey()))
@@ -413,7 +422,9 @@ record ResponsesRequest(
         });
         if (type.equals("reasoning") && !item.has("summary")) item.putArray("summary");
         JsonNode content = item.get("content");
-        if (type.equals("message") && content.isTextual()) { // the text as one part, the assistant's as output text
+        if (type.equals("message")
+                && content != null
+                && content.isTextual()) { // the text as one part, the assistant's as output text
             boolean assistant = "assistant".equals(item.path("role").asText());
             ObjectNode part = item.putArray("content")
                     .addObject()

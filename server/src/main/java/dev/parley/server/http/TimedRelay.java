@@ -1,5 +1,6 @@
 package dev.parley.server.http;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.server.engine.Relayed;
 import dev.parley.sse.SseEvent;
 import java.time.Duration;
@@ -40,5 +41,15 @@ final class TimedRelay extends TimedGeneration implements Relayed {
     @Override
     public Duration idleTimeout() {
         return relayed.idleTimeout();
+    }
+
+    @Override
+    public ObjectNode finished() {
+        return relayed.finished();
+    }
+
+    @Override
+    public String origin() {
+        return relayed.origin();
     }
 }

@@ -37,8 +37,11 @@ public final class KeptResponses implements AutoCloseable {
     /** The longest conversation {@code previous_response_id} may continue, in responses. */
     static final int MAX_CHAIN = 10_000;
 
-    /** The ids this server gives responses; any other is found nowhere, and never reaches a file name or key. */
-    private static final Pattern ID = Pattern.compile("resp_[0-9a-f]{48}");
+    /**
+     * The ids responses are kept by: this server's ({@code resp_} and 48 hex digits) and those of the servers it
+     * relays to; any other is found nowhere, and never reaches a file name or a Redis key.
+     */
+    private static final Pattern ID = Pattern.compile("resp_[A-Za-z0-9_-]{1,128}");
 
     private final ResponseStore store; // null: none are kept
     private final Duration keep;
@@ -101,6 +104,19 @@ public final class KeptResponses implements AutoCloseable {
         return found.filter(r -> r.owner().equals(owner)
                 && r.id().equals(id)
                 && clock.instant().getEpochSecond() - r.createdAt() < keep.toSeconds());
+    }
+
+    /**
+     * Whether {@code id} is a response kept for another key than {@code owner}: one this key must not continue,
+     * even through a server that keeps it too.
+     */
+    public boolean keptForAnother(String owner, String id) {
+        if (store == null || !ID.matcher(id).matches()) return false;
+        try {
+            return store.get(id).filter(r -> !r.owner().equals(owner)).isPresent();
+        } catch (ResponseStoreUnavailableException e) {
+            throw unavailable(e);
+        }
     }
 
     /** Forgets the response {@code id} of the key named {@code owner}; whether it was kept. */

@@ -14,9 +14,23 @@ import dev.parley.api.Json;
  * @param owner the name of the key that created it: no other key sees it
  * @param createdAt its {@code created_at}, in epoch seconds
  * @param previousId the response it continued; null when none
+ * @param upstream the base URL of the server that made it, for a model served elsewhere (which keeps it too, and
+ *     alone can continue it); null for a response of this server's own
  */
 public record StoredResponse(
-        String id, String owner, long createdAt, String previousId, ArrayNode input, ObjectNode response) {
+        String id,
+        String owner,
+        long createdAt,
+        String previousId,
+        ArrayNode input,
+        ObjectNode response,
+        String upstream) {
+
+    /** A response this server made itself. */
+    public StoredResponse(
+            String id, String owner, long createdAt, String previousId, ArrayNode input, ObjectNode response) {
+        this(id, owner, createdAt, previousId, input, response, null);
+    }
 
     public ObjectNode toJson() {
         ObjectNode node = Json.mapper().createObjectNode();
@@ -25,18 +39,21 @@ public record StoredResponse(
         else node.put("previous_response_id", previousId);
         node.set("input", input);
         node.set("response", response);
+        if (upstream != null) node.put("upstream", upstream);
         return node;
     }
 
     /** Reads what {@link #toJson} wrote. */
     public static StoredResponse fromJson(JsonNode node) {
         JsonNode previous = node.path("previous_response_id");
+        JsonNode upstream = node.path("upstream");
         return new StoredResponse(
                 node.path("id").asText(),
                 node.path("owner").asText(),
                 node.path("created_at").asLong(),
                 previous.isTextual() ? previous.asText() : null,
                 (ArrayNode) node.get("input"),
-                (ObjectNode) node.get("response"));
+                (ObjectNode) node.get("response"),
+                upstream.isTextual() ? upstream.asText() : null);
     }
 }

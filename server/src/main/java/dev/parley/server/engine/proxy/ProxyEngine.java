@@ -306,6 +306,11 @@ public final class ProxyEngine implements Engine {
      */
     @Override
     public Prepared relay(String endpoint, String model, ObjectNode body) {
+        return relay(endpoint, model, body, null);
+    }
+
+    @Override
+    public Prepared relay(String endpoint, String model, ObjectNode body, String origin) {
         ModelCard card = require(model);
         TokenCounter counter = counter(model);
         int prompt = inputTokens(counter, body.get("input")) + inputTokens(counter, body.get("instructions"));
@@ -315,7 +320,11 @@ public final class ProxyEngine implements Engine {
                 : 0;
         boolean streaming = body.path("stream").asBoolean(false);
         ObjectNode sent = body.deepCopy();
-        return prepared(prompt, cap, () -> relayTo(endpoint, sent, model, prompt, cap, counter, streaming));
+        Replica first = replicas.stream()
+                .filter(replica -> replica.baseUrl.equals(origin))
+                .findFirst()
+                .orElse(null);
+        return prepared(prompt, cap, () -> relayTo(endpoint, sent, model, prompt, cap, counter, streaming, first));
     }
 
     /** Tokens of an input: text counted, token ids taken as they are, anything else by its JSON text. */
@@ -344,13 +353,14 @@ public final class ProxyEngine implements Engine {
                     sent.get("stream_options") instanceof ObjectNode given ? given : sent.putObject("stream_options");
             options.put("include_usage", true);
         }
-        return prepared(prompt, cap, () -> relayTo(path, sent, model, prompt, cap, counter, usageAsked));
+        return prepared(prompt, cap, () -> relayTo(path, sent, model, prompt, cap, counter, usageAsked, null));
     }
 
     /**
-     * Sends a request and relays its answer. A Responses API request that continues a response this fleet made
-     * ({@code previous_response_id}) goes to the replica that made it, the only one that keeps it; a response the
-     * request asks to keep is remembered with its replica once its id has been read.
+     * Sends a request and relays its answer, to {@code origin} first when it is not null. A Responses API request
+     * that continues a response this fleet made ({@code previous_response_id}) goes to the replica that made it, the
+     * only one that keeps it (given as {@code origin}, or remembered here); a response the request asks to keep is
+     * remembered with its replica once its id has been read.
      */
     private Relay relayTo(
             String path,
@@ -359,13 +369,16 @@ public final class ProxyEngine implements Engine {
             int prompt,
             long cap,
             TokenCounter counter,
-            boolean usageAsked) {
+            boolean usageAsked,
+            Replica origin) {
         boolean responses = path.equals(RESPONSES);
-        Replica maker =
-                responses ? responseMakers.get(body.path("previous_response_id").asText("")) : null;
+        Replica maker = origin != null || !responses
+                ? origin
+                : responseMakers.get(body.path("previous_response_id").asText(""));
         boolean kept = responses && body.path("store").asBoolean(true);
         Sent sent = send(path, body, model, prompt + cap, maker);
-        return new Relay(model, prompt, counter, usageAsked, idleTimeout, sent.body(), relay -> {
+        String answeredBy = sent.replica().baseUrl;
+        return new Relay(model, answeredBy, prompt, counter, usageAsked, idleTimeout, sent.body(), relay -> {
             sent.replica().outstanding.decrementAndGet();
             sent.held().settle((long) relay.promptTokens() + relay.completionTokens());
             if (kept && relay.id() != null) responseMakers.put(relay.id(), sent.replica());

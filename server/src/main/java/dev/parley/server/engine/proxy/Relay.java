@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.Json;
 import dev.parley.api.ServerException;
@@ -36,6 +37,7 @@ import java.util.function.Consumer;
  */
 final class Relay implements Relayed {
     private final String model;
+    private final String origin;
     private final TokenCounter counter;
     private final boolean usageAsked;
     private final Duration idleTimeout;
@@ -51,6 +53,8 @@ final class Relay implements Relayed {
     private volatile int completionTokens;
     private volatile boolean reported; // the upstream reported its usage: its count stands, and the answer is whole
     private volatile String id; // the answer's id, as its object or the event reporting its usage gave it
+    private volatile String whole; // a whole answer's body, once read
+    private volatile ObjectNode finished; // a stream's last response object that reported usage
     private boolean ended;
     private boolean done; // the stream ended with [DONE]
 
@@ -60,6 +64,7 @@ final class Relay implements Relayed {
      */
     Relay(
             String model,
+            String origin,
             int promptTokens,
             TokenCounter counter,
             boolean usageAsked,
@@ -68,6 +73,7 @@ final class Relay implements Relayed {
             Consumer<Relay> released) {
         this.released = released;
         this.model = model;
+        this.origin = origin;
         this.promptTokens = promptTokens;
         this.counter = counter;
         this.usageAsked = usageAsked;
@@ -84,6 +90,7 @@ final class Relay implements Relayed {
             String body = new String(bytes, StandardCharsets.UTF_8);
             Top top = top(body);
             id = top.id();
+            whole = body;
             synchronized (this) {
                 usage(top.usage());
             }
@@ -163,8 +170,10 @@ final class Relay implements Relayed {
                             && usage.isObject()
                             && chunk.path("choices").isEmpty();
                     usage(chunk.path("response").get("usage"));
-                    if (chunk.path("response").path("id").isTextual())
+                    if (chunk.path("response").path("id").isTextual()) {
                         id = chunk.path("response").path("id").asText();
+                        finished = (ObjectNode) chunk.get("response");
+                    }
                     if (!reported) completionTokens += counter.count(text(chunk));
                 }
                 if (usageOnly && !usageAsked) continue;
@@ -285,6 +294,23 @@ final class Relay implements Relayed {
      */
     String id() {
         return id;
+    }
+
+    @Override
+    public ObjectNode finished() {
+        if (finished != null) return finished;
+        String body = whole;
+        if (body == null) return null;
+        try {
+            return Json.tree(body) instanceof ObjectNode object ? object : null;
+        } catch (RuntimeException e) {
+            return null; // an answer passed on as it came, which is not an object to keep
+        }
+    }
+
+    @Override
+    public String origin() {
+        return origin;
     }
 
     /**

@@ -1,0 +1,196 @@
+package dev.parley.server.engine.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.parley.api.Json;
+import dev.parley.server.ParleyServer;
+import dev.parley.server.ServerOptions;
+import dev.parley.server.auth.ApiKeys;
+import dev.parley.server.auth.KeyEntry;
+import dev.parley.server.auth.KeysFile;
+import dev.parley.server.demo.DemoModel;
+import dev.parley.server.engine.llama.LlamaEngine;
+import dev.parley.server.engine.llama.LlamaEngineOptions;
+import dev.parley.server.limits.Limiter;
+import dev.parley.server.limits.Limits;
+import dev.parley.server.limits.RateLimits;
+import dev.parley.testkit.RedisServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Responses of models served upstream, kept by the gateway too: each key fetches, lists and deletes its own through
+ * the gateway and no other key can see or continue them; every replica of the gateway (sharing a Redis) sends a
+ * continuation to the upstream replica that keeps the response.
+ */
+@Timeout(300)
+class GatewayResponsesTest {
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable closeable : open.reversed()) closeable.close();
+        http.close();
+    }
+
+    private ParleyServer upstream() {
+        var server = ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                        .withModelId("demo")
+                        .withParallel(2)
+                        .withContextPerSequence(512)),
+                "127.0.0.1",
+                0);
+        open.add(server);
+        return server;
+    }
+
+    /** A gateway to {@code replicas} (the first allowing {@code firstRpm} requests a minute), as {@code options} say. */
+    private ParleyServer gateway(List<ParleyServer> replicas, long firstRpm, ApiKeys keys, ServerOptions options) {
+        List<UpstreamReplica> fleet = new ArrayList<>();
+        for (int i = 0; i < replicas.size(); i++)
+            fleet.add(new UpstreamReplica(
+                    replicas.get(i).baseUrl("127.0.0.1"),
+                    null,
+                    i == 0 && firstRpm > 0 ? new Limits(firstRpm, 1_000_000, null, null) : null));
+        var server = ParleyServer.start(
+                ProxyEngine.connect(
+                        ProxyEngineTest.options(replicas.getFirst().baseUrl("127.0.0.1")),
+                        new ProxyEngine.Fleet(
+                                fleet,
+                                List.of("demo"),
+                                ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                                Map.of(),
+                                ProxyEngine.DEFAULT_COOLDOWN,
+                                ProxyEngine.DEFAULT_IDLE_TIMEOUT)),
+                keys,
+                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                "127.0.0.1",
+                0,
+                options);
+        open.add(server);
+        return server;
+    }
+
+    private HttpResponse<String> send(String method, String url, String key, String body) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create(url))
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (key != null) request.header("Authorization", "Bearer " + key);
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String turn(String previous, String input, boolean stream) {
+        var body = Json.object().put("model", "demo").put("input", input).put("max_output_tokens", 4);
+        if (previous != null) body.put("previous_response_id", previous);
+        if (stream) body.put("stream", true);
+        return body.toString();
+    }
+
+    /** The response object of the last event of a Responses API stream. */
+    private static JsonNode lastResponse(String stream) {
+        String last = Arrays.stream(stream.split("\n"))
+                .filter(line -> line.startsWith("data: "))
+                .reduce((a, b) -> b)
+                .orElseThrow();
+        return Json.tree(last.substring("data: ".length())).path("response");
+    }
+
+    @Test
+    void aKeyFetchesListsAndDeletesItsUpstreamResponsesThroughTheGatewayAndNoOtherKeySeesThem(@TempDir Path dir)
+            throws Exception {
+        ParleyServer upstream = upstream();
+        Path keys = dir.resolve("keys.json");
+        for (String name : List.of("a", "b"))
+            KeysFile.add(
+                    keys, new KeyEntry(name, KeysFile.sha256("sk-" + name), 10_000, 10_000_000, null, null, List.of()));
+        String base = gateway(List.of(upstream), 0, ApiKeys.load(keys), ServerOptions.defaults())
+                .baseUrl("127.0.0.1");
+
+        var made = send("POST", base + "/responses", "sk-a", turn(null, "Once upon a time", false));
+        assertThat(made.statusCode()).as(made.body()).isEqualTo(200);
+        JsonNode response = Json.tree(made.body());
+        String id = response.path("id").asText();
+        assertThat(Json.tree(
+                        send("GET", base + "/responses/" + id, "sk-a", null).body()))
+                .isEqualTo(response);
+        JsonNode items = Json.tree(send("GET", base + "/responses/" + id + "/input_items", "sk-a", null)
+                .body());
+        assertThat(items.at("/data/0/content/0/text").asText()).isEqualTo("Once upon a time");
+
+        // Another key: not found, whether fetched, listed, deleted or continued.
+        for (String route :
+                List.of("GET /responses/" + id, "GET /responses/" + id + "/input_items", "DELETE /responses/" + id))
+            assertThat(send(route.split(" ")[0], base + route.split(" ")[1], "sk-b", null)
+                            .statusCode())
+                    .as(route)
+                    .isEqualTo(404);
+        var stolen = send("POST", base + "/responses", "sk-b", turn(id, "And then?", false));
+        assertThat(stolen.statusCode()).isEqualTo(400);
+        assertThat(Json.tree(stolen.body()).at("/error/code").asText()).isEqualTo("previous_response_not_found");
+
+        // Its own key continues it, streamed; the stream's finished response is kept as its last event showed it.
+        var next = send("POST", base + "/responses", "sk-a", turn(id, "And then?", true));
+        assertThat(next.statusCode()).isEqualTo(200);
+        JsonNode streamed = lastResponse(next.body());
+        assertThat(streamed.path("previous_response_id").asText()).isEqualTo(id);
+        assertThat(Json.tree(
+                        send("GET", base + "/responses/" + streamed.path("id").asText(), "sk-a", null)
+                                .body()))
+                .isEqualTo(streamed);
+
+        // Deleted here: gone from the gateway; the upstream keeps its own copy, which is its to delete.
+        assertThat(send("DELETE", base + "/responses/" + id, "sk-a", null).statusCode())
+                .isEqualTo(200);
+        assertThat(send("GET", base + "/responses/" + id, "sk-a", null).statusCode())
+                .isEqualTo(404);
+        assertThat(send("GET", upstream.baseUrl("127.0.0.1") + "/responses/" + id, null, null)
+                        .statusCode())
+                .isEqualTo(200);
+    }
+
+    @Test
+    void everyReplicaOfTheGatewaySendsAContinuationToTheUpstreamReplicaThatKeepsIt() throws Exception {
+        try (var redis = RedisServer.start()) {
+            List<ParleyServer> replicas = List.of(upstream(), upstream());
+            ServerOptions shared = ServerOptions.defaults().withRedis(redis.uri());
+            // Each gateway allows the first upstream one request a minute: the first gateway spends it, so the
+            // response is made by the second upstream; to the second gateway the first upstream is idle and first.
+            String one = gateway(replicas, 1, ApiKeys.open(), shared).baseUrl("127.0.0.1");
+            String two = gateway(replicas, 1, ApiKeys.open(), shared).baseUrl("127.0.0.1");
+            assertThat(send("POST", one + "/chat/completions", null, ProxyEngineTest.demoChat(2))
+                            .statusCode())
+                    .isEqualTo(200);
+            var made = send("POST", one + "/responses", null, turn(null, "Once upon a time", false));
+            assertThat(made.statusCode()).as(made.body()).isEqualTo(200);
+            String id = Json.tree(made.body()).path("id").asText();
+
+            var next = send("POST", two + "/responses", null, turn(id, "And then?", false));
+            assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+            assertThat(Json.tree(next.body()).path("previous_response_id").asText())
+                    .isEqualTo(id);
+            String nextId = Json.tree(next.body()).path("id").asText();
+            assertThat(send("GET", replicas.get(1).baseUrl("127.0.0.1") + "/responses/" + nextId, null, null)
+                            .statusCode())
+                    .isEqualTo(200);
+            assertThat(send("GET", one + "/responses/" + nextId, null, null).statusCode())
+                    .isEqualTo(200);
+        }
+    }
+}
