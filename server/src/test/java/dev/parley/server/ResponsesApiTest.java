@@ -531,6 +531,15 @@ class ResponsesApiTest {
                         "previous_response_id",
                         "invalid_type"),
                 new Case("{\"model\":\"demo\"," + input + ",\"store\":\"yes\"}", "store", "invalid_type"),
+                new Case("{\"model\":\"demo\"," + input + ",\"metadata\":[1]}", "metadata", "invalid_type"),
+                new Case(
+                        "{\"model\":\"demo\"," + input + ",\"metadata\":{\"team\":7}}",
+                        "metadata.team",
+                        "invalid_type"),
+                new Case(
+                        "{\"model\":\"demo\"," + input + ",\"metadata\":{\"team\":\"" + "x".repeat(513) + "\"}}",
+                        "metadata.team",
+                        "string_above_max_length"),
                 new Case(
                         "{\"model\":\"demo\"," + input + ",\"conversation\":\"conv_1\"}",
                         "conversation",

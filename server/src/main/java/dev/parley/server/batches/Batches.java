@@ -7,6 +7,7 @@ import dev.parley.api.ApiError;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.NotFoundException;
+import dev.parley.api.check.Metadata;
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -133,7 +134,7 @@ public final class Batches implements AutoCloseable {
                     "Invalid value: '%s'. Supported values are: '/v1/chat/completions', '/v1/completions', '/v1/embeddings'"
                             + " and '/v1/responses'.".formatted(endpoint));
         }
-        checkMetadata(metadata);
+        Metadata.check(metadata);
         if (!window.equals("24h")) {
             throw InvalidRequestException.of(
                     "completion_window",
@@ -178,52 +179,6 @@ public final class Batches implements AutoCloseable {
         }
         queue.add(id);
         return view(batch);
-    }
-
-    /** OpenAI's rules for {@code metadata}: up to 16 string values, keys up to 64 characters, values up to 512. */
-    private static void checkMetadata(JsonNode metadata) {
-        if (metadata == null || metadata.isNull()) return;
-        if (!metadata.isObject()) {
-            throw InvalidRequestException.of(
-                    "metadata",
-                    "invalid_type",
-                    "Invalid type for 'metadata': expected an object, but got %s instead."
-                            .formatted(Json.kind(metadata)));
-        }
-        if (metadata.size() > 16) {
-            throw InvalidRequestException.of(
-                    "metadata",
-                    "object_above_max_properties",
-                    ("Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got"
-                                    + " an object with %d properties instead.")
-                            .formatted(metadata.size()));
-        }
-        for (var entry : metadata.properties()) {
-            String param = "metadata." + entry.getKey();
-            if (entry.getKey().length() > 64) {
-                throw InvalidRequestException.of(
-                        "metadata",
-                        "invalid_value",
-                        "Invalid 'metadata': keys are at most 64 characters; one has %d."
-                                .formatted(entry.getKey().length()));
-            }
-            JsonNode value = entry.getValue();
-            if (!value.isTextual()) {
-                throw InvalidRequestException.of(
-                        param,
-                        "invalid_type",
-                        "Invalid type for '%s': expected a string, but got %s instead."
-                                .formatted(param, Json.kind(value)));
-            }
-            if (value.asText().length() > 512) {
-                throw InvalidRequestException.of(
-                        param,
-                        "string_above_max_length",
-                        ("Invalid '%s': string too long. Expected a string with maximum length 512, but got a string"
-                                        + " with length %d instead.")
-                                .formatted(param, value.asText().length()));
-            }
-        }
     }
 
     /** {@code owner}'s batch {@code id}, as the API shows it. */

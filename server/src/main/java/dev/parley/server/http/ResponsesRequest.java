@@ -8,6 +8,7 @@ import dev.parley.api.ApiError;
 import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
+import dev.parley.api.check.Metadata;
 import dev.parley.api.check.RequestReader;
 import dev.parley.server.responses.KeptResponses;
 import java.util.ArrayList;
@@ -97,6 +98,7 @@ record ResponsesRequest(
         JsonNode store = body.get("store");
         if (store != null && !store.isNull() && !store.isBoolean())
             throw invalid("store", "invalid_type", "Invalid type for 'store': expected a boolean.");
+        Metadata.check(body.get("metadata")); // kept and echoed with the response
         ArrayNode earlier = earlier(body, kept, owner);
         List<String> origins = new ArrayList<>();
         ChatCompletionRequest chat = chat(body, earlier, origins);
