@@ -444,6 +444,52 @@ class StoredResponsesTest {
     }
 
     @Test
+    void aBatchOfResponsesKeepsEachLinesResponseLocallyAndThroughAGateway(@TempDir Path dir) throws Exception {
+        var upstream = server(ServerOptions.defaults().withDataDir(dir.resolve("upstream")));
+        var gateway = ParleyServer.start(
+                dev.parley.server.engine.proxy.ProxyEngine.connect(
+                        ClientOptions.builder(name -> null)
+                                .baseUrl(upstream.baseUrl("127.0.0.1"))
+                                .apiKey("test")
+                                .maxRetries(0)
+                                .build(),
+                        List.of()),
+                ApiKeys.open(),
+                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
+                "127.0.0.1",
+                0,
+                ServerOptions.defaults().withDataDir(dir.resolve("gateway")));
+        open.add(gateway);
+        String lines = "";
+        for (int i = 0; i < 2; i++)
+            lines += "{\"custom_id\":\"r" + i + "\",\"method\":\"POST\",\"url\":\"/v1/responses\",\"body\":"
+                    + "{\"model\":\"demo\",\"input\":\"Once upon a time\",\"max_output_tokens\":" + (i + 3)
+                    + "}}\n";
+        for (ParleyServer server : List.of(upstream, gateway)) {
+            OpenAIClient openai = sdk(server, "not-needed");
+            var file = BatchApiTest.upload(openai, lines);
+            var batch = BatchApiTest.create(
+                    openai, file.id(), com.openai.models.batches.BatchCreateParams.Endpoint.V1_RESPONSES);
+            batch = BatchApiTest.await(openai, batch.id(), BatchApiTest::ended);
+            assertThat(batch.status().asString()).isEqualTo("completed");
+            try (HttpClient http = HttpClient.newHttpClient()) {
+                for (JsonNode line :
+                        BatchApiTest.lines(openai, batch.outputFileId().orElseThrow())) {
+                    JsonNode body = line.at("/response/body");
+                    var kept = send(
+                            http,
+                            "GET",
+                            server.baseUrl("127.0.0.1") + "/responses/"
+                                    + body.path("id").asText());
+                    assertThat(JSON.readTree(kept.body()))
+                            .as("kept by " + server.baseUrl("127.0.0.1"))
+                            .isEqualTo(body);
+                }
+            }
+        }
+    }
+
+    @Test
     void theJavaClientFetchesAndDeletesAKeptResponse() {
         var server = server(ServerOptions.defaults());
         try (var client = ParleyClient.create(ClientOptions.builder(name -> null)

@@ -137,8 +137,12 @@ public final class HttpApi {
                     String model = modelOf(body);
                     requireAccess(tenant, model);
                     if (engine.relays(model)) {
-                        Prepared prepared = engine.relay(Engine.RESPONSES, model, body);
-                        answer = runToEnd(tenant, model, prepared, g -> Json.tree(((Relayed) g).body()));
+                        Prepared prepared = engine.relay(Engine.RESPONSES, model, body, continued(tenant, body));
+                        answer = runToEnd(tenant, model, prepared, g -> {
+                            JsonNode relayed = Json.tree(((Relayed) g).body());
+                            keepRelayed(tenant, body, (Relayed) g);
+                            return relayed;
+                        });
                     } else {
                         ResponsesRequest request = ResponsesRequest.read(body, kept, owner);
                         Prepared prepared = request.prepare(engine::chat);
