@@ -19,9 +19,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The responses a server keeps, each for {@code keep} after it was created and for the key that created it alone: a
- * response another key made, one past its time, and an id the server could not have made are all simply not found.
- * A response that continues another is kept with its own input only; {@link #conversation} walks back through the
- * ones before it.
+ * response another key made, one past its time, and an id no server makes are all simply not found. A response that
+ * continues another is kept with its own input only; {@link #conversation} walks back through the ones before it.
+ * Responses of models served elsewhere are kept too, with the server that made them ({@link
+ * StoredResponse#upstream}), which a continuation is sent to.
  *
  * <p>Thread-safe.
  */

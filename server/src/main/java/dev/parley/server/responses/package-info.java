@@ -1,7 +1,7 @@
 /**
- * The Responses API's stored responses: each response a key asked to keep ({@code store}, true by default), with
- * the input it answered, so that a later request may continue it ({@code previous_response_id}) and its owner may
- * fetch, list the input of, or delete it. {@link dev.parley.server.responses.KeptResponses} keeps them for a set time
+ * The Responses API's stored responses: each response a key asked to keep ({@code store}, true by default), made
+ * here or relayed from another server, with the input it answered, so that a later request may continue it ({@code
+ * previous_response_id}) and its owner may fetch, list the input of, or delete it. {@link dev.parley.server.responses.KeptResponses} keeps them for a set time
  * in a {@link dev.parley.server.responses.ResponseStore}: in Redis (shared by replicas), else under the data folder,
  * else in memory.
  *
