@@ -11,7 +11,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -85,12 +87,26 @@ public final class KeptResponses implements AutoCloseable {
     public boolean keep(StoredResponse response) {
         if (store == null) return false;
         try {
-            store.put(response);
+            store.put(response.before() != null ? response : response.withBefore(before(response.previousId())));
             return true;
         } catch (ResponseStoreUnavailableException e) {
             log.warn("Response {} was answered but not kept: {}", response.id(), e.getMessage());
             return false;
         }
+    }
+
+    /**
+     * The ids of the conversation a response continuing {@code previousId} continues, first first, from the kept
+     * {@code previousId}; null when not known (it is not kept, or knows not its own), and the conversation is then
+     * walked when it is read.
+     */
+    private List<String> before(String previousId) {
+        if (previousId == null) return List.of();
+        List<String> earlier = store.get(previousId).map(StoredResponse::before).orElse(null);
+        if (earlier == null) return null;
+        List<String> ids = new ArrayList<>(earlier);
+        ids.add(previousId);
+        return ids;
     }
 
     /** The response {@code id} of the key named {@code owner}, if it is kept. */
@@ -102,9 +118,14 @@ public final class KeptResponses implements AutoCloseable {
         } catch (ResponseStoreUnavailableException e) {
             throw unavailable(e);
         }
-        return found.filter(r -> r.owner().equals(owner)
-                && r.id().equals(id)
-                && clock.instant().getEpochSecond() - r.createdAt() < keep.toSeconds());
+        return found.filter(r -> visible(r, owner, id));
+    }
+
+    /** Whether {@code response} is the response {@code id}, the key {@code owner}'s, and within its time. */
+    private boolean visible(StoredResponse response, String owner, String id) {
+        return response.owner().equals(owner)
+                && response.id().equals(id)
+                && clock.instant().getEpochSecond() - response.createdAt() < keep.toSeconds();
     }
 
     /**
@@ -133,31 +154,37 @@ public final class KeptResponses implements AutoCloseable {
     /**
      * The conversation a request with {@code previous_response_id} continues: the input and output items of each
      * response from the first to {@code previousId}, in order. Instructions are not items: each request gives its
-     * own.
+     * own. Read in one go when {@code previousId} knows the ids before it ({@link StoredResponse#before}), else
+     * walked back one response at a time.
      *
      * @throws InvalidRequestException naming {@code previous_response_id} when a response of it is not kept for this
      *     key, or it is longer than {@link #MAX_CHAIN} responses
      */
     public ArrayNode conversation(String owner, String previousId) {
+        StoredResponse last = find(owner, previousId).orElseThrow(() -> notFound(previousId, previousId));
         Deque<StoredResponse> chain = new ArrayDeque<>();
-        for (String id = previousId; id != null; ) {
-            String wanted = id;
-            StoredResponse response = find(owner, wanted)
-                    .orElseThrow(() -> InvalidRequestException.of(
-                            "previous_response_id",
-                            "previous_response_not_found",
-                            wanted.equals(previousId)
-                                    ? "Previous response with id '%s' not found.".formatted(wanted)
-                                    : "Previous response with id '%s' not found: it is an earlier response of the one given, '%s'."
-                                            .formatted(wanted, previousId)));
-            chain.addFirst(response);
-            if (chain.size() > MAX_CHAIN)
-                throw InvalidRequestException.of(
-                        "previous_response_id",
-                        "invalid_value",
-                        "The conversation of response '%s' is longer than %,d responses; start a new one with its input."
-                                .formatted(previousId, MAX_CHAIN));
-            id = response.previousId();
+        chain.add(last);
+        if (last.before() != null) {
+            if (last.before().size() >= MAX_CHAIN) throw tooLong(previousId);
+            List<Optional<StoredResponse>> found;
+            try {
+                found = store.getAll(last.before());
+            } catch (ResponseStoreUnavailableException e) {
+                throw unavailable(e);
+            }
+            for (int i = found.size() - 1; i >= 0; i--) {
+                String id = last.before().get(i);
+                chain.addFirst(
+                        found.get(i).filter(r -> visible(r, owner, id)).orElseThrow(() -> notFound(id, previousId)));
+            }
+        } else {
+            for (String id = last.previousId(); id != null; ) {
+                String wanted = id;
+                StoredResponse response = find(owner, wanted).orElseThrow(() -> notFound(wanted, previousId));
+                chain.addFirst(response);
+                if (chain.size() > MAX_CHAIN) throw tooLong(previousId);
+                id = response.previousId();
+            }
         }
         ArrayNode items = Json.mapper().createArrayNode();
         for (StoredResponse response : chain) {
@@ -165,6 +192,25 @@ public final class KeptResponses implements AutoCloseable {
             for (JsonNode item : response.response().path("output")) items.add(item);
         }
         return items;
+    }
+
+    /** 400: {@code missing}, the response given or one before it ({@code given}), is not kept for this key. */
+    private static InvalidRequestException notFound(String missing, String given) {
+        return InvalidRequestException.of(
+                "previous_response_id",
+                "previous_response_not_found",
+                missing.equals(given)
+                        ? "Previous response with id '%s' not found.".formatted(missing)
+                        : "Previous response with id '%s' not found: it is an earlier response of the one given, '%s'."
+                                .formatted(missing, given));
+    }
+
+    private static InvalidRequestException tooLong(String given) {
+        return InvalidRequestException.of(
+                "previous_response_id",
+                "invalid_value",
+                "The conversation of response '%s' is longer than %,d responses; start a new one with its input."
+                        .formatted(given, MAX_CHAIN));
     }
 
     private static ServerException unavailable(ResponseStoreUnavailableException e) {

@@ -2,6 +2,7 @@ package dev.parley.server.responses;
 
 import dev.parley.api.Json;
 import dev.parley.server.limits.RedisClients;
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -9,6 +10,8 @@ import io.lettuce.core.api.sync.RedisCommands;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -60,6 +63,24 @@ final class RedisResponses implements ResponseStore {
         try {
             String json = redis().get(key(id));
             return json == null ? Optional.empty() : Optional.of(StoredResponse.fromJson(Json.tree(json)));
+        } catch (RedisException e) {
+            throw unavailable(e);
+        }
+    }
+
+    /** One {@code MGET} for them all. */
+    @Override
+    public List<Optional<StoredResponse>> getAll(List<String> ids) {
+        if (ids.isEmpty()) return List.of();
+        try {
+            List<Optional<StoredResponse>> found = new ArrayList<>();
+            for (KeyValue<String, String> value :
+                    redis().mget(ids.stream().map(RedisResponses::key).toArray(String[]::new)))
+                found.add(
+                        value.hasValue()
+                                ? Optional.of(StoredResponse.fromJson(Json.tree(value.getValue())))
+                                : Optional.empty());
+            return found;
         } catch (RedisException e) {
             throw unavailable(e);
         }

@@ -1,5 +1,7 @@
 package dev.parley.server.responses;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -13,6 +15,13 @@ interface ResponseStore extends AutoCloseable {
     void put(StoredResponse response);
 
     Optional<StoredResponse> get(String id);
+
+    /** The responses {@code ids}, in their order, each empty when not kept; one round trip where the store allows. */
+    default List<Optional<StoredResponse>> getAll(List<String> ids) {
+        List<Optional<StoredResponse>> found = new ArrayList<>();
+        for (String id : ids) found.add(get(id));
+        return found;
+    }
 
     /** Forgets the response; whether there was one. */
     boolean delete(String id);

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.Json;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A response as kept: the {@code response} object as it was answered, the input items it answered (this request's
@@ -16,6 +18,9 @@ import dev.parley.api.Json;
  * @param previousId the response it continued; null when none
  * @param upstream the base URL of the server that made it, for a model served elsewhere (which keeps it too, and
  *     alone can continue it); null for a response of this server's own
+ * @param before the ids of the responses it continues, the first first and {@code previousId} last, so that a
+ *     conversation is read in one go rather than one response after another; null when not known (it is then
+ *     walked back through each {@code previousId})
  */
 public record StoredResponse(
         String id,
@@ -24,12 +29,34 @@ public record StoredResponse(
         String previousId,
         ArrayNode input,
         ObjectNode response,
-        String upstream) {
+        String upstream,
+        List<String> before) {
+
+    public StoredResponse {
+        before = before == null ? null : List.copyOf(before);
+    }
+
+    /** A response made here or by {@code upstream}, before which the conversation is not yet known. */
+    public StoredResponse(
+            String id,
+            String owner,
+            long createdAt,
+            String previousId,
+            ArrayNode input,
+            ObjectNode response,
+            String upstream) {
+        this(id, owner, createdAt, previousId, input, response, upstream, null);
+    }
 
     /** A response this server made itself. */
     public StoredResponse(
             String id, String owner, long createdAt, String previousId, ArrayNode input, ObjectNode response) {
-        this(id, owner, createdAt, previousId, input, response, null);
+        this(id, owner, createdAt, previousId, input, response, null, null);
+    }
+
+    /** The same response, continuing the responses {@code before}. */
+    public StoredResponse withBefore(List<String> before) {
+        return new StoredResponse(id, owner, createdAt, previousId, input, response, upstream, before);
     }
 
     public ObjectNode toJson() {
@@ -40,6 +67,10 @@ public record StoredResponse(
         node.set("input", input);
         node.set("response", response);
         if (upstream != null) node.put("upstream", upstream);
+        if (before != null) {
+            ArrayNode ids = node.putArray("before");
+            before.forEach(ids::add);
+        }
         return node;
     }
 
@@ -47,6 +78,11 @@ public record StoredResponse(
     public static StoredResponse fromJson(JsonNode node) {
         JsonNode previous = node.path("previous_response_id");
         JsonNode upstream = node.path("upstream");
+        List<String> before = null;
+        if (node.path("before").isArray()) {
+            before = new ArrayList<>();
+            for (JsonNode id : node.get("before")) before.add(id.asText());
+        }
         return new StoredResponse(
                 node.path("id").asText(),
                 node.path("owner").asText(),
@@ -54,6 +90,7 @@ public record StoredResponse(
                 previous.isTextual() ? previous.asText() : null,
                 (ArrayNode) node.get("input"),
                 (ObjectNode) node.get("response"),
-                upstream.isTextual() ? upstream.asText() : null);
+                upstream.isTextual() ? upstream.asText() : null,
+                before);
     }
 }

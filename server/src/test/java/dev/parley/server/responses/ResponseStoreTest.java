@@ -55,6 +55,15 @@ class ResponseStoreTest {
         assertThat(store.delete(id(1))).isTrue();
         assertThat(store.delete(id(1))).isFalse();
         assertThat(store.get(id(1))).isEmpty();
+
+        StoredResponse second = response(2, id(7), "second").withBefore(List.of(id(8), id(7)));
+        StoredResponse third = response(3, null, "third").withBefore(List.of());
+        store.put(second);
+        store.put(third);
+        assertThat(store.getAll(List.of(id(3), id(1), id(2))))
+                .containsExactly(Optional.of(third), Optional.empty(), Optional.of(second));
+        store.delete(id(2));
+        store.delete(id(3));
     }
 
     @Test
@@ -151,8 +160,20 @@ class ResponseStoreTest {
         kept.keep(response(1, null, "one"));
         kept.keep(response(2, id(1), "two"));
         kept.keep(response(3, id(2), "three"));
+        // Each knows the ids before it, so a conversation is read in one go.
+        assertThat(store.get(id(3)).orElseThrow().before()).containsExactly(id(1), id(2));
         assertThat(kept.conversation("team", id(3)).findValuesAsText("id"))
                 .containsExactly("msg_in1", "msg_out1", "msg_in2", "msg_out2", "msg_in3", "msg_out3");
+        // Responses that do not know them are walked back one at a time, to the same conversation.
+        store.put(response(4, null, "four"));
+        store.put(response(5, id(4), "five"));
+        assertThat(store.get(id(5)).orElseThrow().before()).isNull();
+        assertThat(kept.conversation("team", id(5)).findValuesAsText("id"))
+                .containsExactly("msg_in4", "msg_out4", "msg_in5", "msg_out5");
+        kept.keep(response(6, id(5), "six")); // continuing one that does not know its own: walked too
+        assertThat(store.get(id(6)).orElseThrow().before()).isNull();
+        assertThat(kept.conversation("team", id(6)).findValuesAsText("id"))
+                .containsExactly("msg_in4", "msg_out4", "msg_in5", "msg_out5", "msg_in6", "msg_out6");
         assertThat(kept.find("other", id(3))).isEmpty();
         assertThatThrownBy(() -> kept.conversation("other", id(3)))
                 .isInstanceOf(InvalidRequestException.class)
@@ -163,6 +184,10 @@ class ResponseStoreTest {
         assertThatThrownBy(() -> kept.conversation("team", id(3)))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("'%s' not found: it is an earlier response".formatted(id(1)));
+        kept.delete("team", id(4));
+        assertThatThrownBy(() -> kept.conversation("team", id(6)))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessageContaining("'%s' not found: it is an earlier response".formatted(id(4)));
 
         clock.set(CLOCK.instant().plus(Duration.ofDays(30)).minusSeconds(1));
         assertThat(kept.find("team", id(3))).isPresent();
