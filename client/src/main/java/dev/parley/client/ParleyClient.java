@@ -1,5 +1,6 @@
 package dev.parley.client;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
@@ -19,6 +20,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -180,6 +183,52 @@ public final class ParleyClient implements AutoCloseable {
      */
     public ObjectNode retrieveResponse(String id) {
         return withResponse.retrieveResponse(id, RequestOptions.NONE).body();
+    }
+
+    /**
+     * {@code GET /responses/{id}/input_items}: the items a kept response answered, oldest first, every page of them.
+     */
+    public List<ObjectNode> responseInputItems(String id) {
+        return responseInputItems(id, 20); // OpenAI's default page
+    }
+
+    /** {@link #responseInputItems(String)}, asked for {@code pageSize} items at a time (OpenAI allows 1 to 100). */
+    public List<ObjectNode> responseInputItems(String id, int pageSize) {
+        if (pageSize < 1 || pageSize > 100)
+            throw InvalidRequestException.of(
+                    "limit", "invalid_value", "A page holds 1 to 100 items, not %d.".formatted(pageSize));
+        List<ObjectNode> items = new ArrayList<>();
+        String after = null;
+        while (true) {
+            String query = "?order=asc&limit=" + pageSize
+                    + (after == null ? "" : "&after=" + URLEncoder.encode(after, StandardCharsets.UTF_8));
+            ObjectNode page = read(
+                            transport.send(
+                                    request(responsePath(id) + "/input_items" + query, JSON, RequestOptions.NONE)
+                                            .GET()
+                                            .build(),
+                                    Body.whole()),
+                            ObjectNode.class)
+                    .body();
+            JsonNode data = page.path("data");
+            data.forEach(item -> items.add((ObjectNode) item));
+            if (!page.path("has_more").asBoolean(false) || data.isEmpty()) return items; // an empty page ends it too
+            after = items.getLast().path("id").asText();
+        }
+    }
+
+    /**
+     * {@code POST /responses/input_tokens}: how many input tokens a Responses API request would read (its {@code
+     * usage.input_tokens}), nothing generated.
+     */
+    public long countResponseInputTokens(ObjectNode body) {
+        ObjectNode plain = named(body);
+        plain.remove("stream");
+        ObjectNode counted = read(
+                        transport.send(post("/responses/input_tokens", plain, JSON, RequestOptions.NONE), Body.whole()),
+                        ObjectNode.class)
+                .body();
+        return counted.path("input_tokens").asLong();
     }
 
     /** {@code DELETE /responses/{id}}: forgets a kept response; a {@link dev.parley.api.NotFoundException} when there is none. */

@@ -498,9 +498,22 @@ class StoredResponsesTest {
                 .build())) {
             var body = JSON.createObjectNode().put("model", "demo").put("input", "Once upon a time");
             body.put("max_output_tokens", 4);
+            assertThat(client.countResponseInputTokens(body)).isGreaterThan(5);
             var created = client.responses(body);
             String id = created.path("id").asText();
             assertThat(client.retrieveResponse(id)).isEqualTo(created);
+            assertThat(client.countResponseInputTokens(body))
+                    .isEqualTo(created.at("/usage/input_tokens").asLong());
+            // Input items, every page (four of 3): 10 of them, in the order they were sent.
+            var many = JSON.createObjectNode().put("model", "demo").put("max_output_tokens", 1);
+            var input = many.putArray("input");
+            for (int i = 0; i < 10; i++) input.addObject().put("role", "user").put("content", "n" + i);
+            String manyId = client.responses(many).path("id").asText();
+            assertThat(client.responseInputItems(manyId)).hasSize(10);
+            List<String> texts = client.responseInputItems(manyId, 3).stream()
+                    .map(item -> item.at("/content/0/text").asText())
+                    .toList();
+            assertThat(texts).hasSize(10).startsWith("n0", "n1").endsWith("n8", "n9");
             client.deleteResponse(id);
             assertThatThrownBy(() -> client.retrieveResponse(id))
                     .isInstanceOf(dev.parley.api.NotFoundException.class)
