@@ -527,6 +527,11 @@ class ResponsesApiTest {
                         "previous_response_id",
                         "previous_response_not_found"),
                 new Case(
+                        "{\"model\":\"demo\"," + input + ",\"previous_response_id\":\"resp_" + "x".repeat(100_000)
+                                + "\"}",
+                        "previous_response_id",
+                        "previous_response_not_found"),
+                new Case(
                         "{\"model\":\"demo\"," + input + ",\"previous_response_id\":5}",
                         "previous_response_id",
                         "invalid_type"),
@@ -608,6 +613,7 @@ class ResponsesApiTest {
             assertThat(error.path("message").asText())
                     .as(c.body())
                     .isNotBlank()
+                    .hasSizeLessThan(1_000)
                     .doesNotContain("response_format", "max_completion_tokens", "'messages");
         }
 

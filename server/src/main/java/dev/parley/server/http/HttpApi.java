@@ -451,7 +451,7 @@ public final class HttpApi {
             throw InvalidRequestException.of(
                     "previous_response_id",
                     "previous_response_not_found",
-                    "Previous response with id '%s' not found.".formatted(previous.asText()));
+                    "Previous response with id '%s' not found.".formatted(KeptResponses.shown(previous.asText())));
         return null;
     }
 

@@ -150,7 +150,7 @@ record ResponsesRequest(
                     "previous_response_id",
                     "previous_response_not_found",
                     "Previous response with id '%s' not found: this server keeps no responses; send the whole"
-                                    .formatted(previous.asText())
+                                    .formatted(KeptResponses.shown(previous.asText()))
                             + " conversation in 'input' instead.");
         return kept.conversation(owner, previous.asText());
     }

@@ -200,9 +200,14 @@ public final class KeptResponses implements AutoCloseable {
                 "previous_response_id",
                 "previous_response_not_found",
                 missing.equals(given)
-                        ? "Previous response with id '%s' not found.".formatted(missing)
+                        ? "Previous response with id '%s' not found.".formatted(shown(missing))
                         : "Previous response with id '%s' not found: it is an earlier response of the one given, '%s'."
                                 .formatted(missing, given));
+    }
+
+    /** An id as an error message quotes it: one far longer than any response's is cut, so the error stays short. */
+    public static String shown(String id) {
+        return id.length() <= 140 ? id : id.substring(0, 100) + "… (%,d characters)".formatted(id.length());
     }
 
     private static InvalidRequestException tooLong(String given) {
