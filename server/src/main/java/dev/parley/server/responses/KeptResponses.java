@@ -87,7 +87,8 @@ public final class KeptResponses implements AutoCloseable {
     public boolean keep(StoredResponse response) {
         if (store == null) return false;
         try {
-            store.put(response.before() != null ? response : response.withBefore(before(response.previousId())));
+            boolean knowsBefore = response.before() != null || !store.batches();
+            store.put(knowsBefore ? response : response.withBefore(before(response.previousId())));
             return true;
         } catch (ResponseStoreUnavailableException e) {
             log.warn("Response {} was answered but not kept: {}", response.id(), e.getMessage());
@@ -106,8 +107,14 @@ public final class KeptResponses implements AutoCloseable {
         if (earlier == null) return null;
         List<String> ids = new ArrayList<>(earlier);
         ids.add(previousId);
-        return ids;
+        return ids.size() <= BEFORE ? ids : ids.subList(ids.size() - BEFORE, ids.size());
     }
+
+    /**
+     * The most ids a response keeps of those before it: a conversation is read in one round trip per this many
+     * responses, and a long one costs each response a few kilobytes, not a list as long as the conversation.
+     */
+    static final int BEFORE = 64;
 
     /** The response {@code id} of the key named {@code owner}, if it is kept. */
     public Optional<StoredResponse> find(String owner, String id) {
@@ -154,37 +161,33 @@ public final class KeptResponses implements AutoCloseable {
     /**
      * The conversation a request with {@code previous_response_id} continues: the input and output items of each
      * response from the first to {@code previousId}, in order. Instructions are not items: each request gives its
-     * own. Read in one go when {@code previousId} knows the ids before it ({@link StoredResponse#before}), else
-     * walked back one response at a time.
+     * own. Read {@value #BEFORE} responses at a time where each knows the ids before it ({@link
+     * StoredResponse#before}, kept where the store {@linkplain ResponseStore#batches reads many at once}), else one
+     * response at a time.
      *
      * @throws InvalidRequestException naming {@code previous_response_id} when a response of it is not kept for this
      *     key, or it is longer than {@link #MAX_CHAIN} responses
      */
     public ArrayNode conversation(String owner, String previousId) {
-        StoredResponse last = find(owner, previousId).orElseThrow(() -> notFound(previousId, previousId));
+        StoredResponse first = find(owner, previousId).orElseThrow(() -> notFound(previousId, previousId));
         Deque<StoredResponse> chain = new ArrayDeque<>();
-        chain.add(last);
-        if (last.before() != null) {
-            if (last.before().size() >= MAX_CHAIN) throw tooLong(previousId);
+        chain.add(first);
+        while (first.previousId() != null) { // the first read so far continues another: read back from it
+            List<String> ids =
+                    first.before() != null && !first.before().isEmpty() ? first.before() : List.of(first.previousId());
+            if (chain.size() + ids.size() > MAX_CHAIN) throw tooLong(previousId);
             List<Optional<StoredResponse>> found;
             try {
-                found = store.getAll(last.before());
+                found = store.getAll(ids);
             } catch (ResponseStoreUnavailableException e) {
                 throw unavailable(e);
             }
             for (int i = found.size() - 1; i >= 0; i--) {
-                String id = last.before().get(i);
+                String id = ids.get(i);
                 chain.addFirst(
                         found.get(i).filter(r -> visible(r, owner, id)).orElseThrow(() -> notFound(id, previousId)));
             }
-        } else {
-            for (String id = last.previousId(); id != null; ) {
-                String wanted = id;
-                StoredResponse response = find(owner, wanted).orElseThrow(() -> notFound(wanted, previousId));
-                chain.addFirst(response);
-                if (chain.size() > MAX_CHAIN) throw tooLong(previousId);
-                id = response.previousId();
-            }
+            first = chain.getFirst();
         }
         ArrayNode items = Json.mapper().createArrayNode();
         for (StoredResponse response : chain) {

@@ -68,6 +68,11 @@ final class RedisResponses implements ResponseStore {
         }
     }
 
+    @Override
+    public boolean batches() {
+        return true;
+    }
+
     /** One {@code MGET} for them all. */
     @Override
     public List<Optional<StoredResponse>> getAll(List<String> ids) {

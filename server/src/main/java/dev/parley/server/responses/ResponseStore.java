@@ -16,6 +16,14 @@ interface ResponseStore extends AutoCloseable {
 
     Optional<StoredResponse> get(String id);
 
+    /**
+     * Whether {@link #getAll} reads many responses for about the cost of one (a round trip to Redis), so that a
+     * response is worth keeping with the ids before it; where each is read on its own, they would only cost parsing.
+     */
+    default boolean batches() {
+        return false;
+    }
+
     /** The responses {@code ids}, in their order, each empty when not kept; one round trip where the store allows. */
     default List<Optional<StoredResponse>> getAll(List<String> ids) {
         List<Optional<StoredResponse>> found = new ArrayList<>();

@@ -18,9 +18,9 @@ import java.util.List;
  * @param previousId the response it continued; null when none
  * @param upstream the base URL of the server that made it, for a model served elsewhere (which keeps it too, and
  *     alone can continue it); null for a response of this server's own
- * @param before the ids of the responses it continues, the first first and {@code previousId} last, so that a
- *     conversation is read in one go rather than one response after another; null when not known (it is then
- *     walked back through each {@code previousId})
+ * @param before the ids of the responses just before it, oldest first and {@code previousId} last (the last 64 of
+ *     a longer conversation), so that a conversation is read many responses at a time rather than one after
+ *     another; null when not known (it is then walked back through each {@code previousId})
  */
 public record StoredResponse(
         String id,

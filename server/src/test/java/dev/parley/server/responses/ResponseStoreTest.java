@@ -139,7 +139,22 @@ class ResponseStoreTest {
 
     @Test
     void aConversationIsWalkedFromItsFirstResponseForItsOwnerWithinItsTime() {
-        var store = new MemoryResponses(1 << 20);
+        conversations(new MemoryResponses(1 << 20));
+    }
+
+    @Test
+    void aConversationInRedisIsReadManyResponsesAtATime() {
+        try (var redis = RedisServer.start();
+                var store = new RedisResponses(redis.uri(), Duration.ofDays(30))) {
+            conversations(store);
+        }
+    }
+
+    /**
+     * Conversations kept in {@code store}, read back for their owner within their time; where the store reads many at
+     * once, each response knows the ids before it.
+     */
+    static void conversations(ResponseStore store) {
         var clock = new java.util.concurrent.atomic.AtomicReference<>(CLOCK.instant());
         var kept = new KeptResponses(store, Duration.ofDays(30), new Clock() {
             @Override
@@ -160,8 +175,9 @@ class ResponseStoreTest {
         kept.keep(response(1, null, "one"));
         kept.keep(response(2, id(1), "two"));
         kept.keep(response(3, id(2), "three"));
-        // Each knows the ids before it, so a conversation is read in one go.
-        assertThat(store.get(id(3)).orElseThrow().before()).containsExactly(id(1), id(2));
+        // Where the store reads many at once, each knows the ids before it; elsewhere it is walked.
+        if (store.batches()) assertThat(store.get(id(3)).orElseThrow().before()).containsExactly(id(1), id(2));
+        else assertThat(store.get(id(3)).orElseThrow().before()).isNull();
         assertThat(kept.conversation("team", id(3)).findValuesAsText("id"))
                 .containsExactly("msg_in1", "msg_out1", "msg_in2", "msg_out2", "msg_in3", "msg_out3");
         // Responses that do not know them are walked back one at a time, to the same conversation.
@@ -188,6 +204,21 @@ class ResponseStoreTest {
         assertThatThrownBy(() -> kept.conversation("team", id(6)))
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessageContaining("'%s' not found: it is an earlier response".formatted(id(4)));
+
+        // A long conversation: where the store reads many at once, each response keeps the last 64 ids and it is read
+        // back 64 at a time; either way, all of it.
+        String previous = null;
+        for (int n = 100; n < 250; n++) {
+            kept.keep(response(n, previous, "turn " + n));
+            previous = id(n);
+        }
+        if (store.batches())
+            assertThat(store.get(id(249)).orElseThrow().before())
+                    .hasSize(KeptResponses.BEFORE)
+                    .startsWith(id(249 - KeptResponses.BEFORE))
+                    .endsWith(id(248));
+        List<String> ids = kept.conversation("team", id(249)).findValuesAsText("id");
+        assertThat(ids).hasSize(300).startsWith("msg_in100", "msg_out100").endsWith("msg_in249", "msg_out249");
 
         clock.set(CLOCK.instant().plus(Duration.ofDays(30)).minusSeconds(1));
         assertThat(kept.find("team", id(3))).isPresent();
