@@ -86,6 +86,12 @@ public final class KeptResponses implements AutoCloseable {
      */
     public boolean keep(StoredResponse response) {
         if (store == null) return false;
+        if (!ID.matcher(response.id()).matches()) { // another server's id this one would not find again
+            log.warn(
+                    "Response {} was answered but not kept: its id is not one responses are kept by",
+                    shown(response.id()));
+            return false;
+        }
         try {
             boolean knowsBefore = response.before() != null || !store.batches();
             store.put(knowsBefore ? response : response.withBefore(before(response.previousId())));

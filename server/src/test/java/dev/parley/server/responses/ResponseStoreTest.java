@@ -195,6 +195,12 @@ class ResponseStoreTest {
                 .isInstanceOf(InvalidRequestException.class)
                 .hasMessage("Previous response with id '%s' not found.".formatted(id(3)));
         assertThat(kept.find("team", "../" + id(3))).isEqualTo(Optional.empty());
+        // An id no response is kept by (another server's, say) is not kept: it would name a file or key of its own.
+        StoredResponse foreign = response(9, null, "foreign");
+        assertThat(kept.keep(new StoredResponse(
+                        "resp_../../keys", "team", foreign.createdAt(), null, foreign.input(), foreign.response())))
+                .isFalse();
+        assertThat(store.get("resp_../../keys")).isEmpty();
 
         kept.delete("team", id(1));
         assertThatThrownBy(() -> kept.conversation("team", id(3)))
