@@ -112,13 +112,7 @@ class ResponsesApiTest {
     @Test
     void aStreamIsTheResponsesEventsOfTheSameAnswer() throws Exception {
         Response whole = openai.responses().create(story(40));
-        String text = whole.output()
-                .getFirst()
-                .asMessage()
-                .content()
-                .getFirst()
-                .asOutputText()
-                .text();
+        String text = text(whole);
 
         // Through the SDK: every event is one it knows, with every field it needs.
         var deltas = new StringBuilder();
@@ -634,6 +628,17 @@ class ResponsesApiTest {
 
         // Every refusal left the engine as it was.
         assertThat(openai.responses().create(story(4)).status().orElseThrow()).isEqualTo(ResponseStatus.INCOMPLETE);
+    }
+
+    /** The text of a response's first output item, a message. */
+    static String text(Response response) {
+        return response.output()
+                .getFirst()
+                .asMessage()
+                .content()
+                .getFirst()
+                .asOutputText()
+                .text();
     }
 
     /** The JSON of a request the SDK builds. */

@@ -1,5 +1,6 @@
 package dev.parley.server;
 
+import static dev.parley.server.ResponsesApiTest.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -98,16 +99,6 @@ class StoredResponsesTest {
                 .input(input)
                 .maxOutputTokens(maxOutputTokens)
                 .temperature(0.0);
-    }
-
-    private static String text(Response response) {
-        return response.output()
-                .getFirst()
-                .asMessage()
-                .content()
-                .getFirst()
-                .asOutputText()
-                .text();
     }
 
     /** A response's {@code store}, which the SDK's model keeps among its additional properties. */

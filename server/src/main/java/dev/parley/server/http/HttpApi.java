@@ -400,15 +400,13 @@ public final class HttpApi {
         ObjectNode body = RequestReader.read(body(ctx), ObjectNode.class);
         String model = modelOf(body);
         requireAccess(tenant, model);
+        body.remove("stream"); // a count is one JSON object, never a stream
         if (engine.relays(model)) {
-            body.remove("stream"); // a count is one JSON object, never a stream
             relayed(ctx, tenant, Engine.RESPONSE_INPUT_TOKENS, model, body);
             return;
         }
-        ObjectNode counted = body.deepCopy();
-        counted.remove("stream");
-        counted.put("store", false); // counting keeps nothing
-        ResponsesRequest request = ResponsesRequest.read(counted, kept, tenant.name());
+        body.put("store", false); // counting keeps nothing
+        ResponsesRequest request = ResponsesRequest.read(body, kept, tenant.name());
         // Prepared as the response would be (never started, it holds nothing): the same room left for the output
         // decides what truncation drops, and the same 400 when nothing fits.
         Prepared prepared = request.prepare(engine::chat);
@@ -445,14 +443,9 @@ public final class HttpApi {
     private String continued(Tenant tenant, ObjectNode body) {
         JsonNode previous = body.get("previous_response_id");
         if (previous == null || !previous.isTextual()) return null;
-        var mine = kept.find(tenant.name(), previous.asText());
-        if (mine.isPresent()) return mine.get().upstream();
-        if (kept.keptForAnother(tenant.name(), previous.asText()))
-            throw InvalidRequestException.of(
-                    "previous_response_id",
-                    "previous_response_not_found",
-                    "Previous response with id '%s' not found.".formatted(KeptResponses.shown(previous.asText())));
-        return null;
+        return kept.continuable(tenant.name(), previous.asText())
+                .map(StoredResponse::upstream)
+                .orElse(null);
     }
 
     /**

@@ -124,14 +124,17 @@ public final class KeptResponses implements AutoCloseable {
 
     /** The response {@code id} of the key named {@code owner}, if it is kept. */
     public Optional<StoredResponse> find(String owner, String id) {
+        return read(id).filter(r -> visible(r, owner, id));
+    }
+
+    /** The response kept as {@code id}, whichever key's and however old; empty for an id no response is kept by. */
+    private Optional<StoredResponse> read(String id) {
         if (store == null || !ID.matcher(id).matches()) return Optional.empty();
-        Optional<StoredResponse> found;
         try {
-            found = store.get(id);
+            return store.get(id);
         } catch (ResponseStoreUnavailableException e) {
             throw unavailable(e);
         }
-        return found.filter(r -> visible(r, owner, id));
     }
 
     /** Whether {@code response} is the response {@code id}, the key {@code owner}'s, and within its time. */
@@ -142,16 +145,15 @@ public final class KeptResponses implements AutoCloseable {
     }
 
     /**
-     * Whether {@code id} is a response kept for another key than {@code owner}: one this key must not continue,
-     * even through a server that keeps it too.
+     * The response {@code id} for the key named {@code owner} to continue, if it is kept: {@link #find}, in one read,
+     * refusing one kept for another key, which this key must not continue even through a server that keeps it too.
+     *
+     * @throws InvalidRequestException 400 {@code previous_response_not_found} when it is kept for another key
      */
-    public boolean keptForAnother(String owner, String id) {
-        if (store == null || !ID.matcher(id).matches()) return false;
-        try {
-            return store.get(id).filter(r -> !r.owner().equals(owner)).isPresent();
-        } catch (ResponseStoreUnavailableException e) {
-            throw unavailable(e);
-        }
+    public Optional<StoredResponse> continuable(String owner, String id) {
+        Optional<StoredResponse> found = read(id);
+        if (found.isPresent() && !found.get().owner().equals(owner)) throw notFound(id, id);
+        return found.filter(r -> visible(r, owner, id));
     }
 
     /** Forgets the response {@code id} of the key named {@code owner}; whether it was kept. */

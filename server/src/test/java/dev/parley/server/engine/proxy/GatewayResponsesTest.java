@@ -9,9 +9,6 @@ import dev.parley.server.ServerOptions;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.KeyEntry;
 import dev.parley.server.auth.KeysFile;
-import dev.parley.server.demo.DemoModel;
-import dev.parley.server.engine.llama.LlamaEngine;
-import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.Limits;
 import dev.parley.server.limits.RateLimits;
@@ -48,13 +45,7 @@ class GatewayResponsesTest {
     }
 
     private ParleyServer upstream() {
-        var server = ParleyServer.start(
-                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                        .withModelId("demo")
-                        .withParallel(2)
-                        .withContextPerSequence(512)),
-                "127.0.0.1",
-                0);
+        var server = ProxyEngineTest.demoReplica(512);
         open.add(server);
         return server;
     }

@@ -781,13 +781,7 @@ class ProxyEngineTest {
     void aReplicaStoppedUnderLoadCostsNoRequest() throws Exception {
         List<ParleyServer> replicas = new java.util.ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            replicas.add(ParleyServer.start(
-                    LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                            .withModelId("demo")
-                            .withParallel(2)
-                            .withContextPerSequence(256)),
-                    "127.0.0.1",
-                    0));
+            replicas.add(demoReplica(256));
         }
         try (var gateway = ParleyServer.start(
                         ProxyEngine.connect(
@@ -870,13 +864,7 @@ class ProxyEngineTest {
     void aResponseIsContinuedOnTheReplicaThatKeepsItWholeAndStreamed() throws Exception {
         List<ParleyServer> replicas = new java.util.ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            replicas.add(ParleyServer.start(
-                    LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                            .withModelId("demo")
-                            .withParallel(2)
-                            .withContextPerSequence(512)),
-                    "127.0.0.1",
-                    0));
+            replicas.add(demoReplica(512));
         }
         // The first replica allows one request a minute of the gateway's clock: one spends it, so the next request
         // goes to the second replica, and when the clock has moved on, the first is the rotation's choice again.
@@ -1014,6 +1002,17 @@ class ProxyEngineTest {
                 assertThat(back.body()).contains("from the scripted replica");
             }
         }
+    }
+
+    /** A Parley server of the demo model as {@code demo} (two sequences of {@code context} tokens), on loopback. */
+    static ParleyServer demoReplica(int context) {
+        return ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
+                        .withModelId("demo")
+                        .withParallel(2)
+                        .withContextPerSequence(context)),
+                "127.0.0.1",
+                0);
     }
 
     /** A gateway serving the model {@code demo} from the one upstream at {@code base}. */
