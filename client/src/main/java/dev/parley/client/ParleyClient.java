@@ -1,6 +1,7 @@
 package dev.parley.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ChatCompletion;
 import dev.parley.api.ChatCompletionChunk;
@@ -194,6 +195,11 @@ public final class ParleyClient implements AutoCloseable {
 
     /** {@link #responseInputItems(String)}, asked for {@code pageSize} items at a time (OpenAI allows 1 to 100). */
     public List<ObjectNode> responseInputItems(String id, int pageSize) {
+        return everyPage(responsePath(id) + "/input_items", pageSize);
+    }
+
+    /** The items of the list at {@code path}, oldest first, {@code pageSize} a page, every page of them. */
+    private List<ObjectNode> everyPage(String path, int pageSize) {
         if (pageSize < 1 || pageSize > 100)
             throw InvalidRequestException.of(
                     "limit", "invalid_value", "A page holds 1 to 100 items, not %d.".formatted(pageSize));
@@ -202,14 +208,7 @@ public final class ParleyClient implements AutoCloseable {
         while (true) {
             String query = "?order=asc&limit=" + pageSize
                     + (after == null ? "" : "&after=" + URLEncoder.encode(after, StandardCharsets.UTF_8));
-            ObjectNode page = read(
-                            transport.send(
-                                    request(responsePath(id) + "/input_items" + query, JSON, RequestOptions.NONE)
-                                            .GET()
-                                            .build(),
-                                    Body.whole()),
-                            ObjectNode.class)
-                    .body();
+            ObjectNode page = get(path + query);
             JsonNode data = page.path("data");
             data.forEach(item -> items.add((ObjectNode) item));
             if (!page.path("has_more").asBoolean(false) || data.isEmpty()) return items; // an empty page ends it too
@@ -238,9 +237,93 @@ public final class ParleyClient implements AutoCloseable {
 
     /** The path of a kept response, its id escaped as a path segment. */
     private static String responsePath(String id) {
-        if (id == null || id.isBlank())
-            throw InvalidRequestException.of("id", "missing_required_parameter", "Missing required parameter: 'id'.");
-        return "/responses/" + URLEncoder.encode(id, StandardCharsets.UTF_8).replace("+", "%20");
+        return "/responses/" + segment("id", id);
+    }
+
+    /**
+     * {@code POST /conversations}: starts a conversation (OpenAI's Conversations API) with {@code body}'s {@code items}
+     * (at most 20, as a response's input items) and {@code metadata}, both optional; the {@code conversation} object.
+     * A response names it with {@code conversation}, reads its items before its input and adds its own to them.
+     */
+    public ObjectNode createConversation(ObjectNode body) {
+        return post(body == null ? Json.object() : body, "/conversations");
+    }
+
+    /** {@code GET /conversations/{id}}; a {@link dev.parley.api.NotFoundException} when this key has none by that id. */
+    public ObjectNode retrieveConversation(String id) {
+        return get(conversationPath(id));
+    }
+
+    /** {@code POST /conversations/{id}}: sets the conversation's {@code metadata}; the conversation as it then is. */
+    public ObjectNode updateConversation(String id, ObjectNode metadata) {
+        ObjectNode body = Json.object();
+        body.set("metadata", metadata);
+        return post(body, conversationPath(id));
+    }
+
+    /** {@code DELETE /conversations/{id}}: deletes the conversation and its items. */
+    public void deleteConversation(String id) {
+        delete(conversationPath(id));
+    }
+
+    /** {@code GET /conversations/{id}/items}: the conversation's items, oldest first, every page of them. */
+    public List<ObjectNode> conversationItems(String id) {
+        return everyPage(conversationPath(id) + "/items", 100);
+    }
+
+    /** {@code POST /conversations/{id}/items}: adds {@code items} (at most 20) after its last; those added, with ids. */
+    public List<ObjectNode> addConversationItems(String id, ArrayNode items) {
+        ObjectNode body = Json.object();
+        body.set("items", items);
+        List<ObjectNode> added = new ArrayList<>();
+        post(body, conversationPath(id) + "/items").path("data").forEach(item -> added.add((ObjectNode) item));
+        return added;
+    }
+
+    /** {@code GET /conversations/{id}/items/{itemId}}: one item of the conversation. */
+    public ObjectNode retrieveConversationItem(String id, String itemId) {
+        return get(conversationPath(id) + "/items/" + segment("item_id", itemId));
+    }
+
+    /** {@code DELETE /conversations/{id}/items/{itemId}}: deletes one item; the conversation. */
+    public ObjectNode deleteConversationItem(String id, String itemId) {
+        return delete(conversationPath(id) + "/items/" + segment("item_id", itemId));
+    }
+
+    private static String conversationPath(String id) {
+        return "/conversations/" + segment("id", id);
+    }
+
+    /** {@code value}, required, escaped as a path segment; a missing one is named {@code name}. */
+    private static String segment(String name, String value) {
+        if (value == null || value.isBlank())
+            throw InvalidRequestException.of(
+                    name, "missing_required_parameter", "Missing required parameter: '%s'.".formatted(name));
+        return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private ObjectNode get(String path) {
+        return read(
+                        transport.send(
+                                request(path, JSON, RequestOptions.NONE).GET().build(), Body.whole()),
+                        ObjectNode.class)
+                .body();
+    }
+
+    private ObjectNode post(ObjectNode body, String path) {
+        return read(transport.send(post(path, body, JSON, RequestOptions.NONE), Body.whole()), ObjectNode.class)
+                .body();
+    }
+
+    private ObjectNode delete(String path) {
+        return read(
+                        transport.send(
+                                request(path, JSON, RequestOptions.NONE)
+                                        .DELETE()
+                                        .build(),
+                                Body.whole()),
+                        ObjectNode.class)
+                .body();
     }
 
     /** A copy of a Responses API body, which must name its model. */

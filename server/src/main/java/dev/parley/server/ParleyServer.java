@@ -8,6 +8,7 @@ import dev.parley.server.http.HttpApi;
 import dev.parley.server.http.ServerTls;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
+import dev.parley.server.responses.KeptConversations;
 import dev.parley.server.responses.KeptResponses;
 import dev.parley.server.usage.UsageLedger;
 import io.javalin.Javalin;
@@ -43,6 +44,7 @@ public final class ParleyServer implements AutoCloseable {
     private final Batches batches; // null without a data directory
     private final UsageLedger ledger;
     private final KeptResponses kept;
+    private final KeptConversations conversations;
     private boolean closed;
 
     private ParleyServer(
@@ -54,7 +56,8 @@ public final class ParleyServer implements AutoCloseable {
             ServerTls tls,
             Batches batches,
             UsageLedger ledger,
-            KeptResponses kept) {
+            KeptResponses kept,
+            KeptConversations conversations) {
         this.http = http;
         this.engine = engine;
         this.limits = limits;
@@ -64,6 +67,7 @@ public final class ParleyServer implements AutoCloseable {
         this.batches = batches;
         this.ledger = ledger;
         this.kept = kept;
+        this.conversations = conversations;
     }
 
     /** Starts serving {@code engine} to anyone on {@code host}:{@code port} (0 picks a free port). Takes ownership of the engine. */
@@ -102,23 +106,38 @@ public final class ParleyServer implements AutoCloseable {
         ServerTls tls = null;
         UsageLedger ledger = null;
         KeptResponses kept = null;
+        KeptConversations conversations = null;
         var opened = new AtomicReference<Batches>();
         try {
             if (keys.file() != null)
                 watcher = FileWatcher.start("parley-keys-watcher", List.of(keys.file()), "the keys file", keys::reload);
             ledger = ledger(options, clock);
             kept = KeptResponses.open(options.keepResponses(), options.redis(), options.dataDir(), clock);
+            conversations = KeptConversations.open(options.redis(), options.dataDir());
             if (options.tls() != null) tls = ServerTls.open(options.tls());
             Javalin http = HttpApi.create(
-                            engine, keys, limits, ledger, kept, host, port, clock, options, tls, opened::set)
+                            engine,
+                            keys,
+                            limits,
+                            ledger,
+                            kept,
+                            conversations,
+                            host,
+                            port,
+                            clock,
+                            options,
+                            tls,
+                            opened::set)
                     .start();
             if (tls != null) tls.watch();
             engine.serving();
-            return new ParleyServer(http, engine, limits, keys, watcher, tls, opened.get(), ledger, kept);
+            return new ParleyServer(
+                    http, engine, limits, keys, watcher, tls, opened.get(), ledger, kept, conversations);
         } catch (RuntimeException e) {
             if (opened.get() != null) opened.get().close();
             if (ledger != null) ledger.close();
             if (kept != null) kept.close();
+            if (conversations != null) conversations.close();
             if (watcher != null) watcher.close();
             if (tls != null) tls.close();
             limits.close();
@@ -251,6 +270,7 @@ public final class ParleyServer implements AutoCloseable {
         http.stop();
         ledger.close(); // after the last request is recorded
         kept.close(); // after the last response is kept
+        conversations.close(); // and added to its conversation
         limits.close();
         engine.close();
     }

@@ -188,13 +188,14 @@ class FuzzTest {
                         "/v1/chat/completions 200",
                         "/v1/completions 200",
                         "/v1/responses 200",
-                        "/v1/responses/input_tokens 200");
+                        "/v1/responses/input_tokens 200",
+                        "/v1/conversations 200");
         assertEverySlotIsFree(target);
     }
 
     /**
-     * The same bodies for the same seed, {@code count} to each generating route, interleaved, and a Responses body to
-     * the input-token count for every fourth.
+     * The same bodies for the same seed, {@code count} to each generating route, interleaved, and for every fourth a
+     * Responses body to the input-token count and a conversation's body to its creation.
      */
     static List<Sent> bodies(int count) {
         var generator = new HostileBodies(SEED);
@@ -204,6 +205,7 @@ class FuzzTest {
             bodies.add(new Sent("/v1/completions", generator.completion()));
             bodies.add(new Sent("/v1/responses", generator.response()));
             if (i % 4 == 0) bodies.add(new Sent("/v1/responses/input_tokens", generator.response()));
+            if (i % 4 == 2) bodies.add(new Sent("/v1/conversations", generator.conversation()));
         }
         return bodies;
     }

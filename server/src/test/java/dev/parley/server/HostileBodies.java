@@ -141,9 +141,12 @@ final class HostileBodies {
             "reasoning",
             "metadata",
             "previous_response_id",
+            "conversation",
             "store",
             "user",
             "unknown_field");
+
+    private static final List<String> CONVERSATION_FIELDS = List.of("items", "metadata", "unknown_field");
 
     private static final List<String> MESSAGE_FIELDS = List.of(
             "role", "content", "name", "tool_calls", "tool_call_id", "function_call", "refusal", "reasoning_content");
@@ -223,6 +226,19 @@ final class HostileBodies {
         return body(base, RESPONSE_FIELDS);
     }
 
+    /** A hostile body creating a conversation: its items are read as a response's input items are. */
+    byte[] conversation() {
+        Map<String, String> base = new LinkedHashMap<>();
+        base.put(
+                "items",
+                random.nextBoolean()
+                        ? "[{\"role\":\"user\",\"content\":\"Once upon a time\"}]"
+                        : "[{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\","
+                                + "\"text\":\"Tom\"}]},{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":\"x\"}]");
+        base.put("metadata", "{\"topic\":\"stories\"}");
+        return body(base, CONVERSATION_FIELDS);
+    }
+
     private Map<String, String> chatBase() {
         Map<String, String> message = new LinkedHashMap<>();
         message.put("role", "\"user\"");
@@ -269,6 +285,11 @@ final class HostileBodies {
                 messages.add("{\"role\":\"" + role + "\",\"content\":" + content + name + "}");
             }
             body.put("messages", "[" + String.join(",", messages) + "]");
+        } else if (body.containsKey("items")) {
+            body.put(
+                    "items",
+                    "[{\"role\":\"user\",\"content\":" + text() + "},{\"type\":\"message\",\"role\":"
+                            + "\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":" + text() + "}]}]");
         } else {
             String key = body.containsKey("input") ? "input" : "prompt";
             body.put(key, random.nextBoolean() ? text() : "[" + text() + "," + text() + "]");

@@ -539,10 +539,7 @@ class ResponsesApiTest {
                         "{\"model\":\"demo\"," + input + ",\"metadata\":{\"team\":\"" + "x".repeat(513) + "\"}}",
                         "metadata.team",
                         "string_above_max_length"),
-                new Case(
-                        "{\"model\":\"demo\"," + input + ",\"conversation\":\"conv_1\"}",
-                        "conversation",
-                        "unsupported_parameter"),
+                new Case("{\"model\":\"demo\"," + input + ",\"conversation\":5}", "conversation", "invalid_type"),
                 new Case(
                         "{\"model\":\"demo\"," + input + ",\"background\":true}",
                         "background",

@@ -1,6 +1,7 @@
 package dev.parley.server.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.ApiException;
@@ -27,6 +28,8 @@ import dev.parley.server.engine.Prepared;
 import dev.parley.server.engine.Relayed;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.server.limits.Reservation;
+import dev.parley.server.responses.Conversation;
+import dev.parley.server.responses.KeptConversations;
 import dev.parley.server.responses.KeptResponses;
 import dev.parley.server.responses.StoredResponse;
 import dev.parley.server.usage.Price;
@@ -74,6 +77,7 @@ public final class HttpApi {
     private final ChatReply chat;
     private final ResponsesReply responses;
     private final KeptResponses kept;
+    private final KeptConversations conversations;
     private final CompletionReply completion;
     private final Clock clock;
 
@@ -83,6 +87,7 @@ public final class HttpApi {
             RateLimits limits,
             UsageLedger ledger,
             KeptResponses kept,
+            KeptConversations conversations,
             Map<String, Price> prices,
             Clock clock,
             Duration keepAlive) {
@@ -95,7 +100,8 @@ public final class HttpApi {
         this.clock = clock;
         this.chat = new ChatReply(clock, keepAlive);
         this.kept = kept;
-        this.responses = new ResponsesReply(clock, keepAlive, kept);
+        this.conversations = conversations;
+        this.responses = new ResponsesReply(clock, keepAlive, kept, conversations);
         this.completion = new CompletionReply(clock, keepAlive);
     }
 
@@ -137,14 +143,15 @@ public final class HttpApi {
                     String model = modelOf(body);
                     requireAccess(tenant, model);
                     if (engine.relays(model)) {
-                        Prepared prepared = engine.relay(Engine.RESPONSES, model, body, continued(tenant, body));
+                        Prepared prepared = engine.relay(
+                                Engine.RESPONSES, model, relayedBody(tenant, body), continued(tenant, body));
                         answer = runToEnd(tenant, model, prepared, g -> {
                             JsonNode relayed = Json.tree(((Relayed) g).body());
                             keepRelayed(tenant, body, (Relayed) g);
                             return relayed;
                         });
                     } else {
-                        ResponsesRequest request = ResponsesRequest.read(body, kept, owner);
+                        ResponsesRequest request = ResponsesRequest.read(body, kept, conversations, owner);
                         Prepared prepared = request.prepare(engine::chat);
                         answer = runToEnd(tenant, model, prepared, g -> responses.response(request, g, owner));
                     }
@@ -230,7 +237,8 @@ public final class HttpApi {
 
     /**
      * A Javalin server serving {@code engine} on {@code host}:{@code port} to the holders of {@code keys}, within
-     * {@code limits}, each request recorded in {@code ledger}, run as {@code options} say; not yet started. With a
+     * {@code limits}, each request recorded in {@code ledger}, responses and conversations kept in {@code kept} and
+     * {@code conversations}, run as {@code options} say; not yet started. With a
      * data directory in the options, also OpenAI's Files and Batch API, whose batches are handed to {@code opened}
      * so the caller can close them with the server. The caller closes the ledger after the server stops. With
      * {@code tls}, HTTPS only.
@@ -241,14 +249,17 @@ public final class HttpApi {
             RateLimits limits,
             UsageLedger ledger,
             KeptResponses kept,
+            KeptConversations conversations,
             String host,
             int port,
             Clock clock,
             ServerOptions options,
             ServerTls tls,
             Consumer<Batches> opened) {
-        HttpApi api = new HttpApi(engine, keys, limits, ledger, kept, options.prices(), clock, options.sseKeepAlive());
+        HttpApi api = new HttpApi(
+                engine, keys, limits, ledger, kept, conversations, options.prices(), clock, options.sseKeepAlive());
         StoredResponseRoutes stored = new StoredResponseRoutes(kept, api::authenticate);
+        ConversationRoutes conversationRoutes = new ConversationRoutes(conversations, api::authenticate, clock);
         UsageRoutes usage = new UsageRoutes(ledger, options.prices(), keys, api::authenticate, clock);
         Operations operations = new Operations(options, engine, limits, ledger);
         TokenizeRoutes tokenize = new TokenizeRoutes(engine, api);
@@ -285,6 +296,14 @@ public final class HttpApi {
             get(config, "/v1/responses/{id}/input_items", stored::inputItems);
             config.routes.delete("/v1/responses/{id}", stored::delete);
             config.routes.post("/v1/responses/{id}/cancel", stored::cancel);
+            config.routes.post("/v1/conversations", conversationRoutes::create);
+            get(config, "/v1/conversations/{id}", conversationRoutes::retrieve);
+            config.routes.post("/v1/conversations/{id}", conversationRoutes::update);
+            config.routes.delete("/v1/conversations/{id}", conversationRoutes::delete);
+            get(config, "/v1/conversations/{id}/items", conversationRoutes::listItems);
+            config.routes.post("/v1/conversations/{id}/items", conversationRoutes::addItems);
+            get(config, "/v1/conversations/{id}/items/{item_id}", conversationRoutes::item);
+            config.routes.delete("/v1/conversations/{id}/items/{item_id}", conversationRoutes::deleteItem);
             get(config, "/v1/models", api::models);
             for (String prefix : List.of("", "/v1")) {
                 config.routes.post(prefix + "/tokenize", tokenize::tokenize);
@@ -381,7 +400,7 @@ public final class HttpApi {
             relayed(ctx, tenant, Engine.RESPONSES, model, body);
             return;
         }
-        ResponsesRequest request = ResponsesRequest.read(body, kept, tenant.name());
+        ResponsesRequest request = ResponsesRequest.read(body, kept, conversations, tenant.name());
         Prepared prepared = request.prepare(engine::chat);
         Admitted admitted = admit(ctx, tenant, model, prepared);
         generate(ctx, prepared, admitted, request.streaming(), generation -> {
@@ -406,7 +425,7 @@ public final class HttpApi {
             return;
         }
         body.put("store", false); // counting keeps nothing
-        ResponsesRequest request = ResponsesRequest.read(body, kept, tenant.name());
+        ResponsesRequest request = ResponsesRequest.read(body, kept, conversations, tenant.name());
         // Prepared as the response would be (never started, it holds nothing): the same room left for the output
         // decides what truncation drops, and the same 400 when nothing fits.
         Prepared prepared = request.prepare(engine::chat);
@@ -425,7 +444,8 @@ public final class HttpApi {
     private void relayed(Context ctx, Tenant tenant, String endpoint, String model, ObjectNode body)
             throws InterruptedException {
         boolean responses = endpoint.equals(Engine.RESPONSES);
-        Prepared prepared = engine.relay(endpoint, model, body, responses ? continued(tenant, body) : null);
+        Prepared prepared =
+                engine.relay(endpoint, model, relayedBody(tenant, body), responses ? continued(tenant, body) : null);
         Admitted admitted = admit(ctx, tenant, model, prepared);
         boolean streaming = body.path("stream").asBoolean(false);
         generate(ctx, prepared, admitted, streaming, generation -> {
@@ -450,21 +470,52 @@ public final class HttpApi {
 
     /**
      * Keeps a relayed response as the other server finished it, with the input it answered and where it was made,
-     * for the caller's key to fetch, list and delete here, and to continue through any replica of this server.
+     * for the caller's key to fetch, list and delete here, and to continue through any replica of this server; adds
+     * both to the conversation the request names, as a response of this server's own would.
      */
     private void keepRelayed(Tenant tenant, ObjectNode body, Relayed relayed) {
-        if (!kept.keeps() || !body.path("store").asBoolean(true)) return;
         ObjectNode finished = relayed.finished();
         if (finished == null || !finished.path("id").isTextual()) return;
+        ArrayNode input = ResponsesRequest.items(body.get("input"));
+        String conversation = ResponsesRequest.conversationId(body);
+        if (conversation != null && !"failed".equals(finished.path("status").asText()))
+            ResponsesReply.addToConversation(conversations, tenant.name(), conversation, input, finished);
+        if (!kept.keeps() || !body.path("store").asBoolean(true)) return;
         JsonNode previous = body.get("previous_response_id");
         kept.keep(new StoredResponse(
                 finished.path("id").asText(),
                 tenant.name(),
                 finished.path("created_at").asLong(clock.instant().getEpochSecond()),
                 previous != null && previous.isTextual() ? previous.asText() : null,
-                ResponsesRequest.items(body.get("input")),
+                input,
                 finished,
                 relayed.origin()));
+    }
+
+    /**
+     * A Responses API request's body as another server is sent it: a conversation is Parley's own, so the request
+     * goes with that conversation's items before its input instead of its id (each item as an answer's output is
+     * passed back: a message of the caller's without the id Parley gave it). Any other body goes as it came.
+     */
+    private ObjectNode relayedBody(Tenant tenant, ObjectNode body) {
+        String id = ResponsesRequest.conversationId(body);
+        if (id == null) return body;
+        Conversation conversation = ResponsesRequest.conversation(conversations, tenant.name(), id);
+        ArrayNode input = Json.mapper().createArrayNode();
+        for (ObjectNode item : conversation.items()) {
+            ObjectNode sent = item.deepCopy();
+            if ("message".equals(sent.path("type").asText())
+                    && !"assistant".equals(sent.path("role").asText())) sent.remove("id");
+            input.add(sent);
+        }
+        JsonNode given = body.get("input");
+        if (given != null && given.isTextual())
+            input.addObject().put("role", "user").put("content", given.asText());
+        else if (given != null && given.isArray()) input.addAll((ArrayNode) given);
+        ObjectNode sent = body.deepCopy();
+        sent.remove("conversation");
+        sent.set("input", input);
+        return sent;
     }
 
     /**

@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.ApiError;
+import dev.parley.api.ApiException;
 import dev.parley.api.Json;
 import dev.parley.api.Logprobs;
 import dev.parley.api.ToolCall;
 import dev.parley.api.Usage;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
+import dev.parley.server.responses.KeptConversations;
 import dev.parley.server.responses.KeptResponses;
 import dev.parley.server.responses.StoredResponse;
 import io.javalin.http.Context;
@@ -18,6 +20,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Answers a Responses API request ({@link ResponsesRequest}) from a running chat generation: one {@code response}
@@ -25,23 +29,28 @@ import java.util.List;
  * them: its reasoning ({@code reasoning}, the text as {@code reasoning_text}), its text ({@code message} with one
  * {@code output_text}), its calls ({@code function_call}, one each). An answer cut by {@code max_output_tokens} or
  * the context is {@code incomplete}, with {@code incomplete_details.reason} {@code max_output_tokens}. A response the
- * request asked to store is kept ({@link KeptResponses}) once it is finished: completed, incomplete or failed.
+ * request asked to store is kept ({@link KeptResponses}) once it is finished: completed, incomplete or failed. A
+ * response to a conversation adds its input and output to it once it is completed or incomplete; a failed one adds
+ * nothing.
  */
 final class ResponsesReply {
+    private static final Logger log = LoggerFactory.getLogger(ResponsesReply.class);
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private final Clock clock;
     private final Duration keepAlive;
     private final KeptResponses kept;
+    private final KeptConversations conversations;
 
     /**
      * Replies stamped with {@code clock}'s time, whose streams carry a comment after {@code keepAlive} of silence,
-     * kept in {@code kept} when asked.
+     * kept in {@code kept} when asked, added to their conversation in {@code conversations}.
      */
-    ResponsesReply(Clock clock, Duration keepAlive, KeptResponses kept) {
+    ResponsesReply(Clock clock, Duration keepAlive, KeptResponses kept, KeptConversations conversations) {
         this.clock = clock;
         this.keepAlive = keepAlive;
         this.kept = kept;
+        this.conversations = conversations;
     }
 
     /** Collects the answer, then replies with one {@code response} object; {@code owner} is the key's name. */
@@ -85,12 +94,39 @@ final class ResponsesReply {
 
     /**
      * Keeps a finished response when its request asked to; one that could not be kept says {@code store: false}
-     * (the caller still gets it, and learns it cannot be continued or fetched).
+     * (the caller still gets it, and learns it cannot be continued or fetched). Adds its input and output to the
+     * conversation it names, unless it failed.
      */
     private void keep(ResponsesRequest request, String owner, String id, long created, ObjectNode response) {
+        String conversation = request.conversationId();
+        if (conversation != null && !"failed".equals(response.path("status").asText()))
+            addToConversation(conversations, owner, conversation, request.input(), response);
         if (!request.store()) return;
         var stored = new StoredResponse(id, owner, created, request.previousId(), request.input(), response);
         if (!kept.keep(stored)) response.put("store", false);
+    }
+
+    /**
+     * Adds a finished response's {@code input} items and its output to the conversation {@code id}; one deleted
+     * meanwhile, or a store that cannot be reached, is logged: the answer is still the caller's.
+     */
+    static void addToConversation(
+            KeptConversations conversations, String owner, String id, ArrayNode input, ObjectNode response) {
+        ArrayNode items = input.deepCopy();
+        for (JsonNode item : response.path("output")) items.add(item.deepCopy());
+        try {
+            if (!conversations.add(owner, id, items))
+                log.warn(
+                        "Response {} was answered but not added to conversation {}: it was deleted meanwhile",
+                        response.path("id").asText(),
+                        id);
+        } catch (ApiException e) {
+            log.warn(
+                    "Response {} was answered but not added to conversation {}: {}",
+                    response.path("id").asText(),
+                    id,
+                    e.getMessage());
+        }
     }
 
     /** Streams the Responses API's events as the answer is generated; kept for {@code owner} when asked. */
@@ -328,6 +364,8 @@ final class ResponsesReply {
         response.set("output", output.deepCopy());
         response.put("parallel_tool_calls", body.path("parallel_tool_calls").asBoolean(true));
         response.set("previous_response_id", orNull(body.get("previous_response_id")));
+        String conversation = request.conversationId();
+        if (conversation != null) response.putObject("conversation").put("id", conversation);
         ObjectNode reasoning = response.putObject("reasoning");
         reasoning.set("effort", orNull(body.path("reasoning").get("effort")));
         reasoning.putNull("summary");

@@ -10,6 +10,8 @@ import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.check.Metadata;
 import dev.parley.api.check.RequestReader;
+import dev.parley.server.responses.Conversation;
+import dev.parley.server.responses.KeptConversations;
 import dev.parley.server.responses.KeptResponses;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,9 +37,11 @@ import java.util.regex.Pattern;
  * top_logprobs}.
  *
  * <p>With {@code previous_response_id}, the conversation so far (the input and output items of that response and
- * of those it continued, {@link KeptResponses#conversation}) comes between the instructions and the input. What needs
- * more than kept responses is refused with a 400 naming the parameter ({@code conversation}, {@code prompt}, {@code
- * background}, an {@code item_reference}), as are the hosted tools and inputs other than text; a rule of the chat
+ * of those it continued, {@link KeptResponses#conversation}) comes between the instructions and the input; with
+ * {@code conversation} (one or the other), the items of that conversation ({@link KeptConversations}), to which the
+ * answer then adds its input and output. What needs more than this server keeps is refused with a 400 naming the
+ * parameter ({@code prompt}, {@code background}, an {@code item_reference}), as are the hosted tools and inputs
+ * other than text; a rule of the chat
  * request it becomes is reported under the Responses API's name for the parameter. Fields it has no use for are
  * ignored, as a chat request's are.
  *
@@ -46,7 +50,8 @@ import java.util.regex.Pattern;
  * @param origins where each of the chat's messages came from ({@code instructions}, {@code previous_response_id},
  *     {@code input}, {@code input[i]}), by which an error about a message names the input it was made of
  * @param earlier the items of the conversation it continues, oldest first; empty when it continues none
- * @param input this request's input as the items a kept response lists, each with an id
+ * @param input this request's input as the items a kept response lists, each with an id; null when the answer is
+ *     neither kept nor added to a conversation
  * @param store whether the answer is to be kept: the request asks (as it does unless it says {@code store: false})
  *     and the server keeps responses
  */
@@ -87,23 +92,80 @@ record ResponsesRequest(
         return previous == null || previous.isNull() ? null : previous.asText();
     }
 
+    /** The conversation the answer is added to; null when none. */
+    String conversationId() {
+        return conversationId(body);
+    }
+
+    /** The id {@code conversation} names: the text itself, or its object's {@code id}; null when it names none. */
+    static String conversationId(ObjectNode body) {
+        JsonNode conversation = body.get("conversation");
+        if (conversation == null || conversation.isNull()) return null;
+        JsonNode id = conversation.isObject() ? conversation.get("id") : conversation;
+        if (id == null || !id.isTextual())
+            throw invalid(
+                    "conversation",
+                    "invalid_type",
+                    "Invalid type for 'conversation': expected a conversation id or an object with its 'id'.");
+        if (body.hasNonNull("previous_response_id"))
+            throw invalid(
+                    "conversation",
+                    "mutually_exclusive_parameters",
+                    "Mutually exclusive parameters: give either 'previous_response_id' or 'conversation', not both.");
+        return id.asText();
+    }
+
     /**
      * Reads and checks {@code body}, a JSON object naming its model, sent with the key named {@code owner}: the
      * conversation it continues is that key's, from {@code kept}.
      *
      * @throws InvalidRequestException naming the parameter, under the Responses API's name for it
      */
-    static ResponsesRequest read(ObjectNode body, KeptResponses kept, String owner) {
+    static ResponsesRequest read(ObjectNode body, KeptResponses kept, KeptConversations conversations, String owner) {
         refuseUnsupported(body);
         JsonNode store = body.get("store");
         if (store != null && !store.isNull() && !store.isBoolean())
             throw invalid("store", "invalid_type", "Invalid type for 'store': expected a boolean.");
         Metadata.check(body.get("metadata")); // kept and echoed with the response
-        ArrayNode earlier = earlier(body, kept, owner);
+        String conversation = conversationId(body);
+        ArrayNode earlier = conversation == null
+                ? earlier(body, kept, owner)
+                : conversation(conversations, owner, conversation).itemArray();
         List<String> origins = new ArrayList<>();
         ChatCompletionRequest chat = chat(body, earlier, origins);
         boolean keep = kept.keeps() && (store == null || store.isNull() || store.asBoolean());
-        return new ResponsesRequest(body, chat, origins, earlier, keep ? items(body.get("input")) : null, keep);
+        ArrayNode input = keep || conversation != null ? items(body.get("input")) : null;
+        return new ResponsesRequest(body, chat, origins, earlier, input, keep);
+    }
+
+    /**
+     * The conversation {@code id} of the key named {@code owner}.
+     *
+     * @throws dev.parley.api.NotFoundException naming {@code conversation} when the key has none by that id
+     */
+    static Conversation conversation(KeptConversations conversations, String owner, String id) {
+        return conversations.find(owner, id).orElseThrow(() -> ConversationRoutes.notFound(id, "conversation"));
+    }
+
+    /**
+     * {@code items} (as a conversation is given them) checked as input items are, each with an id as it is listed.
+     *
+     * @throws InvalidRequestException naming the item at fault under {@code name}
+     */
+    static ArrayNode checkedItems(ArrayNode items, String name) {
+        ObjectNode asInput = NODES.objectNode();
+        asInput.set("input", items);
+        try {
+            messages(asInput, NODES.arrayNode(), new ArrayList<>());
+        } catch (InvalidRequestException e) {
+            String param = e.error().param();
+            if (param == null || !param.startsWith("input")) throw e;
+            throw invalid(
+                    name + param.substring("input".length()),
+                    e.error().code(),
+                    e.error().message().replace("'input", "'" + name));
+        }
+        return items(items);
     }
 
     /** The chat that {@code body} after the {@code earlier} items amounts to, checked; its messages' origins. */
@@ -234,15 +296,12 @@ record ResponsesRequest(
 
     /** What a request can only ask of a server that keeps more than responses, refused. */
     private static void refuseUnsupported(ObjectNode body) {
-        for (String name : List.of("conversation", "prompt")) {
-            if (body.hasNonNull(name))
-                throw invalid(
-                        name,
-                        "unsupported_parameter",
-                        "'%s' is not supported: this server keeps no conversations or prompts; continue a response"
-                                        .formatted(name)
-                                + " with previous_response_id, or send the whole conversation in 'input'.");
-        }
+        if (body.hasNonNull("prompt"))
+            throw invalid(
+                    "prompt",
+                    "unsupported_parameter",
+                    "'prompt' is not supported: this server keeps no prompts; send the prompt's text in 'instructions'"
+                            + " and 'input'.");
         if (body.path("background").asBoolean(false))
             throw invalid(
                     "background",
@@ -304,9 +363,10 @@ record ResponsesRequest(
         // then the input's.
         List<JsonNode> items = new ArrayList<>();
         List<String> from = new ArrayList<>();
+        String earlierFrom = body.hasNonNull("conversation") ? "conversation" : "previous_response_id";
         for (JsonNode item : earlier) {
             items.add(item);
-            from.add("previous_response_id");
+            from.add(earlierFrom);
         }
         if (input.isTextual()) {
             items.add(NODES.objectNode().put("role", "user").put("content", input.asText()));

@@ -230,11 +230,16 @@ public final class KeptResponses implements AutoCloseable {
     }
 
     private static ServerException unavailable(ResponseStoreUnavailableException e) {
-        log.warn("The stored responses are unavailable: {}", e.getMessage());
+        return unavailable(e, "responses");
+    }
+
+    /** 503: the store of {@code what} (responses, conversations) cannot be reached now, logged with why. */
+    static ServerException unavailable(ResponseStoreUnavailableException e, String what) {
+        log.warn("The stored {} are unavailable: {}", what, e.getMessage());
         return new ServerException(
                 503,
                 new ApiError(
-                        "The stored responses are unavailable; please retry shortly.",
+                        "The stored %s are unavailable; please retry shortly.".formatted(what),
                         ApiError.SERVER_ERROR,
                         null,
                         "response_store_unavailable"));

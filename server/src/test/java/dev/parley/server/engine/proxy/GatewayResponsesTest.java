@@ -184,4 +184,54 @@ class GatewayResponsesTest {
                     .isEqualTo(200);
         }
     }
+
+    @Test
+    void aConversationKeptByTheGatewayIsSentToTheUpstreamAsItsItemsAndGrowsWithItsAnswers() throws Exception {
+        ParleyServer upstream = upstream();
+        String base = gateway(List.of(upstream), 0, ApiKeys.open(), ServerOptions.defaults())
+                .baseUrl("127.0.0.1");
+        var made = send("POST", base + "/conversations", null, "{}");
+        assertThat(made.statusCode()).as(made.body()).isEqualTo(200);
+        String id = Json.tree(made.body()).path("id").asText();
+
+        var first = send("POST", base + "/responses", null, conversationTurn(id, "Once upon a time", false));
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        var second = send("POST", base + "/responses", null, conversationTurn(id, "And then?", true));
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+        JsonNode streamed = lastResponse(second.body());
+
+        // The upstream read the whole conversation: the same input as the two turns sent to it at once.
+        String answer = Json.tree(first.body()).at("/output/0/content/0/text").asText();
+        var whole =
+                Json.object().put("model", "demo").put("max_output_tokens", 4).put("temperature", 0.0);
+        var input = whole.putArray("input");
+        input.addObject().put("role", "user").put("content", "Once upon a time");
+        input.addObject().put("role", "assistant").put("content", answer);
+        input.addObject().put("role", "user").put("content", "And then?");
+        var direct = send("POST", upstream.baseUrl("127.0.0.1") + "/responses", null, whole.toString());
+        assertThat(streamed.at("/usage/input_tokens").asLong())
+                .isEqualTo(Json.tree(direct.body()).at("/usage/input_tokens").asLong());
+        assertThat(streamed.at("/output/0/content/0/text").asText())
+                .isEqualTo(
+                        Json.tree(direct.body()).at("/output/0/content/0/text").asText());
+
+        JsonNode items = Json.tree(send("GET", base + "/conversations/" + id + "/items?order=asc", null, null)
+                        .body())
+                .path("data");
+        assertThat(items).hasSize(4);
+        assertThat(items.get(1).at("/content/0/text").asText()).isEqualTo(answer);
+        assertThat(items.get(3).path("id").asText())
+                .isEqualTo(streamed.at("/output/0/id").asText());
+    }
+
+    private static String conversationTurn(String conversation, String input, boolean stream) {
+        var body = Json.object()
+                .put("model", "demo")
+                .put("input", input)
+                .put("max_output_tokens", 4)
+                .put("temperature", 0.0)
+                .put("conversation", conversation);
+        if (stream) body.put("stream", true);
+        return body.toString();
+    }
 }
