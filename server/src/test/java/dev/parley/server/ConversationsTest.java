@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.ObjectMappers;
 import com.openai.core.http.StreamResponse;
@@ -34,15 +33,7 @@ import dev.parley.client.ParleyClient;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.KeyEntry;
 import dev.parley.server.auth.KeysFile;
-import dev.parley.server.demo.DemoModel;
-import dev.parley.server.engine.llama.LlamaEngine;
-import dev.parley.server.engine.llama.LlamaEngineOptions;
-import dev.parley.server.limits.Limiter;
-import dev.parley.server.limits.RateLimits;
 import dev.parley.testkit.RedisServer;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -65,28 +56,15 @@ import org.junit.jupiter.api.io.TempDir;
 class ConversationsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final List<AutoCloseable> open = new ArrayList<>();
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final TestServers servers = new TestServers();
 
     @AfterEach
     void close() throws Exception {
-        for (AutoCloseable closeable : open.reversed()) closeable.close();
-        http.close();
+        servers.close();
     }
 
     private ParleyServer server(ApiKeys keys, ServerOptions options) {
-        var server = ParleyServer.start(
-                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                        .withModelId("demo")
-                        .withParallel(2)
-                        .withContextPerSequence(512)),
-                keys,
-                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
-                "127.0.0.1",
-                0,
-                options);
-        open.add(server);
-        return server;
+        return servers.demo(keys, options, Clock.systemUTC());
     }
 
     private ParleyServer server(ServerOptions options) {
@@ -94,13 +72,7 @@ class ConversationsTest {
     }
 
     private OpenAIClient sdk(ParleyServer server, String key) {
-        var client = OpenAIOkHttpClient.builder()
-                .baseUrl(server.baseUrl("127.0.0.1"))
-                .apiKey(key)
-                .maxRetries(0)
-                .build();
-        open.add(client::close);
-        return client;
+        return servers.sdk(server, key);
     }
 
     private static ResponseCreateParams.Builder turn(String conversation, String input, long maxOutputTokens) {
@@ -283,13 +255,7 @@ class ConversationsTest {
     }
 
     private HttpResponse<String> send(String method, String url, String key, String body) throws Exception {
-        var request = HttpRequest.newBuilder(URI.create(url))
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json");
-        if (key != null) request.header("Authorization", "Bearer " + key);
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return servers.send(method, url, key, body);
     }
 
     /** The error of an answer with {@code status}, in OpenAI's shape. */

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.ObjectMappers;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
@@ -26,9 +25,6 @@ import dev.parley.client.ParleyClient;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.KeyEntry;
 import dev.parley.server.auth.KeysFile;
-import dev.parley.server.demo.DemoModel;
-import dev.parley.server.engine.llama.LlamaEngine;
-import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.testkit.RedisServer;
@@ -39,7 +35,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -56,27 +51,15 @@ import org.junit.jupiter.api.io.TempDir;
 class StoredResponsesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final List<AutoCloseable> open = new ArrayList<>();
+    private final TestServers servers = new TestServers();
 
     @AfterEach
     void close() throws Exception {
-        for (AutoCloseable closeable : open.reversed()) closeable.close();
+        servers.close();
     }
 
     private ParleyServer server(ApiKeys keys, ServerOptions options, Clock clock) {
-        var server = ParleyServer.start(
-                LlamaEngine.open(LlamaEngineOptions.of(DemoModel.path())
-                        .withModelId("demo")
-                        .withParallel(2)
-                        .withContextPerSequence(512)),
-                keys,
-                new RateLimits(Limiter.inMemory(Clock.systemUTC()), false),
-                "127.0.0.1",
-                0,
-                options,
-                clock);
-        open.add(server);
-        return server;
+        return servers.demo(keys, options, clock);
     }
 
     private ParleyServer server(ServerOptions options) {
@@ -84,13 +67,7 @@ class StoredResponsesTest {
     }
 
     private OpenAIClient sdk(ParleyServer server, String key) {
-        var client = OpenAIOkHttpClient.builder()
-                .baseUrl(server.baseUrl("127.0.0.1"))
-                .apiKey(key)
-                .maxRetries(0)
-                .build();
-        open.add(client::close);
-        return client;
+        return servers.sdk(server, key);
     }
 
     private static ResponseCreateParams.Builder greedy(String input, long maxOutputTokens) {
@@ -383,7 +360,7 @@ class StoredResponsesTest {
     void truncationAutoDropsTheOldestTurnsOfAConversationTooLongForTheContext() throws Exception {
         var server = server(ServerOptions.defaults()); // 512 tokens a sequence
         var loopback = Loopback.to(server);
-        open.add(loopback);
+        servers.add(loopback);
         String id = null;
         JsonNode refused = null;
         for (int turn = 0; turn < 30 && refused == null; turn++) {
@@ -450,7 +427,7 @@ class StoredResponsesTest {
                 "127.0.0.1",
                 0,
                 ServerOptions.defaults().withDataDir(dir.resolve("gateway")));
-        open.add(gateway);
+        servers.add(gateway);
         String lines = "";
         for (int i = 0; i < 2; i++)
             lines += "{\"custom_id\":\"r" + i + "\",\"method\":\"POST\",\"url\":\"/v1/responses\",\"body\":"

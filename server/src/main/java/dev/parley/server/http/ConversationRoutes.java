@@ -15,9 +15,6 @@ import dev.parley.server.responses.KeptConversations;
 import dev.parley.server.responses.KeptResponses;
 import io.javalin.http.Context;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -83,24 +80,12 @@ final class ConversationRoutes {
     /** Its items, newest first by default, a page of {@code limit} after the item {@code after}. */
     void listItems(Context ctx) {
         Conversation conversation = find(ctx);
-        int limit = Paging.limit(ctx, 20, 100);
-        List<JsonNode> items = new ArrayList<>(conversation.items());
-        if (!Paging.ascending(ctx)) Collections.reverse(items);
-        String after = ctx.queryParam("after");
-        int from = 0;
-        if (after != null) {
-            from = -1;
-            for (int i = 0; i < items.size() && from < 0; i++)
-                if (items.get(i).path("id").asText().equals(after)) from = i + 1;
-            if (from < 0)
-                throw InvalidRequestException.of(
-                        "after",
-                        "invalid_value",
-                        "No item with id '%s' in conversation '%s'.".formatted(after, conversation.id()));
-        }
-        ArrayNode data = Json.mapper().createArrayNode();
-        items.subList(from, Math.min(items.size(), from + limit)).forEach(data::add);
-        json(ctx, Paging.list(data, from + limit < items.size()));
+        json(
+                ctx,
+                Paging.page(
+                        ctx,
+                        conversation.items(),
+                        after -> "No item with id '%s' in conversation '%s'.".formatted(after, conversation.id())));
     }
 
     /** Adds items after the conversation's last; answers the list of those added. */

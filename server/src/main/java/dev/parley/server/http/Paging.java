@@ -1,10 +1,15 @@
 package dev.parley.server.http;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import io.javalin.http.Context;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.Function;
 
 /** OpenAI's paged lists: the {@code limit} and {@code order} query parameters, and the {@code list} object. */
 final class Paging {
@@ -37,6 +42,30 @@ final class Paging {
                     "Invalid value: '%s'. Supported values are: 'asc' and 'desc'.".formatted(order));
         }
         return "asc".equals(order);
+    }
+
+    /**
+     * The page of {@code items} (objects with ids, oldest first) that the query asks for: newest first unless {@code
+     * order=asc}, {@code limit} of them (20 unless asked, at most 100), from the one after the item {@code after}.
+     *
+     * @throws InvalidRequestException naming {@code after} when no item has that id; {@code missing} words it, given
+     *     the id
+     */
+    static ObjectNode page(Context ctx, List<? extends JsonNode> items, Function<String, String> missing) {
+        int limit = limit(ctx, 20, 100);
+        List<JsonNode> ordered = new ArrayList<>(items);
+        if (!ascending(ctx)) Collections.reverse(ordered);
+        String after = ctx.queryParam("after");
+        int from = 0;
+        if (after != null) {
+            from = -1;
+            for (int i = 0; i < ordered.size() && from < 0; i++)
+                if (ordered.get(i).path("id").asText().equals(after)) from = i + 1;
+            if (from < 0) throw InvalidRequestException.of("after", "invalid_value", missing.apply(after));
+        }
+        ArrayNode data = Json.mapper().createArrayNode();
+        ordered.subList(from, Math.min(ordered.size(), from + limit)).forEach(data::add);
+        return list(data, from + limit < ordered.size());
     }
 
     /** A page of {@code data} (objects with ids), and whether more follow it. */

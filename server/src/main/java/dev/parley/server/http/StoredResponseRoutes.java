@@ -1,7 +1,6 @@
 package dev.parley.server.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.parley.api.ApiError;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
@@ -11,7 +10,6 @@ import dev.parley.server.responses.KeptResponses;
 import dev.parley.server.responses.StoredResponse;
 import io.javalin.http.Context;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.function.Function;
 
@@ -42,25 +40,14 @@ final class StoredResponseRoutes {
     /** The items the response answered (its own input, not the conversation before it), newest first by default. */
     void inputItems(Context ctx) {
         StoredResponse response = find(ctx);
-        int limit = Paging.limit(ctx, 20, 100);
         List<JsonNode> items = new ArrayList<>();
         response.input().forEach(items::add);
-        if (!Paging.ascending(ctx)) Collections.reverse(items);
-        String after = ctx.queryParam("after");
-        int from = 0;
-        if (after != null) {
-            from = -1;
-            for (int i = 0; i < items.size() && from < 0; i++)
-                if (items.get(i).path("id").asText().equals(after)) from = i + 1;
-            if (from < 0)
-                throw InvalidRequestException.of(
-                        "after",
-                        "invalid_value",
-                        "No input item with id '%s' in response '%s'.".formatted(after, response.id()));
-        }
-        ArrayNode data = Json.mapper().createArrayNode();
-        items.subList(from, Math.min(items.size(), from + limit)).forEach(data::add);
-        json(ctx, Paging.list(data, from + limit < items.size()));
+        json(
+                ctx,
+                Paging.page(
+                        ctx,
+                        items,
+                        after -> "No input item with id '%s' in response '%s'.".formatted(after, response.id())));
     }
 
     void delete(Context ctx) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import dev.parley.server.ParleyServer;
 import dev.parley.server.ServerOptions;
+import dev.parley.server.TestServers;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.KeyEntry;
 import dev.parley.server.auth.KeysFile;
@@ -13,9 +14,6 @@ import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.Limits;
 import dev.parley.server.limits.RateLimits;
 import dev.parley.testkit.RedisServer;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -35,18 +33,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(300)
 class GatewayResponsesTest {
-    private final List<AutoCloseable> open = new ArrayList<>();
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final TestServers servers = new TestServers();
 
     @AfterEach
     void close() throws Exception {
-        for (AutoCloseable closeable : open.reversed()) closeable.close();
-        http.close();
+        servers.close();
     }
 
     private ParleyServer upstream() {
         var server = ProxyEngineTest.demoReplica(512);
-        open.add(server);
+        servers.add(server);
         return server;
     }
 
@@ -73,18 +69,12 @@ class GatewayResponsesTest {
                 "127.0.0.1",
                 0,
                 options);
-        open.add(server);
+        servers.add(server);
         return server;
     }
 
     private HttpResponse<String> send(String method, String url, String key, String body) throws Exception {
-        var request = HttpRequest.newBuilder(URI.create(url))
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json");
-        if (key != null) request.header("Authorization", "Bearer " + key);
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return servers.send(method, url, key, body);
     }
 
     private static String turn(String previous, String input, boolean stream) {
