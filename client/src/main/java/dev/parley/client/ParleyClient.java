@@ -230,6 +230,30 @@ public final class ParleyClient implements AutoCloseable {
         return counted.path("input_tokens").asLong();
     }
 
+    /**
+     * {@code POST /responses/{id}/cancel}: ends a response being made in the background ({@code background: true})
+     * where it is; the response as it then stands ({@code cancelled}, or as it ended when it had).
+     */
+    public ObjectNode cancelResponse(String id) {
+        return post(Json.object(), responsePath(id) + "/cancel");
+    }
+
+    /**
+     * {@code GET /responses/{id}?stream=true}: the events of a response being made in the background with {@code
+     * stream: true}, again, after the event numbered {@code startingAfter} (-1: from the first); for a reader that
+     * lost its stream. The caller closes the stream.
+     */
+    public ResponsesStream followResponse(String id, long startingAfter) {
+        String query = "?stream=true" + (startingAfter < 0 ? "" : "&starting_after=" + startingAfter);
+        Response<InputStream> response = transport.send(
+                request(responsePath(id) + query, EVENT_STREAM, RequestOptions.NONE)
+                        .GET()
+                        .build(),
+                BodyHandlers.ofInputStream());
+        return new ResponsesStream(
+                EventReader.responses(response.body(), response.info(), options.streamIdleTimeout()), response.info());
+    }
+
     /** {@code DELETE /responses/{id}}: forgets a kept response; a {@link dev.parley.api.NotFoundException} when there is none. */
     public void deleteResponse(String id) {
         withResponse.deleteResponse(id, RequestOptions.NONE);

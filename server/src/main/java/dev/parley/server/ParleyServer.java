@@ -268,6 +268,7 @@ public final class ParleyServer implements AutoCloseable {
         if (watcher != null) watcher.close();
         if (tls != null) tls.close();
         http.stop();
+        HttpApi.stopBackgroundResponses(http); // each kept as it ended
         ledger.close(); // after the last request is recorded
         kept.close(); // after the last response is kept
         conversations.close(); // and added to its conversation

@@ -142,6 +142,7 @@ final class HostileBodies {
             "metadata",
             "previous_response_id",
             "conversation",
+            "background",
             "store",
             "user",
             "unknown_field");

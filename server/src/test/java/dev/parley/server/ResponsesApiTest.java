@@ -540,10 +540,7 @@ class ResponsesApiTest {
                         "metadata.team",
                         "string_above_max_length"),
                 new Case("{\"model\":\"demo\"," + input + ",\"conversation\":5}", "conversation", "invalid_type"),
-                new Case(
-                        "{\"model\":\"demo\"," + input + ",\"background\":true}",
-                        "background",
-                        "unsupported_parameter"),
+                new Case("{\"model\":\"demo\"," + input + ",\"background\":1}", "background", "invalid_type"),
                 new Case("{\"model\":\"demo\"," + input + ",\"truncation\":\"middle\"}", "truncation", "invalid_value"),
                 new Case(
                         "{\"model\":\"demo\"," + input + ",\"tools\":[{\"type\":\"web_search\"}]}",

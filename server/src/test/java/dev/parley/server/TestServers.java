@@ -67,9 +67,18 @@ public final class TestServers implements AutoCloseable {
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Closes all it opened, the last first; the first failure is thrown once all are closed. */
     @Override
-    public void close() throws Exception {
-        for (AutoCloseable closeable : open.reversed()) closeable.close();
+    public void close() {
+        RuntimeException failed = null;
+        for (AutoCloseable closeable : open.reversed()) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                if (failed == null) failed = new IllegalStateException("closing " + closeable + " failed", e);
+            }
+        }
         http.close();
+        if (failed != null) throw failed;
     }
 }

@@ -41,7 +41,15 @@ public final class Drain {
         }
     }
 
-    /** A request's reply is done. */
+    /**
+     * A background response begins, after its request was admitted: counted until {@link #leave}, so that a drain
+     * waits for it as for a request, and cuts it at the deadline.
+     */
+    void background() {
+        inFlight.incrementAndGet();
+    }
+
+    /** A request's reply, or a background response, is done. */
     void leave() {
         inFlight.decrementAndGet();
     }

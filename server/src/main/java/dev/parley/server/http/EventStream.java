@@ -178,6 +178,28 @@ final class EventStream implements AutoCloseable, Deadlines.Watched {
         }
     }
 
+    /** Named events made elsewhere, as {@link #follow} sends them. */
+    interface Source {
+        /** The next events, waiting for them; null once there are no more. */
+        List<ObjectNode> next() throws InterruptedException;
+    }
+
+    /**
+     * Streams named events as {@code source} gives them, each named by its {@code type}, with a comment in each
+     * silence longer than {@code keepAlive}; a client that goes away ends it (what makes the events goes on).
+     */
+    static void follow(Context ctx, Duration keepAlive, Source source) throws InterruptedException {
+        try (EventStream events = open(ctx, keepAlive, null)) {
+            try {
+                for (List<ObjectNode> next; (next = source.next()) != null; ) events.sendAll(next);
+            } catch (InterruptedException e) {
+                if (!events.gone) throw e; // else woken because the client has gone: nothing to answer to
+            }
+        } catch (IOException clientGone) {
+            // Nothing to answer to.
+        }
+    }
+
     /** Writes each event named by its {@code type}, flushing after the last. */
     private void sendAll(List<ObjectNode> named) throws IOException {
         for (int i = 0; i < named.size(); i++) {
@@ -302,7 +324,7 @@ final class EventStream implements AutoCloseable, Deadlines.Watched {
                 lastWrite = System.nanoTime();
             } catch (IOException | RuntimeException clientGone) {
                 gone = true;
-                generation.close(); // stops it (an upstream relay: aborts its read)
+                if (generation != null) generation.close(); // stops it (an upstream relay: aborts its read)
                 replying.interrupt(); // wakes the reply if it waits for an event that will never be written
             }
         } finally {

@@ -78,6 +78,7 @@ public final class HttpApi {
     private final ResponsesReply responses;
     private final KeptResponses kept;
     private final KeptConversations conversations;
+    private final BackgroundResponses background;
     private final CompletionReply completion;
     private final Clock clock;
 
@@ -102,6 +103,7 @@ public final class HttpApi {
         this.kept = kept;
         this.conversations = conversations;
         this.responses = new ResponsesReply(clock, keepAlive, kept, conversations);
+        this.background = new BackgroundResponses(kept, responses, clock, keepAlive);
         this.completion = new CompletionReply(clock, keepAlive);
     }
 
@@ -152,6 +154,11 @@ public final class HttpApi {
                         });
                     } else {
                         ResponsesRequest request = ResponsesRequest.read(body, kept, conversations, owner);
+                        if (request.background())
+                            throw InvalidRequestException.of(
+                                    "background",
+                                    "invalid_value",
+                                    "A batch line is answered in the batch's output file: send it without background.");
                         Prepared prepared = request.prepare(engine::chat);
                         answer = runToEnd(tenant, model, prepared, g -> responses.response(request, g, owner));
                     }
@@ -258,7 +265,7 @@ public final class HttpApi {
             Consumer<Batches> opened) {
         HttpApi api = new HttpApi(
                 engine, keys, limits, ledger, kept, conversations, options.prices(), clock, options.sseKeepAlive());
-        StoredResponseRoutes stored = new StoredResponseRoutes(kept, api::authenticate);
+        StoredResponseRoutes stored = new StoredResponseRoutes(kept, api.background, api::authenticate);
         ConversationRoutes conversationRoutes = new ConversationRoutes(conversations, api::authenticate, clock);
         UsageRoutes usage = new UsageRoutes(ledger, options.prices(), keys, api::authenticate, clock);
         Operations operations = new Operations(options, engine, limits, ledger);
@@ -286,6 +293,7 @@ public final class HttpApi {
             config.jetty.multipartConfig.maxTotalRequestSize(
                     Math.max(options.maxFileBytes(), options.maxFileBytes() + (1 << 20)), SizeUnit.BYTES);
             config.startup.showJavalinBanner = false;
+            config.appData(BackgroundResponses.KEY, api.background);
             operations.install(config);
             config.routes.post("/v1/chat/completions", api::chat);
             config.routes.post("/v1/completions", api::complete);
@@ -403,6 +411,18 @@ public final class HttpApi {
         ResponsesRequest request = ResponsesRequest.read(body, kept, conversations, tenant.name());
         Prepared prepared = request.prepare(engine::chat);
         Admitted admitted = admit(ctx, tenant, model, prepared);
+        if (request.background()) {
+            background.start(ctx, request, prepared, tenant.name(), generation -> {
+                long used = 0;
+                if (generation != null) {
+                    used = (long) generation.promptTokens() + generation.completionTokens();
+                    ledger.record(
+                            tenant.name(), admitted.model(), generation.promptTokens(), generation.completionTokens());
+                }
+                admitted.reservation().settle(used);
+            });
+            return;
+        }
         generate(ctx, prepared, admitted, request.streaming(), generation -> {
             if (request.streaming()) responses.stream(ctx, request, generation, tenant.name());
             else responses.json(ctx, request, generation, tenant.name());
@@ -475,10 +495,14 @@ public final class HttpApi {
      */
     private void keepRelayed(Tenant tenant, ObjectNode body, Relayed relayed) {
         ObjectNode finished = relayed.finished();
-        if (finished == null || !finished.path("id").isTextual()) return;
+        // A response the upstream makes in the background is its to answer for: a copy here would stay queued.
+        if (finished == null
+                || !finished.path("id").isTextual()
+                || !BackgroundResponses.ENDED.contains(finished.path("status").asText())) return;
         ArrayNode input = ResponsesRequest.items(body.get("input"));
         String conversation = ResponsesRequest.conversationId(body);
-        if (conversation != null && !"failed".equals(finished.path("status").asText()))
+        if (conversation != null
+                && ResponsesReply.ADDED.contains(finished.path("status").asText()))
             ResponsesReply.addToConversation(conversations, tenant.name(), conversation, input, finished);
         if (!kept.keeps() || !body.path("store").asBoolean(true)) return;
         JsonNode previous = body.get("previous_response_id");
@@ -722,6 +746,14 @@ public final class HttpApi {
         } finally {
             admitted.reservation().settle(used);
         }
+    }
+
+    /**
+     * Ends the background responses {@code app} (made by {@link #create}) is making, each kept as it ended: for a
+     * server that is closing, after it has stopped taking requests and before the stores close.
+     */
+    public static void stopBackgroundResponses(Javalin app) {
+        app.unsafe.appDataManager.get(BackgroundResponses.KEY).close();
     }
 
     /** Puts the key's budgets on a reply that has none yet (an error before admission, the model routes). */

@@ -20,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * {@code output_text}), its calls ({@code function_call}, one each). An answer cut by {@code max_output_tokens} or
  * the context is {@code incomplete}, with {@code incomplete_details.reason} {@code max_output_tokens}. A response the
  * request asked to store is kept ({@link KeptResponses}) once it is finished: completed, incomplete or failed. A
- * response to a conversation adds its input and output to it once it is completed or incomplete; a failed one adds
- * nothing.
+ * response to a conversation adds its input and output to it once it is completed or incomplete; a failed or
+ * cancelled one adds nothing.
  */
 final class ResponsesReply {
     private static final Logger log = LoggerFactory.getLogger(ResponsesReply.class);
@@ -99,12 +100,15 @@ final class ResponsesReply {
      */
     private void keep(ResponsesRequest request, String owner, String id, long created, ObjectNode response) {
         String conversation = request.conversationId();
-        if (conversation != null && !"failed".equals(response.path("status").asText()))
+        if (conversation != null && ADDED.contains(response.path("status").asText()))
             addToConversation(conversations, owner, conversation, request.input(), response);
         if (!request.store()) return;
         var stored = new StoredResponse(id, owner, created, request.previousId(), request.input(), response);
         if (!kept.keep(stored)) response.put("store", false);
     }
+
+    /** The statuses of a response that adds its items to its conversation: not failed, not cancelled. */
+    static final Set<String> ADDED = Set.of("completed", "incomplete");
 
     /**
      * Adds a finished response's {@code input} items and its output to the conversation {@code id}; one deleted
@@ -145,7 +149,24 @@ final class ResponsesReply {
      * deltas, and done when the next kind of output begins or the answer ends; then the response completed (or
      * incomplete) with every item and the usage. Each event has the stream's next {@code sequence_number}.
      */
-    private final class Streamed implements EventStream.NamedFrames {
+    /**
+     * The events of a response {@code id} of {@code owner}, created at {@code created}, as a generation of {@code
+     * model} makes them: kept (and added to its conversation) when it ends, as a streamed response is.
+     */
+    Frames frames(ResponsesRequest request, String owner, String id, long created, String model) {
+        return new Streamed(request, owner, id, created, model);
+    }
+
+    /** A response's events, and the end of one cancelled before it finished. */
+    interface Frames extends EventStream.NamedFrames {
+        /**
+         * Ends a response cancelled before it finished: the item being written is cut off, and the response is kept
+         * {@code cancelled} with the output so far. No event says so (OpenAI's streams have none); a stream ends.
+         */
+        ObjectNode cancelled(Usage usage);
+    }
+
+    private final class Streamed implements Frames {
         private enum Kind {
             REASONING,
             MESSAGE,
@@ -259,6 +280,14 @@ final class ResponsesReply {
             return List.of(failure, event("response.failed").set("response", response));
         }
 
+        @Override
+        public ObjectNode cancelled(Usage usage) {
+            finish("incomplete", new ArrayList<>());
+            ObjectNode response = response(request, id, created, model, "cancelled", output, usage);
+            keep(request, owner, id, created, response);
+            return response;
+        }
+
         /** Opens an item of {@code kind} after closing the one open. */
         private void begin(Kind kind, List<ObjectNode> events) {
             finish("completed", events);
@@ -370,6 +399,7 @@ final class ResponsesReply {
         reasoning.set("effort", orNull(body.path("reasoning").get("effort")));
         reasoning.putNull("summary");
         response.put("store", request.store());
+        response.put("background", request.background());
         response.set("temperature", body.hasNonNull("temperature") ? body.get("temperature") : NODES.numberNode(1.0));
         JsonNode format = body.path("text").get("format");
         response.putObject("text")

@@ -40,7 +40,7 @@ import java.util.regex.Pattern;
  * of those it continued, {@link KeptResponses#conversation}) comes between the instructions and the input; with
  * {@code conversation} (one or the other), the items of that conversation ({@link KeptConversations}), to which the
  * answer then adds its input and output. What needs more than this server keeps is refused with a 400 naming the
- * parameter ({@code prompt}, {@code background}, an {@code item_reference}), as are the hosted tools and inputs
+ * parameter ({@code prompt}, an {@code item_reference}), as are the hosted tools and inputs
  * other than text; a rule of the chat
  * request it becomes is reported under the Responses API's name for the parameter. Fields it has no use for are
  * ignored, as a chat request's are.
@@ -92,6 +92,14 @@ record ResponsesRequest(
         return previous == null || previous.isNull() ? null : previous.asText();
     }
 
+    /**
+     * Whether the response is made in the background: the request is answered at once, the response fetched (or
+     * streamed from where it has got to) later.
+     */
+    boolean background() {
+        return body.path("background").asBoolean(false);
+    }
+
     /** The conversation the answer is added to; null when none. */
     String conversationId() {
         return conversationId(body);
@@ -134,6 +142,13 @@ record ResponsesRequest(
         List<String> origins = new ArrayList<>();
         ChatCompletionRequest chat = chat(body, earlier, origins);
         boolean keep = kept.keeps() && (store == null || store.isNull() || store.asBoolean());
+        if (body.path("background").asBoolean(false) && !keep)
+            throw invalid(
+                    "background",
+                    "invalid_value",
+                    kept.keeps()
+                            ? "A background response must be stored: send store: true, or leave it out."
+                            : "A background response must be stored, and this server keeps no responses.");
         ArrayNode input = keep || conversation != null ? items(body.get("input")) : null;
         return new ResponsesRequest(body, chat, origins, earlier, input, keep);
     }
@@ -302,11 +317,9 @@ record ResponsesRequest(
                     "unsupported_parameter",
                     "'prompt' is not supported: this server keeps no prompts; send the prompt's text in 'instructions'"
                             + " and 'input'.");
-        if (body.path("background").asBoolean(false))
-            throw invalid(
-                    "background",
-                    "unsupported_parameter",
-                    "'background' is not supported: this server answers while the request waits; stream instead.");
+        JsonNode background = body.get("background");
+        if (background != null && !background.isNull() && !background.isBoolean())
+            throw invalid("background", "invalid_type", "Invalid type for 'background': expected a boolean.");
         JsonNode truncation = body.get("truncation");
         if (truncation != null
                 && !truncation.isNull()

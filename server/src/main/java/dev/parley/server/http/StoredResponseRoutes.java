@@ -19,22 +19,42 @@ import java.util.function.Function;
  */
 final class StoredResponseRoutes {
     private final KeptResponses kept;
+    private final BackgroundResponses background;
     private final Function<Context, Tenant> authenticate;
 
-    StoredResponseRoutes(KeptResponses kept, Function<Context, Tenant> authenticate) {
+    StoredResponseRoutes(KeptResponses kept, BackgroundResponses background, Function<Context, Tenant> authenticate) {
         this.kept = kept;
+        this.background = background;
         this.authenticate = authenticate;
     }
 
-    /** The response as it was answered; replaying it as a stream is for background responses, which are not made. */
-    void retrieve(Context ctx) {
+    /**
+     * The response as it stands (as it was answered, or, made in the background, as far as it has got); with {@code
+     * stream=true}, a background response's events again, after {@code starting_after}.
+     */
+    void retrieve(Context ctx) throws InterruptedException {
         StoredResponse response = find(ctx);
-        if (Boolean.parseBoolean(ctx.queryParam("stream")))
-            throw InvalidRequestException.of(
-                    "stream",
-                    "unsupported_value",
-                    "A response is streamed as it is created; a kept one is fetched whole (stream=false).");
-        json(ctx, response.response());
+        if (Boolean.parseBoolean(ctx.queryParam("stream"))) {
+            background.stream(ctx, response, response.owner(), startingAfter(ctx));
+            return;
+        }
+        json(ctx, background.current(response));
+    }
+
+    /** The {@code starting_after} query parameter: -1 when absent (every event), else a sequence number. */
+    private static int startingAfter(Context ctx) {
+        String asked = ctx.queryParam("starting_after");
+        if (asked == null) return -1;
+        try {
+            int after = Integer.parseInt(asked);
+            if (after >= 0) return after;
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw InvalidRequestException.of(
+                "starting_after",
+                "invalid_value",
+                "Invalid 'starting_after': expected the sequence number of an event, a whole number from 0.");
     }
 
     /** The items the response answered (its own input, not the conversation before it), newest first by default. */
@@ -57,14 +77,10 @@ final class StoredResponseRoutes {
         json(ctx, Json.object().put("id", id).put("object", "response").put("deleted", true));
     }
 
-    /** Only a response still being made in the background could be cancelled; a kept one is finished. */
-    void cancel(Context ctx) {
+    /** Cancels a background response; one answered when it was created cannot be (400). */
+    void cancel(Context ctx) throws InterruptedException {
         StoredResponse response = find(ctx);
-        throw InvalidRequestException.of(
-                null,
-                null,
-                "Only a response created with background=true can be cancelled; '%s' was answered when it was created."
-                        .formatted(response.id()));
+        json(ctx, background.cancel(response, response.owner()));
     }
 
     private StoredResponse find(Context ctx) {

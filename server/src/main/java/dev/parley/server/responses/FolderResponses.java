@@ -85,6 +85,43 @@ final class FolderResponses implements ResponseStore {
         }
     }
 
+    @Override
+    public void requestCancel(String id) {
+        touch(dir.resolve("." + id + ".cancel"));
+    }
+
+    @Override
+    public boolean cancelRequested(String id) {
+        return Files.exists(dir.resolve("." + id + ".cancel"));
+    }
+
+    /** The mark is a file whose time of last change is the beat's; swept with the responses. */
+    @Override
+    public void beat(String id) {
+        touch(dir.resolve("." + id + ".alive"));
+    }
+
+    @Override
+    public boolean alive(String id) {
+        try {
+            Instant at =
+                    Files.getLastModifiedTime(dir.resolve("." + id + ".alive")).toInstant();
+            return Duration.between(at, Instant.now()).compareTo(ALIVE_FOR) <= 0;
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw new ResponseStoreUnavailableException("cannot read the mark of " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void touch(Path mark) {
+        try {
+            Files.write(mark, new byte[0]);
+        } catch (IOException e) {
+            throw new ResponseStoreUnavailableException("cannot write " + mark + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The file of a response; ids are checked before they get here ({@link KeptResponses#ID}). */
     private Path file(String id) {
         return dir.resolve(id + ".json");

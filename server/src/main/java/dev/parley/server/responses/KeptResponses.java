@@ -167,6 +167,53 @@ public final class KeptResponses implements AutoCloseable {
     }
 
     /**
+     * Asks whichever server runs the background response {@code id} to cancel it: the server that runs it looks for
+     * the request while it does ({@link #cancelRequested}).
+     */
+    public void requestCancel(String id) {
+        try {
+            store.requestCancel(id);
+        } catch (ResponseStoreUnavailableException e) {
+            throw unavailable(e);
+        }
+    }
+
+    /** Whether cancelling the background response {@code id} was asked for; false while the store cannot be read. */
+    public boolean cancelRequested(String id) {
+        try {
+            return store.cancelRequested(id);
+        } catch (ResponseStoreUnavailableException e) {
+            log.debug("Cannot read whether {} is cancelled: {}", id, e.getMessage());
+            return false;
+        }
+    }
+
+    /**
+     * Marks the background response {@code id} as run by this server, which is alive: a server that runs one marks it
+     * again well within {@link ResponseStore#ALIVE_FOR}, so that a response whose server has stopped is known for
+     * one that will not finish ({@link #alive}).
+     */
+    public void beat(String id) {
+        try {
+            store.beat(id);
+        } catch (ResponseStoreUnavailableException e) {
+            log.debug("Cannot mark {} as running: {}", id, e.getMessage());
+        }
+    }
+
+    /** Whether a server running the background response {@code id} marked it within the last few seconds. */
+    public boolean alive(String id) {
+        try {
+            return store.alive(id);
+        } catch (ResponseStoreUnavailableException e) {
+            throw unavailable(e);
+        }
+    }
+
+    /** How often a server running a background response marks it: a few times within what a mark lasts. */
+    public static final Duration BEAT_EVERY = ResponseStore.ALIVE_FOR.dividedBy(5);
+
+    /**
      * The conversation a request with {@code previous_response_id} continues: the input and output items of each
      * response from the first to {@code previousId}, in order. Instructions are not items: each request gives its
      * own. Read {@value #BEFORE} responses at a time where each knows the ids before it ({@link

@@ -5,6 +5,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Responses in this process's memory, at most {@code maxBytes} of them (as JSON): the oldest are forgotten first.
@@ -48,6 +50,32 @@ final class MemoryResponses implements ResponseStore {
         Entry old = responses.remove(id);
         if (old != null) bytes -= old.bytes();
         return old != null;
+    }
+
+    private final Set<String> cancelling = ConcurrentHashMap.newKeySet();
+    private final Map<String, Long> beats = new ConcurrentHashMap<>(); // by id, System.nanoTime() of the last
+
+    @Override
+    public void requestCancel(String id) {
+        cancelling.add(id);
+    }
+
+    @Override
+    public boolean cancelRequested(String id) {
+        return cancelling.contains(id);
+    }
+
+    @Override
+    public void beat(String id) {
+        beats.put(id, System.nanoTime());
+        // Marks of runs long ended go with the next beat: a process keeps few at a time.
+        beats.values().removeIf(at -> System.nanoTime() - at > ALIVE_FOR.toNanos());
+    }
+
+    @Override
+    public boolean alive(String id) {
+        Long at = beats.get(id);
+        return at != null && System.nanoTime() - at <= ALIVE_FOR.toNanos();
     }
 
     @Override

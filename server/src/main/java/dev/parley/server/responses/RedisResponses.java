@@ -65,6 +65,26 @@ final class RedisResponses implements ResponseStore {
     }
 
     @Override
+    public void requestCancel(String id) {
+        redis.call(r -> r.set("parley:response-cancel:" + id, "1", SetArgs.Builder.ex(Math.max(1, keep.toSeconds()))));
+    }
+
+    @Override
+    public boolean cancelRequested(String id) {
+        return redis.call(r -> r.exists("parley:response-cancel:" + id)) > 0;
+    }
+
+    @Override
+    public void beat(String id) {
+        redis.call(r -> r.set("parley:response-alive:" + id, "1", SetArgs.Builder.px(ALIVE_FOR.toMillis())));
+    }
+
+    @Override
+    public boolean alive(String id) {
+        return redis.call(r -> r.exists("parley:response-alive:" + id)) > 0;
+    }
+
+    @Override
     public String where() {
         return redis.where();
     }

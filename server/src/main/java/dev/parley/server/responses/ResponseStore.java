@@ -1,5 +1,6 @@
 package dev.parley.server.responses;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -33,6 +34,21 @@ interface ResponseStore extends AutoCloseable {
 
     /** Forgets the response; whether there was one. */
     boolean delete(String id);
+
+    /** How long a server's mark that it runs a background response lasts unless it marks it again. */
+    Duration ALIVE_FOR = Duration.ofSeconds(10);
+
+    /** Asks whichever server runs the background response {@code id} to cancel it. */
+    void requestCancel(String id);
+
+    /** Whether cancelling the background response {@code id} was asked for. */
+    boolean cancelRequested(String id);
+
+    /** Marks the background response {@code id} as run by a server alive now, for {@link #ALIVE_FOR}. */
+    void beat(String id);
+
+    /** Whether a server marked the background response {@code id} as its own within {@link #ALIVE_FOR}. */
+    boolean alive(String id);
 
     /** Where the responses are, for the log: {@code memory}, a folder, a Redis. */
     String where();
