@@ -201,11 +201,21 @@ class BackgroundResponsesTest {
             Path model = SlowModel.write(dir);
             ParleyServer one = slow(model, shared.withDataDir(dir.resolve("one-data")));
             OpenAIClient here = servers.sdk(one, "not-needed");
-            OpenAIClient there = servers.sdk(slow(model, shared.withDataDir(dir.resolve("two-data"))), "not-needed");
+            ParleyServer two = slow(model, shared.withDataDir(dir.resolve("two-data")));
+            OpenAIClient there = servers.sdk(two, "not-needed");
 
             // Cancelled where it runs: it ends at once, kept cancelled with what it had.
             Response mine = here.responses().create(long_());
             await(here, mine.id(), Set.of("in_progress"));
+            // Not continued before it has ended: what it would continue is not written yet.
+            assertThatThrownBy(() -> here.responses()
+                            .create(ResponseCreateParams.builder()
+                                    .model("slow")
+                                    .input("d")
+                                    .previousResponseId(mine.id())
+                                    .build()))
+                    .isInstanceOf(BadRequestException.class)
+                    .hasMessageContaining("still in progress");
             Response cancelled = here.responses().cancel(mine.id());
             assertThat(status(cancelled)).isEqualTo("cancelled");
             assertThat(status(there.responses().retrieve(mine.id()))).isEqualTo("cancelled");
@@ -226,6 +236,11 @@ class BackgroundResponsesTest {
             Response failed = there.responses().retrieve(cut.id());
             assertThat(status(failed)).isEqualTo("failed");
             assertThat(failed.error().orElseThrow().message()).contains("shutting down");
+            // Streamed again through a replica that does not hold its events: its last event.
+            var again = servers.send(
+                    "GET", two.baseUrl("127.0.0.1") + "/responses/" + cut.id() + "?stream=true", null, null);
+            assertThat(again.statusCode()).isEqualTo(200);
+            assertThat(again.body()).startsWith("event: response.failed\n").contains("shutting down");
 
             // One whose server stopped without a word (no mark of a live server): failed, not in progress for ever.
             try (KeptResponses store = KeptResponses.open(KeptResponses.KEEP, redis.uri(), null, Clock.systemUTC())) {

@@ -5,6 +5,7 @@ import dev.parley.api.ChatCompletionRequest;
 import dev.parley.api.CompletionRequest;
 import dev.parley.api.InvalidRequestException;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -85,6 +86,18 @@ public interface Engine extends AutoCloseable {
      */
     default Prepared relay(String endpoint, String model, ObjectNode body, String origin) {
         return relay(endpoint, model, body);
+    }
+
+    /**
+     * The answer of the server at {@code origin} (one of this engine's, as {@link Relayed#origin} named it) to a
+     * request of {@code method} for {@code path} without a body: a response that server made in the background
+     * ({@code GET /responses/{id}}, {@code POST /responses/{id}/cancel}), as a JSON object. Empty when {@code origin}
+     * is not one of its servers.
+     *
+     * @throws dev.parley.api.ApiException the server's error, or 502 when it cannot be reached
+     */
+    default Optional<ObjectNode> askOrigin(String origin, String method, String path) {
+        return Optional.empty();
     }
 
     /**

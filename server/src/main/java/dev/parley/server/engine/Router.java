@@ -11,6 +11,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -143,6 +144,15 @@ public final class Router implements Engine {
     @Override
     public Prepared relay(String endpoint, String model, ObjectNode body) {
         return relay(endpoint, model, body, null);
+    }
+
+    @Override
+    public Optional<ObjectNode> askOrigin(String origin, String method, String path) {
+        for (Engine engine : engines) {
+            Optional<ObjectNode> answer = engine.askOrigin(origin, method, path);
+            if (answer.isPresent()) return answer;
+        }
+        return Optional.empty();
     }
 
     @Override

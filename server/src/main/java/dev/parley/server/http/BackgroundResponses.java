@@ -7,6 +7,7 @@ import dev.parley.api.ApiException;
 import dev.parley.api.InvalidRequestException;
 import dev.parley.api.Json;
 import dev.parley.api.ServerException;
+import dev.parley.server.engine.Engine;
 import dev.parley.server.engine.Generation;
 import dev.parley.server.engine.GenerationEvent;
 import dev.parley.server.engine.Prepared;
@@ -65,13 +66,15 @@ final class BackgroundResponses implements AutoCloseable {
     /** The statuses of a response that has ended. */
     static final Set<String> ENDED = Set.of("completed", "incomplete", "failed", "cancelled");
 
+    private final Engine engine;
     private final KeptResponses kept;
     private final ResponsesReply reply;
     private final Clock clock;
     private final Duration keepAlive;
     private final Map<String, Run> runs = new ConcurrentHashMap<>(); // this server's, running and recently ended
 
-    BackgroundResponses(KeptResponses kept, ResponsesReply reply, Clock clock, Duration keepAlive) {
+    BackgroundResponses(Engine engine, KeptResponses kept, ResponsesReply reply, Clock clock, Duration keepAlive) {
+        this.engine = engine;
         this.kept = kept;
         this.reply = reply;
         this.clock = clock;
@@ -306,6 +309,7 @@ final class BackgroundResponses implements AutoCloseable {
         ObjectNode response = stored.response();
         if (!response.path("background").asBoolean(false)
                 || ENDED.contains(response.path("status").asText())) return response;
+        if (stored.upstream() != null) return fromUpstream(stored, "GET", "/responses/" + stored.id());
         Run run = runs.get(stored.id());
         if (run != null || kept.alive(stored.id())) return response;
         ObjectNode failed = response.deepCopy().put("status", "failed");
@@ -313,6 +317,26 @@ final class BackgroundResponses implements AutoCloseable {
                 .put("code", "server_error")
                 .put("message", "The server making this response stopped before it finished; create it again.");
         return failed;
+    }
+
+    /**
+     * What the server that makes {@code stored} (a response of a model served upstream) answers to {@code method}
+     * {@code path}: the response as it stands there, kept here once it has ended (it is then read here). As last
+     * known when that server is no longer one of this gateway's.
+     */
+    private ObjectNode fromUpstream(StoredResponse stored, String method, String path) {
+        ObjectNode fresh = engine.askOrigin(stored.upstream(), method, path).orElse(null);
+        if (fresh == null) return stored.response();
+        if (ENDED.contains(fresh.path("status").asText()))
+            kept.keep(new StoredResponse(
+                    stored.id(),
+                    stored.owner(),
+                    stored.createdAt(),
+                    stored.previousId(),
+                    stored.input(),
+                    fresh,
+                    stored.upstream()));
+        return fresh;
     }
 
     /**
@@ -331,6 +355,7 @@ final class BackgroundResponses implements AutoCloseable {
                             .formatted(stored.id()));
         ObjectNode now = current(stored);
         if (ENDED.contains(now.path("status").asText())) return now;
+        if (stored.upstream() != null) return fromUpstream(stored, "POST", "/responses/" + stored.id() + "/cancel");
         Run run = runs.get(stored.id());
         if (run != null) {
             run.cancel();
@@ -373,11 +398,14 @@ final class BackgroundResponses implements AutoCloseable {
             follow(ctx, run, startingAfter);
             return;
         }
-        // Another server runs it, or ran it: the response's last event, once it has ended.
+        // Another server runs it, or ran it (an upstream, asked no more than once a second): the response's last
+        // event, once it has ended.
         StoredResponse[] latest = {stored};
+        Duration every = stored.upstream() != null ? Duration.ofSeconds(1) : LOOK_EVERY;
         EventStream.follow(ctx, keepAlive, () -> {
-            while (!ENDED.contains(current(latest[0]).path("status").asText())) {
-                Thread.sleep(LOOK_EVERY.toMillis());
+            while (latest[0] != null
+                    && !ENDED.contains(current(latest[0]).path("status").asText())) {
+                Thread.sleep(every.toMillis());
                 StoredResponse again = kept.find(owner, stored.id()).orElse(null);
                 if (again == null) return null;
                 latest[0] = again;

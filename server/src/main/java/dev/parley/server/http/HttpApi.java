@@ -103,7 +103,7 @@ public final class HttpApi {
         this.kept = kept;
         this.conversations = conversations;
         this.responses = new ResponsesReply(clock, keepAlive, kept, conversations);
-        this.background = new BackgroundResponses(kept, responses, clock, keepAlive);
+        this.background = new BackgroundResponses(engine, kept, responses, clock, keepAlive);
         this.completion = new CompletionReply(clock, keepAlive);
     }
 
@@ -495,10 +495,7 @@ public final class HttpApi {
      */
     private void keepRelayed(Tenant tenant, ObjectNode body, Relayed relayed) {
         ObjectNode finished = relayed.finished();
-        // A response the upstream makes in the background is its to answer for: a copy here would stay queued.
-        if (finished == null
-                || !finished.path("id").isTextual()
-                || !BackgroundResponses.ENDED.contains(finished.path("status").asText())) return;
+        if (finished == null || !finished.path("id").isTextual()) return;
         ArrayNode input = ResponsesRequest.items(body.get("input"));
         String conversation = ResponsesRequest.conversationId(body);
         if (conversation != null

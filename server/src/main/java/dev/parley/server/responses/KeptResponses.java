@@ -225,6 +225,14 @@ public final class KeptResponses implements AutoCloseable {
      */
     public ArrayNode conversation(String owner, String previousId) {
         StoredResponse first = find(owner, previousId).orElseThrow(() -> notFound(previousId, previousId));
+        String status = first.response().path("status").asText();
+        // One whose server stopped while making it has failed (and is continued as failed ones are).
+        if ((status.equals("queued") || status.equals("in_progress")) && alive(previousId))
+            throw InvalidRequestException.of(
+                    "previous_response_id",
+                    "previous_response_in_progress",
+                    "Previous response with id '%s' is still %s in the background; continue it once it has ended."
+                            .formatted(previousId, status.replace('_', ' ')));
         Deque<StoredResponse> chain = new ArrayDeque<>();
         chain.add(first);
         while (first.previousId() != null) { // the first read so far continues another: read back from it

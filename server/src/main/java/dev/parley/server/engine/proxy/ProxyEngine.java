@@ -42,6 +42,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
@@ -383,6 +384,42 @@ public final class ProxyEngine implements Engine {
             sent.held().settle((long) relay.promptTokens() + relay.completionTokens());
             if (kept && relay.id() != null) responseMakers.put(relay.id(), sent.replica());
         });
+    }
+
+    /** The replica at {@code origin}'s answer, a JSON object; its error as it gave it; 502 when it cannot be reached. */
+    @Override
+    public Optional<ObjectNode> askOrigin(String origin, String method, String path) {
+        Replica replica = replicas.stream()
+                .filter(r -> r.baseUrl.equals(origin))
+                .findFirst()
+                .orElse(null);
+        if (replica == null) return Optional.empty();
+        PlainHttp.Answer answer;
+        try {
+            answer = exchange(replica, method, path, method.equals("GET") ? null : "{}", options.timeout());
+        } catch (IOException e) {
+            throw unreachable(replica + ": " + TransportException.describe(e));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw unreachable("interrupted");
+        }
+        String text;
+        boolean answered = answer.status() / 100 == 2;
+        try (InputStream in = answer.body()) {
+            byte[] bytes = in.readNBytes(answered ? ClientOptions.MAX_ANSWER_BYTES + 1 : ClientOptions.MAX_ERROR_BYTES);
+            if (bytes.length > ClientOptions.MAX_ANSWER_BYTES)
+                throw unreachable(replica + " answered " + path + " with more than 64 MiB");
+            text = new String(bytes, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw unreachable(replica + ": " + TransportException.describe(e));
+        }
+        if (!answered) throw ApiException.of(answer.status(), upstreamError(answer.status(), text), answer.headers());
+        try {
+            if (Json.tree(text) instanceof ObjectNode object) return Optional.of(object);
+        } catch (RuntimeException e) {
+            // not JSON: below
+        }
+        throw unreachable(replica + " answered " + path + " with something other than a JSON object");
     }
 
     /** The most responses whose replica is remembered; the least recently used are forgotten first. */

@@ -6,10 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.parley.api.Json;
 import dev.parley.server.ParleyServer;
 import dev.parley.server.ServerOptions;
+import dev.parley.server.SlowModel;
 import dev.parley.server.TestServers;
 import dev.parley.server.auth.ApiKeys;
 import dev.parley.server.auth.KeyEntry;
 import dev.parley.server.auth.KeysFile;
+import dev.parley.server.engine.llama.LlamaEngine;
+import dev.parley.server.engine.llama.LlamaEngineOptions;
 import dev.parley.server.limits.Limiter;
 import dev.parley.server.limits.Limits;
 import dev.parley.server.limits.RateLimits;
@@ -21,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -223,5 +227,67 @@ class GatewayResponsesTest {
                 .put("conversation", conversation);
         if (stream) body.put("stream", true);
         return body.toString();
+    }
+
+    @Test
+    void aBackgroundResponseMadeUpstreamIsFetchedAndCancelledThroughTheGateway(@TempDir Path dir) throws Exception {
+        ParleyServer upstream = servers.add(ParleyServer.start(
+                LlamaEngine.open(LlamaEngineOptions.of(SlowModel.write(dir))
+                        .withModelId("slow")
+                        .withParallel(1)
+                        .withContextPerSequence(4096)),
+                "127.0.0.1",
+                0));
+        String upstreamBase = upstream.baseUrl("127.0.0.1");
+        String base = servers.add(ParleyServer.start(
+                        ProxyEngine.connect(
+                                ProxyEngineTest.options(upstreamBase),
+                                List.of(upstreamBase),
+                                List.of("slow"),
+                                ProxyEngine.DEFAULT_OUTPUT_RESERVE,
+                                java.time.Duration.ofMinutes(5)),
+                        "127.0.0.1",
+                        0))
+                .baseUrl("127.0.0.1");
+        String body =
+                "{\"model\":\"slow\",\"input\":\"a b c\",\"temperature\":0,\"background\":true,\"max_output_tokens\":";
+
+        // A long one: fetched through the gateway as the upstream makes it, and cancelled there.
+        var made = send("POST", base + "/responses", null, body + "4000}");
+        assertThat(made.statusCode()).as(made.body()).isEqualTo(200);
+        String id = Json.tree(made.body()).path("id").asText();
+        assertThat(Json.tree(made.body()).path("status").asText()).isEqualTo("queued");
+        while (!Json.tree(send("GET", base + "/responses/" + id, null, null).body())
+                .path("status")
+                .asText()
+                .equals("in_progress")) Thread.sleep(20);
+        var cancelled = send("POST", base + "/responses/" + id + "/cancel", null, null);
+        assertThat(Json.tree(cancelled.body()).path("status").asText())
+                .as(cancelled.body())
+                .isEqualTo("cancelled");
+        assertThat(Json.tree(send("GET", upstreamBase + "/responses/" + id, null, null)
+                                .body())
+                        .path("status")
+                        .asText())
+                .isEqualTo("cancelled");
+        assertThat(Json.tree(send("GET", base + "/responses/" + id, null, null).body()))
+                .isEqualTo(Json.tree(send("GET", upstreamBase + "/responses/" + id, null, null)
+                        .body()));
+
+        // A short one: fetched through the gateway once it has ended, as the upstream ended it.
+        String shortId = Json.tree(
+                        send("POST", base + "/responses", null, body + "4}").body())
+                .path("id")
+                .asText();
+        JsonNode ended;
+        do {
+            Thread.sleep(20);
+            ended = Json.tree(
+                    send("GET", base + "/responses/" + shortId, null, null).body());
+        } while (!Set.of("completed", "incomplete")
+                .contains(ended.path("status").asText()));
+        assertThat(ended)
+                .isEqualTo(Json.tree(send("GET", upstreamBase + "/responses/" + shortId, null, null)
+                        .body()));
     }
 }
