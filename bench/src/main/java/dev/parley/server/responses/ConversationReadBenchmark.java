@@ -23,7 +23,8 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * Reading the conversation a {@code previous_response_id} continues ({@link KeptResponses#conversation}), {@code
- * turns} responses long, from Redis: {@code batched} as responses are kept there now (each knows the last {@value
+ * turns} responses long, from Redis, and the same turns as a conversation of the Conversations API ({@code
+ * conversation}: its log, one entry a response, read with one {@code LRANGE} and folded): {@code batched} as responses are kept there now (each knows the last {@value
  * KeptResponses#BEFORE} ids before it: one read of the last response, then one {@code MGET} for each {@value
  * KeptResponses#BEFORE} before it), beside {@code walked}, the baseline (read back one response after another, as
  * under a data folder). In this package to write the baseline's responses straight to the store. Redis is {@code
@@ -32,7 +33,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * <p>Measured on the shared 2-core build machine (JDK 25, Redis 7.0 on loopback, {@code -f 1 -wi 2 -i 3 -w 1s -r
  * 1s}), microseconds a read, walked → batched: 10 turns 805 → 214, 50: 4,510 → 539, 200: 16,340 → 2,298. The same
  * under a data folder, where each response is a file read either way, went 1,451 → 2,003 at 200 turns (the ids cost
- * parsing and save nothing), so only a store that reads many at once keeps them.
+ * parsing and save nothing), so only a store that reads many at once keeps them. The same turns as a conversation,
+ * in a later run beside them (walked 738 / 5,587 / 18,786, batched 223 / 667 / 3,049): 118 / 280 / 666.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -41,12 +43,13 @@ public class ConversationReadBenchmark {
     @Param({"10", "50", "200"})
     public int turns;
 
-    @Param({"walked", "batched"})
+    @Param({"walked", "batched", "conversation"})
     public String read;
 
     private RedisServer redis;
     private ResponseStore target;
     private KeptResponses kept;
+    private KeptConversations conversations;
     private String last;
 
     @Setup
@@ -62,6 +65,18 @@ public class ConversationReadBenchmark {
         target = new RedisResponses(uri, Duration.ofHours(1));
         kept = new KeptResponses(target, Duration.ofHours(1), Clock.systemUTC());
         String run = HexFormat.of().toHexDigits(System.nanoTime());
+        if (read.equals("conversation")) { // the same turns, each response's items added to one conversation
+            conversations = new KeptConversations(new RedisConversations(uri));
+            last = "conv_" + run;
+            conversations.create(last, "bench", 0, Json.object(), Json.mapper().createArrayNode());
+            for (int n = 0; n < turns; n++) {
+                StoredResponse response = response("resp_" + run + n, null, n);
+                ArrayNode items = response.input().deepCopy();
+                response.response().path("output").forEach(items::add);
+                conversations.add("bench", last, items);
+            }
+            return;
+        }
         List<String> before = new ArrayList<>();
         String previous = null;
         for (int n = 0; n < turns; n++) {
@@ -100,11 +115,14 @@ public class ConversationReadBenchmark {
 
     @Benchmark
     public ArrayNode conversation() {
-        return kept.conversation("bench", last);
+        return conversations != null
+                ? conversations.find("bench", last).orElseThrow().itemArray()
+                : kept.conversation("bench", last);
     }
 
     @TearDown
     public void tearDown() {
+        if (conversations != null) conversations.close();
         kept.close();
         if (redis != null) redis.close();
     }
