@@ -392,6 +392,33 @@ class ConversationsTest {
                                 .body())
                         .path("data"))
                 .hasSize(4);
+
+        // An item of the conversation named by reference reads as the item itself, sent again.
+        JsonNode items = Json.tree(send("GET", base + "/conversations/" + id + "/items?order=asc", "sk-a", null)
+                        .body())
+                .path("data");
+        String firstQuestion = items.get(0).path("id").asText();
+        var referring = send(
+                "POST",
+                base + "/responses/input_tokens",
+                "sk-a",
+                "{\"model\":\"demo\",\"conversation\":\"" + id + "\",\"input\":[{\"type\":\"item_reference\",\"id\":\""
+                        + firstQuestion + "\"}]}");
+        var spelledOut = send(
+                "POST",
+                base + "/responses/input_tokens",
+                "sk-a",
+                "{\"model\":\"demo\",\"conversation\":\"" + id + "\",\"input\":\"Once upon a time\"}");
+        assertThat(referring.statusCode()).as(referring.body()).isEqualTo(200);
+        assertThat(Json.tree(referring.body()).path("input_tokens").asLong())
+                .isEqualTo(Json.tree(spelledOut.body()).path("input_tokens").asLong());
+        var missing = send(
+                "POST",
+                base + "/responses",
+                "sk-a",
+                "{\"model\":\"demo\",\"conversation\":\"" + id
+                        + "\",\"input\":[{\"type\":\"item_reference\",\"id\":\"msg_elsewhere\"}]}");
+        assertThat(error(missing, 400).path("param").asText()).isEqualTo("input[0].id");
     }
 
     @Test

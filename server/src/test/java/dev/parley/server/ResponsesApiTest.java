@@ -553,8 +553,8 @@ class ResponsesApiTest {
                         "unsupported_value"),
                 new Case(
                         "{\"model\":\"demo\",\"input\":[{\"type\":\"item_reference\",\"id\":\"msg_1\"}]}",
-                        "input[0]",
-                        "unsupported_value"),
+                        "input[0].id",
+                        "invalid_value"),
                 new Case(
                         "{\"model\":\"demo\",\"input\":[{\"role\":\"robot\",\"content\":\"Hi\"}]}",
                         "input[0].role",

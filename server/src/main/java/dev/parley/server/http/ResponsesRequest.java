@@ -40,7 +40,7 @@ import java.util.regex.Pattern;
  * of those it continued, {@link KeptResponses#conversation}) comes between the instructions and the input; with
  * {@code conversation} (one or the other), the items of that conversation ({@link KeptConversations}), to which the
  * answer then adds its input and output. What needs more than this server keeps is refused with a 400 naming the
- * parameter ({@code prompt}, an {@code item_reference}), as are the hosted tools and inputs
+ * parameter ({@code prompt}), as are the hosted tools and inputs
  * other than text; a rule of the chat
  * request it becomes is reported under the Responses API's name for the parameter. Fields it has no use for are
  * ignored, as a chat request's are.
@@ -139,6 +139,7 @@ record ResponsesRequest(
         ArrayNode earlier = conversation == null
                 ? earlier(body, kept, owner)
                 : conversation(conversations, owner, conversation).itemArray();
+        body = referencesResolved(body, earlier);
         List<String> origins = new ArrayList<>();
         ChatCompletionRequest chat = chat(body, earlier, origins);
         boolean keep = kept.keeps() && (store == null || store.isNull() || store.asBoolean());
@@ -151,6 +152,53 @@ record ResponsesRequest(
                             : "A background response must be stored, and this server keeps no responses.");
         ArrayNode input = keep || conversation != null ? items(body.get("input")) : null;
         return new ResponsesRequest(body, chat, origins, earlier, input, keep);
+    }
+
+    /**
+     * {@code body} with each {@code item_reference} of its input replaced by the item it names: one of the conversation
+     * it continues ({@code earlier}) or an item of its input before it, copied without its id and status (it is
+     * listed as an item of this input, with an id of its own). The same body when its input has no reference.
+     *
+     * @throws InvalidRequestException naming the reference when no such item is there
+     */
+    private static ObjectNode referencesResolved(ObjectNode body, ArrayNode earlier) {
+        JsonNode input = body.get("input");
+        if (input == null || !input.isArray()) return body;
+        boolean any = false;
+        for (JsonNode item : input)
+            any |= "item_reference".equals(item.path("type").asText());
+        if (!any) return body;
+        ArrayNode resolved = NODES.arrayNode();
+        for (int i = 0; i < input.size(); i++) {
+            JsonNode item = input.get(i);
+            if (!"item_reference".equals(item.path("type").asText())) {
+                resolved.add(item);
+                continue;
+            }
+            String at = "input[" + i + "]";
+            String id = text(item, "id", at);
+            JsonNode found = null;
+            for (JsonNode before : earlier) if (id.equals(before.path("id").asText())) found = before;
+            for (JsonNode before : input) {
+                if (before == item) break;
+                if (id.equals(before.path("id").asText())) found = before;
+            }
+            if (!(found instanceof ObjectNode object)
+                    || "item_reference".equals(found.path("type").asText()))
+                throw invalid(
+                        at + ".id",
+                        "invalid_value",
+                        "Item with id '%s' not found: a reference names an item of the conversation this request"
+                                        .formatted(KeptResponses.shown(id))
+                                + " continues (previous_response_id or conversation) or of its input before it.");
+            ObjectNode copy = object.deepCopy();
+            copy.remove("id");
+            copy.remove("status");
+            resolved.add(copy);
+        }
+        ObjectNode copy = body.deepCopy();
+        copy.set("input", resolved);
+        return copy;
     }
 
     /**
@@ -441,12 +489,6 @@ record ResponsesRequest(
                                     : text(item, "output", at));
                 }
                 case "reasoning" -> reasoning = reasoningText(item);
-                case "item_reference" ->
-                    throw invalid(
-                            at,
-                            "unsupported_value",
-                            "Item references are not supported; send the item itself, or continue its response with"
-                                    + " previous_response_id.");
                 default ->
                     throw invalid(
                             at + ".type",
