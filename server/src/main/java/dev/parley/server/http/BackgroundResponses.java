@@ -120,8 +120,7 @@ final class BackgroundResponses implements AutoCloseable {
         /** The events after sequence number {@code cursor}, waiting for the next; null once there are no more. */
         synchronized List<ObjectNode> after(int cursor) throws InterruptedException {
             while (true) {
-                if (cursor + 1 < events.size())
-                    return List.copyOf(events.subList(Math.max(0, cursor + 1), events.size()));
+                if ((long) cursor + 1 < events.size()) return List.copyOf(events.subList(cursor + 1, events.size()));
                 if (ended) return null;
                 wait();
             }
@@ -417,7 +416,7 @@ final class BackgroundResponses implements AutoCloseable {
             if (status.equals("cancelled")) return null;
             return List.of(NODES.objectNode()
                     .put("type", "response." + status)
-                    .put("sequence_number", Math.max(0, startingAfter + 1))
+                    .put("sequence_number", Math.max(0L, (long) startingAfter + 1))
                     .set("response", last));
         });
     }

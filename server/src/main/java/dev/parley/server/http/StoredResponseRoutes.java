@@ -46,7 +46,7 @@ final class StoredResponseRoutes {
         String asked = ctx.queryParam("starting_after");
         if (asked == null) return -1;
         try {
-            int after = Integer.parseInt(asked);
+            int after = Integer.parseInt(asked); // a sequence number beyond an int's is no event's
             if (after >= 0) return after;
         } catch (NumberFormatException e) {
             // refused below
