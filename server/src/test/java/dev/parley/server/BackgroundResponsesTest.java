@@ -1,6 +1,7 @@
 package dev.parley.server;
 
 import static dev.parley.server.ResponsesApiTest.text;
+import static dev.parley.server.StoredResponsesTest.greedy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -54,14 +55,6 @@ class BackgroundResponsesTest {
     @AfterEach
     void close() throws Exception {
         servers.close();
-    }
-
-    private static ResponseCreateParams.Builder greedy(String input, long maxOutputTokens) {
-        return ResponseCreateParams.builder()
-                .model("demo")
-                .input(input)
-                .maxOutputTokens(maxOutputTokens)
-                .temperature(0.0);
     }
 
     /** A server of {@code model} ({@link SlowModel}: a long answer takes many seconds) as {@code slow}. */

@@ -70,7 +70,8 @@ class StoredResponsesTest {
         return servers.sdk(server, key);
     }
 
-    private static ResponseCreateParams.Builder greedy(String input, long maxOutputTokens) {
+    /** A request for {@code demo}'s greedy answer to {@code input}, at most {@code maxOutputTokens} long. */
+    static ResponseCreateParams.Builder greedy(String input, long maxOutputTokens) {
         return ResponseCreateParams.builder()
                 .model("demo")
                 .input(input)

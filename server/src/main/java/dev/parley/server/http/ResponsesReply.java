@@ -96,7 +96,7 @@ final class ResponsesReply {
     /**
      * Keeps a finished response when its request asked to; one that could not be kept says {@code store: false}
      * (the caller still gets it, and learns it cannot be continued or fetched). Adds its input and output to the
-     * conversation it names, unless it failed.
+     * conversation it names, unless it failed or was cancelled.
      */
     private void keep(ResponsesRequest request, String owner, String id, long created, ObjectNode response) {
         String conversation = request.conversationId();
@@ -145,11 +145,6 @@ final class ResponsesReply {
     }
 
     /**
-     * The stream's events: the response created and in progress; each output item added, its text or arguments in
-     * deltas, and done when the next kind of output begins or the answer ends; then the response completed (or
-     * incomplete) with every item and the usage. Each event has the stream's next {@code sequence_number}.
-     */
-    /**
      * The events of a response {@code id} of {@code owner}, created at {@code created}, as a generation of {@code
      * model} makes them: kept (and added to its conversation) when it ends, as a streamed response is.
      */
@@ -166,6 +161,11 @@ final class ResponsesReply {
         ObjectNode cancelled(Usage usage);
     }
 
+    /**
+     * The stream's events: the response created and in progress; each output item added, its text or arguments in
+     * deltas, and done when the next kind of output begins or the answer ends; then the response completed (or
+     * incomplete) with every item and the usage. Each event has the stream's next {@code sequence_number}.
+     */
     private final class Streamed implements Frames {
         private enum Kind {
             REASONING,
