@@ -106,11 +106,14 @@ final class ConversationRoutes {
 
     /** Deletes one item; answers the conversation. */
     void deleteItem(Context ctx) {
-        Conversation conversation = find(ctx);
+        Tenant tenant = authenticate.apply(ctx);
+        String id = ctx.pathParam("id");
         String itemId = ctx.pathParam("item_id");
+        // Which of the two is missing is looked up only when one is.
         Conversation after = conversations
-                .removeItem(conversation.owner(), conversation.id(), itemId)
-                .orElseThrow(() -> itemNotFound(itemId, conversation.id()));
+                .removeItem(tenant.name(), id, itemId)
+                .orElseThrow(() ->
+                        conversations.find(tenant.name(), id).isEmpty() ? notFound(id) : itemNotFound(itemId, id));
         json(ctx, after.toJson());
     }
 

@@ -24,6 +24,9 @@ interface ConversationStore extends AutoCloseable {
     /** The conversation's entries, oldest first; empty when there is none. */
     Optional<List<String>> read(String id);
 
+    /** The conversation's first entry, the one it was started with, without reading the rest; empty when there is none. */
+    Optional<String> first(String id);
+
     /** Forgets the conversation; whether there was one. */
     boolean delete(String id);
 

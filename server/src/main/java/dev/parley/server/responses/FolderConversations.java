@@ -1,5 +1,6 @@
 package dev.parley.server.responses;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -102,6 +103,18 @@ final class FolderConversations implements ConversationStore {
         for (int start = 0, end; (end = indexOf(bytes, start)) >= 0; start = end + 1)
             if (end > start) entries.add(new String(bytes, start, end - start, StandardCharsets.UTF_8));
         return Optional.of(entries);
+    }
+
+    /** Its first line, written whole when the file was created under another name. */
+    @Override
+    public Optional<String> first(String id) {
+        try (BufferedReader lines = Files.newBufferedReader(file(id), StandardCharsets.UTF_8)) {
+            return Optional.ofNullable(lines.readLine());
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new ResponseStoreUnavailableException("cannot read " + file(id) + ": " + e.getMessage(), e);
+        }
     }
 
     private static int indexOf(byte[] bytes, int from) {

@@ -84,15 +84,26 @@ public final class KeptConversations implements AutoCloseable {
                 .filter(c -> c.owner().equals(owner));
     }
 
+    /**
+     * Whether the key named {@code owner} has the conversation {@code id}: read from the entry it was started with
+     * alone, not the whole log, for a change that needs no more.
+     */
+    private boolean owns(String owner, String id) {
+        if (!ID.matcher(id).matches()) return false;
+        return call(() -> store.first(id))
+                .map(start -> owner.equals(Json.tree(start).path("owner").asText(null)))
+                .orElse(false);
+    }
+
     /** Adds {@code items} (checked, each with an id) after the conversation's last; false when there is none. */
     public boolean add(String owner, String id, ArrayNode items) {
-        if (find(owner, id).isEmpty()) return false;
+        if (!owns(owner, id)) return false;
         return items.isEmpty() || call(() -> store.append(id, List.of(added(items))));
     }
 
     /** Sets the conversation's metadata; the conversation as it then stands, if there is one. */
     public Optional<Conversation> setMetadata(String owner, String id, ObjectNode metadata) {
-        if (find(owner, id).isEmpty()) return Optional.empty();
+        if (!owns(owner, id)) return Optional.empty();
         ObjectNode entry = Json.object().put("op", "metadata");
         entry.set("metadata", metadata);
         if (!call(() -> store.append(id, List.of(entry(entry))))) return Optional.empty();
@@ -110,7 +121,7 @@ public final class KeptConversations implements AutoCloseable {
 
     /** Deletes the conversation and its items; whether the key had it. */
     public boolean delete(String owner, String id) {
-        if (find(owner, id).isEmpty()) return false;
+        if (!owns(owner, id)) return false;
         return call(() -> store.delete(id));
     }
 

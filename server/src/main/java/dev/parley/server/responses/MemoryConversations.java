@@ -56,6 +56,12 @@ final class MemoryConversations implements ConversationStore {
     }
 
     @Override
+    public synchronized Optional<String> first(String id) {
+        List<String> entries = conversations.get(id);
+        return entries == null || entries.isEmpty() ? Optional.empty() : Optional.of(entries.getFirst());
+    }
+
+    @Override
     public synchronized boolean delete(String id) {
         List<String> entries = conversations.remove(id);
         if (entries != null) bytes -= size(entries);

@@ -43,6 +43,11 @@ final class RedisConversations implements ConversationStore {
     }
 
     @Override
+    public Optional<String> first(String id) {
+        return Optional.ofNullable(redis.call(r -> r.lindex(key(id), 0)));
+    }
+
+    @Override
     public boolean delete(String id) {
         return redis.call(r -> r.del(key(id))) > 0;
     }

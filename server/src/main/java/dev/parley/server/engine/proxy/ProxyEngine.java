@@ -321,11 +321,14 @@ public final class ProxyEngine implements Engine {
                 : 0;
         boolean streaming = body.path("stream").asBoolean(false);
         ObjectNode sent = body.deepCopy();
-        Replica first = replicas.stream()
-                .filter(replica -> replica.baseUrl.equals(origin))
-                .findFirst()
-                .orElse(null);
+        Replica first = replicaAt(origin);
         return prepared(prompt, cap, () -> relayTo(endpoint, sent, model, prompt, cap, counter, streaming, first));
+    }
+
+    /** The replica whose base URL is {@code baseUrl}; null when none is (or it is null). */
+    private Replica replicaAt(String baseUrl) {
+        for (Replica replica : replicas) if (replica.baseUrl.equals(baseUrl)) return replica;
+        return null;
     }
 
     /** Tokens of an input: text counted, token ids taken as they are, anything else by its JSON text. */
@@ -389,10 +392,7 @@ public final class ProxyEngine implements Engine {
     /** The replica at {@code origin}'s answer, a JSON object; its error as it gave it; 502 when it cannot be reached. */
     @Override
     public Optional<ObjectNode> askOrigin(String origin, String method, String path) {
-        Replica replica = replicas.stream()
-                .filter(r -> r.baseUrl.equals(origin))
-                .findFirst()
-                .orElse(null);
+        Replica replica = replicaAt(origin);
         if (replica == null) return Optional.empty();
         PlainHttp.Answer answer;
         try {
