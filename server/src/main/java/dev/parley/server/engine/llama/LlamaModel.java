@@ -1,5 +1,6 @@
 package dev.parley.server.engine.llama;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -8,6 +9,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import dev.parley.api.LoneSurrogates;
 import dev.parley.server.engine.llama.ffi.Bindings;
 import dev.parley.server.engine.llama.ffi.GgufHeader;
+import dev.parley.server.engine.llama.ffi.HugePages;
 import dev.parley.server.engine.llama.ffi.NativeLibrary;
 import dev.parley.server.engine.llama.ffi.SamplerBindings;
 import dev.parley.server.engine.llama.ffi.Structs;
@@ -80,6 +82,7 @@ public final class LlamaModel implements AutoCloseable {
     private volatile Boolean recurrentState; // likewise
     private final String chatTemplate; // null when the model has none
     private final boolean vocabularyOnly;
+    private final long hugePageBytes;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     // Each token's text once asked for, plain and with control tokens' text: it never changes, and asking
     // llama.cpp again took an arena and a downcall for every token generated. Measured in a fresh JVM, calls 1,000
@@ -90,8 +93,9 @@ public final class LlamaModel implements AutoCloseable {
     private final Set<AutoCloseable> children = new LinkedHashSet<>(); // guarded by itself
     private boolean closed; // guarded by lock
 
-    private LlamaModel(Path path, MemorySegment model, boolean vocabularyOnly) {
+    private LlamaModel(Path path, MemorySegment model, boolean vocabularyOnly, long hugePageBytes) {
         this.path = path;
+        this.hugePageBytes = hugePageBytes;
         this.model = model;
         this.vocab = Bindings.modelGetVocab(model);
         this.vocabSize = Bindings.vocabNTokens(vocab);
@@ -150,11 +154,29 @@ public final class LlamaModel implements AutoCloseable {
                                 + " for several sequences at once in this llama.cpp release",
                         file.getFileName());
             }
-            MemorySegment model = Bindings.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
+            // Weights read into memory go onto huge pages where the system allows (see HugePages); mapped ones stay
+            // in the page cache as they are.
+            Optional<HugePages.Watch> watch =
+                    options.memoryMap() || options.vocabularyOnly() ? Optional.empty() : HugePages.watch();
+            MemorySegment model;
+            try {
+                if (watch.isPresent()) {
+                    params.set(
+                            ADDRESS,
+                            Structs.offset(Structs.MODEL_PARAMS, "progress_callback"),
+                            HugePages.progressCallback());
+                }
+                model = Bindings.modelLoadFromFile(arena.allocateFrom(file.toString()), params);
+            } finally {
+                watch.ifPresent(HugePages.Watch::close);
+            }
             if (model.equals(MemorySegment.NULL)) {
                 throw new LlamaException("llama.cpp could not load the model " + file + " (its log says why)");
             }
-            return new LlamaModel(file, model, options.vocabularyOnly());
+            long hugePages = watch.map(HugePages.Watch::advised).orElse(0L);
+            if (hugePages > 0)
+                log.debug("{}: {} MB of weights advised onto huge pages", file.getFileName(), hugePages >> 20);
+            return new LlamaModel(file, model, options.vocabularyOnly(), hugePages);
         }
     }
 
@@ -164,6 +186,14 @@ public final class LlamaModel implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    /**
+     * Bytes of memory allocated while loading this model (its weights' buffers) that were advised onto transparent
+     * huge pages before the weights were read in; 0 when the model is mapped, or the system has no huge pages.
+     */
+    public long hugePageBytes() {
+        return hugePageBytes;
     }
 
     /** Number of token ids; valid ids are {@code 0 .. vocabSize()-1}. */

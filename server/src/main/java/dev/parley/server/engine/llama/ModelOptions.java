@@ -3,7 +3,7 @@ package dev.parley.server.engine.llama;
 /**
  * How {@link LlamaModel#open} loads a GGUF file.
  *
- * <p>By default the file is read into memory, not mapped (llama-server's {@code --no-mmap}). Two reasons:
+ * <p>By default the file is read into memory, not mapped (llama-server's {@code --no-mmap}). Three reasons:
  *
  * <ul>
  *   <li>Memory. llama.cpp copies most CPU weights into buffers of its own (the AMX and repack layouts it
@@ -14,6 +14,9 @@ package dev.parley.server.engine.llama;
  *       holds the 181 MB alone.
  *   <li>A file changed under a mapping (a model replaced in place, a truncated download) makes the next
  *       read of a lost page a SIGBUS, which ends the JVM; read once, the model no longer depends on its file.
+ *   <li>Speed. Read weights go onto transparent huge pages where Linux allows ({@code HugePages}); a mapped file
+ *       is on them only as far as its page cache happens to be. One sequence on the 135M-shape Q8_0 model, 1
+ *       thread: read onto small pages 94–99 tok/s, mapped 111–116, read onto huge pages 118–122.
  * </ul>
  *
  * The price: pages are not shared between processes serving one file, and under memory pressure weights
