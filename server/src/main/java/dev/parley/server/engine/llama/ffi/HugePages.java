@@ -27,18 +27,20 @@ import org.slf4j.LoggerFactory;
  * Puts a model's weights on transparent huge pages (Linux), where llama.cpp would leave them on 4 KiB ones.
  *
  * <p>A model read into memory (not mapped, see {@code ModelOptions}) lives in buffers llama.cpp allocates with
- * {@code posix_memalign}: ordinary anonymous memory, which the usual THP setting ({@code madvise}) leaves on small
- * pages. A decode reads every weight once, so one token walks the page tables tens of thousands of times (42,000
- * pages for the 135M-shape Q8_0 model), and in a virtual machine each walk is two-dimensional. The same buffers
- * advised {@code MADV_HUGEPAGE}: one sequence, 1 thread, llama.cpp v0.5.0 in a C loop on a 2-core EPYC VM, 94–99
- * tok/s → 118–122 (the mapped file, llama-server's default, 111–116: its page cache is only partly on huge pages).
+ * {@code posix_memalign}: ordinary anonymous memory, which the usual THP setting ({@code madvise}) leaves on
+ * small pages. A decode reads every weight once, so one token walks the page tables tens of thousands of times
+ * (42,000 pages for the 135M-shape Q8_0 model), and in a virtual machine each walk is two-dimensional. The same
+ * buffers advised {@code MADV_HUGEPAGE}: one sequence, 1 thread, llama.cpp v0.5.0 in a C loop on a 2-core EPYC
+ * VM, 94–99 tok/s → 118–122 (the mapped file, llama-server's default, 111–116: its page cache is only partly on
+ * huge pages).
  *
  * <p>The advice must come before the pages are first written, or they stay small until the kernel's background
- * scan finds them (an explicit {@code MADV_COLLAPSE} copies them: about as slow as the load). llama.cpp allocates
- * every weight buffer and only then reads the first tensor, calling the load's progress callback before each one:
- * {@link #progressCallback} is that callback, and on its first call advises every private anonymous mapping that
- * appeared since {@link #watch} (those buffers), trimmed to whole huge pages. It never stops a load, and it does
- * nothing where the system has no THP, no {@code /proc/self/maps}, or it is disabled; then the load is as before.
+ * scan finds them (an explicit {@code MADV_COLLAPSE} copies them, which took longer than the load itself).
+ * llama.cpp allocates every weight buffer and only then reads the first tensor, calling the load's progress
+ * callback before each one: {@link #progressCallback} is that callback, and on its first call advises every
+ * private anonymous mapping that appeared since {@link #watch} (those buffers), trimmed to whole huge pages. It
+ * never stops a load, and it does nothing where the system has no THP, no {@code /proc/self/maps}, or it is
+ * disabled; then the load is as before.
  *
  * <p>The watch is per thread: llama.cpp calls the callback on the thread that loads the model. Mappings another
  * thread made in between (another model's buffers, a thread's stack) may be advised too; that only lets their
