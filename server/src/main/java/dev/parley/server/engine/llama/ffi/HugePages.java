@@ -42,6 +42,10 @@ import org.slf4j.LoggerFactory;
  * never stops a load, and it does nothing where the system has no THP, no {@code /proc/self/maps}, or it is
  * disabled; then the load is as before.
  *
+ * <p>A buffer larger than glibc's largest mmap threshold (32 MiB on 64-bit) is always a mapping of its own: every
+ * model worth the trouble. A smaller one may be carved from memory malloc already held (glibc raises the threshold
+ * as large blocks are freed), and then it stays on small pages.
+ *
  * <p>The watch is per thread: llama.cpp calls the callback on the thread that loads the model. Mappings another
  * thread made in between (another model's buffers, a thread's stack) may be advised too; that only lets their
  * later pages be huge.

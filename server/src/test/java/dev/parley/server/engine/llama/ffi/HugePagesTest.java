@@ -77,7 +77,7 @@ class HugePagesTest {
         assumeTrue(Files.isReadable(THP) && !Files.readString(THP).contains("[never]"), "no transparent huge pages");
         Path file = GgufWriter.llama()
                 .dim(512)
-                .layers(2)
+                .layers(6)
                 .heads(8)
                 .kvHeads(4)
                 .ffnDim(1536)
@@ -87,7 +87,9 @@ class HugePagesTest {
                 .seed(3)
                 .write(dir.resolve("f16.gguf"));
         long size = Files.size(file);
-        assertThat(size).isGreaterThan(16 * MB);
+        // Above glibc's largest mmap threshold (32 MiB): its buffer is a mapping of its own, whatever this JVM's
+        // earlier allocations made of the threshold (a smaller one may be carved from memory malloc already held).
+        assertThat(size).isGreaterThan(40 * MB);
 
         try (LlamaModel read = LlamaModel.open(file)) {
             // The weights' buffer less at most a page at each end: the file is the weights and a small header.
