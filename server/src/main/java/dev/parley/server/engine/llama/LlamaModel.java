@@ -190,7 +190,8 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * Bytes of memory allocated while loading this model (its weights' buffers) that were advised onto transparent
-     * huge pages before the weights were read in; 0 when the model is mapped, or the system has no huge pages.
+     * huge pages before the weights were read in; 0 when the model is mapped, the system has no huge pages, or a
+     * small model's buffers came from memory already held (see {@link HugePages}).
      */
     public long hugePageBytes() {
         return hugePageBytes;
