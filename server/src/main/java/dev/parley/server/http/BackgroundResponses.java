@@ -287,11 +287,12 @@ final class BackgroundResponses implements AutoCloseable {
      * last {@link #ENDED_STREAMS}: a stream followed after that gets its response's last event.
      */
     private void forgetOldRuns() {
-        long before = System.nanoTime() - EVENTS_FOR.toNanos();
+        long now = System.nanoTime();
+        long before = now - EVENTS_FOR.toNanos();
         for (Iterator<Run> all = runs.values().iterator(); all.hasNext(); )
             if (all.next().endedBefore(before)) all.remove();
         List<Run> ended = new ArrayList<>();
-        for (Run run : runs.values()) if (run.endedBefore(System.nanoTime())) ended.add(run);
+        for (Run run : runs.values()) if (run.endedBefore(now)) ended.add(run);
         if (ended.size() <= ENDED_STREAMS) return;
         ended.sort(Comparator.comparingLong(Run::endedNanos));
         for (Run run : ended.subList(0, ended.size() - ENDED_STREAMS)) runs.remove(run.id, run);
@@ -365,9 +366,11 @@ final class BackgroundResponses implements AutoCloseable {
             while (System.nanoTime() - deadline < 0) {
                 Thread.sleep(LOOK_EVERY.toMillis());
                 StoredResponse again = kept.find(owner, stored.id()).orElse(null);
-                if (again == null
-                        || ENDED.contains(current(again).path("status").asText())) break;
+                if (again == null) return now;
+                now = current(again);
+                if (ENDED.contains(now.path("status").asText())) return now;
             }
+            return now;
         }
         return kept.find(owner, stored.id()).map(this::current).orElse(now);
     }
@@ -399,20 +402,19 @@ final class BackgroundResponses implements AutoCloseable {
         }
         // Another server runs it, or ran it (an upstream, asked no more than once a second): the response's last
         // event, once it has ended.
-        StoredResponse[] latest = {stored};
+        boolean[] sent = {false};
         Duration every = stored.upstream() != null ? Duration.ofSeconds(1) : LOOK_EVERY;
         EventStream.follow(ctx, keepAlive, () -> {
-            while (latest[0] != null
-                    && !ENDED.contains(current(latest[0]).path("status").asText())) {
+            if (sent[0]) return null;
+            ObjectNode last = current(stored);
+            while (!ENDED.contains(last.path("status").asText())) {
                 Thread.sleep(every.toMillis());
                 StoredResponse again = kept.find(owner, stored.id()).orElse(null);
                 if (again == null) return null;
-                latest[0] = again;
+                last = current(again);
             }
-            if (latest[0] == null) return null;
-            ObjectNode last = current(latest[0]);
             String status = last.path("status").asText();
-            latest[0] = null;
+            sent[0] = true;
             if (status.equals("cancelled")) return null;
             return List.of(NODES.objectNode()
                     .put("type", "response." + status)
