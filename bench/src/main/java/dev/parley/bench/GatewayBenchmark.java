@@ -30,6 +30,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
 
 /**
  * What the gateway adds to a request: the same requests sent straight to an upstream and through a Parley server
@@ -51,12 +52,15 @@ import java.util.concurrent.Executors;
  * <pre>
  * ./mvnw -B -q -Pbench -pl bench -am package -DskipTests
  * java -cp bench/target/benchmarks.jar dev.parley.bench.GatewayBenchmark [--requests 400] [--chunks 64] [--rounds 3]
- *     [--token-ms 5] [--paced-requests 30] [--upstream-port 18080 --reference http://127.0.0.1:18081/v1]
+ *     [--token-ms 5] [--paced-requests 30] [--tables instant,paced,spread]
+ *     [--upstream-port 18080 --reference http://127.0.0.1:18081/v1[,URL...] [--reference-pids PID[,PID...]]]
  * </pre>
  *
- * <p>{@code --reference} measures another proxy in the same rounds (one the caller starts, relaying to the
- * upstream on {@code --upstream-port}: nginx as a plain reverse proxy, say), so the gateway's figures can be read
- * beside what any proxy costs on the same machine.
+ * <p>{@code --reference} measures other proxies in the same rounds (ones the caller starts, relaying to the
+ * upstream on {@code --upstream-port}: nginx as a plain reverse proxy, say, or a {@code parley serve} of another
+ * build), so the gateway's figures can be read beside what any proxy costs on the same machine; with their process
+ * ids, their CPU time per request too (from {@code /proc}). {@code --tables} picks the tables to print; the
+ * instant upstream's warm-up runs first either way.
  */
 public final class GatewayBenchmark {
     private static final String KEY = "sk-bench";
@@ -78,25 +82,38 @@ public final class GatewayBenchmark {
         int tokenMillis = intArg(args, "--token-ms", 5);
         int pacedRequests = intArg(args, "--paced-requests", 30);
         int upstreamPort = intArg(args, "--upstream-port", 0);
-        String reference = stringArg(args, "--reference", null);
+        var references = new References(
+                listArg(args, "--reference"),
+                listArg(args, "--reference-pids").stream().map(Long::parseLong).toList());
+        List<String> tables =
+                List.of(stringArg(args, "--tables", "instant,paced,spread").split(","));
         Path keys = Files.createTempFile("parley-bench-keys", ".yaml");
         Files.delete(keys);
         KeysFile.add(keys, new KeyEntry("bench", KeysFile.sha256(KEY), 1L << 40, 1L << 40, null, null, List.of()));
         try {
-            System.out.printf(
-                    "%nAn upstream that answers at once: the gateway's own cost, all callers on 2 shared cores%n");
-            compare(keys, chunks, 0, false, rounds, requests, requests, upstreamPort, reference);
-            System.out.printf(
-                    "%nAn upstream paced like a model, %d ms a token (a stream's chunks %d ms apart, a whole answer"
-                            + " after %d ms): what a caller waits for%n",
-                    tokenMillis, tokenMillis, tokenMillis * chunks);
-            compare(keys, chunks, tokenMillis, false, rounds, pacedRequests, 4 * 64, upstreamPort, reference);
-            System.out.printf(
-                    "%nThe same, the 64 callers' first requests spread over one answer's time (%d ms) instead of sent"
-                            + " in the same instant: 64 answers in flight, as callers arriving at their own times"
-                            + " keep them%n",
-                    tokenMillis * (chunks + 1));
-            compare(keys, chunks, tokenMillis, true, rounds, pacedRequests, 8 * 64, upstreamPort, reference);
+            // The instant upstream's load is what warms the gateway's code up: a paced table's warm-up passes spend
+            // so little of their time compiling that they end with much of it still unoptimised (seen: a paced
+            // table run alone read 4-5 times the added time it reads after the instant table).
+            boolean instant = tables.contains("instant");
+            if (instant)
+                System.out.printf(
+                        "%nAn upstream that answers at once: the gateway's own cost, all callers on 2 shared cores%n");
+            compare(keys, chunks, 0, false, instant ? rounds : 0, requests, requests, upstreamPort, references);
+            if (tables.contains("paced")) {
+                System.out.printf(
+                        "%nAn upstream paced like a model, %d ms a token (a stream's chunks %d ms apart, a whole answer"
+                                + " after %d ms): what a caller waits for%n",
+                        tokenMillis, tokenMillis, tokenMillis * chunks);
+                compare(keys, chunks, tokenMillis, false, rounds, pacedRequests, 4 * 64, upstreamPort, references);
+            }
+            if (tables.contains("spread")) {
+                System.out.printf(
+                        "%nThe same, the 64 callers' first requests spread over one answer's time (%d ms) instead of sent"
+                                + " in the same instant: 64 answers in flight, as callers arriving at their own times"
+                                + " keep them%n",
+                        tokenMillis * (chunks + 1));
+                compare(keys, chunks, tokenMillis, true, rounds, pacedRequests, 8 * 64, upstreamPort, references);
+            }
         } finally {
             Files.deleteIfExists(keys);
         }
@@ -115,7 +132,7 @@ public final class GatewayBenchmark {
             int requests,
             int crowd,
             int upstreamPort,
-            String reference)
+            References references)
             throws Exception {
         HttpServer upstream = upstream(chunks, tokenMillis, upstreamPort);
         String direct = "http://127.0.0.1:" + upstream.getAddress().getPort() + "/v1";
@@ -134,7 +151,8 @@ public final class GatewayBenchmark {
             String through = gateway.baseUrl("127.0.0.1");
             var bench = new GatewayBenchmark();
             bench.warmUp(direct, through, tokenMillis == 0 ? 256 : 64);
-            if (reference != null) bench.warmUp(direct, reference, tokenMillis == 0 ? 256 : 64);
+            for (String reference : references.urls()) bench.warmUp(direct, reference, tokenMillis == 0 ? 256 : 64);
+            if (rounds == 0) return; // a warm-up alone
             System.out.printf(
                     "%-8s %-7s %18s %18s %12s %12s %11s%s%n",
                     "callers",
@@ -144,27 +162,33 @@ public final class GatewayBenchmark {
                     "added p50",
                     "per chunk",
                     "CPU added",
-                    reference == null ? "" : "  reference p50/p99 ms  added p50");
+                    references.urls().stream()
+                            .map(r ->
+                                    "  reference p50/p99 ms  added p50" + (references.withCpu() ? "  CPU/request" : ""))
+                            .collect(Collectors.joining()));
             long spreadNanos = spread ? tokenMillis * (chunks + 1) * 1_000_000L : 0; // one paced stream's time
             for (boolean stream : new boolean[] {false, true}) {
                 for (int callers : spread ? new int[] {64} : new int[] {1, 64}) {
                     int count = callers == 1 ? requests : crowd;
                     long[][] direct_ = new long[rounds][];
                     long[][] gateway_ = new long[rounds][];
-                    long[][] reference_ = new long[rounds][];
+                    long[][][] reference_ = new long[references.urls().size()][rounds][];
+                    long[] referenceCpu = new long[references.urls().size()]; // each one's process CPU, all rounds
                     long cpuAdded = 0; // CPU time of the gateway rounds beyond the direct ones
                     for (int round = 0; round < rounds; round++) {
                         direct_[round] = bench.run(direct, stream, callers, count, spreadNanos);
                         cpuAdded -= bench.lastCpuNanos;
                         gateway_[round] = bench.run(through, stream, callers, count, spreadNanos);
                         cpuAdded += bench.lastCpuNanos;
-                        reference_[round] = reference == null
-                                ? new long[] {0}
-                                : bench.run(reference, stream, callers, count, spreadNanos);
+                        for (int i = 0; i < reference_.length; i++) {
+                            long before = references.cpuNanos(i);
+                            reference_[i][round] =
+                                    bench.run(references.urls().get(i), stream, callers, count, spreadNanos);
+                            referenceCpu[i] += references.cpuNanos(i) - before;
+                        }
                     }
                     long[] d = merged(direct_);
                     long[] g = merged(gateway_);
-                    long[] r = merged(reference_);
                     double added = (percentile(g, 50) - percentile(d, 50)) / 1e6;
                     System.out.printf(
                             "%-8d %-7s %8.3f / %7.3f %8.3f / %7.3f %9.3f ms %-12s %8.3f ms%s%n",
@@ -177,13 +201,7 @@ public final class GatewayBenchmark {
                             added,
                             stream ? "%9.4f ms".formatted(added / (chunks + 2)) : "",
                             cpuAdded / 1e6 / ((long) rounds * count),
-                            reference == null
-                                    ? ""
-                                    : "  %8.3f / %7.3f %9.3f ms"
-                                            .formatted(
-                                                    percentile(r, 50) / 1e6,
-                                                    percentile(r, 99) / 1e6,
-                                                    (percentile(r, 50) - percentile(d, 50)) / 1e6));
+                            referenceColumns(reference_, referenceCpu, references.withCpu(), d, rounds * count));
                 }
             }
         } finally {
@@ -191,9 +209,51 @@ public final class GatewayBenchmark {
         }
     }
 
+    /** Each reference's p50 / p99, its added p50, and (with its process id) its CPU time per request. */
+    private static String referenceColumns(
+            long[][][] rounds, long[] cpuNanos, boolean withCpu, long[] direct, long requests) {
+        StringBuilder columns = new StringBuilder();
+        for (int i = 0; i < rounds.length; i++) {
+            long[] r = merged(rounds[i]);
+            columns.append("  %8.3f / %7.3f %9.3f ms"
+                    .formatted(
+                            percentile(r, 50) / 1e6,
+                            percentile(r, 99) / 1e6,
+                            (percentile(r, 50) - percentile(direct, 50)) / 1e6));
+            if (withCpu) columns.append("  %8.3f ms".formatted(cpuNanos[i] / 1e6 / requests));
+        }
+        return columns.toString();
+    }
+
+    /** Other proxies measured in the same rounds, and their process ids (none, or one each) for their CPU time. */
+    private record References(List<String> urls, List<Long> pids) {
+        References {
+            if (!pids.isEmpty() && pids.size() != urls.size())
+                throw new IllegalArgumentException("--reference-pids needs a process id for each --reference");
+        }
+
+        boolean withCpu() {
+            return !pids.isEmpty();
+        }
+
+        /** Reference {@code i}'s process CPU time so far (user and system, all threads, from /proc); 0 without it. */
+        long cpuNanos(int i) {
+            if (!withCpu()) return 0;
+            try {
+                String stat = Files.readString(Path.of("/proc/" + pids.get(i) + "/stat"));
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
+                return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
     private long lastCpuNanos; // the process's CPU time (all threads) over the last run
 
-    private static long processCpuNanos() {
+    /** This process's CPU time so far, all its threads. */
+    static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
     }
@@ -351,6 +411,12 @@ public final class GatewayBenchmark {
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
     }
 
+    /** A comma-separated list, empty when the option is absent. */
+    private static List<String> listArg(String[] args, String name) {
+        String value = stringArg(args, name, null);
+        return value == null ? List.of() : List.of(value.split(","));
+    }
+
     private static String stringArg(String[] args, String name, String fallback) {
         for (int i = 0; i + 1 < args.length; i++) {
             if (args[i].equals(name)) return args[i + 1];
@@ -358,7 +424,7 @@ public final class GatewayBenchmark {
         return fallback;
     }
 
-    private static int intArg(String[] args, String name, int fallback) {
+    static int intArg(String[] args, String name, int fallback) {
         for (int i = 0; i + 1 < args.length; i++) {
             if (args[i].equals(name)) return Integer.parseInt(args[i + 1]);
         }
