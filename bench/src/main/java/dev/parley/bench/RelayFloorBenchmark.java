@@ -4,8 +4,15 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,8 +22,9 @@ import java.util.Map;
 
 /**
  * The least a relay of paced streams can cost on this machine, whatever the relay does with the bytes: a paced
- * upstream, callers, and in between nothing but a thread per stream that reads a chunk and writes it on, on a
- * platform thread or a virtual one; beside the same callers reading the upstream directly. It prints the process's
+ * upstream, callers, and in between nothing but a thread per stream that reads a chunk and writes it on (a
+ * platform thread or a virtual one), or one thread relaying every stream from a selector, as an event loop does;
+ * beside the same callers reading the upstream directly. It prints the process's
  * CPU time per chunk for each (medians of interleaved rounds) and what each relay adds to the direct one: the floor
  * under the gateway's own "CPU added" per chunk in {@code GatewayBenchmark}'s paced tables, and what the thread that
  * waits for the upstream costs on its own. Not a test: it prints numbers.
@@ -40,7 +48,9 @@ public final class RelayFloorBenchmark {
         int rounds = GatewayBenchmark.intArg(args, "--rounds", 5);
         try (ServerSocket upstream = listen();
                 ServerSocket platform = listen();
-                ServerSocket virtual = listen()) {
+                ServerSocket virtual = listen();
+                ServerSocketChannel looped = ServerSocketChannel.open()) {
+            looped.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
             serve(upstream, Thread.ofPlatform().daemon(), client -> {
                 OutputStream out = client.getOutputStream();
                 for (int i = 0; i < chunks; i++) {
@@ -62,10 +72,12 @@ public final class RelayFloorBenchmark {
             };
             serve(platform, Thread.ofPlatform().daemon(), relay);
             serve(virtual, Thread.ofVirtual(), relay);
+            eventLoop(looped, upstream);
             Map<String, ServerSocket> ways = new LinkedHashMap<>();
             ways.put("direct", upstream);
             ways.put("platform-thread relay", platform);
             ways.put("virtual-thread relay", virtual);
+            ways.put("event-loop relay", looped.socket());
             Map<String, double[]> perChunk = new LinkedHashMap<>();
             ways.keySet().forEach(way -> perChunk.put(way, new double[rounds]));
             for (ServerSocket way : ways.values()) run(way, streams, chunks, tokenMillis); // warm-up
@@ -95,6 +107,52 @@ public final class RelayFloorBenchmark {
 
     private interface Connection {
         void serve(Socket client) throws Exception;
+    }
+
+    /**
+     * A relay of every stream on one platform thread, as an event loop relays: a selector wakes it when any
+     * upstream has bytes, it reads them and writes them to that stream's caller (a blocking write, which a caller
+     * reading as fast as the upstream writes never makes wait).
+     */
+    private static void eventLoop(ServerSocketChannel server, ServerSocket upstream) throws IOException {
+        Selector selector = Selector.open();
+        server.configureBlocking(false);
+        server.register(selector, SelectionKey.OP_ACCEPT);
+        Thread.ofPlatform().daemon().start(() -> {
+            ByteBuffer buffer = ByteBuffer.allocateDirect(16 * 1024);
+            try (selector) {
+                while (server.isOpen()) {
+                    selector.select();
+                    for (SelectionKey key : selector.selectedKeys()) {
+                        if (key.isAcceptable()) {
+                            SocketChannel client = server.accept();
+                            if (client == null) continue;
+                            client.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                            SocketChannel up = SocketChannel.open(upstream.getLocalSocketAddress());
+                            up.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                            up.configureBlocking(false);
+                            up.register(selector, SelectionKey.OP_READ, client);
+                        } else if (key.isReadable()) {
+                            SocketChannel up = (SocketChannel) key.channel();
+                            SocketChannel client = (SocketChannel) key.attachment();
+                            buffer.clear();
+                            int n = up.read(buffer);
+                            if (n < 0) {
+                                key.cancel();
+                                up.close();
+                                client.close();
+                                continue;
+                            }
+                            buffer.flip();
+                            while (buffer.hasRemaining()) client.write(buffer);
+                        }
+                    }
+                    selector.selectedKeys().clear();
+                }
+            } catch (IOException closed) {
+                // the benchmark is over
+            }
+        });
     }
 
     private static ServerSocket listen() throws IOException {
