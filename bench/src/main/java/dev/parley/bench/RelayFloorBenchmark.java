@@ -22,12 +22,12 @@ import java.util.Map;
 
 /**
  * The least a relay of paced streams can cost on this machine, whatever the relay does with the bytes: a paced
- * upstream, callers, and in between nothing but a thread per stream that reads a chunk and writes it on (a
- * platform thread or a virtual one), or one thread relaying every stream from a selector, as an event loop does;
- * beside the same callers reading the upstream directly. It prints the process's
- * CPU time per chunk for each (medians of interleaved rounds) and what each relay adds to the direct one: the floor
- * under the gateway's own "CPU added" per chunk in {@code GatewayBenchmark}'s paced tables, and what the thread that
- * waits for the upstream costs on its own. Not a test: it prints numbers.
+ * upstream, callers, and in between nothing but a thread per stream that reads a chunk and writes it on (a platform
+ * thread or a virtual one), or one thread relaying every stream from a selector, as an event loop does; beside the
+ * same callers reading the upstream directly. It prints the process's CPU time per chunk for each (medians of
+ * interleaved rounds) and what each relay adds to the direct one: the floor under the gateway's own "CPU added" per
+ * chunk in {@code GatewayBenchmark}'s paced tables, and what the way of waiting for the upstream costs on its own.
+ * Not a test: it prints numbers.
  *
  * <pre>
  * java -cp bench/target/benchmarks.jar dev.parley.bench.RelayFloorBenchmark [--streams 64] [--chunks 100]
