@@ -15,7 +15,6 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,17 +89,16 @@ public final class RelayFloorBenchmark {
             System.out.printf(
                     "%d streams of %d chunks, %d ms apart; process CPU per chunk, median of %d rounds (min-max)%n",
                     streams, chunks, tokenMillis, rounds);
-            double direct = median(perChunk.get("direct"));
+            double direct = TokensBenchmark.median(perChunk.get("direct"));
             for (var way : perChunk.entrySet()) {
                 double[] values = way.getValue();
-                double median = median(values);
                 System.out.printf(
-                        "%-22s %6.1f us (%5.1f-%5.1f)%s%n",
+                        "%-22s %s us%s%n",
                         way.getKey(),
-                        median,
-                        Arrays.stream(values).min().orElse(0),
-                        Arrays.stream(values).max().orElse(0),
-                        way.getKey().equals("direct") ? "" : "   added %5.1f us".formatted(median - direct));
+                        TokensBenchmark.spread(values),
+                        way.getKey().equals("direct")
+                                ? ""
+                                : "   added %.1f us".formatted(TokensBenchmark.median(values) - direct));
             }
         }
     }
@@ -216,12 +214,5 @@ public final class RelayFloorBenchmark {
         for (Thread caller : callers) caller.join();
         if (!failures.isEmpty()) throw failures.getFirst();
         return GatewayBenchmark.processCpuNanos() - before;
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int mid = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }

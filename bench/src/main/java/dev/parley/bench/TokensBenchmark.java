@@ -227,13 +227,14 @@ public class TokensBenchmark {
         }
     }
 
-    private static String spread(double[] values) {
+    /** The median and the range: {@code median (min-max)}. */
+    static String spread(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         return "%.1f (%.1f-%.1f)".formatted(median(values), sorted[0], sorted[sorted.length - 1]);
     }
 
-    private static double median(double[] values) {
+    static double median(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         int n = sorted.length;
