@@ -59,7 +59,7 @@ import java.util.stream.Collectors;
  * <p>{@code --reference} measures other proxies in the same rounds (ones the caller starts, relaying to the
  * upstream on {@code --upstream-port}: nginx as a plain reverse proxy, say, or a {@code parley serve} of another
  * build), so the gateway's figures can be read beside what any proxy costs on the same machine; with their process
- * ids, their CPU time per request too (from {@code /proc}). {@code --tables} picks the tables to print; the
+ * ids, their CPU time per request too. {@code --tables} picks the tables to print; the
  * instant upstream's warm-up runs first either way.
  */
 public final class GatewayBenchmark {
@@ -236,17 +236,13 @@ public final class GatewayBenchmark {
             return !pids.isEmpty();
         }
 
-        /** Reference {@code i}'s process CPU time so far (user and system, all threads, from /proc); 0 without it. */
+        /** Reference {@code i}'s process CPU time so far, all its threads; 0 without process ids. */
         long cpuNanos(int i) {
             if (!withCpu()) return 0;
-            try {
-                String stat = Files.readString(Path.of("/proc/" + pids.get(i) + "/stat"));
-                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime, stime
-                return ticks * 10_000_000L; // USER_HZ is 100 on Linux
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            return ProcessHandle.of(pids.get(i))
+                    .flatMap(process -> process.info().totalCpuDuration())
+                    .orElseThrow(() -> new IllegalStateException("no CPU time for process " + pids.get(i)))
+                    .toNanos();
         }
     }
 
