@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
+import java.util.stream.LongStream;
 
 /**
  * What the gateway adds to a request: the same requests sent straight to an upstream and through a Parley server
@@ -44,8 +45,13 @@ import java.util.stream.Collectors;
  * token), what a caller of a real fleet waits for: once with the 64 callers starting together, so that their
  * requests arrive (and their answers return) in bursts of 64 that queue for the cores as at once; once with their
  * starts spread over one answer's time, so that 64 answers are in flight but arrive at their own times, as the
- * callers of a fleet do. Rounds alternate direct and gateway; it prints the median and
- * 99th percentile of each, the median added per request, for streams the median added per chunk, and the CPU time
+ * callers of a fleet do. The paced upstream writes each token at its own time from the request's start, as a model
+ * on another machine does, so a token it writes late because this machine's cores were busy does not put off the
+ * rest. Every answer and chunk carries the times the upstream began to handle its request and wrote it (in {@code
+ * system_fingerprint}, which the gateway passes on unchanged), so a request's time splits where its caller reads
+ * them: out (sent to the upstream's handler), each chunk's transit, back (the upstream's last write to the answer's
+ * end). Rounds alternate direct and gateway; it prints the median and 99th percentile of each, the median added per
+ * request, out and back, for streams the median transit of a chunk each way and the median added, and the CPU time
  * (all of this process's threads) the gateway rounds took per request beyond the direct ones: the gateway's own
  * cost, which is what 64 callers on 2 cores queue for.
  *
@@ -154,25 +160,28 @@ public final class GatewayBenchmark {
             for (String reference : references.urls()) bench.warmUp(direct, reference, tokenMillis == 0 ? 256 : 64);
             if (rounds == 0) return; // a warm-up alone
             System.out.printf(
-                    "%-8s %-7s %18s %18s %12s %12s %11s%s%n",
+                    "%-8s %-7s %18s %18s %12s %11s %18s %12s %11s %11s%s%n",
                     "callers",
                     "answer",
                     "direct p50/p99 ms",
                     "gateway p50/p99 ms",
                     "added p50",
-                    "per chunk",
+                    "out added",
+                    "chunk p50 d/g ms",
+                    "chunk added",
+                    "back added",
                     "CPU added",
                     references.urls().stream()
-                            .map(r ->
-                                    "  reference p50/p99 ms  added p50" + (references.withCpu() ? "  CPU/request" : ""))
+                            .map(r -> "  reference p50/p99 ms  added p50  chunk added"
+                                    + (references.withCpu() ? "  CPU/request" : ""))
                             .collect(Collectors.joining()));
             long spreadNanos = spread ? tokenMillis * (chunks + 1) * 1_000_000L : 0; // one paced stream's time
             for (boolean stream : new boolean[] {false, true}) {
                 for (int callers : spread ? new int[] {64} : new int[] {1, 64}) {
                     int count = callers == 1 ? requests : crowd;
-                    long[][] direct_ = new long[rounds][];
-                    long[][] gateway_ = new long[rounds][];
-                    long[][][] reference_ = new long[references.urls().size()][rounds][];
+                    Run[] direct_ = new Run[rounds];
+                    Run[] gateway_ = new Run[rounds];
+                    Run[][] reference_ = new Run[references.urls().size()][rounds];
                     long[] referenceCpu = new long[references.urls().size()]; // each one's process CPU, all rounds
                     long cpuAdded = 0; // CPU time of the gateway rounds beyond the direct ones
                     for (int round = 0; round < rounds; round++) {
@@ -187,19 +196,25 @@ public final class GatewayBenchmark {
                             referenceCpu[i] += references.cpuNanos(i) - before;
                         }
                     }
-                    long[] d = merged(direct_);
-                    long[] g = merged(gateway_);
-                    double added = (percentile(g, 50) - percentile(d, 50)) / 1e6;
+                    Run d = merged(direct_);
+                    Run g = merged(gateway_);
                     System.out.printf(
-                            "%-8d %-7s %8.3f / %7.3f %8.3f / %7.3f %9.3f ms %-12s %8.3f ms%s%n",
+                            "%-8d %-7s %8.3f / %7.3f %8.3f / %7.3f %9.3f ms %8.3f ms %18s %12s %8.3f ms %8.3f ms%s%n",
                             callers,
                             stream ? "stream" : "whole",
-                            percentile(d, 50) / 1e6,
-                            percentile(d, 99) / 1e6,
-                            percentile(g, 50) / 1e6,
-                            percentile(g, 99) / 1e6,
-                            added,
-                            stream ? "%9.4f ms".formatted(added / (chunks + 2)) : "",
+                            percentile(d.requests(), 50) / 1e6,
+                            percentile(d.requests(), 99) / 1e6,
+                            percentile(g.requests(), 50) / 1e6,
+                            percentile(g.requests(), 99) / 1e6,
+                            added(g.requests(), d.requests()),
+                            added(g.out(), d.out()),
+                            stream
+                                    ? "%7.3f / %7.3f"
+                                            .formatted(
+                                                    percentile(d.chunks(), 50) / 1e6, percentile(g.chunks(), 50) / 1e6)
+                                    : "",
+                            stream ? "%9.3f ms".formatted(added(g.chunks(), d.chunks())) : "",
+                            added(g.back(), d.back()),
                             cpuAdded / 1e6 / ((long) rounds * count),
                             referenceColumns(reference_, referenceCpu, references.withCpu(), d, rounds * count));
                 }
@@ -209,17 +224,21 @@ public final class GatewayBenchmark {
         }
     }
 
-    /** Each reference's p50 / p99, its added p50, and (with its process id) its CPU time per request. */
+    /**
+     * Each reference's p50 / p99, its added p50 a request and a streamed chunk, and (with its process id) its CPU
+     * time per request.
+     */
     private static String referenceColumns(
-            long[][][] rounds, long[] cpuNanos, boolean withCpu, long[] direct, long requests) {
+            Run[][] rounds, long[] cpuNanos, boolean withCpu, Run direct, long requests) {
         StringBuilder columns = new StringBuilder();
         for (int i = 0; i < rounds.length; i++) {
-            long[] r = merged(rounds[i]);
-            columns.append("  %8.3f / %7.3f %9.3f ms"
+            Run r = merged(rounds[i]);
+            columns.append("  %8.3f / %7.3f %9.3f ms %9s"
                     .formatted(
-                            percentile(r, 50) / 1e6,
-                            percentile(r, 99) / 1e6,
-                            (percentile(r, 50) - percentile(direct, 50)) / 1e6));
+                            percentile(r.requests(), 50) / 1e6,
+                            percentile(r.requests(), 99) / 1e6,
+                            added(r.requests(), direct.requests()),
+                            r.chunks().length == 0 ? "" : "%6.3f ms".formatted(added(r.chunks(), direct.chunks()))));
             if (withCpu) columns.append("  %8.3f ms".formatted(cpuNanos[i] / 1e6 / requests));
         }
         return columns.toString();
@@ -282,38 +301,70 @@ public final class GatewayBenchmark {
     }
 
     /**
-     * Sends {@code requests} requests from {@code callers} concurrent callers, each waiting for its answer before
-     * the next, caller {@code c} starting {@code c / callers} of {@code spreadNanos} after the first; returns each
-     * request's time from sending to the answer's last byte, in nanoseconds, sorted.
+     * What one run measured, each sorted: every request's time; every request's time from its sending to its upstream
+     * handler's start ({@code out}); every streamed chunk's time from the upstream writing it to its caller reading
+     * it; every answer's time from the upstream's last write to its caller reading its end ({@code back}).
      */
-    private long[] run(String base, boolean stream, int callers, int requests, long spreadNanos)
+    private record Run(long[] requests, long[] out, long[] chunks, long[] back) {}
+
+    /**
+     * Marks the stamp in an answer's or a chunk's {@code system_fingerprint}: {@code fp_START_WRITTEN}, the times
+     * ({@code System.nanoTime()}) at which the upstream began to handle the request and wrote that answer or chunk.
+     */
+    private static final String STAMP = "fp_";
+
+    private static final byte[] STAMP_KEY = ("\"system_fingerprint\":\"" + STAMP).getBytes(StandardCharsets.US_ASCII);
+
+    /** One caller's measurements from its answers' stamps, added to as they are read. */
+    private static final class Transits {
+        final LongStream.Builder out = LongStream.builder();
+        final LongStream.Builder chunks = LongStream.builder();
+        final LongStream.Builder back = LongStream.builder();
+    }
+
+    /**
+     * Sends {@code requests} requests from {@code callers} concurrent callers, each waiting for its answer before
+     * the next, caller {@code c} starting {@code c / callers} of {@code spreadNanos} after the first; measures each
+     * request's time from sending to the answer's last byte, and from the stamps in its answer (both ends are in
+     * this process, so their clocks are one) the times its parts took on the way.
+     */
+    private Run run(String base, boolean stream, int callers, int requests, long spreadNanos)
             throws InterruptedException {
         String body = "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
-                + "\"max_tokens\":64,\"stream\":" + stream + "}";
+                + "\"max_tokens\":64,\"stream\":" + stream
+                // The usage chunk, which the upstream always sends, is the stream's last stamp either way.
+                + (stream ? ",\"stream_options\":{\"include_usage\":true}}" : "}");
         HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/chat/completions"))
                 .header("Authorization", "Bearer " + KEY)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build();
         long[] times = new long[requests];
+        Transits[] transits = new Transits[callers];
         long cpuBefore = processCpuNanos();
         var done = new CountDownLatch(callers);
         var failures = new ArrayList<String>();
         for (int c = 0; c < callers; c++) {
             int caller = c;
+            transits[caller] = new Transits();
             Thread.ofVirtual().start(() -> {
                 try {
                     Thread.sleep(java.time.Duration.ofNanos(spreadNanos * caller / callers));
                     for (int i = caller; i < requests; i += callers) {
                         long start = System.nanoTime();
-                        HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-                        times[i] = System.nanoTime() - start;
-                        if (response.statusCode() != 200) {
-                            synchronized (failures) {
-                                failures.add(response.statusCode() + " "
-                                        + new String(response.body(), StandardCharsets.UTF_8));
+                        HttpResponse<InputStream> response =
+                                http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                        try (InputStream in = response.body()) {
+                            if (response.statusCode() == 200) {
+                                readStamped(in, start, stream, transits[caller]);
+                            } else {
+                                String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                                synchronized (failures) {
+                                    failures.add(response.statusCode() + " " + answer);
+                                }
                             }
                         }
+                        times[i] = System.nanoTime() - start;
                     }
                 } catch (IOException | InterruptedException e) {
                     synchronized (failures) {
@@ -328,7 +379,54 @@ public final class GatewayBenchmark {
         lastCpuNanos = processCpuNanos() - cpuBefore;
         if (!failures.isEmpty()) throw new IllegalStateException(failures.size() + " failed: " + failures.getFirst());
         Arrays.sort(times);
-        return times;
+        return new Run(
+                times,
+                merged(Arrays.stream(transits).map(t -> t.out.build().toArray()).toArray(long[][]::new)),
+                merged(Arrays.stream(transits)
+                        .map(t -> t.chunks.build().toArray())
+                        .toArray(long[][]::new)),
+                merged(Arrays.stream(transits)
+                        .map(t -> t.back.build().toArray())
+                        .toArray(long[][]::new)));
+    }
+
+    /**
+     * Reads an answer to its end, adding to {@code transits} the time from {@code sent} to the upstream handler's
+     * start, each streamed chunk's time from its writing to the read that brought its stamp, and the time from the
+     * last stamp's writing to the answer's end.
+     */
+    private static void readStamped(InputStream in, long sent, boolean stream, Transits transits) throws IOException {
+        byte[] buffer = new byte[16 * 1024];
+        int kept = 0; // bytes at the buffer's start that may begin a stamp cut by the last read
+        long written = 0; // the last stamp's time of writing; 0 before the first
+        for (int read; (read = in.read(buffer, kept, buffer.length - kept)) >= 0; ) {
+            long now = System.nanoTime();
+            int end = kept + read;
+            int from = 0;
+            for (int at; (at = indexOf(buffer, STAMP_KEY, from, end)) >= 0; ) {
+                int digits = at + STAMP_KEY.length;
+                int quote = digits;
+                while (quote < end && buffer[quote] != '"') quote++;
+                if (quote == end) break; // the stamp's end has not arrived yet
+                String[] times = new String(buffer, digits, quote - digits, StandardCharsets.US_ASCII).split("_");
+                if (written == 0) transits.out.add(Long.parseLong(times[0]) - sent);
+                written = Long.parseLong(times[1]);
+                if (stream) transits.chunks.add(now - written);
+                from = quote;
+            }
+            kept = Math.min(end - from, STAMP_KEY.length + 48);
+            System.arraycopy(buffer, end - kept, buffer, 0, kept);
+        }
+        if (written != 0) transits.back.add(System.nanoTime() - written);
+    }
+
+    private static int indexOf(byte[] bytes, byte[] key, int from, int end) {
+        outer:
+        for (int i = from; i + key.length <= end; i++) {
+            for (int j = 0; j < key.length; j++) if (bytes[i + j] != key[j]) continue outer;
+            return i;
+        }
+        return -1;
     }
 
     /**
@@ -339,38 +437,52 @@ public final class GatewayBenchmark {
         // The JDK's server leaves Nagle's algorithm on unless told: each small event would wait up to 40 ms for the
         // caller's delayed acknowledgement, in the direct rounds as much as through the gateway.
         System.setProperty("sun.net.httpserver.nodelay", "true");
-        List<byte[]> events = new ArrayList<>();
+        List<String[]> events = new ArrayList<>(); // each event's text before and after its stamp
         for (int i = 0; i < chunks; i++) {
-            events.add(("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,"
-                            + "\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok" + i
-                            + "\"},\"finish_reason\":null}]}\n\n")
-                    .getBytes(StandardCharsets.UTF_8));
+            events.add(new String[] {
+                "data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                        + "\"model\":\"bench\",\"system_fingerprint\":\"" + STAMP,
+                "\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" tok" + i + "\"},\"finish_reason\":null}]}\n\n"
+            });
         }
-        events.add(("data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,"
-                        + "\"model\":\"bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":"
-                        + chunks + ",\"total_tokens\":" + (12 + chunks) + "}}\n\ndata: [DONE]\n\n")
-                .getBytes(StandardCharsets.UTF_8));
-        byte[] whole = ANSWER.getBytes(StandardCharsets.UTF_8);
+        events.add(new String[] {
+            "data: {\"id\":\"chatcmpl-b\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+                    + "\"model\":\"bench\",\"system_fingerprint\":\"" + STAMP,
+            "\",\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":" + chunks + ",\"total_tokens\":"
+                    + (12 + chunks) + "}}\n\ndata: [DONE]\n\n"
+        });
+        int choices = ANSWER.indexOf("\"choices\"");
+        String[] whole = { // the answer before and after its stamp
+            ANSWER.substring(0, choices) + "\"system_fingerprint\":\"" + STAMP, "\"," + ANSWER.substring(choices)
+        };
         byte[] models = MODELS.getBytes(StandardCharsets.UTF_8);
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 256);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/v1/models", exchange -> reply(exchange, "application/json", models));
         server.createContext("/v1/chat/completions", exchange -> {
+            long start = System.nanoTime();
             byte[] body;
             try (InputStream in = exchange.getRequestBody()) {
                 body = in.readAllBytes();
             }
+            long tokenNanos = tokenMillis * 1_000_000L;
             if (!new String(body, StandardCharsets.UTF_8).contains("\"stream\":true")) {
-                pause((long) tokenMillis * chunks);
-                reply(exchange, "application/json", whole);
+                pauseUntil(start + tokenNanos * chunks);
+                reply(
+                        exchange,
+                        "application/json",
+                        (whole[0] + start + "_" + System.nanoTime() + whole[1]).getBytes(StandardCharsets.UTF_8));
                 return;
             }
             exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
             exchange.sendResponseHeaders(200, 0);
             try (OutputStream out = exchange.getResponseBody()) {
-                for (byte[] event : events) {
-                    pause(tokenMillis);
-                    out.write(event);
+                // Each token at its own time from the start, as a model on another machine writes them: a token
+                // written late here (this machine's cores busy) does not put off the ones after it.
+                for (int i = 0; i < events.size(); i++) {
+                    if (tokenNanos > 0) pauseUntil(start + tokenNanos * (i + 1));
+                    String[] event = events.get(i);
+                    out.write((event[0] + start + "_" + System.nanoTime() + event[1]).getBytes(StandardCharsets.UTF_8));
                     out.flush();
                 }
             }
@@ -379,10 +491,11 @@ public final class GatewayBenchmark {
         return server;
     }
 
-    private static void pause(long millis) {
-        if (millis <= 0) return;
+    private static void pauseUntil(long nanoTime) {
+        long wait = nanoTime - System.nanoTime();
+        if (wait <= 0) return;
         try {
-            Thread.sleep(millis);
+            Thread.sleep(java.time.Duration.ofNanos(wait));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -394,6 +507,19 @@ public final class GatewayBenchmark {
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
         }
+    }
+
+    /** How much later than {@code direct}'s median {@code through}'s median is, in milliseconds. */
+    private static double added(long[] through, long[] direct) {
+        return (percentile(through, 50) - percentile(direct, 50)) / 1e6;
+    }
+
+    private static Run merged(Run[] rounds) {
+        return new Run(
+                merged(Arrays.stream(rounds).map(Run::requests).toArray(long[][]::new)),
+                merged(Arrays.stream(rounds).map(Run::out).toArray(long[][]::new)),
+                merged(Arrays.stream(rounds).map(Run::chunks).toArray(long[][]::new)),
+                merged(Arrays.stream(rounds).map(Run::back).toArray(long[][]::new)));
     }
 
     private static long[] merged(long[][] rounds) {
