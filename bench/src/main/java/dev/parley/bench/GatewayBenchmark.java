@@ -398,7 +398,8 @@ public final class GatewayBenchmark {
     private static void readStamped(InputStream in, long sent, boolean stream, Transits transits) throws IOException {
         byte[] buffer = new byte[16 * 1024];
         int kept = 0; // bytes at the buffer's start that may begin a stamp cut by the last read
-        long written = 0; // the last stamp's time of writing; 0 before the first
+        boolean stamped = false; // a stamp has been read
+        long written = 0; // the last stamp's time of writing
         for (int read; (read = in.read(buffer, kept, buffer.length - kept)) >= 0; ) {
             long now = System.nanoTime();
             int end = kept + read;
@@ -409,7 +410,8 @@ public final class GatewayBenchmark {
                 while (quote < end && buffer[quote] != '"') quote++;
                 if (quote == end) break; // the stamp's end has not arrived yet
                 String[] times = new String(buffer, digits, quote - digits, StandardCharsets.US_ASCII).split("_");
-                if (written == 0) transits.out.add(Long.parseLong(times[0]) - sent);
+                if (!stamped) transits.out.add(Long.parseLong(times[0]) - sent);
+                stamped = true;
                 written = Long.parseLong(times[1]);
                 if (stream) transits.chunks.add(now - written);
                 from = quote;
@@ -417,7 +419,7 @@ public final class GatewayBenchmark {
             kept = Math.min(end - from, STAMP_KEY.length + 48);
             System.arraycopy(buffer, end - kept, buffer, 0, kept);
         }
-        if (written != 0) transits.back.add(System.nanoTime() - written);
+        if (stamped) transits.back.add(System.nanoTime() - written);
     }
 
     private static int indexOf(byte[] bytes, byte[] key, int from, int end) {
