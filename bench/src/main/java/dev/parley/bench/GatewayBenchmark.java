@@ -30,6 +30,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 
@@ -381,13 +382,9 @@ public final class GatewayBenchmark {
         Arrays.sort(times);
         return new Run(
                 times,
-                merged(Arrays.stream(transits).map(t -> t.out.build().toArray()).toArray(long[][]::new)),
-                merged(Arrays.stream(transits)
-                        .map(t -> t.chunks.build().toArray())
-                        .toArray(long[][]::new)),
-                merged(Arrays.stream(transits)
-                        .map(t -> t.back.build().toArray())
-                        .toArray(long[][]::new)));
+                merged(transits, t -> t.out.build().toArray()),
+                merged(transits, t -> t.chunks.build().toArray()),
+                merged(transits, t -> t.back.build().toArray()));
     }
 
     /**
@@ -518,14 +515,16 @@ public final class GatewayBenchmark {
 
     private static Run merged(Run[] rounds) {
         return new Run(
-                merged(Arrays.stream(rounds).map(Run::requests).toArray(long[][]::new)),
-                merged(Arrays.stream(rounds).map(Run::out).toArray(long[][]::new)),
-                merged(Arrays.stream(rounds).map(Run::chunks).toArray(long[][]::new)),
-                merged(Arrays.stream(rounds).map(Run::back).toArray(long[][]::new)));
+                merged(rounds, Run::requests),
+                merged(rounds, Run::out),
+                merged(rounds, Run::chunks),
+                merged(rounds, Run::back));
     }
 
-    private static long[] merged(long[][] rounds) {
-        long[] all = Arrays.stream(rounds).flatMapToLong(Arrays::stream).toArray();
+    /** One part of every one of {@code wholes}, in one sorted array. */
+    private static <T> long[] merged(T[] wholes, Function<T, long[]> part) {
+        long[] all =
+                Arrays.stream(wholes).map(part).flatMapToLong(Arrays::stream).toArray();
         Arrays.sort(all);
         return all;
     }
